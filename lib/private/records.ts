@@ -1,0 +1,141 @@
+/**
+ * Configuration records shared by the constructs (lib/), the registration Lambda (lambda/) and
+ * the data plane (service/). In AWS they are items of the gateway's DynamoDB table; in local mode
+ * they are read from a JSON file of shape {@link GatewayConfigDocument}.
+ *
+ * Field names are PascalCase, like the CloudFormation properties that produce them. Changing a
+ * name here changes a stored format: add, never rename.
+ */
+
+/** Encodings of `Data` in packets, replies and sourced messages. */
+export const FORMATTERS = ['base64', 'hex', 'ascii', 'utf8'] as const;
+export type FormatterName = (typeof FORMATTERS)[number];
+
+/** Wire protocol of a Listener: plain UDP or WireGuard. Values appear in `Local.Protocol`. */
+export const LISTENER_PROTOCOLS = ['udp', 'wg'] as const;
+export type ListenerProtocolName = (typeof LISTENER_PROTOCOLS)[number];
+
+/** Destination types the data plane can deliver to. A new AWS service is a new value here plus one module in service/destinations/. */
+export const DESTINATION_TYPES = ['lambda', 'sqs', 'local', 'log'] as const;
+export type DestinationTypeName = (typeof DESTINATION_TYPES)[number];
+
+/** Batching of packets towards one destination; flushes on whichever limit is reached first. */
+export interface BatchingRecord {
+  /** Packets per batch (1–10000; SQS caps its own batches at 10 messages per call). */
+  readonly Count?: number;
+  /** Longest time a packet waits for its batch, in seconds; fractional (0–60). */
+  readonly TimeoutInSeconds?: number;
+  /** Largest serialized batch in bytes (1 KiB–6 MiB; Lambda's synchronous payload limit is 6 MB). */
+  readonly SizeInBytes?: number;
+}
+
+export interface DestinationRecord {
+  /** Unique within the Listener; used in logs and metrics. */
+  readonly Name: string;
+  readonly Type: DestinationTypeName;
+  /** Lambda function ARN (lambda), queue ARN (sqs). */
+  readonly Arn?: string;
+  /** SQS queue URL (sqs); derived from Arn when absent. */
+  readonly QueueUrl?: string;
+  /** Module path of a local handler (local): a JS/TS file exporting `handler(event)`. Relative paths resolve against the config file. */
+  readonly Module?: string;
+  /** Export name of the local handler (local). @default handler */
+  readonly Handler?: string;
+  /** Encoding of `Data` towards this destination and in its Replies. @default the Listener's Formatter */
+  readonly Formatter?: FormatterName;
+  readonly Batching?: BatchingRecord;
+  /** Packets that may wait for this destination before new ones are dropped (and counted). @default 10000 */
+  readonly MaxQueuedPackets?: number;
+}
+
+export interface WireGuardPeerRecord {
+  /** Peer's Curve25519 public key, base64 (44 characters). */
+  readonly PublicKey: string;
+  /** Inner source addresses the peer may use (CIDRs, IPv4 or IPv6). */
+  readonly AllowedIPs: readonly string[];
+  /** Optional preshared key; in AWS the ARN of a Secrets Manager secret holding it, locally the base64 key. */
+  readonly PresharedKey?: string;
+  /** Known endpoint (`host:port` / `[v6]:port`), used to initiate before the peer has spoken. */
+  readonly Endpoint?: string;
+}
+
+export interface WireGuardRecord {
+  /** Listener private key, base64. Local mode only: in AWS it arrives through PrivateKeySecretArn / the task's secrets. */
+  readonly PrivateKey?: string;
+  /** Secrets Manager secret holding the private key (AWS). */
+  readonly PrivateKeySecretArn?: string;
+  /** Environment variable that carries the private key into the task (an ECS secret). */
+  readonly PrivateKeyEnvironmentVariable?: string;
+  /** Listener public key, base64 (informational; derived from the private key at start). */
+  readonly PublicKey?: string;
+  readonly Peers?: readonly WireGuardPeerRecord[];
+  /** Accept handshakes from any peer key (AllowedIPs: everything). @default false */
+  readonly AllowUnknownPeers?: boolean;
+  /** Deliver the inner UDP payload plus `Inner`, instead of the whole inner IP packet. @default true */
+  readonly DecapsulatedDelivery?: boolean;
+}
+
+export interface ListenerRecord {
+  /** Unique name: 1–64 of [A-Za-z0-9_-]. */
+  readonly Name: string;
+  readonly Protocol: ListenerProtocolName;
+  /** UDP port, 1–65535. */
+  readonly Port: number;
+  /** Address the socket binds. @default 0.0.0.0 (AWS), 127.0.0.1 (local mode) */
+  readonly BindAddress?: string;
+  /** Host label reported in `Local.Domain`. @default the Listener name */
+  readonly Domain?: string;
+  /** Public address reported in `Local.IpAddress`. @default the bound address */
+  readonly PublicAddress?: string;
+  /** @default base64 */
+  readonly Formatter?: FormatterName;
+  readonly Destinations: readonly DestinationRecord[];
+  /** Only datagrams from these CIDRs (IPv4/IPv6) are accepted; others fail with ClientRestricted. @default - every client */
+  readonly ClientRestrictions?: { readonly Networks: readonly string[] };
+  /** CIDRs that replies and sourced packets may reach despite the egress safety rules (loopback, private VPC ranges…). @default - none */
+  readonly EgressAllowedNetworks?: readonly string[];
+  /** Largest payload of a reply or sourced packet, in bytes. @default 65507 (IPv4 UDP limit) */
+  readonly MaxPayloadBytes?: number;
+  /** Seconds a reply Tag stays valid. @default 300 */
+  readonly ReplyTagTtlSeconds?: number;
+  readonly WireGuard?: WireGuardRecord;
+}
+
+export interface PacketSourceRecord {
+  /** The user's topic; the binding key. */
+  readonly TopicArn: string;
+  readonly ListenerName: string;
+  /** false keeps the binding but drops its packets with SourceDisabled. @default true */
+  readonly Enabled?: boolean;
+  /** Failure records go here (as SQS messages) when set. */
+  readonly DeadLetterQueueArn?: string;
+  /** Delivery errors for this source are written here when set. */
+  readonly DeliveryLogGroupArn?: string;
+  /** Region whose gateway sends messages without an EgressRegion attribute. */
+  readonly HomeRegion?: string;
+  /** Stable identifier of the binding (custom-resource attribute BindingId). */
+  readonly BindingId?: string;
+  /** Stack that owns the binding (CloudFormation stack id); one stack can never take over another's topic. */
+  readonly OwnerStackId?: string;
+  /** `PendingConfirmation` until the gateway has confirmed the SNS subscription. */
+  readonly SubscriptionState?: 'PendingConfirmation' | 'Confirmed';
+  readonly SubscriptionArns?: readonly string[];
+  readonly Description?: string;
+}
+
+/** The local-mode config file, and the in-memory view of the DynamoDB table. */
+export interface GatewayConfigDocument {
+  readonly Listeners: readonly ListenerRecord[];
+  readonly PacketSources?: readonly PacketSourceRecord[];
+}
+
+/**
+ * DynamoDB layout of the configuration table: one item per record.
+ * Partition key `pk`: `LISTENER#<name>` or `SOURCE#<topicArn>`; `kind` says which; `record` holds
+ * the record as a map. A single table scan loads the whole configuration.
+ */
+export const TABLE_PARTITION_KEY = 'pk';
+export const LISTENER_KEY_PREFIX = 'LISTENER#';
+export const SOURCE_KEY_PREFIX = 'SOURCE#';
+export const RECORD_ATTRIBUTE = 'record';
+export const KIND_ATTRIBUTE = 'kind';

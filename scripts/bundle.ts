@@ -1,0 +1,48 @@
+/**
+ * Bundles the runtime code with esbuild into assets/:
+ *   assets/service/index.js (+ Dockerfile)  the data-plane service (Fargate image)
+ *   assets/cli/index.js                     the packet-gateway client CLI
+ *   assets/lambda/<name>/index.js           one folder per Lambda handler in lambda/<name>/index.ts
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, BuildOptions } from 'esbuild';
+
+const root = join(__dirname, '..');
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  minify: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+async function main(): Promise<void> {
+  const jobs: Promise<unknown>[] = [];
+  const service = join(root, 'service', 'main.ts');
+  if (existsSync(service)) {
+    mkdirSync(join(root, 'assets', 'service'), { recursive: true });
+    // esbuild is needed at run time only to load TypeScript local handlers (local mode), never in the image.
+    jobs.push(build({ ...common, entryPoints: [service], outfile: join(root, 'assets', 'service', 'index.js'), external: ['esbuild'] }));
+    copyFileSync(join(root, 'service', 'Dockerfile'), join(root, 'assets', 'service', 'Dockerfile'));
+  }
+  const cli = join(root, 'service', 'cli.ts');
+  if (existsSync(cli)) {
+    jobs.push(build({ ...common, entryPoints: [cli], outfile: join(root, 'assets', 'cli', 'index.js') }));
+  }
+  const lambdaDir = join(root, 'lambda');
+  for (const name of existsSync(lambdaDir) ? readdirSync(lambdaDir) : []) {
+    const entry = join(lambdaDir, name, 'index.ts');
+    if (!existsSync(entry)) continue;
+    jobs.push(build({ ...common, entryPoints: [entry], outfile: join(root, 'assets', 'lambda', name, 'index.js') }));
+  }
+  await Promise.all(jobs);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

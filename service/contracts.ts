@@ -1,0 +1,135 @@
+/**
+ * The seams between the data plane's modules. Each module depends on these interfaces, never on
+ * another module's internals, so listeners (plain UDP, WireGuard), destinations and packet
+ * sourcing can change independently.
+ */
+import type { ListenerProtocolName, PacketSourceRecord } from '../lib/private/records';
+
+/** Stable failure codes (DESIGN.md). Every packet that is not delivered yields one log record with one of these. */
+export const FAILURE_CODES = [
+  'InvalidJson',
+  'InvalidMessage',
+  'InvalidAddress',
+  'InvalidPort',
+  'InvalidData',
+  'PayloadTooLarge',
+  'UnknownTopic',
+  'SourceDisabled',
+  'UnknownPeer',
+  'NoSession',
+  'DestinationDenied',
+  'RateLimited',
+  'Expired',
+  'NoActiveFlow',
+  'SendFailed',
+  'ClientRestricted',
+  'DestinationFailed',
+  'ReplyUnknownTag',
+  'ReplyInvalid',
+  'HandshakeInvalid',
+  'DecryptFailed',
+  'Replay',
+  'AllowedIpsViolation',
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+/** A packet that was not delivered, and why. */
+export interface Failure {
+  readonly code: FailureCode;
+  /** Human-readable reason naming the bad value and what is allowed. */
+  readonly reason: string;
+}
+
+/** Identifiers attached to a failure record (never the payload). */
+export interface FailureContext {
+  readonly listener?: string;
+  readonly destination?: string;
+  readonly topicArn?: string;
+  readonly messageId?: string;
+  readonly index?: number;
+  readonly remote?: string;
+  readonly peerKey?: string;
+  readonly tag?: string;
+}
+
+/** Writes one structured log record per failure and counts it by code. */
+export interface FailureReporter {
+  report(failure: Failure, context: FailureContext): void;
+}
+
+/** Addressing of the IP/UDP packet inside a WireGuard tunnel (DESIGN.md `Inner`). */
+export interface InnerAddressing {
+  readonly SourceAddress: string;
+  readonly SourcePort: number;
+  readonly DestinationAddress: string;
+  readonly DestinationPort: number;
+  readonly Version: 4 | 6;
+  readonly Protocol: number;
+}
+
+/** A datagram (payload after any WireGuard decryption) that arrived on a Listener. */
+export interface InboundDatagram {
+  readonly data: Buffer;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Peer public key, base64 (WireGuard only). */
+  readonly peerKey?: string;
+  /** Inner addressing (WireGuard with DecapsulatedDelivery only). */
+  readonly inner?: InnerAddressing;
+  /** Epoch milliseconds. */
+  readonly receivedAt: number;
+}
+
+/** A datagram to send out of a Listener: a reply or a sourced packet. */
+export interface EgressDatagram {
+  readonly data: Buffer;
+  readonly address: string;
+  readonly port: number;
+  /** WireGuard: the peer to encrypt for. */
+  readonly peerKey?: string;
+  /** WireGuard, decapsulated: inner addressing to build the inner IP/UDP packet with. */
+  readonly inner?: InnerAddressing;
+}
+
+/** Called once a send has completed (failure undefined) or failed. */
+export type SendCallback = (failure: Failure | undefined) => void;
+
+/**
+ * A running Listener as other modules see it. `send` applies the egress safety rules
+ * (DestinationDenied), the payload limit (PayloadTooLarge), flow ownership (NoActiveFlow) and,
+ * for WireGuard, encryption (UnknownPeer, NoSession) before anything reaches the wire.
+ */
+export interface ListenerHandle {
+  readonly name: string;
+  readonly protocol: ListenerProtocolName;
+  /** Bound address and port. */
+  readonly address: string;
+  readonly port: number;
+  /** WireGuard public key, base64. */
+  readonly publicKey?: string;
+  send(datagram: EgressDatagram, done?: SendCallback): void;
+}
+
+/** Where a Listener hands each accepted datagram (formatting, tagging, batching, destinations). */
+export interface IngressSink {
+  accept(listener: ListenerHandle, datagram: InboundDatagram): void;
+}
+
+/** Looks up running Listeners by name. */
+export interface ListenerRegistry {
+  get(name: string): ListenerHandle | undefined;
+  list(): readonly ListenerHandle[];
+}
+
+/** Looks up PacketSource bindings by topic ARN (from the live configuration). */
+export interface BindingLookup {
+  getPacketSource(topicArn: string): PacketSourceRecord | undefined;
+}
+
+/** Receives failure records for a PacketSource's dead-letter queue. */
+export interface DeadLetterSink {
+  /** Queue a failure record for `queueArn`; sent in batches, never awaited per packet. */
+  enqueue(queueArn: string, record: Record<string, unknown>): void;
+  /** Send everything queued (used on shutdown). */
+  flush(): Promise<void>;
+}
