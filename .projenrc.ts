@@ -115,4 +115,16 @@ project.package.addField('main', 'dist/lib/index.js');
 // Type-check everything (lib, lambda, service, test, bench, examples) before the tests run.
 project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
 
+// Editor and eslint project for each runtime/tooling folder (the type-check itself uses test/tsconfig.json).
+for (const dir of ['service', 'lambda', 'scripts', 'bench', 'examples']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: {
+      extends: '../tsconfig.json',
+      compilerOptions: { rootDir: '..', noEmit: true },
+      include: ['**/*.ts', '../lib/**/*.ts'],
+      exclude: ['node_modules'],
+    },
+  });
+}
+
 project.synth();
