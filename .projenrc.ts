@@ -114,6 +114,8 @@ project.package.addField('main', 'dist/lib/index.js');
 
 // Type-check everything (lib, lambda, service, test, bench, examples) before the tests run.
 project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
+// Construct tests load the bundled assets (service image context, Lambda code).
+project.testTask.prependSpawn(bundle);
 
 // Editor and eslint project for each runtime/tooling folder (the type-check itself uses test/tsconfig.json).
 for (const dir of ['service', 'lambda', 'scripts', 'bench', 'examples']) {

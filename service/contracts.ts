@@ -133,3 +133,15 @@ export interface DeadLetterSink {
   /** Send everything queued (used on shutdown). */
   flush(): Promise<void>;
 }
+
+/**
+ * Counters and observations, emitted as CloudWatch EMF. Metric names are stable API:
+ * DatagramsIn, RepliesOut, SourcedSent, PacketsDropped, BatchSize, DestinationLatencyMs, and
+ * Failures (dimension Code) via the FailureReporter.
+ */
+export interface MetricsRecorder {
+  /** Adds `value` (default 1) to a counter. Never throws. */
+  increment(metric: string, value?: number, dimensions?: Readonly<Record<string, string>>): void;
+  /** Records one observation (a batch size, a latency in milliseconds). Never throws. */
+  observe(metric: string, value: number, dimensions?: Readonly<Record<string, string>>): void;
+}
