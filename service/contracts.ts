@@ -3,7 +3,7 @@
  * another module's internals, so listeners (plain UDP, WireGuard), destinations and packet
  * sourcing can change independently.
  */
-import type { ListenerProtocolName, PacketSourceRecord } from '../lib/private/records';
+import type { ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
 
 /** Stable failure codes (DESIGN.md). Every packet that is not delivered yields one log record with one of these. */
 export const FAILURE_CODES = [
@@ -144,4 +144,27 @@ export interface MetricsRecorder {
   increment(metric: string, value?: number, dimensions?: Readonly<Record<string, string>>): void;
   /** Records one observation (a batch size, a latency in milliseconds). Never throws. */
   observe(metric: string, value: number, dimensions?: Readonly<Record<string, string>>): void;
+}
+
+/**
+ * A Listener as the gateway runtime drives it: bound on start, fed to an {@link IngressSink},
+ * reconfigured in place when possible, and closed gracefully. Plain UDP and WireGuard Listeners
+ * both implement it.
+ */
+export interface ManagedListener extends ListenerHandle {
+  /** Binds the socket. Rejects with a message naming the Listener, the address and the port. */
+  start(): Promise<void>;
+  /** True once bound and until closed. */
+  readonly bound: boolean;
+  /** Hands accepted datagrams to `sink` from now on (a new pipeline after a configuration change). */
+  setSink(sink: IngressSink): void;
+  /**
+   * Applies a changed record without rebinding when the change allows it (same protocol, port and
+   * bind address) and returns true; returns false when the Listener must be recreated.
+   */
+  update(record: ListenerRecord): boolean;
+  /** Stops handing datagrams to the sink; replies and sourced packets can still be sent. */
+  stopReceiving(): void;
+  /** Waits for sends in progress, then closes the socket. Idempotent. */
+  close(): Promise<void>;
 }

@@ -1,0 +1,163 @@
+/**
+ * Encodings of `Data` (DESIGN.md Formatter): base64, hex, ascii and utf8, in both directions.
+ *
+ * Encoding (bytes → string) never fails. Decoding (string → bytes) is strict: anything that is not
+ * exactly the declared encoding yields an `InvalidData` failure naming what is wrong and where,
+ * never the payload itself.
+ */
+import { FORMATTERS, FormatterName } from '../lib/private/records';
+import type { Failure } from './contracts';
+
+/** The Formatter used when neither the destination, the Listener nor the message names one. */
+export const DEFAULT_FORMATTER: FormatterName = 'base64';
+
+/** True when `value` is one of the Formatter names. */
+export function isFormatterName(value: unknown): value is FormatterName {
+  return typeof value === 'string' && (FORMATTERS as readonly string[]).includes(value);
+}
+
+/**
+ * Reads an optional Formatter field: `undefined` gives `fallback`, an unknown name an
+ * `InvalidMessage` failure listing the allowed names.
+ */
+export function parseFormatter(value: unknown, fallback: FormatterName = DEFAULT_FORMATTER, field = 'Formatter'): FormatterName | Failure {
+  if (value === undefined || value === null) return fallback;
+  if (isFormatterName(value)) return value;
+  return {
+    code: 'InvalidMessage',
+    reason: `${field}: ${describe(value)} is not a Formatter (allowed: ${FORMATTERS.join(', ')})`,
+  };
+}
+
+/** Encodes bytes as a `Data` string. Bytes that ascii cannot represent are written as `?`. */
+export function encodeData(data: Uint8Array, formatter: FormatterName): string {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  switch (formatter) {
+    case 'base64':
+      return buf.toString('base64');
+    case 'hex':
+      return buf.toString('hex');
+    case 'utf8':
+      return buf.toString('utf8');
+    case 'ascii':
+      return encodeAscii(buf);
+  }
+}
+
+/**
+ * Decodes a `Data` value. Returns the bytes, or an `InvalidData` failure when `value` is not a
+ * string or is not valid in `formatter`.
+ *
+ * @param field name of the field in messages (e.g. `Messages[3].Data`)
+ */
+export function decodeData(value: unknown, formatter: FormatterName, field = 'Data'): Buffer | Failure {
+  if (typeof value !== 'string') {
+    return invalid(`${field}: ${value === undefined ? 'missing' : `must be a string, got ${typeName(value)}`} (allowed: ${formatter} text)`);
+  }
+  switch (formatter) {
+    case 'base64':
+      return decodeBase64(value, field);
+    case 'hex':
+      return decodeHex(value, field);
+    case 'ascii':
+      return decodeAscii(value, field);
+    case 'utf8':
+      return decodeUtf8(value, field);
+  }
+}
+
+/** True when a decode result is a failure rather than bytes. */
+export function isFailure(value: Buffer | Failure): value is Failure {
+  return !Buffer.isBuffer(value);
+}
+
+const BASE64_PATTERN = /^[A-Za-z0-9+/]*$/;
+
+function decodeBase64(text: string, field: string): Buffer | Failure {
+  let end = text.length;
+  let padding = 0;
+  while (end > 0 && text.charCodeAt(end - 1) === 61 /* = */ && padding < 2) {
+    end--;
+    padding++;
+  }
+  const body = end === text.length ? text : text.slice(0, end);
+  if (!BASE64_PATTERN.test(body)) {
+    const at = firstMismatch(body, (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47);
+    return invalid(`${field}: not valid base64: ${charAt(text, at)} at index ${at} (allowed: A-Z a-z 0-9 + / and up to two = at the end)`);
+  }
+  if (body.length % 4 === 1 || (padding > 0 && text.length % 4 !== 0)) {
+    return invalid(`${field}: not valid base64: length ${text.length} with ${padding} padding character(s) cannot be decoded (allowed: groups of 4 characters, the last one padded with = or unpadded)`);
+  }
+  return Buffer.from(body, 'base64');
+}
+
+const HEX_PATTERN = /^[0-9A-Fa-f]*$/;
+
+function decodeHex(text: string, field: string): Buffer | Failure {
+  if (!HEX_PATTERN.test(text)) {
+    const at = firstMismatch(text, (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102));
+    return invalid(`${field}: not valid hex: ${charAt(text, at)} at index ${at} (allowed: 0-9 a-f A-F)`);
+  }
+  if (text.length % 2 !== 0) {
+    return invalid(`${field}: not valid hex: odd length ${text.length} (allowed: two hex digits per byte)`);
+  }
+  return Buffer.from(text, 'hex');
+}
+
+function decodeAscii(text: string, field: string): Buffer | Failure {
+  const at = firstMismatch(text, (c) => c < 128);
+  if (at >= 0) {
+    return invalid(`${field}: not ascii: ${charAt(text, at)} at index ${at} (allowed: characters U+0000 to U+007F)`);
+  }
+  return Buffer.from(text, 'latin1');
+}
+
+/** With the `u` flag a surrogate pair is one code point, so only lone surrogates match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function decodeUtf8(text: string, field: string): Buffer | Failure {
+  const match = LONE_SURROGATE.exec(text);
+  if (match) {
+    const at = match.index;
+    return invalid(`${field}: not valid utf8: lone surrogate U+${text.charCodeAt(at).toString(16).toUpperCase()} at index ${at} (allowed: well-formed Unicode text)`);
+  }
+  return Buffer.from(text, 'utf8');
+}
+
+function encodeAscii(buf: Buffer): string {
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] > 127) {
+      const copy = Buffer.from(buf);
+      for (let j = i; j < copy.length; j++) if (copy[j] > 127) copy[j] = 63; // '?'
+      return copy.toString('latin1');
+    }
+  }
+  return buf.toString('latin1');
+}
+
+function firstMismatch(text: string, ok: (code: number) => boolean): number {
+  for (let i = 0; i < text.length; i++) if (!ok(text.charCodeAt(i))) return i;
+  return -1;
+}
+
+/** Names one character without echoing the payload around it. */
+function charAt(text: string, index: number): string {
+  const code = text.charCodeAt(index);
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return code >= 0x20 && code < 0x7f ? `character '${text[index]}' (${hex})` : `character ${hex}`;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : typeName(value);
+  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+}
+
+function invalid(reason: string): Failure {
+  return { code: 'InvalidData', reason };
+}
