@@ -1,0 +1,185 @@
+/**
+ * Sends failure records of sourced packets to each PacketSource's dead-letter queue, in
+ * SendMessageBatch calls of up to 10 records, flushed on a short timer and on {@link flush}.
+ * Nothing here is awaited per packet; the buffer is bounded.
+ */
+import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import type { DeadLetterSink, FailureContext, FailureReporter } from '../contracts';
+import { queueLocationFromArn } from './arn';
+
+/** SQS limits: 10 messages per batch, 256 KiB per message and per batch. */
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_BYTES = 256 * 1024;
+/** Room left for the message attributes that accompany each body. */
+const MAX_BODY_BYTES = MAX_BATCH_BYTES - 1024;
+/** Record fields that carry the original message; dropped when a record would not fit in one SQS message. */
+const BULKY_FIELDS = ['entry', 'message'];
+
+export interface SqsDeadLetterSinkOptions {
+  /** Client for the gateway's own region; also used for queues in that region. */
+  readonly sqs: SQSClient;
+  /** Told (as DestinationFailed) about records that could not be delivered to their queue. */
+  readonly failures?: FailureReporter;
+  /** Client for a queue in another region. @default - a new SQSClient for that region, kept for reuse */
+  readonly clientForRegion?: (region: string) => SQSClient;
+  /** Longest time a record waits before its batch is sent, in milliseconds. @default 100 */
+  readonly flushIntervalMs?: number;
+  /** Records held in memory at most; further ones are dropped and reported. @default 10000 */
+  readonly maxBufferedRecords?: number;
+}
+
+interface QueuedRecord {
+  readonly body: string;
+  readonly bytes: number;
+  readonly code: string;
+  readonly context: FailureContext;
+}
+
+/** A {@link DeadLetterSink} writing JSON failure records to SQS queues named by ARN. */
+export class SqsDeadLetterSink implements DeadLetterSink {
+  private readonly sqs: SQSClient;
+  private readonly failures?: FailureReporter;
+  private readonly clientForRegion: (region: string) => SQSClient;
+  private readonly flushIntervalMs: number;
+  private readonly maxBuffered: number;
+  private readonly queues = new Map<string, QueuedRecord[]>();
+  private readonly clients = new Map<string, SQSClient>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private ownRegion?: Promise<string>;
+  private buffered = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(opts: SqsDeadLetterSinkOptions) {
+    this.sqs = opts.sqs;
+    this.failures = opts.failures;
+    this.clientForRegion = opts.clientForRegion ?? ((region) => new SQSClient({ region }));
+    this.flushIntervalMs = opts.flushIntervalMs ?? 100;
+    this.maxBuffered = opts.maxBufferedRecords ?? 10_000;
+  }
+
+  /** Queues `record` for `queueArn`; sent within the flush interval, or at once when a batch is full. */
+  enqueue(queueArn: string, record: Record<string, unknown>): void {
+    const context = contextOf(record);
+    const code = typeof record.code === 'string' ? record.code : 'Unknown';
+    if (this.buffered >= this.maxBuffered) {
+      this.reportLost(queueArn, context, `the dead-letter buffer is full (${this.maxBuffered} records waiting)`);
+      return;
+    }
+    const body = serialize(record);
+    let queue = this.queues.get(queueArn);
+    if (!queue) {
+      queue = [];
+      this.queues.set(queueArn, queue);
+    }
+    queue.push({ body, bytes: Buffer.byteLength(body), code, context });
+    this.buffered++;
+    if (queue.length >= MAX_BATCH_ENTRIES) {
+      this.sendFrom(queueArn, queue);
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Sends every queued record and waits until all sends, including earlier ones, have completed. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.drain();
+    while (this.inFlight.size > 0) {
+      await Promise.all([...this.inFlight]);
+    }
+  }
+
+  private drain(): void {
+    for (const [queueArn, queue] of this.queues) {
+      while (queue.length > 0) this.sendFrom(queueArn, queue);
+    }
+  }
+
+  /** Takes one batch (≤ 10 records, ≤ 256 KiB) off the front of `queue` and sends it. */
+  private sendFrom(queueArn: string, queue: QueuedRecord[]): void {
+    let count = 0;
+    let bytes = 0;
+    while (count < queue.length && count < MAX_BATCH_ENTRIES && (count === 0 || bytes + queue[count].bytes <= MAX_BATCH_BYTES)) {
+      bytes += queue[count].bytes;
+      count++;
+    }
+    const batch = queue.splice(0, count);
+    this.buffered -= batch.length;
+    if (queue.length === 0) this.queues.delete(queueArn);
+    const sending = this.sendBatch(queueArn, batch).finally(() => this.inFlight.delete(sending));
+    this.inFlight.add(sending);
+  }
+
+  private async sendBatch(queueArn: string, batch: readonly QueuedRecord[]): Promise<void> {
+    let location;
+    try {
+      location = queueLocationFromArn(queueArn);
+    } catch (err) {
+      for (const r of batch) this.reportLost(queueArn, r.context, (err as Error).message);
+      return;
+    }
+    const entries: SendMessageBatchRequestEntry[] = batch.map((r, i) => ({
+      Id: String(i),
+      MessageBody: r.body,
+      MessageAttributes: { FailureCode: { DataType: 'String', StringValue: r.code } },
+    }));
+    try {
+      const client = await this.clientFor(location.region);
+      const out = await client.send(new SendMessageBatchCommand({ QueueUrl: location.queueUrl, Entries: entries }));
+      for (const failed of out.Failed ?? []) {
+        const r = batch[Number(failed.Id)];
+        if (r) this.reportLost(queueArn, r.context, `SQS rejected the record (${failed.Code ?? 'unknown error'}: ${failed.Message ?? 'no message'})`);
+      }
+    } catch (err) {
+      const e = err as Error;
+      for (const r of batch) this.reportLost(queueArn, r.context, `SendMessageBatch failed (${e.name}: ${e.message})`);
+    }
+  }
+
+  private async clientFor(region: string): Promise<SQSClient> {
+    this.ownRegion ??= Promise.resolve(this.sqs.config.region()).catch(() => '');
+    if (region === (await this.ownRegion)) return this.sqs;
+    let client = this.clients.get(region);
+    if (!client) {
+      client = this.clientForRegion(region);
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  private reportLost(queueArn: string, context: FailureContext, why: string): void {
+    this.failures?.report(
+      { code: 'DestinationFailed', reason: `failure record not written to dead-letter queue ${queueArn}: ${why}` },
+      { ...context, destination: queueArn },
+    );
+  }
+}
+
+/** JSON of `record`, without its bulky fields (and saying so) when it would exceed one SQS message. */
+function serialize(record: Record<string, unknown>): string {
+  const body = JSON.stringify(record);
+  if (Buffer.byteLength(body) <= MAX_BODY_BYTES) return body;
+  const slim: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) if (!BULKY_FIELDS.includes(k)) slim[k] = v;
+  slim.omitted = `the original message was left out: the record exceeded ${MAX_BODY_BYTES} bytes`;
+  return JSON.stringify(slim);
+}
+
+/** The identifying fields of a failure record, for reporting a record that could not be written. */
+function contextOf(record: Record<string, unknown>): FailureContext {
+  const str = (k: string): string | undefined => (typeof record[k] === 'string' ? (record[k] as string) : undefined);
+  return {
+    listener: str('listener'),
+    topicArn: str('topicArn'),
+    messageId: str('messageId'),
+    index: typeof record.index === 'number' ? record.index : undefined,
+    remote: str('remote'),
+  };
+}

@@ -1,0 +1,173 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Failure, FailureContext } from '../../../service/contracts';
+import { queueLocationFromArn } from '../../../service/sourcing/arn';
+import { SqsDeadLetterSink } from '../../../service/sourcing/sqs-dead-letter-sink';
+
+const sqsMock = mockClient(SQSClient);
+const DLQ = 'arn:aws:sqs:us-east-1:111122223333:push-dlq';
+
+function capture(): { failures: Array<{ failure: Failure; context: FailureContext }>; report(f: Failure, c: FailureContext): void } {
+  const failures: Array<{ failure: Failure; context: FailureContext }> = [];
+  return { failures, report: (failure, context) => failures.push({ failure, context }) };
+}
+
+function record(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    code: 'InvalidPort',
+    reason: 'Remote.Port must be an integer 1–65535, got 0',
+    topicArn: 'arn:aws:sns:us-east-1:111122223333:push',
+    messageId: `m-${i}`,
+    index: i,
+    listener: 'demo',
+    remote: '203.0.113.9:0',
+    failedAt: '2026-01-01T00:00:00.000Z',
+    entry: { Data: 'aGk=', Remote: { Address: '203.0.113.9', Port: 0 } },
+    ...extra,
+  };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error('condition not reached');
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+});
+
+describe('queue location from ARN', () => {
+  test('builds the regional queue URL', () => {
+    expect(queueLocationFromArn('arn:aws:sqs:eu-west-1:123456789012:dlq')).toEqual({
+      region: 'eu-west-1',
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    });
+    expect(queueLocationFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo').queueUrl).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo');
+  });
+  test.each(['arn:aws:sns:us-east-1:123456789012:topic', 'not-an-arn', 'arn:aws:sqs:us-east-1:12345:q', 'arn:aws:sqs:us-east-1:123456789012:a/b'])(
+    'rejects %s, naming it',
+    (arn) => {
+      expect(() => queueLocationFromArn(arn)).toThrow(arn);
+    },
+  );
+});
+
+describe('SqsDeadLetterSink', () => {
+  test('writes each record as a JSON message with its failure code as an attribute', async () => {
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
+    sink.enqueue(DLQ, record(0));
+    await sink.flush();
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0].args[0].input;
+    expect(input.QueueUrl).toBe('https://sqs.us-east-1.amazonaws.com/111122223333/push-dlq');
+    expect(input.Entries).toHaveLength(1);
+    expect(JSON.parse(input.Entries![0].MessageBody!)).toEqual(record(0));
+    expect(input.Entries![0].MessageAttributes).toEqual({ FailureCode: { DataType: 'String', StringValue: 'InvalidPort' } });
+  });
+
+  test('batches by 10 per queue and keeps queues apart', async () => {
+    const other = 'arn:aws:sqs:us-east-1:111122223333:other-dlq';
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
+    for (let i = 0; i < 25; i++) sink.enqueue(DLQ, record(i));
+    sink.enqueue(other, record(100));
+    await sink.flush();
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    const toDlq = calls.filter((c) => c.QueueUrl!.endsWith('/push-dlq'));
+    expect(toDlq.map((c) => c.Entries!.length).sort()).toEqual([10, 10, 5]);
+    const indexes = toDlq.flatMap((c) => c.Entries!.map((e) => JSON.parse(e.MessageBody!).index)).sort((a, b) => a - b);
+    expect(indexes).toEqual([...Array(25).keys()]);
+    for (const c of calls) expect(new Set(c.Entries!.map((e) => e.Id)).size).toBe(c.Entries!.length);
+    expect(calls.filter((c) => c.QueueUrl!.endsWith('/other-dlq'))).toHaveLength(1);
+  });
+
+  test('sends on its own after the flush interval', async () => {
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), flushIntervalMs: 5 });
+    sink.enqueue(DLQ, record(1));
+    sink.enqueue(DLQ, record(2));
+    await until(() => sqsMock.commandCalls(SendMessageBatchCommand).length === 1);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries).toHaveLength(2);
+    await sink.flush();
+  });
+
+  test('uses a client of the queue region for a queue in another region', async () => {
+    const regions: string[] = [];
+    const sink = new SqsDeadLetterSink({
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      clientForRegion: (region) => {
+        regions.push(region);
+        return new SQSClient({ region });
+      },
+    });
+    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', record(0));
+    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', record(1));
+    sink.enqueue(DLQ, record(2));
+    await sink.flush();
+    expect(regions).toEqual(['eu-central-1']);
+    const urls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl).sort();
+    expect(urls).toEqual(['https://sqs.eu-central-1.amazonaws.com/111122223333/far-dlq', 'https://sqs.us-east-1.amazonaws.com/111122223333/push-dlq']);
+  });
+
+  test('keeps a batch under 256 KiB and drops the original entry of a record too large for SQS', async () => {
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
+    const big = 'A'.repeat(100 * 1024);
+    for (let i = 0; i < 3; i++) sink.enqueue(DLQ, record(i, { entry: { Data: big } }));
+    sink.enqueue(DLQ, record(3, { message: 'B'.repeat(300 * 1024) }));
+    await sink.flush();
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    for (const c of calls) {
+      const total = c.Entries!.reduce((n, e) => n + Buffer.byteLength(e.MessageBody!), 0);
+      expect(total).toBeLessThanOrEqual(256 * 1024);
+    }
+    const bodies = calls.flatMap((c) => c.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    expect(bodies).toHaveLength(4);
+    const slim = bodies.find((b) => b.index === 3);
+    expect(slim.message).toBeUndefined();
+    expect(slim.omitted).toMatch(/left out/);
+    expect(slim.code).toBe('InvalidPort');
+    expect(bodies.filter((b) => b.entry?.Data === big)).toHaveLength(3);
+  });
+
+  test('reports records SQS rejects or cannot take, naming the queue', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolvesOnce({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: 'y' }], Failed: [{ Id: '1', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true }] }).rejectsOnce(Object.assign(new Error('Access to the resource is denied'), { name: 'AccessDenied' }));
+    const failures = capture();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures });
+    sink.enqueue(DLQ, record(0));
+    sink.enqueue(DLQ, record(1));
+    await sink.flush();
+    sink.enqueue(DLQ, record(2));
+    await sink.flush();
+    expect(failures.failures.map((f) => [f.failure.code, f.context.index, f.context.destination])).toEqual([
+      ['DestinationFailed', 1, DLQ],
+      ['DestinationFailed', 2, DLQ],
+    ]);
+    expect(failures.failures[0].failure.reason).toContain('InvalidMessageContents');
+    expect(failures.failures[1].failure.reason).toContain('AccessDenied');
+    expect(failures.failures[1].context.messageId).toBe('m-2');
+  });
+
+  test('reports a record for a malformed queue ARN instead of throwing', async () => {
+    const failures = capture();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures });
+    expect(() => sink.enqueue('arn:aws:sns:us-east-1:111122223333:topic', record(0))).not.toThrow();
+    await sink.flush();
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(failures.failures[0].failure.reason).toMatch(/not an SQS queue ARN/);
+  });
+
+  test('bounds its buffer and reports what it drops', async () => {
+    const failures = capture();
+    let release!: () => void;
+    sqsMock.on(SendMessageBatchCommand).callsFake(() => new Promise((r) => (release = () => r({ Successful: [], Failed: [] }))));
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures, maxBufferedRecords: 5, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 8; i++) sink.enqueue(DLQ, record(i));
+    expect(failures.failures.map((f) => f.context.index)).toEqual([5, 6, 7]);
+    expect(failures.failures[0].failure.reason).toMatch(/buffer is full/);
+    const flushed = sink.flush();
+    await until(() => release !== undefined);
+    release();
+    await flushed;
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries).toHaveLength(5);
+  });
+});
