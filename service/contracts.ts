@@ -152,10 +152,10 @@ export interface MetricsRecorder {
  * both implement it.
  */
 export interface ManagedListener extends ListenerHandle {
-  /** Binds the socket. Rejects with a message naming the Listener, the address and the port. */
-  start(): Promise<void>;
   /** True once bound and until closed. */
   readonly bound: boolean;
+  /** Binds the socket. Rejects with a message naming the Listener, the address and the port. */
+  start(): Promise<void>;
   /** Hands accepted datagrams to `sink` from now on (a new pipeline after a configuration change). */
   setSink(sink: IngressSink): void;
   /**

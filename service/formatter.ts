@@ -5,8 +5,8 @@
  * exactly the declared encoding yields an `InvalidData` failure naming what is wrong and where,
  * never the payload itself.
  */
-import { FORMATTERS, FormatterName } from '../lib/private/records';
 import type { Failure } from './contracts';
+import { FORMATTERS, FormatterName } from '../lib/private/records';
 
 /** The Formatter used when neither the destination, the Listener nor the message names one. */
 export const DEFAULT_FORMATTER: FormatterName = 'base64';
