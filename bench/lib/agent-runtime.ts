@@ -1,0 +1,58 @@
+/**
+ * Child side of a benchmark agent: dispatches requests from the parent to named handlers and
+ * answers each one. The agent exits when asked, or when the parent goes away.
+ */
+
+/** A request handler: receives the request's arguments, returns the result (JSON-serializable). */
+export type Handler = (args: Record<string, unknown>) => unknown;
+
+/** Serves `handlers` over the IPC channel and tells the parent the agent is ready. */
+export function serve(handlers: Readonly<Record<string, Handler>>, onExit?: () => void | Promise<void>): void {
+  if (!process.send) throw new Error('a benchmark agent must be started with an IPC channel');
+  const reply = (message: Record<string, unknown>): void => {
+    if (process.connected) process.send!(message);
+  };
+  const exit = async (): Promise<void> => {
+    try {
+      await onExit?.();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('disconnect', () => void exit());
+  process.on('message', (raw: unknown) => {
+    const { id, command, args } = raw as { id: number; command: string; args: Record<string, unknown> };
+    if (command === 'exit') {
+      void exit();
+      return;
+    }
+    const handler = handlers[command];
+    if (!handler) {
+      reply({ id, ok: false, error: `unknown command ${command}` });
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(args ?? {}))
+      .then(
+        (result) => reply({ id, ok: true, result }),
+        (error: unknown) => reply({ id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+      );
+  });
+  reply({ ready: true });
+}
+
+/** Reads a number argument, with a default. */
+export function num(args: Record<string, unknown>, key: string, fallback?: number): number {
+  const v = args[key];
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (fallback !== undefined) return fallback;
+  throw new Error(`argument ${key} must be a number, got ${JSON.stringify(v)}`);
+}
+
+/** Reads a string argument, with a default. */
+export function str(args: Record<string, unknown>, key: string, fallback?: string): string {
+  const v = args[key];
+  if (typeof v === 'string') return v;
+  if (fallback !== undefined) return fallback;
+  throw new Error(`argument ${key} must be a string, got ${JSON.stringify(v)}`);
+}

@@ -1,0 +1,66 @@
+/**
+ * One throughput trial: reset a counting receiver, let a producer send, wait until the receiver
+ * has drained, and turn the counts into a delivered rate and a loss fraction.
+ */
+import { Agent } from './agent';
+
+/** Counts reported by a counting receiver (bench/agents/udp-counter.ts or a gateway sink). */
+export interface CounterStats {
+  readonly count: number;
+  readonly bytes: number;
+  /** Time between the first and the last arrival, ms. */
+  readonly spanMs: number;
+}
+
+/** Result of one trial. */
+export interface Trial {
+  /** Datagrams the producer handed to the network (or to the gateway). */
+  readonly sent: number;
+  /** Datagrams the receiver counted. */
+  readonly received: number;
+  /** Delivered datagrams per second, first to last arrival. */
+  readonly rate: number;
+  /** Producer-side rate: sent per second of the producer's own run. */
+  readonly offeredRate: number;
+  /** 1 − received/sent. */
+  readonly loss: number;
+  readonly spanMs: number;
+}
+
+/** Waits until the counter has not moved for `quietMs` (at most `maxMs`), returns its stats. */
+export async function drain(counter: Agent, quietMs = 150, maxMs = 3000, statsCommand = 'stats'): Promise<CounterStats> {
+  const start = Date.now();
+  let last = await counter.request<CounterStats>(statsCommand);
+  for (;;) {
+    await sleep(quietMs);
+    const now = await counter.request<CounterStats>(statsCommand);
+    if (now.count === last.count || Date.now() - start > maxMs) return now;
+    last = now;
+  }
+}
+
+/** Runs a trial: `produce` starts the load and resolves with how much was sent and for how long. */
+export async function trial(
+  counter: Agent,
+  produce: () => Promise<{ sent: number; elapsedMs: number }>,
+  statsCommand = 'stats',
+  resetCommand = 'reset',
+): Promise<Trial> {
+  await counter.request(resetCommand);
+  const produced = await produce();
+  const stats = await drain(counter, 150, 3000, statsCommand);
+  const rate = stats.count > 1 && stats.spanMs > 0 ? ((stats.count - 1) * 1000) / stats.spanMs : NaN;
+  return {
+    sent: produced.sent,
+    received: stats.count,
+    rate,
+    offeredRate: produced.elapsedMs > 0 ? (produced.sent * 1000) / produced.elapsedMs : NaN,
+    loss: produced.sent > 0 ? Math.max(0, 1 - stats.count / produced.sent) : NaN,
+    spanMs: stats.spanMs,
+  };
+}
+
+/** Promise-based sleep. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

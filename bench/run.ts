@@ -1,0 +1,229 @@
+/**
+ * `npm run bench`: runs every benchmark scenario, prints a table, writes docs/BENCHMARKS.md and
+ * bench/results.json.
+ *
+ * Options:
+ *   --runs N         repetitions per measurement (median reported; at least 3 for published figures)
+ *   --trial-ms N     length of one throughput trial (default 1500)
+ *   --only a,b       run only these scenario ids (baselines are added when a scenario needs them)
+ *   --no-pin         do not pin processes to cores
+ *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Agent } from './lib/agent';
+import { describeMachine, wireguardGoAvailability } from './lib/machine';
+import { cleanupNamespaces } from './lib/netns';
+import { renderMarkdown, summaryTable, Target, textTable } from './lib/report';
+import { CpuPlan, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario';
+import { round } from './lib/stats';
+import { baselineDgram } from './scenarios/baseline-dgram';
+import { baselineWireguardGo } from './scenarios/baseline-wireguard-go';
+import { ingress } from './scenarios/ingress';
+import { memory } from './scenarios/memory';
+import { replyLatency } from './scenarios/reply-latency';
+import { scaleUp } from './scenarios/scale-up';
+import { sourcedPlain } from './scenarios/sourced-plain';
+import { sourcedWireGuard } from './scenarios/sourced-wireguard';
+
+const ROOT = path.join(__dirname, '..');
+
+/** Scenarios in run order: baselines first, so every ratio has its same-run baseline. */
+const SCENARIOS: readonly Scenario[] = [
+  baselineDgram,
+  baselineWireguardGo,
+  sourcedPlain,
+  sourcedWireGuard,
+  ingress,
+  replyLatency,
+  memory,
+  scaleUp,
+];
+
+/** Baselines a scenario needs (added to `--only` selections). */
+const NEEDS: Readonly<Record<string, readonly string[]>> = {
+  'sourced-plain': ['baseline-dgram'],
+  'sourced-wireguard': ['baseline-dgram', 'baseline-wireguard-go'],
+  'ingress': ['baseline-dgram'],
+};
+
+/** The headline figures of bench/results.json, with their targets. */
+const TARGETS: readonly Target[] = [
+  { key: 'sourcedPlainVsDgram', label: 'sourced egress plain ÷ dgram sender loop (lower of 64 B / 1200 B)', op: '>=', bound: 0.8 },
+  { key: 'sourcedWgVsWireguardGo', label: 'sourced egress WireGuard ÷ wireguard-go tunnel', op: '>=', bound: 2 },
+  { key: 'sourcedWgVsDgram', label: 'sourced egress WireGuard ÷ dgram sender loop', op: '>=', bound: 0.4 },
+  { key: 'ingressVsDgram', label: 'ingress ÷ dgram receive loop (lower of 64 B / 1200 B)', op: '>=', bound: 0.7 },
+  { key: 'ingressLossAtTarget', label: 'ingress loss when paced at 0.7 × the receive loop', op: '<=', bound: 0, unit: '' },
+  { key: 'replyP50Ms', label: 'reply latency added by the gateway, p50', unit: 'ms' },
+  { key: 'replyP99Ms', label: 'reply latency added by the gateway, p99', op: '<', bound: 2, unit: 'ms' },
+  { key: 'bytesPerFlow', label: 'memory per idle client flow (heap)', op: '<=', bound: 1024, unit: 'B' },
+  { key: 'bytesPerSession', label: 'memory per WireGuard session (heap)', op: '<=', bound: 2048, unit: 'B' },
+  { key: 'coreScaling', label: 'scale-up factor 1 → N cores (sourced egress plain)' },
+];
+
+interface Options {
+  runs: number;
+  trialMs: number;
+  only?: Set<string>;
+  pin: boolean;
+  write: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { runs: 3, trialMs: 1500, pin: true, write: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--runs') {o.runs = positiveInt(a, next());} else if (a === '--trial-ms') {o.trialMs = positiveInt(a, next());} else if (a === '--only') {o.only = new Set(next().split(',').map((s) => s.trim()).filter(Boolean));} else if (a === '--no-pin') {o.pin = false;} else if (a === '--no-write') {o.write = false;} else if (a === '--help' || a === '-h') {
+      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
+      process.exit(0);
+    } else {throw new Error(`unknown option ${a}; allowed: --runs N, --trial-ms N, --only ids, --no-pin, --no-write`);}
+  }
+  if (o.only) {
+    const known = new Set(SCENARIOS.map((s) => s.id));
+    for (const id of o.only) {
+      if (!known.has(id)) throw new Error(`unknown scenario ${id}; allowed: ${[...known].join(', ')}`);
+      for (const need of NEEDS[id] ?? []) o.only.add(need);
+    }
+  }
+  return o;
+}
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+function cpuPlan(pin: boolean): CpuPlan {
+  const all = os.cpus().map((_, i) => i);
+  if (!pin || all.length < 2) return { all };
+  return { measured: [0], partner: [1], all };
+}
+
+function pinningText(plan: CpuPlan): string {
+  return plan.measured
+    ? `process under test on CPU ${plan.measured.join(',')}, load generator / counting receiver on CPU ${plan.partner!.join(',')} (taskset)`
+    : 'not pinned';
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const machine = describeMachine();
+  const cpus = cpuPlan(options.pin);
+  const wireguardGo = wireguardGoAvailability();
+  const figures: Record<string, number> = {};
+  const log = (message: string): void => {
+    process.stderr.write(`[bench] ${message}\n`);
+  };
+  log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load ${machine.loadAverageAtStart.join(' ')}`);
+  if (machine.loadAverageAtStart[0] > machine.cores * 0.5) {
+    log(`warning: the machine is busy (load ${machine.loadAverageAtStart[0]}); figures will be noisy`);
+  }
+  const context: ScenarioContext = { runs: options.runs, trialMs: options.trialMs, cpus, figures, wireguardGo, log };
+  const done: Array<{ scenario: Scenario; result: ScenarioResult; seconds: number }> = [];
+  const started = Date.now();
+  for (const scenario of SCENARIOS) {
+    if (options.only && !options.only.has(scenario.id)) continue;
+    log(`== ${scenario.title}`);
+    const t0 = Date.now();
+    let result: ScenarioResult;
+    try {
+      result = await scenario.run(context);
+    } catch (error) {
+      result = { status: 'failed', reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      await Agent.stopAll();
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    for (const [k, v] of Object.entries(result.figures ?? {})) figures[k] = v;
+    done.push({ scenario, result, seconds });
+    log(`   ${result.status}${result.reason ? `: ${result.reason}` : ''} (${seconds.toFixed(1)} s)`);
+    for (const t of result.tables ?? []) process.stdout.write(`\n${scenario.title}${t.caption ? ` — ${t.caption}` : ''}\n${textTable(t.table)}\n`);
+  }
+  const totalSeconds = (Date.now() - started) / 1000;
+  const headline: Record<string, number | null> = {};
+  for (const t of TARGETS) headline[t.key] = Number.isFinite(figures[t.key]) ? round(figures[t.key]) : null;
+  process.stdout.write(`\nSummary (${totalSeconds.toFixed(0)} s)\n${textTable(summaryTable(TARGETS, headline))}\n`);
+
+  const endMachine = { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+  if (!options.write) return;
+  const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+  const generatedAt = new Date().toISOString();
+  const results = {
+    ...headline,
+    generatedAt,
+    command,
+    machine: endMachine,
+    settings: { runs: options.runs, trialMs: options.trialMs, cpuPlacement: pinningText(cpus), totalSeconds: round(totalSeconds) },
+    targets: Object.fromEntries(TARGETS.map((t) => [t.key, t.op ? `${t.op} ${t.bound}` : 'reported'])),
+    figures: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isFinite(v) ? round(v) : null])),
+    scenarios: Object.fromEntries(done.map(({ scenario, result, seconds }) => [scenario.id, {
+      title: scenario.title,
+      status: result.status,
+      reason: result.reason,
+      seconds: round(seconds),
+      figures: result.figures,
+      raw: result.raw,
+    }])),
+  };
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), JSON.stringify(results, jsonNumbers, 2) + '\n');
+  const appendixFile = path.join(ROOT, 'bench', 'OPTIMIZATIONS.md');
+  const markdown = renderMarkdown({
+    machine: endMachine,
+    command,
+    generatedAt,
+    runs: options.runs,
+    trialMs: options.trialMs,
+    pinning: pinningText(cpus),
+    targets: TARGETS,
+    headline,
+    scenarios: done,
+    methodology: METHOD,
+    appendix: fs.existsSync(appendixFile) ? fs.readFileSync(appendixFile, 'utf8') : undefined,
+  });
+  fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'docs', 'BENCHMARKS.md'), markdown);
+  log('wrote docs/BENCHMARKS.md and bench/results.json');
+}
+
+/** JSON replacer: NaN/Infinity become null, numbers are rounded. */
+function jsonNumbers(_key: string, value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? round(value, 6) : null;
+  return value;
+}
+
+const METHOD: readonly string[] = [
+  'Every role (gateway under test, load generator, counting receiver, baseline loop) is a separate Node.js process, so a sender and its receiver never share an event loop.',
+  'Throughput is counted by the receiving process: datagrams between the first and the last arrival, divided by that time. Loss is 1 − received ÷ sent.',
+  'Flood trials send in bursts of 64 per event-loop turn; paced trials send on a 1 ms schedule. Every loop is bounded by a time and a count.',
+  'Gateway scenarios use the data plane\'s own public classes (listeners, SourcedPacketProcessor, IngressPipeline, WireGuard); nothing of the gateway is re-implemented under bench/.',
+  'WireGuard scenarios run inside network namespaces created for the run (unique names, removed at the end, also on failure).',
+];
+
+let interrupted = false;
+async function shutdown(signal: string): Promise<void> {
+  if (interrupted) return;
+  interrupted = true;
+  process.stderr.write(`[bench] ${signal}: stopping agents and removing namespaces\n`);
+  await Agent.stopAll();
+  cleanupNamespaces();
+  process.exit(130);
+}
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`[bench] ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await Agent.stopAll();
+    cleanupNamespaces();
+  });
