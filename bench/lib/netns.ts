@@ -6,6 +6,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { sleep } from './throughput';
 
 const namespaces = new Set<string>();
@@ -90,15 +92,25 @@ export async function startWireguardGo(ns: string, tag: string): Promise<Wiregua
   throw new Error(`wireguard-go did not bring up ${name} in ${ns}`);
 }
 
-/** Configures a wireguard-go interface with `wg set`, the private key passed on stdin. */
+/**
+ * Configures a wireguard-go interface with `wg set`. The private key goes through a file readable
+ * only by this user in a private temporary directory, removed right after.
+ */
 export function configureWireguardGo(
   iface: WireguardGoInterface,
   options: { privateKey: string; listenPort: number; peerPublicKey: string; allowedIps: string; endpoint?: string },
 ): void {
-  const args = ['set', iface.name, 'listen-port', String(options.listenPort), 'private-key', '/dev/stdin',
-    'peer', options.peerPublicKey, 'allowed-ips', options.allowedIps];
-  if (options.endpoint) args.push('endpoint', options.endpoint);
-  execFileSync('wg', args, { input: options.privateKey + '\n', stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgb-key-'));
+  try {
+    const keyFile = path.join(dir, 'private.key');
+    fs.writeFileSync(keyFile, options.privateKey + '\n', { mode: 0o600 });
+    const args = ['set', iface.name, 'listen-port', String(options.listenPort), 'private-key', keyFile,
+      'peer', options.peerPublicKey, 'allowed-ips', options.allowedIps];
+    if (options.endpoint) args.push('endpoint', options.endpoint);
+    execFileSync('wg', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Gives a wireguard-go interface its tunnel address and brings it up. */
