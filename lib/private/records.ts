@@ -46,6 +46,8 @@ export interface DestinationRecord {
   readonly Batching?: BatchingRecord;
   /** Packets that may wait for this destination before new ones are dropped (and counted). @default 10000 */
   readonly MaxQueuedPackets?: number;
+  /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
+  readonly MaxInFlightBatches?: number;
 }
 
 export interface WireGuardPeerRecord {
