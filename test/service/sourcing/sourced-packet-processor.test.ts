@@ -1,0 +1,401 @@
+import { CapturingDeadLetters, CapturingFailures, CapturingMetrics, LoopbackListener, Receiver, Registry, StaticBindings } from './support';
+import type { PacketSourceRecord } from '../../../lib/private/records';
+import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../service/contracts';
+import { SnsNotification, SourcedPacketProcessor } from '../../../service/sourcing/sourced-packet-processor';
+
+const REGION = 'us-east-1';
+const TOPIC = 'arn:aws:sns:us-east-1:111122223333:push';
+const DLQ = 'arn:aws:sqs:us-east-1:111122223333:push-dlq';
+const NOW = Date.parse('2026-03-11T14:23:01.000Z');
+const PEER_KEY = Buffer.alloc(32, 7).toString('base64');
+
+let listener: LoopbackListener;
+let receiver: Receiver;
+let failures: CapturingFailures;
+let metrics: CapturingMetrics;
+let deadLetters: CapturingDeadLetters;
+let sources: PacketSourceRecord[];
+let registry: Registry;
+
+function processor(extra: Partial<ConstructorParameters<typeof SourcedPacketProcessor>[0]> = {}): SourcedPacketProcessor {
+  return new SourcedPacketProcessor({
+    listeners: registry,
+    bindings: new StaticBindings(sources),
+    failures,
+    metrics,
+    deadLetters,
+    region: REGION,
+    now: () => NOW,
+    ...extra,
+  });
+}
+
+let seq = 0;
+function notification(message: unknown, extra: Partial<SnsNotification> = {}): SnsNotification {
+  return {
+    Type: 'Notification',
+    MessageId: `msg-${++seq}`,
+    TopicArn: TOPIC,
+    Message: typeof message === 'string' ? message : JSON.stringify(message),
+    Timestamp: new Date(NOW - 1000).toISOString(),
+    ...extra,
+  };
+}
+
+function to(port: number, data = 'b2s=' /* "ok" */, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { Data: data, Remote: { Address: '127.0.0.1', Port: port }, ...extra };
+}
+
+beforeEach(async () => {
+  listener = new LoopbackListener('demo');
+  await listener.start();
+  registry = new Registry().add(listener);
+  receiver = await Receiver.open();
+  failures = new CapturingFailures();
+  metrics = new CapturingMetrics();
+  deadLetters = new CapturingDeadLetters();
+  sources = [{ TopicArn: TOPIC, ListenerName: 'demo', DeadLetterQueueArn: DLQ }];
+});
+
+afterEach(async () => {
+  await listener.close();
+  await receiver.close();
+});
+
+describe('sourced formats', () => {
+  test('Messages array: every entry leaves from the Listener socket', async () => {
+    const other = await Receiver.open();
+    try {
+      const result = await processor().handle(notification({ Messages: [to(receiver.port, 'aGk='), to(other.port, 'AQID')] }));
+      expect(result).toEqual({ sent: 2, failed: 0 });
+      const [a] = await receiver.waitFor(1);
+      const [b] = await other.waitFor(1);
+      expect(a.data.toString()).toBe('hi');
+      expect(b.data).toEqual(Buffer.from([1, 2, 3]));
+      expect(a.from.port).toBe(listener.port);
+      expect(b.from.port).toBe(listener.port);
+      expect(metrics.get('SourcedSent')).toBe(2);
+      expect(failures.records).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('single packet with Remote.IP (first published format)', async () => {
+    const result = await processor().handle(notification({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: receiver.port } }));
+    expect(result).toEqual({ sent: 1, failed: 0 });
+    const [got] = await receiver.waitFor(1);
+    expect(got.data.toString()).toBe('hi');
+    expect(got.from.port).toBe(listener.port);
+  });
+
+  test.each([
+    ['base64', '/wAB', Buffer.from([0xff, 0, 1])],
+    ['hex', 'ff0001', Buffer.from([0xff, 0, 1])],
+    ['ascii', 'PING 1', Buffer.from('PING 1')],
+    ['utf8', 'héllo ✓', Buffer.from('héllo ✓', 'utf8')],
+  ])('Formatter %s', async (formatter, data, bytes) => {
+    await processor().handle(notification({ Messages: [to(receiver.port, data, { Formatter: formatter })] }));
+    const [got] = await receiver.waitFor(1);
+    expect(got.data).toEqual(bytes);
+  });
+
+  test('IPv6 remote (::1) leaves from the IPv6 socket', async () => {
+    const v6 = await Receiver.open('::1');
+    try {
+      const result = await processor().handle(notification({ Messages: [{ Data: 'djY=', Remote: { Address: '::1', Port: v6.port } }] }));
+      expect(result).toEqual({ sent: 1, failed: 0 });
+      const [got] = await v6.waitFor(1);
+      expect(got.data.toString()).toBe('v6');
+      expect(got.from.port).toBe(listener.port6);
+    } finally {
+      await v6.close();
+    }
+  });
+
+  test('PeerKey and Inner are handed to the Listener', async () => {
+    const inner = { SourceAddress: '10.10.10.1', SourcePort: 5683, DestinationAddress: '10.10.10.20', DestinationPort: 5683 };
+    await processor().handle(notification({ Messages: [{ ...to(receiver.port), Remote: { Address: '127.0.0.1', Port: receiver.port, PeerKey: PEER_KEY }, Inner: inner }] }));
+    await receiver.waitFor(1);
+    expect(listener.sent[0].peerKey).toBe(PEER_KEY);
+    expect(listener.sent[0].inner).toEqual({ ...inner, Version: 4, Protocol: 17 });
+  });
+
+  test('TtlSeconds not yet elapsed: sent', async () => {
+    const result = await processor().handle(notification({ Messages: [to(receiver.port, 'aGk=', { TtlSeconds: 5 })] }));
+    expect(result).toEqual({ sent: 1, failed: 0 });
+  });
+
+  test('an empty Messages array sends nothing and reports nothing', async () => {
+    expect(await processor().handle(notification({ Messages: [] }))).toEqual({ sent: 0, failed: 0 });
+    expect(failures.records).toEqual([]);
+  });
+});
+
+describe('EgressRegion', () => {
+  const attr = (region: string): SnsNotification['MessageAttributes'] => ({ EgressRegion: { Type: 'String', Value: region } });
+
+  test('another region: skipped silently and counted', async () => {
+    const result = await processor().handle(notification({ Messages: [to(receiver.port)] }, { MessageAttributes: attr('eu-west-1') }));
+    expect(result).toEqual({ sent: 0, failed: 0 });
+    expect(metrics.get('SourcedSkipped')).toBe(1);
+    expect(failures.records).toEqual([]);
+    expect(listener.sent).toEqual([]);
+  });
+
+  test('this region: sent even when the binding has another home region', async () => {
+    sources[0] = { ...sources[0], HomeRegion: 'eu-west-1' };
+    const result = await processor().handle(notification({ Messages: [to(receiver.port)] }, { MessageAttributes: attr(REGION) }));
+    expect(result).toEqual({ sent: 1, failed: 0 });
+  });
+
+  test('absent: only the home region sends', async () => {
+    sources[0] = { ...sources[0], HomeRegion: 'eu-west-1' };
+    expect(await processor().handle(notification({ Messages: [to(receiver.port)] }))).toEqual({ sent: 0, failed: 0 });
+    expect(metrics.get('SourcedSkipped')).toBe(1);
+    sources[0] = { ...sources[0], HomeRegion: REGION };
+    expect(await processor().handle(notification({ Messages: [to(receiver.port)] }))).toEqual({ sent: 1, failed: 0 });
+  });
+
+  test('absent and no home region: this region sends', async () => {
+    expect(await processor().handle(notification({ Messages: [to(receiver.port)] }))).toEqual({ sent: 1, failed: 0 });
+  });
+});
+
+describe('malformed and hostile entries: one failure each, the valid entry still leaves', () => {
+  const bigPayload = Buffer.alloc(65_508, 1).toString('base64');
+  const remote = (r: Record<string, unknown>): Record<string, unknown> => ({ Data: 'aGk=', Remote: r });
+  const cases: Array<[string, unknown, string]> = [
+    ['entry is a number', 42, 'InvalidMessage'],
+    ['entry is null', null, 'InvalidMessage'],
+    ['entry is an array', [to(9)], 'InvalidMessage'],
+    ['Remote missing', { Data: 'aGk=' }, 'InvalidMessage'],
+    ['Remote is a string', { Data: 'aGk=', Remote: '127.0.0.1:9' }, 'InvalidMessage'],
+    ['Remote.Address missing', remote({ Port: 9 }), 'InvalidMessage'],
+    ['Remote.Address not an IP', remote({ Address: '999.1.1.1', Port: 9 }), 'InvalidAddress'],
+    ['Remote.Address a host name', remote({ Address: 'example.com', Port: 9 }), 'InvalidAddress'],
+    ['Remote.Address a number', remote({ Address: 2130706433, Port: 9 }), 'InvalidAddress'],
+    ['Remote.Address with zone', remote({ Address: 'fe80::1%eth0', Port: 9 }), 'InvalidAddress'],
+    ['Remote.IP empty', remote({ IP: '', Port: 9 }), 'InvalidAddress'],
+    ['Remote.Port missing', remote({ Address: '127.0.0.1' }), 'InvalidMessage'],
+    ['Remote.Port 0', remote({ Address: '127.0.0.1', Port: 0 }), 'InvalidPort'],
+    ['Remote.Port 70000', remote({ Address: '127.0.0.1', Port: 70000 }), 'InvalidPort'],
+    ['Remote.Port "80"', remote({ Address: '127.0.0.1', Port: '80' }), 'InvalidPort'],
+    ['Remote.Port 1.5', remote({ Address: '127.0.0.1', Port: 1.5 }), 'InvalidPort'],
+    ['Remote.Port -1', remote({ Address: '127.0.0.1', Port: -1 }), 'InvalidPort'],
+    ['bad base64', to(9, '@@@@'), 'InvalidData'],
+    ['base64 with a space', to(9, 'aGk= '), 'InvalidData'],
+    ['bad hex', to(9, 'zz', { Formatter: 'hex' }), 'InvalidData'],
+    ['odd-length hex', to(9, 'abc', { Formatter: 'hex' }), 'InvalidData'],
+    ['non-ASCII in ascii', to(9, 'héllo', { Formatter: 'ascii' }), 'InvalidData'],
+    ['lone surrogate in utf8', to(9, 'a\ud800b', { Formatter: 'utf8' }), 'InvalidData'],
+    ['Data a number', to(9, 42 as unknown as string), 'InvalidData'],
+    ['Data missing', { Remote: { Address: '127.0.0.1', Port: 9 } }, 'InvalidMessage'],
+    ['unknown Formatter', to(9, 'aGk=', { Formatter: 'rot13' }), 'InvalidMessage'],
+    ['Formatter a number', to(9, 'aGk=', { Formatter: 7 }), 'InvalidMessage'],
+    ['payload over 65507 bytes', to(9, bigPayload), 'PayloadTooLarge'],
+    ['TtlSeconds elapsed', to(9, 'aGk=', { TtlSeconds: 0.5 }), 'Expired'],
+    ['TtlSeconds negative', to(9, 'aGk=', { TtlSeconds: -5 }), 'InvalidMessage'],
+    ['TtlSeconds a string', to(9, 'aGk=', { TtlSeconds: '5' }), 'InvalidMessage'],
+    ['PeerKey not base64 of 32 bytes', remote({ Address: '127.0.0.1', Port: 9, PeerKey: 'abc' }), 'InvalidMessage'],
+    ['PeerKey of 33 bytes', remote({ Address: '127.0.0.1', Port: 9, PeerKey: Buffer.alloc(33).toString('base64') }), 'InvalidMessage'],
+    ['Inner not an object', to(9, 'aGk=', { Inner: 'x' }), 'InvalidMessage'],
+    ['Inner bad address', to(9, 'aGk=', { Inner: { SourceAddress: 'x', SourcePort: 1, DestinationAddress: '10.0.0.1', DestinationPort: 1 } }), 'InvalidAddress'],
+    ['Inner mixed IP versions', to(9, 'aGk=', { Inner: { SourceAddress: '10.0.0.1', SourcePort: 1, DestinationAddress: 'fd00::1', DestinationPort: 1 } }), 'InvalidAddress'],
+    ['Inner port 0', to(9, 'aGk=', { Inner: { SourceAddress: '10.0.0.1', SourcePort: 0, DestinationAddress: '10.0.0.2', DestinationPort: 1 } }), 'InvalidPort'],
+    ['Inner Protocol TCP', to(9, 'aGk=', { Inner: { SourceAddress: '10.0.0.1', SourcePort: 1, DestinationAddress: '10.0.0.2', DestinationPort: 1, Protocol: 6 } }), 'InvalidMessage'],
+    ['destination denied by the Listener', remote({ Address: '127.0.0.9', Port: 9 }), 'DestinationDenied'],
+  ];
+
+  test.each(cases)('%s', async (_name, bad, code) => {
+    listener.denied.add('127.0.0.9');
+    const n = notification({ Messages: [bad, to(receiver.port, 'aGk=')] });
+    const result = await processor().handle(n);
+    expect(result).toEqual({ sent: 1, failed: 1 });
+    expect(failures.records).toHaveLength(1);
+    const f = failures.records[0];
+    expect(f).toMatchObject({ code, listener: 'demo', topicArn: TOPIC, messageId: n.MessageId, index: 0 });
+    expect(f.reason).toMatch(/Messages\[0\]|denied/);
+    expect(JSON.stringify(f)).not.toContain(bigPayload.slice(0, 100));
+    const [got] = await receiver.waitFor(1);
+    expect(got.data.toString()).toBe('hi');
+    expect(deadLetters.records).toHaveLength(1);
+    expect(deadLetters.records[0].record).toMatchObject({ code, index: 0, messageId: n.MessageId });
+  });
+
+  test('reasons name the bad value and what is allowed', async () => {
+    await processor().handle(
+      notification({
+        Messages: [
+          { Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: 70000 } },
+          { Data: 'aGk=', Remote: { Address: 'not-an-ip', Port: 9 } },
+          to(9, 'aGk=', { Formatter: 'rot13' }),
+        ],
+      }),
+    );
+    const [port, address, formatter] = failures.records.map((r) => r.reason);
+    expect(port).toBe('Messages[0].Remote.Port: 70000 is not a port (allowed: integer 1-65535)');
+    expect(address).toContain('"not-an-ip"');
+    expect(address).toContain('IPv4 or IPv6');
+    expect(formatter).toContain('rot13');
+    expect(formatter).toContain('base64, hex, ascii, utf8');
+  });
+
+  test('the remote is identified as far as it is valid', async () => {
+    await processor().handle(notification({ Messages: [to(4567, '@@'), { Data: 'aGk=', Remote: { Address: '::1', Port: 70000 } }] }));
+    expect(failures.records.map((r) => r.remote)).toEqual(['127.0.0.1:4567', '::1']);
+  });
+});
+
+describe('malformed and hostile notifications: one failure each, the next notification still leaves', () => {
+  const cases: Array<[string, () => SnsNotification, string]> = [
+    ['not JSON', () => notification('{"Messages": [ {'), 'InvalidJson'],
+    ['empty message', () => notification(''), 'InvalidJson'],
+    ['JSON array at the top', () => notification([to(9)]), 'InvalidMessage'],
+    ['JSON string', () => notification('"hello"'), 'InvalidMessage'],
+    ['JSON null', () => notification('null'), 'InvalidMessage'],
+    ['Messages not an array', () => notification({ Messages: { Data: 'aGk=' } }), 'InvalidMessage'],
+    ['Messages a string', () => notification({ Messages: 'aGk=' }), 'InvalidMessage'],
+    ['huge Messages array', () => notification({ Messages: Array.from({ length: 1001 }, () => to(9)) }), 'InvalidMessage'],
+    ['unknown topic', () => notification({ Messages: [to(9)] }, { TopicArn: 'arn:aws:sns:us-east-1:111122223333:nobody' }), 'UnknownTopic'],
+    ['EgressRegion not a string', () => notification({ Messages: [to(9)] }, { MessageAttributes: { EgressRegion: { Type: 'Number', Value: 5 as unknown as string } } }), 'InvalidMessage'],
+    ['envelope without a Message', () => ({ MessageId: 'x', TopicArn: TOPIC, Timestamp: '' }) as unknown as SnsNotification, 'InvalidJson'],
+  ];
+
+  test.each(cases)('%s', async (_name, make, code) => {
+    const p = processor();
+    const n = make();
+    expect(await p.handle(n)).toEqual({ sent: 0, failed: 1 });
+    expect(failures.codes()).toEqual([code]);
+    expect(failures.records[0]).toMatchObject({ topicArn: n.TopicArn, messageId: n.MessageId });
+    expect(await p.handle(notification({ Messages: [to(receiver.port, 'aGk=')] }))).toEqual({ sent: 1, failed: 0 });
+    await receiver.waitFor(1);
+  });
+
+  test('disabled source: SourceDisabled, dead-lettered with the message', async () => {
+    sources[0] = { ...sources[0], Enabled: false };
+    const n = notification({ Messages: [to(receiver.port)] });
+    expect(await processor().handle(n)).toEqual({ sent: 0, failed: 1 });
+    expect(failures.records[0]).toMatchObject({ code: 'SourceDisabled', listener: 'demo' });
+    expect(deadLetters.records[0].record).toMatchObject({ code: 'SourceDisabled', message: n.Message, topicArn: TOPIC });
+    expect(listener.sent).toEqual([]);
+  });
+
+  test('a JSON parse error reason does not echo the message', async () => {
+    await processor().handle(notification('{"Data":"c2VjcmV0LXBheWxvYWQ=" oops'));
+    expect(failures.records[0].code).toBe('InvalidJson');
+    expect(failures.records[0].reason).not.toContain('c2VjcmV0');
+  });
+});
+
+describe('dead-letter records', () => {
+  test('carry code, reason, identifiers, time and the original entry', async () => {
+    const bad = { Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: 0 } };
+    const n = notification({ Messages: [to(receiver.port), bad] });
+    await processor().handle(n);
+    expect(deadLetters.records).toEqual([
+      {
+        queueArn: DLQ,
+        record: {
+          code: 'InvalidPort',
+          reason: 'Messages[1].Remote.Port: 0 is not a port (allowed: integer 1-65535)',
+          topicArn: TOPIC,
+          messageId: n.MessageId,
+          index: 1,
+          listener: 'demo',
+          remote: '127.0.0.1',
+          failedAt: new Date(NOW).toISOString(),
+          entry: bad,
+        },
+      },
+    ]);
+  });
+
+  test('none without a DeadLetterQueueArn', async () => {
+    sources[0] = { TopicArn: TOPIC, ListenerName: 'demo' };
+    await processor().handle(notification({ Messages: [to(0)] }));
+    expect(failures.records).toHaveLength(1);
+    expect(deadLetters.records).toEqual([]);
+  });
+
+  test('notification-level failures carry the original message', async () => {
+    const n = notification('not json');
+    await processor().handle(n);
+    expect(deadLetters.records[0].record).toMatchObject({ code: 'InvalidJson', message: 'not json', messageId: n.MessageId });
+  });
+});
+
+describe('send outcomes', () => {
+  class ScriptedListener implements ListenerHandle {
+    readonly protocol = 'udp' as const;
+    readonly address = '127.0.0.1';
+    readonly port = 5555;
+    readonly callbacks: Array<SendCallback | undefined> = [];
+    constructor(
+      readonly name: string,
+      private readonly behaviour: (d: EgressDatagram, done?: SendCallback) => void,
+    ) {}
+    send(d: EgressDatagram, done?: SendCallback): void {
+      this.callbacks.push(done);
+      this.behaviour(d, done);
+    }
+  }
+
+  test('failures from the Listener are reported with their code; a double callback counts once', async () => {
+    const codes = ['NoActiveFlow', 'UnknownPeer', 'NoSession', 'SendFailed'] as const;
+    let i = 0;
+    registry.add(
+      new ScriptedListener('demo', (_d, done) => {
+        const code = codes[i++];
+        setImmediate(() => {
+          done?.({ code, reason: `${code} for this remote` });
+          done?.(undefined);
+        });
+      }),
+    );
+    const result = await processor().handle(notification({ Messages: codes.map((_c, k) => to(1000 + k)) }));
+    expect(result).toEqual({ sent: 0, failed: 4 });
+    expect(failures.records.map((r) => [r.code, r.index, r.remote])).toEqual(codes.map((c, k) => [c, k, `127.0.0.1:${1000 + k}`]));
+  });
+
+  test('a Listener that throws fails that entry with SendFailed only', async () => {
+    let first = true;
+    registry.add(
+      new ScriptedListener('demo', (_d, done) => {
+        if (first) {
+          first = false;
+          throw new Error('socket is closed');
+        }
+        done?.(undefined);
+      }),
+    );
+    expect(await processor().handle(notification({ Messages: [to(1), to(2)] }))).toEqual({ sent: 1, failed: 1 });
+    expect(failures.records[0]).toMatchObject({ code: 'SendFailed', index: 0 });
+    expect(failures.records[0].reason).toContain('socket is closed');
+  });
+
+  test('a send that never completes fails with SendFailed after the send timeout', async () => {
+    registry.add(new ScriptedListener('demo', (d, done) => (d.port === 2 ? undefined : done?.(undefined))));
+    expect(await processor({ sendTimeoutMs: 20 }).handle(notification({ Messages: [to(1), to(2)] }))).toEqual({ sent: 1, failed: 1 });
+    expect(failures.records[0]).toMatchObject({ code: 'SendFailed', index: 1 });
+  });
+
+  test('a Listener that is not running: SendFailed per valid entry, validation codes for the others', async () => {
+    sources[0] = { ...sources[0], ListenerName: 'gone' };
+    expect(await processor().handle(notification({ Messages: [to(1), to(0)] }))).toEqual({ sent: 0, failed: 2 });
+    expect(failures.codes()).toEqual(['SendFailed', 'InvalidPort']);
+    expect(failures.records[0].reason).toContain("'gone'");
+  });
+
+  test('50 entries to 50 ports: 50 datagrams, one per port', async () => {
+    const receivers = await Promise.all(Array.from({ length: 50 }, () => Receiver.open()));
+    try {
+      const result = await processor().handle(notification({ Messages: receivers.map((r, k) => to(r.port, Buffer.from(`n${k}`).toString('base64'))) }));
+      expect(result).toEqual({ sent: 50, failed: 0 });
+      const got = await Promise.all(receivers.map((r) => r.waitFor(1)));
+      expect(got.map(([d]) => d.data.toString())).toEqual(receivers.map((_r, k) => `n${k}`));
+    } finally {
+      await Promise.all(receivers.map((r) => r.close()));
+    }
+  });
+});
