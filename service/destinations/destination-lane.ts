@@ -1,0 +1,162 @@
+/**
+ * One destination of one Listener: its batcher, its delivery slots, and what happens with the
+ * outcome (replies routed, failures reported per packet, latency and batch size observed).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DestinationRecord, FormatterName } from '../../lib/private/records';
+import type { FailureReporter, MetricsRecorder } from '../contracts';
+import { formatEndpoint } from '../egress/address';
+import { Batcher } from '../ingress/batcher';
+import { messagesOverheadBytes, QueuedPacket } from '../ingress/packet';
+import type { ReplyRouter } from '../replies';
+import type { Destination } from './destination';
+
+/** Defaults of a destination's batching and queue limits. */
+export const DEFAULT_BATCH_COUNT = 100;
+export const DEFAULT_BATCH_TIMEOUT_SECONDS = 0.05;
+export const DEFAULT_BATCH_SIZE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_PACKETS = 10_000;
+export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
+
+/** Seconds between two log records about packets dropped on a full queue. */
+const DROP_LOG_INTERVAL_MS = 5000;
+
+export interface DestinationLaneOptions {
+  readonly listener: string;
+  readonly record: DestinationRecord;
+  readonly formatter: FormatterName;
+  readonly destination: Destination;
+  readonly replies: ReplyRouter;
+  readonly failures: FailureReporter;
+  readonly metrics: MetricsRecorder;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export class DestinationLane {
+  public readonly formatter: FormatterName;
+  private readonly batcher: Batcher<QueuedPacket>;
+  private readonly dims: Readonly<Record<string, string>>;
+  private readonly now: () => number;
+  private droppedSinceLog = 0;
+  private lastDropLog = -Infinity;
+  private dropLogTimer?: NodeJS.Timeout;
+
+  public constructor(private readonly options: DestinationLaneOptions) {
+    const batching = options.record.Batching ?? {};
+    this.formatter = options.formatter;
+    this.now = options.now ?? Date.now;
+    this.dims = Object.freeze({ Listener: options.listener, Destination: options.record.Name });
+    this.batcher = new Batcher<QueuedPacket>({
+      count: batching.Count ?? DEFAULT_BATCH_COUNT,
+      timeoutMs: (batching.TimeoutInSeconds ?? DEFAULT_BATCH_TIMEOUT_SECONDS) * 1000,
+      sizeBytes: batching.SizeInBytes ?? DEFAULT_BATCH_SIZE_BYTES,
+      maxQueued: options.record.MaxQueuedPackets ?? DEFAULT_MAX_QUEUED_PACKETS,
+      maxInFlight: options.record.MaxInFlightBatches ?? DEFAULT_MAX_IN_FLIGHT_BATCHES,
+      overheadBytes: messagesOverheadBytes,
+      deliver: (batch) => this.deliver(batch),
+      onDrop: () => this.dropped(),
+    });
+  }
+
+  public get name(): string {
+    return this.options.record.Name;
+  }
+
+  /** Packets waiting and deliveries in progress. */
+  public get queued(): number {
+    return this.batcher.queued;
+  }
+
+  public get inFlight(): number {
+    return this.batcher.inFlight;
+  }
+
+  /** Queues a packet; returns false when it was dropped (queue full). */
+  public enqueue(packet: QueuedPacket): boolean {
+    return this.batcher.enqueue(packet);
+  }
+
+  /** Delivers what is queued and waits for every delivery in progress. */
+  public async drain(): Promise<void> {
+    await this.batcher.drain();
+    this.logDrops(true);
+  }
+
+  /** Drains, then releases the destination. */
+  public async close(): Promise<void> {
+    await this.drain();
+    await this.options.destination.close?.();
+  }
+
+  private async deliver(batch: QueuedPacket[]): Promise<void> {
+    const { destination, failures, metrics, listener } = this.options;
+    metrics.observe('BatchSize', batch.length, this.dims);
+    const started = this.now();
+    let result;
+    try {
+      result = await destination.deliver(batch);
+    } catch (err) {
+      metrics.observe('DestinationLatencyMs', this.now() - started, this.dims);
+      const reason = `${destination.type} destination ${destination.name}: ${(err as Error)?.message ?? String(err)}`;
+      for (const packet of batch) {
+        failures.report({ code: 'DestinationFailed', reason }, { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag });
+      }
+      return;
+    }
+    metrics.observe('DestinationLatencyMs', this.now() - started, this.dims);
+    if (result.failed) {
+      for (const f of result.failed) {
+        const packet = batch[f.index];
+        failures.report(
+          { code: 'DestinationFailed', reason: `${destination.type} destination ${destination.name}: ${f.reason}` },
+          packet ? { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag } : { listener, destination: destination.name, index: f.index },
+        );
+      }
+    }
+    if (result.responseError) {
+      failures.report({ code: 'ReplyInvalid', reason: result.responseError }, { listener, destination: destination.name });
+    } else if (result.response !== undefined) {
+      this.options.replies.route(result.response, { listener, destination: destination.name, formatter: this.formatter });
+    }
+  }
+
+  private dropped(): void {
+    this.options.metrics.increment('PacketsDropped', 1, this.dims);
+    this.droppedSinceLog++;
+    this.logDrops(false);
+  }
+
+  /**
+   * Full-queue drops are logged as one record per interval carrying the count, not one per
+   * packet: under overload, a log line per dropped packet would add to the overload.
+   */
+  private logDrops(force: boolean): void {
+    if (this.droppedSinceLog === 0) return;
+    const now = this.now();
+    const wait = this.lastDropLog + DROP_LOG_INTERVAL_MS - now;
+    if (!force && wait > 0) {
+      if (!this.dropLogTimer) {
+        this.dropLogTimer = setTimeout(() => {
+          this.dropLogTimer = undefined;
+          this.logDrops(true);
+        }, wait);
+        this.dropLogTimer.unref();
+      }
+      return;
+    }
+    if (this.dropLogTimer) {
+      clearTimeout(this.dropLogTimer);
+      this.dropLogTimer = undefined;
+    }
+    this.options.logger.warn('packets dropped: destination queue full', {
+      code: 'RateLimited',
+      listener: this.options.listener,
+      destination: this.options.record.Name,
+      dropped: this.droppedSinceLog,
+      maxQueuedPackets: this.options.record.MaxQueuedPackets ?? DEFAULT_MAX_QUEUED_PACKETS,
+    });
+    this.droppedSinceLog = 0;
+    this.lastDropLog = now;
+  }
+}

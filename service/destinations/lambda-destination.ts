@@ -1,0 +1,73 @@
+/**
+ * AWS Lambda, synchronous (RequestResponse): `{"Messages":[…]}` in, `{"Replies":[…]}` out.
+ * A function error or a throttle fails the batch (DestinationFailed, with the reason).
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Destination, DestinationContext, DestinationError, DeliveryResult } from './destination';
+import type { DestinationRecord } from '../../lib/private/records';
+import { messagesPayload, QueuedPacket } from '../ingress/packet';
+
+/** Lambda's limit on a synchronous request payload. */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+export class LambdaDestination implements Destination {
+  public readonly type = 'lambda' as const;
+  public readonly name: string;
+  private readonly functionName: string;
+
+  public constructor(record: DestinationRecord, private readonly client: LambdaClient) {
+    if (!record.Arn) throw new Error(`destination ${record.Name}: Arn is required for Type lambda`);
+    this.name = record.Name;
+    this.functionName = record.Arn;
+  }
+
+  public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
+    const payload = Buffer.from(messagesPayload(batch), 'utf8');
+    let out;
+    try {
+      out = await this.client.send(new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', Payload: payload }));
+    } catch (err) {
+      throw new DestinationError(describeInvokeError(err));
+    }
+    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+    if (out.FunctionError) {
+      throw new DestinationError(`Lambda function error (${out.FunctionError}): ${describeFunctionError(text)}`);
+    }
+    if (text.trim() === '') return {};
+    try {
+      return { response: JSON.parse(text) };
+    } catch {
+      return { responseError: `Lambda response of ${text.length} bytes is not JSON (allowed: {"Replies":[…]} or null)` };
+    }
+  }
+}
+
+/** Creates a Lambda destination using the shared client. */
+export function createLambdaDestination(record: DestinationRecord, _listener: unknown, context: DestinationContext): Destination {
+  return new LambdaDestination(record, context.lambdaClient());
+}
+
+function describeInvokeError(err: unknown): string {
+  const e = err as { name?: string; message?: string; Reason?: string };
+  const name = e?.name ?? 'Error';
+  const message = e?.message ?? String(err);
+  if (name === 'TooManyRequestsException') {
+    return `Lambda throttled the invocation (TooManyRequestsException${e.Reason ? `, ${e.Reason}` : ''}): ${message}`;
+  }
+  return `Lambda Invoke failed (${name}): ${message}`;
+}
+
+function describeFunctionError(payload: string): string {
+  try {
+    const body = JSON.parse(payload) as { errorType?: unknown; errorMessage?: unknown };
+    const type = typeof body?.errorType === 'string' ? body.errorType : 'Error';
+    const message = typeof body?.errorMessage === 'string' ? body.errorMessage : '';
+    return truncate(`${type}: ${message}`);
+  } catch {
+    return 'the function failed without an error object';
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 297)}…` : text;
+}

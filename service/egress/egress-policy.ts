@@ -1,0 +1,129 @@
+/**
+ * Egress safety: where replies and sourced packets may go. Loopback, link-local (including the
+ * instance metadata address 169.254.169.254), multicast, broadcast/reserved, unspecified and the
+ * VPC's own networks are denied unless the Listener's `EgressAllowedNetworks` covers the address.
+ * IPv4-mapped IPv6 (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::a.b.c.d`) addresses are judged by the
+ * IPv4 address they carry.
+ */
+import { BlockList, isIP } from 'node:net';
+import type { Failure } from '../contracts';
+import { blockListOf, listContains } from './cidr';
+
+interface DeniedRange {
+  readonly label: string;
+  readonly cidrs: readonly string[];
+  /** Skipped when loopback is allowed (local mode). */
+  readonly loopback?: boolean;
+}
+
+/** The ranges every Listener denies by default. */
+export const DENIED_RANGES: readonly DeniedRange[] = [
+  { label: 'unspecified', cidrs: ['0.0.0.0/8', '::/128'] },
+  { label: 'loopback', cidrs: ['127.0.0.0/8', '::1/128'], loopback: true },
+  { label: 'link-local', cidrs: ['169.254.0.0/16', 'fe80::/10'] },
+  { label: 'multicast', cidrs: ['224.0.0.0/4', 'ff00::/8'] },
+  { label: 'broadcast', cidrs: ['255.255.255.255/32'] },
+  { label: 'reserved', cidrs: ['240.0.0.0/4'] },
+  { label: 'IPv4-compatible', cidrs: ['::/96'] },
+];
+
+export interface EgressPolicyOptions {
+  /** Allow loopback destinations (local mode). @default false */
+  readonly allowLoopback?: boolean;
+  /** The VPC's own CIDRs (or any other networks to deny). @default - none */
+  readonly deniedNetworks?: readonly string[];
+  /** The Listener's `EgressAllowedNetworks`: allowed even when a denied range covers them. @default - none */
+  readonly allowedNetworks?: readonly string[];
+}
+
+interface CompiledRange {
+  readonly label: string;
+  readonly cidrs: readonly string[];
+  readonly list: BlockList;
+}
+
+const NAT64 = blockListOf(['64:ff9b::/96']);
+
+/** Decides whether a datagram may be sent to an address. Construct once per Listener; `check` is allocation-free when allowed. */
+export class EgressPolicy {
+  private readonly ranges: readonly CompiledRange[];
+  private readonly allowed?: BlockList;
+
+  /** Throws when a network in the options is not a CIDR. */
+  public constructor(options: EgressPolicyOptions = {}) {
+    const ranges: CompiledRange[] = [];
+    for (const range of DENIED_RANGES) {
+      if (range.loopback && options.allowLoopback) continue;
+      ranges.push({ label: range.label, cidrs: range.cidrs, list: blockListOf(range.cidrs) });
+    }
+    if (options.deniedNetworks && options.deniedNetworks.length > 0) {
+      ranges.push({ label: 'VPC network', cidrs: options.deniedNetworks, list: blockListOf(options.deniedNetworks, 'denied networks') });
+    }
+    this.ranges = ranges;
+    if (options.allowedNetworks && options.allowedNetworks.length > 0) {
+      this.allowed = blockListOf(options.allowedNetworks, 'EgressAllowedNetworks');
+    }
+  }
+
+  /**
+   * Returns undefined when `address` may receive datagrams; otherwise `InvalidAddress` (not an
+   * IP address) or `DestinationDenied` naming the range that covers it.
+   */
+  public check(address: string): Failure | undefined {
+    const version = typeof address === 'string' ? isIP(address) : 0;
+    if (version === 0 || address.includes('%')) {
+      return { code: 'InvalidAddress', reason: `${describe(address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
+    }
+    const family = version === 6 ? 'ipv6' : 'ipv4';
+    let target = address;
+    let targetFamily: 'ipv4' | 'ipv6' = family;
+    if (version === 6 && NAT64.check(address, 'ipv6')) {
+      target = embeddedIpv4(address);
+      targetFamily = 'ipv4';
+    }
+    if (this.allowed && (this.allowed.check(address, family) || (target !== address && this.allowed.check(target, targetFamily)))) {
+      return undefined;
+    }
+    for (const range of this.ranges) {
+      if (range.list.check(target, targetFamily)) {
+        const via = target === address ? '' : ` (NAT64 for ${target})`;
+        return {
+          code: 'DestinationDenied',
+          reason: `${address}${via} is ${range.label} (${range.cidrs.join(', ')}); egress there is denied unless the Listener's EgressAllowedNetworks covers it`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** True when `address` is covered by the Listener's EgressAllowedNetworks. */
+  public isExplicitlyAllowed(address: string): boolean {
+    return this.allowed !== undefined && isIP(address) !== 0 && listContains(this.allowed, address);
+  }
+}
+
+/** The IPv4 address in the last 32 bits of an IPv6 address (any valid notation). */
+export function embeddedIpv4(address: string): string {
+  const lastColon = address.lastIndexOf(':');
+  const tail = address.slice(lastColon + 1);
+  if (tail.includes('.')) return tail;
+  const groups = expandIpv6(address);
+  const hi = groups[6];
+  const lo = groups[7];
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+}
+
+/** Eight 16-bit groups of an IPv6 address written with hex groups only. */
+function expandIpv6(address: string): number[] {
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const parse = (s: string | undefined): number[] => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
+  const left = parse(head);
+  const right = parse(tail);
+  const zeros = new Array(8 - left.length - right.length).fill(0);
+  return [...left, ...zeros, ...right];
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}

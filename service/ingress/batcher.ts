@@ -1,0 +1,140 @@
+/**
+ * Batches packets for one destination: a batch closes when it holds `count` packets, when adding
+ * a packet would pass `sizeBytes`, or `timeoutMs` after its first packet, whichever comes first.
+ * Closed batches are delivered with at most `maxInFlight` deliveries at a time. Packets waiting
+ * (in the open batch and in closed batches not yet delivered) are capped at `maxQueued`; beyond
+ * that new packets are dropped and handed to `onDrop`. One timer per open batch, none per packet.
+ */
+
+/** Anything with a size can be batched. */
+export interface Sized {
+  readonly bytes: number;
+}
+
+export interface BatcherOptions<T extends Sized> {
+  /** Packets per batch, at least 1. */
+  readonly count: number;
+  /** Longest wait of the first packet of a batch, in ms; 0 closes the batch at the end of the current event-loop turn. */
+  readonly timeoutMs: number;
+  /** Largest batch in bytes; a single larger packet travels alone. */
+  readonly sizeBytes: number;
+  /** Packets that may wait before new ones are dropped. */
+  readonly maxQueued: number;
+  /** Deliveries in progress at once. */
+  readonly maxInFlight: number;
+  /** Bytes a batch adds around its packets (envelope, separators). @default - none */
+  readonly overheadBytes?: (count: number) => number;
+  /** Delivers one batch. A rejection is the caller's to report; the batcher only frees the slot. */
+  readonly deliver: (batch: T[]) => Promise<void>;
+  /** Called for each packet dropped because the queue is full. */
+  readonly onDrop: (item: T) => void;
+}
+
+export class Batcher<T extends Sized> {
+  private current: T[] = [];
+  private currentBytes = 0;
+  private readonly ready: T[][] = [];
+  private queuedCount = 0;
+  private inFlightCount = 0;
+  private timer?: NodeJS.Timeout;
+  private immediate?: NodeJS.Immediate;
+  private idleWaiters: Array<() => void> = [];
+  private readonly closeOpenBatch = (): void => this.closeCurrent();
+
+  public constructor(private readonly options: BatcherOptions<T>) {
+    if (!(options.count >= 1) || !(options.maxQueued >= 1) || !(options.maxInFlight >= 1) || !(options.timeoutMs >= 0)) {
+      throw new Error('batcher limits must be positive (count, maxQueued, maxInFlight ≥ 1; timeoutMs ≥ 0)');
+    }
+  }
+
+  /** Packets waiting for delivery (open batch plus closed batches not yet handed over). */
+  public get queued(): number {
+    return this.queuedCount;
+  }
+
+  /** Deliveries in progress. */
+  public get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Adds a packet; returns false when it was dropped because the queue is full. */
+  public enqueue(item: T): boolean {
+    if (this.queuedCount >= this.options.maxQueued) {
+      this.options.onDrop(item);
+      return false;
+    }
+    const overhead = this.options.overheadBytes;
+    if (this.current.length > 0) {
+      const next = this.current.length + 1;
+      const size = this.currentBytes + item.bytes + (overhead ? overhead(next) : 0);
+      if (size > this.options.sizeBytes) this.closeCurrent();
+    }
+    this.current.push(item);
+    this.currentBytes += item.bytes;
+    this.queuedCount++;
+    const n = this.current.length;
+    if (n >= this.options.count || this.currentBytes + (overhead ? overhead(n) : 0) >= this.options.sizeBytes) {
+      this.closeCurrent();
+    } else if (n === 1) {
+      if (this.options.timeoutMs > 0) this.timer = setTimeout(this.closeOpenBatch, this.options.timeoutMs);
+      else this.immediate = setImmediate(this.closeOpenBatch);
+    }
+    return true;
+  }
+
+  /** Closes the open batch now (it is delivered as soon as a slot is free). */
+  public flush(): void {
+    this.closeCurrent();
+  }
+
+  /** Flushes, then resolves once nothing is queued or in flight. */
+  public drain(): Promise<void> {
+    this.closeCurrent();
+    if (this.queuedCount === 0 && this.inFlightCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private closeCurrent(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
+    if (this.current.length === 0) return;
+    this.ready.push(this.current);
+    this.current = [];
+    this.currentBytes = 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlightCount < this.options.maxInFlight && this.ready.length > 0) {
+      const batch = this.ready.shift()!;
+      this.queuedCount -= batch.length;
+      this.inFlightCount++;
+      let delivery: Promise<void>;
+      try {
+        delivery = this.options.deliver(batch);
+      } catch (err) {
+        delivery = Promise.reject(err);
+      }
+      delivery.then(this.settled, this.settled);
+    }
+    this.notifyIdle();
+  }
+
+  private readonly settled = (): void => {
+    this.inFlightCount--;
+    this.pump();
+  };
+
+  private notifyIdle(): void {
+    if (this.queuedCount !== 0 || this.inFlightCount !== 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * What happens to each datagram a Listener accepts: client restriction check, flow refresh, tag,
+ * packet JSON (once per distinct destination Formatter), and hand-off to every destination of
+ * the Listener. Nothing here awaits; each step is synchronous and small.
+ */
+import type { BlockList } from 'node:net';
+import type { FormatterName, ListenerRecord } from '../../lib/private/records';
+import type { FailureReporter, InboundDatagram, IngressSink, ListenerHandle, MetricsRecorder } from '../contracts';
+import type { DestinationLane } from '../destinations/destination-lane';
+import { blockListOf, listContains } from '../egress/cidr';
+import type { FlowTable } from '../egress/flow-table';
+import { DEFAULT_FORMATTER } from '../formatter';
+import { buildPacket, PacketLocal, queuePacket } from './packet';
+import type { ReplyTagCodec } from './reply-tags';
+import { formatEndpoint } from '../egress/address';
+
+/** Seconds a reply Tag stays valid unless the Listener says otherwise. */
+export const DEFAULT_REPLY_TAG_TTL_SECONDS = 300;
+
+export interface IngressPipelineOptions {
+  readonly record: ListenerRecord;
+  /** `IngressRegion` of every packet. */
+  readonly region: string;
+  readonly tags: ReplyTagCodec;
+  readonly lanes: readonly DestinationLane[];
+  readonly failures: FailureReporter;
+  readonly metrics: MetricsRecorder;
+  /** Records each client's last datagram (egress flow ownership). */
+  readonly flows?: FlowTable;
+}
+
+interface FormatterGroup {
+  readonly formatter: FormatterName;
+  readonly lanes: readonly DestinationLane[];
+}
+
+/** The ingress path of one Listener. */
+export class IngressPipeline implements IngressSink {
+  public readonly record: ListenerRecord;
+  private readonly restrictions?: BlockList;
+  private readonly groups: readonly FormatterGroup[];
+  private readonly ttlSeconds: number;
+  private readonly dims: Readonly<Record<string, string>>;
+  private local?: PacketLocal;
+  private localFor?: ListenerHandle;
+
+  /** Throws when a ClientRestrictions network is not a CIDR. */
+  public constructor(private readonly options: IngressPipelineOptions) {
+    this.record = options.record;
+    const networks = options.record.ClientRestrictions?.Networks;
+    if (networks) this.restrictions = blockListOf(networks, `Listener ${options.record.Name} ClientRestrictions.Networks`);
+    const groups = new Map<FormatterName, DestinationLane[]>();
+    for (const lane of options.lanes) {
+      const list = groups.get(lane.formatter);
+      if (list) list.push(lane);
+      else groups.set(lane.formatter, [lane]);
+    }
+    this.groups = [...groups].map(([formatter, lanes]) => ({ formatter, lanes }));
+    this.ttlSeconds = options.record.ReplyTagTtlSeconds ?? DEFAULT_REPLY_TAG_TTL_SECONDS;
+    this.dims = Object.freeze({ Listener: options.record.Name });
+  }
+
+  /** The destinations this pipeline feeds. */
+  public get lanes(): readonly DestinationLane[] {
+    return this.options.lanes;
+  }
+
+  public accept(listener: ListenerHandle, datagram: InboundDatagram): void {
+    const { metrics, failures, flows, tags, region } = this.options;
+    const name = listener.name;
+    metrics.increment('DatagramsIn', 1, this.dims);
+    if (this.restrictions !== undefined && !listContains(this.restrictions, datagram.remoteAddress)) {
+      failures.report(
+        { code: 'ClientRestricted', reason: `client ${datagram.remoteAddress} is not in the Listener's ClientRestrictions.Networks` },
+        { listener: name, remote: formatEndpoint(datagram.remoteAddress, datagram.remotePort) },
+      );
+      return;
+    }
+    flows?.touch(name, datagram.remoteAddress, datagram.remotePort, datagram.receivedAt);
+    if (this.groups.length === 0) return;
+    const tag = tags.mint(name, datagram.remoteAddress, datagram.remotePort, this.ttlSeconds, datagram.peerKey);
+    const local = this.localOf(listener);
+    for (const group of this.groups) {
+      const queued = queuePacket(buildPacket(datagram, tag, local, region, group.formatter), datagram);
+      for (const lane of group.lanes) lane.enqueue(queued);
+    }
+  }
+
+  /** Delivers everything queued and waits for deliveries in progress. */
+  public async drain(): Promise<void> {
+    await Promise.all(this.options.lanes.map((lane) => lane.drain()));
+  }
+
+  /** Drains and releases the destinations. */
+  public async close(): Promise<void> {
+    await Promise.all(this.options.lanes.map((lane) => lane.close()));
+  }
+
+  private localOf(listener: ListenerHandle): PacketLocal {
+    if (this.local === undefined || this.localFor !== listener) {
+      const r = this.options.record;
+      this.local = Object.freeze({
+        Domain: r.Domain ?? r.Name,
+        Port: listener.port,
+        IpAddress: r.PublicAddress ?? listener.address,
+        Protocol: listener.protocol,
+      });
+      this.localFor = listener;
+    }
+    return this.local;
+  }
+}
+
+/** The Formatter of a destination: its own, else the Listener's, else base64. */
+export function destinationFormatter(listener: ListenerRecord, destinationFormatterName?: FormatterName): FormatterName {
+  return destinationFormatterName ?? listener.Formatter ?? DEFAULT_FORMATTER;
+}

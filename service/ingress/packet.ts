@@ -1,0 +1,96 @@
+/**
+ * The inbound packet (DESIGN.md "Inbound packet"): the JSON a destination receives for each
+ * datagram. Field names and order are the wire contract.
+ */
+import type { FormatterName, ListenerProtocolName } from '../../lib/private/records';
+import type { InboundDatagram, InnerAddressing } from '../contracts';
+import { encodeData } from '../formatter';
+
+export interface PacketRemote {
+  readonly IpAddress: string;
+  readonly Port: number;
+  /** WireGuard peer public key, base64 (wg only). */
+  readonly PeerKey?: string;
+}
+
+export interface PacketLocal {
+  readonly Domain: string;
+  readonly Port: number;
+  readonly IpAddress: string;
+  readonly Protocol: ListenerProtocolName;
+}
+
+export interface InboundPacket {
+  readonly Tag: string;
+  readonly Remote: PacketRemote;
+  readonly Local: PacketLocal;
+  /** ISO 8601 with milliseconds, UTC. */
+  readonly ReceivedAt: string;
+  readonly IngressRegion: string;
+  readonly Formatter: FormatterName;
+  /** WireGuard with DecapsulatedDelivery only. */
+  readonly Inner?: InnerAddressing;
+  readonly Data: string;
+}
+
+/** A packet serialized once for a destination Formatter, as it waits in a batch. */
+export interface QueuedPacket {
+  /** The packet's JSON text. */
+  readonly json: string;
+  /** UTF-8 length of `json`. */
+  readonly bytes: number;
+  readonly tag: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** Builds the packet object for one datagram. `local` is shared by every packet of a Listener. */
+export function buildPacket(
+  datagram: InboundDatagram,
+  tag: string,
+  local: PacketLocal,
+  region: string,
+  formatter: FormatterName,
+): InboundPacket {
+  const remote: PacketRemote = datagram.peerKey === undefined
+    ? { IpAddress: datagram.remoteAddress, Port: datagram.remotePort }
+    : { IpAddress: datagram.remoteAddress, Port: datagram.remotePort, PeerKey: datagram.peerKey };
+  const packet: InboundPacket = {
+    Tag: tag,
+    Remote: remote,
+    Local: local,
+    ReceivedAt: new Date(datagram.receivedAt).toISOString(),
+    IngressRegion: region,
+    Formatter: formatter,
+    ...(datagram.inner === undefined ? {} : { Inner: datagram.inner }),
+    Data: encodeData(datagram.data, formatter),
+  };
+  return packet;
+}
+
+/** Serializes a packet for batching; `bytes` counts UTF-8 bytes (only utf8 Data can hold non-ASCII: Domain is validated as a host label). */
+export function queuePacket(packet: InboundPacket, datagram: InboundDatagram): QueuedPacket {
+  const json = JSON.stringify(packet);
+  return {
+    json,
+    bytes: packet.Formatter === 'utf8' ? Buffer.byteLength(json) : json.length,
+    tag: packet.Tag,
+    remoteAddress: datagram.remoteAddress,
+    remotePort: datagram.remotePort,
+  };
+}
+
+/** `{"Messages":[…]}` for a batch, built from the packets' JSON without re-serializing them. */
+export function messagesPayload(batch: readonly QueuedPacket[]): string {
+  let out = '{"Messages":[';
+  for (let i = 0; i < batch.length; i++) {
+    if (i > 0) out += ',';
+    out += batch[i].json;
+  }
+  return out + ']}';
+}
+
+/** Bytes `messagesPayload` adds around the packets of a batch of `count` packets. */
+export function messagesOverheadBytes(count: number): number {
+  return 15 + Math.max(0, count - 1);
+}

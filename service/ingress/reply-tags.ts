@@ -1,0 +1,145 @@
+/**
+ * Reply tags: the `Tag` of each inbound packet. A tag is stateless and self-verifying, so the
+ * gateway stores nothing per packet:
+ *
+ *   base64url( version | flags | expiry | counter | port | address | listener | peer key? | MAC )
+ *
+ * The MAC is HMAC-SHA256 over everything before it, truncated to 16 bytes, keyed with a secret
+ * that is random per process unless configured (several tasks sharing one secret accept each
+ * other's tags). The 48-bit counter, started at a random value, makes every tag unique; the expiry
+ * (epoch seconds) bounds how long a reply may come back. Anything that fails to parse, verify or
+ * is past its expiry is `ReplyUnknownTag`.
+ */
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { Failure } from '../contracts';
+
+const VERSION = 1;
+const FLAG_PEER_KEY = 1;
+const MAC_BYTES = 16;
+const PEER_KEY_BYTES = 32;
+/** version, flags, expiry (4), counter (6), port (2), address length, listener length. */
+const FIXED_BYTES = 1 + 1 + 4 + 6 + 2 + 1 + 1;
+/** Longest tag string accepted for decoding (IPv6 text, a 64-character name and a peer key fit well within). */
+const MAX_TAG_CHARS = 400;
+const COUNTER_LIMIT = 2 ** 48;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** Where a reply carrying a tag goes. */
+export interface ReplyTarget {
+  readonly listener: string;
+  readonly address: string;
+  readonly port: number;
+  /** WireGuard peer public key, base64. */
+  readonly peerKey?: string;
+  /** Epoch milliseconds after which the tag is refused. */
+  readonly expiresAt: number;
+}
+
+export interface ReplyTagCodecOptions {
+  /** HMAC key, at least 16 bytes; share it between tasks that must accept each other's tags. @default - 32 random bytes */
+  readonly secret?: Buffer;
+  readonly now?: () => number;
+}
+
+/** Mints and verifies reply tags. */
+export class ReplyTagCodec {
+  private readonly secret: Buffer;
+  private readonly now: () => number;
+  private counter: number;
+
+  public constructor(options: ReplyTagCodecOptions = {}) {
+    if (options.secret !== undefined && options.secret.length < 16) {
+      throw new Error(`reply tag secret of ${options.secret.length} bytes is too short (allowed: at least 16 bytes)`);
+    }
+    this.secret = options.secret ?? randomBytes(32);
+    this.now = options.now ?? Date.now;
+    this.counter = randomInt(0, 2 ** 47);
+  }
+
+  /**
+   * A new tag routing a reply to `address:port` through `listener` for `ttlSeconds`.
+   * `peerKey` (base64 of 32 bytes) selects the WireGuard peer to encrypt the reply for.
+   */
+  public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string): string {
+    const key = peerKey === undefined ? undefined : Buffer.from(peerKey, 'base64');
+    if (key !== undefined && key.length !== PEER_KEY_BYTES) {
+      throw new Error(`peer key must be ${PEER_KEY_BYTES} bytes of base64 (got ${key.length} bytes)`);
+    }
+    const addressLength = Buffer.byteLength(address, 'latin1');
+    const listenerLength = Buffer.byteLength(listener, 'utf8');
+    if (addressLength > 255 || listenerLength > 255) throw new Error('address or listener name too long for a reply tag');
+    const bodyLength = FIXED_BYTES + addressLength + listenerLength + (key ? PEER_KEY_BYTES : 0);
+    const buf = Buffer.allocUnsafe(bodyLength + MAC_BYTES);
+    const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
+    const counter = this.counter;
+    this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
+    let o = 0;
+    buf[o++] = VERSION;
+    buf[o++] = key ? FLAG_PEER_KEY : 0;
+    buf.writeUInt32BE(expiry >>> 0, o);
+    o += 4;
+    buf.writeUIntBE(counter, o, 6);
+    o += 6;
+    buf.writeUInt16BE(port, o);
+    o += 2;
+    buf[o++] = addressLength;
+    o += buf.write(address, o, 'latin1');
+    buf[o++] = listenerLength;
+    o += buf.write(listener, o, 'utf8');
+    if (key) o += key.copy(buf, o);
+    createHmac('sha256', this.secret).update(buf.subarray(0, o)).digest().copy(buf, o, 0, MAC_BYTES);
+    return buf.toString('base64url');
+  }
+
+  /**
+   * Verifies a tag and returns where its reply goes, or a `ReplyUnknownTag` failure saying why
+   * (malformed, not signed by this gateway, expired).
+   */
+  public decode(tag: unknown): ReplyTarget | Failure {
+    if (typeof tag !== 'string' || tag.length === 0) return unknown(`Tag must be a non-empty string, got ${typeName(tag)}`);
+    if (tag.length > MAX_TAG_CHARS || !BASE64URL.test(tag)) return unknown('Tag is not a tag issued by this gateway (malformed)');
+    const buf = Buffer.from(tag, 'base64url');
+    if (buf.length < FIXED_BYTES + MAC_BYTES || buf[0] !== VERSION) return unknown('Tag is not a tag issued by this gateway (malformed)');
+    const body = buf.subarray(0, buf.length - MAC_BYTES);
+    const mac = createHmac('sha256', this.secret).update(body).digest().subarray(0, MAC_BYTES);
+    if (!timingSafeEqual(mac, buf.subarray(buf.length - MAC_BYTES))) {
+      return unknown('Tag signature does not match (forged, altered, or issued by another gateway)');
+    }
+    let o = 1;
+    const flags = buf[o++];
+    const expiry = buf.readUInt32BE(o);
+    o += 4 + 6;
+    const port = buf.readUInt16BE(o);
+    o += 2;
+    const addressLength = buf[o++];
+    const address = buf.toString('latin1', o, o + addressLength);
+    o += addressLength;
+    const listenerLength = buf[o++];
+    const listener = buf.toString('utf8', o, o + listenerLength);
+    o += listenerLength;
+    let peerKey: string | undefined;
+    if (flags & FLAG_PEER_KEY) {
+      peerKey = buf.toString('base64', o, o + PEER_KEY_BYTES);
+      o += PEER_KEY_BYTES;
+    }
+    if (o !== body.length) return unknown('Tag is not a tag issued by this gateway (malformed)');
+    const expiresAt = expiry * 1000;
+    if (this.now() >= expiresAt) return unknown(`Tag expired at ${new Date(expiresAt).toISOString()}`);
+    return peerKey === undefined ? { listener, address, port, expiresAt } : { listener, address, port, peerKey, expiresAt };
+  }
+}
+
+/** True when a decode result is a failure. */
+export function isTagFailure(value: ReplyTarget | Failure): value is Failure {
+  return (value as Failure).code !== undefined;
+}
+
+function unknown(reason: string): Failure {
+  return { code: 'ReplyUnknownTag', reason };
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'string' ? 'an empty string' : typeof value;
+}

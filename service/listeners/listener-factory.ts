@@ -1,0 +1,73 @@
+/**
+ * Creates a running Listener from its record, by Protocol. Each protocol is one entry of
+ * {@link LISTENER_FACTORIES}.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ListenerProtocolName, ListenerRecord } from '../../lib/private/records';
+import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } from '../contracts';
+import { UdpListener } from './udp-listener';
+import { EgressPolicy } from '../egress/egress-policy';
+import type { FlowTable } from '../egress/flow-table';
+
+/** What every Listener is built with. */
+export interface ListenerDependencies {
+  /** Where accepted datagrams go (the Listener's ingress pipeline). */
+  readonly sink: IngressSink;
+  readonly logger: Logger;
+  readonly failures: FailureReporter;
+  readonly metrics: MetricsRecorder;
+  readonly flows: FlowTable;
+  /** Refuse egress to clients without a live flow (AWS mode). */
+  readonly requireActiveFlow: boolean;
+  /** Local mode: replies and sourced packets may go to loopback. */
+  readonly allowLoopbackEgress: boolean;
+  /** The VPC's CIDRs, denied as egress destinations. */
+  readonly deniedNetworks: readonly string[];
+  /** Bind address for records without BindAddress (0.0.0.0 in AWS, 127.0.0.1 locally). */
+  readonly defaultBindAddress: string;
+  /** Local mode (WireGuard uses it to accept unknown peers by default, for instance). */
+  readonly local: boolean;
+}
+
+export type ListenerConstructor = (record: ListenerRecord, deps: ListenerDependencies) => ManagedListener;
+
+/** The egress policy of one Listener under the gateway-wide rules. */
+export function egressPolicyFor(record: ListenerRecord, deps: Pick<ListenerDependencies, 'allowLoopbackEgress' | 'deniedNetworks'>): EgressPolicy {
+  return new EgressPolicy({
+    allowLoopback: deps.allowLoopbackEgress,
+    deniedNetworks: deps.deniedNetworks,
+    allowedNetworks: record.EgressAllowedNetworks,
+  });
+}
+
+function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
+  return new UdpListener({
+    record,
+    sink: deps.sink,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    defaultBindAddress: deps.defaultBindAddress,
+    egress: egressPolicyFor(record, deps),
+    egressFor: (r) => egressPolicyFor(r, deps),
+    flows: deps.flows,
+    requireActiveFlow: deps.requireActiveFlow,
+  });
+}
+
+function createWireGuardListener(record: ListenerRecord): ManagedListener {
+  throw new Error(`Listener ${record.Name}: Protocol wg is not available in this build of the data plane (allowed: udp)`);
+}
+
+export const LISTENER_FACTORIES: Record<ListenerProtocolName, ListenerConstructor> = {
+  udp: createUdpListener,
+  wg: createWireGuardListener,
+};
+
+/** Creates (does not start) the Listener for `record`. Throws a message naming the Listener when it cannot. */
+export function createListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
+  const factory = LISTENER_FACTORIES[record.Protocol];
+  if (!factory) {
+    throw new Error(`Listener ${record.Name}: Protocol ${JSON.stringify(record.Protocol)} is not supported (allowed: ${Object.keys(LISTENER_FACTORIES).join(', ')})`);
+  }
+  return factory(record, deps);
+}

@@ -1,0 +1,188 @@
+/**
+ * MetricsRecorder that aggregates in memory and writes CloudWatch Embedded Metric Format (EMF)
+ * lines on a fixed interval: a counter becomes one summed value per interval, an observation a
+ * bounded sample of at most 100 values. Recording is a map lookup and an addition; nothing is
+ * written per packet.
+ */
+import type { MetricsRecorder } from '../contracts';
+import { SERVICE_NAME } from './logger';
+
+/** EMF namespace of every metric. */
+export const METRICS_NAMESPACE = 'PacketGateway';
+
+/** EMF allows at most 100 values per metric and 100 metrics per document. */
+const MAX_VALUES = 100;
+const MAX_METRICS_PER_LINE = 100;
+
+export interface EmfMetricsRecorderOptions {
+  /** @default PacketGateway */
+  readonly namespace?: string;
+  /** Seconds between flushes. @default 60 */
+  readonly flushIntervalSeconds?: number;
+  /** Dimensions added to every metric (for instance `{ Service: 'packet-gateway' }`). @default { Service: 'packet-gateway' } */
+  readonly defaultDimensions?: Readonly<Record<string, string>>;
+  /** Receives each EMF document (one JSON line, no newline). @default - written to stdout */
+  readonly write?: (line: string) => void;
+  /** Distinct metric/dimension series kept per interval; more are counted in `MetricSeriesDropped`. @default 2000 */
+  readonly maxSeries?: number;
+  readonly now?: () => number;
+}
+
+interface Series {
+  readonly name: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly dimensionsKey: string;
+  readonly counter: boolean;
+  sum: number;
+  count: number;
+  /** Observations only: reservoir sample of at most MAX_VALUES values. */
+  readonly samples: number[];
+}
+
+const NO_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Aggregating EMF metrics recorder; call {@link start} for periodic flushes and {@link stop} to flush the rest. */
+export class EmfMetricsRecorder implements MetricsRecorder {
+  private readonly namespace: string;
+  private readonly intervalMs: number;
+  private readonly defaultDimensions: Readonly<Record<string, string>>;
+  private readonly write: (line: string) => void;
+  private readonly maxSeries: number;
+  private readonly now: () => number;
+  private series = new Map<string, Series>();
+  private readonly dimensionKeys = new WeakMap<object, string>();
+  private droppedSeries = 0;
+  private timer?: NodeJS.Timeout;
+
+  public constructor(options: EmfMetricsRecorderOptions = {}) {
+    this.namespace = options.namespace ?? METRICS_NAMESPACE;
+    this.intervalMs = Math.max(1, options.flushIntervalSeconds ?? 60) * 1000;
+    this.defaultDimensions = options.defaultDimensions ?? { Service: SERVICE_NAME };
+    this.write = options.write ?? ((line) => process.stdout.write(line + '\n'));
+    this.maxSeries = options.maxSeries ?? 2000;
+    this.now = options.now ?? Date.now;
+  }
+
+  public increment(metric: string, value = 1, dimensions?: Readonly<Record<string, string>>): void {
+    const s = this.lookup(metric, dimensions, true);
+    if (s === undefined || !Number.isFinite(value)) return;
+    s.sum += value;
+    s.count++;
+  }
+
+  public observe(metric: string, value: number, dimensions?: Readonly<Record<string, string>>): void {
+    const s = this.lookup(metric, dimensions, false);
+    if (s === undefined || !Number.isFinite(value)) return;
+    s.sum += value;
+    s.count++;
+    if (s.samples.length < MAX_VALUES) {
+      s.samples.push(value);
+    } else {
+      // Reservoir sampling keeps a uniform sample of the interval's observations.
+      const slot = Math.floor(Math.random() * s.count);
+      if (slot < MAX_VALUES) s.samples[slot] = value;
+    }
+  }
+
+  /** Starts the periodic flush (the timer does not keep the process alive). */
+  public start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the periodic flush and writes what is left. */
+  public stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.flush();
+  }
+
+  /** Writes one EMF line per dimension set with every series recorded since the last flush. */
+  public flush(): void {
+    const current = this.series;
+    this.series = new Map();
+    const dropped = this.droppedSeries;
+    this.droppedSeries = 0;
+    if (dropped > 0) {
+      const dimensionsKey = this.dimensionsKeyOf(NO_DIMENSIONS);
+      current.set('MetricSeriesDropped\u0000' + dimensionsKey, {
+        name: 'MetricSeriesDropped', dimensions: NO_DIMENSIONS, dimensionsKey, counter: true, sum: dropped, count: 1, samples: [],
+      });
+    }
+    if (current.size === 0) return;
+    const groups = new Map<string, Series[]>();
+    for (const s of current.values()) {
+      const group = groups.get(s.dimensionsKey);
+      if (group) group.push(s);
+      else groups.set(s.dimensionsKey, [s]);
+    }
+    const timestamp = this.now();
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += MAX_METRICS_PER_LINE) {
+        this.emit(group.slice(i, i + MAX_METRICS_PER_LINE), timestamp);
+      }
+    }
+  }
+
+  private emit(group: readonly Series[], timestamp: number): void {
+    const dimensions = { ...this.defaultDimensions, ...group[0].dimensions };
+    const doc: Record<string, unknown> = {
+      _aws: {
+        Timestamp: timestamp,
+        CloudWatchMetrics: [
+          {
+            Namespace: this.namespace,
+            Dimensions: [Object.keys(dimensions)],
+            Metrics: group.map((s) => ({ Name: s.name, Unit: unitOf(s.name) })),
+          },
+        ],
+      },
+      ...dimensions,
+    };
+    for (const s of group) doc[s.name] = s.counter ? s.sum : s.samples.length === 1 ? s.samples[0] : s.samples;
+    try {
+      this.write(JSON.stringify(doc));
+    } catch {
+      // Metrics never take the service down.
+    }
+  }
+
+  private lookup(metric: string, dimensions: Readonly<Record<string, string>> | undefined, counter: boolean): Series | undefined {
+    const dims = dimensions ?? NO_DIMENSIONS;
+    const key = this.keyOf(metric, dims);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) {
+        this.droppedSeries++;
+        return undefined;
+      }
+      s = { name: metric, dimensions: dims, dimensionsKey: this.dimensionsKeyOf(dims), counter, sum: 0, count: 0, samples: [] };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  private keyOf(metric: string, dims: Readonly<Record<string, string>>): string {
+    return metric + '\u0000' + this.dimensionsKeyOf(dims);
+  }
+
+  /** Callers pass the same frozen dimension objects per Listener/destination, so the key is computed once per object. */
+  private dimensionsKeyOf(dims: Readonly<Record<string, string>>): string {
+    let key = this.dimensionKeys.get(dims);
+    if (key === undefined) {
+      key = Object.keys(dims)
+        .sort()
+        .map((k) => `${k}=${dims[k]}`)
+        .join('\u0001');
+      this.dimensionKeys.set(dims, key);
+    }
+    return key;
+  }
+}
+
+function unitOf(metric: string): string {
+  if (metric.endsWith('Ms')) return 'Milliseconds';
+  if (metric.endsWith('Bytes')) return 'Bytes';
+  return 'Count';
+}
