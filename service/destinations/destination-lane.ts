@@ -110,7 +110,9 @@ export class DestinationLane {
         const packet = batch[f.index];
         failures.report(
           { code: 'DestinationFailed', reason: `${destination.type} destination ${destination.name}: ${f.reason}` },
-          packet ? { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag } : { listener, destination: destination.name, index: f.index },
+          packet
+            ? { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag }
+            : { listener, destination: destination.name, index: f.index },
         );
       }
     }

@@ -46,13 +46,17 @@ export class DestinationError extends Error {
 export interface DestinationContext {
   readonly region: string;
   readonly logger: Logger;
-  lambdaClient(): LambdaClient;
-  sqsClient(): SQSClient;
   /** Local handlers: directory that relative `Module` paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Local handlers: how long one invocation may take. @default 30000 */
   readonly localHandlerTimeoutMs?: number;
+  lambdaClient(): LambdaClient;
+  sqsClient(): SQSClient;
 }
 
 /** Creates a destination for one record of a Listener. */
-export type DestinationConstructor = (record: DestinationRecord, listener: ListenerRecord, context: DestinationContext) => Destination | Promise<Destination>;
+export type DestinationConstructor = (
+  record: DestinationRecord,
+  listener: ListenerRecord,
+  context: DestinationContext,
+) => Destination | Promise<Destination>;

@@ -5,7 +5,7 @@
  * directory and loaded from there, so it sees the same node_modules it would in development.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +13,9 @@ import type { Plugin } from 'esbuild';
 
 /** A Lambda-style handler: `(event, context, callback?) => result | Promise<result>`. */
 export type HandlerFunction = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
+
+/** Node's own require, whatever bundler or test runner loaded this file. */
+const nodeRequire = createRequire(__filename);
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
@@ -38,7 +41,7 @@ export async function loadHandler(modulePath: string, exportName: string, baseDi
 
 async function requireOrImport(file: string): Promise<Record<string, unknown>> {
   try {
-    return require(file) as Record<string, unknown>;
+    return nodeRequire(file) as Record<string, unknown>;
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_REQUIRE_ESM') return importModule(file);
     throw err;
@@ -55,7 +58,7 @@ function importModule(file: string): Promise<Record<string, unknown>> {
 async function loadTypeScript(file: string): Promise<Record<string, unknown>> {
   let esbuild: typeof import('esbuild');
   try {
-    esbuild = require('esbuild') as typeof import('esbuild');
+    esbuild = nodeRequire('esbuild') as typeof import('esbuild');
   } catch {
     throw new Error('TypeScript handlers are compiled with esbuild, which is not installed here (compile the handler to .js, or install esbuild)');
   }
@@ -74,7 +77,7 @@ async function loadTypeScript(file: string): Promise<Record<string, unknown>> {
   const out = join(dir, 'handler.cjs');
   try {
     writeFileSync(out, result.outputFiles[0].text);
-    return require(out) as Record<string, unknown>;
+    return nodeRequire(out) as Record<string, unknown>;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -91,7 +94,7 @@ function packagesFromHandlerDirectory(): Plugin {
         if (args.kind === 'entry-point' || isAbsolute(args.path)) return undefined;
         if (args.path.startsWith('node:') || BUILTINS.has(args.path.split('/')[0])) return { path: args.path, external: true };
         try {
-          return { path: require.resolve(args.path, { paths: [args.resolveDir || dirname(args.importer)] }), external: true };
+          return { path: nodeRequire.resolve(args.path, { paths: [args.resolveDir || dirname(args.importer)] }), external: true };
         } catch {
           return undefined;
         }

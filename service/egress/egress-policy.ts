@@ -110,7 +110,7 @@ export function embeddedIpv4(address: string): string {
   const groups = expandIpv6(address);
   const hi = groups[6];
   const lo = groups[7];
-  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  return `${Math.floor(hi / 256)}.${hi % 256}.${Math.floor(lo / 256)}.${lo % 256}`;
 }
 
 /** Eight 16-bit groups of an IPv6 address written with hex groups only. */

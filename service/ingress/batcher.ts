@@ -39,12 +39,18 @@ export class Batcher<T extends Sized> {
   private timer?: NodeJS.Timeout;
   private immediate?: NodeJS.Immediate;
   private idleWaiters: Array<() => void> = [];
-  private readonly closeOpenBatch = (): void => this.closeCurrent();
+  private readonly closeOpenBatch: () => void;
+  private readonly settled: () => void;
 
   public constructor(private readonly options: BatcherOptions<T>) {
     if (!(options.count >= 1) || !(options.maxQueued >= 1) || !(options.maxInFlight >= 1) || !(options.timeoutMs >= 0)) {
       throw new Error('batcher limits must be positive (count, maxQueued, maxInFlight ≥ 1; timeoutMs ≥ 0)');
     }
+    this.closeOpenBatch = () => this.closeCurrent();
+    this.settled = () => {
+      this.inFlightCount--;
+      this.pump();
+    };
   }
 
   /** Packets waiting for delivery (open batch plus closed batches not yet handed over). */
@@ -125,11 +131,6 @@ export class Batcher<T extends Sized> {
     }
     this.notifyIdle();
   }
-
-  private readonly settled = (): void => {
-    this.inFlightCount--;
-    this.pump();
-  };
 
   private notifyIdle(): void {
     if (this.queuedCount !== 0 || this.inFlightCount !== 0 || this.idleWaiters.length === 0) return;

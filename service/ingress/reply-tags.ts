@@ -76,7 +76,7 @@ export class ReplyTagCodec {
     let o = 0;
     buf[o++] = VERSION;
     buf[o++] = key ? FLAG_PEER_KEY : 0;
-    buf.writeUInt32BE(expiry >>> 0, o);
+    buf.writeUInt32BE(expiry, o);
     o += 4;
     buf.writeUIntBE(counter, o, 6);
     o += 6;
@@ -107,6 +107,7 @@ export class ReplyTagCodec {
     }
     let o = 1;
     const flags = buf[o++];
+    if (flags !== 0 && flags !== FLAG_PEER_KEY) return unknown('Tag is not a tag issued by this gateway (malformed)');
     const expiry = buf.readUInt32BE(o);
     o += 4 + 6;
     const port = buf.readUInt16BE(o);
@@ -118,7 +119,7 @@ export class ReplyTagCodec {
     const listener = buf.toString('utf8', o, o + listenerLength);
     o += listenerLength;
     let peerKey: string | undefined;
-    if (flags & FLAG_PEER_KEY) {
+    if (flags === FLAG_PEER_KEY) {
       peerKey = buf.toString('base64', o, o + PEER_KEY_BYTES);
       o += PEER_KEY_BYTES;
     }
