@@ -123,6 +123,12 @@ export interface PacketSourceRecord {
   readonly SubscriptionState?: 'PendingConfirmation' | 'Confirmed';
   readonly SubscriptionArns?: readonly string[];
   readonly Description?: string;
+  /** Role in the topic's account that the gateway assumes (with ExternalId) for this binding: subscription management, and writing to DeliveryLogGroupArn / DeadLetterQueueArn. */
+  readonly RoleArn?: string;
+  /** Value the role's trust policy requires as `sts:ExternalId`. A confused-deputy guard, not a secret. */
+  readonly ExternalId?: string;
+  /** Regions whose gateways send this binding's packets, HomeRegion first; each has a subscription of its delivery queue. */
+  readonly EgressRegions?: readonly string[];
 }
 
 /** The local-mode config file, and the in-memory view of the DynamoDB table. */
@@ -141,3 +147,19 @@ export const LISTENER_KEY_PREFIX = 'LISTENER#';
 export const SOURCE_KEY_PREFIX = 'SOURCE#';
 export const RECORD_ATTRIBUTE = 'record';
 export const KIND_ATTRIBUTE = 'kind';
+
+/** Values of the `kind` attribute. */
+export const LISTENER_KIND = 'Listener';
+export const SOURCE_KIND = 'PacketSource';
+/**
+ * Item attributes kept by the registration function beside `record`; the data plane ignores them.
+ * `owner`: `{ StackId, LogicalResourceId }` of the custom resource that wrote the item.
+ * `previous`: `{ record, owner }` of the item a resource of the same stack took over (restored
+ * when that resource is rolled back, dropped when the old resource is deleted).
+ * `version`: incremented by every write; each write is conditional on the version it read.
+ * `pendingSince`: epoch milliseconds at which a binding's subscriptions were requested.
+ */
+export const OWNER_ATTRIBUTE = 'owner';
+export const PREVIOUS_ATTRIBUTE = 'previous';
+export const VERSION_ATTRIBUTE = 'version';
+export const PENDING_SINCE_ATTRIBUTE = 'pendingSince';
