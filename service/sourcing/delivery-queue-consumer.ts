@@ -1,0 +1,318 @@
+/**
+ * Long-polls the regional delivery queue that PacketSource topics are subscribed to, and hands
+ * each SNS notification to the {@link SourcedPacketProcessor}. Confirms subscriptions only for
+ * bindings waiting for confirmation, deletes handled messages in batches, and survives SQS errors
+ * by backing off and retrying.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { BindingLookup, FailureReporter } from '../contracts';
+import { topicRegion } from './arn';
+import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
+
+/** The logger methods the consumer uses (a Powertools Logger). */
+export type ConsumerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface DeliveryQueueConsumerOptions {
+  /** Client for the delivery queue's region. */
+  sqs: SQSClient;
+  queueUrl: string;
+  processor: SourcedPacketProcessor;
+  /** Decides which subscription confirmations are honoured (SubscriptionState PendingConfirmation). */
+  bindings: BindingLookup;
+  /** Receives InvalidJson / InvalidMessage for queue messages that are not SNS notifications. */
+  failures: FailureReporter;
+  logger: ConsumerLogger;
+  /** SNS client for a topic's region (subscription confirmation). @default - a new SNSClient per region */
+  sns?: (region: string) => SNSClient;
+  /** Long-poll wait, seconds (0–20). @default 20 */
+  waitTimeSeconds?: number;
+  /** Messages per ReceiveMessage call (1–10). @default 10 */
+  maxMessages?: number;
+  /** Concurrent pollers. @default 3 */
+  concurrency?: number;
+  /** First back-off after a failed ReceiveMessage, doubling up to maxBackoffMs. @default 500 */
+  initialBackoffMs?: number;
+  /** @default 20000 */
+  maxBackoffMs?: number;
+  /** Longest time a handled message waits for its DeleteMessageBatch, milliseconds. @default 50 */
+  deleteFlushMs?: number;
+}
+
+interface PendingDelete {
+  readonly ReceiptHandle: string;
+  readonly MessageId?: string;
+}
+
+/** Consumes the delivery queue until {@link stop} is called. */
+export class DeliveryQueueConsumer {
+  private readonly sqs: SQSClient;
+  private readonly queueUrl: string;
+  private readonly processor: SourcedPacketProcessor;
+  private readonly bindings: BindingLookup;
+  private readonly failures: FailureReporter;
+  private readonly logger: ConsumerLogger;
+  private readonly snsFor: (region: string) => SNSClient;
+  private readonly snsClients = new Map<string, SNSClient>();
+  private readonly waitTimeSeconds: number;
+  private readonly maxMessages: number;
+  private readonly concurrency: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly deleteFlushMs: number;
+
+  private running = false;
+  private pollers: Promise<void>[] = [];
+  private abort = new AbortController();
+  private stopped: Promise<void> = Promise.resolve();
+  private signalStopped?: () => void;
+  private deletes: PendingDelete[] = [];
+  private deleteTimer?: NodeJS.Timeout;
+  private readonly deleting = new Set<Promise<void>>();
+
+  constructor(opts: DeliveryQueueConsumerOptions) {
+    this.sqs = opts.sqs;
+    this.queueUrl = opts.queueUrl;
+    this.processor = opts.processor;
+    this.bindings = opts.bindings;
+    this.failures = opts.failures;
+    this.logger = opts.logger;
+    this.snsFor = opts.sns ?? ((region) => new SNSClient({ region }));
+    this.waitTimeSeconds = clamp(opts.waitTimeSeconds ?? 20, 0, 20);
+    this.maxMessages = clamp(opts.maxMessages ?? 10, 1, 10);
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 3));
+    this.initialBackoffMs = opts.initialBackoffMs ?? 500;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 20_000;
+    this.deleteFlushMs = opts.deleteFlushMs ?? 50;
+  }
+
+  /** Starts the pollers. Calling it while running does nothing. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.stopped = new Promise((resolve) => (this.signalStopped = resolve));
+    this.pollers = [];
+    for (let i = 0; i < this.concurrency; i++) this.pollers.push(this.poll());
+    this.logger.info('delivery queue consumer started', { queueUrl: this.queueUrl, pollers: this.concurrency });
+  }
+
+  /** Stops polling, waits for messages being handled, and sends the pending deletes. */
+  async stop(): Promise<void> {
+    if (this.running) {
+      this.running = false;
+      this.signalStopped?.();
+      this.abort.abort();
+      await Promise.all(this.pollers);
+      this.pollers = [];
+    }
+    await this.flushDeletes();
+  }
+
+  private async poll(): Promise<void> {
+    let backoff = 0;
+    while (this.running) {
+      let messages: Message[] | undefined;
+      try {
+        const receive = this.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.queueUrl,
+            WaitTimeSeconds: this.waitTimeSeconds,
+            MaxNumberOfMessages: this.maxMessages,
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        const out = await Promise.race([receive, this.stopped.then(() => undefined)]);
+        if (!out) {
+          receive.catch(() => undefined); // aborted by stop()
+          break;
+        }
+        messages = out.Messages;
+        backoff = 0;
+      } catch (err) {
+        if (!this.running) break;
+        backoff = backoff === 0 ? this.initialBackoffMs : Math.min(backoff * 2, this.maxBackoffMs);
+        const e = err as Error;
+        this.logger.warn('delivery queue receive failed; retrying', { queueUrl: this.queueUrl, error: `${e.name}: ${e.message}`, retryInMs: backoff });
+        await this.pause(backoff);
+        continue;
+      }
+      if (messages && messages.length > 0) {
+        await Promise.all(messages.map((m) => this.handleMessage(m)));
+      }
+    }
+  }
+
+  /** Handles one queue message; never rejects. */
+  private async handleMessage(m: Message): Promise<void> {
+    try {
+      const envelope = parseEnvelope(m.Body);
+      if (typeof envelope === 'string') {
+        this.failures.report({ code: envelope === NOT_JSON ? 'InvalidJson' : 'InvalidMessage', reason: envelope }, { messageId: m.MessageId });
+        this.delete(m);
+        return;
+      }
+      switch (envelope.Type) {
+        case 'Notification':
+          await this.processor.handle(envelope as SnsNotification);
+          this.delete(m);
+          return;
+        case 'SubscriptionConfirmation':
+          if (await this.confirm(envelope)) this.delete(m);
+          return;
+        case 'UnsubscribeConfirmation':
+          this.logger.info('subscription removed from topic', { topicArn: envelope.TopicArn });
+          this.delete(m);
+          return;
+        default:
+          this.logger.warn('delivery queue message of unknown SNS type ignored', { type: envelope.Type, topicArn: envelope.TopicArn, messageId: m.MessageId });
+          this.delete(m);
+      }
+    } catch (err) {
+      // The processor resolves for every input; anything else here is a defect, logged and not retried.
+      this.logger.error('delivery queue message could not be handled', { messageId: m.MessageId, error: (err as Error).message });
+      this.delete(m);
+    }
+  }
+
+  /** Confirms the subscription when its topic has a pending binding. Returns false to retry later. */
+  private async confirm(envelope: Envelope): Promise<boolean> {
+    const topicArn = envelope.TopicArn;
+    const binding = this.bindings.getPacketSource(topicArn);
+    if (binding?.SubscriptionState !== 'PendingConfirmation') {
+      this.logger.warn('subscription confirmation ignored: no PacketSource waiting for confirmation of this topic', {
+        topicArn,
+        subscriptionState: binding ? binding.SubscriptionState ?? 'Confirmed' : 'no binding',
+      });
+      return true;
+    }
+    const region = topicRegion(topicArn);
+    if (!region || typeof envelope.Token !== 'string' || envelope.Token.length === 0) {
+      this.logger.warn('subscription confirmation ignored: TopicArn or Token is malformed', { topicArn });
+      return true;
+    }
+    try {
+      const out = await this.snsClient(region).send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: envelope.Token }));
+      this.logger.info('subscription confirmed', { topicArn, subscriptionArn: out.SubscriptionArn });
+      return true;
+    } catch (err) {
+      const e = err as Error;
+      this.logger.warn('subscription confirmation failed; the message will be retried', { topicArn, error: `${e.name}: ${e.message}` });
+      return false;
+    }
+  }
+
+  private snsClient(region: string): SNSClient {
+    let client = this.snsClients.get(region);
+    if (!client) {
+      client = this.snsFor(region);
+      this.snsClients.set(region, client);
+    }
+    return client;
+  }
+
+  private delete(m: Message): void {
+    if (!m.ReceiptHandle) return;
+    this.deletes.push({ ReceiptHandle: m.ReceiptHandle, MessageId: m.MessageId });
+    if (this.deletes.length >= 10) {
+      this.sendDeletes();
+    } else if (!this.deleteTimer) {
+      this.deleteTimer = setTimeout(() => {
+        this.deleteTimer = undefined;
+        while (this.deletes.length > 0) this.sendDeletes();
+      }, this.deleteFlushMs);
+    }
+  }
+
+  private async flushDeletes(): Promise<void> {
+    if (this.deleteTimer) {
+      clearTimeout(this.deleteTimer);
+      this.deleteTimer = undefined;
+    }
+    while (this.deletes.length > 0) this.sendDeletes();
+    while (this.deleting.size > 0) await Promise.all([...this.deleting]);
+  }
+
+  /** Sends the first (up to) 10 pending deletes in one DeleteMessageBatch. */
+  private sendDeletes(): void {
+    const batch = this.deletes.splice(0, 10);
+    if (this.deletes.length === 0 && this.deleteTimer) {
+      clearTimeout(this.deleteTimer);
+      this.deleteTimer = undefined;
+    }
+    const done = this.deleteBatch(batch).finally(() => this.deleting.delete(done));
+    this.deleting.add(done);
+  }
+
+  private async deleteBatch(batch: readonly PendingDelete[]): Promise<void> {
+    try {
+      const out = await this.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((d, i) => ({ Id: String(i), ReceiptHandle: d.ReceiptHandle })) }),
+      );
+      for (const f of out.Failed ?? []) {
+        this.logger.warn('delivery queue message not deleted; it will be received again', {
+          messageId: batch[Number(f.Id)]?.MessageId,
+          error: `${f.Code}: ${f.Message}`,
+        });
+      }
+    } catch (err) {
+      const e = err as Error;
+      this.logger.warn('DeleteMessageBatch failed; the messages will be received again', {
+        messageIds: batch.map((d) => d.MessageId),
+        error: `${e.name}: ${e.message}`,
+      });
+    }
+  }
+
+  /** Waits `ms`, or less when stop() is called. */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopped]);
+    clearTimeout(timer);
+  }
+}
+
+/** The fields of an SNS envelope the consumer reads. */
+interface Envelope {
+  readonly Type: string;
+  readonly TopicArn: string;
+  readonly MessageId: string;
+  readonly Message: string;
+  readonly Timestamp: string;
+  readonly Token?: string;
+  readonly MessageAttributes?: Record<string, { Type: string; Value: string }>;
+}
+
+const NOT_JSON = 'delivery queue message body is not JSON; expected an SNS envelope (the subscription must not use raw message delivery)';
+
+/** The SNS envelope in an SQS message body, or a reason why it is not one. */
+function parseEnvelope(body: string | undefined): Envelope | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body ?? '');
+  } catch {
+    return NOT_JSON;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `delivery queue message body is JSON but not an SNS envelope object (got ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`;
+  }
+  const v = value as Record<string, unknown>;
+  const type = v.Type ?? 'Notification';
+  if (typeof type !== 'string') return 'SNS envelope field Type must be a string';
+  for (const field of ['TopicArn', 'MessageId', 'Message'] as const) {
+    if (typeof v[field] !== 'string') {
+      return `SNS envelope field ${field} is ${v[field] === undefined ? 'missing' : 'not a string'}; the subscription must deliver SNS envelopes (raw message delivery off)`;
+    }
+  }
+  if (v.Timestamp !== undefined && typeof v.Timestamp !== 'string') return 'SNS envelope field Timestamp must be an ISO 8601 string';
+  const attrs = v.MessageAttributes;
+  if (attrs !== undefined && (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs))) {
+    return 'SNS envelope field MessageAttributes must be an object of {Type, Value}';
+  }
+  return { ...(v as unknown as Envelope), Type: type, Timestamp: (v.Timestamp as string | undefined) ?? '' };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.floor(value)));
+}
