@@ -124,6 +124,8 @@ export interface ListenerRegistry {
 /** Looks up PacketSource bindings by topic ARN (from the live configuration). */
 export interface BindingLookup {
   getPacketSource(topicArn: string): PacketSourceRecord | undefined;
+  /** Every binding, when the configuration can enumerate them (the local SNS endpoint's ListTopics). */
+  listPacketSources?(): readonly PacketSourceRecord[];
 }
 
 /** Receives failure records for a PacketSource's dead-letter queue. */
