@@ -1,0 +1,404 @@
+/**
+ * Validation of configuration records (records.ts), shared by the data plane (config file and
+ * DynamoDB table) and the registration Lambda. Every error names the field path, the value and
+ * what is allowed, e.g. `Listeners[0].Port: 70000 is not a valid port (allowed: integer 1–65535)`;
+ * all errors are collected, not just the first.
+ */
+import { isIP } from 'node:net';
+import { DESTINATION_TYPES, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS } from './records';
+
+export interface RecordValidationOptions {
+  /**
+   * Report fields the schema does not know (typos in a config file). Readers of stored records
+   * written by a newer version turn this off.
+   * @default true
+   */
+  readonly rejectUnknownFields?: boolean;
+}
+
+/** Thrown by {@link assertValidConfigDocument}; `errors` holds every problem found. */
+export class ConfigValidationError extends Error {
+  public readonly errors: readonly string[];
+
+  public constructor(errors: readonly string[], source = 'configuration') {
+    super(`${source} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n  ${errors.join('\n  ')}`);
+    this.name = 'ConfigValidationError';
+    this.errors = errors;
+  }
+}
+
+const LISTENER_FIELDS = [
+  'Name', 'Protocol', 'Port', 'BindAddress', 'Domain', 'PublicAddress', 'Formatter', 'Destinations', 'ClientRestrictions',
+  'EgressAllowedNetworks', 'MaxPayloadBytes', 'ReplyTagTtlSeconds', 'WireGuard',
+] as const;
+const DESTINATION_FIELDS = ['Name', 'Type', 'Arn', 'QueueUrl', 'Module', 'Handler', 'Formatter', 'Batching', 'MaxQueuedPackets', 'MaxInFlightBatches'] as const;
+const BATCHING_FIELDS = ['Count', 'TimeoutInSeconds', 'SizeInBytes'] as const;
+const WIREGUARD_FIELDS = [
+  'PrivateKey', 'PrivateKeySecretArn', 'PrivateKeyEnvironmentVariable', 'PublicKey', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery',
+] as const;
+const PEER_FIELDS = ['PublicKey', 'AllowedIPs', 'PresharedKey', 'Endpoint'] as const;
+const SOURCE_FIELDS = [
+  'TopicArn', 'ListenerName', 'Enabled', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'HomeRegion', 'BindingId', 'OwnerStackId',
+  'SubscriptionState', 'SubscriptionArns', 'Description',
+] as const;
+const DOCUMENT_FIELDS = ['$schema', 'Listeners', 'PacketSources'] as const;
+
+/** Fields that only some destination types use. */
+const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Arn: ['lambda', 'sqs'],
+  QueueUrl: ['sqs'],
+  Module: ['local'],
+  Handler: ['local'],
+};
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const DESTINATION_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const DOMAIN_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const LAMBDA_FUNCTION_PATTERN = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+const SQS_ARN_PATTERN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
+const SNS_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const LOG_GROUP_ARN_PATTERN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[A-Za-z0-9._/#-]{1,512}(:\*)?$/;
+const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+const IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** Largest UDP payload over IPv4, the upper bound of MaxPayloadBytes. */
+const MAX_UDP_PAYLOAD = 65_507;
+
+/** Validates a whole configuration document, including references between records. */
+export function validateConfigDocument(value: unknown, options: RecordValidationOptions = {}): string[] {
+  const v = new Validator(options);
+  const doc = v.object(value, '', DOCUMENT_FIELDS, true);
+  if (doc === undefined) return v.errors;
+  const listeners = v.array(doc.Listeners, 'Listeners', true);
+  const names = new Map<string, string>();
+  const ports = new Map<number, string>();
+  listeners?.forEach((item, i) => {
+    const path = `Listeners[${i}]`;
+    v.listener(item, path);
+    if (!isRecord(item)) return;
+    if (typeof item.Name === 'string') {
+      const first = names.get(item.Name);
+      if (first !== undefined) v.error(`${path}.Name`, item.Name, `is used by ${first}`, 'unique Listener names');
+      else names.set(item.Name, path);
+    }
+    if (isPort(item.Port)) {
+      const first = ports.get(item.Port);
+      if (first !== undefined) v.error(`${path}.Port`, item.Port, `is used by ${first}`, 'one Listener per port');
+      else ports.set(item.Port, path);
+    }
+  });
+  const sources = doc.PacketSources === undefined ? undefined : v.array(doc.PacketSources, 'PacketSources', false);
+  const topics = new Map<string, string>();
+  sources?.forEach((item, i) => {
+    const path = `PacketSources[${i}]`;
+    v.packetSource(item, path);
+    if (!isRecord(item)) return;
+    if (typeof item.TopicArn === 'string') {
+      const first = topics.get(item.TopicArn);
+      if (first !== undefined) v.error(`${path}.TopicArn`, item.TopicArn, `is bound by ${first}`, 'one PacketSource per topic');
+      else topics.set(item.TopicArn, path);
+    }
+    if (listeners !== undefined && typeof item.ListenerName === 'string' && !names.has(item.ListenerName)) {
+      const known = [...names.keys()];
+      v.error(`${path}.ListenerName`, item.ListenerName, 'is not a Listener of this configuration', known.length > 0 ? known.join(', ') : 'no Listener is defined');
+    }
+  });
+  return v.errors;
+}
+
+/** Validates one Listener record (`path` prefixes the messages). */
+export function validateListenerRecord(value: unknown, path = 'Listener', options: RecordValidationOptions = {}): string[] {
+  const v = new Validator(options);
+  v.listener(value, path);
+  return v.errors;
+}
+
+/** Validates one PacketSource record (`path` prefixes the messages). */
+export function validatePacketSourceRecord(value: unknown, path = 'PacketSource', options: RecordValidationOptions = {}): string[] {
+  const v = new Validator(options);
+  v.packetSource(value, path);
+  return v.errors;
+}
+
+/** Throws a {@link ConfigValidationError} listing every problem unless `value` is a valid document. */
+export function assertValidConfigDocument(
+  value: unknown,
+  source?: string,
+  options?: RecordValidationOptions,
+): asserts value is GatewayConfigDocument {
+  const errors = validateConfigDocument(value, options);
+  if (errors.length > 0) throw new ConfigValidationError(errors, source);
+}
+
+class Validator {
+  public readonly errors: string[] = [];
+  private readonly rejectUnknown: boolean;
+
+  public constructor(options: RecordValidationOptions) {
+    this.rejectUnknown = options.rejectUnknownFields ?? true;
+  }
+
+  public error(path: string, value: unknown, problem: string, allowed: string): void {
+    this.errors.push(`${path || '(document)'}: ${show(value)} ${problem} (allowed: ${allowed})`);
+  }
+
+  public missing(path: string, allowed: string): void {
+    this.errors.push(`${path}: missing (required; allowed: ${allowed})`);
+  }
+
+  public object(value: unknown, path: string, fields: readonly string[], required: boolean): Record<string, unknown> | undefined {
+    if (value === undefined) {
+      if (required) this.missing(path || '(document)', 'an object');
+      return undefined;
+    }
+    if (!isRecord(value)) {
+      this.error(path, value, 'is not an object', `an object with ${fields.filter((f) => f !== '$schema').join(', ')}`);
+      return undefined;
+    }
+    if (this.rejectUnknown) {
+      for (const key of Object.keys(value)) {
+        if (!fields.includes(key)) this.errors.push(`${join(path, key)}: unknown field (allowed: ${fields.filter((f) => f !== '$schema').join(', ')})`);
+      }
+    }
+    return value;
+  }
+
+  public array(value: unknown, path: string, required: boolean): unknown[] | undefined {
+    if (value === undefined) {
+      if (required) this.missing(path, 'an array');
+      return undefined;
+    }
+    if (!Array.isArray(value)) {
+      this.error(path, value, 'is not an array', 'an array');
+      return undefined;
+    }
+    return value;
+  }
+
+  public listener(value: unknown, path: string): void {
+    const r = this.object(value, path, LISTENER_FIELDS, true);
+    if (r === undefined) return;
+    this.pattern(r.Name, `${path}.Name`, NAME_PATTERN, 'is not a valid name', '1–64 characters of A-Z a-z 0-9 _ -', true);
+    this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    this.integer(r.Port, `${path}.Port`, 1, 65535, 'is not a valid port', true);
+    this.ipAddress(r.BindAddress, `${path}.BindAddress`);
+    this.pattern(r.Domain, `${path}.Domain`, DOMAIN_PATTERN, 'is not a host name', 'DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters', false);
+    this.ipAddress(r.PublicAddress, `${path}.PublicAddress`);
+    this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
+    const destinations = this.array(r.Destinations, `${path}.Destinations`, true);
+    const destinationNames = new Map<string, string>();
+    destinations?.forEach((d, i) => {
+      const dPath = `${path}.Destinations[${i}]`;
+      this.destination(d, dPath);
+      if (isRecord(d) && typeof d.Name === 'string') {
+        const first = destinationNames.get(d.Name);
+        if (first !== undefined) this.error(`${dPath}.Name`, d.Name, `is used by ${first}`, 'unique destination names within a Listener');
+        else destinationNames.set(d.Name, dPath);
+      }
+    });
+    const restrictions = this.object(r.ClientRestrictions, `${path}.ClientRestrictions`, ['Networks'], false);
+    if (restrictions !== undefined) this.cidrs(restrictions.Networks, `${path}.ClientRestrictions.Networks`, true);
+    this.cidrs(r.EgressAllowedNetworks, `${path}.EgressAllowedNetworks`, false);
+    this.integer(r.MaxPayloadBytes, `${path}.MaxPayloadBytes`, 1, MAX_UDP_PAYLOAD, 'is not a valid payload limit', false);
+    this.integer(r.ReplyTagTtlSeconds, `${path}.ReplyTagTtlSeconds`, 1, 86_400, 'is not a valid tag lifetime', false);
+    if (r.WireGuard !== undefined) {
+      if (r.Protocol !== 'wg') this.error(`${path}.WireGuard`, r.WireGuard, `is set on a Listener with Protocol ${show(r.Protocol)}`, 'WireGuard only when Protocol is wg');
+      else this.wireGuard(r.WireGuard, `${path}.WireGuard`);
+    }
+  }
+
+  public destination(value: unknown, path: string): void {
+    const r = this.object(value, path, DESTINATION_FIELDS, true);
+    if (r === undefined) return;
+    this.pattern(r.Name, `${path}.Name`, DESTINATION_NAME_PATTERN, 'is not a valid name', '1–64 characters of A-Z a-z 0-9 _ . -', true);
+    const type = this.oneOf(r.Type, `${path}.Type`, DESTINATION_TYPES, 'is not a destination type', true);
+    if (type !== undefined) {
+      for (const [field, types] of Object.entries(DESTINATION_TYPE_FIELDS)) {
+        if (r[field] !== undefined && !types.includes(type)) {
+          this.error(`${path}.${field}`, r[field], `is set on a destination of Type ${type}`, `${field} only for Type ${types.join(' or ')}`);
+        }
+      }
+    }
+    if (type === 'lambda') {
+      this.pattern(r.Arn, `${path}.Arn`, LAMBDA_FUNCTION_PATTERN, 'is not a Lambda function', 'a function ARN, name, or name:alias', true);
+    } else if (type === 'sqs') {
+      if (r.Arn === undefined && r.QueueUrl === undefined) this.missing(`${path}.Arn`, 'an SQS queue ARN, or QueueUrl');
+      this.pattern(r.Arn, `${path}.Arn`, SQS_ARN_PATTERN, 'is not an SQS queue ARN', 'arn:<partition>:sqs:<region>:<account>:<queue>', false);
+      this.pattern(r.QueueUrl, `${path}.QueueUrl`, URL_PATTERN, 'is not a queue URL', 'https://sqs.<region>.amazonaws.com/<account>/<queue>', false);
+    } else if (type === 'local') {
+      if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
+      else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
+      this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER_PATTERN, 'is not an export name', 'a JavaScript identifier', false);
+    }
+    this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
+    const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);
+    if (batching !== undefined) {
+      this.integer(batching.Count, `${path}.Batching.Count`, 1, 10_000, 'is not a valid batch count', false);
+      this.number(batching.TimeoutInSeconds, `${path}.Batching.TimeoutInSeconds`, 0, 60, 'is not a valid batch timeout', 'number of seconds 0–60, fractions allowed');
+      this.integer(batching.SizeInBytes, `${path}.Batching.SizeInBytes`, 1024, 6 * 1024 * 1024, 'is not a valid batch size', false);
+    }
+    this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, 1, 1_000_000, 'is not a valid queue limit', false);
+    this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, 1, 1000, 'is not a valid in-flight limit', false);
+  }
+
+  public wireGuard(value: unknown, path: string): void {
+    const r = this.object(value, path, WIREGUARD_FIELDS, true);
+    if (r === undefined) return;
+    this.pattern(r.PrivateKey, `${path}.PrivateKey`, WG_KEY_PATTERN, 'is not a WireGuard key', '44 characters of base64 encoding 32 bytes', false, true);
+    this.pattern(r.PrivateKeySecretArn, `${path}.PrivateKeySecretArn`, SECRET_ARN_PATTERN, 'is not a Secrets Manager secret ARN', 'arn:<partition>:secretsmanager:<region>:<account>:secret:<name>', false);
+    this.pattern(r.PrivateKeyEnvironmentVariable, `${path}.PrivateKeyEnvironmentVariable`, ENV_NAME_PATTERN, 'is not an environment variable name', 'A-Z a-z 0-9 _, not starting with a digit', false);
+    this.pattern(r.PublicKey, `${path}.PublicKey`, WG_KEY_PATTERN, 'is not a WireGuard key', '44 characters of base64 encoding 32 bytes', false);
+    this.boolean(r.AllowUnknownPeers, `${path}.AllowUnknownPeers`);
+    this.boolean(r.DecapsulatedDelivery, `${path}.DecapsulatedDelivery`);
+    const peers = this.array(r.Peers, `${path}.Peers`, false);
+    const keys = new Map<string, string>();
+    peers?.forEach((p, i) => {
+      const pPath = `${path}.Peers[${i}]`;
+      const peer = this.object(p, pPath, PEER_FIELDS, true);
+      if (peer === undefined) return;
+      if (this.pattern(peer.PublicKey, `${pPath}.PublicKey`, WG_KEY_PATTERN, 'is not a WireGuard key', '44 characters of base64 encoding 32 bytes', true)) {
+        const key = peer.PublicKey as string;
+        const first = keys.get(key);
+        if (first !== undefined) this.error(`${pPath}.PublicKey`, key, `is used by ${first}`, 'one entry per peer key');
+        else keys.set(key, pPath);
+      }
+      this.cidrs(peer.AllowedIPs, `${pPath}.AllowedIPs`, true);
+      if (peer.PresharedKey !== undefined && !(typeof peer.PresharedKey === 'string' && (WG_KEY_PATTERN.test(peer.PresharedKey) || SECRET_ARN_PATTERN.test(peer.PresharedKey)))) {
+        this.errors.push(`${pPath}.PresharedKey: not a valid preshared key (allowed: 44 characters of base64 encoding 32 bytes, or a Secrets Manager secret ARN)`);
+      }
+      if (peer.Endpoint !== undefined && !isEndpoint(peer.Endpoint)) {
+        this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', 'host:port or [IPv6]:port with port 1–65535');
+      }
+    });
+  }
+
+  public packetSource(value: unknown, path: string): void {
+    const r = this.object(value, path, SOURCE_FIELDS, true);
+    if (r === undefined) return;
+    this.pattern(r.TopicArn, `${path}.TopicArn`, SNS_ARN_PATTERN, 'is not an SNS topic ARN', 'arn:<partition>:sns:<region>:<account>:<topic>', true);
+    this.pattern(r.ListenerName, `${path}.ListenerName`, NAME_PATTERN, 'is not a valid Listener name', '1–64 characters of A-Z a-z 0-9 _ -', true);
+    this.boolean(r.Enabled, `${path}.Enabled`);
+    this.pattern(r.DeadLetterQueueArn, `${path}.DeadLetterQueueArn`, SQS_ARN_PATTERN, 'is not an SQS queue ARN', 'arn:<partition>:sqs:<region>:<account>:<queue>', false);
+    this.pattern(r.DeliveryLogGroupArn, `${path}.DeliveryLogGroupArn`, LOG_GROUP_ARN_PATTERN, 'is not a log group ARN', 'arn:<partition>:logs:<region>:<account>:log-group:<name>', false);
+    this.pattern(r.HomeRegion, `${path}.HomeRegion`, REGION_PATTERN, 'is not a region', 'a region name such as us-east-1', false);
+    this.text(r.BindingId, `${path}.BindingId`, 256);
+    this.text(r.OwnerStackId, `${path}.OwnerStackId`, 2048);
+    this.oneOf(r.SubscriptionState, `${path}.SubscriptionState`, ['PendingConfirmation', 'Confirmed'], 'is not a subscription state', false);
+    const arns = this.array(r.SubscriptionArns, `${path}.SubscriptionArns`, false);
+    arns?.forEach((a, i) => this.text(a, `${path}.SubscriptionArns[${i}]`, 2048));
+    this.text(r.Description, `${path}.Description`, 1024);
+  }
+
+  private pattern(value: unknown, path: string, re: RegExp, problem: string, allowed: string, required: boolean, secret = false): boolean {
+    if (value === undefined) {
+      if (required) this.missing(path, allowed);
+      return false;
+    }
+    if (typeof value !== 'string' || !re.test(value)) {
+      if (secret) this.errors.push(`${path}: not valid (allowed: ${allowed})`);
+      else this.error(path, value, problem, allowed);
+      return false;
+    }
+    return true;
+  }
+
+  private oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[], problem: string, required: boolean): T | undefined {
+    if (value === undefined) {
+      if (required) this.missing(path, allowed.join(', '));
+      return undefined;
+    }
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      this.error(path, value, problem, allowed.join(', '));
+      return undefined;
+    }
+    return value as T;
+  }
+
+  private integer(value: unknown, path: string, min: number, max: number, problem: string, required: boolean): void {
+    const allowed = `integer ${min}–${max}`;
+    if (value === undefined) {
+      if (required) this.missing(path, allowed);
+      return;
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) this.error(path, value, problem, allowed);
+  }
+
+  private number(value: unknown, path: string, min: number, max: number, problem: string, allowed: string): void {
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) this.error(path, value, problem, allowed);
+  }
+
+  private boolean(value: unknown, path: string): void {
+    if (value !== undefined && typeof value !== 'boolean') this.error(path, value, 'is not a boolean', 'true or false');
+  }
+
+  private text(value: unknown, path: string, maxLength: number): void {
+    if (value === undefined) return;
+    if (typeof value !== 'string' || value.length > maxLength) this.error(path, value, 'is not valid text', `a string of at most ${maxLength} characters`);
+  }
+
+  private ipAddress(value: unknown, path: string): void {
+    if (value === undefined) return;
+    if (typeof value !== 'string' || isIP(value) === 0) this.error(path, value, 'is not an IP address', 'IPv4 dotted quad or IPv6');
+  }
+
+  private cidrs(value: unknown, path: string, required: boolean): void {
+    const list = this.array(value, path, required);
+    list?.forEach((c, i) => {
+      const problem = cidrProblem(c);
+      if (problem !== undefined) this.error(`${path}[${i}]`, c, problem, 'CIDR a.b.c.d/0–32 or IPv6/0–128, or a single address');
+    });
+  }
+}
+
+/** Why `value` is not a CIDR, or undefined when it is one. */
+export function cidrProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'is not a CIDR';
+  const slash = value.indexOf('/');
+  const address = slash < 0 ? value : value.slice(0, slash);
+  const version = address.includes('%') ? 0 : isIP(address);
+  if (version === 0) return 'is not a CIDR (the address part is not an IP address)';
+  if (slash < 0) return undefined;
+  const prefix = value.slice(slash + 1);
+  const max = version === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return `is not a CIDR (prefix must be 0–${max})`;
+  return undefined;
+}
+
+function isEndpoint(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  if (!m) return false;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return false;
+  if (m[1] !== undefined) return isIP(m[1]) === 6;
+  return isIP(m[2]) === 4 || DOMAIN_PATTERN.test(m[2]);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+/** The value as it appears in messages: JSON, shortened. */
+function show(value: unknown): string {
+  let text: string;
+  if (value === undefined) return 'missing';
+  try {
+    text = typeof value === 'object' && value !== null ? (Array.isArray(value) ? 'an array' : 'an object') : JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
