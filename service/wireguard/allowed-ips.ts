@@ -1,0 +1,66 @@
+/**
+ * A peer's AllowedIPs (cryptokey routing): which inner addresses it may send from and the gateway
+ * may send to. Backed by node:net's BlockList.
+ */
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+
+/** Parsed AllowedIPs of one peer. */
+export class AllowedIps {
+  /** Everything, IPv4 and IPv6 (peers accepted through AllowUnknownPeers). */
+  static readonly ANY = new AllowedIps([], true);
+
+  /**
+   * Parses CIDRs (`10.0.0.2/32`, `fd00::/64`; a bare address means a single host). Throws an
+   * Error naming the bad entry and the allowed forms.
+   */
+  static parse(cidrs: readonly string[], what = 'AllowedIPs'): AllowedIps {
+    return new AllowedIps(cidrs.map((cidr) => parseCidr(cidr, what)), false);
+  }
+
+  private readonly list = new BlockList();
+
+  private constructor(
+    /** The parsed entries, in configuration order. */
+    readonly entries: readonly Cidr[],
+    /** True when every address is allowed. */
+    readonly any: boolean,
+  ) {
+    for (const entry of entries) this.list.addSubnet(entry.address, entry.prefix, entry.family);
+  }
+
+  /** True when `address` (of IP version `version`) is inside the AllowedIPs. */
+  contains(address: string, version: 4 | 6): boolean {
+    return this.any || this.list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+  }
+
+  /** The single host of the first host-sized entry (/32 or /128) of `version`, if any: the peer's own tunnel address. */
+  hostAddress(version?: 4 | 6): string | undefined {
+    for (const entry of this.entries) {
+      const hostPrefix = entry.family === 'ipv4' ? 32 : 128;
+      if (entry.prefix === hostPrefix && (version === undefined || (entry.family === 'ipv4') === (version === 4))) return entry.address;
+    }
+    return undefined;
+  }
+}
+
+/** One CIDR entry. */
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+function parseCidr(text: string, what: string): Cidr {
+  const bad = (): Error => new Error(`${what}: '${String(text)}' is not a CIDR (allowed: IPv4 a.b.c.d/0-32 or IPv6 x::y/0-128)`);
+  if (typeof text !== 'string') throw bad();
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
+  if (!family) throw bad();
+  const max = family === 'ipv4' ? 32 : 128;
+  const prefixText = slash < 0 ? String(max) : text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText)) throw bad();
+  const prefix = Number(prefixText);
+  if (prefix > max) throw bad();
+  return { address, prefix, family };
+}

@@ -1,0 +1,129 @@
+/**
+ * mac1, mac2 and cookies (whitepaper §5.4.4, §5.4.7).
+ *
+ * - {@link CookieChecker}: the receiving side. Verifies mac1 (keyed by our public key) on every
+ *   handshake message; under load also mac2, which proves the sender can receive at its source
+ *   address, and answers without it with a cookie reply. Its secret rotates every two minutes.
+ * - {@link CookieJar}: the sending side, one per peer. Writes mac1 (keyed by the peer's public
+ *   key) and, while it holds a fresh cookie from that peer, mac2; consumes cookie replies.
+ */
+import { randomBytes } from 'node:crypto';
+import { equalBytes, hash, mac, xaeadOpen, xaeadSeal } from './crypto';
+import { parseIpAddress } from './ip-address';
+import { encodeCookieReply, CookieReplyMessage } from './messages';
+
+const LABEL_MAC1 = Buffer.from('mac1----', 'ascii');
+const LABEL_COOKIE = Buffer.from('cookie--', 'ascii');
+const MAC_LENGTH = 16;
+const ZERO_MAC = Buffer.alloc(MAC_LENGTH);
+
+/** Cookie secrets rotate, and cookies stay usable, for this long (ms). */
+export const COOKIE_REFRESH_TIME_MS = 120_000;
+
+/** The mac1 key of messages sent to `publicKey`: HASH(LABEL_MAC1 ‖ publicKey). */
+export function mac1Key(publicKey: Uint8Array): Buffer {
+  return hash(LABEL_MAC1, publicKey);
+}
+
+/** The cookie encryption key of cookie replies sent by `publicKey`: HASH(LABEL_COOKIE ‖ publicKey). */
+export function cookieKey(publicKey: Uint8Array): Buffer {
+  return hash(LABEL_COOKIE, publicKey);
+}
+
+/** The source of a handshake message as the cookie binds it: address bytes ‖ port (big-endian). */
+export function cookieSource(address: string, port: number): Buffer {
+  const ip = parseIpAddress(address) ?? Buffer.from(address, 'utf8');
+  const out = Buffer.allocUnsafe(ip.length + 2);
+  out.set(ip, 0);
+  out.writeUInt16BE(port, ip.length);
+  return out;
+}
+
+/** Receiving side: checks mac1/mac2 of handshake messages addressed to us and makes cookie replies. */
+export class CookieChecker {
+  private readonly mac1Key: Buffer;
+  private readonly encryptionKey: Buffer;
+  private secret = Buffer.alloc(32);
+  private secretSetAt = -Infinity;
+
+  /**
+   * @param publicKey our static public key
+   * @param now monotonic clock in ms (secret rotation)
+   */
+  constructor(publicKey: Uint8Array, private readonly now: () => number) {
+    this.mac1Key = mac1Key(publicKey);
+    this.encryptionKey = cookieKey(publicKey);
+  }
+
+  /** True when the message's mac1 (at `mac1Offset`) is valid for our key. */
+  checkMac1(message: Buffer, mac1Offset: number): boolean {
+    const expected = mac(this.mac1Key, message.subarray(0, mac1Offset));
+    return equalBytes(expected, message.subarray(mac1Offset, mac1Offset + MAC_LENGTH));
+  }
+
+  /** True when the message's mac2 (at `mac2Offset`) was made with the cookie of `source`. */
+  checkMac2(message: Buffer, mac2Offset: number, source: Buffer): boolean {
+    const expected = mac(this.currentCookie(source), message.subarray(0, mac2Offset));
+    return equalBytes(expected, message.subarray(mac2Offset, mac2Offset + MAC_LENGTH));
+  }
+
+  /** The cookie reply for a handshake message from `source` whose sender index is `receiver`. */
+  createReply(message: Buffer, mac1Offset: number, receiver: number, source: Buffer): Buffer {
+    const nonce = randomBytes(24);
+    const sealed = xaeadSeal(this.encryptionKey, nonce, this.currentCookie(source), message.subarray(mac1Offset, mac1Offset + MAC_LENGTH));
+    return encodeCookieReply(receiver, nonce, sealed);
+  }
+
+  private currentCookie(source: Buffer): Buffer {
+    const now = this.now();
+    if (now - this.secretSetAt >= COOKIE_REFRESH_TIME_MS) {
+      this.secret = randomBytes(32);
+      this.secretSetAt = now;
+    }
+    return mac(this.secret, source);
+  }
+}
+
+/** Sending side, per peer: mac1/mac2 of our handshake messages and the cookie the peer gave us. */
+export class CookieJar {
+  private readonly mac1Key: Buffer;
+  private readonly decryptionKey: Buffer;
+  private cookie: Buffer | undefined;
+  private cookieSetAt = -Infinity;
+  private lastMac1: Buffer | undefined;
+
+  /** @param peerPublicKey the static public key of the peer our messages go to */
+  constructor(peerPublicKey: Uint8Array, private readonly now: () => number) {
+    this.mac1Key = mac1Key(peerPublicKey);
+    this.decryptionKey = cookieKey(peerPublicKey);
+  }
+
+  /** Fills mac1 and mac2 of an outgoing handshake message in place. */
+  addMacs(message: Buffer, mac1Offset: number, mac2Offset: number): void {
+    const mac1 = mac(this.mac1Key, message.subarray(0, mac1Offset));
+    message.set(mac1, mac1Offset);
+    this.lastMac1 = mac1;
+    const fresh = this.cookie && this.now() - this.cookieSetAt < COOKIE_REFRESH_TIME_MS;
+    message.set(fresh ? mac(this.cookie!, message.subarray(0, mac2Offset)) : ZERO_MAC, mac2Offset);
+  }
+
+  /**
+   * Consumes a cookie reply to our last handshake message; returns a reason string when it does
+   * not decrypt (forged, stale or not answering a message of ours).
+   */
+  consumeReply(reply: CookieReplyMessage): string | undefined {
+    if (!this.lastMac1) return 'cookie reply without a handshake message to answer';
+    const cookie = xaeadOpen(this.decryptionKey, reply.nonce, reply.encryptedCookie, this.lastMac1);
+    if (!cookie) return 'cookie reply does not decrypt (forged or not answering our last handshake message)';
+    this.cookie = cookie;
+    this.cookieSetAt = this.now();
+    // One reply per message: a replayed reply must not be accepted again.
+    this.lastMac1 = undefined;
+    return undefined;
+  }
+
+  /** True while a cookie from the peer is fresh enough to be used as mac2 key. */
+  hasFreshCookie(): boolean {
+    return this.cookie !== undefined && this.now() - this.cookieSetAt < COOKIE_REFRESH_TIME_MS;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Per-peer state of the WireGuard device: identity, endpoint, the three keypair slots, the
+ * handshake in progress, timer deadlines and the packets waiting for a session.
+ */
+import type { InnerAddressing, SendCallback } from '../contracts';
+import type { AllowedIps } from './allowed-ips';
+import type { TimerHandle } from './clock';
+import type { CookieJar } from './cookie';
+import type { HandshakeState, RemoteIdentity } from './noise';
+import { ReplayWindow } from './replay-window';
+
+/** Transport keys of one session, with its counters. */
+export class Keypair {
+  /** Next counter to send with. */
+  sendCounter = 0;
+  /** Accepted receive counters. */
+  readonly replay = new ReplayWindow();
+
+  constructor(
+    readonly sendKey: Buffer,
+    readonly receiveKey: Buffer,
+    /** Our index: the receiver index the peer puts on packets for this session. */
+    readonly localIndex: number,
+    /** The peer's index: the receiver index we put on our packets. */
+    readonly remoteIndex: number,
+    /** Clock time (ms) the keys were derived. */
+    readonly createdAt: number,
+    /** True when we initiated the handshake that made these keys. */
+    readonly isInitiator: boolean,
+  ) {}
+
+  /** Overwrites the key material. */
+  wipe(): void {
+    this.sendKey.fill(0);
+    this.receiveKey.fill(0);
+  }
+}
+
+/** A handshake this side started (initiator) and is waiting to be answered. */
+export interface PendingInitiation {
+  readonly localIndex: number;
+  readonly state: HandshakeState;
+}
+
+/** A packet waiting for a session: the plaintext (already an inner packet or raw) and who to tell. */
+export interface QueuedPacket {
+  readonly plaintext: Buffer;
+  readonly done: SendCallback | undefined;
+  /** Clock time (ms) after which it fails with NoSession. */
+  readonly expiresAt: number;
+}
+
+/** Everything the device knows about one peer. */
+export class Peer {
+  /** Where the peer was last seen (authenticated), or its configured endpoint. */
+  endpointAddress: string | undefined;
+  endpointPort = 0;
+
+  previous: Keypair | undefined;
+  current: Keypair | undefined;
+  /** Responder side: keys derived but not yet confirmed by a packet from the initiator. */
+  next: Keypair | undefined;
+
+  initiation: PendingInitiation | undefined;
+  /** TAI64N of the newest initiation accepted from the peer (replayed initiations are older or equal). */
+  lastTimestamp: Buffer | undefined;
+  lastInitiationConsumedAt = -Infinity;
+  lastInitiationSentAt = -Infinity;
+  /** Start of the current round of handshake attempts (give-up after Rekey-Attempt-Time). */
+  attemptsStartedAt = -Infinity;
+  /** Clock time of the last completed handshake; -Infinity before the first one. */
+  lastHandshakeAt = -Infinity;
+  /** True once a rekey was started for the current keypair because it was about to expire (receive side). */
+  rekeyRequestedForCurrent = false;
+
+  // Timer deadlines (clock ms); 0 = not pending.
+  retransmitAt = 0;
+  keepaliveAt = 0;
+  newHandshakeAt = 0;
+  zeroKeysAt = 0;
+  needAnotherKeepalive = false;
+  timer: TimerHandle | undefined;
+  timerAt = Infinity;
+
+  readonly queue: QueuedPacket[] = [];
+  /**
+   * Addressing of the newest inbound UDP packet: the default for packets sent back. `null` once the
+   * peer sent raw (non-IP) data; `undefined` before anything arrived.
+   */
+  lastInner: InnerAddressing | null | undefined;
+
+  constructor(
+    readonly publicKey: string,
+    public identity: RemoteIdentity,
+    public allowedIps: AllowedIps,
+    readonly cookies: CookieJar,
+    /** Accepted through AllowUnknownPeers rather than configured; forgotten once its keys expire. */
+    readonly dynamic: boolean,
+  ) {}
+
+  /** All keypairs currently held. */
+  keypairs(): Keypair[] {
+    const out: Keypair[] = [];
+    if (this.previous) out.push(this.previous);
+    if (this.current) out.push(this.current);
+    if (this.next) out.push(this.next);
+    return out;
+  }
+}
