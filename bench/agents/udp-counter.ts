@@ -45,6 +45,12 @@ serve({
     return {};
   },
   stats: () => ({ count, bytes, spanMs: lastAt - firstAt, firstAt, lastAt, now: performance.now() }),
+  /** Sends one datagram from the counting socket (opens the client's flow at a gateway Listener). */
+  ping: (args) =>
+    new Promise((resolve, reject) => {
+      if (!socket) throw new Error('bind first');
+      socket.send(Buffer.from('ping'), num(args, 'port'), str(args, 'host'), (err) => (err ? reject(err) : resolve({})));
+    }),
   waitFor: (args) =>
     new Promise((resolve) => {
       const target = num(args, 'count');

@@ -1,14 +1,114 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Scenario, ScenarioResult } from '../lib/scenario';
+/**
+ * Scenario 1: sourced egress over plain UDP. SNS-envelope messages go through the gateway's own
+ * DeliveryQueueConsumer and SourcedPacketProcessor and leave from a real UDP Listener socket;
+ * a separate receiver process counts the datagrams.
+ */
+import { dgramSendKey, PAYLOAD_SIZES } from './baseline-dgram';
+import { missingModules } from './modules';
+import { Agent } from '../lib/agent';
+import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
+import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
+import { Trial, trial } from '../lib/throughput';
+
+/** Packets per SNS message in the headline figures. */
+export const HEADLINE_PACKETS_PER_MESSAGE = 10;
+
+/** Runs flood trials of the sourced path; returns the trials and the gateway's own counts. */
+export async function sourcedFlood(
+  context: ScenarioContext,
+  configs: ReadonlyArray<{ size: number; packets: number }>,
+  gatewayCpus?: readonly number[],
+  counterCpus?: readonly number[],
+): Promise<Map<string, { trials: Trial[]; gateway: unknown[] }>> {
+  const out = new Map<string, { trials: Trial[]; gateway: unknown[] }>();
+  const counter = await Agent.start('udp-counter', { cpus: counterCpus });
+  const gateway = await Agent.start('sourced-gateway', { cpus: gatewayCpus });
+  try {
+    const { port: counterPort } = await counter.request<{ port: number }>('bind');
+    const { port } = await gateway.request<{ port: number }>('start', {
+      listener: { Name: 'bench', Protocol: 'udp', Port: 0, BindAddress: '127.0.0.1', Destinations: [] },
+    });
+    // the client opens its flow (egress requires one, as behind the load balancer)
+    await counter.request('ping', { host: '127.0.0.1', port });
+    for (const c of configs) {
+      await gateway.request('load', { address: '127.0.0.1', port: counterPort, size: c.size, packets: c.packets });
+      const gatewayRuns: unknown[] = [];
+      const produce = async (durationMs: number): Promise<{ sent: number; elapsedMs: number }> => {
+        const r = await gateway.request<{ sent: number; elapsedMs: number; failures: number }>('run', { durationMs }, durationMs + 30_000);
+        gatewayRuns.push(r);
+        return r;
+      };
+      await trial(counter, () => produce(300)); // warm-up
+      gatewayRuns.length = 0;
+      const trials: Trial[] = [];
+      for (let i = 0; i < context.runs; i++) trials.push(await trial(counter, () => produce(context.trialMs)));
+      out.set(`${c.size}/${c.packets}`, { trials, gateway: gatewayRuns });
+      context.log(`   ${c.size} B × ${c.packets}/message: ${trials.map((t) => fmtRate(t.rate)).join(', ')}`);
+    }
+    return out;
+  } finally {
+    await Promise.all([gateway.stop(), counter.stop()]);
+  }
+}
 
 export const sourcedPlain: Scenario = {
   id: 'sourced-plain',
-  title: 'sourced-plain',
-  description: '',
-  async run(): Promise<ScenarioResult> {
-    const mod = 'service/sourcing/sourced-packet-processor.ts';
-    if (!fs.existsSync(path.join(__dirname, '..', '..', mod))) return { status: 'pending', reason: `module ${mod} missing` };
-    return { status: 'pending', reason: 'not wired yet' };
+  title: 'Scenario 1: sourced egress, plain UDP',
+  description:
+    'SNS notifications (the envelope SNS writes into the delivery queue, with a signature and message ' +
+    `attributes) carrying \`{"Messages":[…]}\` bodies of ${HEADLINE_PACKETS_PER_MESSAGE} packets are received by the gateway's ` +
+    'DeliveryQueueConsumer from an in-memory queue (no network; deletes batched as in AWS), decoded and validated by the ' +
+    'SourcedPacketProcessor, and sent from a UDP Listener socket (AWS mode: egress rules and flow ownership checked per ' +
+    'packet). A separate process counts the datagrams. Target: ≥ 0.8 × the raw dgram sender loop at the same payload size.',
+  async run(context: ScenarioContext): Promise<ScenarioResult> {
+    const missing = missingModules(['service/sourcing/sourced-packet-processor.ts', 'service/sourcing/delivery-queue-consumer.ts', 'service/listeners/udp-listener.ts']);
+    if (missing) return { status: 'pending', reason: missing };
+    const configs = [
+      ...PAYLOAD_SIZES.map((size) => ({ size, packets: HEADLINE_PACKETS_PER_MESSAGE })),
+      { size: 64, packets: 1 },
+      { size: 64, packets: 100 },
+    ];
+    const results = await sourcedFlood(context, configs, context.cpus.measured, context.cpus.partner);
+    const figures: Record<string, number> = {};
+    const rows: Array<Array<string | number>> = [];
+    const ratios: number[] = [];
+    for (const c of configs) {
+      const r = results.get(`${c.size}/${c.packets}`)!;
+      const rate = median(r.trials.map((t) => t.rate));
+      const baseline = context.figures[dgramSendKey(c.size)];
+      const rel = ratio(rate, baseline);
+      figures[`sourcedPlain${c.size}x${c.packets}`] = rate;
+      if (c.packets === HEADLINE_PACKETS_PER_MESSAGE) {
+        figures[`sourcedPlain${c.size}`] = rate;
+        figures[`sourcedPlainVsDgram${c.size}`] = rel;
+        ratios.push(rel);
+      }
+      rows.push([
+        `${c.size} B`,
+        c.packets,
+        fmtRate(rate),
+        r.trials.map((t) => fmtRate(t.rate)).join(', '),
+        fmtPct(median(r.trials.map((t) => t.loss))),
+        fmtRate(baseline),
+        fmtRatio(rel),
+      ]);
+    }
+    figures.sourcedPlainVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;
+    return {
+      status: 'ok',
+      figures,
+      raw: Object.fromEntries(results),
+      tables: [{
+        table: {
+          columns: ['payload', 'packets / message', 'median', 'runs', 'loss (median)', 'dgram sender loop', 'ratio'],
+          rows,
+        },
+      }],
+      notes: [
+        `The headline ratio (\`sourcedPlainVsDgram\`) is the lower of the 64 B and 1200 B ratios at ${HEADLINE_PACKETS_PER_MESSAGE} packets per message.`,
+        'The rows with 1 and 100 packets per message show how the per-message cost (envelope parse, binding lookup, deletes) spreads.',
+        'The in-memory queue answers instantly: the figure is the gateway\'s CPU cost per packet, not SQS latency. In AWS several pollers hide the receive latency.',
+      ],
+    };
   },
 };

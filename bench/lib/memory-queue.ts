@@ -1,0 +1,154 @@
+/**
+ * An in-memory stand-in for the SQS delivery queue, answering the two calls the gateway's
+ * DeliveryQueueConsumer makes (ReceiveMessage, DeleteMessageBatch) without a network. It hands
+ * out SNS-envelope bodies from a small pool (so memory stays flat however long a trial runs),
+ * each message with its own MessageId and ReceiptHandle, either as fast as they are asked for
+ * or on a paced schedule, and stops at a count or a deadline.
+ */
+import { performance } from 'node:perf_hooks';
+import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+
+/** One SNS notification as SNS writes it into an SQS message body (raw message delivery off). */
+export function snsEnvelope(
+  topicArn: string,
+  message: string,
+  sequence: number,
+  attributes?: Record<string, { Type: string; Value: string }>,
+): string {
+  const id = `00000000-0000-4000-8000-${sequence.toString(16).padStart(12, '0')}`;
+  return JSON.stringify({
+    Type: 'Notification',
+    MessageId: id,
+    TopicArn: topicArn,
+    Message: message,
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: '1',
+    // shaped like a real signature (the consumer does not verify it: SQS delivery is already authenticated)
+    Signature: Buffer.alloc(256, sequence % 251).toString('base64'),
+    SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
+    UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:${id}`,
+    ...(attributes ? { MessageAttributes: attributes } : {}),
+  });
+}
+
+/** Limits of one run of the queue. */
+export interface QueueRun {
+  /** Messages per second; 0 hands them out as fast as they are received. */
+  readonly rate: number;
+  /** Most messages to hand out. */
+  readonly maxMessages: number;
+  /** No message is handed out after this many ms. */
+  readonly durationMs: number;
+}
+
+/** The in-memory queue. Pass it where the consumer expects an `SQSClient`. */
+export class MemoryDeliveryQueue {
+  private bodies: readonly string[] = [];
+  private run?: QueueRun;
+  private startedAt = 0;
+  private handedOut = 0;
+  private deletedCount = 0;
+  private deleteCalls = 0;
+  private receiveCalls = 0;
+  private emptyReceives = 0;
+  private lastHandOutAt = 0;
+
+  /** Messages handed out in the current run. */
+  get messagesHandedOut(): number {
+    return this.handedOut;
+  }
+
+  /** Messages deleted (handled by the gateway) in the current run. */
+  get messagesDeleted(): number {
+    return this.deletedCount;
+  }
+
+  /** Request counts, as SQS would bill them. */
+  get requests(): { receive: number; emptyReceive: number; deleteBatch: number } {
+    return { receive: this.receiveCalls, emptyReceive: this.emptyReceives, deleteBatch: this.deleteCalls };
+  }
+
+  /** Time of the last hand-out, relative to the run's start, ms. */
+  get handOutSpanMs(): number {
+    return this.lastHandOutAt - this.startedAt;
+  }
+
+  /** Sets the bodies to cycle through. */
+  load(bodies: readonly string[]): void {
+    if (bodies.length === 0) throw new Error('the queue needs at least one message body');
+    this.bodies = bodies;
+  }
+
+  /** Starts handing out messages under `run`'s limits; counters restart from zero. */
+  begin(run: QueueRun): void {
+    this.run = run;
+    this.startedAt = performance.now();
+    this.lastHandOutAt = this.startedAt;
+    this.handedOut = 0;
+    this.deletedCount = 0;
+    this.deleteCalls = 0;
+    this.receiveCalls = 0;
+    this.emptyReceives = 0;
+  }
+
+  /** True once the run's limits are reached. */
+  get exhausted(): boolean {
+    const run = this.run;
+    return !run || this.handedOut >= run.maxMessages || performance.now() - this.startedAt >= run.durationMs;
+  }
+
+  /** The SQSClient.send subset the DeliveryQueueConsumer uses. */
+  send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown> {
+    if (command instanceof ReceiveMessageCommand) return this.receive(command.input.MaxNumberOfMessages ?? 1, options?.abortSignal);
+    if (command instanceof DeleteMessageBatchCommand) {
+      this.deleteCalls++;
+      this.deletedCount += command.input.Entries?.length ?? 0;
+      return Promise.resolve({ Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] });
+    }
+    return Promise.reject(new Error(`the in-memory queue does not implement ${(command as object)?.constructor?.name}`));
+  }
+
+  /** Nothing to release (the SDK client interface has it). */
+  destroy(): void {
+    // no resources
+  }
+
+  private receive(max: number, abort?: AbortSignal): Promise<unknown> {
+    this.receiveCalls++;
+    const take = this.available(max);
+    // answered on the next event-loop turn, as a network response would be: the gateway's
+    // pollers must not monopolise the loop just because this queue needs no network
+    if (take > 0) return new Promise((resolve) => setImmediate(() => resolve({ Messages: this.take(take) })));
+    this.emptyReceives++;
+    // long poll: answer when messages are due, or empty after a short wait (bounded), or on abort
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        if (timer) clearTimeout(timer);
+        abort?.removeEventListener('abort', finish);
+        const n = this.available(max);
+        resolve({ Messages: n > 0 ? this.take(n) : [] });
+      };
+      abort?.addEventListener('abort', finish);
+      timer = setTimeout(finish, this.exhausted ? 50 : 1);
+    });
+  }
+
+  private available(max: number): number {
+    const run = this.run;
+    if (!run || this.exhausted) return 0;
+    let allowed = run.maxMessages - this.handedOut;
+    if (run.rate > 0) allowed = Math.min(allowed, Math.floor(((performance.now() - this.startedAt) * run.rate) / 1000) - this.handedOut);
+    return Math.max(0, Math.min(max, allowed));
+  }
+
+  private take(n: number): Message[] {
+    const out: Message[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const seq = this.handedOut++;
+      out[i] = { MessageId: `m-${seq}`, ReceiptHandle: `r-${seq}`, Body: this.bodies[seq % this.bodies.length] };
+    }
+    this.lastHandOutAt = performance.now();
+    return out;
+  }
+}
