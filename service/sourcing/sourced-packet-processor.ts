@@ -102,6 +102,11 @@ export class SourcedPacketProcessor {
     return this.bindings.getPacketSource(topicArn) !== undefined;
   }
 
+  /** Every bound topic, when the bindings can be enumerated (see {@link BindingLookup.listPacketSources}). */
+  listTopicArns(): readonly string[] | undefined {
+    return this.bindings.listPacketSources?.().map((s) => s.TopicArn);
+  }
+
   /**
    * Validates and sends every entry of `n`. Resolves, never rejects, once each entry has been sent
    * or reported as failed.
