@@ -39,7 +39,7 @@ const WIREGUARD_FIELDS = [
 const PEER_FIELDS = ['PublicKey', 'AllowedIPs', 'PresharedKey', 'Endpoint'] as const;
 const SOURCE_FIELDS = [
   'TopicArn', 'ListenerName', 'Enabled', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'HomeRegion', 'BindingId', 'OwnerStackId',
-  'SubscriptionState', 'SubscriptionArns', 'Description',
+  'SubscriptionState', 'SubscriptionArns', 'Description', 'RoleArn', 'ExternalId', 'EgressRegions',
 ] as const;
 const DOCUMENT_FIELDS = ['$schema', 'Listeners', 'PacketSources'] as const;
 
@@ -64,6 +64,8 @@ const IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
+const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
 
 /** Largest UDP payload over IPv4, the upper bound of MaxPayloadBytes. */
 const MAX_UDP_PAYLOAD = 65_507;
@@ -291,6 +293,10 @@ class Validator {
     const arns = this.array(r.SubscriptionArns, `${path}.SubscriptionArns`, false);
     arns?.forEach((a, i) => this.text(a, `${path}.SubscriptionArns[${i}]`, 2048));
     this.text(r.Description, `${path}.Description`, 1024);
+    this.pattern(r.RoleArn, `${path}.RoleArn`, ROLE_ARN_PATTERN, 'is not an IAM role ARN', 'arn:<partition>:iam::<account>:role/<name>', false);
+    this.pattern(r.ExternalId, `${path}.ExternalId`, EXTERNAL_ID_PATTERN, 'is not a valid external id', '2–1224 characters of A-Z a-z 0-9 + = , . @ : / _ -', false);
+    const regions = this.array(r.EgressRegions, `${path}.EgressRegions`, false);
+    regions?.forEach((region, i) => this.pattern(region, `${path}.EgressRegions[${i}]`, REGION_PATTERN, 'is not a region', 'a region name such as us-east-1', true));
   }
 
   private pattern(value: unknown, path: string, re: RegExp, problem: string, allowed: string, required: boolean, secret = false): boolean {

@@ -1,0 +1,178 @@
+/**
+ * Configuration from the gateway's DynamoDB table (AWS mode): one Scan loads every Listener and
+ * PacketSource record (layout in records.ts), repeated every `reloadIntervalSeconds`. Each record
+ * is validated on its own: an invalid record is logged and left out while the others apply, and a
+ * failed Scan keeps the configuration in force.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ConfigListener, ConfigListeners, ConfigSource } from './config-source';
+import { deepEqual } from './deep-equal';
+import {
+  GatewayConfigDocument,
+  LISTENER_KEY_PREFIX,
+  ListenerRecord,
+  PacketSourceRecord,
+  RECORD_ATTRIBUTE,
+  SOURCE_KEY_PREFIX,
+  TABLE_PARTITION_KEY,
+} from '../../lib/private/records';
+import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
+
+export const DEFAULT_RELOAD_INTERVAL_SECONDS = 10;
+
+export interface DynamoDbConfigSourceOptions {
+  readonly client: DynamoDBClient | DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** @default 10 */
+  readonly reloadIntervalSeconds?: number;
+  readonly logger?: Logger;
+}
+
+export class DynamoDbConfigSource implements ConfigSource {
+  public readonly description: string;
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly intervalMs: number;
+  private config?: GatewayConfigDocument;
+  private readonly listeners = new ConfigListeners();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private loading?: Promise<boolean>;
+  /** Problems already logged, by item key, so an invalid record is reported once, not every reload. */
+  private reported = new Map<string, string>();
+
+  public constructor(private readonly options: DynamoDbConfigSourceOptions) {
+    this.description = `table ${options.tableName}`;
+    this.documents = options.client instanceof DynamoDBDocumentClient
+      ? options.client
+      : DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.intervalMs = Math.max(1, options.reloadIntervalSeconds ?? DEFAULT_RELOAD_INTERVAL_SECONDS) * 1000;
+  }
+
+  public async start(): Promise<GatewayConfigDocument> {
+    this.stopped = false;
+    try {
+      this.config = await this.scan();
+    } catch (err) {
+      throw new Error(`${this.description}: cannot load the configuration: ${(err as Error).message}`);
+    }
+    this.schedule();
+    return this.config;
+  }
+
+  public current(): GatewayConfigDocument {
+    if (!this.config) throw new Error(`${this.description}: configuration not loaded yet (call start first)`);
+    return this.config;
+  }
+
+  public onChange(listener: ConfigListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** Scans the table now; returns true when the configuration changed. A failed Scan is logged and keeps the current configuration. */
+  public reload(): Promise<boolean> {
+    if (!this.loading) {
+      this.loading = this.reloadOnce().finally(() => {
+        this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+
+  public async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.loading;
+  }
+
+  private async reloadOnce(): Promise<boolean> {
+    let next: GatewayConfigDocument;
+    try {
+      next = await this.scan();
+    } catch (err) {
+      this.options.logger?.warn('configuration reload failed; keeping the current configuration', { source: this.description, error: (err as Error).message });
+      return false;
+    }
+    if (this.stopped || deepEqual(next, this.config)) return false;
+    this.config = next;
+    this.options.logger?.info('configuration changed', { source: this.description, listeners: next.Listeners.length, packetSources: next.PacketSources?.length ?? 0 });
+    this.listeners.notify(next);
+    return true;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.reload().finally(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async scan(): Promise<GatewayConfigDocument> {
+    const listeners: ListenerRecord[] = [];
+    const sources: PacketSourceRecord[] = [];
+    const seen = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const scan = new ScanCommand({ TableName: this.options.tableName, ExclusiveStartKey: startKey, ConsistentRead: true });
+      const page = await this.documents.send(scan);
+      for (const item of page.Items ?? []) {
+        const key = item[TABLE_PARTITION_KEY];
+        if (typeof key !== 'string') continue;
+        seen.add(key);
+        const record = item[RECORD_ATTRIBUTE];
+        if (key.startsWith(LISTENER_KEY_PREFIX)) {
+          const errors = validateListenerRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
+          const name = key.slice(LISTENER_KEY_PREFIX.length);
+          if (errors.length === 0 && (record as ListenerRecord).Name !== name) errors.push(`${key} ${RECORD_ATTRIBUTE}.Name: ${JSON.stringify((record as ListenerRecord).Name)} does not match the item key (allowed: ${JSON.stringify(name)})`);
+          if (this.accept(key, errors)) listeners.push(record as ListenerRecord);
+        } else if (key.startsWith(SOURCE_KEY_PREFIX)) {
+          const errors = validatePacketSourceRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
+          const topic = key.slice(SOURCE_KEY_PREFIX.length);
+          if (errors.length === 0 && (record as PacketSourceRecord).TopicArn !== topic) errors.push(`${key} ${RECORD_ATTRIBUTE}.TopicArn: ${JSON.stringify((record as PacketSourceRecord).TopicArn)} does not match the item key (allowed: ${JSON.stringify(topic)})`);
+          if (this.accept(key, errors)) sources.push(record as PacketSourceRecord);
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    for (const key of this.reported.keys()) if (!seen.has(key)) this.reported.delete(key);
+    listeners.sort((a, b) => compare(a.Name, b.Name));
+    sources.sort((a, b) => compare(a.TopicArn, b.TopicArn));
+    return { Listeners: this.withoutPortConflicts(listeners), PacketSources: sources };
+  }
+
+  /** Logs a record's problems once; returns true when it has none. */
+  private accept(key: string, errors: readonly string[]): boolean {
+    if (errors.length === 0) {
+      this.reported.delete(key);
+      return true;
+    }
+    const signature = errors.join('\n');
+    if (this.reported.get(key) !== signature) {
+      this.reported.set(key, signature);
+      this.options.logger?.error('configuration record ignored', { source: this.description, item: key, errors });
+    }
+    return false;
+  }
+
+  /** Two Listeners cannot share a port: the first by name keeps it. */
+  private withoutPortConflicts(listeners: ListenerRecord[]): ListenerRecord[] {
+    const byPort = new Map<number, string>();
+    return listeners.filter((l) => {
+      const holder = byPort.get(l.Port);
+      if (holder === undefined) {
+        byPort.set(l.Port, l.Name);
+        return true;
+      }
+      const key = `${LISTENER_KEY_PREFIX}${l.Name}`;
+      this.accept(key, [`${key} ${RECORD_ATTRIBUTE}.Port: ${l.Port} is used by Listener ${holder} (allowed: one Listener per port)`]);
+      return false;
+    });
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,354 @@
+/**
+ * The data-plane runtime: runs one Listener (socket + ingress pipeline + destinations) per
+ * Listener record of the live configuration, answers Listener and PacketSource lookups, and
+ * applies configuration changes in place. A Listener whose record did not change is left alone;
+ * one whose socket settings (protocol, port, bind address) are unchanged keeps its socket and gets
+ * a new pipeline; only the rest are rebound.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ConfigSource } from './config/config-source';
+import { deepEqual } from './config/deep-equal';
+import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
+import type { DestinationContext } from './destinations/destination';
+import { createDestination } from './destinations/destination-factory';
+import { DestinationLane } from './destinations/destination-lane';
+import { FlowTable } from './egress/flow-table';
+import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
+import { ReplyTagCodec } from './ingress/reply-tags';
+import { createListener, ListenerConstructor, ListenerDependencies } from './listeners/listener-factory';
+import { ReplyRouter } from './replies';
+import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
+
+export interface GatewayOptions {
+  readonly config: ConfigSource;
+  /** `IngressRegion` of packets and the region of AWS clients. */
+  readonly region: string;
+  readonly logger: Logger;
+  readonly metrics: MetricsRecorder;
+  readonly failures: FailureReporter;
+  /**
+   * Local mode: Listeners bind 127.0.0.1 by default, loopback is a valid egress destination and
+   * egress does not require a live flow.
+   */
+  readonly local: boolean;
+  /** Refuse egress to clients without a live flow. @default - true in AWS mode, false in local mode */
+  readonly requireActiveFlow?: boolean;
+  /** The VPC's CIDRs, denied as egress destinations. @default - none */
+  readonly deniedNetworks?: readonly string[];
+  /** @default - 127.0.0.1 in local mode, 0.0.0.0 in AWS mode */
+  readonly defaultBindAddress?: string;
+  /** Reply tag key shared by tasks that must accept each other's tags. @default - random per process */
+  readonly tagSecret?: Buffer;
+  /** @default - created on first use in `region` */
+  readonly lambdaClient?: LambdaClient;
+  /** @default - created on first use in `region` */
+  readonly sqsClient?: SQSClient;
+  /** Directory that relative local handler paths resolve against. @default process.cwd() */
+  readonly baseDirectory?: string;
+  /** Time limit of one local handler invocation. @default 30000 */
+  readonly localHandlerTimeoutMs?: number;
+  /** Creates Listeners. @default createListener (udp; wg once available) */
+  readonly listenerFactory?: ListenerConstructor;
+  /** @default - a new FlowTable with the load balancer's 120 s idle timeout */
+  readonly flows?: FlowTable;
+}
+
+/** A Listener as /listeners and health checks report it. */
+export interface ListenerStatus {
+  readonly name: string;
+  readonly protocol: ListenerProtocolName;
+  readonly address: string;
+  readonly port: number;
+  readonly publicKey?: string;
+  readonly bound: boolean;
+  /** Why the Listener is not running, when it is not. */
+  readonly error?: string;
+}
+
+export interface GatewayStatus {
+  /** Every configured Listener is bound and the gateway is not stopping. */
+  readonly healthy: boolean;
+  readonly stopping: boolean;
+  readonly listeners: readonly ListenerStatus[];
+}
+
+interface Entry {
+  record: ListenerRecord;
+  listener?: ManagedListener;
+  pipeline?: IngressPipeline;
+  error?: string;
+}
+
+type Plan =
+  | { kind: 'keep'; record: ListenerRecord }
+  | { kind: 'in-place'; record: ListenerRecord; entry: Entry; pipeline: IngressPipeline }
+  | { kind: 'bind'; record: ListenerRecord; entry?: Entry; pipeline: IngressPipeline };
+
+export class Gateway implements ListenerRegistry, BindingLookup {
+  public readonly tags: ReplyTagCodec;
+  public readonly flows: FlowTable;
+  public readonly replies: ReplyRouter;
+  private readonly entries = new Map<string, Entry>();
+  private sources = new Map<string, PacketSourceRecord>();
+  private readonly destinationContext: DestinationContext;
+  private readonly listenerDeps: Omit<ListenerDependencies, 'sink'>;
+  private readonly listenerFactory: ListenerConstructor;
+  private readonly background = new Set<Promise<unknown>>();
+  private applying: Promise<void> = Promise.resolve();
+  private unsubscribe?: () => void;
+  private ownedClients: Array<{ destroy(): void }> = [];
+  private lambda?: LambdaClient;
+  private sqs?: SQSClient;
+  private started = false;
+  private stopping = false;
+  private stopped?: Promise<void>;
+
+  public constructor(private readonly options: GatewayOptions) {
+    this.tags = new ReplyTagCodec({ secret: options.tagSecret });
+    this.flows = options.flows ?? new FlowTable();
+    this.replies = new ReplyRouter({ listeners: this, tags: this.tags, failures: options.failures, metrics: options.metrics });
+    this.listenerFactory = options.listenerFactory ?? createListener;
+    this.listenerDeps = {
+      logger: options.logger,
+      failures: options.failures,
+      metrics: options.metrics,
+      flows: this.flows,
+      requireActiveFlow: options.requireActiveFlow ?? !options.local,
+      allowLoopbackEgress: options.local,
+      deniedNetworks: options.deniedNetworks ?? [],
+      defaultBindAddress: options.defaultBindAddress ?? (options.local ? '127.0.0.1' : '0.0.0.0'),
+      local: options.local,
+    };
+    this.destinationContext = {
+      region: options.region,
+      logger: options.logger,
+      baseDirectory: options.baseDirectory,
+      localHandlerTimeoutMs: options.localHandlerTimeoutMs,
+      lambdaClient: () => (this.lambda ??= options.lambdaClient ?? this.own(new LambdaClient({ region: options.region }))),
+      sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient({ region: options.region }))),
+    };
+  }
+
+  /** Loads the configuration, starts every Listener and follows configuration changes. */
+  public async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const config = await this.options.config.start();
+    this.flows.start();
+    this.unsubscribe = this.options.config.onChange((next) => void this.apply(next));
+    await this.apply(config);
+  }
+
+  /**
+   * Applies a configuration. Calls are serialized; a Listener that cannot be built or bound is
+   * logged and reported unhealthy while the others run.
+   */
+  public apply(config: GatewayConfigDocument): Promise<void> {
+    const run = this.applying.then(() => (this.stopping ? undefined : this.applyNow(config)));
+    this.applying = run.catch((err) => this.options.logger.error('configuration apply failed', { error: (err as Error)?.message ?? String(err) }));
+    return this.applying;
+  }
+
+  public get(name: string): ListenerHandle | undefined {
+    const listener = this.entries.get(name)?.listener;
+    return listener?.bound ? listener : undefined;
+  }
+
+  public list(): readonly ListenerHandle[] {
+    const out: ListenerHandle[] = [];
+    for (const entry of this.entries.values()) if (entry.listener?.bound) out.push(entry.listener);
+    return out;
+  }
+
+  public getPacketSource(topicArn: string): PacketSourceRecord | undefined {
+    return this.sources.get(topicArn);
+  }
+
+  public listPacketSources(): readonly PacketSourceRecord[] {
+    return [...this.sources.values()];
+  }
+
+  /** Listener states for health checks and /listeners. */
+  public status(): GatewayStatus {
+    const listeners: ListenerStatus[] = [];
+    for (const entry of this.entries.values()) {
+      const l = entry.listener;
+      listeners.push({
+        name: entry.record.Name,
+        protocol: entry.record.Protocol,
+        address: l?.address ?? entry.record.BindAddress ?? this.listenerDeps.defaultBindAddress,
+        port: l?.port ?? entry.record.Port,
+        ...(l?.publicKey ? { publicKey: l.publicKey } : {}),
+        bound: l?.bound ?? false,
+        ...(entry.error ? { error: entry.error } : {}),
+      });
+    }
+    const healthy = this.started && !this.stopping && listeners.every((l) => l.bound);
+    return { healthy, stopping: this.stopping, listeners };
+  }
+
+  /**
+   * Graceful stop: stop following the configuration and receiving datagrams, deliver every queued
+   * batch, wait for deliveries, replies and sends in progress, then close the sockets.
+   */
+  public stop(): Promise<void> {
+    if (!this.stopped) this.stopped = this.stopNow();
+    return this.stopped;
+  }
+
+  private async stopNow(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    await this.options.config.stop();
+    await this.applying;
+    for (const entry of this.entries.values()) entry.listener?.stopReceiving();
+    await Promise.all([...this.entries.values()].map((e) => e.pipeline?.close()));
+    await this.settleBackground();
+    await Promise.all([...this.entries.values()].map((e) => e.listener?.close()));
+    this.flows.stop();
+    for (const client of this.ownedClients) client.destroy();
+    this.ownedClients = [];
+  }
+
+  private async applyNow(config: GatewayConfigDocument): Promise<void> {
+    const { logger } = this.options;
+    const sources = new Map<string, PacketSourceRecord>();
+    for (const s of config.PacketSources ?? []) sources.set(s.TopicArn, s);
+    const wanted = new Map(config.Listeners.map((r) => [r.Name, r] as const));
+
+    // 1. Build the pipelines of new and changed Listeners first: a failure leaves the old one running.
+    const plans: Plan[] = [];
+    for (const record of config.Listeners) {
+      const entry = this.entries.get(record.Name);
+      if (entry && !entry.error && deepEqual(entry.record, record)) {
+        plans.push({ kind: 'keep', record });
+        continue;
+      }
+      let pipeline: IngressPipeline;
+      try {
+        pipeline = await this.buildPipeline(record);
+      } catch (err) {
+        const message = (err as Error)?.message ?? String(err);
+        logger.error('listener configuration not applied', { listener: record.Name, error: message });
+        if (entry?.listener && !entry.error) plans.push({ kind: 'keep', record: entry.record });
+        else this.entries.set(record.Name, { record, error: message });
+        continue;
+      }
+      const sameSocket = entry?.listener !== undefined && !entry.error && entry.listener.bound
+        && sameSocketSettings(entry.record, record, this.listenerDeps.defaultBindAddress);
+      plans.push(sameSocket ? { kind: 'in-place', record, entry: entry!, pipeline } : { kind: 'bind', record, entry, pipeline });
+    }
+
+    // 2. Retire removed Listeners and those that must be rebound, before binding anything new.
+    const retiring: Promise<void>[] = [];
+    for (const [name, entry] of this.entries) {
+      if (!wanted.has(name)) {
+        this.entries.delete(name);
+        this.flows.forgetListener(name);
+        retiring.push(this.retire(entry));
+        logger.info('listener removed', { listener: name });
+      }
+    }
+    for (const plan of plans) {
+      if (plan.kind === 'bind' && plan.entry) retiring.push(this.retire(plan.entry));
+    }
+    await Promise.all(retiring);
+
+    // 3. Swap pipelines in place, 4. bind the rest.
+    this.sources = sources;
+    const binding: Promise<void>[] = [];
+    for (const plan of plans) {
+      if (plan.kind === 'in-place') {
+        const listener = plan.entry.listener!;
+        if (listener.update(plan.record)) {
+          const old = plan.entry.pipeline;
+          listener.setSink(plan.pipeline);
+          this.entries.set(plan.record.Name, { record: plan.record, listener, pipeline: plan.pipeline });
+          if (old) this.track(old.close());
+          logger.info('listener updated', { listener: plan.record.Name, address: listener.address, port: listener.port });
+          continue;
+        }
+        await this.retire(plan.entry);
+        binding.push(this.bind(plan.record, plan.pipeline));
+      } else if (plan.kind === 'bind') {
+        binding.push(this.bind(plan.record, plan.pipeline));
+      }
+    }
+    await Promise.all(binding);
+  }
+
+  private async bind(record: ListenerRecord, pipeline: IngressPipeline): Promise<void> {
+    let listener: ManagedListener | undefined;
+    try {
+      listener = this.listenerFactory(record, { ...this.listenerDeps, sink: pipeline });
+      await listener.start();
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      this.options.logger.error('listener not started', { listener: record.Name, error: message });
+      this.entries.set(record.Name, { record, error: message });
+      this.track(pipeline.close());
+      return;
+    }
+    this.entries.set(record.Name, { record, listener, pipeline });
+    this.options.logger.info('listener started', {
+      listener: record.Name,
+      protocol: record.Protocol,
+      address: listener.address,
+      port: listener.port,
+      destinations: record.Destinations.map((d) => `${d.Name} (${d.Type})`),
+    });
+  }
+
+  /** Stops a Listener: no more input, queued batches delivered, sends finished, socket closed. */
+  private async retire(entry: Entry): Promise<void> {
+    entry.listener?.stopReceiving();
+    await entry.pipeline?.close();
+    await entry.listener?.close();
+  }
+
+  private async buildPipeline(record: ListenerRecord): Promise<IngressPipeline> {
+    const { failures, metrics, logger, region } = this.options;
+    const lanes: DestinationLane[] = [];
+    try {
+      for (const d of record.Destinations) {
+        const destination = await createDestination(d, record, this.destinationContext);
+        lanes.push(new DestinationLane({
+          listener: record.Name,
+          record: d,
+          formatter: destinationFormatter(record, d.Formatter),
+          destination,
+          replies: this.replies,
+          failures,
+          metrics,
+          logger,
+        }));
+      }
+      return new IngressPipeline({ record, region, tags: this.tags, lanes, failures, metrics, flows: this.flows });
+    } catch (err) {
+      await Promise.all(lanes.map((lane) => lane.close()));
+      throw err;
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch((err) => this.options.logger.error('background task failed', { error: (err as Error)?.message ?? String(err) }));
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+  }
+
+  private async settleBackground(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  private own<T extends { destroy(): void }>(client: T): T {
+    this.ownedClients.push(client);
+    return client;
+  }
+}
+
+/** True when two records of a Listener can share one socket. */
+function sameSocketSettings(a: ListenerRecord, b: ListenerRecord, defaultBind: string): boolean {
+  return a.Protocol === b.Protocol && a.Port === b.Port && (a.BindAddress ?? defaultBind) === (b.BindAddress ?? defaultBind);
+}

@@ -1,0 +1,205 @@
+/**
+ * Entry point of the data-plane service.
+ *
+ *   tsx service/main.ts --local        local mode (what `npm start` runs): file config, local SNS endpoint
+ *   node index.js                      AWS mode (the Fargate task): DynamoDB config, delivery queue
+ *
+ * Flags win over environment variables, which win over defaults. SIGTERM and SIGINT stop the
+ * service gracefully (batches flushed, sends finished) and exit 0.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_HEALTH_PORT } from './health-server';
+import { LOG_LEVELS } from './observability/logger';
+import { RunningService, ServiceOptions, startService } from './runtime';
+
+const HELP = `Packet Gateway data plane
+
+Usage: packet-gateway-service [--local] [options]
+
+  --local                 run on this machine: config file, local SNS endpoint, loopback allowed
+  --config <file>         configuration file (local mode)      env PACKET_GATEWAY_CONFIG
+                          default: examples/local/gateway.json
+  --host <address>        address of the health server, the SNS endpoint and default Listener bind
+                                                                env PACKET_GATEWAY_HOST
+                          default: 127.0.0.1 (local), 0.0.0.0 (AWS)
+  --health-port <port>    health server port                    env PACKET_GATEWAY_HEALTH_PORT  default: 8080
+  --sns-port <port>       local SNS endpoint port               env PACKET_GATEWAY_SNS_PORT     default: 4576
+  --region <region>       IngressRegion and AWS region          env PACKET_GATEWAY_REGION, AWS_REGION
+                          default: us-east-1 (local)
+  --log-level <level>     ${LOG_LEVELS.join(', ')}     env PACKET_GATEWAY_LOG_LEVEL  default: INFO
+  --help                  this text
+
+AWS mode environment: PACKET_GATEWAY_TABLE (configuration table, required),
+PACKET_GATEWAY_DELIVERY_QUEUE_URL (PacketSource delivery queue), PACKET_GATEWAY_VPC_CIDRS
+(comma-separated, denied as egress destinations), PACKET_GATEWAY_TAG_SECRET (base64, shared reply
+tag key), PACKET_GATEWAY_CONFIG_RELOAD_SECONDS (default 10), PACKET_GATEWAY_METRICS_INTERVAL_SECONDS
+(default 60, 0 = off).
+`;
+
+/** Configuration errors worth a one-line message rather than a stack trace. */
+class UsageError extends Error {}
+
+/** Builds the service options from flags and environment variables. */
+export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ServiceOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'local': { type: 'boolean' },
+        'config': { type: 'string' },
+        'host': { type: 'string' },
+        'health-port': { type: 'string' },
+        'sns-port': { type: 'string' },
+        'region': { type: 'string' },
+        'log-level': { type: 'string' },
+        'help': { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const flags = parsed.values;
+  if (flags.help) return 'help';
+  const local = flags.local === true || env.PACKET_GATEWAY_LOCAL === '1' || env.PACKET_GATEWAY_LOCAL === 'true';
+  const region = flags.region ?? env.PACKET_GATEWAY_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
+  if (!region) throw new UsageError('no region: set AWS_REGION or pass --region');
+  const logLevel = flags['log-level'] ?? env.PACKET_GATEWAY_LOG_LEVEL;
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.toUpperCase())) {
+    throw new UsageError(`--log-level ${JSON.stringify(logLevel)} is not valid (allowed: ${LOG_LEVELS.join(', ')})`);
+  }
+  const tagSecretText = env.PACKET_GATEWAY_TAG_SECRET;
+  const tagSecret = tagSecretText ? Buffer.from(tagSecretText, 'base64') : undefined;
+  if (tagSecret && tagSecret.length < 16) throw new UsageError('PACKET_GATEWAY_TAG_SECRET must be base64 of at least 16 bytes');
+  return {
+    mode: local ? 'local' : 'aws',
+    region,
+    host: flags.host ?? env.PACKET_GATEWAY_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
+    healthPort: port(flags['health-port'] ?? env.PACKET_GATEWAY_HEALTH_PORT, DEFAULT_HEALTH_PORT, '--health-port'),
+    snsPort: port(flags['sns-port'] ?? env.PACKET_GATEWAY_SNS_PORT, 4576, '--sns-port'),
+    configPath: local ? resolveConfigPath(flags.config ?? env.PACKET_GATEWAY_CONFIG) : undefined,
+    tableName: env.PACKET_GATEWAY_TABLE,
+    deliveryQueueUrl: env.PACKET_GATEWAY_DELIVERY_QUEUE_URL,
+    reloadIntervalSeconds: seconds(env.PACKET_GATEWAY_CONFIG_RELOAD_SECONDS, 'PACKET_GATEWAY_CONFIG_RELOAD_SECONDS'),
+    metricsIntervalSeconds: seconds(env.PACKET_GATEWAY_METRICS_INTERVAL_SECONDS, 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS'),
+    deniedNetworks: env.PACKET_GATEWAY_VPC_CIDRS?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    tagSecret,
+    logLevel,
+  };
+}
+
+/** The embedded default configuration, found from the source tree or from the bundle's location. */
+function resolveConfigPath(given: string | undefined): string {
+  if (given) {
+    const path = resolve(given);
+    if (!existsSync(path)) throw new UsageError(`config file ${path} does not exist`);
+    return path;
+  }
+  const candidates = [
+    join(__dirname, '..', 'examples', 'local', 'gateway.json'),
+    join(__dirname, '..', '..', 'examples', 'local', 'gateway.json'),
+    join(process.cwd(), 'examples', 'local', 'gateway.json'),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new UsageError('no configuration file: pass --config <file> or set PACKET_GATEWAY_CONFIG');
+  return found;
+}
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`${name} ${JSON.stringify(value)} is not a valid port (allowed: integer 0–65535)`);
+  return n;
+}
+
+function seconds(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} ${JSON.stringify(value)} is not valid (allowed: a number of seconds ≥ 0)`);
+  return n;
+}
+
+/** The local-mode banner: where everything is and what to try (stderr, so stdout stays JSON). */
+export function banner(service: RunningService): string {
+  const status = service.gateway.status();
+  const lines = ['', 'Packet Gateway is running in local mode', '', 'Listeners:'];
+  const first = status.listeners.find((l) => l.bound && l.protocol === 'udp');
+  for (const l of status.listeners) {
+    const extra = l.error ? `  NOT RUNNING: ${l.error}` : l.publicKey ? `  public key ${l.publicKey}` : '';
+    lines.push(`  ${l.name.padEnd(12)} ${l.protocol.padEnd(4)} ${l.address}:${l.port}${extra}`);
+  }
+  const sources = service.gateway.listPacketSources();
+  lines.push('', `SNS endpoint:  ${service.snsUrl ?? '(off)'}`);
+  for (const s of sources) lines.push(`  topic ${s.TopicArn} -> Listener ${s.ListenerName}`);
+  lines.push(`Health:        ${service.healthUrl}/healthz   Listeners: ${service.healthUrl}/listeners`, '');
+  if (first) {
+    lines.push('Try:');
+    lines.push(`  echo -n hello | nc -u -w1 ${first.address} ${first.port}            # a datagram in, the handler's reply out`);
+    if (sources[0] && service.snsUrl) {
+      lines.push(`  aws --endpoint-url ${service.snsUrl} sns publish --topic-arn ${sources[0].TopicArn} \\`);
+      lines.push('      --message \'{"Messages":[{"Data":"aGk=","Remote":{"Address":"127.0.0.1","Port":40000}}]}\'   # "hi" to 127.0.0.1:40000');
+    }
+    lines.push(`  curl ${service.healthUrl}/listeners`);
+  }
+  lines.push('Stop with Ctrl-C.', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  let options: ServiceOptions | 'help';
+  try {
+    options = optionsFromCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  let service: RunningService;
+  try {
+    service = await startService(options);
+  } catch (err) {
+    process.stderr.write(`Packet Gateway could not start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const failed = service.gateway.status().listeners.filter((l) => l.error);
+  if (options.mode === 'local' && failed.length > 0) {
+    process.stderr.write(`Packet Gateway could not start:\n${failed.map((l) => `  ${l.error}`).join('\n')}\n`);
+    await service.stop();
+    process.exit(1);
+  }
+  if (options.mode === 'local') process.stderr.write(banner(service));
+  else service.logger.info('packet gateway started', { region: options.region, listeners: service.gateway.status().listeners.length, health: service.healthUrl });
+
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    if (signals++ > 0) {
+      service.logger.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    service.logger.info('shutting down', { signal });
+    service.stop().then(
+      () => {
+        service.logger.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        service.logger.error('shutdown failed', { error: (err as Error)?.message ?? String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (reason) => {
+    service.logger.error('unhandled rejection', { error: (reason as Error)?.message ?? String(reason) });
+  });
+}
+
+if (require.main === module) void main();

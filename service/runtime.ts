@@ -1,0 +1,161 @@
+/**
+ * Assembles and runs the whole data plane: configuration source, gateway (Listeners, pipelines,
+ * destinations), packet sourcing (local SNS endpoint or the delivery queue), health server,
+ * logs and metrics. `main.ts` turns flags and environment variables into {@link ServiceOptions}.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ConfigSource } from './config/config-source';
+import { DynamoDbConfigSource } from './config/dynamodb-config-source';
+import { FileConfigSource } from './config/file-config-source';
+import { Gateway } from './gateway';
+import { HealthServer, startHealthServer } from './health-server';
+import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
+import { EmfMetricsRecorder } from './observability/emf-metrics';
+import { LoggingFailureReporter } from './observability/failure-reporter';
+import { createLogger } from './observability/logger';
+import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
+import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
+import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
+
+/** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface ServiceOptions {
+  /** `local`: file config, local SNS endpoint, loopback egress. `aws`: DynamoDB config, delivery queue, flow ownership. */
+  readonly mode: 'local' | 'aws';
+  readonly region: string;
+  /** Address of the health server and local SNS endpoint, and default bind address of Listeners. */
+  readonly host: string;
+  /** Health server port (0: any free port). */
+  readonly healthPort: number;
+  /** Local mode: SNS endpoint port (0: any free port). */
+  readonly snsPort?: number;
+  /** Local mode (required): configuration file. */
+  readonly configPath?: string;
+  /** Local mode: reload the file when it changes. @default true */
+  readonly watchConfig?: boolean;
+  /** AWS mode (required): configuration table. */
+  readonly tableName?: string;
+  /** AWS mode: seconds between table scans. @default 10 */
+  readonly reloadIntervalSeconds?: number;
+  /** AWS mode: delivery queue of PacketSource notifications. @default - packet sourcing off */
+  readonly deliveryQueueUrl?: string;
+  /** The VPC's CIDRs, denied as egress destinations. */
+  readonly deniedNetworks?: readonly string[];
+  /** Reply tag key shared by tasks. @default - random per process */
+  readonly tagSecret?: Buffer;
+  /** @default INFO */
+  readonly logLevel?: string;
+  /** @default - a new logger for the mode */
+  readonly logger?: Logger;
+  /** Seconds between EMF metric flushes; 0 turns metrics off. @default 60 */
+  readonly metricsIntervalSeconds?: number;
+  /** Receives EMF lines. @default - stdout */
+  readonly metricsWrite?: (line: string) => void;
+  /** Override the DynamoDB client (tests, endpoints). */
+  readonly dynamoDbClient?: DynamoDBClient;
+  /** Override the SQS client (tests, endpoints). */
+  readonly sqsClient?: SQSClient;
+}
+
+export interface RunningService {
+  readonly gateway: Gateway;
+  readonly logger: Logger;
+  readonly failures: LoggingFailureReporter;
+  readonly processor: SourcedPacketProcessor;
+  readonly healthUrl: string;
+  /** Local mode: the SNS endpoint URL. */
+  readonly snsUrl?: string;
+  /** Graceful stop: sourcing, then Listeners (flushing batches), then dead letters, metrics, health. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts everything; rejects (after undoing what was started) when a part cannot start. */
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const local = options.mode === 'local';
+  const logger = options.logger ?? createLogger({ level: options.logLevel, local });
+  const metricsOn = (options.metricsIntervalSeconds ?? 60) > 0;
+  const metrics = new EmfMetricsRecorder({ flushIntervalSeconds: options.metricsIntervalSeconds || 60, write: options.metricsWrite });
+  const failures = new LoggingFailureReporter(logger, metrics);
+  const owned: Array<{ destroy(): void }> = [];
+  const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient({ region: options.region })));
+
+  let config: ConfigSource;
+  if (local) {
+    if (!options.configPath) throw new Error('local mode needs a configuration file (--config or PACKET_GATEWAY_CONFIG)');
+    config = new FileConfigSource({ path: options.configPath, logger, watch: options.watchConfig ?? true });
+  } else {
+    if (!options.tableName) throw new Error('AWS mode needs the configuration table name (PACKET_GATEWAY_TABLE)');
+    config = new DynamoDbConfigSource({
+      client: options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region })),
+      tableName: options.tableName,
+      reloadIntervalSeconds: options.reloadIntervalSeconds,
+      logger,
+    });
+  }
+
+  const gateway = new Gateway({
+    config,
+    region: options.region,
+    logger,
+    metrics,
+    failures,
+    local,
+    deniedNetworks: options.deniedNetworks,
+    defaultBindAddress: options.host,
+    tagSecret: options.tagSecret,
+    sqsClient: sqs,
+  });
+  const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
+  const processor = new SourcedPacketProcessor({ listeners: gateway, bindings: gateway, failures, metrics, deadLetters, region: options.region });
+
+  let health: HealthServer | undefined;
+  let sns: LocalSnsEndpoint | undefined;
+  let consumer: DeliveryQueueConsumer | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await sns?.close();
+      await consumer?.stop();
+      await gateway.stop();
+      await deadLetters?.flush();
+      metrics.stop();
+      await health?.close();
+      for (const client of owned) client.destroy();
+    })();
+    return stopping;
+  };
+
+  try {
+    if (metricsOn) metrics.start();
+    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
+    await gateway.start();
+    if (local) {
+      sns = await startLocalSnsEndpoint({
+        host: options.host,
+        port: options.snsPort ?? 4576,
+        region: options.region,
+        accountId: LOCAL_ACCOUNT_ID,
+        processor,
+        logger,
+      });
+    } else if (options.deliveryQueueUrl && sqs) {
+      consumer = new DeliveryQueueConsumer({ sqs, queueUrl: options.deliveryQueueUrl, processor, bindings: gateway, failures, logger });
+      consumer.start();
+    } else {
+      logger.warn('packet sourcing is off: no delivery queue configured (PACKET_GATEWAY_DELIVERY_QUEUE_URL)');
+    }
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+
+  return { gateway, logger, failures, processor, healthUrl: health.url, snsUrl: sns?.url, stop };
+
+  function own<T extends { destroy(): void }>(client: T): T {
+    owned.push(client);
+    return client;
+  }
+}
