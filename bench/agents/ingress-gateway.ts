@@ -1,0 +1,59 @@
+/**
+ * Gateway under test for ingress and replies: a UDP Listener with its IngressPipeline and one
+ * local-handler destination (a counting handler, or an echoing one for reply latency). Answers
+ * `reset`/`stats` like the counting receiver, counting packets the handler received.
+ */
+import * as path from 'node:path';
+import type { BatchingRecord, ListenerRecord } from '../../lib/private/records';
+import { handlerStats } from '../fixtures/handler-stats';
+import { serve, str } from '../lib/agent-runtime';
+import { buildKit, Kit } from '../lib/gateway-kit';
+
+let kit: Kit | undefined;
+let datagramsAtReset = 0;
+let droppedAtReset = 0;
+let failuresAtReset = 0;
+
+serve({
+  start: async (args) => {
+    const handler = str(args, 'handler', 'counting-handler');
+    const record: ListenerRecord = {
+      Name: 'bench',
+      Protocol: 'udp',
+      Port: 0,
+      BindAddress: '127.0.0.1',
+      Destinations: [{
+        Name: handler,
+        Type: 'local',
+        Module: path.join(__dirname, '..', 'fixtures', `${handler}.ts`),
+        ...(args.batching ? { Batching: args.batching as BatchingRecord } : {}),
+      }],
+    };
+    kit = await buildKit({ listener: record });
+    return { port: kit.listener.port };
+  },
+  reset: () => {
+    handlerStats().reset();
+    datagramsAtReset = kit?.metrics.total('DatagramsIn') ?? 0;
+    droppedAtReset = kit?.metrics.total('PacketsDropped') ?? 0;
+    failuresAtReset = kit?.failures.total ?? 0;
+    return {};
+  },
+  stats: () => {
+    const s = handlerStats();
+    return {
+      count: s.packets,
+      bytes: 0,
+      spanMs: s.lastAt - s.firstAt,
+      batches: s.batches,
+      handlerMs: s.handlerMs,
+      datagramsIn: (kit?.metrics.total('DatagramsIn') ?? 0) - datagramsAtReset,
+      queueDrops: (kit?.metrics.total('PacketsDropped') ?? 0) - droppedAtReset,
+      failures: (kit?.failures.total ?? 0) - failuresAtReset,
+      failuresByCode: kit?.failures.countsByCode() ?? {},
+      repliesOut: kit?.metrics.total('RepliesOut') ?? 0,
+    };
+  },
+}, async () => {
+  await kit?.close();
+});
