@@ -43,14 +43,17 @@ interface CompiledRange {
 }
 
 const NAT64 = blockListOf(['64:ff9b::/96']);
+const LOOPBACK = blockListOf(DENIED_RANGES.filter((r) => r.loopback).flatMap((r) => r.cidrs));
 
 /** Decides whether a datagram may be sent to an address. Construct once per Listener; `check` is allocation-free when allowed. */
 export class EgressPolicy {
   private readonly ranges: readonly CompiledRange[];
   private readonly allowed?: BlockList;
+  private readonly allowLoopback: boolean;
 
   /** Throws when a network in the options is not a CIDR. */
   public constructor(options: EgressPolicyOptions = {}) {
+    this.allowLoopback = options.allowLoopback ?? false;
     const ranges: CompiledRange[] = [];
     for (const range of DENIED_RANGES) {
       if (range.loopback && options.allowLoopback) continue;
@@ -84,6 +87,7 @@ export class EgressPolicy {
     if (this.allowed && (this.allowed.check(address, family) || (target !== address && this.allowed.check(target, targetFamily)))) {
       return undefined;
     }
+    if (this.allowLoopback && LOOPBACK.check(target, targetFamily)) return undefined;
     for (const range of this.ranges) {
       if (range.list.check(target, targetFamily)) {
         const via = target === address ? '' : ` (NAT64 for ${target})`;

@@ -1,0 +1,86 @@
+import { canonicalAddress } from '../../../service/egress/address';
+import { parseCidr } from '../../../service/egress/cidr';
+import { EgressPolicy } from '../../../service/egress/egress-policy';
+
+describe('EgressPolicy (AWS defaults)', () => {
+  const policy = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16', 'fd00:ec2::/64'] });
+
+  test.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.255.0.9', 'loopback'],
+    ['::1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['::ffff:7f00:1', 'loopback'],
+    ['169.254.169.254', 'link-local'],
+    ['::ffff:169.254.169.254', 'link-local'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'],
+    ['64:ff9b::169.254.169.254', 'link-local'],
+    ['fe80::1', 'link-local'],
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.250', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['255.255.255.255', 'broadcast'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['240.1.2.3', 'reserved'],
+    ['10.0.3.4', 'VPC network'],
+    ['::ffff:10.0.3.4', 'VPC network'],
+    ['fd00:ec2::23', 'VPC network'],
+  ])('denies %s (%s)', (address, label) => {
+    const failure = policy.check(address);
+    expect(failure?.code).toBe('DestinationDenied');
+    expect(failure?.reason).toContain(`is ${label} (`);
+    expect(failure?.reason).toContain(address);
+  });
+
+  test.each(['203.0.113.5', '8.8.8.8', '10.1.0.1', '2001:db8::5', '::ffff:203.0.113.5', '64:ff9b::808:808'])('allows %s', (address) => {
+    expect(policy.check(address)).toBeUndefined();
+  });
+
+  test.each(['not-an-ip', '', '1.2.3', '1.2.3.4.5', 'fe80::1%eth0', '01.2.3.4'])('rejects %j as InvalidAddress', (address) => {
+    expect(policy.check(address)?.code).toBe('InvalidAddress');
+  });
+});
+
+describe('EgressPolicy exceptions', () => {
+  test('local mode allows loopback but nothing else that is denied', () => {
+    const local = new EgressPolicy({ allowLoopback: true });
+    expect(local.check('127.0.0.1')).toBeUndefined();
+    expect(local.check('::1')).toBeUndefined();
+    expect(local.check('::ffff:127.0.0.1')).toBeUndefined();
+    expect(local.check('169.254.169.254')?.code).toBe('DestinationDenied');
+  });
+
+  test("a Listener's EgressAllowedNetworks overrides the denied ranges, IPv4 and IPv6", () => {
+    const policy = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16'], allowedNetworks: ['10.0.5.0/24', '127.0.0.1/32', 'fe80::/64'] });
+    expect(policy.check('10.0.5.9')).toBeUndefined();
+    expect(policy.check('::ffff:10.0.5.9')).toBeUndefined();
+    expect(policy.check('127.0.0.1')).toBeUndefined();
+    expect(policy.check('fe80::abcd')).toBeUndefined();
+    expect(policy.check('10.0.6.1')?.code).toBe('DestinationDenied');
+    expect(policy.check('127.0.0.2')?.code).toBe('DestinationDenied');
+    expect(policy.isExplicitlyAllowed('10.0.5.1')).toBe(true);
+  });
+
+  test('an invalid CIDR in the options fails construction with a clear message', () => {
+    expect(() => new EgressPolicy({ allowedNetworks: ['10.0.0.0/33'] })).toThrow('EgressAllowedNetworks: "10.0.0.0/33" is not a CIDR: prefix "33" is out of range (allowed: 0–32 for IPv4)');
+  });
+});
+
+describe('parseCidr and canonicalAddress', () => {
+  test('parses CIDRs and single addresses', () => {
+    expect(parseCidr('10.0.0.0/8')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    expect(parseCidr('2001:db8::/32')).toEqual({ address: '2001:db8::', prefix: 32, family: 'ipv6' });
+    expect(parseCidr('192.0.2.1')).toEqual({ address: '192.0.2.1', prefix: 32, family: 'ipv4' });
+    expect(parseCidr('nope/8')).toBe('"nope/8" is not a CIDR: "nope" is not an IP address (allowed: a.b.c.d/n or IPv6/n)');
+    expect(parseCidr('::/129')).toBe('"::/129" is not a CIDR: prefix "129" is out of range (allowed: 0–128 for IPv6)');
+  });
+
+  test('writes each address one way', () => {
+    expect(canonicalAddress('203.0.113.5')).toBe('203.0.113.5');
+    expect(canonicalAddress('::FFFF:203.0.113.5')).toBe('203.0.113.5');
+    expect(canonicalAddress('2001:0DB8:0:0::1')).toBe('2001:db8::1');
+    expect(canonicalAddress('fe80::1%eth0')).toBeUndefined();
+    expect(canonicalAddress('example.com')).toBeUndefined();
+  });
+});

@@ -1,0 +1,82 @@
+import { decodeData, encodeData, isFailure, parseFormatter } from '../../service/formatter';
+
+const bytes = Buffer.from([0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff]);
+
+describe('encodeData / decodeData round trips', () => {
+  test.each(['base64', 'hex'] as const)('%s carries every byte value', (formatter) => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const text = encodeData(all, formatter);
+    expect(decodeData(text, formatter)).toEqual(all);
+  });
+
+  test('base64 and hex encodings are the standard ones', () => {
+    expect(encodeData(bytes, 'base64')).toBe('AAF/gP7/');
+    expect(encodeData(bytes, 'hex')).toBe('00017f80feff');
+  });
+
+  test('ascii carries 7-bit text and writes ? for bytes it cannot represent', () => {
+    expect(encodeData(Buffer.from('hello\n'), 'ascii')).toBe('hello\n');
+    expect(encodeData(bytes, 'ascii')).toBe('\u0000\u0001\u007f???');
+    expect(decodeData('hello\n', 'ascii')).toEqual(Buffer.from('hello\n'));
+  });
+
+  test('utf8 carries Unicode text, surrogate pairs included', () => {
+    const text = 'héllo ✓ 😀';
+    expect(encodeData(Buffer.from(text, 'utf8'), 'utf8')).toBe(text);
+    expect(decodeData(text, 'utf8')).toEqual(Buffer.from(text, 'utf8'));
+  });
+
+  test('base64 accepts unpadded input and the empty string', () => {
+    expect(decodeData('aGk', 'base64')).toEqual(Buffer.from('hi'));
+    expect(decodeData('', 'base64')).toEqual(Buffer.alloc(0));
+  });
+
+  test('hex accepts upper case', () => {
+    expect(decodeData('FFfe', 'hex')).toEqual(Buffer.from([0xff, 0xfe]));
+  });
+});
+
+describe('decodeData rejects bad input with InvalidData', () => {
+  test.each([
+    ['base64', 'aGk%', "Data: not valid base64: character '%' (U+0025) at index 3 (allowed: A-Z a-z 0-9 + / and up to two = at the end)"],
+    ['base64', 'aG k', "Data: not valid base64: character ' ' (U+0020) at index 2 (allowed: A-Z a-z 0-9 + / and up to two = at the end)"],
+    ['base64', 'a-_b', "Data: not valid base64: character '-' (U+002D) at index 1 (allowed: A-Z a-z 0-9 + / and up to two = at the end)"],
+    ['base64', 'aGk==', 'Data: not valid base64: length 5 with 2 padding character(s) cannot be decoded (allowed: groups of 4 characters, the last one padded with = or unpadded)'],
+    ['base64', 'abcde', 'Data: not valid base64: length 5 with 0 padding character(s) cannot be decoded (allowed: groups of 4 characters, the last one padded with = or unpadded)'],
+    ['base64', 'a=bc', "Data: not valid base64: character '=' (U+003D) at index 1 (allowed: A-Z a-z 0-9 + / and up to two = at the end)"],
+    ['hex', 'abc', 'Data: not valid hex: odd length 3 (allowed: two hex digits per byte)'],
+    ['hex', '0g', "Data: not valid hex: character 'g' (U+0067) at index 1 (allowed: 0-9 a-f A-F)"],
+    ['ascii', 'caf\u00e9', 'Data: not ascii: character U+00E9 at index 3 (allowed: characters U+0000 to U+007F)'],
+    ['utf8', 'a\ud800b', 'Data: not valid utf8: lone surrogate U+D800 at index 1 (allowed: well-formed Unicode text)'],
+  ] as const)('%s %j', (formatter, text, reason) => {
+    expect(decodeData(text, formatter)).toEqual({ code: 'InvalidData', reason });
+  });
+
+  test.each([
+    [undefined, 'Data: missing (allowed: base64 text)'],
+    [42, 'Data: must be a string, got number (allowed: base64 text)'],
+    [null, 'Data: must be a string, got null (allowed: base64 text)'],
+    [['a'], 'Data: must be a string, got array (allowed: base64 text)'],
+  ])('non-string %j', (value, reason) => {
+    expect(decodeData(value, 'base64')).toEqual({ code: 'InvalidData', reason });
+  });
+
+  test('names the field given by the caller and never echoes the payload', () => {
+    const result = decodeData('secret-payload!', 'base64', 'Messages[3].Data');
+    expect(isFailure(result)).toBe(true);
+    expect((result as { reason: string }).reason).toMatch(/^Messages\[3\]\.Data: /);
+    expect((result as { reason: string }).reason).not.toContain('secret');
+  });
+});
+
+describe('parseFormatter', () => {
+  test('defaults and accepts known names', () => {
+    expect(parseFormatter(undefined)).toBe('base64');
+    expect(parseFormatter(undefined, 'hex')).toBe('hex');
+    expect(parseFormatter('utf8')).toBe('utf8');
+  });
+
+  test('rejects unknown names listing the allowed ones', () => {
+    expect(parseFormatter('base32')).toEqual({ code: 'InvalidMessage', reason: 'Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8)' });
+  });
+});

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { isTagFailure, ReplyTagCodec, ReplyTarget } from '../../../service/ingress/reply-tags';
+
+const PEER = Buffer.alloc(32, 7).toString('base64');
+
+describe('ReplyTagCodec', () => {
+  let now = 1_700_000_000_000;
+  const clock = (): number => now;
+
+  test('round trip: IPv4, IPv6 and a WireGuard peer', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const v4 = codec.decode(codec.mint('demo', '203.0.113.5', 51234, 300));
+    expect(v4).toEqual({ listener: 'demo', address: '203.0.113.5', port: 51234, expiresAt: (Math.floor(now / 1000) + 300) * 1000 });
+    const v6 = codec.decode(codec.mint('demo-wg', '2001:db8::42', 1, 60, PEER)) as ReplyTarget;
+    expect(v6).toMatchObject({ listener: 'demo-wg', address: '2001:db8::42', port: 1, peerKey: PEER });
+  });
+
+  test('tags are unique per packet and URL-safe', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const tags = new Set<string>();
+    for (let i = 0; i < 1000; i++) tags.add(codec.mint('demo', '203.0.113.5', 4000, 300));
+    expect(tags.size).toBe(1000);
+    for (const tag of tags) expect(tag).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+
+  test('expired tags are refused', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const tag = codec.mint('demo', '203.0.113.5', 4000, 5);
+    now += 4_000;
+    expect(isTagFailure(codec.decode(tag))).toBe(false);
+    now += 2_000;
+    const result = codec.decode(tag);
+    expect(result).toMatchObject({ code: 'ReplyUnknownTag' });
+    expect((result as { reason: string }).reason).toMatch(/^Tag expired at \d{4}-/);
+  });
+
+  test('forged or altered tags are refused', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const tag = codec.mint('demo', '203.0.113.5', 4000, 300);
+    const raw = Buffer.from(tag, 'base64url');
+    // Redirect the reply to another port without knowing the key.
+    raw.writeUInt16BE(4001, 12);
+    const altered = raw.toString('base64url');
+    expect(codec.decode(altered)).toEqual({ code: 'ReplyUnknownTag', reason: 'Tag signature does not match (forged, altered, or issued by another gateway)' });
+    // A tag from another gateway (different key).
+    const other = new ReplyTagCodec({ now: clock });
+    expect(codec.decode(other.mint('demo', '203.0.113.5', 4000, 300))).toMatchObject({ code: 'ReplyUnknownTag' });
+  });
+
+  test('tasks sharing a secret accept each other\'s tags', () => {
+    const secret = randomBytes(32);
+    const a = new ReplyTagCodec({ secret, now: clock });
+    const b = new ReplyTagCodec({ secret, now: clock });
+    expect(b.decode(a.mint('demo', '198.51.100.1', 9, 30))).toMatchObject({ listener: 'demo', port: 9 });
+  });
+
+  test.each([
+    ['', 'Tag must be a non-empty string, got an empty string'],
+    [42, 'Tag must be a non-empty string, got number'],
+    [null, 'Tag must be a non-empty string, got null'],
+    ['not a tag!', 'Tag is not a tag issued by this gateway (malformed)'],
+    ['AAAA', 'Tag is not a tag issued by this gateway (malformed)'],
+    ['x'.repeat(5000), 'Tag is not a tag issued by this gateway (malformed)'],
+    [Buffer.alloc(60, 1).toString('base64url'), 'Tag signature does not match (forged, altered, or issued by another gateway)'],
+    [Buffer.alloc(60, 2).toString('base64url'), 'Tag is not a tag issued by this gateway (malformed)'],
+  ])('garbage %#', (tag, reason) => {
+    const codec = new ReplyTagCodec({ now: clock });
+    expect(codec.decode(tag)).toEqual({ code: 'ReplyUnknownTag', reason });
+  });
+
+  test('a short secret is refused', () => {
+    expect(() => new ReplyTagCodec({ secret: Buffer.alloc(8) })).toThrow('reply tag secret of 8 bytes is too short (allowed: at least 16 bytes)');
+  });
+});
