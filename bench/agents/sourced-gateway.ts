@@ -23,6 +23,7 @@ serve({
       sourced: true,
       requireActiveFlow: args.requireActiveFlow !== false,
       deniedNetworks: (args.deniedNetworks as string[] | undefined) ?? ['10.0.0.0/16'],
+      local: args.local !== false,
     });
     return { port: kit.listener.port, address: kit.listener.address, publicKey: kit.listener.publicKey };
   },
