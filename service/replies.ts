@@ -132,7 +132,7 @@ export class ReplyRouter {
 }
 
 function typeName(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${truncate(JSON.stringify(value) ?? String(value))}`;
 }

@@ -1,3 +1,5 @@
+/* eslint-disable no-bitwise -- tests flip and inspect bits */
+import fixture from './fixtures/handshake-initiation.json';
 import {
   aeadOpen,
   aeadSeal,
@@ -17,7 +19,6 @@ import {
   xaeadSeal,
 } from '../../../service/wireguard/crypto';
 import { decodeKey, generatePrivateKey, isBase64Key, publicKeyOf } from '../../../service/wireguard/keys';
-import fixture from './fixtures/handshake-initiation.json';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 

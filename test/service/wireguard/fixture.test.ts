@@ -1,14 +1,14 @@
 /**
  * A real handshake initiation captured from wireguard-go, consumed as a responder would.
  */
+import fixture from './fixtures/handshake-initiation.json';
+import { ManualClock, RecordingOutput } from './helpers';
 import { CookieChecker, mac1Key } from '../../../service/wireguard/cookie';
 import { mac, x25519FromPrivate } from '../../../service/wireguard/crypto';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { decodeKey } from '../../../service/wireguard/keys';
 import { decodeInitiation, decodeResponse, INITIATION_MAC1_OFFSET, InitiationMessage } from '../../../service/wireguard/messages';
 import { finishInitiation, openInitiation, remoteIdentity } from '../../../service/wireguard/noise';
-import fixture from './fixtures/handshake-initiation.json';
-import { ManualClock, RecordingOutput } from './helpers';
 
 const datagram = Buffer.from(fixture.initiationHex, 'hex');
 const responder = x25519FromPrivate(decodeKey(fixture.responderPrivateKey, 'responder'));
@@ -88,7 +88,9 @@ describe('captured wireguard-go handshake initiation', () => {
     expect(output.failures[0]).toMatchObject({ failure: { code: 'UnknownPeer' }, peerKey: fixture.initiatorPublicKey });
     strict.close();
 
-    const open = new WireGuardDevice({ privateKey: fixture.responderPrivateKey, allowUnknownPeers: true, clock: new ManualClock(), output: new RecordingOutput() });
+    const open = new WireGuardDevice({
+      privateKey: fixture.responderPrivateKey, allowUnknownPeers: true, clock: new ManualClock(), output: new RecordingOutput(),
+    });
     expect(open.receive(datagram, '10.77.0.2', 51821)).toBe('handshake');
     expect(open.peerStatus(fixture.initiatorPublicKey)).toMatchObject({ dynamic: true });
     open.close();

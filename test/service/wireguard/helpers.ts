@@ -19,6 +19,8 @@ export class ManualClock implements Clock {
   private time = 1_000_000;
   private seq = 0;
   private timers: ManualTimer[] = [];
+  /** Called after every timer callback (e.g. to deliver what the timer sent). */
+  afterTimer: (() => void) | undefined;
 
   constructor(private readonly epochBase = Date.UTC(2026, 0, 1)) {}
 
@@ -56,6 +58,7 @@ export class ManualClock implements Clock {
       this.time = Math.max(this.time, next.at);
       next.cancelled = true;
       next.callback();
+      this.afterTimer?.();
     }
     this.time = end;
   }
@@ -173,7 +176,13 @@ export function devicePair(options: {
   });
   const inFlight: Array<() => void> = [];
   const pair: DevicePair = {
-    clock, a, b, aOut, bOut, aKey, bKey,
+    clock,
+    a,
+    b,
+    aOut,
+    bOut,
+    aKey,
+    bKey,
     link: { aToB: true, bToA: true },
     pump: () => {
       let count = 0;
@@ -185,6 +194,7 @@ export function devicePair(options: {
       return count;
     },
   };
+  clock.afterTimer = () => pair.pump();
   aOut.onTransmit = (wire) => {
     if (pair.link.aToB) inFlight.push(() => b.receive(wire.data, A_ADDRESS, A_PORT));
   };

@@ -1,0 +1,71 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { queueUrlFromArn, SqsDestination } from '../../../service/destinations/sqs-destination';
+import type { QueuedPacket } from '../../../service/ingress/packet';
+
+const sqs = mockClient(SQSClient);
+
+function packets(n: number, bytes = 100): QueuedPacket[] {
+  return Array.from({ length: n }, (_, i) => {
+    const json = JSON.stringify({ Tag: `t${i}`, Data: 'x'.repeat(Math.max(0, bytes - 30)) });
+    return { json, bytes, tag: `t${i}`, remoteAddress: '203.0.113.5', remotePort: 4000 + i };
+  });
+}
+
+describe('SqsDestination', () => {
+  beforeEach(() => sqs.reset());
+  const client = (): SQSClient => new SQSClient({ region: 'us-east-1' });
+
+  test('sends one packet per message, 10 per SendMessageBatch', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const batch = packets(23);
+    const dest = new SqsDestination({ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:us-east-1:123456789012:telemetry' }, client());
+    expect(await dest.deliver(batch)).toEqual({});
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.Entries!.length)).toEqual([10, 10, 3]);
+    expect(calls[0].QueueUrl).toBe('https://sqs.us-east-1.amazonaws.com/123456789012/telemetry');
+    expect(calls.flatMap((c) => c.Entries!.map((e) => e.MessageBody))).toEqual(batch.map((p) => p.json));
+  });
+
+  test('keeps each call under 256 KiB', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({});
+    const dest = new SqsDestination({ Name: 'q', Type: 'sqs', QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' }, client());
+    await dest.deliver(packets(6, 100 * 1024));
+    expect(sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!.length)).toEqual([2, 2, 2]);
+  });
+
+  test('partial failures are reported per packet; the rest is delivered', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [],
+      Failed: [{ Id: '1', Code: 'InvalidParameterValue', Message: 'bad body', SenderFault: true }, { Id: '3', Code: 'InternalError', SenderFault: false, Message: 'try again' }],
+    });
+    const dest = new SqsDestination({ Name: 'q', Type: 'sqs', QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' }, client());
+    expect(await dest.deliver(packets(4))).toEqual({
+      failed: [
+        { index: 1, reason: 'SQS rejected the message (InvalidParameterValue, sender fault): bad body' },
+        { index: 3, reason: 'SQS rejected the message (InternalError): try again' },
+      ],
+    });
+  });
+
+  test('a failed call fails only the packets of that call', async () => {
+    sqs.on(SendMessageBatchCommand).resolvesOnce({}).rejectsOnce(Object.assign(new Error('Access to the resource is denied'), { name: 'AccessDenied' }));
+    const dest = new SqsDestination({ Name: 'q', Type: 'sqs', QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' }, client());
+    const result = await dest.deliver(packets(12));
+    expect(result.failed?.map((f) => f.index)).toEqual([10, 11]);
+    expect(result.failed?.[0].reason).toBe('SQS SendMessageBatch failed (AccessDenied): Access to the resource is denied');
+  });
+
+  test('FIFO queues get a message group per client and the Tag as deduplication id', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({});
+    const dest = new SqsDestination({ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:eu-west-1:123456789012:t.fifo' }, client());
+    await dest.deliver(packets(1));
+    const entry = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries![0];
+    expect(entry).toMatchObject({ MessageGroupId: '203.0.113.5:4000', MessageDeduplicationId: 't0' });
+  });
+
+  test('queue URLs from ARNs, and a clear error for anything else', () => {
+    expect(queueUrlFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q');
+    expect(() => queueUrlFromArn('arn:aws:sns:us-east-1:123456789012:t')).toThrow('"arn:aws:sns:us-east-1:123456789012:t" is not an SQS queue ARN (allowed: arn:<partition>:sqs:<region>:<account>:<queue>)');
+  });
+});
