@@ -329,6 +329,8 @@ function describeDatagram(data: Buffer, from: RemoteInfo): string {
 
 /** Entry point of the binary: wires stdout/stderr and Ctrl-C, and sets the exit code. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // The SDK's notice about its future Node.js requirement is noise in a command's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   process.once('SIGINT', stop);
