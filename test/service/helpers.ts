@@ -57,6 +57,12 @@ export class CapturingMetrics implements MetricsRecorder {
 
 /** A loopback UDP client that collects what it receives. */
 export class UdpClient {
+  public static async open(address = '127.0.0.1'): Promise<UdpClient> {
+    const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
+    return new UdpClient(socket);
+  }
+
   public readonly received: Array<{ data: Buffer; from: RemoteInfo }> = [];
   private readonly socket: Socket;
   private waiters: Array<{ count: number; resolve: () => void }> = [];
@@ -73,12 +79,6 @@ export class UdpClient {
         return true;
       });
     });
-  }
-
-  public static async open(address = '127.0.0.1'): Promise<UdpClient> {
-    const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
-    return new UdpClient(socket);
   }
 
   public get port(): number {

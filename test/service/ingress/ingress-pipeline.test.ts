@@ -28,7 +28,8 @@ async function startListener(record: ListenerRecord, destinations: RecordingDest
   const tags = new ReplyTagCodec();
   const flows = new FlowTable();
   let listener!: UdpListener;
-  const replies = new ReplyRouter({ listeners: { get: (n) => (n === record.Name ? listener : undefined), list: () => [listener] }, tags, failures, metrics });
+  const registry = { get: (n: string) => (n === record.Name ? listener : undefined), list: () => [listener] };
+  const replies = new ReplyRouter({ listeners: registry, tags, failures, metrics });
   const lanes = destinations.map((destination, i) => new DestinationLane({
     listener: record.Name,
     record: record.Destinations[i],
