@@ -5,6 +5,7 @@
  *
  * Everything except the keyed BLAKE2s-128 comes from node:crypto (OpenSSL).
  */
+/* eslint-disable no-bitwise -- bit-level cryptographic code */
 import {
   createCipheriv,
   createDecipheriv,

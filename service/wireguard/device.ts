@@ -14,8 +14,8 @@ import { Clock, SYSTEM_CLOCK } from './clock';
 import { CookieChecker, CookieJar, cookieSource } from './cookie';
 import { tai64n, TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
 import { HandshakeLoadMeter, SourceRateLimiter } from './handshake-limits';
+import { parseInnerPacket, PROTOCOL_UDP, UdpPacketAddressing, udpPacketLength, writeUdpPacket } from './inner-packet';
 import { formatIpAddress, parseIpAddress } from './ip-address';
-import { parseInnerPacket, PROTOCOL_UDP, udpPacketLength, writeUdpPacket } from './inner-packet';
 import { decodeKey, encodeKey } from './keys';
 import {
   decodeCookieReply,
@@ -228,7 +228,7 @@ export class WireGuardDevice {
     this.queueLength = positiveInteger(options.sendQueueLength ?? 128, 'sendQueueLength');
     this.queueTimeoutMs = positiveInteger(options.sendQueueTimeoutMs ?? 10_000, 'sendQueueTimeoutMs');
     this.mtu = positiveInteger(options.mtu ?? 1420, 'mtu');
-    this.tunnelPort = port(options.tunnelPort ?? 51820, 'tunnelPort');
+    this.tunnelPort = validPort(options.tunnelPort ?? 51820, 'tunnelPort');
     this.setTunnelAddresses(options.tunnelAddresses ?? ['10.99.0.1', 'fd99::1']);
     const now = (): number => this.clock.now();
     this.cookieChecker = new CookieChecker(this.local.publicKey, now);
@@ -704,7 +704,7 @@ export class WireGuardDevice {
     return writeUdpPacket(this.scratch, 0, addressing, payload);
   }
 
-  private resolveInner(peer: Peer, inner: Partial<InnerAddressing>): { source: Buffer; destination: Buffer; sourcePort: number; destinationPort: number } | Failure {
+  private resolveInner(peer: Peer, inner: Partial<InnerAddressing>): UdpPacketAddressing | Failure {
     const last = peer.lastInner ?? undefined;
     if (inner.Protocol !== undefined && inner.Protocol !== PROTOCOL_UDP) {
       return failure('InvalidMessage', `Inner.Protocol ${String(inner.Protocol)} cannot be built (allowed: 17, UDP)`);
@@ -950,7 +950,7 @@ function positiveInteger(value: number, name: string): number {
   return value;
 }
 
-function port(value: number, name: string): number {
+function validPort(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port (1–65535), got ${String(value)}`);
   return value;
 }

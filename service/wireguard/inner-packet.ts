@@ -7,6 +7,7 @@
  * Anything else is not an IP packet: clients that tunnel bare datagrams get it passed through as
  * raw data.
  */
+/* eslint-disable no-bitwise -- header bit fields and checksums */
 import { formatIPv4, formatIPv6 } from './ip-address';
 
 export const IPV4_HEADER_LENGTH = 20;
@@ -99,7 +100,8 @@ function upperLayer(
   destinationAddress: string,
 ): InnerPacket | string {
   if (protocol !== PROTOCOL_UDP || fragment) {
-    return { version, protocol, sourceAddress, destinationAddress, sourcePort: 0, destinationPort: 0, fragment, packet, payload: packet.subarray(offset) };
+    const payload = packet.subarray(offset);
+    return { version, protocol, sourceAddress, destinationAddress, sourcePort: 0, destinationPort: 0, fragment, packet, payload };
   }
   const available = packet.length - offset;
   if (available < UDP_HEADER_LENGTH) return `inner UDP header is truncated (${available} bytes after the IP header)`;

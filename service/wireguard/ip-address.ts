@@ -3,6 +3,7 @@
  * socket layer. IPv6 text output is the canonical RFC 5952 form (lower case, longest zero run
  * compressed), the same form node:net reports.
  */
+/* eslint-disable no-bitwise -- address bytes and 16-bit groups */
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** Parses an IPv4 or IPv6 address into its 4 or 16 bytes; `undefined` when it is neither. */

@@ -2,6 +2,7 @@
  * WireGuard keys as people write them: 32 bytes in standard base64 (44 characters), the format
  * of `wg genkey` / `wg pubkey`.
  */
+/* eslint-disable no-bitwise -- key clamping sets and clears bits */
 import { randomBytes } from 'node:crypto';
 import { KEY_LENGTH, x25519FromPrivate } from './crypto';
 

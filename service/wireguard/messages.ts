@@ -6,6 +6,7 @@
  * Every message starts with a 4-byte little-endian type word: the type in the first byte and
  * three reserved zero bytes.
  */
+/* eslint-disable no-bitwise -- little-endian words from bytes */
 
 export const MESSAGE_INITIATION = 1;
 export const MESSAGE_RESPONSE = 2;
