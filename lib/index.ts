@@ -1,1 +1,5 @@
-export {};
+export * from './formatter';
+export * from './destination';
+export * from './listener';
+export * from './gateway';
+export * from './packet-source';

@@ -1,0 +1,85 @@
+/**
+ * Names of the custom resources served by the registration function, their properties and their
+ * attributes. The constructs write these names and the handler reads them: both import them from
+ * here. Type names and property names are public API (templates in the wild use them): add, never
+ * rename.
+ */
+
+/** `Custom::PacketGatewayPacketSource`: binds a user's SNS topic to a Listener. */
+export const PACKET_SOURCE_RESOURCE_TYPE = 'Custom::PacketGatewayPacketSource';
+
+/** `Custom::PacketGatewayListener`: stores a Listener record in the gateway's table. */
+export const LISTENER_RESOURCE_TYPE = 'Custom::PacketGatewayListener';
+
+/** Properties of `Custom::PacketGatewayPacketSource` (DESIGN.md). */
+export const PacketSourceProperty = {
+  ListenerName: 'ListenerName',
+  SnsTopicSource: 'SnsTopicSource',
+  DeadLetterQueueArn: 'DeadLetterQueueArn',
+  DeliveryLogGroupArn: 'DeliveryLogGroupArn',
+  Enabled: 'Enabled',
+  Description: 'Description',
+} as const;
+
+/** Properties of the `SnsTopicSource` object of `Custom::PacketGatewayPacketSource`. */
+export const SnsTopicSourceProperty = {
+  TopicArn: 'TopicArn',
+  Role: 'Role',
+  ExternalId: 'ExternalId',
+} as const;
+
+/** Attributes (`Fn::GetAtt`) of `Custom::PacketGatewayPacketSource`. */
+export const PacketSourceAttribute = {
+  /** Comma-separated ARNs of the delivery-queue subscriptions, one per gateway region. */
+  SubscriptionArns: 'SubscriptionArns',
+  /** The binding's identifier; also the resource's physical id. */
+  BindingId: 'BindingId',
+} as const;
+
+/** Properties of `Custom::PacketGatewayListener`. */
+export const ListenerProperty = {
+  ListenerName: 'ListenerName',
+  /** The Listener record (records.ts `ListenerRecord`) as a JSON string, so numbers and booleans keep their types. */
+  Configuration: 'Configuration',
+} as const;
+
+/** Attributes (`Fn::GetAtt`) of `Custom::PacketGatewayListener`. */
+export const ListenerAttribute = {
+  ListenerName: 'ListenerName',
+} as const;
+
+/**
+ * Environment of the registration function.
+ * `PACKET_GATEWAY_TABLE`: the gateway's table. `PACKET_GATEWAY_DELIVERY_TARGETS`: JSON array of
+ * `{ Region, QueueArn, TableName }`, the home region first. `PACKET_GATEWAY_ACCESS_ROLE_ARN`: the
+ * registration principal, assumed before users' roles. `PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS`:
+ * how long a subscription may stay pending.
+ */
+export const RegistrationEnvironment = {
+  Table: 'PACKET_GATEWAY_TABLE',
+  DeliveryTargets: 'PACKET_GATEWAY_DELIVERY_TARGETS',
+  AccessRoleArn: 'PACKET_GATEWAY_ACCESS_ROLE_ARN',
+  ConfirmationTimeoutSeconds: 'PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS',
+} as const;
+
+/** One gateway region a PacketSource subscribes: its delivery queue and its configuration table. */
+export interface DeliveryTarget {
+  readonly Region: string;
+  readonly QueueArn: string;
+  readonly TableName: string;
+}
+
+/**
+ * Environment of the data-plane container (the service reads these names).
+ * `PACKET_GATEWAY_REPLY_TAG_SECRET` arrives as an ECS secret from Secrets Manager, never as plain text.
+ */
+export const ServiceEnvironment = {
+  Table: 'PACKET_GATEWAY_TABLE',
+  DeliveryQueueUrl: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL',
+  HealthPort: 'PACKET_GATEWAY_HEALTH_PORT',
+  ReplyTagSecret: 'PACKET_GATEWAY_REPLY_TAG_SECRET',
+  LogLevel: 'PACKET_GATEWAY_LOG_LEVEL',
+} as const;
+
+/** IAM path of the roles PacketSources create; the registration principal may assume only roles on it. */
+export const PACKET_SOURCE_ROLE_PATH = '/packet-gateway/';

@@ -1,0 +1,107 @@
+/**
+ * Synth-time validation shared by the constructs. Every check skips unresolved tokens (their value
+ * is known only at deploy time) and throws an error naming the construct, the property, the bad
+ * value and what is allowed.
+ */
+import { Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** Name rule shared by Listeners and destinations: 1-64 of [A-Za-z0-9_-]. */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Throws a validation error for `scope` naming the property and the allowed values. */
+export function fail(scope: IConstruct, message: string): never {
+  throw new Error(`${scope.node.path}: ${message}`);
+}
+
+/** `value` must be an integer in [min, max]; tokens are skipped. */
+export function validateInteger(scope: IConstruct, prop: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(scope, `${prop} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+/** `value` must be a number in [min, max]; tokens are skipped. */
+export function validateRange(scope: IConstruct, prop: string, value: number | undefined, min: number, max: number, unit = ''): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    fail(scope, `${prop} must be from ${min}${unit} to ${max}${unit}, got ${value}${unit}`);
+  }
+}
+
+/** `value` must match {@link NAME_PATTERN}; tokens are skipped. */
+export function validateName(scope: IConstruct, prop: string, value: string): void {
+  if (Token.isUnresolved(value)) return;
+  if (!NAME_PATTERN.test(value)) {
+    fail(scope, `${prop} must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** A 12-digit AWS account id; tokens are skipped. */
+export function validateAccount(scope: IConstruct, prop: string, value: string): void {
+  if (Token.isUnresolved(value)) return;
+  if (!/^\d{12}$/.test(value)) fail(scope, `${prop} must hold 12-digit AWS account ids, got ${JSON.stringify(value)}`);
+}
+
+/** A region name such as `eu-west-1`; tokens are skipped. */
+export function validateRegion(scope: IConstruct, prop: string, value: string): void {
+  if (Token.isUnresolved(value)) return;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value)) fail(scope, `${prop} must be an AWS region name such as "eu-west-1", got ${JSON.stringify(value)}`);
+}
+
+/** An ARN of `service` (and, when given, of a resource starting with `resourcePrefix`); tokens are skipped. */
+export function validateArn(scope: IConstruct, prop: string, value: string, service: string, resourcePrefix = ''): void {
+  if (Token.isUnresolved(value)) return;
+  const parts = value.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn' || parts[2] !== service || !parts.slice(5).join(':').startsWith(resourcePrefix)) {
+    fail(scope, `${prop} must be an ARN of ${service}${resourcePrefix ? ` (${resourcePrefix}…)` : ''}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** True when `value` is an IPv4 or IPv6 CIDR block such as `203.0.113.0/24` or `2001:db8::/32`. */
+export function isCidr(value: string): boolean {
+  const slash = value.indexOf('/');
+  if (slash < 0) return false;
+  const address = value.slice(0, slash);
+  const bits = value.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  const prefix = Number(bits);
+  if (isIpv4(address)) return prefix <= 32;
+  if (isIpv6(address)) return prefix <= 128;
+  return false;
+}
+
+/** True for a dotted-quad IPv4 address. */
+export function isIpv4(value: string): boolean {
+  const parts = value.split('.');
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255 && (p === '0' || !p.startsWith('0')));
+}
+
+/** True for an IPv6 address (with at most one `::`, optionally ending in a dotted quad). */
+export function isIpv6(value: string): boolean {
+  if (!value.includes(':') || value.split('::').length > 2) return false;
+  let groups = value.split(':');
+  const last = groups[groups.length - 1];
+  let extra = 0;
+  if (last.includes('.')) {
+    if (!isIpv4(last)) return false;
+    groups = groups.slice(0, -1);
+    extra = 2;
+  }
+  const compressed = value.includes('::');
+  const filled = groups.filter((g) => g !== '');
+  if (!filled.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
+  const count = filled.length + extra;
+  return compressed ? count <= 7 : count === 8 && groups.every((g) => g !== '');
+}
+
+/** Every entry must be a CIDR block; tokens are skipped. */
+export function validateCidrs(scope: IConstruct, prop: string, values: readonly string[] | undefined): void {
+  if (values === undefined || Token.isUnresolved(values)) return;
+  if (values.length === 0) fail(scope, `${prop} must not be empty; leave it undefined instead`);
+  for (const value of values) {
+    if (Token.isUnresolved(value)) continue;
+    if (!isCidr(value)) fail(scope, `${prop} must hold CIDR blocks such as "203.0.113.0/24" or "2001:db8::/32", got ${JSON.stringify(value)}`);
+  }
+}
