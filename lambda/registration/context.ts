@@ -1,0 +1,67 @@
+/**
+ * What the registration functions work with: the gateway's tables and delivery queues, the record
+ * store, a way to act as a PacketSource's role, a clock and a logger. Built once per process from
+ * the environment (index.ts); tests build their own.
+ */
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { RecordStore } from './record-store';
+import { DeliveryTarget, RegistrationEnvironment } from '../../lib/private/resource-properties';
+
+/** Structured logger (Powertools Logger satisfies it). */
+export interface RegistrationLogger {
+  info(message: string, ...extra: Array<Record<string, unknown>>): void;
+  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
+}
+
+/** Settings read from the environment. */
+export interface RegistrationSettings {
+  /** The gateway regions, home first: delivery queue and table of each. */
+  readonly targets: readonly DeliveryTarget[];
+  /** The registration principal, assumed before a PacketSource's role. */
+  readonly accessRoleArn: string;
+  /** How long subscriptions may stay pending before the registration fails. */
+  readonly confirmationTimeoutMs: number;
+}
+
+export interface RegistrationContext extends RegistrationSettings {
+  readonly store: RecordStore;
+  /** An SNS client of `region` acting as `roleArn` (assumed with `externalId`). */
+  readonly snsAs: (roleArn: string, externalId: string, region: string) => Promise<SNSClient>;
+  readonly logger: RegistrationLogger;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** Reads the settings; throws naming the variable when one is missing or malformed. */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv): RegistrationSettings {
+  const read = (name: string) => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  let targets: unknown;
+  try {
+    targets = JSON.parse(read(RegistrationEnvironment.DeliveryTargets));
+  } catch (err) {
+    throw new Error(`environment variable ${RegistrationEnvironment.DeliveryTargets} is not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(targets) || targets.length === 0 || !targets.every(isTarget)) {
+    throw new Error(`environment variable ${RegistrationEnvironment.DeliveryTargets} must be a non-empty JSON array of {Region, QueueArn, TableName}`);
+  }
+  const timeout = Number(env[RegistrationEnvironment.ConfirmationTimeoutSeconds] ?? '720');
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new Error(`environment variable ${RegistrationEnvironment.ConfirmationTimeoutSeconds} must be a positive number of seconds`);
+  }
+  return {
+    targets: targets as DeliveryTarget[],
+    accessRoleArn: read(RegistrationEnvironment.AccessRoleArn),
+    confirmationTimeoutMs: timeout * 1000,
+  };
+}
+
+function isTarget(value: unknown): value is DeliveryTarget {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = value as Record<string, unknown>;
+  return typeof t.Region === 'string' && typeof t.QueueArn === 'string' && typeof t.TableName === 'string';
+}

@@ -1,0 +1,324 @@
+/**
+ * `Custom::PacketGatewayPacketSource`: binds a user's topic to a Listener.
+ *
+ * A binding is one item per gateway region (`SOURCE#<topicArn>`), written before the topic is
+ * subscribed (state `PendingConfirmation`, so the fleet confirms the subscription SNS announces)
+ * and marked `Confirmed` by the completion check once SNS reports every subscription confirmed.
+ *
+ * Physical id: the BindingId, derived from the stack, the logical id, the Listener name and the
+ * request. A new ListenerName replaces the resource (new BindingId); any other change updates it
+ * in place, moving the binding when the topic changes.
+ *
+ * Ownership: a topic is bound by one stack; another stack's Create fails and changes nothing.
+ * Within a stack a newer resource may take the binding over (replacement creates the new resource
+ * before deleting the old); the item keeps the previous binding, restored if the newer resource
+ * is rolled back and dropped when the old one is deleted. Delete of a binding that is gone, or
+ * that another resource holds, succeeds without touching it.
+ */
+import { createHash } from 'node:crypto';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { stackEnvironment } from './arn';
+import type { RegistrationContext } from './context';
+import { messageOf, RegistrationError } from './errors';
+import { CompletionResponse, ownerOf, ResourceEvent, ResourceResponse } from './events';
+import { homeTable, listenerKey } from './listener-resource';
+import { OldPacketSourceProperties, PacketSourceProperties, parsePacketSourceProperties, readOldPacketSourceProperties } from './properties';
+import type { Mutation, Owner, StoredItem } from './record-store';
+import { confirmationState, ensureSubscriptions, PENDING_CONFIRMATION, RegionSubscription, unsubscribe } from './subscriptions';
+import { PacketSourceRecord, SOURCE_KEY_PREFIX, SOURCE_KIND } from '../../lib/private/records';
+import { DeliveryTarget, PacketSourceAttribute } from '../../lib/private/resource-properties';
+import { validatePacketSourceRecord } from '../../lib/private/validate-records';
+
+type SourceItem = StoredItem<PacketSourceRecord>;
+
+/** Partition key of a topic's binding. */
+export function sourceKey(topicArn: string): string {
+  return `${SOURCE_KEY_PREFIX}${topicArn}`;
+}
+
+/** The BindingId of a request: stable for retries of the same request, new for every replacement. */
+export function bindingIdFor(event: Pick<ResourceEvent, 'StackId' | 'LogicalResourceId' | 'RequestId'>, listenerName: string): string {
+  const hash = createHash('sha256').update([event.StackId, event.LogicalResourceId, listenerName, event.RequestId].join('\n')).digest('hex');
+  return `pgw-${hash.slice(0, 24)}`;
+}
+
+export async function createPacketSource(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
+  const props = parse(event, ctx);
+  return bind(event, props, bindingIdFor(event, props.ListenerName), ctx);
+}
+
+export async function updatePacketSource(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
+  const props = parse(event, ctx);
+  const old = readOldPacketSourceProperties(event.OldResourceProperties);
+  if (old.ListenerName !== undefined && old.ListenerName !== props.ListenerName) {
+    // Replacement: a new binding; CloudFormation deletes the old resource once the update succeeded.
+    return bind(event, props, bindingIdFor(event, props.ListenerName), ctx);
+  }
+  const bindingId = event.PhysicalResourceId ?? bindingIdFor(event, props.ListenerName);
+  const response = await bind(event, props, bindingId, ctx);
+  if (old.TopicArn !== undefined && old.TopicArn !== props.TopicArn) {
+    await release(old, old.TopicArn, bindingId, ctx);
+  }
+  return response;
+}
+
+export async function deletePacketSource(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
+  const physicalId = event.PhysicalResourceId ?? '';
+  const props = readOldPacketSourceProperties(event.ResourceProperties);
+  if (props.TopicArn === undefined) {
+    ctx.logger.warn('PacketSource delete without SnsTopicSource.TopicArn: nothing to release', { bindingId: physicalId });
+  } else {
+    await release(props, props.TopicArn, physicalId, ctx);
+  }
+  return { PhysicalResourceId: physicalId };
+}
+
+/** Completion check: done once SNS reports every subscription of the binding confirmed. */
+export async function packetSourceComplete(event: ResourceEvent, ctx: RegistrationContext): Promise<CompletionResponse> {
+  if (event.RequestType === 'Delete') return { IsComplete: true };
+  const props = parse(event, ctx);
+  const bindingId = event.PhysicalResourceId ?? '';
+  const pk = sourceKey(props.TopicArn);
+  const item = await ctx.store.get<PacketSourceRecord>(homeTable(ctx), pk);
+  if (!item || item.record.BindingId !== bindingId) {
+    throw new RegistrationError(`The binding of topic ${props.TopicArn} was removed or taken over by another resource (${item?.owner.LogicalResourceId ?? 'none'}) `
+      + 'while its subscriptions awaited confirmation; deploy again once the other deployment has finished.');
+  }
+  const done = (arns: readonly string[]): CompletionResponse => ({
+    IsComplete: true,
+    Data: { [PacketSourceAttribute.BindingId]: bindingId, [PacketSourceAttribute.SubscriptionArns]: arns.join(',') },
+  });
+  if (item.record.SubscriptionState === 'Confirmed') return done(item.record.SubscriptionArns ?? []);
+
+  const sns = await ctx.snsAs(props.RoleArn, props.ExternalId, ctx.targets[0].Region);
+  const states = await confirmationState(sns, props.TopicArn, ctx.targets);
+  const missing = states.filter((s) => s.arn === undefined);
+  if (missing.length > 0) {
+    throw new RegistrationError(`The subscription of ${missing.map((m) => `${m.target.QueueArn} (${m.target.Region})`).join(', ')} to topic ${props.TopicArn} `
+      + 'disappeared before it was confirmed (deleted by hand, or rejected by SNS). Deploy again to re-create it.');
+  }
+  const pending = states.filter((s) => s.arn === PENDING_CONFIRMATION);
+  if (pending.length === 0) {
+    const arns = states.map((s) => s.arn as string);
+    for (const target of ctx.targets) {
+      await ctx.store.mutate<PacketSourceRecord>(target, pk, SOURCE_KIND, (current): Mutation<PacketSourceRecord> => {
+        if (!current || current.record.BindingId !== bindingId) return { keep: true };
+        return { put: { record: { ...current.record, SubscriptionState: 'Confirmed', SubscriptionArns: arns }, owner: current.owner, ...previousOf(current) } };
+      });
+    }
+    ctx.logger.info('PacketSource subscriptions confirmed', { topicArn: props.TopicArn, bindingId, subscriptionArns: arns });
+    return done(arns);
+  }
+  const since = item.pendingSince ?? ctx.now();
+  if (ctx.now() - since > ctx.confirmationTimeoutMs) {
+    const waiting = pending.map((p) => `${p.target.QueueArn} (${p.target.Region})`).join(', ');
+    throw new RegistrationError(`The subscription of ${waiting} to topic ${props.TopicArn} is still pending confirmation after `
+      + `${Math.round((ctx.now() - since) / 1000)} s. The gateway fleet confirms it when SNS's SubscriptionConfirmation reaches its delivery queue: `
+      + `check that the fleet of that region is running and that the gateway lists account ${stackEnvironment(event.StackId).account} in allowedAccounts.`);
+  }
+  return { IsComplete: false };
+}
+
+function parse(event: ResourceEvent, ctx: RegistrationContext): PacketSourceProperties {
+  const stack = stackEnvironment(event.StackId);
+  const home = ctx.targets[0].Region;
+  if (stack.region !== home) {
+    throw new RegistrationError(`The stack is in ${stack.region} but this gateway is in ${home}: a PacketSource registers with the gateway of its own region`);
+  }
+  return parsePacketSourceProperties(event.ResourceProperties, stack);
+}
+
+function previousOf(item: SourceItem): { previous?: SourceItem['previous'] } {
+  return item.previous ? { previous: item.previous } : {};
+}
+
+function recordFor(
+  event: ResourceEvent, props: PacketSourceProperties, bindingId: string, regions: readonly DeliveryTarget[], arns: readonly string[],
+): PacketSourceRecord {
+  const record: PacketSourceRecord = {
+    TopicArn: props.TopicArn,
+    ListenerName: props.ListenerName,
+    Enabled: props.Enabled,
+    ...(props.DeadLetterQueueArn !== undefined ? { DeadLetterQueueArn: props.DeadLetterQueueArn } : {}),
+    ...(props.DeliveryLogGroupArn !== undefined ? { DeliveryLogGroupArn: props.DeliveryLogGroupArn } : {}),
+    HomeRegion: regions[0].Region,
+    BindingId: bindingId,
+    OwnerStackId: event.StackId,
+    SubscriptionState: 'PendingConfirmation',
+    SubscriptionArns: [...arns],
+    ...(props.Description !== undefined ? { Description: props.Description } : {}),
+    RoleArn: props.RoleArn,
+    ExternalId: props.ExternalId,
+    EgressRegions: regions.map((r) => r.Region),
+  };
+  const errors = validatePacketSourceRecord(record, 'PacketSource');
+  if (errors.length > 0) throw new RegistrationError(`Invalid PacketSource: ${errors.join('; ')}`);
+  return record;
+}
+
+async function requireListener(name: string, ctx: RegistrationContext): Promise<void> {
+  for (const [i, target] of ctx.targets.entries()) {
+    const listener = await ctx.store.get(target, listenerKey(name));
+    if (!listener) {
+      throw new RegistrationError(`Listener ${name} does not exist in the gateway of ${target.Region} (table ${target.TableName}). `
+        + (i === 0 ? 'Check ListenerName, and deploy the Listener before the PacketSource.' : 'Each peer region needs a Listener of the same name.'));
+    }
+  }
+}
+
+/**
+ * Claims the topic for `bindingId` in every region, subscribes the delivery queues and records
+ * the subscriptions. Undoes its own changes when it fails part-way.
+ */
+async function bind(event: ResourceEvent, props: PacketSourceProperties, bindingId: string, ctx: RegistrationContext): Promise<ResourceResponse> {
+  const me = ownerOf(event);
+  const pk = sourceKey(props.TopicArn);
+  await requireListener(props.ListenerName, ctx);
+
+  const priors: Array<{ target: DeliveryTarget; prior: SourceItem | undefined }> = [];
+  let subscriptions: RegionSubscription[] = [];
+  let sns: SNSClient | undefined;
+  try {
+    for (const target of ctx.targets) {
+      let prior: SourceItem | undefined;
+      await ctx.store.mutate<PacketSourceRecord>(target, pk, SOURCE_KIND, (current): Mutation<PacketSourceRecord> => {
+        prior = current;
+        refuseTakeover(current, me, props.TopicArn);
+        const sameBinding = current?.record.BindingId === bindingId;
+        const record = recordFor(event, props, bindingId, ctx.targets, sameBinding ? current?.record.SubscriptionArns ?? [] : []);
+        if (!current) return { put: { record, owner: me } };
+        if (sameBinding) {
+          const pending = current.pendingSince !== undefined ? { pendingSince: current.pendingSince } : {};
+          return { put: { record, owner: me, ...previousOf(current), ...pending } };
+        }
+        return { put: { record, owner: me, previous: { record: current.record, owner: current.owner } } };
+      });
+      priors.push({ target, prior });
+    }
+
+    sns = await ctx.snsAs(props.RoleArn, props.ExternalId, ctx.targets[0].Region);
+    subscriptions = await ensureSubscriptions(sns, props.TopicArn, ctx.targets, ctx.targets[0].Region, props.DeadLetterQueueArn);
+    const arns = subscriptions.map((s) => s.subscriptionArn);
+    const before = priors[0].prior?.record.BindingId === bindingId ? priors[0].prior.record.SubscriptionArns ?? [] : [];
+    await unsubscribe(sns, props.TopicArn, before.filter((arn) => !arns.includes(arn)));
+
+    const pendingSince = ctx.now();
+    for (const target of ctx.targets) {
+      await ctx.store.mutate<PacketSourceRecord>(target, pk, SOURCE_KIND, (current): Mutation<PacketSourceRecord> => {
+        if (!current || current.record.BindingId !== bindingId) {
+          throw new RegistrationError(`The binding of topic ${props.TopicArn} was changed by another deployment while this one registered it; deploy again`);
+        }
+        return { put: { record: { ...current.record, SubscriptionArns: arns }, owner: current.owner, ...previousOf(current), pendingSince } };
+      });
+    }
+    ctx.logger.info('PacketSource bound', { topicArn: props.TopicArn, listener: props.ListenerName, bindingId, subscriptionArns: arns });
+    return {
+      PhysicalResourceId: bindingId,
+      Data: { [PacketSourceAttribute.BindingId]: bindingId, [PacketSourceAttribute.SubscriptionArns]: arns.join(',') },
+    };
+  } catch (err) {
+    await undoBind(props.TopicArn, bindingId, priors, subscriptions, sns, ctx);
+    throw err;
+  }
+}
+
+function refuseTakeover(current: SourceItem | undefined, me: Owner, topicArn: string): void {
+  if (current && current.owner.StackId !== me.StackId) {
+    throw new RegistrationError(`Topic ${topicArn} is already bound to Listener ${current.record.ListenerName} by stack ${current.owner.StackId} `
+      + `(binding ${current.record.BindingId}). A topic can be bound by one stack only: remove that PacketSource first, or use another topic.`);
+  }
+}
+
+/** Best effort: puts back what a failed bind changed (items it created or took over, subscriptions it created). */
+async function undoBind(
+  topicArn: string, bindingId: string, priors: ReadonlyArray<{ target: DeliveryTarget; prior: SourceItem | undefined }>,
+  subscriptions: readonly RegionSubscription[], sns: SNSClient | undefined, ctx: RegistrationContext,
+): Promise<void> {
+  try {
+    const created = subscriptions.filter((s) => s.created).map((s) => s.subscriptionArn);
+    if (sns && created.length > 0) await unsubscribe(sns, topicArn, created);
+    for (const { target, prior } of priors) {
+      if (prior?.record.BindingId === bindingId) continue; // an in-place update: CloudFormation's rollback update restores it
+      await ctx.store.mutate<PacketSourceRecord>(target, sourceKey(topicArn), SOURCE_KIND, (current): Mutation<PacketSourceRecord> => {
+        if (!current || current.record.BindingId !== bindingId) return { keep: true };
+        if (!prior) return { delete: true };
+        return {
+          put: {
+            record: prior.record,
+            owner: prior.owner,
+            ...previousOf(prior),
+            ...(prior.pendingSince !== undefined ? { pendingSince: prior.pendingSince } : {}),
+          },
+        };
+      });
+    }
+  } catch (err) {
+    ctx.logger.warn('Could not undo a failed PacketSource registration', { topicArn, bindingId, error: messageOf(err) });
+  }
+}
+
+/**
+ * Gives up `bindingId`'s hold on `topicArn`: its own binding is deleted (and unsubscribed) or, if
+ * it had taken the binding over, the previous binding is restored; a binding it lost to a newer
+ * resource only forgets it. Anything else is left alone.
+ */
+async function release(props: OldPacketSourceProperties, topicArn: string, bindingId: string, ctx: RegistrationContext): Promise<void> {
+  const pk = sourceKey(topicArn);
+  const current = await ctx.store.get<PacketSourceRecord>(homeTable(ctx), pk);
+
+  if (current?.record.BindingId === bindingId && current.previous) {
+    const previous = current.previous;
+    await eachRegion(ctx, pk, (item) => (item?.record.BindingId === bindingId && item.previous
+      ? { put: { record: item.previous.record, owner: item.previous.owner } }
+      : { keep: true }));
+    const prev = previous.record;
+    if (prev.RoleArn && prev.ExternalId) {
+      try {
+        const sns = await ctx.snsAs(prev.RoleArn, prev.ExternalId, ctx.targets[0].Region);
+        await ensureSubscriptions(sns, topicArn, ctx.targets, ctx.targets[0].Region, prev.DeadLetterQueueArn);
+      } catch (err) {
+        ctx.logger.warn('Restored the previous binding but could not re-apply its subscription settings', { topicArn, error: messageOf(err) });
+      }
+    }
+    ctx.logger.info('PacketSource binding handed back to the resource it was taken from', { topicArn, bindingId, restored: prev.BindingId });
+    return;
+  }
+
+  if (current?.record.BindingId === bindingId) {
+    const arns = current.record.SubscriptionArns ?? [];
+    const roleArn = props.RoleArn ?? current.record.RoleArn;
+    const externalId = props.ExternalId ?? current.record.ExternalId;
+    if (arns.length > 0 && roleArn && externalId) {
+      try {
+        const sns = await ctx.snsAs(roleArn, externalId, ctx.targets[0].Region);
+        await unsubscribe(sns, topicArn, arns);
+      } catch (err) {
+        // Never block a stack deletion: an orphaned subscription only delivers messages the fleet rejects as UnknownTopic.
+        ctx.logger.warn('Could not unsubscribe the delivery queues; delete the subscriptions or the topic by hand', { topicArn, subscriptionArns: arns, error: messageOf(err) });
+      }
+    }
+    await eachRegion(ctx, pk, (item) => (item?.record.BindingId === bindingId ? { delete: true } : { keep: true }));
+    ctx.logger.info('PacketSource binding deleted', { topicArn, bindingId });
+    return;
+  }
+
+  if (current?.previous?.record.BindingId === bindingId) {
+    await eachRegion(ctx, pk, (item) => (item?.previous?.record.BindingId === bindingId
+      ? { put: { record: item.record, owner: item.owner, ...(item.pendingSince !== undefined ? { pendingSince: item.pendingSince } : {}) } }
+      : { keep: true }));
+    ctx.logger.info('PacketSource replaced by a newer resource; its subscriptions stay with it', { topicArn, bindingId, holder: current.record.BindingId });
+    return;
+  }
+
+  // Not held by this resource (already deleted, or bound by another); peers may still hold a stray copy.
+  await eachRegion(ctx, pk, (item) => (item?.record.BindingId === bindingId ? { delete: true } : { keep: true }), 1);
+  ctx.logger.info('PacketSource binding not held by this resource; nothing to release', { topicArn, bindingId, holder: current?.record.BindingId });
+}
+
+async function eachRegion(
+  ctx: RegistrationContext, pk: string, decide: (item: SourceItem | undefined) => Mutation<PacketSourceRecord>, from = 0,
+): Promise<void> {
+  for (const target of ctx.targets.slice(from)) {
+    await ctx.store.mutate<PacketSourceRecord>(target, pk, SOURCE_KIND, decide);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Parsing of the custom-resource properties. CloudFormation delivers every scalar as a string
+ * (`"true"`, `"5555"`), so booleans are parsed here. New properties are parsed strictly (every
+ * problem named, unknown properties rejected); the old properties of Update and Delete requests
+ * are parsed leniently, so a request carrying an older or partial shape still completes.
+ */
+import { parseArn } from './arn';
+import { RegistrationError } from './errors';
+import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
+
+/** Properties of `Custom::PacketGatewayPacketSource`, parsed. */
+export interface PacketSourceProperties {
+  readonly ListenerName: string;
+  readonly TopicArn: string;
+  readonly RoleArn: string;
+  readonly ExternalId: string;
+  readonly DeadLetterQueueArn?: string;
+  readonly DeliveryLogGroupArn?: string;
+  readonly Enabled: boolean;
+  readonly Description?: string;
+}
+
+/** What an old (previous) property set yields, when it yields anything. */
+export type OldPacketSourceProperties = Partial<PacketSourceProperties>;
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
+const KNOWN = new Set<string>(['ServiceToken', ...Object.values(PacketSourceProperty)]);
+const KNOWN_TOPIC_SOURCE = new Set<string>(Object.values(SnsTopicSourceProperty));
+
+/**
+ * Parses the properties of a Create or Update request. Throws a {@link RegistrationError} that
+ * lists every problem, each naming the property, the value and what is allowed.
+ */
+export function parsePacketSourceProperties(
+  raw: Record<string, unknown> | undefined, stack: { region: string; account: string },
+): PacketSourceProperties {
+  const problems: string[] = [];
+  const props = raw ?? {};
+  for (const key of Object.keys(props)) {
+    if (!KNOWN.has(key)) problems.push(`unknown property ${key} (allowed: ${[...KNOWN].join(', ')})`);
+  }
+  const listenerName = props[PacketSourceProperty.ListenerName];
+  if (typeof listenerName !== 'string' || !NAME_PATTERN.test(listenerName)) {
+    problems.push(`ListenerName must be a Listener name (1-64 characters of A-Z a-z 0-9 _ -), got ${describe(listenerName)}`);
+  }
+  const source = props[PacketSourceProperty.SnsTopicSource];
+  let topicArn: unknown;
+  let roleArn: unknown;
+  let externalId: unknown;
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) {
+    problems.push(`SnsTopicSource must be an object with TopicArn, Role and ExternalId, got ${describe(source)}`);
+  } else {
+    const s = source as Record<string, unknown>;
+    for (const key of Object.keys(s)) {
+      if (!KNOWN_TOPIC_SOURCE.has(key)) problems.push(`unknown property SnsTopicSource.${key} (allowed: ${[...KNOWN_TOPIC_SOURCE].join(', ')})`);
+    }
+    topicArn = s[SnsTopicSourceProperty.TopicArn];
+    roleArn = s[SnsTopicSourceProperty.Role];
+    externalId = s[SnsTopicSourceProperty.ExternalId];
+    const topic = typeof topicArn === 'string' ? parseArn(topicArn) : undefined;
+    if (!topic || topic.service !== 'sns' || !topic.resource || topic.resource.includes(':')) {
+      problems.push(`SnsTopicSource.TopicArn must be an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>), got ${describe(topicArn)}`);
+    } else {
+      if (topic.region !== stack.region) {
+        problems.push(`SnsTopicSource.TopicArn ${topicArn} is in region ${topic.region}, but the stack is in ${stack.region}: the topic must be in the stack's region`);
+      }
+      if (topic.account !== stack.account) {
+        problems.push(`SnsTopicSource.TopicArn ${topicArn} belongs to account ${topic.account}, but the stack is in account ${stack.account}: the topic must be in the stack's account`);
+      }
+    }
+    const role = typeof roleArn === 'string' ? parseArn(roleArn) : undefined;
+    if (!role || role.service !== 'iam' || !role.resource.startsWith('role/')) {
+      problems.push(`SnsTopicSource.Role must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got ${describe(roleArn)}`);
+    } else if (role.account !== stack.account) {
+      problems.push(`SnsTopicSource.Role ${roleArn} belongs to account ${role.account}, but the stack is in account ${stack.account}: the role must be in the stack's account`);
+    }
+    if (typeof externalId !== 'string' || !EXTERNAL_ID_PATTERN.test(externalId)) {
+      problems.push(`SnsTopicSource.ExternalId must be 2-1224 characters of A-Z a-z 0-9 + = , . @ : / _ -, got ${describe(externalId)}`);
+    }
+  }
+  const deadLetterQueueArn = optionalArn(props, PacketSourceProperty.DeadLetterQueueArn, 'sqs', 'an SQS queue ARN', problems);
+  const deliveryLogGroupArn = optionalArn(props, PacketSourceProperty.DeliveryLogGroupArn, 'logs', 'a CloudWatch Logs log group ARN', problems, 'log-group:');
+  const enabled = parseBoolean(props[PacketSourceProperty.Enabled], 'Enabled', problems) ?? true;
+  const description = props[PacketSourceProperty.Description];
+  if (description !== undefined && (typeof description !== 'string' || description.length > 1024)) {
+    problems.push(`Description must be text of at most 1024 characters, got ${typeof description === 'string' ? `${description.length} characters` : describe(description)}`);
+  }
+  if (problems.length > 0) {
+    throw new RegistrationError(`Invalid PacketSource properties: ${problems.join('; ')}`);
+  }
+  return {
+    ListenerName: listenerName as string,
+    TopicArn: topicArn as string,
+    RoleArn: roleArn as string,
+    ExternalId: externalId as string,
+    ...(deadLetterQueueArn !== undefined ? { DeadLetterQueueArn: deadLetterQueueArn } : {}),
+    ...(deliveryLogGroupArn !== undefined ? { DeliveryLogGroupArn: deliveryLogGroupArn } : {}),
+    Enabled: enabled,
+    ...(description !== undefined ? { Description: description as string } : {}),
+  };
+}
+
+/**
+ * Reads whatever an old property set (`OldResourceProperties`, or the properties of a Delete)
+ * still carries. Never throws: missing or malformed values are left out.
+ */
+export function readOldPacketSourceProperties(raw: Record<string, unknown> | undefined): OldPacketSourceProperties {
+  const props = raw ?? {};
+  const source = typeof props.SnsTopicSource === 'object' && props.SnsTopicSource !== null ? (props.SnsTopicSource as Record<string, unknown>) : {};
+  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : undefined);
+  const enabled = parseBoolean(props.Enabled, 'Enabled', []);
+  return strip({
+    ListenerName: text(props.ListenerName),
+    TopicArn: text(source.TopicArn),
+    RoleArn: text(source.Role),
+    ExternalId: text(source.ExternalId),
+    DeadLetterQueueArn: text(props.DeadLetterQueueArn),
+    DeliveryLogGroupArn: text(props.DeliveryLogGroupArn),
+    Enabled: enabled,
+    Description: text(props.Description),
+  });
+}
+
+/** `true`/`false` as booleans or the strings CloudFormation sends; anything else is a problem. */
+export function parseBoolean(value: unknown, name: string, problems: string[]): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true' || value === 'True' || value === 'TRUE') return true;
+  if (value === false || value === 'false' || value === 'False' || value === 'FALSE') return false;
+  problems.push(`${name} must be true or false, got ${describe(value)}`);
+  return undefined;
+}
+
+function optionalArn(
+  props: Record<string, unknown>, name: string, service: string, what: string, problems: string[], resourcePrefix = '',
+): string | undefined {
+  const value = props[name];
+  if (value === undefined || value === '') return undefined;
+  const arn = typeof value === 'string' ? parseArn(value) : undefined;
+  if (!arn || arn.service !== service || !arn.resource.startsWith(resourcePrefix)) {
+    problems.push(`${name} must be ${what}, got ${describe(value)}`);
+    return undefined;
+  }
+  return value as string;
+}
+
+function strip<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A short description of a value for an error message. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+  const json = JSON.stringify(value);
+  return json === undefined ? String(value) : json.length > 200 ? `${json.slice(0, 200)}…` : json;
+}
