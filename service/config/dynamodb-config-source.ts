@@ -111,7 +111,7 @@ export class DynamoDbConfigSource implements ConfigSource {
   }
 
   private async scan(): Promise<GatewayConfigDocument> {
-    const listeners: ListenerRecord[] = [];
+    const candidates: Array<{ key: string; record: ListenerRecord; errors: string[] }> = [];
     const sources: PacketSourceRecord[] = [];
     const seen = new Set<string>();
     let startKey: Record<string, unknown> | undefined;
@@ -127,7 +127,7 @@ export class DynamoDbConfigSource implements ConfigSource {
           const errors = validateListenerRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
           const name = key.slice(LISTENER_KEY_PREFIX.length);
           if (errors.length === 0 && (record as ListenerRecord).Name !== name) errors.push(`${key} ${RECORD_ATTRIBUTE}.Name: ${JSON.stringify((record as ListenerRecord).Name)} does not match the item key (allowed: ${JSON.stringify(name)})`);
-          if (this.accept(key, errors)) listeners.push(record as ListenerRecord);
+          candidates.push({ key, record: record as ListenerRecord, errors });
         } else if (key.startsWith(SOURCE_KEY_PREFIX)) {
           const errors = validatePacketSourceRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
           const topic = key.slice(SOURCE_KEY_PREFIX.length);
@@ -138,9 +138,20 @@ export class DynamoDbConfigSource implements ConfigSource {
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     for (const key of this.reported.keys()) if (!seen.has(key)) this.reported.delete(key);
-    listeners.sort((a, b) => compare(a.Name, b.Name));
+    candidates.sort((a, b) => compare(a.key, b.key));
+    // Two Listeners cannot share a port: the first by name keeps it.
+    const byPort = new Map<number, string>();
+    const listeners: ListenerRecord[] = [];
+    for (const { key, record, errors } of candidates) {
+      if (errors.length === 0) {
+        const holder = byPort.get(record.Port);
+        if (holder !== undefined) errors.push(`${key} ${RECORD_ATTRIBUTE}.Port: ${record.Port} is used by Listener ${holder} (allowed: one Listener per port)`);
+        else byPort.set(record.Port, record.Name);
+      }
+      if (this.accept(key, errors)) listeners.push(record);
+    }
     sources.sort((a, b) => compare(a.TopicArn, b.TopicArn));
-    return { Listeners: this.withoutPortConflicts(listeners), PacketSources: sources };
+    return { Listeners: listeners, PacketSources: sources };
   }
 
   /** Logs a record's problems once; returns true when it has none. */
@@ -155,21 +166,6 @@ export class DynamoDbConfigSource implements ConfigSource {
       this.options.logger?.error('configuration record ignored', { source: this.description, item: key, errors });
     }
     return false;
-  }
-
-  /** Two Listeners cannot share a port: the first by name keeps it. */
-  private withoutPortConflicts(listeners: ListenerRecord[]): ListenerRecord[] {
-    const byPort = new Map<number, string>();
-    return listeners.filter((l) => {
-      const holder = byPort.get(l.Port);
-      if (holder === undefined) {
-        byPort.set(l.Port, l.Name);
-        return true;
-      }
-      const key = `${LISTENER_KEY_PREFIX}${l.Name}`;
-      this.accept(key, [`${key} ${RECORD_ATTRIBUTE}.Port: ${l.Port} is used by Listener ${holder} (allowed: one Listener per port)`]);
-      return false;
-    });
   }
 }
 

@@ -1,5 +1,6 @@
 /** Shared test helpers for the data plane: capturing reporters, a silent logger, loopback UDP clients. */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Failure, FailureCode, FailureContext, FailureReporter, MetricsRecorder } from '../../service/contracts';
 import { createLogger } from '../../service/observability/logger';
 
@@ -110,4 +111,20 @@ export async function eventually(predicate: () => boolean, timeoutMs = 5000, wha
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A stand-in for the Powertools Logger that keeps each record (level, message, attributes). */
+export interface LogRecord {
+  readonly level: string;
+  readonly message: string;
+  readonly attributes: Record<string, unknown>;
+}
+
+export function capturingLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const at = (level: string) => (message: string, ...extra: unknown[]): void => {
+    records.push({ level, message, attributes: Object.assign({}, ...extra.filter((e) => typeof e === 'object' && e !== null)) });
+  };
+  const logger = { debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR'), critical: at('CRITICAL') } as unknown as Logger;
+  return { logger, records };
 }

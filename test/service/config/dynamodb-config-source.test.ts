@@ -1,0 +1,98 @@
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ListenerRecord, PacketSourceRecord } from '../../../lib/private/records';
+import { DynamoDbConfigSource } from '../../../service/config/dynamodb-config-source';
+import { capturingLogger } from '../helpers';
+import { startDynalite, LocalDynamo } from './dynalite';
+
+const TABLE = 'packet-gateway-config';
+const demo: ListenerRecord = { Name: 'demo', Protocol: 'udp', Port: 5555, Destinations: [{ Name: 'log', Type: 'log' }] };
+const source: PacketSourceRecord = { TopicArn: 'arn:aws:sns:us-east-1:123456789012:push', ListenerName: 'demo', Enabled: true };
+
+describe('DynamoDbConfigSource against a real DynamoDB API', () => {
+  let dynamo: LocalDynamo;
+  let docs: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await dynamo.createTable(TABLE);
+    docs = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+  beforeEach(async () => {
+    for (const pk of ['LISTENER#demo', 'LISTENER#other', 'LISTENER#broken', `SOURCE#${source.TopicArn}`]) {
+      await docs.send(new DeleteCommand({ TableName: TABLE, Key: { pk } }));
+    }
+  });
+
+  const put = (pk: string, kind: string, record: unknown): Promise<unknown> => docs.send(new PutCommand({ TableName: TABLE, Item: { pk, kind, record, version: 1 } }));
+
+  test('loads Listener and PacketSource records with one scan', async () => {
+    await put('LISTENER#demo', 'Listener', demo);
+    await put(`SOURCE#${source.TopicArn}`, 'PacketSource', source);
+    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 60 });
+    try {
+      expect(await config.start()).toEqual({ Listeners: [demo], PacketSources: [source] });
+      expect(config.current().Listeners[0].Destinations[0]).toEqual({ Name: 'log', Type: 'log' });
+    } finally {
+      await config.stop();
+    }
+  });
+
+  test('reload notifies changes, and only changes', async () => {
+    await put('LISTENER#demo', 'Listener', demo);
+    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 60 });
+    const seen: number[] = [];
+    config.onChange((c) => seen.push(c.Listeners[0]?.Port ?? -1));
+    try {
+      await config.start();
+      expect(await config.reload()).toBe(false);
+      await put('LISTENER#demo', 'Listener', { ...demo, Port: 6000 });
+      expect(await config.reload()).toBe(true);
+      expect(seen).toEqual([6000]);
+      expect(config.current().Listeners[0].Port).toBe(6000);
+    } finally {
+      await config.stop();
+    }
+  });
+
+  test('an invalid record is left out and logged once; the others apply', async () => {
+    const { logger, records: logged } = capturingLogger();
+    await put('LISTENER#demo', 'Listener', demo);
+    await put('LISTENER#broken', 'Listener', { ...demo, Name: 'broken', Port: 99999 });
+    await put('LISTENER#other', 'Listener', { ...demo, Name: 'other' }); // same port as demo
+    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 60, logger });
+    try {
+      const loaded = await config.start();
+      await config.reload();
+      expect(loaded.Listeners.map((l) => l.Name)).toEqual(['demo']);
+      const records = logged.filter((r) => r.message === 'configuration record ignored');
+      expect(records).toHaveLength(2);
+      expect(records.map((r) => (r.attributes.errors as string[])[0])).toEqual([
+        'LISTENER#broken record.Port: 99999 is not a valid port (allowed: integer 1–65535)',
+        'LISTENER#other record.Port: 5555 is used by Listener demo (allowed: one Listener per port)',
+      ]);
+    } finally {
+      await config.stop();
+    }
+  });
+
+  test('reloads periodically', async () => {
+    await put('LISTENER#demo', 'Listener', demo);
+    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 0.05 });
+    try {
+      await config.start();
+      const changed = new Promise<number>((resolve) => config.onChange((c) => resolve(c.Listeners.length)));
+      await put('LISTENER#other', 'Listener', { ...demo, Name: 'other', Port: 7000 });
+      expect(await changed).toBe(2);
+    } finally {
+      await config.stop();
+    }
+  });
+
+  test('a table that cannot be read fails start with a clear message', async () => {
+    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: 'missing-table' });
+    await expect(config.start()).rejects.toThrow(/^table missing-table: cannot load the configuration: /);
+  });
+});
