@@ -26,7 +26,8 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
     }
   });
 
-  const put = (pk: string, kind: string, record: unknown): Promise<unknown> => docs.send(new PutCommand({ TableName: TABLE, Item: { pk, kind, record, version: 1 } }));
+  const put = (pk: string, kind: string, record: unknown): Promise<unknown> =>
+    docs.send(new PutCommand({ TableName: TABLE, Item: { pk, kind, record, version: 1 } }));
 
   test('loads Listener and PacketSource records with one scan', async () => {
     await put('LISTENER#demo', 'Listener', demo);
