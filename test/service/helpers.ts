@@ -1,6 +1,8 @@
 /** Shared test helpers for the data plane: capturing reporters, a silent logger, loopback UDP clients. */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { GatewayConfigDocument } from '../../lib/private/records';
+import type { ConfigSource } from '../../service/config/config-source';
 import type { Failure, FailureCode, FailureContext, FailureReporter, MetricsRecorder } from '../../service/contracts';
 import { createLogger } from '../../service/observability/logger';
 
@@ -127,4 +129,43 @@ export function capturingLogger(): { logger: Logger; records: LogRecord[] } {
   };
   const logger = { debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR'), critical: at('CRITICAL') } as unknown as Logger;
   return { logger, records };
+}
+
+/** A configuration source held in memory; `set` publishes a new configuration. */
+export class MemoryConfigSource implements ConfigSource {
+  public readonly description = 'memory';
+  private readonly listeners = new Set<(c: GatewayConfigDocument) => void>();
+
+  public constructor(private config: GatewayConfigDocument) {}
+
+  public async start(): Promise<GatewayConfigDocument> {
+    return this.config;
+  }
+
+  public current(): GatewayConfigDocument {
+    return this.config;
+  }
+
+  public onChange(listener: (c: GatewayConfigDocument) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  public set(config: GatewayConfigDocument): void {
+    this.config = config;
+    for (const l of this.listeners) l(config);
+  }
+
+  public async stop(): Promise<void> {
+    this.listeners.clear();
+  }
+}
+
+/** A UDP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }
