@@ -1,0 +1,126 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { listenerProps, LocalDynamo, OTHER_STACK_ID, REGION, request, target, testContext, TestContext } from './support';
+import type { ResourceEvent } from '../../../lambda/registration/events';
+import { handleCompletion, handleEvent } from '../../../lambda/registration/index';
+import { LISTENER_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
+
+let dynamo: LocalDynamo;
+let ctx: TestContext;
+let table: string;
+
+beforeAll(async () => {
+  dynamo = await LocalDynamo.start();
+});
+
+afterAll(async () => {
+  await dynamo.stop();
+});
+
+beforeEach(async () => {
+  table = await dynamo.createTable();
+  ctx = testContext(dynamo, [target(REGION, table)]);
+});
+
+async function item(name: string): Promise<Record<string, any> | undefined> {
+  return (await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: `LISTENER#${name}` }, ConsistentRead: true }))).Item;
+}
+
+function event(type: ResourceEvent['RequestType'], props: Record<string, unknown>, extra: Partial<ResourceEvent> = {}): ResourceEvent {
+  return request(type, LISTENER_RESOURCE_TYPE, props, { LogicalResourceId: 'Telemetry', ...extra });
+}
+
+test('Create stores the record under LISTENER#<name>; the physical id is the name', async () => {
+  const response = await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+
+  expect(response).toEqual({ PhysicalResourceId: 'telemetry', Data: { ListenerName: 'telemetry' } });
+  expect(await item('telemetry')).toMatchObject({
+    pk: 'LISTENER#telemetry',
+    kind: 'Listener',
+    version: 1,
+    owner: { LogicalResourceId: 'Telemetry' },
+    record: { Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: [{ Name: 'lambda-0', Type: 'lambda' }] },
+  });
+  expect(await handleCompletion({ ...event('Create', listenerProps()), PhysicalResourceId: 'telemetry' }, ctx)).toEqual({ IsComplete: true });
+});
+
+test('Update with the same name rewrites the record in place', async () => {
+  await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+  const response = await handleEvent(event('Update', listenerProps('telemetry', 6000), { PhysicalResourceId: 'telemetry', OldResourceProperties: listenerProps() }), ctx);
+
+  expect(response.PhysicalResourceId).toBe('telemetry');
+  expect(await item('telemetry')).toMatchObject({ version: 2, record: { Port: 6000 } });
+});
+
+test('a new name replaces the resource: written under the new name, the old record removed by the Delete that follows', async () => {
+  await handleEvent(event('Create', listenerProps('telemetry')), ctx);
+  const response = await handleEvent(event('Update', listenerProps('sensors'), { PhysicalResourceId: 'telemetry', OldResourceProperties: listenerProps() }), ctx);
+
+  expect(response.PhysicalResourceId).toBe('sensors');
+  expect(await item('telemetry')).toBeDefined();
+  await handleEvent(event('Delete', listenerProps('telemetry'), { PhysicalResourceId: 'telemetry' }), ctx);
+  expect(await item('telemetry')).toBeUndefined();
+  expect((await item('sensors'))?.record.Name).toBe('sensors');
+});
+
+test('Delete removes the record; deleting a record that is gone succeeds', async () => {
+  await handleEvent(event('Create', listenerProps()), ctx);
+  await handleEvent(event('Delete', listenerProps(), { PhysicalResourceId: 'telemetry' }), ctx);
+  expect(await item('telemetry')).toBeUndefined();
+  await expect(handleEvent(event('Delete', listenerProps(), { PhysicalResourceId: 'telemetry' }), ctx)).resolves.toEqual({ PhysicalResourceId: 'telemetry' });
+});
+
+test('refuses a name another stack defines, naming that stack', async () => {
+  await handleEvent(event('Create', listenerProps()), ctx);
+  await expect(handleEvent(event('Create', listenerProps('telemetry', 7000), { StackId: OTHER_STACK_ID }), ctx))
+    .rejects.toThrow(/Listener telemetry already exists in this gateway, defined by stack .*:stack\/app\/.*choose another listenerName/);
+  expect((await item('telemetry'))?.record.Port).toBe(5555);
+
+  // And another stack's Delete leaves it alone.
+  await handleEvent(event('Delete', listenerProps(), { PhysicalResourceId: 'telemetry', StackId: OTHER_STACK_ID }), ctx);
+  expect(await item('telemetry')).toBeDefined();
+});
+
+test('a construct moved to a new logical id takes the name over; deleting the old resource keeps the new record', async () => {
+  await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+  await handleEvent(event('Create', listenerProps('telemetry', 5556), { LogicalResourceId: 'TelemetryMoved' }), ctx);
+  expect((await item('telemetry'))?.previous.owner.LogicalResourceId).toBe('Telemetry');
+
+  await handleEvent(event('Delete', listenerProps('telemetry', 5555), { PhysicalResourceId: 'telemetry' }), ctx);
+
+  const after = await item('telemetry');
+  expect(after).toMatchObject({ owner: { LogicalResourceId: 'TelemetryMoved' }, record: { Port: 5556 } });
+  expect(after?.previous).toBeUndefined();
+});
+
+test('rolling back that move restores the record of the old resource', async () => {
+  await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+  await handleEvent(event('Create', listenerProps('telemetry', 5556), { LogicalResourceId: 'TelemetryMoved' }), ctx);
+
+  await handleEvent(event('Delete', listenerProps('telemetry', 5556), { PhysicalResourceId: 'telemetry', LogicalResourceId: 'TelemetryMoved' }), ctx);
+
+  expect(await item('telemetry')).toMatchObject({ owner: { LogicalResourceId: 'Telemetry' }, record: { Port: 5555 } });
+});
+
+describe('fails with a reason naming the problem', () => {
+  test('Configuration is not JSON', async () => {
+    await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: '{"Name":' }), ctx))
+      .rejects.toThrow(/Configuration is not valid JSON/);
+  });
+
+  test('the record is invalid (every problem listed)', async () => {
+    const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'tcp', Port: 70000, Destinations: [] });
+    const failure = handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx);
+    await expect(failure).rejects.toThrow(/Invalid Listener properties: .*Configuration.Protocol.*Configuration.Port/);
+    expect(await item('telemetry')).toBeUndefined();
+  });
+
+  test('Configuration.Name differs from ListenerName', async () => {
+    const props = { ...listenerProps('telemetry'), ListenerName: 'other' };
+    await expect(handleEvent(event('Create', props), ctx)).rejects.toThrow('Configuration.Name "telemetry" differs from ListenerName "other"');
+  });
+
+  test('the resource type is not served', async () => {
+    await expect(handleEvent(request('Create', 'Custom::Something', {}), ctx)).rejects.toThrow(/Resource type Custom::Something is not served/);
+    await expect(handleEvent(request('Delete', 'Custom::Something', {}, { PhysicalResourceId: 'x' }), ctx)).resolves.toEqual({ PhysicalResourceId: 'x' });
+  });
+});
