@@ -42,6 +42,7 @@ import {
   createResponse,
   finishInitiation,
   LocalIdentity,
+  NO_PRESHARED_KEY,
   openInitiation,
   remoteIdentity,
   RemoteIdentity,
@@ -306,6 +307,28 @@ export class WireGuardDevice {
     }
     this.tunnelAddress4 = v4;
     this.tunnelAddress6 = v6;
+  }
+
+  /**
+   * Sets where a peer is reached (a configured host name once resolved, or an endpoint named by
+   * the sender of a packet). With `onlyIfUnknown`, an endpoint the peer already has (learned from
+   * its authenticated packets or configured) is kept. Returns false for an unknown peer or an
+   * address that is not an IP literal.
+   */
+  setPeerEndpoint(peerKey: string, address: string, port: number, onlyIfUnknown = false): boolean {
+    const peer = this.peers.get(peerKey);
+    const bytes = typeof address === 'string' ? parseIpAddress(address) : undefined;
+    if (!peer || !bytes || !Number.isInteger(port) || port < 1 || port > 65535) return false;
+    if (onlyIfUnknown && peer.endpointAddress !== undefined) return true;
+    peer.endpointAddress = formatIpAddress(bytes);
+    peer.endpointPort = port;
+    return true;
+  }
+
+  /** The base64 preshared key in use for a peer (to carry it over a reconfiguration), if it has one. */
+  presharedKeyOf(peerKey: string): string | undefined {
+    const psk = this.peers.get(peerKey)?.identity.presharedKey;
+    return psk === undefined || psk === NO_PRESHARED_KEY ? undefined : encodeKey(psk);
   }
 
   /** True when `peerKey` is a configured or currently accepted peer. */

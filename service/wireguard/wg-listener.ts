@@ -1,0 +1,552 @@
+/**
+ * A WireGuard Listener: one dgram socket carrying WireGuard, a {@link WireGuardDevice} that owns
+ * the peers and sessions, and the same egress rules as the plain UDP Listener.
+ *
+ * Inbound: each decrypted payload goes to the IngressSink with `peerKey`, the peer's outer
+ * address and port, and (with DecapsulatedDelivery, the default) the inner UDP payload plus its
+ * `inner` addressing; otherwise the whole inner IP packet. Handshakes, keepalives and cookie
+ * replies stay inside the Listener.
+ *
+ * Outbound (`send`): replies and sourced packets are encrypted for `datagram.peerKey` and go to
+ * the peer's current endpoint — learned from its authenticated packets (so it follows roaming) or
+ * configured. `datagram.address`/`port` name the peer's outer endpoint as the gateway saw it; they
+ * are used only when the peer has no endpoint yet (after a restart, for instance), so the gateway
+ * can initiate the handshake there. The egress policy and flow rules apply to the endpoint the
+ * datagram actually goes to.
+ */
+import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ListenerRecord, WireGuardRecord } from '../../lib/private/records';
+import type {
+  EgressDatagram,
+  Failure,
+  FailureCode,
+  FailureReporter,
+  IngressSink,
+  InnerAddressing,
+  ManagedListener,
+  MetricsRecorder,
+  SendCallback,
+} from '../contracts';
+import type { Clock } from './clock';
+import { DeviceOutput, parseEndpoint, WireGuardDevice, WireGuardDeviceOptions, WireGuardPeerConfig } from './device';
+import { loadOrCreatePrivateKeyFile } from './key-file';
+import { isBase64Key, publicKeyOf } from './keys';
+import type { WireGuardTimers } from './timers';
+import type { EgressPolicy } from '../egress/egress-policy';
+import type { FlowTable } from '../egress/flow-table';
+import { DEFAULT_MAX_PAYLOAD_BYTES, SOCKET_BUFFER_BYTES } from '../listeners/udp-listener';
+
+/** Failure records logged per second per Listener; the rest are counted and summarised. */
+const DEFAULT_FAILURE_LOGS_PER_SECOND = 50;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:/;
+
+/** Settings of a {@link WireGuardListener}. */
+export interface WireGuardListenerOptions {
+  readonly record: ListenerRecord;
+  readonly sink: IngressSink;
+  readonly logger: Logger;
+  /** Receives one record per dropped datagram or failed send without callback (rate-limited in the log). */
+  readonly failures?: FailureReporter;
+  readonly metrics?: MetricsRecorder;
+  /** Address used when the record has no BindAddress. */
+  readonly defaultBindAddress: string;
+  /** Egress safety for this Listener (built from its EgressAllowedNetworks). */
+  readonly egress: EgressPolicy;
+  /** Rebuilds the egress policy after an in-place update. */
+  readonly egressFor?: (record: ListenerRecord) => EgressPolicy;
+  readonly flows?: FlowTable;
+  /** Refuse sends to peers without a live flow (AWS, behind the load balancer). @default false */
+  readonly requireActiveFlow?: boolean;
+  /**
+   * Local mode: a Listener without a configured private key keeps a generated one in
+   * `<keyDirectory>/<Listener name>.key`. @default false
+   */
+  readonly local?: boolean;
+  /** Where local mode keeps generated keys. @default `.local` under the working directory */
+  readonly keyDirectory?: string;
+  /** Environment holding `PrivateKeyEnvironmentVariable`. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Reads a Secrets Manager secret (PrivateKeySecretArn, preshared keys given as ARNs). @default AWS SDK GetSecretValue */
+  readonly resolveSecret?: (arn: string) => Promise<string>;
+  /** Protocol timers (shortened in tests). @default the whitepaper values */
+  readonly timers?: Partial<WireGuardTimers>;
+  readonly clock?: Clock;
+  /** Further device settings (tunnel addresses, load threshold, send queue, MTU). */
+  readonly device?: Partial<Omit<WireGuardDeviceOptions, 'privateKey' | 'peers' | 'output' | 'timers' | 'clock'>>;
+  /** @default 50 */
+  readonly failureLogsPerSecond?: number;
+}
+
+/** A running WireGuard Listener. */
+export class WireGuardListener implements ManagedListener {
+  public readonly protocol = 'wg' as const;
+  public readonly name: string;
+  private record: ListenerRecord;
+  private sink: IngressSink;
+  private egress: EgressPolicy;
+  private maxPayload: number;
+  private readonly bindAddress: string;
+  private readonly ipv6: boolean;
+  private device?: WireGuardDevice;
+  private privateKey?: string;
+  private derivedPublicKey?: string;
+  private socket?: Socket;
+  private receiving = false;
+  private closed = false;
+  private closing?: Promise<void>;
+  private boundAddress = '';
+  private boundPort = 0;
+  private pendingSends = 0;
+  private idleWaiters: Array<() => void> = [];
+  private sinkErrors = 0;
+  private readonly failureLog: FailureLogLimiter;
+
+  public constructor(private readonly options: WireGuardListenerOptions) {
+    this.record = options.record;
+    this.name = options.record.Name;
+    this.sink = options.sink;
+    this.egress = options.egress;
+    this.maxPayload = options.record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.bindAddress = options.record.BindAddress ?? options.defaultBindAddress;
+    const version = isIP(this.bindAddress);
+    if (version === 0) throw new Error(`Listener ${this.name}: BindAddress ${JSON.stringify(this.bindAddress)} is not an IP address`);
+    this.ipv6 = version === 6;
+    this.failureLog = new FailureLogLimiter(this.name, options, options.failureLogsPerSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
+    this.privateKey = this.synchronousPrivateKey();
+  }
+
+  public get address(): string {
+    return this.boundAddress || this.bindAddress;
+  }
+
+  public get port(): number {
+    return this.boundPort || this.record.Port;
+  }
+
+  /** The Listener's public key (base64), known once its private key is (at construction, or at start for a secret). */
+  public get publicKey(): string | undefined {
+    if (this.device) return this.device.publicKey;
+    if (this.privateKey && !this.derivedPublicKey) this.derivedPublicKey = publicKeyOf(this.privateKey);
+    return this.derivedPublicKey;
+  }
+
+  public get bound(): boolean {
+    return this.socket !== undefined && this.boundPort !== 0 && !this.closed;
+  }
+
+  /** The device behind the Listener (peer state, counters); undefined before start. */
+  public get wireGuard(): WireGuardDevice | undefined {
+    return this.device;
+  }
+
+  public async start(): Promise<void> {
+    if (this.socket || this.closed) return;
+    const wg = this.record.WireGuard ?? {};
+    if (!this.privateKey) {
+      if (!wg.PrivateKeySecretArn) throw new Error(this.noKeyMessage());
+      this.privateKey = (await this.secret(wg.PrivateKeySecretArn, 'WireGuard.PrivateKeySecretArn')).trim();
+      if (!isBase64Key(this.privateKey)) {
+        throw new Error(`Listener ${this.name}: the secret in WireGuard.PrivateKeySecretArn does not hold a WireGuard private key (44 characters of base64)`);
+      }
+    }
+    const peers = await this.peerConfigs(wg);
+    this.device = this.createDevice(this.privateKey, wg, peers.configs);
+    if (wg.PublicKey && wg.PublicKey !== this.device.publicKey) {
+      this.options.logger.warn('WireGuard.PublicKey does not match the private key; the derived key is used', { listener: this.name, publicKey: this.device.publicKey });
+    }
+    await this.bind();
+    this.resolveHostEndpoints(peers.hostEndpoints);
+  }
+
+  public setSink(sink: IngressSink): void {
+    this.sink = sink;
+  }
+
+  public update(record: ListenerRecord): boolean {
+    const before = this.record.WireGuard ?? {};
+    const after = record.WireGuard ?? {};
+    if (record.Name !== this.name || record.Protocol !== 'wg' || record.Port !== this.record.Port
+      || (record.BindAddress ?? this.options.defaultBindAddress) !== this.bindAddress
+      || before.PrivateKey !== after.PrivateKey || before.PrivateKeySecretArn !== after.PrivateKeySecretArn
+      || before.PrivateKeyEnvironmentVariable !== after.PrivateKeyEnvironmentVariable
+      || (before.DecapsulatedDelivery ?? true) !== (after.DecapsulatedDelivery ?? true)
+      || !this.device) {
+      return false;
+    }
+    // Preshared keys kept in Secrets Manager are read at start: a changed one needs a new Listener.
+    const secretPsks = (wg: WireGuardRecord): string => JSON.stringify((wg.Peers ?? [])
+      .filter((p) => p.PresharedKey !== undefined && SECRET_ARN.test(p.PresharedKey))
+      .map((p) => [p.PublicKey, p.PresharedKey]));
+    if (secretPsks(before) !== secretPsks(after)) return false;
+    const configs: WireGuardPeerConfig[] = [];
+    const hostEndpoints: Array<[string, string]> = [];
+    for (const peer of after.Peers ?? []) {
+      const psk = peer.PresharedKey && SECRET_ARN.test(peer.PresharedKey)
+        ? this.device.presharedKeyOf(peer.PublicKey)
+        : peer.PresharedKey;
+      const endpoint = splitEndpoint(peer.Endpoint);
+      if (endpoint.host) hostEndpoints.push([peer.PublicKey, peer.Endpoint!]);
+      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: psk, endpoint: endpoint.literal });
+    }
+    try {
+      this.device.setPeers(configs);
+    } catch (error) {
+      this.options.logger.error('WireGuard peers not updated: invalid configuration', { listener: this.name, error: (error as Error).message });
+      return false;
+    }
+    this.device.setAllowUnknownPeers(after.AllowUnknownPeers ?? false);
+    if (this.options.egressFor) this.egress = this.options.egressFor(record);
+    this.maxPayload = record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.record = record;
+    this.resolveHostEndpoints(hostEndpoints);
+    return true;
+  }
+
+  public stopReceiving(): void {
+    this.receiving = false;
+  }
+
+  public send(datagram: EgressDatagram, done?: SendCallback): void {
+    const device = this.device;
+    const fail = (code: FailureCode, reason: string): void => {
+      if (done) done({ code, reason });
+      else this.failureLog.report({ code, reason }, datagram.address, datagram.port, datagram.peerKey);
+    };
+    if (this.closed || this.closing || !this.socket || this.boundPort === 0 || !device) {
+      fail('SendFailed', `Listener ${this.name} is not running`);
+      return;
+    }
+    const peerKey = datagram.peerKey;
+    if (typeof peerKey !== 'string' || !device.hasPeer(peerKey)) {
+      fail('UnknownPeer', peerKey === undefined
+        ? `Listener ${this.name} is WireGuard: Remote.PeerKey must name the peer to encrypt for`
+        : `PeerKey ${String(peerKey)} is not a peer of Listener ${this.name} (not configured, or never connected while AllowUnknownPeers is on)`);
+      return;
+    }
+    if (datagram.data.length > this.maxPayload) {
+      fail('PayloadTooLarge', `payload of ${datagram.data.length} bytes exceeds the Listener's MaxPayloadBytes ${this.maxPayload}`);
+      return;
+    }
+    // The peer's own endpoint wins; the datagram's address only helps a peer with none yet.
+    if (isIP(datagram.address) !== 0 && Number.isInteger(datagram.port)) {
+      device.setPeerEndpoint(peerKey, unmapped(datagram.address), datagram.port, true);
+    }
+    const endpoint = device.peerStatus(peerKey)?.endpoint;
+    if (endpoint) {
+      if (!this.ipv6 && isIP(endpoint.address) === 6 && !endpoint.address.startsWith('::ffff:')) {
+        fail('InvalidAddress', `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot reach peer ${peerKey} at IPv6 ${endpoint.address}`);
+        return;
+      }
+      const denied = this.egress.check(endpoint.address);
+      if (denied) {
+        if (done) done(denied);
+        else this.failureLog.report(denied, endpoint.address, endpoint.port, peerKey);
+        return;
+      }
+      if (this.options.requireActiveFlow && !this.options.flows?.isActive(this.name, endpoint.address, endpoint.port)) {
+        fail('NoActiveFlow', `no active flow from peer ${peerKey} at ${endpoint.address}:${endpoint.port} to Listener ${this.name}: the peer must have sent recently (persistent keepalive ≤ 25 s)`);
+        return;
+      }
+    }
+    const decapsulated = (this.record.WireGuard?.DecapsulatedDelivery ?? true);
+    device.send(peerKey, datagram.data, decapsulated ? datagram.inner : undefined, done);
+  }
+
+  public close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.receiving = false;
+    // Queued packets fail now (NoSession) rather than wait for a handshake that cannot finish.
+    this.device?.close();
+    this.closing = this.whenSendsSettled().then(
+      () =>
+        new Promise<void>((resolve) => {
+          this.closed = true;
+          this.failureLog.flush();
+          const socket = this.socket;
+          if (!socket) return resolve();
+          socket.off('message', this.onMessage);
+          try {
+            socket.close(() => resolve());
+          } catch {
+            resolve();
+          }
+        }),
+    );
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private synchronousPrivateKey(): string | undefined {
+    const wg = this.record.WireGuard ?? {};
+    if (wg.PrivateKey !== undefined) {
+      if (!isBase64Key(wg.PrivateKey)) throw new Error(`Listener ${this.name}: WireGuard.PrivateKey is not a WireGuard key (44 characters of base64)`);
+      return wg.PrivateKey;
+    }
+    if (wg.PrivateKeyEnvironmentVariable !== undefined) {
+      const value = (this.options.env ?? process.env)[wg.PrivateKeyEnvironmentVariable]?.trim();
+      if (!value) throw new Error(`Listener ${this.name}: environment variable ${wg.PrivateKeyEnvironmentVariable} (WireGuard.PrivateKeyEnvironmentVariable) is not set`);
+      if (!isBase64Key(value)) {
+        throw new Error(`Listener ${this.name}: environment variable ${wg.PrivateKeyEnvironmentVariable} does not hold a WireGuard private key (44 characters of base64)`);
+      }
+      return value;
+    }
+    if (wg.PrivateKeySecretArn !== undefined) return undefined;
+    if (this.options.local) {
+      const path = join(this.options.keyDirectory ?? join(process.cwd(), '.local'), `${this.name}.key`);
+      const { privateKey, created } = loadOrCreatePrivateKeyFile(path);
+      if (created) this.options.logger.info('generated a WireGuard private key', { listener: this.name, keyFile: path });
+      return privateKey;
+    }
+    throw new Error(this.noKeyMessage());
+  }
+
+  private noKeyMessage(): string {
+    return `Listener ${this.name}: no WireGuard private key (set WireGuard.PrivateKeyEnvironmentVariable or PrivateKeySecretArn; WireGuard.PrivateKey only for local use)`;
+  }
+
+  private async secret(arn: string, field: string): Promise<string> {
+    const resolve = this.options.resolveSecret ?? readSecretsManagerSecret;
+    try {
+      return await resolve(arn);
+    } catch (error) {
+      throw new Error(`Listener ${this.name}: cannot read ${field} ${arn}: ${(error as Error).message}`);
+    }
+  }
+
+  private async peerConfigs(wg: WireGuardRecord): Promise<{ configs: WireGuardPeerConfig[]; hostEndpoints: Array<[string, string]> }> {
+    const configs: WireGuardPeerConfig[] = [];
+    const hostEndpoints: Array<[string, string]> = [];
+    for (const [index, peer] of (wg.Peers ?? []).entries()) {
+      let psk = peer.PresharedKey;
+      if (psk !== undefined && SECRET_ARN.test(psk)) {
+        psk = (await this.secret(psk, `WireGuard.Peers[${index}].PresharedKey`)).trim();
+        if (!isBase64Key(psk)) throw new Error(`Listener ${this.name}: the secret of WireGuard.Peers[${index}].PresharedKey does not hold a key (44 characters of base64)`);
+      }
+      const endpoint = splitEndpoint(peer.Endpoint);
+      if (endpoint.host) hostEndpoints.push([peer.PublicKey, peer.Endpoint!]);
+      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: psk, endpoint: endpoint.literal });
+    }
+    return { configs, hostEndpoints };
+  }
+
+  private createDevice(privateKey: string, wg: WireGuardRecord, peers: WireGuardPeerConfig[]): WireGuardDevice {
+    const output: DeviceOutput = {
+      transmit: (data, address, port, done) => this.transmit(data, address, port, done),
+      deliver: (peerKey, data, inner, remoteAddress, remotePort) => this.deliver(peerKey, data, inner, remoteAddress, remotePort),
+      reportFailure: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
+      handshakeCompleted: (peerKey, initiator) => {
+        this.options.metrics?.increment('WireGuardHandshakes', 1, { Listener: this.name });
+        this.options.logger.debug('WireGuard handshake completed', { listener: this.name, peerKey, initiator });
+      },
+    };
+    try {
+      return new WireGuardDevice({
+        ...(this.record.Port > 0 ? { tunnelPort: this.record.Port } : {}),
+        ...this.options.device,
+        privateKey,
+        peers,
+        allowUnknownPeers: wg.AllowUnknownPeers ?? false,
+        decapsulatedDelivery: wg.DecapsulatedDelivery ?? true,
+        timers: this.options.timers,
+        clock: this.options.clock,
+        output,
+      });
+    } catch (error) {
+      throw new Error(`Listener ${this.name}: ${(error as Error).message}`);
+    }
+  }
+
+  private bind(): Promise<void> {
+    const socket = createSocket({ type: this.ipv6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
+    this.socket = socket;
+    return new Promise((resolve, reject) => {
+      const onBindError = (err: NodeJS.ErrnoException): void => {
+        this.socket = undefined;
+        this.closed = true;
+        this.device?.close();
+        socket.close();
+        reject(new Error(`Listener ${this.name}: cannot bind udp ${this.bindAddress}:${this.record.Port}: ${describeBindError(err)}`));
+      };
+      socket.once('error', onBindError);
+      socket.bind({ address: this.bindAddress, port: this.record.Port, exclusive: true }, () => {
+        socket.off('error', onBindError);
+        socket.on('error', (err) => this.options.logger.error('listener socket error', { listener: this.name, error: err.message }));
+        const bound = socket.address();
+        this.boundAddress = bound.address;
+        this.boundPort = bound.port;
+        socket.on('message', this.onMessage);
+        this.receiving = true;
+        resolve();
+      });
+    });
+  }
+
+  private resolveHostEndpoints(entries: Array<[string, string]>): void {
+    for (const [peerKey, endpoint] of entries) {
+      const { host, port } = splitEndpoint(endpoint);
+      if (!host) continue;
+      lookup(host, { family: this.ipv6 ? 0 : 4 }).then(
+        (result) => {
+          if (!this.closed) this.device?.setPeerEndpoint(peerKey, result.address, port, true);
+        },
+        (error: Error) => this.options.logger.warn('WireGuard peer endpoint not resolved', { listener: this.name, peerKey, endpoint, error: error.message }),
+      );
+    }
+  }
+
+  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    if (!this.receiving) return;
+    const address = this.ipv6 ? unmapped(rinfo.address) : rinfo.address;
+    const outcome = this.device!.receive(msg, address, rinfo.port);
+    // Authenticated traffic of any kind (handshakes, keepalives) keeps the client's flow alive.
+    if (outcome !== 'dropped' && outcome !== 'cookie') this.options.flows?.touch(this.name, address, rinfo.port);
+  };
+
+  private deliver(peerKey: string, data: Buffer, inner: InnerAddressing | undefined, remoteAddress: string, remotePort: number): void {
+    if (!this.receiving) return;
+    try {
+      this.sink.accept(this, inner === undefined
+        ? { data, remoteAddress, remotePort, peerKey, receivedAt: Date.now() }
+        : { data, remoteAddress, remotePort, peerKey, inner, receivedAt: Date.now() });
+    } catch (err) {
+      // A bug in the pipeline must not stop the socket; log the first few only.
+      if (this.sinkErrors++ < 10) {
+        this.options.logger.error('ingress pipeline error', { listener: this.name, error: (err as Error)?.message ?? String(err) });
+      }
+    }
+  }
+
+  private transmit(data: Buffer, address: string, port: number, done?: SendCallback): void {
+    const socket = this.socket;
+    if (!socket || this.closed) {
+      done?.({ code: 'SendFailed', reason: `Listener ${this.name} is not running` });
+      return;
+    }
+    const target = this.ipv6 && isIP(address) === 4 ? `::ffff:${address}` : address;
+    this.pendingSends++;
+    try {
+      socket.send(data, port, target, (err) => {
+        this.sendSettled();
+        if (err) {
+          const failure: Failure = { code: 'SendFailed', reason: `send to ${address}:${port} failed: ${err.message}` };
+          if (done) done(failure);
+          else this.failureLog.report(failure, address, port, undefined);
+        } else {
+          done?.(undefined);
+        }
+      });
+    } catch (err) {
+      this.sendSettled();
+      done?.({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${(err as Error).message}` });
+    }
+  }
+
+  private sendSettled(): void {
+    this.pendingSends--;
+    if (this.pendingSends === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private whenSendsSettled(): Promise<void> {
+    if (this.pendingSends === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/**
+ * Passes failure records to the FailureReporter, at most `perSecond` per second: a flood of
+ * garbage must not become a flood of log lines. The rest are counted (metric `Failures`) and
+ * summarised in one log record per second.
+ */
+class FailureLogLimiter {
+  private windowStart = 0;
+  private inWindow = 0;
+  private suppressed: Partial<Record<FailureCode, number>> = {};
+  private suppressedTotal = 0;
+
+  constructor(
+    private readonly listener: string,
+    private readonly options: Pick<WireGuardListenerOptions, 'failures' | 'logger' | 'metrics'>,
+    private readonly perSecond: number,
+  ) {}
+
+  report(failure: Failure, address: string | undefined, port: number | undefined, peerKey: string | undefined): void {
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.flush();
+      this.windowStart = now;
+      this.inWindow = 0;
+    }
+    if (this.inWindow < this.perSecond) {
+      this.inWindow++;
+      const remote = address === undefined ? undefined : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+      this.options.failures?.report(failure, {
+        listener: this.listener,
+        ...(remote === undefined ? {} : { remote }),
+        ...(peerKey === undefined ? {} : { peerKey }),
+      });
+      return;
+    }
+    this.suppressed[failure.code] = (this.suppressed[failure.code] ?? 0) + 1;
+    this.suppressedTotal++;
+    this.options.metrics?.increment('Failures', 1, { Code: failure.code });
+  }
+
+  /** Logs the summary of suppressed records, if any. */
+  flush(): void {
+    if (this.suppressedTotal === 0) return;
+    this.options.logger.warn('packet failure records suppressed (rate limit)', { listener: this.listener, suppressed: this.suppressedTotal, byCode: this.suppressed });
+    this.suppressed = {};
+    this.suppressedTotal = 0;
+  }
+}
+
+/** `a.b.c.d:port` / `[v6]:port` stay literal; `host:port` needs resolving. */
+function splitEndpoint(endpoint: string | undefined): { literal?: string; host?: string; port: number } {
+  if (endpoint === undefined) return { port: 0 };
+  try {
+    const parsed = parseEndpoint(endpoint, 'Endpoint');
+    return { literal: endpoint, port: parsed.port };
+  } catch {
+    const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(endpoint);
+    if (!match) return { port: 0 };
+    return { host: match[1], port: Number(match[2]) };
+  }
+}
+
+function unmapped(address: string): string {
+  return address.startsWith('::ffff:') && address.indexOf('.', 7) > 0 ? address.slice(7) : address;
+}
+
+async function readSecretsManagerSecret(arn: string): Promise<string> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({});
+  try {
+    const result = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+    if (result.SecretString === undefined) throw new Error('the secret has no string value');
+    return result.SecretString;
+  } finally {
+    client.destroy();
+  }
+}
+
+function describeBindError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use (another process or Listener holds it)';
+    case 'EADDRNOTAVAIL':
+      return 'the address does not belong to this host';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges)';
+    default:
+      return err.message;
+  }
+}

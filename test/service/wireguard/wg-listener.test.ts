@@ -1,0 +1,274 @@
+/**
+ * The WireGuard Listener over real loopback sockets, with a userspace WireGuard client built from
+ * the same device code (the interop test covers a real wireguard-go peer).
+ */
+import { createSocket, Socket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ListenerRecord } from '../../../lib/private/records';
+import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
+import { EgressPolicy } from '../../../service/egress/egress-policy';
+import { FlowTable } from '../../../service/egress/flow-table';
+import { WireGuardDevice } from '../../../service/wireguard/device';
+import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
+import { WireGuardListener, WireGuardListenerOptions } from '../../../service/wireguard/wg-listener';
+import { CapturingFailureReporter, eventually, silentLogger } from '../helpers';
+import { CLIENT_TO_GATEWAY, Delivered, RecordingOutput } from './helpers';
+
+class CapturingSink implements IngressSink {
+  readonly datagrams: InboundDatagram[] = [];
+  accept(_listener: ListenerHandle, datagram: InboundDatagram): void {
+    this.datagrams.push(datagram);
+  }
+}
+
+/** A WireGuard client on a loopback socket. */
+class Client {
+  static async open(gatewayKey: string, gatewayPort: number, privateKey = generatePrivateKey()): Promise<Client> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    return new Client(socket, privateKey, gatewayKey, gatewayPort);
+  }
+
+  readonly output = new RecordingOutput();
+  readonly device: WireGuardDevice;
+  readonly publicKey: string;
+
+  private constructor(readonly socket: Socket, privateKey: string, readonly gatewayKey: string, gatewayPort: number) {
+    this.publicKey = publicKeyOf(privateKey);
+    this.output.onTransmit = (wire) => socket.send(wire.data, wire.port, wire.address);
+    this.device = new WireGuardDevice({
+      privateKey,
+      peers: [{ publicKey: gatewayKey, allowedIps: ['10.99.0.1/32'], endpoint: `127.0.0.1:${gatewayPort}` }],
+      output: this.output,
+    });
+    socket.on('message', (msg, rinfo) => this.device.receive(msg, rinfo.address, rinfo.port));
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  send(text: string): void {
+    this.device.send(this.gatewayKey, Buffer.from(text), CLIENT_TO_GATEWAY);
+  }
+
+  get delivered(): Delivered[] {
+    return this.output.delivered;
+  }
+
+  async close(): Promise<void> {
+    this.device.close();
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+function record(wg: ListenerRecord['WireGuard'], extra: Partial<ListenerRecord> = {}): ListenerRecord {
+  return { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: wg, ...extra };
+}
+
+describe('WireGuardListener on loopback', () => {
+  const gatewayPrivate = generatePrivateKey();
+  const clientPrivate = generatePrivateKey();
+  const clientKey = publicKeyOf(clientPrivate);
+  let listener: WireGuardListener;
+  let sink: CapturingSink;
+  let failures: CapturingFailureReporter;
+  let flows: FlowTable;
+  let client: Client | undefined;
+
+  async function start(options: Partial<WireGuardListenerOptions> = {}, wg: ListenerRecord['WireGuard'] = undefined): Promise<void> {
+    sink = new CapturingSink();
+    failures = new CapturingFailureReporter();
+    flows = new FlowTable();
+    listener = new WireGuardListener({
+      record: record(wg ?? { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'] }] }),
+      sink,
+      logger: silentLogger,
+      failures,
+      flows,
+      defaultBindAddress: '127.0.0.1',
+      egress: new EgressPolicy({ allowLoopback: true }),
+      ...options,
+    });
+    await listener.start();
+  }
+
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    await listener?.close();
+  });
+
+  test('exposes its public key and address; a client datagram reaches the sink with PeerKey and Inner', async () => {
+    await start();
+    expect(listener.publicKey).toBe(publicKeyOf(gatewayPrivate));
+    expect(listener.protocol).toBe('wg');
+    expect(listener.port).toBeGreaterThan(0);
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('hello');
+    await eventually(() => sink.datagrams.length === 1, 5000, 'a delivered datagram');
+    const got = sink.datagrams[0];
+    expect(got.data.toString()).toBe('hello');
+    expect(got.peerKey).toBe(clientKey);
+    expect(got.inner).toEqual(CLIENT_TO_GATEWAY);
+    expect(got).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: client.port });
+    expect(flows.isActive('wg-test', '127.0.0.1', client.port)).toBe(true);
+  });
+
+  test('a reply to the peer is encrypted and reaches the client (inner flow answered)', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('request');
+    await eventually(() => sink.datagrams.length === 1);
+    const done = jest.fn();
+    listener.send({ data: Buffer.from('response'), address: '127.0.0.1', port: client.port, peerKey: clientKey }, done);
+    await eventually(() => client!.delivered.length === 1, 5000, 'the reply');
+    expect(done).toHaveBeenCalledWith(undefined);
+    expect(client.delivered[0].data.toString()).toBe('response');
+    expect(client.delivered[0].inner).toMatchObject({ SourceAddress: '10.99.0.1', SourcePort: 9000, DestinationAddress: '10.99.0.2', DestinationPort: 5683 });
+  });
+
+  test('a sourced packet to a peer without a session makes the gateway initiate to the endpoint the packet names', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    const done = jest.fn();
+    listener.send({
+      data: Buffer.from('pushed'),
+      address: '127.0.0.1',
+      port: client.port,
+      peerKey: clientKey,
+      inner: { SourceAddress: '10.99.0.1', SourcePort: 9999, DestinationAddress: '10.99.0.2', DestinationPort: 7000, Version: 4, Protocol: 17 },
+    }, done);
+    await eventually(() => client!.delivered.length === 1, 5000, 'the pushed packet');
+    expect(done).toHaveBeenCalledWith(undefined);
+    expect(client.delivered[0].data.toString()).toBe('pushed');
+    expect(client.delivered[0].inner).toMatchObject({ SourcePort: 9999, DestinationPort: 7000 });
+    expect(client.output.handshakes).toEqual([{ peerKey: listener.publicKey, initiator: false }]);
+  });
+
+  test('send failures: no PeerKey, unknown peer, payload too large, denied endpoint, no flow', async () => {
+    await start({ egress: new EgressPolicy({ allowLoopback: false }), requireActiveFlow: false }, {
+      PrivateKey: gatewayPrivate,
+      Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'] }],
+    });
+    const result = (d: Parameters<WireGuardListener['send']>[0]): Promise<Failure | undefined> => new Promise((resolve) => listener.send(d, resolve));
+    expect(await result({ data: Buffer.from('x'), address: '127.0.0.1', port: 9 })).toMatchObject({ code: 'UnknownPeer', reason: expect.stringContaining('PeerKey') });
+    expect(await result({ data: Buffer.from('x'), address: '127.0.0.1', port: 9, peerKey: publicKeyOf(generatePrivateKey()) })).toMatchObject({ code: 'UnknownPeer' });
+    expect(await result({ data: Buffer.alloc(70_000), address: '127.0.0.1', port: 9, peerKey: clientKey })).toMatchObject({ code: 'PayloadTooLarge' });
+    expect(await result({ data: Buffer.from('x'), address: '127.0.0.1', port: 9, peerKey: clientKey })).toMatchObject({ code: 'DestinationDenied' });
+    await listener.close();
+
+    await start({ requireActiveFlow: true });
+    expect(await result({ data: Buffer.from('x'), address: '127.0.0.1', port: 9, peerKey: clientKey })).toMatchObject({ code: 'NoActiveFlow' });
+  });
+
+  test('garbage sent to the socket is dropped and counted; the peer keeps working', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('before');
+    await eventually(() => sink.datagrams.length === 1);
+    const attacker = createSocket('udp4');
+    await new Promise<void>((resolve) => attacker.bind(0, '127.0.0.1', () => resolve()));
+    for (let i = 0; i < 200; i++) attacker.send(Buffer.alloc(i + 1, i), listener.port, '127.0.0.1');
+    await eventually(() => (listener.wireGuard?.counters.dropped ?? 0) >= 200, 5000, 'garbage counted');
+    await new Promise<void>((resolve) => attacker.close(() => resolve()));
+    client.send('after');
+    await eventually(() => sink.datagrams.length === 2);
+    expect(sink.datagrams[1].data.toString()).toBe('after');
+    // Failure records are rate-limited (50 per second by default), the rest counted.
+    expect(failures.records.length).toBeGreaterThan(0);
+    expect(failures.records.length).toBeLessThanOrEqual(50);
+    expect(failures.records[0].context).toMatchObject({ listener: 'wg-test', remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+  });
+
+  test('handshakes from unknown peers are refused unless AllowUnknownPeers', async () => {
+    await start({}, { PrivateKey: gatewayPrivate });
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('stranger');
+    await failures.waitFor(1);
+    expect(failures.records[0]).toMatchObject({ failure: { code: 'UnknownPeer' }, context: { peerKey: clientKey } });
+    expect(listener.update(record({ PrivateKey: gatewayPrivate, AllowUnknownPeers: true }))).toBe(true);
+    // The client retries after Rekey-Timeout; a fresh client initiates at once instead.
+    await client.close();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('welcome');
+    await eventually(() => sink.datagrams.length === 1, 5000, 'a datagram from an accepted stranger');
+    expect(sink.datagrams[0]).toMatchObject({ peerKey: clientKey });
+  });
+
+  test('update applies peer changes in place; key or delivery changes need a new Listener', async () => {
+    await start();
+    expect(listener.update(record({ PrivateKey: gatewayPrivate, Peers: [] }))).toBe(true);
+    expect(listener.wireGuard?.hasPeer(clientKey)).toBe(false);
+    expect(listener.update(record({ PrivateKey: generatePrivateKey() }))).toBe(false);
+    expect(listener.update(record({ PrivateKey: gatewayPrivate, DecapsulatedDelivery: false }))).toBe(false);
+    expect(listener.update({ ...record({ PrivateKey: gatewayPrivate }), Port: 1 })).toBe(false);
+  });
+
+  test('without DecapsulatedDelivery the sink gets the whole inner IP packet', async () => {
+    await start({}, { PrivateKey: gatewayPrivate, DecapsulatedDelivery: false, Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'] }] });
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('whole');
+    await eventually(() => sink.datagrams.length === 1);
+    expect(sink.datagrams[0].inner).toBeUndefined();
+    expect(sink.datagrams[0].data).toHaveLength(20 + 8 + 5);
+    expect(sink.datagrams[0].data[0]).toBe(0x45);
+  });
+});
+
+describe('WireGuardListener private keys', () => {
+  const base = { sink: { accept: () => undefined }, logger: silentLogger, defaultBindAddress: '127.0.0.1', egress: new EgressPolicy({ allowLoopback: true }) };
+
+  test('local mode generates a key file once (mode 0600) and reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wg-key-'));
+    try {
+      const first = new WireGuardListener({ ...base, record: record({}), local: true, keyDirectory: join(dir, '.local') });
+      const file = join(dir, '.local', 'wg-test.key');
+      expect((statSync(file).mode % 0o1000).toString(8)).toBe('600');
+      const second = new WireGuardListener({ ...base, record: record({}), local: true, keyDirectory: join(dir, '.local') });
+      expect(second.publicKey).toBe(first.publicKey);
+      expect(publicKeyOf(readFileSync(file, 'utf8').trim())).toBe(first.publicKey);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a key file that holds no key is an error naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wg-key-'));
+    try {
+      writeFileSync(join(dir, 'wg-test.key'), 'not a key\n');
+      expect(() => new WireGuardListener({ ...base, record: record({}), local: true, keyDirectory: dir })).toThrow(/wg-test\.key does not hold a private key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the key comes from the environment variable named by the record, and its value is never echoed', () => {
+    const key = generatePrivateKey();
+    const listener = new WireGuardListener({ ...base, record: record({ PrivateKeyEnvironmentVariable: 'WG_KEY' }), env: { WG_KEY: key } });
+    expect(listener.publicKey).toBe(publicKeyOf(key));
+    expect(() => new WireGuardListener({ ...base, record: record({ PrivateKeyEnvironmentVariable: 'WG_KEY' }), env: {} })).toThrow(/WG_KEY .* is not set/);
+    try {
+      new WireGuardListener({ ...base, record: record({ PrivateKeyEnvironmentVariable: 'WG_KEY' }), env: { WG_KEY: 'secret-but-wrong' } });
+      throw new Error('expected an error');
+    } catch (error) {
+      expect((error as Error).message).toMatch(/does not hold a WireGuard private key/);
+      expect((error as Error).message).not.toContain('secret-but-wrong');
+    }
+  });
+
+  test('outside local mode a missing key is an error; a secret ARN is read at start', async () => {
+    expect(() => new WireGuardListener({ ...base, record: record({}) })).toThrow(/no WireGuard private key/);
+    const key = generatePrivateKey();
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:wg-key';
+    const resolveSecret = jest.fn(async () => `${key}\n`);
+    const listener = new WireGuardListener({ ...base, record: record({ PrivateKeySecretArn: arn }), resolveSecret });
+    expect(listener.publicKey).toBeUndefined();
+    await listener.start();
+    expect(resolveSecret).toHaveBeenCalledWith(arn);
+    expect(listener.publicKey).toBe(publicKeyOf(key));
+    await listener.close();
+  });
+});
