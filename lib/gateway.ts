@@ -343,7 +343,6 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     // Network.
     this.vpc = props.vpc ?? props.cluster?.vpc ?? this.createVpc(props, apiAccess, newLogGroup('FlowLogGroup'));
     const taskSubnets = props.taskSubnets ?? { subnetType: this.defaultTaskSubnetType(props, apiAccess) };
-    if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) this.addEndpoints(taskSubnets);
 
     // Configuration table.
     const table = new dynamodb.Table(this, 'Table', {
@@ -398,6 +397,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     this.deadLetterStatement = new iam.PolicyStatement({ sid: 'SendFailureRecordsToPacketSourceQueues', actions: ['sqs:SendMessage'] });
     this.confirmStatement = new iam.PolicyStatement({ sid: 'ConfirmPacketSourceSubscriptions', actions: ['sns:ConfirmSubscription'] });
     for (const statement of [this.assumeStatement, this.deadLetterStatement, this.confirmStatement]) accessRole.addToPrincipalPolicy(statement);
+    this.addAccountResources(stack.account);
 
     // Registration provider.
     const targets = [
@@ -472,6 +472,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       enableECSManagedTags: true,
     });
+    if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) this.addEndpoints(taskSubnets);
     if (props.maxCapacity !== undefined) {
       this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
         .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
@@ -660,11 +661,17 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
       ['LambdaEndpoint', ec2.InterfaceVpcEndpointAwsService.LAMBDA],
       ['KmsEndpoint', ec2.InterfaceVpcEndpointAwsService.KMS],
     ];
+    const securityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      allowAllOutbound: false,
+      description: 'Packet Gateway VPC endpoints: HTTPS from the fleet',
+    });
+    securityGroup.connections.allowFrom(this.service, ec2.Port.tcp(443), 'fleet to AWS APIs');
     for (const [endpointId, service] of interfaces) {
-      this.vpc.addInterfaceEndpoint(endpointId, { service, subnets, privateDnsEnabled: true });
+      new ec2.InterfaceVpcEndpoint(this, endpointId, { vpc: this.vpc, service, subnets, privateDnsEnabled: true, securityGroups: [securityGroup], open: false });
     }
-    this.vpc.addGatewayEndpoint('DynamoDbEndpoint', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [subnets] });
-    this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [subnets] });
+    new ec2.GatewayVpcEndpoint(this, 'DynamoDbEndpoint', { vpc: this.vpc, service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [subnets] });
+    new ec2.GatewayVpcEndpoint(this, 'S3Endpoint', { vpc: this.vpc, service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [subnets] });
   }
 
   private assignElasticIps(selection: ec2.SubnetSelection): string[] {
@@ -722,14 +729,31 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
   }
 
   private acknowledgeNagFindings(): void {
-    acknowledgeNagFindings(this.accessRole, [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'PacketSources are created after the gateway, in this and the allowed accounts: the fleet may assume only roles on the /packet-gateway/ '
-        + 'path, send failure records to their queues and confirm their topics\' subscriptions; each resource policy names this role',
-    }], { applyToChildren: true });
+    acknowledgeNagFindings(this.accessRole, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'PacketSource roles are created after the gateway, in this and the allowed accounts; the fleet may assume only roles on the /packet-gateway/ path, each trusting it with an ExternalId',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:iam::[^:]+:role\\/packet-gateway\\/\\*$/' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'PacketSource dead-letter queues are created after the gateway in this and the allowed accounts; their queue policies name the fleet role',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:sqs:\\*:[^:]+:\\*$/' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The fleet confirms the subscriptions of PacketSource topics, which are created after the gateway in this and the allowed accounts',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:sns:\\*:[^:]+:\\*$/' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Destination.lambda grants invoke on the function and its versions and aliases (function ARN followed by :*)',
+        appliesTo: [{ regex: '/^Resource::(<[A-Za-z0-9]+\\.Arn>|arn:[^:]+:lambda:[^:]+:[^:]+:function:[^:]+):\\*$/' }],
+      },
+    ], { applyToChildren: true });
     acknowledgeNagFindings(this.taskDefinition, [
       { id: 'AwsSolutions-ECS2', reason: 'Environment variables hold only resource names and settings; the reply-tag key arrives as an ECS secret' },
-      { id: 'AwsSolutions-IAM5', reason: 'The execution role reads the service image from ECR (GetAuthorizationToken has no resource) and writes its log group' },
+      { id: 'AwsSolutions-IAM5', reason: 'ecr:GetAuthorizationToken, used to pull the service image, supports no resource-level permissions', appliesTo: ['Resource::*'] },
     ], { applyToChildren: true });
     acknowledgeNagFindings(this.loadBalancer, [
       { id: 'AwsSolutions-ELB2', reason: 'Network Load Balancer access logs cover TLS listeners only; UDP flows are recorded by VPC flow logs' },

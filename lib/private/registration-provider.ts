@@ -95,7 +95,13 @@ export class RegistrationProvider extends Construct {
       },
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'The provider framework may invoke the handler versions (function ARN with :*) and its waiter state machine executions',
+        reason: 'The provider framework invokes the handler functions and their versions (function ARN followed by :*)',
+        appliesTo: [{ regex: '/^Resource::<[A-Za-z0-9]+\\.Arn>:\\*$/' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The waiter state machine delivers its logs with logs:CreateLogDelivery and related actions, which support no resource-level permissions',
+        appliesTo: ['Resource::*'],
       },
       {
         id: 'AwsSolutions-L1',
