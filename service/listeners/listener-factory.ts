@@ -8,6 +8,7 @@ import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } f
 import { UdpListener } from './udp-listener';
 import { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
+import { WireGuardListener } from '../wireguard/wg-listener';
 
 /** What every Listener is built with. */
 export interface ListenerDependencies {
@@ -54,8 +55,20 @@ function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): 
   });
 }
 
-function createWireGuardListener(record: ListenerRecord): ManagedListener {
-  throw new Error(`Listener ${record.Name}: Protocol wg is not available in this build of the data plane (allowed: udp)`);
+function createWireGuardListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
+  return new WireGuardListener({
+    record,
+    sink: deps.sink,
+    logger: deps.logger,
+    failures: deps.failures,
+    metrics: deps.metrics,
+    defaultBindAddress: deps.defaultBindAddress,
+    egress: egressPolicyFor(record, deps),
+    egressFor: (r) => egressPolicyFor(r, deps),
+    flows: deps.flows,
+    requireActiveFlow: deps.requireActiveFlow,
+    local: deps.local,
+  });
 }
 
 export const LISTENER_FACTORIES: Record<ListenerProtocolName, ListenerConstructor> = {
