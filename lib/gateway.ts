@@ -668,7 +668,9 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     });
     securityGroup.connections.allowFrom(this.service, ec2.Port.tcp(443), 'fleet to AWS APIs');
     for (const [endpointId, service] of interfaces) {
-      new ec2.InterfaceVpcEndpoint(this, endpointId, { vpc: this.vpc, service, subnets, privateDnsEnabled: true, securityGroups: [securityGroup], open: false });
+      new ec2.InterfaceVpcEndpoint(this, endpointId, {
+        vpc: this.vpc, service, subnets, privateDnsEnabled: true, securityGroups: [securityGroup], open: false,
+      });
     }
     new ec2.GatewayVpcEndpoint(this, 'DynamoDbEndpoint', { vpc: this.vpc, service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [subnets] });
     new ec2.GatewayVpcEndpoint(this, 'S3Endpoint', { vpc: this.vpc, service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [subnets] });
