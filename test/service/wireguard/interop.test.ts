@@ -130,7 +130,9 @@ describeInterop(`WireGuard interop with wireguard-go${skipReason ? ` (skipped: $
     Destinations: [],
     WireGuard: { PrivateKey: gatewayPrivate, Peers: peers },
   });
-  const toAgent = { SourceAddress: TUN_GW, SourcePort: 9999, DestinationAddress: TUN_PEER, DestinationPort: AGENT_PORT, Version: 4 as const, Protocol: 17 };
+  const toAgent = {
+    SourceAddress: TUN_GW, SourcePort: 9999, DestinationAddress: TUN_PEER, DestinationPort: AGENT_PORT, Version: 4 as const, Protocol: 17,
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pgwg-'));
