@@ -208,12 +208,12 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       fail(this, `domain must be a host label of 1-253 characters of A-Z, a-z, 0-9, . and -, got ${JSON.stringify(props.domain)}`);
     }
 
+    for (const destination of props.destinations ?? []) this.addDestination(destination);
+
     const wiring = props.gateway._attachListener(this, props.clientRestrictions);
     this.connections = wiring.connections;
     this.loadBalancerListener = wiring.loadBalancerListener;
     this.targetGroup = wiring.targetGroup;
-
-    for (const destination of props.destinations ?? []) this.addDestination(destination);
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.serviceToken,

@@ -1,0 +1,408 @@
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ACCOUNT, actionsOf, ensureAssets, logicalId, OTHER_ACCOUNT, policyStatements, REGION, resourcesOf, testStack } from './support';
+import { AwsApiAccess, Destination, PacketGateway, PacketGatewayProps, ServiceLogLevel } from '../../lib';
+
+beforeAll(ensureAssets);
+
+function gateway(props: PacketGatewayProps = {}, stack: Stack = testStack()): { stack: Stack; gw: PacketGateway; template: () => Template } {
+  const gw = new PacketGateway(stack, 'Gateway', props);
+  return { stack, gw, template: () => Template.fromStack(stack) };
+}
+
+function withListener(gw: PacketGateway, port = 5555): void {
+  const fn = lambda.Function.fromFunctionArn(gw, `Fn${port}`, `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+  gw.addListener(`L${port}`, { port, destinations: [Destination.lambda(fn)] });
+}
+
+describe('fleet', () => {
+  test('a Fargate service with circuit-breaker rollback in private subnets, without public IPs', () => {
+    const { gw, template } = gateway();
+    withListener(gw);
+    template().hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DesiredCount: 1,
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
+      HealthCheckGracePeriodSeconds: 60,
+      NetworkConfiguration: {
+        AwsvpcConfiguration: { AssignPublicIp: 'DISABLED', Subnets: [{ Ref: Match.stringLikeRegexp('VpcTasksSubnet1') }, { Ref: Match.stringLikeRegexp('VpcTasksSubnet2') }] },
+      },
+      LoadBalancers: [{ ContainerName: 'gateway', ContainerPort: 5555, TargetGroupArn: { Ref: Match.stringLikeRegexp('L5555TargetGroup') } }],
+    });
+    template().hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  test('the data-plane container: bundled image, environment, reply-tag key as an ECS secret, SIGTERM grace, health port', () => {
+    const { gw, template } = gateway({ stopTimeout: Duration.seconds(45), logLevel: ServiceLogLevel.DEBUG });
+    withListener(gw);
+    const t = template();
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '512',
+      Memory: '1024',
+      RequiresCompatibilities: ['FARGATE'],
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      TaskRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayAccessRole'), 'Arn'] },
+      ContainerDefinitions: [Match.objectLike({
+        Name: 'gateway',
+        Image: { 'Fn::Sub': Match.stringLikeRegexp('container-assets') },
+        StopTimeout: 45,
+        Environment: [
+          { Name: 'PACKET_GATEWAY_TABLE', Value: { Ref: Match.stringLikeRegexp('GatewayTable') } },
+          { Name: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL', Value: { Ref: Match.stringLikeRegexp('GatewayDeliveryQueue') } },
+          { Name: 'PACKET_GATEWAY_HEALTH_PORT', Value: '8080' },
+          { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
+        ],
+        Secrets: [{ Name: 'PACKET_GATEWAY_REPLY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } }],
+        PortMappings: [{ ContainerPort: 8080, Protocol: 'tcp', Name: 'health' }, { ContainerPort: 5555, Protocol: 'udp' }],
+        LogConfiguration: { LogDriver: 'awslogs', Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('GatewayServiceLogGroup') } }) },
+      })],
+    });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
+    const env = JSON.stringify(t.findResources('AWS::ECS::TaskDefinition'));
+    expect(env).not.toMatch(/SecretString/);
+  });
+
+  test('a pinned image, x86_64 and a task size replace the defaults', () => {
+    const image = ecs.ContainerImage.fromRegistry('public.ecr.aws/packet-gateway/service@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+    const { template } = gateway({ image, cpuArchitecture: ecs.CpuArchitecture.X86_64, cpu: 1024, memoryLimitMiB: 4096 });
+    template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '1024',
+      Memory: '4096',
+      RuntimePlatform: { CpuArchitecture: 'X86_64' },
+      ContainerDefinitions: [Match.objectLike({ Image: Match.stringLikeRegexp('^public.ecr.aws/packet-gateway/service@sha256:') })],
+    });
+  });
+
+  test('a given reply-tag secret is used instead of a generated one', () => {
+    const stack = testStack();
+    const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Key', 'packet-gateway/reply-tags');
+    const { template } = gateway({ replyTagSecret: secret }, stack);
+    template().resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
+  test('addSecretEnvironment passes a secret as an ECS secret, never as plain text', () => {
+    const { stack, gw, template } = gateway();
+    const secret = new secretsmanager.Secret(stack, 'WgKey');
+    gw.addSecretEnvironment('PACKET_GATEWAY_WG_KEY_TELEMETRY', secret);
+    template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({
+        Secrets: Match.arrayWith([{ Name: 'PACKET_GATEWAY_WG_KEY_TELEMETRY', ValueFrom: { Ref: Match.stringLikeRegexp('WgKey') } }]),
+      })],
+    });
+  });
+
+  test('autoscaling on CPU from desiredCount to maxCapacity', () => {
+    const { template } = gateway({ desiredCount: 1, maxCapacity: 4, targetCpuUtilizationPercent: 50 });
+    template().hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 4, ScalableDimension: 'ecs:service:DesiredCount' });
+    template().hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' }, TargetValue: 50 },
+    });
+  });
+});
+
+describe('warning about several tasks', () => {
+  const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('leaves only from the task that holds'));
+
+  test('a desired count above 1 explains the limitation for sourced packets', () => {
+    const { stack } = gateway({ desiredCount: 2 });
+    const found = warnings(stack);
+    expect(found).toHaveLength(1);
+    expect(found[0].entry.data).toMatch(/may run 2 tasks.*NoActiveFlow.*Keep desiredCount at 1/);
+  });
+
+  test('so does autoscaling above 1', () => {
+    expect(warnings(gateway({ maxCapacity: 3 }).stack)).toHaveLength(1);
+  });
+
+  test('one task: no warning', () => {
+    expect(warnings(gateway().stack)).toHaveLength(0);
+  });
+});
+
+describe('load balancer', () => {
+  test('internet-facing, cross-zone, one Elastic IP per public subnet on the subnet mappings', () => {
+    const { gw, template } = gateway();
+    const t = template();
+    const eips = Object.keys(t.findResources('AWS::EC2::EIP', { Properties: { Domain: 'vpc', Tags: [{ Key: 'Name', Value: Match.stringLikeRegexp('/Gateway/ElasticIp') }] } }));
+    expect(eips).toHaveLength(2);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Type: 'network',
+      Scheme: 'internet-facing',
+      Subnets: Match.absent(),
+      SubnetMappings: [
+        { SubnetId: { Ref: Match.stringLikeRegexp('VpcLoadBalancerSubnet1') }, AllocationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayElasticIp1'), 'AllocationId'] } },
+        { SubnetId: { Ref: Match.stringLikeRegexp('VpcLoadBalancerSubnet2') }, AllocationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayElasticIp2'), 'AllocationId'] } },
+      ],
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }]),
+      SecurityGroups: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayLoadBalancerSecurityGroup'), 'GroupId'] }],
+    });
+    expect(Stack.of(gw).resolve(gw.elasticIpAddresses)).toEqual([
+      { 'Fn::GetAtt': [logicalId(t, 'AWS::EC2::EIP', 'GatewayElasticIp1'), 'PublicIp'] },
+      { 'Fn::GetAtt': [logicalId(t, 'AWS::EC2::EIP', 'GatewayElasticIp2'), 'PublicIp'] },
+    ]);
+  });
+
+  test('without Elastic IPs the load balancer uses its subnets', () => {
+    const { gw, template } = gateway({ assignElasticIps: false });
+    expect(Object.keys(template().findResources('AWS::EC2::EIP')).filter((id) => id.startsWith('GatewayElasticIp'))).toEqual([]);
+    template().hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Subnets: Match.anyValue(), SubnetMappings: Match.absent() });
+    expect(gw.elasticIpAddresses).toEqual([]);
+  });
+
+  test('health checks reach the TCP health port from the load balancer security group', () => {
+    const { gw, template } = gateway({ healthPort: 9090 });
+    withListener(gw);
+    const t = template();
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckProtocol: 'TCP', HealthCheckPort: '9090' });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 9090,
+      ToPort: 9090,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(t, 'AWS::EC2::SecurityGroup', 'GatewayLoadBalancerSecurityGroup'), 'GroupId'] },
+    });
+  });
+});
+
+describe('network', () => {
+  test('a new VPC: public subnets for the load balancer, private subnets with one NAT gateway, flow logs with retention', () => {
+    const { template } = gateway();
+    const t = template();
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.resourceCountIs('AWS::EC2::NatGateway', 1);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs' });
+  });
+
+  test('VPC endpoints instead of NAT: isolated task subnets, interface endpoints reachable from the fleet only, gateway endpoints', () => {
+    const { template } = gateway({ awsApiAccess: AwsApiAccess.VPC_ENDPOINTS });
+    const t = template();
+    t.resourceCountIs('AWS::EC2::NatGateway', 0);
+    const endpoints = Object.values(t.findResources('AWS::EC2::VPCEndpoint'));
+    const services = endpoints.map((e) => JSON.stringify(e.Properties.ServiceName));
+    for (const service of ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'sqs', 'sns', 'sts', 'lambda', 'kms', 'dynamodb', 's3']) {
+      expect(services.some((s) => s.includes(`.${service}`))).toBe(true);
+    }
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      GroupId: { 'Fn::GetAtt': [logicalId(t, 'AWS::EC2::SecurityGroup', 'GatewayEndpointSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(t, 'AWS::EC2::SecurityGroup', 'GatewayServiceSecurityGroup'), 'GroupId'] },
+    });
+  });
+
+  test('your own VPC is used as is', () => {
+    const stack = testStack();
+    const vpc = new ec2.Vpc(stack, 'Shared', { maxAzs: 3 });
+    const { gw, template } = gateway({ vpc }, stack);
+    expect(gw.vpc).toBe(vpc);
+    template().resourceCountIs('AWS::EC2::VPC', 1);
+    // One Elastic IP per public subnet of the shared VPC (beside its NAT gateways' addresses).
+    expect(Object.keys(template().findResources('AWS::EC2::EIP')).filter((id) => id.startsWith('GatewayElasticIp'))).toHaveLength(3);
+  });
+});
+
+describe('configuration table and delivery queue', () => {
+  test('the table is encrypted with point-in-time recovery', () => {
+    gateway().template().hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  test('the delivery queue and its dead-letter queue are encrypted and require TLS', () => {
+    const t = gateway().template();
+    const queues = t.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(2);
+    for (const queue of Object.values(queues)) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'GatewayDeliveryDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 },
+      ReceiveMessageWaitTimeSeconds: 20,
+    });
+  });
+
+  test('the queue policy lets SNS topics of this and the allowed accounts deliver, scoped by aws:SourceAccount and aws:SourceArn', () => {
+    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(t, 'AWS::SQS::Queue', 'GatewayDeliveryQueue') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([{
+          Sid: 'AllowSnsTopicsOfAllowedAccounts',
+          Effect: 'Allow',
+          Principal: { Service: 'sns.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'GatewayDeliveryQueue'), 'Arn'] },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': [ACCOUNT, OTHER_ACCOUNT] },
+            ArnLike: {
+              'aws:SourceArn': [
+                { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sns:*:${ACCOUNT}:*`]] },
+                { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sns:*:${OTHER_ACCOUNT}:*`]] },
+              ],
+            },
+          },
+        }]),
+      },
+    });
+  });
+});
+
+describe('registration provider', () => {
+  test('Node.js 22 handlers from the bundled code behind cr.Provider, with the service token exported', () => {
+    const { gw, stack, template } = gateway();
+    const t = template();
+    for (const handler of ['index.onEvent', 'index.isComplete']) {
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: handler,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Environment: {
+          Variables: Match.objectLike({
+            PACKET_GATEWAY_TABLE: { Ref: logicalId(t, 'AWS::DynamoDB::Table', 'GatewayTable') },
+            PACKET_GATEWAY_ACCESS_ROLE_ARN: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] },
+            PACKET_GATEWAY_DELIVERY_TARGETS: Match.anyValue(),
+          }),
+        },
+      });
+    }
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ALL' }) });
+    expect(stack.resolve(gw.serviceToken)).toEqual({ 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] });
+  });
+
+  test('allowed accounts may invoke the service token', () => {
+    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: OTHER_ACCOUNT,
+      FunctionName: { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] },
+    });
+  });
+
+  test('allowAccount after construction extends every grant', () => {
+    const { gw, template } = gateway();
+    gw.allowAccount(OTHER_ACCOUNT);
+    gw.allowAccount(OTHER_ACCOUNT);
+    const t = template();
+    expect(Object.keys(t.findResources('AWS::Lambda::Permission', { Properties: { Principal: OTHER_ACCOUNT } }))).toHaveLength(1);
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    const assume = access.find((s) => actionsOf(s).includes('sts:AssumeRole'));
+    expect(JSON.stringify(assume?.Resource)).toContain(`:iam::${OTHER_ACCOUNT}:role/packet-gateway/*`);
+  });
+
+  test('the access role is the fleet task role, trusted by ECS tasks and the registration handler only', () => {
+    const t = gateway().template();
+    const handlerRole = logicalId(t, 'AWS::IAM::Role', 'GatewayRegistrationHandlerRole');
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } },
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [handlerRole, 'Arn'] } } },
+        ],
+      },
+    });
+    const handler = policyStatements(t, handlerRole);
+    expect(handler.find((s) => actionsOf(s).includes('sts:AssumeRole'))?.Resource).toEqual({ 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] });
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access.find((s) => actionsOf(s).includes('sts:AssumeRole'))?.Resource)
+      .toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:role/packet-gateway/*`]] });
+  });
+
+  test('peers: their delivery queues are subscribed targets and their tables writable by the handler', () => {
+    const peer = { region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table' };
+    const { gw, stack, template } = gateway({ peers: [peer] });
+    const t = template();
+    expect(stack.resolve(gw.deliveryQueueArns)).toEqual([{ 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'GatewayDeliveryQueue'), 'Arn'] }, peer.deliveryQueueArn]);
+    const fn = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onEvent' } }))[0];
+    expect(JSON.stringify(fn.Properties.Environment.Variables.PACKET_GATEWAY_DELIVERY_TARGETS))
+      .toContain('{\\"Region\\":\\"eu-central-1\\",\\"QueueArn\\":\\"arn:aws:sqs:eu-central-1:123456789012:peer-queue\\",\\"TableName\\":\\"peer-table\\"}');
+    const handler = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayRegistrationHandlerRole'));
+    expect(handler).toContainEqual(expect.objectContaining({
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:dynamodb:eu-central-1:${ACCOUNT}:table/peer-table`]] },
+    }));
+  });
+});
+
+describe('logs and permissions', () => {
+  test('every function logs to a log group of the stack, and every log group has a retention', () => {
+    const { gw, template } = gateway({ logRetention: logs.RetentionDays.ONE_WEEK });
+    withListener(gw);
+    const t = template();
+    const groups = t.findResources('AWS::Logs::LogGroup');
+    for (const group of Object.values(groups)) expect(group.Properties.RetentionInDays).toBe(7);
+    for (const [id, fn] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+      const target = fn.Properties.LoggingConfig?.LogGroup?.Ref;
+      expect({ id, logGroup: target in groups }).toEqual({ id, logGroup: true });
+    }
+  });
+
+  test('no statement uses a * resource except actions that support no resource-level permissions', () => {
+    const { gw, template } = gateway({ allowedAccounts: [OTHER_ACCOUNT] });
+    withListener(gw);
+    const unscopable = new Set([
+      'ecr:GetAuthorizationToken',
+      'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups', 'logs:CreateLogStream', 'logs:PutLogEvents',
+    ]);
+    const starred = policyStatements(template()).filter((s) => resourcesOf(s).includes('*'));
+    expect(starred.length).toBeGreaterThan(0);
+    for (const statement of starred) for (const action of actionsOf(statement)) expect(unscopable).toContain(action);
+  });
+});
+
+describe('fails if …', () => {
+  const cases: Array<[string, () => PacketGatewayProps, RegExp]> = [
+    ['maxAzs is given with a vpc', () => ({ vpc: new ec2.Vpc(testStack(), 'V'), maxAzs: 2 }), /maxAzs and natGateways apply only to the VPC the gateway creates/],
+    ['natGateways is combined with VPC endpoints', () => ({ awsApiAccess: AwsApiAccess.VPC_ENDPOINTS, natGateways: 1 }), /natGateways cannot be combined with awsApiAccess VPC_ENDPOINTS/],
+    ['natGateways is 0', () => ({ natGateways: 0 }), /natGateways must be an integer from 1 to 6, got 0/],
+    ['desiredCount is not an integer', () => ({ desiredCount: 1.5 }), /desiredCount must be an integer from 0 to 1000, got 1.5/],
+    ['maxCapacity is below desiredCount', () => ({ desiredCount: 3, maxCapacity: 2 }), /maxCapacity must be an integer from 3 to 1000, got 2/],
+    ['targetCpuUtilizationPercent comes without maxCapacity', () => ({ targetCpuUtilizationPercent: 50 }), /targetCpuUtilizationPercent applies only with maxCapacity/],
+    ['targetCpuUtilizationPercent is above 100', () => ({ maxCapacity: 2, targetCpuUtilizationPercent: 120 }), /targetCpuUtilizationPercent must be an integer from 1 to 100, got 120/],
+    ['healthPort is out of range', () => ({ healthPort: 70000 }), /healthPort must be an integer from 1 to 65535, got 70000/],
+    ['stopTimeout exceeds 120 s', () => ({ stopTimeout: Duration.minutes(5) }), /stopTimeout must be from 2 s to 120 s, got 300 s/],
+    ['cpu is not a Fargate size', () => ({ cpu: 300 }), /cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 \(Fargate\), got 300/],
+    ['memory does not fit the cpu', () => ({ cpu: 256, memoryLimitMiB: 4096 }), /memoryLimitMiB 4096 does not fit cpu 256: Fargate allows 512-2048 MiB in steps of 512/],
+    ['an allowed account is not 12 digits', () => ({ allowedAccounts: ['1234'] }), /allowedAccounts must hold 12-digit AWS account ids, got "1234"/],
+    ['a peer region is malformed', () => ({ peers: [{ region: 'europe', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'tbl' }] }),
+      /peers\[\].region must be an AWS region name such as "eu-west-1", got "europe"/],
+    ['a peer is in the gateway region', () => ({ peers: [{ region: REGION, deliveryQueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:q`, tableName: 'tbl' }] }),
+      /peers must be in other regions than the gateway \(eu-west-1\)/],
+    ['a peer region is listed twice', () => ({
+      peers: [1, 2].map(() => ({ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'tbl' })),
+    }), /peers lists region eu-central-1 twice/],
+    ['a peer queue is not an SQS ARN', () => ({ peers: [{ region: 'eu-central-1', deliveryQueueArn: 'queue', tableName: 'tbl' }] }),
+      /peers\[\].deliveryQueueArn must be an ARN of sqs, got "queue"/],
+    ['a peer table name is invalid', () => ({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'a b' }] }),
+      /peers\[\].tableName must be a DynamoDB table name/],
+  ];
+  test.each(cases)('%s', (_name, props, message) => {
+    const resolved = props();
+    const stack = resolved.vpc ? Stack.of(resolved.vpc) : testStack();
+    expect(() => new PacketGateway(stack, 'Gateway', resolved)).toThrow(message);
+  });
+
+  test('values known only at deploy time are not validated at synth', () => {
+    const stack = testStack();
+    const count = new CfnParameter(stack, 'Count', { type: 'Number' }).valueAsNumber;
+    expect(() => new PacketGateway(stack, 'Gateway', { desiredCount: count })).not.toThrow();
+  });
+});
+
+test('metrics of the fleet use the data plane namespace and dimensions', () => {
+  const { gw, stack } = gateway();
+  const metric = gw.metricSourcedSent();
+  expect(metric.namespace).toBe('PacketGateway');
+  expect(metric.metricName).toBe('SourcedSent');
+  expect(metric.dimensions).toEqual({ Service: 'packet-gateway' });
+  expect(stack.resolve(gw.metricDeliveryQueueAge().dimensions)).toEqual({ QueueName: { 'Fn::GetAtt': [expect.stringMatching(/^GatewayDeliveryQueue/), 'QueueName'] } });
+  expect(gw.metricDeliveryDeadLetters().metricName).toBe('ApproximateNumberOfMessagesVisible');
+});

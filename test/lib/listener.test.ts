@@ -1,0 +1,273 @@
+import { CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ACCOUNT, actionsOf, ensureAssets, joinedJson, logicalId, policyStatements, REGION, testStack } from './support';
+import { Destination, Formatter, Listener, ListenerOptions, ListenerProtocol, PacketGateway } from '../../lib';
+
+beforeAll(ensureAssets);
+
+interface Fixture {
+  readonly stack: Stack;
+  readonly gw: PacketGateway;
+  readonly fn: lambda.IFunction;
+}
+
+function fixture(): Fixture {
+  const stack = testStack();
+  const gw = new PacketGateway(stack, 'Gateway');
+  const fn = new lambda.Function(stack, 'Ingest', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
+  return { stack, gw, fn };
+}
+
+function configuration(template: Template, listenerName: string): any {
+  const resources = template.findResources('Custom::PacketGatewayListener', { Properties: { ListenerName: listenerName } });
+  const [resource] = Object.values(resources);
+  return joinedJson(resource.Properties.Configuration);
+}
+
+test('a UDP load-balancer listener and ip target group on the Listener port, health-checked on TCP 8080', () => {
+  const { gw, fn, stack } = fixture();
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  const t = Template.fromStack(stack);
+
+  t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+    Port: 5555,
+    Protocol: 'UDP',
+    LoadBalancerArn: { Ref: logicalId(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'GatewayLoadBalancer') },
+    DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalId(t, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'GatewayTelemetryTargetGroup') } }],
+  });
+  t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+    Port: 5555,
+    Protocol: 'UDP',
+    TargetType: 'ip',
+    HealthCheckProtocol: 'TCP',
+    HealthCheckPort: '8080',
+    TargetGroupAttributes: Match.arrayWith([
+      { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+      { Key: 'deregistration_delay.connection_termination.enabled', Value: 'true' },
+    ]),
+  });
+  expect(listener.listenerName).toBe('Telemetry');
+  expect(listener.port).toBe(5555);
+  expect(listener.protocol).toBe(ListenerProtocol.UDP);
+});
+
+test('the Listener record: a Custom::PacketGatewayListener carrying the configuration as JSON', () => {
+  const { gw, fn, stack } = fixture();
+  const queue = new sqs.Queue(stack, 'Archive');
+  gw.addListener('Telemetry', {
+    listenerName: 'telemetry',
+    port: 5555,
+    formatter: Formatter.HEX,
+    clientRestrictions: ['203.0.113.0/24', '2001:db8::/32'],
+    egressAllowedNetworks: ['10.20.0.0/16'],
+    maxPayloadSize: Size.bytes(1200),
+    replyTagTtl: Duration.minutes(2),
+    domain: 'telemetry.example.com',
+    destinations: [
+      Destination.lambda(fn, { destinationName: 'decoder', batchSize: 50, maxBatchingWindow: Duration.millis(20), maxBatchPayloadSize: Size.kibibytes(256), formatter: Formatter.BASE64 }),
+      Destination.sqs(queue, { maxQueuedPackets: 5000 }),
+    ],
+  });
+  const t = Template.fromStack(stack);
+
+  t.hasResourceProperties('Custom::PacketGatewayListener', {
+    ServiceToken: { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] },
+    ListenerName: 'telemetry',
+  });
+  expect(configuration(t, 'telemetry')).toEqual({
+    Name: 'telemetry',
+    Protocol: 'udp',
+    Port: 5555,
+    Formatter: 'hex',
+    Domain: 'telemetry.example.com',
+    ClientRestrictions: { Networks: ['203.0.113.0/24', '2001:db8::/32'] },
+    EgressAllowedNetworks: ['10.20.0.0/16'],
+    MaxPayloadBytes: 1200,
+    ReplyTagTtlSeconds: 120,
+    Destinations: [
+      {
+        Name: 'decoder',
+        Type: 'lambda',
+        Arn: `<GetAtt:${logicalId(t, 'AWS::Lambda::Function', 'Ingest')}.Arn>`,
+        Formatter: 'base64',
+        Batching: { Count: 50, TimeoutInSeconds: 0.02, SizeInBytes: 262144 },
+      },
+      {
+        Name: 'sqs-1',
+        Type: 'sqs',
+        Arn: `<GetAtt:${logicalId(t, 'AWS::SQS::Queue', 'Archive')}.Arn>`,
+        QueueUrl: `<Ref:${logicalId(t, 'AWS::SQS::Queue', 'Archive')}>`,
+        MaxQueuedPackets: 5000,
+      },
+    ],
+  });
+});
+
+test('destinations added later reach the record, and the record waits for the fleet permissions', () => {
+  const { gw, fn, stack } = fixture();
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  listener.addDestination(Destination.lambda(fn, { destinationName: 'audit' }));
+  const t = Template.fromStack(stack);
+  expect(configuration(t, 'Telemetry').Destinations.map((d: { Name: string }) => d.Name)).toEqual(['lambda-0', 'audit']);
+  const [resource] = Object.values(t.findResources('Custom::PacketGatewayListener'));
+  expect(resource.DependsOn).toEqual(expect.arrayContaining([logicalId(t, 'AWS::IAM::Policy', 'GatewayAccessRoleDefaultPolicy')]));
+  // The fleet starts once the load-balancer listener exists.
+  const [service] = Object.values(t.findResources('AWS::ECS::Service'));
+  expect(service.DependsOn).toEqual(expect.arrayContaining([logicalId(t, 'AWS::ElasticLoadBalancingV2::Listener', 'GatewayTelemetryLoadBalancerListener')]));
+});
+
+test('Destination.lambda grants the fleet lambda:InvokeFunction on that function only', () => {
+  const { gw, fn, stack } = fixture();
+  gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  const t = Template.fromStack(stack);
+  const invoke = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole')).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+  expect(invoke).toEqual([expect.objectContaining({
+    Action: 'lambda:InvokeFunction',
+    Resource: [
+      { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'Ingest'), 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'Ingest'), 'Arn'] }, ':*']] },
+    ],
+  })]);
+});
+
+test('Destination.sqs grants the fleet sqs:SendMessage on the queue and use of its KMS key', () => {
+  const { gw, stack } = fixture();
+  const key = new kms.Key(stack, 'QueueKey', { enableKeyRotation: true });
+  const queue = new sqs.Queue(stack, 'Archive', { encryptionMasterKey: key });
+  gw.addListener('Telemetry', { port: 5555, destinations: [Destination.sqs(queue)] });
+  const t = Template.fromStack(stack);
+  const statements = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+  expect(statements).toContainEqual(expect.objectContaining({
+    Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+    Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'Archive'), 'Arn'] },
+  }));
+  expect(statements).toContainEqual(expect.objectContaining({
+    Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+    Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'QueueKey'), 'Arn'] },
+  }));
+});
+
+test('clients reach the port through the load balancer security group; the fleet accepts it from the load balancer only', () => {
+  const { gw, fn, stack } = fixture();
+  gw.addListener('Open', { port: 5555, destinations: [Destination.lambda(fn)] });
+  gw.addListener('Restricted', { port: 6000, clientRestrictions: ['198.51.100.0/24'], destinations: [Destination.lambda(fn)] });
+  const t = Template.fromStack(stack);
+  const lbSg = logicalId(t, 'AWS::EC2::SecurityGroup', 'GatewayLoadBalancerSecurityGroup');
+  const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('load balancer') } }));
+  expect(sg.Properties.SecurityGroupIngress).toEqual([
+    expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'udp', FromPort: 5555, ToPort: 5555 }),
+    expect.objectContaining({ CidrIp: '198.51.100.0/24', IpProtocol: 'udp', FromPort: 6000, ToPort: 6000 }),
+  ]);
+  for (const port of [5555, 6000]) {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'udp',
+      FromPort: port,
+      ToPort: port,
+      GroupId: { 'Fn::GetAtt': [logicalId(t, 'AWS::EC2::SecurityGroup', 'GatewayServiceSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] },
+    });
+  }
+});
+
+test('connections of a Listener default to its port', () => {
+  const { gw, fn, stack } = fixture();
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  listener.connections.allowDefaultPortFrom(ec2.Peer.ipv4('192.0.2.0/24'));
+  const [sg] = Object.values(Template.fromStack(stack).findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('load balancer') } }));
+  expect(sg.Properties.SecurityGroupIngress).toContainEqual(expect.objectContaining({ CidrIp: '192.0.2.0/24', IpProtocol: 'udp', FromPort: 5555 }));
+});
+
+test('metrics of a Listener carry its name', () => {
+  const { gw, fn } = fixture();
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  const metric = listener.metricDatagramsIn({ period: Duration.minutes(5) });
+  expect(metric).toMatchObject({ namespace: 'PacketGateway', metricName: 'DatagramsIn', dimensions: { Service: 'packet-gateway', Listener: 'Telemetry' } });
+  expect(metric.period.toMinutes()).toBe(5);
+  expect(listener.metricRepliesOut().metricName).toBe('RepliesOut');
+});
+
+test('Listener.fromListenerAttributes describes a Listener of another account', () => {
+  const stack = testStack();
+  const listener = Listener.fromListenerAttributes(stack, 'Remote', {
+    listenerName: 'telemetry',
+    serviceToken: `arn:aws:lambda:${REGION}:999999999999:function:registration`,
+    registrationPrincipalArn: 'arn:aws:iam::999999999999:role/gateway-AccessRole',
+  });
+  expect(listener.listenerName).toBe('telemetry');
+  expect(stack.resolve(listener.deliveryQueueArns)).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:*:999999999999:*']] }]);
+});
+
+describe('fails if …', () => {
+  function addTo(gw: PacketGateway, fn: lambda.IFunction, options: Partial<ListenerOptions>, id = 'Listener'): Listener {
+    return gw.addListener(id, { port: 5555, destinations: [Destination.lambda(fn)], ...options });
+  }
+
+  const cases: Array<[string, Partial<ListenerOptions>, RegExp]> = [
+    ['the name has other characters', { listenerName: 'tele metry' }, /listenerName must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got "tele metry"/],
+    ['the port is 0', { port: 0 }, /port must be an integer from 1 to 65535, got 0/],
+    ['the port is above 65535', { port: 70000 }, /port must be an integer from 1 to 65535, got 70000/],
+    ['a client restriction is not a CIDR block', { clientRestrictions: ['203.0.113.7'] }, /clientRestrictions must hold CIDR blocks .*got "203.0.113.7"/],
+    ['client restrictions are empty', { clientRestrictions: [] }, /clientRestrictions must not be empty/],
+    ['an egress network is not a CIDR block', { egressAllowedNetworks: ['10.0.0.0/33'] }, /egressAllowedNetworks must hold CIDR blocks .*got "10.0.0.0\/33"/],
+    ['the payload limit exceeds a UDP datagram', { maxPayloadSize: Size.bytes(70000) }, /maxPayloadSize \(bytes\) must be an integer from 1 to 65507, got 70000/],
+    ['the reply tag TTL exceeds an hour', { replyTagTtl: Duration.hours(2) }, /replyTagTtl must be from 1 s to 3600 s, got 7200 s/],
+    ['the domain is not a host name', { domain: 'not a host' }, /domain must be a host label/],
+  ];
+  test.each(cases)('%s', (_name, options, message) => {
+    const { gw, fn } = fixture();
+    expect(() => addTo(gw, fn, options)).toThrow(message);
+  });
+
+  test('a destination option is out of range', () => {
+    const { gw, fn } = fixture();
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { batchSize: 0 })] })).toThrow(/destination lambda-0: batchSize must be an integer from 1 to 10000, got 0/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxBatchingWindow: Duration.minutes(2) })] }, 'B'))
+      .toThrow(/destination lambda-0: maxBatchingWindow must be from 0 ms to 60000 ms, got 120000 ms/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxBatchPayloadSize: Size.mebibytes(7) })] }, 'C'))
+      .toThrow(/maxBatchPayloadSize \(bytes\) must be an integer from 1024 to 6291456, got 7340032/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxQueuedPackets: 0 })] }, 'D')).toThrow(/maxQueuedPackets must be an integer from 1 to 1000000, got 0/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'a/b' })] }, 'E')).toThrow(/destinationName must be 1-64 characters/);
+  });
+
+  test('two destinations share a name', () => {
+    const { gw, fn } = fixture();
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'x' }), Destination.lambda(fn, { destinationName: 'x' })] }))
+      .toThrow(/destinationName "x" is used twice in Listener Listener/);
+  });
+
+  test('a Listener has no destination', () => {
+    const { gw, stack } = fixture();
+    gw.addListener('Empty', { port: 5555 });
+    expect(() => Template.fromStack(stack)).toThrow(/Listener Empty has no destinations: pass destinations or call addDestination\(\)/);
+  });
+
+  test('two Listeners share a name or a port', () => {
+    const { gw, fn } = fixture();
+    addTo(gw, fn, { listenerName: 'telemetry', port: 5555 }, 'A');
+    expect(() => addTo(gw, fn, { listenerName: 'telemetry', port: 6000 }, 'B')).toThrow(/listenerName "telemetry" is already used by another Listener of this gateway/);
+    expect(() => addTo(gw, fn, { listenerName: 'other', port: 5555 }, 'C')).toThrow(/port 5555 is already used by another Listener of this gateway/);
+  });
+
+  test('a gateway gets more than 50 Listeners', () => {
+    const { gw, fn } = fixture();
+    for (let i = 0; i < 50; i++) addTo(gw, fn, { port: 6000 + i }, `L${i}`);
+    expect(() => addTo(gw, fn, { port: 7000 }, 'L50')).toThrow(/at most 50 Listeners/);
+  });
+
+  test('imported attributes have an invalid name or no delivery queues', () => {
+    const stack = testStack();
+    const base = { serviceToken: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:r`, registrationPrincipalArn: `arn:aws:iam::${ACCOUNT}:role/a` };
+    expect(() => Listener.fromListenerAttributes(stack, 'A', { ...base, listenerName: 'a b' })).toThrow(/listenerName must be 1-64 characters/);
+    expect(() => Listener.fromListenerAttributes(stack, 'B', { ...base, listenerName: 'ok', deliveryQueueArns: [] })).toThrow(/deliveryQueueArns must not be empty/);
+  });
+
+  test('a port known only at deploy time is not validated at synth', () => {
+    const { gw, fn, stack } = fixture();
+    const port = new CfnParameter(stack, 'Port', { type: 'Number' }).valueAsNumber;
+    expect(() => addTo(gw, fn, { port })).not.toThrow();
+  });
+});

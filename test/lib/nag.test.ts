@@ -1,0 +1,73 @@
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ACCOUNT, ensureAssets, OTHER_ACCOUNT, REGION } from './support';
+import { AwsApiAccess, Destination, Listener, PacketGateway, PacketGatewayProps, PacketSource } from '../../lib';
+
+beforeAll(ensureAssets);
+
+/** AwsSolutions findings (errors and warnings) that no acknowledgement covers. */
+function findings(app: App, stack: Stack): string[] {
+  Aspects.of(stack).add(new AwsSolutionsChecks());
+  const messages = app.synth().getStackArtifact(stack.artifactId).messages;
+  return messages
+    .filter((m) => (m.level === 'error' || m.level === 'warning') && /AwsSolutions-|CdkNagValidationFailure/.test(String(m.entry.data)))
+    .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+}
+
+/** Every construct of the library: a gateway with a Listener of each destination type and PacketSources of both kinds. */
+function everything(props: PacketGatewayProps, stack: Stack): void {
+  const gw = new PacketGateway(stack, 'Gateway', { allowedAccounts: [OTHER_ACCOUNT], ...props });
+  const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+  const queue = sqs.Queue.fromQueueArn(stack, 'Archive', `arn:aws:sqs:${REGION}:${ACCOUNT}:archive`);
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn), Destination.sqs(queue)] });
+  new PacketSource(stack, 'Push', { listener });
+  const remote = Listener.fromListenerAttributes(stack, 'Remote', {
+    listenerName: 'telemetry',
+    serviceToken: gw.serviceToken,
+    registrationPrincipalArn: gw.registrationPrincipalArn,
+  });
+  new PacketSource(stack, 'PushViaAttributes', { listener: remote });
+}
+
+const modes: Array<[string, (stack: Stack) => PacketGatewayProps]> = [
+  ['NAT gateway (default)', () => ({})],
+  ['VPC endpoints', () => ({ awsApiAccess: AwsApiAccess.VPC_ENDPOINTS })],
+  ['your own VPC', (stack) => ({ vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, restrictDefaultSecurityGroup: false, flowLogs: { all: {} } }) })],
+];
+
+test.each(modes)('cdk-nag AwsSolutions: no unacknowledged finding with %s', (_name, props) => {
+  const app = new App();
+  const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
+  everything(props(stack), stack);
+  expect(findings(app, stack)).toEqual([]);
+});
+
+test('the library acknowledges findings by rule id with a reason, never wholesale', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
+  everything({}, stack);
+  const template = app.synth().getStackByName('Stack').template as { Resources: Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string }> } } }> };
+  const rules = Object.values(template.Resources).flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+  expect(rules.length).toBeGreaterThan(0);
+  for (const rule of rules) {
+    expect(rule.id).toMatch(/^AwsSolutions-[A-Z]+\d+$/);
+    expect(rule.reason.length).toBeGreaterThan(30);
+  }
+});
+
+test('without the acknowledgements cdk-nag would report the library\'s known findings', () => {
+  // Guards the test above against passing because nothing was checked.
+  const app = new App();
+  const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
+  everything({}, stack);
+  for (const construct of stack.node.findAll()) {
+    const metadata = (construct as { cfnOptions?: { metadata?: Record<string, unknown> } }).cfnOptions?.metadata;
+    if (metadata) delete metadata.cdk_nag;
+  }
+  const ids = findings(app, stack).map((f) => f.split(': ')[1].split(':')[0].replace(/\[.*$/, ''));
+  expect(new Set(ids)).toEqual(new Set(['AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-SF2', 'AwsSolutions-ECS2',
+    'AwsSolutions-SMG4', 'AwsSolutions-EC23', 'AwsSolutions-ELB2', 'AwsSolutions-SQS3']));
+});
