@@ -18,6 +18,8 @@ export class AllowedIps {
   }
 
   private readonly list = new BlockList();
+  /** The last address found inside (peers mostly use one address): skips BlockList's per-call allocation. */
+  private lastInside: string | undefined;
 
   private constructor(
     /** The parsed entries, in configuration order. */
@@ -30,7 +32,10 @@ export class AllowedIps {
 
   /** True when `address` (of IP version `version`) is inside the AllowedIPs. */
   contains(address: string, version: 4 | 6): boolean {
-    return this.any || this.list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+    if (this.any || address === this.lastInside) return true;
+    if (!this.list.check(address, version === 4 ? 'ipv4' : 'ipv6')) return false;
+    this.lastInside = address;
+    return true;
   }
 
   /** The single host of the first host-sized entry (/32 or /128) of `version`, if any: the peer's own tunnel address. */

@@ -141,6 +141,17 @@ describe('hostile input', () => {
     stillWorks(pair, 'after the flood');
   });
 
+  test('a failing failure reporter does not turn a drop into an exception', () => {
+    const setup = established();
+    pair = setup.pair;
+    pair.aOut.reportFailure = () => {
+      throw new Error('reporter down');
+    };
+    expect(pair.a.receive(randomBytes(50), B_ADDRESS, B_PORT)).toBe('dropped');
+    expect(pair.a.receive(setup.transport, B_ADDRESS, B_PORT)).toBe('dropped');
+    expect(pair.a.counters.dropped).toBe(2);
+  });
+
   test('the closed device drops everything and refuses sends', () => {
     const setup = established();
     pair = setup.pair;
