@@ -235,9 +235,14 @@ export class PacketSource extends Construct {
     this.subscriptionArns = this.resource.getAttString(PacketSourceAttribute.SubscriptionArns);
   }
 
-  /** Grants `grantee` permission to publish sourced packets to the topic (and to use its KMS key). */
+  /**
+   * Grants `grantee` permission to publish sourced packets to the topic and, when the topic is
+   * encrypted, to use its KMS key for that (`kms:GenerateDataKey`, `kms:Decrypt`).
+   */
   public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    return this.topic.grantPublish(grantee);
+    const grant = iam.Grant.addToPrincipalOrResource({ grantee, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn], resource: this.topic });
+    this.topic.masterKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    return grant;
   }
 
   /** Messages published to the topic. Sum over 5 minutes by default. */

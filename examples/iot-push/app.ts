@@ -1,0 +1,69 @@
+/**
+ * IoT push in one account: devices send telemetry to a UDP Listener (a Lambda function stores
+ * where each device was seen and answers ACK), and a scheduled notifier pushes WAKE datagrams to
+ * them through a PacketSource. Run with `npx cdk synth` / `npx cdk deploy` (cdk.json points here).
+ */
+import { join } from 'node:path';
+import { App, CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+// In your own app: import { Destination, PacketGateway, PacketSource } from 'cdk-packet-gateway';
+import { Destination, PacketGateway, PacketSource } from '../../lib';
+import { nodeFunction } from '../shared/node-function';
+
+export class IotPushStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    const gateway = new PacketGateway(this, 'Gateway');
+
+    // Where each device was last seen.
+    const devices = new dynamodb.Table(this, 'Devices', {
+      partitionKey: { name: 'deviceId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Telemetry in: UDP 5555 -> Lambda, which replies ACK to each datagram.
+    const ingest = nodeFunction(this, 'Ingest', {
+      directory: join(__dirname, 'functions', 'ingest'),
+      description: 'Records where devices were seen and acknowledges their telemetry',
+      environment: { DEVICES_TABLE: devices.tableName },
+    });
+    devices.grantWriteData(ingest);
+    const telemetry = gateway.addListener('Telemetry', {
+      listenerName: 'telemetry',
+      port: 5555,
+      destinations: [Destination.lambda(ingest, { batchSize: 100, maxBatchingWindow: Duration.millis(50) })],
+    });
+
+    // Pushes out: publish to this topic, the gateway sends from the telemetry address and port.
+    const push = new PacketSource(this, 'Push', { listener: telemetry, description: 'WAKE pushes to devices' });
+    const notifier = nodeFunction(this, 'Notifier', {
+      directory: join(__dirname, 'functions', 'notifier'),
+      description: 'Pushes WAKE to recently seen devices',
+      environment: { DEVICES_TABLE: devices.tableName, TOPIC_ARN: push.topic.topicArn },
+      timeout: Duration.seconds(30),
+    });
+    devices.grantReadData(notifier);
+    push.grantPublish(notifier);
+    new events.Rule(this, 'EveryFiveMinutes', {
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(notifier)],
+    });
+
+    new CfnOutput(this, 'GatewayAddresses', { value: Fn.join(',', gateway.elasticIpAddresses), description: 'Send telemetry to UDP port 5555 of these addresses' });
+    new CfnOutput(this, 'PushTopicArn', { value: push.topic.topicArn });
+  }
+}
+
+if (require.main === module) {
+  const app = new App();
+  new IotPushStack(app, 'PacketGatewayIotPush', {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  app.synth();
+}

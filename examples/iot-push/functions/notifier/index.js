@@ -1,0 +1,37 @@
+// Runs on a schedule: pushes a WAKE datagram to every device seen in the last 10 minutes, through
+// the PacketSource topic. The gateway sends each one from the telemetry Listener's address and
+// port, so it passes the devices' NAT and firewall like a reply would.
+const { DynamoDBClient, ScanCommand } = require('@aws-sdk/client-dynamodb');
+const { PublishCommand, SNSClient } = require('@aws-sdk/client-sns');
+
+const dynamodb = new DynamoDBClient({});
+const sns = new SNSClient({});
+const WAKE = Buffer.from('WAKE').toString('base64');
+// One SNS message carries many datagrams; 100 stays far below SNS's 256 KB limit.
+const PER_MESSAGE = 100;
+
+exports.handler = async () => {
+  const since = Date.now() - 10 * 60 * 1000;
+  const devices = [];
+  let start;
+  do {
+    const page = await dynamodb.send(new ScanCommand({
+      TableName: process.env.DEVICES_TABLE,
+      FilterExpression: 'seenAt > :since',
+      ExpressionAttributeValues: { ':since': { N: String(since) } },
+      ExclusiveStartKey: start,
+    }));
+    devices.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+
+  for (let i = 0; i < devices.length; i += PER_MESSAGE) {
+    const Messages = devices.slice(i, i + PER_MESSAGE).map((d) => ({
+      Data: WAKE,
+      Remote: { Address: d.address.S, Port: Number(d.port.N) },
+      TtlSeconds: 60,
+    }));
+    await sns.send(new PublishCommand({ TopicArn: process.env.TOPIC_ARN, Message: JSON.stringify({ Messages }) }));
+  }
+  return { pushed: devices.length };
+};

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { crossAccountApp } from '../../examples/cross-account/app';
+import { GameFanoutStack } from '../../examples/game-fanout/app';
+import { IotPushStack } from '../../examples/iot-push/app';
+import { ensureAssets } from '../lib/support';
+
+const ROOT = join(__dirname, '..', '..');
+
+beforeAll(ensureAssets);
+
+/** Unacknowledged AwsSolutions findings of a stack. */
+function nagFindings(app: App, stack: Stack): string[] {
+  Aspects.of(stack).add(new AwsSolutionsChecks());
+  return app.synth().getStackArtifact(stack.artifactId).messages
+    .filter((m) => (m.level === 'error' || m.level === 'warning') && /AwsSolutions-|CdkNagValidationFailure/.test(String(m.entry.data)))
+    .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+}
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+describe('iot-push', () => {
+  test('a gateway, a telemetry Listener with a Lambda destination, a PacketSource and a scheduled notifier', () => {
+    const stack = new IotPushStack(new App(), 'IotPush', { env: ENV });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 5555, Protocol: 'UDP' });
+    t.hasResourceProperties('Custom::PacketGatewayListener', { ListenerName: 'telemetry' });
+    t.hasResourceProperties('Custom::PacketGatewayPacketSource', { ListenerName: 'telemetry', Description: 'WAKE pushes to devices' });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Pushes WAKE to recently seen devices',
+      Environment: { Variables: { TOPIC_ARN: { Ref: Match.stringLikeRegexp('PushTopic') }, DEVICES_TABLE: Match.anyValue() } },
+    });
+  });
+
+  test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
+    const app = new App();
+    expect(nagFindings(app, new IotPushStack(app, 'IotPush', { env: ENV }))).toEqual([]);
+  });
+
+  test('cdk.json runs this app and it synthesizes without AWS credentials', () => {
+    const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8'));
+    expect(cdkJson.app).toBe('npx tsx examples/iot-push/app.ts');
+    const outdir = mkdtempSync(join(tmpdir(), 'pgw-cdk-out-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, CDK_OUTDIR: outdir, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'none', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      delete env.CDK_DEFAULT_ACCOUNT;
+      delete env.CDK_DEFAULT_REGION;
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'examples', 'iot-push', 'app.ts')], { cwd: ROOT, env, stdio: 'pipe' });
+      expect(existsSync(join(outdir, 'PacketGatewayIotPush.template.json'))).toBe(true);
+      const template = JSON.parse(readFileSync(join(outdir, 'PacketGatewayIotPush.template.json'), 'utf8'));
+      expect(Object.values(template.Resources).some((r: any) => r.Type === 'Custom::PacketGatewayPacketSource')).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cross-account', () => {
+  test('the application stack binds its topic through the platform outputs; the platform allows the application account', () => {
+    const app = new App({ context: { platformAccount: '111111111111', applicationAccount: '222222222222', region: 'eu-west-1' } });
+    const { platform, application } = crossAccountApp(app);
+    const p = Template.fromStack(platform);
+    p.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: '222222222222' });
+    p.hasOutput('GatewayServiceToken', {});
+    p.hasOutput('GatewayPrincipalArn', {});
+    p.hasOutput('GatewayDeliveryQueueArn', {});
+    const a = Template.fromStack(application);
+    a.hasResourceProperties('Custom::PacketGatewayPacketSource', {
+      ServiceToken: Match.stringLikeRegexp('^arn:aws:lambda:eu-west-1:111111111111:function:'),
+      ListenerName: 'devices',
+    });
+    a.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { AWS: Match.stringLikeRegexp('^arn:aws:iam::111111111111:role/') }, Condition: { StringEquals: { 'sts:ExternalId': Match.anyValue() } } })] },
+    });
+  });
+
+  test('context values replace the placeholders', () => {
+    const app = new App({ context: { gatewayServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:real', gatewayPrincipalArn: 'arn:aws:iam::111111111111:role/real' } });
+    const { application } = crossAccountApp(app);
+    Template.fromStack(application).hasResourceProperties('Custom::PacketGatewayPacketSource', { ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:real' });
+  });
+
+  test('cdk-nag AwsSolutions: no unacknowledged finding in either stack', () => {
+    const app = new App();
+    const { platform, application } = crossAccountApp(app);
+    Aspects.of(platform).add(new AwsSolutionsChecks());
+    expect(nagFindings(app, application)).toEqual([]);
+    const platformMessages = app.synth().getStackArtifact(platform.artifactId).messages.filter((m) => /AwsSolutions-/.test(String(m.entry.data)));
+    expect(platformMessages.map((m) => m.id)).toEqual([]);
+  });
+});
+
+describe('game-fanout', () => {
+  test('a utf8 game Listener, a PacketSource and a broadcast function that may publish to it', () => {
+    const stack = new GameFanoutStack(new App(), 'Game', { env: ENV });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 7777, Protocol: 'UDP' });
+    t.hasResourceProperties('Custom::PacketGatewayPacketSource', { ListenerName: 'game' });
+    t.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
+    const [listener] = Object.values(t.findResources('Custom::PacketGatewayListener'));
+    expect(JSON.stringify(listener.Properties.Configuration)).toContain('\\"Formatter\\":\\"utf8\\"');
+  });
+
+  test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
+    const app = new App();
+    expect(nagFindings(app, new GameFanoutStack(app, 'Game', { env: ENV }))).toEqual([]);
+  });
+});
