@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- test addresses from an index */
 import { A_ADDRESS, A_PORT, B_ADDRESS, B_PORT, CLIENT_TO_GATEWAY, devicePair, DevicePair, ManualClock, RecordingOutput } from './helpers';
 import type { Failure } from '../../../service/contracts';
 import { WireGuardDevice } from '../../../service/wireguard/device';
@@ -281,6 +282,27 @@ describe('send failures', () => {
       .toThrow(/Peers\[0\]\.AllowedIPs: '10\.0\.0\.0\/33'/);
     expect(() => new WireGuardDevice({ privateKey: generatePrivateKey(), peers: [{ publicKey: publicKeyOf(peerPrivate), endpoint: 'host:1' }], clock, output }))
       .toThrow(/Peers\[0\]\.Endpoint: 'host:1'/);
+  });
+});
+
+describe('receiver indexes', () => {
+  test('are random 32-bit values, unique across handshakes in progress', () => {
+    const clock = new ManualClock();
+    const output = new RecordingOutput();
+    const peers = Array.from({ length: 300 }, (_, i) => ({
+      publicKey: publicKeyOf(generatePrivateKey()),
+      allowedIps: [`10.100.${i >> 8}.${i & 255}/32`],
+      endpoint: `192.0.2.${(i % 250) + 1}:${10000 + i}`,
+    }));
+    const device = new WireGuardDevice({ privateKey: generatePrivateKey(), peers, clock, output });
+    for (const peer of peers) device.send(peer.publicKey, Buffer.from('x'), { DestinationPort: 9 });
+    const senders = output.sent.filter((w) => messageType(w.data) === MESSAGE_INITIATION).map((w) => w.data.readUInt32LE(4));
+    expect(senders).toHaveLength(300);
+    expect(new Set(senders).size).toBe(300);
+    // Spread over the whole 32-bit range rather than counting up.
+    expect(Math.max(...senders)).toBeGreaterThan(2 ** 31);
+    expect(senders.filter((s, i) => i > 0 && s === senders[i - 1] + 1)).toHaveLength(0);
+    device.close();
   });
 });
 
