@@ -23,6 +23,14 @@ export interface PlatformStackProps extends StackProps {
 export class PlatformStack extends Stack {
   public readonly gateway: PacketGateway;
 
+  /**
+   * The first two availability zones, resolved at deploy time: a stack with an explicit account
+   * would otherwise look them up at synth time, which needs credentials for that account.
+   */
+  public get availabilityZones(): string[] {
+    return [Fn.select(0, Fn.getAzs()), Fn.select(1, Fn.getAzs())];
+  }
+
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
     this.gateway = new PacketGateway(this, 'Gateway', { allowedAccounts: props.applicationAccounts });
