@@ -11,13 +11,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Listener, ListenerOptions, METRICS_NAMESPACE } from './listener';
+import { Listener, ListenerOptions } from './listener';
 import { ListenerWiring } from './private/listener-wiring';
 import { acknowledgeNagFindings } from './private/nag';
 import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
 import { RegistrationProvider } from './private/registration-provider';
-import { DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment, ServiceEnvironment } from './private/resource-properties';
+import {
+  DeliveryTarget, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment, ServiceEnvironment,
+} from './private/resource-properties';
 import { fail, validateAccount, validateArn, validateInteger, validateRange, validateRegion } from './private/validation';
 
 /** How the fleet's tasks reach AWS APIs (DynamoDB, SQS, Lambda, ECR, CloudWatch Logs…). */
@@ -260,10 +262,19 @@ const CONTAINER_NAME = 'gateway';
  * resources use. Add Listeners with `addListener`.
  */
 export class PacketGateway extends Construct implements ec2.IConnectable {
+  /** The VPC of the load balancer and the fleet. */
   public readonly vpc: ec2.IVpc;
+
+  /** The ECS cluster of the fleet. */
   public readonly cluster: ecs.ICluster;
+
+  /** Task definition of the data plane. */
   public readonly taskDefinition: ecs.FargateTaskDefinition;
+
+  /** The data-plane container. */
   public readonly container: ecs.ContainerDefinition;
+
+  /** The Fargate service of the fleet. */
   public readonly service: ecs.FargateService;
 
   /** The internet-facing Network Load Balancer. */
@@ -542,7 +553,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { Service: 'packet-gateway' },
+      dimensionsMap: { ...METRICS_SERVICE_DIMENSION },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,

@@ -7,12 +7,9 @@ import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
 import type { PacketGateway } from './gateway';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
-import { LISTENER_RESOURCE_TYPE, ListenerProperty } from './private/resource-properties';
+import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from './private/resource-properties';
 import { fail, validateCidrs, validateInteger, validateName, validateRange } from './private/validation';
 
-/** EMF namespace and service dimension of the data plane's metrics. */
-export const METRICS_NAMESPACE = 'PacketGateway';
-const SERVICE_DIMENSION = { Service: 'packet-gateway' };
 
 /** Largest UDP payload over IPv4. */
 const MAX_UDP_PAYLOAD_BYTES = 65_507;
@@ -255,7 +252,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { ...SERVICE_DIMENSION, Listener: this.listenerName },
+      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, Listener: this.listenerName },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,

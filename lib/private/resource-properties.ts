@@ -83,3 +83,7 @@ export const ServiceEnvironment = {
 
 /** IAM path of the roles PacketSources create; the registration principal may assume only roles on it. */
 export const PACKET_SOURCE_ROLE_PATH = '/packet-gateway/';
+
+/** CloudWatch namespace of the data plane's metrics (EMF), and the dimension every metric carries. */
+export const METRICS_NAMESPACE = 'PacketGateway';
+export const METRICS_SERVICE_DIMENSION: Readonly<Record<string, string>> = { Service: 'packet-gateway' };
