@@ -99,7 +99,8 @@ export abstract class Destination {
 
   /**
    * Write-only delivery to an SQS queue: one message per packet. Grants the fleet
-   * `sqs:SendMessage` on the queue (and use of its KMS key when it has one).
+   * `sqs:SendMessage` on the queue and, when the queue is encrypted with a KMS key,
+   * `kms:GenerateDataKey` and `kms:Decrypt` on that key.
    */
   public static sqs(queue: sqs.IQueue, options: DestinationOptions = {}): Destination {
     return new SqsDestination(queue, options);
@@ -133,7 +134,9 @@ class SqsDestination extends Destination {
   }
 
   public bind(_scope: Construct, options: DestinationBindOptions): DestinationConfig {
-    this.queue.grantSendMessages(options.grantee);
+    iam.Grant.addToPrincipalOrResource({ grantee: options.grantee, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn], resource: this.queue });
+    // Sending to a queue encrypted with a KMS key needs a data key from it.
+    this.queue.encryptionMasterKey?.grant(options.grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
     return { type: 'sqs', arn: this.queue.queueArn, queueUrl: this.queue.queueUrl };
   }
 }

@@ -142,13 +142,14 @@ test('Destination.sqs grants the fleet sqs:SendMessage on the queue and use of i
   const t = Template.fromStack(stack);
   const statements = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
   expect(statements).toContainEqual(expect.objectContaining({
-    Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+    Action: 'sqs:SendMessage',
     Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'Archive'), 'Arn'] },
   }));
   expect(statements).toContainEqual(expect.objectContaining({
-    Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+    Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
     Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'QueueKey'), 'Arn'] },
   }));
+  expect(statements.filter((s) => JSON.stringify(s).includes('Archive') || JSON.stringify(s).includes('QueueKey'))).toHaveLength(2);
 });
 
 test('clients reach the port through the load balancer security group; the fleet accepts it from the load balancer only', () => {

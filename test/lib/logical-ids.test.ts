@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Destination, PacketGateway, PacketSource } from '../../lib';
 import { ACCOUNT, ensureAssets, REGION, testStack } from './support';
+import { Destination, PacketGateway, PacketSource } from '../../lib';
 
 beforeAll(ensureAssets);
 

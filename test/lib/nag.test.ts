@@ -21,7 +21,10 @@ function findings(app: App, stack: Stack): string[] {
 function everything(props: PacketGatewayProps, stack: Stack): void {
   const gw = new PacketGateway(stack, 'Gateway', { allowedAccounts: [OTHER_ACCOUNT], ...props });
   const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
-  const queue = sqs.Queue.fromQueueArn(stack, 'Archive', `arn:aws:sqs:${REGION}:${ACCOUNT}:archive`);
+  const queue = sqs.Queue.fromQueueAttributes(stack, 'Archive', {
+    queueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:archive`,
+    keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  });
   const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn), Destination.sqs(queue)] });
   new PacketSource(stack, 'Push', { listener });
   const remote = Listener.fromListenerAttributes(stack, 'Remote', {
