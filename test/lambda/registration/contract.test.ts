@@ -69,7 +69,9 @@ test('what the constructs synthesize is what the handler accepts', () => {
 
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   const resolve = resolver(template.Resources);
-  const of = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).map((r) => resolve(r.Properties) as Record<string, unknown>);
+  const of = (type: string) => Object.values(template.Resources)
+    .filter((r) => r.Type === type)
+    .map((r) => resolve(r.Properties) as Record<string, unknown>);
 
   const [listenerProps] = of('Custom::PacketGatewayListener');
   const record = parseListenerProperties(listenerProps);
