@@ -11,6 +11,9 @@ import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SE
 import { fail, validateCidrs, validateInteger, validateName, validateRange } from './private/validation';
 
 
+/** Host name reported in `Local.Domain`: dot-separated labels of 1-63 characters. */
+const DOMAIN_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 /** Largest UDP payload over IPv4. */
 const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
@@ -201,8 +204,8 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     if (props.replyTagTtl) {
       validateRange(this, 'replyTagTtl', props.replyTagTtl.toSeconds(), 1, 3600, ' s');
     }
-    if (props.domain !== undefined && !Token.isUnresolved(props.domain) && !/^[A-Za-z0-9.-]{1,253}$/.test(props.domain)) {
-      fail(this, `domain must be a host label of 1-253 characters of A-Z, a-z, 0-9, . and -, got ${JSON.stringify(props.domain)}`);
+    if (props.domain !== undefined && !Token.isUnresolved(props.domain) && !DOMAIN_PATTERN.test(props.domain)) {
+      fail(this, `domain must be a host name (labels of 1-63 characters of A-Z, a-z, 0-9 and inner -, joined by .), got ${JSON.stringify(props.domain)}`);
     }
 
     for (const destination of props.destinations ?? []) this.addDestination(destination);

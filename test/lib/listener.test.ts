@@ -216,7 +216,8 @@ describe('fails if …', () => {
     ['an egress network is not a CIDR block', { egressAllowedNetworks: ['10.0.0.0/33'] }, /egressAllowedNetworks must hold CIDR blocks .*got "10.0.0.0\/33"/],
     ['the payload limit exceeds a UDP datagram', { maxPayloadSize: Size.bytes(70000) }, /maxPayloadSize \(bytes\) must be an integer from 1 to 65507, got 70000/],
     ['the reply tag TTL exceeds an hour', { replyTagTtl: Duration.hours(2) }, /replyTagTtl must be from 1 s to 3600 s, got 7200 s/],
-    ['the domain is not a host name', { domain: 'not a host' }, /domain must be a host label/],
+    ['the domain is not a host name', { domain: 'not a host' }, /domain must be a host name .*got "not a host"/],
+    ['a domain label starts with a hyphen', { domain: '-edge.example.com' }, /domain must be a host name/],
   ];
   test.each(cases)('%s', (_name, options, message) => {
     const { gw, fn } = fixture();
