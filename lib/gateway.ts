@@ -213,7 +213,7 @@ export interface PacketGatewayProps {
   readonly peers?: GatewayPeer[];
 
   /**
-   * Secret whose value signs reply Tags, shared by all tasks.
+   * Secret whose value signs reply Tags, shared by all tasks: base64 of at least 16 bytes.
    *
    * @default - a new generated secret
    */
@@ -339,6 +339,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
   private readonly confirmStatement: iam.PolicyStatement;
   private readonly healthPort: number;
   private readonly stopTimeout: Duration;
+  private privilegedPortsAllowed = false;
 
   constructor(scope: Construct, id: string, props: PacketGatewayProps = {}) {
     super(scope, id);
@@ -466,8 +467,12 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
         [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueue.queueUrl,
         [ServiceEnvironment.HealthPort]: String(this.healthPort),
         [ServiceEnvironment.LogLevel]: props.logLevel ?? ServiceLogLevel.INFO,
+        ...this.vpcCidrEnvironment(),
       },
-      secrets: { [ServiceEnvironment.ReplyTagSecret]: ecs.Secret.fromSecretsManager(this.replyTagSecret) },
+      secrets: {
+        [ServiceEnvironment.ReplyTagSecret]: ecs.Secret.fromSecretsManager(this.replyTagSecret),
+        [ServiceEnvironment.TagSecret]: ecs.Secret.fromSecretsManager(this.replyTagSecret),
+      },
       portMappings: [{ containerPort: this.healthPort, protocol: ecs.Protocol.TCP, name: 'health' }],
       stopTimeout: this.stopTimeout,
     });
@@ -593,6 +598,12 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     this.listeners.push(listener);
 
     this.container.addPortMappings({ containerPort: port, protocol: ecs.Protocol.UDP });
+    if ((Token.isUnresolved(port) || port < 1024) && !this.privilegedPortsAllowed) {
+      // The service runs as an unprivileged user; let it bind ports below 1024 (DNS, NTP, CoAP…) in its own network namespace.
+      this.privilegedPortsAllowed = true;
+      (this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition)
+        .addPropertyOverride('ContainerDefinitions.0.SystemControls', [{ Namespace: 'net.ipv4.ip_unprivileged_port_start', Value: '0' }]);
+    }
     const loadBalancerListener = new elbv2.NetworkListener(listener, 'LoadBalancerListener', {
       loadBalancer: this.loadBalancer,
       port,
@@ -625,6 +636,15 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     for (const peer of peers) connections.allowDefaultPortFrom(peer, `clients of Listener ${listener.listenerName}`);
     this.service.connections.allowFrom(this.loadBalancer, ec2.Port.udp(port), `Listener ${listener.listenerName}`);
     return { connections, loadBalancerListener, targetGroup };
+  }
+
+  /** The VPC's CIDR block, which sourced packets and replies must not reach; left out when an imported VPC does not know it. */
+  private vpcCidrEnvironment(): Record<string, string> {
+    try {
+      return { [ServiceEnvironment.VpcCidrs]: this.vpc.vpcCidrBlock };
+    } catch {
+      return {};
+    }
   }
 
   private accountsAllowed(): string[] {

@@ -56,8 +56,13 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL', Value: { Ref: Match.stringLikeRegexp('GatewayDeliveryQueue') } },
           { Name: 'PACKET_GATEWAY_HEALTH_PORT', Value: '8080' },
           { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
+          { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
         ],
-        Secrets: [{ Name: 'PACKET_GATEWAY_REPLY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } }],
+        Secrets: [
+          { Name: 'PACKET_GATEWAY_REPLY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
+          { Name: 'PACKET_GATEWAY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
+        ],
+        SystemControls: Match.absent(),
         PortMappings: [{ ContainerPort: 8080, Protocol: 'tcp', Name: 'health' }, { ContainerPort: 5555, Protocol: 'udp' }],
         LogConfiguration: { LogDriver: 'awslogs', Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('GatewayServiceLogGroup') } }) },
       })],
@@ -65,6 +70,15 @@ describe('fleet', () => {
     t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
     const env = JSON.stringify(t.findResources('AWS::ECS::TaskDefinition'));
     expect(env).not.toMatch(/SecretString/);
+  });
+
+  test('a Listener below port 1024 lets the unprivileged service bind it', () => {
+    const { gw, template } = gateway();
+    withListener(gw, 53);
+    withListener(gw, 5683);
+    template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ SystemControls: [{ Namespace: 'net.ipv4.ip_unprivileged_port_start', Value: '0' }] })],
+    });
   });
 
   test('a pinned image, x86_64 and a task size replace the defaults', () => {
