@@ -470,7 +470,6 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
         ...this.vpcCidrEnvironment(),
       },
       secrets: {
-        [ServiceEnvironment.ReplyTagSecret]: ecs.Secret.fromSecretsManager(this.replyTagSecret),
         [ServiceEnvironment.TagSecret]: ecs.Secret.fromSecretsManager(this.replyTagSecret),
       },
       portMappings: [{ containerPort: this.healthPort, protocol: ecs.Protocol.TCP, name: 'health' }],

@@ -71,15 +71,14 @@ export interface DeliveryTarget {
 
 /**
  * Environment of the data-plane container (the service reads these names).
- * The reply-tag key arrives as an ECS secret from Secrets Manager, never as plain text, under
- * `PACKET_GATEWAY_REPLY_TAG_SECRET` and, for the service's command line, `PACKET_GATEWAY_TAG_SECRET`.
+ * `PACKET_GATEWAY_TAG_SECRET`: the reply-tag key (base64 of at least 16 bytes), an ECS secret from
+ * Secrets Manager, never plain text.
  * `PACKET_GATEWAY_VPC_CIDRS`: comma-separated ranges denied as egress destinations.
  */
 export const ServiceEnvironment = {
   Table: 'PACKET_GATEWAY_TABLE',
   DeliveryQueueUrl: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL',
   HealthPort: 'PACKET_GATEWAY_HEALTH_PORT',
-  ReplyTagSecret: 'PACKET_GATEWAY_REPLY_TAG_SECRET',
   TagSecret: 'PACKET_GATEWAY_TAG_SECRET',
   LogLevel: 'PACKET_GATEWAY_LOG_LEVEL',
   VpcCidrs: 'PACKET_GATEWAY_VPC_CIDRS',

@@ -7,6 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ACCOUNT, actionsOf, ensureAssets, logicalId, OTHER_ACCOUNT, policyStatements, REGION, resourcesOf, testStack } from './support';
 import { AwsApiAccess, Destination, PacketGateway, PacketGatewayProps, ServiceLogLevel } from '../../lib';
+import { optionsFromCommandLine } from '../../service/main';
+import type { ServiceOptions } from '../../service/runtime';
 
 beforeAll(ensureAssets);
 
@@ -59,7 +61,6 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
         ],
         Secrets: [
-          { Name: 'PACKET_GATEWAY_REPLY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
           { Name: 'PACKET_GATEWAY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
         ],
         SystemControls: Match.absent(),
@@ -70,6 +71,24 @@ describe('fleet', () => {
     t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
     const env = JSON.stringify(t.findResources('AWS::ECS::TaskDefinition'));
     expect(env).not.toMatch(/SecretString/);
+    expect(env).not.toMatch(/PACKET_GATEWAY_REPLY_TAG_SECRET/);
+  });
+
+  test('the generated reply-tag key is one the data plane accepts: 64 letters and digits are base64 of 48 bytes', () => {
+    const { gw, template } = gateway();
+    withListener(gw);
+    const [secret] = Object.values(template().findResources('AWS::SecretsManager::Secret'));
+    const spec = secret.Properties.GenerateSecretString;
+    expect(spec).toEqual({ PasswordLength: 64, ExcludePunctuation: true });
+    // Without punctuation or spaces, Secrets Manager draws from A-Z, a-z and 0-9: all base64 digits.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    for (const sample of [`${alphabet}xy`, 'z'.repeat(64), '0'.repeat(64), `09${alphabet}`]) {
+      expect(sample).toMatch(/^[A-Za-z0-9]{64}$/);
+      const options = optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TABLE: 't', PACKET_GATEWAY_TAG_SECRET: sample });
+      expect(options).not.toBe('help');
+      expect((options as ServiceOptions).tagSecret?.length).toBe(48);
+    }
+    expect(() => optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TAG_SECRET: 'c2hvcnQ=' })).toThrow(/at least 16 bytes/);
   });
 
   test('a Listener below port 1024 lets the unprivileged service bind it', () => {
