@@ -216,6 +216,10 @@ async function shutdown(signal: string): Promise<void> {
   process.exit(130);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));
+process.on('unhandledRejection', (reason) => {
+  // a scenario's stray promise must not take the run down and leave agents behind
+  process.stderr.write(`[bench] unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+});
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
 main()

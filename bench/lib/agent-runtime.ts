@@ -20,6 +20,15 @@ export function serve(handlers: Readonly<Record<string, Handler>>, onExit?: () =
     }
   };
   process.on('disconnect', () => void exit());
+  // also leave when the parent is gone without the channel telling us (killed, crashed)
+  const parent = process.ppid;
+  setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch {
+      void exit();
+    }
+  }, 1000).unref();
   process.on('message', (raw: unknown) => {
     const { id, command, args } = raw as { id: number; command: string; args: Record<string, unknown> };
     if (command === 'exit') {
