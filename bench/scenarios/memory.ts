@@ -68,7 +68,8 @@ async function flowSteps(context: ScenarioContext, total: number, steps: number)
       first += size;
       datagrams += sent.sent;
       const now = await gateway.request<Settled>('flowsSettle', { datagrams }, 120_000);
-      out.push(perClient(previous.memory, now.memory, now.flows - previous.flows, { flows: now.flows, handled: now.handled, datagramsIn: now.datagramsIn, sent }));
+      const detail = { flows: now.flows, handled: now.handled, datagramsIn: now.datagramsIn, sent };
+      out.push(perClient(previous.memory, now.memory, now.flows - previous.flows, detail));
       context.log(`   flows: ${now.flows - start.flows} held, ${bytes(out[out.length - 1].heap)} heap per flow in this step`);
       previous = now;
     }
