@@ -5,12 +5,12 @@
  */
 import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import { loopbackAddress } from '../lib/addresses';
 import { num, serve, str } from '../lib/agent-runtime';
 
-/** The i-th client address: 127.1.0.0 + offset + i. */
+/** The i-th client address: 127.1.0.0 upwards. */
 export function clientAddress(i: number): string {
-  const n = (1 << 16) + i; // 127.1.0.0 → 0x010000
-  return `127.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return loopbackAddress(1, i);
 }
 
 function sendFrom(address: string, host: string, port: number, payload: Buffer): Promise<boolean> {

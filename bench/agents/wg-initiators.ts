@@ -4,6 +4,7 @@
  * keepalive. Clients are dropped once done, so this process stays small however many sessions
  * the gateway ends up holding.
  */
+import { loopbackAddress } from '../lib/addresses';
 import { num, serve, str } from '../lib/agent-runtime';
 import { WgHandshakeClient } from '../lib/wg-client';
 
@@ -18,8 +19,7 @@ const clients = new Map<number, WgHandshakeClient>();
 
 /** Where client i appears to come from: its own loopback address and port. */
 function clientEndpoint(i: number): { address: string; port: number } {
-  const n = (2 << 16) + i; // 127.2.0.0 upwards
-  return { address: `127.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, port: 10_000 + (i % 50_000) };
+  return { address: loopbackAddress(2, i), port: 10_000 + (i % 50_000) };
 }
 
 serve({
@@ -30,7 +30,7 @@ serve({
     const count = num(args, 'count');
     const items: WireItem[] = [];
     for (let i = first; i < first + count; i++) {
-      const client = new WgHandshakeClient(listenerKey, (i * 2654435761) >>> 0);
+      const client = new WgHandshakeClient(listenerKey, (i % 4_000_000_000) + 1);
       clients.set(i, client);
       items.push({ index: i, data: client.initiation().toString('base64'), ...clientEndpoint(i) });
     }
