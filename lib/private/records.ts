@@ -57,6 +57,8 @@ export interface WireGuardPeerRecord {
   readonly AllowedIPs: readonly string[];
   /** Optional preshared key; in AWS the ARN of a Secrets Manager secret holding it, locally the base64 key. */
   readonly PresharedKey?: string;
+  /** Environment variable that carries the peer's preshared key into the task (an ECS secret); instead of PresharedKey. */
+  readonly PresharedKeyEnvironmentVariable?: string;
   /** Known endpoint (`host:port` / `[v6]:port`), used to initiate before the peer has spoken. */
   readonly Endpoint?: string;
 }

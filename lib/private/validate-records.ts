@@ -36,7 +36,7 @@ const BATCHING_FIELDS = ['Count', 'TimeoutInSeconds', 'SizeInBytes'] as const;
 const WIREGUARD_FIELDS = [
   'PrivateKey', 'PrivateKeySecretArn', 'PrivateKeyEnvironmentVariable', 'PublicKey', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery',
 ] as const;
-const PEER_FIELDS = ['PublicKey', 'AllowedIPs', 'PresharedKey', 'Endpoint'] as const;
+const PEER_FIELDS = ['PublicKey', 'AllowedIPs', 'PresharedKey', 'PresharedKeyEnvironmentVariable', 'Endpoint'] as const;
 const SOURCE_FIELDS = [
   'TopicArn', 'ListenerName', 'Enabled', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'HomeRegion', 'BindingId', 'OwnerStackId',
   'SubscriptionState', 'SubscriptionArns', 'Description', 'RoleArn', 'ExternalId', 'EgressRegions',
@@ -62,7 +62,8 @@ const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:sec
 const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 const IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** A WireGuard key: 32 bytes in standard base64 (44 characters; the last digit before `=` carries no spare bits). */
+export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
@@ -272,6 +273,10 @@ class Validator {
       if (peer.PresharedKey !== undefined && !(typeof peer.PresharedKey === 'string' && (WG_KEY_PATTERN.test(peer.PresharedKey) || SECRET_ARN_PATTERN.test(peer.PresharedKey)))) {
         this.errors.push(`${pPath}.PresharedKey: not a valid preshared key (allowed: 44 characters of base64 encoding 32 bytes, or a Secrets Manager secret ARN)`);
       }
+      if (this.pattern(peer.PresharedKeyEnvironmentVariable, `${pPath}.PresharedKeyEnvironmentVariable`, ENV_NAME_PATTERN, 'is not an environment variable name',
+        'A-Z a-z 0-9 _, not starting with a digit', false) && peer.PresharedKey !== undefined) {
+        this.errors.push(`${pPath}: PresharedKey and PresharedKeyEnvironmentVariable are both set (allowed: one of them)`);
+      }
       if (peer.Endpoint !== undefined && !isEndpoint(peer.Endpoint)) {
         this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', 'host:port or [IPv6]:port with port 1–65535');
       }
@@ -375,7 +380,8 @@ export function cidrProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-function isEndpoint(value: unknown): boolean {
+/** True for a WireGuard peer endpoint: `a.b.c.d:port`, `[IPv6]:port` or `host.name:port`, port 1–65535. */
+export function isEndpoint(value: unknown): boolean {
   if (typeof value !== 'string') return false;
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   if (!m) return false;

@@ -19,7 +19,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ListenerRecord, WireGuardRecord } from '../../lib/private/records';
+import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
 import type {
   EgressDatagram,
   Failure,
@@ -68,7 +68,7 @@ export interface WireGuardListenerOptions {
   readonly local?: boolean;
   /** Where local mode keeps generated keys. @default `.local` under the working directory */
   readonly keyDirectory?: string;
-  /** Environment holding `PrivateKeyEnvironmentVariable`. @default process.env */
+  /** Environment holding `PrivateKeyEnvironmentVariable` and the peers' `PresharedKeyEnvironmentVariable`. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Reads a Secrets Manager secret (PrivateKeySecretArn, preshared keys given as ARNs). @default AWS SDK GetSecretValue */
   readonly resolveSecret?: (arn: string) => Promise<string>;
@@ -184,15 +184,15 @@ export class WireGuardListener implements ManagedListener {
     if (secretPsks(before) !== secretPsks(after)) return false;
     const configs: WireGuardPeerConfig[] = [];
     const hostEndpoints: Array<[string, string]> = [];
-    for (const peer of after.Peers ?? []) {
-      const psk = peer.PresharedKey && SECRET_ARN.test(peer.PresharedKey)
-        ? this.device.presharedKeyOf(peer.PublicKey)
-        : peer.PresharedKey;
-      const endpoint = splitEndpoint(peer.Endpoint);
-      if (endpoint.host) hostEndpoints.push([peer.PublicKey, peer.Endpoint!]);
-      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: psk, endpoint: endpoint.literal });
-    }
     try {
+      for (const [index, peer] of (after.Peers ?? []).entries()) {
+        const psk = peer.PresharedKey && SECRET_ARN.test(peer.PresharedKey)
+          ? this.device.presharedKeyOf(peer.PublicKey)
+          : this.presharedKeyOf(peer, index);
+        const endpoint = splitEndpoint(peer.Endpoint);
+        if (endpoint.host) hostEndpoints.push([peer.PublicKey, peer.Endpoint!]);
+        configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: psk, endpoint: endpoint.literal });
+      }
       this.device.setPeers(configs);
     } catch (error) {
       this.options.logger.error('WireGuard peers not updated: invalid configuration', { listener: this.name, error: (error as Error).message });
@@ -318,11 +318,25 @@ export class WireGuardListener implements ManagedListener {
     }
   }
 
+  /**
+   * A peer's preshared key as the record gives it: inline (or a secret ARN, resolved by the
+   * caller), or read from the environment variable PresharedKeyEnvironmentVariable names (an ECS
+   * secret in AWS). Errors name the variable, never its value.
+   */
+  private presharedKeyOf(peer: WireGuardPeerRecord, index: number): string | undefined {
+    const name = peer.PresharedKeyEnvironmentVariable;
+    if (name === undefined) return peer.PresharedKey;
+    const value = (this.options.env ?? process.env)[name]?.trim();
+    if (!value) throw new Error(`Listener ${this.name}: environment variable ${name} (WireGuard.Peers[${index}].PresharedKeyEnvironmentVariable) is not set`);
+    if (!isBase64Key(value)) throw new Error(`Listener ${this.name}: environment variable ${name} does not hold a preshared key (44 characters of base64)`);
+    return value;
+  }
+
   private async peerConfigs(wg: WireGuardRecord): Promise<{ configs: WireGuardPeerConfig[]; hostEndpoints: Array<[string, string]> }> {
     const configs: WireGuardPeerConfig[] = [];
     const hostEndpoints: Array<[string, string]> = [];
     for (const [index, peer] of (wg.Peers ?? []).entries()) {
-      let psk = peer.PresharedKey;
+      let psk = this.presharedKeyOf(peer, index);
       if (psk !== undefined && SECRET_ARN.test(psk)) {
         psk = (await this.secret(psk, `WireGuard.Peers[${index}].PresharedKey`)).trim();
         if (!isBase64Key(psk)) throw new Error(`Listener ${this.name}: the secret of WireGuard.Peers[${index}].PresharedKey does not hold a key (44 characters of base64)`);
