@@ -161,11 +161,18 @@ export class MemoryConfigSource implements ConfigSource {
   }
 }
 
-/** A UDP port that was free a moment ago on 127.0.0.1. */
+const handedOut = new Set<number>();
+
+/** A UDP port that was free a moment ago on 127.0.0.1, never the same one twice in a test file. */
 export async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+  for (;;) {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    const { port } = socket.address();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
