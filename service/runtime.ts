@@ -76,8 +76,12 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const local = options.mode === 'local';
   const logger = options.logger ?? createLogger({ level: options.logLevel, local });
+  // With metrics off, values are still aggregated (bounded) but each flush discards them.
   const metricsOn = (options.metricsIntervalSeconds ?? 60) > 0;
-  const metrics = new EmfMetricsRecorder({ flushIntervalSeconds: options.metricsIntervalSeconds || 60, write: options.metricsWrite });
+  const metrics = new EmfMetricsRecorder({
+    flushIntervalSeconds: options.metricsIntervalSeconds || 60,
+    write: metricsOn ? options.metricsWrite : () => undefined,
+  });
   const failures = new LoggingFailureReporter(logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient({ region: options.region })));
@@ -129,7 +133,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
 
   try {
-    if (metricsOn) metrics.start();
+    metrics.start();
     health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     await gateway.start();
     if (local) {
