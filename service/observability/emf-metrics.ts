@@ -56,7 +56,7 @@ export class EmfMetricsRecorder implements MetricsRecorder {
 
   public constructor(options: EmfMetricsRecorderOptions = {}) {
     this.namespace = options.namespace ?? METRICS_NAMESPACE;
-    this.intervalMs = Math.max(1, options.flushIntervalSeconds ?? 60) * 1000;
+    this.intervalMs = Math.max(0.01, options.flushIntervalSeconds ?? 60) * 1000;
     this.defaultDimensions = options.defaultDimensions ?? { Service: SERVICE_NAME };
     this.write = options.write ?? ((line) => process.stdout.write(line + '\n'));
     this.maxSeries = options.maxSeries ?? 2000;

@@ -1,0 +1,73 @@
+import type { Destination, DeliveryResult } from '../../../service/destinations/destination';
+import { DestinationLane } from '../../../service/destinations/destination-lane';
+import type { QueuedPacket } from '../../../service/ingress/packet';
+import { ReplyTagCodec } from '../../../service/ingress/reply-tags';
+import { ReplyRouter } from '../../../service/replies';
+import { capturingLogger, CapturingFailureReporter, CapturingMetrics } from '../helpers';
+
+function packet(i: number): QueuedPacket {
+  const json = JSON.stringify({ Tag: `t${i}` });
+  return { json, bytes: json.length, tag: `t${i}`, remoteAddress: '198.51.100.1', remotePort: 1000 + i };
+}
+
+function lane(deliver: (batch: readonly QueuedPacket[]) => Promise<DeliveryResult>, extra: { MaxQueuedPackets?: number } = {}) {
+  const failures = new CapturingFailureReporter();
+  const metrics = new CapturingMetrics();
+  const { logger, records } = capturingLogger();
+  const destination: Destination = { name: 'd', type: 'sqs', deliver };
+  const replies = new ReplyRouter({ listeners: { get: () => undefined, list: () => [] }, tags: new ReplyTagCodec(), failures, metrics });
+  const l = new DestinationLane({
+    listener: 'demo',
+    record: { Name: 'd', Type: 'sqs', Batching: { Count: 3, TimeoutInSeconds: 0 }, MaxInFlightBatches: 1, ...extra },
+    formatter: 'base64',
+    destination,
+    replies,
+    failures,
+    metrics,
+    logger,
+  });
+  return { lane: l, failures, metrics, records };
+}
+
+describe('DestinationLane', () => {
+  test('a failed batch reports DestinationFailed once per packet, naming the destination and the client', async () => {
+    const { lane: l, failures, metrics } = lane(async () => { throw new Error('AccessDenied'); });
+    for (let i = 0; i < 4; i++) l.enqueue(packet(i));
+    await l.drain();
+    expect(failures.records).toHaveLength(4);
+    expect(failures.records[1]).toEqual({
+      failure: { code: 'DestinationFailed', reason: 'sqs destination d: AccessDenied' },
+      context: { listener: 'demo', destination: 'd', remote: '198.51.100.1:1001', tag: 't1' },
+    });
+    expect(metrics.observations.get('BatchSize')).toEqual([3, 1]);
+    expect(metrics.observations.get('DestinationLatencyMs')).toHaveLength(2);
+  });
+
+  test('partial failures are reported for the failed packets only', async () => {
+    const { lane: l, failures } = lane(async () => ({ failed: [{ index: 2, reason: 'too big' }] }));
+    for (let i = 0; i < 3; i++) l.enqueue(packet(i));
+    await l.drain();
+    expect(failures.records.map((r) => [r.failure.reason, r.context.tag])).toEqual([['sqs destination d: too big', 't2']]);
+  });
+
+  test('an unreadable response is one ReplyInvalid record', async () => {
+    const { lane: l, failures } = lane(async () => ({ responseError: 'not JSON' }));
+    l.enqueue(packet(0));
+    await l.drain();
+    expect(failures.records).toEqual([{ failure: { code: 'ReplyInvalid', reason: 'not JSON' }, context: { listener: 'demo', destination: 'd' } }]);
+  });
+
+  test('a full queue drops packets, counts each, and logs a summary rather than a line per packet', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { lane: l, metrics, records } = lane(async () => { await gate; return {}; }, { MaxQueuedPackets: 3 });
+    for (let i = 0; i < 50; i++) l.enqueue(packet(i));
+    expect(metrics.count('PacketsDropped')).toBe(50 - 3 - 3);
+    release();
+    await l.drain();
+    const drops = records.filter((r) => r.message === 'packets dropped: destination queue full');
+    expect(drops.length).toBeLessThanOrEqual(2);
+    expect(drops.reduce((n, r) => n + (r.attributes.dropped as number), 0)).toBe(44);
+    expect(drops[0].attributes).toMatchObject({ code: 'RateLimited', listener: 'demo', destination: 'd', maxQueuedPackets: 3 });
+  });
+});

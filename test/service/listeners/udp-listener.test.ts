@@ -1,0 +1,162 @@
+import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
+import { EgressPolicy } from '../../../service/egress/egress-policy';
+import { FlowTable } from '../../../service/egress/flow-table';
+import { createListener } from '../../../service/listeners/listener-factory';
+import { UdpListener } from '../../../service/listeners/udp-listener';
+import { CapturingFailureReporter, CapturingMetrics, silentLogger, UdpClient } from '../helpers';
+
+class RecordingSink implements IngressSink {
+  public readonly datagrams: InboundDatagram[] = [];
+  public accept(_listener: ListenerHandle, datagram: InboundDatagram): void {
+    this.datagrams.push(datagram);
+  }
+}
+
+function send(listener: UdpListener, datagram: Parameters<UdpListener['send']>[0]): Promise<Failure | undefined> {
+  return new Promise((resolve) => listener.send(datagram, resolve));
+}
+
+async function start(options: Partial<ConstructorParameters<typeof UdpListener>[0]> = {}) {
+  const listener = new UdpListener({
+    record: { Name: 'l', Protocol: 'udp', Port: 0, MaxPayloadBytes: 100, Destinations: [], ...options.record },
+    sink: new RecordingSink(),
+    logger: silentLogger,
+    defaultBindAddress: '127.0.0.1',
+    egress: new EgressPolicy({ allowLoopback: true }),
+    ...options,
+  });
+  await listener.start();
+  return listener;
+}
+
+describe('UdpListener.send', () => {
+  test('sends from the Listener socket', async () => {
+    const listener = await start();
+    const client = await UdpClient.open();
+    try {
+      expect(await send(listener, { data: Buffer.from('hi'), address: '127.0.0.1', port: client.port })).toBeUndefined();
+      await client.waitFor(1);
+      expect(client.received[0].from).toMatchObject({ address: '127.0.0.1', port: listener.port });
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
+  test.each([
+    [{ port: 0 }, 'InvalidPort', 'port 0 is not valid (allowed: integer 1–65535)'],
+    [{ port: 70000 }, 'InvalidPort', 'port 70000 is not valid (allowed: integer 1–65535)'],
+    [{ port: 1.5 }, 'InvalidPort', 'port 1.5 is not valid (allowed: integer 1–65535)'],
+    [{ address: 'example.com' }, 'InvalidAddress', '"example.com" is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)'],
+    [{ address: '::1' }, 'InvalidAddress', 'Listener l is bound to IPv4 127.0.0.1 and cannot send to IPv6 ::1'],
+    [{ data: Buffer.alloc(101) }, 'PayloadTooLarge', "payload of 101 bytes exceeds the Listener's MaxPayloadBytes 100"],
+    [{ address: '169.254.169.254' }, 'DestinationDenied', "169.254.169.254 is link-local (169.254.0.0/16, fe80::/10); egress there is denied unless the Listener's EgressAllowedNetworks covers it"],
+    [{ address: '255.255.255.255' }, 'DestinationDenied', "255.255.255.255 is broadcast (255.255.255.255/32); egress there is denied unless the Listener's EgressAllowedNetworks covers it"],
+  ])('refuses %j with %s before anything reaches the wire', async (override, code, reason) => {
+    const listener = await start();
+    try {
+      expect(await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: 9, ...override })).toEqual({ code, reason });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  test('with requireActiveFlow, only clients that sent recently can be reached', async () => {
+    const flows = new FlowTable();
+    const listener = await start({ flows, requireActiveFlow: true });
+    const client = await UdpClient.open();
+    try {
+      const failure = await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: client.port });
+      expect(failure?.code).toBe('NoActiveFlow');
+      expect(failure?.reason).toBe(`no active flow from 127.0.0.1:${client.port} to Listener l: the client must have sent to the Listener recently (keepalive ≤ 25 s)`);
+      flows.touch('l', '127.0.0.1', client.port);
+      expect(await send(listener, { data: Buffer.from('x'), address: '::ffff:127.0.0.1', port: client.port })).toBeUndefined();
+      await client.waitFor(1);
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
+  test('after close, sends fail with SendFailed and close is idempotent', async () => {
+    const listener = await start();
+    await listener.close();
+    await listener.close();
+    expect(await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: 9 })).toEqual({ code: 'SendFailed', reason: 'Listener l is not running' });
+    expect(listener.bound).toBe(false);
+  });
+
+  test('an IPv6 dual-stack Listener reaches IPv4 and IPv6 clients and reports IPv4 clients plainly', async () => {
+    const sink = new RecordingSink();
+    const listener = await start({ record: { Name: 'six', Protocol: 'udp', Port: 0, BindAddress: '::', Destinations: [] }, sink });
+    const v4 = await UdpClient.open('127.0.0.1');
+    const v6 = await UdpClient.open('::1');
+    try {
+      await v4.send('a', listener.port, '127.0.0.1');
+      await v6.send('b', listener.port, '::1');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sink.datagrams.map((d) => d.remoteAddress).sort()).toEqual(['127.0.0.1', '::1']);
+      expect(await send(listener, { data: Buffer.from('4'), address: '127.0.0.1', port: v4.port })).toBeUndefined();
+      expect(await send(listener, { data: Buffer.from('6'), address: '::1', port: v6.port })).toBeUndefined();
+      await v4.waitFor(1);
+      await v6.waitFor(1);
+    } finally {
+      await v4.close();
+      await v6.close();
+      await listener.close();
+    }
+  });
+
+  test('update applies in place when the socket settings are unchanged', async () => {
+    // AWS-style policy (loopback denied) that the record's EgressAllowedNetworks can open up.
+    const egressFor = (r: { EgressAllowedNetworks?: readonly string[] }): EgressPolicy => new EgressPolicy({ allowedNetworks: r.EgressAllowedNetworks });
+    const listener = await start({ egress: egressFor({}), egressFor });
+    const client = await UdpClient.open();
+    try {
+      const base = { Name: 'l', Protocol: 'udp' as const, Port: 0, Destinations: [] };
+      expect((await send(listener, { data: Buffer.alloc(1), address: '127.0.0.1', port: client.port }))?.code).toBe('DestinationDenied');
+      expect(listener.update({ ...base, MaxPayloadBytes: 10, EgressAllowedNetworks: ['127.0.0.1/32'] })).toBe(true);
+      expect((await send(listener, { data: Buffer.alloc(11), address: '127.0.0.1', port: client.port }))?.code).toBe('PayloadTooLarge');
+      expect(await send(listener, { data: Buffer.alloc(1), address: '127.0.0.1', port: client.port })).toBeUndefined();
+      await client.waitFor(1);
+      expect(listener.update({ ...base, Port: 1234 })).toBe(false);
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
+  test('a sink that throws does not stop the socket', async () => {
+    let calls = 0;
+    const listener = await start({ sink: { accept: () => { calls++; throw new Error('bug'); } } });
+    const client = await UdpClient.open();
+    try {
+      await client.send('1', listener.port);
+      await client.send('2', listener.port);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(calls).toBe(2);
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+});
+
+describe('createListener', () => {
+  test('builds plain UDP Listeners and names the Listener for unknown protocols', () => {
+    const deps = {
+      sink: new RecordingSink(),
+      logger: silentLogger,
+      failures: new CapturingFailureReporter(),
+      metrics: new CapturingMetrics(),
+      flows: new FlowTable(),
+      requireActiveFlow: false,
+      allowLoopbackEgress: true,
+      deniedNetworks: [],
+      defaultBindAddress: '127.0.0.1',
+      local: true,
+    };
+    expect(createListener({ Name: 'u', Protocol: 'udp', Port: 1, Destinations: [] }, deps)).toBeInstanceOf(UdpListener);
+    expect(() => createListener({ Name: 'x', Protocol: 'sctp' as never, Port: 1, Destinations: [] }, deps)).toThrow('Listener x: Protocol "sctp" is not supported (allowed: udp, wg)');
+  });
+});
