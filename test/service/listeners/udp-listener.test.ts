@@ -109,7 +109,8 @@ describe('UdpListener.send', () => {
 
   test('update applies in place when the socket settings are unchanged', async () => {
     // AWS-style policy (loopback denied) that the record's EgressAllowedNetworks can open up.
-    const egressFor = (r: { EgressAllowedNetworks?: readonly string[] }): EgressPolicy => new EgressPolicy({ allowedNetworks: r.EgressAllowedNetworks });
+    const egressFor = (r: { EgressAllowedNetworks?: readonly string[] }): EgressPolicy =>
+      new EgressPolicy({ allowedNetworks: r.EgressAllowedNetworks });
     const listener = await start({ egress: egressFor({}), egressFor });
     const client = await UdpClient.open();
     try {
