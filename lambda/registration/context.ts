@@ -1,8 +1,10 @@
 /**
  * What the registration functions work with: the gateway's tables and delivery queues, the record
- * store, a way to act as a PacketSource's role, a clock and a logger. Built once per process from
+ * store, a way to act as a PacketSource's role, Secrets Manager (WireGuard keys), a clock and a
+ * logger. Built once per process from
  * the environment (index.ts); tests build their own.
  */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { RecordStore } from './record-store';
 import { DeliveryTarget, RegistrationEnvironment } from '../../lib/private/resource-properties';
@@ -27,6 +29,8 @@ export interface RegistrationContext extends RegistrationSettings {
   readonly store: RecordStore;
   /** An SNS client of `region` acting as `roleArn` (assumed with `externalId`). */
   readonly snsAs: (roleArn: string, externalId: string, region: string) => Promise<SNSClient>;
+  /** Secrets Manager of the gateway's region, as the registration function (WireGuard Listener keys). */
+  readonly secrets: SecretsManagerClient;
   readonly logger: RegistrationLogger;
   /** Epoch milliseconds. */
   readonly now: () => number;

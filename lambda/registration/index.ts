@@ -1,12 +1,13 @@
 /**
  * The registration handler of a Packet Gateway: the `onEvent` and `isComplete` functions behind
- * the gateway's custom-resource provider, for `Custom::PacketGatewayListener` and
- * `Custom::PacketGatewayPacketSource`. Clients, settings and logger live at module scope and are
+ * the gateway's custom-resource provider, for `Custom::PacketGatewayListener`,
+ * `Custom::PacketGatewayPacketSource` and `Custom::PacketGatewayWireGuardKey`. Clients, settings and logger live at module scope and are
  * reused across invocations; the work is done by the pure functions {@link handleEvent} and
  * {@link handleCompletion}.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RegistrationContext, settingsFromEnvironment } from './context';
@@ -16,7 +17,8 @@ import { CompletionResponse, ResourceEvent, ResourceResponse } from './events';
 import { createListener, deleteListener, updateListener } from './listener-resource';
 import { createPacketSource, deletePacketSource, packetSourceComplete, updatePacketSource } from './packet-source-resource';
 import { RecordStore } from './record-store';
-import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE } from '../../lib/private/resource-properties';
+import { createWireGuardKey, deleteWireGuardKey, updateWireGuardKey } from './wireguard-key-resource';
+import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE, WIREGUARD_KEY_RESOURCE_TYPE } from '../../lib/private/resource-properties';
 
 /** Routes a request to the function of its resource type and request type. */
 export async function handleEvent(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
@@ -29,9 +31,14 @@ export async function handleEvent(event: ResourceEvent, ctx: RegistrationContext
       if (event.RequestType === 'Create') return createPacketSource(event, ctx);
       if (event.RequestType === 'Update') return updatePacketSource(event, ctx);
       return deletePacketSource(event, ctx);
+    case WIREGUARD_KEY_RESOURCE_TYPE:
+      if (event.RequestType === 'Create') return createWireGuardKey(event, ctx);
+      if (event.RequestType === 'Update') return updateWireGuardKey(event, ctx);
+      return deleteWireGuardKey(event);
     default:
       if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId ?? event.RequestId };
-      throw new RegistrationError(`Resource type ${event.ResourceType} is not served by Packet Gateway (allowed: ${LISTENER_RESOURCE_TYPE}, ${PACKET_SOURCE_RESOURCE_TYPE})`);
+      throw new RegistrationError(`Resource type ${event.ResourceType} is not served by Packet Gateway `
+        + `(allowed: ${LISTENER_RESOURCE_TYPE}, ${PACKET_SOURCE_RESOURCE_TYPE}, ${WIREGUARD_KEY_RESOURCE_TYPE})`);
   }
 }
 
@@ -45,6 +52,7 @@ const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 
 const region = process.env.AWS_REGION;
 const dynamoClients = new Map<string, DynamoDBDocumentClient>();
 const sts = new STSClient({ region });
+const secrets = new SecretsManagerClient({ region });
 let context: RegistrationContext | undefined;
 
 function dynamoFor(forRegion: string): DynamoDBDocumentClient {
@@ -64,6 +72,7 @@ function contextFromEnvironment(): RegistrationContext {
       ...settings,
       store: new RecordStore(dynamoFor),
       snsAs: roleChain({ sts, accessRoleArn: settings.accessRoleArn, sleep }),
+      secrets,
       logger,
       now: Date.now,
       sleep,

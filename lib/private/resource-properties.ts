@@ -11,6 +11,13 @@ export const PACKET_SOURCE_RESOURCE_TYPE = 'Custom::PacketGatewayPacketSource';
 /** `Custom::PacketGatewayListener`: stores a Listener record in the gateway's table. */
 export const LISTENER_RESOURCE_TYPE = 'Custom::PacketGatewayListener';
 
+/**
+ * `Custom::PacketGatewayWireGuardKey`: the key pair of a WireGuard Listener. The private key lives
+ * only in a Secrets Manager secret (written there by the handler, or brought by the user); the
+ * resource returns the public key and the secret version the tasks read.
+ */
+export const WIREGUARD_KEY_RESOURCE_TYPE = 'Custom::PacketGatewayWireGuardKey';
+
 /** Properties of `Custom::PacketGatewayPacketSource` (DESIGN.md). */
 export const PacketSourceProperty = {
   ListenerName: 'ListenerName',
@@ -48,6 +55,38 @@ export const ListenerAttribute = {
   ListenerName: 'ListenerName',
 } as const;
 
+/** Properties of `Custom::PacketGatewayWireGuardKey`. */
+export const WireGuardKeyProperty = {
+  /** The Listener the key belongs to (messages and logs). */
+  ListenerName: 'ListenerName',
+  /** ARN of the secret holding the private key: base64 of 32 bytes, as text. */
+  SecretArn: 'SecretArn',
+  /** {@link WireGuardKeySource}: who writes the private key. */
+  KeySource: 'KeySource',
+  /**
+   * Non-negative integer. Generated keys: each generation has its own key pair, stored as a secret
+   * version whose id derives from the generation (stable across updates and rollbacks; a new
+   * generation is a new key pair). Provided keys: a new generation reads the secret again.
+   */
+  Generation: 'Generation',
+} as const;
+
+/** Values of `KeySource`. */
+export const WireGuardKeySource = {
+  /** The handler generates the key pair and writes the private key into the secret. */
+  Generated: 'Generated',
+  /** The user's secret already holds the private key; the handler only reads it. */
+  Provided: 'Provided',
+} as const;
+
+/** Attributes (`Fn::GetAtt`) of `Custom::PacketGatewayWireGuardKey`. */
+export const WireGuardKeyAttribute = {
+  /** The Listener's public key, base64 (44 characters). */
+  PublicKey: 'PublicKey',
+  /** The secret version holding the matching private key; the tasks read exactly this version. */
+  VersionId: 'VersionId',
+} as const;
+
 /**
  * Environment of the registration function.
  * `PACKET_GATEWAY_TABLE`: the gateway's table. `PACKET_GATEWAY_DELIVERY_TARGETS`: JSON array of
@@ -83,6 +122,14 @@ export const ServiceEnvironment = {
   LogLevel: 'PACKET_GATEWAY_LOG_LEVEL',
   VpcCidrs: 'PACKET_GATEWAY_VPC_CIDRS',
 } as const;
+
+/**
+ * Prefixes of the data-plane environment variables that carry WireGuard keys (ECS secrets): a
+ * Listener's private key (`PACKET_GATEWAY_WG_KEY_<LISTENER>`) and its peers' preshared keys
+ * (`PACKET_GATEWAY_WG_PSK_<LISTENER>_<PEER INDEX>`). The Listener record names the variables.
+ */
+export const WIREGUARD_KEY_ENVIRONMENT_PREFIX = 'PACKET_GATEWAY_WG_KEY_';
+export const WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX = 'PACKET_GATEWAY_WG_PSK_';
 
 /** IAM path of the roles PacketSources create; the registration principal may assume only roles on it. */
 export const PACKET_SOURCE_ROLE_PATH = '/packet-gateway/';

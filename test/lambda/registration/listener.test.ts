@@ -101,7 +101,38 @@ test('rolling back that move restores the record of the old resource', async () 
   expect(await item('telemetry')).toMatchObject({ owner: { LogicalResourceId: 'Telemetry' }, record: { Port: 5555 } });
 });
 
+function wireGuardProps(peer: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ListenerName: 'tunnel',
+    Configuration: JSON.stringify({
+      Name: 'tunnel',
+      Protocol: 'wg',
+      Port: 51820,
+      Destinations: [{ Name: 'lambda-0', Type: 'lambda', Arn: `arn:aws:lambda:${REGION}:123456789012:function:ingest` }],
+      WireGuard: { PrivateKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_KEY_TUNNEL', Peers: [{ PublicKey: PEER_KEY, AllowedIPs: ['10.10.0.2/32'], ...peer }] },
+    }),
+  };
+}
+
+const PEER_KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+
+test('a WireGuard record names the environment variables of its keys, never the keys', async () => {
+  await handleEvent(event('Create', wireGuardProps({ PresharedKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_PSK_TUNNEL_0' })), ctx);
+  expect((await item('tunnel'))?.record.WireGuard).toEqual({
+    PrivateKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_KEY_TUNNEL',
+    Peers: [{ PublicKey: PEER_KEY, AllowedIPs: ['10.10.0.2/32'], PresharedKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_PSK_TUNNEL_0' }],
+  });
+});
+
 describe('fails with a reason naming the problem', () => {
+  test('a WireGuard peer names both a preshared key and its environment variable, or a malformed variable', async () => {
+    await expect(handleEvent(event('Create', wireGuardProps({ PresharedKey: PEER_KEY, PresharedKeyEnvironmentVariable: 'PSK' })), ctx))
+      .rejects.toThrow('Configuration.WireGuard.Peers[0]: PresharedKey and PresharedKeyEnvironmentVariable are both set (allowed: one of them)');
+    await expect(handleEvent(event('Create', wireGuardProps({ PresharedKeyEnvironmentVariable: '0-psk' })), ctx))
+      .rejects.toThrow(/Configuration.WireGuard.Peers\[0\].PresharedKeyEnvironmentVariable: "0-psk" is not an environment variable name/);
+    expect(await item('tunnel')).toBeUndefined();
+  });
+
   test('Configuration is not JSON', async () => {
     await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: '{"Name":' }), ctx))
       .rejects.toThrow(/Configuration is not valid JSON/);

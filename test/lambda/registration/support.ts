@@ -5,6 +5,7 @@
  */
 import { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ListSubscriptionsByTopicCommand,
   SetSubscriptionAttributesCommand,
@@ -216,6 +217,7 @@ export function testContext(
     confirmationTimeoutMs: 600_000,
     store: new RecordStore(() => dynamo.documents),
     snsAs: roleChain({ sts, accessRoleArn: ACCESS_ROLE_ARN, sleep }),
+    secrets: new SecretsManagerClient({ region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
     logger: { info: () => undefined, warn: (message, ...extra) => warnings.push({ message, extra }) },
     now: () => clock,
     sleep,
