@@ -124,6 +124,11 @@ export class UdpListener implements ManagedListener {
     this.receiving = false;
   }
 
+  /**
+   * Sends from the Listener socket after the egress checks. `done` is called once: synchronously
+   * with the failure when a check refuses the datagram, otherwise when the socket has sent it
+   * (or failed to, `SendFailed`).
+   */
   public send(datagram: EgressDatagram, done?: SendCallback): void {
     const failure = this.check(datagram);
     if (failure) {
