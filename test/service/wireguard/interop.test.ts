@@ -68,6 +68,10 @@ function unavailable(): string | undefined {
 }
 
 const skipReason = unavailable();
+// CI sets PACKET_GATEWAY_REQUIRE_INTEROP=1: there a missing prerequisite is a failure, not a skip.
+if (skipReason && process.env.PACKET_GATEWAY_REQUIRE_INTEROP === '1') {
+  throw new Error(`WireGuard interop test cannot run but PACKET_GATEWAY_REQUIRE_INTEROP=1: ${skipReason}`);
+}
 if (skipReason) console.warn(`WireGuard interop test skipped: ${skipReason}`);
 const describeInterop = skipReason ? describe.skip : describe;
 
