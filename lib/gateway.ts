@@ -67,6 +67,24 @@ export interface GatewayPeer {
   readonly tableName: string;
 }
 
+/** How `addSecretEnvironment` reads a secret. */
+export interface SecretEnvironmentOptions {
+  /**
+   * Key of a JSON secret whose value the variable gets.
+   *
+   * @default - the whole secret value
+   */
+  readonly field?: string;
+
+  /**
+   * Version of the secret the tasks read. A new version id changes the task definition, so the
+   * fleet restarts with the new value. Needs a secret with a complete ARN.
+   *
+   * @default - the current version (AWSCURRENT) when a task starts
+   */
+  readonly versionId?: string;
+}
+
 /** Properties of a {@link PacketGateway}. */
 export interface PacketGatewayProps {
   /**
@@ -334,6 +352,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
   public readonly listeners: Listener[] = [];
 
   private readonly allowedAccounts: string[] = [];
+  private readonly secretEnvironmentNames = new Set<string>([ServiceEnvironment.TagSecret]);
   private readonly assumeStatement: iam.PolicyStatement;
   private readonly deadLetterStatement: iam.PolicyStatement;
   private readonly confirmStatement: iam.PolicyStatement;
@@ -523,7 +542,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     this.acknowledgeNagFindings();
   }
 
-  /** Adds a UDP Listener: a load-balancer listener, the fleet's port mapping and the Listener record. */
+  /** Adds a Listener (UDP or WireGuard): a load-balancer listener, the fleet's port mapping and the Listener record. */
   public addListener(id: string, options: ListenerOptions): Listener {
     return new Listener(this, id, { ...options, gateway: this });
   }
@@ -546,10 +565,36 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
 
   /**
    * Passes a Secrets Manager secret to the data-plane container in environment variable `name`
-   * (an ECS secret: the value never appears in the task definition).
+   * (an ECS secret: the value never appears in the task definition). The task execution role may
+   * read exactly this secret. WireGuard Listeners pass their keys this way.
    */
-  public addSecretEnvironment(name: string, secret: secretsmanager.ISecret, field?: string): void {
-    this.container.addSecret(name, ecs.Secret.fromSecretsManager(secret, field));
+  public addSecretEnvironment(name: string, secret: secretsmanager.ISecret, options: SecretEnvironmentOptions = {}): void {
+    if (!Token.isUnresolved(name) && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      fail(this, `addSecretEnvironment: name must be an environment variable name (A-Z, a-z, 0-9 and _, not starting with a digit), got ${JSON.stringify(name)}`);
+    }
+    if (this.secretEnvironmentNames.has(name)) {
+      fail(this, `addSecretEnvironment: environment variable ${name} already carries a secret of the data plane; each variable carries one secret`);
+    }
+    if (options.versionId !== undefined && secret.secretFullArn === undefined) {
+      fail(this, `addSecretEnvironment: versionId needs a secret with a complete ARN (ECS addresses versions by complete ARN); ${name} names a secret imported by name or partial ARN`);
+    }
+    this.secretEnvironmentNames.add(name);
+    const value = options.versionId !== undefined
+      ? ecs.Secret.fromSecretsManagerVersion(secret, { versionId: options.versionId }, options.field)
+      : ecs.Secret.fromSecretsManager(secret, options.field);
+    this.container.addSecret(name, value);
+  }
+
+  /**
+   * `base`, or `base_2`, `base_3`… : the first environment variable name that carries no secret yet.
+   * @internal
+   */
+  public _freeEnvironmentName(base: string): string {
+    if (!this.secretEnvironmentNames.has(base)) return base;
+    for (let n = 2; ; n++) {
+      const candidate = `${base}_${n}`;
+      if (!this.secretEnvironmentNames.has(candidate)) return candidate;
+    }
   }
 
   /** A metric emitted by the fleet (namespace `PacketGateway`, dimension `Service`). */

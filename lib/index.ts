@@ -1,5 +1,6 @@
 export * from './formatter';
 export * from './destination';
 export * from './listener';
+export * from './wireguard-peer';
 export * from './gateway';
 export * from './packet-source';

@@ -2,13 +2,16 @@ import { Arn, ArnFormat, CustomResource, Duration, Lazy, Size, Stack, Token } fr
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
 import type { PacketGateway } from './gateway';
+import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
 import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from './private/resource-properties';
 import { fail, validateCidrs, validateInteger, validateName, validateRange } from './private/validation';
+import type { WireGuardPeer } from './wireguard-peer';
 
 
 /** Host name reported in `Local.Domain`: dot-separated labels of 1-63 characters. */
@@ -21,6 +24,13 @@ const MAX_UDP_PAYLOAD_BYTES = 65_507;
 export class ListenerProtocol {
   /** Plain UDP: each datagram is one packet. */
   public static readonly UDP = new ListenerProtocol('udp');
+
+  /**
+   * WireGuard: clients are WireGuard peers; each datagram they send through the tunnel is one
+   * packet (with `Remote.PeerKey`), and replies and sourced packets are encrypted for the peer.
+   * The Listener holds a key pair whose private key lives in Secrets Manager.
+   */
+  public static readonly WIREGUARD = new ListenerProtocol('wg');
 
   /** Value stored in the Listener record and reported in `Local.Protocol`. */
   public readonly value: string;
@@ -133,6 +143,50 @@ export interface ListenerOptions {
    * @default - the Listener name
    */
   readonly domain?: string;
+
+  /**
+   * WireGuard peers that may connect (WireGuard Listeners only). More can be added with
+   * `addWireGuardPeer`. A WireGuard Listener needs at least one peer, or `allowUnknownPeers`.
+   *
+   * @default - none
+   */
+  readonly wireGuardPeers?: WireGuardPeer[];
+
+  /**
+   * Accept handshakes from any WireGuard key (WireGuard Listeners only); such peers may use any
+   * inner address. Anyone who knows the Listener's public key can then send packets.
+   *
+   * @default false
+   */
+  readonly allowUnknownPeers?: boolean;
+
+  /**
+   * Deliver the inner UDP payload with its `Inner` addressing (true), or the whole inner IP packet
+   * (false). WireGuard Listeners only.
+   *
+   * @default true
+   */
+  readonly decapsulatedDelivery?: boolean;
+
+  /**
+   * Secret holding the Listener's WireGuard private key (WireGuard Listeners only): 32 bytes in
+   * base64 (44 characters, as printed by `wg genkey`), as plain text. It needs a complete ARN.
+   * The gateway's registration function reads it to derive `publicKey`; the fleet receives it as
+   * an ECS secret.
+   *
+   * @default - a new secret, into which the gateway writes a generated key
+   */
+  readonly privateKey?: secretsmanager.ISecret;
+
+  /**
+   * Generation of the WireGuard key pair (WireGuard Listeners only). With a generated key, a new
+   * value generates a new key pair (`publicKey` changes: every peer must learn it); going back to
+   * an earlier value restores that generation's key. With your own `privateKey`, a new value makes
+   * the gateway read the secret again after you changed it.
+   *
+   * @default 1
+   */
+  readonly privateKeyGeneration?: number;
 }
 
 /** Properties of a {@link Listener}. */
@@ -144,7 +198,8 @@ export interface ListenerProps extends ListenerOptions {
 /**
  * A UDP port of a gateway: a load-balancer listener and target group, the fleet's port mapping,
  * and a `Custom::PacketGatewayListener` record in the gateway's table that running tasks load
- * without a redeploy.
+ * without a redeploy. A WireGuard Listener also has a key pair: its private key in Secrets
+ * Manager (passed to the fleet as an ECS secret) and its public key as `publicKey`.
  */
 export class Listener extends Construct implements IListener, ec2.IConnectable {
   /** A Listener of a gateway in another stack or account, from the gateway's exported attributes. */
@@ -178,9 +233,19 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   /** The target group of the fleet's tasks on this port. */
   public readonly targetGroup: elbv2.NetworkTargetGroup;
 
+  /**
+   * The WireGuard public key of the Listener (base64, 44 characters), known at deploy time: give it
+   * to the peers, or put it in a `CfnOutput`. Undefined for UDP Listeners.
+   */
+  public readonly publicKey?: string;
+
+  /** The secret holding the WireGuard private key (generated or given). Undefined for UDP Listeners. */
+  public readonly privateKeySecret?: secretsmanager.ISecret;
+
   private readonly formatter: Formatter;
   private readonly destinations: Array<{ readonly destination: Destination; readonly config: DestinationConfig; readonly name: string }> = [];
   private readonly props: ListenerProps;
+  private readonly wireGuard?: ListenerWireGuard;
 
   constructor(scope: Construct, id: string, props: ListenerProps) {
     super(scope, id);
@@ -208,6 +273,8 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       fail(this, `domain must be a host name (labels of 1-63 characters of A-Z, a-z, 0-9 and inner -, joined by .), got ${JSON.stringify(props.domain)}`);
     }
 
+    if (this.protocol !== ListenerProtocol.WIREGUARD) validateNoWireGuardOptions(this, this.protocol.value, props);
+
     for (const destination of props.destinations ?? []) this.addDestination(destination);
 
     const wiring = props.gateway._attachListener(this, props.clientRestrictions);
@@ -226,9 +293,27 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     // The record goes live only once the fleet may reach every destination.
     this.resource.node.addDependency(props.gateway.accessRole);
 
+    if (this.protocol === ListenerProtocol.WIREGUARD) {
+      this.wireGuard = new ListenerWireGuard(this, props);
+      this.publicKey = this.wireGuard.publicKey;
+      this.privateKeySecret = this.wireGuard.privateKeySecret;
+      // Running tasks pick the record up at once; it names key variables that only tasks started
+      // with this deployment's task definition carry, so it goes live after the fleet has rolled.
+      this.resource.node.addDependency(props.gateway.service);
+    }
+
     this.node.addValidation({
-      validate: () => (this.destinations.length === 0 ? [`Listener ${this.listenerName} has no destinations: pass destinations or call addDestination()`] : []),
+      validate: () => [
+        ...(this.destinations.length === 0 ? [`Listener ${this.listenerName} has no destinations: pass destinations or call addDestination()`] : []),
+        ...(this.wireGuard?.validate() ?? []),
+      ],
     });
+  }
+
+  /** Adds a peer to a WireGuard Listener: validated, its preshared key passed to the fleet, and added to the Listener record. */
+  public addWireGuardPeer(peer: WireGuardPeer): void {
+    if (!this.wireGuard) fail(this, `addWireGuardPeer applies only to WireGuard Listeners, got protocol ${this.protocol.value}; set protocol: ListenerProtocol.WIREGUARD`);
+    this.wireGuard.addPeer(peer);
   }
 
   /** Adds a destination: grants the fleet what delivery needs and adds it to the Listener record. */
@@ -303,6 +388,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       ...(p.egressAllowedNetworks ? { EgressAllowedNetworks: p.egressAllowedNetworks } : {}),
       ...(p.maxPayloadSize ? { MaxPayloadBytes: p.maxPayloadSize.toBytes() } : {}),
       ...(p.replyTagTtl ? { ReplyTagTtlSeconds: p.replyTagTtl.toSeconds() } : {}),
+      ...(this.wireGuard ? { WireGuard: this.wireGuard.render() } : {}),
     };
   }
 }
