@@ -1,13 +1,14 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ACCOUNT, ensureAssets, REGION, testStack } from './support';
-import { Destination, PacketGateway, PacketSource } from '../../lib';
+import { Destination, ListenerProtocol, PacketGateway, PacketSource } from '../../lib';
 
 beforeAll(ensureAssets);
 
 /**
  * Tripwire: construct ids are public API. Renaming one replaces the resource on the next deploy:
- * new Elastic IPs (clients' allow-lists break), a new table, new queues, re-registered bindings.
+ * new Elastic IPs (clients' allow-lists break), a new table, new queues, re-registered bindings,
+ * new WireGuard keys.
  * A failure here means a rename slipped in; it must not be fixed by editing this list.
  */
 test('logical ids of stateful and addressable resources stay stable', () => {
@@ -16,6 +17,9 @@ test('logical ids of stateful and addressable resources stay stable', () => {
   const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
   const listener = gateway.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
   new PacketSource(stack, 'Push', { listener });
+  gateway.addListener('Tunnel', {
+    port: 51820, protocol: ListenerProtocol.WIREGUARD, destinations: [Destination.lambda(fn)], allowUnknownPeers: true,
+  });
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string }>;
   const expected: Record<string, string> = {
     GatewayVpcDA155E87: 'AWS::EC2::VPC',
@@ -37,6 +41,10 @@ test('logical ids of stateful and addressable resources stay stable', () => {
     PushDeadLetterQueue9E066B62: 'AWS::SQS::Queue',
     PushRoleAF3C525C: 'AWS::IAM::Role',
     Push7F99B893: 'Custom::PacketGatewayPacketSource',
+    // A new WireGuard key secret or key resource would mean a new key pair: every peer reconfigured.
+    GatewayTunnelPrivateKey64ED4DB6: 'AWS::SecretsManager::Secret',
+    GatewayTunnelKeyPairBD22AADA: 'Custom::PacketGatewayWireGuardKey',
+    GatewayTunnelFAD84EFE: 'Custom::PacketGatewayListener',
   };
   for (const [id, type] of Object.entries(expected)) {
     expect({ id, type: resources[id]?.Type }).toEqual({ id, type });

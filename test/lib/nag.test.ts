@@ -1,10 +1,11 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACCOUNT, ensureAssets, OTHER_ACCOUNT, REGION } from './support';
-import { AwsApiAccess, Destination, Listener, PacketGateway, PacketGatewayProps, PacketSource } from '../../lib';
+import { AwsApiAccess, Destination, Listener, ListenerProtocol, PacketGateway, PacketGatewayProps, PacketSource } from '../../lib';
 
 beforeAll(ensureAssets);
 
@@ -17,7 +18,7 @@ function findings(app: App, stack: Stack): string[] {
     .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
 }
 
-/** Every construct of the library: a gateway with a Listener of each destination type and PacketSources of both kinds. */
+/** Every construct of the library: a gateway with a Listener of each destination type, WireGuard Listeners (generated and own key) and PacketSources of both kinds. */
 function everything(props: PacketGatewayProps, stack: Stack): void {
   const gw = new PacketGateway(stack, 'Gateway', { allowedAccounts: [OTHER_ACCOUNT], ...props });
   const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
@@ -26,6 +27,21 @@ function everything(props: PacketGatewayProps, stack: Stack): void {
     keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
   });
   const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn), Destination.sqs(queue)] });
+  const psk = secretsmanager.Secret.fromSecretNameV2(stack, 'PeerPsk', 'devices/psk');
+  const tunnel = gw.addListener('Tunnel', {
+    port: 51820,
+    protocol: ListenerProtocol.WIREGUARD,
+    destinations: [Destination.lambda(fn)],
+    wireGuardPeers: [{ publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=', allowedIps: ['10.10.0.2/32'], presharedKey: psk }],
+  });
+  gw.addListener('OwnKeyTunnel', {
+    port: 51821,
+    protocol: ListenerProtocol.WIREGUARD,
+    destinations: [Destination.lambda(fn)],
+    privateKey: secretsmanager.Secret.fromSecretCompleteArn(stack, 'OwnKey', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:devices/wg-key-QwErTy`),
+    allowUnknownPeers: true,
+  });
+  new PacketSource(stack, 'PushTunnel', { listener: tunnel });
   new PacketSource(stack, 'Push', { listener });
   const remote = Listener.fromListenerAttributes(stack, 'Remote', {
     listenerName: 'telemetry',
