@@ -5,7 +5,7 @@
  * IPv4-mapped IPv6 (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::a.b.c.d`) addresses are judged by the
  * IPv4 address they carry.
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, SocketAddress } from 'node:net';
 import type { Failure } from '../contracts';
 import { blockListOf, listContains } from './cidr';
 
@@ -45,11 +45,21 @@ interface CompiledRange {
 const NAT64 = blockListOf(['64:ff9b::/96']);
 const LOOPBACK = blockListOf(DENIED_RANGES.filter((r) => r.loopback).flatMap((r) => r.cidrs));
 
-/** Decides whether a datagram may be sent to an address. Construct once per Listener; `check` is allocation-free when allowed. */
+/** Verdicts remembered per policy; the cache is emptied when it reaches this size. */
+export const EGRESS_VERDICT_CACHE_SIZE = 4096;
+/** Cached verdict meaning "allowed" (a Map cannot tell a stored `undefined` from a miss cheaply). */
+const ALLOWED = 0;
+
+/**
+ * Decides whether a datagram may be sent to an address. Construct once per Listener. A policy
+ * never changes after construction, so verdicts are cached per address text (bounded): a
+ * repeated destination costs one Map lookup instead of a BlockList walk per denied range.
+ */
 export class EgressPolicy {
   private readonly ranges: readonly CompiledRange[];
   private readonly allowed?: BlockList;
   private readonly allowLoopback: boolean;
+  private readonly verdicts = new Map<string, Failure | typeof ALLOWED>();
 
   /** Throws when a network in the options is not a CIDR. */
   public constructor(options: EgressPolicyOptions = {}) {
@@ -73,23 +83,38 @@ export class EgressPolicy {
    * IP address) or `DestinationDenied` naming the range that covers it.
    */
   public check(address: string): Failure | undefined {
+    if (typeof address === 'string') {
+      const cached = this.verdicts.get(address);
+      if (cached !== undefined) return cached === ALLOWED ? undefined : cached;
+    }
+    const verdict = this.evaluate(address);
+    if (typeof address === 'string') {
+      if (this.verdicts.size >= EGRESS_VERDICT_CACHE_SIZE) this.verdicts.clear();
+      this.verdicts.set(address, verdict === undefined ? ALLOWED : verdict);
+    }
+    return verdict;
+  }
+
+  private evaluate(address: string): Failure | undefined {
     const version = typeof address === 'string' ? isIP(address) : 0;
     if (version === 0 || address.includes('%')) {
       return { code: 'InvalidAddress', reason: `${describe(address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
     }
     const family = version === 6 ? 'ipv6' : 'ipv4';
+    // One SocketAddress per address, shared by every list (BlockList would build one per check).
+    const original = new SocketAddress({ address, family });
     let target = address;
-    let targetFamily: 'ipv4' | 'ipv6' = family;
-    if (version === 6 && NAT64.check(address, 'ipv6')) {
+    let targetAddress = original;
+    if (version === 6 && NAT64.check(original)) {
       target = embeddedIpv4(address);
-      targetFamily = 'ipv4';
+      targetAddress = new SocketAddress({ address: target, family: 'ipv4' });
     }
-    if (this.allowed && (this.allowed.check(address, family) || (target !== address && this.allowed.check(target, targetFamily)))) {
+    if (this.allowed && (this.allowed.check(original) || (target !== address && this.allowed.check(targetAddress)))) {
       return undefined;
     }
-    if (this.allowLoopback && LOOPBACK.check(target, targetFamily)) return undefined;
+    if (this.allowLoopback && LOOPBACK.check(targetAddress)) return undefined;
     for (const range of this.ranges) {
-      if (range.list.check(target, targetFamily)) {
+      if (range.list.check(targetAddress)) {
         const via = target === address ? '' : ` (NAT64 for ${target})`;
         return {
           code: 'DestinationDenied',

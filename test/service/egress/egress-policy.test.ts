@@ -1,6 +1,6 @@
 import { canonicalAddress } from '../../../service/egress/address';
 import { parseCidr } from '../../../service/egress/cidr';
-import { EgressPolicy } from '../../../service/egress/egress-policy';
+import { EGRESS_VERDICT_CACHE_SIZE, EgressPolicy } from '../../../service/egress/egress-policy';
 
 describe('EgressPolicy (AWS defaults)', () => {
   const policy = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16', 'fd00:ec2::/64'] });
@@ -64,6 +64,32 @@ describe('EgressPolicy exceptions', () => {
 
   test('an invalid CIDR in the options fails construction with a clear message', () => {
     expect(() => new EgressPolicy({ allowedNetworks: ['10.0.0.0/33'] })).toThrow('EgressAllowedNetworks: "10.0.0.0/33" is not a CIDR: prefix "33" is out of range (allowed: 0–32 for IPv4)');
+  });
+});
+
+describe('EgressPolicy verdict cache', () => {
+  test('repeated and interleaved checks keep giving each address its own verdict', () => {
+    const policy = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16'] });
+    for (let round = 0; round < 3; round++) {
+      expect(policy.check('203.0.113.5')).toBeUndefined();
+      expect(policy.check('10.0.1.1')?.code).toBe('DestinationDenied');
+      expect(policy.check('10.0.1.1')?.reason).toContain('VPC network');
+      expect(policy.check('169.254.169.254')?.reason).toContain('link-local');
+      expect(policy.check('not-an-ip')?.code).toBe('InvalidAddress');
+      expect(policy.check('64:ff9b::a00:101')?.reason).toContain('NAT64 for 10.0.1.1');
+    }
+  });
+
+  test('verdicts stay right after the cache has been filled and emptied', () => {
+    const policy = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16'] });
+    for (let i = 0; i < EGRESS_VERDICT_CACHE_SIZE + 10; i++) {
+      const address = `10.${i % 2 === 0 ? 0 : 9}.${Math.floor(i / 256) % 256}.${i % 256}`;
+      const verdict = policy.check(address);
+      if (i % 2 === 0) expect(verdict?.code).toBe('DestinationDenied');
+      else expect(verdict).toBeUndefined();
+    }
+    expect(policy.check('10.0.0.1')?.code).toBe('DestinationDenied');
+    expect(policy.check('198.51.100.1')).toBeUndefined();
   });
 });
 
