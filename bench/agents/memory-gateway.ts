@@ -41,15 +41,28 @@ serve({
     kit = await buildKit({ listener: record });
     return { port: kit.listener.port };
   },
-  /** Waits until `datagrams` have reached the handler (bounded), then reads memory. */
+  /**
+   * Waits until the clients' datagrams have arrived and every one that arrived has reached the
+   * handler (bounded: `datagrams` expected, or nothing new for 500 ms), then reads memory.
+   */
   flowsSettle: async (args) => {
     const k = kit;
     if (!k) throw new Error('flowsStart first');
     const target = num(args, 'datagrams');
     const deadline = performance.now() + num(args, 'timeoutMs', 60_000);
-    while (handlerStats().packets < target && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    // let the batch timers and delivery promises finish
-    await new Promise((r) => setTimeout(r, 200));
+    let last = -1;
+    let quietSince = performance.now();
+    while (performance.now() < deadline) {
+      const received = k.metrics.total('DatagramsIn');
+      const handled = handlerStats().packets + k.metrics.total('PacketsDropped');
+      if (received !== last) {
+        last = received;
+        quietSince = performance.now();
+      }
+      const drained = handled >= received;
+      if (drained && (received >= target || performance.now() - quietSince > 500)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const memory = await settledMemory();
     return { memory, handled: handlerStats().packets, datagramsIn: k.metrics.total('DatagramsIn'), flows: k.gateway.flows.size };
   },

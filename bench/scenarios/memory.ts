@@ -57,8 +57,8 @@ async function flowSteps(context: ScenarioContext, total: number, steps: number)
   const generator = await Agent.start('flow-generator', { cpus: context.cpus.partner });
   try {
     const { port } = await gateway.request<{ port: number }>('flowsStart');
-    await generator.request('open', { port, first: 500_000, count: WARM_UP }, 120_000);
-    const start = await gateway.request<Settled>('flowsSettle', { datagrams: WARM_UP }, 120_000);
+    await generator.request('open', { port, first: 500_000, count: WARM_UP }, 300_000);
+    const start = await gateway.request<Settled>('flowsSettle', { datagrams: WARM_UP }, 300_000);
     let previous = start;
     let datagrams = WARM_UP;
     let first = 0;
@@ -67,7 +67,7 @@ async function flowSteps(context: ScenarioContext, total: number, steps: number)
       const sent = await generator.request<{ sent: number; elapsedMs: number }>('open', { port, first, count: size, timeoutMs: 120_000 }, 150_000);
       first += size;
       datagrams += sent.sent;
-      const now = await gateway.request<Settled>('flowsSettle', { datagrams }, 120_000);
+      const now = await gateway.request<Settled>('flowsSettle', { datagrams }, 300_000);
       const detail = { flows: now.flows, handled: now.handled, datagramsIn: now.datagramsIn, sent };
       out.push(perClient(previous.memory, now.memory, now.flows - previous.flows, detail));
       context.log(`   flows: ${now.flows - start.flows} held, ${bytes(out[out.length - 1].heap)} heap per flow in this step`);
@@ -85,23 +85,38 @@ async function sessionSteps(context: ScenarioContext, total: number, steps: numb
   const initiators = await Agent.start('wg-initiators', { cpus: context.cpus.partner });
   try {
     const { publicKey } = await gateway.request<{ publicKey: string }>('wgStart');
+    type Batch = { items: WireItem[] };
+    const none: Batch = { items: [] };
     const handshake = async (first: number, n: number): Promise<void> => {
-      // initiations of the next batch are built while the gateway answers the current one
-      const ask = (from: number): Promise<{ items: WireItem[] }> =>
-        initiators.request('initiations', { gatewayPublicKey: publicKey, first: from, count: Math.min(BATCH, first + n - from) }, 120_000);
-      let pending: Promise<{ items: WireItem[] }> | undefined = ask(first);
-      try {
-        for (let done = 0; done < n;) {
-          const inits: { items: WireItem[] } = await pending!;
-          pending = undefined;
-          done += inits.items.length;
-          if (done < n) pending = ask(first + done);
-          const responses = await gateway.request<{ items: WireItem[] }>('wgFeed', { items: inits.items }, 120_000);
-          const keepalives = await initiators.request<{ items: WireItem[] }>('responses', { items: responses.items }, 120_000);
-          await gateway.request('wgFeed', { items: keepalives.items }, 120_000);
+      // A two-stage pipeline: while the gateway answers batch b, the client process confirms
+      // batch b−1 and builds the initiations of batch b+1 (the two processes run on two cores).
+      const ask = (from: number): Promise<Batch> =>
+        (from < first + n
+          ? initiators.request<Batch>('initiations', { gatewayPublicKey: publicKey, first: from, count: Math.min(BATCH, first + n - from) }, 300_000)
+          : Promise.resolve(none));
+      const confirm = (responses: Batch): Promise<Batch> =>
+        (responses.items.length > 0 ? initiators.request<Batch>('responses', { items: responses.items }, 300_000) : Promise.resolve(none));
+      const feed = (batch: Batch): Promise<Batch> =>
+        (batch.items.length > 0 ? gateway.request<Batch>('wgFeed', { items: batch.items }, 300_000) : Promise.resolve(none));
+      let inits = await ask(first);
+      let next = first + inits.items.length;
+      let previousResponses = none;
+      while (inits.items.length > 0 || previousResponses.items.length > 0) {
+        const answering = feed(inits);
+        const clientWork = confirm(previousResponses).then(async (keepalives) => ({ keepalives, nextInits: await ask(next) }));
+        let responses: Batch;
+        let work: { keepalives: Batch; nextInits: Batch };
+        try {
+          [responses, work] = await Promise.all([answering, clientWork]);
+        } catch (error) {
+          answering.catch(() => undefined);
+          clientWork.catch(() => undefined);
+          throw error;
         }
-      } finally {
-        pending?.catch(() => undefined); // a prefetch left behind by an error is not an unhandled rejection
+        await feed(work.keepalives);
+        previousResponses = responses;
+        inits = work.nextInits;
+        next += inits.items.length;
       }
     };
     type Peers = { peers: number; handshakes: number; delivered: number; dropped: number; dropCodes: unknown };
