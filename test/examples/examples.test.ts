@@ -38,6 +38,33 @@ describe('iot-push', () => {
     });
   });
 
+  test('a WireGuard Listener for the same telemetry: generated key, device peers, its own PacketSource, the public key as an output', () => {
+    const stack = new IotPushStack(new App(), 'IotPush', { env: ENV });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 51820, Protocol: 'UDP' });
+    t.hasResourceProperties('Custom::PacketGatewayWireGuardKey', { ListenerName: 'telemetry-wg', KeySource: 'Generated' });
+    t.hasResourceProperties('Custom::PacketGatewayPacketSource', { ListenerName: 'telemetry-wg' });
+    const [keyPairId] = Object.keys(t.findResources('Custom::PacketGatewayWireGuardKey'));
+    t.hasOutput('TunnelPublicKey', { Value: { 'Fn::GetAtt': [keyPairId, 'PublicKey'] } });
+    const [listener] = Object.values(t.findResources('Custom::PacketGatewayListener', { Properties: { ListenerName: 'telemetry-wg' } }));
+    const configuration = JSON.stringify(listener.Properties.Configuration);
+    expect(configuration).toContain('\\"PrivateKeyEnvironmentVariable\\":\\"PACKET_GATEWAY_WG_KEY_TELEMETRY_WG\\"');
+    expect(configuration).toContain('\\"Peers\\":[{\\"PublicKey\\":\\"ExampleDevicePublicKeyReplaceMeWithYourOwn0=\\"');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Pushes WAKE to recently seen devices',
+      Environment: { Variables: Match.objectLike({ TUNNEL_TOPIC_ARN: { Ref: Match.stringLikeRegexp('PushTunnelTopic') } }) },
+    });
+  });
+
+  test('device peers come from the devicePeers context', () => {
+    const peers = [{ publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=', allowedIps: ['10.10.0.7/32'] }];
+    const app = new App({ context: { devicePeers: JSON.stringify(peers) } });
+    const [listener] = Object.values(Template.fromStack(new IotPushStack(app, 'IotPush', { env: ENV }))
+      .findResources('Custom::PacketGatewayListener', { Properties: { ListenerName: 'telemetry-wg' } }));
+    expect(JSON.stringify(listener.Properties.Configuration)).toContain('xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=');
+    expect(JSON.stringify(listener.Properties.Configuration)).not.toContain('ExampleDevicePublicKey');
+  });
+
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
     const app = new App();
     expect(nagFindings(app, new IotPushStack(app, 'IotPush', { env: ENV }))).toEqual([]);

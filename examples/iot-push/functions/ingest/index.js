@@ -1,6 +1,8 @@
-// Telemetry from devices, delivered by the gateway's "telemetry" Listener in batches.
-// Each datagram is "<device-id> <reading>", e.g. "sensor-17 temp=21.5". The function remembers
-// where each device was last seen (the address the gateway received it from) and answers ACK.
+// Telemetry from devices, delivered by the gateway's "telemetry" (UDP) and "telemetry-wg"
+// (WireGuard) Listeners in batches. Each datagram is "<device-id> <reading>", e.g.
+// "sensor-17 temp=21.5". The function remembers where each device was last seen (the address
+// the gateway received it from, and its WireGuard key when it came through the tunnel) and
+// answers ACK.
 const { DynamoDBClient, PutItemCommand } = require('@aws-sdk/client-dynamodb');
 
 const dynamodb = new DynamoDBClient({});
@@ -23,6 +25,7 @@ exports.handler = async (event) => {
         address: { S: packet.Remote.IpAddress },
         port: { N: String(packet.Remote.Port) },
         seenAt: { N: String(Date.parse(packet.ReceivedAt)) },
+        ...(packet.Remote.PeerKey ? { peerKey: { S: packet.Remote.PeerKey } } : {}),
       },
     }));
     replies.push({ Tag: packet.Tag, Data: ACK });

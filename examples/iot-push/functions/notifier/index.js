@@ -1,6 +1,7 @@
 // Runs on a schedule: pushes a WAKE datagram to every device seen in the last 10 minutes, through
-// the PacketSource topic. The gateway sends each one from the telemetry Listener's address and
-// port, so it passes the devices' NAT and firewall like a reply would.
+// the PacketSource topic of the Listener the device used. The gateway sends each one from that
+// Listener's address and port (encrypted for the device's WireGuard key on the tunnel), so it
+// passes the devices' NAT and firewall like a reply would.
 const { DynamoDBClient, ScanCommand } = require('@aws-sdk/client-dynamodb');
 const { PublishCommand, SNSClient } = require('@aws-sdk/client-sns');
 
@@ -25,13 +26,20 @@ exports.handler = async () => {
     start = page.LastEvaluatedKey;
   } while (start);
 
+  const plain = devices.filter((d) => !d.peerKey);
+  const tunnelled = devices.filter((d) => d.peerKey);
+  await publish(process.env.TOPIC_ARN, plain);
+  await publish(process.env.TUNNEL_TOPIC_ARN, tunnelled);
+  return { pushed: devices.length };
+};
+
+async function publish(topicArn, devices) {
   for (let i = 0; i < devices.length; i += PER_MESSAGE) {
     const Messages = devices.slice(i, i + PER_MESSAGE).map((d) => ({
       Data: WAKE,
-      Remote: { Address: d.address.S, Port: Number(d.port.N) },
+      Remote: { Address: d.address.S, Port: Number(d.port.N), ...(d.peerKey ? { PeerKey: d.peerKey.S } : {}) },
       TtlSeconds: 60,
     }));
-    await sns.send(new PublishCommand({ TopicArn: process.env.TOPIC_ARN, Message: JSON.stringify({ Messages }) }));
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify({ Messages }) }));
   }
-  return { pushed: devices.length };
-};
+}
