@@ -270,6 +270,21 @@ describe('provided keys', () => {
     if (typeof value === 'string') expect(message).not.toContain(value);
   });
 
+  test('switching from a generated key to your own secret replaces the resource; the Delete of the old one changes nothing', async () => {
+    await handleEvent(event('Create', keyProps()), ctx);
+    const generated = sm.current(SECRET_ARN);
+    const own = generatePrivateKey();
+    sm.create(OWN_SECRET_ARN, own);
+
+    const response = await handleEvent(update(keyProps({ SecretArn: OWN_SECRET_ARN, KeySource: 'Provided' }), keyProps()), ctx);
+    expect(response.PhysicalResourceId).toBe(OWN_SECRET_ARN);
+    expect(response.Data!.PublicKey).toBe(publicKeyOf(own));
+
+    await handleEvent(event('Delete', keyProps(), { PhysicalResourceId: SECRET_ARN }), ctx);
+    expect(sm.current(SECRET_ARN)).toBe(generated);
+    expect(sm.current(OWN_SECRET_ARN)).toBe(own);
+  });
+
   test('a secret the function may not read fails naming the permission', async () => {
     sm.create(OWN_SECRET_ARN, generatePrivateKey());
     sm.failNext.set('GetSecretValue', awsError('AccessDeniedException', 'not authorized'));
