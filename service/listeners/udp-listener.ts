@@ -3,19 +3,25 @@
  * to the current IngressSink; `send` applies the egress rules (address, port, payload limit,
  * egress safety, flow ownership) before the datagram reaches the socket.
  */
-import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
 import type { EgressDatagram, Failure, IngressSink, ManagedListener, MetricsRecorder, SendCallback } from '../contracts';
+import {
+  bindListenerSocket,
+  closeListenerSocket,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  SendTracker,
+  SinkErrorLog,
+  socketTarget,
+  unmappedAddress,
+} from './listener-socket';
 import { canonicalAddress } from '../egress/address';
 import { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
 
-/** Largest UDP payload over IPv4. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 65_507;
-/** Socket buffer sizes asked for (the kernel may cap them, e.g. net.core.rmem_max). */
-export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+export { DEFAULT_MAX_PAYLOAD_BYTES, SOCKET_BUFFER_BYTES } from './listener-socket';
 
 export interface UdpListenerOptions {
   readonly record: ListenerRecord;
@@ -48,9 +54,8 @@ export class UdpListener implements ManagedListener {
   private closing?: Promise<void>;
   private boundAddress = '';
   private boundPort = 0;
-  private pendingSends = 0;
-  private idleWaiters: Array<() => void> = [];
-  private sinkErrors = 0;
+  private readonly sends = new SendTracker();
+  private readonly sinkErrors: SinkErrorLog;
 
   public constructor(private readonly options: UdpListenerOptions) {
     this.record = options.record;
@@ -62,6 +67,7 @@ export class UdpListener implements ManagedListener {
     const version = isIP(this.bindAddress);
     if (version === 0) throw new Error(`Listener ${this.name}: BindAddress ${JSON.stringify(this.bindAddress)} is not an IP address`);
     this.ipv6 = version === 6;
+    this.sinkErrors = new SinkErrorLog(this.name, options.logger);
   }
 
   public get address(): string {
@@ -78,31 +84,26 @@ export class UdpListener implements ManagedListener {
 
   public start(): Promise<void> {
     if (this.socket) return Promise.resolve();
-    const socket = createSocket({
-      type: this.ipv6 ? 'udp6' : 'udp4',
-      recvBufferSize: SOCKET_BUFFER_BYTES,
-      sendBufferSize: SOCKET_BUFFER_BYTES,
-    });
-    this.socket = socket;
-    return new Promise((resolve, reject) => {
-      const onBindError = (err: NodeJS.ErrnoException): void => {
-        this.socket = undefined;
-        this.closed = true;
-        socket.close();
-        reject(new Error(`Listener ${this.name}: cannot bind udp ${this.bindAddress}:${this.record.Port}: ${describeBindError(err)}`));
-      };
-      socket.once('error', onBindError);
-      socket.bind({ address: this.bindAddress, port: this.record.Port, exclusive: true }, () => {
-        socket.off('error', onBindError);
-        socket.on('error', (err) => this.options.logger.error('listener socket error', { listener: this.name, error: err.message }));
-        const bound = socket.address();
+    return bindListenerSocket({
+      name: this.name,
+      bindAddress: this.bindAddress,
+      port: this.record.Port,
+      ipv6: this.ipv6,
+      logger: this.options.logger,
+      created: (socket) => (this.socket = socket),
+    }).then(
+      (bound) => {
         this.boundAddress = bound.address;
         this.boundPort = bound.port;
-        socket.on('message', this.onMessage);
+        bound.socket.on('message', this.onMessage);
         this.receiving = true;
-        resolve();
-      });
-    });
+      },
+      (err: Error) => {
+        this.socket = undefined;
+        this.closed = true;
+        throw err;
+      },
+    );
   }
 
   public setSink(sink: IngressSink): void {
@@ -130,21 +131,20 @@ export class UdpListener implements ManagedListener {
    * (or failed to, `SendFailed`).
    */
   public send(datagram: EgressDatagram, done?: SendCallback): void {
-    const failure = this.check(datagram);
-    if (failure) {
-      done?.(failure);
+    const checked = this.check(datagram);
+    if (typeof checked !== 'string') {
+      done?.(checked);
       return;
     }
-    let address = canonicalAddress(datagram.address)!;
-    if (this.ipv6 && isIP(address) === 4) address = `::ffff:${address}`;
-    this.pendingSends++;
+    const address = socketTarget(this.ipv6, checked);
+    this.sends.started();
     try {
       this.socket!.send(datagram.data, datagram.port, address, (err) => {
-        this.sendSettled();
+        this.sends.settled();
         done?.(err ? { code: 'SendFailed', reason: `send to ${datagram.address}:${datagram.port} failed: ${err.message}` } : undefined);
       });
     } catch (err) {
-      this.sendSettled();
+      this.sends.settled();
       done?.({ code: 'SendFailed', reason: `send to ${datagram.address}:${datagram.port} failed: ${(err as Error).message}` });
     }
   }
@@ -152,24 +152,15 @@ export class UdpListener implements ManagedListener {
   public close(): Promise<void> {
     if (this.closing) return this.closing;
     this.receiving = false;
-    this.closing = this.whenSendsSettled().then(
-      () =>
-        new Promise<void>((resolve) => {
-          this.closed = true;
-          const socket = this.socket;
-          if (!socket) return resolve();
-          socket.off('message', this.onMessage);
-          try {
-            socket.close(() => resolve());
-          } catch {
-            resolve();
-          }
-        }),
-    );
+    this.closing = this.sends.whenIdle().then(() => {
+      this.closed = true;
+      return closeListenerSocket(this.socket, this.onMessage);
+    });
     return this.closing;
   }
 
-  private check(datagram: EgressDatagram): Failure | undefined {
+  /** The canonical destination address when every egress rule allows the datagram, else the failure. */
+  private check(datagram: EgressDatagram): Failure | string {
     if (this.closed || this.closing || !this.socket || this.boundPort === 0) {
       return { code: 'SendFailed', reason: `Listener ${this.name} is not running` };
     }
@@ -195,47 +186,17 @@ export class UdpListener implements ManagedListener {
         reason: `no active flow from ${address}:${port} to Listener ${this.name}: the client must have sent to the Listener recently (keepalive ≤ 25 s)`,
       };
     }
-    return undefined;
+    return address;
   }
 
   private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     if (!this.receiving) return;
-    let address = rinfo.address;
-    if (this.ipv6 && address.startsWith('::ffff:') && address.indexOf('.', 7) > 0) address = address.slice(7);
+    const address = this.ipv6 ? unmappedAddress(rinfo.address) : rinfo.address;
     try {
       this.sink.accept(this, { data: msg, remoteAddress: address, remotePort: rinfo.port, receivedAt: Date.now() });
     } catch (err) {
-      // A bug in the pipeline must not stop the socket; log the first few only.
-      if (this.sinkErrors++ < 10) {
-        this.options.logger.error('ingress pipeline error', { listener: this.name, error: (err as Error)?.message ?? String(err) });
-      }
+      // A bug in the pipeline must not stop the socket.
+      this.sinkErrors.report(err);
     }
   };
-
-  private sendSettled(): void {
-    this.pendingSends--;
-    if (this.pendingSends === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
-  }
-
-  private whenSendsSettled(): Promise<void> {
-    if (this.pendingSends === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-}
-
-function describeBindError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return 'the port is already in use (another process or Listener holds it)';
-    case 'EADDRNOTAVAIL':
-      return 'the address does not belong to this host';
-    case 'EACCES':
-      return 'permission denied (ports below 1024 need privileges)';
-    default:
-      return err.message;
-  }
 }

@@ -14,7 +14,7 @@
  * can initiate the handshake there. The egress policy and flow rules apply to the endpoint the
  * datagram actually goes to.
  */
-import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -38,7 +38,15 @@ import { isBase64Key, publicKeyOf } from './keys';
 import type { WireGuardTimers } from './timers';
 import type { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
-import { DEFAULT_MAX_PAYLOAD_BYTES, SOCKET_BUFFER_BYTES } from '../listeners/udp-listener';
+import {
+  bindListenerSocket,
+  closeListenerSocket,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  SendTracker,
+  SinkErrorLog,
+  socketTarget,
+  unmappedAddress as unmapped,
+} from '../listeners/listener-socket';
 
 /** Failure records logged per second per Listener; the rest are counted and summarised. */
 const DEFAULT_FAILURE_LOGS_PER_SECOND = 50;
@@ -100,9 +108,8 @@ export class WireGuardListener implements ManagedListener {
   private closing?: Promise<void>;
   private boundAddress = '';
   private boundPort = 0;
-  private pendingSends = 0;
-  private idleWaiters: Array<() => void> = [];
-  private sinkErrors = 0;
+  private readonly sends = new SendTracker();
+  private readonly sinkErrors: SinkErrorLog;
   private readonly failureLog: FailureLogLimiter;
 
   public constructor(private readonly options: WireGuardListenerOptions) {
@@ -115,6 +122,7 @@ export class WireGuardListener implements ManagedListener {
     const version = isIP(this.bindAddress);
     if (version === 0) throw new Error(`Listener ${this.name}: BindAddress ${JSON.stringify(this.bindAddress)} is not an IP address`);
     this.ipv6 = version === 6;
+    this.sinkErrors = new SinkErrorLog(this.name, options.logger);
     this.failureLog = new FailureLogLimiter(this.name, options, options.failureLogsPerSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
     this.privateKey = this.synchronousPrivateKey();
   }
@@ -261,21 +269,11 @@ export class WireGuardListener implements ManagedListener {
     this.receiving = false;
     // Queued packets fail now (NoSession) rather than wait for a handshake that cannot finish.
     this.device?.close();
-    this.closing = this.whenSendsSettled().then(
-      () =>
-        new Promise<void>((resolve) => {
-          this.closed = true;
-          this.failureLog.flush();
-          const socket = this.socket;
-          if (!socket) return resolve();
-          socket.off('message', this.onMessage);
-          try {
-            socket.close(() => resolve());
-          } catch {
-            resolve();
-          }
-        }),
-    );
+    this.closing = this.sends.whenIdle().then(() => {
+      this.closed = true;
+      this.failureLog.flush();
+      return closeListenerSocket(this.socket, this.onMessage);
+    });
     return this.closing;
   }
 
@@ -376,28 +374,27 @@ export class WireGuardListener implements ManagedListener {
   }
 
   private bind(): Promise<void> {
-    const socket = createSocket({ type: this.ipv6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
-    this.socket = socket;
-    return new Promise((resolve, reject) => {
-      const onBindError = (err: NodeJS.ErrnoException): void => {
+    return bindListenerSocket({
+      name: this.name,
+      bindAddress: this.bindAddress,
+      port: this.record.Port,
+      ipv6: this.ipv6,
+      logger: this.options.logger,
+      created: (socket) => (this.socket = socket),
+    }).then(
+      (bound) => {
+        this.boundAddress = bound.address;
+        this.boundPort = bound.port;
+        bound.socket.on('message', this.onMessage);
+        this.receiving = true;
+      },
+      (err: Error) => {
         this.socket = undefined;
         this.closed = true;
         this.device?.close();
-        socket.close();
-        reject(new Error(`Listener ${this.name}: cannot bind udp ${this.bindAddress}:${this.record.Port}: ${describeBindError(err)}`));
-      };
-      socket.once('error', onBindError);
-      socket.bind({ address: this.bindAddress, port: this.record.Port, exclusive: true }, () => {
-        socket.off('error', onBindError);
-        socket.on('error', (err) => this.options.logger.error('listener socket error', { listener: this.name, error: err.message }));
-        const bound = socket.address();
-        this.boundAddress = bound.address;
-        this.boundPort = bound.port;
-        socket.on('message', this.onMessage);
-        this.receiving = true;
-        resolve();
-      });
-    });
+        throw err;
+      },
+    );
   }
 
   private resolveHostEndpoints(entries: Array<[string, string]>): void {
@@ -428,10 +425,8 @@ export class WireGuardListener implements ManagedListener {
         ? { data, remoteAddress, remotePort, peerKey, receivedAt: Date.now() }
         : { data, remoteAddress, remotePort, peerKey, inner, receivedAt: Date.now() });
     } catch (err) {
-      // A bug in the pipeline must not stop the socket; log the first few only.
-      if (this.sinkErrors++ < 10) {
-        this.options.logger.error('ingress pipeline error', { listener: this.name, error: (err as Error)?.message ?? String(err) });
-      }
+      // A bug in the pipeline must not stop the socket.
+      this.sinkErrors.report(err);
     }
   }
 
@@ -441,11 +436,11 @@ export class WireGuardListener implements ManagedListener {
       done?.({ code: 'SendFailed', reason: `Listener ${this.name} is not running` });
       return;
     }
-    const target = this.ipv6 && isIP(address) === 4 ? `::ffff:${address}` : address;
-    this.pendingSends++;
+    const target = socketTarget(this.ipv6, address);
+    this.sends.started();
     try {
       socket.send(data, port, target, (err) => {
-        this.sendSettled();
+        this.sends.settled();
         if (err) {
           const failure: Failure = { code: 'SendFailed', reason: `send to ${address}:${port} failed: ${err.message}` };
           if (done) done(failure);
@@ -455,23 +450,9 @@ export class WireGuardListener implements ManagedListener {
         }
       });
     } catch (err) {
-      this.sendSettled();
+      this.sends.settled();
       done?.({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${(err as Error).message}` });
     }
-  }
-
-  private sendSettled(): void {
-    this.pendingSends--;
-    if (this.pendingSends === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
-  }
-
-  private whenSendsSettled(): Promise<void> {
-    if (this.pendingSends === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }
 
@@ -536,10 +517,6 @@ function splitEndpoint(endpoint: string | undefined): { literal?: string; host?:
   }
 }
 
-function unmapped(address: string): string {
-  return address.startsWith('::ffff:') && address.indexOf('.', 7) > 0 ? address.slice(7) : address;
-}
-
 async function readSecretsManagerSecret(arn: string): Promise<string> {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({});
@@ -549,18 +526,5 @@ async function readSecretsManagerSecret(arn: string): Promise<string> {
     return result.SecretString;
   } finally {
     client.destroy();
-  }
-}
-
-function describeBindError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return 'the port is already in use (another process or Listener holds it)';
-    case 'EADDRNOTAVAIL':
-      return 'the address does not belong to this host';
-    case 'EACCES':
-      return 'permission denied (ports below 1024 need privileges)';
-    default:
-      return err.message;
   }
 }

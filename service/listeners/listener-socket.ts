@@ -1,0 +1,165 @@
+/**
+ * The socket side shared by every Listener kind (plain UDP and WireGuard): creating and binding
+ * the dgram socket with clear bind errors, resolving send targets without a DNS round trip,
+ * tracking sends in progress so a Listener closes only after they settle, closing, and the
+ * sink-error guard of the receive path.
+ */
+import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { lookup as dnsLookup, LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import type { Logger } from '@aws-lambda-powertools/logger';
+
+/** Largest UDP payload over IPv4. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 65_507;
+/** Socket buffer sizes asked for (the kernel may cap them, e.g. net.core.rmem_max). */
+export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Sink errors logged per Listener; later ones are only counted. */
+const SINK_ERRORS_LOGGED = 10;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * The socket's address lookup. Listeners only ever send to IP literals (validated before the
+ * send), so those resolve synchronously: the datagram goes to the kernel inside `send` instead of
+ * after a `dns.lookup` round through the next tick. Anything else still goes to `dns.lookup`.
+ */
+export function ipLiteralLookup(address: string, options: LookupOneOptions | number, callback: LookupCallback): void {
+  const version = isIP(address);
+  if (version !== 0) {
+    callback(null, address, version);
+    return;
+  }
+  dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
+}
+
+/** What {@link bindListenerSocket} needs. */
+export interface ListenerSocketOptions {
+  /** Listener name, for messages. */
+  readonly name: string;
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly ipv6: boolean;
+  readonly logger: Pick<Logger, 'error'>;
+  /** Called with the socket once it is created, before binding (so `close` can reach it). */
+  readonly created?: (socket: Socket) => void;
+}
+
+/** A bound socket and the address it got. */
+export interface BoundSocket {
+  readonly socket: Socket;
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * Creates the Listener's socket and binds it exclusively. Rejects with a message naming the
+ * Listener, the address and what went wrong (port in use, address not local, privileges); the
+ * socket is closed then. Once bound, socket errors are logged and never crash the process.
+ */
+export function bindListenerSocket(options: ListenerSocketOptions): Promise<BoundSocket> {
+  const socket = createSocket({
+    type: options.ipv6 ? 'udp6' : 'udp4',
+    recvBufferSize: SOCKET_BUFFER_BYTES,
+    sendBufferSize: SOCKET_BUFFER_BYTES,
+  });
+  options.created?.(socket);
+  return new Promise((resolve, reject) => {
+    const onBindError = (err: NodeJS.ErrnoException): void => {
+      socket.close();
+      reject(new Error(`Listener ${options.name}: cannot bind udp ${options.bindAddress}:${options.port}: ${describeBindError(err)}`));
+    };
+    socket.once('error', onBindError);
+    socket.bind({ address: options.bindAddress, port: options.port, exclusive: true }, () => {
+      socket.off('error', onBindError);
+      socket.on('error', (err) => options.logger.error('listener socket error', { listener: options.name, error: err.message }));
+      const bound = socket.address();
+      resolve({ socket, address: bound.address, port: bound.port });
+    });
+  });
+}
+
+/** Stops delivering messages to `onMessage` and closes the socket; resolves once it is closed. */
+export function closeListenerSocket(socket: Socket | undefined, onMessage: (msg: Buffer, rinfo: RemoteInfo) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!socket) return resolve();
+    socket.off('message', onMessage);
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** Counts sends handed to the socket and not yet settled, so closing can wait for them. */
+export class SendTracker {
+  private pending = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  /** Sends in progress. */
+  public get inProgress(): number {
+    return this.pending;
+  }
+
+  /** A send was handed to the socket. */
+  public started(): void {
+    this.pending++;
+  }
+
+  /** A send completed (or failed). */
+  public settled(): void {
+    this.pending--;
+    if (this.pending === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Resolves once no send is in progress. */
+  public whenIdle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/**
+ * Logs the first few errors a Listener's sink throws (a defect in the pipeline must not stop the
+ * socket, nor flood the log).
+ */
+export class SinkErrorLog {
+  private count = 0;
+
+  public constructor(private readonly name: string, private readonly logger: Pick<Logger, 'error'>) {}
+
+  /** Records one error thrown by the sink. */
+  public report(err: unknown): void {
+    if (this.count++ < SINK_ERRORS_LOGGED) {
+      this.logger.error('ingress pipeline error', { listener: this.name, error: (err as Error)?.message ?? String(err) });
+    }
+  }
+}
+
+/** `::ffff:a.b.c.d` as `a.b.c.d`; any other address unchanged. */
+export function unmappedAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.indexOf('.', 7) > 0 ? address.slice(7) : address;
+}
+
+/** The address to hand to a socket of the given family: IPv4 targets of an IPv6 socket are mapped. */
+export function socketTarget(ipv6: boolean, address: string): string {
+  return ipv6 && isIP(address) === 4 ? `::ffff:${address}` : address;
+}
+
+/** Bind errors in words. */
+export function describeBindError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use (another process or Listener holds it)';
+    case 'EADDRNOTAVAIL':
+      return 'the address does not belong to this host';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges)';
+    default:
+      return err.message;
+  }
+}

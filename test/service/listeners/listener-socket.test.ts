@@ -1,0 +1,80 @@
+import { createSocket } from 'node:dgram';
+import {
+  bindListenerSocket,
+  closeListenerSocket,
+  describeBindError,
+  ipLiteralLookup,
+  SendTracker,
+  socketTarget,
+  unmappedAddress,
+} from '../../../service/listeners/listener-socket';
+
+const logger = { error: jest.fn() };
+
+describe('ipLiteralLookup', () => {
+  test('answers IP literals at once, without a DNS round', () => {
+    const seen: Array<[string, number]> = [];
+    ipLiteralLookup('203.0.113.5', 4, (err, address, family) => {
+      expect(err).toBeNull();
+      seen.push([address, family]);
+    });
+    ipLiteralLookup('::ffff:203.0.113.5', { family: 6 }, (_err, address, family) => seen.push([address, family]));
+    // synchronous: both answers are there before this line runs
+    expect(seen).toEqual([['203.0.113.5', 4], ['::ffff:203.0.113.5', 6]]);
+  });
+
+  test('resolves host names through dns.lookup', async () => {
+    const result = await new Promise<[string, number]>((resolve, reject) =>
+      ipLiteralLookup('localhost', 4, (err, address, family) => (err ? reject(err) : resolve([address, family]))));
+    expect(result).toEqual(['127.0.0.1', 4]);
+  });
+});
+
+describe('bindListenerSocket', () => {
+  test('binds, sends to an IP literal, and closes', async () => {
+    const receiver = createSocket('udp4');
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+    const got = new Promise<string>((resolve) => receiver.once('message', (msg) => resolve(msg.toString())));
+    const bound = await bindListenerSocket({ name: 'l1', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger });
+    expect(bound.address).toBe('127.0.0.1');
+    expect(bound.port).toBeGreaterThan(0);
+    const sent = await new Promise<Error | null>((resolve) => bound.socket.send(Buffer.from('hi'), receiver.address().port, '127.0.0.1', resolve));
+    expect(sent).toBeNull();
+    expect(await got).toBe('hi');
+    await closeListenerSocket(bound.socket, () => undefined);
+    await new Promise<void>((resolve) => receiver.close(resolve));
+  });
+
+  test('a port in use is a clear error naming the Listener and the address', async () => {
+    const first = await bindListenerSocket({ name: 'first', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger });
+    await expect(bindListenerSocket({ name: 'second', bindAddress: '127.0.0.1', port: first.port, ipv6: false, logger }))
+      .rejects.toThrow(`Listener second: cannot bind udp 127.0.0.1:${first.port}: the port is already in use`);
+    await closeListenerSocket(first.socket, () => undefined);
+  });
+});
+
+describe('helpers', () => {
+  test('SendTracker resolves whenIdle once every started send settled', async () => {
+    const tracker = new SendTracker();
+    await tracker.whenIdle();
+    tracker.started();
+    tracker.started();
+    let idle = false;
+    const waiting = tracker.whenIdle().then(() => (idle = true));
+    tracker.settled();
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    expect(tracker.inProgress).toBe(1);
+    tracker.settled();
+    await waiting;
+    expect(idle).toBe(true);
+  });
+
+  test('address helpers', () => {
+    expect(unmappedAddress('::ffff:198.51.100.7')).toBe('198.51.100.7');
+    expect(unmappedAddress('2001:db8::1')).toBe('2001:db8::1');
+    expect(socketTarget(true, '198.51.100.7')).toBe('::ffff:198.51.100.7');
+    expect(socketTarget(false, '198.51.100.7')).toBe('198.51.100.7');
+    expect(describeBindError(Object.assign(new Error('x'), { code: 'EACCES' }))).toContain('permission denied');
+  });
+});
