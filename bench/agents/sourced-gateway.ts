@@ -81,7 +81,9 @@ serve({
       messages,
       deleted: k.queue.messagesDeleted,
       requests: k.queue.requests,
-      elapsedMs: handledAt - started,
+      // the producer's own rate: messages were handed out over this span (the tail after it is draining)
+      elapsedMs: Math.max(1, k.queue.handOutSpanMs),
+      totalMs: handledAt - started,
     };
   },
 }, async () => {
