@@ -1,11 +1,9 @@
 /**
  * The socket side shared by every Listener kind (plain UDP and WireGuard): creating and binding
- * the dgram socket with clear bind errors, resolving send targets without a DNS round trip,
- * tracking sends in progress so a Listener closes only after they settle, closing, and the
+ * the dgram socket with clear bind errors, tracking sends in progress so a Listener closes only after they settle, closing, and the
  * sink-error guard of the receive path.
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
-import { lookup as dnsLookup, LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 
@@ -15,22 +13,6 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 65_507;
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Sink errors logged per Listener; later ones are only counted. */
 const SINK_ERRORS_LOGGED = 10;
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/**
- * The socket's address lookup. Listeners only ever send to IP literals (validated before the
- * send), so those resolve synchronously: the datagram goes to the kernel inside `send` instead of
- * after a `dns.lookup` round through the next tick. Anything else still goes to `dns.lookup`.
- */
-export function ipLiteralLookup(address: string, options: LookupOneOptions | number, callback: LookupCallback): void {
-  const version = isIP(address);
-  if (version !== 0) {
-    callback(null, address, version);
-    return;
-  }
-  dnsLookup(address, typeof options === 'number' ? { family: options } : options, callback);
-}
 
 /** What {@link bindListenerSocket} needs. */
 export interface ListenerSocketOptions {

@@ -3,32 +3,12 @@ import {
   bindListenerSocket,
   closeListenerSocket,
   describeBindError,
-  ipLiteralLookup,
   SendTracker,
   socketTarget,
   unmappedAddress,
 } from '../../../service/listeners/listener-socket';
 
 const logger = { error: jest.fn() };
-
-describe('ipLiteralLookup', () => {
-  test('answers IP literals at once, without a DNS round', () => {
-    const seen: Array<[string, number]> = [];
-    ipLiteralLookup('203.0.113.5', 4, (err, address, family) => {
-      expect(err).toBeNull();
-      seen.push([address, family]);
-    });
-    ipLiteralLookup('::ffff:203.0.113.5', { family: 6 }, (_err, address, family) => seen.push([address, family]));
-    // synchronous: both answers are there before this line runs
-    expect(seen).toEqual([['203.0.113.5', 4], ['::ffff:203.0.113.5', 6]]);
-  });
-
-  test('resolves host names through dns.lookup', async () => {
-    const result = await new Promise<[string, number]>((resolve, reject) =>
-      ipLiteralLookup('localhost', 4, (err, address, family) => (err ? reject(err) : resolve([address, family]))));
-    expect(result).toEqual(['127.0.0.1', 4]);
-  });
-});
 
 describe('bindListenerSocket', () => {
   test('binds, sends to an IP literal, and closes', async () => {
