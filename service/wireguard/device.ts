@@ -335,6 +335,17 @@ export class WireGuardDevice {
     return psk === undefined || psk === NO_PRESHARED_KEY ? undefined : encodeKey(psk);
   }
 
+  /** The address of the peer's current endpoint (learned or configured), or undefined (also for an unknown peer). Allocation-free. */
+  peerEndpointAddress(peerKey: string): string | undefined {
+    return this.peers.get(peerKey)?.endpointAddress;
+  }
+
+  /** The port of the peer's current endpoint; 0 when it has none. */
+  peerEndpointPort(peerKey: string): number {
+    const peer = this.peers.get(peerKey);
+    return peer?.endpointAddress === undefined ? 0 : peer.endpointPort;
+  }
+
   /** True when `peerKey` is a configured or currently accepted peer. */
   hasPeer(peerKey: string): boolean {
     return this.peers.has(peerKey);

@@ -220,48 +220,52 @@ export class WireGuardListener implements ManagedListener {
 
   public send(datagram: EgressDatagram, done?: SendCallback): void {
     const device = this.device;
-    const fail = (code: FailureCode, reason: string): void => {
-      if (done) done({ code, reason });
-      else this.failureLog.report({ code, reason }, datagram.address, datagram.port, datagram.peerKey);
-    };
     if (this.closed || this.closing || !this.socket || this.boundPort === 0 || !device) {
-      fail('SendFailed', `Listener ${this.name} is not running`);
+      this.refuse(datagram, done, 'SendFailed', `Listener ${this.name} is not running`);
       return;
     }
     const peerKey = datagram.peerKey;
     if (typeof peerKey !== 'string' || !device.hasPeer(peerKey)) {
-      fail('UnknownPeer', peerKey === undefined
+      this.refuse(datagram, done, 'UnknownPeer', peerKey === undefined
         ? `Listener ${this.name} is WireGuard: Remote.PeerKey must name the peer to encrypt for`
         : `PeerKey ${String(peerKey)} is not a peer of Listener ${this.name} (not configured, or never connected while AllowUnknownPeers is on)`);
       return;
     }
     if (datagram.data.length > this.maxPayload) {
-      fail('PayloadTooLarge', `payload of ${datagram.data.length} bytes exceeds the Listener's MaxPayloadBytes ${this.maxPayload}`);
+      this.refuse(datagram, done, 'PayloadTooLarge', `payload of ${datagram.data.length} bytes exceeds the Listener's MaxPayloadBytes ${this.maxPayload}`);
       return;
     }
     // The peer's own endpoint wins; the datagram's address only helps a peer with none yet.
-    if (isIP(datagram.address) !== 0 && Number.isInteger(datagram.port)) {
+    let endpointAddress = device.peerEndpointAddress(peerKey);
+    if (endpointAddress === undefined && isIP(datagram.address) !== 0 && Number.isInteger(datagram.port)) {
       device.setPeerEndpoint(peerKey, unmapped(datagram.address), datagram.port, true);
+      endpointAddress = device.peerEndpointAddress(peerKey);
     }
-    const endpoint = device.peerStatus(peerKey)?.endpoint;
-    if (endpoint) {
-      if (!this.ipv6 && isIP(endpoint.address) === 6 && !endpoint.address.startsWith('::ffff:')) {
-        fail('InvalidAddress', `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot reach peer ${peerKey} at IPv6 ${endpoint.address}`);
+    if (endpointAddress !== undefined) {
+      const endpointPort = device.peerEndpointPort(peerKey);
+      if (!this.ipv6 && isIP(endpointAddress) === 6 && !endpointAddress.startsWith('::ffff:')) {
+        this.refuse(datagram, done, 'InvalidAddress', `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot reach peer ${peerKey} at IPv6 ${endpointAddress}`);
         return;
       }
-      const denied = this.egress.check(endpoint.address);
+      const denied = this.egress.check(endpointAddress);
       if (denied) {
         if (done) done(denied);
-        else this.failureLog.report(denied, endpoint.address, endpoint.port, peerKey);
+        else this.failureLog.report(denied, endpointAddress, endpointPort, peerKey);
         return;
       }
-      if (this.options.requireActiveFlow && !this.options.flows?.isActive(this.name, endpoint.address, endpoint.port)) {
-        fail('NoActiveFlow', `no active flow from peer ${peerKey} at ${endpoint.address}:${endpoint.port} to Listener ${this.name}: the peer must have sent recently (persistent keepalive ≤ 25 s)`);
+      if (this.options.requireActiveFlow && !this.options.flows?.isActive(this.name, endpointAddress, endpointPort)) {
+        this.refuse(datagram, done, 'NoActiveFlow', `no active flow from peer ${peerKey} at ${endpointAddress}:${endpointPort} to Listener ${this.name}: the peer must have sent recently (persistent keepalive ≤ 25 s)`);
         return;
       }
     }
     const decapsulated = (this.record.WireGuard?.DecapsulatedDelivery ?? true);
     device.send(peerKey, datagram.data, decapsulated ? datagram.inner : undefined, done);
+  }
+
+  /** A send refused before encryption: to `done`, or to the failure log when there is none. */
+  private refuse(datagram: EgressDatagram, done: SendCallback | undefined, code: FailureCode, reason: string): void {
+    if (done) done({ code, reason });
+    else this.failureLog.report({ code, reason }, datagram.address, datagram.port, datagram.peerKey);
   }
 
   public close(): Promise<void> {

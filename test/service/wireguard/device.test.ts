@@ -185,6 +185,10 @@ describe('handshake and transport between two devices', () => {
     forged.writeUInt32LE(9999, 8);
     expect(pair.a.receive(forged, '203.0.113.98', 7001)).toBe('dropped');
     expect(pair.a.peerStatus(pair.bKey)?.endpoint).toEqual({ address: '203.0.113.77', port: 6000 });
+    expect(pair.a.peerEndpointAddress(pair.bKey)).toBe('203.0.113.77');
+    expect(pair.a.peerEndpointPort(pair.bKey)).toBe(6000);
+    expect(pair.a.peerEndpointAddress('unknown')).toBeUndefined();
+    expect(pair.a.peerEndpointPort('unknown')).toBe(0);
     pair.a.send(pair.bKey, Buffer.from('to new address'));
     expect(pair.aOut.sent[pair.aOut.sent.length - 1]).toMatchObject({ address: '203.0.113.77', port: 6000 });
   });
