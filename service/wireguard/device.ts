@@ -65,6 +65,9 @@ export interface WireGuardPeerConfig {
   readonly endpoint?: string;
 }
 
+/** Parsed inner addresses kept per device (emptied when full). */
+const INNER_ADDRESS_CACHE_SIZE = 1024;
+
 /** Where the device's results go. Called synchronously from `receive`, `send` and timers. */
 export interface DeviceOutput {
   /** Put `datagram` on the wire to `address:port`; call `done` once sent or failed. */
@@ -218,6 +221,8 @@ export class WireGuardDevice {
   private closed = false;
   private readonly nonce = Buffer.alloc(12);
   private readonly scratch = Buffer.alloc(MAX_INNER_PACKET_LENGTH + 16);
+  /** Inner addresses of sends, parsed once: senders repeat the same few addresses packet after packet. */
+  private readonly innerAddresses = new Map<string, Buffer | undefined>();
 
   constructor(options: WireGuardDeviceOptions) {
     const pair = x25519FromPrivate(decodeKey(options.privateKey, 'WireGuard private key'));
@@ -755,7 +760,7 @@ export class WireGuardDevice {
     if (destinationText === undefined) {
       return failure('InvalidAddress', `no inner destination for peer ${peer.publicKey}: give Inner.DestinationAddress (the peer has sent no UDP packet yet and its AllowedIPs name no single host)`);
     }
-    const destination = typeof destinationText === 'string' ? parseIpAddress(destinationText) : undefined;
+    const destination = typeof destinationText === 'string' ? this.innerAddress(destinationText) : undefined;
     if (!destination) return failure('InvalidAddress', `Inner.DestinationAddress '${String(destinationText)}' is not an IPv4 or IPv6 address`);
     const version = destination.length === 4 ? 4 : 6;
     if (inner.Version !== undefined && inner.Version !== version) {
@@ -764,7 +769,7 @@ export class WireGuardDevice {
     const sourceText = inner.SourceAddress ?? (last && last.Version === version ? last.DestinationAddress : undefined);
     let source: Buffer | undefined;
     if (sourceText !== undefined) {
-      source = typeof sourceText === 'string' ? parseIpAddress(sourceText) : undefined;
+      source = typeof sourceText === 'string' ? this.innerAddress(sourceText) : undefined;
       if (!source || source.length !== destination.length) {
         return failure('InvalidAddress', `Inner.SourceAddress '${String(sourceText)}' is not an IPv${version} address like the destination`);
       }
@@ -781,6 +786,17 @@ export class WireGuardDevice {
       if (!Number.isInteger(value) || value < 1 || value > 65535) return failure('InvalidPort', `Inner.${name} ${String(value)} is not a port (allowed: 1–65535)`);
     }
     return { source, destination, sourcePort, destinationPort };
+  }
+
+  /** `text` parsed as an IP address (cached, bounded; the bytes are only ever copied from). */
+  private innerAddress(text: string): Buffer | undefined {
+    let bytes = this.innerAddresses.get(text);
+    if (bytes === undefined && !this.innerAddresses.has(text)) {
+      bytes = parseIpAddress(text);
+      if (this.innerAddresses.size >= INNER_ADDRESS_CACHE_SIZE) this.innerAddresses.clear();
+      this.innerAddresses.set(text, bytes);
+    }
+    return bytes;
   }
 
   private usableForSending(keypair: Keypair, now: number): boolean {

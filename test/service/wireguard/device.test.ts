@@ -270,6 +270,14 @@ describe('send failures', () => {
     expect(sendResult(key, { Version: 6 })).toMatchObject({ code: 'InvalidAddress' });
   });
 
+  test('a bad inner address stays refused however often it is sent (parsed addresses are cached)', () => {
+    const key = publicKeyOf(peerPrivate);
+    for (let i = 0; i < 3; i++) {
+      expect(sendResult(key, { DestinationAddress: 'not-an-ip' })).toMatchObject({ code: 'InvalidAddress', reason: expect.stringContaining('not-an-ip') });
+      expect(sendResult(key, { DestinationAddress: '10.99.0.2', SourceAddress: 'fd00::1' })).toMatchObject({ code: 'InvalidAddress', reason: expect.stringContaining('fd00::1') });
+    }
+  });
+
   test('a payload too large for one datagram is PayloadTooLarge', () => {
     expect(sendResult(publicKeyOf(peerPrivate), undefined, Buffer.alloc(65_500))).toMatchObject({ code: 'PayloadTooLarge' });
   });
