@@ -26,6 +26,32 @@ describe('encodeData / decodeData round trips', () => {
     expect(decodeData(text, 'utf8')).toEqual(Buffer.from(text, 'utf8'));
   });
 
+  test('base64 decoding accepts exactly the strict alphabet (random strings against a reference)', () => {
+    const reference = (text: string): Buffer | undefined => {
+      const m = /^([A-Za-z0-9+/]*)(={0,2})$/.exec(text);
+      if (!m || m[1].length % 4 === 1 || (m[2].length > 0 && text.length % 4 !== 0)) return undefined;
+      return Buffer.from(m[1], 'base64');
+    };
+    // mostly valid characters, sometimes one from outside the alphabet (including wide characters whose low byte is a letter)
+    const valid = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const invalid = ['-', '_', '=', ' ', '\n', '.', '%', 'é', '\u0141', '\u0161', '\u{1F600}', '\u0000'];
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 5000; i++) {
+      const length = random(24);
+      let text = '';
+      for (let j = 0; j < length; j++) text += random(12) === 0 ? invalid[random(invalid.length)] : valid[random(valid.length)];
+      if (random(3) === 0) text += '='.repeat(1 + random(2));
+      const expected = reference(text);
+      const actual = decodeData(text, 'base64');
+      if (expected === undefined) expect(isFailure(actual)).toBe(true);
+      else expect(actual).toEqual(expected);
+    }
+  });
+
   test('base64 accepts unpadded input and the empty string', () => {
     expect(decodeData('aGk', 'base64')).toEqual(Buffer.from('hi'));
     expect(decodeData('', 'base64')).toEqual(Buffer.alloc(0));
