@@ -5,7 +5,7 @@
  * the Tag names, with Data decoded by the destination's Formatter. Problems are reported per
  * entry; one bad entry never stops the others.
  */
-import type { Failure, FailureContext, FailureReporter, ListenerRegistry, MetricsRecorder } from './contracts';
+import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAddressing, ListenerRegistry, MetricsRecorder } from './contracts';
 import { formatEndpoint } from './egress/address';
 import { decodeData, isFailure } from './formatter';
 import { isTagFailure, ReplyTagCodec } from './ingress/reply-tags';
@@ -105,10 +105,13 @@ export class ReplyRouter {
       return false;
     }
     const dims = this.dimensionsOf(source.listener);
+    const datagram: EgressDatagram = target.peerKey === undefined
+      ? { data: bytes, address: target.address, port: target.port }
+      : target.inner === undefined
+        ? { data: bytes, address: target.address, port: target.port, peerKey: target.peerKey }
+        : { data: bytes, address: target.address, port: target.port, peerKey: target.peerKey, inner: replyInner(target.inner) };
     listener.send(
-      target.peerKey === undefined
-        ? { data: bytes, address: target.address, port: target.port }
-        : { data: bytes, address: target.address, port: target.port, peerKey: target.peerKey },
+      datagram,
       (failure: Failure | undefined) => {
         if (failure) this.options.failures.report(failure, addressed);
         else this.options.metrics.increment('RepliesOut', 1, dims);
@@ -139,4 +142,16 @@ function typeName(value: unknown): string {
 
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+}
+
+/** The inner flow of a reply: the inbound packet's, with source and destination swapped. */
+function replyInner(received: InnerAddressing): InnerAddressing {
+  return {
+    SourceAddress: received.DestinationAddress,
+    SourcePort: received.DestinationPort,
+    DestinationAddress: received.SourceAddress,
+    DestinationPort: received.SourcePort,
+    Version: received.Version,
+    Protocol: received.Protocol,
+  };
 }

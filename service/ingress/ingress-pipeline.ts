@@ -78,7 +78,7 @@ export class IngressPipeline implements IngressSink {
     }
     flows?.touch(name, datagram.remoteAddress, datagram.remotePort, datagram.receivedAt);
     if (this.groups.length === 0) return;
-    const tag = tags.mint(name, datagram.remoteAddress, datagram.remotePort, this.ttlSeconds, datagram.peerKey);
+    const tag = tags.mint(name, datagram.remoteAddress, datagram.remotePort, this.ttlSeconds, datagram.peerKey, datagram.inner);
     const local = this.localOf(listener);
     for (const group of this.groups) {
       const queued = queuePacket(buildPacket(datagram, tag, local, region, group.formatter), datagram);

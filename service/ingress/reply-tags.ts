@@ -2,7 +2,11 @@
  * Reply tags: the `Tag` of each inbound packet. A tag is stateless and self-verifying, so the
  * gateway stores nothing per packet:
  *
- *   base64url( version | flags | expiry | counter | port | address | listener | peer key? | MAC )
+ *   base64url( version | flags | expiry | counter | port | address | listener | peer key? | inner? | MAC )
+
+ * A WireGuard packet delivered decapsulated also carries its inner UDP flow (IP version, both
+ * ports, both addresses: 13 bytes for IPv4), so the reply returns to the exact inner address and
+ * port the packet came from, even when the peer has several inner flows.
  *
  * The MAC is HMAC-SHA256 over everything before it, truncated to 16 bytes, keyed with a secret
  * that is random per process unless configured (several tasks sharing one secret accept each
@@ -11,10 +15,15 @@
  * is past its expiry is `ReplyUnknownTag`.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Failure } from '../contracts';
+import type { Failure, InnerAddressing } from '../contracts';
+import { formatIpAddress, parseIpAddress } from '../wireguard/ip-address';
 
 const VERSION = 1;
 const FLAG_PEER_KEY = 1;
+const FLAG_INNER = 2;
+const UDP = 17;
+/** Inner addresses remembered per codec in each direction (emptied when full). */
+const INNER_CACHE_SIZE = 1024;
 const MAC_BYTES = 16;
 const PEER_KEY_BYTES = 32;
 /** version, flags, expiry (4), counter (6), port (2), address length, listener length. */
@@ -31,6 +40,8 @@ export interface ReplyTarget {
   readonly port: number;
   /** WireGuard peer public key, base64. */
   readonly peerKey?: string;
+  /** The inner UDP flow of the packet the tag was minted for (WireGuard, decapsulated delivery), as received. */
+  readonly inner?: InnerAddressing;
   /** Epoch milliseconds after which the tag is refused. */
   readonly expiresAt: number;
 }
@@ -46,6 +57,9 @@ export class ReplyTagCodec {
   private readonly secret: Buffer;
   private readonly now: () => number;
   private counter: number;
+  /** Inner (tunnel) addresses as bytes: a few addresses recur in every tag of a peer. */
+  private readonly innerAddresses = new Map<string, Buffer | undefined>();
+  private readonly innerTexts = new Map<string, string>();
 
   public constructor(options: ReplyTagCodecOptions = {}) {
     if (options.secret !== undefined && options.secret.length < 16) {
@@ -58,9 +72,10 @@ export class ReplyTagCodec {
 
   /**
    * A new tag routing a reply to `address:port` through `listener` for `ttlSeconds`.
-   * `peerKey` (base64 of 32 bytes) selects the WireGuard peer to encrypt the reply for.
+   * `peerKey` (base64 of 32 bytes) selects the WireGuard peer to encrypt the reply for; `inner`,
+   * the packet's inner UDP flow, is carried so the reply goes back to that flow.
    */
-  public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string): string {
+  public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing): string {
     const key = peerKey === undefined ? undefined : Buffer.from(peerKey, 'base64');
     if (key !== undefined && key.length !== PEER_KEY_BYTES) {
       throw new Error(`peer key must be ${PEER_KEY_BYTES} bytes of base64 (got ${key.length} bytes)`);
@@ -68,14 +83,24 @@ export class ReplyTagCodec {
     const addressLength = Buffer.byteLength(address, 'latin1');
     const listenerLength = Buffer.byteLength(listener, 'utf8');
     if (addressLength > 255 || listenerLength > 255) throw new Error('address or listener name too long for a reply tag');
-    const bodyLength = FIXED_BYTES + addressLength + listenerLength + (key ? PEER_KEY_BYTES : 0);
+    let innerSource: Buffer | undefined;
+    let innerDestination: Buffer | undefined;
+    if (inner !== undefined && inner.Protocol === UDP) {
+      innerSource = this.innerAddress(inner.SourceAddress);
+      innerDestination = this.innerAddress(inner.DestinationAddress);
+      if (innerSource === undefined || innerDestination === undefined || innerSource.length !== innerDestination.length) {
+        innerSource = innerDestination = undefined;
+      }
+    }
+    const innerLength = innerSource ? 5 + 2 * innerSource.length : 0;
+    const bodyLength = FIXED_BYTES + addressLength + listenerLength + (key ? PEER_KEY_BYTES : 0) + innerLength;
     const buf = Buffer.allocUnsafe(bodyLength + MAC_BYTES);
     const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
     const counter = this.counter;
     this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
     let o = 0;
     buf[o++] = VERSION;
-    buf[o++] = key ? FLAG_PEER_KEY : 0;
+    buf[o++] = (key ? FLAG_PEER_KEY : 0) + (innerSource ? FLAG_INNER : 0);
     buf.writeUInt32BE(expiry, o);
     o += 4;
     buf.writeUIntBE(counter, o, 6);
@@ -87,8 +112,37 @@ export class ReplyTagCodec {
     buf[o++] = listenerLength;
     o += buf.write(listener, o, 'utf8');
     if (key) o += key.copy(buf, o);
+    if (innerSource && innerDestination) {
+      buf[o++] = innerSource.length === 4 ? 4 : 6;
+      buf.writeUInt16BE(inner!.SourcePort, o);
+      buf.writeUInt16BE(inner!.DestinationPort, o + 2);
+      o += 4;
+      o += innerSource.copy(buf, o);
+      o += innerDestination.copy(buf, o);
+    }
     createHmac('sha256', this.secret).update(buf.subarray(0, o)).digest().copy(buf, o, 0, MAC_BYTES);
     return buf.toString('base64url');
+  }
+
+  private innerAddress(text: string): Buffer | undefined {
+    let bytes = this.innerAddresses.get(text);
+    if (bytes === undefined && !this.innerAddresses.has(text)) {
+      bytes = typeof text === 'string' ? parseIpAddress(text) : undefined;
+      if (this.innerAddresses.size >= INNER_CACHE_SIZE) this.innerAddresses.clear();
+      this.innerAddresses.set(text, bytes);
+    }
+    return bytes;
+  }
+
+  private innerText(bytes: Buffer): string {
+    const key = bytes.toString('latin1');
+    let text = this.innerTexts.get(key);
+    if (text === undefined) {
+      text = formatIpAddress(bytes);
+      if (this.innerTexts.size >= INNER_CACHE_SIZE) this.innerTexts.clear();
+      this.innerTexts.set(key, text);
+    }
+    return text;
   }
 
   /**
@@ -107,7 +161,7 @@ export class ReplyTagCodec {
     }
     let o = 1;
     const flags = buf[o++];
-    if (flags !== 0 && flags !== FLAG_PEER_KEY) return unknown('Tag is not a tag issued by this gateway (malformed)');
+    if (flags > FLAG_PEER_KEY + FLAG_INNER) return unknown('Tag is not a tag issued by this gateway (malformed)');
     const expiry = buf.readUInt32BE(o);
     o += 4 + 6;
     const port = buf.readUInt16BE(o);
@@ -119,14 +173,32 @@ export class ReplyTagCodec {
     const listener = buf.toString('utf8', o, o + listenerLength);
     o += listenerLength;
     let peerKey: string | undefined;
-    if (flags === FLAG_PEER_KEY) {
+    if (flags % 2 === FLAG_PEER_KEY) {
       peerKey = buf.toString('base64', o, o + PEER_KEY_BYTES);
       o += PEER_KEY_BYTES;
+    }
+    let inner: InnerAddressing | undefined;
+    if (flags >= FLAG_INNER) {
+      const version = buf[o];
+      const size = version === 4 ? 4 : version === 6 ? 16 : 0;
+      if (size === 0 || o + 5 + 2 * size > body.length) return unknown('Tag is not a tag issued by this gateway (malformed)');
+      inner = {
+        SourceAddress: this.innerText(buf.subarray(o + 5, o + 5 + size)),
+        SourcePort: buf.readUInt16BE(o + 1),
+        DestinationAddress: this.innerText(buf.subarray(o + 5 + size, o + 5 + 2 * size)),
+        DestinationPort: buf.readUInt16BE(o + 3),
+        Version: version as 4 | 6,
+        Protocol: UDP,
+      };
+      o += 5 + 2 * size;
     }
     if (o !== body.length) return unknown('Tag is not a tag issued by this gateway (malformed)');
     const expiresAt = expiry * 1000;
     if (this.now() >= expiresAt) return unknown(`Tag expired at ${new Date(expiresAt).toISOString()}`);
-    return peerKey === undefined ? { listener, address, port, expiresAt } : { listener, address, port, peerKey, expiresAt };
+    const target: { -readonly [K in keyof ReplyTarget]: ReplyTarget[K] } = { listener, address, port, expiresAt };
+    if (peerKey !== undefined) target.peerKey = peerKey;
+    if (inner !== undefined) target.inner = inner;
+    return target;
   }
 }
 

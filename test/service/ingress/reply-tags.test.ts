@@ -15,6 +15,25 @@ describe('ReplyTagCodec', () => {
     expect(v6).toMatchObject({ listener: 'demo-wg', address: '2001:db8::42', port: 1, peerKey: PEER });
   });
 
+  test('a WireGuard tag carries the inner UDP flow (IPv4 and IPv6), and only a UDP one', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const inner4 = { SourceAddress: '10.99.0.2', SourcePort: 41000, DestinationAddress: '10.99.0.1', DestinationPort: 5683, Version: 4 as const, Protocol: 17 };
+    expect(codec.decode(codec.mint('wg', '203.0.113.5', 51820, 60, PEER, inner4))).toMatchObject({ peerKey: PEER, inner: inner4 });
+    const inner6 = { SourceAddress: 'fd99::2', SourcePort: 1, DestinationAddress: 'fd99::1', DestinationPort: 65535, Version: 6 as const, Protocol: 17 };
+    expect(codec.decode(codec.mint('wg', '2001:db8::42', 51820, 60, PEER, inner6))).toMatchObject({ peerKey: PEER, inner: inner6 });
+    const notUdp = codec.decode(codec.mint('wg', '203.0.113.5', 51820, 60, PEER, { ...inner4, Protocol: 6 })) as ReplyTarget;
+    expect(notUdp.inner).toBeUndefined();
+    expect(notUdp.peerKey).toBe(PEER);
+  });
+
+  test('an altered inner flow in a tag is refused', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const inner = { SourceAddress: '10.99.0.2', SourcePort: 41000, DestinationAddress: '10.99.0.1', DestinationPort: 5683, Version: 4 as const, Protocol: 17 };
+    const buf = Buffer.from(codec.mint('wg', '203.0.113.5', 51820, 60, PEER, inner), 'base64url');
+    buf[buf.length - 16 - 9] = (buf[buf.length - 16 - 9] + 1) % 256; // a byte of the inner source address
+    expect(codec.decode(buf.toString('base64url'))).toMatchObject({ code: 'ReplyUnknownTag', reason: expect.stringContaining('signature') });
+  });
+
   test('tags are unique per packet and URL-safe', () => {
     const codec = new ReplyTagCodec({ now: clock });
     const tags = new Set<string>();

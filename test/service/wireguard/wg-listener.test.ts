@@ -10,6 +10,8 @@ import type { ListenerRecord } from '../../../lib/private/records';
 import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { FlowTable } from '../../../service/egress/flow-table';
+import { ReplyTagCodec } from '../../../service/ingress/reply-tags';
+import { ReplyRouter } from '../../../service/replies';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { WireGuardListener, WireGuardListenerOptions } from '../../../service/wireguard/wg-listener';
@@ -128,6 +130,31 @@ describe('WireGuardListener on loopback', () => {
     expect(done).toHaveBeenCalledWith(undefined);
     expect(client.delivered[0].data.toString()).toBe('response');
     expect(client.delivered[0].inner).toMatchObject({ SourceAddress: '10.99.0.1', SourcePort: 9000, DestinationAddress: '10.99.0.2', DestinationPort: 5683 });
+  });
+
+  test('a reply routed by its Tag returns to the exact inner flow the packet came from, not the peer\'s newest flow', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.device.send(client.gatewayKey, Buffer.from('from flow A'), { ...CLIENT_TO_GATEWAY, SourcePort: 41000 });
+    await eventually(() => sink.datagrams.length === 1);
+    client.device.send(client.gatewayKey, Buffer.from('from flow B'), { ...CLIENT_TO_GATEWAY, SourcePort: 42000 });
+    await eventually(() => sink.datagrams.length === 2);
+    const tags = new ReplyTagCodec();
+    const first = sink.datagrams[0];
+    const tag = tags.mint(listener.name, first.remoteAddress, first.remotePort, 60, first.peerKey, first.inner);
+    const metrics = { increment: jest.fn(), observe: jest.fn() };
+    const router = new ReplyRouter({ listeners: { get: () => listener, list: () => [listener] }, tags, failures, metrics });
+    const routed = router.route({ Replies: [{ Tag: tag, Data: Buffer.from('answer to A').toString('base64') }] }, { listener: listener.name, destination: 'fn', formatter: 'base64' });
+    expect(routed).toEqual({ sent: 1, failed: 0 });
+    await eventually(() => client!.delivered.length === 1, 5000, 'the reply');
+    expect(client.delivered[0].data.toString()).toBe('answer to A');
+    expect(client.delivered[0].inner).toMatchObject({
+      SourceAddress: CLIENT_TO_GATEWAY.DestinationAddress,
+      SourcePort: CLIENT_TO_GATEWAY.DestinationPort,
+      DestinationAddress: CLIENT_TO_GATEWAY.SourceAddress,
+      DestinationPort: 41000,
+    });
+    expect(failures.records).toEqual([]);
   });
 
   test('a sourced packet to a peer without a session makes the gateway initiate to the endpoint the packet names', async () => {
