@@ -8,13 +8,16 @@
  *   --only a,b       run only these scenario ids (baselines are added when a scenario needs them)
  *   --no-pin         do not pin processes to cores
  *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone
+ *   --tsx            run agents from their TypeScript sources through tsx instead of bundles
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Agent } from './lib/agent';
+import { Agent, useAgentBundles } from './lib/agent';
+import { bundleAgents, removeAgentBundles } from './lib/bundle';
 import { describeMachine, wireguardGoAvailability } from './lib/machine';
 import { cleanupNamespaces } from './lib/netns';
+import { REPO_ROOT } from './lib/paths';
 import { renderMarkdown, summaryTable, Target, textTable } from './lib/report';
 import { CpuPlan, Scenario, ScenarioContext, ScenarioResult } from './lib/scenario';
 import { round } from './lib/stats';
@@ -27,7 +30,7 @@ import { scaleUp } from './scenarios/scale-up';
 import { sourcedPlain } from './scenarios/sourced-plain';
 import { sourcedWireGuard } from './scenarios/sourced-wireguard';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = REPO_ROOT;
 
 /** Scenarios in run order: baselines first, so every ratio has its same-run baseline. */
 const SCENARIOS: readonly Scenario[] = [
@@ -68,10 +71,11 @@ interface Options {
   only?: Set<string>;
   pin: boolean;
   write: boolean;
+  bundle: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, trialMs: 1500, pin: true, write: true };
+  const o: Options = { runs: 3, trialMs: 1500, pin: true, write: true, bundle: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -82,7 +86,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (a === '--runs') {o.runs = positiveInt(a, next());} else if (a === '--trial-ms') {o.trialMs = positiveInt(a, next());} else if (a === '--only') {o.only = new Set(next().split(',').map((s) => s.trim()).filter(Boolean));} else if (a === '--no-pin') {o.pin = false;} else if (a === '--no-write') {o.write = false;} else if (a === '--help' || a === '-h') {
       process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
       process.exit(0);
-    } else {throw new Error(`unknown option ${a}; allowed: --runs N, --trial-ms N, --only ids, --no-pin, --no-write`);}
+    } else {throw new Error(`unknown option ${a}; allowed: --runs N, --trial-ms N, --only ids, --no-pin, --no-write, --tsx`);}
   }
   if (o.only) {
     const known = new Set(SCENARIOS.map((s) => s.id));
@@ -124,6 +128,10 @@ async function main(): Promise<void> {
   log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load ${machine.loadAverageAtStart.join(' ')}`);
   if (machine.loadAverageAtStart[0] > machine.cores * 0.5) {
     log(`warning: the machine is busy (load ${machine.loadAverageAtStart[0]}); figures will be noisy`);
+  }
+  if (options.bundle) {
+    log('bundling the agents (bench/out/agents)');
+    useAgentBundles(bundleAgents());
   }
   const context: ScenarioContext = { runs: options.runs, trialMs: options.trialMs, cpus, figures, wireguardGo, log };
   const done: Array<{ scenario: Scenario; result: ScenarioResult; seconds: number }> = [];
@@ -213,6 +221,7 @@ async function shutdown(signal: string): Promise<void> {
   process.stderr.write(`[bench] ${signal}: stopping agents and removing namespaces\n`);
   await Agent.stopAll();
   cleanupNamespaces();
+  removeAgentBundles();
   process.exit(130);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -230,4 +239,5 @@ main()
   .finally(async () => {
     await Agent.stopAll();
     cleanupNamespaces();
+    removeAgentBundles();
   });

@@ -8,6 +8,7 @@ import type { BatchingRecord, ListenerRecord } from '../../lib/private/records';
 import { handlerStats } from '../fixtures/handler-stats';
 import { serve, str } from '../lib/agent-runtime';
 import { buildKit, Kit } from '../lib/gateway-kit';
+import { FIXTURES_DIR } from '../lib/paths';
 
 let kit: Kit | undefined;
 let datagramsAtReset = 0;
@@ -25,7 +26,7 @@ serve({
       Destinations: [{
         Name: handler,
         Type: 'local',
-        Module: path.join(__dirname, '..', 'fixtures', `${handler}.ts`),
+        Module: path.join(FIXTURES_DIR, `${handler}.ts`),
         ...(args.batching ? { Batching: args.batching as BatchingRecord } : {}),
       }],
     };

@@ -14,6 +14,7 @@ import { handlerStats } from '../fixtures/handler-stats';
 import { num, serve } from '../lib/agent-runtime';
 import { buildKit, Kit } from '../lib/gateway-kit';
 import { settledMemory } from '../lib/heap';
+import { FIXTURES_DIR } from '../lib/paths';
 
 let kit: Kit | undefined;
 let device: WireGuardDevice | undefined;
@@ -36,7 +37,7 @@ serve({
       Protocol: 'udp',
       Port: 0,
       BindAddress: '127.0.0.1',
-      Destinations: [{ Name: 'count', Type: 'local', Module: path.join(__dirname, '..', 'fixtures', 'counting-handler.ts') }],
+      Destinations: [{ Name: 'count', Type: 'local', Module: path.join(FIXTURES_DIR, 'counting-handler.ts') }],
     };
     kit = await buildKit({ listener: record });
     return { port: kit.listener.port };

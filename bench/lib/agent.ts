@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { BENCH_DIR } from './paths';
 
 /** How to start an agent process. */
 export interface AgentOptions {
@@ -27,8 +28,16 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const AGENT_DIR = path.join(__dirname, '..', 'agents');
+const AGENT_DIR = path.join(BENCH_DIR, 'agents');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+
+/** Bundled agents to run with plain node (see bundle.ts); undefined runs the TypeScript sources through tsx. */
+let bundleDir: string | undefined;
+
+/** Runs agents from bundles in `dir` from now on. */
+export function useAgentBundles(dir: string): void {
+  bundleDir = dir;
+}
 
 /** Every agent started and not yet stopped, so an interrupted run can still end them. */
 const live = new Set<Agent>();
@@ -37,8 +46,10 @@ const live = new Set<Agent>();
 export class Agent {
   /** Starts `bench/agents/<name>.ts` and waits until it reports ready. */
   static async start(name: string, options: AgentOptions = {}): Promise<Agent> {
-    const script = path.join(AGENT_DIR, `${name}.ts`);
-    const nodeArgs = [...(options.nodeFlags ?? []), '--import', TSX_LOADER, script];
+    const bundled = bundleDir ? path.join(bundleDir, `${name}.js`) : undefined;
+    const nodeArgs = bundled
+      ? [...(options.nodeFlags ?? []), '--enable-source-maps', bundled]
+      : [...(options.nodeFlags ?? []), '--import', TSX_LOADER, path.join(AGENT_DIR, `${name}.ts`)];
     let command = process.execPath;
     let args = nodeArgs;
     if (options.cpus && options.cpus.length > 0) {

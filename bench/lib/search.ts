@@ -59,8 +59,15 @@ export async function searchMaxRate(runTrial: (rate: number) => Promise<Trial>, 
     } else {
       bad = Math.min(bad, rate);
       if (good > 0) break;
-      rate = rate / options.factor;
+      rate = rate / (options.factor * options.factor);
     }
+  }
+  // nothing acceptable yet (a noisy moment, or a start far too high): halve, a few times at most
+  for (let i = 0; i < 3 && good === 0; i++) {
+    rate = Math.min(rate, bad) / 2;
+    const r = await attempt(rate);
+    if (r.ok) good = rate;
+    else bad = Math.min(bad, rate);
   }
   if (good > 0 && bad < Infinity) {
     for (let i = 0; i < (options.bisect ?? 2); i++) {
