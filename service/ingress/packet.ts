@@ -44,6 +44,18 @@ export interface QueuedPacket {
   readonly remotePort: number;
 }
 
+let isoAt = Number.NaN;
+let isoText = '';
+
+/** `new Date(ms).toISOString()`, computed once per distinct millisecond (datagrams arrive in runs). */
+export function isoTime(ms: number): string {
+  if (ms !== isoAt) {
+    isoText = new Date(ms).toISOString();
+    isoAt = ms;
+  }
+  return isoText;
+}
+
 /** Builds the packet object for one datagram. `local` is shared by every packet of a Listener. */
 export function buildPacket(
   datagram: InboundDatagram,
@@ -59,7 +71,7 @@ export function buildPacket(
     Tag: tag,
     Remote: remote,
     Local: local,
-    ReceivedAt: new Date(datagram.receivedAt).toISOString(),
+    ReceivedAt: isoTime(datagram.receivedAt),
     IngressRegion: region,
     Formatter: formatter,
     ...(datagram.inner === undefined ? {} : { Inner: datagram.inner }),
