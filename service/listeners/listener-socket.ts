@@ -1,7 +1,7 @@
 /**
  * The socket side shared by every Listener kind (plain UDP and WireGuard): creating and binding
- * the dgram socket with clear bind errors, tracking sends in progress so a Listener closes only after they settle, closing, and the
- * sink-error guard of the receive path.
+ * the dgram socket with clear bind errors, tracking sends in progress so a Listener closes only
+ * after they settle, closing, and the sink-error guard of the receive path.
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
