@@ -2,7 +2,9 @@ import { buildPacket, isoTime } from '../../../service/ingress/packet';
 
 describe('isoTime', () => {
   test('gives toISOString for every millisecond, also when times repeat, jump and go back', () => {
-    const times = [0, 1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_999, 1_600_000_000_123, 1_700_000_000_000, 253_402_300_799_999];
+    const times = [
+      0, 1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_999, 1_600_000_000_123, 1_700_000_000_000, 253_402_300_799_999,
+    ];
     for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 
