@@ -187,12 +187,11 @@ export class SourcedPacketProcessor {
         run.fail(i, entry, datagram.remote, datagram);
         continue;
       }
-      const remote = formatRemote(datagram.address, datagram.port);
       if (!listener) {
-        run.fail(i, entry, remote, { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
+        run.fail(i, entry, formatRemote(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
         continue;
       }
-      run.send(listener, i, entry, remote, datagram);
+      run.send(listener, i, entry, datagram);
     }
     return run.finish();
   }
@@ -221,44 +220,43 @@ export class SourcedPacketProcessor {
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       return fail('InvalidPort', `${field}Remote.Port: ${describe(port)} is not a port (allowed: integer 1-65535)`, address);
     }
-    const remoteText = formatRemote(address, port);
     const formatter = parseFormatter(entry.Formatter, 'base64', `${field}Formatter`);
-    if (typeof formatter !== 'string') return { ...formatter, remote: remoteText };
+    if (typeof formatter !== 'string') return { ...formatter, remote: formatRemote(address, port) };
 
     let peerKey: string | undefined;
     const peer = remote.PeerKey;
     if (peer !== undefined && peer !== null) {
       if (typeof peer !== 'string' || !PEER_KEY_PATTERN.test(peer)) {
-        return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, remoteText);
+        return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, formatRemote(address, port));
       }
       peerKey = peer;
     }
     let inner: InnerAddressing | undefined;
     if (entry.Inner !== undefined && entry.Inner !== null) {
       const parsed = parseInner(entry.Inner, `${field}Inner`);
-      if ('code' in parsed) return { ...parsed, remote: remoteText };
+      if ('code' in parsed) return { ...parsed, remote: formatRemote(address, port) };
       inner = parsed;
     }
     const ttl = entry.TtlSeconds;
     if (ttl !== undefined && ttl !== null) {
       if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
-        return fail('InvalidMessage', `${field}TtlSeconds: ${describe(ttl)} is not a time to live (allowed: a number of seconds greater than 0)`, remoteText);
+        return fail('InvalidMessage', `${field}TtlSeconds: ${describe(ttl)} is not a time to live (allowed: a number of seconds greater than 0)`, formatRemote(address, port));
       }
       if (Number.isNaN(publishedAt)) {
-        return fail('InvalidMessage', `${field}TtlSeconds cannot be applied: the notification has no valid publish Timestamp`, remoteText);
+        return fail('InvalidMessage', `${field}TtlSeconds cannot be applied: the notification has no valid publish Timestamp`, formatRemote(address, port));
       }
       const expiresAt = publishedAt + ttl * 1000;
       if (now > expiresAt) {
-        return fail('Expired', `${field}TtlSeconds ${ttl} elapsed at ${new Date(expiresAt).toISOString()} (published ${new Date(publishedAt).toISOString()}); not sent`, remoteText);
+        return fail('Expired', `${field}TtlSeconds ${ttl} elapsed at ${new Date(expiresAt).toISOString()} (published ${new Date(publishedAt).toISOString()}); not sent`, formatRemote(address, port));
       }
     }
     if (entry.Data === undefined) {
-      return fail('InvalidMessage', `${field}Data is missing; expected the payload as ${formatter} text`, remoteText);
+      return fail('InvalidMessage', `${field}Data is missing; expected the payload as ${formatter} text`, formatRemote(address, port));
     }
     const data = decodeData(entry.Data, formatter as FormatterName, `${field}Data`);
-    if (isFailure(data)) return { ...data, remote: remoteText };
+    if (isFailure(data)) return { ...data, remote: formatRemote(address, port) };
     if (data.length > this.maxPayloadBytes) {
-      return fail('PayloadTooLarge', `${field}Data decodes to ${data.length} bytes; at most ${this.maxPayloadBytes} are allowed`, remoteText);
+      return fail('PayloadTooLarge', `${field}Data decodes to ${data.length} bytes; at most ${this.maxPayloadBytes} are allowed`, formatRemote(address, port));
     }
     return { data, address, port, peerKey, inner };
   }
@@ -334,8 +332,8 @@ class Delivery {
     this.owner.reportEntry(this.n, this.binding, index, entry, remote, { code: failure.code, reason: failure.reason });
   }
 
-  send(listener: ListenerHandle, index: number, entry: unknown, remote: string, datagram: EgressDatagram): void {
-    const p = new PendingSend(this, index, entry, remote);
+  send(listener: ListenerHandle, index: number, entry: unknown, datagram: EgressDatagram): void {
+    const p = new PendingSend(this, index, entry, datagram);
     this.outstanding.add(p);
     try {
       listener.send(datagram, p.done);
@@ -347,7 +345,7 @@ class Delivery {
   /** Called once per PendingSend. */
   completed(p: PendingSend, failure: Failure | undefined): void {
     this.outstanding.delete(p);
-    if (failure) this.fail(p.index, p.entry, p.remote, failure);
+    if (failure) this.fail(p.index, p.entry, formatRemote(p.datagram.address, p.datagram.port), failure);
     else this.sent++;
     if (this.outstanding.size === 0 && !this.looping) this.settle();
   }
@@ -389,7 +387,7 @@ class PendingSend {
     delivery: Delivery,
     readonly index: number,
     readonly entry: unknown,
-    readonly remote: string,
+    readonly datagram: EgressDatagram,
   ) {
     this.done = (failure) => {
       if (this.settled) return;
