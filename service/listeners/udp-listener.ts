@@ -3,20 +3,13 @@
  * to the current IngressSink; `send` applies the egress rules (address, port, payload limit,
  * egress safety, flow ownership) before the datagram reaches the socket.
  */
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
 import type { EgressDatagram, Failure, IngressSink, ManagedListener, MetricsRecorder, SendCallback } from '../contracts';
-import {
-  bindListenerSocket,
-  closeListenerSocket,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  SendTracker,
-  SinkErrorLog,
-  socketTarget,
-  unmappedAddress,
-} from './listener-socket';
+import { DEFAULT_MAX_PAYLOAD_BYTES, socketTarget, unmappedAddress } from './listener-socket';
+import { SocketListener } from './socket-listener';
 import { canonicalAddress } from '../egress/address';
 import { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
@@ -39,75 +32,16 @@ export interface UdpListenerOptions {
   readonly egressFor?: (record: ListenerRecord) => EgressPolicy;
 }
 
-export class UdpListener implements ManagedListener {
+export class UdpListener extends SocketListener implements ManagedListener {
   public readonly protocol = 'udp' as const;
-  public readonly name: string;
-  private record: ListenerRecord;
-  private sink: IngressSink;
-  private egress: EgressPolicy;
-  private maxPayload: number;
-  private readonly bindAddress: string;
-  private readonly ipv6: boolean;
-  private socket?: Socket;
-  private receiving = false;
-  private closed = false;
-  private closing?: Promise<void>;
-  private boundAddress = '';
-  private boundPort = 0;
-  private readonly sends = new SendTracker();
-  private readonly sinkErrors: SinkErrorLog;
 
   public constructor(private readonly options: UdpListenerOptions) {
-    this.record = options.record;
-    this.name = options.record.Name;
-    this.sink = options.sink;
-    this.egress = options.egress;
-    this.maxPayload = options.record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.bindAddress = options.record.BindAddress ?? options.defaultBindAddress;
-    const version = isIP(this.bindAddress);
-    if (version === 0) throw new Error(`Listener ${this.name}: BindAddress ${JSON.stringify(this.bindAddress)} is not an IP address`);
-    this.ipv6 = version === 6;
-    this.sinkErrors = new SinkErrorLog(this.name, options.logger);
-  }
-
-  public get address(): string {
-    return this.boundAddress || this.bindAddress;
-  }
-
-  public get port(): number {
-    return this.boundPort || this.record.Port;
-  }
-
-  public get bound(): boolean {
-    return this.socket !== undefined && this.boundPort !== 0 && !this.closed;
+    super(options);
   }
 
   public start(): Promise<void> {
     if (this.socket) return Promise.resolve();
-    return bindListenerSocket({
-      name: this.name,
-      bindAddress: this.bindAddress,
-      port: this.record.Port,
-      ipv6: this.ipv6,
-      logger: this.options.logger,
-      created: (socket) => (this.socket = socket),
-    }).then(
-      (bound) => {
-        this.boundAddress = bound.address;
-        this.boundPort = bound.port;
-        bound.socket.on('message', this.onMessage);
-        this.receiving = true;
-      },
-      (err: Error) => {
-        this.socket = undefined;
-        this.closed = true;
-        throw err;
-      },
-    );
-  }
-
-  public setSink(sink: IngressSink): void {
-    this.sink = sink;
+    return this.bindSocket();
   }
 
   public update(record: ListenerRecord): boolean {
@@ -119,10 +53,6 @@ export class UdpListener implements ManagedListener {
     this.maxPayload = record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.record = record;
     return true;
-  }
-
-  public stopReceiving(): void {
-    this.receiving = false;
   }
 
   /**
@@ -150,13 +80,7 @@ export class UdpListener implements ManagedListener {
   }
 
   public close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.receiving = false;
-    this.closing = this.sends.whenIdle().then(() => {
-      this.closed = true;
-      return closeListenerSocket(this.socket, this.onMessage);
-    });
-    return this.closing;
+    return this.closeSocket();
   }
 
   /** The canonical destination address when every egress rule allows the datagram, else the failure. */
@@ -189,14 +113,9 @@ export class UdpListener implements ManagedListener {
     return address;
   }
 
-  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+  protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     if (!this.receiving) return;
     const address = this.ipv6 ? unmappedAddress(rinfo.address) : rinfo.address;
-    try {
-      this.sink.accept(this, { data: msg, remoteAddress: address, remotePort: rinfo.port, receivedAt: Date.now() });
-    } catch (err) {
-      // A bug in the pipeline must not stop the socket.
-      this.sinkErrors.report(err);
-    }
+    this.accept(this, { data: msg, remoteAddress: address, remotePort: rinfo.port, receivedAt: Date.now() });
   };
 }

@@ -14,7 +14,7 @@
  * can initiate the handshake there. The egress policy and flow rules apply to the endpoint the
  * datagram actually goes to.
  */
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -38,15 +38,8 @@ import { isBase64Key, publicKeyOf } from './keys';
 import type { WireGuardTimers } from './timers';
 import type { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
-import {
-  bindListenerSocket,
-  closeListenerSocket,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  SendTracker,
-  SinkErrorLog,
-  socketTarget,
-  unmappedAddress as unmapped,
-} from '../listeners/listener-socket';
+import { DEFAULT_MAX_PAYLOAD_BYTES, socketTarget, unmappedAddress as unmapped } from '../listeners/listener-socket';
+import { SocketListener } from '../listeners/socket-listener';
 
 /** Failure records logged per second per Listener; the rest are counted and summarised. */
 const DEFAULT_FAILURE_LOGS_PER_SECOND = 50;
@@ -90,49 +83,17 @@ export interface WireGuardListenerOptions {
 }
 
 /** A running WireGuard Listener. */
-export class WireGuardListener implements ManagedListener {
+export class WireGuardListener extends SocketListener implements ManagedListener {
   public readonly protocol = 'wg' as const;
-  public readonly name: string;
-  private record: ListenerRecord;
-  private sink: IngressSink;
-  private egress: EgressPolicy;
-  private maxPayload: number;
-  private readonly bindAddress: string;
-  private readonly ipv6: boolean;
   private device?: WireGuardDevice;
   private privateKey?: string;
   private derivedPublicKey?: string;
-  private socket?: Socket;
-  private receiving = false;
-  private closed = false;
-  private closing?: Promise<void>;
-  private boundAddress = '';
-  private boundPort = 0;
-  private readonly sends = new SendTracker();
-  private readonly sinkErrors: SinkErrorLog;
   private readonly failureLog: FailureLogLimiter;
 
   public constructor(private readonly options: WireGuardListenerOptions) {
-    this.record = options.record;
-    this.name = options.record.Name;
-    this.sink = options.sink;
-    this.egress = options.egress;
-    this.maxPayload = options.record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.bindAddress = options.record.BindAddress ?? options.defaultBindAddress;
-    const version = isIP(this.bindAddress);
-    if (version === 0) throw new Error(`Listener ${this.name}: BindAddress ${JSON.stringify(this.bindAddress)} is not an IP address`);
-    this.ipv6 = version === 6;
-    this.sinkErrors = new SinkErrorLog(this.name, options.logger);
+    super(options);
     this.failureLog = new FailureLogLimiter(this.name, options, options.failureLogsPerSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
     this.privateKey = this.synchronousPrivateKey();
-  }
-
-  public get address(): string {
-    return this.boundAddress || this.bindAddress;
-  }
-
-  public get port(): number {
-    return this.boundPort || this.record.Port;
   }
 
   /** The Listener's public key (base64), known once its private key is (at construction, or at start for a secret). */
@@ -140,10 +101,6 @@ export class WireGuardListener implements ManagedListener {
     if (this.device) return this.device.publicKey;
     if (this.privateKey && !this.derivedPublicKey) this.derivedPublicKey = publicKeyOf(this.privateKey);
     return this.derivedPublicKey;
-  }
-
-  public get bound(): boolean {
-    return this.socket !== undefined && this.boundPort !== 0 && !this.closed;
   }
 
   /** The device behind the Listener (peer state, counters); undefined before start. */
@@ -168,10 +125,6 @@ export class WireGuardListener implements ManagedListener {
     }
     await this.bind();
     this.resolveHostEndpoints(peers.hostEndpoints);
-  }
-
-  public setSink(sink: IngressSink): void {
-    this.sink = sink;
   }
 
   public update(record: ListenerRecord): boolean {
@@ -212,10 +165,6 @@ export class WireGuardListener implements ManagedListener {
     this.record = record;
     this.resolveHostEndpoints(hostEndpoints);
     return true;
-  }
-
-  public stopReceiving(): void {
-    this.receiving = false;
   }
 
   public send(datagram: EgressDatagram, done?: SendCallback): void {
@@ -269,16 +218,9 @@ export class WireGuardListener implements ManagedListener {
   }
 
   public close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.receiving = false;
     // Queued packets fail now (NoSession) rather than wait for a handshake that cannot finish.
-    this.device?.close();
-    this.closing = this.sends.whenIdle().then(() => {
-      this.closed = true;
-      this.failureLog.flush();
-      return closeListenerSocket(this.socket, this.onMessage);
-    });
-    return this.closing;
+    if (!this.closing) this.device?.close();
+    return this.closeSocket(() => this.failureLog.flush());
   }
 
   // ---------------------------------------------------------------- internals
@@ -378,27 +320,7 @@ export class WireGuardListener implements ManagedListener {
   }
 
   private bind(): Promise<void> {
-    return bindListenerSocket({
-      name: this.name,
-      bindAddress: this.bindAddress,
-      port: this.record.Port,
-      ipv6: this.ipv6,
-      logger: this.options.logger,
-      created: (socket) => (this.socket = socket),
-    }).then(
-      (bound) => {
-        this.boundAddress = bound.address;
-        this.boundPort = bound.port;
-        bound.socket.on('message', this.onMessage);
-        this.receiving = true;
-      },
-      (err: Error) => {
-        this.socket = undefined;
-        this.closed = true;
-        this.device?.close();
-        throw err;
-      },
-    );
+    return this.bindSocket(() => this.device?.close());
   }
 
   private resolveHostEndpoints(entries: Array<[string, string]>): void {
@@ -414,7 +336,7 @@ export class WireGuardListener implements ManagedListener {
     }
   }
 
-  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+  protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     if (!this.receiving) return;
     const address = this.ipv6 ? unmapped(rinfo.address) : rinfo.address;
     const outcome = this.device!.receive(msg, address, rinfo.port);
@@ -424,14 +346,9 @@ export class WireGuardListener implements ManagedListener {
 
   private deliver(peerKey: string, data: Buffer, inner: InnerAddressing | undefined, remoteAddress: string, remotePort: number): void {
     if (!this.receiving) return;
-    try {
-      this.sink.accept(this, inner === undefined
-        ? { data, remoteAddress, remotePort, peerKey, receivedAt: Date.now() }
-        : { data, remoteAddress, remotePort, peerKey, inner, receivedAt: Date.now() });
-    } catch (err) {
-      // A bug in the pipeline must not stop the socket.
-      this.sinkErrors.report(err);
-    }
+    this.accept(this, inner === undefined
+      ? { data, remoteAddress, remotePort, peerKey, receivedAt: Date.now() }
+      : { data, remoteAddress, remotePort, peerKey, inner, receivedAt: Date.now() });
   }
 
   private transmit(data: Buffer, address: string, port: number, done?: SendCallback): void {
