@@ -43,7 +43,9 @@ describe('cookies between checker and jar', () => {
     expect(checker.checkMac2(message, INITIATION_MAC2_OFFSET, cookieSource('198.51.100.8', 4000))).toBe(false);
 
     // A forged reply (wrong tag) is rejected.
-    const forged = { ...reply, encryptedCookie: Buffer.from(reply.encryptedCookie).fill(1, 0, 1) };
+    const altered = Buffer.from(reply.encryptedCookie);
+    altered[0] = (altered[0] + 1) % 256; // always a different byte (filling with a constant is a no-op 1 time in 256)
+    const forged = { ...reply, encryptedCookie: altered };
     jar.addMacs(message, INITIATION_MAC1_OFFSET, INITIATION_MAC2_OFFSET);
     expect(jar.consumeReply(forged)).toMatch(/does not decrypt/);
   });
