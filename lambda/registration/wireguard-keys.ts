@@ -3,7 +3,7 @@
  * `wg genkey` / `wg pubkey` (32 bytes, standard base64, 44 characters), with node:crypto only.
  */
 /* eslint-disable no-bitwise -- key clamping sets and clears bits */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { WG_KEY_PATTERN } from '../../lib/private/validate-records';
 
 /** DER prefix of a PKCS#8 X25519 private key; the 32 raw key bytes follow it. */
@@ -16,8 +16,7 @@ export function isWireGuardKey(value: unknown): boolean {
 
 /** A new private key, clamped like `wg genkey`, in base64. */
 export function generatePrivateKey(): string {
-  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-  const raw = Buffer.from(jwk.d as string, 'base64url');
+  const raw = randomBytes(32);
   raw[0] &= 248;
   raw[31] = (raw[31] & 127) | 64;
   return raw.toString('base64');

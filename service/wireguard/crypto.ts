@@ -168,11 +168,18 @@ export function x25519FromPrivate(raw: Uint8Array): X25519KeyPair {
   return { privateKey, publicKey: Buffer.from(jwk.x as string, 'base64url') };
 }
 
-/** A fresh X25519 key pair (ephemeral keys, generated private keys). */
+/**
+ * A fresh X25519 key pair (ephemeral keys, generated private keys).
+ *
+ * The public key comes back already encoded (SPKI DER, raw key in the last 32 bytes) rather than
+ * by exporting the generated KeyObject: on Node 20 exporting a freshly generated key can deadlock
+ * with a garbage collection that runs during the export, freezing the process under handshake load.
+ */
 export function x25519Generate(): X25519KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const jwk = publicKey.export({ format: 'jwk' });
-  return { privateKey, publicKey: Buffer.from(jwk.x as string, 'base64url') };
+  const { privateKey, publicKey } = generateKeyPairSync('x25519', { publicKeyEncoding: { type: 'spki', format: 'der' } });
+  // @types/node has no overload for "public key encoded, private key as KeyObject"; at run time it is a Buffer.
+  const spki = publicKey as unknown as Buffer;
+  return { privateKey, publicKey: Buffer.from(spki.subarray(spki.length - KEY_LENGTH)) };
 }
 
 /** The raw 32 bytes of an X25519 private KeyObject. */
