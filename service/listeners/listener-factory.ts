@@ -41,34 +41,27 @@ export function egressPolicyFor(record: ListenerRecord, deps: Pick<ListenerDepen
   });
 }
 
-function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
-  return new UdpListener({
+/** The options every Listener kind takes from the gateway. */
+function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencies) {
+  return {
     record,
     sink: deps.sink,
     logger: deps.logger,
     metrics: deps.metrics,
     defaultBindAddress: deps.defaultBindAddress,
     egress: egressPolicyFor(record, deps),
-    egressFor: (r) => egressPolicyFor(r, deps),
+    egressFor: (r: ListenerRecord) => egressPolicyFor(r, deps),
     flows: deps.flows,
     requireActiveFlow: deps.requireActiveFlow,
-  });
+  };
+}
+
+function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
+  return new UdpListener(commonListenerOptions(record, deps));
 }
 
 function createWireGuardListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
-  return new WireGuardListener({
-    record,
-    sink: deps.sink,
-    logger: deps.logger,
-    failures: deps.failures,
-    metrics: deps.metrics,
-    defaultBindAddress: deps.defaultBindAddress,
-    egress: egressPolicyFor(record, deps),
-    egressFor: (r) => egressPolicyFor(r, deps),
-    flows: deps.flows,
-    requireActiveFlow: deps.requireActiveFlow,
-    local: deps.local,
-  });
+  return new WireGuardListener({ ...commonListenerOptions(record, deps), failures: deps.failures, local: deps.local });
 }
 
 export const LISTENER_FACTORIES: Record<ListenerProtocolName, ListenerConstructor> = {
