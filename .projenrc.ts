@@ -51,6 +51,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-sdk-client-mock@^4.1.0',
     'dynalite@^4.0.0',
     'cdk-nag@^2.35.0',
+    // `npx cdk synth` of the examples uses the local CLI.
+    'aws-cdk@^2.1000.0',
   ],
 
   jestOptions: {
@@ -102,7 +104,8 @@ project.addTask('bench', {
 
 new JsonFile(project, 'cdk.json', {
   obj: {
-    app: 'npx tsx examples/iot-push/app.ts',
+    // Bundles the data plane and handlers first, so a fresh clone synthesizes after `npm ci` alone.
+    app: 'npx tsx scripts/bundle.ts && npx tsx examples/iot-push/app.ts',
     context: {
       '@aws-cdk/core:newStyleStackSynthesis': true,
     },
