@@ -40,6 +40,10 @@ export interface LocalIdentity {
 /** What the handshake needs to know about the other side. */
 export interface RemoteIdentity {
   readonly publicKey: Buffer;
+  /**
+   * The public key as a KeyObject, imported on each access: only handshakes need it, so no
+   * KeyObject is held per peer between them.
+   */
   readonly publicKeyObject: KeyObject;
   /** 32 bytes; {@link NO_PRESHARED_KEY} when none is configured. */
   readonly presharedKey: Buffer;
@@ -209,6 +213,19 @@ export function consumeResponse(
   return { sendKey: initiatorSend, receiveKey: responderSend };
 }
 
+/** A {@link RemoteIdentity} whose KeyObject is imported on demand (its key was validated once). */
+class StoredRemoteIdentity implements RemoteIdentity {
+  constructor(
+    readonly publicKey: Buffer,
+    readonly presharedKey: Buffer,
+    readonly staticShared: Buffer,
+  ) {}
+
+  get publicKeyObject(): KeyObject {
+    return x25519PublicKey(this.publicKey);
+  }
+}
+
 /** Precomputes a peer's {@link RemoteIdentity}; `undefined` when its public key is unusable. */
 export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, presharedKey?: Buffer): RemoteIdentity | undefined {
   let publicKeyObject: KeyObject;
@@ -219,5 +236,5 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   }
   const staticShared = dh(local.privateKey, publicKeyObject);
   if (!staticShared) return undefined;
-  return { publicKey: Buffer.from(publicKey), publicKeyObject, presharedKey: presharedKey ?? NO_PRESHARED_KEY, staticShared };
+  return new StoredRemoteIdentity(Buffer.from(publicKey), presharedKey ?? NO_PRESHARED_KEY, staticShared);
 }
