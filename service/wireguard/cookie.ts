@@ -84,23 +84,23 @@ export class CookieChecker {
   }
 }
 
-/** Sending side, per peer: mac1/mac2 of our handshake messages and the cookie the peer gave us. */
+/**
+ * Sending side, per peer: mac1/mac2 of our handshake messages and the cookie the peer gave us.
+ * The mac1 and cookie keys are derived when used (one BLAKE2s per handshake message or cookie
+ * reply) rather than held per peer.
+ */
 export class CookieJar {
-  private readonly mac1Key: Buffer;
-  private readonly decryptionKey: Buffer;
   private cookie: Buffer | undefined;
-  private cookieSetAt = -Infinity;
+  /** Clock time the cookie was received; meaningful only while `cookie` is set. */
+  private cookieSetAt = 0;
   private lastMac1: Buffer | undefined;
 
-  /** @param peerPublicKey the static public key of the peer our messages go to */
-  constructor(peerPublicKey: Uint8Array, private readonly now: () => number) {
-    this.mac1Key = mac1Key(peerPublicKey);
-    this.decryptionKey = cookieKey(peerPublicKey);
-  }
+  /** @param peerPublicKey the static public key of the peer our messages go to (kept by reference) */
+  constructor(private readonly peerPublicKey: Uint8Array, private readonly now: () => number) {}
 
   /** Fills mac1 and mac2 of an outgoing handshake message in place. */
   addMacs(message: Buffer, mac1Offset: number, mac2Offset: number): void {
-    const mac1 = mac(this.mac1Key, message.subarray(0, mac1Offset));
+    const mac1 = mac(mac1Key(this.peerPublicKey), message.subarray(0, mac1Offset));
     message.set(mac1, mac1Offset);
     this.lastMac1 = mac1;
     const fresh = this.cookie && this.now() - this.cookieSetAt < COOKIE_REFRESH_TIME_MS;
@@ -113,7 +113,7 @@ export class CookieJar {
    */
   consumeReply(reply: CookieReplyMessage): string | undefined {
     if (!this.lastMac1) return 'cookie reply without a handshake message to answer';
-    const cookie = xaeadOpen(this.decryptionKey, reply.nonce, reply.encryptedCookie, this.lastMac1);
+    const cookie = xaeadOpen(cookieKey(this.peerPublicKey), reply.nonce, reply.encryptedCookie, this.lastMac1);
     if (!cookie) return 'cookie reply does not decrypt (forged or not answering our last handshake message)';
     this.cookie = cookie;
     this.cookieSetAt = this.now();

@@ -201,6 +201,8 @@ export class WireGuardDevice {
   private readonly local: LocalIdentity;
   private readonly timers: WireGuardTimers;
   private readonly clock: Clock;
+  /** The clock's `now`, one function shared by every peer's cookie jar. */
+  private readonly now = (): number => this.clock.now();
   private readonly random: () => number;
   private readonly output: DeviceOutput;
   private readonly cookieChecker: CookieChecker;
@@ -283,7 +285,7 @@ export class WireGuardDevice {
         peer = undefined;
       }
       if (!peer) {
-        peer = new Peer(key, entry.identity, entry.allowed, new CookieJar(entry.identity.publicKey, () => this.clock.now()), false);
+        peer = new Peer(key, entry.identity, entry.allowed, new CookieJar(entry.identity.publicKey, this.now), false);
         this.peers.set(key, peer);
       } else {
         peer.identity = entry.identity;
@@ -568,7 +570,7 @@ export class WireGuardDevice {
         return this.drop('RateLimited', `handshake initiations from ${peerKey} arrive faster than one per ${this.timers.initiationMinIntervalMs} ms`, address, port, peerKey);
       }
     } else {
-      peer = new Peer(peerKey, identity!, AllowedIps.ANY, new CookieJar(identity!.publicKey, () => this.clock.now()), true);
+      peer = new Peer(peerKey, identity!, AllowedIps.ANY, new CookieJar(identity!.publicKey, this.now), true);
       this.peers.set(peerKey, peer);
       this.dynamicPeers++;
     }
