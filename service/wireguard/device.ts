@@ -574,7 +574,8 @@ export class WireGuardDevice {
       this.peers.set(peerKey, peer);
       this.dynamicPeers++;
     }
-    peer.lastTimestamp = finished.timestamp;
+    // A copy in Node's shared buffer pool: the decrypted one owns its own memory.
+    peer.lastTimestamp = Buffer.from(finished.timestamp);
     peer.lastInitiationConsumedAt = now;
 
     const localIndex = this.allocateIndex();

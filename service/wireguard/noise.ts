@@ -236,5 +236,8 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   }
   const staticShared = dh(local.privateKey, publicKeyObject);
   if (!staticShared) return undefined;
-  return new StoredRemoteIdentity(Buffer.from(publicKey), presharedKey ?? NO_PRESHARED_KEY, staticShared);
+  // Small Buffer.from copies are slices of Node's shared pool, not buffers owning their memory.
+  const pooledShared = Buffer.from(staticShared);
+  staticShared.fill(0);
+  return new StoredRemoteIdentity(Buffer.from(publicKey), presharedKey ?? NO_PRESHARED_KEY, pooledShared);
 }

@@ -15,10 +15,16 @@ export class Keypair {
   sendCounter = 0;
   /** Accepted receive counters. */
   readonly replay = new ReplayWindow();
+  readonly sendKey: Buffer;
+  readonly receiveKey: Buffer;
 
+  /**
+   * Copies both keys into one small buffer (a slice of Node's shared pool rather than two
+   * buffers owning their own memory) and zeroes the given ones.
+   */
   constructor(
-    readonly sendKey: Buffer,
-    readonly receiveKey: Buffer,
+    sendKey: Buffer,
+    receiveKey: Buffer,
     /** Our index: the receiver index the peer puts on packets for this session. */
     readonly localIndex: number,
     /** The peer's index: the receiver index we put on our packets. */
@@ -27,7 +33,15 @@ export class Keypair {
     readonly createdAt: number,
     /** True when we initiated the handshake that made these keys. */
     readonly isInitiator: boolean,
-  ) {}
+  ) {
+    const keys = Buffer.allocUnsafe(sendKey.length + receiveKey.length);
+    keys.set(sendKey, 0);
+    keys.set(receiveKey, sendKey.length);
+    sendKey.fill(0);
+    receiveKey.fill(0);
+    this.sendKey = keys.subarray(0, sendKey.length);
+    this.receiveKey = keys.subarray(sendKey.length);
+  }
 
   /** Overwrites the key material. */
   wipe(): void {
