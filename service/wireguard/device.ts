@@ -574,8 +574,7 @@ export class WireGuardDevice {
       this.peers.set(peerKey, peer);
       this.dynamicPeers++;
     }
-    // A copy in Node's shared buffer pool: the decrypted one owns its own memory.
-    peer.lastTimestamp = Buffer.from(finished.timestamp);
+    peer.lastTimestamp = finished.timestamp;
     peer.lastInitiationConsumedAt = now;
 
     const localIndex = this.allocateIndex();

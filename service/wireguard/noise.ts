@@ -236,7 +236,8 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   }
   const staticShared = dh(local.privateKey, publicKeyObject);
   if (!staticShared) return undefined;
-  // Small Buffer.from copies are slices of Node's shared pool, not buffers owning their memory.
+  // Copied next to the public key's copy: both are small Buffer.from copies, slices of the same
+  // chunk of Node's shared pool with the peer's lifetime, rather than buffers owning their memory.
   const pooledShared = Buffer.from(staticShared);
   staticShared.fill(0);
   return new StoredRemoteIdentity(Buffer.from(publicKey), presharedKey ?? NO_PRESHARED_KEY, pooledShared);

@@ -8,6 +8,7 @@ import type { TimerHandle } from './clock';
 import type { CookieJar } from './cookie';
 import type { HandshakeState, RemoteIdentity } from './noise';
 import { ReplayWindow } from './replay-window';
+import { sessionBlock } from './session-arena';
 
 /** Transport keys of one session, with its counters. */
 export class Keypair {
@@ -18,10 +19,7 @@ export class Keypair {
   readonly sendKey: Buffer;
   readonly receiveKey: Buffer;
 
-  /**
-   * Copies both keys into one small buffer (a slice of Node's shared pool rather than two
-   * buffers owning their own memory) and zeroes the given ones.
-   */
+  /** Copies both keys into one block of the session arena and zeroes the given ones. */
   constructor(
     sendKey: Buffer,
     receiveKey: Buffer,
@@ -34,7 +32,7 @@ export class Keypair {
     /** True when we initiated the handshake that made these keys. */
     readonly isInitiator: boolean,
   ) {
-    const keys = Buffer.allocUnsafe(sendKey.length + receiveKey.length);
+    const keys = sessionBlock(sendKey.length + receiveKey.length);
     keys.set(sendKey, 0);
     keys.set(receiveKey, sendKey.length);
     sendKey.fill(0);

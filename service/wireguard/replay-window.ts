@@ -5,6 +5,7 @@
  * allocation.
  */
 /* eslint-disable no-bitwise -- a bitmap */
+import { sessionBlock } from './session-arena';
 
 const BLOCK_BITS = 32;
 const RING_BLOCKS = 256;
@@ -13,9 +14,15 @@ const BLOCK_MASK = RING_BLOCKS - 1;
 /** How far behind the highest counter seen a counter may be and still be accepted (8160). */
 export const REPLAY_WINDOW_SIZE = (RING_BLOCKS - 1) * BLOCK_BITS;
 
+/** A zeroed ring of {@link RING_BLOCKS} blocks in the session arena. */
+function ringInArena(): Uint32Array {
+  const bytes = sessionBlock(RING_BLOCKS * Uint32Array.BYTES_PER_ELEMENT);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, RING_BLOCKS);
+}
+
 /** Replay filter of one receiving key. */
 export class ReplayWindow {
-  private readonly ring = new Uint32Array(RING_BLOCKS);
+  private readonly ring = ringInArena();
   private greatest = 0;
   private seenAny = false;
 
