@@ -93,7 +93,10 @@ export class CookieJar {
   private cookie: Buffer | undefined;
   /** Clock time the cookie was received; meaningful only while `cookie` is set. */
   private cookieSetAt = 0;
+  /** mac1 of our last handshake message (reused slot, allocated on first use). */
   private lastMac1: Buffer | undefined;
+  /** True while that message may still be answered by a cookie reply. */
+  private awaitingReply = false;
 
   /** @param peerPublicKey the static public key of the peer our messages go to (kept by reference) */
   constructor(private readonly peerPublicKey: Uint8Array, private readonly now: () => number) {}
@@ -102,7 +105,8 @@ export class CookieJar {
   addMacs(message: Buffer, mac1Offset: number, mac2Offset: number): void {
     const mac1 = mac(mac1Key(this.peerPublicKey), message.subarray(0, mac1Offset));
     message.set(mac1, mac1Offset);
-    this.lastMac1 = mac1;
+    (this.lastMac1 ??= Buffer.allocUnsafe(MAC_LENGTH)).set(mac1);
+    this.awaitingReply = true;
     const fresh = this.cookie && this.now() - this.cookieSetAt < COOKIE_REFRESH_TIME_MS;
     message.set(fresh ? mac(this.cookie!, message.subarray(0, mac2Offset)) : ZERO_MAC, mac2Offset);
   }
@@ -112,13 +116,13 @@ export class CookieJar {
    * not decrypt (forged, stale or not answering a message of ours).
    */
   consumeReply(reply: CookieReplyMessage): string | undefined {
-    if (!this.lastMac1) return 'cookie reply without a handshake message to answer';
+    if (!this.awaitingReply || !this.lastMac1) return 'cookie reply without a handshake message to answer';
     const cookie = xaeadOpen(cookieKey(this.peerPublicKey), reply.nonce, reply.encryptedCookie, this.lastMac1);
     if (!cookie) return 'cookie reply does not decrypt (forged or not answering our last handshake message)';
     this.cookie = cookie;
     this.cookieSetAt = this.now();
     // One reply per message: a replayed reply must not be accepted again.
-    this.lastMac1 = undefined;
+    this.awaitingReply = false;
     return undefined;
   }
 

@@ -574,7 +574,8 @@ export class WireGuardDevice {
       this.peers.set(peerKey, peer);
       this.dynamicPeers++;
     }
-    peer.lastTimestamp = finished.timestamp;
+    // One slot per peer, overwritten by each accepted initiation.
+    (peer.lastTimestamp ??= Buffer.allocUnsafe(finished.timestamp.length)).set(finished.timestamp);
     peer.lastInitiationConsumedAt = now;
 
     const localIndex = this.allocateIndex();
