@@ -10,7 +10,7 @@
 import { createCipheriv, createDecipheriv, randomInt } from 'node:crypto';
 import type { Failure, FailureCode, InnerAddressing, SendCallback } from '../contracts';
 import { AllowedIps } from './allowed-ips';
-import { Clock, SYSTEM_CLOCK } from './clock';
+import { Clock, SYSTEM_CLOCK, TimerHandle } from './clock';
 import { CookieChecker, CookieJar, cookieSource } from './cookie';
 import { tai64n, TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
 import { HandshakeLoadMeter, SourceRateLimiter } from './handshake-limits';
@@ -201,6 +201,11 @@ export class WireGuardDevice {
   private readonly local: LocalIdentity;
   private readonly timers: WireGuardTimers;
   private readonly clock: Clock;
+  /** Every peer's next timer deadline (plus stale ones, skipped when due), earliest first. */
+  private readonly deadlines = new DeadlineHeap();
+  /** The one timer of the device, set for the earliest deadline. */
+  private wakeTimer: TimerHandle | undefined;
+  private wakeAt = Infinity;
   /** The clock's `now`, one function shared by every peer's cookie jar. */
   private readonly now = (): number => this.clock.now();
   private readonly random: () => number;
@@ -384,7 +389,10 @@ export class WireGuardDevice {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.wakeTimer !== undefined) this.clock.clearTimer(this.wakeTimer);
+    this.wakeTimer = undefined;
     for (const peer of [...this.peers.values()]) this.removePeer(peer, 'NoSession', 'the Listener is closing');
+    this.deadlines.clear();
   }
 
   // ---------------------------------------------------------------- receive
@@ -917,17 +925,48 @@ export class WireGuardDevice {
   /** Makes sure the peer's timer fires no later than `at`. */
   private arm(peer: Peer, at: number): void {
     if (this.closed || at >= peer.timerAt) return;
-    if (peer.timer !== undefined) this.clock.clearTimer(peer.timer);
+    // The peer's previous deadline entry, if any, becomes stale: only `peer.timer` counts.
+    const entry: PeerDeadline = { at, peer };
+    peer.timer = entry;
     peer.timerAt = at;
-    peer.timer = this.clock.setTimer(() => this.onTimer(peer), Math.max(0, at - this.clock.now()));
+    this.deadlines.push(entry);
+    if (at < this.wakeAt) this.scheduleWake(at);
   }
 
-  private onTimer(peer: Peer): void {
+  /** Sets the one device timer to fire at `at`. */
+  private scheduleWake(at: number): void {
+    if (this.wakeTimer !== undefined) this.clock.clearTimer(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = this.clock.setTimer(() => this.onWake(), Math.max(0, at - this.clock.now()));
+  }
+
+  /** Runs the timers of every peer whose deadline has come, then waits for the next deadline. */
+  private onWake(): void {
+    this.wakeTimer = undefined;
+    this.wakeAt = Infinity;
+    if (this.closed) return;
+    const now = this.clock.now();
+    // Deadlines set while these run (at `now` or later) wait for the next wake.
+    const due: PeerDeadline[] = [];
+    while (this.deadlines.size > 0 && this.deadlines.peek()!.at <= now) due.push(this.deadlines.pop()!);
+    let i = 0;
+    try {
+      for (; i < due.length; i++) this.onTimer(due[i], now);
+    } finally {
+      // Should one peer's timers throw, the peers after it keep their deadlines.
+      for (i++; i < due.length; i++) this.deadlines.push(due[i]);
+      if (!this.closed && this.deadlines.size > 0) this.scheduleWake(this.deadlines.peek()!.at);
+    }
+  }
+
+  private onTimer(entry: PeerDeadline, now: number): void {
+    const peer = entry.peer;
+    if (peer.timer !== entry) return;
     peer.timer = undefined;
     peer.timerAt = Infinity;
     if (this.closed || this.peers.get(peer.publicKey) !== peer) return;
     try {
-      this.runTimers(peer, this.clock.now());
+      this.runTimers(peer, now);
     } finally {
       this.rearm(peer);
     }
@@ -996,7 +1035,6 @@ export class WireGuardDevice {
       this.peers.delete(peer.publicKey);
       if (peer.dynamic) this.dynamicPeers--;
     }
-    if (peer.timer !== undefined) this.clock.clearTimer(peer.timer);
     peer.timer = undefined;
     peer.timerAt = Infinity;
     for (const keypair of peer.keypairs()) this.deleteKeypair(keypair);
@@ -1026,4 +1064,59 @@ export function parseEndpoint(text: string, what: string): { address: string; po
   const portNumber = Number(match[2]);
   if (!bytes || (bytes.length === 16) !== text.startsWith('[') || portNumber < 1 || portNumber > 65535) throw bad();
   return { address: formatIpAddress(bytes), port: portNumber };
+}
+
+/** A peer's next timer deadline; stale once the peer's `timer` is another entry. */
+interface PeerDeadline {
+  readonly at: number;
+  readonly peer: Peer;
+}
+
+/** Binary min-heap of deadlines by time. */
+class DeadlineHeap {
+  private readonly items: PeerDeadline[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): PeerDeadline | undefined {
+    return this.items[0];
+  }
+
+  push(entry: PeerDeadline): void {
+    const items = this.items;
+    let i = items.length;
+    items.push(entry);
+    while (i > 0) {
+      const parent = Math.floor((i - 1) / 2);
+      if (items[parent].at <= entry.at) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = entry;
+  }
+
+  pop(): PeerDeadline | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && items[right].at < items[left].at ? right : left;
+      if (items[child].at >= last.at) break;
+      items[i] = items[child];
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.items.length = 0;
+  }
 }

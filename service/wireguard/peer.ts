@@ -4,7 +4,6 @@
  */
 import type { InnerAddressing, SendCallback } from '../contracts';
 import type { AllowedIps } from './allowed-ips';
-import type { TimerHandle } from './clock';
 import type { CookieJar } from './cookie';
 import type { HandshakeState, RemoteIdentity } from './noise';
 import { ReplayWindow } from './replay-window';
@@ -91,7 +90,8 @@ export class Peer {
   newHandshakeAt = 0;
   zeroKeysAt = 0;
   needAnotherKeepalive = false;
-  timer: TimerHandle | undefined;
+  /** The device's entry for this peer's next deadline (the device runs one timer for all peers). */
+  timer: object | undefined;
   timerAt = Infinity;
 
   readonly queue: QueuedPacket[] = [];
