@@ -207,7 +207,7 @@ export class WireGuardDevice {
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Infinity;
   /** The clock's `now`, one function shared by every peer's cookie jar. */
-  private readonly now = (): number => this.clock.now();
+  private readonly now: () => number;
   private readonly random: () => number;
   private readonly output: DeviceOutput;
   private readonly cookieChecker: CookieChecker;
@@ -237,6 +237,7 @@ export class WireGuardDevice {
     this.publicKey = encodeKey(pair.publicKey);
     this.timers = resolveTimers(options.timers);
     this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.now = () => this.clock.now();
     this.random = options.random ?? Math.random;
     this.output = options.output;
     this.decapsulated = options.decapsulatedDelivery ?? true;

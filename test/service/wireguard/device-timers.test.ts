@@ -2,10 +2,10 @@
  * One device, several peers: every peer's timers run at its own deadlines although the device
  * schedules a single timer for all of them.
  */
+import { CLIENT_TO_GATEWAY, ManualClock, RecordingOutput } from './helpers';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { messageType, MESSAGE_INITIATION } from '../../../service/wireguard/messages';
-import { CLIENT_TO_GATEWAY, ManualClock, RecordingOutput } from './helpers';
 
 describe('timers of several peers on one device', () => {
   test('unanswered initiations are retried per peer at its own deadline; a removed peer stops', () => {
