@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import type { BatchingRecord, ListenerRecord } from '../../lib/private/records';
 import { handlerStats } from '../fixtures/handler-stats';
 import { serve, str } from '../lib/agent-runtime';
-import { buildKit, Kit } from '../lib/gateway-kit';
+import { countingLambdaClient } from '../lib/counting-lambda';
+import { BENCH_REGION, buildKit, Kit } from '../lib/gateway-kit';
 import { FIXTURES_DIR } from '../lib/paths';
 
 let kit: Kit | undefined;
@@ -16,21 +17,24 @@ let droppedAtReset = 0;
 let failuresAtReset = 0;
 
 serve({
+  /**
+   * `destination: 'lambda'` delivers to a Lambda destination whose client counts in memory (see
+   * counting-lambda.ts); otherwise to the local handler module `handler`.
+   */
   start: async (args) => {
+    const batching = args.batching ? { Batching: args.batching as BatchingRecord } : {};
+    const lambda = str(args, 'destination', 'local') === 'lambda';
     const handler = str(args, 'handler', 'counting-handler');
     const record: ListenerRecord = {
       Name: 'bench',
       Protocol: 'udp',
       Port: 0,
       BindAddress: '127.0.0.1',
-      Destinations: [{
-        Name: handler,
-        Type: 'local',
-        Module: path.join(FIXTURES_DIR, `${handler}.ts`),
-        ...(args.batching ? { Batching: args.batching as BatchingRecord } : {}),
-      }],
+      Destinations: [lambda
+        ? { Name: 'counting-lambda', Type: 'lambda', Arn: `arn:aws:lambda:${BENCH_REGION}:000000000000:function:bench-counter`, ...batching }
+        : { Name: handler, Type: 'local', Module: path.join(FIXTURES_DIR, `${handler}.ts`), ...batching }],
     };
-    kit = await buildKit({ listener: record });
+    kit = await buildKit({ listener: record, lambdaClient: lambda ? countingLambdaClient(BENCH_REGION) : undefined });
     return { port: kit.listener.port };
   },
   reset: () => {

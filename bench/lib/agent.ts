@@ -39,6 +39,24 @@ export function useAgentBundles(dir: string): void {
   bundleDir = dir;
 }
 
+/**
+ * `PGB_PROFILE=sourced-gateway,ingress-gateway` writes a V8 CPU profile of each named agent into
+ * `bench/out/profiles` (summarize one with `npx tsx bench/profile-summary.ts <file>`).
+ */
+function profileFlags(name: string): string[] {
+  const wanted = (process.env.PGB_PROFILE ?? '').split(',').map((s) => s.trim());
+  if (!wanted.includes(name)) return [];
+  return ['--cpu-prof', '--cpu-prof-dir', path.join(BENCH_DIR, 'out', 'profiles'), '--cpu-prof-name', `${name}.${Date.now()}.cpuprofile`];
+}
+
+/** Node.js binary the agents run on (default: the one running the bench). */
+let agentNode: string | undefined = process.env.PGB_NODE;
+
+/** Runs agents on this Node.js binary from now on. */
+export function useAgentNode(binary: string): void {
+  agentNode = binary;
+}
+
 /** Every agent started and not yet stopped, so an interrupted run can still end them. */
 const live = new Set<Agent>();
 
@@ -47,10 +65,11 @@ export class Agent {
   /** Starts `bench/agents/<name>.ts` and waits until it reports ready. */
   static async start(name: string, options: AgentOptions = {}): Promise<Agent> {
     const bundled = bundleDir ? path.join(bundleDir, `${name}.js`) : undefined;
+    const flags = [...(options.nodeFlags ?? []), ...profileFlags(name)];
     const nodeArgs = bundled
-      ? [...(options.nodeFlags ?? []), '--enable-source-maps', bundled]
-      : [...(options.nodeFlags ?? []), '--import', TSX_LOADER, path.join(AGENT_DIR, `${name}.ts`)];
-    let command = process.execPath;
+      ? [...flags, '--enable-source-maps', bundled]
+      : [...flags, '--import', TSX_LOADER, path.join(AGENT_DIR, `${name}.ts`)];
+    let command = agentNode ?? process.execPath;
     let args = nodeArgs;
     if (options.cpus && options.cpus.length > 0) {
       args = ['-c', options.cpus.join(','), command, ...args];

@@ -5,6 +5,7 @@
  * of SQS. Nothing here decides anything about a packet; every decision is the service code's.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { MemoryDeliveryQueue } from './memory-queue';
 import type { GatewayConfigDocument, ListenerRecord, PacketSourceRecord } from '../../lib/private/records';
@@ -69,6 +70,8 @@ export interface KitOptions {
   readonly local?: boolean;
   /** Build the sourced path (processor, consumer, in-memory queue). @default false */
   readonly sourced?: boolean;
+  /** Client for Lambda destinations. @default - the gateway's own */
+  readonly lambdaClient?: LambdaClient;
 }
 
 /** The running pieces. */
@@ -100,6 +103,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     local: options.local ?? true,
     requireActiveFlow: options.requireActiveFlow ?? true,
     deniedNetworks: options.deniedNetworks ?? ['10.0.0.0/16'],
+    lambdaClient: options.lambdaClient,
   });
   await gateway.start();
   const status = gateway.status().listeners.find((l) => l.name === record.Name);

@@ -10,7 +10,7 @@ import type { DestinationLane } from '../destinations/destination-lane';
 import { blockListOf, listContains } from '../egress/cidr';
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
-import { buildPacket, PacketLocal, queuePacket } from './packet';
+import { PacketLocal, packetTemplate, PacketTemplate, queueDatagram } from './packet';
 import type { ReplyTagCodec } from './reply-tags';
 import { formatEndpoint } from '../egress/address';
 
@@ -41,8 +41,9 @@ export class IngressPipeline implements IngressSink {
   private readonly groups: readonly FormatterGroup[];
   private readonly ttlSeconds: number;
   private readonly dims: Readonly<Record<string, string>>;
-  private local?: PacketLocal;
-  private localFor?: ListenerHandle;
+  /** Serialized fixed fields per Formatter group, for the Listener handle they were built for. */
+  private templates?: readonly PacketTemplate[];
+  private templatesFor?: ListenerHandle;
 
   /** Throws when a ClientRestrictions network is not a CIDR. */
   public constructor(private readonly options: IngressPipelineOptions) {
@@ -66,7 +67,7 @@ export class IngressPipeline implements IngressSink {
   }
 
   public accept(listener: ListenerHandle, datagram: InboundDatagram): void {
-    const { metrics, failures, flows, tags, region } = this.options;
+    const { metrics, failures, flows, tags } = this.options;
     const name = listener.name;
     metrics.increment('DatagramsIn', 1, this.dims);
     if (this.restrictions !== undefined && !listContains(this.restrictions, datagram.remoteAddress)) {
@@ -79,10 +80,10 @@ export class IngressPipeline implements IngressSink {
     flows?.touch(name, datagram.remoteAddress, datagram.remotePort, datagram.receivedAt);
     if (this.groups.length === 0) return;
     const tag = tags.mint(name, datagram.remoteAddress, datagram.remotePort, this.ttlSeconds, datagram.peerKey, datagram.inner);
-    const local = this.localOf(listener);
-    for (const group of this.groups) {
-      const queued = queuePacket(buildPacket(datagram, tag, local, region, group.formatter), datagram);
-      for (const lane of group.lanes) lane.enqueue(queued);
+    const templates = this.templatesOf(listener);
+    for (let g = 0; g < this.groups.length; g++) {
+      const queued = queueDatagram(datagram, tag, templates[g]);
+      for (const lane of this.groups[g].lanes) lane.enqueue(queued);
     }
   }
 
@@ -96,18 +97,19 @@ export class IngressPipeline implements IngressSink {
     await Promise.all(this.options.lanes.map((lane) => lane.close()));
   }
 
-  private localOf(listener: ListenerHandle): PacketLocal {
-    if (this.local === undefined || this.localFor !== listener) {
+  private templatesOf(listener: ListenerHandle): readonly PacketTemplate[] {
+    if (this.templates === undefined || this.templatesFor !== listener) {
       const r = this.options.record;
-      this.local = Object.freeze({
+      const local: PacketLocal = {
         Domain: r.Domain ?? r.Name,
         Port: listener.port,
         IpAddress: r.PublicAddress ?? listener.address,
         Protocol: listener.protocol,
-      });
-      this.localFor = listener;
+      };
+      this.templates = this.groups.map((group) => packetTemplate(local, this.options.region, group.formatter));
+      this.templatesFor = listener;
     }
-    return this.local;
+    return this.templates;
   }
 }
 

@@ -80,13 +80,44 @@ export function buildPacket(
   return packet;
 }
 
-/** Serializes a packet for batching; `bytes` counts UTF-8 bytes (only utf8 Data can hold non-ASCII: Domain is validated as a host label). */
-export function queuePacket(packet: InboundPacket, datagram: InboundDatagram): QueuedPacket {
-  const json = JSON.stringify(packet);
+/**
+ * The parts of a packet's JSON that are the same for every packet of a Listener and destination
+ * Formatter, serialized once (see {@link queueDatagram}).
+ */
+export interface PacketTemplate {
+  readonly formatter: FormatterName;
+  /** `","Local":{…},"ReceivedAt":"` is split around the receive time; these are the pieces. */
+  readonly afterRemote: string;
+  readonly afterReceivedAt: string;
+}
+
+/** Serializes the fixed fields of a Listener's packets once. */
+export function packetTemplate(local: PacketLocal, region: string, formatter: FormatterName): PacketTemplate {
+  return {
+    formatter,
+    afterRemote: '},"Local":' + JSON.stringify(local) + ',"ReceivedAt":"',
+    afterReceivedAt: '","IngressRegion":' + JSON.stringify(region) + ',"Formatter":' + JSON.stringify(formatter),
+  };
+}
+
+/**
+ * Serializes the packet of one datagram for batching: the same text as
+ * `JSON.stringify(buildPacket(…))`, built from the template and the datagram's own fields. The
+ * tag (base64url), remote address (IP text from the socket), peer key (base64), receive time and
+ * base64/hex Data need no escaping; utf8/ascii Data and Inner are serialized by JSON.stringify.
+ */
+export function queueDatagram(datagram: InboundDatagram, tag: string, template: PacketTemplate): QueuedPacket {
+  const formatter = template.formatter;
+  const data = encodeData(datagram.data, formatter);
+  let json = '{"Tag":"' + tag + '","Remote":{"IpAddress":"' + datagram.remoteAddress + '","Port":' + datagram.remotePort;
+  if (datagram.peerKey !== undefined) json += ',"PeerKey":"' + datagram.peerKey + '"';
+  json += template.afterRemote + isoTime(datagram.receivedAt) + template.afterReceivedAt;
+  if (datagram.inner !== undefined) json += ',"Inner":' + JSON.stringify(datagram.inner);
+  json += formatter === 'base64' || formatter === 'hex' ? ',"Data":"' + data + '"}' : ',"Data":' + JSON.stringify(data) + '}';
   return {
     json,
-    bytes: packet.Formatter === 'utf8' ? Buffer.byteLength(json) : json.length,
-    tag: packet.Tag,
+    bytes: formatter === 'utf8' ? Buffer.byteLength(json) : json.length,
+    tag,
     remoteAddress: datagram.remoteAddress,
     remotePort: datagram.remotePort,
   };

@@ -2,36 +2,46 @@
  * Reply tags: the `Tag` of each inbound packet. A tag is stateless and self-verifying, so the
  * gateway stores nothing per packet:
  *
- *   base64url( version | flags | expiry | counter | port | address | listener | peer key? | inner? | MAC )
-
+ *   base64url( version | flags | expiry | port | address | listener | peer key? | inner? | pad | MAC | counter )
+ *
  * A WireGuard packet delivered decapsulated also carries its inner UDP flow (IP version, both
  * ports, both addresses: 13 bytes for IPv4), so the reply returns to the exact inner address and
  * port the packet came from, even when the peer has several inner flows.
  *
- * The MAC is HMAC-SHA256 over everything before it, truncated to 16 bytes, keyed with a secret
- * that is random per process unless configured (several tasks sharing one secret accept each
- * other's tags). The 48-bit counter, started at a random value, makes every tag unique; the expiry
- * (epoch seconds) bounds how long a reply may come back. Anything that fails to parse, verify or
- * is past its expiry is `ReplyUnknownTag`.
+ * The MAC is HMAC-SHA256 over the routing part (everything before it), truncated to 16 bytes,
+ * keyed with a secret that is random per process unless configured (several tasks sharing one
+ * secret accept each other's tags). The expiry (epoch seconds) bounds how long a reply may come
+ * back. The 48-bit counter after the MAC, started at a random value, makes every tag unique; it
+ * routes nothing, so it is not authenticated: changing it yields the same reply target. Because
+ * the routing part is the same for every datagram of a flow within one second, its MAC and text
+ * are computed once per flow per second (a bounded cache); each further datagram only appends the
+ * counter. Zero to two pad bytes keep the routing part and MAC a multiple of 3 bytes, so the
+ * base64url text of the whole tag is the routing part's text followed by the counter's 8
+ * characters. Anything that fails to parse, verify or is past its expiry is `ReplyUnknownTag`.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Failure, InnerAddressing } from '../contracts';
 import { formatIpAddress, parseIpAddress } from '../wireguard/ip-address';
 
-const VERSION = 1;
+const VERSION = 2;
 const FLAG_PEER_KEY = 1;
 const FLAG_INNER = 2;
 const UDP = 17;
 /** Inner addresses remembered per codec in each direction (emptied when full). */
 const INNER_CACHE_SIZE = 1024;
+/** Signed routing parts remembered per codec, in each direction (emptied when full). */
+const SIGNED_CACHE_SIZE = 4096;
 const MAC_BYTES = 16;
+/** Characters of the counter's base64url text. */
+const COUNTER_CHARS = 8;
 const PEER_KEY_BYTES = 32;
-/** version, flags, expiry (4), counter (6), port (2), address length, listener length. */
-const FIXED_BYTES = 1 + 1 + 4 + 6 + 2 + 1 + 1;
+/** version, flags, expiry (4), port (2), address length, listener length. */
+const FIXED_BYTES = 1 + 1 + 4 + 2 + 1 + 1;
 /** Longest tag string accepted for decoding (IPv6 text, a 64-character name and a peer key fit well within). */
 const MAX_TAG_CHARS = 400;
 const COUNTER_LIMIT = 2 ** 48;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const BASE64URL_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** Where a reply carrying a tag goes. */
 export interface ReplyTarget {
@@ -52,6 +62,12 @@ export interface ReplyTagCodecOptions {
   readonly now?: () => number;
 }
 
+/** A signed routing part: its base64url text (MAC included) and its expiry, epoch seconds. */
+interface SignedPart {
+  readonly expiry: number;
+  readonly text: string;
+}
+
 /** Mints and verifies reply tags. */
 export class ReplyTagCodec {
   private readonly secret: Buffer;
@@ -60,6 +76,10 @@ export class ReplyTagCodec {
   /** Inner (tunnel) addresses as bytes: a few addresses recur in every tag of a peer. */
   private readonly innerAddresses = new Map<string, Buffer | undefined>();
   private readonly innerTexts = new Map<string, string>();
+  /** The routing part signed for each flow, reused while its expiry second is current. */
+  private readonly signed = new Map<string, SignedPart>();
+  /** Routing part texts that verified, with the target they route to. */
+  private readonly verified = new Map<string, ReplyTarget>();
 
   public constructor(options: ReplyTagCodecOptions = {}) {
     if (options.secret !== undefined && options.secret.length < 16) {
@@ -76,6 +96,25 @@ export class ReplyTagCodec {
    * the packet's inner UDP flow, is carried so the reply goes back to that flow.
    */
   public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing): string {
+    const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
+    let flow = listener + '|' + address + '|' + port;
+    if (peerKey !== undefined) flow += '|' + peerKey;
+    if (inner !== undefined) {
+      flow += '|' + inner.SourceAddress + '|' + inner.SourcePort + '|' + inner.DestinationAddress + '|' + inner.DestinationPort + '|' + inner.Protocol;
+    }
+    let part = this.signed.get(flow);
+    if (part === undefined || part.expiry !== expiry) {
+      part = { expiry, text: this.sign(listener, address, port, expiry, peerKey, inner) };
+      if (this.signed.size >= SIGNED_CACHE_SIZE) this.signed.clear();
+      this.signed.set(flow, part);
+    }
+    const counter = this.counter;
+    this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
+    return part.text + counterText(counter);
+  }
+
+  /** The base64url text of the routing part, its pad and its MAC. */
+  private sign(listener: string, address: string, port: number, expiry: number, peerKey?: string, inner?: InnerAddressing): string {
     const key = peerKey === undefined ? undefined : Buffer.from(peerKey, 'base64');
     if (key !== undefined && key.length !== PEER_KEY_BYTES) {
       throw new Error(`peer key must be ${PEER_KEY_BYTES} bytes of base64 (got ${key.length} bytes)`);
@@ -93,18 +132,14 @@ export class ReplyTagCodec {
       }
     }
     const innerLength = innerSource ? 5 + 2 * innerSource.length : 0;
-    const bodyLength = FIXED_BYTES + addressLength + listenerLength + (key ? PEER_KEY_BYTES : 0) + innerLength;
-    const buf = Buffer.allocUnsafe(bodyLength + MAC_BYTES);
-    const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
-    const counter = this.counter;
-    this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
+    const fieldsLength = FIXED_BYTES + addressLength + listenerLength + (key ? PEER_KEY_BYTES : 0) + innerLength;
+    const bodyLength = fieldsLength + padFor(fieldsLength);
+    const buf = Buffer.alloc(bodyLength + MAC_BYTES);
     let o = 0;
     buf[o++] = VERSION;
     buf[o++] = (key ? FLAG_PEER_KEY : 0) + (innerSource ? FLAG_INNER : 0);
     buf.writeUInt32BE(expiry, o);
     o += 4;
-    buf.writeUIntBE(counter, o, 6);
-    o += 6;
     buf.writeUInt16BE(port, o);
     o += 2;
     buf[o++] = addressLength;
@@ -120,8 +155,12 @@ export class ReplyTagCodec {
       o += innerSource.copy(buf, o);
       o += innerDestination.copy(buf, o);
     }
-    createHmac('sha256', this.secret).update(buf.subarray(0, o)).digest().copy(buf, o, 0, MAC_BYTES);
+    this.mac(buf.subarray(0, bodyLength)).copy(buf, bodyLength, 0, MAC_BYTES);
     return buf.toString('base64url');
+  }
+
+  private mac(body: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(body).digest();
   }
 
   private innerAddress(text: string): Buffer | undefined {
@@ -151,19 +190,36 @@ export class ReplyTagCodec {
    */
   public decode(tag: unknown): ReplyTarget | Failure {
     if (typeof tag !== 'string' || tag.length === 0) return unknown(`Tag must be a non-empty string, got ${typeName(tag)}`);
-    if (tag.length > MAX_TAG_CHARS || !BASE64URL.test(tag)) return unknown('Tag is not a tag issued by this gateway (malformed)');
-    const buf = Buffer.from(tag, 'base64url');
-    if (buf.length < FIXED_BYTES + MAC_BYTES || buf[0] !== VERSION) return unknown('Tag is not a tag issued by this gateway (malformed)');
+    if (tag.length > MAX_TAG_CHARS || tag.length <= COUNTER_CHARS || (tag.length - COUNTER_CHARS) % 4 !== 0 || !BASE64URL.test(tag)) {
+      return malformed();
+    }
+    const partText = tag.slice(0, tag.length - COUNTER_CHARS);
+    let target = this.verified.get(partText);
+    if (target === undefined) {
+      const verified = this.verify(partText);
+      if (isTagFailure(verified)) return verified;
+      if (this.verified.size >= SIGNED_CACHE_SIZE) this.verified.clear();
+      this.verified.set(partText, verified);
+      target = verified;
+    }
+    if (this.now() >= target.expiresAt) return unknown(`Tag expired at ${new Date(target.expiresAt).toISOString()}`);
+    return target;
+  }
+
+  /** Checks the MAC of a routing part and parses it. */
+  private verify(partText: string): ReplyTarget | Failure {
+    const buf = Buffer.from(partText, 'base64url');
+    if (buf.length < FIXED_BYTES + MAC_BYTES || buf[0] !== VERSION) return malformed();
     const body = buf.subarray(0, buf.length - MAC_BYTES);
-    const mac = createHmac('sha256', this.secret).update(body).digest().subarray(0, MAC_BYTES);
+    const mac = this.mac(body).subarray(0, MAC_BYTES);
     if (!timingSafeEqual(mac, buf.subarray(buf.length - MAC_BYTES))) {
       return unknown('Tag signature does not match (forged, altered, or issued by another gateway)');
     }
     let o = 1;
     const flags = buf[o++];
-    if (flags > FLAG_PEER_KEY + FLAG_INNER) return unknown('Tag is not a tag issued by this gateway (malformed)');
+    if (flags > FLAG_PEER_KEY + FLAG_INNER) return malformed();
     const expiry = buf.readUInt32BE(o);
-    o += 4 + 6;
+    o += 4;
     const port = buf.readUInt16BE(o);
     o += 2;
     const addressLength = buf[o++];
@@ -181,25 +237,41 @@ export class ReplyTagCodec {
     if (flags >= FLAG_INNER) {
       const version = buf[o];
       const size = version === 4 ? 4 : version === 6 ? 16 : 0;
-      if (size === 0 || o + 5 + 2 * size > body.length) return unknown('Tag is not a tag issued by this gateway (malformed)');
-      inner = {
+      if (size === 0 || o + 5 + 2 * size > body.length) return malformed();
+      inner = Object.freeze({
         SourceAddress: this.innerText(buf.subarray(o + 5, o + 5 + size)),
         SourcePort: buf.readUInt16BE(o + 1),
         DestinationAddress: this.innerText(buf.subarray(o + 5 + size, o + 5 + 2 * size)),
         DestinationPort: buf.readUInt16BE(o + 3),
         Version: version as 4 | 6,
         Protocol: UDP,
-      };
+      });
       o += 5 + 2 * size;
     }
-    if (o !== body.length) return unknown('Tag is not a tag issued by this gateway (malformed)');
-    const expiresAt = expiry * 1000;
-    if (this.now() >= expiresAt) return unknown(`Tag expired at ${new Date(expiresAt).toISOString()}`);
-    const target: { -readonly [K in keyof ReplyTarget]: ReplyTarget[K] } = { listener, address, port, expiresAt };
+    if (o > body.length || body.length - o !== padFor(o)) return malformed();
+    const target: { -readonly [K in keyof ReplyTarget]: ReplyTarget[K] } = { listener, address, port, expiresAt: expiry * 1000 };
     if (peerKey !== undefined) target.peerKey = peerKey;
     if (inner !== undefined) target.inner = inner;
-    return target;
+    return Object.freeze(target);
   }
+}
+
+/** Pad bytes after `fieldsLength` bytes of fields so that fields, pad and MAC fill whole base64 groups. */
+function padFor(fieldsLength: number): number {
+  return (3 - ((fieldsLength + MAC_BYTES) % 3)) % 3;
+}
+
+/** base64url of the counter as 6 big-endian bytes (8 characters). */
+function counterText(counter: number): string {
+  const high = Math.floor(counter / 0x1000000);
+  const low = counter % 0x1000000;
+  const d = BASE64URL_DIGITS;
+  return d[(high >>> 18) & 63] + d[(high >>> 12) & 63] + d[(high >>> 6) & 63] + d[high & 63]
+    + d[(low >>> 18) & 63] + d[(low >>> 12) & 63] + d[(low >>> 6) & 63] + d[low & 63];
+}
+
+function malformed(): Failure {
+  return unknown('Tag is not a tag issued by this gateway (malformed)');
 }
 
 /** True when a decode result is a failure. */

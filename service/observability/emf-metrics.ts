@@ -50,6 +50,11 @@ export class EmfMetricsRecorder implements MetricsRecorder {
   private readonly maxSeries: number;
   private readonly now: () => number;
   private series = new Map<string, Series>();
+  /**
+   * The interval's series by dimensions object and metric name: callers pass the same frozen
+   * dimension objects on every call, so the hot path finds its series without building a key.
+   */
+  private byDimensions = new Map<object, Map<string, Series>>();
   private readonly dimensionKeys = new WeakMap<object, string>();
   private droppedSeries = 0;
   private timer?: NodeJS.Timeout;
@@ -102,6 +107,7 @@ export class EmfMetricsRecorder implements MetricsRecorder {
   public flush(): void {
     const current = this.series;
     this.series = new Map();
+    this.byDimensions = new Map();
     const dropped = this.droppedSeries;
     this.droppedSeries = 0;
     if (dropped > 0) {
@@ -150,6 +156,9 @@ export class EmfMetricsRecorder implements MetricsRecorder {
 
   private lookup(metric: string, dimensions: Readonly<Record<string, string>> | undefined, counter: boolean): Series | undefined {
     const dims = dimensions ?? NO_DIMENSIONS;
+    let byMetric = this.byDimensions.get(dims);
+    const known = byMetric?.get(metric);
+    if (known !== undefined) return known;
     const key = this.keyOf(metric, dims);
     let s = this.series.get(key);
     if (s === undefined) {
@@ -160,6 +169,13 @@ export class EmfMetricsRecorder implements MetricsRecorder {
       s = { name: metric, dimensions: dims, dimensionsKey: this.dimensionsKeyOf(dims), counter, sum: 0, count: 0, samples: [] };
       this.series.set(key, s);
     }
+    if (byMetric === undefined) {
+      // callers that build a new dimensions object per call are served by the keyed lookup alone
+      if (this.byDimensions.size >= this.maxSeries) return s;
+      byMetric = new Map();
+      this.byDimensions.set(dims, byMetric);
+    }
+    byMetric.set(metric, s);
     return s;
   }
 

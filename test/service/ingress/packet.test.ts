@@ -1,4 +1,4 @@
-import { buildPacket, isoTime } from '../../../service/ingress/packet';
+import { buildPacket, isoTime, packetTemplate, queueDatagram } from '../../../service/ingress/packet';
 
 describe('isoTime', () => {
   test('gives toISOString for every millisecond, also when times repeat, jump and go back', () => {
@@ -16,5 +16,28 @@ describe('isoTime', () => {
     expect(at(1_700_000_000_000)).toBe('2023-11-14T22:13:20.000Z');
     expect(at(1_700_000_000_250)).toBe('2023-11-14T22:13:20.250Z');
     expect(at(1_700_000_000_000)).toBe('2023-11-14T22:13:20.000Z');
+  });
+});
+
+describe('queueDatagram', () => {
+  const local = { Domain: 'demo', Port: 5000, IpAddress: '198.51.100.1', Protocol: 'udp' as const };
+  const inner = { SourceAddress: '10.99.0.2', SourcePort: 41000, DestinationAddress: '10.99.0.1', DestinationPort: 5683, Version: 4 as const, Protocol: 17 };
+  const datagrams = [
+    { data: Buffer.from([0, 1, 2, 250, 255]), remoteAddress: '203.0.113.5', remotePort: 4000, receivedAt: 1_700_000_000_123 },
+    { data: Buffer.from('quote " backslash \\ newline \n tab \t nul \u0000 é ✓', 'utf8'), remoteAddress: '2001:db8::5', remotePort: 1, receivedAt: 1_700_000_000_124 },
+    { data: Buffer.alloc(0), remoteAddress: '203.0.113.5', remotePort: 65535, receivedAt: 0, peerKey: Buffer.alloc(32, 9).toString('base64') },
+    { data: Buffer.from('payload'), remoteAddress: '203.0.113.5', remotePort: 51820, receivedAt: 5, peerKey: Buffer.alloc(32, 9).toString('base64'), inner },
+  ];
+
+  test.each(['base64', 'hex', 'utf8', 'ascii'] as const)('writes exactly the JSON of the packet object (%s)', (formatter) => {
+    const template = packetTemplate({ ...local, Domain: 'udp.example.com' }, 'eu-west-1', formatter);
+    for (const d of datagrams) {
+      const queued = queueDatagram(d, 'AQID-_', template);
+      const expected = JSON.stringify(buildPacket(d, 'AQID-_', { ...local, Domain: 'udp.example.com' }, 'eu-west-1', formatter));
+      expect(queued.json).toBe(expected);
+      expect(JSON.parse(queued.json)).toEqual(JSON.parse(expected));
+      expect(queued.bytes).toBe(Buffer.byteLength(expected));
+      expect(queued).toMatchObject({ tag: 'AQID-_', remoteAddress: d.remoteAddress, remotePort: d.remotePort });
+    }
   });
 });

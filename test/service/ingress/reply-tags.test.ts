@@ -30,7 +30,9 @@ describe('ReplyTagCodec', () => {
     const codec = new ReplyTagCodec({ now: clock });
     const inner = { SourceAddress: '10.99.0.2', SourcePort: 41000, DestinationAddress: '10.99.0.1', DestinationPort: 5683, Version: 4 as const, Protocol: 17 };
     const buf = Buffer.from(codec.mint('wg', '203.0.113.5', 51820, 60, PEER, inner), 'base64url');
-    buf[buf.length - 16 - 9] = (buf[buf.length - 16 - 9] + 1) % 256; // a byte of the inner source address
+    const at = buf.indexOf(Buffer.from([10, 99, 0, 2])); // the inner source address
+    expect(at).toBeGreaterThan(0);
+    buf[at + 3] = 3;
     expect(codec.decode(buf.toString('base64url'))).toMatchObject({ code: 'ReplyUnknownTag', reason: expect.stringContaining('signature') });
   });
 
@@ -40,6 +42,37 @@ describe('ReplyTagCodec', () => {
     for (let i = 0; i < 1000; i++) tags.add(codec.mint('demo', '203.0.113.5', 4000, 300));
     expect(tags.size).toBe(1000);
     for (const tag of tags) expect(tag).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+
+  test('the counter makes tags unique but routes nothing: changing it changes no target', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const tag = codec.mint('demo', '203.0.113.5', 4000, 300);
+    const raw = Buffer.from(tag, 'base64url');
+    raw.writeUIntBE(123456789, raw.length - 6, 6);
+    expect(codec.decode(raw.toString('base64url'))).toEqual(codec.decode(tag));
+  });
+
+  test('every field length round-trips (routing part padded to whole base64 groups)', () => {
+    const secret = randomBytes(32);
+    const codec = new ReplyTagCodec({ now: clock, secret });
+    for (const name of ['a', 'ab', 'abc', 'abcd', 'demo-listener-name']) {
+      for (const address of ['1.2.3.4', '10.0.0.10', '2001:db8::1']) {
+        const tag = codec.mint(name, address, 65535, 30);
+        expect(tag).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(tag.length % 4).toBe(0);
+        expect(codec.decode(tag)).toMatchObject({ listener: name, address, port: 65535 });
+        // a fresh codec with the same secret (nothing cached) verifies it from its bytes
+        expect(new ReplyTagCodec({ now: clock, secret }).decode(tag)).toMatchObject({ listener: name, address, port: 65535 });
+      }
+    }
+  });
+
+  test('a flow minted again in a later second gets a fresh expiry', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const first = codec.decode(codec.mint('demo', '203.0.113.5', 4000, 10)) as ReplyTarget;
+    now += 1_000;
+    const second = codec.decode(codec.mint('demo', '203.0.113.5', 4000, 10)) as ReplyTarget;
+    expect(second.expiresAt - first.expiresAt).toBe(1_000);
   });
 
   test('expired tags are refused', () => {
@@ -58,7 +91,7 @@ describe('ReplyTagCodec', () => {
     const tag = codec.mint('demo', '203.0.113.5', 4000, 300);
     const raw = Buffer.from(tag, 'base64url');
     // Redirect the reply to another port without knowing the key.
-    raw.writeUInt16BE(4001, 12);
+    raw.writeUInt16BE(4001, 6);
     const altered = raw.toString('base64url');
     expect(codec.decode(altered)).toEqual({ code: 'ReplyUnknownTag', reason: 'Tag signature does not match (forged, altered, or issued by another gateway)' });
     // A tag from another gateway (different key).
@@ -80,8 +113,9 @@ describe('ReplyTagCodec', () => {
     ['not a tag!', 'Tag is not a tag issued by this gateway (malformed)'],
     ['AAAA', 'Tag is not a tag issued by this gateway (malformed)'],
     ['x'.repeat(5000), 'Tag is not a tag issued by this gateway (malformed)'],
-    [Buffer.alloc(60, 1).toString('base64url'), 'Tag signature does not match (forged, altered, or issued by another gateway)'],
-    [Buffer.alloc(60, 2).toString('base64url'), 'Tag is not a tag issued by this gateway (malformed)'],
+    [Buffer.alloc(60, 2).toString('base64url'), 'Tag signature does not match (forged, altered, or issued by another gateway)'],
+    [Buffer.alloc(60, 1).toString('base64url'), 'Tag is not a tag issued by this gateway (malformed)'],
+    [Buffer.alloc(61, 2).toString('base64url'), 'Tag is not a tag issued by this gateway (malformed)'],
   ])('garbage %#', (tag, reason) => {
     const codec = new ReplyTagCodec({ now: clock });
     expect(codec.decode(tag)).toEqual({ code: 'ReplyUnknownTag', reason });
