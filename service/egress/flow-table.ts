@@ -34,6 +34,11 @@ export class FlowTable {
   private readonly flows = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private evictedCount = 0;
+  /** The last key built, and what it was built from: runs of datagrams to or from one client reuse it. */
+  private lastListener = '';
+  private lastAddress = '';
+  private lastPort = -1;
+  private lastKey = '';
 
   public constructor(options: FlowTableOptions = {}) {
     this.idleMs = (options.idleSeconds ?? DEFAULT_FLOW_IDLE_SECONDS) * 1000;
@@ -54,7 +59,7 @@ export class FlowTable {
 
   /** Records a datagram from `address:port` on `listener` at `at` (epoch ms, default now). */
   public touch(listener: string, address: string, port: number, at: number = this.now()): void {
-    const key = flowKey(listener, address, port);
+    const key = this.keyOf(listener, address, port);
     const seen = this.flows.get(key);
     if (seen !== undefined) {
       if (at - seen < REORDER_AFTER_MS) {
@@ -74,8 +79,18 @@ export class FlowTable {
 
   /** True when `address:port` sent to `listener` within the idle timeout. */
   public isActive(listener: string, address: string, port: number, at: number = this.now()): boolean {
-    const seen = this.flows.get(flowKey(listener, address, port));
+    const seen = this.flows.get(this.keyOf(listener, address, port));
     return seen !== undefined && at - seen < this.idleMs;
+  }
+
+  private keyOf(listener: string, address: string, port: number): string {
+    if (port !== this.lastPort || address !== this.lastAddress || listener !== this.lastListener) {
+      this.lastKey = flowKey(listener, address, port);
+      this.lastListener = listener;
+      this.lastAddress = address;
+      this.lastPort = port;
+    }
+    return this.lastKey;
   }
 
   /** Removes expired flows; returns how many. */

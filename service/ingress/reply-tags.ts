@@ -262,6 +262,7 @@ function padFor(fieldsLength: number): number {
 }
 
 /** base64url of the counter as 6 big-endian bytes (8 characters). */
+/* eslint-disable no-bitwise -- six-bit groups of two 24-bit halves */
 function counterText(counter: number): string {
   const high = Math.floor(counter / 0x1000000);
   const low = counter % 0x1000000;
@@ -269,6 +270,7 @@ function counterText(counter: number): string {
   return d[(high >>> 18) & 63] + d[(high >>> 12) & 63] + d[(high >>> 6) & 63] + d[high & 63]
     + d[(low >>> 18) & 63] + d[(low >>> 12) & 63] + d[(low >>> 6) & 63] + d[low & 63];
 }
+/* eslint-enable no-bitwise */
 
 function malformed(): Failure {
   return unknown('Tag is not a tag issued by this gateway (malformed)');

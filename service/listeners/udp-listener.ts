@@ -96,7 +96,8 @@ export class UdpListener extends SocketListener implements ManagedListener {
     if (address === undefined) {
       return { code: 'InvalidAddress', reason: `${JSON.stringify(datagram.address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
     }
-    if (!this.ipv6 && isIP(address) === 6) {
+    // canonical IPv4 text never contains ':'
+    if (!this.ipv6 && address.includes(':')) {
       return { code: 'InvalidAddress', reason: `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot send to IPv6 ${address}` };
     }
     if (datagram.data.length > this.maxPayload) {

@@ -176,7 +176,7 @@ export class SourcedPacketProcessor {
     }
     if (entries.length === 0) return Promise.resolve(NOTHING);
 
-    const run = new Delivery(this, n, binding);
+    const run = new Delivery(this, n, binding, entries);
     const listener = this.listeners.get(binding.ListenerName);
     const publishedAt = Date.parse(n.Timestamp);
     const now = this.now();
@@ -184,14 +184,14 @@ export class SourcedPacketProcessor {
       const entry = entries[i];
       const datagram = this.validate(entry, prefix(i), publishedAt, now);
       if ('code' in datagram) {
-        run.fail(i, entry, datagram.remote, datagram);
+        run.fail(i, datagram.remote, datagram);
         continue;
       }
       if (!listener) {
-        run.fail(i, entry, formatRemote(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
+        run.fail(i, formatRemote(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
         continue;
       }
-      run.send(listener, i, entry, datagram);
+      run.send(listener, i, datagram);
     }
     return run.finish();
   }
@@ -312,48 +312,66 @@ type EntryFailure = Failure & { readonly remote?: string };
 /**
  * The sends of one notification: counts completions and resolves a single promise when every
  * entry has been sent or reported. Entries still unsent after the send timeout fail with SendFailed.
+ * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
+ * gets one small completion closure, honoured once.
  */
 class Delivery {
   private sent = 0;
   private failed = 0;
+  private pending = 0;
   private looping = true;
   private resolve?: (r: SourcedResult) => void;
   private timer?: NodeJS.Timeout;
-  private readonly outstanding = new Set<PendingSend>();
+  /** 1 once an entry has been sent or reported. */
+  private readonly settled: Uint8Array;
+  /** The datagram of each entry handed to the Listener. */
+  private readonly handed: Array<EgressDatagram | undefined>;
 
   constructor(
     private readonly owner: SourcedPacketProcessor,
     private readonly n: SnsNotification,
     private readonly binding: PacketSourceRecord,
-  ) {}
-
-  fail(index: number, entry: unknown, remote: string | undefined, failure: Failure): void {
-    this.failed++;
-    this.owner.reportEntry(this.n, this.binding, index, entry, remote, { code: failure.code, reason: failure.reason });
+    private readonly entries: readonly unknown[],
+  ) {
+    this.settled = new Uint8Array(entries.length);
+    this.handed = new Array<EgressDatagram | undefined>(entries.length);
   }
 
-  send(listener: ListenerHandle, index: number, entry: unknown, datagram: EgressDatagram): void {
-    const p = new PendingSend(this, index, entry, datagram);
-    this.outstanding.add(p);
+  fail(index: number, remote: string | undefined, failure: Failure): void {
+    this.settled[index] = 1;
+    this.failed++;
+    this.owner.reportEntry(this.n, this.binding, index, this.entries[index], remote, { code: failure.code, reason: failure.reason });
+  }
+
+  send(listener: ListenerHandle, index: number, datagram: EgressDatagram): void {
+    this.pending++;
+    this.handed[index] = datagram;
+    const done = (failure: Failure | undefined): void => this.completed(index, failure);
     try {
-      listener.send(datagram, p.done);
+      listener.send(datagram, done);
     } catch (err) {
-      p.done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error).message}` });
+      done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error).message}` });
     }
   }
 
-  /** Called once per PendingSend. */
-  completed(p: PendingSend, failure: Failure | undefined): void {
-    this.outstanding.delete(p);
-    if (failure) this.fail(p.index, p.entry, formatRemote(p.datagram.address, p.datagram.port), failure);
-    else this.sent++;
-    if (this.outstanding.size === 0 && !this.looping) this.settle();
+  /** The Listener's completion of entry `index`; later calls for the same entry are ignored. */
+  private completed(index: number, failure: Failure | undefined): void {
+    if (this.settled[index] === 1) return;
+    this.pending--;
+    if (failure) {
+      const datagram = this.handed[index]!;
+      this.fail(index, formatRemote(datagram.address, datagram.port), failure);
+    } else {
+      this.settled[index] = 1;
+      this.sent++;
+    }
+    if (this.pending === 0 && !this.looping) this.settle();
   }
 
   /** Called after the last entry was handed over; resolves when every send has completed. */
   finish(): Promise<SourcedResult> {
     this.looping = false;
-    if (this.outstanding.size === 0) {
+    if (this.pending === 0) {
       this.owner.countSent(this.sent);
       return Promise.resolve({ sent: this.sent, failed: this.failed });
     }
@@ -367,7 +385,9 @@ class Delivery {
   private expire(): void {
     this.timer = undefined;
     const reason = `send did not complete within ${this.owner.timeoutMs} ms`;
-    for (const p of [...this.outstanding]) p.done({ code: 'SendFailed', reason });
+    for (let i = 0; i < this.entries.length && this.pending > 0; i++) {
+      if (this.settled[i] === 0 && this.handed[i] !== undefined) this.completed(i, { code: 'SendFailed', reason });
+    }
   }
 
   private settle(): void {
@@ -375,25 +395,6 @@ class Delivery {
     this.timer = undefined;
     this.owner.countSent(this.sent);
     this.resolve?.({ sent: this.sent, failed: this.failed });
-  }
-}
-
-/** One entry handed to a Listener; `done` is the Listener's completion callback, honoured once. */
-class PendingSend {
-  private settled = false;
-  readonly done: (failure: Failure | undefined) => void;
-
-  constructor(
-    delivery: Delivery,
-    readonly index: number,
-    readonly entry: unknown,
-    readonly datagram: EgressDatagram,
-  ) {
-    this.done = (failure) => {
-      if (this.settled) return;
-      this.settled = true;
-      delivery.completed(this, failure);
-    };
   }
 }
 
