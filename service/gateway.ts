@@ -20,6 +20,7 @@ import { ReplyTagCodec } from './ingress/reply-tags';
 import { createListener, ListenerConstructor, ListenerDependencies } from './listeners/listener-factory';
 import { ReplyRouter } from './replies';
 import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
+import { hotPathClientConfig } from './aws-clients';
 
 export interface GatewayOptions {
   readonly config: ConfigSource;
@@ -126,8 +127,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       logger: options.logger,
       baseDirectory: options.baseDirectory,
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
-      lambdaClient: () => (this.lambda ??= options.lambdaClient ?? this.own(new LambdaClient({ region: options.region }))),
-      sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient({ region: options.region }))),
+      lambdaClient: () => (this.lambda ??= options.lambdaClient ?? this.own(new LambdaClient(hotPathClientConfig(options.region)))),
+      sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
     };
   }
 

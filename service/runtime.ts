@@ -18,6 +18,7 @@ import { createLogger } from './observability/logger';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
+import { hotPathClientConfig } from './aws-clients';
 
 /** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -84,7 +85,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
   const failures = new LoggingFailureReporter(logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
-  const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient({ region: options.region })));
+  const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
 
   let config: ConfigSource;
   if (local) {

@@ -1,11 +1,12 @@
 /**
- * A real `LambdaClient` (the SDK's whole middleware stack: serialization, SigV4 signing with
+ * A real `LambdaClient`, configured as the gateway configures its own (the SDK's whole middleware stack: serialization, SigV4 signing with
  * placeholder credentials, retries) whose HTTP handler answers in memory instead of calling AWS:
  * every Invoke is answered 200 with an empty payload, and the packets of its
  * `{"Messages":[…]}` payload are counted. Stands for a Lambda destination in throughput runs
  * without putting the function's own work (parsing the event) on the gateway's CPU.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { hotPathClientConfig } from '../../service/aws-clients';
 import { handlerStats } from '../fixtures/handler-stats';
 
 /** Each packet's JSON starts with its Tag (DESIGN.md "Inbound packet"). */
@@ -22,7 +23,7 @@ export function countPackets(body: Uint8Array): number {
 /** The client; counts go to {@link handlerStats} like the local counting handler's. */
 export function countingLambdaClient(region: string): LambdaClient {
   return new LambdaClient({
-    region,
+    ...hotPathClientConfig(region),
     credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'placeholder-for-signing-only' },
     requestHandler: {
       handle: async (request: { body?: unknown }) => {

@@ -4,7 +4,6 @@
  * egress safety, flow ownership) before the datagram reaches the socket.
  */
 import type { RemoteInfo } from 'node:dgram';
-import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
 import type { EgressDatagram, Failure, IngressSink, ManagedListener, MetricsRecorder, SendCallback } from '../contracts';
