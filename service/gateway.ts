@@ -8,6 +8,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
@@ -20,7 +21,6 @@ import { ReplyTagCodec } from './ingress/reply-tags';
 import { createListener, ListenerConstructor, ListenerDependencies } from './listeners/listener-factory';
 import { ReplyRouter } from './replies';
 import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
-import { hotPathClientConfig } from './aws-clients';
 
 export interface GatewayOptions {
   readonly config: ConfigSource;

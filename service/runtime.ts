@@ -6,6 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
@@ -18,7 +19,6 @@ import { createLogger } from './observability/logger';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
-import { hotPathClientConfig } from './aws-clients';
 
 /** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
