@@ -80,6 +80,13 @@ export class ReplyTagCodec {
   private readonly signed = new Map<string, SignedPart>();
   /** Routing part texts that verified, with the target they route to. */
   private readonly verified = new Map<string, ReplyTarget>();
+  /** The last flow minted for and its part: a run of datagrams from one client skips the lookup. */
+  private lastListener = '';
+  private lastAddress = '';
+  private lastPort = -1;
+  private lastPeerKey?: string;
+  private lastInner?: InnerAddressing;
+  private lastPart?: SignedPart;
 
   public constructor(options: ReplyTagCodecOptions = {}) {
     if (options.secret !== undefined && options.secret.length < 16) {
@@ -97,6 +104,11 @@ export class ReplyTagCodec {
    */
   public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing): string {
     const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
+    const last = this.lastPart;
+    if (last !== undefined && last.expiry === expiry && port === this.lastPort && address === this.lastAddress
+      && listener === this.lastListener && peerKey === this.lastPeerKey && inner === this.lastInner) {
+      return last.text + this.nextCounter();
+    }
     let flow = listener + '|' + address + '|' + port;
     if (peerKey !== undefined) flow += '|' + peerKey;
     if (inner !== undefined) {
@@ -108,9 +120,19 @@ export class ReplyTagCodec {
       if (this.signed.size >= SIGNED_CACHE_SIZE) this.signed.clear();
       this.signed.set(flow, part);
     }
+    this.lastPart = part;
+    this.lastListener = listener;
+    this.lastAddress = address;
+    this.lastPort = port;
+    this.lastPeerKey = peerKey;
+    this.lastInner = inner;
+    return part.text + this.nextCounter();
+  }
+
+  private nextCounter(): string {
     const counter = this.counter;
     this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
-    return part.text + counterText(counter);
+    return counterText(counter);
   }
 
   /** The base64url text of the routing part, its pad and its MAC. */
