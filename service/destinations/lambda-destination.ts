@@ -5,7 +5,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Destination, DestinationContext, DestinationError, DeliveryResult } from './destination';
 import type { DestinationRecord } from '../../lib/private/records';
-import { messagesPayload, QueuedPacket } from '../ingress/packet';
+import { messagesPayloadBuffer, QueuedPacket } from '../ingress/packet';
 
 /** Lambda's limit on a synchronous request payload. */
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -22,7 +22,7 @@ export class LambdaDestination implements Destination {
   }
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
-    const payload = Buffer.from(messagesPayload(batch), 'utf8');
+    const payload = messagesPayloadBuffer(batch);
     let out;
     try {
       out = await this.client.send(new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', Payload: payload }));

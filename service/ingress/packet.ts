@@ -133,6 +133,30 @@ export function messagesPayload(batch: readonly QueuedPacket[]): string {
   return out + ']}';
 }
 
+/**
+ * `messagesPayload(batch)` as UTF-8 bytes. When every packet's JSON is ASCII (every Formatter but
+ * utf8 guarantees it) the packets are copied into one buffer directly, without building and
+ * re-encoding the joined text.
+ */
+export function messagesPayloadBuffer(batch: readonly QueuedPacket[]): Buffer {
+  let total = messagesOverheadBytes(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const packet = batch[i];
+    if (packet.bytes !== packet.json.length) return Buffer.from(messagesPayload(batch), 'utf8');
+    total += packet.bytes;
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let o = buf.write('{"Messages":[', 0, 'latin1');
+  for (let i = 0; i < batch.length; i++) {
+    if (i > 0) buf[o++] = COMMA;
+    o += buf.write(batch[i].json, o, 'latin1');
+  }
+  o += buf.write(']}', o, 'latin1');
+  return o === total ? buf : buf.subarray(0, o);
+}
+
+const COMMA = 0x2c;
+
 /** Bytes `messagesPayload` adds around the packets of a batch of `count` packets. */
 export function messagesOverheadBytes(count: number): number {
   return 15 + Math.max(0, count - 1);

@@ -1,4 +1,4 @@
-import { buildPacket, isoTime, packetTemplate, queueDatagram } from '../../../service/ingress/packet';
+import { buildPacket, isoTime, messagesPayload, messagesPayloadBuffer, packetTemplate, queueDatagram } from '../../../service/ingress/packet';
 
 describe('isoTime', () => {
   test('gives toISOString for every millisecond, also when times repeat, jump and go back', () => {
@@ -39,5 +39,27 @@ describe('queueDatagram', () => {
       expect(queued.bytes).toBe(Buffer.byteLength(expected));
       expect(queued).toMatchObject({ tag: 'AQID-_', remoteAddress: d.remoteAddress, remotePort: d.remotePort });
     }
+  });
+});
+
+describe('messagesPayloadBuffer', () => {
+  const local = { Domain: 'demo', Port: 5000, IpAddress: '198.51.100.1', Protocol: 'udp' as const };
+  const datagram = (text: string, port: number) => ({ data: Buffer.from(text, 'utf8'), remoteAddress: '203.0.113.5', remotePort: port, receivedAt: 1_700_000_000_000 });
+
+  test.each([0, 1, 3])('is the UTF-8 of messagesPayload for %i ASCII packets', (count) => {
+    const template = packetTemplate(local, 'us-east-1', 'base64');
+    const batch = Array.from({ length: count }, (_, i) => queueDatagram(datagram(`packet ${i}`, 4000 + i), `t${i}`, template));
+    const buf = messagesPayloadBuffer(batch);
+    expect(buf.toString('utf8')).toBe(messagesPayload(batch));
+    expect(buf.length).toBe(Buffer.byteLength(messagesPayload(batch)));
+    expect(JSON.parse(buf.toString('utf8')).Messages).toHaveLength(count);
+  });
+
+  test('encodes non-ASCII utf8 Data as UTF-8', () => {
+    const template = packetTemplate(local, 'us-east-1', 'utf8');
+    const batch = [queueDatagram(datagram('plain', 1), 'a', template), queueDatagram(datagram('é ✓ 😀', 2), 'b', template)];
+    const buf = messagesPayloadBuffer(batch);
+    expect(buf.equals(Buffer.from(messagesPayload(batch), 'utf8'))).toBe(true);
+    expect(JSON.parse(buf.toString('utf8')).Messages[1].Data).toBe('é ✓ 😀');
   });
 });
