@@ -46,9 +46,7 @@ const SCENARIOS: readonly Scenario[] = [
 
 /** Baselines a scenario needs (added to `--only` selections). */
 const NEEDS: Readonly<Record<string, readonly string[]>> = {
-  'sourced-plain': ['baseline-dgram'],
-  'sourced-wireguard': ['baseline-dgram', 'baseline-wireguard-go'],
-  'ingress': ['baseline-dgram'],
+  'sourced-wireguard': ['baseline-wireguard-go'],
 };
 
 /** The headline figures of bench/results.json, with their targets. */

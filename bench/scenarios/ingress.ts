@@ -4,7 +4,7 @@
  * Compared with the same sender flooding a plain dgram receive loop, then checked for zero loss
  * when paced at 0.7 × that loop's rate.
  */
-import { dgramRecvKey, PAYLOAD_SIZES } from './baseline-dgram';
+import { PAYLOAD_SIZES } from './baseline-dgram';
 import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
@@ -31,7 +31,7 @@ export const ingress: Scenario = {
     'real `LambdaClient` (serialization, SigV4 signing of every Invoke, retry middleware) with an in-memory HTTP handler ' +
     'that answers 200 and counts the packets of each payload, so the figure is the gateway\'s own work per packet in AWS ' +
     'mode, without the network round trip and without the function parsing its event. Rate = packets counted per second. ' +
-    'Compared with the same sender flooding a plain dgram receive loop; then the sender is paced at ' +
+    'Compared with the same sender flooding a plain dgram receive loop, in trials alternating with the gateway\'s; then the sender is paced at ' +
     `${ZERO_LOSS_FRACTION} × that loop's rate and loss must be zero. A last row floods a local handler module instead ` +
     '(`npm start`\'s destination), which parses every batch into an event object in the gateway process.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
@@ -39,6 +39,7 @@ export const ingress: Scenario = {
     if (missing) return { status: 'pending', reason: missing };
     const gateway = await Agent.start('ingress-gateway', { cpus: context.cpus.measured });
     const sender = await Agent.start('udp-sender', { cpus: context.cpus.partner });
+    const loop = await Agent.start('udp-counter', { cpus: context.cpus.measured });
     const figures: Record<string, number> = {};
     const rows: Array<Array<string | number>> = [];
     const raw: Record<string, unknown> = {};
@@ -46,20 +47,28 @@ export const ingress: Scenario = {
     const losses: number[] = [];
     try {
       const { port } = await gateway.request<{ port: number }>('start', { destination: 'lambda' });
+      const { port: loopPort } = await loop.request<{ port: number }>('bind', { recvBufferSize: 0 });
       await sender.request('open');
       for (const size of PAYLOAD_SIZES) {
+        const loopTrial = (durationMs: number): Promise<Trial> =>
+          trial(loop, () => sender.request('run', { host: '127.0.0.1', port: loopPort, size, rate: 0, durationMs }));
         const details: IngressStats[] = [];
         const run = async (rate: number, durationMs: number): Promise<Trial> => {
           const t = await trial(gateway, () => sender.request('run', { host: '127.0.0.1', port, size, rate, durationMs }));
           details.push(await gateway.request<IngressStats>('stats'));
           return t;
         };
-        await run(0, 300); // warm-up
+        await loopTrial(300); // warm-ups
+        await run(0, 300);
         details.length = 0;
         const flood: Trial[] = [];
-        for (let i = 0; i < context.runs; i++) flood.push(await run(0, context.trialMs));
+        const loops: Trial[] = [];
+        for (let i = 0; i < context.runs; i++) {
+          loops.push(await loopTrial(context.trialMs));
+          flood.push(await run(0, context.trialMs));
+        }
         const floodDetails = details.splice(0);
-        const baseline = context.figures[dgramRecvKey(size)];
+        const baseline = median(loops.map((t) => t.rate));
         const paceAt = Math.round(ZERO_LOSS_FRACTION * baseline);
         const paced: Trial[] = [];
         if (Number.isFinite(paceAt) && paceAt > 0) {
@@ -70,28 +79,30 @@ export const ingress: Scenario = {
         const rel = ratio(rate, baseline);
         const pacedLoss = paced.length > 0 ? Math.max(...paced.map((t) => t.loss)) : NaN;
         figures[`ingress${size}`] = rate;
+        figures[`ingressLoop${size}`] = baseline;
         figures[`ingressVsDgram${size}`] = rel;
         figures[`ingressLossAtTarget${size}`] = pacedLoss;
         ratios.push(rel);
         losses.push(pacedLoss);
         raw[`flood${size}`] = flood.map((t, i) => ({ ...t, gateway: floodDetails[i] }));
+        raw[`loop${size}`] = loops;
         raw[`paced${size}`] = paced.map((t, i) => ({ ...t, pacedAt: paceAt, gateway: pacedDetails[i] }));
         rows.push([
           `${size} B`,
           fmtRate(rate),
           flood.map((t) => fmtRate(t.rate)).join(', '),
           fmtPct(median(flood.map((t) => t.loss))),
-          fmtRate(baseline),
+          `${fmtRate(baseline)} (${loops.map((t) => fmtRate(t.rate)).join(', ')})`,
           fmtRatio(rel),
           `${fmtRate(paceAt)}: ${paced.map((t) => fmtPct(t.loss)).join(', ')}`,
         ]);
         context.log(`   ${size} B: ${fmtRate(rate)} (${fmtRatio(rel)}), loss paced at ${fmtRate(paceAt)}: ${fmtPct(pacedLoss)}`);
       }
     } finally {
-      await Promise.all([sender.stop(), gateway.stop()]);
+      await Promise.all([sender.stop(), gateway.stop(), loop.stop()]);
     }
     const local = await localHandlerFlood(context, LOCAL_HANDLER_SIZE);
-    const localBaseline = context.figures[dgramRecvKey(LOCAL_HANDLER_SIZE)];
+    const localBaseline = median(local.loops.map((t) => t.rate));
     figures[`ingressLocalHandler${LOCAL_HANDLER_SIZE}`] = local.rate;
     raw[`localHandler${LOCAL_HANDLER_SIZE}`] = local.trials;
     rows.push([
@@ -99,7 +110,7 @@ export const ingress: Scenario = {
       fmtRate(local.rate),
       local.trials.map((t) => fmtRate(t.rate)).join(', '),
       fmtPct(median(local.trials.map((t) => t.loss))),
-      fmtRate(localBaseline),
+      `${fmtRate(localBaseline)} (${local.loops.map((t) => fmtRate(t.rate)).join(', ')})`,
       fmtRatio(ratio(local.rate, localBaseline)),
       '—',
     ]);
@@ -111,11 +122,12 @@ export const ingress: Scenario = {
       raw,
       tables: [{
         table: {
-          columns: ['payload', 'median (flood)', 'runs', 'loss under flood', 'dgram receive loop', 'ratio', `loss paced at ${ZERO_LOSS_FRACTION} × loop, per run`],
+          columns: ['payload', 'median (flood)', 'runs', 'loss under flood', 'dgram receive loop, alternating trials (runs)', 'ratio', `loss paced at ${ZERO_LOSS_FRACTION} × loop, per run`],
           rows,
         },
       }],
       notes: [
+        'Each gateway trial follows a trial of the same sender flooding the raw receive loop (same payload, same core); each ratio divides the two medians, and the paced rate is 0.7 × that loop median.',
         '`ingressVsDgram` is the lower of the two payload sizes (Lambda destination); `ingressLossAtTarget` the highest loss of any paced run.',
         'The local-handler row is not a headline figure: in AWS the event is parsed by the function, not by the gateway.',
         'Loss under flood is expected (the sender outruns any receiver); the raw figures split it into socket drops (sent − DatagramsIn) and queue drops (PacketsDropped).',
@@ -128,19 +140,27 @@ export const ingress: Scenario = {
 const LOCAL_HANDLER_SIZE = 64;
 
 /** Flood trials against a Listener whose destination is the local counting handler module. */
-async function localHandlerFlood(context: ScenarioContext, size: number): Promise<{ rate: number; trials: Trial[] }> {
+async function localHandlerFlood(context: ScenarioContext, size: number): Promise<{ rate: number; trials: Trial[]; loops: Trial[] }> {
   const gateway = await Agent.start('ingress-gateway', { cpus: context.cpus.measured });
   const sender = await Agent.start('udp-sender', { cpus: context.cpus.partner });
+  const loop = await Agent.start('udp-counter', { cpus: context.cpus.measured });
   try {
     const { port } = await gateway.request<{ port: number }>('start', { destination: 'local', handler: 'counting-handler' });
+    const { port: loopPort } = await loop.request<{ port: number }>('bind', { recvBufferSize: 0 });
     await sender.request('open');
-    const run = (durationMs: number): Promise<Trial> => trial(gateway, () => sender.request('run', { host: '127.0.0.1', port, size, rate: 0, durationMs }));
-    await run(300); // warm-up
+    const flood = (agent: Agent, to: number, durationMs: number): Promise<Trial> =>
+      trial(agent, () => sender.request('run', { host: '127.0.0.1', port: to, size, rate: 0, durationMs }));
+    await flood(loop, loopPort, 300); // warm-ups
+    await flood(gateway, port, 300);
     const trials: Trial[] = [];
-    for (let i = 0; i < context.runs; i++) trials.push(await run(context.trialMs));
+    const loops: Trial[] = [];
+    for (let i = 0; i < context.runs; i++) {
+      loops.push(await flood(loop, loopPort, context.trialMs));
+      trials.push(await flood(gateway, port, context.trialMs));
+    }
     context.log(`   ${size} B, local handler: ${trials.map((t) => fmtRate(t.rate)).join(', ')}`);
-    return { rate: median(trials.map((t) => t.rate)), trials };
+    return { rate: median(trials.map((t) => t.rate)), trials, loops };
   } finally {
-    await Promise.all([sender.stop(), gateway.stop()]);
+    await Promise.all([sender.stop(), gateway.stop(), loop.stop()]);
   }
 }
