@@ -68,40 +68,43 @@ export class ReplyRouter {
   }
 
   private routeOne(entry: unknown, index: number, source: ReplySource): boolean {
-    const context: FailureContext = { listener: source.listener, destination: source.destination, index };
+    // Failure contexts are built only when a failure is reported: a routed reply allocates none.
+    const context = (): FailureContext => ({ listener: source.listener, destination: source.destination, index });
     if (typeof entry !== 'object' || Array.isArray(entry)) {
-      this.report('ReplyInvalid', `Replies[${index}] must be an object or null, got ${typeName(entry)}`, context);
+      this.report('ReplyInvalid', `Replies[${index}] must be an object or null, got ${typeName(entry)}`, context());
       return false;
     }
     const { Tag: tag, Data: data } = entry as { Tag?: unknown; Data?: unknown };
     if (typeof tag !== 'string') {
-      this.report('ReplyInvalid', `Replies[${index}].Tag must be a string, got ${typeName(tag)}`, context);
+      this.report('ReplyInvalid', `Replies[${index}].Tag must be a string, got ${typeName(tag)}`, context());
       return false;
     }
-    const tagged: FailureContext = { ...context, tag: tag.length > MAX_TAG_IN_RECORD ? `${tag.slice(0, MAX_TAG_IN_RECORD)}…` : tag };
+    const tagged = (): FailureContext => ({ ...context(), tag: tag.length > MAX_TAG_IN_RECORD ? `${tag.slice(0, MAX_TAG_IN_RECORD)}…` : tag });
     if (typeof data !== 'string') {
-      this.report('ReplyInvalid', `Replies[${index}].Data must be a string, got ${typeName(data)}`, tagged);
+      this.report('ReplyInvalid', `Replies[${index}].Data must be a string, got ${typeName(data)}`, tagged());
       return false;
     }
     const target = this.options.tags.decode(tag);
     if (isTagFailure(target)) {
-      this.report(target.code, `Replies[${index}].${target.reason}`, tagged);
+      this.report(target.code, `Replies[${index}].${target.reason}`, tagged());
       return false;
     }
-    const remote = formatEndpoint(target.address, target.port);
-    const addressed: FailureContext = target.peerKey ? { ...tagged, remote, peerKey: target.peerKey } : { ...tagged, remote };
+    const addressed = (): FailureContext => {
+      const remote = formatEndpoint(target.address, target.port);
+      return target.peerKey ? { ...tagged(), remote, peerKey: target.peerKey } : { ...tagged(), remote };
+    };
     if (target.listener !== source.listener) {
-      this.report('ReplyUnknownTag', `Replies[${index}].Tag belongs to Listener ${target.listener}, not to ${source.listener} whose destination replied`, addressed);
+      this.report('ReplyUnknownTag', `Replies[${index}].Tag belongs to Listener ${target.listener}, not to ${source.listener} whose destination replied`, addressed());
       return false;
     }
     const listener = this.options.listeners.get(target.listener);
     if (listener === undefined) {
-      this.report('ReplyUnknownTag', `Replies[${index}].Tag names Listener ${target.listener}, which is not running`, addressed);
+      this.report('ReplyUnknownTag', `Replies[${index}].Tag names Listener ${target.listener}, which is not running`, addressed());
       return false;
     }
     const bytes = decodeData(data, source.formatter, `Replies[${index}].Data`);
     if (isFailure(bytes)) {
-      this.report(bytes.code, bytes.reason, addressed);
+      this.report(bytes.code, bytes.reason, addressed());
       return false;
     }
     const dims = this.dimensionsOf(source.listener);
@@ -113,7 +116,7 @@ export class ReplyRouter {
     listener.send(
       datagram,
       (failure: Failure | undefined) => {
-        if (failure) this.options.failures.report(failure, addressed);
+        if (failure) this.options.failures.report(failure, addressed());
         else this.options.metrics.increment('RepliesOut', 1, dims);
       },
     );

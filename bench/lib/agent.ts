@@ -49,6 +49,11 @@ function profileFlags(name: string): string[] {
   return ['--cpu-prof', '--cpu-prof-dir', path.join(BENCH_DIR, 'out', 'profiles'), '--cpu-prof-name', `${name}.${Date.now()}.cpuprofile`];
 }
 
+/** `PGB_NODE_FLAGS="--trace-gc …"`: extra Node.js flags for every agent (flags NODE_OPTIONS refuses). */
+function envFlags(): string[] {
+  return (process.env.PGB_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f.length > 0);
+}
+
 /** Node.js binary the agents run on (default: the one running the bench). */
 let agentNode: string | undefined = process.env.PGB_NODE;
 
@@ -65,7 +70,7 @@ export class Agent {
   /** Starts `bench/agents/<name>.ts` and waits until it reports ready. */
   static async start(name: string, options: AgentOptions = {}): Promise<Agent> {
     const bundled = bundleDir ? path.join(bundleDir, `${name}.js`) : undefined;
-    const flags = [...(options.nodeFlags ?? []), ...profileFlags(name)];
+    const flags = [...(options.nodeFlags ?? []), ...envFlags(), ...profileFlags(name)];
     const nodeArgs = bundled
       ? [...flags, '--enable-source-maps', bundled]
       : [...flags, '--import', TSX_LOADER, path.join(AGENT_DIR, `${name}.ts`)];
