@@ -3,7 +3,7 @@
  * bench/results.json.
  *
  * Options:
- *   --runs N         repetitions per measurement (median reported; at least 3 for published figures)
+ *   --runs N         repetitions per measurement (default 5; the median is reported; at least 3 for published figures)
  *   --trial-ms N     length of one throughput trial (default 1500)
  *   --only a,b       run only these scenario ids (baselines are added when a scenario needs them)
  *   --no-pin         do not pin processes to cores
@@ -73,7 +73,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, trialMs: 1500, pin: true, write: true, bundle: true };
+  const o: Options = { runs: 5, trialMs: 1500, pin: true, write: true, bundle: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {

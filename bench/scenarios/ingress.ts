@@ -9,7 +9,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { Trial, trial } from '../lib/throughput';
+import { GATEWAY_WARMUP_MS, LOOP_WARMUP_MS, Trial, trial } from '../lib/throughput';
 
 /** Fraction of the receive-loop rate at which ingress must lose nothing. */
 export const ZERO_LOSS_FRACTION = 0.7;
@@ -58,8 +58,8 @@ export const ingress: Scenario = {
           details.push(await gateway.request<IngressStats>('stats'));
           return t;
         };
-        await loopTrial(300); // warm-ups
-        await run(0, 300);
+        await loopTrial(LOOP_WARMUP_MS); // warm-ups
+        await run(0, GATEWAY_WARMUP_MS);
         details.length = 0;
         const flood: Trial[] = [];
         const loops: Trial[] = [];
@@ -150,8 +150,8 @@ async function localHandlerFlood(context: ScenarioContext, size: number): Promis
     await sender.request('open');
     const flood = (agent: Agent, to: number, durationMs: number): Promise<Trial> =>
       trial(agent, () => sender.request('run', { host: '127.0.0.1', port: to, size, rate: 0, durationMs }));
-    await flood(loop, loopPort, 300); // warm-ups
-    await flood(gateway, port, 300);
+    await flood(loop, loopPort, LOOP_WARMUP_MS); // warm-ups
+    await flood(gateway, port, GATEWAY_WARMUP_MS);
     const trials: Trial[] = [];
     const loops: Trial[] = [];
     for (let i = 0; i < context.runs; i++) {

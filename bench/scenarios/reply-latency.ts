@@ -9,6 +9,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { median } from '../lib/stats';
+import { GATEWAY_WARMUP_MS } from '../lib/throughput';
 
 /** Datagrams per second of the latency client. */
 export const LATENCY_RATE = 10_000;
@@ -47,7 +48,7 @@ async function measurePairs(
     const run = (port: number, n: number, warmup: number): Promise<RoundTrips> =>
       client.request<RoundTrips>('run', { port, rate: LATENCY_RATE, count: n, warmup }, 60_000);
     await run(echoPort, 2000, 0); // warm-up of both paths
-    await run(gatewayPort, 2000, 0);
+    await run(gatewayPort, (LATENCY_RATE * GATEWAY_WARMUP_MS) / 1000, 0);
     const baseline: RoundTrips[] = [];
     const gateway: RoundTrips[] = [];
     for (let i = 0; i < context.runs; i++) {

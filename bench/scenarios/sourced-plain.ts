@@ -8,7 +8,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { Trial, trial } from '../lib/throughput';
+import { GATEWAY_WARMUP_MS, LOOP_WARMUP_MS, Trial, trial } from '../lib/throughput';
 
 /** Packets per SNS message in the headline figures. */
 export const HEADLINE_PACKETS_PER_MESSAGE = 10;
@@ -54,8 +54,8 @@ export async function sourcedFlood(
       };
       const loop = (durationMs: number): Promise<{ sent: number; elapsedMs: number }> =>
         sender.request('run', { host: '127.0.0.1', port: counterPort, size: c.size, durationMs });
-      await trial(counter, () => loop(300)); // warm-ups
-      await trial(counter, () => produce(300));
+      await trial(counter, () => loop(LOOP_WARMUP_MS)); // warm-ups
+      await trial(counter, () => produce(GATEWAY_WARMUP_MS));
       gatewayRuns.length = 0;
       const trials: Trial[] = [];
       const baseline: Trial[] = [];

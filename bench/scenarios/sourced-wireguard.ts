@@ -19,7 +19,7 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { sleep, Trial, trial } from '../lib/throughput';
+import { GATEWAY_WARMUP_MS, LOOP_WARMUP_MS, sleep, Trial, trial } from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from '../lib/wg-lab';
 
 /** Gateway tunnel address and the receiver's, for variant B (loopback). */
@@ -129,8 +129,8 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
       const produce = (durationMs: number): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs }, durationMs + 30_000);
       const loop = (durationMs: number): Promise<Trial> =>
         trial(counter, () => sender.request('run', { host: '127.0.0.1', port: counterPort, size, durationMs }));
-      await loop(300); // warm-ups
-      await trial(receiver, () => produce(300));
+      await loop(LOOP_WARMUP_MS); // warm-ups
+      await trial(receiver, () => produce(GATEWAY_WARMUP_MS));
       const trials: Trial[] = [];
       const loops: Trial[] = [];
       for (let i = 0; i < context.runs; i++) {
