@@ -9,6 +9,12 @@
  *   --no-pin         do not pin processes to cores
  *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone
  *   --tsx            run agents from their TypeScript sources through tsx instead of bundles
+ *
+ * Environment:
+ *   PGB_PROFILE=a,b   V8 CPU profile of these agents into bench/out/profiles (bench/profile-summary.ts reads one)
+ *   PGB_NODE=path     run the agents on this Node.js binary (e.g. Node.js 22 from `npx -p node@22`)
+ *   PGB_NODE_FLAGS=…  extra Node.js flags for every agent (e.g. --trace-gc)
+ *   PGB_MEMORY_CLIENTS=N  flows and sessions held by the memory scenario (default 100000)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

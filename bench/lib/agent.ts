@@ -54,13 +54,8 @@ function envFlags(): string[] {
   return (process.env.PGB_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f.length > 0);
 }
 
-/** Node.js binary the agents run on (default: the one running the bench). */
-let agentNode: string | undefined = process.env.PGB_NODE;
-
-/** Runs agents on this Node.js binary from now on. */
-export function useAgentNode(binary: string): void {
-  agentNode = binary;
-}
+/** `PGB_NODE=/path/to/node`: the Node.js binary the agents run on (default: the one running the bench). */
+const agentNode: string | undefined = process.env.PGB_NODE || undefined;
 
 /** Every agent started and not yet stopped, so an interrupted run can still end them. */
 const live = new Set<Agent>();
