@@ -214,7 +214,7 @@ const METHOD: readonly string[] = [
   'Every role (gateway under test, load generator, counting receiver, baseline loop) is a separate Node.js process, so a sender and its receiver never share an event loop.',
   'Throughput is counted by the receiving process: datagrams between the first and the last arrival, divided by that time. Loss is 1 − received ÷ sent.',
   'Flood trials send in bursts of 64 per event-loop turn; paced trials send on a 1 ms schedule. Every loop is bounded by a time and a count.',
-  'Throughput ratios against Node\'s dgram loops use baseline trials that alternate with the gateway\'s (loop, gateway, loop, gateway…, same core, same receiver): a shared machine\'s speed can drift by tens of percent within minutes, and a baseline measured once at the start would carry that drift into every ratio. The separate baseline section at the start is reported for reference; the wireguard-go tunnel is measured once, in its own section.',
+  'Throughput ratios against Node\'s dgram loops use baseline trials that alternate with the gateway\'s (ABBA order: loop, gateway, gateway, loop…; same core, same receiver): a shared machine\'s speed can drift by tens of percent within minutes, and a baseline measured once at the start would carry that drift into every ratio. The separate baseline section at the start is reported for reference; the wireguard-go tunnel is measured once, in its own section.',
   'Gateway scenarios use the data plane\'s own public classes (listeners, SourcedPacketProcessor, IngressPipeline, WireGuard); nothing of the gateway is re-implemented under bench/.',
   'WireGuard scenarios run inside network namespaces created for the run (unique names, removed at the end, also on failure).',
 ];

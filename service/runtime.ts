@@ -86,6 +86,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const failures = new LoggingFailureReporter(logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
+  // The delivery queue's long polls pass an abort signal per request, and the SDK drops its
+  // middleware cache on any request with options: they get a client of their own.
+  const pollingSqs = options.sqsClient ?? (local ? undefined : own(new SQSClient({ region: options.region })));
 
   let config: ConfigSource;
   if (local) {
@@ -147,7 +150,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         logger,
       });
     } else if (options.deliveryQueueUrl && sqs) {
-      consumer = new DeliveryQueueConsumer({ sqs, queueUrl: options.deliveryQueueUrl, processor, bindings: gateway, failures, logger });
+      consumer = new DeliveryQueueConsumer({ sqs: pollingSqs ?? sqs, queueUrl: options.deliveryQueueUrl, processor, bindings: gateway, failures, logger });
       consumer.start();
     } else {
       logger.warn('packet sourcing is off: no delivery queue configured (PACKET_GATEWAY_DELIVERY_QUEUE_URL)');

@@ -134,8 +134,10 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
       const trials: Trial[] = [];
       const loops: Trial[] = [];
       for (let i = 0; i < context.runs; i++) {
-        loops.push(await loop(context.trialMs));
+        // ABBA order: neither side always runs first
+        if (i % 2 === 0) loops.push(await loop(context.trialMs));
         trials.push(await trial(receiver, () => produce(context.trialMs)));
+        if (i % 2 === 1) loops.push(await loop(context.trialMs));
       }
       out.set(size, { trials, loops });
       context.log(`   gateway → decrypting receiver ${size} B: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${loops.map((t) => fmtRate(t.rate)).join(', ')}`);

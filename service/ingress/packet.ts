@@ -86,6 +86,8 @@ export function buildPacket(
  */
 export interface PacketTemplate {
   readonly formatter: FormatterName;
+  /** The fixed fields are ASCII (a region or address from the environment might not be). */
+  readonly ascii: boolean;
   /** `","Local":{…},"ReceivedAt":"` is split around the receive time; these are the pieces. */
   readonly afterRemote: string;
   readonly afterReceivedAt: string;
@@ -93,30 +95,35 @@ export interface PacketTemplate {
 
 /** Serializes the fixed fields of a Listener's packets once. */
 export function packetTemplate(local: PacketLocal, region: string, formatter: FormatterName): PacketTemplate {
-  return {
-    formatter,
-    afterRemote: '},"Local":' + JSON.stringify(local) + ',"ReceivedAt":"',
-    afterReceivedAt: '","IngressRegion":' + JSON.stringify(region) + ',"Formatter":' + JSON.stringify(formatter),
-  };
+  const afterRemote = '},"Local":' + JSON.stringify(local) + ',"ReceivedAt":"';
+  const afterReceivedAt = '","IngressRegion":' + JSON.stringify(region) + ',"Formatter":' + JSON.stringify(formatter);
+  return { formatter, ascii: isAscii(afterRemote) && isAscii(afterReceivedAt), afterRemote, afterReceivedAt };
+}
+
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
 }
 
 /**
  * Serializes the packet of one datagram for batching: the same text as
  * `JSON.stringify(buildPacket(…))`, built from the template and the datagram's own fields. The
  * tag (base64url), remote address (IP text from the socket), peer key (base64), receive time and
- * base64/hex Data need no escaping; utf8/ascii Data and Inner are serialized by JSON.stringify.
+ * base64/hex Data need no escaping; utf8/ascii Data, Inner and an IPv6 address with a zone
+ * (`fe80::1%<interface>`, whose interface name may hold any character) go through JSON.stringify.
  */
 export function queueDatagram(datagram: InboundDatagram, tag: string, template: PacketTemplate): QueuedPacket {
   const formatter = template.formatter;
   const data = encodeData(datagram.data, formatter);
-  let json = '{"Tag":"' + tag + '","Remote":{"IpAddress":"' + datagram.remoteAddress + '","Port":' + datagram.remotePort;
+  const zoned = datagram.remoteAddress.includes('%');
+  const address = zoned ? JSON.stringify(datagram.remoteAddress) : '"' + datagram.remoteAddress + '"';
+  let json = '{"Tag":"' + tag + '","Remote":{"IpAddress":' + address + ',"Port":' + datagram.remotePort;
   if (datagram.peerKey !== undefined) json += ',"PeerKey":"' + datagram.peerKey + '"';
   json += template.afterRemote + isoTime(datagram.receivedAt) + template.afterReceivedAt;
   if (datagram.inner !== undefined) json += ',"Inner":' + JSON.stringify(datagram.inner);
   json += formatter === 'base64' || formatter === 'hex' ? ',"Data":"' + data + '"}' : ',"Data":' + JSON.stringify(data) + '}';
   return {
     json,
-    bytes: formatter === 'utf8' ? Buffer.byteLength(json) : json.length,
+    bytes: formatter === 'utf8' || zoned || !template.ascii ? Buffer.byteLength(json) : json.length,
     tag,
     remoteAddress: datagram.remoteAddress,
     remotePort: datagram.remotePort,

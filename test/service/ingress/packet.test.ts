@@ -63,3 +63,23 @@ describe('messagesPayloadBuffer', () => {
     expect(JSON.parse(buf.toString('utf8')).Messages[1].Data).toBe('é ✓ 😀');
   });
 });
+
+describe('queueDatagram with unusual fields', () => {
+  const local = { Domain: 'demo', Port: 5000, IpAddress: '198.51.100.1', Protocol: 'udp' as const };
+
+  test('an IPv6 address with a zone is escaped and its bytes counted', () => {
+    const d = { data: Buffer.from('x'), remoteAddress: 'fe80::1%we"ird\\é', remotePort: 1, receivedAt: 0 };
+    const queued = queueDatagram(d, 't', packetTemplate(local, 'us-east-1', 'base64'));
+    expect(queued.json).toBe(JSON.stringify(buildPacket(d, 't', local, 'us-east-1', 'base64')));
+    expect(queued.bytes).toBe(Buffer.byteLength(queued.json));
+    expect(messagesPayloadBuffer([queued]).toString('utf8')).toBe(messagesPayload([queued]));
+  });
+
+  test('a non-ASCII region is counted in UTF-8 bytes and written as UTF-8', () => {
+    const d = { data: Buffer.from('x'), remoteAddress: '203.0.113.5', remotePort: 1, receivedAt: 0 };
+    const queued = queueDatagram(d, 't', packetTemplate(local, 'région', 'hex'));
+    expect(queued.json).toBe(JSON.stringify(buildPacket(d, 't', local, 'région', 'hex')));
+    expect(queued.bytes).toBe(Buffer.byteLength(queued.json));
+    expect(messagesPayloadBuffer([queued]).toString('utf8')).toBe(messagesPayload([queued]));
+  });
+});
