@@ -150,7 +150,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         logger,
       });
     } else if (options.deliveryQueueUrl && sqs) {
-      consumer = new DeliveryQueueConsumer({ sqs: pollingSqs ?? sqs, queueUrl: options.deliveryQueueUrl, processor, bindings: gateway, failures, logger });
+      consumer = new DeliveryQueueConsumer({
+        sqs: pollingSqs ?? sqs,
+        queueUrl: options.deliveryQueueUrl,
+        processor,
+        bindings: gateway,
+        failures,
+        logger,
+      });
       consumer.start();
     } else {
       logger.warn('packet sourcing is off: no delivery queue configured (PACKET_GATEWAY_DELIVERY_QUEUE_URL)');
