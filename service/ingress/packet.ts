@@ -56,30 +56,6 @@ export function isoTime(ms: number): string {
   return isoText;
 }
 
-/** Builds the packet object for one datagram. `local` is shared by every packet of a Listener. */
-export function buildPacket(
-  datagram: InboundDatagram,
-  tag: string,
-  local: PacketLocal,
-  region: string,
-  formatter: FormatterName,
-): InboundPacket {
-  const remote: PacketRemote = datagram.peerKey === undefined
-    ? { IpAddress: datagram.remoteAddress, Port: datagram.remotePort }
-    : { IpAddress: datagram.remoteAddress, Port: datagram.remotePort, PeerKey: datagram.peerKey };
-  const packet: InboundPacket = {
-    Tag: tag,
-    Remote: remote,
-    Local: local,
-    ReceivedAt: isoTime(datagram.receivedAt),
-    IngressRegion: region,
-    Formatter: formatter,
-    ...(datagram.inner === undefined ? {} : { Inner: datagram.inner }),
-    Data: encodeData(datagram.data, formatter),
-  };
-  return packet;
-}
-
 /**
  * The parts of a packet's JSON that are the same for every packet of a Listener and destination
  * Formatter, serialized once (see {@link queueDatagram}).
@@ -105,8 +81,8 @@ function isAscii(text: string): boolean {
 }
 
 /**
- * Serializes the packet of one datagram for batching: the same text as
- * `JSON.stringify(buildPacket(…))`, built from the template and the datagram's own fields. The
+ * Serializes the packet of one datagram for batching: the same text as `JSON.stringify` of the
+ * {@link InboundPacket} object (fields in contract order), built from the template and the datagram's own fields. The
  * tag (base64url), remote address (IP text from the socket), peer key (base64), receive time and
  * base64/hex Data need no escaping; utf8/ascii Data, Inner and an IPv6 address with a zone
  * (`fe80::1%<interface>`, whose interface name may hold any character) go through JSON.stringify.

@@ -1,4 +1,23 @@
-import { buildPacket, isoTime, messagesPayload, messagesPayloadBuffer, packetTemplate, queueDatagram } from '../../../service/ingress/packet';
+import type { FormatterName } from '../../../lib/private/records';
+import type { InboundDatagram } from '../../../service/contracts';
+import { encodeData } from '../../../service/formatter';
+import { InboundPacket, isoTime, messagesPayload, messagesPayloadBuffer, PacketLocal, packetTemplate, queueDatagram } from '../../../service/ingress/packet';
+
+/** The packet object of DESIGN.md "Inbound packet", built field by field: the oracle for the serializer. */
+function buildPacket(datagram: InboundDatagram, tag: string, local: PacketLocal, region: string, formatter: FormatterName): InboundPacket {
+  return {
+    Tag: tag,
+    Remote: datagram.peerKey === undefined
+      ? { IpAddress: datagram.remoteAddress, Port: datagram.remotePort }
+      : { IpAddress: datagram.remoteAddress, Port: datagram.remotePort, PeerKey: datagram.peerKey },
+    Local: local,
+    ReceivedAt: new Date(datagram.receivedAt).toISOString(),
+    IngressRegion: region,
+    Formatter: formatter,
+    ...(datagram.inner === undefined ? {} : { Inner: datagram.inner }),
+    Data: encodeData(datagram.data, formatter),
+  };
+}
 
 describe('isoTime', () => {
   test('gives toISOString for every millisecond, also when times repeat, jump and go back', () => {
@@ -10,8 +29,9 @@ describe('isoTime', () => {
 
   test('packets carry their own receive time', () => {
     const local = { Domain: 'demo', Port: 5000, IpAddress: '198.51.100.1', Protocol: 'udp' as const };
+    const template = packetTemplate(local, 'us-east-1', 'base64');
     const at = (ms: number): string =>
-      buildPacket({ data: Buffer.from('x'), remoteAddress: '203.0.113.5', remotePort: 4000, receivedAt: ms }, 't', local, 'us-east-1', 'base64').ReceivedAt;
+      (JSON.parse(queueDatagram({ data: Buffer.from('x'), remoteAddress: '203.0.113.5', remotePort: 4000, receivedAt: ms }, 't', template).json) as InboundPacket).ReceivedAt;
     expect(at(1_700_000_000_000)).toBe('2023-11-14T22:13:20.000Z');
     expect(at(1_700_000_000_000)).toBe('2023-11-14T22:13:20.000Z');
     expect(at(1_700_000_000_250)).toBe('2023-11-14T22:13:20.250Z');
