@@ -75,3 +75,33 @@ export async function trial(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Recorded trials of a gateway and of the raw dgram loop it is compared with. */
+export interface PairedRuns {
+  readonly gateway: Trial[];
+  readonly loop: Trial[];
+}
+
+/**
+ * Warms both sides up (the loop for {@link LOOP_WARMUP_MS}, the gateway for
+ * {@link GATEWAY_WARMUP_MS}), then records `runs` trials of each in ABBA order (loop, gateway,
+ * gateway, loop, …), so that neither side always runs first and both see the same minutes of a
+ * machine whose speed drifts. `gatewayTrial`/`loopTrial` run one trial of the given length.
+ */
+export async function pairedTrials(
+  runs: number,
+  trialMs: number,
+  gatewayTrial: (durationMs: number) => Promise<Trial>,
+  loopTrial: (durationMs: number) => Promise<Trial>,
+): Promise<PairedRuns> {
+  await loopTrial(LOOP_WARMUP_MS);
+  await gatewayTrial(GATEWAY_WARMUP_MS);
+  const gateway: Trial[] = [];
+  const loop: Trial[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) loop.push(await loopTrial(trialMs));
+    gateway.push(await gatewayTrial(trialMs));
+    if (i % 2 === 1) loop.push(await loopTrial(trialMs));
+  }
+  return { gateway, loop };
+}

@@ -9,7 +9,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { GATEWAY_WARMUP_MS, LOOP_WARMUP_MS, Trial, trial } from '../lib/throughput';
+import { pairedTrials, Trial, trial } from '../lib/throughput';
 
 /** Fraction of the receive-loop rate at which ingress must lose nothing. */
 export const ZERO_LOSS_FRACTION = 0.7;
@@ -59,18 +59,8 @@ export const ingress: Scenario = {
           details.push(await gateway.request<IngressStats>('stats'));
           return t;
         };
-        await loopTrial(LOOP_WARMUP_MS); // warm-ups
-        await run(0, GATEWAY_WARMUP_MS);
-        details.length = 0;
-        const flood: Trial[] = [];
-        const loops: Trial[] = [];
-        for (let i = 0; i < context.runs; i++) {
-          // ABBA order: neither side always runs first
-          if (i % 2 === 0) loops.push(await loopTrial(context.trialMs));
-          flood.push(await run(0, context.trialMs));
-          if (i % 2 === 1) loops.push(await loopTrial(context.trialMs));
-        }
-        const floodDetails = details.splice(0);
+        const { gateway: flood, loop: loops } = await pairedTrials(context.runs, context.trialMs, (ms) => run(0, ms), loopTrial);
+        const floodDetails = details.splice(0).slice(1); // the first is the warm-up's
         const baseline = median(loops.map((t) => t.rate));
         const paceAt = Math.round(ZERO_LOSS_FRACTION * baseline);
         const paced: Trial[] = [];
@@ -153,15 +143,8 @@ async function localHandlerFlood(context: ScenarioContext, size: number): Promis
     await sender.request('open');
     const flood = (agent: Agent, to: number, durationMs: number): Promise<Trial> =>
       trial(agent, () => sender.request('run', { host: '127.0.0.1', port: to, size, rate: 0, durationMs }));
-    await flood(loop, loopPort, LOOP_WARMUP_MS); // warm-ups
-    await flood(gateway, port, GATEWAY_WARMUP_MS);
-    const trials: Trial[] = [];
-    const loops: Trial[] = [];
-    for (let i = 0; i < context.runs; i++) {
-      if (i % 2 === 0) loops.push(await flood(loop, loopPort, context.trialMs));
-      trials.push(await flood(gateway, port, context.trialMs));
-      if (i % 2 === 1) loops.push(await flood(loop, loopPort, context.trialMs));
-    }
+    const { gateway: trials, loop: loops } = await pairedTrials(
+      context.runs, context.trialMs, (ms) => flood(gateway, port, ms), (ms) => flood(loop, loopPort, ms));
     context.log(`   ${size} B, local handler: ${trials.map((t) => fmtRate(t.rate)).join(', ')}`);
     return { rate: median(trials.map((t) => t.rate)), trials, loops };
   } finally {

@@ -8,7 +8,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { GATEWAY_WARMUP_MS, LOOP_WARMUP_MS, Trial, trial } from '../lib/throughput';
+import { pairedTrials, Trial, trial } from '../lib/throughput';
 
 /** Packets per SNS message in the headline figures. */
 export const HEADLINE_PACKETS_PER_MESSAGE = 10;
@@ -54,18 +54,9 @@ export async function sourcedFlood(
       };
       const loop = (durationMs: number): Promise<{ sent: number; elapsedMs: number }> =>
         sender.request('run', { host: '127.0.0.1', port: counterPort, size: c.size, durationMs });
-      await trial(counter, () => loop(LOOP_WARMUP_MS)); // warm-ups
-      await trial(counter, () => produce(GATEWAY_WARMUP_MS));
-      gatewayRuns.length = 0;
-      const trials: Trial[] = [];
-      const baseline: Trial[] = [];
-      for (let i = 0; i < context.runs; i++) {
-        // ABBA order: neither side always runs first
-        if (i % 2 === 0) baseline.push(await trial(counter, () => loop(context.trialMs)));
-        trials.push(await trial(counter, () => produce(context.trialMs)));
-        if (i % 2 === 1) baseline.push(await trial(counter, () => loop(context.trialMs)));
-      }
-      out.set(`${c.size}/${c.packets}`, { trials, baseline, gateway: gatewayRuns });
+      const { gateway: trials, loop: baseline } = await pairedTrials(
+        context.runs, context.trialMs, (ms) => trial(counter, () => produce(ms)), (ms) => trial(counter, () => loop(ms)));
+      out.set(`${c.size}/${c.packets}`, { trials, baseline, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
       context.log(`   ${c.size} B × ${c.packets}/message: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}`);
     }
     return out;

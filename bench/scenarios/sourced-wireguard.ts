@@ -19,7 +19,7 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { GATEWAY_WARMUP_MS, LOOP_WARMUP_MS, sleep, Trial, trial } from '../lib/throughput';
+import { pairedTrials, sleep, Trial, trial } from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from '../lib/wg-lab';
 
 /** Gateway tunnel address and the receiver's, for variant B (loopback). */
@@ -129,16 +129,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
       const produce = (durationMs: number): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs }, durationMs + 30_000);
       const loop = (durationMs: number): Promise<Trial> =>
         trial(counter, () => sender.request('run', { host: '127.0.0.1', port: counterPort, size, durationMs }));
-      await loop(LOOP_WARMUP_MS); // warm-ups
-      await trial(receiver, () => produce(GATEWAY_WARMUP_MS));
-      const trials: Trial[] = [];
-      const loops: Trial[] = [];
-      for (let i = 0; i < context.runs; i++) {
-        // ABBA order: neither side always runs first
-        if (i % 2 === 0) loops.push(await loop(context.trialMs));
-        trials.push(await trial(receiver, () => produce(context.trialMs)));
-        if (i % 2 === 1) loops.push(await loop(context.trialMs));
-      }
+      const { gateway: trials, loop: loops } = await pairedTrials(context.runs, context.trialMs, (ms) => trial(receiver, () => produce(ms)), loop);
       out.set(size, { trials, loops });
       context.log(`   gateway → decrypting receiver ${size} B: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${loops.map((t) => fmtRate(t.rate)).join(', ')}`);
     }
