@@ -8,7 +8,7 @@
 import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAddressing, ListenerRegistry, MetricsRecorder } from './contracts';
 import { formatEndpoint } from './egress/address';
 import { decodeData, isFailure } from './formatter';
-import { isTagFailure, ReplyTagCodec } from './ingress/reply-tags';
+import { isTagFailure, ReplyTagCodec, ReplyTarget } from './ingress/reply-tags';
 import type { FormatterName } from '../lib/private/records';
 
 /** Where a response came from. */
@@ -68,43 +68,36 @@ export class ReplyRouter {
   }
 
   private routeOne(entry: unknown, index: number, source: ReplySource): boolean {
-    // Failure contexts are built only when a failure is reported: a routed reply allocates none.
-    const context = (): FailureContext => ({ listener: source.listener, destination: source.destination, index });
     if (typeof entry !== 'object' || Array.isArray(entry)) {
-      this.report('ReplyInvalid', `Replies[${index}] must be an object or null, got ${typeName(entry)}`, context());
+      this.report('ReplyInvalid', `Replies[${index}] must be an object or null, got ${typeName(entry)}`, contextOf(source, index));
       return false;
     }
     const { Tag: tag, Data: data } = entry as { Tag?: unknown; Data?: unknown };
     if (typeof tag !== 'string') {
-      this.report('ReplyInvalid', `Replies[${index}].Tag must be a string, got ${typeName(tag)}`, context());
+      this.report('ReplyInvalid', `Replies[${index}].Tag must be a string, got ${typeName(tag)}`, contextOf(source, index));
       return false;
     }
-    const tagged = (): FailureContext => ({ ...context(), tag: tag.length > MAX_TAG_IN_RECORD ? `${tag.slice(0, MAX_TAG_IN_RECORD)}…` : tag });
     if (typeof data !== 'string') {
-      this.report('ReplyInvalid', `Replies[${index}].Data must be a string, got ${typeName(data)}`, tagged());
+      this.report('ReplyInvalid', `Replies[${index}].Data must be a string, got ${typeName(data)}`, contextOf(source, index, tag));
       return false;
     }
     const target = this.options.tags.decode(tag);
     if (isTagFailure(target)) {
-      this.report(target.code, `Replies[${index}].${target.reason}`, tagged());
+      this.report(target.code, `Replies[${index}].${target.reason}`, contextOf(source, index, tag));
       return false;
     }
-    const addressed = (): FailureContext => {
-      const remote = formatEndpoint(target.address, target.port);
-      return target.peerKey ? { ...tagged(), remote, peerKey: target.peerKey } : { ...tagged(), remote };
-    };
     if (target.listener !== source.listener) {
-      this.report('ReplyUnknownTag', `Replies[${index}].Tag belongs to Listener ${target.listener}, not to ${source.listener} whose destination replied`, addressed());
+      this.report('ReplyUnknownTag', `Replies[${index}].Tag belongs to Listener ${target.listener}, not to ${source.listener} whose destination replied`, contextOf(source, index, tag, target));
       return false;
     }
     const listener = this.options.listeners.get(target.listener);
     if (listener === undefined) {
-      this.report('ReplyUnknownTag', `Replies[${index}].Tag names Listener ${target.listener}, which is not running`, addressed());
+      this.report('ReplyUnknownTag', `Replies[${index}].Tag names Listener ${target.listener}, which is not running`, contextOf(source, index, tag, target));
       return false;
     }
     const bytes = decodeData(data, source.formatter, `Replies[${index}].Data`);
     if (isFailure(bytes)) {
-      this.report(bytes.code, bytes.reason, addressed());
+      this.report(bytes.code, bytes.reason, contextOf(source, index, tag, target));
       return false;
     }
     const dims = this.dimensionsOf(source.listener);
@@ -116,7 +109,7 @@ export class ReplyRouter {
     listener.send(
       datagram,
       (failure: Failure | undefined) => {
-        if (failure) this.options.failures.report(failure, addressed());
+        if (failure) this.options.failures.report(failure, contextOf(source, index, tag, target));
         else this.options.metrics.increment('RepliesOut', 1, dims);
       },
     );
@@ -135,6 +128,17 @@ export class ReplyRouter {
     }
     return dims;
   }
+}
+
+/** The failure record's context for reply `index`: built only when a failure is reported. */
+function contextOf(source: ReplySource, index: number, tag?: string, target?: ReplyTarget): FailureContext {
+  const context: { -readonly [K in keyof FailureContext]: FailureContext[K] } = { listener: source.listener, destination: source.destination, index };
+  if (tag !== undefined) context.tag = tag.length > MAX_TAG_IN_RECORD ? `${tag.slice(0, MAX_TAG_IN_RECORD)}…` : tag;
+  if (target !== undefined) {
+    context.remote = formatEndpoint(target.address, target.port);
+    if (target.peerKey) context.peerKey = target.peerKey;
+  }
+  return context;
 }
 
 function typeName(value: unknown): string {
