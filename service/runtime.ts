@@ -86,9 +86,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const failures = new LoggingFailureReporter(logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
-  // The delivery queue's long polls pass an abort signal per request, and the SDK drops its
-  // middleware cache on any request with options: they get a client of their own.
-  const pollingSqs = options.sqsClient ?? (local ? undefined : own(new SQSClient({ region: options.region })));
 
   let config: ConfigSource;
   if (local) {
@@ -151,7 +148,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       });
     } else if (options.deliveryQueueUrl && sqs) {
       consumer = new DeliveryQueueConsumer({
-        sqs: pollingSqs ?? sqs,
+        // The long polls pass an abort signal per request, and the SDK empties its middleware
+        // cache on any request with options: they get a client of their own.
+        sqs: options.sqsClient ?? own(new SQSClient({ region: options.region })),
         queueUrl: options.deliveryQueueUrl,
         processor,
         bindings: gateway,
