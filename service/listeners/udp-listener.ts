@@ -13,8 +13,6 @@ import { canonicalAddress } from '../egress/address';
 import { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
 
-export { DEFAULT_MAX_PAYLOAD_BYTES, SOCKET_BUFFER_BYTES } from './listener-socket';
-
 export interface UdpListenerOptions {
   readonly record: ListenerRecord;
   readonly sink: IngressSink;

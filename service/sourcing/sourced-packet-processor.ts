@@ -22,7 +22,9 @@ import type {
   ListenerRegistry,
   MetricsRecorder,
 } from '../contracts';
+import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure, parseFormatter } from '../formatter';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../listeners/listener-socket';
 
 /** An SNS notification, as SNS delivers it to an SQS subscription (raw message delivery off). */
 export interface SnsNotification {
@@ -66,8 +68,6 @@ export interface SourcedPacketProcessorOptions {
   sendTimeoutMs?: number;
 }
 
-/** Default payload limit: the largest UDP payload over IPv4. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 65_507;
 const PEER_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const NOTHING: SourcedResult = Object.freeze({ sent: 0, failed: 0 });
 
@@ -188,7 +188,7 @@ export class SourcedPacketProcessor {
         continue;
       }
       if (!listener) {
-        run.fail(i, formatRemote(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
+        run.fail(i, formatEndpoint(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
         continue;
       }
       run.send(listener, i, datagram);
@@ -221,42 +221,42 @@ export class SourcedPacketProcessor {
       return fail('InvalidPort', `${field}Remote.Port: ${describe(port)} is not a port (allowed: integer 1-65535)`, address);
     }
     const formatter = parseFormatter(entry.Formatter, 'base64', `${field}Formatter`);
-    if (typeof formatter !== 'string') return { ...formatter, remote: formatRemote(address, port) };
+    if (typeof formatter !== 'string') return { ...formatter, remote: formatEndpoint(address, port) };
 
     let peerKey: string | undefined;
     const peer = remote.PeerKey;
     if (peer !== undefined && peer !== null) {
       if (typeof peer !== 'string' || !PEER_KEY_PATTERN.test(peer)) {
-        return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, formatRemote(address, port));
+        return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, formatEndpoint(address, port));
       }
       peerKey = peer;
     }
     let inner: InnerAddressing | undefined;
     if (entry.Inner !== undefined && entry.Inner !== null) {
       const parsed = parseInner(entry.Inner, `${field}Inner`);
-      if ('code' in parsed) return { ...parsed, remote: formatRemote(address, port) };
+      if ('code' in parsed) return { ...parsed, remote: formatEndpoint(address, port) };
       inner = parsed;
     }
     const ttl = entry.TtlSeconds;
     if (ttl !== undefined && ttl !== null) {
       if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
-        return fail('InvalidMessage', `${field}TtlSeconds: ${describe(ttl)} is not a time to live (allowed: a number of seconds greater than 0)`, formatRemote(address, port));
+        return fail('InvalidMessage', `${field}TtlSeconds: ${describe(ttl)} is not a time to live (allowed: a number of seconds greater than 0)`, formatEndpoint(address, port));
       }
       if (Number.isNaN(publishedAt)) {
-        return fail('InvalidMessage', `${field}TtlSeconds cannot be applied: the notification has no valid publish Timestamp`, formatRemote(address, port));
+        return fail('InvalidMessage', `${field}TtlSeconds cannot be applied: the notification has no valid publish Timestamp`, formatEndpoint(address, port));
       }
       const expiresAt = publishedAt + ttl * 1000;
       if (now > expiresAt) {
-        return fail('Expired', `${field}TtlSeconds ${ttl} elapsed at ${new Date(expiresAt).toISOString()} (published ${new Date(publishedAt).toISOString()}); not sent`, formatRemote(address, port));
+        return fail('Expired', `${field}TtlSeconds ${ttl} elapsed at ${new Date(expiresAt).toISOString()} (published ${new Date(publishedAt).toISOString()}); not sent`, formatEndpoint(address, port));
       }
     }
     if (entry.Data === undefined) {
-      return fail('InvalidMessage', `${field}Data is missing; expected the payload as ${formatter} text`, formatRemote(address, port));
+      return fail('InvalidMessage', `${field}Data is missing; expected the payload as ${formatter} text`, formatEndpoint(address, port));
     }
     const data = decodeData(entry.Data, formatter as FormatterName, `${field}Data`);
-    if (isFailure(data)) return { ...data, remote: formatRemote(address, port) };
+    if (isFailure(data)) return { ...data, remote: formatEndpoint(address, port) };
     if (data.length > this.maxPayloadBytes) {
-      return fail('PayloadTooLarge', `${field}Data decodes to ${data.length} bytes; at most ${this.maxPayloadBytes} are allowed`, formatRemote(address, port));
+      return fail('PayloadTooLarge', `${field}Data decodes to ${data.length} bytes; at most ${this.maxPayloadBytes} are allowed`, formatEndpoint(address, port));
     }
     return { data, address, port, peerKey, inner };
   }
@@ -360,7 +360,7 @@ class Delivery {
     this.pending--;
     if (failure) {
       const datagram = this.handed[index]!;
-      this.fail(index, formatRemote(datagram.address, datagram.port), failure);
+      this.fail(index, formatEndpoint(datagram.address, datagram.port), failure);
     } else {
       this.settled[index] = 1;
       this.sent++;
@@ -447,10 +447,6 @@ function singlePrefix(): string {
   return '';
 }
 
-/** `203.0.113.5:4567`, `[2001:db8::1]:4567`. */
-export function formatRemote(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
 
 /** An IPv4 or IPv6 address without a zone index (`fe80::1%eth0` names a local interface, never a remote). */
 function isIpAddress(value: string): boolean {
