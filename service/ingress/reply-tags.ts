@@ -27,8 +27,6 @@ const VERSION = 2;
 const FLAG_PEER_KEY = 1;
 const FLAG_INNER = 2;
 const UDP = 17;
-/** Inner addresses remembered per codec in each direction (emptied when full). */
-const INNER_CACHE_SIZE = 1024;
 /** Signed routing parts remembered per codec, in each direction (emptied when full). */
 const SIGNED_CACHE_SIZE = 4096;
 const MAC_BYTES = 16;
@@ -73,9 +71,6 @@ export class ReplyTagCodec {
   private readonly secret: Buffer;
   private readonly now: () => number;
   private counter: number;
-  /** Inner (tunnel) addresses as bytes: a few addresses recur in every tag of a peer. */
-  private readonly innerAddresses = new Map<string, Buffer | undefined>();
-  private readonly innerTexts = new Map<string, string>();
   /** The routing part signed for each flow, reused while its expiry second is current. */
   private readonly signed = new Map<string, SignedPart>();
   /** Routing part texts that verified, with the target they route to. */
@@ -147,8 +142,8 @@ export class ReplyTagCodec {
     let innerSource: Buffer | undefined;
     let innerDestination: Buffer | undefined;
     if (inner !== undefined && inner.Protocol === UDP) {
-      innerSource = this.innerAddress(inner.SourceAddress);
-      innerDestination = this.innerAddress(inner.DestinationAddress);
+      innerSource = parseIpAddress(inner.SourceAddress);
+      innerDestination = parseIpAddress(inner.DestinationAddress);
       if (innerSource === undefined || innerDestination === undefined || innerSource.length !== innerDestination.length) {
         innerSource = innerDestination = undefined;
       }
@@ -183,27 +178,6 @@ export class ReplyTagCodec {
 
   private mac(body: Buffer): Buffer {
     return createHmac('sha256', this.secret).update(body).digest();
-  }
-
-  private innerAddress(text: string): Buffer | undefined {
-    let bytes = this.innerAddresses.get(text);
-    if (bytes === undefined && !this.innerAddresses.has(text)) {
-      bytes = typeof text === 'string' ? parseIpAddress(text) : undefined;
-      if (this.innerAddresses.size >= INNER_CACHE_SIZE) this.innerAddresses.clear();
-      this.innerAddresses.set(text, bytes);
-    }
-    return bytes;
-  }
-
-  private innerText(bytes: Buffer): string {
-    const key = bytes.toString('latin1');
-    let text = this.innerTexts.get(key);
-    if (text === undefined) {
-      text = formatIpAddress(bytes);
-      if (this.innerTexts.size >= INNER_CACHE_SIZE) this.innerTexts.clear();
-      this.innerTexts.set(key, text);
-    }
-    return text;
   }
 
   /**
@@ -261,9 +235,9 @@ export class ReplyTagCodec {
       const size = version === 4 ? 4 : version === 6 ? 16 : 0;
       if (size === 0 || o + 5 + 2 * size > body.length) return malformed();
       inner = Object.freeze({
-        SourceAddress: this.innerText(buf.subarray(o + 5, o + 5 + size)),
+        SourceAddress: formatIpAddress(buf.subarray(o + 5, o + 5 + size)),
         SourcePort: buf.readUInt16BE(o + 1),
-        DestinationAddress: this.innerText(buf.subarray(o + 5 + size, o + 5 + 2 * size)),
+        DestinationAddress: formatIpAddress(buf.subarray(o + 5 + size, o + 5 + 2 * size)),
         DestinationPort: buf.readUInt16BE(o + 3),
         Version: version as 4 | 6,
         Protocol: UDP,
