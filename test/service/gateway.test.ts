@@ -61,7 +61,7 @@ describe('Gateway configuration changes', () => {
       // Change only a's destinations: same socket, new pipeline.
       await gateway.apply({ Listeners: [listener('a', pa, { Formatter: 'base64' }), listener('b', pb), listener('c', pc)] });
       expect(gateway.get('a')).toBe(a);
-      expect(await echo(client, pa, 'two')).toBe('echo:two');
+      expect(await echo(client, pa, 'two')).toBe('echo64:two');
 
       // Move b to another port: rebound; the old port is free again.
       const moved = await freePort();
