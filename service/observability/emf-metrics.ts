@@ -69,15 +69,17 @@ export class EmfMetricsRecorder implements MetricsRecorder {
   }
 
   public increment(metric: string, value = 1, dimensions?: Readonly<Record<string, string>>): void {
+    if (!Number.isFinite(value)) return;
     const s = this.lookup(metric, dimensions, true);
-    if (s === undefined || !Number.isFinite(value)) return;
+    if (s === undefined) return;
     s.sum += value;
     s.count++;
   }
 
   public observe(metric: string, value: number, dimensions?: Readonly<Record<string, string>>): void {
+    if (!Number.isFinite(value)) return;
     const s = this.lookup(metric, dimensions, false);
-    if (s === undefined || !Number.isFinite(value)) return;
+    if (s === undefined) return;
     s.sum += value;
     s.count++;
     if (s.samples.length < MAX_VALUES) {

@@ -67,6 +67,18 @@ describe('EmfMetricsRecorder', () => {
     expect(() => metrics.flush()).not.toThrow();
   });
 
+  test('ignores values that are not finite (no series, no empty value list)', () => {
+    const { metrics, lines } = recorder();
+    metrics.increment('X', Number.NaN);
+    metrics.observe('Y', Infinity);
+    metrics.increment('Z');
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toHaveProperty('X');
+    expect(lines[0]).not.toHaveProperty('Y');
+    expect(lines[0].Z).toBe(1);
+  });
+
   test('flushes periodically once started, and on stop', async () => {
     const { metrics, lines } = recorder({ flushIntervalSeconds: 0.02 });
     metrics.start();
