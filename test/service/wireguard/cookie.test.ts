@@ -93,8 +93,11 @@ describe('handshake load', () => {
     for (let i = 0; i < 5; i++) expect(limiter.allow(`2001:db8:1:2::${i + 1}`, 0)).toBe(true);
     expect(limiter.allow('2001:db8:1:2::99', 0)).toBe(false);
     expect(limiter.allow('2001:db8:1:3::1', 0)).toBe(true);
-    // IPv4-mapped addresses are separate IPv4 sources.
-    expect(limiter.allow('::ffff:203.0.113.1', 0)).toBe(true);
+    // IPv4-mapped addresses are separate IPv4 sources (they share one /64, ::ffff:0:0/64, as IPv6),
+    // and the same source as the plain IPv4 address.
+    for (let i = 0; i < 5; i++) expect(limiter.allow('::ffff:203.0.113.1', 0)).toBe(true);
+    expect(limiter.allow('::ffff:203.0.113.1', 0)).toBe(false);
+    expect(limiter.allow('203.0.113.1', 0)).toBe(false);
     expect(limiter.allow('::ffff:203.0.113.2', 0)).toBe(true);
     // Idle sources are forgotten.
     limiter.allow('203.0.113.50', 10_000);
