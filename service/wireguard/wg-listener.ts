@@ -380,13 +380,19 @@ export class WireGuardListener extends SocketListener implements ManagedListener
 /**
  * Passes failure records to the FailureReporter, at most `perSecond` per second: a flood of
  * garbage must not become a flood of log lines. The rest are counted (metric `Failures`) and
- * summarised in one log record per second.
+ * summarised in one log record at the end of each second in which any were suppressed.
+ *
+ * @internal exported for tests
  */
-class FailureLogLimiter {
+export class FailureLogLimiter {
   private windowStart = 0;
   private inWindow = 0;
   private suppressed: Partial<Record<FailureCode, number>> = {};
   private suppressedTotal = 0;
+  /** Writes the summary when the window ends, also when no further failure arrives. */
+  private summaryTimer?: NodeJS.Timeout;
+  /** Metric dimensions per failure code, one object each (the recorder keys its series by object). */
+  private readonly dimensions = new Map<FailureCode, Readonly<Record<string, string>>>();
 
   constructor(
     private readonly listener: string,
@@ -413,11 +419,22 @@ class FailureLogLimiter {
     }
     this.suppressed[failure.code] = (this.suppressed[failure.code] ?? 0) + 1;
     this.suppressedTotal++;
-    this.options.metrics?.increment('Failures', 1, { Code: failure.code });
+    if (this.summaryTimer === undefined) {
+      this.summaryTimer = setTimeout(() => this.flush(), Math.max(0, this.windowStart + 1000 - now));
+      this.summaryTimer.unref();
+    }
+    let dims = this.dimensions.get(failure.code);
+    if (dims === undefined) {
+      dims = Object.freeze({ Code: failure.code });
+      this.dimensions.set(failure.code, dims);
+    }
+    this.options.metrics?.increment('Failures', 1, dims);
   }
 
   /** Logs the summary of suppressed records, if any. */
   flush(): void {
+    if (this.summaryTimer !== undefined) clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
     if (this.suppressedTotal === 0) return;
     this.options.logger.warn('packet failure records suppressed (rate limit)', { listener: this.listener, suppressed: this.suppressedTotal, byCode: this.suppressed });
     this.suppressed = {};
