@@ -437,7 +437,6 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     ];
     const registration = new RegistrationProvider(this, 'Registration', {
       environment: {
-        [RegistrationEnvironment.Table]: table.tableName,
         [RegistrationEnvironment.DeliveryTargets]: stack.toJsonString(targets),
         [RegistrationEnvironment.AccessRoleArn]: accessRole.roleArn,
       },

@@ -89,13 +89,12 @@ export const WireGuardKeyAttribute = {
 
 /**
  * Environment of the registration function.
- * `PACKET_GATEWAY_TABLE`: the gateway's table. `PACKET_GATEWAY_DELIVERY_TARGETS`: JSON array of
- * `{ Region, QueueArn, TableName }`, the home region first. `PACKET_GATEWAY_ACCESS_ROLE_ARN`: the
+ * `PACKET_GATEWAY_DELIVERY_TARGETS`: JSON array of `{ Region, QueueArn, TableName }` (the tables
+ * the function writes), the home region first. `PACKET_GATEWAY_ACCESS_ROLE_ARN`: the
  * registration principal, assumed before users' roles. `PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS`:
  * how long a subscription may stay pending.
  */
 export const RegistrationEnvironment = {
-  Table: 'PACKET_GATEWAY_TABLE',
   DeliveryTargets: 'PACKET_GATEWAY_DELIVERY_TARGETS',
   AccessRoleArn: 'PACKET_GATEWAY_ACCESS_ROLE_ARN',
   ConfirmationTimeoutSeconds: 'PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS',

@@ -298,7 +298,8 @@ describe('registration provider', () => {
         Architectures: ['arm64'],
         Environment: {
           Variables: Match.objectLike({
-            PACKET_GATEWAY_TABLE: { Ref: logicalId(t, 'AWS::DynamoDB::Table', 'GatewayTable') },
+            // the tables come in the delivery targets
+            PACKET_GATEWAY_TABLE: Match.absent(),
             PACKET_GATEWAY_ACCESS_ROLE_ARN: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] },
             PACKET_GATEWAY_DELIVERY_TARGETS: Match.anyValue(),
           }),
