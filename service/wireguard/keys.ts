@@ -5,12 +5,11 @@
 /* eslint-disable no-bitwise -- key clamping sets and clears bits */
 import { randomBytes } from 'node:crypto';
 import { KEY_LENGTH, x25519FromPrivate } from './crypto';
-
-const BASE64_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+import { WG_KEY_PATTERN } from '../../lib/private/validate-records';
 
 /** True when `value` is a base64 WireGuard key (44 characters, 32 bytes). */
 export function isBase64Key(value: unknown): value is string {
-  return typeof value === 'string' && BASE64_KEY.test(value);
+  return typeof value === 'string' && WG_KEY_PATTERN.test(value);
 }
 
 /**

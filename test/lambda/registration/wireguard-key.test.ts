@@ -322,12 +322,18 @@ describe('properties and Delete', () => {
   });
 });
 
-test('keys: generated keys are distinct, and the derivation matches the data plane for any key', () => {
+test('keys: generated keys are distinct, clamped, and derive RFC 7748 public keys', () => {
   const keys = new Set(Array.from({ length: 20 }, () => generatePrivateKey()));
   expect(keys.size).toBe(20);
-  for (const key of keys) expect(publicKeyOf(key)).toBe(dataPlanePublicKeyOf(key));
+  for (const key of keys) {
+    const raw = Buffer.from(key, 'base64');
+    expect([raw[0] % 8, raw[31] >= 64 && raw[31] < 128]).toEqual([0, true]);
+  }
+  // RFC 7748 section 6.1: Bob's private and public key.
+  const bob = Buffer.from('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', 'hex').toString('base64');
+  expect(publicKeyOf(bob)).toBe(Buffer.from('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f', 'hex').toString('base64'));
   // RFC 7748 section 6.1: Alice's private and public key.
   const alice = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex').toString('base64');
   expect(publicKeyOf(alice)).toBe(Buffer.from('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a', 'hex').toString('base64'));
-  expect(() => publicKeyOf('not a key')).toThrow(/not a WireGuard private key/);
+  expect(() => publicKeyOf('not a key')).toThrow(/private key must be a WireGuard key/);
 });
