@@ -7,8 +7,8 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
-import type { InboundDatagram, IngressSink, ListenerHandle } from '../contracts';
-import { bindListenerSocket, closeListenerSocket, DEFAULT_MAX_PAYLOAD_BYTES, SendTracker, SinkErrorLog } from './listener-socket';
+import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../contracts';
+import { bindListenerSocket, closeListenerSocket, DEFAULT_MAX_PAYLOAD_BYTES, SendTracker, SinkErrorLog, socketTarget } from './listener-socket';
 import type { EgressPolicy } from '../egress/egress-policy';
 
 /** The settings every Listener kind shares. */
@@ -20,6 +20,8 @@ export interface SocketListenerOptions {
   readonly defaultBindAddress: string;
   /** Egress safety for this Listener (built from its EgressAllowedNetworks). */
   readonly egress: EgressPolicy;
+  /** Rebuilds the egress policy after an in-place update. */
+  readonly egressFor?: (record: ListenerRecord) => EgressPolicy;
 }
 
 /** Base of the Listener kinds: socket lifecycle and state; the kinds add receive and send. */
@@ -111,6 +113,36 @@ export abstract class SocketListener {
       return closeListenerSocket(this.socket, this.onMessage);
     });
     return this.closing;
+  }
+
+  /** Takes a new record in place: egress policy (when rebuildable), payload limit, the record itself. */
+  protected applyRecord(record: ListenerRecord): void {
+    if (this.base.egressFor) this.egress = this.base.egressFor(record);
+    this.maxPayload = record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.record = record;
+  }
+
+  /**
+   * Sends `data` from the Listener socket to `address:port` (canonical; IPv4 targets of an IPv6
+   * socket are mapped), tracked so that closing waits for it. `done` is called once: `undefined`
+   * when sent, `SendFailed` when the socket is not running or the send fails.
+   */
+  protected sendOnSocket(data: Buffer, port: number, address: string, done: (failure: Failure | undefined) => void): void {
+    const socket = this.socket;
+    if (!socket || this.closed) {
+      done({ code: 'SendFailed', reason: `Listener ${this.name} is not running` });
+      return;
+    }
+    this.sends.started();
+    try {
+      socket.send(data, port, socketTarget(this.ipv6, address), (err) => {
+        this.sends.settled();
+        done(err ? { code: 'SendFailed', reason: `send to ${address}:${port} failed: ${err.message}` } : undefined);
+      });
+    } catch (err) {
+      this.sends.settled();
+      done({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${(err as Error).message}` });
+    }
   }
 
   /** Hands a datagram to the sink; a throwing sink is logged (the first few times) and never stops the socket. */

@@ -4,29 +4,18 @@
  * egress safety, flow ownership) before the datagram reaches the socket.
  */
 import type { RemoteInfo } from 'node:dgram';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
-import type { EgressDatagram, Failure, IngressSink, ManagedListener, MetricsRecorder, SendCallback } from '../contracts';
-import { DEFAULT_MAX_PAYLOAD_BYTES, socketTarget, unmappedAddress } from './listener-socket';
-import { SocketListener } from './socket-listener';
+import type { EgressDatagram, Failure, ManagedListener, MetricsRecorder, SendCallback } from '../contracts';
+import { unmappedAddress } from './listener-socket';
+import { SocketListener, SocketListenerOptions } from './socket-listener';
 import { canonicalAddress } from '../egress/address';
-import { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
 
-export interface UdpListenerOptions {
-  readonly record: ListenerRecord;
-  readonly sink: IngressSink;
-  readonly logger: Logger;
+export interface UdpListenerOptions extends SocketListenerOptions {
   readonly metrics?: MetricsRecorder;
-  /** Address used when the record has no BindAddress. */
-  readonly defaultBindAddress: string;
-  /** Egress safety for this Listener (built from its EgressAllowedNetworks). */
-  readonly egress: EgressPolicy;
   readonly flows?: FlowTable;
   /** Refuse sends to clients without a live flow (AWS, behind the load balancer). @default false */
   readonly requireActiveFlow?: boolean;
-  /** Rebuilds the egress policy after an in-place update. */
-  readonly egressFor?: (record: ListenerRecord) => EgressPolicy;
 }
 
 export class UdpListener extends SocketListener implements ManagedListener {
@@ -46,9 +35,7 @@ export class UdpListener extends SocketListener implements ManagedListener {
       || (record.BindAddress ?? this.options.defaultBindAddress) !== this.bindAddress) {
       return false;
     }
-    if (this.options.egressFor) this.egress = this.options.egressFor(record);
-    this.maxPayload = record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.record = record;
+    this.applyRecord(record);
     return true;
   }
 
@@ -63,17 +50,7 @@ export class UdpListener extends SocketListener implements ManagedListener {
       done?.(checked);
       return;
     }
-    const address = socketTarget(this.ipv6, checked);
-    this.sends.started();
-    try {
-      this.socket!.send(datagram.data, datagram.port, address, (err) => {
-        this.sends.settled();
-        done?.(err ? { code: 'SendFailed', reason: `send to ${datagram.address}:${datagram.port} failed: ${err.message}` } : undefined);
-      });
-    } catch (err) {
-      this.sends.settled();
-      done?.({ code: 'SendFailed', reason: `send to ${datagram.address}:${datagram.port} failed: ${(err as Error).message}` });
-    }
+    this.sendOnSocket(datagram.data, datagram.port, checked, done ?? ignore);
   }
 
   public close(): Promise<void> {
@@ -116,4 +93,8 @@ export class UdpListener extends SocketListener implements ManagedListener {
     const address = this.ipv6 ? unmappedAddress(rinfo.address) : rinfo.address;
     this.accept(this, { data: msg, remoteAddress: address, remotePort: rinfo.port, receivedAt: Date.now() });
   };
+}
+
+function ignore(): void {
+  // a send without a completion callback
 }

@@ -18,14 +18,12 @@ import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
 import type {
   EgressDatagram,
   Failure,
   FailureCode,
   FailureReporter,
-  IngressSink,
   InnerAddressing,
   ManagedListener,
   MetricsRecorder,
@@ -36,29 +34,19 @@ import { DeviceOutput, parseEndpoint, WireGuardDevice, WireGuardDeviceOptions, W
 import { loadOrCreatePrivateKeyFile } from './key-file';
 import { isBase64Key, publicKeyOf } from './keys';
 import type { WireGuardTimers } from './timers';
-import type { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
-import { DEFAULT_MAX_PAYLOAD_BYTES, socketTarget, unmappedAddress as unmapped } from '../listeners/listener-socket';
-import { SocketListener } from '../listeners/socket-listener';
+import { unmappedAddress as unmapped } from '../listeners/listener-socket';
+import { SocketListener, SocketListenerOptions } from '../listeners/socket-listener';
 
 /** Failure records logged per second per Listener; the rest are counted and summarised. */
 const DEFAULT_FAILURE_LOGS_PER_SECOND = 50;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:/;
 
 /** Settings of a {@link WireGuardListener}. */
-export interface WireGuardListenerOptions {
-  readonly record: ListenerRecord;
-  readonly sink: IngressSink;
-  readonly logger: Logger;
+export interface WireGuardListenerOptions extends SocketListenerOptions {
   /** Receives one record per dropped datagram or failed send without callback (rate-limited in the log). */
   readonly failures?: FailureReporter;
   readonly metrics?: MetricsRecorder;
-  /** Address used when the record has no BindAddress. */
-  readonly defaultBindAddress: string;
-  /** Egress safety for this Listener (built from its EgressAllowedNetworks). */
-  readonly egress: EgressPolicy;
-  /** Rebuilds the egress policy after an in-place update. */
-  readonly egressFor?: (record: ListenerRecord) => EgressPolicy;
   readonly flows?: FlowTable;
   /** Refuse sends to peers without a live flow (AWS, behind the load balancer). @default false */
   readonly requireActiveFlow?: boolean;
@@ -160,9 +148,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       return false;
     }
     this.device.setAllowUnknownPeers(after.AllowUnknownPeers ?? false);
-    if (this.options.egressFor) this.egress = this.options.egressFor(record);
-    this.maxPayload = record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.record = record;
+    this.applyRecord(record);
     this.resolveHostEndpoints(hostEndpoints);
     return true;
   }
@@ -352,28 +338,10 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   }
 
   private transmit(data: Buffer, address: string, port: number, done?: SendCallback): void {
-    const socket = this.socket;
-    if (!socket || this.closed) {
-      done?.({ code: 'SendFailed', reason: `Listener ${this.name} is not running` });
-      return;
-    }
-    const target = socketTarget(this.ipv6, address);
-    this.sends.started();
-    try {
-      socket.send(data, port, target, (err) => {
-        this.sends.settled();
-        if (err) {
-          const failure: Failure = { code: 'SendFailed', reason: `send to ${address}:${port} failed: ${err.message}` };
-          if (done) done(failure);
-          else this.failureLog.report(failure, address, port, undefined);
-        } else {
-          done?.(undefined);
-        }
-      });
-    } catch (err) {
-      this.sends.settled();
-      done?.({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${(err as Error).message}` });
-    }
+    // Sends of the device's own (handshakes, keepalives, cookie replies) have no callback: their failures are logged here.
+    this.sendOnSocket(data, port, address, done ?? ((failure) => {
+      if (failure) this.failureLog.report(failure, address, port, undefined);
+    }));
   }
 }
 
