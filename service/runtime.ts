@@ -77,12 +77,9 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const local = options.mode === 'local';
   const logger = options.logger ?? createLogger({ level: options.logLevel, local });
-  // With metrics off, values are still aggregated (bounded) but each flush discards them.
-  const metricsOn = (options.metricsIntervalSeconds ?? 60) > 0;
-  const metrics = new EmfMetricsRecorder({
-    flushIntervalSeconds: options.metricsIntervalSeconds || 60,
-    write: metricsOn ? options.metricsWrite : () => undefined,
-  });
+  const metrics = (options.metricsIntervalSeconds ?? 60) > 0
+    ? new EmfMetricsRecorder({ flushIntervalSeconds: options.metricsIntervalSeconds, write: options.metricsWrite })
+    : NO_METRICS;
   const failures = new LoggingFailureReporter(logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
@@ -173,3 +170,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     return client;
   }
 }
+
+/** Metrics turned off (`metricsIntervalSeconds` 0): nothing is aggregated or written. */
+const NO_METRICS = {
+  increment(): void {
+    // off
+  },
+  observe(): void {
+    // off
+  },
+  start(): void {
+    // off
+  },
+  stop(): void {
+    // off
+  },
+};
