@@ -229,7 +229,7 @@ export class WireGuardDevice {
   private readonly nonce = Buffer.alloc(12);
   private readonly scratch = Buffer.alloc(MAX_INNER_PACKET_LENGTH + 16);
   /** Inner addresses of sends, parsed once: senders repeat the same few addresses packet after packet. */
-  private readonly innerAddresses = new Map<string, Buffer | undefined>();
+  private readonly innerAddresses = new Map<string, InnerAddress | undefined>();
 
   constructor(options: WireGuardDeviceOptions) {
     const pair = x25519FromPrivate(decodeKey(options.privateKey, 'WireGuard private key'));
@@ -772,8 +772,9 @@ export class WireGuardDevice {
     if (destinationText === undefined) {
       return failure('InvalidAddress', `no inner destination for peer ${peer.publicKey}: give Inner.DestinationAddress (the peer has sent no UDP packet yet and its AllowedIPs name no single host)`);
     }
-    const destination = typeof destinationText === 'string' ? this.innerAddress(destinationText) : undefined;
-    if (!destination) return failure('InvalidAddress', `Inner.DestinationAddress '${String(destinationText)}' is not an IPv4 or IPv6 address`);
+    const parsed = typeof destinationText === 'string' ? this.innerAddress(destinationText) : undefined;
+    const destination = parsed?.bytes;
+    if (!parsed || !destination) return failure('InvalidAddress', `Inner.DestinationAddress '${String(destinationText)}' is not an IPv4 or IPv6 address`);
     const version = destination.length === 4 ? 4 : 6;
     if (inner.Version !== undefined && inner.Version !== version) {
       return failure('InvalidAddress', `Inner.Version ${String(inner.Version)} does not match the IPv${version} destination ${destinationText}`);
@@ -781,7 +782,7 @@ export class WireGuardDevice {
     const sourceText = inner.SourceAddress ?? (last && last.Version === version ? last.DestinationAddress : undefined);
     let source: Buffer | undefined;
     if (sourceText !== undefined) {
-      source = typeof sourceText === 'string' ? this.innerAddress(sourceText) : undefined;
+      source = typeof sourceText === 'string' ? this.innerAddress(sourceText)?.bytes : undefined;
       if (!source || source.length !== destination.length) {
         return failure('InvalidAddress', `Inner.SourceAddress '${String(sourceText)}' is not an IPv${version} address like the destination`);
       }
@@ -789,26 +790,26 @@ export class WireGuardDevice {
       source = version === 4 ? this.tunnelAddress4 : this.tunnelAddress6;
       if (!source) return failure('InvalidAddress', `no inner IPv${version} source address: give Inner.SourceAddress or configure an IPv${version} TunnelAddress`);
     }
-    if (!peer.allowedIps.contains(formatIpAddress(destination), version)) {
-      return failure('AllowedIpsViolation', `inner destination ${formatIpAddress(destination)} is not in the AllowedIPs of peer ${peer.publicKey}`);
+    if (!peer.allowedIps.contains(parsed.text, version)) {
+      return failure('AllowedIpsViolation', `inner destination ${parsed.text} is not in the AllowedIPs of peer ${peer.publicKey}`);
     }
     const destinationPort = inner.DestinationPort ?? last?.SourcePort ?? this.tunnelPort;
     const sourcePort = inner.SourcePort ?? last?.DestinationPort ?? this.tunnelPort;
-    for (const [name, value] of [['DestinationPort', destinationPort], ['SourcePort', sourcePort]] as const) {
-      if (!Number.isInteger(value) || value < 1 || value > 65535) return failure('InvalidPort', `Inner.${name} ${String(value)} is not a port (allowed: 1–65535)`);
-    }
+    if (!isPort(destinationPort)) return failure('InvalidPort', `Inner.DestinationPort ${String(destinationPort)} is not a port (allowed: 1–65535)`);
+    if (!isPort(sourcePort)) return failure('InvalidPort', `Inner.SourcePort ${String(sourcePort)} is not a port (allowed: 1–65535)`);
     return { source, destination, sourcePort, destinationPort };
   }
 
-  /** `text` parsed as an IP address (cached, bounded; the bytes are only ever copied from). */
-  private innerAddress(text: string): Buffer | undefined {
-    let bytes = this.innerAddresses.get(text);
-    if (bytes === undefined && !this.innerAddresses.has(text)) {
-      bytes = parseIpAddress(text);
+  /** `text` parsed as an IP address, with its canonical text (cached, bounded; the bytes are only ever copied from). */
+  private innerAddress(text: string): InnerAddress | undefined {
+    let address = this.innerAddresses.get(text);
+    if (address === undefined && !this.innerAddresses.has(text)) {
+      const bytes = parseIpAddress(text);
+      address = bytes === undefined ? undefined : { bytes, text: formatIpAddress(bytes) };
       if (this.innerAddresses.size >= INNER_ADDRESS_CACHE_SIZE) this.innerAddresses.clear();
-      this.innerAddresses.set(text, bytes);
+      this.innerAddresses.set(text, address);
     }
-    return bytes;
+    return address;
   }
 
   private usableForSending(keypair: Keypair, now: number): boolean {
@@ -1120,4 +1121,14 @@ class DeadlineHeap {
   clear(): void {
     this.items.length = 0;
   }
+}
+
+/** An inner address as bytes and as canonical text. */
+interface InnerAddress {
+  readonly bytes: Buffer;
+  readonly text: string;
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
 }
