@@ -248,8 +248,7 @@ export class WireGuardDevice {
     this.mtu = positiveInteger(options.mtu ?? 1420, 'mtu');
     this.tunnelPort = validPort(options.tunnelPort ?? 51820, 'tunnelPort');
     this.setTunnelAddresses(options.tunnelAddresses ?? ['10.99.0.1', 'fd99::1']);
-    const now = (): number => this.clock.now();
-    this.cookieChecker = new CookieChecker(this.local.publicKey, now);
+    this.cookieChecker = new CookieChecker(this.local.publicKey, this.now);
     this.loadMeter = new HandshakeLoadMeter(positiveInteger(options.handshakeLoadThreshold ?? 500, 'handshakeLoadThreshold'));
     this.sourceLimiter = new SourceRateLimiter(
       positiveInteger(options.sourceHandshakesPerSecond ?? 20, 'sourceHandshakesPerSecond'),
@@ -327,16 +326,16 @@ export class WireGuardDevice {
   }
 
   /**
-   * Sets where a peer is reached (a configured host name once resolved, or an endpoint named by
-   * the sender of a packet). With `onlyIfUnknown`, an endpoint the peer already has (learned from
-   * its authenticated packets or configured) is kept. Returns false for an unknown peer or an
+   * Gives a peer without an endpoint one to be reached at (a configured host name once resolved,
+   * or an endpoint named by the sender of a packet); an endpoint the peer already has (learned
+   * from its authenticated packets or configured) is kept. Returns false for an unknown peer or an
    * address that is not an IP literal.
    */
-  setPeerEndpoint(peerKey: string, address: string, port: number, onlyIfUnknown = false): boolean {
+  setPeerEndpointIfUnknown(peerKey: string, address: string, port: number): boolean {
     const peer = this.peers.get(peerKey);
     const bytes = typeof address === 'string' ? parseIpAddress(address) : undefined;
-    if (!peer || !bytes || !Number.isInteger(port) || port < 1 || port > 65535) return false;
-    if (onlyIfUnknown && peer.endpointAddress !== undefined) return true;
+    if (!peer || !bytes || !isPort(port)) return false;
+    if (peer.endpointAddress !== undefined) return true;
     peer.endpointAddress = formatIpAddress(bytes);
     peer.endpointPort = port;
     return true;

@@ -173,7 +173,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     // The peer's own endpoint wins; the datagram's address only helps a peer with none yet.
     let endpointAddress = device.peerEndpointAddress(peerKey);
     if (endpointAddress === undefined && isIP(datagram.address) !== 0 && Number.isInteger(datagram.port)) {
-      device.setPeerEndpoint(peerKey, unmapped(datagram.address), datagram.port, true);
+      device.setPeerEndpointIfUnknown(peerKey, unmapped(datagram.address), datagram.port);
       endpointAddress = device.peerEndpointAddress(peerKey);
     }
     if (endpointAddress !== undefined) {
@@ -315,7 +315,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       if (!host) continue;
       lookup(host, { family: this.ipv6 ? 0 : 4 }).then(
         (result) => {
-          if (!this.closed) this.device?.setPeerEndpoint(peerKey, result.address, port, true);
+          if (!this.closed) this.device?.setPeerEndpointIfUnknown(peerKey, result.address, port);
         },
         (error: Error) => this.options.logger.warn('WireGuard peer endpoint not resolved', { listener: this.name, peerKey, endpoint, error: error.message }),
       );
