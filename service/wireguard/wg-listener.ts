@@ -131,18 +131,14 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       .filter((p) => p.PresharedKey !== undefined && SECRET_ARN.test(p.PresharedKey))
       .map((p) => [p.PublicKey, p.PresharedKey]));
     if (secretPsks(before) !== secretPsks(after)) return false;
-    const configs: WireGuardPeerConfig[] = [];
-    const hostEndpoints: Array<[string, string]> = [];
+    const device = this.device;
+    let hostEndpoints: HostEndpoint[];
     try {
-      for (const [index, peer] of (after.Peers ?? []).entries()) {
-        const psk = peer.PresharedKey && SECRET_ARN.test(peer.PresharedKey)
-          ? this.device.presharedKeyOf(peer.PublicKey)
-          : this.presharedKeyOf(peer, index);
-        const endpoint = splitEndpoint(peer.Endpoint);
-        if (endpoint.host) hostEndpoints.push([peer.PublicKey, peer.Endpoint!]);
-        configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: psk, endpoint: endpoint.literal });
-      }
-      this.device.setPeers(configs);
+      const peers = this.peerList(after, (peer, index) => (peer.PresharedKey && SECRET_ARN.test(peer.PresharedKey)
+        ? device.presharedKeyOf(peer.PublicKey)
+        : this.presharedKeyOf(peer, index)));
+      hostEndpoints = peers.hostEndpoints;
+      device.setPeers(peers.configs);
     } catch (error) {
       this.options.logger.error('WireGuard peers not updated: invalid configuration', { listener: this.name, error: (error as Error).message });
       return false;
@@ -262,18 +258,28 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     return value;
   }
 
-  private async peerConfigs(wg: WireGuardRecord): Promise<{ configs: WireGuardPeerConfig[]; hostEndpoints: Array<[string, string]> }> {
-    const configs: WireGuardPeerConfig[] = [];
-    const hostEndpoints: Array<[string, string]> = [];
+  /** The peers of `wg` at start: preshared keys kept in Secrets Manager are read first. */
+  private async peerConfigs(wg: WireGuardRecord): Promise<PeerList> {
+    const psks: Array<string | undefined> = [];
     for (const [index, peer] of (wg.Peers ?? []).entries()) {
       let psk = this.presharedKeyOf(peer, index);
       if (psk !== undefined && SECRET_ARN.test(psk)) {
         psk = (await this.secret(psk, `WireGuard.Peers[${index}].PresharedKey`)).trim();
         if (!isBase64Key(psk)) throw new Error(`Listener ${this.name}: the secret of WireGuard.Peers[${index}].PresharedKey does not hold a key (44 characters of base64)`);
       }
+      psks.push(psk);
+    }
+    return this.peerList(wg, (_peer, index) => psks[index]);
+  }
+
+  /** The device's peer configurations for `wg`, each peer's preshared key from `pskOf`, and the peers whose endpoint names a host. */
+  private peerList(wg: WireGuardRecord, pskOf: (peer: WireGuardPeerRecord, index: number) => string | undefined): PeerList {
+    const configs: WireGuardPeerConfig[] = [];
+    const hostEndpoints: HostEndpoint[] = [];
+    for (const [index, peer] of (wg.Peers ?? []).entries()) {
       const endpoint = splitEndpoint(peer.Endpoint);
-      if (endpoint.host) hostEndpoints.push([peer.PublicKey, peer.Endpoint!]);
-      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: psk, endpoint: endpoint.literal });
+      if (endpoint.host) hostEndpoints.push({ peerKey: peer.PublicKey, endpoint: peer.Endpoint!, host: endpoint.host, port: endpoint.port });
+      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: pskOf(peer, index), endpoint: endpoint.literal });
     }
     return { configs, hostEndpoints };
   }
@@ -309,10 +315,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     return this.bindSocket(() => this.device?.close());
   }
 
-  private resolveHostEndpoints(entries: Array<[string, string]>): void {
-    for (const [peerKey, endpoint] of entries) {
-      const { host, port } = splitEndpoint(endpoint);
-      if (!host) continue;
+  private resolveHostEndpoints(entries: readonly HostEndpoint[]): void {
+    for (const { peerKey, endpoint, host, port } of entries) {
       lookup(host, { family: this.ipv6 ? 0 : 4 }).then(
         (result) => {
           if (!this.closed) this.device?.setPeerEndpointIfUnknown(peerKey, result.address, port);
@@ -408,6 +412,21 @@ export class FailureLogLimiter {
     this.suppressed = {};
     this.suppressedTotal = 0;
   }
+}
+
+/** A peer whose configured endpoint names a host, resolved after the peers are set. */
+interface HostEndpoint {
+  readonly peerKey: string;
+  /** As configured, for messages. */
+  readonly endpoint: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What a WireGuard record gives the device: peer configurations and the endpoints still to resolve. */
+interface PeerList {
+  readonly configs: WireGuardPeerConfig[];
+  readonly hostEndpoints: HostEndpoint[];
 }
 
 /** `a.b.c.d:port` / `[v6]:port` stay literal; `host:port` needs resolving. */
