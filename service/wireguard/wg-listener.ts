@@ -174,7 +174,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     }
     if (endpointAddress !== undefined) {
       const endpointPort = device.peerEndpointPort(peerKey);
-      if (!this.ipv6 && isIP(endpointAddress) === 6 && !endpointAddress.startsWith('::ffff:')) {
+      // the device keeps endpoints in canonical text: IPv6 contains ':'
+      if (!this.ipv6 && endpointAddress.includes(':') && !endpointAddress.startsWith('::ffff:')) {
         this.refuse(datagram, done, 'InvalidAddress', `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot reach peer ${peerKey} at IPv6 ${endpointAddress}`);
         return;
       }
@@ -189,8 +190,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
         return;
       }
     }
-    const decapsulated = (this.record.WireGuard?.DecapsulatedDelivery ?? true);
-    device.send(peerKey, datagram.data, decapsulated ? datagram.inner : undefined, done);
+    // without decapsulated delivery the device sends the payload as it is and ignores `inner`
+    device.send(peerKey, datagram.data, datagram.inner, done);
   }
 
   /** A send refused before encryption: to `done`, or to the failure log when there is none. */
