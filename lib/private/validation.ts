@@ -5,6 +5,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { cidrProblem } from './validate-records';
 
 /** Name rule shared by Listeners and destinations: 1-64 of [A-Za-z0-9_-]. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -59,41 +60,9 @@ export function validateArn(scope: IConstruct, prop: string, value: string, serv
   }
 }
 
-/** True when `value` is an IPv4 or IPv6 CIDR block such as `203.0.113.0/24` or `2001:db8::/32`. */
+/** True when `value` is an IPv4 or IPv6 CIDR block with a prefix, such as `203.0.113.0/24` or `2001:db8::/32`. */
 export function isCidr(value: string): boolean {
-  const slash = value.indexOf('/');
-  if (slash < 0) return false;
-  const address = value.slice(0, slash);
-  const bits = value.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(bits)) return false;
-  const prefix = Number(bits);
-  if (isIpv4(address)) return prefix <= 32;
-  if (isIpv6(address)) return prefix <= 128;
-  return false;
-}
-
-/** True for a dotted-quad IPv4 address. */
-export function isIpv4(value: string): boolean {
-  const parts = value.split('.');
-  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255 && (p === '0' || !p.startsWith('0')));
-}
-
-/** True for an IPv6 address (with at most one `::`, optionally ending in a dotted quad). */
-export function isIpv6(value: string): boolean {
-  if (!value.includes(':') || value.split('::').length > 2) return false;
-  let groups = value.split(':');
-  const last = groups[groups.length - 1];
-  let extra = 0;
-  if (last.includes('.')) {
-    if (!isIpv4(last)) return false;
-    groups = groups.slice(0, -1);
-    extra = 2;
-  }
-  const compressed = value.includes('::');
-  const filled = groups.filter((g) => g !== '');
-  if (!filled.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
-  const count = filled.length + extra;
-  return compressed ? count <= 7 : count === 8 && groups.every((g) => g !== '');
+  return value.includes('/') && cidrProblem(value) === undefined;
 }
 
 /** Every entry must be a CIDR block; tokens are skipped. */
