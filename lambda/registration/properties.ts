@@ -7,6 +7,7 @@
 import { parseArn } from './arn';
 import { RegistrationError } from './errors';
 import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
+import { EXTERNAL_ID_PATTERN, NAME_PATTERN } from '../../lib/private/validate-records';
 
 /** Properties of `Custom::PacketGatewayPacketSource`, parsed. */
 export interface PacketSourceProperties {
@@ -23,8 +24,6 @@ export interface PacketSourceProperties {
 /** What an old (previous) property set yields, when it yields anything. */
 export type OldPacketSourceProperties = Partial<PacketSourceProperties>;
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
 const KNOWN = new Set<string>(['ServiceToken', ...Object.values(PacketSourceProperty)]);
 const KNOWN_TOPIC_SOURCE = new Set<string>(Object.values(SnsTopicSourceProperty));
 

@@ -22,6 +22,7 @@ import type { ResourceEvent, ResourceResponse } from './events';
 import { describe } from './properties';
 import { generatePrivateKey, generationVersionId, isWireGuardKey, publicKeyOf } from './wireguard-keys';
 import { WireGuardKeyAttribute, WireGuardKeyProperty, WireGuardKeySource } from '../../lib/private/resource-properties';
+import { NAME_PATTERN, SECRET_ARN_PATTERN } from '../../lib/private/validate-records';
 
 /** Properties of `Custom::PacketGatewayWireGuardKey`, parsed. */
 export interface WireGuardKeyProperties {
@@ -37,8 +38,6 @@ interface StoredKey {
   readonly versionId: string;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
 const KNOWN = new Set<string>(['ServiceToken', ...Object.values(WireGuardKeyProperty)]);
 const KEY_FORMAT = "32 bytes in base64 (44 characters, as printed by 'wg genkey')";
 

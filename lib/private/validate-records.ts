@@ -51,14 +51,14 @@ const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Handler: ['local'],
 };
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const DESTINATION_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const DOMAIN_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LAMBDA_FUNCTION_PATTERN = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
 const SQS_ARN_PATTERN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
 const SNS_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const LOG_GROUP_ARN_PATTERN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[A-Za-z0-9._/#-]{1,512}(:\*)?$/;
-const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+export const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
 const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 const IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -66,7 +66,7 @@ const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
-const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
+export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
 
 /** Largest UDP payload over IPv4, the upper bound of MaxPayloadBytes. */
 const MAX_UDP_PAYLOAD = 65_507;

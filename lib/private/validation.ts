@@ -5,10 +5,8 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { cidrProblem } from './validate-records';
+import { cidrProblem, NAME_PATTERN } from './validate-records';
 
-/** Name rule shared by Listeners and destinations: 1-64 of [A-Za-z0-9_-]. */
-export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Throws a validation error for `scope` naming the property and the allowed values. */
 export function fail(scope: IConstruct, message: string): never {
