@@ -3,8 +3,6 @@
  * stubbed to issue credentials, and an in-memory SNS that behaves like SNS for the calls the
  * handler makes (subscriptions per topic, pending confirmation, attributes, errors).
  */
-import { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ListSubscriptionsByTopicCommand,
@@ -14,23 +12,16 @@ import {
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { RegistrationContext } from '../../../lambda/registration/context';
 import { roleChain } from '../../../lambda/registration/credentials';
 import type { ResourceEvent } from '../../../lambda/registration/events';
 import { RecordStore } from '../../../lambda/registration/record-store';
-import { TABLE_PARTITION_KEY } from '../../../lib/private/records';
 import type { DeliveryTarget } from '../../../lib/private/resource-properties';
+import { LocalDynamo } from '../../support/local-dynamo';
 
-interface DynaliteServer {
-  listen(port: number, host: string, done: (err?: Error) => void): void;
-  close(done: (err?: Error) => void): void;
-  address(): AddressInfo;
-}
-// dynalite ships no type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (options: Record<string, unknown>) => DynaliteServer;
+/** A DynamoDB API on loopback (shared with the data plane's tests). */
+export { LocalDynamo };
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -43,46 +34,6 @@ export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/packet-gateway/app-PushRol
 export const EXTERNAL_ID = '11111111-2222-3333-4444-555555555555:c8aa';
 export const DLQ_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:app-PushDeadLetterQueue`;
 export const LOG_GROUP_ARN = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:app-PushLogGroup`;
-
-/** A DynamoDB API on loopback with helpers to create gateway tables. */
-export class LocalDynamo {
-  public static async start(): Promise<LocalDynamo> {
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-    return new LocalDynamo(server);
-  }
-
-  public readonly raw: DynamoDBClient;
-  public readonly documents: DynamoDBDocumentClient;
-  private tables = 0;
-
-  private constructor(private readonly server: DynaliteServer) {
-    this.raw = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${server.address().port}`,
-      region: REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    this.documents = DynamoDBDocumentClient.from(this.raw, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
-  /** Creates a gateway table (partition key `pk`) with a fresh name. */
-  public async createTable(prefix = 'gateway'): Promise<string> {
-    const name = `${prefix}-${++this.tables}`;
-    await this.raw.send(new CreateTableCommand({
-      TableName: name,
-      KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: TABLE_PARTITION_KEY, AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
-    return name;
-  }
-
-  public async stop(): Promise<void> {
-    this.documents.destroy();
-    this.raw.destroy();
-    await new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
-  }
-}
 
 interface FakeSubscription {
   readonly arn: string;

@@ -1,38 +1,36 @@
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ListenerRecord, PacketSourceRecord } from '../../../lib/private/records';
 import { DynamoDbConfigSource } from '../../../service/config/dynamodb-config-source';
+import { LocalDynamo } from '../../support/local-dynamo';
 import { capturingLogger } from '../helpers';
-import { startDynalite, LocalDynamo } from './dynalite';
 
-const TABLE = 'packet-gateway-config';
 const demo: ListenerRecord = { Name: 'demo', Protocol: 'udp', Port: 5555, Destinations: [{ Name: 'log', Type: 'log' }] };
 const source: PacketSourceRecord = { TopicArn: 'arn:aws:sns:us-east-1:123456789012:push', ListenerName: 'demo', Enabled: true };
 
 describe('DynamoDbConfigSource against a real DynamoDB API', () => {
   let dynamo: LocalDynamo;
-  let docs: DynamoDBDocumentClient;
+  let table: string;
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    await dynamo.createTable(TABLE);
-    docs = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
+    dynamo = await LocalDynamo.start();
+    table = await dynamo.createTable('packet-gateway-config');
   });
   afterAll(async () => {
-    await dynamo.close();
+    await dynamo.stop();
   });
   beforeEach(async () => {
     for (const pk of ['LISTENER#demo', 'LISTENER#other', 'LISTENER#broken', `SOURCE#${source.TopicArn}`]) {
-      await docs.send(new DeleteCommand({ TableName: TABLE, Key: { pk } }));
+      await dynamo.documents.send(new DeleteCommand({ TableName: table, Key: { pk } }));
     }
   });
 
   const put = (pk: string, kind: string, record: unknown): Promise<unknown> =>
-    docs.send(new PutCommand({ TableName: TABLE, Item: { pk, kind, record, version: 1 } }));
+    dynamo.documents.send(new PutCommand({ TableName: table, Item: { pk, kind, record, version: 1 } }));
 
   test('loads Listener and PacketSource records with one scan', async () => {
     await put('LISTENER#demo', 'Listener', demo);
     await put(`SOURCE#${source.TopicArn}`, 'PacketSource', source);
-    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 60 });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60 });
     try {
       expect(await config.start()).toEqual({ Listeners: [demo], PacketSources: [source] });
       expect(config.current().Listeners[0].Destinations[0]).toEqual({ Name: 'log', Type: 'log' });
@@ -43,7 +41,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
 
   test('reload notifies changes, and only changes', async () => {
     await put('LISTENER#demo', 'Listener', demo);
-    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 60 });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60 });
     const seen: number[] = [];
     config.onChange((c) => seen.push(c.Listeners[0]?.Port ?? -1));
     try {
@@ -63,7 +61,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
     await put('LISTENER#demo', 'Listener', demo);
     await put('LISTENER#broken', 'Listener', { ...demo, Name: 'broken', Port: 99999 });
     await put('LISTENER#other', 'Listener', { ...demo, Name: 'other' }); // same port as demo
-    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 60, logger });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60, logger });
     try {
       const loaded = await config.start();
       await config.reload();
@@ -81,7 +79,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
 
   test('reloads periodically', async () => {
     await put('LISTENER#demo', 'Listener', demo);
-    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: TABLE, reloadIntervalSeconds: 0.05 });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 0.05 });
     try {
       await config.start();
       const changed = new Promise<number>((resolve) => config.onChange((c) => resolve(c.Listeners.length)));
@@ -93,7 +91,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
   });
 
   test('a table that cannot be read fails start with a clear message', async () => {
-    const config = new DynamoDbConfigSource({ client: dynamo.client, tableName: 'missing-table' });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: 'missing-table' });
     await expect(config.start()).rejects.toThrow(/^table missing-table: cannot load the configuration: /);
   });
 });
