@@ -81,7 +81,8 @@ function decodeBase64(text: string, field: string): Buffer | Failure {
     padding++;
   }
   const body = end === text.length ? text : text.slice(0, end);
-  if (body.length % 4 !== 1 && (padding === 0 || text.length % 4 === 0)) {
+  const decodableLength = body.length % 4 !== 1 && (padding === 0 || text.length % 4 === 0);
+  if (decodableLength) {
     // Fast path, no character loop in JavaScript: for ASCII text (checked natively) Node's decoder
     // skips characters outside the alphabet and stops at an inner '=', so any of them leaves fewer
     // bytes than the length promises; '-' and '_' (base64url, which the decoder also takes) are
@@ -95,7 +96,7 @@ function decodeBase64(text: string, field: string): Buffer | Failure {
     const at = firstMismatch(body, (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47);
     return invalid(`${field}: not valid base64: ${charAt(text, at)} at index ${at} (allowed: A-Z a-z 0-9 + / and up to two = at the end)`);
   }
-  if (body.length % 4 === 1 || (padding > 0 && text.length % 4 !== 0)) {
+  if (!decodableLength) {
     return invalid(`${field}: not valid base64: length ${text.length} with ${padding} padding character(s) cannot be decoded (allowed: groups of 4 characters, the last one padded with = or unpadded)`);
   }
   return Buffer.from(body, 'base64');

@@ -83,15 +83,12 @@ export class EgressPolicy {
    * IP address) or `DestinationDenied` naming the range that covers it.
    */
   public check(address: string): Failure | undefined {
-    if (typeof address === 'string') {
-      const cached = this.verdicts.get(address);
-      if (cached !== undefined) return cached === ALLOWED ? undefined : cached;
-    }
+    if (typeof address !== 'string') return this.evaluate(address);
+    const cached = this.verdicts.get(address);
+    if (cached !== undefined) return cached === ALLOWED ? undefined : cached;
     const verdict = this.evaluate(address);
-    if (typeof address === 'string') {
-      if (this.verdicts.size >= EGRESS_VERDICT_CACHE_SIZE) this.verdicts.clear();
-      this.verdicts.set(address, verdict === undefined ? ALLOWED : verdict);
-    }
+    if (this.verdicts.size >= EGRESS_VERDICT_CACHE_SIZE) this.verdicts.clear();
+    this.verdicts.set(address, verdict === undefined ? ALLOWED : verdict);
     return verdict;
   }
 
