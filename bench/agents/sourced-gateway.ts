@@ -7,13 +7,10 @@ import { performance } from 'node:perf_hooks';
 import type { ListenerRecord } from '../../lib/private/records';
 import { num, serve, str } from '../lib/agent-runtime';
 import { BENCH_TOPIC_ARN, buildKit, Kit } from '../lib/gateway-kit';
-import { snsEnvelope } from '../lib/memory-queue';
+import { sourcedBodies } from '../lib/memory-queue';
 
 let kit: Kit | undefined;
 let packetsPerMessage = 1;
-
-/** Distinct message bodies the queue cycles through. */
-const POOL = 16;
 
 serve({
   start: async (args) => {
@@ -31,19 +28,15 @@ serve({
   load: (args) => {
     if (!kit?.queue) throw new Error('start first');
     packetsPerMessage = num(args, 'packets');
-    const size = num(args, 'size');
-    const remote: Record<string, unknown> = { Address: str(args, 'address'), Port: num(args, 'port') };
-    if (typeof args.peerKey === 'string') remote.PeerKey = args.peerKey;
-    const inner = args.inner as Record<string, unknown> | undefined;
-    const bodies: string[] = [];
-    for (let b = 0; b < POOL; b++) {
-      const messages = [];
-      for (let i = 0; i < packetsPerMessage; i++) {
-        const data = Buffer.alloc(size, (b * 31 + i) % 256).toString('base64');
-        messages.push(inner ? { Data: data, Remote: remote, Inner: inner } : { Data: data, Remote: remote });
-      }
-      bodies.push(snsEnvelope(BENCH_TOPIC_ARN, JSON.stringify({ Messages: messages }), b));
-    }
+    const bodies = sourcedBodies({
+      topicArn: BENCH_TOPIC_ARN,
+      size: num(args, 'size'),
+      packets: packetsPerMessage,
+      address: str(args, 'address'),
+      port: num(args, 'port'),
+      peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
+      inner: args.inner as Record<string, unknown> | undefined,
+    });
     kit.queue.load(bodies);
     return { bodyBytes: bodies[0].length };
   },

@@ -31,6 +31,40 @@ export function snsEnvelope(
   });
 }
 
+/** What {@link sourcedBodies} builds: `packets` entries per message, Data of `size` bytes, all to one remote. */
+export interface SourcedBodiesOptions {
+  readonly topicArn: string;
+  readonly size: number;
+  readonly packets: number;
+  readonly address: string;
+  readonly port: number;
+  /** `Remote.PeerKey` (WireGuard Listeners). */
+  readonly peerKey?: string;
+  /** `Inner` of every entry (WireGuard Listeners). */
+  readonly inner?: Record<string, unknown>;
+  /** Distinct bodies. @default 16 */
+  readonly pool?: number;
+}
+
+/**
+ * A pool of SNS-envelope message bodies carrying `{"Messages":[…]}` sourced packets, as the
+ * delivery queue holds them. Each body's payloads differ (so no two bodies are equal).
+ */
+export function sourcedBodies(o: SourcedBodiesOptions): string[] {
+  const remote: Record<string, unknown> = { Address: o.address, Port: o.port };
+  if (o.peerKey !== undefined) remote.PeerKey = o.peerKey;
+  const bodies: string[] = [];
+  for (let b = 0; b < (o.pool ?? 16); b++) {
+    const messages = [];
+    for (let i = 0; i < o.packets; i++) {
+      const data = Buffer.alloc(o.size, (b * 31 + i) % 256).toString('base64');
+      messages.push(o.inner ? { Data: data, Remote: remote, Inner: o.inner } : { Data: data, Remote: remote });
+    }
+    bodies.push(snsEnvelope(o.topicArn, JSON.stringify({ Messages: messages }), b));
+  }
+  return bodies;
+}
+
 /** Limits of one run of the queue. */
 export interface QueueRun {
   /** Messages per second; 0 hands them out as fast as they are received. */

@@ -76,32 +76,44 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Recorded trials of a gateway and of the raw dgram loop it is compared with. */
+/** Recorded trials of a gateway, of the raw dgram loop it is compared with, and of an optional reference loop. */
 export interface PairedRuns {
   readonly gateway: Trial[];
   readonly loop: Trial[];
+  /** Trials of `referenceTrial` (empty without one). */
+  readonly reference: Trial[];
 }
 
 /**
- * Warms both sides up (the loop for {@link LOOP_WARMUP_MS}, the gateway for
+ * Warms every side up (the loops for {@link LOOP_WARMUP_MS}, the gateway for
  * {@link GATEWAY_WARMUP_MS}), then records `runs` trials of each in ABBA order (loop, gateway,
- * gateway, loop, …), so that neither side always runs first and both see the same minutes of a
- * machine whose speed drifts. `gatewayTrial`/`loopTrial` run one trial of the given length.
+ * gateway, loop, …), so that neither side always runs first and all see the same minutes of a
+ * machine whose speed drifts. A reference loop, when given, runs between the two (loop,
+ * reference, gateway, gateway, reference, loop, …). Each function runs one trial of the given length.
  */
 export async function pairedTrials(
   runs: number,
   trialMs: number,
   gatewayTrial: (durationMs: number) => Promise<Trial>,
   loopTrial: (durationMs: number) => Promise<Trial>,
+  referenceTrial?: (durationMs: number) => Promise<Trial>,
 ): Promise<PairedRuns> {
   await loopTrial(LOOP_WARMUP_MS);
+  if (referenceTrial) await referenceTrial(LOOP_WARMUP_MS);
   await gatewayTrial(GATEWAY_WARMUP_MS);
   const gateway: Trial[] = [];
   const loop: Trial[] = [];
+  const reference: Trial[] = [];
   for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) loop.push(await loopTrial(trialMs));
+    if (i % 2 === 0) {
+      loop.push(await loopTrial(trialMs));
+      if (referenceTrial) reference.push(await referenceTrial(trialMs));
+    }
     gateway.push(await gatewayTrial(trialMs));
-    if (i % 2 === 1) loop.push(await loopTrial(trialMs));
+    if (i % 2 === 1) {
+      if (referenceTrial) reference.push(await referenceTrial(trialMs));
+      loop.push(await loopTrial(trialMs));
+    }
   }
-  return { gateway, loop };
+  return { gateway, loop, reference };
 }

@@ -18,30 +18,33 @@ export interface PairedTrials {
   readonly trials: Trial[];
   /** The raw dgram sender loop, same payload, same counter, one trial before each gateway trial. */
   readonly baseline: Trial[];
+  /** The envelope floor loop (bench/agents/envelope-floor.ts) on the same bodies, where measured. */
+  readonly floor: Trial[];
   readonly gateway: unknown[];
 }
 
 /**
- * Runs flood trials of the sourced path, each preceded by a trial of the raw dgram sender loop
- * (same payload size, same CPU, same counting receiver), so every ratio compares trials taken
+ * Runs flood trials of the sourced path, alternating with trials of the raw dgram sender loop
+ * (same payload size, same CPU, same counting receiver) and, for configurations marked `floor`,
+ * of the envelope floor loop on the same message bodies, so every ratio compares trials taken
  * seconds apart. Returns the trials and the gateway's own counts per configuration.
  */
-export async function sourcedFlood(
+async function sourcedFlood(
   context: ScenarioContext,
-  configs: ReadonlyArray<{ size: number; packets: number }>,
-  gatewayCpus?: readonly number[],
-  counterCpus?: readonly number[],
+  configs: ReadonlyArray<{ size: number; packets: number; floor?: boolean }>,
 ): Promise<Map<string, PairedTrials>> {
   const out = new Map<string, PairedTrials>();
-  const counter = await Agent.start('udp-counter', { cpus: counterCpus });
-  const gateway = await Agent.start('sourced-gateway', { cpus: gatewayCpus });
-  const sender = await Agent.start('udp-sender', { cpus: gatewayCpus });
+  const counter = await Agent.start('udp-counter', { cpus: context.cpus.partner });
+  const gateway = await Agent.start('sourced-gateway', { cpus: context.cpus.measured });
+  const sender = await Agent.start('udp-sender', { cpus: context.cpus.measured });
+  const floorLoop = await Agent.start('envelope-floor', { cpus: context.cpus.measured });
   try {
     const { port: counterPort } = await counter.request<{ port: number }>('bind');
     const { port } = await gateway.request<{ port: number }>('start', {
       listener: { Name: 'bench', Protocol: 'udp', Port: 0, BindAddress: '127.0.0.1', Destinations: [] },
     });
     await sender.request('open');
+    await floorLoop.request('open');
     // the client opens its flow (egress requires one, as behind the load balancer)
     await counter.request('ping', { host: '127.0.0.1', port });
     for (const c of configs) {
@@ -54,14 +57,21 @@ export async function sourcedFlood(
       };
       const loop = (durationMs: number): Promise<{ sent: number; elapsedMs: number }> =>
         sender.request('run', { host: '127.0.0.1', port: counterPort, size: c.size, durationMs });
-      const { gateway: trials, loop: baseline } = await pairedTrials(
-        context.runs, context.trialMs, (ms) => trial(counter, () => produce(ms)), (ms) => trial(counter, () => loop(ms)));
-      out.set(`${c.size}/${c.packets}`, { trials, baseline, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
-      context.log(`   ${c.size} B × ${c.packets}/message: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}`);
+      let floorTrial: ((durationMs: number) => Promise<Trial>) | undefined;
+      if (c.floor) {
+        await floorLoop.request('load', { address: '127.0.0.1', port: counterPort, size: c.size, packets: c.packets });
+        floorTrial = (durationMs) => trial(counter, () => floorLoop.request('run', { durationMs }));
+      }
+      const { gateway: trials, loop: baseline, reference: floor } = await pairedTrials(
+        context.runs, context.trialMs, (ms) => trial(counter, () => produce(ms)), (ms) => trial(counter, () => loop(ms)), floorTrial);
+      out.set(`${c.size}/${c.packets}`, { trials, baseline, floor, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
+      context.log(
+        `   ${c.size} B × ${c.packets}/message: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}` +
+        (floor.length > 0 ? `; floor loop ${floor.map((t) => fmtRate(t.rate)).join(', ')}` : ''));
     }
     return out;
   } finally {
-    await Promise.all([gateway.stop(), sender.stop(), counter.stop()]);
+    await Promise.all([gateway.stop(), sender.stop(), floorLoop.stop(), counter.stop()]);
   }
 }
 
@@ -78,14 +88,15 @@ export const sourcedPlain: Scenario = {
     const missing = missingModules(['service/sourcing/sourced-packet-processor.ts', 'service/sourcing/delivery-queue-consumer.ts', 'service/listeners/udp-listener.ts']);
     if (missing) return { status: 'pending', reason: missing };
     const configs = [
-      ...PAYLOAD_SIZES.map((size) => ({ size, packets: HEADLINE_PACKETS_PER_MESSAGE })),
+      ...PAYLOAD_SIZES.map((size) => ({ size, packets: HEADLINE_PACKETS_PER_MESSAGE, floor: true })),
       { size: 64, packets: 1 },
       { size: 64, packets: 100 },
     ];
-    const results = await sourcedFlood(context, configs, context.cpus.measured, context.cpus.partner);
+    const results = await sourcedFlood(context, configs);
     const figures: Record<string, number> = {};
     const rows: Array<Array<string | number>> = [];
     const ratios: number[] = [];
+    const floorRows: Array<Array<string | number>> = [];
     for (const c of configs) {
       const r = results.get(`${c.size}/${c.packets}`)!;
       const rate = median(r.trials.map((t) => t.rate));
@@ -107,6 +118,19 @@ export const sourcedPlain: Scenario = {
         `${fmtRate(baseline)} (${r.baseline.map((t) => fmtRate(t.rate)).join(', ')})`,
         fmtRatio(rel),
       ]);
+      if (r.floor.length > 0) {
+        const floor = median(r.floor.map((t) => t.rate));
+        figures[`sourcedPlainFloor${c.size}`] = floor;
+        figures[`sourcedPlainFloorVsDgram${c.size}`] = ratio(floor, baseline);
+        figures[`sourcedPlainVsFloor${c.size}`] = ratio(rate, floor);
+        floorRows.push([
+          `${c.size} B`,
+          c.packets,
+          `${fmtRate(floor)} (${r.floor.map((t) => fmtRate(t.rate)).join(', ')})`,
+          fmtRatio(ratio(floor, baseline)),
+          fmtRatio(ratio(rate, floor)),
+        ]);
+      }
     }
     figures.sourcedPlainVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;
     return {
@@ -118,11 +142,21 @@ export const sourcedPlain: Scenario = {
           columns: ['payload', 'packets / message', 'median', 'runs', 'loss (median)', 'dgram sender loop, alternating trials (runs)', 'ratio'],
           rows,
         },
+      }, {
+        caption: 'floor: the least work per sourced packet, as a bare loop',
+        table: {
+          columns: ['payload', 'packets / message', 'envelope floor loop (runs)', 'floor ÷ dgram sender loop', 'gateway ÷ floor'],
+          rows: floorRows,
+        },
       }],
       notes: [
         `The headline ratio (\`sourcedPlainVsDgram\`) is the lower of the 64 B and 1200 B ratios at ${HEADLINE_PACKETS_PER_MESSAGE} packets per message.`,
         'Gateway trials alternate with trials of the raw dgram sender loop (same payload, same core, same counting receiver; ABBA order); each ratio divides the two medians, so a machine whose speed drifts between scenarios does not move it.',
         'The rows with 1 and 100 packets per message show how the per-message cost (envelope parse, binding lookup, deletes) spreads.',
+        'The envelope floor loop (bench/agents/envelope-floor.ts) reads the same message bodies and does only what any gateway must: ' +
+          'parse the envelope, parse its Message, decode each base64 Data, send it with a completion callback; its trials run between the ' +
+          'dgram loop\'s and the gateway\'s. "floor ÷ dgram sender loop" is the ceiling the message format leaves any Node.js implementation ' +
+          'on one core; "gateway ÷ floor" is how much of that ceiling the gateway keeps (validation, egress rules, flow check, queue and bookkeeping cost the rest).',
         'The in-memory queue answers instantly: the figure is the gateway\'s CPU cost per packet, not SQS latency. In AWS several pollers hide the receive latency.',
       ],
     };

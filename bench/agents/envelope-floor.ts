@@ -1,0 +1,122 @@
+/**
+ * The least work any gateway has to do per sourced packet, as a loop with nothing else in it: parse
+ * the SNS envelope, parse its `Message`, decode each entry's base64 `Data` and send it with a
+ * completion callback (a gateway has to learn whether each send failed). In WireGuard mode each
+ * payload is also wrapped in an IPv4/UDP packet, padded and sealed with ChaCha20-Poly1305 behind a
+ * transport header, with the service's own packet writer and node:crypto, as any Node.js
+ * WireGuard sender must. No validation, egress rules, flow or session bookkeeping, queue, metrics.
+ *
+ * It reads the same message bodies as the gateway under test (bench/lib/memory-queue.ts
+ * `sourcedBodies`) and sends to a counting receiver, so "gateway ÷ this loop" is the share of the
+ * floor the gateway keeps, and "this loop ÷ dgram sender loop" the ceiling the message format and
+ * the runtime's crypto leave any Node.js implementation on one core.
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import { writeCounterNonce } from '../../service/wireguard/crypto';
+import { writeUdpPacket } from '../../service/wireguard/inner-packet';
+import { TRANSPORT_HEADER_LENGTH, writeTransportHeader } from '../../service/wireguard/messages';
+import { num, serve, str } from '../lib/agent-runtime';
+import { BENCH_TOPIC_ARN } from '../lib/gateway-kit';
+import { runSendLoop } from '../lib/load';
+import { sourcedBodies } from '../lib/memory-queue';
+
+const TAG_LENGTH = 16;
+
+interface Entry {
+  Data: string;
+  Remote: { Address: string; Port: number };
+}
+
+let socket: dgram.Socket | undefined;
+let bodies: string[] = [];
+let packetsPerMessage = 1;
+let completed = 0;
+let errors = 0;
+
+/** WireGuard mode: a random session key and one fixed inner addressing. */
+let seal: ((payload: Buffer) => Buffer) | undefined;
+
+function onSent(err: Error | null): void {
+  if (err) errors++;
+  else completed++;
+}
+
+function sealer(): (payload: Buffer) => Buffer {
+  const key = randomBytes(32);
+  const nonce = Buffer.alloc(12);
+  const scratch = Buffer.alloc(65536);
+  const addressing = { source: Buffer.from([10, 99, 0, 1]), destination: Buffer.from([10, 98, 0, 2]), sourcePort: 40000, destinationPort: 5201 };
+  let counter = 0;
+  return (payload) => {
+    const length = writeUdpPacket(scratch, 0, addressing, payload);
+    const padded = length % 16 === 0 ? length : length + 16 - (length % 16);
+    scratch.fill(0, length, padded);
+    const n = counter++;
+    const out = Buffer.allocUnsafe(TRANSPORT_HEADER_LENGTH + padded + TAG_LENGTH);
+    writeTransportHeader(out, 1, n);
+    const cipher = createCipheriv('chacha20-poly1305', key, writeCounterNonce(nonce, n), { authTagLength: TAG_LENGTH });
+    cipher.update(scratch.subarray(0, padded)).copy(out, TRANSPORT_HEADER_LENGTH);
+    cipher.final();
+    cipher.getAuthTag().copy(out, TRANSPORT_HEADER_LENGTH + padded);
+    return out;
+  };
+}
+
+serve({
+  open: () =>
+    new Promise((resolve, reject) => {
+      const s = dgram.createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
+      s.once('error', reject);
+      s.bind(0, '127.0.0.1', () => {
+        s.removeListener('error', reject);
+        s.on('error', () => {
+          errors++;
+        });
+        socket = s;
+        resolve({ port: s.address().port });
+      });
+    }),
+  /** The bodies the gateway gets (same arguments as the sourced gateway's `load`); `wireguard` seals each payload. */
+  load: (args) => {
+    packetsPerMessage = num(args, 'packets');
+    bodies = sourcedBodies({
+      topicArn: BENCH_TOPIC_ARN,
+      size: num(args, 'size'),
+      packets: packetsPerMessage,
+      address: str(args, 'address'),
+      port: num(args, 'port'),
+      peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
+      inner: args.inner as Record<string, unknown> | undefined,
+    });
+    seal = args.wireguard === true ? sealer() : undefined;
+    return { bodyBytes: bodies[0].length };
+  },
+  /** Floods for `durationMs`: one message body per step, every entry sent. Reports completed sends. */
+  run: async (args) => {
+    const s = socket;
+    if (!s || bodies.length === 0) throw new Error('open and load first');
+    completed = 0;
+    errors = 0;
+    const wrap = seal;
+    const result = await runSendLoop((i) => {
+      const envelope = JSON.parse(bodies[i % bodies.length]) as { Message: string };
+      const entries = (JSON.parse(envelope.Message) as { Messages: Entry[] }).Messages;
+      for (let e = 0; e < entries.length; e++) {
+        const entry = entries[e];
+        const data = Buffer.from(entry.Data, 'base64');
+        s.send(wrap ? wrap(data) : data, entry.Remote.Port, entry.Remote.Address, onSent);
+      }
+    }, {
+      rate: 0,
+      durationMs: num(args, 'durationMs'),
+      maxCount: num(args, 'maxMessages', 10_000_000),
+      burst: Math.max(1, Math.round(64 / packetsPerMessage)),
+    });
+    // let queued sends complete before reporting
+    await new Promise((r) => setTimeout(r, 20));
+    return { sent: result.sent * packetsPerMessage, completed, elapsedMs: result.elapsedMs, errors };
+  },
+}, () => {
+  socket?.close();
+});
