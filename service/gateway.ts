@@ -15,6 +15,7 @@ import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, 
 import type { DestinationContext } from './destinations/destination';
 import { createDestination } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
+import { DirectLambdaInvoker, LambdaInvoker } from './destinations/lambda-invoker';
 import { FlowTable } from './egress/flow-table';
 import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
 import { ReplyTagCodec } from './ingress/reply-tags';
@@ -42,7 +43,7 @@ export interface GatewayOptions {
   readonly defaultBindAddress?: string;
   /** Reply tag key shared by tasks that must accept each other's tags. @default - random per process */
   readonly tagSecret?: Buffer;
-  /** @default - created on first use in `region` */
+  /** Client of Lambda destinations (invoked through a {@link DirectLambdaInvoker} on it). @default - created on first use in `region` */
   readonly lambdaClient?: LambdaClient;
   /** @default - created on first use in `region` */
   readonly sqsClient?: SQSClient;
@@ -100,7 +101,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private applying: Promise<void> = Promise.resolve();
   private unsubscribe?: () => void;
   private ownedClients: Array<{ destroy(): void }> = [];
-  private lambda?: LambdaClient;
+  private lambda?: LambdaInvoker;
   private sqs?: SQSClient;
   private started = false;
   private stopping = false;
@@ -127,7 +128,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       logger: options.logger,
       baseDirectory: options.baseDirectory,
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
-      lambdaClient: () => (this.lambda ??= options.lambdaClient ?? this.own(new LambdaClient(hotPathClientConfig(options.region)))),
+      lambdaInvoker: () => (this.lambda ??= new DirectLambdaInvoker(options.lambdaClient ?? this.own(new LambdaClient(hotPathClientConfig(options.region))))),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
     };
   }

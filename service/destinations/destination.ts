@@ -3,9 +3,9 @@
  * implements {@link Destination} and one line in the factory table (destination-factory.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
+import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from '../ingress/packet';
 
 /** A packet of the batch that the destination did not accept. */
@@ -50,7 +50,8 @@ export interface DestinationContext {
   readonly baseDirectory?: string;
   /** Local handlers: how long one invocation may take. @default 30000 */
   readonly localHandlerTimeoutMs?: number;
-  lambdaClient(): LambdaClient;
+  /** Synchronous Lambda Invoke (the shared Lambda client underneath). */
+  lambdaInvoker(): LambdaInvoker;
   sqsClient(): SQSClient;
 }
 

@@ -2,8 +2,8 @@
  * AWS Lambda, synchronous (RequestResponse): `{"Messages":[…]}` in, `{"Replies":[…]}` out.
  * A function error or a throttle fails the batch (DestinationFailed, with the reason).
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Destination, DestinationContext, DestinationError, DeliveryResult } from './destination';
+import type { InvokeOutcome, LambdaInvoker } from './lambda-invoker';
 import type { DestinationRecord } from '../../lib/private/records';
 import { messagesPayloadBuffer, QueuedPacket } from '../ingress/packet';
 
@@ -15,7 +15,7 @@ export class LambdaDestination implements Destination {
   public readonly name: string;
   private readonly functionName: string;
 
-  public constructor(record: DestinationRecord, private readonly client: LambdaClient) {
+  public constructor(record: DestinationRecord, private readonly invoker: LambdaInvoker) {
     if (!record.Arn) throw new Error(`destination ${record.Name}: Arn is required for Type lambda`);
     this.name = record.Name;
     this.functionName = record.Arn;
@@ -23,15 +23,15 @@ export class LambdaDestination implements Destination {
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
     const payload = messagesPayloadBuffer(batch);
-    let out;
+    let out: InvokeOutcome;
     try {
-      out = await this.client.send(new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', Payload: payload }));
+      out = await this.invoker.invoke(this.functionName, payload);
     } catch (err) {
       throw new DestinationError(describeInvokeError(err));
     }
-    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
-    if (out.FunctionError) {
-      throw new DestinationError(`Lambda function error (${out.FunctionError}): ${describeFunctionError(text)}`);
+    const text = out.payload ? Buffer.from(out.payload.buffer, out.payload.byteOffset, out.payload.byteLength).toString('utf8') : '';
+    if (out.functionError) {
+      throw new DestinationError(`Lambda function error (${out.functionError}): ${describeFunctionError(text)}`);
     }
     if (text.trim() === '') return {};
     try {
@@ -42,9 +42,9 @@ export class LambdaDestination implements Destination {
   }
 }
 
-/** Creates a Lambda destination using the shared client. */
+/** Creates a Lambda destination using the shared invoker. */
 export function createLambdaDestination(record: DestinationRecord, _listener: unknown, context: DestinationContext): Destination {
-  return new LambdaDestination(record, context.lambdaClient());
+  return new LambdaDestination(record, context.lambdaInvoker());
 }
 
 function describeInvokeError(err: unknown): string {

@@ -1,6 +1,7 @@
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LambdaDestination } from '../../../service/destinations/lambda-destination';
+import { SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
 import type { QueuedPacket } from '../../../service/ingress/packet';
 
 const lambda = mockClient(LambdaClient);
@@ -17,7 +18,7 @@ function payload(value: unknown): Uint8Array {
 
 describe('LambdaDestination', () => {
   beforeEach(() => lambda.reset());
-  const destination = (): LambdaDestination => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN }, new LambdaClient({ region: 'us-east-1' }));
+  const destination = (): LambdaDestination => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN }, new SdkLambdaInvoker(new LambdaClient({ region: 'us-east-1' })));
 
   test('invokes synchronously with {"Messages":[…]} and returns the parsed Replies', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ Replies: [{ Tag: 'a', Data: 'b2s=' }] }) as never });

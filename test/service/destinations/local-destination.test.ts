@@ -10,7 +10,7 @@ const context: DestinationContext = {
   logger: silentLogger,
   baseDirectory: fixtures,
   localHandlerTimeoutMs: 500,
-  lambdaClient: () => { throw new Error('no Lambda in local tests'); },
+  lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
   sqsClient: () => { throw new Error('no SQS in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };

@@ -1,0 +1,210 @@
+/**
+ * The direct Invoke path against a Lambda-shaped HTTP server on loopback: the request it sends is
+ * the SDK's request (method, path, headers that matter, body), correctly signed with SigV4, and
+ * every answer but a 2xx goes through the SDK client, whose errors and retries then apply.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { DirectLambdaInvoker, SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
+
+const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:telemetry:live';
+const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+
+interface Received {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang-up';
+
+class FakeLambda {
+  readonly received: Received[] = [];
+  answers: Answer[] = [];
+  private server?: Server;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+    this.received.push({ method: req.method!, path: req.url!, headers, body: Buffer.concat(chunks) });
+    const answer = this.answers.length > 1 ? this.answers.shift()! : this.answers[0] ?? { status: 200, body: '' };
+    if (answer === 'hang-up') {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(answer.status, answer.headers ?? {});
+    res.end(answer.body ?? '');
+  }
+}
+
+/**
+ * Recomputes the request's signature from what arrived on the wire (the headers it names as
+ * signed), and checks the body against its signed hash.
+ */
+async function signatureMatches(r: Received, region: string): Promise<boolean> {
+  if (createHash('sha256').update(r.body).digest('hex') !== r.headers['x-amz-content-sha256']) return false;
+  const auth = r.headers.authorization ?? '';
+  const signedNames = /SignedHeaders=([^,]+)/.exec(auth)?.[1].split(';') ?? [];
+  const headers: Record<string, string> = {};
+  for (const name of signedNames) headers[name] = r.headers[name];
+  const [host, port] = r.headers.host.split(':');
+  const amzDate = r.headers['x-amz-date'];
+  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13)}`);
+  class Sha256 {
+    private readonly h;
+    constructor(secret?: Uint8Array) {
+      this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+    }
+    update(data: Uint8Array): void {
+      this.h.update(data);
+    }
+    async digest(): Promise<Uint8Array> {
+      return new Uint8Array(this.h.digest());
+    }
+  }
+  const signer = new SignatureV4({ credentials: CREDENTIALS, region, service: 'lambda', sha256: Sha256 });
+  const expected = await signer.sign(
+    { method: r.method, protocol: 'http:', hostname: host, port: Number(port), path: r.path, query: {}, headers, body: r.body },
+    { signingDate },
+  );
+  return expected.headers.authorization === auth;
+}
+
+describe('DirectLambdaInvoker', () => {
+  const lambda = new FakeLambda();
+  let endpoint: string;
+  const client = (extra: Record<string, unknown> = {}): LambdaClient =>
+    new LambdaClient({ region: 'eu-west-1', endpoint, credentials: CREDENTIALS, maxAttempts: 1, ...extra });
+
+  beforeAll(async () => {
+    endpoint = await lambda.start();
+  });
+  afterAll(() => lambda.stop());
+  beforeEach(() => {
+    lambda.received.length = 0;
+    lambda.answers = [];
+  });
+
+  test('sends the request the SDK sends, signed, and returns the function\'s payload', async () => {
+    const payload = Buffer.from('{"Messages":[{"Tag":"t","Data":"aGk="}]}');
+    lambda.answers = [{ status: 200, body: '{"Replies":[{"Tag":"t","Data":"b2s="}]}' }];
+    const c = client();
+    const direct = await new DirectLambdaInvoker(c).invoke(ARN, payload);
+    expect(Buffer.from(direct.payload!).toString()).toBe('{"Replies":[{"Tag":"t","Data":"b2s="}]}');
+    expect(direct.functionError).toBeUndefined();
+    await new SdkLambdaInvoker(c).invoke(ARN, payload);
+
+    const [ours, sdk] = lambda.received;
+    expect(lambda.received).toHaveLength(2);
+    expect(ours.method).toBe(sdk.method);
+    expect(ours.path).toBe(sdk.path);
+    expect(ours.path).toBe('/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Atelemetry%3Alive/invocations');
+    expect(ours.body).toEqual(sdk.body);
+    for (const name of ['host', 'content-type', 'content-length', 'x-amz-invocation-type', 'x-amz-security-token', 'x-amz-content-sha256']) {
+      expect([name, ours.headers[name]]).toEqual([name, sdk.headers[name]]);
+    }
+    expect(ours.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/lambda\/aws4_request, SignedHeaders=[^,]*x-amz-security-token/);
+    expect(await signatureMatches(ours, 'eu-west-1')).toBe(true);
+    expect(await signatureMatches(sdk, 'eu-west-1')).toBe(true);
+  });
+
+  test('a tampered body no longer matches its signature (the check above can fail)', async () => {
+    await new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{"Messages":[]}'));
+    const sent = lambda.received[0];
+    expect(await signatureMatches(sent, 'eu-west-1')).toBe(true);
+    expect(await signatureMatches({ ...sent, body: Buffer.from('{"Messages":[1]}') }, 'eu-west-1')).toBe(false);
+    expect(await signatureMatches({ ...sent, path: sent.path.replace('telemetry', 'other') }, 'eu-west-1')).toBe(false);
+  });
+
+  test('signs with the client\'s clock offset, as the SDK does after a clock-skew correction', async () => {
+    const c = client();
+    c.config.systemClockOffset = 3_600_000;
+    await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    const amzDate = lambda.received[0].headers['x-amz-date'];
+    const sent = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
+    expect(Math.abs(sent - (Date.now() + 3_600_000))).toBeLessThan(5_000);
+    expect(await signatureMatches(lambda.received[0], 'eu-west-1')).toBe(true);
+  });
+
+  test('a function error comes back with its payload', async () => {
+    lambda.answers = [{ status: 200, headers: { 'X-Amz-Function-Error': 'Unhandled' }, body: '{"errorType":"TypeError","errorMessage":"x is undefined"}' }];
+    const out = await new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{}'));
+    expect(out.functionError).toBe('Unhandled');
+    expect(JSON.parse(Buffer.from(out.payload!).toString())).toEqual({ errorType: 'TypeError', errorMessage: 'x is undefined' });
+    expect(lambda.received).toHaveLength(1);
+  });
+
+  test('a throttle is sent again through the SDK, whose error names it', async () => {
+    lambda.answers = [{
+      status: 429,
+      headers: { 'x-amzn-ErrorType': 'TooManyRequestsException', 'content-type': 'application/json' },
+      body: '{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}',
+    }];
+    const invoke = new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{}'));
+    await expect(invoke).rejects.toMatchObject({ name: 'TooManyRequestsException', message: 'Rate Exceeded.', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
+    expect(lambda.received).toHaveLength(2);
+    expect(lambda.received[0].headers['amz-sdk-request']).toBeUndefined();
+    expect(lambda.received[1].headers['amz-sdk-request']).toBe('attempt=1; max=1');
+  });
+
+  test('an error answer the SDK then gets past (a retried 5xx) returns the SDK\'s result', async () => {
+    lambda.answers = [
+      { status: 503, headers: { 'x-amzn-ErrorType': 'ServiceException' }, body: '{"message":"busy"}' },
+      { status: 200, body: '{"Replies":[]}' },
+    ];
+    const out = await new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{}'));
+    expect(Buffer.from(out.payload!).toString()).toBe('{"Replies":[]}');
+    expect(lambda.received).toHaveLength(2);
+  });
+
+  test('a missing function is the SDK\'s ResourceNotFoundException', async () => {
+    lambda.answers = [{ status: 404, headers: { 'x-amzn-ErrorType': 'ResourceNotFoundException' }, body: '{"Type":"User","Message":"Function not found: telemetry"}' }];
+    await expect(new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{}'))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  test('a connection that breaks is retried through the SDK', async () => {
+    lambda.answers = ['hang-up', { status: 200, body: 'null' }];
+    const out = await new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{}'));
+    expect(Buffer.from(out.payload!).toString()).toBe('null');
+    expect(lambda.received).toHaveLength(2);
+  });
+
+  test('credentials that cannot be loaded fail through the SDK with its error', async () => {
+    const c = client({ credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })) });
+    await expect(new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'))).rejects.toThrow('Could not load credentials');
+    expect(lambda.received).toHaveLength(0);
+  });
+
+  test('FIPS and dual-stack settings pick the endpoint the SDK would', async () => {
+    const seen: string[] = [];
+    const capture = {
+      handle: async (request: { hostname: string; path: string }) => {
+        seen.push(`${request.hostname}${request.path}`);
+        return { response: { statusCode: 200, headers: {}, body: new Uint8Array(0) } };
+      },
+    };
+    const c = new LambdaClient({ region: 'us-east-1', credentials: CREDENTIALS, useFipsEndpoint: true, useDualstackEndpoint: true, requestHandler: capture as never });
+    await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    await new SdkLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(seen[1]);
+    expect(seen[0]).toMatch(/^lambda-fips\.us-east-1\.api\.aws\//);
+  });
+});
