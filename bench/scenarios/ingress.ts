@@ -41,14 +41,17 @@ export const ingress: Scenario = {
     const gateway = await Agent.start('ingress-gateway', { cpus: context.cpus.measured });
     const sender = await Agent.start('udp-sender', { cpus: context.cpus.partner });
     const loop = await Agent.start('udp-counter', { cpus: context.cpus.measured });
+    const floorLoop = await Agent.start('ingress-floor', { cpus: context.cpus.measured });
     const figures: Record<string, number> = {};
     const rows: Array<Array<string | number>> = [];
+    const floorRows: Array<Array<string | number>> = [];
     const raw: Record<string, unknown> = {};
     const ratios: number[] = [];
     const losses: number[] = [];
     try {
       const { port } = await gateway.request<{ port: number }>('start', { destination: 'lambda' });
       const { port: loopPort } = await loop.request<{ port: number }>('bind', { recvBufferSize: 0 });
+      const { port: floorPort } = await floorLoop.request<{ port: number }>('bind');
       await sender.request('open');
       for (const size of PAYLOAD_SIZES) {
         const loopTrial = (durationMs: number): Promise<Trial> =>
@@ -59,7 +62,10 @@ export const ingress: Scenario = {
           details.push(await gateway.request<IngressStats>('stats'));
           return t;
         };
-        const { gateway: flood, loop: loops } = await pairedTrials(context.runs, context.trialMs, (ms) => run(0, ms), loopTrial);
+        const floorTrial = (durationMs: number): Promise<Trial> =>
+          trial(floorLoop, () => sender.request('run', { host: '127.0.0.1', port: floorPort, size, rate: 0, durationMs }));
+        const { gateway: flood, loop: loops, reference: floors } = await pairedTrials(
+          context.runs, context.trialMs, (ms) => run(0, ms), loopTrial, floorTrial);
         const floodDetails = details.splice(0).slice(1); // the first is the warm-up's
         const baseline = median(loops.map((t) => t.rate));
         const paceAt = Math.round(ZERO_LOSS_FRACTION * baseline);
@@ -79,6 +85,14 @@ export const ingress: Scenario = {
         losses.push(pacedLoss);
         raw[`flood${size}`] = flood.map((t, i) => ({ ...t, gateway: floodDetails[i] }));
         raw[`loop${size}`] = loops;
+        raw[`floor${size}`] = floors;
+        const floor = median(floors.map((t) => t.rate));
+        figures[`ingressFloor${size}`] = floor;
+        figures[`ingressFloorVsDgram${size}`] = ratio(floor, baseline);
+        figures[`ingressVsFloor${size}`] = ratio(rate, floor);
+        floorRows.push([
+          `${size} B`, `${fmtRate(floor)} (${floors.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(ratio(floor, baseline)), fmtRatio(ratio(rate, floor)),
+        ]);
         raw[`paced${size}`] = paced.map((t, i) => ({ ...t, pacedAt: paceAt, gateway: pacedDetails[i] }));
         rows.push([
           `${size} B`,
@@ -92,7 +106,7 @@ export const ingress: Scenario = {
         context.log(`   ${size} B: ${fmtRate(rate)} (${fmtRatio(rel)}), loss paced at ${fmtRate(paceAt)}: ${fmtPct(pacedLoss)}`);
       }
     } finally {
-      await Promise.all([sender.stop(), gateway.stop(), loop.stop()]);
+      await Promise.all([sender.stop(), gateway.stop(), loop.stop(), floorLoop.stop()]);
     }
     const local = await localHandlerFlood(context, LOCAL_HANDLER_SIZE);
     const localBaseline = median(local.loops.map((t) => t.rate));
@@ -118,10 +132,16 @@ export const ingress: Scenario = {
           columns: ['payload', 'median (flood)', 'runs', 'loss under flood', 'dgram receive loop, alternating trials (runs)', 'ratio', `loss paced at ${ZERO_LOSS_FRACTION} × loop, per run`],
           rows,
         },
+      }, {
+        caption: 'floor: the least work per inbound packet before an Invoke, as a bare receive loop',
+        table: { columns: ['payload', 'ingress floor loop (runs)', 'floor ÷ dgram receive loop', 'gateway ÷ floor'], rows: floorRows },
       }],
       notes: [
         'Gateway trials alternate with trials of the same sender flooding the raw receive loop (same payload, same core; ABBA order); each ratio divides the two medians, and the paced rate is 0.7 × that loop median.',
         '`ingressVsDgram` is the lower of the two payload sizes (Lambda destination); `ingressLossAtTarget` the highest loss of any paced run.',
+        'The ingress floor loop (bench/agents/ingress-floor.ts) does only what any gateway must before a Lambda Invoke: receive, ' +
+          'base64-encode the payload into packet JSON, join 100 packets into one payload and SHA-256 it (SigV4 signs the payload hash); its trials run ' +
+          'between the receive loop\'s and the gateway\'s. "floor ÷ dgram receive loop" is the ceiling left to any Node.js implementation on one core.',
         'The local-handler row is not a headline figure: in AWS the event is parsed by the function, not by the gateway.',
         'Loss under flood is expected (the sender outruns any receiver); the raw figures split it into socket drops (sent − DatagramsIn) and queue drops (PacketsDropped).',
       ],
