@@ -138,7 +138,8 @@ describe('DirectLambdaInvoker', () => {
     c.config.systemClockOffset = 3_600_000;
     await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
     const amzDate = lambda.received[0].headers['x-amz-date'];
-    const [year, month, day, hour, minute, second] = [[0, 4], [4, 6], [6, 8], [9, 11], [11, 13], [13, 15]].map(([a, b]) => Number(amzDate.slice(a, b)));
+    const fields = [[0, 4], [4, 6], [6, 8], [9, 11], [11, 13], [13, 15]];
+    const [year, month, day, hour, minute, second] = fields.map(([a, b]) => Number(amzDate.slice(a, b)));
     const sent = Date.UTC(year, month - 1, day, hour, minute, second);
     expect(Math.abs(sent - (Date.now() + 3_600_000))).toBeLessThan(5_000);
     expect(await signatureMatches(lambda.received[0], 'eu-west-1')).toBe(true);
