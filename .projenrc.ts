@@ -38,8 +38,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'tsx@^4.19.0',
     '@aws-sdk/client-sqs@^3.700.0',
     '@aws-sdk/client-lambda@^3.700.0',
-    // the direct Invoke path signs with the SDK's own SigV4 signer (service/destinations/lambda-invoker.ts)
+    // the direct Invoke path resolves its endpoint and signs with the SDK's own parts (service/destinations/lambda-invoker.ts)
     '@smithy/signature-v4@^5.7.5',
+    '@smithy/core@^3.41.0',
     '@aws-sdk/client-sns@^3.700.0',
     '@aws-sdk/client-sts@^3.700.0',
     '@aws-sdk/client-dynamodb@^3.700.0',

@@ -15,7 +15,7 @@ import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, 
 import type { DestinationContext } from './destinations/destination';
 import { createDestination } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
-import { DirectLambdaInvoker, LambdaInvoker } from './destinations/lambda-invoker';
+import { DirectLambdaInvoker, LambdaInvoker, SdkLambdaInvoker } from './destinations/lambda-invoker';
 import { FlowTable } from './egress/flow-table';
 import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
 import { ReplyTagCodec } from './ingress/reply-tags';
@@ -43,8 +43,14 @@ export interface GatewayOptions {
   readonly defaultBindAddress?: string;
   /** Reply tag key shared by tasks that must accept each other's tags. @default - random per process */
   readonly tagSecret?: Buffer;
-  /** Client of Lambda destinations (invoked through a {@link DirectLambdaInvoker} on it). @default - created on first use in `region` */
+  /**
+   * Client of Lambda destinations. A client given here is used through `client.send`, so any
+   * middleware it carries (tracing, logging, mocks) applies. @default - created on first use in
+   * `region` and invoked through a {@link DirectLambdaInvoker}
+   */
   readonly lambdaClient?: LambdaClient;
+  /** How Lambda destinations invoke; takes precedence over `lambdaClient`. @default - see `lambdaClient` */
+  readonly lambdaInvoker?: LambdaInvoker;
   /** @default - created on first use in `region` */
   readonly sqsClient?: SQSClient;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
@@ -128,9 +134,19 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       logger: options.logger,
       baseDirectory: options.baseDirectory,
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
-      lambdaInvoker: () => (this.lambda ??= new DirectLambdaInvoker(options.lambdaClient ?? this.own(new LambdaClient(hotPathClientConfig(options.region))))),
+      lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
     };
+  }
+
+  private createLambdaInvoker(): LambdaInvoker {
+    const { lambdaInvoker, lambdaClient, logger, region } = this.options;
+    if (lambdaInvoker) return lambdaInvoker;
+    if (lambdaClient) return new SdkLambdaInvoker(lambdaClient);
+    return new DirectLambdaInvoker(
+      this.own(new LambdaClient(hotPathClientConfig(region))),
+      (reason) => logger.debug('Lambda Invoke sent through the SDK client', { reason }),
+    );
   }
 
   /** Loads the configuration, starts every Listener and follows configuration changes. */

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import type { BatchingRecord, ListenerRecord } from '../../lib/private/records';
+import { DirectLambdaInvoker } from '../../service/destinations/lambda-invoker';
 import { handlerStats } from '../fixtures/handler-stats';
 import { serve, str } from '../lib/agent-runtime';
 import { countingLambdaClient } from '../lib/counting-lambda';
@@ -34,7 +35,7 @@ serve({
         ? { Name: 'counting-lambda', Type: 'lambda', Arn: `arn:aws:lambda:${BENCH_REGION}:000000000000:function:bench-counter`, ...batching }
         : { Name: handler, Type: 'local', Module: path.join(FIXTURES_DIR, `${handler}.ts`), ...batching }],
     };
-    kit = await buildKit({ listener: record, lambdaClient: lambda ? countingLambdaClient(BENCH_REGION) : undefined });
+    kit = await buildKit({ listener: record, lambdaInvoker: lambda ? new DirectLambdaInvoker(countingLambdaClient(BENCH_REGION)) : undefined });
     return { port: kit.listener.port };
   },
   reset: () => {

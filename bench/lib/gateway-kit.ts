@@ -5,12 +5,12 @@
  * of SQS. Nothing here decides anything about a packet; every decision is the service code's.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { MemoryDeliveryQueue } from './memory-queue';
 import type { GatewayConfigDocument, ListenerRecord, PacketSourceRecord } from '../../lib/private/records';
 import type { ConfigListener, ConfigSource } from '../../service/config/config-source';
 import type { ManagedListener, MetricsRecorder } from '../../service/contracts';
+import type { LambdaInvoker } from '../../service/destinations/lambda-invoker';
 import { Gateway } from '../../service/gateway';
 import { EmfMetricsRecorder } from '../../service/observability/emf-metrics';
 import { LoggingFailureReporter } from '../../service/observability/failure-reporter';
@@ -71,7 +71,8 @@ export interface KitOptions {
   /** Build the sourced path (processor, consumer, in-memory queue). @default false */
   readonly sourced?: boolean;
   /** Client for Lambda destinations. @default - the gateway's own */
-  readonly lambdaClient?: LambdaClient;
+  /** How Lambda destinations invoke (bench/lib/counting-lambda.ts). */
+  readonly lambdaInvoker?: LambdaInvoker;
 }
 
 /** The running pieces. */
@@ -103,7 +104,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     local: options.local ?? true,
     requireActiveFlow: options.requireActiveFlow ?? true,
     deniedNetworks: options.deniedNetworks ?? ['10.0.0.0/16'],
-    lambdaClient: options.lambdaClient,
+    lambdaInvoker: options.lambdaInvoker,
   });
   await gateway.start();
   const status = gateway.status().listeners.find((l) => l.name === record.Name);

@@ -1,5 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { CapturingFailureReporter, CapturingMetrics, freePort, MemoryConfigSource, silentLogger, UdpClient } from './helpers';
 import type { GatewayConfigDocument, ListenerRecord } from '../../lib/private/records';
 import { Gateway } from '../../service/gateway';
@@ -156,6 +158,43 @@ describe('Gateway graceful stop', () => {
     } finally {
       await client.close();
       await gateway.stop();
+    }
+  });
+});
+
+describe('Gateway Lambda destinations', () => {
+  test('a Lambda client given to the gateway is used through send(), so its middleware and mocks apply', async () => {
+    const client = new LambdaClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' } });
+    const mock = mockClient(client);
+    mock.on(InvokeCommand).callsFake((input: { Payload: Uint8Array }) => {
+      const { Messages } = JSON.parse(Buffer.from(input.Payload).toString()) as { Messages: Array<{ Tag: string; Data: string }> };
+      const replies = Messages.map((m) => ({ Tag: m.Tag, Data: Buffer.from(`lambda:${Buffer.from(m.Data, 'base64').toString()}`).toString('base64') }));
+      return { StatusCode: 200, Payload: Buffer.from(JSON.stringify({ Replies: replies })) };
+    });
+    const port = await freePort();
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:echo';
+    const gateway = new Gateway({
+      config: new MemoryConfigSource({
+        Listeners: [{ Name: 'l', Protocol: 'udp', Port: port, Destinations: [{ Name: 'fn', Type: 'lambda', Arn: arn, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }] }],
+      }),
+      region: 'us-east-1',
+      logger: silentLogger,
+      metrics: new CapturingMetrics(),
+      failures: new CapturingFailureReporter(),
+      local: true,
+      lambdaClient: client,
+    });
+    await gateway.start();
+    const udp = await UdpClient.open();
+    try {
+      await udp.send('hi', port);
+      await udp.waitFor(1);
+      expect(udp.received[0].data.toString()).toBe('lambda:hi');
+      expect(mock.commandCalls(InvokeCommand)[0].args[0].input.FunctionName).toBe(arn);
+    } finally {
+      udp.close();
+      await gateway.stop();
+      mock.restore();
     }
   });
 });

@@ -54,6 +54,11 @@ class FakeLambda {
   }
 }
 
+function binary(data: string | ArrayBuffer | ArrayBufferView): string | Buffer {
+  if (typeof data === 'string') return data;
+  return data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /**
  * Recomputes the request's signature from what arrived on the wire (the headers it names as
  * signed), and checks the body against its signed hash.
@@ -69,11 +74,11 @@ async function signatureMatches(r: Received, region: string): Promise<boolean> {
   const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13)}`);
   class Sha256 {
     private readonly h;
-    constructor(secret?: Uint8Array) {
-      this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+    constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+      this.h = secret ? createHmac('sha256', binary(secret)) : createHash('sha256');
     }
-    update(data: Uint8Array): void {
-      this.h.update(data);
+    update(data: string | ArrayBuffer | ArrayBufferView): void {
+      this.h.update(binary(data));
     }
     async digest(): Promise<Uint8Array> {
       return new Uint8Array(this.h.digest());
@@ -192,6 +197,74 @@ describe('DirectLambdaInvoker', () => {
     const c = client({ credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })) });
     await expect(new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'))).rejects.toThrow('Could not load credentials');
     expect(lambda.received).toHaveLength(0);
+  });
+
+  test('function names, partial ARNs and qualifiers take the SDK\'s path', async () => {
+    const c = client();
+    for (const name of ['telemetry', '123456789012:function:telemetry', 'telemetry:$LATEST', 'arn:aws:lambda:eu-west-1:123456789012:function:telemetry:7']) {
+      lambda.received.length = 0;
+      await new DirectLambdaInvoker(c).invoke(name, Buffer.from('{}'));
+      await new SdkLambdaInvoker(c).invoke(name, Buffer.from('{}'));
+      expect(lambda.received[0].path).toBe(lambda.received[1].path);
+      expect(await signatureMatches(lambda.received[0], 'eu-west-1')).toBe(true);
+    }
+  });
+
+  test('an endpoint with a path prefix keeps it, as the SDK does', async () => {
+    const c = client({ endpoint: `${endpoint}/lambda-proxy` });
+    await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    await new SdkLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    expect(lambda.received[0].path).toMatch(/^\/lambda-proxy\/2015-03-31\/functions\//);
+    expect(lambda.received[0].path).toBe(lambda.received[1].path);
+    expect(await signatureMatches(lambda.received[0], 'eu-west-1')).toBe(true);
+  });
+
+  test('an endpoint configured in the environment (AWS_ENDPOINT_URL_LAMBDA) is used, as by the SDK', async () => {
+    process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint;
+    try {
+      const c = new LambdaClient({ region: 'eu-west-1', credentials: CREDENTIALS, maxAttempts: 1 });
+      lambda.answers = [{ status: 200, body: '{"Replies":[]}' }];
+      const out = await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+      expect(Buffer.from(out.payload!).toString()).toBe('{"Replies":[]}');
+      expect(lambda.received).toHaveLength(1);
+      expect(lambda.received[0].headers['amz-sdk-request']).toBeUndefined();
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_LAMBDA;
+    }
+  });
+
+  test('credentials are read for every request, so refreshed credentials are used', async () => {
+    let issued = 0;
+    const c = client({
+      credentials: async () => ({ accessKeyId: `AKIAIOSFODNN7EXAMPL${issued++}`, secretAccessKey: CREDENTIALS.secretAccessKey, expiration: new Date(Date.now() + 60_000) }),
+    });
+    const invoker = new DirectLambdaInvoker(c);
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    const keys = lambda.received.map((r) => /Credential=([^/]+)\//.exec(r.headers.authorization)?.[1]);
+    // credentials expiring within minutes are fetched again for each request (the SDK's refresh window)
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^AKIAIOSFODNN7EXAMPL\d+$/);
+    expect(keys[1]).not.toBe(keys[0]);
+  });
+
+  test('after a fallback the next Invokes go through the SDK for a while, and the fallback is reported', async () => {
+    lambda.answers = [{ status: 429, headers: { 'x-amzn-ErrorType': 'TooManyRequestsException' }, body: '{"message":"Rate Exceeded."}' }, { status: 200, body: 'null' }];
+    const reasons: string[] = [];
+    const invoker = new DirectLambdaInvoker(client({ maxAttempts: 2 }), (reason) => reasons.push(reason));
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    expect(lambda.received.map((r) => r.headers['amz-sdk-request'])).toEqual([undefined, 'attempt=1; max=2', 'attempt=1; max=2']);
+    expect(invoker.fallbacks).toBe(1);
+    expect(reasons).toEqual(['HTTP 429 TooManyRequestsException']);
+  });
+
+  test('the clock offset is sampled from each answer\'s Date header, as the SDK does', async () => {
+    const ahead = new Date(Date.now() + 3_600_000);
+    lambda.answers = [{ status: 200, headers: { Date: ahead.toUTCString() }, body: 'null' }];
+    const c = client();
+    await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    expect(Math.abs(c.config.systemClockOffset - 3_600_000)).toBeLessThan(2_000);
   });
 
   test('FIPS and dual-stack settings pick the endpoint the SDK would', async () => {
