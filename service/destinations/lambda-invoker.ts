@@ -119,7 +119,8 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     try {
       const signed = await route.signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
       sentAt = Date.now();
-      ({ response } = (await config.requestHandler.handle(signed as Parameters<typeof config.requestHandler.handle>[0])) as { response: HandlerResponse });
+      const handled = await config.requestHandler.handle(signed as Parameters<typeof config.requestHandler.handle>[0]);
+      response = (handled as { response: HandlerResponse }).response;
     } catch (err) {
       // connection refused or reset, timeout, credentials not available: the SDK's retries decide
       return this.fallBack(functionName, payload, `request failed: ${(err as Error)?.message ?? String(err)}`);

@@ -192,7 +192,7 @@ describe('Gateway Lambda destinations', () => {
       expect(udp.received[0].data.toString()).toBe('lambda:hi');
       expect(mock.commandCalls(InvokeCommand)[0].args[0].input.FunctionName).toBe(arn);
     } finally {
-      udp.close();
+      await udp.close();
       await gateway.stop();
       mock.restore();
     }
