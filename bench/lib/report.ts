@@ -10,6 +10,18 @@ export interface Target {
   readonly op?: '>=' | '<=' | '<';
   readonly bound?: number;
   readonly unit?: string;
+  /**
+   * Figures of the same scenario's floor loop (the least work any Node.js implementation must do,
+   * measured in the same trials) on the same scale as `key`; the summary shows the lowest.
+   */
+  readonly floorKeys?: readonly string[];
+}
+
+/** The lowest of a target's floor figures, or undefined (no floor, or not measured). */
+export function floorOf(target: Target, figures: Readonly<Record<string, number>>): number | undefined {
+  if (!target.floorKeys) return undefined;
+  const values = target.floorKeys.map((k) => figures[k]);
+  return values.every((v) => Number.isFinite(v)) ? Math.min(...values) : undefined;
 }
 
 /** Whether `value` meets `target` (undefined when there is no target or no value). */
@@ -50,17 +62,23 @@ export function markdownTable(table: Table): string {
 }
 
 /** The summary table: every headline figure, its target, and whether it is met. */
-export function summaryTable(targets: readonly Target[], headline: Readonly<Record<string, number | null>>): Table {
+export function summaryTable(
+  targets: readonly Target[],
+  headline: Readonly<Record<string, number | null>>,
+  figures: Readonly<Record<string, number>> = {},
+): Table {
   return {
-    columns: ['figure', 'value', 'target', 'met'],
+    columns: ['figure', 'value', 'target', 'met', 'floor loop, same trials (one core)'],
     rows: targets.map((t) => {
       const v = headline[t.key];
       const m = meets(t, v);
+      const floor = floorOf(t, figures);
       return [
         `${t.label} (\`${t.key}\`)`,
         formatValue(v, t.unit),
         t.op ? `${t.op} ${t.bound}${t.unit ? ` ${t.unit}` : ''}` : 'reported',
         m === undefined ? (t.op ? 'n/a' : '—') : m ? 'yes' : 'NO',
+        floor === undefined ? '—' : formatValue(floor, t.unit),
       ];
     }),
   };
@@ -76,6 +94,8 @@ export interface MarkdownInput {
   readonly pinning: string;
   readonly targets: readonly Target[];
   readonly headline: Readonly<Record<string, number | null>>;
+  /** Every figure of the run (floor columns of the summary). */
+  readonly figures: Readonly<Record<string, number>>;
   readonly scenarios: ReadonlyArray<{ readonly scenario: Scenario; readonly result: ScenarioResult; readonly seconds: number }>;
   readonly methodology: readonly string[];
   /** Hand-written sections kept across regenerations (optimizations with before/after figures). */
@@ -115,7 +135,10 @@ export function renderMarkdown(input: MarkdownInput): string {
   out.push('');
   out.push('## Summary');
   out.push('');
-  out.push(markdownTable(summaryTable(input.targets, input.headline)));
+  out.push(markdownTable(summaryTable(input.targets, input.headline, input.figures)));
+  out.push('');
+  out.push('The floor column is the same ratio for a bare loop doing only the work any Node.js implementation must do for the same ' +
+    'input (see each scenario\'s floor table), measured in the same trials: where it is below the target, no gateway on one core of this machine reaches it.');
   out.push('');
   out.push('## Method');
   out.push('');
