@@ -136,6 +136,21 @@ export interface DeadLetterSink {
   flush(): Promise<void>;
 }
 
+/** A PacketSource's delivery log group, and the role to write it as (its RoleArn/ExternalId). */
+export interface DeliveryLogTarget {
+  readonly logGroupArn: string;
+  readonly roleArn?: string;
+  readonly externalId?: string;
+}
+
+/** Failure records of sourced packets, for each PacketSource's `DeliveryLogGroupArn`. */
+export interface DeliveryLogSink {
+  /** Queue a failure record for `target`'s log group; written in batches, never awaited per packet. */
+  write(target: DeliveryLogTarget, record: Record<string, unknown>): void;
+  /** Write everything queued (used on shutdown). */
+  flush(): Promise<void>;
+}
+
 /**
  * Counters and observations, emitted as CloudWatch EMF. Metric names are stable API:
  * DatagramsIn, RepliesOut, SourcedSent, PacketsDropped, BatchSize, DestinationLatencyMs, and

@@ -4,8 +4,11 @@
  * logs and metrics. `main.ts` turns flags and environment variables into {@link ServiceOptions}.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { hostname } from 'node:os';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
@@ -16,6 +19,7 @@ import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
 import { EmfMetricsRecorder } from './observability/emf-metrics';
 import { LoggingFailureReporter } from './observability/failure-reporter';
 import { createLogger } from './observability/logger';
+import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './sourcing/delivery-log-sink';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
@@ -59,6 +63,8 @@ export interface ServiceOptions {
   readonly dynamoDbClient?: DynamoDBClient;
   /** Override the SQS client (tests, endpoints). */
   readonly sqsClient?: SQSClient;
+  /** AWS mode: how PacketSource delivery log groups are written (tests, endpoints). @default - CloudWatch Logs, one stream per task */
+  readonly deliveryLog?: Partial<CloudWatchDeliveryLogSinkOptions>;
 }
 
 export interface RunningService {
@@ -69,7 +75,7 @@ export interface RunningService {
   readonly healthUrl: string;
   /** Local mode: the SNS endpoint URL. */
   readonly snsUrl?: string;
-  /** Graceful stop: sourcing, then Listeners (flushing batches), then dead letters, metrics, health. Idempotent. */
+  /** Graceful stop: sourcing, then Listeners (flushing batches), then dead letters and delivery logs, metrics, health. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -111,7 +117,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     sqsClient: sqs,
   });
   const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
-  const processor = new SourcedPacketProcessor({ listeners: gateway, bindings: gateway, failures, metrics, deadLetters, region: options.region });
+  const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({
+    failures,
+    streamName: deliveryLogStreamName(),
+    sts: own(new STSClient({ region: options.region })),
+    logsClient: (region, credentials) => own(new CloudWatchLogsClient({ region, credentials })),
+    ...options.deliveryLog,
+  });
+  const processor = new SourcedPacketProcessor({ listeners: gateway, bindings: gateway, failures, metrics, deadLetters, deliveryLog, region: options.region });
 
   let health: HealthServer | undefined;
   let sns: LocalSnsEndpoint | undefined;
@@ -123,6 +136,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await consumer?.stop();
       await gateway.stop();
       await deadLetters?.flush();
+      await deliveryLog?.flush();
       metrics.stop();
       await health?.close();
       for (const client of owned) client.destroy();
@@ -186,3 +200,8 @@ const NO_METRICS = {
     // off
   },
 };
+
+/** One log stream per task and start: `packet-gateway/<host>/<start time>` (log stream names allow neither ':' nor '*'). */
+function deliveryLogStreamName(): string {
+  return `packet-gateway/${hostname().replace(/[:*]/g, '-')}/${new Date().toISOString().replace(/[:.]/g, '-')}`;
+}

@@ -13,6 +13,7 @@ import type { FormatterName, PacketSourceRecord } from '../../lib/private/record
 import type {
   BindingLookup,
   DeadLetterSink,
+  DeliveryLogSink,
   EgressDatagram,
   Failure,
   FailureCode,
@@ -56,6 +57,8 @@ export interface SourcedPacketProcessorOptions {
   metrics: MetricsRecorder;
   /** Failure records for bindings with a `DeadLetterQueueArn`. @default - none written */
   deadLetters?: DeadLetterSink;
+  /** Failure records for bindings with a `DeliveryLogGroupArn`. @default - none written */
+  deliveryLog?: DeliveryLogSink;
   /** Region of this gateway, compared with the `EgressRegion` attribute and the binding's HomeRegion. */
   region: string;
   /** Clock in epoch milliseconds (TtlSeconds, failure timestamps). @default Date.now */
@@ -78,6 +81,7 @@ export class SourcedPacketProcessor {
   private readonly failures: FailureReporter;
   private readonly metrics: MetricsRecorder;
   private readonly deadLetters?: DeadLetterSink;
+  private readonly deliveryLog?: DeliveryLogSink;
   private readonly region: string;
   private readonly now: () => number;
   private readonly maxPayloadBytes: number;
@@ -90,6 +94,7 @@ export class SourcedPacketProcessor {
     this.failures = opts.failures;
     this.metrics = opts.metrics;
     this.deadLetters = opts.deadLetters;
+    this.deliveryLog = opts.deliveryLog;
     this.region = opts.region;
     this.now = opts.now ?? Date.now;
     this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
@@ -263,8 +268,8 @@ export class SourcedPacketProcessor {
 
   private rejectNotification(n: SnsNotification, binding: PacketSourceRecord | undefined, code: FailureCode, reason: string): Promise<SourcedResult> {
     this.failures.report({ code, reason }, { listener: binding?.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId });
-    if (binding?.DeadLetterQueueArn && this.deadLetters) {
-      this.deadLetters.enqueue(binding.DeadLetterQueueArn, {
+    if (binding) {
+      this.record(binding, {
         code,
         reason,
         topicArn: n.TopicArn,
@@ -277,21 +282,27 @@ export class SourcedPacketProcessor {
     return Promise.resolve({ sent: 0, failed: 1 });
   }
 
-  /** @internal reports one failed entry (log record + dead-letter record). */
+  /** @internal reports one failed entry (log record, dead-letter and delivery-log records). */
   reportEntry(n: SnsNotification, binding: PacketSourceRecord, index: number, entry: unknown, remote: string | undefined, failure: Failure): void {
     this.failures.report(failure, { listener: binding.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId, index, remote });
-    if (binding.DeadLetterQueueArn && this.deadLetters) {
-      this.deadLetters.enqueue(binding.DeadLetterQueueArn, {
-        code: failure.code,
-        reason: failure.reason,
-        topicArn: n.TopicArn,
-        messageId: n.MessageId,
-        index,
-        listener: binding.ListenerName,
-        remote,
-        failedAt: new Date(this.now()).toISOString(),
-        entry,
-      });
+    this.record(binding, {
+      code: failure.code,
+      reason: failure.reason,
+      topicArn: n.TopicArn,
+      messageId: n.MessageId,
+      index,
+      listener: binding.ListenerName,
+      remote,
+      failedAt: new Date(this.now()).toISOString(),
+      entry,
+    });
+  }
+
+  /** Writes a failure record to the binding's dead-letter queue and delivery log group, where it has them. */
+  private record(binding: PacketSourceRecord, record: Record<string, unknown>): void {
+    if (binding.DeadLetterQueueArn && this.deadLetters) this.deadLetters.enqueue(binding.DeadLetterQueueArn, record);
+    if (binding.DeliveryLogGroupArn && this.deliveryLog) {
+      this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
     }
   }
 

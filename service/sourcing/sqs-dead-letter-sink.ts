@@ -6,14 +6,13 @@
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterSink, FailureContext, FailureReporter } from '../contracts';
 import { queueLocationFromArn } from './arn';
+import { failureContextOf, serializeFailureRecord } from './failure-records';
 
 /** SQS limits: 10 messages per batch, 256 KiB per message and per batch. */
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
 /** Room left for the message attributes that accompany each body. */
 const MAX_BODY_BYTES = MAX_BATCH_BYTES - 1024;
-/** Record fields that carry the original message; dropped when a record would not fit in one SQS message. */
-const BULKY_FIELDS = ['entry', 'message'];
 
 export interface SqsDeadLetterSinkOptions {
   /** Client for the gateway's own region; also used for queues in that region. */
@@ -59,13 +58,13 @@ export class SqsDeadLetterSink implements DeadLetterSink {
 
   /** Queues `record` for `queueArn`; sent within the flush interval, or at once when a batch is full. */
   enqueue(queueArn: string, record: Record<string, unknown>): void {
-    const context = contextOf(record);
+    const context = failureContextOf(record);
     const code = typeof record.code === 'string' ? record.code : 'Unknown';
     if (this.buffered >= this.maxBuffered) {
       this.reportLost(queueArn, context, `the dead-letter buffer is full (${this.maxBuffered} records waiting)`);
       return;
     }
-    const body = serialize(record);
+    const body = serializeFailureRecord(record, MAX_BODY_BYTES);
     let queue = this.queues.get(queueArn);
     if (!queue) {
       queue = [];
@@ -160,26 +159,4 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       { ...context, destination: queueArn },
     );
   }
-}
-
-/** JSON of `record`, without its bulky fields (and saying so) when it would exceed one SQS message. */
-function serialize(record: Record<string, unknown>): string {
-  const body = JSON.stringify(record);
-  if (Buffer.byteLength(body) <= MAX_BODY_BYTES) return body;
-  const slim: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) if (!BULKY_FIELDS.includes(k)) slim[k] = v;
-  slim.omitted = `the original message was left out: the record exceeded ${MAX_BODY_BYTES} bytes`;
-  return JSON.stringify(slim);
-}
-
-/** The identifying fields of a failure record, for reporting a record that could not be written. */
-function contextOf(record: Record<string, unknown>): FailureContext {
-  const str = (k: string): string | undefined => (typeof record[k] === 'string' ? (record[k] as string) : undefined);
-  return {
-    listener: str('listener'),
-    topicArn: str('topicArn'),
-    messageId: str('messageId'),
-    index: typeof record.index === 'number' ? record.index : undefined,
-    remote: str('remote'),
-  };
 }

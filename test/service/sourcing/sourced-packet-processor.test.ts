@@ -325,6 +325,33 @@ describe('dead-letter records', () => {
   });
 });
 
+describe('delivery-log records', () => {
+  const LOG_GROUP = 'arn:aws:logs:us-east-1:111122223333:log-group:push-delivery';
+  const ROLE = 'arn:aws:iam::111122223333:role/packet-gateway/push-role';
+  const written: Array<{ target: unknown; record: Record<string, unknown> }> = [];
+  const deliveryLog = { write: (target: unknown, record: Record<string, unknown>) => void written.push({ target, record }), flush: async () => {} };
+  beforeEach(() => {
+    written.length = 0;
+  });
+
+  test('go to the binding\'s log group, written as its role, with the same record as the dead-letter queue', async () => {
+    sources[0] = { TopicArn: TOPIC, ListenerName: 'demo', DeadLetterQueueArn: DLQ, DeliveryLogGroupArn: LOG_GROUP, RoleArn: ROLE, ExternalId: 'ext-1' };
+    const n = notification({ Messages: [to(receiver.port), to(0)] });
+    await processor({ deliveryLog }).handle(n);
+    expect(written).toEqual([{ target: { logGroupArn: LOG_GROUP, roleArn: ROLE, externalId: 'ext-1' }, record: deadLetters.records[0].record }]);
+    expect(written[0].record).toMatchObject({ code: 'InvalidPort', index: 1, messageId: n.MessageId });
+  });
+
+  test('notification-level failures too; none without a DeliveryLogGroupArn', async () => {
+    sources[0] = { TopicArn: TOPIC, ListenerName: 'demo', DeliveryLogGroupArn: LOG_GROUP };
+    await processor({ deliveryLog }).handle(notification('not json'));
+    expect(written.map((w) => [w.target, w.record.code])).toEqual([[{ logGroupArn: LOG_GROUP, roleArn: undefined, externalId: undefined }, 'InvalidJson']]);
+    sources[0] = { TopicArn: TOPIC, ListenerName: 'demo' };
+    await processor({ deliveryLog }).handle(notification('not json'));
+    expect(written).toHaveLength(1);
+  });
+});
+
 describe('send outcomes', () => {
   class ScriptedListener implements ListenerHandle {
     readonly protocol = 'udp' as const;

@@ -1,0 +1,221 @@
+/**
+ * Writes failure records of sourced packets to each PacketSource's delivery log group
+ * (`DeliveryLogGroupArn`), as JSON log events in one log stream per gateway task and log group.
+ *
+ * The log group belongs to the PacketSource, possibly in another account: when the binding names
+ * a role (`RoleArn`, `ExternalId`), the records are written as that role (which the PacketSource
+ * construct allows to write its log group); without one, with the gateway's own credentials.
+ * Records are batched per log group (PutLogEvents: at most 10,000 events and 1 MiB), flushed on a
+ * short timer and on {@link flush}; nothing is awaited per packet and the buffer is bounded.
+ * Records that cannot be written are reported once each, as DestinationFailed.
+ */
+import { CloudWatchLogsClient, CreateLogStreamCommand, InputLogEvent, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { failureContextOf, serializeFailureRecord } from './failure-records';
+import type { DeliveryLogSink, DeliveryLogTarget, FailureContext, FailureReporter } from '../contracts';
+
+/** PutLogEvents limits: events per call, bytes per call (each event counts 26 bytes more than its message). */
+const MAX_BATCH_EVENTS = 10_000;
+const MAX_BATCH_BYTES = 1_048_576;
+const EVENT_OVERHEAD_BYTES = 26;
+/** Largest message written; longer records leave out the original message. */
+const MAX_MESSAGE_BYTES = 256 * 1024 - EVENT_OVERHEAD_BYTES;
+const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:([^:]+)(:\*)?$/;
+/** Lifetime of assumed-role credentials; the SDK refreshes them 5 minutes before they expire. */
+const ROLE_SESSION_SECONDS = 900;
+
+/** Credentials as SDK clients take them; an expiration makes the client fetch them again shortly before it. */
+export interface RoleCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+}
+export type RoleCredentialsProvider = () => Promise<RoleCredentials>;
+
+export interface CloudWatchDeliveryLogSinkOptions {
+  /** Told (as DestinationFailed) about records that could not be written. */
+  readonly failures?: FailureReporter;
+  /** Log stream name in every log group: one per gateway task. */
+  readonly streamName: string;
+  /** CloudWatch Logs client for `region`, acting with `credentials` (undefined: the gateway's own). */
+  readonly logsClient?: (region: string, credentials?: RoleCredentialsProvider) => CloudWatchLogsClient;
+  /** STS client that assumes PacketSource roles (the gateway's own credentials). */
+  readonly sts?: STSClient;
+  /** Longest time a record waits before its batch is written, in milliseconds. @default 1000 */
+  readonly flushIntervalMs?: number;
+  /** Records held in memory at most; further ones are dropped and reported. @default 10000 */
+  readonly maxBufferedRecords?: number;
+  /** Clock for event timestamps. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface PendingEvent {
+  readonly event: InputLogEvent;
+  readonly bytes: number;
+  readonly context: FailureContext;
+}
+
+/** Where one log group's events go, and who writes them. */
+interface Group {
+  readonly arn: string;
+  readonly name: string;
+  readonly region: string;
+  readonly target: DeliveryLogTarget;
+  readonly events: PendingEvent[];
+  /** Resolves once the log stream exists (created or found). */
+  stream?: Promise<void>;
+  /** One PutLogEvents at a time per stream keeps events in order. */
+  writing?: Promise<void>;
+}
+
+/** A {@link DeliveryLogSink} writing to CloudWatch Logs. */
+export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
+  private readonly failures?: FailureReporter;
+  private readonly streamName: string;
+  private readonly logsClient: (region: string, credentials?: RoleCredentialsProvider) => CloudWatchLogsClient;
+  private readonly sts: STSClient;
+  private readonly flushIntervalMs: number;
+  private readonly maxBuffered: number;
+  private readonly now: () => number;
+  private readonly groups = new Map<string, Group>();
+  private readonly clients = new Map<string, CloudWatchLogsClient>();
+  private buffered = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(opts: CloudWatchDeliveryLogSinkOptions) {
+    this.failures = opts.failures;
+    this.streamName = opts.streamName;
+    this.logsClient = opts.logsClient ?? ((region, credentials) => new CloudWatchLogsClient({ region, credentials }));
+    this.sts = opts.sts ?? new STSClient({});
+    this.flushIntervalMs = opts.flushIntervalMs ?? 1000;
+    this.maxBuffered = opts.maxBufferedRecords ?? 10_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Queues `record` for the log group of `target`; written within the flush interval. */
+  write(target: DeliveryLogTarget, record: Record<string, unknown>): void {
+    const context = failureContextOf(record);
+    const match = LOG_GROUP_ARN.exec(target.logGroupArn);
+    if (!match) {
+      this.reportLost(target.logGroupArn, context, `'${target.logGroupArn}' is not a log group ARN (arn:<partition>:logs:<region>:<account>:log-group:<name>)`);
+      return;
+    }
+    if (this.buffered >= this.maxBuffered) {
+      this.reportLost(target.logGroupArn, context, `the delivery-log buffer is full (${this.maxBuffered} records waiting)`);
+      return;
+    }
+    const key = `${target.logGroupArn}\u0000${target.roleArn ?? ''}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { arn: target.logGroupArn, name: match[3], region: match[1], target, events: [] };
+      this.groups.set(key, group);
+    }
+    const message = serializeFailureRecord(record, MAX_MESSAGE_BYTES);
+    group.events.push({ event: { timestamp: this.now(), message }, bytes: Buffer.byteLength(message) + EVENT_OVERHEAD_BYTES, context });
+    this.buffered++;
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes every queued record and waits until all writes, including earlier ones, have completed. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.drain();
+    for (;;) {
+      const writing = [...this.groups.values()].map((g) => g.writing).filter((w): w is Promise<void> => w !== undefined);
+      if (writing.length === 0) return;
+      await Promise.all(writing);
+    }
+  }
+
+  private drain(): void {
+    for (const group of this.groups.values()) {
+      if (group.events.length > 0 && !group.writing) this.writeFrom(group);
+    }
+  }
+
+  /** Writes the group's queued events, batch after batch, then clears `writing`. */
+  private writeFrom(group: Group): void {
+    const writing = (async () => {
+      while (group.events.length > 0) {
+        let count = 0;
+        let bytes = 0;
+        while (count < group.events.length && count < MAX_BATCH_EVENTS && bytes + group.events[count].bytes <= MAX_BATCH_BYTES) {
+          bytes += group.events[count].bytes;
+          count++;
+        }
+        const batch = group.events.splice(0, count);
+        this.buffered -= batch.length;
+        await this.put(group, batch);
+      }
+    })().finally(() => {
+      group.writing = undefined;
+    });
+    group.writing = writing;
+  }
+
+  private async put(group: Group, batch: readonly PendingEvent[]): Promise<void> {
+    try {
+      const client = this.clientFor(group);
+      group.stream ??= this.createStream(client, group.name).catch((err: unknown) => {
+        group.stream = undefined; // try again with the next batch
+        throw err;
+      });
+      await group.stream;
+      await client.send(new PutLogEventsCommand({ logGroupName: group.name, logStreamName: this.streamName, logEvents: batch.map((e) => e.event) }));
+    } catch (err) {
+      const e = err as Error;
+      for (const r of batch) this.reportLost(group.arn, r.context, `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+    }
+  }
+
+  private async createStream(client: CloudWatchLogsClient, logGroupName: string): Promise<void> {
+    try {
+      await client.send(new CreateLogStreamCommand({ logGroupName, logStreamName: this.streamName }));
+    } catch (err) {
+      if ((err as Error)?.name !== 'ResourceAlreadyExistsException') throw err;
+    }
+  }
+
+  private clientFor(group: Group): CloudWatchLogsClient {
+    const { roleArn, externalId } = group.target;
+    const key = `${group.region}\u0000${roleArn ?? ''}\u0000${externalId ?? ''}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = this.logsClient(group.region, roleArn ? this.assumedRole(roleArn, externalId) : undefined);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Credentials of the PacketSource role; the SDK client caches them until shortly before they expire. */
+  private assumedRole(roleArn: string, externalId: string | undefined): RoleCredentialsProvider {
+    return async (): Promise<RoleCredentials> => {
+      const out = await this.sts.send(new AssumeRoleCommand({
+        RoleArn: roleArn,
+        ExternalId: externalId,
+        RoleSessionName: 'packet-gateway-delivery-log',
+        DurationSeconds: ROLE_SESSION_SECONDS,
+      }));
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`STS returned no credentials for ${roleArn}`);
+      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    };
+  }
+
+  private reportLost(logGroupArn: string, context: FailureContext, why: string): void {
+    this.failures?.report(
+      { code: 'DestinationFailed', reason: `failure record not written to delivery log group ${logGroupArn}: ${why}` },
+      { ...context, destination: logGroupArn },
+    );
+  }
+}
