@@ -3,8 +3,8 @@
  * destinations), packet sourcing (local SNS endpoint or the delivery queue), health server,
  * logs and metrics. `main.ts` turns flags and environment variables into {@link ServiceOptions}.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { hostname } from 'node:os';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -124,7 +124,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     logsClient: (region, credentials) => own(new CloudWatchLogsClient({ region, credentials })),
     ...options.deliveryLog,
   });
-  const processor = new SourcedPacketProcessor({ listeners: gateway, bindings: gateway, failures, metrics, deadLetters, deliveryLog, region: options.region });
+  const processor = new SourcedPacketProcessor({
+    listeners: gateway,
+    bindings: gateway,
+    failures,
+    metrics,
+    deadLetters,
+    deliveryLog,
+    region: options.region,
+  });
 
   let health: HealthServer | undefined;
   let sns: LocalSnsEndpoint | undefined;
