@@ -145,7 +145,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
     if (lambdaClient) return new SdkLambdaInvoker(lambdaClient);
     return new DirectLambdaInvoker(
       this.own(new LambdaClient(hotPathClientConfig(region))),
-      (reason) => logger.debug('Lambda Invoke sent through the SDK client', { reason }),
+      (reason) => logger.info('Lambda Invoke sent through the SDK client', { reason }),
     );
   }
 

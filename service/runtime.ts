@@ -120,8 +120,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({
     failures,
     streamName: deliveryLogStreamName(),
-    sts: own(new STSClient({ region: options.region })),
-    logsClient: (region, credentials) => own(new CloudWatchLogsClient({ region, credentials })),
+    sts: own(new STSClient({ region: options.region, ...FAILURE_RECORD_CLIENT })),
+    logsClient: (region, credentials) => own(new CloudWatchLogsClient({ region, credentials, ...FAILURE_RECORD_CLIENT })),
     ...options.deliveryLog,
   });
   const processor = new SourcedPacketProcessor({
@@ -143,8 +143,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await sns?.close();
       await consumer?.stop();
       await gateway.stop();
-      await deadLetters?.flush();
-      await deliveryLog?.flush();
+      // failure records get a bounded share of the stop timeout: an unreachable queue or log group must not hold the rest up
+      await settledWithin(FAILURE_RECORD_FLUSH_MS, [deadLetters?.flush(), deliveryLog?.flush()]);
       metrics.stop();
       await health?.close();
       for (const client of owned) client.destroy();
@@ -212,4 +212,21 @@ const NO_METRICS = {
 /** One log stream per task and start: `packet-gateway/<host>/<start time>` (log stream names allow neither ':' nor '*'). */
 function deliveryLogStreamName(): string {
   return `packet-gateway/${hostname().replace(/[:*]/g, '-')}/${new Date().toISOString().replace(/[:.]/g, '-')}`;
+}
+
+/** Delivery-log writes (and the role they assume) give up on an endpoint that does not answer. */
+const FAILURE_RECORD_CLIENT = { maxAttempts: 2, requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } };
+
+/** Longest wait for failure records (dead-letter queues, delivery logs) on stop. */
+const FAILURE_RECORD_FLUSH_MS = 10_000;
+
+/** Waits until every promise has settled, or `ms` have passed. */
+async function settledWithin(ms: number, work: ReadonlyArray<Promise<void> | undefined>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  await Promise.race([Promise.allSettled(work), deadline]);
+  clearTimeout(timer);
 }

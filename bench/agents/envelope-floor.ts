@@ -9,7 +9,7 @@
  * It reads the same message bodies as the gateway under test (bench/lib/memory-queue.ts
  * `sourcedBodies`) and sends to a counting receiver, so "gateway ÷ this loop" is the share of the
  * floor the gateway keeps, and "this loop ÷ dgram sender loop" the ceiling the message format and
- * the runtime's crypto leave any Node.js implementation on one core.
+ * the runtime's crypto leave such a loop on one core.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';

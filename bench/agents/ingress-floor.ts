@@ -7,7 +7,7 @@
  *
  * Answers `reset`/`stats` like the counting receiver, counting packets whose batch was hashed, so
  * "gateway ÷ this loop" is the share of the floor the gateway keeps, and "this loop ÷ dgram
- * receive loop" the ceiling the packet contract and SigV4 leave any Node.js implementation on one core.
+ * receive loop" what the packet contract and SigV4 leave such a loop on one core.
  */
 import { createHash } from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -34,15 +34,14 @@ function flush(): void {
   if (batch.length === 0) return;
   const payload = Buffer.from('{"Messages":[' + batch.join(',') + ']}', 'latin1');
   createHash('sha256').update(payload).digest();
-  const now = performance.now();
-  if (count === 0) firstAt = now;
-  lastAt = now;
+  lastAt = performance.now();
   count += batch.length;
   bytes += payload.length;
   batch = [];
 }
 
 function onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  if (count === 0 && batch.length === 0) firstAt = performance.now();
   batch.push('{"Tag":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","Remote":{"IpAddress":"' + rinfo.address + '","Port":' + rinfo.port +
     FIXED + msg.toString('base64') + '"}');
   if (batch.length >= BATCH) flush();
@@ -63,6 +62,9 @@ serve({
       });
     }),
   reset: () => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
+    batch = [];
     count = 0;
     bytes = 0;
     firstAt = 0;

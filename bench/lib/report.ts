@@ -138,7 +138,7 @@ export function renderMarkdown(input: MarkdownInput): string {
   out.push(markdownTable(summaryTable(input.targets, input.headline, input.figures)));
   out.push('');
   out.push('The floor column is the same ratio for a bare loop doing only the work any Node.js implementation must do for the same ' +
-    'input (see each scenario\'s floor table), measured in the same trials: where it is below the target, no gateway on one core of this machine reaches it.');
+    'input (see each scenario\'s floor table), measured in the same trials: where it is below the target, that bare loop does not reach the target on one core either.');
   out.push('');
   out.push('## Method');
   out.push('');

@@ -141,7 +141,7 @@ export const ingress: Scenario = {
         '`ingressVsDgram` is the lower of the two payload sizes (Lambda destination); `ingressLossAtTarget` the highest loss of any paced run.',
         'The ingress floor loop (bench/agents/ingress-floor.ts) does only what any gateway must before a Lambda Invoke: receive, ' +
           'base64-encode the payload into packet JSON, join 100 packets into one payload and SHA-256 it (SigV4 signs the payload hash); its trials run ' +
-          'between the receive loop\'s and the gateway\'s. "floor ÷ dgram receive loop" is the ceiling left to any Node.js implementation on one core.',
+          'between the receive loop\'s and the gateway\'s. "floor ÷ dgram receive loop" is what the packet contract and SigV4 leave this loop on one core.',
         'The local-handler row is not a headline figure: in AWS the event is parsed by the function, not by the gateway.',
         'Loss under flood is expected (the sender outruns any receiver); the raw figures split it into socket drops (sent − DatagramsIn) and queue drops (PacketsDropped).',
       ],

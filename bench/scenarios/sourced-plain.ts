@@ -155,8 +155,8 @@ export const sourcedPlain: Scenario = {
         'The rows with 1 and 100 packets per message show how the per-message cost (envelope parse, binding lookup, deletes) spreads.',
         'The envelope floor loop (bench/agents/envelope-floor.ts) reads the same message bodies and does only what any gateway must: ' +
           'parse the envelope, parse its Message, decode each base64 Data, send it with a completion callback; its trials run between the ' +
-          'dgram loop\'s and the gateway\'s. "floor ÷ dgram sender loop" is the ceiling the message format leaves any Node.js implementation ' +
-          'on one core; "gateway ÷ floor" is how much of that ceiling the gateway keeps (validation, egress rules, flow check, queue and bookkeeping cost the rest).',
+          'dgram loop\'s and the gateway\'s. "floor ÷ dgram sender loop" is what the message format leaves this loop (JSON.parse, Buffer base64, dgram) ' +
+          'on one core; "gateway ÷ floor" is how much of it the gateway keeps (validation, egress rules, flow check, queue and bookkeeping cost the rest).',
         'The in-memory queue answers instantly: the figure is the gateway\'s CPU cost per packet, not SQS latency. In AWS several pollers hide the receive latency.',
       ],
     };

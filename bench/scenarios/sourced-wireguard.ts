@@ -249,7 +249,8 @@ export const sourcedWireGuard: Scenario = {
         'The floor loop of (B) (bench/agents/envelope-floor.ts) reads the same message bodies and does only what any Node.js WireGuard sender must: ' +
           'parse the envelope and its Message, decode each base64 Data, write the inner IPv4/UDP packet, pad it, seal it with node:crypto ChaCha20-Poly1305 ' +
           'behind a transport header and send it with a completion callback (to a counting receiver: it uses its own random key). ' +
-          '"floor ÷ dgram sender loop" is the ceiling left to any Node.js implementation on one core; "gateway ÷ floor" the share of it the gateway keeps.',
+          '"floor ÷ dgram sender loop" is the ceiling this loop reaches on one core; "gateway ÷ floor" the share of it the gateway keeps (the gateway\'s ' +
+          'datagrams are counted by the decrypting receiver, the floor\'s by the counting receiver, each on the other core).',
         'In (A) nothing is pinned (wireguard-go uses every core, as in the baseline); in (B) the gateway and the receiver each have their own core.',
         ...notes,
       ],

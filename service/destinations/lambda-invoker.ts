@@ -12,8 +12,8 @@
  * plain answer goes back to the SDK: when the request gets no 2xx answer (throttle, service error,
  * network failure, credentials not available), the batch is sent again through `client.send`,
  * whose retry strategy, clock-skew correction and error parsing then apply exactly as they would
- * have, and the following Invokes go through the SDK for {@link FALLBACK_COOLDOWN_MS}, so a
- * throttled function gets the SDK's backoff and retry quota rather than twice the requests.
+ * have, and the function's following Invokes go through the SDK for {@link FALLBACK_COOLDOWN_MS}, so
+ * a throttled function gets the SDK's backoff and retry quota rather than twice the requests.
  *
  * Use it only on a client without middleware of its own (tracing, logging, mocks): the direct path
  * does not run the client's middleware stack. The gateway wraps only the client it creates itself.
@@ -45,7 +45,7 @@ export class SdkLambdaInvoker implements LambdaInvoker {
   }
 }
 
-/** After an Invoke that needed the SDK, this long every Invoke goes through the SDK. */
+/** After an Invoke that needed the SDK, this long every Invoke of the same function goes through the SDK. */
 export const FALLBACK_COOLDOWN_MS = 5_000;
 
 /** Where and how the direct path sends, resolved once from the client's configuration. */
@@ -78,7 +78,8 @@ const MAX_SAMPLE_MS = 900_000;
 export class DirectLambdaInvoker implements LambdaInvoker {
   private readonly sdk: SdkLambdaInvoker;
   private route?: Promise<Route | undefined>;
-  private sdkUntil = 0;
+  /** Per function name: until when its Invokes go through the SDK. */
+  private readonly sdkUntil = new Map<string, number>();
   private fallbackCount = 0;
 
   /** @param onFallback told why an Invoke went to the SDK (for a log line or metric). */
@@ -92,7 +93,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   }
 
   public async invoke(functionName: string, payload: Uint8Array): Promise<InvokeOutcome> {
-    if (Date.now() < this.sdkUntil) return this.sdk.invoke(functionName, payload);
+    if (this.sdkUntil.size > 0 && Date.now() < (this.sdkUntil.get(functionName) ?? 0)) return this.sdk.invoke(functionName, payload);
     const route = await (this.route ??= this.resolveRoute(functionName));
     if (!route) return this.sdk.invoke(functionName, payload);
     const config = this.client.config;
@@ -125,18 +126,20 @@ export class DirectLambdaInvoker implements LambdaInvoker {
       // connection refused or reset, timeout, credentials not available: the SDK's retries decide
       return this.fallBack(functionName, payload, `request failed: ${(err as Error)?.message ?? String(err)}`);
     }
-    // A 2xx means the function ran: a body that breaks off now fails the batch rather than running it twice.
-    const body = await collect(config, response.body);
     if (response.statusCode < 200 || response.statusCode > 299) {
+      await collect(config, response.body).catch(() => undefined); // read to the end, so the connection can be reused
       return this.fallBack(functionName, payload, `HTTP ${response.statusCode} ${header(response.headers, 'x-amzn-errortype') ?? ''}`.trim());
     }
+    // A 2xx means the function ran: a body that breaks off now fails the batch rather than running it twice.
+    const body = await collect(config, response.body);
     if (sampleClock) sampleClockOffset(config, response.headers, sentAt);
     return { functionError: header(response.headers, 'x-amz-function-error'), payload: body };
   }
 
   private fallBack(functionName: string, payload: Uint8Array, reason: string): Promise<InvokeOutcome> {
     this.fallbackCount++;
-    this.sdkUntil = Date.now() + FALLBACK_COOLDOWN_MS;
+    if (this.sdkUntil.size >= 1000) this.sdkUntil.clear();
+    this.sdkUntil.set(functionName, Date.now() + FALLBACK_COOLDOWN_MS);
     this.onFallback?.(reason);
     return this.sdk.invoke(functionName, payload);
   }
@@ -149,7 +152,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   private async resolveRoute(functionName: string): Promise<Route | undefined> {
     const config = this.client.config;
     const handlerProtocol = (config.requestHandler as { metadata?: { handlerProtocol?: string } }).metadata?.handlerProtocol ?? '';
-    if (handlerProtocol.startsWith('h2')) return undefined;
+    if (handlerProtocol.startsWith('h2')) return this.noRoute(`the client's HTTP handler speaks ${handlerProtocol}`);
     try {
       const endpoint = await getEndpointFromInstructions(
         { FunctionName: functionName, InvocationType: 'RequestResponse' },
@@ -157,7 +160,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         { ...config },
       );
       const scheme = (endpoint.properties?.authSchemes as Array<{ name?: string; signingRegion?: string; signingName?: string }> | undefined)?.[0];
-      if (scheme?.name !== undefined && scheme.name !== 'sigv4') return undefined;
+      if (scheme?.name !== undefined && scheme.name !== 'sigv4') return this.noRoute(`the endpoint asks for auth scheme ${scheme.name}`);
       const url = endpoint.url;
       const headers: Record<string, string> = {};
       for (const [name, values] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = values.join(',');
@@ -177,9 +180,15 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         }),
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };
-    } catch {
-      return undefined;
+    } catch (err) {
+      return this.noRoute(`the endpoint could not be resolved (${(err as Error)?.message ?? String(err)})`);
     }
+  }
+
+  /** Every Invoke goes through the SDK from now on; says why once. */
+  private noRoute(reason: string): undefined {
+    this.onFallback?.(`direct Invoke path not used: ${reason}`);
+    return undefined;
   }
 }
 

@@ -46,6 +46,8 @@ export interface CloudWatchDeliveryLogSinkOptions {
   readonly flushIntervalMs?: number;
   /** Records held in memory at most; further ones are dropped and reported. @default 10000 */
   readonly maxBufferedRecords?: number;
+  /** Records held for one log group at most, so that one unreachable group cannot take the others' room. @default 2000 */
+  readonly maxBufferedPerGroup?: number;
   /** Clock for event timestamps. @default Date.now */
   readonly now?: () => number;
 }
@@ -63,6 +65,8 @@ interface Group {
   readonly region: string;
   readonly target: DeliveryLogTarget;
   readonly events: PendingEvent[];
+  /** Timestamp of the last event queued: events of one stream must be in order, whatever the wall clock does. */
+  lastTimestamp: number;
   /** Resolves once the log stream exists (created or found). */
   stream?: Promise<void>;
   /** One PutLogEvents at a time per stream keeps events in order. */
@@ -77,6 +81,7 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
   private readonly sts: STSClient;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private readonly maxPerGroup: number;
   private readonly now: () => number;
   private readonly groups = new Map<string, Group>();
   private readonly clients = new Map<string, CloudWatchLogsClient>();
@@ -90,6 +95,7 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
     this.sts = opts.sts ?? new STSClient({});
     this.flushIntervalMs = opts.flushIntervalMs ?? 1000;
     this.maxBuffered = opts.maxBufferedRecords ?? 10_000;
+    this.maxPerGroup = opts.maxBufferedPerGroup ?? 2_000;
     this.now = opts.now ?? Date.now;
   }
 
@@ -105,14 +111,20 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
       this.reportLost(target.logGroupArn, context, `the delivery-log buffer is full (${this.maxBuffered} records waiting)`);
       return;
     }
-    const key = `${target.logGroupArn}\u0000${target.roleArn ?? ''}`;
+    const key = `${target.logGroupArn}\u0000${target.roleArn ?? ''}\u0000${target.externalId ?? ''}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { arn: target.logGroupArn, name: match[3], region: match[1], target, events: [] };
+      group = { arn: target.logGroupArn, name: match[3], region: match[1], target, events: [], lastTimestamp: 0 };
       this.groups.set(key, group);
     }
+    if (group.events.length >= this.maxPerGroup) {
+      this.reportLost(target.logGroupArn, context, `${this.maxPerGroup} records already wait for this log group`);
+      return;
+    }
     const message = serializeFailureRecord(record, MAX_MESSAGE_BYTES);
-    group.events.push({ event: { timestamp: this.now(), message }, bytes: Buffer.byteLength(message) + EVENT_OVERHEAD_BYTES, context });
+    const timestamp = Math.max(this.now(), group.lastTimestamp);
+    group.lastTimestamp = timestamp;
+    group.events.push({ event: { timestamp, message }, bytes: Buffer.byteLength(message) + EVENT_OVERHEAD_BYTES, context });
     this.buffered++;
     if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -123,16 +135,19 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
     }
   }
 
-  /** Writes every queued record and waits until all writes, including earlier ones, have completed. */
+  /**
+   * Writes every queued record, including records queued meanwhile, and waits until all writes
+   * have completed (each request is bounded by the clients' timeouts).
+   */
   async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.drain();
     for (;;) {
+      this.drain();
       const writing = [...this.groups.values()].map((g) => g.writing).filter((w): w is Promise<void> => w !== undefined);
-      if (writing.length === 0) return;
+      if (writing.length === 0 && this.buffered === 0) return;
       await Promise.all(writing);
     }
   }
@@ -149,7 +164,7 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
       while (group.events.length > 0) {
         let count = 0;
         let bytes = 0;
-        while (count < group.events.length && count < MAX_BATCH_EVENTS && bytes + group.events[count].bytes <= MAX_BATCH_BYTES) {
+        while (count < group.events.length && count < MAX_BATCH_EVENTS && (count === 0 || bytes + group.events[count].bytes <= MAX_BATCH_BYTES)) {
           bytes += group.events[count].bytes;
           count++;
         }
@@ -164,18 +179,42 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
   }
 
   private async put(group: Group, batch: readonly PendingEvent[]): Promise<void> {
+    const logEvents = batch.map((e) => e.event);
     try {
       const client = this.clientFor(group);
-      group.stream ??= this.createStream(client, group.name).catch((err: unknown) => {
-        group.stream = undefined; // try again with the next batch
-        throw err;
-      });
-      await group.stream;
-      await client.send(new PutLogEventsCommand({ logGroupName: group.name, logStreamName: this.streamName, logEvents: batch.map((e) => e.event) }));
+      let out;
+      try {
+        await this.streamOf(group, client);
+        out = await client.send(new PutLogEventsCommand({ logGroupName: group.name, logStreamName: this.streamName, logEvents }));
+      } catch (err) {
+        if ((err as Error)?.name !== 'ResourceNotFoundException') throw err;
+        // the stream (or the group) was deleted since it was created here: create it again, once
+        group.stream = undefined;
+        await this.streamOf(group, client);
+        out = await client.send(new PutLogEventsCommand({ logGroupName: group.name, logStreamName: this.streamName, logEvents }));
+      }
+      const rejected = out.rejectedLogEventsInfo;
+      if (rejected) {
+        batch.forEach((r, i) => {
+          const why = i < (rejected.tooOldLogEventEndIndex ?? -1) ? 'older than the log group accepts'
+            : i < (rejected.expiredLogEventEndIndex ?? -1) ? 'older than the log group\'s retention'
+              : i >= (rejected.tooNewLogEventStartIndex ?? Infinity) ? 'too far in the future' : undefined;
+          if (why) this.reportLost(group.arn, r.context, `CloudWatch Logs rejected the event: ${why}`);
+        });
+      }
     } catch (err) {
       const e = err as Error;
       for (const r of batch) this.reportLost(group.arn, r.context, `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
     }
+  }
+
+  /** Resolves once this task's stream exists in the group (created here, or found). */
+  private streamOf(group: Group, client: CloudWatchLogsClient): Promise<void> {
+    group.stream ??= this.createStream(client, group.name).catch((err: unknown) => {
+      group.stream = undefined; // try again with the next batch
+      throw err;
+    });
+    return group.stream;
   }
 
   private async createStream(client: CloudWatchLogsClient, logGroupName: string): Promise<void> {

@@ -259,6 +259,33 @@ describe('DirectLambdaInvoker', () => {
     expect(reasons).toEqual(['HTTP 429 TooManyRequestsException']);
   });
 
+  test('the cool-down after a fallback is per function: other functions still go direct', async () => {
+    const notFound = { status: 404, headers: { 'x-amzn-ErrorType': 'ResourceNotFoundException' }, body: '{"Message":"Function not found"}' };
+    lambda.answers = [notFound, notFound, { status: 200, body: 'null' }];
+    const invoker = new DirectLambdaInvoker(client());
+    await expect(invoker.invoke('missing', Buffer.from('{}'))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    lambda.received.length = 0;
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    expect(lambda.received.map((r) => r.headers['amz-sdk-request'])).toEqual([undefined]);
+  });
+
+  test('a client the direct path cannot reproduce (an HTTP/2 handler) is used through the SDK, and says so once', async () => {
+    const seen: string[] = [];
+    const h2 = {
+      metadata: { handlerProtocol: 'h2' },
+      handle: async (request: { headers: Record<string, string> }) => {
+        seen.push(request.headers['amz-sdk-request'] ?? 'direct');
+        return { response: { statusCode: 200, headers: {}, body: new Uint8Array(0) } };
+      },
+    };
+    const reasons: string[] = [];
+    const invoker = new DirectLambdaInvoker(new LambdaClient({ region: 'eu-west-1', credentials: CREDENTIALS, requestHandler: h2 as never }), (r) => reasons.push(r));
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    await invoker.invoke(ARN, Buffer.from('{}'));
+    expect(seen).toEqual(['attempt=1; max=3', 'attempt=1; max=3']);
+    expect(reasons).toEqual(['direct Invoke path not used: the client\'s HTTP handler speaks h2']);
+  });
+
   test('the clock offset is sampled from each answer\'s Date header, as the SDK does', async () => {
     const ahead = new Date(Date.now() + 3_600_000);
     lambda.answers = [{ status: 200, headers: { Date: ahead.toUTCString() }, body: 'null' }];

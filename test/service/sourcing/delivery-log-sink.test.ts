@@ -131,7 +131,9 @@ describe('CloudWatchDeliveryLogSink', () => {
   });
 
   test('records that cannot be written are reported once each as DestinationFailed, and later records are still written', async () => {
-    logsMock.on(PutLogEventsCommand).rejectsOnce(Object.assign(new Error('User is not authorized to perform: logs:PutLogEvents'), { name: 'AccessDeniedException' }));
+    logsMock.on(PutLogEventsCommand)
+      .rejectsOnce(Object.assign(new Error('User is not authorized to perform: logs:PutLogEvents'), { name: 'AccessDeniedException' }))
+      .resolves({});
     const { sink: s, failures } = sink();
     s.write(TARGET, record(0));
     s.write(TARGET, record(1));
@@ -146,7 +148,7 @@ describe('CloudWatchDeliveryLogSink', () => {
     expect(failures).toHaveLength(2);
   });
 
-  test('a role that cannot be assumed fails the write\'s credentials with STS\'s error', async () => {
+  test('the role\'s credentials fail with STS\'s error while the role cannot be assumed, and work once it can', async () => {
     stsMock.on(AssumeRoleCommand)
       .rejectsOnce(Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }))
       .resolves({ Credentials: { AccessKeyId: 'ASIAROLE', SecretAccessKey: 'role-secret', SessionToken: 'role-token', Expiration: new Date(Date.now() + 900_000) } });
@@ -155,6 +157,63 @@ describe('CloudWatchDeliveryLogSink', () => {
     await s.flush();
     await expect(created[0].credentials!()).rejects.toThrow('not authorized to perform sts:AssumeRole');
     await expect(created[0].credentials!()).resolves.toMatchObject({ accessKeyId: 'ASIAROLE' });
+  });
+
+  test('a deleted stream or log group is created again and the batch written once more', async () => {
+    logsMock.on(PutLogEventsCommand)
+      .rejectsOnce(Object.assign(new Error('The specified log stream does not exist.'), { name: 'ResourceNotFoundException' }))
+      .resolves({});
+    const { sink: s, failures } = sink();
+    s.write(TARGET, record(0));
+    await s.flush();
+    expect(logsMock.commandCalls(CreateLogStreamCommand)).toHaveLength(2);
+    expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(2);
+    expect(failures).toEqual([]);
+  });
+
+  test('events CloudWatch Logs rejects are reported, naming why', async () => {
+    logsMock.on(PutLogEventsCommand).resolves({ rejectedLogEventsInfo: { tooOldLogEventEndIndex: 1, tooNewLogEventStartIndex: 2 } });
+    const { sink: s, failures } = sink();
+    for (let i = 0; i < 3; i++) s.write(TARGET, record(i));
+    await s.flush();
+    expect(failures.map((f) => [f.context.messageId, f.failure.reason.replace(/^.*: /, '')])).toEqual([
+      ['m-0', 'older than the log group accepts'],
+      ['m-2', 'too far in the future'],
+    ]);
+  });
+
+  test('events of a stream stay in time order when the clock steps back', async () => {
+    const times = [2_000, 1_000, 3_000];
+    const { sink: s } = sink({ now: () => times.shift()! });
+    for (let i = 0; i < 3; i++) s.write(TARGET, record(i));
+    await s.flush();
+    expect(logsMock.commandCalls(PutLogEventsCommand)[0].args[0].input.logEvents!.map((e) => e.timestamp)).toEqual([2_000, 2_000, 3_000]);
+  });
+
+  test('records queued while a write is in flight are written by flush', async () => {
+    let release: () => void = () => undefined;
+    logsMock.on(PutLogEventsCommand).callsFakeOnce(() => new Promise((resolve) => {
+      release = () => resolve({});
+    })).resolves({});
+    const { sink: s } = sink({ flushIntervalMs: 1 });
+    s.write(TARGET, record(0));
+    for (let i = 0; i < 200 && logsMock.commandCalls(PutLogEventsCommand).length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    s.write(TARGET, record(1));
+    const flushed = s.flush();
+    release();
+    await flushed;
+    expect(logsMock.commandCalls(PutLogEventsCommand).flatMap((c) => c.args[0].input.logEvents!.map((e) => JSON.parse(e.message!).messageId))).toEqual(['m-0', 'm-1']);
+  });
+
+  test('one log group cannot take the whole buffer; a changed ExternalId is a different writer', async () => {
+    const { sink: s, failures, created } = sink({ maxBufferedPerGroup: 2, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) s.write(TARGET, record(i));
+    s.write({ ...TARGET, externalId: 'new-external-id' }, record(3));
+    expect(failures.map((f) => [f.context.messageId, f.failure.reason])).toEqual([['m-2', `failure record not written to delivery log group ${LOG_GROUP}: 2 records already wait for this log group`]]);
+    await s.flush();
+    expect(created).toHaveLength(2);
+    await created[1].credentials!();
+    expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.ExternalId)).toEqual(['new-external-id']);
   });
 
   test('a full buffer drops further records and reports each', async () => {
