@@ -16,10 +16,10 @@ import * as dgram from 'node:dgram';
 import { writeCounterNonce } from '../../service/wireguard/crypto';
 import { writeUdpPacket } from '../../service/wireguard/inner-packet';
 import { TRANSPORT_HEADER_LENGTH, writeTransportHeader } from '../../service/wireguard/messages';
-import { num, serve, str } from '../lib/agent-runtime';
+import { num, serve } from '../lib/agent-runtime';
 import { BENCH_TOPIC_ARN } from '../lib/gateway-kit';
 import { runSendLoop } from '../lib/load';
-import { sourcedBodies } from '../lib/memory-queue';
+import { sourcedBodies, sourcedBodiesFromArgs } from '../lib/memory-queue';
 
 const TAG_LENGTH = 16;
 
@@ -79,16 +79,9 @@ serve({
     }),
   /** The bodies the gateway gets (same arguments as the sourced gateway's `load`); `wireguard` seals each payload. */
   load: (args) => {
-    packetsPerMessage = num(args, 'packets');
-    bodies = sourcedBodies({
-      topicArn: BENCH_TOPIC_ARN,
-      size: num(args, 'size'),
-      packets: packetsPerMessage,
-      address: str(args, 'address'),
-      port: num(args, 'port'),
-      peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
-      inner: args.inner as Record<string, unknown> | undefined,
-    });
+    const options = sourcedBodiesFromArgs(BENCH_TOPIC_ARN, args);
+    packetsPerMessage = options.packets;
+    bodies = sourcedBodies(options);
     seal = args.wireguard === true ? sealer() : undefined;
     return { bodyBytes: bodies[0].length };
   },

@@ -5,9 +5,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ListenerRecord } from '../../lib/private/records';
-import { num, serve, str } from '../lib/agent-runtime';
+import { num, serve } from '../lib/agent-runtime';
 import { BENCH_TOPIC_ARN, buildKit, Kit } from '../lib/gateway-kit';
-import { sourcedBodies } from '../lib/memory-queue';
+import { sourcedBodies, sourcedBodiesFromArgs } from '../lib/memory-queue';
 
 let kit: Kit | undefined;
 let packetsPerMessage = 1;
@@ -27,16 +27,9 @@ serve({
   /** Builds the pool of SNS envelopes: `packets` entries each, Data of `size` bytes, all to one remote. */
   load: (args) => {
     if (!kit?.queue) throw new Error('start first');
-    packetsPerMessage = num(args, 'packets');
-    const bodies = sourcedBodies({
-      topicArn: BENCH_TOPIC_ARN,
-      size: num(args, 'size'),
-      packets: packetsPerMessage,
-      address: str(args, 'address'),
-      port: num(args, 'port'),
-      peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
-      inner: args.inner as Record<string, unknown> | undefined,
-    });
+    const options = sourcedBodiesFromArgs(BENCH_TOPIC_ARN, args);
+    packetsPerMessage = options.packets;
+    const bodies = sourcedBodies(options);
     kit.queue.load(bodies);
     return { bodyBytes: bodies[0].length };
   },

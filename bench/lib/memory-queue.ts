@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { num, str } from './agent-runtime';
 
 /** One SNS notification as SNS writes it into an SQS message body (raw message delivery off). */
 export function snsEnvelope(
@@ -63,6 +64,19 @@ export function sourcedBodies(o: SourcedBodiesOptions): string[] {
     bodies.push(snsEnvelope(o.topicArn, JSON.stringify({ Messages: messages }), b));
   }
   return bodies;
+}
+
+/** {@link SourcedBodiesOptions} from an agent's `load` arguments (`size`, `packets`, `address`, `port`, `peerKey`, `inner`). */
+export function sourcedBodiesFromArgs(topicArn: string, args: Record<string, unknown>): SourcedBodiesOptions {
+  return {
+    topicArn,
+    size: num(args, 'size'),
+    packets: num(args, 'packets'),
+    address: str(args, 'address'),
+    port: num(args, 'port'),
+    peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
+    inner: args.inner as Record<string, unknown> | undefined,
+  };
 }
 
 /** Limits of one run of the queue. */

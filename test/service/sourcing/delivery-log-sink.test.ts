@@ -1,7 +1,7 @@
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Failure, FailureContext } from '../../../service/contracts';
+import { captureReports, failureRecord } from './support';
 import { CloudWatchDeliveryLogSink, RoleCredentialsProvider } from '../../../service/sourcing/delivery-log-sink';
 
 const logsMock = mockClient(CloudWatchLogsClient);
@@ -11,30 +11,11 @@ const ROLE = 'arn:aws:iam::444455556666:role/packet-gateway/push-role';
 const TARGET = { logGroupArn: LOG_GROUP, roleArn: ROLE, externalId: 'stack-uuid:c8abc' };
 const STREAM = 'packet-gateway/ip-10-0-1-23/2026-11-25T01-00-00-000Z';
 
-function capture(): { failures: Array<{ failure: Failure; context: FailureContext }>; report(f: Failure, c: FailureContext): void } {
-  const failures: Array<{ failure: Failure; context: FailureContext }> = [];
-  return { failures, report: (failure, context) => failures.push({ failure, context }) };
-}
-
-function record(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    code: 'InvalidPort',
-    reason: 'Remote.Port: 0 is not a port (allowed: integer 1-65535)',
-    topicArn: 'arn:aws:sns:eu-west-1:444455556666:push',
-    messageId: `m-${i}`,
-    index: i,
-    listener: 'demo',
-    remote: '203.0.113.9:0',
-    failedAt: '2026-11-25T01:00:00.000Z',
-    entry: { Data: 'aGk=', Remote: { Address: '203.0.113.9', Port: 0 } },
-    ...extra,
-  };
-}
 
 /** The clients the sink created: region and, when acting as a role, the credentials it resolves. */
 function sink(options: Partial<ConstructorParameters<typeof CloudWatchDeliveryLogSink>[0]> = {}) {
   const created: Array<{ region: string; credentials?: RoleCredentialsProvider }> = [];
-  const reporter = capture();
+  const reporter = captureReports();
   const s = new CloudWatchDeliveryLogSink({
     streamName: STREAM,
     failures: reporter,
@@ -63,10 +44,10 @@ beforeEach(() => {
 describe('CloudWatchDeliveryLogSink', () => {
   test('writes failure records as JSON events to the log group, in one stream created once, acting as the PacketSource role', async () => {
     const { sink: s, created, failures } = sink();
-    s.write(TARGET, record(0));
-    s.write(TARGET, record(1));
+    s.write(TARGET, failureRecord(0));
+    s.write(TARGET, failureRecord(1));
     await s.flush();
-    s.write(TARGET, record(2));
+    s.write(TARGET, failureRecord(2));
     await s.flush();
 
     expect(logsMock.commandCalls(CreateLogStreamCommand).map((c) => c.args[0].input)).toEqual([
@@ -75,7 +56,7 @@ describe('CloudWatchDeliveryLogSink', () => {
     const puts = logsMock.commandCalls(PutLogEventsCommand).map((c) => c.args[0].input);
     expect(puts.map((p) => [p.logGroupName, p.logStreamName])).toEqual([['/packet-gateway/push-delivery', STREAM], ['/packet-gateway/push-delivery', STREAM]]);
     expect(puts[0].logEvents!.map((e) => JSON.parse(e.message!).messageId)).toEqual(['m-0', 'm-1']);
-    expect(puts[0].logEvents![0]).toEqual({ timestamp: 1_795_000_000_000, message: JSON.stringify(record(0)) });
+    expect(puts[0].logEvents![0]).toEqual({ timestamp: 1_795_000_000_000, message: JSON.stringify(failureRecord(0)) });
     expect(failures).toEqual([]);
 
     // one client, in the log group's region, with the role's credentials
@@ -88,7 +69,7 @@ describe('CloudWatchDeliveryLogSink', () => {
   test('a stream that already exists is written to', async () => {
     logsMock.on(CreateLogStreamCommand).rejects(new ResourceAlreadyExistsException({ message: 'The specified log stream already exists', $metadata: {} }));
     const { sink: s, failures } = sink();
-    s.write(TARGET, record(0));
+    s.write(TARGET, failureRecord(0));
     await s.flush();
     expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(1);
     expect(failures).toEqual([]);
@@ -96,7 +77,7 @@ describe('CloudWatchDeliveryLogSink', () => {
 
   test('without a role the gateway\'s own credentials are used', async () => {
     const { sink: s, created } = sink();
-    s.write({ logGroupArn: LOG_GROUP }, record(0));
+    s.write({ logGroupArn: LOG_GROUP }, failureRecord(0));
     await s.flush();
     expect(created).toEqual([{ region: 'eu-west-1', credentials: undefined }]);
     expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
@@ -104,7 +85,7 @@ describe('CloudWatchDeliveryLogSink', () => {
 
   test('records are sent within the flush interval without a flush call', async () => {
     const { sink: s } = sink();
-    s.write(TARGET, record(0));
+    s.write(TARGET, failureRecord(0));
     for (let i = 0; i < 200 && logsMock.commandCalls(PutLogEventsCommand).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(1);
   });
@@ -112,7 +93,7 @@ describe('CloudWatchDeliveryLogSink', () => {
   test('batches respect the PutLogEvents size limit, in order', async () => {
     const { sink: s } = sink();
     const big = 'x'.repeat(200_000);
-    for (let i = 0; i < 8; i++) s.write(TARGET, record(i, { reason: big }));
+    for (let i = 0; i < 8; i++) s.write(TARGET, failureRecord(i, { reason: big }));
     await s.flush();
     const puts = logsMock.commandCalls(PutLogEventsCommand).map((c) => c.args[0].input.logEvents!);
     expect(puts.length).toBeGreaterThan(1);
@@ -122,7 +103,7 @@ describe('CloudWatchDeliveryLogSink', () => {
 
   test('a record too long for one event leaves out the original message and says so', async () => {
     const { sink: s } = sink();
-    s.write(TARGET, record(0, { entry: { Data: 'A'.repeat(300_000) } }));
+    s.write(TARGET, failureRecord(0, { entry: { Data: 'A'.repeat(300_000) } }));
     await s.flush();
     const written = JSON.parse(logsMock.commandCalls(PutLogEventsCommand)[0].args[0].input.logEvents![0].message!);
     expect(written.entry).toBeUndefined();
@@ -135,14 +116,14 @@ describe('CloudWatchDeliveryLogSink', () => {
       .rejectsOnce(Object.assign(new Error('User is not authorized to perform: logs:PutLogEvents'), { name: 'AccessDeniedException' }))
       .resolves({});
     const { sink: s, failures } = sink();
-    s.write(TARGET, record(0));
-    s.write(TARGET, record(1));
+    s.write(TARGET, failureRecord(0));
+    s.write(TARGET, failureRecord(1));
     await s.flush();
     expect(failures.map((f) => [f.failure.code, f.context.messageId])).toEqual([['DestinationFailed', 'm-0'], ['DestinationFailed', 'm-1']]);
     expect(failures[0].failure.reason).toBe(
       `failure record not written to delivery log group ${LOG_GROUP}: AccessDeniedException: User is not authorized to perform: logs:PutLogEvents`);
     expect(failures[0].context.destination).toBe(LOG_GROUP);
-    s.write(TARGET, record(2));
+    s.write(TARGET, failureRecord(2));
     await s.flush();
     expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(2);
     expect(failures).toHaveLength(2);
@@ -153,7 +134,7 @@ describe('CloudWatchDeliveryLogSink', () => {
       .rejectsOnce(Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }))
       .resolves({ Credentials: { AccessKeyId: 'ASIAROLE', SecretAccessKey: 'role-secret', SessionToken: 'role-token', Expiration: new Date(Date.now() + 900_000) } });
     const { sink: s, created } = sink();
-    s.write(TARGET, record(0));
+    s.write(TARGET, failureRecord(0));
     await s.flush();
     await expect(created[0].credentials!()).rejects.toThrow('not authorized to perform sts:AssumeRole');
     await expect(created[0].credentials!()).resolves.toMatchObject({ accessKeyId: 'ASIAROLE' });
@@ -164,7 +145,7 @@ describe('CloudWatchDeliveryLogSink', () => {
       .rejectsOnce(Object.assign(new Error('The specified log stream does not exist.'), { name: 'ResourceNotFoundException' }))
       .resolves({});
     const { sink: s, failures } = sink();
-    s.write(TARGET, record(0));
+    s.write(TARGET, failureRecord(0));
     await s.flush();
     expect(logsMock.commandCalls(CreateLogStreamCommand)).toHaveLength(2);
     expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(2);
@@ -174,7 +155,7 @@ describe('CloudWatchDeliveryLogSink', () => {
   test('events CloudWatch Logs rejects are reported, naming why', async () => {
     logsMock.on(PutLogEventsCommand).resolves({ rejectedLogEventsInfo: { tooOldLogEventEndIndex: 1, tooNewLogEventStartIndex: 2 } });
     const { sink: s, failures } = sink();
-    for (let i = 0; i < 3; i++) s.write(TARGET, record(i));
+    for (let i = 0; i < 3; i++) s.write(TARGET, failureRecord(i));
     await s.flush();
     expect(failures.map((f) => [f.context.messageId, f.failure.reason.replace(/^.*: /, '')])).toEqual([
       ['m-0', 'older than the log group accepts'],
@@ -185,7 +166,7 @@ describe('CloudWatchDeliveryLogSink', () => {
   test('events of a stream stay in time order when the clock steps back', async () => {
     const times = [2_000, 1_000, 3_000];
     const { sink: s } = sink({ now: () => times.shift()! });
-    for (let i = 0; i < 3; i++) s.write(TARGET, record(i));
+    for (let i = 0; i < 3; i++) s.write(TARGET, failureRecord(i));
     await s.flush();
     expect(logsMock.commandCalls(PutLogEventsCommand)[0].args[0].input.logEvents!.map((e) => e.timestamp)).toEqual([2_000, 2_000, 3_000]);
   });
@@ -196,9 +177,9 @@ describe('CloudWatchDeliveryLogSink', () => {
       release = () => resolve({});
     })).resolves({});
     const { sink: s } = sink({ flushIntervalMs: 1 });
-    s.write(TARGET, record(0));
+    s.write(TARGET, failureRecord(0));
     for (let i = 0; i < 200 && logsMock.commandCalls(PutLogEventsCommand).length === 0; i++) await new Promise((r) => setTimeout(r, 2));
-    s.write(TARGET, record(1));
+    s.write(TARGET, failureRecord(1));
     const flushed = s.flush();
     release();
     await flushed;
@@ -207,8 +188,8 @@ describe('CloudWatchDeliveryLogSink', () => {
 
   test('one log group cannot take the whole buffer; a changed ExternalId is a different writer', async () => {
     const { sink: s, failures, created } = sink({ maxBufferedPerGroup: 2, flushIntervalMs: 60_000 });
-    for (let i = 0; i < 3; i++) s.write(TARGET, record(i));
-    s.write({ ...TARGET, externalId: 'new-external-id' }, record(3));
+    for (let i = 0; i < 3; i++) s.write(TARGET, failureRecord(i));
+    s.write({ ...TARGET, externalId: 'new-external-id' }, failureRecord(3));
     expect(failures.map((f) => [f.context.messageId, f.failure.reason])).toEqual([['m-2', `failure record not written to delivery log group ${LOG_GROUP}: 2 records already wait for this log group`]]);
     await s.flush();
     expect(created).toHaveLength(2);
@@ -218,7 +199,7 @@ describe('CloudWatchDeliveryLogSink', () => {
 
   test('a full buffer drops further records and reports each', async () => {
     const { sink: s, failures } = sink({ maxBufferedRecords: 2, flushIntervalMs: 60_000 });
-    for (let i = 0; i < 4; i++) s.write(TARGET, record(i));
+    for (let i = 0; i < 4; i++) s.write(TARGET, failureRecord(i));
     expect(failures.map((f) => f.context.messageId)).toEqual(['m-2', 'm-3']);
     expect(failures[0].failure.reason).toMatch(/buffer is full \(2 records waiting\)/);
     await s.flush();
@@ -227,7 +208,7 @@ describe('CloudWatchDeliveryLogSink', () => {
 
   test('a value that is not a log group ARN is reported, naming it', async () => {
     const { sink: s, failures } = sink();
-    s.write({ logGroupArn: 'arn:aws:sqs:eu-west-1:444455556666:queue' }, record(0));
+    s.write({ logGroupArn: 'arn:aws:sqs:eu-west-1:444455556666:queue' }, failureRecord(0));
     await s.flush();
     expect(failures[0].failure.reason).toMatch(/'arn:aws:sqs:eu-west-1:444455556666:queue' is not a log group ARN/);
     expect(logsMock.commandCalls(PutLogEventsCommand)).toHaveLength(0);

@@ -1,31 +1,12 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Failure, FailureContext } from '../../../service/contracts';
+import { captureReports, failureRecord } from './support';
 import { queueLocationFromArn } from '../../../service/sourcing/arn';
 import { SqsDeadLetterSink } from '../../../service/sourcing/sqs-dead-letter-sink';
 
 const sqsMock = mockClient(SQSClient);
 const DLQ = 'arn:aws:sqs:us-east-1:111122223333:push-dlq';
 
-function capture(): { failures: Array<{ failure: Failure; context: FailureContext }>; report(f: Failure, c: FailureContext): void } {
-  const failures: Array<{ failure: Failure; context: FailureContext }> = [];
-  return { failures, report: (failure, context) => failures.push({ failure, context }) };
-}
-
-function record(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    code: 'InvalidPort',
-    reason: 'Remote.Port must be an integer 1–65535, got 0',
-    topicArn: 'arn:aws:sns:us-east-1:111122223333:push',
-    messageId: `m-${i}`,
-    index: i,
-    listener: 'demo',
-    remote: '203.0.113.9:0',
-    failedAt: '2026-01-01T00:00:00.000Z',
-    entry: { Data: 'aGk=', Remote: { Address: '203.0.113.9', Port: 0 } },
-    ...extra,
-  };
-}
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -56,22 +37,22 @@ describe('queue location from ARN', () => {
 describe('SqsDeadLetterSink', () => {
   test('writes each record as a JSON message with its failure code as an attribute', async () => {
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
-    sink.enqueue(DLQ, record(0));
+    sink.enqueue(DLQ, failureRecord(0));
     await sink.flush();
     const calls = sqsMock.commandCalls(SendMessageBatchCommand);
     expect(calls).toHaveLength(1);
     const input = calls[0].args[0].input;
     expect(input.QueueUrl).toBe('https://sqs.us-east-1.amazonaws.com/111122223333/push-dlq');
     expect(input.Entries).toHaveLength(1);
-    expect(JSON.parse(input.Entries![0].MessageBody!)).toEqual(record(0));
+    expect(JSON.parse(input.Entries![0].MessageBody!)).toEqual(failureRecord(0));
     expect(input.Entries![0].MessageAttributes).toEqual({ FailureCode: { DataType: 'String', StringValue: 'InvalidPort' } });
   });
 
   test('batches by 10 per queue and keeps queues apart', async () => {
     const other = 'arn:aws:sqs:us-east-1:111122223333:other-dlq';
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
-    for (let i = 0; i < 25; i++) sink.enqueue(DLQ, record(i));
-    sink.enqueue(other, record(100));
+    for (let i = 0; i < 25; i++) sink.enqueue(DLQ, failureRecord(i));
+    sink.enqueue(other, failureRecord(100));
     await sink.flush();
     const calls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
     const toDlq = calls.filter((c) => c.QueueUrl!.endsWith('/push-dlq'));
@@ -84,8 +65,8 @@ describe('SqsDeadLetterSink', () => {
 
   test('sends on its own after the flush interval', async () => {
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), flushIntervalMs: 5 });
-    sink.enqueue(DLQ, record(1));
-    sink.enqueue(DLQ, record(2));
+    sink.enqueue(DLQ, failureRecord(1));
+    sink.enqueue(DLQ, failureRecord(2));
     await until(() => sqsMock.commandCalls(SendMessageBatchCommand).length === 1);
     expect(sqsMock.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries).toHaveLength(2);
     await sink.flush();
@@ -100,9 +81,9 @@ describe('SqsDeadLetterSink', () => {
         return new SQSClient({ region });
       },
     });
-    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', record(0));
-    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', record(1));
-    sink.enqueue(DLQ, record(2));
+    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', failureRecord(0));
+    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', failureRecord(1));
+    sink.enqueue(DLQ, failureRecord(2));
     await sink.flush();
     expect(regions).toEqual(['eu-central-1']);
     const urls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl).sort();
@@ -112,8 +93,8 @@ describe('SqsDeadLetterSink', () => {
   test('keeps a batch under 256 KiB and drops the original entry of a record too large for SQS', async () => {
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
     const big = 'A'.repeat(100 * 1024);
-    for (let i = 0; i < 3; i++) sink.enqueue(DLQ, record(i, { entry: { Data: big } }));
-    sink.enqueue(DLQ, record(3, { message: 'B'.repeat(300 * 1024) }));
+    for (let i = 0; i < 3; i++) sink.enqueue(DLQ, failureRecord(i, { entry: { Data: big } }));
+    sink.enqueue(DLQ, failureRecord(3, { message: 'B'.repeat(300 * 1024) }));
     await sink.flush();
     const calls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
     for (const c of calls) {
@@ -131,12 +112,12 @@ describe('SqsDeadLetterSink', () => {
 
   test('reports records SQS rejects or cannot take, naming the queue', async () => {
     sqsMock.on(SendMessageBatchCommand).resolvesOnce({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: 'y' }], Failed: [{ Id: '1', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true }] }).rejectsOnce(Object.assign(new Error('Access to the resource is denied'), { name: 'AccessDenied' }));
-    const failures = capture();
+    const failures = captureReports();
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures });
-    sink.enqueue(DLQ, record(0));
-    sink.enqueue(DLQ, record(1));
+    sink.enqueue(DLQ, failureRecord(0));
+    sink.enqueue(DLQ, failureRecord(1));
     await sink.flush();
-    sink.enqueue(DLQ, record(2));
+    sink.enqueue(DLQ, failureRecord(2));
     await sink.flush();
     expect(failures.failures.map((f) => [f.failure.code, f.context.index, f.context.destination])).toEqual([
       ['DestinationFailed', 1, DLQ],
@@ -148,20 +129,20 @@ describe('SqsDeadLetterSink', () => {
   });
 
   test('reports a record for a malformed queue ARN instead of throwing', async () => {
-    const failures = capture();
+    const failures = captureReports();
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures });
-    expect(() => sink.enqueue('arn:aws:sns:us-east-1:111122223333:topic', record(0))).not.toThrow();
+    expect(() => sink.enqueue('arn:aws:sns:us-east-1:111122223333:topic', failureRecord(0))).not.toThrow();
     await sink.flush();
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(failures.failures[0].failure.reason).toMatch(/not an SQS queue ARN/);
   });
 
   test('bounds its buffer and reports what it drops', async () => {
-    const failures = capture();
+    const failures = captureReports();
     let release!: () => void;
     sqsMock.on(SendMessageBatchCommand).callsFake(() => new Promise((r) => (release = () => r({ Successful: [], Failed: [] }))));
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures, maxBufferedRecords: 5, flushIntervalMs: 60_000 });
-    for (let i = 0; i < 8; i++) sink.enqueue(DLQ, record(i));
+    for (let i = 0; i < 8; i++) sink.enqueue(DLQ, failureRecord(i));
     expect(failures.failures.map((f) => f.context.index)).toEqual([5, 6, 7]);
     expect(failures.failures[0].failure.reason).toMatch(/buffer is full/);
     const flushed = sink.flush();

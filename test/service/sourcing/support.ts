@@ -28,6 +28,28 @@ export class CapturingFailures implements FailureReporter {
   }
 }
 
+/** A FailureReporter keeping each report with its context (failure-record sinks report lost records). */
+export function captureReports(): { failures: Array<{ failure: Failure; context: FailureContext }>; report(f: Failure, c: FailureContext): void } {
+  const failures: Array<{ failure: Failure; context: FailureContext }> = [];
+  return { failures, report: (failure, context) => failures.push({ failure, context }) };
+}
+
+/** The failure record of entry `i` of a sourced message, as the processor writes it for a dead-letter queue or delivery log. */
+export function failureRecord(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    code: 'InvalidPort',
+    reason: 'Remote.Port: 0 is not a port (allowed: integer 1-65535)',
+    topicArn: 'arn:aws:sns:us-east-1:111122223333:push',
+    messageId: `m-${i}`,
+    index: i,
+    listener: 'demo',
+    remote: '203.0.113.9:0',
+    failedAt: '2026-01-01T00:00:00.000Z',
+    entry: { Data: 'aGk=', Remote: { Address: '203.0.113.9', Port: 0 } },
+    ...extra,
+  };
+}
+
 export class CapturingMetrics implements MetricsRecorder {
   readonly counters = new Map<string, number>();
   increment(metric: string, value = 1): void {
