@@ -3,6 +3,7 @@
  * has drained, and turn the counts into a delivered rate and a loss fraction.
  */
 import { Agent } from './agent';
+import { fmtRate, fmtRatio, median, ratio } from './stats';
 
 /**
  * Unrecorded flood before the first recorded trial of a freshly started gateway: its first second
@@ -116,4 +117,27 @@ export async function pairedTrials(
     }
   }
   return { gateway, loop, reference };
+}
+
+/** A floor loop's figures (for results.json) and table cells (floor rate with its runs, floor ÷ loop, gateway ÷ floor). */
+export interface FloorFigures {
+  readonly figures: Record<string, number>;
+  readonly cells: string[];
+}
+
+/**
+ * The figures of a floor loop's trials at one payload size: `<prefix>Floor<size>` (its median
+ * rate), `<prefix>FloorVsDgram<size>` (÷ the dgram loop's median) and `<prefix>VsFloor<size>`
+ * (the gateway's median ÷ it).
+ */
+export function floorFigures(prefix: string, size: number, gatewayRate: number, loopRate: number, floors: readonly Trial[]): FloorFigures {
+  const floor = median(floors.map((t) => t.rate));
+  return {
+    figures: {
+      [`${prefix}Floor${size}`]: floor,
+      [`${prefix}FloorVsDgram${size}`]: ratio(floor, loopRate),
+      [`${prefix}VsFloor${size}`]: ratio(gatewayRate, floor),
+    },
+    cells: [`${fmtRate(floor)} (${floors.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(ratio(floor, loopRate)), fmtRatio(ratio(gatewayRate, floor))],
+  };
 }

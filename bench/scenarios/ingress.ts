@@ -9,7 +9,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { pairedTrials, Trial, trial } from '../lib/throughput';
+import { floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
 
 /** Fraction of the receive-loop rate at which ingress must lose nothing. */
 export const ZERO_LOSS_FRACTION = 0.7;
@@ -86,13 +86,9 @@ export const ingress: Scenario = {
         raw[`flood${size}`] = flood.map((t, i) => ({ ...t, gateway: floodDetails[i] }));
         raw[`loop${size}`] = loops;
         raw[`floor${size}`] = floors;
-        const floor = median(floors.map((t) => t.rate));
-        figures[`ingressFloor${size}`] = floor;
-        figures[`ingressFloorVsDgram${size}`] = ratio(floor, baseline);
-        figures[`ingressVsFloor${size}`] = ratio(rate, floor);
-        floorRows.push([
-          `${size} B`, `${fmtRate(floor)} (${floors.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(ratio(floor, baseline)), fmtRatio(ratio(rate, floor)),
-        ]);
+        const floor = floorFigures('ingress', size, rate, baseline, floors);
+        Object.assign(figures, floor.figures);
+        floorRows.push([`${size} B`, ...floor.cells]);
         raw[`paced${size}`] = paced.map((t, i) => ({ ...t, pacedAt: paceAt, gateway: pacedDetails[i] }));
         rows.push([
           `${size} B`,

@@ -8,7 +8,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { pairedTrials, Trial, trial } from '../lib/throughput';
+import { floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
 
 /** Packets per SNS message in the headline figures. */
 export const HEADLINE_PACKETS_PER_MESSAGE = 10;
@@ -119,17 +119,9 @@ export const sourcedPlain: Scenario = {
         fmtRatio(rel),
       ]);
       if (r.floor.length > 0) {
-        const floor = median(r.floor.map((t) => t.rate));
-        figures[`sourcedPlainFloor${c.size}`] = floor;
-        figures[`sourcedPlainFloorVsDgram${c.size}`] = ratio(floor, baseline);
-        figures[`sourcedPlainVsFloor${c.size}`] = ratio(rate, floor);
-        floorRows.push([
-          `${c.size} B`,
-          c.packets,
-          `${fmtRate(floor)} (${r.floor.map((t) => fmtRate(t.rate)).join(', ')})`,
-          fmtRatio(ratio(floor, baseline)),
-          fmtRatio(ratio(rate, floor)),
-        ]);
+        const floor = floorFigures('sourcedPlain', c.size, rate, baseline, r.floor);
+        Object.assign(figures, floor.figures);
+        floorRows.push([`${c.size} B`, c.packets, ...floor.cells]);
       }
     }
     figures.sourcedPlainVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;

@@ -19,7 +19,7 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { pairedTrials, sleep, Trial, trial } from '../lib/throughput';
+import { floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from '../lib/wg-lab';
 
 /** Gateway tunnel address and the receiver's, for variant B (loopback). */
@@ -191,13 +191,9 @@ export const sourcedWireGuard: Scenario = {
         `${size} B`, fmtRate(rate), trials.map((t) => fmtRate(t.rate)).join(', '), fmtPct(median(trials.map((t) => t.loss))),
         `${fmtRate(baseline)} (${loops.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(rel),
       ]);
-      const floor = median(floors.map((t) => t.rate));
-      figures[`sourcedWgFloor${size}`] = floor;
-      figures[`sourcedWgFloorVsDgram${size}`] = ratio(floor, baseline);
-      figures[`sourcedWgVsFloor${size}`] = ratio(rate, floor);
-      floorRows.push([
-        `${size} B`, `${fmtRate(floor)} (${floors.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(ratio(floor, baseline)), fmtRatio(ratio(rate, floor)),
-      ]);
+      const floor = floorFigures('sourcedWg', size, rate, baseline, floors);
+      Object.assign(figures, floor.figures);
+      floorRows.push([`${size} B`, ...floor.cells]);
     }
     figures.sourcedWgVsDgram = ratiosB.every(Number.isFinite) ? Math.min(...ratiosB) : NaN;
 
