@@ -80,16 +80,10 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   private route?: Promise<Route | undefined>;
   /** Per function name: until when its Invokes go through the SDK. */
   private readonly sdkUntil = new Map<string, number>();
-  private fallbackCount = 0;
 
   /** @param onFallback told why an Invoke went to the SDK (for a log line or metric). */
   public constructor(private readonly client: LambdaClient, private readonly onFallback?: (reason: string) => void) {
     this.sdk = new SdkLambdaInvoker(client);
-  }
-
-  /** Invokes that went through the SDK because the direct request got no 2xx answer. */
-  public get fallbacks(): number {
-    return this.fallbackCount;
   }
 
   public async invoke(functionName: string, payload: Uint8Array): Promise<InvokeOutcome> {
@@ -137,7 +131,6 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   }
 
   private fallBack(functionName: string, payload: Uint8Array, reason: string): Promise<InvokeOutcome> {
-    this.fallbackCount++;
     if (this.sdkUntil.size >= 1000) this.sdkUntil.clear();
     this.sdkUntil.set(functionName, Date.now() + FALLBACK_COOLDOWN_MS);
     this.onFallback?.(reason);

@@ -60,7 +60,6 @@ interface PendingEvent {
 
 /** Where one log group's events go, and who writes them. */
 interface Group {
-  readonly arn: string;
   readonly name: string;
   readonly region: string;
   readonly target: DeliveryLogTarget;
@@ -114,7 +113,7 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
     const key = `${target.logGroupArn}\u0000${target.roleArn ?? ''}\u0000${target.externalId ?? ''}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { arn: target.logGroupArn, name: match[3], region: match[1], target, events: [], lastTimestamp: 0 };
+      group = { name: match[3], region: match[1], target, events: [], lastTimestamp: 0 };
       this.groups.set(key, group);
     }
     if (group.events.length >= this.maxPerGroup) {
@@ -199,12 +198,12 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
           const why = i < (rejected.tooOldLogEventEndIndex ?? -1) ? 'older than the log group accepts'
             : i < (rejected.expiredLogEventEndIndex ?? -1) ? 'older than the log group\'s retention'
               : i >= (rejected.tooNewLogEventStartIndex ?? Infinity) ? 'too far in the future' : undefined;
-          if (why) this.reportLost(group.arn, r.context, `CloudWatch Logs rejected the event: ${why}`);
+          if (why) this.reportLost(group.target.logGroupArn, r.context, `CloudWatch Logs rejected the event: ${why}`);
         });
       }
     } catch (err) {
       const e = err as Error;
-      for (const r of batch) this.reportLost(group.arn, r.context, `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+      for (const r of batch) this.reportLost(group.target.logGroupArn, r.context, `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
     }
   }
 
