@@ -102,6 +102,21 @@ export type SourcedRemote = SourcedRemoteEndpoint & (
   | { readonly IP: string; readonly Address?: undefined }
 );
 
+/**
+ * Inner addressing of a sourced packet for a WireGuard Listener with DecapsulatedDelivery: the
+ * gateway builds the inner IPv4/IPv6 UDP packet from it. `Version` follows from the addresses.
+ */
+export interface SourcedInner {
+  readonly SourceAddress: string;
+  readonly SourcePort: number;
+  readonly DestinationAddress: string;
+  readonly DestinationPort: number;
+  /** Must match the addresses when given. @default - the addresses' IP version */
+  readonly Version?: 4 | 6;
+  /** Only UDP is built. @default 17 */
+  readonly Protocol?: 17;
+}
+
 /** One datagram to send from the PacketSource's Listener. */
 export interface SourcedEntry {
   /** The payload, encoded by `Formatter`. */
@@ -110,7 +125,7 @@ export interface SourcedEntry {
   /** How `Data` is encoded. @default base64 */
   readonly Formatter?: FormatterName;
   /** WireGuard Listeners with DecapsulatedDelivery: inner addressing of the packet to build. */
-  readonly Inner?: InnerAddressing;
+  readonly Inner?: SourcedInner;
   /** Dropped as `Expired` when not sent within this many seconds of publishing. @default - no limit */
   readonly TtlSeconds?: number;
 }

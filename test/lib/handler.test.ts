@@ -77,6 +77,11 @@ export const silent: PacketHandler = () => undefined;
 const entry: SourcedEntry = { Data: 'AQIDBA==', Remote: { Address: '2001:db8::1', Port: 4567 }, TtlSeconds: 5 };
 export const batch: SourcedMessage = { Messages: [entry, { Data: '01', Formatter: 'hex', Remote: { IP: '203.0.113.42', Port: 9, PeerKey: 'k' } }] };
 export const single: SourcedMessage = { Data: 'hi', Formatter: 'ascii', Remote: { IP: '203.0.113.42', Port: 9 } };
+export const decapsulated: SourcedEntry = {
+  Data: 'AQ==',
+  Remote: { Address: '203.0.113.42', Port: 51820, PeerKey: 'k' },
+  Inner: { SourceAddress: '10.0.0.1', SourcePort: 5683, DestinationAddress: '10.0.0.2', DestinationPort: 5683 },
+};
 `;
 
 describe('cdk-packet-gateway/handler', () => {
@@ -97,6 +102,7 @@ describe('cdk-packet-gateway/handler', () => {
     ['an unknown Formatter', 'export const e: SourcedEntry = { Data: "d", Formatter: "base32", Remote: { Address: "192.0.2.1", Port: 1 } };', /base32/],
     ['a sourced Remote with neither Address nor IP', 'export const e: SourcedEntry = { Data: "d", Remote: { Port: 1 } };', /Address|IP/],
     ['a sourced entry without Remote', 'export const m: SourcedMessage = { Messages: [{ Data: "d" }] };', /Remote/],
+    ['sourced Inner addressing without a port', 'export const e: SourcedEntry = { Data: "d", Remote: { Address: "192.0.2.1", Port: 1 }, Inner: { SourceAddress: "10.0.0.1", SourcePort: 1, DestinationAddress: "10.0.0.2" } };', /DestinationPort/],
     ['reading a packet field that does not exist', 'export const f = (p: Packet) => p.Remote.Address;', /Address/],
   ])('rejects %s', (_name, line, message) => {
     const source = "import type { Packet, Replies, SourcedEntry, SourcedMessage } from 'cdk-packet-gateway/handler';\n" + line + '\n';
