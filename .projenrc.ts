@@ -1,4 +1,5 @@
 import { awscdk, javascript, JsonFile } from 'projen';
+import { HANDLER_TYPES_VERSIONS } from './projenrc/handler-types';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-packet-gateway',
@@ -117,6 +118,8 @@ new JsonFile(project, 'cdk.json', {
 
 // jsii's libdir is dist/lib; point main there too.
 project.package.addField('main', 'dist/lib/index.js');
+// Handler authors: `import type { Packet, Replies } from 'cdk-packet-gateway/handler'`.
+project.package.addField('typesVersions', HANDLER_TYPES_VERSIONS);
 
 // Type-check everything (lib, lambda, service, test, bench, examples) before the tests run.
 project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');

@@ -3,7 +3,10 @@
  * another module's internals, so listeners (plain UDP, WireGuard), destinations and packet
  * sourcing can change independently.
  */
+import type { InnerAddressing } from '../lib/handler';
 import type { ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
+
+export type { InnerAddressing };
 
 /** Stable failure codes (DESIGN.md). Every packet that is not delivered yields one log record with one of these. */
 export const FAILURE_CODES = [
@@ -55,16 +58,6 @@ export interface FailureContext {
 /** Writes one structured log record per failure and counts it by code. */
 export interface FailureReporter {
   report(failure: Failure, context: FailureContext): void;
-}
-
-/** Addressing of the IP/UDP packet inside a WireGuard tunnel (DESIGN.md `Inner`). */
-export interface InnerAddressing {
-  readonly SourceAddress: string;
-  readonly SourcePort: number;
-  readonly DestinationAddress: string;
-  readonly DestinationPort: number;
-  readonly Version: 4 | 6;
-  readonly Protocol: number;
 }
 
 /** A datagram (payload after any WireGuard decryption) that arrived on a Listener. */

@@ -9,6 +9,7 @@ import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAdd
 import { formatEndpoint } from './egress/address';
 import { decodeData, isFailure } from './formatter';
 import { isTagFailure, ReplyTagCodec, ReplyTarget } from './ingress/reply-tags';
+import type { Replies, Reply } from '../lib/handler';
 import type { FormatterName } from '../lib/private/records';
 
 /** Where a response came from. */
@@ -32,6 +33,9 @@ export interface RouteResult {
   readonly failed: number;
 }
 
+/** A response's fields before validation: the contract's names, any values. */
+type Unchecked<T> = { readonly [K in keyof T]?: unknown };
+
 const MAX_TAG_IN_RECORD = 120;
 
 export class ReplyRouter {
@@ -50,7 +54,7 @@ export class ReplyRouter {
       this.report('ReplyInvalid', `response must be an object with a Replies array, got ${typeName(response)}`, base);
       return { sent: 0, failed: 1 };
     }
-    const replies = (response as { Replies?: unknown }).Replies;
+    const replies = (response as Unchecked<Replies>).Replies;
     if (replies === undefined || replies === null) return { sent: 0, failed: 0 };
     if (!Array.isArray(replies)) {
       this.report('ReplyInvalid', `Replies must be an array, got ${typeName(replies)}`, base);
@@ -72,7 +76,7 @@ export class ReplyRouter {
       this.report('ReplyInvalid', `Replies[${index}] must be an object or null, got ${typeName(entry)}`, contextOf(source, index));
       return false;
     }
-    const { Tag: tag, Data: data } = entry as { Tag?: unknown; Data?: unknown };
+    const { Tag: tag, Data: data } = entry as Unchecked<Reply>;
     if (typeof tag !== 'string') {
       this.report('ReplyInvalid', `Replies[${index}].Tag must be a string, got ${typeName(tag)}`, contextOf(source, index));
       return false;

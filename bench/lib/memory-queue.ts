@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { num, str } from './agent-runtime';
+import type { SourcedEntry, SourcedInner, SourcedMessage, SourcedRemote } from '../../lib/handler';
 
 /** One SNS notification as SNS writes it into an SQS message body (raw message delivery off). */
 export function snsEnvelope(
@@ -42,7 +43,7 @@ export interface SourcedBodiesOptions {
   /** `Remote.PeerKey` (WireGuard Listeners). */
   readonly peerKey?: string;
   /** `Inner` of every entry (WireGuard Listeners). */
-  readonly inner?: Record<string, unknown>;
+  readonly inner?: SourcedInner;
   /** Distinct bodies. @default 16 */
   readonly pool?: number;
 }
@@ -52,16 +53,18 @@ export interface SourcedBodiesOptions {
  * delivery queue holds them. Each body's payloads differ (so no two bodies are equal).
  */
 export function sourcedBodies(o: SourcedBodiesOptions): string[] {
-  const remote: Record<string, unknown> = { Address: o.address, Port: o.port };
-  if (o.peerKey !== undefined) remote.PeerKey = o.peerKey;
+  const remote: SourcedRemote = o.peerKey === undefined
+    ? { Address: o.address, Port: o.port }
+    : { Address: o.address, Port: o.port, PeerKey: o.peerKey };
   const bodies: string[] = [];
   for (let b = 0; b < (o.pool ?? 16); b++) {
-    const messages = [];
+    const messages: SourcedEntry[] = [];
     for (let i = 0; i < o.packets; i++) {
       const data = Buffer.alloc(o.size, (b * 31 + i) % 256).toString('base64');
       messages.push(o.inner ? { Data: data, Remote: remote, Inner: o.inner } : { Data: data, Remote: remote });
     }
-    bodies.push(snsEnvelope(o.topicArn, JSON.stringify({ Messages: messages }), b));
+    const body: SourcedMessage = { Messages: messages };
+    bodies.push(snsEnvelope(o.topicArn, JSON.stringify(body), b));
   }
   return bodies;
 }
@@ -75,7 +78,7 @@ export function sourcedBodiesFromArgs(topicArn: string, args: Record<string, unk
     address: str(args, 'address'),
     port: num(args, 'port'),
     peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
-    inner: args.inner as Record<string, unknown> | undefined,
+    inner: args.inner as SourcedInner | undefined,
   };
 }
 

@@ -4,33 +4,21 @@
  * that sender's datagrams with how many datagrams the sender sent in this batch, e.g. `count=3`.
  */
 
-type Formatter = 'base64' | 'hex' | 'ascii' | 'utf8';
-
-interface Packet {
-  Tag: string;
-  Remote: { IpAddress: string; Port: number; PeerKey?: string };
-  Formatter: Formatter;
-  Data: string;
-}
-
-interface Reply {
-  Tag: string;
-  Data: string;
-  GeneratedAt: string;
-}
+// In your own code: import type { ... } from 'cdk-packet-gateway/handler';
+import type { FormatterName, Packet, PacketBatch, Replies, Reply } from '../../lib/handler';
 
 /** Encodes reply text in the packet's Formatter (ascii and utf8 carry the text as is). */
-function encode(text: string, formatter: Formatter): string {
+function encode(text: string, formatter: FormatterName): string {
   return formatter === 'base64' || formatter === 'hex' ? Buffer.from(text, 'utf8').toString(formatter) : text;
 }
 
-export const handler = async (event: { Messages: Packet[] }): Promise<{ Replies: Reply[] }> => {
+export const handler = async (event: PacketBatch): Promise<Replies> => {
   const counts = new Map<string, number>();
   const senderOf = (p: Packet): string => `${p.Remote.PeerKey ?? ''}|${p.Remote.IpAddress}|${p.Remote.Port}`;
   for (const packet of event.Messages) counts.set(senderOf(packet), (counts.get(senderOf(packet)) ?? 0) + 1);
   const now = new Date().toISOString();
   return {
-    Replies: event.Messages.map((packet) => ({
+    Replies: event.Messages.map((packet): Reply => ({
       Tag: packet.Tag,
       Data: encode(`count=${counts.get(senderOf(packet))}`, packet.Formatter),
       GeneratedAt: now,

@@ -1,37 +1,13 @@
 /**
  * The inbound packet (DESIGN.md "Inbound packet"): the JSON a destination receives for each
- * datagram. Field names and order are the wire contract.
+ * datagram, typed by `Packet` of lib/handler.ts. Field names and order are the wire contract.
  */
-import type { FormatterName, ListenerProtocolName } from '../../lib/private/records';
-import type { InboundDatagram, InnerAddressing } from '../contracts';
+import type { PacketLocal } from '../../lib/handler';
+import type { FormatterName } from '../../lib/private/records';
+import type { InboundDatagram } from '../contracts';
 import { encodeData } from '../formatter';
 
-export interface PacketRemote {
-  readonly IpAddress: string;
-  readonly Port: number;
-  /** WireGuard peer public key, base64 (wg only). */
-  readonly PeerKey?: string;
-}
-
-export interface PacketLocal {
-  readonly Domain: string;
-  readonly Port: number;
-  readonly IpAddress: string;
-  readonly Protocol: ListenerProtocolName;
-}
-
-export interface InboundPacket {
-  readonly Tag: string;
-  readonly Remote: PacketRemote;
-  readonly Local: PacketLocal;
-  /** ISO 8601 with milliseconds, UTC. */
-  readonly ReceivedAt: string;
-  readonly IngressRegion: string;
-  readonly Formatter: FormatterName;
-  /** WireGuard with DecapsulatedDelivery only. */
-  readonly Inner?: InnerAddressing;
-  readonly Data: string;
-}
+export type { Packet as InboundPacket, PacketLocal, PacketRemote } from '../../lib/handler';
 
 /** A packet serialized once for a destination Formatter, as it waits in a batch. */
 export interface QueuedPacket {
@@ -82,7 +58,7 @@ function isAscii(text: string): boolean {
 
 /**
  * Serializes the packet of one datagram for batching: the same text as `JSON.stringify` of the
- * {@link InboundPacket} object (fields in contract order), built from the template and the datagram's own fields. The
+ * `Packet` object (fields in contract order), built from the template and the datagram's own fields. The
  * tag (base64url), remote address (IP text from the socket), peer key (base64), receive time and
  * base64/hex Data need no escaping; utf8/ascii Data, Inner and an IPv6 address with a zone
  * (`fe80::1%<interface>`, whose interface name may hold any character) go through JSON.stringify.

@@ -9,6 +9,7 @@
  * stops the others.
  */
 import { isIP } from 'node:net';
+import type { InnerAddressing } from '../../lib/handler';
 import type { FormatterName, PacketSourceRecord } from '../../lib/private/records';
 import type {
   BindingLookup,
@@ -18,7 +19,6 @@ import type {
   Failure,
   FailureCode,
   FailureReporter,
-  InnerAddressing,
   ListenerHandle,
   ListenerRegistry,
   MetricsRecorder,
@@ -33,7 +33,7 @@ export interface SnsNotification {
   Type?: string;
   MessageId: string;
   TopicArn: string;
-  /** The published message body: the sourced-packet JSON. */
+  /** The published message body: a `SourcedMessage` (lib/handler.ts) as JSON text. */
   Message: string;
   /** Publish time, ISO 8601. */
   Timestamp: string;
