@@ -20,3 +20,8 @@ export function stackEnvironment(stackId: string): { readonly region: string; re
   if (!arn || arn.service !== 'cloudformation') throw new Error(`StackId ${JSON.stringify(stackId)} is not a CloudFormation stack ARN`);
   return { region: arn.region, account: arn.account };
 }
+
+/** True when `topicArn` names an SNS FIFO topic (the topic name ends in `.fifo`). */
+export function isFifoTopicArn(topicArn: string): boolean {
+  return parseArn(topicArn)?.resource.endsWith('.fifo') ?? false;
+}

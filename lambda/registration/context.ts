@@ -6,6 +6,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import { parseArn } from './arn';
 import type { RecordStore } from './record-store';
 import { DeliveryTarget, RegistrationEnvironment } from '../../lib/private/resource-properties';
 
@@ -23,6 +24,11 @@ export interface RegistrationSettings {
   readonly accessRoleArn: string;
   /** How long subscriptions may stay pending before the registration fails. */
   readonly confirmationTimeoutMs: number;
+  /**
+   * The gateway's own AWS account: the account of the registration principal, which the gateway's
+   * stack creates. Listener and WireGuard key resources are accepted from this account only.
+   */
+  readonly gatewayAccount: string;
 }
 
 export interface RegistrationContext extends RegistrationSettings {
@@ -57,10 +63,16 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): RegistrationSet
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new Error(`environment variable ${RegistrationEnvironment.ConfirmationTimeoutSeconds} must be a positive number of seconds`);
   }
+  const accessRoleArn = read(RegistrationEnvironment.AccessRoleArn);
+  const accessRole = parseArn(accessRoleArn);
+  if (!accessRole || accessRole.service !== 'iam' || !accessRole.resource.startsWith('role/') || !/^\d{12}$/.test(accessRole.account)) {
+    throw new Error(`environment variable ${RegistrationEnvironment.AccessRoleArn} must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got ${JSON.stringify(accessRoleArn)}`);
+  }
   return {
     targets: targets as DeliveryTarget[],
-    accessRoleArn: read(RegistrationEnvironment.AccessRoleArn),
+    accessRoleArn,
     confirmationTimeoutMs: timeout * 1000,
+    gatewayAccount: accessRole.account,
   };
 }
 

@@ -28,3 +28,15 @@ export interface CompletionResponse {
 export function ownerOf(event: ResourceEvent): { readonly StackId: string; readonly LogicalResourceId: string } {
   return { StackId: event.StackId, LogicalResourceId: event.LogicalResourceId };
 }
+
+/**
+ * Physical id the provider framework reports for a Create that failed in onEvent; CloudFormation's
+ * rollback then sends a Delete with it (the framework answers that Delete itself, without calling
+ * the handler; the handler treats it the same way should it ever arrive).
+ */
+export const CREATE_FAILED_PHYSICAL_ID = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
+
+/** True for the Delete of a resource whose Create failed before it returned a physical id. */
+export function isFailedCreate(event: ResourceEvent): boolean {
+  return event.PhysicalResourceId === undefined || event.PhysicalResourceId === '' || event.PhysicalResourceId === CREATE_FAILED_PHYSICAL_ID;
+}

@@ -13,7 +13,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RegistrationContext, settingsFromEnvironment } from './context';
 import { roleChain } from './credentials';
 import { RegistrationError } from './errors';
-import { CompletionResponse, ResourceEvent, ResourceResponse } from './events';
+import { CompletionResponse, isFailedCreate, ResourceEvent, ResourceResponse } from './events';
+import { requireGatewayAccount } from './gateway-account';
 import { createListener, deleteListener, updateListener } from './listener-resource';
 import { createPacketSource, deletePacketSource, packetSourceComplete, updatePacketSource } from './packet-source-resource';
 import { RecordStore } from './record-store';
@@ -22,6 +23,12 @@ import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE, WIREGUARD_KEY_RESO
 
 /** Routes a request to the function of its resource type and request type. */
 export async function handleEvent(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
+  // The Delete that follows a Create that failed in onEvent: that Create wrote nothing, so there is nothing to undo.
+  if (event.RequestType === 'Delete' && isFailedCreate(event)) return { PhysicalResourceId: event.PhysicalResourceId ?? event.RequestId };
+  if (event.RequestType !== 'Delete' && (event.ResourceType === LISTENER_RESOURCE_TYPE || event.ResourceType === WIREGUARD_KEY_RESOURCE_TYPE)) {
+    // Deletes are served from any account: they only ever remove what the same resource wrote.
+    requireGatewayAccount(event, ctx);
+  }
   switch (event.ResourceType) {
     case LISTENER_RESOURCE_TYPE:
       if (event.RequestType === 'Create') return createListener(event, ctx);

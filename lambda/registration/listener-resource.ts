@@ -79,7 +79,11 @@ export async function deleteListener(event: ResourceEvent, ctx: RegistrationCont
 async function writeListener(event: ResourceEvent, record: ListenerRecord, ctx: RegistrationContext): Promise<void> {
   const me = ownerOf(event);
   const key = listenerKey(record.Name);
-  await ctx.store.mutate<ListenerRecord>(homeTable(ctx), key, LISTENER_KIND, (current?: StoredItem<ListenerRecord>): Mutation<ListenerRecord> => {
+  await refuseSharedPort(record, me, ctx);
+  let prior: StoredItem<ListenerRecord> | undefined;
+  const table = homeTable(ctx);
+  const written = await ctx.store.mutate<ListenerRecord>(table, key, LISTENER_KIND, (current): Mutation<ListenerRecord> => {
+    prior = current;
     if (!current) return { put: { record, owner: me } };
     if (current.owner.StackId !== me.StackId) {
       throw new RegistrationError(`Listener ${record.Name} already exists in this gateway, defined by stack ${current.owner.StackId} `
@@ -88,5 +92,30 @@ async function writeListener(event: ResourceEvent, record: ListenerRecord, ctx: 
     if (sameOwner(current.owner, me)) return { put: { record, owner: me, ...(current.previous ? { previous: current.previous } : {}) } };
     return { put: { record, owner: me, previous: { record: current.record, owner: current.owner } } };
   });
+  try {
+    // Two registrations racing for one port both pass the first check; each then sees the other and withdraws.
+    await refuseSharedPort(record, me, ctx);
+  } catch (err) {
+    await ctx.store.mutate<ListenerRecord>(table, key, LISTENER_KIND, (current): Mutation<ListenerRecord> => {
+      if (!current || current.version !== written?.version) return { keep: true };
+      if (!prior) return { delete: true };
+      return { put: { record: prior.record, owner: prior.owner, ...(prior.previous ? { previous: prior.previous } : {}) } };
+    });
+    throw err;
+  }
   ctx.logger.info('Listener record written', { listener: record.Name, port: record.Port, destinations: record.Destinations.length });
+}
+
+/**
+ * Refuses a port another Listener of the gateway uses. The same resource may hold the port under
+ * two names while CloudFormation replaces it (new name created before the old one is deleted).
+ * The holder is named by its Listener name only.
+ */
+async function refuseSharedPort(record: ListenerRecord, me: Owner, ctx: RegistrationContext): Promise<void> {
+  const listeners = await ctx.store.list<ListenerRecord>(homeTable(ctx), LISTENER_KIND);
+  const holder = listeners.find((l) => l.record.Port === record.Port && l.record.Name !== record.Name && !sameOwner(l.owner, me));
+  if (holder) {
+    throw new RegistrationError(`Port ${record.Port} of Listener ${record.Name} is already used by Listener ${holder.record.Name} of this gateway. `
+      + 'Two Listeners cannot share a port: choose another port, or remove that Listener first.');
+  }
 }

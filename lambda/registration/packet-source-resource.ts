@@ -12,8 +12,19 @@
  * Ownership: a topic is bound by one stack; another stack's Create fails and changes nothing.
  * Within a stack a newer resource may take the binding over (replacement creates the new resource
  * before deleting the old); the item keeps the previous binding, restored if the newer resource
- * is rolled back and dropped when the old one is deleted. Delete of a binding that is gone, or
- * that another resource holds, succeeds without touching it.
+ * is rolled back and dropped when the old one is deleted.
+ *
+ * Update and Delete prove ownership of the binding they change: the request's StackId is the
+ * binding's owner (and its `OwnerStackId`), and the request carries the ExternalId the binding was
+ * registered with (an Update: its old or its new ExternalId). Otherwise they fail and change
+ * nothing; they never act with the role or ExternalId stored with another stack's binding.
+ * Failure reasons never quote another stack's StackId, logical id or BindingId.
+ *
+ * Delete of a binding that is gone, or that another resource holds, succeeds without touching it.
+ * That is also what the Delete after a failed Create needs: a Create that failed in onEvent has
+ * the provider framework's marker as physical id (no BindingId, so nothing is looked up), and
+ * one that failed while waiting for confirmation has its own BindingId, which it releases like any
+ * other Delete.
  */
 import { createHash } from 'node:crypto';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -23,13 +34,20 @@ import { messageOf, RegistrationError } from './errors';
 import { CompletionResponse, ownerOf, ResourceEvent, ResourceResponse } from './events';
 import { homeTable, listenerKey } from './listener-resource';
 import { OldPacketSourceProperties, PacketSourceProperties, parsePacketSourceProperties, readOldPacketSourceProperties } from './properties';
-import type { Mutation, Owner, StoredItem } from './record-store';
-import { confirmationState, ensureSubscriptions, PENDING_CONFIRMATION, RegionSubscription, unsubscribe } from './subscriptions';
+import type { Mutation, Owner, PreviousState, StoredItem } from './record-store';
+import { confirmationState, ensureSubscriptions, PENDING_CONFIRMATION, RegionSubscription, resendConfirmations, unsubscribe } from './subscriptions';
 import { PacketSourceRecord, SOURCE_KEY_PREFIX, SOURCE_KIND } from '../../lib/private/records';
 import { DeliveryTarget, PacketSourceAttribute } from '../../lib/private/resource-properties';
 import { validatePacketSourceRecord } from '../../lib/private/validate-records';
 
 type SourceItem = StoredItem<PacketSourceRecord>;
+/** A binding as held by one resource: the current state of an item, or its previous state. */
+type HeldBinding = PreviousState<PacketSourceRecord>;
+
+/** How long a subscription stays pending before the completion check sends `Subscribe` again on every poll. */
+export const RESEND_CONFIRMATION_AFTER_MS = 30_000;
+
+const BINDING_ID_PATTERN = /^pgw-[0-9a-f]{24}$/;
 
 /** Partition key of a topic's binding. */
 export function sourceKey(topicArn: string): string {
@@ -40,6 +58,11 @@ export function sourceKey(topicArn: string): string {
 export function bindingIdFor(event: Pick<ResourceEvent, 'StackId' | 'LogicalResourceId' | 'RequestId'>, listenerName: string): string {
   const hash = createHash('sha256').update([event.StackId, event.LogicalResourceId, listenerName, event.RequestId].join('\n')).digest('hex');
   return `pgw-${hash.slice(0, 24)}`;
+}
+
+/** True when `value` has the form of a BindingId ({@link bindingIdFor}). */
+export function isBindingId(value: string | undefined): boolean {
+  return value !== undefined && BINDING_ID_PATTERN.test(value);
 }
 
 export async function createPacketSource(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
@@ -55,20 +78,25 @@ export async function updatePacketSource(event: ResourceEvent, ctx: Registration
     return bind(event, props, bindingIdFor(event, props.ListenerName), ctx);
   }
   const bindingId = event.PhysicalResourceId ?? bindingIdFor(event, props.ListenerName);
-  const response = await bind(event, props, bindingId, ctx);
-  if (old.TopicArn !== undefined && old.TopicArn !== props.TopicArn) {
-    await release(old, old.TopicArn, bindingId, ctx);
-  }
+  const externalIds = [props.ExternalId, old.ExternalId];
+  const moved = old.TopicArn !== undefined && old.TopicArn !== props.TopicArn ? old.TopicArn : undefined;
+  // Proven before anything changes, so a request that may not release the old topic binds nothing either.
+  if (moved !== undefined) await requireReleasable(event, moved, bindingId, externalIds, ctx);
+  const response = await bind(event, props, bindingId, ctx, externalIds);
+  if (moved !== undefined) await release(event, old, moved, bindingId, externalIds, ctx);
   return response;
 }
 
 export async function deletePacketSource(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
   const physicalId = event.PhysicalResourceId ?? '';
   const props = readOldPacketSourceProperties(event.ResourceProperties);
-  if (props.TopicArn === undefined) {
+  if (!isBindingId(physicalId)) {
+    // Not a BindingId this handler returned (a failed Create's marker): this resource never held anything.
+    ctx.logger.info('PacketSource delete of a resource that holds no binding: nothing to release', { physicalResourceId: physicalId });
+  } else if (props.TopicArn === undefined) {
     ctx.logger.warn('PacketSource delete without SnsTopicSource.TopicArn: nothing to release', { bindingId: physicalId });
   } else {
-    await release(props, props.TopicArn, physicalId, ctx);
+    await release(event, props, props.TopicArn, physicalId, [props.ExternalId], ctx);
   }
   return { PhysicalResourceId: physicalId };
 }
@@ -81,7 +109,7 @@ export async function packetSourceComplete(event: ResourceEvent, ctx: Registrati
   const pk = sourceKey(props.TopicArn);
   const item = await ctx.store.get<PacketSourceRecord>(homeTable(ctx), pk);
   if (!item || item.record.BindingId !== bindingId) {
-    throw new RegistrationError(`The binding of topic ${props.TopicArn} was removed or taken over by another resource (${item?.owner.LogicalResourceId ?? 'none'}) `
+    throw new RegistrationError(`The binding of topic ${props.TopicArn} was removed or taken over by another resource `
       + 'while its subscriptions awaited confirmation; deploy again once the other deployment has finished.');
   }
   const done = (arns: readonly string[]): CompletionResponse => ({
@@ -110,11 +138,21 @@ export async function packetSourceComplete(event: ResourceEvent, ctx: Registrati
     return done(arns);
   }
   const since = item.pendingSince ?? ctx.now();
-  if (ctx.now() - since > ctx.confirmationTimeoutMs) {
+  const waitedMs = ctx.now() - since;
+  if (waitedMs > ctx.confirmationTimeoutMs) {
     const waiting = pending.map((p) => `${p.target.QueueArn} (${p.target.Region})`).join(', ');
     throw new RegistrationError(`The subscription of ${waiting} to topic ${props.TopicArn} is still pending confirmation after `
       + `${Math.round((ctx.now() - since) / 1000)} s. The gateway fleet confirms it when SNS's SubscriptionConfirmation reaches its delivery queue: `
       + `check that the fleet of that region is running and that the gateway lists account ${stackEnvironment(event.StackId).account} in allowedAccounts.`);
+  }
+  if (waitedMs >= RESEND_CONFIRMATION_AFTER_MS) {
+    // The SubscriptionConfirmation may have been lost (a fleet restarting, a queue purged): ask SNS for another one.
+    try {
+      await resendConfirmations(sns, props.TopicArn, pending.map((p) => p.target), ctx.targets[0].Region, props.DeadLetterQueueArn);
+      ctx.logger.info('Subscriptions still pending confirmation; Subscribe sent again', { topicArn: props.TopicArn, bindingId, waitedMs });
+    } catch (err) {
+      ctx.logger.warn('Could not send Subscribe again for pending subscriptions; still waiting', { topicArn: props.TopicArn, bindingId, error: messageOf(err) });
+    }
   }
   return { IsComplete: false };
 }
@@ -170,7 +208,10 @@ async function requireListener(name: string, ctx: RegistrationContext): Promise<
  * Claims the topic for `bindingId` in every region, subscribes the delivery queues and records
  * the subscriptions. Undoes its own changes when it fails part-way.
  */
-async function bind(event: ResourceEvent, props: PacketSourceProperties, bindingId: string, ctx: RegistrationContext): Promise<ResourceResponse> {
+async function bind(
+  event: ResourceEvent, props: PacketSourceProperties, bindingId: string, ctx: RegistrationContext,
+  externalIds: ReadonlyArray<string | undefined> = [props.ExternalId],
+): Promise<ResourceResponse> {
   const me = ownerOf(event);
   const pk = sourceKey(props.TopicArn);
   await requireListener(props.ListenerName, ctx);
@@ -185,6 +226,7 @@ async function bind(event: ResourceEvent, props: PacketSourceProperties, binding
         prior = current;
         refuseTakeover(current, me, props.TopicArn);
         const sameBinding = current?.record.BindingId === bindingId;
+        if (current && sameBinding) requireOwnership(current, event, externalIds, props.TopicArn);
         const record = recordFor(event, props, bindingId, ctx.targets, sameBinding ? current?.record.SubscriptionArns ?? [] : []);
         if (!current) return { put: { record, owner: me } };
         if (sameBinding) {
@@ -223,10 +265,38 @@ async function bind(event: ResourceEvent, props: PacketSourceProperties, binding
 }
 
 function refuseTakeover(current: SourceItem | undefined, me: Owner, topicArn: string): void {
-  if (current && current.owner.StackId !== me.StackId) {
-    throw new RegistrationError(`Topic ${topicArn} is already bound to Listener ${current.record.ListenerName} by stack ${current.owner.StackId} `
-      + `(binding ${current.record.BindingId}). A topic can be bound by one stack only: remove that PacketSource first, or use another topic.`);
+  if (current && (current.owner.StackId !== me.StackId || current.record.OwnerStackId !== me.StackId)) {
+    throw new RegistrationError(`Topic ${topicArn} is already bound by another stack. `
+      + 'A topic can be bound by one stack only: remove that PacketSource first, or use another topic.');
   }
+}
+
+/**
+ * Throws unless `event` proves it owns `held`: its stack owns the binding (item owner and
+ * `OwnerStackId`) and one of `externalIds` is the ExternalId the binding was registered with.
+ * The reason quotes nothing of the binding but the request's own topic.
+ */
+function requireOwnership(held: HeldBinding, event: ResourceEvent, externalIds: ReadonlyArray<string | undefined>, topicArn: string): void {
+  if (!ownedByStack(held, event)) {
+    throw new RegistrationError(`The binding of topic ${topicArn} that this request names belongs to another stack: `
+      + 'a PacketSource is updated and deleted only by the stack that created it.');
+  }
+  if (!externalIds.some((id) => id !== undefined && id === held.record.ExternalId)) {
+    throw new RegistrationError(`SnsTopicSource.ExternalId of this request is not the ExternalId the binding of topic ${topicArn} was registered with: `
+      + 'an Update or Delete must carry the ExternalId of the binding it changes (an Update its old or its new value).');
+  }
+}
+
+function ownedByStack(held: HeldBinding, event: ResourceEvent): boolean {
+  return held.owner.StackId === event.StackId && held.record.OwnerStackId === event.StackId;
+}
+
+/** True when `item` (or its previous state, with `previous`) is `bindingId` held by the request's stack with one of `externalIds`. */
+function provenHolder(
+  held: HeldBinding | undefined, bindingId: string, event: ResourceEvent, externalIds: ReadonlyArray<string | undefined>,
+): boolean {
+  return held !== undefined && held.record.BindingId === bindingId && ownedByStack(held, event)
+    && externalIds.some((id) => id !== undefined && id === held.record.ExternalId);
 }
 
 /** Best effort: puts back what a failed bind changed (items it created or took over, subscriptions it created). */
@@ -257,22 +327,45 @@ async function undoBind(
   }
 }
 
+/** Throws unless `event` may release `bindingId`'s hold on `topicArn` (see {@link requireOwnership}); a binding it does not hold needs no proof. */
+async function requireReleasable(
+  event: ResourceEvent, topicArn: string, bindingId: string, externalIds: ReadonlyArray<string | undefined>, ctx: RegistrationContext,
+): Promise<void> {
+  const current = await ctx.store.get<PacketSourceRecord>(homeTable(ctx), sourceKey(topicArn));
+  const held = heldBy(current, bindingId);
+  if (held) requireOwnership(held, event, externalIds, topicArn);
+}
+
+/** The state of `item` that `bindingId` holds: the current one, or the previous one when a newer resource took it over. */
+function heldBy(item: SourceItem | undefined, bindingId: string): HeldBinding | undefined {
+  if (item?.record.BindingId === bindingId) return item;
+  if (item?.previous?.record.BindingId === bindingId) return item.previous;
+  return undefined;
+}
+
 /**
- * Gives up `bindingId`'s hold on `topicArn`: its own binding is deleted (and unsubscribed) or, if
- * it had taken the binding over, the previous binding is restored; a binding it lost to a newer
- * resource only forgets it. Anything else is left alone.
+ * Gives up `bindingId`'s hold on `topicArn`, once the request proved it owns it: its own binding
+ * is deleted (and unsubscribed) or, if it had taken the binding over, the previous binding is
+ * restored; a binding it lost to a newer resource only forgets it. Anything else is left alone.
  */
-async function release(props: OldPacketSourceProperties, topicArn: string, bindingId: string, ctx: RegistrationContext): Promise<void> {
+async function release(
+  event: ResourceEvent, props: OldPacketSourceProperties, topicArn: string, bindingId: string,
+  externalIds: ReadonlyArray<string | undefined>, ctx: RegistrationContext,
+): Promise<void> {
   const pk = sourceKey(topicArn);
   const current = await ctx.store.get<PacketSourceRecord>(homeTable(ctx), pk);
+  const held = heldBy(current, bindingId);
+  if (held) requireOwnership(held, event, externalIds, topicArn);
+  const mine = (state: HeldBinding | undefined) => provenHolder(state, bindingId, event, externalIds);
 
-  if (current?.record.BindingId === bindingId && current.previous) {
+  if (current && mine(current) && current.previous) {
     const previous = current.previous;
-    await eachRegion(ctx, pk, (item) => (item?.record.BindingId === bindingId && item.previous
+    await eachRegion(ctx, pk, (item) => (item && mine(item) && item.previous
       ? { put: { record: item.previous.record, owner: item.previous.owner } }
       : { keep: true }));
     const prev = previous.record;
-    if (prev.RoleArn && prev.ExternalId) {
+    // The previous binding was taken over within this stack; its role is this stack's.
+    if (prev.RoleArn && prev.ExternalId && ownedByStack(previous, event)) {
       try {
         const sns = await ctx.snsAs(prev.RoleArn, prev.ExternalId, ctx.targets[0].Region);
         await ensureSubscriptions(sns, topicArn, ctx.targets, ctx.targets[0].Region, prev.DeadLetterQueueArn);
@@ -284,10 +377,11 @@ async function release(props: OldPacketSourceProperties, topicArn: string, bindi
     return;
   }
 
-  if (current?.record.BindingId === bindingId) {
+  if (current && mine(current)) {
     const arns = current.record.SubscriptionArns ?? [];
+    // Ownership is proven: the ExternalId is the request's, the role the request's or, if it names none, the one this binding was registered with.
     const roleArn = props.RoleArn ?? current.record.RoleArn;
-    const externalId = props.ExternalId ?? current.record.ExternalId;
+    const externalId = current.record.ExternalId;
     if (arns.length > 0 && roleArn && externalId) {
       try {
         const sns = await ctx.snsAs(roleArn, externalId, ctx.targets[0].Region);
@@ -297,22 +391,22 @@ async function release(props: OldPacketSourceProperties, topicArn: string, bindi
         ctx.logger.warn('Could not unsubscribe the delivery queues; delete the subscriptions or the topic by hand', { topicArn, subscriptionArns: arns, error: messageOf(err) });
       }
     }
-    await eachRegion(ctx, pk, (item) => (item?.record.BindingId === bindingId ? { delete: true } : { keep: true }));
+    await eachRegion(ctx, pk, (item) => (mine(item) ? { delete: true } : { keep: true }));
     ctx.logger.info('PacketSource binding deleted', { topicArn, bindingId });
     return;
   }
 
-  if (current?.previous?.record.BindingId === bindingId) {
-    await eachRegion(ctx, pk, (item) => (item?.previous?.record.BindingId === bindingId
+  if (current && mine(current.previous)) {
+    await eachRegion(ctx, pk, (item) => (item && mine(item.previous)
       ? { put: { record: item.record, owner: item.owner, ...(item.pendingSince !== undefined ? { pendingSince: item.pendingSince } : {}) } }
       : { keep: true }));
     ctx.logger.info('PacketSource replaced by a newer resource; its subscriptions stay with it', { topicArn, bindingId, holder: current.record.BindingId });
     return;
   }
 
-  // Not held by this resource (already deleted, or bound by another); peers may still hold a stray copy.
-  await eachRegion(ctx, pk, (item) => (item?.record.BindingId === bindingId ? { delete: true } : { keep: true }), 1);
-  ctx.logger.info('PacketSource binding not held by this resource; nothing to release', { topicArn, bindingId, holder: current?.record.BindingId });
+  // Not held by this resource (already deleted, or bound by another); peers may still hold a stray copy of its own.
+  await eachRegion(ctx, pk, (item) => (mine(item) ? { delete: true } : { keep: true }), 1);
+  ctx.logger.info('PacketSource binding not held by this resource; nothing to release', { topicArn, bindingId });
 }
 
 async function eachRegion(

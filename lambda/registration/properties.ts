@@ -4,7 +4,7 @@
  * problem named, unknown properties rejected); the old properties of Update and Delete requests
  * are parsed leniently, so a request carrying an older or partial shape still completes.
  */
-import { parseArn } from './arn';
+import { isFifoTopicArn, parseArn } from './arn';
 import { RegistrationError } from './errors';
 import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
 import { EXTERNAL_ID_PATTERN, NAME_PATTERN } from '../../lib/private/validate-records';
@@ -67,6 +67,9 @@ export function parsePacketSourceProperties(
       if (topic.account !== stack.account) {
         problems.push(`SnsTopicSource.TopicArn ${topicArn} belongs to account ${topic.account}, but the stack is in account ${stack.account}: the topic must be in the stack's account`);
       }
+      if (isFifoTopicArn(topicArn as string)) {
+        problems.push(`SnsTopicSource.TopicArn ${topicArn} is a FIFO topic, which can deliver to FIFO queues only; the gateway's delivery queue is a standard queue: use a standard topic`);
+      }
     }
     const role = typeof roleArn === 'string' ? parseArn(roleArn) : undefined;
     if (!role || role.service !== 'iam' || !role.resource.startsWith('role/')) {
@@ -79,6 +82,11 @@ export function parsePacketSourceProperties(
     }
   }
   const deadLetterQueueArn = optionalArn(props, PacketSourceProperty.DeadLetterQueueArn, 'sqs', 'an SQS queue ARN', problems);
+  const deadLetterQueueAccount = deadLetterQueueArn !== undefined ? parseArn(deadLetterQueueArn)?.account : undefined;
+  if (deadLetterQueueAccount !== undefined && deadLetterQueueAccount !== stack.account) {
+    problems.push(`DeadLetterQueueArn ${deadLetterQueueArn} belongs to account ${deadLetterQueueAccount}, but the stack is in account ${stack.account}: `
+      + "the dead-letter queue must be in the stack's account");
+  }
   const deliveryLogGroupArn = optionalArn(props, PacketSourceProperty.DeliveryLogGroupArn, 'logs', 'a CloudWatch Logs log group ARN', problems, 'log-group:');
   const enabled = parseBoolean(props[PacketSourceProperty.Enabled], 'Enabled', problems) ?? true;
   const description = props[PacketSourceProperty.Description];

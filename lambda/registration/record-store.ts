@@ -3,7 +3,7 @@
  * conditional on the version it read, so two registrations never overwrite each other blindly:
  * a lost race re-reads and re-decides.
  */
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, PutCommandInput, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName, RegistrationError } from './errors';
 import {
   KIND_ATTRIBUTE,
@@ -67,16 +67,27 @@ export class RecordStore {
       Key: { [TABLE_PARTITION_KEY]: pk },
       ConsistentRead: true,
     }));
-    const item = out.Item;
-    if (!item) return undefined;
-    return {
-      kind: String(item[KIND_ATTRIBUTE] ?? ''),
-      record: item[RECORD_ATTRIBUTE] as R,
-      owner: (item[OWNER_ATTRIBUTE] ?? { StackId: '', LogicalResourceId: '' }) as Owner,
-      ...(item[PREVIOUS_ATTRIBUTE] ? { previous: item[PREVIOUS_ATTRIBUTE] as PreviousState<R> } : {}),
-      version: typeof item[VERSION_ATTRIBUTE] === 'number' ? item[VERSION_ATTRIBUTE] : 0,
-      ...(typeof item[PENDING_SINCE_ATTRIBUTE] === 'number' ? { pendingSince: item[PENDING_SINCE_ATTRIBUTE] } : {}),
-    };
+    return out.Item ? storedItem<R>(out.Item) : undefined;
+  }
+
+  /** Every item of `kind`, read consistently (a scan: the table holds the configuration of one gateway). */
+  public async list<R>(table: TableRef, kind: string): Promise<Array<StoredItem<R>>> {
+    const client = this.clientFor(table.Region);
+    const items: Array<StoredItem<R>> = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await client.send(new ScanCommand({
+        TableName: table.TableName,
+        ConsistentRead: true,
+        FilterExpression: '#kind = :kind',
+        ExpressionAttributeNames: { '#kind': KIND_ATTRIBUTE },
+        ExpressionAttributeValues: { ':kind': kind },
+        ExclusiveStartKey: startKey,
+      }));
+      for (const item of out.Items ?? []) items.push(storedItem<R>(item));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   /**
@@ -125,4 +136,16 @@ export class RecordStore {
       }
     }
   }
+}
+
+/** A table item as the store hands it out. */
+function storedItem<R>(item: Record<string, any>): StoredItem<R> {
+  return {
+    kind: String(item[KIND_ATTRIBUTE] ?? ''),
+    record: item[RECORD_ATTRIBUTE] as R,
+    owner: (item[OWNER_ATTRIBUTE] ?? { StackId: '', LogicalResourceId: '' }) as Owner,
+    ...(item[PREVIOUS_ATTRIBUTE] ? { previous: item[PREVIOUS_ATTRIBUTE] as PreviousState<R> } : {}),
+    version: typeof item[VERSION_ATTRIBUTE] === 'number' ? item[VERSION_ATTRIBUTE] : 0,
+    ...(typeof item[PENDING_SINCE_ATTRIBUTE] === 'number' ? { pendingSince: item[PENDING_SINCE_ATTRIBUTE] } : {}),
+  };
 }

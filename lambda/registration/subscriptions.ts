@@ -76,20 +76,41 @@ export async function ensureSubscriptions(
       result.push({ region: target.Region, queueArn: target.QueueArn, subscriptionArn: arn, created: false });
       continue;
     }
-    const attributes: Record<string, string> = {};
-    if (filterPolicy) attributes.FilterPolicy = filterPolicy;
-    if (redrivePolicy) attributes.RedrivePolicy = redrivePolicy;
-    const out = await call(() => sns.send(new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: 'sqs',
-      Endpoint: target.QueueArn,
-      ReturnSubscriptionArn: true,
-      ...(Object.keys(attributes).length > 0 ? { Attributes: attributes } : {}),
-    })), topicArn, `subscribe the gateway delivery queue ${target.QueueArn} (${target.Region}) to`);
-    if (!out.SubscriptionArn) throw new RegistrationError(`SNS returned no subscription ARN when subscribing ${target.QueueArn} to ${topicArn}`);
-    result.push({ region: target.Region, queueArn: target.QueueArn, subscriptionArn: out.SubscriptionArn, created: found === undefined });
+    const subscriptionArn = await subscribe(sns, topicArn, target, homeRegion, deadLetterQueueArn);
+    result.push({ region: target.Region, queueArn: target.QueueArn, subscriptionArn, created: found === undefined });
   }
   return result;
+}
+
+/**
+ * Sends `Subscribe` again for subscriptions still pending confirmation, with the attributes they
+ * were created with: SNS answers with the same subscription and sends a new
+ * SubscriptionConfirmation, so one that was lost does not strand the registration.
+ */
+export async function resendConfirmations(
+  sns: SNSClient, topicArn: string, pending: readonly DeliveryTarget[], homeRegion: string, deadLetterQueueArn: string | undefined,
+): Promise<void> {
+  for (const target of pending) await subscribe(sns, topicArn, target, homeRegion, deadLetterQueueArn);
+}
+
+/** Subscribes one target's delivery queue; returns the subscription ARN SNS reports. */
+async function subscribe(
+  sns: SNSClient, topicArn: string, target: DeliveryTarget, homeRegion: string, deadLetterQueueArn: string | undefined,
+): Promise<string> {
+  const filterPolicy = filterPolicyFor(target.Region, homeRegion);
+  const redrivePolicy = redrivePolicyFor(deadLetterQueueArn);
+  const attributes: Record<string, string> = {};
+  if (filterPolicy) attributes.FilterPolicy = filterPolicy;
+  if (redrivePolicy) attributes.RedrivePolicy = redrivePolicy;
+  const out = await call(() => sns.send(new SubscribeCommand({
+    TopicArn: topicArn,
+    Protocol: 'sqs',
+    Endpoint: target.QueueArn,
+    ReturnSubscriptionArn: true,
+    ...(Object.keys(attributes).length > 0 ? { Attributes: attributes } : {}),
+  })), topicArn, `subscribe the gateway delivery queue ${target.QueueArn} (${target.Region}) to`);
+  if (!out.SubscriptionArn) throw new RegistrationError(`SNS returned no subscription ARN when subscribing ${target.QueueArn} to ${topicArn}`);
+  return out.SubscriptionArn;
 }
 
 /** Confirmation state of each target's subscription: its ARN once confirmed, `PendingConfirmation`, or undefined when missing. */

@@ -1,5 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { listenerProps, LocalDynamo, OTHER_STACK_ID, REGION, request, target, testContext, TestContext } from './support';
+import {
+  ACCOUNT, listenerProps, LocalDynamo, OTHER_STACK_ID, REGION, request, STACK_ID, target, TENANT_ACCOUNT, TENANT_STACK_ID, testContext, TestContext,
+} from './support';
 import type { ResourceEvent } from '../../../lambda/registration/events';
 import { handleCompletion, handleEvent } from '../../../lambda/registration/index';
 import { LISTENER_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
@@ -99,6 +101,81 @@ test('rolling back that move restores the record of the old resource', async () 
   await handleEvent(event('Delete', listenerProps('telemetry', 5556), { PhysicalResourceId: 'telemetry', LogicalResourceId: 'TelemetryMoved' }), ctx);
 
   expect(await item('telemetry')).toMatchObject({ owner: { LogicalResourceId: 'Telemetry' }, record: { Port: 5555 } });
+});
+
+describe('ports', () => {
+  test("refuses a port another stack's Listener uses, naming that Listener only", async () => {
+    await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+
+    const failure = handleEvent(event('Create', listenerProps('sensors', 5555), { StackId: OTHER_STACK_ID, LogicalResourceId: 'Sensors' }), ctx);
+    await expect(failure).rejects.toThrow('Port 5555 of Listener sensors is already used by Listener telemetry of this gateway. Two Listeners cannot share a port');
+    const reason = await failure.catch((err: Error) => err.message);
+    for (const secret of [STACK_ID, 'stack/app', 'Telemetry']) expect(reason).not.toContain(secret);
+    expect(await item('sensors')).toBeUndefined();
+  });
+
+  test('refuses an Update onto a port in use, keeping the old record', async () => {
+    await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+    await handleEvent(event('Create', listenerProps('control', 5556), { LogicalResourceId: 'Control' }), ctx);
+
+    const moved = event('Update', listenerProps('control', 5555), { LogicalResourceId: 'Control', PhysicalResourceId: 'control', OldResourceProperties: listenerProps('control', 5556) });
+    await expect(handleEvent(moved, ctx)).rejects.toThrow('Port 5555 of Listener control is already used by Listener telemetry');
+    expect((await item('control'))?.record.Port).toBe(5556);
+  });
+
+  test('a resource keeps its port while CloudFormation replaces it under a new name', async () => {
+    await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+    await expect(handleEvent(event('Update', listenerProps('sensors', 5555), { PhysicalResourceId: 'telemetry', OldResourceProperties: listenerProps() }), ctx))
+      .resolves.toMatchObject({ PhysicalResourceId: 'sensors' });
+  });
+
+  test('of two registrations racing for one port, at most one keeps it', async () => {
+    const outcomes = await Promise.allSettled([
+      handleEvent(event('Create', listenerProps('first', 6000), { LogicalResourceId: 'First' }), ctx),
+      handleEvent(event('Create', listenerProps('second', 6000), { StackId: OTHER_STACK_ID, LogicalResourceId: 'Second' }), ctx),
+    ]);
+
+    const kept = [await item('first'), await item('second')].filter((i) => i !== undefined);
+    expect(kept.length).toBeLessThanOrEqual(1);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(kept.length);
+  });
+});
+
+describe('accepted from the gateway account only', () => {
+  test("refuses a tenant's Listener on the platform's WireGuard port, with the platform's key variable and its own queue", async () => {
+    await handleEvent(event('Create', wireGuardProps({})), ctx);
+    const before = await item('tunnel');
+    const hijack = {
+      ListenerName: 'tunnel-tenant',
+      Configuration: JSON.stringify({
+        Name: 'tunnel-tenant',
+        Protocol: 'wg',
+        Port: 51820,
+        Destinations: [{ Name: 'sqs-0', Type: 'sqs', Arn: `arn:aws:sqs:${REGION}:${TENANT_ACCOUNT}:loot` }],
+        WireGuard: { PrivateKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_KEY_TUNNEL', Peers: [{ PublicKey: PEER_KEY, AllowedIPs: ['10.10.0.9/32'] }] },
+      }),
+    };
+
+    for (const type of ['Create', 'Update'] as const) {
+      await expect(handleEvent(event(type, hijack, { StackId: TENANT_STACK_ID, PhysicalResourceId: 'tunnel-tenant', OldResourceProperties: hijack }), ctx))
+        .rejects.toThrow(`Custom::PacketGatewayListener is accepted from the gateway's own account ${ACCOUNT} only, but the stack is in account ${TENANT_ACCOUNT}`);
+    }
+    expect(await item('tunnel-tenant')).toBeUndefined();
+    expect(await item('tunnel')).toEqual(before);
+  });
+
+  test('refuses a request whose ServiceToken is in another account', async () => {
+    const forged = event('Create', { ...listenerProps('sensors', 6001), ServiceToken: `arn:aws:lambda:${REGION}:${TENANT_ACCOUNT}:function:provider` });
+    await expect(handleEvent(forged, ctx)).rejects.toThrow(`but the ServiceToken is in account ${TENANT_ACCOUNT}`);
+    expect(await item('sensors')).toBeUndefined();
+  });
+
+  test("a tenant's Delete succeeds and removes nothing of the gateway's", async () => {
+    await handleEvent(event('Create', listenerProps()), ctx);
+    await expect(handleEvent(event('Delete', listenerProps(), { StackId: TENANT_STACK_ID, PhysicalResourceId: 'telemetry' }), ctx))
+      .resolves.toEqual({ PhysicalResourceId: 'telemetry' });
+    expect(await item('telemetry')).toBeDefined();
+  });
 });
 
 function wireGuardProps(peer: Record<string, unknown>): Record<string, unknown> {

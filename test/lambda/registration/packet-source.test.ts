@@ -3,11 +3,12 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ACCESS_ROLE_ARN, ACCOUNT, DLQ_ARN, EXTERNAL_ID, FakeSns, FakeSts, listenerProps, LocalDynamo, OTHER_STACK_ID, OTHER_TOPIC_ARN,
-  REGION, request, ROLE_ARN, sourceProps, target, testContext, TestContext, TOPIC_ARN,
+  REGION, request, ROLE_ARN, sourceProps, STACK_ID, target, TENANT_ACCOUNT, testContext, TestContext, TOPIC_ARN,
 } from './support';
 import { ASSUME_RETRY_DELAYS_MS } from '../../../lambda/registration/credentials';
-import type { ResourceEvent, ResourceResponse } from '../../../lambda/registration/events';
+import { CREATE_FAILED_PHYSICAL_ID, ResourceEvent, ResourceResponse } from '../../../lambda/registration/events';
 import { handleCompletion, handleEvent } from '../../../lambda/registration/index';
+import { RESEND_CONFIRMATION_AFTER_MS } from '../../../lambda/registration/packet-source-resource';
 import type { PacketSourceRecord } from '../../../lib/private/records';
 import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
 
@@ -150,6 +151,45 @@ describe('Create', () => {
     expect((await record())?.SubscriptionState).toBe('Confirmed');
   });
 
+  test('sends Subscribe again for the subscriptions still pending after a while, so a lost confirmation is asked for again', async () => {
+    const peerTable = await dynamo.createTable('peer');
+    await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }),
+      testContext(dynamo, [target(PEER_REGION, peerTable)]));
+    ctx = testContext(dynamo, [target(REGION, table), target(PEER_REGION, peerTable)]);
+    sns.autoConfirm = false;
+    const event = create();
+    const response = await handleEvent(event, ctx);
+    const waiting = { ...event, PhysicalResourceId: response.PhysicalResourceId };
+    const [home, peer] = sns.mock.commandCalls(SubscribeCommand).map((c) => c.args[0].input);
+    sns.of(TOPIC_ARN).find((s) => s.endpoint === home.Endpoint)!.confirmed = true;
+
+    // Early polls only wait: the first confirmation is probably on its way.
+    ctx.advance(RESEND_CONFIRMATION_AFTER_MS - 1);
+    expect(await handleCompletion(waiting, ctx)).toEqual({ IsComplete: false });
+    expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(2);
+
+    ctx.advance(1);
+    expect(await handleCompletion(waiting, ctx)).toEqual({ IsComplete: false });
+    const calls = sns.mock.commandCalls(SubscribeCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(3);
+    expect(calls[2]).toEqual(peer);
+    expect(sns.of(TOPIC_ARN)).toHaveLength(2);
+
+    sns.confirmAll();
+    expect((await handleCompletion(waiting, ctx)).IsComplete).toBe(true);
+  });
+
+  test('keeps waiting when sending Subscribe again fails, with a warning', async () => {
+    sns.autoConfirm = false;
+    const event = create();
+    const response = await handleEvent(event, ctx);
+    sns.mock.on(SubscribeCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottledException' }));
+    ctx.advance(RESEND_CONFIRMATION_AFTER_MS);
+
+    expect(await handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, ctx)).toEqual({ IsComplete: false });
+    expect(ctx.warnings.map((w) => w.message)).toContain('Could not send Subscribe again for pending subscriptions; still waiting');
+  });
+
   test('fails with a reason when the subscription stays pending beyond the confirmation timeout', async () => {
     sns.autoConfirm = false;
     const event = create();
@@ -207,8 +247,10 @@ describe('Create', () => {
     const before = await item();
     sns.mock.resetHistory();
 
-    await expect(handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx))
-      .rejects.toThrow(new RegExp(`Topic ${TOPIC_ARN} is already bound to Listener telemetry by stack .*:stack/app/.*binding ${owner.PhysicalResourceId}.*one stack only`));
+    const failure = handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx);
+    await expect(failure).rejects.toThrow(`Topic ${TOPIC_ARN} is already bound by another stack. A topic can be bound by one stack only`);
+    const reason = await failure.catch((err: Error) => err.message);
+    for (const secret of [STACK_ID, 'stack/app', 'Push', owner.PhysicalResourceId]) expect(reason).not.toContain(secret);
     expect(await item()).toEqual(before);
     expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(0);
   });
@@ -245,6 +287,10 @@ describe('validation: fails with a reason naming the property', () => {
     ['the ExternalId is missing', {}, { ExternalId: undefined }, /SnsTopicSource.ExternalId must be 2-1224 characters.*got nothing/],
     ['Enabled is neither true nor false', { Enabled: 'maybe' }, {}, /Enabled must be true or false, got "maybe"/],
     ['the dead-letter queue is not an SQS ARN', { DeadLetterQueueArn: TOPIC_ARN }, {}, /DeadLetterQueueArn must be an SQS queue ARN/],
+    ['the dead-letter queue is in another account', { DeadLetterQueueArn: `arn:aws:sqs:${REGION}:${TENANT_ACCOUNT}:their-dlq` }, {},
+      /DeadLetterQueueArn arn:aws:sqs:eu-west-1:210987654321:their-dlq belongs to account 210987654321, but the stack is in account 123456789012: the dead-letter queue must be in the stack's account/],
+    ['the topic is a FIFO topic', {}, { TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:push.fifo` },
+      /SnsTopicSource.TopicArn arn:aws:sns:eu-west-1:123456789012:push.fifo is a FIFO topic, which can deliver to FIFO queues only; the gateway's delivery queue is a standard queue/],
     ['the log group ARN is not a log group', { DeliveryLogGroupArn: DLQ_ARN }, {}, /DeliveryLogGroupArn must be a CloudWatch Logs log group ARN/],
     ['the ListenerName is invalid', { ListenerName: 'no spaces' }, {}, /ListenerName must be a Listener name .*got "no spaces"/],
     ['a property is unknown', { Listener: 'telemetry' }, {}, /unknown property Listener \(allowed: ServiceToken, ListenerName, SnsTopicSource/],
@@ -337,6 +383,55 @@ describe('Update', () => {
     expect(sns.of(TOPIC_ARN)[0].attributes).toEqual({});
   });
 
+  test('may change the ExternalId in place: the old value proves ownership', async () => {
+    const created = await deploy(create());
+    await deploy(update(created.PhysicalResourceId, sourceProps({}, { ExternalId: 'rotated-external-id' }), sourceProps()));
+
+    expect(await record()).toMatchObject({ ExternalId: 'rotated-external-id', BindingId: created.PhysicalResourceId });
+    // Its rollback carries the new value as the old one.
+    await deploy(update(created.PhysicalResourceId, sourceProps(), sourceProps({}, { ExternalId: 'rotated-external-id' })));
+    expect((await record())?.ExternalId).toBe(EXTERNAL_ID);
+  });
+
+  test('refuses an Update whose old and new ExternalId both differ from the binding, changing nothing', async () => {
+    const created = await deploy(create());
+    const before = await item();
+    const forged = sourceProps({ Enabled: 'false' }, { ExternalId: 'guessed-external-id' });
+
+    await expect(handleEvent(update(created.PhysicalResourceId, forged, forged), ctx))
+      .rejects.toThrow('SnsTopicSource.ExternalId of this request is not the ExternalId');
+    expect(await item()).toEqual(before);
+  });
+
+  test("refuses another stack's Update naming the binding's physical id, without quoting that binding", async () => {
+    const owner = await deploy(create());
+    const before = await item();
+    sns.mock.resetHistory();
+
+    const failure = handleEvent(update(owner.PhysicalResourceId, sourceProps({ Enabled: 'false' }), sourceProps(), { StackId: OTHER_STACK_ID }), ctx);
+    await expect(failure).rejects.toThrow(`Topic ${TOPIC_ARN} is already bound by another stack`);
+    const reason = await failure.catch((err: Error) => err.message);
+    for (const secret of [STACK_ID, 'stack/app', 'Push', owner.PhysicalResourceId]) expect(reason).not.toContain(secret);
+    expect(await item()).toEqual(before);
+    expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(0);
+  });
+
+  test("refuses another stack's topic move away from a binding it does not own, before binding anything", async () => {
+    const owner = await deploy(create());
+    const before = await item();
+    sns.mock.resetHistory();
+
+    // "Moving" from the victim's topic to the intruder's own releases the victim's binding unless ownership is proven.
+    const moved = update(owner.PhysicalResourceId, sourceProps({}, { TopicArn: OTHER_TOPIC_ARN }), sourceProps(), { StackId: OTHER_STACK_ID });
+    await expect(handleEvent(moved, ctx)).rejects.toThrow(`The binding of topic ${TOPIC_ARN} that this request names belongs to another stack`);
+
+    expect(await item()).toEqual(before);
+    expect(await item(OTHER_TOPIC_ARN)).toBeUndefined();
+    expect(sns.of(TOPIC_ARN)).toHaveLength(1);
+    expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(0);
+    expect(sns.mock.commandCalls(UnsubscribeCommand)).toHaveLength(0);
+  });
+
   test('rollback of a topic move binds the old topic again and releases the new one', async () => {
     const created = await deploy(create());
     const moved = sourceProps({}, { TopicArn: OTHER_TOPIC_ARN });
@@ -360,13 +455,73 @@ describe('Delete', () => {
     await expect(handleEvent(remove(created.PhysicalResourceId), ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
   });
 
-  test('works with only the topic left in the old properties, using the role stored with the binding', async () => {
+  test('refuses a Delete without the ExternalId of the binding, never falling back to the stored one', async () => {
     const created = await deploy(create());
-    await handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN } }), ctx);
+    const before = await item();
+    sts.mock.resetHistory();
+
+    await expect(handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN } }), ctx))
+      .rejects.toThrow(`SnsTopicSource.ExternalId of this request is not the ExternalId the binding of topic ${TOPIC_ARN} was registered with`);
+    await expect(handleEvent(remove(created.PhysicalResourceId, sourceProps({}, { ExternalId: 'guessed-external-id' })), ctx))
+      .rejects.toThrow('SnsTopicSource.ExternalId of this request is not the ExternalId');
+
+    expect(await item()).toEqual(before);
+    expect(sns.of(TOPIC_ARN)).toHaveLength(1);
+    expect(sts.mock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  test('uses the role stored with its own binding when the properties name none', async () => {
+    const created = await deploy(create());
+    await handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN, ExternalId: EXTERNAL_ID } }), ctx);
 
     expect(await item()).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
     expect(sts.mock.commandCalls(AssumeRoleCommand).at(-1)?.args[0].input).toMatchObject({ RoleArn: ROLE_ARN, ExternalId: EXTERNAL_ID });
+  });
+
+  test("refuses another stack's Delete naming the binding's physical id, without quoting that binding", async () => {
+    const owner = await deploy(create());
+    const before = await item();
+    sts.mock.resetHistory();
+
+    const failure = handleEvent(remove(owner.PhysicalResourceId, sourceProps(), { StackId: OTHER_STACK_ID, LogicalResourceId: 'Intruder' }), ctx);
+    await expect(failure).rejects.toThrow(`The binding of topic ${TOPIC_ARN} that this request names belongs to another stack`);
+    const reason = await failure.catch((err: Error) => err.message);
+    for (const secret of [STACK_ID, 'stack/app', 'Push', owner.PhysicalResourceId]) expect(reason).not.toContain(secret);
+
+    expect(await item()).toEqual(before);
+    expect(sns.of(TOPIC_ARN)).toHaveLength(1);
+    expect(sts.mock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  test("the Delete after a Create that failed in onEvent (the provider's marker as physical id) touches nothing", async () => {
+    const owner = await deploy(create());
+    const before = await item();
+    // Another stack's Create of the same topic failed; CloudFormation's rollback deletes it with the marker, and its own properties.
+    await expect(handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx)).rejects.toThrow(/already bound/);
+    for (const physicalId of [CREATE_FAILED_PHYSICAL_ID, 'not-a-binding-id']) {
+      await expect(handleEvent(remove(physicalId, sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx))
+        .resolves.toEqual({ PhysicalResourceId: physicalId });
+    }
+
+    expect(await item()).toEqual(before);
+    expect((await record())?.BindingId).toBe(owner.PhysicalResourceId);
+    expect(sns.of(TOPIC_ARN)).toHaveLength(1);
+    expect(sns.mock.commandCalls(UnsubscribeCommand)).toHaveLength(0);
+  });
+
+  test('the Delete after a Create that failed while waiting for confirmation releases that binding', async () => {
+    sns.autoConfirm = false;
+    const event = create();
+    const response = await handleEvent(event, ctx);
+    ctx.advance(ctx.confirmationTimeoutMs + 1000);
+    await expect(handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, ctx)).rejects.toThrow(/still pending confirmation/);
+
+    // The provider reports the failure with the physical id onEvent returned: the BindingId.
+    await handleEvent(remove(response.PhysicalResourceId), ctx);
+
+    expect(await item()).toBeUndefined();
+    expect(sns.of(TOPIC_ARN)).toHaveLength(0);
   });
 
   test('never touches a binding held by another stack', async () => {

@@ -75,9 +75,12 @@ test('settings come from the environment and a bad variable is named', () => {
     targets: [{ Region: REGION, QueueArn: 'arn:aws:sqs:eu-west-1:123456789012:q', TableName: 't' }],
     accessRoleArn: 'arn:aws:iam::123456789012:role/access',
     confirmationTimeoutMs: 60_000,
+    gatewayAccount: '123456789012',
   });
   expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.DeliveryTargets]: '[]' }))
     .toThrow('PACKET_GATEWAY_DELIVERY_TARGETS must be a non-empty JSON array');
   expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.AccessRoleArn]: undefined }))
     .toThrow('environment variable PACKET_GATEWAY_ACCESS_ROLE_ARN is not set');
+  expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.AccessRoleArn]: 'arn:aws:iam::123456789012:user/access' }))
+    .toThrow('environment variable PACKET_GATEWAY_ACCESS_ROLE_ARN must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "arn:aws:iam::123456789012:user/access"');
 });

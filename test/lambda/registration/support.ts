@@ -27,6 +27,9 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 export const STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/app/11111111-2222-3333-4444-555555555555`;
 export const OTHER_STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/other/99999999-2222-3333-4444-555555555555`;
+/** An account in the gateway's allowedAccounts: a tenant. */
+export const TENANT_ACCOUNT = '210987654321';
+export const TENANT_STACK_ID = `arn:aws:cloudformation:${REGION}:${TENANT_ACCOUNT}:stack/tenant/77777777-2222-3333-4444-555555555555`;
 export const ACCESS_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/gateway-AccessRole`;
 export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:push`;
 export const OTHER_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:push-2`;
@@ -166,6 +169,7 @@ export function testContext(
     targets,
     accessRoleArn: ACCESS_ROLE_ARN,
     confirmationTimeoutMs: 600_000,
+    gatewayAccount: ACCOUNT,
     store: new RecordStore(() => dynamo.documents),
     snsAs: roleChain({ sts, accessRoleArn: ACCESS_ROLE_ARN, sleep }),
     secrets: new SecretsManagerClient({ region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ACCOUNT, LocalDynamo, REGION, request, target, testContext, TestContext } from './support';
+import { ACCOUNT, LocalDynamo, REGION, request, target, TENANT_ACCOUNT, TENANT_STACK_ID, testContext, TestContext } from './support';
 import type { ResourceEvent } from '../../../lambda/registration/events';
 import { handleCompletion, handleEvent } from '../../../lambda/registration/index';
 import { generatePrivateKey, generationVersionId, isWireGuardKey, publicKeyOf } from '../../../lambda/registration/wireguard-keys';
@@ -320,6 +320,26 @@ describe('properties and Delete', () => {
     expect(sm.calls('GetSecretValue') + sm.calls('PutSecretValue')).toBe(calls);
     expect(sm.current(SECRET_ARN)).toBe(value);
   });
+});
+
+test("a tenant account's key resource is refused before Secrets Manager is called: it could replace or read the gateway's key", async () => {
+  await handleEvent(event('Create', keyProps()), ctx);
+  const value = sm.current(SECRET_ARN);
+  const calls = sm.calls('GetSecretValue') + sm.calls('PutSecretValue');
+
+  for (const props of [keyProps({ Generation: '7' }), keyProps({ KeySource: 'Provided' })]) {
+    for (const type of ['Create', 'Update'] as const) {
+      const tenant = { StackId: TENANT_STACK_ID, PhysicalResourceId: SECRET_ARN, OldResourceProperties: keyProps() };
+      const message = await reason(event(type, props, tenant));
+      expect(message).toBe(`Custom::PacketGatewayWireGuardKey is accepted from the gateway's own account ${ACCOUNT} only, `
+        + `but the stack is in account ${TENANT_ACCOUNT}. `
+        + 'Other accounts in allowedAccounts may register PacketSources; Listeners and WireGuard keys are defined in the stack of the gateway.');
+    }
+  }
+  expect(await handleEvent(event('Delete', keyProps(), { StackId: TENANT_STACK_ID, PhysicalResourceId: SECRET_ARN }), ctx)).toEqual({ PhysicalResourceId: SECRET_ARN });
+
+  expect(sm.calls('GetSecretValue') + sm.calls('PutSecretValue')).toBe(calls);
+  expect(sm.current(SECRET_ARN)).toBe(value);
 });
 
 test('keys: generated keys are distinct, clamped, and derive RFC 7748 public keys', () => {
