@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { BoundAddress, errorProtocolOf, protocolOf, refusal } from './request-guard';
 import {
   MessageAttributeInput,
   PublishBatchEntryInput,
@@ -24,7 +25,6 @@ import {
   renderError,
   renderResult,
 } from './sns-protocol';
-import { BoundAddress, errorProtocolOf, protocolOf, refusal } from './request-guard';
 import { topicRegion } from '../sourcing/arn';
 import type { SnsNotification, SourcedPacketProcessor } from '../sourcing/sourced-packet-processor';
 
