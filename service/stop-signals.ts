@@ -14,10 +14,17 @@ export interface StopProcess {
   exit(code: number): void;
 }
 
+/** Where the stop path logs. */
+export interface StopLogger {
+  info(message: string, extra?: object): void;
+  warn(message: string, extra?: object): void;
+  error(message: string, extra?: object): void;
+}
+
 export interface StopSignalOptions {
   /** Graceful stop: resolves once everything is flushed and closed. */
   readonly stop: () => Promise<void>;
-  readonly logger: { info(message: string, extra?: object): void; warn(message: string, extra?: object): void; error(message: string, extra?: object): void };
+  readonly logger: StopLogger;
   /** Longest wait for the graceful stop before exiting anyway, ms. @default 20000 */
   readonly deadlineMs?: number;
   /** Further signals within this many ms of the first are the same stop request. @default 2000 */

@@ -26,7 +26,8 @@ describe('handleStopSignals', () => {
     let stops = 0;
     let finish!: () => void;
     let clock = 1_000;
-    handleStopSignals({ stop: () => (stops++, new Promise<void>((r) => (finish = r))), logger, process: proc, now: () => clock, repeatWindowMs: 2_000 });
+    const stop = (): Promise<void> => (stops++, new Promise<void>((r) => (finish = r)));
+    handleStopSignals({ stop, logger, process: proc, now: () => clock, repeatWindowMs: 2_000 });
     proc.emit('SIGINT');
     clock += 5;
     proc.emit('SIGINT');
@@ -45,7 +46,8 @@ describe('handleStopSignals', () => {
     const proc = new FakeProcess();
     const { lines, logger } = logs();
     let clock = 0;
-    handleStopSignals({ stop: () => new Promise<void>(() => undefined), logger, process: proc, now: () => clock, repeatWindowMs: 2_000, deadlineMs: 60_000 });
+    const never = (): Promise<void> => new Promise<void>(() => undefined);
+    handleStopSignals({ stop: never, logger, process: proc, now: () => clock, repeatWindowMs: 2_000, deadlineMs: 60_000 });
     proc.emit('SIGINT');
     clock = 2_001;
     proc.emit('SIGINT');
