@@ -7,6 +7,7 @@
  * that window means "stop now" and exits at once. A graceful stop that does not finish within
  * {@link StopSignalOptions.deadlineMs} exits anyway, so the ports are freed.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 
 /** The part of `process` the stop path uses (replaceable in tests). */
 export interface StopProcess {
@@ -15,11 +16,7 @@ export interface StopProcess {
 }
 
 /** Where the stop path logs. */
-export interface StopLogger {
-  info(message: string, extra?: object): void;
-  warn(message: string, extra?: object): void;
-  error(message: string, extra?: object): void;
-}
+export type StopLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface StopSignalOptions {
   /** Graceful stop: resolves once everything is flushed and closed. */
