@@ -90,10 +90,12 @@ const bundle = project.addTask('bundle', {
 });
 project.preCompileTask.spawn(bundle);
 
-// `npm start`: run the data plane locally on its embedded default configuration.
+// `npm start`: run the data plane locally on its embedded default configuration. node loads tsx
+// itself (no tsx CLI process relaying signals a second time); the service stops on one signal and
+// when the launcher chain above it is gone.
 project.addTask('start', {
   description: 'Run the gateway locally (plain UDP Listener demo on 127.0.0.1:5555, SNS endpoint on :4576)',
-  exec: 'tsx service/main.ts --local',
+  exec: 'node --import tsx service/main.ts --local',
   receiveArgs: true,
 });
 

@@ -6,7 +6,7 @@
  *   packet-gateway publish --message <json>   publish a sourced packet to an SNS(-compatible) endpoint
  *   packet-gateway listeners                  list the running Listeners of a gateway
  *
- * Exit codes: 0 done, 1 the operation failed, 2 the command line is wrong.
+ * Exit codes: 0 done, 1 the operation failed (for send: no reply arrived), 2 the command line is wrong.
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -50,11 +50,13 @@ const COMMANDS: Record<string, Command> = {
       'packet-gateway send <host:port> <text…> [--hex | --base64] [--count N] [--wait ms]',
       '',
       'Sends <text…> (words joined by spaces) as a UDP datagram from one socket and prints every',
-      'reply with the address:port it came from.',
+      'reply with the address:port it came from. Exits 1 when no reply arrives, saying whether',
+      'anything is listening (a closed port answers with ICMP port unreachable).',
       '  --hex        <text> is hex (two digits per byte)',
       '  --base64     <text> is base64',
       '  --count N    send N datagrams (1-10000; default 1)',
-      '  --wait ms    wait this long for replies after the last send (0-600000; default 1000)',
+      '  --wait ms    wait this long for replies after the last send (0-600000; default 1000);',
+      '               0 only sends, and exits 0 without waiting',
       'Example: packet-gateway send 127.0.0.1:5555 hello',
     ].join('\n'),
     options: { ...HELP_OPTION, hex: { type: 'boolean' }, base64: { type: 'boolean' }, count: { type: 'string' }, wait: { type: 'string' } },
@@ -162,24 +164,63 @@ async function send(positionals: string[], values: Values, io: CliIo): Promise<n
   const waitMs = integerOption(values.wait, '--wait', 1000, 0, 600_000);
 
   const address = await resolveHost(host);
+  const destination = formatAddress(address, port);
+  // A connected socket hears the ICMP port unreachable a closed port answers with (ECONNREFUSED),
+  // and accepts datagrams from the target only.
   const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
   let replies = 0;
+  let refused = false;
+  let wake: (() => void) | undefined;
   socket.on('message', (data, from) => {
     replies++;
     io.out(`reply from ${describeDatagram(data, from)}`);
   });
-  socket.on('error', (err) => io.err(`socket error: ${err.message}`));
-  try {
-    for (let i = 0; i < count; i++) {
-      await new Promise<void>((resolve, reject) => socket.send(payload, port, address, (err) => (err ? reject(err) : resolve())));
-      if (i === 0) io.out(`sent ${payload.length} bytes to ${formatAddress(address, port)} from port ${socket.address().port}${count > 1 ? ` (${count} datagrams)` : ''}`);
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ECONNREFUSED') {
+      refused = true;
+      wake?.();
+    } else {
+      io.err(`socket error: ${err.message}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  });
+  try {
+    await new Promise<void>((resolve) => socket.connect(port, address, () => resolve()));
+    for (let i = 0; i < count && !refused; i++) {
+      try {
+        await new Promise<void>((resolve, reject) => socket.send(payload, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw err;
+        refused = true;
+        break;
+      }
+      if (i === 0) io.out(`sent ${payload.length} bytes to ${destination} from port ${socket.address().port}${count > 1 ? ` (${count} datagrams)` : ''}`);
+    }
+    if (!refused && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
   } finally {
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
-  io.out(replies === 0 ? `no reply within ${waitMs} ms` : `${replies} ${replies === 1 ? 'reply' : 'replies'}`);
-  return 0;
+  if (replies > 0) {
+    io.out(`${replies} ${replies === 1 ? 'reply' : 'replies'}`);
+    return 0;
+  }
+  if (refused) {
+    io.err(`no reply: nothing is listening on ${destination} (ICMP port unreachable)`);
+    return 1;
+  }
+  if (waitMs === 0) {
+    io.out('not waiting for replies (--wait 0)');
+    return 0;
+  }
+  io.err(`no reply within ${waitMs} ms from ${destination} (no port unreachable came back: something may be listening there without answering, or a firewall drops the datagrams)`);
+  return 1;
 }
 
 async function listen(positionals: string[], values: Values, io: CliIo): Promise<number> {

@@ -5,14 +5,18 @@
  *   node index.js                      AWS mode (the Fargate task): DynamoDB config, delivery queue
  *
  * Flags win over environment variables, which win over defaults. SIGTERM and SIGINT stop the
- * service gracefully (batches flushed, sends finished) and exit 0.
+ * service gracefully (batches flushed, sends finished) and exit 0; a repeated signal within 2 s
+ * is the same stop, and a stop that takes longer than 20 s exits 1 anyway. In local mode the
+ * service also stops when the launcher chain above it (`npm start`) is gone.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HEALTH_PORT } from './health-server';
 import { LOG_LEVELS } from './observability/logger';
+import { watchParent } from './parent-watch';
 import { RunningService, ServiceOptions, startService } from './runtime';
+import { handleStopSignals } from './stop-signals';
 
 const HELP = `Packet Gateway data plane
 
@@ -177,26 +181,12 @@ async function main(): Promise<void> {
   if (options.mode === 'local') process.stderr.write(banner(service));
   else service.logger.info('packet gateway started', { region: options.region, listeners: service.gateway.status().listeners.length, health: service.healthUrl });
 
-  let signals = 0;
-  const shutdown = (signal: string): void => {
-    if (signals++ > 0) {
-      service.logger.warn('second signal: exiting without waiting', { signal });
-      process.exit(1);
-    }
-    service.logger.info('shutting down', { signal });
-    service.stop().then(
-      () => {
-        service.logger.info('stopped');
-        process.exit(0);
-      },
-      (err) => {
-        service.logger.error('shutdown failed', { error: (err as Error)?.message ?? String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const stopRequest = handleStopSignals({ stop: () => service.stop(), logger: service.logger });
+  if (options.mode === 'local') {
+    // `npm start` runs the gateway under npm, sh, projen (and tsx): if the top of that chain is
+    // killed, the signal does not reach this process; the chain breaking does.
+    watchParent({ onParentExit: (detail) => stopRequest.request(`parent-exit: ${detail}`) });
+  }
   process.on('unhandledRejection', (reason) => {
     service.logger.error('unhandled rejection', { error: (reason as Error)?.message ?? String(reason) });
   });

@@ -8,9 +8,10 @@
  * to the {@link SourcedPacketProcessor}; the response does not wait for the datagrams.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { BoundAddress, errorProtocolOf, protocolOf, refusal } from './request-guard';
 import {
   MessageAttributeInput,
   PublishBatchEntryInput,
@@ -64,6 +65,7 @@ const ACTIONS = ['Publish', 'PublishBatch', 'ListTopics', 'CreateTopic', 'GetTop
 export function startLocalSnsEndpoint(opts: LocalSnsEndpointOptions): Promise<LocalSnsEndpoint> {
   const endpoint = new SnsEndpointHandler(opts);
   const server = createServer((req, res) => endpoint.serve(req, res));
+  endpoint.server = server;
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(new Error(`local SNS endpoint could not listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`));
@@ -88,6 +90,8 @@ export function startLocalSnsEndpoint(opts: LocalSnsEndpointOptions): Promise<Lo
 /** Decodes requests, runs the actions, and writes responses. */
 class SnsEndpointHandler {
   private readonly maxRequestBytes: number;
+  /** The server this handler serves, for the address the Host header must name. */
+  server?: Server;
 
   constructor(private readonly opts: LocalSnsEndpointOptions) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 1_048_576;
@@ -95,14 +99,20 @@ class SnsEndpointHandler {
 
   serve(req: IncomingMessage, res: ServerResponse): void {
     const requestId = randomUUID();
-    const json = /^application\/x-amz-json-1\.[01]\b/i.test(req.headers['content-type'] ?? '');
-    const protocol = json ? 'json' : 'query';
+    const refused = refusal(req.method, req.headers, this.bound());
+    if (refused) {
+      // The body is not read: the connection closes after the answer.
+      closeAfterAnswer(res);
+      if (refused.status === 405) res.setHeader('allow', 'POST');
+      this.fail(res, errorProtocolOf(req.headers), requestId, refused);
+      return;
+    }
+    const protocol = protocolOf(req.headers) ?? 'query';
     readBody(req, this.maxRequestBytes).then(
       (body) => {
         try {
-          const search = new URL(req.url ?? '/', 'http://localhost').search;
           const target = req.headers['x-amz-target'];
-          const request = json ? parseJsonRequest(body, Array.isArray(target) ? target[0] : target) : parseQueryRequest(body, search);
+          const request = protocol === 'json' ? parseJsonRequest(body, Array.isArray(target) ? target[0] : target) : parseQueryRequest(body, '');
           const result = this.run(request);
           const out = renderResult(protocol, request.action, requestId, result);
           respond(res, 200, requestId, out.contentType, out.body, {});
@@ -110,8 +120,19 @@ class SnsEndpointHandler {
           this.fail(res, protocol, requestId, err);
         }
       },
-      (err: unknown) => this.fail(res, protocol, requestId, err),
+      (err: unknown) => {
+        // A body over the limit is not read to its end: the connection closes after the answer.
+        if (err instanceof SnsError && err.status === 413) closeAfterAnswer(res);
+        this.fail(res, protocol, requestId, err);
+      },
     );
+  }
+
+  /** Where the server listens (known once it does). */
+  private bound(): BoundAddress {
+    const address = this.server?.address();
+    if (address && typeof address === 'object') return { address: address.address, port: address.port };
+    return { address: this.opts.host, port: this.opts.port };
   }
 
   private fail(res: ServerResponse, protocol: 'query' | 'json', requestId: string, err: unknown): void {
@@ -330,23 +351,58 @@ function messageBytes(input: PublishInput): number {
   return n;
 }
 
-/** Reads the body up to `limit` bytes; beyond that it drains the rest and rejects (413). */
+/**
+ * Reads the body up to `limit` bytes. A Content-Length over the limit is refused before any of the
+ * body is read; a chunked body stops being read at the limit. Either rejects with 413.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(tooLarge(`request body of ${declared} bytes (Content-Length) is larger than ${limit} bytes`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) tooLarge = true;
-      if (!tooLarge) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooLarge) reject(new SnsError('RequestEntityTooLarge', 413, `request body of ${size} bytes is larger than ${limit} bytes`));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.pause();
+      reject(tooLarge(`request body is larger than ${limit} bytes (stopped reading at ${size})`));
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** How long a connection closed after an answer keeps discarding what the client still sends. */
+const LINGER_MS = 500;
+
+/**
+ * Answers with `Connection: close` and then closes without reading the rest of the request: the
+ * write side is shut at once, and what the client still sends is discarded for {@link LINGER_MS}
+ * before the socket is destroyed. Destroying it at once would reset the connection with unread
+ * data pending, and the client would lose the answer.
+ */
+function closeAfterAnswer(res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  const socket = res.socket;
+  if (!socket) return;
+  // node:http ends a `Connection: close` response with destroySoon(): linger instead.
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    this.end();
+    this.resume();
+    setTimeout(() => this.destroy(), LINGER_MS).unref();
+  };
+}
+
+function tooLarge(message: string): SnsError {
+  return new SnsError('RequestEntityTooLarge', 413, message);
 }
 
 function respond(res: ServerResponse, status: number, requestId: string, contentType: string, body: string, headers: Record<string, string>): void {

@@ -71,6 +71,7 @@ const JSON_SHAPES: Record<string, string> = {
   InvalidBatchEntryId: 'InvalidBatchEntryIdException',
   BatchRequestTooLong: 'BatchRequestTooLongException',
   InternalError: 'InternalErrorException',
+  AuthorizationError: 'AuthorizationErrorException',
 };
 
 /** Decodes an awsQuery request body (plus any query-string parameters). */

@@ -96,6 +96,60 @@ describe('send and listen, in process', () => {
   });
 });
 
+describe('send without a reply fails (exit 1) and says whether anything is listening', () => {
+  /** A loopback UDP port nothing is bound to (bound once, then closed). */
+  async function closedPort(): Promise<number> {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+
+  test('nothing listening: the port-unreachable answer is reported at once, exit 1', async () => {
+    const port = await closedPort();
+    const c = capture();
+    const started = Date.now();
+    expect(await runCli(['send', `127.0.0.1:${port}`, 'anyone', '--wait', '5000'], c.io)).toBe(1);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(c.err.join('\n')).toContain(`nothing is listening on 127.0.0.1:${port} (ICMP port unreachable)`);
+  });
+
+  test('something listening that does not answer: exit 1 after the wait, saying no port-unreachable came back', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    const got: Buffer[] = [];
+    silent.on('message', (d) => got.push(d));
+    try {
+      const port = silent.address().port;
+      const c = capture();
+      expect(await runCli(['send', `127.0.0.1:${port}`, 'hello?', '--count', '2', '--wait', '200'], c.io)).toBe(1);
+      expect(c.err.join('\n')).toContain(`no reply within 200 ms from 127.0.0.1:${port}`);
+      expect(c.err.join('\n')).toContain('no port unreachable came back');
+      expect(got.map(String)).toEqual(['hello?', 'hello?']);
+    } finally {
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  test('--wait 0 only sends: exit 0 without waiting for replies', async () => {
+    const port = await closedPort();
+    const c = capture();
+    expect(await runCli(['send', `127.0.0.1:${port}`, 'fire', '--wait', '0'], c.io)).toBe(0);
+    expect(c.out[c.out.length - 1]).toBe('not waiting for replies (--wait 0)');
+  });
+
+  test('the binary exits 1 when nothing is listening', async () => {
+    const port = await closedPort();
+    const bin = join(__dirname, '..', '..', 'bin', 'packet-gateway.js');
+    const proc = spawn(process.execPath, [bin, 'send', `127.0.0.1:${port}`, 'x', '--wait', '3000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    expect(await new Promise((r) => proc.on('exit', (code) => r(code)))).toBe(1);
+    expect(err).toContain('nothing is listening');
+  });
+});
+
 describe('command-line errors name the argument and what is allowed (exit 2)', () => {
   test.each([
     [['send'], /missing <host:port>/],

@@ -1,4 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import {
   BatchEntryIdsNotDistinctException,
   CreateTopicCommand,
@@ -232,6 +234,174 @@ describe('raw HTTP', () => {
     await res.text();
     await sns.send(new PublishCommand({ TopicArn: TOPIC, Message: JSON.stringify(packet(receiver.port, 'still')) }));
     expect((await receiver.waitFor(1))[0].data.toString()).toBe('still');
+  });
+});
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request with exactly the given method and headers (Host and Origin included), as a web page could make it. */
+function rawRequest(method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
+  const url = new URL(endpoint.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method, path, headers, setHost: !('host' in headers) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function publishForm(port: number, text: string): string {
+  return new URLSearchParams({ Action: 'Publish', TopicArn: TOPIC, Message: JSON.stringify(packet(port, text)) }).toString();
+}
+
+/** No datagram arrives on the receiver within a short wait (the refused request sent nothing). */
+async function nothingSent(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 150));
+  expect(receiver.received).toHaveLength(0);
+}
+
+describe('requests a web page can make are refused, and send nothing', () => {
+  const FORM = 'application/x-www-form-urlencoded';
+
+  test('a cross-site GET with the publish in the query string is 405 (only POST)', async () => {
+    const url = new URL(endpoint.url);
+    const res = await rawRequest('GET', `/?${publishForm(receiver.port, 'get')}`, { host: 'evil.example', origin: 'http://evil.example' });
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body).toContain('<Code>MethodNotAllowed</Code>');
+    const sameHost = await rawRequest('GET', `/?${publishForm(receiver.port, 'get')}`, { host: url.host });
+    expect(sameHost.status).toBe(405);
+    await nothingSent();
+  });
+
+  test('a text/plain POST (a form a page can send without preflight) is 415', async () => {
+    const url = new URL(endpoint.url);
+    const res = await rawRequest('POST', '/', { 'host': url.host, 'content-type': 'text/plain' }, publishForm(receiver.port, 'plain'));
+    expect(res.status).toBe(415);
+    expect(res.body).toContain('<Code>UnsupportedMediaType</Code>');
+    expect(res.body).toContain('text/plain');
+    const none = await rawRequest('POST', '/', { host: url.host }, publishForm(receiver.port, 'none'));
+    expect(none.status).toBe(415);
+    await nothingSent();
+  });
+
+  test('the text/plain POST of evil.example (Origin and Host) is refused', async () => {
+    const res = await rawRequest('POST', '/', { 'host': 'evil.example', 'origin': 'http://evil.example', 'content-type': 'text/plain' }, publishForm(receiver.port, 'evil'));
+    expect([403, 415]).toContain(res.status);
+    await nothingSent();
+  });
+
+  test.each([
+    ['a foreign Origin', { origin: 'http://evil.example' }, /Origin "http:\/\/evil\.example"/],
+    ['Origin null (sandboxed frame, file: page)', { origin: 'null' }, /Origin "null"/],
+    ['Sec-Fetch-Site cross-site', { 'sec-fetch-site': 'cross-site' }, /Sec-Fetch-Site "cross-site"/],
+    ['Sec-Fetch-Site same-site', { 'sec-fetch-site': 'same-site' }, /Sec-Fetch-Site "same-site"/],
+    ['a Host that is a name other than localhost (DNS rebinding)', { host: 'evil.example:4576' }, /Host "evil\.example:4576"/],
+    ['a Host with another port', { host: '127.0.0.1:1' }, /Host "127\.0\.0\.1:1"/],
+  ])('a form POST with %s is 403 AuthorizationError', async (_name, extra, reason) => {
+    const url = new URL(endpoint.url);
+    const res = await rawRequest('POST', '/', { 'host': url.host, 'content-type': FORM, ...extra }, publishForm(receiver.port, 'refused'));
+    expect(res.status).toBe(403);
+    expect(res.body).toContain('<Code>AuthorizationError</Code>');
+    expect(res.body.replace(/&quot;/g, '"')).toMatch(reason);
+    await nothingSent();
+  });
+
+  test('a refused JSON-protocol request gets the JSON error the SDK reads', async () => {
+    const url = new URL(endpoint.url);
+    const res = await rawRequest(
+      'POST',
+      '/',
+      { 'host': url.host, 'origin': 'http://evil.example', 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSNS.Publish' },
+      JSON.stringify({ TopicArn: TOPIC, Message: JSON.stringify(packet(receiver.port, 'json')) }),
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers['x-amzn-query-error']).toBe('AuthorizationError;Sender');
+    expect(JSON.parse(res.body).__type).toBe('com.amazonaws.sns#AuthorizationErrorException');
+    await nothingSent();
+  });
+
+  test('the forms AWS clients send are accepted: Host localhost or the bound address, Sec-Fetch-Site none or same-origin, Origin of the endpoint itself', async () => {
+    const url = new URL(endpoint.url);
+    const cases: Array<Record<string, string>> = [
+      { 'host': url.host, 'content-type': FORM },
+      { 'host': `localhost:${url.port}`, 'content-type': `${FORM}; charset=utf-8` },
+      { 'host': url.host, 'content-type': FORM, 'sec-fetch-site': 'none' },
+      { 'host': url.host, 'content-type': FORM, 'sec-fetch-site': 'same-origin', 'origin': endpoint.url },
+    ];
+    for (const [i, headers] of cases.entries()) {
+      const res = await rawRequest('POST', '/', headers, publishForm(receiver.port, `ok${i}`));
+      expect(res.status).toBe(200);
+    }
+    expect((await receiver.waitFor(cases.length)).map((r) => r.data.toString()).sort()).toEqual(cases.map((_c, i) => `ok${i}`));
+  });
+});
+
+describe('oversized bodies stop at the limit (413, connection closed)', () => {
+  /** Opens a raw connection, writes `head`, then calls `feed` until the server answers or closes. */
+  function upload(head: string, feed?: (write: (chunk: string) => boolean) => void): Promise<{ response: string; closedAfterMs: number }> {
+    const url = new URL(endpoint.url);
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const socket = connect(Number(url.port), url.hostname);
+      let response = '';
+      let timer: NodeJS.Timeout | undefined;
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (response += d));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve({ response, closedAfterMs: Date.now() - started });
+      });
+      socket.on('connect', () => {
+        socket.write(head);
+        if (feed) timer = setInterval(() => feed((c) => !socket.destroyed && socket.write(c)), 1);
+      });
+      setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`the endpoint kept reading for 10 s; got ${JSON.stringify(response.slice(0, 200))}`));
+      }, 10_000).unref();
+    });
+  }
+
+  test('an endless chunked upload is answered 413 and the connection closes', async () => {
+    const url = new URL(endpoint.url);
+    const chunk = `Message=${'x'.repeat(65_536)}`;
+    const framed = `${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`;
+    const head = `POST / HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const { response } = await upload(head, (write) => {
+      for (let i = 0; i < 4; i++) if (!write(framed)) break;
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toMatch(/connection: close/i);
+    expect(response).toContain('<Code>RequestEntityTooLarge</Code>');
+  });
+
+  test('a Content-Length over the limit is answered 413 before the body is sent', async () => {
+    const url = new URL(endpoint.url);
+    const head = `POST / HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 338000000\r\n\r\n`;
+    const { response } = await upload(head);
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain('338000000');
+  });
+
+  test('50 endless uploads at once are each cut off, and the endpoint keeps serving', async () => {
+    const url = new URL(endpoint.url);
+    const chunk = 'x'.repeat(65_536);
+    const framed = `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
+    const head = `POST / HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const results = await Promise.all(Array.from({ length: 50 }, () => upload(head, (write) => void write(framed))));
+    for (const r of results) expect(r.response).toMatch(/^HTTP\/1\.1 413 /);
+    await sns.send(new PublishCommand({ TopicArn: TOPIC, Message: JSON.stringify(packet(receiver.port, 'after')) }));
+    expect((await receiver.waitFor(1))[0].data.toString()).toBe('after');
   });
 });
 
