@@ -1,7 +1,7 @@
 import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { FlowTable } from '../../../service/egress/flow-table';
-import { createListener } from '../../../service/listeners/listener-factory';
+import { createListener } from '../../../service/listener-factory';
 import { UdpListener } from '../../../service/listeners/udp-listener';
 import { CapturingFailureReporter, CapturingMetrics, silentLogger, UdpClient } from '../helpers';
 

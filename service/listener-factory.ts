@@ -3,12 +3,12 @@
  * {@link LISTENER_FACTORIES}.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ListenerProtocolName, ListenerRecord } from '../../lib/private/records';
-import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } from '../contracts';
-import { UdpListener } from './udp-listener';
-import { EgressPolicy } from '../egress/egress-policy';
-import type { FlowTable } from '../egress/flow-table';
-import { WireGuardListener } from '../wireguard/wg-listener';
+import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } from './contracts';
+import { EgressPolicy } from './egress/egress-policy';
+import type { FlowTable } from './egress/flow-table';
+import { UdpListener } from './listeners/udp-listener';
+import { WireGuardListener } from './wireguard/wg-listener';
+import type { ListenerProtocolName, ListenerRecord } from '../lib/private/records';
 
 /** What every Listener is built with. */
 export interface ListenerDependencies {
