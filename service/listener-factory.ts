@@ -47,6 +47,7 @@ function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencie
     record,
     sink: deps.sink,
     logger: deps.logger,
+    failures: deps.failures,
     metrics: deps.metrics,
     defaultBindAddress: deps.defaultBindAddress,
     egress: egressPolicyFor(record, deps),
@@ -61,7 +62,7 @@ function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): 
 }
 
 function createWireGuardListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
-  return new WireGuardListener({ ...commonListenerOptions(record, deps), failures: deps.failures, local: deps.local });
+  return new WireGuardListener({ ...commonListenerOptions(record, deps), local: deps.local });
 }
 
 export const LISTENER_FACTORIES: Record<ListenerProtocolName, ListenerConstructor> = {
