@@ -107,6 +107,28 @@ describe('Gateway configuration changes', () => {
     }
   });
 
+  test('without local mode\'s destination table, a Listener naming a local or log destination is not built', async () => {
+    const port = await freePort();
+    const gateway = new Gateway({
+      config: new MemoryConfigSource({ Listeners: [listener('aws', port, { Destinations: [{ Name: 'print', Type: 'log' }] })] }),
+      region: 'us-east-1',
+      logger: silentLogger,
+      metrics: new CapturingMetrics(),
+      failures: new CapturingFailureReporter(),
+      local: false,
+    });
+    await gateway.start();
+    try {
+      expect(gateway.status().listeners[0]).toMatchObject({
+        name: 'aws',
+        bound: false,
+        error: 'Listener aws, destination print: Type "log" is not supported (allowed: lambda, sqs)',
+      });
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test('a port already in use is reported with the Listener, address and port', async () => {
     const holder = createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', () => resolve()));
