@@ -13,14 +13,14 @@ import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
 import type { DestinationContext } from './destinations/destination';
-import { createDestination } from './destinations/destination-factory';
+import { AWS_DESTINATION_FACTORIES, createDestination, DestinationFactories } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
 import { DirectLambdaInvoker, LambdaInvoker, SdkLambdaInvoker } from './destinations/lambda-invoker';
 import { FlowTable } from './egress/flow-table';
 import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
-import { ReplyTagCodec } from './ingress/reply-tags';
-import { createListener, ListenerConstructor, ListenerDependencies } from './listeners/listener-factory';
-import { ReplyRouter } from './replies';
+import { createListener, ListenerConstructor, ListenerDependencies } from './listener-factory';
+import { ReplyRouter } from './replies/reply-router';
+import { ReplyTagCodec } from './replies/reply-tags';
 import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
 
 export interface GatewayOptions {
@@ -57,6 +57,11 @@ export interface GatewayOptions {
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
   readonly localHandlerTimeoutMs?: number;
+  /**
+   * Destination types the Listeners may use. Local mode passes its own table (local handlers,
+   * `log`). @default AWS_DESTINATION_FACTORIES
+   */
+  readonly destinationFactories?: DestinationFactories;
   /** Creates Listeners. @default createListener (udp; wg once available) */
   readonly listenerFactory?: ListenerConstructor;
   /** @default - a new FlowTable with the load balancer's 120 s idle timeout */
@@ -328,10 +333,11 @@ export class Gateway implements ListenerRegistry, BindingLookup {
 
   private async buildPipeline(record: ListenerRecord): Promise<IngressPipeline> {
     const { failures, metrics, logger, region } = this.options;
+    const factories = this.options.destinationFactories ?? AWS_DESTINATION_FACTORIES;
     const lanes: DestinationLane[] = [];
     try {
       for (const d of record.Destinations) {
-        const destination = await createDestination(d, record, this.destinationContext);
+        const destination = await createDestination(d, record, this.destinationContext, factories);
         lanes.push(new DestinationLane({
           listener: record.Name,
           record: d,

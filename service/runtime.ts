@@ -15,6 +15,7 @@ import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
 import { Gateway } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
+import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
 import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
 import { EmfMetricsRecorder } from './observability/emf-metrics';
 import { LoggingFailureReporter } from './observability/failure-reporter';
@@ -115,6 +116,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     defaultBindAddress: options.host,
     tagSecret: options.tagSecret,
     sqsClient: sqs,
+    ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
   });
   const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
   const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({

@@ -12,6 +12,7 @@ import type { ConfigListener, ConfigSource } from '../../service/config/config-s
 import type { ManagedListener, MetricsRecorder } from '../../service/contracts';
 import type { LambdaInvoker } from '../../service/destinations/lambda-invoker';
 import { Gateway } from '../../service/gateway';
+import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destination-factories';
 import { EmfMetricsRecorder } from '../../service/observability/emf-metrics';
 import { LoggingFailureReporter } from '../../service/observability/failure-reporter';
 import { createLogger } from '../../service/observability/logger';
@@ -96,6 +97,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
   const record = options.listener;
   const binding: PacketSourceRecord = { TopicArn: BENCH_TOPIC_ARN, ListenerName: record.Name, Enabled: true, SubscriptionState: 'Confirmed', HomeRegion: BENCH_REGION };
   const gateway = new Gateway({
+    destinationFactories: LOCAL_DESTINATION_FACTORIES,
     config: new StaticConfigSource({ Listeners: [record], PacketSources: options.sourced ? [binding] : [] }),
     region: BENCH_REGION,
     logger,

@@ -36,7 +36,7 @@ export const ingress: Scenario = {
     `${ZERO_LOSS_FRACTION} × that loop's rate and loss must be zero. A last row floods a local handler module instead ` +
     '(`npm start`\'s destination), which parses every batch into an event object in the gateway process.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
-    const missing = missingModules(['service/ingress/ingress-pipeline.ts', 'service/listeners/udp-listener.ts', 'service/destinations/local-destination.ts']);
+    const missing = missingModules(['service/ingress/ingress-pipeline.ts', 'service/listeners/udp-listener.ts', 'service/local/local-destination.ts']);
     if (missing) return { status: 'pending', reason: missing };
     const gateway = await Agent.start('ingress-gateway', { cpus: context.cpus.measured });
     const sender = await Agent.start('udp-sender', { cpus: context.cpus.partner });

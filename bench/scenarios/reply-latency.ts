@@ -70,7 +70,7 @@ export const replyLatency: Scenario = {
     'Baseline: the same client against a raw dgram echo process, in runs alternating with the gateway\'s. Added latency = ' +
     'gateway percentile − baseline percentile − mean handler time per call. Target: p99 < 2 ms.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
-    const missing = missingModules(['service/gateway.ts', 'service/replies.ts', 'service/destinations/local-destination.ts']);
+    const missing = missingModules(['service/gateway.ts', 'service/replies/reply-router.ts', 'service/local/local-destination.ts']);
     if (missing) return { status: 'pending', reason: missing };
     const echo = await Agent.start('udp-echo', { cpus: context.cpus.measured });
     const rows: Array<Array<string | number>> = [];

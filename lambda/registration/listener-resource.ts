@@ -12,6 +12,7 @@ import { RegistrationError } from './errors';
 import { ownerOf, ResourceEvent, ResourceResponse } from './events';
 import { describe } from './properties';
 import type { Mutation, Owner, StoredItem, TableRef } from './record-store';
+import { localOnlyDestinationErrors } from '../../lib/private/local-only-destinations';
 import { LISTENER_KEY_PREFIX, LISTENER_KIND, ListenerRecord } from '../../lib/private/records';
 import { ListenerAttribute, ListenerProperty } from '../../lib/private/resource-properties';
 import { validateListenerRecord } from '../../lib/private/validate-records';
@@ -44,6 +45,7 @@ export function parseListenerProperties(props: Record<string, unknown>): Listene
     }
   }
   const errors = validateListenerRecord(record, 'Configuration');
+  if (errors.length === 0) errors.push(...localOnlyDestinationErrors(record as ListenerRecord, 'Configuration'));
   if (typeof name !== 'string' || name.length === 0) {errors.unshift(`ListenerName must be the Listener name, got ${describe(name)}`);} else if (errors.length === 0 && (record as ListenerRecord).Name !== name) {
     errors.push(`Configuration.Name ${describe((record as ListenerRecord).Name)} differs from ListenerName ${describe(name)}`);
   }

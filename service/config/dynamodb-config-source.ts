@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigListener, ConfigListeners, ConfigSource } from './config-source';
 import { deepEqual } from './deep-equal';
+import { localOnlyDestinationErrors } from '../../lib/private/local-only-destinations';
 import {
   GatewayConfigDocument,
   LISTENER_KEY_PREFIX,
@@ -126,6 +127,8 @@ export class DynamoDbConfigSource implements ConfigSource {
         if (key.startsWith(LISTENER_KEY_PREFIX)) {
           const errors = validateListenerRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
           const name = key.slice(LISTENER_KEY_PREFIX.length);
+          // local handlers and `log` exist only in local mode
+          if (errors.length === 0) errors.push(...localOnlyDestinationErrors(record as ListenerRecord, `${key} ${RECORD_ATTRIBUTE}`));
           if (errors.length === 0 && (record as ListenerRecord).Name !== name) errors.push(`${key} ${RECORD_ATTRIBUTE}.Name: ${JSON.stringify((record as ListenerRecord).Name)} does not match the item key (allowed: ${JSON.stringify(name)})`);
           candidates.push({ key, record: record as ListenerRecord, errors });
         } else if (key.startsWith(SOURCE_KEY_PREFIX)) {

@@ -1,26 +1,36 @@
 /**
- * Creates destinations by `Type`. A new AWS service is one module exporting a
- * {@link DestinationConstructor} and one line in {@link DESTINATION_FACTORIES}.
+ * Creates destinations by `Type` from a table of constructors. A new AWS service is one module
+ * exporting a {@link DestinationConstructor} and one line in {@link AWS_DESTINATION_FACTORIES}.
+ * Local mode adds its own types (service/local/local-destination-factories.ts); the AWS data
+ * plane cannot build them.
  */
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
 import { createLambdaDestination } from './lambda-destination';
-import { createLocalDestination } from './local-destination';
-import { createLogDestination } from './log-destination';
 import { createSqsDestination } from './sqs-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
 
-export const DESTINATION_FACTORIES: Readonly<Record<DestinationTypeName, DestinationConstructor>> = {
+/** Constructors by destination type; a type without an entry cannot be built. */
+export type DestinationFactories = Readonly<Partial<Record<DestinationTypeName, DestinationConstructor>>>;
+
+/** The destinations of an AWS deployment. */
+export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
   lambda: createLambdaDestination,
   sqs: createSqsDestination,
-  local: createLocalDestination,
-  log: createLogDestination,
-};
+});
 
-/** Creates the destination for `record` of `listener`. Rejects with a message naming both when it cannot. */
-export async function createDestination(record: DestinationRecord, listener: ListenerRecord, context: DestinationContext): Promise<Destination> {
-  const factory = DESTINATION_FACTORIES[record.Type];
+/**
+ * Creates the destination for `record` of `listener` from `factories`. Rejects with a message
+ * naming both (and the types `factories` allows) when it cannot.
+ */
+export async function createDestination(
+  record: DestinationRecord,
+  listener: ListenerRecord,
+  context: DestinationContext,
+  factories: DestinationFactories = AWS_DESTINATION_FACTORIES,
+): Promise<Destination> {
+  const factory = Object.prototype.hasOwnProperty.call(factories, record.Type) ? factories[record.Type] : undefined;
   if (!factory) {
-    throw new Error(`Listener ${listener.Name}, destination ${record.Name}: Type ${JSON.stringify(record.Type)} is not supported (allowed: ${Object.keys(DESTINATION_FACTORIES).join(', ')})`);
+    throw new Error(`Listener ${listener.Name}, destination ${record.Name}: Type ${JSON.stringify(record.Type)} is not supported (allowed: ${Object.keys(factories).join(', ')})`);
   }
   try {
     return await factory(record, listener, context);

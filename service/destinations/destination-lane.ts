@@ -5,11 +5,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DestinationRecord, FormatterName } from '../../lib/private/records';
 import type { FailureReporter, MetricsRecorder } from '../contracts';
-import { formatEndpoint } from '../egress/address';
-import { Batcher } from '../ingress/batcher';
-import { messagesOverheadBytes, QueuedPacket } from '../ingress/packet';
-import type { ReplyRouter } from '../replies';
+import { Batcher } from './batcher';
 import type { Destination } from './destination';
+import { messagesOverheadBytes, QueuedPacket } from './packet';
+import { formatEndpoint } from '../egress/address';
+import type { ReplyRouter } from '../replies/reply-router';
 
 /** Defaults of a destination's batching and queue limits. */
 export const DEFAULT_BATCH_COUNT = 100;

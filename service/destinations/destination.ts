@@ -5,8 +5,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaInvoker } from './lambda-invoker';
+import type { QueuedPacket } from './packet';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
-import type { QueuedPacket } from '../ingress/packet';
 
 /** A packet of the batch that the destination did not accept. */
 export interface PacketDeliveryFailure {

@@ -4,8 +4,8 @@
  */
 import { Destination, DestinationContext, DestinationError, DeliveryResult } from './destination';
 import type { InvokeOutcome, LambdaInvoker } from './lambda-invoker';
+import { messagesPayloadBuffer, QueuedPacket } from './packet';
 import type { DestinationRecord } from '../../lib/private/records';
-import { messagesPayloadBuffer, QueuedPacket } from '../ingress/packet';
 
 /** Lambda's limit on a synchronous request payload. */
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;

@@ -5,9 +5,9 @@
  */
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
+import type { QueuedPacket } from './packet';
 import type { DestinationRecord } from '../../lib/private/records';
 import { formatEndpoint } from '../egress/address';
-import type { QueuedPacket } from '../ingress/packet';
 
 /** SQS limits per SendMessageBatch call. */
 export const SQS_MAX_ENTRIES = 10;

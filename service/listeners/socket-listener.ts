@@ -1,15 +1,19 @@
 /**
  * What every Listener kind (plain UDP, WireGuard) has in common around its socket: the record
- * and bind address, binding and closing, the bound address and port, the sink, and the guard
- * that keeps a throwing sink from stopping the socket.
+ * and bind address, binding and closing, the bound address and port, the sink, the guard that
+ * keeps a throwing sink from stopping the socket, the egress guard, and the failure log that
+ * receives the failures of sends without a callback.
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
-import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../contracts';
+import type { Failure, FailureReporter, InboundDatagram, IngressSink, ListenerHandle, MetricsRecorder, SendCallback } from '../contracts';
+import { DEFAULT_FAILURE_LOGS_PER_SECOND, FailureLogLimiter } from './failure-log-limiter';
 import { bindListenerSocket, closeListenerSocket, DEFAULT_MAX_PAYLOAD_BYTES, SendTracker, SinkErrorLog, socketTarget } from './listener-socket';
+import { EgressGuard } from '../egress/egress-guard';
 import type { EgressPolicy } from '../egress/egress-policy';
+import type { FlowTable } from '../egress/flow-table';
 
 /** The settings every Listener kind shares. */
 export interface SocketListenerOptions {
@@ -22,6 +26,14 @@ export interface SocketListenerOptions {
   readonly egress: EgressPolicy;
   /** Rebuilds the egress policy after an in-place update. */
   readonly egressFor?: (record: ListenerRecord) => EgressPolicy;
+  /** Receives one record per dropped datagram or failed send without callback (rate-limited in the log). */
+  readonly failures?: FailureReporter;
+  readonly metrics?: MetricsRecorder;
+  readonly flows?: FlowTable;
+  /** Refuse sends to clients without a live flow (AWS, behind the load balancer). @default false */
+  readonly requireActiveFlow?: boolean;
+  /** @default 50 */
+  readonly failureLogsPerSecond?: number;
 }
 
 /** Base of the Listener kinds: socket lifecycle and state; the kinds add receive and send. */
@@ -29,8 +41,10 @@ export abstract class SocketListener {
   public readonly name: string;
   protected record: ListenerRecord;
   protected sink: IngressSink;
-  protected egress: EgressPolicy;
-  protected maxPayload: number;
+  /** Payload limit, address family, egress policy and flow ownership of every send. */
+  protected readonly egressGuard: EgressGuard;
+  /** Failures no callback receives: refused or failed sends without one, the Listener's own drops. */
+  protected readonly failureLog: FailureLogLimiter;
   protected readonly bindAddress: string;
   protected readonly ipv6: boolean;
   protected socket?: Socket;
@@ -49,13 +63,21 @@ export abstract class SocketListener {
     this.record = base.record;
     this.name = base.record.Name;
     this.sink = base.sink;
-    this.egress = base.egress;
-    this.maxPayload = base.record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.bindAddress = base.record.BindAddress ?? base.defaultBindAddress;
     const version = isIP(this.bindAddress);
     if (version === 0) throw new Error(`Listener ${this.name}: BindAddress ${JSON.stringify(this.bindAddress)} is not an IP address`);
     this.ipv6 = version === 6;
     this.sinkErrors = new SinkErrorLog(this.name, base.logger);
+    this.egressGuard = new EgressGuard({
+      listener: this.name,
+      bindAddress: this.bindAddress,
+      ipv6: this.ipv6,
+      egress: base.egress,
+      maxPayloadBytes: base.record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      flows: base.flows,
+      requireActiveFlow: base.requireActiveFlow,
+    });
+    this.failureLog = new FailureLogLimiter(this.name, base, base.failureLogsPerSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
   }
 
   public get address(): string {
@@ -103,13 +125,17 @@ export abstract class SocketListener {
     );
   }
 
-  /** Stops receiving, waits for sends in progress, runs `beforeClose`, closes the socket. Idempotent. */
+  /**
+   * Stops receiving, waits for sends in progress, runs `beforeClose`, closes the socket and logs
+   * the summary of suppressed failure records. Idempotent.
+   */
   protected closeSocket(beforeClose?: () => void): Promise<void> {
     if (this.closing) return this.closing;
     this.receiving = false;
     this.closing = this.sends.whenIdle().then(() => {
       this.closed = true;
       beforeClose?.();
+      this.failureLog.flush();
       return closeListenerSocket(this.socket, this.onMessage);
     });
     return this.closing;
@@ -117,31 +143,56 @@ export abstract class SocketListener {
 
   /** Takes a new record in place: egress policy (when rebuildable), payload limit, the record itself. */
   protected applyRecord(record: ListenerRecord): void {
-    if (this.base.egressFor) this.egress = this.base.egressFor(record);
-    this.maxPayload = record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    const egress = this.base.egressFor ? this.base.egressFor(record) : this.base.egress;
+    this.egressGuard.update(egress, record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     this.record = record;
+  }
+
+  /** `SendFailed` when the socket does not send (not bound yet, closing or closed). */
+  protected notSending(): Failure | undefined {
+    if (this.closed || this.closing || !this.socket || this.boundPort === 0) {
+      return { code: 'SendFailed', reason: `Listener ${this.name} is not running` };
+    }
+    return undefined;
+  }
+
+  /**
+   * A send that failed: to `done`, or, without one, to the failure log with the destination it
+   * was meant for.
+   */
+  protected sendFailed(
+    failure: Failure,
+    done: SendCallback | undefined,
+    address: string | undefined,
+    port: number | undefined,
+    peerKey?: string,
+  ): void {
+    if (done) done(failure);
+    else this.failureLog.report(failure, address, port, peerKey);
   }
 
   /**
    * Sends `data` from the Listener socket to `address:port` (canonical; IPv4 targets of an IPv6
    * socket are mapped), tracked so that closing waits for it. `done` is called once: `undefined`
-   * when sent, `SendFailed` when the socket is not running or the send fails.
+   * when sent, `SendFailed` when the socket is not running or the send fails. Without `done`, a
+   * failure goes to the failure log.
    */
-  protected sendOnSocket(data: Buffer, port: number, address: string, done: (failure: Failure | undefined) => void): void {
+  protected sendOnSocket(data: Buffer, port: number, address: string, done: SendCallback | undefined): void {
     const socket = this.socket;
     if (!socket || this.closed) {
-      done({ code: 'SendFailed', reason: `Listener ${this.name} is not running` });
+      this.sendFailed({ code: 'SendFailed', reason: `Listener ${this.name} is not running` }, done, address, port);
       return;
     }
     this.sends.started();
     try {
       socket.send(data, port, socketTarget(this.ipv6, address), (err) => {
         this.sends.settled();
-        done(err ? { code: 'SendFailed', reason: `send to ${address}:${port} failed: ${err.message}` } : undefined);
+        if (err) this.sendFailed({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${err.message}` }, done, address, port);
+        else done?.(undefined);
       });
     } catch (err) {
       this.sends.settled();
-      done({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${(err as Error).message}` });
+      this.sendFailed({ code: 'SendFailed', reason: `send to ${address}:${port} failed: ${(err as Error).message}` }, done, address, port);
     }
   }
 

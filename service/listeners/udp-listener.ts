@@ -5,18 +5,12 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { ListenerRecord } from '../../lib/private/records';
-import type { EgressDatagram, Failure, ManagedListener, MetricsRecorder, SendCallback } from '../contracts';
+import type { EgressDatagram, Failure, ManagedListener, SendCallback } from '../contracts';
 import { unmappedAddress } from './listener-socket';
 import { SocketListener, SocketListenerOptions } from './socket-listener';
 import { canonicalAddress } from '../egress/address';
-import type { FlowTable } from '../egress/flow-table';
 
-export interface UdpListenerOptions extends SocketListenerOptions {
-  readonly metrics?: MetricsRecorder;
-  readonly flows?: FlowTable;
-  /** Refuse sends to clients without a live flow (AWS, behind the load balancer). @default false */
-  readonly requireActiveFlow?: boolean;
-}
+export type UdpListenerOptions = SocketListenerOptions;
 
 export class UdpListener extends SocketListener implements ManagedListener {
   public readonly protocol = 'udp' as const;
@@ -42,15 +36,15 @@ export class UdpListener extends SocketListener implements ManagedListener {
   /**
    * Sends from the Listener socket after the egress checks. `done` is called once: synchronously
    * with the failure when a check refuses the datagram, otherwise when the socket has sent it
-   * (or failed to, `SendFailed`).
+   * (or failed to, `SendFailed`). Without `done`, a failure goes to the failure log.
    */
   public send(datagram: EgressDatagram, done?: SendCallback): void {
     const checked = this.check(datagram);
     if (typeof checked !== 'string') {
-      done?.(checked);
+      this.sendFailed(checked, done, typeof datagram.address === 'string' ? datagram.address : undefined, datagram.port);
       return;
     }
-    this.sendOnSocket(datagram.data, datagram.port, checked, done ?? ignore);
+    this.sendOnSocket(datagram.data, datagram.port, checked, done);
   }
 
   public close(): Promise<void> {
@@ -59,9 +53,8 @@ export class UdpListener extends SocketListener implements ManagedListener {
 
   /** The canonical destination address when every egress rule allows the datagram, else the failure. */
   private check(datagram: EgressDatagram): Failure | string {
-    if (this.closed || this.closing || !this.socket || this.boundPort === 0) {
-      return { code: 'SendFailed', reason: `Listener ${this.name} is not running` };
-    }
+    const stopped = this.notSending();
+    if (stopped) return stopped;
     const port = datagram.port;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       return { code: 'InvalidPort', reason: `port ${JSON.stringify(port)} is not valid (allowed: integer 1–65535)` };
@@ -70,22 +63,7 @@ export class UdpListener extends SocketListener implements ManagedListener {
     if (address === undefined) {
       return { code: 'InvalidAddress', reason: `${JSON.stringify(datagram.address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
     }
-    // canonical IPv4 text never contains ':'
-    if (!this.ipv6 && address.includes(':')) {
-      return { code: 'InvalidAddress', reason: `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot send to IPv6 ${address}` };
-    }
-    if (datagram.data.length > this.maxPayload) {
-      return { code: 'PayloadTooLarge', reason: `payload of ${datagram.data.length} bytes exceeds the Listener's MaxPayloadBytes ${this.maxPayload}` };
-    }
-    const denied = this.egress.check(address);
-    if (denied) return denied;
-    if (this.options.requireActiveFlow && !this.options.flows?.isActive(this.name, address, port)) {
-      return {
-        code: 'NoActiveFlow',
-        reason: `no active flow from ${address}:${port} to Listener ${this.name}: the client must have sent to the Listener recently (keepalive ≤ 25 s)`,
-      };
-    }
-    return address;
+    return this.egressGuard.checkPayload(datagram.data.length) ?? this.egressGuard.checkDestination(address, port) ?? address;
   }
 
   protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
@@ -93,8 +71,4 @@ export class UdpListener extends SocketListener implements ManagedListener {
     const address = this.ipv6 ? unmappedAddress(rinfo.address) : rinfo.address;
     this.accept(this, { data: msg, remoteAddress: address, remotePort: rinfo.port, receivedAt: Date.now() });
   };
-}
-
-function ignore(): void {
-  // a send without a completion callback
 }

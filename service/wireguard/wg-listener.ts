@@ -22,11 +22,8 @@ import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../..
 import type {
   EgressDatagram,
   Failure,
-  FailureCode,
-  FailureReporter,
   InnerAddressing,
   ManagedListener,
-  MetricsRecorder,
   SendCallback,
 } from '../contracts';
 import type { Clock } from './clock';
@@ -34,22 +31,13 @@ import { DeviceOutput, parseEndpoint, WireGuardDevice, WireGuardDeviceOptions, W
 import { loadOrCreatePrivateKeyFile } from './key-file';
 import { isBase64Key, publicKeyOf } from './keys';
 import type { WireGuardTimers } from './timers';
-import type { FlowTable } from '../egress/flow-table';
 import { unmappedAddress as unmapped } from '../listeners/listener-socket';
 import { SocketListener, SocketListenerOptions } from '../listeners/socket-listener';
 
-/** Failure records logged per second per Listener; the rest are counted and summarised. */
-const DEFAULT_FAILURE_LOGS_PER_SECOND = 50;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:/;
 
 /** Settings of a {@link WireGuardListener}. */
 export interface WireGuardListenerOptions extends SocketListenerOptions {
-  /** Receives one record per dropped datagram or failed send without callback (rate-limited in the log). */
-  readonly failures?: FailureReporter;
-  readonly metrics?: MetricsRecorder;
-  readonly flows?: FlowTable;
-  /** Refuse sends to peers without a live flow (AWS, behind the load balancer). @default false */
-  readonly requireActiveFlow?: boolean;
   /**
    * Local mode: a Listener without a configured private key keeps a generated one in
    * `<keyDirectory>/<Listener name>.key`. @default false
@@ -66,8 +54,6 @@ export interface WireGuardListenerOptions extends SocketListenerOptions {
   readonly clock?: Clock;
   /** Further device settings (tunnel addresses, load threshold, send queue, MTU). */
   readonly device?: Partial<Omit<WireGuardDeviceOptions, 'privateKey' | 'peers' | 'output' | 'timers' | 'clock'>>;
-  /** @default 50 */
-  readonly failureLogsPerSecond?: number;
 }
 
 /** A running WireGuard Listener. */
@@ -76,11 +62,9 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   private device?: WireGuardDevice;
   private privateKey?: string;
   private derivedPublicKey?: string;
-  private readonly failureLog: FailureLogLimiter;
 
   public constructor(private readonly options: WireGuardListenerOptions) {
     super(options);
-    this.failureLog = new FailureLogLimiter(this.name, options, options.failureLogsPerSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
     this.privateKey = this.synchronousPrivateKey();
   }
 
@@ -151,19 +135,24 @@ export class WireGuardListener extends SocketListener implements ManagedListener
 
   public send(datagram: EgressDatagram, done?: SendCallback): void {
     const device = this.device;
-    if (this.closed || this.closing || !this.socket || this.boundPort === 0 || !device) {
-      this.refuse(datagram, done, 'SendFailed', `Listener ${this.name} is not running`);
+    const stopped = this.notSending();
+    if (stopped || !device) {
+      this.refuse(datagram, done, stopped ?? { code: 'SendFailed', reason: `Listener ${this.name} is not running` });
       return;
     }
     const peerKey = datagram.peerKey;
     if (typeof peerKey !== 'string' || !device.hasPeer(peerKey)) {
-      this.refuse(datagram, done, 'UnknownPeer', peerKey === undefined
-        ? `Listener ${this.name} is WireGuard: Remote.PeerKey must name the peer to encrypt for`
-        : `PeerKey ${String(peerKey)} is not a peer of Listener ${this.name} (not configured, or never connected while AllowUnknownPeers is on)`);
+      this.refuse(datagram, done, {
+        code: 'UnknownPeer',
+        reason: peerKey === undefined
+          ? `Listener ${this.name} is WireGuard: Remote.PeerKey must name the peer to encrypt for`
+          : `PeerKey ${String(peerKey)} is not a peer of Listener ${this.name} (not configured, or never connected while AllowUnknownPeers is on)`,
+      });
       return;
     }
-    if (datagram.data.length > this.maxPayload) {
-      this.refuse(datagram, done, 'PayloadTooLarge', `payload of ${datagram.data.length} bytes exceeds the Listener's MaxPayloadBytes ${this.maxPayload}`);
+    const tooLarge = this.egressGuard.checkPayload(datagram.data.length);
+    if (tooLarge) {
+      this.refuse(datagram, done, tooLarge);
       return;
     }
     // The peer's own endpoint wins; the datagram's address only helps a peer with none yet.
@@ -174,19 +163,9 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     }
     if (endpointAddress !== undefined) {
       const endpointPort = device.peerEndpointPort(peerKey);
-      // the device keeps endpoints in canonical text: IPv6 contains ':'
-      if (!this.ipv6 && endpointAddress.includes(':') && !endpointAddress.startsWith('::ffff:')) {
-        this.refuse(datagram, done, 'InvalidAddress', `Listener ${this.name} is bound to IPv4 ${this.bindAddress} and cannot reach peer ${peerKey} at IPv6 ${endpointAddress}`);
-        return;
-      }
-      const denied = this.egress.check(endpointAddress);
-      if (denied) {
-        if (done) done(denied);
-        else this.failureLog.report(denied, endpointAddress, endpointPort, peerKey);
-        return;
-      }
-      if (this.options.requireActiveFlow && !this.options.flows?.isActive(this.name, endpointAddress, endpointPort)) {
-        this.refuse(datagram, done, 'NoActiveFlow', `no active flow from peer ${peerKey} at ${endpointAddress}:${endpointPort} to Listener ${this.name}: the peer must have sent recently (persistent keepalive ≤ 25 s)`);
+      const refused = this.egressGuard.checkDestination(endpointAddress, endpointPort, peerKey);
+      if (refused) {
+        this.sendFailed(refused, done, endpointAddress, endpointPort, peerKey);
         return;
       }
     }
@@ -195,15 +174,14 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   }
 
   /** A send refused before encryption: to `done`, or to the failure log when there is none. */
-  private refuse(datagram: EgressDatagram, done: SendCallback | undefined, code: FailureCode, reason: string): void {
-    if (done) done({ code, reason });
-    else this.failureLog.report({ code, reason }, datagram.address, datagram.port, datagram.peerKey);
+  private refuse(datagram: EgressDatagram, done: SendCallback | undefined, failure: Failure): void {
+    this.sendFailed(failure, done, typeof datagram.address === 'string' ? datagram.address : undefined, datagram.port, datagram.peerKey);
   }
 
   public close(): Promise<void> {
     // Queued packets fail now (NoSession) rather than wait for a handshake that cannot finish.
     if (!this.closing) this.device?.close();
-    return this.closeSocket(() => this.failureLog.flush());
+    return this.closeSocket();
   }
 
   // ---------------------------------------------------------------- internals
@@ -343,75 +321,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   }
 
   private transmit(data: Buffer, address: string, port: number, done?: SendCallback): void {
-    // Sends of the device's own (handshakes, keepalives, cookie replies) have no callback: their failures are logged here.
-    this.sendOnSocket(data, port, address, done ?? ((failure) => {
-      if (failure) this.failureLog.report(failure, address, port, undefined);
-    }));
-  }
-}
-
-/**
- * Passes failure records to the FailureReporter, at most `perSecond` per second: a flood of
- * garbage must not become a flood of log lines. The rest are counted (metric `Failures`) and
- * summarised in one log record at the end of each second in which any were suppressed.
- *
- * @internal exported for tests
- */
-export class FailureLogLimiter {
-  private windowStart = 0;
-  private inWindow = 0;
-  private suppressed: Partial<Record<FailureCode, number>> = {};
-  private suppressedTotal = 0;
-  /** Writes the summary when the window ends, also when no further failure arrives. */
-  private summaryTimer?: NodeJS.Timeout;
-  /** Metric dimensions per failure code, one object each (the recorder keys its series by object). */
-  private readonly dimensions = new Map<FailureCode, Readonly<Record<string, string>>>();
-
-  constructor(
-    private readonly listener: string,
-    private readonly options: Pick<WireGuardListenerOptions, 'failures' | 'logger' | 'metrics'>,
-    private readonly perSecond: number,
-  ) {}
-
-  report(failure: Failure, address: string | undefined, port: number | undefined, peerKey: string | undefined): void {
-    const now = Date.now();
-    if (now - this.windowStart >= 1000) {
-      this.flush();
-      this.windowStart = now;
-      this.inWindow = 0;
-    }
-    if (this.inWindow < this.perSecond) {
-      this.inWindow++;
-      const remote = address === undefined ? undefined : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-      this.options.failures?.report(failure, {
-        listener: this.listener,
-        ...(remote === undefined ? {} : { remote }),
-        ...(peerKey === undefined ? {} : { peerKey }),
-      });
-      return;
-    }
-    this.suppressed[failure.code] = (this.suppressed[failure.code] ?? 0) + 1;
-    this.suppressedTotal++;
-    if (this.summaryTimer === undefined) {
-      this.summaryTimer = setTimeout(() => this.flush(), Math.max(0, this.windowStart + 1000 - now));
-      this.summaryTimer.unref();
-    }
-    let dims = this.dimensions.get(failure.code);
-    if (dims === undefined) {
-      dims = Object.freeze({ Code: failure.code });
-      this.dimensions.set(failure.code, dims);
-    }
-    this.options.metrics?.increment('Failures', 1, dims);
-  }
-
-  /** Logs the summary of suppressed records, if any. */
-  flush(): void {
-    if (this.summaryTimer !== undefined) clearTimeout(this.summaryTimer);
-    this.summaryTimer = undefined;
-    if (this.suppressedTotal === 0) return;
-    this.options.logger.warn('packet failure records suppressed (rate limit)', { listener: this.listener, suppressed: this.suppressedTotal, byCode: this.suppressed });
-    this.suppressed = {};
-    this.suppressedTotal = 0;
+    // Sends of the device's own (handshakes, keepalives, cookie replies) have no callback: their failures go to the failure log.
+    this.sendOnSocket(data, port, address, done);
   }
 }
 

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CapturingFailureReporter, CapturingMetrics, freePort, MemoryConfigSource, silentLogger, UdpClient } from './helpers';
 import type { GatewayConfigDocument, ListenerRecord } from '../../lib/private/records';
 import { Gateway } from '../../service/gateway';
+import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destination-factories';
 
 const ECHO = join(__dirname, 'fixtures', 'echo-handler.cjs');
 
@@ -22,7 +23,7 @@ function listener(name: string, port: number, extra: Partial<ListenerRecord> = {
 async function startGateway(config: GatewayConfigDocument) {
   const source = new MemoryConfigSource(config);
   const failures = new CapturingFailureReporter();
-  const gateway = new Gateway({ config: source, region: 'us-east-1', logger: silentLogger, metrics: new CapturingMetrics(), failures, local: true });
+  const gateway = new Gateway({ destinationFactories: LOCAL_DESTINATION_FACTORIES, config: source, region: 'us-east-1', logger: silentLogger, metrics: new CapturingMetrics(), failures, local: true });
   await gateway.start();
   return { gateway, source, failures };
 }
@@ -106,6 +107,28 @@ describe('Gateway configuration changes', () => {
     }
   });
 
+  test('without local mode\'s destination table, a Listener naming a local or log destination is not built', async () => {
+    const port = await freePort();
+    const gateway = new Gateway({
+      config: new MemoryConfigSource({ Listeners: [listener('aws', port, { Destinations: [{ Name: 'print', Type: 'log' }] })] }),
+      region: 'us-east-1',
+      logger: silentLogger,
+      metrics: new CapturingMetrics(),
+      failures: new CapturingFailureReporter(),
+      local: false,
+    });
+    await gateway.start();
+    try {
+      expect(gateway.status().listeners[0]).toMatchObject({
+        name: 'aws',
+        bound: false,
+        error: 'Listener aws, destination print: Type "log" is not supported (allowed: lambda, sqs)',
+      });
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   test('a port already in use is reported with the Listener, address and port', async () => {
     const holder = createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', () => resolve()));
@@ -174,6 +197,7 @@ describe('Gateway Lambda destinations', () => {
     const port = await freePort();
     const arn = 'arn:aws:lambda:us-east-1:123456789012:function:echo';
     const gateway = new Gateway({
+      destinationFactories: LOCAL_DESTINATION_FACTORIES,
       config: new MemoryConfigSource({
         Listeners: [{ Name: 'l', Protocol: 'udp', Port: port, Destinations: [{ Name: 'fn', Type: 'lambda', Arn: arn, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }] }],
       }),

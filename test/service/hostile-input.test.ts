@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CapturingFailureReporter, CapturingMetrics, eventually, freePort, MemoryConfigSource, silentLogger, UdpClient } from './helpers';
 import type { FailureCode } from '../../service/contracts';
 import { Gateway } from '../../service/gateway';
+import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destination-factories';
 
 const HOSTILE = join(__dirname, 'fixtures', 'hostile-handler.cjs');
 
@@ -44,6 +45,7 @@ describe('hostile datagrams and replies', () => {
     failures = new CapturingFailureReporter();
     metrics = new CapturingMetrics();
     gateway = new Gateway({
+      destinationFactories: LOCAL_DESTINATION_FACTORIES,
       config: new MemoryConfigSource({
         Listeners: [
           {
@@ -133,6 +135,7 @@ describe('overload', () => {
     const port = await freePort();
     const metrics = new CapturingMetrics();
     const gateway = new Gateway({
+      destinationFactories: LOCAL_DESTINATION_FACTORIES,
       config: new MemoryConfigSource({
         Listeners: [{
           Name: 'flood',
@@ -172,6 +175,7 @@ describe('AWS-mode egress rules apply to replies', () => {
     const port = await freePort();
     const failures = new CapturingFailureReporter();
     const gateway = new Gateway({
+      destinationFactories: LOCAL_DESTINATION_FACTORIES,
       config: new MemoryConfigSource({
         Listeners: [{ Name: 'aws', Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Formatter: 'utf8', Destinations: [{ Name: 'h', Type: 'local', Module: HOSTILE, Batching: { Count: 1 } }] }],
       }),

@@ -222,6 +222,16 @@ describe('fails with a reason naming the problem', () => {
     expect(await item('telemetry')).toBeUndefined();
   });
 
+  test.each([
+    ['local', { Name: 'd', Type: 'local', Module: 'handler.js' }],
+    ['log', { Name: 'd', Type: 'log' }],
+  ])('a destination of Type %s (local mode only) is refused, naming the types allowed', async (type, destination) => {
+    const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: [destination] });
+    await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx))
+      .rejects.toThrow(`Invalid Listener properties: Configuration.Destinations[0].Type: "${type}" exists only in local mode (allowed: lambda, sqs)`);
+    expect(await item('telemetry')).toBeUndefined();
+  });
+
   test('Configuration.Name differs from ListenerName', async () => {
     const props = { ...listenerProps('telemetry'), ListenerName: 'other' };
     await expect(handleEvent(event('Create', props), ctx)).rejects.toThrow('Configuration.Name "telemetry" differs from ListenerName "other"');

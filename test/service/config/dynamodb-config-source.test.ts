@@ -4,7 +4,8 @@ import { DynamoDbConfigSource } from '../../../service/config/dynamodb-config-so
 import { LocalDynamo } from '../../support/local-dynamo';
 import { capturingLogger } from '../helpers';
 
-const demo: ListenerRecord = { Name: 'demo', Protocol: 'udp', Port: 5555, Destinations: [{ Name: 'log', Type: 'log' }] };
+const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:packets';
+const demo: ListenerRecord = { Name: 'demo', Protocol: 'udp', Port: 5555, Destinations: [{ Name: 'queue', Type: 'sqs', Arn: QUEUE_ARN }] };
 const source: PacketSourceRecord = { TopicArn: 'arn:aws:sns:us-east-1:123456789012:push', ListenerName: 'demo', Enabled: true };
 
 describe('DynamoDbConfigSource against a real DynamoDB API', () => {
@@ -33,7 +34,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
     const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60 });
     try {
       expect(await config.start()).toEqual({ Listeners: [demo], PacketSources: [source] });
-      expect(config.current().Listeners[0].Destinations[0]).toEqual({ Name: 'log', Type: 'log' });
+      expect(config.current().Listeners[0].Destinations[0]).toEqual({ Name: 'queue', Type: 'sqs', Arn: QUEUE_ARN });
     } finally {
       await config.stop();
     }
@@ -71,6 +72,23 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
       expect(records.map((r) => (r.attributes.errors as string[])[0])).toEqual([
         'LISTENER#broken record.Port: 99999 is not a valid port (allowed: integer 1–65535)',
         'LISTENER#other record.Port: 5555 is used by Listener demo (allowed: one Listener per port)',
+      ]);
+    } finally {
+      await config.stop();
+    }
+  });
+
+  test('a record naming a local-mode destination (local, log) is left out and logged, naming the types allowed', async () => {
+    const { logger, records: logged } = capturingLogger();
+    await put('LISTENER#demo', 'Listener', demo);
+    await put('LISTENER#other', 'Listener', { ...demo, Name: 'other', Port: 6000, Destinations: [demo.Destinations[0], { Name: 'print', Type: 'log' }] });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60, logger });
+    try {
+      const loaded = await config.start();
+      expect(loaded.Listeners.map((l) => l.Name)).toEqual(['demo']);
+      const records = logged.filter((r) => r.message === 'configuration record ignored');
+      expect(records.map((r) => r.attributes.errors)).toEqual([
+        ['LISTENER#other record.Destinations[1].Type: "log" exists only in local mode (allowed: lambda, sqs)'],
       ]);
     } finally {
       await config.stop();

@@ -1,8 +1,8 @@
 import type { Destination, DeliveryResult } from '../../../service/destinations/destination';
 import { DestinationLane } from '../../../service/destinations/destination-lane';
-import type { QueuedPacket } from '../../../service/ingress/packet';
-import { ReplyTagCodec } from '../../../service/ingress/reply-tags';
-import { ReplyRouter } from '../../../service/replies';
+import type { QueuedPacket } from '../../../service/destinations/packet';
+import { ReplyRouter } from '../../../service/replies/reply-router';
+import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { capturingLogger, CapturingFailureReporter, CapturingMetrics } from '../helpers';
 
 function packet(i: number): QueuedPacket {

@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/
 import { mockClient } from 'aws-sdk-client-mock';
 import { LambdaDestination } from '../../../service/destinations/lambda-destination';
 import { SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
-import type { QueuedPacket } from '../../../service/ingress/packet';
+import type { QueuedPacket } from '../../../service/destinations/packet';
 
 const lambda = mockClient(LambdaClient);
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:telemetry';

@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { QueuedPacket } from '../../../service/destinations/packet';
 import { queueUrlFromArn, SqsDestination } from '../../../service/destinations/sqs-destination';
-import type { QueuedPacket } from '../../../service/ingress/packet';
 
 const sqs = mockClient(SQSClient);
 

@@ -1,13 +1,13 @@
 import type { ListenerRecord } from '../../../lib/private/records';
 import type { Destination, DeliveryResult } from '../../../service/destinations/destination';
 import { DestinationLane } from '../../../service/destinations/destination-lane';
+import type { InboundPacket, QueuedPacket } from '../../../service/destinations/packet';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { IngressPipeline } from '../../../service/ingress/ingress-pipeline';
-import type { InboundPacket, QueuedPacket } from '../../../service/ingress/packet';
-import { ReplyTagCodec } from '../../../service/ingress/reply-tags';
 import { UdpListener } from '../../../service/listeners/udp-listener';
-import { ReplyRouter } from '../../../service/replies';
+import { ReplyRouter } from '../../../service/replies/reply-router';
+import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { CapturingFailureReporter, CapturingMetrics, eventually, silentLogger, UdpClient } from '../helpers';
 
 /** A destination that records what it receives. */

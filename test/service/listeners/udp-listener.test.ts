@@ -1,7 +1,7 @@
 import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { FlowTable } from '../../../service/egress/flow-table';
-import { createListener } from '../../../service/listeners/listener-factory';
+import { createListener } from '../../../service/listener-factory';
 import { UdpListener } from '../../../service/listeners/udp-listener';
 import { CapturingFailureReporter, CapturingMetrics, silentLogger, UdpClient } from '../helpers';
 
@@ -74,6 +74,38 @@ describe('UdpListener.send', () => {
       await client.waitFor(1);
     } finally {
       await client.close();
+      await listener.close();
+    }
+  });
+
+  test('a send without a callback reports its refusal to the failure reporter, naming the Listener and remote', async () => {
+    const failures = new CapturingFailureReporter();
+    const listener = await start({ failures });
+    try {
+      listener.send({ data: Buffer.from('x'), address: '169.254.169.254', port: 80 });
+      listener.send({ data: Buffer.alloc(101), address: '::1', port: 9 });
+      expect(failures.records).toEqual([
+        { failure: expect.objectContaining({ code: 'DestinationDenied' }), context: { listener: 'l', remote: '169.254.169.254:80' } },
+        { failure: expect.objectContaining({ code: 'PayloadTooLarge' }), context: { listener: 'l', remote: '[::1]:9' } },
+      ]);
+    } finally {
+      await listener.close();
+    }
+    listener.send({ data: Buffer.from('x'), address: '127.0.0.1', port: 9 });
+    expect(failures.records[2]).toEqual({ failure: { code: 'SendFailed', reason: 'Listener l is not running' }, context: { listener: 'l', remote: '127.0.0.1:9' } });
+  });
+
+  test('a send without a callback that the socket fails reports SendFailed to the failure reporter', async () => {
+    const failures = new CapturingFailureReporter();
+    // a payload limit above what UDP over IPv4 carries: the socket refuses the datagram (EMSGSIZE)
+    const listener = await start({ failures, record: { Name: 'l', Protocol: 'udp', Port: 0, MaxPayloadBytes: 70_000, Destinations: [] } });
+    try {
+      listener.send({ data: Buffer.alloc(66_000), address: '127.0.0.1', port: 9 });
+      await failures.waitFor(1);
+      expect(failures.records[0].failure.code).toBe('SendFailed');
+      expect(failures.records[0].failure.reason).toMatch(/^send to 127\.0\.0\.1:9 failed: /);
+      expect(failures.records[0].context).toEqual({ listener: 'l', remote: '127.0.0.1:9' });
+    } finally {
       await listener.close();
     }
   });

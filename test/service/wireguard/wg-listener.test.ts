@@ -6,17 +6,17 @@ import { createSocket, Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLIENT_TO_GATEWAY, Delivered, RecordingOutput } from './helpers';
 import type { ListenerRecord } from '../../../lib/private/records';
 import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { FlowTable } from '../../../service/egress/flow-table';
-import { ReplyTagCodec } from '../../../service/ingress/reply-tags';
-import { ReplyRouter } from '../../../service/replies';
+import { ReplyRouter } from '../../../service/replies/reply-router';
+import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { WireGuardListener, WireGuardListenerOptions } from '../../../service/wireguard/wg-listener';
 import { CapturingFailureReporter, eventually, silentLogger } from '../helpers';
-import { CLIENT_TO_GATEWAY, Delivered, RecordingOutput } from './helpers';
 
 class CapturingSink implements IngressSink {
   readonly datagrams: InboundDatagram[] = [];

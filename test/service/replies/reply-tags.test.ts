@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isTagFailure, ReplyTagCodec, ReplyTarget } from '../../../service/ingress/reply-tags';
+import { isTagFailure, ReplyTagCodec, ReplyTarget } from '../../../service/replies/reply-tags';
 
 const PEER = Buffer.alloc(32, 7).toString('base64');
 

@@ -1,7 +1,7 @@
 import type { FormatterName } from '../../../lib/private/records';
 import type { InboundDatagram } from '../../../service/contracts';
+import { InboundPacket, isoTime, messagesPayload, messagesPayloadBuffer, PacketLocal, packetTemplate, queueDatagram } from '../../../service/destinations/packet';
 import { encodeData } from '../../../service/formatter';
-import { InboundPacket, isoTime, messagesPayload, messagesPayloadBuffer, PacketLocal, packetTemplate, queueDatagram } from '../../../service/ingress/packet';
 
 /** The packet object of DESIGN.md "Inbound packet", built field by field: the oracle for the serializer. */
 function buildPacket(datagram: InboundDatagram, tag: string, local: PacketLocal, region: string, formatter: FormatterName): InboundPacket {

@@ -1,4 +1,4 @@
-import { Batcher } from '../../../service/ingress/batcher';
+import { Batcher } from '../../../service/destinations/batcher';
 
 interface Item { readonly bytes: number; readonly id: number }
 

@@ -5,12 +5,12 @@
  * the Tag names, with Data decoded by the destination's Formatter. Problems are reported per
  * entry; one bad entry never stops the others.
  */
-import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAddressing, ListenerRegistry, MetricsRecorder } from './contracts';
-import { formatEndpoint } from './egress/address';
-import { decodeData, isFailure } from './formatter';
-import { isTagFailure, ReplyTagCodec, ReplyTarget } from './ingress/reply-tags';
-import type { Replies, Reply } from '../lib/handler';
-import type { FormatterName } from '../lib/private/records';
+import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAddressing, ListenerRegistry, MetricsRecorder } from '../contracts';
+import { formatEndpoint } from '../egress/address';
+import { decodeData, isFailure } from '../formatter';
+import { isTagFailure, ReplyTagCodec, ReplyTarget } from './reply-tags';
+import type { Replies, Reply } from '../../lib/handler';
+import type { FormatterName } from '../../lib/private/records';
 
 /** Where a response came from. */
 export interface ReplySource {

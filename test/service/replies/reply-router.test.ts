@@ -1,7 +1,7 @@
-import { CapturingFailureReporter, CapturingMetrics } from './helpers';
-import type { EgressDatagram, ListenerHandle, SendCallback } from '../../service/contracts';
-import { ReplyTagCodec } from '../../service/ingress/reply-tags';
-import { ReplyRouter } from '../../service/replies';
+import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../service/contracts';
+import { ReplyRouter } from '../../../service/replies/reply-router';
+import { ReplyTagCodec } from '../../../service/replies/reply-tags';
+import { CapturingFailureReporter, CapturingMetrics } from '../helpers';
 
 class FakeListener implements ListenerHandle {
   public readonly protocol = 'udp' as const;

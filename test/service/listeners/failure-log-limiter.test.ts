@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Failure } from '../../../service/contracts';
-import { FailureLogLimiter } from '../../../service/wireguard/wg-listener';
+import { FailureLogLimiter } from '../../../service/listeners/failure-log-limiter';
 
 describe('FailureLogLimiter', () => {
   afterEach(() => jest.useRealTimers());

@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { Destination, DestinationContext, DestinationError, DeliveryResult } from './destination';
 import { HandlerFunction, loadHandler } from './local-module-loader';
 import type { DestinationRecord } from '../../lib/private/records';
-import { messagesPayload, QueuedPacket } from '../ingress/packet';
+import { Destination, DestinationContext, DestinationError, DeliveryResult } from '../destinations/destination';
+import { messagesPayload, QueuedPacket } from '../destinations/packet';
 
 export const DEFAULT_LOCAL_HANDLER_TIMEOUT_MS = 30_000;
 

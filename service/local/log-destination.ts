@@ -6,10 +6,10 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DestinationRecord, ListenerRecord } from '../../lib/private/records';
+import { Destination, DestinationContext, DeliveryResult } from '../destinations/destination';
+import type { InboundPacket, QueuedPacket } from '../destinations/packet';
 import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure } from '../formatter';
-import { Destination, DestinationContext, DeliveryResult } from './destination';
-import type { InboundPacket, QueuedPacket } from '../ingress/packet';
 
 export const LOG_DATA_MAX_CHARS = 200;
 

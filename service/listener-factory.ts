@@ -3,12 +3,12 @@
  * {@link LISTENER_FACTORIES}.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ListenerProtocolName, ListenerRecord } from '../../lib/private/records';
-import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } from '../contracts';
-import { UdpListener } from './udp-listener';
-import { EgressPolicy } from '../egress/egress-policy';
-import type { FlowTable } from '../egress/flow-table';
-import { WireGuardListener } from '../wireguard/wg-listener';
+import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } from './contracts';
+import { EgressPolicy } from './egress/egress-policy';
+import type { FlowTable } from './egress/flow-table';
+import { UdpListener } from './listeners/udp-listener';
+import { WireGuardListener } from './wireguard/wg-listener';
+import type { ListenerProtocolName, ListenerRecord } from '../lib/private/records';
 
 /** What every Listener is built with. */
 export interface ListenerDependencies {
@@ -47,6 +47,7 @@ function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencie
     record,
     sink: deps.sink,
     logger: deps.logger,
+    failures: deps.failures,
     metrics: deps.metrics,
     defaultBindAddress: deps.defaultBindAddress,
     egress: egressPolicyFor(record, deps),
@@ -61,7 +62,7 @@ function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): 
 }
 
 function createWireGuardListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
-  return new WireGuardListener({ ...commonListenerOptions(record, deps), failures: deps.failures, local: deps.local });
+  return new WireGuardListener({ ...commonListenerOptions(record, deps), local: deps.local });
 }
 
 export const LISTENER_FACTORIES: Record<ListenerProtocolName, ListenerConstructor> = {

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import type { DestinationRecord, ListenerRecord } from '../../../lib/private/records';
 import type { DestinationContext } from '../../../service/destinations/destination';
-import { createDestination } from '../../../service/destinations/destination-factory';
-import type { QueuedPacket } from '../../../service/ingress/packet';
+import { createDestination as createAnyDestination } from '../../../service/destinations/destination-factory';
+import type { QueuedPacket } from '../../../service/destinations/packet';
+import { LOCAL_DESTINATION_FACTORIES } from '../../../service/local/local-destination-factories';
 import { silentLogger } from '../helpers';
 
 const fixtures = join(__dirname, 'fixtures');
@@ -14,6 +16,8 @@ const context: DestinationContext = {
   sqsClient: () => { throw new Error('no SQS in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
+const createDestination = (record: DestinationRecord, l: ListenerRecord, c: DestinationContext) =>
+  createAnyDestination(record, l, c, LOCAL_DESTINATION_FACTORIES);
 
 function packet(data: string, tag = 'T1'): QueuedPacket {
   const json = JSON.stringify({ Tag: tag, Remote: { IpAddress: '127.0.0.1', Port: 4000 }, Data: Buffer.from(data).toString('base64') });
@@ -66,5 +70,12 @@ describe('local handler destination', () => {
     [{ Module: 'echo-handler.ts', Handler: 'nope' }, /no function export "nope" \(exports: handler, named\)$/],
   ])('a module that cannot be used is a clear error at load time (%j)', async (fields, message) => {
     await expect(createDestination({ Name: 'm', Type: 'local', ...fields }, listener, context)).rejects.toThrow(message);
+  });
+});
+
+describe('local destination types outside local mode', () => {
+  test.each(['local', 'log'] as const)('the AWS destination table cannot build a %s destination', async (type) => {
+    await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
+      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs)`);
   });
 });

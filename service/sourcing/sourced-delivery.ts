@@ -1,0 +1,114 @@
+/**
+ * The sends of one published message: hands each valid entry's datagram to the Listener, counts
+ * completions, and resolves a single promise when every entry has been sent or reported. Entries
+ * still unsent after the send timeout fail with SendFailed. Every failure goes, once per entry, to
+ * the callback the delivery was given.
+ *
+ * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
+ * gets one small completion closure, honoured once.
+ */
+import type { EgressDatagram, Failure, ListenerHandle } from '../contracts';
+import { formatEndpoint } from '../egress/address';
+
+/** Outcome of one notification: datagrams sent, and entries that failed (each reported once). */
+export interface SourcedResult {
+  sent: number;
+  failed: number;
+}
+
+/** Receives the failure of entry `index`, with the remote it concerns when known. */
+export type EntryFailureCallback = (index: number, remote: string | undefined, failure: Failure) => void;
+
+/** What a {@link SourcedDelivery} reports to. */
+export interface SourcedDeliveryOptions {
+  /** Entries of the message. */
+  readonly entryCount: number;
+  /** Sends not completed within this many milliseconds fail with SendFailed. */
+  readonly sendTimeoutMs: number;
+  /** One call per entry that is not sent. */
+  readonly entryFailed: EntryFailureCallback;
+  /** Called once, with the outcome, when every entry has been sent or reported. */
+  readonly finished?: (result: SourcedResult) => void;
+}
+
+export class SourcedDelivery {
+  private sent = 0;
+  private failed = 0;
+  private pending = 0;
+  private looping = true;
+  private resolve?: (r: SourcedResult) => void;
+  private timer?: NodeJS.Timeout;
+  /** 1 once an entry has been sent or reported. */
+  private readonly settled: Uint8Array;
+  /** The datagram of each entry handed to the Listener. */
+  private readonly handed: Array<EgressDatagram | undefined>;
+
+  constructor(private readonly options: SourcedDeliveryOptions) {
+    this.settled = new Uint8Array(options.entryCount);
+    this.handed = new Array<EgressDatagram | undefined>(options.entryCount);
+  }
+
+  /** Entry `index` is not sent: reported once. */
+  fail(index: number, remote: string | undefined, failure: Failure): void {
+    this.settled[index] = 1;
+    this.failed++;
+    this.options.entryFailed(index, remote, { code: failure.code, reason: failure.reason });
+  }
+
+  /** Hands entry `index` to `listener`; a Listener that throws fails the entry with SendFailed. */
+  send(listener: ListenerHandle, index: number, datagram: EgressDatagram): void {
+    this.pending++;
+    this.handed[index] = datagram;
+    const done = (failure: Failure | undefined): void => this.completed(index, failure);
+    try {
+      listener.send(datagram, done);
+    } catch (err) {
+      done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error).message}` });
+    }
+  }
+
+  /** Called after the last entry was handed over; resolves when every send has completed. */
+  finish(): Promise<SourcedResult> {
+    this.looping = false;
+    if (this.pending === 0) {
+      const result = { sent: this.sent, failed: this.failed };
+      this.options.finished?.(result);
+      return Promise.resolve(result);
+    }
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.timer = setTimeout(() => this.expire(), this.options.sendTimeoutMs);
+      this.timer.unref();
+    });
+  }
+
+  /** The Listener's completion of entry `index`; later calls for the same entry are ignored. */
+  private completed(index: number, failure: Failure | undefined): void {
+    if (this.settled[index] === 1) return;
+    this.pending--;
+    if (failure) {
+      const datagram = this.handed[index]!;
+      this.fail(index, formatEndpoint(datagram.address, datagram.port), failure);
+    } else {
+      this.settled[index] = 1;
+      this.sent++;
+    }
+    if (this.pending === 0 && !this.looping) this.settle();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const reason = `send did not complete within ${this.options.sendTimeoutMs} ms`;
+    for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
+      if (this.settled[i] === 0 && this.handed[i] !== undefined) this.completed(i, { code: 'SendFailed', reason });
+    }
+  }
+
+  private settle(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const result = { sent: this.sent, failed: this.failed };
+    this.options.finished?.(result);
+    this.resolve?.(result);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Parsing of a message published to a PacketSource topic (DESIGN.md "Sourced packet"): the
+ * message body into its entries, each entry into the datagram to send or the failure that stops
+ * it. Pure: no I/O, no clock (the caller passes the times), no state.
+ *
+ * Validation codes: a missing field, or a container of the wrong shape, is `InvalidMessage`
+ * naming the field; a present but unacceptable remote address, port or Data is `InvalidAddress`,
+ * `InvalidPort` or `InvalidData`.
+ */
+import { isIP } from 'node:net';
+import type { FormatterName } from '../../lib/private/records';
+import type { EgressDatagram, Failure, FailureCode, InnerAddressing } from '../contracts';
+import { formatEndpoint } from '../egress/address';
+import { decodeData, isFailure, parseFormatter } from '../formatter';
+
+/** Limits an entry is judged against. */
+export interface SourcedEntryLimits {
+  /** Largest decoded payload in bytes. */
+  readonly maxPayloadBytes: number;
+}
+
+/** A failure together with the remote it concerns, when known. */
+export type SourcedEntryFailure = Failure & { readonly remote?: string };
+
+/** The entries of a published message and how reasons name each one's fields. */
+export interface SourcedEntries {
+  readonly entries: readonly unknown[];
+  /** `Messages[i].` for entries of a `Messages` array; empty for a single packet. */
+  fieldOf(index: number): string;
+}
+
+const PEER_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+
+/**
+ * The entries of a published message body: `{"Messages":[…]}` (at most `maxEntries`), or a single
+ * packet object (Proxylity's first format). A body that is not JSON is `InvalidJson`; any other
+ * shape is `InvalidMessage`. Reasons never echo the message.
+ */
+export function parseSourcedMessage(message: string, maxEntries: number): SourcedEntries | Failure {
+  let body: unknown;
+  try {
+    body = JSON.parse(message);
+  } catch (err) {
+    const at = /position (\d+)/.exec((err as Error).message);
+    const where = at ? ` (syntax error at position ${at[1]})` : '';
+    return { code: 'InvalidJson', reason: `Message is not valid JSON${where}; expected {"Messages":[{"Data":…,"Remote":{"Address":…,"Port":…}}]}` };
+  }
+  if (!isObject(body)) {
+    return { code: 'InvalidMessage', reason: `Message must be a JSON object ({"Messages":[…]} or a single packet), got ${typeName(body)}` };
+  }
+  if (body.Messages === undefined) return { entries: [body], fieldOf: singleField };
+  const messages = body.Messages;
+  if (!Array.isArray(messages)) {
+    return { code: 'InvalidMessage', reason: `Messages must be an array of packets, got ${typeName(messages)}` };
+  }
+  if (messages.length > maxEntries) {
+    return { code: 'InvalidMessage', reason: `Messages has ${messages.length} entries; at most ${maxEntries} are allowed in one message` };
+  }
+  return { entries: messages, fieldOf: arrayField };
+}
+
+/**
+ * The datagram of one entry of a published message, or its failure (with whatever remote could be
+ * identified). `field` prefixes the field names in reasons (`Messages[3].`, or empty for a single
+ * packet); `publishedAt` and `now` (epoch milliseconds) decide `TtlSeconds`.
+ */
+export function parseSourcedEntry(
+  entry: unknown,
+  field: string,
+  publishedAt: number,
+  now: number,
+  limits: SourcedEntryLimits,
+): EgressDatagram | SourcedEntryFailure {
+  if (!isObject(entry)) {
+    return fail('InvalidMessage', `${field || 'message'} must be a packet object with Data and Remote, got ${typeName(entry)}`);
+  }
+  const remote = entry.Remote;
+  if (!isObject(remote)) {
+    return fail('InvalidMessage', `${field}Remote ${remote === undefined ? 'is missing' : `must be an object, got ${typeName(remote)}`} (expected {"Address": "<IPv4 or IPv6>", "Port": 1-65535})`);
+  }
+  const addressField = remote.Address !== undefined ? 'Address' : 'IP';
+  const address = remote[addressField];
+  if (address === undefined) {
+    return fail('InvalidMessage', `${field}Remote.Address is missing (Remote.IP is accepted as a synonym); expected an IPv4 or IPv6 address`);
+  }
+  if (typeof address !== 'string' || !isIpAddress(address)) {
+    return fail('InvalidAddress', `${field}Remote.${addressField}: ${describe(address)} is not an IP address (allowed: IPv4 or IPv6, without zone)`);
+  }
+  const port = remote.Port;
+  if (port === undefined) {
+    return fail('InvalidMessage', `${field}Remote.Port is missing; expected an integer 1-65535`, address);
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    return fail('InvalidPort', `${field}Remote.Port: ${describe(port)} is not a port (allowed: integer 1-65535)`, address);
+  }
+  const formatter = parseFormatter(entry.Formatter, 'base64', `${field}Formatter`);
+  if (typeof formatter !== 'string') return { ...formatter, remote: formatEndpoint(address, port) };
+
+  let peerKey: string | undefined;
+  const peer = remote.PeerKey;
+  if (peer !== undefined && peer !== null) {
+    if (typeof peer !== 'string' || !PEER_KEY_PATTERN.test(peer)) {
+      return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, formatEndpoint(address, port));
+    }
+    peerKey = peer;
+  }
+  let inner: InnerAddressing | undefined;
+  if (entry.Inner !== undefined && entry.Inner !== null) {
+    const parsed = parseInner(entry.Inner, `${field}Inner`);
+    if ('code' in parsed) return { ...parsed, remote: formatEndpoint(address, port) };
+    inner = parsed;
+  }
+  const ttl = entry.TtlSeconds;
+  if (ttl !== undefined && ttl !== null) {
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
+      return fail('InvalidMessage', `${field}TtlSeconds: ${describe(ttl)} is not a time to live (allowed: a number of seconds greater than 0)`, formatEndpoint(address, port));
+    }
+    if (Number.isNaN(publishedAt)) {
+      return fail('InvalidMessage', `${field}TtlSeconds cannot be applied: the notification has no valid publish Timestamp`, formatEndpoint(address, port));
+    }
+    const expiresAt = publishedAt + ttl * 1000;
+    if (now > expiresAt) {
+      return fail('Expired', `${field}TtlSeconds ${ttl} elapsed at ${new Date(expiresAt).toISOString()} (published ${new Date(publishedAt).toISOString()}); not sent`, formatEndpoint(address, port));
+    }
+  }
+  if (entry.Data === undefined) {
+    return fail('InvalidMessage', `${field}Data is missing; expected the payload as ${formatter} text`, formatEndpoint(address, port));
+  }
+  const data = decodeData(entry.Data, formatter as FormatterName, `${field}Data`);
+  if (isFailure(data)) return { ...data, remote: formatEndpoint(address, port) };
+  if (data.length > limits.maxPayloadBytes) {
+    return fail('PayloadTooLarge', `${field}Data decodes to ${data.length} bytes; at most ${limits.maxPayloadBytes} are allowed`, formatEndpoint(address, port));
+  }
+  return { data, address, port, peerKey, inner };
+}
+
+function arrayField(index: number): string {
+  return `Messages[${index}].`;
+}
+
+function singleField(): string {
+  return '';
+}
+
+function fail(code: FailureCode, reason: string, remote?: string): SourcedEntryFailure {
+  return { code, reason, remote };
+}
+
+function parseInner(value: unknown, field: string): InnerAddressing | Failure {
+  if (!isObject(value)) {
+    return { code: 'InvalidMessage', reason: `${field} must be an object with SourceAddress, SourcePort, DestinationAddress, DestinationPort, got ${typeName(value)}` };
+  }
+  const src = value.SourceAddress;
+  const dst = value.DestinationAddress;
+  for (const [name, v] of [['SourceAddress', src], ['DestinationAddress', dst]] as const) {
+    if (v === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an IPv4 or IPv6 address` };
+    if (typeof v !== 'string' || !isIpAddress(v)) return { code: 'InvalidAddress', reason: `${field}.${name}: ${describe(v)} is not an IP address (allowed: IPv4 or IPv6)` };
+  }
+  const family = isIP(src as string);
+  if (isIP(dst as string) !== family) {
+    return { code: 'InvalidAddress', reason: `${field}: SourceAddress and DestinationAddress must be of the same IP version` };
+  }
+  for (const name of ['SourcePort', 'DestinationPort'] as const) {
+    const v = value[name];
+    if (v === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an integer 1-65535` };
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+      return { code: 'InvalidPort', reason: `${field}.${name}: ${describe(v)} is not a port (allowed: integer 1-65535)` };
+    }
+  }
+  if (value.Version !== undefined && value.Version !== family) {
+    return { code: 'InvalidMessage', reason: `${field}.Version: ${describe(value.Version)} does not match the addresses (IPv${family}); allowed: ${family} or absent` };
+  }
+  if (value.Protocol !== undefined && value.Protocol !== 17) {
+    return { code: 'InvalidMessage', reason: `${field}.Protocol: ${describe(value.Protocol)} is not supported (allowed: 17, UDP)` };
+  }
+  return {
+    SourceAddress: src as string,
+    SourcePort: value.SourcePort as number,
+    DestinationAddress: dst as string,
+    DestinationPort: value.DestinationPort as number,
+    Version: family as 4 | 6,
+    Protocol: 17,
+  };
+}
+
+/** An IPv4 or IPv6 address without a zone index (`fe80::1%eth0` names a local interface, never a remote). */
+function isIpAddress(value: string): boolean {
+  return isIP(value) !== 0 && !value.includes('%');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/** A short rendering of a (non-payload) value for a failure reason. */
+export function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value);
+    return text.length > 60 ? `${text.slice(0, 57)}…"` : text;
+  }
+  return typeName(value);
+}
