@@ -9,6 +9,7 @@ import { Formatter } from './formatter';
 import { IPacketGateway } from './gateway-interface';
 import { ListenerHost, listenerHostOf } from './private/listener-host';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
+import { checkListenerRecord } from './private/record-check';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
 import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from './private/resource-properties';
 import { fail, validateCidrs, validateInteger, validateName, validateRange } from './private/validation';
@@ -305,6 +306,8 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       this.resource.node.addDependency(this.host.fleet);
     }
 
+    checkListenerRecord(this, this.renderRecord());
+
     this.node.addValidation({
       validate: () => [
         ...(this.destinations.length === 0 ? [`Listener ${this.listenerName} has no destinations: pass destinations or call addDestination()`] : []),
@@ -317,6 +320,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public addWireGuardPeer(peer: WireGuardPeer): void {
     if (!this.wireGuard) fail(this, `addWireGuardPeer applies only to WireGuard Listeners, got protocol ${this.protocol.value}; set protocol: ListenerProtocol.WIREGUARD`);
     this.wireGuard.addPeer(peer);
+    checkListenerRecord(this, this.renderRecord());
   }
 
   /** Adds a destination: grants the fleet what delivery needs and adds it to the Listener record. */
@@ -336,6 +340,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     }
     validateInteger(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, 1, 1_000_000);
     this.destinations.push({ destination, config, name });
+    checkListenerRecord(this, this.renderRecord());
   }
 
   /** A metric of this Listener emitted by the fleet (namespace `PacketGateway`, dimensions Service and Listener). */
