@@ -16,7 +16,7 @@ export interface IPacketGateway extends IConstruct, ec2.IConnectable {
   /** Delivery queues a PacketSource registered here subscribes: this region's, then the peers'. */
   readonly deliveryQueueArns: string[];
 
-  /** The identity the fleet runs as; destinations grant it what delivery needs. */
+  /** The identity the fleet runs as, which destinations grant what delivery needs. */
   readonly accessRole: iam.IRole;
 
   /** DNS name of the load balancer. */

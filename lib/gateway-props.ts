@@ -70,7 +70,7 @@ export interface SecretEnvironmentOptions {
   readonly versionId?: string;
 }
 
-/** Properties of a {@link PacketGateway}. */
+/** Properties of a `PacketGateway`. */
 export interface PacketGatewayProps {
   /**
    * The VPC: public subnets for the load balancer, private subnets for the tasks.
