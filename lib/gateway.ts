@@ -285,7 +285,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.elasticIpAddresses = elasticIpAddresses;
     this.service.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(healthPort), 'load balancer health checks');
 
-
     // Listeners.
     this.fleetSecrets = new FleetSecrets(this, this.container, [ServiceEnvironment.TagSecret]);
     const attachments = new ListenerAttachments({
