@@ -11,8 +11,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { IPacketGateway } from './gateway-interface';
+import { AwsApiAccess, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
-import { ListenerWiring } from './private/listener-wiring';
+import { FleetSecrets } from './private/fleet-secrets';
+import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType } from './private/gateway-network';
+import { validateGatewayProps } from './private/gateway-props-validation';
+import { ListenerAttachments } from './private/listener-attachment';
+import { registerListenerHost } from './private/listener-host';
 import { acknowledgeNagFindings } from './private/nag';
 import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
@@ -20,256 +26,8 @@ import { RegistrationProvider } from './private/registration-provider';
 import {
   DeliveryTarget, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment, ServiceEnvironment,
 } from './private/resource-properties';
-import { fail, validateAccount, validateArn, validateInteger, validateRange, validateRegion } from './private/validation';
+import { validateAccount } from './private/validation';
 
-/** How the fleet's tasks reach AWS APIs (DynamoDB, SQS, Lambda, ECR, CloudWatch Logs…). */
-export enum AwsApiAccess {
-  /**
-   * NAT gateways in the public subnets. Cheapest for a small fleet (one NAT gateway by default)
-   * and reaches every AWS service and region; data processed through NAT is billed per GB.
-   */
-  NAT_GATEWAY = 'NAT_GATEWAY',
-
-  /**
-   * Interface and gateway VPC endpoints in the task subnets, no route to the internet. API traffic
-   * stays on the AWS network; every interface endpoint is billed per hour and AZ. Only the
-   * gateway's own region is reachable: destinations in other regions need NAT.
-   */
-  VPC_ENDPOINTS = 'VPC_ENDPOINTS',
-}
-
-/** Log level of the data-plane service. */
-export enum ServiceLogLevel {
-  /** Everything, including per-batch details. */
-  DEBUG = 'DEBUG',
-  /** Lifecycle events and one record per failed packet. */
-  INFO = 'INFO',
-  /** Problems only. */
-  WARN = 'WARN',
-  /** Errors only. */
-  ERROR = 'ERROR',
-}
-
-/**
- * A gateway of the same account in another region. PacketSources registered with this gateway
- * also subscribe the peer's delivery queue (filtered on `EgressRegion`) and write their binding
- * into the peer's table, so messages published with `EgressRegion` set to the peer's region leave
- * from the peer.
- */
-export interface GatewayPeer {
-  /** Region of the peer gateway. */
-  readonly region: string;
-
-  /** The peer's `deliveryQueueArn`. */
-  readonly deliveryQueueArn: string;
-
-  /** The peer's `tableName`. */
-  readonly tableName: string;
-}
-
-/** How `addSecretEnvironment` reads a secret. */
-export interface SecretEnvironmentOptions {
-  /**
-   * Key of a JSON secret whose value the variable gets.
-   *
-   * @default - the whole secret value
-   */
-  readonly field?: string;
-
-  /**
-   * Version of the secret the tasks read. A new version id changes the task definition, so the
-   * fleet restarts with the new value. Needs a secret with a complete ARN.
-   *
-   * @default - the current version (AWSCURRENT) when a task starts
-   */
-  readonly versionId?: string;
-}
-
-/** Properties of a {@link PacketGateway}. */
-export interface PacketGatewayProps {
-  /**
-   * The VPC: public subnets for the load balancer, private subnets for the tasks.
-   *
-   * @default - a new VPC over `maxAzs` availability zones with flow logs
-   */
-  readonly vpc?: ec2.IVpc;
-
-  /**
-   * Availability zones of the new VPC. Only when `vpc` is not given.
-   *
-   * @default 2
-   */
-  readonly maxAzs?: number;
-
-  /**
-   * How tasks reach AWS APIs. With a new VPC, `NAT_GATEWAY` creates NAT gateways and
-   * `VPC_ENDPOINTS` creates isolated task subnets with endpoints. With your own `vpc`,
-   * `VPC_ENDPOINTS` adds the endpoints to it and `NAT_GATEWAY` adds nothing (its routes must
-   * reach AWS APIs).
-   *
-   * @default AwsApiAccess.NAT_GATEWAY
-   */
-  readonly awsApiAccess?: AwsApiAccess;
-
-  /**
-   * NAT gateways of the new VPC (with `AwsApiAccess.NAT_GATEWAY`). One per AZ survives the loss of
-   * an AZ; each costs an hourly fee.
-   *
-   * @default 1
-   */
-  readonly natGateways?: number;
-
-  /**
-   * Subnets of the internet-facing load balancer; one Elastic IP per subnet.
-   *
-   * @default - the public subnets, one per AZ
-   */
-  readonly loadBalancerSubnets?: ec2.SubnetSelection;
-
-  /**
-   * Subnets of the tasks.
-   *
-   * @default - the private subnets
-   */
-  readonly taskSubnets?: ec2.SubnetSelection;
-
-  /**
-   * The ECS cluster of the fleet.
-   *
-   * @default - a new cluster with Container Insights in the VPC
-   */
-  readonly cluster?: ecs.ICluster;
-
-  /**
-   * Container image of the data plane, for instance a published image pinned by digest.
-   *
-   * @default - built from the data plane bundled with this library
-   */
-  readonly image?: ecs.ContainerImage;
-
-  /**
-   * CPU architecture of the tasks; also the platform the bundled image is built for.
-   *
-   * @default ecs.CpuArchitecture.ARM64
-   */
-  readonly cpuArchitecture?: ecs.CpuArchitecture;
-
-  /**
-   * vCPU units of a task (256, 512, 1024, 2048, 4096, 8192 or 16384).
-   *
-   * @default 512
-   */
-  readonly cpu?: number;
-
-  /**
-   * Memory of a task in MiB; must suit `cpu` (Fargate task sizes).
-   *
-   * @default 1024
-   */
-  readonly memoryLimitMiB?: number;
-
-  /**
-   * Tasks of the fleet. Above 1, packets a PacketSource publishes leave only from the task that
-   * holds the client's flow (see the warning this emits).
-   *
-   * @default 1
-   */
-  readonly desiredCount?: number;
-
-  /**
-   * Largest fleet when autoscaling on CPU; enables autoscaling from `desiredCount` up to this.
-   *
-   * @default - no autoscaling
-   */
-  readonly maxCapacity?: number;
-
-  /**
-   * Average CPU utilization the autoscaling keeps (1-100). Only with `maxCapacity`.
-   *
-   * @default 60
-   */
-  readonly targetCpuUtilizationPercent?: number;
-
-  /**
-   * Time a task gets between SIGTERM and SIGKILL to flush batches and drain (2-120 seconds); also
-   * the target group's deregistration delay.
-   *
-   * @default Duration.seconds(30)
-   */
-  readonly stopTimeout?: Duration;
-
-  /**
-   * TCP port of the service's health endpoint, checked by the load balancer.
-   *
-   * @default 8080
-   */
-  readonly healthPort?: number;
-
-  /**
-   * Give the load balancer one Elastic IP per subnet: static addresses that clients can
-   * allow-list, kept across deployments. Without them AWS assigns the addresses.
-   *
-   * @default true
-   */
-  readonly assignElasticIps?: boolean;
-
-  /**
-   * Accounts whose stacks may create PacketSources with this gateway: they may invoke the service
-   * token, their SNS topics may deliver to the delivery queue, and their PacketSource roles may be
-   * assumed. The gateway's own account is always allowed.
-   *
-   * @default - only the gateway's account
-   */
-  readonly allowedAccounts?: string[];
-
-  /**
-   * Gateways of this account in other regions; PacketSources registered here also subscribe
-   * their delivery queues (one region per `EgressRegion` value).
-   *
-   * @default - this region only
-   */
-  readonly peers?: GatewayPeer[];
-
-  /**
-   * Secret whose value signs reply Tags, shared by all tasks: base64 of at least 16 bytes.
-   *
-   * @default - a new generated secret
-   */
-  readonly replyTagSecret?: secretsmanager.ISecret;
-
-  /**
-   * Log level of the data-plane service.
-   *
-   * @default ServiceLogLevel.INFO
-   */
-  readonly logLevel?: ServiceLogLevel;
-
-  /**
-   * Retention of every log group the gateway creates (service, functions, flow logs).
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * What happens to the table and the log groups when they leave the stack. The table holds only
-   * records that the stacks re-create.
-   *
-   * @default RemovalPolicy.DESTROY
-   */
-  readonly removalPolicy?: RemovalPolicy;
-}
-
-/** Fargate task sizes: memory range (MiB) and step for each vCPU setting. */
-const FARGATE_SIZES: Record<number, { min: number; max: number; step: number }> = {
-  256: { min: 512, max: 2048, step: 512 },
-  512: { min: 1024, max: 4096, step: 1024 },
-  1024: { min: 2048, max: 8192, step: 1024 },
-  2048: { min: 4096, max: 16384, step: 1024 },
-  4096: { min: 8192, max: 30720, step: 1024 },
-  8192: { min: 16384, max: 61440, step: 4096 },
-  16384: { min: 32768, max: 122880, step: 8192 },
-};
 
 const CONTAINER_NAME = 'gateway';
 
@@ -279,7 +37,7 @@ const CONTAINER_NAME = 'gateway';
  * queue for sourced packets, and the registration provider that Listener and PacketSource
  * resources use. Add Listeners with `addListener`.
  */
-export class PacketGateway extends Construct implements ec2.IConnectable {
+export class PacketGateway extends Construct implements IPacketGateway {
   /** The VPC of the load balancer and the fleet. */
   public readonly vpc: ec2.IVpc;
 
@@ -352,28 +110,27 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
   public readonly listeners: Listener[] = [];
 
   private readonly allowedAccounts: string[] = [];
-  private readonly secretEnvironmentNames = new Set<string>([ServiceEnvironment.TagSecret]);
+  private readonly fleetSecrets: FleetSecrets;
   private readonly assumeStatement: iam.PolicyStatement;
   private readonly deadLetterStatement: iam.PolicyStatement;
   private readonly confirmStatement: iam.PolicyStatement;
-  private readonly healthPort: number;
-  private readonly stopTimeout: Duration;
-  private privilegedPortsAllowed = false;
 
   constructor(scope: Construct, id: string, props: PacketGatewayProps = {}) {
     super(scope, id);
-    this.validateProps(props);
+    validateGatewayProps(this, props);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const apiAccess = props.awsApiAccess ?? AwsApiAccess.NAT_GATEWAY;
-    this.healthPort = props.healthPort ?? 8080;
-    this.stopTimeout = props.stopTimeout ?? Duration.seconds(30);
+    const healthPort = props.healthPort ?? 8080;
+    const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
     const newLogGroup = (logId: string) => new logs.LogGroup(this, logId, { retention: logRetention, removalPolicy });
 
     // Network.
-    this.vpc = props.vpc ?? props.cluster?.vpc ?? this.createVpc(props, apiAccess, newLogGroup('FlowLogGroup'));
-    const taskSubnets = props.taskSubnets ?? { subnetType: this.defaultTaskSubnetType(props, apiAccess) };
+    this.vpc = props.vpc ?? props.cluster?.vpc ?? createGatewayVpc(this, {
+      maxAzs: props.maxAzs, natGateways: props.natGateways, awsApiAccess: apiAccess, flowLogGroup: newLogGroup('FlowLogGroup'),
+    });
+    const taskSubnets = props.taskSubnets ?? { subnetType: defaultTaskSubnetType(this.vpc, Boolean(props.vpc || props.cluster), apiAccess) };
 
     // Configuration table.
     const table = new dynamodb.Table(this, 'Table', {
@@ -483,15 +240,15 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
       environment: {
         [ServiceEnvironment.Table]: table.tableName,
         [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueue.queueUrl,
-        [ServiceEnvironment.HealthPort]: String(this.healthPort),
+        [ServiceEnvironment.HealthPort]: String(healthPort),
         [ServiceEnvironment.LogLevel]: props.logLevel ?? ServiceLogLevel.INFO,
         ...this.vpcCidrEnvironment(),
       },
       secrets: {
         [ServiceEnvironment.TagSecret]: ecs.Secret.fromSecretsManager(this.replyTagSecret),
       },
-      portMappings: [{ containerPort: this.healthPort, protocol: ecs.Protocol.TCP, name: 'health' }],
-      stopTimeout: this.stopTimeout,
+      portMappings: [{ containerPort: healthPort, protocol: ecs.Protocol.TCP, name: 'health' }],
+      stopTimeout,
     });
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
@@ -505,7 +262,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       enableECSManagedTags: true,
     });
-    if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) this.addEndpoints(taskSubnets);
+    if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) addApiEndpoints(this, this.vpc, this.service, taskSubnets);
     if (props.maxCapacity !== undefined) {
       this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
         .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
@@ -519,23 +276,40 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     }
 
     // Load balancer with static addresses.
-    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
-      vpc: this.vpc,
-      allowAllOutbound: false,
-      description: 'Packet Gateway load balancer: UDP from clients to the Listener ports',
+    const { loadBalancer, elasticIpAddresses } = createGatewayLoadBalancer(this, {
+      vpc: this.vpc, subnets: props.loadBalancerSubnets, assignElasticIps: props.assignElasticIps,
     });
-    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+    this.loadBalancer = loadBalancer;
+    this.loadBalancerDnsName = loadBalancer.loadBalancerDnsName;
+    this.connections = loadBalancer.connections;
+    this.elasticIpAddresses = elasticIpAddresses;
+    this.service.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(healthPort), 'load balancer health checks');
+
+    // Listeners.
+    this.fleetSecrets = new FleetSecrets(this, this.container, [ServiceEnvironment.TagSecret]);
+    const attachments = new ListenerAttachments({
       vpc: this.vpc,
-      internetFacing: true,
-      vpcSubnets: props.loadBalancerSubnets ?? { subnetType: ec2.SubnetType.PUBLIC },
-      securityGroups: [lbSecurityGroup],
-      crossZoneEnabled: true,
+      loadBalancer: this.loadBalancer,
+      service: this.service,
+      taskDefinition: this.taskDefinition,
+      container: this.container,
+      healthPort,
+      deregistrationDelay: stopTimeout,
     });
-    this.loadBalancerDnsName = this.loadBalancer.loadBalancerDnsName;
-    this.connections = this.loadBalancer.connections;
-    const lbSubnets = props.loadBalancerSubnets ?? { subnetType: ec2.SubnetType.PUBLIC };
-    this.elasticIpAddresses = props.assignElasticIps === false ? [] : this.assignElasticIps(lbSubnets);
-    this.service.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(this.healthPort), 'load balancer health checks');
+    registerListenerHost<Listener>(this, {
+      serviceToken: this.serviceToken,
+      registrationPrincipalArn: this.registrationPrincipalArn,
+      deliveryQueueArns: this.deliveryQueueArns,
+      fleetRole: this.accessRole,
+      registrationGrantee: this.registrationFunction,
+      fleet: this.service,
+      attachListener: (listener, clientRestrictions) => {
+        const wiring = attachments.attach(listener, clientRestrictions);
+        this.listeners.push(listener);
+        return wiring;
+      },
+      addSecretVariable: (baseName, secret, options) => this.fleetSecrets.addUnderFreeName(baseName, secret, options),
+    });
 
     for (const account of props.allowedAccounts ?? []) this.allowAccount(account);
     this.acknowledgeNagFindings();
@@ -568,32 +342,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
    * read exactly this secret. WireGuard Listeners pass their keys this way.
    */
   public addSecretEnvironment(name: string, secret: secretsmanager.ISecret, options: SecretEnvironmentOptions = {}): void {
-    if (!Token.isUnresolved(name) && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      fail(this, `addSecretEnvironment: name must be an environment variable name (A-Z, a-z, 0-9 and _, not starting with a digit), got ${JSON.stringify(name)}`);
-    }
-    if (this.secretEnvironmentNames.has(name)) {
-      fail(this, `addSecretEnvironment: environment variable ${name} already carries a secret of the data plane; each variable carries one secret`);
-    }
-    if (options.versionId !== undefined && secret.secretFullArn === undefined) {
-      fail(this, `addSecretEnvironment: versionId needs a secret with a complete ARN (ECS addresses versions by complete ARN); ${name} names a secret imported by name or partial ARN`);
-    }
-    this.secretEnvironmentNames.add(name);
-    const value = options.versionId !== undefined
-      ? ecs.Secret.fromSecretsManagerVersion(secret, { versionId: options.versionId }, options.field)
-      : ecs.Secret.fromSecretsManager(secret, options.field);
-    this.container.addSecret(name, value);
-  }
-
-  /**
-   * `base`, or `base_2`, `base_3`… : the first environment variable name that carries no secret yet.
-   * @internal
-   */
-  public _freeEnvironmentName(base: string): string {
-    if (!this.secretEnvironmentNames.has(base)) return base;
-    for (let n = 2; ; n++) {
-      const candidate = `${base}_${n}`;
-      if (!this.secretEnvironmentNames.has(candidate)) return candidate;
-    }
+    this.fleetSecrets.add(name, secret, options);
   }
 
   /** A metric emitted by the fleet (namespace `PacketGateway`, dimension `Service`). */
@@ -623,64 +372,6 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     return this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
   }
 
-  /**
-   * Wires a Listener into the load balancer and the fleet.
-   * @internal
-   */
-  public _attachListener(listener: Listener, clientRestrictions: readonly string[] | undefined): ListenerWiring {
-    const port = listener.port;
-    if (this.listeners.some((l) => l.listenerName === listener.listenerName && !Token.isUnresolved(l.listenerName))) {
-      fail(listener, `listenerName ${JSON.stringify(listener.listenerName)} is already used by another Listener of this gateway; Listener names must be unique`);
-    }
-    if (!Token.isUnresolved(port) && this.listeners.some((l) => l.port === port)) {
-      fail(listener, `port ${port} is already used by another Listener of this gateway; each Listener needs its own port`);
-    }
-    if (this.listeners.length >= 50) {
-      fail(listener, 'a gateway serves at most 50 Listeners (the Network Load Balancer listener quota)');
-    }
-    this.listeners.push(listener);
-
-    this.container.addPortMappings({ containerPort: port, protocol: ecs.Protocol.UDP });
-    if ((Token.isUnresolved(port) || port < 1024) && !this.privilegedPortsAllowed) {
-      // The service runs as an unprivileged user; let it bind ports below 1024 (DNS, NTP, CoAP…) in its own network namespace.
-      this.privilegedPortsAllowed = true;
-      (this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition)
-        .addPropertyOverride('ContainerDefinitions.0.SystemControls', [{ Namespace: 'net.ipv4.ip_unprivileged_port_start', Value: '0' }]);
-    }
-    const loadBalancerListener = new elbv2.NetworkListener(listener, 'LoadBalancerListener', {
-      loadBalancer: this.loadBalancer,
-      port,
-      protocol: elbv2.Protocol.UDP,
-    });
-    const targetGroup = new elbv2.NetworkTargetGroup(listener, 'TargetGroup', {
-      vpc: this.vpc,
-      port,
-      protocol: elbv2.Protocol.UDP,
-      targetType: elbv2.TargetType.IP,
-      deregistrationDelay: this.stopTimeout,
-      connectionTermination: true,
-      healthCheck: {
-        protocol: elbv2.Protocol.TCP,
-        port: String(this.healthPort),
-        interval: Duration.seconds(10),
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 2,
-      },
-      targets: [this.service.loadBalancerTarget({ containerName: CONTAINER_NAME, containerPort: port, protocol: ecs.Protocol.UDP })],
-    });
-    loadBalancerListener.addTargetGroups('Fleet', targetGroup);
-    (this.service.node.defaultChild as ecs.CfnService).healthCheckGracePeriodSeconds = 60;
-    this.service.node.addDependency(loadBalancerListener);
-
-    const connections = new ec2.Connections({ securityGroups: this.loadBalancer.connections.securityGroups, defaultPort: ec2.Port.udp(port) });
-    const peers = clientRestrictions
-      ? clientRestrictions.map((cidr) => (cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr)))
-      : [ec2.Peer.anyIpv4()];
-    for (const peer of peers) connections.allowDefaultPortFrom(peer, `clients of Listener ${listener.listenerName}`);
-    this.service.connections.allowFrom(this.loadBalancer, ec2.Port.udp(port), `Listener ${listener.listenerName}`);
-    return { connections, loadBalancerListener, targetGroup };
-  }
-
   /** The VPC's CIDR block, which sourced packets and replies must not reach; left out when an imported VPC does not know it. */
   private vpcCidrEnvironment(): Record<string, string> {
     try {
@@ -699,109 +390,6 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
     this.assumeStatement.addResources(`arn:${partition}:iam::${account}:role${PACKET_SOURCE_ROLE_PATH}*`);
     this.deadLetterStatement.addResources(`arn:${partition}:sqs:*:${account}:*`);
     this.confirmStatement.addResources(`arn:${partition}:sns:*:${account}:*`);
-  }
-
-  private createVpc(props: PacketGatewayProps, apiAccess: AwsApiAccess, flowLogGroup: logs.ILogGroup): ec2.IVpc {
-    const withNat = apiAccess === AwsApiAccess.NAT_GATEWAY;
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: props.maxAzs ?? 2,
-      natGateways: withNat ? props.natGateways ?? 1 : 0,
-      restrictDefaultSecurityGroup: false,
-      subnetConfiguration: [
-        { name: 'LoadBalancer', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'Tasks', subnetType: withNat ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 },
-      ],
-    });
-    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.REJECT });
-    return vpc;
-  }
-
-  private defaultTaskSubnetType(props: PacketGatewayProps, apiAccess: AwsApiAccess): ec2.SubnetType {
-    if (props.vpc || props.cluster) {
-      return this.vpc.privateSubnets.length > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED;
-    }
-    return apiAccess === AwsApiAccess.NAT_GATEWAY ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED;
-  }
-
-  private addEndpoints(subnets: ec2.SubnetSelection): void {
-    const interfaces: Array<[string, ec2.InterfaceVpcEndpointAwsService]> = [
-      ['EcrApiEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR],
-      ['EcrDockerEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
-      ['LogsEndpoint', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
-      ['SecretsManagerEndpoint', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
-      ['SqsEndpoint', ec2.InterfaceVpcEndpointAwsService.SQS],
-      ['SnsEndpoint', ec2.InterfaceVpcEndpointAwsService.SNS],
-      ['StsEndpoint', ec2.InterfaceVpcEndpointAwsService.STS],
-      ['LambdaEndpoint', ec2.InterfaceVpcEndpointAwsService.LAMBDA],
-      ['KmsEndpoint', ec2.InterfaceVpcEndpointAwsService.KMS],
-    ];
-    const securityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
-      vpc: this.vpc,
-      allowAllOutbound: false,
-      description: 'Packet Gateway VPC endpoints: HTTPS from the fleet',
-    });
-    securityGroup.connections.allowFrom(this.service, ec2.Port.tcp(443), 'fleet to AWS APIs');
-    for (const [endpointId, service] of interfaces) {
-      new ec2.InterfaceVpcEndpoint(this, endpointId, {
-        vpc: this.vpc, service, subnets, privateDnsEnabled: true, securityGroups: [securityGroup], open: false,
-      });
-    }
-    new ec2.GatewayVpcEndpoint(this, 'DynamoDbEndpoint', { vpc: this.vpc, service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [subnets] });
-    new ec2.GatewayVpcEndpoint(this, 'S3Endpoint', { vpc: this.vpc, service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [subnets] });
-  }
-
-  private assignElasticIps(selection: ec2.SubnetSelection): string[] {
-    const subnets = this.vpc.selectSubnets(selection).subnets;
-    const cfnLoadBalancer = this.loadBalancer.node.defaultChild as elbv2.CfnLoadBalancer;
-    const eips = subnets.map((_subnet, i) => new ec2.CfnEIP(this, `ElasticIp${i + 1}`, {
-      domain: 'vpc',
-      tags: [{ key: 'Name', value: `${this.node.path}/ElasticIp${i + 1}` }],
-    }));
-    cfnLoadBalancer.subnets = undefined;
-    cfnLoadBalancer.subnetMappings = subnets.map((subnet, i) => ({ subnetId: subnet.subnetId, allocationId: eips[i].attrAllocationId }));
-    return eips.map((eip) => eip.attrPublicIp);
-  }
-
-  private validateProps(props: PacketGatewayProps): void {
-    if (props.vpc && (props.maxAzs !== undefined || props.natGateways !== undefined)) {
-      fail(this, 'maxAzs and natGateways apply only to the VPC the gateway creates; remove them or do not pass vpc');
-    }
-    if (props.awsApiAccess === AwsApiAccess.VPC_ENDPOINTS && props.natGateways !== undefined) {
-      fail(this, 'natGateways cannot be combined with awsApiAccess VPC_ENDPOINTS (the task subnets have no NAT route)');
-    }
-    validateInteger(this, 'maxAzs', props.maxAzs, 1, 6);
-    validateInteger(this, 'natGateways', props.natGateways, 1, 6);
-    validateInteger(this, 'desiredCount', props.desiredCount, 0, 1000);
-    if (props.maxCapacity !== undefined) {
-      validateInteger(this, 'maxCapacity', props.maxCapacity, Math.max(1, props.desiredCount ?? 1), 1000);
-    } else if (props.targetCpuUtilizationPercent !== undefined) {
-      fail(this, 'targetCpuUtilizationPercent applies only with maxCapacity (autoscaling); set maxCapacity or remove it');
-    }
-    validateInteger(this, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
-    validateInteger(this, 'healthPort', props.healthPort, 1, 65_535);
-    if (props.stopTimeout) validateRange(this, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');
-    const cpu = props.cpu ?? 512;
-    const memory = props.memoryLimitMiB ?? 1024;
-    if (!Token.isUnresolved(cpu) && !Token.isUnresolved(memory)) {
-      const size = FARGATE_SIZES[cpu];
-      if (!size) fail(this, `cpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate), got ${cpu}`);
-      if (memory < size.min || memory > size.max || (memory - size.min) % size.step !== 0) {
-        fail(this, `memoryLimitMiB ${memory} does not fit cpu ${cpu}: Fargate allows ${size.min}-${size.max} MiB in steps of ${size.step}`);
-      }
-    }
-    for (const account of props.allowedAccounts ?? []) validateAccount(this, 'allowedAccounts', account);
-    const regions = new Set<string>();
-    for (const peer of props.peers ?? []) {
-      validateRegion(this, 'peers[].region', peer.region);
-      validateArn(this, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, 'sqs');
-      const own = Stack.of(this).region;
-      if (!Token.isUnresolved(own) && peer.region === own) fail(this, `peers must be in other regions than the gateway (${own}), got ${peer.region}`);
-      if (regions.has(peer.region)) fail(this, `peers lists region ${peer.region} twice; one gateway per region`);
-      regions.add(peer.region);
-      if (!Token.isUnresolved(peer.tableName) && !/^[A-Za-z0-9_.-]{3,255}$/.test(peer.tableName)) {
-        fail(this, `peers[].tableName must be a DynamoDB table name (3-255 of A-Z, a-z, 0-9, _ . -), got ${JSON.stringify(peer.tableName)}`);
-      }
-    }
   }
 
   private acknowledgeNagFindings(): void {

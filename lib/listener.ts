@@ -6,8 +6,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
-import type { PacketGateway } from './gateway';
+import { IPacketGateway } from './gateway-interface';
+import { ListenerHost, listenerHostOf } from './private/listener-host';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
+import { checkListenerRecord } from './private/record-check';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
 import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from './private/resource-properties';
 import { fail, validateCidrs, validateInteger, validateName, validateRange } from './private/validation';
@@ -191,8 +193,8 @@ export interface ListenerOptions {
 
 /** Properties of a {@link Listener}. */
 export interface ListenerProps extends ListenerOptions {
-  /** The gateway whose fleet and load balancer serve this Listener. */
-  readonly gateway: PacketGateway;
+  /** The gateway whose fleet and load balancer serve this Listener (a `PacketGateway`). */
+  readonly gateway: IPacketGateway;
 }
 
 /**
@@ -219,7 +221,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public readonly protocol: ListenerProtocol;
 
   /** The gateway serving this Listener. */
-  public readonly gateway: PacketGateway;
+  public readonly gateway: IPacketGateway;
 
   /** The load balancer's security group, with the Listener's port as default port. */
   public readonly connections: ec2.Connections;
@@ -246,18 +248,20 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   private readonly destinations: Array<{ readonly destination: Destination; readonly config: DestinationConfig; readonly name: string }> = [];
   private readonly props: ListenerProps;
   private readonly wireGuard?: ListenerWireGuard;
+  private readonly host: ListenerHost<Listener>;
 
   constructor(scope: Construct, id: string, props: ListenerProps) {
     super(scope, id);
     this.props = props;
     this.gateway = props.gateway;
+    this.host = listenerHostOf<Listener>(this, props.gateway);
     this.listenerName = props.listenerName ?? id;
     this.port = props.port;
     this.protocol = props.protocol ?? ListenerProtocol.UDP;
     this.formatter = props.formatter ?? Formatter.BASE64;
-    this.serviceToken = props.gateway.serviceToken;
-    this.registrationPrincipalArn = props.gateway.registrationPrincipalArn;
-    this.deliveryQueueArns = props.gateway.deliveryQueueArns;
+    this.serviceToken = this.host.serviceToken;
+    this.registrationPrincipalArn = this.host.registrationPrincipalArn;
+    this.deliveryQueueArns = this.host.deliveryQueueArns;
 
     validateName(this, 'listenerName', this.listenerName);
     validateInteger(this, 'port', this.port, 1, 65_535);
@@ -277,7 +281,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
 
     for (const destination of props.destinations ?? []) this.addDestination(destination);
 
-    const wiring = props.gateway._attachListener(this, props.clientRestrictions);
+    const wiring = this.host.attachListener(this, props.clientRestrictions);
     this.connections = wiring.connections;
     this.loadBalancerListener = wiring.loadBalancerListener;
     this.targetGroup = wiring.targetGroup;
@@ -291,16 +295,18 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       },
     });
     // The record goes live only once the fleet may reach every destination.
-    this.resource.node.addDependency(props.gateway.accessRole);
+    this.resource.node.addDependency(this.host.fleetRole);
 
     if (this.protocol === ListenerProtocol.WIREGUARD) {
-      this.wireGuard = new ListenerWireGuard(this, props);
+      this.wireGuard = new ListenerWireGuard(this, this.host, props);
       this.publicKey = this.wireGuard.publicKey;
       this.privateKeySecret = this.wireGuard.privateKeySecret;
       // Running tasks pick the record up at once; it names key variables that only tasks started
       // with this deployment's task definition carry, so it goes live after the fleet has rolled.
-      this.resource.node.addDependency(props.gateway.service);
+      this.resource.node.addDependency(this.host.fleet);
     }
+
+    checkListenerRecord(this, this.renderRecord());
 
     this.node.addValidation({
       validate: () => [
@@ -314,13 +320,14 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public addWireGuardPeer(peer: WireGuardPeer): void {
     if (!this.wireGuard) fail(this, `addWireGuardPeer applies only to WireGuard Listeners, got protocol ${this.protocol.value}; set protocol: ListenerProtocol.WIREGUARD`);
     this.wireGuard.addPeer(peer);
+    checkListenerRecord(this, this.renderRecord());
   }
 
   /** Adds a destination: grants the fleet what delivery needs and adds it to the Listener record. */
   public addDestination(destination: Destination): void {
     const options = destination.options;
     const index = this.destinations.length;
-    const config = destination.bind(this, { grantee: this.gateway.accessRole, listenerName: this.listenerName });
+    const config = destination.bind(this, { grantee: this.host.fleetRole, listenerName: this.listenerName });
     const name = options.destinationName ?? `${config.type}-${index}`;
     validateName(this, 'destinationName', name);
     if (this.destinations.some((d) => d.name === name)) {
@@ -333,6 +340,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     }
     validateInteger(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, 1, 1_000_000);
     this.destinations.push({ destination, config, name });
+    checkListenerRecord(this, this.renderRecord());
   }
 
   /** A metric of this Listener emitted by the fleet (namespace `PacketGateway`, dimensions Service and Listener). */

@@ -8,6 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IListener } from './listener';
 import { acknowledgeNagFindings } from './private/nag';
+import { checkPacketSourceRecord } from './private/record-check';
 import {
   PACKET_SOURCE_RESOURCE_TYPE,
   PACKET_SOURCE_ROLE_PATH,
@@ -212,6 +213,16 @@ export class PacketSource extends Construct {
       resource: 'log-group',
       resourceName: this.logGroup.logGroupName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    checkPacketSourceRecord(this, {
+      TopicArn: topicArn,
+      ListenerName: props.listener.listenerName,
+      Enabled: props.enabled ?? true,
+      DeadLetterQueueArn: this.deadLetterQueue.queueArn,
+      DeliveryLogGroupArn: deliveryLogGroupArn,
+      ...(props.description !== undefined ? { Description: props.description } : {}),
+      RoleArn: role.roleArn,
+      ExternalId: this.externalId,
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: props.listener.serviceToken,

@@ -9,6 +9,7 @@ import { CustomResource, Names, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
+import { ListenerHost } from './listener-host';
 import { acknowledgeNagFindings } from './nag';
 import type { WireGuardPeerRecord, WireGuardRecord } from './records';
 import {
@@ -17,7 +18,6 @@ import {
 } from './resource-properties';
 import { cidrProblem, isEndpoint, WG_KEY_PATTERN } from './validate-records';
 import { fail, validateInteger } from './validation';
-import type { PacketGateway } from '../gateway';
 import type { WireGuardPeer } from '../wireguard-peer';
 
 /** The WireGuard options of a Listener (the `ListenerOptions` fields of the same names). */
@@ -45,7 +45,6 @@ export function validateNoWireGuardOptions(scope: IConstruct, protocol: string, 
 /** The parts of the Listener this module works with. */
 export interface WireGuardListenerScope extends IConstruct {
   readonly listenerName: string;
-  readonly gateway: PacketGateway;
 }
 
 /** A WireGuard Listener's keys, peers and record. */
@@ -62,8 +61,11 @@ export class ListenerWireGuard {
   private readonly presharedKeyVariables = new Map<secretsmanager.ISecret, string>();
   private readonly variableStem: string;
 
-  constructor(private readonly listener: WireGuardListenerScope, private readonly options: WireGuardOptions) {
-    const gateway = listener.gateway;
+  constructor(
+    private readonly listener: WireGuardListenerScope,
+    private readonly host: Pick<ListenerHost, 'serviceToken' | 'registrationGrantee' | 'addSecretVariable'>,
+    private readonly options: WireGuardOptions,
+  ) {
     const generation = options.privateKeyGeneration ?? 1;
     validateInteger(listener, 'privateKeyGeneration', generation, 0, 2_147_483_647);
     if (options.privateKey && options.privateKey.secretFullArn === undefined) {
@@ -72,7 +74,7 @@ export class ListenerWireGuard {
     }
     this.variableStem = environmentStem(listener);
 
-    const registrationRole = gateway.registrationFunction.grantPrincipal;
+    const registrationRole = host.registrationGrantee;
     let grant: iam.Grant;
     if (options.privateKey) {
       this.privateKeySecret = options.privateKey;
@@ -100,7 +102,7 @@ export class ListenerWireGuard {
     }
 
     this.keyResource = new CustomResource(listener, 'KeyPair', {
-      serviceToken: gateway.serviceToken,
+      serviceToken: host.serviceToken,
       resourceType: WIREGUARD_KEY_RESOURCE_TYPE,
       properties: {
         [WireGuardKeyProperty.ListenerName]: listener.listenerName,
@@ -114,9 +116,8 @@ export class ListenerWireGuard {
 
     // The tasks read exactly the version the key resource reports, so they always hold the
     // private key of `publicKey`, and a new key pair rolls the fleet.
-    this.keyVariable = gateway._freeEnvironmentName(`${WIREGUARD_KEY_ENVIRONMENT_PREFIX}${this.variableStem}`);
     const versionId = this.keyResource.getAttString(WireGuardKeyAttribute.VersionId);
-    gateway.addSecretEnvironment(this.keyVariable, this.privateKeySecret, { versionId });
+    this.keyVariable = host.addSecretVariable(`${WIREGUARD_KEY_ENVIRONMENT_PREFIX}${this.variableStem}`, this.privateKeySecret, { versionId });
 
     for (const peer of options.wireGuardPeers ?? []) this.addPeer(peer);
   }
@@ -135,9 +136,7 @@ export class ListenerWireGuard {
     if (peer.presharedKey) {
       presharedKeyVariable = this.presharedKeyVariables.get(peer.presharedKey);
       if (presharedKeyVariable === undefined) {
-        const gateway = this.listener.gateway;
-        presharedKeyVariable = gateway._freeEnvironmentName(`${WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX}${this.variableStem}_${this.peers.length}`);
-        gateway.addSecretEnvironment(presharedKeyVariable, peer.presharedKey);
+        presharedKeyVariable = this.host.addSecretVariable(`${WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX}${this.variableStem}_${this.peers.length}`, peer.presharedKey);
         this.presharedKeyVariables.set(peer.presharedKey, presharedKeyVariable);
       }
     }

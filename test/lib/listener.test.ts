@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
 import { ACCOUNT, actionsOf, ensureAssets, joinedJson, logicalId, policyStatements, REGION, testStack } from './support';
 import { Destination, Formatter, Listener, ListenerOptions, ListenerProtocol, PacketGateway } from '../../lib';
 
@@ -267,9 +268,49 @@ describe('fails if …', () => {
     expect(() => Listener.fromListenerAttributes(stack, 'B', { ...base, listenerName: 'ok', deliveryQueueArns: [] })).toThrow(/deliveryQueueArns must not be empty/);
   });
 
+  test('a Lambda destination names a function the data plane refuses (the record validator)', () => {
+    const { gw, stack } = fixture();
+    const fn = lambda.Function.fromFunctionArn(stack, 'Dotted', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest.v2`);
+    expect(() => addTo(gw, fn, {}, 'Telemetry')).toThrow(
+      `Stack/Gateway/Telemetry: Listener.Destinations[0].Arn: "arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest.v2" is not a Lambda function `
+      + '(allowed: a function ARN, name, or name:alias)',
+    );
+  });
+
+  test('an SQS destination added later names a queue the data plane refuses (the record validator)', () => {
+    const { gw, fn, stack } = fixture();
+    const listener = addTo(gw, fn, {}, 'Telemetry');
+    const queue = sqs.Queue.fromQueueArn(stack, 'Dotted', `arn:aws:sqs:${REGION}:${ACCOUNT}:orders.v2`);
+    expect(() => listener.addDestination(Destination.sqs(queue))).toThrow(
+      `Stack/Gateway/Telemetry: Listener.Destinations[1].Arn: "arn:aws:sqs:${REGION}:${ACCOUNT}:orders.v2" is not an SQS queue ARN`,
+    );
+  });
+
+  test('the gateway is not a PacketGateway of this library', () => {
+    const { gw, fn, stack } = fixture();
+    const lookalike = Object.assign(new Construct(stack, 'Lookalike'), {
+      serviceToken: gw.serviceToken,
+      registrationPrincipalArn: gw.registrationPrincipalArn,
+      deliveryQueueArns: gw.deliveryQueueArns,
+      accessRole: gw.accessRole,
+      loadBalancerDnsName: gw.loadBalancerDnsName,
+      elasticIpAddresses: gw.elasticIpAddresses,
+      connections: gw.connections,
+    });
+    expect(() => new Listener(stack, 'Telemetry', { gateway: lookalike, port: 5555, destinations: [Destination.lambda(fn)] }))
+      .toThrow('Stack/Telemetry: gateway must be a PacketGateway of cdk-packet-gateway, got Stack/Lookalike; create the Listener with gateway.addListener()');
+  });
+
   test('a port known only at deploy time is not validated at synth', () => {
     const { gw, fn, stack } = fixture();
     const port = new CfnParameter(stack, 'Port', { type: 'Number' }).valueAsNumber;
     expect(() => addTo(gw, fn, { port })).not.toThrow();
+  });
+
+  test('only values known at synth go through the record validator', () => {
+    const { gw, stack } = fixture();
+    const name = new CfnParameter(stack, 'FunctionName').valueAsString;
+    const fn = lambda.Function.fromFunctionArn(stack, 'FromParameter', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`);
+    expect(() => addTo(gw, fn, {}, 'Telemetry')).not.toThrow();
   });
 });

@@ -268,6 +268,20 @@ describe('fails if …', () => {
     expect(() => new PacketSource(stack, 'Push', { listener: remoteListener(stack), ...props(stack) })).toThrow(message);
   });
 
+  test('the topic or the dead-letter queue has a name the registration function refuses (the record validator)', () => {
+    const stack = testStack('Application');
+    const topic = sns.Topic.fromTopicArn(stack, 'T', `arn:aws:sns:${REGION}:${ACCOUNT}:alerts.v2`);
+    expect(() => new PacketSource(stack, 'Push', { listener: remoteListener(stack), topic })).toThrow(
+      `Application/Push: PacketSource.TopicArn: "arn:aws:sns:${REGION}:${ACCOUNT}:alerts.v2" is not an SNS topic ARN `
+      + '(allowed: arn:<partition>:sns:<region>:<account>:<topic>)',
+    );
+    const other = testStack('Application');
+    const deadLetterQueue = sqs.Queue.fromQueueArn(other, 'Q', `arn:aws:sqs:${REGION}:${ACCOUNT}:failures.v2`);
+    expect(() => new PacketSource(other, 'Push', { listener: remoteListener(other), deadLetterQueue })).toThrow(
+      `Application/Push: PacketSource.DeadLetterQueueArn: "arn:aws:sqs:${REGION}:${ACCOUNT}:failures.v2" is not an SQS queue ARN`,
+    );
+  });
+
   test('the gateway is in another region', () => {
     const stack = new Stack(new App(), 'Application', { env: { account: ACCOUNT, region: 'us-east-1' } });
     expect(() => new PacketSource(stack, 'Push', { listener: remoteListener(stack) }))

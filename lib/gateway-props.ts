@@ -1,0 +1,246 @@
+/**
+ * Public types of a PacketGateway's configuration: its props and the choices they offer.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+/** How the fleet's tasks reach AWS APIs (DynamoDB, SQS, Lambda, ECR, CloudWatch Logs…). */
+export enum AwsApiAccess {
+  /**
+   * NAT gateways in the public subnets. Cheapest for a small fleet (one NAT gateway by default)
+   * and reaches every AWS service and region; data processed through NAT is billed per GB.
+   */
+  NAT_GATEWAY = 'NAT_GATEWAY',
+
+  /**
+   * Interface and gateway VPC endpoints in the task subnets, no route to the internet. API traffic
+   * stays on the AWS network; every interface endpoint is billed per hour and AZ. Only the
+   * gateway's own region is reachable: destinations in other regions need NAT.
+   */
+  VPC_ENDPOINTS = 'VPC_ENDPOINTS',
+}
+
+/** Log level of the data-plane service. */
+export enum ServiceLogLevel {
+  /** Everything, including per-batch details. */
+  DEBUG = 'DEBUG',
+  /** Lifecycle events and one record per failed packet. */
+  INFO = 'INFO',
+  /** Problems only. */
+  WARN = 'WARN',
+  /** Errors only. */
+  ERROR = 'ERROR',
+}
+
+/**
+ * A gateway of the same account in another region. PacketSources registered with this gateway
+ * also subscribe the peer's delivery queue (filtered on `EgressRegion`) and write their binding
+ * into the peer's table, so messages published with `EgressRegion` set to the peer's region leave
+ * from the peer.
+ */
+export interface GatewayPeer {
+  /** Region of the peer gateway. */
+  readonly region: string;
+
+  /** The peer's `deliveryQueueArn`. */
+  readonly deliveryQueueArn: string;
+
+  /** The peer's `tableName`. */
+  readonly tableName: string;
+}
+
+/** How `addSecretEnvironment` reads a secret. */
+export interface SecretEnvironmentOptions {
+  /**
+   * Key of a JSON secret whose value the variable gets.
+   *
+   * @default - the whole secret value
+   */
+  readonly field?: string;
+
+  /**
+   * Version of the secret the tasks read. A new version id changes the task definition, so the
+   * fleet restarts with the new value. Needs a secret with a complete ARN.
+   *
+   * @default - the current version (AWSCURRENT) when a task starts
+   */
+  readonly versionId?: string;
+}
+
+/** Properties of a `PacketGateway`. */
+export interface PacketGatewayProps {
+  /**
+   * The VPC: public subnets for the load balancer, private subnets for the tasks.
+   *
+   * @default - a new VPC over `maxAzs` availability zones with flow logs
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Availability zones of the new VPC. Only when `vpc` is not given.
+   *
+   * @default 2
+   */
+  readonly maxAzs?: number;
+
+  /**
+   * How tasks reach AWS APIs. With a new VPC, `NAT_GATEWAY` creates NAT gateways and
+   * `VPC_ENDPOINTS` creates isolated task subnets with endpoints. With your own `vpc`,
+   * `VPC_ENDPOINTS` adds the endpoints to it and `NAT_GATEWAY` adds nothing (its routes must
+   * reach AWS APIs).
+   *
+   * @default AwsApiAccess.NAT_GATEWAY
+   */
+  readonly awsApiAccess?: AwsApiAccess;
+
+  /**
+   * NAT gateways of the new VPC (with `AwsApiAccess.NAT_GATEWAY`). One per AZ survives the loss of
+   * an AZ; each costs an hourly fee.
+   *
+   * @default 1
+   */
+  readonly natGateways?: number;
+
+  /**
+   * Subnets of the internet-facing load balancer; one Elastic IP per subnet.
+   *
+   * @default - the public subnets, one per AZ
+   */
+  readonly loadBalancerSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Subnets of the tasks.
+   *
+   * @default - the private subnets
+   */
+  readonly taskSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The ECS cluster of the fleet.
+   *
+   * @default - a new cluster with Container Insights in the VPC
+   */
+  readonly cluster?: ecs.ICluster;
+
+  /**
+   * Container image of the data plane, for instance a published image pinned by digest.
+   *
+   * @default - built from the data plane bundled with this library
+   */
+  readonly image?: ecs.ContainerImage;
+
+  /**
+   * CPU architecture of the tasks; also the platform the bundled image is built for.
+   *
+   * @default ecs.CpuArchitecture.ARM64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+
+  /**
+   * vCPU units of a task (256, 512, 1024, 2048, 4096, 8192 or 16384).
+   *
+   * @default 512
+   */
+  readonly cpu?: number;
+
+  /**
+   * Memory of a task in MiB; must suit `cpu` (Fargate task sizes).
+   *
+   * @default 1024
+   */
+  readonly memoryLimitMiB?: number;
+
+  /**
+   * Tasks of the fleet. Above 1, packets a PacketSource publishes leave only from the task that
+   * holds the client's flow (see the warning this emits).
+   *
+   * @default 1
+   */
+  readonly desiredCount?: number;
+
+  /**
+   * Largest fleet when autoscaling on CPU; enables autoscaling from `desiredCount` up to this.
+   *
+   * @default - no autoscaling
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Average CPU utilization the autoscaling keeps (1-100). Only with `maxCapacity`.
+   *
+   * @default 60
+   */
+  readonly targetCpuUtilizationPercent?: number;
+
+  /**
+   * Time a task gets between SIGTERM and SIGKILL to flush batches and drain (2-120 seconds); also
+   * the target group's deregistration delay.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly stopTimeout?: Duration;
+
+  /**
+   * TCP port of the service's health endpoint, checked by the load balancer.
+   *
+   * @default 8080
+   */
+  readonly healthPort?: number;
+
+  /**
+   * Give the load balancer one Elastic IP per subnet: static addresses that clients can
+   * allow-list, kept across deployments. Without them AWS assigns the addresses.
+   *
+   * @default true
+   */
+  readonly assignElasticIps?: boolean;
+
+  /**
+   * Accounts whose stacks may create PacketSources with this gateway: they may invoke the service
+   * token, their SNS topics may deliver to the delivery queue, and their PacketSource roles may be
+   * assumed. The gateway's own account is always allowed.
+   *
+   * @default - only the gateway's account
+   */
+  readonly allowedAccounts?: string[];
+
+  /**
+   * Gateways of this account in other regions; PacketSources registered here also subscribe
+   * their delivery queues (one region per `EgressRegion` value).
+   *
+   * @default - this region only
+   */
+  readonly peers?: GatewayPeer[];
+
+  /**
+   * Secret whose value signs reply Tags, shared by all tasks: base64 of at least 16 bytes.
+   *
+   * @default - a new generated secret
+   */
+  readonly replyTagSecret?: secretsmanager.ISecret;
+
+  /**
+   * Log level of the data-plane service.
+   *
+   * @default ServiceLogLevel.INFO
+   */
+  readonly logLevel?: ServiceLogLevel;
+
+  /**
+   * Retention of every log group the gateway creates (service, functions, flow logs).
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What happens to the table and the log groups when they leave the stack. The table holds only
+   * records that the stacks re-create.
+   *
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}

@@ -1,0 +1,67 @@
+/**
+ * Synth-time validation of `PacketGatewayProps`: combinations that do not apply, ranges, Fargate
+ * task sizes and peers. Unresolved tokens are skipped.
+ */
+import { Stack, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+import { fail, validateAccount, validateArn, validateInteger, validateRange, validateRegion } from './validation';
+import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
+
+/** Fargate task sizes: memory range (MiB) and step for each vCPU setting. */
+const FARGATE_SIZES: Record<number, { min: number; max: number; step: number }> = {
+  256: { min: 512, max: 2048, step: 512 },
+  512: { min: 1024, max: 4096, step: 1024 },
+  1024: { min: 2048, max: 8192, step: 1024 },
+  2048: { min: 4096, max: 16384, step: 1024 },
+  4096: { min: 8192, max: 30720, step: 1024 },
+  8192: { min: 16384, max: 61440, step: 4096 },
+  16384: { min: 32768, max: 122880, step: 8192 },
+};
+
+/** Fails, naming `scope` (the gateway), on the first prop that is out of range or does not apply. */
+export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProps): void {
+  if (props.vpc && (props.maxAzs !== undefined || props.natGateways !== undefined)) {
+    fail(scope, 'maxAzs and natGateways apply only to the VPC the gateway creates; remove them or do not pass vpc');
+  }
+  if (props.awsApiAccess === AwsApiAccess.VPC_ENDPOINTS && props.natGateways !== undefined) {
+    fail(scope, 'natGateways cannot be combined with awsApiAccess VPC_ENDPOINTS (the task subnets have no NAT route)');
+  }
+  validateInteger(scope, 'maxAzs', props.maxAzs, 1, 6);
+  validateInteger(scope, 'natGateways', props.natGateways, 1, 6);
+  validateInteger(scope, 'desiredCount', props.desiredCount, 0, 1000);
+  if (props.maxCapacity !== undefined) {
+    validateInteger(scope, 'maxCapacity', props.maxCapacity, Math.max(1, props.desiredCount ?? 1), 1000);
+  } else if (props.targetCpuUtilizationPercent !== undefined) {
+    fail(scope, 'targetCpuUtilizationPercent applies only with maxCapacity (autoscaling); set maxCapacity or remove it');
+  }
+  validateInteger(scope, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
+  validateInteger(scope, 'healthPort', props.healthPort, 1, 65_535);
+  if (props.stopTimeout) validateRange(scope, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');
+  validateTaskSize(scope, props.cpu ?? 512, props.memoryLimitMiB ?? 1024);
+  for (const account of props.allowedAccounts ?? []) validateAccount(scope, 'allowedAccounts', account);
+  validatePeers(scope, props);
+}
+
+function validateTaskSize(scope: IConstruct, cpu: number, memory: number): void {
+  if (Token.isUnresolved(cpu) || Token.isUnresolved(memory)) return;
+  const size = FARGATE_SIZES[cpu];
+  if (!size) fail(scope, `cpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate), got ${cpu}`);
+  if (memory < size.min || memory > size.max || (memory - size.min) % size.step !== 0) {
+    fail(scope, `memoryLimitMiB ${memory} does not fit cpu ${cpu}: Fargate allows ${size.min}-${size.max} MiB in steps of ${size.step}`);
+  }
+}
+
+function validatePeers(scope: IConstruct, props: PacketGatewayProps): void {
+  const regions = new Set<string>();
+  for (const peer of props.peers ?? []) {
+    validateRegion(scope, 'peers[].region', peer.region);
+    validateArn(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, 'sqs');
+    const own = Stack.of(scope).region;
+    if (!Token.isUnresolved(own) && peer.region === own) fail(scope, `peers must be in other regions than the gateway (${own}), got ${peer.region}`);
+    if (regions.has(peer.region)) fail(scope, `peers lists region ${peer.region} twice; one gateway per region`);
+    regions.add(peer.region);
+    if (!Token.isUnresolved(peer.tableName) && !/^[A-Za-z0-9_.-]{3,255}$/.test(peer.tableName)) {
+      fail(scope, `peers[].tableName must be a DynamoDB table name (3-255 of A-Z, a-z, 0-9, _ . -), got ${JSON.stringify(peer.tableName)}`);
+    }
+  }
+}
