@@ -1,57 +1,44 @@
 /**
- * A userspace WireGuard endpoint without a TUN device: it owns the peers and their sessions,
- * turns received datagrams into decrypted inner payloads (or structured failures) and payloads to
- * send into encrypted datagrams. It performs no I/O itself: datagrams to put on the wire go to
- * {@link DeviceOutput.transmit}, and time comes from an injectable {@link Clock}.
+ * A userspace WireGuard endpoint without a TUN device: it owns the peers, their sessions and the
+ * receiver index table, turns received datagrams into decrypted inner payloads (or structured
+ * failures) and payloads to send into encrypted datagrams. It performs no I/O itself: datagrams to
+ * put on the wire go to {@link DeviceOutput.transmit}, and time comes from an injectable {@link Clock}.
+ *
+ * Its parts: {@link Handshakes} (handshake messages, cookies, handshake-flood limits),
+ * {@link PeerTimers} (the protocol timers as named events), {@link InnerPacketFramer} (inner
+ * IP/UDP addressing) and {@link IndexTable} (receiver indices).
  *
  * Hot path (transport data): no promises, no per-packet timers; a handful of small allocations
  * (the cipher object, the plaintext and ciphertext buffers, the `Inner` object when delivered).
  */
-import { createCipheriv, createDecipheriv, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { Failure, FailureCode, InnerAddressing, SendCallback } from '../contracts';
 import { AllowedIps } from './allowed-ips';
-import { Clock, SYSTEM_CLOCK, TimerHandle } from './clock';
-import { CookieChecker, CookieJar, cookieSource } from './cookie';
-import { tai64n, TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
-import { HandshakeLoadMeter, SourceRateLimiter } from './handshake-limits';
-import { parseInnerPacket, PROTOCOL_UDP, UdpPacketAddressing, udpPacketLength, writeUdpPacket } from './inner-packet';
+import { Clock, SYSTEM_CLOCK } from './clock';
+import { CookieJar } from './cookie';
+import { TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
+import { Handshakes } from './handshake';
+import { IndexTable } from './index-table';
+import { InnerPacketFramer, isPort, MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
 import { formatIpAddress, parseIpAddress } from './ip-address';
 import { decodeKey, encodeKey } from './keys';
 import {
-  decodeCookieReply,
-  decodeInitiation,
-  decodeResponse,
-  INITIATION_MAC1_OFFSET,
-  INITIATION_MAC2_OFFSET,
-  MAX_DATAGRAM_LENGTH,
   messageType,
   MESSAGE_COOKIE_REPLY,
   MESSAGE_INITIATION,
   MESSAGE_RESPONSE,
   MESSAGE_TRANSPORT,
   readCounter,
-  RESPONSE_MAC1_OFFSET,
-  RESPONSE_MAC2_OFFSET,
   TRANSPORT_HEADER_LENGTH,
   TRANSPORT_MIN_LENGTH,
   writeTransportHeader,
 } from './messages';
-import {
-  consumeResponse,
-  createInitiation,
-  createResponse,
-  finishInitiation,
-  LocalIdentity,
-  NO_PRESHARED_KEY,
-  openInitiation,
-  remoteIdentity,
-  RemoteIdentity,
-} from './noise';
+import { LocalIdentity, NO_PRESHARED_KEY, remoteIdentity, RemoteIdentity } from './noise';
 import { Keypair, Peer } from './peer';
+import { PeerTimers } from './peer-timers';
 import { resolveTimers, WireGuardTimers } from './timers';
 
-/** Largest inner packet (plaintext) that still fits one outer datagram. */
-export const MAX_INNER_PACKET_LENGTH = MAX_DATAGRAM_LENGTH - TRANSPORT_MIN_LENGTH;
+export { MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
 
 /** A configured peer. */
 export interface WireGuardPeerConfig {
@@ -64,9 +51,6 @@ export interface WireGuardPeerConfig {
   /** Endpoint to initiate to before the peer has spoken: `a.b.c.d:port` or `[v6]:port`. @default - learned from the peer */
   readonly endpoint?: string;
 }
-
-/** Parsed inner addresses kept per device (emptied when full). */
-const INNER_ADDRESS_CACHE_SIZE = 1024;
 
 /** Where the device's results go. Called synchronously from `receive`, `send` and timers. */
 export interface DeviceOutput {
@@ -160,12 +144,6 @@ export interface PeerStatus {
   readonly dynamic: boolean;
 }
 
-interface IndexEntry {
-  readonly peer: Peer;
-  /** Undefined while the index names a handshake in progress. */
-  readonly keypair: Keypair | undefined;
-}
-
 const EMPTY = Buffer.alloc(0);
 
 function failure(code: FailureCode, reason: string): Failure {
@@ -199,61 +177,80 @@ export class WireGuardDevice {
   };
 
   private readonly local: LocalIdentity;
-  private readonly timers: WireGuardTimers;
+  private readonly limits: WireGuardTimers;
   private readonly clock: Clock;
-  /** Every peer's next timer deadline (plus stale ones, skipped when due), earliest first. */
-  private readonly deadlines = new DeadlineHeap();
-  /** The one timer of the device, set for the earliest deadline. */
-  private wakeTimer: TimerHandle | undefined;
-  private wakeAt = Infinity;
   /** The clock's `now`, one function shared by every peer's cookie jar. */
   private readonly now: () => number;
-  private readonly random: () => number;
   private readonly output: DeviceOutput;
-  private readonly cookieChecker: CookieChecker;
-  private readonly loadMeter: HandshakeLoadMeter;
-  private readonly sourceLimiter: SourceRateLimiter;
+  private readonly timers: PeerTimers;
+  private readonly handshakes: Handshakes;
+  private readonly framer: InnerPacketFramer;
   private readonly peers = new Map<string, Peer>();
-  private readonly indices = new Map<number, IndexEntry>();
-  private readonly decapsulated: boolean;
+  private readonly indices = new IndexTable();
   private readonly maxUnknownPeers: number;
   private readonly queueLength: number;
   private readonly queueTimeoutMs: number;
   private readonly mtu: number;
-  private readonly tunnelPort: number;
-  private tunnelAddress4: Buffer | undefined;
-  private tunnelAddress6: Buffer | undefined;
   private allowUnknownPeers: boolean;
   private dynamicPeers = 0;
   private closed = false;
   private readonly nonce = Buffer.alloc(12);
   private readonly scratch = Buffer.alloc(MAX_INNER_PACKET_LENGTH + 16);
-  /** Inner addresses of sends, parsed once: senders repeat the same few addresses packet after packet. */
-  private readonly innerAddresses = new Map<string, InnerAddress | undefined>();
 
   constructor(options: WireGuardDeviceOptions) {
     const pair = x25519FromPrivate(decodeKey(options.privateKey, 'WireGuard private key'));
     this.local = { privateKey: pair.privateKey, publicKey: pair.publicKey };
     this.publicKey = encodeKey(pair.publicKey);
-    this.timers = resolveTimers(options.timers);
-    this.clock = options.clock ?? SYSTEM_CLOCK;
-    this.now = () => this.clock.now();
-    this.random = options.random ?? Math.random;
-    this.output = options.output;
-    this.decapsulated = options.decapsulatedDelivery ?? true;
+    this.limits = resolveTimers(options.timers);
+    const clock = (this.clock = options.clock ?? SYSTEM_CLOCK);
+    this.now = () => clock.now();
+    const output = (this.output = options.output);
     this.allowUnknownPeers = options.allowUnknownPeers ?? false;
     this.maxUnknownPeers = positiveInteger(options.maxUnknownPeers ?? 10_000, 'maxUnknownPeers');
     this.queueLength = positiveInteger(options.sendQueueLength ?? 128, 'sendQueueLength');
     this.queueTimeoutMs = positiveInteger(options.sendQueueTimeoutMs ?? 10_000, 'sendQueueTimeoutMs');
     this.mtu = positiveInteger(options.mtu ?? 1420, 'mtu');
-    this.tunnelPort = validPort(options.tunnelPort ?? 51820, 'tunnelPort');
-    this.setTunnelAddresses(options.tunnelAddresses ?? ['10.99.0.1', 'fd99::1']);
-    this.cookieChecker = new CookieChecker(this.local.publicKey, this.now);
-    this.loadMeter = new HandshakeLoadMeter(positiveInteger(options.handshakeLoadThreshold ?? 500, 'handshakeLoadThreshold'));
-    this.sourceLimiter = new SourceRateLimiter(
-      positiveInteger(options.sourceHandshakesPerSecond ?? 20, 'sourceHandshakesPerSecond'),
-      positiveInteger(options.sourceHandshakeBurst ?? 5, 'sourceHandshakeBurst'),
-    );
+    this.framer = new InnerPacketFramer({
+      decapsulated: options.decapsulatedDelivery ?? true,
+      tunnelPort: validPort(options.tunnelPort ?? 51820, 'tunnelPort'),
+      tunnelAddresses: options.tunnelAddresses ?? ['10.99.0.1', 'fd99::1'],
+    });
+    this.timers = new PeerTimers(this.limits, clock, options.random ?? Math.random, {
+      isActive: (peer) => this.peers.get(peer.publicKey) === peer,
+      retryHandshake: (peer) => this.handshakes.initiate(peer, true),
+      handshakeAttemptsExhausted: (peer) => {
+        this.handshakes.abandonInitiation(peer);
+        this.failQueue(peer, 'NoSession', `no handshake with peer ${peer.publicKey} within ${this.limits.rekeyAttemptTimeMs} ms`);
+      },
+      sendKeepalive: (peer, now) => this.sendKeepalive(peer, now),
+      startHandshake: (peer) => this.handshakes.initiate(peer, false),
+      expireQueued: (peer, now) => this.expireQueued(peer, now),
+      zeroKeys: (peer) => this.zeroKeys(peer),
+    });
+    this.handshakes = new Handshakes({
+      local: this.local,
+      limits: this.limits,
+      clock,
+      indices: this.indices,
+      timers: this.timers,
+      counters: this.counters,
+      loadThreshold: positiveInteger(options.handshakeLoadThreshold ?? 500, 'handshakeLoadThreshold'),
+      sourceHandshakesPerSecond: positiveInteger(options.sourceHandshakesPerSecond ?? 20, 'sourceHandshakesPerSecond'),
+      sourceHandshakeBurst: positiveInteger(options.sourceHandshakeBurst ?? 5, 'sourceHandshakeBurst'),
+      peers: {
+        get: (peerKey) => this.peers.get(peerKey),
+        refuseUnknown: (peerKey) => this.refuseUnknownPeer(peerKey),
+        addUnknown: (peerKey, identity) => this.addUnknownPeer(peerKey, identity),
+      },
+      transmit: (datagram, address, port) => output.transmit(datagram, address, port),
+      completed: (peerKey, initiator) => output.handshakeCompleted?.(peerKey, initiator),
+      drop: (code, reason, address, port, peerKey) => this.drop(code, reason, address, port, peerKey),
+      sendOnNewSession: (peer, now) => {
+        // Send what waited for this session; with nothing waiting, a keepalive confirms the keys to the responder.
+        if (peer.queue.length > 0) this.flushQueue(peer, now);
+        else this.sendKeepalive(peer, now);
+      },
+    });
     this.setPeers(options.peers ?? []);
   }
 
@@ -313,16 +310,7 @@ export class WireGuardDevice {
 
   /** Sets the gateway's own inner addresses (one IPv4 and/or one IPv6). Throws on a bad address. */
   setTunnelAddresses(addresses: readonly string[]): void {
-    let v4: Buffer | undefined;
-    let v6: Buffer | undefined;
-    for (const address of addresses) {
-      const bytes = typeof address === 'string' ? parseIpAddress(address) : undefined;
-      if (!bytes) throw new Error(`TunnelAddresses: '${String(address)}' is not an IPv4 or IPv6 address`);
-      if (bytes.length === 4) v4 = v4 ?? bytes;
-      else v6 = v6 ?? bytes;
-    }
-    this.tunnelAddress4 = v4;
-    this.tunnelAddress6 = v6;
+    this.framer.setTunnelAddresses(addresses);
   }
 
   /**
@@ -389,10 +377,9 @@ export class WireGuardDevice {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.wakeTimer !== undefined) this.clock.clearTimer(this.wakeTimer);
-    this.wakeTimer = undefined;
+    this.timers.close();
+    this.handshakes.close();
     for (const peer of [...this.peers.values()]) this.removePeer(peer, 'NoSession', 'the Listener is closing');
-    this.deadlines.clear();
   }
 
   // ---------------------------------------------------------------- receive
@@ -409,11 +396,11 @@ export class WireGuardDevice {
         case MESSAGE_TRANSPORT:
           return this.receiveTransport(datagram, remoteAddress, remotePort);
         case MESSAGE_INITIATION:
-          return this.receiveInitiation(datagram, remoteAddress, remotePort);
+          return this.handshakes.receiveInitiation(datagram, remoteAddress, remotePort);
         case MESSAGE_RESPONSE:
-          return this.receiveResponse(datagram, remoteAddress, remotePort);
+          return this.handshakes.receiveResponse(datagram, remoteAddress, remotePort);
         case MESSAGE_COOKIE_REPLY:
-          return this.receiveCookieReply(datagram, remoteAddress, remotePort);
+          return this.handshakes.receiveCookieReply(datagram, remoteAddress, remotePort);
         default:
           return this.drop(
             'InvalidData',
@@ -449,65 +436,37 @@ export class WireGuardDevice {
     }
     const { peer, keypair } = entry;
     const now = this.clock.now();
-    if (now - keypair.createdAt >= this.timers.rejectAfterTimeMs) {
+    if (now - keypair.createdAt >= this.limits.rejectAfterTimeMs) {
       return this.drop('NoSession', `session ${receiver} is older than Reject-After-Time`, address, port, peer.publicKey);
     }
     const counter = readCounter(datagram, 8);
-    if (!keypair.replay.mayAccept(counter, this.timers.rejectAfterMessages)) {
+    if (!keypair.replay.mayAccept(counter, this.limits.rejectAfterMessages)) {
       return this.drop('Replay', `counter ${counter} of session ${receiver} was already received or is outside the replay window`, address, port, peer.publicKey);
     }
     const plaintext = this.open(keypair.receiveKey, counter, datagram);
     if (!plaintext) return this.drop('DecryptFailed', `transport message for session ${receiver} does not authenticate`, address, port, peer.publicKey);
-    if (!keypair.replay.accept(counter, this.timers.rejectAfterMessages)) {
+    if (!keypair.replay.accept(counter, this.limits.rejectAfterMessages)) {
       return this.drop('Replay', `counter ${counter} of session ${receiver} was already received`, address, port, peer.publicKey);
     }
 
     // Authenticated from here on.
-    this.roam(peer, address, port);
-    if (peer.next === keypair) this.confirmNext(peer, now);
+    peer.roamTo(address, port);
+    if (peer.next === keypair) {
+      this.handshakes.confirmNext(peer, now);
+      if (peer.queue.length > 0) this.flushQueue(peer, now);
+    }
     this.keepKeyFreshReceiving(peer, keypair, now);
-    peer.newHandshakeAt = 0;
+    this.timers.anyAuthenticatedPacketReceived(peer);
 
     if (plaintext.length === 0) {
       this.counters.keepalivesReceived++;
       return 'keepalive';
     }
-    if (peer.keepaliveAt === 0) this.schedule(peer, 'keepaliveAt', now + this.timers.keepaliveTimeoutMs);
-    else peer.needAnotherKeepalive = true;
-    return this.deliverPlaintext(peer, plaintext, address, port);
-  }
-
-  private deliverPlaintext(peer: Peer, plaintext: Buffer, address: string, port: number): ReceiveOutcome {
-    const packet = parseInnerPacket(plaintext);
-    if (typeof packet === 'string') return this.drop('InvalidData', packet, address, port, peer.publicKey);
-    if (!packet) {
-      peer.lastInner = null;
-      this.counters.dataDelivered++;
-      this.output.deliver(peer.publicKey, plaintext, undefined, address, port);
-      return 'data';
-    }
-    if (!peer.allowedIps.contains(packet.sourceAddress, packet.version)) {
-      return this.drop('AllowedIpsViolation', `inner source ${packet.sourceAddress} is not in the AllowedIPs of peer ${peer.publicKey}`, address, port, peer.publicKey);
-    }
-    if (!this.decapsulated) {
-      this.counters.dataDelivered++;
-      this.output.deliver(peer.publicKey, packet.packet, undefined, address, port);
-      return 'data';
-    }
-    if (packet.fragment) {
-      return this.drop('InvalidData', `inner IPv${packet.version} packet from ${packet.sourceAddress} is a fragment; fragments are not reassembled`, address, port, peer.publicKey);
-    }
-    const inner: InnerAddressing = {
-      SourceAddress: packet.sourceAddress,
-      SourcePort: packet.sourcePort,
-      DestinationAddress: packet.destinationAddress,
-      DestinationPort: packet.destinationPort,
-      Version: packet.version,
-      Protocol: packet.protocol,
-    };
-    if (packet.protocol === PROTOCOL_UDP) peer.lastInner = inner;
+    this.timers.dataReceived(peer, now);
+    const rejected = this.framer.open(peer, plaintext);
+    if (rejected) return this.drop(rejected.code, rejected.reason, address, port, peer.publicKey);
     this.counters.dataDelivered++;
-    this.output.deliver(peer.publicKey, packet.payload, inner, address, port);
+    this.output.deliver(peer.publicKey, this.framer.payload, this.framer.inner, address, port);
     return 'data';
   }
 
@@ -524,168 +483,13 @@ export class WireGuardDevice {
     return plaintext;
   }
 
-  /**
-   * Checks mac1, counts the message towards the load, and while under load demands a valid mac2
-   * (answering with a cookie reply) and applies the per-source rate limit. True when the message
-   * may be processed.
-   */
-  private admitHandshake(datagram: Buffer, mac1Offset: number, mac2Offset: number, sender: number, address: string, port: number): boolean {
-    if (!this.cookieChecker.checkMac1(datagram, mac1Offset)) {
-      this.drop('HandshakeInvalid', 'handshake message has an invalid mac1 (not addressed to this Listener\'s public key)', address, port);
-      return false;
-    }
-    const now = this.clock.now();
-    if (!this.loadMeter.record(now)) return true;
-    const source = cookieSource(address, port);
-    if (!this.cookieChecker.checkMac2(datagram, mac2Offset, source)) {
-      this.output.transmit(this.cookieChecker.createReply(datagram, mac1Offset, sender, source), address, port);
-      this.counters.cookieRepliesSent++;
-      this.drop('RateLimited', 'under handshake load: message without a valid cookie answered with a cookie reply', address, port);
-      return false;
-    }
-    if (!this.sourceLimiter.allow(address, now)) {
-      this.drop('RateLimited', `under handshake load: source ${address} exceeds its handshake rate`, address, port);
-      return false;
-    }
-    return true;
-  }
-
-  private receiveInitiation(datagram: Buffer, address: string, port: number): ReceiveOutcome {
-    const message = decodeInitiation(datagram);
-    if (typeof message === 'string') return this.drop('HandshakeInvalid', message, address, port);
-    if (!this.admitHandshake(datagram, INITIATION_MAC1_OFFSET, INITIATION_MAC2_OFFSET, message.sender, address, port)) return 'dropped';
-    const opened = openInitiation(this.local, message);
-    if (typeof opened === 'string') return this.drop('HandshakeInvalid', opened, address, port);
-    const peerKey = encodeKey(opened.initiatorPublicKey);
-    let peer = this.peers.get(peerKey);
-    let identity = peer?.identity;
-    if (!peer) {
-      if (!this.allowUnknownPeers) return this.drop('UnknownPeer', `handshake from unknown peer ${peerKey}`, address, port, peerKey);
-      if (this.dynamicPeers >= this.maxUnknownPeers) {
-        return this.drop('RateLimited', `handshake from unknown peer ${peerKey}: already ${this.dynamicPeers} unknown peers (the limit)`, address, port, peerKey);
-      }
-      identity = remoteIdentity(this.local, opened.initiatorPublicKey);
-      if (!identity) return this.drop('HandshakeInvalid', `peer key ${peerKey} is not a usable X25519 public key`, address, port, peerKey);
-    }
-    const finished = finishInitiation(opened, identity!, message);
-    if (typeof finished === 'string') return this.drop('HandshakeInvalid', finished, address, port, peerKey);
-    const now = this.clock.now();
-    if (peer) {
-      if (peer.lastTimestamp && Buffer.compare(finished.timestamp, peer.lastTimestamp) <= 0) {
-        return this.drop('Replay', `handshake initiation from ${peerKey} is not newer than the last one (replayed)`, address, port, peerKey);
-      }
-      if (now - peer.lastInitiationConsumedAt < this.timers.initiationMinIntervalMs) {
-        return this.drop('RateLimited', `handshake initiations from ${peerKey} arrive faster than one per ${this.timers.initiationMinIntervalMs} ms`, address, port, peerKey);
-      }
-    } else {
-      peer = new Peer(peerKey, identity!, AllowedIps.ANY, new CookieJar(identity!.publicKey, this.now), true);
-      this.peers.set(peerKey, peer);
-      this.dynamicPeers++;
-    }
-    // One slot per peer, overwritten by each accepted initiation.
-    (peer.lastTimestamp ??= Buffer.allocUnsafe(finished.timestamp.length)).set(finished.timestamp);
-    peer.lastInitiationConsumedAt = now;
-
-    const localIndex = this.allocateIndex();
-    const response = createResponse(finished.state, peer.identity, localIndex, message.sender);
-    if (!response) return this.drop('HandshakeInvalid', 'initiation ephemeral key is unusable', address, port, peerKey);
-    peer.cookies.addMacs(response.message, RESPONSE_MAC1_OFFSET, RESPONSE_MAC2_OFFSET);
-
-    // Responder: the new keys wait in `next` until the initiator's first packet confirms them.
-    this.dropInitiation(peer);
-    const keypair = new Keypair(response.keys.sendKey, response.keys.receiveKey, localIndex, message.sender, now, false);
-    if (peer.next) this.deleteKeypair(peer.next);
-    if (peer.previous) this.deleteKeypair(peer.previous);
-    peer.previous = undefined;
-    peer.next = keypair;
-    this.indices.set(localIndex, { peer, keypair });
-    this.roam(peer, address, port);
-    peer.newHandshakeAt = 0;
-    this.schedule(peer, 'zeroKeysAt', now + this.timers.rejectAfterTimeMs * 3);
-    this.counters.responsesSent++;
-    this.transmitControl(peer, response.message);
-    return 'handshake';
-  }
-
-  private receiveResponse(datagram: Buffer, address: string, port: number): ReceiveOutcome {
-    const message = decodeResponse(datagram);
-    if (typeof message === 'string') return this.drop('HandshakeInvalid', message, address, port);
-    if (!this.admitHandshake(datagram, RESPONSE_MAC1_OFFSET, RESPONSE_MAC2_OFFSET, message.sender, address, port)) return 'dropped';
-    const entry = this.indices.get(message.receiver);
-    const peer = entry?.peer;
-    if (!entry || entry.keypair || !peer?.initiation || peer.initiation.localIndex !== message.receiver) {
-      return this.drop('HandshakeInvalid', `handshake response for receiver index ${message.receiver}, which has no initiation in progress`, address, port);
-    }
-    const keys = consumeResponse(peer.initiation.state, this.local, peer.identity, message);
-    if (typeof keys === 'string') return this.drop('HandshakeInvalid', keys, address, port, peer.publicKey);
-    const now = this.clock.now();
-    const keypair = new Keypair(keys.sendKey, keys.receiveKey, message.receiver, message.sender, now, true);
-    peer.initiation = undefined;
-    // Initiator: the new keys are current at once; the old current (or an unconfirmed next) becomes previous.
-    if (peer.next) {
-      if (peer.current) this.deleteKeypair(peer.current);
-      if (peer.previous) this.deleteKeypair(peer.previous);
-      peer.previous = peer.next;
-      peer.next = undefined;
-    } else {
-      if (peer.previous) this.deleteKeypair(peer.previous);
-      peer.previous = peer.current;
-    }
-    peer.current = keypair;
-    this.indices.set(message.receiver, { peer, keypair });
-    this.roam(peer, address, port);
-    this.handshakeComplete(peer, now, true);
-    peer.newHandshakeAt = 0;
-    this.schedule(peer, 'zeroKeysAt', now + this.timers.rejectAfterTimeMs * 3);
-    // Send what waited for this session; with nothing waiting, a keepalive confirms the keys to the responder.
-    if (peer.queue.length > 0) this.flushQueue(peer, now);
-    else this.sendKeepalive(peer, now);
-    return 'handshake';
-  }
-
-  private receiveCookieReply(datagram: Buffer, address: string, port: number): ReceiveOutcome {
-    const message = decodeCookieReply(datagram);
-    if (typeof message === 'string') return this.drop('HandshakeInvalid', message, address, port);
-    const entry = this.indices.get(message.receiver);
-    if (!entry) return this.drop('HandshakeInvalid', `cookie reply for unknown receiver index ${message.receiver}`, address, port);
-    const problem = entry.peer.cookies.consumeReply(message);
-    if (problem) return this.drop('HandshakeInvalid', problem, address, port, entry.peer.publicKey);
-    return 'cookie';
-  }
-
-  private roam(peer: Peer, address: string, port: number): void {
-    if (peer.endpointAddress !== address || peer.endpointPort !== port) {
-      peer.endpointAddress = address;
-      peer.endpointPort = port;
-    }
-  }
-
-  /** The initiator used the keys in `next`: they become current. */
-  private confirmNext(peer: Peer, now: number): void {
-    if (peer.previous) this.deleteKeypair(peer.previous);
-    peer.previous = peer.current;
-    peer.current = peer.next;
-    peer.next = undefined;
-    this.handshakeComplete(peer, now, false);
-    if (peer.queue.length > 0) this.flushQueue(peer, now);
-  }
-
-  private handshakeComplete(peer: Peer, now: number, initiator: boolean): void {
-    peer.retransmitAt = 0;
-    peer.attemptsStartedAt = -Infinity;
-    peer.lastHandshakeAt = now;
-    peer.rekeyRequestedForCurrent = false;
-    this.counters.handshakesCompleted++;
-    this.output.handshakeCompleted?.(peer.publicKey, initiator);
-  }
-
   /** Receive side of key freshness: the initiator rekeys shortly before its keys would expire. */
   private keepKeyFreshReceiving(peer: Peer, keypair: Keypair, now: number): void {
     if (keypair !== peer.current || !keypair.isInitiator || peer.rekeyRequestedForCurrent) return;
-    const t = this.timers;
+    const t = this.limits;
     if (now - keypair.createdAt >= t.rejectAfterTimeMs - t.keepaliveTimeoutMs - t.rekeyTimeoutMs) {
       peer.rekeyRequestedForCurrent = true;
-      this.initiateHandshake(peer, false);
+      this.handshakes.initiate(peer, false);
     }
   }
 
@@ -711,7 +515,7 @@ export class WireGuardDevice {
       this.fail(done, failure('UnknownPeer', `PeerKey ${peerKey} is not a peer of this Listener${this.closed ? ' (closed)' : ''}`), peerKey);
       return;
     }
-    const length = this.buildPlaintext(peer, payload, inner);
+    const length = this.framer.frame(peer, payload, inner, this.scratch);
     if (typeof length !== 'number') {
       this.fail(done, length, peerKey, peer);
       return;
@@ -732,8 +536,8 @@ export class WireGuardDevice {
     }
     const expiresAt = now + this.queueTimeoutMs;
     peer.queue.push({ plaintext: Buffer.from(this.scratch.subarray(0, length)), done, expiresAt });
-    this.arm(peer, expiresAt);
-    this.initiateHandshake(peer, false);
+    this.timers.packetQueued(peer, expiresAt);
+    this.handshakes.initiate(peer, false);
   }
 
   private fail(done: SendCallback | undefined, f: Failure, peerKey: string, peer?: Peer): void {
@@ -741,78 +545,8 @@ export class WireGuardDevice {
     else this.output.reportFailure(f, peer?.endpointAddress, peer?.endpointAddress === undefined ? undefined : peer.endpointPort, peerKey);
   }
 
-  /** Writes the plaintext to send into the scratch buffer; its length, or why it cannot be built. */
-  private buildPlaintext(peer: Peer, payload: Buffer, inner: Partial<InnerAddressing> | undefined): number | Failure {
-    const raw = !this.decapsulated || (inner === undefined && peer.lastInner === null);
-    if (raw) {
-      if (payload.length > MAX_INNER_PACKET_LENGTH) return failure('PayloadTooLarge', `payload of ${payload.length} bytes exceeds ${MAX_INNER_PACKET_LENGTH} (one WireGuard datagram)`);
-      const packet = parseInnerPacket(payload);
-      if (packet && typeof packet !== 'string' && !peer.allowedIps.contains(packet.destinationAddress, packet.version)) {
-        return failure('AllowedIpsViolation', `inner destination ${packet.destinationAddress} is not in the AllowedIPs of peer ${peer.publicKey}`);
-      }
-      payload.copy(this.scratch, 0);
-      return payload.length;
-    }
-    const addressing = this.resolveInner(peer, inner ?? {});
-    if ('code' in addressing) return addressing;
-    const length = udpPacketLength(addressing.source.length === 4 ? 4 : 6, payload.length);
-    if (length > MAX_INNER_PACKET_LENGTH) {
-      return failure('PayloadTooLarge', `payload of ${payload.length} bytes makes an inner packet of ${length} bytes, above ${MAX_INNER_PACKET_LENGTH}`);
-    }
-    return writeUdpPacket(this.scratch, 0, addressing, payload);
-  }
-
-  private resolveInner(peer: Peer, inner: Partial<InnerAddressing>): UdpPacketAddressing | Failure {
-    const last = peer.lastInner ?? undefined;
-    if (inner.Protocol !== undefined && inner.Protocol !== PROTOCOL_UDP) {
-      return failure('InvalidMessage', `Inner.Protocol ${String(inner.Protocol)} cannot be built (allowed: 17, UDP)`);
-    }
-    const destinationText = inner.DestinationAddress ?? last?.SourceAddress ?? peer.allowedIps.hostAddress(inner.Version);
-    if (destinationText === undefined) {
-      return failure('InvalidAddress', `no inner destination for peer ${peer.publicKey}: give Inner.DestinationAddress (the peer has sent no UDP packet yet and its AllowedIPs name no single host)`);
-    }
-    const parsed = typeof destinationText === 'string' ? this.innerAddress(destinationText) : undefined;
-    const destination = parsed?.bytes;
-    if (!parsed || !destination) return failure('InvalidAddress', `Inner.DestinationAddress '${String(destinationText)}' is not an IPv4 or IPv6 address`);
-    const version = destination.length === 4 ? 4 : 6;
-    if (inner.Version !== undefined && inner.Version !== version) {
-      return failure('InvalidAddress', `Inner.Version ${String(inner.Version)} does not match the IPv${version} destination ${destinationText}`);
-    }
-    const sourceText = inner.SourceAddress ?? (last && last.Version === version ? last.DestinationAddress : undefined);
-    let source: Buffer | undefined;
-    if (sourceText !== undefined) {
-      source = typeof sourceText === 'string' ? this.innerAddress(sourceText)?.bytes : undefined;
-      if (!source || source.length !== destination.length) {
-        return failure('InvalidAddress', `Inner.SourceAddress '${String(sourceText)}' is not an IPv${version} address like the destination`);
-      }
-    } else {
-      source = version === 4 ? this.tunnelAddress4 : this.tunnelAddress6;
-      if (!source) return failure('InvalidAddress', `no inner IPv${version} source address: give Inner.SourceAddress or configure an IPv${version} TunnelAddress`);
-    }
-    if (!peer.allowedIps.contains(parsed.text, version)) {
-      return failure('AllowedIpsViolation', `inner destination ${parsed.text} is not in the AllowedIPs of peer ${peer.publicKey}`);
-    }
-    const destinationPort = inner.DestinationPort ?? last?.SourcePort ?? this.tunnelPort;
-    const sourcePort = inner.SourcePort ?? last?.DestinationPort ?? this.tunnelPort;
-    if (!isPort(destinationPort)) return failure('InvalidPort', `Inner.DestinationPort ${String(destinationPort)} is not a port (allowed: 1–65535)`);
-    if (!isPort(sourcePort)) return failure('InvalidPort', `Inner.SourcePort ${String(sourcePort)} is not a port (allowed: 1–65535)`);
-    return { source, destination, sourcePort, destinationPort };
-  }
-
-  /** `text` parsed as an IP address, with its canonical text (cached, bounded; the bytes are only ever copied from). */
-  private innerAddress(text: string): InnerAddress | undefined {
-    let address = this.innerAddresses.get(text);
-    if (address === undefined && !this.innerAddresses.has(text)) {
-      const bytes = parseIpAddress(text);
-      address = bytes === undefined ? undefined : { bytes, text: formatIpAddress(bytes) };
-      if (this.innerAddresses.size >= INNER_ADDRESS_CACHE_SIZE) this.innerAddresses.clear();
-      this.innerAddresses.set(text, address);
-    }
-    return address;
-  }
-
   private usableForSending(keypair: Keypair, now: number): boolean {
-    return now - keypair.createdAt < this.timers.rejectAfterTimeMs && keypair.sendCounter < this.timers.rejectAfterMessages;
+    return now - keypair.createdAt < this.limits.rejectAfterTimeMs && keypair.sendCounter < this.limits.rejectAfterMessages;
   }
 
   /** Encrypts `plaintext[0, length)` with `keypair` (padding it in place) and transmits it. */
@@ -830,19 +564,17 @@ export class WireGuardDevice {
     cipher.final();
     cipher.getAuthTag().copy(out, TRANSPORT_HEADER_LENGTH + padded);
 
-    peer.keepaliveAt = 0;
+    this.timers.anyAuthenticatedPacketSent(peer);
     if (length > 0) {
       this.counters.transportSent++;
-      if (peer.newHandshakeAt === 0) {
-        this.schedule(peer, 'newHandshakeAt', now + this.timers.keepaliveTimeoutMs + this.timers.rekeyTimeoutMs + this.jitter());
-      }
+      this.timers.dataSent(peer, now);
     } else {
       this.counters.keepalivesSent++;
     }
     this.output.transmit(out, peer.endpointAddress!, peer.endpointPort, done);
     // Send side of key freshness.
-    if (keypair.sendCounter >= this.timers.rekeyAfterMessages || (keypair.isInitiator && now - keypair.createdAt >= this.timers.rekeyAfterTimeMs)) {
-      this.initiateHandshake(peer, false);
+    if (keypair.sendCounter >= this.limits.rekeyAfterMessages || (keypair.isInitiator && now - keypair.createdAt >= this.limits.rekeyAfterTimeMs)) {
+      this.handshakes.initiate(peer, false);
     }
   }
 
@@ -863,167 +595,12 @@ export class WireGuardDevice {
     }
   }
 
-  /** Control messages (handshake) go to the peer's current endpoint. */
-  private transmitControl(peer: Peer, message: Buffer): void {
-    peer.keepaliveAt = 0;
-    this.output.transmit(message, peer.endpointAddress!, peer.endpointPort);
-  }
-
-  // ---------------------------------------------------------------- handshakes
-
-  /** Sends a handshake initiation unless one went out less than Rekey-Timeout ago; true when sent. */
-  private initiateHandshake(peer: Peer, isRetry: boolean): boolean {
-    if (peer.endpointAddress === undefined || this.closed) return false;
-    const now = this.clock.now();
-    if (now - peer.lastInitiationSentAt < this.timers.rekeyTimeoutMs) return false;
-    if (!isRetry && peer.retransmitAt === 0) peer.attemptsStartedAt = now;
-    const localIndex = this.allocateIndex();
-    const created = createInitiation(this.local, peer.identity, localIndex, tai64n(this.clock.epochMs()));
-    if (!created) return false;
-    peer.cookies.addMacs(created.message, INITIATION_MAC1_OFFSET, INITIATION_MAC2_OFFSET);
-    this.dropInitiation(peer);
-    peer.initiation = { localIndex, state: created.state };
-    this.indices.set(localIndex, { peer, keypair: undefined });
-    peer.lastInitiationSentAt = now;
-    this.counters.initiationsSent++;
-    this.schedule(peer, 'retransmitAt', now + this.timers.rekeyTimeoutMs + this.jitter());
-    this.transmitControl(peer, created.message);
-    return true;
-  }
-
-  private dropInitiation(peer: Peer): void {
-    if (peer.initiation) {
-      this.indices.delete(peer.initiation.localIndex);
-      peer.initiation = undefined;
-    }
-  }
-
-  private allocateIndex(): number {
-    for (;;) {
-      const index = randomInt(0, 0x1_0000_0000);
-      if (!this.indices.has(index)) return index;
-    }
-  }
-
-  private deleteKeypair(keypair: Keypair): void {
-    const entry = this.indices.get(keypair.localIndex);
-    if (entry?.keypair === keypair) this.indices.delete(keypair.localIndex);
-    keypair.wipe();
-  }
-
-  private jitter(): number {
-    return this.random() * this.timers.rekeyTimeoutJitterMs;
-  }
-
-  // ---------------------------------------------------------------- timers
-
-  /** Sets a deadline (replacing a pending one) and makes sure the peer's timer fires for it. */
-  private schedule(peer: Peer, which: 'retransmitAt' | 'keepaliveAt' | 'newHandshakeAt' | 'zeroKeysAt', at: number): void {
-    peer[which] = at;
-    this.arm(peer, at);
-  }
-
-  /** Makes sure the peer's timer fires no later than `at`. */
-  private arm(peer: Peer, at: number): void {
-    if (this.closed || at >= peer.timerAt) return;
-    // The peer's previous deadline entry, if any, becomes stale: only `peer.timer` counts.
-    const entry: PeerDeadline = { at, peer };
-    peer.timer = entry;
-    peer.timerAt = at;
-    this.deadlines.push(entry);
-    if (at < this.wakeAt) this.scheduleWake(at);
-  }
-
-  /** Sets the one device timer to fire at `at`. */
-  private scheduleWake(at: number): void {
-    if (this.wakeTimer !== undefined) this.clock.clearTimer(this.wakeTimer);
-    this.wakeAt = at;
-    this.wakeTimer = this.clock.setTimer(() => this.onWake(), Math.max(0, at - this.clock.now()));
-  }
-
-  /** Runs the timers of every peer whose deadline has come, then waits for the next deadline. */
-  private onWake(): void {
-    this.wakeTimer = undefined;
-    this.wakeAt = Infinity;
-    if (this.closed) return;
-    const now = this.clock.now();
-    // Deadlines set while these run (at `now` or later) wait for the next wake.
-    const due: PeerDeadline[] = [];
-    while (this.deadlines.size > 0 && this.deadlines.peek()!.at <= now) due.push(this.deadlines.pop()!);
-    let i = 0;
-    try {
-      for (; i < due.length; i++) this.onTimer(due[i], now);
-    } finally {
-      // Should one peer's timers throw, the peers after it keep their deadlines.
-      for (i++; i < due.length; i++) this.deadlines.push(due[i]);
-      if (!this.closed && this.deadlines.size > 0) this.scheduleWake(this.deadlines.peek()!.at);
-    }
-  }
-
-  private onTimer(entry: PeerDeadline, now: number): void {
-    const peer = entry.peer;
-    if (peer.timer !== entry) return;
-    peer.timer = undefined;
-    peer.timerAt = Infinity;
-    if (this.closed || this.peers.get(peer.publicKey) !== peer) return;
-    try {
-      this.runTimers(peer, now);
-    } finally {
-      this.rearm(peer);
-    }
-  }
-
-  private runTimers(peer: Peer, now: number): void {
-    const t = this.timers;
-    if (peer.retransmitAt !== 0 && now >= peer.retransmitAt) {
-      peer.retransmitAt = 0;
-      if (now - peer.attemptsStartedAt >= t.rekeyAttemptTimeMs) {
-        // Give up: the peer did not answer for Rekey-Attempt-Time.
-        this.dropInitiation(peer);
-        peer.attemptsStartedAt = -Infinity;
-        peer.keepaliveAt = 0;
-        this.failQueue(peer, 'NoSession', `no handshake with peer ${peer.publicKey} within ${t.rekeyAttemptTimeMs} ms`);
-        if (peer.zeroKeysAt === 0) peer.zeroKeysAt = now + t.rejectAfterTimeMs * 3;
-      } else {
-        if (!this.initiateHandshake(peer, true)) {
-          // Still inside the per-peer initiation interval: try again once it has passed.
-          const retryAt = peer.lastInitiationSentAt + t.rekeyTimeoutMs;
-          if (retryAt > now) peer.retransmitAt = retryAt;
-        }
-      }
-    }
-    if (peer.keepaliveAt !== 0 && now >= peer.keepaliveAt) {
-      peer.keepaliveAt = 0;
-      this.sendKeepalive(peer, now);
-      if (peer.needAnotherKeepalive) {
-        peer.needAnotherKeepalive = false;
-        peer.keepaliveAt = now + t.keepaliveTimeoutMs;
-      }
-    }
-    if (peer.newHandshakeAt !== 0 && now >= peer.newHandshakeAt) {
-      // Data went out but nothing came back for Keepalive-Timeout + Rekey-Timeout.
-      peer.newHandshakeAt = 0;
-      this.initiateHandshake(peer, false);
-    }
+  /** Fails the queued packets whose wait for a session is over. */
+  private expireQueued(peer: Peer, now: number): void {
     while (peer.queue.length > 0 && peer.queue[0].expiresAt <= now) {
       const item = peer.queue.shift()!;
       this.fail(item.done, failure('NoSession', `no session with peer ${peer.publicKey} within ${this.queueTimeoutMs} ms`), peer.publicKey, peer);
     }
-    if (peer.zeroKeysAt !== 0 && now >= peer.zeroKeysAt) {
-      peer.zeroKeysAt = 0;
-      for (const keypair of peer.keypairs()) this.deleteKeypair(keypair);
-      peer.previous = peer.current = peer.next = undefined;
-      this.dropInitiation(peer);
-      if (peer.dynamic && peer.queue.length === 0) this.removePeer(peer, 'NoSession', 'session expired');
-    }
-  }
-
-  private rearm(peer: Peer): void {
-    if (this.closed || this.peers.get(peer.publicKey) !== peer) return;
-    let next = Infinity;
-    for (const at of [peer.retransmitAt, peer.keepaliveAt, peer.newHandshakeAt, peer.zeroKeysAt]) if (at !== 0 && at < next) next = at;
-    if (peer.queue.length > 0 && peer.queue[0].expiresAt < next) next = peer.queue[0].expiresAt;
-    if (next !== Infinity) this.arm(peer, next);
   }
 
   private failQueue(peer: Peer, code: FailureCode, reason: string): void {
@@ -1031,16 +608,41 @@ export class WireGuardDevice {
     for (const item of items) this.fail(item.done, failure(code, reason), peer.publicKey, peer);
   }
 
+  // ---------------------------------------------------------------- peers and keys
+
+  /** Why a handshake from the unknown key `peerKey` is refused; undefined when it may become a peer. */
+  private refuseUnknownPeer(peerKey: string): Failure | undefined {
+    if (!this.allowUnknownPeers) return failure('UnknownPeer', `handshake from unknown peer ${peerKey}`);
+    if (this.dynamicPeers >= this.maxUnknownPeers) {
+      return failure('RateLimited', `handshake from unknown peer ${peerKey}: already ${this.dynamicPeers} unknown peers (the limit)`);
+    }
+    return undefined;
+  }
+
+  private addUnknownPeer(peerKey: string, identity: RemoteIdentity): Peer {
+    const peer = new Peer(peerKey, identity, AllowedIps.ANY, new CookieJar(identity.publicKey, this.now), true);
+    this.peers.set(peerKey, peer);
+    this.dynamicPeers++;
+    return peer;
+  }
+
+  /** Erases every key of the peer; a peer accepted as unknown with nothing waiting is then forgotten. */
+  private zeroKeys(peer: Peer): void {
+    for (const keypair of peer.keypairs()) this.indices.retire(keypair);
+    peer.previous = peer.current = peer.next = undefined;
+    this.handshakes.abandonInitiation(peer);
+    if (peer.dynamic && peer.queue.length === 0) this.removePeer(peer, 'NoSession', 'session expired');
+  }
+
   private removePeer(peer: Peer, code: FailureCode, reason: string): void {
     if (this.peers.get(peer.publicKey) === peer) {
       this.peers.delete(peer.publicKey);
       if (peer.dynamic) this.dynamicPeers--;
     }
-    peer.timer = undefined;
-    peer.timerAt = Infinity;
-    for (const keypair of peer.keypairs()) this.deleteKeypair(keypair);
+    this.timers.stop(peer);
+    for (const keypair of peer.keypairs()) this.indices.retire(keypair);
     peer.previous = peer.current = peer.next = undefined;
-    this.dropInitiation(peer);
+    this.handshakes.abandonInitiation(peer);
     this.failQueue(peer, code, reason);
   }
 }
@@ -1067,67 +669,3 @@ export function parseEndpoint(text: string, what: string): { address: string; po
   return { address: formatIpAddress(bytes), port: portNumber };
 }
 
-/** A peer's next timer deadline; stale once the peer's `timer` is another entry. */
-interface PeerDeadline {
-  readonly at: number;
-  readonly peer: Peer;
-}
-
-/** Binary min-heap of deadlines by time. */
-class DeadlineHeap {
-  private readonly items: PeerDeadline[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): PeerDeadline | undefined {
-    return this.items[0];
-  }
-
-  push(entry: PeerDeadline): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(entry);
-    while (i > 0) {
-      const parent = Math.floor((i - 1) / 2);
-      if (items[parent].at <= entry.at) break;
-      items[i] = items[parent];
-      i = parent;
-    }
-    items[i] = entry;
-  }
-
-  pop(): PeerDeadline | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= items.length) break;
-      const right = left + 1;
-      const child = right < items.length && items[right].at < items[left].at ? right : left;
-      if (items[child].at >= last.at) break;
-      items[i] = items[child];
-      i = child;
-    }
-    items[i] = last;
-    return top;
-  }
-
-  clear(): void {
-    this.items.length = 0;
-  }
-}
-
-/** An inner address as bytes and as canonical text. */
-interface InnerAddress {
-  readonly bytes: Buffer;
-  readonly text: string;
-}
-
-function isPort(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
-}

@@ -1,7 +1,8 @@
 /**
  * The Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s handshake of WireGuard (whitepaper §5.4.2–5.4.5),
  * for both roles, as pure functions over explicit state. MACs are not handled here (see
- * cookie.ts); neither are indices, timers or peers (see device.ts).
+ * cookie.ts); neither are indices, timers or peers (see index-table.ts, peer-timers.ts, handshake.ts
+ * and device.ts).
  */
 import type { KeyObject } from 'node:crypto';
 import {

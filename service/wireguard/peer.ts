@@ -6,6 +6,7 @@ import type { InnerAddressing, SendCallback } from '../contracts';
 import type { AllowedIps } from './allowed-ips';
 import type { CookieJar } from './cookie';
 import type { HandshakeState, RemoteIdentity } from './noise';
+import type { PeerDeadline } from './peer-timers';
 import { ReplayWindow } from './replay-window';
 import { sessionBlock } from './session-arena';
 
@@ -84,14 +85,14 @@ export class Peer {
   /** True once a rekey was started for the current keypair because it was about to expire (receive side). */
   rekeyRequestedForCurrent = false;
 
-  // Timer deadlines (clock ms); 0 = not pending.
+  // Timer deadlines (clock ms, set through PeerTimers); 0 = not pending.
   retransmitAt = 0;
   keepaliveAt = 0;
   newHandshakeAt = 0;
   zeroKeysAt = 0;
   needAnotherKeepalive = false;
-  /** The device's entry for this peer's next deadline (the device runs one timer for all peers). */
-  timer: object | undefined;
+  /** This peer's entry in the deadline heap of PeerTimers (one clock timer serves all peers). */
+  timer: PeerDeadline | undefined;
   timerAt = Infinity;
 
   readonly queue: QueuedPacket[] = [];
@@ -109,6 +110,14 @@ export class Peer {
     /** Accepted through AllowUnknownPeers rather than configured; forgotten once its keys expire. */
     readonly dynamic: boolean,
   ) {}
+
+  /** Follows the peer to the address its latest authenticated message came from (roaming). */
+  roamTo(address: string, port: number): void {
+    if (this.endpointAddress !== address || this.endpointPort !== port) {
+      this.endpointAddress = address;
+      this.endpointPort = port;
+    }
+  }
 
   /** All keypairs currently held. */
   keypairs(): Keypair[] {

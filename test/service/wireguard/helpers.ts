@@ -3,9 +3,14 @@
  * other in memory.
  */
 import type { Failure, InnerAddressing } from '../../../service/contracts';
+import { AllowedIps } from '../../../service/wireguard/allowed-ips';
 import type { Clock, TimerHandle } from '../../../service/wireguard/clock';
+import { CookieJar } from '../../../service/wireguard/cookie';
+import { x25519FromPrivate } from '../../../service/wireguard/crypto';
 import { DeviceOutput, WireGuardDevice, WireGuardDeviceOptions } from '../../../service/wireguard/device';
-import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
+import { decodeKey, encodeKey, generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
+import { remoteIdentity } from '../../../service/wireguard/noise';
+import { Peer } from '../../../service/wireguard/peer';
 
 interface ManualTimer {
   readonly at: number;
@@ -213,3 +218,13 @@ export const CLIENT_TO_GATEWAY: InnerAddressing = {
   Version: 4,
   Protocol: 17,
 };
+
+/** A peer of a fresh local key, outside any device (for the device's parts on their own). */
+export function standalonePeer(options: { allowedIps?: readonly string[]; dynamic?: boolean } = {}): Peer {
+  const local = x25519FromPrivate(decodeKey(generatePrivateKey(), 'local key'));
+  const remoteKey = decodeKey(publicKeyOf(generatePrivateKey()), 'peer key');
+  const identity = remoteIdentity({ privateKey: local.privateKey, publicKey: local.publicKey }, remoteKey);
+  if (!identity) throw new Error('unusable test key');
+  const allowed = AllowedIps.parse(options.allowedIps ?? []);
+  return new Peer(encodeKey(remoteKey), identity, allowed, new CookieJar(remoteKey, () => 0), options.dynamic ?? false);
+}
