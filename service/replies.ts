@@ -6,9 +6,9 @@
  * entry; one bad entry never stops the others.
  */
 import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAddressing, ListenerRegistry, MetricsRecorder } from './contracts';
-import { formatEndpoint } from './egress/address';
 import { decodeData, isFailure } from './formatter';
 import { isTagFailure, ReplyTagCodec, ReplyTarget } from './ingress/reply-tags';
+import { formatEndpoint } from '../lib/private/network';
 import type { FormatterName } from '../lib/private/records';
 
 /** Where a response came from. */

@@ -3,9 +3,9 @@
  * outcome (replies routed, failures reported per packet, latency and batch size observed).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord, FormatterName } from '../../lib/private/records';
 import type { FailureReporter, MetricsRecorder } from '../contracts';
-import { formatEndpoint } from '../egress/address';
 import { Batcher } from '../ingress/batcher';
 import { messagesOverheadBytes, QueuedPacket } from '../ingress/packet';
 import type { ReplyRouter } from '../replies';

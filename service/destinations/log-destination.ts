@@ -5,8 +5,8 @@
  * payload is printable ASCII.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord, ListenerRecord } from '../../lib/private/records';
-import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure } from '../formatter';
 import { Destination, DestinationContext, DeliveryResult } from './destination';
 import type { InboundPacket, QueuedPacket } from '../ingress/packet';

@@ -7,12 +7,11 @@ import type { BlockList } from 'node:net';
 import type { FormatterName, ListenerRecord } from '../../lib/private/records';
 import type { FailureReporter, InboundDatagram, IngressSink, ListenerHandle, MetricsRecorder } from '../contracts';
 import type { DestinationLane } from '../destinations/destination-lane';
-import { blockListOf, listContains } from '../egress/cidr';
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
 import { PacketLocal, packetTemplate, PacketTemplate, queueDatagram } from './packet';
 import type { ReplyTagCodec } from './reply-tags';
-import { formatEndpoint } from '../egress/address';
+import { blockListOf, formatEndpoint, listContains } from '../../lib/private/network';
 
 /** Seconds a reply Tag stays valid unless the Listener says otherwise. */
 export const DEFAULT_REPLY_TAG_TTL_SECONDS = 300;

@@ -24,7 +24,7 @@ import {
   renderError,
   renderResult,
 } from './sns-protocol';
-import { topicRegion } from '../sourcing/arn';
+import { topicRegion } from '../../lib/private/arn';
 import type { SnsNotification, SourcedPacketProcessor } from '../sourcing/sourced-packet-processor';
 
 export interface LocalSnsEndpointOptions {

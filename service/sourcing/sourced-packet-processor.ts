@@ -9,6 +9,8 @@
  * stops the others.
  */
 import { isIP } from 'node:net';
+import { WIREGUARD_KEY } from '../../lib/private/limits';
+import { formatEndpoint } from '../../lib/private/network';
 import type { FormatterName, PacketSourceRecord } from '../../lib/private/records';
 import type {
   BindingLookup,
@@ -23,7 +25,6 @@ import type {
   ListenerRegistry,
   MetricsRecorder,
 } from '../contracts';
-import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure, parseFormatter } from '../formatter';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../listeners/listener-socket';
 
@@ -63,7 +64,7 @@ export interface SourcedPacketProcessorOptions {
   region: string;
   /** Clock in epoch milliseconds (TtlSeconds, failure timestamps). @default Date.now */
   now?: () => number;
-  /** Largest decoded payload in bytes. @default 65507 */
+  /** Largest decoded payload in bytes. @default MAX_UDP_PAYLOAD_BYTES */
   maxPayloadBytes?: number;
   /** Most entries in one `Messages` array; larger messages are rejected whole. @default 1000 */
   maxEntriesPerMessage?: number;
@@ -71,7 +72,6 @@ export interface SourcedPacketProcessorOptions {
   sendTimeoutMs?: number;
 }
 
-const PEER_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const NOTHING: SourcedResult = Object.freeze({ sent: 0, failed: 0 });
 
 /** Validates sourced packets and sends them from their PacketSource's Listener. */
@@ -231,8 +231,8 @@ export class SourcedPacketProcessor {
     let peerKey: string | undefined;
     const peer = remote.PeerKey;
     if (peer !== undefined && peer !== null) {
-      if (typeof peer !== 'string' || !PEER_KEY_PATTERN.test(peer)) {
-        return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, formatEndpoint(address, port));
+      if (typeof peer !== 'string' || !WIREGUARD_KEY.pattern.test(peer)) {
+        return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: ${WIREGUARD_KEY.allowed})`, formatEndpoint(address, port));
       }
       peerKey = peer;
     }

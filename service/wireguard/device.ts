@@ -15,7 +15,6 @@ import { CookieChecker, CookieJar, cookieSource } from './cookie';
 import { tai64n, TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
 import { HandshakeLoadMeter, SourceRateLimiter } from './handshake-limits';
 import { parseInnerPacket, PROTOCOL_UDP, UdpPacketAddressing, udpPacketLength, writeUdpPacket } from './inner-packet';
-import { formatIpAddress, parseIpAddress } from './ip-address';
 import { decodeKey, encodeKey } from './keys';
 import {
   decodeCookieReply,
@@ -49,6 +48,7 @@ import {
 } from './noise';
 import { Keypair, Peer } from './peer';
 import { resolveTimers, WireGuardTimers } from './timers';
+import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 /** Largest inner packet (plaintext) that still fits one outer datagram. */
 export const MAX_INNER_PACKET_LENGTH = MAX_DATAGRAM_LENGTH - TRANSPORT_MIN_LENGTH;
