@@ -9,7 +9,7 @@ import type { FailureReporter, InboundDatagram, IngressSink, ListenerHandle, Met
 import type { DestinationLane } from '../destinations/destination-lane';
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
-import { PacketLocal, packetTemplate, PacketTemplate, queueDatagram } from './packet';
+import { isQueuedPacket, PacketLocal, packetTemplate, PacketTemplate, queueDatagram } from './packet';
 import type { ReplyTagCodec } from './reply-tags';
 import { blockListOf, formatEndpoint, listContains } from '../../lib/private/network';
 
@@ -82,7 +82,12 @@ export class IngressPipeline implements IngressSink {
     const templates = this.templatesOf(listener);
     for (let g = 0; g < this.groups.length; g++) {
       const queued = queueDatagram(datagram, tag, templates[g]);
-      for (const lane of this.groups[g].lanes) lane.enqueue(queued);
+      if (isQueuedPacket(queued)) {
+        for (const lane of this.groups[g].lanes) lane.enqueue(queued);
+      } else {
+        const remote = formatEndpoint(datagram.remoteAddress, datagram.remotePort);
+        for (const lane of this.groups[g].lanes) failures.report(queued, { listener: name, destination: lane.name, remote, tag });
+      }
     }
   }
 
