@@ -12,14 +12,17 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Listener, ListenerOptions } from './listener';
+import { ENVIRONMENT_VARIABLE_NAME } from './private/limits';
 import { ListenerWiring } from './private/listener-wiring';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from './private/metrics';
 import { acknowledgeNagFindings } from './private/nag';
 import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
 import { RegistrationProvider } from './private/registration-provider';
 import {
-  DeliveryTarget, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment, ServiceEnvironment,
+  DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
+import { ServiceEnvironment } from './private/service-environment';
 import { fail, validateAccount, validateArn, validateInteger, validateRange, validateRegion } from './private/validation';
 
 /** How the fleet's tasks reach AWS APIs (DynamoDB, SQS, Lambda, ECR, CloudWatch Logs…). */
@@ -568,7 +571,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
    * read exactly this secret. WireGuard Listeners pass their keys this way.
    */
   public addSecretEnvironment(name: string, secret: secretsmanager.ISecret, options: SecretEnvironmentOptions = {}): void {
-    if (!Token.isUnresolved(name) && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    if (!Token.isUnresolved(name) && !ENVIRONMENT_VARIABLE_NAME.pattern.test(name)) {
       fail(this, `addSecretEnvironment: name must be an environment variable name (A-Z, a-z, 0-9 and _, not starting with a digit), got ${JSON.stringify(name)}`);
     }
     if (this.secretEnvironmentNames.has(name)) {
@@ -610,7 +613,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
 
   /** Packets published to PacketSources and sent by the fleet. Sum over 1 minute by default. */
   public metricSourcedSent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('SourcedSent', props);
+    return this.metric(MetricName.SourcedSent, props);
   }
 
   /** Age of the oldest sourced-packet notification waiting in the delivery queue. */

@@ -11,8 +11,9 @@ import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT, REPLY_TAG_TTL_SECONDS,
 } from './private/limits';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
-import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from './private/resource-properties';
+import { LISTENER_RESOURCE_TYPE, ListenerProperty } from './private/resource-properties';
 import { fail, validateCidrs, validateIntegerRange, validateName, validateRange } from './private/validation';
 import type { WireGuardPeer } from './wireguard-peer';
 
@@ -337,7 +338,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, Listener: this.listenerName },
+      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Listener]: this.listenerName },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,
@@ -346,12 +347,12 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
 
   /** Datagrams received by this Listener. Sum over 1 minute by default. */
   public metricDatagramsIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('DatagramsIn', props);
+    return this.metric(MetricName.DatagramsIn, props);
   }
 
   /** Replies sent to clients by this Listener. Sum over 1 minute by default. */
   public metricRepliesOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('RepliesOut', props);
+    return this.metric(MetricName.RepliesOut, props);
   }
 
   /** The Listener record stored in the gateway's table. */

@@ -4,6 +4,7 @@
  * the Listener. Nothing here awaits; each step is synchronous and small.
  */
 import type { BlockList } from 'node:net';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { FormatterName, ListenerRecord } from '../../lib/private/records';
 import type { FailureReporter, InboundDatagram, IngressSink, ListenerHandle, MetricsRecorder } from '../contracts';
 import type { DestinationLane } from '../destinations/destination-lane';
@@ -57,7 +58,7 @@ export class IngressPipeline implements IngressSink {
     }
     this.groups = [...groups].map(([formatter, lanes]) => ({ formatter, lanes }));
     this.ttlSeconds = options.record.ReplyTagTtlSeconds ?? DEFAULT_REPLY_TAG_TTL_SECONDS;
-    this.dims = Object.freeze({ Listener: options.record.Name });
+    this.dims = Object.freeze({ [MetricDimension.Listener]: options.record.Name });
   }
 
   /** The destinations this pipeline feeds. */
@@ -68,7 +69,7 @@ export class IngressPipeline implements IngressSink {
   public accept(listener: ListenerHandle, datagram: InboundDatagram): void {
     const { metrics, failures, flows, tags } = this.options;
     const name = listener.name;
-    metrics.increment('DatagramsIn', 1, this.dims);
+    metrics.increment(MetricName.DatagramsIn, 1, this.dims);
     if (this.restrictions !== undefined && !listContains(this.restrictions, datagram.remoteAddress)) {
       failures.report(
         { code: 'ClientRestricted', reason: `client ${datagram.remoteAddress} is not in the Listener's ClientRestrictions.Networks` },

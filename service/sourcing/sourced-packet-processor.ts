@@ -10,6 +10,7 @@
  */
 import { isIP } from 'node:net';
 import { WIREGUARD_KEY } from '../../lib/private/limits';
+import { MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
 import type { FormatterName, PacketSourceRecord } from '../../lib/private/records';
 import type {
@@ -136,7 +137,7 @@ export class SourcedPacketProcessor {
       if (typeof egress.Value !== 'string') {
         return this.rejectNotification(n, undefined, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
       }
-      this.metrics.increment('SourcedSkipped');
+      this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     const binding = this.bindings.getPacketSource(topicArn);
@@ -144,7 +145,7 @@ export class SourcedPacketProcessor {
       return this.rejectNotification(n, undefined, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
     }
     if (egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
-      this.metrics.increment('SourcedSkipped');
+      this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     if (binding.Enabled === false) {
@@ -313,7 +314,7 @@ export class SourcedPacketProcessor {
 
   /** @internal */
   countSent(sent: number): void {
-    if (sent > 0) this.metrics.increment('SourcedSent', sent);
+    if (sent > 0) this.metrics.increment(MetricName.SourcedSent, sent);
   }
 }
 

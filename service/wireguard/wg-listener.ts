@@ -18,6 +18,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
 import type {
   EgressDatagram,
@@ -291,7 +292,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       deliver: (peerKey, data, inner, remoteAddress, remotePort) => this.deliver(peerKey, data, inner, remoteAddress, remotePort),
       reportFailure: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
       handshakeCompleted: (peerKey, initiator) => {
-        this.options.metrics?.increment('WireGuardHandshakes', 1, { Listener: this.name });
+        this.options.metrics?.increment(MetricName.WireGuardHandshakes, 1, { [MetricDimension.Listener]: this.name });
         this.options.logger.debug('WireGuard handshake completed', { listener: this.name, peerKey, initiator });
       },
     };
@@ -398,10 +399,10 @@ export class FailureLogLimiter {
     }
     let dims = this.dimensions.get(failure.code);
     if (dims === undefined) {
-      dims = Object.freeze({ Code: failure.code });
+      dims = Object.freeze({ [MetricDimension.Code]: failure.code });
       this.dimensions.set(failure.code, dims);
     }
-    this.options.metrics?.increment('Failures', 1, dims);
+    this.options.metrics?.increment(MetricName.Failures, 1, dims);
   }
 
   /** Logs the summary of suppressed records, if any. */
