@@ -12,7 +12,10 @@ import {
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
-import { DESTINATION_TYPES, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS } from './records';
+import {
+  BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
+  WireGuardPeerRecord, WireGuardRecord,
+} from './records';
 
 export interface RecordValidationOptions {
   /**
@@ -34,21 +37,34 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const LISTENER_FIELDS = [
-  'Name', 'Protocol', 'Port', 'BindAddress', 'Domain', 'PublicAddress', 'Formatter', 'Destinations', 'ClientRestrictions',
-  'EgressAllowedNetworks', 'MaxPayloadBytes', 'ReplyTagTtlSeconds', 'WireGuard',
-] as const;
-const DESTINATION_FIELDS = ['Name', 'Type', 'Arn', 'QueueUrl', 'Module', 'Handler', 'Formatter', 'Batching', 'MaxQueuedPackets', 'MaxInFlightBatches'] as const;
-const BATCHING_FIELDS = ['Count', 'TimeoutInSeconds', 'SizeInBytes'] as const;
-const WIREGUARD_FIELDS = [
-  'PrivateKey', 'PrivateKeySecretArn', 'PrivateKeyEnvironmentVariable', 'PublicKey', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery',
-] as const;
-const PEER_FIELDS = ['PublicKey', 'AllowedIPs', 'PresharedKey', 'PresharedKeyEnvironmentVariable', 'Endpoint'] as const;
-const SOURCE_FIELDS = [
-  'TopicArn', 'ListenerName', 'Enabled', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'HomeRegion', 'BindingId', 'OwnerStackId',
-  'SubscriptionState', 'SubscriptionArns', 'Description', 'RoleArn', 'ExternalId', 'EgressRegions',
-] as const;
-const DOCUMENT_FIELDS = ['$schema', 'Listeners', 'PacketSources'] as const;
+/**
+ * The field names of record type `T`, in the order given. The argument must name every field of
+ * `T` and no other (excess property check), so a field added to a record interface in records.ts
+ * without being added here is a compile error, not an "unknown field" at run time.
+ */
+export function recordFields<T>(fields: { readonly [K in keyof Required<T>]: true }): readonly (keyof T & string)[] {
+  return Object.keys(fields) as (keyof T & string)[];
+}
+
+const LISTENER_FIELDS = recordFields<ListenerRecord>({
+  Name: true, Protocol: true, Port: true, BindAddress: true, Domain: true, PublicAddress: true, Formatter: true, Destinations: true, ClientRestrictions: true,
+  EgressAllowedNetworks: true, MaxPayloadBytes: true, ReplyTagTtlSeconds: true, WireGuard: true,
+});
+const CLIENT_RESTRICTIONS_FIELDS = recordFields<NonNullable<ListenerRecord['ClientRestrictions']>>({ Networks: true });
+const DESTINATION_FIELDS = recordFields<DestinationRecord>({
+  Name: true, Type: true, Arn: true, QueueUrl: true, Module: true, Handler: true, Formatter: true, Batching: true, MaxQueuedPackets: true, MaxInFlightBatches: true,
+});
+const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
+const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
+  PrivateKey: true, PrivateKeySecretArn: true, PrivateKeyEnvironmentVariable: true, PublicKey: true, Peers: true, AllowUnknownPeers: true, DecapsulatedDelivery: true,
+});
+const PEER_FIELDS = recordFields<WireGuardPeerRecord>({ PublicKey: true, AllowedIPs: true, PresharedKey: true, PresharedKeyEnvironmentVariable: true, Endpoint: true });
+const SOURCE_FIELDS = recordFields<PacketSourceRecord>({
+  TopicArn: true, ListenerName: true, Enabled: true, DeadLetterQueueArn: true, DeliveryLogGroupArn: true, HomeRegion: true, BindingId: true, OwnerStackId: true,
+  SubscriptionState: true, SubscriptionArns: true, Description: true, RoleArn: true, ExternalId: true, EgressRegions: true,
+});
+/** `$schema` lets editors validate a config file; it is not part of the stored document. */
+const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?: string }>({ $schema: true, Listeners: true, PacketSources: true });
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -190,7 +206,7 @@ class Validator {
         else destinationNames.set(d.Name, dPath);
       }
     });
-    const restrictions = this.object(r.ClientRestrictions, `${path}.ClientRestrictions`, ['Networks'], false);
+    const restrictions = this.object(r.ClientRestrictions, `${path}.ClientRestrictions`, CLIENT_RESTRICTIONS_FIELDS, false);
     if (restrictions !== undefined) this.cidrs(restrictions.Networks, `${path}.ClientRestrictions.Networks`, true);
     this.cidrs(r.EgressAllowedNetworks, `${path}.EgressAllowedNetworks`, false);
     this.integer(r.MaxPayloadBytes, `${path}.MaxPayloadBytes`, PAYLOAD_BYTES, 'is not a valid payload limit', false);
