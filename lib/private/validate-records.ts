@@ -47,21 +47,65 @@ export function recordFields<T>(fields: { readonly [K in keyof Required<T>]: tru
 }
 
 const LISTENER_FIELDS = recordFields<ListenerRecord>({
-  Name: true, Protocol: true, Port: true, BindAddress: true, Domain: true, PublicAddress: true, Formatter: true, Destinations: true, ClientRestrictions: true,
-  EgressAllowedNetworks: true, MaxPayloadBytes: true, ReplyTagTtlSeconds: true, WireGuard: true,
+  Name: true,
+  Protocol: true,
+  Port: true,
+  BindAddress: true,
+  Domain: true,
+  PublicAddress: true,
+  Formatter: true,
+  Destinations: true,
+  ClientRestrictions: true,
+  EgressAllowedNetworks: true,
+  MaxPayloadBytes: true,
+  ReplyTagTtlSeconds: true,
+  WireGuard: true,
 });
 const CLIENT_RESTRICTIONS_FIELDS = recordFields<NonNullable<ListenerRecord['ClientRestrictions']>>({ Networks: true });
 const DESTINATION_FIELDS = recordFields<DestinationRecord>({
-  Name: true, Type: true, Arn: true, QueueUrl: true, Module: true, Handler: true, Formatter: true, Batching: true, MaxQueuedPackets: true, MaxInFlightBatches: true,
+  Name: true,
+  Type: true,
+  Arn: true,
+  QueueUrl: true,
+  Module: true,
+  Handler: true,
+  Formatter: true,
+  Batching: true,
+  MaxQueuedPackets: true,
+  MaxInFlightBatches: true,
 });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
 const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
-  PrivateKey: true, PrivateKeySecretArn: true, PrivateKeyEnvironmentVariable: true, PublicKey: true, Peers: true, AllowUnknownPeers: true, DecapsulatedDelivery: true,
+  PrivateKey: true,
+  PrivateKeySecretArn: true,
+  PrivateKeyEnvironmentVariable: true,
+  PublicKey: true,
+  Peers: true,
+  AllowUnknownPeers: true,
+  DecapsulatedDelivery: true,
 });
-const PEER_FIELDS = recordFields<WireGuardPeerRecord>({ PublicKey: true, AllowedIPs: true, PresharedKey: true, PresharedKeyEnvironmentVariable: true, Endpoint: true });
+const PEER_FIELDS = recordFields<WireGuardPeerRecord>({
+  PublicKey: true,
+  AllowedIPs: true,
+  PresharedKey: true,
+  PresharedKeyEnvironmentVariable: true,
+  Endpoint: true,
+});
 const SOURCE_FIELDS = recordFields<PacketSourceRecord>({
-  TopicArn: true, ListenerName: true, Enabled: true, DeadLetterQueueArn: true, DeliveryLogGroupArn: true, HomeRegion: true, BindingId: true, OwnerStackId: true,
-  SubscriptionState: true, SubscriptionArns: true, Description: true, RoleArn: true, ExternalId: true, EgressRegions: true,
+  TopicArn: true,
+  ListenerName: true,
+  Enabled: true,
+  DeadLetterQueueArn: true,
+  DeliveryLogGroupArn: true,
+  HomeRegion: true,
+  BindingId: true,
+  OwnerStackId: true,
+  SubscriptionState: true,
+  SubscriptionArns: true,
+  Description: true,
+  RoleArn: true,
+  ExternalId: true,
+  EgressRegions: true,
 });
 /** `$schema` lets editors validate a config file; it is not part of the stored document. */
 const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?: string }>({ $schema: true, Listeners: true, PacketSources: true });
