@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { decodeData, isFailure } from './formatter';
+import { SNS_TOPIC_ARN, topicRegion } from '../lib/private/arn';
 import { MAX_UDP_PAYLOAD_BYTES, REGION } from '../lib/private/limits';
 
 /** Where the CLI writes, and what stops a long-running command (listen). */
@@ -213,8 +214,8 @@ async function publish(positionals: string[], values: Values, io: CliIo): Promis
     throw new UsageError('--message is not valid JSON (expected {"Messages":[…]} or a single packet object)');
   }
   const topicArn = typeof values['topic-arn'] === 'string' ? values['topic-arn'] : DEFAULT_TOPIC_ARN;
-  const arn = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$/.exec(topicArn);
-  if (!arn) throw new UsageError(`--topic-arn ${JSON.stringify(topicArn)} is not an SNS topic ARN (allowed: arn:aws:sns:<region>:<account>:<name>)`);
+  const topicArnRegion = topicRegion(topicArn);
+  if (!topicArnRegion) throw new UsageError(`--topic-arn ${JSON.stringify(topicArn)} is not an SNS topic ARN (allowed: ${SNS_TOPIC_ARN.allowed})`);
   if (values.aws && values.endpoint !== undefined) throw new UsageError('--aws and --endpoint cannot be combined (--aws publishes to AWS SNS itself)');
   let endpoint: string | undefined;
   if (!values.aws) {
@@ -226,7 +227,7 @@ async function publish(positionals: string[], values: Values, io: CliIo): Promis
     throw new UsageError(`--egress-region ${JSON.stringify(egressRegion)} is not a region name (e.g. us-east-1)`);
   }
   const client = new SNSClient({
-    region: arn[1],
+    region: topicArnRegion,
     maxAttempts: 1,
     ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });

@@ -94,6 +94,20 @@ export function queueLocationFromArn(queueArn: string): QueueLocation {
   return { region, queueUrl: `https://sqs.${region}.${suffix}/${account}/${name}` };
 }
 
+/** Where a CloudWatch Logs log group is: its region, account and name. */
+export interface LogGroupLocation {
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+}
+
+/** Locates a log group from its ARN (with or without the trailing `:*`); undefined when `logGroupArn` is not one. */
+export function logGroupLocationFromArn(logGroupArn: string): LogGroupLocation | undefined {
+  if (typeof logGroupArn !== 'string' || !LOG_GROUP_ARN.pattern.test(logGroupArn)) return undefined;
+  const [, , , region, account, , name] = logGroupArn.split(':');
+  return { region, account, name };
+}
+
 /** Region of an SNS topic ARN; undefined when `topicArn` is not one. */
 export function topicRegion(topicArn: string): string | undefined {
   return typeof topicArn === 'string' && SNS_TOPIC_ARN.pattern.test(topicArn) ? topicArn.split(':')[3] : undefined;

@@ -12,11 +12,11 @@ const MAX_VALUES = 100;
 const MAX_METRICS_PER_LINE = 100;
 
 export interface EmfMetricsRecorderOptions {
-  /** @default PacketGateway */
+  /** @default METRICS_NAMESPACE */
   readonly namespace?: string;
   /** Seconds between flushes. @default 60 */
   readonly flushIntervalSeconds?: number;
-  /** Dimensions added to every metric (for instance `{ Service: 'packet-gateway' }`). @default { Service: 'packet-gateway' } */
+  /** Dimensions added to every metric. @default METRICS_SERVICE_DIMENSION (`Service`: SERVICE_NAME) */
   readonly defaultDimensions?: Readonly<Record<string, string>>;
   /** Receives each EMF document (one JSON line, no newline). @default - written to stdout */
   readonly write?: (line: string) => void;

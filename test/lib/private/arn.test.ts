@@ -1,5 +1,5 @@
 import {
-  IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, parseArn, queueLocationFromArn, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN,
+  IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, logGroupLocationFromArn, parseArn, queueLocationFromArn, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN,
   stackEnvironment, topicRegion,
 } from '../../../lib/private/arn';
 
@@ -56,6 +56,15 @@ describe('queue location from ARN', () => {
   test('the error names the value and what is allowed', () => {
     expect(() => queueLocationFromArn('arn:aws:sns:us-east-1:123456789012:t'))
       .toThrow('"arn:aws:sns:us-east-1:123456789012:t" is not an SQS queue ARN (allowed: arn:<partition>:sqs:<region>:<account>:<queue>)');
+  });
+});
+
+describe('log groups', () => {
+  test('region, account and name of a log group ARN, with or without :*', () => {
+    expect(logGroupLocationFromArn('arn:aws:logs:eu-west-1:123456789012:log-group:/pg/delivery:*')).toEqual({ region: 'eu-west-1', account: '123456789012', name: '/pg/delivery' });
+    expect(logGroupLocationFromArn('arn:aws:logs:eu-west-1:123456789012:log-group:app')).toEqual({ region: 'eu-west-1', account: '123456789012', name: 'app' });
+    expect(logGroupLocationFromArn('arn:aws:logs:eu-west-1:123456789012:log-group:app:log-stream:x')).toBeUndefined();
+    expect(logGroupLocationFromArn('arn:aws:sqs:eu-west-1:123456789012:q')).toBeUndefined();
   });
 });
 
