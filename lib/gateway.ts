@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Listener, ListenerOptions } from './listener';
-import { ENVIRONMENT_VARIABLE_NAME } from './private/limits';
+import { ENVIRONMENT_VARIABLE_NAME, PORT } from './private/limits';
 import { ListenerWiring } from './private/listener-wiring';
 import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from './private/metrics';
 import { acknowledgeNagFindings } from './private/nag';
@@ -23,7 +23,7 @@ import {
   DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
 import { ServiceEnvironment } from './private/service-environment';
-import { fail, validateAccount, validateArn, validateInteger, validateRange, validateRegion } from './private/validation';
+import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validateRange, validateRegion } from './private/validation';
 
 /** How the fleet's tasks reach AWS APIs (DynamoDB, SQS, Lambda, ECR, CloudWatch Logs…). */
 export enum AwsApiAccess {
@@ -781,7 +781,7 @@ export class PacketGateway extends Construct implements ec2.IConnectable {
       fail(this, 'targetCpuUtilizationPercent applies only with maxCapacity (autoscaling); set maxCapacity or remove it');
     }
     validateInteger(this, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
-    validateInteger(this, 'healthPort', props.healthPort, 1, 65_535);
+    validateIntegerRange(this, 'healthPort', props.healthPort, PORT);
     if (props.stopTimeout) validateRange(this, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');
     const cpu = props.cpu ?? 512;
     const memory = props.memoryLimitMiB ?? 1024;
