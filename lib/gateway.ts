@@ -19,13 +19,15 @@ import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTa
 import { validateGatewayProps } from './private/gateway-props-validation';
 import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from './private/metrics';
 import { acknowledgeNagFindings } from './private/nag';
 import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
 import { RegistrationProvider } from './private/registration-provider';
 import {
-  DeliveryTarget, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment, ServiceEnvironment,
+  DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
+import { ServiceEnvironment } from './private/service-environment';
 import { validateAccount } from './private/validation';
 
 
@@ -359,7 +361,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
 
   /** Packets published to PacketSources and sent by the fleet. Sum over 1 minute by default. */
   public metricSourcedSent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('SourcedSent', props);
+    return this.metric(MetricName.SourcedSent, props);
   }
 
   /** Age of the oldest sourced-packet notification waiting in the delivery queue. */

@@ -7,20 +7,18 @@ import { Construct, IConstruct } from 'constructs';
 import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
 import { IPacketGateway } from './gateway-interface';
+import {
+  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT, REPLY_TAG_TTL_SECONDS,
+} from './private/limits';
 import { ListenerHost, listenerHostOf } from './private/listener-host';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
 import { checkListenerRecord } from './private/record-check';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
-import { LISTENER_RESOURCE_TYPE, ListenerProperty, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION } from './private/resource-properties';
-import { fail, validateCidrs, validateInteger, validateName, validateRange } from './private/validation';
+import { LISTENER_RESOURCE_TYPE, ListenerProperty } from './private/resource-properties';
+import { fail, validateCidrs, validateIntegerRange, validateName, validateRange } from './private/validation';
 import type { WireGuardPeer } from './wireguard-peer';
 
-
-/** Host name reported in `Local.Domain`: dot-separated labels of 1-63 characters. */
-const DOMAIN_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** Largest UDP payload over IPv4. */
-const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
 /** Wire protocol of a Listener. */
 export class ListenerProtocol {
@@ -264,17 +262,17 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     this.deliveryQueueArns = this.host.deliveryQueueArns;
 
     validateName(this, 'listenerName', this.listenerName);
-    validateInteger(this, 'port', this.port, 1, 65_535);
+    validateIntegerRange(this, 'port', this.port, PORT);
     validateCidrs(this, 'clientRestrictions', props.clientRestrictions);
     validateCidrs(this, 'egressAllowedNetworks', props.egressAllowedNetworks);
     if (props.maxPayloadSize) {
-      validateInteger(this, 'maxPayloadSize (bytes)', props.maxPayloadSize.toBytes(), 1, MAX_UDP_PAYLOAD_BYTES);
+      validateIntegerRange(this, 'maxPayloadSize (bytes)', props.maxPayloadSize.toBytes(), PAYLOAD_BYTES);
     }
     if (props.replyTagTtl) {
-      validateRange(this, 'replyTagTtl', props.replyTagTtl.toSeconds(), 1, 3600, ' s');
+      validateRange(this, 'replyTagTtl', props.replyTagTtl.toSeconds(), REPLY_TAG_TTL_SECONDS.min, REPLY_TAG_TTL_SECONDS.max, ' s');
     }
-    if (props.domain !== undefined && !Token.isUnresolved(props.domain) && !DOMAIN_PATTERN.test(props.domain)) {
-      fail(this, `domain must be a host name (labels of 1-63 characters of A-Z, a-z, 0-9 and inner -, joined by .), got ${JSON.stringify(props.domain)}`);
+    if (props.domain !== undefined && !Token.isUnresolved(props.domain) && !DOMAIN.pattern.test(props.domain)) {
+      fail(this, `domain must be a host name (${DOMAIN.allowed}), got ${JSON.stringify(props.domain)}`);
     }
 
     if (this.protocol !== ListenerProtocol.WIREGUARD) validateNoWireGuardOptions(this, this.protocol.value, props);
@@ -333,12 +331,12 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     if (this.destinations.some((d) => d.name === name)) {
       fail(this, `destinationName ${JSON.stringify(name)} is used twice in Listener ${this.listenerName}; destination names must be unique in a Listener`);
     }
-    validateInteger(this, `destination ${name}: batchSize`, options.batchSize, 1, 10_000);
-    if (options.maxBatchingWindow) validateRange(this, `destination ${name}: maxBatchingWindow`, options.maxBatchingWindow.toMilliseconds(), 0, 60_000, ' ms');
+    validateIntegerRange(this, `destination ${name}: batchSize`, options.batchSize, BATCH_COUNT);
+    if (options.maxBatchingWindow) validateRange(this, `destination ${name}: maxBatchingWindow`, options.maxBatchingWindow.toMilliseconds(), BATCH_TIMEOUT_SECONDS.min * 1000, BATCH_TIMEOUT_SECONDS.max * 1000, ' ms');
     if (options.maxBatchPayloadSize) {
-      validateInteger(this, `destination ${name}: maxBatchPayloadSize (bytes)`, options.maxBatchPayloadSize.toBytes(), 1024, 6 * 1024 * 1024);
+      validateIntegerRange(this, `destination ${name}: maxBatchPayloadSize (bytes)`, options.maxBatchPayloadSize.toBytes(), BATCH_SIZE_BYTES);
     }
-    validateInteger(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, 1, 1_000_000);
+    validateIntegerRange(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, MAX_QUEUED_PACKETS);
     this.destinations.push({ destination, config, name });
     checkListenerRecord(this, this.renderRecord());
   }
@@ -348,7 +346,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, Listener: this.listenerName },
+      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Listener]: this.listenerName },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,
@@ -357,12 +355,12 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
 
   /** Datagrams received by this Listener. Sum over 1 minute by default. */
   public metricDatagramsIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('DatagramsIn', props);
+    return this.metric(MetricName.DatagramsIn, props);
   }
 
   /** Replies sent to clients by this Listener. Sum over 1 minute by default. */
   public metricRepliesOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('RepliesOut', props);
+    return this.metric(MetricName.RepliesOut, props);
   }
 
   /** The Listener record stored in the gateway's table. */

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IListener } from './listener';
+import { parseArn } from './private/arn';
 import { acknowledgeNagFindings } from './private/nag';
 import { checkPacketSourceRecord } from './private/record-check';
 import {
@@ -287,7 +288,7 @@ export class PacketSource extends Construct {
       fail(this, `topic must be in this stack's account (${stack.account}), got a topic of account ${env.account}; create the PacketSource in the topic's account`);
     }
     if (!Token.isUnresolved(props.listener.serviceToken) && !Token.isUnresolved(stack.region)) {
-      const tokenRegion = props.listener.serviceToken.split(':')[3];
+      const tokenRegion = parseArn(props.listener.serviceToken)?.region;
       if (tokenRegion && tokenRegion !== stack.region) {
         fail(this, `listener belongs to a gateway in ${tokenRegion}, but this stack is in ${stack.region}: a PacketSource registers with the gateway of its own region`);
       }

@@ -6,8 +6,8 @@ export interface WireGuardPeer {
   readonly publicKey: string;
 
   /**
-   * Inner addresses the peer may use, as CIDR blocks (IPv4 or IPv6), e.g. `10.10.0.2/32`; a bare
-   * address means a single host. Inbound inner packets from other sources fail with
+   * Inner addresses the peer may use, as CIDR blocks (IPv4 or IPv6) with a prefix, e.g.
+   * `10.10.0.2/32` for one host. Inbound inner packets from other sources fail with
    * `AllowedIpsViolation`. At least one.
    */
   readonly allowedIps: string[];

@@ -14,6 +14,8 @@ import { isIP } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { decodeData, isFailure } from './formatter';
+import { SNS_TOPIC_ARN, topicRegion } from '../lib/private/arn';
+import { MAX_UDP_PAYLOAD_BYTES, REGION } from '../lib/private/limits';
 
 /** Where the CLI writes, and what stops a long-running command (listen). */
 export interface CliIo {
@@ -159,7 +161,7 @@ async function send(positionals: string[], values: Values, io: CliIo): Promise<n
   const formatter = values.hex ? 'hex' : values.base64 ? 'base64' : 'utf8';
   const payload = decodeData(text, formatter, `<text> (${formatter})`);
   if (isFailure(payload)) throw new UsageError(payload.reason);
-  if (payload.length > 65_507) throw new UsageError(`<text> is ${payload.length} bytes; a UDP datagram carries at most 65507`);
+  if (payload.length > MAX_UDP_PAYLOAD_BYTES) throw new UsageError(`<text> is ${payload.length} bytes; a UDP datagram carries at most ${MAX_UDP_PAYLOAD_BYTES}`);
   const count = integerOption(values.count, '--count', 1, 1, 10_000);
   const waitMs = integerOption(values.wait, '--wait', 1000, 0, 600_000);
 
@@ -253,8 +255,8 @@ async function publish(positionals: string[], values: Values, io: CliIo): Promis
     throw new UsageError('--message is not valid JSON (expected {"Messages":[…]} or a single packet object)');
   }
   const topicArn = typeof values['topic-arn'] === 'string' ? values['topic-arn'] : DEFAULT_TOPIC_ARN;
-  const arn = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$/.exec(topicArn);
-  if (!arn) throw new UsageError(`--topic-arn ${JSON.stringify(topicArn)} is not an SNS topic ARN (allowed: arn:aws:sns:<region>:<account>:<name>)`);
+  const topicArnRegion = topicRegion(topicArn);
+  if (!topicArnRegion) throw new UsageError(`--topic-arn ${JSON.stringify(topicArn)} is not an SNS topic ARN (allowed: ${SNS_TOPIC_ARN.allowed})`);
   if (values.aws && values.endpoint !== undefined) throw new UsageError('--aws and --endpoint cannot be combined (--aws publishes to AWS SNS itself)');
   let endpoint: string | undefined;
   if (!values.aws) {
@@ -262,11 +264,11 @@ async function publish(positionals: string[], values: Values, io: CliIo): Promis
     if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new UsageError(`--endpoint ${JSON.stringify(endpoint)} is not an http(s) URL (e.g. ${DEFAULT_SNS_ENDPOINT})`);
   }
   const egressRegion = values['egress-region'];
-  if (egressRegion !== undefined && (typeof egressRegion !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(egressRegion))) {
+  if (egressRegion !== undefined && (typeof egressRegion !== 'string' || !REGION.pattern.test(egressRegion))) {
     throw new UsageError(`--egress-region ${JSON.stringify(egressRegion)} is not a region name (e.g. us-east-1)`);
   }
   const client = new SNSClient({
-    region: arn[1],
+    region: topicArnRegion,
     maxAttempts: 1,
     ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });

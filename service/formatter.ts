@@ -1,10 +1,13 @@
 /**
  * Encodings of `Data` (DESIGN.md Formatter): base64, hex, ascii and utf8, in both directions.
  *
- * Encoding (bytes → string) never fails. Decoding (string → bytes) is strict: anything that is not
- * exactly the declared encoding yields an `InvalidData` failure naming what is wrong and where,
- * never the payload itself.
+ * Both directions are exact, never lossy. Encoding (bytes → string) refuses bytes the Formatter
+ * cannot represent: ascii takes bytes 0x00–0x7F only, utf8 well-formed UTF-8 only (base64 and hex
+ * take anything). Decoding (string → bytes) refuses anything that is not exactly the declared
+ * encoding. A refusal is an `InvalidData` failure naming what is wrong and where, never the
+ * payload itself.
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { Failure } from './contracts';
 import { FORMATTERS, FormatterName } from '../lib/private/records';
 
@@ -29,8 +32,14 @@ export function parseFormatter(value: unknown, fallback: FormatterName = DEFAULT
   };
 }
 
-/** Encodes bytes as a `Data` string. Bytes that ascii cannot represent are written as `?`. */
-export function encodeData(data: Uint8Array, formatter: FormatterName): string {
+/**
+ * Encodes bytes as a `Data` string, or returns an `InvalidData` failure when `formatter` cannot
+ * represent them exactly (ascii: a byte above 0x7F; utf8: bytes that are not well-formed UTF-8).
+ * One native pass checks the bytes; nothing is substituted.
+ *
+ * @param field name of the field in messages
+ */
+export function encodeData(data: Uint8Array, formatter: FormatterName, field = 'Data'): string | Failure {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   switch (formatter) {
     case 'base64':
@@ -38,9 +47,11 @@ export function encodeData(data: Uint8Array, formatter: FormatterName): string {
     case 'hex':
       return buf.toString('hex');
     case 'utf8':
-      return buf.toString('utf8');
+      if (isUtf8(buf)) return buf.toString('utf8');
+      return invalidBytes(field, 'not valid utf8', buf, firstInvalidUtf8(buf), 'well-formed UTF-8');
     case 'ascii':
-      return encodeAscii(buf);
+      if (isAscii(buf)) return buf.toString('latin1');
+      return invalidBytes(field, 'not ascii', buf, buf.findIndex((b) => b > 0x7f), 'bytes 0x00 to 0x7F');
   }
 }
 
@@ -135,16 +146,49 @@ function decodeUtf8(text: string, field: string): Buffer | Failure {
   return Buffer.from(text, 'utf8');
 }
 
-function encodeAscii(buf: Buffer): string {
-  for (let i = 0; i < buf.length; i++) {
-    if (buf[i] > 127) {
-      const copy = Buffer.from(buf);
-      for (let j = i; j < copy.length; j++) if (copy[j] > 127) copy[j] = 63; // '?'
-      return copy.toString('latin1');
-    }
-  }
-  return buf.toString('latin1');
+/** An encoding refusal naming the first offending byte and its offset, never the payload. */
+function invalidBytes(field: string, problem: string, buf: Buffer, at: number, allowed: string): Failure {
+  const byte = `0x${buf[at].toString(16).toUpperCase().padStart(2, '0')}`;
+  return invalid(`${field}: payload is ${problem}: byte ${byte} at offset ${at} (allowed: ${allowed}; use Formatter base64 or hex for binary payloads)`);
 }
+
+/**
+ * Offset of the first byte of the first ill-formed UTF-8 sequence (overlong forms, surrogates and
+ * code points above U+10FFFF included); only called once `isUtf8` has said there is one.
+ */
+/* eslint-disable no-bitwise -- UTF-8 lead and continuation bytes */
+function firstInvalidUtf8(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let length: number;
+    let min: number;
+    let cp: number;
+    if (b >= 0xc2 && b <= 0xdf) {
+      length = 2; min = 0x80; cp = b & 0x1f;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      length = 3; min = 0x800; cp = b & 0x0f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      length = 4; min = 0x10000; cp = b & 0x07;
+    } else {
+      return i;
+    }
+    if (i + length > buf.length) return i;
+    for (let k = 1; k < length; k++) {
+      const c = buf[i + k];
+      if ((c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += length;
+  }
+  return buf.length > 0 ? buf.length - 1 : 0;
+}
+/* eslint-enable no-bitwise */
 
 function firstMismatch(text: string, ok: (code: number) => boolean): number {
   for (let i = 0; i < text.length; i++) if (!ok(text.charCodeAt(i))) return i;

@@ -17,28 +17,29 @@ import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
 import { RunningService, ServiceOptions, startService } from './runtime';
 import { handleStopSignals } from './stop-signals';
+import { ServiceEnvironment } from '../lib/private/service-environment';
 
 const HELP = `Packet Gateway data plane
 
 Usage: packet-gateway-service [--local] [options]
 
   --local                 run on this machine: config file, local SNS endpoint, loopback allowed
-  --config <file>         configuration file (local mode)      env PACKET_GATEWAY_CONFIG
+  --config <file>         configuration file (local mode)      env ${ServiceEnvironment.Config}
                           default: examples/local/gateway.json
   --host <address>        address of the health server, the SNS endpoint and default Listener bind
-                                                                env PACKET_GATEWAY_HOST
+                                                                env ${ServiceEnvironment.Host}
                           default: 127.0.0.1 (local), 0.0.0.0 (AWS)
-  --health-port <port>    health server port                    env PACKET_GATEWAY_HEALTH_PORT  default: 8080
-  --sns-port <port>       local SNS endpoint port               env PACKET_GATEWAY_SNS_PORT     default: 4576
-  --region <region>       IngressRegion and AWS region          env PACKET_GATEWAY_REGION, AWS_REGION
+  --health-port <port>    health server port                    env ${ServiceEnvironment.HealthPort}  default: 8080
+  --sns-port <port>       local SNS endpoint port               env ${ServiceEnvironment.SnsPort}     default: 4576
+  --region <region>       IngressRegion and AWS region          env ${ServiceEnvironment.Region}, AWS_REGION
                           default: us-east-1 (local)
-  --log-level <level>     ${LOG_LEVELS.join(', ')}     env PACKET_GATEWAY_LOG_LEVEL  default: INFO
+  --log-level <level>     ${LOG_LEVELS.join(', ')}     env ${ServiceEnvironment.LogLevel}  default: INFO
   --help                  this text
 
-AWS mode environment: PACKET_GATEWAY_TABLE (configuration table, required),
-PACKET_GATEWAY_DELIVERY_QUEUE_URL (PacketSource delivery queue), PACKET_GATEWAY_VPC_CIDRS
-(comma-separated, denied as egress destinations), PACKET_GATEWAY_TAG_SECRET (base64, shared reply
-tag key), PACKET_GATEWAY_CONFIG_RELOAD_SECONDS (default 10), PACKET_GATEWAY_METRICS_INTERVAL_SECONDS
+AWS mode environment: ${ServiceEnvironment.Table} (configuration table, required),
+${ServiceEnvironment.DeliveryQueueUrl} (PacketSource delivery queue), ${ServiceEnvironment.VpcCidrs}
+(comma-separated, denied as egress destinations), ${ServiceEnvironment.TagSecret} (base64, shared reply
+tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvironment.MetricsIntervalSeconds}
 (default 60, 0 = off).
 `;
 
@@ -69,28 +70,28 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
   }
   const flags = parsed.values;
   if (flags.help) return 'help';
-  const local = flags.local === true || env.PACKET_GATEWAY_LOCAL === '1' || env.PACKET_GATEWAY_LOCAL === 'true';
-  const region = flags.region ?? env.PACKET_GATEWAY_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
+  const local = flags.local === true || env[ServiceEnvironment.Local] === '1' || env[ServiceEnvironment.Local] === 'true';
+  const region = flags.region ?? env[ServiceEnvironment.Region] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
   if (!region) throw new UsageError('no region: set AWS_REGION or pass --region');
-  const logLevel = flags['log-level'] ?? env.PACKET_GATEWAY_LOG_LEVEL;
+  const logLevel = flags['log-level'] ?? env[ServiceEnvironment.LogLevel];
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.toUpperCase())) {
     throw new UsageError(`--log-level ${JSON.stringify(logLevel)} is not valid (allowed: ${LOG_LEVELS.join(', ')})`);
   }
-  const tagSecretText = env.PACKET_GATEWAY_TAG_SECRET;
+  const tagSecretText = env[ServiceEnvironment.TagSecret];
   const tagSecret = tagSecretText ? Buffer.from(tagSecretText, 'base64') : undefined;
-  if (tagSecret && tagSecret.length < 16) throw new UsageError('PACKET_GATEWAY_TAG_SECRET must be base64 of at least 16 bytes');
+  if (tagSecret && tagSecret.length < 16) throw new UsageError(`${ServiceEnvironment.TagSecret} must be base64 of at least 16 bytes`);
   return {
     mode: local ? 'local' : 'aws',
     region,
-    host: flags.host ?? env.PACKET_GATEWAY_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
-    healthPort: port(flags['health-port'] ?? env.PACKET_GATEWAY_HEALTH_PORT, DEFAULT_HEALTH_PORT, '--health-port'),
-    snsPort: port(flags['sns-port'] ?? env.PACKET_GATEWAY_SNS_PORT, 4576, '--sns-port'),
-    configPath: local ? resolveConfigPath(flags.config ?? env.PACKET_GATEWAY_CONFIG) : undefined,
-    tableName: env.PACKET_GATEWAY_TABLE,
-    deliveryQueueUrl: env.PACKET_GATEWAY_DELIVERY_QUEUE_URL,
-    reloadIntervalSeconds: seconds(env.PACKET_GATEWAY_CONFIG_RELOAD_SECONDS, 'PACKET_GATEWAY_CONFIG_RELOAD_SECONDS'),
-    metricsIntervalSeconds: seconds(env.PACKET_GATEWAY_METRICS_INTERVAL_SECONDS, 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS'),
-    deniedNetworks: env.PACKET_GATEWAY_VPC_CIDRS?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    host: flags.host ?? env[ServiceEnvironment.Host] ?? (local ? '127.0.0.1' : '0.0.0.0'),
+    healthPort: port(flags['health-port'] ?? env[ServiceEnvironment.HealthPort], DEFAULT_HEALTH_PORT, '--health-port'),
+    snsPort: port(flags['sns-port'] ?? env[ServiceEnvironment.SnsPort], 4576, '--sns-port'),
+    configPath: local ? resolveConfigPath(flags.config ?? env[ServiceEnvironment.Config]) : undefined,
+    tableName: env[ServiceEnvironment.Table],
+    deliveryQueueUrl: env[ServiceEnvironment.DeliveryQueueUrl],
+    reloadIntervalSeconds: seconds(env[ServiceEnvironment.ConfigReloadSeconds], ServiceEnvironment.ConfigReloadSeconds),
+    metricsIntervalSeconds: seconds(env[ServiceEnvironment.MetricsIntervalSeconds], ServiceEnvironment.MetricsIntervalSeconds),
+    deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
   };
@@ -109,7 +110,7 @@ function resolveConfigPath(given: string | undefined): string {
     join(process.cwd(), 'examples', 'local', 'gateway.json'),
   ];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new UsageError('no configuration file: pass --config <file> or set PACKET_GATEWAY_CONFIG');
+  if (!found) throw new UsageError(`no configuration file: pass --config <file> or set ${ServiceEnvironment.Config}`);
   return found;
 }
 

@@ -24,6 +24,7 @@ import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './s
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
+import { ServiceEnvironment } from '../lib/private/service-environment';
 
 /** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -93,10 +94,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
   let config: ConfigSource;
   if (local) {
-    if (!options.configPath) throw new Error('local mode needs a configuration file (--config or PACKET_GATEWAY_CONFIG)');
+    if (!options.configPath) throw new Error(`local mode needs a configuration file (--config or ${ServiceEnvironment.Config})`);
     config = new FileConfigSource({ path: options.configPath, logger, watch: options.watchConfig ?? true });
   } else {
-    if (!options.tableName) throw new Error('AWS mode needs the configuration table name (PACKET_GATEWAY_TABLE)');
+    if (!options.tableName) throw new Error(`AWS mode needs the configuration table name (${ServiceEnvironment.Table})`);
     config = new DynamoDbConfigSource({
       client: options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region })),
       tableName: options.tableName,
@@ -180,7 +181,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       });
       consumer.start();
     } else {
-      logger.warn('packet sourcing is off: no delivery queue configured (PACKET_GATEWAY_DELIVERY_QUEUE_URL)');
+      logger.warn(`packet sourcing is off: no delivery queue configured (${ServiceEnvironment.DeliveryQueueUrl})`);
     }
   } catch (err) {
     await stop().catch(() => undefined);

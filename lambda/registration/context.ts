@@ -6,8 +6,8 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { parseArn } from './arn';
 import type { RecordStore } from './record-store';
+import { parseArn } from '../../lib/private/arn';
 import { DeliveryTarget, RegistrationEnvironment } from '../../lib/private/resource-properties';
 
 /** Structured logger (Powertools Logger satisfies it). */

@@ -5,10 +5,10 @@
  * key from one of them would change the data plane every tenant shares (its ports, its keys, its
  * destinations).
  */
-import { parseArn, stackEnvironment } from './arn';
 import type { RegistrationContext } from './context';
 import { RegistrationError } from './errors';
 import type { ResourceEvent } from './events';
+import { parseArn, stackEnvironment } from '../../lib/private/arn';
 
 /**
  * Throws unless the request comes from the gateway's account: the account of its StackId, and of

@@ -28,7 +28,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { stackEnvironment } from './arn';
 import type { RegistrationContext } from './context';
 import { messageOf, RegistrationError } from './errors';
 import { CompletionResponse, ownerOf, ResourceEvent, ResourceResponse } from './events';
@@ -36,6 +35,7 @@ import { homeTable, listenerKey } from './listener-resource';
 import { OldPacketSourceProperties, PacketSourceProperties, parsePacketSourceProperties, readOldPacketSourceProperties } from './properties';
 import type { Mutation, Owner, PreviousState, StoredItem } from './record-store';
 import { confirmationState, ensureSubscriptions, PENDING_CONFIRMATION, RegionSubscription, resendConfirmations, unsubscribe } from './subscriptions';
+import { stackEnvironment } from '../../lib/private/arn';
 import { PacketSourceRecord, SOURCE_KEY_PREFIX, SOURCE_KIND } from '../../lib/private/records';
 import { DeliveryTarget, PacketSourceAttribute } from '../../lib/private/resource-properties';
 import { validatePacketSourceRecord } from '../../lib/private/validate-records';

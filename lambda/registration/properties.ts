@@ -4,10 +4,10 @@
  * problem named, unknown properties rejected); the old properties of Update and Delete requests
  * are parsed leniently, so a request carrying an older or partial shape still completes.
  */
-import { isFifoTopicArn, parseArn } from './arn';
 import { RegistrationError } from './errors';
+import { isFifoTopicArn, parseArn } from '../../lib/private/arn';
+import { EXTERNAL_ID, NAME } from '../../lib/private/limits';
 import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
-import { EXTERNAL_ID_PATTERN, NAME_PATTERN } from '../../lib/private/validate-records';
 
 /** Properties of `Custom::PacketGatewayPacketSource`, parsed. */
 export interface PacketSourceProperties {
@@ -40,8 +40,8 @@ export function parsePacketSourceProperties(
     if (!KNOWN.has(key)) problems.push(`unknown property ${key} (allowed: ${[...KNOWN].join(', ')})`);
   }
   const listenerName = props[PacketSourceProperty.ListenerName];
-  if (typeof listenerName !== 'string' || !NAME_PATTERN.test(listenerName)) {
-    problems.push(`ListenerName must be a Listener name (1-64 characters of A-Z a-z 0-9 _ -), got ${describe(listenerName)}`);
+  if (typeof listenerName !== 'string' || !NAME.pattern.test(listenerName)) {
+    problems.push(`ListenerName must be a Listener name (${NAME.allowed}), got ${describe(listenerName)}`);
   }
   const source = props[PacketSourceProperty.SnsTopicSource];
   let topicArn: unknown;
@@ -77,8 +77,8 @@ export function parsePacketSourceProperties(
     } else if (role.account !== stack.account) {
       problems.push(`SnsTopicSource.Role ${roleArn} belongs to account ${role.account}, but the stack is in account ${stack.account}: the role must be in the stack's account`);
     }
-    if (typeof externalId !== 'string' || !EXTERNAL_ID_PATTERN.test(externalId)) {
-      problems.push(`SnsTopicSource.ExternalId must be 2-1224 characters of A-Z a-z 0-9 + = , . @ : / _ -, got ${describe(externalId)}`);
+    if (typeof externalId !== 'string' || !EXTERNAL_ID.pattern.test(externalId)) {
+      problems.push(`SnsTopicSource.ExternalId must be ${EXTERNAL_ID.allowed}, got ${describe(externalId)}`);
     }
   }
   const deadLetterQueueArn = optionalArn(props, PacketSourceProperty.DeadLetterQueueArn, 'sqs', 'an SQS queue ARN', problems);

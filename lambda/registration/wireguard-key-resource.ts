@@ -21,8 +21,9 @@ import { awsErrorName, messageOf, RegistrationError } from './errors';
 import type { ResourceEvent, ResourceResponse } from './events';
 import { describe } from './properties';
 import { generatePrivateKey, generationVersionId, isWireGuardKey, publicKeyOf } from './wireguard-keys';
+import { SECRET_ARN } from '../../lib/private/arn';
+import { NAME } from '../../lib/private/limits';
 import { WireGuardKeyAttribute, WireGuardKeyProperty, WireGuardKeySource } from '../../lib/private/resource-properties';
-import { NAME_PATTERN, SECRET_ARN_PATTERN } from '../../lib/private/validate-records';
 
 /** Properties of `Custom::PacketGatewayWireGuardKey`, parsed. */
 export interface WireGuardKeyProperties {
@@ -49,12 +50,12 @@ export function parseWireGuardKeyProperties(raw: Record<string, unknown> | undef
     if (!KNOWN.has(key)) problems.push(`unknown property ${key} (allowed: ${[...KNOWN].join(', ')})`);
   }
   const listenerName = props[WireGuardKeyProperty.ListenerName];
-  if (typeof listenerName !== 'string' || !NAME_PATTERN.test(listenerName)) {
-    problems.push(`ListenerName must be a Listener name (1-64 characters of A-Z a-z 0-9 _ -), got ${describe(listenerName)}`);
+  if (typeof listenerName !== 'string' || !NAME.pattern.test(listenerName)) {
+    problems.push(`ListenerName must be a Listener name (${NAME.allowed}), got ${describe(listenerName)}`);
   }
   const secretArn = props[WireGuardKeyProperty.SecretArn];
-  if (typeof secretArn !== 'string' || !SECRET_ARN_PATTERN.test(secretArn)) {
-    problems.push(`SecretArn must be a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>), got ${describe(secretArn)}`);
+  if (typeof secretArn !== 'string' || !SECRET_ARN.pattern.test(secretArn)) {
+    problems.push(`SecretArn must be a Secrets Manager secret ARN (${SECRET_ARN.allowed}), got ${describe(secretArn)}`);
   }
   const source = props[WireGuardKeyProperty.KeySource];
   if (typeof source !== 'string' || !Object.prototype.hasOwnProperty.call(WireGuardKeySource, source)) {

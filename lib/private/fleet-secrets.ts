@@ -6,10 +6,9 @@ import { Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
+import { ENVIRONMENT_VARIABLE_NAME } from './limits';
 import { FleetSecretOptions } from './listener-host';
 import { fail } from './validation';
-
-const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The secret environment variables of the fleet's container. */
 export class FleetSecrets {
@@ -26,7 +25,7 @@ export class FleetSecrets {
 
   /** Passes `secret` in variable `name`; fails when `name` is not a variable name or already carries a secret. */
   public add(name: string, secret: secretsmanager.ISecret, options: FleetSecretOptions = {}): void {
-    if (!Token.isUnresolved(name) && !ENVIRONMENT_NAME_PATTERN.test(name)) {
+    if (!Token.isUnresolved(name) && !ENVIRONMENT_VARIABLE_NAME.pattern.test(name)) {
       fail(this.scope, `addSecretEnvironment: name must be an environment variable name (A-Z, a-z, 0-9 and _, not starting with a digit), got ${JSON.stringify(name)}`);
     }
     if (this.names.has(name)) {

@@ -4,7 +4,8 @@
  */
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { fail, validateAccount, validateArn, validateInteger, validateRange, validateRegion } from './validation';
+import { PORT } from './limits';
+import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validateRange, validateRegion } from './validation';
 import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
 
 /** Fargate task sizes: memory range (MiB) and step for each vCPU setting. */
@@ -35,7 +36,7 @@ export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProp
     fail(scope, 'targetCpuUtilizationPercent applies only with maxCapacity (autoscaling); set maxCapacity or remove it');
   }
   validateInteger(scope, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
-  validateInteger(scope, 'healthPort', props.healthPort, 1, 65_535);
+  validateIntegerRange(scope, 'healthPort', props.healthPort, PORT);
   if (props.stopTimeout) validateRange(scope, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');
   validateTaskSize(scope, props.cpu ?? 512, props.memoryLimitMiB ?? 1024);
   for (const account of props.allowedAccounts ?? []) validateAccount(scope, 'allowedAccounts', account);

@@ -9,14 +9,15 @@ import { CustomResource, Names, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
+import { WIREGUARD_KEY } from './limits';
 import { ListenerHost } from './listener-host';
 import { acknowledgeNagFindings } from './nag';
+import { cidrProblem, isEndpoint } from './network';
 import type { WireGuardPeerRecord, WireGuardRecord } from './records';
 import {
   WIREGUARD_KEY_ENVIRONMENT_PREFIX, WIREGUARD_KEY_RESOURCE_TYPE, WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX,
   WireGuardKeyAttribute, WireGuardKeyProperty, WireGuardKeySource,
 } from './resource-properties';
-import { cidrProblem, isEndpoint, WG_KEY_PATTERN } from './validate-records';
 import { fail, validateInteger } from './validation';
 import type { WireGuardPeer } from '../wireguard-peer';
 
@@ -176,7 +177,7 @@ function environmentStem(listener: WireGuardListenerScope): string {
 }
 
 function validatePeer(scope: IConstruct, path: string, peer: WireGuardPeer): void {
-  if (!Token.isUnresolved(peer.publicKey) && !WG_KEY_PATTERN.test(peer.publicKey)) {
+  if (!Token.isUnresolved(peer.publicKey) && !WIREGUARD_KEY.pattern.test(peer.publicKey)) {
     fail(scope, `${path}.publicKey must be a WireGuard public key: 32 bytes in base64 (44 characters, as printed by 'wg pubkey'), got ${JSON.stringify(peer.publicKey)}`);
   }
   if (!Token.isUnresolved(peer.allowedIps)) {
@@ -187,7 +188,7 @@ function validatePeer(scope: IConstruct, path: string, peer: WireGuardPeer): voi
       if (Token.isUnresolved(cidr)) continue;
       const problem = cidrProblem(cidr);
       if (problem !== undefined) {
-        fail(scope, `${path}.allowedIps must hold CIDR blocks such as "10.10.0.2/32" or "fd00:10::/64" (a bare address is one host), got ${JSON.stringify(cidr)}: ${problem}`);
+        fail(scope, `${path}.allowedIps must hold CIDR blocks such as "10.10.0.2/32" or "fd00:10::/64", got ${JSON.stringify(cidr)}: ${problem}`);
       }
     }
   }

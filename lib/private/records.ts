@@ -98,9 +98,9 @@ export interface ListenerRecord {
   readonly ClientRestrictions?: { readonly Networks: readonly string[] };
   /** CIDRs that replies and sourced packets may reach despite the egress safety rules (loopback, private VPC ranges…). @default - none */
   readonly EgressAllowedNetworks?: readonly string[];
-  /** Largest payload of a reply or sourced packet, in bytes. @default 65507 (IPv4 UDP limit) */
+  /** Largest payload of a reply or sourced packet, in bytes (limits.ts `PAYLOAD_BYTES`). @default limits.ts `MAX_UDP_PAYLOAD_BYTES` (65507, the IPv4 UDP limit) */
   readonly MaxPayloadBytes?: number;
-  /** Seconds a reply Tag stays valid. @default 300 */
+  /** Seconds a reply Tag stays valid (limits.ts `REPLY_TAG_TTL_SECONDS`: 1–3600). @default 300 */
   readonly ReplyTagTtlSeconds?: number;
   readonly WireGuard?: WireGuardRecord;
 }

@@ -108,21 +108,6 @@ export interface DeliveryTarget {
 }
 
 /**
- * Environment of the data-plane container (the service reads these names).
- * `PACKET_GATEWAY_TAG_SECRET`: the reply-tag key (base64 of at least 16 bytes), an ECS secret from
- * Secrets Manager, never plain text.
- * `PACKET_GATEWAY_VPC_CIDRS`: comma-separated ranges denied as egress destinations.
- */
-export const ServiceEnvironment = {
-  Table: 'PACKET_GATEWAY_TABLE',
-  DeliveryQueueUrl: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL',
-  HealthPort: 'PACKET_GATEWAY_HEALTH_PORT',
-  TagSecret: 'PACKET_GATEWAY_TAG_SECRET',
-  LogLevel: 'PACKET_GATEWAY_LOG_LEVEL',
-  VpcCidrs: 'PACKET_GATEWAY_VPC_CIDRS',
-} as const;
-
-/**
  * Prefixes of the data-plane environment variables that carry WireGuard keys (ECS secrets): a
  * Listener's private key (`PACKET_GATEWAY_WG_KEY_<LISTENER>`) and its peers' preshared keys
  * (`PACKET_GATEWAY_WG_PSK_<LISTENER>_<PEER INDEX>`). The Listener record names the variables.
@@ -132,7 +117,3 @@ export const WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX = 'PACKET_GATEWAY_WG_PSK
 
 /** IAM path of the roles PacketSources create; the registration principal may assume only roles on it. */
 export const PACKET_SOURCE_ROLE_PATH = '/packet-gateway/';
-
-/** CloudWatch namespace of the data plane's metrics (EMF), and the dimension every metric carries. */
-export const METRICS_NAMESPACE = 'PacketGateway';
-export const METRICS_SERVICE_DIMENSION: Readonly<Record<string, string>> = { Service: 'packet-gateway' };

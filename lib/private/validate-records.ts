@@ -5,7 +5,17 @@
  * all errors are collected, not just the first.
  */
 import { isIP } from 'node:net';
-import { DESTINATION_TYPES, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS } from './records';
+import { IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from './arn';
+import {
+  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
+  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_QUEUED_PACKETS, NAME, NumericRange, PAYLOAD_BYTES, PORT, QUEUE_URL, REGION,
+  REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
+} from './limits';
+import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
+import {
+  BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
+  WireGuardPeerRecord, WireGuardRecord,
+} from './records';
 
 export interface RecordValidationOptions {
   /**
@@ -27,21 +37,78 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const LISTENER_FIELDS = [
-  'Name', 'Protocol', 'Port', 'BindAddress', 'Domain', 'PublicAddress', 'Formatter', 'Destinations', 'ClientRestrictions',
-  'EgressAllowedNetworks', 'MaxPayloadBytes', 'ReplyTagTtlSeconds', 'WireGuard',
-] as const;
-const DESTINATION_FIELDS = ['Name', 'Type', 'Arn', 'QueueUrl', 'Module', 'Handler', 'Formatter', 'Batching', 'MaxQueuedPackets', 'MaxInFlightBatches'] as const;
-const BATCHING_FIELDS = ['Count', 'TimeoutInSeconds', 'SizeInBytes'] as const;
-const WIREGUARD_FIELDS = [
-  'PrivateKey', 'PrivateKeySecretArn', 'PrivateKeyEnvironmentVariable', 'PublicKey', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery',
-] as const;
-const PEER_FIELDS = ['PublicKey', 'AllowedIPs', 'PresharedKey', 'PresharedKeyEnvironmentVariable', 'Endpoint'] as const;
-const SOURCE_FIELDS = [
-  'TopicArn', 'ListenerName', 'Enabled', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'HomeRegion', 'BindingId', 'OwnerStackId',
-  'SubscriptionState', 'SubscriptionArns', 'Description', 'RoleArn', 'ExternalId', 'EgressRegions',
-] as const;
-const DOCUMENT_FIELDS = ['$schema', 'Listeners', 'PacketSources'] as const;
+/**
+ * The field names of record type `T`, in the order given. The argument must name every field of
+ * `T` and no other (excess property check), so a field added to a record interface in records.ts
+ * without being added here is a compile error, not an "unknown field" at run time.
+ */
+export function recordFields<T>(fields: { readonly [K in keyof Required<T>]: true }): readonly (keyof T & string)[] {
+  return Object.keys(fields) as (keyof T & string)[];
+}
+
+const LISTENER_FIELDS = recordFields<ListenerRecord>({
+  Name: true,
+  Protocol: true,
+  Port: true,
+  BindAddress: true,
+  Domain: true,
+  PublicAddress: true,
+  Formatter: true,
+  Destinations: true,
+  ClientRestrictions: true,
+  EgressAllowedNetworks: true,
+  MaxPayloadBytes: true,
+  ReplyTagTtlSeconds: true,
+  WireGuard: true,
+});
+const CLIENT_RESTRICTIONS_FIELDS = recordFields<NonNullable<ListenerRecord['ClientRestrictions']>>({ Networks: true });
+const DESTINATION_FIELDS = recordFields<DestinationRecord>({
+  Name: true,
+  Type: true,
+  Arn: true,
+  QueueUrl: true,
+  Module: true,
+  Handler: true,
+  Formatter: true,
+  Batching: true,
+  MaxQueuedPackets: true,
+  MaxInFlightBatches: true,
+});
+const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
+const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
+  PrivateKey: true,
+  PrivateKeySecretArn: true,
+  PrivateKeyEnvironmentVariable: true,
+  PublicKey: true,
+  Peers: true,
+  AllowUnknownPeers: true,
+  DecapsulatedDelivery: true,
+});
+const PEER_FIELDS = recordFields<WireGuardPeerRecord>({
+  PublicKey: true,
+  AllowedIPs: true,
+  PresharedKey: true,
+  PresharedKeyEnvironmentVariable: true,
+  Endpoint: true,
+});
+const SOURCE_FIELDS = recordFields<PacketSourceRecord>({
+  TopicArn: true,
+  ListenerName: true,
+  Enabled: true,
+  DeadLetterQueueArn: true,
+  DeliveryLogGroupArn: true,
+  HomeRegion: true,
+  BindingId: true,
+  OwnerStackId: true,
+  SubscriptionState: true,
+  SubscriptionArns: true,
+  Description: true,
+  RoleArn: true,
+  ExternalId: true,
+  EgressRegions: true,
+});
+/** `$schema` lets editors validate a config file; it is not part of the stored document. */
+const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?: string }>({ $schema: true, Listeners: true, PacketSources: true });
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -50,26 +117,6 @@ const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Module: ['local'],
   Handler: ['local'],
 };
-
-export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const DESTINATION_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-const DOMAIN_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const LAMBDA_FUNCTION_PATTERN = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
-const SQS_ARN_PATTERN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
-const SNS_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
-const LOG_GROUP_ARN_PATTERN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[A-Za-z0-9._/#-]{1,512}(:\*)?$/;
-export const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
-const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
-const IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** A WireGuard key: 32 bytes in standard base64 (44 characters; the last digit before `=` carries no spare bits). */
-export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
-const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
-export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9+=,.@:/_-]{2,1224}$/;
-
-/** Largest UDP payload over IPv4, the upper bound of MaxPayloadBytes. */
-const MAX_UDP_PAYLOAD = 65_507;
 
 /** Validates a whole configuration document, including references between records. */
 export function validateConfigDocument(value: unknown, options: RecordValidationOptions = {}): string[] {
@@ -185,11 +232,11 @@ class Validator {
   public listener(value: unknown, path: string): void {
     const r = this.object(value, path, LISTENER_FIELDS, true);
     if (r === undefined) return;
-    this.pattern(r.Name, `${path}.Name`, NAME_PATTERN, 'is not a valid name', '1–64 characters of A-Z a-z 0-9 _ -', true);
+    this.pattern(r.Name, `${path}.Name`, NAME, 'is not a valid name', true);
     this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', true);
-    this.integer(r.Port, `${path}.Port`, 1, 65535, 'is not a valid port', true);
+    this.integer(r.Port, `${path}.Port`, PORT, 'is not a valid port', true);
     this.ipAddress(r.BindAddress, `${path}.BindAddress`);
-    this.pattern(r.Domain, `${path}.Domain`, DOMAIN_PATTERN, 'is not a host name', 'DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters', false);
+    this.pattern(r.Domain, `${path}.Domain`, DOMAIN, 'is not a host name', false);
     this.ipAddress(r.PublicAddress, `${path}.PublicAddress`);
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const destinations = this.array(r.Destinations, `${path}.Destinations`, true);
@@ -203,11 +250,11 @@ class Validator {
         else destinationNames.set(d.Name, dPath);
       }
     });
-    const restrictions = this.object(r.ClientRestrictions, `${path}.ClientRestrictions`, ['Networks'], false);
+    const restrictions = this.object(r.ClientRestrictions, `${path}.ClientRestrictions`, CLIENT_RESTRICTIONS_FIELDS, false);
     if (restrictions !== undefined) this.cidrs(restrictions.Networks, `${path}.ClientRestrictions.Networks`, true);
     this.cidrs(r.EgressAllowedNetworks, `${path}.EgressAllowedNetworks`, false);
-    this.integer(r.MaxPayloadBytes, `${path}.MaxPayloadBytes`, 1, MAX_UDP_PAYLOAD, 'is not a valid payload limit', false);
-    this.integer(r.ReplyTagTtlSeconds, `${path}.ReplyTagTtlSeconds`, 1, 86_400, 'is not a valid tag lifetime', false);
+    this.integer(r.MaxPayloadBytes, `${path}.MaxPayloadBytes`, PAYLOAD_BYTES, 'is not a valid payload limit', false);
+    this.integer(r.ReplyTagTtlSeconds, `${path}.ReplyTagTtlSeconds`, REPLY_TAG_TTL_SECONDS, 'is not a valid tag lifetime', false);
     if (r.WireGuard !== undefined) {
       if (r.Protocol !== 'wg') this.error(`${path}.WireGuard`, r.WireGuard, `is set on a Listener with Protocol ${show(r.Protocol)}`, 'WireGuard only when Protocol is wg');
       else this.wireGuard(r.WireGuard, `${path}.WireGuard`);
@@ -217,7 +264,7 @@ class Validator {
   public destination(value: unknown, path: string): void {
     const r = this.object(value, path, DESTINATION_FIELDS, true);
     if (r === undefined) return;
-    this.pattern(r.Name, `${path}.Name`, DESTINATION_NAME_PATTERN, 'is not a valid name', '1–64 characters of A-Z a-z 0-9 _ . -', true);
+    this.pattern(r.Name, `${path}.Name`, DESTINATION_NAME, 'is not a valid name', true);
     const type = this.oneOf(r.Type, `${path}.Type`, DESTINATION_TYPES, 'is not a destination type', true);
     if (type !== undefined) {
       for (const [field, types] of Object.entries(DESTINATION_TYPE_FIELDS)) {
@@ -227,34 +274,34 @@ class Validator {
       }
     }
     if (type === 'lambda') {
-      this.pattern(r.Arn, `${path}.Arn`, LAMBDA_FUNCTION_PATTERN, 'is not a Lambda function', 'a function ARN, name, or name:alias', true);
+      this.pattern(r.Arn, `${path}.Arn`, LAMBDA_FUNCTION, 'is not a Lambda function', true);
     } else if (type === 'sqs') {
       if (r.Arn === undefined && r.QueueUrl === undefined) this.missing(`${path}.Arn`, 'an SQS queue ARN, or QueueUrl');
-      this.pattern(r.Arn, `${path}.Arn`, SQS_ARN_PATTERN, 'is not an SQS queue ARN', 'arn:<partition>:sqs:<region>:<account>:<queue>', false);
-      this.pattern(r.QueueUrl, `${path}.QueueUrl`, URL_PATTERN, 'is not a queue URL', 'https://sqs.<region>.amazonaws.com/<account>/<queue>', false);
+      this.pattern(r.Arn, `${path}.Arn`, SQS_QUEUE_ARN, 'is not an SQS queue ARN', false);
+      this.pattern(r.QueueUrl, `${path}.QueueUrl`, QUEUE_URL, 'is not a queue URL', false);
     } else if (type === 'local') {
       if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
       else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
-      this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER_PATTERN, 'is not an export name', 'a JavaScript identifier', false);
+      this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER, 'is not an export name', false);
     }
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);
     if (batching !== undefined) {
-      this.integer(batching.Count, `${path}.Batching.Count`, 1, 10_000, 'is not a valid batch count', false);
-      this.number(batching.TimeoutInSeconds, `${path}.Batching.TimeoutInSeconds`, 0, 60, 'is not a valid batch timeout', 'number of seconds 0–60, fractions allowed');
-      this.integer(batching.SizeInBytes, `${path}.Batching.SizeInBytes`, 1024, 6 * 1024 * 1024, 'is not a valid batch size', false);
+      this.integer(batching.Count, `${path}.Batching.Count`, BATCH_COUNT, 'is not a valid batch count', false);
+      this.number(batching.TimeoutInSeconds, `${path}.Batching.TimeoutInSeconds`, BATCH_TIMEOUT_SECONDS, 'is not a valid batch timeout');
+      this.integer(batching.SizeInBytes, `${path}.Batching.SizeInBytes`, BATCH_SIZE_BYTES, 'is not a valid batch size', false);
     }
-    this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, 1, 1_000_000, 'is not a valid queue limit', false);
-    this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, 1, 1000, 'is not a valid in-flight limit', false);
+    this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
+    this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
   }
 
   public wireGuard(value: unknown, path: string): void {
     const r = this.object(value, path, WIREGUARD_FIELDS, true);
     if (r === undefined) return;
-    this.pattern(r.PrivateKey, `${path}.PrivateKey`, WG_KEY_PATTERN, 'is not a WireGuard key', '44 characters of base64 encoding 32 bytes', false, true);
-    this.pattern(r.PrivateKeySecretArn, `${path}.PrivateKeySecretArn`, SECRET_ARN_PATTERN, 'is not a Secrets Manager secret ARN', 'arn:<partition>:secretsmanager:<region>:<account>:secret:<name>', false);
-    this.pattern(r.PrivateKeyEnvironmentVariable, `${path}.PrivateKeyEnvironmentVariable`, ENV_NAME_PATTERN, 'is not an environment variable name', 'A-Z a-z 0-9 _, not starting with a digit', false);
-    this.pattern(r.PublicKey, `${path}.PublicKey`, WG_KEY_PATTERN, 'is not a WireGuard key', '44 characters of base64 encoding 32 bytes', false);
+    this.pattern(r.PrivateKey, `${path}.PrivateKey`, WIREGUARD_KEY, 'is not a WireGuard key', false, true);
+    this.pattern(r.PrivateKeySecretArn, `${path}.PrivateKeySecretArn`, SECRET_ARN, 'is not a Secrets Manager secret ARN', false);
+    this.pattern(r.PrivateKeyEnvironmentVariable, `${path}.PrivateKeyEnvironmentVariable`, ENVIRONMENT_VARIABLE_NAME, 'is not an environment variable name', false);
+    this.pattern(r.PublicKey, `${path}.PublicKey`, WIREGUARD_KEY, 'is not a WireGuard key', false);
     this.boolean(r.AllowUnknownPeers, `${path}.AllowUnknownPeers`);
     this.boolean(r.DecapsulatedDelivery, `${path}.DecapsulatedDelivery`);
     const peers = this.array(r.Peers, `${path}.Peers`, false);
@@ -263,22 +310,21 @@ class Validator {
       const pPath = `${path}.Peers[${i}]`;
       const peer = this.object(p, pPath, PEER_FIELDS, true);
       if (peer === undefined) return;
-      if (this.pattern(peer.PublicKey, `${pPath}.PublicKey`, WG_KEY_PATTERN, 'is not a WireGuard key', '44 characters of base64 encoding 32 bytes', true)) {
+      if (this.pattern(peer.PublicKey, `${pPath}.PublicKey`, WIREGUARD_KEY, 'is not a WireGuard key', true)) {
         const key = peer.PublicKey as string;
         const first = keys.get(key);
         if (first !== undefined) this.error(`${pPath}.PublicKey`, key, `is used by ${first}`, 'one entry per peer key');
         else keys.set(key, pPath);
       }
       this.cidrs(peer.AllowedIPs, `${pPath}.AllowedIPs`, true);
-      if (peer.PresharedKey !== undefined && !(typeof peer.PresharedKey === 'string' && (WG_KEY_PATTERN.test(peer.PresharedKey) || SECRET_ARN_PATTERN.test(peer.PresharedKey)))) {
-        this.errors.push(`${pPath}.PresharedKey: not a valid preshared key (allowed: 44 characters of base64 encoding 32 bytes, or a Secrets Manager secret ARN)`);
+      if (peer.PresharedKey !== undefined && !(typeof peer.PresharedKey === 'string' && (WIREGUARD_KEY.pattern.test(peer.PresharedKey) || SECRET_ARN.pattern.test(peer.PresharedKey)))) {
+        this.errors.push(`${pPath}.PresharedKey: not a valid preshared key (allowed: ${WIREGUARD_KEY.allowed}, or a Secrets Manager secret ARN)`);
       }
-      if (this.pattern(peer.PresharedKeyEnvironmentVariable, `${pPath}.PresharedKeyEnvironmentVariable`, ENV_NAME_PATTERN, 'is not an environment variable name',
-        'A-Z a-z 0-9 _, not starting with a digit', false) && peer.PresharedKey !== undefined) {
+      if (this.pattern(peer.PresharedKeyEnvironmentVariable, `${pPath}.PresharedKeyEnvironmentVariable`, ENVIRONMENT_VARIABLE_NAME, 'is not an environment variable name', false) && peer.PresharedKey !== undefined) {
         this.errors.push(`${pPath}: PresharedKey and PresharedKeyEnvironmentVariable are both set (allowed: one of them)`);
       }
       if (peer.Endpoint !== undefined && !isEndpoint(peer.Endpoint)) {
-        this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', 'host:port or [IPv6]:port with port 1–65535');
+        this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', ENDPOINT_ALLOWED);
       }
     });
   }
@@ -286,32 +332,32 @@ class Validator {
   public packetSource(value: unknown, path: string): void {
     const r = this.object(value, path, SOURCE_FIELDS, true);
     if (r === undefined) return;
-    this.pattern(r.TopicArn, `${path}.TopicArn`, SNS_ARN_PATTERN, 'is not an SNS topic ARN', 'arn:<partition>:sns:<region>:<account>:<topic>', true);
-    this.pattern(r.ListenerName, `${path}.ListenerName`, NAME_PATTERN, 'is not a valid Listener name', '1–64 characters of A-Z a-z 0-9 _ -', true);
+    this.pattern(r.TopicArn, `${path}.TopicArn`, SNS_TOPIC_ARN, 'is not an SNS topic ARN', true);
+    this.pattern(r.ListenerName, `${path}.ListenerName`, NAME, 'is not a valid Listener name', true);
     this.boolean(r.Enabled, `${path}.Enabled`);
-    this.pattern(r.DeadLetterQueueArn, `${path}.DeadLetterQueueArn`, SQS_ARN_PATTERN, 'is not an SQS queue ARN', 'arn:<partition>:sqs:<region>:<account>:<queue>', false);
-    this.pattern(r.DeliveryLogGroupArn, `${path}.DeliveryLogGroupArn`, LOG_GROUP_ARN_PATTERN, 'is not a log group ARN', 'arn:<partition>:logs:<region>:<account>:log-group:<name>', false);
-    this.pattern(r.HomeRegion, `${path}.HomeRegion`, REGION_PATTERN, 'is not a region', 'a region name such as us-east-1', false);
+    this.pattern(r.DeadLetterQueueArn, `${path}.DeadLetterQueueArn`, SQS_QUEUE_ARN, 'is not an SQS queue ARN', false);
+    this.pattern(r.DeliveryLogGroupArn, `${path}.DeliveryLogGroupArn`, LOG_GROUP_ARN, 'is not a log group ARN', false);
+    this.pattern(r.HomeRegion, `${path}.HomeRegion`, REGION, 'is not a region', false);
     this.text(r.BindingId, `${path}.BindingId`, 256);
     this.text(r.OwnerStackId, `${path}.OwnerStackId`, 2048);
     this.oneOf(r.SubscriptionState, `${path}.SubscriptionState`, ['PendingConfirmation', 'Confirmed'], 'is not a subscription state', false);
     const arns = this.array(r.SubscriptionArns, `${path}.SubscriptionArns`, false);
     arns?.forEach((a, i) => this.text(a, `${path}.SubscriptionArns[${i}]`, 2048));
     this.text(r.Description, `${path}.Description`, 1024);
-    this.pattern(r.RoleArn, `${path}.RoleArn`, ROLE_ARN_PATTERN, 'is not an IAM role ARN', 'arn:<partition>:iam::<account>:role/<name>', false);
-    this.pattern(r.ExternalId, `${path}.ExternalId`, EXTERNAL_ID_PATTERN, 'is not a valid external id', '2–1224 characters of A-Z a-z 0-9 + = , . @ : / _ -', false);
+    this.pattern(r.RoleArn, `${path}.RoleArn`, IAM_ROLE_ARN, 'is not an IAM role ARN', false);
+    this.pattern(r.ExternalId, `${path}.ExternalId`, EXTERNAL_ID, 'is not a valid external id', false);
     const regions = this.array(r.EgressRegions, `${path}.EgressRegions`, false);
-    regions?.forEach((region, i) => this.pattern(region, `${path}.EgressRegions[${i}]`, REGION_PATTERN, 'is not a region', 'a region name such as us-east-1', true));
+    regions?.forEach((region, i) => this.pattern(region, `${path}.EgressRegions[${i}]`, REGION, 'is not a region', true));
   }
 
-  private pattern(value: unknown, path: string, re: RegExp, problem: string, allowed: string, required: boolean, secret = false): boolean {
+  private pattern(value: unknown, path: string, text: TextPattern, problem: string, required: boolean, secret = false): boolean {
     if (value === undefined) {
-      if (required) this.missing(path, allowed);
+      if (required) this.missing(path, text.allowed);
       return false;
     }
-    if (typeof value !== 'string' || !re.test(value)) {
-      if (secret) this.errors.push(`${path}: not valid (allowed: ${allowed})`);
-      else this.error(path, value, problem, allowed);
+    if (typeof value !== 'string' || !text.pattern.test(value)) {
+      if (secret) this.errors.push(`${path}: not valid (allowed: ${text.allowed})`);
+      else this.error(path, value, problem, text.allowed);
       return false;
     }
     return true;
@@ -329,18 +375,17 @@ class Validator {
     return value as T;
   }
 
-  private integer(value: unknown, path: string, min: number, max: number, problem: string, required: boolean): void {
-    const allowed = `integer ${min}–${max}`;
+  private integer(value: unknown, path: string, range: NumericRange, problem: string, required: boolean): void {
     if (value === undefined) {
-      if (required) this.missing(path, allowed);
+      if (required) this.missing(path, range.allowed);
       return;
     }
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) this.error(path, value, problem, allowed);
+    if (!inIntegerRange(value, range)) this.error(path, value, problem, range.allowed);
   }
 
-  private number(value: unknown, path: string, min: number, max: number, problem: string, allowed: string): void {
+  private number(value: unknown, path: string, range: NumericRange, problem: string): void {
     if (value === undefined) return;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) this.error(path, value, problem, allowed);
+    if (!inNumberRange(value, range)) this.error(path, value, problem, range.allowed);
   }
 
   private boolean(value: unknown, path: string): void {
@@ -361,34 +406,9 @@ class Validator {
     const list = this.array(value, path, required);
     list?.forEach((c, i) => {
       const problem = cidrProblem(c);
-      if (problem !== undefined) this.error(`${path}[${i}]`, c, problem, 'CIDR a.b.c.d/0–32 or IPv6/0–128, or a single address');
+      if (problem !== undefined) this.error(`${path}[${i}]`, c, problem, CIDR_ALLOWED);
     });
   }
-}
-
-/** Why `value` is not a CIDR, or undefined when it is one. */
-export function cidrProblem(value: unknown): string | undefined {
-  if (typeof value !== 'string') return 'is not a CIDR';
-  const slash = value.indexOf('/');
-  const address = slash < 0 ? value : value.slice(0, slash);
-  const version = address.includes('%') ? 0 : isIP(address);
-  if (version === 0) return 'is not a CIDR (the address part is not an IP address)';
-  if (slash < 0) return undefined;
-  const prefix = value.slice(slash + 1);
-  const max = version === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return `is not a CIDR (prefix must be 0–${max})`;
-  return undefined;
-}
-
-/** True for a WireGuard peer endpoint: `a.b.c.d:port`, `[IPv6]:port` or `host.name:port`, port 1–65535. */
-export function isEndpoint(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  if (!m) return false;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return false;
-  if (m[1] !== undefined) return isIP(m[1]) === 6;
-  return isIP(m[2]) === 4 || DOMAIN_PATTERN.test(m[2]);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -396,7 +416,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isPort(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+  return inIntegerRange(value, PORT);
 }
 
 function join(path: string, key: string): string {

@@ -5,8 +5,9 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { cidrProblem, NAME_PATTERN } from './validate-records';
-
+import { parseArn } from './arn';
+import { ACCOUNT, NAME, NumericRange, REGION } from './limits';
+import { cidrProblem } from './network';
 
 /** Throws a validation error for `scope` naming the property and the allowed values. */
 export function fail(scope: IConstruct, message: string): never {
@@ -29,38 +30,38 @@ export function validateRange(scope: IConstruct, prop: string, value: number | u
   }
 }
 
-/** `value` must match {@link NAME_PATTERN}; tokens are skipped. */
+/** `value` must be an integer in `range` (limits.ts); tokens are skipped. */
+export function validateIntegerRange(scope: IConstruct, prop: string, value: number | undefined, range: NumericRange): void {
+  validateInteger(scope, prop, value, range.min, range.max);
+}
+
+/** `value` must be a name ({@link NAME}); tokens are skipped. */
 export function validateName(scope: IConstruct, prop: string, value: string): void {
   if (Token.isUnresolved(value)) return;
-  if (!NAME_PATTERN.test(value)) {
-    fail(scope, `${prop} must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got ${JSON.stringify(value)}`);
+  if (!NAME.pattern.test(value)) {
+    fail(scope, `${prop} must be ${NAME.allowed}, got ${JSON.stringify(value)}`);
   }
 }
 
 /** A 12-digit AWS account id; tokens are skipped. */
 export function validateAccount(scope: IConstruct, prop: string, value: string): void {
   if (Token.isUnresolved(value)) return;
-  if (!/^\d{12}$/.test(value)) fail(scope, `${prop} must hold 12-digit AWS account ids, got ${JSON.stringify(value)}`);
+  if (!ACCOUNT.pattern.test(value)) fail(scope, `${prop} must hold 12-digit AWS account ids, got ${JSON.stringify(value)}`);
 }
 
 /** A region name such as `eu-west-1`; tokens are skipped. */
 export function validateRegion(scope: IConstruct, prop: string, value: string): void {
   if (Token.isUnresolved(value)) return;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value)) fail(scope, `${prop} must be an AWS region name such as "eu-west-1", got ${JSON.stringify(value)}`);
+  if (!REGION.pattern.test(value)) fail(scope, `${prop} must be an AWS region name such as "eu-west-1", got ${JSON.stringify(value)}`);
 }
 
 /** An ARN of `service` (and, when given, of a resource starting with `resourcePrefix`); tokens are skipped. */
 export function validateArn(scope: IConstruct, prop: string, value: string, service: string, resourcePrefix = ''): void {
   if (Token.isUnresolved(value)) return;
-  const parts = value.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn' || parts[2] !== service || !parts.slice(5).join(':').startsWith(resourcePrefix)) {
+  const arn = parseArn(value);
+  if (arn === undefined || arn.service !== service || !arn.resource.startsWith(resourcePrefix)) {
     fail(scope, `${prop} must be an ARN of ${service}${resourcePrefix ? ` (${resourcePrefix}…)` : ''}, got ${JSON.stringify(value)}`);
   }
-}
-
-/** True when `value` is an IPv4 or IPv6 CIDR block with a prefix, such as `203.0.113.0/24` or `2001:db8::/32`. */
-export function isCidr(value: string): boolean {
-  return value.includes('/') && cidrProblem(value) === undefined;
 }
 
 /** Every entry must be a CIDR block; tokens are skipped. */
@@ -69,6 +70,7 @@ export function validateCidrs(scope: IConstruct, prop: string, values: readonly 
   if (values.length === 0) fail(scope, `${prop} must not be empty; leave it undefined instead`);
   for (const value of values) {
     if (Token.isUnresolved(value)) continue;
-    if (!isCidr(value)) fail(scope, `${prop} must hold CIDR blocks such as "203.0.113.0/24" or "2001:db8::/32", got ${JSON.stringify(value)}`);
+    const problem = cidrProblem(value);
+    if (problem !== undefined) fail(scope, `${prop} must hold CIDR blocks such as "203.0.113.0/24" or "2001:db8::/32", got ${JSON.stringify(value)}: ${problem}`);
   }
 }

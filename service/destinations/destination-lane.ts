@@ -3,12 +3,13 @@
  * outcome (replies routed, failures reported per packet, latency and batch size observed).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
+import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord, FormatterName } from '../../lib/private/records';
 import type { FailureReporter, MetricsRecorder } from '../contracts';
 import { Batcher } from './batcher';
 import type { Destination } from './destination';
 import { messagesOverheadBytes, QueuedPacket } from './packet';
-import { formatEndpoint } from '../egress/address';
 import type { ReplyRouter } from '../replies/reply-router';
 
 /** Defaults of a destination's batching and queue limits. */
@@ -46,7 +47,7 @@ export class DestinationLane {
     const batching = options.record.Batching ?? {};
     this.formatter = options.formatter;
     this.now = options.now ?? Date.now;
-    this.dims = Object.freeze({ Listener: options.listener, Destination: options.record.Name });
+    this.dims = Object.freeze({ [MetricDimension.Listener]: options.listener, [MetricDimension.Destination]: options.record.Name });
     this.batcher = new Batcher<QueuedPacket>({
       count: batching.Count ?? DEFAULT_BATCH_COUNT,
       timeoutMs: (batching.TimeoutInSeconds ?? DEFAULT_BATCH_TIMEOUT_SECONDS) * 1000,
@@ -91,20 +92,20 @@ export class DestinationLane {
 
   private async deliver(batch: QueuedPacket[]): Promise<void> {
     const { destination, failures, metrics, listener } = this.options;
-    metrics.observe('BatchSize', batch.length, this.dims);
+    metrics.observe(MetricName.BatchSize, batch.length, this.dims);
     const started = this.now();
     let result;
     try {
       result = await destination.deliver(batch);
     } catch (err) {
-      metrics.observe('DestinationLatencyMs', this.now() - started, this.dims);
+      metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
       const reason = `${destination.type} destination ${destination.name}: ${(err as Error)?.message ?? String(err)}`;
       for (const packet of batch) {
         failures.report({ code: 'DestinationFailed', reason }, { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag });
       }
       return;
     }
-    metrics.observe('DestinationLatencyMs', this.now() - started, this.dims);
+    metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
     if (result.failed) {
       for (const f of result.failed) {
         const packet = batch[f.index];
@@ -124,7 +125,7 @@ export class DestinationLane {
   }
 
   private dropped(): void {
-    this.options.metrics.increment('PacketsDropped', 1, this.dims);
+    this.options.metrics.increment(MetricName.PacketsDropped, 1, this.dims);
     this.droppedSinceLog++;
     this.logDrops(false);
   }

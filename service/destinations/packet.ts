@@ -4,7 +4,7 @@
  */
 import type { PacketLocal } from '../../lib/handler';
 import type { FormatterName } from '../../lib/private/records';
-import type { InboundDatagram } from '../contracts';
+import type { Failure, InboundDatagram } from '../contracts';
 import { encodeData } from '../formatter';
 
 export type { Packet as InboundPacket, PacketLocal, PacketRemote } from '../../lib/handler';
@@ -62,10 +62,13 @@ function isAscii(text: string): boolean {
  * tag (base64url), remote address (IP text from the socket), peer key (base64), receive time and
  * base64/hex Data need no escaping; utf8/ascii Data, Inner and an IPv6 address with a zone
  * (`fe80::1%<interface>`, whose interface name may hold any character) go through JSON.stringify.
+ * A payload the Formatter cannot represent exactly (see {@link encodeData}) gives its
+ * `InvalidData` failure instead.
  */
-export function queueDatagram(datagram: InboundDatagram, tag: string, template: PacketTemplate): QueuedPacket {
+export function queueDatagram(datagram: InboundDatagram, tag: string, template: PacketTemplate): QueuedPacket | Failure {
   const formatter = template.formatter;
   const data = encodeData(datagram.data, formatter);
+  if (typeof data !== 'string') return data;
   const zoned = datagram.remoteAddress.includes('%');
   const address = zoned ? JSON.stringify(datagram.remoteAddress) : '"' + datagram.remoteAddress + '"';
   let json = '{"Tag":"' + tag + '","Remote":{"IpAddress":' + address + ',"Port":' + datagram.remotePort;
@@ -80,6 +83,11 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
     remoteAddress: datagram.remoteAddress,
     remotePort: datagram.remotePort,
   };
+}
+
+/** True when {@link queueDatagram} gave a packet rather than a failure. */
+export function isQueuedPacket(value: QueuedPacket | Failure): value is QueuedPacket {
+  return (value as QueuedPacket).json !== undefined;
 }
 
 /** `{"Messages":[…]}` for a batch, built from the packets' JSON without re-serializing them. */

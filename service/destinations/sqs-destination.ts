@@ -6,23 +6,13 @@
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import type { QueuedPacket } from './packet';
+import { queueLocationFromArn } from '../../lib/private/arn';
+import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord } from '../../lib/private/records';
-import { formatEndpoint } from '../egress/address';
 
 /** SQS limits per SendMessageBatch call. */
 export const SQS_MAX_ENTRIES = 10;
 export const SQS_MAX_BATCH_BYTES = 256 * 1024;
-
-/** Queue URL of a queue ARN (`arn:aws:sqs:region:account:name`), honouring partition DNS suffixes. */
-export function queueUrlFromArn(arn: string): string {
-  const parts = arn.split(':');
-  if (parts.length !== 6 || parts[0] !== 'arn' || parts[2] !== 'sqs') {
-    throw new Error(`${JSON.stringify(arn)} is not an SQS queue ARN (allowed: arn:<partition>:sqs:<region>:<account>:<queue>)`);
-  }
-  const [, partition, , region, account, name] = parts;
-  const suffix = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://sqs.${region}.${suffix}/${account}/${name}`;
-}
 
 export class SqsDestination implements Destination {
   public readonly type = 'sqs' as const;
@@ -33,7 +23,7 @@ export class SqsDestination implements Destination {
   public constructor(record: DestinationRecord, private readonly client: SQSClient) {
     this.name = record.Name;
     if (record.QueueUrl) this.queueUrl = record.QueueUrl;
-    else if (record.Arn) this.queueUrl = queueUrlFromArn(record.Arn);
+    else if (record.Arn) this.queueUrl = queueLocationFromArn(record.Arn).queueUrl;
     else throw new Error(`destination ${record.Name}: Arn or QueueUrl is required for Type sqs`);
     this.fifo = this.queueUrl.endsWith('.fifo');
   }

@@ -6,8 +6,8 @@
  * IPv4 address they carry.
  */
 import { BlockList, isIP, SocketAddress } from 'node:net';
+import { blockListOf, embeddedIpv4, listContains } from '../../lib/private/network';
 import type { Failure } from '../contracts';
-import { blockListOf, listContains } from './cidr';
 
 interface DeniedRange {
   readonly label: string;
@@ -126,27 +126,6 @@ export class EgressPolicy {
   public isExplicitlyAllowed(address: string): boolean {
     return this.allowed !== undefined && isIP(address) !== 0 && listContains(this.allowed, address);
   }
-}
-
-/** The IPv4 address in the last 32 bits of an IPv6 address (any valid notation). */
-export function embeddedIpv4(address: string): string {
-  const lastColon = address.lastIndexOf(':');
-  const tail = address.slice(lastColon + 1);
-  if (tail.includes('.')) return tail;
-  const groups = expandIpv6(address);
-  const hi = groups[6];
-  const lo = groups[7];
-  return `${Math.floor(hi / 256)}.${hi % 256}.${Math.floor(lo / 256)}.${lo % 256}`;
-}
-
-/** Eight 16-bit groups of an IPv6 address written with hex groups only. */
-function expandIpv6(address: string): number[] {
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const parse = (s: string | undefined): number[] => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const left = parse(head);
-  const right = parse(tail);
-  const zeros = new Array(8 - left.length - right.length).fill(0);
-  return [...left, ...zeros, ...right];
 }
 
 function describe(value: unknown): string {

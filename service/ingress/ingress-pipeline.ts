@@ -4,12 +4,12 @@
  * the Listener. Nothing here awaits; each step is synchronous and small.
  */
 import type { BlockList } from 'node:net';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
+import { blockListOf, formatEndpoint, listContains } from '../../lib/private/network';
 import type { FormatterName, ListenerRecord } from '../../lib/private/records';
 import type { FailureReporter, InboundDatagram, IngressSink, ListenerHandle, MetricsRecorder } from '../contracts';
 import type { DestinationLane } from '../destinations/destination-lane';
-import { PacketLocal, packetTemplate, PacketTemplate, queueDatagram } from '../destinations/packet';
-import { formatEndpoint } from '../egress/address';
-import { blockListOf, listContains } from '../egress/cidr';
+import { isQueuedPacket, PacketLocal, packetTemplate, PacketTemplate, queueDatagram } from '../destinations/packet';
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
 import type { ReplyTagCodec } from '../replies/reply-tags';
@@ -58,7 +58,7 @@ export class IngressPipeline implements IngressSink {
     }
     this.groups = [...groups].map(([formatter, lanes]) => ({ formatter, lanes }));
     this.ttlSeconds = options.record.ReplyTagTtlSeconds ?? DEFAULT_REPLY_TAG_TTL_SECONDS;
-    this.dims = Object.freeze({ Listener: options.record.Name });
+    this.dims = Object.freeze({ [MetricDimension.Listener]: options.record.Name });
   }
 
   /** The destinations this pipeline feeds. */
@@ -69,7 +69,7 @@ export class IngressPipeline implements IngressSink {
   public accept(listener: ListenerHandle, datagram: InboundDatagram): void {
     const { metrics, failures, flows, tags } = this.options;
     const name = listener.name;
-    metrics.increment('DatagramsIn', 1, this.dims);
+    metrics.increment(MetricName.DatagramsIn, 1, this.dims);
     if (this.restrictions !== undefined && !listContains(this.restrictions, datagram.remoteAddress)) {
       failures.report(
         { code: 'ClientRestricted', reason: `client ${datagram.remoteAddress} is not in the Listener's ClientRestrictions.Networks` },
@@ -83,7 +83,12 @@ export class IngressPipeline implements IngressSink {
     const templates = this.templatesOf(listener);
     for (let g = 0; g < this.groups.length; g++) {
       const queued = queueDatagram(datagram, tag, templates[g]);
-      for (const lane of this.groups[g].lanes) lane.enqueue(queued);
+      if (isQueuedPacket(queued)) {
+        for (const lane of this.groups[g].lanes) lane.enqueue(queued);
+      } else {
+        const remote = formatEndpoint(datagram.remoteAddress, datagram.remotePort);
+        for (const lane of this.groups[g].lanes) failures.report(queued, { listener: name, destination: lane.name, remote, tag });
+      }
     }
   }
 

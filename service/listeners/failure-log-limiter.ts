@@ -3,6 +3,7 @@
  * have no callback), passed to the FailureReporter at a bounded rate.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { Failure, FailureCode, FailureReporter, MetricsRecorder } from '../contracts';
 
 /** Failure records logged per second per Listener by default; the rest are counted and summarised. */
@@ -62,10 +63,10 @@ export class FailureLogLimiter {
     }
     let dims = this.dimensions.get(failure.code);
     if (dims === undefined) {
-      dims = Object.freeze({ Code: failure.code });
+      dims = Object.freeze({ [MetricDimension.Code]: failure.code });
       this.dimensions.set(failure.code, dims);
     }
-    this.options.metrics?.increment('Failures', 1, dims);
+    this.options.metrics?.increment(MetricName.Failures, 1, dims);
   }
 
   /** Logs the summary of suppressed records, if any. */

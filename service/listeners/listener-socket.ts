@@ -6,9 +6,10 @@
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MAX_UDP_PAYLOAD_BYTES } from '../../lib/private/limits';
 
 /** Largest UDP payload over IPv4. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 65_507;
+export const DEFAULT_MAX_PAYLOAD_BYTES = MAX_UDP_PAYLOAD_BYTES;
 /** Socket buffer sizes asked for (the kernel may cap them, e.g. net.core.rmem_max). */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Sink errors logged per Listener; later ones are only counted. */

@@ -8,7 +8,7 @@ import type { ListenerRecord } from '../../lib/private/records';
 import type { EgressDatagram, Failure, ManagedListener, SendCallback } from '../contracts';
 import { unmappedAddress } from './listener-socket';
 import { SocketListener, SocketListenerOptions } from './socket-listener';
-import { canonicalAddress } from '../egress/address';
+import { canonicalAddress } from '../../lib/private/network';
 
 export type UdpListenerOptions = SocketListenerOptions;
 

@@ -5,10 +5,10 @@
  * payload is printable ASCII.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord, ListenerRecord } from '../../lib/private/records';
 import { Destination, DestinationContext, DeliveryResult } from '../destinations/destination';
 import type { InboundPacket, QueuedPacket } from '../destinations/packet';
-import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure } from '../formatter';
 
 export const LOG_DATA_MAX_CHARS = 200;

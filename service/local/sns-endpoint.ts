@@ -25,7 +25,7 @@ import {
   renderError,
   renderResult,
 } from './sns-protocol';
-import { topicRegion } from '../sourcing/arn';
+import { parseArn, topicRegion } from '../../lib/private/arn';
 import type { SnsNotification, SourcedPacketProcessor } from '../sourcing/sourced-packet-processor';
 
 export interface LocalSnsEndpointOptions {
@@ -223,7 +223,7 @@ class SnsEndpointHandler {
   }
 
   private topicAttributes(arn: string): ResponseObject {
-    const account = arn.split(':')[4];
+    const account = parseArn(arn)?.account ?? '';
     const attributes: Record<string, string> = {
       TopicArn: arn,
       Owner: account,

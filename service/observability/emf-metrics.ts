@@ -4,22 +4,19 @@
  * bounded sample of at most 100 values. Recording is a map lookup and an addition; nothing is
  * written per packet.
  */
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from '../../lib/private/metrics';
 import type { MetricsRecorder } from '../contracts';
-import { SERVICE_NAME } from './logger';
-
-/** EMF namespace of every metric. */
-export const METRICS_NAMESPACE = 'PacketGateway';
 
 /** EMF allows at most 100 values per metric and 100 metrics per document. */
 const MAX_VALUES = 100;
 const MAX_METRICS_PER_LINE = 100;
 
 export interface EmfMetricsRecorderOptions {
-  /** @default PacketGateway */
+  /** @default METRICS_NAMESPACE */
   readonly namespace?: string;
   /** Seconds between flushes. @default 60 */
   readonly flushIntervalSeconds?: number;
-  /** Dimensions added to every metric (for instance `{ Service: 'packet-gateway' }`). @default { Service: 'packet-gateway' } */
+  /** Dimensions added to every metric. @default METRICS_SERVICE_DIMENSION (`Service`: SERVICE_NAME) */
   readonly defaultDimensions?: Readonly<Record<string, string>>;
   /** Receives each EMF document (one JSON line, no newline). @default - written to stdout */
   readonly write?: (line: string) => void;
@@ -62,7 +59,7 @@ export class EmfMetricsRecorder implements MetricsRecorder {
   public constructor(options: EmfMetricsRecorderOptions = {}) {
     this.namespace = options.namespace ?? METRICS_NAMESPACE;
     this.intervalMs = Math.max(0.01, options.flushIntervalSeconds ?? 60) * 1000;
-    this.defaultDimensions = options.defaultDimensions ?? { Service: SERVICE_NAME };
+    this.defaultDimensions = options.defaultDimensions ?? METRICS_SERVICE_DIMENSION;
     this.write = options.write ?? ((line) => process.stdout.write(line + '\n'));
     this.maxSeries = options.maxSeries ?? 2000;
     this.now = options.now ?? Date.now;
@@ -115,7 +112,7 @@ export class EmfMetricsRecorder implements MetricsRecorder {
     if (dropped > 0) {
       const dimensionsKey = this.dimensionsKeyOf(NO_DIMENSIONS);
       current.set('MetricSeriesDropped\u0000' + dimensionsKey, {
-        name: 'MetricSeriesDropped', dimensions: NO_DIMENSIONS, dimensionsKey, counter: true, sum: dropped, count: 1, samples: [],
+        name: MetricName.MetricSeriesDropped, dimensions: NO_DIMENSIONS, dimensionsKey, counter: true, sum: dropped, count: 1, samples: [],
       });
     }
     if (current.size === 0) return;

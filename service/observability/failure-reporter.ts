@@ -3,6 +3,7 @@
  * failures by code (metric `Failures`, dimension `Code`).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import { FAILURE_CODES, Failure, FailureCode, FailureContext, FailureReporter, MetricsRecorder } from '../contracts';
 
 /** Log message of every failure record; filter on it (or on `code`) in CloudWatch Logs Insights. */
@@ -16,14 +17,14 @@ export class LoggingFailureReporter implements FailureReporter {
 
   public constructor(private readonly logger: Logger, private readonly metrics?: MetricsRecorder) {
     const dims: Record<string, Readonly<Record<string, string>>> = {};
-    for (const code of FAILURE_CODES) dims[code] = Object.freeze({ Code: code });
+    for (const code of FAILURE_CODES) dims[code] = Object.freeze({ [MetricDimension.Code]: code });
     this.dimensions = dims;
   }
 
   public report(failure: Failure, context: FailureContext): void {
     this.counts.set(failure.code, (this.counts.get(failure.code) ?? 0) + 1);
     try {
-      this.metrics?.increment('Failures', 1, this.dimensions[failure.code]);
+      this.metrics?.increment(MetricName.Failures, 1, this.dimensions[failure.code]);
       this.logger.warn(FAILURE_LOG_MESSAGE, { code: failure.code, reason: failure.reason, ...context });
     } catch {
       // Reporting never throws into the packet path.

@@ -5,9 +5,8 @@
  */
 import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, LogLevel, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
+import { SERVICE_NAME } from '../../lib/private/metrics';
 
-/** `service` field of every log record and the default EMF namespace dimension. */
-export const SERVICE_NAME = 'packet-gateway';
 
 /** Log levels accepted by `--log-level` / `PACKET_GATEWAY_LOG_LEVEL`. */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;

@@ -6,10 +6,11 @@
  * entry; one bad entry never stops the others.
  */
 import type { EgressDatagram, Failure, FailureContext, FailureReporter, InnerAddressing, ListenerRegistry, MetricsRecorder } from '../contracts';
-import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure } from '../formatter';
 import { isTagFailure, ReplyTagCodec, ReplyTarget } from './reply-tags';
 import type { Replies, Reply } from '../../lib/handler';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
+import { formatEndpoint } from '../../lib/private/network';
 import type { FormatterName } from '../../lib/private/records';
 
 /** Where a response came from. */
@@ -114,7 +115,7 @@ export class ReplyRouter {
       datagram,
       (failure: Failure | undefined) => {
         if (failure) this.options.failures.report(failure, contextOf(source, index, tag, target));
-        else this.options.metrics.increment('RepliesOut', 1, dims);
+        else this.options.metrics.increment(MetricName.RepliesOut, 1, dims);
       },
     );
     return true;
@@ -127,7 +128,7 @@ export class ReplyRouter {
   private dimensionsOf(listener: string): Readonly<Record<string, string>> {
     let dims = this.dimensions.get(listener);
     if (dims === undefined) {
-      dims = Object.freeze({ Listener: listener });
+      dims = Object.freeze({ [MetricDimension.Listener]: listener });
       this.dimensions.set(listener, dims);
     }
     return dims;

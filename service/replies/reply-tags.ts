@@ -20,8 +20,8 @@
  * characters. Anything that fails to parse, verify or is past its expiry is `ReplyUnknownTag`.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
 import type { Failure, InnerAddressing } from '../contracts';
-import { formatIpAddress, parseIpAddress } from '../wireguard/ip-address';
 
 const VERSION = 2;
 const FLAG_PEER_KEY = 1;

@@ -12,6 +12,7 @@
 import { CloudWatchLogsClient, CreateLogStreamCommand, InputLogEvent, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { failureContextOf, serializeFailureRecord } from './failure-records';
+import { LOG_GROUP_ARN, logGroupLocationFromArn } from '../../lib/private/arn';
 import type { DeliveryLogSink, DeliveryLogTarget, FailureContext, FailureReporter } from '../contracts';
 
 /** PutLogEvents limits: events per call, bytes per call (each event counts 26 bytes more than its message). */
@@ -20,7 +21,6 @@ const MAX_BATCH_BYTES = 1_048_576;
 const EVENT_OVERHEAD_BYTES = 26;
 /** Largest message written; longer records leave out the original message. */
 const MAX_MESSAGE_BYTES = 256 * 1024 - EVENT_OVERHEAD_BYTES;
-const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:([^:]+)(:\*)?$/;
 /** Lifetime of assumed-role credentials; the SDK refreshes them 5 minutes before they expire. */
 const ROLE_SESSION_SECONDS = 900;
 
@@ -101,9 +101,9 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
   /** Queues `record` for the log group of `target`; written within the flush interval. */
   write(target: DeliveryLogTarget, record: Record<string, unknown>): void {
     const context = failureContextOf(record);
-    const match = LOG_GROUP_ARN.exec(target.logGroupArn);
-    if (!match) {
-      this.reportLost(target.logGroupArn, context, `'${target.logGroupArn}' is not a log group ARN (arn:<partition>:logs:<region>:<account>:log-group:<name>)`);
+    const location = logGroupLocationFromArn(target.logGroupArn);
+    if (!location) {
+      this.reportLost(target.logGroupArn, context, `'${target.logGroupArn}' is not a log group ARN (${LOG_GROUP_ARN.allowed})`);
       return;
     }
     if (this.buffered >= this.maxBuffered) {
@@ -113,7 +113,7 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
     const key = `${target.logGroupArn}\u0000${target.roleArn ?? ''}\u0000${target.externalId ?? ''}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { name: match[3], region: match[1], target, events: [], lastTimestamp: 0 };
+      group = { name: location.name, region: location.region, target, events: [], lastTimestamp: 0 };
       this.groups.set(key, group);
     }
     if (group.events.length >= this.maxPerGroup) {

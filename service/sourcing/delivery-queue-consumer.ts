@@ -7,8 +7,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { topicRegion } from '../../lib/private/arn';
 import type { BindingLookup, FailureReporter } from '../contracts';
-import { topicRegion } from './arn';
 import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
 
 /** The logger methods the consumer uses (a Powertools Logger). */

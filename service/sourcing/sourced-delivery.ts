@@ -7,8 +7,8 @@
  * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
  * gets one small completion closure, honoured once.
  */
+import { formatEndpoint } from '../../lib/private/network';
 import type { EgressDatagram, Failure, ListenerHandle } from '../contracts';
-import { formatEndpoint } from '../egress/address';
 
 /** Outcome of one notification: datagrams sent, and entries that failed (each reported once). */
 export interface SourcedResult {

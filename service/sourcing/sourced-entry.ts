@@ -8,9 +8,10 @@
  * `InvalidPort` or `InvalidData`.
  */
 import { isIP } from 'node:net';
+import { WIREGUARD_KEY } from '../../lib/private/limits';
+import { formatEndpoint } from '../../lib/private/network';
 import type { FormatterName } from '../../lib/private/records';
 import type { EgressDatagram, Failure, FailureCode, InnerAddressing } from '../contracts';
-import { formatEndpoint } from '../egress/address';
 import { decodeData, isFailure, parseFormatter } from '../formatter';
 
 /** Limits an entry is judged against. */
@@ -28,8 +29,6 @@ export interface SourcedEntries {
   /** `Messages[i].` for entries of a `Messages` array; empty for a single packet. */
   fieldOf(index: number): string;
 }
-
-const PEER_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /**
  * The entries of a published message body: `{"Messages":[…]}` (at most `maxEntries`), or a single
@@ -99,8 +98,8 @@ export function parseSourcedEntry(
   let peerKey: string | undefined;
   const peer = remote.PeerKey;
   if (peer !== undefined && peer !== null) {
-    if (typeof peer !== 'string' || !PEER_KEY_PATTERN.test(peer)) {
-      return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: base64 of 32 bytes, 44 characters)`, formatEndpoint(address, port));
+    if (typeof peer !== 'string' || !WIREGUARD_KEY.pattern.test(peer)) {
+      return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: ${WIREGUARD_KEY.allowed})`, formatEndpoint(address, port));
     }
     peerKey = peer;
   }

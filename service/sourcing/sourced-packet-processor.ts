@@ -6,6 +6,10 @@
  * when the binding has a dead-letter queue or delivery log group, one failure record there. One
  * bad entry never stops the others.
  */
+import { SourcedDelivery, SourcedResult } from './sourced-delivery';
+import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
+import { MetricName } from '../../lib/private/metrics';
+import { formatEndpoint } from '../../lib/private/network';
 import type { PacketSourceRecord } from '../../lib/private/records';
 import type {
   BindingLookup,
@@ -17,9 +21,6 @@ import type {
   ListenerRegistry,
   MetricsRecorder,
 } from '../contracts';
-import { SourcedDelivery, SourcedResult } from './sourced-delivery';
-import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
-import { formatEndpoint } from '../egress/address';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../listeners/listener-socket';
 
 export type { SourcedResult } from './sourced-delivery';
@@ -54,7 +55,7 @@ export interface SourcedPacketProcessorOptions {
   region: string;
   /** Clock in epoch milliseconds (TtlSeconds, failure timestamps). @default Date.now */
   now?: () => number;
-  /** Largest decoded payload in bytes. @default 65507 */
+  /** Largest decoded payload in bytes. @default MAX_UDP_PAYLOAD_BYTES */
   maxPayloadBytes?: number;
   /** Most entries in one `Messages` array; larger messages are rejected whole. @default 1000 */
   maxEntriesPerMessage?: number;
@@ -126,7 +127,7 @@ export class SourcedPacketProcessor {
       if (typeof egress.Value !== 'string') {
         return this.rejectNotification(n, undefined, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
       }
-      this.metrics.increment('SourcedSkipped');
+      this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     const binding = this.bindings.getPacketSource(topicArn);
@@ -134,7 +135,7 @@ export class SourcedPacketProcessor {
       return this.rejectNotification(n, undefined, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
     }
     if (egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
-      this.metrics.increment('SourcedSkipped');
+      this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     if (binding.Enabled === false) {
@@ -218,6 +219,6 @@ export class SourcedPacketProcessor {
   }
 
   private countSent(sent: number): void {
-    if (sent > 0) this.metrics.increment('SourcedSent', sent);
+    if (sent > 0) this.metrics.increment(MetricName.SourcedSent, sent);
   }
 }

@@ -4,8 +4,8 @@
  * Nothing here is awaited per packet; the buffer is bounded.
  */
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { queueLocationFromArn } from '../../lib/private/arn';
 import type { DeadLetterSink, FailureContext, FailureReporter } from '../contracts';
-import { queueLocationFromArn } from './arn';
 import { failureContextOf, serializeFailureRecord } from './failure-records';
 
 /** SQS limits: 10 messages per batch, 256 KiB per message and per batch. */

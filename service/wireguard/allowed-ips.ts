@@ -2,7 +2,8 @@
  * A peer's AllowedIPs (cryptokey routing): which inner addresses it may send from and the gateway
  * may send to. Backed by node:net's BlockList.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { BlockList } from 'node:net';
+import { Cidr, CIDR_ALLOWED, parseCidr } from '../../lib/private/network';
 
 /** Parsed AllowedIPs of one peer. */
 export class AllowedIps {
@@ -10,11 +11,11 @@ export class AllowedIps {
   static readonly ANY = new AllowedIps([], true);
 
   /**
-   * Parses CIDRs (`10.0.0.2/32`, `fd00::/64`; a bare address means a single host). Throws an
-   * Error naming the bad entry and the allowed forms.
+   * Parses CIDRs (`10.0.0.2/32`, `fd00::/64`). Throws an Error naming the bad entry and the
+   * allowed forms.
    */
   static parse(cidrs: readonly string[], what = 'AllowedIPs'): AllowedIps {
-    return new AllowedIps(cidrs.map((cidr) => parseCidr(cidr, what)), false);
+    return new AllowedIps(cidrs.map((cidr) => parseEntry(cidr, what)), false);
   }
 
   private readonly list = new BlockList();
@@ -48,24 +49,8 @@ export class AllowedIps {
   }
 }
 
-/** One CIDR entry. */
-export interface Cidr {
-  readonly address: string;
-  readonly prefix: number;
-  readonly family: 'ipv4' | 'ipv6';
-}
-
-function parseCidr(text: string, what: string): Cidr {
-  const bad = (): Error => new Error(`${what}: '${String(text)}' is not a CIDR (allowed: IPv4 a.b.c.d/0-32 or IPv6 x::y/0-128)`);
-  if (typeof text !== 'string') throw bad();
-  const slash = text.indexOf('/');
-  const address = slash < 0 ? text : text.slice(0, slash);
-  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
-  if (!family) throw bad();
-  const max = family === 'ipv4' ? 32 : 128;
-  const prefixText = slash < 0 ? String(max) : text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(prefixText)) throw bad();
-  const prefix = Number(prefixText);
-  if (prefix > max) throw bad();
-  return { address, prefix, family };
+function parseEntry(text: string, what: string): Cidr {
+  const cidr = parseCidr(text);
+  if (typeof cidr === 'string') throw new Error(`${what}: '${String(text)}' ${cidr} (allowed: ${CIDR_ALLOWED})`);
+  return cidr;
 }

@@ -9,8 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { equalBytes, hash, mac, xaeadOpen, xaeadSeal } from './crypto';
-import { parseIpAddress } from './ip-address';
 import { encodeCookieReply, CookieReplyMessage } from './messages';
+import { parseIpAddress } from '../../lib/private/network';
 
 const LABEL_MAC1 = Buffer.from('mac1----', 'ascii');
 const LABEL_COOKIE = Buffer.from('cookie--', 'ascii');

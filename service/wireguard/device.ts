@@ -20,7 +20,6 @@ import { TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
 import { Handshakes } from './handshake';
 import { IndexTable } from './index-table';
 import { InnerPacketFramer, isPort, MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
-import { formatIpAddress, parseIpAddress } from './ip-address';
 import { decodeKey, encodeKey } from './keys';
 import {
   messageType,
@@ -37,6 +36,7 @@ import { LocalIdentity, NO_PRESHARED_KEY, remoteIdentity, RemoteIdentity } from 
 import { Keypair, Peer } from './peer';
 import { PeerTimers } from './peer-timers';
 import { resolveTimers, WireGuardTimers } from './timers';
+import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 export { MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
 

@@ -4,7 +4,7 @@
  * carried a valid cookie while under load.
  */
 import { isIPv6 } from 'node:net';
-import { parseIpAddress } from './ip-address';
+import { parseIpAddress } from '../../lib/private/network';
 
 /**
  * Counts handshake messages per second. Above `threshold` in one second the device is under load,

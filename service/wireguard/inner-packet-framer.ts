@@ -9,9 +9,9 @@
  */
 import type { Failure, FailureCode, InnerAddressing } from '../contracts';
 import { parseInnerPacket, PROTOCOL_UDP, UdpPacketAddressing, udpPacketLength, writeUdpPacket } from './inner-packet';
-import { formatIpAddress, parseIpAddress } from './ip-address';
 import { MAX_DATAGRAM_LENGTH, TRANSPORT_MIN_LENGTH } from './messages';
 import type { Peer } from './peer';
+import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 /** Largest inner packet (plaintext) that still fits one outer datagram. */
 export const MAX_INNER_PACKET_LENGTH = MAX_DATAGRAM_LENGTH - TRANSPORT_MIN_LENGTH;

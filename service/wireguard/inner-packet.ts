@@ -8,7 +8,7 @@
  * raw data.
  */
 /* eslint-disable no-bitwise -- header bit fields and checksums */
-import { formatIPv4, formatIPv6 } from './ip-address';
+import { formatIPv4, formatIPv6 } from '../../lib/private/network';
 
 export const IPV4_HEADER_LENGTH = 20;
 export const IPV6_HEADER_LENGTH = 40;

@@ -5,11 +5,11 @@
 /* eslint-disable no-bitwise -- key clamping sets and clears bits */
 import { randomBytes } from 'node:crypto';
 import { KEY_LENGTH, x25519FromPrivate } from './crypto';
-import { WG_KEY_PATTERN } from '../../lib/private/validate-records';
+import { WIREGUARD_KEY } from '../../lib/private/limits';
 
 /** True when `value` is a base64 WireGuard key (44 characters, 32 bytes). */
 export function isBase64Key(value: unknown): value is string {
-  return typeof value === 'string' && WG_KEY_PATTERN.test(value);
+  return typeof value === 'string' && WIREGUARD_KEY.pattern.test(value);
 }
 
 /**

@@ -7,6 +7,7 @@
  * three reserved zero bytes.
  */
 /* eslint-disable no-bitwise -- little-endian words from bytes */
+import { MAX_UDP_PAYLOAD_BYTES } from '../../lib/private/limits';
 
 export const MESSAGE_INITIATION = 1;
 export const MESSAGE_RESPONSE = 2;
@@ -21,7 +22,7 @@ export const TRANSPORT_HEADER_LENGTH = 16;
 /** Smallest transport message: header plus the tag of an empty (keepalive) payload. */
 export const TRANSPORT_MIN_LENGTH = 32;
 /** Largest datagram accepted or produced (a UDP payload over IPv4). */
-export const MAX_DATAGRAM_LENGTH = 65507;
+export const MAX_DATAGRAM_LENGTH = MAX_UDP_PAYLOAD_BYTES;
 
 /** Offsets of mac1/mac2 in the two handshake messages. */
 export const INITIATION_MAC1_OFFSET = 116;

@@ -18,6 +18,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
 import type {
   EgressDatagram,
@@ -269,7 +270,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       deliver: (peerKey, data, inner, remoteAddress, remotePort) => this.deliver(peerKey, data, inner, remoteAddress, remotePort),
       reportFailure: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
       handshakeCompleted: (peerKey, initiator) => {
-        this.options.metrics?.increment('WireGuardHandshakes', 1, { Listener: this.name });
+        this.options.metrics?.increment(MetricName.WireGuardHandshakes, 1, { [MetricDimension.Listener]: this.name });
         this.options.logger.debug('WireGuard handshake completed', { listener: this.name, peerKey, initiator });
       },
     };

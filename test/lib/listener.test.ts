@@ -209,7 +209,7 @@ describe('fails if …', () => {
   }
 
   const cases: Array<[string, Partial<ListenerOptions>, RegExp]> = [
-    ['the name has other characters', { listenerName: 'tele metry' }, /listenerName must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got "tele metry"/],
+    ['the name has other characters', { listenerName: 'tele metry' }, /listenerName must be 1–64 characters of A-Z a-z 0-9 _ -, got "tele metry"/],
     ['the port is 0', { port: 0 }, /port must be an integer from 1 to 65535, got 0/],
     ['the port is above 65535', { port: 70000 }, /port must be an integer from 1 to 65535, got 70000/],
     ['a client restriction is not a CIDR block', { clientRestrictions: ['203.0.113.7'] }, /clientRestrictions must hold CIDR blocks .*got "203.0.113.7"/],
@@ -233,7 +233,7 @@ describe('fails if …', () => {
     expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxBatchPayloadSize: Size.mebibytes(7) })] }, 'C'))
       .toThrow(/maxBatchPayloadSize \(bytes\) must be an integer from 1024 to 6291456, got 7340032/);
     expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxQueuedPackets: 0 })] }, 'D')).toThrow(/maxQueuedPackets must be an integer from 1 to 1000000, got 0/);
-    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'a/b' })] }, 'E')).toThrow(/destinationName must be 1-64 characters/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'a/b' })] }, 'E')).toThrow(/destinationName must be 1–64 characters/);
   });
 
   test('two destinations share a name', () => {
@@ -264,7 +264,7 @@ describe('fails if …', () => {
   test('imported attributes have an invalid name or no delivery queues', () => {
     const stack = testStack();
     const base = { serviceToken: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:r`, registrationPrincipalArn: `arn:aws:iam::${ACCOUNT}:role/a` };
-    expect(() => Listener.fromListenerAttributes(stack, 'A', { ...base, listenerName: 'a b' })).toThrow(/listenerName must be 1-64 characters/);
+    expect(() => Listener.fromListenerAttributes(stack, 'A', { ...base, listenerName: 'a b' })).toThrow(/listenerName must be 1–64 characters/);
     expect(() => Listener.fromListenerAttributes(stack, 'B', { ...base, listenerName: 'ok', deliveryQueueArns: [] })).toThrow(/deliveryQueueArns must not be empty/);
   });
 

@@ -207,7 +207,7 @@ describe('peers', () => {
       allowUnknownPeers: false,
       decapsulatedDelivery: false,
     });
-    listener.addWireGuardPeer({ publicKey: PEER_B, allowedIps: ['10.10.0.3'], presharedKey: psk });
+    listener.addWireGuardPeer({ publicKey: PEER_B, allowedIps: ['10.10.0.3/32'], presharedKey: psk });
     const t = Template.fromStack(f.stack);
     const pskRef = { Ref: logicalId(t, 'AWS::SecretsManager::Secret', 'SharedPsk') };
 
@@ -215,7 +215,7 @@ describe('peers', () => {
     expect(record(t).WireGuard).toMatchObject({
       Peers: [
         { PublicKey: PEER_A, AllowedIPs: ['10.10.0.2/32', 'fd00:10::2/128'], PresharedKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_PSK_TUNNEL_0', Endpoint: 'device-a.example.com:51820' },
-        { PublicKey: PEER_B, AllowedIPs: ['10.10.0.3'], PresharedKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_PSK_TUNNEL_0' },
+        { PublicKey: PEER_B, AllowedIPs: ['10.10.0.3/32'], PresharedKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_PSK_TUNNEL_0' },
       ],
       AllowUnknownPeers: false,
       DecapsulatedDelivery: false,
@@ -281,6 +281,7 @@ describe('fails if …', () => {
     ['allowed IPs are empty', peer({ allowedIps: [] }), /wireGuardPeers\[0\]\.allowedIps must hold at least one CIDR block/],
     ['an allowed IP has a prefix beyond 32', peer({ allowedIps: ['10.10.0.0/33'] }), /wireGuardPeers\[0\]\.allowedIps must hold CIDR blocks such as .* got "10.10.0.0\/33": is not a CIDR \(prefix must be 0–32\)/],
     ['an allowed IP is a host name', peer({ allowedIps: ['device.example.com/32'] }), /got "device.example.com\/32": is not a CIDR \(the address part is not an IP address\)/],
+    ['an allowed IP is a bare address', peer({ allowedIps: ['10.10.0.3'] }), /got "10.10.0.3": is not a CIDR \(the prefix is missing: write 10.10.0.3\/32 for one address\)/],
     ['an endpoint has no port', peer({ endpoint: 'device.example.com' }), /wireGuardPeers\[0\]\.endpoint must be host:port, a.b.c.d:port or \[IPv6\]:port with port 1-65535, got "device.example.com"/],
     ['an IPv6 endpoint has no brackets', peer({ endpoint: 'fd00::1:51820' }), /wireGuardPeers\[0\]\.endpoint must be host:port/],
   ])('%s', (_name, bad, message) => {

@@ -14,10 +14,29 @@ describe('encodeData / decodeData round trips', () => {
     expect(encodeData(bytes, 'hex')).toBe('00017f80feff');
   });
 
-  test('ascii carries 7-bit text and writes ? for bytes it cannot represent', () => {
+  test('ascii carries 7-bit text and refuses bytes it cannot represent', () => {
     expect(encodeData(Buffer.from('hello\n'), 'ascii')).toBe('hello\n');
-    expect(encodeData(bytes, 'ascii')).toBe('\u0000\u0001\u007f???');
+    // Rule: a payload the Formatter cannot represent exactly is refused (InvalidData), never written with '?'.
+    expect(encodeData(bytes, 'ascii')).toEqual({
+      code: 'InvalidData',
+      reason: 'Data: payload is not ascii: byte 0x80 at offset 3 (allowed: bytes 0x00 to 0x7F; use Formatter base64 or hex for binary payloads)',
+    });
     expect(decodeData('hello\n', 'ascii')).toEqual(Buffer.from('hello\n'));
+  });
+
+  test.each<[string, number[], number]>([
+    ['a lone continuation byte', [0x61, 0x80], 1],
+    ['a byte that never occurs in UTF-8', [0xff], 0],
+    ['an overlong form', [0x61, 0x62, 0xc0, 0xaf], 2],
+    ['an overlong three-byte form', [0xe0, 0x80, 0xaf], 0],
+    ['an encoded surrogate', [0x61, 0xed, 0xa0, 0x80], 1],
+    ['a code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80], 0],
+    ['a truncated sequence', [0x61, 0x62, 0x63, 0xe2, 0x9c], 3],
+    ['a sequence cut by an ASCII byte', [0xe2, 0x41, 0x93], 0],
+  ])('utf8 refuses %s, naming the offset', (_name, input, offset) => {
+    const result = encodeData(Buffer.from(input), 'utf8', 'Messages[0].Data');
+    expect(result).toMatchObject({ code: 'InvalidData' });
+    expect((result as { reason: string }).reason).toMatch(new RegExp(`^Messages\\[0\\]\\.Data: payload is not valid utf8: byte 0x[0-9A-F]{2} at offset ${offset} \\(allowed: well-formed UTF-8;`));
   });
 
   test('utf8 carries Unicode text, surrogate pairs included', () => {

@@ -284,7 +284,7 @@ describe('validation: fails with a reason naming the property', () => {
     ['the role is in another account', {}, { Role: 'arn:aws:iam::210987654321:role/packet-gateway/x' }, /SnsTopicSource.Role .* belongs to account 210987654321/],
     ['the topic ARN is not an SNS ARN', {}, { TopicArn: 'push' }, /SnsTopicSource.TopicArn must be an SNS topic ARN.*got "push"/],
     ['the role is not a role ARN', {}, { Role: `arn:aws:iam::${ACCOUNT}:user/bob` }, /SnsTopicSource.Role must be an IAM role ARN/],
-    ['the ExternalId is missing', {}, { ExternalId: undefined }, /SnsTopicSource.ExternalId must be 2-1224 characters.*got nothing/],
+    ['the ExternalId is missing', {}, { ExternalId: undefined }, /SnsTopicSource.ExternalId must be 2–1224 characters.*got nothing/],
     ['Enabled is neither true nor false', { Enabled: 'maybe' }, {}, /Enabled must be true or false, got "maybe"/],
     ['the dead-letter queue is not an SQS ARN', { DeadLetterQueueArn: TOPIC_ARN }, {}, /DeadLetterQueueArn must be an SQS queue ARN/],
     ['the dead-letter queue is in another account', { DeadLetterQueueArn: `arn:aws:sqs:${REGION}:${TENANT_ACCOUNT}:their-dlq` }, {},

@@ -25,7 +25,7 @@ const valid: GatewayConfigDocument = {
       Domain: 'wg.example.com',
       PublicAddress: '203.0.113.10',
       Formatter: 'hex',
-      ClientRestrictions: { Networks: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.1'] },
+      ClientRestrictions: { Networks: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.1/32'] },
       EgressAllowedNetworks: ['10.1.0.0/16'],
       MaxPayloadBytes: 1400,
       ReplyTagTtlSeconds: 60,
@@ -84,11 +84,16 @@ describe('validateConfigDocument', () => {
     ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8)']],
     ['BindAddress is not an IP', withListener({ BindAddress: 'localhost' }), ['Listeners[0].BindAddress: "localhost" is not an IP address (allowed: IPv4 dotted quad or IPv6)']],
     ['Domain is not a host name', withListener({ Domain: 'a b' }), ['Listeners[0].Domain: "a b" is not a host name (allowed: DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters)']],
-    ['a client network is not a CIDR', withListener({ ClientRestrictions: { Networks: ['10.0.0.0/40'] } }), ['Listeners[0].ClientRestrictions.Networks[0]: "10.0.0.0/40" is not a CIDR (prefix must be 0–32) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128, or a single address)']],
+    ['a client network is not a CIDR', withListener({ ClientRestrictions: { Networks: ['10.0.0.0/40'] } }), ['Listeners[0].ClientRestrictions.Networks[0]: "10.0.0.0/40" is not a CIDR (prefix must be 0–32) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
     ['ClientRestrictions has no Networks', withListener({ ClientRestrictions: {} }), ['Listeners[0].ClientRestrictions.Networks: missing (required; allowed: an array)']],
-    ['an egress network is not a CIDR', withListener({ EgressAllowedNetworks: ['example.com/24'] }), ['Listeners[0].EgressAllowedNetworks[0]: "example.com/24" is not a CIDR (the address part is not an IP address) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128, or a single address)']],
+    ['an egress network is not a CIDR', withListener({ EgressAllowedNetworks: ['example.com/24'] }), ['Listeners[0].EgressAllowedNetworks[0]: "example.com/24" is not a CIDR (the address part is not an IP address) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
     ['MaxPayloadBytes is too large', withListener({ MaxPayloadBytes: 70000 }), ['Listeners[0].MaxPayloadBytes: 70000 is not a valid payload limit (allowed: integer 1–65507)']],
-    ['ReplyTagTtlSeconds is zero', withListener({ ReplyTagTtlSeconds: 0 }), ['Listeners[0].ReplyTagTtlSeconds: 0 is not a valid tag lifetime (allowed: integer 1–86400)']],
+    ['ReplyTagTtlSeconds is zero', withListener({ ReplyTagTtlSeconds: 0 }), ['Listeners[0].ReplyTagTtlSeconds: 0 is not a valid tag lifetime (allowed: integer 1–3600)']],
+    ['ReplyTagTtlSeconds exceeds an hour', withListener({ ReplyTagTtlSeconds: 3601 }), ['Listeners[0].ReplyTagTtlSeconds: 3601 is not a valid tag lifetime (allowed: integer 1–3600)']],
+    ['a client network is a bare address', withListener({ ClientRestrictions: { Networks: ['192.0.2.1'] } }), ['Listeners[0].ClientRestrictions.Networks[0]: "192.0.2.1" is not a CIDR (the prefix is missing: write 192.0.2.1/32 for one address) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
+    ['an egress network is a bare address', withListener({ EgressAllowedNetworks: ['fd00::1'] }), ['Listeners[0].EgressAllowedNetworks[0]: "fd00::1" is not a CIDR (the prefix is missing: write fd00::1/128 for one address) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
+    ['a WireGuard AllowedIPs entry is a bare address', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY, AllowedIPs: ['10.10.0.3'] }] } }), ['Listeners[0].WireGuard.Peers[0].AllowedIPs[0]: "10.10.0.3" is not a CIDR (the prefix is missing: write 10.10.0.3/32 for one address) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
+    ['HomeRegion has a three-digit number', { Listeners: [listener], PacketSources: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo', HomeRegion: 'us-east-100' }] }, ['PacketSources[0].HomeRegion: "us-east-100" is not a region (allowed: a region name such as us-east-1)']],
     ['WireGuard is set on a udp Listener', withListener({ WireGuard: {} }), ['Listeners[0].WireGuard: an object is set on a Listener with Protocol "udp" (allowed: WireGuard only when Protocol is wg)']],
     ['a WireGuard private key is malformed', withListener({ Protocol: 'wg', WireGuard: { PrivateKey: 'short' } }), ['Listeners[0].WireGuard.PrivateKey: not valid (allowed: 44 characters of base64 encoding 32 bytes)']],
     ['a WireGuard peer has no AllowedIPs', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY }] } }), ['Listeners[0].WireGuard.Peers[0].AllowedIPs: missing (required; allowed: an array)']],
@@ -114,6 +119,11 @@ describe('validateConfigDocument', () => {
     ['EgressRegions holds a bad region', { Listeners: [listener], PacketSources: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo', EgressRegions: ['mars'] }] }, ['PacketSources[0].EgressRegions[0]: "mars" is not a region (allowed: a region name such as us-east-1)']],
   ])('fails if %s', (_name, doc, errors) => {
     expect(validateConfigDocument(doc)).toEqual(errors);
+  });
+
+  test('accepts the limits at their bounds', () => {
+    expect(validateConfigDocument(withListener({ ReplyTagTtlSeconds: 3600, MaxPayloadBytes: 65507, ClientRestrictions: { Networks: ['192.0.2.1/32', '::/0'] } }))).toEqual([]);
+    expect(validateConfigDocument({ Listeners: [listener], PacketSources: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo', HomeRegion: 'ap-southeast-12' }] })).toEqual([]);
   });
 
   test('collects every error instead of stopping at the first', () => {

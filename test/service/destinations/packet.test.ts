@@ -1,7 +1,24 @@
 import type { FormatterName } from '../../../lib/private/records';
 import type { InboundDatagram } from '../../../service/contracts';
-import { InboundPacket, isoTime, messagesPayload, messagesPayloadBuffer, PacketLocal, packetTemplate, queueDatagram } from '../../../service/destinations/packet';
+import {
+  InboundPacket, isoTime, isQueuedPacket, messagesPayload, messagesPayloadBuffer, PacketLocal, packetTemplate, PacketTemplate, QueuedPacket,
+  queueDatagram as queueOrFail,
+} from '../../../service/destinations/packet';
 import { encodeData } from '../../../service/formatter';
+
+/** queueDatagram for payloads the Formatter can represent. */
+function queueDatagram(datagram: InboundDatagram, tag: string, template: PacketTemplate): QueuedPacket {
+  const queued = queueOrFail(datagram, tag, template);
+  if (!isQueuedPacket(queued)) throw new Error(`unexpected failure: ${queued.reason}`);
+  return queued;
+}
+
+/** The Data of a payload the Formatter can represent. */
+function encoded(data: Buffer, formatter: FormatterName): string {
+  const text = encodeData(data, formatter);
+  if (typeof text !== 'string') throw new Error(`unexpected failure: ${text.reason}`);
+  return text;
+}
 
 /** The packet object of DESIGN.md "Inbound packet", built field by field: the oracle for the serializer. */
 function buildPacket(datagram: InboundDatagram, tag: string, local: PacketLocal, region: string, formatter: FormatterName): InboundPacket {
@@ -15,7 +32,7 @@ function buildPacket(datagram: InboundDatagram, tag: string, local: PacketLocal,
     IngressRegion: region,
     Formatter: formatter,
     ...(datagram.inner === undefined ? {} : { Inner: datagram.inner }),
-    Data: encodeData(datagram.data, formatter),
+    Data: encoded(datagram.data, formatter),
   };
 }
 
@@ -52,6 +69,7 @@ describe('queueDatagram', () => {
   test.each(['base64', 'hex', 'utf8', 'ascii'] as const)('writes exactly the JSON of the packet object (%s)', (formatter) => {
     const template = packetTemplate({ ...local, Domain: 'udp.example.com' }, 'eu-west-1', formatter);
     for (const d of datagrams) {
+      if (typeof encodeData(d.data, formatter) !== 'string') continue; // refused: see 'payloads the Formatter cannot represent'
       const queued = queueDatagram(d, 'AQID-_', template);
       const expected = JSON.stringify(buildPacket(d, 'AQID-_', { ...local, Domain: 'udp.example.com' }, 'eu-west-1', formatter));
       expect(queued.json).toBe(expected);
@@ -59,6 +77,25 @@ describe('queueDatagram', () => {
       expect(queued.bytes).toBe(Buffer.byteLength(expected));
       expect(queued).toMatchObject({ tag: 'AQID-_', remoteAddress: d.remoteAddress, remotePort: d.remotePort });
     }
+  });
+});
+
+describe('payloads the Formatter cannot represent', () => {
+  const local = { Domain: 'demo', Port: 5000, IpAddress: '198.51.100.1', Protocol: 'udp' as const };
+  const datagram = (data: Buffer) => ({ data, remoteAddress: '203.0.113.5', remotePort: 4000, receivedAt: 0 });
+
+  test.each<[FormatterName, Buffer, string]>([
+    ['ascii', Buffer.from('caf\u00e9', 'utf8'), 'Data: payload is not ascii: byte 0xC3 at offset 3'],
+    ['utf8', Buffer.from([0x61, 0xff]), 'Data: payload is not valid utf8: byte 0xFF at offset 1'],
+  ])('%s refuses them with InvalidData instead of substituting', (formatter, data, reason) => {
+    const result = queueOrFail(datagram(data), 't', packetTemplate(local, 'us-east-1', formatter));
+    expect(isQueuedPacket(result)).toBe(false);
+    expect(result).toMatchObject({ code: 'InvalidData' });
+    expect((result as { reason: string }).reason).toContain(reason);
+  });
+
+  test.each(['base64', 'hex'] as const)('%s takes any bytes', (formatter) => {
+    expect(isQueuedPacket(queueOrFail(datagram(Buffer.from([0xff, 0xc3])), 't', packetTemplate(local, 'us-east-1', formatter)))).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { QueuedPacket } from '../../../service/destinations/packet';
-import { queueUrlFromArn, SqsDestination } from '../../../service/destinations/sqs-destination';
+import { SqsDestination } from '../../../service/destinations/sqs-destination';
 
 const sqs = mockClient(SQSClient);
 
@@ -62,10 +62,5 @@ describe('SqsDestination', () => {
     await dest.deliver(packets(1));
     const entry = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries![0];
     expect(entry).toMatchObject({ MessageGroupId: '203.0.113.5:4000', MessageDeduplicationId: 't0' });
-  });
-
-  test('queue URLs from ARNs, and a clear error for anything else', () => {
-    expect(queueUrlFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q');
-    expect(() => queueUrlFromArn('arn:aws:sns:us-east-1:123456789012:t')).toThrow('"arn:aws:sns:us-east-1:123456789012:t" is not an SQS queue ARN (allowed: arn:<partition>:sqs:<region>:<account>:<queue>)');
   });
 });

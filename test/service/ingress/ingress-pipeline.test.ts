@@ -75,6 +75,36 @@ describe('IngressPipeline over a real UDP socket', () => {
     }
   });
 
+  test('a payload a destination\'s Formatter cannot represent is an InvalidData failure there, delivered elsewhere', async () => {
+    const ascii = new RecordingDestination('ascii');
+    const raw = new RecordingDestination('raw');
+    const record: ListenerRecord = {
+      Name: 'text',
+      Protocol: 'udp',
+      Port: 0,
+      Destinations: [{ Name: 'ascii', Type: 'log', Formatter: 'ascii', Batching: fast }, { Name: 'raw', Type: 'log', Formatter: 'hex', Batching: fast }],
+    };
+    const { listener, pipeline, failures } = await startListener(record, [ascii, raw]);
+    const client = await UdpClient.open();
+    try {
+      await client.send(Buffer.from('caf\u00e9', 'utf8'), listener.port);
+      await eventually(() => raw.batches.length === 1, 5000, 'the hex batch');
+      await failures.waitFor(1);
+      expect(raw.batches[0][0].Data).toBe('636166c3a9');
+      expect(ascii.batches).toEqual([]);
+      expect(failures.records).toHaveLength(1);
+      expect(failures.records[0].failure).toEqual({
+        code: 'InvalidData',
+        reason: 'Data: payload is not ascii: byte 0xC3 at offset 3 (allowed: bytes 0x00 to 0x7F; use Formatter base64 or hex for binary payloads)',
+      });
+      expect(failures.records[0].context).toMatchObject({ listener: 'text', destination: 'ascii', remote: `127.0.0.1:${client.port}` });
+    } finally {
+      await client.close();
+      await pipeline.close();
+      await listener.close();
+    }
+  });
+
   test('every destination gets every packet, each in its own Formatter, with the same Tag', async () => {
     const a = new RecordingDestination('a');
     const b = new RecordingDestination('b');

@@ -1,12 +1,10 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { captureReports, failureRecord } from './support';
-import { queueLocationFromArn } from '../../../service/sourcing/arn';
 import { SqsDeadLetterSink } from '../../../service/sourcing/sqs-dead-letter-sink';
 
 const sqsMock = mockClient(SQSClient);
 const DLQ = 'arn:aws:sqs:us-east-1:111122223333:push-dlq';
-
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -16,22 +14,6 @@ async function until(check: () => boolean): Promise<void> {
 beforeEach(() => {
   sqsMock.reset();
   sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-});
-
-describe('queue location from ARN', () => {
-  test('builds the regional queue URL', () => {
-    expect(queueLocationFromArn('arn:aws:sqs:eu-west-1:123456789012:dlq')).toEqual({
-      region: 'eu-west-1',
-      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
-    });
-    expect(queueLocationFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo').queueUrl).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo');
-  });
-  test.each(['arn:aws:sns:us-east-1:123456789012:topic', 'not-an-arn', 'arn:aws:sqs:us-east-1:12345:q', 'arn:aws:sqs:us-east-1:123456789012:a/b'])(
-    'rejects %s, naming it',
-    (arn) => {
-      expect(() => queueLocationFromArn(arn)).toThrow(arn);
-    },
-  );
 });
 
 describe('SqsDeadLetterSink', () => {

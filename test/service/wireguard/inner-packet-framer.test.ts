@@ -3,11 +3,11 @@
  * IPv4/IPv6 UDP packets, through InnerPacketFramer on its own and between two devices.
  */
 import { CLIENT_TO_GATEWAY, devicePair, DevicePair, ManualClock, RecordingOutput, standalonePeer } from './helpers';
+import { parseIpAddress } from '../../../lib/private/network';
 import type { Failure } from '../../../service/contracts';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { InnerPacket, parseInnerPacket, writeUdpPacket } from '../../../service/wireguard/inner-packet';
 import { InnerPacketFramer, MAX_INNER_PACKET_LENGTH } from '../../../service/wireguard/inner-packet-framer';
-import { parseIpAddress } from '../../../service/wireguard/ip-address';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 
 /** The client (b) sends one UDP datagram to the gateway (a) and the link delivers everything. */

@@ -1,5 +1,6 @@
 /* eslint-disable no-bitwise -- tests flip bits */
 import { isIPv6 } from 'node:net';
+import { formatIpAddress, formatIPv6, parseIpAddress } from '../../../lib/private/network';
 import {
   internetChecksum,
   InnerPacket,
@@ -9,7 +10,6 @@ import {
   udpPacketLength,
   writeUdpPacket,
 } from '../../../service/wireguard/inner-packet';
-import { formatIpAddress, formatIPv6, parseIpAddress } from '../../../service/wireguard/ip-address';
 
 const ip = (text: string): Buffer => parseIpAddress(text)!;
 

@@ -1,0 +1,52 @@
+/**
+ * The data plane's CloudWatch metrics (EMF): namespace, metric names and dimension names. The
+ * fleet emits them and the constructs' `metric…()` methods read them, both from here. Metric and
+ * dimension names are public API (dashboards and alarms in the wild use them): add, never rename.
+ * Pure: no CDK import.
+ */
+
+/** CloudWatch namespace of every data-plane metric. */
+export const METRICS_NAMESPACE = 'PacketGateway';
+
+/** Value of the `Service` dimension every metric carries (also the logger's service name). */
+export const SERVICE_NAME = 'packet-gateway';
+
+/** Dimension names. */
+export const MetricDimension = {
+  /** Every metric: {@link SERVICE_NAME}. */
+  Service: 'Service',
+  /** The Listener's name. */
+  Listener: 'Listener',
+  /** The destination's name within its Listener. */
+  Destination: 'Destination',
+  /** A failure code (DESIGN.md "Failure codes"). */
+  Code: 'Code',
+} as const;
+
+/** The dimension every metric carries. */
+export const METRICS_SERVICE_DIMENSION: Readonly<Record<string, string>> = Object.freeze({ [MetricDimension.Service]: SERVICE_NAME });
+
+/** Metric names; units follow the suffix (`…Ms` milliseconds, `…Bytes` bytes, otherwise a count). */
+export const MetricName = {
+  /** Datagrams received by a Listener (dimension Listener). */
+  DatagramsIn: 'DatagramsIn',
+  /** Replies sent by a Listener (dimension Listener). */
+  RepliesOut: 'RepliesOut',
+  /** Sourced packets sent. */
+  SourcedSent: 'SourcedSent',
+  /** Sourced messages skipped (not for this gateway). */
+  SourcedSkipped: 'SourcedSkipped',
+  /** Packets per delivered batch (dimensions Listener, Destination). */
+  BatchSize: 'BatchSize',
+  /** Time a destination took to accept a batch (dimensions Listener, Destination). */
+  DestinationLatencyMs: 'DestinationLatencyMs',
+  /** Packets dropped because a destination's queue was full (dimensions Listener, Destination). */
+  PacketsDropped: 'PacketsDropped',
+  /** Undelivered packets (dimension Code). */
+  Failures: 'Failures',
+  /** Completed WireGuard handshakes (dimension Listener). */
+  WireGuardHandshakes: 'WireGuardHandshakes',
+  /** Metric series left out of an interval because the recorder's series limit was reached. */
+  MetricSeriesDropped: 'MetricSeriesDropped',
+} as const;
+export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

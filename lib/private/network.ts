@@ -1,0 +1,222 @@
+/**
+ * Network addresses for every part of the gateway: IP address parsing (text ↔ wire bytes), the
+ * canonical spelling of an address, IPv4-mapped IPv6, CIDR blocks (parsing, validation messages,
+ * matching through `net.BlockList`) and peer endpoints. The record validator, the constructs and
+ * the data plane all use these, so an address or a CIDR means the same thing everywhere. Pure: no
+ * CDK import.
+ *
+ * A CIDR always has a prefix (`203.0.113.7/32`, not `203.0.113.7`).
+ */
+/* eslint-disable no-bitwise -- address bytes and 16-bit groups */
+import { BlockList, isIP, isIPv4, isIPv6, SocketAddress } from 'node:net';
+import { DOMAIN, PORT } from './limits';
+
+/** Address family names as node:net spells them. */
+export type AddressFamily = 'ipv4' | 'ipv6';
+
+/** The family of an IP address text (IPv6 with a zone counts as not an address); undefined when it is none. */
+export function addressFamily(address: string): AddressFamily | undefined {
+  const version = isIP(address);
+  if (version === 4) return 'ipv4';
+  if (version === 6 && !address.includes('%')) return 'ipv6';
+  return undefined;
+}
+
+// ---- canonical text ------------------------------------------------------------------------------
+
+/**
+ * Canonical form of `address`, or undefined when it is not an IP address (zones are rejected):
+ * IPv4 as dotted quad, IPv4-mapped IPv6 as the IPv4 address, other IPv6 in the canonical
+ * compressed lower-case form. One spelling per address, so flow lookups, tags and egress checks
+ * agree however a client or a publisher wrote it.
+ */
+export function canonicalAddress(address: string): string | undefined {
+  const version = isIP(address);
+  if (version === 4) return address;
+  if (version !== 6 || address.includes('%')) return undefined;
+  const canonical = new SocketAddress({ address, family: 'ipv6' }).address;
+  if (canonical.startsWith('::ffff:') && canonical.indexOf('.', 7) > 0) return canonical.slice(7);
+  return canonical;
+}
+
+/** `address:port`, or `[address]:port` for IPv6, for logs and failure records. */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+// ---- text ↔ bytes ------------------------------------------------------------------------------
+
+/** Parses an IPv4 or IPv6 address into its 4 or 16 bytes; `undefined` when it is neither. */
+export function parseIpAddress(text: string): Buffer | undefined {
+  if (isIPv4(text)) return parseIPv4(text);
+  if (isIPv6(text)) return parseIPv6(text);
+  return undefined;
+}
+
+function parseIPv4(text: string): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  const parts = text.split('.');
+  for (let i = 0; i < 4; i++) out[i] = Number(parts[i]);
+  return out;
+}
+
+function parseIPv6(text: string): Buffer | undefined {
+  const zone = text.indexOf('%');
+  const address = zone >= 0 ? text.slice(0, zone) : text;
+  const words: number[] = [];
+  const halves = address.split('::');
+  const parseHalf = (half: string): number[] | undefined => {
+    if (half === '') return [];
+    const result: number[] = [];
+    const groups = half.split(':');
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i];
+      if (group.includes('.')) {
+        if (i !== groups.length - 1 || !isIPv4(group)) return undefined;
+        const v4 = parseIPv4(group);
+        result.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        result.push(parseInt(group, 16));
+      }
+    }
+    return result;
+  };
+  const head = parseHalf(halves[0]);
+  const tail = halves.length > 1 ? parseHalf(halves[1]) : [];
+  if (!head || !tail) return undefined;
+  words.push(...head);
+  if (halves.length > 1) for (let i = head.length + tail.length; i < 8; i++) words.push(0);
+  words.push(...tail);
+  if (words.length !== 8) return undefined;
+  const out = Buffer.allocUnsafe(16);
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(words[i], i * 2);
+  return out;
+}
+
+/** Text of the IPv4 address at `offset`. */
+export function formatIPv4(bytes: Uint8Array, offset = 0): string {
+  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+}
+
+/** Canonical text (RFC 5952) of the IPv6 address at `offset`; IPv4-mapped addresses keep the dotted tail, as node:net prints them. */
+export function formatIPv6(bytes: Uint8Array, offset = 0): string {
+  const words = new Array<number>(8);
+  for (let i = 0; i < 8; i++) words[i] = (bytes[offset + i * 2] << 8) | bytes[offset + i * 2 + 1];
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
+    return `::ffff:${formatIPv4(bytes, offset + 12)}`;
+  }
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return words.map((w) => w.toString(16)).join(':');
+  const head = words.slice(0, bestStart).map((w) => w.toString(16)).join(':');
+  const tail = words.slice(bestStart + bestLength).map((w) => w.toString(16)).join(':');
+  return `${head}::${tail}`;
+}
+
+/** Text of a 4- or 16-byte address. */
+export function formatIpAddress(bytes: Uint8Array): string {
+  return bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
+}
+
+/** The IPv4 address carried in the last 32 bits of an IPv6 address (any valid notation), e.g. the target of a NAT64 address. */
+export function embeddedIpv4(address: string): string {
+  const bytes = parseIpAddress(address);
+  if (bytes === undefined || bytes.length !== 16) throw new Error(`${JSON.stringify(address)} is not an IPv6 address (allowed: IPv6 text)`);
+  return formatIPv4(bytes, 12);
+}
+
+// ---- CIDR blocks -----------------------------------------------------------------------------------
+
+/** A parsed CIDR block: network address, prefix length and family. */
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: AddressFamily;
+}
+
+/** What a CIDR may look like, for messages. */
+export const CIDR_ALLOWED = 'CIDR a.b.c.d/0–32 or IPv6/0–128';
+
+/**
+ * Parses `a.b.c.d/n` or `x::y/n`. Returns the CIDR, or the problem as a phrase to follow the
+ * value in a message (`is not a CIDR (prefix must be 0–32)`); see {@link CIDR_ALLOWED}.
+ */
+export function parseCidr(value: unknown): Cidr | string {
+  if (typeof value !== 'string') return 'is not a CIDR';
+  const slash = value.indexOf('/');
+  const address = slash < 0 ? value : value.slice(0, slash);
+  const family = addressFamily(address);
+  if (family === undefined) return 'is not a CIDR (the address part is not an IP address)';
+  const max = family === 'ipv4' ? 32 : 128;
+  if (slash < 0) return `is not a CIDR (the prefix is missing: write ${address}/${max} for one address)`;
+  const prefixText = value.slice(slash + 1);
+  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (!(prefix >= 0 && prefix <= max)) return `is not a CIDR (prefix must be 0–${max})`;
+  return { address, prefix, family };
+}
+
+/** Why `value` is not a CIDR (a phrase such as `is not a CIDR (prefix must be 0–32)`), or undefined when it is one. */
+export function cidrProblem(value: unknown): string | undefined {
+  const cidr = parseCidr(value);
+  return typeof cidr === 'string' ? cidr : undefined;
+}
+
+/** True when `value` is an IPv4 or IPv6 CIDR block, such as `203.0.113.0/24` or `2001:db8::/32`. */
+export function isCidr(value: unknown): value is string {
+  return typeof parseCidr(value) !== 'string';
+}
+
+/** Parses a CIDR; throws an Error naming `what`, the value and what is allowed when it is not one. */
+export function parseCidrOrThrow(value: string, what: string): Cidr {
+  const cidr = parseCidr(value);
+  if (typeof cidr === 'string') throw new Error(`${what}: ${JSON.stringify(value)} ${cidr} (allowed: ${CIDR_ALLOWED})`);
+  return cidr;
+}
+
+/**
+ * Builds a BlockList from CIDRs. IPv4 rules also match IPv4-mapped IPv6 addresses
+ * (`::ffff:a.b.c.d`) and the other way round, so one list covers both notations.
+ * @throws Error naming `what` and the first invalid entry.
+ */
+export function blockListOf(cidrs: readonly string[], what = 'network'): BlockList {
+  const list = new BlockList();
+  for (const text of cidrs) {
+    const cidr = parseCidrOrThrow(text, what);
+    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  }
+  return list;
+}
+
+/** Checks `address` (any notation, validated by the caller) against a BlockList. */
+export function listContains(list: BlockList, address: string): boolean {
+  return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+// ---- endpoints ---------------------------------------------------------------------------------------
+
+/** What an endpoint may look like, for messages. */
+export const ENDPOINT_ALLOWED = `host:port or [IPv6]:port with port ${PORT.min}–${PORT.max}`;
+
+/** True for a peer endpoint: `a.b.c.d:port`, `[IPv6]:port` or `host.name:port`, port 1–65535. */
+export function isEndpoint(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  if (!m) return false;
+  const port = Number(m[3]);
+  if (port < PORT.min || port > PORT.max) return false;
+  if (m[1] !== undefined) return isIP(m[1]) === 6;
+  return isIP(m[2]) === 4 || DOMAIN.pattern.test(m[2]);
+}

@@ -1,0 +1,34 @@
+/**
+ * Environment variables of the data-plane service: the construct sets them on the container and
+ * the service (service/main.ts) reads them, both by these names. Names are public API (task
+ * definitions and local setups in the wild use them): add, never rename.
+ * Pure: no CDK import.
+ */
+export const ServiceEnvironment = {
+  /** The configuration table (AWS mode, required). Set by the construct. */
+  Table: 'PACKET_GATEWAY_TABLE',
+  /** URL of the regional delivery queue of sourced packets. Set by the construct. */
+  DeliveryQueueUrl: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL',
+  /** Port of the health server (NLB health checks, `GET /listeners`). Set by the construct. */
+  HealthPort: 'PACKET_GATEWAY_HEALTH_PORT',
+  /** The reply-tag key, base64 of at least 16 bytes: an ECS secret from Secrets Manager, never plain text. Set by the construct. */
+  TagSecret: 'PACKET_GATEWAY_TAG_SECRET',
+  /** Log level. Set by the construct. */
+  LogLevel: 'PACKET_GATEWAY_LOG_LEVEL',
+  /** Comma-separated CIDRs denied as egress destinations (the VPC's own ranges). Set by the construct. */
+  VpcCidrs: 'PACKET_GATEWAY_VPC_CIDRS',
+  /** `1` or `true`: run in local mode. */
+  Local: 'PACKET_GATEWAY_LOCAL',
+  /** IngressRegion and AWS region (before AWS_REGION). */
+  Region: 'PACKET_GATEWAY_REGION',
+  /** Address of the health server, the local SNS endpoint and the default Listener bind. */
+  Host: 'PACKET_GATEWAY_HOST',
+  /** Port of the local SNS endpoint (local mode). */
+  SnsPort: 'PACKET_GATEWAY_SNS_PORT',
+  /** Configuration file (local mode). */
+  Config: 'PACKET_GATEWAY_CONFIG',
+  /** Seconds between configuration reloads. */
+  ConfigReloadSeconds: 'PACKET_GATEWAY_CONFIG_RELOAD_SECONDS',
+  /** Seconds between metric flushes; 0 turns metrics off. */
+  MetricsIntervalSeconds: 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS',
+} as const;

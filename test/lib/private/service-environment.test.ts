@@ -1,0 +1,36 @@
+import { ServiceEnvironment } from '../../../lib/private/service-environment';
+import { optionsFromCommandLine } from '../../../service/main';
+import type { ServiceOptions } from '../../../service/runtime';
+
+describe('ServiceEnvironment', () => {
+  test('the service reads every variable the construct sets by its shared name', () => {
+    const options = optionsFromCommandLine([], {
+      [ServiceEnvironment.Region]: 'eu-west-1',
+      [ServiceEnvironment.Table]: 'config-table',
+      [ServiceEnvironment.DeliveryQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/delivery',
+      [ServiceEnvironment.HealthPort]: '8181',
+      [ServiceEnvironment.LogLevel]: 'DEBUG',
+      [ServiceEnvironment.VpcCidrs]: '10.0.0.0/16, fd00::/64',
+      [ServiceEnvironment.TagSecret]: Buffer.alloc(16, 7).toString('base64'),
+      [ServiceEnvironment.ConfigReloadSeconds]: '5',
+      [ServiceEnvironment.MetricsIntervalSeconds]: '0',
+    }) as ServiceOptions;
+    expect(options).toMatchObject({
+      mode: 'aws',
+      region: 'eu-west-1',
+      tableName: 'config-table',
+      deliveryQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/delivery',
+      healthPort: 8181,
+      deniedNetworks: ['10.0.0.0/16', 'fd00::/64'],
+      reloadIntervalSeconds: 5,
+      metricsIntervalSeconds: 0,
+    });
+    expect(options.tagSecret).toEqual(Buffer.alloc(16, 7));
+  });
+
+  test('names are distinct and prefixed', () => {
+    const names = Object.values(ServiceEnvironment);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^PACKET_GATEWAY_[A-Z_]+$/);
+  });
+});
