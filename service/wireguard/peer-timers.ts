@@ -9,17 +9,8 @@
  * earliest deadline earlier (one heap entry).
  */
 import type { Clock, TimerHandle } from './clock';
-import type { Peer } from './peer';
+import type { Peer, PeerDeadline } from './peer';
 import type { WireGuardTimers } from './timers';
-
-/**
- * A peer's entry in the deadline heap: the typed timer handle a {@link Peer} holds. An entry is
- * stale (skipped when due) once the peer's `timer` is another entry.
- */
-export interface PeerDeadline {
-  readonly at: number;
-  readonly peer: Peer;
-}
 
 /** What the device does when a peer's deadline comes. Each handler gets the peer and the wake time. */
 export interface PeerTimerActions {

@@ -6,7 +6,6 @@ import type { InnerAddressing, SendCallback } from '../contracts';
 import type { AllowedIps } from './allowed-ips';
 import type { CookieJar } from './cookie';
 import type { HandshakeState, RemoteIdentity } from './noise';
-import type { PeerDeadline } from './peer-timers';
 import { ReplayWindow } from './replay-window';
 import { sessionBlock } from './session-arena';
 
@@ -60,6 +59,15 @@ export interface QueuedPacket {
   readonly done: SendCallback | undefined;
   /** Clock time (ms) after which it fails with NoSession. */
   readonly expiresAt: number;
+}
+
+/**
+ * A peer's entry in the deadline heap: the typed timer handle a {@link Peer} holds (set by PeerTimers). An entry is
+ * stale (skipped when due) once the peer's `timer` is another entry.
+ */
+export interface PeerDeadline {
+  readonly at: number;
+  readonly peer: Peer;
 }
 
 /** Everything the device knows about one peer. */
