@@ -25,7 +25,7 @@ import { CreateTopicCommand, MessageAttributeValue, PublishCommand, SNSClient, S
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientGroup, startClients } from './clients';
-import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork } from './network';
+import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
 import {
@@ -145,7 +145,7 @@ interface RunningTask {
 
 /** Brings a fleet up; on any failure tears down what it started and rejects. */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
-  const prefix = options.prefix ?? `pf${randomBytes(2).toString('hex')}`;
+  const prefix = options.prefix ?? randomPrefix();
   const region = options.region ?? 'us-east-1';
   const serviceCommand = taskCommand(options.service ?? 'bundle');
   if (options.logDirectory) mkdirSync(options.logDirectory, { recursive: true });

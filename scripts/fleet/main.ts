@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Fleet, startFleet } from './lab';
-import { destroyNetwork, labNamespaces, labUnavailable } from './network';
+import { checkPrefix, destroyNetwork, labNamespaces, labUnavailable, randomPrefix } from './network';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -92,8 +92,9 @@ async function main(): Promise<number> {
     });
   }
 
-  const prefix = values.prefix;
-  const logDirectory = join('/tmp', `packet-gateway-fleet-${prefix ?? process.pid}`);
+  const prefix = values.prefix ?? randomPrefix();
+  checkPrefix(prefix);
+  const logDirectory = join('/tmp', `packet-gateway-fleet-${prefix}`);
   process.stderr.write(`starting ${tasks} tasks…\n`);
   fleet = await startFleet({
     tasks,

@@ -22,7 +22,7 @@
  * root-namespace end of the lab's own veth pair.
  */
 import { spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 export const VIP = '198.51.100.1';
 export const CLIENT_ADDRESS = '198.51.100.2';
@@ -98,6 +98,11 @@ export function checkPrefix(prefix: string): void {
   if (!new RegExp(`^[a-z][a-z0-9]{0,${MAX_PREFIX_LENGTH - 1}}$`).test(prefix)) {
     throw new Error(`prefix ${JSON.stringify(prefix)} is not valid (allowed: 1–${MAX_PREFIX_LENGTH} of a-z and 0-9, starting with a letter)`);
   }
+}
+
+/** A fresh prefix: `pf` and 4 random hex digits. */
+export function randomPrefix(): string {
+  return `pf${randomBytes(2).toString('hex')}`;
 }
 
 /** Names of the lab's namespaces for `prefix` that exist now. */

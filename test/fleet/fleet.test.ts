@@ -133,6 +133,25 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
     }
   }, 120_000);
 
+  test('a task stopped with SIGTERM exits 0; started again, it answers the flows the load balancer keeps sending it', async () => {
+    const ports = new Map(clients.ports.map((port, socket) => [port, socket]));
+    const owned = fleet.owners().filter((f) => f.task === 1 && ports.has(f.clientPort)).map((f) => ports.get(f.clientPort)!);
+    expect(owned.length).toBeGreaterThan(0);
+    expect(await fleet.stopTask(1, 'SIGTERM')).toBe(0);
+    expect(fleet.isRunning(1)).toBe(false);
+    expect(fleet.logs(1).map((r) => r.message)).toContain('stopped');
+
+    await fleet.startTask(1);
+    expect(fleet.isRunning(1)).toBe(true);
+    const before = clients.received.length;
+    await clients.send(fleet.vip, UDP_LISTENER.port, Buffer.from('again'), { indexed: true, sockets: owned });
+    const again = (): typeof clients.received => clients.received.slice(before).filter((d) => text(d.data).startsWith('again#'));
+    await clients.waitFor(() => again().length === owned.length, 30_000, `a reply at each of the ${owned.length} clients of task 1`);
+    expect(new Set(again().map((d) => d.socket))).toEqual(new Set(owned));
+    for (const d of again()) expect(`${d.fromAddress}:${d.fromPort}`).toBe(`${fleet.vip}:${UDP_LISTENER.port}`);
+    expect(await fleet.drainIngress((got) => got.length >= owned.length, 30_000)).toHaveLength(owned.length);
+  }, 90_000);
+
   test('stopping the fleet removes every namespace of its prefix', async () => {
     await fleet.stop();
     expect(labNamespaces(prefix)).toEqual([]);
