@@ -91,6 +91,12 @@ async function main(): Promise<number> {
       else pendingSignal = signal;
     });
   }
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    process.on(event, (err: unknown) => {
+      process.stderr.write(`fleet: ${event}: ${(err as Error)?.stack ?? String(err)}\n`);
+      void stop(event, 1);
+    });
+  }
 
   const prefix = values.prefix ?? randomPrefix();
   checkPrefix(prefix);
@@ -144,11 +150,14 @@ function describe(fleet: Fleet, logDirectory: string): string {
     `Publish with:  ${env}`,
     '',
     'Try (as root):',
-    `  ip netns exec ${n.clientNamespace} npx packet-gateway send ${fleet.vip}:${udp.port} hello     # echoed back from the VIP`,
-    `  ip netns exec ${n.balancerNamespace} conntrack -L -p udp -d ${fleet.vip}                        # which task owns which flow`,
+    `  ip netns exec ${n.clientNamespace} npx packet-gateway send ${fleet.vip}:${udp.port} hello --wait 60000`,
+    '      # echoed from the VIP; prints the client port, then prints whatever arrives for 60 s',
+    `  ip netns exec ${n.balancerNamespace} conntrack -L -p udp -d ${fleet.vip}     # which task owns which flow`,
+    '  # a sourced packet to that client (it arrives when the task owning the flow consumes it, 1 in',
+    `  # ${n.taskNamespaces.length} today; the others log NoActiveFlow): replace <port>`,
     `  ${env} \\`,
-    `    aws sns publish --topic-arn ${fleet.topicArn} \\`,
-    `    --message '{"Messages":[{"Data":"aGk=","Remote":{"Address":"${fleet.clientAddress}","Port":40000}}]}'`,
+    `    npx packet-gateway publish --endpoint ${fleet.endpoints.sns} --topic-arn ${fleet.topicArn} \\`,
+    `    --message '{"Messages":[{"Data":"aGk=","Remote":{"Address":"${fleet.clientAddress}","Port":<port>}}]}'`,
     '',
     `Stop with Ctrl-C (if this process is killed: npm run fleet -- --down ${fleet.prefix}).`,
     '',
