@@ -90,6 +90,10 @@ export function labUnavailable(): string | undefined {
     const result = spawnSync(command, [...args], { encoding: 'utf8', timeout: 5_000 });
     if (result.error || result.status !== 0) return `${command} is not available (${result.error?.message ?? result.stderr.trim()}); install ${pkg}`;
   }
+  const probe = `pfprobe${randomBytes(3).toString('hex')}`;
+  const added = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8', timeout: 5_000 });
+  if (added.error || added.status !== 0) return `ip netns does not work here (${added.error?.message ?? added.stderr.trim()})`;
+  spawnSync('ip', ['netns', 'del', probe]);
   return undefined;
 }
 
