@@ -70,6 +70,8 @@ export interface FleetOptions {
   readonly logLevel?: string;
   /** Directory that receives each task's output (`t<i>.log`) and the API servers' (`api.log`). @default - not written */
   readonly logDirectory?: string;
+  /** Keep the tasks' JSON log records in memory for `logs()` (a long-running lab writes them to `logDirectory` instead). @default true */
+  readonly retainLogs?: boolean;
   /** Told every line a task prints (1-based task number). */
   readonly onTaskOutput?: (task: number, line: string) => void;
 }
@@ -124,7 +126,7 @@ export interface Fleet {
   deliveryBacklog(): Promise<number>;
   /** Which task owns each tracked flow to the VIP (conntrack of the load balancer). */
   owners(): FlowOwner[];
-  /** JSON log records of task i (1-based) since it first started, oldest first; every task's when omitted. */
+  /** JSON log records of task i (1-based) since it first started, oldest first; every task's when omitted. Empty with `retainLogs: false`. */
   logs(task?: number): readonly TaskLogRecord[];
   /** Whether task i (1-based) is running. */
   isRunning(task: number): boolean;
@@ -294,14 +296,17 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       const ready = new Promise<void>((done) => {
         started = done;
       });
+      const lastLines: string[] = [];
       const onLine = (line: string): void => {
         logFiles[task - 1]?.write(`${line}\n`);
+        lastLines.push(line);
+        if (lastLines.length > 5) lastLines.shift();
         options.onTaskOutput?.(task, line);
         if (!line.startsWith('{')) return;
         try {
           const record = JSON.parse(line) as Record<string, unknown>;
           if (record._aws) return; // EMF metrics
-          records[task - 1].push({ ...record, task });
+          if (options.retainLogs !== false) records[task - 1].push({ ...record, task });
           if (record.message === 'packet gateway started') started();
         } catch {
           // not a log record
@@ -316,8 +321,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ]);
       if (outcome !== 'started') {
         child.kill('SIGKILL');
-        const last = records[task - 1].slice(-3).map((r) => JSON.stringify(r)).join('\n');
-        throw new Error(`task ${task} ${outcome}${last ? `; last log records:\n${last}` : ''}`);
+        throw new Error(`task ${task} ${outcome}${lastLines.length > 0 ? `; its last output:\n${lastLines.join('\n')}` : ''}`);
       }
     };
     const stopTask = async (task: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | NodeJS.Signals | null> => {

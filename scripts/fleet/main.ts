@@ -109,6 +109,7 @@ async function main(): Promise<number> {
     udpTimeoutSeconds,
     logLevel: values['log-level'],
     logDirectory,
+    retainLogs: false,
   });
   if (pendingSignal) {
     await stop(pendingSignal, 0);

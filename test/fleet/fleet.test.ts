@@ -157,3 +157,13 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
     expect(labNamespaces(prefix)).toEqual([]);
   }, 60_000);
 });
+
+describeFleet(`a fleet that cannot start${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  test('rejects naming the task and its output, and leaves no namespace behind', async () => {
+    const prefix = `pfx${Date.now().toString(16).slice(-5)}`;
+    const bundled = existsSync(join(__dirname, '..', '..', 'assets', 'service', 'index.js'));
+    await expect(startFleet({ tasks: 1, prefix, logLevel: 'LOUD', service: bundled ? 'bundle' : 'source' }))
+      .rejects.toThrow(/^task 1 exited \(2\); its last output:\n[^]*--log-level "LOUD" is not valid/);
+    expect(labNamespaces(prefix)).toEqual([]);
+  }, 60_000);
+});
