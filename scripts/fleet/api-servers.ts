@@ -3,7 +3,7 @@
  * and the lab's users include Jest's CommonJS runtime):
  *   - DynamoDB: dynalite, in memory;
  *   - SNS + SQS: fauxqs;
- *   - Lambda Invoke: lambda-invoke-server.ts, running the echo function (`echo`).
+ *   - Lambda Invoke: lambda-invoke-server.ts, running the echo function (`ECHO_FUNCTION`).
  *
  *   tsx scripts/fleet/api-servers.ts --host <address>
  *
@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { echoHandler } from './echo-handler';
+import { ECHO_FUNCTION, echoHandler } from './echo-handler';
 import { startLambdaInvokeServer } from './lambda-invoke-server';
 
 /** Ports of the API servers on the lab's API address. */
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const stores = { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() } as unknown as NonNullable<Parameters<typeof buildApp>[0]>['stores'];
   const fauxqs = buildApp({ logger: false, defaultRegion: process.env.AWS_REGION ?? 'us-east-1', stores });
   await fauxqs.listen({ host, port: API_PORTS.fauxqs });
-  const lambda = await startLambdaInvokeServer({ host, port: API_PORTS.lambda, functions: { echo: echoHandler } });
+  const lambda = await startLambdaInvokeServer({ host, port: API_PORTS.lambda, functions: { [ECHO_FUNCTION]: echoHandler } });
 
   let stopping = false;
   const stop = (): void => {

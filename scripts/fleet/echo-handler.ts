@@ -3,6 +3,9 @@
  * the same Data and Tag (the Lambda contract of a Packet Gateway destination).
  */
 
+/** Name of the function in the lab's Lambda Invoke API. */
+export const ECHO_FUNCTION = 'echo';
+
 /** One inbound packet as far as the echo needs it. */
 interface EchoPacket {
   readonly Tag?: unknown;

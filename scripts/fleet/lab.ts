@@ -25,6 +25,7 @@ import { CreateTopicCommand, MessageAttributeValue, PublishCommand, SNSClient, S
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientGroup, startClients } from './clients';
+import { ECHO_FUNCTION } from './echo-handler';
 import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
@@ -49,8 +50,6 @@ const ACCOUNT = '000000000000';
 /** The Listeners of the lab: a plain UDP one (the PacketSource's) and a WireGuard one. */
 export const UDP_LISTENER = { name: 'fleet', protocol: 'udp', port: 5555 } as const;
 export const WG_LISTENER = { name: 'fleet-wg', protocol: 'wg', port: 51820 } as const;
-/** Name of the lab's request/response function (lambda-invoke-server.ts runs echo-handler.ts under it). */
-export const ECHO_FUNCTION = 'echo';
 const TASK_HEALTH_PORT = 8080;
 const TASK_START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
