@@ -38,7 +38,8 @@ import {
   SOURCE_KIND,
   TABLE_PARTITION_KEY,
 } from '../../lib/private/records';
-import { ServiceEnvironment, WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
+import { WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
+import { ServiceEnvironment } from '../../lib/private/service-environment';
 import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
