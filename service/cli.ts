@@ -15,7 +15,7 @@ import { parseArgs, ParseArgsConfig } from 'node:util';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { decodeData, isFailure } from './formatter';
 import { SNS_TOPIC_ARN, topicRegion } from '../lib/private/arn';
-import { MAX_UDP_PAYLOAD_BYTES, REGION } from '../lib/private/limits';
+import { BIND_PORT, MAX_UDP_PAYLOAD_BYTES, REGION } from '../lib/private/limits';
 
 /** Where the CLI writes, and what stops a long-running command (listen). */
 export interface CliIo {
@@ -226,7 +226,7 @@ async function send(positionals: string[], values: Values, io: CliIo): Promise<n
 }
 
 async function listen(positionals: string[], values: Values, io: CliIo): Promise<number> {
-  if (positionals.length === 0) throw new UsageError('missing <port> (0-65535; 0 picks a free port)');
+  if (positionals.length === 0) throw new UsageError(`missing <port> (${BIND_PORT.allowed}; 0 picks a free port)`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}; listen takes one <port>`);
   const port = parsePort(positionals[0], '<port>', 0);
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
@@ -329,7 +329,7 @@ function parseHostPort(text: string): { host: string; port: number } {
 
 function parsePort(text: string, what: string, min: number): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= min && port <= 65535)) throw new UsageError(`${what} ${JSON.stringify(text)} is not a port (allowed: ${min}-65535)`);
+  if (!(port >= min && port <= BIND_PORT.max)) throw new UsageError(`${what} ${JSON.stringify(text)} is not a port (allowed: ${min}–${BIND_PORT.max})`);
   return port;
 }
 

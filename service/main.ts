@@ -17,6 +17,7 @@ import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
 import { RunningService, ServiceOptions, startService } from './runtime';
 import { handleStopSignals } from './stop-signals';
+import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 const HELP = `Packet Gateway data plane
@@ -117,7 +118,7 @@ function resolveConfigPath(given: string | undefined): string {
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`${name} ${JSON.stringify(value)} is not a valid port (allowed: integer 0–65535)`);
+  if (!/^\d+$/.test(value) || !inIntegerRange(n, BIND_PORT)) throw new UsageError(`${name} ${JSON.stringify(value)} is not a valid port (allowed: ${BIND_PORT.allowed})`);
   return n;
 }
 

@@ -44,6 +44,9 @@ export function matches(value: unknown, text: TextPattern): value is string {
 /** A UDP port. */
 export const PORT = integerRange(1, 65_535);
 
+/** A port to bind or listen on, where 0 asks the system for a free one. */
+export const BIND_PORT = integerRange(0, 65_535);
+
 /** Largest UDP payload over IPv4 (65535 − 20 bytes IP header − 8 bytes UDP header). */
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 

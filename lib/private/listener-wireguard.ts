@@ -12,7 +12,7 @@ import { IConstruct } from 'constructs';
 import { WIREGUARD_KEY } from './limits';
 import { ListenerHost } from './listener-host';
 import { acknowledgeNagFindings } from './nag';
-import { cidrProblem, isEndpoint } from './network';
+import { cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
 import type { WireGuardPeerRecord, WireGuardRecord } from './records';
 import {
   WIREGUARD_KEY_ENVIRONMENT_PREFIX, WIREGUARD_KEY_RESOURCE_TYPE, WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX,
@@ -193,6 +193,6 @@ function validatePeer(scope: IConstruct, path: string, peer: WireGuardPeer): voi
     }
   }
   if (peer.endpoint !== undefined && !Token.isUnresolved(peer.endpoint) && !isEndpoint(peer.endpoint)) {
-    fail(scope, `${path}.endpoint must be host:port, a.b.c.d:port or [IPv6]:port with port 1-65535, got ${JSON.stringify(peer.endpoint)}`);
+    fail(scope, `${path}.endpoint must be ${ENDPOINT_ALLOWED}, got ${JSON.stringify(peer.endpoint)}`);
   }
 }

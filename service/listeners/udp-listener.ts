@@ -8,6 +8,7 @@ import type { ListenerRecord } from '../../lib/private/records';
 import type { EgressDatagram, Failure, ManagedListener, SendCallback } from '../contracts';
 import { unmappedAddress } from './listener-socket';
 import { SocketListener, SocketListenerOptions } from './socket-listener';
+import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { canonicalAddress } from '../../lib/private/network';
 
 export type UdpListenerOptions = SocketListenerOptions;
@@ -56,8 +57,8 @@ export class UdpListener extends SocketListener implements ManagedListener {
     const stopped = this.notSending();
     if (stopped) return stopped;
     const port = datagram.port;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      return { code: 'InvalidPort', reason: `port ${JSON.stringify(port)} is not valid (allowed: integer 1–65535)` };
+    if (!inIntegerRange(port, PORT)) {
+      return { code: 'InvalidPort', reason: `port ${JSON.stringify(port)} is not valid (allowed: ${PORT.allowed})` };
     }
     const address = typeof datagram.address === 'string' ? canonicalAddress(datagram.address) : undefined;
     if (address === undefined) {

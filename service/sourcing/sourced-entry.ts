@@ -8,7 +8,7 @@
  * `InvalidPort` or `InvalidData`.
  */
 import { isIP } from 'node:net';
-import { WIREGUARD_KEY } from '../../lib/private/limits';
+import { inIntegerRange, PORT, WIREGUARD_KEY } from '../../lib/private/limits';
 import { formatEndpoint } from '../../lib/private/network';
 import type { FormatterName } from '../../lib/private/records';
 import type { EgressDatagram, Failure, FailureCode, InnerAddressing } from '../contracts';
@@ -75,7 +75,7 @@ export function parseSourcedEntry(
   }
   const remote = entry.Remote;
   if (!isObject(remote)) {
-    return fail('InvalidMessage', `${field}Remote ${remote === undefined ? 'is missing' : `must be an object, got ${typeName(remote)}`} (expected {"Address": "<IPv4 or IPv6>", "Port": 1-65535})`);
+    return fail('InvalidMessage', `${field}Remote ${remote === undefined ? 'is missing' : `must be an object, got ${typeName(remote)}`} (expected {"Address": "<IPv4 or IPv6>", "Port": ${PORT.allowed}})`);
   }
   const addressField = remote.Address !== undefined ? 'Address' : 'IP';
   const address = remote[addressField];
@@ -87,10 +87,10 @@ export function parseSourcedEntry(
   }
   const port = remote.Port;
   if (port === undefined) {
-    return fail('InvalidMessage', `${field}Remote.Port is missing; expected an integer 1-65535`, address);
+    return fail('InvalidMessage', `${field}Remote.Port is missing; expected an ${PORT.allowed}`, address);
   }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    return fail('InvalidPort', `${field}Remote.Port: ${describe(port)} is not a port (allowed: integer 1-65535)`, address);
+  if (!inIntegerRange(port, PORT)) {
+    return fail('InvalidPort', `${field}Remote.Port: ${describe(port)} is not a port (allowed: ${PORT.allowed})`, address);
   }
   const formatter = parseFormatter(entry.Formatter, 'base64', `${field}Formatter`);
   if (typeof formatter !== 'string') return { ...formatter, remote: formatEndpoint(address, port) };
@@ -161,9 +161,9 @@ function parseInner(value: unknown, field: string): InnerAddressing | Failure {
   }
   for (const name of ['SourcePort', 'DestinationPort'] as const) {
     const v = value[name];
-    if (v === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an integer 1-65535` };
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
-      return { code: 'InvalidPort', reason: `${field}.${name}: ${describe(v)} is not a port (allowed: integer 1-65535)` };
+    if (v === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an ${PORT.allowed}` };
+    if (!inIntegerRange(v, PORT)) {
+      return { code: 'InvalidPort', reason: `${field}.${name}: ${describe(v)} is not a port (allowed: ${PORT.allowed})` };
     }
   }
   if (value.Version !== undefined && value.Version !== family) {

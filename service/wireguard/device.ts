@@ -36,6 +36,7 @@ import { LocalIdentity, NO_PRESHARED_KEY, remoteIdentity, RemoteIdentity } from 
 import { Keypair, Peer } from './peer';
 import { PeerTimers } from './peer-timers';
 import { resolveTimers, WireGuardTimers } from './timers';
+import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 export { MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
@@ -653,7 +654,7 @@ function positiveInteger(value: number, name: string): number {
 }
 
 function validPort(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port (1–65535), got ${String(value)}`);
+  if (!inIntegerRange(value, PORT)) throw new Error(`${name} must be a port (${PORT.allowed}), got ${String(value)}`);
   return value;
 }
 
@@ -665,7 +666,7 @@ export function parseEndpoint(text: string, what: string): { address: string; po
   if (!match) throw bad();
   const bytes = parseIpAddress(match[1]);
   const portNumber = Number(match[2]);
-  if (!bytes || (bytes.length === 16) !== text.startsWith('[') || portNumber < 1 || portNumber > 65535) throw bad();
+  if (!bytes || (bytes.length === 16) !== text.startsWith('[') || !inIntegerRange(portNumber, PORT)) throw bad();
   return { address: formatIpAddress(bytes), port: portNumber };
 }
 

@@ -11,6 +11,7 @@ import type { Failure, FailureCode, InnerAddressing } from '../contracts';
 import { parseInnerPacket, PROTOCOL_UDP, UdpPacketAddressing, udpPacketLength, writeUdpPacket } from './inner-packet';
 import { MAX_DATAGRAM_LENGTH, TRANSPORT_MIN_LENGTH } from './messages';
 import type { Peer } from './peer';
+import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 /** Largest inner packet (plaintext) that still fits one outer datagram. */
@@ -173,8 +174,8 @@ export class InnerPacketFramer {
     }
     const destinationPort = inner.DestinationPort ?? last?.SourcePort ?? this.tunnelPort;
     const sourcePort = inner.SourcePort ?? last?.DestinationPort ?? this.tunnelPort;
-    if (!isPort(destinationPort)) return failure('InvalidPort', `Inner.DestinationPort ${String(destinationPort)} is not a port (allowed: 1–65535)`);
-    if (!isPort(sourcePort)) return failure('InvalidPort', `Inner.SourcePort ${String(sourcePort)} is not a port (allowed: 1–65535)`);
+    if (!isPort(destinationPort)) return failure('InvalidPort', `Inner.DestinationPort ${String(destinationPort)} is not a port (allowed: ${PORT.allowed})`);
+    if (!isPort(sourcePort)) return failure('InvalidPort', `Inner.SourcePort ${String(sourcePort)} is not a port (allowed: ${PORT.allowed})`);
     return { source, destination, sourcePort, destinationPort };
   }
 
@@ -195,7 +196,7 @@ function failure(code: FailureCode, reason: string): Failure {
   return { code, reason };
 }
 
-/** True for an integer port number (1–65535). */
+/** True for an integer port number (limits.ts `PORT`). */
 export function isPort(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
+  return inIntegerRange(value, PORT);
 }

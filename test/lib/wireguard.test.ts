@@ -282,7 +282,7 @@ describe('fails if …', () => {
     ['an allowed IP has a prefix beyond 32', peer({ allowedIps: ['10.10.0.0/33'] }), /wireGuardPeers\[0\]\.allowedIps must hold CIDR blocks such as .* got "10.10.0.0\/33": is not a CIDR \(prefix must be 0–32\)/],
     ['an allowed IP is a host name', peer({ allowedIps: ['device.example.com/32'] }), /got "device.example.com\/32": is not a CIDR \(the address part is not an IP address\)/],
     ['an allowed IP is a bare address', peer({ allowedIps: ['10.10.0.3'] }), /got "10.10.0.3": is not a CIDR \(the prefix is missing: write 10.10.0.3\/32 for one address\)/],
-    ['an endpoint has no port', peer({ endpoint: 'device.example.com' }), /wireGuardPeers\[0\]\.endpoint must be host:port, a.b.c.d:port or \[IPv6\]:port with port 1-65535, got "device.example.com"/],
+    ['an endpoint has no port', peer({ endpoint: 'device.example.com' }), /wireGuardPeers\[0\]\.endpoint must be host:port or \[IPv6\]:port with port 1–65535, got "device.example.com"/],
     ['an IPv6 endpoint has no brackets', peer({ endpoint: 'fd00::1:51820' }), /wireGuardPeers\[0\]\.endpoint must be host:port/],
   ])('%s', (_name, bad, message) => {
     const f = fixture();

@@ -154,7 +154,7 @@ describe('command-line errors name the argument and what is allowed (exit 2)', (
   test.each([
     [['send'], /missing <host:port>/],
     [['send', '127.0.0.1'], /"127\.0\.0\.1" is not host:port/],
-    [['send', '127.0.0.1:0', 'x'], /port "0" is not a port \(allowed: 1-65535\)/],
+    [['send', '127.0.0.1:0', 'x'], /port "0" is not a port \(allowed: 1–65535\)/],
     [['send', '127.0.0.1:70000', 'x'], /"70000" is not a port/],
     [['send', '127.0.0.1:5555'], /missing <text…>/],
     [['send', '127.0.0.1:5555', 'zz', '--hex'], /not valid hex/],
@@ -163,7 +163,7 @@ describe('command-line errors name the argument and what is allowed (exit 2)', (
     [['send', '127.0.0.1:5555', 'a', '--wait', 'soon'], /--wait "soon"/],
     [['send', '127.0.0.1:5555', 'a', '--loud'], /Unknown option '--loud' \(allowed options: --help, --hex, --base64, --count, --wait\)/],
     [['listen'], /missing <port>/],
-    [['listen', 'http'], /"http" is not a port \(allowed: 0-65535\)/],
+    [['listen', 'http'], /"http" is not a port \(allowed: 0–65535\)/],
     [['listen', '0', '--host', 'example.com'], /--host "example.com" is not an IP address/],
     [['publish'], /--message is required/],
     [['publish', '--message', '{oops'], /--message is not valid JSON/],

@@ -234,7 +234,7 @@ describe('malformed and hostile entries: one failure each, the valid entry still
       }),
     );
     const [port, address, formatter] = failures.records.map((r) => r.reason);
-    expect(port).toBe('Messages[0].Remote.Port: 70000 is not a port (allowed: integer 1-65535)');
+    expect(port).toBe('Messages[0].Remote.Port: 70000 is not a port (allowed: integer 1–65535)');
     expect(address).toContain('"not-an-ip"');
     expect(address).toContain('IPv4 or IPv6');
     expect(formatter).toContain('rot13');
@@ -298,7 +298,7 @@ describe('dead-letter records', () => {
         queueArn: DLQ,
         record: {
           code: 'InvalidPort',
-          reason: 'Messages[1].Remote.Port: 0 is not a port (allowed: integer 1-65535)',
+          reason: 'Messages[1].Remote.Port: 0 is not a port (allowed: integer 1–65535)',
           topicArn: TOPIC,
           messageId: n.MessageId,
           index: 1,

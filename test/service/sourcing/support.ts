@@ -38,7 +38,7 @@ export function captureReports(): { failures: Array<{ failure: Failure; context:
 export function failureRecord(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     code: 'InvalidPort',
-    reason: 'Remote.Port: 0 is not a port (allowed: integer 1-65535)',
+    reason: 'Remote.Port: 0 is not a port (allowed: integer 1–65535)',
     topicArn: 'arn:aws:sns:us-east-1:111122223333:push',
     messageId: `m-${i}`,
     index: i,
