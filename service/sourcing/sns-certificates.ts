@@ -150,8 +150,24 @@ export class SnsCertificateStore {
   }
 }
 
-/** Subject common names of SNS signing certificates: `sns.amazonaws.com`, or a regional `sns.<region>.amazonaws.com[.cn]`. */
-const SNS_CERTIFICATE_CN = /^sns(?:\.[a-z]{2}(?:-[a-z]+)+-\d{1,2})?\.amazonaws\.com(?:\.cn)?$/;
+const REGION = '[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}';
+/**
+ * Subject common names of SNS signing certificates, on the domain of the URL they were fetched
+ * from: `sns.amazonaws.com` (most regions), `sns-<region>.<domain>` (China, GovCloud),
+ * `sns-signing.<region>.<domain>` (opt-in regions, European Sovereign Cloud), `sns.<region>.<domain>`.
+ */
+function snsCertificateCn(domain: string): RegExp {
+  return new RegExp(`^(?:sns|sns-${REGION}|sns-signing\\.${REGION}|sns\\.${REGION})\\.${domain.replace(/\./g, '\\.')}$`);
+}
+
+/** The domain of an SNS certificate URL's host (`sns.<region>.<domain>`). */
+function domainOf(url: string): string {
+  try {
+    return new URL(url).hostname.split('.').slice(2).join('.');
+  } catch {
+    return '';
+  }
+}
 
 /** A parsed SNS certificate, or why the body is not one. */
 export function parseCertificate(url: string, pem: string): Certificate | { readonly reason: string } {
@@ -165,8 +181,12 @@ export function parseCertificate(url: string, pem: string): Certificate | { read
     return { reason: `signing certificate ${url} is not a valid X.509 certificate: ${(err as Error).message}` };
   }
   const cn = commonName(cert.subject);
-  if (!cn || !SNS_CERTIFICATE_CN.test(cn)) {
-    return { reason: `signing certificate ${url} has subject CN ${JSON.stringify(cn ?? '')} (allowed: sns.amazonaws.com or sns.<region>.amazonaws.com[.cn])` };
+  const domain = domainOf(url);
+  if (!cn || !domain || !snsCertificateCn(domain).test(cn)) {
+    return {
+      reason: `signing certificate ${url} has subject CN ${JSON.stringify(cn ?? '')} ` +
+        `(allowed: sns.${domain}, sns-<region>.${domain}, sns-signing.<region>.${domain} or sns.<region>.${domain})`,
+    };
   }
   if (cert.publicKey.asymmetricKeyType !== 'rsa') {
     return { reason: `signing certificate ${url} has a ${cert.publicKey.asymmetricKeyType} key (allowed: rsa)` };

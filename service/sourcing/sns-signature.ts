@@ -67,13 +67,14 @@ export function signatureDigest(version: unknown): { readonly digest: string } |
   return { digest };
 }
 
-/** `https://sns.<region>.amazonaws.com[.cn]/SimpleNotificationService-<id>.pem`, nothing else (no port, query, fragment or user). */
-const SIGNING_CERT_URL = /^https:\/\/sns\.([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.(amazonaws\.com(?:\.cn)?)\/SimpleNotificationService-[A-Za-z0-9_-]{1,128}\.pem$/;
+/** `https://sns.<region>.<domain>/SimpleNotificationService-<id>.pem`, nothing else (no port, query, fragment or user). */
+const SIGNING_CERT_URL = /^https:\/\/sns\.([a-z]{2,4}(?:-[a-z]+)+-\d{1,2})\.(amazonaws\.com(?:\.cn)?|amazonaws\.eu)\/SimpleNotificationService-[A-Za-z0-9_-]{1,128}\.pem$/;
 
 /** The SNS certificate host domain of a partition; undefined for partitions whose SNS host the gateway does not know. */
 function snsDomainOf(partition: string): string | undefined {
   if (partition === 'aws-cn') return 'amazonaws.com.cn';
   if (partition === 'aws' || partition === 'aws-us-gov') return 'amazonaws.com';
+  if (partition === 'aws-eusc') return 'amazonaws.eu';
   return undefined;
 }
 
@@ -86,7 +87,7 @@ export function signingCertUrlProblem(url: unknown, topicArn: string): string | 
   const partition = parseArn(topicArn)?.partition;
   if (!region || !partition) return `TopicArn ${describe(topicArn)} is not an SNS topic ARN (allowed: arn:<partition>:sns:<region>:<account>:<topic>)`;
   const domain = snsDomainOf(partition);
-  if (!domain) return `TopicArn ${describe(topicArn)} is in partition ${partition}, whose SNS certificate host is not known (allowed: aws, aws-us-gov, aws-cn)`;
+  if (!domain) return `TopicArn ${describe(topicArn)} is in partition ${partition}, whose SNS certificate host is not known (allowed: aws, aws-us-gov, aws-cn, aws-eusc)`;
   const expected = `https://sns.${region}.${domain}/SimpleNotificationService-<id>.pem`;
   if (typeof url !== 'string') return `SNS envelope field SigningCertURL is ${url === undefined ? 'missing' : 'not a string'} (allowed: ${expected})`;
   const match = SIGNING_CERT_URL.exec(url);

@@ -77,6 +77,7 @@ describe('SigningCertURL', () => {
     expect(signingCertUrlProblem(URL_EU, TOPIC)).toBeUndefined();
     expect(signingCertUrlProblem(certUrl('cn-north-1', 'abc', 'amazonaws.com.cn'), 'arn:aws-cn:sns:cn-north-1:111122223333:push')).toBeUndefined();
     expect(signingCertUrlProblem(certUrl('us-gov-west-1'), 'arn:aws-us-gov:sns:us-gov-west-1:111122223333:push')).toBeUndefined();
+    expect(signingCertUrlProblem(certUrl('eusc-de-east-1', 'abc', 'amazonaws.eu'), 'arn:aws-eusc:sns:eusc-de-east-1:111122223333:push')).toBeUndefined();
     const refused = [
       'http://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem',
       'https://sns.eu-west-1.amazonaws.com.evil.example/SimpleNotificationService-abc.pem',
@@ -164,7 +165,33 @@ describe('SnsMessageVerifier', () => {
     expect(await v.verify(signed)).toEqual({ verdict: 'forged', reason: expect.stringContaining('is not valid before') });
   });
 
-  test('a certificate whose subject is not an SNS host is refused', async () => {
+  test.each([
+    ['evil.example', URL_EU],
+    ['sns.amazonaws.com.evil.example', URL_EU],
+    ['sns.amazonaws.com.cn', URL_EU], // the China domain on a certificate served from amazonaws.com
+    ['sns.amazonaws.com', certUrl('cn-north-1', 'abc', 'amazonaws.com.cn')],
+  ])('a certificate with subject CN %s from %s is refused', async (cn, url) => {
+    const impostor = makeSigningIdentity(`/C=US/O=Example/CN=${cn}`);
+    host.serve(url, impostor.certificatePem);
+    expect(await new SnsCertificateStore({ fetcher: host.fetcher }).keyFor(url)).toEqual({
+      kind: 'refused',
+      reason: expect.stringContaining(`has subject CN "${cn}" (allowed: sns.`),
+    });
+  });
+
+  test.each([
+    ['sns.amazonaws.com', URL_EU],
+    ['sns-signing.me-south-1.amazonaws.com', certUrl('me-south-1')],
+    ['sns-us-gov-west-1.amazonaws.com', certUrl('us-gov-east-1')],
+    ['sns-cn-north-1.amazonaws.com.cn', certUrl('cn-north-1', 'abc', 'amazonaws.com.cn')],
+    ['sns-signing.eusc-de-east-1.amazonaws.eu', certUrl('eusc-de-east-1', 'abc', 'amazonaws.eu')],
+  ])('a certificate with subject CN %s from %s is accepted (the names SNS uses by region)', async (cn, url) => {
+    const regional = makeSigningIdentity(`/C=US/O=Amazon.com, Inc./CN=${cn}`);
+    host.serve(url, regional.certificatePem);
+    expect(await new SnsCertificateStore({ fetcher: host.fetcher }).keyFor(url)).toMatchObject({ kind: 'key' });
+  });
+
+  test('a certificate whose subject is not an SNS host is refused for the message it signs', async () => {
     const impostor = makeSigningIdentity('/C=US/O=Example/CN=evil.example');
     host.serve(URL_EU, impostor.certificatePem);
     expect(await verifier().verify(signEnvelope(notification(), impostor, URL_EU))).toEqual({
