@@ -13,7 +13,7 @@ import { topicRegion } from '../../lib/private/arn';
 import type { BindingLookup, FailureReporter } from '../contracts';
 import { SnsMessageVerifier } from './sns-message-verifier';
 import type { SignedSnsEnvelope } from './sns-signature';
-import type { SourcedPacketProcessor, SnsNotification } from './sourced-packet-processor';
+import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
 import { UNSIGNED_SNS_WARNING, unsignedSnsRefusal } from './unsigned-sns';
 
 /** The logger methods the consumer uses (a Powertools Logger). */
