@@ -41,7 +41,8 @@ AWS mode environment: ${ServiceEnvironment.Table} (configuration table, required
 ${ServiceEnvironment.DeliveryQueueUrl} (PacketSource delivery queue), ${ServiceEnvironment.VpcCidrs}
 (comma-separated, denied as egress destinations), ${ServiceEnvironment.TagSecret} (base64, shared reply
 tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvironment.MetricsIntervalSeconds}
-(default 60, 0 = off).
+(default 60, 0 = off), ${ServiceEnvironment.AcceptUnsignedSns} (1: accept unsigned SNS notifications from a
+local SNS/SQS server; refused for a delivery queue on AWS).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -95,6 +96,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
+    ...(flag(env[ServiceEnvironment.AcceptUnsignedSns]) ? { acceptUnsignedSns: true } : {}),
   };
 }
 
@@ -113,6 +115,11 @@ function resolveConfigPath(given: string | undefined): string {
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new UsageError(`no configuration file: pass --config <file> or set ${ServiceEnvironment.Config}`);
   return found;
+}
+
+/** `1` or `true` (any case) turns a setting on. */
+function flag(value: string | undefined): boolean {
+  return value === '1' || value?.toLowerCase() === 'true';
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {

@@ -49,6 +49,12 @@ export interface ServiceOptions {
   readonly reloadIntervalSeconds?: number;
   /** AWS mode: delivery queue of PacketSource notifications. @default - packet sourcing off */
   readonly deliveryQueueUrl?: string;
+  /**
+   * AWS mode: act on delivery-queue notifications without a valid SNS signature (a lab's local
+   * SNS/SQS server). Refused, so the service does not start, when the queue is on an AWS endpoint.
+   * @default false
+   */
+  readonly acceptUnsignedSns?: boolean;
   /** The VPC's CIDRs, denied as egress destinations. */
   readonly deniedNetworks?: readonly string[];
   /** Reply tag key shared by tasks. @default - random per process */
@@ -178,6 +184,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         bindings: gateway,
         failures,
         logger,
+        acceptUnsignedSns: options.acceptUnsignedSns,
       });
       consumer.start();
     } else {

@@ -124,11 +124,13 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     queue = new MemoryDeliveryQueue();
     consumer = new DeliveryQueueConsumer({
       sqs: queue as unknown as SQSClient,
-      queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-delivery',
+      // an in-memory queue of unsigned envelopes (memory-queue.ts), named like a local SQS server's
+      queueUrl: 'http://127.0.0.1:9324/000000000000/bench-delivery',
       processor,
       bindings: gateway,
       failures,
       logger,
+      acceptUnsignedSns: true,
     });
   }
   return {

@@ -25,7 +25,7 @@ export function snsEnvelope(
     Message: message,
     Timestamp: new Date().toISOString(),
     SignatureVersion: '1',
-    // shaped like a real signature (the consumer does not verify it: SQS delivery is already authenticated)
+    // shaped like a real signature, but not one: the bench consumer accepts unsigned notifications
     Signature: Buffer.alloc(256, sequence % 251).toString('base64'),
     SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
     UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:${id}`,

@@ -31,4 +31,10 @@ export const ServiceEnvironment = {
   ConfigReloadSeconds: 'PACKET_GATEWAY_CONFIG_RELOAD_SECONDS',
   /** Seconds between metric flushes; 0 turns metrics off. */
   MetricsIntervalSeconds: 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS',
+  /**
+   * `1` or `true`: act on delivery-queue notifications that carry no valid SNS signature (labs and
+   * tests with a local SNS/SQS server, which does not sign). Refused when the delivery queue is on
+   * an AWS endpoint; a WARN is logged at start and every minute while it is on. Never set by the construct.
+   */
+  AcceptUnsignedSns: 'PACKET_GATEWAY_ACCEPT_UNSIGNED_SNS',
 } as const;

@@ -1,15 +1,20 @@
 /**
  * Long-polls the regional delivery queue that PacketSource topics are subscribed to, and hands
- * each SNS notification to the {@link SourcedPacketProcessor}. Confirms subscriptions only for
- * bindings waiting for confirmation, deletes handled messages in batches, and survives SQS errors
- * by backing off and retrying.
+ * each SNS notification to the {@link SourcedPacketProcessor}. Acts only on messages whose SNS
+ * signature proves they were published to the topic they name (sns-message-verifier.ts); anything
+ * else is reported (InvalidMessage) and deleted. Confirms subscriptions only for bindings waiting
+ * for confirmation, keeps confirmations of topics not bound yet for redelivery, deletes handled
+ * messages in batches, and survives SQS errors by backing off and retrying.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { topicRegion } from '../../lib/private/arn';
 import type { BindingLookup, FailureReporter } from '../contracts';
+import { SnsMessageVerifier } from './sns-message-verifier';
+import type { SignedSnsEnvelope } from './sns-signature';
 import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
+import { UNSIGNED_SNS_WARNING, unsignedSnsRefusal } from './unsigned-sns';
 
 /** The logger methods the consumer uses (a Powertools Logger). */
 export type ConsumerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -21,8 +26,22 @@ export interface DeliveryQueueConsumerOptions {
   processor: SourcedPacketProcessor;
   /** Decides which subscription confirmations are honoured (SubscriptionState PendingConfirmation). */
   bindings: BindingLookup;
-  /** Receives InvalidJson / InvalidMessage for queue messages that are not SNS notifications. */
+  /** Receives InvalidJson / InvalidMessage for queue messages that are not signed SNS notifications. */
   failures: FailureReporter;
+  /** Verifies SNS signatures. @default - a verifier fetching certificates over HTTPS from the SNS host of each topic's region */
+  verifier?: SnsMessageVerifier;
+  /**
+   * Act on notifications without a valid SNS signature (local SNS/SQS servers do not sign). The
+   * constructor throws when the queue is on an AWS endpoint. @default false
+   */
+  acceptUnsignedSns?: boolean;
+  /** While acceptUnsignedSns is on, a WARN every this many milliseconds. @default 60000 */
+  unsignedWarningIntervalMs?: number;
+  /**
+   * A subscription confirmation for a topic with no binding yet (a task that has not reloaded the
+   * new PacketSource) is received again after this many seconds. @default 15
+   */
+  unknownConfirmationRetrySeconds?: number;
   logger: ConsumerLogger;
   /** SNS client for a topic's region (subscription confirmation). @default - a new SNSClient per region */
   sns?: (region: string) => SNSClient;
@@ -61,7 +80,12 @@ export class DeliveryQueueConsumer {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly deleteFlushMs: number;
+  private readonly verifier: SnsMessageVerifier;
+  private readonly acceptUnsignedSns: boolean;
+  private readonly unsignedWarningIntervalMs: number;
+  private readonly unknownConfirmationRetrySeconds: number;
 
+  private unsignedWarning?: NodeJS.Timeout;
   private running = false;
   private pollers: Promise<void>[] = [];
   private abort = new AbortController();
@@ -71,7 +95,12 @@ export class DeliveryQueueConsumer {
   private deleteTimer?: NodeJS.Timeout;
   private readonly deleting = new Set<Promise<void>>();
 
+  /** Throws when acceptUnsignedSns is set for a queue on an AWS endpoint. */
   constructor(opts: DeliveryQueueConsumerOptions) {
+    if (opts.acceptUnsignedSns) {
+      const refusal = unsignedSnsRefusal(opts.queueUrl);
+      if (refusal) throw new Error(refusal);
+    }
     this.sqs = opts.sqs;
     this.queueUrl = opts.queueUrl;
     this.processor = opts.processor;
@@ -85,6 +114,10 @@ export class DeliveryQueueConsumer {
     this.initialBackoffMs = opts.initialBackoffMs ?? 500;
     this.maxBackoffMs = opts.maxBackoffMs ?? 20_000;
     this.deleteFlushMs = opts.deleteFlushMs ?? 50;
+    this.verifier = opts.verifier ?? new SnsMessageVerifier();
+    this.acceptUnsignedSns = opts.acceptUnsignedSns === true;
+    this.unsignedWarningIntervalMs = opts.unsignedWarningIntervalMs ?? 60_000;
+    this.unknownConfirmationRetrySeconds = clamp(opts.unknownConfirmationRetrySeconds ?? 15, 0, 43_200);
   }
 
   /** Starts the pollers. Calling it while running does nothing. */
@@ -96,10 +129,18 @@ export class DeliveryQueueConsumer {
     this.pollers = [];
     for (let i = 0; i < this.concurrency; i++) this.pollers.push(this.poll());
     this.logger.info('delivery queue consumer started', { queueUrl: this.queueUrl, pollers: this.concurrency });
+    if (this.acceptUnsignedSns) {
+      const warn = (): void => this.logger.warn(UNSIGNED_SNS_WARNING, { queueUrl: this.queueUrl });
+      warn();
+      this.unsignedWarning = setInterval(warn, this.unsignedWarningIntervalMs);
+      this.unsignedWarning.unref();
+    }
   }
 
   /** Stops polling, waits for messages being handled, and sends the pending deletes. */
   async stop(): Promise<void> {
+    clearInterval(this.unsignedWarning);
+    this.unsignedWarning = undefined;
     if (this.running) {
       this.running = false;
       this.signalStopped?.();
@@ -147,11 +188,27 @@ export class DeliveryQueueConsumer {
   /** Handles one queue message; never rejects. */
   private async handleMessage(m: Message): Promise<void> {
     try {
-      const envelope = parseEnvelope(m.Body);
+      const envelope = parseEnvelope(m.Body, this.acceptUnsignedSns);
       if (typeof envelope === 'string') {
         this.failures.report({ code: envelope === NOT_JSON ? 'InvalidJson' : 'InvalidMessage', reason: envelope }, { messageId: m.MessageId });
         this.delete(m);
         return;
+      }
+      if (!this.acceptUnsignedSns) {
+        const proof = await this.verifier.verify(envelope);
+        if (proof.verdict === 'unverifiable') {
+          this.logger.warn('delivery queue message kept for a retry: its SNS signature cannot be verified now', { messageId: m.MessageId, reason: proof.reason });
+          return;
+        }
+        if (proof.verdict === 'forged') {
+          // The TopicArn is unproven: it goes into the reason, never into a binding's records.
+          this.failures.report(
+            { code: 'InvalidMessage', reason: `${NOT_SIGNED}: ${proof.reason} (claimed TopicArn ${JSON.stringify(envelope.TopicArn)})` },
+            { messageId: m.MessageId },
+          );
+          this.delete(m);
+          return;
+        }
       }
       switch (envelope.Type) {
         case 'Notification':
@@ -159,7 +216,7 @@ export class DeliveryQueueConsumer {
           this.delete(m);
           return;
         case 'SubscriptionConfirmation':
-          if (await this.confirm(envelope)) this.delete(m);
+          if (await this.confirm(envelope, m)) this.delete(m);
           return;
         case 'UnsubscribeConfirmation':
           this.logger.info('subscription removed from topic', { topicArn: envelope.TopicArn });
@@ -176,14 +233,29 @@ export class DeliveryQueueConsumer {
     }
   }
 
-  /** Confirms the subscription when its topic has a pending binding. Returns false to retry later. */
-  private async confirm(envelope: Envelope): Promise<boolean> {
+  /**
+   * Confirms the subscription when its topic has a pending binding. Returns false to keep the
+   * message for a retry: when the confirmation fails, or when no binding of the topic is loaded yet
+   * (the registration writes the binding, then subscribes; a task may see the confirmation before
+   * its next configuration reload). A confirmation that never finds its binding ends in the
+   * delivery queue's dead-letter queue after its receive limit.
+   */
+  private async confirm(envelope: Envelope, m: Message): Promise<boolean> {
     const topicArn = envelope.TopicArn;
     const binding = this.bindings.getPacketSource(topicArn);
-    if (binding?.SubscriptionState !== 'PendingConfirmation') {
+    if (!binding) {
+      this.logger.info('subscription confirmation kept for redelivery: no PacketSource of this topic is loaded yet', {
+        topicArn,
+        messageId: m.MessageId,
+        retryInSeconds: this.unknownConfirmationRetrySeconds,
+      });
+      await this.retryLater(m, this.unknownConfirmationRetrySeconds);
+      return false;
+    }
+    if (binding.SubscriptionState !== 'PendingConfirmation') {
       this.logger.warn('subscription confirmation ignored: no PacketSource waiting for confirmation of this topic', {
         topicArn,
-        subscriptionState: binding ? binding.SubscriptionState ?? 'Confirmed' : 'no binding',
+        subscriptionState: binding.SubscriptionState ?? 'Confirmed',
       });
       return true;
     }
@@ -200,6 +272,21 @@ export class DeliveryQueueConsumer {
       const e = err as Error;
       this.logger.warn('subscription confirmation failed; the message will be retried', { topicArn, error: `${e.name}: ${e.message}` });
       return false;
+    }
+  }
+
+  /** Makes `m` visible again after `seconds` (instead of the queue's visibility timeout). */
+  private async retryLater(m: Message, seconds: number): Promise<void> {
+    if (!m.ReceiptHandle) return;
+    try {
+      const input = { QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: seconds };
+      await this.sqs.send(new ChangeMessageVisibilityCommand(input));
+    } catch (err) {
+      const e = err as Error;
+      this.logger.warn('ChangeMessageVisibility failed; the message returns after the queue visibility timeout', {
+        messageId: m.MessageId,
+        error: `${e.name}: ${e.message}`,
+      });
     }
   }
 
@@ -273,8 +360,8 @@ export class DeliveryQueueConsumer {
   }
 }
 
-/** The fields of an SNS envelope the consumer reads. */
-interface Envelope {
+/** The fields of an SNS envelope the consumer reads (and the signed ones it verifies). */
+interface Envelope extends SignedSnsEnvelope {
   readonly Type: string;
   readonly TopicArn: string;
   readonly MessageId: string;
@@ -284,10 +371,16 @@ interface Envelope {
   readonly MessageAttributes?: Record<string, { Type: string; Value: string }>;
 }
 
-const NOT_JSON = 'delivery queue message body is not JSON; expected an SNS envelope (the subscription must not use raw message delivery)';
+/** How every refusal of a message that is not an SNS notification begins. */
+const NOT_SIGNED = 'delivery queue message is not a signed SNS notification';
+const ENVELOPES_ONLY = '; the subscription must deliver SNS envelopes (raw message delivery off)';
+const NOT_JSON = `${NOT_SIGNED}: the body is not JSON; expected an SNS envelope (the subscription must not use raw message delivery)`;
 
-/** The SNS envelope in an SQS message body, or a reason why it is not one. */
-function parseEnvelope(body: string | undefined): Envelope | string {
+/**
+ * The SNS envelope in an SQS message body, or a reason why it is not one. A missing Type means
+ * Notification only for unsigned envelopes (SNS always sends it, and signs it).
+ */
+function parseEnvelope(body: string | undefined, unsigned: boolean): Envelope | string {
   let value: unknown;
   try {
     value = JSON.parse(body ?? '');
@@ -295,22 +388,21 @@ function parseEnvelope(body: string | undefined): Envelope | string {
     return NOT_JSON;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return `delivery queue message body is JSON but not an SNS envelope object (got ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`;
+    return `${NOT_SIGNED}: the body is JSON but not an SNS envelope object (got ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`;
   }
   const v = value as Record<string, unknown>;
-  const type = v.Type ?? 'Notification';
-  if (typeof type !== 'string') return 'SNS envelope field Type must be a string';
+  const type = v.Type ?? (unsigned ? 'Notification' : undefined);
+  if (typeof type !== 'string') return `${NOT_SIGNED}: SNS envelope field Type is ${type === undefined ? 'missing' : 'not a string'}${ENVELOPES_ONLY}`;
   for (const field of ['TopicArn', 'MessageId', 'Message'] as const) {
-    if (typeof v[field] !== 'string') {
-      return `SNS envelope field ${field} is ${v[field] === undefined ? 'missing' : 'not a string'}; the subscription must deliver SNS envelopes (raw message delivery off)`;
-    }
+    if (typeof v[field] !== 'string') return `${NOT_SIGNED}: SNS envelope field ${field} is ${v[field] === undefined ? 'missing' : 'not a string'}${ENVELOPES_ONLY}`;
   }
-  if (v.Timestamp !== undefined && typeof v.Timestamp !== 'string') return 'SNS envelope field Timestamp must be an ISO 8601 string';
+  if (v.Timestamp !== undefined && typeof v.Timestamp !== 'string') return `${NOT_SIGNED}: SNS envelope field Timestamp must be an ISO 8601 string`;
   const attrs = v.MessageAttributes;
   if (attrs !== undefined && (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs))) {
-    return 'SNS envelope field MessageAttributes must be an object of {Type, Value}';
+    return `${NOT_SIGNED}: SNS envelope field MessageAttributes must be an object of {Type, Value}`;
   }
-  return { ...(v as unknown as Envelope), Type: type, Timestamp: (v.Timestamp as string | undefined) ?? '' };
+  // Signed envelopes are verified as received: a missing Timestamp is a verification failure, not ''.
+  return { ...(v as unknown as Envelope), Type: type, ...(unsigned && v.Timestamp === undefined ? { Timestamp: '' } : {}) };
 }
 
 function clamp(value: number, min: number, max: number): number {

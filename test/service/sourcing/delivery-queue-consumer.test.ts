@@ -1,10 +1,14 @@
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CapturingFailures, CapturingMetrics, LoopbackListener, Receiver, Registry, StaticBindings } from './support';
+import { certUrl, FakeCertificateHost, makeSigningIdentity, signEnvelope, SigningIdentity } from './sns-signing';
+import { CapturingDeadLetters, CapturingFailures, CapturingMetrics, LoopbackListener, Receiver, Registry, StaticBindings } from './support';
 import type { PacketSourceRecord } from '../../../lib/private/records';
+import { ServiceEnvironment } from '../../../lib/private/service-environment';
 import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../service/contracts';
 import { ConsumerLogger, DeliveryQueueConsumer } from '../../../service/sourcing/delivery-queue-consumer';
+import { CertificateFetcher, SnsCertificateStore } from '../../../service/sourcing/sns-certificates';
+import { SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../../service/sourcing/sourced-packet-processor';
 
 const sqsMock = mockClient(SQSClient);
@@ -23,6 +27,18 @@ let logger: ConsumerLogger;
 let inbox: Message[][];
 let consumer: DeliveryQueueConsumer | undefined;
 let snsRegions: string[];
+let certificates: FakeCertificateHost;
+let deadLetters: CapturingDeadLetters;
+let sns: SigningIdentity;
+
+beforeAll(() => {
+  sns = makeSigningIdentity();
+});
+
+/** `body` signed as SNS signs it, with a certificate of the SNS host of its topic's region. */
+function signed(body: Record<string, unknown>, version: '1' | '2' = '1'): Record<string, unknown> {
+  return signEnvelope(body, sns, certUrl(String(body.TopicArn).split(':')[3]), version);
+}
 
 let seq = 0;
 function sqsMessage(body: unknown): Message {
@@ -30,20 +46,23 @@ function sqsMessage(body: unknown): Message {
   return { MessageId: `sqs-${seq}`, ReceiptHandle: `rh-${seq}`, Body: typeof body === 'string' ? body : JSON.stringify(body) };
 }
 
-function envelope(message: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function unsignedEnvelope(message: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     Type: 'Notification',
     MessageId: `sns-${++seq}`,
     TopicArn: TOPIC,
     Message: JSON.stringify(message),
     Timestamp: new Date().toISOString(),
-    SignatureVersion: '1',
     ...extra,
   };
 }
 
+function envelope(message: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return signed(unsignedEnvelope(message, extra));
+}
+
 function confirmation(topicArn: string): Record<string, unknown> {
-  return {
+  return signed({
     Type: 'SubscriptionConfirmation',
     MessageId: `sns-${++seq}`,
     Token: `token-${seq}`,
@@ -51,7 +70,7 @@ function confirmation(topicArn: string): Record<string, unknown> {
     Message: `You have chosen to subscribe to the topic ${topicArn}.`,
     SubscribeURL: 'https://sns.example.invalid/confirm',
     Timestamp: new Date().toISOString(),
-  };
+  });
 }
 
 function deletedHandles(): string[] {
@@ -65,7 +84,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 function start(processorListeners = registry, extra: Partial<ConstructorParameters<typeof DeliveryQueueConsumer>[0]> = {}): DeliveryQueueConsumer {
   const bindings = new StaticBindings(sources);
-  const processor = new SourcedPacketProcessor({ listeners: processorListeners, bindings, failures, metrics: new CapturingMetrics(), region: 'us-east-1' });
+  const processor = new SourcedPacketProcessor({ listeners: processorListeners, bindings, failures, deadLetters, metrics: new CapturingMetrics(), region: 'us-east-1' });
   consumer = new DeliveryQueueConsumer({
     sqs: new SQSClient({ region: 'us-east-1' }),
     queueUrl: QUEUE_URL,
@@ -73,6 +92,7 @@ function start(processorListeners = registry, extra: Partial<ConstructorParamete
     bindings,
     failures,
     logger,
+    verifier: new SnsMessageVerifier(new SnsCertificateStore({ fetcher: certificates.fetcher })),
     sns: (region) => {
       snsRegions.push(region);
       return new SNSClient({ region });
@@ -102,6 +122,9 @@ beforeEach(async () => {
   logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } as unknown as ConsumerLogger;
   inbox = [];
   snsRegions = [];
+  deadLetters = new CapturingDeadLetters();
+  certificates = new FakeCertificateHost();
+  for (const region of ['us-east-1', 'eu-west-1']) certificates.serve(certUrl(region), sns.certificatePem);
   // Long-poll stand-in: a queued batch at once, otherwise an empty answer a little later.
   sqsMock.on(ReceiveMessageCommand).callsFake(async () => {
     const next = inbox.shift();
@@ -159,12 +182,15 @@ test('confirms a subscription only for a binding pending confirmation, in the to
   const unknown = sqsMessage(confirmation('arn:aws:sns:us-east-1:444455556666:stranger'));
   inbox.push([pending, confirmed, unknown]);
   start();
-  await until(() => deletedHandles().length === 3, '3 deletes');
+  await until(() => deletedHandles().length === 2, '2 deletes');
+  await until(() => sqsMock.commandCalls(ChangeMessageVisibilityCommand).length === 1, 'the unknown confirmation kept');
+  await consumer!.stop();
+  expect(deletedHandles().sort()).toEqual([pending.ReceiptHandle, confirmed.ReceiptHandle].sort());
   const confirms = snsMock.commandCalls(ConfirmSubscriptionCommand).map((c) => c.args[0].input);
   expect(confirms).toEqual([{ TopicArn: PENDING_TOPIC, Token: JSON.parse(pending.Body!).Token }]);
   expect(snsRegions).toEqual(['eu-west-1']);
   const ignored = logs.filter(([level, msg]) => level === 'warn' && msg.startsWith('subscription confirmation ignored'));
-  expect(ignored.map(([, , extra]) => (extra as { topicArn: string }).topicArn).sort()).toEqual([TOPIC, 'arn:aws:sns:us-east-1:444455556666:stranger']);
+  expect(ignored.map(([, , extra]) => (extra as { topicArn: string }).topicArn)).toEqual([TOPIC]);
 });
 
 test('a failed confirmation leaves the message for a retry', async () => {
@@ -187,12 +213,16 @@ test('bodies that are not SNS envelopes are reported and deleted', async () => {
   inbox.push([garbage, raw, array, unknownType]);
   start();
   await until(() => deletedHandles().length === 4, '4 deletes');
-  expect(failures.records.map((r) => [r.code, r.messageId])).toEqual([
+  expect(failures.records.map((r) => [r.code, r.messageId]).sort()).toEqual([
     ['InvalidJson', garbage.MessageId],
     ['InvalidMessage', raw.MessageId],
     ['InvalidMessage', array.MessageId],
-  ]);
-  expect(failures.records[1].reason).toContain('raw message delivery');
+    ['InvalidMessage', unknownType.MessageId],
+  ].sort());
+  const rawReason = failures.records.find((r) => r.messageId === raw.MessageId)!.reason;
+  expect(rawReason).toContain('raw message delivery');
+  expect(rawReason).toContain('not a signed SNS notification');
+  expect(failures.records.find((r) => r.messageId === unknownType.MessageId)!.reason).toContain('"SomethingElse" is not a signed SNS message type');
 });
 
 test('SQS errors back off and retry without crashing', async () => {
@@ -247,4 +277,139 @@ test('stop() returns while a long poll is still open', async () => {
   const c = start();
   await until(() => sqsMock.commandCalls(ReceiveMessageCommand).length === 2, 'both pollers waiting');
   await c.stop();
+});
+
+describe('only notifications signed by SNS for their topic are acted on', () => {
+  const VICTIM = 'arn:aws:sns:us-east-1:444455556666:victim';
+
+  beforeEach(() => {
+    sources.push({ TopicArn: VICTIM, ListenerName: 'demo', SubscriptionState: 'Confirmed', DeadLetterQueueArn: 'arn:aws:sqs:us-east-1:444455556666:victim-dlq' });
+  });
+
+  test('a SignatureVersion 2 notification is sent', async () => {
+    const m = sqsMessage(signed(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }), '2'));
+    inbox.push([m]);
+    start();
+    await receiver.waitFor(1);
+    await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete');
+    expect(failures.records).toEqual([]);
+  });
+
+  test('a forged body naming another tenant\'s topic is refused and deleted, never sent, never recorded for that tenant', async () => {
+    const packets = { Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] };
+    // a tenant's raw-delivery subscription writes any body it likes: here a copy of its own signed envelope with the victim's TopicArn
+    const retargeted = sqsMessage({ ...envelope(packets), TopicArn: VICTIM });
+    const unsigned = sqsMessage(unsignedEnvelope(packets, { TopicArn: VICTIM }));
+    const attacker = makeSigningIdentity();
+    const selfSigned = sqsMessage(signEnvelope(unsignedEnvelope(packets, { TopicArn: VICTIM }), attacker, 'https://evil.example/SimpleNotificationService-1.pem'));
+    inbox.push([retargeted, unsigned, selfSigned]);
+    start();
+    await until(() => deletedHandles().length === 3, '3 deletes');
+    expect(failures.records.map((r) => [r.code, r.messageId]).sort()).toEqual([
+      ['InvalidMessage', retargeted.MessageId],
+      ['InvalidMessage', unsigned.MessageId],
+      ['InvalidMessage', selfSigned.MessageId],
+    ].sort());
+    for (const r of failures.records) {
+      expect(r.reason).toMatch(/^delivery queue message is not a signed SNS notification: /);
+      expect(r.reason).toContain(`claimed TopicArn "${VICTIM}"`);
+      expect(r.topicArn).toBeUndefined();
+    }
+    const unsignedReason = failures.records.find((r) => r.messageId === unsigned.MessageId)!.reason;
+    expect(unsignedReason).toContain('SignatureVersion missing is not supported');
+    expect(deadLetters.records).toEqual([]);
+    expect(certificates.requests).toEqual([certUrl('us-east-1')]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(receiver.received).toEqual([]);
+  });
+
+  test('a notification whose certificate cannot be fetched now is kept for a retry, then sent', async () => {
+    let reachable = false;
+    const fetcher: CertificateFetcher = async (url, signal) => {
+      if (!reachable) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'Error' });
+      return certificates.fetcher(url, signal);
+    };
+    const m = sqsMessage(envelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }));
+    inbox.push([m]);
+    start(registry, { verifier: new SnsMessageVerifier(new SnsCertificateStore({ fetcher })) });
+    await until(() => logs.some(([, msg]) => msg.startsWith('delivery queue message kept for a retry')), 'kept');
+    expect(deletedHandles()).toEqual([]);
+    expect(failures.records).toEqual([]);
+    reachable = true;
+    inbox.push([m]); // the visibility timeout brings it back
+    await receiver.waitFor(1);
+    await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete');
+  });
+});
+
+describe('a subscription confirmation that arrives before its binding is loaded', () => {
+  const NEW_TOPIC = 'arn:aws:sns:us-east-1:444455556666:cross-account';
+
+  test('is kept, made visible again soon, and confirmed once the binding is loaded', async () => {
+    const m = sqsMessage(confirmation(NEW_TOPIC));
+    inbox.push([m]);
+    start(registry, { unknownConfirmationRetrySeconds: 12 });
+    await until(() => sqsMock.commandCalls(ChangeMessageVisibilityCommand).length === 1, 'visibility changed');
+    const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input;
+    expect(visibility).toEqual({ QueueUrl: QUEUE_URL, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 12 });
+    expect(snsMock.commandCalls(ConfirmSubscriptionCommand)).toHaveLength(0);
+    expect(deletedHandles()).toEqual([]);
+    // the task reloads its configuration and sees the pending binding; SQS delivers the message again
+    sources.push({ TopicArn: NEW_TOPIC, ListenerName: 'demo', SubscriptionState: 'PendingConfirmation' });
+    inbox.push([m]);
+    await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete after confirmation');
+    const confirms = snsMock.commandCalls(ConfirmSubscriptionCommand).map((c) => c.args[0].input);
+    expect(confirms).toEqual([{ TopicArn: NEW_TOPIC, Token: JSON.parse(m.Body!).Token }]);
+  });
+
+  test('a failed ChangeMessageVisibility still keeps it (the queue visibility timeout brings it back)', async () => {
+    sqsMock.on(ChangeMessageVisibilityCommand).rejects(new Error('AccessDenied'));
+    const m = sqsMessage(confirmation(NEW_TOPIC));
+    inbox.push([m]);
+    start();
+    await until(() => logs.some(([, msg]) => msg.startsWith('ChangeMessageVisibility failed')), 'failure logged');
+    await consumer!.stop();
+    expect(deletedHandles()).toEqual([]);
+  });
+});
+
+describe(`unsigned notifications (${ServiceEnvironment.AcceptUnsignedSns})`, () => {
+  const LOCAL_QUEUE_URL = 'http://127.0.0.1:3000/000000000000/packet-gateway-delivery';
+
+  test.each([
+    QUEUE_URL,
+    'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/delivery',
+    'https://sqs.us-east-1.api.aws/123456789012/delivery',
+    'https://vpce-0123-abcd.sqs.us-east-1.vpce.amazonaws.com/123456789012/delivery',
+    'https://SQS.US-EAST-1.AMAZONAWS.COM./123456789012/delivery',
+    'not a url',
+  ])('are refused for the delivery queue %s', (queueUrl) => {
+    expect(() => start(registry, { acceptUnsignedSns: true, queueUrl })).toThrow(ServiceEnvironment.AcceptUnsignedSns);
+  });
+
+  test('are accepted from a local queue, with a WARN at start and periodically until stopped', async () => {
+    const m = sqsMessage(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }));
+    inbox.push([m]);
+    const warnings = (): number => logs.filter(([level, msg]) => level === 'warn' && msg.includes(`${ServiceEnvironment.AcceptUnsignedSns} is on`)).length;
+    const c = start(registry, { acceptUnsignedSns: true, queueUrl: LOCAL_QUEUE_URL, unsignedWarningIntervalMs: 20 });
+    expect(warnings()).toBe(1);
+    await receiver.waitFor(1);
+    await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete');
+    await until(() => warnings() >= 3, 'periodic warnings');
+    await c.stop();
+    const atStop = warnings();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(warnings()).toBe(atStop);
+    expect(failures.records).toEqual([]);
+    expect(certificates.requests).toEqual([]);
+  });
+
+  test('without the setting, the same unsigned notification is refused', async () => {
+    const m = sqsMessage(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }));
+    inbox.push([m]);
+    start(registry, { queueUrl: LOCAL_QUEUE_URL });
+    await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete');
+    expect(failures.codes()).toEqual(['InvalidMessage']);
+    expect(receiver.received).toEqual([]);
+  });
 });
