@@ -261,6 +261,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_SNS: endpoints.sns,
       AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+      // fauxqs does not sign SNS notifications: the lab (never the construct) accepts unsigned ones
+      [ServiceEnvironment.AcceptUnsignedSns]: '1',
       // its own address, which ECS's task metadata would tell it (docs/FLEET.md, membership)
       PACKET_GATEWAY_MEMBER_ADDRESS: network.taskAddresses[task - 1],
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
