@@ -157,8 +157,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
   try {
     metrics.start();
-    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     await gateway.start();
+    // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
+    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     if (local) {
       sns = await startLocalSnsEndpoint({
         host: options.host,

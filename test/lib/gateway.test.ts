@@ -187,11 +187,11 @@ describe('load balancer', () => {
     expect(gw.elasticIpAddresses).toEqual([]);
   });
 
-  test('health checks reach the TCP health port from the load balancer security group', () => {
+  test('health checks reach the health port over HTTP from the load balancer security group', () => {
     const { gw, template } = gateway({ healthPort: 9090 });
     withListener(gw);
     const t = template();
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckProtocol: 'TCP', HealthCheckPort: '9090' });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckProtocol: 'HTTP', HealthCheckPort: '9090' });
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
       FromPort: 9090,

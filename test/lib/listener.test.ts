@@ -29,7 +29,7 @@ function configuration(template: Template, listenerName: string): any {
   return joinedJson(resource.Properties.Configuration);
 }
 
-test('a UDP load-balancer listener and ip target group on the Listener port, health-checked on TCP 8080', () => {
+test('a UDP load-balancer listener and ip target group on the Listener port, health-checked over HTTP on 8080 at the Listener\'s own path', () => {
   const { gw, fn, stack } = fixture();
   const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
   const t = Template.fromStack(stack);
@@ -44,8 +44,10 @@ test('a UDP load-balancer listener and ip target group on the Listener port, hea
     Port: 5555,
     Protocol: 'UDP',
     TargetType: 'ip',
-    HealthCheckProtocol: 'TCP',
+    HealthCheckProtocol: 'HTTP',
     HealthCheckPort: '8080',
+    HealthCheckPath: '/healthz/listeners/Telemetry',
+    Matcher: { HttpCode: '200' },
     TargetGroupAttributes: Match.arrayWith([
       { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
       { Key: 'deregistration_delay.connection_termination.enabled', Value: 'true' },
@@ -255,10 +257,10 @@ describe('fails if …', () => {
     expect(() => addTo(gw, fn, { listenerName: 'other', port: 5555 }, 'C')).toThrow(/port 5555 is already used by another Listener of this gateway/);
   });
 
-  test('a gateway gets more than 50 Listeners', () => {
+  test('a gateway gets more than 5 Listeners (an ECS service registers with at most 5 target groups)', () => {
     const { gw, fn } = fixture();
-    for (let i = 0; i < 50; i++) addTo(gw, fn, { port: 6000 + i }, `L${i}`);
-    expect(() => addTo(gw, fn, { port: 7000 }, 'L50')).toThrow(/at most 50 Listeners/);
+    for (let i = 0; i < 5; i++) addTo(gw, fn, { port: 6000 + i }, `L${i}`);
+    expect(() => addTo(gw, fn, { port: 7000 }, 'L5')).toThrow(/Listener L5 would be Listener number 6 of this gateway; a gateway serves at most 5 Listeners, because .* at most 5 target groups/);
   });
 
   test('imported attributes have an invalid name or no delivery queues', () => {
