@@ -58,6 +58,7 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL', Value: { Ref: Match.stringLikeRegexp('GatewayDeliveryQueue') } },
           { Name: 'PACKET_GATEWAY_HEALTH_PORT', Value: '8080' },
           { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
+          { Name: 'PACKET_GATEWAY_NAME', Value: 'Stack/Gateway' },
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
         ],
         Secrets: [
@@ -65,7 +66,10 @@ describe('fleet', () => {
         ],
         SystemControls: Match.absent(),
         PortMappings: [{ ContainerPort: 8080, Protocol: 'tcp', Name: 'health' }, { ContainerPort: 5555, Protocol: 'udp' }],
-        LogConfiguration: { LogDriver: 'awslogs', Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('GatewayServiceLogGroup') } }) },
+        LogConfiguration: {
+          LogDriver: 'awslogs',
+          Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('GatewayServiceLogGroup') }, 'mode': 'non-blocking', 'max-buffer-size': '26214400b' }),
+        },
       })],
     });
     t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
@@ -208,7 +212,7 @@ describe('network', () => {
     t.resourceCountIs('AWS::EC2::VPC', 1);
     t.resourceCountIs('AWS::EC2::NatGateway', 1);
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
-    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs' });
+    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
   });
 
   test('VPC endpoints instead of NAT: isolated task subnets, interface endpoints reachable from the fleet only, gateway endpoints', () => {
@@ -436,7 +440,7 @@ test('metrics of the fleet use the data plane namespace and dimensions', () => {
   const metric = gw.metricSourcedSent();
   expect(metric.namespace).toBe('PacketGateway');
   expect(metric.metricName).toBe('SourcedSent');
-  expect(metric.dimensions).toEqual({ Service: 'packet-gateway' });
+  expect(metric.dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/Gateway' });
   expect(stack.resolve(gw.metricDeliveryQueueAge().dimensions)).toEqual({ QueueName: { 'Fn::GetAtt': [expect.stringMatching(/^GatewayDeliveryQueue/), 'QueueName'] } });
   expect(gw.metricDeliveryDeadLetters().metricName).toBe('ApproximateNumberOfMessagesVisible');
 });
