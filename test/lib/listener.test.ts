@@ -317,3 +317,20 @@ describe('fails if …', () => {
     expect(() => addTo(gw, fn, {}, 'Telemetry')).not.toThrow();
   });
 });
+
+test('an internet-safe payload limit by default: 1452 bytes for UDP, 1372 inside WireGuard', () => {
+  const { gw, fn, stack } = fixture();
+  gw.addListener('Plain', { port: 5555, destinations: [Destination.lambda(fn)] });
+  gw.addListener('Tunnel', { port: 51820, protocol: ListenerProtocol.WIREGUARD, destinations: [Destination.lambda(fn)], allowUnknownPeers: true });
+  gw.addListener('Large', { port: 5556, destinations: [Destination.lambda(fn)], maxPayloadSize: Size.bytes(9000) });
+  const t = Template.fromStack(stack);
+  expect(configuration(t, 'Plain').MaxPayloadBytes).toBe(1452);
+  expect(configuration(t, 'Tunnel').MaxPayloadBytes).toBe(1372);
+  expect(configuration(t, 'Large').MaxPayloadBytes).toBe(9000);
+});
+
+test('metrics of a Listener carry its gateway', () => {
+  const { gw, fn } = fixture();
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  expect(listener.metricDatagramsIn().dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/Gateway', Listener: 'Telemetry' });
+});
