@@ -94,6 +94,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
+    ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
   };
 }
 

@@ -525,6 +525,12 @@ describe('deployment defaults', () => {
     expect(quota(gateway({ maxAzs: 3, natGateways: 3, elasticIpAllocationIds: ['eipalloc-00000001', 'eipalloc-00000002', 'eipalloc-00000003'] }).stack)).toHaveLength(0);
   });
 
+  test('the data plane reads the gateway name the construct sets, for the Gateway dimension of its metrics', () => {
+    const options = optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TABLE: 't', PACKET_GATEWAY_NAME: 'Stack/Gateway' }) as ServiceOptions;
+    expect(options.gatewayName).toBe('Stack/Gateway');
+    expect((optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TABLE: 't' }) as ServiceOptions).gatewayName).toBeUndefined();
+  });
+
   test('metrics of two gateways in one account do not share series', () => {
     const stack = testStack();
     const a = new PacketGateway(stack, 'A');
