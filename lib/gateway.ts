@@ -17,9 +17,9 @@ import { Listener, ListenerOptions } from './listener';
 import { FleetSecrets } from './private/fleet-secrets';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
+import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
 import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
-import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
 import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
 import { acknowledgeNagFindings } from './private/nag';
 import { assetPath } from './private/package-root';
@@ -319,8 +319,11 @@ export class PacketGateway extends Construct implements IPacketGateway {
       elasticIpRemovalPolicy: keepsIdentityPolicy,
     });
     this.warnAboutElasticIpQuota(props, apiAccess, newElasticIpCount({
-      vpc: this.vpc, subnets: props.loadBalancerSubnets, assignElasticIps: props.assignElasticIps,
-      elasticIpAllocationIds: props.elasticIpAllocationIds, elasticIpRemovalPolicy: keepsIdentityPolicy,
+      vpc: this.vpc,
+      subnets: props.loadBalancerSubnets,
+      assignElasticIps: props.assignElasticIps,
+      elasticIpAllocationIds: props.elasticIpAllocationIds,
+      elasticIpRemovalPolicy: keepsIdentityPolicy,
     }));
     this.loadBalancer = loadBalancer;
     this.loadBalancerDnsName = loadBalancer.loadBalancerDnsName;

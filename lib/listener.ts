@@ -8,7 +8,8 @@ import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
 import { IPacketGateway } from './gateway-interface';
 import {
-  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, defaultMaxPayloadBytes, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT, REPLY_TAG_TTL_SECONDS,
+  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, defaultMaxPayloadBytes, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT,
+  REPLY_TAG_TTL_SECONDS,
 } from './private/limits';
 import { ListenerHost, listenerHostOf } from './private/listener-host';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';

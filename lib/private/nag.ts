@@ -44,7 +44,7 @@ export function acknowledgeNagFindings(
  */
 export function nagFindingName(scope: IConstruct, value: string): string | undefined {
   if (!Token.isUnresolved(value)) return value;
-  const resolved = Stack.of(scope).resolve(value) as { Ref?: unknown; 'Fn::GetAtt'?: unknown } | undefined;
+  const resolved = Stack.of(scope).resolve(value) as { 'Ref'?: unknown; 'Fn::GetAtt'?: unknown } | undefined;
   if (typeof resolved?.Ref === 'string') return `<${resolved.Ref}>`;
   const getAtt = resolved?.['Fn::GetAtt'];
   if (Array.isArray(getAtt) && getAtt.length === 2 && getAtt.every((part) => typeof part === 'string')) return `<${getAtt[0]}.${getAtt[1]}>`;

@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import { IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from './arn';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
-  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS, NAME, NumericRange, PAYLOAD_BYTES, PORT, QUEUE_URL, REGION,
+  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
+  NAME, NumericRange, PAYLOAD_BYTES, PORT, QUEUE_URL, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
@@ -167,7 +168,7 @@ export function validateListenerRecord(value: unknown, path = 'Listener', option
   const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
   if (bytes > MAX_LISTENER_RECORD_BYTES) {
     v.errors.push(`${path}: the record takes ${bytes} bytes as JSON (allowed: at most ${MAX_LISTENER_RECORD_BYTES}, to stay under DynamoDB's 400 KB item limit; `
-      + `fewer WireGuard peers or AllowedIPs, or fewer destinations)`);
+      + 'fewer WireGuard peers or AllowedIPs, or fewer destinations)');
   }
   return v.errors;
 }

@@ -184,7 +184,7 @@ describe('a Listener record stays under DynamoDB\'s 400 KB item limit', () => {
   });
 
   test('1,000 typical peers fit', () => {
-    const peers = Array.from({ length: 1000 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: [`10.${i >> 8}.${i & 255}.1/32`] }));
+    const peers = Array.from({ length: 1000 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: [`10.${Math.floor(i / 256)}.${i % 256}.1/32`] }));
     expect(validateListenerRecord(wg(peers), 'Listener')).toEqual([]);
   });
 
