@@ -163,6 +163,8 @@ export interface PacketGatewayProps {
 
   /**
    * Largest fleet when autoscaling on CPU; enables autoscaling from `desiredCount` up to this.
+   * With autoscaling the template leaves the service's desired count out, so a deployment keeps
+   * the count autoscaling has set (`desiredCount` is then the lower bound).
    *
    * @default - no autoscaling
    */
@@ -197,6 +199,25 @@ export interface PacketGatewayProps {
    * @default true
    */
   readonly assignElasticIps?: boolean;
+
+  /**
+   * Allocation ids of existing Elastic IPs (`eipalloc-…`) for the load balancer, one per subnet of
+   * `loadBalancerSubnets` (one per AZ), in subnet order. Addresses that clients allow-list then
+   * survive a re-created stack: pass the ids of the Elastic IPs an earlier stack retained. Only
+   * with `assignElasticIps`.
+   *
+   * @default - new Elastic IPs are allocated
+   */
+  readonly elasticIpAllocationIds?: string[];
+
+  /**
+   * Traffic recorded by the flow log of the VPC the gateway creates (only when `vpc` is not
+   * given). `ALL` records the accepted UDP flows of the Listeners too (a Network Load Balancer
+   * has no access logs for UDP).
+   *
+   * @default ec2.FlowLogTrafficType.ALL
+   */
+  readonly flowLogTrafficType?: ec2.FlowLogTrafficType;
 
   /**
    * Accounts whose stacks may create PacketSources with this gateway: they may invoke the service
@@ -237,10 +258,14 @@ export interface PacketGatewayProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * What happens to the table and the log groups when they leave the stack. The table holds only
-   * records that the stacks re-create.
+   * What happens to the gateway's resources when they leave the stack. When set, it applies to
+   * all of them. When not set, the table and the log groups are destroyed (the table holds only
+   * records that the stacks re-create), while the key material (the reply-tag secret and the
+   * WireGuard private-key secrets) and the Elastic IPs are retained: peers pin the WireGuard
+   * public keys and clients allow-list the addresses. Pass a retained Elastic IP's allocation id
+   * in `elasticIpAllocationIds` to use it again.
    *
-   * @default RemovalPolicy.DESTROY
+   * @default - RemovalPolicy.DESTROY for the table and log groups; RemovalPolicy.RETAIN for key secrets and Elastic IPs
    */
   readonly removalPolicy?: RemovalPolicy;
 }

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -15,11 +15,12 @@ import { IPacketGateway } from './gateway-interface';
 import { AwsApiAccess, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
 import { FleetSecrets } from './private/fleet-secrets';
-import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType } from './private/gateway-network';
+import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
+import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
 import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
-import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from './private/metrics';
+import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
 import { acknowledgeNagFindings } from './private/nag';
 import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
@@ -32,6 +33,9 @@ import { validateAccount } from './private/validation';
 
 
 const CONTAINER_NAME = 'gateway';
+
+/** Memory the awslogs driver buffers in non-blocking mode before it drops log lines (the service never waits for CloudWatch Logs). */
+const LOG_DRIVER_BUFFER = Size.mebibytes(25);
 
 /**
  * A regional Packet Gateway: an internet-facing Network Load Balancer with static addresses in
@@ -61,7 +65,10 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** DNS name of the load balancer. */
   public readonly loadBalancerDnsName: string;
 
-  /** Public addresses of the load balancer (one per subnet) when `assignElasticIps` is on; else empty. */
+  /**
+   * Public addresses of the load balancer (one per subnet) when it allocates Elastic IPs; empty
+   * without Elastic IPs or with `elasticIpAllocationIds` (your addresses).
+   */
   public readonly elasticIpAddresses: string[];
 
   /** Security group of the load balancer: clients reach Listener ports through it. */
@@ -111,7 +118,15 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** Listeners added to this gateway. */
   public readonly listeners: Listener[] = [];
 
+  /**
+   * Value of the `Gateway` dimension of every metric the fleet emits: the stack name and the
+   * gateway's construct path, so two gateways in one account and region keep their own series.
+   */
+  public readonly gatewayName: string;
+
   private readonly allowedAccounts: string[] = [];
+  /** Traffic type of the flow log of the VPC the gateway created; undefined with your VPC. */
+  private readonly flowLogTrafficType?: ec2.FlowLogTrafficType;
   private readonly fleetSecrets: FleetSecrets;
   private readonly assumeStatement: iam.PolicyStatement;
   private readonly deadLetterStatement: iam.PolicyStatement;
@@ -122,6 +137,9 @@ export class PacketGateway extends Construct implements IPacketGateway {
     validateGatewayProps(this, props);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    // Key material and addresses outlive the stack unless the user says otherwise: peers pin the keys, clients allow-list the addresses.
+    const keepsIdentityPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.gatewayName = `${stack.stackName}/${this.node.path.slice(stack.node.path.length + 1)}`;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const apiAccess = props.awsApiAccess ?? AwsApiAccess.NAT_GATEWAY;
     const healthPort = props.healthPort ?? 8080;
@@ -130,8 +148,14 @@ export class PacketGateway extends Construct implements IPacketGateway {
 
     // Network.
     this.vpc = props.vpc ?? props.cluster?.vpc ?? createGatewayVpc(this, {
-      maxAzs: props.maxAzs, natGateways: props.natGateways, awsApiAccess: apiAccess, flowLogGroup: newLogGroup('FlowLogGroup'),
+      maxAzs: props.maxAzs,
+      natGateways: props.natGateways,
+      awsApiAccess: apiAccess,
+      flowLogGroup: newLogGroup('FlowLogGroup'),
+      flowLogTrafficType: props.flowLogTrafficType,
+      logGroupProps: { retention: logRetention, removalPolicy },
     });
+    if (!props.vpc && !props.cluster) this.flowLogTrafficType = props.flowLogTrafficType ?? ec2.FlowLogTrafficType.ALL;
     const taskSubnets = props.taskSubnets ?? { subnetType: defaultTaskSubnetType(this.vpc, Boolean(props.vpc || props.cluster), apiAccess) };
 
     // Configuration table.
@@ -230,7 +254,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.replyTagSecret = props.replyTagSecret ?? new secretsmanager.Secret(this, 'ReplyTagSecret', {
       description: 'Packet Gateway: key that signs reply Tags, shared by all tasks',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: keepsIdentityPolicy,
     });
     this.logGroup = newLogGroup('ServiceLogGroup');
     this.container = this.taskDefinition.addContainer('Gateway', {
@@ -238,12 +262,19 @@ export class PacketGateway extends Construct implements IPacketGateway {
       image: props.image ?? ecs.ContainerImage.fromAsset(assetPath('service'), {
         platform: cpuArchitecture === ecs.CpuArchitecture.X86_64 ? Platform.LINUX_AMD64 : Platform.LINUX_ARM64,
       }),
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'gateway', logGroup: this.logGroup }),
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'gateway',
+        logGroup: this.logGroup,
+        // A slow CloudWatch Logs API must never stall the packet path; lines beyond the buffer are dropped.
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: LOG_DRIVER_BUFFER,
+      }),
       environment: {
         [ServiceEnvironment.Table]: table.tableName,
         [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueue.queueUrl,
         [ServiceEnvironment.HealthPort]: String(healthPort),
         [ServiceEnvironment.LogLevel]: props.logLevel ?? ServiceLogLevel.INFO,
+        [ServiceEnvironment.GatewayName]: this.gatewayName,
         ...this.vpcCidrEnvironment(),
       },
       secrets: {
@@ -266,6 +297,8 @@ export class PacketGateway extends Construct implements IPacketGateway {
     });
     if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) addApiEndpoints(this, this.vpc, this.service, taskSubnets);
     if (props.maxCapacity !== undefined) {
+      // Autoscaling owns the count: a deployment that named one would reset the fleet to it.
+      (this.service.node.defaultChild as ecs.CfnService).desiredCount = undefined;
       this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
         .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
     }
@@ -279,13 +312,25 @@ export class PacketGateway extends Construct implements IPacketGateway {
 
     // Load balancer with static addresses.
     const { loadBalancer, elasticIpAddresses } = createGatewayLoadBalancer(this, {
-      vpc: this.vpc, subnets: props.loadBalancerSubnets, assignElasticIps: props.assignElasticIps,
+      vpc: this.vpc,
+      subnets: props.loadBalancerSubnets,
+      assignElasticIps: props.assignElasticIps,
+      elasticIpAllocationIds: props.elasticIpAllocationIds,
+      elasticIpRemovalPolicy: keepsIdentityPolicy,
     });
+    this.warnAboutElasticIpQuota(props, apiAccess, newElasticIpCount({
+      vpc: this.vpc,
+      subnets: props.loadBalancerSubnets,
+      assignElasticIps: props.assignElasticIps,
+      elasticIpAllocationIds: props.elasticIpAllocationIds,
+      elasticIpRemovalPolicy: keepsIdentityPolicy,
+    }));
     this.loadBalancer = loadBalancer;
     this.loadBalancerDnsName = loadBalancer.loadBalancerDnsName;
     this.connections = loadBalancer.connections;
     this.elasticIpAddresses = elasticIpAddresses;
     this.service.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(healthPort), 'load balancer health checks');
+    this.allowPathMtuDiscovery();
 
     // Listeners.
     this.fleetSecrets = new FleetSecrets(this, this.container, [ServiceEnvironment.TagSecret]);
@@ -305,6 +350,8 @@ export class PacketGateway extends Construct implements IPacketGateway {
       fleetRole: this.accessRole,
       registrationGrantee: this.registrationFunction,
       fleet: this.service,
+      keyRemovalPolicy: keepsIdentityPolicy,
+      metricDimensions: { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Gateway]: this.gatewayName },
       attachListener: (listener, clientRestrictions) => {
         const wiring = attachments.attach(listener, clientRestrictions);
         this.listeners.push(listener);
@@ -347,12 +394,12 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.fleetSecrets.add(name, secret, options);
   }
 
-  /** A metric emitted by the fleet (namespace `PacketGateway`, dimension `Service`). */
+  /** A metric emitted by the fleet (namespace `PacketGateway`, dimensions `Service` and `Gateway`). */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { ...METRICS_SERVICE_DIMENSION },
+      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Gateway]: this.gatewayName },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,
@@ -383,6 +430,34 @@ export class PacketGateway extends Construct implements IPacketGateway {
     }
   }
 
+  /**
+   * Lets ICMP "fragmentation needed" (IPv4 type 3 code 4) and ICMPv6 "packet too big" (type 2)
+   * reach the tasks through the load balancer, so a path with a smaller MTU than the payload
+   * limit assumes is discovered instead of silently dropping datagrams.
+   */
+  private allowPathMtuDiscovery(): void {
+    const fragmentationNeeded = ec2.Port.icmpTypeAndCode(3, 4);
+    const packetTooBig = new ec2.Port({ protocol: ec2.Protocol.ICMPV6, fromPort: 2, toPort: -1, stringRepresentation: 'ICMPv6 Type 2' });
+    for (const connections of [this.loadBalancer.connections, this.service.connections]) {
+      connections.allowFrom(ec2.Peer.anyIpv4(), fragmentationNeeded, 'path MTU discovery: ICMP fragmentation needed');
+      connections.allowFrom(ec2.Peer.anyIpv6(), packetTooBig, 'path MTU discovery: ICMPv6 packet too big');
+    }
+  }
+
+  /** Warns when the layout needs more Elastic IPs (NAT gateways plus the load balancer's) than an account has by default. */
+  private warnAboutElasticIpQuota(props: PacketGatewayProps, apiAccess: AwsApiAccess, loadBalancerEips: number): void {
+    const vpcCreated = !props.vpc && !props.cluster;
+    const natEips = vpcCreated && apiAccess === AwsApiAccess.NAT_GATEWAY
+      ? Math.min(props.natGateways ?? 1, this.vpc.publicSubnets.length)
+      : 0;
+    const needed = natEips + loadBalancerEips;
+    if (Token.isUnresolved(needed) || needed <= DEFAULT_ELASTIC_IP_QUOTA) return;
+    Annotations.of(this).addWarningV2('cdk-packet-gateway:elasticIpQuota',
+      `This gateway allocates ${needed} Elastic IPs (${natEips} for NAT gateways, ${loadBalancerEips} for the load balancer), more than the default `
+      + `quota of ${DEFAULT_ELASTIC_IP_QUOTA} per account and region, which other resources of the account share too. Raise the quota `
+      + '(Service Quotas: "EC2-VPC Elastic IPs") before deploying, or use fewer AZs or NAT gateways, or pass elasticIpAllocationIds.');
+  }
+
   private accountsAllowed(): string[] {
     return [Stack.of(this).account, ...this.allowedAccounts];
   }
@@ -392,6 +467,15 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.assumeStatement.addResources(`arn:${partition}:iam::${account}:role${PACKET_SOURCE_ROLE_PATH}*`);
     this.deadLetterStatement.addResources(`arn:${partition}:sqs:*:${account}:*`);
     this.confirmStatement.addResources(`arn:${partition}:sns:*:${account}:*`);
+  }
+
+  /** Where the UDP flows the load balancer's access logs cannot record are recorded, as the deployment actually configures it. */
+  private udpFlowRecordsReason(): string {
+    const base = 'Network Load Balancer access logs cover TLS listeners only';
+    if (!this.flowLogTrafficType) return `${base}; this gateway uses your VPC, whose VPC flow logs record the UDP flows when you configure them`;
+    return this.flowLogTrafficType === ec2.FlowLogTrafficType.REJECT
+      ? `${base}; the VPC flow log records rejected traffic only, as flowLogTrafficType REJECT chooses`
+      : `${base}; the VPC flow log (traffic type ${this.flowLogTrafficType}) records the UDP flows`;
   }
 
   private acknowledgeNagFindings(): void {
@@ -419,13 +503,19 @@ export class PacketGateway extends Construct implements IPacketGateway {
     ], { applyToChildren: true });
     acknowledgeNagFindings(this.taskDefinition, [
       { id: 'AwsSolutions-ECS2', reason: 'Environment variables hold only resource names and settings; the reply-tag key arrives as an ECS secret' },
-      { id: 'AwsSolutions-IAM5', reason: 'ecr:GetAuthorizationToken, used to pull the service image, supports no resource-level permissions', appliesTo: ['Resource::*'] },
-    ], { applyToChildren: true });
-    acknowledgeNagFindings(this.loadBalancer, [
-      { id: 'AwsSolutions-ELB2', reason: 'Network Load Balancer access logs cover TLS listeners only; UDP flows are recorded by VPC flow logs' },
     ]);
+    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
+    if (executionPolicy) {
+      acknowledgeNagFindings(executionPolicy, [
+        { id: 'AwsSolutions-IAM5', reason: 'ecr:GetAuthorizationToken, used to pull the service image, supports no resource-level permissions', appliesTo: ['Resource::*'] },
+      ]);
+    }
+    acknowledgeNagFindings(this.loadBalancer, [{ id: 'AwsSolutions-ELB2', reason: this.udpFlowRecordsReason() }]);
     acknowledgeNagFindings(this.loadBalancer.connections.securityGroups[0], [
       { id: 'AwsSolutions-EC23', reason: 'The Listener ports are public UDP endpoints by design; clientRestrictions narrows them to given CIDR blocks' },
+    ]);
+    acknowledgeNagFindings(this.service.connections.securityGroups[0], [
+      { id: 'AwsSolutions-EC23', reason: 'Open to any address only for ICMP fragmentation-needed and ICMPv6 packet-too-big (path MTU discovery); other inbound comes from the load balancer' },
     ]);
     const secret = this.node.tryFindChild('ReplyTagSecret');
     if (secret) {

@@ -8,11 +8,12 @@ import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
 import { IPacketGateway } from './gateway-interface';
 import {
-  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT, REPLY_TAG_TTL_SECONDS,
+  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, defaultMaxPayloadBytes, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT,
+  REPLY_TAG_TTL_SECONDS,
 } from './private/limits';
 import { ListenerHost, listenerHostOf } from './private/listener-host';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
-import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
+import { METRICS_NAMESPACE, MetricDimension, MetricName } from './private/metrics';
 import { checkListenerRecord } from './private/record-check';
 import type { DestinationRecord, ListenerProtocolName, ListenerRecord } from './private/records';
 import { LISTENER_RESOURCE_TYPE, ListenerProperty } from './private/resource-properties';
@@ -124,9 +125,13 @@ export interface ListenerOptions {
   readonly egressAllowedNetworks?: string[];
 
   /**
-   * Largest payload of a reply or sourced packet (1 byte to 65507 bytes).
+   * Largest payload of a reply or sourced packet (1 byte to 65507 bytes). Larger datagrams are
+   * fragmented or dropped on a 1500-byte internet path: a UDP payload crosses it whole up to
+   * 1472 bytes over IPv4 and 1452 bytes over IPv6; inside WireGuard, 32 bytes of tunnel overhead
+   * and the inner IP and UDP headers (28 bytes IPv4, 48 bytes IPv6) come off as well.
    *
-   * @default Size.bytes(65507)
+   * @default - Size.bytes(1452) for UDP Listeners (fits IPv4 and IPv6); Size.bytes(1372) for
+   * WireGuard Listeners (1452 − 32 − 48)
    */
   readonly maxPayloadSize?: Size;
 
@@ -341,12 +346,12 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     checkListenerRecord(this, this.renderRecord());
   }
 
-  /** A metric of this Listener emitted by the fleet (namespace `PacketGateway`, dimensions Service and Listener). */
+  /** A metric of this Listener emitted by the fleet (namespace `PacketGateway`, dimensions Service, Gateway and Listener). */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Listener]: this.listenerName },
+      dimensionsMap: { ...this.host.metricDimensions, [MetricDimension.Listener]: this.listenerName },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,
@@ -392,7 +397,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       ...(p.domain !== undefined ? { Domain: p.domain } : {}),
       ...(p.clientRestrictions ? { ClientRestrictions: { Networks: p.clientRestrictions } } : {}),
       ...(p.egressAllowedNetworks ? { EgressAllowedNetworks: p.egressAllowedNetworks } : {}),
-      ...(p.maxPayloadSize ? { MaxPayloadBytes: p.maxPayloadSize.toBytes() } : {}),
+      MaxPayloadBytes: p.maxPayloadSize?.toBytes() ?? defaultMaxPayloadBytes(this.protocol.value as ListenerProtocolName),
       ...(p.replyTagTtl ? { ReplyTagTtlSeconds: p.replyTagTtl.toSeconds() } : {}),
       ...(this.wireGuard ? { WireGuard: this.wireGuard.render() } : {}),
     };

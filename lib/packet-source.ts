@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IListener } from './listener';
 import { parseArn } from './private/arn';
-import { acknowledgeNagFindings } from './private/nag';
+import { acknowledgeNagFindings, nagFindingName } from './private/nag';
 import { checkPacketSourceRecord } from './private/record-check';
 import {
   PACKET_SOURCE_RESOURCE_TYPE,
@@ -203,11 +203,12 @@ export class PacketSource extends Construct {
     }));
     this.deadLetterQueue.grantSendMessages(role);
     this.logGroup.grantWrite(role);
-    acknowledgeNagFindings(role, [{
+    const topicName = nagFindingName(this, topicArn);
+    acknowledgeNagFindings(role.node.findChild('DefaultPolicy'), [{
       id: 'AwsSolutions-IAM5',
       reason: 'Subscription actions address the subscriptions of this topic only (topic ARN followed by :subscription-id)',
-      appliesTo: [{ regex: '/^Resource::.*:\\*$/g' }],
-    }], { applyToChildren: true });
+      appliesTo: [topicName !== undefined ? `Resource::${topicName}:*` : { regex: '/^Resource::arn:[^:]+:sns:[^:]+:\\d{12}:[^:]+:\\*$/' }],
+    }]);
 
     const deliveryLogGroupArn = stack.formatArn({
       service: 'logs',

@@ -1,13 +1,16 @@
 /**
  * HTTP health and discovery endpoint. `GET /healthz`: 200 with the gateway status when every
- * Listener is bound, 503 otherwise (and while stopping). `GET /listeners`: the running Listeners
- * as `[{name, protocol, address, port, publicKey?}]`. The load balancer health-checks this port
- * over TCP, since UDP cannot be health-checked.
+ * Listener is bound, 503 otherwise (and while stopping). `GET /healthz/listeners/<name>`: the
+ * health of one Listener, which its load-balancer target group checks (UDP cannot be
+ * health-checked), so a Listener that is not bound takes the task out of that Listener's target
+ * group only. `GET /listeners`: the running Listeners as `[{name, protocol, address, port,
+ * publicKey?}]`.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { GatewayStatus } from './gateway';
+import { LISTENER_HEALTH_PATH_PREFIX, LISTENERS_PATH, TASK_HEALTH_PATH } from '../lib/private/health-paths';
 
 export const DEFAULT_HEALTH_PORT = 8080;
 
@@ -54,16 +57,35 @@ function handle(req: IncomingMessage, res: ServerResponse, options: HealthServer
   } catch (err) {
     return send(res, 500, { error: (err as Error).message }, req.method === 'HEAD');
   }
-  if (path === '/healthz') {
+  if (path === TASK_HEALTH_PATH) {
     return send(res, status.healthy ? 200 : 503, { status: status.healthy ? 'ok' : status.stopping ? 'stopping' : 'degraded', listeners: status.listeners }, req.method === 'HEAD');
   }
-  if (path === '/listeners') {
+  if (path.startsWith(LISTENER_HEALTH_PATH_PREFIX)) {
+    const [code, body] = listenerHealth(status, path.slice(LISTENER_HEALTH_PATH_PREFIX.length));
+    return send(res, code, body, req.method === 'HEAD');
+  }
+  if (path === LISTENERS_PATH) {
     const listeners = status.listeners
       .filter((l) => l.bound)
       .map((l) => ({ name: l.name, protocol: l.protocol, address: l.address, port: l.port, ...(l.publicKey ? { publicKey: l.publicKey } : {}) }));
     return send(res, 200, listeners, req.method === 'HEAD');
   }
-  send(res, 404, { error: `no resource ${path} (allowed: /healthz, /listeners)` }, req.method === 'HEAD');
+  send(res, 404, { error: `no resource ${path} (allowed: ${TASK_HEALTH_PATH}, ${LISTENER_HEALTH_PATH_PREFIX}<name>, ${LISTENERS_PATH})` }, req.method === 'HEAD');
+}
+
+/**
+ * One Listener's health: 503 while the task stops or when the Listener is configured but not
+ * bound; 200 when it is bound. A Listener this task has no record of answers 200
+ * (`not-configured`): its record is written after the fleet has rolled out (WireGuard Listeners),
+ * so refusing it would hold the very deployment that makes it configured; once the record is
+ * loaded, its binding decides.
+ */
+function listenerHealth(status: GatewayStatus, name: string): [number, unknown] {
+  if (status.stopping) return [503, { listener: name, status: 'stopping' }];
+  const listener = status.listeners.find((l) => l.name === name);
+  if (!listener) return [200, { listener: name, status: 'not-configured' }];
+  if (!listener.bound) return [503, { listener: name, status: 'unbound', ...(listener.error ? { error: listener.error } : {}) }];
+  return [200, { listener: name, status: 'ok' }];
 }
 
 function send(res: ServerResponse, code: number, body: unknown, headOnly: boolean): void {

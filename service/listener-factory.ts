@@ -8,6 +8,7 @@ import { EgressPolicy } from './egress/egress-policy';
 import type { FlowTable } from './egress/flow-table';
 import { UdpListener } from './listeners/udp-listener';
 import { WireGuardListener } from './wireguard/wg-listener';
+import { defaultMaxPayloadBytes, MAX_UDP_PAYLOAD_BYTES } from '../lib/private/limits';
 import type { ListenerProtocolName, ListenerRecord } from '../lib/private/records';
 
 /** What every Listener is built with. */
@@ -54,7 +55,17 @@ function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencie
     egressFor: (r: ListenerRecord) => egressPolicyFor(r, deps),
     flows: deps.flows,
     requireActiveFlow: deps.requireActiveFlow,
+    defaultMaxPayloadBytes: defaultPayloadLimit(record, deps),
   };
+}
+
+/**
+ * Payload limit of a record without MaxPayloadBytes: in AWS the internet-safe size of the
+ * Listener's protocol (what the construct writes), so no reply or sourced packet is fragmented or
+ * dropped on a 1500-byte path; locally the whole UDP payload, since loopback has no such path.
+ */
+function defaultPayloadLimit(record: ListenerRecord, deps: Pick<ListenerDependencies, 'local'>): number {
+  return deps.local ? MAX_UDP_PAYLOAD_BYTES : defaultMaxPayloadBytes(record.Protocol);
 }
 
 function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {

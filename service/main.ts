@@ -97,6 +97,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     tagSecret,
     logLevel,
     ...(flag(env[ServiceEnvironment.AcceptUnsignedSns]) ? { acceptUnsignedSns: true } : {}),
+    ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
   };
 }
 

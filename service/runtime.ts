@@ -24,6 +24,7 @@ import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './s
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
+import { METRICS_SERVICE_DIMENSION, MetricDimension } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 /** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
@@ -67,6 +68,8 @@ export interface ServiceOptions {
   readonly metricsIntervalSeconds?: number;
   /** Receives EMF lines. @default - stdout */
   readonly metricsWrite?: (line: string) => void;
+  /** The `Gateway` dimension of every metric (ServiceEnvironment.GatewayName). @default - no Gateway dimension */
+  readonly gatewayName?: string;
   /** Override the DynamoDB client (tests, endpoints). */
   readonly dynamoDbClient?: DynamoDBClient;
   /** Override the SQS client (tests, endpoints). */
@@ -92,7 +95,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const local = options.mode === 'local';
   const logger = options.logger ?? createLogger({ level: options.logLevel, local });
   const metrics = (options.metricsIntervalSeconds ?? 60) > 0
-    ? new EmfMetricsRecorder({ flushIntervalSeconds: options.metricsIntervalSeconds, write: options.metricsWrite })
+    ? new EmfMetricsRecorder({
+      flushIntervalSeconds: options.metricsIntervalSeconds,
+      write: options.metricsWrite,
+      defaultDimensions: Object.freeze({
+        ...METRICS_SERVICE_DIMENSION,
+        ...(options.gatewayName !== undefined ? { [MetricDimension.Gateway]: options.gatewayName } : {}),
+      }),
+    })
     : NO_METRICS;
   const failures = new LoggingFailureReporter(logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
@@ -163,8 +173,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
   try {
     metrics.start();
-    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     await gateway.start();
+    // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
+    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     if (local) {
       sns = await startLocalSnsEndpoint({
         host: options.host,

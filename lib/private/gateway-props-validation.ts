@@ -4,7 +4,7 @@
  */
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { PORT } from './limits';
+import { ELASTIC_IP_ALLOCATION_ID, PORT } from './limits';
 import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validateRange, validateRegion } from './validation';
 import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
 
@@ -24,6 +24,9 @@ export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProp
   if (props.vpc && (props.maxAzs !== undefined || props.natGateways !== undefined)) {
     fail(scope, 'maxAzs and natGateways apply only to the VPC the gateway creates; remove them or do not pass vpc');
   }
+  if ((props.vpc || props.cluster) && props.flowLogTrafficType !== undefined) {
+    fail(scope, `flowLogTrafficType ${props.flowLogTrafficType} applies only to the VPC the gateway creates; configure your VPC's flow logs instead, or do not pass vpc or cluster`);
+  }
   if (props.awsApiAccess === AwsApiAccess.VPC_ENDPOINTS && props.natGateways !== undefined) {
     fail(scope, 'natGateways cannot be combined with awsApiAccess VPC_ENDPOINTS (the task subnets have no NAT route)');
   }
@@ -41,6 +44,25 @@ export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProp
   validateTaskSize(scope, props.cpu ?? 512, props.memoryLimitMiB ?? 1024);
   for (const account of props.allowedAccounts ?? []) validateAccount(scope, 'allowedAccounts', account);
   validatePeers(scope, props);
+  validateElasticIps(scope, props);
+}
+
+function validateElasticIps(scope: IConstruct, props: PacketGatewayProps): void {
+  const ids = props.elasticIpAllocationIds;
+  if (ids === undefined) return;
+  if (props.assignElasticIps === false) {
+    fail(scope, 'elasticIpAllocationIds applies only with assignElasticIps; remove it or do not set assignElasticIps to false');
+  }
+  if (Token.isUnresolved(ids)) return;
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (Token.isUnresolved(id)) continue;
+    if (!ELASTIC_IP_ALLOCATION_ID.pattern.test(id)) {
+      fail(scope, `elasticIpAllocationIds must hold Elastic IP allocation ids (${ELASTIC_IP_ALLOCATION_ID.allowed}), got ${JSON.stringify(id)}`);
+    }
+    if (seen.has(id)) fail(scope, `elasticIpAllocationIds lists ${id} twice; each load-balancer subnet needs its own Elastic IP`);
+    seen.add(id);
+  }
 }
 
 function validateTaskSize(scope: IConstruct, cpu: number, memory: number): void {

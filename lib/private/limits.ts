@@ -103,5 +103,75 @@ export const ENVIRONMENT_VARIABLE_NAME: TextPattern = { pattern: /^[A-Za-z_][A-Z
 /** A JavaScript identifier (the export name of a local handler). */
 export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, allowed: 'a JavaScript identifier' };
 
+/** An Elastic IP allocation id. */
+export const ELASTIC_IP_ALLOCATION_ID: TextPattern = { pattern: /^eipalloc-[0-9a-f]{8,17}$/, allowed: 'eipalloc- followed by 8–17 hexadecimal digits' };
+
 /** An SQS queue URL (any http(s) URL is accepted, for local endpoints). */
 export const QUEUE_URL: TextPattern = { pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, allowed: 'https://sqs.<region>.amazonaws.com/<account>/<queue>' };
+
+// ---- path MTU --------------------------------------------------------------------------------
+
+/** MTU of the internet path a gateway must assume (Ethernet): larger datagrams are fragmented or dropped. */
+export const INTERNET_PATH_MTU_BYTES = 1500;
+
+/** UDP header. */
+export const UDP_HEADER_BYTES = 8;
+
+/** IPv4 header without options. */
+export const IPV4_HEADER_BYTES = 20;
+
+/** IPv6 header without extension headers. */
+export const IPV6_HEADER_BYTES = 40;
+
+/** Largest UDP payload that crosses a 1500-byte path unfragmented over IPv4: 1500 − 20 − 8 = 1472. */
+export const INTERNET_SAFE_UDP_PAYLOAD_IPV4_BYTES = INTERNET_PATH_MTU_BYTES - IPV4_HEADER_BYTES - UDP_HEADER_BYTES;
+
+/** Largest UDP payload that crosses a 1500-byte path unfragmented over IPv6: 1500 − 40 − 8 = 1452. */
+export const INTERNET_SAFE_UDP_PAYLOAD_IPV6_BYTES = INTERNET_PATH_MTU_BYTES - IPV6_HEADER_BYTES - UDP_HEADER_BYTES;
+
+/** WireGuard transport-data overhead inside the outer UDP payload: 16 bytes header (type, receiver, counter) + 16 bytes authentication tag. */
+export const WIREGUARD_DATA_OVERHEAD_BYTES = 32;
+
+/**
+ * Default `MaxPayloadBytes` of a plain UDP Listener: the IPv6 figure (1452), which also fits IPv4
+ * (1472), so a reply or sourced packet crosses the internet unfragmented whatever the client's family.
+ */
+export const DEFAULT_UDP_MAX_PAYLOAD_BYTES = INTERNET_SAFE_UDP_PAYLOAD_IPV6_BYTES;
+
+/**
+ * Default `MaxPayloadBytes` of a WireGuard Listener: the plain IPv6 figure (1452) less the
+ * WireGuard overhead (32) and the inner IPv6 and UDP headers (40 + 8) = 1372; the inner packet is
+ * then 1420 bytes, WireGuard's usual tunnel MTU.
+ */
+export const DEFAULT_WIREGUARD_MAX_PAYLOAD_BYTES =
+  DEFAULT_UDP_MAX_PAYLOAD_BYTES - WIREGUARD_DATA_OVERHEAD_BYTES - IPV6_HEADER_BYTES - UDP_HEADER_BYTES;
+
+/** The default `MaxPayloadBytes` of a Listener of `protocol` (`udp` or `wg`, records.ts `ListenerProtocolName`). */
+export function defaultMaxPayloadBytes(protocol: string): number {
+  return protocol === 'wg' ? DEFAULT_WIREGUARD_MAX_PAYLOAD_BYTES : DEFAULT_UDP_MAX_PAYLOAD_BYTES;
+}
+
+// ---- quotas ----------------------------------------------------------------------------------
+
+/** Load balancers (target groups) an ECS service may register with: each Listener has one target group. */
+export const MAX_TARGET_GROUPS_PER_SERVICE = 5;
+
+/** Elastic IPs per region of an account by default (a quota that can be raised). */
+export const DEFAULT_ELASTIC_IP_QUOTA = 5;
+
+/** Largest DynamoDB item, in bytes (attribute names and values, UTF-8). */
+export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * Largest Listener record, as UTF-8 JSON: DynamoDB's 400 KB item (409,600 bytes) less room for
+ * the table's own attributes (key, kind, version, owner) and DynamoDB's per-element overhead.
+ */
+export const MAX_LISTENER_RECORD_BYTES = 380_000;
+
+/**
+ * WireGuard peers of one Listener. A peer as the construct renders it (key, one AllowedIPs CIDR,
+ * endpoint, preshared-key variable) takes about 200 bytes, so 1,000 peers take about 200 KB and
+ * leave the rest of {@link MAX_LISTENER_RECORD_BYTES} for destinations and for peers with several
+ * AllowedIPs; the record size is checked as well.
+ */
+export const MAX_WIREGUARD_PEERS = 1000;

@@ -7,11 +7,10 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { listenerHealthPath } from './health-paths';
+import { MAX_TARGET_GROUPS_PER_SERVICE } from './limits';
 import { HostedListener, ListenerWiring } from './listener-host';
 import { fail } from './validation';
-
-/** Listeners per gateway: the Network Load Balancer's listener quota. */
-const MAX_LISTENERS = 50;
 
 /** The parts of the gateway that Listeners are wired into. */
 export interface ListenerAttachmentProps {
@@ -20,7 +19,7 @@ export interface ListenerAttachmentProps {
   readonly service: ecs.FargateService;
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
-  /** TCP port of the service's health endpoint, checked by each target group. */
+  /** Port of the service's health server; each target group checks its Listener's path there over HTTP. */
   readonly healthPort: number;
   /** Deregistration delay of each target group (the tasks' stop timeout). */
   readonly deregistrationDelay: Duration;
@@ -53,9 +52,13 @@ export class ListenerAttachments {
       targetType: elbv2.TargetType.IP,
       deregistrationDelay: this.props.deregistrationDelay,
       connectionTermination: true,
+      // HTTP on the Listener's own path: a task whose socket for this Listener is not bound leaves
+      // this target group only, and the task's other Listeners keep serving.
       healthCheck: {
-        protocol: elbv2.Protocol.TCP,
+        protocol: elbv2.Protocol.HTTP,
         port: String(this.props.healthPort),
+        path: listenerHealthPath(listener.listenerName),
+        healthyHttpCodes: '200',
         interval: Duration.seconds(10),
         healthyThresholdCount: 2,
         unhealthyThresholdCount: 2,
@@ -83,8 +86,10 @@ export class ListenerAttachments {
     if (!Token.isUnresolved(port) && this.attached.some((l) => l.port === port)) {
       fail(listener, `port ${port} is already used by another Listener of this gateway; each Listener needs its own port`);
     }
-    if (this.attached.length >= MAX_LISTENERS) {
-      fail(listener, `a gateway serves at most ${MAX_LISTENERS} Listeners (the Network Load Balancer listener quota)`);
+    if (this.attached.length >= MAX_TARGET_GROUPS_PER_SERVICE) {
+      fail(listener, `Listener ${listener.listenerName} would be Listener number ${this.attached.length + 1} of this gateway; a gateway serves at most `
+        + `${MAX_TARGET_GROUPS_PER_SERVICE} Listeners, because each Listener has a target group and an ECS service registers with at most `
+        + `${MAX_TARGET_GROUPS_PER_SERVICE} target groups; create another PacketGateway for more Listeners`);
     }
   }
 

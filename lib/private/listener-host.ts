@@ -3,6 +3,7 @@
  * {@link ListenerHost} on itself; a Listener looks it up from the gateway it is given and wires
  * itself through it, so Listener code depends on this interface, never on the gateway class.
  */
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -46,6 +47,10 @@ export interface ListenerHost<L extends HostedListener = HostedListener> {
   readonly registrationGrantee: iam.IGrantable;
   /** The fleet's service: records that name new task-definition settings wait until it has rolled. */
   readonly fleet: IConstruct;
+  /** What happens to a WireGuard private-key secret the Listener creates when it leaves the stack. */
+  readonly keyRemovalPolicy: RemovalPolicy;
+  /** Dimensions every metric of the gateway's fleet carries (`Service`, `Gateway`); a Listener's metrics add `Listener`. */
+  readonly metricDimensions: Readonly<Record<string, string>>;
 
   /** Checks that the Listener fits the gateway, then creates its port mapping, load-balancer listener, target group and rules. */
   attachListener(listener: L, clientRestrictions: readonly string[] | undefined): ListenerWiring;

@@ -5,7 +5,7 @@
  * and the `WireGuard` part of the Listener record. Key material never appears in the template:
  * the record and the task definition only name environment variables and secret versions.
  */
-import { CustomResource, Names, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CustomResource, Names, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
@@ -64,7 +64,7 @@ export class ListenerWireGuard {
 
   constructor(
     private readonly listener: WireGuardListenerScope,
-    private readonly host: Pick<ListenerHost, 'serviceToken' | 'registrationGrantee' | 'addSecretVariable'>,
+    private readonly host: Pick<ListenerHost, 'serviceToken' | 'registrationGrantee' | 'addSecretVariable' | 'keyRemovalPolicy'>,
     private readonly options: WireGuardOptions,
   ) {
     const generation = options.privateKeyGeneration ?? 1;
@@ -87,7 +87,7 @@ export class ListenerWireGuard {
       const secret = new secretsmanager.Secret(listener, 'PrivateKey', {
         description: `Packet Gateway: WireGuard private key of Listener ${listener.listenerName}, written by the gateway's registration function`,
         generateSecretString: { passwordLength: 32, excludePunctuation: true },
-        removalPolicy: RemovalPolicy.DESTROY,
+        removalPolicy: host.keyRemovalPolicy,
       });
       this.privateKeySecret = secret;
       grant = iam.Grant.addToPrincipal({

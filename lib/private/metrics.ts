@@ -15,8 +15,12 @@ export const SERVICE_NAME = 'packet-gateway';
 export const MetricDimension = {
   /** Every metric: {@link SERVICE_NAME}. */
   Service: 'Service',
+  /** Every metric of a deployed fleet: the gateway's stack name and construct path (ServiceEnvironment.GatewayName). */
+  Gateway: 'Gateway',
   /** The Listener's name. */
   Listener: 'Listener',
+  /** The PacketSource's topic ARN (sourced-packet `Failures`). */
+  PacketSource: 'PacketSource',
   /** The destination's name within its Listener. */
   Destination: 'Destination',
   /** A failure code (DESIGN.md "Failure codes"). */
@@ -42,7 +46,7 @@ export const MetricName = {
   DestinationLatencyMs: 'DestinationLatencyMs',
   /** Packets dropped because a destination's queue was full (dimensions Listener, Destination). */
   PacketsDropped: 'PacketsDropped',
-  /** Undelivered packets (dimension Code). */
+  /** Undelivered packets (dimension Code; with Listener, or PacketSource for sourced packets, when known). */
   Failures: 'Failures',
   /** Completed WireGuard handshakes (dimension Listener). */
   WireGuardHandshakes: 'WireGuardHandshakes',

@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /** One acknowledged cdk-nag finding: the rule id, why it is acceptable, and optionally which findings of the rule. */
@@ -35,4 +35,18 @@ export function acknowledgeNagFindings(
     }
     resource.addMetadata('cdk_nag', { rules_to_suppress: rules });
   }
+}
+
+/**
+ * How cdk-nag names `value` (an ARN or a reference to one) in a finding id such as
+ * `Resource::<value>:*`: a literal as is, a `Ref` as `<LogicalId>`, a `Fn::GetAtt` as
+ * `<LogicalId.Attribute>`. Undefined for other tokens, which an exact acknowledgement cannot name.
+ */
+export function nagFindingName(scope: IConstruct, value: string): string | undefined {
+  if (!Token.isUnresolved(value)) return value;
+  const resolved = Stack.of(scope).resolve(value) as { 'Ref'?: unknown; 'Fn::GetAtt'?: unknown } | undefined;
+  if (typeof resolved?.Ref === 'string') return `<${resolved.Ref}>`;
+  const getAtt = resolved?.['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt.length === 2 && getAtt.every((part) => typeof part === 'string')) return `<${getAtt[0]}.${getAtt[1]}>`;
+  return undefined;
 }

@@ -15,6 +15,8 @@ export const ServiceEnvironment = {
   TagSecret: 'PACKET_GATEWAY_TAG_SECRET',
   /** Log level. Set by the construct. */
   LogLevel: 'PACKET_GATEWAY_LOG_LEVEL',
+  /** Name of the gateway (stack name and construct path): the `Gateway` dimension of every metric. Set by the construct. */
+  GatewayName: 'PACKET_GATEWAY_NAME',
   /** Comma-separated CIDRs denied as egress destinations (the VPC's own ranges). Set by the construct. */
   VpcCidrs: 'PACKET_GATEWAY_VPC_CIDRS',
   /** `1` or `true`: run in local mode. */

@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import { IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from './arn';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
-  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_QUEUED_PACKETS, NAME, NumericRange, PAYLOAD_BYTES, PORT, QUEUE_URL, REGION,
+  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
+  NAME, NumericRange, PAYLOAD_BYTES, PORT, QUEUE_URL, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
@@ -164,6 +165,11 @@ export function validateConfigDocument(value: unknown, options: RecordValidation
 export function validateListenerRecord(value: unknown, path = 'Listener', options: RecordValidationOptions = {}): string[] {
   const v = new Validator(options);
   v.listener(value, path);
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  if (bytes > MAX_LISTENER_RECORD_BYTES) {
+    v.errors.push(`${path}: the record takes ${bytes} bytes as JSON (allowed: at most ${MAX_LISTENER_RECORD_BYTES}, to stay under DynamoDB's 400 KB item limit; `
+      + 'fewer WireGuard peers or AllowedIPs, or fewer destinations)');
+  }
   return v.errors;
 }
 
@@ -305,6 +311,10 @@ class Validator {
     this.boolean(r.AllowUnknownPeers, `${path}.AllowUnknownPeers`);
     this.boolean(r.DecapsulatedDelivery, `${path}.DecapsulatedDelivery`);
     const peers = this.array(r.Peers, `${path}.Peers`, false);
+    if (peers !== undefined && peers.length > MAX_WIREGUARD_PEERS) {
+      this.errors.push(`${path}.Peers: ${peers.length} peers (allowed: at most ${MAX_WIREGUARD_PEERS}, so that the Listener record stays under DynamoDB's 400 KB item limit; `
+        + 'a peer takes about 200 bytes; split the peers over several Listeners)');
+    }
     const keys = new Map<string, string>();
     peers?.forEach((p, i) => {
       const pPath = `${path}.Peers[${i}]`;

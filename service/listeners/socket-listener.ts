@@ -34,6 +34,8 @@ export interface SocketListenerOptions {
   readonly requireActiveFlow?: boolean;
   /** @default 50 */
   readonly failureLogsPerSecond?: number;
+  /** Payload limit of records without MaxPayloadBytes. @default DEFAULT_MAX_PAYLOAD_BYTES */
+  readonly defaultMaxPayloadBytes?: number;
 }
 
 /** Base of the Listener kinds: socket lifecycle and state; the kinds add receive and send. */
@@ -73,7 +75,7 @@ export abstract class SocketListener {
       bindAddress: this.bindAddress,
       ipv6: this.ipv6,
       egress: base.egress,
-      maxPayloadBytes: base.record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      maxPayloadBytes: base.record.MaxPayloadBytes ?? base.defaultMaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       flows: base.flows,
       requireActiveFlow: base.requireActiveFlow,
     });
@@ -144,7 +146,7 @@ export abstract class SocketListener {
   /** Takes a new record in place: egress policy (when rebuildable), payload limit, the record itself. */
   protected applyRecord(record: ListenerRecord): void {
     const egress = this.base.egressFor ? this.base.egressFor(record) : this.base.egress;
-    this.egressGuard.update(egress, record.MaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
+    this.egressGuard.update(egress, record.MaxPayloadBytes ?? this.base.defaultMaxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     this.record = record;
   }
 

@@ -1,4 +1,4 @@
-import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ACCOUNT, actionsOf, ensureAssets, logicalId, OTHER_ACCOUNT, policyStatements, REGION, resourcesOf, testStack } from './support';
-import { AwsApiAccess, Destination, PacketGateway, PacketGatewayProps, ServiceLogLevel } from '../../lib';
+import { AwsApiAccess, Destination, ListenerProtocol, PacketGateway, PacketGatewayProps, ServiceLogLevel } from '../../lib';
 import { optionsFromCommandLine } from '../../service/main';
 import type { ServiceOptions } from '../../service/runtime';
 
@@ -58,6 +58,7 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL', Value: { Ref: Match.stringLikeRegexp('GatewayDeliveryQueue') } },
           { Name: 'PACKET_GATEWAY_HEALTH_PORT', Value: '8080' },
           { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
+          { Name: 'PACKET_GATEWAY_NAME', Value: 'Stack/Gateway' },
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
         ],
         Secrets: [
@@ -65,7 +66,10 @@ describe('fleet', () => {
         ],
         SystemControls: Match.absent(),
         PortMappings: [{ ContainerPort: 8080, Protocol: 'tcp', Name: 'health' }, { ContainerPort: 5555, Protocol: 'udp' }],
-        LogConfiguration: { LogDriver: 'awslogs', Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('GatewayServiceLogGroup') } }) },
+        LogConfiguration: {
+          LogDriver: 'awslogs',
+          Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('GatewayServiceLogGroup') }, 'mode': 'non-blocking', 'max-buffer-size': '26214400b' }),
+        },
       })],
     });
     t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
@@ -187,11 +191,11 @@ describe('load balancer', () => {
     expect(gw.elasticIpAddresses).toEqual([]);
   });
 
-  test('health checks reach the TCP health port from the load balancer security group', () => {
+  test('health checks reach the health port over HTTP from the load balancer security group', () => {
     const { gw, template } = gateway({ healthPort: 9090 });
     withListener(gw);
     const t = template();
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckProtocol: 'TCP', HealthCheckPort: '9090' });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckProtocol: 'HTTP', HealthCheckPort: '9090' });
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       IpProtocol: 'tcp',
       FromPort: 9090,
@@ -208,7 +212,7 @@ describe('network', () => {
     t.resourceCountIs('AWS::EC2::VPC', 1);
     t.resourceCountIs('AWS::EC2::NatGateway', 1);
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
-    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs' });
+    t.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
   });
 
   test('VPC endpoints instead of NAT: isolated task subnets, interface endpoints reachable from the fleet only, gateway endpoints', () => {
@@ -436,7 +440,122 @@ test('metrics of the fleet use the data plane namespace and dimensions', () => {
   const metric = gw.metricSourcedSent();
   expect(metric.namespace).toBe('PacketGateway');
   expect(metric.metricName).toBe('SourcedSent');
-  expect(metric.dimensions).toEqual({ Service: 'packet-gateway' });
+  expect(metric.dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/Gateway' });
   expect(stack.resolve(gw.metricDeliveryQueueAge().dimensions)).toEqual({ QueueName: { 'Fn::GetAtt': [expect.stringMatching(/^GatewayDeliveryQueue/), 'QueueName'] } });
   expect(gw.metricDeliveryDeadLetters().metricName).toBe('ApproximateNumberOfMessagesVisible');
+});
+
+describe('deployment defaults', () => {
+  test('with autoscaling the template leaves the desired count to autoscaling; without, it names it', () => {
+    const scaled = gateway({ desiredCount: 1, maxCapacity: 4 }).template();
+    scaled.hasResourceProperties('AWS::ECS::Service', { DesiredCount: Match.absent() });
+    gateway({ desiredCount: 2 }).template().hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
+  });
+
+  test('key material and Elastic IPs are retained by default, the table and log groups destroyed', () => {
+    const { gw, template } = gateway();
+    const fn = lambda.Function.fromFunctionArn(gw, 'Fn', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+    gw.addListener('Tunnel', { port: 51820, protocol: ListenerProtocol.WIREGUARD, destinations: [Destination.lambda(fn)], allowUnknownPeers: true });
+    const t = template();
+    for (const prefix of ['GatewayReplyTagSecret', 'GatewayTunnelPrivateKey']) {
+      expect(t.toJSON().Resources[logicalId(t, 'AWS::SecretsManager::Secret', prefix)].DeletionPolicy).toBe('Retain');
+    }
+    for (const prefix of ['GatewayElasticIp1', 'GatewayElasticIp2']) {
+      expect(t.toJSON().Resources[logicalId(t, 'AWS::EC2::EIP', prefix)].DeletionPolicy).toBe('Retain');
+    }
+    expect(t.toJSON().Resources[logicalId(t, 'AWS::DynamoDB::Table', 'GatewayTable')].DeletionPolicy).toBe('Delete');
+  });
+
+  test('a removalPolicy given applies to key material and Elastic IPs too', () => {
+    const { gw, template } = gateway({ removalPolicy: RemovalPolicy.DESTROY });
+    const fn = lambda.Function.fromFunctionArn(gw, 'Fn', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+    gw.addListener('Tunnel', { port: 51820, protocol: ListenerProtocol.WIREGUARD, destinations: [Destination.lambda(fn)], allowUnknownPeers: true });
+    const resources = template().toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>;
+    for (const [id, resource] of Object.entries(resources)) {
+      if (/^Gateway(ElasticIp|ReplyTagSecret|TunnelPrivateKey)/.test(id)) expect({ id, type: resource.Type, policy: resource.DeletionPolicy }).toMatchObject({ id, policy: 'Delete' });
+    }
+    expect(Object.keys(resources).filter((id) => /^Gateway(ElasticIp|ReplyTagSecret|TunnelPrivateKey)/.test(id))).toHaveLength(4);
+  });
+
+  test('existing Elastic IP allocations go on the subnet mappings, and no Elastic IP is created', () => {
+    const { gw, template } = gateway({ elasticIpAllocationIds: ['eipalloc-0123456789abcdef0', 'eipalloc-0fedcba9876543210'] });
+    const t = template();
+    expect(Object.keys(t.findResources('AWS::EC2::EIP')).filter((id) => id.startsWith('GatewayElasticIp'))).toEqual([]);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      SubnetMappings: [
+        { SubnetId: { Ref: Match.stringLikeRegexp('VpcLoadBalancerSubnet1') }, AllocationId: 'eipalloc-0123456789abcdef0' },
+        { SubnetId: { Ref: Match.stringLikeRegexp('VpcLoadBalancerSubnet2') }, AllocationId: 'eipalloc-0fedcba9876543210' },
+      ],
+    });
+    expect(gw.elasticIpAddresses).toEqual([]);
+  });
+
+  test('ICMP fragmentation-needed and ICMPv6 packet-too-big reach the load balancer and the tasks (path MTU discovery)', () => {
+    const t = gateway().template();
+    for (const group of ['GatewayServiceSecurityGroup', 'GatewayLoadBalancerSecurityGroup']) {
+      const sg = t.toJSON().Resources[logicalId(t, 'AWS::EC2::SecurityGroup', group)];
+      expect(sg.Properties.SecurityGroupIngress).toEqual(expect.arrayContaining([
+        expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'icmp', FromPort: 3, ToPort: 4 }),
+        expect.objectContaining({ CidrIpv6: '::/0', IpProtocol: 'icmpv6', FromPort: 2, ToPort: -1 }),
+      ]));
+    }
+  });
+
+  test('the new VPC records ALL traffic in its flow log by default, as configured otherwise, and its default security group has no rules', () => {
+    const t = gateway({ flowLogTrafficType: ec2.FlowLogTrafficType.REJECT }).template();
+    t.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+    const d = gateway().template();
+    d.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
+    d.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  });
+
+  test('the load balancer acknowledgement says where UDP flows are recorded, as configured', () => {
+    const reason = (t: Template) => JSON.stringify(t.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'));
+    expect(reason(gateway().template())).toMatch(/flow log \(traffic type ALL\) records the UDP flows/);
+    expect(reason(gateway({ flowLogTrafficType: ec2.FlowLogTrafficType.REJECT }).template())).toMatch(/records rejected traffic only/);
+  });
+
+  test('a layout needing more Elastic IPs than the default quota of 5 is warned about', () => {
+    const quota = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('Elastic IPs'));
+    const { stack } = gateway({ maxAzs: 3, natGateways: 3 });
+    const found = quota(stack);
+    expect(found).toHaveLength(1);
+    expect(found[0].entry.data).toMatch(/allocates 6 Elastic IPs \(3 for NAT gateways, 3 for the load balancer\), more than the default quota of 5/);
+    expect(quota(gateway().stack)).toHaveLength(0);
+    expect(quota(gateway({ maxAzs: 3, natGateways: 3, elasticIpAllocationIds: ['eipalloc-00000001', 'eipalloc-00000002', 'eipalloc-00000003'] }).stack)).toHaveLength(0);
+  });
+
+  test('the data plane reads the gateway name the construct sets, for the Gateway dimension of its metrics', () => {
+    const options = optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TABLE: 't', PACKET_GATEWAY_NAME: 'Stack/Gateway' }) as ServiceOptions;
+    expect(options.gatewayName).toBe('Stack/Gateway');
+    expect((optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TABLE: 't' }) as ServiceOptions).gatewayName).toBeUndefined();
+  });
+
+  test('metrics of two gateways in one account do not share series', () => {
+    const stack = testStack();
+    const a = new PacketGateway(stack, 'A');
+    const b = new PacketGateway(stack, 'B');
+    expect(a.metricSourcedSent().dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/A' });
+    expect(b.metricSourcedSent().dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/B' });
+  });
+});
+
+describe('fails if … (deployment defaults)', () => {
+  const cases: Array<[string, () => PacketGatewayProps, RegExp]> = [
+    ['elasticIpAllocationIds does not match the subnets', () => ({ elasticIpAllocationIds: ['eipalloc-0123456789abcdef0'] }),
+      /elasticIpAllocationIds must hold one allocation id per load-balancer subnet \(one per AZ\): the load balancer has 2 subnets, got 1 allocation ids/],
+    ['an allocation id is malformed', () => ({ elasticIpAllocationIds: ['eip-1', 'eipalloc-0123456789abcdef0'] }),
+      /elasticIpAllocationIds must hold Elastic IP allocation ids \(eipalloc- followed by 8–17 hexadecimal digits\), got "eip-1"/],
+    ['an allocation id is listed twice', () => ({ elasticIpAllocationIds: ['eipalloc-0123456789abcdef0', 'eipalloc-0123456789abcdef0'] }),
+      /elasticIpAllocationIds lists eipalloc-0123456789abcdef0 twice/],
+    ['allocation ids come without Elastic IPs', () => ({ assignElasticIps: false, elasticIpAllocationIds: ['eipalloc-0123456789abcdef0'] }),
+      /elasticIpAllocationIds applies only with assignElasticIps/],
+    ['flowLogTrafficType is given with your VPC', () => ({ vpc: new ec2.Vpc(testStack(), 'V'), flowLogTrafficType: ec2.FlowLogTrafficType.ALL }),
+      /flowLogTrafficType ALL applies only to the VPC the gateway creates/],
+  ];
+  test.each(cases)('%s', (_name, props, message) => {
+    const resolved = props();
+    const stack = resolved.vpc ? Stack.of(resolved.vpc) : testStack();
+    expect(() => new PacketGateway(stack, 'Gateway', resolved)).toThrow(message);
+  });
 });

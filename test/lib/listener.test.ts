@@ -29,7 +29,7 @@ function configuration(template: Template, listenerName: string): any {
   return joinedJson(resource.Properties.Configuration);
 }
 
-test('a UDP load-balancer listener and ip target group on the Listener port, health-checked on TCP 8080', () => {
+test('a UDP load-balancer listener and ip target group on the Listener port, health-checked over HTTP on 8080 at the Listener\'s own path', () => {
   const { gw, fn, stack } = fixture();
   const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
   const t = Template.fromStack(stack);
@@ -44,8 +44,10 @@ test('a UDP load-balancer listener and ip target group on the Listener port, hea
     Port: 5555,
     Protocol: 'UDP',
     TargetType: 'ip',
-    HealthCheckProtocol: 'TCP',
+    HealthCheckProtocol: 'HTTP',
     HealthCheckPort: '8080',
+    HealthCheckPath: '/healthz/listeners/Telemetry',
+    Matcher: { HttpCode: '200' },
     TargetGroupAttributes: Match.arrayWith([
       { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
       { Key: 'deregistration_delay.connection_termination.enabled', Value: 'true' },
@@ -160,7 +162,8 @@ test('clients reach the port through the load balancer security group; the fleet
   const t = Template.fromStack(stack);
   const lbSg = logicalId(t, 'AWS::EC2::SecurityGroup', 'GatewayLoadBalancerSecurityGroup');
   const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('load balancer') } }));
-  expect(sg.Properties.SecurityGroupIngress).toEqual([
+  // (the other ingress rules of the group are ICMP for path MTU discovery, tested with the gateway)
+  expect((sg.Properties.SecurityGroupIngress as Array<{ IpProtocol: string }>).filter((rule) => rule.IpProtocol === 'udp')).toEqual([
     expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'udp', FromPort: 5555, ToPort: 5555 }),
     expect.objectContaining({ CidrIp: '198.51.100.0/24', IpProtocol: 'udp', FromPort: 6000, ToPort: 6000 }),
   ]);
@@ -255,10 +258,10 @@ describe('fails if …', () => {
     expect(() => addTo(gw, fn, { listenerName: 'other', port: 5555 }, 'C')).toThrow(/port 5555 is already used by another Listener of this gateway/);
   });
 
-  test('a gateway gets more than 50 Listeners', () => {
+  test('a gateway gets more than 5 Listeners (an ECS service registers with at most 5 target groups)', () => {
     const { gw, fn } = fixture();
-    for (let i = 0; i < 50; i++) addTo(gw, fn, { port: 6000 + i }, `L${i}`);
-    expect(() => addTo(gw, fn, { port: 7000 }, 'L50')).toThrow(/at most 50 Listeners/);
+    for (let i = 0; i < 5; i++) addTo(gw, fn, { port: 6000 + i }, `L${i}`);
+    expect(() => addTo(gw, fn, { port: 7000 }, 'L5')).toThrow(/Listener L5 would be Listener number 6 of this gateway; a gateway serves at most 5 Listeners, because .* at most 5 target groups/);
   });
 
   test('imported attributes have an invalid name or no delivery queues', () => {
@@ -313,4 +316,21 @@ describe('fails if …', () => {
     const fn = lambda.Function.fromFunctionArn(stack, 'FromParameter', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`);
     expect(() => addTo(gw, fn, {}, 'Telemetry')).not.toThrow();
   });
+});
+
+test('an internet-safe payload limit by default: 1452 bytes for UDP, 1372 inside WireGuard', () => {
+  const { gw, fn, stack } = fixture();
+  gw.addListener('Plain', { port: 5555, destinations: [Destination.lambda(fn)] });
+  gw.addListener('Tunnel', { port: 51820, protocol: ListenerProtocol.WIREGUARD, destinations: [Destination.lambda(fn)], allowUnknownPeers: true });
+  gw.addListener('Large', { port: 5556, destinations: [Destination.lambda(fn)], maxPayloadSize: Size.bytes(9000) });
+  const t = Template.fromStack(stack);
+  expect(configuration(t, 'Plain').MaxPayloadBytes).toBe(1452);
+  expect(configuration(t, 'Tunnel').MaxPayloadBytes).toBe(1372);
+  expect(configuration(t, 'Large').MaxPayloadBytes).toBe(9000);
+});
+
+test('metrics of a Listener carry its gateway', () => {
+  const { gw, fn } = fixture();
+  const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn)] });
+  expect(listener.metricDatagramsIn().dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/Gateway', Listener: 'Telemetry' });
 });

@@ -47,13 +47,13 @@ function containerSecrets(t: Template): Array<{ Name: string; ValueFrom: unknown
   return taskDefinition.Properties.ContainerDefinitions[0].Secrets;
 }
 
-test('a UDP load-balancer listener on the WireGuard port, health-checked on the TCP health port like every Listener', () => {
+test('a UDP load-balancer listener on the WireGuard port, health-checked over HTTP on the health port at its own path like every Listener', () => {
   const f = fixture();
   tunnel(f);
   const t = Template.fromStack(f.stack);
   t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 51820, Protocol: 'UDP' });
   t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-    Port: 51820, Protocol: 'UDP', TargetType: 'ip', HealthCheckProtocol: 'TCP', HealthCheckPort: '8080',
+    Port: 51820, Protocol: 'UDP', TargetType: 'ip', HealthCheckProtocol: 'HTTP', HealthCheckPort: '8080', HealthCheckPath: '/healthz/listeners/Tunnel',
   });
   t.hasResourceProperties('AWS::ECS::TaskDefinition', {
     ContainerDefinitions: [Match.objectLike({ PortMappings: Match.arrayWith([{ ContainerPort: 51820, Protocol: 'udp' }]) })],

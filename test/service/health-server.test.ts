@@ -33,7 +33,35 @@ describe('health server', () => {
 
       expect((await fetch(`${server.url}/healthz`, { method: 'HEAD' })).status).toBe(503);
       expect((await fetch(`${server.url}/healthz`, { method: 'POST' })).status).toBe(405);
-      expect(await (await fetch(`${server.url}/other`)).json()).toEqual({ error: 'no resource /other (allowed: /healthz, /listeners)' });
+      expect(await (await fetch(`${server.url}/other`)).json()).toEqual({ error: 'no resource /other (allowed: /healthz, /healthz/listeners/<name>, /listeners)' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('each Listener has a path of its own: an unbound Listener fails only its own', async () => {
+    const server = await startHealthServer({ host: '127.0.0.1', port: 0, status: () => status });
+    try {
+      status = { healthy: false, stopping: false, listeners: [demo, { ...wg, bound: false, error: 'port in use' }] };
+      let res = await fetch(`${server.url}/healthz/listeners/demo`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ listener: 'demo', status: 'ok' });
+      res = await fetch(`${server.url}/healthz/listeners/demo-wg`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ listener: 'demo-wg', status: 'unbound', error: 'port in use' });
+      expect((await fetch(`${server.url}/healthz/listeners/demo-wg`, { method: 'HEAD' })).status).toBe(503);
+      // the task-wide path still reports the whole task
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+
+      // a Listener whose record this task has not loaded yet does not hold a deployment
+      res = await fetch(`${server.url}/healthz/listeners/new-one`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ listener: 'new-one', status: 'not-configured' });
+
+      status = { healthy: false, stopping: true, listeners: [demo] };
+      res = await fetch(`${server.url}/healthz/listeners/demo`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ listener: 'demo', status: 'stopping' });
     } finally {
       await server.close();
     }

@@ -176,3 +176,26 @@ describe('single-record validation (registration and table records)', () => {
     ]);
   });
 });
+
+describe('a Listener record stays under DynamoDB\'s 400 KB item limit', () => {
+  const peerKey = (i: number) => { const b = Buffer.alloc(32); b.writeUInt32BE(i + 1); return b.toString('base64'); };
+  const wg = (peers: Array<{ PublicKey: string; AllowedIPs: string[] }>): ListenerRecord => ({
+    Name: 'tunnel', Protocol: 'wg', Port: 51820, Destinations: listener.Destinations, WireGuard: { Peers: peers },
+  });
+
+  test('1,000 typical peers fit', () => {
+    const peers = Array.from({ length: 1000 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: [`10.${Math.floor(i / 256)}.${i % 256}.1/32`] }));
+    expect(validateListenerRecord(wg(peers), 'Listener')).toEqual([]);
+  });
+
+  test('fails with more than 1,000 peers, naming the count and the limit', () => {
+    const peers = Array.from({ length: 1001 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: ['10.0.0.1/32'] }));
+    expect(validateListenerRecord(wg(peers), 'Listener')).toEqual([expect.stringMatching(/^Listener\.WireGuard\.Peers: 1001 peers \(allowed: at most 1000, .*400 KB item limit/)]);
+  });
+
+  test('fails when the record itself outgrows the item, naming its size', () => {
+    const allowed = Array.from({ length: 12 }, (_, j) => `2001:db8:ffff:ffff:ffff:ffff:ffff:${j.toString(16)}/128`);
+    const peers = Array.from({ length: 900 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: allowed }));
+    expect(validateListenerRecord(wg(peers), 'Listener')).toEqual([expect.stringMatching(/^Listener: the record takes \d+ bytes as JSON \(allowed: at most 380000/)]);
+  });
+});

@@ -193,3 +193,34 @@ describe('createListener', () => {
     expect(() => createListener({ Name: 'x', Protocol: 'sctp' as never, Port: 1, Destinations: [] }, deps)).toThrow('Listener x: Protocol "sctp" is not supported (allowed: udp, wg)');
   });
 });
+
+describe('payload limit of records without MaxPayloadBytes', () => {
+  const deps = (local: boolean) => ({
+    sink: new RecordingSink(),
+    logger: silentLogger,
+    failures: new CapturingFailureReporter(),
+    metrics: new CapturingMetrics(),
+    flows: new FlowTable(),
+    requireActiveFlow: false,
+    allowLoopbackEgress: true,
+    deniedNetworks: [],
+    defaultBindAddress: '127.0.0.1',
+    local,
+  });
+
+  test('in AWS the internet-safe 1452 bytes; locally the whole UDP payload', async () => {
+    const aws = createListener({ Name: 'u', Protocol: 'udp', Port: 0, Destinations: [] }, deps(false)) as UdpListener;
+    const local = createListener({ Name: 'u', Protocol: 'udp', Port: 0, Destinations: [] }, deps(true)) as UdpListener;
+    await aws.start();
+    await local.start();
+    try {
+      expect(await send(aws, { data: Buffer.alloc(1453), address: '127.0.0.1', port: 9 }))
+        .toEqual({ code: 'PayloadTooLarge', reason: "payload of 1453 bytes exceeds the Listener's MaxPayloadBytes 1452" });
+      expect(await send(aws, { data: Buffer.alloc(1452), address: '127.0.0.1', port: 9 })).toBeUndefined();
+      expect(await send(local, { data: Buffer.alloc(9000), address: '127.0.0.1', port: 9 })).toBeUndefined();
+    } finally {
+      await aws.close();
+      await local.close();
+    }
+  });
+});

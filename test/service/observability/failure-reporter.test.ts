@@ -20,3 +20,35 @@ describe('LoggingFailureReporter', () => {
     expect(metrics.count('Failures')).toBe(3);
   });
 });
+
+describe('Failures dimensions', () => {
+  function recording(): { reporter: LoggingFailureReporter; seen: Array<Readonly<Record<string, string>> | undefined> } {
+    const seen: Array<Readonly<Record<string, string>> | undefined> = [];
+    const metrics = { increment: (_m: string, _v?: number, d?: Readonly<Record<string, string>>) => { seen.push(d); }, observe: () => undefined };
+    return { reporter: new LoggingFailureReporter(capturingLogger().logger, metrics), seen };
+  }
+
+  test('carry the Listener and, for sourced packets, the PacketSource the failure names', () => {
+    const { reporter, seen } = recording();
+    const topicArn = 'arn:aws:sns:us-east-1:123456789012:t';
+    reporter.report({ code: 'ClientRestricted', reason: 'x' }, { listener: 'demo' });
+    reporter.report({ code: 'NoActiveFlow', reason: 'x' }, { listener: 'demo', topicArn });
+    reporter.report({ code: 'UnknownTopic', reason: 'x' }, { topicArn });
+    reporter.report({ code: 'InvalidJson', reason: 'x' }, {});
+    expect(seen).toEqual([
+      { Code: 'ClientRestricted', Listener: 'demo' },
+      { Code: 'NoActiveFlow', Listener: 'demo', PacketSource: topicArn },
+      { Code: 'UnknownTopic', PacketSource: topicArn },
+      { Code: 'InvalidJson' },
+    ]);
+  });
+
+  test('are created once per set (the recorder finds its series by object), and bounded', () => {
+    const { reporter, seen } = recording();
+    reporter.report({ code: 'ClientRestricted', reason: 'x' }, { listener: 'demo' });
+    reporter.report({ code: 'ClientRestricted', reason: 'x' }, { listener: 'demo' });
+    expect(seen[1]).toBe(seen[0]);
+    for (let i = 0; i < 1100; i++) reporter.report({ code: 'UnknownTopic', reason: 'x' }, { topicArn: `arn:aws:sns:us-east-1:123456789012:t${i}` });
+    expect(seen[seen.length - 1]).toEqual({ Code: 'UnknownTopic' });
+  });
+});
