@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IPacketGateway } from './gateway-interface';
-import { AwsApiAccess, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
+import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
 import { FleetSecrets } from './private/fleet-secrets';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType } from './private/gateway-network';
@@ -25,7 +25,7 @@ import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
 import { RegistrationProvider } from './private/registration-provider';
 import {
-  DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
+  DeliveryTarget, PACKET_SOURCE_RESOURCE_TYPE, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
 import { ServiceEnvironment } from './private/service-environment';
 import { validateAccount } from './private/validation';
@@ -96,8 +96,18 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** ARN of `accessRole`: the principal that PacketSource roles trust. */
   public readonly registrationPrincipalArn: string;
 
-  /** Service token of the registration provider, for Listener and PacketSource resources. */
+  /**
+   * Service token of the registration provider, for Listener, WireGuard key and PacketSource
+   * resources of this account. Only this account may invoke it.
+   */
   public readonly serviceToken: string;
+
+  /**
+   * Service token for PacketSources of other accounts (`allowedAccounts`): a provider of its own,
+   * which serves `Custom::PacketGatewayPacketSource` only. Give it, with `registrationPrincipalArns`
+   * and `deliveryQueueArns`, to the stacks of those accounts (`Listener.fromListenerAttributes`).
+   */
+  public readonly packetSourceServiceToken: string;
 
   /** The function handling Listener and PacketSource resources. */
   public readonly registrationFunction: lambda.IFunction;
@@ -194,29 +204,24 @@ export class PacketGateway extends Construct implements IPacketGateway {
       { Region: stack.region, QueueArn: deliveryQueue.queueArn, TableName: table.tableName },
       ...peers.map((p): DeliveryTarget => ({ Region: p.region, QueueArn: p.deliveryQueueArn, TableName: p.tableName })),
     ];
-    const registration = new RegistrationProvider(this, 'Registration', {
-      environment: {
-        [RegistrationEnvironment.DeliveryTargets]: stack.toJsonString(targets),
-        [RegistrationEnvironment.AccessRoleArn]: accessRole.roleArn,
-      },
-      logRetention,
-      removalPolicy,
-    });
+    const registrationEnvironment = {
+      [RegistrationEnvironment.DeliveryTargets]: stack.toJsonString(targets),
+      [RegistrationEnvironment.AccessRoleArn]: accessRole.roleArn,
+    };
+    const registration = new RegistrationProvider(this, 'Registration', { environment: registrationEnvironment, logRetention, removalPolicy });
     this.serviceToken = registration.serviceToken;
     this.registrationFunction = registration.onEventFunction;
-    table.grantReadWriteData(registration.role);
-    if (peers.length > 0) {
-      registration.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'WritePeerRecords',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: peers.map((p) => stack.formatArn({ service: 'dynamodb', region: p.region, resource: 'table', resourceName: p.tableName })),
-      }));
-    }
-    registration.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ActAsRegistrationPrincipal', actions: ['sts:AssumeRole'], resources: [accessRole.roleArn] }));
-    accessRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
-      actions: ['sts:AssumeRole'],
-      principals: [new iam.ArnPrincipal(registration.role.roleArn)],
-    }));
+    // Other accounts invoke a provider of their own, which serves PacketSources only: whatever a request to it claims
+    // (StackId, ServiceToken), it can never create or change a Listener or a WireGuard key.
+    const packetSourceRegistration = new RegistrationProvider(this, 'PacketSourceRegistration', {
+      environment: registrationEnvironment,
+      logRetention,
+      removalPolicy,
+      servedResourceTypes: [PACKET_SOURCE_RESOURCE_TYPE],
+      servesDescription: 'PacketSource resources (the service token of allowed accounts)',
+    });
+    this.packetSourceServiceToken = packetSourceRegistration.serviceToken;
+    for (const handler of [registration, packetSourceRegistration]) this.grantRegistration(handler.role, peers);
 
     // Fleet.
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -323,7 +328,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
   }
 
   /**
-   * Lets stacks of `account` create PacketSources with this gateway: invoke the service token,
+   * Lets stacks of `account` create PacketSources with this gateway: invoke `packetSourceServiceToken`,
    * deliver from their topics to the delivery queue, and have their PacketSource roles assumed.
    */
   public allowAccount(account: string): void {
@@ -332,7 +337,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.allowedAccounts.push(account);
     new lambda.CfnPermission(this, `ServiceTokenPermission${Token.isUnresolved(account) ? this.allowedAccounts.length : account}`, {
       action: 'lambda:InvokeFunction',
-      functionName: this.serviceToken,
+      functionName: this.packetSourceServiceToken,
       principal: account,
     });
     this.addAccountResources(account);
@@ -381,6 +386,24 @@ export class PacketGateway extends Construct implements IPacketGateway {
     } catch {
       return {};
     }
+  }
+
+  /** What a registration handler needs: the tables of this and the peer regions, and acting as the registration principal. */
+  private grantRegistration(handlerRole: iam.IRole, peers: readonly GatewayPeer[]): void {
+    const stack = Stack.of(this);
+    this.table.grantReadWriteData(handlerRole);
+    if (peers.length > 0) {
+      handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'WritePeerRecords',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: peers.map((p) => stack.formatArn({ service: 'dynamodb', region: p.region, resource: 'table', resourceName: p.tableName })),
+      }));
+    }
+    handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ActAsRegistrationPrincipal', actions: ['sts:AssumeRole'], resources: [this.accessRole.roleArn] }));
+    this.accessRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
+      actions: ['sts:AssumeRole'],
+      principals: [new iam.ArnPrincipal(handlerRole.roleArn)],
+    }));
   }
 
   private accountsAllowed(): string[] {

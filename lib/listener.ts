@@ -63,7 +63,10 @@ export interface ListenerAttributes {
   /** Name of the Listener in its gateway. */
   readonly listenerName: string;
 
-  /** The gateway's `serviceToken`. */
+  /**
+   * The gateway's `packetSourceServiceToken` (stacks of another account may invoke only that one);
+   * in the gateway's own account, its `serviceToken` works too.
+   */
   readonly serviceToken: string;
 
   /** The gateway's `registrationPrincipalArn`. */

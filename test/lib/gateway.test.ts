@@ -306,18 +306,36 @@ describe('registration provider', () => {
         },
       });
     }
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // one waiter per provider: the gateway's own, and the one of other accounts' PacketSources
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     t.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ALL' }) });
     expect(stack.resolve(gw.serviceToken)).toEqual({ 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] });
   });
 
-  test('allowed accounts may invoke the service token', () => {
-    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+  test('allowed accounts may invoke the PacketSource service token only; the gateway\'s own token is not theirs', () => {
+    const { gw, stack, template } = gateway({ allowedAccounts: [OTHER_ACCOUNT] });
+    const t = template();
+    const tenantFramework = logicalId(t, 'AWS::Lambda::Function', 'GatewayPacketSourceRegistrationProviderframeworkonEvent');
+    expect(stack.resolve(gw.packetSourceServiceToken)).toEqual({ 'Fn::GetAtt': [tenantFramework, 'Arn'] });
     t.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: OTHER_ACCOUNT,
-      FunctionName: { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': [tenantFramework, 'Arn'] },
     });
+    const ownFramework = logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent');
+    const invokers = Object.values(t.findResources('AWS::Lambda::Permission'))
+      .filter((p) => JSON.stringify(p.Properties.FunctionName).includes(ownFramework))
+      .map((p) => p.Properties.Principal);
+    expect(invokers).not.toContain(OTHER_ACCOUNT);
+  });
+
+  test('the PacketSource service token runs a handler that serves PacketSources only, with a role of its own', () => {
+    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+    const served = (role: string) => Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onEvent' } }))
+      .filter((fn) => fn.Properties.Role['Fn::GetAtt'][0].startsWith(role))
+      .map((fn) => fn.Properties.Environment.Variables.PACKET_GATEWAY_SERVED_RESOURCE_TYPES);
+    expect(served('GatewayPacketSourceRegistrationHandlerRole')).toEqual(['["Custom::PacketGatewayPacketSource"]']);
+    expect(served('GatewayRegistrationHandlerRole')).toEqual([undefined]);
   });
 
   test('allowAccount after construction extends every grant', () => {
@@ -339,6 +357,7 @@ describe('registration provider', () => {
         Statement: [
           { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } },
           { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [handlerRole, 'Arn'] } } },
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayPacketSourceRegistrationHandlerRole'), 'Arn'] } } },
         ],
       },
     });
