@@ -124,7 +124,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
   private readonly allowedAccounts: string[] = [];
   private readonly fleetSecrets: FleetSecrets;
   private readonly assumeStatement: iam.PolicyStatement;
-  private readonly deadLetterStatement: iam.PolicyStatement;
   private readonly confirmStatement: iam.PolicyStatement;
 
   constructor(scope: Construct, id: string, props: PacketGatewayProps = {}) {
@@ -194,9 +193,9 @@ export class PacketGateway extends Construct implements IPacketGateway {
     table.grantReadData(accessRole);
     deliveryQueue.grantConsumeMessages(accessRole);
     this.assumeStatement = new iam.PolicyStatement({ sid: 'AssumePacketSourceRoles', actions: ['sts:AssumeRole'] });
-    this.deadLetterStatement = new iam.PolicyStatement({ sid: 'SendFailureRecordsToPacketSourceQueues', actions: ['sqs:SendMessage'] });
     this.confirmStatement = new iam.PolicyStatement({ sid: 'ConfirmPacketSourceSubscriptions', actions: ['sns:ConfirmSubscription'] });
-    for (const statement of [this.assumeStatement, this.deadLetterStatement, this.confirmStatement]) accessRole.addToPrincipalPolicy(statement);
+    // Failure records go to PacketSource dead-letter queues as each PacketSource's role: the fleet may send to no queue of its own accord.
+    for (const statement of [this.assumeStatement, this.confirmStatement]) accessRole.addToPrincipalPolicy(statement);
     this.addAccountResources(stack.account);
 
     // Registration provider.
@@ -413,7 +412,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
   private addAccountResources(account: string): void {
     const partition = Stack.of(this).partition;
     this.assumeStatement.addResources(`arn:${partition}:iam::${account}:role${PACKET_SOURCE_ROLE_PATH}*`);
-    this.deadLetterStatement.addResources(`arn:${partition}:sqs:*:${account}:*`);
     this.confirmStatement.addResources(`arn:${partition}:sns:*:${account}:*`);
   }
 
@@ -423,11 +421,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
         id: 'AwsSolutions-IAM5',
         reason: 'PacketSource roles are created after the gateway, in this and the allowed accounts; the fleet may assume only roles on the /packet-gateway/ path, each trusting it with an ExternalId',
         appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:iam::[^:]+:role\\/packet-gateway\\/\\*$/' }],
-      },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason: 'PacketSource dead-letter queues are created after the gateway in this and the allowed accounts; their queue policies name the fleet role',
-        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:sqs:\\*:[^:]+:\\*$/' }],
       },
       {
         id: 'AwsSolutions-IAM5',

@@ -212,7 +212,9 @@ export class SourcedPacketProcessor {
 
   /** Writes a failure record to the binding's dead-letter queue and delivery log group, where it has them. */
   private record(binding: PacketSourceRecord, record: Record<string, unknown>): void {
-    if (binding.DeadLetterQueueArn && this.deadLetters) this.deadLetters.enqueue(binding.DeadLetterQueueArn, record);
+    if (binding.DeadLetterQueueArn && this.deadLetters) {
+      this.deadLetters.enqueue(binding.DeadLetterQueueArn, record, { roleArn: binding.RoleArn, externalId: binding.ExternalId });
+    }
     if (binding.DeliveryLogGroupArn && this.deliveryLog) {
       this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
     }

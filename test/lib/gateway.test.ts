@@ -349,6 +349,13 @@ describe('registration provider', () => {
     expect(JSON.stringify(assume?.Resource)).toContain(`:iam::${OTHER_ACCOUNT}:role/packet-gateway/*`);
   });
 
+  test('the access role may send to no SQS queue of the allowed accounts: failure records go as each PacketSource\'s role', () => {
+    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access.filter((s) => actionsOf(s).includes('sqs:SendMessage'))).toEqual([]);
+    expect(JSON.stringify(access)).not.toContain(':sqs:*:');
+  });
+
   test('the access role is the fleet task role, trusted by ECS tasks and the registration handler only', () => {
     const t = gateway().template();
     const handlerRole = logicalId(t, 'AWS::IAM::Role', 'GatewayRegistrationHandlerRole');

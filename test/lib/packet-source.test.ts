@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -67,7 +68,7 @@ describe('same account', () => {
     });
   });
 
-  test('a dead-letter queue with 14-day retention that SNS (for this topic) and the gateway may send to', () => {
+  test('a dead-letter queue with 14-day retention that SNS (for this topic) may send to; the gateway sends as the role, not as its fleet', () => {
     const { stack, listener } = sameStack();
     new PacketSource(stack, 'Push', { listener });
     const t = Template.fromStack(stack);
@@ -85,16 +86,26 @@ describe('same account', () => {
             Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
             Condition: { ArnEquals: { 'aws:SourceArn': { Ref: logicalId(t, 'AWS::SNS::Topic', 'PushTopic') } } },
           },
-          {
-            Sid: 'AllowGatewayFailureRecords',
-            Effect: 'Allow',
-            Principal: { AWS: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] } },
-            Action: 'sqs:SendMessage',
-            Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
-          },
         ]),
       },
     });
+    const policy = Object.values(t.findResources('AWS::SQS::QueuePolicy', { Properties: { Queues: [{ Ref: queue }] } }))[0];
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain(logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+  });
+
+  test('a dead-letter queue with a customer-managed key: the role may use the key to send, and nothing more of it', () => {
+    const { stack, listener } = sameStack();
+    const key = new kms.Key(stack, 'DlqKey');
+    const deadLetterQueue = new sqs.Queue(stack, 'Dlq', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key });
+    new PacketSource(stack, 'Push', { listener, deadLetterQueue });
+    const t = Template.fromStack(stack);
+    const statements = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'PushRole'));
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'DlqKey'), 'Arn'] },
+    });
+    expect(JSON.stringify(statements)).not.toMatch(/kms:Encrypt|kms:ReEncrypt/);
   });
 
   test('the role trusts only the registration principal with an sts:ExternalId condition, on the /packet-gateway/ path', () => {

@@ -342,6 +342,13 @@ describe('delivery-log records', () => {
     expect(written[0].record).toMatchObject({ code: 'InvalidPort', index: 1, messageId: n.MessageId });
   });
 
+  test('go to the binding\'s dead-letter queue as its role, not as the fleet', async () => {
+    sources[0] = { TopicArn: TOPIC, ListenerName: 'demo', DeadLetterQueueArn: DLQ, RoleArn: ROLE, ExternalId: 'ext-1' };
+    await processor().handle(notification({ Messages: [to(0)] }));
+    expect(deadLetters.records.map((r) => r.queueArn)).toEqual([DLQ]);
+    expect(deadLetters.senders).toEqual([{ roleArn: ROLE, externalId: 'ext-1' }]);
+  });
+
   test('notification-level failures too; none without a DeliveryLogGroupArn', async () => {
     sources[0] = { TopicArn: TOPIC, ListenerName: 'demo', DeliveryLogGroupArn: LOG_GROUP };
     await processor({ deliveryLog }).handle(notification('not json'));
