@@ -220,7 +220,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       servesDescription: 'PacketSource resources (the service token of allowed accounts)',
     });
     this.packetSourceServiceToken = packetSourceRegistration.serviceToken;
-    for (const handler of [registration, packetSourceRegistration]) this.grantRegistration(handler.role, peers);
+    for (const handler of [registration, packetSourceRegistration]) this.grantRegistration(handler.role, accessRole, peers);
 
     // Fleet.
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -388,7 +388,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
   }
 
   /** What a registration handler needs: the tables of this and the peer regions, and acting as the registration principal. */
-  private grantRegistration(handlerRole: iam.IRole, peers: readonly GatewayPeer[]): void {
+  private grantRegistration(handlerRole: iam.IRole, accessRole: iam.Role, peers: readonly GatewayPeer[]): void {
     const stack = Stack.of(this);
     this.table.grantReadWriteData(handlerRole);
     if (peers.length > 0) {
@@ -398,8 +398,8 @@ export class PacketGateway extends Construct implements IPacketGateway {
         resources: peers.map((p) => stack.formatArn({ service: 'dynamodb', region: p.region, resource: 'table', resourceName: p.tableName })),
       }));
     }
-    handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ActAsRegistrationPrincipal', actions: ['sts:AssumeRole'], resources: [this.accessRole.roleArn] }));
-    this.accessRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
+    handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ActAsRegistrationPrincipal', actions: ['sts:AssumeRole'], resources: [accessRole.roleArn] }));
+    accessRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
       actions: ['sts:AssumeRole'],
       principals: [new iam.ArnPrincipal(handlerRole.roleArn)],
     }));
