@@ -29,7 +29,9 @@ export type RoleCredentialsProvider = () => Promise<RoleCredentials>;
  * credentials) in sessions named `sessionName`. An SDK client given this provider caches the
  * credentials until shortly before they expire.
  */
-export function packetSourceRoleCredentials(sts: STSClient, roleArn: string, externalId: string | undefined, sessionName: string): RoleCredentialsProvider {
+export function packetSourceRoleCredentials(
+  sts: STSClient, roleArn: string, externalId: string | undefined, sessionName: string,
+): RoleCredentialsProvider {
   return async (): Promise<RoleCredentials> => {
     const out = await sts.send(new AssumeRoleCommand({
       RoleArn: roleArn,

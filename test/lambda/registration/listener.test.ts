@@ -201,7 +201,7 @@ describe('the service token of other accounts serves PacketSources only', () => 
     expect(await item('telemetry')).toEqual(before);
   });
 
-  test("a Delete of a Listener through it succeeds and removes nothing", async () => {
+  test('a Delete of a Listener through it succeeds and removes nothing', async () => {
     await handleEvent(event('Create', listenerProps()), ctx);
     await expect(handleEvent(event('Delete', listenerProps(), { StackId: STACK_ID, PhysicalResourceId: 'telemetry' }), tenantToken))
       .resolves.toEqual({ PhysicalResourceId: 'telemetry' });

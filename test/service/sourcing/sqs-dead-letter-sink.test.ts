@@ -59,9 +59,13 @@ describe('SqsDeadLetterSink', () => {
   });
 
   test('without a role, sends with the gateway\'s own credentials and assumes nothing', async () => {
-    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), sts: new STSClient({ region: 'us-east-1' }), clientAs: () => {
-      throw new Error('no role client expected');
-    } });
+    const sink = new SqsDeadLetterSink({
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      sts: new STSClient({ region: 'us-east-1' }),
+      clientAs: () => {
+        throw new Error('no role client expected');
+      },
+    });
     sink.enqueue(DLQ, failureRecord(0), { roleArn: undefined, externalId: undefined });
     await sink.flush();
     expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
