@@ -100,5 +100,3 @@ export const ENVIRONMENT_VARIABLE_NAME: TextPattern = { pattern: /^[A-Za-z_][A-Z
 /** A JavaScript identifier (the export name of a local handler). */
 export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, allowed: 'a JavaScript identifier' };
 
-/** An SQS queue URL (any http(s) URL is accepted, for local endpoints). */
-export const QUEUE_URL: TextPattern = { pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, allowed: 'https://sqs.<region>.amazonaws.com/<account>/<queue>' };

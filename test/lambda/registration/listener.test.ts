@@ -241,6 +241,14 @@ describe('fails with a reason naming the problem', () => {
     expect(await item('tunnel')).toBeUndefined();
   });
 
+  test('an SQS destination whose QueueUrl names a host other than the SQS endpoint of its queue', async () => {
+    const destination = { Name: 'sqs-0', Type: 'sqs', Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:archive`, QueueUrl: `https://collector.example.net/${ACCOUNT}/archive` };
+    const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: [destination] });
+    await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx))
+      .rejects.toThrow(`Configuration.Destinations[0].QueueUrl: "https://collector.example.net/${ACCOUNT}/archive" is not the URL of an SQS queue on its regional endpoint`);
+    expect(await item('telemetry')).toBeUndefined();
+  });
+
   test('Configuration is not JSON', async () => {
     await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: '{"Name":' }), ctx))
       .rejects.toThrow(/Configuration is not valid JSON/);
