@@ -96,6 +96,9 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** ARN of `accessRole`: the principal that PacketSource roles trust. */
   public readonly registrationPrincipalArn: string;
 
+  /** Registration principals of the peer gateways (`peers[].registrationPrincipalArn`): PacketSource roles trust them too. */
+  public readonly peerPrincipalArns: string[];
+
   /**
    * Service token of the registration provider, for Listener, WireGuard key and PacketSource
    * resources of this account. Only this account may invoke it.
@@ -182,6 +185,13 @@ export class PacketGateway extends Construct implements IPacketGateway {
     }));
     const peers = props.peers ?? [];
     this.deliveryQueueArns = [deliveryQueue.queueArn, ...peers.map((p) => p.deliveryQueueArn)];
+    this.peerPrincipalArns = peers.flatMap((p) => (p.registrationPrincipalArn !== undefined ? [p.registrationPrincipalArn] : []));
+    for (const peer of peers.filter((p) => p.registrationPrincipalArn === undefined)) {
+      Annotations.of(this).addWarningV2('cdk-packet-gateway:peerPrincipal',
+        `peers: the peer in ${peer.region} has no registrationPrincipalArn, so PacketSource roles do not trust it: it sends the messages `
+        + `published for ${peer.region}, but cannot write their failure records to PacketSource dead-letter queues and delivery logs. `
+        + 'Give the peer gateway\'s registrationPrincipalArn.');
+    }
 
     // The fleet's identity, also the principal PacketSource roles trust.
     const accessRole = new iam.Role(this, 'AccessRole', {
@@ -305,6 +315,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     registerListenerHost<Listener>(this, {
       serviceToken: this.serviceToken,
       registrationPrincipalArn: this.registrationPrincipalArn,
+      peerPrincipalArns: this.peerPrincipalArns,
       deliveryQueueArns: this.deliveryQueueArns,
       fleetRole: this.accessRole,
       registrationGrantee: this.registrationFunction,

@@ -52,6 +52,15 @@ export interface IListener extends IConstruct {
   readonly registrationPrincipalArn: string;
 
   /**
+   * Principals of the gateway's peers in other regions, which send the messages published for
+   * their regions and write their failure records as the PacketSource's role: PacketSource roles
+   * trust them too, with the same ExternalId.
+   *
+   * @default - none
+   */
+  readonly peerPrincipalArns?: string[];
+
+  /**
    * ARNs (or ARN patterns) of the delivery queues a PacketSource of this Listener subscribes,
    * one per gateway region. PacketSource roles may subscribe only these endpoints.
    */
@@ -71,6 +80,13 @@ export interface ListenerAttributes {
 
   /** The gateway's `registrationPrincipalArn`. */
   readonly registrationPrincipalArn: string;
+
+  /**
+   * The gateway's `peerPrincipalArns` (its peers' registration principals).
+   *
+   * @default - none: only the gateway itself writes this PacketSource's failure records
+   */
+  readonly peerPrincipalArns?: string[];
 
   /**
    * The gateway's `deliveryQueueArns`.
@@ -213,6 +229,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public readonly listenerName: string;
   public readonly serviceToken: string;
   public readonly registrationPrincipalArn: string;
+  public readonly peerPrincipalArns: string[];
   public readonly deliveryQueueArns: string[];
 
   /** UDP port of the Listener. */
@@ -262,6 +279,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     this.formatter = props.formatter ?? Formatter.BASE64;
     this.serviceToken = this.host.serviceToken;
     this.registrationPrincipalArn = this.host.registrationPrincipalArn;
+    this.peerPrincipalArns = this.host.peerPrincipalArns;
     this.deliveryQueueArns = this.host.deliveryQueueArns;
 
     validateName(this, 'listenerName', this.listenerName);
@@ -406,6 +424,7 @@ class ImportedListener extends Construct implements IListener {
   public readonly listenerName: string;
   public readonly serviceToken: string;
   public readonly registrationPrincipalArn: string;
+  public readonly peerPrincipalArns: string[];
   public readonly deliveryQueueArns: string[];
 
   constructor(scope: Construct, id: string, attrs: ListenerAttributes) {
@@ -414,6 +433,7 @@ class ImportedListener extends Construct implements IListener {
     this.listenerName = attrs.listenerName;
     this.serviceToken = attrs.serviceToken;
     this.registrationPrincipalArn = attrs.registrationPrincipalArn;
+    this.peerPrincipalArns = attrs.peerPrincipalArns ?? [];
     if (attrs.deliveryQueueArns && attrs.deliveryQueueArns.length === 0) {
       fail(this, 'deliveryQueueArns must not be empty; leave it undefined to allow any queue of the gateway account');
     }

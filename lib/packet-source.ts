@@ -178,6 +178,15 @@ export class PacketSource extends Construct {
       maxSessionDuration: Duration.hours(1),
     });
     this.role = role;
+    const peerPrincipalArns = props.listener.peerPrincipalArns ?? [];
+    if (peerPrincipalArns.length > 0) {
+      // The gateways of peer regions send the messages published for their regions and write their failure records as this role.
+      role.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
+        actions: ['sts:AssumeRole'],
+        principals: peerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
+        conditions: { StringEquals: { 'sts:ExternalId': this.externalId } },
+      }));
+    }
     const topicArn = this.topic.topicArn;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'SubscribeGatewayDeliveryQueues',

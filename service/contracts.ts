@@ -33,6 +33,7 @@ export const FAILURE_CODES = [
   'DecryptFailed',
   'Replay',
   'AllowedIpsViolation',
+  'UnknownRegion',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 

@@ -391,6 +391,19 @@ describe('registration provider', () => {
   });
 });
 
+describe('peer principals', () => {
+  test('a peer without registrationPrincipalArn gets a warning: it cannot write failure records of its region', () => {
+    const { stack, gw } = gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table' }] });
+    expect(gw.peerPrincipalArns).toEqual([]);
+    Annotations.fromStack(stack).hasWarning('/Stack/Gateway', Match.stringLikeRegexp('the peer in eu-central-1 has no registrationPrincipalArn'));
+  });
+
+  test('fails if a peer principal is not an IAM role ARN', () => {
+    expect(() => gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'peer-table', registrationPrincipalArn: 'peer' }] }))
+      .toThrow(/peers\[\]\.registrationPrincipalArn must be an ARN of iam \(role\/…\), got "peer"/);
+  });
+});
+
 describe('logs and permissions', () => {
   test('every function logs to a log group of the stack, and every log group has a retention', () => {
     const { gw, template } = gateway({ logRetention: logs.RetentionDays.ONE_WEEK });

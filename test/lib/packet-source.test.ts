@@ -127,6 +127,40 @@ describe('same account', () => {
     });
   });
 
+  test('the role trusts every gateway that sends for it: the peers\' principals too, with the same ExternalId', () => {
+    const stack = testStack();
+    const peerPrincipal = `arn:aws:iam::${ACCOUNT}:role/peer-gateway-AccessRole`;
+    const gw = new PacketGateway(stack, 'Gateway', {
+      peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table', registrationPrincipalArn: peerPrincipal }],
+    });
+    const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+    const listener = gw.addListener('Telemetry', { listenerName: 'telemetry', port: 5555, destinations: [Destination.lambda(fn)] });
+    new PacketSource(stack, 'Push', { listener });
+    const t = Template.fromStack(stack);
+    const [externalId] = Object.values(t.findResources('Custom::PacketGatewayPacketSource')).map((r) => r.Properties.SnsTopicSource.ExternalId);
+    const role = t.findResources('AWS::IAM::Role')[logicalId(t, 'AWS::IAM::Role', 'PushRole')];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Principal: { AWS: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] } }, Condition: { StringEquals: { 'sts:ExternalId': externalId } } }),
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: peerPrincipal }, Condition: { StringEquals: { 'sts:ExternalId': externalId } } },
+    ]);
+  });
+
+  test('a Listener of another account passes its gateway\'s peer principals on', () => {
+    const stack = testStack();
+    const peerPrincipal = `arn:aws:iam::${OTHER_ACCOUNT}:role/peer-gateway-AccessRole`;
+    const listener = Listener.fromListenerAttributes(stack, 'Gateway', {
+      listenerName: 'telemetry',
+      serviceToken: `arn:aws:lambda:${REGION}:${OTHER_ACCOUNT}:function:gateway-registration`,
+      registrationPrincipalArn: `arn:aws:iam::${OTHER_ACCOUNT}:role/gateway-AccessRole`,
+      peerPrincipalArns: [peerPrincipal],
+    });
+    new PacketSource(stack, 'Push', { listener });
+    const t = Template.fromStack(stack);
+    const role = t.findResources('AWS::IAM::Role')[logicalId(t, 'AWS::IAM::Role', 'PushRole')];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement.map((s: any) => s.Principal.AWS))
+      .toEqual([`arn:aws:iam::${OTHER_ACCOUNT}:role/gateway-AccessRole`, peerPrincipal]);
+  });
+
   test('least privilege: subscribe only the gateway delivery queue over sqs, manage only this topic, send to its queue, write its log group', () => {
     const { stack, listener } = sameStack();
     new PacketSource(stack, 'Push', { listener });
