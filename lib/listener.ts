@@ -229,7 +229,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public readonly listenerName: string;
   public readonly serviceToken: string;
   public readonly registrationPrincipalArn: string;
-  public readonly peerPrincipalArns: string[];
+  public readonly peerPrincipalArns?: string[];
   public readonly deliveryQueueArns: string[];
 
   /** UDP port of the Listener. */
@@ -424,7 +424,7 @@ class ImportedListener extends Construct implements IListener {
   public readonly listenerName: string;
   public readonly serviceToken: string;
   public readonly registrationPrincipalArn: string;
-  public readonly peerPrincipalArns: string[];
+  public readonly peerPrincipalArns?: string[];
   public readonly deliveryQueueArns: string[];
 
   constructor(scope: Construct, id: string, attrs: ListenerAttributes) {
