@@ -128,6 +128,9 @@ describe('cross-account', () => {
     const p = Template.fromStack(platform);
     p.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: '222222222222' });
     p.hasOutput('GatewayServiceToken', {});
+    // the output is the token that serves PacketSources only, the one the application account may invoke
+    expect(platform.resolve(platform.gateway.packetSourceServiceToken)).toEqual(p.toJSON().Outputs.GatewayServiceToken.Value);
+    p.hasResourceProperties('AWS::Lambda::Permission', { Principal: '222222222222', FunctionName: p.toJSON().Outputs.GatewayServiceToken.Value });
     p.hasOutput('GatewayPrincipalArn', {});
     p.hasOutput('GatewayDeliveryQueueArn', {});
     const a = Template.fromStack(application);
