@@ -50,6 +50,15 @@ export interface GatewayPeer {
 
   /** The peer's `tableName`. */
   readonly tableName: string;
+
+  /**
+   * The peer's `registrationPrincipalArn`. The peer sends the messages published for its region
+   * and writes their failure records (delivery log, dead-letter queue) as the PacketSource's role,
+   * so PacketSource roles registered here trust it too (with the same ExternalId).
+   *
+   * @default - PacketSource roles trust only this gateway: the peer cannot write failure records of its region (a warning says so)
+   */
+  readonly registrationPrincipalArn?: string;
 }
 
 /** How `addSecretEnvironment` reads a secret. */

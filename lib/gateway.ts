@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IPacketGateway } from './gateway-interface';
-import { AwsApiAccess, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
+import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
 import { FleetSecrets } from './private/fleet-secrets';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
@@ -26,7 +26,7 @@ import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
 import { RegistrationProvider } from './private/registration-provider';
 import {
-  DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
+  DeliveryTarget, PACKET_SOURCE_RESOURCE_TYPE, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
 import { ServiceEnvironment } from './private/service-environment';
 import { validateAccount } from './private/validation';
@@ -103,8 +103,21 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** ARN of `accessRole`: the principal that PacketSource roles trust. */
   public readonly registrationPrincipalArn: string;
 
-  /** Service token of the registration provider, for Listener and PacketSource resources. */
+  /** Registration principals of the peer gateways (`peers[].registrationPrincipalArn`): PacketSource roles trust them too. */
+  public readonly peerPrincipalArns: string[];
+
+  /**
+   * Service token of the registration provider, for Listener, WireGuard key and PacketSource
+   * resources of this account. Only this account may invoke it.
+   */
   public readonly serviceToken: string;
+
+  /**
+   * Service token for PacketSources of other accounts (`allowedAccounts`): a provider of its own,
+   * which serves `Custom::PacketGatewayPacketSource` only. Give it, with `registrationPrincipalArns`
+   * and `deliveryQueueArns`, to the stacks of those accounts (`Listener.fromListenerAttributes`).
+   */
+  public readonly packetSourceServiceToken: string;
 
   /** The function handling Listener and PacketSource resources. */
   public readonly registrationFunction: lambda.IFunction;
@@ -129,7 +142,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
   private readonly flowLogTrafficType?: ec2.FlowLogTrafficType;
   private readonly fleetSecrets: FleetSecrets;
   private readonly assumeStatement: iam.PolicyStatement;
-  private readonly deadLetterStatement: iam.PolicyStatement;
   private readonly confirmStatement: iam.PolicyStatement;
 
   constructor(scope: Construct, id: string, props: PacketGatewayProps = {}) {
@@ -197,6 +209,13 @@ export class PacketGateway extends Construct implements IPacketGateway {
     }));
     const peers = props.peers ?? [];
     this.deliveryQueueArns = [deliveryQueue.queueArn, ...peers.map((p) => p.deliveryQueueArn)];
+    this.peerPrincipalArns = peers.flatMap((p) => (p.registrationPrincipalArn !== undefined ? [p.registrationPrincipalArn] : []));
+    for (const peer of peers.filter((p) => p.registrationPrincipalArn === undefined)) {
+      Annotations.of(this).addWarningV2('cdk-packet-gateway:peerPrincipal',
+        `peers: the peer in ${peer.region} has no registrationPrincipalArn, so PacketSource roles do not trust it: it sends the messages `
+        + `published for ${peer.region}, but cannot write their failure records to PacketSource dead-letter queues and delivery logs. `
+        + 'Give the peer gateway\'s registrationPrincipalArn.');
+    }
 
     // The fleet's identity, also the principal PacketSource roles trust.
     const accessRole = new iam.Role(this, 'AccessRole', {
@@ -208,9 +227,9 @@ export class PacketGateway extends Construct implements IPacketGateway {
     table.grantReadData(accessRole);
     deliveryQueue.grantConsumeMessages(accessRole);
     this.assumeStatement = new iam.PolicyStatement({ sid: 'AssumePacketSourceRoles', actions: ['sts:AssumeRole'] });
-    this.deadLetterStatement = new iam.PolicyStatement({ sid: 'SendFailureRecordsToPacketSourceQueues', actions: ['sqs:SendMessage'] });
     this.confirmStatement = new iam.PolicyStatement({ sid: 'ConfirmPacketSourceSubscriptions', actions: ['sns:ConfirmSubscription'] });
-    for (const statement of [this.assumeStatement, this.deadLetterStatement, this.confirmStatement]) accessRole.addToPrincipalPolicy(statement);
+    // Failure records go to PacketSource dead-letter queues as each PacketSource's role: the fleet may send to no queue of its own accord.
+    for (const statement of [this.assumeStatement, this.confirmStatement]) accessRole.addToPrincipalPolicy(statement);
     this.addAccountResources(stack.account);
 
     // Registration provider.
@@ -218,29 +237,24 @@ export class PacketGateway extends Construct implements IPacketGateway {
       { Region: stack.region, QueueArn: deliveryQueue.queueArn, TableName: table.tableName },
       ...peers.map((p): DeliveryTarget => ({ Region: p.region, QueueArn: p.deliveryQueueArn, TableName: p.tableName })),
     ];
-    const registration = new RegistrationProvider(this, 'Registration', {
-      environment: {
-        [RegistrationEnvironment.DeliveryTargets]: stack.toJsonString(targets),
-        [RegistrationEnvironment.AccessRoleArn]: accessRole.roleArn,
-      },
-      logRetention,
-      removalPolicy,
-    });
+    const registrationEnvironment = {
+      [RegistrationEnvironment.DeliveryTargets]: stack.toJsonString(targets),
+      [RegistrationEnvironment.AccessRoleArn]: accessRole.roleArn,
+    };
+    const registration = new RegistrationProvider(this, 'Registration', { environment: registrationEnvironment, logRetention, removalPolicy });
     this.serviceToken = registration.serviceToken;
     this.registrationFunction = registration.onEventFunction;
-    table.grantReadWriteData(registration.role);
-    if (peers.length > 0) {
-      registration.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'WritePeerRecords',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: peers.map((p) => stack.formatArn({ service: 'dynamodb', region: p.region, resource: 'table', resourceName: p.tableName })),
-      }));
-    }
-    registration.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ActAsRegistrationPrincipal', actions: ['sts:AssumeRole'], resources: [accessRole.roleArn] }));
-    accessRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
-      actions: ['sts:AssumeRole'],
-      principals: [new iam.ArnPrincipal(registration.role.roleArn)],
-    }));
+    // Other accounts invoke a provider of their own, which serves PacketSources only: whatever a request to it claims
+    // (StackId, ServiceToken), it can never create or change a Listener or a WireGuard key.
+    const packetSourceRegistration = new RegistrationProvider(this, 'PacketSourceRegistration', {
+      environment: registrationEnvironment,
+      logRetention,
+      removalPolicy,
+      servedResourceTypes: [PACKET_SOURCE_RESOURCE_TYPE],
+      servesDescription: 'PacketSource resources (the service token of allowed accounts)',
+    });
+    this.packetSourceServiceToken = packetSourceRegistration.serviceToken;
+    for (const handler of [registration, packetSourceRegistration]) this.grantRegistration(handler.role, accessRole, peers);
 
     // Fleet.
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -346,6 +360,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     registerListenerHost<Listener>(this, {
       serviceToken: this.serviceToken,
       registrationPrincipalArn: this.registrationPrincipalArn,
+      peerPrincipalArns: this.peerPrincipalArns,
       deliveryQueueArns: this.deliveryQueueArns,
       fleetRole: this.accessRole,
       registrationGrantee: this.registrationFunction,
@@ -370,7 +385,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
   }
 
   /**
-   * Lets stacks of `account` create PacketSources with this gateway: invoke the service token,
+   * Lets stacks of `account` create PacketSources with this gateway: invoke `packetSourceServiceToken`,
    * deliver from their topics to the delivery queue, and have their PacketSource roles assumed.
    */
   public allowAccount(account: string): void {
@@ -379,7 +394,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.allowedAccounts.push(account);
     new lambda.CfnPermission(this, `ServiceTokenPermission${Token.isUnresolved(account) ? this.allowedAccounts.length : account}`, {
       action: 'lambda:InvokeFunction',
-      functionName: this.serviceToken,
+      functionName: this.packetSourceServiceToken,
       principal: account,
     });
     this.addAccountResources(account);
@@ -458,6 +473,24 @@ export class PacketGateway extends Construct implements IPacketGateway {
       + '(Service Quotas: "EC2-VPC Elastic IPs") before deploying, or use fewer AZs or NAT gateways, or pass elasticIpAllocationIds.');
   }
 
+  /** What a registration handler needs: the tables of this and the peer regions, and acting as the registration principal. */
+  private grantRegistration(handlerRole: iam.IRole, accessRole: iam.Role, peers: readonly GatewayPeer[]): void {
+    const stack = Stack.of(this);
+    this.table.grantReadWriteData(handlerRole);
+    if (peers.length > 0) {
+      handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'WritePeerRecords',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: peers.map((p) => stack.formatArn({ service: 'dynamodb', region: p.region, resource: 'table', resourceName: p.tableName })),
+      }));
+    }
+    handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ActAsRegistrationPrincipal', actions: ['sts:AssumeRole'], resources: [accessRole.roleArn] }));
+    accessRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
+      actions: ['sts:AssumeRole'],
+      principals: [new iam.ArnPrincipal(handlerRole.roleArn)],
+    }));
+  }
+
   private accountsAllowed(): string[] {
     return [Stack.of(this).account, ...this.allowedAccounts];
   }
@@ -465,7 +498,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
   private addAccountResources(account: string): void {
     const partition = Stack.of(this).partition;
     this.assumeStatement.addResources(`arn:${partition}:iam::${account}:role${PACKET_SOURCE_ROLE_PATH}*`);
-    this.deadLetterStatement.addResources(`arn:${partition}:sqs:*:${account}:*`);
     this.confirmStatement.addResources(`arn:${partition}:sns:*:${account}:*`);
   }
 
@@ -484,11 +516,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
         id: 'AwsSolutions-IAM5',
         reason: 'PacketSource roles are created after the gateway, in this and the allowed accounts; the fleet may assume only roles on the /packet-gateway/ path, each trusting it with an ExternalId',
         appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:iam::[^:]+:role\\/packet-gateway\\/\\*$/' }],
-      },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason: 'PacketSource dead-letter queues are created after the gateway in this and the allowed accounts; their queue policies name the fleet role',
-        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:sqs:\\*:[^:]+:\\*$/' }],
       },
       {
         id: 'AwsSolutions-IAM5',

@@ -53,6 +53,15 @@ export interface IListener extends IConstruct {
   readonly registrationPrincipalArn: string;
 
   /**
+   * Principals of the gateway's peers in other regions, which send the messages published for
+   * their regions and write their failure records as the PacketSource's role: PacketSource roles
+   * trust them too, with the same ExternalId.
+   *
+   * @default - none
+   */
+  readonly peerPrincipalArns?: string[];
+
+  /**
    * ARNs (or ARN patterns) of the delivery queues a PacketSource of this Listener subscribes,
    * one per gateway region. PacketSource roles may subscribe only these endpoints.
    */
@@ -64,11 +73,21 @@ export interface ListenerAttributes {
   /** Name of the Listener in its gateway. */
   readonly listenerName: string;
 
-  /** The gateway's `serviceToken`. */
+  /**
+   * The gateway's `packetSourceServiceToken` (stacks of another account may invoke only that one);
+   * in the gateway's own account, its `serviceToken` works too.
+   */
   readonly serviceToken: string;
 
   /** The gateway's `registrationPrincipalArn`. */
   readonly registrationPrincipalArn: string;
+
+  /**
+   * The gateway's `peerPrincipalArns` (its peers' registration principals).
+   *
+   * @default - none: only the gateway itself writes this PacketSource's failure records
+   */
+  readonly peerPrincipalArns?: string[];
 
   /**
    * The gateway's `deliveryQueueArns`.
@@ -215,6 +234,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public readonly listenerName: string;
   public readonly serviceToken: string;
   public readonly registrationPrincipalArn: string;
+  public readonly peerPrincipalArns?: string[];
   public readonly deliveryQueueArns: string[];
 
   /** UDP port of the Listener. */
@@ -264,6 +284,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     this.formatter = props.formatter ?? Formatter.BASE64;
     this.serviceToken = this.host.serviceToken;
     this.registrationPrincipalArn = this.host.registrationPrincipalArn;
+    this.peerPrincipalArns = this.host.peerPrincipalArns;
     this.deliveryQueueArns = this.host.deliveryQueueArns;
 
     validateName(this, 'listenerName', this.listenerName);
@@ -408,6 +429,7 @@ class ImportedListener extends Construct implements IListener {
   public readonly listenerName: string;
   public readonly serviceToken: string;
   public readonly registrationPrincipalArn: string;
+  public readonly peerPrincipalArns?: string[];
   public readonly deliveryQueueArns: string[];
 
   constructor(scope: Construct, id: string, attrs: ListenerAttributes) {
@@ -416,6 +438,7 @@ class ImportedListener extends Construct implements IListener {
     this.listenerName = attrs.listenerName;
     this.serviceToken = attrs.serviceToken;
     this.registrationPrincipalArn = attrs.registrationPrincipalArn;
+    this.peerPrincipalArns = attrs.peerPrincipalArns ?? [];
     if (attrs.deliveryQueueArns && attrs.deliveryQueueArns.length === 0) {
       fail(this, 'deliveryQueueArns must not be empty; leave it undefined to allow any queue of the gateway account');
     }

@@ -53,10 +53,13 @@ export interface PacketSourceProps {
 
   /**
    * Queue for what could not be delivered: SNS's redrive target for the subscription, and the
-   * gateway's failure record for every packet it could not send. Its policy must let SNS (and the
-   * gateway) send to it, and, when it uses a KMS key, its key policy must let SNS use the key.
+   * gateway's failure record for every packet it could not send, which the gateway sends as this
+   * PacketSource's role. The role is granted `sqs:SendMessage` on the queue and, when the queue
+   * has a customer-managed KMS key this construct knows of (`encryptionMasterKey`),
+   * `kms:GenerateDataKey` and `kms:Decrypt` on that key. Its queue policy must let SNS send to it,
+   * and, with a KMS key, the key policy must let SNS use the key.
    *
-   * @default - a new queue (SQS-managed encryption, 14-day retention) whose policy lets the topic and the gateway send to it
+   * @default - a new queue (SQS-managed encryption, 14-day retention) whose policy lets the topic send to it
    */
   readonly deadLetterQueue?: sqs.IQueue;
 
@@ -157,12 +160,6 @@ export class PacketSource extends Construct {
         resources: [queue.queueArn],
         conditions: { ArnEquals: { 'aws:SourceArn': this.topic.topicArn } },
       }));
-      queue.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowGatewayFailureRecords',
-        principals: [new iam.ArnPrincipal(props.listener.registrationPrincipalArn)],
-        actions: ['sqs:SendMessage'],
-        resources: [queue.queueArn],
-      }));
       acknowledgeNagFindings(queue, [{
         id: 'AwsSolutions-SQS3',
         reason: 'This queue is itself a dead-letter queue: the redrive target of the PacketSource subscription and of the gateway failure records',
@@ -181,6 +178,15 @@ export class PacketSource extends Construct {
       maxSessionDuration: Duration.hours(1),
     });
     this.role = role;
+    const peerPrincipalArns = props.listener.peerPrincipalArns ?? [];
+    if (peerPrincipalArns.length > 0) {
+      // The gateways of peer regions send the messages published for their regions and write their failure records as this role.
+      role.assumeRolePolicy?.addStatements(new iam.PolicyStatement({
+        actions: ['sts:AssumeRole'],
+        principals: peerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
+        conditions: { StringEquals: { 'sts:ExternalId': this.externalId } },
+      }));
+    }
     const topicArn = this.topic.topicArn;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'SubscribeGatewayDeliveryQueues',
@@ -201,7 +207,9 @@ export class PacketSource extends Construct {
       actions: ['sns:Unsubscribe', 'sns:GetSubscriptionAttributes', 'sns:SetSubscriptionAttributes'],
       resources: [topicArn, `${topicArn}:*`],
     }));
-    this.deadLetterQueue.grantSendMessages(role);
+    // The gateway sends failure records as this role (never as its fleet): sending, and the queue's key when it has one.
+    this.deadLetterQueue.grant(role, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl');
+    this.deadLetterQueue.encryptionMasterKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.logGroup.grantWrite(role);
     const topicName = nagFindingName(this, topicArn);
     acknowledgeNagFindings(role.node.findChild('DefaultPolicy'), [{

@@ -17,3 +17,12 @@ export interface HotPathClientConfig {
 export function hotPathClientConfig(region: string): HotPathClientConfig {
   return { region, cacheMiddleware: true };
 }
+
+/**
+ * SQS endpoints configured for the data plane's SDK clients (`AWS_ENDPOINT_URL_SQS`, else
+ * `AWS_ENDPOINT_URL`): in tests and labs a destination's `QueueUrl` may name them as well as AWS's.
+ */
+export function configuredQueueEndpoints(env: NodeJS.ProcessEnv): string[] {
+  const endpoint = env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL;
+  return endpoint ? [endpoint] : [];
+}

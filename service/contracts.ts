@@ -33,6 +33,7 @@ export const FAILURE_CODES = [
   'DecryptFailed',
   'Replay',
   'AllowedIpsViolation',
+  'UnknownRegion',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
@@ -123,8 +124,12 @@ export interface BindingLookup {
 
 /** Receives failure records for a PacketSource's dead-letter queue. */
 export interface DeadLetterSink {
-  /** Queue a failure record for `queueArn`; sent in batches, never awaited per packet. */
-  enqueue(queueArn: string, record: Record<string, unknown>): void;
+  /**
+   * Queue a failure record for `queueArn`, sent as `sender` (the PacketSource's role, which may
+   * send to its queue; without one, the gateway's own credentials); sent in batches, never awaited
+   * per packet.
+   */
+  enqueue(queueArn: string, record: Record<string, unknown>, sender?: { readonly roleArn?: string; readonly externalId?: string }): void;
   /** Send everything queued (used on shutdown). */
   flush(): Promise<void>;
 }

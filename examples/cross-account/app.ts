@@ -43,7 +43,7 @@ export class PlatformStack extends Stack {
     this.gateway.addListener('Devices', { listenerName: 'devices', port: 5555, destinations: [Destination.lambda(inbound)] });
 
     // What application accounts need (copy into their configuration).
-    new CfnOutput(this, 'GatewayServiceToken', { value: this.gateway.serviceToken });
+    new CfnOutput(this, 'GatewayServiceToken', { value: this.gateway.packetSourceServiceToken });
     new CfnOutput(this, 'GatewayPrincipalArn', { value: this.gateway.registrationPrincipalArn });
     new CfnOutput(this, 'GatewayDeliveryQueueArn', { value: this.gateway.deliveryQueueArn });
     new CfnOutput(this, 'GatewayAddresses', { value: Fn.join(',', this.gateway.elasticIpAddresses) });

@@ -18,6 +18,15 @@ import { nodeFunction } from '../shared/node-function';
  * WireGuard devices: context `devicePeers`, a JSON array of `{ "publicKey": "…", "allowedIps": ["10.10.0.2/32"] }`
  * (`npx cdk deploy -c devicePeers='[…]'`). The placeholder lets the app synthesize as it is.
  */
+/**
+ * Devices the notifier pushes to: those seen within this time. A pushed datagram reaches a device
+ * only through the load balancer's flow of that device (and the device's own NAT mapping), which
+ * lives 120 s after the device's last datagram; devices keep it open with a keepalive every
+ * ≤ 25 s. 110 s leaves a margin below the 120 s: a device not seen for longer has no flow left, so
+ * a push to it could only fail (NoActiveFlow), never reach it.
+ */
+export const PUSH_TO_DEVICES_SEEN_WITHIN = Duration.seconds(110);
+
 function devicePeers(scope: Construct): WireGuardPeer[] {
   const value: unknown = scope.node.tryGetContext('devicePeers');
   if (value === undefined) return [{ publicKey: 'ExampleDevicePublicKeyReplaceMeWithYourOwn0=', allowedIps: ['10.10.0.2/32'] }];
@@ -68,7 +77,12 @@ export class IotPushStack extends Stack {
     const notifier = nodeFunction(this, 'Notifier', {
       directory: join(__dirname, 'functions', 'notifier'),
       description: 'Pushes WAKE to recently seen devices',
-      environment: { DEVICES_TABLE: devices.tableName, TOPIC_ARN: push.topic.topicArn, TUNNEL_TOPIC_ARN: pushTunnel.topic.topicArn },
+      environment: {
+        DEVICES_TABLE: devices.tableName,
+        TOPIC_ARN: push.topic.topicArn,
+        TUNNEL_TOPIC_ARN: pushTunnel.topic.topicArn,
+        SEEN_WITHIN_SECONDS: String(PUSH_TO_DEVICES_SEEN_WITHIN.toSeconds()),
+      },
       timeout: Duration.seconds(30),
     });
     devices.grantReadData(notifier);

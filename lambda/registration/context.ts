@@ -8,7 +8,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { RecordStore } from './record-store';
 import { parseArn } from '../../lib/private/arn';
-import { DeliveryTarget, RegistrationEnvironment } from '../../lib/private/resource-properties';
+import { DeliveryTarget, REGISTRATION_RESOURCE_TYPES, RegistrationEnvironment } from '../../lib/private/resource-properties';
 
 /** Structured logger (Powertools Logger satisfies it). */
 export interface RegistrationLogger {
@@ -29,6 +29,14 @@ export interface RegistrationSettings {
    * stack creates. Listener and WireGuard key resources are accepted from this account only.
    */
   readonly gatewayAccount: string;
+  /**
+   * The resource types this function instance serves; others are refused (their Deletes succeed
+   * without touching anything). The instance behind the service token of other accounts serves
+   * `Custom::PacketGatewayPacketSource` only, so a request it receives can never change a Listener
+   * or a key, whatever StackId it claims.
+   * @default - every type
+   */
+  readonly servedResourceTypes?: readonly string[];
 }
 
 export interface RegistrationContext extends RegistrationSettings {
@@ -73,7 +81,24 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): RegistrationSet
     accessRoleArn,
     confirmationTimeoutMs: timeout * 1000,
     gatewayAccount: accessRole.account,
+    servedResourceTypes: servedResourceTypes(env[RegistrationEnvironment.ServedResourceTypes]),
   };
+}
+
+function servedResourceTypes(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const problem = `environment variable ${RegistrationEnvironment.ServedResourceTypes} must be a non-empty JSON array of resource types `
+    + `(allowed: ${REGISTRATION_RESOURCE_TYPES.join(', ')})`;
+  let types: unknown;
+  try {
+    types = JSON.parse(value);
+  } catch {
+    throw new Error(`${problem}, got ${JSON.stringify(value)}`);
+  }
+  if (!Array.isArray(types) || types.length === 0 || !types.every((t) => typeof t === 'string' && REGISTRATION_RESOURCE_TYPES.includes(t))) {
+    throw new Error(`${problem}, got ${value}`);
+  }
+  return types as string[];
 }
 
 function isTarget(value: unknown): value is DeliveryTarget {

@@ -25,6 +25,13 @@ import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE, WIREGUARD_KEY_RESO
 export async function handleEvent(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
   // The Delete that follows a Create that failed in onEvent: that Create wrote nothing, so there is nothing to undo.
   if (event.RequestType === 'Delete' && isFailedCreate(event)) return { PhysicalResourceId: event.PhysicalResourceId ?? event.RequestId };
+  if (ctx.servedResourceTypes && !ctx.servedResourceTypes.includes(event.ResourceType)) {
+    // Nothing of this type was ever written through this function instance: a Delete has nothing to undo.
+    if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId ?? event.RequestId };
+    throw new RegistrationError(`${event.ResourceType} is not served by this service token (allowed: ${ctx.servedResourceTypes.join(', ')}). `
+      + 'The service token that other accounts may invoke registers PacketSources only; Listeners and WireGuard keys are defined '
+      + 'in the stack of the gateway, with its serviceToken.');
+  }
   if (event.RequestType !== 'Delete' && (event.ResourceType === LISTENER_RESOURCE_TYPE || event.ResourceType === WIREGUARD_KEY_RESOURCE_TYPE)) {
     // Deletes are served from any account: they only ever remove what the same resource wrote.
     requireGatewayAccount(event, ctx);

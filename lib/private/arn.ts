@@ -94,6 +94,83 @@ export function queueLocationFromArn(queueArn: string): QueueLocation {
   return { region, queueUrl: `https://sqs.${region}.${suffix}/${account}/${name}` };
 }
 
+/** The queue an SQS queue URL names: the region of its endpoint, the account and the queue name. */
+export interface QueueOfUrl {
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+  /** The URL's host: an AWS endpoint (`sqs.<region>.amazonaws.com`…) or, when allowed, a configured one. */
+  readonly host: string;
+}
+
+/** What a queue URL may look like, for error messages. */
+export const SQS_QUEUE_URL_ALLOWED = 'https://sqs.<region>.amazonaws.com/<account>/<queue>, '
+  + 'https://<region>.queue.amazonaws.com/<account>/<queue>, or the same on amazonaws.com.cn in China';
+
+const AWS_SQS_HOST = /^(?:sqs\.([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(\.cn)?$/;
+const QUEUE_PATH = /^\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$/;
+
+/** The region whose SQS endpoint `host` is (`sqs.<region>.amazonaws.com`, legacy `<region>.queue.amazonaws.com`, `.com.cn`); undefined for any other host. */
+export function awsSqsEndpointRegion(host: string): { readonly region: string; readonly china: boolean } | undefined {
+  const m = AWS_SQS_HOST.exec(host.toLowerCase());
+  if (!m) return undefined;
+  const region = m[1] ?? m[2];
+  const china = m[3] !== undefined;
+  // amazonaws.com.cn serves the China regions only, and only those.
+  if (china !== region.startsWith('cn-')) return undefined;
+  return { region, china };
+}
+
+/**
+ * The queue an SQS queue URL names. Accepted: `https://` on the SQS endpoint of a region
+ * ({@link awsSqsEndpointRegion}), or on one of `endpoints` (origins such as
+ * `http://127.0.0.1:9324`, the data plane's configured SDK endpoint in tests and labs), with the
+ * path `/<account>/<queue>`. Undefined for anything else: a queue URL is where the SDK sends the
+ * request, signed with the sender's credentials, so it must never name another host.
+ */
+export function queueOfUrl(queueUrl: string, endpoints: readonly string[] = []): QueueOfUrl | undefined {
+  if (typeof queueUrl !== 'string') return undefined;
+  let url: URL;
+  try {
+    url = new URL(queueUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.username || url.password || url.search || url.hash) return undefined;
+  const path = QUEUE_PATH.exec(url.pathname);
+  if (!path) return undefined;
+  const [, account, name] = path;
+  const aws = url.protocol === 'https:' && url.port === '' ? awsSqsEndpointRegion(url.hostname) : undefined;
+  if (aws) return { region: aws.region, account, name, host: url.hostname };
+  for (const endpoint of endpoints) {
+    let origin: string;
+    try {
+      origin = new URL(endpoint).origin;
+    } catch {
+      continue;
+    }
+    if (origin === url.origin) return { region: '', account, name, host: url.host };
+  }
+  return undefined;
+}
+
+/**
+ * Why `queueUrl` is not the URL of `queueArn`'s queue (region of its endpoint, account, name), or
+ * undefined when it is. A URL on a configured endpoint (`endpoints`) has no region to compare.
+ */
+export function queueUrlMismatch(queueUrl: string, queueArn: string, endpoints: readonly string[] = []): string | undefined {
+  const queue = queueOfUrl(queueUrl, endpoints);
+  if (!queue) return `is not the URL of an SQS queue on its regional endpoint (allowed: ${SQS_QUEUE_URL_ALLOWED})`;
+  const arn = parseArn(queueArn);
+  if (!arn || !SQS_QUEUE_ARN.pattern.test(queueArn)) return undefined; // the ARN's own error is reported
+  const china = arn.partition === 'aws-cn';
+  const sameRegion = queue.region === '' || (queue.region === arn.region && queue.host.endsWith('.cn') === china);
+  if (!sameRegion || queue.account !== arn.account || queue.name !== arn.resource) {
+    return `does not name the queue of Arn ${queueArn} (allowed: ${queueLocationFromArn(queueArn).queueUrl}, or leave QueueUrl out)`;
+  }
+  return undefined;
+}
+
 /** Where a CloudWatch Logs log group is: its region, account and name. */
 export interface LogGroupLocation {
   readonly region: string;

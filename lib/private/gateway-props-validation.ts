@@ -79,6 +79,7 @@ function validatePeers(scope: IConstruct, props: PacketGatewayProps): void {
   for (const peer of props.peers ?? []) {
     validateRegion(scope, 'peers[].region', peer.region);
     validateArn(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, 'sqs');
+    if (peer.registrationPrincipalArn !== undefined) validateArn(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, 'iam', 'role/');
     const own = Stack.of(scope).region;
     if (!Token.isUnresolved(own) && peer.region === own) fail(scope, `peers must be in other regions than the gateway (${own}), got ${peer.region}`);
     if (regions.has(peer.region)) fail(scope, `peers lists region ${peer.region} twice; one gateway per region`);

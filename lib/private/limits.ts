@@ -106,9 +106,6 @@ export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, 
 /** An Elastic IP allocation id. */
 export const ELASTIC_IP_ALLOCATION_ID: TextPattern = { pattern: /^eipalloc-[0-9a-f]{8,17}$/, allowed: 'eipalloc- followed by 8–17 hexadecimal digits' };
 
-/** An SQS queue URL (any http(s) URL is accepted, for local endpoints). */
-export const QUEUE_URL: TextPattern = { pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, allowed: 'https://sqs.<region>.amazonaws.com/<account>/<queue>' };
-
 // ---- path MTU --------------------------------------------------------------------------------
 
 /** MTU of the internet path a gateway must assume (Ethernet): larger datagrams are fragmented or dropped. */

@@ -39,6 +39,8 @@ export interface ListenerHost<L extends HostedListener = HostedListener> {
   readonly serviceToken: string;
   /** The principal PacketSource roles trust. */
   readonly registrationPrincipalArn: string;
+  /** The peers' registration principals, which PacketSource roles trust too. */
+  readonly peerPrincipalArns: string[];
   /** Delivery queues a PacketSource of the Listener subscribes. */
   readonly deliveryQueueArns: string[];
   /** The fleet's identity: destinations grant it delivery, and the Listener record waits for its policies. */

@@ -19,6 +19,13 @@ export interface RegistrationProviderProps {
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Custom-resource types this provider's functions serve; requests of other types are refused.
+   * @default - every type (Listener, PacketSource, WireGuard key)
+   */
+  readonly servedResourceTypes?: readonly string[];
+  /** What the functions' descriptions say they handle. @default 'Listener and PacketSource resources' */
+  readonly servesDescription?: string;
 }
 
 /**
@@ -36,9 +43,12 @@ export class RegistrationProvider extends Construct {
     const code = lambda.Code.fromAsset(assetPath('lambda/registration'));
     const logGroup = (name: string) => new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: props.removalPolicy });
 
+    const serves = props.servesDescription ?? 'Listener and PacketSource resources';
     const role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Packet Gateway registration handler: writes Listener and PacketSource records',
+      description: props.servedResourceTypes
+        ? `Packet Gateway registration handler: writes records of ${serves}`
+        : 'Packet Gateway registration handler: writes Listener and PacketSource records',
     });
     this.role = role;
 
@@ -51,6 +61,7 @@ export class RegistrationProvider extends Construct {
       timeout: Duration.minutes(2),
       environment: {
         ...props.environment,
+        ...(props.servedResourceTypes ? { [RegistrationEnvironment.ServedResourceTypes]: JSON.stringify(props.servedResourceTypes) } : {}),
         [RegistrationEnvironment.ConfirmationTimeoutSeconds]: String(CONFIRMATION_TIMEOUT.toSeconds()),
         POWERTOOLS_SERVICE_NAME: 'packet-gateway-registration',
         NODE_OPTIONS: '--enable-source-maps',
@@ -63,7 +74,7 @@ export class RegistrationProvider extends Construct {
     this.onEventFunction = new lambda.Function(this, 'OnEventFunction', {
       ...common,
       handler: 'index.onEvent',
-      description: 'Packet Gateway registration: Create/Update/Delete of Listener and PacketSource resources',
+      description: `Packet Gateway registration: Create/Update/Delete of ${serves}`,
       logGroup: onEventLogGroup,
     });
     this.isCompleteFunction = new lambda.Function(this, 'IsCompleteFunction', {

@@ -92,13 +92,19 @@ export const WireGuardKeyAttribute = {
  * `PACKET_GATEWAY_DELIVERY_TARGETS`: JSON array of `{ Region, QueueArn, TableName }` (the tables
  * the function writes), the home region first. `PACKET_GATEWAY_ACCESS_ROLE_ARN`: the
  * registration principal, assumed before users' roles. `PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS`:
- * how long a subscription may stay pending.
+ * how long a subscription may stay pending. `PACKET_GATEWAY_SERVED_RESOURCE_TYPES`: JSON array of
+the custom-resource types this function instance serves (unset: all three); the instance behind
+the service token that other accounts may invoke serves PacketSources only.
  */
 export const RegistrationEnvironment = {
   DeliveryTargets: 'PACKET_GATEWAY_DELIVERY_TARGETS',
   AccessRoleArn: 'PACKET_GATEWAY_ACCESS_ROLE_ARN',
   ConfirmationTimeoutSeconds: 'PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS',
+  ServedResourceTypes: 'PACKET_GATEWAY_SERVED_RESOURCE_TYPES',
 } as const;
+
+/** Every custom-resource type of the registration function. */
+export const REGISTRATION_RESOURCE_TYPES: readonly string[] = [LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE, WIREGUARD_KEY_RESOURCE_TYPE];
 
 /** One gateway region a PacketSource subscribes: its delivery queue and its configuration table. */
 export interface DeliveryTarget {

@@ -5,11 +5,13 @@
  * all errors are collected, not just the first.
  */
 import { isIP } from 'node:net';
-import { IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from './arn';
+import {
+  IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
+} from './arn';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
-  NAME, NumericRange, PAYLOAD_BYTES, PORT, QUEUE_URL, REGION,
+  NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
@@ -25,6 +27,13 @@ export interface RecordValidationOptions {
    * @default true
    */
   readonly rejectUnknownFields?: boolean;
+
+  /**
+   * Origins of SQS endpoints an SQS destination's `QueueUrl` may name besides AWS's regional
+   * endpoints: the data plane's configured SDK endpoint (`AWS_ENDPOINT_URL_SQS`) in tests and labs.
+   * @default - AWS's regional SQS endpoints only
+   */
+  readonly queueEndpoints?: readonly string[];
 }
 
 /** Thrown by {@link assertValidConfigDocument}; `errors` holds every problem found. */
@@ -193,9 +202,11 @@ export function assertValidConfigDocument(
 class Validator {
   public readonly errors: string[] = [];
   private readonly rejectUnknown: boolean;
+  private readonly queueEndpoints: readonly string[];
 
   public constructor(options: RecordValidationOptions) {
     this.rejectUnknown = options.rejectUnknownFields ?? true;
+    this.queueEndpoints = options.queueEndpoints ?? [];
   }
 
   public error(path: string, value: unknown, problem: string, allowed: string): void {
@@ -284,7 +295,7 @@ class Validator {
     } else if (type === 'sqs') {
       if (r.Arn === undefined && r.QueueUrl === undefined) this.missing(`${path}.Arn`, 'an SQS queue ARN, or QueueUrl');
       this.pattern(r.Arn, `${path}.Arn`, SQS_QUEUE_ARN, 'is not an SQS queue ARN', false);
-      this.pattern(r.QueueUrl, `${path}.QueueUrl`, QUEUE_URL, 'is not a queue URL', false);
+      this.queueUrl(r.QueueUrl, r.Arn, `${path}.QueueUrl`);
     } else if (type === 'local') {
       if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
       else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
@@ -299,6 +310,19 @@ class Validator {
     }
     this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
     this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
+  }
+
+  /** A queue URL names the host the request (with the sender's credentials) goes to: only the SQS endpoint of the ARN's queue. */
+  public queueUrl(value: unknown, arn: unknown, path: string): void {
+    if (value === undefined) return;
+    if (typeof value !== 'string') {
+      this.error(path, value, 'is not a queue URL', SQS_QUEUE_URL_ALLOWED);
+      return;
+    }
+    const problem = typeof arn === 'string'
+      ? queueUrlMismatch(value, arn, this.queueEndpoints)
+      : queueOfUrl(value, this.queueEndpoints) ? undefined : `is not the URL of an SQS queue on its regional endpoint (allowed: ${SQS_QUEUE_URL_ALLOWED})`;
+    if (problem) this.errors.push(`${path}: ${show(value)} ${problem}`);
   }
 
   public wireGuard(value: unknown, path: string): void {

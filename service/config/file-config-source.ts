@@ -11,6 +11,7 @@ import { ConfigListener, ConfigListeners, ConfigSource } from './config-source';
 import { deepEqual } from './deep-equal';
 import type { GatewayConfigDocument, ListenerRecord } from '../../lib/private/records';
 import { assertValidConfigDocument } from '../../lib/private/validate-records';
+import { configuredQueueEndpoints } from '../aws-clients';
 
 export interface FileConfigSourceOptions {
   readonly path: string;
@@ -90,7 +91,7 @@ export async function loadConfigFile(path: string): Promise<GatewayConfigDocumen
   } catch (err) {
     throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  assertValidConfigDocument(doc, `config file ${path}`);
+  assertValidConfigDocument(doc, `config file ${path}`, { queueEndpoints: configuredQueueEndpoints(process.env) });
   return resolveModulePaths(doc, dirname(path));
 }
 

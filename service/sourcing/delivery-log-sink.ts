@@ -10,8 +10,9 @@
  * Records that cannot be written are reported once each, as DestinationFailed.
  */
 import { CloudWatchLogsClient, CreateLogStreamCommand, InputLogEvent, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import { failureContextOf, serializeFailureRecord } from './failure-records';
+import { identityKey, packetSourceRoleCredentials, RoleCredentialsProvider } from './packet-source-role';
 import { LOG_GROUP_ARN, logGroupLocationFromArn } from '../../lib/private/arn';
 import type { DeliveryLogSink, DeliveryLogTarget, FailureContext, FailureReporter } from '../contracts';
 
@@ -21,17 +22,8 @@ const MAX_BATCH_BYTES = 1_048_576;
 const EVENT_OVERHEAD_BYTES = 26;
 /** Largest message written; longer records leave out the original message. */
 const MAX_MESSAGE_BYTES = 256 * 1024 - EVENT_OVERHEAD_BYTES;
-/** Lifetime of assumed-role credentials; the SDK refreshes them 5 minutes before they expire. */
-const ROLE_SESSION_SECONDS = 900;
 
-/** Credentials as SDK clients take them; an expiration makes the client fetch them again shortly before it. */
-export interface RoleCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiration?: Date;
-}
-export type RoleCredentialsProvider = () => Promise<RoleCredentials>;
+export type { RoleCredentials, RoleCredentialsProvider } from './packet-source-role';
 
 export interface CloudWatchDeliveryLogSinkOptions {
   /** Told (as DestinationFailed) about records that could not be written. */
@@ -226,28 +218,13 @@ export class CloudWatchDeliveryLogSink implements DeliveryLogSink {
 
   private clientFor(group: Group): CloudWatchLogsClient {
     const { roleArn, externalId } = group.target;
-    const key = `${group.region}\u0000${roleArn ?? ''}\u0000${externalId ?? ''}`;
+    const key = identityKey(group.region, group.target);
     let client = this.clients.get(key);
     if (!client) {
-      client = this.logsClient(group.region, roleArn ? this.assumedRole(roleArn, externalId) : undefined);
+      client = this.logsClient(group.region, roleArn ? packetSourceRoleCredentials(this.sts, roleArn, externalId, 'packet-gateway-delivery-log') : undefined);
       this.clients.set(key, client);
     }
     return client;
-  }
-
-  /** Credentials of the PacketSource role; the SDK client caches them until shortly before they expire. */
-  private assumedRole(roleArn: string, externalId: string | undefined): RoleCredentialsProvider {
-    return async (): Promise<RoleCredentials> => {
-      const out = await this.sts.send(new AssumeRoleCommand({
-        RoleArn: roleArn,
-        ExternalId: externalId,
-        RoleSessionName: 'packet-gateway-delivery-log',
-        DurationSeconds: ROLE_SESSION_SECONDS,
-      }));
-      const c = out.Credentials;
-      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`STS returned no credentials for ${roleArn}`);
-      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
-    };
   }
 
   private reportLost(logGroupArn: string, context: FailureContext, why: string): void {

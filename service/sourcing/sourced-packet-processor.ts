@@ -127,6 +127,13 @@ export class SourcedPacketProcessor {
       if (typeof egress.Value !== 'string') {
         return this.rejectNotification(n, undefined, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
       }
+      const named = this.bindings.getPacketSource(topicArn);
+      // The home region's gateway receives every message (its subscription has no filter) and answers for regions without a gateway.
+      const regions = named?.EgressRegions;
+      if (named && regions && (named.HomeRegion ?? this.region) === this.region && !regions.includes(egress.Value)) {
+        return this.rejectNotification(n, named, 'UnknownRegion', `MessageAttributes.EgressRegion ${describe(egress.Value)} names a region without a gateway `
+          + `for this PacketSource (allowed: ${regions.join(', ')})`);
+      }
       this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
@@ -212,7 +219,9 @@ export class SourcedPacketProcessor {
 
   /** Writes a failure record to the binding's dead-letter queue and delivery log group, where it has them. */
   private record(binding: PacketSourceRecord, record: Record<string, unknown>): void {
-    if (binding.DeadLetterQueueArn && this.deadLetters) this.deadLetters.enqueue(binding.DeadLetterQueueArn, record);
+    if (binding.DeadLetterQueueArn && this.deadLetters) {
+      this.deadLetters.enqueue(binding.DeadLetterQueueArn, record, { roleArn: binding.RoleArn, externalId: binding.ExternalId });
+    }
     if (binding.DeliveryLogGroupArn && this.deliveryLog) {
       this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
     }

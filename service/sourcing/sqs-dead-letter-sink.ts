@@ -2,11 +2,18 @@
  * Sends failure records of sourced packets to each PacketSource's dead-letter queue, in
  * SendMessageBatch calls of up to 10 records, flushed on a short timer and on {@link flush}.
  * Nothing here is awaited per packet; the buffer is bounded.
+ *
+ * The queue belongs to the PacketSource, possibly in another account: when the binding names a
+ * role (`RoleArn`, `ExternalId`), the records are sent as that role (which the PacketSource
+ * construct allows to send to its queue, and to use the queue's KMS key); without one (local
+ * mode), with the gateway's own credentials. The fleet has no permission on other queues.
  */
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { queueLocationFromArn } from '../../lib/private/arn';
 import type { DeadLetterSink, FailureContext, FailureReporter } from '../contracts';
 import { failureContextOf, serializeFailureRecord } from './failure-records';
+import { identityKey, packetSourceRoleCredentials, PacketSourceIdentity, RoleCredentialsProvider } from './packet-source-role';
 
 /** SQS limits: 10 messages per batch, 256 KiB per message and per batch. */
 const MAX_BATCH_ENTRIES = 10;
@@ -19,12 +26,23 @@ export interface SqsDeadLetterSinkOptions {
   readonly sqs: SQSClient;
   /** Told (as DestinationFailed) about records that could not be delivered to their queue. */
   readonly failures?: FailureReporter;
-  /** Client for a queue in another region. @default - a new SQSClient for that region, kept for reuse */
+  /** Client for a queue in another region, with the gateway's own credentials. @default - a new SQSClient for that region, kept for reuse */
   readonly clientForRegion?: (region: string) => SQSClient;
+  /** Client for `region` acting with `credentials` (a PacketSource's role). @default - a new SQSClient, kept for reuse */
+  readonly clientAs?: (region: string, credentials: RoleCredentialsProvider) => SQSClient;
+  /** STS client that assumes PacketSource roles (the gateway's own credentials). @default - a new STSClient */
+  readonly sts?: STSClient;
   /** Longest time a record waits before its batch is sent, in milliseconds. @default 100 */
   readonly flushIntervalMs?: number;
   /** Records held in memory at most; further ones are dropped and reported. @default 10000 */
   readonly maxBufferedRecords?: number;
+}
+
+/** Records waiting for one queue, to be sent as one identity. */
+interface Outbox {
+  readonly queueArn: string;
+  readonly sender?: PacketSourceIdentity;
+  readonly records: QueuedRecord[];
 }
 
 interface QueuedRecord {
@@ -39,9 +57,11 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   private readonly sqs: SQSClient;
   private readonly failures?: FailureReporter;
   private readonly clientForRegion: (region: string) => SQSClient;
+  private readonly clientAs: (region: string, credentials: RoleCredentialsProvider) => SQSClient;
+  private readonly sts: () => STSClient;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
-  private readonly queues = new Map<string, QueuedRecord[]>();
+  private readonly queues = new Map<string, Outbox>();
   private readonly clients = new Map<string, SQSClient>();
   private readonly inFlight = new Set<Promise<void>>();
   private ownRegion?: Promise<string>;
@@ -52,12 +72,18 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     this.sqs = opts.sqs;
     this.failures = opts.failures;
     this.clientForRegion = opts.clientForRegion ?? ((region) => new SQSClient({ region }));
+    this.clientAs = opts.clientAs ?? ((region, credentials) => new SQSClient({ region, credentials }));
+    let sts = opts.sts;
+    this.sts = () => (sts ??= new STSClient({}));
     this.flushIntervalMs = opts.flushIntervalMs ?? 100;
     this.maxBuffered = opts.maxBufferedRecords ?? 10_000;
   }
 
-  /** Queues `record` for `queueArn`; sent within the flush interval, or at once when a batch is full. */
-  enqueue(queueArn: string, record: Record<string, unknown>): void {
+  /**
+   * Queues `record` for `queueArn`, to be sent as `sender` (the PacketSource's role); sent within
+   * the flush interval, or at once when a batch is full.
+   */
+  enqueue(queueArn: string, record: Record<string, unknown>, sender?: PacketSourceIdentity): void {
     const context = failureContextOf(record);
     const code = typeof record.code === 'string' ? record.code : 'Unknown';
     if (this.buffered >= this.maxBuffered) {
@@ -65,15 +91,16 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       return;
     }
     const body = serializeFailureRecord(record, MAX_BODY_BYTES);
-    let queue = this.queues.get(queueArn);
+    const key = identityKey(queueArn, sender);
+    let queue = this.queues.get(key);
     if (!queue) {
-      queue = [];
-      this.queues.set(queueArn, queue);
+      queue = { queueArn, sender: sender?.roleArn ? sender : undefined, records: [] };
+      this.queues.set(key, queue);
     }
-    queue.push({ body, bytes: Buffer.byteLength(body), code, context });
+    queue.records.push({ body, bytes: Buffer.byteLength(body), code, context });
     this.buffered++;
-    if (queue.length >= MAX_BATCH_ENTRIES) {
-      this.sendFrom(queueArn, queue);
+    if (queue.records.length >= MAX_BATCH_ENTRIES) {
+      this.sendFrom(key, queue);
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -96,27 +123,28 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   }
 
   private drain(): void {
-    for (const [queueArn, queue] of this.queues) {
-      while (queue.length > 0) this.sendFrom(queueArn, queue);
+    for (const [key, queue] of this.queues) {
+      while (queue.records.length > 0) this.sendFrom(key, queue);
     }
   }
 
   /** Takes one batch (≤ 10 records, ≤ 256 KiB) off the front of `queue` and sends it. */
-  private sendFrom(queueArn: string, queue: QueuedRecord[]): void {
+  private sendFrom(key: string, queue: Outbox): void {
+    const records = queue.records;
     let count = 0;
     let bytes = 0;
-    while (count < queue.length && count < MAX_BATCH_ENTRIES && (count === 0 || bytes + queue[count].bytes <= MAX_BATCH_BYTES)) {
-      bytes += queue[count].bytes;
+    while (count < records.length && count < MAX_BATCH_ENTRIES && (count === 0 || bytes + records[count].bytes <= MAX_BATCH_BYTES)) {
+      bytes += records[count].bytes;
       count++;
     }
-    const batch = queue.splice(0, count);
+    const batch = records.splice(0, count);
     this.buffered -= batch.length;
-    if (queue.length === 0) this.queues.delete(queueArn);
-    const sending = this.sendBatch(queueArn, batch).finally(() => this.inFlight.delete(sending));
+    if (records.length === 0) this.queues.delete(key);
+    const sending = this.sendBatch(queue.queueArn, queue.sender, batch).finally(() => this.inFlight.delete(sending));
     this.inFlight.add(sending);
   }
 
-  private async sendBatch(queueArn: string, batch: readonly QueuedRecord[]): Promise<void> {
+  private async sendBatch(queueArn: string, sender: PacketSourceIdentity | undefined, batch: readonly QueuedRecord[]): Promise<void> {
     let location;
     try {
       location = queueLocationFromArn(queueArn);
@@ -130,7 +158,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       MessageAttributes: { FailureCode: { DataType: 'String', StringValue: r.code } },
     }));
     try {
-      const client = await this.clientFor(location.region);
+      const client = sender?.roleArn ? this.clientOf(location.region, sender.roleArn, sender.externalId) : await this.clientFor(location.region);
       const out = await client.send(new SendMessageBatchCommand({ QueueUrl: location.queueUrl, Entries: entries }));
       for (const failed of out.Failed ?? []) {
         const r = batch[Number(failed.Id)];
@@ -149,6 +177,17 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     if (!client) {
       client = this.clientForRegion(region);
       this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  /** A client of `region` acting as the PacketSource's role; kept per region and role. */
+  private clientOf(region: string, roleArn: string, externalId: string | undefined): SQSClient {
+    const key = identityKey(region, { roleArn, externalId });
+    let client = this.clients.get(key);
+    if (!client) {
+      client = this.clientAs(region, packetSourceRoleCredentials(this.sts(), roleArn, externalId, 'packet-gateway-dead-letter'));
+      this.clients.set(key, client);
     }
     return client;
   }

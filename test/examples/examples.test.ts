@@ -2,12 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { crossAccountApp } from '../../examples/cross-account/app';
 import { GameFanoutStack } from '../../examples/game-fanout/app';
-import { IotPushStack } from '../../examples/iot-push/app';
+import { IotPushStack, PUSH_TO_DEVICES_SEEN_WITHIN } from '../../examples/iot-push/app';
 import { ensureAssets } from '../lib/support';
 
 const ROOT = join(__dirname, '..', '..');
@@ -36,6 +39,35 @@ describe('iot-push', () => {
       Description: 'Pushes WAKE to recently seen devices',
       Environment: { Variables: { TOPIC_ARN: { Ref: Match.stringLikeRegexp('PushTopic') }, DEVICES_TABLE: Match.anyValue() } },
     });
+  });
+
+  test('the notifier pushes only to devices seen within 110 s, below the load balancer\'s 120 s flow idle timeout', async () => {
+    const t = Template.fromStack(new IotPushStack(new App(), 'IotPush', { env: ENV }));
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Pushes WAKE to recently seen devices',
+      Environment: { Variables: Match.objectLike({ SEEN_WITHIN_SECONDS: '110' }) },
+    });
+    expect(PUSH_TO_DEVICES_SEEN_WITHIN.toSeconds()).toBeLessThanOrEqual(110);
+
+    const dynamodb = mockClient(DynamoDBClient);
+    const sns = mockClient(SNSClient);
+    dynamodb.on(ScanCommand).resolves({ Items: [] });
+    try {
+      const before = Date.now();
+      process.env.DEVICES_TABLE = 'devices';
+      delete process.env.SEEN_WITHIN_SECONDS;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const notifier = require('../../examples/iot-push/functions/notifier/index.js') as { handler: () => Promise<unknown> };
+      await notifier.handler();
+      const after = Date.now();
+      const since = Number(dynamodb.commandCalls(ScanCommand)[0].args[0].input.ExpressionAttributeValues![':since'].N);
+      expect(since).toBeGreaterThanOrEqual(before - 110_000);
+      expect(since).toBeLessThanOrEqual(after - 110_000);
+    } finally {
+      dynamodb.restore();
+      sns.restore();
+      delete process.env.DEVICES_TABLE;
+    }
   });
 
   test('a WireGuard Listener for the same telemetry: generated key, device peers, its own PacketSource, the public key as an output', () => {
@@ -96,6 +128,9 @@ describe('cross-account', () => {
     const p = Template.fromStack(platform);
     p.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: '222222222222' });
     p.hasOutput('GatewayServiceToken', {});
+    // the output is the token that serves PacketSources only, the one the application account may invoke
+    expect(platform.resolve(platform.gateway.packetSourceServiceToken)).toEqual(p.toJSON().Outputs.GatewayServiceToken.Value);
+    p.hasResourceProperties('AWS::Lambda::Permission', { Principal: '222222222222', FunctionName: p.toJSON().Outputs.GatewayServiceToken.Value });
     p.hasOutput('GatewayPrincipalArn', {});
     p.hasOutput('GatewayDeliveryQueueArn', {});
     const a = Template.fromStack(application);

@@ -310,18 +310,36 @@ describe('registration provider', () => {
         },
       });
     }
-    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // one waiter per provider: the gateway's own, and the one of other accounts' PacketSources
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     t.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ALL' }) });
     expect(stack.resolve(gw.serviceToken)).toEqual({ 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] });
   });
 
-  test('allowed accounts may invoke the service token', () => {
-    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+  test('allowed accounts may invoke the PacketSource service token only; the gateway\'s own token is not theirs', () => {
+    const { gw, stack, template } = gateway({ allowedAccounts: [OTHER_ACCOUNT] });
+    const t = template();
+    const tenantFramework = logicalId(t, 'AWS::Lambda::Function', 'GatewayPacketSourceRegistrationProviderframeworkonEvent');
+    expect(stack.resolve(gw.packetSourceServiceToken)).toEqual({ 'Fn::GetAtt': [tenantFramework, 'Arn'] });
     t.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: OTHER_ACCOUNT,
-      FunctionName: { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent'), 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': [tenantFramework, 'Arn'] },
     });
+    const ownFramework = logicalId(t, 'AWS::Lambda::Function', 'GatewayRegistrationProviderframeworkonEvent');
+    const invokers = Object.values(t.findResources('AWS::Lambda::Permission'))
+      .filter((p) => JSON.stringify(p.Properties.FunctionName).includes(ownFramework))
+      .map((p) => p.Properties.Principal);
+    expect(invokers).not.toContain(OTHER_ACCOUNT);
+  });
+
+  test('the PacketSource service token runs a handler that serves PacketSources only, with a role of its own', () => {
+    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+    const served = (role: string) => Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onEvent' } }))
+      .filter((fn) => fn.Properties.Role['Fn::GetAtt'][0].startsWith(role))
+      .map((fn) => fn.Properties.Environment.Variables.PACKET_GATEWAY_SERVED_RESOURCE_TYPES);
+    expect(served('GatewayPacketSourceRegistrationHandlerRole')).toEqual(['["Custom::PacketGatewayPacketSource"]']);
+    expect(served('GatewayRegistrationHandlerRole')).toEqual([undefined]);
   });
 
   test('allowAccount after construction extends every grant', () => {
@@ -335,6 +353,13 @@ describe('registration provider', () => {
     expect(JSON.stringify(assume?.Resource)).toContain(`:iam::${OTHER_ACCOUNT}:role/packet-gateway/*`);
   });
 
+  test('the access role may send to no SQS queue of the allowed accounts: failure records go as each PacketSource\'s role', () => {
+    const t = gateway({ allowedAccounts: [OTHER_ACCOUNT] }).template();
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access.filter((s) => actionsOf(s).includes('sqs:SendMessage'))).toEqual([]);
+    expect(JSON.stringify(access)).not.toContain(':sqs:*:');
+  });
+
   test('the access role is the fleet task role, trusted by ECS tasks and the registration handler only', () => {
     const t = gateway().template();
     const handlerRole = logicalId(t, 'AWS::IAM::Role', 'GatewayRegistrationHandlerRole');
@@ -343,6 +368,7 @@ describe('registration provider', () => {
         Statement: [
           { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } },
           { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [handlerRole, 'Arn'] } } },
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayPacketSourceRegistrationHandlerRole'), 'Arn'] } } },
         ],
       },
     });
@@ -366,6 +392,19 @@ describe('registration provider', () => {
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:dynamodb:eu-central-1:${ACCOUNT}:table/peer-table`]] },
     }));
+  });
+});
+
+describe('peer principals', () => {
+  test('a peer without registrationPrincipalArn gets a warning: it cannot write failure records of its region', () => {
+    const { stack, gw } = gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table' }] });
+    expect(gw.peerPrincipalArns).toEqual([]);
+    Annotations.fromStack(stack).hasWarning('/Stack/Gateway', Match.stringLikeRegexp('the peer in eu-central-1 has no registrationPrincipalArn'));
+  });
+
+  test('fails if a peer principal is not an IAM role ARN', () => {
+    expect(() => gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'peer-table', registrationPrincipalArn: 'peer' }] }))
+      .toThrow(/peers\[\]\.registrationPrincipalArn must be an ARN of iam \(role\/…\), got "peer"/);
   });
 });
 

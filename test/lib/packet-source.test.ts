@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -67,7 +68,7 @@ describe('same account', () => {
     });
   });
 
-  test('a dead-letter queue with 14-day retention that SNS (for this topic) and the gateway may send to', () => {
+  test('a dead-letter queue with 14-day retention that SNS (for this topic) may send to; the gateway sends as the role, not as its fleet', () => {
     const { stack, listener } = sameStack();
     new PacketSource(stack, 'Push', { listener });
     const t = Template.fromStack(stack);
@@ -85,16 +86,26 @@ describe('same account', () => {
             Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
             Condition: { ArnEquals: { 'aws:SourceArn': { Ref: logicalId(t, 'AWS::SNS::Topic', 'PushTopic') } } },
           },
-          {
-            Sid: 'AllowGatewayFailureRecords',
-            Effect: 'Allow',
-            Principal: { AWS: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] } },
-            Action: 'sqs:SendMessage',
-            Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
-          },
         ]),
       },
     });
+    const policy = Object.values(t.findResources('AWS::SQS::QueuePolicy', { Properties: { Queues: [{ Ref: queue }] } }))[0];
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain(logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+  });
+
+  test('a dead-letter queue with a customer-managed key: the role may use the key to send, and nothing more of it', () => {
+    const { stack, listener } = sameStack();
+    const key = new kms.Key(stack, 'DlqKey');
+    const deadLetterQueue = new sqs.Queue(stack, 'Dlq', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key });
+    new PacketSource(stack, 'Push', { listener, deadLetterQueue });
+    const t = Template.fromStack(stack);
+    const statements = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'PushRole'));
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'DlqKey'), 'Arn'] },
+    });
+    expect(JSON.stringify(statements)).not.toMatch(/kms:Encrypt|kms:ReEncrypt/);
   });
 
   test('the role trusts only the registration principal with an sts:ExternalId condition, on the /packet-gateway/ path', () => {
@@ -114,6 +125,40 @@ describe('same account', () => {
         }],
       },
     });
+  });
+
+  test('the role trusts every gateway that sends for it: the peers\' principals too, with the same ExternalId', () => {
+    const stack = testStack();
+    const peerPrincipal = `arn:aws:iam::${ACCOUNT}:role/peer-gateway-AccessRole`;
+    const gw = new PacketGateway(stack, 'Gateway', {
+      peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table', registrationPrincipalArn: peerPrincipal }],
+    });
+    const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+    const listener = gw.addListener('Telemetry', { listenerName: 'telemetry', port: 5555, destinations: [Destination.lambda(fn)] });
+    new PacketSource(stack, 'Push', { listener });
+    const t = Template.fromStack(stack);
+    const [externalId] = Object.values(t.findResources('Custom::PacketGatewayPacketSource')).map((r) => r.Properties.SnsTopicSource.ExternalId);
+    const role = t.findResources('AWS::IAM::Role')[logicalId(t, 'AWS::IAM::Role', 'PushRole')];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Principal: { AWS: { 'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'), 'Arn'] } }, Condition: { StringEquals: { 'sts:ExternalId': externalId } } }),
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: peerPrincipal }, Condition: { StringEquals: { 'sts:ExternalId': externalId } } },
+    ]);
+  });
+
+  test('a Listener of another account passes its gateway\'s peer principals on', () => {
+    const stack = testStack();
+    const peerPrincipal = `arn:aws:iam::${OTHER_ACCOUNT}:role/peer-gateway-AccessRole`;
+    const listener = Listener.fromListenerAttributes(stack, 'Gateway', {
+      listenerName: 'telemetry',
+      serviceToken: `arn:aws:lambda:${REGION}:${OTHER_ACCOUNT}:function:gateway-registration`,
+      registrationPrincipalArn: `arn:aws:iam::${OTHER_ACCOUNT}:role/gateway-AccessRole`,
+      peerPrincipalArns: [peerPrincipal],
+    });
+    new PacketSource(stack, 'Push', { listener });
+    const t = Template.fromStack(stack);
+    const role = t.findResources('AWS::IAM::Role')[logicalId(t, 'AWS::IAM::Role', 'PushRole')];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement.map((s: any) => s.Principal.AWS))
+      .toEqual([`arn:aws:iam::${OTHER_ACCOUNT}:role/gateway-AccessRole`, peerPrincipal]);
   });
 
   test('least privilege: subscribe only the gateway delivery queue over sqs, manage only this topic, send to its queue, write its log group', () => {

@@ -4,7 +4,7 @@ import {
 } from './support';
 import type { ResourceEvent } from '../../../lambda/registration/events';
 import { handleCompletion, handleEvent } from '../../../lambda/registration/index';
-import { LISTENER_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
+import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE, WIREGUARD_KEY_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
 
 let dynamo: LocalDynamo;
 let ctx: TestContext;
@@ -178,6 +178,37 @@ describe('accepted from the gateway account only', () => {
   });
 });
 
+describe('the service token of other accounts serves PacketSources only', () => {
+  let tenantToken: TestContext;
+  beforeEach(() => {
+    tenantToken = { ...ctx, servedResourceTypes: [PACKET_SOURCE_RESOURCE_TYPE] };
+  });
+
+  test("refuses a Listener forged with the gateway's own StackId and ServiceToken", async () => {
+    const forged = event('Create', { ...listenerProps('telemetry', 5555), ServiceToken: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:provider` }, { StackId: STACK_ID });
+    await expect(handleEvent(forged, tenantToken)).rejects.toThrow(
+      `${LISTENER_RESOURCE_TYPE} is not served by this service token (allowed: ${PACKET_SOURCE_RESOURCE_TYPE})`);
+    expect(await item('telemetry')).toBeUndefined();
+  });
+
+  test('refuses Updates of Listeners and WireGuard keys', async () => {
+    await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
+    const before = await item('telemetry');
+    const update = event('Update', listenerProps('telemetry', 6000), { PhysicalResourceId: 'telemetry', OldResourceProperties: listenerProps('telemetry', 5555) });
+    await expect(handleEvent(update, tenantToken)).rejects.toThrow(`${LISTENER_RESOURCE_TYPE} is not served by this service token`);
+    const key = request('Create', WIREGUARD_KEY_RESOURCE_TYPE, { ListenerName: 'tunnel' });
+    await expect(handleEvent(key, tenantToken)).rejects.toThrow(`${WIREGUARD_KEY_RESOURCE_TYPE} is not served by this service token`);
+    expect(await item('telemetry')).toEqual(before);
+  });
+
+  test('a Delete of a Listener through it succeeds and removes nothing', async () => {
+    await handleEvent(event('Create', listenerProps()), ctx);
+    await expect(handleEvent(event('Delete', listenerProps(), { StackId: STACK_ID, PhysicalResourceId: 'telemetry' }), tenantToken))
+      .resolves.toEqual({ PhysicalResourceId: 'telemetry' });
+    expect(await item('telemetry')).toBeDefined();
+  });
+});
+
 function wireGuardProps(peer: Record<string, unknown>): Record<string, unknown> {
   return {
     ListenerName: 'tunnel',
@@ -208,6 +239,14 @@ describe('fails with a reason naming the problem', () => {
     await expect(handleEvent(event('Create', wireGuardProps({ PresharedKeyEnvironmentVariable: '0-psk' })), ctx))
       .rejects.toThrow(/Configuration.WireGuard.Peers\[0\].PresharedKeyEnvironmentVariable: "0-psk" is not an environment variable name/);
     expect(await item('tunnel')).toBeUndefined();
+  });
+
+  test('an SQS destination whose QueueUrl names a host other than the SQS endpoint of its queue', async () => {
+    const destination = { Name: 'sqs-0', Type: 'sqs', Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:archive`, QueueUrl: `https://collector.example.net/${ACCOUNT}/archive` };
+    const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: [destination] });
+    await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx))
+      .rejects.toThrow(`Configuration.Destinations[0].QueueUrl: "https://collector.example.net/${ACCOUNT}/archive" is not the URL of an SQS queue on its regional endpoint`);
+    expect(await item('telemetry')).toBeUndefined();
   });
 
   test('Configuration is not JSON', async () => {

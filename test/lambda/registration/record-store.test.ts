@@ -84,3 +84,16 @@ test('settings come from the environment and a bad variable is named', () => {
   expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.AccessRoleArn]: 'arn:aws:iam::123456789012:user/access' }))
     .toThrow('environment variable PACKET_GATEWAY_ACCESS_ROLE_ARN must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "arn:aws:iam::123456789012:user/access"');
 });
+
+test('the resource types a function instance serves come from the environment', () => {
+  const env = {
+    [RegistrationEnvironment.DeliveryTargets]: JSON.stringify([{ Region: REGION, QueueArn: 'arn:aws:sqs:eu-west-1:123456789012:q', TableName: 't' }]),
+    [RegistrationEnvironment.AccessRoleArn]: 'arn:aws:iam::123456789012:role/access',
+  };
+  expect(settingsFromEnvironment(env).servedResourceTypes).toBeUndefined();
+  expect(settingsFromEnvironment({ ...env, [RegistrationEnvironment.ServedResourceTypes]: '["Custom::PacketGatewayPacketSource"]' }).servedResourceTypes)
+    .toEqual(['Custom::PacketGatewayPacketSource']);
+  expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.ServedResourceTypes]: '["Custom::Other"]' }))
+    .toThrow('environment variable PACKET_GATEWAY_SERVED_RESOURCE_TYPES must be a non-empty JSON array of resource types '
+      + '(allowed: Custom::PacketGatewayListener, Custom::PacketGatewayPacketSource, Custom::PacketGatewayWireGuardKey), got ["Custom::Other"]');
+});

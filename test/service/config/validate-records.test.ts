@@ -126,6 +126,47 @@ describe('validateConfigDocument', () => {
     expect(validateConfigDocument({ Listeners: [listener], PacketSources: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo', HomeRegion: 'ap-southeast-12' }] })).toEqual([]);
   });
 
+  describe('an SQS QueueUrl names only the regional SQS endpoint of its queue', () => {
+    const ARN = 'arn:aws:sqs:eu-west-1:123456789012:telemetry';
+    const sqs = (fields: Record<string, unknown>) => withListener({ Destinations: [{ Name: 'q', Type: 'sqs', ...fields }] });
+    const allowed = 'https://sqs.<region>.amazonaws.com/<account>/<queue>, https://<region>.queue.amazonaws.com/<account>/<queue>, or the same on amazonaws.com.cn in China';
+
+    test.each([
+      ['the regional endpoint', { Arn: ARN, QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/telemetry' }],
+      ['the legacy endpoint', { Arn: ARN, QueueUrl: 'https://eu-west-1.queue.amazonaws.com/123456789012/telemetry' }],
+      ['China', { Arn: 'arn:aws-cn:sqs:cn-north-1:123456789012:q', QueueUrl: 'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q' }],
+      ['a FIFO queue without Arn', { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo' }],
+    ])('accepts %s', (_name, fields) => {
+      expect(validateConfigDocument(sqs(fields))).toEqual([]);
+    });
+
+    test.each([
+      ['another host', { Arn: ARN, QueueUrl: 'https://collector.example.net/123456789012/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "https://collector.example.net/123456789012/telemetry" is not the URL of an SQS queue on its regional endpoint (allowed: ${allowed})`],
+      ['a host that only ends like an SQS endpoint', { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com.example.net/123456789012/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "https://sqs.eu-west-1.amazonaws.com.example.net/123456789012/telemetry" is not the URL of an SQS queue on its regional endpoint (allowed: ${allowed})`],
+      ['plain http', { QueueUrl: 'http://sqs.eu-west-1.amazonaws.com/123456789012/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "http://sqs.eu-west-1.amazonaws.com/123456789012/telemetry" is not the URL of an SQS queue on its regional endpoint (allowed: ${allowed})`],
+      ['credentials in the URL', { QueueUrl: 'https://user:pw@sqs.eu-west-1.amazonaws.com/123456789012/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "https://user:pw@sqs.eu-west-1.amazonaws.com/123456789012/telemetry" is not the URL of an SQS queue on its regional endpoint (allowed: ${allowed})`],
+      ['the endpoint of another region', { Arn: ARN, QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/telemetry" does not name the queue of Arn ${ARN} (allowed: https://sqs.eu-west-1.amazonaws.com/123456789012/telemetry, or leave QueueUrl out)`],
+      ['another account\'s queue', { Arn: ARN, QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/999999999999/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/telemetry" does not name the queue of Arn ${ARN} (allowed: https://sqs.eu-west-1.amazonaws.com/123456789012/telemetry, or leave QueueUrl out)`],
+      ['a China host for a queue outside China', { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com.cn/123456789012/telemetry' },
+        `Listeners[0].Destinations[0].QueueUrl: "https://sqs.eu-west-1.amazonaws.com.cn/123456789012/telemetry" is not the URL of an SQS queue on its regional endpoint (allowed: ${allowed})`],
+    ])('fails if it names %s', (_name, fields, error) => {
+      expect(validateConfigDocument(sqs(fields))).toEqual([error]);
+    });
+
+    test('a configured SDK endpoint (tests, labs) is accepted only when given', () => {
+      const doc = sqs({ Arn: ARN, QueueUrl: 'http://127.0.0.1:9324/123456789012/telemetry' });
+      expect(validateConfigDocument(doc)).toHaveLength(1);
+      expect(validateConfigDocument(doc, { queueEndpoints: ['http://127.0.0.1:9324'] })).toEqual([]);
+      expect(validateConfigDocument(doc, { queueEndpoints: ['http://127.0.0.1:9325'] })).toHaveLength(1);
+    });
+  });
+
   test('collects every error instead of stopping at the first', () => {
     const errors = validateConfigDocument({ Listeners: [{ Name: '', Protocol: 'x', Port: 0, Destinations: [{ Type: 'log' }] }] });
     expect(errors).toEqual([

@@ -56,6 +56,37 @@ describe('SqsDestination', () => {
     expect(result.failed?.[0].reason).toBe('SQS SendMessageBatch failed (AccessDenied): Access to the resource is denied');
   });
 
+  test('never sends to the host a QueueUrl names: the URL is built from the Arn on the endpoint the SDK resolves', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({});
+    const forged = { Name: 'q', Type: 'sqs' as const, Arn: 'arn:aws:sqs:us-east-1:123456789012:telemetry', QueueUrl: 'https://collector.example.net/123456789012/telemetry' };
+    await new SqsDestination(forged, client()).deliver(packets(1));
+    const onlyUrl = { Name: 'q', Type: 'sqs' as const, QueueUrl: 'https://collector.example.net/123456789012/telemetry' };
+    await new SqsDestination(onlyUrl, client()).deliver(packets(1));
+    expect(sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl)).toEqual([
+      'https://sqs.us-east-1.amazonaws.com/123456789012/telemetry',
+      'https://sqs.us-east-1.amazonaws.com/123456789012/telemetry',
+    ]);
+  });
+
+  test('on a configured endpoint (tests, labs) the queue is addressed on that endpoint', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({});
+    const arn = 'arn:aws:sqs:us-east-1:123456789012:telemetry';
+    const local = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9324' });
+    await new SqsDestination({ Name: 'q', Type: 'sqs', Arn: arn }, local).deliver(packets(1));
+    const saved = process.env.AWS_ENDPOINT_URL_SQS;
+    process.env.AWS_ENDPOINT_URL_SQS = 'http://127.0.0.1:9325';
+    try {
+      await new SqsDestination({ Name: 'q', Type: 'sqs', Arn: arn }, new SQSClient({ region: 'us-east-1' })).deliver(packets(1));
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_SQS;
+      else process.env.AWS_ENDPOINT_URL_SQS = saved;
+    }
+    expect(sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl)).toEqual([
+      'http://127.0.0.1:9324/123456789012/telemetry',
+      'http://127.0.0.1:9325/123456789012/telemetry',
+    ]);
+  });
+
   test('FIFO queues get a message group per client and the Tag as deduplication id', async () => {
     sqs.on(SendMessageBatchCommand).resolves({});
     const dest = new SqsDestination({ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:eu-west-1:123456789012:t.fifo' }, client());

@@ -157,6 +157,32 @@ describe('EgressRegion', () => {
     expect(await processor().handle(notification({ Messages: [to(receiver.port)] }))).toEqual({ sent: 1, failed: 0 });
   });
 
+  test('a peer region of the binding: skipped by the home region, which leaves it to the peer', async () => {
+    sources[0] = { ...sources[0], HomeRegion: REGION, EgressRegions: [REGION, 'eu-west-1'] };
+    expect(await processor().handle(notification({ Messages: [to(receiver.port)] }, { MessageAttributes: attr('eu-west-1') }))).toEqual({ sent: 0, failed: 0 });
+    expect(metrics.get('SourcedSkipped')).toBe(1);
+    expect(failures.records).toEqual([]);
+  });
+
+  test('a region without a gateway: the home region records UnknownRegion, in its log and dead-letter queue', async () => {
+    sources[0] = { ...sources[0], HomeRegion: REGION, EgressRegions: [REGION, 'eu-west-1'] };
+    const n = notification({ Messages: [to(receiver.port)] }, { MessageAttributes: attr('ap-south-2') });
+    expect(await processor().handle(n)).toEqual({ sent: 0, failed: 1 });
+    expect(failures.records).toEqual([expect.objectContaining({
+      code: 'UnknownRegion',
+      reason: `MessageAttributes.EgressRegion "ap-south-2" names a region without a gateway for this PacketSource (allowed: ${REGION}, eu-west-1)`,
+      messageId: n.MessageId,
+    })]);
+    expect(deadLetters.records.map((r) => r.record.code)).toEqual(['UnknownRegion']);
+    expect(listener.sent).toEqual([]);
+  });
+
+  test('a region without a gateway, seen by a peer: left to the home region (one failure record, not one per region)', async () => {
+    sources[0] = { ...sources[0], HomeRegion: 'eu-west-1', EgressRegions: ['eu-west-1', REGION] };
+    expect(await processor().handle(notification({ Messages: [to(receiver.port)] }, { MessageAttributes: attr('ap-south-2') }))).toEqual({ sent: 0, failed: 0 });
+    expect(failures.records).toEqual([]);
+  });
+
   test('absent and no home region: this region sends', async () => {
     expect(await processor().handle(notification({ Messages: [to(receiver.port)] }))).toEqual({ sent: 1, failed: 0 });
   });
@@ -340,6 +366,13 @@ describe('delivery-log records', () => {
     await processor({ deliveryLog }).handle(n);
     expect(written).toEqual([{ target: { logGroupArn: LOG_GROUP, roleArn: ROLE, externalId: 'ext-1' }, record: deadLetters.records[0].record }]);
     expect(written[0].record).toMatchObject({ code: 'InvalidPort', index: 1, messageId: n.MessageId });
+  });
+
+  test('go to the binding\'s dead-letter queue as its role, not as the fleet', async () => {
+    sources[0] = { TopicArn: TOPIC, ListenerName: 'demo', DeadLetterQueueArn: DLQ, RoleArn: ROLE, ExternalId: 'ext-1' };
+    await processor().handle(notification({ Messages: [to(0)] }));
+    expect(deadLetters.records.map((r) => r.queueArn)).toEqual([DLQ]);
+    expect(deadLetters.senders).toEqual([{ roleArn: ROLE, externalId: 'ext-1' }]);
   });
 
   test('notification-level failures too; none without a DeliveryLogGroupArn', async () => {

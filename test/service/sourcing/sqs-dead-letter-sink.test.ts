@@ -1,9 +1,11 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { captureReports, failureRecord } from './support';
 import { SqsDeadLetterSink } from '../../../service/sourcing/sqs-dead-letter-sink';
 
 const sqsMock = mockClient(SQSClient);
+const stsMock = mockClient(STSClient);
 const DLQ = 'arn:aws:sqs:us-east-1:111122223333:push-dlq';
 
 async function until(check: () => boolean): Promise<void> {
@@ -12,6 +14,7 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 beforeEach(() => {
+  stsMock.reset();
   sqsMock.reset();
   sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
 });
@@ -28,6 +31,45 @@ describe('SqsDeadLetterSink', () => {
     expect(input.Entries).toHaveLength(1);
     expect(JSON.parse(input.Entries![0].MessageBody!)).toEqual(failureRecord(0));
     expect(input.Entries![0].MessageAttributes).toEqual({ FailureCode: { DataType: 'String', StringValue: 'InvalidPort' } });
+  });
+
+  test("sends as the PacketSource's role, assumed with its ExternalId, one client per region and role", async () => {
+    const role = 'arn:aws:iam::111122223333:role/packet-gateway/push-role';
+    stsMock.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: 'ASIAROLE', SecretAccessKey: 'role-secret', SessionToken: 'role-token', Expiration: new Date(Date.now() + 900_000) },
+    });
+    const created: Array<{ region: string; credentials: unknown }> = [];
+    const sink = new SqsDeadLetterSink({
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      sts: new STSClient({ region: 'us-east-1' }),
+      clientAs: (region, credentials) => {
+        created.push({ region, credentials: credentials() });
+        return new SQSClient({ region, credentials });
+      },
+    });
+    sink.enqueue(DLQ, failureRecord(0), { roleArn: role, externalId: 'stack-uuid:c8abc' });
+    sink.enqueue(DLQ, failureRecord(1), { roleArn: role, externalId: 'stack-uuid:c8abc' });
+    await sink.flush();
+    expect(created).toHaveLength(1);
+    expect(created[0].region).toBe('us-east-1');
+    await expect(created[0].credentials).resolves.toMatchObject({ accessKeyId: 'ASIAROLE', sessionToken: 'role-token' });
+    expect(stsMock.commandCalls(AssumeRoleCommand)[0].args[0].input).toMatchObject({ RoleArn: role, ExternalId: 'stack-uuid:c8abc' });
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls.map((c) => c.args[0].input.Entries!.length)).toEqual([2]);
+  });
+
+  test('without a role, sends with the gateway\'s own credentials and assumes nothing', async () => {
+    const sink = new SqsDeadLetterSink({
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      sts: new STSClient({ region: 'us-east-1' }),
+      clientAs: () => {
+        throw new Error('no role client expected');
+      },
+    });
+    sink.enqueue(DLQ, failureRecord(0), { roleArn: undefined, externalId: undefined });
+    await sink.flush();
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
   });
 
   test('batches by 10 per queue and keeps queues apart', async () => {

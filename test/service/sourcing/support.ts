@@ -63,8 +63,11 @@ export class CapturingMetrics implements MetricsRecorder {
 
 export class CapturingDeadLetters implements DeadLetterSink {
   readonly records: Array<{ queueArn: string; record: Record<string, unknown> }> = [];
-  enqueue(queueArn: string, record: Record<string, unknown>): void {
+  /** Who each record is sent as, in the order of `records`. */
+  readonly senders: Array<{ readonly roleArn?: string; readonly externalId?: string } | undefined> = [];
+  enqueue(queueArn: string, record: Record<string, unknown>, sender?: { readonly roleArn?: string; readonly externalId?: string }): void {
     this.records.push({ queueArn, record });
+    this.senders.push(sender);
   }
   async flush(): Promise<void> {}
 }

@@ -1,5 +1,6 @@
-// Runs on a schedule: pushes a WAKE datagram to every device seen in the last 10 minutes, through
-// the PacketSource topic of the Listener the device used. The gateway sends each one from that
+// Runs on a schedule: pushes a WAKE datagram to every device seen in the last SEEN_WITHIN_SECONDS
+// (110 s: below the load balancer's 120 s flow idle timeout, see the README), through the
+// PacketSource topic of the Listener the device used. The gateway sends each one from that
 // Listener's address and port (encrypted for the device's WireGuard key on the tunnel), so it
 // passes the devices' NAT and firewall like a reply would.
 const { DynamoDBClient, ScanCommand } = require('@aws-sdk/client-dynamodb');
@@ -10,9 +11,11 @@ const sns = new SNSClient({});
 const WAKE = Buffer.from('WAKE').toString('base64');
 // One SNS message carries many datagrams; 100 stays far below SNS's 256 KB limit.
 const PER_MESSAGE = 100;
+// A device not seen for longer has no load-balancer flow left: a push could not reach it.
+const SEEN_WITHIN_MS = Number(process.env.SEEN_WITHIN_SECONDS ?? 110) * 1000;
 
 exports.handler = async () => {
-  const since = Date.now() - 10 * 60 * 1000;
+  const since = Date.now() - SEEN_WITHIN_MS;
   const devices = [];
   let start;
   do {
