@@ -123,8 +123,12 @@ export interface BindingLookup {
 
 /** Receives failure records for a PacketSource's dead-letter queue. */
 export interface DeadLetterSink {
-  /** Queue a failure record for `queueArn`; sent in batches, never awaited per packet. */
-  enqueue(queueArn: string, record: Record<string, unknown>): void;
+  /**
+   * Queue a failure record for `queueArn`; sent in batches, never awaited per packet. Resolves
+   * (never rejects) true once the queue accepted the record, false when it could not be written
+   * (after bounded retries): the caller then keeps the source message for redelivery.
+   */
+  enqueue(queueArn: string, record: Record<string, unknown>): Promise<boolean>;
   /** Send everything queued (used on shutdown). */
   flush(): Promise<void>;
 }

@@ -4,8 +4,11 @@
  * Enabled), then the message parsed by sourced-entry.ts and its datagrams handed to a
  * {@link SourcedDelivery}. Every entry that is not sent yields exactly one failure report and,
  * when the binding has a dead-letter queue or delivery log group, one failure record there. One
- * bad entry never stops the others.
+ * bad entry never stops the others, and nothing a record, a reporter, a sink or a Listener throws
+ * escapes a packet's handling. Records carry a bounded copy of the entry (failure-records.ts),
+ * never the publisher's value itself.
  */
+import { recordedEntry, recordedMessage } from './failure-records';
 import { SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { MetricName } from '../../lib/private/metrics';
@@ -17,6 +20,7 @@ import type {
   DeliveryLogSink,
   Failure,
   FailureCode,
+  FailureContext,
   FailureReporter,
   ListenerRegistry,
   MetricsRecorder,
@@ -108,56 +112,65 @@ export class SourcedPacketProcessor {
    * or reported as failed.
    */
   handle(n: SnsNotification): Promise<SourcedResult> {
+    const records: Array<Promise<boolean>> = [];
+    let outcome: Promise<SourcedResult>;
     try {
-      return this.process(n);
+      outcome = this.process(n, records);
     } catch (err) {
       // Defensive: a malformed envelope that slipped past the caller's checks must not crash anything.
-      this.failures.report(
-        { code: 'InvalidMessage', reason: `notification could not be processed: ${(err as Error).message}` },
+      this.report(
+        { code: 'InvalidMessage', reason: `notification could not be processed: ${errorText(err)}` },
         { topicArn: typeof n?.TopicArn === 'string' ? n.TopicArn : undefined, messageId: typeof n?.MessageId === 'string' ? n.MessageId : undefined },
       );
-      return Promise.resolve({ sent: 0, failed: 1 });
+      outcome = Promise.resolve({ sent: 0, failed: 1 });
     }
+    return outcome.then((result) => (records.length === 0 ? result : withRecordOutcome(result, records)));
   }
 
-  private process(n: SnsNotification): Promise<SourcedResult> {
+  private process(n: SnsNotification, records: Array<Promise<boolean>>): Promise<SourcedResult> {
     const topicArn = n.TopicArn;
     const egress = n.MessageAttributes?.EgressRegion;
     if (egress !== undefined && egress !== null && egress.Value !== this.region) {
       if (typeof egress.Value !== 'string') {
-        return this.rejectNotification(n, undefined, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
+        return this.rejectNotification(n, undefined, records, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
       }
       this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     const binding = this.bindings.getPacketSource(topicArn);
     if (!binding) {
-      return this.rejectNotification(n, undefined, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
+      return this.rejectNotification(n, undefined, records, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
     }
     if (egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
       this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     if (binding.Enabled === false) {
-      return this.rejectNotification(n, binding, 'SourceDisabled', `PacketSource for ${topicArn} is disabled (Enabled: false); its packets are not sent`);
+      return this.rejectNotification(n, binding, records, 'SourceDisabled', `PacketSource for ${topicArn} is disabled (Enabled: false); its packets are not sent`);
     }
 
     const parsed = parseSourcedMessage(n.Message, this.maxEntries);
-    if ('code' in parsed) return this.rejectNotification(n, binding, parsed.code, parsed.reason);
+    if ('code' in parsed) return this.rejectNotification(n, binding, records, parsed.code, parsed.reason);
     const entries = parsed.entries;
     if (entries.length === 0) return Promise.resolve(NOTHING);
 
     const run = new SourcedDelivery({
       entryCount: entries.length,
       sendTimeoutMs: this.sendTimeoutMs,
-      entryFailed: (index, remote, failure) => this.reportEntry(n, binding, index, entries[index], remote, failure),
+      entryFailed: (index, remote, failure) => this.reportEntry(n, binding, records, index, entries[index], remote, failure),
       finished: (result) => this.countSent(result.sent),
     });
     const listener = this.listeners.get(binding.ListenerName);
     const publishedAt = Date.parse(n.Timestamp);
     const now = this.now();
     for (let i = 0; i < entries.length; i++) {
-      const datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);
+      let datagram: ReturnType<typeof parseSourcedEntry>;
+      try {
+        datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);
+      } catch (err) {
+        run.fail(i, undefined, { code: 'InvalidMessage', reason: `${parsed.fieldOf(i) || 'message'} could not be read: ${errorText(err)}` });
+        continue;
+      }
       if ('code' in datagram) {
         run.fail(i, datagram.remote, datagram);
         continue;
@@ -171,17 +184,23 @@ export class SourcedPacketProcessor {
     return run.finish();
   }
 
-  private rejectNotification(n: SnsNotification, binding: PacketSourceRecord | undefined, code: FailureCode, reason: string): Promise<SourcedResult> {
-    this.failures.report({ code, reason }, { listener: binding?.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId });
+  private rejectNotification(
+    n: SnsNotification,
+    binding: PacketSourceRecord | undefined,
+    records: Array<Promise<boolean>>,
+    code: FailureCode,
+    reason: string,
+  ): Promise<SourcedResult> {
+    this.report({ code, reason }, { listener: binding?.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId });
     if (binding) {
-      this.record(binding, {
+      this.record(binding, records, {
         code,
         reason,
         topicArn: n.TopicArn,
         messageId: n.MessageId,
         listener: binding.ListenerName,
         failedAt: new Date(this.now()).toISOString(),
-        message: n.Message,
+        message: recordedMessage(n.Message),
       });
     }
     return Promise.resolve({ sent: 0, failed: 1 });
@@ -191,13 +210,14 @@ export class SourcedPacketProcessor {
   private reportEntry(
     n: SnsNotification,
     binding: PacketSourceRecord,
+    records: Array<Promise<boolean>>,
     index: number,
     entry: unknown,
     remote: string | undefined,
     failure: Failure,
   ): void {
-    this.failures.report(failure, { listener: binding.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId, index, remote });
-    this.record(binding, {
+    this.report(failure, { listener: binding.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId, index, remote });
+    this.record(binding, records, {
       code: failure.code,
       reason: failure.reason,
       topicArn: n.TopicArn,
@@ -206,19 +226,56 @@ export class SourcedPacketProcessor {
       listener: binding.ListenerName,
       remote,
       failedAt: new Date(this.now()).toISOString(),
-      entry,
+      entry: recordedEntry(entry),
     });
   }
 
-  /** Writes a failure record to the binding's dead-letter queue and delivery log group, where it has them. */
-  private record(binding: PacketSourceRecord, record: Record<string, unknown>): void {
-    if (binding.DeadLetterQueueArn && this.deadLetters) this.deadLetters.enqueue(binding.DeadLetterQueueArn, record);
+  /** Passes a failure to the reporter; a reporter that throws is not allowed to stop the packet's handling. */
+  private report(failure: Failure, context: FailureContext): void {
+    try {
+      this.failures.report(failure, context);
+    } catch {
+      // the reporter's own problem; the other entries go on
+    }
+  }
+
+  /**
+   * Writes a failure record to the binding's dead-letter queue and delivery log group, where it has
+   * them. The dead-letter queue's answer (accepted or not) joins `records`.
+   */
+  private record(binding: PacketSourceRecord, records: Array<Promise<boolean>>, record: Record<string, unknown>): void {
+    if (binding.DeadLetterQueueArn && this.deadLetters) {
+      try {
+        records.push(this.deadLetters.enqueue(binding.DeadLetterQueueArn, record).catch(() => false));
+      } catch {
+        records.push(Promise.resolve(false));
+      }
+    }
     if (binding.DeliveryLogGroupArn && this.deliveryLog) {
-      this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
+      try {
+        this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
+      } catch {
+        // a delivery log is a copy for the publisher; the dead-letter queue and the failure log still have the record
+      }
     }
   }
 
   private countSent(sent: number): void {
     if (sent > 0) this.metrics.increment(MetricName.SourcedSent, sent);
+  }
+}
+
+/** `result` with the number of dead-letter records that were not accepted, when any. */
+async function withRecordOutcome(result: SourcedResult, records: ReadonlyArray<Promise<boolean>>): Promise<SourcedResult> {
+  let unrecorded = 0;
+  for (const accepted of await Promise.all(records)) if (!accepted) unrecorded++;
+  return unrecorded === 0 ? result : { ...result, unrecorded };
+}
+
+function errorText(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+  } catch {
+    return 'unknown error';
   }
 }

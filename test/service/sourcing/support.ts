@@ -63,8 +63,9 @@ export class CapturingMetrics implements MetricsRecorder {
 
 export class CapturingDeadLetters implements DeadLetterSink {
   readonly records: Array<{ queueArn: string; record: Record<string, unknown> }> = [];
-  enqueue(queueArn: string, record: Record<string, unknown>): void {
+  enqueue(queueArn: string, record: Record<string, unknown>): Promise<boolean> {
     this.records.push({ queueArn, record });
+    return Promise.resolve(true);
   }
   async flush(): Promise<void> {}
 }
