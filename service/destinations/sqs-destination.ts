@@ -7,6 +7,7 @@ import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from
 import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import type { QueuedPacket } from './packet';
 import { queueLocationFromArn } from '../../lib/private/arn';
+import { sqsEndpointUrl } from '../aws-clients';
 import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord } from '../../lib/private/records';
 
@@ -17,18 +18,31 @@ export const SQS_MAX_BATCH_BYTES = 256 * 1024;
 export class SqsDestination implements Destination {
   public readonly type = 'sqs' as const;
   public readonly name: string;
-  private readonly queueUrl: string;
+  /** The queue URL: given, or built from the ARN on the endpoint the client resolves (once, on first delivery). */
+  private queueUrl?: string;
+  private readonly arn?: string;
   private readonly fifo: boolean;
 
   public constructor(record: DestinationRecord, private readonly client: SQSClient) {
     this.name = record.Name;
     if (record.QueueUrl) this.queueUrl = record.QueueUrl;
-    else if (record.Arn) this.queueUrl = queueLocationFromArn(record.Arn).queueUrl;
+    else if (record.Arn) {
+      queueLocationFromArn(record.Arn); // throws, naming the value, when it is not a queue ARN
+      this.arn = record.Arn;
+    }
     else throw new Error(`destination ${record.Name}: Arn or QueueUrl is required for Type sqs`);
-    this.fifo = this.queueUrl.endsWith('.fifo');
+    this.fifo = (this.queueUrl ?? this.arn!).endsWith('.fifo');
   }
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
+    if (this.queueUrl === undefined) {
+      try {
+        this.queueUrl = queueLocationFromArn(this.arn!, await sqsEndpointUrl(this.client)).queueUrl;
+      } catch (err) {
+        const reason = `SQS endpoint could not be resolved: ${(err as Error)?.message ?? String(err)}`;
+        return { failed: batch.map((_, index) => ({ index, reason })) };
+      }
+    }
     const calls: Promise<PacketDeliveryFailure[]>[] = [];
     let start = 0;
     while (start < batch.length) {
@@ -56,7 +70,7 @@ export class SqsDestination implements Destination {
       });
     }
     try {
-      const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+      const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl!, Entries: entries }));
       return (out.Failed ?? []).map((f) => ({
         index: Number(f.Id),
         reason: `SQS rejected the message (${f.Code ?? 'unknown code'}${f.SenderFault ? ', sender fault' : ''}): ${f.Message ?? 'no message'}`,

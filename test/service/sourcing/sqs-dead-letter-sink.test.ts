@@ -133,4 +133,42 @@ describe('SqsDeadLetterSink', () => {
     await flushed;
     expect(sqsMock.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries).toHaveLength(5);
   });
+
+  test('each record tells whether the queue accepted it', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolvesOnce({ Successful: [], Failed: [{ Id: '1', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true }] });
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
+    const outcomes = [sink.enqueue(DLQ, failureRecord(0)), sink.enqueue(DLQ, failureRecord(1))];
+    await sink.flush();
+    expect(await Promise.all(outcomes)).toEqual([true, false]);
+  });
+
+  test('a send that fails for a reason that may pass is retried after a pause, then accepted', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'server' });
+    sqsMock.on(SendMessageBatchCommand)
+      .rejectsOnce(throttled)
+      .resolvesOnce({ Successful: [], Failed: [{ Id: '0', Code: 'InternalError', Message: 'try again', SenderFault: false }] })
+      .resolves({ Successful: [], Failed: [] });
+    const reports = captureReports();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures: reports, retryDelaysMs: [5, 5] });
+    const accepted = sink.enqueue(DLQ, failureRecord(0));
+    await sink.flush();
+    expect(await accepted).toBe(true);
+    expect(reports.failures).toEqual([]);
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(3);
+    expect(JSON.parse(calls[2].args[0].input.Entries![0].MessageBody!)).toEqual(failureRecord(0));
+  });
+
+  test('retries are bounded: after the last one the record is reported once and not accepted', async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' }));
+    const reports = captureReports();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures: reports, retryDelaysMs: [5, 5] });
+    const accepted = sink.enqueue(DLQ, failureRecord(4));
+    await sink.flush();
+    expect(await accepted).toBe(false);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+    expect(reports.failures).toHaveLength(1);
+    expect(reports.failures[0].failure.reason).toMatch(/TimeoutError.*gave up after 3 attempts/);
+    expect(reports.failures[0].context.index).toBe(4);
+  });
 });
