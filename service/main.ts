@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_HEALTH_PORT } from './health-server';
 import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
+import { handleProcessErrors } from './process-errors';
 import { RunningService, ServiceOptions, startService } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { ServiceEnvironment } from '../lib/private/service-environment';
@@ -188,9 +189,7 @@ async function main(): Promise<void> {
     // killed, the signal does not reach this process; the chain breaking does.
     watchParent({ onParentExit: (detail) => stopRequest.request(`parent-exit: ${detail}`) });
   }
-  process.on('unhandledRejection', (reason) => {
-    service.logger.error('unhandled rejection', { error: (reason as Error)?.message ?? String(reason) });
-  });
+  handleProcessErrors({ logger: service.logger, stop: stopRequest });
 }
 
 if (require.main === module) void main();

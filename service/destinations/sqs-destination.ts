@@ -7,9 +7,9 @@ import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from
 import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import type { QueuedPacket } from './packet';
 import { queueLocationFromArn } from '../../lib/private/arn';
-import { sqsEndpointUrl } from '../aws-clients';
 import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord } from '../../lib/private/records';
+import { sqsEndpointUrl } from '../aws-clients';
 
 /** SQS limits per SendMessageBatch call. */
 export const SQS_MAX_ENTRIES = 10;
@@ -25,12 +25,9 @@ export class SqsDestination implements Destination {
 
   public constructor(record: DestinationRecord, private readonly client: SQSClient) {
     this.name = record.Name;
+    if (!record.QueueUrl && !record.Arn) throw new Error(`destination ${record.Name}: Arn or QueueUrl is required for Type sqs`);
     if (record.QueueUrl) this.queueUrl = record.QueueUrl;
-    else if (record.Arn) {
-      queueLocationFromArn(record.Arn); // throws, naming the value, when it is not a queue ARN
-      this.arn = record.Arn;
-    }
-    else throw new Error(`destination ${record.Name}: Arn or QueueUrl is required for Type sqs`);
+    else this.arn = queueLocationFromArn(record.Arn!).region && record.Arn; // throws, naming the value, when it is not a queue ARN
     this.fifo = (this.queueUrl ?? this.arn!).endsWith('.fifo');
   }
 

@@ -281,7 +281,7 @@ test('messages in progress are bounded: at the limit no further message is recei
   inbox.push([sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: 4001 } }))]);
   inbox.push([sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: 4002 } }))]);
   start(new Registry().add(holding), { concurrency: 2, maxMessages: 1, maxInFlightMessages: 2 });
-  await until(() => held.length === 2, "two sends held");
+  await until(() => held.length === 2, 'two sends held');
   await new Promise((r) => setTimeout(r, 30));
   expect(held).toHaveLength(2);
   expect(inbox).toHaveLength(1);

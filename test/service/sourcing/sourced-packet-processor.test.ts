@@ -473,7 +473,10 @@ describe('crafted messages cannot crash the task', () => {
     listener.denied.add('127.0.0.2');
     const deferred: SendCallback[] = [];
     const later: ListenerHandle = {
-      name: 'demo', protocol: 'udp', address: '127.0.0.1', port: 1,
+      name: 'demo',
+      protocol: 'udp',
+      address: '127.0.0.1',
+      port: 1,
       send: (_d: EgressDatagram, done?: SendCallback) => void deferred.push(done!),
     };
     registry = new Registry().add(later);
