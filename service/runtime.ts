@@ -135,6 +135,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     deadLetters,
     deliveryLog,
     region: options.region,
+    failureLog: { logger },
   });
 
   let health: HealthServer | undefined;

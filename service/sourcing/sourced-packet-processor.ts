@@ -8,6 +8,7 @@
  * escapes a packet's handling. Records carry a bounded copy of the entry (failure-records.ts),
  * never the publisher's value itself.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { recordedEntry, recordedMessage } from './failure-records';
 import { SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
@@ -25,6 +26,7 @@ import type {
   ListenerRegistry,
   MetricsRecorder,
 } from '../contracts';
+import { DEFAULT_FAILURE_LOGS_PER_SECOND, FailureLogLimiter } from '../listeners/failure-log-limiter';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../listeners/listener-socket';
 
 export type { SourcedResult } from './sourced-delivery';
@@ -65,7 +67,24 @@ export interface SourcedPacketProcessorOptions {
   maxEntriesPerMessage?: number;
   /** Sends not completed within this many milliseconds fail with SendFailed. @default 30000 */
   sendTimeoutMs?: number;
+  /**
+   * Rate limit of failure log records, per Listener: at most `perSecond` records a second are
+   * logged, the rest counted (metric `Failures`, exact) and summarised once a second through
+   * `logger`. Dead-letter and delivery-log records stay one per packet.
+   * @default - every failure is logged
+   */
+  failureLog?: SourcedFailureLogOptions;
 }
+
+/** How sourced failure logs are rate-limited. */
+export interface SourcedFailureLogOptions {
+  readonly logger: Pick<Logger, 'warn'>;
+  /** @default DEFAULT_FAILURE_LOGS_PER_SECOND */
+  readonly perSecond?: number;
+}
+
+/** Name under which failures of messages bound to no Listener are rate-limited. */
+const NO_LISTENER = '(no listener)';
 
 const NOTHING: SourcedResult = Object.freeze({ sent: 0, failed: 0 });
 
@@ -82,6 +101,9 @@ export class SourcedPacketProcessor {
   private readonly limits: SourcedEntryLimits;
   private readonly maxEntries: number;
   private readonly sendTimeoutMs: number;
+  private readonly failureLog?: SourcedFailureLogOptions;
+  /** One limiter per Listener name (bounded by the configuration). */
+  private readonly limiters = new Map<string, FailureLogLimiter>();
 
   constructor(opts: SourcedPacketProcessorOptions) {
     this.listeners = opts.listeners;
@@ -95,6 +117,7 @@ export class SourcedPacketProcessor {
     this.limits = { maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES };
     this.maxEntries = opts.maxEntriesPerMessage ?? 1000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 30_000;
+    this.failureLog = opts.failureLog;
   }
 
   /** True when `topicArn` is bound to a Listener (used by the local SNS endpoint to answer NotFound). */
@@ -233,10 +256,21 @@ export class SourcedPacketProcessor {
   /** Passes a failure to the reporter; a reporter that throws is not allowed to stop the packet's handling. */
   private report(failure: Failure, context: FailureContext): void {
     try {
-      this.failures.report(failure, context);
+      if (this.failureLog) this.limiterFor(context.listener ?? NO_LISTENER).reportWithContext(failure, context);
+      else this.failures.report(failure, context);
     } catch {
       // the reporter's own problem; the other entries go on
     }
+  }
+
+  private limiterFor(listener: string): FailureLogLimiter {
+    let limiter = this.limiters.get(listener);
+    if (!limiter) {
+      const { logger, perSecond } = this.failureLog!;
+      limiter = new FailureLogLimiter(listener, { failures: this.failures, logger, metrics: this.metrics }, perSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
+      this.limiters.set(listener, limiter);
+    }
+    return limiter;
   }
 
   /**

@@ -495,3 +495,19 @@ describe('crafted messages cannot crash the task', () => {
     await receiver.waitFor(1);
   });
 });
+
+describe('failure logs are rate-limited, counts and dead letters are not', () => {
+  test('1,000 invalid entries: at most the per-second limit is logged, every one is counted and dead-lettered, one summary', async () => {
+    const warnings: Array<[string, unknown]> = [];
+    const logger = { warn: (message: string, extra?: unknown) => void warnings.push([message, extra]) };
+    const p = processor({ failureLog: { logger, perSecond: 20 } });
+    const entries = Array.from({ length: 1000 }, () => to(0));
+    const result = await p.handle(notification({ Messages: entries }));
+    expect(result).toMatchObject({ sent: 0, failed: 1000 });
+    expect(failures.records).toHaveLength(20);
+    expect(metrics.get('Failures')).toBe(980);
+    expect(deadLetters.records).toHaveLength(1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(warnings).toEqual([['packet failure records suppressed (rate limit)', { listener: 'demo', suppressed: 980, byCode: { InvalidPort: 980 } }]]);
+  });
+});
