@@ -267,7 +267,8 @@ export class SourcedPacketProcessor {
     let limiter = this.limiters.get(listener);
     if (!limiter) {
       const { logger, perSecond } = this.failureLog!;
-      limiter = new FailureLogLimiter(listener, { failures: this.failures, logger, metrics: this.metrics }, perSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
+      const target = { failures: this.failures, logger, metrics: this.metrics };
+      limiter = new FailureLogLimiter(listener, target, perSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
       this.limiters.set(listener, limiter);
     }
     return limiter;
