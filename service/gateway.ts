@@ -302,7 +302,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
         await this.retire(plan.entry);
         binding.push(this.bind(plan.record, plan.pipeline));
       } else if (plan.kind === 'bind') {
-        binding.push(plan.entry && this.canBindAlongside(plan.entry, plan.record) ? this.replace(plan.entry, plan.record, plan.pipeline) : this.bind(plan.record, plan.pipeline));
+        const moving = plan.entry && this.canBindAlongside(plan.entry, plan.record);
+        binding.push(moving ? this.replace(plan.entry!, plan.record, plan.pipeline) : this.bind(plan.record, plan.pipeline));
       }
     }
     await Promise.all(binding);
