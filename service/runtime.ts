@@ -19,6 +19,7 @@ import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories
 import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
 import { EmfMetricsRecorder } from './observability/emf-metrics';
 import { LoggingFailureReporter } from './observability/failure-reporter';
+import { KernelDropMonitor } from './observability/kernel-drops';
 import { createLogger } from './observability/logger';
 import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './sourcing/delivery-log-sink';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
@@ -138,6 +139,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     failureLog: { logger },
   });
 
+  const kernelDrops = new KernelDropMonitor({ metrics, listeners: () => gateway.list() });
   let health: HealthServer | undefined;
   let sns: LocalSnsEndpoint | undefined;
   let consumer: DeliveryQueueConsumer | undefined;
@@ -149,6 +151,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await gateway.stop();
       // failure records get a bounded share of the stop timeout: an unreachable queue or log group must not hold the rest up
       await settledWithin(FAILURE_RECORD_FLUSH_MS, [deadLetters?.flush(), deliveryLog?.flush()]);
+      kernelDrops.stop();
       metrics.stop();
       await health?.close();
       for (const client of owned) client.destroy();
@@ -160,6 +163,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     metrics.start();
     health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     await gateway.start();
+    kernelDrops.start();
     if (local) {
       sns = await startLocalSnsEndpoint({
         host: options.host,

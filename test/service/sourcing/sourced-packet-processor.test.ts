@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { CapturingDeadLetters, CapturingFailures, CapturingMetrics, LoopbackListener, Receiver, Registry, StaticBindings } from './support';
 import type { PacketSourceRecord } from '../../../lib/private/records';
 import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../service/contracts';
@@ -499,7 +500,7 @@ describe('crafted messages cannot crash the task', () => {
 describe('failure logs are rate-limited, counts and dead letters are not', () => {
   test('1,000 invalid entries: at most the per-second limit is logged, every one is counted and dead-lettered, one summary', async () => {
     const warnings: Array<[string, unknown]> = [];
-    const logger = { warn: (message: string, extra?: unknown) => void warnings.push([message, extra]) };
+    const logger = { warn: (message: string, ...extra: unknown[]) => void warnings.push([message, extra[0]]) } as unknown as Pick<Logger, 'warn'>;
     const p = processor({ failureLog: { logger, perSecond: 20 } });
     const entries = Array.from({ length: 1000 }, () => to(0));
     const result = await p.handle(notification({ Messages: entries }));
