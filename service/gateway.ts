@@ -219,22 +219,25 @@ export class Gateway implements ListenerRegistry, BindingLookup {
 
   /**
    * Graceful stop: stop following the configuration and receiving datagrams, deliver every queued
-   * batch, wait for deliveries, replies and sends in progress, then close the sockets.
+   * batch, wait for deliveries, replies and sends in progress, then close the sockets. With
+   * `deadlineMs`, what is not delivered by then gets one failure record per packet and the stop
+   * goes on without waiting for it.
    */
-  public stop(): Promise<void> {
-    if (!this.stopped) this.stopped = this.stopNow();
+  public stop(deadlineMs?: number): Promise<void> {
+    if (!this.stopped) this.stopped = this.stopNow(deadlineMs === undefined ? undefined : Date.now() + deadlineMs);
     return this.stopped;
   }
 
-  private async stopNow(): Promise<void> {
+  private async stopNow(stopAt: number | undefined): Promise<void> {
+    const left = (): number | undefined => (stopAt === undefined ? undefined : Math.max(0, stopAt - Date.now()));
     this.stopping = true;
     this.unsubscribe?.();
-    await this.options.config.stop();
-    await this.applying;
+    await within(this.options.config.stop(), left());
+    await within(this.applying, left());
     for (const entry of this.entries.values()) entry.listener?.stopReceiving();
-    await Promise.all([...this.entries.values()].map((e) => e.pipeline?.close()));
-    await this.settleBackground();
-    await Promise.all([...this.entries.values()].map((e) => e.listener?.close()));
+    await Promise.all([...this.entries.values()].map((e) => e.pipeline?.close(left())));
+    await within(this.settleBackground(), left());
+    await within(Promise.all([...this.entries.values()].map((e) => e.listener?.close())), left());
     this.flows.stop();
     for (const client of this.ownedClients) client.destroy();
     this.ownedClients = [];
@@ -415,4 +418,15 @@ export class Gateway implements ListenerRegistry, BindingLookup {
 /** True when two records of a Listener can share one socket. */
 function sameSocketSettings(a: ListenerRecord, b: ListenerRecord, defaultBind: string): boolean {
   return a.Protocol === b.Protocol && a.Port === b.Port && (a.BindAddress ?? defaultBind) === (b.BindAddress ?? defaultBind);
+}
+
+/** Waits for `work`, or at most `ms` when given. */
+async function within(work: Promise<unknown>, ms: number | undefined): Promise<void> {
+  if (ms === undefined) {
+    await work;
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -16,7 +16,7 @@ import { DEFAULT_HEALTH_PORT } from './health-server';
 import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
 import { handleProcessErrors } from './process-errors';
-import { RunningService, ServiceOptions, startService } from './runtime';
+import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -41,7 +41,8 @@ AWS mode environment: ${ServiceEnvironment.Table} (configuration table, required
 ${ServiceEnvironment.DeliveryQueueUrl} (PacketSource delivery queue), ${ServiceEnvironment.VpcCidrs}
 (comma-separated, denied as egress destinations), ${ServiceEnvironment.TagSecret} (base64, shared reply
 tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvironment.MetricsIntervalSeconds}
-(default 60, 0 = off).
+(default 60, 0 = off), ${ServiceEnvironment.StopDeadlineSeconds} (graceful stop limit, default 25; keep it below
+the container's stop timeout).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -92,6 +93,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     deliveryQueueUrl: env[ServiceEnvironment.DeliveryQueueUrl],
     reloadIntervalSeconds: seconds(env[ServiceEnvironment.ConfigReloadSeconds], ServiceEnvironment.ConfigReloadSeconds),
     metricsIntervalSeconds: seconds(env[ServiceEnvironment.MetricsIntervalSeconds], ServiceEnvironment.MetricsIntervalSeconds),
+    stopDeadlineMs: stopDeadlineMs(env[ServiceEnvironment.StopDeadlineSeconds]),
     deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
@@ -127,6 +129,14 @@ function seconds(value: string | undefined, name: string): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} ${JSON.stringify(value)} is not valid (allowed: a number of seconds ≥ 0)`);
   return n;
+}
+
+/** The graceful stop's limit from its environment variable, in milliseconds (1–3600 s). */
+function stopDeadlineMs(value: string | undefined): number | undefined {
+  const n = seconds(value, ServiceEnvironment.StopDeadlineSeconds);
+  if (n === undefined) return undefined;
+  if (n < 1 || n > 3600) throw new UsageError(`${ServiceEnvironment.StopDeadlineSeconds} ${JSON.stringify(value)} is not valid (allowed: 1–3600 seconds)`);
+  return n * 1000;
 }
 
 /** The local-mode banner: where everything is and what to try (stderr, so stdout stays JSON). */
@@ -183,7 +193,9 @@ async function main(): Promise<void> {
   if (options.mode === 'local') process.stderr.write(banner(service));
   else service.logger.info('packet gateway started', { region: options.region, listeners: service.gateway.status().listeners.length, health: service.healthUrl });
 
-  const stopRequest = handleStopSignals({ stop: () => service.stop(), logger: service.logger });
+  // The service keeps its own deadline (drain, then failure records); this one only ends a stop that still hangs.
+  const exitDeadlineMs = service.stopDeadlineMs + STOP_EXIT_MARGIN_MS;
+  const stopRequest = handleStopSignals({ stop: () => service.stop(), logger: service.logger, deadlineMs: exitDeadlineMs });
   if (options.mode === 'local') {
     // `npm start` runs the gateway under npm, sh, projen (and tsx): if the top of that chain is
     // killed, the signal does not reach this process; the chain breaking does.

@@ -116,8 +116,13 @@ export class DeliveryQueueConsumer {
     return this.inFlight.size;
   }
 
-  /** Stops polling, waits for messages being handled, and sends the pending deletes. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling, waits for messages being handled, and sends the pending deletes. With
+   * `deadlineMs`, messages still in progress by then are not waited for: they are not deleted, so
+   * the queue delivers them again (to another task) once their visibility timeout ends.
+   */
+  async stop(deadlineMs?: number): Promise<void> {
+    const stopAt = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
     if (this.running) {
       this.running = false;
       this.signalStopped?.();
@@ -126,7 +131,21 @@ export class DeliveryQueueConsumer {
       await Promise.all(this.pollers);
       this.pollers = [];
     }
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    while (this.inFlight.size > 0) {
+      const all = Promise.all([...this.inFlight]);
+      if (stopAt === undefined) {
+        await all;
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, stopAt - Date.now()))));
+      const timedOut = await Promise.race([all.then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.logger.warn('delivery queue messages still in progress at the stop deadline are left for redelivery', { messages: this.inFlight.size, deadlineMs });
+        break;
+      }
+    }
     await this.flushDeletes();
   }
 
