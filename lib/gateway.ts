@@ -27,7 +27,7 @@ import { RegistrationProvider } from './private/registration-provider';
 import {
   DeliveryTarget, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
-import { ServiceEnvironment } from './private/service-environment';
+import { ServiceEnvironment, STOP_DEADLINE_MARGIN_SECONDS } from './private/service-environment';
 import { validateAccount } from './private/validation';
 
 
@@ -244,6 +244,8 @@ export class PacketGateway extends Construct implements IPacketGateway {
         [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueue.queueUrl,
         [ServiceEnvironment.HealthPort]: String(healthPort),
         [ServiceEnvironment.LogLevel]: props.logLevel ?? ServiceLogLevel.INFO,
+        // the service's graceful stop ends before ECS sends SIGKILL at the stop timeout
+        [ServiceEnvironment.StopDeadlineSeconds]: String(Math.max(1, stopTimeout.toSeconds() - STOP_DEADLINE_MARGIN_SECONDS)),
         ...this.vpcCidrEnvironment(),
       },
       secrets: {

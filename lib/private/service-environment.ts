@@ -37,3 +37,9 @@ export const ServiceEnvironment = {
   /** Seconds between metric flushes; 0 turns metrics off. */
   MetricsIntervalSeconds: 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS',
 } as const;
+
+/**
+ * Seconds between the service's stop deadline ({@link ServiceEnvironment.StopDeadlineSeconds}) and
+ * the container's stop timeout: room for the exit after the deadline before SIGKILL.
+ */
+export const STOP_DEADLINE_MARGIN_SECONDS = 5;
