@@ -26,8 +26,12 @@ export class SqsDestination implements Destination {
   public constructor(record: DestinationRecord, private readonly client: SQSClient) {
     this.name = record.Name;
     if (!record.QueueUrl && !record.Arn) throw new Error(`destination ${record.Name}: Arn or QueueUrl is required for Type sqs`);
-    if (record.QueueUrl) this.queueUrl = record.QueueUrl;
-    else this.arn = queueLocationFromArn(record.Arn!).region && record.Arn; // throws, naming the value, when it is not a queue ARN
+    if (record.QueueUrl) {
+      this.queueUrl = record.QueueUrl;
+    } else {
+      queueLocationFromArn(record.Arn!); // throws, naming the value, when it is not a queue ARN
+      this.arn = record.Arn;
+    }
     this.fifo = (this.queueUrl ?? this.arn!).endsWith('.fifo');
   }
 
