@@ -28,7 +28,7 @@ import { RegistrationProvider } from './private/registration-provider';
 import {
   DeliveryTarget, PACKET_SOURCE_RESOURCE_TYPE, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
-import { ServiceEnvironment } from './private/service-environment';
+import { ServiceEnvironment, STOP_DEADLINE_MARGIN_SECONDS } from './private/service-environment';
 import { validateAccount } from './private/validation';
 
 
@@ -289,6 +289,8 @@ export class PacketGateway extends Construct implements IPacketGateway {
         [ServiceEnvironment.HealthPort]: String(healthPort),
         [ServiceEnvironment.LogLevel]: props.logLevel ?? ServiceLogLevel.INFO,
         [ServiceEnvironment.GatewayName]: this.gatewayName,
+        // the service's graceful stop ends before ECS sends SIGKILL at the stop timeout
+        [ServiceEnvironment.StopDeadlineSeconds]: String(Math.max(1, stopTimeout.toSeconds() - STOP_DEADLINE_MARGIN_SECONDS)),
         ...this.vpcCidrEnvironment(),
       },
       secrets: {

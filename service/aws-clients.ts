@@ -1,4 +1,8 @@
 /**
+ * The data plane's AWS SDK clients: the configuration of those on per-packet paths, and the SQS
+ * endpoint a client resolved (so queue URLs built from ARNs follow the SDK's endpoint
+ * configuration).
+ *
  * Configuration shared by the AWS SDK clients on the data plane's per-packet paths (Lambda Invoke
  * and SQS SendMessageBatch of destinations, dead-letter records). The SDK resolves a command's
  * middleware stack on every request unless `cacheMiddleware` is set; the data plane never adds
@@ -8,6 +12,9 @@
  * client without it; and the cached handler keeps the first command of each class reachable, so
  * one Invoke payload (at most the batch size, 1 MiB by default) stays in memory.
  */
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+
 export interface HotPathClientConfig {
   readonly region: string;
   readonly cacheMiddleware: true;
@@ -25,4 +32,16 @@ export function hotPathClientConfig(region: string): HotPathClientConfig {
 export function configuredQueueEndpoints(env: NodeJS.ProcessEnv): string[] {
   const endpoint = env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL;
   return endpoint ? [endpoint] : [];
+}
+
+/**
+ * The SQS endpoint `client` sends requests to, as the SDK resolves it: an `endpoint` given to the
+ * client, `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL` and the shared config file's `endpoint_url`,
+ * FIPS and dual-stack settings, and otherwise the region's public endpoint. Queue URLs built from
+ * an ARN must use it: the SDK sends each request to the host of its QueueUrl.
+ * @throws the SDK's EndpointError for an impossible combination (FIPS with a custom endpoint).
+ */
+export async function sqsEndpointUrl(client: SQSClient): Promise<string> {
+  const endpoint = await getEndpointFromInstructions({}, SendMessageBatchCommand, client.config);
+  return endpoint.url.href;
 }

@@ -127,9 +127,11 @@ export interface DeadLetterSink {
   /**
    * Queue a failure record for `queueArn`, sent as `sender` (the PacketSource's role, which may
    * send to its queue; without one, the gateway's own credentials); sent in batches, never awaited
-   * per packet.
+   * per packet. Resolves (never rejects) true once the queue accepted the record, false when it
+   * could not be written (after bounded retries): the caller then keeps the source message for
+   * redelivery.
    */
-  enqueue(queueArn: string, record: Record<string, unknown>, sender?: { readonly roleArn?: string; readonly externalId?: string }): void;
+  enqueue(queueArn: string, record: Record<string, unknown>, sender?: { readonly roleArn?: string; readonly externalId?: string }): Promise<boolean>;
   /** Send everything queued (used on shutdown). */
   flush(): Promise<void>;
 }

@@ -3,7 +3,9 @@
  * Listener record of the live configuration, answers Listener and PacketSource lookups, and
  * applies configuration changes in place. A Listener whose record did not change is left alone;
  * one whose socket settings (protocol, port, bind address) are unchanged keeps its socket and gets
- * a new pipeline; only the rest are rebound.
+ * a new pipeline; only the rest are rebound. A running Listener moved to another address or port
+ * gets its new socket bound first and is retired only after that succeeded: a change to a port
+ * that cannot be bound leaves the running Listener in place.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -91,7 +93,10 @@ interface Entry {
   record: ListenerRecord;
   listener?: ManagedListener;
   pipeline?: IngressPipeline;
+  /** Why the Listener is not running. */
   error?: string;
+  /** Why the latest change was not applied while this (older) version keeps running. */
+  changeError?: string;
 }
 
 type Plan =
@@ -205,7 +210,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
         port: l?.port ?? entry.record.Port,
         ...(l?.publicKey ? { publicKey: l.publicKey } : {}),
         bound: l?.bound ?? false,
-        ...(entry.error ? { error: entry.error } : {}),
+        ...(entry.error ?? entry.changeError ? { error: entry.error ?? entry.changeError } : {}),
       });
     }
     const healthy = this.started && !this.stopping && listeners.every((l) => l.bound);
@@ -214,22 +219,25 @@ export class Gateway implements ListenerRegistry, BindingLookup {
 
   /**
    * Graceful stop: stop following the configuration and receiving datagrams, deliver every queued
-   * batch, wait for deliveries, replies and sends in progress, then close the sockets.
+   * batch, wait for deliveries, replies and sends in progress, then close the sockets. With
+   * `deadlineMs`, what is not delivered by then gets one failure record per packet and the stop
+   * goes on without waiting for it.
    */
-  public stop(): Promise<void> {
-    if (!this.stopped) this.stopped = this.stopNow();
+  public stop(deadlineMs?: number): Promise<void> {
+    if (!this.stopped) this.stopped = this.stopNow(deadlineMs === undefined ? undefined : Date.now() + deadlineMs);
     return this.stopped;
   }
 
-  private async stopNow(): Promise<void> {
+  private async stopNow(stopAt: number | undefined): Promise<void> {
+    const left = (): number | undefined => (stopAt === undefined ? undefined : Math.max(0, stopAt - Date.now()));
     this.stopping = true;
     this.unsubscribe?.();
-    await this.options.config.stop();
-    await this.applying;
+    await within(this.options.config.stop(), left());
+    await within(this.applying, left());
     for (const entry of this.entries.values()) entry.listener?.stopReceiving();
-    await Promise.all([...this.entries.values()].map((e) => e.pipeline?.close()));
-    await this.settleBackground();
-    await Promise.all([...this.entries.values()].map((e) => e.listener?.close()));
+    await Promise.all([...this.entries.values()].map((e) => e.pipeline?.close(left())));
+    await within(this.settleBackground(), left());
+    await within(Promise.all([...this.entries.values()].map((e) => e.listener?.close())), left());
     this.flows.stop();
     for (const client of this.ownedClients) client.destroy();
     this.ownedClients = [];
@@ -275,7 +283,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       }
     }
     for (const plan of plans) {
-      if (plan.kind === 'bind' && plan.entry) retiring.push(this.retire(plan.entry));
+      // A running Listener on the same address and port must let go of it first; one that moves binds its new socket first.
+      if (plan.kind === 'bind' && plan.entry && !this.canBindAlongside(plan.entry, plan.record)) retiring.push(this.retire(plan.entry));
     }
     await Promise.all(retiring);
 
@@ -296,10 +305,44 @@ export class Gateway implements ListenerRegistry, BindingLookup {
         await this.retire(plan.entry);
         binding.push(this.bind(plan.record, plan.pipeline));
       } else if (plan.kind === 'bind') {
-        binding.push(this.bind(plan.record, plan.pipeline));
+        const moving = plan.entry && this.canBindAlongside(plan.entry, plan.record);
+        binding.push(moving ? this.replace(plan.entry!, plan.record, plan.pipeline) : this.bind(plan.record, plan.pipeline));
       }
     }
     await Promise.all(binding);
+  }
+
+  /** True when `entry` runs a socket that `record`'s new socket can be bound next to (another address or port). */
+  private canBindAlongside(entry: Entry, record: ListenerRecord): boolean {
+    const defaultBind = this.listenerDeps.defaultBindAddress;
+    return entry.listener?.bound === true && !entry.error
+      && (entry.record.Port !== record.Port || (entry.record.BindAddress ?? defaultBind) !== (record.BindAddress ?? defaultBind));
+  }
+
+  /**
+   * Moves a running Listener to a new socket: binds it first, then retires the old one. When the
+   * new socket cannot be bound, the running Listener stays and the change is reported.
+   */
+  private async replace(old: Entry, record: ListenerRecord, pipeline: IngressPipeline): Promise<void> {
+    let listener: ManagedListener | undefined;
+    try {
+      listener = this.listenerFactory(record, { ...this.listenerDeps, sink: pipeline });
+      await listener.start();
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      this.options.logger.error('listener configuration not applied: the new socket could not be bound; the running Listener stays', {
+        listener: record.Name,
+        error: message,
+        address: old.listener?.address,
+        port: old.listener?.port,
+      });
+      this.entries.set(record.Name, { ...old, changeError: message });
+      this.track(pipeline.close());
+      return;
+    }
+    this.entries.set(record.Name, { record, listener, pipeline });
+    await this.retire(old);
+    this.options.logger.info('listener moved', { listener: record.Name, protocol: record.Protocol, address: listener.address, port: listener.port });
   }
 
   private async bind(record: ListenerRecord, pipeline: IngressPipeline): Promise<void> {
@@ -375,4 +418,15 @@ export class Gateway implements ListenerRegistry, BindingLookup {
 /** True when two records of a Listener can share one socket. */
 function sameSocketSettings(a: ListenerRecord, b: ListenerRecord, defaultBind: string): boolean {
   return a.Protocol === b.Protocol && a.Port === b.Port && (a.BindAddress ?? defaultBind) === (b.BindAddress ?? defaultBind);
+}
+
+/** Waits for `work`, or at most `ms` when given. */
+async function within(work: Promise<unknown>, ms: number | undefined): Promise<void> {
+  if (ms === undefined) {
+    await work;
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

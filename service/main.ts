@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_HEALTH_PORT } from './health-server';
 import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
-import { RunningService, ServiceOptions, startService } from './runtime';
+import { handleProcessErrors } from './process-errors';
+import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
@@ -42,7 +43,8 @@ ${ServiceEnvironment.DeliveryQueueUrl} (PacketSource delivery queue), ${ServiceE
 (comma-separated, denied as egress destinations), ${ServiceEnvironment.TagSecret} (base64, shared reply
 tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvironment.MetricsIntervalSeconds}
 (default 60, 0 = off), ${ServiceEnvironment.AcceptUnsignedSns} (1: accept unsigned SNS notifications from a
-local SNS/SQS server; refused for a delivery queue on AWS).
+local SNS/SQS server; refused for a delivery queue on AWS), ${ServiceEnvironment.StopDeadlineSeconds} (graceful stop
+limit, default 25; keep it below the container's stop timeout).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -93,6 +95,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     deliveryQueueUrl: env[ServiceEnvironment.DeliveryQueueUrl],
     reloadIntervalSeconds: seconds(env[ServiceEnvironment.ConfigReloadSeconds], ServiceEnvironment.ConfigReloadSeconds),
     metricsIntervalSeconds: seconds(env[ServiceEnvironment.MetricsIntervalSeconds], ServiceEnvironment.MetricsIntervalSeconds),
+    stopDeadlineMs: stopDeadlineMs(env[ServiceEnvironment.StopDeadlineSeconds]),
     deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
@@ -135,6 +138,14 @@ function seconds(value: string | undefined, name: string): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} ${JSON.stringify(value)} is not valid (allowed: a number of seconds ≥ 0)`);
   return n;
+}
+
+/** The graceful stop's limit from its environment variable, in milliseconds (1–3600 s). */
+function stopDeadlineMs(value: string | undefined): number | undefined {
+  const n = seconds(value, ServiceEnvironment.StopDeadlineSeconds);
+  if (n === undefined) return undefined;
+  if (n < 1 || n > 3600) throw new UsageError(`${ServiceEnvironment.StopDeadlineSeconds} ${JSON.stringify(value)} is not valid (allowed: 1–3600 seconds)`);
+  return n * 1000;
 }
 
 /** The local-mode banner: where everything is and what to try (stderr, so stdout stays JSON). */
@@ -191,15 +202,15 @@ async function main(): Promise<void> {
   if (options.mode === 'local') process.stderr.write(banner(service));
   else service.logger.info('packet gateway started', { region: options.region, listeners: service.gateway.status().listeners.length, health: service.healthUrl });
 
-  const stopRequest = handleStopSignals({ stop: () => service.stop(), logger: service.logger });
+  // The service keeps its own deadline (drain, then failure records); this one only ends a stop that still hangs.
+  const exitDeadlineMs = service.stopDeadlineMs + STOP_EXIT_MARGIN_MS;
+  const stopRequest = handleStopSignals({ stop: () => service.stop(), logger: service.logger, deadlineMs: exitDeadlineMs });
   if (options.mode === 'local') {
     // `npm start` runs the gateway under npm, sh, projen (and tsx): if the top of that chain is
     // killed, the signal does not reach this process; the chain breaking does.
     watchParent({ onParentExit: (detail) => stopRequest.request(`parent-exit: ${detail}`) });
   }
-  process.on('unhandledRejection', (reason) => {
-    service.logger.error('unhandled rejection', { error: (reason as Error)?.message ?? String(reason) });
-  });
+  handleProcessErrors({ logger: service.logger, stop: stopRequest });
 }
 
 if (require.main === module) void main();

@@ -19,6 +19,7 @@ import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories
 import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
 import { EmfMetricsRecorder } from './observability/emf-metrics';
 import { LoggingFailureReporter } from './observability/failure-reporter';
+import { KernelDropMonitor } from './observability/kernel-drops';
 import { createLogger } from './observability/logger';
 import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './sourcing/delivery-log-sink';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
@@ -64,6 +65,12 @@ export interface ServiceOptions {
   readonly logLevel?: string;
   /** @default - a new logger for the mode */
   readonly logger?: Logger;
+  /**
+   * Longest graceful stop, milliseconds: sourcing and Listeners drain for most of it, failure
+   * records of what could not be delivered are written in the rest. Keep it below the container's
+   * stop timeout. @default DEFAULT_STOP_DEADLINE_MS
+   */
+  readonly stopDeadlineMs?: number;
   /** Seconds between EMF metric flushes; 0 turns metrics off. @default 60 */
   readonly metricsIntervalSeconds?: number;
   /** Receives EMF lines. @default - stdout */
@@ -86,7 +93,13 @@ export interface RunningService {
   readonly healthUrl: string;
   /** Local mode: the SNS endpoint URL. */
   readonly snsUrl?: string;
-  /** Graceful stop: sourcing, then Listeners (flushing batches), then dead letters and delivery logs, metrics, health. Idempotent. */
+  /** The graceful stop's limit, milliseconds. */
+  readonly stopDeadlineMs: number;
+  /**
+   * Graceful stop within {@link stopDeadlineMs}: sourcing, then Listeners (flushing batches; what
+   * is not delivered in time gets a failure record), then dead letters and delivery logs, metrics,
+   * health. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -151,19 +164,26 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     deadLetters,
     deliveryLog,
     region: options.region,
+    failureLog: { logger },
   });
 
+  const kernelDrops = new KernelDropMonitor({ metrics, listeners: () => gateway.list() });
   let health: HealthServer | undefined;
   let sns: LocalSnsEndpoint | undefined;
   let consumer: DeliveryQueueConsumer | undefined;
   let stopping: Promise<void> | undefined;
+  const stopDeadlineMs = options.stopDeadlineMs ?? DEFAULT_STOP_DEADLINE_MS;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      const stopAt = Date.now() + stopDeadlineMs;
+      // draining gets the stop deadline less the share kept for failure records
+      const drainUntil = stopAt - Math.min(FAILURE_RECORD_FLUSH_MS, stopDeadlineMs / 4);
       await sns?.close();
-      await consumer?.stop();
-      await gateway.stop();
-      // failure records get a bounded share of the stop timeout: an unreachable queue or log group must not hold the rest up
-      await settledWithin(FAILURE_RECORD_FLUSH_MS, [deadLetters?.flush(), deliveryLog?.flush()]);
+      await consumer?.stop(Math.max(0, drainUntil - Date.now()));
+      await gateway.stop(Math.max(0, drainUntil - Date.now()));
+      // an unreachable queue or log group must not hold the rest up
+      await settledWithin(Math.max(0, stopAt - Date.now()), [deadLetters?.flush(), deliveryLog?.flush()]);
+      kernelDrops.stop();
       metrics.stop();
       await health?.close();
       for (const client of owned) client.destroy();
@@ -176,6 +196,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await gateway.start();
     // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
     health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
+    kernelDrops.start();
     if (local) {
       sns = await startLocalSnsEndpoint({
         host: options.host,
@@ -206,7 +227,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     throw err;
   }
 
-  return { gateway, logger, failures, processor, healthUrl: health.url, snsUrl: sns?.url, stop };
+  return { gateway, logger, failures, processor, healthUrl: health.url, snsUrl: sns?.url, stop, stopDeadlineMs };
 
   function own<T extends { destroy(): void }>(client: T): T {
     owned.push(client);
@@ -238,8 +259,14 @@ function deliveryLogStreamName(): string {
 /** Delivery-log writes (and the role they assume) give up on an endpoint that does not answer. */
 const FAILURE_RECORD_CLIENT = { maxAttempts: 2, requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } };
 
-/** Longest wait for failure records (dead-letter queues, delivery logs) on stop. */
+/** Longest share of the stop deadline kept for failure records (dead-letter queues, delivery logs). */
 const FAILURE_RECORD_FLUSH_MS = 10_000;
+
+/** Default longest graceful stop: below the 30 s ECS gives a task between SIGTERM and SIGKILL. */
+export const DEFAULT_STOP_DEADLINE_MS = 25_000;
+
+/** Time after the stop deadline at which the process exits even if the stop still hangs. */
+export const STOP_EXIT_MARGIN_MS = 2_000;
 
 /** Waits until every promise has settled, or `ms` have passed. */
 async function settledWithin(ms: number, work: ReadonlyArray<Promise<void> | undefined>): Promise<void> {

@@ -39,8 +39,12 @@ export const SIGNAL_REPEAT_WINDOW_MS = 2_000;
 
 /** The stop request of a running service: the first call starts the graceful stop, later ones join it. */
 export interface StopRequest {
-  /** Starts (or joins) the graceful stop; `reason` is logged (a signal name, `parent-exit`). */
-  request(reason: string): void;
+  /**
+   * Starts (or joins) the graceful stop; `reason` is logged (a signal name, `parent-exit`).
+   * `exitCode` is the status after a graceful stop that completes (1 for a stop caused by a
+   * defect). @default 0
+   */
+  request(reason: string, exitCode?: number): void;
 }
 
 /** Wires SIGTERM and SIGINT to one graceful stop with a deadline; returns the stop request for other triggers. */
@@ -51,8 +55,10 @@ export function handleStopSignals(options: StopSignalOptions): StopRequest {
   const repeatWindowMs = options.repeatWindowMs ?? SIGNAL_REPEAT_WINDOW_MS;
   const { logger } = options;
   let firstAt: number | undefined;
+  let successCode = 0;
 
-  const request = (reason: string): void => {
+  const request = (reason: string, exitCode = 0): void => {
+    successCode = Math.max(successCode, exitCode);
     if (firstAt !== undefined) {
       const since = now() - firstAt;
       if (since <= repeatWindowMs || !isSignal(reason)) {
@@ -74,7 +80,7 @@ export function handleStopSignals(options: StopSignalOptions): StopRequest {
       () => {
         clearTimeout(deadline);
         logger.info('stopped');
-        proc.exit(0);
+        proc.exit(successCode);
       },
       (err: unknown) => {
         clearTimeout(deadline);

@@ -82,14 +82,18 @@ export interface QueueLocation {
 /**
  * Locates an SQS queue from its ARN: `arn:aws:sqs:eu-west-1:123456789012:dlq` →
  * `https://sqs.eu-west-1.amazonaws.com/123456789012/dlq` in `eu-west-1`, honouring the DNS suffix
- * of the partition.
+ * of the partition. With `endpoint` (the SQS endpoint the SDK resolved for the queue's region:
+ * `AWS_ENDPOINT_URL_SQS`, FIPS, a VPC endpoint, a local API server), the URL is on that endpoint
+ * instead: the SDK sends a request to the host of its QueueUrl, so a URL on the public host would
+ * bypass the configured endpoint.
  * @throws Error naming the value and what is allowed when it is not an SQS queue ARN.
  */
-export function queueLocationFromArn(queueArn: string): QueueLocation {
+export function queueLocationFromArn(queueArn: string, endpoint?: string): QueueLocation {
   if (typeof queueArn !== 'string' || !SQS_QUEUE_ARN.pattern.test(queueArn)) {
     throw new Error(`${JSON.stringify(queueArn)} is not an SQS queue ARN (allowed: ${SQS_QUEUE_ARN.allowed})`);
   }
   const [, partition, , region, account, name] = queueArn.split(':');
+  if (endpoint !== undefined) return { region, queueUrl: `${endpoint.replace(/\/+$/, '')}/${account}/${name}` };
   const suffix = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
   return { region, queueUrl: `https://sqs.${region}.${suffix}/${account}/${name}` };
 }

@@ -50,6 +50,12 @@ export const MetricName = {
   Failures: 'Failures',
   /** Completed WireGuard handshakes (dimension Listener). */
   WireGuardHandshakes: 'WireGuardHandshakes',
+  /**
+   * Datagrams the kernel dropped because a socket's receive buffer was full, before the gateway
+   * could read them: per task (no Listener dimension; `UdpRcvbufErrors` and `Udp6RcvbufErrors`),
+   * and per Listener where the kernel reports per-socket drops (dimension Listener).
+   */
+  ReceiveBufferDrops: 'ReceiveBufferDrops',
   /** Metric series left out of an interval because the recorder's series limit was reached. */
   MetricSeriesDropped: 'MetricSeriesDropped',
 } as const;

@@ -31,6 +31,11 @@ export const ServiceEnvironment = {
   Config: 'PACKET_GATEWAY_CONFIG',
   /** Seconds between configuration reloads. */
   ConfigReloadSeconds: 'PACKET_GATEWAY_CONFIG_RELOAD_SECONDS',
+  /**
+   * Seconds a graceful stop may take, from the stop signal to exit: below the container's stop
+   * timeout (ECS `stopTimeout`, 30 s by default). What is not delivered by then gets a failure record.
+   */
+  StopDeadlineSeconds: 'PACKET_GATEWAY_STOP_DEADLINE_SECONDS',
   /** Seconds between metric flushes; 0 turns metrics off. */
   MetricsIntervalSeconds: 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS',
   /**
@@ -40,3 +45,9 @@ export const ServiceEnvironment = {
    */
   AcceptUnsignedSns: 'PACKET_GATEWAY_ACCEPT_UNSIGNED_SNS',
 } as const;
+
+/**
+ * Seconds between the service's stop deadline ({@link ServiceEnvironment.StopDeadlineSeconds}) and
+ * the container's stop timeout: room for the exit after the deadline before SIGKILL.
+ */
+export const STOP_DEADLINE_MARGIN_SECONDS = 5;

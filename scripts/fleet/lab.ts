@@ -210,7 +210,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const wgPrivateKey = generatePrivateKey();
     const wgKeyVariable = `${WIREGUARD_KEY_ENVIRONMENT_PREFIX}FLEET_WG`;
     const destinations: ListenerRecord['Destinations'] = [
-      { Name: 'ingress', Type: 'sqs', Arn: ingressQueueArn, QueueUrl: ingressQueueUrl, Batching: { Count: 10, TimeoutInSeconds: 0.05 } },
+      { Name: 'ingress', Type: 'sqs', Arn: ingressQueueArn, Batching: { Count: 10, TimeoutInSeconds: 0.05 } },
       { Name: 'echo', Type: 'lambda', Arn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${ECHO_FUNCTION}`, Batching: { Count: 100, TimeoutInSeconds: 0.02 } },
     ];
     const listenerRecords: ListenerRecord[] = [

@@ -2,7 +2,9 @@
  * Configuration from the gateway's DynamoDB table (AWS mode): one Scan loads every Listener and
  * PacketSource record (layout in records.ts), repeated every `reloadIntervalSeconds`. Each record
  * is validated on its own: an invalid record is logged and left out while the others apply, and a
- * failed Scan keeps the configuration in force.
+ * failed Scan keeps the configuration in force. A record that was valid and becomes invalid keeps
+ * its last valid version (logged): a bad edit never takes a running Listener or PacketSource down;
+ * deleting the item does.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -42,6 +44,8 @@ export class DynamoDbConfigSource implements ConfigSource {
   private loading?: Promise<boolean>;
   /** Problems already logged, by item key, so an invalid record is reported once, not every reload. */
   private reported = new Map<string, string>();
+  /** The last valid version of each record in force, by item key. */
+  private lastGood = new Map<string, ListenerRecord | PacketSourceRecord>();
 
   public constructor(private readonly options: DynamoDbConfigSourceOptions) {
     this.description = `table ${options.tableName}`;
@@ -135,7 +139,8 @@ export class DynamoDbConfigSource implements ConfigSource {
           const errors = validatePacketSourceRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
           const topic = key.slice(SOURCE_KEY_PREFIX.length);
           if (errors.length === 0 && (record as PacketSourceRecord).TopicArn !== topic) errors.push(`${key} ${RECORD_ATTRIBUTE}.TopicArn: ${JSON.stringify((record as PacketSourceRecord).TopicArn)} does not match the item key (allowed: ${JSON.stringify(topic)})`);
-          if (this.accept(key, errors)) sources.push(record as PacketSourceRecord);
+          const used = this.accept(key, errors) ? record as PacketSourceRecord : this.lastGood.get(key) as PacketSourceRecord | undefined;
+          if (used) sources.push(used);
         }
       }
       startKey = page.LastEvaluatedKey;
@@ -145,14 +150,28 @@ export class DynamoDbConfigSource implements ConfigSource {
     // Two Listeners cannot share a port: the first by name keeps it.
     const byPort = new Map<number, string>();
     const listeners: ListenerRecord[] = [];
+    const lastGood = new Map<string, ListenerRecord | PacketSourceRecord>();
     for (const { key, record, errors } of candidates) {
       if (errors.length === 0) {
         const holder = byPort.get(record.Port);
         if (holder !== undefined) errors.push(`${key} ${RECORD_ATTRIBUTE}.Port: ${record.Port} is used by Listener ${holder} (allowed: one Listener per port)`);
         else byPort.set(record.Port, record.Name);
       }
-      if (this.accept(key, errors)) listeners.push(record);
+      if (this.accept(key, errors)) {
+        listeners.push(record);
+        lastGood.set(key, record);
+        continue;
+      }
+      const previous = this.lastGood.get(key) as ListenerRecord | undefined;
+      if (previous && !byPort.has(previous.Port)) {
+        byPort.set(previous.Port, previous.Name);
+        listeners.push(previous);
+        lastGood.set(key, previous);
+      }
     }
+    for (const s of sources) lastGood.set(`${SOURCE_KEY_PREFIX}${s.TopicArn}`, s);
+    this.lastGood = lastGood;
+    listeners.sort((a, b) => compare(a.Name, b.Name));
     sources.sort((a, b) => compare(a.TopicArn, b.TopicArn));
     return { Listeners: listeners, PacketSources: sources };
   }
@@ -166,7 +185,11 @@ export class DynamoDbConfigSource implements ConfigSource {
     const signature = errors.join('\n');
     if (this.reported.get(key) !== signature) {
       this.reported.set(key, signature);
-      this.options.logger?.error('configuration record ignored', { source: this.description, item: key, errors });
+      if (this.lastGood.has(key)) {
+        this.options.logger?.error('configuration record invalid; its last valid version stays in force', { source: this.description, item: key, errors });
+      } else {
+        this.options.logger?.error('configuration record ignored', { source: this.description, item: key, errors });
+      }
     }
     return false;
   }

@@ -40,17 +40,14 @@ export class Batcher<T extends Sized> {
   private immediate?: NodeJS.Immediate;
   private idleWaiters: Array<() => void> = [];
   private readonly closeOpenBatch: () => void;
-  private readonly settled: () => void;
+  /** Batches handed to `deliver` and not settled yet. */
+  private readonly delivering = new Set<T[]>();
 
   public constructor(private readonly options: BatcherOptions<T>) {
     if (!(options.count >= 1) || !(options.maxQueued >= 1) || !(options.maxInFlight >= 1) || !(options.timeoutMs >= 0)) {
       throw new Error('batcher limits must be positive (count, maxQueued, maxInFlight ≥ 1; timeoutMs ≥ 0)');
     }
     this.closeOpenBatch = () => this.closeCurrent();
-    this.settled = () => {
-      this.inFlightCount--;
-      this.pump();
-    };
   }
 
   /** Packets waiting for delivery (open batch plus closed batches not yet handed over). */
@@ -100,6 +97,22 @@ export class Batcher<T extends Sized> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Gives up on everything not yet delivered (stop deadline): returns the packets still waiting,
+   * which are removed, and those of deliveries in progress, whose outcome is no longer awaited.
+   * Resolves every {@link drain} waiter.
+   */
+  public abandon(): { waiting: T[]; delivering: T[] } {
+    this.closeCurrent();
+    const waiting = this.ready.splice(0).flat();
+    const delivering = [...this.delivering].flat();
+    this.delivering.clear();
+    this.queuedCount = 0;
+    this.inFlightCount = 0;
+    this.notifyIdle();
+    return { waiting, delivering };
+  }
+
   private closeCurrent(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -127,7 +140,14 @@ export class Batcher<T extends Sized> {
       } catch (err) {
         delivery = Promise.reject(err);
       }
-      delivery.then(this.settled, this.settled);
+      this.delivering.add(batch);
+      const settled = (): void => {
+        // a batch given up by abandon() no longer holds a slot
+        if (!this.delivering.delete(batch)) return;
+        this.inFlightCount--;
+        this.pump();
+      };
+      delivery.then(settled, settled);
     }
     this.notifyIdle();
   }

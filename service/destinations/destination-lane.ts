@@ -42,6 +42,8 @@ export class DestinationLane {
   private droppedSinceLog = 0;
   private lastDropLog = -Infinity;
   private dropLogTimer?: NodeJS.Timeout;
+  /** Set once undelivered packets were given up and recorded: later outcomes add no second record. */
+  private abandoned = false;
 
   public constructor(private readonly options: DestinationLaneOptions) {
     const batching = options.record.Batching ?? {};
@@ -84,10 +86,48 @@ export class DestinationLane {
     this.logDrops(true);
   }
 
-  /** Drains, then releases the destination. */
-  public async close(): Promise<void> {
-    await this.drain();
+  /**
+   * Drains, then releases the destination. With `deadlineMs`, what is not delivered by then is
+   * given up: one DestinationFailed record per packet still waiting, and per packet of a delivery
+   * still in progress (its outcome is unknown; replies that arrive later are still routed).
+   */
+  public async close(deadlineMs?: number): Promise<void> {
+    if (deadlineMs === undefined) {
+      await this.drain();
+    } else if (!(await settlesWithin(this.drain(), deadlineMs))) {
+      this.abandon(deadlineMs);
+    }
     await this.options.destination.close?.();
+  }
+
+  private abandon(deadlineMs: number): void {
+    const { waiting, delivering } = this.batcher.abandon();
+    this.abandoned = true;
+    const name = this.options.destination.name;
+    const prefix = `${this.options.destination.type} destination ${name}`;
+    const notSent = { code: 'DestinationFailed' as const, reason: `${prefix}: not delivered: the gateway stopped (stop deadline ${deadlineMs} ms)` };
+    const unknown = { code: 'DestinationFailed' as const, reason: `${prefix}: delivery still in progress at the stop deadline (${deadlineMs} ms); outcome unknown` };
+    for (const packet of waiting) this.reportAbandoned(notSent, packet);
+    for (const packet of delivering) this.reportAbandoned(unknown, packet);
+    if (waiting.length + delivering.length > 0) {
+      this.options.logger.warn('packets not delivered before the stop deadline', {
+        listener: this.options.listener,
+        destination: name,
+        waiting: waiting.length,
+        inProgress: delivering.length,
+        deadlineMs,
+      });
+    }
+  }
+
+  private reportAbandoned(failure: { code: 'DestinationFailed'; reason: string }, packet: QueuedPacket): void {
+    const { failures, listener, destination } = this.options;
+    try {
+      const remote = formatEndpoint(packet.remoteAddress, packet.remotePort);
+      failures.report(failure, { listener, destination: destination.name, remote, tag: packet.tag });
+    } catch {
+      // one record that cannot be written must not stop the others
+    }
   }
 
   private async deliver(batch: QueuedPacket[]): Promise<void> {
@@ -99,6 +139,7 @@ export class DestinationLane {
       result = await destination.deliver(batch);
     } catch (err) {
       metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
+      if (this.abandoned) return;
       const reason = `${destination.type} destination ${destination.name}: ${(err as Error)?.message ?? String(err)}`;
       for (const packet of batch) {
         failures.report({ code: 'DestinationFailed', reason }, { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag });
@@ -106,7 +147,7 @@ export class DestinationLane {
       return;
     }
     metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
-    if (result.failed) {
+    if (result.failed && !this.abandoned) {
       for (const f of result.failed) {
         const packet = batch[f.index];
         failures.report(
@@ -162,4 +203,15 @@ export class DestinationLane {
     this.droppedSinceLog = 0;
     this.lastDropLog = now;
   }
+}
+
+/** True when `work` settled within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  const settled = await Promise.race([work.then(() => true, () => true), late]);
+  clearTimeout(timer);
+  return settled;
 }

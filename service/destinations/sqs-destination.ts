@@ -10,12 +10,12 @@
  * and labs.
  */
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
-import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import type { QueuedPacket } from './packet';
 import { awsSqsEndpointRegion, queueLocationFromArn, queueOfUrl, SQS_QUEUE_URL_ALLOWED } from '../../lib/private/arn';
 import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord } from '../../lib/private/records';
+import { sqsEndpointUrl } from '../aws-clients';
 
 /** SQS limits per SendMessageBatch call. */
 export const SQS_MAX_ENTRIES = 10;
@@ -121,11 +121,7 @@ export class SqsDestination implements Destination {
   private async resolveQueueUrl(): Promise<string> {
     let endpoint: URL;
     try {
-      endpoint = (await getEndpointFromInstructions(
-        {},
-        SendMessageBatchCommand as unknown as Parameters<typeof getEndpointFromInstructions>[1],
-        { ...this.client.config },
-      )).url;
+      endpoint = new URL(await sqsEndpointUrl(this.client));
     } catch (err) {
       if (this.queue.awsUrl) return this.queue.awsUrl;
       throw err;

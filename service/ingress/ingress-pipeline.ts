@@ -97,9 +97,9 @@ export class IngressPipeline implements IngressSink {
     await Promise.all(this.options.lanes.map((lane) => lane.drain()));
   }
 
-  /** Drains and releases the destinations. */
-  public async close(): Promise<void> {
-    await Promise.all(this.options.lanes.map((lane) => lane.close()));
+  /** Drains and releases the destinations; with `deadlineMs`, what is not delivered by then gets a failure record. */
+  public async close(deadlineMs?: number): Promise<void> {
+    await Promise.all(this.options.lanes.map((lane) => lane.close(deadlineMs)));
   }
 
   private templatesOf(listener: ListenerHandle): readonly PacketTemplate[] {

@@ -1,10 +1,11 @@
 /**
  * Failure records of a Listener's own making (dropped datagrams, refused or failed sends that
- * have no callback), passed to the FailureReporter at a bounded rate.
+ * have no callback) and of the sourced packets sent from it, passed to the FailureReporter at a
+ * bounded rate.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
-import type { Failure, FailureCode, FailureReporter, MetricsRecorder } from '../contracts';
+import type { Failure, FailureCode, FailureContext, FailureReporter, MetricsRecorder } from '../contracts';
 
 /** Failure records logged per second per Listener by default; the rest are counted and summarised. */
 export const DEFAULT_FAILURE_LOGS_PER_SECOND = 50;
@@ -39,22 +40,40 @@ export class FailureLogLimiter {
   ) {}
 
   report(failure: Failure, address: string | undefined, port: number | undefined, peerKey: string | undefined): void {
+    if (!this.admit()) {
+      this.suppress(failure);
+      return;
+    }
+    const remote = address === undefined ? undefined : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    this.options.failures?.report(failure, {
+      listener: this.listener,
+      ...(remote === undefined ? {} : { remote }),
+      ...(peerKey === undefined ? {} : { peerKey }),
+    });
+  }
+
+  /** Like {@link report}, for a failure whose identifiers are already assembled (sourced packets). */
+  reportWithContext(failure: Failure, context: FailureContext): void {
+    if (this.admit()) this.options.failures?.report(failure, context);
+    else this.suppress(failure);
+  }
+
+  /** True when one more record fits in the current second. */
+  private admit(): boolean {
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       this.flush();
       this.windowStart = now;
       this.inWindow = 0;
     }
-    if (this.inWindow < this.perSecond) {
-      this.inWindow++;
-      const remote = address === undefined ? undefined : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-      this.options.failures?.report(failure, {
-        listener: this.listener,
-        ...(remote === undefined ? {} : { remote }),
-        ...(peerKey === undefined ? {} : { peerKey }),
-      });
-      return;
-    }
+    if (this.inWindow >= this.perSecond) return false;
+    this.inWindow++;
+    return true;
+  }
+
+  /** Counts a record left out of the log (metric and summary). */
+  private suppress(failure: Failure): void {
+    const now = Date.now();
     this.suppressed[failure.code] = (this.suppressed[failure.code] ?? 0) + 1;
     this.suppressedTotal++;
     if (this.summaryTimer === undefined) {

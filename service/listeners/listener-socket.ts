@@ -4,14 +4,35 @@
  * after they settle, closing, and the sink-error guard of the receive path.
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MAX_UDP_PAYLOAD_BYTES } from '../../lib/private/limits';
 
 /** Largest UDP payload over IPv4. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = MAX_UDP_PAYLOAD_BYTES;
-/** Socket buffer sizes asked for (the kernel may cap them, e.g. net.core.rmem_max). */
+/** Socket buffer sizes asked for at least (the kernel caps them at net.core.rmem_max / wmem_max). */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** The kernel's cap on socket receive buffers, read once; undefined where it cannot be read. */
+let kernelReceiveBufferMax: number | undefined | null = null;
+
+/**
+ * Receive buffer size to ask for: the kernel's cap (`/proc/sys/net/core/rmem_max`) when it is
+ * larger than {@link SOCKET_BUFFER_BYTES}, so a burst waits in the buffer rather than being
+ * dropped (drops are counted as `ReceiveBufferDrops`).
+ */
+export function receiveBufferBytes(readMax: () => string = () => readFileSync('/proc/sys/net/core/rmem_max', 'utf8')): number {
+  if (kernelReceiveBufferMax === null) {
+    try {
+      const max = Number(readMax().trim());
+      kernelReceiveBufferMax = Number.isSafeInteger(max) && max > 0 ? max : undefined;
+    } catch {
+      kernelReceiveBufferMax = undefined;
+    }
+  }
+  return Math.max(SOCKET_BUFFER_BYTES, Math.min(kernelReceiveBufferMax ?? 0, 2 ** 30));
+}
 /** Sink errors logged per Listener; later ones are only counted. */
 const SINK_ERRORS_LOGGED = 10;
 
@@ -42,7 +63,7 @@ export interface BoundSocket {
 export function bindListenerSocket(options: ListenerSocketOptions): Promise<BoundSocket> {
   const socket = createSocket({
     type: options.ipv6 ? 'udp6' : 'udp4',
-    recvBufferSize: SOCKET_BUFFER_BYTES,
+    recvBufferSize: receiveBufferBytes(),
     sendBufferSize: SOCKET_BUFFER_BYTES,
   });
   options.created?.(socket);

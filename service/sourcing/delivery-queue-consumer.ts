@@ -5,6 +5,11 @@
  * else is reported (InvalidMessage) and deleted. Confirms subscriptions only for bindings waiting
  * for confirmation, keeps confirmations of topics not bound yet for redelivery, deletes handled
  * messages in batches, and survives SQS errors by backing off and retrying.
+ *
+ * Messages are handled one by one with bounded concurrency (not batch by batch): a poller receives
+ * again as soon as there is room, so one slow message never holds the others. A message is deleted
+ * only once every entry was sent or its dead-letter record accepted; otherwise it stays in the
+ * queue and is received again.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -51,6 +56,8 @@ export interface DeliveryQueueConsumerOptions {
   maxMessages?: number;
   /** Concurrent pollers. @default 3 */
   concurrency?: number;
+  /** Messages handled at the same time at most, over all pollers. @default concurrency × maxMessages */
+  maxInFlightMessages?: number;
   /** First back-off after a failed ReceiveMessage, doubling up to maxBackoffMs. @default 500 */
   initialBackoffMs?: number;
   /** @default 20000 */
@@ -77,6 +84,11 @@ export class DeliveryQueueConsumer {
   private readonly waitTimeSeconds: number;
   private readonly maxMessages: number;
   private readonly concurrency: number;
+  private readonly maxInFlight: number;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Slots taken by receives in progress (their messages are not in flight yet). */
+  private reserved = 0;
+  private roomWaiters: Array<() => void> = [];
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly deleteFlushMs: number;
@@ -111,6 +123,7 @@ export class DeliveryQueueConsumer {
     this.waitTimeSeconds = clamp(opts.waitTimeSeconds ?? 20, 0, 20);
     this.maxMessages = clamp(opts.maxMessages ?? 10, 1, 10);
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 3));
+    this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlightMessages ?? this.concurrency * this.maxMessages));
     this.initialBackoffMs = opts.initialBackoffMs ?? 500;
     this.maxBackoffMs = opts.maxBackoffMs ?? 20_000;
     this.deleteFlushMs = opts.deleteFlushMs ?? 50;
@@ -137,16 +150,42 @@ export class DeliveryQueueConsumer {
     }
   }
 
-  /** Stops polling, waits for messages being handled, and sends the pending deletes. */
-  async stop(): Promise<void> {
+  /** Messages being handled now. */
+  get handling(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Stops polling, waits for messages being handled, and sends the pending deletes. With
+   * `deadlineMs`, messages still in progress by then are not waited for: they are not deleted, so
+   * the queue delivers them again (to another task) once their visibility timeout ends.
+   */
+  async stop(deadlineMs?: number): Promise<void> {
+    const stopAt = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
     clearInterval(this.unsignedWarning);
     this.unsignedWarning = undefined;
     if (this.running) {
       this.running = false;
       this.signalStopped?.();
       this.abort.abort();
+      this.wakeRoomWaiters();
       await Promise.all(this.pollers);
       this.pollers = [];
+    }
+    while (this.inFlight.size > 0) {
+      const all = Promise.all([...this.inFlight]);
+      if (stopAt === undefined) {
+        await all;
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, stopAt - Date.now()))));
+      const timedOut = await Promise.race([all.then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.logger.warn('delivery queue messages still in progress at the stop deadline are left for redelivery', { messages: this.inFlight.size, deadlineMs });
+        break;
+      }
     }
     await this.flushDeletes();
   }
@@ -154,24 +193,28 @@ export class DeliveryQueueConsumer {
   private async poll(): Promise<void> {
     let backoff = 0;
     while (this.running) {
+      const room = await this.reserveRoom();
+      if (room === 0) break;
       let messages: Message[] | undefined;
       try {
         const receive = this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.queueUrl,
             WaitTimeSeconds: this.waitTimeSeconds,
-            MaxNumberOfMessages: this.maxMessages,
+            MaxNumberOfMessages: room,
           }),
           { abortSignal: this.abort.signal },
         );
         const out = await Promise.race([receive, this.stopped.then(() => undefined)]);
         if (!out) {
           receive.catch(() => undefined); // aborted by stop()
+          this.reserved -= room;
           break;
         }
         messages = out.Messages;
         backoff = 0;
       } catch (err) {
+        this.reserved -= room;
         if (!this.running) break;
         backoff = backoff === 0 ? this.initialBackoffMs : Math.min(backoff * 2, this.maxBackoffMs);
         const e = err as Error;
@@ -179,10 +222,39 @@ export class DeliveryQueueConsumer {
         await this.pause(backoff);
         continue;
       }
-      if (messages && messages.length > 0) {
-        await Promise.all(messages.map((m) => this.handleMessage(m)));
-      }
+      this.reserved -= room;
+      for (const m of messages ?? []) this.startHandling(m);
+      this.wakeRoomWaiters();
     }
+  }
+
+  /** Handles `m` alongside the messages already in progress. */
+  private startHandling(m: Message): void {
+    const handled: Promise<void> = this.handleMessage(m).finally(() => {
+      this.inFlight.delete(handled);
+      this.wakeRoomWaiters();
+    });
+    this.inFlight.add(handled);
+  }
+
+  /**
+   * Takes the slots of one receive: resolves with how many messages it may ask for (at least 1,
+   * at most a receive's worth), or 0 once stopping. The caller gives them back after the receive.
+   */
+  private async reserveRoom(): Promise<number> {
+    while (this.running && this.inFlight.size + this.reserved >= this.maxInFlight) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+    if (!this.running) return 0;
+    const room = Math.min(this.maxMessages, this.maxInFlight - this.inFlight.size - this.reserved);
+    this.reserved += room;
+    return room;
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Handles one queue message; never rejects. */
@@ -211,10 +283,19 @@ export class DeliveryQueueConsumer {
         }
       }
       switch (envelope.Type) {
-        case 'Notification':
-          await this.processor.handle(envelope as SnsNotification);
+        case 'Notification': {
+          const result = await this.processor.handle(envelope as SnsNotification);
+          if (result.unrecorded) {
+            this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {
+              messageId: m.MessageId,
+              topicArn: envelope.TopicArn,
+              unrecorded: result.unrecorded,
+            });
+            return;
+          }
           this.delete(m);
           return;
+        }
         case 'SubscriptionConfirmation':
           if (await this.confirm(envelope, m)) this.delete(m);
           return;

@@ -14,6 +14,11 @@ import type { EgressDatagram, Failure, ListenerHandle } from '../contracts';
 export interface SourcedResult {
   sent: number;
   failed: number;
+  /**
+   * Failed entries whose dead-letter record was not accepted by the queue (after retries): the
+   * message must stay in the delivery queue for redelivery. Absent when every record was accepted.
+   */
+  unrecorded?: number;
 }
 
 /** Receives the failure of entry `index`, with the remote it concerns when known. */
@@ -52,7 +57,11 @@ export class SourcedDelivery {
   fail(index: number, remote: string | undefined, failure: Failure): void {
     this.settled[index] = 1;
     this.failed++;
-    this.options.entryFailed(index, remote, { code: failure.code, reason: failure.reason });
+    try {
+      this.options.entryFailed(index, remote, { code: failure.code, reason: failure.reason });
+    } catch {
+      // Reporting one entry must not stop the others, nor escape a socket or timer callback.
+    }
   }
 
   /** Hands entry `index` to `listener`; a Listener that throws fails the entry with SendFailed. */
@@ -63,7 +72,7 @@ export class SourcedDelivery {
     try {
       listener.send(datagram, done);
     } catch (err) {
-      done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error).message}` });
+      done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error)?.message ?? typeof err}` });
     }
   }
 
@@ -72,7 +81,7 @@ export class SourcedDelivery {
     this.looping = false;
     if (this.pending === 0) {
       const result = { sent: this.sent, failed: this.failed };
-      this.options.finished?.(result);
+      this.notifyFinished(result);
       return Promise.resolve(result);
     }
     return new Promise((resolve) => {
@@ -104,11 +113,19 @@ export class SourcedDelivery {
     }
   }
 
+  private notifyFinished(result: SourcedResult): void {
+    try {
+      this.options.finished?.(result);
+    } catch {
+      // a counting callback must not keep the outcome from its caller
+    }
+  }
+
   private settle(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const result = { sent: this.sent, failed: this.failed };
-    this.options.finished?.(result);
+    this.notifyFinished(result);
     this.resolve?.(result);
   }
 }

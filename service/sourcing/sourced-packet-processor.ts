@@ -4,8 +4,12 @@
  * Enabled), then the message parsed by sourced-entry.ts and its datagrams handed to a
  * {@link SourcedDelivery}. Every entry that is not sent yields exactly one failure report and,
  * when the binding has a dead-letter queue or delivery log group, one failure record there. One
- * bad entry never stops the others.
+ * bad entry never stops the others, and nothing a record, a reporter, a sink or a Listener throws
+ * escapes a packet's handling. Records carry a bounded copy of the entry (failure-records.ts),
+ * never the publisher's value itself.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { recordedEntry, recordedMessage } from './failure-records';
 import { SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { MetricName } from '../../lib/private/metrics';
@@ -17,10 +21,12 @@ import type {
   DeliveryLogSink,
   Failure,
   FailureCode,
+  FailureContext,
   FailureReporter,
   ListenerRegistry,
   MetricsRecorder,
 } from '../contracts';
+import { DEFAULT_FAILURE_LOGS_PER_SECOND, FailureLogLimiter } from '../listeners/failure-log-limiter';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../listeners/listener-socket';
 
 export type { SourcedResult } from './sourced-delivery';
@@ -61,7 +67,24 @@ export interface SourcedPacketProcessorOptions {
   maxEntriesPerMessage?: number;
   /** Sends not completed within this many milliseconds fail with SendFailed. @default 30000 */
   sendTimeoutMs?: number;
+  /**
+   * Rate limit of failure log records, per Listener: at most `perSecond` records a second are
+   * logged, the rest counted (metric `Failures`, exact) and summarised once a second through
+   * `logger`. Dead-letter and delivery-log records stay one per packet.
+   * @default - every failure is logged
+   */
+  failureLog?: SourcedFailureLogOptions;
 }
+
+/** How sourced failure logs are rate-limited. */
+export interface SourcedFailureLogOptions {
+  readonly logger: Pick<Logger, 'warn'>;
+  /** @default DEFAULT_FAILURE_LOGS_PER_SECOND */
+  readonly perSecond?: number;
+}
+
+/** Name under which failures of messages bound to no Listener are rate-limited. */
+const NO_LISTENER = '(no listener)';
 
 const NOTHING: SourcedResult = Object.freeze({ sent: 0, failed: 0 });
 
@@ -78,6 +101,9 @@ export class SourcedPacketProcessor {
   private readonly limits: SourcedEntryLimits;
   private readonly maxEntries: number;
   private readonly sendTimeoutMs: number;
+  private readonly failureLog?: SourcedFailureLogOptions;
+  /** One limiter per Listener name (bounded by the configuration). */
+  private readonly limiters = new Map<string, FailureLogLimiter>();
 
   constructor(opts: SourcedPacketProcessorOptions) {
     this.listeners = opts.listeners;
@@ -91,6 +117,7 @@ export class SourcedPacketProcessor {
     this.limits = { maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES };
     this.maxEntries = opts.maxEntriesPerMessage ?? 1000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 30_000;
+    this.failureLog = opts.failureLog;
   }
 
   /** True when `topicArn` is bound to a Listener (used by the local SNS endpoint to answer NotFound). */
@@ -108,30 +135,33 @@ export class SourcedPacketProcessor {
    * or reported as failed.
    */
   handle(n: SnsNotification): Promise<SourcedResult> {
+    const records: Array<Promise<boolean>> = [];
+    let outcome: Promise<SourcedResult>;
     try {
-      return this.process(n);
+      outcome = this.process(n, records);
     } catch (err) {
       // Defensive: a malformed envelope that slipped past the caller's checks must not crash anything.
-      this.failures.report(
-        { code: 'InvalidMessage', reason: `notification could not be processed: ${(err as Error).message}` },
+      this.report(
+        { code: 'InvalidMessage', reason: `notification could not be processed: ${errorText(err)}` },
         { topicArn: typeof n?.TopicArn === 'string' ? n.TopicArn : undefined, messageId: typeof n?.MessageId === 'string' ? n.MessageId : undefined },
       );
-      return Promise.resolve({ sent: 0, failed: 1 });
+      outcome = Promise.resolve({ sent: 0, failed: 1 });
     }
+    return outcome.then((result) => (records.length === 0 ? result : withRecordOutcome(result, records)));
   }
 
-  private process(n: SnsNotification): Promise<SourcedResult> {
+  private process(n: SnsNotification, records: Array<Promise<boolean>>): Promise<SourcedResult> {
     const topicArn = n.TopicArn;
     const egress = n.MessageAttributes?.EgressRegion;
     if (egress !== undefined && egress !== null && egress.Value !== this.region) {
       if (typeof egress.Value !== 'string') {
-        return this.rejectNotification(n, undefined, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
+        return this.rejectNotification(n, undefined, records, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
       }
       const named = this.bindings.getPacketSource(topicArn);
       // The home region's gateway receives every message (its subscription has no filter) and answers for regions without a gateway.
       const regions = named?.EgressRegions;
       if (named && regions && (named.HomeRegion ?? this.region) === this.region && !regions.includes(egress.Value)) {
-        return this.rejectNotification(n, named, 'UnknownRegion', `MessageAttributes.EgressRegion ${describe(egress.Value)} names a region without a gateway `
+        return this.rejectNotification(n, named, records, 'UnknownRegion', `MessageAttributes.EgressRegion ${describe(egress.Value)} names a region without a gateway `
           + `for this PacketSource (allowed: ${regions.join(', ')})`);
       }
       this.metrics.increment(MetricName.SourcedSkipped);
@@ -139,32 +169,38 @@ export class SourcedPacketProcessor {
     }
     const binding = this.bindings.getPacketSource(topicArn);
     if (!binding) {
-      return this.rejectNotification(n, undefined, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
+      return this.rejectNotification(n, undefined, records, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
     }
     if (egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
       this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
     if (binding.Enabled === false) {
-      return this.rejectNotification(n, binding, 'SourceDisabled', `PacketSource for ${topicArn} is disabled (Enabled: false); its packets are not sent`);
+      return this.rejectNotification(n, binding, records, 'SourceDisabled', `PacketSource for ${topicArn} is disabled (Enabled: false); its packets are not sent`);
     }
 
     const parsed = parseSourcedMessage(n.Message, this.maxEntries);
-    if ('code' in parsed) return this.rejectNotification(n, binding, parsed.code, parsed.reason);
+    if ('code' in parsed) return this.rejectNotification(n, binding, records, parsed.code, parsed.reason);
     const entries = parsed.entries;
     if (entries.length === 0) return Promise.resolve(NOTHING);
 
     const run = new SourcedDelivery({
       entryCount: entries.length,
       sendTimeoutMs: this.sendTimeoutMs,
-      entryFailed: (index, remote, failure) => this.reportEntry(n, binding, index, entries[index], remote, failure),
+      entryFailed: (index, remote, failure) => this.reportEntry(n, binding, records, index, entries[index], remote, failure),
       finished: (result) => this.countSent(result.sent),
     });
     const listener = this.listeners.get(binding.ListenerName);
     const publishedAt = Date.parse(n.Timestamp);
     const now = this.now();
     for (let i = 0; i < entries.length; i++) {
-      const datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);
+      let datagram: ReturnType<typeof parseSourcedEntry>;
+      try {
+        datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);
+      } catch (err) {
+        run.fail(i, undefined, { code: 'InvalidMessage', reason: `${parsed.fieldOf(i) || 'message'} could not be read: ${errorText(err)}` });
+        continue;
+      }
       if ('code' in datagram) {
         run.fail(i, datagram.remote, datagram);
         continue;
@@ -178,17 +214,23 @@ export class SourcedPacketProcessor {
     return run.finish();
   }
 
-  private rejectNotification(n: SnsNotification, binding: PacketSourceRecord | undefined, code: FailureCode, reason: string): Promise<SourcedResult> {
-    this.failures.report({ code, reason }, { listener: binding?.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId });
+  private rejectNotification(
+    n: SnsNotification,
+    binding: PacketSourceRecord | undefined,
+    records: Array<Promise<boolean>>,
+    code: FailureCode,
+    reason: string,
+  ): Promise<SourcedResult> {
+    this.report({ code, reason }, { listener: binding?.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId });
     if (binding) {
-      this.record(binding, {
+      this.record(binding, records, {
         code,
         reason,
         topicArn: n.TopicArn,
         messageId: n.MessageId,
         listener: binding.ListenerName,
         failedAt: new Date(this.now()).toISOString(),
-        message: n.Message,
+        message: recordedMessage(n.Message),
       });
     }
     return Promise.resolve({ sent: 0, failed: 1 });
@@ -198,13 +240,14 @@ export class SourcedPacketProcessor {
   private reportEntry(
     n: SnsNotification,
     binding: PacketSourceRecord,
+    records: Array<Promise<boolean>>,
     index: number,
     entry: unknown,
     remote: string | undefined,
     failure: Failure,
   ): void {
-    this.failures.report(failure, { listener: binding.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId, index, remote });
-    this.record(binding, {
+    this.report(failure, { listener: binding.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId, index, remote });
+    this.record(binding, records, {
       code: failure.code,
       reason: failure.reason,
       topicArn: n.TopicArn,
@@ -213,21 +256,69 @@ export class SourcedPacketProcessor {
       listener: binding.ListenerName,
       remote,
       failedAt: new Date(this.now()).toISOString(),
-      entry,
+      entry: recordedEntry(entry),
     });
   }
 
-  /** Writes a failure record to the binding's dead-letter queue and delivery log group, where it has them. */
-  private record(binding: PacketSourceRecord, record: Record<string, unknown>): void {
+  /** Passes a failure to the reporter; a reporter that throws is not allowed to stop the packet's handling. */
+  private report(failure: Failure, context: FailureContext): void {
+    try {
+      if (this.failureLog) this.limiterFor(context.listener ?? NO_LISTENER).reportWithContext(failure, context);
+      else this.failures.report(failure, context);
+    } catch {
+      // the reporter's own problem; the other entries go on
+    }
+  }
+
+  private limiterFor(listener: string): FailureLogLimiter {
+    let limiter = this.limiters.get(listener);
+    if (!limiter) {
+      const { logger, perSecond } = this.failureLog!;
+      const target = { failures: this.failures, logger, metrics: this.metrics };
+      limiter = new FailureLogLimiter(listener, target, perSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
+      this.limiters.set(listener, limiter);
+    }
+    return limiter;
+  }
+
+  /**
+   * Writes a failure record to the binding's dead-letter queue and delivery log group, where it has
+   * them. The dead-letter queue's answer (accepted or not) joins `records`.
+   */
+  private record(binding: PacketSourceRecord, records: Array<Promise<boolean>>, record: Record<string, unknown>): void {
     if (binding.DeadLetterQueueArn && this.deadLetters) {
-      this.deadLetters.enqueue(binding.DeadLetterQueueArn, record, { roleArn: binding.RoleArn, externalId: binding.ExternalId });
+      try {
+        const sender = { roleArn: binding.RoleArn, externalId: binding.ExternalId };
+        records.push(this.deadLetters.enqueue(binding.DeadLetterQueueArn, record, sender).catch(() => false));
+      } catch {
+        records.push(Promise.resolve(false));
+      }
     }
     if (binding.DeliveryLogGroupArn && this.deliveryLog) {
-      this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
+      try {
+        this.deliveryLog.write({ logGroupArn: binding.DeliveryLogGroupArn, roleArn: binding.RoleArn, externalId: binding.ExternalId }, record);
+      } catch {
+        // a delivery log is a copy for the publisher; the dead-letter queue and the failure log still have the record
+      }
     }
   }
 
   private countSent(sent: number): void {
     if (sent > 0) this.metrics.increment(MetricName.SourcedSent, sent);
+  }
+}
+
+/** `result` with the number of dead-letter records that were not accepted, when any. */
+async function withRecordOutcome(result: SourcedResult, records: ReadonlyArray<Promise<boolean>>): Promise<SourcedResult> {
+  let unrecorded = 0;
+  for (const accepted of await Promise.all(records)) if (!accepted) unrecorded++;
+  return unrecorded === 0 ? result : { ...result, unrecorded };
+}
+
+function errorText(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+  } catch {
+    return 'unknown error';
   }
 }

@@ -1,7 +1,10 @@
 /**
  * Sends failure records of sourced packets to each PacketSource's dead-letter queue, in
  * SendMessageBatch calls of up to 10 records, flushed on a short timer and on {@link flush}.
- * Nothing here is awaited per packet; the buffer is bounded.
+ * Nothing here is awaited per packet; the buffer is bounded. Each record's promise tells whether
+ * the queue accepted it: records that fail for a reason that may pass (throttling, a network or
+ * server error) are sent again after a growing pause, a bounded number of times. Queue URLs are
+ * built on the endpoint the SQS client resolves (`AWS_ENDPOINT_URL_SQS`, FIPS, VPC endpoints).
  *
  * The queue belongs to the PacketSource, possibly in another account: when the binding names a
  * role (`RoleArn`, `ExternalId`), the records are sent as that role (which the PacketSource
@@ -11,6 +14,7 @@
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { queueLocationFromArn } from '../../lib/private/arn';
+import { sqsEndpointUrl } from '../aws-clients';
 import type { DeadLetterSink, FailureContext, FailureReporter } from '../contracts';
 import { failureContextOf, serializeFailureRecord } from './failure-records';
 import { identityKey, packetSourceRoleCredentials, PacketSourceIdentity, RoleCredentialsProvider } from './packet-source-role';
@@ -36,6 +40,33 @@ export interface SqsDeadLetterSinkOptions {
   readonly flushIntervalMs?: number;
   /** Records held in memory at most; further ones are dropped and reported. @default 10000 */
   readonly maxBufferedRecords?: number;
+  /**
+   * Pauses before each further attempt of a record SQS did not take for a reason that may pass,
+   * in milliseconds; their count bounds the attempts. @default [200, 1000, 3000]
+   */
+  readonly retryDelaysMs?: readonly number[];
+}
+
+/** Errors of SendMessageBatch that another attempt cannot fix (the message stays for redelivery instead). */
+const PERMANENT_ERRORS = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+  'InvalidAddress',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+]);
+
+interface QueuedRecord {
+  readonly body: string;
+  readonly bytes: number;
+  readonly code: string;
+  readonly context: FailureContext;
+  /** Attempts made so far. */
+  attempts: number;
+  /** Settles the record's promise: true when the queue accepted it. */
+  readonly settle: (accepted: boolean) => void;
 }
 
 /** Records waiting for one queue, to be sent as one identity. */
@@ -43,13 +74,6 @@ interface Outbox {
   readonly queueArn: string;
   readonly sender?: PacketSourceIdentity;
   readonly records: QueuedRecord[];
-}
-
-interface QueuedRecord {
-  readonly body: string;
-  readonly bytes: number;
-  readonly code: string;
-  readonly context: FailureContext;
 }
 
 /** A {@link DeadLetterSink} writing JSON failure records to SQS queues named by ARN. */
@@ -61,6 +85,9 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   private readonly sts: () => STSClient;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly endpoints = new Map<SQSClient, Promise<string>>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly queues = new Map<string, Outbox>();
   private readonly clients = new Map<string, SQSClient>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -77,27 +104,36 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     this.sts = () => (sts ??= new STSClient({}));
     this.flushIntervalMs = opts.flushIntervalMs ?? 100;
     this.maxBuffered = opts.maxBufferedRecords ?? 10_000;
+    this.retryDelaysMs = opts.retryDelaysMs ?? [200, 1_000, 3_000];
   }
 
   /**
    * Queues `record` for `queueArn`, to be sent as `sender` (the PacketSource's role); sent within
-   * the flush interval, or at once when a batch is full.
+   * the flush interval, or at once when a batch is full. Resolves true once the queue accepted it,
+   * false when it was reported lost.
    */
-  enqueue(queueArn: string, record: Record<string, unknown>, sender?: PacketSourceIdentity): void {
+  enqueue(queueArn: string, record: Record<string, unknown>, sender?: PacketSourceIdentity): Promise<boolean> {
     const context = failureContextOf(record);
     const code = typeof record.code === 'string' ? record.code : 'Unknown';
     if (this.buffered >= this.maxBuffered) {
       this.reportLost(queueArn, context, `the dead-letter buffer is full (${this.maxBuffered} records waiting)`);
-      return;
+      return Promise.resolve(false);
     }
     const body = serializeFailureRecord(record, MAX_BODY_BYTES);
+    let settle!: (accepted: boolean) => void;
+    const accepted = new Promise<boolean>((resolve) => (settle = resolve));
+    this.push(queueArn, sender?.roleArn ? sender : undefined, { body, bytes: Buffer.byteLength(body), code, context, attempts: 0, settle });
+    return accepted;
+  }
+
+  private push(queueArn: string, sender: PacketSourceIdentity | undefined, record: QueuedRecord): void {
     const key = identityKey(queueArn, sender);
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { queueArn, sender: sender?.roleArn ? sender : undefined, records: [] };
+      queue = { queueArn, sender, records: [] };
       this.queues.set(key, queue);
     }
-    queue.records.push({ body, bytes: Buffer.byteLength(body), code, context });
+    queue.records.push(record);
     this.buffered++;
     if (queue.records.length >= MAX_BATCH_ENTRIES) {
       this.sendFrom(key, queue);
@@ -110,16 +146,22 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     }
   }
 
-  /** Sends every queued record and waits until all sends, including earlier ones, have completed. */
+  /**
+   * Sends every queued record and waits until all sends, including earlier ones and their
+   * retries, have completed.
+   */
   async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    this.drain();
-    while (this.inFlight.size > 0) {
-      await Promise.all([...this.inFlight]);
-    }
+    do {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.drain();
+      while (this.inFlight.size > 0) {
+        await Promise.all([...this.inFlight]);
+      }
+      if (this.retryTimers.size > 0) await new Promise((r) => setTimeout(r, 10));
+    } while (this.inFlight.size > 0 || this.retryTimers.size > 0 || this.buffered > 0);
   }
 
   private drain(): void {
@@ -146,10 +188,13 @@ export class SqsDeadLetterSink implements DeadLetterSink {
 
   private async sendBatch(queueArn: string, sender: PacketSourceIdentity | undefined, batch: readonly QueuedRecord[]): Promise<void> {
     let location;
+    let client: SQSClient;
     try {
-      location = queueLocationFromArn(queueArn);
+      const region = queueLocationFromArn(queueArn).region;
+      client = sender?.roleArn ? this.clientOf(region, sender.roleArn, sender.externalId) : await this.clientFor(region);
+      location = queueLocationFromArn(queueArn, await this.endpointOf(client));
     } catch (err) {
-      for (const r of batch) this.reportLost(queueArn, r.context, (err as Error).message);
+      for (const r of batch) this.lose(queueArn, r, (err as Error).message);
       return;
     }
     const entries: SendMessageBatchRequestEntry[] = batch.map((r, i) => ({
@@ -157,17 +202,59 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       MessageBody: r.body,
       MessageAttributes: { FailureCode: { DataType: 'String', StringValue: r.code } },
     }));
+    for (const r of batch) r.attempts++;
     try {
-      const client = sender?.roleArn ? this.clientOf(location.region, sender.roleArn, sender.externalId) : await this.clientFor(location.region);
       const out = await client.send(new SendMessageBatchCommand({ QueueUrl: location.queueUrl, Entries: entries }));
+      const failedIds = new Set<number>();
       for (const failed of out.Failed ?? []) {
         const r = batch[Number(failed.Id)];
-        if (r) this.reportLost(queueArn, r.context, `SQS rejected the record (${failed.Code ?? 'unknown error'}: ${failed.Message ?? 'no message'})`);
+        if (!r) continue;
+        failedIds.add(Number(failed.Id));
+        const why = `SQS rejected the record (${failed.Code ?? 'unknown error'}: ${failed.Message ?? 'no message'})`;
+        if (failed.SenderFault) this.lose(queueArn, r, why);
+        else this.retryOrLose(queueArn, sender, r, why);
       }
+      for (let i = 0; i < batch.length; i++) if (!failedIds.has(i)) batch[i].settle(true);
     } catch (err) {
-      const e = err as Error;
-      for (const r of batch) this.reportLost(queueArn, r.context, `SendMessageBatch failed (${e.name}: ${e.message})`);
+      const e = err as Error & { $fault?: string };
+      const why = `SendMessageBatch failed (${e?.name}: ${e?.message})`;
+      const permanent = e?.$fault === 'client' || PERMANENT_ERRORS.has(e?.name);
+      for (const r of batch) {
+        if (permanent) this.lose(queueArn, r, why);
+        else this.retryOrLose(queueArn, sender, r, why);
+      }
     }
+  }
+
+  /** Queues `record` again after the next retry pause, or reports it lost when the attempts are used up. */
+  private retryOrLose(queueArn: string, sender: PacketSourceIdentity | undefined, record: QueuedRecord, why: string): void {
+    const delay = this.retryDelaysMs[record.attempts - 1];
+    if (delay === undefined) {
+      this.lose(queueArn, record, `${why}; gave up after ${record.attempts} attempts`);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.push(queueArn, sender, record);
+    }, delay);
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  private lose(queueArn: string, record: QueuedRecord, why: string): void {
+    this.reportLost(queueArn, record.context, why);
+    record.settle(false);
+  }
+
+  /** The SQS endpoint of `client`, resolved once. */
+  private endpointOf(client: SQSClient): Promise<string> {
+    let endpoint = this.endpoints.get(client);
+    if (!endpoint) {
+      endpoint = sqsEndpointUrl(client);
+      endpoint.catch(() => this.endpoints.delete(client));
+      this.endpoints.set(client, endpoint);
+    }
+    return endpoint;
   }
 
   private async clientFor(region: string): Promise<SQSClient> {
@@ -193,9 +280,13 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   }
 
   private reportLost(queueArn: string, context: FailureContext, why: string): void {
-    this.failures?.report(
-      { code: 'DestinationFailed', reason: `failure record not written to dead-letter queue ${queueArn}: ${why}` },
-      { ...context, destination: queueArn },
-    );
+    try {
+      this.failures?.report(
+        { code: 'DestinationFailed', reason: `failure record not written to dead-letter queue ${queueArn}: ${why}` },
+        { ...context, destination: queueArn },
+      );
+    } catch {
+      // a reporter that throws must not stop the other records
+    }
   }
 }

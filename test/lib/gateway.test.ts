@@ -59,6 +59,7 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_HEALTH_PORT', Value: '8080' },
           { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
           { Name: 'PACKET_GATEWAY_NAME', Value: 'Stack/Gateway' },
+          { Name: 'PACKET_GATEWAY_STOP_DEADLINE_SECONDS', Value: '40' },
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
         ],
         Secrets: [

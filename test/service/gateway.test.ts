@@ -146,6 +146,33 @@ describe('Gateway configuration changes', () => {
     }
   });
 
+  test('moving a Listener to a port in use leaves it running on its old port; the move succeeds once the port is free', async () => {
+    const holder = createSocket('udp4');
+    await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', () => resolve()));
+    const busy = holder.address().port;
+    const pa = await freePort();
+    const { gateway } = await startGateway({ Listeners: [listener('a', pa)] });
+    const client = await UdpClient.open();
+    try {
+      const a = gateway.get('a')!;
+      await gateway.apply({ Listeners: [listener('a', busy)] });
+      expect(gateway.get('a')).toBe(a);
+      expect(await echo(client, pa, 'kept')).toBe('echo:kept');
+      expect(gateway.status().listeners[0]).toMatchObject({ name: 'a', port: pa, bound: true, error: expect.stringContaining(`${busy}: the port is already in use`) });
+      expect(gateway.status().healthy).toBe(true);
+
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+      await gateway.apply({ Listeners: [listener('a', busy)] });
+      expect(gateway.get('a')!.port).toBe(busy);
+      expect(gateway.status().listeners[0].error).toBeUndefined();
+      expect(await echo(client, busy, 'moved')).toBe('echo:moved');
+      expect(await canBind(pa)).toBe(true);
+    } finally {
+      await client.close();
+      await gateway.stop();
+    }
+  });
+
   test('PacketSource bindings follow the configuration', async () => {
     const topic = 'arn:aws:sns:us-east-1:000000000000:t';
     const { gateway } = await startGateway({ Listeners: [listener('a', await freePort())], PacketSources: [{ TopicArn: topic, ListenerName: 'a' }] });

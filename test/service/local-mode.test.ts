@@ -132,12 +132,18 @@ describe('command line and environment', () => {
     expect(options !== 'help' && options.configPath).toBeUndefined();
   });
 
+  test('the graceful stop deadline comes from the environment, in seconds', () => {
+    expect(optionsFromCommandLine(['--local'], { PACKET_GATEWAY_STOP_DEADLINE_SECONDS: '12.5' })).toMatchObject({ stopDeadlineMs: 12_500 });
+    expect(optionsFromCommandLine(['--local'], {})).toMatchObject({ stopDeadlineMs: undefined });
+  });
+
   test.each([
     [['--health-port', 'x', '--local'], {}, '--health-port "x" is not a valid port (allowed: integer 0–65535)'],
     [['--local', '--log-level', 'loud'], {}, '--log-level "loud" is not valid (allowed: TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT)'],
     [[], {}, 'no region: set AWS_REGION or pass --region'],
     [['--local', '--config', '/nonexistent.json'], {}, 'config file /nonexistent.json does not exist'],
     [['--bogus'], {}, /^Unknown option '--bogus'/],
+    [['--local'], { PACKET_GATEWAY_STOP_DEADLINE_SECONDS: '0' }, 'PACKET_GATEWAY_STOP_DEADLINE_SECONDS "0" is not valid (allowed: 1–3600 seconds)'],
   ])('fails if %j', (argv, env, message) => {
     expect(() => optionsFromCommandLine(argv, env)).toThrow(message);
   });

@@ -53,6 +53,14 @@ describe('queue location from ARN', () => {
       expect(() => queueLocationFromArn(arn)).toThrow(arn);
     },
   );
+  test('with an endpoint, the queue URL is on that endpoint (local API servers, FIPS, VPC endpoints)', () => {
+    expect(queueLocationFromArn('arn:aws:sqs:eu-west-1:123456789012:dlq', 'http://127.0.0.1:4566/')).toEqual({
+      region: 'eu-west-1',
+      queueUrl: 'http://127.0.0.1:4566/123456789012/dlq',
+    });
+    expect(queueLocationFromArn('arn:aws:sqs:us-east-1:123456789012:q.fifo', 'https://sqs-fips.us-east-1.amazonaws.com').queueUrl)
+      .toBe('https://sqs-fips.us-east-1.amazonaws.com/123456789012/q.fifo');
+  });
   test('the error names the value and what is allowed', () => {
     expect(() => queueLocationFromArn('arn:aws:sns:us-east-1:123456789012:t'))
       .toThrow('"arn:aws:sns:us-east-1:123456789012:t" is not an SQS queue ARN (allowed: arn:<partition>:sqs:<region>:<account>:<queue>)');

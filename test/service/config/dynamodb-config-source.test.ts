@@ -78,6 +78,34 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
     }
   });
 
+  test('a running Listener or PacketSource whose record becomes invalid keeps its last valid version; deleting the item removes it', async () => {
+    const { logger, records: logged } = capturingLogger();
+    await put('LISTENER#demo', 'Listener', demo);
+    await put(`SOURCE#${source.TopicArn}`, 'PacketSource', source);
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60, logger });
+    const changes: number[] = [];
+    config.onChange((c) => changes.push(c.Listeners.length));
+    try {
+      await config.start();
+      await put('LISTENER#demo', 'Listener', { ...demo, Port: 99999 });
+      await put(`SOURCE#${source.TopicArn}`, 'PacketSource', { ...source, ListenerName: 42 });
+      expect(await config.reload()).toBe(false);
+      expect(config.current()).toEqual({ Listeners: [demo], PacketSources: [source] });
+      const kept = logged.filter((r) => r.message === 'configuration record invalid; its last valid version stays in force');
+      expect(kept.map((r) => r.attributes.item).sort()).toEqual(['LISTENER#demo', `SOURCE#${source.TopicArn}`]);
+      expect((kept.find((r) => r.attributes.item === 'LISTENER#demo')!.attributes.errors as string[])[0]).toContain('99999');
+      await put('LISTENER#demo', 'Listener', { ...demo, Port: 6000 });
+      expect(await config.reload()).toBe(true);
+      expect(config.current().Listeners[0].Port).toBe(6000);
+      await dynamo.documents.send(new DeleteCommand({ TableName: table, Key: { pk: 'LISTENER#demo' } }));
+      expect(await config.reload()).toBe(true);
+      expect(config.current().Listeners).toEqual([]);
+      expect(changes).toEqual([1, 0]);
+    } finally {
+      await config.stop();
+    }
+  });
+
   test('a record naming a local-mode destination (local, log) is left out and logged, naming the types allowed', async () => {
     const { logger, records: logged } = capturingLogger();
     await put('LISTENER#demo', 'Listener', demo);

@@ -71,3 +71,40 @@ describe('DestinationLane', () => {
     expect(drops[0].attributes).toMatchObject({ code: 'RateLimited', listener: 'demo', destination: 'd', maxQueuedPackets: 3 });
   });
 });
+
+describe('DestinationLane stop deadline', () => {
+  test('a slow destination: close returns at the deadline and every undelivered packet gets one failure record', async () => {
+    const pending: Array<() => void> = [];
+    const { lane: l, failures, records } = lane(() => new Promise<DeliveryResult>((resolve) => pending.push(() => resolve({ failed: [{ index: 0, reason: 'late' }] }))));
+    for (let i = 0; i < 8; i++) l.enqueue(packet(i));
+    await new Promise((r) => setImmediate(r));
+    expect(pending).toHaveLength(1);
+    const started = Date.now();
+    await l.close(100);
+    expect(Date.now() - started).toBeLessThan(1000);
+    const reasons = failures.records.map((r) => [r.context.tag, r.failure.reason]);
+    expect(reasons).toHaveLength(8);
+    expect(new Set(reasons.map(([tag]) => tag)).size).toBe(8);
+    expect(reasons.filter(([, reason]) => String(reason).includes('outcome unknown')).map(([tag]) => tag)).toEqual(['t0', 't1', 't2']);
+    expect(reasons.filter(([, reason]) => String(reason).includes('not delivered: the gateway stopped (stop deadline 100 ms)'))).toHaveLength(5);
+    expect(failures.records.every((r) => r.failure.code === 'DestinationFailed' && r.context.destination === 'd' && r.context.listener === 'demo')).toBe(true);
+    expect(records.some((r) => r.message === 'packets not delivered before the stop deadline')).toBe(true);
+    // the late outcome of the abandoned delivery adds no second record
+    pending[0]();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(failures.records).toHaveLength(8);
+  });
+
+  test('a destination that finishes in time: close with a deadline delivers everything and records nothing', async () => {
+    const delivered: string[] = [];
+    const { lane: l, failures } = lane(async (batch) => {
+      await new Promise((r) => setTimeout(r, 5));
+      delivered.push(...batch.map((p) => p.tag));
+      return {};
+    });
+    for (let i = 0; i < 7; i++) l.enqueue(packet(i));
+    await l.close(5_000);
+    expect(delivered).toHaveLength(7);
+    expect(failures.records).toEqual([]);
+  });
+});

@@ -58,3 +58,23 @@ describe('helpers', () => {
     expect(describeBindError(Object.assign(new Error('x'), { code: 'EACCES' }))).toContain('permission denied');
   });
 });
+
+describe('receive buffer size', () => {
+  test('asks for the kernel\'s cap when it is above the default, never less than the default', () => {
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const m = require('../../../service/listeners/listener-socket') as typeof import('../../../service/listeners/listener-socket');
+      expect(m.receiveBufferBytes(() => '33554432\n')).toBe(32 * 1024 * 1024);
+    });
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const m = require('../../../service/listeners/listener-socket') as typeof import('../../../service/listeners/listener-socket');
+      expect(m.receiveBufferBytes(() => '212992')).toBe(m.SOCKET_BUFFER_BYTES);
+    });
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const m = require('../../../service/listeners/listener-socket') as typeof import('../../../service/listeners/listener-socket');
+      expect(m.receiveBufferBytes(() => { throw new Error('no /proc'); })).toBe(m.SOCKET_BUFFER_BYTES);
+    });
+  });
+});

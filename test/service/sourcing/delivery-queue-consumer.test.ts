@@ -413,3 +413,75 @@ describe(`unsigned notifications (${ServiceEnvironment.AcceptUnsignedSns})`, () 
     expect(receiver.received).toEqual([]);
   });
 });
+
+test('one slow message does not hold the others: each poller receives again while it is in progress', async () => {
+  const held: SendCallback[] = [];
+  const slowRemote = 4000;
+  const mixed: ListenerHandle = {
+    name: 'demo',
+    protocol: 'udp',
+    address: '127.0.0.1',
+    port: listener.port,
+    send: (d: EgressDatagram, done?: SendCallback) => (d.port === slowRemote ? void held.push(done!) : listener.send(d, done)),
+  };
+  const slow = sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: slowRemote } }));
+  inbox.push([slow]);
+  start(new Registry().add(mixed), { concurrency: 1, maxMessages: 1, maxInFlightMessages: 4 });
+  await until(() => held.length === 1, 'the slow send handed to the Listener');
+  const fast = sqsMessage(envelope({ Data: 'b2s=', Remote: { IP: '127.0.0.1', Port: receiver.port } }));
+  inbox.push([fast]);
+  const [got] = await receiver.waitFor(1);
+  expect(got.data.toString()).toBe('ok');
+  await until(() => deletedHandles().includes(fast.ReceiptHandle!), 'delete of the fast message');
+  expect(deletedHandles()).not.toContain(slow.ReceiptHandle);
+  expect(consumer!.handling).toBe(1);
+  held[0](undefined);
+  await until(() => deletedHandles().includes(slow.ReceiptHandle!), 'delete of the slow message');
+});
+
+test('messages in progress are bounded: at the limit no further message is received', async () => {
+  const held: SendCallback[] = [];
+  const holding: ListenerHandle = { name: 'demo', protocol: 'udp', address: '127.0.0.1', port: 1, send: (_d, done) => void held.push(done!) };
+  inbox.push([sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: 4000 } }))]);
+  inbox.push([sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: 4001 } }))]);
+  inbox.push([sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: 4002 } }))]);
+  start(new Registry().add(holding), { concurrency: 2, maxMessages: 1, maxInFlightMessages: 2 });
+  await until(() => held.length === 2, 'two sends held');
+  await new Promise((r) => setTimeout(r, 30));
+  expect(held).toHaveLength(2);
+  expect(inbox).toHaveLength(1);
+  held[0](undefined);
+  await until(() => held.length === 3, 'the third message received once there was room');
+  held[1](undefined);
+  held[2](undefined);
+});
+
+test('a message whose dead-letter record was not accepted stays in the queue; one whose records were is deleted', async () => {
+  const DLQ = 'arn:aws:sqs:us-east-1:111122223333:push-dlq';
+  sources[0] = { ...sources[0], DeadLetterQueueArn: DLQ };
+  let accept = false;
+  const refusing = { enqueue: async (): Promise<boolean> => accept, flush: async (): Promise<void> => undefined };
+  const bindings = new StaticBindings(sources);
+  const processor = new SourcedPacketProcessor({ listeners: registry, bindings, failures, metrics: new CapturingMetrics(), region: 'us-east-1', deadLetters: refusing });
+  consumer = new DeliveryQueueConsumer({
+    sqs: new SQSClient({ region: 'us-east-1' }),
+    queueUrl: QUEUE_URL,
+    processor,
+    bindings,
+    failures,
+    logger,
+    concurrency: 1,
+    verifier: new SnsMessageVerifier(new SnsCertificateStore({ fetcher: certificates.fetcher })),
+  });
+  const lost = sqsMessage(envelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: 0 } }] }));
+  inbox.push([lost]);
+  consumer.start();
+  await until(() => logs.some(([, msg]) => msg.startsWith('delivery queue message kept for redelivery')), 'kept for redelivery');
+  accept = true;
+  const recorded = sqsMessage(envelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: 0 } }] }));
+  inbox.push([recorded]);
+  await until(() => deletedHandles().includes(recorded.ReceiptHandle!), 'delete of the recorded message');
+  await consumer.stop();
+  expect(deletedHandles()).not.toContain(lost.ReceiptHandle);
+  expect(failures.codes()).toEqual(['InvalidPort', 'InvalidPort']);
+});

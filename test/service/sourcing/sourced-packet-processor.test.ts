@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { CapturingDeadLetters, CapturingFailures, CapturingMetrics, LoopbackListener, Receiver, Registry, StaticBindings } from './support';
 import type { PacketSourceRecord } from '../../../lib/private/records';
 import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../service/contracts';
@@ -457,5 +458,90 @@ describe('send outcomes', () => {
     } finally {
       await Promise.all(receivers.map((r) => r.close()));
     }
+  });
+});
+
+describe('crafted messages cannot crash the task', () => {
+  /** 5,000 levels of nesting: JSON.parse accepts it, JSON.stringify of the parsed value throws RangeError. */
+  function deeplyNested(depth = 5000): string {
+    return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  }
+
+  /** A dead-letter sink that serializes each record as the SQS sink does. */
+  class SerializingDeadLetters extends CapturingDeadLetters {
+    readonly bodies: string[] = [];
+    override enqueue(queueArn: string, record: Record<string, unknown>): Promise<boolean> {
+      this.bodies.push(JSON.stringify(record));
+      return super.enqueue(queueArn, record);
+    }
+  }
+
+  test('a 5,000-deep entry fails alone with a bounded record; the entries after it are still sent', async () => {
+    const sink = new SerializingDeadLetters();
+    const message = `{"Messages":[{"Data":"aGk=","Remote":{"Address":"127.0.0.1","Port":${receiver.port}},"Inner":${deeplyNested()}},`
+      + `{"Data":"b2s=","Remote":{"Address":"127.0.0.1","Port":${receiver.port}}}]}`;
+    expect(() => JSON.stringify(JSON.parse(message))).toThrow(RangeError);
+    const result = await processor({ deadLetters: sink }).handle(notification(message));
+    expect(result).toMatchObject({ sent: 1, failed: 1 });
+    const [got] = await receiver.waitFor(1);
+    expect(got.data.toString()).toBe('ok');
+    expect(failures.codes()).toEqual(['InvalidMessage']);
+    expect(sink.bodies).toHaveLength(1);
+    expect(JSON.parse(sink.bodies[0])).toMatchObject({ code: 'InvalidMessage', index: 0, entry: { Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port }, Inner: 'array' } });
+  });
+
+  test('a deep value in any field of an entry is recorded by its type, never copied', async () => {
+    const sink = new SerializingDeadLetters();
+    const deep = deeplyNested();
+    const message = `{"Messages":[{"Data":${deep},"Remote":{"Address":${deep},"Port":${deep},"PeerKey":${deep}},"Formatter":${deep},"TtlSeconds":${deep},"Extra":${deep}},${deep}]}`;
+    const result = await processor({ deadLetters: sink }).handle(notification(message));
+    expect(result).toMatchObject({ sent: 0, failed: 2 });
+    expect(sink.bodies.map((b) => JSON.parse(b).entry)).toEqual([
+      { Data: 'array', Remote: { Address: 'array', Port: 'array', PeerKey: 'array' }, Formatter: 'array', TtlSeconds: 'array' },
+      'array',
+    ]);
+  });
+
+  test('a failure that surfaces in the Listener\'s send callback with a deep entry does not throw out of the callback', async () => {
+    const sink = new SerializingDeadLetters();
+    listener.denied.add('127.0.0.2');
+    const deferred: SendCallback[] = [];
+    const later: ListenerHandle = {
+      name: 'demo',
+      protocol: 'udp',
+      address: '127.0.0.1',
+      port: 1,
+      send: (_d: EgressDatagram, done?: SendCallback) => void deferred.push(done!),
+    };
+    registry = new Registry().add(later);
+    const message = `{"Messages":[{"Data":"aGk=","Remote":{"Address":"127.0.0.1","Port":9},"Inner":null,"Extra":${deeplyNested()}}]}`;
+    const handled = processor({ deadLetters: sink }).handle(notification(message));
+    expect(() => deferred[0]({ code: 'DestinationDenied', reason: 'denied' })).not.toThrow();
+    expect(await handled).toMatchObject({ sent: 0, failed: 1 });
+    expect(sink.bodies).toHaveLength(1);
+  });
+
+  test('a failure reporter or sink that throws never stops the other entries', async () => {
+    const throwing = { enqueue: (): Promise<boolean> => { throw new Error('sink broke'); }, flush: async () => undefined };
+    const failing = { report: (): void => { throw new Error('reporter broke'); } };
+    const result = await processor({ deadLetters: throwing, failures: failing }).handle(notification({ Messages: [to(0), to(receiver.port)] }));
+    expect(result).toMatchObject({ sent: 1, failed: 1 });
+    await receiver.waitFor(1);
+  });
+});
+
+describe('failure logs are rate-limited, counts and dead letters are not', () => {
+  test('1,000 invalid entries: at most the per-second limit is logged, every one is counted and dead-lettered, one summary', async () => {
+    const warnings: Array<[string, unknown]> = [];
+    const logger = { warn: (message: string, ...extra: unknown[]) => void warnings.push([message, extra[0]]) } as unknown as Pick<Logger, 'warn'>;
+    const p = processor({ failureLog: { logger, perSecond: 20 } });
+    const entries = Array.from({ length: 1000 }, () => to(0));
+    const result = await p.handle(notification({ Messages: entries }));
+    expect(result).toMatchObject({ sent: 0, failed: 1000 });
+    expect(failures.records).toHaveLength(20);
+    expect(metrics.get('Failures')).toBe(980);
+    expect(deadLetters.records).toHaveLength(1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(warnings).toEqual([['packet failure records suppressed (rate limit)', { listener: 'demo', suppressed: 980, byCode: { InvalidPort: 980 } }]]);
   });
 });

@@ -22,7 +22,7 @@ beforeEach(() => {
 describe('SqsDeadLetterSink', () => {
   test('writes each record as a JSON message with its failure code as an attribute', async () => {
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
-    sink.enqueue(DLQ, failureRecord(0));
+    void sink.enqueue(DLQ, failureRecord(0));
     await sink.flush();
     const calls = sqsMock.commandCalls(SendMessageBatchCommand);
     expect(calls).toHaveLength(1);
@@ -47,8 +47,8 @@ describe('SqsDeadLetterSink', () => {
         return new SQSClient({ region, credentials });
       },
     });
-    sink.enqueue(DLQ, failureRecord(0), { roleArn: role, externalId: 'stack-uuid:c8abc' });
-    sink.enqueue(DLQ, failureRecord(1), { roleArn: role, externalId: 'stack-uuid:c8abc' });
+    void sink.enqueue(DLQ, failureRecord(0), { roleArn: role, externalId: 'stack-uuid:c8abc' });
+    void sink.enqueue(DLQ, failureRecord(1), { roleArn: role, externalId: 'stack-uuid:c8abc' });
     await sink.flush();
     expect(created).toHaveLength(1);
     expect(created[0].region).toBe('us-east-1');
@@ -66,7 +66,7 @@ describe('SqsDeadLetterSink', () => {
         throw new Error('no role client expected');
       },
     });
-    sink.enqueue(DLQ, failureRecord(0), { roleArn: undefined, externalId: undefined });
+    void sink.enqueue(DLQ, failureRecord(0), { roleArn: undefined, externalId: undefined });
     await sink.flush();
     expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
@@ -75,8 +75,8 @@ describe('SqsDeadLetterSink', () => {
   test('batches by 10 per queue and keeps queues apart', async () => {
     const other = 'arn:aws:sqs:us-east-1:111122223333:other-dlq';
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
-    for (let i = 0; i < 25; i++) sink.enqueue(DLQ, failureRecord(i));
-    sink.enqueue(other, failureRecord(100));
+    for (let i = 0; i < 25; i++) void sink.enqueue(DLQ, failureRecord(i));
+    void sink.enqueue(other, failureRecord(100));
     await sink.flush();
     const calls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
     const toDlq = calls.filter((c) => c.QueueUrl!.endsWith('/push-dlq'));
@@ -89,8 +89,8 @@ describe('SqsDeadLetterSink', () => {
 
   test('sends on its own after the flush interval', async () => {
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), flushIntervalMs: 5 });
-    sink.enqueue(DLQ, failureRecord(1));
-    sink.enqueue(DLQ, failureRecord(2));
+    void sink.enqueue(DLQ, failureRecord(1));
+    void sink.enqueue(DLQ, failureRecord(2));
     await until(() => sqsMock.commandCalls(SendMessageBatchCommand).length === 1);
     expect(sqsMock.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries).toHaveLength(2);
     await sink.flush();
@@ -105,9 +105,9 @@ describe('SqsDeadLetterSink', () => {
         return new SQSClient({ region });
       },
     });
-    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', failureRecord(0));
-    sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', failureRecord(1));
-    sink.enqueue(DLQ, failureRecord(2));
+    void sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', failureRecord(0));
+    void sink.enqueue('arn:aws:sqs:eu-central-1:111122223333:far-dlq', failureRecord(1));
+    void sink.enqueue(DLQ, failureRecord(2));
     await sink.flush();
     expect(regions).toEqual(['eu-central-1']);
     const urls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl).sort();
@@ -117,8 +117,8 @@ describe('SqsDeadLetterSink', () => {
   test('keeps a batch under 256 KiB and drops the original entry of a record too large for SQS', async () => {
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
     const big = 'A'.repeat(100 * 1024);
-    for (let i = 0; i < 3; i++) sink.enqueue(DLQ, failureRecord(i, { entry: { Data: big } }));
-    sink.enqueue(DLQ, failureRecord(3, { message: 'B'.repeat(300 * 1024) }));
+    for (let i = 0; i < 3; i++) void sink.enqueue(DLQ, failureRecord(i, { entry: { Data: big } }));
+    void sink.enqueue(DLQ, failureRecord(3, { message: 'B'.repeat(300 * 1024) }));
     await sink.flush();
     const calls = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
     for (const c of calls) {
@@ -138,10 +138,10 @@ describe('SqsDeadLetterSink', () => {
     sqsMock.on(SendMessageBatchCommand).resolvesOnce({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: 'y' }], Failed: [{ Id: '1', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true }] }).rejectsOnce(Object.assign(new Error('Access to the resource is denied'), { name: 'AccessDenied' }));
     const failures = captureReports();
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures });
-    sink.enqueue(DLQ, failureRecord(0));
-    sink.enqueue(DLQ, failureRecord(1));
+    void sink.enqueue(DLQ, failureRecord(0));
+    void sink.enqueue(DLQ, failureRecord(1));
     await sink.flush();
-    sink.enqueue(DLQ, failureRecord(2));
+    void sink.enqueue(DLQ, failureRecord(2));
     await sink.flush();
     expect(failures.failures.map((f) => [f.failure.code, f.context.index, f.context.destination])).toEqual([
       ['DestinationFailed', 1, DLQ],
@@ -166,7 +166,7 @@ describe('SqsDeadLetterSink', () => {
     let release!: () => void;
     sqsMock.on(SendMessageBatchCommand).callsFake(() => new Promise((r) => (release = () => r({ Successful: [], Failed: [] }))));
     const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures, maxBufferedRecords: 5, flushIntervalMs: 60_000 });
-    for (let i = 0; i < 8; i++) sink.enqueue(DLQ, failureRecord(i));
+    for (let i = 0; i < 8; i++) void sink.enqueue(DLQ, failureRecord(i));
     expect(failures.failures.map((f) => f.context.index)).toEqual([5, 6, 7]);
     expect(failures.failures[0].failure.reason).toMatch(/buffer is full/);
     const flushed = sink.flush();
@@ -174,5 +174,43 @@ describe('SqsDeadLetterSink', () => {
     release();
     await flushed;
     expect(sqsMock.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries).toHaveLength(5);
+  });
+
+  test('each record tells whether the queue accepted it', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolvesOnce({ Successful: [], Failed: [{ Id: '1', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true }] });
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }) });
+    const outcomes = [sink.enqueue(DLQ, failureRecord(0)), sink.enqueue(DLQ, failureRecord(1))];
+    await sink.flush();
+    expect(await Promise.all(outcomes)).toEqual([true, false]);
+  });
+
+  test('a send that fails for a reason that may pass is retried after a pause, then accepted', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'server' });
+    sqsMock.on(SendMessageBatchCommand)
+      .rejectsOnce(throttled)
+      .resolvesOnce({ Successful: [], Failed: [{ Id: '0', Code: 'InternalError', Message: 'try again', SenderFault: false }] })
+      .resolves({ Successful: [], Failed: [] });
+    const reports = captureReports();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures: reports, retryDelaysMs: [5, 5] });
+    const accepted = sink.enqueue(DLQ, failureRecord(0));
+    await sink.flush();
+    expect(await accepted).toBe(true);
+    expect(reports.failures).toEqual([]);
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(3);
+    expect(JSON.parse(calls[2].args[0].input.Entries![0].MessageBody!)).toEqual(failureRecord(0));
+  });
+
+  test('retries are bounded: after the last one the record is reported once and not accepted', async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' }));
+    const reports = captureReports();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures: reports, retryDelaysMs: [5, 5] });
+    const accepted = sink.enqueue(DLQ, failureRecord(4));
+    await sink.flush();
+    expect(await accepted).toBe(false);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+    expect(reports.failures).toHaveLength(1);
+    expect(reports.failures[0].failure.reason).toMatch(/TimeoutError.*gave up after 3 attempts/);
+    expect(reports.failures[0].context.index).toBe(4);
   });
 });

@@ -65,9 +65,10 @@ export class CapturingDeadLetters implements DeadLetterSink {
   readonly records: Array<{ queueArn: string; record: Record<string, unknown> }> = [];
   /** Who each record is sent as, in the order of `records`. */
   readonly senders: Array<{ readonly roleArn?: string; readonly externalId?: string } | undefined> = [];
-  enqueue(queueArn: string, record: Record<string, unknown>, sender?: { readonly roleArn?: string; readonly externalId?: string }): void {
+  enqueue(queueArn: string, record: Record<string, unknown>, sender?: { readonly roleArn?: string; readonly externalId?: string }): Promise<boolean> {
     this.records.push({ queueArn, record });
     this.senders.push(sender);
+    return Promise.resolve(true);
   }
   async flush(): Promise<void> {}
 }
