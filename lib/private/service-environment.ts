@@ -31,4 +31,12 @@ export const ServiceEnvironment = {
   ConfigReloadSeconds: 'PACKET_GATEWAY_CONFIG_RELOAD_SECONDS',
   /** Seconds between metric flushes; 0 turns metrics off. */
   MetricsIntervalSeconds: 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS',
+  /** UDP port of the relay between fleet members; set (by the construct) to turn the fleet relay on. */
+  RelayPort: 'PACKET_GATEWAY_RELAY_PORT',
+  /** This member's private address, outside ECS (inside ECS it comes from the task metadata endpoint). */
+  MemberAddress: 'PACKET_GATEWAY_MEMBER_ADDRESS',
+  /** This member's id, outside ECS. @default - the ECS task id, else a random id */
+  MemberId: 'PACKET_GATEWAY_MEMBER_ID',
+  /** The ECS task metadata endpoint v4 (set by ECS on every container). */
+  EcsMetadataUri: 'ECS_CONTAINER_METADATA_URI_V4',
 } as const;
