@@ -22,8 +22,8 @@ export interface FleetMembershipOptions {
   readonly documents: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly self: MemberIdentity;
-  /** This member's relay port. */
-  readonly relayPort: number;
+  /** This member's relay port (a function when it is known only once the relay is bound). */
+  readonly relayPort: number | (() => number);
   readonly logger?: Pick<Logger, 'warn' | 'info'>;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
@@ -150,7 +150,7 @@ export class FleetMembership {
       TableName: tableName,
       Item: {
         [TABLE_PARTITION_KEY]: memberItemKey(self.memberId),
-        [RELAY_ENDPOINT_ATTRIBUTE]: `${self.address}:${relayPort}`,
+        [RELAY_ENDPOINT_ATTRIBUTE]: `${self.address}:${typeof relayPort === 'number' ? relayPort : relayPort()}`,
         [STARTED_ATTRIBUTE]: this.startedAt,
         [SINCE_ATTRIBUTE]: now,
         [DRAINING_ATTRIBUTE]: this.draining,

@@ -6,7 +6,7 @@
  * when the binding has a dead-letter queue or delivery log group, one failure record there. One
  * bad entry never stops the others.
  */
-import { SourcedDelivery, SourcedResult } from './sourced-delivery';
+import { EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
@@ -61,6 +61,8 @@ export interface SourcedPacketProcessorOptions {
   maxEntriesPerMessage?: number;
   /** Sends not completed within this many milliseconds fail with SendFailed. @default 30000 */
   sendTimeoutMs?: number;
+  /** Sends each entry from the fleet member owning its flow. @default - from this member's Listener */
+  router?: EntryRouter;
 }
 
 const NOTHING: SourcedResult = Object.freeze({ sent: 0, failed: 0 });
@@ -78,6 +80,7 @@ export class SourcedPacketProcessor {
   private readonly limits: SourcedEntryLimits;
   private readonly maxEntries: number;
   private readonly sendTimeoutMs: number;
+  private readonly router?: EntryRouter;
 
   constructor(opts: SourcedPacketProcessorOptions) {
     this.listeners = opts.listeners;
@@ -91,6 +94,7 @@ export class SourcedPacketProcessor {
     this.limits = { maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES };
     this.maxEntries = opts.maxEntriesPerMessage ?? 1000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 30_000;
+    this.router = opts.router;
   }
 
   /** True when `topicArn` is bound to a Listener (used by the local SNS endpoint to answer NotFound). */
@@ -152,6 +156,8 @@ export class SourcedPacketProcessor {
       sendTimeoutMs: this.sendTimeoutMs,
       entryFailed: (index, remote, failure) => this.reportEntry(n, binding, index, entries[index], remote, failure),
       finished: (result) => this.countSent(result.sent),
+      router: this.router,
+      messageId: n.MessageId,
     });
     const listener = this.listeners.get(binding.ListenerName);
     const publishedAt = Date.parse(n.Timestamp);
@@ -166,7 +172,7 @@ export class SourcedPacketProcessor {
         run.fail(i, formatEndpoint(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
         continue;
       }
-      run.send(listener, i, datagram);
+      run.send(listener, i, datagram, this.router ? entryDeadline(entries[i], publishedAt) : 0);
     }
     return run.finish();
   }
@@ -221,4 +227,10 @@ export class SourcedPacketProcessor {
   private countSent(sent: number): void {
     if (sent > 0) this.metrics.increment(MetricName.SourcedSent, sent);
   }
+}
+
+/** Epoch ms at which a valid entry's TtlSeconds elapses; 0 when it has none. */
+function entryDeadline(entry: unknown, publishedAt: number): number {
+  const ttl = (entry as { TtlSeconds?: unknown }).TtlSeconds;
+  return typeof ttl === 'number' && ttl > 0 && !Number.isNaN(publishedAt) ? publishedAt + ttl * 1000 : 0;
 }
