@@ -40,7 +40,9 @@ AWS mode environment: ${ServiceEnvironment.Table} (configuration table, required
 ${ServiceEnvironment.DeliveryQueueUrl} (PacketSource delivery queue), ${ServiceEnvironment.VpcCidrs}
 (comma-separated, denied as egress destinations), ${ServiceEnvironment.TagSecret} (base64, shared reply
 tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvironment.MetricsIntervalSeconds}
-(default 60, 0 = off).
+(default 60, 0 = off), ${ServiceEnvironment.RelayPort} (fleet relay port: sourced packets are sent by
+the task owning the client's flow), ${ServiceEnvironment.MemberAddress} / ${ServiceEnvironment.MemberId}
+(this task's private address and id, outside ECS).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -94,6 +96,9 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
+    relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
+      ? undefined
+      : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),
   };
 }
 

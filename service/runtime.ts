@@ -9,10 +9,14 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
+import { FlowTable } from './egress/flow-table';
+import { Fleet } from './fleet/fleet';
+import { MemberIdentity, resolveMemberIdentity } from './fleet/member';
 import { Gateway } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
@@ -67,6 +71,18 @@ export interface ServiceOptions {
   readonly sqsClient?: SQSClient;
   /** AWS mode: how PacketSource delivery log groups are written (tests, endpoints). @default - CloudWatch Logs, one stream per task */
   readonly deliveryLog?: Partial<CloudWatchDeliveryLogSinkOptions>;
+  /**
+   * AWS mode: UDP port of the relay between fleet members (docs/FLEET.md). Turns the fleet on:
+   * sourced entries are sent by the member owning their flow. Needs `tagSecret` (the relay key is
+   * derived from it). @default - no relay: entries leave from this member only
+   */
+  readonly relayPort?: number;
+  /** Address the relay binds. @default `host` */
+  readonly relayBindAddress?: string;
+  /** This member's identity. @default - from the ECS task metadata endpoint or the member variables */
+  readonly memberIdentity?: () => Promise<MemberIdentity>;
+  /** Longest wait of a sourced entry for its flow's owner, milliseconds. @default 20000 */
+  readonly fleetRetryBudgetMs?: number;
 }
 
 export interface RunningService {
@@ -74,6 +90,8 @@ export interface RunningService {
   readonly logger: Logger;
   readonly failures: LoggingFailureReporter;
   readonly processor: SourcedPacketProcessor;
+  /** AWS mode with a relay port: this member of the fleet. */
+  readonly fleet?: Fleet;
   readonly healthUrl: string;
   /** Local mode: the SNS endpoint URL. */
   readonly snsUrl?: string;
@@ -92,6 +110,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
 
+  const fleetOn = !local && options.relayPort !== undefined;
+  if (fleetOn && !options.tagSecret) throw new Error(`the fleet relay needs the fleet's shared secret (${ServiceEnvironment.TagSecret})`);
+  const dynamo = local ? undefined : options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region }));
+  let fleet: Fleet | undefined;
+
   let config: ConfigSource;
   if (local) {
     if (!options.configPath) throw new Error(`local mode needs a configuration file (--config or ${ServiceEnvironment.Config})`);
@@ -99,7 +122,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   } else {
     if (!options.tableName) throw new Error(`AWS mode needs the configuration table name (${ServiceEnvironment.Table})`);
     config = new DynamoDbConfigSource({
-      client: options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region })),
+      client: dynamo!,
       tableName: options.tableName,
       reloadIntervalSeconds: options.reloadIntervalSeconds,
       logger,
@@ -118,7 +141,25 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     tagSecret: options.tagSecret,
     sqsClient: sqs,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
+    // a datagram that starts a flow makes this member its owner in the fleet directory
+    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port) }) } : {}),
   });
+  if (fleetOn) {
+    const identity = await (options.memberIdentity ?? (() => resolveMemberIdentity(process.env)))();
+    fleet = new Fleet({
+      identity,
+      secret: options.tagSecret!,
+      relayPort: options.relayPort!,
+      relayBindAddress: options.relayBindAddress ?? options.host,
+      documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: options.tableName!,
+      listeners: gateway,
+      flows: gateway.flows,
+      metrics,
+      logger,
+      retryBudgetMs: options.fleetRetryBudgetMs,
+    });
+  }
   const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
   const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({
     failures,
@@ -135,6 +176,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     deadLetters,
     deliveryLog,
     region: options.region,
+    router: fleet,
   });
 
   let health: HealthServer | undefined;
@@ -144,8 +186,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await sns?.close();
+      await fleet?.drain();
       await consumer?.stop();
       await gateway.stop();
+      await fleet?.stop();
       // failure records get a bounded share of the stop timeout: an unreachable queue or log group must not hold the rest up
       await settledWithin(FAILURE_RECORD_FLUSH_MS, [deadLetters?.flush(), deliveryLog?.flush()]);
       metrics.stop();
@@ -159,6 +203,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     metrics.start();
     health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     await gateway.start();
+    await fleet?.start();
     if (local) {
       sns = await startLocalSnsEndpoint({
         host: options.host,
@@ -188,7 +233,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     throw err;
   }
 
-  return { gateway, logger, failures, processor, healthUrl: health.url, snsUrl: sns?.url, stop };
+  return { gateway, logger, failures, processor, fleet, healthUrl: health.url, snsUrl: sns?.url, stop };
 
   function own<T extends { destroy(): void }>(client: T): T {
     owned.push(client);

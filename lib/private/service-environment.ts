@@ -37,6 +37,4 @@ export const ServiceEnvironment = {
   MemberAddress: 'PACKET_GATEWAY_MEMBER_ADDRESS',
   /** This member's id, outside ECS. @default - the ECS task id, else a random id */
   MemberId: 'PACKET_GATEWAY_MEMBER_ID',
-  /** The ECS task metadata endpoint v4 (set by ECS on every container). */
-  EcsMetadataUri: 'ECS_CONTAINER_METADATA_URI_V4',
 } as const;

@@ -22,6 +22,9 @@ interface TaskMetadata {
   readonly Containers?: ReadonlyArray<{ readonly Networks?: ReadonlyArray<{ readonly IPv4Addresses?: readonly unknown[] }> }>;
 }
 
+/** The ECS task metadata endpoint v4, set by ECS in every container. */
+export const ECS_METADATA_URI_VARIABLE = 'ECS_CONTAINER_METADATA_URI_V4';
+
 /** How long the metadata endpoint may take to answer. */
 const METADATA_TIMEOUT_MS = 3_000;
 
@@ -41,12 +44,12 @@ export async function resolveMemberIdentity(env: NodeJS.ProcessEnv, fetchImpl: t
   if (givenAddress !== undefined && !isIPv4(givenAddress)) {
     throw new Error(`${ServiceEnvironment.MemberAddress} ${JSON.stringify(givenAddress)} is not an IPv4 address (allowed: the member's private IPv4 address)`);
   }
-  const metadataUri = env[ServiceEnvironment.EcsMetadataUri];
+  const metadataUri = env[ECS_METADATA_URI_VARIABLE];
   if (givenAddress !== undefined && (givenId !== undefined || metadataUri === undefined)) {
     return { memberId: givenId ?? randomMemberId(), address: givenAddress };
   }
   if (metadataUri === undefined) {
-    throw new Error(`the fleet relay needs this member's private address: set ${ServiceEnvironment.MemberAddress} (outside ECS) or run in ECS (${ServiceEnvironment.EcsMetadataUri})`);
+    throw new Error(`the fleet relay needs this member's private address: set ${ServiceEnvironment.MemberAddress} (outside ECS) or run in ECS (${ECS_METADATA_URI_VARIABLE})`);
   }
   const task = await readTaskMetadata(metadataUri, fetchImpl);
   const fromTask = identityFromTaskMetadata(task);
