@@ -54,6 +54,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8.10.0',
     'aws-sdk-client-mock@^4.1.0',
     'dynalite@^4.0.0',
+    // SNS + SQS API for the fleet lab (scripts/fleet/); 2.x needs Node >= 22.5
+    'fauxqs@1.9.2',
     'cdk-nag@^2.35.0',
     // `npx cdk synth` of the examples uses the local CLI.
     'aws-cdk@^2.1000.0',
@@ -101,6 +103,13 @@ project.addTask('start', {
 
 // The client CLI (send datagrams, listen for pushed packets).
 project.addBins({ 'packet-gateway': 'bin/packet-gateway.js' });
+
+// `npm run fleet -- --tasks 3`: N gateway tasks in AWS mode behind a load-balancer stand-in (root, Linux).
+project.addTask('fleet', {
+  description: 'Run N gateway tasks in AWS mode behind an NLB stand-in, with local DynamoDB, SNS, SQS and Lambda APIs (root, Linux)',
+  exec: 'tsx scripts/fleet/main.ts',
+  receiveArgs: true,
+});
 
 project.addTask('bench', {
   description: 'Run the benchmarks and write docs/BENCHMARKS.md and bench/results.json',

@@ -1,0 +1,510 @@
+/**
+ * A Listener fleet on one machine: N gateway tasks in AWS mode, each in its own network namespace
+ * behind the load-balancer stand-in of network.ts, configured and fed through real API servers
+ * (api-servers.ts: dynalite, fauxqs, a Lambda Invoke server). Used by `npm run fleet` (main.ts)
+ * and by the fleet test suite (test/fleet/).
+ *
+ * Each task starts exactly as the Fargate container does (`node assets/service/index.js`, or
+ * `tsx service/main.ts` with `service: 'source'`), with the environment the construct gives the
+ * container (lib/gateway.ts, `ServiceEnvironment`), the SDK endpoints of the API servers, and
+ * `PACKET_GATEWAY_MEMBER_ADDRESS` (its own address, which ECS would tell it; not used by the data
+ * plane yet). The configuration table holds, as the registration function writes them:
+ *   - Listener `fleet` (udp, port 5555) and `fleet-wg` (WireGuard, port 51820, unknown peers
+ *     accepted), each delivering to the SQS ingress queue and to the Lambda function `echo`, whose
+ *     replies go back to the client;
+ *   - a PacketSource binding the lab's topic to `fleet`; the topic is subscribed to the delivery
+ *     queue with the filter policy the registration function sets for the home region (none).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, MessageAttributeValue, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClientGroup, startClients } from './clients';
+import { ECHO_FUNCTION } from './echo-handler';
+import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
+import { RecordStore } from '../../lambda/registration/record-store';
+import { filterPolicyFor } from '../../lambda/registration/subscriptions';
+import {
+  LISTENER_KEY_PREFIX,
+  LISTENER_KIND,
+  ListenerRecord,
+  PacketSourceRecord,
+  SOURCE_KEY_PREFIX,
+  SOURCE_KIND,
+  TABLE_PARTITION_KEY,
+} from '../../lib/private/records';
+import { ServiceEnvironment, WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
+import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
+import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
+
+export type { FlowOwner } from './network';
+export type { ClientGroup, ClientDatagram } from './clients';
+
+const ROOT = resolve(__dirname, '..', '..');
+const ACCOUNT = '000000000000';
+/** The Listeners of the lab: a plain UDP one (the PacketSource's) and a WireGuard one. */
+export const UDP_LISTENER = { name: 'fleet', protocol: 'udp', port: 5555 } as const;
+export const WG_LISTENER = { name: 'fleet-wg', protocol: 'wg', port: 51820 } as const;
+const TASK_HEALTH_PORT = 8080;
+const TASK_START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface FleetOptions {
+  /** Number of gateway tasks (1–99). */
+  readonly tasks: number;
+  /** Prefix of the run's namespaces and interfaces (1–8 of a-z, 0-9). @default - `pf` and 4 random hex digits */
+  readonly prefix?: string;
+  /** How tasks run: the bundled service (`assets/service/index.js`, as in the container image) or its TypeScript source through tsx. @default bundle */
+  readonly service?: 'bundle' | 'source';
+  /** Seconds of silence after which the load balancer forgets a flow. @default 120 */
+  readonly udpTimeoutSeconds?: number;
+  /** AWS region of the tasks and API servers. @default us-east-1 */
+  readonly region?: string;
+  /** `PACKET_GATEWAY_LOG_LEVEL` of the tasks. @default INFO */
+  readonly logLevel?: string;
+  /** Directory that receives each task's output (`t<i>.log`) and the API servers' (`api.log`). @default - not written */
+  readonly logDirectory?: string;
+  /** Keep the tasks' JSON log records in memory for `logs()` (a long-running lab writes them to `logDirectory` instead). @default true */
+  readonly retainLogs?: boolean;
+  /** Told every line a task prints (1-based task number). */
+  readonly onTaskOutput?: (task: number, line: string) => void;
+}
+
+/** A JSON log record of a task (Powertools Logger format), with the task that wrote it. */
+export interface TaskLogRecord {
+  readonly task: number;
+  readonly level?: string;
+  readonly message?: string;
+  readonly [field: string]: unknown;
+}
+
+/** One sourced packet entry as published to the topic (docs/DESIGN.md, "Sourced packet"). */
+export interface SourcedEntry {
+  readonly Data: string;
+  readonly Remote: { readonly Address: string; readonly Port: number; readonly PeerKey?: string };
+  readonly Formatter?: string;
+  readonly TtlSeconds?: number;
+}
+
+/** A packet the gateway delivered to the SQS ingress queue. */
+export interface IngressPacket {
+  readonly Tag: string;
+  readonly Remote: { readonly IpAddress: string; readonly Port: number; readonly PeerKey?: string };
+  readonly Local: { readonly Domain: string; readonly Port: number; readonly IpAddress: string; readonly Protocol: string };
+  readonly Data: string;
+  readonly [field: string]: unknown;
+}
+
+export interface Fleet {
+  readonly prefix: string;
+  readonly network: LabNetwork;
+  readonly vip: string;
+  readonly natAddress: string;
+  readonly clientAddress: string;
+  readonly region: string;
+  readonly listeners: ReadonlyArray<{ readonly name: string; readonly protocol: string; readonly port: number; readonly publicKey?: string }>;
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly deliveryQueueUrl: string;
+  readonly ingressQueueUrl: string;
+  readonly endpoints: { readonly dynamodb: string; readonly sns: string; readonly sqs: string; readonly lambda: string };
+  /** Environment to publish to the topic with (AWS CLI, SDKs): region, credentials, SNS endpoint. */
+  readonly publishEnvironment: Readonly<Record<string, string>>;
+  /** The complete environment of task i (1-based). */
+  taskEnvironment(task: number): Readonly<Record<string, string>>;
+  /** Publishes one sourced message (`{"Messages":[…]}`) to the topic; resolves with the SNS message id. */
+  publish(entries: readonly SourcedEntry[], attributes?: Record<string, MessageAttributeValue>): Promise<string>;
+  /** Receives and deletes what is in the ingress queue until `until` says enough or `timeoutMs` passes. */
+  drainIngress(until: (received: readonly IngressPacket[]) => boolean, timeoutMs: number): Promise<IngressPacket[]>;
+  /** Messages waiting or in flight in the delivery queue (approximate, as SQS reports them). */
+  deliveryBacklog(): Promise<number>;
+  /** Which task owns each tracked flow to the VIP (conntrack of the load balancer). */
+  owners(): FlowOwner[];
+  /** JSON log records of task i (1-based) since it first started, oldest first; every task's when omitted. Empty with `retainLogs: false`. */
+  logs(task?: number): readonly TaskLogRecord[];
+  /** Whether task i (1-based) is running. */
+  isRunning(task: number): boolean;
+  /** Sends `signal` to task i and waits for it to exit (SIGKILL after 10 s). Resolves with its exit code or signal. */
+  stopTask(task: number, signal?: NodeJS.Signals): Promise<number | NodeJS.Signals | null>;
+  /** Starts task i again (after stopTask) and waits until it has started. */
+  startTask(task: number): Promise<void>;
+  /** Opens `count` client sockets (each its own flow) in the client namespace. */
+  clients(count: number): Promise<ClientGroup>;
+  /** Stops clients, tasks and API servers and deletes the run's namespaces. Idempotent. */
+  stop(): Promise<void>;
+}
+
+interface RunningTask {
+  process?: ChildProcess;
+  exited?: Promise<number | NodeJS.Signals | null>;
+}
+
+/** Brings a fleet up; on any failure tears down what it started and rejects. */
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const prefix = options.prefix ?? randomPrefix();
+  const region = options.region ?? 'us-east-1';
+  const serviceCommand = taskCommand(options.service ?? 'bundle');
+  if (options.logDirectory) mkdirSync(options.logDirectory, { recursive: true });
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep tearing down the rest
+      }
+    }
+  };
+  try {
+    const network = createNetwork({
+      prefix,
+      tasks: options.tasks,
+      ports: [UDP_LISTENER.port, WG_LISTENER.port],
+      udpTimeoutSeconds: options.udpTimeoutSeconds,
+    });
+    cleanups.push(() => destroyNetwork(prefix));
+
+    const credentials = { accessKeyId: 'fleet', secretAccessKey: 'fleet' };
+    const api = await startApiServers(network.apiAddress, region, options.logDirectory);
+    cleanups.push(() => api.stop());
+    const endpoints = api.endpoints;
+
+    const dynamo = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
+    const sns = new SNSClient({ region, endpoint: endpoints.sns, credentials });
+    const sqs = new SQSClient({ region, endpoint: endpoints.sqs, credentials });
+    cleanups.push(() => {
+      dynamo.destroy();
+      sns.destroy();
+      sqs.destroy();
+    });
+
+    // What the construct creates: table, delivery queue; what the user brings: topic, ingress queue, function.
+    const tableName = `${prefix}-gateway`;
+    await dynamo.send(new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: TABLE_PARTITION_KEY, AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }));
+    const deliveryQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-delivery` }))).QueueUrl!;
+    const ingressQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-ingress` }))).QueueUrl!;
+    const deliveryQueueArn = await queueArn(sqs, deliveryQueueUrl);
+    const ingressQueueArn = await queueArn(sqs, ingressQueueUrl);
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: `${prefix}-push` }))).TopicArn!;
+    const filterPolicy = filterPolicyFor(region, region);
+    const subscriptionArn = (await sns.send(new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: 'sqs',
+      Endpoint: deliveryQueueArn,
+      ReturnSubscriptionArn: true,
+      ...(filterPolicy ? { Attributes: { FilterPolicy: filterPolicy } } : {}),
+    }))).SubscriptionArn!;
+
+    const wgPrivateKey = generatePrivateKey();
+    const wgKeyVariable = `${WIREGUARD_KEY_ENVIRONMENT_PREFIX}FLEET_WG`;
+    const destinations: ListenerRecord['Destinations'] = [
+      { Name: 'ingress', Type: 'sqs', Arn: ingressQueueArn, QueueUrl: ingressQueueUrl, Batching: { Count: 10, TimeoutInSeconds: 0.05 } },
+      { Name: 'echo', Type: 'lambda', Arn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${ECHO_FUNCTION}`, Batching: { Count: 100, TimeoutInSeconds: 0.02 } },
+    ];
+    const listenerRecords: ListenerRecord[] = [
+      { Name: UDP_LISTENER.name, Protocol: UDP_LISTENER.protocol, Port: UDP_LISTENER.port, PublicAddress: network.vip, Destinations: destinations },
+      {
+        Name: WG_LISTENER.name,
+        Protocol: WG_LISTENER.protocol,
+        Port: WG_LISTENER.port,
+        PublicAddress: network.vip,
+        Destinations: destinations,
+        WireGuard: { PrivateKeyEnvironmentVariable: wgKeyVariable, PublicKey: publicKeyOf(wgPrivateKey), AllowUnknownPeers: true },
+      },
+    ];
+    const stackId = `arn:aws:cloudformation:${region}:${ACCOUNT}:stack/${prefix}-fleet/${randomBytes(8).toString('hex')}`;
+    const sourceRecord: PacketSourceRecord = {
+      TopicArn: topicArn,
+      ListenerName: UDP_LISTENER.name,
+      Enabled: true,
+      HomeRegion: region,
+      BindingId: randomBytes(8).toString('hex'),
+      OwnerStackId: stackId,
+      SubscriptionState: 'Confirmed',
+      SubscriptionArns: [subscriptionArn],
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/packet-gateway/${prefix}-push`,
+      ExternalId: randomBytes(8).toString('hex'),
+      EgressRegions: [region],
+    };
+    await writeRecords(dynamo, { Region: region, TableName: tableName }, stackId, listenerRecords, sourceRecord);
+
+    const tagSecret = randomBytes(32).toString('base64');
+    const taskEnvironment = (task: number): Record<string, string> => ({
+      // what the construct gives the container (lib/gateway.ts)
+      [ServiceEnvironment.Table]: tableName,
+      [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueueUrl,
+      [ServiceEnvironment.HealthPort]: String(TASK_HEALTH_PORT),
+      [ServiceEnvironment.LogLevel]: options.logLevel ?? 'INFO',
+      [ServiceEnvironment.TagSecret]: tagSecret,
+      [ServiceEnvironment.VpcCidrs]: network.taskNetwork,
+      [wgKeyVariable]: wgPrivateKey,
+      // what ECS and the task role give it
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      // the API servers of the lab instead of AWS's endpoints
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+      AWS_ENDPOINT_URL_SNS: endpoints.sns,
+      AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+      // its own address, which ECS's task metadata would tell it (docs/FLEET.md, membership)
+      PACKET_GATEWAY_MEMBER_ADDRESS: network.taskAddresses[task - 1],
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      NODE_ENV: 'production',
+    });
+
+    const tasks: RunningTask[] = network.taskNamespaces.map(() => ({}));
+    const records: TaskLogRecord[][] = network.taskNamespaces.map(() => []);
+    const logFiles: Array<WriteStream | undefined> = network.taskNamespaces.map((_, i) =>
+      options.logDirectory ? createWriteStream(join(options.logDirectory, `t${i + 1}.log`), { flags: 'a' }) : undefined);
+    cleanups.push(() => logFiles.forEach((f) => f?.end()));
+
+    const checkTask = (task: number): void => {
+      if (!Number.isInteger(task) || task < 1 || task > tasks.length) throw new Error(`task ${task} does not exist (allowed: 1–${tasks.length})`);
+    };
+    const startTask = async (task: number): Promise<void> => {
+      checkTask(task);
+      const slot = tasks[task - 1];
+      if (slot.process) throw new Error(`task ${task} is running already`);
+      const child = spawn('ip', ['netns', 'exec', network.taskNamespaces[task - 1], ...serviceCommand], {
+        cwd: ROOT,
+        env: taskEnvironment(task),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // a process group of its own: a Ctrl-C meant for the lab reaches the task only through stopTask
+        detached: true,
+      });
+      slot.process = child;
+      slot.exited = new Promise((done) => child.once('exit', (code, signal) => {
+        slot.process = undefined;
+        done(signal ?? code);
+      }));
+      let started: () => void = () => undefined;
+      const ready = new Promise<void>((done) => {
+        started = done;
+      });
+      const lastLines: string[] = [];
+      const onLine = (line: string): void => {
+        logFiles[task - 1]?.write(`${line}\n`);
+        lastLines.push(line);
+        if (lastLines.length > 5) lastLines.shift();
+        options.onTaskOutput?.(task, line);
+        if (!line.startsWith('{')) return;
+        try {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          if (record._aws) return; // EMF metrics
+          if (options.retainLogs !== false) records[task - 1].push({ ...record, task });
+          if (record.message === 'packet gateway started') started();
+        } catch {
+          // not a log record
+        }
+      };
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      createInterface({ input: child.stderr! }).on('line', onLine);
+      const outcome = await Promise.race([
+        ready.then(() => 'started' as const),
+        slot.exited.then((how) => `exited (${how})`),
+        delay(TASK_START_TIMEOUT_MS).then(() => `did not start within ${TASK_START_TIMEOUT_MS / 1000} s`),
+      ]);
+      if (outcome !== 'started') {
+        child.kill('SIGKILL');
+        throw new Error(`task ${task} ${outcome}${lastLines.length > 0 ? `; its last output:\n${lastLines.join('\n')}` : ''}`);
+      }
+    };
+    const stopTask = async (task: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | NodeJS.Signals | null> => {
+      checkTask(task);
+      const slot = tasks[task - 1];
+      if (!slot.process || !slot.exited) return null;
+      slot.process.kill(signal);
+      const killer = setTimeout(() => slot.process?.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      try {
+        return await slot.exited;
+      } finally {
+        clearTimeout(killer);
+      }
+    };
+    cleanups.push(async () => {
+      await Promise.all(tasks.map((_, i) => stopTask(i + 1)));
+    });
+    await Promise.all(tasks.map((_, i) => startTask(i + 1)));
+
+    const clientGroups: ClientGroup[] = [];
+    cleanups.push(async () => {
+      await Promise.all(clientGroups.splice(0).map((g) => g.close()));
+    });
+
+    let stopped: Promise<void> | undefined;
+    const fleet: Fleet = {
+      prefix,
+      network,
+      vip: network.vip,
+      natAddress: network.natAddress,
+      clientAddress: network.clientAddress,
+      region,
+      listeners: [UDP_LISTENER, { ...WG_LISTENER, publicKey: publicKeyOf(wgPrivateKey) }],
+      tableName,
+      topicArn,
+      deliveryQueueUrl,
+      ingressQueueUrl,
+      endpoints,
+      publishEnvironment: {
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_SNS: endpoints.sns,
+      },
+      taskEnvironment,
+      async publish(entries, attributes) {
+        const out = await sns.send(new PublishCommand({
+          TopicArn: topicArn,
+          Message: JSON.stringify({ Messages: entries }),
+          ...(attributes ? { MessageAttributes: attributes } : {}),
+        }));
+        return out.MessageId ?? '';
+      },
+      async drainIngress(until, timeoutMs) {
+        const received: IngressPacket[] = [];
+        const deadline = Date.now() + timeoutMs;
+        while (!until(received) && Date.now() < deadline) {
+          const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: ingressQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+          const messages = out.Messages ?? [];
+          for (const m of messages) received.push(JSON.parse(m.Body ?? '{}') as IngressPacket);
+          if (messages.length > 0) {
+            await sqs.send(new DeleteMessageBatchCommand({
+              QueueUrl: ingressQueueUrl,
+              Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }));
+          }
+        }
+        return received;
+      },
+      async deliveryBacklog() {
+        const out = await sqs.send(new GetQueueAttributesCommand({
+          QueueUrl: deliveryQueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }));
+        return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      },
+      owners: () => flowOwners(network),
+      logs: (task) => {
+        if (task === undefined) return records.flat();
+        checkTask(task);
+        return records[task - 1];
+      },
+      isRunning: (task) => {
+        checkTask(task);
+        return tasks[task - 1].process !== undefined;
+      },
+      stopTask,
+      startTask,
+      async clients(count) {
+        const group = await startClients({ namespace: network.clientNamespace, address: network.clientAddress, count });
+        clientGroups.push(group);
+        return group;
+      },
+      stop: () => (stopped ??= cleanUp()),
+    };
+    return fleet;
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}
+
+/** The command that starts a task, as in the container image or from source. */
+function taskCommand(service: 'bundle' | 'source'): string[] {
+  if (service === 'source') return [process.execPath, require.resolve('tsx/cli'), join(ROOT, 'service', 'main.ts')];
+  const bundle = join(ROOT, 'assets', 'service', 'index.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} does not exist: run \`npx tsx scripts/bundle.ts\` first, or use service: 'source'`);
+  return [process.execPath, '--enable-source-maps', bundle];
+}
+
+/** Writes the Listener and PacketSource items with the registration function's own record store (same item layout, owner and version). */
+async function writeRecords(
+  dynamo: DynamoDBClient,
+  table: { Region: string; TableName: string },
+  stackId: string,
+  listeners: readonly ListenerRecord[],
+  source: PacketSourceRecord,
+): Promise<void> {
+  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const store = new RecordStore(() => documents);
+  for (const record of listeners) {
+    const errors = validateListenerRecord(record, `Listener ${record.Name}`);
+    if (errors.length > 0) throw new Error(`the lab's Listener record ${record.Name} is invalid: ${errors.join('; ')}`);
+    await store.mutate<ListenerRecord>(table, `${LISTENER_KEY_PREFIX}${record.Name}`, LISTENER_KIND, () => ({
+      put: { record, owner: { StackId: stackId, LogicalResourceId: `Listener${record.Name}` } },
+    }));
+  }
+  const errors = validatePacketSourceRecord(source, 'PacketSource');
+  if (errors.length > 0) throw new Error(`the lab's PacketSource record is invalid: ${errors.join('; ')}`);
+  await store.mutate<PacketSourceRecord>(table, `${SOURCE_KEY_PREFIX}${source.TopicArn}`, SOURCE_KIND, () => ({
+    put: { record: source, owner: { StackId: stackId, LogicalResourceId: 'PacketSource' } },
+  }));
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const arn = out.Attributes?.QueueArn;
+  if (!arn) throw new Error(`SQS returned no QueueArn for ${queueUrl}`);
+  return arn;
+}
+
+interface ApiServers {
+  readonly endpoints: Fleet['endpoints'];
+  stop(): Promise<void>;
+}
+
+/** Starts api-servers.ts in its own process on `host` and waits for its ready line. */
+async function startApiServers(host: string, region: string, logDirectory: string | undefined): Promise<ApiServers> {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), join(__dirname, 'api-servers.ts'), '--host', host], {
+    cwd: ROOT,
+    env: { ...process.env, AWS_REGION: region },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true, // stopped by the lab (or by its stdin closing), not by a Ctrl-C meant for the lab
+  });
+  const log = logDirectory ? createWriteStream(join(logDirectory, 'api.log'), { flags: 'a' }) : undefined;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const errors: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    errors.push(line);
+    log?.write(`${line}\n`);
+  });
+  const stop = async (): Promise<void> => {
+    child.stdin?.end();
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(killer);
+    log?.end();
+  };
+  const endpoints = await new Promise<Fleet['endpoints'] | undefined>((done) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      log?.write(`${line}\n`);
+      if (line.startsWith('{"ready"')) done((JSON.parse(line) as { ready: Fleet['endpoints'] }).ready);
+    });
+    void exited.then(() => done(undefined));
+    setTimeout(() => done(undefined), 30_000).unref();
+  });
+  if (!endpoints) {
+    await stop();
+    throw new Error(`the API servers did not start: ${errors.slice(-5).join('\n') || 'no output'}`);
+  }
+  return { endpoints, stop };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms).unref());
+}
