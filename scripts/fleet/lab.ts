@@ -7,8 +7,8 @@
  * Each task starts exactly as the Fargate container does (`node assets/service/index.js`, or
  * `tsx service/main.ts` with `service: 'source'`), with the environment the construct gives the
  * container (lib/gateway.ts, `ServiceEnvironment`), the SDK endpoints of the API servers, and
- * `PACKET_GATEWAY_MEMBER_ADDRESS` (its own address, which ECS would tell it; not used by the data
- * plane yet). The configuration table holds, as the registration function writes them:
+ * `PACKET_GATEWAY_MEMBER_ADDRESS` (its own address, which ECS's task metadata would tell it; the
+ * fleet relay needs it). The configuration table holds, as the registration function writes them:
  *   - Listener `fleet` (udp, port 5555) and `fleet-wg` (WireGuard, port 51820, unknown peers
  *     accepted), each delivering to the SQS ingress queue and to the Lambda function `echo`, whose
  *     replies go back to the client;
@@ -28,6 +28,7 @@ import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
 import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
+import { DEFAULT_RELAY_PORT } from '../../lib/private/fleet';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
 import {
   LISTENER_KEY_PREFIX,
@@ -38,7 +39,8 @@ import {
   SOURCE_KIND,
   TABLE_PARTITION_KEY,
 } from '../../lib/private/records';
-import { ServiceEnvironment, WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
+import { WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
+import { ServiceEnvironment } from '../../lib/private/service-environment';
 import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
@@ -248,6 +250,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       [ServiceEnvironment.LogLevel]: options.logLevel ?? 'INFO',
       [ServiceEnvironment.TagSecret]: tagSecret,
       [ServiceEnvironment.VpcCidrs]: network.taskNetwork,
+      [ServiceEnvironment.RelayPort]: String(DEFAULT_RELAY_PORT),
       [wgKeyVariable]: wgPrivateKey,
       // what ECS and the task role give it
       AWS_REGION: region,
@@ -261,7 +264,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       AWS_ENDPOINT_URL_SNS: endpoints.sns,
       AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
       // its own address, which ECS's task metadata would tell it (docs/FLEET.md, membership)
-      PACKET_GATEWAY_MEMBER_ADDRESS: network.taskAddresses[task - 1],
+      [ServiceEnvironment.MemberAddress]: network.taskAddresses[task - 1],
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       NODE_ENV: 'production',
     });
