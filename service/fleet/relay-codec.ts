@@ -4,7 +4,7 @@
  * (HKDF-SHA-256) from the fleet's reply-tag secret.
  *
  *   header   version u8 | kind u8 | boot u48 | sequence u32 | sentAt u48 | sender len u8 + utf8
- *   request  requestId u32 | deadline u48 | listener u8+utf8 | address u8+text | port u16
+ *   request  requestId u32 | to u8+utf8 | deadline u48 | listener u8+utf8 | address u8+text | port u16
  *            | peerKey u8+text | inner u16+JSON | messageId u8+utf8 | index u32 | payload u16+bytes
  *   answer   requestId u32 | outcome u8 | code u8+text | reason u16+utf8
  *   mac      16 bytes over everything before it
@@ -50,6 +50,8 @@ export interface RelayHeader {
 /** A sourced entry handed to the member that owns its flow. */
 export interface RelayRequest {
   readonly requestId: number;
+  /** The member the request is for: another member reached at a reused address answers NotOwner. */
+  readonly to: string;
   /** Epoch ms after which the entry must not be sent (its TtlSeconds), 0 for none. */
   readonly deadline: number;
   readonly listener: string;
@@ -90,6 +92,7 @@ export class RelayCodec {
     const w = new Writer(64 + r.data.length + r.listener.length + r.messageId.length);
     writeHeader(w, { ...header, kind: RelayKind.Request });
     w.u32(r.requestId);
+    w.text8(r.to);
     w.u48(r.deadline);
     w.text8(r.listener);
     w.text8(r.address);
@@ -126,6 +129,7 @@ export class RelayCodec {
       const header: RelayHeader = { kind, boot: r.u48(), sequence: r.u32(), sentAt: r.u48(), sender: r.text8() };
       if (kind === RelayKind.Request) {
         const requestId = r.u32();
+        const to = r.text8();
         const deadline = r.u48();
         const listener = r.text8();
         const address = r.text8();
@@ -140,6 +144,7 @@ export class RelayCodec {
           header,
           request: {
             requestId,
+            to,
             deadline,
             listener,
             address,

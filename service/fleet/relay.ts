@@ -64,7 +64,7 @@ export interface RelayEndpointOptions {
 interface Pending {
   readonly requestId: number;
   readonly to: RelayPeer;
-  readonly request: Omit<RelayRequest, 'requestId'>;
+  readonly request: Omit<RelayRequest, 'requestId' | 'to'>;
   readonly done: (result: RelayResult) => void;
   readonly startedAt: number;
   tries: number;
@@ -101,6 +101,8 @@ export class RelayEndpoint {
   private socket?: Socket;
   private timer?: NodeJS.Timeout;
   private readonly lanes = new Map<string, Lane>();
+  /** Every in-flight request by requestId: an answer is matched by its id, whoever answers it. */
+  private readonly inFlight = new Map<number, Pending>();
   private readonly senders = new Map<string, SenderState>();
   /** Answers given, by `sender|boot|requestId`; undefined while the send is in progress. */
   private readonly served = new Map<string, Omit<RelayAnswer, 'requestId'> | undefined>();
@@ -158,6 +160,7 @@ export class RelayEndpoint {
       lane.inFlight.clear();
       lane.queued.length = 0;
     }
+    this.inFlight.clear();
     this.inFlightTotal = 0;
     const socket = this.socket;
     this.socket = undefined;
@@ -165,7 +168,7 @@ export class RelayEndpoint {
   }
 
   /** Sends `request` to `to`; `done` is called exactly once with the owner's answer, `Busy` or `Timeout`. */
-  request(to: RelayPeer, request: Omit<RelayRequest, 'requestId'>, done: (result: RelayResult) => void): void {
+  request(to: RelayPeer, request: Omit<RelayRequest, 'requestId' | 'to'>, done: (result: RelayResult) => void): void {
     const now = this.now();
     let lane = this.lanes.get(to.memberId);
     if (!lane) {
@@ -186,6 +189,7 @@ export class RelayEndpoint {
 
   private launch(lane: Lane, p: Pending): void {
     lane.inFlight.set(p.requestId, p);
+    this.inFlight.set(p.requestId, p);
     this.inFlightTotal++;
     this.transmit(p);
     if (!this.timer) {
@@ -200,7 +204,7 @@ export class RelayEndpoint {
     p.nextAt = now + this.retryMs;
     let datagram: Buffer;
     try {
-      datagram = this.codec.encodeRequest(this.header(now), { ...p.request, requestId: p.requestId });
+      datagram = this.codec.encodeRequest(this.header(now), { ...p.request, requestId: p.requestId, to: p.to.memberId });
     } catch (err) {
       this.finish(p, { outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `relay request cannot be encoded: ${(err as Error).message}` } });
       return;
@@ -231,6 +235,7 @@ export class RelayEndpoint {
   private finish(p: Pending, result: RelayResult): void {
     const lane = this.lanes.get(p.to.memberId);
     if (!lane || !lane.inFlight.delete(p.requestId)) return;
+    this.inFlight.delete(p.requestId);
     this.inFlightTotal--;
     const next = lane.queued.shift();
     if (next) this.launch(lane, next);
@@ -252,7 +257,7 @@ export class RelayEndpoint {
     if (Math.abs(now - header.sentAt) > this.maxSkewMs) return this.refuse(`stale: sent ${now - header.sentAt} ms ago`, from);
     if (!this.fresh(header.sender, header.boot, header.sequence)) return this.refuse('replayed', from);
     if (decoded.request) this.serveRequest(decoded, rinfo);
-    else this.answered(header.sender, decoded.answer!, now);
+    else this.answered(decoded.answer!, now);
   }
 
   /** Records (sender, boot, sequence); false when seen before or from an older boot of the sender. */
@@ -279,6 +284,12 @@ export class RelayEndpoint {
     }
     if (this.served.size >= MAX_SERVED) this.served.delete(this.served.keys().next().value as string);
     this.served.set(key, undefined);
+    if (request.to !== this.options.memberId) {
+      // meant for an earlier member at this address (a task replaced in place): not ours to send
+      this.served.set(key, { outcome: RelayOutcome.NotOwner });
+      this.reply(rinfo, request.requestId, { outcome: RelayOutcome.NotOwner });
+      return;
+    }
     this.options.metrics.increment(MetricName.RelayServed);
     let answered = false;
     const answer = (a: Omit<RelayAnswer, 'requestId'>): void => {
@@ -299,9 +310,8 @@ export class RelayEndpoint {
     this.socket?.send(datagram, rinfo.port, rinfo.address);
   }
 
-  private answered(sender: string, answer: RelayAnswer, now: number): void {
-    const lane = this.lanes.get(sender);
-    const p = lane?.inFlight.get(answer.requestId);
+  private answered(answer: RelayAnswer, now: number): void {
+    const p = this.inFlight.get(answer.requestId);
     if (!p) return;
     const { metrics } = this.options;
     metrics.observe(MetricName.RelayLatencyMs, now - p.startedAt);

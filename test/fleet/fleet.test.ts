@@ -128,7 +128,23 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
     expect(new Set(again().map((d) => d.socket))).toEqual(new Set(owned));
     for (const d of again()) expect(`${d.fromAddress}:${d.fromPort}`).toBe(`${fleet.vip}:${UDP_LISTENER.port}`);
     expect(await fleet.drainIngress((got) => got.length >= owned.length, 30_000)).toHaveLength(owned.length);
-  }, 90_000);
+
+    // the restarted task is a new fleet member: it owns those flows now, and pushes for them reach
+    // the clients from the VIP whichever task consumes them
+    const beforePush = clients.received.length;
+    for (const socket of owned) {
+      await fleet.publish([{ Data: Buffer.from(`after#${socket}`).toString('base64'), Remote: { Address: fleet.clientAddress, Port: clients.ports[socket] } }]);
+    }
+    const after = (): typeof clients.received => clients.received.slice(beforePush).filter((d) => text(d.data).startsWith('after#'));
+    // a long poll the stopped task left open may still take a message: it is received again after
+    // the delivery queue's visibility timeout (30 s), so allow for that
+    await clients.waitFor(() => after().length >= owned.length, 45_000, `a push at each of the ${owned.length} clients of the restarted task`);
+    expect(after()).toHaveLength(owned.length);
+    expect(new Set(after().map((d) => d.socket))).toEqual(new Set(owned));
+    for (const d of after()) expect(`${d.fromAddress}:${d.fromPort}`).toBe(`${fleet.vip}:${UDP_LISTENER.port}`);
+    expect(clients.received.filter((d) => d.fromAddress === fleet.natAddress)).toEqual([]);
+    expect(fleet.logs().filter((r) => r.message === FAILURE_MESSAGE)).toEqual([]);
+  }, 120_000);
 
   test('stopping the fleet removes every namespace of its prefix', async () => {
     await fleet.stop();

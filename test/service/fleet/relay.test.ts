@@ -16,7 +16,7 @@ class CountingMetrics {
   }
 }
 
-const REQUEST: Omit<RelayRequest, 'requestId'> = {
+const REQUEST: Omit<RelayRequest, 'requestId' | 'to'> = {
   deadline: 0,
   listener: 'udp-main',
   address: '198.51.100.2',
@@ -60,9 +60,21 @@ describe('relay between two members on loopback', () => {
     expect(seen).toHaveLength(1);
     const [req, sender] = seen[0];
     expect(sender).toBe('a');
-    expect({ ...req, data: req.data.toString() }).toEqual({ ...REQUEST, requestId: expect.any(Number), data: 'hello' });
+    expect({ ...req, data: req.data.toString() }).toEqual({ ...REQUEST, requestId: expect.any(Number), to: 'b', data: 'hello' });
     expect(holder.metrics.counts.get('Relayed')).toBe(1);
     expect(holder.metrics.observations.filter(([m]) => m === 'RelayLatencyMs')).toHaveLength(1);
+  });
+
+  test('a request for an earlier member at the same address is answered NotOwner, not served', async () => {
+    let served = 0;
+    const replacement = await member('b2', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const holder = await member('a', () => undefined);
+    const stale = { ...replacement.peer, memberId: 'b1' };
+    await expect(result(holder.endpoint, stale)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    expect(served).toBe(0);
   });
 
   test('a failure verdict and NotOwner travel back', async () => {
@@ -85,10 +97,10 @@ describe('relay between two members on loopback', () => {
       served++;
       answer({ outcome: RelayOutcome.Sent });
     });
-    const genuine = new RelayCodec(deriveRelayKey(SECRET)).encodeRequest({ boot: Date.now(), sequence: 0, sentAt: Date.now(), sender: 'x' }, { ...REQUEST, requestId: 1 });
+    const genuine = new RelayCodec(deriveRelayKey(SECRET)).encodeRequest({ boot: Date.now(), sequence: 0, sentAt: Date.now(), sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
     const forged = Buffer.from(genuine);
     forged[forged.length - 1] = (forged[forged.length - 1] + 1) % 256;
-    const otherFleet = new RelayCodec(deriveRelayKey(Buffer.alloc(32, 8))).encodeRequest({ boot: Date.now(), sequence: 0, sentAt: Date.now(), sender: 'x' }, { ...REQUEST, requestId: 1 });
+    const otherFleet = new RelayCodec(deriveRelayKey(Buffer.alloc(32, 8))).encodeRequest({ boot: Date.now(), sequence: 0, sentAt: Date.now(), sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     for (const d of [forged, otherFleet]) socket.send(d, owner.peer.port, '127.0.0.1');
@@ -106,8 +118,8 @@ describe('relay between two members on loopback', () => {
     });
     const codec = new RelayCodec(deriveRelayKey(SECRET));
     const now = Date.now();
-    const datagram = codec.encodeRequest({ boot: now, sequence: 5, sentAt: now, sender: 'x' }, { ...REQUEST, requestId: 1 });
-    const stale = codec.encodeRequest({ boot: now, sequence: 6, sentAt: now - 60_000, sender: 'x' }, { ...REQUEST, requestId: 2 });
+    const datagram = codec.encodeRequest({ boot: now, sequence: 5, sentAt: now, sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
+    const stale = codec.encodeRequest({ boot: now, sequence: 6, sentAt: now - 60_000, sender: 'x' }, { ...REQUEST, requestId: 2, to: 'b' });
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     socket.send(datagram, owner.peer.port, '127.0.0.1');
