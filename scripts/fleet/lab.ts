@@ -28,8 +28,8 @@ import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
 import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
-import { DEFAULT_RELAY_PORT } from '../../lib/private/fleet';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
+import { DEFAULT_RELAY_PORT } from '../../lib/private/fleet';
 import {
   LISTENER_KEY_PREFIX,
   LISTENER_KIND,
