@@ -14,6 +14,8 @@ import { Construct } from 'constructs';
 import { IPacketGateway } from './gateway-interface';
 import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
+import { EXPIRES_AT_ATTRIBUTE } from './private/fleet';
+import { enableFleetRelay } from './private/fleet-relay';
 import { FleetSecrets } from './private/fleet-secrets';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
@@ -176,6 +178,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
       removalPolicy,
     });
     this.table = table;
@@ -318,13 +321,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
         .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
     }
-    const largest = Math.max(props.desiredCount ?? 1, props.maxCapacity ?? 0);
-    if (!Token.isUnresolved(largest) && largest > 1) {
-      Annotations.of(this).addWarningV2('cdk-packet-gateway:multipleTasks',
-        `The fleet may run ${largest} tasks. Replies always work, but a packet published to a PacketSource leaves only from the task that holds `
-        + 'the client\'s load-balancer flow; tasks do not yet hand packets to each other, so the other tasks drop it with NoActiveFlow '
-        + '(logged, counted and dead-lettered). Keep desiredCount at 1 (and no maxCapacity) while you use PacketSources.');
-    }
+    enableFleetRelay({ service: this.service, container: this.container, table, taskRole: accessRole });
 
     // Load balancer with static addresses.
     const { loadBalancer, elasticIpAddresses } = createGatewayLoadBalancer(this, {

@@ -44,7 +44,9 @@ ${ServiceEnvironment.DeliveryQueueUrl} (PacketSource delivery queue), ${ServiceE
 tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvironment.MetricsIntervalSeconds}
 (default 60, 0 = off), ${ServiceEnvironment.AcceptUnsignedSns} (1: accept unsigned SNS notifications from a
 local SNS/SQS server; refused for a delivery queue on AWS), ${ServiceEnvironment.StopDeadlineSeconds} (graceful stop
-limit, default 25; keep it below the container's stop timeout).
+limit, default 25; keep it below the container's stop timeout), ${ServiceEnvironment.RelayPort} (fleet relay port:
+sourced packets are sent by the task owning the client's flow), ${ServiceEnvironment.MemberAddress} /
+${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -101,6 +103,9 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     logLevel,
     ...(flag(env[ServiceEnvironment.AcceptUnsignedSns]) ? { acceptUnsignedSns: true } : {}),
     ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
+    relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
+      ? undefined
+      : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),
   };
 }
 

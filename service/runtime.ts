@@ -9,10 +9,14 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
+import { FlowTable } from './egress/flow-table';
+import { Fleet } from './fleet/fleet';
+import { MemberIdentity, resolveMemberIdentity } from './fleet/member';
 import { Gateway } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
@@ -83,6 +87,18 @@ export interface ServiceOptions {
   readonly sqsClient?: SQSClient;
   /** AWS mode: how PacketSource delivery log groups are written (tests, endpoints). @default - CloudWatch Logs, one stream per task */
   readonly deliveryLog?: Partial<CloudWatchDeliveryLogSinkOptions>;
+  /**
+   * AWS mode: UDP port of the relay between fleet members (docs/FLEET.md). Turns the fleet on:
+   * sourced entries are sent by the member owning their flow. Needs `tagSecret` (the relay key is
+   * derived from it). @default - no relay: entries leave from this member only
+   */
+  readonly relayPort?: number;
+  /** Address the relay binds. @default `host` */
+  readonly relayBindAddress?: string;
+  /** This member's identity. @default - from the ECS task metadata endpoint or the member variables */
+  readonly memberIdentity?: () => Promise<MemberIdentity>;
+  /** Longest wait of a sourced entry for its flow's owner, milliseconds. @default 20000 */
+  readonly fleetRetryBudgetMs?: number;
 }
 
 export interface RunningService {
@@ -90,6 +106,8 @@ export interface RunningService {
   readonly logger: Logger;
   readonly failures: LoggingFailureReporter;
   readonly processor: SourcedPacketProcessor;
+  /** AWS mode with a relay port: this member of the fleet. */
+  readonly fleet?: Fleet;
   readonly healthUrl: string;
   /** Local mode: the SNS endpoint URL. */
   readonly snsUrl?: string;
@@ -121,6 +139,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
 
+  const fleetOn = !local && options.relayPort !== undefined;
+  if (fleetOn && !options.tagSecret) throw new Error(`the fleet relay needs the fleet's shared secret (${ServiceEnvironment.TagSecret})`);
+  const dynamo = local ? undefined : options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region }));
+  let fleet: Fleet | undefined;
+
   let config: ConfigSource;
   if (local) {
     if (!options.configPath) throw new Error(`local mode needs a configuration file (--config or ${ServiceEnvironment.Config})`);
@@ -128,7 +151,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   } else {
     if (!options.tableName) throw new Error(`AWS mode needs the configuration table name (${ServiceEnvironment.Table})`);
     config = new DynamoDbConfigSource({
-      client: options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region })),
+      client: dynamo!,
       tableName: options.tableName,
       reloadIntervalSeconds: options.reloadIntervalSeconds,
       logger,
@@ -147,7 +170,25 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     tagSecret: options.tagSecret,
     sqsClient: sqs,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
+    // a datagram that starts a flow makes this member its owner in the fleet directory
+    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port) }) } : {}),
   });
+  if (fleetOn) {
+    const identity = await (options.memberIdentity ?? (() => resolveMemberIdentity(process.env)))();
+    fleet = new Fleet({
+      identity,
+      secret: options.tagSecret!,
+      relayPort: options.relayPort!,
+      relayBindAddress: options.relayBindAddress ?? options.host,
+      documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: options.tableName!,
+      listeners: gateway,
+      flows: gateway.flows,
+      metrics,
+      logger,
+      retryBudgetMs: options.fleetRetryBudgetMs,
+    });
+  }
   const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
   const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({
     failures,
@@ -165,6 +206,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     deliveryLog,
     region: options.region,
     failureLog: { logger },
+    router: fleet,
   });
 
   const kernelDrops = new KernelDropMonitor({ metrics, listeners: () => gateway.list() });
@@ -179,8 +221,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       // draining gets the stop deadline less the share kept for failure records
       const drainUntil = stopAt - Math.min(FAILURE_RECORD_FLUSH_MS, stopDeadlineMs / 4);
       await sns?.close();
+      await fleet?.drain();
       await consumer?.stop(Math.max(0, drainUntil - Date.now()));
       await gateway.stop(Math.max(0, drainUntil - Date.now()));
+      await fleet?.stop();
       // an unreachable queue or log group must not hold the rest up
       await settledWithin(Math.max(0, stopAt - Date.now()), [deadLetters?.flush(), deliveryLog?.flush()]);
       kernelDrops.stop();
@@ -194,6 +238,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   try {
     metrics.start();
     await gateway.start();
+    await fleet?.start();
     // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
     health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
     kernelDrops.start();
@@ -227,7 +272,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     throw err;
   }
 
-  return { gateway, logger, failures, processor, healthUrl: health.url, snsUrl: sns?.url, stop, stopDeadlineMs };
+  return { gateway, logger, failures, processor, fleet, healthUrl: health.url, snsUrl: sns?.url, stop, stopDeadlineMs };
 
   function own<T extends { destroy(): void }>(client: T): T {
     owned.push(client);

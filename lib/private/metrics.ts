@@ -25,6 +25,8 @@ export const MetricDimension = {
   Destination: 'Destination',
   /** A failure code (DESIGN.md "Failure codes"). */
   Code: 'Code',
+  /** Why a relay request failed. */
+  Reason: 'Reason',
 } as const;
 
 /** The dimension every metric carries. */
@@ -58,5 +60,17 @@ export const MetricName = {
   ReceiveBufferDrops: 'ReceiveBufferDrops',
   /** Metric series left out of an interval because the recorder's series limit was reached. */
   MetricSeriesDropped: 'MetricSeriesDropped',
+  /** Sourced packets handed to their flow's owner in another fleet member and sent there. */
+  Relayed: 'Relayed',
+  /** Relay requests without a `Sent` answer (dimension Reason: Timeout, NotOwner, QueueFull, Refused). */
+  RelayFailures: 'RelayFailures',
+  /** Owner lookups of flows this member does not own. */
+  OwnerLookups: 'OwnerLookups',
+  /** Owner lookups answered by the owner cache. */
+  OwnerCacheHits: 'OwnerCacheHits',
+  /** Time from a relay request to its answer. */
+  RelayLatencyMs: 'RelayLatencyMs',
+  /** Relay requests this member answered for other members. */
+  RelayServed: 'RelayServed',
 } as const;
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

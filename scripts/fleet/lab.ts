@@ -7,8 +7,8 @@
  * Each task starts exactly as the Fargate container does (`node assets/service/index.js`, or
  * `tsx service/main.ts` with `service: 'source'`), with the environment the construct gives the
  * container (lib/gateway.ts, `ServiceEnvironment`), the SDK endpoints of the API servers, and
- * `PACKET_GATEWAY_MEMBER_ADDRESS` (its own address, which ECS would tell it; not used by the data
- * plane yet). The configuration table holds, as the registration function writes them:
+ * `PACKET_GATEWAY_MEMBER_ADDRESS` (its own address, which ECS's task metadata would tell it; the
+ * fleet relay needs it). The configuration table holds, as the registration function writes them:
  *   - Listener `fleet` (udp, port 5555) and `fleet-wg` (WireGuard, port 51820, unknown peers
  *     accepted), each delivering to the SQS ingress queue and to the Lambda function `echo`, whose
  *     replies go back to the client;
@@ -29,6 +29,7 @@ import { ECHO_FUNCTION } from './echo-handler';
 import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
+import { DEFAULT_RELAY_PORT } from '../../lib/private/fleet';
 import {
   LISTENER_KEY_PREFIX,
   LISTENER_KIND,
@@ -249,6 +250,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       [ServiceEnvironment.LogLevel]: options.logLevel ?? 'INFO',
       [ServiceEnvironment.TagSecret]: tagSecret,
       [ServiceEnvironment.VpcCidrs]: network.taskNetwork,
+      [ServiceEnvironment.RelayPort]: String(DEFAULT_RELAY_PORT),
       [wgKeyVariable]: wgPrivateKey,
       // what ECS and the task role give it
       AWS_REGION: region,
@@ -264,7 +266,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       // fauxqs does not sign SNS notifications: the lab (never the construct) accepts unsigned ones
       [ServiceEnvironment.AcceptUnsignedSns]: '1',
       // its own address, which ECS's task metadata would tell it (docs/FLEET.md, membership)
-      PACKET_GATEWAY_MEMBER_ADDRESS: network.taskAddresses[task - 1],
+      [ServiceEnvironment.MemberAddress]: network.taskAddresses[task - 1],
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       NODE_ENV: 'production',
     });

@@ -21,6 +21,11 @@ export interface FlowTableOptions {
   /** Seconds between expiry sweeps once started. @default 10 */
   readonly sweepIntervalSeconds?: number;
   readonly now?: () => number;
+  /**
+   * Called when a datagram starts a flow this table did not hold alive: ownership of the flow
+   * moved to this member (the fleet directory records it). Never called for refreshes.
+   */
+  readonly onNewFlow?: (listener: string, address: string, port: number) => void;
 }
 
 /** Refreshing an entry moves it to the end of the map only when it is older than this, to keep per-packet work small. */
@@ -31,6 +36,7 @@ export class FlowTable {
   private readonly maxFlows: number;
   private readonly sweepMs: number;
   private readonly now: () => number;
+  private readonly onNewFlow?: (listener: string, address: string, port: number) => void;
   private readonly flows = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private evictedCount = 0;
@@ -45,6 +51,7 @@ export class FlowTable {
     this.maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.sweepMs = (options.sweepIntervalSeconds ?? 10) * 1000;
     this.now = options.now ?? Date.now;
+    this.onNewFlow = options.onNewFlow;
   }
 
   /** Number of flows held (some may have expired since the last sweep). */
@@ -67,6 +74,7 @@ export class FlowTable {
         return;
       }
       this.flows.delete(key);
+      if (at - seen >= this.idleMs) this.onNewFlow?.(listener, address, port);
     } else if (this.flows.size >= this.maxFlows) {
       const oldest = this.flows.keys().next().value;
       if (oldest !== undefined) {
@@ -74,6 +82,7 @@ export class FlowTable {
         this.evictedCount++;
       }
     }
+    if (seen === undefined) this.onNewFlow?.(listener, address, port);
     this.flows.set(key, at);
   }
 

@@ -8,7 +8,7 @@
  * gets one small completion closure, honoured once.
  */
 import { formatEndpoint } from '../../lib/private/network';
-import type { EgressDatagram, Failure, ListenerHandle } from '../contracts';
+import type { EgressDatagram, Failure, ListenerHandle, SendCallback } from '../contracts';
 
 /** Outcome of one notification: datagrams sent, and entries that failed (each reported once). */
 export interface SourcedResult {
@@ -24,6 +24,22 @@ export interface SourcedResult {
 /** Receives the failure of entry `index`, with the remote it concerns when known. */
 export type EntryFailureCallback = (index: number, remote: string | undefined, failure: Failure) => void;
 
+/** Which entry of which message a routed datagram is. */
+export interface RoutedEntry {
+  readonly messageId: string;
+  readonly index: number;
+  /** Epoch ms at which the entry's TtlSeconds elapses; 0 without TtlSeconds. */
+  readonly deadline: number;
+}
+
+/**
+ * Decides where an entry's datagram leaves from: in a fleet, the member that owns the client's
+ * flow (service/fleet/fleet.ts). `done` is called once, like {@link ListenerHandle.send}'s.
+ */
+export interface EntryRouter {
+  send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void;
+}
+
 /** What a {@link SourcedDelivery} reports to. */
 export interface SourcedDeliveryOptions {
   /** Entries of the message. */
@@ -34,6 +50,10 @@ export interface SourcedDeliveryOptions {
   readonly entryFailed: EntryFailureCallback;
   /** Called once, with the outcome, when every entry has been sent or reported. */
   readonly finished?: (result: SourcedResult) => void;
+  /** Sends each entry from its flow's owner. @default - every entry leaves from this member's Listener */
+  readonly router?: EntryRouter;
+  /** The message's id, for the router. @default '' */
+  readonly messageId?: string;
 }
 
 export class SourcedDelivery {
@@ -64,13 +84,19 @@ export class SourcedDelivery {
     }
   }
 
-  /** Hands entry `index` to `listener`; a Listener that throws fails the entry with SendFailed. */
-  send(listener: ListenerHandle, index: number, datagram: EgressDatagram): void {
+  /**
+   * Hands entry `index` to `listener` (through the router, when there is one; `deadline` is the
+   * entry's TtlSeconds end in epoch ms, 0 for none); a Listener that throws fails the entry with
+   * SendFailed.
+   */
+  send(listener: ListenerHandle, index: number, datagram: EgressDatagram, deadline = 0): void {
     this.pending++;
     this.handed[index] = datagram;
     const done = (failure: Failure | undefined): void => this.completed(index, failure);
     try {
-      listener.send(datagram, done);
+      const router = this.options.router;
+      if (router) router.send(listener, datagram, { messageId: this.options.messageId ?? '', index, deadline }, done);
+      else listener.send(datagram, done);
     } catch (err) {
       done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error)?.message ?? typeof err}` });
     }

@@ -10,7 +10,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { recordedEntry, recordedMessage } from './failure-records';
-import { SourcedDelivery, SourcedResult } from './sourced-delivery';
+import { EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
@@ -74,6 +74,8 @@ export interface SourcedPacketProcessorOptions {
    * @default - every failure is logged
    */
   failureLog?: SourcedFailureLogOptions;
+  /** Sends each entry from the fleet member owning its flow. @default - from this member's Listener */
+  router?: EntryRouter;
 }
 
 /** How sourced failure logs are rate-limited. */
@@ -104,6 +106,7 @@ export class SourcedPacketProcessor {
   private readonly failureLog?: SourcedFailureLogOptions;
   /** One limiter per Listener name (bounded by the configuration). */
   private readonly limiters = new Map<string, FailureLogLimiter>();
+  private readonly router?: EntryRouter;
 
   constructor(opts: SourcedPacketProcessorOptions) {
     this.listeners = opts.listeners;
@@ -118,6 +121,7 @@ export class SourcedPacketProcessor {
     this.maxEntries = opts.maxEntriesPerMessage ?? 1000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 30_000;
     this.failureLog = opts.failureLog;
+    this.router = opts.router;
   }
 
   /** True when `topicArn` is bound to a Listener (used by the local SNS endpoint to answer NotFound). */
@@ -189,6 +193,8 @@ export class SourcedPacketProcessor {
       sendTimeoutMs: this.sendTimeoutMs,
       entryFailed: (index, remote, failure) => this.reportEntry(n, binding, records, index, entries[index], remote, failure),
       finished: (result) => this.countSent(result.sent),
+      router: this.router,
+      messageId: n.MessageId,
     });
     const listener = this.listeners.get(binding.ListenerName);
     const publishedAt = Date.parse(n.Timestamp);
@@ -209,7 +215,7 @@ export class SourcedPacketProcessor {
         run.fail(i, formatEndpoint(datagram.address, datagram.port), { code: 'SendFailed', reason: `Listener '${binding.ListenerName}' is not running on this gateway` });
         continue;
       }
-      run.send(listener, i, datagram);
+      run.send(listener, i, datagram, this.router ? entryDeadline(entries[i], publishedAt) : 0);
     }
     return run.finish();
   }
@@ -321,4 +327,10 @@ function errorText(err: unknown): string {
   } catch {
     return 'unknown error';
   }
+}
+
+/** Epoch ms at which a valid entry's TtlSeconds elapses; 0 when it has none. */
+function entryDeadline(entry: unknown, publishedAt: number): number {
+  const ttl = (entry as { TtlSeconds?: unknown }).TtlSeconds;
+  return typeof ttl === 'number' && ttl > 0 && !Number.isNaN(publishedAt) ? publishedAt + ttl * 1000 : 0;
 }

@@ -61,6 +61,7 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_NAME', Value: 'Stack/Gateway' },
           { Name: 'PACKET_GATEWAY_STOP_DEADLINE_SECONDS', Value: '40' },
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
+          { Name: 'PACKET_GATEWAY_RELAY_PORT', Value: '7470' },
         ],
         Secrets: [
           { Name: 'PACKET_GATEWAY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
@@ -143,22 +144,39 @@ describe('fleet', () => {
   });
 });
 
-describe('warning about several tasks', () => {
-  const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('leaves only from the task that holds'));
+describe('fleet relay', () => {
+  const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('tasks'));
 
-  test('a desired count above 1 explains the limitation for sourced packets', () => {
-    const { stack } = gateway({ desiredCount: 2 });
-    const found = warnings(stack);
-    expect(found).toHaveLength(1);
-    expect(found[0].entry.data).toMatch(/may run 2 tasks.*NoActiveFlow.*Keep desiredCount at 1/);
+  test('several tasks, or autoscaling above 1, need no warning: tasks relay sourced packets to the flow owner', () => {
+    expect(warnings(gateway({ desiredCount: 2 }).stack)).toHaveLength(0);
+    expect(warnings(gateway({ maxCapacity: 3 }).stack)).toHaveLength(0);
   });
 
-  test('so does autoscaling above 1', () => {
-    expect(warnings(gateway({ maxCapacity: 3 }).stack)).toHaveLength(1);
+  test('the tasks admit the relay port from each other only, and the container learns it', () => {
+    const { template } = gateway({ desiredCount: 3 });
+    const groups = template().findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { IpProtocol: 'udp', FromPort: 7470, ToPort: 7470 },
+    });
+    const rules = Object.values(groups).map((r) => r.Properties);
+    expect(rules).toHaveLength(1);
+    expect(rules[0].SourceSecurityGroupId).toEqual(rules[0].GroupId);
+    template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'PACKET_GATEWAY_RELAY_PORT', Value: '7470' }]) })],
+    });
   });
 
-  test('one task: no warning', () => {
-    expect(warnings(gateway().stack)).toHaveLength(0);
+  test('the task role writes only directory and member items, and the table expires them', () => {
+    const { template } = gateway();
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'WriteFleetDirectory',
+          Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flow#*', 'peer#*', 'member#*'] } },
+        })]),
+      },
+    });
+    template().hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
   });
 });
 

@@ -14,6 +14,7 @@ describe('ServiceEnvironment', () => {
       [ServiceEnvironment.TagSecret]: Buffer.alloc(16, 7).toString('base64'),
       [ServiceEnvironment.ConfigReloadSeconds]: '5',
       [ServiceEnvironment.MetricsIntervalSeconds]: '0',
+      [ServiceEnvironment.RelayPort]: '7470',
     }) as ServiceOptions;
     expect(options).toMatchObject({
       mode: 'aws',
@@ -24,6 +25,7 @@ describe('ServiceEnvironment', () => {
       deniedNetworks: ['10.0.0.0/16', 'fd00::/64'],
       reloadIntervalSeconds: 5,
       metricsIntervalSeconds: 0,
+      relayPort: 7470,
     });
     expect(options.tagSecret).toEqual(Buffer.alloc(16, 7));
   });

@@ -43,4 +43,16 @@ describe('FlowTable', () => {
     expect(flows.isActive('a', '192.0.2.1', 1, 1)).toBe(false);
     expect(flows.isActive('ab', '192.0.2.1', 1, 1)).toBe(true);
   });
+
+  test('a flow new to the table, or back after expiry, is reported once; refreshes are not', () => {
+    const started: string[] = [];
+    const flows = new FlowTable({ onNewFlow: (l, a, p) => started.push(`${l} ${a}:${p}`) });
+    flows.touch('demo', '203.0.113.5', 4000, 0);
+    flows.touch('demo', '203.0.113.5', 4000, 500);
+    flows.touch('demo', '203.0.113.5', 4000, 5_000);
+    flows.touch('demo', '203.0.113.5', 4001, 5_000);
+    expect(started).toEqual(['demo 203.0.113.5:4000', 'demo 203.0.113.5:4001']);
+    flows.touch('demo', '203.0.113.5', 4000, 5_000 + 120_000);
+    expect(started).toEqual(['demo 203.0.113.5:4000', 'demo 203.0.113.5:4001', 'demo 203.0.113.5:4000']);
+  });
 });

@@ -1,0 +1,253 @@
+/**
+ * The fleet's directory of owners (docs/FLEET.md "Ownership and the directory"): which member
+ * owns a flow (Listener, client address, port) or a WireGuard peer, kept as items in the gateway's
+ * table under the `flow#` and `peer#` key prefixes (the configuration reader ignores them).
+ *
+ * Writes happen only when ownership changes (a flow new to this member): claims are coalesced by
+ * key and written with BatchWriteItem (≤ 25 items) every `flushMs`, never awaited by the caller.
+ * Lookups go to a bounded LRU owner cache first; misses of the same turn of the event loop are
+ * read together with one BatchGetItem (≤ 100 keys). Items carry a TTL (`expiresAt`, epoch s).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  EXPIRES_AT_ATTRIBUTE,
+  flowItemKey,
+  OWNER_MEMBER_ATTRIBUTE,
+  peerItemKey,
+  SINCE_ATTRIBUTE,
+} from '../../lib/private/fleet';
+import { MetricName } from '../../lib/private/metrics';
+import { TABLE_PARTITION_KEY } from '../../lib/private/records';
+import type { MetricsRecorder } from '../contracts';
+
+export interface FleetDirectoryOptions {
+  readonly documents: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** This member: the owner its claims name. */
+  readonly memberId: string;
+  readonly metrics: MetricsRecorder;
+  readonly logger?: Pick<Logger, 'warn'>;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+  /** Longest wait of a claim before its write. @default 100 */
+  readonly flushMs?: number;
+  /** Owners kept in the cache. @default 100000 */
+  readonly cacheSize?: number;
+  /** Lifetime of an item. @default 604800 (7 days) */
+  readonly itemTtlSeconds?: number;
+  /** Claims waiting to be written; beyond this the oldest is dropped (the next datagram claims it again). @default 100000 */
+  readonly maxPendingClaims?: number;
+}
+
+interface Claim {
+  readonly key: string;
+  readonly since: number;
+  readonly extra?: Record<string, unknown>;
+}
+
+const WRITE_BATCH = 25;
+const READ_BATCH = 100;
+
+export class FleetDirectory {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly now: () => number;
+  private readonly flushMs: number;
+  private readonly cacheSize: number;
+  private readonly ttlSeconds: number;
+  private readonly maxPending: number;
+  private readonly claims = new Map<string, Claim>();
+  private readonly cache = new Map<string, string>();
+  private flushTimer?: NodeJS.Timeout;
+  private readonly writing = new Set<Promise<void>>();
+  private lookups = new Map<string, Array<(owner: string | undefined) => void>>();
+  private lookupScheduled = false;
+  private writesCount = 0;
+
+  constructor(private readonly options: FleetDirectoryOptions) {
+    this.documents = options.documents;
+    this.now = options.now ?? Date.now;
+    this.flushMs = options.flushMs ?? 100;
+    this.cacheSize = Math.max(1, options.cacheSize ?? 100_000);
+    this.ttlSeconds = options.itemTtlSeconds ?? 7 * 24 * 3600;
+    this.maxPending = Math.max(1, options.maxPendingClaims ?? 100_000);
+  }
+
+  /** Items written since start (tests, benchmarks). */
+  get writes(): number {
+    return this.writesCount;
+  }
+
+  /** This member now owns the flow: written within `flushMs`, never awaited. */
+  claimFlow(listener: string, address: string, port: number): void {
+    this.claim(flowItemKey(listener, address, port));
+  }
+
+  /** This member now holds the WireGuard session of `peerKey`, reached at `address:port`. */
+  claimPeer(listener: string, peerKey: string, address: string, port: number): void {
+    this.claim(peerItemKey(listener, peerKey), { endpoint: `${address}:${port}` });
+  }
+
+  /** The owner of a directory key (cache, then a batched read); undefined when none is recorded. */
+  lookup(key: string, done: (owner: string | undefined) => void): void {
+    this.options.metrics.increment(MetricName.OwnerLookups);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.options.metrics.increment(MetricName.OwnerCacheHits);
+      this.cache.delete(key);
+      this.cache.set(key, cached);
+      done(cached);
+      return;
+    }
+    const waiting = this.lookups.get(key);
+    if (waiting) {
+      waiting.push(done);
+      return;
+    }
+    this.lookups.set(key, [done]);
+    if (!this.lookupScheduled) {
+      this.lookupScheduled = true;
+      setImmediate(() => void this.readBatch());
+    }
+  }
+
+  /** The owner of `key` from a strongly consistent read, bypassing the cache (after a NotOwner answer). */
+  async lookupConsistent(key: string): Promise<string | undefined> {
+    this.options.metrics.increment(MetricName.OwnerLookups);
+    try {
+      const get = new GetCommand({ TableName: this.options.tableName, Key: { [TABLE_PARTITION_KEY]: key }, ConsistentRead: true });
+      const out = await this.documents.send(get);
+      const owner = ownerOf(out.Item);
+      if (owner) this.remember(key, owner);
+      return owner;
+    } catch (err) {
+      this.options.logger?.warn('fleet directory read failed', { error: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  /** Drops `key` from the cache (its cached owner answered NotOwner, or is dead). */
+  forget(key: string): void {
+    this.cache.delete(key);
+  }
+
+  /** Writes every waiting claim. */
+  async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.claims.size > 0) this.writeBatch();
+    while (this.writing.size > 0) await Promise.all([...this.writing]);
+  }
+
+  async stop(): Promise<void> {
+    await this.flush();
+  }
+
+  private claim(key: string, extra?: Record<string, unknown>): void {
+    this.cache.delete(key);
+    this.claims.delete(key);
+    if (this.claims.size >= this.maxPending) this.claims.delete(this.claims.keys().next().value as string);
+    this.claims.set(key, { key, since: this.now(), extra });
+    if (this.claims.size >= WRITE_BATCH) this.writeBatch();
+    if (!this.flushTimer && this.claims.size > 0) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        while (this.claims.size > 0) this.writeBatch();
+      }, this.flushMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  private writeBatch(): void {
+    const batch: Claim[] = [];
+    for (const claim of this.claims.values()) {
+      batch.push(claim);
+      if (batch.length === WRITE_BATCH) break;
+    }
+    for (const claim of batch) this.claims.delete(claim.key);
+    if (batch.length === 0) return;
+    const work = this.write(batch).finally(() => this.writing.delete(work));
+    this.writing.add(work);
+  }
+
+  private async write(batch: readonly Claim[]): Promise<void> {
+    const { memberId, tableName } = this.options;
+    let requests = batch.map((c) => ({
+      PutRequest: {
+        Item: {
+          [TABLE_PARTITION_KEY]: c.key,
+          [OWNER_MEMBER_ATTRIBUTE]: memberId,
+          [SINCE_ATTRIBUTE]: c.since,
+          [EXPIRES_AT_ATTRIBUTE]: Math.floor(c.since / 1000) + this.ttlSeconds,
+          ...c.extra,
+        },
+      },
+    }));
+    for (let attempt = 0; attempt < 4 && requests.length > 0; attempt++) {
+      try {
+        const out = await this.documents.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        const written = requests.length - (out.UnprocessedItems?.[tableName]?.length ?? 0);
+        this.writesCount += written;
+        requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      } catch (err) {
+        if (attempt === 3) {
+          this.options.logger?.warn('fleet directory write failed; the flows are claimed again by their next datagram after expiry', { items: requests.length, error: (err as Error).message });
+          return;
+        }
+      }
+      if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
+
+  private async readBatch(): Promise<void> {
+    this.lookupScheduled = false;
+    const lookups = this.lookups;
+    this.lookups = new Map();
+    const keys = [...lookups.keys()];
+    for (let i = 0; i < keys.length; i += READ_BATCH) {
+      const chunk = keys.slice(i, i + READ_BATCH);
+      const owners = await this.read(chunk);
+      for (const key of chunk) {
+        const owner = owners.get(key);
+        if (owner) this.remember(key, owner);
+        for (const done of lookups.get(key) ?? []) done(owner);
+      }
+    }
+  }
+
+  private async read(keys: readonly string[]): Promise<Map<string, string>> {
+    const { tableName } = this.options;
+    const owners = new Map<string, string>();
+    let wanted: Array<Record<string, unknown>> = keys.map((k) => ({ [TABLE_PARTITION_KEY]: k }));
+    for (let attempt = 0; attempt < 3 && wanted.length > 0; attempt++) {
+      try {
+        const out = await this.documents.send(new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: wanted, ProjectionExpression: '#k, #o', ExpressionAttributeNames: { '#k': TABLE_PARTITION_KEY, '#o': OWNER_MEMBER_ATTRIBUTE } } },
+        }));
+        for (const item of out.Responses?.[tableName] ?? []) {
+          const owner = ownerOf(item);
+          if (owner) owners.set(item[TABLE_PARTITION_KEY] as string, owner);
+        }
+        wanted = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof wanted;
+      } catch (err) {
+        this.options.logger?.warn('fleet directory read failed', { keys: wanted.length, error: (err as Error).message });
+        return owners;
+      }
+    }
+    return owners;
+  }
+
+  private remember(key: string, owner: string): void {
+    this.cache.delete(key);
+    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, owner);
+  }
+}
+
+function ownerOf(item: Record<string, unknown> | undefined): string | undefined {
+  const owner = item?.[OWNER_MEMBER_ATTRIBUTE];
+  if (typeof owner !== 'string') return undefined;
+  const expiresAt = item?.[EXPIRES_AT_ATTRIBUTE];
+  if (typeof expiresAt === 'number' && expiresAt * 1000 < Date.now()) return undefined;
+  return owner;
+}

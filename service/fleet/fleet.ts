@@ -1,0 +1,265 @@
+/**
+ * This member's part in the Listener fleet (docs/FLEET.md): the relay endpoint, the directory and
+ * the membership item, and the two decisions that use them.
+ *
+ * Sending a sourced entry ({@link Fleet.send}): a flow this member owns is sent from the Listener
+ * at once (one Map lookup). Otherwise the owner is looked up (owner cache, then the directory)
+ * and the entry is relayed to it; the owner answers with its egress guard's verdict. An entry
+ * whose owner is unknown, suspect, or answers NotOwner/Busy waits and is tried again (250 ms,
+ * doubling up to 2 s; the own flow table first) until its TtlSeconds (`Expired`) or the retry
+ * budget (`NoActiveFlow`) runs out. The SQS message stays in flight meanwhile and is deleted only
+ * when every entry is sent or failed, so no entry is lost to an owner change and none is sent
+ * twice; the budget stays below the delivery queue's visibility timeout.
+ *
+ * Serving a relayed entry ({@link Fleet.serve}): sent from the Listener only while this member
+ * owns the flow (NotOwner otherwise), through the Listener's own egress rules.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { flowItemKey } from '../../lib/private/fleet';
+import type { EgressDatagram, Failure, ListenerHandle, ListenerRegistry, MetricsRecorder, SendCallback } from '../contracts';
+import { FleetDirectory } from './directory';
+import type { MemberIdentity } from './member';
+import { FleetMembership } from './membership';
+import { RelayEndpoint, RelayResult } from './relay';
+import { RelayAnswer, RelayOutcome, RelayRequest } from './relay-codec';
+import type { FlowTable } from '../egress/flow-table';
+import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
+
+export interface FleetOptions {
+  readonly identity: MemberIdentity;
+  /** The fleet's reply-tag secret (the relay key is derived from it). */
+  readonly secret: Buffer;
+  /** Relay UDP port (0: any free port). */
+  readonly relayPort: number;
+  /** @default 0.0.0.0 */
+  readonly relayBindAddress?: string;
+  readonly documents: DynamoDBDocumentClient;
+  /** The gateway's table (directory and member items). */
+  readonly tableName: string;
+  readonly listeners: ListenerRegistry;
+  readonly flows: FlowTable;
+  readonly metrics: MetricsRecorder;
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** Longest wait of an entry for an owner. @default 20000 */
+  readonly retryBudgetMs?: number;
+  /** Entries waiting for an owner at once; beyond this an entry without owner fails at once. @default 100000 */
+  readonly maxWaiting?: number;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+  /** Directory claim coalescing. @default 100 */
+  readonly directoryFlushMs?: number;
+}
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 2_000;
+
+/** One entry on its way to its owner. */
+interface Routing {
+  readonly listener: ListenerHandle;
+  readonly datagram: EgressDatagram;
+  readonly entry: RoutedEntry;
+  readonly key: string;
+  /** Epoch ms: end of the retry budget or the entry's TTL, whichever is first. */
+  readonly giveUpAt: number;
+  readonly done: SendCallback;
+  delayMs: number;
+  waiting: boolean;
+}
+
+export class Fleet implements EntryRouter {
+  readonly relay: RelayEndpoint;
+  readonly directory: FleetDirectory;
+  readonly membership: FleetMembership;
+  private readonly now: () => number;
+  private readonly budgetMs: number;
+  private readonly maxWaiting: number;
+  private readonly timers = new Map<NodeJS.Timeout, Routing>();
+  private stopping = false;
+
+  constructor(private readonly options: FleetOptions) {
+    this.now = options.now ?? Date.now;
+    this.budgetMs = options.retryBudgetMs ?? 20_000;
+    this.maxWaiting = options.maxWaiting ?? 100_000;
+    const { identity, documents, tableName, metrics, logger } = options;
+    this.relay = new RelayEndpoint({
+      memberId: identity.memberId,
+      secret: options.secret,
+      port: options.relayPort,
+      bindAddress: options.relayBindAddress,
+      serve: (request, sender, answer) => this.serve(request, sender, answer),
+      metrics,
+      now: this.now,
+      refused: (reason, from) => logger.debug('relay datagram refused', { reason, from }),
+    });
+    this.directory = new FleetDirectory({
+      documents, tableName, memberId: identity.memberId, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
+    });
+    this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
+  }
+
+  get memberId(): string {
+    return this.options.identity.memberId;
+  }
+
+  /** Entries waiting for an owner. */
+  get waiting(): number {
+    return this.timers.size;
+  }
+
+  /** Opens the relay port and announces this member. */
+  async start(): Promise<void> {
+    await this.relay.start();
+    await this.membership.start();
+    this.options.logger.info('fleet member started', { member: this.memberId, address: this.options.identity.address, relayPort: this.relay.port });
+  }
+
+  /** Marks this member draining: it keeps answering relays and sending for its flows. */
+  async drain(): Promise<void> {
+    await this.membership.drain();
+  }
+
+  /** Ends waiting entries (NoActiveFlow), writes pending claims, closes the relay, removes the member item. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const now = this.now();
+    for (const [timer, r] of this.timers) {
+      clearTimeout(timer);
+      r.done(this.noOwner(r, now));
+    }
+    this.timers.clear();
+    await this.directory.stop();
+    await this.relay.stop();
+    await this.membership.stop();
+  }
+
+  /** A datagram created a flow new to this member: it is the owner now. */
+  claimFlow(listener: string, address: string, port: number): void {
+    this.directory.claimFlow(listener, address, port);
+  }
+
+  /** {@link EntryRouter}: sends `datagram` from its flow's owner. */
+  send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
+    if (this.options.flows.isActive(listener.name, datagram.address, datagram.port)) {
+      listener.send(datagram, done);
+      return;
+    }
+    const budgetEnd = this.now() + this.budgetMs;
+    const routing: Routing = {
+      listener,
+      datagram,
+      entry,
+      key: flowItemKey(listener.name, datagram.address, datagram.port),
+      giveUpAt: entry.deadline > 0 ? Math.min(entry.deadline, budgetEnd) : budgetEnd,
+      done,
+      delayMs: FIRST_RETRY_MS,
+      waiting: false,
+    };
+    this.route(routing);
+  }
+
+  /** Serves an entry another member relayed here. */
+  serve(request: RelayRequest, sender: string, answer: (a: Omit<RelayAnswer, 'requestId'>) => void): void {
+    const listener = this.options.listeners.get(request.listener);
+    if (!listener) {
+      answer({ outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `Listener '${request.listener}' is not running on fleet member ${this.memberId}` } });
+      return;
+    }
+    if (request.deadline > 0 && this.now() > request.deadline) {
+      answer({ outcome: RelayOutcome.Failed, failure: { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(request.deadline).toISOString()} before the entry reached its flow's owner; not sent` } });
+      return;
+    }
+    if (!this.options.flows.isActive(request.listener, request.address, request.port)) {
+      answer({ outcome: RelayOutcome.NotOwner });
+      return;
+    }
+    this.options.logger.debug('relayed entry sent for another member', { from: sender, messageId: request.messageId, index: request.index });
+    listener.send(
+      { data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner },
+      (failure) => answer(failure ? { outcome: RelayOutcome.Failed, failure } : { outcome: RelayOutcome.Sent }),
+    );
+  }
+
+  private route(r: Routing): void {
+    const { flows } = this.options;
+    if (flows.isActive(r.listener.name, r.datagram.address, r.datagram.port)) {
+      r.listener.send(r.datagram, r.done);
+      return;
+    }
+    this.directory.lookup(r.key, (owner) => {
+      if (owner === undefined || owner === this.memberId) {
+        this.later(r);
+        return;
+      }
+      this.membership.peer(owner, (peer) => {
+        if (!peer) {
+          this.directory.forget(r.key);
+          this.later(r);
+          return;
+        }
+        const { datagram, entry } = r;
+        this.relay.request(peer, {
+          deadline: entry.deadline,
+          listener: r.listener.name,
+          address: datagram.address,
+          port: datagram.port,
+          peerKey: datagram.peerKey,
+          inner: datagram.inner,
+          messageId: entry.messageId,
+          index: entry.index,
+          data: datagram.data,
+        }, (result) => this.relayed(r, owner, result));
+      });
+    });
+  }
+
+  private relayed(r: Routing, owner: string, result: RelayResult): void {
+    switch (result.outcome) {
+      case RelayOutcome.Sent:
+        r.done(undefined);
+        return;
+      case RelayOutcome.Failed:
+        r.done(result.failure);
+        return;
+      case 'Timeout':
+        this.membership.suspect(owner);
+        this.directory.forget(r.key);
+        this.later(r);
+        return;
+      case RelayOutcome.NotOwner:
+        this.directory.forget(r.key);
+        this.later(r);
+        return;
+      default:
+        this.later(r);
+    }
+  }
+
+  /** Tries `r` again after its back-off, or ends it when its time is up. */
+  private later(r: Routing): void {
+    const now = this.now();
+    if (this.stopping || now + r.delayMs > r.giveUpAt || (!r.waiting && this.timers.size >= this.maxWaiting)) {
+      r.done(this.noOwner(r, now));
+      return;
+    }
+    r.waiting = true;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.route(r);
+    }, r.delayMs);
+    this.timers.set(timer, r);
+    r.delayMs = Math.min(r.delayMs * 2, MAX_RETRY_MS);
+  }
+
+  private noOwner(r: Routing, now: number): Failure {
+    const { datagram, listener, entry } = r;
+    if (entry.deadline > 0 && now + r.delayMs > entry.deadline) {
+      return { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(entry.deadline).toISOString()} while no fleet member owned the flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}; not sent` };
+    }
+    return {
+      code: 'NoActiveFlow',
+      reason: `no fleet member owns a flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}`
+        + (this.stopping ? ' (this member is stopping)' : ` (waited ${Math.round(this.budgetMs / 1000)} s): the client must have sent to the Listener recently (keepalive ≤ 25 s)`),
+    };
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The relay endpoint of one fleet member (docs/FLEET.md "Relay"): a UDP socket on the relay port
+ * that sends sourced entries to the members owning their flows and serves the entries other
+ * members send here.
+ *
+ * Sending: each request is retried every `retryMs` until `tries` datagrams went unanswered
+ * (`Timeout`); at most `maxInFlight` requests per member are unanswered at a time, up to
+ * `maxQueued` more wait behind them, and a request beyond that is answered `Busy` at once (the
+ * caller retries later; nothing is dropped silently). One timer serves every request.
+ *
+ * Receiving: datagrams that fail the MAC, are older or newer than `maxSkewMs`, or repeat a
+ * (sender, boot, sequence) already seen are refused without an answer. A retried request (same
+ * requestId) is answered from the answers already given, never served twice.
+ */
+import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { MetricDimension, MetricName } from '../../lib/private/metrics';
+import type { MetricsRecorder } from '../contracts';
+import { DecodedRelay, deriveRelayKey, RelayAnswer, RelayCodec, RelayOutcome, RelayRequest } from './relay-codec';
+import { ReplayWindow } from '../wireguard/replay-window';
+
+/** Where another member's relay listens. */
+export interface RelayPeer {
+  readonly memberId: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** The end of one relayed request. */
+export type RelayResult =
+  | { readonly outcome: RelayOutcome.Sent | RelayOutcome.NotOwner | RelayOutcome.Busy }
+  | { readonly outcome: RelayOutcome.Failed; readonly failure: NonNullable<RelayAnswer['failure']> }
+  | { readonly outcome: 'Timeout' };
+
+/** A request to serve, and how to answer it (exactly once). */
+export type RelayServer = (request: RelayRequest, sender: string, answer: (answer: Omit<RelayAnswer, 'requestId'>) => void) => void;
+
+export interface RelayEndpointOptions {
+  readonly memberId: string;
+  /** The fleet's reply-tag secret; the relay key is derived from it. */
+  readonly secret: Buffer;
+  /** UDP port (0: any free port). */
+  readonly port: number;
+  /** @default 0.0.0.0 */
+  readonly bindAddress?: string;
+  /** Serves requests of other members. */
+  readonly serve: RelayServer;
+  readonly metrics: MetricsRecorder;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+  /** @default 250 */
+  readonly retryMs?: number;
+  /** Datagrams per request before it times out. @default 3 */
+  readonly tries?: number;
+  /** Unanswered requests per member. @default 1024 */
+  readonly maxInFlight?: number;
+  /** Requests waiting per member behind the in-flight window. @default 4096 */
+  readonly maxQueued?: number;
+  /** Largest clock difference accepted between members. @default 30000 */
+  readonly maxSkewMs?: number;
+  /** Called with every refused datagram's reason (logs, tests). */
+  readonly refused?: (reason: string, from: string) => void;
+}
+
+interface Pending {
+  readonly requestId: number;
+  readonly to: RelayPeer;
+  readonly request: Omit<RelayRequest, 'requestId' | 'to'>;
+  readonly done: (result: RelayResult) => void;
+  readonly startedAt: number;
+  tries: number;
+  nextAt: number;
+}
+
+interface Lane {
+  readonly inFlight: Map<number, Pending>;
+  readonly queued: Pending[];
+}
+
+interface SenderState {
+  boot: number;
+  window: ReplayWindow;
+}
+
+/** Distinct senders remembered for replay protection and served answers. */
+const MAX_SENDERS = 4096;
+const MAX_SERVED = 16_384;
+const TICK_MS = 25;
+const SEQUENCE_LIMIT = Number.MAX_SAFE_INTEGER;
+
+export class RelayEndpoint {
+  private readonly codec: RelayCodec;
+  private readonly now: () => number;
+  private readonly retryMs: number;
+  private readonly tries: number;
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private readonly maxSkewMs: number;
+  private readonly boot: number;
+  private sequence = 0;
+  private nextRequestId = 1;
+  private socket?: Socket;
+  private timer?: NodeJS.Timeout;
+  private readonly lanes = new Map<string, Lane>();
+  /** Every in-flight request by requestId: an answer is matched by its id, whoever answers it. */
+  private readonly inFlight = new Map<number, Pending>();
+  private readonly senders = new Map<string, SenderState>();
+  /** Answers given, by `sender|boot|requestId`; undefined while the send is in progress. */
+  private readonly served = new Map<string, Omit<RelayAnswer, 'requestId'> | undefined>();
+  private inFlightTotal = 0;
+
+  constructor(private readonly options: RelayEndpointOptions) {
+    this.codec = new RelayCodec(deriveRelayKey(options.secret));
+    this.now = options.now ?? Date.now;
+    this.retryMs = options.retryMs ?? 250;
+    this.tries = Math.max(1, options.tries ?? 3);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1024);
+    this.maxQueued = Math.max(0, options.maxQueued ?? 4096);
+    this.maxSkewMs = options.maxSkewMs ?? 30_000;
+    this.boot = this.now();
+  }
+
+  /** The bound port. */
+  get port(): number {
+    const address = this.socket?.address();
+    return address ? address.port : this.options.port;
+  }
+
+  get memberId(): string {
+    return this.options.memberId;
+  }
+
+  /** Requests unanswered or waiting, over every member. */
+  get pending(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.inFlight.size + lane.queued.length;
+    return n;
+  }
+
+  async start(): Promise<void> {
+    if (this.socket) return;
+    const socket = createSocket({ type: 'udp4' });
+    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.options.port, this.options.bindAddress ?? '0.0.0.0', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.socket = socket;
+  }
+
+  /** Closes the socket; unanswered and waiting requests end with `Timeout`. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const lane of this.lanes.values()) {
+      for (const p of [...lane.inFlight.values(), ...lane.queued]) p.done({ outcome: 'Timeout' });
+      lane.inFlight.clear();
+      lane.queued.length = 0;
+    }
+    this.inFlight.clear();
+    this.inFlightTotal = 0;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  /** Sends `request` to `to`; `done` is called exactly once with the owner's answer, `Busy` or `Timeout`. */
+  request(to: RelayPeer, request: Omit<RelayRequest, 'requestId' | 'to'>, done: (result: RelayResult) => void): void {
+    const now = this.now();
+    let lane = this.lanes.get(to.memberId);
+    if (!lane) {
+      lane = { inFlight: new Map(), queued: [] };
+      this.lanes.set(to.memberId, lane);
+    }
+    const pending: Pending = { requestId: this.nextRequestId, to, request, done, startedAt: now, tries: 0, nextAt: now };
+    this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
+    if (lane.inFlight.size < this.maxInFlight) {
+      this.launch(lane, pending);
+    } else if (lane.queued.length < this.maxQueued) {
+      lane.queued.push(pending);
+    } else {
+      this.options.metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'QueueFull' });
+      done({ outcome: RelayOutcome.Busy });
+    }
+  }
+
+  private launch(lane: Lane, p: Pending): void {
+    lane.inFlight.set(p.requestId, p);
+    this.inFlight.set(p.requestId, p);
+    this.inFlightTotal++;
+    this.transmit(p);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.timer.unref();
+    }
+  }
+
+  private transmit(p: Pending): void {
+    const now = this.now();
+    p.tries++;
+    p.nextAt = now + this.retryMs;
+    let datagram: Buffer;
+    try {
+      datagram = this.codec.encodeRequest(this.header(now), { ...p.request, requestId: p.requestId, to: p.to.memberId });
+    } catch (err) {
+      this.finish(p, { outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `relay request cannot be encoded: ${(err as Error).message}` } });
+      return;
+    }
+    this.socket?.send(datagram, p.to.port, p.to.address);
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const lane of this.lanes.values()) {
+      for (const p of lane.inFlight.values()) {
+        if (p.nextAt > now) continue;
+        if (p.tries >= this.tries) {
+          this.options.metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'Timeout' });
+          this.finish(p, { outcome: 'Timeout' });
+        } else {
+          this.transmit(p);
+        }
+      }
+    }
+    if (this.inFlightTotal === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Ends an in-flight request and lets the next queued one of its member go. */
+  private finish(p: Pending, result: RelayResult): void {
+    const lane = this.lanes.get(p.to.memberId);
+    if (!lane || !lane.inFlight.delete(p.requestId)) return;
+    this.inFlight.delete(p.requestId);
+    this.inFlightTotal--;
+    const next = lane.queued.shift();
+    if (next) this.launch(lane, next);
+    p.done(result);
+  }
+
+  private header(now: number): { boot: number; sequence: number; sentAt: number; sender: string } {
+    const sequence = this.sequence;
+    this.sequence = this.sequence >= 0xffffffff ? 0 : this.sequence + 1;
+    return { boot: this.boot, sequence, sentAt: now, sender: this.options.memberId };
+  }
+
+  private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    const decoded = this.codec.decode(msg);
+    const from = `${rinfo.address}:${rinfo.port}`;
+    if (typeof decoded === 'string') return this.refuse(decoded, from);
+    const { header } = decoded;
+    const now = this.now();
+    if (Math.abs(now - header.sentAt) > this.maxSkewMs) return this.refuse(`stale: sent ${now - header.sentAt} ms ago`, from);
+    if (!this.fresh(header.sender, header.boot, header.sequence)) return this.refuse('replayed', from);
+    if (decoded.request) this.serveRequest(decoded, rinfo);
+    else this.answered(decoded.answer!, now);
+  }
+
+  /** Records (sender, boot, sequence); false when seen before or from an older boot of the sender. */
+  private fresh(sender: string, boot: number, sequence: number): boolean {
+    let state = this.senders.get(sender);
+    if (!state || boot > state.boot) {
+      if (!state && this.senders.size >= MAX_SENDERS) this.senders.delete(this.senders.keys().next().value as string);
+      state = { boot, window: new ReplayWindow() };
+      this.senders.set(sender, state);
+    } else if (boot < state.boot) {
+      return false;
+    }
+    return state.window.accept(sequence, SEQUENCE_LIMIT);
+  }
+
+  private serveRequest(decoded: DecodedRelay, rinfo: RemoteInfo): void {
+    const { header } = decoded;
+    const request = decoded.request!;
+    const key = `${header.sender}|${header.boot}|${request.requestId}`;
+    if (this.served.has(key)) {
+      const given = this.served.get(key);
+      if (given) this.reply(rinfo, request.requestId, given);
+      return;
+    }
+    if (this.served.size >= MAX_SERVED) this.served.delete(this.served.keys().next().value as string);
+    this.served.set(key, undefined);
+    if (request.to !== this.options.memberId) {
+      // meant for an earlier member at this address (a task replaced in place): not ours to send
+      this.served.set(key, { outcome: RelayOutcome.NotOwner });
+      this.reply(rinfo, request.requestId, { outcome: RelayOutcome.NotOwner });
+      return;
+    }
+    this.options.metrics.increment(MetricName.RelayServed);
+    let answered = false;
+    const answer = (a: Omit<RelayAnswer, 'requestId'>): void => {
+      if (answered) return;
+      answered = true;
+      if (this.served.has(key)) this.served.set(key, a);
+      this.reply(rinfo, request.requestId, a);
+    };
+    try {
+      this.options.serve(request, header.sender, answer);
+    } catch (err) {
+      answer({ outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `relay request could not be served: ${(err as Error).message}` } });
+    }
+  }
+
+  private reply(rinfo: RemoteInfo, requestId: number, a: Omit<RelayAnswer, 'requestId'>): void {
+    const datagram = this.codec.encodeAnswer(this.header(this.now()), { ...a, requestId });
+    this.socket?.send(datagram, rinfo.port, rinfo.address);
+  }
+
+  private answered(answer: RelayAnswer, now: number): void {
+    const p = this.inFlight.get(answer.requestId);
+    if (!p) return;
+    const { metrics } = this.options;
+    metrics.observe(MetricName.RelayLatencyMs, now - p.startedAt);
+    switch (answer.outcome) {
+      case RelayOutcome.Sent:
+        metrics.increment(MetricName.Relayed);
+        return this.finish(p, { outcome: RelayOutcome.Sent });
+      case RelayOutcome.Failed:
+        return this.finish(p, { outcome: RelayOutcome.Failed, failure: answer.failure! });
+      case RelayOutcome.NotOwner:
+        metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'NotOwner' });
+        return this.finish(p, { outcome: RelayOutcome.NotOwner });
+      default:
+        metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'Busy' });
+        return this.finish(p, { outcome: RelayOutcome.Busy });
+    }
+  }
+
+  private refuse(reason: string, from: string): void {
+    this.options.metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'Refused' });
+    this.options.refused?.(reason, from);
+  }
+}
+

@@ -1,0 +1,133 @@
+import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
+import { FlowTable } from '../../../service/egress/flow-table';
+import { Fleet } from '../../../service/fleet/fleet';
+import { LocalDynamo } from '../../support/local-dynamo';
+
+const SECRET = Buffer.alloc(32, 3);
+const NO_METRICS = { increment: () => undefined, observe: () => undefined };
+const QUIET = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+/** A fleet member with a Listener that records what it sends. */
+interface TestMember {
+  readonly fleet: Fleet;
+  readonly flows: FlowTable;
+  readonly sent: EgressDatagram[];
+  readonly listener: ListenerHandle;
+}
+
+function send(member: TestMember, port: number, deadline = 0): Promise<Failure | undefined> {
+  return new Promise((resolve) => member.fleet.send(member.listener, { data: Buffer.from(`to ${port}`), address: '198.51.100.2', port }, { messageId: 'm', index: 0, deadline }, resolve));
+}
+
+describe('fleet: entries leave from the member owning their flow', () => {
+  let dynamo: LocalDynamo;
+  let tableName: string;
+  const members: TestMember[] = [];
+
+  beforeAll(async () => {
+    dynamo = await LocalDynamo.start();
+  });
+  afterAll(() => dynamo.stop());
+  beforeEach(async () => {
+    tableName = await dynamo.createTable();
+  });
+  afterEach(async () => {
+    await Promise.all(members.splice(0).map((m) => m.fleet.stop()));
+  });
+
+  async function member(memberId: string, retryBudgetMs = 3_000): Promise<TestMember> {
+    const sent: EgressDatagram[] = [];
+    const listener: ListenerHandle = {
+      name: 'udp-main',
+      protocol: 'udp',
+      address: '0.0.0.0',
+      port: 5555,
+      send: (d, done) => {
+        sent.push(d);
+        done?.(undefined);
+      },
+    };
+    let fleet: Fleet | undefined = undefined;
+    const flows = new FlowTable({ onNewFlow: (l, a, p) => fleet?.claimFlow(l, a, p) });
+    fleet = new Fleet({
+      identity: { memberId, address: '127.0.0.1' },
+      secret: SECRET,
+      relayPort: 0,
+      relayBindAddress: '127.0.0.1',
+      documents: dynamo.documents,
+      tableName,
+      listeners: { get: (name) => (name === 'udp-main' ? listener : undefined), list: () => [listener] },
+      flows,
+      metrics: NO_METRICS,
+      logger: QUIET,
+      retryBudgetMs,
+      directoryFlushMs: 5,
+    });
+    await fleet.start();
+    const m = { fleet, flows, sent, listener };
+    members.push(m);
+    return m;
+  }
+
+  test('an own flow is sent from the local Listener without a directory read', async () => {
+    const a = await member('a');
+    a.flows.touch('udp-main', '198.51.100.2', 40000);
+    await expect(send(a, 40000)).resolves.toBeUndefined();
+    expect(a.sent.map((d) => d.port)).toEqual([40000]);
+  });
+
+  test('a flow owned by another member is relayed and sent there', async () => {
+    const a = await member('a');
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40001);
+    await b.fleet.directory.flush();
+    await expect(send(a, 40001)).resolves.toBeUndefined();
+    expect(a.sent).toEqual([]);
+    expect(b.sent.map((d) => [d.port, d.data.toString()])).toEqual([[40001, 'to 40001']]);
+  });
+
+  test('an entry whose flow has no owner yet waits for one instead of failing at once', async () => {
+    const a = await member('a');
+    const b = await member('b');
+    const result = send(a, 40002);
+    await new Promise((r) => setTimeout(r, 400));
+    b.flows.touch('udp-main', '198.51.100.2', 40002); // the client's next datagram lands on b
+    await expect(result).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.port)).toEqual([40002]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('an entry without an owner within the budget fails NoActiveFlow; one past its TTL fails Expired', async () => {
+    const a = await member('a', 600);
+    const started = Date.now();
+    const failure = await send(a, 40003);
+    expect(failure?.code).toBe('NoActiveFlow');
+    expect(failure?.reason).toMatch(/no fleet member owns a flow from 198\.51\.100\.2:40003 to Listener udp-main/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await expect(send(a, 40004, Date.now() + 300)).resolves.toMatchObject({ code: 'Expired' });
+  });
+
+  test('an owner whose relay does not answer is suspected and the entry goes to the next owner', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    const c = await member('c');
+    b.flows.touch('udp-main', '198.51.100.2', 40005);
+    await b.fleet.directory.flush();
+    await b.fleet.relay.stop(); // b dies without a word
+    const result = send(a, 40005);
+    await new Promise((r) => setTimeout(r, 900)); // three unanswered tries
+    c.flows.touch('udp-main', '198.51.100.2', 40005); // the load balancer moved the flow to c
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40005]);
+    expect(b.sent).toEqual([]);
+  });
+
+  test('a relayed entry the owner no longer holds is answered NotOwner and not sent there', async () => {
+    const a = await member('a', 800);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40006, Date.now() - 200_000); // long expired
+    await b.fleet.directory.flush();
+    await expect(send(a, 40006)).resolves.toMatchObject({ code: 'NoActiveFlow' });
+    expect(b.sent).toEqual([]);
+  });
+});

@@ -1,0 +1,186 @@
+import { createSocket } from 'node:dgram';
+import { RelayEndpoint, RelayPeer, RelayResult, RelayServer } from '../../../service/fleet/relay';
+import { RelayCodec, deriveRelayKey, RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
+
+const SECRET = Buffer.alloc(32, 7);
+
+class CountingMetrics {
+  readonly counts = new Map<string, number>();
+  readonly observations: Array<[string, number]> = [];
+  increment(metric: string, value = 1, dimensions?: Readonly<Record<string, string>>): void {
+    const key = dimensions ? `${metric}:${Object.values(dimensions).join(',')}` : metric;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + value);
+  }
+  observe(metric: string, value: number): void {
+    this.observations.push([metric, value]);
+  }
+}
+
+const REQUEST: Omit<RelayRequest, 'requestId' | 'to'> = {
+  deadline: 0,
+  listener: 'udp-main',
+  address: '198.51.100.2',
+  port: 40000,
+  peerKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
+  inner: { SourceAddress: '10.0.0.1', SourcePort: 53, DestinationAddress: '10.0.0.2', DestinationPort: 5353, Version: 4, Protocol: 17 },
+  messageId: 'm-1',
+  index: 3,
+  data: Buffer.from('hello'),
+};
+
+function result(endpoint: RelayEndpoint, to: RelayPeer, request = REQUEST): Promise<RelayResult> {
+  return new Promise((resolve) => endpoint.request(to, request, resolve));
+}
+
+describe('relay between two members on loopback', () => {
+  const started: RelayEndpoint[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((e) => e.stop()));
+  });
+
+  async function member(memberId: string, serve: RelayServer, extra: Partial<ConstructorParameters<typeof RelayEndpoint>[0]> = {}) {
+    const metrics = new CountingMetrics();
+    const refused: string[] = [];
+    const endpoint = new RelayEndpoint({
+      memberId, secret: SECRET, port: 0, bindAddress: '127.0.0.1', serve, metrics, retryMs: 50, refused: (r) => refused.push(r), ...extra,
+    });
+    await endpoint.start();
+    started.push(endpoint);
+    return { endpoint, metrics, refused, peer: { memberId, address: '127.0.0.1', port: endpoint.port } as RelayPeer };
+  }
+
+  test('round trip: the owner gets the request and its answer comes back', async () => {
+    const seen: Array<[RelayRequest, string]> = [];
+    const owner = await member('b', (req, sender, answer) => {
+      seen.push([req, sender]);
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const holder = await member('a', () => undefined);
+    await expect(result(holder.endpoint, owner.peer)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(seen).toHaveLength(1);
+    const [req, sender] = seen[0];
+    expect(sender).toBe('a');
+    expect({ ...req, data: req.data.toString() }).toEqual({ ...REQUEST, requestId: expect.any(Number), to: 'b', data: 'hello' });
+    expect(holder.metrics.counts.get('Relayed')).toBe(1);
+    expect(holder.metrics.observations.filter(([m]) => m === 'RelayLatencyMs')).toHaveLength(1);
+  });
+
+  test('a request for an earlier member at the same address is answered NotOwner, not served', async () => {
+    let served = 0;
+    const replacement = await member('b2', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const holder = await member('a', () => undefined);
+    const stale = { ...replacement.peer, memberId: 'b1' };
+    await expect(result(holder.endpoint, stale)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    expect(served).toBe(0);
+  });
+
+  test('a failure verdict and NotOwner travel back', async () => {
+    let verdict: 'fail' | 'not-owner' = 'fail';
+    const owner = await member('b', (_req, _sender, answer) => answer(verdict === 'fail'
+      ? { outcome: RelayOutcome.Failed, failure: { code: 'DestinationDenied', reason: 'denied by the egress policy' } }
+      : { outcome: RelayOutcome.NotOwner }));
+    const holder = await member('a', () => undefined);
+    await expect(result(holder.endpoint, owner.peer)).resolves.toEqual({
+      outcome: RelayOutcome.Failed, failure: { code: 'DestinationDenied', reason: 'denied by the egress policy' },
+    });
+    verdict = 'not-owner';
+    await expect(result(holder.endpoint, owner.peer)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    expect(holder.metrics.counts.get('RelayFailures:NotOwner')).toBe(1);
+  });
+
+  test('a datagram with a forged MAC, or under another fleet key, is refused and not served', async () => {
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const genuine = new RelayCodec(deriveRelayKey(SECRET)).encodeRequest({ boot: Date.now(), sequence: 0, sentAt: Date.now(), sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
+    const forged = Buffer.from(genuine);
+    forged[forged.length - 1] = (forged[forged.length - 1] + 1) % 256;
+    const otherFleet = new RelayCodec(deriveRelayKey(Buffer.alloc(32, 8))).encodeRequest({ boot: Date.now(), sequence: 0, sentAt: Date.now(), sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    for (const d of [forged, otherFleet]) socket.send(d, owner.peer.port, '127.0.0.1');
+    await waitFor(() => owner.refused.length === 2);
+    socket.close();
+    expect(owner.refused).toEqual(['bad MAC', 'bad MAC']);
+    expect(served).toBe(0);
+  });
+
+  test('a replayed datagram and a stale one are refused', async () => {
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const codec = new RelayCodec(deriveRelayKey(SECRET));
+    const now = Date.now();
+    const datagram = codec.encodeRequest({ boot: now, sequence: 5, sentAt: now, sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
+    const stale = codec.encodeRequest({ boot: now, sequence: 6, sentAt: now - 60_000, sender: 'x' }, { ...REQUEST, requestId: 2, to: 'b' });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    socket.send(datagram, owner.peer.port, '127.0.0.1');
+    await waitFor(() => served === 1);
+    socket.send(datagram, owner.peer.port, '127.0.0.1');
+    socket.send(stale, owner.peer.port, '127.0.0.1');
+    await waitFor(() => owner.refused.length === 2);
+    socket.close();
+    expect(owner.refused.sort()).toEqual(['replayed', expect.stringMatching(/^stale/)]);
+    expect(served).toBe(1);
+  });
+
+  test('a request nobody answers times out after its tries', async () => {
+    const silent = await member('b', () => undefined);
+    const holder = await member('a', () => undefined);
+    const since = Date.now();
+    await expect(result(holder.endpoint, silent.peer)).resolves.toEqual({ outcome: 'Timeout' });
+    expect(Date.now() - since).toBeGreaterThanOrEqual(140);
+    expect(holder.metrics.counts.get('RelayFailures:Timeout')).toBe(1);
+    expect(holder.endpoint.pending).toBe(0);
+  });
+
+  test('a retry of a request the owner is still sending is not served twice', async () => {
+    let served = 0;
+    let dropFirstAnswer = true;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      // the first answer is given late, after the sender's first retry
+      if (dropFirstAnswer) {
+        dropFirstAnswer = false;
+        setTimeout(() => answer({ outcome: RelayOutcome.Sent }), 80);
+      } else {
+        answer({ outcome: RelayOutcome.Sent });
+      }
+    });
+    const holder = await member('a', () => undefined);
+    await expect(result(holder.endpoint, owner.peer)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(1);
+  });
+
+  test('a full window queues, a full queue answers Busy at once, and the queue drains', async () => {
+    const answers: Array<() => void> = [];
+    const owner = await member('b', (_r, _s, answer) => answers.push(() => answer({ outcome: RelayOutcome.Sent })));
+    const holder = await member('a', () => undefined, { maxInFlight: 2, maxQueued: 1, retryMs: 5_000 });
+    const results: RelayResult[] = [];
+    for (let i = 0; i < 4; i++) holder.endpoint.request(owner.peer, REQUEST, (r) => results.push(r));
+    expect(results).toEqual([{ outcome: RelayOutcome.Busy }]);
+    expect(holder.metrics.counts.get('RelayFailures:QueueFull')).toBe(1);
+    await waitFor(() => answers.length === 2);
+    answers.splice(0).forEach((a) => a());
+    await waitFor(() => answers.length === 1);
+    answers.splice(0).forEach((a) => a());
+    await waitFor(() => results.length === 4);
+    expect(results.slice(1)).toEqual([{ outcome: RelayOutcome.Sent }, { outcome: RelayOutcome.Sent }, { outcome: RelayOutcome.Sent }]);
+  });
+});
+
+async function waitFor(condition: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
