@@ -42,7 +42,8 @@ export function vpcCidrsValue(vpc: ec2.IVpc, consumer: IConstruct): string | und
 }
 
 function providesIpv6WithoutLiteral(block: ec2.CfnVPCCidrBlock): boolean {
-  return block.ipv6CidrBlock === undefined && (block.amazonProvidedIpv6CidrBlock !== undefined || block.ipv6IpamPoolId !== undefined || block.ipv6Pool !== undefined);
+  if (block.ipv6CidrBlock !== undefined) return false;
+  return block.amazonProvidedIpv6CidrBlock !== undefined || block.ipv6IpamPoolId !== undefined || block.ipv6Pool !== undefined;
 }
 
 /** The `AWS::EC2::VPCCidrBlock` resources of the VPC's stack that name the VPC. */

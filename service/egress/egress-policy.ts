@@ -81,7 +81,8 @@ export class EgressPolicy {
     if (options.deniedNetworks && options.deniedNetworks.length > 0) {
       ranges.push({ label: 'VPC network', cidrs: options.deniedNetworks, list: blockListOf(options.deniedNetworks, 'denied networks') });
     }
-    ranges.push({ label: AWS_INSTANCE_SERVICE_RANGE.label, cidrs: AWS_INSTANCE_SERVICE_RANGE.cidrs, list: blockListOf(AWS_INSTANCE_SERVICE_RANGE.cidrs) });
+    const services = AWS_INSTANCE_SERVICE_RANGE;
+    ranges.push({ label: services.label, cidrs: services.cidrs, list: blockListOf(services.cidrs) });
     this.ranges = ranges;
     if (options.allowedNetworks && options.allowedNetworks.length > 0) {
       this.allowed = blockListOf(options.allowedNetworks, 'EgressAllowedNetworks');

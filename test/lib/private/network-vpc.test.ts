@@ -28,7 +28,7 @@ describe('vpcCidrsValue', () => {
     });
   });
 
-  test("a dual-stack VPC adds its Amazon-provided IPv6 blocks, and the consumer waits for them", () => {
+  test('a dual-stack VPC adds its Amazon-provided IPv6 blocks, and the consumer waits for them', () => {
     const { stack, consumer } = setup();
     const vpc = new ec2.Vpc(stack, 'Vpc', { ipProtocol: ec2.IpProtocol.DUAL_STACK });
     const resolved = JSON.stringify(stack.resolve(vpcCidrsValue(vpc, consumer)));

@@ -1,6 +1,7 @@
 import { BlockList } from 'node:net';
 import {
-  addressFamily, blockListOf, canonicalAddress, cidrProblem, embeddedIpv4, embeddedIpv4Addresses, formatEndpoint, isCidr, isEndpoint, listContains, parseCidr,
+  addressFamily, blockListOf, canonicalAddress, cidrProblem, embeddedIpv4, embeddedIpv4Addresses, formatEndpoint, isCidr, isEndpoint, listContains,
+  parseCidr,
   parseCidrOrThrow, parseIpAddress,
 } from '../../../lib/private/network';
 

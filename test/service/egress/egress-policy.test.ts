@@ -70,7 +70,7 @@ describe('EgressPolicy: AWS IPv6 instance services and IPv4 carried in IPv6', ()
     expect(policy.check(address)).toBeUndefined();
   });
 
-  test("EgressAllowedNetworks covering the carried IPv4 address allows the embedding form", () => {
+  test('EgressAllowedNetworks covering the carried IPv4 address allows the embedding form', () => {
     const allowing = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16'], allowedNetworks: ['10.0.3.0/24'] });
     expect(allowing.check('2002:a00:304::1')).toBeUndefined();
     expect(allowing.check('2002:a00:404::1')?.code).toBe('DestinationDenied');
