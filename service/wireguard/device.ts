@@ -37,7 +37,7 @@ import { LocalIdentity, NO_PRESHARED_KEY, remoteIdentity, RemoteIdentity } from 
 import { Keypair, Peer } from './peer';
 import { PeerTimers } from './peer-timers';
 import { resolveTimers, WireGuardTimers } from './timers';
-import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
+import { formatEndpoint, formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 export { MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
 
@@ -562,7 +562,7 @@ export class WireGuardDevice {
   }
 
   private fail(done: SendCallback | undefined, f: Failure, peerKey: string, peer?: Peer): void {
-    if (done) done(f);
+    if (done) done(peer?.endpointAddress === undefined ? f : { ...f, target: formatEndpoint(peer.endpointAddress, peer.endpointPort) });
     else this.output.reportFailure(f, peer?.endpointAddress, peer?.endpointAddress === undefined ? undefined : peer.endpointPort, peerKey);
   }
 

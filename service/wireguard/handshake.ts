@@ -219,11 +219,16 @@ export class Handshakes {
     peer.previous = undefined;
     peer.next = keypair;
     indices.setSession(localIndex, peer, keypair);
-    peer.roamTo(address, port);
+    // The response goes where the initiation came from, but a known endpoint stays until
+    // transport data under the new keys proves the initiator holds them: an initiation can be
+    // replayed (after a restart no earlier timestamp is known to refuse it), a transport message
+    // cannot. A peer without an endpoint learns this one.
+    if (peer.endpointAddress === undefined) peer.roamTo(address, port);
     timers.anyAuthenticatedPacketReceived(peer);
     timers.sessionDerived(peer, now);
     this.settings.counters.responsesSent++;
-    this.transmitTo(peer, response.message);
+    this.settings.timers.anyAuthenticatedPacketSent(peer);
+    this.settings.transmit(response.message, address, port);
     return 'handshake';
   }
 
