@@ -179,7 +179,13 @@ export class WireGuardListener extends SocketListener implements ManagedListener
    * A failed send names where the datagram went (the peer's endpoint, or the requested address
    * before one is known), so a failure record shows the real target.
    */
-  protected override sendFailed(failure: Failure, done: SendCallback | undefined, address: string | undefined, port: number | undefined, peerKey?: string): void {
+  protected override sendFailed(
+    failure: Failure,
+    done: SendCallback | undefined,
+    address: string | undefined,
+    port: number | undefined,
+    peerKey?: string,
+  ): void {
     const targeted = done && failure.target === undefined && address !== undefined && port !== undefined
       ? { ...failure, target: formatEndpoint(address, port) }
       : failure;
