@@ -114,7 +114,7 @@ describe('local handlers run in their own worker thread', () => {
 
   test('handler error text is cut to 200 characters in the failure reason (it may quote the payload)', async () => {
     const leaking = await createDestination({ Name: 'l', Type: 'local', Module: 'blocking-handler.cjs', Handler: 'leaksPayload' }, listener, context);
-    const error = await leaking.deliver([packet('secret-payload')]).catch((err: Error) => err.message);
+    const error = String(await leaking.deliver([packet('secret-payload')]).catch((err: Error) => err.message));
     expect(error).toMatch(/^local handler blocking-handler\.cjs#leaksPayload failed: Error: bad payload x+… \(\d+ characters\)$/);
     expect(error).not.toContain('secret-payload');
     expect(error.length).toBeLessThan(320);
