@@ -24,6 +24,7 @@ import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
 import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
 import { acknowledgeNagFindings } from './private/nag';
+import { vpcCidrsValue } from './private/network-vpc';
 import { assetPath } from './private/package-root';
 import { TABLE_PARTITION_KEY } from './private/records';
 import { RegistrationProvider } from './private/registration-provider';
@@ -435,13 +436,10 @@ export class PacketGateway extends Construct implements IPacketGateway {
     return this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
   }
 
-  /** The VPC's CIDR block, which sourced packets and replies must not reach; left out when an imported VPC does not know it. */
+  /** The VPC's CIDR blocks (secondary ones too), which sourced packets and replies must not reach; left out when an imported VPC does not know its primary block. */
   private vpcCidrEnvironment(): Record<string, string> {
-    try {
-      return { [ServiceEnvironment.VpcCidrs]: this.vpc.vpcCidrBlock };
-    } catch {
-      return {};
-    }
+    const cidrs = vpcCidrsValue(this.vpc, this.taskDefinition);
+    return cidrs === undefined ? {} : { [ServiceEnvironment.VpcCidrs]: cidrs };
   }
 
   /**

@@ -42,6 +42,11 @@ export interface Failure {
   readonly code: FailureCode;
   /** Human-readable reason naming the bad value and what is allowed. */
   readonly reason: string;
+  /**
+   * `address:port` the datagram went (or was to go) to, when the Listener chose it rather than
+   * the requested address (WireGuard: the peer's endpoint). @default - the requested address
+   */
+  readonly target?: string;
 }
 
 /** Identifiers attached to a failure record (never the payload). */

@@ -138,6 +138,51 @@ export function embeddedIpv4(address: string): string {
   return formatIPv4(bytes, 12);
 }
 
+/** An IPv4 address carried inside an IPv6 address, and the form that carries it. */
+export interface EmbeddedIpv4 {
+  /** Dotted-quad text. */
+  readonly address: string;
+  /** The embedding form, e.g. `NAT64`, `6to4`, `Teredo client`. */
+  readonly form: string;
+}
+
+/**
+ * The IPv4 addresses a 16-byte IPv6 address carries, by the forms that route to (or translate
+ * into) an IPv4 host: IPv4-mapped `::ffff:0:0/96`, IPv4-translated `::ffff:0:0:0/96`, NAT64
+ * `64:ff9b::/96`, local-use NAT64 `64:ff9b:1::/48` (every RFC 6052 prefix length /48–/96, since
+ * the operator's choice is not visible in the address; readings in 0.0.0.0/8 are left out as the
+ * zero padding of another length), 6to4 `2002::/16`, and Teredo `2001::/32`
+ * (server and de-obfuscated client). Empty for any other address.
+ */
+export function embeddedIpv4Addresses(bytes: Uint8Array): EmbeddedIpv4[] {
+  if (bytes.length !== 16) return [];
+  const zeros = (from: number, to: number): boolean => {
+    for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
+    return true;
+  };
+  const at = (a: number, b: number, c: number, d: number, mask = 0): string =>
+    `${bytes[a] ^ mask}.${bytes[b] ^ mask}.${bytes[c] ^ mask}.${bytes[d] ^ mask}`;
+  if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return [{ address: at(12, 13, 14, 15), form: 'IPv4-mapped' }];
+  if (zeros(0, 8) && bytes[8] === 0xff && bytes[9] === 0xff && bytes[10] === 0 && bytes[11] === 0) {
+    return [{ address: at(12, 13, 14, 15), form: 'IPv4-translated' }];
+  }
+  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b) {
+    if (zeros(4, 12)) return [{ address: at(12, 13, 14, 15), form: 'NAT64' }];
+    if (bytes[4] === 0x00 && bytes[5] === 0x01) {
+      // RFC 6052 §2.2: bits 64–71 (byte 8) are skipped; the IPv4 address follows the prefix. A
+      // reading that starts with 0 is the zero padding of another prefix length, not an address.
+      const readings = [[6, 7, 9, 10], [7, 9, 10, 11], [9, 10, 11, 12], [12, 13, 14, 15]].filter(([first]) => bytes[first] !== 0);
+      return [...new Set(readings.map(([a, b, c, d]) => at(a, b, c, d)))].map((address) => ({ address, form: 'local-use NAT64' }));
+    }
+    return [];
+  }
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return [{ address: at(2, 3, 4, 5), form: '6to4' }];
+  if (bytes[0] === 0x20 && bytes[1] === 0x01 && bytes[2] === 0x00 && bytes[3] === 0x00) {
+    return [{ address: at(12, 13, 14, 15, 0xff), form: 'Teredo client' }, { address: at(4, 5, 6, 7), form: 'Teredo server' }];
+  }
+  return [];
+}
+
 // ---- CIDR blocks -----------------------------------------------------------------------------------
 
 /** A parsed CIDR block: network address, prefix length and family. */

@@ -1,12 +1,13 @@
 /**
  * Egress safety: where replies and sourced packets may go. Loopback, link-local (including the
- * instance metadata address 169.254.169.254), multicast, broadcast/reserved, unspecified and the
- * VPC's own networks are denied unless the Listener's `EgressAllowedNetworks` covers the address.
- * IPv4-mapped IPv6 (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::a.b.c.d`) addresses are judged by the
- * IPv4 address they carry.
+ * instance metadata address 169.254.169.254), multicast, broadcast/reserved, unspecified, the
+ * AWS instance services over IPv6 (metadata, DNS, time at `fd00:ec2::254/253/23`) and every CIDR
+ * of the VPC are denied unless the Listener's `EgressAllowedNetworks` covers the address.
+ * IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-translated, NAT64 and local-use
+ * NAT64, 6to4, Teredo) are judged by the IPv4 addresses they carry as well as by themselves.
  */
 import { BlockList, isIP, SocketAddress } from 'node:net';
-import { blockListOf, embeddedIpv4, listContains } from '../../lib/private/network';
+import { blockListOf, embeddedIpv4Addresses, listContains, parseIpAddress } from '../../lib/private/network';
 import type { Failure } from '../contracts';
 
 interface DeniedRange {
@@ -27,6 +28,15 @@ export const DENIED_RANGES: readonly DeniedRange[] = [
   { label: 'IPv4-compatible', cidrs: ['::/96'] },
 ];
 
+/**
+ * Denied after the VPC's own networks (a VPC CIDR that covers one of them names the VPC): the
+ * AWS instance metadata service, Route 53 Resolver and Time Sync over IPv6 (Nitro instances).
+ */
+export const AWS_INSTANCE_SERVICE_RANGE: DeniedRange = {
+  label: 'AWS instance services',
+  cidrs: ['fd00:ec2::254/128', 'fd00:ec2::253/128', 'fd00:ec2::23/128'],
+};
+
 export interface EgressPolicyOptions {
   /** Allow loopback destinations (local mode). @default false */
   readonly allowLoopback?: boolean;
@@ -42,7 +52,6 @@ interface CompiledRange {
   readonly list: BlockList;
 }
 
-const NAT64 = blockListOf(['64:ff9b::/96']);
 const LOOPBACK = blockListOf(DENIED_RANGES.filter((r) => r.loopback).flatMap((r) => r.cidrs));
 
 /** Verdicts remembered per policy; the cache is emptied when it reaches this size. */
@@ -72,6 +81,8 @@ export class EgressPolicy {
     if (options.deniedNetworks && options.deniedNetworks.length > 0) {
       ranges.push({ label: 'VPC network', cidrs: options.deniedNetworks, list: blockListOf(options.deniedNetworks, 'denied networks') });
     }
+    const services = AWS_INSTANCE_SERVICE_RANGE;
+    ranges.push({ label: services.label, cidrs: services.cidrs, list: blockListOf(services.cidrs) });
     this.ranges = ranges;
     if (options.allowedNetworks && options.allowedNetworks.length > 0) {
       this.allowed = blockListOf(options.allowedNetworks, 'EgressAllowedNetworks');
@@ -100,24 +111,24 @@ export class EgressPolicy {
     const family = version === 6 ? 'ipv6' : 'ipv4';
     // One SocketAddress per address, shared by every list (BlockList would build one per check).
     const original = new SocketAddress({ address, family });
-    let target = address;
-    let targetAddress = original;
-    if (version === 6 && NAT64.check(original)) {
-      target = embeddedIpv4(address);
-      targetAddress = new SocketAddress({ address: target, family: 'ipv4' });
+    if (this.allowed?.check(original)) return undefined;
+    const denied = this.deniedRange(original);
+    if (denied) return refusal(address, '', denied);
+    if (version !== 6) return undefined;
+    for (const embedded of embeddedIpv4Addresses(parseIpAddress(address)!)) {
+      const carried = new SocketAddress({ address: embedded.address, family: 'ipv4' });
+      if (this.allowed?.check(carried)) continue;
+      const range = this.deniedRange(carried);
+      if (range) return refusal(address, ` (${embedded.form} for ${embedded.address})`, range);
     }
-    if (this.allowed && (this.allowed.check(original) || (target !== address && this.allowed.check(targetAddress)))) {
-      return undefined;
-    }
-    if (this.allowLoopback && LOOPBACK.check(targetAddress)) return undefined;
+    return undefined;
+  }
+
+  /** The first denied range that covers `target`, unless it is loopback in local mode. */
+  private deniedRange(target: SocketAddress): CompiledRange | undefined {
+    if (this.allowLoopback && LOOPBACK.check(target)) return undefined;
     for (const range of this.ranges) {
-      if (range.list.check(targetAddress)) {
-        const via = target === address ? '' : ` (NAT64 for ${target})`;
-        return {
-          code: 'DestinationDenied',
-          reason: `${address}${via} is ${range.label} (${range.cidrs.join(', ')}); egress there is denied unless the Listener's EgressAllowedNetworks covers it`,
-        };
-      }
+      if (range.list.check(target)) return range;
     }
     return undefined;
   }
@@ -126,6 +137,13 @@ export class EgressPolicy {
   public isExplicitlyAllowed(address: string): boolean {
     return this.allowed !== undefined && isIP(address) !== 0 && listContains(this.allowed, address);
   }
+}
+
+function refusal(address: string, via: string, range: CompiledRange): Failure {
+  return {
+    code: 'DestinationDenied',
+    reason: `${address}${via} is ${range.label} (${range.cidrs.join(', ')}); egress there is denied unless the Listener's EgressAllowedNetworks covers it`,
+  };
 }
 
 function describe(value: unknown): string {

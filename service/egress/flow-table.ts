@@ -4,20 +4,33 @@
  * (`NoActiveFlow` otherwise), because only this task's path carries the Listener's public
  * address:port to that client.
  *
- * Memory: one Map entry per flow (a short string key and a number), well under 1 KiB. The table
- * is bounded; at capacity the least recently refreshed flow is evicted. Entries are kept in
- * refresh order, so expiry sweeps only touch expired entries.
+ * Flooding: a flow is *new* until a datagram arrives {@link CONFIRM_AFTER_MS} or more after its
+ * first one, then *confirmed* (a client that keeps talking, e.g. with keepalives; a spoofed
+ * source that sends once never gets there). At capacity the oldest new flow is evicted first, a
+ * confirmed one only when no new flow is left; and each source prefix (IPv4 /24, IPv6 /56) holds
+ * at most `maxNewFlowsPerPrefix` new flows, evicting its own oldest beyond that. So a flood of
+ * fresh sources churns the new flows among themselves and never pushes out a live client.
+ *
+ * Memory: one Map entry per flow (a short string key and a number), well under 1 KiB, plus one
+ * counter per source prefix with new flows. Entries are kept in refresh order, so expiry sweeps
+ * only touch expired entries. A datagram of a confirmed flow costs one Map lookup.
  */
 
 /** Flow idle timeout of the AWS Network Load Balancer for UDP. */
 export const DEFAULT_FLOW_IDLE_SECONDS = 120;
 export const DEFAULT_MAX_FLOWS = 1_000_000;
+/** New flows one source prefix may hold by default (a CGNAT address block stays well below). */
+export const DEFAULT_MAX_NEW_FLOWS_PER_PREFIX = 1024;
+/** A datagram this long after a flow's first one confirms the flow. */
+export const CONFIRM_AFTER_MS = 1000;
 
 export interface FlowTableOptions {
   /** @default 120 */
   readonly idleSeconds?: number;
   /** @default 1000000 */
   readonly maxFlows?: number;
+  /** New (unconfirmed) flows per source prefix (IPv4 /24, IPv6 /56). @default 1024 */
+  readonly maxNewFlowsPerPrefix?: number;
   /** Seconds between expiry sweeps once started. @default 10 */
   readonly sweepIntervalSeconds?: number;
   readonly now?: () => number;
@@ -34,12 +47,22 @@ const REORDER_AFTER_MS = 1000;
 export class FlowTable {
   private readonly idleMs: number;
   private readonly maxFlows: number;
+  private readonly maxNewPerPrefix: number;
   private readonly sweepMs: number;
   private readonly now: () => number;
   private readonly onNewFlow?: (listener: string, address: string, port: number) => void;
-  private readonly flows = new Map<string, number>();
+  /** Confirmed flows: key → last seen, in refresh order. */
+  private readonly confirmed = new Map<string, number>();
+  /** New flows: key → first seen (they are confirmed by a datagram CONFIRM_AFTER_MS later), in arrival order. */
+  private readonly fresh = new Map<string, number>();
+  /** New flows per source prefix. */
+  private readonly freshPerPrefix = new Map<string, PrefixFlows>();
+  /** Where eviction continues in each map (see {@link OldestFirst}). */
+  private readonly freshCursor = new OldestFirst();
+  private readonly confirmedCursor = new OldestFirst();
   private timer?: NodeJS.Timeout;
   private evictedCount = 0;
+  private evictedConfirmedCount = 0;
   /** The last key built, and what it was built from: runs of datagrams to or from one client reuse it. */
   private lastListener = '';
   private lastAddress = '';
@@ -49,6 +72,7 @@ export class FlowTable {
   public constructor(options: FlowTableOptions = {}) {
     this.idleMs = (options.idleSeconds ?? DEFAULT_FLOW_IDLE_SECONDS) * 1000;
     this.maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
+    this.maxNewPerPrefix = Math.max(1, options.maxNewFlowsPerPrefix ?? DEFAULT_MAX_NEW_FLOWS_PER_PREFIX);
     this.sweepMs = (options.sweepIntervalSeconds ?? 10) * 1000;
     this.now = options.now ?? Date.now;
     this.onNewFlow = options.onNewFlow;
@@ -56,40 +80,97 @@ export class FlowTable {
 
   /** Number of flows held (some may have expired since the last sweep). */
   public get size(): number {
-    return this.flows.size;
+    return this.confirmed.size + this.fresh.size;
   }
 
-  /** Flows evicted because the table was full. */
+  /** Flows evicted because the table or their source prefix was full. */
   public get evicted(): number {
     return this.evictedCount;
+  }
+
+  /** Confirmed flows evicted because the table was full of confirmed flows. */
+  public get evictedConfirmed(): number {
+    return this.evictedConfirmedCount;
   }
 
   /** Records a datagram from `address:port` on `listener` at `at` (epoch ms, default now). */
   public touch(listener: string, address: string, port: number, at: number = this.now()): void {
     const key = this.keyOf(listener, address, port);
-    const seen = this.flows.get(key);
+    const seen = this.confirmed.get(key);
     if (seen !== undefined) {
       if (at - seen < REORDER_AFTER_MS) {
-        if (at > seen) this.flows.set(key, at);
+        if (at > seen) this.confirmed.set(key, at);
         return;
       }
-      this.flows.delete(key);
       if (at - seen >= this.idleMs) this.onNewFlow?.(listener, address, port);
-    } else if (this.flows.size >= this.maxFlows) {
-      const oldest = this.flows.keys().next().value;
-      if (oldest !== undefined) {
-        this.flows.delete(oldest);
-        this.evictedCount++;
-      }
+      this.confirmed.delete(key);
+      this.confirmed.set(key, at);
+      return;
     }
-    if (seen === undefined) this.onNewFlow?.(listener, address, port);
-    this.flows.set(key, at);
+    const first = this.fresh.get(key);
+    if (first !== undefined) {
+      if (at - first < CONFIRM_AFTER_MS) return;
+      if (at - first >= this.idleMs) this.onNewFlow?.(listener, address, port);
+      this.forgetFresh(key, address);
+      this.confirmed.set(key, at);
+      return;
+    }
+    this.onNewFlow?.(listener, address, port);
+    const prefix = sourcePrefix(address);
+    let flows = this.freshPerPrefix.get(prefix);
+    if (flows !== undefined && flows.count >= this.maxNewPerPrefix) {
+      this.evictOldestOf(flows);
+    } else if (this.size >= this.maxFlows) {
+      this.evictOne();
+      flows = this.freshPerPrefix.get(prefix);
+    }
+    if (flows === undefined) {
+      flows = new PrefixFlows();
+      this.freshPerPrefix.set(prefix, flows);
+    }
+    this.fresh.set(key, at);
+    flows.add(key, this.fresh);
   }
 
   /** True when `address:port` sent to `listener` within the idle timeout. */
   public isActive(listener: string, address: string, port: number, at: number = this.now()): boolean {
-    const seen = this.flows.get(this.keyOf(listener, address, port));
+    const key = this.keyOf(listener, address, port);
+    const seen = this.confirmed.get(key) ?? this.fresh.get(key);
     return seen !== undefined && at - seen < this.idleMs;
+  }
+
+  /** Makes room for one flow: the oldest new flow, else the least recently refreshed confirmed one. */
+  private evictOne(): void {
+    const oldestFresh = this.freshCursor.next(this.fresh);
+    if (oldestFresh !== undefined) {
+      this.forgetFresh(oldestFresh, addressOfKey(oldestFresh));
+      this.evictedCount++;
+      return;
+    }
+    const oldest = this.confirmedCursor.next(this.confirmed);
+    if (oldest !== undefined) {
+      this.confirmed.delete(oldest);
+      this.evictedCount++;
+      this.evictedConfirmedCount++;
+    }
+  }
+
+  /** Evicts the oldest new flow of a source prefix that reached its cap. */
+  private evictOldestOf(flows: PrefixFlows): void {
+    const key = flows.oldest(this.fresh);
+    if (key === undefined) return;
+    this.fresh.delete(key);
+    flows.count--;
+    this.evictedCount++;
+  }
+
+  private forgetFresh(key: string, address: string): void {
+    this.fresh.delete(key);
+    const prefix = sourcePrefix(address);
+    const flows = this.freshPerPrefix.get(prefix);
+    if (flows === undefined) return;
+    flows.count--;
+    if (flows.count <= 0) this.freshPerPrefix.delete(prefix);
   }
 
   private keyOf(listener: string, address: string, port: number): string {
@@ -105,13 +186,19 @@ export class FlowTable {
   /** Removes expired flows; returns how many. */
   public sweep(at: number = this.now()): number {
     let removed = 0;
-    for (const [key, seen] of this.flows) {
+    for (const [key, seen] of this.confirmed) {
       // Entries are in refresh order, give or take REORDER_AFTER_MS.
       if (at - seen < this.idleMs - REORDER_AFTER_MS) break;
       if (at - seen >= this.idleMs) {
-        this.flows.delete(key);
+        this.confirmed.delete(key);
         removed++;
       }
+    }
+    for (const [key, first] of this.fresh) {
+      // New flows are in arrival order.
+      if (at - first < this.idleMs) break;
+      this.forgetFresh(key, addressOfKey(key));
+      removed++;
     }
     return removed;
   }
@@ -119,7 +206,8 @@ export class FlowTable {
   /** Forgets every flow of a Listener (it was removed from the configuration). */
   public forgetListener(listener: string): void {
     const prefix = listener + '|';
-    for (const key of this.flows.keys()) if (key.startsWith(prefix)) this.flows.delete(key);
+    for (const key of this.confirmed.keys()) if (key.startsWith(prefix)) this.confirmed.delete(key);
+    for (const key of this.fresh.keys()) if (key.startsWith(prefix)) this.forgetFresh(key, addressOfKey(key));
   }
 
   /** Starts periodic sweeps (the timer does not keep the process alive). */
@@ -137,4 +225,90 @@ export class FlowTable {
 
 function flowKey(listener: string, address: string, port: number): string {
   return listener + '|' + address + '|' + port;
+}
+
+/**
+ * The oldest key of a Map, found in amortized O(1). A Map keeps deleted entries as holes until it
+ * rehashes, so `map.keys().next()` after many deletions at the head scans every hole (quadratic
+ * under a flood). A kept iterator resumes after the last key it returned, which the caller always
+ * deletes; it is renewed once exhausted.
+ */
+class OldestFirst {
+  private iterator: Iterator<string> | undefined;
+
+  public next(map: Map<string, number>): string | undefined {
+    if (this.iterator) {
+      const step = this.iterator.next();
+      if (!step.done) return step.value;
+    }
+    this.iterator = map.keys();
+    const step = this.iterator.next();
+    return step.done ? undefined : step.value;
+  }
+}
+
+/**
+ * The new flows of one source prefix, oldest first. Keys that left the new flows (confirmed,
+ * expired, evicted) are skipped lazily and compacted away, so every operation is amortized O(1).
+ */
+class PrefixFlows {
+  public count = 0;
+  private keys: string[] = [];
+  private head = 0;
+
+  public add(key: string, fresh: Map<string, number>): void {
+    this.count++;
+    this.keys.push(key);
+    if (this.keys.length - this.head > 2 * this.count + 16) this.compact(fresh);
+  }
+
+  /** Removes and returns the oldest key still among `fresh`. */
+  public oldest(fresh: Map<string, number>): string | undefined {
+    while (this.head < this.keys.length) {
+      const key = this.keys[this.head++];
+      if (fresh.has(key)) {
+        if (this.head > 1024 && this.head * 2 > this.keys.length) this.compact(fresh);
+        return key;
+      }
+    }
+    return undefined;
+  }
+
+  /** Drops the keys before the head and those no longer among `fresh`. */
+  private compact(fresh: Map<string, number>): void {
+    const kept: string[] = [];
+    for (let i = this.head; i < this.keys.length; i++) if (fresh.has(this.keys[i])) kept.push(this.keys[i]);
+    this.keys = kept;
+    this.head = 0;
+  }
+}
+
+/** The address part of a flow key (Listener names contain no '|'). */
+function addressOfKey(key: string): string {
+  return key.slice(key.indexOf('|') + 1, key.lastIndexOf('|'));
+}
+
+/**
+ * The source prefix a flow counts against: IPv4 (also IPv4-mapped) /24, IPv6 /56. Text
+ * operations on the canonical address, so no parse per new flow.
+ */
+export function sourcePrefix(address: string): string {
+  const dot = address.lastIndexOf('.');
+  if (dot >= 0) return address.slice(0, dot);
+  return ipv6Slash56(address);
+}
+
+function ipv6Slash56(address: string): string {
+  const gap = address.indexOf('::');
+  let groups: string[];
+  if (gap < 0) {
+    groups = address.split(':');
+  } else {
+    const head = gap === 0 ? [] : address.slice(0, gap).split(':');
+    const tail = gap + 2 >= address.length ? [] : address.slice(gap + 2).split(':');
+    groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  }
+  const fourth = parseInt(groups[3] ?? '0', 16) || 0;
+  // eslint-disable-next-line no-bitwise -- /56 keeps the high byte of the fourth group
+  return `${groups[0] ?? '0'}:${groups[1] ?? '0'}:${groups[2] ?? '0'}:${(fourth & 0xff00).toString(16)}::/56`;
 }

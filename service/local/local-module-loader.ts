@@ -21,29 +21,60 @@ const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
 /** Loads `modulePath` (resolved against `baseDirectory` when relative) and returns its `exportName` function. */
 export async function loadHandler(modulePath: string, exportName: string, baseDirectory: string): Promise<HandlerFunction> {
+  const loaded = await loadHandlerModule(modulePath, exportName, baseDirectory);
+  loaded.dispose();
+  return loaded.handler;
+}
+
+/** A handler checked in this thread, and the file another thread loads it from. */
+export interface LoadedHandlerModule {
+  readonly handler: HandlerFunction;
+  /** JavaScript file to load the handler from (TypeScript: the compiled CommonJS file). */
+  readonly file: string;
+  /** Load `file` with import() rather than require(). */
+  readonly esm: boolean;
+  /** Removes the compiled file, if any. */
+  dispose(): void;
+}
+
+/** Like {@link loadHandler}, keeping a loadable JavaScript file until `dispose()` (for a worker thread). */
+export async function loadHandlerModule(modulePath: string, exportName: string, baseDirectory: string): Promise<LoadedHandlerModule> {
   const file = isAbsolute(modulePath) ? modulePath : resolve(baseDirectory, modulePath);
   const ext = extname(file).toLowerCase();
   let exports: Record<string, unknown>;
+  let loadFile = file;
+  let esm = ext === '.mjs';
+  let dispose = (): void => undefined;
   try {
-    if (TYPESCRIPT_EXTENSIONS.has(ext)) exports = await loadTypeScript(file);
-    else if (ext === '.mjs') exports = await importModule(file);
-    else exports = await requireOrImport(file);
+    if (TYPESCRIPT_EXTENSIONS.has(ext)) {
+      const compiled = await loadTypeScript(file);
+      exports = compiled.exports;
+      loadFile = compiled.file;
+      dispose = () => rmSync(dirname(compiled.file), { recursive: true, force: true });
+    } else if (esm) {
+      exports = await importModule(file);
+    } else {
+      const loaded = await requireOrImport(file);
+      exports = loaded.exports;
+      esm = loaded.esm;
+    }
   } catch (err) {
     throw new Error(`local handler ${file}: cannot load module: ${(err as Error)?.message ?? String(err)}`);
   }
   const fn = exports[exportName] ?? (exports.default as Record<string, unknown> | undefined)?.[exportName];
   if (typeof fn !== 'function') {
     const names = Object.keys(exports).filter((k) => k !== '__esModule');
+    dispose();
     throw new Error(`local handler ${file}: no function export ${JSON.stringify(exportName)} (exports: ${names.length > 0 ? names.join(', ') : 'none'})`);
   }
-  return fn as HandlerFunction;
+  return { handler: fn as HandlerFunction, file: loadFile, esm, dispose };
 }
 
-async function requireOrImport(file: string): Promise<Record<string, unknown>> {
+async function requireOrImport(file: string): Promise<{ exports: Record<string, unknown>; esm: boolean }> {
   try {
-    return nodeRequire(file) as Record<string, unknown>;
+    return { exports: nodeRequire(file) as Record<string, unknown>, esm: false };
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_REQUIRE_ESM') return importModule(file);
+    if ((err as { code?: string }).code === 'ERR_REQUIRE_ESM') return { exports: await importModule(file), esm: true };
     throw err;
   }
 }
@@ -55,7 +86,7 @@ function importModule(file: string): Promise<Record<string, unknown>> {
   return nativeImport(pathToFileURL(file).href);
 }
 
-async function loadTypeScript(file: string): Promise<Record<string, unknown>> {
+async function loadTypeScript(file: string): Promise<{ exports: Record<string, unknown>; file: string }> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = nodeRequire('esbuild') as typeof import('esbuild');
@@ -77,9 +108,10 @@ async function loadTypeScript(file: string): Promise<Record<string, unknown>> {
   const out = join(dir, 'handler.cjs');
   try {
     writeFileSync(out, result.outputFiles[0].text);
-    return nodeRequire(out) as Record<string, unknown>;
-  } finally {
+    return { exports: nodeRequire(out) as Record<string, unknown>, file: out };
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
 }
 

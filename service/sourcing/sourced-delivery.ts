@@ -123,7 +123,7 @@ export class SourcedDelivery {
     this.pending--;
     if (failure) {
       const datagram = this.handed[index]!;
-      this.fail(index, formatEndpoint(datagram.address, datagram.port), failure);
+      this.fail(index, failure.target ?? formatEndpoint(datagram.address, datagram.port), failure);
     } else {
       this.settled[index] = 1;
       this.sent++;

@@ -18,6 +18,7 @@ import { Clock, SYSTEM_CLOCK } from './clock';
 import { CookieJar } from './cookie';
 import { TAG_LENGTH, writeCounterNonce, x25519FromPrivate } from './crypto';
 import { Handshakes } from './handshake';
+import { sourceKey } from './handshake-limits';
 import { IndexTable } from './index-table';
 import { InnerPacketFramer, isPort, MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
 import { decodeKey, encodeKey } from './keys';
@@ -37,7 +38,7 @@ import { Keypair, Peer } from './peer';
 import { PeerTimers } from './peer-timers';
 import { resolveTimers, WireGuardTimers } from './timers';
 import { inIntegerRange, PORT } from '../../lib/private/limits';
-import { formatIpAddress, parseIpAddress } from '../../lib/private/network';
+import { formatEndpoint, formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
 export { MAX_INNER_PACKET_LENGTH } from './inner-packet-framer';
 
@@ -72,8 +73,19 @@ export interface WireGuardDeviceOptions {
   readonly peers?: readonly WireGuardPeerConfig[];
   /** Accept handshakes from any static key; such peers may use every inner address. @default false */
   readonly allowUnknownPeers?: boolean;
-  /** Most peers accepted through allowUnknownPeers at once. @default 10000 */
+  /**
+   * Most peers accepted through allowUnknownPeers at once. A new stranger at the limit takes the
+   * slot of the oldest *half-open* one (no transport data received yet); peers that sent transport
+   * data are never pushed out. @default 10000
+   */
   readonly maxUnknownPeers?: number;
+  /**
+   * How long a peer accepted through allowUnknownPeers may stay half-open (handshake answered, no
+   * transport data received) before it is forgotten. @default - 3 × Rekey-Timeout (15 s)
+   */
+  readonly halfOpenPeerTimeoutMs?: number;
+  /** Half-open unknown peers one source (IPv4 address, IPv6 /64) may hold at once. @default 8 */
+  readonly maxHalfOpenPeersPerSource?: number;
   /**
    * Deliver the inner UDP payload with its `Inner` addressing (true), or the whole inner IP packet
    * (false). Payloads that are not IP packets are delivered as they are either way. @default true
@@ -189,6 +201,12 @@ export class WireGuardDevice {
   private readonly peers = new Map<string, Peer>();
   private readonly indices = new IndexTable();
   private readonly maxUnknownPeers: number;
+  private readonly halfOpenTimeoutMs: number;
+  private readonly maxHalfOpenPerSource: number;
+  /** Unknown peers accepted but not yet confirmed by transport data, oldest first (value: accepted at). */
+  private readonly halfOpen = new Map<Peer, number>();
+  /** Half-open unknown peers per source key. */
+  private readonly halfOpenPerSource = new Map<string, number>();
   private readonly queueLength: number;
   private readonly queueTimeoutMs: number;
   private readonly mtu: number;
@@ -208,6 +226,8 @@ export class WireGuardDevice {
     const output = (this.output = options.output);
     this.allowUnknownPeers = options.allowUnknownPeers ?? false;
     this.maxUnknownPeers = positiveInteger(options.maxUnknownPeers ?? 10_000, 'maxUnknownPeers');
+    this.halfOpenTimeoutMs = positiveInteger(options.halfOpenPeerTimeoutMs ?? 3 * this.limits.rekeyTimeoutMs, 'halfOpenPeerTimeoutMs');
+    this.maxHalfOpenPerSource = positiveInteger(options.maxHalfOpenPeersPerSource ?? 8, 'maxHalfOpenPeersPerSource');
     this.queueLength = positiveInteger(options.sendQueueLength ?? 128, 'sendQueueLength');
     this.queueTimeoutMs = positiveInteger(options.sendQueueTimeoutMs ?? 10_000, 'sendQueueTimeoutMs');
     this.mtu = positiveInteger(options.mtu ?? 1420, 'mtu');
@@ -240,8 +260,8 @@ export class WireGuardDevice {
       sourceHandshakeBurst: positiveInteger(options.sourceHandshakeBurst ?? 5, 'sourceHandshakeBurst'),
       peers: {
         get: (peerKey) => this.peers.get(peerKey),
-        refuseUnknown: (peerKey) => this.refuseUnknownPeer(peerKey),
-        addUnknown: (peerKey, identity) => this.addUnknownPeer(peerKey, identity),
+        refuseUnknown: (peerKey, address) => this.refuseUnknownPeer(peerKey, address),
+        addUnknown: (peerKey, identity, address) => this.addUnknownPeer(peerKey, identity, address),
       },
       transmit: (datagram, address, port) => output.transmit(datagram, address, port),
       completed: (peerKey, initiator) => output.handshakeCompleted?.(peerKey, initiator),
@@ -452,6 +472,7 @@ export class WireGuardDevice {
 
     // Authenticated from here on.
     peer.roamTo(address, port);
+    if (peer.halfOpenSource !== undefined) this.leaveHalfOpen(peer);
     if (peer.next === keypair) {
       this.handshakes.confirmNext(peer, now);
       if (peer.queue.length > 0) this.flushQueue(peer, now);
@@ -542,7 +563,7 @@ export class WireGuardDevice {
   }
 
   private fail(done: SendCallback | undefined, f: Failure, peerKey: string, peer?: Peer): void {
-    if (done) done(f);
+    if (done) done(peer?.endpointAddress === undefined ? f : { ...f, target: formatEndpoint(peer.endpointAddress, peer.endpointPort) });
     else this.output.reportFailure(f, peer?.endpointAddress, peer?.endpointAddress === undefined ? undefined : peer.endpointPort, peerKey);
   }
 
@@ -611,20 +632,54 @@ export class WireGuardDevice {
 
   // ---------------------------------------------------------------- peers and keys
 
-  /** Why a handshake from the unknown key `peerKey` is refused; undefined when it may become a peer. */
-  private refuseUnknownPeer(peerKey: string): Failure | undefined {
+  /**
+   * Why a handshake from the unknown key `peerKey` at `address` is refused; undefined when it may
+   * become a peer. Half-open strangers past their timeout are forgotten first; the source's own
+   * half-open limit applies before the device-wide one; at the device-wide limit the oldest
+   * half-open stranger makes room, never a peer that sent transport data.
+   */
+  private refuseUnknownPeer(peerKey: string, address: string): Failure | undefined {
     if (!this.allowUnknownPeers) return failure('UnknownPeer', `handshake from unknown peer ${peerKey}`);
+    const now = this.clock.now();
+    for (const [peer, acceptedAt] of this.halfOpen) {
+      if (now - acceptedAt < this.halfOpenTimeoutMs) break;
+      this.removePeer(peer, 'NoSession', `peer ${peer.publicKey} sent no transport data within ${this.halfOpenTimeoutMs} ms of its handshake`);
+    }
+    const source = sourceKey(address);
+    const fromSource = this.halfOpenPerSource.get(source) ?? 0;
+    if (fromSource >= this.maxHalfOpenPerSource) {
+      return failure('RateLimited', `handshake from unknown peer ${peerKey}: source ${address} already has ${fromSource} half-open peers (the limit per source)`);
+    }
     if (this.dynamicPeers >= this.maxUnknownPeers) {
-      return failure('RateLimited', `handshake from unknown peer ${peerKey}: already ${this.dynamicPeers} unknown peers (the limit)`);
+      const oldest = this.halfOpen.keys().next().value;
+      if (oldest === undefined) {
+        return failure('RateLimited', `handshake from unknown peer ${peerKey}: already ${this.dynamicPeers} unknown peers with sessions (the limit)`);
+      }
+      this.removePeer(oldest, 'NoSession', `peer ${oldest.publicKey} made room for a new peer before sending transport data`);
     }
     return undefined;
   }
 
-  private addUnknownPeer(peerKey: string, identity: RemoteIdentity): Peer {
+  private addUnknownPeer(peerKey: string, identity: RemoteIdentity, address: string): Peer {
     const peer = new Peer(peerKey, identity, AllowedIps.ANY, new CookieJar(identity.publicKey, this.now), true);
     this.peers.set(peerKey, peer);
     this.dynamicPeers++;
+    const source = sourceKey(address);
+    peer.halfOpenSource = source;
+    this.halfOpen.set(peer, this.clock.now());
+    this.halfOpenPerSource.set(source, (this.halfOpenPerSource.get(source) ?? 0) + 1);
     return peer;
+  }
+
+  /** The peer is no longer half-open (it sent transport data, or it is removed). */
+  private leaveHalfOpen(peer: Peer): void {
+    const source = peer.halfOpenSource;
+    if (source === undefined) return;
+    peer.halfOpenSource = undefined;
+    this.halfOpen.delete(peer);
+    const count = (this.halfOpenPerSource.get(source) ?? 1) - 1;
+    if (count > 0) this.halfOpenPerSource.set(source, count);
+    else this.halfOpenPerSource.delete(source);
   }
 
   /** Erases every key of the peer; a peer accepted as unknown with nothing waiting is then forgotten. */
@@ -636,6 +691,7 @@ export class WireGuardDevice {
   }
 
   private removePeer(peer: Peer, code: FailureCode, reason: string): void {
+    this.leaveHalfOpen(peer);
     if (this.peers.get(peer.publicKey) === peer) {
       this.peers.delete(peer.publicKey);
       if (peer.dynamic) this.dynamicPeers--;

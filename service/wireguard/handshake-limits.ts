@@ -86,7 +86,8 @@ export class SourceRateLimiter {
   }
 }
 
-function sourceKey(address: string): string {
+/** The source a datagram counts against: an IPv4 address (also IPv4-mapped), or an IPv6 /64. */
+export function sourceKey(address: string): string {
   if (!isIPv6(address)) return address;
   const bytes = parseIpAddress(address);
   if (!bytes) return address;

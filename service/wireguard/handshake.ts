@@ -31,10 +31,10 @@ import type { WireGuardTimers } from './timers';
 /** The peers a handshake may be for. */
 export interface HandshakePeers {
   get(peerKey: string): Peer | undefined;
-  /** Why a handshake from the unknown key `peerKey` is refused; undefined when it may become a peer. */
-  refuseUnknown(peerKey: string): Failure | undefined;
-  /** Adds a peer accepted through AllowUnknownPeers. */
-  addUnknown(peerKey: string, identity: RemoteIdentity): Peer;
+  /** Why a handshake from the unknown key `peerKey`, sent from `address`, is refused; undefined when it may become a peer. */
+  refuseUnknown(peerKey: string, address: string): Failure | undefined;
+  /** Adds a peer accepted through AllowUnknownPeers, half-open until it sends transport data. */
+  addUnknown(peerKey: string, identity: RemoteIdentity, address: string): Peer;
 }
 
 /** Counters of handshake activity (fields of the device's counters). */
@@ -183,7 +183,7 @@ export class Handshakes {
     let peer = peers.get(peerKey);
     let identity = peer?.identity;
     if (!peer) {
-      const refused = peers.refuseUnknown(peerKey);
+      const refused = peers.refuseUnknown(peerKey, address);
       if (refused) return drop(refused.code, refused.reason, address, port, peerKey);
       identity = remoteIdentity(local, opened.initiatorPublicKey);
       if (!identity) return drop('HandshakeInvalid', `peer key ${peerKey} is not a usable X25519 public key`, address, port, peerKey);
@@ -200,7 +200,7 @@ export class Handshakes {
         return drop('RateLimited', `handshake initiations from ${peerKey} arrive faster than one per ${minInterval} ms`, address, port, peerKey);
       }
     } else {
-      peer = peers.addUnknown(peerKey, identity!);
+      peer = peers.addUnknown(peerKey, identity!, address);
     }
     // One slot per peer, overwritten by each accepted initiation.
     (peer.lastTimestamp ??= Buffer.allocUnsafe(finished.timestamp.length)).set(finished.timestamp);
@@ -219,11 +219,16 @@ export class Handshakes {
     peer.previous = undefined;
     peer.next = keypair;
     indices.setSession(localIndex, peer, keypair);
-    peer.roamTo(address, port);
+    // The response goes where the initiation came from, but a known endpoint stays until
+    // transport data under the new keys proves the initiator holds them: an initiation can be
+    // replayed (after a restart no earlier timestamp is known to refuse it), a transport message
+    // cannot. A peer without an endpoint learns this one.
+    if (peer.endpointAddress === undefined) peer.roamTo(address, port);
     timers.anyAuthenticatedPacketReceived(peer);
     timers.sessionDerived(peer, now);
     this.settings.counters.responsesSent++;
-    this.transmitTo(peer, response.message);
+    this.settings.timers.anyAuthenticatedPacketSent(peer);
+    this.settings.transmit(response.message, address, port);
     return 'handshake';
   }
 

@@ -122,7 +122,8 @@ export class InnerPacketFramer {
     if (raw) {
       if (payload.length > MAX_INNER_PACKET_LENGTH) return failure('PayloadTooLarge', `payload of ${payload.length} bytes exceeds ${MAX_INNER_PACKET_LENGTH} (one WireGuard datagram)`);
       const packet = parseInnerPacket(payload);
-      if (packet && typeof packet !== 'string' && !peer.allowedIps.contains(packet.destinationAddress, packet.version)) {
+      if (typeof packet === 'string') return failure('InvalidData', `payload starts like an IP packet but is not one: ${packet}`);
+      if (packet && !peer.allowedIps.contains(packet.destinationAddress, packet.version)) {
         return failure('AllowedIpsViolation', `inner destination ${packet.destinationAddress} is not in the AllowedIPs of peer ${peer.publicKey}`);
       }
       payload.copy(into, 0);

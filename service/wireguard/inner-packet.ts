@@ -2,10 +2,11 @@
  * The IP packets inside a WireGuard tunnel: parse IPv4/IPv6 (with UDP) on the way in, build
  * IPv4/IPv6 + UDP with correct checksums on the way out.
  *
- * A decrypted payload counts as an IP packet when its version nibble is 4 or 6 and its header and
- * length fields are consistent with the bytes received (trailing bytes are WireGuard padding).
- * Anything else is not an IP packet: clients that tunnel bare datagrams get it passed through as
- * raw data.
+ * A decrypted payload whose version nibble is 4 or 6 is an IP packet: its header and length
+ * fields must be consistent with the bytes received (trailing bytes are WireGuard padding), or it
+ * is refused — never passed on as raw data, which would skip the AllowedIPs check. Payloads with
+ * any other first nibble are not IP packets: clients that tunnel bare datagrams get them passed
+ * through as raw data.
  */
 /* eslint-disable no-bitwise -- header bit fields and checksums */
 import { formatIPv4, formatIPv6 } from '../../lib/private/network';
@@ -36,8 +37,9 @@ export interface InnerPacket {
 }
 
 /**
- * Parses an IP packet. Returns `undefined` when `data` is not an IP packet (raw data), or a reason
- * string when it is an IP packet whose UDP header is inconsistent.
+ * Parses an IP packet. Returns `undefined` when `data` is not an IP packet (raw data: empty, or a
+ * first nibble other than 4 and 6), or a reason string when its version nibble says IP but its
+ * IP or UDP header is inconsistent.
  */
 export function parseInnerPacket(data: Buffer): InnerPacket | string | undefined {
   if (data.length === 0) return undefined;
@@ -47,11 +49,14 @@ export function parseInnerPacket(data: Buffer): InnerPacket | string | undefined
   return undefined;
 }
 
-function parseIPv4(data: Buffer): InnerPacket | string | undefined {
-  if (data.length < IPV4_HEADER_LENGTH) return undefined;
+function parseIPv4(data: Buffer): InnerPacket | string {
+  if (data.length < IPV4_HEADER_LENGTH) return `inner IPv4 header is truncated (${data.length} bytes, at least ${IPV4_HEADER_LENGTH} needed)`;
   const headerLength = (data[0] & 0x0f) * 4;
   const totalLength = data.readUInt16BE(2);
-  if (headerLength < IPV4_HEADER_LENGTH || totalLength < headerLength || totalLength > data.length) return undefined;
+  if (headerLength < IPV4_HEADER_LENGTH) return `inner IPv4 header length ${headerLength} is below ${IPV4_HEADER_LENGTH} (IHL < 5)`;
+  if (totalLength < headerLength || totalLength > data.length) {
+    return `inner IPv4 total length ${totalLength} is outside ${headerLength}..${data.length} (header length..bytes received)`;
+  }
   const protocol = data[9];
   const fragment = (data.readUInt16BE(6) & 0x3fff) !== 0;
   const packet = data.subarray(0, totalLength);
@@ -66,10 +71,10 @@ const ROUTING = 43;
 const FRAGMENT = 44;
 const DESTINATION_OPTIONS = 60;
 
-function parseIPv6(data: Buffer): InnerPacket | string | undefined {
-  if (data.length < IPV6_HEADER_LENGTH) return undefined;
+function parseIPv6(data: Buffer): InnerPacket | string {
+  if (data.length < IPV6_HEADER_LENGTH) return `inner IPv6 header is truncated (${data.length} bytes, at least ${IPV6_HEADER_LENGTH} needed)`;
   const totalLength = IPV6_HEADER_LENGTH + data.readUInt16BE(4);
-  if (totalLength > data.length) return undefined;
+  if (totalLength > data.length) return `inner IPv6 payload length ${totalLength - IPV6_HEADER_LENGTH} exceeds the ${data.length - IPV6_HEADER_LENGTH} bytes received after the header`;
   const packet = data.subarray(0, totalLength);
   let next = data[6];
   let offset = IPV6_HEADER_LENGTH;

@@ -99,6 +99,8 @@ export class Peer {
   newHandshakeAt = 0;
   zeroKeysAt = 0;
   needAnotherKeepalive = false;
+  /** Source key (handshake-limits) of a peer accepted through AllowUnknownPeers while it is half-open: no transport data received yet. */
+  halfOpenSource: string | undefined;
   /** This peer's entry in the deadline heap of PeerTimers (one clock timer serves all peers). */
   timer: PeerDeadline | undefined;
   timerAt = Infinity;

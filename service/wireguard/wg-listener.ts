@@ -19,6 +19,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
+import { formatEndpoint } from '../../lib/private/network';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
 import type {
   EgressDatagram,
@@ -172,6 +173,23 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     }
     // without decapsulated delivery the device sends the payload as it is and ignores `inner`
     device.send(peerKey, datagram.data, datagram.inner, done);
+  }
+
+  /**
+   * A failed send names where the datagram went (the peer's endpoint, or the requested address
+   * before one is known), so a failure record shows the real target.
+   */
+  protected override sendFailed(
+    failure: Failure,
+    done: SendCallback | undefined,
+    address: string | undefined,
+    port: number | undefined,
+    peerKey?: string,
+  ): void {
+    const targeted = done && failure.target === undefined && address !== undefined && port !== undefined
+      ? { ...failure, target: formatEndpoint(address, port) }
+      : failure;
+    super.sendFailed(targeted, done, address, port, peerKey);
   }
 
   /** A send refused before encryption: to `done`, or to the failure log when there is none. */

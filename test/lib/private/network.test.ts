@@ -1,7 +1,8 @@
 import { BlockList } from 'node:net';
 import {
-  addressFamily, blockListOf, canonicalAddress, cidrProblem, embeddedIpv4, formatEndpoint, isCidr, isEndpoint, listContains, parseCidr,
-  parseCidrOrThrow,
+  addressFamily, blockListOf, canonicalAddress, cidrProblem, embeddedIpv4, embeddedIpv4Addresses, formatEndpoint, isCidr, isEndpoint, listContains,
+  parseCidr,
+  parseCidrOrThrow, parseIpAddress,
 } from '../../../lib/private/network';
 
 describe('parseCidr and canonicalAddress', () => {
@@ -70,5 +71,30 @@ describe('addresses', () => {
     ['-bad.example.com:5', false],
   ])('isEndpoint(%s) is %s', (value, expected) => {
     expect(isEndpoint(value)).toBe(expected);
+  });
+});
+
+describe('embeddedIpv4Addresses', () => {
+  const of = (address: string) => embeddedIpv4Addresses(parseIpAddress(address)!);
+  test.each([
+    ['::ffff:10.1.2.3', [{ address: '10.1.2.3', form: 'IPv4-mapped' }]],
+    ['::ffff:0:a01:203', [{ address: '10.1.2.3', form: 'IPv4-translated' }]],
+    ['64:ff9b::10.1.2.3', [{ address: '10.1.2.3', form: 'NAT64' }]],
+    ['2002:a01:203::', [{ address: '10.1.2.3', form: '6to4' }]],
+    ['2001:0:4136:e378:8000:63bf:f5fe:fdfc', [{ address: '10.1.2.3', form: 'Teredo client' }, { address: '65.54.227.120', form: 'Teredo server' }]],
+    ['2001:db8::1', []],
+    ['fd00::1', []],
+  ])('%s carries %j', (address, expected) => {
+    expect(of(address)).toEqual(expected);
+  });
+
+  test('local-use NAT64 yields the IPv4 address at every RFC 6052 prefix length', () => {
+    const found = of('64:ff9b:1:a01:2:300::').map((e) => e.address);
+    expect(found).toContain('10.1.2.3'); // /48: bytes 6, 7, 9, 10
+    expect(of('64:ff9b:1::a01:203').map((e) => e.address)).toContain('10.1.2.3'); // /96
+  });
+
+  test('IPv4 input carries nothing', () => {
+    expect(embeddedIpv4Addresses(parseIpAddress('10.1.2.3')!)).toEqual([]);
   });
 });

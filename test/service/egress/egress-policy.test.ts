@@ -40,6 +40,43 @@ describe('EgressPolicy (AWS defaults)', () => {
   });
 });
 
+describe('EgressPolicy: AWS IPv6 instance services and IPv4 carried in IPv6', () => {
+  const policy = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16', '100.64.0.0/16'] });
+
+  test.each(['fd00:ec2::254', 'fd00:ec2::253', 'fd00:ec2::23', 'FD00:EC2:0:0:0:0:0:254'])('denies %s (AWS instance services)', (address) => {
+    expect(policy.check(address)).toEqual({ code: 'DestinationDenied', reason: expect.stringContaining('is AWS instance services (') });
+  });
+
+  test.each([
+    ['64:ff9b::169.254.169.254', 'NAT64 for 169.254.169.254', 'link-local'],
+    ['64:ff9b:1::a9fe:a9fe', 'local-use NAT64 for 169.254.169.254', 'link-local'],
+    ['64:ff9b:1:a00:3:400::', 'local-use NAT64 for 10.0.3.4', 'VPC network'],
+    ['64:ff9b:1:a9fe:a9:fe00::', 'local-use NAT64 for 169.254.169.254', 'link-local'],
+    ['::ffff:169.254.169.254', '', 'link-local'],
+    ['::ffff:0:a00:304', 'IPv4-translated for 10.0.3.4', 'VPC network'],
+    ['2002:a00:304::1', '6to4 for 10.0.3.4', 'VPC network'],
+    ['2002:7f00:1::', '6to4 for 127.0.0.1', 'loopback'],
+    ['2002:a9fe:a9fe::1', '6to4 for 169.254.169.254', 'link-local'],
+    ['2001:0:4136:e378:8000:63bf:f5ff:fcfb', 'Teredo client for 10.0.3.4', 'VPC network'],
+    ['2001:0:a9fe:a9fe:8000:63bf:34ff:8efa', 'Teredo server for 169.254.169.254', 'link-local'],
+    ['2002:6440:1::', '6to4 for 100.64.0.1', 'VPC network'],
+  ])('denies %s (%s)', (address, via, label) => {
+    const failure = policy.check(address);
+    expect(failure?.code).toBe('DestinationDenied');
+    expect(failure?.reason).toContain(`${address}${via ? ` (${via})` : ''} is ${label} (`);
+  });
+
+  test.each(['2002:cb00:7105::1', '64:ff9b:1::cb00:7105', '2001:0:4136:e378:8000:63bf:34ff:8efa', '2001:db8::1', 'fd00:ec2::1'])('allows %s (public IPv4 carried, or no IPv4)', (address) => {
+    expect(policy.check(address)).toBeUndefined();
+  });
+
+  test('EgressAllowedNetworks covering the carried IPv4 address allows the embedding form', () => {
+    const allowing = new EgressPolicy({ deniedNetworks: ['10.0.0.0/16'], allowedNetworks: ['10.0.3.0/24'] });
+    expect(allowing.check('2002:a00:304::1')).toBeUndefined();
+    expect(allowing.check('2002:a00:404::1')?.code).toBe('DestinationDenied');
+  });
+});
+
 describe('EgressPolicy exceptions', () => {
   test('local mode allows loopback but nothing else that is denied', () => {
     const local = new EgressPolicy({ allowLoopback: true });

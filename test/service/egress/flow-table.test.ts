@@ -1,4 +1,4 @@
-import { FlowTable } from '../../../service/egress/flow-table';
+import { FlowTable, sourcePrefix } from '../../../service/egress/flow-table';
 
 describe('FlowTable', () => {
   test('a flow is active for 120 s after the last datagram, per Listener and client', () => {
@@ -54,5 +54,99 @@ describe('FlowTable', () => {
     expect(started).toEqual(['demo 203.0.113.5:4000', 'demo 203.0.113.5:4001']);
     flows.touch('demo', '203.0.113.5', 4000, 5_000 + 120_000);
     expect(started).toEqual(['demo 203.0.113.5:4000', 'demo 203.0.113.5:4001', 'demo 203.0.113.5:4000']);
+  });
+});
+
+describe('FlowTable under a flood of fresh sources', () => {
+  /** A distinct spoofed source per index, spread over many /24s. */
+  const spoofed = (i: number): string => `198.${Math.floor(i / 65536) % 256}.${Math.floor(i / 256) % 256}.${i % 256}`;
+
+  test('a live client that keeps talking keeps its flow while a flood ten times the table passes', () => {
+    const flows = new FlowTable({ maxFlows: 10_000 });
+    flows.touch('l', '203.0.113.5', 4000, 0);
+    flows.touch('l', '203.0.113.5', 4000, 1_000); // its second datagram: confirmed
+    let at = 1_000;
+    for (let i = 0; i < 100_000; i++) {
+      at = 1_000 + i / 10; // 100 000 spoofed flows in 10 s
+      flows.touch('l', spoofed(i), 53, at);
+      if (i % 25_000 === 0) flows.touch('l', '203.0.113.5', 4000, at); // keepalives
+    }
+    expect(flows.size).toBe(10_000);
+    expect(flows.evicted).toBe(100_000 - (10_000 - 1));
+    expect(flows.evictedConfirmed).toBe(0);
+    expect(flows.isActive('l', '203.0.113.5', 4000, at)).toBe(true);
+    // The newest spoofed flows are held (a fresh client's request still gets its reply).
+    expect(flows.isActive('l', spoofed(99_999), 53, at)).toBe(true);
+    expect(flows.isActive('l', spoofed(0), 53, at)).toBe(false);
+  });
+
+  test('a confirmed client that talked only once a minute is not pushed out by strangers', () => {
+    const flows = new FlowTable({ maxFlows: 100 });
+    flows.touch('l', '203.0.113.5', 4000, 0);
+    flows.touch('l', '203.0.113.5', 4000, 25_000);
+    for (let i = 0; i < 5_000; i++) flows.touch('l', spoofed(i), 1, 26_000 + i);
+    expect(flows.isActive('l', '203.0.113.5', 4000, 31_000)).toBe(true);
+  });
+
+  test('datagrams within the first second do not confirm a flow', () => {
+    const flows = new FlowTable({ maxFlows: 2 });
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 999);
+    flows.touch('l', '192.0.2.2', 1, 1_500);
+    flows.touch('l', '192.0.2.2', 1, 2_500); // confirmed
+    flows.touch('l', '192.0.2.3', 1, 3_000); // evicts the unconfirmed 192.0.2.1
+    expect(flows.isActive('l', '192.0.2.1', 1, 3_000)).toBe(false);
+    expect(flows.isActive('l', '192.0.2.2', 1, 3_000)).toBe(true);
+    expect(flows.isActive('l', '192.0.2.3', 1, 3_000)).toBe(true);
+  });
+
+  test('at capacity with only confirmed flows, the least recently refreshed one goes', () => {
+    const flows = new FlowTable({ maxFlows: 2 });
+    for (const address of ['192.0.2.1', '192.0.2.2']) {
+      flows.touch('l', address, 1, 0);
+      flows.touch('l', address, 1, 2_000);
+    }
+    flows.touch('l', '192.0.2.1', 1, 4_000);
+    flows.touch('l', '192.0.2.3', 1, 5_000);
+    expect(flows.evictedConfirmed).toBe(1);
+    expect(flows.isActive('l', '192.0.2.2', 1, 5_000)).toBe(false);
+    expect(flows.isActive('l', '192.0.2.1', 1, 5_000)).toBe(true);
+  });
+
+  test('one source prefix holds at most maxNewFlowsPerPrefix new flows and churns only its own', () => {
+    const flows = new FlowTable({ maxFlows: 1_000, maxNewFlowsPerPrefix: 16 });
+    flows.touch('l', '192.0.2.1', 1, 0); // another /24, new
+    for (let port = 1; port <= 10_000; port++) flows.touch('l', '198.51.100.7', port, 10 + port / 100);
+    for (let i = 0; i < 5_000; i++) flows.touch('l', `2001:db8:0:${(i % 256).toString(16)}::${(i + 1).toString(16)}`, 1, 200);
+    expect(flows.isActive('l', '192.0.2.1', 1, 300)).toBe(true);
+    expect(flows.isActive('l', '198.51.100.7', 10_000, 300)).toBe(true);
+    expect(flows.isActive('l', '198.51.100.7', 9_984, 300)).toBe(false);
+    // 1 + 16 (one /24) + 16 (2001:db8::/56: every i above shares it)
+    expect(flows.size).toBe(33);
+  });
+
+  test('expired new flows are swept and free their prefix', () => {
+    const flows = new FlowTable({ idleSeconds: 10, maxNewFlowsPerPrefix: 2 });
+    flows.touch('l', '198.51.100.7', 1, 0);
+    flows.touch('l', '198.51.100.7', 2, 0);
+    expect(flows.sweep(10_000)).toBe(2);
+    expect(flows.size).toBe(0);
+    flows.touch('l', '198.51.100.7', 3, 10_000);
+    flows.touch('l', '198.51.100.7', 4, 10_000);
+    expect(flows.isActive('l', '198.51.100.7', 3, 10_001)).toBe(true);
+    expect(flows.evicted).toBe(0);
+  });
+});
+
+describe('sourcePrefix', () => {
+  test.each([
+    ['203.0.113.5', '203.0.113'],
+    ['::ffff:203.0.113.5', '::ffff:203.0.113'],
+    ['2001:db8:1:2345::1', '2001:db8:1:2300::/56'],
+    ['2001:db8:1:23ff:aaaa:bbbb:cccc:dddd', '2001:db8:1:2300::/56'],
+    ['2001:db8::1', '2001:db8:0:0::/56'],
+    ['::1', '0:0:0:0::/56'],
+  ])('%s counts against %s', (address, prefix) => {
+    expect(sourcePrefix(address)).toBe(prefix);
   });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { DestinationRecord, ListenerRecord } from '../../../lib/private/records';
-import type { DestinationContext } from '../../../service/destinations/destination';
+import type { Destination, DestinationContext } from '../../../service/destinations/destination';
 import { createDestination as createAnyDestination } from '../../../service/destinations/destination-factory';
 import type { QueuedPacket } from '../../../service/destinations/packet';
 import { LOCAL_DESTINATION_FACTORIES } from '../../../service/local/local-destination-factories';
@@ -16,8 +16,16 @@ const context: DestinationContext = {
   sqsClient: () => { throw new Error('no SQS in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
-const createDestination = (record: DestinationRecord, l: ListenerRecord, c: DestinationContext) =>
-  createAnyDestination(record, l, c, LOCAL_DESTINATION_FACTORIES);
+/** Destinations created by a test, closed after it (their handler threads end). */
+const created: Destination[] = [];
+const createDestination = async (record: DestinationRecord, l: ListenerRecord, c: DestinationContext): Promise<Destination> => {
+  const destination = await createAnyDestination(record, l, c, LOCAL_DESTINATION_FACTORIES);
+  created.push(destination);
+  return destination;
+};
+afterEach(async () => {
+  await Promise.all(created.splice(0).map((d) => d.close?.()));
+});
 
 function packet(data: string, tag = 'T1'): QueuedPacket {
   const json = JSON.stringify({ Tag: tag, Remote: { IpAddress: '127.0.0.1', Port: 4000 }, Data: Buffer.from(data).toString('base64') });
@@ -78,4 +86,38 @@ describe('local destination types outside local mode', () => {
     await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
       .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs)`);
   });
+});
+
+describe('local handlers run in their own worker thread', () => {
+  test('a handler that blocks its event loop does not stall this thread, times out, and the next batch gets a fresh worker', async () => {
+    const blocking = await createDestination({ Name: 'b', Type: 'local', Module: 'blocking-handler.cjs', Handler: 'blocks' }, listener, context);
+    const ticks: number[] = [];
+    const interval = setInterval(() => ticks.push(Date.now()), 20);
+    const started = Date.now();
+    await expect(blocking.deliver([packet('x')])).rejects.toThrow('local handler blocking-handler.cjs#blocks failed: Error: did not finish within 0.5 s');
+    clearInterval(interval);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // This thread kept running its timers while the handler spun.
+    expect(ticks.length).toBeGreaterThan(10);
+    await expect(blocking.deliver([packet('y')])).rejects.toThrow('did not finish within 0.5 s');
+    await blocking.close?.();
+  }, 20_000);
+
+  test('another local destination answers while one handler is blocked', async () => {
+    const blocking = await createDestination({ Name: 'b', Type: 'local', Module: 'blocking-handler.cjs', Handler: 'blocks' }, listener, context);
+    const quick = await createDestination({ Name: 'q', Type: 'local', Module: 'blocking-handler.cjs', Handler: 'quick' }, listener, context);
+    const blocked = blocking.deliver([packet('x')]).catch((err: Error) => err.message);
+    expect(await quick.deliver([packet('hi', 'H')])).toEqual({ response: { Replies: [{ Tag: 'H', Data: Buffer.from('hi').toString('base64') }] } });
+    expect(await blocked).toContain('did not finish');
+    await Promise.all([blocking.close?.(), quick.close?.()]);
+  }, 20_000);
+
+  test('handler error text is cut to 200 characters in the failure reason (it may quote the payload)', async () => {
+    const leaking = await createDestination({ Name: 'l', Type: 'local', Module: 'blocking-handler.cjs', Handler: 'leaksPayload' }, listener, context);
+    const error = String(await leaking.deliver([packet('secret-payload')]).catch((err: Error) => err.message));
+    expect(error).toMatch(/^local handler blocking-handler\.cjs#leaksPayload failed: Error: bad payload x+… \(\d+ characters\)$/);
+    expect(error).not.toContain('secret-payload');
+    expect(error.length).toBeLessThan(320);
+    await leaking.close?.();
+  }, 20_000);
 });

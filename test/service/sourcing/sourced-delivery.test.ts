@@ -46,6 +46,16 @@ describe('SourcedDelivery', () => {
     ]);
   });
 
+  test("a failure naming the Listener's real target (a WireGuard peer's endpoint) is recorded with that target, not the requested address", async () => {
+    const { run, failed } = delivery(1);
+    const listener = new HeldListener();
+    run.send(listener, 0, datagram(7));
+    const result = run.finish();
+    listener.callbacks[0]({ code: 'NoSession', reason: 'no session', target: '198.51.100.2:40000' });
+    await result;
+    expect(failed).toEqual([[0, '198.51.100.2:40000', { code: 'NoSession', reason: 'no session' }]]);
+  });
+
   test('a Listener that throws fails that entry with SendFailed', async () => {
     const { run, failed } = delivery(1);
     const throwing: ListenerHandle = { ...new HeldListener(), send: () => { throw new Error('boom'); } };

@@ -224,7 +224,7 @@ describe('peer configuration changes', () => {
     pair.b.close();
   });
 
-  test('the unknown-peer limit turns further strangers away with RateLimited', () => {
+  test('the unknown-peer limit turns further strangers away with RateLimited once every slot holds a peer that sent transport data', () => {
     const gatewayPrivate = generatePrivateKey();
     const clock = new ManualClock();
     const aOut = new RecordingOutput();
@@ -240,7 +240,11 @@ describe('peer configuration changes', () => {
       out.onTransmit = (wire) => a.receive(wire.data, B_ADDRESS, B_PORT);
       return device;
     });
+    // The gateway answers only the first client: it completes its handshake and sends its packet.
+    aOut.onTransmit = (wire) => clients[0].receive(wire.data, A_ADDRESS, A_PORT);
     clients[0].send(a.publicKey, Buffer.from('1'), CLIENT_TO_GATEWAY);
+    expect(aOut.delivered).toHaveLength(1);
+    aOut.onTransmit = undefined;
     clients[1].send(a.publicKey, Buffer.from('2'), CLIENT_TO_GATEWAY);
     expect(aOut.codes()).toEqual(['RateLimited']);
     expect(a.peerKeys()).toHaveLength(1);

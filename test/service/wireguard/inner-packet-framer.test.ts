@@ -46,14 +46,36 @@ describe('InnerPacketFramer on its own', () => {
     expect(f.open(peer, clientPacket('spoofed', '10.99.0.99'))).toEqual({ code: 'AllowedIpsViolation', reason: expect.stringContaining('10.99.0.99') });
   });
 
+  test.each([
+    ['a bad IPv4 total length', (p: Buffer) => p.writeUInt16BE(p.length + 40, 2)],
+    ['an IPv4 IHL below 5', (p: Buffer) => { p[0] = 0x44; }],
+    ['an IPv4 IHL of 0', (p: Buffer) => { p[0] = 0x40; }],
+  ])('open refuses an inner packet from outside the AllowedIPs with %s as InvalidData, never as raw data', (_name, damage) => {
+    const f = framer();
+    const peer = standalonePeer({ allowedIps: ['10.99.0.2/32'] });
+    const packet = Buffer.from(clientPacket('spoofed', '10.99.0.99'));
+    damage(packet);
+    expect(f.open(peer, packet)).toEqual({ code: 'InvalidData', reason: expect.stringContaining('IPv4') });
+    expect(peer.lastInner).not.toBeNull();
+  });
+
+  test('frame refuses a payload that starts like an IP packet but does not parse, for raw peers and without decapsulation', () => {
+    const peer = standalonePeer({ allowedIps: ['10.99.0.2/32'] });
+    const packet = Buffer.from(clientPacket('to elsewhere', '10.99.0.1'));
+    packet.writeUInt16BE(packet.length + 40, 2);
+    const into = Buffer.alloc(MAX_INNER_PACKET_LENGTH);
+    expect(framer(false).frame(peer, packet, undefined, into)).toEqual({ code: 'InvalidData', reason: expect.stringContaining('total length') });
+    expect(framer(false).frame(peer, Buffer.from('hello'), undefined, into)).toEqual({ code: 'InvalidData', reason: expect.stringContaining('IPv6') });
+  });
+
   test('a peer that sent raw data gets raw data back; without decapsulation the whole packet is delivered', () => {
     const f = framer();
     const peer = standalonePeer({ allowedIps: ['10.99.0.2/32'] });
-    expect(f.open(peer, Buffer.from('bare datagram'))).toBeUndefined();
+    expect(f.open(peer, Buffer.from('Raw datagram'))).toBeUndefined();
     expect(f.inner).toBeUndefined();
     const into = Buffer.alloc(MAX_INNER_PACKET_LENGTH);
-    expect(f.frame(peer, Buffer.from('bare reply'), undefined, into)).toBe(10);
-    expect(into.subarray(0, 10).toString()).toBe('bare reply');
+    expect(f.frame(peer, Buffer.from('Raw reply!'), undefined, into)).toBe(10);
+    expect(into.subarray(0, 10).toString()).toBe('Raw reply!');
     const whole = framer(false);
     const packet = clientPacket('whole');
     expect(whole.open(peer, packet)).toBeUndefined();
@@ -125,13 +147,13 @@ describe('inner addressing between two devices', () => {
   test('payloads that are not IP packets pass through raw, and replies to such a peer are raw too', () => {
     pair = devicePair({ bOptions: { decapsulatedDelivery: false } });
     // b without decapsulation sends its payload as is: a bare datagram.
-    pair.b.send(pair.aKey, Buffer.from('bare datagram'));
+    pair.b.send(pair.aKey, Buffer.from('Raw datagram'));
     pair.pump();
-    expect(pair.aOut.delivered[0].data.toString('utf8').replace(/\0+$/, '')).toBe('bare datagram');
+    expect(pair.aOut.delivered[0].data.toString('utf8').replace(/\0+$/, '')).toBe('Raw datagram');
     expect(pair.aOut.delivered[0].inner).toBeUndefined();
-    pair.a.send(pair.bKey, Buffer.from('bare reply'));
+    pair.a.send(pair.bKey, Buffer.from('Raw reply'));
     pair.pump();
-    expect(pair.bOut.delivered[0].data.toString('utf8').replace(/\0+$/, '')).toBe('bare reply');
+    expect(pair.bOut.delivered[0].data.toString('utf8').replace(/\0+$/, '')).toBe('Raw reply');
   });
 
   test('without decapsulated delivery the whole inner IP packet is delivered, padding removed', () => {

@@ -132,14 +132,26 @@ describe('inner IPv6/UDP packets', () => {
 describe('not IP packets', () => {
   test.each([
     ['empty', ''],
-    ['text', Buffer.from('hello world').toString('hex')],
-    ['version 4 but too short', '45000014'],
-    ['IPv4 total length beyond the data', `4500ffff${'00'.repeat(16)}`],
-    ['IPv4 IHL below 5', `4400001c${'00'.repeat(24)}`],
-    ['version 6 but too short', '60000000'],
-    ['IPv6 payload length beyond the data', `60000000ffff1140${'00'.repeat(32)}`],
+    ['text with another first nibble', Buffer.from('{"hello":"world"}').toString('hex')],
+    ['first nibble 0', '0102030405'],
+    ['first nibble 5', Buffer.from('Zebra').toString('hex')],
   ])('%s is raw data', (_name, hexData) => {
     expect(parseInnerPacket(Buffer.from(hexData, 'hex'))).toBeUndefined();
+  });
+});
+
+describe('payloads that say IP but do not parse are refused, never raw data', () => {
+  test.each([
+    ['version 4 but too short', '45000014', /IPv4 header is truncated/],
+    ['IPv4 total length beyond the data', `4500ffff${'00'.repeat(16)}`, /total length 65535/],
+    ['IPv4 total length below the header', `45000004${'00'.repeat(16)}`, /total length 4/],
+    ['IPv4 IHL below 5', `4400001c${'00'.repeat(24)}`, /IHL < 5/],
+    ['IPv4 IHL 0', `4000001c${'00'.repeat(24)}`, /IHL < 5/],
+    ['version 6 but too short', '60000000', /IPv6 header is truncated/],
+    ['IPv6 payload length beyond the data', `60000000ffff1140${'00'.repeat(32)}`, /payload length 65535/],
+    ['text starting with a nibble of 6', Buffer.from('hello world').toString('hex'), /IPv6 header is truncated/],
+  ])('%s', (_name, hexData, reason) => {
+    expect(parseInnerPacket(Buffer.from(hexData, 'hex'))).toMatch(reason);
   });
 });
 
