@@ -44,6 +44,8 @@ export class DestinationLane {
   private dropLogTimer?: NodeJS.Timeout;
   /** Set once undelivered packets were given up and recorded: later outcomes add no second record. */
   private abandoned = false;
+  /** Batches whose delivery threw, numbered for the log record that carries their error. */
+  private failedBatches = 0;
 
   public constructor(private readonly options: DestinationLaneOptions) {
     const batching = options.record.Batching ?? {};
@@ -140,7 +142,18 @@ export class DestinationLane {
     } catch (err) {
       metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
       if (this.abandoned) return;
-      const reason = `${destination.type} destination ${destination.name}: ${(err as Error)?.message ?? String(err)}`;
+      // The error text may quote payloads (a handler's exception): logged once per batch, truncated;
+      // each packet's failure record names the batch instead of repeating it.
+      const batchNumber = ++this.failedBatches;
+      this.options.logger.warn('destination batch failed', {
+        listener,
+        destination: destination.name,
+        batch: batchNumber,
+        packets: batch.length,
+        error: truncated(errorText(err)),
+      });
+      const reason = `${destination.type} destination ${destination.name}: batch ${batchNumber} of ${batch.length} packet${batch.length === 1 ? '' : 's'} failed `
+        + '(its error is logged once, as "destination batch failed")';
       for (const packet of batch) {
         failures.report({ code: 'DestinationFailed', reason }, { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag });
       }
@@ -214,4 +227,19 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   const settled = await Promise.race([work.then(() => true, () => true), late]);
   clearTimeout(timer);
   return settled;
+}
+
+/** Characters of a batch error kept in its log record. */
+const MAX_BATCH_ERROR_LENGTH = 200;
+
+function errorText(err: unknown): string {
+  try {
+    return (err as Error)?.message ?? String(err);
+  } catch {
+    return 'unknown error';
+  }
+}
+
+function truncated(text: string): string {
+  return text.length <= MAX_BATCH_ERROR_LENGTH ? text : `${text.slice(0, MAX_BATCH_ERROR_LENGTH)}… (${text.length} characters)`;
 }

@@ -30,13 +30,29 @@ function lane(deliver: (batch: readonly QueuedPacket[]) => Promise<DeliveryResul
 }
 
 describe('DestinationLane', () => {
+  test('a batch error (which may quote payloads) is logged once per batch, truncated, never in the packet records', async () => {
+    const secret = 'payload:' + 'x'.repeat(500);
+    const { lane: l, failures, records } = lane(async () => { throw new Error(secret); });
+    for (let i = 0; i < 3; i++) l.enqueue(packet(i));
+    await l.drain();
+    expect(failures.records).toHaveLength(3);
+    for (const r of failures.records) expect(r.failure.reason).not.toContain('payload:');
+    const logged = records.filter((r) => r.message === 'destination batch failed');
+    expect(logged).toHaveLength(1);
+    expect(logged[0].attributes).toMatchObject({ destination: 'd', batch: 1, packets: 3 });
+    const error = String(logged[0].attributes.error);
+    expect(error.startsWith('payload:xxx')).toBe(true);
+    expect(error).toContain('(508 characters)');
+    expect(error.length).toBeLessThan(240);
+  });
+
   test('a failed batch reports DestinationFailed once per packet, naming the destination and the client', async () => {
     const { lane: l, failures, metrics } = lane(async () => { throw new Error('AccessDenied'); });
     for (let i = 0; i < 4; i++) l.enqueue(packet(i));
     await l.drain();
     expect(failures.records).toHaveLength(4);
     expect(failures.records[1]).toEqual({
-      failure: { code: 'DestinationFailed', reason: 'sqs destination d: AccessDenied' },
+      failure: { code: 'DestinationFailed', reason: 'sqs destination d: batch 1 of 3 packets failed (its error is logged once, as "destination batch failed")' },
       context: { listener: 'demo', destination: 'd', remote: '198.51.100.1:1001', tag: 't1' },
     });
     expect(metrics.observations.get('BatchSize')).toEqual([3, 1]);
