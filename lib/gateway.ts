@@ -81,6 +81,13 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** Name of the table (peers in other regions need it). */
   public readonly tableName: string;
 
+  /**
+   * Table of the fleet's ownership directory: which task owns each client flow, and the tasks'
+   * relay endpoints. Its items expire on their own (TTL attribute `expiresAt`); the configuration
+   * reader never scans it.
+   */
+  public readonly directoryTable: dynamodb.ITable;
+
   /** Queue that SNS topics of PacketSources deliver sourced packets to. */
   public readonly deliveryQueue: sqs.IQueue;
 
@@ -319,7 +326,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
         .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
     }
-    enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
+    this.directoryTable = enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
 
     // Load balancer with static addresses.
     const { loadBalancer, elasticIpAddresses } = createGatewayLoadBalancer(this, {

@@ -167,8 +167,10 @@ describe('fleet relay', () => {
   });
 
   test('the directory has a table of its own: on-demand, encrypted, recoverable, items expire; the container learns its name', () => {
-    const t = gateway().template();
+    const { gw, template } = gateway();
+    const t = template();
     const directoryId = logicalId(t, 'AWS::DynamoDB::Table', 'GatewayDirectoryTable');
+    expect(Stack.of(gw).resolve(gw.directoryTable.tableName)).toEqual({ Ref: directoryId });
     expect(t.toJSON().Resources[directoryId]).toMatchObject({
       DeletionPolicy: 'Delete',
       Properties: {
