@@ -14,7 +14,6 @@ import { Construct } from 'constructs';
 import { IPacketGateway } from './gateway-interface';
 import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
-import { EXPIRES_AT_ATTRIBUTE } from './private/fleet';
 import { enableFleetRelay } from './private/fleet-relay';
 import { FleetSecrets } from './private/fleet-secrets';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
@@ -82,6 +81,13 @@ export class PacketGateway extends Construct implements IPacketGateway {
 
   /** Name of the table (peers in other regions need it). */
   public readonly tableName: string;
+
+  /**
+   * Table of the fleet's ownership directory: which task owns each client flow, and the tasks'
+   * relay endpoints. Its items expire on their own (TTL attribute `expiresAt`); the configuration
+   * reader never scans it.
+   */
+  public readonly directoryTable: dynamodb.ITable;
 
   /** Queue that SNS topics of PacketSources deliver sourced packets to. */
   public readonly deliveryQueue: sqs.IQueue;
@@ -179,7 +185,6 @@ export class PacketGateway extends Construct implements IPacketGateway {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
       removalPolicy,
     });
     this.table = table;
@@ -322,7 +327,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
         .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
     }
-    enableFleetRelay({ service: this.service, container: this.container, table, taskRole: accessRole });
+    this.directoryTable = enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
 
     // Load balancer with static addresses.
     const { loadBalancer, elasticIpAddresses } = createGatewayLoadBalancer(this, {

@@ -45,7 +45,8 @@ tag key), ${ServiceEnvironment.ConfigReloadSeconds} (default 10), ${ServiceEnvir
 (default 60, 0 = off), ${ServiceEnvironment.AcceptUnsignedSns} (1: accept unsigned SNS notifications from a
 local SNS/SQS server; refused for a delivery queue on AWS), ${ServiceEnvironment.StopDeadlineSeconds} (graceful stop
 limit, default 25; keep it below the container's stop timeout), ${ServiceEnvironment.RelayPort} (fleet relay port:
-sourced packets are sent by the task owning the client's flow), ${ServiceEnvironment.MemberAddress} /
+sourced packets are sent by the task owning the client's flow; needs ${ServiceEnvironment.DirectoryTable}, the fleet's
+directory table), ${ServiceEnvironment.MemberAddress} /
 ${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS).
 `;
 
@@ -86,6 +87,9 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
   const tagSecretText = env[ServiceEnvironment.TagSecret];
   const tagSecret = tagSecretText ? Buffer.from(tagSecretText, 'base64') : undefined;
   if (tagSecret && tagSecret.length < 16) throw new UsageError(`${ServiceEnvironment.TagSecret} must be base64 of at least 16 bytes`);
+  if (!local && env[ServiceEnvironment.RelayPort] !== undefined && !env[ServiceEnvironment.DirectoryTable]) {
+    throw new UsageError(`${ServiceEnvironment.RelayPort} is set but ${ServiceEnvironment.DirectoryTable} is not: the fleet relay needs the fleet's directory table (set both or neither)`);
+  }
   return {
     mode: local ? 'local' : 'aws',
     region,
@@ -103,6 +107,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     logLevel,
     ...(flag(env[ServiceEnvironment.AcceptUnsignedSns]) ? { acceptUnsignedSns: true } : {}),
     ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
+    ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined
       : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),

@@ -89,10 +89,12 @@ export interface ServiceOptions {
   readonly deliveryLog?: Partial<CloudWatchDeliveryLogSinkOptions>;
   /**
    * AWS mode: UDP port of the relay between fleet members (docs/FLEET.md). Turns the fleet on:
-   * sourced entries are sent by the member owning their flow. Needs `tagSecret` (the relay key is
-   * derived from it). @default - no relay: entries leave from this member only
+   * sourced entries are sent by the member owning their flow. Needs `directoryTableName` and
+   * `tagSecret` (the relay key is derived from it). @default - no relay: entries leave from this member only
    */
   readonly relayPort?: number;
+  /** AWS mode with a relay port (required then): the fleet's directory table (flow, peer and member items). */
+  readonly directoryTableName?: string;
   /** Address the relay binds. @default `host` */
   readonly relayBindAddress?: string;
   /** This member's identity. @default - from the ECS task metadata endpoint or the member variables */
@@ -141,6 +143,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
   const fleetOn = !local && options.relayPort !== undefined;
   if (fleetOn && !options.tagSecret) throw new Error(`the fleet relay needs the fleet's shared secret (${ServiceEnvironment.TagSecret})`);
+  if (fleetOn && !options.directoryTableName) {
+    throw new Error(`the fleet relay (${ServiceEnvironment.RelayPort} ${options.relayPort}) needs the fleet's directory table (${ServiceEnvironment.DirectoryTable}): set both or neither`);
+  }
   const dynamo = local ? undefined : options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region }));
   let fleet: Fleet | undefined;
 
@@ -181,7 +186,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       relayPort: options.relayPort!,
       relayBindAddress: options.relayBindAddress ?? options.host,
       documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
-      tableName: options.tableName!,
+      directoryTableName: options.directoryTableName!,
       listeners: gateway,
       flows: gateway.flows,
       metrics,

@@ -1,11 +1,15 @@
 /**
  * The Listener fleet's shared contract (docs/FLEET.md): the relay port between members and the
- * directory items members keep in the gateway's table. The construct opens the port and scopes
- * the task role to the key prefixes; the data plane uses both. Pure: no CDK import.
+ * directory items members keep in the fleet's directory table (a table of its own, apart from the
+ * configuration table). The construct opens the port, creates the table and scopes the task role
+ * to the key prefixes; the data plane uses all three. Pure: no CDK import.
  */
 
 /** Default UDP port of the relay between fleet members. */
 export const DEFAULT_RELAY_PORT = 7470;
+
+/** Partition key attribute of the directory table. */
+export const DIRECTORY_PARTITION_KEY = 'pk';
 
 /** Partition key prefix of a flow's directory item: `flow#<listener>#<address>#<port>`. */
 export const FLOW_KEY_PREFIX = 'flow#';

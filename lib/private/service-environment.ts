@@ -44,8 +44,13 @@ export const ServiceEnvironment = {
    * an AWS endpoint; a WARN is logged at start and every minute while it is on. Never set by the construct.
    */
   AcceptUnsignedSns: 'PACKET_GATEWAY_ACCEPT_UNSIGNED_SNS',
-  /** UDP port of the relay between fleet members; set (by the construct) to turn the fleet relay on. */
+  /** UDP port of the relay between fleet members; set (by the construct) with {@link ServiceEnvironment.DirectoryTable} to turn the fleet relay on. */
   RelayPort: 'PACKET_GATEWAY_RELAY_PORT',
+  /**
+   * The fleet's directory table (flow, peer and member items, docs/FLEET.md); with
+   * {@link ServiceEnvironment.RelayPort} it turns the fleet on. Set by the construct.
+   */
+  DirectoryTable: 'PACKET_GATEWAY_DIRECTORY_TABLE',
   /** This member's private address, outside ECS (inside ECS it comes from the task metadata endpoint). */
   MemberAddress: 'PACKET_GATEWAY_MEMBER_ADDRESS',
   /** This member's id, outside ECS. @default - the ECS task id, else a random id */

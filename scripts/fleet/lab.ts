@@ -14,6 +14,8 @@
  *     replies go back to the client;
  *   - a PacketSource binding the lab's topic to `fleet`; the topic is subscribed to the delivery
  *     queue with the filter policy the registration function sets for the home region (none).
+ * The directory table (`PACKET_GATEWAY_DIRECTORY_TABLE`) starts empty: the tasks keep their flow,
+ * peer and member items there.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +31,7 @@ import { ECHO_FUNCTION } from './echo-handler';
 import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
-import { DEFAULT_RELAY_PORT } from '../../lib/private/fleet';
+import { DEFAULT_RELAY_PORT, DIRECTORY_PARTITION_KEY } from '../../lib/private/fleet';
 import {
   LISTENER_KEY_PREFIX,
   LISTENER_KIND,
@@ -111,6 +113,8 @@ export interface Fleet {
   readonly region: string;
   readonly listeners: ReadonlyArray<{ readonly name: string; readonly protocol: string; readonly port: number; readonly publicKey?: string }>;
   readonly tableName: string;
+  /** The fleet's directory table (flow, peer and member items). */
+  readonly directoryTableName: string;
   readonly topicArn: string;
   readonly deliveryQueueUrl: string;
   readonly ingressQueueUrl: string;
@@ -186,12 +190,19 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       sqs.destroy();
     });
 
-    // What the construct creates: table, delivery queue; what the user brings: topic, ingress queue, function.
+    // What the construct creates: configuration table, directory table, delivery queue; what the user brings: topic, ingress queue, function.
     const tableName = `${prefix}-gateway`;
     await dynamo.send(new CreateTableCommand({
       TableName: tableName,
       KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
       AttributeDefinitions: [{ AttributeName: TABLE_PARTITION_KEY, AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }));
+    const directoryTableName = `${prefix}-directory`;
+    await dynamo.send(new CreateTableCommand({
+      TableName: directoryTableName,
+      KeySchema: [{ AttributeName: DIRECTORY_PARTITION_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: DIRECTORY_PARTITION_KEY, AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
     }));
     const deliveryQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-delivery` }))).QueueUrl!;
@@ -251,6 +262,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       [ServiceEnvironment.TagSecret]: tagSecret,
       [ServiceEnvironment.VpcCidrs]: network.taskNetwork,
       [ServiceEnvironment.RelayPort]: String(DEFAULT_RELAY_PORT),
+      [ServiceEnvironment.DirectoryTable]: directoryTableName,
       [wgKeyVariable]: wgPrivateKey,
       // what ECS and the task role give it
       AWS_REGION: region,
@@ -360,6 +372,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       region,
       listeners: [UDP_LISTENER, { ...WG_LISTENER, publicKey: publicKeyOf(wgPrivateKey) }],
       tableName,
+      directoryTableName,
       topicArn,
       deliveryQueueUrl,
       ingressQueueUrl,

@@ -147,7 +147,7 @@ function describe(fleet: Fleet, logDirectory: string): string {
     `Topic ARN:     ${fleet.topicArn}   (PacketSource of Listener ${udp.name})`,
     `Ingress queue: ${fleet.ingressQueueUrl}   (every datagram; Lambda function echo answers each)`,
     `Delivery queue: ${fleet.deliveryQueueUrl}`,
-    `DynamoDB:      ${fleet.endpoints.dynamodb}  table ${fleet.tableName}`,
+    `DynamoDB:      ${fleet.endpoints.dynamodb}  table ${fleet.tableName}, directory ${fleet.directoryTableName}`,
     `Publish with:  ${env}`,
     '',
     'Try (as root):',

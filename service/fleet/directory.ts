@@ -1,7 +1,7 @@
 /**
  * The fleet's directory of owners (docs/FLEET.md "Ownership and the directory"): which member
- * owns a flow (Listener, client address, port) or a WireGuard peer, kept as items in the gateway's
- * table under the `flow#` and `peer#` key prefixes (the configuration reader ignores them).
+ * owns a flow (Listener, client address, port) or a WireGuard peer, kept as items in the fleet's
+ * directory table (not the configuration table) under the `flow#` and `peer#` key prefixes.
  *
  * Writes happen only when ownership changes (a flow new to this member): claims are coalesced by
  * key and written with BatchWriteItem (≤ 25 items) every `flushMs`, never awaited by the caller.
@@ -11,6 +11,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  DIRECTORY_PARTITION_KEY,
   EXPIRES_AT_ATTRIBUTE,
   flowItemKey,
   OWNER_MEMBER_ATTRIBUTE,
@@ -18,11 +19,11 @@ import {
   SINCE_ATTRIBUTE,
 } from '../../lib/private/fleet';
 import { MetricName } from '../../lib/private/metrics';
-import { TABLE_PARTITION_KEY } from '../../lib/private/records';
 import type { MetricsRecorder } from '../contracts';
 
 export interface FleetDirectoryOptions {
   readonly documents: DynamoDBDocumentClient;
+  /** The fleet's directory table. */
   readonly tableName: string;
   /** This member: the owner its claims name. */
   readonly memberId: string;
@@ -115,7 +116,7 @@ export class FleetDirectory {
   async lookupConsistent(key: string): Promise<string | undefined> {
     this.options.metrics.increment(MetricName.OwnerLookups);
     try {
-      const get = new GetCommand({ TableName: this.options.tableName, Key: { [TABLE_PARTITION_KEY]: key }, ConsistentRead: true });
+      const get = new GetCommand({ TableName: this.options.tableName, Key: { [DIRECTORY_PARTITION_KEY]: key }, ConsistentRead: true });
       const out = await this.documents.send(get);
       const owner = ownerOf(out.Item);
       if (owner) this.remember(key, owner);
@@ -175,7 +176,7 @@ export class FleetDirectory {
     let requests = batch.map((c) => ({
       PutRequest: {
         Item: {
-          [TABLE_PARTITION_KEY]: c.key,
+          [DIRECTORY_PARTITION_KEY]: c.key,
           [OWNER_MEMBER_ATTRIBUTE]: memberId,
           [SINCE_ATTRIBUTE]: c.since,
           [EXPIRES_AT_ATTRIBUTE]: Math.floor(c.since / 1000) + this.ttlSeconds,
@@ -218,15 +219,15 @@ export class FleetDirectory {
   private async read(keys: readonly string[]): Promise<Map<string, string>> {
     const { tableName } = this.options;
     const owners = new Map<string, string>();
-    let wanted: Array<Record<string, unknown>> = keys.map((k) => ({ [TABLE_PARTITION_KEY]: k }));
+    let wanted: Array<Record<string, unknown>> = keys.map((k) => ({ [DIRECTORY_PARTITION_KEY]: k }));
     for (let attempt = 0; attempt < 3 && wanted.length > 0; attempt++) {
       try {
         const out = await this.documents.send(new BatchGetCommand({
-          RequestItems: { [tableName]: { Keys: wanted, ProjectionExpression: '#k, #o', ExpressionAttributeNames: { '#k': TABLE_PARTITION_KEY, '#o': OWNER_MEMBER_ATTRIBUTE } } },
+          RequestItems: { [tableName]: { Keys: wanted, ProjectionExpression: '#k, #o', ExpressionAttributeNames: { '#k': DIRECTORY_PARTITION_KEY, '#o': OWNER_MEMBER_ATTRIBUTE } } },
         }));
         for (const item of out.Responses?.[tableName] ?? []) {
           const owner = ownerOf(item);
-          if (owner) owners.set(item[TABLE_PARTITION_KEY] as string, owner);
+          if (owner) owners.set(item[DIRECTORY_PARTITION_KEY] as string, owner);
         }
         wanted = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof wanted;
       } catch (err) {

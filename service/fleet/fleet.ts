@@ -35,8 +35,8 @@ export interface FleetOptions {
   /** @default 0.0.0.0 */
   readonly relayBindAddress?: string;
   readonly documents: DynamoDBDocumentClient;
-  /** The gateway's table (directory and member items). */
-  readonly tableName: string;
+  /** The fleet's directory table (directory and member items). */
+  readonly directoryTableName: string;
   readonly listeners: ListenerRegistry;
   readonly flows: FlowTable;
   readonly metrics: MetricsRecorder;
@@ -81,7 +81,7 @@ export class Fleet implements EntryRouter {
     this.now = options.now ?? Date.now;
     this.budgetMs = options.retryBudgetMs ?? 20_000;
     this.maxWaiting = options.maxWaiting ?? 100_000;
-    const { identity, documents, tableName, metrics, logger } = options;
+    const { identity, documents, directoryTableName: tableName, metrics, logger } = options;
     this.relay = new RelayEndpoint({
       memberId: identity.memberId,
       secret: options.secret,

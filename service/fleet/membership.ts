@@ -1,5 +1,5 @@
 /**
- * Fleet membership (docs/FLEET.md "Membership"): this member's item in the gateway's table
+ * Fleet membership (docs/FLEET.md "Membership"): this member's item in the fleet's directory table
  * (`member#<memberId>`: relay endpoint, start time, draining) written at start, refreshed every
  * `refreshSeconds` with a TTL of `itemTtlSeconds`, deleted at stop; and the relay endpoints of
  * other members, read on demand and cached briefly. A member whose relay did not answer is
@@ -11,15 +11,16 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@
 import type { MemberIdentity } from './member';
 import type { RelayPeer } from './relay';
 import {
+  DIRECTORY_PARTITION_KEY,
   EXPIRES_AT_ATTRIBUTE,
   memberItemKey,
   RELAY_ENDPOINT_ATTRIBUTE,
   SINCE_ATTRIBUTE,
 } from '../../lib/private/fleet';
-import { TABLE_PARTITION_KEY } from '../../lib/private/records';
 
 export interface FleetMembershipOptions {
   readonly documents: DynamoDBDocumentClient;
+  /** The fleet's directory table. */
   readonly tableName: string;
   readonly self: MemberIdentity;
   /** This member's relay port (a function when it is known only once the relay is bound). */
@@ -90,7 +91,7 @@ export class FleetMembership {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     try {
-      const key = { [TABLE_PARTITION_KEY]: memberItemKey(this.memberId) };
+      const key = { [DIRECTORY_PARTITION_KEY]: memberItemKey(this.memberId) };
       await this.options.documents.send(new DeleteCommand({ TableName: this.options.tableName, Key: key }));
     } catch (err) {
       this.options.logger?.warn('fleet member item not deleted; it expires on its own', { error: (err as Error).message });
@@ -131,7 +132,7 @@ export class FleetMembership {
   private async read(memberId: string): Promise<RelayPeer | undefined> {
     let peer: RelayPeer | undefined;
     try {
-      const key = { [TABLE_PARTITION_KEY]: memberItemKey(memberId) };
+      const key = { [DIRECTORY_PARTITION_KEY]: memberItemKey(memberId) };
       const out = await this.options.documents.send(new GetCommand({ TableName: this.options.tableName, Key: key }));
       peer = peerOf(memberId, out.Item, this.now());
     } catch (err) {
@@ -149,7 +150,7 @@ export class FleetMembership {
     await documents.send(new PutCommand({
       TableName: tableName,
       Item: {
-        [TABLE_PARTITION_KEY]: memberItemKey(self.memberId),
+        [DIRECTORY_PARTITION_KEY]: memberItemKey(self.memberId),
         [RELAY_ENDPOINT_ATTRIBUTE]: `${self.address}:${typeof relayPort === 'number' ? relayPort : relayPort()}`,
         [STARTED_ATTRIBUTE]: this.startedAt,
         [SINCE_ATTRIBUTE]: now,

@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ClientGroup, Fleet, startFleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labNamespaces, labUnavailable } from '../../scripts/fleet/network';
 
@@ -110,6 +111,24 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
     expect(new Set(arrived).size).toBe(CLIENTS);
     expect(failed()).toEqual([]);
   }, 120_000);
+
+  test('flow and member items are in the directory table; the configuration table holds only Listener and PacketSource records', async () => {
+    const dynamo = new DynamoDBClient({ region: fleet.region, endpoint: fleet.endpoints.dynamodb, credentials: { accessKeyId: 'fleet', secretAccessKey: 'fleet' } });
+    try {
+      const keys = async (table: string): Promise<string[]> => {
+        const out = await dynamo.send(new ScanCommand({ TableName: table, ProjectionExpression: 'pk' }));
+        return (out.Items ?? []).map((item) => item.pk.S!);
+      };
+      const directory = await keys(fleet.directoryTableName);
+      expect(directory.filter((k) => k.startsWith('member#'))).toHaveLength(TASKS);
+      expect(directory.filter((k) => k.startsWith('flow#')).length).toBeGreaterThanOrEqual(CLIENTS);
+      const configuration = await keys(fleet.tableName);
+      expect(configuration.length).toBeGreaterThan(0);
+      expect(configuration.filter((k) => !/^(LISTENER|SOURCE)#/.test(k))).toEqual([]);
+    } finally {
+      dynamo.destroy();
+    }
+  });
 
   test('a task stopped with SIGTERM exits 0; started again, it answers the flows the load balancer keeps sending it', async () => {
     const ports = new Map(clients.ports.map((port, socket) => [port, socket]));

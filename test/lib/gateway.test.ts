@@ -62,6 +62,7 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_STOP_DEADLINE_SECONDS', Value: '40' },
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
           { Name: 'PACKET_GATEWAY_RELAY_PORT', Value: '7470' },
+          { Name: 'PACKET_GATEWAY_DIRECTORY_TABLE', Value: { Ref: Match.stringLikeRegexp('GatewayDirectoryTable') } },
         ],
         Secrets: [
           { Name: 'PACKET_GATEWAY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
@@ -165,18 +166,60 @@ describe('fleet relay', () => {
     });
   });
 
-  test('the task role writes only directory and member items, and the table expires them', () => {
-    const { template } = gateway();
-    template().hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({
-          Sid: 'WriteFleetDirectory',
-          Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flow#*', 'peer#*', 'member#*'] } },
-        })]),
+  test('the directory has a table of its own: on-demand, encrypted, recoverable, items expire; the container learns its name', () => {
+    const { gw, template } = gateway();
+    const t = template();
+    const directoryId = logicalId(t, 'AWS::DynamoDB::Table', 'GatewayDirectoryTable');
+    expect(Stack.of(gw).resolve(gw.directoryTable.tableName)).toEqual({ Ref: directoryId });
+    expect(t.toJSON().Resources[directoryId]).toMatchObject({
+      DeletionPolicy: 'Delete',
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       },
     });
-    template().hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'PACKET_GATEWAY_DIRECTORY_TABLE', Value: { Ref: directoryId } }]) })],
+    });
+    // the configuration table holds no expiring items
+    expect(t.toJSON().Resources[logicalId(t, 'AWS::DynamoDB::Table', 'GatewayTable')].Properties.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  test('the directory table follows the gateway\'s removal policy', () => {
+    const t = gateway({ removalPolicy: RemovalPolicy.RETAIN }).template();
+    expect(t.toJSON().Resources[logicalId(t, 'AWS::DynamoDB::Table', 'GatewayDirectoryTable')].DeletionPolicy).toBe('Retain');
+  });
+
+  test('the task role reads the directory table and writes only its directory and member items', () => {
+    const t = gateway().template();
+    const directoryArn = { 'Fn::GetAtt': [logicalId(t, 'AWS::DynamoDB::Table', 'GatewayDirectoryTable'), 'Arn'] };
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'ReadFleetDirectory', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: directoryArn }),
+          Match.objectLike({
+            Sid: 'WriteFleetDirectory',
+            Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+            Resource: directoryArn,
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flow#*', 'peer#*', 'member#*'] } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the task role may read the configuration table and write nothing in it', () => {
+    const t = gateway().template();
+    const tableId = logicalId(t, 'AWS::DynamoDB::Table', 'GatewayTable');
+    const onTable = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'))
+      .filter((s) => JSON.stringify(resourcesOf(s)).includes(`"${tableId}"`));
+    expect(onTable.length).toBeGreaterThan(0);
+    const actions = onTable.flatMap(actionsOf);
+    expect(actions).toContain('dynamodb:Scan');
+    for (const action of actions) expect(action).toMatch(/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/);
   });
 });
 

@@ -24,6 +24,7 @@ test('logical ids of stateful and addressable resources stay stable', () => {
   const expected: Record<string, string> = {
     GatewayVpcDA155E87: 'AWS::EC2::VPC',
     GatewayTable3882D00B: 'AWS::DynamoDB::Table',
+    GatewayDirectoryTable5F4BBCF7: 'AWS::DynamoDB::Table',
     GatewayDeliveryQueueE6BCFC9A: 'AWS::SQS::Queue',
     GatewayDeliveryDeadLetterQueue6FECA183: 'AWS::SQS::Queue',
     GatewayAccessRole7683C593: 'AWS::IAM::Role',

@@ -15,6 +15,7 @@ describe('ServiceEnvironment', () => {
       [ServiceEnvironment.ConfigReloadSeconds]: '5',
       [ServiceEnvironment.MetricsIntervalSeconds]: '0',
       [ServiceEnvironment.RelayPort]: '7470',
+      [ServiceEnvironment.DirectoryTable]: 'directory-table',
     }) as ServiceOptions;
     expect(options).toMatchObject({
       mode: 'aws',
@@ -26,8 +27,16 @@ describe('ServiceEnvironment', () => {
       reloadIntervalSeconds: 5,
       metricsIntervalSeconds: 0,
       relayPort: 7470,
+      directoryTableName: 'directory-table',
     });
     expect(options.tagSecret).toEqual(Buffer.alloc(16, 7));
+  });
+
+  test('the fleet relay port without the directory table is refused, naming both variables', () => {
+    const env = { [ServiceEnvironment.Region]: 'eu-west-1', [ServiceEnvironment.Table]: 'config-table', [ServiceEnvironment.RelayPort]: '7470' };
+    expect(() => optionsFromCommandLine([], env)).toThrow(/PACKET_GATEWAY_RELAY_PORT is set but PACKET_GATEWAY_DIRECTORY_TABLE is not/);
+    const without = optionsFromCommandLine([], { [ServiceEnvironment.Region]: 'eu-west-1', [ServiceEnvironment.Table]: 'config-table' }) as ServiceOptions;
+    expect(without.relayPort).toBeUndefined();
   });
 
   test('names are distinct and prefixed', () => {

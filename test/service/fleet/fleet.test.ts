@@ -1,6 +1,7 @@
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { Fleet } from '../../../service/fleet/fleet';
+import { startService } from '../../../service/runtime';
 import { LocalDynamo } from '../../support/local-dynamo';
 
 const SECRET = Buffer.alloc(32, 3);
@@ -55,7 +56,7 @@ describe('fleet: entries leave from the member owning their flow', () => {
       relayPort: 0,
       relayBindAddress: '127.0.0.1',
       documents: dynamo.documents,
-      tableName,
+      directoryTableName: tableName,
       listeners: { get: (name) => (name === 'udp-main' ? listener : undefined), list: () => [listener] },
       flows,
       metrics: NO_METRICS,
@@ -129,5 +130,22 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await b.fleet.directory.flush();
     await expect(send(a, 40006)).resolves.toMatchObject({ code: 'NoActiveFlow' });
     expect(b.sent).toEqual([]);
+  });
+});
+
+describe('fleet: the service turns it on only with a relay port and a directory table', () => {
+  test('a relay port without a directory table stops the start, naming both variables', async () => {
+    await expect(startService({
+      mode: 'aws',
+      region: 'us-east-1',
+      host: '127.0.0.1',
+      healthPort: 0,
+      snsPort: 0,
+      tableName: 'config-table',
+      tagSecret: SECRET,
+      relayPort: 0,
+      metricsIntervalSeconds: 0,
+      logger: QUIET as never,
+    })).rejects.toThrow(/PACKET_GATEWAY_RELAY_PORT 0\) needs the fleet's directory table \(PACKET_GATEWAY_DIRECTORY_TABLE\)/);
   });
 });
