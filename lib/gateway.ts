@@ -31,7 +31,7 @@ import {
   DeliveryTarget, PACKET_SOURCE_RESOURCE_TYPE, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
 import { ServiceEnvironment, STOP_DEADLINE_MARGIN_SECONDS } from './private/service-environment';
-import { validateAccount } from './private/validation';
+import { validateAccount, validateDimensionValue } from './private/validation';
 
 
 const CONTAINER_NAME = 'gateway';
@@ -419,7 +419,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Gateway]: this.gatewayName },
+      dimensionsMap: this.fleetDimensions(),
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(1),
       ...props,
@@ -431,6 +431,88 @@ export class PacketGateway extends Construct implements IPacketGateway {
     return this.metric(MetricName.SourcedSent, props);
   }
 
+  /** Sourced packets handed to their flow's owner in another fleet member and sent there. Sum over 1 minute by default. */
+  public metricRelayed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Relayed, props);
+  }
+
+  /**
+   * Relay requests without a `Sent` answer, of one `reason` (`Timeout`, `NotOwner`, `QueueFull`,
+   * `Busy`, `Refused`) or, without one, of every reason (a CloudWatch Metrics Insights query, which
+   * covers the last 3 hours). Sum over 1 minute by default.
+   */
+  public metricRelayFailures(reason?: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    if (reason === undefined) return this.metricOfEverySeries(MetricName.RelayFailures, 'SUM', props);
+    validateDimensionValue(this, 'reason', reason);
+    const dimensionsMap = { ...this.fleetDimensions(), [MetricDimension.Reason]: reason, ...props?.dimensionsMap };
+    return this.metric(MetricName.RelayFailures, { ...props, dimensionsMap });
+  }
+
+  /** Time from a relay request to its answer, in milliseconds. Average over 1 minute by default (pass `statistic: 'p99'` for a percentile). */
+  public metricRelayLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.RelayLatencyMs, { statistic: cloudwatch.Stats.AVERAGE, unit: cloudwatch.Unit.MILLISECONDS, ...props });
+  }
+
+  /** Owner lookups of flows this fleet's members do not own. Sum over 1 minute by default. */
+  public metricOwnerLookups(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.OwnerLookups, props);
+  }
+
+  /** Owner lookups answered by a member's owner cache. Sum over 1 minute by default. */
+  public metricOwnerCacheHits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.OwnerCacheHits, props);
+  }
+
+  /**
+   * Undelivered packets of one failure `code` (DESIGN.md "Failure codes") or, without one, of every
+   * code, over every Listener and PacketSource: a CloudWatch Metrics Insights query (the fleet emits
+   * `Failures` with varying dimensions), which covers the last 3 hours. Sum over 1 minute by default.
+   */
+  public metricFailures(code?: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    if (code !== undefined) validateDimensionValue(this, 'code', code);
+    return this.metricOfEverySeries(MetricName.Failures, 'SUM', props, code === undefined ? undefined : [MetricDimension.Code, code]);
+  }
+
+  /** Datagrams received by every Listener of the gateway (a Metrics Insights query, last 3 hours). Sum over 1 minute by default. */
+  public metricDatagramsIn(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.DatagramsIn, 'SUM', props);
+  }
+
+  /** Replies sent by every Listener of the gateway (a Metrics Insights query, last 3 hours). Sum over 1 minute by default. */
+  public metricRepliesOut(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.RepliesOut, 'SUM', props);
+  }
+
+  /** Average time destinations took to accept a batch, over every Listener and destination (a Metrics Insights query, last 3 hours), in milliseconds. */
+  public metricDestinationLatency(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.DestinationLatencyMs, 'AVG', props);
+  }
+
+  /** Datagrams the tasks' kernels dropped because a socket's receive buffer was full (the per-task series). Sum over 1 minute by default. */
+  public metricReceiveBufferDrops(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.ReceiveBufferDrops, props);
+  }
+
+  /** Healthy tasks in `listener`'s target group (namespace AWS/NetworkELB, dimensions TargetGroup and LoadBalancer). Minimum over 1 minute by default. */
+  public metricHealthyHostCount(listener: Listener, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return listener.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  /** Unhealthy tasks in `listener`'s target group (namespace AWS/NetworkELB, dimensions TargetGroup and LoadBalancer). Maximum over 1 minute by default. */
+  public metricUnHealthyHostCount(listener: Listener, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return listener.targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  /** Concurrent UDP flows through the load balancer (`ActiveFlowCount_UDP`). Average over 1 minute by default. */
+  public metricActiveFlowCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.custom('ActiveFlowCount_UDP', { statistic: cloudwatch.Stats.AVERAGE, period: Duration.minutes(1), ...props });
+  }
+
+  /** CPU utilization of the fleet's tasks (AWS/ECS). Average over 5 minutes by default. */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service.metricCpuUtilization(props);
+  }
+
   /** Age of the oldest sourced-packet notification waiting in the delivery queue. */
   public metricDeliveryQueueAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.deliveryQueue.metricApproximateAgeOfOldestMessage(props);
@@ -439,6 +521,26 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** Notifications the fleet could not process, held in the delivery dead-letter queue. */
   public metricDeliveryDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /** The dimensions every metric of this gateway carries. */
+  private fleetDimensions(): Record<string, string> {
+    return { ...METRICS_SERVICE_DIMENSION, [MetricDimension.Gateway]: this.gatewayName };
+  }
+
+  /**
+   * `metricName` aggregated with `aggregate` over every series of this gateway, whatever its other
+   * dimensions (optionally only those where `filter`'s dimension has its value): a Metrics Insights query.
+   */
+  private metricOfEverySeries(metricName: string, aggregate: 'SUM' | 'AVG', props?: cloudwatch.MetricOptions, filter?: [string, string]): cloudwatch.MathExpression {
+    const where = [`${MetricDimension.Gateway} = '${this.gatewayName}'`, ...(filter ? [`${filter[0]} = '${filter[1]}'`] : [])].join(' AND ');
+    return new cloudwatch.MathExpression({
+      expression: `SELECT ${aggregate}(${metricName}) FROM ${METRICS_NAMESPACE} WHERE ${where}`,
+      usingMetrics: {},
+      period: props?.period ?? Duration.minutes(1),
+      label: props?.label ?? (filter ? `${metricName} ${filter[1]}` : metricName),
+      color: props?.color,
+    });
   }
 
   /** The VPC's CIDR blocks (secondary ones too), which sourced packets and replies must not reach; left out when an imported VPC does not know its primary block. */

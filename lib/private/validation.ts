@@ -35,6 +35,11 @@ export function validateIntegerRange(scope: IConstruct, prop: string, value: num
   validateInteger(scope, prop, value, range.min, range.max);
 }
 
+/** `value` must be a metric dimension value the fleet emits (a failure code or relay failure reason: letters only). */
+export function validateDimensionValue(scope: IConstruct, prop: string, value: string): void {
+  if (!/^[A-Za-z]{1,64}$/.test(value)) fail(scope, `${prop} must be 1 to 64 letters (a failure code or reason the fleet emits), got '${value}'`);
+}
+
 /** `value` must be a name ({@link NAME}); tokens are skipped. */
 export function validateName(scope: IConstruct, prop: string, value: string): void {
   if (Token.isUnresolved(value)) return;
