@@ -12,10 +12,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IPacketGateway } from './gateway-interface';
+import { GatewayAlarmsProps, GatewayDashboardProps } from './gateway-operations';
 import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
 import { enableFleetRelay } from './private/fleet-relay';
 import { FleetSecrets } from './private/fleet-secrets';
+import { createGatewayAlarms } from './private/gateway-alarms';
+import { createGatewayDashboard } from './private/gateway-dashboard';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
 import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
@@ -511,6 +514,25 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /** CPU utilization of the fleet's tasks (AWS/ECS). Average over 5 minutes by default. */
   public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.service.metricCpuUtilization(props);
+  }
+
+  /**
+   * Adds a CloudWatch dashboard (construct id `Dashboard`) of the fleet: healthy tasks per Listener,
+   * UDP flows, datagrams in and replies out, sourced packets sent and relayed, failures by code,
+   * destination latency and relay latency p50/p99. PacketSources' dead-letter queues live in their
+   * own stacks: the dashboard shows the gateway's `Failures` instead. Add the Listeners first.
+   */
+  public addDashboard(props?: GatewayDashboardProps): cloudwatch.Dashboard {
+    return createGatewayDashboard(this, 'Dashboard', props);
+  }
+
+  /**
+   * Adds alarms (in construct `Alarms`): no healthy task behind a Listener (one per Listener added
+   * so far: add the Listeners first), relay failures and `Failures` above their thresholds, and
+   * sustained kernel receive-buffer drops.
+   */
+  public addAlarms(props?: GatewayAlarmsProps): cloudwatch.Alarm[] {
+    return createGatewayAlarms(this, 'Alarms', props);
   }
 
   /** Age of the oldest sourced-packet notification waiting in the delivery queue. */

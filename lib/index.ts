@@ -3,6 +3,7 @@ export * from './destination';
 export * from './listener';
 export * from './wireguard-peer';
 export * from './gateway-props';
+export * from './gateway-operations';
 export * from './gateway-interface';
 export * from './gateway';
 export * from './packet-source';
