@@ -95,7 +95,10 @@ describe('addAlarms', () => {
     const template = Template.fromStack(stack);
     const topicRef = { Ref: Match.stringLikeRegexp('^Ops') };
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 4);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 3, Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('RelayFailures'), Period: 600 })] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 3,
+      Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('RelayFailures'), Period: 600 })],
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0, Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('SUM\\(Failures\\)') })] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ReceiveBufferDrops', EvaluationPeriods: 15 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount', EvaluationPeriods: 1 });
