@@ -91,7 +91,9 @@ describe('addAlarms', () => {
   test('thresholds, periods and a topic come from the props', () => {
     const { stack, gw } = gatewayWithListeners();
     const topic = new sns.Topic(stack, 'Ops');
-    gw.addAlarms({ alarmTopic: topic, periodMinutes: 10, relayFailuresThreshold: 3, failuresThreshold: 0, receiveBufferDropsMinutes: 15, noHealthyTargetsMinutes: 1 });
+    gw.addAlarms({
+      alarmTopic: topic, periodMinutes: 10, relayFailuresThreshold: 3, failuresThreshold: 0, receiveBufferDropsMinutes: 15, noHealthyTargetsMinutes: 1,
+    });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: Match.stringLikeRegexp('^Ops') };
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 4);
