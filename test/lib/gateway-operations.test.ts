@@ -92,8 +92,12 @@ describe('addAlarms', () => {
     const { stack, gw } = gatewayWithListeners();
     const topic = new sns.Topic(stack, 'Ops');
     gw.addAlarms({
-      alarmTopic: topic, periodMinutes: 10, relayFailuresThreshold: 3, failuresThreshold: 0,
-      receiveBufferDropsMinutes: 15, noHealthyTargetsMinutes: 1,
+      alarmTopic: topic,
+      periodMinutes: 10,
+      relayFailuresThreshold: 3,
+      failuresThreshold: 0,
+      receiveBufferDropsMinutes: 15,
+      noHealthyTargetsMinutes: 1,
     });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: Match.stringLikeRegexp('^Ops') };
