@@ -187,6 +187,25 @@ export interface PacketGatewayProps {
   readonly targetCpuUtilizationPercent?: number;
 
   /**
+   * Datagrams per second per task on any one Listener the autoscaling keeps, besides CPU: one
+   * target-tracking policy per Listener on its `DatagramsIn` per task (1-1000000). Only with
+   * `maxCapacity`. Off by default: the rate a task handles depends on its size and destinations,
+   * while CPU tracks it whatever they are.
+   *
+   * @default - no scaling on the datagram rate
+   */
+  readonly targetDatagramsPerTaskPerSecond?: number;
+
+  /**
+   * Sourced packets relayed to their flow's owner per second per task the autoscaling keeps,
+   * besides CPU: a target-tracking policy on `Relayed` per task (1-1000000). Only with
+   * `maxCapacity`.
+   *
+   * @default - no scaling on the relay rate
+   */
+  readonly targetRelayedPerTaskPerSecond?: number;
+
+  /**
    * Time a task gets between SIGTERM and SIGKILL to flush batches and drain (2-120 seconds); also
    * the target group's deregistration delay.
    *

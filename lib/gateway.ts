@@ -16,6 +16,7 @@ import { GatewayAlarmsProps, GatewayDashboardProps } from './gateway-operations'
 import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
 import { enableFleetRelay } from './private/fleet-relay';
+import { FleetScaling } from './private/fleet-scaling';
 import { FleetSecrets } from './private/fleet-secrets';
 import { createGatewayAlarms } from './private/gateway-alarms';
 import { createGatewayDashboard } from './private/gateway-dashboard';
@@ -324,12 +325,13 @@ export class PacketGateway extends Construct implements IPacketGateway {
       enableECSManagedTags: true,
     });
     if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) addApiEndpoints(this, this.vpc, this.service, taskSubnets);
-    if (props.maxCapacity !== undefined) {
-      // Autoscaling owns the count: a deployment that named one would reset the fleet to it.
-      (this.service.node.defaultChild as ecs.CfnService).desiredCount = undefined;
-      this.service.autoScaleTaskCount({ minCapacity: props.desiredCount ?? 1, maxCapacity: props.maxCapacity })
-        .scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.targetCpuUtilizationPercent ?? 60 });
-    }
+    const scaling = props.maxCapacity === undefined ? undefined : new FleetScaling(this.service, {
+      minCapacity: props.desiredCount ?? 1,
+      maxCapacity: props.maxCapacity,
+      targetCpuUtilizationPercent: props.targetCpuUtilizationPercent ?? 60,
+      targetDatagramsPerTaskPerSecond: props.targetDatagramsPerTaskPerSecond,
+      targetRelayedPerTaskPerSecond: props.targetRelayedPerTaskPerSecond,
+    }, this.metricRelayed());
     this.directoryTable = enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
 
     // Load balancer with static addresses.
@@ -378,6 +380,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       attachListener: (listener, clientRestrictions) => {
         const wiring = attachments.attach(listener, clientRestrictions);
         this.listeners.push(listener);
+        scaling?.scaleOnListener(listener);
         return wiring;
       },
       addSecretVariable: (baseName, secret, options) => this.fleetSecrets.addUnderFreeName(baseName, secret, options),

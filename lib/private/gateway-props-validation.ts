@@ -35,9 +35,13 @@ export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProp
   validateInteger(scope, 'desiredCount', props.desiredCount, 0, 1000);
   if (props.maxCapacity !== undefined) {
     validateInteger(scope, 'maxCapacity', props.maxCapacity, Math.max(1, props.desiredCount ?? 1), 1000);
-  } else if (props.targetCpuUtilizationPercent !== undefined) {
-    fail(scope, 'targetCpuUtilizationPercent applies only with maxCapacity (autoscaling); set maxCapacity or remove it');
+  } else {
+    for (const prop of ['targetCpuUtilizationPercent', 'targetDatagramsPerTaskPerSecond', 'targetRelayedPerTaskPerSecond'] as const) {
+      if (props[prop] !== undefined) fail(scope, `${prop} applies only with maxCapacity (autoscaling); set maxCapacity or remove it`);
+    }
   }
+  validateRange(scope, 'targetDatagramsPerTaskPerSecond', props.targetDatagramsPerTaskPerSecond, 1, 1_000_000);
+  validateRange(scope, 'targetRelayedPerTaskPerSecond', props.targetRelayedPerTaskPerSecond, 1, 1_000_000);
   validateInteger(scope, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
   validateIntegerRange(scope, 'healthPort', props.healthPort, PORT);
   if (props.stopTimeout) validateRange(scope, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');

@@ -11,6 +11,13 @@ export const METRICS_NAMESPACE = 'PacketGateway';
 /** Value of the `Service` dimension every metric carries (also the logger's service name). */
 export const SERVICE_NAME = 'packet-gateway';
 
+/**
+ * Seconds between two EMF flushes of a task when PACKET_GATEWAY_METRICS_INTERVAL_SECONDS is unset:
+ * each task emits one datapoint per series per interval, so a count's `Average` statistic is the
+ * count per task per interval.
+ */
+export const DEFAULT_METRICS_INTERVAL_SECONDS = 60;
+
 /** Dimension names. */
 export const MetricDimension = {
   /** Every metric: {@link SERVICE_NAME}. */

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ACCOUNT, ensureAssets, REGION, testStack } from './support';
-import { Destination, PacketGateway } from '../../lib';
+import { Destination, PacketGateway, PacketGatewayProps } from '../../lib';
 
 beforeAll(ensureAssets);
 
@@ -120,5 +120,56 @@ describe('addAlarms', () => {
   ])('fails if %p', (props, message) => {
     const { gw } = gatewayWithListeners();
     expect(() => gw.addAlarms(props)).toThrow(message);
+  });
+});
+
+describe('autoscaling on rates', () => {
+  function scaled(props: PacketGatewayProps): Template {
+    const stack = testStack();
+    const gw = new PacketGateway(stack, 'Gateway', props);
+    const fn = lambda.Function.fromFunctionArn(gw, 'Fn', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`);
+    for (const port of [5555, 6666]) gw.addListener(`L${port}`, { port, destinations: [Destination.lambda(fn)] });
+    return Template.fromStack(stack);
+  }
+
+  test('off by default: CPU only', () => {
+    const template = scaled({ maxCapacity: 4 });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 1);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),
+    });
+  });
+
+  test('a per-task DatagramsIn policy per Listener and a per-task Relayed policy, at the rate times the metrics interval', () => {
+    const template = scaled({ maxCapacity: 4, targetDatagramsPerTaskPerSecond: 500, targetRelayedPerTaskPerSecond: 50 });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 4);
+    for (const listener of ['L5555', 'L6666']) {
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+          TargetValue: 30000,
+          CustomizedMetricSpecification: {
+            Namespace: 'PacketGateway',
+            MetricName: 'DatagramsIn',
+            Statistic: 'Average',
+            Dimensions: Match.arrayWith([{ Name: 'Gateway', Value: 'Stack/Gateway' }, { Name: 'Listener', Value: listener }]),
+          },
+        }),
+      });
+    }
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 3000,
+        CustomizedMetricSpecification: Match.objectLike({ MetricName: 'Relayed', Statistic: 'Average' }),
+      }),
+    });
+  });
+
+  test.each([
+    [{ targetDatagramsPerTaskPerSecond: 100 }, /targetDatagramsPerTaskPerSecond applies only with maxCapacity/],
+    [{ targetRelayedPerTaskPerSecond: 100 }, /targetRelayedPerTaskPerSecond applies only with maxCapacity/],
+    [{ maxCapacity: 4, targetDatagramsPerTaskPerSecond: 0 }, /targetDatagramsPerTaskPerSecond must be from 1 to 1000000, got 0/],
+    [{ maxCapacity: 4, targetRelayedPerTaskPerSecond: Number.NaN }, /targetRelayedPerTaskPerSecond must be from 1 to 1000000, got NaN/],
+  ])('fails if %p', (props, message) => {
+    expect(() => new PacketGateway(testStack(), 'Gateway', props)).toThrow(message);
   });
 });
