@@ -29,7 +29,7 @@ import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './s
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
-import { METRICS_SERVICE_DIMENSION, MetricDimension } from '../lib/private/metrics';
+import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 /** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
@@ -127,7 +127,7 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const local = options.mode === 'local';
   const logger = options.logger ?? createLogger({ level: options.logLevel, local });
-  const metrics = (options.metricsIntervalSeconds ?? 60) > 0
+  const metrics = (options.metricsIntervalSeconds ?? DEFAULT_METRICS_INTERVAL_SECONDS) > 0
     ? new EmfMetricsRecorder({
       flushIntervalSeconds: options.metricsIntervalSeconds,
       write: options.metricsWrite,

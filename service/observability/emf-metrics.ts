@@ -4,7 +4,7 @@
  * bounded sample of at most 100 values. Recording is a map lookup and an addition; nothing is
  * written per packet.
  */
-import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from '../../lib/private/metrics';
+import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricName } from '../../lib/private/metrics';
 import type { MetricsRecorder } from '../contracts';
 
 /** EMF allows at most 100 values per metric and 100 metrics per document. */
@@ -14,7 +14,7 @@ const MAX_METRICS_PER_LINE = 100;
 export interface EmfMetricsRecorderOptions {
   /** @default METRICS_NAMESPACE */
   readonly namespace?: string;
-  /** Seconds between flushes. @default 60 */
+  /** Seconds between flushes. @default DEFAULT_METRICS_INTERVAL_SECONDS (60) */
   readonly flushIntervalSeconds?: number;
   /** Dimensions added to every metric. @default METRICS_SERVICE_DIMENSION (`Service`: SERVICE_NAME) */
   readonly defaultDimensions?: Readonly<Record<string, string>>;
@@ -58,7 +58,7 @@ export class EmfMetricsRecorder implements MetricsRecorder {
 
   public constructor(options: EmfMetricsRecorderOptions = {}) {
     this.namespace = options.namespace ?? METRICS_NAMESPACE;
-    this.intervalMs = Math.max(0.01, options.flushIntervalSeconds ?? 60) * 1000;
+    this.intervalMs = Math.max(0.01, options.flushIntervalSeconds ?? DEFAULT_METRICS_INTERVAL_SECONDS) * 1000;
     this.defaultDimensions = options.defaultDimensions ?? METRICS_SERVICE_DIMENSION;
     this.write = options.write ?? ((line) => process.stdout.write(line + '\n'));
     this.maxSeries = options.maxSeries ?? 2000;
