@@ -1,5 +1,4 @@
-import { A_ADDRESS, A_PORT, B_ADDRESS, B_PORT, CLIENT_TO_GATEWAY, devicePair, DevicePair, ManualClock, RecordingOutput } from './helpers';
-import type { Failure } from '../../../service/contracts';
+import { A_ADDRESS, A_PORT, B_ADDRESS, B_PORT, CLIENT_TO_GATEWAY, devicePair, DevicePair, ManualClock, RecordingOutput, sendProbe } from './helpers';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { decodeTransport, messageType, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT } from '../../../service/wireguard/messages';
@@ -157,25 +156,8 @@ describe('handshake and transport between two devices', () => {
 });
 
 describe('send failures', () => {
-  const clock = new ManualClock();
-  const output = new RecordingOutput();
-  const peerPrivate = generatePrivateKey();
-  const device = new WireGuardDevice({
-    privateKey: generatePrivateKey(),
-    peers: [{ publicKey: publicKeyOf(peerPrivate), allowedIps: ['10.99.0.2/32'] }],
-    clock,
-    output,
-  });
+  const { device, clock, output, peerPrivate, sendResult } = sendProbe();
   afterAll(() => device.close());
-
-  const sendResult = (peerKey: string, inner?: Parameters<WireGuardDevice['send']>[2], payload = Buffer.from('x')): Failure | undefined => {
-    let result: Failure | undefined | 'pending' = 'pending';
-    device.send(peerKey, payload, inner, (f) => {
-      result = f;
-    });
-    if (result === 'pending') throw new Error('send did not complete synchronously');
-    return result;
-  };
 
   test('an unknown PeerKey is UnknownPeer', () => {
     expect(sendResult(publicKeyOf(generatePrivateKey()))).toMatchObject({ code: 'UnknownPeer' });

@@ -228,3 +228,34 @@ export function standalonePeer(options: { allowedIps?: readonly string[]; dynami
   const allowed = AllowedIps.parse(options.allowedIps ?? []);
   return new Peer(encodeKey(remoteKey), identity, allowed, new CookieJar(remoteKey, () => 0), options.dynamic ?? false);
 }
+
+/**
+ * A device with one configured peer (AllowedIPs 10.99.0.2/32) and no session, for sends that
+ * complete at once: `sendResult` returns the send's failure, or undefined.
+ */
+export function sendProbe(): {
+  readonly device: WireGuardDevice;
+  readonly clock: ManualClock;
+  readonly output: RecordingOutput;
+  readonly peerPrivate: string;
+  sendResult(peerKey: string, inner?: Parameters<WireGuardDevice['send']>[2], payload?: Buffer): Failure | undefined;
+} {
+  const clock = new ManualClock();
+  const output = new RecordingOutput();
+  const peerPrivate = generatePrivateKey();
+  const device = new WireGuardDevice({
+    privateKey: generatePrivateKey(),
+    peers: [{ publicKey: publicKeyOf(peerPrivate), allowedIps: ['10.99.0.2/32'] }],
+    clock,
+    output,
+  });
+  const sendResult = (peerKey: string, inner?: Parameters<WireGuardDevice['send']>[2], payload = Buffer.from('x')): Failure | undefined => {
+    let result: Failure | undefined | 'pending' = 'pending';
+    device.send(peerKey, payload, inner, (f) => {
+      result = f;
+    });
+    if (result === 'pending') throw new Error('send did not complete synchronously');
+    return result;
+  };
+  return { device, clock, output, peerPrivate, sendResult };
+}

@@ -2,13 +2,12 @@
  * Inner addressing: received inner packets opened for delivery and payloads framed as inner
  * IPv4/IPv6 UDP packets, through InnerPacketFramer on its own and between two devices.
  */
-import { CLIENT_TO_GATEWAY, devicePair, DevicePair, ManualClock, RecordingOutput, standalonePeer } from './helpers';
+import { CLIENT_TO_GATEWAY, devicePair, DevicePair, sendProbe, standalonePeer } from './helpers';
 import { parseIpAddress } from '../../../lib/private/network';
 import type { Failure } from '../../../service/contracts';
-import { WireGuardDevice } from '../../../service/wireguard/device';
 import { InnerPacket, parseInnerPacket, writeUdpPacket } from '../../../service/wireguard/inner-packet';
 import { InnerPacketFramer, MAX_INNER_PACKET_LENGTH } from '../../../service/wireguard/inner-packet-framer';
-import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
+import { publicKeyOf } from '../../../service/wireguard/keys';
 
 /** The client (b) sends one UDP datagram to the gateway (a) and the link delivers everything. */
 function clientSends(pair: DevicePair, text: string): void {
@@ -169,25 +168,8 @@ describe('inner addressing between two devices', () => {
 });
 
 describe('inner addressing failures of sends', () => {
-  const clock = new ManualClock();
-  const output = new RecordingOutput();
-  const peerPrivate = generatePrivateKey();
-  const device = new WireGuardDevice({
-    privateKey: generatePrivateKey(),
-    peers: [{ publicKey: publicKeyOf(peerPrivate), allowedIps: ['10.99.0.2/32'] }],
-    clock,
-    output,
-  });
+  const { device, peerPrivate, sendResult } = sendProbe();
   afterAll(() => device.close());
-
-  const sendResult = (peerKey: string, inner?: Parameters<WireGuardDevice['send']>[2], payload = Buffer.from('x')): Failure | undefined => {
-    let result: Failure | undefined | 'pending' = 'pending';
-    device.send(peerKey, payload, inner, (f) => {
-      result = f;
-    });
-    if (result === 'pending') throw new Error('send did not complete synchronously');
-    return result;
-  };
 
   test('bad Inner fields are named in the failure', () => {
     const key = publicKeyOf(peerPrivate);
