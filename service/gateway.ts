@@ -324,20 +324,15 @@ export class Gateway implements ListenerRegistry, BindingLookup {
    * new socket cannot be bound, the running Listener stays and the change is reported.
    */
   private async replace(old: Entry, record: ListenerRecord, pipeline: IngressPipeline): Promise<void> {
-    let listener: ManagedListener | undefined;
-    try {
-      listener = this.listenerFactory(record, { ...this.listenerDeps, sink: pipeline });
-      await listener.start();
-    } catch (err) {
-      const message = (err as Error)?.message ?? String(err);
+    const listener = await this.startListener(record, pipeline);
+    if (typeof listener === 'string') {
       this.options.logger.error('listener configuration not applied: the new socket could not be bound; the running Listener stays', {
         listener: record.Name,
-        error: message,
+        error: listener,
         address: old.listener?.address,
         port: old.listener?.port,
       });
-      this.entries.set(record.Name, { ...old, changeError: message });
-      this.track(pipeline.close());
+      this.entries.set(record.Name, { ...old, changeError: listener });
       return;
     }
     this.entries.set(record.Name, { record, listener, pipeline });
@@ -346,15 +341,10 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   }
 
   private async bind(record: ListenerRecord, pipeline: IngressPipeline): Promise<void> {
-    let listener: ManagedListener | undefined;
-    try {
-      listener = this.listenerFactory(record, { ...this.listenerDeps, sink: pipeline });
-      await listener.start();
-    } catch (err) {
-      const message = (err as Error)?.message ?? String(err);
-      this.options.logger.error('listener not started', { listener: record.Name, error: message });
-      this.entries.set(record.Name, { record, error: message });
-      this.track(pipeline.close());
+    const listener = await this.startListener(record, pipeline);
+    if (typeof listener === 'string') {
+      this.options.logger.error('listener not started', { listener: record.Name, error: listener });
+      this.entries.set(record.Name, { record, error: listener });
       return;
     }
     this.entries.set(record.Name, { record, listener, pipeline });
@@ -365,6 +355,18 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       port: listener.port,
       destinations: record.Destinations.map((d) => `${d.Name} (${d.Type})`),
     });
+  }
+
+  /** Creates and binds the Listener of `record`, or returns why it could not (and closes `pipeline`). */
+  private async startListener(record: ListenerRecord, pipeline: IngressPipeline): Promise<ManagedListener | string> {
+    try {
+      const listener = this.listenerFactory(record, { ...this.listenerDeps, sink: pipeline });
+      await listener.start();
+      return listener;
+    } catch (err) {
+      this.track(pipeline.close());
+      return (err as Error)?.message ?? String(err);
+    }
   }
 
   /** Stops a Listener: no more input, queued batches delivered, sends finished, socket closed. */
