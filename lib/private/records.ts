@@ -98,7 +98,7 @@ export interface ListenerRecord {
   readonly ClientRestrictions?: { readonly Networks: readonly string[] };
   /** CIDRs that replies and sourced packets may reach despite the egress safety rules (loopback, private VPC ranges…). @default - none */
   readonly EgressAllowedNetworks?: readonly string[];
-  /** Largest payload of a reply or sourced packet, in bytes (limits.ts `PAYLOAD_BYTES`). @default limits.ts `MAX_UDP_PAYLOAD_BYTES` (65507, the IPv4 UDP limit) */
+  /** Largest payload of a reply or sourced packet, in bytes (limits.ts `PAYLOAD_BYTES`). @default limits.ts `defaultMaxPayloadBytes(Protocol)` (1452 udp, 1372 wg); `MAX_UDP_PAYLOAD_BYTES` (65507) in local mode */
   readonly MaxPayloadBytes?: number;
   /** Seconds a reply Tag stays valid (limits.ts `REPLY_TAG_TTL_SECONDS`: 1–3600). @default 300 */
   readonly ReplyTagTtlSeconds?: number;

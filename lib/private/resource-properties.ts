@@ -93,8 +93,8 @@ export const WireGuardKeyAttribute = {
  * the function writes), the home region first. `PACKET_GATEWAY_ACCESS_ROLE_ARN`: the
  * registration principal, assumed before users' roles. `PACKET_GATEWAY_CONFIRMATION_TIMEOUT_SECONDS`:
  * how long a subscription may stay pending. `PACKET_GATEWAY_SERVED_RESOURCE_TYPES`: JSON array of
-the custom-resource types this function instance serves (unset: all three); the instance behind
-the service token that other accounts may invoke serves PacketSources only.
+ * the custom-resource types this function instance serves (unset: all three); the instance behind
+ * the service token that other accounts may invoke serves PacketSources only.
  */
 export const RegistrationEnvironment = {
   DeliveryTargets: 'PACKET_GATEWAY_DELIVERY_TARGETS',
