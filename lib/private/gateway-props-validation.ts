@@ -4,8 +4,9 @@
  */
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { IAM_ROLE_ARN, SQS_QUEUE_ARN } from './arn';
 import { ELASTIC_IP_ALLOCATION_ID, PORT } from './limits';
-import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validateRange, validateRegion } from './validation';
+import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validatePattern, validateRange, validateRegion } from './validation';
 import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
 
 /** Fargate task sizes: memory range (MiB) and step for each vCPU setting. */
@@ -83,7 +84,11 @@ function validatePeers(scope: IConstruct, props: PacketGatewayProps): void {
   for (const peer of props.peers ?? []) {
     validateRegion(scope, 'peers[].region', peer.region);
     validateArn(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, 'sqs');
-    if (peer.registrationPrincipalArn !== undefined) validateArn(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, 'iam', 'role/');
+    validatePattern(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, SQS_QUEUE_ARN);
+    if (peer.registrationPrincipalArn !== undefined) {
+      validateArn(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, 'iam', 'role/');
+      validatePattern(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, IAM_ROLE_ARN);
+    }
     const own = Stack.of(scope).region;
     if (!Token.isUnresolved(own) && peer.region === own) fail(scope, `peers must be in other regions than the gateway (${own}), got ${peer.region}`);
     if (regions.has(peer.region)) fail(scope, `peers lists region ${peer.region} twice; one gateway per region`);

@@ -6,7 +6,7 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { parseArn } from './arn';
-import { ACCOUNT, NAME, NumericRange, REGION } from './limits';
+import { ACCOUNT, matches, NAME, NumericRange, REGION, TextPattern } from './limits';
 import { cidrProblem } from './network';
 
 /** Throws a validation error for `scope` naming the property and the allowed values. */
@@ -78,4 +78,10 @@ export function validateCidrs(scope: IConstruct, prop: string, values: readonly 
     const problem = cidrProblem(value);
     if (problem !== undefined) fail(scope, `${prop} must hold CIDR blocks such as "203.0.113.0/24" or "2001:db8::/32", got ${JSON.stringify(value)}: ${problem}`);
   }
+}
+
+/** `value` must match a shared pattern (limits.ts, arn.ts), as the record validator requires; tokens are skipped. */
+export function validatePattern(scope: IConstruct, prop: string, value: string, text: TextPattern): void {
+  if (Token.isUnresolved(value)) return;
+  if (!matches(value, text)) fail(scope, `${prop} must be ${text.allowed}, got ${JSON.stringify(value)}`);
 }

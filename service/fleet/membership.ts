@@ -17,6 +17,7 @@ import {
   RELAY_ENDPOINT_ATTRIBUTE,
   SINCE_ATTRIBUTE,
 } from '../../lib/private/fleet';
+import { inIntegerRange, PORT } from '../../lib/private/limits';
 
 export interface FleetMembershipOptions {
   readonly documents: DynamoDBDocumentClient;
@@ -179,6 +180,6 @@ function peerOf(memberId: string, item: Record<string, unknown> | undefined, now
   if (typeof endpoint !== 'string') return undefined;
   const at = endpoint.lastIndexOf(':');
   const port = Number(endpoint.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  if (at <= 0 || !inIntegerRange(port, PORT)) return undefined;
   return { memberId, address: endpoint.slice(0, at), port };
 }

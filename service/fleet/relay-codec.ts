@@ -19,8 +19,6 @@ import { FAILURE_CODES } from '../contracts';
 
 export const RELAY_VERSION = 1;
 export const MAC_BYTES = 16;
-/** Largest relay datagram (a UDP payload over IPv4). */
-export const MAX_RELAY_DATAGRAM_BYTES = 65_507;
 
 export enum RelayKind {
   Request = 1,

@@ -468,6 +468,13 @@ describe('peer principals', () => {
     expect(() => gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'peer-table', registrationPrincipalArn: 'peer' }] }))
       .toThrow(/peers\[\]\.registrationPrincipalArn must be an ARN of iam \(role\/…\), got "peer"/);
   });
+
+  test('fails at synth if a peer ARN would be refused by the registration function (an account that is not 12 digits)', () => {
+    expect(() => gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: 'arn:aws:sqs:eu-central-1:12:q', tableName: 'peer-table' }] }))
+      .toThrow(/peers\[\]\.deliveryQueueArn must be .*got "arn:aws:sqs:eu-central-1:12:q"/);
+    expect(() => gateway({ peers: [{ region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:q`, tableName: 'peer-table', registrationPrincipalArn: 'arn:aws:iam::12:role/r' }] }))
+      .toThrow(/peers\[\]\.registrationPrincipalArn must be .*got "arn:aws:iam::12:role\/r"/);
+  });
 });
 
 describe('logs and permissions', () => {
