@@ -57,6 +57,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // SNS + SQS API for the fleet lab (scripts/fleet/); 2.x needs Node >= 22.5
     'fauxqs@1.9.2',
     'cdk-nag@^2.35.0',
+    // request/response and write-only destinations (service/destinations/)
+    '@aws-sdk/client-sfn',
+    '@aws-sdk/client-kinesis',
+    '@aws-sdk/client-firehose',
+    '@aws-sdk/client-eventbridge',
+    // Kinesis API for the destination tests
+    'kinesalite',
+    // property-based tests of the binary range expressions
+    'fast-check',
+    // native ChaCha20-Poly1305 for WireGuard transport data; not bundled (the image installs it)
+    'sodium-native',
+    '@types/sodium-native',
     // `npx cdk synth` of the examples uses the local CLI.
     'aws-cdk@^2.1000.0',
   ],
