@@ -1,10 +1,10 @@
 /**
  * Bundles the runtime code with esbuild into assets/:
- *   assets/service/index.js (+ Dockerfile)  the data-plane service (Fargate image)
+ *   assets/service/index.js (+ Dockerfile, package.json)  the data-plane service (Fargate image)
  *   assets/cli/index.js                     the packet-gateway client CLI
  *   assets/lambda/<name>/index.js           one folder per Lambda handler in lambda/<name>/index.ts
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, BuildOptions } from 'esbuild';
 
@@ -18,7 +18,22 @@ const common: BuildOptions = {
   minify: false,
   legalComments: 'none',
   logLevel: 'warning',
+  // Native modules cannot be bundled: the image installs them (NATIVE_MODULES); elsewhere the code
+  // falls back when they do not load (service/wireguard/transport-aead.ts).
+  external: ['sodium-native'],
 };
+
+/** Native modules the service image installs next to the bundle, at the versions installed here. */
+const NATIVE_MODULES = ['sodium-native'];
+
+/** The image's package.json: the native modules, pinned to the versions the tests ran with. */
+function imagePackageJson(): string {
+  const dependencies: Record<string, string> = {};
+  for (const name of NATIVE_MODULES) {
+    dependencies[name] = JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+  }
+  return JSON.stringify({ name: 'packet-gateway-service', private: true, dependencies }, null, 2) + '\n';
+}
 
 async function main(): Promise<void> {
   const jobs: Promise<unknown>[] = [];
@@ -26,8 +41,9 @@ async function main(): Promise<void> {
   if (existsSync(service)) {
     mkdirSync(join(root, 'assets', 'service'), { recursive: true });
     // esbuild is needed at run time only to load TypeScript local handlers (local mode), never in the image.
-    jobs.push(build({ ...common, entryPoints: [service], outfile: join(root, 'assets', 'service', 'index.js'), external: ['esbuild'] }));
+    jobs.push(build({ ...common, entryPoints: [service], outfile: join(root, 'assets', 'service', 'index.js'), external: ['esbuild', ...NATIVE_MODULES] }));
     copyFileSync(join(root, 'service', 'Dockerfile'), join(root, 'assets', 'service', 'Dockerfile'));
+    writeFileSync(join(root, 'assets', 'service', 'package.json'), imagePackageJson());
   }
   const cli = join(root, 'service', 'cli.ts');
   if (existsSync(cli)) {

@@ -18,6 +18,7 @@ import { watchParent } from './parent-watch';
 import { handleProcessErrors } from './process-errors';
 import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
+import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -106,6 +107,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     tagSecret,
     logLevel,
     ...(flag(env[ServiceEnvironment.AcceptUnsignedSns]) ? { acceptUnsignedSns: true } : {}),
+    wireGuardCrypto: wireGuardCrypto(env[ServiceEnvironment.WireGuardCrypto]),
     ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
     ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
@@ -151,6 +153,14 @@ function seconds(value: string | undefined, name: string): number | undefined {
 }
 
 /** The graceful stop's limit from its environment variable, in milliseconds (1–3600 s). */
+function wireGuardCrypto(value: string | undefined): TransportAeadPreference | undefined {
+  try {
+    return parseTransportAeadPreference(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function stopDeadlineMs(value: string | undefined): number | undefined {
   const n = seconds(value, ServiceEnvironment.StopDeadlineSeconds);
   if (n === undefined) return undefined;

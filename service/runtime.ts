@@ -12,6 +12,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
+import type { MetricsRecorder } from './contracts';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
 import { FlowTable } from './egress/flow-table';
@@ -29,7 +30,8 @@ import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './s
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
-import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension } from '../lib/private/metrics';
+import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
+import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 /** Account id in the ARNs of local mode (topics of the local SNS endpoint). */
@@ -101,6 +103,8 @@ export interface ServiceOptions {
   readonly memberIdentity?: () => Promise<MemberIdentity>;
   /** Longest wait of a sourced entry for its flow's owner, milliseconds. @default 20000 */
   readonly fleetRetryBudgetMs?: number;
+  /** ChaCha20-Poly1305 of WireGuard transport data (ServiceEnvironment.WireGuardCrypto). @default auto */
+  readonly wireGuardCrypto?: TransportAeadPreference;
 }
 
 export interface RunningService {
@@ -138,6 +142,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     })
     : NO_METRICS;
   const failures = new LoggingFailureReporter(logger, metrics);
+  chooseTransportAead(options.wireGuardCrypto ?? 'auto', logger, metrics);
   const owned: Array<{ destroy(): void }> = [];
   const sqs = options.sqsClient ?? (local ? undefined : own(new SQSClient(hotPathClientConfig(options.region))));
 
@@ -302,6 +307,18 @@ const NO_METRICS = {
 };
 
 /** One log stream per task and start: `packet-gateway/<host>/<start time>` (log stream names allow neither ':' nor '*'). */
+/** Makes the process-wide WireGuard AEAD choice; a fallback from libsodium is logged once and counted. */
+function chooseTransportAead(preference: TransportAeadPreference, logger: Logger, metrics: MetricsRecorder): void {
+  const selection = selectTransportAead(preference);
+  useTransportAead(selection);
+  if (selection.fallbackReason !== undefined) {
+    logger.warn('WireGuard transport data is sealed by node:crypto: libsodium (sodium-native) could not load', { reason: selection.fallbackReason });
+    metrics.increment(MetricName.WireGuardCryptoFallback, 1);
+  } else {
+    logger.debug('WireGuard transport data is sealed by ' + (selection.aead.implementation === 'native' ? 'libsodium (sodium-native)' : 'node:crypto'));
+  }
+}
+
 function deliveryLogStreamName(): string {
   return `packet-gateway/${hostname().replace(/[:*]/g, '-')}/${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }

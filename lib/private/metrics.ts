@@ -65,6 +65,8 @@ export const MetricName = {
    * and per Listener where the kernel reports per-socket drops (dimension Listener).
    */
   ReceiveBufferDrops: 'ReceiveBufferDrops',
+  /** 1 at start when WireGuard transport data is sealed by node:crypto because libsodium (sodium-native) could not load. */
+  WireGuardCryptoFallback: 'WireGuardCryptoFallback',
   /** Metric series left out of an interval because the recorder's series limit was reached. */
   MetricSeriesDropped: 'MetricSeriesDropped',
   /** Sourced packets handed to their flow's owner in another fleet member and sent there. */

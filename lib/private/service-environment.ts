@@ -55,6 +55,12 @@ export const ServiceEnvironment = {
   MemberAddress: 'PACKET_GATEWAY_MEMBER_ADDRESS',
   /** This member's id, outside ECS. @default - the ECS task id, else a random id */
   MemberId: 'PACKET_GATEWAY_MEMBER_ID',
+  /**
+   * ChaCha20-Poly1305 of WireGuard transport data: `auto` (libsodium through sodium-native when it
+   * loads, else node:crypto, with a WARN and the `WireGuardCryptoFallback` metric), `native`
+   * (refuse to start without libsodium) or `node`. @default auto
+   */
+  WireGuardCrypto: 'PACKET_GATEWAY_WIREGUARD_CRYPTO',
 } as const;
 
 /**

@@ -11,7 +11,6 @@
  * Hot path (transport data): no promises, no per-packet timers; a handful of small allocations
  * (the cipher object, the plaintext and ciphertext buffers, the `Inner` object when delivered).
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { Failure, FailureCode, InnerAddressing, SendCallback } from '../contracts';
 import { AllowedIps } from './allowed-ips';
 import { Clock, SYSTEM_CLOCK } from './clock';
@@ -37,6 +36,7 @@ import { LocalIdentity, NO_PRESHARED_KEY, remoteIdentity, RemoteIdentity } from 
 import { Keypair, Peer } from './peer';
 import { PeerTimers } from './peer-timers';
 import { resolveTimers, WireGuardTimers } from './timers';
+import { defaultTransportAead, TransportAead } from './transport-aead';
 import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { formatEndpoint, formatIpAddress, parseIpAddress } from '../../lib/private/network';
 
@@ -115,6 +115,8 @@ export interface WireGuardDeviceOptions {
   readonly sendQueueTimeoutMs?: number;
   /** Tunnel MTU: plaintext is padded to a multiple of 16 but not beyond it. @default 1420 */
   readonly mtu?: number;
+  /** ChaCha20-Poly1305 of transport data. @default the process-wide choice: libsodium when it loads, else node:crypto */
+  readonly transportAead?: TransportAead;
   /** Protocol limits (shortened in tests). @default DEFAULT_TIMERS */
   readonly timers?: Partial<WireGuardTimers>;
   /** @default SYSTEM_CLOCK */
@@ -156,8 +158,6 @@ export interface PeerStatus {
   readonly queued: number;
   readonly dynamic: boolean;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function failure(code: FailureCode, reason: string): Failure {
   return { code, reason };
@@ -214,6 +214,7 @@ export class WireGuardDevice {
   private dynamicPeers = 0;
   private closed = false;
   private readonly nonce = Buffer.alloc(12);
+  private readonly aead: TransportAead;
   private readonly scratch = Buffer.alloc(MAX_INNER_PACKET_LENGTH + 16);
 
   constructor(options: WireGuardDeviceOptions) {
@@ -231,6 +232,7 @@ export class WireGuardDevice {
     this.queueLength = positiveInteger(options.sendQueueLength ?? 128, 'sendQueueLength');
     this.queueTimeoutMs = positiveInteger(options.sendQueueTimeoutMs ?? 10_000, 'sendQueueTimeoutMs');
     this.mtu = positiveInteger(options.mtu ?? 1420, 'mtu');
+    this.aead = options.transportAead ?? defaultTransportAead().aead;
     this.framer = new InnerPacketFramer({
       decapsulated: options.decapsulatedDelivery ?? true,
       tunnelPort: validPort(options.tunnelPort ?? 51820, 'tunnelPort'),
@@ -493,16 +495,7 @@ export class WireGuardDevice {
   }
 
   private open(key: Buffer, counter: number, datagram: Buffer): Buffer | undefined {
-    const bodyEnd = datagram.length - TAG_LENGTH;
-    const decipher = createDecipheriv('chacha20-poly1305', key, writeCounterNonce(this.nonce, counter), { authTagLength: TAG_LENGTH });
-    decipher.setAuthTag(datagram.subarray(bodyEnd));
-    const plaintext = bodyEnd > TRANSPORT_HEADER_LENGTH ? decipher.update(datagram.subarray(TRANSPORT_HEADER_LENGTH, bodyEnd)) : EMPTY;
-    try {
-      decipher.final();
-    } catch {
-      return undefined;
-    }
-    return plaintext;
+    return this.aead.open(key, writeCounterNonce(this.nonce, counter), datagram.subarray(TRANSPORT_HEADER_LENGTH));
   }
 
   /** Receive side of key freshness: the initiator rekeys shortly before its keys would expire. */
@@ -581,10 +574,7 @@ export class WireGuardDevice {
     const counter = keypair.sendCounter++;
     const out = Buffer.allocUnsafe(TRANSPORT_HEADER_LENGTH + padded + TAG_LENGTH);
     writeTransportHeader(out, keypair.remoteIndex, counter);
-    const cipher = createCipheriv('chacha20-poly1305', keypair.sendKey, writeCounterNonce(this.nonce, counter), { authTagLength: TAG_LENGTH });
-    if (padded > 0) cipher.update(plaintext.subarray(0, padded)).copy(out, TRANSPORT_HEADER_LENGTH);
-    cipher.final();
-    cipher.getAuthTag().copy(out, TRANSPORT_HEADER_LENGTH + padded);
+    this.aead.sealInto(keypair.sendKey, writeCounterNonce(this.nonce, counter), plaintext.subarray(0, padded), out, TRANSPORT_HEADER_LENGTH);
 
     this.timers.anyAuthenticatedPacketSent(peer);
     if (length > 0) {

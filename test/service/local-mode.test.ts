@@ -137,6 +137,14 @@ describe('command line and environment', () => {
     expect(optionsFromCommandLine(['--local'], {})).toMatchObject({ stopDeadlineMs: undefined });
   });
 
+  test('the WireGuard crypto preference is read from the environment; an unknown one is refused naming what is allowed', () => {
+    expect(optionsFromCommandLine(['--local'], { PACKET_GATEWAY_WIREGUARD_CRYPTO: 'node' })).toMatchObject({ wireGuardCrypto: 'node' });
+    expect(optionsFromCommandLine(['--local'], { PACKET_GATEWAY_WIREGUARD_CRYPTO: 'native' })).toMatchObject({ wireGuardCrypto: 'native' });
+    expect(optionsFromCommandLine(['--local'], {})).toMatchObject({ wireGuardCrypto: undefined });
+    expect(() => optionsFromCommandLine(['--local'], { PACKET_GATEWAY_WIREGUARD_CRYPTO: 'openssl' }))
+      .toThrow('PACKET_GATEWAY_WIREGUARD_CRYPTO "openssl" is not valid (allowed: auto, native, node)');
+  });
+
   test.each([
     [['--health-port', 'x', '--local'], {}, '--health-port "x" is not a valid port (allowed: integer 0–65535)'],
     [['--local', '--log-level', 'loud'], {}, '--log-level "loud" is not valid (allowed: TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT)'],
