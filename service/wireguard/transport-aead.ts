@@ -68,7 +68,8 @@ export function nativeTransportAead(sodium: SodiumAeadFunctions): TransportAead 
   return Object.freeze({
     implementation: 'native' as const,
     sealInto(key: Buffer, nonce: Buffer, plaintext: Buffer, out: Buffer, offset: number): void {
-      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(offset, offset + plaintext.length + TAG_LENGTH), plaintext, null, null, nonce, key);
+      const sealed = out.subarray(offset, offset + plaintext.length + TAG_LENGTH);
+      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(sealed, plaintext, null, null, nonce, key);
     },
     open(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer | undefined {
       if (sealed.length < TAG_LENGTH) return undefined;

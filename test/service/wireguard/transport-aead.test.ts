@@ -60,14 +60,14 @@ describe('transport AEAD implementations', () => {
     expect(aead.open(key, nonce, out.subarray(16))).toEqual(plaintext);
   });
 
-  test.each(IMPLEMENTATIONS)('%s refuses a flipped bit anywhere, a wrong key, a wrong nonce and a short input', (_name, aead) => {
+  test.each(IMPLEMENTATIONS)('%s refuses a changed byte anywhere, a wrong key, a wrong nonce and a short input', (_name, aead) => {
     const key = randomBytes(32);
     const nonce = randomBytes(12);
     const plaintext = randomBytes(48);
     const sealed = seal(aead, key, nonce, plaintext);
     for (let i = 0; i < sealed.length; i++) {
       const tampered = Buffer.from(sealed);
-      tampered[i] ^= 0x01;
+      tampered[i] = tampered[i] === 0 ? 1 : tampered[i] - 1;
       expect(aead.open(key, nonce, tampered)).toBeUndefined();
     }
     expect(aead.open(randomBytes(32), nonce, sealed)).toBeUndefined();
