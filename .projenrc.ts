@@ -62,6 +62,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-kinesis',
     '@aws-sdk/client-firehose',
     '@aws-sdk/client-eventbridge',
+    '@aws-sdk/client-s3',
     // Kinesis API for the destination tests
     'kinesalite',
     // property-based tests of the binary range expressions
@@ -90,7 +91,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'service', 'lambda', 'bench', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
   },
 
-  gitignore: ['/assets/', '/cdk.out/', '/bench/out/', '/.local/'],
+  // '/node_modules' (no slash) also matches a node_modules symlink, which '/node_modules/' does not.
+  gitignore: ['/assets/', '/cdk.out/', '/bench/out/', '/.local/', '/node_modules'],
 });
 
 for (const pattern of ['/service/', '/lambda/', '/bench/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.json']) {
