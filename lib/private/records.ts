@@ -8,7 +8,7 @@
  */
 
 /** Encodings of `Data` in packets, replies and sourced messages. */
-export const FORMATTERS = ['base64', 'hex', 'ascii', 'utf8'] as const;
+export const FORMATTERS = ['base64', 'hex', 'ascii', 'utf8', 'coap'] as const;
 export type FormatterName = (typeof FORMATTERS)[number];
 
 /**
@@ -20,7 +20,7 @@ export type FormatterName = (typeof FORMATTERS)[number];
 export const PACKET_ARGUMENTS = ['PartitionKey', 'MessageGroupId', 'MessageDeduplicationId', 'TenantId'] as const;
 export type PacketArgumentName = (typeof PACKET_ARGUMENTS)[number];
 
-/** Formatters a packet argument's bytes can be rendered with: the text encodings. */
+/** Formatters a packet argument's bytes can be rendered with: the text encodings (every Formatter but coap, which describes a whole CoAP message). */
 export const ARGUMENT_FORMATTERS = ['base64', 'hex', 'ascii', 'utf8'] as const;
 export type ArgumentFormatterName = (typeof ARGUMENT_FORMATTERS)[number];
 

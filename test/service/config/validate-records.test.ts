@@ -82,7 +82,7 @@ describe('validateConfigDocument', () => {
     ['the name has bad characters', withListener({ Name: 'de mo' }), ['Listeners[0].Name: "de mo" is not a valid name (allowed: 1–64 characters of A-Z a-z 0-9 _ -)']],
     ['the protocol is unknown', withListener({ Protocol: 'tcp' }), ['Listeners[0].Protocol: "tcp" is not a protocol (allowed: udp, wg)']],
     ['a field name is misspelled', withListener({ Formater: 'hex' }), ['Listeners[0].Formater: unknown field (allowed: Name, Protocol, Port, BindAddress, Domain, PublicAddress, Formatter, Destinations, ClientRestrictions, EgressAllowedNetworks, MaxPayloadBytes, ReplyTagTtlSeconds, WireGuard)']],
-    ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8)']],
+    ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8, coap)']],
     ['BindAddress is not an IP', withListener({ BindAddress: 'localhost' }), ['Listeners[0].BindAddress: "localhost" is not an IP address (allowed: IPv4 dotted quad or IPv6)']],
     ['Domain is not a host name', withListener({ Domain: 'a b' }), ['Listeners[0].Domain: "a b" is not a host name (allowed: DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters)']],
     ['a client network is not a CIDR', withListener({ ClientRestrictions: { Networks: ['10.0.0.0/40'] } }), ['Listeners[0].ClientRestrictions.Networks[0]: "10.0.0.0/40" is not a CIDR (prefix must be 0–32) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
@@ -196,7 +196,7 @@ describe('validateConfigDocument', () => {
     expect((error as Error).message).toBe(
       'config file gw.json is invalid (2 errors):\n'
       + '  Listeners[0].Port: -1 is not a valid port (allowed: integer 1–65535)\n'
-      + '  Listeners[0].Formatter: "x" is not a Formatter (allowed: base64, hex, ascii, utf8)',
+      + '  Listeners[0].Formatter: "x" is not a Formatter (allowed: base64, hex, ascii, utf8, coap)',
     );
   });
 });
