@@ -131,6 +131,84 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await expect(send(a, 40006)).resolves.toMatchObject({ code: 'NoActiveFlow' });
     expect(b.sent).toEqual([]);
   });
+
+  test('a draining member sends for none of its flows: relays get NotOwner and go to the member the client moved to', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    const c = await member('c');
+    b.flows.touch('udp-main', '198.51.100.2', 40007);
+    await b.fleet.directory.flush();
+    await b.fleet.drain(); // SIGTERM: the load balancer has ended b's flows
+    expect(b.fleet.isDraining).toBe(true);
+    const result = send(a, 40007);
+    await new Promise((r) => setTimeout(r, 400)); // answered NotOwner, not sent from b
+    expect(b.sent).toEqual([]);
+    c.flows.touch('udp-main', '198.51.100.2', 40007); // the client's next datagram lands on c
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40007]);
+    expect(b.sent).toEqual([]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('a draining member hands the entries it holds to the flows\' new owners instead of sending them itself', async () => {
+    const b = await member('b', 5_000);
+    const c = await member('c');
+    b.flows.touch('udp-main', '198.51.100.2', 40008);
+    await b.fleet.directory.flush();
+    await b.fleet.drain();
+    const result = send(b, 40008);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.sent).toEqual([]);
+    c.flows.touch('udp-main', '198.51.100.2', 40008);
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40008]);
+    expect(b.sent).toEqual([]);
+  });
+
+  test('a draining member is no relay target once its item says so', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40009);
+    await b.fleet.directory.flush();
+    await b.fleet.drain();
+    const peer = await new Promise((resolve) => a.fleet.membership.peer('b', resolve));
+    expect(peer).toMatchObject({ memberId: 'b', draining: true });
+    let served = 0;
+    const serve = b.fleet.serve.bind(b.fleet);
+    b.fleet.serve = (...args) => {
+      served++;
+      serve(...args);
+    };
+    const result = send(a, 40009);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(served).toBe(0); // the entry waits; nothing is relayed to b
+    const c = await member('c');
+    c.flows.touch('udp-main', '198.51.100.2', 40009);
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40009]);
+  });
+
+  test('stopped after draining, a member leaves the entries still waiting unsettled (their message returns through the queue)', async () => {
+    const b = await member('b', 5_000);
+    await b.fleet.drain();
+    let settled: Failure | undefined | 'no' = 'no';
+    b.fleet.send(b.listener, { data: Buffer.from('x'), address: '198.51.100.2', port: 40010 }, { messageId: 'm', index: 0, deadline: 0 }, (f) => {
+      settled = f;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await b.fleet.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe('no');
+    expect(b.sent).toEqual([]);
+  });
+
+  test('stopped without draining, a member fails the entries still waiting NoActiveFlow', async () => {
+    const b = await member('b', 5_000);
+    const result = send(b, 40011);
+    await new Promise((r) => setTimeout(r, 100));
+    await b.fleet.stop();
+    await expect(result).resolves.toMatchObject({ code: 'NoActiveFlow', reason: expect.stringContaining('this member is stopping') });
+  });
 });
 
 describe('fleet: the service turns it on only with a relay port and a directory table', () => {
