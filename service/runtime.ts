@@ -249,7 +249,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await gateway.start();
     await fleet?.start();
     // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
-    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => drainingStatus(gateway.status(), draining), logger });
+    const status = (): GatewayStatus => drainingStatus(gateway.status(), draining);
+    health = await startHealthServer({ host: options.host, port: options.healthPort, status, logger });
     kernelDrops.start();
     if (local) {
       sns = await startLocalSnsEndpoint({
