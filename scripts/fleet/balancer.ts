@@ -110,9 +110,10 @@ export class Balancer {
 
   /**
    * Deregisters task `task`: no new flows from now on; its tracked flows end after `delayMs` (the
-   * deregistration delay). Resolves then, with the number of flows ended.
+   * deregistration delay), right after `atDelayEnd` is called (ECS stops the task then). Resolves
+   * then, with the number of flows ended.
    */
-  deregister(task: number, delayMs: number): Promise<number> {
+  deregister(task: number, delayMs: number, atDelayEnd?: () => void): Promise<number> {
     const target = this.targets.get(task);
     if (!target || target.state === 'unused' || target.state === 'draining') return Promise.resolve(0);
     this.setState(task, target, 'draining');
@@ -122,6 +123,7 @@ export class Balancer {
     return new Promise((done) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
+        atDelayEnd?.();
         const ended = dropFlows(this.options.network, task);
         this.setState(task, target, 'unused');
         done(ended);

@@ -159,8 +159,8 @@ export interface Fleet {
   killTask(task: number): Promise<void>;
   /**
    * Stops task i as ECS stops a service's task: deregisters it from the load balancer (no new
-   * flows), waits the deregistration delay, ends its flows (connection termination), then sends
-   * SIGTERM and waits for the exit. Resolves with its exit code or signal.
+   * flows), waits the deregistration delay, then sends SIGTERM while the load balancer ends the
+   * task's flows (connection termination), and waits for the exit. Resolves with its exit code or signal.
    */
   drainTask(task: number): Promise<number | NodeJS.Signals | null>;
   /** A rolling deployment's step: {@link addTask}, then {@link drainTask} of task i. Resolves with the new task's number. */
@@ -419,8 +419,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     };
     const drainTask = async (task: number): Promise<number | NodeJS.Signals | null> => {
       checkTask(task);
-      await balancer.deregister(task, deregistrationDelayMs);
-      return stopTask(task, 'SIGTERM');
+      let stopped: Promise<number | NodeJS.Signals | null> = Promise.resolve(null);
+      // the end of the deregistration delay: SIGTERM, and the load balancer ends the task's flows
+      await balancer.deregister(task, deregistrationDelayMs, () => {
+        stopped = stopTask(task, 'SIGTERM');
+      });
+      return stopped;
     };
 
     const clientGroups: ClientGroup[] = [];
