@@ -76,12 +76,12 @@ describeFleet(`a fleet of ${TASKS} tasks under faults, deployments and scaling${
 
   const text = (data: Buffer): string => data.toString('utf8');
 
-  /** Opens `count` more clients and waits until each has its flow (its first datagram answered). */
-  async function addClients(count: number): Promise<ClientGroup> {
-    const group = await fleet.clients(count);
+  /** Opens `clients` more clients and waits until each has its flow (its first datagram answered). */
+  async function addClients(clients: number): Promise<ClientGroup> {
+    const group = await fleet.clients(clients);
     await group.send(fleet.vip, UDP_LISTENER.port, Buffer.from('hello'), { indexed: true });
     const answered = (): number => new Set(group.received.filter((d) => text(d.data).startsWith('hello#')).map((d) => d.socket)).size;
-    await group.waitFor(() => answered() === count, 30_000, `a reply at each of the ${count} new clients`);
+    await group.waitFor(() => answered() === clients, 30_000, `a reply at each of the ${clients} new clients`);
     // from now on they keep talking and get pushes
     groups.push(group);
     return group;
@@ -144,7 +144,8 @@ describeFleet(`a fleet of ${TASKS} tasks under faults, deployments and scaling${
   }
 
   /** Every datagram any client received from the NAT address. */
-  const fromNat = (): string[] => groups.flatMap((group) => group.received.filter((d) => d.fromAddress === fleet.natAddress).map((d) => text(d.data)));
+  const fromNat = (): string[] => groups.flatMap((group) =>
+    group.received.filter((d) => d.fromAddress === fleet.natAddress).map((d) => text(d.data)));
   const failures = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === 'packet not delivered');
 
   /** The published, delivered and lost counts: everything published arrived, from the VIP. */
@@ -157,7 +158,8 @@ describeFleet(`a fleet of ${TASKS} tasks under faults, deployments and scaling${
   }
 
   /** Tasks that own tracked client flows on the plain Listener's port now. */
-  const flowOwners = (): Set<number> => new Set(fleet.owners().filter((f) => f.port === UDP_LISTENER.port && f.clientAddress === fleet.clientAddress).map((f) => f.task));
+  const flowOwners = (): Set<number> =>
+    new Set(fleet.owners().filter((f) => f.port === UDP_LISTENER.port && f.clientAddress === fleet.clientAddress).map((f) => f.task));
 
   test('a task killed without warning (SIGKILL): every push published after it died reaches its client from the VIP', async () => {
     const victim = live[0];
