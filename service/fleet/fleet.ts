@@ -28,6 +28,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { flowItemKey } from '../../lib/private/fleet';
 import type { EgressDatagram, Failure, ListenerHandle, ListenerRegistry, MetricsRecorder, SendCallback } from '../contracts';
+import { ClaimRefresh } from './claim-refresh';
 import { FleetDirectory } from './directory';
 import type { MemberIdentity } from './member';
 import { FleetMembership } from './membership';
@@ -81,6 +82,8 @@ export class Fleet implements EntryRouter {
   readonly relay: RelayEndpoint;
   readonly directory: FleetDirectory;
   readonly membership: FleetMembership;
+  /** Writes the items of this member's long-lived flows again before they expire. */
+  readonly claims: ClaimRefresh;
   private readonly now: () => number;
   private readonly budgetMs: number;
   private readonly maxWaiting: number;
@@ -107,6 +110,11 @@ export class Fleet implements EntryRouter {
       documents, tableName, memberId: identity.memberId, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
     });
     this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
+    this.claims = new ClaimRefresh({
+      holds: (listener, address, port) => !this.draining && options.flows.isActive(listener, address, port),
+      reclaim: (listener, address, port) => this.directory.claimFlow(listener, address, port),
+      now: this.now,
+    });
   }
 
   get memberId(): string {
@@ -122,6 +130,7 @@ export class Fleet implements EntryRouter {
   async start(): Promise<void> {
     await this.relay.start();
     await this.membership.start();
+    this.claims.start();
     this.options.logger.info('fleet member started', { member: this.memberId, address: this.options.identity.address, relayPort: this.relay.port });
   }
 
@@ -148,6 +157,7 @@ export class Fleet implements EntryRouter {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.claims.stop();
     const now = this.now();
     if (this.draining && this.timers.size > 0) {
       this.options.logger.warn('fleet member stopped with entries still waiting for an owner: their messages return through the delivery queue', { member: this.memberId, entries: this.timers.size });
@@ -165,6 +175,7 @@ export class Fleet implements EntryRouter {
   /** A datagram created a flow new to this member: it is the owner now. */
   claimFlow(listener: string, address: string, port: number): void {
     this.directory.claimFlow(listener, address, port);
+    this.claims.claim(listener, address, port);
   }
 
   /** {@link EntryRouter}: sends `datagram` from its flow's owner. */

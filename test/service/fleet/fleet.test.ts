@@ -202,6 +202,20 @@ describe('fleet: entries leave from the member owning their flow', () => {
     expect(b.sent).toEqual([]);
   });
 
+  test('a flow held for 3.5 days has its directory item written once more; a draining member refreshes nothing', async () => {
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40012);
+    await b.fleet.directory.flush();
+    const written = b.fleet.directory.writes;
+    expect(b.fleet.claims.size).toBe(1);
+    b.flows.touch('udp-main', '198.51.100.2', 40012, Date.now() + 3.5 * 24 * 3600 * 1000); // still talking
+    expect(b.fleet.claims.check(Date.now() + 3.5 * 24 * 3600 * 1000)).toBe(1);
+    await b.fleet.directory.flush();
+    expect(b.fleet.directory.writes).toBe(written + 1);
+    await b.fleet.drain();
+    expect(b.fleet.claims.check(Date.now() + 7 * 24 * 3600 * 1000)).toBe(0);
+  });
+
   test('stopped without draining, a member fails the entries still waiting NoActiveFlow', async () => {
     const b = await member('b', 5_000);
     const result = send(b, 40011);
