@@ -35,7 +35,7 @@ import {
   DeliveryTarget, PACKET_SOURCE_RESOURCE_TYPE, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
 import { ServiceEnvironment, STOP_DEADLINE_MARGIN_SECONDS } from './private/service-environment';
-import { validateAccount, validateDimensionValue } from './private/validation';
+import { fail, validateAccount, validateDimensionValue } from './private/validation';
 
 
 const CONTAINER_NAME = 'gateway';
@@ -313,9 +313,10 @@ export class PacketGateway extends Construct implements IPacketGateway {
       stopTimeout,
     });
     const desiredCount = props.desiredCount ?? defaultDesiredCount(this.vpc, taskSubnets);
-    if (props.desiredCount === undefined && props.maxCapacity !== undefined && !Token.isUnresolved(props.maxCapacity) && props.maxCapacity < desiredCount) {
-      throw new Error(`${this.node.path}: maxCapacity ${props.maxCapacity} is below the default desiredCount ${desiredCount} (one task per Availability Zone of the task subnets, at least 2); `
-        + `allowed: maxCapacity from ${desiredCount} to 1000, or set desiredCount (0 to ${props.maxCapacity}) to run fewer tasks`);
+    const maxCapacity = props.maxCapacity;
+    if (props.desiredCount === undefined && maxCapacity !== undefined && !Token.isUnresolved(maxCapacity) && maxCapacity < desiredCount) {
+      fail(this, `maxCapacity ${maxCapacity} is below the default desiredCount ${desiredCount} (one task per Availability Zone of the task subnets, at least 2); `
+        + `allowed: maxCapacity from ${desiredCount} to 1000, or set desiredCount (0 to ${maxCapacity}) to run fewer tasks`);
     }
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
