@@ -172,8 +172,9 @@ export class Fleet implements EntryRouter {
     await this.membership.stop();
   }
 
-  /** A datagram created a flow new to this member: it is the owner now. */
+  /** A datagram created a flow new to this member: it is the owner now (unless it drains: it then owns no flow). */
   claimFlow(listener: string, address: string, port: number): void {
+    if (this.draining) return;
     this.directory.claimFlow(listener, address, port);
     this.claims.claim(listener, address, port);
   }

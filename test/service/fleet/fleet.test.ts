@@ -214,6 +214,10 @@ describe('fleet: entries leave from the member owning their flow', () => {
     expect(b.fleet.directory.writes).toBe(written + 1);
     await b.fleet.drain();
     expect(b.fleet.claims.check(Date.now() + 7 * 24 * 3600 * 1000)).toBe(0);
+    // nor does it claim a flow a late datagram starts
+    b.flows.touch('udp-main', '198.51.100.2', 40013);
+    await b.fleet.directory.flush();
+    expect(b.fleet.directory.writes).toBe(written + 1);
   });
 
   test('stopped without draining, a member fails the entries still waiting NoActiveFlow', async () => {
