@@ -201,6 +201,11 @@ export class Fleet implements EntryRouter {
 
   /** Serves an entry another member relayed here. */
   serve(request: RelayRequest, sender: string, answer: (a: Omit<RelayAnswer, 'requestId'>) => void): void {
+    // draining, this member owns no flow, also once its Listeners are closed: the sender retries elsewhere
+    if (this.draining) {
+      answer({ outcome: RelayOutcome.NotOwner });
+      return;
+    }
     const listener = this.options.listeners.get(request.listener);
     if (!listener) {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `Listener '${request.listener}' is not running on fleet member ${this.memberId}` } });
@@ -210,7 +215,7 @@ export class Fleet implements EntryRouter {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(request.deadline).toISOString()} before the entry reached its flow's owner; not sent` } });
       return;
     }
-    if (this.draining || !this.options.flows.isActive(request.listener, request.address, request.port)) {
+    if (!this.options.flows.isActive(request.listener, request.address, request.port)) {
       answer({ outcome: RelayOutcome.NotOwner });
       return;
     }

@@ -1,6 +1,7 @@
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { Fleet } from '../../../service/fleet/fleet';
+import { RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
 import { startService } from '../../../service/runtime';
 import { LocalDynamo } from '../../support/local-dynamo';
 
@@ -147,6 +148,19 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await expect(result).resolves.toBeUndefined();
     expect(c.sent.map((d) => d.port)).toEqual([40007]);
     expect(b.sent).toEqual([]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('a draining member whose Listeners are already closed answers NotOwner, not SendFailed', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40014);
+    await b.fleet.directory.flush();
+    await b.fleet.drain();
+    const answers: unknown[] = [];
+    const request: RelayRequest = { requestId: 1, to: 'b', deadline: 0, listener: 'gone', address: '198.51.100.2', port: 40014, messageId: 'm', index: 0, data: Buffer.from('x') };
+    b.fleet.serve(request, 'a', (answer) => answers.push(answer));
+    expect(answers).toEqual([{ outcome: RelayOutcome.NotOwner }]);
     expect(a.sent).toEqual([]);
   });
 
