@@ -163,10 +163,13 @@ export interface PacketGatewayProps {
   readonly memoryLimitMiB?: number;
 
   /**
-   * Tasks of the fleet. Above 1, packets a PacketSource publishes leave only from the task that
-   * holds the client's flow (see the warning this emits).
+   * Tasks of the fleet (0-1000). Each client flow belongs to one task and sourced packets are
+   * relayed to it (docs/FLEET.md), so the fleet loses nothing when a task dies, is replaced by a
+   * deployment, or the fleet scales. Set 1 for a development gateway (cheapest, but a task
+   * replacement or an Availability Zone outage interrupts it). With `maxCapacity`, the lower bound
+   * of autoscaling.
    *
-   * @default 1
+   * @default - one task per Availability Zone of the task subnets, at least 2
    */
   readonly desiredCount?: number;
 

@@ -16,7 +16,7 @@ import { GatewayAlarmsProps, GatewayDashboardProps } from './gateway-operations'
 import { AwsApiAccess, GatewayPeer, PacketGatewayProps, SecretEnvironmentOptions, ServiceLogLevel } from './gateway-props';
 import { Listener, ListenerOptions } from './listener';
 import { enableFleetRelay } from './private/fleet-relay';
-import { FleetScaling } from './private/fleet-scaling';
+import { defaultDesiredCount, FleetScaling } from './private/fleet-scaling';
 import { FleetSecrets } from './private/fleet-secrets';
 import { createGatewayAlarms } from './private/gateway-alarms';
 import { createGatewayDashboard } from './private/gateway-dashboard';
@@ -35,7 +35,7 @@ import {
   DeliveryTarget, PACKET_SOURCE_RESOURCE_TYPE, PACKET_SOURCE_ROLE_PATH, RegistrationEnvironment,
 } from './private/resource-properties';
 import { ServiceEnvironment, STOP_DEADLINE_MARGIN_SECONDS } from './private/service-environment';
-import { validateAccount, validateDimensionValue } from './private/validation';
+import { fail, validateAccount, validateDimensionValue } from './private/validation';
 
 
 const CONTAINER_NAME = 'gateway';
@@ -312,10 +312,16 @@ export class PacketGateway extends Construct implements IPacketGateway {
       portMappings: [{ containerPort: healthPort, protocol: ecs.Protocol.TCP, name: 'health' }],
       stopTimeout,
     });
+    const desiredCount = props.desiredCount ?? defaultDesiredCount(this.vpc, taskSubnets);
+    const maxCapacity = props.maxCapacity;
+    if (props.desiredCount === undefined && maxCapacity !== undefined && !Token.isUnresolved(maxCapacity) && maxCapacity < desiredCount) {
+      fail(this, `maxCapacity ${maxCapacity} is below the default desiredCount ${desiredCount} (one task per Availability Zone of the task subnets, at least 2); `
+        + `allowed: maxCapacity from ${desiredCount} to 1000, or set desiredCount (0 to ${maxCapacity}) to run fewer tasks`);
+    }
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: props.desiredCount ?? 1,
+      desiredCount,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       assignPublicIp: false,
@@ -326,7 +332,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     });
     if (apiAccess === AwsApiAccess.VPC_ENDPOINTS) addApiEndpoints(this, this.vpc, this.service, taskSubnets);
     const scaling = props.maxCapacity === undefined ? undefined : new FleetScaling(this.service, {
-      minCapacity: props.desiredCount ?? 1,
+      minCapacity: desiredCount,
       maxCapacity: props.maxCapacity,
       targetCpuUtilizationPercent: props.targetCpuUtilizationPercent ?? 60,
       targetDatagramsPerTaskPerSecond: props.targetDatagramsPerTaskPerSecond,

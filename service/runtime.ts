@@ -18,7 +18,7 @@ import type { MetricsRecorder } from './contracts';
 import { FlowTable } from './egress/flow-table';
 import { Fleet } from './fleet/fleet';
 import { MemberIdentity, resolveMemberIdentity } from './fleet/member';
-import { Gateway } from './gateway';
+import { Gateway, GatewayStatus } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
 import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
@@ -224,13 +224,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   let sns: LocalSnsEndpoint | undefined;
   let consumer: DeliveryQueueConsumer | undefined;
   let stopping: Promise<void> | undefined;
+  // from the stop's first step on, the health checks fail: the load balancer sends no new flow here
+  let draining = false;
   const stopDeadlineMs = options.stopDeadlineMs ?? DEFAULT_STOP_DEADLINE_MS;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const stopAt = Date.now() + stopDeadlineMs;
       // draining gets the stop deadline less the share kept for failure records
       const drainUntil = stopAt - Math.min(FAILURE_RECORD_FLUSH_MS, stopDeadlineMs / 4);
+      draining = true;
       await sns?.close();
+      // the fleet member owns no flow from now on (service/fleet/fleet.ts, draining); its entries go to the new owners
       await fleet?.drain();
       await consumer?.stop(Math.max(0, drainUntil - Date.now()));
       await gateway.stop(Math.max(0, drainUntil - Date.now()));
@@ -250,7 +254,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await gateway.start();
     await fleet?.start();
     // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
-    health = await startHealthServer({ host: options.host, port: options.healthPort, status: () => gateway.status(), logger });
+    const status = (): GatewayStatus => drainingStatus(gateway.status(), draining);
+    health = await startHealthServer({ host: options.host, port: options.healthPort, status, logger });
     kernelDrops.start();
     if (local) {
       sns = await startLocalSnsEndpoint({
@@ -288,6 +293,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     owned.push(client);
     return client;
   }
+}
+
+/** The gateway's status, unhealthy and stopping once the service drains. */
+function drainingStatus(status: GatewayStatus, draining: boolean): GatewayStatus {
+  return draining && !status.stopping ? { ...status, healthy: false, stopping: true } : status;
 }
 
 /** Metrics turned off (`metricsIntervalSeconds` 0): nothing is aggregated or written. */

@@ -1,7 +1,21 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { DEFAULT_METRICS_INTERVAL_SECONDS } from './metrics';
+
+/** Fewest tasks of the default fleet: one Availability Zone or one task may fail without an outage. */
+export const MIN_DEFAULT_TASKS = 2;
+
+/**
+ * The default `desiredCount`: one task per Availability Zone of the task subnets, at least
+ * {@link MIN_DEFAULT_TASKS}. A fleet loses nothing to a task's loss or a deployment (docs/FLEET.md),
+ * so production runs several.
+ */
+export function defaultDesiredCount(vpc: ec2.IVpc, taskSubnets: ec2.SubnetSelection): number {
+  const zones = new Set(vpc.selectSubnets(taskSubnets).availabilityZones);
+  return Math.max(MIN_DEFAULT_TASKS, zones.size);
+}
 
 /** Autoscaling of the fleet (only with a `maxCapacity`). */
 export interface FleetScalingOptions {

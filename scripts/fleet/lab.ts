@@ -26,12 +26,14 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, MessageAttributeValue, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Balancer, TargetState } from './balancer';
 import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
-import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
+import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
 import { DEFAULT_RELAY_PORT, DIRECTORY_PARTITION_KEY } from '../../lib/private/fleet';
+import { listenerHealthPath } from '../../lib/private/health-paths';
 import {
   LISTENER_KEY_PREFIX,
   LISTENER_KIND,
@@ -47,6 +49,7 @@ import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/pr
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 export type { FlowOwner } from './network';
+export type { TargetState } from './balancer';
 export type { ClientGroup, ClientDatagram } from './clients';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -77,6 +80,14 @@ export interface FleetOptions {
   readonly retainLogs?: boolean;
   /** Told every line a task prints (1-based task number). */
   readonly onTaskOutput?: (task: number, line: string) => void;
+  /** Seconds a message of the delivery queue stays invisible after a receive. @default 30 (as the construct's queue) */
+  readonly deliveryVisibilityTimeoutSeconds?: number;
+  /** Seconds a deregistered task keeps its tracked flows before they are ended ({@link Fleet.drainTask}). @default 30 (the construct's stopTimeout) */
+  readonly deregistrationDelaySeconds?: number;
+  /** Milliseconds between the load balancer's health checks of each task. @default 1000 */
+  readonly healthCheckIntervalMs?: number;
+  /** Told each change of a task's state with the load balancer. */
+  readonly onTargetChange?: (task: number, state: TargetState) => void;
 }
 
 /** A JSON log record of a task (Powertools Logger format), with the task that wrote it. */
@@ -139,6 +150,25 @@ export interface Fleet {
   stopTask(task: number, signal?: NodeJS.Signals): Promise<number | NodeJS.Signals | null>;
   /** Starts task i again (after stopTask) and waits until it has started. */
   startTask(task: number): Promise<void>;
+  /**
+   * Starts one more task (in a namespace of its own, the next number) and registers it with the
+   * load balancer; resolves with its number once it passes the health checks and takes new flows.
+   */
+  addTask(): Promise<number>;
+  /** Kills task i without warning (SIGKILL); the load balancer's health checks take it out and end its flows. */
+  killTask(task: number): Promise<void>;
+  /**
+   * Stops task i as ECS stops a service's task: deregisters it from the load balancer (no new
+   * flows), waits the deregistration delay, then sends SIGTERM while the load balancer ends the
+   * task's flows (connection termination), and waits for the exit. Resolves with its exit code or signal.
+   */
+  drainTask(task: number): Promise<number | NodeJS.Signals | null>;
+  /** A rolling deployment's step: {@link addTask}, then {@link drainTask} of task i. Resolves with the new task's number. */
+  replaceTask(task: number): Promise<number>;
+  /** Tasks (1-based) that take new flows on the Listener port `port` now. */
+  serving(port: number): number[];
+  /** Where task i stands with the load balancer. */
+  targetState(task: number): TargetState;
   /** Opens `count` client sockets (each its own flow) in the client namespace. */
   clients(count: number): Promise<ClientGroup>;
   /** Stops clients, tasks and API servers and deletes the run's namespaces. Idempotent. */
@@ -205,7 +235,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       AttributeDefinitions: [{ AttributeName: DIRECTORY_PARTITION_KEY, AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
     }));
-    const deliveryQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-delivery` }))).QueueUrl!;
+    const deliveryQueueUrl = (await sqs.send(new CreateQueueCommand({
+      QueueName: `${prefix}-delivery`,
+      Attributes: { VisibilityTimeout: String(options.deliveryVisibilityTimeoutSeconds ?? 30) },
+    }))).QueueUrl!;
     const ingressQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-ingress` }))).QueueUrl!;
     const deliveryQueueArn = await queueArn(sqs, deliveryQueueUrl);
     const ingressQueueArn = await queueArn(sqs, ingressQueueUrl);
@@ -283,11 +316,28 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       NODE_ENV: 'production',
     });
 
-    const tasks: RunningTask[] = network.taskNamespaces.map(() => ({}));
-    const records: TaskLogRecord[][] = network.taskNamespaces.map(() => []);
-    const logFiles: Array<WriteStream | undefined> = network.taskNamespaces.map((_, i) =>
-      options.logDirectory ? createWriteStream(join(options.logDirectory, `t${i + 1}.log`), { flags: 'a' }) : undefined);
+    const tasks: RunningTask[] = [];
+    const records: TaskLogRecord[][] = [];
+    const logFiles: Array<WriteStream | undefined> = [];
+    const addSlot = (task: number): void => {
+      tasks.push({});
+      records.push([]);
+      logFiles.push(options.logDirectory ? createWriteStream(join(options.logDirectory, `t${task}.log`), { flags: 'a' }) : undefined);
+    };
+    network.taskNamespaces.forEach((_, i) => addSlot(i + 1));
     cleanups.push(() => logFiles.forEach((f) => f?.end()));
+
+    // the target groups: every Listener port checked on its Listener's health path
+    const balancer = new Balancer({
+      network,
+      healthPaths: new Map([[UDP_LISTENER.port, listenerHealthPath(UDP_LISTENER.name)], [WG_LISTENER.port, listenerHealthPath(WG_LISTENER.name)]]),
+      healthPort: TASK_HEALTH_PORT,
+      intervalMs: options.healthCheckIntervalMs,
+      onChange: options.onTargetChange,
+    });
+    await balancer.start();
+    cleanups.push(() => balancer.stop());
+    const deregistrationDelayMs = (options.deregistrationDelaySeconds ?? 30) * 1000;
 
     const checkTask = (task: number): void => {
       if (!Number.isInteger(task) || task < 1 || task > tasks.length) throw new Error(`task ${task} does not exist (allowed: 1–${tasks.length})`);
@@ -356,6 +406,26 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await Promise.all(tasks.map((_, i) => stopTask(i + 1)));
     });
     await Promise.all(tasks.map((_, i) => startTask(i + 1)));
+    tasks.forEach((_, i) => balancer.register(i + 1));
+    await Promise.all(tasks.map((_, i) => balancer.waitServing(i + 1, TASK_START_TIMEOUT_MS)));
+
+    const addTask = async (): Promise<number> => {
+      const task = addTaskNamespace(network);
+      addSlot(task);
+      await startTask(task);
+      balancer.register(task);
+      await balancer.waitServing(task, TASK_START_TIMEOUT_MS);
+      return task;
+    };
+    const drainTask = async (task: number): Promise<number | NodeJS.Signals | null> => {
+      checkTask(task);
+      let stopped: Promise<number | NodeJS.Signals | null> = Promise.resolve(null);
+      // the end of the deregistration delay: SIGTERM, and the load balancer ends the task's flows
+      await balancer.deregister(task, deregistrationDelayMs, () => {
+        stopped = stopTask(task, 'SIGTERM');
+      });
+      return stopped;
+    };
 
     const clientGroups: ClientGroup[] = [];
     cleanups.push(async () => {
@@ -427,6 +497,22 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
       stopTask,
       startTask,
+      addTask,
+      async killTask(task) {
+        await stopTask(task, 'SIGKILL');
+      },
+      drainTask,
+      async replaceTask(task) {
+        checkTask(task);
+        const added = await addTask();
+        await drainTask(task);
+        return added;
+      },
+      serving: (port) => balancer.serving(port),
+      targetState: (task) => {
+        checkTask(task);
+        return balancer.state(task);
+      },
       async clients(count) {
         const group = await startClients({ namespace: network.clientNamespace, address: network.clientAddress, count });
         clientGroups.push(group);

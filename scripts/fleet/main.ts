@@ -110,6 +110,10 @@ async function main(): Promise<number> {
     logLevel: values['log-level'],
     logDirectory,
     retainLogs: false,
+    // the load balancer's view of each task (health checks), as the target groups would show it
+    onTargetChange: (task, state) => {
+      if (fleet) process.stderr.write(`load balancer: task ${task} is ${state}\n`);
+    },
   });
   if (pendingSignal) {
     await stop(pendingSignal, 0);

@@ -13,8 +13,11 @@
  * What it reproduces: flow stickiness on the 5-tuple with the client address preserved; a datagram
  * a task sends on a flow it owns leaves from VIP:port, anything a task sends outside a tracked flow
  * leaves from the NAT address 198.51.100.99 (which a client's NAT drops); flows expire after
- * `udpTimeoutSeconds` of silence (120 on an NLB). Not modelled: health checks (a stopped task keeps
- * its share of the hash), per-AZ addresses, deregistration delay.
+ * `udpTimeoutSeconds` of silence (120 on an NLB). Which tasks take new flows is set per Listener
+ * port ({@link setTargets}: the lab's health checks and deregistrations, lab.ts); flows already
+ * tracked stay on their task until {@link dropFlows} ends them (the NLB's connection termination
+ * of an unhealthy target, or at the end of a deregistration delay). Tasks can be added while the
+ * network is up ({@link addTaskNamespace}). Not modelled: per-AZ addresses.
  *
  * Every name carries the run's prefix, and teardown deletes only the namespaces of that prefix
  * (the nft table and veth pairs live in them and go with them). The addresses above exist only
@@ -190,16 +193,7 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
     run('ip', ['-n', lb, 'link', 'add', 'br0', 'type', 'bridge']);
     run('ip', ['-n', lb, 'addr', 'add', `${TASK_GATEWAY}/24`, 'dev', 'br0']);
     run('ip', ['-n', lb, 'link', 'set', 'br0', 'up']);
-    network.taskNamespaces.forEach((ns, i) => {
-      run('ip', ['netns', 'add', ns]);
-      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      run('ip', ['link', 'add', `${p}t${i + 1}`, 'netns', ns, 'type', 'veth', 'peer', 'name', `${p}l${i + 1}`, 'netns', lb]);
-      run('ip', ['-n', lb, 'link', 'set', `${p}l${i + 1}`, 'master', 'br0']);
-      run('ip', ['-n', lb, 'link', 'set', `${p}l${i + 1}`, 'up']);
-      run('ip', ['-n', ns, 'addr', 'add', `${network.taskAddresses[i]}/24`, 'dev', `${p}t${i + 1}`]);
-      run('ip', ['-n', ns, 'link', 'set', `${p}t${i + 1}`, 'up']);
-      run('ip', ['-n', ns, 'route', 'add', 'default', 'via', TASK_GATEWAY]);
-    });
+    for (let task = 1; task <= options.tasks; task++) plugTask(network, task);
     run('ip', ['netns', 'exec', lb, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     run('ip', ['netns', 'exec', lb, 'sysctl', '-qw', `net.netfilter.nf_conntrack_udp_timeout=${timeout}`]);
     run('ip', ['netns', 'exec', lb, 'sysctl', '-qw', `net.netfilter.nf_conntrack_udp_timeout_stream=${timeout}`]);
@@ -211,14 +205,16 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
   return network;
 }
 
-/** The load balancer's nftables ruleset: DNAT by flow hash, the NAT address for untracked sends, masquerade towards the APIs. */
-export function balancerRules(network: LabNetwork): string {
+/**
+ * The load balancer's nftables ruleset: DNAT by flow hash, the NAT address for untracked sends,
+ * masquerade towards the APIs. New flows go to every task, or per port to the tasks `targets` names.
+ */
+export function balancerRules(network: LabNetwork, targets?: ReadonlyMap<number, readonly number[]>): string {
   const p = network.prefix;
-  const map = network.taskAddresses.map((address, i) => `${i} : ${address}`).join(', ');
   return `table ip ${p}nlb {
   chain pre {
     type nat hook prerouting priority dstnat;
-    ip daddr ${network.vip} udp dport { ${network.ports.join(', ')} } dnat to jhash ip saddr . udp sport mod ${network.taskAddresses.length} map { ${map} }
+${dnatRules(network, targets).map((rule) => `    ${rule}`).join('\n')}
   }
   chain post {
     type nat hook postrouting priority srcnat;
@@ -228,6 +224,100 @@ export function balancerRules(network: LabNetwork): string {
   }
 }
 `;
+}
+
+/**
+ * The DNAT rules: one per group of ports with the same targets (1-based task numbers; every task
+ * when `targets` is absent or names none for a port). A port with no target has no rule: its new
+ * flows are dropped, as on an NLB whose target group has no registered target.
+ */
+export function dnatRules(network: LabNetwork, targets?: ReadonlyMap<number, readonly number[]>): string[] {
+  const all = network.taskAddresses.map((_, i) => i + 1);
+  const groups = new Map<string, { ports: number[]; tasks: readonly number[] }>();
+  for (const port of network.ports) {
+    const tasks = [...(targets?.get(port) ?? all)].sort((a, b) => a - b);
+    const key = tasks.join(',');
+    const group = groups.get(key);
+    if (group) group.ports.push(port);
+    else groups.set(key, { ports: [port], tasks });
+  }
+  const rules: string[] = [];
+  for (const { ports, tasks } of groups.values()) {
+    if (tasks.length === 0) continue;
+    const map = tasks.map((task, i) => `${i} : ${network.taskAddresses[task - 1]}`).join(', ');
+    rules.push(`ip daddr ${network.vip} udp dport { ${ports.join(', ')} } dnat to jhash ip saddr . udp sport mod ${tasks.length} map { ${map} }`);
+  }
+  return rules;
+}
+
+/**
+ * Sets which tasks (1-based) take new flows on each Listener port, in one nftables transaction.
+ * Flows already tracked keep their task.
+ */
+export function setTargets(network: LabNetwork, targets: ReadonlyMap<number, readonly number[]>): void {
+  for (const tasks of targets.values()) {
+    for (const task of tasks) checkTaskNumber(network, task);
+  }
+  const table = `ip ${network.prefix}nlb`;
+  const script = [`flush chain ${table} pre`, ...dnatRules(network, targets).map((rule) => `add rule ${table} pre ${rule}`)].join('\n');
+  run('ip', ['netns', 'exec', network.balancerNamespace, 'nft', '-f', '-'], `${script}\n`);
+}
+
+/**
+ * Ends every tracked flow to task `task` (1-based): the next datagram of each client is balanced
+ * afresh. What an NLB does to the flows of a target that turned unhealthy, or at the end of its
+ * deregistration delay (connection termination). Returns how many flows were ended.
+ */
+export function dropFlows(network: LabNetwork, task: number): number {
+  checkTaskNumber(network, task);
+  const result = spawnSync('ip', ['netns', 'exec', network.balancerNamespace, 'conntrack', '-D', '-p', 'udp', '--reply-src', network.taskAddresses[task - 1]], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  // conntrack exits 1 when nothing matched
+  const counted = /(\d+) flow entries have been deleted/.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+  return counted ? Number(counted[1]) : 0;
+}
+
+/**
+ * Adds one more task namespace (the next number) to a network that is up, plugged into the
+ * tasks' subnet. It takes no flows until {@link setTargets} names it. Returns its 1-based number.
+ */
+export function addTaskNamespace(network: LabNetwork): number {
+  const task = network.taskNamespaces.length + 1;
+  if (task > MAX_TASKS) throw new Error(`task ${task} cannot be added (allowed: at most ${MAX_TASKS} tasks)`);
+  (network.taskNamespaces as string[]).push(`${network.prefix}t${task}`);
+  (network.taskAddresses as string[]).push(`10.20.0.${10 + task}`);
+  try {
+    plugTask(network, task);
+  } catch (err) {
+    spawnSync('ip', ['netns', 'del', network.taskNamespaces[task - 1]]);
+    (network.taskNamespaces as string[]).pop();
+    (network.taskAddresses as string[]).pop();
+    throw err;
+  }
+  return task;
+}
+
+/** Creates task `task`'s namespace and plugs it into the bridge of the load balancer namespace. */
+function plugTask(network: LabNetwork, task: number): void {
+  const p = network.prefix;
+  const ns = network.taskNamespaces[task - 1];
+  const lb = network.balancerNamespace;
+  run('ip', ['netns', 'add', ns]);
+  run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  run('ip', ['link', 'add', `${p}t${task}`, 'netns', ns, 'type', 'veth', 'peer', 'name', `${p}l${task}`, 'netns', lb]);
+  run('ip', ['-n', lb, 'link', 'set', `${p}l${task}`, 'master', 'br0']);
+  run('ip', ['-n', lb, 'link', 'set', `${p}l${task}`, 'up']);
+  run('ip', ['-n', ns, 'addr', 'add', `${network.taskAddresses[task - 1]}/24`, 'dev', `${p}t${task}`]);
+  run('ip', ['-n', ns, 'link', 'set', `${p}t${task}`, 'up']);
+  run('ip', ['-n', ns, 'route', 'add', 'default', 'via', TASK_GATEWAY]);
+}
+
+function checkTaskNumber(network: LabNetwork, task: number): void {
+  if (!Number.isInteger(task) || task < 1 || task > network.taskAddresses.length) {
+    throw new Error(`task ${task} does not exist (allowed: 1–${network.taskAddresses.length})`);
+  }
 }
 
 /** Which task owns each tracked client flow to the VIP, from the load balancer's conntrack table. */

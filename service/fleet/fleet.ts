@@ -13,11 +13,22 @@
  *
  * Serving a relayed entry ({@link Fleet.serve}): sent from the Listener only while this member
  * owns the flow (NotOwner otherwise), through the Listener's own egress rules.
+ *
+ * Draining ({@link Fleet.drain}, on SIGTERM): the member owns no flow any more. ECS stops a
+ * service's task only after deregistering it from the load balancer and waiting the target
+ * group's deregistration delay, at whose end the load balancer ends the task's flows (connection
+ * termination); a datagram this member sent for them now would leave from the NAT address. So it
+ * answers every relay NotOwner (the sender retries through the directory), no longer sends from its
+ * own flow table, and is not chosen as an owner by the others; the entries it still holds keep
+ * being routed through the directory to the members the clients' next datagrams land on. Entries
+ * still waiting when it stops are left unsettled: their message is not deleted and the queue
+ * hands it to another member after its visibility timeout.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { flowItemKey } from '../../lib/private/fleet';
 import type { EgressDatagram, Failure, ListenerHandle, ListenerRegistry, MetricsRecorder, SendCallback } from '../contracts';
+import { ClaimRefresh } from './claim-refresh';
 import { FleetDirectory } from './directory';
 import type { MemberIdentity } from './member';
 import { FleetMembership } from './membership';
@@ -71,11 +82,14 @@ export class Fleet implements EntryRouter {
   readonly relay: RelayEndpoint;
   readonly directory: FleetDirectory;
   readonly membership: FleetMembership;
+  /** Writes the items of this member's long-lived flows again before they expire. */
+  readonly claims: ClaimRefresh;
   private readonly now: () => number;
   private readonly budgetMs: number;
   private readonly maxWaiting: number;
   private readonly timers = new Map<NodeJS.Timeout, Routing>();
   private stopping = false;
+  private draining = false;
 
   constructor(private readonly options: FleetOptions) {
     this.now = options.now ?? Date.now;
@@ -96,6 +110,11 @@ export class Fleet implements EntryRouter {
       documents, tableName, memberId: identity.memberId, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
     });
     this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
+    this.claims = new ClaimRefresh({
+      holds: (listener, address, port) => !this.draining && options.flows.isActive(listener, address, port),
+      reclaim: (listener, address, port) => this.directory.claimFlow(listener, address, port),
+      now: this.now,
+    });
   }
 
   get memberId(): string {
@@ -111,21 +130,41 @@ export class Fleet implements EntryRouter {
   async start(): Promise<void> {
     await this.relay.start();
     await this.membership.start();
+    this.claims.start();
     this.options.logger.info('fleet member started', { member: this.memberId, address: this.options.identity.address, relayPort: this.relay.port });
   }
 
-  /** Marks this member draining: it keeps answering relays and sending for its flows. */
+  /** Whether this member drains (it sends for no flow and answers relays NotOwner). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Marks this member draining: from now on it owns no flow (relays are answered NotOwner, its
+   * own entries go to the flows' new owners) and its member item says so.
+   */
   async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.options.logger.info('fleet member draining: its flows belong to other members now', { member: this.memberId, waiting: this.timers.size });
     await this.membership.drain();
   }
 
-  /** Ends waiting entries (NoActiveFlow), writes pending claims, closes the relay, removes the member item. */
+  /**
+   * Ends waiting entries: left unsettled after a drain (their message returns through the queue to
+   * another member), NoActiveFlow otherwise; writes pending claims, closes the relay, removes the
+   * member item.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.claims.stop();
     const now = this.now();
+    if (this.draining && this.timers.size > 0) {
+      this.options.logger.warn('fleet member stopped with entries still waiting for an owner: their messages return through the delivery queue', { member: this.memberId, entries: this.timers.size });
+    }
     for (const [timer, r] of this.timers) {
       clearTimeout(timer);
-      r.done(this.noOwner(r, now));
+      if (!this.draining) r.done(this.noOwner(r, now));
     }
     this.timers.clear();
     await this.directory.stop();
@@ -133,14 +172,16 @@ export class Fleet implements EntryRouter {
     await this.membership.stop();
   }
 
-  /** A datagram created a flow new to this member: it is the owner now. */
+  /** A datagram created a flow new to this member: it is the owner now (unless it drains: it then owns no flow). */
   claimFlow(listener: string, address: string, port: number): void {
+    if (this.draining) return;
     this.directory.claimFlow(listener, address, port);
+    this.claims.claim(listener, address, port);
   }
 
   /** {@link EntryRouter}: sends `datagram` from its flow's owner. */
   send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
-    if (this.options.flows.isActive(listener.name, datagram.address, datagram.port)) {
+    if (!this.draining && this.options.flows.isActive(listener.name, datagram.address, datagram.port)) {
       listener.send(datagram, done);
       return;
     }
@@ -160,6 +201,11 @@ export class Fleet implements EntryRouter {
 
   /** Serves an entry another member relayed here. */
   serve(request: RelayRequest, sender: string, answer: (a: Omit<RelayAnswer, 'requestId'>) => void): void {
+    // draining, this member owns no flow, also once its Listeners are closed: the sender retries elsewhere
+    if (this.draining) {
+      answer({ outcome: RelayOutcome.NotOwner });
+      return;
+    }
     const listener = this.options.listeners.get(request.listener);
     if (!listener) {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `Listener '${request.listener}' is not running on fleet member ${this.memberId}` } });
@@ -182,17 +228,20 @@ export class Fleet implements EntryRouter {
 
   private route(r: Routing): void {
     const { flows } = this.options;
-    if (flows.isActive(r.listener.name, r.datagram.address, r.datagram.port)) {
+    if (!this.draining && flows.isActive(r.listener.name, r.datagram.address, r.datagram.port)) {
       r.listener.send(r.datagram, r.done);
       return;
     }
     this.directory.lookup(r.key, (owner) => {
       if (owner === undefined || owner === this.memberId) {
+        // this member no longer holds the flow (expired, or draining): read the directory again next time
+        if (owner !== undefined) this.directory.forget(r.key);
         this.later(r);
         return;
       }
       this.membership.peer(owner, (peer) => {
-        if (!peer) {
+        // a draining member owns no flow: wait for the client's next datagram to name a live owner
+        if (!peer || peer.draining) {
           this.directory.forget(r.key);
           this.later(r);
           return;

@@ -39,8 +39,14 @@ export interface FleetMembershipOptions {
   readonly peerCacheMs?: number;
 }
 
+/** Another member as its item describes it: where its relay listens, and whether it drains. */
+export interface FleetPeer extends RelayPeer {
+  /** The member drains (SIGTERM): it owns no flow and answers relays NotOwner. */
+  readonly draining?: boolean;
+}
+
 interface KnownPeer {
-  readonly peer: RelayPeer | undefined;
+  readonly peer: FleetPeer | undefined;
   readonly readAt: number;
 }
 
@@ -56,7 +62,7 @@ export class FleetMembership {
   private readonly startedAt: number;
   private readonly peers = new Map<string, KnownPeer>();
   private readonly suspects = new Map<string, number>();
-  private readonly reading = new Map<string, Array<(peer: RelayPeer | undefined) => void>>();
+  private readonly reading = new Map<string, Array<(peer: FleetPeer | undefined) => void>>();
   private timer?: NodeJS.Timeout;
   private draining = false;
   private stopped = false;
@@ -80,7 +86,7 @@ export class FleetMembership {
     this.schedule();
   }
 
-  /** Marks this member draining (it still answers relays and sends for its flows). */
+  /** Marks this member draining in its item (it owns no flow any more; it still answers relays, NotOwner). */
   async drain(): Promise<void> {
     this.draining = true;
     await this.announce().catch((err) => this.options.logger?.warn('fleet member item not updated', { error: (err as Error).message }));
@@ -99,8 +105,8 @@ export class FleetMembership {
     }
   }
 
-  /** The relay endpoint of `memberId`, or undefined when it has no live item or is suspect. */
-  peer(memberId: string, done: (peer: RelayPeer | undefined) => void): void {
+  /** The relay endpoint of `memberId` (and whether it drains), or undefined when it has no live item or is suspect. */
+  peer(memberId: string, done: (peer: FleetPeer | undefined) => void): void {
     const now = this.now();
     const suspectUntil = this.suspects.get(memberId);
     if (suspectUntil !== undefined) {
@@ -130,8 +136,8 @@ export class FleetMembership {
     this.options.logger?.info('fleet member suspect: its relay did not answer', { member: memberId, forMs: this.suspectMs });
   }
 
-  private async read(memberId: string): Promise<RelayPeer | undefined> {
-    let peer: RelayPeer | undefined;
+  private async read(memberId: string): Promise<FleetPeer | undefined> {
+    let peer: FleetPeer | undefined;
     try {
       const key = { [DIRECTORY_PARTITION_KEY]: memberItemKey(memberId) };
       const out = await this.options.documents.send(new GetCommand({ TableName: this.options.tableName, Key: key }));
@@ -172,7 +178,7 @@ export class FleetMembership {
   }
 }
 
-function peerOf(memberId: string, item: Record<string, unknown> | undefined, now: number): RelayPeer | undefined {
+function peerOf(memberId: string, item: Record<string, unknown> | undefined, now: number): FleetPeer | undefined {
   if (!item) return undefined;
   const expiresAt = item[EXPIRES_AT_ATTRIBUTE];
   if (typeof expiresAt === 'number' && expiresAt * 1000 < now) return undefined;
@@ -181,5 +187,5 @@ function peerOf(memberId: string, item: Record<string, unknown> | undefined, now
   const at = endpoint.lastIndexOf(':');
   const port = Number(endpoint.slice(at + 1));
   if (at <= 0 || !inIntegerRange(port, PORT)) return undefined;
-  return { memberId, address: endpoint.slice(0, at), port };
+  return { memberId, address: endpoint.slice(0, at), port, ...(item[DRAINING_ATTRIBUTE] === true ? { draining: true } : {}) };
 }

@@ -1,5 +1,5 @@
 /** The load-balancer stand-in's pure parts: names, the nftables ruleset, reading owners from conntrack. */
-import { balancerRules, checkPrefix, LabNetwork, parseConntrackLine } from '../../scripts/fleet/network';
+import { balancerRules, checkPrefix, dnatRules, LabNetwork, parseConntrackLine } from '../../scripts/fleet/network';
 
 const network: LabNetwork = {
   prefix: 'pfab12',
@@ -37,6 +37,24 @@ describe('balancerRules', () => {
     expect(rules).toContain('ip daddr 198.51.100.1 udp dport { 5555, 51820 } dnat to jhash ip saddr . udp sport mod 3 map { 0 : 10.20.0.11, 1 : 10.20.0.12, 2 : 10.20.0.13 }');
     expect(rules).toContain('iifname "br0" oifname "pfab12lc" ct status dnat accept\n    iifname "br0" oifname "pfab12lc" snat to 198.51.100.99');
     expect(rules).toContain('oifname "pfab12la" masquerade');
+  });
+});
+
+describe('dnatRules', () => {
+  test('balances each port over the tasks that take its new flows; ports with the same tasks share a rule', () => {
+    expect(dnatRules(network, new Map([[5555, [3, 1]], [51820, [1, 3]]]))).toEqual([
+      'ip daddr 198.51.100.1 udp dport { 5555, 51820 } dnat to jhash ip saddr . udp sport mod 2 map { 0 : 10.20.0.11, 1 : 10.20.0.13 }',
+    ]);
+    expect(dnatRules(network, new Map([[5555, [2]], [51820, [1, 2, 3]]]))).toEqual([
+      'ip daddr 198.51.100.1 udp dport { 5555 } dnat to jhash ip saddr . udp sport mod 1 map { 0 : 10.20.0.12 }',
+      'ip daddr 198.51.100.1 udp dport { 51820 } dnat to jhash ip saddr . udp sport mod 3 map { 0 : 10.20.0.11, 1 : 10.20.0.12, 2 : 10.20.0.13 }',
+    ]);
+  });
+
+  test('a port without any task gets no rule (its new flows go nowhere); a port not named goes to every task', () => {
+    expect(dnatRules(network, new Map([[5555, []]]))).toEqual([
+      'ip daddr 198.51.100.1 udp dport { 51820 } dnat to jhash ip saddr . udp sport mod 3 map { 0 : 10.20.0.11, 1 : 10.20.0.12, 2 : 10.20.0.13 }',
+    ]);
   });
 });
 

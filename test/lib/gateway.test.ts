@@ -28,7 +28,7 @@ describe('fleet', () => {
     withListener(gw);
     template().hasResourceProperties('AWS::ECS::Service', {
       LaunchType: 'FARGATE',
-      DesiredCount: 1,
+      DesiredCount: 2,
       DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
       HealthCheckGracePeriodSeconds: 60,
       NetworkConfiguration: {
@@ -551,6 +551,37 @@ test('metrics of the fleet use the data plane namespace and dimensions', () => {
   expect(metric.dimensions).toEqual({ Service: 'packet-gateway', Gateway: 'Stack/Gateway' });
   expect(stack.resolve(gw.metricDeliveryQueueAge().dimensions)).toEqual({ QueueName: { 'Fn::GetAtt': [expect.stringMatching(/^GatewayDeliveryQueue/), 'QueueName'] } });
   expect(gw.metricDeliveryDeadLetters().metricName).toBe('ApproximateNumberOfMessagesVisible');
+});
+
+describe('desiredCount', () => {
+  test('defaults to one task per Availability Zone of the task subnets', () => {
+    gateway().template().hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
+    gateway({ maxAzs: 3 }).template().hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3 });
+  });
+
+  test('defaults to at least two tasks, also in a single Availability Zone', () => {
+    gateway({ maxAzs: 1 }).template().hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
+  });
+
+  test('desiredCount lowers it (a development gateway of one task)', () => {
+    gateway({ maxAzs: 3, desiredCount: 1 }).template().hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1 });
+  });
+
+  test('the default is the lower bound of autoscaling', () => {
+    gateway({ maxAzs: 3, maxCapacity: 6 }).template().hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 3, MaxCapacity: 6 });
+  });
+
+  test('fails if maxCapacity is below the default, naming both and what is allowed', () => {
+    expect(() => gateway({ maxAzs: 3, maxCapacity: 2 })).toThrow(
+      'Stack/Gateway: maxCapacity 2 is below the default desiredCount 3 (one task per Availability Zone of the task subnets, at least 2); '
+      + 'allowed: maxCapacity from 3 to 1000, or set desiredCount (0 to 2) to run fewer tasks',
+    );
+  });
+
+  test('fails if desiredCount is outside 0-1000, naming the value', () => {
+    expect(() => gateway({ desiredCount: 1001 })).toThrow('desiredCount must be an integer from 0 to 1000, got 1001');
+    expect(() => gateway({ desiredCount: -1 })).toThrow('desiredCount must be an integer from 0 to 1000, got -1');
+  });
 });
 
 describe('deployment defaults', () => {

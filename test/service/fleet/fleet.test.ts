@@ -1,6 +1,7 @@
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { Fleet } from '../../../service/fleet/fleet';
+import { RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
 import { startService } from '../../../service/runtime';
 import { LocalDynamo } from '../../support/local-dynamo';
 
@@ -130,6 +131,115 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await b.fleet.directory.flush();
     await expect(send(a, 40006)).resolves.toMatchObject({ code: 'NoActiveFlow' });
     expect(b.sent).toEqual([]);
+  });
+
+  test('a draining member sends for none of its flows: relays get NotOwner and go to the member the client moved to', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    const c = await member('c');
+    b.flows.touch('udp-main', '198.51.100.2', 40007);
+    await b.fleet.directory.flush();
+    await b.fleet.drain(); // SIGTERM: the load balancer has ended b's flows
+    expect(b.fleet.isDraining).toBe(true);
+    const result = send(a, 40007);
+    await new Promise((r) => setTimeout(r, 400)); // answered NotOwner, not sent from b
+    expect(b.sent).toEqual([]);
+    c.flows.touch('udp-main', '198.51.100.2', 40007); // the client's next datagram lands on c
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40007]);
+    expect(b.sent).toEqual([]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('a draining member whose Listeners are already closed answers NotOwner, not SendFailed', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40014);
+    await b.fleet.directory.flush();
+    await b.fleet.drain();
+    const answers: unknown[] = [];
+    const request: RelayRequest = { requestId: 1, to: 'b', deadline: 0, listener: 'gone', address: '198.51.100.2', port: 40014, messageId: 'm', index: 0, data: Buffer.from('x') };
+    b.fleet.serve(request, 'a', (answer) => answers.push(answer));
+    expect(answers).toEqual([{ outcome: RelayOutcome.NotOwner }]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('a draining member hands the entries it holds to the flows\' new owners instead of sending them itself', async () => {
+    const b = await member('b', 5_000);
+    const c = await member('c');
+    b.flows.touch('udp-main', '198.51.100.2', 40008);
+    await b.fleet.directory.flush();
+    await b.fleet.drain();
+    const result = send(b, 40008);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.sent).toEqual([]);
+    c.flows.touch('udp-main', '198.51.100.2', 40008);
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40008]);
+    expect(b.sent).toEqual([]);
+  });
+
+  test('a draining member is no relay target once its item says so', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40009);
+    await b.fleet.directory.flush();
+    await b.fleet.drain();
+    const peer = await new Promise((resolve) => a.fleet.membership.peer('b', resolve));
+    expect(peer).toMatchObject({ memberId: 'b', draining: true });
+    let served = 0;
+    const serve = b.fleet.serve.bind(b.fleet);
+    b.fleet.serve = (...args) => {
+      served++;
+      serve(...args);
+    };
+    const result = send(a, 40009);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(served).toBe(0); // the entry waits; nothing is relayed to b
+    const c = await member('c');
+    c.flows.touch('udp-main', '198.51.100.2', 40009);
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40009]);
+  });
+
+  test('stopped after draining, a member leaves the entries still waiting unsettled (their message returns through the queue)', async () => {
+    const b = await member('b', 5_000);
+    await b.fleet.drain();
+    let settled: Failure | undefined | 'no' = 'no';
+    b.fleet.send(b.listener, { data: Buffer.from('x'), address: '198.51.100.2', port: 40010 }, { messageId: 'm', index: 0, deadline: 0 }, (f) => {
+      settled = f;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await b.fleet.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe('no');
+    expect(b.sent).toEqual([]);
+  });
+
+  test('a flow held for 3.5 days has its directory item written once more; a draining member refreshes nothing', async () => {
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40012);
+    await b.fleet.directory.flush();
+    const written = b.fleet.directory.writes;
+    expect(b.fleet.claims.size).toBe(1);
+    b.flows.touch('udp-main', '198.51.100.2', 40012, Date.now() + 3.5 * 24 * 3600 * 1000); // still talking
+    expect(b.fleet.claims.check(Date.now() + 3.5 * 24 * 3600 * 1000)).toBe(1);
+    await b.fleet.directory.flush();
+    expect(b.fleet.directory.writes).toBe(written + 1);
+    await b.fleet.drain();
+    expect(b.fleet.claims.check(Date.now() + 7 * 24 * 3600 * 1000)).toBe(0);
+    // nor does it claim a flow a late datagram starts
+    b.flows.touch('udp-main', '198.51.100.2', 40013);
+    await b.fleet.directory.flush();
+    expect(b.fleet.directory.writes).toBe(written + 1);
+  });
+
+  test('stopped without draining, a member fails the entries still waiting NoActiveFlow', async () => {
+    const b = await member('b', 5_000);
+    const result = send(b, 40011);
+    await new Promise((r) => setTimeout(r, 100));
+    await b.fleet.stop();
+    await expect(result).resolves.toMatchObject({ code: 'NoActiveFlow', reason: expect.stringContaining('this member is stopping') });
   });
 });
 
