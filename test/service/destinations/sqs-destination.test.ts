@@ -8,7 +8,7 @@ const sqs = mockClient(SQSClient);
 function packets(n: number, bytes = 100): QueuedPacket[] {
   return Array.from({ length: n }, (_, i) => {
     const json = JSON.stringify({ Tag: `t${i}`, Data: 'x'.repeat(Math.max(0, bytes - 30)) });
-    return { json, bytes, tag: `t${i}`, remoteAddress: '203.0.113.5', remotePort: 4000 + i };
+    return { json, bytes, tag: `t${i}`, remoteAddress: '203.0.113.5', remotePort: 4000 + i, data: '', receivedAt: 0 };
   });
 }
 

@@ -29,7 +29,7 @@ afterEach(async () => {
 
 function packet(data: string, tag = 'T1'): QueuedPacket {
   const json = JSON.stringify({ Tag: tag, Remote: { IpAddress: '127.0.0.1', Port: 4000 }, Data: Buffer.from(data).toString('base64') });
-  return { json, bytes: json.length, tag, remoteAddress: '127.0.0.1', remotePort: 4000 };
+  return { json, bytes: json.length, tag, remoteAddress: '127.0.0.1', remotePort: 4000, data: Buffer.from(data).toString('base64'), receivedAt: 0 };
 }
 
 describe('local handler destination', () => {
