@@ -14,6 +14,9 @@ const context: DestinationContext = {
   localHandlerTimeoutMs: 500,
   lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
   sqsClient: () => { throw new Error('no SQS in local tests'); },
+  cloudWatchLogsClient: () => { throw new Error('no CloudWatch Logs in local tests'); },
+  s3Client: () => { throw new Error('no S3 in local tests'); },
+  dynamoDbClient: () => { throw new Error('no DynamoDB in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
 /** Destinations created by a test, closed after it (their handler threads end). */
