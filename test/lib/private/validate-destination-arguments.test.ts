@@ -19,10 +19,19 @@ describe('write-only destination records', () => {
       { Name: 'audit2', Type: 'logs', Arn: `${LOG_GROUP}:*` },
       { Name: 'archive', Type: 's3', Arn: BUCKET, Arguments: { KeyPrefix: 'udp/', KeyFormat: '{yyyy}/{MM}/{unique}.ndjson' } },
       { Name: 'store', Type: 'dynamodb', Arn: TABLE, Arguments: { PartitionKeyAttribute: 'Flow', SortKeyAttribute: 'Arrival' } },
-      { Name: 'queue', Type: 'sqs', Arn: FIFO, Arguments: {
-        SendRaw: true, UseMessageAttributes: true,
-        MessageGroupIdExpression: '[0:1]', MessageGroupIdFormatter: 'hex', MessageDeduplicationIdExpression: '[1:]', MessageDeduplicationIdFormatter: 'base64',
-      } },
+      {
+        Name: 'queue',
+        Type: 'sqs',
+        Arn: FIFO,
+        Arguments: {
+          SendRaw: true,
+          UseMessageAttributes: true,
+          MessageGroupIdExpression: '[0:1]',
+          MessageGroupIdFormatter: 'hex',
+          MessageDeduplicationIdExpression: '[1:]',
+          MessageDeduplicationIdFormatter: 'base64',
+        },
+      },
     ))).toEqual([]);
   });
 
@@ -51,9 +60,14 @@ describe('write-only destination records', () => {
   });
 
   test('fails for SQS arguments of the wrong type, and a deduplication id on a standard queue', () => {
-    expect(validateListenerRecord(listener({ Name: 'q', Type: 'sqs', Arn: QUEUE, Arguments: {
-      SendRaw: 'yes', MessageGroupIdExpression: '', MessageGroupIdFormatter: 'binary', MessageDeduplicationIdExpression: '[0:4]',
-    } }))).toEqual([
+    expect(validateListenerRecord(listener({
+      Name: 'q',
+      Type: 'sqs',
+      Arn: QUEUE,
+      Arguments: {
+        SendRaw: 'yes', MessageGroupIdExpression: '', MessageGroupIdFormatter: 'binary', MessageDeduplicationIdExpression: '[0:4]',
+      },
+    }))).toEqual([
       'Listener.Destinations[0].Arguments.SendRaw: "yes" is not a boolean (allowed: true or false)',
       'Listener.Destinations[0].Arguments.MessageGroupIdExpression: "" is not a binary range expression (allowed: an expression such as [0:4] of at most 1024 characters)',
       'Listener.Destinations[0].Arguments.MessageGroupIdFormatter: "binary" is not a Formatter (allowed: base64, hex, ascii, utf8)',
@@ -62,12 +76,14 @@ describe('write-only destination records', () => {
   });
 
   test('fails for a key format without {unique}, with an unknown placeholder, and for key attributes that collide', () => {
-    const errors = validateConfigDocument({ Listeners: [listener(
-      { Name: 'a', Type: 's3', Arn: BUCKET, Arguments: { KeyFormat: '{yyyy}/{MM}/batch.ndjson' } },
-      { Name: 'b', Type: 's3', Arn: BUCKET, Arguments: { KeyFormat: '{yyyy}/{month}/{unique}' } },
-      { Name: 'c', Type: 'dynamodb', Arn: TABLE, Arguments: { PartitionKeyAttribute: 'Data' } },
-      { Name: 'd', Type: 'dynamodb', Arn: TABLE, Arguments: { PartitionKeyAttribute: 'k', SortKeyAttribute: 'k' } },
-    )] });
+    const errors = validateConfigDocument({
+      Listeners: [listener(
+        { Name: 'a', Type: 's3', Arn: BUCKET, Arguments: { KeyFormat: '{yyyy}/{MM}/batch.ndjson' } },
+        { Name: 'b', Type: 's3', Arn: BUCKET, Arguments: { KeyFormat: '{yyyy}/{month}/{unique}' } },
+        { Name: 'c', Type: 'dynamodb', Arn: TABLE, Arguments: { PartitionKeyAttribute: 'Data' } },
+        { Name: 'd', Type: 'dynamodb', Arn: TABLE, Arguments: { PartitionKeyAttribute: 'k', SortKeyAttribute: 'k' } },
+      )],
+    });
     expect(errors).toEqual([
       expect.stringMatching(/^Listeners\[0\]\.Destinations\[0\]\.Arguments\.KeyFormat: "\{yyyy\}\/\{MM\}\/batch\.ndjson" has no \{unique\} placeholder, so objects could overwrite each other \(allowed: /),
       expect.stringMatching(/^Listeners\[0\]\.Destinations\[1\]\.Arguments\.KeyFormat: "\{yyyy\}\/\{month\}\/\{unique\}" has an unknown placeholder \{month\} at column 8 \(allowed: /),

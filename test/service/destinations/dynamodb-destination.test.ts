@@ -9,7 +9,7 @@ const T0 = Date.UTC(2026, 2, 11, 14, 23, 1, 412);
 
 function packet(i: number, remoteAddress = '203.0.113.5', receivedAt = T0): QueuedPacket {
   const template = packetTemplate({ Domain: 'telemetry', Port: 5555, IpAddress: '192.0.2.1', Protocol: 'udp' }, 'eu-west-1', 'hex');
-  const q = queueDatagram({ data: Buffer.from([i & 0xff, 0xab]), remoteAddress, remotePort: 4000, receivedAt }, `tag${i}`, template);
+  const q = queueDatagram({ data: Buffer.from([i % 256, 0xab]), remoteAddress, remotePort: 4000, receivedAt }, `tag${i}`, template);
   if (!('json' in q)) throw new Error('not queued');
   return q;
 }
@@ -81,7 +81,8 @@ describe('DynamoDbDestination unprocessed items', () => {
     ddb.on(BatchWriteCommand).resolves({});
     const dest = new DynamoDbDestination({ Name: 's', Type: 'dynamodb', Arn: ARN }, new DynamoDBClient({ region: 'eu-west-1' }));
     await dest.deliver(Array.from({ length: 60 }, (_, i) => packet(i)));
-    const calls = ddb.commandCalls(BatchWriteCommand).map((c) => (c.args[0].input as { RequestItems: Record<string, unknown[]> }).RequestItems.packets.length);
+    const calls = ddb.commandCalls(BatchWriteCommand)
+      .map((c) => (c.args[0].input as { RequestItems: Record<string, unknown[]> }).RequestItems.packets.length);
     expect(calls).toEqual([DYNAMODB_MAX_BATCH_ITEMS, DYNAMODB_MAX_BATCH_ITEMS, 10]);
   });
 
@@ -94,8 +95,8 @@ describe('DynamoDbDestination unprocessed items', () => {
       .resolvesOnce({ UnprocessedItems: { packets: [{ PutRequest: { Item: item(2) } }] } })
       .resolves({});
     expect(await dest.deliver(batch)).toEqual({});
-    const written = ddb.commandCalls(BatchWriteCommand).map((c) => (c.args[0].input as { RequestItems: Record<string, Array<{ PutRequest: { Item: { Tag: string } } }>> })
-      .RequestItems.packets.map((r) => r.PutRequest.Item.Tag));
+    type Input = { RequestItems: Record<string, Array<{ PutRequest: { Item: { Tag: string } } }>> };
+    const written = ddb.commandCalls(BatchWriteCommand).map((c) => (c.args[0].input as Input).RequestItems.packets.map((r) => r.PutRequest.Item.Tag));
     expect(written).toEqual([['tag0', 'tag1', 'tag2'], ['tag1', 'tag2'], ['tag2']]);
   });
 
