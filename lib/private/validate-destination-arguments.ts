@@ -3,7 +3,7 @@
  * target ARN of the write-only destinations CloudWatch Logs, S3 and DynamoDB. Used by
  * validate-records.ts; messages name the field path, the value and what is allowed.
  */
-import { DYNAMODB_TABLE_ARN, LOG_GROUP_ARN, S3_BUCKET_ARN } from './arn';
+import { DYNAMODB_TABLE_ARN, LOG_GROUP_ARN, S3_BUCKET_ARN, SQS_QUEUE_ARN } from './arn';
 import type { TextPattern } from './limits';
 import { DestinationArgumentsRecord, DestinationTypeName, FORMATTERS } from './records';
 import { parseS3KeyFormat, S3_KEY_FORMAT_ALLOWED, S3_KEY_PREFIX } from './s3-object-key';
@@ -88,7 +88,7 @@ export function destinationArgumentErrors(args: Record<string, unknown>, path: s
       error(field, value, 'is not a Formatter', FORMATTERS.join(', '));
     }
   }
-  if (args.MessageDeduplicationIdExpression !== undefined && typeof arn === 'string' && !arn.endsWith('.fifo')) {
+  if (args.MessageDeduplicationIdExpression !== undefined && typeof arn === 'string' && SQS_QUEUE_ARN.pattern.test(arn) && !arn.endsWith('.fifo')) {
     errors.push(`${path}.MessageDeduplicationIdExpression: is set for the standard queue ${arn} (allowed: only for FIFO queues, whose names end in .fifo)`);
   }
   if (args.KeyPrefix !== undefined && (typeof args.KeyPrefix !== 'string' || !S3_KEY_PREFIX.pattern.test(args.KeyPrefix))) {

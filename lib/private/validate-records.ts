@@ -16,12 +16,12 @@ import {
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
 import {
-  DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
-} from './validate-destination-arguments';
-import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
 } from './records';
+import {
+  DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
+} from './validate-destination-arguments';
 
 export interface RecordValidationOptions {
   /**
