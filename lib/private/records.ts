@@ -81,11 +81,11 @@ export interface DestinationArgumentsRecord {
   /** sqs: binary range expression over the payload whose value is the message group id. @default - FIFO queues: the client endpoint; standard queues: none */
   readonly MessageGroupIdExpression?: string;
   /** sqs: encoding of the MessageGroupIdExpression value. @default hex */
-  readonly MessageGroupIdFormatter?: FormatterName;
+  readonly MessageGroupIdFormatter?: ArgumentFormatterName;
   /** sqs (FIFO queues): binary range expression over the payload whose value is the deduplication id. @default - the packet's Tag */
   readonly MessageDeduplicationIdExpression?: string;
   /** sqs: encoding of the MessageDeduplicationIdExpression value. @default hex */
-  readonly MessageDeduplicationIdFormatter?: FormatterName;
+  readonly MessageDeduplicationIdFormatter?: ArgumentFormatterName;
   /** s3: text put before every object key (s3-object-key.ts). @default - none */
   readonly KeyPrefix?: string;
   /** s3: layout of object keys after KeyPrefix, with placeholders (s3-object-key.ts). @default S3_DEFAULT_KEY_FORMAT */

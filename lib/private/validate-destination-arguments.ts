@@ -5,7 +5,7 @@
  */
 import { DYNAMODB_TABLE_ARN, LOG_GROUP_ARN, S3_BUCKET_ARN, SQS_QUEUE_ARN } from './arn';
 import type { TextPattern } from './limits';
-import { DestinationArgumentsRecord, DestinationTypeName, FORMATTERS } from './records';
+import type { DestinationArgumentsRecord, DestinationTypeName } from './records';
 import { parseS3KeyFormat, S3_KEY_FORMAT_ALLOWED, S3_KEY_PREFIX } from './s3-object-key';
 
 /** The destination types each argument applies to. */
@@ -60,11 +60,9 @@ export const SQS_MESSAGE_ID: TextPattern = {
   allowed: '1–128 characters of A-Z a-z 0-9 and ASCII punctuation',
 };
 
-/** Longest binary range expression text. */
-export const MAX_EXPRESSION_LENGTH = 1024;
-
 /**
- * Problems of `args` (an object already checked for unknown fields), each prefixed with `path`.
+ * Problems of `args` (an object already checked for unknown fields), each prefixed with `path`;
+ * the packet arguments (`MessageGroupIdExpression`…) are checked by validate-records.ts.
  * `arn` is the destination's Arn: a deduplication id needs a FIFO queue.
  */
 export function destinationArgumentErrors(args: Record<string, unknown>, path: string, arn: unknown): string[] {
@@ -74,19 +72,6 @@ export function destinationArgumentErrors(args: Record<string, unknown>, path: s
   };
   for (const field of ['SendRaw', 'UseMessageAttributes'] as const) {
     if (args[field] !== undefined && typeof args[field] !== 'boolean') error(field, args[field], 'is not a boolean', 'true or false');
-  }
-  for (const field of ['MessageGroupIdExpression', 'MessageDeduplicationIdExpression'] as const) {
-    const value = args[field];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_EXPRESSION_LENGTH) {
-      error(field, value, 'is not a binary range expression', `an expression such as [0:4] of at most ${MAX_EXPRESSION_LENGTH} characters`);
-    }
-  }
-  for (const field of ['MessageGroupIdFormatter', 'MessageDeduplicationIdFormatter'] as const) {
-    const value = args[field];
-    if (value !== undefined && (typeof value !== 'string' || !(FORMATTERS as readonly string[]).includes(value))) {
-      error(field, value, 'is not a Formatter', FORMATTERS.join(', '));
-    }
   }
   if (args.MessageDeduplicationIdExpression !== undefined && typeof arn === 'string' && SQS_QUEUE_ARN.pattern.test(arn) && !arn.endsWith('.fifo')) {
     errors.push(`${path}.MessageDeduplicationIdExpression: is set for the standard queue ${arn} (allowed: only for FIFO queues, whose names end in .fifo)`);

@@ -332,6 +332,8 @@ class Validator {
         }
       }
       this.errors.push(...destinationArgumentErrors(args, `${path}.Arguments`, r.Arn));
+      this.packetArgument(args, 'MessageGroupId', `${path}.Arguments`);
+      this.packetArgument(args, 'MessageDeduplicationId', `${path}.Arguments`);
     }
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);

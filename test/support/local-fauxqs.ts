@@ -11,15 +11,26 @@ import { createInterface } from 'node:readline';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
+/**
+ * buildApp with the store's host emptied (as scripts/fleet/api-servers.ts does): queue URLs then
+ * name the address a request was sent to, `http://127.0.0.1:<port>/<account>/<queue>`, the URL
+ * the gateway builds from a queue ARN on a configured endpoint.
+ */
 const SERVER = `
-import('fauxqs').then(async ({ startFauxqs }) => {
-  const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false, defaultRegion: 'us-east-1' });
-  process.stdout.write(JSON.stringify({ port: server.port }) + '\\n');
-  const stop = () => server.stop().finally(() => process.exit(0));
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.resume();
-});
+const { buildApp } = await import('fauxqs');
+const dist = new URL('./node_modules/fauxqs/dist/', 'file://' + process.cwd() + '/');
+const { SqsStore } = await import(new URL('sqs/sqsStore.js', dist).href);
+const { SnsStore } = await import(new URL('sns/snsStore.js', dist).href);
+const { S3Store } = await import(new URL('s3/s3Store.js', dist).href);
+const sqsStore = new SqsStore();
+sqsStore.host = '';
+const app = buildApp({ logger: false, defaultRegion: 'us-east-1', stores: { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() } });
+await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(JSON.stringify({ port: app.server.address().port }) + '\\n');
+const stop = () => app.close().finally(() => process.exit(0));
+process.stdin.on('end', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();
 `;
 
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };

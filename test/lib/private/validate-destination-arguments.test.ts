@@ -59,19 +59,19 @@ describe('write-only destination records', () => {
     ]);
   });
 
-  test('fails for SQS arguments of the wrong type, and a deduplication id on a standard queue', () => {
+  test('fails for SQS arguments of the wrong type, expressions that do not parse, and a deduplication id on a standard queue', () => {
     expect(validateListenerRecord(listener({
       Name: 'q',
       Type: 'sqs',
       Arn: QUEUE,
       Arguments: {
-        SendRaw: 'yes', MessageGroupIdExpression: '', MessageGroupIdFormatter: 'binary', MessageDeduplicationIdExpression: '[0:4]',
+        SendRaw: 'yes', MessageGroupIdExpression: '[0:4', MessageGroupIdFormatter: 'binary', MessageDeduplicationIdExpression: '[0:4]',
       },
     }))).toEqual([
       'Listener.Destinations[0].Arguments.SendRaw: "yes" is not a boolean (allowed: true or false)',
-      'Listener.Destinations[0].Arguments.MessageGroupIdExpression: "" is not a binary range expression (allowed: an expression such as [0:4] of at most 1024 characters)',
-      'Listener.Destinations[0].Arguments.MessageGroupIdFormatter: "binary" is not a Formatter (allowed: base64, hex, ascii, utf8)',
       `Listener.Destinations[0].Arguments.MessageDeduplicationIdExpression: is set for the standard queue ${QUEUE} (allowed: only for FIFO queues, whose names end in .fifo)`,
+      expect.stringMatching(/^Listener\.Destinations\[0\]\.Arguments\.MessageGroupIdExpression: "\[0:4" at column 5: expected /),
+      'Listener.Destinations[0].Arguments.MessageGroupIdFormatter: "binary" is not a Formatter for an argument (allowed: base64, hex, ascii, utf8)',
     ]);
   });
 
