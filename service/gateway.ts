@@ -15,7 +15,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { hotPathClientConfig } from './aws-clients';
+import { hotPathClientConfig, s3ClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
@@ -163,7 +163,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       cloudWatchLogsClient: (region) => this.regionalClient(this.logs, region,
         () => options.cloudWatchLogsClient?.(region) ?? this.own(new CloudWatchLogsClient(hotPathClientConfig(region)))),
       s3Client: () => (this.s3 ??= options.s3Client
-        ?? this.own(new S3Client({ ...hotPathClientConfig(options.region), followRegionRedirects: true }))),
+        ?? this.own(new S3Client(s3ClientConfig(options.region, process.env)))),
       dynamoDbClient: (region) => this.regionalClient(this.dynamoDb, region,
         () => options.dynamoDbClient?.(region) ?? this.own(new DynamoDBClient(hotPathClientConfig(region)))),
     };
