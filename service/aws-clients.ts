@@ -51,6 +51,12 @@ export async function sqsEndpointUrl(client: SQSClient): Promise<string> {
  * configured endpoint (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`: local API servers in tests and
  * labs, which have no DNS name per bucket) buckets are addressed path-style.
  */
-export function s3ClientConfig(region: string, env: NodeJS.ProcessEnv): HotPathClientConfig & { readonly followRegionRedirects: true; readonly forcePathStyle: boolean } {
+export interface S3ClientConfig extends HotPathClientConfig {
+  readonly followRegionRedirects: true;
+  readonly forcePathStyle: boolean;
+}
+
+/** S3 client settings for `region` (see above). */
+export function s3ClientConfig(region: string, env: NodeJS.ProcessEnv): S3ClientConfig {
   return { ...hotPathClientConfig(region), followRegionRedirects: true, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) };
 }
