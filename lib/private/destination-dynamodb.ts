@@ -6,7 +6,7 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
-import type { DestinationConfig, DynamoDbDestinationOptions } from '../destination';
+import type { WriteOnlyTarget } from './destination-target';
 import type { DestinationArgumentsRecord } from './records';
 import { DYNAMODB_DEFAULT_PARTITION_KEY, DYNAMODB_DEFAULT_SORT_KEY } from './validate-destination-arguments';
 import { fail } from './validation';
@@ -14,10 +14,16 @@ import { fail } from './validation';
 /** KMS actions writing items of a table encrypted with a customer managed key needs (named one by one: no wildcard). */
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
+/** The key names of a DynamoDB destination (`DynamoDbDestinationOptions` of lib/destination.ts). */
+export interface DynamoDbKeyOptions {
+  readonly partitionKeyAttribute?: string;
+  readonly sortKeyAttribute?: string;
+}
+
 /** Grants `grantee` what writing items of `table` needs; the target for the Listener record. */
 export function bindDynamoDbDestination(
-  scope: IConstruct, table: dynamodb.ITable, options: DynamoDbDestinationOptions, grantee: iam.IGrantable,
-): DestinationConfig {
+  scope: IConstruct, table: dynamodb.ITable, options: DynamoDbKeyOptions, grantee: iam.IGrantable,
+): WriteOnlyTarget {
   const schema = schemaOf(table);
   if (schema) {
     const problems: string[] = [];

@@ -6,10 +6,10 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { DestinationConfig } from '../destination';
+import type { WriteOnlyTarget } from './destination-target';
 
 /** Grants `grantee` what writing `logGroup` needs; the target for the Listener record. */
-export function bindCloudWatchLogsDestination(logGroup: logs.ILogGroup, grantee: iam.IGrantable): DestinationConfig {
+export function bindCloudWatchLogsDestination(logGroup: logs.ILogGroup, grantee: iam.IGrantable): WriteOnlyTarget {
   logGroup.grant(grantee, 'logs:CreateLogStream', 'logs:PutLogEvents');
   return { type: 'logs', arn: logGroup.logGroupArn };
 }

@@ -7,13 +7,19 @@ import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
-import type { DestinationConfig, S3DestinationOptions } from '../destination';
+import type { WriteOnlyTarget } from './destination-target';
 import type { DestinationArgumentsRecord } from './records';
 import { parseS3KeyFormat, S3_KEY_PREFIX } from './s3-object-key';
 import { fail } from './validation';
 
+/** Where an S3 destination writes (`S3DestinationOptions` of lib/destination.ts). */
+export interface S3KeyOptions {
+  readonly keyPrefix?: string;
+  readonly keyFormat?: string;
+}
+
 /** Grants `grantee` what writing objects of `bucket` needs; the target for the Listener record. */
-export function bindS3Destination(scope: IConstruct, bucket: s3.IBucket, options: S3DestinationOptions, grantee: iam.IGrantable): DestinationConfig {
+export function bindS3Destination(scope: IConstruct, bucket: s3.IBucket, options: S3KeyOptions, grantee: iam.IGrantable): WriteOnlyTarget {
   const prefix = options.keyPrefix ?? '';
   if (!Token.isUnresolved(prefix) && !S3_KEY_PREFIX.pattern.test(prefix)) {
     fail(scope, `keyPrefix ${JSON.stringify(prefix)} is not a key prefix (allowed: ${S3_KEY_PREFIX.allowed})`);
