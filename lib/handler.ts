@@ -60,6 +60,59 @@ export interface Packet {
   readonly Data: string;
 }
 
+/** One CoAP option in a `coap` Formatter object. */
+export interface CoapOption {
+  readonly Number: number;
+  /** The option's bytes, base64 (empty for a zero-length value). Outbound, a missing Value is empty. */
+  readonly Value?: string;
+}
+
+/**
+ * A CoAP message (RFC 7252) as the `coap` Formatter delivers it: `JSON.parse(packet.Data)` for a
+ * Packet whose Formatter is `coap`.
+ */
+export interface CoapMessage {
+  /** Always 1. */
+  readonly Version: number;
+  /** 0 Confirmable, 1 Non-confirmable, 2 Acknowledgement, 3 Reset. */
+  readonly Type: 0 | 1 | 2 | 3;
+  /** The code byte: class × 32 + detail (1 = 0.01 GET, 69 = 2.05 Content). */
+  readonly Code: number;
+  readonly MessageId: number;
+  /** The token (0–8 bytes), base64. */
+  readonly Token: string;
+  /** GET, POST, PUT, DELETE, FETCH, PATCH or iPATCH (`0.dd` for other request codes); requests only. */
+  readonly Method?: string;
+  /** `/` and the Uri-Path segments joined with `/`; requests only. */
+  readonly Path?: string;
+  /** In wire order, Uri-Path included. */
+  readonly Options: readonly CoapOption[];
+  /** The payload, base64; absent when there is none. */
+  readonly Payload?: string;
+}
+
+/**
+ * A CoAP message to send with the `coap` Formatter: `JSON.stringify` it into a Reply's or sourced
+ * entry's `Data`. Options are sent in ascending `Number` order.
+ */
+export interface CoapMessageToSend {
+  /** Only 1. @default 1 */
+  readonly Version?: 1;
+  readonly Type: 0 | 1 | 2 | 3;
+  /** The code byte or `"c.dd"` text such as `"2.05"`. @default - from Method */
+  readonly Code?: number | string;
+  readonly MessageId: number;
+  /** base64, 0–8 bytes. @default - no token */
+  readonly Token?: string;
+  /** A request method, in place of Code. */
+  readonly Method?: string;
+  /** Uri-Path options, when Options holds none. */
+  readonly Path?: string;
+  readonly Options?: readonly CoapOption[];
+  /** base64. @default - no payload */
+  readonly Payload?: string;
+}
+
 /** The event of a request/response destination (Lambda, local handler): `{"Messages":[…]}`. */
 export interface PacketBatch {
   readonly Messages: readonly Packet[];

@@ -27,32 +27,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Failure } from './contracts';
+import type { CoapMessage, CoapOption } from '../lib/handler';
 
-/** One CoAP option: its number and raw value. */
-export interface CoapOption {
-  readonly Number: number;
-  /** Base64 of the option's bytes. */
-  readonly Value: string;
-}
-
-/** A CoAP message as the `coap` Formatter delivers it in `Data`. */
-export interface CoapMessage {
-  readonly Version: number;
-  /** 0 Confirmable, 1 Non-confirmable, 2 Acknowledgement, 3 Reset. */
-  readonly Type: number;
-  /** The code byte: class × 32 + detail (1 = 0.01 GET, 69 = 2.05 Content). */
-  readonly Code: number;
-  readonly MessageId: number;
-  /** Base64 of the token (0–8 bytes). */
-  readonly Token: string;
-  /** GET, POST, PUT, DELETE, FETCH, PATCH or iPATCH, for requests. */
-  readonly Method?: string;
-  /** `/` and the Uri-Path segments, for requests. */
-  readonly Path?: string;
-  readonly Options: readonly CoapOption[];
-  /** Base64 of the payload; absent when there is none. */
-  readonly Payload?: string;
-}
+export type { CoapMessage, CoapOption };
 
 /** Decodes a base64 field strictly (the Formatter module's decoder). */
 export type Base64FieldDecoder = (value: unknown, field: string) => Buffer | Failure;
@@ -133,7 +110,7 @@ export function parseCoap(bytes: Uint8Array, field = 'Data'): CoapMessage | Fail
   const method = isRequest ? (METHODS[code & 0x1f] ?? undefined) : undefined;
   return {
     Version: version,
-    Type: type,
+    Type: type as CoapMessage['Type'],
     Code: code,
     MessageId: messageId,
     Token: buf.toString('base64', 4, tokenEnd),

@@ -28,10 +28,7 @@
  * allocates only the result (a view of the payload or of a literal); comparisons allocate nothing.
  * Pure: no CDK import.
  */
-import { MAX_UDP_PAYLOAD_BYTES } from './limits';
-
-/** Longest expression text, in characters. */
-export const MAX_BINARY_EXPRESSION_LENGTH = 1024;
+import { MAX_BINARY_EXPRESSION_LENGTH, MAX_UDP_PAYLOAD_BYTES } from './limits';
 
 /** What a valid expression looks like, for messages. */
 export const BINARY_EXPRESSION_ALLOWED = 'a binary range expression such as [0:4], [1:], [0] or [0] == 0xFE ? [3:5] : 0xFFFF';

@@ -172,3 +172,6 @@ export const MAX_LISTENER_RECORD_BYTES = 380_000;
  * AllowedIPs; the record size is checked as well.
  */
 export const MAX_WIREGUARD_PEERS = 1000;
+
+/** Longest binary range expression (a destination argument such as `PartitionKeyExpression`), in characters. */
+export const MAX_BINARY_EXPRESSION_LENGTH = 1024;

@@ -61,7 +61,7 @@ function text(d: ts.Diagnostic): string {
 }
 
 const HANDLER = `
-import type { Packet, PacketBatch, PacketHandler, Replies, Reply, SourcedEntry, SourcedMessage } from 'cdk-packet-gateway/handler';
+import type { CoapMessage, CoapMessageToSend, Packet, PacketBatch, PacketHandler, Replies, Reply, SourcedEntry, SourcedMessage } from 'cdk-packet-gateway/handler';
 import { ROOT_MODULE } from 'cdk-packet-gateway';
 
 export const root: string = ROOT_MODULE;
@@ -77,6 +77,11 @@ export const silent: PacketHandler = () => undefined;
 const entry: SourcedEntry = { Data: 'AQIDBA==', Remote: { Address: '2001:db8::1', Port: 4567 }, TtlSeconds: 5 };
 export const batch: SourcedMessage = { Messages: [entry, { Data: '01', Formatter: 'hex', Remote: { IP: '203.0.113.42', Port: 9, PeerKey: 'k' } }] };
 export const single: SourcedMessage = { Data: 'hi', Formatter: 'ascii', Remote: { IP: '203.0.113.42', Port: 9 } };
+export const coapReply = (p: Packet): Reply => {
+  const request: CoapMessage = JSON.parse(p.Data);
+  const response: CoapMessageToSend = { Type: 2, Code: '2.05', MessageId: request.MessageId, Token: request.Token, Options: [{ Number: 12 }] };
+  return { Tag: p.Tag, Data: JSON.stringify(response) };
+};
 export const decapsulated: SourcedEntry = {
   Data: 'AQ==',
   Remote: { Address: '203.0.113.42', Port: 51820, PeerKey: 'k' },

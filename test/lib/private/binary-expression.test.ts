@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import {
-  BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem, ExpressionError, MAX_BINARY_EXPRESSION_LENGTH, parseBinaryExpression,
+  BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem, ExpressionError, parseBinaryExpression,
 } from '../../../lib/private/binary-expression';
+import { MAX_BINARY_EXPRESSION_LENGTH } from '../../../lib/private/limits';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const run = (expression: string, payload: number[]): string => hex(parseBinaryExpression(expression).evaluate(Uint8Array.from(payload)));
