@@ -1,9 +1,16 @@
 import { Duration, Size } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Formatter } from './formatter';
+import { bindDynamoDbDestination } from './private/destination-dynamodb';
+import { bindCloudWatchLogsDestination } from './private/destination-logs';
+import { bindS3Destination } from './private/destination-s3';
+import { sqsDestinationArguments } from './private/destination-sqs';
 
 /** Options every destination accepts: its name, the encoding of `Data`, batching and queueing. */
 export interface DestinationOptions {
@@ -80,6 +87,100 @@ export interface DestinationConfig {
    * @default - none
    */
   readonly queueUrl?: string;
+
+  /**
+   * Options of the target's service, stored as the destination's `Arguments` (field names as in
+   * Proxylity's `Arguments`, such as `SendRaw` or `KeyPrefix`).
+   *
+   * @default - none
+   */
+  readonly arguments?: { [key: string]: any };
+}
+
+/** Options of an SQS destination: Proxylity's SQS `Arguments`. */
+export interface SqsDestinationOptions extends DestinationOptions {
+  /**
+   * Send the packet's `Data` alone (the payload in the destination's formatter) as the message
+   * body, instead of the packet's JSON.
+   *
+   * @default false
+   */
+  readonly sendRaw?: boolean;
+
+  /**
+   * Add the message attributes `LocalDomain`, `LocalPort`, `RemoteAddress` and `RemotePort`.
+   *
+   * @default false
+   */
+  readonly useMessageAttributes?: boolean;
+
+  /**
+   * Binary range expression over the payload (such as `[0:1]`) whose value is the message group
+   * id. Applies to FIFO queues, and to standard queues (fair queues).
+   *
+   * @default - FIFO queues: the client's address and port; standard queues: no group
+   */
+  readonly messageGroupIdExpression?: string;
+
+  /**
+   * Encoding of the `messageGroupIdExpression` value.
+   *
+   * @default Formatter.HEX
+   */
+  readonly messageGroupIdFormatter?: Formatter;
+
+  /**
+   * Binary range expression over the payload whose value is the deduplication id (FIFO queues
+   * only).
+   *
+   * @default - the packet's Tag
+   */
+  readonly messageDeduplicationIdExpression?: string;
+
+  /**
+   * Encoding of the `messageDeduplicationIdExpression` value.
+   *
+   * @default Formatter.HEX
+   */
+  readonly messageDeduplicationIdFormatter?: Formatter;
+}
+
+/** Options of an S3 destination: where its objects go. */
+export interface S3DestinationOptions extends DestinationOptions {
+  /**
+   * Text put before every object key; the fleet may write only keys that start with it.
+   *
+   * @default - none: keys start with the Listener name
+   */
+  readonly keyPrefix?: string;
+
+  /**
+   * Layout of the object keys after `keyPrefix`. Placeholders: `{yyyy}` `{MM}` `{dd}` `{HH}`
+   * `{mm}` `{ss}` (UTC time of writing), `{listener}`, `{destination}`, `{task}` (the gateway
+   * task) and `{unique}` (random; required).
+   *
+   * @default '{listener}/{destination}/{yyyy}/{MM}/{dd}/{HH}/{yyyy}{MM}{dd}T{HH}{mm}{ss}Z-{task}-{unique}.ndjson'
+   */
+  readonly keyFormat?: string;
+}
+
+/** Options of a DynamoDB destination: the names of the table's keys. */
+export interface DynamoDbDestinationOptions extends DestinationOptions {
+  /**
+   * Name of the table's partition key attribute (type String); its value is the client's and
+   * the Listener's endpoints.
+   *
+   * @default - the partition key of a `Table` created in this app, else `pk`
+   */
+  readonly partitionKeyAttribute?: string;
+
+  /**
+   * Name of the table's sort key attribute (type String); its value is the receive time and the
+   * packet's Tag.
+   *
+   * @default - the sort key of a `Table` created in this app, else `sk`
+   */
+  readonly sortKeyAttribute?: string;
 }
 
 /**
@@ -102,8 +203,36 @@ export abstract class Destination {
    * `sqs:SendMessage` on the queue and, when the queue is encrypted with a KMS key,
    * `kms:GenerateDataKey` and `kms:Decrypt` on that key.
    */
-  public static sqs(queue: sqs.IQueue, options: DestinationOptions = {}): Destination {
+  public static sqs(queue: sqs.IQueue, options: SqsDestinationOptions = {}): Destination {
     return new SqsDestination(queue, options);
+  }
+
+  /**
+   * Write-only delivery to a CloudWatch Logs log group: one log event per packet, whose message
+   * is the packet's `Data` (use `Formatter.UTF8` for text payloads), in one log stream per
+   * Listener, destination and gateway task. Grants the fleet `logs:CreateLogStream` and
+   * `logs:PutLogEvents` on the log group.
+   */
+  public static cloudWatchLogs(logGroup: logs.ILogGroup, options: DestinationOptions = {}): Destination {
+    return new BoundDestination(options, (grantee) => bindCloudWatchLogsDestination(logGroup, grantee));
+  }
+
+  /**
+   * Write-only delivery to an S3 bucket: one object of newline-delimited packets per batch.
+   * Grants the fleet `s3:PutObject` on the keys under `keyPrefix` and, when the bucket is
+   * encrypted with a KMS key, `kms:GenerateDataKey` on that key.
+   */
+  public static s3(bucket: s3.IBucket, options: S3DestinationOptions = {}): Destination {
+    return new BoundDestination(options, (grantee, scope) => bindS3Destination(scope, bucket, options, grantee));
+  }
+
+  /**
+   * Write-only delivery to a DynamoDB table: one item per packet, written with BatchWriteItem.
+   * Grants the fleet `dynamodb:BatchWriteItem` on the table and, when the table is encrypted with
+   * a customer managed KMS key, what writing through that key needs.
+   */
+  public static dynamoDb(table: dynamodb.ITable, options: DynamoDbDestinationOptions = {}): Destination {
+    return new BoundDestination(options, (grantee, scope) => bindDynamoDbDestination(scope, table, options, grantee));
   }
 
   /** Name, formatter, batching and queueing of this destination. */
@@ -129,14 +258,26 @@ class LambdaDestination extends Destination {
 }
 
 class SqsDestination extends Destination {
-  constructor(private readonly queue: sqs.IQueue, options: DestinationOptions) {
-    super(options);
+  constructor(private readonly queue: sqs.IQueue, private readonly sqsOptions: SqsDestinationOptions) {
+    super(sqsOptions);
   }
 
   public bind(_scope: Construct, options: DestinationBindOptions): DestinationConfig {
     iam.Grant.addToPrincipalOrResource({ grantee: options.grantee, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn], resource: this.queue });
     // Sending to a queue encrypted with a KMS key needs a data key from it.
     this.queue.encryptionMasterKey?.grant(options.grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
-    return { type: 'sqs', arn: this.queue.queueArn, queueUrl: this.queue.queueUrl };
+    const args = sqsDestinationArguments(this.sqsOptions);
+    return { type: 'sqs', arn: this.queue.queueArn, queueUrl: this.queue.queueUrl, ...(args ? { arguments: args } : {}) };
+  }
+}
+
+/** A destination whose grants and target come from a function of lib/private/destination-<type>.ts. */
+class BoundDestination extends Destination {
+  constructor(options: DestinationOptions, private readonly binder: (grantee: iam.IGrantable, scope: Construct) => DestinationConfig) {
+    super(options);
+  }
+
+  public bind(scope: Construct, options: DestinationBindOptions): DestinationConfig {
+    return this.binder(options.grantee, scope);
   }
 }

@@ -662,6 +662,16 @@ export class PacketGateway extends Construct implements IPacketGateway {
         reason: 'Destination.lambda grants invoke on the function and its versions and aliases (function ARN followed by :*)',
         appliesTo: [{ regex: '/^Resource::(<[A-Za-z0-9]+\\.Arn>|arn:[^:]+:lambda:[^:]+:[^:]+:function:[^:]+):\\*$/' }],
       },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Destination.cloudWatchLogs writes log streams of one log group, created by the fleet (one per Listener, destination and task): the log group ARN followed by :*',
+        appliesTo: [{ regex: '/^Resource::arn:(<AWS::Partition>|[^:]+):logs:[^:]+:[^:]+:log-group:[^:]+:\\*$/' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Destination.s3 puts new objects, whose keys hold the time and a random suffix, under the destination\'s key prefix of one bucket',
+        appliesTo: [{ regex: '/^Resource::(<[A-Za-z0-9]+\\.Arn>|arn:(<AWS::Partition>|[^:]+):s3:::[^/]+)\\/.*\\*$/' }],
+      },
     ], { applyToChildren: true });
     acknowledgeNagFindings(this.taskDefinition, [
       { id: 'AwsSolutions-ECS2', reason: 'Environment variables hold only resource names and settings; the reply-tag key arrives as an ECS secret' },

@@ -45,3 +45,18 @@ export async function sqsEndpointUrl(client: SQSClient): Promise<string> {
   const endpoint = await getEndpointFromInstructions({}, SendMessageBatchCommand, client.config);
   return endpoint.url.href;
 }
+
+/**
+ * Settings of the S3 destinations' client: requests follow a bucket to its region, and on a
+ * configured endpoint (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`: local API servers in tests and
+ * labs, which have no DNS name per bucket) buckets are addressed path-style.
+ */
+export interface S3ClientConfig extends HotPathClientConfig {
+  readonly followRegionRedirects: true;
+  readonly forcePathStyle: boolean;
+}
+
+/** S3 client settings for `region` (see above). */
+export function s3ClientConfig(region: string, env: NodeJS.ProcessEnv): S3ClientConfig {
+  return { ...hotPathClientConfig(region), followRegionRedirects: true, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) };
+}

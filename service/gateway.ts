@@ -8,9 +8,14 @@
  * that cannot be bound leaves the running Listener in place.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+// @aws-sdk/client-s3 is installed (with fauxqs) but not yet listed in package.json.
+// eslint-disable-next-line import/no-extraneous-dependencies
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { hotPathClientConfig } from './aws-clients';
+import { hotPathClientConfig, s3ClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
@@ -55,6 +60,12 @@ export interface GatewayOptions {
   readonly lambdaInvoker?: LambdaInvoker;
   /** @default - created on first use in `region` */
   readonly sqsClient?: SQSClient;
+  /** CloudWatch Logs destinations' client of a region. @default - created on first use for each region */
+  readonly cloudWatchLogsClient?: (region: string) => CloudWatchLogsClient;
+  /** S3 destinations' client. @default - created on first use, following buckets to their regions */
+  readonly s3Client?: S3Client;
+  /** DynamoDB destinations' client of a region. @default - created on first use for each region */
+  readonly dynamoDbClient?: (region: string) => DynamoDBClient;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -119,6 +130,9 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private ownedClients: Array<{ destroy(): void }> = [];
   private lambda?: LambdaInvoker;
   private sqs?: SQSClient;
+  private readonly logs = new Map<string, CloudWatchLogsClient>();
+  private s3?: S3Client;
+  private readonly dynamoDb = new Map<string, DynamoDBClient>();
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -146,7 +160,23 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
       lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
+      cloudWatchLogsClient: (region) => this.regionalClient(this.logs, region,
+        () => options.cloudWatchLogsClient?.(region) ?? this.own(new CloudWatchLogsClient(hotPathClientConfig(region)))),
+      s3Client: () => (this.s3 ??= options.s3Client
+        ?? this.own(new S3Client(s3ClientConfig(options.region, process.env)))),
+      dynamoDbClient: (region) => this.regionalClient(this.dynamoDb, region,
+        () => options.dynamoDbClient?.(region) ?? this.own(new DynamoDBClient(hotPathClientConfig(region)))),
     };
+  }
+
+  /** The client of `region` in `clients`, made by `create` on first use. */
+  private regionalClient<C>(clients: Map<string, C>, region: string, create: () => C): C {
+    let client = clients.get(region);
+    if (!client) {
+      client = create();
+      clients.set(region, client);
+    }
+    return client;
   }
 
   private createLambdaInvoker(): LambdaInvoker {

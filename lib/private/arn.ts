@@ -198,3 +198,36 @@ export function topicRegion(topicArn: string): string | undefined {
 export function isFifoTopicArn(topicArn: string): boolean {
   return parseArn(topicArn)?.resource.endsWith('.fifo') ?? false;
 }
+
+// ---- write-only destinations: S3 buckets and DynamoDB tables --------------------------------------
+
+/** An S3 bucket ARN (general purpose bucket names: 3–63 of a-z 0-9 . -, starting and ending with a letter or digit). */
+export const S3_BUCKET_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+  allowed: 'arn:<partition>:s3:::<bucket>',
+};
+
+/** A DynamoDB table ARN. */
+export const DYNAMODB_TABLE_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/,
+  allowed: 'arn:<partition>:dynamodb:<region>:<account>:table/<name>',
+};
+
+/** The bucket an S3 bucket ARN names; undefined when `bucketArn` is not one. */
+export function bucketNameFromArn(bucketArn: string): string | undefined {
+  return typeof bucketArn === 'string' && S3_BUCKET_ARN.pattern.test(bucketArn) ? bucketArn.slice(bucketArn.lastIndexOf(':') + 1) : undefined;
+}
+
+/** Where a DynamoDB table is: its region, account and name. */
+export interface TableLocation {
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+}
+
+/** Locates a DynamoDB table from its ARN; undefined when `tableArn` is not one. */
+export function tableLocationFromArn(tableArn: string): TableLocation | undefined {
+  if (typeof tableArn !== 'string' || !DYNAMODB_TABLE_ARN.pattern.test(tableArn)) return undefined;
+  const [, , , region, account, resource] = tableArn.split(':');
+  return { region, account, name: resource.slice('table/'.length) };
+}

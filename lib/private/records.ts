@@ -29,7 +29,11 @@ export const LISTENER_PROTOCOLS = ['udp', 'wg'] as const;
 export type ListenerProtocolName = (typeof LISTENER_PROTOCOLS)[number];
 
 /** Destination types the data plane can deliver to. A new AWS service is a new value here plus one module in service/destinations/. */
-export const DESTINATION_TYPES = ['lambda', 'sqs', 'local', 'log'] as const;
+export const DESTINATION_TYPES = [
+  'lambda', 'sqs', 'local', 'log',
+  // write-only: CloudWatch Logs, S3, DynamoDB
+  'logs', 's3', 'dynamodb',
+] as const;
 export type DestinationTypeName = (typeof DESTINATION_TYPES)[number];
 
 /** Batching of packets towards one destination; flushes on whichever limit is reached first. */
@@ -46,7 +50,7 @@ export interface DestinationRecord {
   /** Unique within the Listener; used in logs and metrics. */
   readonly Name: string;
   readonly Type: DestinationTypeName;
-  /** Lambda function ARN (lambda), queue ARN (sqs). */
+  /** Lambda function ARN (lambda), queue ARN (sqs), log group ARN (logs), bucket ARN (s3), table ARN (dynamodb). */
   readonly Arn?: string;
   /** SQS queue URL (sqs); derived from Arn when absent. */
   readonly QueueUrl?: string;
@@ -61,6 +65,35 @@ export interface DestinationRecord {
   readonly MaxQueuedPackets?: number;
   /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
   readonly MaxInFlightBatches?: number;
+  /** Options of the destination's service, as Proxylity's `Arguments` (each applies to some Types only). */
+  readonly Arguments?: DestinationArgumentsRecord;
+}
+
+/**
+ * Options of a destination's service (Proxylity's `Arguments`). Each field applies to the Types
+ * validate-records.ts lists for it.
+ */
+export interface DestinationArgumentsRecord {
+  /** sqs: the message body is the packet's `Data` (in the destination's Formatter) instead of the packet's JSON. @default false */
+  readonly SendRaw?: boolean;
+  /** sqs: adds message attributes `LocalDomain`, `LocalPort`, `RemoteAddress`, `RemotePort`. @default false */
+  readonly UseMessageAttributes?: boolean;
+  /** sqs: binary range expression over the payload whose value is the message group id. @default - FIFO queues: the client endpoint; standard queues: none */
+  readonly MessageGroupIdExpression?: string;
+  /** sqs: encoding of the MessageGroupIdExpression value. @default hex */
+  readonly MessageGroupIdFormatter?: ArgumentFormatterName;
+  /** sqs (FIFO queues): binary range expression over the payload whose value is the deduplication id. @default - the packet's Tag */
+  readonly MessageDeduplicationIdExpression?: string;
+  /** sqs: encoding of the MessageDeduplicationIdExpression value. @default hex */
+  readonly MessageDeduplicationIdFormatter?: ArgumentFormatterName;
+  /** s3: text put before every object key (s3-object-key.ts). @default - none */
+  readonly KeyPrefix?: string;
+  /** s3: layout of object keys after KeyPrefix, with placeholders (s3-object-key.ts). @default S3_DEFAULT_KEY_FORMAT */
+  readonly KeyFormat?: string;
+  /** dynamodb: name of the table's partition key attribute (type S). @default pk */
+  readonly PartitionKeyAttribute?: string;
+  /** dynamodb: name of the table's sort key attribute (type S). @default sk */
+  readonly SortKeyAttribute?: string;
 }
 
 export interface WireGuardPeerRecord {

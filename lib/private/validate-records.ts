@@ -21,6 +21,9 @@ import {
   WireGuardPeerRecord, WireGuardRecord,
   ARGUMENT_FORMATTERS, PacketArgumentName,
 } from './records';
+import {
+  DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
+} from './validate-destination-arguments';
 
 export interface RecordValidationOptions {
   /**
@@ -85,6 +88,7 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   Batching: true,
   MaxQueuedPackets: true,
   MaxInFlightBatches: true,
+  Arguments: true,
 });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
 const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
@@ -124,7 +128,7 @@ const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  Arn: ['lambda', 'sqs'],
+  Arn: ['lambda', 'sqs', 'logs', 's3', 'dynamodb'],
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
@@ -314,6 +318,22 @@ class Validator {
       if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
       else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
       this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER, 'is not an export name', false);
+    } else if (type !== undefined) {
+      const arnProblem = writeOnlyDestinationArnProblem(type, r.Arn);
+      if (arnProblem !== undefined) this.errors.push(`${path}.Arn: ${arnProblem}`);
+    }
+    const args = this.object(r.Arguments, `${path}.Arguments`, DESTINATION_ARGUMENT_FIELDS, false);
+    if (args !== undefined) {
+      if (type !== undefined) {
+        for (const [field, types] of Object.entries(DESTINATION_ARGUMENT_TYPES)) {
+          if (args[field] !== undefined && !types.includes(type)) {
+            this.error(`${path}.Arguments.${field}`, args[field], `is set on a destination of Type ${type}`, `${field} only for Type ${types.join(' or ')}`);
+          }
+        }
+      }
+      this.errors.push(...destinationArgumentErrors(args, `${path}.Arguments`, r.Arn));
+      this.packetArgument(args, 'MessageGroupId', `${path}.Arguments`);
+      this.packetArgument(args, 'MessageDeduplicationId', `${path}.Arguments`);
     }
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);

@@ -4,8 +4,11 @@
  * Local mode adds its own types (service/local/local-destination-factories.ts); the AWS data
  * plane cannot build them.
  */
+import { createCloudWatchLogsDestination } from './cloudwatch-logs-destination';
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
+import { createDynamoDbDestination } from './dynamodb-destination';
 import { createLambdaDestination } from './lambda-destination';
+import { createS3Destination } from './s3-destination';
 import { createSqsDestination } from './sqs-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
 
@@ -16,6 +19,9 @@ export type DestinationFactories = Readonly<Partial<Record<DestinationTypeName, 
 export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
   lambda: createLambdaDestination,
   sqs: createSqsDestination,
+  logs: createCloudWatchLogsDestination,
+  s3: createS3Destination,
+  dynamodb: createDynamoDbDestination,
 });
 
 /**

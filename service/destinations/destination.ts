@@ -3,6 +3,9 @@
  * implements {@link Destination} and one line in the factory table (destination-factory.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from './packet';
@@ -53,6 +56,12 @@ export interface DestinationContext {
   /** Synchronous Lambda Invoke (the shared Lambda client underneath). */
   lambdaInvoker(): LambdaInvoker;
   sqsClient(): SQSClient;
+  /** CloudWatch Logs in `region` (a log group is written in its own region). */
+  cloudWatchLogsClient(region: string): CloudWatchLogsClient;
+  /** S3; requests follow a bucket to its region. */
+  s3Client(): S3Client;
+  /** DynamoDB in `region` (a table is written in its own region). */
+  dynamoDbClient(region: string): DynamoDBClient;
 }
 
 /** Creates a destination for one record of a Listener. */

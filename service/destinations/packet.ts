@@ -18,6 +18,10 @@ export interface QueuedPacket {
   readonly tag: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The packet's `Data`: the payload in the destination's Formatter (sent alone by raw deliveries). */
+  readonly data: string;
+  /** When the datagram arrived, epoch milliseconds (`ReceivedAt`). */
+  readonly receivedAt: number;
 }
 
 let isoAt = Number.NaN;
@@ -82,6 +86,8 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
     tag,
     remoteAddress: datagram.remoteAddress,
     remotePort: datagram.remotePort,
+    data,
+    receivedAt: datagram.receivedAt,
   };
 }
 

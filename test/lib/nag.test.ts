@@ -1,6 +1,10 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -27,6 +31,21 @@ function everything(props: PacketGatewayProps, stack: Stack): void {
     keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
   });
   const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn), Destination.sqs(queue)] });
+  gw.addListener('Archive', {
+    port: 5556,
+    destinations: [
+      Destination.cloudWatchLogs(logs.LogGroup.fromLogGroupName(stack, 'AuditLog', '/udp/audit')),
+      Destination.s3(s3.Bucket.fromBucketAttributes(stack, 'ArchiveBucket', {
+        bucketName: 'packet-archive',
+        encryptionKey: kms.Key.fromKeyArn(stack, 'ArchiveBucketKey', `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ac`),
+      }), { keyPrefix: 'udp/' }),
+      Destination.s3(s3.Bucket.fromBucketName(stack, 'WholeBucket', 'packet-archive-2')),
+      Destination.dynamoDb(dynamodb.Table.fromTableAttributes(stack, 'PacketTable', {
+        tableName: 'packets',
+        encryptionKey: kms.Key.fromKeyArn(stack, 'PacketTableKey', `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ad`),
+      })),
+    ],
+  });
   const psk = secretsmanager.Secret.fromSecretNameV2(stack, 'PeerPsk', 'devices/psk');
   const tunnel = gw.addListener('Tunnel', {
     port: 51820,

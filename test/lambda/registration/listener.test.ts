@@ -267,8 +267,19 @@ describe('fails with a reason naming the problem', () => {
   ])('a destination of Type %s (local mode only) is refused, naming the types allowed', async (type, destination) => {
     const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: [destination] });
     await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx))
-      .rejects.toThrow(`Invalid Listener properties: Configuration.Destinations[0].Type: "${type}" exists only in local mode (allowed: lambda, sqs)`);
+      .rejects.toThrow(`Invalid Listener properties: Configuration.Destinations[0].Type: "${type}" exists only in local mode (allowed: lambda, sqs, logs, s3, dynamodb)`);
     expect(await item('telemetry')).toBeUndefined();
+  });
+
+  test('CloudWatch Logs, S3 and DynamoDB destinations with their Arguments are stored', async () => {
+    const destinations = [
+      { Name: 'audit', Type: 'logs', Arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/udp/audit:*` },
+      { Name: 'archive', Type: 's3', Arn: 'arn:aws:s3:::packet-archive', Arguments: { KeyPrefix: 'udp/' } },
+      { Name: 'store', Type: 'dynamodb', Arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/packets`, Arguments: { SortKeyAttribute: 'ts' } },
+    ];
+    const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: destinations });
+    await handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx);
+    expect((await item('telemetry'))?.record).toMatchObject({ Destinations: destinations });
   });
 
   test('Configuration.Name differs from ListenerName', async () => {

@@ -7,7 +7,7 @@ import { capturingLogger, CapturingFailureReporter, CapturingMetrics } from '../
 
 function packet(i: number): QueuedPacket {
   const json = JSON.stringify({ Tag: `t${i}` });
-  return { json, bytes: json.length, tag: `t${i}`, remoteAddress: '198.51.100.1', remotePort: 1000 + i };
+  return { json, bytes: json.length, tag: `t${i}`, remoteAddress: '198.51.100.1', remotePort: 1000 + i, data: '', receivedAt: 0 };
 }
 
 function lane(deliver: (batch: readonly QueuedPacket[]) => Promise<DeliveryResult>, extra: { MaxQueuedPackets?: number } = {}) {

@@ -9,7 +9,7 @@ const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:telemetry';
 
 function packet(tag: string): QueuedPacket {
   const json = JSON.stringify({ Tag: tag, Data: 'aGk=' });
-  return { json, bytes: json.length, tag, remoteAddress: '203.0.113.5', remotePort: 4000 };
+  return { json, bytes: json.length, tag, remoteAddress: '203.0.113.5', remotePort: 4000, data: 'aGk=', receivedAt: 0 };
 }
 
 function payload(value: unknown): Uint8Array {

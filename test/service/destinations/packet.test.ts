@@ -76,6 +76,8 @@ describe('queueDatagram', () => {
       expect(JSON.parse(queued.json)).toEqual(JSON.parse(expected));
       expect(queued.bytes).toBe(Buffer.byteLength(expected));
       expect(queued).toMatchObject({ tag: 'AQID-_', remoteAddress: d.remoteAddress, remotePort: d.remotePort });
+      // raw deliveries (SQS SendRaw, CloudWatch Logs) send Data alone; log events are stamped with the receive time
+      expect(queued).toMatchObject({ data: (JSON.parse(expected) as InboundPacket).Data, receivedAt: d.receivedAt });
     }
   });
 });

@@ -8,7 +8,7 @@ const sqs = mockClient(SQSClient);
 function packets(n: number, bytes = 100): QueuedPacket[] {
   return Array.from({ length: n }, (_, i) => {
     const json = JSON.stringify({ Tag: `t${i}`, Data: 'x'.repeat(Math.max(0, bytes - 30)) });
-    return { json, bytes, tag: `t${i}`, remoteAddress: '203.0.113.5', remotePort: 4000 + i };
+    return { json, bytes, tag: `t${i}`, remoteAddress: '203.0.113.5', remotePort: 4000 + i, data: '', receivedAt: 0 };
   });
 }
 
@@ -93,5 +93,16 @@ describe('SqsDestination', () => {
     await dest.deliver(packets(1));
     const entry = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries![0];
     expect(entry).toMatchObject({ MessageGroupId: '203.0.113.5:4000', MessageDeduplicationId: 't0' });
+  });
+
+  test('a group id expression is sent to a standard queue too (fair queues), without a deduplication id', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({});
+    const record = { Name: 'q', Type: 'sqs' as const, Arn: 'arn:aws:sqs:us-east-1:123456789012:telemetry', Arguments: { MessageGroupIdExpression: '[0]' } };
+    const listener = { Name: 'l', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
+    const packet = { ...packets(1)[0], data: Buffer.from([7, 1]).toString('base64') };
+    expect(await new SqsDestination(record, client(), listener).deliver([packet])).toEqual({});
+    const [entry] = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries!;
+    expect(entry.MessageGroupId).toBe('07');
+    expect(entry.MessageDeduplicationId).toBeUndefined();
   });
 });

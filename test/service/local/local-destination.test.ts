@@ -14,6 +14,9 @@ const context: DestinationContext = {
   localHandlerTimeoutMs: 500,
   lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
   sqsClient: () => { throw new Error('no SQS in local tests'); },
+  cloudWatchLogsClient: () => { throw new Error('no CloudWatch Logs in local tests'); },
+  s3Client: () => { throw new Error('no S3 in local tests'); },
+  dynamoDbClient: () => { throw new Error('no DynamoDB in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
 /** Destinations created by a test, closed after it (their handler threads end). */
@@ -29,7 +32,7 @@ afterEach(async () => {
 
 function packet(data: string, tag = 'T1'): QueuedPacket {
   const json = JSON.stringify({ Tag: tag, Remote: { IpAddress: '127.0.0.1', Port: 4000 }, Data: Buffer.from(data).toString('base64') });
-  return { json, bytes: json.length, tag, remoteAddress: '127.0.0.1', remotePort: 4000 };
+  return { json, bytes: json.length, tag, remoteAddress: '127.0.0.1', remotePort: 4000, data: Buffer.from(data).toString('base64'), receivedAt: 0 };
 }
 
 describe('local handler destination', () => {
@@ -84,7 +87,7 @@ describe('local handler destination', () => {
 describe('local destination types outside local mode', () => {
   test.each(['local', 'log'] as const)('the AWS destination table cannot build a %s destination', async (type) => {
     await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
-      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs)`);
+      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, logs, s3, dynamodb)`);
   });
 });
 
