@@ -10,14 +10,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
-import type { DestinationContext } from './destinations/destination';
+import type { DestinationContext, LambdaTarget } from './destinations/destination';
 import { AWS_DESTINATION_FACTORIES, createDestination, DestinationFactories } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
 import { DirectLambdaInvoker, LambdaInvoker, SdkLambdaInvoker } from './destinations/lambda-invoker';
+import { RoleCredentials } from './destinations/role-credentials';
 import { FlowTable } from './egress/flow-table';
 import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
 import { createListener, ListenerConstructor, ListenerDependencies } from './listener-factory';
@@ -55,6 +57,8 @@ export interface GatewayOptions {
   readonly lambdaInvoker?: LambdaInvoker;
   /** @default - created on first use in `region` */
   readonly sqsClient?: SQSClient;
+  /** Assumes destination Roles. @default - created on first use in `region` */
+  readonly stsClient?: STSClient;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -118,6 +122,10 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private unsubscribe?: () => void;
   private ownedClients: Array<{ destroy(): void }> = [];
   private lambda?: LambdaInvoker;
+  /** Lambda invokers of other regions and destination Roles, by region and role. */
+  private readonly lambdaTargets = new Map<string, LambdaInvoker>();
+  private roles?: RoleCredentials;
+  private sts?: STSClient;
   private sqs?: SQSClient;
   private started = false;
   private stopping = false;
@@ -144,9 +152,39 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       logger: options.logger,
       baseDirectory: options.baseDirectory,
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
-      lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
+      lambdaInvoker: (target) => this.lambdaInvokerFor(target),
+      roleCredentials: (role) => (role ? this.roleCredentials().provider(role) : undefined),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
     };
+  }
+
+  private roleCredentials(): RoleCredentials {
+    return (this.roles ??= new RoleCredentials({
+      sts: () => (this.sts ??= this.options.stsClient ?? this.own(new STSClient({ region: this.options.region }))),
+      logger: this.options.logger,
+    }));
+  }
+
+  /**
+   * The invoker of `target`: the shared one for the gateway's region and credentials, else one per
+   * region and Role, whose client signs with the Role's assumed credentials. An invoker given in
+   * the options serves every target.
+   */
+  private lambdaInvokerFor(target: LambdaTarget | undefined): LambdaInvoker {
+    const region = target?.region ?? this.options.region;
+    const role = target?.role;
+    if ((region === this.options.region && role === undefined) || this.options.lambdaInvoker) return (this.lambda ??= this.createLambdaInvoker());
+    const key = `${region}\n${role?.Arn ?? ''}\n${role?.ExternalId ?? ''}`;
+    let invoker = this.lambdaTargets.get(key);
+    if (!invoker) {
+      const credentials = role ? this.roleCredentials().provider(role) : undefined;
+      invoker = new DirectLambdaInvoker(
+        this.own(new LambdaClient({ ...hotPathClientConfig(region), ...(credentials ? { credentials } : {}) })),
+        (reason) => this.options.logger.info('Lambda Invoke sent through the SDK client', { reason, region, ...(role ? { role: role.Arn } : {}) }),
+      );
+      this.lambdaTargets.set(key, invoker);
+    }
+    return invoker;
   }
 
   private createLambdaInvoker(): LambdaInvoker {

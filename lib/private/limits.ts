@@ -172,3 +172,17 @@ export const MAX_LISTENER_RECORD_BYTES = 380_000;
  * AllowedIPs; the record size is checked as well.
  */
 export const MAX_WIREGUARD_PEERS = 1000;
+
+// ---- Lambda destinations ---------------------------------------------------------------------
+
+/** A Lambda tenant id (Invoke's `TenantId` / `X-Amz-Tenant-Id`). */
+export const LAMBDA_TENANT_ID: TextPattern = {
+  pattern: /^[A-Za-z0-9._:/=+\-@ ]{1,256}$/,
+  allowed: '1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space',
+};
+
+/** Longest TenantIdExpression text. */
+export const MAX_PACKET_EXPRESSION_LENGTH = 1024;
+
+/** Largest payload of an asynchronous (`Event`) Lambda invocation, in bytes. */
+export const LAMBDA_ASYNC_MAX_PAYLOAD_BYTES = 1024 * 1024;

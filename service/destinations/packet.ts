@@ -18,6 +18,8 @@ export interface QueuedPacket {
   readonly tag: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The destination's key of this packet ({@link Destination.packetKey}), set when it is queued for a destination that has one. */
+  readonly key?: string;
 }
 
 let isoAt = Number.NaN;

@@ -14,7 +14,7 @@ import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure 
 import type { QueuedPacket } from './packet';
 import { awsSqsEndpointRegion, queueLocationFromArn, queueOfUrl, SQS_QUEUE_URL_ALLOWED } from '../../lib/private/arn';
 import { formatEndpoint } from '../../lib/private/network';
-import type { DestinationRecord } from '../../lib/private/records';
+import type { ResolvedDestinationRecord } from '../../lib/private/records';
 import { sqsEndpointUrl } from '../aws-clients';
 
 /** SQS limits per SendMessageBatch call. */
@@ -28,7 +28,7 @@ interface DestinationQueue {
   readonly awsUrl?: string;
 }
 
-function queueOfRecord(record: DestinationRecord): DestinationQueue {
+function queueOfRecord(record: ResolvedDestinationRecord): DestinationQueue {
   if (record.Arn) {
     const { queueUrl } = queueLocationFromArn(record.Arn);
     const [, , , , account, name] = record.Arn.split(':');
@@ -56,7 +56,7 @@ export class SqsDestination implements Destination {
   private readonly fifo: boolean;
   private queueUrl?: Promise<string>;
 
-  public constructor(record: DestinationRecord, private readonly client: SQSClient) {
+  public constructor(record: ResolvedDestinationRecord, private readonly client: SQSClient) {
     this.name = record.Name;
     this.queue = queueOfRecord(record);
     this.fifo = this.queue.name.endsWith('.fifo');
@@ -132,6 +132,6 @@ export class SqsDestination implements Destination {
 }
 
 /** Creates an SQS destination using the shared client. */
-export function createSqsDestination(record: DestinationRecord, _listener: unknown, context: DestinationContext): Destination {
+export function createSqsDestination(record: ResolvedDestinationRecord, _listener: unknown, context: DestinationContext): Destination {
   return new SqsDestination(record, context.sqsClient());
 }

@@ -13,6 +13,7 @@ const context: DestinationContext = {
   baseDirectory: fixtures,
   localHandlerTimeoutMs: 500,
   lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
+  roleCredentials: () => undefined,
   sqsClient: () => { throw new Error('no SQS in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
