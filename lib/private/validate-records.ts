@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LAMBDA_FUNCTION_ARN, LOG_GROUP_ARN, parseArn, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
 } from './arn';
+import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
@@ -20,6 +21,7 @@ import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
+  ARGUMENT_FORMATTERS, PacketArgumentName,
 } from './records';
 import { DestinationRoleRecord, LAMBDA_INVOCATION_TYPES } from './records';
 
@@ -217,6 +219,18 @@ export function assertValidConfigDocument(
 ): asserts value is GatewayConfigDocument {
   const errors = validateConfigDocument(value, options);
   if (errors.length > 0) throw new ConfigValidationError(errors, source);
+}
+
+/**
+ * Errors of one packet argument in a destination's arguments `args` at `path`:
+ * `<name>Expression` must parse as a binary range expression (the message names the column and
+ * what was expected) and `<name>Formatter` must be one of {@link ARGUMENT_FORMATTERS}. Both are
+ * optional.
+ */
+export function validatePacketArgument(args: Record<string, unknown>, name: PacketArgumentName, path: string): string[] {
+  const v = new Validator({});
+  v.packetArgument(args, name, path);
+  return v.errors;
 }
 
 class Validator {
@@ -428,6 +442,21 @@ class Validator {
         this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', ENDPOINT_ALLOWED);
       }
     });
+  }
+
+  /** `<name>Expression` and `<name>Formatter` of a destination's arguments (see {@link validatePacketArgument}). */
+  public packetArgument(args: Record<string, unknown>, name: PacketArgumentName, path: string): void {
+    const expressionPath = `${path}.${name}Expression`;
+    const expression = args[`${name}Expression`];
+    if (expression !== undefined) {
+      if (typeof expression !== 'string') {
+        this.error(expressionPath, expression, 'is not a string', BINARY_EXPRESSION_ALLOWED);
+      } else {
+        const problem = binaryExpressionProblem(expression);
+        if (problem !== undefined) this.errors.push(`${expressionPath}: ${problem} (allowed: ${BINARY_EXPRESSION_ALLOWED})`);
+      }
+    }
+    this.oneOf(args[`${name}Formatter`], `${path}.${name}Formatter`, ARGUMENT_FORMATTERS, 'is not a Formatter for an argument', false);
   }
 
   public packetSource(value: unknown, path: string): void {

@@ -4,6 +4,7 @@ import {
   ConfigValidationError,
   validateConfigDocument,
   validateListenerRecord,
+  validatePacketArgument,
   validatePacketSourceRecord,
 } from '../../../lib/private/validate-records';
 
@@ -238,5 +239,26 @@ describe('a Listener record stays under DynamoDB\'s 400 KB item limit', () => {
     const allowed = Array.from({ length: 12 }, (_, j) => `2001:db8:ffff:ffff:ffff:ffff:ffff:${j.toString(16)}/128`);
     const peers = Array.from({ length: 900 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: allowed }));
     expect(validateListenerRecord(wg(peers), 'Listener')).toEqual([expect.stringMatching(/^Listener: the record takes \d+ bytes as JSON \(allowed: at most 380000/)]);
+  });
+});
+
+describe('packet arguments (binary range expression + Formatter)', () => {
+  test('a valid expression and Formatter, or neither, pass', () => {
+    expect(validatePacketArgument({ PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'hex' }, 'PartitionKey', 'Listener.Destinations[0].Arguments')).toEqual([]);
+    expect(validatePacketArgument({}, 'MessageGroupId', 'Arguments')).toEqual([]);
+  });
+
+  test('a bad expression is reported with its column and what was expected', () => {
+    expect(validatePacketArgument({ MessageGroupIdExpression: '[0] == 0xFE ? [3:5]' }, 'MessageGroupId', 'Listener.Destinations[0].Arguments')).toEqual([
+      'Listener.Destinations[0].Arguments.MessageGroupIdExpression: "[0] == 0xFE ? [3:5]" at column 20: expected \':\' of the ternary, found the end of the expression'
+        + ' (allowed: a binary range expression such as [0:4], [1:], [0] or [0] == 0xFE ? [3:5] : 0xFFFF)',
+    ]);
+  });
+
+  test('a non-string expression and an unknown Formatter are reported', () => {
+    expect(validatePacketArgument({ TenantIdExpression: 4, TenantIdFormatter: 'coap' }, 'TenantId', 'Arguments')).toEqual([
+      'Arguments.TenantIdExpression: 4 is not a string (allowed: a binary range expression such as [0:4], [1:], [0] or [0] == 0xFE ? [3:5] : 0xFFFF)',
+      'Arguments.TenantIdFormatter: "coap" is not a Formatter for an argument (allowed: base64, hex, ascii, utf8)',
+    ]);
   });
 });
