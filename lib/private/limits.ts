@@ -181,8 +181,5 @@ export const LAMBDA_TENANT_ID: TextPattern = {
   allowed: '1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space',
 };
 
-/** Longest TenantIdExpression text. */
-export const MAX_PACKET_EXPRESSION_LENGTH = 1024;
-
 /** Largest payload of an asynchronous (`Event`) Lambda invocation, in bytes. */
 export const LAMBDA_ASYNC_MAX_PAYLOAD_BYTES = 1024 * 1024;

@@ -82,7 +82,7 @@ export interface DestinationRecord {
   /** Lambda: binary range expression over the payload whose bytes are each packet's tenant id; batches are split by tenant. @default - none */
   readonly TenantIdExpression?: string;
   /** Lambda: encoding of the TenantIdExpression bytes in the tenant id. @default hex */
-  readonly TenantIdFormatter?: FormatterName;
+  readonly TenantIdFormatter?: ArgumentFormatterName;
 }
 
 /** Invocation types of a Lambda destination. */

@@ -6,7 +6,8 @@
  */
 import { isIP } from 'node:net';
 import {
-  IAM_ROLE_ARN, LAMBDA_FUNCTION, LAMBDA_FUNCTION_ARN, LOG_GROUP_ARN, parseArn, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
+  IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
+  LAMBDA_FUNCTION_ARN, parseArn,
 } from './arn';
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
@@ -14,16 +15,16 @@ import {
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
   NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
+  LAMBDA_ASYNC_MAX_PAYLOAD_BYTES, LAMBDA_TENANT_ID,
 } from './limits';
-import { LAMBDA_ASYNC_MAX_PAYLOAD_BYTES, LAMBDA_TENANT_ID, MAX_PACKET_EXPRESSION_LENGTH } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
-import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
   ARGUMENT_FORMATTERS, PacketArgumentName,
+  DestinationRoleRecord, LAMBDA_INVOCATION_TYPES,
 } from './records';
-import { DestinationRoleRecord, LAMBDA_INVOCATION_TYPES } from './records';
+import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 
 export interface RecordValidationOptions {
   /**
@@ -381,13 +382,10 @@ class Validator {
       this.error(`${path}.Batching.SizeInBytes`, size, 'is more than an asynchronous invocation takes', `at most ${LAMBDA_ASYNC_MAX_PAYLOAD_BYTES} with InvocationType Event`);
     }
     this.pattern(r.TenantId, `${path}.TenantId`, LAMBDA_TENANT_ID, 'is not a Lambda tenant id', false);
-    if (r.TenantIdExpression !== undefined) {
-      if (typeof r.TenantIdExpression !== 'string' || r.TenantIdExpression.trim() === '' || r.TenantIdExpression.length > MAX_PACKET_EXPRESSION_LENGTH) {
-        this.error(`${path}.TenantIdExpression`, r.TenantIdExpression, 'is not a binary range expression', `a binary range expression such as [0:8], at most ${MAX_PACKET_EXPRESSION_LENGTH} characters`);
-      }
-      if (r.TenantId !== undefined) this.error(`${path}.TenantIdExpression`, r.TenantIdExpression, 'is set with TenantId', 'TenantId (one tenant) or TenantIdExpression (a tenant per packet), not both');
+    this.packetArgument(r, 'TenantId', path);
+    if (r.TenantIdExpression !== undefined && r.TenantId !== undefined) {
+      this.error(`${path}.TenantIdExpression`, r.TenantIdExpression, 'is set with TenantId', 'TenantId (one tenant) or TenantIdExpression (a tenant per packet), not both');
     }
-    this.oneOf(r.TenantIdFormatter, `${path}.TenantIdFormatter`, FORMATTERS, 'is not a Formatter', false);
     if (r.TenantIdFormatter !== undefined && r.TenantIdExpression === undefined) {
       this.error(`${path}.TenantIdFormatter`, r.TenantIdFormatter, 'is set without TenantIdExpression', 'TenantIdFormatter only with TenantIdExpression');
     }

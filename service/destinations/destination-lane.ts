@@ -240,7 +240,7 @@ export class DestinationLane {
 }
 
 /** The packet with its destination key; a key function that throws leaves the packet without a key. */
-function keyed(packet: QueuedPacket, keyOf: (payload: Uint8Array) => string, payload: Uint8Array): QueuedPacket {
+function keyed(packet: QueuedPacket, keyOf: (payload: Uint8Array) => string | undefined, payload: Uint8Array): QueuedPacket {
   let key: string | undefined;
   try {
     key = keyOf(payload);

@@ -40,15 +40,16 @@ export interface Destination {
   readonly name: string;
   readonly type: DestinationTypeName;
   /**
+   * The key of a packet, from its payload, computed when the packet is queued (Lambda: the tenant
+   * id of TenantIdExpression); the destination receives it as `QueuedPacket.key` (absent when
+   * the payload gives none).
+   */
+  readonly packetKey?: (payload: Uint8Array) => string | undefined;
+  /**
    * Delivers a batch. Rejects with a {@link DestinationError} (or any Error) when the batch failed
    * as a whole. A streaming destination hands replies to `replies` as they arrive.
    */
   deliver(batch: readonly QueuedPacket[], replies?: ReplySink): Promise<DeliveryResult>;
-  /**
-   * The key of a packet, from its payload, computed when the packet is queued (Lambda: the tenant
-   * id of TenantIdExpression); the destination receives it as `QueuedPacket.key`.
-   */
-  readonly packetKey?: (payload: Uint8Array) => string;
   /** Releases what the destination holds (clients are shared and stay open). */
   close?(): Promise<void>;
 }

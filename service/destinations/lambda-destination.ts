@@ -12,6 +12,7 @@
 import { Destination, DestinationContext, DestinationError, DeliveryResult, PacketDeliveryFailure, ReplySink } from './destination';
 import type { InvokeOutcome, InvokeOptions, LambdaInvoker } from './lambda-invoker';
 import { messagesPayloadBuffer, QueuedPacket } from './packet';
+import { compilePacketArgument } from './packet-argument';
 import { ReplyStreamParser } from './reply-stream';
 import { parseArn } from '../../lib/private/arn';
 import { LAMBDA_TENANT_ID } from '../../lib/private/limits';
@@ -20,8 +21,8 @@ import type { LambdaInvocationTypeName, ResolvedDestinationRecord } from '../../
 /** Lambda's limit on a synchronous request payload. */
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
-/** A packet's tenant id from its payload (TenantIdExpression rendered with TenantIdFormatter). */
-export type TenantIdOf = (payload: Uint8Array) => string;
+/** A packet's tenant id from its payload (TenantIdExpression rendered with TenantIdFormatter); undefined when the bytes cannot be rendered. */
+export type TenantIdOf = (payload: Uint8Array) => string | undefined;
 
 export class LambdaDestination implements Destination {
   public readonly type = 'lambda' as const;
@@ -61,8 +62,11 @@ export class LambdaDestination implements Destination {
     for (let i = 0; i < batch.length; i++) {
       const key = batch[i].key;
       if (key === undefined || !LAMBDA_TENANT_ID.pattern.test(key)) {
-        failed.push({ index: i, reason: `the packet's tenant id ${key === undefined ? '(none: TenantIdExpression could not be evaluated)' : JSON.stringify(key.slice(0, 80))} `
-          + `is not a Lambda tenant id (allowed: ${LAMBDA_TENANT_ID.allowed})` });
+        failed.push({
+          index: i,
+          reason: `the packet's tenant id ${key === undefined ? '(none: TenantIdFormatter cannot render the bytes TenantIdExpression selects)' : JSON.stringify(key.slice(0, 80))} `
+          + `is not a Lambda tenant id (allowed: ${LAMBDA_TENANT_ID.allowed})`,
+        });
         continue;
       }
       const indexes = tenants.get(key);
@@ -145,15 +149,25 @@ export class LambdaDestination implements Destination {
 
 /**
  * Creates a Lambda destination: through the gateway's shared invoker, or the one for the
- * function's region and the destination's Role. `tenantIdOf` is TenantIdExpression compiled.
+ * function's region and the destination's Role; TenantIdExpression compiled once.
  */
-export function createLambdaDestination(record: ResolvedDestinationRecord, _listener: unknown, context: DestinationContext, tenantIdOf?: TenantIdOf): Destination {
+export function createLambdaDestination(record: ResolvedDestinationRecord, _listener: unknown, context: DestinationContext): Destination {
   const region = record.Arn !== undefined ? parseArn(record.Arn)?.region : undefined;
   const target = {
     ...(region && region !== context.region ? { region } : {}),
     ...(record.Role ? { role: record.Role } : {}),
   };
-  return new LambdaDestination(record, context.lambdaInvoker(Object.keys(target).length > 0 ? target : undefined), tenantIdOf);
+  return new LambdaDestination(record, context.lambdaInvoker(Object.keys(target).length > 0 ? target : undefined), tenantIdOfRecord(record));
+}
+
+/** TenantIdExpression and TenantIdFormatter as a per-packet function; undefined without an expression. */
+export function tenantIdOfRecord(record: ResolvedDestinationRecord): TenantIdOf | undefined {
+  if (record.TenantIdExpression === undefined) return undefined;
+  const argument = compilePacketArgument({ expression: record.TenantIdExpression, formatter: record.TenantIdFormatter }, 'TenantIdExpression');
+  return (payload) => {
+    const id = argument(payload);
+    return typeof id === 'string' ? id : undefined;
+  };
 }
 
 function describeInvokeError(err: unknown): string {

@@ -52,7 +52,9 @@ export interface LambdaInvoker {
    * InvokeWithResponseStream: `onChunk` receives each PayloadChunk as it arrives; resolves when
    * the stream is complete.
    */
-  invokeWithResponseStream?(functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions): Promise<StreamOutcome>;
+  invokeWithResponseStream?(
+    functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions,
+  ): Promise<StreamOutcome>;
 }
 
 /** Every Invoke through `client.send` (and so through any middleware the client carries). */
@@ -69,7 +71,9 @@ export class SdkLambdaInvoker implements LambdaInvoker {
     return { functionError: out.FunctionError, payload: out.Payload };
   }
 
-  public async invokeWithResponseStream(functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options: InvokeOptions = {}): Promise<StreamOutcome> {
+  public async invokeWithResponseStream(
+    functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options: InvokeOptions = {},
+  ): Promise<StreamOutcome> {
     const out = await this.client.send(new InvokeWithResponseStreamCommand({
       FunctionName: functionName,
       InvocationType: 'RequestResponse',
@@ -174,7 +178,9 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   }
 
   /** Response streaming goes through the SDK: one request per batch, whose event-stream decoding the SDK does. */
-  public invokeWithResponseStream(functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions): Promise<StreamOutcome> {
+  public invokeWithResponseStream(
+    functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions,
+  ): Promise<StreamOutcome> {
     return this.sdk.invokeWithResponseStream(functionName, payload, onChunk, options);
   }
 

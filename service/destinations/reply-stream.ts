@@ -126,9 +126,7 @@ export class ReplyStreamParser {
       const c = text.charCodeAt(pos);
       let end = -1;
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) {
+        if (this.escaped) {this.escaped = false;} else if (c === BACKSLASH) {this.escaped = true;} else if (c === QUOTE) {
           this.inString = false;
           if (this.depth === 0) end = pos + 1;
         }

@@ -49,14 +49,17 @@ describe('Lambda destination records: invocation type, streaming, tenants, Role,
     expect(errors({ Arn: ARN, TenantIdFormatter: 'hex' })).toEqual([
       'Listener.Destinations[0].TenantIdFormatter: "hex" is set without TenantIdExpression (allowed: TenantIdFormatter only with TenantIdExpression)',
     ]);
-    expect(errors({ Arn: ARN, TenantIdExpression: ' ' })).toEqual([
-      'Listener.Destinations[0].TenantIdExpression: " " is not a binary range expression (allowed: a binary range expression such as [0:8], at most 1024 characters)',
+    expect(errors({ Arn: ARN, TenantIdExpression: '[0:' })).toEqual([expect.stringMatching(/^Listener\.Destinations\[0\]\.TenantIdExpression: .*column/)]);
+    expect(errors({ Arn: ARN, TenantIdExpression: '[0:4]', TenantIdFormatter: 'base32' })).toEqual([
+      expect.stringMatching(/^Listener\.Destinations\[0\]\.TenantIdFormatter: "base32" is not a Formatter/),
     ]);
   });
 
   test('Lambda-only fields are refused on other types', () => {
     expect(validateListenerRecord({
-      Name: 'demo', Protocol: 'udp', Port: 5555,
+      Name: 'demo',
+      Protocol: 'udp',
+      Port: 5555,
       Destinations: [{ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:us-east-1:123456789012:q', TenantId: 'a' }],
     })).toEqual(['Listener.Destinations[0].TenantId: "a" is set on a destination of Type sqs (allowed: TenantId only for Type lambda)']);
   });
@@ -89,7 +92,9 @@ describe('Lambda destination records: invocation type, streaming, tenants, Role,
 
   test('a region map is refused where the type does not take one', () => {
     expect(validateListenerRecord({
-      Name: 'demo', Protocol: 'udp', Port: 5555,
+      Name: 'demo',
+      Protocol: 'udp',
+      Port: 5555,
       Destinations: [{ Name: 'q', Type: 'sqs', Arn: { 'us-east-1': 'arn:aws:sqs:us-east-1:123456789012:q' } }],
     })).toEqual(['Listener.Destinations[0].Arn: an object is not an SQS queue ARN (allowed: arn:<partition>:sqs:<region>:<account>:<queue>)']);
   });

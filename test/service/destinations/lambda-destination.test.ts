@@ -100,7 +100,7 @@ describe('LambdaDestination: asynchronous invocation and tenants', () => {
     ]);
     expect(result.failed).toEqual([
       { index: 1, reason: 'tenant BAD0: Lambda throttled the invocation (TooManyRequestsException): Rate Exceeded.' },
-      { index: 3, reason: 'the packet\'s tenant id (none: TenantIdExpression could not be evaluated) is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)' },
+      { index: 3, reason: 'the packet\'s tenant id (none: TenantIdFormatter cannot render the bytes TenantIdExpression selects) is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)' },
       { index: 4, reason: 'the packet\'s tenant id "no#pe" is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)' },
     ]);
   });
@@ -131,5 +131,18 @@ describe('LambdaDestination: asynchronous invocation and tenants', () => {
     createLambdaDestination({ Name: 'c', Type: 'lambda', Arn: ARN, Role: role }, undefined, context);
     createLambdaDestination({ Name: 'd', Type: 'lambda', Arn: 'telemetry' }, undefined, context);
     expect(targets).toEqual([undefined, { region: 'eu-west-1' }, { role }, undefined]);
+  });
+});
+
+describe('createLambdaDestination: TenantIdExpression', () => {
+  test('is compiled once with its Formatter into the destination\'s packet key', () => {
+    const context = { region: 'us-east-1', lambdaInvoker: () => ({ invoke: async () => ({}) }) } as never;
+    const utf8 = createLambdaDestination({ Name: 'a', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:6]', TenantIdFormatter: 'utf8' }, undefined, context);
+    expect(utf8.packetKey?.(Buffer.from('cust-1|reading=21.5'))).toBe('cust-1');
+    const hex = createLambdaDestination({ Name: 'b', Type: 'lambda', Arn: ARN, TenantIdExpression: '[1:3]' }, undefined, context);
+    expect(hex.packetKey?.(Buffer.from([0x00, 0xab, 0xcd, 0xef]))?.toLowerCase()).toBe('abcd');
+    const ascii = createLambdaDestination({ Name: 'c', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]', TenantIdFormatter: 'ascii' }, undefined, context);
+    expect(ascii.packetKey?.(Buffer.from([0xff, 0xfe]))).toBeUndefined();
+    expect(createLambdaDestination({ Name: 'd', Type: 'lambda', Arn: ARN }, undefined, context).packetKey).toBeUndefined();
   });
 });

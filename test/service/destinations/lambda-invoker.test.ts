@@ -332,7 +332,9 @@ describe('DirectLambdaInvoker', () => {
     const sts = {
       send: async (command: { input: unknown }) => {
         inputs.push(command.input);
-        return { Credentials: { AccessKeyId: assumed.accessKeyId, SecretAccessKey: assumed.secretAccessKey, SessionToken: assumed.sessionToken, Expiration: new Date(Date.now() + 3_600_000) } };
+        const expiration = new Date(Date.now() + 3_600_000);
+        const { accessKeyId, secretAccessKey, sessionToken } = assumed;
+        return { Credentials: { AccessKeyId: accessKeyId, SecretAccessKey: secretAccessKey, SessionToken: sessionToken, Expiration: expiration } };
       },
     };
     const role = { Arn: 'arn:aws:iam::210987654321:role/delivery', ExternalId: '123456789012' };
