@@ -11,6 +11,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
@@ -25,7 +26,7 @@ import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipelin
 import { createListener, ListenerConstructor, ListenerDependencies } from './listener-factory';
 import { ReplyRouter } from './replies/reply-router';
 import { ReplyTagCodec } from './replies/reply-tags';
-import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
+import type { DestinationRoleRecord, GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
 
 export interface GatewayOptions {
   readonly config: ConfigSource;
@@ -125,6 +126,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   /** Lambda invokers of other regions and destination Roles, by region and role. */
   private readonly lambdaTargets = new Map<string, LambdaInvoker>();
   private roles?: RoleCredentials;
+  /** AWS clients signing with destination Roles, by service and role. */
+  private readonly roleClients = new Map<string, { destroy(): void }>();
   private sts?: STSClient;
   private sqs?: SQSClient;
   private started = false;
@@ -154,8 +157,25 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
       lambdaInvoker: (target) => this.lambdaInvokerFor(target),
       roleCredentials: (role) => (role ? this.roleCredentials().provider(role) : undefined),
-      sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
+      sqsClient: (role) => (role
+        ? this.roleClient('sqs', role, (credentials) => new SQSClient({ ...hotPathClientConfig(options.region), credentials }))
+        : (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region))))),
     };
+  }
+
+  /**
+   * A client of `service` that signs with `role`'s assumed credentials: one per service and role,
+   * created on first use and destroyed with the gateway. Destination modules reach it through
+   * their client getter with the record's Role.
+   */
+  private roleClient<T extends { destroy(): void }>(service: string, role: DestinationRoleRecord, create: (credentials: AwsCredentialIdentityProvider) => T): T {
+    const key = `${service}\n${role.Arn}\n${role.ExternalId ?? ''}`;
+    let client = this.roleClients.get(key) as T | undefined;
+    if (!client) {
+      client = this.own(create(this.roleCredentials().provider(role)));
+      this.roleClients.set(key, client);
+    }
+    return client;
   }
 
   private roleCredentials(): RoleCredentials {

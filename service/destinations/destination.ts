@@ -77,7 +77,8 @@ export interface DestinationContext {
   lambdaInvoker(target?: LambdaTarget): LambdaInvoker;
   /** Credentials of a destination's Role (assumed with its ExternalId, cached, renewed before expiry); undefined without a Role. */
   roleCredentials(role: DestinationRoleRecord | undefined): AwsCredentialIdentityProvider | undefined;
-  sqsClient(): SQSClient;
+  /** The SQS client; with a destination Role, one that signs with the role's assumed credentials. */
+  sqsClient(role?: DestinationRoleRecord): SQSClient;
 }
 
 /** Where a Lambda client sends and as whom. */

@@ -131,7 +131,7 @@ export class SqsDestination implements Destination {
   }
 }
 
-/** Creates an SQS destination using the shared client. */
+/** Creates an SQS destination using the shared client (the one of the record's Role when it has one). */
 export function createSqsDestination(record: ResolvedDestinationRecord, _listener: unknown, context: DestinationContext): Destination {
-  return new SqsDestination(record, context.sqsClient());
+  return new SqsDestination(record, context.sqsClient(record.Role));
 }

@@ -82,4 +82,17 @@ describe('the gateway\'s destination context', () => {
     expect((await provider()).accessKeyId).toBe('ASIA1');
     expect(sts).toEqual([expect.objectContaining({ RoleArn: 'arn:aws:iam::210987654321:role/delivery', ExternalId: '123456789012' })]);
   });
+
+  test('an SQS destination with a Role gets a client that signs as the role, one per role', async () => {
+    const { context, sts } = gateway();
+    const role = { Arn: 'arn:aws:iam::210987654321:role/delivery', ExternalId: '123456789012' };
+    const own = context.sqsClient();
+    const asRole = context.sqsClient(role);
+    expect(asRole).not.toBe(own);
+    expect(context.sqsClient({ ...role })).toBe(asRole);
+    expect((await asRole.config.credentials()).accessKeyId).toBe('ASIA1');
+    expect(sts).toHaveLength(1);
+    const queue = await createDestination({ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:us-east-1:210987654321:q', Role: role }, listener, context);
+    expect((queue as unknown as { client: unknown }).client).toBe(asRole);
+  });
 });
