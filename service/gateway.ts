@@ -168,7 +168,9 @@ export class Gateway implements ListenerRegistry, BindingLookup {
    * created on first use and destroyed with the gateway. Destination modules reach it through
    * their client getter with the record's Role.
    */
-  private roleClient<T extends { destroy(): void }>(service: string, role: DestinationRoleRecord, create: (credentials: AwsCredentialIdentityProvider) => T): T {
+  private roleClient<T extends { destroy(): void }>(
+    service: string, role: DestinationRoleRecord, create: (credentials: AwsCredentialIdentityProvider) => T,
+  ): T {
     const key = `${service}\n${role.Arn}\n${role.ExternalId ?? ''}`;
     let client = this.roleClients.get(key) as T | undefined;
     if (!client) {
