@@ -75,7 +75,12 @@ export interface DestinationContext {
    * credentials by default; `target` names another region and/or a destination Role.
    */
   lambdaInvoker(target?: LambdaTarget): LambdaInvoker;
-  /** Credentials of a destination's Role (assumed with its ExternalId, cached, renewed before expiry); undefined without a Role. */
+  /**
+   * Credentials of a destination's Role (assumed with its ExternalId, cached, renewed before
+   * expiry); undefined without a Role. A service's client getter takes the record's Role and
+   * returns a client signing with these (see `sqsClient`), so a destination module supports
+   * `Role` by passing `record.Role` to its getter.
+   */
   roleCredentials(role: DestinationRoleRecord | undefined): AwsCredentialIdentityProvider | undefined;
   /** The SQS client; with a destination Role, one that signs with the role's assumed credentials. */
   sqsClient(role?: DestinationRoleRecord): SQSClient;
