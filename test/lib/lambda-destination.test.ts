@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { actionsOf, ensureAssets, joinedJson, logicalId, OTHER_ACCOUNT, policyStatements, testStack } from './support';
 import { Destination, Formatter, LambdaInvocationType, PacketGateway } from '../../lib';
 
@@ -76,6 +77,20 @@ describe('a destination role', () => {
     const roleStatements = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'Delivery'));
     expect(roleStatements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'))).toHaveLength(1);
     expect(fleetStatements(t).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'))).toEqual([]);
+  });
+});
+
+describe('a destination role on another destination type', () => {
+  test('SQS: the role, not the fleet, may send; the record names the role', () => {
+    const { gw, stack } = fixture();
+    const queue = new sqs.Queue(stack, 'Archive');
+    const role = new iam.Role(stack, 'Delivery', { assumedBy: new iam.ArnPrincipal(gw.accessRole.roleArn) });
+    gw.addListener('Telemetry', { port: 5555, destinations: [Destination.sqs(queue, { role })] });
+    const t = Template.fromStack(stack);
+    expect(destinationRecord(t).Role).toEqual({ Arn: expect.stringMatching(/^<GetAtt:Delivery\w+\.Arn>$/) });
+    expect(fleetStatements(t).filter((s) => actionsOf(s).includes('sqs:SendMessage'))).toEqual([]);
+    expect(policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'Delivery')).filter((s) => actionsOf(s).includes('sqs:SendMessage'))).toHaveLength(1);
+    expect(fleetStatements(t).filter((s) => actionsOf(s).includes('sts:AssumeRole') && JSON.stringify(s.Resource).includes('Delivery'))).toHaveLength(1);
   });
 });
 
