@@ -58,6 +58,67 @@ export interface DestinationOptions {
    * @default 10000
    */
   readonly maxQueuedPackets?: number;
+
+  /**
+   * A role the gateway assumes to deliver to this destination, typically in the destination's
+   * own account. The fleet is granted `sts:AssumeRole` on this role only, and the destination's
+   * permissions (for instance `lambda:InvokeFunction`) are granted to the role instead of the
+   * fleet. The gateway assumes it with `sts:ExternalId` set to the account id of the stack that
+   * defines the Listener: the role's trust policy must allow the gateway's `accessRole` with that
+   * condition.
+   *
+   * @default - the gateway fleet's own role delivers
+   */
+  readonly role?: iam.IRole;
+}
+
+/** How the gateway invokes a Lambda function. */
+export enum LambdaInvocationType {
+  /** Synchronous: the function's `{"Replies":[…]}` are sent back to the clients. */
+  REQUEST_RESPONSE = 'RequestResponse',
+  /** Asynchronous (write-only): Lambda queues each batch and the function's result is not read. Batches are at most 1 MiB. */
+  EVENT = 'Event',
+}
+
+/** Options of a Lambda destination. */
+export interface LambdaDestinationOptions extends DestinationOptions {
+  /**
+   * Synchronous (replies) or asynchronous (write-only) invocation.
+   *
+   * @default LambdaInvocationType.REQUEST_RESPONSE
+   */
+  readonly invocationType?: LambdaInvocationType;
+
+  /**
+   * Invoke with response streaming (`InvokeWithResponseStream`): every reply the function writes
+   * to its response stream is sent to its client as soon as it arrives, while the function still
+   * runs. The function must be a response-streaming function. Not with `LambdaInvocationType.EVENT`.
+   *
+   * @default false
+   */
+  readonly responseStreaming?: boolean;
+
+  /**
+   * Tenant id of every invocation, for a function in tenant isolation mode. Not with `tenantIdExpression`.
+   *
+   * @default - no tenant id
+   */
+  readonly tenantId?: string;
+
+  /**
+   * A binary range expression (for instance `[0:8]`) whose bytes of each packet's payload are that
+   * packet's tenant id; a batch is invoked once per tenant. Not with `tenantId`.
+   *
+   * @default - no tenant id
+   */
+  readonly tenantIdExpression?: string;
+
+  /**
+   * Encoding of the `tenantIdExpression` bytes in the tenant id.
+   *
+   * @default Formatter.HEX
+   */
+  readonly tenantIdFormatter?: Formatter;
 }
 
 /** What a destination needs when its Listener is created. */
@@ -87,6 +148,48 @@ export interface DestinationConfig {
    * @default - none
    */
   readonly queueUrl?: string;
+
+  /**
+   * Target ARN per region, `*` for every other region (instead of `arn`).
+   *
+   * @default - `arn`
+   */
+  readonly arnByRegion?: { [region: string]: string };
+
+  /**
+   * Lambda: `RequestResponse` or `Event`.
+   *
+   * @default RequestResponse
+   */
+  readonly invocationType?: string;
+
+  /**
+   * Lambda: invoke with response streaming.
+   *
+   * @default false
+   */
+  readonly useResponseStreaming?: boolean;
+
+  /**
+   * Lambda: tenant id of every invocation.
+   *
+   * @default - none
+   */
+  readonly tenantId?: string;
+
+  /**
+   * Lambda: expression of each packet's tenant id.
+   *
+   * @default - none
+   */
+  readonly tenantIdExpression?: string;
+
+  /**
+   * Lambda: encoding of the tenant id expression's bytes.
+   *
+   * @default hex
+   */
+  readonly tenantIdFormatter?: string;
 
   /**
    * Options of the target's service, stored as the destination's `Arguments` (field names as in
@@ -194,8 +297,18 @@ export abstract class Destination {
    * may return `{"Replies":[…]}`, which the gateway sends back to each client. Grants the fleet
    * `lambda:InvokeFunction` on the function.
    */
-  public static lambda(fn: lambda.IFunction, options: DestinationOptions = {}): Destination {
+  public static lambda(fn: lambda.IFunction, options: LambdaDestinationOptions = {}): Destination {
     return new LambdaDestination(fn, options);
+  }
+
+  /**
+   * A Lambda function deployed in several regions, by ARN (`{ 'us-east-1': arn, 'eu-west-1': arn,
+   * '*': arn }`): a gateway invokes its own region's function, else the `*` entry's, else the
+   * nearest region's (a fixed ordering by distance between the regions, not a measurement; see
+   * docs/COMPATIBILITY.md). Grants `lambda:InvokeFunction` on each function (to `role` when given).
+   */
+  public static lambdaRegionMap(functionArnByRegion: { [region: string]: string }, options: LambdaDestinationOptions = {}): Destination {
+    return new RegionMapLambdaDestination(functionArnByRegion, options);
   }
 
   /**
@@ -247,14 +360,38 @@ export abstract class Destination {
 }
 
 class LambdaDestination extends Destination {
-  constructor(private readonly fn: lambda.IFunction, options: DestinationOptions) {
+  constructor(private readonly fn: lambda.IFunction, options: LambdaDestinationOptions) {
     super(options);
   }
 
   public bind(_scope: Construct, options: DestinationBindOptions): DestinationConfig {
     this.fn.grantInvoke(options.grantee);
-    return { type: 'lambda', arn: this.fn.functionArn };
+    return { type: 'lambda', arn: this.fn.functionArn, ...lambdaArguments(this.options) };
   }
+}
+
+class RegionMapLambdaDestination extends Destination {
+  constructor(private readonly arns: { [region: string]: string }, options: LambdaDestinationOptions) {
+    super(options);
+  }
+
+  public bind(_scope: Construct, options: DestinationBindOptions): DestinationConfig {
+    const arns = Object.values(this.arns).filter((arn) => typeof arn === 'string');
+    if (arns.length > 0) iam.Grant.addToPrincipal({ grantee: options.grantee, actions: ['lambda:InvokeFunction'], resourceArns: arns });
+    return { type: 'lambda', arnByRegion: { ...this.arns }, ...lambdaArguments(this.options) };
+  }
+}
+
+/** The Lambda-specific fields of a destination's configuration. */
+function lambdaArguments(options: LambdaDestinationOptions): Partial<DestinationConfig> {
+  const responseStreaming = options.responseStreaming;
+  return {
+    ...(options.invocationType !== undefined ? { invocationType: options.invocationType } : {}),
+    ...(responseStreaming !== undefined ? { useResponseStreaming: responseStreaming } : {}),
+    ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
+    ...(options.tenantIdExpression !== undefined ? { tenantIdExpression: options.tenantIdExpression } : {}),
+    ...(options.tenantIdFormatter !== undefined ? { tenantIdFormatter: options.tenantIdFormatter } : {}),
+  };
 }
 
 class SqsDestination extends Destination {

@@ -2,6 +2,7 @@ import { Arn, ArnFormat, CustomResource, Duration, Lazy, Size, Stack, Token } fr
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { Destination, DestinationConfig } from './destination';
@@ -351,7 +352,10 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public addDestination(destination: Destination): void {
     const options = destination.options;
     const index = this.destinations.length;
-    const config = destination.bind(this, { grantee: this.host.fleetRole, listenerName: this.listenerName });
+    // With a role, the role gets the destination's permissions and the fleet may only assume it.
+    const role = options.role;
+    if (role) iam.Grant.addToPrincipal({ grantee: this.host.fleetRole, actions: ['sts:AssumeRole'], resourceArns: [role.roleArn] });
+    const config = destination.bind(this, { grantee: role ?? this.host.fleetRole, listenerName: this.listenerName });
     const name = options.destinationName ?? `${config.type}-${index}`;
     validateName(this, 'destinationName', name);
     if (this.destinations.some((d) => d.name === name)) {
@@ -408,6 +412,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),
+        ...destinationArguments(config, o.role),
       };
     });
     return {
@@ -446,4 +451,17 @@ class ImportedListener extends Construct implements IListener {
     const gatewayAccount = Arn.split(attrs.registrationPrincipalArn, ArnFormat.SLASH_RESOURCE_NAME).account;
     this.deliveryQueueArns = attrs.deliveryQueueArns ?? [`arn:${Stack.of(this).partition}:sqs:*:${gatewayAccount}:*`];
   }
+}
+
+/** Region-map ARN, Role and Lambda fields of a destination record. */
+function destinationArguments(config: DestinationConfig, role: iam.IRole | undefined): Partial<DestinationRecord> {
+  return {
+    ...(config.arnByRegion !== undefined ? { Arn: config.arnByRegion } : {}),
+    ...(role ? { Role: { Arn: role.roleArn } } : {}),
+    ...(config.invocationType !== undefined ? { InvocationType: config.invocationType as DestinationRecord['InvocationType'] } : {}),
+    ...(config.useResponseStreaming !== undefined ? { UseResponseStreaming: config.useResponseStreaming } : {}),
+    ...(config.tenantId !== undefined ? { TenantId: config.tenantId } : {}),
+    ...(config.tenantIdExpression !== undefined ? { TenantIdExpression: config.tenantIdExpression } : {}),
+    ...(config.tenantIdFormatter !== undefined ? { TenantIdFormatter: config.tenantIdFormatter as DestinationRecord['TenantIdFormatter'] } : {}),
+  };
 }

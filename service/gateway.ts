@@ -11,24 +11,25 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-// @aws-sdk/client-s3 is installed (with fauxqs) but not yet listed in package.json.
-// eslint-disable-next-line import/no-extraneous-dependencies
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { hotPathClientConfig, s3ClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
-import type { DestinationContext } from './destinations/destination';
+import type { DestinationContext, LambdaTarget } from './destinations/destination';
 import { AWS_DESTINATION_FACTORIES, createDestination, DestinationFactories } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
 import { DirectLambdaInvoker, LambdaInvoker, SdkLambdaInvoker } from './destinations/lambda-invoker';
+import { RoleCredentials } from './destinations/role-credentials';
 import { FlowTable } from './egress/flow-table';
 import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
 import { createListener, ListenerConstructor, ListenerDependencies } from './listener-factory';
 import { ReplyRouter } from './replies/reply-router';
 import { ReplyTagCodec } from './replies/reply-tags';
-import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
+import type { DestinationRoleRecord, GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
 
 export interface GatewayOptions {
   readonly config: ConfigSource;
@@ -66,6 +67,8 @@ export interface GatewayOptions {
   readonly s3Client?: S3Client;
   /** DynamoDB destinations' client of a region. @default - created on first use for each region */
   readonly dynamoDbClient?: (region: string) => DynamoDBClient;
+  /** Assumes destination Roles. @default - created on first use in `region` */
+  readonly stsClient?: STSClient;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -129,6 +132,12 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private unsubscribe?: () => void;
   private ownedClients: Array<{ destroy(): void }> = [];
   private lambda?: LambdaInvoker;
+  /** Lambda invokers of other regions and destination Roles, by region and role. */
+  private readonly lambdaTargets = new Map<string, LambdaInvoker>();
+  private roles?: RoleCredentials;
+  /** AWS clients signing with destination Roles, by service and role. */
+  private readonly roleClients = new Map<string, { destroy(): void }>();
+  private sts?: STSClient;
   private sqs?: SQSClient;
   private readonly logs = new Map<string, CloudWatchLogsClient>();
   private s3?: S3Client;
@@ -158,8 +167,11 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       logger: options.logger,
       baseDirectory: options.baseDirectory,
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
-      lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
-      sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
+      lambdaInvoker: (target) => this.lambdaInvokerFor(target),
+      roleCredentials: (role) => (role ? this.roleCredentials().provider(role) : undefined),
+      sqsClient: (role) => (role
+        ? this.roleClient('sqs', role, (credentials) => new SQSClient({ ...hotPathClientConfig(options.region), credentials }))
+        : (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region))))),
       cloudWatchLogsClient: (region) => this.regionalClient(this.logs, region,
         () => options.cloudWatchLogsClient?.(region) ?? this.own(new CloudWatchLogsClient(hotPathClientConfig(region)))),
       s3Client: () => (this.s3 ??= options.s3Client
@@ -177,6 +189,52 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       clients.set(region, client);
     }
     return client;
+  }
+
+  /**
+   * A client of `service` that signs with `role`'s assumed credentials: one per service and role,
+   * created on first use and destroyed with the gateway. Destination modules reach it through
+   * their client getter with the record's Role.
+   */
+  private roleClient<T extends { destroy(): void }>(
+    service: string, role: DestinationRoleRecord, create: (credentials: AwsCredentialIdentityProvider) => T,
+  ): T {
+    const key = `${service}\n${role.Arn}\n${role.ExternalId ?? ''}`;
+    let client = this.roleClients.get(key) as T | undefined;
+    if (!client) {
+      client = this.own(create(this.roleCredentials().provider(role)));
+      this.roleClients.set(key, client);
+    }
+    return client;
+  }
+
+  private roleCredentials(): RoleCredentials {
+    return (this.roles ??= new RoleCredentials({
+      sts: () => (this.sts ??= this.options.stsClient ?? this.own(new STSClient({ region: this.options.region }))),
+      logger: this.options.logger,
+    }));
+  }
+
+  /**
+   * The invoker of `target`: the shared one for the gateway's region and credentials, else one per
+   * region and Role, whose client signs with the Role's assumed credentials. An invoker given in
+   * the options serves every target.
+   */
+  private lambdaInvokerFor(target: LambdaTarget | undefined): LambdaInvoker {
+    const region = target?.region ?? this.options.region;
+    const role = target?.role;
+    if ((region === this.options.region && role === undefined) || this.options.lambdaInvoker) return (this.lambda ??= this.createLambdaInvoker());
+    const key = `${region}\n${role?.Arn ?? ''}\n${role?.ExternalId ?? ''}`;
+    let invoker = this.lambdaTargets.get(key);
+    if (!invoker) {
+      const credentials = role ? this.roleCredentials().provider(role) : undefined;
+      invoker = new DirectLambdaInvoker(
+        this.own(new LambdaClient({ ...hotPathClientConfig(region), ...(credentials ? { credentials } : {}) })),
+        (reason) => this.options.logger.info('Lambda Invoke sent through the SDK client', { reason, region, ...(role ? { role: role.Arn } : {}) }),
+      );
+      this.lambdaTargets.set(key, invoker);
+    }
+    return invoker;
   }
 
   private createLambdaInvoker(): LambdaInvoker {

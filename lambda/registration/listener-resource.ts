@@ -12,6 +12,7 @@ import { RegistrationError } from './errors';
 import { ownerOf, ResourceEvent, ResourceResponse } from './events';
 import { describe } from './properties';
 import type { Mutation, Owner, StoredItem, TableRef } from './record-store';
+import { stackEnvironment } from '../../lib/private/arn';
 import { localOnlyDestinationErrors } from '../../lib/private/local-only-destinations';
 import { LISTENER_KEY_PREFIX, LISTENER_KIND, ListenerRecord } from '../../lib/private/records';
 import { ListenerAttribute, ListenerProperty } from '../../lib/private/resource-properties';
@@ -53,8 +54,29 @@ export function parseListenerProperties(props: Record<string, unknown>): Listene
   return record as ListenerRecord;
 }
 
+/**
+ * The record with every destination Role's ExternalId set to the registering stack's account id:
+ * the gateway, not the template, decides the ExternalId, so a Listener of one account cannot act
+ * as a role that trusts the gateway for another account. A record may name that value, no other.
+ */
+export function withDestinationExternalIds(record: ListenerRecord, stackId: string): ListenerRecord {
+  if (!record.Destinations.some((d) => d.Role !== undefined)) return record;
+  const { account } = stackEnvironment(stackId);
+  const errors: string[] = [];
+  const destinations = record.Destinations.map((d, i) => {
+    if (d.Role === undefined) return d;
+    if (d.Role.ExternalId !== undefined && d.Role.ExternalId !== account) {
+      errors.push(`Configuration.Destinations[${i}].Role.ExternalId ${describe(d.Role.ExternalId)} is not this stack's account id `
+        + `(allowed: ${account}, or leave it out: the gateway assumes destination roles with the registering account's id as ExternalId)`);
+    }
+    return { ...d, Role: { ...d.Role, ExternalId: account } };
+  });
+  if (errors.length > 0) throw new RegistrationError(`Invalid Listener properties: ${errors.join('; ')}`);
+  return { ...record, Destinations: destinations };
+}
+
 export async function createListener(event: ResourceEvent, ctx: RegistrationContext): Promise<ResourceResponse> {
-  const record = parseListenerProperties(event.ResourceProperties);
+  const record = withDestinationExternalIds(parseListenerProperties(event.ResourceProperties), event.StackId);
   await writeListener(event, record, ctx);
   return { PhysicalResourceId: record.Name, Data: { [ListenerAttribute.ListenerName]: record.Name } };
 }

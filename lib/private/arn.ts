@@ -34,6 +34,12 @@ export const LAMBDA_FUNCTION: TextPattern = {
   allowed: 'a function ARN, name, or name:alias',
 };
 
+/** A Lambda function ARN (optionally qualified), not a bare name: what a region map holds. */
+export const LAMBDA_FUNCTION_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/,
+  allowed: 'arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]',
+};
+
 /** An SQS queue ARN. */
 export const SQS_QUEUE_ARN: TextPattern = {
   pattern: /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/,

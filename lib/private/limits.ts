@@ -175,3 +175,13 @@ export const MAX_WIREGUARD_PEERS = 1000;
 
 /** Longest binary range expression (a destination argument such as `PartitionKeyExpression`), in characters. */
 export const MAX_BINARY_EXPRESSION_LENGTH = 1024;
+// ---- Lambda destinations ---------------------------------------------------------------------
+
+/** A Lambda tenant id (Invoke's `TenantId` / `X-Amz-Tenant-Id`). */
+export const LAMBDA_TENANT_ID: TextPattern = {
+  pattern: /^[A-Za-z0-9._:/=+\-@ ]{1,256}$/,
+  allowed: '1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space',
+};
+
+/** Largest payload of an asynchronous (`Event`) Lambda invocation, in bytes. */
+export const LAMBDA_ASYNC_MAX_PAYLOAD_BYTES = 1024 * 1024;

@@ -7,6 +7,8 @@
  * name here changes a stored format: add, never rename.
  */
 
+import type { RegionalArnMap } from './region-map';
+
 /** Encodings of `Data` in packets, replies and sourced messages. */
 export const FORMATTERS = ['base64', 'hex', 'ascii', 'utf8', 'coap'] as const;
 export type FormatterName = (typeof FORMATTERS)[number];
@@ -50,8 +52,13 @@ export interface DestinationRecord {
   /** Unique within the Listener; used in logs and metrics. */
   readonly Name: string;
   readonly Type: DestinationTypeName;
-  /** Lambda function ARN (lambda), queue ARN (sqs), log group ARN (logs), bucket ARN (s3), table ARN (dynamodb). */
-  readonly Arn?: string;
+  /**
+   * Lambda function ARN (lambda), queue ARN (sqs), log group ARN (logs), bucket ARN (s3), table
+   * ARN (dynamodb). Lambda also takes a map of region → function
+   * ARN with `*` as the fallback key: a gateway uses its own region's ARN, then `*`'s, then the
+   * nearest region's (region-map.ts).
+   */
+  readonly Arn?: string | RegionalArnMap;
   /** SQS queue URL (sqs); derived from Arn when absent. */
   readonly QueueUrl?: string;
   /** Module path of a local handler (local): a JS/TS file exporting `handler(event)`. Relative paths resolve against the config file. */
@@ -65,6 +72,22 @@ export interface DestinationRecord {
   readonly MaxQueuedPackets?: number;
   /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
   readonly MaxInFlightBatches?: number;
+  /**
+   * Role the gateway assumes to deliver to this destination (a destination in another account).
+   * @default - the gateway fleet's own role
+   */
+  readonly Role?: DestinationRoleRecord;
+  // Lambda (Proxylity's Lambda destination arguments, plus InvocationType)
+  /** Lambda: `RequestResponse` (replies) or `Event` (asynchronous, write-only). @default RequestResponse */
+  readonly InvocationType?: LambdaInvocationTypeName;
+  /** Lambda: invoke with InvokeWithResponseStream; each streamed reply is sent as soon as it arrives. @default false */
+  readonly UseResponseStreaming?: boolean;
+  /** Lambda: tenant id of every invocation (functions in tenant isolation mode). @default - none */
+  readonly TenantId?: string;
+  /** Lambda: binary range expression over the payload whose bytes are each packet's tenant id; batches are split by tenant. @default - none */
+  readonly TenantIdExpression?: string;
+  /** Lambda: encoding of the TenantIdExpression bytes in the tenant id. @default hex */
+  readonly TenantIdFormatter?: ArgumentFormatterName;
   /** Options of the destination's service, as Proxylity's `Arguments` (each applies to some Types only). */
   readonly Arguments?: DestinationArgumentsRecord;
 }
@@ -95,6 +118,26 @@ export interface DestinationArgumentsRecord {
   /** dynamodb: name of the table's sort key attribute (type S). @default sk */
   readonly SortKeyAttribute?: string;
 }
+
+/** Invocation types of a Lambda destination. */
+export const LAMBDA_INVOCATION_TYPES = ['RequestResponse', 'Event'] as const;
+export type LambdaInvocationTypeName = (typeof LAMBDA_INVOCATION_TYPES)[number];
+
+/** A role the gateway assumes for one destination (Proxylity's `Role: {Arn}`). */
+export interface DestinationRoleRecord {
+  /** The role's ARN. */
+  readonly Arn: string;
+  /**
+   * `sts:ExternalId` of the AssumeRole call. In AWS the registration function sets it to the
+   * 12-digit account id of the stack that registers the Listener and refuses another value, so a
+   * Listener of one account can never act as a role that trusts the gateway for another account.
+   * @default - none (local mode configuration files only)
+   */
+  readonly ExternalId?: string;
+}
+
+/** A destination record as destination modules receive it: a region-map `Arn` already resolved for the gateway's region. */
+export type ResolvedDestinationRecord = Omit<DestinationRecord, 'Arn'> & { readonly Arn?: string };
 
 export interface WireGuardPeerRecord {
   /** Peer's Curve25519 public key, base64 (44 characters). */

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
+  LAMBDA_FUNCTION_ARN, parseArn,
 } from './arn';
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
@@ -14,16 +15,19 @@ import {
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
   NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
+  LAMBDA_ASYNC_MAX_PAYLOAD_BYTES, LAMBDA_TENANT_ID,
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
 import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
   ARGUMENT_FORMATTERS, PacketArgumentName,
+  DestinationRoleRecord, LAMBDA_INVOCATION_TYPES,
 } from './records';
 import {
   DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
 } from './validate-destination-arguments';
+import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 
 export interface RecordValidationOptions {
   /**
@@ -89,7 +93,14 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   MaxQueuedPackets: true,
   MaxInFlightBatches: true,
   Arguments: true,
+  Role: true,
+  InvocationType: true,
+  UseResponseStreaming: true,
+  TenantId: true,
+  TenantIdExpression: true,
+  TenantIdFormatter: true,
 });
+const ROLE_FIELDS = recordFields<DestinationRoleRecord>({ Arn: true, ExternalId: true });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
 const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
   PrivateKey: true,
@@ -132,6 +143,16 @@ const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
+  InvocationType: ['lambda'],
+  UseResponseStreaming: ['lambda'],
+  TenantId: ['lambda'],
+  TenantIdExpression: ['lambda'],
+  TenantIdFormatter: ['lambda'],
+};
+
+/** Destination types whose `Arn` may be a region map, with the ARN each value must be. */
+const REGION_MAP_ARNS: Readonly<Record<string, TextPattern & { readonly service: string }>> = {
+  lambda: { ...LAMBDA_FUNCTION_ARN, service: 'lambda' },
 };
 
 /** Validates a whole configuration document, including references between records. */
@@ -308,7 +329,10 @@ class Validator {
         }
       }
     }
-    if (type === 'lambda') {
+    const regionMap = type !== undefined && isRegionalArnMap(r.Arn) ? REGION_MAP_ARNS[type] : undefined;
+    if (regionMap !== undefined) {
+      this.regionMap(r.Arn as Record<string, unknown>, `${path}.Arn`, regionMap);
+    } else if (type === 'lambda') {
       this.pattern(r.Arn, `${path}.Arn`, LAMBDA_FUNCTION, 'is not a Lambda function', true);
     } else if (type === 'sqs') {
       if (r.Arn === undefined && r.QueueUrl === undefined) this.missing(`${path}.Arn`, 'an SQS queue ARN, or QueueUrl');
@@ -344,6 +368,47 @@ class Validator {
     }
     this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
     this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
+    this.destinationRole(r.Role, `${path}.Role`);
+    if (type === 'lambda') this.lambdaOptions(r, path);
+  }
+
+  /** A region map: keys are region names or `*`, values ARNs of `arn`'s service, in the key's region. */
+  public regionMap(map: Record<string, unknown>, path: string, arn: TextPattern & { readonly service: string }): void {
+    for (const problem of regionMapKeyProblems(map as Record<string, string>)) this.errors.push(`${path}.${problem}`);
+    for (const [key, value] of Object.entries(map)) {
+      if (!this.pattern(value, `${path}.${key}`, arn, `is not a ${arn.service} ARN`, true)) continue;
+      const region = parseArn(value as string)?.region;
+      if (key !== '*' && region !== key) this.error(`${path}.${key}`, value, `is in region ${region}, not ${key}`, `an ARN in region ${key}`);
+    }
+  }
+
+  /** A destination's Role: the role ARN and the ExternalId of the AssumeRole call. */
+  public destinationRole(value: unknown, path: string): void {
+    const role = this.object(value, path, ROLE_FIELDS, false);
+    if (role === undefined) return;
+    this.pattern(role.Arn, `${path}.Arn`, IAM_ROLE_ARN, 'is not an IAM role ARN', true);
+    this.pattern(role.ExternalId, `${path}.ExternalId`, EXTERNAL_ID, 'is not a valid external id', false);
+  }
+
+  /** Lambda's invocation type, response streaming and tenant arguments. */
+  public lambdaOptions(r: Record<string, unknown>, path: string): void {
+    const invocationType = this.oneOf(r.InvocationType, `${path}.InvocationType`, LAMBDA_INVOCATION_TYPES, 'is not a Lambda invocation type', false);
+    this.boolean(r.UseResponseStreaming, `${path}.UseResponseStreaming`);
+    if (invocationType === 'Event' && r.UseResponseStreaming === true) {
+      this.error(`${path}.UseResponseStreaming`, true, 'is set with InvocationType Event', 'UseResponseStreaming only with InvocationType RequestResponse (asynchronous invocations have no response)');
+    }
+    const size = isRecord(r.Batching) ? r.Batching.SizeInBytes : undefined;
+    if (invocationType === 'Event' && typeof size === 'number' && size > LAMBDA_ASYNC_MAX_PAYLOAD_BYTES) {
+      this.error(`${path}.Batching.SizeInBytes`, size, 'is more than an asynchronous invocation takes', `at most ${LAMBDA_ASYNC_MAX_PAYLOAD_BYTES} with InvocationType Event`);
+    }
+    this.pattern(r.TenantId, `${path}.TenantId`, LAMBDA_TENANT_ID, 'is not a Lambda tenant id', false);
+    this.packetArgument(r, 'TenantId', path);
+    if (r.TenantIdExpression !== undefined && r.TenantId !== undefined) {
+      this.error(`${path}.TenantIdExpression`, r.TenantIdExpression, 'is set with TenantId', 'TenantId (one tenant) or TenantIdExpression (a tenant per packet), not both');
+    }
+    if (r.TenantIdFormatter !== undefined && r.TenantIdExpression === undefined) {
+      this.error(`${path}.TenantIdFormatter`, r.TenantIdFormatter, 'is set without TenantIdExpression', 'TenantIdFormatter only with TenantIdExpression');
+    }
   }
 
   /** A queue URL names the host the request (with the sender's credentials) goes to: only the SQS endpoint of the ARN's queue. */

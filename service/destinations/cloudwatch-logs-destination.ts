@@ -17,7 +17,7 @@ import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure 
 import type { QueuedPacket } from './packet';
 import { taskLabel } from './task-label';
 import { logGroupLocationFromArn, LOG_GROUP_ARN } from '../../lib/private/arn';
-import type { DestinationRecord, ListenerRecord } from '../../lib/private/records';
+import type { ResolvedDestinationRecord, ListenerRecord } from '../../lib/private/records';
 
 /** PutLogEvents limits. */
 export const LOGS_MAX_EVENTS = 10_000;
@@ -42,7 +42,7 @@ export class CloudWatchLogsDestination implements Destination {
   private stream?: Promise<void>;
 
   /** `streamName` names this task's log stream. @default `packet-gateway/<listener>/<destination>/<task label>` */
-  public constructor(record: DestinationRecord, listenerName: string, private readonly client: CloudWatchLogsClient, streamName?: string) {
+  public constructor(record: ResolvedDestinationRecord, listenerName: string, private readonly client: CloudWatchLogsClient, streamName?: string) {
     this.name = record.Name;
     const group = record.Arn === undefined ? undefined : logGroupLocationFromArn(record.Arn);
     if (!group) throw new Error(`Arn ${JSON.stringify(record.Arn)} is not a log group ARN (allowed: ${LOG_GROUP_ARN.allowed})`);
@@ -140,7 +140,7 @@ function rejectedEvents(events: readonly PendingEvent[], info: RejectedLogEvents
 }
 
 /** Creates a CloudWatch Logs destination with the client of the log group's region. */
-export function createCloudWatchLogsDestination(record: DestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
+export function createCloudWatchLogsDestination(record: ResolvedDestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
   const group = record.Arn === undefined ? undefined : logGroupLocationFromArn(record.Arn);
   if (!group) throw new Error(`Arn ${JSON.stringify(record.Arn)} is not a log group ARN (allowed: ${LOG_GROUP_ARN.allowed})`);
   return new CloudWatchLogsDestination(record, listener.Name, context.cloudWatchLogsClient(group.region));

@@ -10,7 +10,8 @@ import { createDynamoDbDestination } from './dynamodb-destination';
 import { createLambdaDestination } from './lambda-destination';
 import { createS3Destination } from './s3-destination';
 import { createSqsDestination } from './sqs-destination';
-import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
+import type { DestinationRecord, DestinationTypeName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
+import { isRegionalArnMap, resolveRegionalArn } from '../../lib/private/region-map';
 
 /** Constructors by destination type; a type without an entry cannot be built. */
 export type DestinationFactories = Readonly<Partial<Record<DestinationTypeName, DestinationConstructor>>>;
@@ -39,9 +40,24 @@ export async function createDestination(
     throw new Error(`Listener ${listener.Name}, destination ${record.Name}: Type ${JSON.stringify(record.Type)} is not supported (allowed: ${Object.keys(factories).join(', ')})`);
   }
   try {
-    return await factory(record, listener, context);
+    return await factory(resolveDestinationArn(record, context.region), listener, context);
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
     throw new Error(`Listener ${listener.Name}, destination ${record.Name}: ${message}`);
   }
+}
+
+/**
+ * The record with a region-map `Arn` replaced by the ARN a gateway in `region` uses (its own
+ * region's, then `*`'s, then the nearest region's: lib/private/region-map.ts).
+ * @throws Error naming the map's regions when none fits (every entry in another partition).
+ */
+export function resolveDestinationArn(record: DestinationRecord, region: string): ResolvedDestinationRecord {
+  const arn = record.Arn;
+  if (!isRegionalArnMap(arn)) return record as ResolvedDestinationRecord;
+  const chosen = resolveRegionalArn(arn, region);
+  if (chosen === undefined) {
+    throw new Error(`Arn has no entry this gateway (region ${region}) can use (entries: ${Object.keys(arn).join(', ')}; allowed: ${region}, *, or a region of the same partition)`);
+  }
+  return { ...record, Arn: chosen };
 }

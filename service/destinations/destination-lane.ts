@@ -8,7 +8,7 @@ import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord, FormatterName } from '../../lib/private/records';
 import type { FailureReporter, MetricsRecorder } from '../contracts';
 import { Batcher } from './batcher';
-import type { Destination } from './destination';
+import type { Destination, ReplySink } from './destination';
 import { messagesOverheadBytes, QueuedPacket } from './packet';
 import type { ReplyRouter } from '../replies/reply-router';
 
@@ -77,8 +77,13 @@ export class DestinationLane {
     return this.batcher.inFlight;
   }
 
-  /** Queues a packet; returns false when it was dropped (queue full). */
-  public enqueue(packet: QueuedPacket): boolean {
+  /**
+   * Queues a packet; returns false when it was dropped (queue full). `payload` is the datagram's
+   * payload, from which a destination with a {@link Destination.packetKey} keys the packet.
+   */
+  public enqueue(packet: QueuedPacket, payload?: Uint8Array): boolean {
+    const keyOf = this.options.destination.packetKey;
+    if (keyOf !== undefined && payload !== undefined) return this.batcher.enqueue(keyed(packet, keyOf, payload));
     return this.batcher.enqueue(packet);
   }
 
@@ -138,7 +143,7 @@ export class DestinationLane {
     const started = this.now();
     let result;
     try {
-      result = await destination.deliver(batch);
+      result = await destination.deliver(batch, this.replySink());
     } catch (err) {
       metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
       if (this.abandoned) return;
@@ -176,6 +181,22 @@ export class DestinationLane {
     } else if (result.response !== undefined) {
       this.options.replies.route(result.response, { listener, destination: destination.name, formatter: this.formatter });
     }
+    for (const response of result.responses ?? []) {
+      this.options.replies.route(response, { listener, destination: destination.name, formatter: this.formatter });
+    }
+  }
+
+  /** Routes each reply of a streaming destination as it arrives; numbered in stream order for failure records. */
+  private replySink(): ReplySink {
+    const { replies, failures, listener, destination } = this.options;
+    const source = { listener, destination: destination.name, formatter: this.formatter };
+    let index = 0;
+    return {
+      reply: (entry) => {
+        replies.routeReply(entry, index++, source);
+      },
+      invalid: (reason) => failures.report({ code: 'ReplyInvalid', reason: `${destination.type} destination ${destination.name}: ${reason}` }, { listener, destination: destination.name }),
+    };
   }
 
   private dropped(): void {
@@ -216,6 +237,17 @@ export class DestinationLane {
     this.droppedSinceLog = 0;
     this.lastDropLog = now;
   }
+}
+
+/** The packet with its destination key; a key function that throws leaves the packet without a key. */
+function keyed(packet: QueuedPacket, keyOf: (payload: Uint8Array) => string | undefined, payload: Uint8Array): QueuedPacket {
+  let key: string | undefined;
+  try {
+    key = keyOf(payload);
+  } catch {
+    key = undefined;
+  }
+  return { ...packet, key };
 }
 
 /** True when `work` settled within `ms`. */

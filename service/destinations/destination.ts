@@ -7,9 +7,10 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from './packet';
-import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
+import type { DestinationRoleRecord, DestinationTypeName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
 
 /** A packet of the batch that the destination did not accept. */
 export interface PacketDeliveryFailure {
@@ -26,13 +27,32 @@ export interface DeliveryResult {
   readonly responseError?: string;
   /** Packets that failed while the rest of the batch was accepted. */
   readonly failed?: readonly PacketDeliveryFailure[];
+  /** A batch delivered in parts (one Lambda invocation per tenant): each part's response, routed like `response`. */
+  readonly responses?: readonly unknown[];
+}
+
+/** Where a streaming destination hands each reply as soon as it has it (routed at once, not at the end of the batch). */
+export interface ReplySink {
+  /** One reply entry (`{Tag, Data, …}`, or null for none). */
+  reply(entry: unknown): void;
+  /** A streamed value that cannot be a reply (reported as ReplyInvalid). */
+  invalid(reason: string): void;
 }
 
 export interface Destination {
   readonly name: string;
   readonly type: DestinationTypeName;
-  /** Delivers a batch. Rejects with a {@link DestinationError} (or any Error) when the batch failed as a whole. */
-  deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult>;
+  /**
+   * The key of a packet, from its payload, computed when the packet is queued (Lambda: the tenant
+   * id of TenantIdExpression); the destination receives it as `QueuedPacket.key` (absent when
+   * the payload gives none).
+   */
+  readonly packetKey?: (payload: Uint8Array) => string | undefined;
+  /**
+   * Delivers a batch. Rejects with a {@link DestinationError} (or any Error) when the batch failed
+   * as a whole. A streaming destination hands replies to `replies` as they arrive.
+   */
+  deliver(batch: readonly QueuedPacket[], replies?: ReplySink): Promise<DeliveryResult>;
   /** Releases what the destination holds (clients are shared and stay open). */
   close?(): Promise<void>;
 }
@@ -53,20 +73,39 @@ export interface DestinationContext {
   readonly baseDirectory?: string;
   /** Local handlers: how long one invocation may take. @default 30000 */
   readonly localHandlerTimeoutMs?: number;
-  /** Synchronous Lambda Invoke (the shared Lambda client underneath). */
-  lambdaInvoker(): LambdaInvoker;
-  sqsClient(): SQSClient;
   /** CloudWatch Logs in `region` (a log group is written in its own region). */
   cloudWatchLogsClient(region: string): CloudWatchLogsClient;
   /** S3; requests follow a bucket to its region. */
   s3Client(): S3Client;
   /** DynamoDB in `region` (a table is written in its own region). */
   dynamoDbClient(region: string): DynamoDBClient;
+  /**
+   * Lambda Invoke (a shared Lambda client underneath): in the gateway's region with its own
+   * credentials by default; `target` names another region and/or a destination Role.
+   */
+  lambdaInvoker(target?: LambdaTarget): LambdaInvoker;
+  /**
+   * Credentials of a destination's Role (assumed with its ExternalId, cached, renewed before
+   * expiry); undefined without a Role. A service's client getter takes the record's Role and
+   * returns a client signing with these (see `sqsClient`), so a destination module supports
+   * `Role` by passing `record.Role` to its getter.
+   */
+  roleCredentials(role: DestinationRoleRecord | undefined): AwsCredentialIdentityProvider | undefined;
+  /** The SQS client; with a destination Role, one that signs with the role's assumed credentials. */
+  sqsClient(role?: DestinationRoleRecord): SQSClient;
 }
 
-/** Creates a destination for one record of a Listener. */
+/** Where a Lambda client sends and as whom. */
+export interface LambdaTarget {
+  /** @default - the gateway's region */
+  readonly region?: string;
+  /** @default - the gateway fleet's own credentials */
+  readonly role?: DestinationRoleRecord;
+}
+
+/** Creates a destination for one record of a Listener (a region-map `Arn` already resolved for the gateway's region). */
 export type DestinationConstructor = (
-  record: DestinationRecord,
+  record: ResolvedDestinationRecord,
   listener: ListenerRecord,
   context: DestinationContext,
 ) => Destination | Promise<Destination>;

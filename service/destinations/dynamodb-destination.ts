@@ -20,7 +20,7 @@ import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure 
 import type { InboundPacket, QueuedPacket } from './packet';
 import { DYNAMODB_TABLE_ARN, tableLocationFromArn } from '../../lib/private/arn';
 import { formatEndpoint } from '../../lib/private/network';
-import type { DestinationRecord } from '../../lib/private/records';
+import type { ResolvedDestinationRecord } from '../../lib/private/records';
 import { DYNAMODB_DEFAULT_PARTITION_KEY, DYNAMODB_DEFAULT_SORT_KEY } from '../../lib/private/validate-destination-arguments';
 
 /** Puts per BatchWriteItem call. */
@@ -45,7 +45,7 @@ export class DynamoDbDestination implements Destination {
   private readonly sortKey: string;
   private readonly retryDelaysMs: readonly number[];
 
-  public constructor(record: DestinationRecord, client: DynamoDBClient, options: DynamoDbDestinationOptions = {}) {
+  public constructor(record: ResolvedDestinationRecord, client: DynamoDBClient, options: DynamoDbDestinationOptions = {}) {
     this.name = record.Name;
     const table = record.Arn === undefined ? undefined : tableLocationFromArn(record.Arn);
     if (!table) throw new Error(`Arn ${JSON.stringify(record.Arn)} is not a DynamoDB table ARN (allowed: ${DYNAMODB_TABLE_ARN.allowed})`);
@@ -112,7 +112,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Creates a DynamoDB destination with the client of the table's region. */
-export function createDynamoDbDestination(record: DestinationRecord, _listener: unknown, context: DestinationContext): Destination {
+export function createDynamoDbDestination(record: ResolvedDestinationRecord, _listener: unknown, context: DestinationContext): Destination {
   const table = record.Arn === undefined ? undefined : tableLocationFromArn(record.Arn);
   if (!table) throw new Error(`Arn ${JSON.stringify(record.Arn)} is not a DynamoDB table ARN (allowed: ${DYNAMODB_TABLE_ARN.allowed})`);
   return new DynamoDbDestination(record, context.dynamoDbClient(table.region));

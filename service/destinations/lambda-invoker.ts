@@ -18,7 +18,7 @@
  * Use it only on a client without middleware of its own (tracing, logging, mocks): the direct path
  * does not run the client's middleware stack. The gateway wraps only the client it creates itself.
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -30,18 +30,64 @@ export interface InvokeOutcome {
   readonly payload?: Uint8Array;
 }
 
-/** Invokes a function synchronously. Rejects with the SDK's error when the Invoke itself failed. */
+/** How one Invoke is made. */
+export interface InvokeOptions {
+  /** `Event`: asynchronous (answered 202 without a payload). @default RequestResponse */
+  readonly invocationType?: 'RequestResponse' | 'Event';
+  /** Tenant of the invocation (functions in tenant isolation mode; header `X-Amz-Tenant-Id`). @default - none */
+  readonly tenantId?: string;
+}
+
+/** How an InvokeWithResponseStream ended (its InvokeComplete event). */
+export interface StreamOutcome {
+  /** Set when the function failed (`Unhandled`, …). */
+  readonly errorCode?: string;
+  readonly errorDetails?: string;
+}
+
+/** Invokes a function. Rejects with the SDK's error when the Invoke itself failed. */
 export interface LambdaInvoker {
-  invoke(functionName: string, payload: Uint8Array): Promise<InvokeOutcome>;
+  invoke(functionName: string, payload: Uint8Array, options?: InvokeOptions): Promise<InvokeOutcome>;
+  /**
+   * InvokeWithResponseStream: `onChunk` receives each PayloadChunk as it arrives; resolves when
+   * the stream is complete.
+   */
+  invokeWithResponseStream?(
+    functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions,
+  ): Promise<StreamOutcome>;
 }
 
 /** Every Invoke through `client.send` (and so through any middleware the client carries). */
 export class SdkLambdaInvoker implements LambdaInvoker {
   public constructor(private readonly client: LambdaClient) {}
 
-  public async invoke(functionName: string, payload: Uint8Array): Promise<InvokeOutcome> {
-    const out = await this.client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: payload }));
+  public async invoke(functionName: string, payload: Uint8Array, options: InvokeOptions = {}): Promise<InvokeOutcome> {
+    const out = await this.client.send(new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: options.invocationType ?? 'RequestResponse',
+      Payload: payload,
+      ...(options.tenantId !== undefined ? { TenantId: options.tenantId } : {}),
+    }));
     return { functionError: out.FunctionError, payload: out.Payload };
+  }
+
+  public async invokeWithResponseStream(
+    functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options: InvokeOptions = {},
+  ): Promise<StreamOutcome> {
+    const out = await this.client.send(new InvokeWithResponseStreamCommand({
+      FunctionName: functionName,
+      InvocationType: 'RequestResponse',
+      Payload: payload,
+      ...(options.tenantId !== undefined ? { TenantId: options.tenantId } : {}),
+    }));
+    let outcome: StreamOutcome = {};
+    if (out.EventStream) {
+      for await (const event of out.EventStream) {
+        if (event.PayloadChunk?.Payload) onChunk(event.PayloadChunk.Payload);
+        else if (event.InvokeComplete) outcome = { errorCode: event.InvokeComplete.ErrorCode, errorDetails: event.InvokeComplete.ErrorDetails };
+      }
+    }
+    return outcome;
   }
 }
 
@@ -86,10 +132,10 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     this.sdk = new SdkLambdaInvoker(client);
   }
 
-  public async invoke(functionName: string, payload: Uint8Array): Promise<InvokeOutcome> {
-    if (this.sdkUntil.size > 0 && Date.now() < (this.sdkUntil.get(functionName) ?? 0)) return this.sdk.invoke(functionName, payload);
+  public async invoke(functionName: string, payload: Uint8Array, options: InvokeOptions = {}): Promise<InvokeOutcome> {
+    if (this.sdkUntil.size > 0 && Date.now() < (this.sdkUntil.get(functionName) ?? 0)) return this.sdk.invoke(functionName, payload, options);
     const route = await (this.route ??= this.resolveRoute(functionName));
-    if (!route) return this.sdk.invoke(functionName, payload);
+    if (!route) return this.sdk.invoke(functionName, payload, options);
     const config = this.client.config;
     const sampleClock = route.sampleClock;
     const request = {
@@ -104,7 +150,8 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         'host': route.port === undefined ? route.hostname : `${route.hostname}:${route.port}`,
         'content-type': 'application/octet-stream',
         'content-length': String(payload.byteLength),
-        'x-amz-invocation-type': 'RequestResponse',
+        'x-amz-invocation-type': options.invocationType ?? 'RequestResponse',
+        ...(options.tenantId !== undefined ? { 'x-amz-tenant-id': options.tenantId } : {}),
         'user-agent': USER_AGENT,
       },
       body: payload,
@@ -118,11 +165,11 @@ export class DirectLambdaInvoker implements LambdaInvoker {
       response = (handled as { response: HandlerResponse }).response;
     } catch (err) {
       // connection refused or reset, timeout, credentials not available: the SDK's retries decide
-      return this.fallBack(functionName, payload, `request failed: ${(err as Error)?.message ?? String(err)}`);
+      return this.fallBack(functionName, payload, options, `request failed: ${(err as Error)?.message ?? String(err)}`);
     }
     if (response.statusCode < 200 || response.statusCode > 299) {
       await collect(config, response.body).catch(() => undefined); // read to the end, so the connection can be reused
-      return this.fallBack(functionName, payload, `HTTP ${response.statusCode} ${header(response.headers, 'x-amzn-errortype') ?? ''}`.trim());
+      return this.fallBack(functionName, payload, options, `HTTP ${response.statusCode} ${header(response.headers, 'x-amzn-errortype') ?? ''}`.trim());
     }
     // A 2xx means the function ran: a body that breaks off now fails the batch rather than running it twice.
     const body = await collect(config, response.body);
@@ -130,11 +177,18 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     return { functionError: header(response.headers, 'x-amz-function-error'), payload: body };
   }
 
-  private fallBack(functionName: string, payload: Uint8Array, reason: string): Promise<InvokeOutcome> {
+  /** Response streaming goes through the SDK: one request per batch, whose event-stream decoding the SDK does. */
+  public invokeWithResponseStream(
+    functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions,
+  ): Promise<StreamOutcome> {
+    return this.sdk.invokeWithResponseStream(functionName, payload, onChunk, options);
+  }
+
+  private fallBack(functionName: string, payload: Uint8Array, options: InvokeOptions, reason: string): Promise<InvokeOutcome> {
     if (this.sdkUntil.size >= 1000) this.sdkUntil.clear();
     this.sdkUntil.set(functionName, Date.now() + FALLBACK_COOLDOWN_MS);
     this.onFallback?.(reason);
-    return this.sdk.invoke(functionName, payload);
+    return this.sdk.invoke(functionName, payload, options);
   }
 
   /**

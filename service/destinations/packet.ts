@@ -22,6 +22,8 @@ export interface QueuedPacket {
   readonly data: string;
   /** When the datagram arrived, epoch milliseconds (`ReceivedAt`). */
   readonly receivedAt: number;
+  /** The destination's key of this packet ({@link Destination.packetKey}), set when it is queued for a destination that has one. */
+  readonly key?: string;
 }
 
 let isoAt = Number.NaN;

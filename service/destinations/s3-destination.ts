@@ -10,14 +10,12 @@
  * fails every packet of the batch.
  */
 import { randomBytes } from 'node:crypto';
-// @aws-sdk/client-s3 is installed (with fauxqs) but not yet listed in package.json.
-// eslint-disable-next-line import/no-extraneous-dependencies
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Destination, DestinationContext, DeliveryResult } from './destination';
 import type { QueuedPacket } from './packet';
 import { taskLabel } from './task-label';
 import { bucketNameFromArn, S3_BUCKET_ARN } from '../../lib/private/arn';
-import type { DestinationRecord, ListenerRecord } from '../../lib/private/records';
+import type { ResolvedDestinationRecord, ListenerRecord } from '../../lib/private/records';
 import { S3_DEFAULT_KEY_FORMAT, S3ObjectKeys } from '../../lib/private/s3-object-key';
 
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
@@ -36,7 +34,7 @@ export class S3Destination implements Destination {
   private readonly keys: S3ObjectKeys;
   private readonly now: () => number;
 
-  public constructor(record: DestinationRecord, listenerName: string, private readonly client: S3Client, options: S3DestinationOptions = {}) {
+  public constructor(record: ResolvedDestinationRecord, listenerName: string, private readonly client: S3Client, options: S3DestinationOptions = {}) {
     this.name = record.Name;
     const bucket = record.Arn === undefined ? undefined : bucketNameFromArn(record.Arn);
     if (!bucket) throw new Error(`Arn ${JSON.stringify(record.Arn)} is not an S3 bucket ARN (allowed: ${S3_BUCKET_ARN.allowed})`);
@@ -66,6 +64,6 @@ export class S3Destination implements Destination {
 }
 
 /** Creates an S3 destination using the shared client. */
-export function createS3Destination(record: DestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
+export function createS3Destination(record: ResolvedDestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
   return new S3Destination(record, listener.Name, context.s3Client());
 }

@@ -24,7 +24,7 @@ import type { QueuedPacket } from './packet';
 import { compilePacketArgument, PacketArgument } from './packet-argument';
 import { awsSqsEndpointRegion, queueLocationFromArn, queueOfUrl, SQS_QUEUE_URL_ALLOWED } from '../../lib/private/arn';
 import { formatEndpoint } from '../../lib/private/network';
-import type { DestinationRecord, FormatterName, ListenerRecord } from '../../lib/private/records';
+import type { FormatterName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
 import { SQS_MESSAGE_ID } from '../../lib/private/validate-destination-arguments';
 import { sqsEndpointUrl } from '../aws-clients';
 import { decodeData, isFailure } from '../formatter';
@@ -41,7 +41,7 @@ interface DestinationQueue {
   readonly awsUrl?: string;
 }
 
-function queueOfRecord(record: DestinationRecord): DestinationQueue {
+function queueOfRecord(record: ResolvedDestinationRecord): DestinationQueue {
   if (record.Arn) {
     const { queueUrl } = queueLocationFromArn(record.Arn);
     const [, , , , account, name] = record.Arn.split(':');
@@ -84,7 +84,7 @@ export class SqsDestination implements Destination {
   private queueUrl?: Promise<string>;
 
   /** `listener` gives the destination's Formatter and the `LocalDomain`/`LocalPort` attributes. @default - base64, no local attributes */
-  public constructor(record: DestinationRecord, private readonly client: SQSClient, listener?: ListenerRecord) {
+  public constructor(record: ResolvedDestinationRecord, private readonly client: SQSClient, listener?: ListenerRecord) {
     this.name = record.Name;
     this.queue = queueOfRecord(record);
     this.fifo = this.queue.name.endsWith('.fifo');
@@ -238,7 +238,7 @@ function messageId(argument: PacketArgument, payload: Uint8Array, what: string):
   return { value };
 }
 
-/** Creates an SQS destination using the shared client. */
-export function createSqsDestination(record: DestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
-  return new SqsDestination(record, context.sqsClient(), listener);
+/** Creates an SQS destination using the shared client (the one of the record's Role when it has one). */
+export function createSqsDestination(record: ResolvedDestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
+  return new SqsDestination(record, context.sqsClient(record.Role), listener);
 }

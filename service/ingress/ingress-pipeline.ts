@@ -84,7 +84,7 @@ export class IngressPipeline implements IngressSink {
     for (let g = 0; g < this.groups.length; g++) {
       const queued = queueDatagram(datagram, tag, templates[g]);
       if (isQueuedPacket(queued)) {
-        for (const lane of this.groups[g].lanes) lane.enqueue(queued);
+        for (const lane of this.groups[g].lanes) lane.enqueue(queued, datagram.data);
       } else {
         const remote = formatEndpoint(datagram.remoteAddress, datagram.remotePort);
         for (const lane of this.groups[g].lanes) failures.report(queued, { listener: name, destination: lane.name, remote, tag });

@@ -72,6 +72,12 @@ export class ReplyRouter {
     return { sent, failed };
   }
 
+  /** Routes one reply of a streamed response (`index`: its position in the stream); a null entry is no reply. */
+  public routeReply(entry: unknown, index: number, source: ReplySource): boolean {
+    if (entry === null || entry === undefined) return false;
+    return this.routeOne(entry, index, source);
+  }
+
   private routeOne(entry: unknown, index: number, source: ReplySource): boolean {
     if (typeof entry !== 'object' || Array.isArray(entry)) {
       this.report('ReplyInvalid', `Replies[${index}] must be an object or null, got ${typeName(entry)}`, contextOf(source, index));

@@ -1,7 +1,5 @@
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-// @aws-sdk/client-s3 is installed (with fauxqs) but not yet listed in package.json.
-// eslint-disable-next-line import/no-extraneous-dependencies
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';

@@ -292,3 +292,42 @@ describe('fails with a reason naming the problem', () => {
     await expect(handleEvent(request('Delete', 'Custom::Something', {}, { PhysicalResourceId: 'x' }), ctx)).resolves.toEqual({ PhysicalResourceId: 'x' });
   });
 });
+
+describe('destination Roles', () => {
+  const withRole = (role: Record<string, unknown>, name = 'telemetry'): Record<string, unknown> => {
+    const configuration = JSON.parse(listenerProps(name).Configuration as string);
+    configuration.Destinations[0].Role = role;
+    return { ListenerName: name, Configuration: JSON.stringify(configuration) };
+  };
+  const ROLE_ARN = 'arn:aws:iam::333333333333:role/delivery';
+
+  test('the ExternalId is the registering stack\'s account id, set by the gateway', async () => {
+    await handleEvent(event('Create', withRole({ Arn: ROLE_ARN })), ctx);
+    expect((await item('telemetry'))?.record.Destinations[0].Role).toEqual({ Arn: ROLE_ARN, ExternalId: ACCOUNT });
+  });
+
+  test('a record naming its own account\'s ExternalId is accepted; another account\'s is refused', async () => {
+    await handleEvent(event('Create', withRole({ Arn: ROLE_ARN, ExternalId: ACCOUNT })), ctx);
+    expect((await item('telemetry'))?.record.Destinations[0].Role.ExternalId).toBe(ACCOUNT);
+    await expect(handleEvent(event('Create', withRole({ Arn: ROLE_ARN, ExternalId: TENANT_ACCOUNT }, 'other')), ctx))
+      .rejects.toThrow(`Configuration.Destinations[0].Role.ExternalId "${TENANT_ACCOUNT}" is not this stack's account id (allowed: ${ACCOUNT}, or leave it out`);
+    expect(await item('other')).toBeUndefined();
+  });
+
+  test('Lambda options and region maps are accepted as validated', async () => {
+    const configuration = JSON.parse(listenerProps().Configuration as string);
+    configuration.Destinations[0] = {
+      Name: 'fn',
+      Type: 'lambda',
+      Arn: { [REGION]: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`, '*': `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:ingest` },
+      UseResponseStreaming: true,
+      TenantIdExpression: '[0:4]',
+      TenantIdFormatter: 'hex',
+    };
+    await handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: JSON.stringify(configuration) }), ctx);
+    expect((await item('telemetry'))?.record.Destinations[0]).toMatchObject({ UseResponseStreaming: true, TenantIdExpression: '[0:4]' });
+    configuration.Destinations[0].InvocationType = 'Event';
+    await expect(handleEvent(event('Update', { ListenerName: 'telemetry', Configuration: JSON.stringify(configuration) }, { PhysicalResourceId: 'telemetry' }), ctx))
+      .rejects.toThrow('UseResponseStreaming: true is set with InvocationType Event');
+  });
+});

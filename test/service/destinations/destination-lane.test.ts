@@ -124,3 +124,96 @@ describe('DestinationLane stop deadline', () => {
     expect(failures.records).toEqual([]);
   });
 });
+
+describe('DestinationLane: keyed packets, streamed replies, responses in parts', () => {
+  function streamingLane(destination: Destination) {
+    const failures = new CapturingFailureReporter();
+    const metrics = new CapturingMetrics();
+    const { logger } = capturingLogger();
+    const tags = new ReplyTagCodec();
+    const sent: Array<{ address: string; port: number; data: string }> = [];
+    const handle = {
+      name: 'demo',
+      protocol: 'udp' as const,
+      address: '127.0.0.1',
+      port: 5555,
+      send: (d: { data: Buffer; address: string; port: number }, done?: (f: undefined) => void) => {
+        sent.push({ address: d.address, port: d.port, data: d.data.toString() });
+        done?.(undefined);
+      },
+    };
+    const replies = new ReplyRouter({ listeners: { get: () => handle, list: () => [handle] }, tags, failures, metrics });
+    const l = new DestinationLane({
+      listener: 'demo',
+      record: { Name: destination.name, Type: 'lambda', Batching: { Count: 2, TimeoutInSeconds: 0 } },
+      formatter: 'utf8',
+      destination,
+      replies,
+      failures,
+      metrics,
+      logger,
+    });
+    return { lane: l, failures, sent, tags };
+  }
+
+  test('a destination with a packet key gets each packet keyed from its payload; others get the packet as queued', async () => {
+    const seen: Array<string | undefined> = [];
+    const destination: Destination = {
+      name: 'fn',
+      type: 'lambda',
+      packetKey: (payload) => (payload[0] === 0 ? undefined : Buffer.from(payload).toString('utf8', 0, 2)),
+      deliver: async (batch) => { seen.push(...batch.map((p) => p.key)); return {}; },
+    };
+    const { lane: l } = streamingLane(destination);
+    const p = packet(1);
+    l.enqueue(p, Buffer.from('ab-rest'));
+    l.enqueue(packet(2), Buffer.from([0, 1]));
+    await l.drain();
+    expect(seen).toEqual(['ab', undefined]);
+    expect(p.key).toBeUndefined(); // the shared packet is not changed
+
+    const plain: QueuedPacket[] = [];
+    const { lane: other } = streamingLane({ name: 'q', type: 'sqs', deliver: async (batch) => { plain.push(...batch); return {}; } });
+    other.enqueue(p, Buffer.from('ab'));
+    await other.drain();
+    expect(plain[0]).toBe(p);
+  });
+
+  test('replies a destination streams are sent while its delivery is still running; invalid ones are ReplyInvalid', async () => {
+    let finish!: () => void;
+    let tags!: ReplyTagCodec;
+    const destination: Destination = {
+      name: 'fn',
+      type: 'lambda',
+      deliver: async (_batch, sink) => {
+        sink!.reply({ Tag: tags.mint('demo', '198.51.100.7', 4000, 60), Data: 'first' });
+        sink!.reply(null);
+        sink!.invalid('streamed value 3 is not JSON');
+        sink!.reply({ Tag: 'forged', Data: 'x' });
+        await new Promise<void>((resolve) => { finish = resolve; });
+        return {};
+      },
+    };
+    const setup = streamingLane(destination);
+    tags = setup.tags;
+    setup.lane.enqueue(packet(1));
+    setup.lane.enqueue(packet(2));
+    const drained = setup.lane.drain();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(setup.sent).toEqual([{ address: '198.51.100.7', port: 4000, data: 'first' }]);
+    expect(setup.failures.records.map((r) => [r.failure.code, r.context.index])).toEqual([['ReplyInvalid', undefined], ['ReplyUnknownTag', 2]]);
+    expect(setup.failures.records[0].failure.reason).toBe('lambda destination fn: streamed value 3 is not JSON');
+    finish();
+    await drained;
+  });
+
+  test('the responses of a batch delivered in parts are each routed', async () => {
+    let tags!: ReplyTagCodec;
+    const reply = (data: string) => ({ Replies: [{ Tag: tags.mint('demo', '198.51.100.7', 4000, 60), Data: data }] });
+    const setup = streamingLane({ name: 'fn', type: 'lambda', deliver: async () => ({ responses: [reply('one'), reply('two')] }) });
+    tags = setup.tags;
+    setup.lane.enqueue(packet(1));
+    await setup.lane.drain();
+    expect(setup.sent.map((s) => s.data)).toEqual(['one', 'two']);
+  });
+});

@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { LambdaDestination } from '../../../service/destinations/lambda-destination';
+import { createLambdaDestination, LambdaDestination } from '../../../service/destinations/lambda-destination';
 import { SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
 import type { QueuedPacket } from '../../../service/destinations/packet';
 
@@ -60,5 +60,89 @@ describe('LambdaDestination', () => {
   test('a response that is not JSON is a response error, not a crash', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload('<html>') as never });
     expect(await destination().deliver([packet('a')])).toEqual({ responseError: 'Lambda response of 6 bytes is not JSON (allowed: {"Replies":[…]} or null)' });
+  });
+});
+
+describe('LambdaDestination: asynchronous invocation and tenants', () => {
+  beforeEach(() => lambda.reset());
+  const keyed = (tag: string, key?: string): QueuedPacket => ({ ...packet(tag), ...(key !== undefined ? { key } : {}) });
+  const invoker = (): SdkLambdaInvoker => new SdkLambdaInvoker(new LambdaClient({ region: 'us-east-1' }));
+
+  test('InvocationType Event invokes asynchronously and routes nothing', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202, Payload: payload({ Replies: [{ Tag: 'a', Data: 'b2s=' }] }) as never });
+    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, InvocationType: 'Event' }, invoker());
+    expect(await destination.deliver([packet('a')])).toEqual({});
+    expect(lambda.commandCalls(InvokeCommand)[0].args[0].input).toMatchObject({ FunctionName: ARN, InvocationType: 'Event' });
+  });
+
+  test('TenantId goes with every invocation', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
+    await new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, TenantId: 'customer-123' }, invoker()).deliver([packet('a')]);
+    expect(lambda.commandCalls(InvokeCommand)[0].args[0].input).toMatchObject({ TenantId: 'customer-123', InvocationType: 'RequestResponse' });
+  });
+
+  test('a per-packet tenant id: the key is computed from the payload, and a batch is invoked once per tenant', async () => {
+    const tenantOf = (data: Uint8Array): string => Buffer.from(data.subarray(0, 2)).toString('hex').toUpperCase();
+    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]' }, invoker(), tenantOf);
+    expect(destination.packetKey?.(Buffer.from([0xab, 0xcd, 0xef]))).toBe('ABCD');
+    lambda.on(InvokeCommand).callsFake(async (input: { TenantId?: string; Payload: Uint8Array }) => {
+      const tags = (JSON.parse(Buffer.from(input.Payload).toString()) as { Messages: Array<{ Tag: string }> }).Messages.map((m) => m.Tag);
+      if (input.TenantId === 'BAD0') throw Object.assign(new Error('Rate Exceeded.'), { name: 'TooManyRequestsException' });
+      return { StatusCode: 200, Payload: payload({ Replies: tags.map((Tag) => ({ Tag, Data: 'b2s=' })) }) };
+    });
+    const result = await destination.deliver([keyed('a', 'AAAA'), keyed('b', 'BAD0'), keyed('c', 'AAAA'), keyed('d'), keyed('e', 'no#pe'), keyed('f', 'BBBB')]);
+    const calls = lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.TenantId)).toEqual(['AAAA', 'BAD0', 'BBBB']);
+    expect(JSON.parse(Buffer.from(calls[0].Payload as Uint8Array).toString()).Messages.map((m: { Tag: string }) => m.Tag)).toEqual(['a', 'c']);
+    expect(result.responses).toEqual([
+      { Replies: [{ Tag: 'a', Data: 'b2s=' }, { Tag: 'c', Data: 'b2s=' }] },
+      { Replies: [{ Tag: 'f', Data: 'b2s=' }] },
+    ]);
+    expect(result.failed).toEqual([
+      { index: 1, reason: 'tenant BAD0: Lambda throttled the invocation (TooManyRequestsException): Rate Exceeded.' },
+      { index: 3, reason: 'the packet\'s tenant id (none: TenantIdFormatter cannot render the bytes TenantIdExpression selects) is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)' },
+      { index: 4, reason: 'the packet\'s tenant id "no#pe" is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)' },
+    ]);
+  });
+
+  test('a batch of one tenant is one plain invocation', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ Replies: [] }) as never });
+    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]' }, invoker(), () => 'T');
+    expect(await destination.deliver([keyed('a', 'T'), keyed('b', 'T')])).toEqual({ response: { Replies: [] } });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
+  });
+
+  test('streaming with Event, or with an invoker that cannot stream, is refused when the destination is built', () => {
+    expect(() => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, InvocationType: 'Event', UseResponseStreaming: true }, invoker()))
+      .toThrow('destination fn: UseResponseStreaming is not allowed with InvocationType Event (allowed: one of them)');
+    expect(() => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, UseResponseStreaming: true }, { invoke: async () => ({}) }))
+      .toThrow('destination fn: UseResponseStreaming needs a Lambda invoker that streams');
+  });
+
+  test('the invoker is the one for the function\'s region and the destination\'s Role', () => {
+    const targets: unknown[] = [];
+    const context = {
+      region: 'us-east-1',
+      lambdaInvoker: (target?: unknown) => { targets.push(target); return invoker(); },
+    } as never;
+    const role = { Arn: 'arn:aws:iam::210987654321:role/delivery', ExternalId: '123456789012' };
+    createLambdaDestination({ Name: 'a', Type: 'lambda', Arn: ARN }, undefined, context);
+    createLambdaDestination({ Name: 'b', Type: 'lambda', Arn: 'arn:aws:lambda:eu-west-1:123456789012:function:x' }, undefined, context);
+    createLambdaDestination({ Name: 'c', Type: 'lambda', Arn: ARN, Role: role }, undefined, context);
+    createLambdaDestination({ Name: 'd', Type: 'lambda', Arn: 'telemetry' }, undefined, context);
+    expect(targets).toEqual([undefined, { region: 'eu-west-1' }, { role }, undefined]);
+  });
+});
+
+describe('createLambdaDestination: TenantIdExpression', () => {
+  test('is compiled once with its Formatter into the destination\'s packet key', () => {
+    const context = { region: 'us-east-1', lambdaInvoker: () => ({ invoke: async () => ({}) }) } as never;
+    const utf8 = createLambdaDestination({ Name: 'a', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:6]', TenantIdFormatter: 'utf8' }, undefined, context);
+    expect(utf8.packetKey?.(Buffer.from('cust-1|reading=21.5'))).toBe('cust-1');
+    const hex = createLambdaDestination({ Name: 'b', Type: 'lambda', Arn: ARN, TenantIdExpression: '[1:3]' }, undefined, context);
+    expect(hex.packetKey?.(Buffer.from([0x00, 0xab, 0xcd, 0xef]))?.toLowerCase()).toBe('abcd');
+    const ascii = createLambdaDestination({ Name: 'c', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]', TenantIdFormatter: 'ascii' }, undefined, context);
+    expect(ascii.packetKey?.(Buffer.from([0xff, 0xfe]))).toBeUndefined();
+    expect(createLambdaDestination({ Name: 'd', Type: 'lambda', Arn: ARN }, undefined, context).packetKey).toBeUndefined();
   });
 });

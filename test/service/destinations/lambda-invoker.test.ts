@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { DirectLambdaInvoker, SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
+import { RoleCredentials } from '../../../service/destinations/role-credentials';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:telemetry:live';
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
@@ -63,7 +64,7 @@ function binary(data: string | ArrayBuffer | ArrayBufferView): string | Buffer {
  * Recomputes the request's signature from what arrived on the wire (the headers it names as
  * signed), and checks the body against its signed hash.
  */
-async function signatureMatches(r: Received, region: string): Promise<boolean> {
+async function signatureMatches(r: Received, region: string, credentials: typeof CREDENTIALS = CREDENTIALS): Promise<boolean> {
   if (createHash('sha256').update(r.body).digest('hex') !== r.headers['x-amz-content-sha256']) return false;
   const auth = r.headers.authorization ?? '';
   const signedNames = /SignedHeaders=([^,]+)/.exec(auth)?.[1].split(';') ?? [];
@@ -84,7 +85,7 @@ async function signatureMatches(r: Received, region: string): Promise<boolean> {
       return new Uint8Array(this.h.digest());
     }
   }
-  const signer = new SignatureV4({ credentials: CREDENTIALS, region, service: 'lambda', sha256: Sha256 });
+  const signer = new SignatureV4({ credentials, region, service: 'lambda', sha256: Sha256 });
   const expected = await signer.sign(
     { method: r.method, protocol: 'http:', hostname: host, port: Number(port), path: r.path, query: {}, headers, body: r.body },
     { signingDate },
@@ -308,5 +309,43 @@ describe('DirectLambdaInvoker', () => {
     expect(seen).toHaveLength(2);
     expect(seen[0]).toBe(seen[1]);
     expect(seen[0]).toMatch(/^lambda-fips\.us-east-1\.api\.aws\//);
+  });
+  test('an asynchronous invocation with a tenant id: the SDK\'s headers, signed, and the 202 answer taken as success', async () => {
+    lambda.answers = [{ status: 202, body: '' }];
+    const c = client();
+    const payload = Buffer.from('{"Messages":[]}');
+    const out = await new DirectLambdaInvoker(c).invoke(ARN, payload, { invocationType: 'Event', tenantId: 'customer-123' });
+    expect(out.functionError).toBeUndefined();
+    await new SdkLambdaInvoker(c).invoke(ARN, payload, { invocationType: 'Event', tenantId: 'customer-123' });
+    const [ours, sdk] = lambda.received;
+    expect(lambda.received).toHaveLength(2);
+    for (const name of ['x-amz-invocation-type', 'x-amz-tenant-id']) expect([name, ours.headers[name]]).toEqual([name, sdk.headers[name]]);
+    expect(ours.headers['x-amz-invocation-type']).toBe('Event');
+    expect(ours.headers['x-amz-tenant-id']).toBe('customer-123');
+    expect(ours.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-tenant-id/);
+    expect(await signatureMatches(ours, 'eu-west-1')).toBe(true);
+  });
+
+  test('a client with a destination Role signs with the role\'s assumed credentials', async () => {
+    const assumed = { accessKeyId: 'ASIAASSUMEDEXAMPLE01', secretAccessKey: 'assumed-secret', sessionToken: 'assumed-token' };
+    const inputs: unknown[] = [];
+    const sts = {
+      send: async (command: { input: unknown }) => {
+        inputs.push(command.input);
+        const expiration = new Date(Date.now() + 3_600_000);
+        const { accessKeyId, secretAccessKey, sessionToken } = assumed;
+        return { Credentials: { AccessKeyId: accessKeyId, SecretAccessKey: secretAccessKey, SessionToken: sessionToken, Expiration: expiration } };
+      },
+    };
+    const role = { Arn: 'arn:aws:iam::210987654321:role/delivery', ExternalId: '123456789012' };
+    const provider = new RoleCredentials({ sts: () => sts as never }).provider(role);
+    const c = new LambdaClient({ region: 'eu-west-1', endpoint, credentials: provider, maxAttempts: 1 });
+    await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    await new DirectLambdaInvoker(c).invoke(ARN, Buffer.from('{}'));
+    expect(inputs).toEqual([expect.objectContaining({ RoleArn: role.Arn, ExternalId: '123456789012' })]);
+    expect(lambda.received[0].headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIAASSUMEDEXAMPLE01\//);
+    expect(lambda.received[0].headers['x-amz-security-token']).toBe('assumed-token');
+    expect(await signatureMatches(lambda.received[0], 'eu-west-1', assumed)).toBe(true);
+    expect(await signatureMatches(lambda.received[0], 'eu-west-1')).toBe(false);
   });
 });

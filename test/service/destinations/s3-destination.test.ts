@@ -1,5 +1,3 @@
-// @aws-sdk/client-s3 is installed (with fauxqs) but not yet listed in package.json.
-// eslint-disable-next-line import/no-extraneous-dependencies
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { packetTemplate, queueDatagram, QueuedPacket } from '../../../service/destinations/packet';
