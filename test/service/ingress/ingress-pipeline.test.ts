@@ -90,7 +90,7 @@ describe('IngressPipeline over a real UDP socket', () => {
       await client.send(Buffer.from('caf\u00e9', 'utf8'), listener.port);
       await eventually(() => raw.batches.length === 1, 5000, 'the hex batch');
       await failures.waitFor(1);
-      expect(raw.batches[0][0].Data).toBe('636166c3a9');
+      expect(raw.batches[0][0].Data).toBe('636166C3A9'); // hex is written upper-case (Proxylity's rule)
       expect(ascii.batches).toEqual([]);
       expect(failures.records).toHaveLength(1);
       expect(failures.records[0].failure).toEqual({
@@ -123,7 +123,7 @@ describe('IngressPipeline over a real UDP socket', () => {
       await client.send('second', listener.port);
       await eventually(() => a.batches.flat().length === 2 && b.batches.flat().length === 2, 5000, 'both destinations');
       const [pa, pb] = [a.batches.flat()[0], b.batches.flat()[0]];
-      expect(pa.Data).toBe(Buffer.from('héllo').toString('hex'));
+      expect(pa.Data).toBe(Buffer.from('héllo').toString('hex').toUpperCase());
       expect(pa.Formatter).toBe('hex');
       expect(pb.Data).toBe('héllo');
       expect(pb.Formatter).toBe('utf8');
