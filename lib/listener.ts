@@ -155,9 +155,10 @@ export interface ListenerOptions {
   readonly maxPayloadSize?: Size;
 
   /**
-   * How long a reply Tag stays valid (1 second to 1 hour).
+   * How long a reply Tag stays valid (1 second to 1 hour): a reply that comes back later is
+   * dropped (`ReplyUnknownTag`). The default covers the longest run of a Lambda function.
    *
-   * @default Duration.minutes(5)
+   * @default Duration.minutes(15)
    */
   readonly replyTagTtl?: Duration;
 

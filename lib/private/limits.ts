@@ -56,6 +56,13 @@ export const PAYLOAD_BYTES = integerRange(1, MAX_UDP_PAYLOAD_BYTES);
 /** A Listener's `ReplyTagTtlSeconds`: how long a reply Tag stays valid. */
 export const REPLY_TAG_TTL_SECONDS = integerRange(1, 3600);
 
+/**
+ * `ReplyTagTtlSeconds` of a Listener that sets none: 15 minutes, the longest run of a Lambda
+ * function (and so of the longest request a synchronous destination can take), so a reply is never
+ * refused because its destination took long.
+ */
+export const DEFAULT_REPLY_TAG_TTL_SECONDS = 900;
+
 /** `Batching.Count`: packets per batch. */
 export const BATCH_COUNT = integerRange(1, 10_000);
 

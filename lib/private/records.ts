@@ -100,7 +100,7 @@ export interface ListenerRecord {
   readonly EgressAllowedNetworks?: readonly string[];
   /** Largest payload of a reply or sourced packet, in bytes (limits.ts `PAYLOAD_BYTES`). @default limits.ts `defaultMaxPayloadBytes(Protocol)` (1452 udp, 1372 wg); `MAX_UDP_PAYLOAD_BYTES` (65507) in local mode */
   readonly MaxPayloadBytes?: number;
-  /** Seconds a reply Tag stays valid (limits.ts `REPLY_TAG_TTL_SECONDS`: 1–3600). @default 300 */
+  /** Seconds a reply Tag stays valid (limits.ts `REPLY_TAG_TTL_SECONDS`: 1–3600). @default 900 (limits.ts `DEFAULT_REPLY_TAG_TTL_SECONDS`: 15 minutes, the longest Lambda run) */
   readonly ReplyTagTtlSeconds?: number;
   readonly WireGuard?: WireGuardRecord;
 }

@@ -13,9 +13,7 @@ import { isQueuedPacket, PacketLocal, packetTemplate, PacketTemplate, queueDatag
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
 import type { ReplyTagCodec } from '../replies/reply-tags';
-
-/** Seconds a reply Tag stays valid unless the Listener says otherwise. */
-export const DEFAULT_REPLY_TAG_TTL_SECONDS = 300;
+import { DEFAULT_REPLY_TAG_TTL_SECONDS } from '../../lib/private/limits';
 
 export interface IngressPipelineOptions {
   readonly record: ListenerRecord;

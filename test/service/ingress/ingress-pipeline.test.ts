@@ -75,6 +75,31 @@ describe('IngressPipeline over a real UDP socket', () => {
     }
   });
 
+  test.each<[string, number | undefined, number]>([
+    ['15 minutes by default (the longest Lambda run)', undefined, 900],
+    ['ReplyTagTtlSeconds when the Listener sets it', 3600, 3600],
+  ])('a reply Tag stays valid %s', async (_name, ttl, seconds) => {
+    const dest = new RecordingDestination('rec');
+    const record: ListenerRecord = {
+      Name: 'ttl', Protocol: 'udp', Port: 0, Destinations: [{ Name: 'rec', Type: 'log', Batching: fast }],
+      ...(ttl !== undefined ? { ReplyTagTtlSeconds: ttl } : {}),
+    };
+    const { listener, pipeline, tags } = await startListener(record, [dest]);
+    const client = await UdpClient.open();
+    try {
+      const before = Date.now();
+      await client.send(Buffer.from('x'), listener.port);
+      await eventually(() => dest.batches.length === 1, 5000, 'a batch');
+      const target = tags.decode(dest.batches[0][0].Tag) as { expiresAt: number };
+      expect(target.expiresAt).toBeGreaterThanOrEqual(before + (seconds - 1) * 1000);
+      expect(target.expiresAt).toBeLessThanOrEqual(Date.now() + seconds * 1000 + 1000);
+    } finally {
+      await client.close();
+      await pipeline.close();
+      await listener.close();
+    }
+  });
+
   test('a payload a destination\'s Formatter cannot represent is an InvalidData failure there, delivered elsewhere', async () => {
     const ascii = new RecordingDestination('ascii');
     const raw = new RecordingDestination('raw');
