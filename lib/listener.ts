@@ -187,9 +187,10 @@ export interface ListenerOptions {
 
   /**
    * Deliver the inner UDP payload with its `Inner` addressing (true), or the whole inner IP packet
-   * (false). WireGuard Listeners only.
+   * (false). WireGuard Listeners only. With false (Proxylity's default) destinations see every
+   * packet the peer tunnels (UDP, ICMP, …) and reply with whole IP packets.
    *
-   * @default true
+   * @default false
    */
   readonly decapsulatedDelivery?: boolean;
 

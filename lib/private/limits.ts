@@ -57,6 +57,13 @@ export const PAYLOAD_BYTES = integerRange(1, MAX_UDP_PAYLOAD_BYTES);
 export const REPLY_TAG_TTL_SECONDS = integerRange(1, 3600);
 
 /**
+ * `WireGuard.DecapsulatedDelivery` of a Listener that sets none: false, as Proxylity's, so a
+ * destination gets the whole inner IP packet (UDP, ICMP, anything the peer tunnels) and answers
+ * with whole IP packets.
+ */
+export const DEFAULT_DECAPSULATED_DELIVERY = false;
+
+/**
  * `ReplyTagTtlSeconds` of a Listener that sets none: 15 minutes, the longest run of a Lambda
  * function (and so of the longest request a synchronous destination can take), so a reply is never
  * refused because its destination took long.

@@ -75,7 +75,7 @@ export interface WireGuardRecord {
   readonly Peers?: readonly WireGuardPeerRecord[];
   /** Accept handshakes from any peer key (AllowedIPs: everything). @default false */
   readonly AllowUnknownPeers?: boolean;
-  /** Deliver the inner UDP payload plus `Inner`, instead of the whole inner IP packet. @default true */
+  /** Deliver the inner UDP payload plus `Inner`, instead of the whole inner IP packet. @default false (limits.ts `DEFAULT_DECAPSULATED_DELIVERY`, as Proxylity's) */
   readonly DecapsulatedDelivery?: boolean;
 }
 

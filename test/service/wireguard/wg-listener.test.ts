@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_TO_GATEWAY, Delivered, RecordingOutput } from './helpers';
+import { parseIpAddress } from '../../../lib/private/network';
 import type { ListenerRecord } from '../../../lib/private/records';
 import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
@@ -14,6 +15,7 @@ import { FlowTable } from '../../../service/egress/flow-table';
 import { ReplyRouter } from '../../../service/replies/reply-router';
 import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { WireGuardDevice } from '../../../service/wireguard/device';
+import { udpPacketLength, writeUdpPacket } from '../../../service/wireguard/inner-packet';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { WireGuardListener, WireGuardListenerOptions } from '../../../service/wireguard/wg-listener';
 import { CapturingFailureReporter, eventually, silentLogger } from '../helpers';
@@ -66,8 +68,9 @@ class Client {
   }
 }
 
+/** A Listener record; these tests speak of decapsulated delivery unless `wg` says otherwise (the record's default is whole IP packets). */
 function record(wg: ListenerRecord['WireGuard'], extra: Partial<ListenerRecord> = {}): ListenerRecord {
-  return { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: wg, ...extra };
+  return { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: wg && { DecapsulatedDelivery: true, ...wg }, ...extra };
 }
 
 describe('WireGuardListener on loopback', () => {
@@ -242,6 +245,42 @@ describe('WireGuardListener on loopback', () => {
     expect(sink.datagrams[0].inner).toBeUndefined();
     expect(sink.datagrams[0].data).toHaveLength(20 + 8 + 5);
     expect(sink.datagrams[0].data[0]).toBe(0x45);
+  });
+
+  test('by default (Proxylity\'s rule) the sink gets the whole inner IP packet, and a whole IP packet in reply reaches the client', async () => {
+    sink = new CapturingSink();
+    failures = new CapturingFailureReporter();
+    listener = new WireGuardListener({
+      // no DecapsulatedDelivery: the record's default applies
+      record: { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'] }] } },
+      sink,
+      logger: silentLogger,
+      failures,
+      defaultBindAddress: '127.0.0.1',
+      egress: new EgressPolicy({ allowLoopback: true }),
+    });
+    await listener.start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('ping');
+    await eventually(() => sink.datagrams.length === 1);
+    const received = sink.datagrams[0];
+    expect(received.inner).toBeUndefined();
+    expect(received.data).toHaveLength(20 + 8 + 4);
+    expect(received.data[0]).toBe(0x45);
+    // the destination answers with a whole IP packet: the request's flow, reversed
+    const reply = Buffer.alloc(udpPacketLength(4, 4));
+    writeUdpPacket(reply, 0, {
+      source: parseIpAddress(CLIENT_TO_GATEWAY.DestinationAddress)!,
+      destination: parseIpAddress(CLIENT_TO_GATEWAY.SourceAddress)!,
+      sourcePort: CLIENT_TO_GATEWAY.DestinationPort,
+      destinationPort: CLIENT_TO_GATEWAY.SourcePort,
+    }, Buffer.from('pong'));
+    const done = jest.fn();
+    listener.send({ data: reply, address: received.remoteAddress, port: received.remotePort, peerKey: received.peerKey }, done);
+    await eventually(() => client!.delivered.length === 1, 5000, 'the reply');
+    expect(done).toHaveBeenCalledWith(undefined);
+    expect(client.delivered[0].data.toString()).toBe('pong');
+    expect(client.delivered[0].inner).toMatchObject({ SourceAddress: '10.99.0.1', DestinationAddress: '10.99.0.2', DestinationPort: CLIENT_TO_GATEWAY.SourcePort });
   });
 });
 
