@@ -56,6 +56,9 @@ export const PAYLOAD_BYTES = integerRange(1, MAX_UDP_PAYLOAD_BYTES);
 /** A Listener's `ReplyTagTtlSeconds`: how long a reply Tag stays valid. */
 export const REPLY_TAG_TTL_SECONDS = integerRange(1, 3600);
 
+/** `AllowedIPs` of a WireGuard peer that names none: every inner address, IPv4 and IPv6 (as Proxylity's). */
+export const DEFAULT_ALLOWED_IPS: readonly string[] = Object.freeze(['0.0.0.0/0', '::/0']);
+
 /**
  * `WireGuard.DecapsulatedDelivery` of a Listener that sets none: false, as Proxylity's, so a
  * destination gets the whole inner IP packet (UDP, ICMP, anything the peer tunnels) and answers

@@ -53,8 +53,8 @@ export interface DestinationRecord {
 export interface WireGuardPeerRecord {
   /** Peer's Curve25519 public key, base64 (44 characters). */
   readonly PublicKey: string;
-  /** Inner source addresses the peer may use (CIDRs, IPv4 or IPv6). */
-  readonly AllowedIPs: readonly string[];
+  /** Inner source addresses the peer may use (CIDRs, IPv4 or IPv6). @default every address (limits.ts `DEFAULT_ALLOWED_IPS`: 0.0.0.0/0 and ::/0, as Proxylity's) */
+  readonly AllowedIPs?: readonly string[];
   /** Optional preshared key; in AWS the ARN of a Secrets Manager secret holding it, locally the base64 key. */
   readonly PresharedKey?: string;
   /** Environment variable that carries the peer's preshared key into the task (an ECS secret); instead of PresharedKey. */

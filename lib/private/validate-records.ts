@@ -350,7 +350,7 @@ class Validator {
         if (first !== undefined) this.error(`${pPath}.PublicKey`, key, `is used by ${first}`, 'one entry per peer key');
         else keys.set(key, pPath);
       }
-      this.cidrs(peer.AllowedIPs, `${pPath}.AllowedIPs`, true);
+      this.cidrs(peer.AllowedIPs, `${pPath}.AllowedIPs`, false);
       if (peer.PresharedKey !== undefined && !(typeof peer.PresharedKey === 'string' && (WIREGUARD_KEY.pattern.test(peer.PresharedKey) || SECRET_ARN.pattern.test(peer.PresharedKey)))) {
         this.errors.push(`${pPath}.PresharedKey: not a valid preshared key (allowed: ${WIREGUARD_KEY.allowed}, or a Secrets Manager secret ARN)`);
       }

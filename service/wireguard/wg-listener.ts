@@ -18,7 +18,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { DEFAULT_DECAPSULATED_DELIVERY } from '../../lib/private/limits';
+import { DEFAULT_ALLOWED_IPS, DEFAULT_DECAPSULATED_DELIVERY } from '../../lib/private/limits';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
@@ -278,7 +278,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     for (const [index, peer] of (wg.Peers ?? []).entries()) {
       const endpoint = splitEndpoint(peer.Endpoint);
       if (endpoint.host) hostEndpoints.push({ peerKey: peer.PublicKey, endpoint: peer.Endpoint!, host: endpoint.host, port: endpoint.port });
-      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: pskOf(peer, index), endpoint: endpoint.literal });
+      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs ?? DEFAULT_ALLOWED_IPS, presharedKey: pskOf(peer, index), endpoint: endpoint.literal });
     }
     return { configs, hostEndpoints };
   }

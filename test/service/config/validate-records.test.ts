@@ -69,6 +69,10 @@ describe('validateConfigDocument', () => {
     expect(() => assertValidConfigDocument(valid)).not.toThrow();
   });
 
+  test('a WireGuard peer may leave AllowedIPs out (every address, as Proxylity)', () => {
+    expect(validateConfigDocument(withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY }] } }))).toEqual([]);
+  });
+
   test.each<[string, unknown, string[]]>([
     ['the document is not an object', [], ['(document): an array is not an object (allowed: an object with Listeners, PacketSources)']],
     ['Listeners is missing', {}, ['Listeners: missing (required; allowed: an array)']],
@@ -96,7 +100,7 @@ describe('validateConfigDocument', () => {
     ['HomeRegion has a three-digit number', { Listeners: [listener], PacketSources: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo', HomeRegion: 'us-east-100' }] }, ['PacketSources[0].HomeRegion: "us-east-100" is not a region (allowed: a region name such as us-east-1)']],
     ['WireGuard is set on a udp Listener', withListener({ WireGuard: {} }), ['Listeners[0].WireGuard: an object is set on a Listener with Protocol "udp" (allowed: WireGuard only when Protocol is wg)']],
     ['a WireGuard private key is malformed', withListener({ Protocol: 'wg', WireGuard: { PrivateKey: 'short' } }), ['Listeners[0].WireGuard.PrivateKey: not valid (allowed: 44 characters of base64 encoding 32 bytes)']],
-    ['a WireGuard peer has no AllowedIPs', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY }] } }), ['Listeners[0].WireGuard.Peers[0].AllowedIPs: missing (required; allowed: an array)']],
+    ['a WireGuard peer\'s AllowedIPs is not an array', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY, AllowedIPs: '10.0.0.1/32' }] } }), ['Listeners[0].WireGuard.Peers[0].AllowedIPs: "10.0.0.1/32" is not an array (allowed: an array)']],
     ['a WireGuard peer endpoint has no port', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY, AllowedIPs: [], Endpoint: 'vpn.example.com' }] } }), ['Listeners[0].WireGuard.Peers[0].Endpoint: "vpn.example.com" is not an endpoint (allowed: host:port or [IPv6]:port with port 1–65535)']],
     ['Destinations is missing', withListener({ Destinations: undefined }), ['Listeners[0].Destinations: missing (required; allowed: an array)']],
     ['a destination type is unknown', withListener({ Destinations: [{ Name: 'k', Type: 'kinesis' }] }), ['Listeners[0].Destinations[0].Type: "kinesis" is not a destination type (allowed: lambda, sqs, local, log)']],

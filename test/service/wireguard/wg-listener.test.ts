@@ -247,6 +247,16 @@ describe('WireGuardListener on loopback', () => {
     expect(sink.datagrams[0].data[0]).toBe(0x45);
   });
 
+  test('a peer without AllowedIPs may use any inner address', async () => {
+    await start({}, { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: clientKey }] });
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.device.send(client.gatewayKey, Buffer.from('v4'), { ...CLIENT_TO_GATEWAY, SourceAddress: '192.0.2.77' });
+    client.device.send(client.gatewayKey, Buffer.from('other'), { ...CLIENT_TO_GATEWAY, SourceAddress: '172.16.5.5' });
+    await eventually(() => sink.datagrams.length === 2, 5000, 'both datagrams');
+    expect(sink.datagrams.map((d) => [d.data.toString(), d.inner?.SourceAddress])).toEqual([['v4', '192.0.2.77'], ['other', '172.16.5.5']]);
+    expect(failures.records).toEqual([]);
+  });
+
   test('by default (Proxylity\'s rule) the sink gets the whole inner IP packet, and a whole IP packet in reply reaches the client', async () => {
     sink = new CapturingSink();
     failures = new CapturingFailureReporter();
