@@ -82,7 +82,14 @@ export interface WireGuardRecord {
 export interface ListenerRecord {
   /** Unique name: 1–64 of [A-Za-z0-9_-]. */
   readonly Name: string;
+  /**
+   * The Listener's protocol. A config file or a `Custom::PacketGatewayListener` may give
+   * `Protocols` instead; records handed to the data plane and stored by the registration function
+   * always carry `Protocol` (listener-protocol.ts `withListenerProtocol`).
+   */
   readonly Protocol: ListenerProtocolName;
+  /** Proxylity's form of `Protocol`: a list of exactly one protocol (`["udp"]`, `["wg"]`); with `Protocol`, both must agree. */
+  readonly Protocols?: readonly ListenerProtocolName[];
   /** UDP port, 1–65535. */
   readonly Port: number;
   /** Address the socket binds. @default 0.0.0.0 (AWS), 127.0.0.1 (local mode) */

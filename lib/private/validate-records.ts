@@ -59,6 +59,7 @@ export function recordFields<T>(fields: { readonly [K in keyof Required<T>]: tru
 const LISTENER_FIELDS = recordFields<ListenerRecord>({
   Name: true,
   Protocol: true,
+  Protocols: true,
   Port: true,
   BindAddress: true,
   Domain: true,
@@ -250,7 +251,7 @@ class Validator {
     const r = this.object(value, path, LISTENER_FIELDS, true);
     if (r === undefined) return;
     this.pattern(r.Name, `${path}.Name`, NAME, 'is not a valid name', true);
-    this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    const protocol = this.listenerProtocol(r, path);
     this.integer(r.Port, `${path}.Port`, PORT, 'is not a valid port', true);
     this.ipAddress(r.BindAddress, `${path}.BindAddress`);
     this.pattern(r.Domain, `${path}.Domain`, DOMAIN, 'is not a host name', false);
@@ -273,9 +274,31 @@ class Validator {
     this.integer(r.MaxPayloadBytes, `${path}.MaxPayloadBytes`, PAYLOAD_BYTES, 'is not a valid payload limit', false);
     this.integer(r.ReplyTagTtlSeconds, `${path}.ReplyTagTtlSeconds`, REPLY_TAG_TTL_SECONDS, 'is not a valid tag lifetime', false);
     if (r.WireGuard !== undefined) {
-      if (r.Protocol !== 'wg') this.error(`${path}.WireGuard`, r.WireGuard, `is set on a Listener with Protocol ${show(r.Protocol)}`, 'WireGuard only when Protocol is wg');
+      if (protocol !== 'wg') this.error(`${path}.WireGuard`, r.WireGuard, `is set on a Listener with Protocol ${show(protocol ?? r.Protocol)}`, 'WireGuard only when Protocol is wg');
       else this.wireGuard(r.WireGuard, `${path}.WireGuard`);
     }
+  }
+
+  /**
+   * The protocol of Listener `r`: `Protocol`, or Proxylity's `Protocols` list of exactly one
+   * protocol, or both naming the same one.
+   */
+  private listenerProtocol(r: Record<string, unknown>, path: string): string | undefined {
+    if (r.Protocols === undefined) return this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    const single = r.Protocol === undefined ? undefined : this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', false);
+    const list = this.array(r.Protocols, `${path}.Protocols`, true);
+    if (list === undefined) return single;
+    if (list.length !== 1) {
+      this.errors.push(`${path}.Protocols: ${JSON.stringify(list).slice(0, 80)} holds ${list.length} protocols (allowed: exactly one of `
+        + `${LISTENER_PROTOCOLS.join(', ')}, e.g. ["udp"]: a Listener speaks one protocol; define one Listener per protocol)`);
+      return single;
+    }
+    const listed = this.oneOf(list[0], `${path}.Protocols[0]`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    if (single !== undefined && listed !== undefined && single !== listed) {
+      this.error(`${path}.Protocol`, single, `differs from Protocols[0] ${show(listed)}`, 'Protocol or Protocols, or both naming the same protocol');
+      return undefined;
+    }
+    return single ?? listed;
   }
 
   public destination(value: unknown, path: string): void {

@@ -4,6 +4,7 @@
  * the Listener. Nothing here awaits; each step is synchronous and small.
  */
 import type { BlockList } from 'node:net';
+import { DEFAULT_REPLY_TAG_TTL_SECONDS } from '../../lib/private/limits';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import { blockListOf, formatEndpoint, listContains } from '../../lib/private/network';
 import type { FormatterName, ListenerRecord } from '../../lib/private/records';
@@ -13,7 +14,6 @@ import { isQueuedPacket, PacketLocal, packetTemplate, PacketTemplate, queueDatag
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
 import type { ReplyTagCodec } from '../replies/reply-tags';
-import { DEFAULT_REPLY_TAG_TTL_SECONDS } from '../../lib/private/limits';
 
 export interface IngressPipelineOptions {
   readonly record: ListenerRecord;

@@ -278,7 +278,9 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     for (const [index, peer] of (wg.Peers ?? []).entries()) {
       const endpoint = splitEndpoint(peer.Endpoint);
       if (endpoint.host) hostEndpoints.push({ peerKey: peer.PublicKey, endpoint: peer.Endpoint!, host: endpoint.host, port: endpoint.port });
-      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs ?? DEFAULT_ALLOWED_IPS, presharedKey: pskOf(peer, index), endpoint: endpoint.literal });
+      configs.push({
+        publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs ?? DEFAULT_ALLOWED_IPS, presharedKey: pskOf(peer, index), endpoint: endpoint.literal,
+      });
     }
     return { configs, hostEndpoints };
   }

@@ -69,6 +69,28 @@ describe('validateConfigDocument', () => {
     expect(() => assertValidConfigDocument(valid)).not.toThrow();
   });
 
+  test('a Listener may name its protocol by Proxylity\'s Protocols list of one, alone or with the same Protocol', () => {
+    const { Protocol: _protocol, ...withoutProtocol } = listener;
+    expect(validateConfigDocument({ Listeners: [{ ...withoutProtocol, Protocols: ['udp'] }] })).toEqual([]);
+    expect(validateConfigDocument({ Listeners: [{ ...withoutProtocol, Protocols: ['wg'], WireGuard: { AllowUnknownPeers: true } }] })).toEqual([]);
+    expect(validateConfigDocument(withListener({ Protocols: ['udp'] }))).toEqual([]);
+  });
+
+  test.each<[string, Record<string, unknown>, string[]]>([
+    ['Protocols holds two protocols', { Protocols: ['udp', 'wg'] }, [
+      'Listeners[0].Protocols: ["udp","wg"] holds 2 protocols (allowed: exactly one of udp, wg, e.g. ["udp"]: a Listener speaks one protocol; define one Listener per protocol)',
+    ]],
+    ['Protocols is empty', { Protocols: [] }, [
+      'Listeners[0].Protocols: [] holds 0 protocols (allowed: exactly one of udp, wg, e.g. ["udp"]: a Listener speaks one protocol; define one Listener per protocol)',
+    ]],
+    ['Protocols names an unknown protocol', { Protocols: ['tcp'] }, ['Listeners[0].Protocols[0]: "tcp" is not a protocol (allowed: udp, wg)']],
+    ['Protocols is a string', { Protocols: 'udp' }, ['Listeners[0].Protocols: "udp" is not an array (allowed: an array)']],
+    ['Protocol and Protocols disagree', { Protocol: 'udp', Protocols: ['wg'] }, ['Listeners[0].Protocol: "udp" differs from Protocols[0] "wg" (allowed: Protocol or Protocols, or both naming the same protocol)']],
+    ['neither Protocol nor Protocols', { Protocol: undefined }, ['Listeners[0].Protocol: missing (required; allowed: udp, wg)']],
+  ])('fails if %s', (_name, patch, errors) => {
+    expect(validateConfigDocument(withListener(patch))).toEqual(errors);
+  });
+
   test('a WireGuard peer may leave AllowedIPs out (every address, as Proxylity)', () => {
     expect(validateConfigDocument(withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY }] } }))).toEqual([]);
   });
@@ -84,7 +106,7 @@ describe('validateConfigDocument', () => {
     ['the port is missing', withListener({ Port: undefined }), ['Listeners[0].Port: missing (required; allowed: integer 1–65535)']],
     ['the name has bad characters', withListener({ Name: 'de mo' }), ['Listeners[0].Name: "de mo" is not a valid name (allowed: 1–64 characters of A-Z a-z 0-9 _ -)']],
     ['the protocol is unknown', withListener({ Protocol: 'tcp' }), ['Listeners[0].Protocol: "tcp" is not a protocol (allowed: udp, wg)']],
-    ['a field name is misspelled', withListener({ Formater: 'hex' }), ['Listeners[0].Formater: unknown field (allowed: Name, Protocol, Port, BindAddress, Domain, PublicAddress, Formatter, Destinations, ClientRestrictions, EgressAllowedNetworks, MaxPayloadBytes, ReplyTagTtlSeconds, WireGuard)']],
+    ['a field name is misspelled', withListener({ Formater: 'hex' }), ['Listeners[0].Formater: unknown field (allowed: Name, Protocol, Protocols, Port, BindAddress, Domain, PublicAddress, Formatter, Destinations, ClientRestrictions, EgressAllowedNetworks, MaxPayloadBytes, ReplyTagTtlSeconds, WireGuard)']],
     ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8)']],
     ['BindAddress is not an IP', withListener({ BindAddress: 'localhost' }), ['Listeners[0].BindAddress: "localhost" is not an IP address (allowed: IPv4 dotted quad or IPv6)']],
     ['Domain is not a host name', withListener({ Domain: 'a b' }), ['Listeners[0].Domain: "a b" is not a host name (allowed: DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters)']],

@@ -81,7 +81,10 @@ describe('IngressPipeline over a real UDP socket', () => {
   ])('a reply Tag stays valid %s', async (_name, ttl, seconds) => {
     const dest = new RecordingDestination('rec');
     const record: ListenerRecord = {
-      Name: 'ttl', Protocol: 'udp', Port: 0, Destinations: [{ Name: 'rec', Type: 'log', Batching: fast }],
+      Name: 'ttl',
+      Protocol: 'udp',
+      Port: 0,
+      Destinations: [{ Name: 'rec', Type: 'log', Batching: fast }],
       ...(ttl !== undefined ? { ReplyTagTtlSeconds: ttl } : {}),
     };
     const { listener, pipeline, tags } = await startListener(record, [dest]);
