@@ -1,6 +1,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Formatter } from './formatter';
@@ -51,6 +52,32 @@ export interface DestinationOptions {
    * @default 10000
    */
   readonly maxQueuedPackets?: number;
+
+  /**
+   * Emit this destination's traffic metrics, as Proxylity's `MetricsEnabled`: `PacketsIn` and
+   * `BytesIn` (packets the destination accepted and their payload bytes) and `PacketsOut` and
+   * `BytesOut` (its replies sent to clients), dimensions Listener and Destination. Each series is a
+   * CloudWatch custom metric, so they are off unless asked for.
+   *
+   * @default false
+   */
+  readonly metricsEnabled?: boolean;
+
+  /**
+   * Write this destination's delivery errors (its failure records, rate-limited) to a CloudWatch
+   * Logs log group, as Proxylity's `LogGroupName`: `deliveryErrorLogGroup`, or a new one.
+   *
+   * @default - false, unless `deliveryErrorLogGroup` is given
+   */
+  readonly logDeliveryErrors?: boolean;
+
+  /**
+   * The log group that receives this destination's delivery errors, in the gateway's account and
+   * region. The fleet may create log streams in it and put log events, nothing else.
+   *
+   * @default - a new log group (retention one month) when `logDeliveryErrors` is true; else none
+   */
+  readonly deliveryErrorLogGroup?: logs.ILogGroup;
 }
 
 /** What a destination needs when its Listener is created. */

@@ -2,6 +2,8 @@ import { Arn, ArnFormat, CustomResource, Duration, Lazy, Size, Stack, Token } fr
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { Destination, DestinationConfig } from './destination';
@@ -270,7 +272,9 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public readonly privateKeySecret?: secretsmanager.ISecret;
 
   private readonly formatter: Formatter;
-  private readonly destinations: Array<{ readonly destination: Destination; readonly config: DestinationConfig; readonly name: string }> = [];
+  private readonly destinations: Array<{
+    readonly destination: Destination; readonly config: DestinationConfig; readonly name: string; readonly errorLogGroup?: logs.ILogGroup;
+  }> = [];
   private readonly props: ListenerProps;
   private readonly wireGuard?: ListenerWireGuard;
   private readonly host: ListenerHost<Listener>;
@@ -365,8 +369,28 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       validateIntegerRange(this, `destination ${name}: maxBatchPayloadSize (bytes)`, options.maxBatchPayloadSize.toBytes(), BATCH_SIZE_BYTES);
     }
     validateIntegerRange(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, MAX_QUEUED_PACKETS);
-    this.destinations.push({ destination, config, name });
+    const errorLogGroup = this.deliveryErrorLogGroup(name, options);
+    this.destinations.push({ destination, config, name, errorLogGroup });
     checkListenerRecord(this, this.renderRecord());
+  }
+
+  /**
+   * The log group of a destination's delivery errors (given, or new with `logDeliveryErrors`); the
+   * fleet may create streams and put events in it only.
+   */
+  private deliveryErrorLogGroup(name: string, options: Destination['options']): logs.ILogGroup | undefined {
+    if (options.logDeliveryErrors === false && options.deliveryErrorLogGroup) {
+      fail(this, `destination ${name}: deliveryErrorLogGroup is given but logDeliveryErrors is false; leave logDeliveryErrors out, or the log group`);
+    }
+    if (!options.deliveryErrorLogGroup && options.logDeliveryErrors !== true) return undefined;
+    const logGroup = options.deliveryErrorLogGroup ?? new logs.LogGroup(this, `DeliveryErrors-${name}`, { retention: logs.RetentionDays.ONE_MONTH });
+    iam.Grant.addToPrincipal({
+      grantee: this.host.fleetRole,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      // the log group's ARN ends in `:*`, which covers its log streams
+      resourceArns: [logGroup.logGroupArn],
+    });
+    return logGroup;
   }
 
   /** A metric of this Listener emitted by the fleet (namespace `PacketGateway`, dimensions Service, Gateway and Listener). */
@@ -394,7 +418,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   /** The Listener record stored in the gateway's table. */
   private renderRecord(): ListenerRecord {
     const p = this.props;
-    const destinations: DestinationRecord[] = this.destinations.map(({ destination, config, name }) => {
+    const destinations: DestinationRecord[] = this.destinations.map(({ destination, config, name, errorLogGroup }) => {
       const o = destination.options;
       const batching = {
         ...(o.batchSize !== undefined ? { Count: o.batchSize } : {}),
@@ -409,6 +433,8 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),
+        ...(o.metricsEnabled !== undefined ? { MetricsEnabled: o.metricsEnabled } : {}),
+        ...(errorLogGroup ? { LogGroupName: errorLogGroup.logGroupName } : {}),
       };
     });
     return {

@@ -198,3 +198,8 @@ export function topicRegion(topicArn: string): string | undefined {
 export function isFifoTopicArn(topicArn: string): boolean {
   return parseArn(topicArn)?.resource.endsWith('.fifo') ?? false;
 }
+
+/** The ARN of log group `name` (a destination's `LogGroupName`) in `account` and `region`. */
+export function logGroupArnOf(partition: string, region: string, account: string, name: string): string {
+  return `arn:${partition}:logs:${region}:${account}:log-group:${name}`;
+}

@@ -120,6 +120,9 @@ export const ENVIRONMENT_VARIABLE_NAME: TextPattern = { pattern: /^[A-Za-z_][A-Z
 /** A JavaScript identifier (the export name of a local handler). */
 export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, allowed: 'a JavaScript identifier' };
 
+/** A CloudWatch Logs log group name (a destination's `LogGroupName`). */
+export const LOG_GROUP_NAME: TextPattern = { pattern: /^[A-Za-z0-9._/#-]{1,512}$/, allowed: '1–512 characters of A-Z a-z 0-9 . _ - / #' };
+
 /** An Elastic IP allocation id. */
 export const ELASTIC_IP_ALLOCATION_ID: TextPattern = { pattern: /^eipalloc-[0-9a-f]{8,17}$/, allowed: 'eipalloc- followed by 8–17 hexadecimal digits' };
 

@@ -48,6 +48,18 @@ export interface DestinationRecord {
   readonly MaxQueuedPackets?: number;
   /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
   readonly MaxInFlightBatches?: number;
+  /**
+   * Emit this destination's traffic metrics (metrics.ts `PacketsIn`, `BytesIn`, `PacketsOut`,
+   * `BytesOut`, dimensions Listener and Destination), as Proxylity's `MetricsEnabled`. Off by
+   * default: each series is a CloudWatch custom metric. @default false
+   */
+  readonly MetricsEnabled?: boolean;
+  /**
+   * CloudWatch Logs log group (a name, in the gateway's account and region) that receives this
+   * destination's delivery errors as JSON log events, as Proxylity's `LogGroupName`.
+   * @default - delivery errors go to the gateway's own log only
+   */
+  readonly LogGroupName?: string;
 }
 
 export interface WireGuardPeerRecord {

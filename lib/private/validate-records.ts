@@ -10,7 +10,7 @@ import {
 } from './arn';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
-  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
+  inIntegerRange, inNumberRange, LOG_GROUP_NAME, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
   NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
 } from './limits';
@@ -84,6 +84,8 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   Batching: true,
   MaxQueuedPackets: true,
   MaxInFlightBatches: true,
+  MetricsEnabled: true,
+  LogGroupName: true,
 });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
 const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
@@ -333,6 +335,8 @@ class Validator {
     }
     this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
     this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
+    this.boolean(r.MetricsEnabled, `${path}.MetricsEnabled`);
+    this.pattern(r.LogGroupName, `${path}.LogGroupName`, LOG_GROUP_NAME, 'is not a log group name', false);
   }
 
   /** A queue URL names the host the request (with the sender's credentials) goes to: only the SQS endpoint of the ARN's queue. */

@@ -25,6 +25,8 @@ export interface IngressPipelineOptions {
   readonly metrics: MetricsRecorder;
   /** Records each client's last datagram (egress flow ownership). */
   readonly flows?: FlowTable;
+  /** `Local.IpAddress` of a Listener without `PublicAddress` (AWS: the load balancer's address of the task's zone). @default - the bound address */
+  readonly publicAddress?: string;
 }
 
 interface FormatterGroup {
@@ -106,7 +108,7 @@ export class IngressPipeline implements IngressSink {
       const local: PacketLocal = {
         Domain: r.Domain ?? r.Name,
         Port: listener.port,
-        IpAddress: r.PublicAddress ?? listener.address,
+        IpAddress: r.PublicAddress ?? this.options.publicAddress ?? listener.address,
         Protocol: listener.protocol,
       };
       this.templates = this.groups.map((group) => packetTemplate(local, this.options.region, group.formatter));
