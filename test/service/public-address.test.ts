@@ -4,6 +4,7 @@
  */
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CapturingFailureReporter, CapturingMetrics, eventually, silentLogger, UdpClient } from './helpers';
 import type { ListenerRecord } from '../../lib/private/records';
 import type { DeliveryResult, Destination } from '../../service/destinations/destination';
 import { DestinationLane } from '../../service/destinations/destination-lane';
@@ -14,7 +15,6 @@ import { UdpListener } from '../../service/listeners/udp-listener';
 import { parsePublicAddresses, publicAddressOfZone, taskAvailabilityZone } from '../../service/public-address';
 import { ReplyRouter } from '../../service/replies/reply-router';
 import { ReplyTagCodec } from '../../service/replies/reply-tags';
-import { CapturingFailureReporter, CapturingMetrics, eventually, silentLogger, UdpClient } from './helpers';
 
 const ADDRESSES = 'eu-west-1a=203.0.113.10,eu-west-1b=203.0.113.20,eu-west-1c=203.0.113.30';
 

@@ -139,7 +139,10 @@ describe('LogGroupName', () => {
   test('without the gateway account the log group is not written, and that is said once', () => {
     const sink = new CapturingSink();
     const warnings: unknown[] = [];
-    const logs = new DestinationErrorLogs({ sink, logGroupArn: () => undefined, warn: (message, attributes) => warnings.push({ message, ...attributes }) });
+    const warn = (message: string, attributes: Record<string, unknown>): void => {
+      warnings.push({ message, ...attributes });
+    };
+    const logs = new DestinationErrorLogs({ sink, logGroupArn: () => undefined, warn });
     const inner = new CapturingFailureReporter();
     expect(logs.reporterFor('telemetry', withLog, inner)).toBe(inner);
     logs.reporterFor('telemetry', withLog, inner);
