@@ -415,6 +415,23 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     return this.metric(MetricName.RepliesOut, props);
   }
 
+  /**
+   * A metric of one destination of this Listener (dimension `Destination` added), such as
+   * `PacketsIn`, `BytesIn`, `PacketsOut` and `BytesOut`, which the fleet emits for destinations
+   * with `metricsEnabled`. Sum over 1 minute by default.
+   */
+  public metricDestination(destinationName: string, metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(metricName, {
+      ...props,
+      dimensionsMap: {
+        ...this.host.metricDimensions,
+        [MetricDimension.Listener]: this.listenerName,
+        [MetricDimension.Destination]: destinationName,
+        ...props?.dimensionsMap,
+      },
+    });
+  }
+
   /** The Listener record stored in the gateway's table. */
   private renderRecord(): ListenerRecord {
     const p = this.props;

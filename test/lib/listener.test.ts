@@ -221,6 +221,8 @@ test('metrics of a Listener carry its name', () => {
   expect(metric).toMatchObject({ namespace: 'PacketGateway', metricName: 'DatagramsIn', dimensions: { Service: 'packet-gateway', Listener: 'Telemetry' } });
   expect(metric.period.toMinutes()).toBe(5);
   expect(listener.metricRepliesOut().metricName).toBe('RepliesOut');
+  const perDestination = listener.metricDestination('fn', 'PacketsIn');
+  expect(perDestination).toMatchObject({ namespace: 'PacketGateway', metricName: 'PacketsIn', dimensions: { Service: 'packet-gateway', Listener: 'Telemetry', Destination: 'fn' } });
 });
 
 test('Listener.fromListenerAttributes describes a Listener of another account', () => {
