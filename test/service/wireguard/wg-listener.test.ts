@@ -15,7 +15,7 @@ import { FlowTable } from '../../../service/egress/flow-table';
 import { ReplyRouter } from '../../../service/replies/reply-router';
 import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { WireGuardDevice } from '../../../service/wireguard/device';
-import { udpPacketLength, writeUdpPacket } from '../../../service/wireguard/inner-packet';
+import { internetChecksum, udpPacketLength, writeUdpPacket } from '../../../service/wireguard/inner-packet';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { WireGuardListener, WireGuardListenerOptions } from '../../../service/wireguard/wg-listener';
 import { CapturingFailureReporter, eventually, silentLogger } from '../helpers';
@@ -29,23 +29,24 @@ class CapturingSink implements IngressSink {
 
 /** A WireGuard client on a loopback socket. */
 class Client {
-  static async open(gatewayKey: string, gatewayPort: number, privateKey = generatePrivateKey()): Promise<Client> {
+  static async open(gatewayKey: string, gatewayPort: number, privateKey = generatePrivateKey(), decapsulated = true): Promise<Client> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-    return new Client(socket, privateKey, gatewayKey, gatewayPort);
+    return new Client(socket, privateKey, gatewayKey, gatewayPort, decapsulated);
   }
 
   readonly output = new RecordingOutput();
   readonly device: WireGuardDevice;
   readonly publicKey: string;
 
-  private constructor(readonly socket: Socket, privateKey: string, readonly gatewayKey: string, gatewayPort: number) {
+  private constructor(readonly socket: Socket, privateKey: string, readonly gatewayKey: string, gatewayPort: number, decapsulated: boolean) {
     this.publicKey = publicKeyOf(privateKey);
     this.output.onTransmit = (wire) => socket.send(wire.data, wire.port, wire.address);
     this.device = new WireGuardDevice({
       privateKey,
       peers: [{ publicKey: gatewayKey, allowedIps: ['10.99.0.1/32'], endpoint: `127.0.0.1:${gatewayPort}` }],
       output: this.output,
+      decapsulatedDelivery: decapsulated,
     });
     socket.on('message', (msg, rinfo) => this.device.receive(msg, rinfo.address, rinfo.port));
   }
@@ -291,6 +292,78 @@ describe('WireGuardListener on loopback', () => {
     expect(done).toHaveBeenCalledWith(undefined);
     expect(client.delivered[0].data.toString()).toBe('pong');
     expect(client.delivered[0].inner).toMatchObject({ SourceAddress: '10.99.0.1', DestinationAddress: '10.99.0.2', DestinationPort: CLIENT_TO_GATEWAY.SourcePort });
+  });
+});
+
+describe('whole IP packets by default: an ICMP echo, as Proxylity\'s wireguard-echo example answers it', () => {
+  /** An IPv4 ICMP echo request or reply (`type` 8 or 0) with both checksums. */
+  function icmpEcho(type: 0 | 8, source: string, destination: string, id: number, sequence: number, payload: Buffer): Buffer {
+    const packet = Buffer.alloc(20 + 8 + payload.length);
+    packet[0] = 0x45;
+    packet.writeUInt16BE(packet.length, 2);
+    packet[8] = 64;
+    packet[9] = 1; // ICMP
+    parseIpAddress(source)!.copy(packet, 12);
+    parseIpAddress(destination)!.copy(packet, 16);
+    packet.writeUInt16BE(internetChecksum(packet, 0, 20), 10);
+    packet[20] = type;
+    packet.writeUInt16BE(id, 24);
+    packet.writeUInt16BE(sequence, 26);
+    payload.copy(packet, 28);
+    packet.writeUInt16BE(internetChecksum(packet, 20, packet.length), 22);
+    return packet;
+  }
+
+  /** What an echo handler does with a whole IP packet: swap the addresses, make the request a reply, fix the checksums. */
+  function echoReply(request: Buffer): Buffer {
+    const reply = Buffer.from(request);
+    request.copy(reply, 12, 16, 20);
+    request.copy(reply, 16, 12, 16);
+    reply.writeUInt16BE(0, 10);
+    reply.writeUInt16BE(internetChecksum(reply, 0, 20), 10);
+    reply[20] = 0;
+    reply.writeUInt16BE(0, 22);
+    reply.writeUInt16BE(internetChecksum(reply, 20, reply.length), 22);
+    return reply;
+  }
+
+  test('a ping through the tunnel reaches the sink whole, and the echo reply built from it reaches the peer', async () => {
+    const gatewayPrivate = generatePrivateKey();
+    const clientPrivate = generatePrivateKey();
+    const received: InboundDatagram[] = [];
+    const listener = new WireGuardListener({
+      record: {
+        Name: 'wg-echo',
+        Protocol: 'wg',
+        Port: 0,
+        BindAddress: '127.0.0.1',
+        Destinations: [],
+        WireGuard: { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: publicKeyOf(clientPrivate) }] },
+      },
+      sink: { accept: (_listener, datagram) => received.push(datagram) },
+      logger: silentLogger,
+      failures: new CapturingFailureReporter(),
+      defaultBindAddress: '127.0.0.1',
+      egress: new EgressPolicy({ allowLoopback: true }),
+    });
+    await listener.start();
+    const client = await Client.open(listener.publicKey!, listener.port, clientPrivate, false);
+    try {
+      const request = icmpEcho(8, '10.99.0.2', '10.99.0.1', 0x1234, 1, Buffer.from('ping-payload'));
+      client.device.send(client.gatewayKey, request);
+      await eventually(() => received.length === 1, 5000, 'the echo request');
+      expect(received[0].data).toEqual(request);
+      expect(received[0].inner).toBeUndefined();
+
+      const done = jest.fn();
+      listener.send({ data: echoReply(received[0].data), address: received[0].remoteAddress, port: received[0].remotePort, peerKey: received[0].peerKey }, done);
+      await eventually(() => client.delivered.length === 1, 5000, 'the echo reply');
+      expect(done).toHaveBeenCalledWith(undefined);
+      expect(client.delivered[0].data).toEqual(icmpEcho(0, '10.99.0.1', '10.99.0.2', 0x1234, 1, Buffer.from('ping-payload')));
+    } finally {
+      await client.close();
+      await listener.close();
+    }
   });
 });
 
