@@ -356,7 +356,8 @@ describe('whole IP packets by default: an ICMP echo, as Proxylity\'s wireguard-e
       expect(received[0].inner).toBeUndefined();
 
       const done = jest.fn();
-      listener.send({ data: echoReply(received[0].data), address: received[0].remoteAddress, port: received[0].remotePort, peerKey: received[0].peerKey }, done);
+      const { remoteAddress, remotePort, peerKey } = received[0];
+      listener.send({ data: echoReply(received[0].data), address: remoteAddress, port: remotePort, peerKey }, done);
       await eventually(() => client.delivered.length === 1, 5000, 'the echo reply');
       expect(done).toHaveBeenCalledWith(undefined);
       expect(client.delivered[0].data).toEqual(icmpEcho(0, '10.99.0.1', '10.99.0.2', 0x1234, 1, Buffer.from('ping-payload')));
