@@ -60,6 +60,32 @@ export interface DestinationOptions {
   readonly maxQueuedPackets?: number;
 
   /**
+   * Emit this destination's traffic metrics, as Proxylity's `MetricsEnabled`: `PacketsIn` and
+   * `BytesIn` (packets the destination accepted and their payload bytes) and `PacketsOut` and
+   * `BytesOut` (its replies sent to clients), dimensions Listener and Destination. Each series is a
+   * CloudWatch custom metric, so they are off unless asked for.
+   *
+   * @default false
+   */
+  readonly metricsEnabled?: boolean;
+
+  /**
+   * Write this destination's delivery errors (its failure records, rate-limited) to a CloudWatch
+   * Logs log group, as Proxylity's `LogGroupName`: `deliveryErrorLogGroup`, or a new one.
+   *
+   * @default - false, unless `deliveryErrorLogGroup` is given
+   */
+  readonly logDeliveryErrors?: boolean;
+
+  /**
+   * The log group that receives this destination's delivery errors, in the gateway's account and
+   * region. The fleet may create log streams in it and put log events, nothing else.
+   *
+   * @default - a new log group (retention one month) when `logDeliveryErrors` is true; else none
+   */
+  readonly deliveryErrorLogGroup?: logs.ILogGroup;
+
+  /**
    * A role the gateway assumes to deliver to this destination, typically in the destination's
    * own account. The fleet is granted `sts:AssumeRole` on this role only, and the destination's
    * permissions (for instance `lambda:InvokeFunction`) are granted to the role instead of the

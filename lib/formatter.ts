@@ -10,7 +10,7 @@
 export enum Formatter {
   /** Base64 (RFC 4648, standard alphabet; padded out, padding optional in); carries any payload. */
   BASE64 = 'base64',
-  /** Hexadecimal, two characters per byte (lower case out, either case in); carries any payload. */
+  /** Hexadecimal, two characters per byte (upper case out, as Proxylity writes it; either case in); carries any payload. */
   HEX = 'hex',
   /**
    * 7-bit ASCII text: payloads of bytes 0x00–0x7F only. A payload with a byte above 0x7F, or a

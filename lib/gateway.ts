@@ -341,7 +341,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.directoryTable = enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
 
     // Load balancer with static addresses.
-    const { loadBalancer, elasticIpAddresses } = createGatewayLoadBalancer(this, {
+    const { loadBalancer, elasticIpAddresses, elasticIpZones } = createGatewayLoadBalancer(this, {
       vpc: this.vpc,
       subnets: props.loadBalancerSubnets,
       assignElasticIps: props.assignElasticIps,
@@ -359,6 +359,14 @@ export class PacketGateway extends Construct implements IPacketGateway {
     this.loadBalancerDnsName = loadBalancer.loadBalancerDnsName;
     this.connections = loadBalancer.connections;
     this.elasticIpAddresses = elasticIpAddresses;
+    // what the fleet reports and where it writes: the public address of each zone (Local.IpAddress),
+    // and the account of destinations' LogGroupName log groups
+    if (elasticIpAddresses.length > 0) {
+      const byZone = elasticIpZones.map((zone, i) => `${zone}=${elasticIpAddresses[i]}`);
+      this.container.addEnvironment(ServiceEnvironment.PublicAddresses, byZone.join(','));
+    }
+    this.container.addEnvironment(ServiceEnvironment.Account, Stack.of(this).account);
+    this.container.addEnvironment(ServiceEnvironment.Partition, Stack.of(this).partition);
     this.service.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(healthPort), 'load balancer health checks');
     this.allowPathMtuDiscovery();
 

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { Destination, DestinationConfig } from './destination';
@@ -156,9 +157,10 @@ export interface ListenerOptions {
   readonly maxPayloadSize?: Size;
 
   /**
-   * How long a reply Tag stays valid (1 second to 1 hour).
+   * How long a reply Tag stays valid (1 second to 1 hour): a reply that comes back later is
+   * dropped (`ReplyUnknownTag`). The default covers the longest run of a Lambda function.
    *
-   * @default Duration.minutes(5)
+   * @default Duration.minutes(15)
    */
   readonly replyTagTtl?: Duration;
 
@@ -187,9 +189,10 @@ export interface ListenerOptions {
 
   /**
    * Deliver the inner UDP payload with its `Inner` addressing (true), or the whole inner IP packet
-   * (false). WireGuard Listeners only.
+   * (false). WireGuard Listeners only. With false (Proxylity's default) destinations see every
+   * packet the peer tunnels (UDP, ICMP, …) and reply with whole IP packets.
    *
-   * @default true
+   * @default false
    */
   readonly decapsulatedDelivery?: boolean;
 
@@ -269,7 +272,9 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
   public readonly privateKeySecret?: secretsmanager.ISecret;
 
   private readonly formatter: Formatter;
-  private readonly destinations: Array<{ readonly destination: Destination; readonly config: DestinationConfig; readonly name: string }> = [];
+  private readonly destinations: Array<{
+    readonly destination: Destination; readonly config: DestinationConfig; readonly name: string; readonly errorLogGroup?: logs.ILogGroup;
+  }> = [];
   private readonly props: ListenerProps;
   private readonly wireGuard?: ListenerWireGuard;
   private readonly host: ListenerHost<Listener>;
@@ -367,8 +372,28 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       validateIntegerRange(this, `destination ${name}: maxBatchPayloadSize (bytes)`, options.maxBatchPayloadSize.toBytes(), BATCH_SIZE_BYTES);
     }
     validateIntegerRange(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, MAX_QUEUED_PACKETS);
-    this.destinations.push({ destination, config, name });
+    const errorLogGroup = this.deliveryErrorLogGroup(name, options);
+    this.destinations.push({ destination, config, name, errorLogGroup });
     checkListenerRecord(this, this.renderRecord());
+  }
+
+  /**
+   * The log group of a destination's delivery errors (given, or new with `logDeliveryErrors`); the
+   * fleet may create streams and put events in it only.
+   */
+  private deliveryErrorLogGroup(name: string, options: Destination['options']): logs.ILogGroup | undefined {
+    if (options.logDeliveryErrors === false && options.deliveryErrorLogGroup) {
+      fail(this, `destination ${name}: deliveryErrorLogGroup is given but logDeliveryErrors is false; leave logDeliveryErrors out, or the log group`);
+    }
+    if (!options.deliveryErrorLogGroup && options.logDeliveryErrors !== true) return undefined;
+    const logGroup = options.deliveryErrorLogGroup ?? new logs.LogGroup(this, `DeliveryErrors-${name}`, { retention: logs.RetentionDays.ONE_MONTH });
+    iam.Grant.addToPrincipal({
+      grantee: this.host.fleetRole,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      // the log group's ARN ends in `:*`, which covers its log streams
+      resourceArns: [logGroup.logGroupArn],
+    });
+    return logGroup;
   }
 
   /** A metric of this Listener emitted by the fleet (namespace `PacketGateway`, dimensions Service, Gateway and Listener). */
@@ -393,10 +418,27 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     return this.metric(MetricName.RepliesOut, props);
   }
 
+  /**
+   * A metric of one destination of this Listener (dimension `Destination` added), such as
+   * `PacketsIn`, `BytesIn`, `PacketsOut` and `BytesOut`, which the fleet emits for destinations
+   * with `metricsEnabled`. Sum over 1 minute by default.
+   */
+  public metricDestination(destinationName: string, metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(metricName, {
+      ...props,
+      dimensionsMap: {
+        ...this.host.metricDimensions,
+        [MetricDimension.Listener]: this.listenerName,
+        [MetricDimension.Destination]: destinationName,
+        ...props?.dimensionsMap,
+      },
+    });
+  }
+
   /** The Listener record stored in the gateway's table. */
   private renderRecord(): ListenerRecord {
     const p = this.props;
-    const destinations: DestinationRecord[] = this.destinations.map(({ destination, config, name }) => {
+    const destinations: DestinationRecord[] = this.destinations.map(({ destination, config, name, errorLogGroup }) => {
       const o = destination.options;
       const batching = {
         ...(o.batchSize !== undefined ? { Count: o.batchSize } : {}),
@@ -413,6 +455,8 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),
         ...destinationArguments(config, o.role),
+        ...(o.metricsEnabled !== undefined ? { MetricsEnabled: o.metricsEnabled } : {}),
+        ...(errorLogGroup ? { LogGroupName: errorLogGroup.logGroupName } : {}),
       };
     });
     return {

@@ -8,9 +8,11 @@ export interface WireGuardPeer {
   /**
    * Inner addresses the peer may use, as CIDR blocks (IPv4 or IPv6) with a prefix, e.g.
    * `10.10.0.2/32` for one host. Inbound inner packets from other sources fail with
-   * `AllowedIpsViolation`. At least one.
+   * `AllowedIpsViolation`. At least one when given.
+   *
+   * @default - every address: 0.0.0.0/0 and ::/0 (as Proxylity)
    */
-  readonly allowedIps: string[];
+  readonly allowedIps?: string[];
 
   /**
    * Secret whose value is the preshared key shared with this peer: 32 bytes in base64 (44

@@ -47,7 +47,8 @@ export function encodeData(data: Uint8Array, formatter: FormatterName, field = '
     case 'base64':
       return buf.toString('base64');
     case 'hex':
-      return buf.toString('hex');
+      // upper-case, as Proxylity writes it; decoding takes either case
+      return buf.toString('hex').toUpperCase();
     case 'utf8':
       if (isUtf8(buf)) return buf.toString('utf8');
       return invalidBytes(field, 'not valid utf8', buf, firstInvalidUtf8(buf), 'well-formed UTF-8');

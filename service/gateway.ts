@@ -27,6 +27,7 @@ import { RoleCredentials } from './destinations/role-credentials';
 import { FlowTable } from './egress/flow-table';
 import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipeline';
 import { createListener, ListenerConstructor, ListenerDependencies } from './listener-factory';
+import type { DestinationErrorLogs } from './observability/destination-error-log';
 import { ReplyRouter } from './replies/reply-router';
 import { ReplyTagCodec } from './replies/reply-tags';
 import type { DestinationRoleRecord, GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
@@ -82,6 +83,10 @@ export interface GatewayOptions {
   readonly listenerFactory?: ListenerConstructor;
   /** @default - a new FlowTable with the load balancer's 120 s idle timeout */
   readonly flows?: FlowTable;
+  /** `Local.IpAddress` of Listeners without `PublicAddress` (public-address.ts). @default - each Listener's bound address */
+  readonly publicAddress?: string;
+  /** Where destinations with a `LogGroupName` also write their delivery errors. @default - not written (local mode) */
+  readonly destinationErrorLogs?: DestinationErrorLogs;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -477,12 +482,14 @@ export class Gateway implements ListenerRegistry, BindingLookup {
           formatter: destinationFormatter(record, d.Formatter),
           destination,
           replies: this.replies,
-          failures,
+          failures: this.options.destinationErrorLogs?.reporterFor(record.Name, d, failures) ?? failures,
           metrics,
           logger,
         }));
       }
-      return new IngressPipeline({ record, region, tags: this.tags, lanes, failures, metrics, flows: this.flows });
+      return new IngressPipeline({
+        record, region, tags: this.tags, lanes, failures, metrics, flows: this.flows, publicAddress: this.options.publicAddress,
+      });
     } catch (err) {
       await Promise.all(lanes.map((lane) => lane.close()));
       throw err;

@@ -48,7 +48,9 @@ local SNS/SQS server; refused for a delivery queue on AWS), ${ServiceEnvironment
 limit, default 25; keep it below the container's stop timeout), ${ServiceEnvironment.RelayPort} (fleet relay port:
 sourced packets are sent by the task owning the client's flow; needs ${ServiceEnvironment.DirectoryTable}, the fleet's
 directory table), ${ServiceEnvironment.MemberAddress} /
-${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS).
+${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS), ${ServiceEnvironment.PublicAddresses}
+(zone=address,…: the task reports its zone's as Local.IpAddress), ${ServiceEnvironment.Account} / ${ServiceEnvironment.Partition}
+(where destinations' LogGroupName log groups are).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -109,6 +111,8 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     ...(flag(env[ServiceEnvironment.AcceptUnsignedSns]) ? { acceptUnsignedSns: true } : {}),
     wireGuardCrypto: wireGuardCrypto(env[ServiceEnvironment.WireGuardCrypto]),
     ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
+    ...(!local && env[ServiceEnvironment.PublicAddresses] ? { publicAddresses: env[ServiceEnvironment.PublicAddresses] } : {}),
+    ...(!local && env[ServiceEnvironment.Account] ? { account: env[ServiceEnvironment.Account], partition: env[ServiceEnvironment.Partition] ?? 'aws' } : {}),
     ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined

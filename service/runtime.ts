@@ -22,15 +22,18 @@ import { Gateway, GatewayStatus } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
 import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
+import { DestinationErrorLogs } from './observability/destination-error-log';
 import { EmfMetricsRecorder } from './observability/emf-metrics';
 import { LoggingFailureReporter } from './observability/failure-reporter';
 import { KernelDropMonitor } from './observability/kernel-drops';
 import { createLogger } from './observability/logger';
+import { parsePublicAddresses, publicAddressOfZone, taskAvailabilityZone } from './public-address';
 import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './sourcing/delivery-log-sink';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
+import { logGroupArnOf } from '../lib/private/arn';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -87,7 +90,10 @@ export interface ServiceOptions {
   readonly dynamoDbClient?: DynamoDBClient;
   /** Override the SQS client (tests, endpoints). */
   readonly sqsClient?: SQSClient;
-  /** AWS mode: how PacketSource delivery log groups are written (tests, endpoints). @default - CloudWatch Logs, one stream per task */
+  /** AWS mode: the gateway's account and partition, where destinations' `LogGroupName` log groups are. @default - those log groups are not written */
+  readonly account?: string;
+  readonly partition?: string;
+  /** AWS mode: how PacketSource delivery log groups (and destinations' `LogGroupName`) are written (tests, endpoints). @default - CloudWatch Logs, one stream per task */
   readonly deliveryLog?: Partial<CloudWatchDeliveryLogSinkOptions>;
   /**
    * AWS mode: UDP port of the relay between fleet members (docs/FLEET.md). Turns the fleet on:
@@ -99,6 +105,14 @@ export interface ServiceOptions {
   readonly directoryTableName?: string;
   /** Address the relay binds. @default `host` */
   readonly relayBindAddress?: string;
+  /**
+   * AWS mode: the load balancer's public address per zone (ServiceEnvironment.PublicAddresses,
+   * `zone=address,…`); the task reports its zone's as `Local.IpAddress` (public-address.ts).
+   * @default - no public address known: Listeners report their bound address
+   */
+  readonly publicAddresses?: string;
+  /** This task's Availability Zone. @default - from the ECS task metadata endpoint (undefined outside ECS) */
+  readonly availabilityZone?: () => Promise<string | undefined>;
   /** This member's identity. @default - from the ECS task metadata endpoint or the member variables */
   readonly memberIdentity?: () => Promise<MemberIdentity>;
   /** Longest wait of a sourced entry for its flow's owner, milliseconds. @default 20000 */
@@ -168,6 +182,26 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
   }
 
+  const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({
+    failures,
+    streamName: deliveryLogStreamName(),
+    sts: own(new STSClient({ region: options.region, ...FAILURE_RECORD_CLIENT })),
+    logsClient: (region, credentials) => own(new CloudWatchLogsClient({ region, credentials, ...FAILURE_RECORD_CLIENT })),
+    ...options.deliveryLog,
+  });
+  // destinations with a LogGroupName: their delivery errors, in the gateway's account and region
+  const destinationErrorLogs = deliveryLog && new DestinationErrorLogs({
+    sink: deliveryLog,
+    logGroupArn: (name) => (options.account && options.partition
+      ? logGroupArnOf(options.partition, options.region, options.account, name)
+      : undefined),
+    warn: (message, attributes) => logger.warn(message, {
+      ...attributes, variables: `${ServiceEnvironment.Account}, ${ServiceEnvironment.Partition}`,
+    }),
+  });
+  const publicAddress = local || !options.publicAddresses
+    ? undefined
+    : await resolvePublicAddress(options.publicAddresses, options.availabilityZone, logger);
   const gateway = new Gateway({
     config,
     region: options.region,
@@ -179,6 +213,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     defaultBindAddress: options.host,
     tagSecret: options.tagSecret,
     sqsClient: sqs,
+    destinationErrorLogs,
+    publicAddress,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
     // a datagram that starts a flow makes this member its owner in the fleet directory
     ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port) }) } : {}),
@@ -200,13 +236,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
   }
   const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
-  const deliveryLog = local ? undefined : new CloudWatchDeliveryLogSink({
-    failures,
-    streamName: deliveryLogStreamName(),
-    sts: own(new STSClient({ region: options.region, ...FAILURE_RECORD_CLIENT })),
-    logsClient: (region, credentials) => own(new CloudWatchLogsClient({ region, credentials, ...FAILURE_RECORD_CLIENT })),
-    ...options.deliveryLog,
-  });
   const processor = new SourcedPacketProcessor({
     listeners: gateway,
     bindings: gateway,
@@ -298,6 +327,25 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 /** The gateway's status, unhealthy and stopping once the service drains. */
 function drainingStatus(status: GatewayStatus, draining: boolean): GatewayStatus {
   return draining && !status.stopping ? { ...status, healthy: false, stopping: true } : status;
+}
+
+/**
+ * The public address this task reports: its zone's (public-address.ts). A zone that cannot be read
+ * is logged, and the first zone's address is reported.
+ */
+async function resolvePublicAddress(
+  text: string, zoneOf: (() => Promise<string | undefined>) | undefined, logger: Logger,
+): Promise<string | undefined> {
+  const addresses = parsePublicAddresses(text);
+  let zone: string | undefined;
+  try {
+    zone = await (zoneOf ?? (() => taskAvailabilityZone(process.env)))();
+  } catch (err) {
+    logger.warn('Availability Zone unknown: Local.IpAddress is the first zone\'s public address', { error: (err as Error).message });
+  }
+  const address = publicAddressOfZone(addresses, zone);
+  logger.info('public address', { availabilityZone: zone, publicAddress: address });
+  return address;
 }
 
 /** Metrics turned off (`metricsIntervalSeconds` 0): nothing is aggregated or written. */

@@ -51,7 +51,7 @@ async function viaWireguardGo(context: ScenarioContext): Promise<{ results: Map<
         Port: WG_PORT_A,
         BindAddress: UNDERLAY_A,
         Destinations: [],
-        WireGuard: { PrivateKey: keyA.privateKey, Peers: [{ PublicKey: bed.keyB.publicKey, AllowedIPs: [`${TUNNEL_B}/32`], Endpoint: `${UNDERLAY_B}:${WG_PORT_B}` }] },
+        WireGuard: { PrivateKey: keyA.privateKey, Peers: [{ PublicKey: bed.keyB.publicKey, AllowedIPs: [`${TUNNEL_B}/32`], Endpoint: `${UNDERLAY_B}:${WG_PORT_B}` }], DecapsulatedDelivery: true },
       },
     });
     // wireguard-go B initiates when a packet is routed into its tunnel: that opens the session and the flow
@@ -107,7 +107,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         Port: 0,
         BindAddress: '127.0.0.1',
         Destinations: [],
-        WireGuard: { PrivateKey: gatewayKey.privateKey, Peers: [{ PublicKey: receiverKey.publicKey, AllowedIPs: [`${RECEIVER_TUNNEL}/32`] }] },
+        WireGuard: { PrivateKey: gatewayKey.privateKey, Peers: [{ PublicKey: receiverKey.publicKey, AllowedIPs: [`${RECEIVER_TUNNEL}/32`] }], DecapsulatedDelivery: true },
       },
     });
     const { port: receiverPort } = await receiver.request<{ port: number }>('start', {

@@ -13,6 +13,7 @@ import { ownerOf, ResourceEvent, ResourceResponse } from './events';
 import { describe } from './properties';
 import type { Mutation, Owner, StoredItem, TableRef } from './record-store';
 import { stackEnvironment } from '../../lib/private/arn';
+import { withListenerProtocol } from '../../lib/private/listener-protocol';
 import { localOnlyDestinationErrors } from '../../lib/private/local-only-destinations';
 import { LISTENER_KEY_PREFIX, LISTENER_KIND, ListenerRecord } from '../../lib/private/records';
 import { ListenerAttribute, ListenerProperty } from '../../lib/private/resource-properties';
@@ -51,7 +52,7 @@ export function parseListenerProperties(props: Record<string, unknown>): Listene
     errors.push(`Configuration.Name ${describe((record as ListenerRecord).Name)} differs from ListenerName ${describe(name)}`);
   }
   if (errors.length > 0) throw new RegistrationError(`Invalid Listener properties: ${errors.join('; ')}`);
-  return record as ListenerRecord;
+  return withListenerProtocol(record as ListenerRecord);
 }
 
 /**

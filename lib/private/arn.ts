@@ -237,3 +237,8 @@ export function tableLocationFromArn(tableArn: string): TableLocation | undefine
   const [, , , region, account, resource] = tableArn.split(':');
   return { region, account, name: resource.slice('table/'.length) };
 }
+
+/** The ARN of log group `name` (a destination's `LogGroupName`) in `account` and `region`. */
+export function logGroupArnOf(partition: string, region: string, account: string, name: string): string {
+  return `arn:${partition}:logs:${region}:${account}:log-group:${name}`;
+}

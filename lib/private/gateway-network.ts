@@ -122,6 +122,8 @@ export interface GatewayLoadBalancer {
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   /** One per subnet when Elastic IPs are assigned; else empty. */
   readonly elasticIpAddresses: string[];
+  /** The Availability Zone of each of `elasticIpAddresses` (its subnet's). */
+  readonly elasticIpZones: string[];
 }
 
 /**
@@ -143,7 +145,8 @@ export function createGatewayLoadBalancer(scope: Construct, options: GatewayLoad
     crossZoneEnabled: true,
   });
   const elasticIpAddresses = options.assignElasticIps === false ? [] : assignElasticIps(scope, loadBalancer, subnets, options);
-  return { loadBalancer, elasticIpAddresses };
+  const elasticIpZones = elasticIpAddresses.length === 0 ? [] : options.vpc.selectSubnets(subnets).subnets.map((subnet) => subnet.availabilityZone);
+  return { loadBalancer, elasticIpAddresses, elasticIpZones };
 }
 
 /**

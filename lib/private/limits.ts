@@ -56,6 +56,23 @@ export const PAYLOAD_BYTES = integerRange(1, MAX_UDP_PAYLOAD_BYTES);
 /** A Listener's `ReplyTagTtlSeconds`: how long a reply Tag stays valid. */
 export const REPLY_TAG_TTL_SECONDS = integerRange(1, 3600);
 
+/** `AllowedIPs` of a WireGuard peer that names none: every inner address, IPv4 and IPv6 (as Proxylity's). */
+export const DEFAULT_ALLOWED_IPS: readonly string[] = Object.freeze(['0.0.0.0/0', '::/0']);
+
+/**
+ * `WireGuard.DecapsulatedDelivery` of a Listener that sets none: false, as Proxylity's, so a
+ * destination gets the whole inner IP packet (UDP, ICMP, anything the peer tunnels) and answers
+ * with whole IP packets.
+ */
+export const DEFAULT_DECAPSULATED_DELIVERY = false;
+
+/**
+ * `ReplyTagTtlSeconds` of a Listener that sets none: 15 minutes, the longest run of a Lambda
+ * function (and so of the longest request a synchronous destination can take), so a reply is never
+ * refused because its destination took long.
+ */
+export const DEFAULT_REPLY_TAG_TTL_SECONDS = 900;
+
 /** `Batching.Count`: packets per batch. */
 export const BATCH_COUNT = integerRange(1, 10_000);
 
@@ -102,6 +119,9 @@ export const ENVIRONMENT_VARIABLE_NAME: TextPattern = { pattern: /^[A-Za-z_][A-Z
 
 /** A JavaScript identifier (the export name of a local handler). */
 export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, allowed: 'a JavaScript identifier' };
+
+/** A CloudWatch Logs log group name (a destination's `LogGroupName`). */
+export const LOG_GROUP_NAME: TextPattern = { pattern: /^[A-Za-z0-9._/#-]{1,512}$/, allowed: '1–512 characters of A-Z a-z 0-9 . _ - / #' };
 
 /** An Elastic IP allocation id. */
 export const ELASTIC_IP_ALLOCATION_ID: TextPattern = { pattern: /^eipalloc-[0-9a-f]{8,17}$/, allowed: 'eipalloc- followed by 8–17 hexadecimal digits' };

@@ -156,7 +156,7 @@ export class ListenerWireGuard {
   public render(): WireGuardRecord {
     const peers = this.peers.map(({ peer, presharedKeyVariable }): WireGuardPeerRecord => ({
       PublicKey: peer.publicKey,
-      AllowedIPs: peer.allowedIps,
+      ...(peer.allowedIps !== undefined ? { AllowedIPs: peer.allowedIps } : {}),
       ...(presharedKeyVariable !== undefined ? { PresharedKeyEnvironmentVariable: presharedKeyVariable } : {}),
       ...(peer.endpoint !== undefined ? { Endpoint: peer.endpoint } : {}),
     }));
@@ -180,7 +180,7 @@ function validatePeer(scope: IConstruct, path: string, peer: WireGuardPeer): voi
   if (!Token.isUnresolved(peer.publicKey) && !WIREGUARD_KEY.pattern.test(peer.publicKey)) {
     fail(scope, `${path}.publicKey must be a WireGuard public key: 32 bytes in base64 (44 characters, as printed by 'wg pubkey'), got ${JSON.stringify(peer.publicKey)}`);
   }
-  if (!Token.isUnresolved(peer.allowedIps)) {
+  if (peer.allowedIps !== undefined && !Token.isUnresolved(peer.allowedIps)) {
     if (peer.allowedIps.length === 0) {
       fail(scope, `${path}.allowedIps must hold at least one CIDR block (the inner addresses the peer may use, such as "10.10.0.2/32")`);
     }

@@ -77,6 +77,14 @@ export const MetricName = {
   OwnerLookups: 'OwnerLookups',
   /** Owner lookups answered by the owner cache. */
   OwnerCacheHits: 'OwnerCacheHits',
+  /** Packets a destination accepted (dimensions Listener, Destination; only with the destination's `MetricsEnabled`). */
+  PacketsIn: 'PacketsIn',
+  /** Payload bytes of the packets a destination accepted, before encoding (dimensions Listener, Destination; only with `MetricsEnabled`). */
+  BytesIn: 'BytesIn',
+  /** Replies of a destination sent to clients (dimensions Listener, Destination; only with `MetricsEnabled`). */
+  PacketsOut: 'PacketsOut',
+  /** Payload bytes of the replies of a destination sent to clients (dimensions Listener, Destination; only with `MetricsEnabled`). */
+  BytesOut: 'BytesOut',
   /** Time from a relay request to its answer. */
   RelayLatencyMs: 'RelayLatencyMs',
   /** Relay requests this member answered for other members. */

@@ -73,6 +73,18 @@ export interface DestinationRecord {
   /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
   readonly MaxInFlightBatches?: number;
   /**
+   * Emit this destination's traffic metrics (metrics.ts `PacketsIn`, `BytesIn`, `PacketsOut`,
+   * `BytesOut`, dimensions Listener and Destination), as Proxylity's `MetricsEnabled`. Off by
+   * default: each series is a CloudWatch custom metric. @default false
+   */
+  readonly MetricsEnabled?: boolean;
+  /**
+   * CloudWatch Logs log group (a name, in the gateway's account and region) that receives this
+   * destination's delivery errors as JSON log events, as Proxylity's `LogGroupName`.
+   * @default - delivery errors go to the gateway's own log only
+   */
+  readonly LogGroupName?: string;
+  /**
    * Role the gateway assumes to deliver to this destination (a destination in another account).
    * @default - the gateway fleet's own role
    */
@@ -142,8 +154,8 @@ export type ResolvedDestinationRecord = Omit<DestinationRecord, 'Arn'> & { reado
 export interface WireGuardPeerRecord {
   /** Peer's Curve25519 public key, base64 (44 characters). */
   readonly PublicKey: string;
-  /** Inner source addresses the peer may use (CIDRs, IPv4 or IPv6). */
-  readonly AllowedIPs: readonly string[];
+  /** Inner source addresses the peer may use (CIDRs, IPv4 or IPv6). @default every address (limits.ts `DEFAULT_ALLOWED_IPS`: 0.0.0.0/0 and ::/0, as Proxylity's) */
+  readonly AllowedIPs?: readonly string[];
   /** Optional preshared key; in AWS the ARN of a Secrets Manager secret holding it, locally the base64 key. */
   readonly PresharedKey?: string;
   /** Environment variable that carries the peer's preshared key into the task (an ECS secret); instead of PresharedKey. */
@@ -164,14 +176,21 @@ export interface WireGuardRecord {
   readonly Peers?: readonly WireGuardPeerRecord[];
   /** Accept handshakes from any peer key (AllowedIPs: everything). @default false */
   readonly AllowUnknownPeers?: boolean;
-  /** Deliver the inner UDP payload plus `Inner`, instead of the whole inner IP packet. @default true */
+  /** Deliver the inner UDP payload plus `Inner`, instead of the whole inner IP packet. @default false (limits.ts `DEFAULT_DECAPSULATED_DELIVERY`, as Proxylity's) */
   readonly DecapsulatedDelivery?: boolean;
 }
 
 export interface ListenerRecord {
   /** Unique name: 1–64 of [A-Za-z0-9_-]. */
   readonly Name: string;
+  /**
+   * The Listener's protocol. A config file or a `Custom::PacketGatewayListener` may give
+   * `Protocols` instead; records handed to the data plane and stored by the registration function
+   * always carry `Protocol` (listener-protocol.ts `withListenerProtocol`).
+   */
   readonly Protocol: ListenerProtocolName;
+  /** Proxylity's form of `Protocol`: a list of exactly one protocol (`["udp"]`, `["wg"]`); with `Protocol`, both must agree. */
+  readonly Protocols?: readonly ListenerProtocolName[];
   /** UDP port, 1–65535. */
   readonly Port: number;
   /** Address the socket binds. @default 0.0.0.0 (AWS), 127.0.0.1 (local mode) */
@@ -189,7 +208,7 @@ export interface ListenerRecord {
   readonly EgressAllowedNetworks?: readonly string[];
   /** Largest payload of a reply or sourced packet, in bytes (limits.ts `PAYLOAD_BYTES`). @default limits.ts `defaultMaxPayloadBytes(Protocol)` (1452 udp, 1372 wg); `MAX_UDP_PAYLOAD_BYTES` (65507) in local mode */
   readonly MaxPayloadBytes?: number;
-  /** Seconds a reply Tag stays valid (limits.ts `REPLY_TAG_TTL_SECONDS`: 1–3600). @default 300 */
+  /** Seconds a reply Tag stays valid (limits.ts `REPLY_TAG_TTL_SECONDS`: 1–3600). @default 900 (limits.ts `DEFAULT_REPLY_TAG_TTL_SECONDS`: 15 minutes, the longest Lambda run) */
   readonly ReplyTagTtlSeconds?: number;
   readonly WireGuard?: WireGuardRecord;
 }

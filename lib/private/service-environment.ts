@@ -61,6 +61,15 @@ export const ServiceEnvironment = {
    * (refuse to start without libsodium) or `node`. @default auto
    */
   WireGuardCrypto: 'PACKET_GATEWAY_WIREGUARD_CRYPTO',
+  /**
+   * The load balancer's public addresses per Availability Zone, `zone=address` comma-separated
+   * (its Elastic IPs). A task reports the address of its own zone as `Local.IpAddress`. Set by the construct.
+   */
+  PublicAddresses: 'PACKET_GATEWAY_PUBLIC_ADDRESSES',
+  /** The gateway's account id: the account of log groups named by name only (a destination's `LogGroupName`). Set by the construct. */
+  Account: 'PACKET_GATEWAY_ACCOUNT',
+  /** The gateway's partition (`aws`, `aws-cn`, …), with {@link ServiceEnvironment.Account}. Set by the construct. */
+  Partition: 'PACKET_GATEWAY_PARTITION',
 } as const;
 
 /**

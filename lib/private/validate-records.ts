@@ -12,7 +12,7 @@ import {
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
-  inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
+  inIntegerRange, inNumberRange, LOG_GROUP_NAME, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
   NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
   LAMBDA_ASYNC_MAX_PAYLOAD_BYTES, LAMBDA_TENANT_ID,
@@ -68,6 +68,7 @@ export function recordFields<T>(fields: { readonly [K in keyof Required<T>]: tru
 const LISTENER_FIELDS = recordFields<ListenerRecord>({
   Name: true,
   Protocol: true,
+  Protocols: true,
   Port: true,
   BindAddress: true,
   Domain: true,
@@ -99,6 +100,8 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   TenantId: true,
   TenantIdExpression: true,
   TenantIdFormatter: true,
+  MetricsEnabled: true,
+  LogGroupName: true,
 });
 const ROLE_FIELDS = recordFields<DestinationRoleRecord>({ Arn: true, ExternalId: true });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
@@ -289,7 +292,7 @@ class Validator {
     const r = this.object(value, path, LISTENER_FIELDS, true);
     if (r === undefined) return;
     this.pattern(r.Name, `${path}.Name`, NAME, 'is not a valid name', true);
-    this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    const protocol = this.listenerProtocol(r, path);
     this.integer(r.Port, `${path}.Port`, PORT, 'is not a valid port', true);
     this.ipAddress(r.BindAddress, `${path}.BindAddress`);
     this.pattern(r.Domain, `${path}.Domain`, DOMAIN, 'is not a host name', false);
@@ -312,9 +315,31 @@ class Validator {
     this.integer(r.MaxPayloadBytes, `${path}.MaxPayloadBytes`, PAYLOAD_BYTES, 'is not a valid payload limit', false);
     this.integer(r.ReplyTagTtlSeconds, `${path}.ReplyTagTtlSeconds`, REPLY_TAG_TTL_SECONDS, 'is not a valid tag lifetime', false);
     if (r.WireGuard !== undefined) {
-      if (r.Protocol !== 'wg') this.error(`${path}.WireGuard`, r.WireGuard, `is set on a Listener with Protocol ${show(r.Protocol)}`, 'WireGuard only when Protocol is wg');
+      if (protocol !== 'wg') this.error(`${path}.WireGuard`, r.WireGuard, `is set on a Listener with Protocol ${show(protocol ?? r.Protocol)}`, 'WireGuard only when Protocol is wg');
       else this.wireGuard(r.WireGuard, `${path}.WireGuard`);
     }
+  }
+
+  /**
+   * The protocol of Listener `r`: `Protocol`, or Proxylity's `Protocols` list of exactly one
+   * protocol, or both naming the same one.
+   */
+  private listenerProtocol(r: Record<string, unknown>, path: string): string | undefined {
+    if (r.Protocols === undefined) return this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    const single = r.Protocol === undefined ? undefined : this.oneOf(r.Protocol, `${path}.Protocol`, LISTENER_PROTOCOLS, 'is not a protocol', false);
+    const list = this.array(r.Protocols, `${path}.Protocols`, true);
+    if (list === undefined) return single;
+    if (list.length !== 1) {
+      this.errors.push(`${path}.Protocols: ${JSON.stringify(list).slice(0, 80)} holds ${list.length} protocols (allowed: exactly one of `
+        + `${LISTENER_PROTOCOLS.join(', ')}, e.g. ["udp"]: a Listener speaks one protocol; define one Listener per protocol)`);
+      return single;
+    }
+    const listed = this.oneOf(list[0], `${path}.Protocols[0]`, LISTENER_PROTOCOLS, 'is not a protocol', true);
+    if (single !== undefined && listed !== undefined && single !== listed) {
+      this.error(`${path}.Protocol`, single, `differs from Protocols[0] ${show(listed)}`, 'Protocol or Protocols, or both naming the same protocol');
+      return undefined;
+    }
+    return single ?? listed;
   }
 
   public destination(value: unknown, path: string): void {
@@ -368,6 +393,8 @@ class Validator {
     }
     this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
     this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
+    this.boolean(r.MetricsEnabled, `${path}.MetricsEnabled`);
+    this.pattern(r.LogGroupName, `${path}.LogGroupName`, LOG_GROUP_NAME, 'is not a log group name', false);
     this.destinationRole(r.Role, `${path}.Role`);
     if (type === 'lambda') this.lambdaOptions(r, path);
   }
@@ -449,7 +476,7 @@ class Validator {
         if (first !== undefined) this.error(`${pPath}.PublicKey`, key, `is used by ${first}`, 'one entry per peer key');
         else keys.set(key, pPath);
       }
-      this.cidrs(peer.AllowedIPs, `${pPath}.AllowedIPs`, true);
+      this.cidrs(peer.AllowedIPs, `${pPath}.AllowedIPs`, false);
       if (peer.PresharedKey !== undefined && !(typeof peer.PresharedKey === 'string' && (WIREGUARD_KEY.pattern.test(peer.PresharedKey) || SECRET_ARN.pattern.test(peer.PresharedKey)))) {
         this.errors.push(`${pPath}.PresharedKey: not a valid preshared key (allowed: ${WIREGUARD_KEY.allowed}, or a Secrets Manager secret ARN)`);
       }

@@ -266,7 +266,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         Port: WG_LISTENER.port,
         PublicAddress: network.vip,
         Destinations: destinations,
-        WireGuard: { PrivateKeyEnvironmentVariable: wgKeyVariable, PublicKey: publicKeyOf(wgPrivateKey), AllowUnknownPeers: true },
+        WireGuard: {
+          PrivateKeyEnvironmentVariable: wgKeyVariable, PublicKey: publicKeyOf(wgPrivateKey), AllowUnknownPeers: true, DecapsulatedDelivery: true,
+        },
       },
     ];
     const stackId = `arn:aws:cloudformation:${region}:${ACCOUNT}:stack/${prefix}-fleet/${randomBytes(8).toString('hex')}`;

@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigListener, ConfigListeners, ConfigSource } from './config-source';
 import { deepEqual } from './deep-equal';
+import { withListenerProtocol } from '../../lib/private/listener-protocol';
 import { localOnlyDestinationErrors } from '../../lib/private/local-only-destinations';
 import {
   GatewayConfigDocument,
@@ -134,7 +135,7 @@ export class DynamoDbConfigSource implements ConfigSource {
           // local handlers and `log` exist only in local mode
           if (errors.length === 0) errors.push(...localOnlyDestinationErrors(record as ListenerRecord, `${key} ${RECORD_ATTRIBUTE}`));
           if (errors.length === 0 && (record as ListenerRecord).Name !== name) errors.push(`${key} ${RECORD_ATTRIBUTE}.Name: ${JSON.stringify((record as ListenerRecord).Name)} does not match the item key (allowed: ${JSON.stringify(name)})`);
-          candidates.push({ key, record: record as ListenerRecord, errors });
+          candidates.push({ key, record: errors.length === 0 ? withListenerProtocol(record as ListenerRecord) : record as ListenerRecord, errors });
         } else if (key.startsWith(SOURCE_KEY_PREFIX)) {
           const errors = validatePacketSourceRecord(record, `${key} ${RECORD_ATTRIBUTE}`, { rejectUnknownFields: false });
           const topic = key.slice(SOURCE_KEY_PREFIX.length);

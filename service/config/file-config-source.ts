@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigListener, ConfigListeners, ConfigSource } from './config-source';
 import { deepEqual } from './deep-equal';
+import { withListenerProtocol } from '../../lib/private/listener-protocol';
 import type { GatewayConfigDocument, ListenerRecord } from '../../lib/private/records';
 import { assertValidConfigDocument } from '../../lib/private/validate-records';
 import { configuredQueueEndpoints } from '../aws-clients';
@@ -98,7 +99,7 @@ export async function loadConfigFile(path: string): Promise<GatewayConfigDocumen
 /** Local handler `Module` paths made absolute against `directory`. */
 export function resolveModulePaths(doc: GatewayConfigDocument, directory: string): GatewayConfigDocument {
   const listeners: ListenerRecord[] = doc.Listeners.map((l) => ({
-    ...l,
+    ...withListenerProtocol(l),
     Destinations: l.Destinations.map((d) => (d.Type === 'local' && d.Module && !isAbsolute(d.Module) ? { ...d, Module: resolve(directory, d.Module) } : d)),
   }));
   return { ...doc, Listeners: listeners };

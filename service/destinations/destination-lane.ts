@@ -8,9 +8,9 @@ import { formatEndpoint } from '../../lib/private/network';
 import type { DestinationRecord, FormatterName } from '../../lib/private/records';
 import type { FailureReporter, MetricsRecorder } from '../contracts';
 import { Batcher } from './batcher';
-import type { Destination, ReplySink } from './destination';
+import type { DeliveryResult, Destination, ReplySink } from './destination';
 import { messagesOverheadBytes, QueuedPacket } from './packet';
-import type { ReplyRouter } from '../replies/reply-router';
+import type { ReplyRouter, ReplySource } from '../replies/reply-router';
 
 /** Defaults of a destination's batching and queue limits. */
 export const DEFAULT_BATCH_COUNT = 100;
@@ -46,12 +46,23 @@ export class DestinationLane {
   private abandoned = false;
   /** Batches whose delivery threw, numbered for the log record that carries their error. */
   private failedBatches = 0;
+  /** Whom replies are attributed to (and, with MetricsEnabled, counted for). */
+  private readonly replySource: ReplySource;
+  /** The record's MetricsEnabled: traffic counted per destination. */
+  private readonly metricsEnabled: boolean;
 
   public constructor(private readonly options: DestinationLaneOptions) {
     const batching = options.record.Batching ?? {};
     this.formatter = options.formatter;
     this.now = options.now ?? Date.now;
     this.dims = Object.freeze({ [MetricDimension.Listener]: options.listener, [MetricDimension.Destination]: options.record.Name });
+    this.metricsEnabled = options.record.MetricsEnabled === true;
+    this.replySource = Object.freeze({
+      listener: options.listener,
+      destination: options.destination.name,
+      formatter: options.formatter,
+      ...(this.metricsEnabled ? { destinationMetrics: this.dims } : {}),
+    });
     this.batcher = new Batcher<QueuedPacket>({
       count: batching.Count ?? DEFAULT_BATCH_COUNT,
       timeoutMs: (batching.TimeoutInSeconds ?? DEFAULT_BATCH_TIMEOUT_SECONDS) * 1000,
@@ -165,6 +176,7 @@ export class DestinationLane {
       return;
     }
     metrics.observe(MetricName.DestinationLatencyMs, this.now() - started, this.dims);
+    if (this.metricsEnabled) this.countAccepted(batch, result.failed);
     if (result.failed && !this.abandoned) {
       for (const f of result.failed) {
         const packet = batch[f.index];
@@ -179,7 +191,7 @@ export class DestinationLane {
     if (result.responseError) {
       failures.report({ code: 'ReplyInvalid', reason: result.responseError }, { listener, destination: destination.name });
     } else if (result.response !== undefined) {
-      this.options.replies.route(result.response, { listener, destination: destination.name, formatter: this.formatter });
+      this.options.replies.route(result.response, this.replySource);
     }
     for (const response of result.responses ?? []) {
       this.options.replies.route(response, { listener, destination: destination.name, formatter: this.formatter });
@@ -197,6 +209,19 @@ export class DestinationLane {
       },
       invalid: (reason) => failures.report({ code: 'ReplyInvalid', reason: `${destination.type} destination ${destination.name}: ${reason}` }, { listener, destination: destination.name }),
     };
+  }
+
+  /** `PacketsIn` and `BytesIn` of a delivered batch: its packets less those the destination reported failed. */
+  private countAccepted(batch: readonly QueuedPacket[], failed: DeliveryResult['failed']): void {
+    let packets = 0;
+    let bytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      if (failed !== undefined && failed.length > 0 && failed.some((f) => f.index === i)) continue;
+      packets++;
+      bytes += batch[i].dataBytes ?? 0;
+    }
+    this.options.metrics.increment(MetricName.PacketsIn, packets, this.dims);
+    this.options.metrics.increment(MetricName.BytesIn, bytes, this.dims);
   }
 
   private dropped(): void {

@@ -15,6 +15,8 @@ export interface QueuedPacket {
   readonly json: string;
   /** UTF-8 length of `json`. */
   readonly bytes: number;
+  /** Length of the datagram's payload before encoding (a destination's `BytesIn`). @default - unknown, counted as 0 */
+  readonly dataBytes?: number;
   readonly tag: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -85,6 +87,7 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
   return {
     json,
     bytes: formatter === 'utf8' || zoned || !template.ascii ? Buffer.byteLength(json) : json.length,
+    dataBytes: datagram.data.length,
     tag,
     remoteAddress: datagram.remoteAddress,
     remotePort: datagram.remotePort,

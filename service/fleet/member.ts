@@ -74,7 +74,8 @@ export function identityFromTaskMetadata(task: unknown): MemberIdentity {
   throw new Error('task metadata has no IPv4 address in Containers[].Networks[].IPv4Addresses (the task must use awsvpc networking)');
 }
 
-async function readTaskMetadata(uri: string, fetchImpl: typeof fetch): Promise<unknown> {
+/** The task metadata v4 `/task` document at `uri` (the value of ECS_CONTAINER_METADATA_URI_V4); rejects naming the URL. */
+export async function readTaskMetadata(uri: string, fetchImpl: typeof fetch = fetch): Promise<unknown> {
   const url = `${uri.replace(/\/+$/, '')}/task`;
   let response: Response;
   try {

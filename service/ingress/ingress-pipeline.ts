@@ -4,6 +4,7 @@
  * the Listener. Nothing here awaits; each step is synchronous and small.
  */
 import type { BlockList } from 'node:net';
+import { DEFAULT_REPLY_TAG_TTL_SECONDS } from '../../lib/private/limits';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import { blockListOf, formatEndpoint, listContains } from '../../lib/private/network';
 import type { FormatterName, ListenerRecord } from '../../lib/private/records';
@@ -13,9 +14,6 @@ import { isQueuedPacket, PacketLocal, packetTemplate, PacketTemplate, queueDatag
 import type { FlowTable } from '../egress/flow-table';
 import { DEFAULT_FORMATTER } from '../formatter';
 import type { ReplyTagCodec } from '../replies/reply-tags';
-
-/** Seconds a reply Tag stays valid unless the Listener says otherwise. */
-export const DEFAULT_REPLY_TAG_TTL_SECONDS = 300;
 
 export interface IngressPipelineOptions {
   readonly record: ListenerRecord;
@@ -27,6 +25,8 @@ export interface IngressPipelineOptions {
   readonly metrics: MetricsRecorder;
   /** Records each client's last datagram (egress flow ownership). */
   readonly flows?: FlowTable;
+  /** `Local.IpAddress` of a Listener without `PublicAddress` (AWS: the load balancer's address of the task's zone). @default - the bound address */
+  readonly publicAddress?: string;
 }
 
 interface FormatterGroup {
@@ -108,7 +108,7 @@ export class IngressPipeline implements IngressSink {
       const local: PacketLocal = {
         Domain: r.Domain ?? r.Name,
         Port: listener.port,
-        IpAddress: r.PublicAddress ?? listener.address,
+        IpAddress: r.PublicAddress ?? this.options.publicAddress ?? listener.address,
         Protocol: listener.protocol,
       };
       this.templates = this.groups.map((group) => packetTemplate(local, this.options.region, group.formatter));

@@ -19,6 +19,11 @@ export interface ReplySource {
   readonly destination: string;
   /** Encoding of reply Data (the destination's Formatter). */
   readonly formatter: FormatterName;
+  /**
+   * Dimensions of the destination's `PacketsOut`/`BytesOut`, counted per reply sent when set (its
+   * `MetricsEnabled`). @default - not counted per destination
+   */
+  readonly destinationMetrics?: Readonly<Record<string, string>>;
 }
 
 export interface ReplyRouterOptions {
@@ -122,8 +127,15 @@ export class ReplyRouter {
     listener.send(
       datagram,
       (failure: Failure | undefined) => {
-        if (failure) this.options.failures.report(failure, contextOf(source, index, tag, target));
-        else this.options.metrics.increment(MetricName.RepliesOut, 1, dims);
+        if (failure) {
+          this.options.failures.report(failure, contextOf(source, index, tag, target));
+          return;
+        }
+        this.options.metrics.increment(MetricName.RepliesOut, 1, dims);
+        if (source.destinationMetrics !== undefined) {
+          this.options.metrics.increment(MetricName.PacketsOut, 1, source.destinationMetrics);
+          this.options.metrics.increment(MetricName.BytesOut, bytes.length, source.destinationMetrics);
+        }
       },
     );
     return true;

@@ -97,7 +97,9 @@ export function parseSourcedEntry(
 
   let peerKey: string | undefined;
   const peer = remote.PeerKey;
-  if (peer !== undefined && peer !== null) {
+  // "" names no peer (Proxylity's plain Listeners ignore it): a plain Listener sends the packet, a
+  // WireGuard Listener refuses it as UnknownPeer (it needs the peer to encrypt for)
+  if (peer !== undefined && peer !== null && peer !== '') {
     if (typeof peer !== 'string' || !WIREGUARD_KEY.pattern.test(peer)) {
       return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: ${WIREGUARD_KEY.allowed})`, formatEndpoint(address, port));
     }

@@ -89,6 +89,8 @@ export interface WireGuardDeviceOptions {
   /**
    * Deliver the inner UDP payload with its `Inner` addressing (true), or the whole inner IP packet
    * (false). Payloads that are not IP packets are delivered as they are either way. @default true
+   * (a device option; the WireGuard Listener always passes its record's value, whose default is
+   * limits.ts `DEFAULT_DECAPSULATED_DELIVERY`)
    */
   readonly decapsulatedDelivery?: boolean;
   /**

@@ -3,8 +3,8 @@
  * the peers and sessions, and the same egress rules as the plain UDP Listener.
  *
  * Inbound: each decrypted payload goes to the IngressSink with `peerKey`, the peer's outer
- * address and port, and (with DecapsulatedDelivery, the default) the inner UDP payload plus its
- * `inner` addressing; otherwise the whole inner IP packet. Handshakes, keepalives and cookie
+ * address and port, and the whole inner IP packet (the default, as Proxylity's); with
+ * DecapsulatedDelivery, the inner UDP payload plus its `inner` addressing instead. Handshakes, keepalives and cookie
  * replies stay inside the Listener.
  *
  * Outbound (`send`): replies and sourced packets are encrypted for `datagram.peerKey` and go to
@@ -18,6 +18,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { DEFAULT_ALLOWED_IPS, DEFAULT_DECAPSULATED_DELIVERY } from '../../lib/private/limits';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
@@ -108,7 +109,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       || (record.BindAddress ?? this.options.defaultBindAddress) !== this.bindAddress
       || before.PrivateKey !== after.PrivateKey || before.PrivateKeySecretArn !== after.PrivateKeySecretArn
       || before.PrivateKeyEnvironmentVariable !== after.PrivateKeyEnvironmentVariable
-      || (before.DecapsulatedDelivery ?? true) !== (after.DecapsulatedDelivery ?? true)
+      || (before.DecapsulatedDelivery ?? DEFAULT_DECAPSULATED_DELIVERY) !== (after.DecapsulatedDelivery ?? DEFAULT_DECAPSULATED_DELIVERY)
       || !this.device) {
       return false;
     }
@@ -277,7 +278,9 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     for (const [index, peer] of (wg.Peers ?? []).entries()) {
       const endpoint = splitEndpoint(peer.Endpoint);
       if (endpoint.host) hostEndpoints.push({ peerKey: peer.PublicKey, endpoint: peer.Endpoint!, host: endpoint.host, port: endpoint.port });
-      configs.push({ publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs, presharedKey: pskOf(peer, index), endpoint: endpoint.literal });
+      configs.push({
+        publicKey: peer.PublicKey, allowedIps: peer.AllowedIPs ?? DEFAULT_ALLOWED_IPS, presharedKey: pskOf(peer, index), endpoint: endpoint.literal,
+      });
     }
     return { configs, hostEndpoints };
   }
@@ -299,7 +302,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
         privateKey,
         peers,
         allowUnknownPeers: wg.AllowUnknownPeers ?? false,
-        decapsulatedDelivery: wg.DecapsulatedDelivery ?? true,
+        decapsulatedDelivery: wg.DecapsulatedDelivery ?? DEFAULT_DECAPSULATED_DELIVERY,
         timers: this.options.timers,
         clock: this.options.clock,
         output,

@@ -63,6 +63,19 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
           { Name: 'PACKET_GATEWAY_RELAY_PORT', Value: '7470' },
           { Name: 'PACKET_GATEWAY_DIRECTORY_TABLE', Value: { Ref: Match.stringLikeRegexp('GatewayDirectoryTable') } },
+          // each task reports its zone's Elastic IP as Local.IpAddress
+          {
+            Name: 'PACKET_GATEWAY_PUBLIC_ADDRESSES',
+            Value: {
+              'Fn::Join': ['', [
+                'dummy1a=', { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayElasticIp1'), 'PublicIp'] },
+                ',dummy1b=', { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayElasticIp2'), 'PublicIp'] },
+              ]],
+            },
+          },
+          // where destinations' LogGroupName log groups are
+          { Name: 'PACKET_GATEWAY_ACCOUNT', Value: '123456789012' },
+          { Name: 'PACKET_GATEWAY_PARTITION', Value: { Ref: 'AWS::Partition' } },
         ],
         Secrets: [
           { Name: 'PACKET_GATEWAY_TAG_SECRET', ValueFrom: { Ref: Match.stringLikeRegexp('GatewayReplyTagSecret') } },
@@ -251,6 +264,10 @@ describe('load balancer', () => {
     expect(Object.keys(template().findResources('AWS::EC2::EIP')).filter((id) => id.startsWith('GatewayElasticIp'))).toEqual([]);
     template().hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Subnets: Match.anyValue(), SubnetMappings: Match.absent() });
     expect(gw.elasticIpAddresses).toEqual([]);
+    // no public address is known: tasks report their Listeners' bound address
+    const [taskDefinition] = Object.values(template().findResources('AWS::ECS::TaskDefinition'));
+    const names = (taskDefinition.Properties.ContainerDefinitions[0].Environment as Array<{ Name: string }>).map((e) => e.Name);
+    expect(names).not.toContain('PACKET_GATEWAY_PUBLIC_ADDRESSES');
   });
 
   test('health checks reach the health port over HTTP from the load balancer security group', () => {

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACCOUNT, actionsOf, ensureAssets, joinedJson, logicalId, policyStatements, REGION, testStack } from './support';
@@ -146,6 +147,33 @@ test('Destination.lambda grants the fleet lambda:InvokeFunction on that function
   })]);
 });
 
+test('metricsEnabled and a delivery-error log group reach the record; the fleet may only create streams and put events in that log group', () => {
+  const { gw, fn, stack } = fixture();
+  const own = new logs.LogGroup(stack, 'FnErrors', { logGroupName: '/udp/fn-errors' });
+  gw.addListener('Telemetry', {
+    port: 5555,
+    destinations: [
+      Destination.lambda(fn, { destinationName: 'fn', metricsEnabled: true, deliveryErrorLogGroup: own }),
+      Destination.lambda(fn, { destinationName: 'created', logDeliveryErrors: true }),
+      Destination.lambda(fn, { destinationName: 'plain' }),
+    ],
+  });
+  const t = Template.fromStack(stack);
+  const created = logicalId(t, 'AWS::Logs::LogGroup', 'GatewayTelemetryDeliveryErrorscreated');
+  t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  const record = configuration(t, 'Telemetry');
+  expect(record.Destinations.map((d: any) => [d.Name, d.MetricsEnabled, d.LogGroupName])).toEqual([
+    ['fn', true, `<Ref:${logicalId(t, 'AWS::Logs::LogGroup', 'FnErrors')}>`],
+    ['created', undefined, `<Ref:${created}>`],
+    ['plain', undefined, undefined],
+  ]);
+  const statements = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole')).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+  expect(statements).toEqual([
+    expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logicalId(t, 'AWS::Logs::LogGroup', 'FnErrors'), 'Arn'] } }),
+    expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [created, 'Arn'] } }),
+  ]);
+});
+
 test('Destination.sqs grants the fleet sqs:SendMessage on the queue and use of its KMS key', () => {
   const { gw, stack } = fixture();
   const key = new kms.Key(stack, 'QueueKey', { enableKeyRotation: true });
@@ -202,6 +230,8 @@ test('metrics of a Listener carry its name', () => {
   expect(metric).toMatchObject({ namespace: 'PacketGateway', metricName: 'DatagramsIn', dimensions: { Service: 'packet-gateway', Listener: 'Telemetry' } });
   expect(metric.period.toMinutes()).toBe(5);
   expect(listener.metricRepliesOut().metricName).toBe('RepliesOut');
+  const perDestination = listener.metricDestination('fn', 'PacketsIn');
+  expect(perDestination).toMatchObject({ namespace: 'PacketGateway', metricName: 'PacketsIn', dimensions: { Service: 'packet-gateway', Listener: 'Telemetry', Destination: 'fn' } });
 });
 
 test('Listener.fromListenerAttributes describes a Listener of another account', () => {
@@ -246,6 +276,13 @@ describe('fails if …', () => {
       .toThrow(/maxBatchPayloadSize \(bytes\) must be an integer from 1024 to 6291456, got 7340032/);
     expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxQueuedPackets: 0 })] }, 'D')).toThrow(/maxQueuedPackets must be an integer from 1 to 1000000, got 0/);
     expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'a/b' })] }, 'E')).toThrow(/destinationName must be 1–64 characters/);
+  });
+
+  test('a delivery-error log group is given while logDeliveryErrors is false', () => {
+    const { gw, fn, stack } = fixture();
+    const group = new logs.LogGroup(stack, 'Errors');
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'fn', logDeliveryErrors: false, deliveryErrorLogGroup: group })] }))
+      .toThrow(/destination fn: deliveryErrorLogGroup is given but logDeliveryErrors is false/);
   });
 
   test('two destinations share a name', () => {

@@ -105,6 +105,13 @@ describe('a generated key', () => {
     expect(record(t)).toMatchObject({ Name: 'Tunnel', Protocol: 'wg', Port: 51820 });
   });
 
+  test('a peer without allowedIps: the record leaves AllowedIPs out (every address) and is valid', () => {
+    const f = fixture();
+    tunnel(f, { wireGuardPeers: [{ publicKey: PEER_A }] });
+    const t = Template.fromStack(f.stack);
+    expect(record(t).WireGuard.Peers).toEqual([{ PublicKey: PEER_A }]);
+  });
+
   test('no key material in the template: no secret values, no key-shaped strings but the peers\' public keys', () => {
     const f = fixture();
     const psk = new secretsmanager.Secret(f.stack, 'PeerBPsk');

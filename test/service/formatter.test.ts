@@ -11,7 +11,8 @@ describe('encodeData / decodeData round trips', () => {
 
   test('base64 and hex encodings are the standard ones', () => {
     expect(encodeData(bytes, 'base64')).toBe('AAF/gP7/');
-    expect(encodeData(bytes, 'hex')).toBe('00017f80feff');
+    // Rule (Proxylity's): hex is written upper-case.
+    expect(encodeData(bytes, 'hex')).toBe('00017F80FEFF');
   });
 
   test('ascii carries 7-bit text and refuses bytes it cannot represent', () => {
@@ -78,6 +79,8 @@ describe('encodeData / decodeData round trips', () => {
 
   test('hex accepts upper case', () => {
     expect(decodeData('FFfe', 'hex')).toEqual(Buffer.from([0xff, 0xfe]));
+    expect(decodeData('00017f80feff', 'hex')).toEqual(bytes);
+    expect(decodeData('00017F80FEFF', 'hex')).toEqual(bytes);
   });
 });
 

@@ -6,6 +6,7 @@ import { CapturingFailureReporter, CapturingMetrics, freePort, MemoryConfigSourc
 import type { GatewayConfigDocument, ListenerRecord } from '../../lib/private/records';
 import { Gateway } from '../../service/gateway';
 import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destination-factories';
+import { DestinationErrorLogs } from '../../service/observability/destination-error-log';
 
 const ECHO = join(__dirname, 'fixtures', 'echo-handler.cjs');
 
@@ -101,6 +102,44 @@ describe('Gateway configuration changes', () => {
       // a's change failed to build: the running version stays.
       expect(status.listeners.find((l) => l.name === 'a')).toMatchObject({ bound: true });
       expect(await echo(client, pa, 'still')).toBe('echo:still');
+    } finally {
+      await client.close();
+      await gateway.stop();
+    }
+  });
+
+  test('a destination with LogGroupName copies its delivery errors to its log group; the others do not', async () => {
+    const port = await freePort();
+    const writes: Array<{ logGroupArn: string; code: unknown }> = [];
+    const failures = new CapturingFailureReporter();
+    const hostile = join(__dirname, 'fixtures', 'hostile-handler.cjs');
+    const gateway = new Gateway({
+      config: new MemoryConfigSource({
+        Listeners: [listener('logged', port, {
+          Destinations: [
+            { Name: 'with-log', Type: 'local', Module: hostile, LogGroupName: '/udp/errors', Batching: { Count: 1 } },
+            { Name: 'without', Type: 'local', Module: hostile, Batching: { Count: 1 } },
+          ],
+        })],
+      }),
+      destinationFactories: LOCAL_DESTINATION_FACTORIES,
+      region: 'us-east-1',
+      logger: silentLogger,
+      metrics: new CapturingMetrics(),
+      failures,
+      local: true,
+      destinationErrorLogs: new DestinationErrorLogs({
+        sink: { write: (target, record) => writes.push({ logGroupArn: target.logGroupArn, code: record.code }), flush: async () => undefined },
+        logGroupArn: (name) => `arn:aws:logs:us-east-1:123456789012:log-group:${name}`,
+      }),
+    });
+    await gateway.start();
+    const client = await UdpClient.open();
+    try {
+      await client.send('throw', port);
+      await failures.waitFor(2);
+      expect(failures.records.map((r) => r.context.destination).sort()).toEqual(['with-log', 'without']);
+      expect(writes).toEqual([{ logGroupArn: 'arn:aws:logs:us-east-1:123456789012:log-group:/udp/errors', code: 'DestinationFailed' }]);
     } finally {
       await client.close();
       await gateway.stop();

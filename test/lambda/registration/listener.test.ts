@@ -45,6 +45,15 @@ test('Create stores the record under LISTENER#<name>; the physical id is the nam
   expect(await handleCompletion({ ...event('Create', listenerProps()), PhysicalResourceId: 'telemetry' }, ctx)).toEqual({ IsComplete: true });
 });
 
+test('a Configuration naming its protocol by Proxylity\'s Protocols list is stored with Protocol too', async () => {
+  const props = listenerProps('telemetry', 5555);
+  const { Protocol: _protocol, ...configuration } = JSON.parse(props.Configuration as string);
+  await handleEvent(event('Create', { ...props, Configuration: JSON.stringify({ ...configuration, Protocols: ['udp'] }) }), ctx);
+  expect((await item('telemetry'))?.record).toMatchObject({ Protocol: 'udp', Protocols: ['udp'] });
+  await expect(handleEvent(event('Update', { ...props, Configuration: JSON.stringify({ ...configuration, Protocols: ['udp', 'wg'] }) }), ctx))
+    .rejects.toThrow(/Configuration\.Protocols: \["udp","wg"\] holds 2 protocols \(allowed: exactly one of udp, wg/);
+});
+
 test('Update with the same name rewrites the record in place', async () => {
   await handleEvent(event('Create', listenerProps('telemetry', 5555)), ctx);
   const response = await handleEvent(event('Update', listenerProps('telemetry', 6000), { PhysicalResourceId: 'telemetry', OldResourceProperties: listenerProps() }), ctx);

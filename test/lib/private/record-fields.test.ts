@@ -20,6 +20,7 @@ describe('recordFields', () => {
     const complete: Required<ListenerRecord> = {
       Name: 'demo',
       Protocol: 'wg',
+      Protocols: ['wg'],
       Port: 51820,
       BindAddress: '127.0.0.1',
       Domain: 'demo.example.com',

@@ -32,6 +32,17 @@ describe('ServiceEnvironment', () => {
     expect(options.tagSecret).toEqual(Buffer.alloc(16, 7));
   });
 
+  test('the public addresses per zone and the account and partition of destination log groups reach the service options', () => {
+    const options = optionsFromCommandLine([], {
+      [ServiceEnvironment.Region]: 'eu-west-1',
+      [ServiceEnvironment.Table]: 'config-table',
+      [ServiceEnvironment.PublicAddresses]: 'eu-west-1a=203.0.113.10',
+      [ServiceEnvironment.Account]: '123456789012',
+      [ServiceEnvironment.Partition]: 'aws',
+    }) as ServiceOptions;
+    expect(options).toMatchObject({ publicAddresses: 'eu-west-1a=203.0.113.10', account: '123456789012', partition: 'aws' });
+  });
+
   test('the fleet relay port without the directory table is refused, naming both variables', () => {
     const env = { [ServiceEnvironment.Region]: 'eu-west-1', [ServiceEnvironment.Table]: 'config-table', [ServiceEnvironment.RelayPort]: '7470' };
     expect(() => optionsFromCommandLine([], env)).toThrow(/PACKET_GATEWAY_RELAY_PORT is set but PACKET_GATEWAY_DIRECTORY_TABLE is not/);

@@ -40,6 +40,17 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
     }
   });
 
+  test('a record naming its protocol by Proxylity\'s Protocols list reaches the data plane with its Protocol', async () => {
+    const { Protocol: _protocol, ...withoutProtocol } = demo;
+    await put('LISTENER#demo', 'Listener', { ...withoutProtocol, Protocols: ['udp'] });
+    const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60 });
+    try {
+      expect((await config.start()).Listeners).toEqual([{ ...demo, Protocols: ['udp'] }]);
+    } finally {
+      await config.stop();
+    }
+  });
+
   test('reload notifies changes, and only changes', async () => {
     await put('LISTENER#demo', 'Listener', demo);
     const config = new DynamoDbConfigSource({ client: dynamo.raw, tableName: table, reloadIntervalSeconds: 60 });

@@ -22,6 +22,13 @@ describe('FileConfigSource', () => {
     expect(doc.Listeners[0].Destinations.map((d) => d.Module)).toEqual([join(dir, 'handlers', 'h.ts'), '/opt/h.js']);
   });
 
+  test('a Listener given by Proxylity\'s Protocols list is loaded with its Protocol', async () => {
+    const path = join(dir, 'gateway.json');
+    writeFileSync(path, JSON.stringify({ Listeners: [{ Name: 'demo', Protocols: ['wg'], Port: 5555, Destinations: [], WireGuard: { AllowUnknownPeers: true } }] }));
+    const doc = await loadConfigFile(path);
+    expect(doc.Listeners[0]).toMatchObject({ Protocol: 'wg', Protocols: ['wg'] });
+  });
+
   test.each([
     ['not JSON', '{"Listeners": [', /^config file .*gateway\.json is not valid JSON: /],
     ['invalid', JSON.stringify({ Listeners: [{ Name: 'demo', Protocol: 'udp', Port: 0, Destinations: [] }] }), /is invalid \(1 error\):\n {2}Listeners\[0\]\.Port: 0 is not a valid port \(allowed: integer 1–65535\)$/],

@@ -70,6 +70,32 @@ describe('validateConfigDocument', () => {
     expect(() => assertValidConfigDocument(valid)).not.toThrow();
   });
 
+  test('a Listener may name its protocol by Proxylity\'s Protocols list of one, alone or with the same Protocol', () => {
+    const { Protocol: _protocol, ...withoutProtocol } = listener;
+    expect(validateConfigDocument({ Listeners: [{ ...withoutProtocol, Protocols: ['udp'] }] })).toEqual([]);
+    expect(validateConfigDocument({ Listeners: [{ ...withoutProtocol, Protocols: ['wg'], WireGuard: { AllowUnknownPeers: true } }] })).toEqual([]);
+    expect(validateConfigDocument(withListener({ Protocols: ['udp'] }))).toEqual([]);
+  });
+
+  test.each<[string, Record<string, unknown>, string[]]>([
+    ['Protocols holds two protocols', { Protocols: ['udp', 'wg'] }, [
+      'Listeners[0].Protocols: ["udp","wg"] holds 2 protocols (allowed: exactly one of udp, wg, e.g. ["udp"]: a Listener speaks one protocol; define one Listener per protocol)',
+    ]],
+    ['Protocols is empty', { Protocols: [] }, [
+      'Listeners[0].Protocols: [] holds 0 protocols (allowed: exactly one of udp, wg, e.g. ["udp"]: a Listener speaks one protocol; define one Listener per protocol)',
+    ]],
+    ['Protocols names an unknown protocol', { Protocols: ['tcp'] }, ['Listeners[0].Protocols[0]: "tcp" is not a protocol (allowed: udp, wg)']],
+    ['Protocols is a string', { Protocols: 'udp' }, ['Listeners[0].Protocols: "udp" is not an array (allowed: an array)']],
+    ['Protocol and Protocols disagree', { Protocol: 'udp', Protocols: ['wg'] }, ['Listeners[0].Protocol: "udp" differs from Protocols[0] "wg" (allowed: Protocol or Protocols, or both naming the same protocol)']],
+    ['neither Protocol nor Protocols', { Protocol: undefined }, ['Listeners[0].Protocol: missing (required; allowed: udp, wg)']],
+  ])('fails if %s', (_name, patch, errors) => {
+    expect(validateConfigDocument(withListener(patch))).toEqual(errors);
+  });
+
+  test('a WireGuard peer may leave AllowedIPs out (every address, as Proxylity)', () => {
+    expect(validateConfigDocument(withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY }] } }))).toEqual([]);
+  });
+
   test.each<[string, unknown, string[]]>([
     ['the document is not an object', [], ['(document): an array is not an object (allowed: an object with Listeners, PacketSources)']],
     ['Listeners is missing', {}, ['Listeners: missing (required; allowed: an array)']],
@@ -81,7 +107,7 @@ describe('validateConfigDocument', () => {
     ['the port is missing', withListener({ Port: undefined }), ['Listeners[0].Port: missing (required; allowed: integer 1–65535)']],
     ['the name has bad characters', withListener({ Name: 'de mo' }), ['Listeners[0].Name: "de mo" is not a valid name (allowed: 1–64 characters of A-Z a-z 0-9 _ -)']],
     ['the protocol is unknown', withListener({ Protocol: 'tcp' }), ['Listeners[0].Protocol: "tcp" is not a protocol (allowed: udp, wg)']],
-    ['a field name is misspelled', withListener({ Formater: 'hex' }), ['Listeners[0].Formater: unknown field (allowed: Name, Protocol, Port, BindAddress, Domain, PublicAddress, Formatter, Destinations, ClientRestrictions, EgressAllowedNetworks, MaxPayloadBytes, ReplyTagTtlSeconds, WireGuard)']],
+    ['a field name is misspelled', withListener({ Formater: 'hex' }), ['Listeners[0].Formater: unknown field (allowed: Name, Protocol, Protocols, Port, BindAddress, Domain, PublicAddress, Formatter, Destinations, ClientRestrictions, EgressAllowedNetworks, MaxPayloadBytes, ReplyTagTtlSeconds, WireGuard)']],
     ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8, coap)']],
     ['BindAddress is not an IP', withListener({ BindAddress: 'localhost' }), ['Listeners[0].BindAddress: "localhost" is not an IP address (allowed: IPv4 dotted quad or IPv6)']],
     ['Domain is not a host name', withListener({ Domain: 'a b' }), ['Listeners[0].Domain: "a b" is not a host name (allowed: DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters)']],
@@ -97,7 +123,7 @@ describe('validateConfigDocument', () => {
     ['HomeRegion has a three-digit number', { Listeners: [listener], PacketSources: [{ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo', HomeRegion: 'us-east-100' }] }, ['PacketSources[0].HomeRegion: "us-east-100" is not a region (allowed: a region name such as us-east-1)']],
     ['WireGuard is set on a udp Listener', withListener({ WireGuard: {} }), ['Listeners[0].WireGuard: an object is set on a Listener with Protocol "udp" (allowed: WireGuard only when Protocol is wg)']],
     ['a WireGuard private key is malformed', withListener({ Protocol: 'wg', WireGuard: { PrivateKey: 'short' } }), ['Listeners[0].WireGuard.PrivateKey: not valid (allowed: 44 characters of base64 encoding 32 bytes)']],
-    ['a WireGuard peer has no AllowedIPs', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY }] } }), ['Listeners[0].WireGuard.Peers[0].AllowedIPs: missing (required; allowed: an array)']],
+    ['a WireGuard peer\'s AllowedIPs is not an array', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY, AllowedIPs: '10.0.0.1/32' }] } }), ['Listeners[0].WireGuard.Peers[0].AllowedIPs: "10.0.0.1/32" is not an array (allowed: an array)']],
     ['a WireGuard peer endpoint has no port', withListener({ Protocol: 'wg', WireGuard: { Peers: [{ PublicKey: KEY, AllowedIPs: [], Endpoint: 'vpn.example.com' }] } }), ['Listeners[0].WireGuard.Peers[0].Endpoint: "vpn.example.com" is not an endpoint (allowed: host:port or [IPv6]:port with port 1–65535)']],
     ['Destinations is missing', withListener({ Destinations: undefined }), ['Listeners[0].Destinations: missing (required; allowed: an array)']],
     ['a destination type is unknown', withListener({ Destinations: [{ Name: 'k', Type: 'kinesis' }] }), ['Listeners[0].Destinations[0].Type: "kinesis" is not a destination type (allowed: lambda, sqs, local, log, logs, s3, dynamodb)']],

@@ -46,7 +46,7 @@ describe('DynamoDbDestination against a real DynamoDB API (dynalite)', () => {
       sk: '2026-03-11T14:23:01.412Z#tag0',
       ...JSON.parse(batch[0].json),
     });
-    expect(first).toMatchObject({ Remote: { IpAddress: '203.0.113.5', Port: 4000 }, Local: { Domain: 'telemetry', Port: 5555 }, Data: '00ab', Formatter: 'hex' });
+    expect(first).toMatchObject({ Remote: { IpAddress: '203.0.113.5', Port: 4000 }, Local: { Domain: 'telemetry', Port: 5555 }, Data: '00AB', Formatter: 'hex' });
   });
 
   test('key attribute names are configurable; IPv6 clients are written in brackets', async () => {

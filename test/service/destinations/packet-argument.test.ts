@@ -38,7 +38,7 @@ describe('packet arguments: the bytes an expression selects, rendered with the a
 
   test('a payload shorter than the expression expects picks the other branch', () => {
     const group = compilePacketArgument({ expression: '[0] == 0xFE ? [3:5] : ([0] == 0xFD ? [5:7] : 0xFFFF)', formatter: 'hex' }, 'MessageGroupIdExpression');
-    expect(group(Buffer.from([0xfd, 0, 0, 0, 0, 0x0a, 0x0b]))).toBe('0a0b');
+    expect(group(Buffer.from([0xfd, 0, 0, 0, 0, 0x0a, 0x0b]))).toBe('0A0B');
     expect(String(group(Buffer.alloc(0))).toLowerCase()).toBe('ffff');
   });
 

@@ -72,7 +72,7 @@ describe('SQS destination options against a real SQS API (fauxqs)', () => {
 
     const hex = destination(arn, { SendRaw: true }, 'hex');
     expect(await hex.deliver([packet(Buffer.from([0xde, 0xad]), 'hex', 3)])).toEqual({});
-    expect((await receive(url, 1))[0].Body).toBe('dead');
+    expect((await receive(url, 1))[0].Body).toBe('DEAD');
   });
 
   test('a FIFO queue gets group and deduplication ids from the payload expressions, in their Formatters', async () => {

@@ -75,6 +75,34 @@ describe('IngressPipeline over a real UDP socket', () => {
     }
   });
 
+  test.each<[string, number | undefined, number]>([
+    ['15 minutes by default (the longest Lambda run)', undefined, 900],
+    ['ReplyTagTtlSeconds when the Listener sets it', 3600, 3600],
+  ])('a reply Tag stays valid %s', async (_name, ttl, seconds) => {
+    const dest = new RecordingDestination('rec');
+    const record: ListenerRecord = {
+      Name: 'ttl',
+      Protocol: 'udp',
+      Port: 0,
+      Destinations: [{ Name: 'rec', Type: 'log', Batching: fast }],
+      ...(ttl !== undefined ? { ReplyTagTtlSeconds: ttl } : {}),
+    };
+    const { listener, pipeline, tags } = await startListener(record, [dest]);
+    const client = await UdpClient.open();
+    try {
+      const before = Date.now();
+      await client.send(Buffer.from('x'), listener.port);
+      await eventually(() => dest.batches.length === 1, 5000, 'a batch');
+      const target = tags.decode(dest.batches[0][0].Tag) as { expiresAt: number };
+      expect(target.expiresAt).toBeGreaterThanOrEqual(before + (seconds - 1) * 1000);
+      expect(target.expiresAt).toBeLessThanOrEqual(Date.now() + seconds * 1000 + 1000);
+    } finally {
+      await client.close();
+      await pipeline.close();
+      await listener.close();
+    }
+  });
+
   test('a payload a destination\'s Formatter cannot represent is an InvalidData failure there, delivered elsewhere', async () => {
     const ascii = new RecordingDestination('ascii');
     const raw = new RecordingDestination('raw');
@@ -90,7 +118,7 @@ describe('IngressPipeline over a real UDP socket', () => {
       await client.send(Buffer.from('caf\u00e9', 'utf8'), listener.port);
       await eventually(() => raw.batches.length === 1, 5000, 'the hex batch');
       await failures.waitFor(1);
-      expect(raw.batches[0][0].Data).toBe('636166c3a9');
+      expect(raw.batches[0][0].Data).toBe('636166C3A9'); // hex is written upper-case (Proxylity's rule)
       expect(ascii.batches).toEqual([]);
       expect(failures.records).toHaveLength(1);
       expect(failures.records[0].failure).toEqual({
@@ -123,7 +151,7 @@ describe('IngressPipeline over a real UDP socket', () => {
       await client.send('second', listener.port);
       await eventually(() => a.batches.flat().length === 2 && b.batches.flat().length === 2, 5000, 'both destinations');
       const [pa, pb] = [a.batches.flat()[0], b.batches.flat()[0]];
-      expect(pa.Data).toBe(Buffer.from('héllo').toString('hex'));
+      expect(pa.Data).toBe(Buffer.from('héllo').toString('hex').toUpperCase());
       expect(pa.Formatter).toBe('hex');
       expect(pb.Data).toBe('héllo');
       expect(pb.Formatter).toBe('utf8');

@@ -46,6 +46,12 @@ describe('parseSourcedEntry', () => {
     });
   });
 
+  test('an empty Remote.PeerKey names no peer', () => {
+    expect(parse({ Data: 'aGk=', Remote: { Address: '203.0.113.5', Port: 4567, PeerKey: '' } })).toEqual({
+      data: Buffer.from('hi'), address: '203.0.113.5', port: 4567, peerKey: undefined, inner: undefined,
+    });
+  });
+
   test('Remote.IP is a synonym of Remote.Address; Formatter, PeerKey and Inner are taken', () => {
     const inner = { SourceAddress: '10.0.0.1', SourcePort: 5683, DestinationAddress: '10.0.0.2', DestinationPort: 5684 };
     expect(parse({ Data: '6869', Formatter: 'hex', Remote: { IP: '2001:db8::1', Port: 9, PeerKey: PEER }, Inner: inner })).toEqual({

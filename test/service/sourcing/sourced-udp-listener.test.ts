@@ -65,6 +65,19 @@ test('both formats leave from the Listener address and port', async () => {
   }
 });
 
+test('an empty Remote.PeerKey is ignored on a plain Listener: the packet is sent', async () => {
+  const { listener, processor, failures } = await setup();
+  try {
+    expect(await processor.handle(notification({ Messages: [{ Data: 'b25l', Remote: { Address: '127.0.0.1', Port: receiver.port, PeerKey: '' } }] })))
+      .toEqual({ sent: 1, failed: 0 });
+    const [got] = await receiver.waitFor(1);
+    expect(got.data.toString()).toBe('one');
+    expect(failures.records).toEqual([]);
+  } finally {
+    await listener.close();
+  }
+});
+
 test('IPv6 Listener sends to an IPv6 remote', async () => {
   const v6 = await Receiver.open('::1');
   const { listener, processor } = await setup({ bind: '::1' });

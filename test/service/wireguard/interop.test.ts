@@ -132,7 +132,7 @@ describeInterop(`WireGuard interop with wireguard-go${skipReason ? ` (skipped: $
     Port: 0,
     BindAddress: UNDER_GW,
     Destinations: [],
-    WireGuard: { PrivateKey: gatewayPrivate, Peers: peers },
+    WireGuard: { PrivateKey: gatewayPrivate, Peers: peers, DecapsulatedDelivery: true },
   });
   const toAgent = {
     SourceAddress: TUN_GW, SourcePort: 9999, DestinationAddress: TUN_PEER, DestinationPort: AGENT_PORT, Version: 4 as const, Protocol: 17,

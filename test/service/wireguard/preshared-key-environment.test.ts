@@ -19,7 +19,7 @@ const clientKey = publicKeyOf(clientPrivate);
 const psk = Buffer.alloc(32, 7).toString('base64');
 
 function record(wg: WireGuardRecord): ListenerRecord {
-  return { Name: 'wg-psk', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: { PrivateKey: gatewayPrivate, ...wg } };
+  return { Name: 'wg-psk', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: { PrivateKey: gatewayPrivate, DecapsulatedDelivery: true, ...wg } };
 }
 
 function listenerWith(wg: WireGuardRecord, env: NodeJS.ProcessEnv, sink: IngressSink = { accept: () => undefined }): WireGuardListener {

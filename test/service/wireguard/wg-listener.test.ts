@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_TO_GATEWAY, Delivered, RecordingOutput } from './helpers';
+import { parseIpAddress } from '../../../lib/private/network';
 import type { ListenerRecord } from '../../../lib/private/records';
 import type { Failure, InboundDatagram, IngressSink, ListenerHandle } from '../../../service/contracts';
 import { EgressPolicy } from '../../../service/egress/egress-policy';
@@ -14,6 +15,7 @@ import { FlowTable } from '../../../service/egress/flow-table';
 import { ReplyRouter } from '../../../service/replies/reply-router';
 import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { WireGuardDevice } from '../../../service/wireguard/device';
+import { internetChecksum, udpPacketLength, writeUdpPacket } from '../../../service/wireguard/inner-packet';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { WireGuardListener, WireGuardListenerOptions } from '../../../service/wireguard/wg-listener';
 import { CapturingFailureReporter, eventually, silentLogger } from '../helpers';
@@ -27,23 +29,24 @@ class CapturingSink implements IngressSink {
 
 /** A WireGuard client on a loopback socket. */
 class Client {
-  static async open(gatewayKey: string, gatewayPort: number, privateKey = generatePrivateKey()): Promise<Client> {
+  static async open(gatewayKey: string, gatewayPort: number, privateKey = generatePrivateKey(), decapsulated = true): Promise<Client> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-    return new Client(socket, privateKey, gatewayKey, gatewayPort);
+    return new Client(socket, privateKey, gatewayKey, gatewayPort, decapsulated);
   }
 
   readonly output = new RecordingOutput();
   readonly device: WireGuardDevice;
   readonly publicKey: string;
 
-  private constructor(readonly socket: Socket, privateKey: string, readonly gatewayKey: string, gatewayPort: number) {
+  private constructor(readonly socket: Socket, privateKey: string, readonly gatewayKey: string, gatewayPort: number, decapsulated: boolean) {
     this.publicKey = publicKeyOf(privateKey);
     this.output.onTransmit = (wire) => socket.send(wire.data, wire.port, wire.address);
     this.device = new WireGuardDevice({
       privateKey,
       peers: [{ publicKey: gatewayKey, allowedIps: ['10.99.0.1/32'], endpoint: `127.0.0.1:${gatewayPort}` }],
       output: this.output,
+      decapsulatedDelivery: decapsulated,
     });
     socket.on('message', (msg, rinfo) => this.device.receive(msg, rinfo.address, rinfo.port));
   }
@@ -66,8 +69,9 @@ class Client {
   }
 }
 
+/** A Listener record; these tests speak of decapsulated delivery unless `wg` says otherwise (the record's default is whole IP packets). */
 function record(wg: ListenerRecord['WireGuard'], extra: Partial<ListenerRecord> = {}): ListenerRecord {
-  return { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: wg, ...extra };
+  return { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: wg && { DecapsulatedDelivery: true, ...wg }, ...extra };
 }
 
 describe('WireGuardListener on loopback', () => {
@@ -242,6 +246,125 @@ describe('WireGuardListener on loopback', () => {
     expect(sink.datagrams[0].inner).toBeUndefined();
     expect(sink.datagrams[0].data).toHaveLength(20 + 8 + 5);
     expect(sink.datagrams[0].data[0]).toBe(0x45);
+  });
+
+  test('a peer without AllowedIPs may use any inner address', async () => {
+    await start({}, { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: clientKey }] });
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.device.send(client.gatewayKey, Buffer.from('v4'), { ...CLIENT_TO_GATEWAY, SourceAddress: '192.0.2.77' });
+    client.device.send(client.gatewayKey, Buffer.from('other'), { ...CLIENT_TO_GATEWAY, SourceAddress: '172.16.5.5' });
+    await eventually(() => sink.datagrams.length === 2, 5000, 'both datagrams');
+    expect(sink.datagrams.map((d) => [d.data.toString(), d.inner?.SourceAddress])).toEqual([['v4', '192.0.2.77'], ['other', '172.16.5.5']]);
+    expect(failures.records).toEqual([]);
+  });
+
+  test('by default (Proxylity\'s rule) the sink gets the whole inner IP packet, and a whole IP packet in reply reaches the client', async () => {
+    sink = new CapturingSink();
+    failures = new CapturingFailureReporter();
+    listener = new WireGuardListener({
+      // no DecapsulatedDelivery: the record's default applies
+      record: { Name: 'wg-test', Protocol: 'wg', Port: 0, BindAddress: '127.0.0.1', Destinations: [], WireGuard: { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'] }] } },
+      sink,
+      logger: silentLogger,
+      failures,
+      defaultBindAddress: '127.0.0.1',
+      egress: new EgressPolicy({ allowLoopback: true }),
+    });
+    await listener.start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('ping');
+    await eventually(() => sink.datagrams.length === 1);
+    const received = sink.datagrams[0];
+    expect(received.inner).toBeUndefined();
+    expect(received.data).toHaveLength(20 + 8 + 4);
+    expect(received.data[0]).toBe(0x45);
+    // the destination answers with a whole IP packet: the request's flow, reversed
+    const reply = Buffer.alloc(udpPacketLength(4, 4));
+    writeUdpPacket(reply, 0, {
+      source: parseIpAddress(CLIENT_TO_GATEWAY.DestinationAddress)!,
+      destination: parseIpAddress(CLIENT_TO_GATEWAY.SourceAddress)!,
+      sourcePort: CLIENT_TO_GATEWAY.DestinationPort,
+      destinationPort: CLIENT_TO_GATEWAY.SourcePort,
+    }, Buffer.from('pong'));
+    const done = jest.fn();
+    listener.send({ data: reply, address: received.remoteAddress, port: received.remotePort, peerKey: received.peerKey }, done);
+    await eventually(() => client!.delivered.length === 1, 5000, 'the reply');
+    expect(done).toHaveBeenCalledWith(undefined);
+    expect(client.delivered[0].data.toString()).toBe('pong');
+    expect(client.delivered[0].inner).toMatchObject({ SourceAddress: '10.99.0.1', DestinationAddress: '10.99.0.2', DestinationPort: CLIENT_TO_GATEWAY.SourcePort });
+  });
+});
+
+describe('whole IP packets by default: an ICMP echo, as Proxylity\'s wireguard-echo example answers it', () => {
+  /** An IPv4 ICMP echo request or reply (`type` 8 or 0) with both checksums. */
+  function icmpEcho(type: 0 | 8, source: string, destination: string, id: number, sequence: number, payload: Buffer): Buffer {
+    const packet = Buffer.alloc(20 + 8 + payload.length);
+    packet[0] = 0x45;
+    packet.writeUInt16BE(packet.length, 2);
+    packet[8] = 64;
+    packet[9] = 1; // ICMP
+    parseIpAddress(source)!.copy(packet, 12);
+    parseIpAddress(destination)!.copy(packet, 16);
+    packet.writeUInt16BE(internetChecksum(packet, 0, 20), 10);
+    packet[20] = type;
+    packet.writeUInt16BE(id, 24);
+    packet.writeUInt16BE(sequence, 26);
+    payload.copy(packet, 28);
+    packet.writeUInt16BE(internetChecksum(packet, 20, packet.length), 22);
+    return packet;
+  }
+
+  /** What an echo handler does with a whole IP packet: swap the addresses, make the request a reply, fix the checksums. */
+  function echoReply(request: Buffer): Buffer {
+    const reply = Buffer.from(request);
+    request.copy(reply, 12, 16, 20);
+    request.copy(reply, 16, 12, 16);
+    reply.writeUInt16BE(0, 10);
+    reply.writeUInt16BE(internetChecksum(reply, 0, 20), 10);
+    reply[20] = 0;
+    reply.writeUInt16BE(0, 22);
+    reply.writeUInt16BE(internetChecksum(reply, 20, reply.length), 22);
+    return reply;
+  }
+
+  test('a ping through the tunnel reaches the sink whole, and the echo reply built from it reaches the peer', async () => {
+    const gatewayPrivate = generatePrivateKey();
+    const clientPrivate = generatePrivateKey();
+    const received: InboundDatagram[] = [];
+    const listener = new WireGuardListener({
+      record: {
+        Name: 'wg-echo',
+        Protocol: 'wg',
+        Port: 0,
+        BindAddress: '127.0.0.1',
+        Destinations: [],
+        WireGuard: { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: publicKeyOf(clientPrivate) }] },
+      },
+      sink: { accept: (_listener, datagram) => received.push(datagram) },
+      logger: silentLogger,
+      failures: new CapturingFailureReporter(),
+      defaultBindAddress: '127.0.0.1',
+      egress: new EgressPolicy({ allowLoopback: true }),
+    });
+    await listener.start();
+    const client = await Client.open(listener.publicKey!, listener.port, clientPrivate, false);
+    try {
+      const request = icmpEcho(8, '10.99.0.2', '10.99.0.1', 0x1234, 1, Buffer.from('ping-payload'));
+      client.device.send(client.gatewayKey, request);
+      await eventually(() => received.length === 1, 5000, 'the echo request');
+      expect(received[0].data).toEqual(request);
+      expect(received[0].inner).toBeUndefined();
+
+      const done = jest.fn();
+      const { remoteAddress, remotePort, peerKey } = received[0];
+      listener.send({ data: echoReply(received[0].data), address: remoteAddress, port: remotePort, peerKey }, done);
+      await eventually(() => client.delivered.length === 1, 5000, 'the echo reply');
+      expect(done).toHaveBeenCalledWith(undefined);
+      expect(client.delivered[0].data).toEqual(icmpEcho(0, '10.99.0.1', '10.99.0.2', 0x1234, 1, Buffer.from('ping-payload')));
+    } finally {
+      await client.close();
+      await listener.close();
+    }
   });
 });
 
