@@ -23,6 +23,7 @@ import { destinationFormatter, IngressPipeline } from './ingress/ingress-pipelin
 import { createListener, ListenerConstructor, ListenerDependencies } from './listener-factory';
 import { ReplyRouter } from './replies/reply-router';
 import { ReplyTagCodec } from './replies/reply-tags';
+import type { PeerDirectory } from './wireguard/fleet-sessions';
 import type { GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
 
 export interface GatewayOptions {
@@ -68,6 +69,8 @@ export interface GatewayOptions {
   readonly listenerFactory?: ListenerConstructor;
   /** @default - a new FlowTable with the load balancer's 120 s idle timeout */
   readonly flows?: FlowTable;
+  /** In a fleet: where WireGuard Listeners record their sessions and find peers by endpoint. @default - none */
+  readonly peerDirectory?: PeerDirectory;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -138,6 +141,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       deniedNetworks: options.deniedNetworks ?? [],
       defaultBindAddress: options.defaultBindAddress ?? (options.local ? '127.0.0.1' : '0.0.0.0'),
       local: options.local,
+      peerDirectory: options.peerDirectory,
     };
     this.destinationContext = {
       region: options.region,

@@ -176,7 +176,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     sqsClient: sqs,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
     // a datagram that starts a flow makes this member its owner in the fleet directory
-    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port) }) } : {}),
+    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey) }) } : {}),
+    // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
+    ...(fleetOn ? {
+      peerDirectory: {
+        claimPeer: (listener: string, peerKey: string, address: string, port: number) => fleet?.directory.claimPeer(listener, peerKey, address, port),
+        peerAt: (listener: string, address: string, port: number, done: (peerKey: string | undefined) => void) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
+      },
+    } : {}),
   });
   if (fleetOn) {
     const identity = await (options.memberIdentity ?? (() => resolveMemberIdentity(process.env)))();

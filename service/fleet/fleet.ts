@@ -13,10 +13,14 @@
  *
  * Serving a relayed entry ({@link Fleet.serve}): sent from the Listener only while this member
  * owns the flow (NotOwner otherwise), through the Listener's own egress rules.
+ *
+ * WireGuard: an entry with a PeerKey for a WireGuard Listener belongs to the member holding the
+ * peer's session (the peer item, `peer#`), not to the flow of the entry's Remote address; that
+ * member encrypts it with its session. Same lookups, retries and answers as for flows.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { flowItemKey } from '../../lib/private/fleet';
+import { flowItemKey, peerItemKey } from '../../lib/private/fleet';
 import type { EgressDatagram, Failure, ListenerHandle, ListenerRegistry, MetricsRecorder, SendCallback } from '../contracts';
 import { FleetDirectory } from './directory';
 import type { MemberIdentity } from './member';
@@ -60,6 +64,8 @@ interface Routing {
   readonly datagram: EgressDatagram;
   readonly entry: RoutedEntry;
   readonly key: string;
+  /** The entry's WireGuard peer, when it is routed by its session rather than its flow. */
+  readonly peerKey: string | undefined;
   /** Epoch ms: end of the retry budget or the entry's TTL, whichever is first. */
   readonly giveUpAt: number;
   readonly done: SendCallback;
@@ -133,14 +139,15 @@ export class Fleet implements EntryRouter {
     await this.membership.stop();
   }
 
-  /** A datagram created a flow new to this member: it is the owner now. */
-  claimFlow(listener: string, address: string, port: number): void {
-    this.directory.claimFlow(listener, address, port);
+  /** A datagram created a flow new to this member: it is the owner now (`peerKey`: the WireGuard peer that sent it). */
+  claimFlow(listener: string, address: string, port: number, peerKey?: string): void {
+    this.directory.claimFlow(listener, address, port, peerKey);
   }
 
   /** {@link EntryRouter}: sends `datagram` from its flow's owner. */
   send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
-    if (this.options.flows.isActive(listener.name, datagram.address, datagram.port)) {
+    const peerKey = bySession(listener, datagram);
+    if (this.isOwner(listener, datagram, peerKey)) {
       listener.send(datagram, done);
       return;
     }
@@ -149,7 +156,8 @@ export class Fleet implements EntryRouter {
       listener,
       datagram,
       entry,
-      key: flowItemKey(listener.name, datagram.address, datagram.port),
+      key: peerKey === undefined ? flowItemKey(listener.name, datagram.address, datagram.port) : peerItemKey(listener.name, peerKey),
+      peerKey,
       giveUpAt: entry.deadline > 0 ? Math.min(entry.deadline, budgetEnd) : budgetEnd,
       done,
       delayMs: FIRST_RETRY_MS,
@@ -169,20 +177,26 @@ export class Fleet implements EntryRouter {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(request.deadline).toISOString()} before the entry reached its flow's owner; not sent` } });
       return;
     }
-    if (!this.options.flows.isActive(request.listener, request.address, request.port)) {
+    const datagram = { data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner };
+    if (!this.isOwner(listener, datagram, bySession(listener, datagram))) {
       answer({ outcome: RelayOutcome.NotOwner });
       return;
     }
     this.options.logger.debug('relayed entry sent for another member', { from: sender, messageId: request.messageId, index: request.index });
     listener.send(
-      { data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner },
+      datagram,
       (failure) => answer(failure ? { outcome: RelayOutcome.Failed, failure } : { outcome: RelayOutcome.Sent }),
     );
   }
 
+  /** Whether this member sends `datagram` itself: it holds the peer's session (`peerKey`), or else owns the flow. */
+  private isOwner(listener: ListenerHandle, datagram: EgressDatagram, peerKey: string | undefined): boolean {
+    if (peerKey !== undefined) return listener.holdsSession!(peerKey);
+    return this.options.flows.isActive(listener.name, datagram.address, datagram.port);
+  }
+
   private route(r: Routing): void {
-    const { flows } = this.options;
-    if (flows.isActive(r.listener.name, r.datagram.address, r.datagram.port)) {
+    if (this.isOwner(r.listener, r.datagram, r.peerKey)) {
       r.listener.send(r.datagram, r.done);
       return;
     }
@@ -256,10 +270,22 @@ export class Fleet implements EntryRouter {
     if (entry.deadline > 0 && now + r.delayMs > entry.deadline) {
       return { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(entry.deadline).toISOString()} while no fleet member owned the flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}; not sent` };
     }
+    if (r.peerKey !== undefined) {
+      return {
+        code: 'NoSession',
+        reason: `no fleet member holds a session of peer ${r.peerKey} on Listener ${listener.name}`
+          + (this.stopping ? ' (this member is stopping)' : ` (waited ${Math.round(this.budgetMs / 1000)} s): the peer must have spoken to the Listener recently (persistent keepalive ≤ 25 s)`),
+      };
+    }
     return {
       code: 'NoActiveFlow',
       reason: `no fleet member owns a flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}`
         + (this.stopping ? ' (this member is stopping)' : ` (waited ${Math.round(this.budgetMs / 1000)} s): the client must have sent to the Listener recently (keepalive ≤ 25 s)`),
     };
   }
+}
+
+/** The PeerKey an entry is routed by (a WireGuard Listener's entry naming its peer), or undefined: routed by its flow. */
+function bySession(listener: ListenerHandle, datagram: EgressDatagram): string | undefined {
+  return listener.holdsSession !== undefined && typeof datagram.peerKey === 'string' && datagram.peerKey !== '' ? datagram.peerKey : undefined;
 }

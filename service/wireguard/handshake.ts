@@ -68,6 +68,8 @@ export interface HandshakeSettings {
   transmit(datagram: Buffer, address: string, port: number): void;
   /** A handshake completed and a new session is ready (observability). */
   completed?(peerKey: string, initiator: boolean): void;
+  /** A handshake message of `peer` authenticated (an accepted initiation, or a response to ours). */
+  authenticated?(peer: Peer): void;
   /** The initiator has a new current session: send what waited for it, or a keepalive confirming it. */
   sendOnNewSession(peer: Peer, now: number): void;
 }
@@ -137,6 +139,7 @@ export class Handshakes {
     const now = this.settings.clock.now();
     const keypair = new Keypair(keys.sendKey, keys.receiveKey, message.receiver, message.sender, now, true);
     peer.initiation = undefined;
+    this.settings.authenticated?.(peer);
     // Initiator: the new keys are current at once; the old current (or an unconfirmed next) becomes previous.
     if (peer.next) {
       if (peer.current) indices.retire(peer.current);
@@ -205,6 +208,7 @@ export class Handshakes {
     // One slot per peer, overwritten by each accepted initiation.
     (peer.lastTimestamp ??= Buffer.allocUnsafe(finished.timestamp.length)).set(finished.timestamp);
     peer.lastInitiationConsumedAt = now;
+    this.settings.authenticated?.(peer);
 
     const localIndex = indices.allocate();
     const response = createResponse(finished.state, peer.identity, localIndex, message.sender);
