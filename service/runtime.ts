@@ -29,6 +29,7 @@ import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './s
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
+import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -163,6 +164,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
   }
 
+  // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
+  const peerDirectory: PeerDirectory | undefined = fleetOn ? {
+    claimPeer: (listener, peerKey, address, port) => fleet?.directory.claimPeer(listener, peerKey, address, port),
+    peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
+  } : undefined;
   const gateway = new Gateway({
     config,
     region: options.region,
@@ -176,14 +182,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     sqsClient: sqs,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
     // a datagram that starts a flow makes this member its owner in the fleet directory
-    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey) }) } : {}),
-    // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
-    ...(fleetOn ? {
-      peerDirectory: {
-        claimPeer: (listener: string, peerKey: string, address: string, port: number) => fleet?.directory.claimPeer(listener, peerKey, address, port),
-        peerAt: (listener: string, address: string, port: number, done: (peerKey: string | undefined) => void) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
-      },
-    } : {}),
+    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (...flow) => fleet?.claimFlow(...flow) }) } : {}),
+    peerDirectory,
   });
   if (fleetOn) {
     const identity = await (options.memberIdentity ?? (() => resolveMemberIdentity(process.env)))();
