@@ -31,9 +31,9 @@ import { CreateTopicCommand, MessageAttributeValue, PublishCommand, SNSClient, S
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientGroup, startClients } from './clients';
-import { startWireGuardPeer, WireGuardPeer } from './wireguard-peers';
 import { ECHO_FUNCTION } from './echo-handler';
 import { createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
+import { startWireGuardPeer, WireGuardPeer } from './wireguard-peers';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
 import { DEFAULT_RELAY_PORT, DIRECTORY_PARTITION_KEY } from '../../lib/private/fleet';
@@ -49,6 +49,7 @@ import {
 import { WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
 import { ServiceEnvironment } from '../../lib/private/service-environment';
 import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
+import type { InnerAddressing } from '../../service/contracts';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 export type { FlowOwner } from './network';
@@ -100,7 +101,7 @@ export interface SourcedEntry {
   readonly Formatter?: string;
   readonly TtlSeconds?: number;
   /** Inner addressing (WireGuard Listener with decapsulated delivery). */
-  readonly Inner?: Readonly<Record<string, string | number>>;
+  readonly Inner?: Readonly<Partial<InnerAddressing>>;
 }
 
 /** A packet the gateway delivered to the SQS ingress queue. */
@@ -470,7 +471,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         return group;
       },
       async wireGuardPeer(index, peerOptions = {}) {
-        const peer = await startWireGuardPeer(network, index, { gatewayPublicKey: publicKeyOf(wgPrivateKey), port: WG_LISTENER.port, ...peerOptions });
+        const gatewayPublicKey = publicKeyOf(wgPrivateKey);
+        const peer = await startWireGuardPeer(network, index, { gatewayPublicKey, port: WG_LISTENER.port, ...peerOptions });
         wireGuardPeers.push(peer);
         return peer;
       },
@@ -516,7 +518,12 @@ async function writeRecords(
 }
 
 /** Writes one more PacketSource item, as the registration function does. */
-async function writeSourceRecord(dynamo: DynamoDBClient, table: { Region: string; TableName: string }, stackId: string, source: PacketSourceRecord): Promise<void> {
+async function writeSourceRecord(
+  dynamo: DynamoDBClient,
+  table: { Region: string; TableName: string },
+  stackId: string,
+  source: PacketSourceRecord,
+): Promise<void> {
   const errors = validatePacketSourceRecord(source, 'PacketSource');
   if (errors.length > 0) throw new Error(`the lab's PacketSource record for ${source.ListenerName} is invalid: ${errors.join('; ')}`);
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });

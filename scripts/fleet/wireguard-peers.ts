@@ -36,6 +36,16 @@ export interface TunnelDatagram {
   readonly data: Buffer;
 }
 
+/** Inner addressing of a datagram from the gateway's tunnel address to a peer's agent (a sourced entry's `Inner`). */
+export interface InnerFromGateway {
+  readonly SourceAddress: string;
+  readonly SourcePort: number;
+  readonly DestinationAddress: string;
+  readonly DestinationPort: number;
+  readonly Version: 4;
+  readonly Protocol: 17;
+}
+
 /** One running WireGuard peer. */
 export interface WireGuardPeer {
   /** 1-based peer number. */
@@ -51,7 +61,7 @@ export interface WireGuardPeer {
   /** Epoch ms of the latest completed handshake as wg reports it; 0 before the first. */
   latestHandshake(): number;
   /** The Inner addressing of a sourced packet from the gateway to this peer's agent. */
-  innerFromGateway(sourcePort?: number): { SourceAddress: string; SourcePort: number; DestinationAddress: string; DestinationPort: number; Version: 4; Protocol: 17 };
+  innerFromGateway(sourcePort?: number): InnerFromGateway;
   stop(): Promise<void>;
 }
 
@@ -166,7 +176,12 @@ export async function startWireGuardPeer(network: LabNetwork, index: number, opt
         return Number.isFinite(seconds) ? seconds * 1000 : 0;
       },
       innerFromGateway: (sourcePort = 9999) => ({
-        SourceAddress: GATEWAY_TUNNEL_ADDRESS, SourcePort: sourcePort, DestinationAddress: tunnelAddress, DestinationPort: PEER_AGENT_PORT, Version: 4, Protocol: 17,
+        SourceAddress: GATEWAY_TUNNEL_ADDRESS,
+        SourcePort: sourcePort,
+        DestinationAddress: tunnelAddress,
+        DestinationPort: PEER_AGENT_PORT,
+        Version: 4,
+        Protocol: 17,
       }),
       stop,
     };
