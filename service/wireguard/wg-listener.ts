@@ -83,7 +83,10 @@ export class WireGuardListener extends SocketListener implements ManagedListener
         initiate: (peerKey, address, port) => this.device?.initiateTo(peerKey, address, port) ?? { code: 'SendFailed', reason: `Listener ${this.name} is not running` },
         endpointOf: (peerKey) => this.device?.peerStatus(peerKey)?.endpoint,
         refused: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
-        initiated: (peerKey, address, port) => this.options.logger.debug('WireGuard handshake initiated to a peer without a session here', { listener: this.name, peerKey, address, port }),
+        initiated: (peerKey, address, port) => {
+          this.options.metrics?.increment(MetricName.WireGuardSessionsResumed, 1, { [MetricDimension.Listener]: this.name });
+          this.options.logger.debug('WireGuard handshake initiated to a peer without a session here', { listener: this.name, peerKey, address, port });
+        },
       });
     }
   }

@@ -22,6 +22,18 @@ const NO_METRICS = { increment: () => undefined, observe: () => undefined };
 const PEER = publicKeyOf(generatePrivateKey());
 const TO_CLIENT = { SourceAddress: '10.99.0.1', SourcePort: 5683, DestinationAddress: '10.99.0.2', DestinationPort: 5683, Version: 4 as const, Protocol: 17 };
 
+/** Counts metric increments by name and dimensions. */
+class CountingMetrics {
+  readonly counts = new Map<string, number>();
+  increment(metric: string, value = 1, dimensions?: Record<string, string>): void {
+    const key = `${metric} ${JSON.stringify(dimensions ?? {})}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + value);
+  }
+  observe(): void {
+    // not recorded
+  }
+}
+
 /** A directory in memory that records what it is asked. */
 class MemoryDirectory implements PeerDirectory {
   readonly claims: string[] = [];
@@ -289,11 +301,13 @@ describe('a WireGuard Listener restarted in a fleet (dynalite directory, loopbac
     const flows = new FlowTable({ onNewFlow: (l, a, p, peerKey) => directory.claimFlow(l, a, p, peerKey) });
     const failures = new CapturingFailureReporter();
     const sink = new CapturingSink();
+    const metrics = new CountingMetrics();
     const listener = new WireGuardListener({
       record: { Name: 'wg-fleet', Protocol: 'wg', Port: port, BindAddress: '127.0.0.1', Destinations: [], WireGuard: wg },
       sink,
       logger: silentLogger,
       failures,
+      metrics,
       flows,
       requireActiveFlow: true,
       defaultBindAddress: '127.0.0.1',
@@ -304,7 +318,7 @@ describe('a WireGuard Listener restarted in a fleet (dynalite directory, loopbac
       },
     });
     await listener.start();
-    return { directory, listener, failures, sink };
+    return { directory, listener, failures, sink, metrics };
   }
 
   const item = async (tableName: string, pk: string): Promise<Record<string, unknown> | undefined> =>
@@ -346,6 +360,7 @@ describe('a WireGuard Listener restarted in a fleet (dynalite directory, loopbac
           await eventually(() => two.listener.holdsSession(client!.publicKey), 5000, 'a session initiated by the restarted member');
           expect(two.failures.records.map((r) => r.failure.code)).toEqual(['NoSession']);
           expect(two.listener.fleetSessions?.counters).toMatchObject({ lookups: 1, initiations: 1 });
+          expect(two.metrics.counts.get(`WireGuardSessionsResumed ${JSON.stringify({ Listener: 'wg-fleet' })}`)).toBe(1);
           await expect(push(two.listener, client.publicKey, 'pushed')).resolves.toBeUndefined();
           await eventually(() => client!.texts().includes('pushed'), 5000, 'the push at the client');
           await two.directory.flush();
