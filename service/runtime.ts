@@ -167,6 +167,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
   const peerDirectory: PeerDirectory | undefined = fleetOn ? {
     claimPeer: (listener, peerKey, address, port) => fleet?.directory.claimPeer(listener, peerKey, address, port),
+    claimFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
     peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
   } : undefined;
   const gateway = new Gateway({

@@ -236,7 +236,7 @@ export class WireGuardDevice {
   private allowUnknownPeers: boolean;
   private dynamicPeers = 0;
   private closed = false;
-  /** Public key of the peer whose handshake or transport message was the latest to authenticate in `receive`. */
+  /** Public key of the peer whose transport message or handshake response was the latest to authenticate in `receive`. */
   private lastPeer: string | undefined;
   private readonly nonce = Buffer.alloc(12);
   private readonly scratch = Buffer.alloc(MAX_INNER_PACKET_LENGTH + 16);
@@ -411,8 +411,9 @@ export class WireGuardDevice {
   }
 
   /**
-   * The peer whose message the latest `receive` authenticated (a transport message, an accepted
-   * initiation or a response to ours); undefined when that datagram did not authenticate.
+   * The peer whose message the latest `receive` authenticated: a transport message, or a response
+   * to our initiation. Undefined otherwise, also for an accepted initiation, which a replay can
+   * produce from any address and so proves nothing about where the peer is.
    */
   get lastReceivedPeerKey(): string | undefined {
     return this.lastPeer;

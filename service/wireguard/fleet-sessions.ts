@@ -4,7 +4,10 @@
  * to this member without one.
  *
  * Recording: a session established here (a completed handshake, either direction) or moved to a
- * new endpoint claims the peer's directory item (`peer#<listener>#<peerKey>` → owner, endpoint).
+ * new endpoint claims the peer's directory item (`peer#<listener>#<peerKey>` → owner, endpoint)
+ * and the flow item of its endpoint, naming the peer (`peerKey`): how a member finds the peer of an
+ * endpoint later. Both only from authenticated traffic (transport data, or the response to our
+ * initiation), never from an initiation, which can be replayed from anywhere.
  * A rekey by this member at the same endpoint writes nothing; a session that starts afresh here
  * (no earlier session of the peer was alive in this process) always writes, since another member
  * may have held the peer in between. Claims are coalesced by the directory and never awaited.
@@ -25,6 +28,8 @@ import type { InitiationOutcome } from './device';
 export interface PeerDirectory {
   /** This member now holds the session of `peerKey`, reached at `address:port`; never awaited. */
   claimPeer(listener: string, peerKey: string, address: string, port: number): void;
+  /** This member owns the flow from `address:port`, from which `peerKey` speaks; never awaited. */
+  claimFlow(listener: string, address: string, port: number, peerKey: string): void;
   /** The peer last recorded at `address:port` on `listener`, or undefined. */
   peerAt(listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void;
 }
@@ -106,6 +111,7 @@ export class FleetSessions {
     this.claimed.set(peerKey, text);
     this.counters.claims++;
     this.options.directory.claimPeer(this.options.listener, peerKey, endpoint.address, endpoint.port);
+    this.options.directory.claimFlow(this.options.listener, endpoint.address, endpoint.port, peerKey);
   }
 
   /** A transport message from `address:port` had no session here: find its peer and initiate, within the bounds. */

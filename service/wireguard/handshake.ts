@@ -68,7 +68,10 @@ export interface HandshakeSettings {
   transmit(datagram: Buffer, address: string, port: number): void;
   /** A handshake completed and a new session is ready (observability). */
   completed?(peerKey: string, initiator: boolean): void;
-  /** A handshake message of `peer` authenticated (an accepted initiation, or a response to ours). */
+  /**
+   * A response of `peer` to our initiation authenticated (proof the peer holds its key now; an
+   * initiation is no such proof: it can be replayed).
+   */
   authenticated?(peer: Peer): void;
   /** The initiator has a new current session: send what waited for it, or a keepalive confirming it. */
   sendOnNewSession(peer: Peer, now: number): void;
@@ -208,7 +211,6 @@ export class Handshakes {
     // One slot per peer, overwritten by each accepted initiation.
     (peer.lastTimestamp ??= Buffer.allocUnsafe(finished.timestamp.length)).set(finished.timestamp);
     peer.lastInitiationConsumedAt = now;
-    this.settings.authenticated?.(peer);
 
     const localIndex = indices.allocate();
     const response = createResponse(finished.state, peer.identity, localIndex, message.sender);

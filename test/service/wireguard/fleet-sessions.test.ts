@@ -39,8 +39,12 @@ class MemoryDirectory implements PeerDirectory {
   readonly claims: string[] = [];
   readonly asked: string[] = [];
   readonly peers = new Map<string, string>();
+  readonly flows: string[] = [];
   claimPeer(listener: string, peerKey: string, address: string, port: number): void {
     this.claims.push(`${listener} ${peerKey} ${address}:${port}`);
+  }
+  claimFlow(listener: string, address: string, port: number, peerKey: string): void {
+    this.flows.push(`${listener} ${address}:${port} ${peerKey}`);
   }
   peerAt(_listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void {
     this.asked.push(`${address}:${port}`);
@@ -93,6 +97,8 @@ describe('FleetSessions', () => {
     t.s.sessionAt(PEER, false); // rekey
     t.s.sessionAt(PEER, false); // rekey
     expect(t.directory.claims).toEqual([`wg ${PEER} 198.51.100.7:40000`]);
+    // the flow item of the endpoint names the peer, for a member that later receives its datagrams without a session
+    expect(t.directory.flows).toEqual([`wg 198.51.100.7:40000 ${PEER}`]);
     t.moveTo('198.51.100.7', 40001); // roamed
     t.s.sessionAt(PEER, false);
     t.s.sessionAt(PEER, false);
@@ -176,6 +182,24 @@ describe('WireGuardDevice in a fleet', () => {
     expect(pair.a.hasSession(pair.bKey)).toBe(true);
     expect(pair.a.initiateTo(pair.bKey, B_ADDRESS, B_PORT)).toBe('session');
     expect(pair.aOut.handshakes).toEqual([{ peerKey: pair.bKey, initiator: true }]);
+    pair.a.close();
+    pair.b.close();
+  });
+
+  test('an initiation names no peer (a replay can come from anywhere); the transport data confirming the session does', () => {
+    const pair = devicePair();
+    pair.link.bToA = false;
+    pair.b.send(pair.aKey, Buffer.from('one'), CLIENT_TO_GATEWAY);
+    const initiation = pair.bOut.sent[0].data;
+    expect(pair.a.receive(initiation, '203.0.113.99', 6666)).toBe('handshake');
+    expect(pair.a.lastReceivedPeerKey).toBeUndefined();
+    pair.link.bToA = true;
+    pair.bOut.onTransmit = (wire) => pair.a.receive(wire.data, B_ADDRESS, B_PORT);
+    pair.aOut.onTransmit = (wire) => pair.b.receive(wire.data, A_ADDRESS, A_PORT);
+    pair.b.send(pair.aKey, Buffer.from('two'), CLIENT_TO_GATEWAY);
+    pair.clock.advance(6_000); // b's retry of its handshake, answered; its queued data confirms the session
+    expect(pair.a.hasSession(pair.bKey)).toBe(true);
+    expect(pair.a.lastReceivedPeerKey).toBe(pair.bKey);
     pair.a.close();
     pair.b.close();
   });
@@ -314,6 +338,7 @@ describe('a WireGuard Listener restarted in a fleet (dynalite directory, loopbac
       egress: new EgressPolicy({ allowLoopback: true }),
       peerDirectory: {
         claimPeer: (l, k, a, p) => directory.claimPeer(l, k, a, p),
+        claimFlow: (l, a, p, k) => directory.claimFlow(l, a, p, k),
         peerAt: (l, a, p, done) => directory.peerAt(l, a, p, done),
       },
     });
