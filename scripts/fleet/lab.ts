@@ -250,7 +250,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         Port: WG_LISTENER.port,
         PublicAddress: network.vip,
         Destinations: destinations,
-        WireGuard: { PrivateKeyEnvironmentVariable: wgKeyVariable, PublicKey: publicKeyOf(wgPrivateKey), AllowUnknownPeers: true },
+        // decapsulated delivery named, not defaulted: pushes to the lab's WireGuard peers carry Inner
+        WireGuard: {
+          PrivateKeyEnvironmentVariable: wgKeyVariable,
+          PublicKey: publicKeyOf(wgPrivateKey),
+          AllowUnknownPeers: true,
+          DecapsulatedDelivery: true,
+        },
       },
     ];
     const stackId = `arn:aws:cloudformation:${region}:${ACCOUNT}:stack/${prefix}-fleet/${randomBytes(8).toString('hex')}`;
