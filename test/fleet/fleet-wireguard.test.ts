@@ -149,8 +149,10 @@ describeFleet(`WireGuard peers on a fleet of ${TASKS} tasks${skipReason ? ` (ski
     const tookMs = Date.now() - restartedAt;
     // the peers' own rekey would take up to 120 s: the task initiated, within a few keepalives
     expect(tookMs).toBeLessThan(5 * KEEPALIVE_SECONDS * 1000);
-    const initiated = fleet.logs(task).filter((r) => r.message === INITIATED_MESSAGE).map((r) => r.peerKey);
-    expect(new Set(initiated)).toEqual(new Set(moved.map((p) => p.publicKey)));
+    // the task's log lines reach this process through a pipe, maybe after wg shows the handshakes
+    const initiated = (): unknown[] => fleet.logs(task).filter((r) => r.message === INITIATED_MESSAGE).map((r) => r.peerKey);
+    await waitFor(() => initiated().length >= moved.length, 5_000, 'the log lines of the initiations');
+    expect(new Set(initiated())).toEqual(new Set(moved.map((p) => p.publicKey)));
     // the other tasks' peers kept their sessions
     for (const peer of peers.filter((p) => !moved.includes(p))) expect(renewed(peer)).toBe(false);
 

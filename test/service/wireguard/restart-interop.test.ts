@@ -73,7 +73,10 @@ describeInterop(`a keepalive-only wireguard-go peer and a restarted gateway proc
     const tookMs = Date.now() - restartedAt;
     // a keepalive reaches the new process within KEEPALIVE_SECONDS; the handshake takes one round trip
     expect(tookMs).toBeLessThan(3 * KEEPALIVE_SECONDS * 1000 + 1_000);
-    expect(fleet.logs(1).filter((r) => r.message === INITIATED_MESSAGE).map((r) => r.peerKey)).toEqual([peer.publicKey]);
+    // the process's log lines reach this one through a pipe, maybe after wg shows the handshake
+    const initiated = (): unknown[] => fleet.logs(1).filter((r) => r.message === INITIATED_MESSAGE).map((r) => r.peerKey);
+    await waitFor(() => initiated().length > 0, 5_000, 'the log line of the initiation');
+    expect(initiated()).toEqual([peer.publicKey]);
 
     await push('after');
     // a long poll the killed process left open may have taken the message: SQS gives it again
