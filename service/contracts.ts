@@ -107,6 +107,8 @@ export interface ListenerHandle {
   /** WireGuard public key, base64. */
   readonly publicKey?: string;
   send(datagram: EgressDatagram, done?: SendCallback): void;
+  /** WireGuard: whether this Listener holds a usable session of `peerKey` with a live flow (pushes by PeerKey leave from its holder). */
+  holdsSession?(peerKey: string): boolean;
 }
 
 /** Where a Listener hands each accepted datagram (formatting, tagging, batching, destinations). */

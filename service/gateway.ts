@@ -30,6 +30,7 @@ import { createListener, ListenerConstructor, ListenerDependencies } from './lis
 import type { DestinationErrorLogs } from './observability/destination-error-log';
 import { ReplyRouter } from './replies/reply-router';
 import { ReplyTagCodec } from './replies/reply-tags';
+import type { PeerDirectory } from './wireguard/fleet-sessions';
 import type { DestinationRoleRecord, GatewayConfigDocument, ListenerProtocolName, ListenerRecord, PacketSourceRecord } from '../lib/private/records';
 
 export interface GatewayOptions {
@@ -87,6 +88,8 @@ export interface GatewayOptions {
   readonly publicAddress?: string;
   /** Where destinations with a `LogGroupName` also write their delivery errors. @default - not written (local mode) */
   readonly destinationErrorLogs?: DestinationErrorLogs;
+  /** In a fleet: where WireGuard Listeners record their sessions and find peers by endpoint. @default - none */
+  readonly peerDirectory?: PeerDirectory;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -166,6 +169,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       deniedNetworks: options.deniedNetworks ?? [],
       defaultBindAddress: options.defaultBindAddress ?? (options.local ? '127.0.0.1' : '0.0.0.0'),
       local: options.local,
+      peerDirectory: options.peerDirectory,
     };
     this.destinationContext = {
       region: options.region,

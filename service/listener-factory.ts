@@ -7,6 +7,7 @@ import type { FailureReporter, IngressSink, ManagedListener, MetricsRecorder } f
 import { EgressPolicy } from './egress/egress-policy';
 import type { FlowTable } from './egress/flow-table';
 import { UdpListener } from './listeners/udp-listener';
+import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { WireGuardListener } from './wireguard/wg-listener';
 import { defaultMaxPayloadBytes, MAX_UDP_PAYLOAD_BYTES } from '../lib/private/limits';
 import type { ListenerProtocolName, ListenerRecord } from '../lib/private/records';
@@ -29,6 +30,8 @@ export interface ListenerDependencies {
   readonly defaultBindAddress: string;
   /** Local mode (WireGuard uses it to accept unknown peers by default, for instance). */
   readonly local: boolean;
+  /** In a fleet: where WireGuard Listeners record their sessions and find peers by endpoint. @default - none */
+  readonly peerDirectory?: PeerDirectory;
 }
 
 export type ListenerConstructor = (record: ListenerRecord, deps: ListenerDependencies) => ManagedListener;
@@ -73,7 +76,7 @@ function createUdpListener(record: ListenerRecord, deps: ListenerDependencies): 
 }
 
 function createWireGuardListener(record: ListenerRecord, deps: ListenerDependencies): ManagedListener {
-  return new WireGuardListener({ ...commonListenerOptions(record, deps), local: deps.local });
+  return new WireGuardListener({ ...commonListenerOptions(record, deps), local: deps.local, peerDirectory: deps.peerDirectory });
 }
 
 export const LISTENER_FACTORIES: Record<ListenerProtocolName, ListenerConstructor> = {

@@ -32,6 +32,7 @@ import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './s
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
+import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
 import { logGroupArnOf } from '../lib/private/arn';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
@@ -202,6 +203,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const publicAddress = local || !options.publicAddresses
     ? undefined
     : await resolvePublicAddress(options.publicAddresses, options.availabilityZone, logger);
+  // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
+  const peerDirectory: PeerDirectory | undefined = fleetOn ? {
+    claimPeer: (listener, peerKey, address, port) => fleet?.directory.claimPeer(listener, peerKey, address, port),
+    claimFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
+    peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
+  } : undefined;
   const gateway = new Gateway({
     config,
     region: options.region,
@@ -217,7 +224,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     publicAddress,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
     // a datagram that starts a flow makes this member its owner in the fleet directory
-    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port) }) } : {}),
+    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (...flow) => fleet?.claimFlow(...flow) }) } : {}),
+    peerDirectory,
   });
   if (fleetOn) {
     const identity = await (options.memberIdentity ?? (() => resolveMemberIdentity(process.env)))();

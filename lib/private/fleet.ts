@@ -28,6 +28,10 @@ export const RELAY_ENDPOINT_ATTRIBUTE = 'relay';
 export const EXPIRES_AT_ATTRIBUTE = 'expiresAt';
 /** Attribute holding the epoch milliseconds at which the item was written. */
 export const SINCE_ATTRIBUTE = 'since';
+/** Attribute of a WireGuard Listener's flow items: the public key of the peer that spoke from the flow's address and port. */
+export const PEER_KEY_ATTRIBUTE = 'peerKey';
+/** Attribute of peer items: `address:port` of the peer's endpoint when its session was established. */
+export const ENDPOINT_ATTRIBUTE = 'endpoint';
 
 /** The directory key of a flow. */
 export function flowItemKey(listener: string, address: string, port: number): string {

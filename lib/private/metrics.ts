@@ -60,6 +60,11 @@ export const MetricName = {
   /** Completed WireGuard handshakes (dimension Listener). */
   WireGuardHandshakes: 'WireGuardHandshakes',
   /**
+   * Handshakes a fleet member initiated for a WireGuard peer that spoke to it without a session
+   * there (after a restart, a deploy, a move), the peer found in the fleet directory (dimension Listener).
+   */
+  WireGuardSessionsResumed: 'WireGuardSessionsResumed',
+  /**
    * Datagrams the kernel dropped because a socket's receive buffer was full, before the gateway
    * could read them: per task (no Listener dimension; `UdpRcvbufErrors` and `Udp6RcvbufErrors`),
    * and per Listener where the kernel reports per-socket drops (dimension Listener).

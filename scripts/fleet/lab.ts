@@ -16,6 +16,10 @@
  *     queue with the filter policy the registration function sets for the home region (none).
  * The directory table (`PACKET_GATEWAY_DIRECTORY_TABLE`) starts empty: the tasks keep their flow,
  * peer and member items there.
+ *
+ * WireGuard: a second PacketSource binds a topic of its own (`wireGuardTopicArn`) to `fleet-wg`,
+ * for pushes by PeerKey, and `wireGuardPeer(i)` starts a real wireguard-go peer behind the client
+ * NAT (wireguard-peers.ts).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +34,7 @@ import { Balancer, TargetState } from './balancer';
 import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
 import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
+import { startWireGuardPeer, WireGuardPeer } from './wireguard-peers';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
 import { DEFAULT_RELAY_PORT, DIRECTORY_PARTITION_KEY } from '../../lib/private/fleet';
@@ -46,11 +51,13 @@ import {
 import { WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-properties';
 import { ServiceEnvironment } from '../../lib/private/service-environment';
 import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
+import type { InnerAddressing } from '../../service/contracts';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 export type { FlowOwner } from './network';
 export type { TargetState } from './balancer';
 export type { ClientGroup, ClientDatagram } from './clients';
+export type { TunnelDatagram, WireGuardPeer } from './wireguard-peers';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ACCOUNT = '000000000000';
@@ -104,6 +111,8 @@ export interface SourcedEntry {
   readonly Remote: { readonly Address: string; readonly Port: number; readonly PeerKey?: string };
   readonly Formatter?: string;
   readonly TtlSeconds?: number;
+  /** Inner addressing (WireGuard Listener with decapsulated delivery). */
+  readonly Inner?: Readonly<Partial<InnerAddressing>>;
 }
 
 /** A packet the gateway delivered to the SQS ingress queue. */
@@ -127,6 +136,8 @@ export interface Fleet {
   /** The fleet's directory table (flow, peer and member items). */
   readonly directoryTableName: string;
   readonly topicArn: string;
+  /** The topic bound to the WireGuard Listener `fleet-wg` (pushes by PeerKey). */
+  readonly wireGuardTopicArn: string;
   readonly deliveryQueueUrl: string;
   readonly ingressQueueUrl: string;
   readonly endpoints: { readonly dynamodb: string; readonly sns: string; readonly sqs: string; readonly lambda: string };
@@ -134,8 +145,8 @@ export interface Fleet {
   readonly publishEnvironment: Readonly<Record<string, string>>;
   /** The complete environment of task i (1-based). */
   taskEnvironment(task: number): Readonly<Record<string, string>>;
-  /** Publishes one sourced message (`{"Messages":[…]}`) to the topic; resolves with the SNS message id. */
-  publish(entries: readonly SourcedEntry[], attributes?: Record<string, MessageAttributeValue>): Promise<string>;
+  /** Publishes one sourced message (`{"Messages":[…]}`) to the topic (or to `topic`); resolves with the SNS message id. */
+  publish(entries: readonly SourcedEntry[], attributes?: Record<string, MessageAttributeValue>, topic?: string): Promise<string>;
   /** Receives and deletes what is in the ingress queue until `until` says enough or `timeoutMs` passes. */
   drainIngress(until: (received: readonly IngressPacket[]) => boolean, timeoutMs: number): Promise<IngressPacket[]>;
   /** Messages waiting or in flight in the delivery queue (approximate, as SQS reports them). */
@@ -171,6 +182,11 @@ export interface Fleet {
   targetState(task: number): TargetState;
   /** Opens `count` client sockets (each its own flow) in the client namespace. */
   clients(count: number): Promise<ClientGroup>;
+  /**
+   * Starts WireGuard peer `index` (1-based, each index once): wireguard-go in a namespace of its own
+   * behind the client NAT, keeping its tunnel to `fleet-wg` up with persistent keepalives only.
+   */
+  wireGuardPeer(index: number, options?: { readonly keepaliveSeconds?: number }): Promise<WireGuardPeer>;
   /** Stops clients, tasks and API servers and deletes the run's namespaces. Idempotent. */
   stop(): Promise<void>;
 }
@@ -243,6 +259,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const deliveryQueueArn = await queueArn(sqs, deliveryQueueUrl);
     const ingressQueueArn = await queueArn(sqs, ingressQueueUrl);
     const topicArn = (await sns.send(new CreateTopicCommand({ Name: `${prefix}-push` }))).TopicArn!;
+    const wireGuardTopicArn = (await sns.send(new CreateTopicCommand({ Name: `${prefix}-push-wg` }))).TopicArn!;
     const filterPolicy = filterPolicyFor(region, region);
     const subscriptionArn = (await sns.send(new SubscribeCommand({
       TopicArn: topicArn,
@@ -266,8 +283,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         Port: WG_LISTENER.port,
         PublicAddress: network.vip,
         Destinations: destinations,
+        // decapsulated delivery named, not defaulted: pushes to the lab's WireGuard peers carry Inner
         WireGuard: {
-          PrivateKeyEnvironmentVariable: wgKeyVariable, PublicKey: publicKeyOf(wgPrivateKey), AllowUnknownPeers: true, DecapsulatedDelivery: true,
+          PrivateKeyEnvironmentVariable: wgKeyVariable,
+          PublicKey: publicKeyOf(wgPrivateKey),
+          AllowUnknownPeers: true,
+          DecapsulatedDelivery: true,
         },
       },
     ];
@@ -286,6 +307,22 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       EgressRegions: [region],
     };
     await writeRecords(dynamo, { Region: region, TableName: tableName }, stackId, listenerRecords, sourceRecord);
+    // the WireGuard Listener's PacketSource: its own topic, subscribed to the same delivery queue
+    const wireGuardSubscriptionArn = (await sns.send(new SubscribeCommand({
+      TopicArn: wireGuardTopicArn,
+      Protocol: 'sqs',
+      Endpoint: deliveryQueueArn,
+      ReturnSubscriptionArn: true,
+      ...(filterPolicy ? { Attributes: { FilterPolicy: filterPolicy } } : {}),
+    }))).SubscriptionArn!;
+    await writeSourceRecord(dynamo, { Region: region, TableName: tableName }, stackId, {
+      ...sourceRecord,
+      TopicArn: wireGuardTopicArn,
+      ListenerName: WG_LISTENER.name,
+      BindingId: randomBytes(8).toString('hex'),
+      SubscriptionArns: [wireGuardSubscriptionArn],
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/packet-gateway/${prefix}-push-wg`,
+    });
 
     const tagSecret = randomBytes(32).toString('base64');
     const taskEnvironment = (task: number): Record<string, string> => ({
@@ -433,6 +470,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     cleanups.push(async () => {
       await Promise.all(clientGroups.splice(0).map((g) => g.close()));
     });
+    const wireGuardPeers: WireGuardPeer[] = [];
+    cleanups.push(async () => {
+      await Promise.all(wireGuardPeers.splice(0).map((peer) => peer.stop()));
+    });
 
     let stopped: Promise<void> | undefined;
     const fleet: Fleet = {
@@ -446,6 +487,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       tableName,
       directoryTableName,
       topicArn,
+      wireGuardTopicArn,
       deliveryQueueUrl,
       ingressQueueUrl,
       endpoints,
@@ -456,9 +498,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         AWS_ENDPOINT_URL_SNS: endpoints.sns,
       },
       taskEnvironment,
-      async publish(entries, attributes) {
+      async publish(entries, attributes, topic) {
         const out = await sns.send(new PublishCommand({
-          TopicArn: topicArn,
+          TopicArn: topic ?? topicArn,
           Message: JSON.stringify({ Messages: entries }),
           ...(attributes ? { MessageAttributes: attributes } : {}),
         }));
@@ -520,6 +562,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         clientGroups.push(group);
         return group;
       },
+      async wireGuardPeer(index, peerOptions = {}) {
+        const gatewayPublicKey = publicKeyOf(wgPrivateKey);
+        const peer = await startWireGuardPeer(network, index, { gatewayPublicKey, port: WG_LISTENER.port, ...peerOptions });
+        wireGuardPeers.push(peer);
+        return peer;
+      },
       stop: () => (stopped ??= cleanUp()),
     };
     return fleet;
@@ -558,6 +606,21 @@ async function writeRecords(
   if (errors.length > 0) throw new Error(`the lab's PacketSource record is invalid: ${errors.join('; ')}`);
   await store.mutate<PacketSourceRecord>(table, `${SOURCE_KEY_PREFIX}${source.TopicArn}`, SOURCE_KIND, () => ({
     put: { record: source, owner: { StackId: stackId, LogicalResourceId: 'PacketSource' } },
+  }));
+}
+
+/** Writes one more PacketSource item, as the registration function does. */
+async function writeSourceRecord(
+  dynamo: DynamoDBClient,
+  table: { Region: string; TableName: string },
+  stackId: string,
+  source: PacketSourceRecord,
+): Promise<void> {
+  const errors = validatePacketSourceRecord(source, 'PacketSource');
+  if (errors.length > 0) throw new Error(`the lab's PacketSource record for ${source.ListenerName} is invalid: ${errors.join('; ')}`);
+  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  await new RecordStore(() => documents).mutate<PacketSourceRecord>(table, `${SOURCE_KEY_PREFIX}${source.TopicArn}`, SOURCE_KIND, () => ({
+    put: { record: source, owner: { StackId: stackId, LogicalResourceId: `PacketSource${source.ListenerName}` } },
   }));
 }
 

@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Fleet, startFleet } from './lab';
+import { Fleet, startFleet, WG_LISTENER } from './lab';
 import { checkPrefix, destroyNetwork, labNamespaces, labUnavailable, randomPrefix } from './network';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -149,6 +149,7 @@ function describe(fleet: Fleet, logDirectory: string): string {
     ...n.taskNamespaces.map((ns, i) => `  t${i + 1}  namespace ${ns}  address ${n.taskAddresses[i]}  log ${join(logDirectory, `t${i + 1}.log`)}`),
     `SNS endpoint:  ${fleet.endpoints.sns}`,
     `Topic ARN:     ${fleet.topicArn}   (PacketSource of Listener ${udp.name})`,
+    `WireGuard topic ARN: ${fleet.wireGuardTopicArn}   (PacketSource of Listener ${WG_LISTENER.name}: pushes by PeerKey)`,
     `Ingress queue: ${fleet.ingressQueueUrl}   (every datagram; Lambda function echo answers each)`,
     `Delivery queue: ${fleet.deliveryQueueUrl}`,
     `DynamoDB:      ${fleet.endpoints.dynamodb}  table ${fleet.tableName}, directory ${fleet.directoryTableName}`,

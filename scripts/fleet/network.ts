@@ -115,7 +115,7 @@ export function randomPrefix(): string {
 /** Names of the lab's namespaces for `prefix` that exist now. */
 export function labNamespaces(prefix: string): string[] {
   checkPrefix(prefix);
-  const pattern = new RegExp(`^${prefix}(cli|lb|t[0-9]+)$`);
+  const pattern = new RegExp(`^${prefix}(cli|lb|t[0-9]+|w[0-9]+)$`);
   return run('ip', ['netns', 'list']).split('\n').map((line) => line.split(' ')[0]).filter((name) => pattern.test(name));
 }
 

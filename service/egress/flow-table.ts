@@ -36,9 +36,10 @@ export interface FlowTableOptions {
   readonly now?: () => number;
   /**
    * Called when a datagram starts a flow this table did not hold alive: ownership of the flow
-   * moved to this member (the fleet directory records it). Never called for refreshes.
+   * moved to this member (the fleet directory records it). Never called for refreshes. `peerKey`
+   * is the WireGuard peer that sent the datagram, when the Listener knows it.
    */
-  readonly onNewFlow?: (listener: string, address: string, port: number) => void;
+  readonly onNewFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
 }
 
 /** Refreshing an entry moves it to the end of the map only when it is older than this, to keep per-packet work small. */
@@ -50,7 +51,7 @@ export class FlowTable {
   private readonly maxNewPerPrefix: number;
   private readonly sweepMs: number;
   private readonly now: () => number;
-  private readonly onNewFlow?: (listener: string, address: string, port: number) => void;
+  private readonly onNewFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
   /** Confirmed flows: key → last seen, in refresh order. */
   private readonly confirmed = new Map<string, number>();
   /** New flows: key → first seen (they are confirmed by a datagram CONFIRM_AFTER_MS later), in arrival order. */
@@ -93,8 +94,11 @@ export class FlowTable {
     return this.evictedConfirmedCount;
   }
 
-  /** Records a datagram from `address:port` on `listener` at `at` (epoch ms, default now). */
-  public touch(listener: string, address: string, port: number, at: number = this.now()): void {
+  /**
+   * Records a datagram from `address:port` on `listener` at `at` (epoch ms, default now);
+   * `peerKey` (WireGuard: the authenticated sender) goes to `onNewFlow` when the flow is new.
+   */
+  public touch(listener: string, address: string, port: number, at: number = this.now(), peerKey?: string): void {
     const key = this.keyOf(listener, address, port);
     const seen = this.confirmed.get(key);
     if (seen !== undefined) {
@@ -102,7 +106,7 @@ export class FlowTable {
         if (at > seen) this.confirmed.set(key, at);
         return;
       }
-      if (at - seen >= this.idleMs) this.onNewFlow?.(listener, address, port);
+      if (at - seen >= this.idleMs) this.onNewFlow?.(listener, address, port, peerKey);
       this.confirmed.delete(key);
       this.confirmed.set(key, at);
       return;
@@ -110,12 +114,12 @@ export class FlowTable {
     const first = this.fresh.get(key);
     if (first !== undefined) {
       if (at - first < CONFIRM_AFTER_MS) return;
-      if (at - first >= this.idleMs) this.onNewFlow?.(listener, address, port);
+      if (at - first >= this.idleMs) this.onNewFlow?.(listener, address, port, peerKey);
       this.forgetFresh(key, address);
       this.confirmed.set(key, at);
       return;
     }
-    this.onNewFlow?.(listener, address, port);
+    this.onNewFlow?.(listener, address, port, peerKey);
     const prefix = sourcePrefix(address);
     let flows = this.freshPerPrefix.get(prefix);
     if (flows !== undefined && flows.count >= this.maxNewPerPrefix) {

@@ -5,7 +5,8 @@
  * written once more while the flow is still this member's; the flow's item then lives another 7
  * days. Writes: one per flow and 3.5 days of life, none for a flow that ends or moves sooner.
  *
- * Memory: one Map entry (the item key and a number) per flow this member claimed and still holds.
+ * Memory: one Map entry (the item key and a number) per flow this member claimed and still holds,
+ * and for a WireGuard peer's flow one more entry with its PeerKey (the rewritten item keeps it).
  * The entries are in claim order, so each check reads only the entries due; a bounded slice of the
  * rest is checked per tick and the entries of flows that ended or moved are dropped.
  */
@@ -17,8 +18,8 @@ export const CLAIM_REFRESH_AFTER_MS = 3.5 * 24 * 3600 * 1000;
 export interface ClaimRefreshOptions {
   /** Whether the flow is still this member's (alive in its flow table, and the member not draining). */
   readonly holds: (listener: string, address: string, port: number) => boolean;
-  /** Writes the flow's item again (a claim). */
-  readonly reclaim: (listener: string, address: string, port: number) => void;
+  /** Writes the flow's item again (a claim), with the WireGuard peer it was claimed for. */
+  readonly reclaim: (listener: string, address: string, port: number, peerKey?: string) => void;
   /** @default CLAIM_REFRESH_AFTER_MS */
   readonly refreshAfterMs?: number;
   /** Milliseconds between checks. @default 60000 */
@@ -31,6 +32,8 @@ export interface ClaimRefreshOptions {
 
 export class ClaimRefresh {
   private readonly claimed = new Map<string, number>();
+  /** PeerKeys of the claimed flows that are WireGuard peers' (few next to all flows). */
+  private readonly peerKeys = new Map<string, string>();
   private readonly refreshAfterMs: number;
   private readonly tickMs: number;
   private readonly pruneBatch: number;
@@ -56,11 +59,13 @@ export class ClaimRefresh {
     return this.refreshedCount;
   }
 
-  /** This member just wrote the flow's item. */
-  claim(listener: string, address: string, port: number): void {
+  /** This member just wrote the flow's item (`peerKey`: the WireGuard peer named in it). */
+  claim(listener: string, address: string, port: number, peerKey?: string): void {
     const key = flowItemKey(listener, address, port);
     this.claimed.delete(key);
     this.claimed.set(key, this.now());
+    if (peerKey !== undefined) this.peerKeys.set(key, peerKey);
+    else this.peerKeys.delete(key);
   }
 
   start(): void {
@@ -81,9 +86,12 @@ export class ClaimRefresh {
       if (at - since < this.refreshAfterMs) break;
       this.claimed.delete(key);
       const flow = parseFlowKey(key);
-      if (!flow || !this.options.holds(flow.listener, flow.address, flow.port)) continue;
+      if (!flow || !this.options.holds(flow.listener, flow.address, flow.port)) {
+        this.peerKeys.delete(key);
+        continue;
+      }
       this.claimed.set(key, at);
-      this.options.reclaim(flow.listener, flow.address, flow.port);
+      this.options.reclaim(flow.listener, flow.address, flow.port, this.peerKeys.get(key));
       written++;
     }
     this.refreshedCount += written;
@@ -101,7 +109,10 @@ export class ClaimRefresh {
         return;
       }
       const flow = parseFlowKey(next.value);
-      if (!flow || !this.options.holds(flow.listener, flow.address, flow.port)) this.claimed.delete(next.value);
+      if (!flow || !this.options.holds(flow.listener, flow.address, flow.port)) {
+        this.claimed.delete(next.value);
+        this.peerKeys.delete(next.value);
+      }
     }
   }
 }

@@ -7,14 +7,21 @@
  * key and written with BatchWriteItem (≤ 25 items) every `flushMs`, never awaited by the caller.
  * Lookups go to a bounded LRU owner cache first; misses of the same turn of the event loop are
  * read together with one BatchGetItem (≤ 100 keys). Items carry a TTL (`expiresAt`, epoch s).
+ *
+ * WireGuard: a flow item of a WireGuard Listener also names the peer that spoke from the flow
+ * (`peerKey`), so a member that receives a datagram of a session it does not hold can find the
+ * peer from the datagram's source ({@link FleetDirectory.peerAt}) and initiate a handshake; the
+ * peer item (`peer#`) names the member holding the peer's session, for pushes by PeerKey.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   DIRECTORY_PARTITION_KEY,
+  ENDPOINT_ATTRIBUTE,
   EXPIRES_AT_ATTRIBUTE,
   flowItemKey,
   OWNER_MEMBER_ATTRIBUTE,
+  PEER_KEY_ATTRIBUTE,
   peerItemKey,
   SINCE_ATTRIBUTE,
 } from '../../lib/private/fleet';
@@ -79,14 +86,43 @@ export class FleetDirectory {
     return this.writesCount;
   }
 
-  /** This member now owns the flow: written within `flushMs`, never awaited. */
-  claimFlow(listener: string, address: string, port: number): void {
-    this.claim(flowItemKey(listener, address, port));
+  /**
+   * This member now owns the flow: written within `flushMs`, never awaited. `peerKey` names the
+   * WireGuard peer that spoke from it (WireGuard Listeners).
+   */
+  claimFlow(listener: string, address: string, port: number, peerKey?: string): void {
+    this.claim(flowItemKey(listener, address, port), peerKey === undefined ? undefined : { [PEER_KEY_ATTRIBUTE]: peerKey });
   }
 
   /** This member now holds the WireGuard session of `peerKey`, reached at `address:port`. */
   claimPeer(listener: string, peerKey: string, address: string, port: number): void {
-    this.claim(peerItemKey(listener, peerKey), { endpoint: `${address}:${port}` });
+    this.claim(peerItemKey(listener, peerKey), { [ENDPOINT_ATTRIBUTE]: `${address}:${port}` });
+  }
+
+  /**
+   * The WireGuard peer last recorded at `address:port` on `listener` (the `peerKey` of the flow
+   * item), or undefined. One eventually consistent GetItem per call, never cached: callers bound
+   * how often they ask (service/wireguard/session-recovery.ts).
+   */
+  peerAt(listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void {
+    const get = new GetCommand({
+      TableName: this.options.tableName,
+      Key: { [DIRECTORY_PARTITION_KEY]: flowItemKey(listener, address, port) },
+      ProjectionExpression: '#p, #x',
+      ExpressionAttributeNames: { '#p': PEER_KEY_ATTRIBUTE, '#x': EXPIRES_AT_ATTRIBUTE },
+    });
+    this.documents.send(get).then(
+      (out) => {
+        const peerKey = out.Item?.[PEER_KEY_ATTRIBUTE];
+        const expiresAt = out.Item?.[EXPIRES_AT_ATTRIBUTE];
+        const live = typeof expiresAt !== 'number' || expiresAt * 1000 >= this.now();
+        done(typeof peerKey === 'string' && live ? peerKey : undefined);
+      },
+      (err: Error) => {
+        this.options.logger?.warn('fleet directory read failed', { error: err.message });
+        done(undefined);
+      },
+    );
   }
 
   /** The owner of a directory key (cache, then a batched read); undefined when none is recorded. */

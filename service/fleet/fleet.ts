@@ -23,10 +23,13 @@
  * being routed through the directory to the members the clients' next datagrams land on. Entries
  * still waiting when it stops are left unsettled: their message is not deleted and the queue
  * hands it to another member after its visibility timeout.
+ * WireGuard: an entry with a PeerKey for a WireGuard Listener belongs to the member holding the
+ * peer's session (the peer item, `peer#`), not to the flow of the entry's Remote address; that
+ * member encrypts it with its session. Same lookups, retries and answers as for flows.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { flowItemKey } from '../../lib/private/fleet';
+import { flowItemKey, peerItemKey } from '../../lib/private/fleet';
 import type { EgressDatagram, Failure, ListenerHandle, ListenerRegistry, MetricsRecorder, SendCallback } from '../contracts';
 import { ClaimRefresh } from './claim-refresh';
 import { FleetDirectory } from './directory';
@@ -71,6 +74,8 @@ interface Routing {
   readonly datagram: EgressDatagram;
   readonly entry: RoutedEntry;
   readonly key: string;
+  /** The entry's WireGuard peer, when it is routed by its session rather than its flow. */
+  readonly peerKey: string | undefined;
   /** Epoch ms: end of the retry budget or the entry's TTL, whichever is first. */
   readonly giveUpAt: number;
   readonly done: SendCallback;
@@ -112,7 +117,7 @@ export class Fleet implements EntryRouter {
     this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
     this.claims = new ClaimRefresh({
       holds: (listener, address, port) => !this.draining && options.flows.isActive(listener, address, port),
-      reclaim: (listener, address, port) => this.directory.claimFlow(listener, address, port),
+      reclaim: (listener, address, port, peerKey) => this.directory.claimFlow(listener, address, port, peerKey),
       now: this.now,
     });
   }
@@ -172,16 +177,20 @@ export class Fleet implements EntryRouter {
     await this.membership.stop();
   }
 
-  /** A datagram created a flow new to this member: it is the owner now (unless it drains: it then owns no flow). */
-  claimFlow(listener: string, address: string, port: number): void {
+  /**
+   * A datagram created a flow new to this member: it is the owner now (`peerKey`: the WireGuard
+   * peer that sent it), unless it drains: it then owns no flow.
+   */
+  claimFlow(listener: string, address: string, port: number, peerKey?: string): void {
     if (this.draining) return;
-    this.directory.claimFlow(listener, address, port);
-    this.claims.claim(listener, address, port);
+    this.directory.claimFlow(listener, address, port, peerKey);
+    this.claims.claim(listener, address, port, peerKey);
   }
 
   /** {@link EntryRouter}: sends `datagram` from its flow's owner. */
   send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
-    if (!this.draining && this.options.flows.isActive(listener.name, datagram.address, datagram.port)) {
+    const peerKey = bySession(listener, datagram);
+    if (this.isOwner(listener, datagram, peerKey)) {
       listener.send(datagram, done);
       return;
     }
@@ -190,7 +199,8 @@ export class Fleet implements EntryRouter {
       listener,
       datagram,
       entry,
-      key: flowItemKey(listener.name, datagram.address, datagram.port),
+      key: peerKey === undefined ? flowItemKey(listener.name, datagram.address, datagram.port) : peerItemKey(listener.name, peerKey),
+      peerKey,
       giveUpAt: entry.deadline > 0 ? Math.min(entry.deadline, budgetEnd) : budgetEnd,
       done,
       delayMs: FIRST_RETRY_MS,
@@ -215,20 +225,30 @@ export class Fleet implements EntryRouter {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(request.deadline).toISOString()} before the entry reached its flow's owner; not sent` } });
       return;
     }
-    if (!this.options.flows.isActive(request.listener, request.address, request.port)) {
+    const datagram = { data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner };
+    if (!this.isOwner(listener, datagram, bySession(listener, datagram))) {
       answer({ outcome: RelayOutcome.NotOwner });
       return;
     }
     this.options.logger.debug('relayed entry sent for another member', { from: sender, messageId: request.messageId, index: request.index });
     listener.send(
-      { data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner },
+      datagram,
       (failure) => answer(failure ? { outcome: RelayOutcome.Failed, failure } : { outcome: RelayOutcome.Sent }),
     );
   }
 
+  /**
+   * Whether this member sends `datagram` itself: it holds the peer's session (`peerKey`), or else
+   * owns the flow. A draining member owns nothing.
+   */
+  private isOwner(listener: ListenerHandle, datagram: EgressDatagram, peerKey: string | undefined): boolean {
+    if (this.draining) return false;
+    if (peerKey !== undefined) return listener.holdsSession!(peerKey);
+    return this.options.flows.isActive(listener.name, datagram.address, datagram.port);
+  }
+
   private route(r: Routing): void {
-    const { flows } = this.options;
-    if (!this.draining && flows.isActive(r.listener.name, r.datagram.address, r.datagram.port)) {
+    if (this.isOwner(r.listener, r.datagram, r.peerKey)) {
       r.listener.send(r.datagram, r.done);
       return;
     }
@@ -305,10 +325,22 @@ export class Fleet implements EntryRouter {
     if (entry.deadline > 0 && now + r.delayMs > entry.deadline) {
       return { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(entry.deadline).toISOString()} while no fleet member owned the flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}; not sent` };
     }
+    if (r.peerKey !== undefined) {
+      return {
+        code: 'NoSession',
+        reason: `no fleet member holds a session of peer ${r.peerKey} on Listener ${listener.name}`
+          + (this.stopping ? ' (this member is stopping)' : ` (waited ${Math.round(this.budgetMs / 1000)} s): the peer must have spoken to the Listener recently (persistent keepalive ≤ 25 s)`),
+      };
+    }
     return {
       code: 'NoActiveFlow',
       reason: `no fleet member owns a flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}`
         + (this.stopping ? ' (this member is stopping)' : ` (waited ${Math.round(this.budgetMs / 1000)} s): the client must have sent to the Listener recently (keepalive ≤ 25 s)`),
     };
   }
+}
+
+/** The PeerKey an entry is routed by (a WireGuard Listener's entry naming its peer), or undefined: routed by its flow. */
+function bySession(listener: ListenerHandle, datagram: EgressDatagram): string | undefined {
+  return listener.holdsSession !== undefined && typeof datagram.peerKey === 'string' && datagram.peerKey !== '' ? datagram.peerKey : undefined;
 }

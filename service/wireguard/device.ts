@@ -62,9 +62,32 @@ export interface DeviceOutput {
   deliver(peerKey: string, data: Buffer, inner: InnerAddressing | undefined, remoteAddress: string, remotePort: number): void;
   /** A datagram was dropped, or a send without a callback failed. */
   reportFailure(failure: Failure, remoteAddress: string | undefined, remotePort: number | undefined, peerKey: string | undefined): void;
-  /** A handshake completed and a new session is ready (optional; observability and tests). */
-  handshakeCompleted?(peerKey: string, initiator: boolean): void;
+  /**
+   * A handshake completed and a new session is ready (optional). `fresh`: the peer had no session
+   * alive here before (a first session, or one after a restart or a move from another process),
+   * rather than a rekey.
+   */
+  handshakeCompleted?(peerKey: string, initiator: boolean, fresh: boolean): void;
+  /** Authenticated transport data moved a peer to a new endpoint (roaming; optional). */
+  endpointChanged?(peerKey: string, address: string, port: number): void;
+  /**
+   * A transport message arrived with a receiver index no session here has (the peer's session
+   * lives in another process, or in this one before a restart); optional. The datagram was
+   * dropped as NoSession.
+   */
+  sessionUnknown?(address: string, port: number): void;
 }
+
+/** What {@link WireGuardDevice.initiateTo} did. */
+export type InitiationOutcome =
+  /** A handshake initiation went to the endpoint. */
+  | 'initiated'
+  /** The peer has a usable session already: nothing sent. */
+  | 'session'
+  /** An initiation to the peer went out less than Rekey-Timeout ago: nothing sent. */
+  | 'pending'
+  /** Refused (the peer is not configured and unknown peers are not accepted, or too many are): nothing sent. */
+  | Failure;
 
 /** Settings of a {@link WireGuardDevice}. */
 export interface WireGuardDeviceOptions {
@@ -215,6 +238,8 @@ export class WireGuardDevice {
   private allowUnknownPeers: boolean;
   private dynamicPeers = 0;
   private closed = false;
+  /** Public key of the peer whose transport message or handshake response was the latest to authenticate in `receive`. */
+  private lastPeer: string | undefined;
   private readonly nonce = Buffer.alloc(12);
   private readonly aead: TransportAead;
   private readonly scratch = Buffer.alloc(MAX_INNER_PACKET_LENGTH + 16);
@@ -268,7 +293,14 @@ export class WireGuardDevice {
         addUnknown: (peerKey, identity, address) => this.addUnknownPeer(peerKey, identity, address),
       },
       transmit: (datagram, address, port) => output.transmit(datagram, address, port),
-      completed: (peerKey, initiator) => output.handshakeCompleted?.(peerKey, initiator),
+      completed: (peerKey, initiator) => {
+        if (!output.handshakeCompleted) return;
+        const previous = this.peers.get(peerKey)?.previous;
+        output.handshakeCompleted(peerKey, initiator, previous === undefined || clock.now() - previous.createdAt >= this.limits.rejectAfterTimeMs);
+      },
+      authenticated: (peer) => {
+        this.lastPeer = peer.publicKey;
+      },
       drop: (code, reason, address, port, peerKey) => this.drop(code, reason, address, port, peerKey),
       sendOnNewSession: (peer, now) => {
         // Send what waited for this session; with nothing waiting, a keepalive confirms the keys to the responder.
@@ -376,6 +408,52 @@ export class WireGuardDevice {
     return this.peers.has(peerKey);
   }
 
+  /** True when the peer has a session that can carry data now. Allocation-free. */
+  hasSession(peerKey: string): boolean {
+    const current = this.peers.get(peerKey)?.current;
+    return current !== undefined && this.usableForSending(current, this.clock.now());
+  }
+
+  /**
+   * The peer whose message the latest `receive` authenticated: a transport message, or a response
+   * to our initiation. Undefined otherwise, also for an accepted initiation, which a replay can
+   * produce from any address and so proves nothing about where the peer is.
+   */
+  get lastReceivedPeerKey(): string | undefined {
+    return this.lastPeer;
+  }
+
+  /**
+   * Initiates a handshake with `peerKey` at `address:port` now, for a peer that speaks to this
+   * device without a session here (its session was held by another process, or by this one before
+   * a restart). A configured peer, or — with allowUnknownPeers — any key, which then joins as an
+   * unknown peer under the same limits as one that initiated itself (half-open until it sends
+   * transport data). A peer with a usable session is left alone; initiations to one peer stay at
+   * most one per Rekey-Timeout (5 s). The endpoint becomes the peer's: the handshake response, and
+   * then packets waiting for the session, go there.
+   */
+  initiateTo(peerKey: string, address: string, port: number): InitiationOutcome {
+    if (this.closed) return failure('NoSession', 'the Listener is closing');
+    const bytes = parseIpAddress(address);
+    if (!bytes || !isPort(port)) return failure('InvalidAddress', `${String(address)}:${String(port)} is not an endpoint (an IP address and a port ${PORT.allowed})`);
+    let peer = this.peers.get(peerKey);
+    if (!peer) {
+      const refused = this.refuseUnknownPeer(peerKey, address);
+      if (refused) return refused;
+      let identity: RemoteIdentity | undefined;
+      try {
+        identity = remoteIdentity(this.local, decodeKey(peerKey, 'PeerKey'));
+      } catch {
+        identity = undefined;
+      }
+      if (!identity) return failure('UnknownPeer', `PeerKey ${peerKey} is not a usable X25519 public key`);
+      peer = this.addUnknownPeer(peerKey, identity, address);
+    }
+    if (peer.current && this.usableForSending(peer.current, this.clock.now())) return 'session';
+    peer.roamTo(formatIpAddress(bytes), port);
+    return this.handshakes.initiate(peer, false) ? 'initiated' : 'pending';
+  }
+
   /** State of one peer, or undefined when unknown. */
   peerStatus(peerKey: string): PeerStatus | undefined {
     const peer = this.peers.get(peerKey);
@@ -416,6 +494,7 @@ export class WireGuardDevice {
   receive(datagram: Buffer, remoteAddress: string, remotePort: number): ReceiveOutcome {
     if (this.closed) return 'dropped';
     this.counters.datagramsReceived++;
+    this.lastPeer = undefined;
     try {
       switch (messageType(datagram)) {
         case MESSAGE_TRANSPORT:
@@ -457,7 +536,9 @@ export class WireGuardDevice {
     const receiver = datagram.readUInt32LE(4);
     const entry = this.indices.get(receiver);
     if (!entry || !entry.keypair) {
-      return this.drop('NoSession', `no session has receiver index ${receiver} (expired, or the gateway restarted)`, address, port);
+      this.drop('NoSession', `no session has receiver index ${receiver} (expired, or the gateway restarted)`, address, port);
+      this.output.sessionUnknown?.(address, port);
+      return 'dropped';
     }
     const { peer, keypair } = entry;
     const now = this.clock.now();
@@ -475,7 +556,11 @@ export class WireGuardDevice {
     }
 
     // Authenticated from here on.
-    peer.roamTo(address, port);
+    this.lastPeer = peer.publicKey;
+    if (peer.endpointPort !== port || peer.endpointAddress !== address) {
+      peer.roamTo(address, port);
+      this.output.endpointChanged?.(peer.publicKey, address, port);
+    }
     if (peer.halfOpenSource !== undefined) this.leaveHalfOpen(peer);
     if (peer.next === keypair) {
       this.handshakes.confirmNext(peer, now);

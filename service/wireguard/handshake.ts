@@ -68,6 +68,11 @@ export interface HandshakeSettings {
   transmit(datagram: Buffer, address: string, port: number): void;
   /** A handshake completed and a new session is ready (observability). */
   completed?(peerKey: string, initiator: boolean): void;
+  /**
+   * A response of `peer` to our initiation authenticated (proof the peer holds its key now; an
+   * initiation is no such proof: it can be replayed).
+   */
+  authenticated?(peer: Peer): void;
   /** The initiator has a new current session: send what waited for it, or a keepalive confirming it. */
   sendOnNewSession(peer: Peer, now: number): void;
 }
@@ -137,6 +142,7 @@ export class Handshakes {
     const now = this.settings.clock.now();
     const keypair = new Keypair(keys.sendKey, keys.receiveKey, message.receiver, message.sender, now, true);
     peer.initiation = undefined;
+    this.settings.authenticated?.(peer);
     // Initiator: the new keys are current at once; the old current (or an unconfirmed next) becomes previous.
     if (peer.next) {
       if (peer.current) indices.retire(peer.current);

@@ -31,6 +31,7 @@ import type {
 } from '../contracts';
 import type { Clock } from './clock';
 import { DeviceOutput, parseEndpoint, WireGuardDevice, WireGuardDeviceOptions, WireGuardPeerConfig } from './device';
+import { FleetSessions, PeerDirectory } from './fleet-sessions';
 import { loadOrCreatePrivateKeyFile } from './key-file';
 import { isBase64Key, publicKeyOf } from './keys';
 import type { WireGuardTimers } from './timers';
@@ -57,6 +58,12 @@ export interface WireGuardListenerOptions extends SocketListenerOptions {
   readonly clock?: Clock;
   /** Further device settings (tunnel addresses, load threshold, send queue, MTU). */
   readonly device?: Partial<Omit<WireGuardDeviceOptions, 'privateKey' | 'peers' | 'output' | 'timers' | 'clock'>>;
+  /**
+   * In a fleet: where sessions are recorded and peers found by endpoint, so that a peer speaking
+   * without a session here gets a handshake from this member at once (docs/FLEET.md).
+   * @default - none: a peer without a session here waits for its own rekey
+   */
+  readonly peerDirectory?: PeerDirectory;
 }
 
 /** A running WireGuard Listener. */
@@ -65,10 +72,24 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   private device?: WireGuardDevice;
   private privateKey?: string;
   private derivedPublicKey?: string;
+  private readonly sessions?: FleetSessions;
 
   public constructor(private readonly options: WireGuardListenerOptions) {
     super(options);
     this.privateKey = this.synchronousPrivateKey();
+    if (options.peerDirectory) {
+      this.sessions = new FleetSessions({
+        listener: this.name,
+        directory: options.peerDirectory,
+        initiate: (peerKey, address, port) => this.device?.initiateTo(peerKey, address, port) ?? { code: 'SendFailed', reason: `Listener ${this.name} is not running` },
+        endpointOf: (peerKey) => this.device?.peerStatus(peerKey)?.endpoint,
+        refused: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
+        initiated: (peerKey, address, port) => {
+          this.options.metrics?.increment(MetricName.WireGuardSessionsResumed, 1, { [MetricDimension.Listener]: this.name });
+          this.options.logger.debug('WireGuard handshake initiated to a peer without a session here', { listener: this.name, peerKey, address, port });
+        },
+      });
+    }
   }
 
   /** The Listener's public key (base64), known once its private key is (at construction, or at start for a secret). */
@@ -76,6 +97,24 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     if (this.device) return this.device.publicKey;
     if (this.privateKey && !this.derivedPublicKey) this.derivedPublicKey = publicKeyOf(this.privateKey);
     return this.derivedPublicKey;
+  }
+
+  /**
+   * True when this Listener holds a usable session of `peerKey` and the peer's endpoint has a live
+   * flow here (when the Listener tracks flows): pushes by PeerKey leave from here.
+   */
+  public holdsSession(peerKey: string): boolean {
+    const device = this.device;
+    if (!device?.hasSession(peerKey)) return false;
+    const flows = this.options.flows;
+    if (!flows || !this.options.requireActiveFlow) return true;
+    const address = device.peerEndpointAddress(peerKey);
+    return address !== undefined && flows.isActive(this.name, address, device.peerEndpointPort(peerKey));
+  }
+
+  /** The Listener's part in the fleet's WireGuard sessions (counters); undefined outside a fleet. */
+  public get fleetSessions(): FleetSessions | undefined {
+    return this.sessions;
   }
 
   /** The device behind the Listener (peer state, counters); undefined before start. */
@@ -290,10 +329,15 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       transmit: (data, address, port, done) => this.transmit(data, address, port, done),
       deliver: (peerKey, data, inner, remoteAddress, remotePort) => this.deliver(peerKey, data, inner, remoteAddress, remotePort),
       reportFailure: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
-      handshakeCompleted: (peerKey, initiator) => {
+      handshakeCompleted: (peerKey, initiator, fresh) => {
         this.options.metrics?.increment(MetricName.WireGuardHandshakes, 1, { [MetricDimension.Listener]: this.name });
         this.options.logger.debug('WireGuard handshake completed', { listener: this.name, peerKey, initiator });
+        this.sessions?.sessionAt(peerKey, fresh);
       },
+      endpointChanged: (peerKey) => {
+        if (this.sessions && this.device?.hasSession(peerKey)) this.sessions.sessionAt(peerKey, false);
+      },
+      sessionUnknown: (address, port) => this.sessions?.sessionUnknown(address, port),
     };
     try {
       return new WireGuardDevice({
@@ -330,9 +374,11 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     if (!this.receiving) return;
     const address = this.ipv6 ? unmapped(rinfo.address) : rinfo.address;
-    const outcome = this.device!.receive(msg, address, rinfo.port);
-    // Authenticated traffic of any kind (handshakes, keepalives) keeps the client's flow alive.
-    if (outcome !== 'dropped' && outcome !== 'cookie') this.options.flows?.touch(this.name, address, rinfo.port);
+    const device = this.device!;
+    const outcome = device.receive(msg, address, rinfo.port);
+    // Authenticated traffic of any kind (handshakes, keepalives) keeps the client's flow alive; a
+    // new flow is recorded with the peer that spoke from it.
+    if (outcome !== 'dropped' && outcome !== 'cookie') this.options.flows?.touch(this.name, address, rinfo.port, undefined, device.lastReceivedPeerKey);
   };
 
   private deliver(peerKey: string, data: Buffer, inner: InnerAddressing | undefined, remoteAddress: string, remotePort: number): void {

@@ -7,7 +7,7 @@ function refresh(held: Set<string>) {
   const written: string[] = [];
   const claims = new ClaimRefresh({
     holds: (listener, address, port) => held.has(`${listener} ${address} ${port}`),
-    reclaim: (listener, address, port) => written.push(`${listener} ${address} ${port}`),
+    reclaim: (listener, address, port, peerKey) => written.push(`${listener} ${address} ${port}${peerKey === undefined ? '' : ` ${peerKey}`}`),
     now: () => now,
     pruneBatch: 2,
   });
@@ -61,5 +61,16 @@ describe('ClaimRefresh: the directory items of long-lived flows are written agai
     advance(2.5 * DAY);
     expect(claims.check()).toBe(1);
     expect(written).toEqual(['wg 198.51.100.2 40003']);
+  });
+
+  test('a WireGuard peer\'s flow is written again with its PeerKey', () => {
+    const held = new Set(['wg 198.51.100.2 40004', 'wg 198.51.100.3 40005']);
+    const { claims, written, advance } = refresh(held);
+    claims.claim('wg', '198.51.100.2', 40004, 'peer-a');
+    claims.claim('wg', '198.51.100.3', 40005, 'peer-b');
+    claims.claim('wg', '198.51.100.3', 40005); // the flow was claimed again without a peer
+    advance(3.5 * DAY);
+    expect(claims.check()).toBe(2);
+    expect(written).toEqual(['wg 198.51.100.2 40004 peer-a', 'wg 198.51.100.3 40005']);
   });
 });
