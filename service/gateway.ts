@@ -9,11 +9,14 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
+import { ApiGatewayInvoker, SignedApiGatewayInvoker } from './destinations/api-gateway-invoker';
 import type { DestinationContext } from './destinations/destination';
 import { AWS_DESTINATION_FACTORIES, createDestination, DestinationFactories } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
@@ -55,6 +58,13 @@ export interface GatewayOptions {
   readonly lambdaInvoker?: LambdaInvoker;
   /** @default - created on first use in `region` */
   readonly sqsClient?: SQSClient;
+  /** Client of Step Functions destinations. @default - created on first use in `region` */
+  readonly sfnClient?: SFNClient;
+  /**
+   * How API Gateway destinations send. @default - created on first use: signed with the
+   * credentials the SDK resolves for the fleet, sent to each API's execute-api host
+   */
+  readonly apiGatewayInvoker?: ApiGatewayInvoker;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -119,6 +129,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private ownedClients: Array<{ destroy(): void }> = [];
   private lambda?: LambdaInvoker;
   private sqs?: SQSClient;
+  private sfn?: SFNClient;
+  private apiGateway?: ApiGatewayInvoker;
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -146,7 +158,15 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
       lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
+      sfnClient: () => (this.sfn ??= options.sfnClient ?? this.own(new SFNClient(hotPathClientConfig(options.region)))),
+      apiGatewayInvoker: () => (this.apiGateway ??= options.apiGatewayInvoker ?? this.createApiGatewayInvoker()),
     };
+  }
+
+  /** Signs with the credentials the SDK resolves for the fleet (those of an STS client, whose own requests it never sends). */
+  private createApiGatewayInvoker(): ApiGatewayInvoker {
+    const credentialSource = this.own(new STSClient({ region: this.options.region }));
+    return this.own(new SignedApiGatewayInvoker({ credentials: () => credentialSource.config.credentials(), sha256: credentialSource.config.sha256 }));
   }
 
   private createLambdaInvoker(): LambdaInvoker {

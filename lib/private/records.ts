@@ -16,8 +16,12 @@ export const LISTENER_PROTOCOLS = ['udp', 'wg'] as const;
 export type ListenerProtocolName = (typeof LISTENER_PROTOCOLS)[number];
 
 /** Destination types the data plane can deliver to. A new AWS service is a new value here plus one module in service/destinations/. */
-export const DESTINATION_TYPES = ['lambda', 'sqs', 'local', 'log'] as const;
+export const DESTINATION_TYPES = ['lambda', 'sqs', 'local', 'log', 'stepfunctions', 'apigateway'] as const;
 export type DestinationTypeName = (typeof DESTINATION_TYPES)[number];
+
+/** Step Functions workflow types: EXPRESS runs synchronously (StartSyncExecution) and may reply; STANDARD is started (StartExecution) and never replies. */
+export const STATE_MACHINE_TYPES = ['EXPRESS', 'STANDARD'] as const;
+export type StateMachineTypeName = (typeof STATE_MACHINE_TYPES)[number];
 
 /** Batching of packets towards one destination; flushes on whichever limit is reached first. */
 export interface BatchingRecord {
@@ -33,7 +37,7 @@ export interface DestinationRecord {
   /** Unique within the Listener; used in logs and metrics. */
   readonly Name: string;
   readonly Type: DestinationTypeName;
-  /** Lambda function ARN (lambda), queue ARN (sqs). */
+  /** Lambda function ARN (lambda), queue ARN (sqs), state machine ARN (stepfunctions), execute-api ARN of a stage, method and path (apigateway). */
   readonly Arn?: string;
   /** SQS queue URL (sqs); derived from Arn when absent. */
   readonly QueueUrl?: string;
@@ -48,6 +52,8 @@ export interface DestinationRecord {
   readonly MaxQueuedPackets?: number;
   /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
   readonly MaxInFlightBatches?: number;
+  /** Workflow type of the state machine (stepfunctions). @default - detected once with DescribeStateMachine */
+  readonly StateMachineType?: StateMachineTypeName;
 }
 
 export interface WireGuardPeerRecord {

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
 } from './arn';
+import { EXECUTE_API_ARN, STATE_MACHINE_ARN } from './arn';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
@@ -19,6 +20,7 @@ import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
 } from './records';
+import { STATE_MACHINE_TYPES } from './records';
 
 export interface RecordValidationOptions {
   /**
@@ -83,6 +85,7 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   Batching: true,
   MaxQueuedPackets: true,
   MaxInFlightBatches: true,
+  StateMachineType: true,
 });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
 const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
@@ -122,10 +125,11 @@ const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  Arn: ['lambda', 'sqs'],
+  Arn: ['lambda', 'sqs', 'stepfunctions', 'apigateway'],
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
+  StateMachineType: ['stepfunctions'],
 };
 
 /** Validates a whole configuration document, including references between records. */
@@ -300,6 +304,11 @@ class Validator {
       if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
       else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
       this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER, 'is not an export name', false);
+    } else if (type === 'stepfunctions') {
+      this.pattern(r.Arn, `${path}.Arn`, STATE_MACHINE_ARN, 'is not a state machine ARN', true);
+      this.oneOf(r.StateMachineType, `${path}.StateMachineType`, STATE_MACHINE_TYPES, 'is not a state machine type', false);
+    } else if (type === 'apigateway') {
+      this.pattern(r.Arn, `${path}.Arn`, EXECUTE_API_ARN, 'is not the execute-api ARN of a stage, method and path', true);
     }
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);

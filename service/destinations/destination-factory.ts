@@ -5,8 +5,10 @@
  * plane cannot build them.
  */
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
+import { createApiGatewayDestination } from './api-gateway-destination';
 import { createLambdaDestination } from './lambda-destination';
 import { createSqsDestination } from './sqs-destination';
+import { createStepFunctionsDestination } from './step-functions-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
 
 /** Constructors by destination type; a type without an entry cannot be built. */
@@ -16,6 +18,8 @@ export type DestinationFactories = Readonly<Partial<Record<DestinationTypeName, 
 export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
   lambda: createLambdaDestination,
   sqs: createSqsDestination,
+  stepfunctions: createStepFunctionsDestination,
+  apigateway: createApiGatewayDestination,
 });
 
 /**

@@ -173,7 +173,8 @@ export class DestinationLane {
     }
     if (result.responseError) {
       failures.report({ code: 'ReplyInvalid', reason: result.responseError }, { listener, destination: destination.name });
-    } else if (result.response !== undefined) {
+    }
+    if (result.response !== undefined) {
       this.options.replies.route(result.response, { listener, destination: destination.name, formatter: this.formatter });
     }
   }

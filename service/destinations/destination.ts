@@ -3,7 +3,9 @@
  * implements {@link Destination} and one line in the factory table (destination-factory.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ApiGatewayInvoker } from './api-gateway-invoker';
 import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from './packet';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
@@ -19,7 +21,10 @@ export interface PacketDeliveryFailure {
 export interface DeliveryResult {
   /** Request/response destinations: the parsed response (`{"Replies": […]}`). */
   readonly response?: unknown;
-  /** The response exists but cannot be read (not JSON): reported once as ReplyInvalid. */
+  /**
+   * The response exists but cannot be read (not JSON): reported once as ReplyInvalid. A batch
+   * delivered in several requests may have both: `response` holds the replies that could be read.
+   */
   readonly responseError?: string;
   /** Packets that failed while the rest of the batch was accepted. */
   readonly failed?: readonly PacketDeliveryFailure[];
@@ -53,6 +58,10 @@ export interface DestinationContext {
   /** Synchronous Lambda Invoke (the shared Lambda client underneath). */
   lambdaInvoker(): LambdaInvoker;
   sqsClient(): SQSClient;
+  /** Step Functions (StartSyncExecution, StartExecution, DescribeStateMachine). */
+  sfnClient(): SFNClient;
+  /** SigV4-signed (`execute-api`) requests to API Gateway stages. */
+  apiGatewayInvoker(): ApiGatewayInvoker;
 }
 
 /** Creates a destination for one record of a Listener. */

@@ -14,6 +14,8 @@ const context: DestinationContext = {
   localHandlerTimeoutMs: 500,
   lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
   sqsClient: () => { throw new Error('no SQS in local tests'); },
+  sfnClient: () => { throw new Error('no Step Functions in local tests'); },
+  apiGatewayInvoker: () => { throw new Error('no API Gateway in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
 /** Destinations created by a test, closed after it (their handler threads end). */
@@ -84,7 +86,7 @@ describe('local handler destination', () => {
 describe('local destination types outside local mode', () => {
   test.each(['local', 'log'] as const)('the AWS destination table cannot build a %s destination', async (type) => {
     await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
-      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs)`);
+      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, stepfunctions, apigateway)`);
   });
 });
 

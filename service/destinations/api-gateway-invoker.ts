@@ -1,0 +1,145 @@
+/**
+ * Requests to an API Gateway stage route (REST or HTTP API), signed with SigV4 for `execute-api`
+ * with the fleet's credentials, so a method or route with AWS_IAM authorization accepts them.
+ * The URL comes from the target's execute-api ARN (lib/private/arn.ts `executeApiUrl`), never from
+ * elsewhere: a signed request goes only to the API the ARN names, or to the configured endpoint of
+ * tests and labs. Each request is bounded in time and in the size of its answer; connections are
+ * kept alive between batches.
+ */
+import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { ExecuteApiTarget, executeApiUrl } from '../../lib/private/arn';
+
+type SignatureV4Init = ConstructorParameters<typeof SignatureV4>[0];
+
+/** What API Gateway answered. */
+export interface ApiGatewayAnswer {
+  readonly status: number;
+  /** `x-amzn-ErrorType` of an error answer from API Gateway itself (`AccessDeniedException`…). */
+  readonly errorType?: string;
+  readonly body: Buffer;
+}
+
+/** Sends `{"Messages":[…]}` to an API Gateway target. Rejects when no answer arrived (network, timeout, credentials). */
+export interface ApiGatewayInvoker {
+  invoke(target: ExecuteApiTarget, body: Uint8Array): Promise<ApiGatewayAnswer>;
+}
+
+/** Longest wait for a whole answer. API Gateway ends an integration after 29 s (REST) or 30 s (HTTP API) and answers 504 itself. */
+export const API_GATEWAY_TIMEOUT_MS = 35_000;
+
+/** Largest answer read; a larger one fails the batch (replies for a batch are far smaller). */
+export const API_GATEWAY_MAX_ANSWER_BYTES = 6 * 1024 * 1024;
+
+export interface SignedApiGatewayInvokerOptions {
+  /** The fleet's credentials (an SDK client's `config.credentials`). */
+  readonly credentials: SignatureV4Init['credentials'];
+  /** SHA-256 implementation (an SDK client's `config.sha256`). */
+  readonly sha256: SignatureV4Init['sha256'];
+  /**
+   * Origin every request goes to instead of the API's own host (tests and labs), for instance
+   * `http://127.0.0.1:4566`; the path is the same. @default - the API's execute-api host
+   */
+  readonly endpoint?: string;
+  /** @default API_GATEWAY_TIMEOUT_MS */
+  readonly timeoutMs?: number;
+  /** @default API_GATEWAY_MAX_ANSWER_BYTES */
+  readonly maxAnswerBytes?: number;
+}
+
+const USER_AGENT = 'packet-gateway api-gateway';
+
+export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
+  private readonly signers = new Map<string, SignatureV4>();
+  private readonly httpAgent = new HttpAgent({ keepAlive: true });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
+  private readonly timeoutMs: number;
+  private readonly maxAnswerBytes: number;
+
+  public constructor(private readonly options: SignedApiGatewayInvokerOptions) {
+    this.timeoutMs = options.timeoutMs ?? API_GATEWAY_TIMEOUT_MS;
+    this.maxAnswerBytes = options.maxAnswerBytes ?? API_GATEWAY_MAX_ANSWER_BYTES;
+  }
+
+  public async invoke(target: ExecuteApiTarget, body: Uint8Array): Promise<ApiGatewayAnswer> {
+    const url = new URL(executeApiUrl(target, this.options.endpoint));
+    const port = url.port === '' ? undefined : Number(url.port);
+    const signed = await this.signer(target.region).sign({
+      method: target.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port,
+      path: url.pathname,
+      query: {},
+      headers: {
+        'host': url.host,
+        'content-type': 'application/json',
+        'content-length': String(body.byteLength),
+        'user-agent': USER_AGENT,
+      },
+      body,
+    });
+    return this.send(url, signed.headers, target.method, body);
+  }
+
+  /** Closes the kept-alive connections. */
+  public destroy(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private signer(region: string): SignatureV4 {
+    let signer = this.signers.get(region);
+    if (!signer) {
+      signer = new SignatureV4({ credentials: this.options.credentials, region, service: 'execute-api', sha256: this.options.sha256 });
+      this.signers.set(region, signer);
+    }
+    return signer;
+  }
+
+  private send(url: URL, headers: Record<string, string>, method: string, body: Uint8Array): Promise<ApiGatewayAnswer> {
+    const https = url.protocol === 'https:';
+    const request = https ? httpsRequest : httpRequest;
+    return new Promise<ApiGatewayAnswer>((resolve, reject) => {
+      const req = request({
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port === '' ? undefined : Number(url.port),
+        path: url.pathname,
+        method,
+        headers,
+        agent: https ? this.httpsAgent : this.httpAgent,
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      req.on('error', fail);
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > this.maxAnswerBytes) {
+            req.destroy(new Error(`the answer is larger than ${this.maxAnswerBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const errorType = res.headers['x-amzn-errortype'];
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(typeof errorType === 'string' ? { errorType: errorType.split(':')[0] } : {}),
+            body: Buffer.concat(chunks, bytes),
+          });
+        });
+      });
+      req.end(body);
+    });
+  }
+}
