@@ -102,6 +102,7 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
     const https = url.protocol === 'https:';
     const request = https ? httpsRequest : httpRequest;
     return new Promise<ApiGatewayAnswer>((resolve, reject) => {
+      let settled = false;
       const req = request({
         protocol: url.protocol,
         hostname: url.hostname,
@@ -111,25 +112,28 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
         headers,
         agent: https ? this.httpsAgent : this.httpAgent,
       });
-      const timer = setTimeout(() => req.destroy(new Error(`no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      /** Ends the request with `err` (the connection is not reused): the first outcome wins. */
       const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        req.destroy();
         reject(err);
       };
+      const timer = setTimeout(() => fail(new Error(`no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       req.on('error', fail);
       req.on('response', (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
-          if (bytes > this.maxAnswerBytes) {
-            req.destroy(new Error(`the answer is larger than ${this.maxAnswerBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
+          if (bytes > this.maxAnswerBytes) fail(new Error(`the answer is larger than ${this.maxAnswerBytes} bytes`));
+          else chunks.push(chunk);
         });
         res.on('error', fail);
         res.on('end', () => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           const errorType = res.headers['x-amzn-errortype'];
           resolve({
