@@ -656,6 +656,11 @@ export class PacketGateway extends Construct implements IPacketGateway {
         reason: 'Destination.lambda grants invoke on the function and its versions and aliases (function ARN followed by :*)',
         appliesTo: [{ regex: '/^Resource::(<[A-Za-z0-9]+\\.Arn>|arn:[^:]+:lambda:[^:]+:[^:]+:function:[^:]+):\\*$/' }],
       },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Destination.apiGateway / Destination.httpApi with method ANY grants invoke on one stage and resource path for every method (* in place of the method)',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:[^:]+:[^:]+:[^/]+\\/[^/]+\\/\\*\\/[^*]*$/' }],
+      },
     ], { applyToChildren: true });
     acknowledgeNagFindings(this.taskDefinition, [
       { id: 'AwsSolutions-ECS2', reason: 'Environment variables hold only resource names and settings; the reply-tag key arrives as an ECS secret' },

@@ -404,6 +404,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         Type: config.type as DestinationRecord['Type'],
         ...(config.arn !== undefined ? { Arn: config.arn } : {}),
         ...(config.queueUrl !== undefined ? { QueueUrl: config.queueUrl } : {}),
+        ...(config.stateMachineType !== undefined ? { StateMachineType: config.stateMachineType as DestinationRecord['StateMachineType'] } : {}),
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),

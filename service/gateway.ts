@@ -166,7 +166,10 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   /** Signs with the credentials the SDK resolves for the fleet (those of an STS client, whose own requests it never sends). */
   private createApiGatewayInvoker(): ApiGatewayInvoker {
     const credentialSource = this.own(new STSClient({ region: this.options.region }));
-    return this.own(new SignedApiGatewayInvoker({ credentials: () => credentialSource.config.credentials(), sha256: credentialSource.config.sha256 }));
+    return this.own(new SignedApiGatewayInvoker({
+      credentials: () => credentialSource.config.credentials(),
+      sha256: credentialSource.config.sha256,
+    }));
   }
 
   private createLambdaInvoker(): LambdaInvoker {

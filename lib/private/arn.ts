@@ -217,6 +217,13 @@ export function unqualifiedStateMachineArn(arn: string): string | undefined {
 
 /** A segment of an API Gateway resource path (URL path characters; no wildcard). */
 const API_PATH_SEGMENT = "[A-Za-z0-9._~!$&'()+,;=:@%-]+";
+/** The resource path of an execute-api route: `/`, or `/` and segments. */
+const API_PATH = `/(${API_PATH_SEGMENT}(/${API_PATH_SEGMENT})*)?`;
+/** A stage name, or the HTTP API stage `$default`. */
+const API_STAGE = '(\\$default|[A-Za-z0-9_-]{1,128})';
+
+/** Methods an execute-api destination may use: they carry a body. ANY (`*` in the ARN) is sent as POST. */
+export const EXECUTE_API_METHODS = ['POST', 'PUT', 'PATCH', 'ANY'] as const;
 
 /**
  * The execute-api ARN of one API Gateway stage, method and resource path (REST or HTTP API):
@@ -225,12 +232,26 @@ const API_PATH_SEGMENT = "[A-Za-z0-9._~!$&'()+,;=:@%-]+";
  * since it is where the request goes.
  */
 export const EXECUTE_API_ARN: TextPattern = {
-  pattern: new RegExp(
-    '^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\\d{12}:[a-z0-9]{10}/(\\$default|[A-Za-z0-9_-]{1,128})/(POST|PUT|PATCH|\\*)'
-    + `/(${API_PATH_SEGMENT}(/${API_PATH_SEGMENT})*)?$`,
-  ),
+  pattern: new RegExp(`^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\\d{12}:[a-z0-9]{10}/${API_STAGE}/(POST|PUT|PATCH|\\*)${API_PATH}$`),
   allowed: 'arn:<partition>:execute-api:<region>:<account>:<api id>/<stage or $default>/<POST, PUT, PATCH or *>/<resource path without wildcards>',
 };
+
+/**
+ * Why a stage, method and resource path do not make the route of an execute-api destination
+ * ({@link EXECUTE_API_ARN}), naming the value and what is allowed; undefined when they do.
+ */
+export function executeApiRouteProblem(route: { readonly stageName: string; readonly method: string; readonly path: string }): string | undefined {
+  if (!new RegExp(`^${API_STAGE}$`).test(route.stageName)) {
+    return `stageName ${JSON.stringify(route.stageName)} is not a stage name (allowed: 1–128 characters of A-Z a-z 0-9 _ -, or $default)`;
+  }
+  if (!(EXECUTE_API_METHODS as readonly string[]).includes(route.method)) {
+    return `method ${JSON.stringify(route.method)} is not allowed (allowed: ${EXECUTE_API_METHODS.join(', ')}: a method with a body)`;
+  }
+  if (!new RegExp(`^${API_PATH}$`).test(route.path)) {
+    return `path ${JSON.stringify(route.path)} is not a resource path (allowed: / followed by segments of URL path characters, without wildcards or a query)`;
+  }
+  return undefined;
+}
 
 /** Where an execute-api ARN sends a request. */
 export interface ExecuteApiTarget {

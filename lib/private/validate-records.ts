@@ -7,8 +7,8 @@
 import { isIP } from 'node:net';
 import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
+  EXECUTE_API_ARN, STATE_MACHINE_ARN,
 } from './arn';
-import { EXECUTE_API_ARN, STATE_MACHINE_ARN } from './arn';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
@@ -19,8 +19,8 @@ import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './netwo
 import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
+  STATE_MACHINE_TYPES,
 } from './records';
-import { STATE_MACHINE_TYPES } from './records';
 
 export interface RecordValidationOptions {
   /**

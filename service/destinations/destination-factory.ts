@@ -4,8 +4,8 @@
  * Local mode adds its own types (service/local/local-destination-factories.ts); the AWS data
  * plane cannot build them.
  */
-import type { Destination, DestinationConstructor, DestinationContext } from './destination';
 import { createApiGatewayDestination } from './api-gateway-destination';
+import type { Destination, DestinationConstructor, DestinationContext } from './destination';
 import { createLambdaDestination } from './lambda-destination';
 import { createSqsDestination } from './sqs-destination';
 import { createStepFunctionsDestination } from './step-functions-destination';

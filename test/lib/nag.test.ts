@@ -1,8 +1,11 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigatewayv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACCOUNT, ensureAssets, OTHER_ACCOUNT, REGION } from './support';
 import { AwsApiAccess, Destination, Listener, ListenerProtocol, PacketGateway, PacketGatewayProps, PacketSource } from '../../lib';
@@ -27,6 +30,14 @@ function everything(props: PacketGatewayProps, stack: Stack): void {
     keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
   });
   const listener = gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambda(fn), Destination.sqs(queue)] });
+  gw.addListener('Workflows', {
+    port: 5560,
+    destinations: [
+      Destination.stepFunctions(sfn.StateMachine.fromStateMachineArn(stack, 'Counter', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:counter`)),
+      Destination.apiGateway(apigateway.RestApi.fromRestApiId(stack, 'Outbound', 'a1b2c3d4e5'), { path: '/measurements', stageName: 'prod' }),
+      Destination.httpApi(apigatewayv2.HttpApi.fromHttpApiAttributes(stack, 'Http', { httpApiId: 'f6g7h8i9j0' }), { path: '/udp', method: 'ANY' }),
+    ],
+  });
   const psk = secretsmanager.Secret.fromSecretNameV2(stack, 'PeerPsk', 'devices/psk');
   const tunnel = gw.addListener('Tunnel', {
     port: 51820,

@@ -5,10 +5,10 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DestinationRecord } from '../../../lib/private/records';
 import { ApiGatewayDestination } from '../../../service/destinations/api-gateway-destination';
 import { SignedApiGatewayInvoker } from '../../../service/destinations/api-gateway-invoker';
 import type { QueuedPacket } from '../../../service/destinations/packet';
-import type { DestinationRecord } from '../../../lib/private/records';
 import { ReceivedRequest, Sha256, signatureMatches } from '../../support/sigv4';
 
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };

@@ -4,18 +4,16 @@
  * delivery logic (type detection, replies, failures, batches larger than an execution's input)
  * with aws-sdk-client-mock.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Agent } from 'node:http';
+import { Agent, createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   DescribeStateMachineCommand, SFNClient, StartExecutionCommand, StartSyncExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { DestinationRecord } from '../../../lib/private/records';
 import type { QueuedPacket } from '../../../service/destinations/packet';
 import { inputRanges, STEP_FUNCTIONS_MAX_INPUT_BYTES, StepFunctionsDestination } from '../../../service/destinations/step-functions-destination';
-import type { DestinationRecord } from '../../../lib/private/records';
 import { ReceivedRequest, signatureMatches } from '../../support/sigv4';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:packet-counter';
@@ -75,7 +73,7 @@ describe('StepFunctionsDestination through the SDK client, against a Step Functi
       endpoint: `http://states.eu-west-1.test:${port}`,
       credentials: CREDENTIALS,
       maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false, lookup }) }),
+      requestHandler: { httpAgent: new Agent({ keepAlive: false, lookup }) },
     });
   });
   afterAll(async () => {
@@ -138,6 +136,16 @@ describe('StepFunctionsDestination through the SDK client, against a Step Functi
   });
 });
 
+/** The request an SDK client hands its HTTP handler. */
+interface CapturedRequest {
+  readonly method: string;
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
 describe('StartSyncExecution on AWS\'s endpoint', () => {
   test('goes to https://sync-states.<region>.amazonaws.com, signed for states', async () => {
     const sent: ReceivedRequest[] = [];
@@ -147,12 +155,14 @@ describe('StartSyncExecution on AWS\'s endpoint', () => {
       maxAttempts: 1,
       // captures the request the SDK would send; nothing leaves the machine
       requestHandler: {
-        handle: async (request: { method: string; hostname: string; path: string; headers: Record<string, string>; body: string; protocol: string }) => {
+        handle: async (request: CapturedRequest) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v;
-          sent.push({ method: request.method, path: request.path, headers: { ...headers, host: headers.host ?? request.hostname }, body: Buffer.from(request.body) });
+          headers.host ??= request.hostname;
+          sent.push({ method: request.method, path: request.path, headers, body: Buffer.from(request.body) });
           expect(request.protocol).toBe('https:');
-          return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: Readable.from([Buffer.from('{"status":"SUCCEEDED","output":"{\\"Replies\\":[]}"}')]) } };
+          const body = Readable.from([Buffer.from('{"status":"SUCCEEDED","output":"{\\"Replies\\":[]}"}')]);
+          return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body } };
         },
       } as never,
     });
