@@ -12,7 +12,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
-import { hotPathClientConfig } from './aws-clients';
+import { configuredApiGatewayEndpoint, hotPathClientConfig, stepFunctionsClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
@@ -158,17 +158,21 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
       lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
-      sfnClient: () => (this.sfn ??= options.sfnClient ?? this.own(new SFNClient(hotPathClientConfig(options.region)))),
+      sfnClient: () => (this.sfn ??= options.sfnClient ?? this.own(new SFNClient(stepFunctionsClientConfig(options.region, process.env)))),
       apiGatewayInvoker: () => (this.apiGateway ??= options.apiGatewayInvoker ?? this.createApiGatewayInvoker()),
     };
   }
 
-  /** Signs with the credentials the SDK resolves for the fleet (those of an STS client, whose own requests it never sends). */
+  /**
+   * Signs with the credentials the SDK resolves for the fleet (those of an STS client, whose own
+   * requests it never sends), and sends to each API's host or `AWS_ENDPOINT_URL_EXECUTE_API`.
+   */
   private createApiGatewayInvoker(): ApiGatewayInvoker {
     const credentialSource = this.own(new STSClient({ region: this.options.region }));
     return this.own(new SignedApiGatewayInvoker({
       credentials: () => credentialSource.config.credentials(),
       sha256: credentialSource.config.sha256,
+      endpoint: configuredApiGatewayEndpoint(process.env),
     }));
   }
 

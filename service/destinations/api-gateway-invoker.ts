@@ -58,6 +58,9 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
   private readonly maxAnswerBytes: number;
 
   public constructor(private readonly options: SignedApiGatewayInvokerOptions) {
+    if (options.endpoint !== undefined && !isHttpOrigin(options.endpoint)) {
+      throw new Error(`API Gateway endpoint ${JSON.stringify(options.endpoint)} is not an http(s) URL (allowed: an origin such as http://127.0.0.1:4566)`);
+    }
     this.timeoutMs = options.timeoutMs ?? API_GATEWAY_TIMEOUT_MS;
     this.maxAnswerBytes = options.maxAnswerBytes ?? API_GATEWAY_MAX_ANSWER_BYTES;
   }
@@ -145,5 +148,14 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
       });
       req.end(body);
     });
+  }
+}
+
+function isHttpOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
   }
 }
