@@ -25,7 +25,13 @@ interface Packet {
 }
 
 /** Answers with `respond(request)` when the request's SigV4 signature (for `service`) is right, 403 otherwise. */
-async function serve(service: string, respond: (r: ReceivedRequest) => { status: number; body: unknown }): Promise<{ server: Server; url: string; received: ReceivedRequest[] }> {
+interface FakeService {
+  readonly server: Server;
+  readonly url: string;
+  readonly received: ReceivedRequest[];
+}
+
+async function serve(service: string, respond: (r: ReceivedRequest) => { status: number; body: unknown }): Promise<FakeService> {
   const received: ReceivedRequest[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -59,8 +65,8 @@ function packetCounter(input: { Messages: Packet[] }): { Replies: Array<{ Tag: s
 
 describe('Step Functions and API Gateway destinations behind a Listener', () => {
   const saved = { ...process.env };
-  let sfn: Awaited<ReturnType<typeof serve>>;
-  let stage: Awaited<ReturnType<typeof serve>>;
+  let sfn: FakeService;
+  let stage: FakeService;
 
   beforeAll(async () => {
     sfn = await serve('states', (r) => {
@@ -89,7 +95,8 @@ describe('Step Functions and API Gateway destinations behind a Listener', () => 
     }
   });
 
-  async function run(listener: (port: number) => ListenerRecord, datagrams: number, expected: number): Promise<{ replies: string[]; failures: CapturingFailureReporter }> {
+  /** Sends `datagrams` to a Listener made by `listener` and returns the replies once `expected` arrived. */
+  async function run(listener: (port: number) => ListenerRecord, datagrams: number, expected: number) {
     const port = await freePort();
     const failures = new CapturingFailureReporter();
     const gateway = new Gateway({
