@@ -172,7 +172,7 @@ export abstract class Destination {
    * authorization. Grants the fleet `execute-api:Invoke` on exactly that stage, method and path.
    */
   public static apiGateway(api: apigateway.IRestApi, options: ApiGatewayDestinationOptions): Destination {
-    return new ApiGatewayDestination(api, options, api.deploymentStage?.stageName);
+    return new ApiGatewayDestination(api, options, () => api.deploymentStage?.stageName);
   }
 
   /**
@@ -181,7 +181,7 @@ export abstract class Destination {
    * Grants the fleet `execute-api:Invoke` on exactly that stage, method and path.
    */
   public static httpApi(api: apigatewayv2.IHttpApi, options: ApiGatewayDestinationOptions): Destination {
-    return new ApiGatewayDestination(api, options, '$default');
+    return new ApiGatewayDestination(api, options, () => '$default');
   }
 
   /** Name, formatter, batching and queueing of this destination. */
@@ -233,13 +233,14 @@ class ApiGatewayDestination extends Destination {
   constructor(
     private readonly api: ExecuteApiArnSource,
     private readonly props: ApiGatewayDestinationOptions,
-    private readonly defaultStageName: string | undefined,
+    /** Read when the Listener binds the destination: a REST API's deployment stage may be set after this factory ran. */
+    private readonly defaultStageName: () => string | undefined,
   ) {
     super(props);
   }
 
   public bind(scope: Construct, options: DestinationBindOptions): DestinationConfig {
-    const stageName = this.props.stageName ?? this.defaultStageName;
+    const stageName = this.props.stageName ?? this.defaultStageName();
     if (stageName === undefined) fail(scope, 'API Gateway destination: the REST API has no deployment stage; set stageName');
     const method = (this.props.method ?? 'POST').toUpperCase();
     return bindApiRoute(scope, this.api, { stageName, method, path: this.props.path }, options.grantee);
