@@ -4,7 +4,8 @@
  * The URL comes from the target's execute-api ARN (lib/private/arn.ts `executeApiUrl`), never from
  * elsewhere: a signed request goes only to the API the ARN names, or to the configured endpoint of
  * tests and labs. Each request is bounded in time and in the size of its answer; connections are
- * kept alive between batches.
+ * kept alive between batches, and a request that fails on a kept-alive connection before any
+ * answer (the server had closed it) is sent once more on a new one.
  */
 import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -83,7 +84,13 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
       },
       body,
     });
-    return this.send(url, signed.headers, target.method, body);
+    try {
+      return await this.send(url, signed.headers, target.method, body);
+    } catch (err) {
+      // A kept-alive connection the server had closed: the request never reached it; once more on a new connection.
+      if (err instanceof StaleConnectionError) return this.send(url, signed.headers, target.method, body);
+      throw err;
+    }
   }
 
   /** Closes the kept-alive connections. */
@@ -106,6 +113,7 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
     const request = https ? httpsRequest : httpRequest;
     return new Promise<ApiGatewayAnswer>((resolve, reject) => {
       let settled = false;
+      let answered = false;
       const req = request({
         protocol: url.protocol,
         hostname: url.hostname,
@@ -124,8 +132,12 @@ export class SignedApiGatewayInvoker implements ApiGatewayInvoker {
         reject(err);
       };
       const timer = setTimeout(() => fail(new Error(`no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('error', fail);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        fail(stale ? new StaleConnectionError(err.message) : err);
+      });
       req.on('response', (res: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (chunk: Buffer) => {
@@ -157,5 +169,13 @@ function isHttpOrigin(value: string): boolean {
     return url.protocol === 'http:' || url.protocol === 'https:';
   } catch {
     return false;
+  }
+}
+
+/** The request failed on a reused keep-alive connection before any answer: the server had closed it. */
+class StaleConnectionError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'StaleConnectionError';
   }
 }

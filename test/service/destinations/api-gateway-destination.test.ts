@@ -15,7 +15,7 @@ const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJa
 const REST_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/measurements';
 const HTTP_ARN = 'arn:aws:execute-api:us-east-2:123456789012:f6g7h8i9j0/$default/PUT/devices/d-1';
 
-type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'huge';
+type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'huge' | 'reset-reused';
 
 /** A stage: checks the signature like API Gateway's AWS_IAM authorization (403 when it does not match), then answers. */
 class FakeStage {
@@ -23,6 +23,8 @@ class FakeStage {
   answer: Answer = { status: 200, body: '' };
   region = 'eu-west-1';
   private server?: Server;
+  /** Connections that have carried a request. */
+  private readonly used = new WeakSet<object>();
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -49,6 +51,17 @@ class FakeStage {
     }
     const answer = this.answer;
     if (answer === 'hang') return;
+    if (answer === 'reset-reused' && this.used.has(req.socket)) {
+      // as a server that closed an idle kept-alive connection: the request is lost, no answer
+      req.socket.destroy();
+      return;
+    }
+    this.used.add(req.socket);
+    if (answer === 'reset-reused') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"Replies":[]}');
+      return;
+    }
     if (answer === 'huge') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('x'.repeat(4096));
@@ -155,6 +168,16 @@ describe('ApiGatewayDestination', () => {
     stage.answer = 'huge';
     await expect(new ApiGatewayDestination(record(), invoker({ maxAnswerBytes: 1024 })).deliver([packet('a')]))
       .rejects.toThrow('failed: the answer is larger than 1024 bytes');
+  });
+
+  test('a request lost on a kept-alive connection the stage had closed is sent once more on a new one', async () => {
+    stage.answer = 'reset-reused';
+    const destination = new ApiGatewayDestination(record(), invoker());
+    expect(await destination.deliver([packet('a')])).toEqual({ response: { Replies: [] } });
+    expect(await destination.deliver([packet('b')])).toEqual({ response: { Replies: [] } });
+    // the second batch reached the stage twice: on the kept-alive connection (reset), then on a new one
+    expect(stage.received).toHaveLength(3);
+    expect(stage.received[1].body).toEqual(stage.received[2].body);
   });
 
   test('a stage that cannot be reached fails the batch naming the route', async () => {
