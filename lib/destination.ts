@@ -1,16 +1,22 @@
 import { Duration, Size } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigatewayv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Formatter } from './formatter';
+import { bindApiRoute, ExecuteApiArnSource } from './private/destination-api-gateway';
 import { bindDynamoDbDestination } from './private/destination-dynamodb';
 import { bindCloudWatchLogsDestination } from './private/destination-logs';
 import { bindS3Destination } from './private/destination-s3';
 import { sqsDestinationArguments } from './private/destination-sqs';
+import { bindStepFunctions } from './private/destination-step-functions';
+import { fail } from './private/validation';
 
 /** Options every destination accepts: its name, the encoding of `Data`, batching and queueing. */
 export interface DestinationOptions {
@@ -147,6 +153,40 @@ export interface LambdaDestinationOptions extends DestinationOptions {
   readonly tenantIdFormatter?: Formatter;
 }
 
+/** Options of a Step Functions destination. */
+export interface StepFunctionsDestinationOptions extends DestinationOptions {
+  /**
+   * Workflow type of the state machine. EXPRESS state machines run synchronously
+   * (`StartSyncExecution`) and their output `{"Replies":[…]}` is sent back to the clients; STANDARD
+   * ones are started (`StartExecution`) and never reply. A declared type needs no
+   * `states:DescribeStateMachine`.
+   *
+   * @default - the type of a `StateMachine` defined in this app; for an imported state machine,
+   * detected when the gateway first delivers (`states:DescribeStateMachine` is granted then)
+   */
+  readonly stateMachineType?: sfn.StateMachineType;
+}
+
+/** Options of an API Gateway destination: the route each batch is sent to. */
+export interface ApiGatewayDestinationOptions extends DestinationOptions {
+  /** Resource path of the method or route, starting with `/` (no wildcards, no query), for instance `/measurements`. */
+  readonly path: string;
+
+  /**
+   * HTTP method of the method or route: POST, PUT, PATCH, or ANY (a route of every method; sent as POST).
+   *
+   * @default 'POST'
+   */
+  readonly method?: string;
+
+  /**
+   * Stage the request goes to.
+   *
+   * @default - the REST API's deployment stage (`deploymentStage`); `$default` for an HTTP API
+   */
+  readonly stageName?: string;
+}
+
 /** What a destination needs when its Listener is created. */
 export interface DestinationBindOptions {
   /** The identity the gateway fleet runs as; the destination grants it exactly what delivery needs. */
@@ -174,6 +214,13 @@ export interface DestinationConfig {
    * @default - none
    */
   readonly queueUrl?: string;
+
+  /**
+   * Workflow type of the target state machine (Step Functions): `EXPRESS` or `STANDARD`.
+   *
+   * @default - detected by the gateway with `states:DescribeStateMachine`
+   */
+  readonly stateMachineType?: string;
 
   /**
    * Target ARN per region, `*` for every other region (instead of `arn`).
@@ -374,6 +421,37 @@ export abstract class Destination {
     return new BoundDestination(options, (grantee, scope) => bindDynamoDbDestination(scope, table, options, grantee));
   }
 
+  /**
+   * Delivery to a Step Functions state machine. An EXPRESS state machine runs synchronously with
+   * `{"Messages":[…]}` as input, exactly what a Lambda function receives, and its output
+   * `{"Replies":[…]}` is sent back to the clients; a STANDARD one is started and never replies.
+   * Grants the fleet, on that state machine only, `states:StartSyncExecution` (EXPRESS) or
+   * `states:StartExecution` (STANDARD); for an imported state machine without a declared type
+   * both, and `states:DescribeStateMachine` to detect it.
+   */
+  public static stepFunctions(stateMachine: sfn.IStateMachine, options: StepFunctionsDestinationOptions = {}): Destination {
+    return new StepFunctionsDestination(stateMachine, options);
+  }
+
+  /**
+   * "Inside-out" delivery to a REST API method: each batch is one SigV4-signed request of
+   * `{"Messages":[…]}` to the stage, method and path given, whose integration may call anything; a
+   * 2xx answer `{"Replies":[…]}` is sent back to the clients. Give the method AWS_IAM
+   * authorization. Grants the fleet `execute-api:Invoke` on exactly that stage, method and path.
+   */
+  public static apiGateway(api: apigateway.IRestApi, options: ApiGatewayDestinationOptions): Destination {
+    return new ApiGatewayDestination(api, options, () => api.deploymentStage?.stageName);
+  }
+
+  /**
+   * "Inside-out" delivery to an HTTP API route, as {@link Destination.apiGateway} does for a REST
+   * API: stage `$default` unless `stageName` is given. Give the route AWS_IAM authorization.
+   * Grants the fleet `execute-api:Invoke` on exactly that stage, method and path.
+   */
+  public static httpApi(api: apigatewayv2.IHttpApi, options: ApiGatewayDestinationOptions): Destination {
+    return new ApiGatewayDestination(api, options, () => '$default');
+  }
+
   /** Name, formatter, batching and queueing of this destination. */
   public readonly options: DestinationOptions;
 
@@ -442,5 +520,33 @@ class BoundDestination extends Destination {
 
   public bind(scope: Construct, options: DestinationBindOptions): DestinationConfig {
     return this.binder(options.grantee, scope);
+  }
+}
+
+class StepFunctionsDestination extends Destination {
+  constructor(private readonly stateMachine: sfn.IStateMachine, private readonly props: StepFunctionsDestinationOptions) {
+    super(props);
+  }
+
+  public bind(_scope: Construct, options: DestinationBindOptions): DestinationConfig {
+    return bindStepFunctions(this.stateMachine, this.props.stateMachineType, options.grantee);
+  }
+}
+
+class ApiGatewayDestination extends Destination {
+  constructor(
+    private readonly api: ExecuteApiArnSource,
+    private readonly props: ApiGatewayDestinationOptions,
+    /** Read when the Listener binds the destination: a REST API's deployment stage may be set after this factory ran. */
+    private readonly defaultStageName: () => string | undefined,
+  ) {
+    super(props);
+  }
+
+  public bind(scope: Construct, options: DestinationBindOptions): DestinationConfig {
+    const stageName = this.props.stageName ?? this.defaultStageName();
+    if (stageName === undefined) fail(scope, 'API Gateway destination: the REST API has no deployment stage; set stageName');
+    const method = (this.props.method ?? 'POST').toUpperCase();
+    return bindApiRoute(scope, this.api, { stageName, method, path: this.props.path }, options.grantee);
   }
 }

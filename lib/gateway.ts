@@ -680,6 +680,11 @@ export class PacketGateway extends Construct implements IPacketGateway {
         reason: 'Destination.s3 puts new objects, whose keys hold the time and a random suffix, under the destination\'s key prefix of one bucket',
         appliesTo: [{ regex: '/^Resource::(<[A-Za-z0-9]+\\.Arn>|arn:(<AWS::Partition>|[^:]+):s3:::[^/]+)\\/.*\\*$/' }],
       },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Destination.apiGateway / Destination.httpApi with method ANY grants invoke on one stage and resource path for every method (* in place of the method)',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:[^:]+:[^:]+:[^/]+\\/[^/]+\\/\\*\\/[^*]*$/' }],
+      },
     ], { applyToChildren: true });
     acknowledgeNagFindings(this.taskDefinition, [
       { id: 'AwsSolutions-ECS2', reason: 'Environment variables hold only resource names and settings; the reply-tag key arrives as an ECS secret' },

@@ -451,6 +451,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(config.arn !== undefined ? { Arn: config.arn } : {}),
         ...(config.queueUrl !== undefined ? { QueueUrl: config.queueUrl } : {}),
         ...(config.arguments !== undefined ? { Arguments: config.arguments } : {}),
+        ...(config.stateMachineType !== undefined ? { StateMachineType: config.stateMachineType as DestinationRecord['StateMachineType'] } : {}),
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),

@@ -60,3 +60,29 @@ export interface S3ClientConfig extends HotPathClientConfig {
 export function s3ClientConfig(region: string, env: NodeJS.ProcessEnv): S3ClientConfig {
   return { ...hotPathClientConfig(region), followRegionRedirects: true, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) };
 }
+
+/** Settings of the Step Functions client of destinations ({@link stepFunctionsClientConfig}). */
+export interface StepFunctionsClientConfig extends HotPathClientConfig {
+  readonly disableHostPrefix?: true;
+}
+
+/**
+ * Settings of the Step Functions client of destinations for `region`. The SDK sends
+ * StartSyncExecution to the `sync-` prefixed host (`sync-states.<region>.amazonaws.com`). An
+ * endpoint configured for Step Functions (`AWS_ENDPOINT_URL_SFN`, else `AWS_ENDPOINT_URL`: a local
+ * Step Functions in tests and labs) serves every operation on its own host, where `sync-<host>`
+ * would not resolve: with one, the prefix is turned off.
+ */
+export function stepFunctionsClientConfig(region: string, env: NodeJS.ProcessEnv): StepFunctionsClientConfig {
+  const configured = env.AWS_ENDPOINT_URL_SFN || env.AWS_ENDPOINT_URL;
+  return configured ? { ...hotPathClientConfig(region), disableHostPrefix: true } : hotPathClientConfig(region);
+}
+
+/**
+ * The origin API Gateway destinations send to instead of each API's execute-api host:
+ * `AWS_ENDPOINT_URL_EXECUTE_API` (tests and labs; `AWS_ENDPOINT_URL` is not used, since a local
+ * AWS API server does not serve stage routes at the same paths). Undefined when not set.
+ */
+export function configuredApiGatewayEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AWS_ENDPOINT_URL_EXECUTE_API || undefined;
+}

@@ -12,13 +12,15 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { hotPathClientConfig, s3ClientConfig } from './aws-clients';
+import { configuredApiGatewayEndpoint, hotPathClientConfig, s3ClientConfig, stepFunctionsClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
+import { ApiGatewayInvoker, SignedApiGatewayInvoker } from './destinations/api-gateway-invoker';
 import type { DestinationContext, LambdaTarget } from './destinations/destination';
 import { AWS_DESTINATION_FACTORIES, createDestination, DestinationFactories } from './destinations/destination-factory';
 import { DestinationLane } from './destinations/destination-lane';
@@ -71,6 +73,13 @@ export interface GatewayOptions {
   readonly dynamoDbClient?: (region: string) => DynamoDBClient;
   /** Assumes destination Roles. @default - created on first use in `region` */
   readonly stsClient?: STSClient;
+  /** Client of Step Functions destinations. @default - created on first use in `region` */
+  readonly sfnClient?: SFNClient;
+  /**
+   * How API Gateway destinations send. @default - created on first use: signed with the
+   * credentials the SDK resolves for the fleet, sent to each API's execute-api host
+   */
+  readonly apiGatewayInvoker?: ApiGatewayInvoker;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -150,6 +159,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private readonly logs = new Map<string, CloudWatchLogsClient>();
   private s3?: S3Client;
   private readonly dynamoDb = new Map<string, DynamoDBClient>();
+  private sfn?: SFNClient;
+  private apiGateway?: ApiGatewayInvoker;
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -187,7 +198,22 @@ export class Gateway implements ListenerRegistry, BindingLookup {
         ?? this.own(new S3Client(s3ClientConfig(options.region, process.env)))),
       dynamoDbClient: (region) => this.regionalClient(this.dynamoDb, region,
         () => options.dynamoDbClient?.(region) ?? this.own(new DynamoDBClient(hotPathClientConfig(region)))),
+      sfnClient: () => (this.sfn ??= options.sfnClient ?? this.own(new SFNClient(stepFunctionsClientConfig(options.region, process.env)))),
+      apiGatewayInvoker: () => (this.apiGateway ??= options.apiGatewayInvoker ?? this.createApiGatewayInvoker()),
     };
+  }
+
+  /**
+   * Signs with the credentials the SDK resolves for the fleet (those of an STS client, whose own
+   * requests it never sends), and sends to each API's host or `AWS_ENDPOINT_URL_EXECUTE_API`.
+   */
+  private createApiGatewayInvoker(): ApiGatewayInvoker {
+    const credentialSource = this.own(new STSClient({ region: this.options.region }));
+    return this.own(new SignedApiGatewayInvoker({
+      credentials: () => credentialSource.config.credentials(),
+      sha256: credentialSource.config.sha256,
+      endpoint: configuredApiGatewayEndpoint(process.env),
+    }));
   }
 
   /** The client of `region` in `clients`, made by `create` on first use. */

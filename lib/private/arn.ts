@@ -242,3 +242,99 @@ export function tableLocationFromArn(tableArn: string): TableLocation | undefine
 export function logGroupArnOf(partition: string, region: string, account: string, name: string): string {
   return `arn:${partition}:logs:${region}:${account}:log-group:${name}`;
 }
+
+/** A Step Functions state machine ARN, optionally qualified with a version number or an alias name. */
+export const STATE_MACHINE_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}(:[A-Za-z0-9_-]{1,80})?$/,
+  allowed: 'arn:<partition>:states:<region>:<account>:stateMachine:<name>, optionally followed by :<version> or :<alias>',
+};
+
+/**
+ * The state machine of a (possibly qualified) state machine ARN: the ARN without its version or
+ * alias. DescribeStateMachine takes this one (an alias ARN is not a state machine ARN to it); the
+ * workflow type is the same for every version. Undefined when `arn` is not a state machine ARN.
+ */
+export function unqualifiedStateMachineArn(arn: string): string | undefined {
+  if (typeof arn !== 'string' || !STATE_MACHINE_ARN.pattern.test(arn)) return undefined;
+  return arn.split(':').slice(0, 7).join(':');
+}
+
+/** A segment of an API Gateway resource path (URL path characters; no wildcard). */
+const API_PATH_SEGMENT = "[A-Za-z0-9._~!$&'()+,;=:@%-]+";
+/** The resource path of an execute-api route: `/`, or `/` and segments. */
+const API_PATH = `/(${API_PATH_SEGMENT}(/${API_PATH_SEGMENT})*)?`;
+/** A stage name, or the HTTP API stage `$default`. */
+const API_STAGE = '(\\$default|[A-Za-z0-9_-]{1,128})';
+
+/** Methods an execute-api destination may use: they carry a body. ANY (`*` in the ARN) is sent as POST. */
+export const EXECUTE_API_METHODS = ['POST', 'PUT', 'PATCH', 'ANY'] as const;
+
+/**
+ * The execute-api ARN of one API Gateway stage, method and resource path (REST or HTTP API):
+ * `arn:<partition>:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>`. The method
+ * is POST, PUT, PATCH or `*` (a route of any method, sent as POST); the path has no wildcard,
+ * since it is where the request goes.
+ */
+export const EXECUTE_API_ARN: TextPattern = {
+  pattern: new RegExp(`^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\\d{12}:[a-z0-9]{10}/${API_STAGE}/(POST|PUT|PATCH|\\*)${API_PATH}$`),
+  allowed: 'arn:<partition>:execute-api:<region>:<account>:<api id>/<stage or $default>/<POST, PUT, PATCH or *>/<resource path without wildcards>',
+};
+
+/**
+ * Why a stage, method and resource path do not make the route of an execute-api destination
+ * ({@link EXECUTE_API_ARN}), naming the value and what is allowed; undefined when they do.
+ */
+export function executeApiRouteProblem(route: { readonly stageName: string; readonly method: string; readonly path: string }): string | undefined {
+  if (!new RegExp(`^${API_STAGE}$`).test(route.stageName)) {
+    return `stageName ${JSON.stringify(route.stageName)} is not a stage name (allowed: 1–128 characters of A-Z a-z 0-9 _ -, or $default)`;
+  }
+  if (!(EXECUTE_API_METHODS as readonly string[]).includes(route.method)) {
+    return `method ${JSON.stringify(route.method)} is not allowed (allowed: ${EXECUTE_API_METHODS.join(', ')}: a method with a body)`;
+  }
+  if (!new RegExp(`^${API_PATH}$`).test(route.path)) {
+    return `path ${JSON.stringify(route.path)} is not a resource path (allowed: / followed by segments of URL path characters, without wildcards or a query)`;
+  }
+  return undefined;
+}
+
+/** Where an execute-api ARN sends a request. */
+export interface ExecuteApiTarget {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly apiId: string;
+  /** Stage name; `$default` is the HTTP API stage served without a path prefix. */
+  readonly stage: string;
+  /** The HTTP method of the request (`*` in the ARN is sent as POST). */
+  readonly method: 'POST' | 'PUT' | 'PATCH';
+  /** Resource path, starting with `/`. */
+  readonly path: string;
+}
+
+/** Splits an execute-api ARN ({@link EXECUTE_API_ARN}); undefined when `arn` is not one. */
+export function executeApiTargetOfArn(arn: string): ExecuteApiTarget | undefined {
+  if (typeof arn !== 'string' || !EXECUTE_API_ARN.pattern.test(arn)) return undefined;
+  const parsed = parseArn(arn)!;
+  const [apiId, stage, method, ...path] = parsed.resource.split('/');
+  return {
+    partition: parsed.partition,
+    region: parsed.region,
+    account: parsed.account,
+    apiId,
+    stage,
+    method: method === '*' ? 'POST' : method as ExecuteApiTarget['method'],
+    path: `/${path.join('/')}`,
+  };
+}
+
+/**
+ * The URL of an execute-api target: `https://<api id>.execute-api.<region>.amazonaws.com[/<stage>]<path>`
+ * (`amazonaws.com.cn` in China; no stage segment for `$default`). With `endpoint` (an origin such
+ * as `http://127.0.0.1:4566`, for tests and labs) the same path on that origin instead.
+ */
+export function executeApiUrl(target: ExecuteApiTarget, endpoint?: string): string {
+  const path = `${target.stage === '$default' ? '' : `/${target.stage}`}${target.path}`;
+  if (endpoint !== undefined) return `${new URL(endpoint).origin}${path}`;
+  const suffix = target.partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://${target.apiId}.execute-api.${target.region}.${suffix}${path}`;
+}

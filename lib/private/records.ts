@@ -33,10 +33,16 @@ export type ListenerProtocolName = (typeof LISTENER_PROTOCOLS)[number];
 /** Destination types the data plane can deliver to. A new AWS service is a new value here plus one module in service/destinations/. */
 export const DESTINATION_TYPES = [
   'lambda', 'sqs', 'local', 'log',
+  // request/response: Step Functions (EXPRESS; STANDARD is write-only), API Gateway
+  'stepfunctions', 'apigateway',
   // write-only: CloudWatch Logs, S3, DynamoDB
   'logs', 's3', 'dynamodb',
 ] as const;
 export type DestinationTypeName = (typeof DESTINATION_TYPES)[number];
+
+/** Step Functions workflow types: EXPRESS runs synchronously (StartSyncExecution) and may reply; STANDARD is started (StartExecution) and never replies. */
+export const STATE_MACHINE_TYPES = ['EXPRESS', 'STANDARD'] as const;
+export type StateMachineTypeName = (typeof STATE_MACHINE_TYPES)[number];
 
 /** Batching of packets towards one destination; flushes on whichever limit is reached first. */
 export interface BatchingRecord {
@@ -53,7 +59,8 @@ export interface DestinationRecord {
   readonly Name: string;
   readonly Type: DestinationTypeName;
   /**
-   * Lambda function ARN (lambda), queue ARN (sqs), log group ARN (logs), bucket ARN (s3), table
+   * Lambda function ARN (lambda), queue ARN (sqs), state machine ARN (stepfunctions), execute-api
+   * ARN of a stage, method and path (apigateway), log group ARN (logs), bucket ARN (s3), table
    * ARN (dynamodb). Lambda also takes a map of region → function
    * ARN with `*` as the fallback key: a gateway uses its own region's ARN, then `*`'s, then the
    * nearest region's (region-map.ts).
@@ -102,6 +109,8 @@ export interface DestinationRecord {
   readonly TenantIdFormatter?: ArgumentFormatterName;
   /** Options of the destination's service, as Proxylity's `Arguments` (each applies to some Types only). */
   readonly Arguments?: DestinationArgumentsRecord;
+  /** Workflow type of the state machine (stepfunctions). @default - detected once with DescribeStateMachine */
+  readonly StateMachineType?: StateMachineTypeName;
 }
 
 /**

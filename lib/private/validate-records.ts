@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
   LAMBDA_FUNCTION_ARN, parseArn,
+  EXECUTE_API_ARN, STATE_MACHINE_ARN,
 } from './arn';
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
@@ -23,6 +24,7 @@ import {
   WireGuardPeerRecord, WireGuardRecord,
   ARGUMENT_FORMATTERS, PacketArgumentName,
   DestinationRoleRecord, LAMBDA_INVOCATION_TYPES,
+  STATE_MACHINE_TYPES,
 } from './records';
 import {
   DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
@@ -102,6 +104,7 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   TenantIdFormatter: true,
   MetricsEnabled: true,
   LogGroupName: true,
+  StateMachineType: true,
 });
 const ROLE_FIELDS = recordFields<DestinationRoleRecord>({ Arn: true, ExternalId: true });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
@@ -142,10 +145,11 @@ const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  Arn: ['lambda', 'sqs', 'logs', 's3', 'dynamodb'],
+  Arn: ['lambda', 'sqs', 'stepfunctions', 'apigateway', 'logs', 's3', 'dynamodb'],
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
+  StateMachineType: ['stepfunctions'],
   InvocationType: ['lambda'],
   UseResponseStreaming: ['lambda'],
   TenantId: ['lambda'],
@@ -367,6 +371,11 @@ class Validator {
       if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
       else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
       this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER, 'is not an export name', false);
+    } else if (type === 'stepfunctions') {
+      this.pattern(r.Arn, `${path}.Arn`, STATE_MACHINE_ARN, 'is not a state machine ARN', true);
+      this.oneOf(r.StateMachineType, `${path}.StateMachineType`, STATE_MACHINE_TYPES, 'is not a state machine type', false);
+    } else if (type === 'apigateway') {
+      this.pattern(r.Arn, `${path}.Arn`, EXECUTE_API_ARN, 'is not the execute-api ARN of a stage, method and path', true);
     } else if (type !== undefined) {
       const arnProblem = writeOnlyDestinationArnProblem(type, r.Arn);
       if (arnProblem !== undefined) this.errors.push(`${path}.Arn: ${arnProblem}`);

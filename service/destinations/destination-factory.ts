@@ -4,12 +4,14 @@
  * Local mode adds its own types (service/local/local-destination-factories.ts); the AWS data
  * plane cannot build them.
  */
+import { createApiGatewayDestination } from './api-gateway-destination';
 import { createCloudWatchLogsDestination } from './cloudwatch-logs-destination';
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
 import { createDynamoDbDestination } from './dynamodb-destination';
 import { createLambdaDestination } from './lambda-destination';
 import { createS3Destination } from './s3-destination';
 import { createSqsDestination } from './sqs-destination';
+import { createStepFunctionsDestination } from './step-functions-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
 import { isRegionalArnMap, resolveRegionalArn } from '../../lib/private/region-map';
 
@@ -20,6 +22,8 @@ export type DestinationFactories = Readonly<Partial<Record<DestinationTypeName, 
 export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
   lambda: createLambdaDestination,
   sqs: createSqsDestination,
+  stepfunctions: createStepFunctionsDestination,
+  apigateway: createApiGatewayDestination,
   logs: createCloudWatchLogsDestination,
   s3: createS3Destination,
   dynamodb: createDynamoDbDestination,

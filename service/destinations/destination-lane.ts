@@ -190,7 +190,8 @@ export class DestinationLane {
     }
     if (result.responseError) {
       failures.report({ code: 'ReplyInvalid', reason: result.responseError }, { listener, destination: destination.name });
-    } else if (result.response !== undefined) {
+    }
+    if (result.response !== undefined) {
       this.options.replies.route(result.response, this.replySource);
     }
     for (const response of result.responses ?? []) {

@@ -7,7 +7,9 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { ApiGatewayInvoker } from './api-gateway-invoker';
 import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from './packet';
 import type { DestinationRoleRecord, DestinationTypeName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
@@ -23,7 +25,10 @@ export interface PacketDeliveryFailure {
 export interface DeliveryResult {
   /** Request/response destinations: the parsed response (`{"Replies": […]}`). */
   readonly response?: unknown;
-  /** The response exists but cannot be read (not JSON): reported once as ReplyInvalid. */
+  /**
+   * The response exists but cannot be read (not JSON): reported once as ReplyInvalid. A batch
+   * delivered in several requests may have both: `response` holds the replies that could be read.
+   */
   readonly responseError?: string;
   /** Packets that failed while the rest of the batch was accepted. */
   readonly failed?: readonly PacketDeliveryFailure[];
@@ -93,6 +98,10 @@ export interface DestinationContext {
   roleCredentials(role: DestinationRoleRecord | undefined): AwsCredentialIdentityProvider | undefined;
   /** The SQS client; with a destination Role, one that signs with the role's assumed credentials. */
   sqsClient(role?: DestinationRoleRecord): SQSClient;
+  /** Step Functions (StartSyncExecution, StartExecution, DescribeStateMachine). */
+  sfnClient(): SFNClient;
+  /** SigV4-signed (`execute-api`) requests to API Gateway stages. */
+  apiGatewayInvoker(): ApiGatewayInvoker;
 }
 
 /** Where a Lambda client sends and as whom. */

@@ -11,7 +11,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { crossAccountApp } from '../../examples/cross-account/app';
 import { GameFanoutStack } from '../../examples/game-fanout/app';
 import { IotPushStack, PUSH_TO_DEVICES_SEEN_WITHIN } from '../../examples/iot-push/app';
-import { ensureAssets } from '../lib/support';
+import { COUNT_BY_ADDRESS, PacketCounterStack } from '../../examples/packet-counter-sfn/app';
+import { actionsOf, ensureAssets, logicalId, policyStatements } from '../lib/support';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -181,5 +182,36 @@ describe('game-fanout', () => {
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
     const app = new App();
     expect(nagFindings(app, new GameFanoutStack(app, 'Game', { env: ENV }))).toEqual([]);
+  });
+});
+
+describe('packet-counter-sfn', () => {
+  test('an EXPRESS JSONata state machine behind a Listener; the fleet may only run it synchronously', () => {
+    const app = new App();
+    const stack = new PacketCounterStack(app, 'PacketCounter', { env: ENV });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 5555, Protocol: 'UDP' });
+    const [counter] = Object.values(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineType: 'EXPRESS' } }));
+    const definition = JSON.stringify(counter.Properties.DefinitionString);
+    expect(definition).toContain('JSONata');
+    expect(definition).toContain('$states.input.Messages');
+    expect(COUNT_BY_ADDRESS).toContain('"Replies"');
+    const [listener] = Object.values(t.findResources('Custom::PacketGatewayListener'));
+    const configuration = JSON.stringify(listener.Properties.Configuration);
+    expect(configuration).toContain('\\"Type\\":\\"stepfunctions\\"');
+    expect(configuration).toContain('\\"StateMachineType\\":\\"EXPRESS\\"');
+    const fleet = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(fleet.flatMap(actionsOf).filter((a) => a.startsWith('states:'))).toEqual(['states:StartSyncExecution']);
+  });
+
+  test('synthesizes without a context lookup', () => {
+    const app = new App();
+    new PacketCounterStack(app, 'PacketCounter');
+    expect(app.synth().manifest.missing ?? []).toEqual([]);
+  });
+
+  test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
+    const app = new App();
+    expect(nagFindings(app, new PacketCounterStack(app, 'PacketCounter', { env: ENV }))).toEqual([]);
   });
 });

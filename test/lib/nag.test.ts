@@ -1,4 +1,6 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigatewayv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACCOUNT, ensureAssets, OTHER_ACCOUNT, REGION } from './support';
 import { AwsApiAccess, Destination, Listener, ListenerProtocol, PacketGateway, PacketGatewayProps, PacketSource } from '../../lib';
@@ -44,6 +47,14 @@ function everything(props: PacketGatewayProps, stack: Stack): void {
         tableName: 'packets',
         encryptionKey: kms.Key.fromKeyArn(stack, 'PacketTableKey', `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ad`),
       })),
+    ],
+  });
+  gw.addListener('Workflows', {
+    port: 5560,
+    destinations: [
+      Destination.stepFunctions(sfn.StateMachine.fromStateMachineArn(stack, 'Counter', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:counter`)),
+      Destination.apiGateway(apigateway.RestApi.fromRestApiId(stack, 'Outbound', 'a1b2c3d4e5'), { path: '/measurements', stageName: 'prod' }),
+      Destination.httpApi(apigatewayv2.HttpApi.fromHttpApiAttributes(stack, 'Http', { httpApiId: 'f6g7h8i9j0' }), { path: '/udp', method: 'ANY' }),
     ],
   });
   const psk = secretsmanager.Secret.fromSecretNameV2(stack, 'PeerPsk', 'devices/psk');

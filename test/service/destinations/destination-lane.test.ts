@@ -73,6 +73,16 @@ describe('DestinationLane', () => {
     expect(failures.records).toEqual([{ failure: { code: 'ReplyInvalid', reason: 'not JSON' }, context: { listener: 'demo', destination: 'd' } }]);
   });
 
+  test('a response with both readable replies and an unreadable part routes the replies and reports the rest once', async () => {
+    const { lane: l, failures } = lane(async () => ({ responseError: 'execution 2 of 2: not JSON', response: { Replies: [{ Tag: 'not-a-tag', Data: 'aGk=' }] } }));
+    l.enqueue(packet(0));
+    await l.drain();
+    expect(failures.records[0]).toEqual({ failure: { code: 'ReplyInvalid', reason: 'execution 2 of 2: not JSON' }, context: { listener: 'demo', destination: 'd' } });
+    // the reply was routed: its tag is refused by the router
+    expect(failures.records).toHaveLength(2);
+    expect(failures.records[1].failure.reason).toMatch(/^Replies\[0\]\.Tag/);
+  });
+
   test('a full queue drops packets, counts each, and logs a summary rather than a line per packet', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

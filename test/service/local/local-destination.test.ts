@@ -18,6 +18,8 @@ const context: DestinationContext = {
   cloudWatchLogsClient: () => { throw new Error('no CloudWatch Logs in local tests'); },
   s3Client: () => { throw new Error('no S3 in local tests'); },
   dynamoDbClient: () => { throw new Error('no DynamoDB in local tests'); },
+  sfnClient: () => { throw new Error('no Step Functions in local tests'); },
+  apiGatewayInvoker: () => { throw new Error('no API Gateway in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
 /** Destinations created by a test, closed after it (their handler threads end). */
@@ -88,7 +90,7 @@ describe('local handler destination', () => {
 describe('local destination types outside local mode', () => {
   test.each(['local', 'log'] as const)('the AWS destination table cannot build a %s destination', async (type) => {
     await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
-      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, logs, s3, dynamodb)`);
+      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb)`);
   });
 });
 

@@ -1,0 +1,50 @@
+/** The registration function accepts Step Functions and API Gateway destinations, and refuses malformed ones. */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { LocalDynamo, REGION, request, target, testContext, TestContext } from './support';
+import { handleEvent } from '../../../lambda/registration/index';
+import { LISTENER_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
+
+const SFN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:packet-counter';
+const API = 'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/adafruit/POST/measurements';
+
+let dynamo: LocalDynamo;
+let ctx: TestContext;
+let table: string;
+
+beforeAll(async () => {
+  dynamo = await LocalDynamo.start();
+});
+afterAll(async () => {
+  await dynamo.stop();
+});
+beforeEach(async () => {
+  table = await dynamo.createTable();
+  ctx = testContext(dynamo, [target(REGION, table)]);
+});
+
+function create(destinations: unknown[]): Promise<unknown> {
+  const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: destinations });
+  return handleEvent(request('Create', LISTENER_RESOURCE_TYPE, { ListenerName: 'telemetry', Configuration: configuration }, { LogicalResourceId: 'Telemetry' }), ctx);
+}
+
+test('a Listener with stepfunctions and apigateway destinations is stored as given', async () => {
+  const destinations = [
+    { Name: 'counter', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'EXPRESS' },
+    { Name: 'detected', Type: 'stepfunctions', Arn: `${SFN}:live` },
+    { Name: 'adafruit', Type: 'apigateway', Arn: API, Formatter: 'utf8' },
+  ];
+  await create(destinations);
+  const stored = await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: 'LISTENER#telemetry' }, ConsistentRead: true }));
+  expect(stored.Item?.record.Destinations).toEqual(destinations);
+});
+
+test.each([
+  // values longer than 80 characters are shortened in messages
+  [{ Name: 'c', Type: 'stepfunctions', Arn: API }, /Configuration\.Destinations\[0\]\.Arn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5\/adafruit\/POST\/measure\S*… is not a state machine ARN/],
+  [{ Name: 'c', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'SYNC' }, 'Configuration.Destinations[0].StateMachineType: "SYNC" is not a state machine type (allowed: EXPRESS, STANDARD)'],
+  [{ Name: 'a', Type: 'apigateway', Arn: SFN }, 'Configuration.Destinations[0].Arn: "arn:aws:states:eu-west-1:123456789012:stateMachine:packet-counter" is not the execute-api ARN of a stage, method and path'],
+])('a malformed destination is refused with the field, the value and what is allowed (%j)', async (destination, message) => {
+  await expect(create([destination])).rejects.toThrow(message);
+  const stored = await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: 'LISTENER#telemetry' }, ConsistentRead: true }));
+  expect(stored.Item).toBeUndefined();
+});
