@@ -5,6 +5,7 @@
  *   packet-gateway listen <port>              print the datagrams that arrive
  *   packet-gateway publish --message <json>   publish a sourced packet to an SNS(-compatible) endpoint
  *   packet-gateway listeners                  list the running Listeners of a gateway
+ *   packet-gateway import-proxylity <template> convert a Proxylity template to a CDK stack
  *
  * Exit codes: 0 done, 1 the operation failed (for send: no reply arrived), 2 the command line is wrong.
  */
@@ -14,8 +15,9 @@ import { isIP } from 'node:net';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { decodeData, isFailure } from './formatter';
+import { importProxylityCommand } from './migration/import-command';
 import { SNS_TOPIC_ARN, topicRegion } from '../lib/private/arn';
-import { BIND_PORT, MAX_UDP_PAYLOAD_BYTES, REGION } from '../lib/private/limits';
+import { BIND_PORT, inIntegerRange, MAX_UDP_PAYLOAD_BYTES, PORT, REGION } from '../lib/private/limits';
 
 /** Where the CLI writes, and what stops a long-running command (listen). */
 export interface CliIo {
@@ -47,7 +49,7 @@ interface Command {
 const HELP_OPTION: Options = { help: { type: 'boolean', short: 'h' } };
 
 const COMMANDS: Record<string, Command> = {
-  send: {
+  'send': {
     usage: [
       'packet-gateway send <host:port> <text…> [--hex | --base64] [--count N] [--wait ms]',
       '',
@@ -64,7 +66,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...HELP_OPTION, hex: { type: 'boolean' }, base64: { type: 'boolean' }, count: { type: 'string' }, wait: { type: 'string' } },
     run: send,
   },
-  listen: {
+  'listen': {
     usage: [
       'packet-gateway listen <port> [--host 127.0.0.1]',
       '',
@@ -76,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...HELP_OPTION, host: { type: 'string' } },
     run: listen,
   },
-  publish: {
+  'publish': {
     usage: [
       "packet-gateway publish --message '<json>' [--topic-arn arn] [--endpoint url] [--egress-region r] [--aws]",
       '',
@@ -90,7 +92,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...HELP_OPTION, 'message': { type: 'string' }, 'topic-arn': { type: 'string' }, 'endpoint': { type: 'string' }, 'egress-region': { type: 'string' }, 'aws': { type: 'boolean' } },
     run: publish,
   },
-  listeners: {
+  'listeners': {
     usage: [
       'packet-gateway listeners [--health url]',
       '',
@@ -99,6 +101,25 @@ const COMMANDS: Record<string, Command> = {
     ].join('\n'),
     options: { ...HELP_OPTION, health: { type: 'string' } },
     run: listeners,
+  },
+  'import-proxylity': {
+    usage: [
+      'packet-gateway import-proxylity <template.json> [--out dir] [--first-port N]',
+      '',
+      'Converts a Proxylity UDP Gateway CloudFormation template (JSON) into a Packet Gateway CDK',
+      'stack (gateway-stack.ts), a local-mode configuration (gateway.json) and the list of',
+      'properties that could not be carried over (leftovers.json, also printed). Exits 0 with',
+      'leftovers, 1 when the template cannot be read. See docs/MIGRATING.md.',
+      '  --out dir        where to write the files (default ./packet-gateway-import)',
+      '  --first-port N   port of the first Listener (Proxylity assigns ports; default 5555)',
+    ].join('\n'),
+    options: { ...HELP_OPTION, 'out': { type: 'string' }, 'first-port': { type: 'string' } },
+    run: (positionals, values, io) => {
+      if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <template.json>' : `unexpected argument ${JSON.stringify(positionals[1])}`);
+      const firstPort = values['first-port'] === undefined ? undefined : Number(values['first-port']);
+      if (firstPort !== undefined && !inIntegerRange(firstPort, PORT)) throw new UsageError(`--first-port ${JSON.stringify(values['first-port'])} is not ${PORT.allowed}`);
+      return importProxylityCommand(positionals[0]!, typeof values.out === 'string' ? values.out : 'packet-gateway-import', firstPort, io);
+    },
   },
 };
 
@@ -110,6 +131,7 @@ const MAIN_USAGE = [
   '  listen <port>              print the datagrams that arrive on a port (e.g. sourced packets)',
   "  publish --message '<json>' publish a sourced packet to the gateway's SNS endpoint",
   '  listeners                  list the running Listeners of a gateway',
+  '  import-proxylity <template> convert a Proxylity template to a CDK stack and local config',
   '',
   'Run `packet-gateway <command> --help` for the options of a command.',
 ].join('\n');
