@@ -146,6 +146,8 @@ class Converter {
   private readonly localListeners: Array<Record<string, unknown>> = [];
   private readonly localSources: Array<Record<string, unknown>> = [];
   private readonly body: string[] = [];
+  /** `Custom::ProxylityUdpGatewayDestinationArn` bindings: destination name → ingress region key → ARN. */
+  private readonly bindings = new Map<string, { readonly ids: string[]; readonly arnByRegion: Map<string, unknown> }>();
 
   constructor(template: Json, private readonly options: ProxylityImportOptions) {
     this.resources = template.Resources as Json;
@@ -156,14 +158,18 @@ class Converter {
   convert(): ProxylityImport {
     const listeners = Object.entries(this.resources).filter(([, r]) => isObject(r) && r.Type === PROXYLITY_LISTENER_TYPE);
     if (listeners.length === 0) throw new ProxylityTemplateError(`the template has no ${PROXYLITY_LISTENER_TYPE} resource: nothing to convert`);
+    for (const [id, resource] of Object.entries(this.resources)) {
+      if (isObject(resource) && resource.Type === PROXYLITY_DESTINATION_ARN_TYPE) this.binding(id, resource);
+    }
     let port = this.options.firstPort ?? 5555;
     for (const [id, resource] of listeners) this.listener(id, resource as Json, port++);
     for (const [id, resource] of Object.entries(this.resources)) {
       if (!isObject(resource)) continue;
-      if (resource.Type === PROXYLITY_PACKET_SOURCE_TYPE) {
-        this.packetSource(id, resource);
-      } else if (resource.Type === PROXYLITY_DESTINATION_ARN_TYPE) {
-        this.leave(id, 'resource', `${PROXYLITY_DESTINATION_ARN_TYPE} is Proxylity's cross-account destination registration; with Packet Gateway give the destination a Role instead`);
+      if (resource.Type === PROXYLITY_PACKET_SOURCE_TYPE) this.packetSource(id, resource);
+    }
+    for (const [name, binding] of this.bindings) {
+      for (const id of binding.ids) {
+        this.leave(id, 'Destination', `${JSON.stringify(name)} is not a destination of a Listener of the template that lacks a DestinationArn: the binding is left out`);
       }
     }
     return { cdkCode: this.code(), localConfig: { Listeners: this.localListeners, PacketSources: this.localSources }, leftovers: this.leftovers };
@@ -171,6 +177,37 @@ class Converter {
 
   private leave(id: string, path: string, reason: string): void {
     this.leftovers.push({ path: `${id}.${path}`, reason });
+  }
+
+  /** Records a DestinationArn binding; the destination of that name takes it as its DestinationArn. */
+  private binding(id: string, resource: Json): void {
+    const props = isObject(resource.Properties) ? resource.Properties : {};
+    for (const key of Object.keys(props)) {
+      if (key === 'ServiceToken' || key === 'ApiKey') this.leave(id, key, PROXYLITY_ACCOUNT_REASON);
+      else if (!['Destination', 'IngressRegionKey', 'Arn'].includes(key)) this.leave(id, key, 'not a Proxylity DestinationArn property this conversion knows');
+    }
+    if (typeof props.Destination !== 'string' || props.Arn === undefined) {
+      this.leave(id, 'Destination', `${describe(props.Destination)} with Arn ${describe(props.Arn)} does not bind an ARN to a destination name: the binding is left out`);
+      return;
+    }
+    const region = props.IngressRegionKey === undefined ? '*' : props.IngressRegionKey;
+    if (typeof region !== 'string') {
+      this.leave(id, 'IngressRegionKey', `${describe(region)} is not a region name or "*": the binding is left out`);
+      return;
+    }
+    const binding = this.bindings.get(props.Destination) ?? { ids: [], arnByRegion: new Map<string, unknown>() };
+    binding.ids.push(id);
+    binding.arnByRegion.set(region, props.Arn);
+    this.bindings.set(props.Destination, binding);
+  }
+
+  /** The DestinationArn bound to a destination name by DestinationArn resources (one ARN, or a region map). */
+  private boundArn(name: unknown): unknown {
+    const binding = typeof name === 'string' ? this.bindings.get(name) : undefined;
+    if (binding === undefined) return undefined;
+    this.bindings.delete(name as string);
+    const map = binding.arnByRegion;
+    return map.size === 1 ? [...map.values()][0] : Object.fromEntries(map);
   }
 
   private listener(id: string, resource: Json, port: number): void {
@@ -341,7 +378,7 @@ class Converter {
       if (role === undefined && arn === undefined) this.leave(listenerId, `${path}.Role`, `${describe(value.Role)} is not {"Arn": …}`);
       else if (role !== undefined) options.push(`role: ${role}`);
     }
-    const factory = this.destinationTarget(listenerId, `${path}.DestinationArn`, value.DestinationArn);
+    const factory = this.destinationTarget(listenerId, `${path}.DestinationArn`, value.DestinationArn ?? this.boundArn(value.Name));
     if (factory === undefined) return;
     this.arguments(listenerId, path, factory.name, value.Arguments, options);
     const comment = typeof value.Description === 'string' ? `// ${value.Description.replace(/\s+/g, ' ').slice(0, 200)}\n        ` : '';
@@ -419,7 +456,7 @@ class Converter {
   /** The factory and its first argument for a DestinationArn (a reference, an ARN, or a region map). */
   private destinationTarget(id: string, path: string, value: unknown): { readonly name: string; readonly target: string } | undefined {
     if (value === undefined) {
-      this.leave(id, path.replace(/\.DestinationArn$/, ''), 'has no DestinationArn: the destination is left out');
+      this.leave(id, path.replace(/\.DestinationArn$/, ''), 'has no DestinationArn (and no DestinationArn resource binds its Name): the destination is left out');
       return undefined;
     }
     if (isObject(value) && !isIntrinsic(value)) {
@@ -541,7 +578,7 @@ class Converter {
       return;
     }
     const lines = [`listener: ${listener}`];
-    const listenerName = (this.localListeners.find((l) => l.Name === listenerRef.name || identifier(String(l.Name)) === listener)?.Name) ?? listenerRef.name;
+    const listenerName = this.localListeners.find((l) => identifier(String(l.Name)) === listener)?.Name ?? listenerRef.name;
     const local: Record<string, unknown> = { TopicArn: `arn:aws:sns:us-east-1:000000000000:${listenerName}-source`, ListenerName: listenerName };
     const source = props.SnsTopicSource;
     if (isObject(source)) {

@@ -10,7 +10,7 @@ import { ensureAssets, REGION, ACCOUNT } from '../../lib/support';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'proxylity');
-const TEMPLATES = ['echo-lambda', 'queues', 'wireguard', 'multi-region-source'] as const;
+const TEMPLATES = ['echo-lambda', 'queues', 'wireguard', 'multi-region-source', 'bindings'] as const;
 type Fixture = (typeof TEMPLATES)[number];
 
 function convert(name: string, libraryImport = 'cdk-packet-gateway'): ProxylityImport {
@@ -54,6 +54,12 @@ const EXPECTED_LEFTOVERS: Record<Fixture, Array<{ path: string; reason: string }
     },
     { path: 'Push.ServiceToken', reason: PROXYLITY_ACCOUNT },
     { path: 'Push.SnsTopicSource.Role', reason: 'the PacketSource construct creates its own role, trusted only with its ExternalId' },
+  ],
+  'bindings': [
+    { path: 'RegionalWest.ApiKey', reason: PROXYLITY_ACCOUNT },
+    port('ControlListener'),
+    { path: 'ControlListener.Destinations[3]', reason: 'has no DestinationArn (and no DestinationArn resource binds its Name): the destination is left out' },
+    { path: 'Orphan.Destination', reason: '"elsewhere" is not a destination of a Listener of the template that lacks a DestinationArn: the binding is left out' },
   ],
 };
 
@@ -135,6 +141,22 @@ describe('generated CDK code', () => {
     expect(listenerConfiguration(t)).toContain('\\"TenantIdExpression\\":\\"[0:4]\\"');
     expect(Object.keys(t.findResources('Custom::PacketGatewayPacketSource'))).toHaveLength(1);
     t.hasParameter('PushTopicArn', { Type: 'String' });
+  });
+
+  test('bindings: DestinationArn resources become a region map; Step Functions and CloudWatch Logs destinations', () => {
+    const t = synth('bindings');
+    const configuration = listenerConfiguration(t);
+    for (const fragment of [
+      '\\"us-west-2\\":\\"arn:aws:lambda:us-west-2:222222222222:function:control\\"',
+      '\\"*\\":\\"arn:aws:lambda:us-east-1:222222222222:function:control\\"',
+      '\\"Type\\":\\"stepfunctions\\"',
+      '\\"Formatter\\":\\"coap\\"',
+      'WorkflowArn',
+      'AuditArn',
+    ]) {
+      expect(configuration).toContain(fragment);
+    }
+    expect(configuration).not.toContain('unbound');
   });
 });
 
