@@ -46,7 +46,41 @@ export class ProxylityTemplateError extends Error {
   }
 }
 
-/** Parses the template text: JSON only (YAML templates must be converted to JSON first). */
+/** Terraform input names of Proxylity's `udp-gateway` module and the Listener properties they fill. */
+const TERRAFORM_LISTENER_INPUTS: Record<string, string> = { listener_name: 'ListenerName', protocols: 'Protocols', client_restrictions: 'ClientRestrictions', destinations: 'Destinations', tags: 'Tags' };
+const TERRAFORM_DESTINATION_INPUTS: Record<string, string> = {
+  name: 'Name', description: 'Description', destination_arn: 'DestinationArn', role: 'Role', batching: 'Batching', metrics_enabled: 'MetricsEnabled', formatter: 'Formatter',
+};
+const TERRAFORM_BATCHING_INPUTS: Record<string, string> = { count: 'Count', timeout_in_seconds: 'TimeoutInSeconds', size_in_mb: 'SizeInMb' };
+
+/**
+ * The template Proxylity's Terraform module builds from its inputs (a `.tfvars.json` object):
+ * one Listener named by `listener_name`. Inputs it does not know keep their names, so they are
+ * listed as not carried over.
+ */
+function terraformInputsToTemplate(inputs: Json, source: string): Json {
+  const rename = (value: Json, names: Record<string, string>): Json => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [names[k] ?? k, v]));
+  const properties = rename(inputs, TERRAFORM_LISTENER_INPUTS);
+  if (properties.Destinations !== undefined) {
+    if (!Array.isArray(properties.Destinations)) {
+      throw new ProxylityTemplateError(`${source}: destinations is ${describe(properties.Destinations)}, expected a list of destination objects`);
+    }
+    properties.Destinations = properties.Destinations.map((d: unknown) => {
+      if (!isObject(d)) return d;
+      const destination = rename(d, TERRAFORM_DESTINATION_INPUTS);
+      if (isObject(destination.Role)) destination.Role = rename(destination.Role, { role_arn: 'Arn' });
+      if (isObject(destination.Batching)) destination.Batching = rename(destination.Batching, TERRAFORM_BATCHING_INPUTS);
+      return destination;
+    });
+  }
+  const id = (inputs.listener_name as string).split(/[^A-Za-z0-9]+/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return { Resources: { [/^[A-Za-z]/.test(id) ? id : `Listener${id}`]: { Type: PROXYLITY_LISTENER_TYPE, Properties: properties } } };
+}
+
+/**
+ * Parses a Proxylity CloudFormation template, or the inputs of Proxylity's Terraform module, as
+ * JSON (YAML templates must be converted to JSON first).
+ */
 export function parseProxylityTemplate(text: string, source: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -56,6 +90,7 @@ export function parseProxylityTemplate(text: string, source: string): Record<str
     throw new ProxylityTemplateError(`${source} is not valid JSON: ${(err as Error).message}${yamlHint}`);
   }
   if (!isObject(value)) throw new ProxylityTemplateError(`${source} is not a template: expected a JSON object with "Resources", got ${describe(value)}`);
+  if (value.Resources === undefined && typeof value.listener_name === 'string') return terraformInputsToTemplate(value, source);
   if (!isObject(value.Resources)) throw new ProxylityTemplateError(`${source} has no "Resources" object: expected a CloudFormation template`);
   return value;
 }
@@ -125,7 +160,7 @@ const LAMBDA_ARGUMENTS: Record<string, { readonly option: string; readonly kind:
   UseResponseStreaming: { option: 'responseStreaming', kind: 'boolean' },
 };
 const FORMATTERS: Record<string, string> = { base64: 'BASE64', hex: 'HEX', ascii: 'ASCII', utf8: 'UTF8', coap: 'COAP' };
-const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
+const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
 const DESTINATION_PROPERTIES = new Set(['Name', 'Description', 'DestinationArn', 'Role', 'Batching', 'Formatter', 'MetricsEnabled', 'LogGroupName', 'Arguments']);
 const PACKET_SOURCE_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'SnsTopicSource', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'Enabled', 'Description']);
 const PROXYLITY_ACCOUNT_REASON = "Proxylity's own account setting: the gateway in your account replaces it";
@@ -214,12 +249,15 @@ class Converter {
     const props = isObject(resource.Properties) ? resource.Properties : {};
     const variable = identifier(id);
     this.listenerVariables.set(id, variable);
-    const name = matches(id, NAME) ? id : id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+    const given = typeof props.ListenerName === 'string' && matches(props.ListenerName, NAME) ? props.ListenerName : undefined;
+    if (props.ListenerName !== undefined && given === undefined) this.leave(id, 'ListenerName', `${describe(props.ListenerName)} is not a Listener name here (${NAME.allowed}): the logical id is used`);
+    const name = given ?? (NAME.pattern.test(id) ? id : id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64));
     const lines: string[] = [`listenerName: '${name}'`, `port: ${port}`];
     const local: Record<string, unknown> = { Name: name, Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Formatter: 'base64' };
     this.leave(id, 'Port', `Proxylity assigns the port (GetAtt ${id}.Port); the generated code uses ${port}: point clients at the new address and port`);
     for (const key of Object.keys(props)) {
       if (key === 'ServiceToken' || key === 'ApiKey') this.leave(id, key, PROXYLITY_ACCOUNT_REASON);
+      else if (key === 'Tags') this.leave(id, key, 'tags are not carried over: tag the stack or its constructs with Tags.of(…).add');
       else if (!LISTENER_PROPERTIES.has(key)) this.leave(id, key, 'not a Proxylity Listener property this conversion knows');
     }
     const protocols = props.Protocols;
@@ -265,6 +303,10 @@ class Converter {
 
   private clientRestrictions(id: string, value: unknown, lines: string[], local: Record<string, unknown>): void {
     if (value === undefined) return;
+    if (Array.isArray(value)) {
+      this.clientRestrictions(id, { Networks: value }, lines, local);
+      return;
+    }
     if (!isObject(value)) {
       this.leave(id, 'ClientRestrictions', `${describe(value)} is not an object with Networks`);
       return;

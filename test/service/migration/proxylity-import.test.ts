@@ -10,11 +10,11 @@ import { ensureAssets, REGION, ACCOUNT } from '../../lib/support';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'proxylity');
-const TEMPLATES = ['echo-lambda', 'queues', 'wireguard', 'multi-region-source', 'bindings'] as const;
+const TEMPLATES = ['echo-lambda', 'queues', 'wireguard', 'multi-region-source', 'bindings', 'terraform'] as const;
 type Fixture = (typeof TEMPLATES)[number];
 
 function convert(name: string, libraryImport = 'cdk-packet-gateway'): ProxylityImport {
-  const file = join(FIXTURES, `${name}.template.json`);
+  const file = join(FIXTURES, name === 'terraform' ? 'terraform.tfvars.json' : `${name}.template.json`);
   return convertProxylityTemplate(parseProxylityTemplate(readFileSync(file, 'utf8'), file), { libraryImport, stackClassName: 'MigratedStack' });
 }
 
@@ -47,7 +47,7 @@ const EXPECTED_LEFTOVERS: Record<Fixture, Array<{ path: string; reason: string }
   ],
   'multi-region-source': [
     port('CounterListener'),
-    { path: 'CounterListener.Tags', reason: 'not a Proxylity Listener property this conversion knows' },
+    { path: 'CounterListener.Tags', reason: 'tags are not carried over: tag the stack or its constructs with Tags.of(…).add' },
     {
       path: 'CounterListener.Destinations[1].DestinationArn',
       reason: '{"Fn::Sub":"arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:other"} uses an intrinsic function this conversion cannot carry over (only literals, Ref and Fn::GetAtt): the destination is left out',
@@ -60,6 +60,11 @@ const EXPECTED_LEFTOVERS: Record<Fixture, Array<{ path: string; reason: string }
     port('ControlListener'),
     { path: 'ControlListener.Destinations[3]', reason: 'has no DestinationArn (and no DestinationArn resource binds its Name): the destination is left out' },
     { path: 'Orphan.Destination', reason: '"elsewhere" is not a destination of a Listener of the template that lacks a DestinationArn: the binding is left out' },
+  ],
+  'terraform': [
+    port('GameServer'),
+    { path: 'GameServer.Tags', reason: 'tags are not carried over: tag the stack or its constructs with Tags.of(…).add' },
+    { path: 'GameServer.Destinations[0].Description', reason: 'destinations have no description here: kept as a comment in the generated code' },
   ],
 };
 
@@ -157,6 +162,13 @@ describe('generated CDK code', () => {
       expect(configuration).toContain(fragment);
     }
     expect(configuration).not.toContain('unbound');
+  });
+
+  test('terraform: the module inputs become a Listener with its destinations', () => {
+    const configuration = listenerConfiguration(synth('terraform'));
+    for (const fragment of ['game-server', '192.0.2.0/24', '\\"Count\\":25', '\\"TimeoutInSeconds\\":0.2', '\\"Formatter\\":\\"ascii\\"', 'arn:aws:iam::333333333333:role/game-delivery', '\\"eu-central-1\\"']) {
+      expect(configuration).toContain(fragment);
+    }
   });
 });
 
