@@ -59,7 +59,8 @@ const TERRAFORM_BATCHING_INPUTS: Record<string, string> = { count: 'Count', time
  * listed as not carried over.
  */
 function terraformInputsToTemplate(inputs: Json, source: string): Json {
-  const rename = (value: Json, names: Record<string, string>): Json => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [names[k] ?? k, v]));
+  const rename = (value: Json, names: Record<string, string>): Json =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [names[k] ?? k, v]));
   const properties = rename(inputs, TERRAFORM_LISTENER_INPUTS);
   if (properties.Destinations !== undefined) {
     if (!Array.isArray(properties.Destinations)) {
