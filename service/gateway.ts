@@ -10,6 +10,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
@@ -55,6 +59,11 @@ export interface GatewayOptions {
   readonly lambdaInvoker?: LambdaInvoker;
   /** @default - created on first use in `region` */
   readonly sqsClient?: SQSClient;
+  /** Clients of SNS, Kinesis, Firehose and EventBridge destinations. @default - each created on first use in `region` */
+  readonly snsClient?: SNSClient;
+  readonly kinesisClient?: KinesisClient;
+  readonly firehoseClient?: FirehoseClient;
+  readonly eventBridgeClient?: EventBridgeClient;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -119,6 +128,10 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private ownedClients: Array<{ destroy(): void }> = [];
   private lambda?: LambdaInvoker;
   private sqs?: SQSClient;
+  private sns?: SNSClient;
+  private kinesis?: KinesisClient;
+  private firehose?: FirehoseClient;
+  private eventBridge?: EventBridgeClient;
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -146,6 +159,10 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
       lambdaInvoker: () => (this.lambda ??= this.createLambdaInvoker()),
       sqsClient: () => (this.sqs ??= options.sqsClient ?? this.own(new SQSClient(hotPathClientConfig(options.region)))),
+      snsClient: () => (this.sns ??= options.snsClient ?? this.own(new SNSClient(hotPathClientConfig(options.region)))),
+      kinesisClient: () => (this.kinesis ??= options.kinesisClient ?? this.own(new KinesisClient(hotPathClientConfig(options.region)))),
+      firehoseClient: () => (this.firehose ??= options.firehoseClient ?? this.own(new FirehoseClient(hotPathClientConfig(options.region)))),
+      eventBridgeClient: () => (this.eventBridge ??= options.eventBridgeClient ?? this.own(new EventBridgeClient(hotPathClientConfig(options.region)))),
     };
   }
 

@@ -16,7 +16,7 @@ export const LISTENER_PROTOCOLS = ['udp', 'wg'] as const;
 export type ListenerProtocolName = (typeof LISTENER_PROTOCOLS)[number];
 
 /** Destination types the data plane can deliver to. A new AWS service is a new value here plus one module in service/destinations/. */
-export const DESTINATION_TYPES = ['lambda', 'sqs', 'local', 'log'] as const;
+export const DESTINATION_TYPES = ['lambda', 'sqs', 'local', 'log', 'sns', 'kinesis', 'firehose', 'eventbridge'] as const;
 export type DestinationTypeName = (typeof DESTINATION_TYPES)[number];
 
 /** Batching of packets towards one destination; flushes on whichever limit is reached first. */
@@ -48,6 +48,15 @@ export interface DestinationRecord {
   readonly MaxQueuedPackets?: number;
   /** Batches delivered to this destination at the same time (1–1000); further batches wait in the queue. @default 4 */
   readonly MaxInFlightBatches?: number;
+  // sns: Arn is the topic ARN; kinesis: the stream ARN; firehose: the delivery stream ARN; eventbridge: the event bus ARN.
+  /** Kinesis: binary range expression over the payload whose bytes are the record's partition key (Proxylity's argument). @default - a random key per record */
+  readonly PartitionKeyExpression?: string;
+  /** Kinesis: encoding of the PartitionKeyExpression bytes in the partition key. @default hex */
+  readonly PartitionKeyFormatter?: FormatterName;
+  /** EventBridge: `source` of each event (`Source` of PutEvents). @default proxylity */
+  readonly EventSource?: string;
+  /** EventBridge: `detail-type` of each event (`DetailType` of PutEvents). @default udp-gateway-packet-ingress */
+  readonly EventDetailType?: string;
 }
 
 export interface WireGuardPeerRecord {

@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
 } from './arn';
+import { EVENT_BUS_ARN, FIREHOSE_DELIVERY_STREAM_ARN, KINESIS_STREAM_ARN } from './arn';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from './limits';
 import {
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
@@ -83,6 +85,10 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   Batching: true,
   MaxQueuedPackets: true,
   MaxInFlightBatches: true,
+  PartitionKeyExpression: true,
+  PartitionKeyFormatter: true,
+  EventSource: true,
+  EventDetailType: true,
 });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
 const WIREGUARD_FIELDS = recordFields<WireGuardRecord>({
@@ -122,10 +128,14 @@ const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  Arn: ['lambda', 'sqs'],
+  Arn: ['lambda', 'sqs', 'sns', 'kinesis', 'firehose', 'eventbridge'],
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
+  PartitionKeyExpression: ['kinesis'],
+  PartitionKeyFormatter: ['kinesis'],
+  EventSource: ['eventbridge'],
+  EventDetailType: ['eventbridge'],
 };
 
 /** Validates a whole configuration document, including references between records. */
@@ -300,6 +310,18 @@ class Validator {
       if (r.Module === undefined) this.missing(`${path}.Module`, 'path of a .js/.cjs/.mjs/.ts module');
       else if (typeof r.Module !== 'string' || r.Module.trim() === '') this.error(`${path}.Module`, r.Module, 'is not a module path', 'path of a .js/.cjs/.mjs/.ts module');
       this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER, 'is not an export name', false);
+    } else if (type === 'sns') {
+      this.pattern(r.Arn, `${path}.Arn`, SNS_TOPIC_ARN, 'is not an SNS topic ARN', true);
+    } else if (type === 'kinesis') {
+      this.pattern(r.Arn, `${path}.Arn`, KINESIS_STREAM_ARN, 'is not a Kinesis stream ARN', true);
+      this.partitionKeyExpression(r.PartitionKeyExpression, `${path}.PartitionKeyExpression`);
+      this.oneOf(r.PartitionKeyFormatter, `${path}.PartitionKeyFormatter`, FORMATTERS, 'is not a Formatter', false);
+    } else if (type === 'firehose') {
+      this.pattern(r.Arn, `${path}.Arn`, FIREHOSE_DELIVERY_STREAM_ARN, 'is not a Firehose delivery stream ARN', true);
+    } else if (type === 'eventbridge') {
+      this.pattern(r.Arn, `${path}.Arn`, EVENT_BUS_ARN, 'is not an EventBridge event bus ARN', true);
+      this.pattern(r.EventSource, `${path}.EventSource`, EVENT_SOURCE, 'is not an event source', false);
+      this.pattern(r.EventDetailType, `${path}.EventDetailType`, EVENT_DETAIL_TYPE, 'is not an event detail-type', false);
     }
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);
@@ -310,6 +332,14 @@ class Validator {
     }
     this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
     this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
+  }
+
+  /** A binary range expression over the payload (Kinesis partition key). */
+  public partitionKeyExpression(value: unknown, path: string): void {
+    if (value === undefined) return;
+    if (typeof value !== 'string' || value.trim() === '' || value.length > 1024) {
+      this.error(path, value, 'is not a binary range expression', 'a binary range expression such as [0:4], at most 1024 characters');
+    }
   }
 
   /** A queue URL names the host the request (with the sender's credentials) goes to: only the SQS endpoint of the ARN's queue. */

@@ -7,6 +7,10 @@
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
 import { createLambdaDestination } from './lambda-destination';
 import { createSqsDestination } from './sqs-destination';
+import { createEventBridgeDestination } from './eventbridge-destination';
+import { createFirehoseDestination } from './firehose-destination';
+import { createKinesisDestination } from './kinesis-destination';
+import { createSnsDestination } from './sns-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
 
 /** Constructors by destination type; a type without an entry cannot be built. */
@@ -16,6 +20,10 @@ export type DestinationFactories = Readonly<Partial<Record<DestinationTypeName, 
 export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
   lambda: createLambdaDestination,
   sqs: createSqsDestination,
+  sns: createSnsDestination,
+  kinesis: createKinesisDestination,
+  firehose: createFirehoseDestination,
+  eventbridge: createEventBridgeDestination,
 });
 
 /**

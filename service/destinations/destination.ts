@@ -4,6 +4,10 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from './packet';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
@@ -53,6 +57,10 @@ export interface DestinationContext {
   /** Synchronous Lambda Invoke (the shared Lambda client underneath). */
   lambdaInvoker(): LambdaInvoker;
   sqsClient(): SQSClient;
+  snsClient(): SNSClient;
+  kinesisClient(): KinesisClient;
+  firehoseClient(): FirehoseClient;
+  eventBridgeClient(): EventBridgeClient;
 }
 
 /** Creates a destination for one record of a Listener. */

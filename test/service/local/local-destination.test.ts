@@ -14,6 +14,10 @@ const context: DestinationContext = {
   localHandlerTimeoutMs: 500,
   lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
   sqsClient: () => { throw new Error('no SQS in local tests'); },
+  snsClient: () => { throw new Error('no SNS in local tests'); },
+  kinesisClient: () => { throw new Error('no Kinesis in local tests'); },
+  firehoseClient: () => { throw new Error('no Firehose in local tests'); },
+  eventBridgeClient: () => { throw new Error('no EventBridge in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
 /** Destinations created by a test, closed after it (their handler threads end). */
