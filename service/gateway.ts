@@ -8,12 +8,12 @@
  * that cannot be bound leaves the running Listener in place.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
@@ -162,7 +162,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       snsClient: () => (this.sns ??= options.snsClient ?? this.own(new SNSClient(hotPathClientConfig(options.region)))),
       kinesisClient: () => (this.kinesis ??= options.kinesisClient ?? this.own(new KinesisClient(hotPathClientConfig(options.region)))),
       firehoseClient: () => (this.firehose ??= options.firehoseClient ?? this.own(new FirehoseClient(hotPathClientConfig(options.region)))),
-      eventBridgeClient: () => (this.eventBridge ??= options.eventBridgeClient ?? this.own(new EventBridgeClient(hotPathClientConfig(options.region)))),
+      eventBridgeClient: () => (this.eventBridge ??= options.eventBridgeClient
+        ?? this.own(new EventBridgeClient(hotPathClientConfig(options.region)))),
     };
   }
 

@@ -33,16 +33,16 @@ export type BatchCall = (indices: readonly number[]) => Promise<readonly EntryFa
 
 export interface BatchWriteOptions {
   readonly limits: BatchCallLimits;
-  /** Bytes the packet at `index` adds to a call, as the API counts them. */
-  sizeOf(index: number): number;
-  /** The reason recorded for every entry of a call that failed as a whole. */
-  callFailureReason(err: unknown): string;
   /** Calls in flight at once for one batch. @default DEFAULT_MAX_CONCURRENT_CALLS */
   readonly maxConcurrentCalls?: number;
   /** Sends of an entry the service keeps failing, the first included. @default DEFAULT_ENTRY_ATTEMPTS */
   readonly attempts?: number;
   /** Wait before the first resend; doubled for each further one, with jitter. @default DEFAULT_RETRY_DELAY_MS */
   readonly retryDelayMs?: number;
+  /** Bytes the packet at `index` adds to a call, as the API counts them. */
+  sizeOf(index: number): number;
+  /** The reason recorded for every entry of a call that failed as a whole. */
+  callFailureReason(err: unknown): string;
 }
 
 /** Options a destination passes through to {@link writeBatch} (tests shorten the waits). */

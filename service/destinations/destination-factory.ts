@@ -5,12 +5,12 @@
  * plane cannot build them.
  */
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
-import { createLambdaDestination } from './lambda-destination';
-import { createSqsDestination } from './sqs-destination';
 import { createEventBridgeDestination } from './eventbridge-destination';
 import { createFirehoseDestination } from './firehose-destination';
 import { createKinesisDestination } from './kinesis-destination';
+import { createLambdaDestination } from './lambda-destination';
 import { createSnsDestination } from './sns-destination';
+import { createSqsDestination } from './sqs-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';
 
 /** Constructors by destination type; a type without an entry cannot be built. */

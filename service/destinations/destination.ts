@@ -3,11 +3,11 @@
  * implements {@link Destination} and one line in the factory table (destination-factory.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaInvoker } from './lambda-invoker';
 import type { QueuedPacket } from './packet';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord } from '../../lib/private/records';

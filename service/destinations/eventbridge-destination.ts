@@ -39,7 +39,12 @@ export class EventBridgeDestination implements Destination {
   private readonly fixedEntryBytes: number;
 
   /** `region`: the region `client` sends to; the bus must be in it. */
-  public constructor(record: DestinationRecord, private readonly client: EventBridgeClient, region: string, private readonly retry: BatchRetryOptions = {}) {
+  public constructor(
+    record: DestinationRecord,
+    private readonly client: EventBridgeClient,
+    region: string,
+    private readonly retry: BatchRetryOptions = {},
+  ) {
     this.name = record.Name;
     this.busArn = destinationArn(record, EVENT_BUS_ARN, 'an EventBridge event bus ARN', region).arn;
     this.source = record.EventSource ?? DEFAULT_EVENT_SOURCE;

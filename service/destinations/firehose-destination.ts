@@ -29,7 +29,12 @@ export class FirehoseDestination implements Destination {
   private readonly deliveryStreamName: string;
 
   /** `region`: the region `client` sends to; the delivery stream must be in it. */
-  public constructor(record: DestinationRecord, private readonly client: FirehoseClient, region: string, private readonly retry: BatchRetryOptions = {}) {
+  public constructor(
+    record: DestinationRecord,
+    private readonly client: FirehoseClient,
+    region: string,
+    private readonly retry: BatchRetryOptions = {},
+  ) {
     this.name = record.Name;
     this.deliveryStreamName = resourceNameOfArn(destinationArn(record, FIREHOSE_DELIVERY_STREAM_ARN, 'a Firehose delivery stream ARN', region).arn)!;
   }

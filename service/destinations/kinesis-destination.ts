@@ -44,7 +44,12 @@ export class KinesisDestination implements Destination {
   private readonly streamName: string;
 
   /** `region`: the region `client` sends to; the stream must be in it. */
-  public constructor(record: DestinationRecord, private readonly client: KinesisClient, region: string, private readonly options: KinesisDestinationOptions = {}) {
+  public constructor(
+    record: DestinationRecord,
+    private readonly client: KinesisClient,
+    region: string,
+    private readonly options: KinesisDestinationOptions = {},
+  ) {
     this.name = record.Name;
     this.streamName = resourceNameOfArn(destinationArn(record, KINESIS_STREAM_ARN, 'a Kinesis stream ARN', region).arn)!;
   }

@@ -35,7 +35,7 @@ async function startKinesalite(): Promise<{ url: string; close(): Promise<void> 
 }
 
 /** Packets whose base64 Data is `payload(i)`, as the ingress pipeline writes them. */
-function packets(n: number, payload: (i: number) => Buffer = (i) => Buffer.from([i >> 8, i & 0xff, 0xaa, 0xbb])): QueuedPacket[] {
+function packets(n: number, payload: (i: number) => Buffer = (i) => Buffer.from([Math.floor(i / 256), i % 256, 0xaa, 0xbb])): QueuedPacket[] {
   return Array.from({ length: n }, (_, i) => {
     const json = JSON.stringify({ Tag: `t${i}`, Remote: { IpAddress: '203.0.113.5', Port: 4000 }, Formatter: 'base64', Data: payload(i).toString('base64') });
     return { json, bytes: Buffer.byteLength(json), tag: `t${i}`, remoteAddress: '203.0.113.5', remotePort: 4000 };

@@ -88,7 +88,7 @@ describe('local handler destination', () => {
 describe('local destination types outside local mode', () => {
   test.each(['local', 'log'] as const)('the AWS destination table cannot build a %s destination', async (type) => {
     await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
-      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs)`);
+      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, sns, kinesis, firehose, eventbridge)`);
   });
 });
 
