@@ -23,4 +23,14 @@ export enum Formatter {
    * refused with `InvalidData`.
    */
   UTF8 = 'utf8',
+  /**
+   * CoAP (RFC 7252) as Proxylity's JSON object: `Data` is the JSON text of `{Version, Type, Code,
+   * MessageId, Token, Method, Path, Options: [{Number, Value}], Payload}` with Token, option Values
+   * and Payload in base64 (Method and Path on requests; Payload only when there is one). Replies
+   * and sourced packets give the same object (JSON text or the object; Code as the code byte or
+   * `"2.05"`), and the gateway sends the encoded CoAP message. A payload that is not a well-formed
+   * CoAP message, and reply/sourced `Data` that does not describe one, are refused with
+   * `InvalidData`.
+   */
+  COAP = 'coap',
 }

@@ -1,13 +1,15 @@
 /**
- * Encodings of `Data` (DESIGN.md Formatter): base64, hex, ascii and utf8, in both directions.
+ * Encodings of `Data` (DESIGN.md Formatter): base64, hex, ascii, utf8 and coap, in both directions.
  *
  * Both directions are exact, never lossy. Encoding (bytes → string) refuses bytes the Formatter
  * cannot represent: ascii takes bytes 0x00–0x7F only, utf8 well-formed UTF-8 only (base64 and hex
  * take anything). Decoding (string → bytes) refuses anything that is not exactly the declared
  * encoding. A refusal is an `InvalidData` failure naming what is wrong and where, never the
- * payload itself.
+ * payload itself. coap (coap-formatter.ts) turns a CoAP message into Proxylity's JSON object and
+ * back.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
+import { coapFromData, coapToData } from './coap-formatter';
 import type { Failure } from './contracts';
 import { FORMATTERS, FormatterName } from '../lib/private/records';
 
@@ -52,16 +54,20 @@ export function encodeData(data: Uint8Array, formatter: FormatterName, field = '
     case 'ascii':
       if (isAscii(buf)) return buf.toString('latin1');
       return invalidBytes(field, 'not ascii', buf, buf.findIndex((b) => b > 0x7f), 'bytes 0x00 to 0x7F');
+    case 'coap':
+      return coapToData(buf, field);
   }
 }
 
 /**
  * Decodes a `Data` value. Returns the bytes, or an `InvalidData` failure when `value` is not a
- * string or is not valid in `formatter`.
+ * string or is not valid in `formatter`. For coap, `value` is the CoAP object as JSON text or the
+ * object itself.
  *
  * @param field name of the field in messages (e.g. `Messages[3].Data`)
  */
 export function decodeData(value: unknown, formatter: FormatterName, field = 'Data'): Buffer | Failure {
+  if (formatter === 'coap') return coapFromData(value, field, decodeBase64Field);
   if (typeof value !== 'string') {
     return invalid(`${field}: ${value === undefined ? 'missing' : `must be a string, got ${typeName(value)}`} (allowed: ${formatter} text)`);
   }
@@ -75,6 +81,12 @@ export function decodeData(value: unknown, formatter: FormatterName, field = 'Da
     case 'utf8':
       return decodeUtf8(value, field);
   }
+}
+
+/** Strict base64 of one field of a structured `Data` (coap's Token, option Value and Payload). */
+function decodeBase64Field(value: unknown, field: string): Buffer | Failure {
+  if (typeof value !== 'string') return invalid(`${field}: must be a base64 string, got ${typeName(value)} (allowed: base64 text)`);
+  return decodeBase64(value, field);
 }
 
 /** True when a decode result is a failure rather than bytes. */

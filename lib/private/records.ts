@@ -8,8 +8,21 @@
  */
 
 /** Encodings of `Data` in packets, replies and sourced messages. */
-export const FORMATTERS = ['base64', 'hex', 'ascii', 'utf8'] as const;
+export const FORMATTERS = ['base64', 'hex', 'ascii', 'utf8', 'coap'] as const;
 export type FormatterName = (typeof FORMATTERS)[number];
+
+/**
+ * Destination arguments computed from each packet's payload: `<Name>Expression` (a binary range
+ * expression, binary-expression.ts) selects bytes, `<Name>Formatter` (one of
+ * {@link ARGUMENT_FORMATTERS}) renders them as text, e.g. `PartitionKeyExpression` and
+ * `PartitionKeyFormatter`.
+ */
+export const PACKET_ARGUMENTS = ['PartitionKey', 'MessageGroupId', 'MessageDeduplicationId', 'TenantId'] as const;
+export type PacketArgumentName = (typeof PACKET_ARGUMENTS)[number];
+
+/** Formatters a packet argument's bytes can be rendered with: the text encodings (every Formatter but coap, which describes a whole CoAP message). */
+export const ARGUMENT_FORMATTERS = ['base64', 'hex', 'ascii', 'utf8'] as const;
+export type ArgumentFormatterName = (typeof ARGUMENT_FORMATTERS)[number];
 
 /** Wire protocol of a Listener: plain UDP or WireGuard. Values appear in `Local.Protocol`. */
 export const LISTENER_PROTOCOLS = ['udp', 'wg'] as const;

@@ -9,6 +9,7 @@ import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
   EVENT_BUS_ARN, FIREHOSE_DELIVERY_STREAM_ARN, KINESIS_STREAM_ARN,
 } from './arn';
+import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
   EVENT_DETAIL_TYPE, EVENT_SOURCE,
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
@@ -20,6 +21,7 @@ import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './netwo
 import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
+  ARGUMENT_FORMATTERS, PacketArgumentName,
 } from './records';
 
 export interface RecordValidationOptions {
@@ -209,6 +211,18 @@ export function assertValidConfigDocument(
   if (errors.length > 0) throw new ConfigValidationError(errors, source);
 }
 
+/**
+ * Errors of one packet argument in a destination's arguments `args` at `path`:
+ * `<name>Expression` must parse as a binary range expression (the message names the column and
+ * what was expected) and `<name>Formatter` must be one of {@link ARGUMENT_FORMATTERS}. Both are
+ * optional.
+ */
+export function validatePacketArgument(args: Record<string, unknown>, name: PacketArgumentName, path: string): string[] {
+  const v = new Validator({});
+  v.packetArgument(args, name, path);
+  return v.errors;
+}
+
 class Validator {
   public readonly errors: string[] = [];
   private readonly rejectUnknown: boolean;
@@ -391,6 +405,21 @@ class Validator {
         this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', ENDPOINT_ALLOWED);
       }
     });
+  }
+
+  /** `<name>Expression` and `<name>Formatter` of a destination's arguments (see {@link validatePacketArgument}). */
+  public packetArgument(args: Record<string, unknown>, name: PacketArgumentName, path: string): void {
+    const expressionPath = `${path}.${name}Expression`;
+    const expression = args[`${name}Expression`];
+    if (expression !== undefined) {
+      if (typeof expression !== 'string') {
+        this.error(expressionPath, expression, 'is not a string', BINARY_EXPRESSION_ALLOWED);
+      } else {
+        const problem = binaryExpressionProblem(expression);
+        if (problem !== undefined) this.errors.push(`${expressionPath}: ${problem} (allowed: ${BINARY_EXPRESSION_ALLOWED})`);
+      }
+    }
+    this.oneOf(args[`${name}Formatter`], `${path}.${name}Formatter`, ARGUMENT_FORMATTERS, 'is not a Formatter for an argument', false);
   }
 
   public packetSource(value: unknown, path: string): void {

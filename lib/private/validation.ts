@@ -6,6 +6,7 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { parseArn } from './arn';
+import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import { ACCOUNT, matches, NAME, NumericRange, REGION, TextPattern } from './limits';
 import { cidrProblem } from './network';
 
@@ -84,4 +85,11 @@ export function validateCidrs(scope: IConstruct, prop: string, values: readonly 
 export function validatePattern(scope: IConstruct, prop: string, value: string, text: TextPattern): void {
   if (Token.isUnresolved(value)) return;
   if (!matches(value, text)) fail(scope, `${prop} must be ${text.allowed}, got ${JSON.stringify(value)}`);
+}
+
+/** `value` must be a binary range expression (binary-expression.ts); the message names the column. Tokens are skipped. */
+export function validateBinaryExpression(scope: IConstruct, prop: string, value: string | undefined): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  const problem = binaryExpressionProblem(value);
+  if (problem !== undefined) fail(scope, `${prop} must be ${BINARY_EXPRESSION_ALLOWED}: ${problem}`);
 }

@@ -82,7 +82,9 @@ export class ReplyRouter {
       this.report('ReplyInvalid', `Replies[${index}].Tag must be a string, got ${typeName(tag)}`, contextOf(source, index));
       return false;
     }
-    if (typeof data !== 'string') {
+    // The coap Formatter also takes the CoAP object itself rather than its JSON text.
+    const coapObject = source.formatter === 'coap' && typeof data === 'object' && data !== null && !Array.isArray(data);
+    if (typeof data !== 'string' && !coapObject) {
       this.report('ReplyInvalid', `Replies[${index}].Data must be a string, got ${typeName(data)}`, contextOf(source, index, tag));
       return false;
     }

@@ -58,6 +58,15 @@ test('a UDP load-balancer listener and ip target group on the Listener port, hea
   expect(listener.protocol).toBe(ListenerProtocol.UDP);
 });
 
+test('the coap Formatter reaches the Listener and destination records', () => {
+  const { gw, fn } = fixture();
+  gw.addListener('Coap', { listenerName: 'coap', port: 5683, formatter: Formatter.COAP, destinations: [Destination.lambda(fn, { formatter: Formatter.COAP })] });
+  const t = Template.fromStack(Stack.of(gw));
+  const record = configuration(t, 'coap');
+  expect(record.Formatter).toBe('coap');
+  expect(record.Destinations[0].Formatter).toBe('coap');
+});
+
 test('the Listener record: a Custom::PacketGatewayListener carrying the configuration as JSON', () => {
   const { gw, fn, stack } = fixture();
   const queue = new sqs.Queue(stack, 'Archive');

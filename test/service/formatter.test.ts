@@ -122,6 +122,6 @@ describe('parseFormatter', () => {
   });
 
   test('rejects unknown names listing the allowed ones', () => {
-    expect(parseFormatter('base32')).toEqual({ code: 'InvalidMessage', reason: 'Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8)' });
+    expect(parseFormatter('base32')).toEqual({ code: 'InvalidMessage', reason: 'Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8, coap)' });
   });
 });

@@ -1,6 +1,6 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Lazy, Stack } from 'aws-cdk-lib';
 import { PORT } from '../../../lib/private/limits';
-import { validateArn, validateCidrs, validateIntegerRange, validateName, validateRegion } from '../../../lib/private/validation';
+import { validateArn, validateBinaryExpression, validateCidrs, validateIntegerRange, validateName, validateRegion } from '../../../lib/private/validation';
 
 describe('construct-side validation delegates to the shared contracts', () => {
   const scope = new Stack(new App(), 'S');
@@ -22,5 +22,17 @@ describe('construct-side validation delegates to the shared contracts', () => {
     expect(() => validateIntegerRange(scope, 'port', 65536, PORT)).toThrow('S: port must be an integer from 1 to 65535, got 65536');
     expect(() => validateArn(scope, 'queue', 'arn:aws:sqs:eu-west-1:123456789012:q', 'sqs')).not.toThrow();
     expect(() => validateArn(scope, 'queue', 'arn:x:sqs:eu-west-1:123456789012:q', 'sqs')).toThrow('S: queue must be an ARN of sqs, got "arn:x:sqs:eu-west-1:123456789012:q"');
+  });
+});
+
+describe('binary range expressions at synth', () => {
+  const scope = new Stack(new App(), 'S');
+
+  test('a bad expression fails naming the property and the column; tokens and valid expressions pass', () => {
+    expect(() => validateBinaryExpression(scope, 'partitionKeyExpression', '[0:4]')).not.toThrow();
+    expect(() => validateBinaryExpression(scope, 'partitionKeyExpression', undefined)).not.toThrow();
+    expect(() => validateBinaryExpression(scope, 'partitionKeyExpression', Lazy.string({ produce: () => '[' }))).not.toThrow();
+    expect(() => validateBinaryExpression(scope, 'partitionKeyExpression', '[0:'))
+      .toThrow('S: partitionKeyExpression must be a binary range expression such as [0:4], [1:], [0] or [0] == 0xFE ? [3:5] : 0xFFFF: "[0:" at column 4: expected an offset such as 4 or -2, or \']\', found the end of the expression');
   });
 });

@@ -4,6 +4,7 @@ import {
   ConfigValidationError,
   validateConfigDocument,
   validateListenerRecord,
+  validatePacketArgument,
   validatePacketSourceRecord,
 } from '../../../lib/private/validate-records';
 
@@ -81,7 +82,7 @@ describe('validateConfigDocument', () => {
     ['the name has bad characters', withListener({ Name: 'de mo' }), ['Listeners[0].Name: "de mo" is not a valid name (allowed: 1–64 characters of A-Z a-z 0-9 _ -)']],
     ['the protocol is unknown', withListener({ Protocol: 'tcp' }), ['Listeners[0].Protocol: "tcp" is not a protocol (allowed: udp, wg)']],
     ['a field name is misspelled', withListener({ Formater: 'hex' }), ['Listeners[0].Formater: unknown field (allowed: Name, Protocol, Port, BindAddress, Domain, PublicAddress, Formatter, Destinations, ClientRestrictions, EgressAllowedNetworks, MaxPayloadBytes, ReplyTagTtlSeconds, WireGuard)']],
-    ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8)']],
+    ['the Formatter is unknown', withListener({ Formatter: 'base32' }), ['Listeners[0].Formatter: "base32" is not a Formatter (allowed: base64, hex, ascii, utf8, coap)']],
     ['BindAddress is not an IP', withListener({ BindAddress: 'localhost' }), ['Listeners[0].BindAddress: "localhost" is not an IP address (allowed: IPv4 dotted quad or IPv6)']],
     ['Domain is not a host name', withListener({ Domain: 'a b' }), ['Listeners[0].Domain: "a b" is not a host name (allowed: DNS labels of A-Z a-z 0-9 - separated by dots, up to 253 characters)']],
     ['a client network is not a CIDR', withListener({ ClientRestrictions: { Networks: ['10.0.0.0/40'] } }), ['Listeners[0].ClientRestrictions.Networks[0]: "10.0.0.0/40" is not a CIDR (prefix must be 0–32) (allowed: CIDR a.b.c.d/0–32 or IPv6/0–128)']],
@@ -195,7 +196,7 @@ describe('validateConfigDocument', () => {
     expect((error as Error).message).toBe(
       'config file gw.json is invalid (2 errors):\n'
       + '  Listeners[0].Port: -1 is not a valid port (allowed: integer 1–65535)\n'
-      + '  Listeners[0].Formatter: "x" is not a Formatter (allowed: base64, hex, ascii, utf8)',
+      + '  Listeners[0].Formatter: "x" is not a Formatter (allowed: base64, hex, ascii, utf8, coap)',
     );
   });
 });
@@ -238,5 +239,26 @@ describe('a Listener record stays under DynamoDB\'s 400 KB item limit', () => {
     const allowed = Array.from({ length: 12 }, (_, j) => `2001:db8:ffff:ffff:ffff:ffff:ffff:${j.toString(16)}/128`);
     const peers = Array.from({ length: 900 }, (_, i) => ({ PublicKey: peerKey(i), AllowedIPs: allowed }));
     expect(validateListenerRecord(wg(peers), 'Listener')).toEqual([expect.stringMatching(/^Listener: the record takes \d+ bytes as JSON \(allowed: at most 380000/)]);
+  });
+});
+
+describe('packet arguments (binary range expression + Formatter)', () => {
+  test('a valid expression and Formatter, or neither, pass', () => {
+    expect(validatePacketArgument({ PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'hex' }, 'PartitionKey', 'Listener.Destinations[0].Arguments')).toEqual([]);
+    expect(validatePacketArgument({}, 'MessageGroupId', 'Arguments')).toEqual([]);
+  });
+
+  test('a bad expression is reported with its column and what was expected', () => {
+    expect(validatePacketArgument({ MessageGroupIdExpression: '[0] == 0xFE ? [3:5]' }, 'MessageGroupId', 'Listener.Destinations[0].Arguments')).toEqual([
+      'Listener.Destinations[0].Arguments.MessageGroupIdExpression: "[0] == 0xFE ? [3:5]" at column 20: expected \':\' of the ternary, found the end of the expression'
+        + ' (allowed: a binary range expression such as [0:4], [1:], [0] or [0] == 0xFE ? [3:5] : 0xFFFF)',
+    ]);
+  });
+
+  test('a non-string expression and an unknown Formatter are reported', () => {
+    expect(validatePacketArgument({ TenantIdExpression: 4, TenantIdFormatter: 'coap' }, 'TenantId', 'Arguments')).toEqual([
+      'Arguments.TenantIdExpression: 4 is not a string (allowed: a binary range expression such as [0:4], [1:], [0] or [0] == 0xFE ? [3:5] : 0xFFFF)',
+      'Arguments.TenantIdFormatter: "coap" is not a Formatter for an argument (allowed: base64, hex, ascii, utf8)',
+    ]);
   });
 });
