@@ -2,7 +2,7 @@
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { DestinationTarget, DestinationTargetFields } from './destination-target';
-import type { FormatterName } from './records';
+import type { ArgumentFormatterName } from './records';
 import type { Formatter } from '../formatter';
 
 /** Puts packets into a Kinesis data stream, one record per packet. */
@@ -21,7 +21,7 @@ export class KinesisDestinationTarget implements DestinationTarget {
       Type: 'kinesis',
       Arn: this.stream.streamArn,
       ...(this.partitionKeyExpression !== undefined ? { PartitionKeyExpression: this.partitionKeyExpression } : {}),
-      ...(this.partitionKeyFormatter !== undefined ? { PartitionKeyFormatter: this.partitionKeyFormatter as string as FormatterName } : {}),
+      ...(this.partitionKeyFormatter !== undefined ? { PartitionKeyFormatter: this.partitionKeyFormatter as string as ArgumentFormatterName } : {}),
     };
   }
 }

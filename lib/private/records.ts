@@ -65,7 +65,7 @@ export interface DestinationRecord {
   /** Kinesis: binary range expression over the payload whose bytes are the record's partition key (Proxylity's argument). @default - a random key per record */
   readonly PartitionKeyExpression?: string;
   /** Kinesis: encoding of the PartitionKeyExpression bytes in the partition key. @default hex */
-  readonly PartitionKeyFormatter?: FormatterName;
+  readonly PartitionKeyFormatter?: ArgumentFormatterName;
   /** EventBridge: `source` of each event (`Source` of PutEvents). @default proxylity */
   readonly EventSource?: string;
   /** EventBridge: `detail-type` of each event (`DetailType` of PutEvents). @default udp-gateway-packet-ingress */

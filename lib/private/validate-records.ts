@@ -328,8 +328,7 @@ class Validator {
       this.pattern(r.Arn, `${path}.Arn`, SNS_TOPIC_ARN, 'is not an SNS topic ARN', true);
     } else if (type === 'kinesis') {
       this.pattern(r.Arn, `${path}.Arn`, KINESIS_STREAM_ARN, 'is not a Kinesis stream ARN', true);
-      this.partitionKeyExpression(r.PartitionKeyExpression, `${path}.PartitionKeyExpression`);
-      this.oneOf(r.PartitionKeyFormatter, `${path}.PartitionKeyFormatter`, FORMATTERS, 'is not a Formatter', false);
+      this.packetArgument(r, 'PartitionKey', path);
     } else if (type === 'firehose') {
       this.pattern(r.Arn, `${path}.Arn`, FIREHOSE_DELIVERY_STREAM_ARN, 'is not a Firehose delivery stream ARN', true);
     } else if (type === 'eventbridge') {
@@ -346,14 +345,6 @@ class Validator {
     }
     this.integer(r.MaxQueuedPackets, `${path}.MaxQueuedPackets`, MAX_QUEUED_PACKETS, 'is not a valid queue limit', false);
     this.integer(r.MaxInFlightBatches, `${path}.MaxInFlightBatches`, MAX_IN_FLIGHT_BATCHES, 'is not a valid in-flight limit', false);
-  }
-
-  /** A binary range expression over the payload (Kinesis partition key). */
-  public partitionKeyExpression(value: unknown, path: string): void {
-    if (value === undefined) return;
-    if (typeof value !== 'string' || value.trim() === '' || value.length > 1024) {
-      this.error(path, value, 'is not a binary range expression', 'a binary range expression such as [0:4], at most 1024 characters');
-    }
   }
 
   /** A queue URL names the host the request (with the sender's credentials) goes to: only the SQS endpoint of the ARN's queue. */

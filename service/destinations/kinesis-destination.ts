@@ -14,13 +14,15 @@
 import { randomUUID } from 'node:crypto';
 import { KinesisClient, PutRecordsCommand, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { BatchRetryOptions, describeError, EntryFailure, writeBatch } from './batch-write';
-import type { Destination, DestinationContext, DeliveryResult } from './destination';
+import type { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import { destinationArn } from './destination-arn';
 import type { QueuedPacket } from './packet';
 import { packetBytes } from './packet-bytes';
+import { compilePacketArgument, PacketArgument } from './packet-argument';
 import { payloadOfPacket } from './packet-payload';
 import { KINESIS_STREAM_ARN, resourceNameOfArn } from '../../lib/private/arn';
 import type { DestinationRecord, FormatterName, ListenerRecord } from '../../lib/private/records';
+import type { Failure } from '../contracts';
 import { DEFAULT_FORMATTER } from '../formatter';
 
 /** Kinesis limits per PutRecords call, and of a partition key. */
@@ -28,12 +30,9 @@ export const KINESIS_MAX_RECORDS = 500;
 export const KINESIS_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
 export const KINESIS_MAX_PARTITION_KEY_LENGTH = 256;
 
-/** Computes a record's partition key from the packet's payload. */
-export type PartitionKeyFunction = (payload: Uint8Array) => string;
-
 export interface KinesisDestinationOptions extends BatchRetryOptions {
-  /** Partition key from the payload. @default - a random key per record */
-  readonly partitionKey?: PartitionKeyFunction;
+  /** Partition key from the payload (the compiled `PartitionKeyExpression`). @default - a random key per record */
+  readonly partitionKey?: PacketArgument;
   /** Encoding of `Data` in the packets (to read the payload back). @default base64 */
   readonly formatter?: FormatterName;
 }
@@ -55,36 +54,52 @@ export class KinesisDestination implements Destination {
   }
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
-    const keys = batch.map((p) => this.partitionKeyOf(p));
+    const keys: string[] = new Array(batch.length);
+    // Packets whose key cannot be rendered (bytes its Formatter cannot represent) are not put.
+    const unkeyed: PacketDeliveryFailure[] = [];
+    const keyed: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const key = this.partitionKeyOf(batch[i]);
+      if (typeof key === 'string') {
+        keys[i] = key;
+        keyed.push(i);
+      } else {
+        unkeyed.push({ index: i, reason: key.reason });
+      }
+    }
     const data = packetBytes(batch, '');
-    const failed = await writeBatch(batch.length, (indices) => this.put(data, keys, indices), {
+    const failed = await writeBatch(keyed.length, (indices) => this.put(data, keys, indices.map((n) => keyed[n]), indices), {
       ...this.options,
       limits: { maxEntries: KINESIS_MAX_RECORDS, maxBytes: KINESIS_MAX_REQUEST_BYTES },
-      sizeOf: (i) => data[i].length + Buffer.byteLength(keys[i]),
+      sizeOf: (n) => data[keyed[n]].length + Buffer.byteLength(keys[keyed[n]]),
       callFailureReason: (err) => `Kinesis PutRecords failed ${describeError(err)}`,
     });
-    return failed.length > 0 ? { failed } : {};
+    const all = unkeyed.concat(failed.map((f) => ({ index: keyed[f.index], reason: f.reason }))).sort((a, b) => a.index - b.index);
+    return all.length > 0 ? { failed: all } : {};
   }
 
-  private partitionKeyOf(packet: QueuedPacket): string {
+  /** The packet's partition key: the expression's, cut to Kinesis's limit, or a random one when there is none or it is empty. */
+  private partitionKeyOf(packet: QueuedPacket): string | Failure {
     const compute = this.options.partitionKey;
     if (compute) {
       const payload = payloadOfPacket(packet, this.options.formatter ?? DEFAULT_FORMATTER);
       const key = payload ? compute(payload) : '';
+      if (typeof key !== 'string') return key;
       if (key.length > 0) return key.length > KINESIS_MAX_PARTITION_KEY_LENGTH ? key.slice(0, KINESIS_MAX_PARTITION_KEY_LENGTH) : key;
     }
     return randomUUID();
   }
 
-  private async put(data: readonly Uint8Array[], keys: readonly string[], indices: readonly number[]): Promise<EntryFailure[]> {
-    const records: PutRecordsRequestEntry[] = indices.map((i) => ({ Data: data[i], PartitionKey: keys[i] }));
+  /** Puts the packets at `packets` (batch indexes); failures name them by `ids` (indexes of writeBatch's count). */
+  private async put(data: readonly Uint8Array[], keys: readonly string[], packets: readonly number[], ids: readonly number[]): Promise<EntryFailure[]> {
+    const records: PutRecordsRequestEntry[] = packets.map((i) => ({ Data: data[i], PartitionKey: keys[i] }));
     const out = await this.client.send(new PutRecordsCommand({ StreamName: this.streamName, Records: records }));
     const failures: EntryFailure[] = [];
     // Results are in the order of the request's records.
     out.Records?.forEach((r, n) => {
       if (r.ErrorCode) {
         failures.push({
-          index: indices[n],
+          index: ids[n],
           reason: `Kinesis rejected the record (${r.ErrorCode}): ${r.ErrorMessage ?? 'no message'}`,
           retriable: r.ErrorCode === 'ProvisionedThroughputExceededException' || r.ErrorCode === 'InternalFailure',
         });
@@ -96,7 +111,11 @@ export class KinesisDestination implements Destination {
 
 /** Creates a Kinesis destination using the shared client. */
 export function createKinesisDestination(record: DestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
+  const partitionKey = record.PartitionKeyExpression !== undefined
+    ? compilePacketArgument({ expression: record.PartitionKeyExpression, formatter: record.PartitionKeyFormatter }, 'PartitionKeyExpression')
+    : undefined;
   return new KinesisDestination(record, context.kinesisClient(), context.region, {
+    partitionKey,
     formatter: record.Formatter ?? listener.Formatter ?? DEFAULT_FORMATTER,
   });
 }

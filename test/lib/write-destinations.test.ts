@@ -108,6 +108,13 @@ describe('fails at synth', () => {
       .toThrow('Listener.Destinations[0].EventSource: "aws.s3" is not an event source (allowed: 1–256 printable characters, not starting with aws.)');
   });
 
+  test('with a partition key expression that does not parse, naming the column', () => {
+    const { stack, gw } = fixture();
+    const stream = new kinesis.Stream(stack, 'Readings');
+    expect(() => gw.addListener('Telemetry', { port: 5555, destinations: [Destination.kinesis(stream, { partitionKeyExpression: '[0:4' })] }))
+      .toThrow('Listener.Destinations[0].PartitionKeyExpression: "[0:4" at column 5: expected');
+  });
+
   test('with a stream ARN that is not a Kinesis stream', () => {
     const { stack, gw } = fixture();
     const stream = kinesis.Stream.fromStreamArn(stack, 'Stream', `arn:aws:kinesis:${REGION}:${ACCOUNT}:deliverystream/packets`);

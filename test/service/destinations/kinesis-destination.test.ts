@@ -5,7 +5,10 @@ import {
   CreateStreamCommand, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { DestinationContext } from '../../../service/destinations/destination';
+import { createDestination } from '../../../service/destinations/destination-factory';
 import { KinesisDestination } from '../../../service/destinations/kinesis-destination';
+import { compilePacketArgument } from '../../../service/destinations/packet-argument';
 import type { QueuedPacket } from '../../../service/destinations/packet';
 
 interface KinesaliteServer {
@@ -113,6 +116,19 @@ describe('KinesisDestination against kinesalite', () => {
     expect(records.map((r) => r.key).sort()).toEqual(['0000', '0001', '0002', '0003', '0004', '0005']);
   });
 
+  test('PartitionKeyExpression of the record, compiled when the destination is created, keys each record (hex by default)', async () => {
+    const name = await createStream(2);
+    const context = { region: REGION, kinesisClient: () => client } as unknown as DestinationContext;
+    const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Formatter: 'base64' as const, Destinations: [] };
+    const arn = `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${name}`;
+    const dest = await createDestination({ Name: 'k', Type: 'kinesis', Arn: arn, PartitionKeyExpression: '[1:3]' }, listener, context);
+    const batch = packets(3, (i) => Buffer.from([0xff, i, 0xab, 0x10]));
+    expect(await dest.deliver(batch)).toEqual({});
+    expect((await readAll(name)).map((r) => r.key).sort()).toEqual(['00AB', '01AB', '02AB']);
+    await expect(createDestination({ Name: 'k', Type: 'kinesis', Arn: arn, PartitionKeyExpression: '[1:' }, listener, context))
+      .rejects.toThrow('Listener demo, destination k: PartitionKeyExpression: "[1:" at column 4: expected');
+  });
+
   test('a stream that does not exist fails every packet with the reason Kinesis gives', async () => {
     const dest = new KinesisDestination({ Name: 'k', Type: 'kinesis', Arn: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/missing` }, client, REGION);
     const result = await dest.deliver(packets(2));
@@ -159,6 +175,17 @@ describe('KinesisDestination (PutRecords requests)', () => {
     expect(result).toEqual({ failed: [{ index: 3, reason: 'Kinesis rejected the record (KMSAccessDeniedException): no key' }] });
     const calls = mock.commandCalls(PutRecordsCommand).map((c) => c.args[0].input.Records!.map((r) => Buffer.from(r.Data!).toString()));
     expect(calls).toEqual([batch.map((p) => p.json), [batch[1].json]]);
+  });
+
+  test('a packet whose key bytes its Formatter cannot represent fails alone; the others are put', async () => {
+    mock.on(PutRecordsCommand).resolves({ Records: [] });
+    const partitionKey = compilePacketArgument({ expression: '[0:2]', formatter: 'ascii' }, 'PartitionKeyExpression');
+    const batch = packets(3, (i) => Buffer.from(i === 1 ? [0x80, 0x41] : [0x41, 0x42]));
+    const result = await new KinesisDestination(record, client(), REGION, { partitionKey }).deliver(batch);
+    expect(result.failed?.map((f) => f.index)).toEqual([1]);
+    expect(result.failed?.[0].reason).toMatch(/^PartitionKeyExpression: /);
+    const put = mock.commandCalls(PutRecordsCommand)[0].args[0].input.Records!;
+    expect(put.map((r) => [Buffer.from(r.Data!).toString(), r.PartitionKey])).toEqual([[batch[0].json, 'AB'], [batch[2].json, 'AB']]);
   });
 
   test('an empty key from the expression gives a random key; a long one is cut to 256 characters', async () => {
