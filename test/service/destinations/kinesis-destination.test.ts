@@ -5,10 +5,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { DestinationContext } from '../../../service/destinations/destination';
 import { createDestination } from '../../../service/destinations/destination-factory';
 import { KinesisDestination } from '../../../service/destinations/kinesis-destination';
+import type { QueuedPacket } from '../../../service/destinations/packet';
 import { compilePacketArgument } from '../../../service/destinations/packet-argument';
 import { encodeData } from '../../../service/formatter';
 import { LocalKinesis, startKinesalite } from '../../support/local-kinesalite';
-import type { QueuedPacket } from '../../../service/destinations/packet';
 
 /** Packets whose base64 Data is `payload(i)`, as the ingress pipeline writes them. */
 function packets(n: number, payload: (i: number) => Buffer = (i) => Buffer.from([Math.floor(i / 256), i % 256, 0xaa, 0xbb])): QueuedPacket[] {
