@@ -1,6 +1,6 @@
 /** The construct side of Firehose destinations: grants and the record of a delivery stream. */
-import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type { DestinationTarget, DestinationTargetFields } from './destination-target';
 
 /**

@@ -1,6 +1,6 @@
 /** The construct side of Kinesis Data Streams destinations: grants and the record of a stream. */
-import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type { DestinationTarget, DestinationTargetFields } from './destination-target';
 import type { ArgumentFormatterName } from './records';
 import type { Formatter } from '../formatter';

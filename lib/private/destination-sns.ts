@@ -1,6 +1,6 @@
 /** The construct side of SNS destinations: grants and the record of a topic. */
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { DestinationTarget, DestinationTargetFields } from './destination-target';
 
 /** Publishes packets to an SNS topic, one message per packet. */

@@ -17,8 +17,8 @@ import { BatchRetryOptions, describeError, EntryFailure, writeBatch } from './ba
 import type { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import { destinationArn } from './destination-arn';
 import type { QueuedPacket } from './packet';
-import { packetBytes } from './packet-bytes';
 import { compilePacketArgument, PacketArgument } from './packet-argument';
+import { packetBytes } from './packet-bytes';
 import { payloadOfPacket } from './packet-payload';
 import { KINESIS_STREAM_ARN, resourceNameOfArn } from '../../lib/private/arn';
 import type { DestinationRecord, FormatterName, ListenerRecord } from '../../lib/private/records';
@@ -91,7 +91,12 @@ export class KinesisDestination implements Destination {
   }
 
   /** Puts the packets at `packets` (batch indexes); failures name them by `ids` (indexes of writeBatch's count). */
-  private async put(data: readonly Uint8Array[], keys: readonly string[], packets: readonly number[], ids: readonly number[]): Promise<EntryFailure[]> {
+  private async put(
+    data: readonly Uint8Array[],
+    keys: readonly string[],
+    packets: readonly number[],
+    ids: readonly number[],
+  ): Promise<EntryFailure[]> {
     const records: PutRecordsRequestEntry[] = packets.map((i) => ({ Data: data[i], PartitionKey: keys[i] }));
     const out = await this.client.send(new PutRecordsCommand({ StreamName: this.streamName, Records: records }));
     const failures: EntryFailure[] = [];

@@ -1,5 +1,5 @@
-import type { DestinationRecord, ListenerRecord } from '../../../lib/private/records';
 import { BINARY_EXPRESSION_ALLOWED } from '../../../lib/private/binary-expression';
+import type { DestinationRecord, ListenerRecord } from '../../../lib/private/records';
 import { validateListenerRecord } from '../../../lib/private/validate-records';
 
 function listener(...destinations: Array<Record<string, unknown>>): ListenerRecord {

@@ -54,8 +54,11 @@ describe('a Listener with SNS and Kinesis destinations', () => {
           Destinations: [
             { Name: 'topic', Type: 'sns', Arn: TopicArn, Batching: { Count: 10, TimeoutInSeconds: 0.02 } },
             {
-              Name: 'stream', Type: 'kinesis', Arn: 'arn:aws:kinesis:us-east-1:000000000000:stream/ingress',
-              PartitionKeyExpression: '[0:2]', Batching: { Count: 10, TimeoutInSeconds: 0.02 },
+              Name: 'stream',
+              Type: 'kinesis',
+              Arn: 'arn:aws:kinesis:us-east-1:000000000000:stream/ingress',
+              PartitionKeyExpression: '[0:2]',
+              Batching: { Count: 10, TimeoutInSeconds: 0.02 },
             },
           ],
         }],
