@@ -122,7 +122,7 @@ describe('Gateway configuration changes', () => {
       expect(gateway.status().listeners[0]).toMatchObject({
         name: 'aws',
         bound: false,
-        error: 'Listener aws, destination print: Type "log" is not supported (allowed: lambda, sqs)',
+        error: 'Listener aws, destination print: Type "log" is not supported (allowed: lambda, sqs, sns, kinesis, firehose, eventbridge)',
       });
     } finally {
       await gateway.stop();
