@@ -117,6 +117,12 @@ export const EXTERNAL_ID: TextPattern = { pattern: /^[A-Za-z0-9+=,.@:/_-]{2,1224
 /** An environment variable name. */
 export const ENVIRONMENT_VARIABLE_NAME: TextPattern = { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, allowed: 'A-Z a-z 0-9 _, not starting with a digit' };
 
+/** `source` of an EventBridge event sent by a destination: PutEvents allows 1–256 characters; `aws.` sources are reserved for AWS services. */
+export const EVENT_SOURCE: TextPattern = { pattern: /^(?!aws\.)[^\u0000-\u001f]{1,256}$/, allowed: '1–256 printable characters, not starting with aws.' };
+
+/** `detail-type` of an EventBridge event sent by a destination: PutEvents allows 1–128 characters. */
+export const EVENT_DETAIL_TYPE: TextPattern = { pattern: /^[^\u0000-\u001f]{1,128}$/, allowed: '1–128 printable characters' };
+
 /** A JavaScript identifier (the export name of a local handler). */
 export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, allowed: 'a JavaScript identifier' };
 
