@@ -1,11 +1,11 @@
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as globalaccelerator from 'aws-cdk-lib/aws-globalaccelerator';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { PacketGateway } from './gateway';
 import { parseArn } from './private/arn';
 import { PORT } from './private/limits';
+import { sdkLookup } from './private/sdk-lookup';
 import { fail, validateArn, validateIntegerRange, validateRange, validateRegion } from './private/validation';
 
 /** Addresses a {@link GlobalFront} gives its clients. */
@@ -154,24 +154,18 @@ export class GlobalFront extends Construct {
   private loadBalancerArn(entry: GlobalFrontRegion, index: number): string {
     if (entry.loadBalancerArn !== undefined) return entry.loadBalancerArn;
     const name = entry.loadBalancerArnParameterName!;
-    const read: cr.AwsSdkCall = {
+    const parameterArn = Stack.of(this).formatArn({
+      service: 'ssm', region: entry.region, resource: 'parameter', resourceName: name.replace(/^\//, ''), arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    return sdkLookup(this, `LoadBalancerArn${index}`, {
       service: 'SSM',
       action: 'getParameter',
       parameters: { Name: name },
       region: entry.region,
-      physicalResourceId: cr.PhysicalResourceId.of(`${entry.region}:${name}`),
-      outputPaths: ['Parameter.Value'],
-    };
-    const parameterArn = Stack.of(this).formatArn({
-      service: 'ssm', region: entry.region, resource: 'parameter', resourceName: name.replace(/^\//, ''), arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      field: 'Parameter.Value',
+      resources: [parameterArn],
+      physicalId: `${entry.region}:${name}`,
     });
-    const lookup = new cr.AwsCustomResource(this, `LoadBalancerArn${index}`, {
-      onCreate: read,
-      onUpdate: read,
-      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [parameterArn] }),
-      installLatestAwsSdk: false,
-    });
-    return lookup.getResponseField('Parameter.Value');
   }
 }
 

@@ -1,8 +1,8 @@
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { SECRET_NAME } from './private/limits';
+import { sdkLookup } from './private/sdk-lookup';
 import { fail } from './private/validation';
 
 /** Properties of a {@link WireGuardKeyReplica}. */
@@ -38,20 +38,14 @@ export class WireGuardKeyReplica extends Construct {
     }
     const stack = Stack.of(this);
     const partialArn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${props.secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const describe: cr.AwsSdkCall = {
+    this.secretArn = sdkLookup(this, 'Lookup', {
       service: 'SecretsManager',
       action: 'describeSecret',
       parameters: { SecretId: props.secretName },
-      physicalResourceId: cr.PhysicalResourceId.of(`wireguard-key-replica:${props.secretName}`),
-      outputPaths: ['ARN'],
-    };
-    const lookup = new cr.AwsCustomResource(this, 'Lookup', {
-      onCreate: describe,
-      onUpdate: describe,
-      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [partialArn] }),
-      installLatestAwsSdk: false,
+      field: 'ARN',
+      resources: [partialArn],
+      physicalId: `wireguard-key-replica:${props.secretName}`,
     });
-    this.secretArn = lookup.getResponseField('ARN');
     this.secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', this.secretArn);
   }
 }

@@ -1,6 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACCOUNT, ensureAssets } from './support';
 import {
   Destination, GlobalFront, GlobalFrontIpAddressType, GlobalFrontProps, ListenerProtocol, PacketGateway, WireGuardKeyReplica,
@@ -225,5 +226,29 @@ describe('WireGuard key replication validation', () => {
     const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${EAST}:${ACCOUNT}:function:ingest`);
     expect(() => gateway.addListener('Plain', { port: 5555, destinations: [Destination.lambda(fn)], privateKeyReplicaRegions: [EUROPE] }))
       .toThrow(/privateKeyReplicaRegions applies only to WireGuard Listeners/);
+  });
+});
+
+describe('cdk-nag', () => {
+  /** AwsSolutions findings (errors and warnings) that no acknowledgement covers. */
+  function findings(app: App, stack: Stack): string[] {
+    Aspects.of(stack).add(new AwsSolutionsChecks());
+    const messages = app.synth().getStackArtifact(stack.artifactId).messages;
+    return messages
+      .filter((m) => (m.level === 'error' || m.level === 'warning') && /AwsSolutions-|CdkNagValidationFailure/.test(String(m.entry.data)))
+      .map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+  }
+
+  test('a GlobalFront reading a parameter has no unacknowledged AwsSolutions finding', () => {
+    const app = new App();
+    const { stack } = frontStack(app);
+    expect(findings(app, stack)).toEqual([]);
+  });
+
+  test('a WireGuardKeyReplica has no unacknowledged AwsSolutions finding', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Replica', { env: { account: ACCOUNT, region: EUROPE } });
+    new WireGuardKeyReplica(stack, 'Key', { secretName: KEY_NAME });
+    expect(findings(app, stack)).toEqual([]);
   });
 });
