@@ -192,6 +192,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       relayBindAddress: options.relayBindAddress ?? options.host,
       documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
       directoryTableName: options.directoryTableName!,
+      region: options.region,
       listeners: gateway,
       flows: gateway.flows,
       metrics,

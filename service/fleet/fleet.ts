@@ -48,6 +48,12 @@ export interface FleetOptions {
   readonly documents: DynamoDBDocumentClient;
   /** The fleet's directory table (directory and member items). */
   readonly directoryTableName: string;
+  /**
+   * This member's region: written into its claims, and an owner the directory names in another
+   * region is never relayed to (its address is in another VPC).
+   * @default - claims name no region
+   */
+  readonly region?: string;
   readonly listeners: ListenerRegistry;
   readonly flows: FlowTable;
   readonly metrics: MetricsRecorder;
@@ -107,7 +113,7 @@ export class Fleet implements EntryRouter {
       refused: (reason, from) => logger.debug('relay datagram refused', { reason, from }),
     });
     this.directory = new FleetDirectory({
-      documents, tableName, memberId: identity.memberId, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
+      documents, tableName, memberId: identity.memberId, region: options.region, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
     });
     this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
     this.claims = new ClaimRefresh({
@@ -232,7 +238,15 @@ export class Fleet implements EntryRouter {
       r.listener.send(r.datagram, r.done);
       return;
     }
-    this.directory.lookup(r.key, (owner) => {
+    this.directory.lookup(r.key, (owner, region) => {
+      if (region !== undefined) {
+        // the flow's owner is in another region, out of the relay's reach: the entry waits for a
+        // datagram that makes a member of this region the owner (docs/FLEET.md "Global")
+        this.options.logger.debug('flow owned in another region', { region, owner, messageId: r.entry.messageId, index: r.entry.index });
+        this.directory.forget(r.key);
+        this.later(r);
+        return;
+      }
       if (owner === undefined || owner === this.memberId) {
         // this member no longer holds the flow (expired, or draining): read the directory again next time
         if (owner !== undefined) this.directory.forget(r.key);

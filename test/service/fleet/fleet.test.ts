@@ -37,7 +37,7 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await Promise.all(members.splice(0).map((m) => m.fleet.stop()));
   });
 
-  async function member(memberId: string, retryBudgetMs = 3_000): Promise<TestMember> {
+  async function member(memberId: string, retryBudgetMs = 3_000, region?: string): Promise<TestMember> {
     const sent: EgressDatagram[] = [];
     const listener: ListenerHandle = {
       name: 'udp-main',
@@ -58,6 +58,7 @@ describe('fleet: entries leave from the member owning their flow', () => {
       relayBindAddress: '127.0.0.1',
       documents: dynamo.documents,
       directoryTableName: tableName,
+      region,
       listeners: { get: (name) => (name === 'udp-main' ? listener : undefined), list: () => [listener] },
       flows,
       metrics: NO_METRICS,
@@ -97,6 +98,31 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await expect(result).resolves.toBeUndefined();
     expect(b.sent.map((d) => d.port)).toEqual([40002]);
     expect(a.sent).toEqual([]);
+  });
+
+  test('a flow owned in another region is never relayed there; it waits for an owner in this region', async () => {
+    const a = await member('a', 3_000, 'us-east-1');
+    const b = await member('b', 3_000, 'eu-west-1');
+    const c = await member('c', 3_000, 'us-east-1');
+    b.flows.touch('udp-main', '198.51.100.2', 40010);
+    await b.fleet.directory.flush();
+    const result = send(a, 40010);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(b.sent).toEqual([]);
+    c.flows.touch('udp-main', '198.51.100.2', 40010); // the client moved to this region: c owns the flow now
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40010]);
+    expect(b.sent).toEqual([]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('members of one region relay to each other as before', async () => {
+    const a = await member('a', 3_000, 'us-east-1');
+    const b = await member('b', 3_000, 'us-east-1');
+    b.flows.touch('udp-main', '198.51.100.2', 40011);
+    await b.fleet.directory.flush();
+    await expect(send(a, 40011)).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.port)).toEqual([40011]);
   });
 
   test('an entry without an owner within the budget fails NoActiveFlow; one past its TTL fails Expired', async () => {
