@@ -19,6 +19,7 @@ import { handleProcessErrors } from './process-errors';
 import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
+import { parsePeerDeliveryQueues } from '../lib/private/global-forwarding';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -110,6 +111,9 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     wireGuardCrypto: wireGuardCrypto(env[ServiceEnvironment.WireGuardCrypto]),
     ...(env[ServiceEnvironment.GatewayName] ? { gatewayName: env[ServiceEnvironment.GatewayName] } : {}),
     ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
+    ...(!local && env[ServiceEnvironment.PeerDeliveryQueues]
+      ? { peerDeliveryQueueArns: parsePeerDeliveryQueues(env[ServiceEnvironment.PeerDeliveryQueues]) }
+      : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined
       : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),

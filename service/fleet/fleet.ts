@@ -32,6 +32,7 @@ import { ClaimRefresh } from './claim-refresh';
 import { FleetDirectory } from './directory';
 import type { MemberIdentity } from './member';
 import { FleetMembership } from './membership';
+import type { RegionForwarder } from './region-forwarder';
 import { RelayEndpoint, RelayResult } from './relay';
 import { RelayAnswer, RelayOutcome, RelayRequest } from './relay-codec';
 import type { FlowTable } from '../egress/flow-table';
@@ -64,6 +65,11 @@ export interface FleetOptions {
   readonly maxWaiting?: number;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Forwards entries whose flow is owned in a peer region to that region's delivery queue.
+   * @default - such entries wait for an owner in this region
+   */
+  readonly forwarder?: RegionForwarder;
   /** Directory claim coalescing. @default 100 */
   readonly directoryFlushMs?: number;
 }
@@ -244,6 +250,12 @@ export class Fleet implements EntryRouter {
         // datagram that makes a member of this region the owner (docs/FLEET.md "Global")
         this.options.logger.debug('flow owned in another region', { region, owner, messageId: r.entry.messageId, index: r.entry.index });
         this.directory.forget(r.key);
+        const forwarder = this.options.forwarder;
+        const notification = r.entry.notification;
+        if (forwarder && notification && forwarder.reaches(region)) {
+          forwarder.forward(region, notification, r.entry.index, (failure) => (failure ? this.later(r) : r.done(undefined)));
+          return;
+        }
         this.later(r);
         return;
       }

@@ -1,6 +1,7 @@
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { Fleet } from '../../../service/fleet/fleet';
+import { RegionForwarder } from '../../../service/fleet/region-forwarder';
 import { RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
 import { startService } from '../../../service/runtime';
 import { LocalDynamo } from '../../support/local-dynamo';
@@ -37,7 +38,7 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await Promise.all(members.splice(0).map((m) => m.fleet.stop()));
   });
 
-  async function member(memberId: string, retryBudgetMs = 3_000, region?: string): Promise<TestMember> {
+  async function member(memberId: string, retryBudgetMs = 3_000, region?: string, forwarder?: RegionForwarder): Promise<TestMember> {
     const sent: EgressDatagram[] = [];
     const listener: ListenerHandle = {
       name: 'udp-main',
@@ -59,6 +60,7 @@ describe('fleet: entries leave from the member owning their flow', () => {
       documents: dynamo.documents,
       directoryTableName: tableName,
       region,
+      forwarder,
       listeners: { get: (name) => (name === 'udp-main' ? listener : undefined), list: () => [listener] },
       flows,
       metrics: NO_METRICS,
@@ -114,6 +116,32 @@ describe('fleet: entries leave from the member owning their flow', () => {
     expect(c.sent.map((d) => d.port)).toEqual([40010]);
     expect(b.sent).toEqual([]);
     expect(a.sent).toEqual([]);
+  });
+
+  test('an entry of a message without EgressRegion whose flow another region owns goes to that region\'s delivery queue', async () => {
+    const commands: Array<{ region: string; input: any }> = [];
+    const forwarder = new RegionForwarder({
+      region: 'us-east-1',
+      queueUrls: new Map([['eu-west-1', 'https://sqs.eu-west-1.amazonaws.com/123456789012/delivery']]),
+      sqs: (region) => ({ send: async (command) => { commands.push({ region, input: command.input }); } }),
+      metrics: NO_METRICS,
+    });
+    const a = await member('a', 3_000, 'us-east-1', forwarder);
+    const b = await member('b', 3_000, 'eu-west-1');
+    b.flows.touch('udp-main', '198.51.100.2', 40012);
+    await b.fleet.directory.flush();
+    const notification = { Type: 'Notification', MessageId: 'm', Message: '{}' };
+    const failure = await new Promise((resolve) => a.fleet.send(
+      a.listener, { data: Buffer.from('x'), address: '198.51.100.2', port: 40012 }, { messageId: 'm', index: 3, deadline: 0, notification }, resolve,
+    ));
+    expect(failure).toBeUndefined();
+    expect(commands).toEqual([{
+      region: 'eu-west-1',
+      input: expect.objectContaining({ QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/delivery', MessageBody: JSON.stringify(notification) }),
+    }]);
+    expect(commands[0].input.MessageAttributes.PacketGatewayForwardedEntries.StringValue).toBe('3');
+    expect(a.sent).toEqual([]);
+    expect(b.sent).toEqual([]);
   });
 
   test('members of one region relay to each other as before', async () => {
