@@ -339,7 +339,15 @@ export class PacketGateway extends Construct implements IPacketGateway {
       targetDatagramsPerTaskPerSecond: props.targetDatagramsPerTaskPerSecond,
       targetRelayedPerTaskPerSecond: props.targetRelayedPerTaskPerSecond,
     }, this.metricRelayed());
-    this.directoryTable = enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
+    this.directoryTable = enableFleetRelay(this, {
+      service: this.service,
+      container: this.container,
+      taskRole: accessRole,
+      removalPolicy,
+      table: props.directoryTable,
+      replicaRegions: props.directoryReplicaRegions,
+      tableName: props.directoryTableName,
+    });
     if (peers.length > 0) {
       // A member forwards entries whose flow another region owns to that region's delivery queue (docs/FLEET.md "Global").
       this.container.addEnvironment(ServiceEnvironment.PeerDeliveryQueues, formatPeerDeliveryQueues(peers.map((p) => p.deliveryQueueArn)));

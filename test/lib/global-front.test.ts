@@ -1,5 +1,6 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACCOUNT, ensureAssets } from './support';
@@ -250,5 +251,75 @@ describe('cdk-nag', () => {
     const stack = new Stack(app, 'Replica', { env: { account: ACCOUNT, region: EUROPE } });
     new WireGuardKeyReplica(stack, 'Key', { secretName: KEY_NAME });
     expect(findings(app, stack)).toEqual([]);
+  });
+});
+
+describe('a directory shared by the regions (DynamoDB global table)', () => {
+  const DIRECTORY = 'packet-gateway-directory';
+
+  function gatewayStack(app: App, region: string, props: ConstructorParameters<typeof PacketGateway>[2]): { stack: Stack; gateway: PacketGateway } {
+    const stack = new Stack(app, `Directory-${region}`, { env: { account: ACCOUNT, region } });
+    return { stack, gateway: new PacketGateway(stack, 'Gateway', props) };
+  }
+
+  test('the first region creates a global table with a replica per other region; the task role is scoped as before', () => {
+    const { stack } = gatewayStack(new App(), EAST, { directoryTableName: DIRECTORY, directoryReplicaRegions: [EUROPE] });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::DynamoDB::Table', 1); // the configuration table
+    t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: DIRECTORY,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: Match.arrayWith([
+        Match.objectLike({ Region: EUROPE, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+        Match.objectLike({ Region: EAST }),
+      ]),
+    });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({
+        Environment: Match.arrayWith([{ Name: 'PACKET_GATEWAY_DIRECTORY_TABLE', Value: { Ref: Match.stringLikeRegexp('GatewayDirectoryTable') } }]),
+      })],
+    });
+  });
+
+  test('a replica region uses the replica by name: no table of its own, the same grants on it', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Replica', { env: { account: ACCOUNT, region: EUROPE } });
+    const directory = dynamodb.TableV2.fromTableName(stack, 'Directory', DIRECTORY);
+    new PacketGateway(stack, 'Gateway', { directoryTable: directory });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+    t.resourceCountIs('AWS::DynamoDB::Table', 1); // the configuration table only
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'PACKET_GATEWAY_DIRECTORY_TABLE', Value: DIRECTORY }]) })],
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'WriteFleetDirectory',
+          Resource: { 'Fn::Join': ['', Match.arrayWith([`:dynamodb:${EUROPE}:${ACCOUNT}:table/${DIRECTORY}`])] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['flow#*', 'peer#*', 'member#*'] } },
+        })]),
+      },
+    });
+  });
+
+  test.each([
+    ['replicas without a name', { directoryReplicaRegions: [EUROPE] }, /directoryReplicaRegions needs directoryTableName/],
+    ['the own region as a replica', { directoryTableName: DIRECTORY, directoryReplicaRegions: [EAST] }, /directoryReplicaRegions\[0\] "us-east-1" is the gateway's own region/],
+    ['a replica region twice', { directoryTableName: DIRECTORY, directoryReplicaRegions: [EUROPE, EUROPE] }, /directoryReplicaRegions\[1\] "eu-west-1" is already directoryReplicaRegions\[0\]/],
+    ['a bad replica region', { directoryTableName: DIRECTORY, directoryReplicaRegions: ['Europe'] }, /directoryReplicaRegions\[0\] must be an AWS region name .*got "Europe"/],
+    ['a bad table name', { directoryTableName: 'a b' }, /directoryTableName must be 3–255 characters .*got "a b"/],
+  ])('fails for %s', (_name, props, message) => {
+    expect(() => gatewayStack(new App(), EAST, props as never)).toThrow(message);
+  });
+
+  test('a given directory table takes no name or replicas', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Given', { env: { account: ACCOUNT, region: EAST } });
+    const directory = dynamodb.TableV2.fromTableName(stack, 'Directory', DIRECTORY);
+    expect(() => new PacketGateway(stack, 'Gateway', { directoryTable: directory, directoryReplicaRegions: [EUROPE] }))
+      .toThrow(/directoryReplicaRegions applies only to the directory table the gateway creates, not with directoryTable/);
   });
 });
