@@ -246,8 +246,10 @@ export class Fleet implements EntryRouter {
     }
     this.directory.lookup(r.key, (owner, region) => {
       if (region !== undefined) {
-        // the flow's owner is in another region, out of the relay's reach: the entry waits for a
-        // datagram that makes a member of this region the owner (docs/FLEET.md "Global")
+        // the flow's owner is in another region, out of the relay's reach: the entry goes to that
+        // region's delivery queue when it may (a peer region, a message without EgressRegion not
+        // forwarded before), else it waits for a datagram that makes a member of this region the
+        // owner (docs/FLEET.md "Global")
         this.options.logger.debug('flow owned in another region', { region, owner, messageId: r.entry.messageId, index: r.entry.index });
         this.directory.forget(r.key);
         const forwarder = this.options.forwarder;
