@@ -2,6 +2,7 @@
  * Public types of a PacketGateway's configuration: its props and the choices they offer.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -266,6 +267,31 @@ export interface PacketGatewayProps {
    * @default - this region only
    */
   readonly peers?: GatewayPeer[];
+
+  /**
+   * Regions the fleet directory is replicated to: the directory becomes a DynamoDB global table
+   * with a replica in each, so gateways of those regions (behind one `GlobalFront`) see which
+   * region owns each client's flow and forward sourced packets there (docs/FLEET.md "Global").
+   * Needs `directoryTableName`; in the replica regions pass the replica as `directoryTable`.
+   *
+   * @default - the directory is a table of this region only
+   */
+  readonly directoryReplicaRegions?: string[];
+
+  /**
+   * Name of the fleet directory table this gateway creates (the name its replicas carry).
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly directoryTableName?: string;
+
+  /**
+   * The fleet directory table, instead of a new one: in a replica region of another gateway's
+   * global directory, `dynamodb.TableV2.fromTableName(this, 'Directory', name)`.
+   *
+   * @default - a new table (a global table with `directoryReplicaRegions`)
+   */
+  readonly directoryTable?: dynamodb.ITable;
 
   /**
    * Secret whose value signs reply Tags, shared by all tasks: base64 of at least 16 bytes.

@@ -215,6 +215,25 @@ export interface ListenerOptions {
    * @default 1
    */
   readonly privateKeyGeneration?: number;
+
+  /**
+   * Regions the generated WireGuard private key is replicated to (WireGuard Listeners only, not
+   * with `privateKey`): the secret gets a Secrets Manager replica in each, so the same Listener in
+   * those regions' gateways (behind one `GlobalFront`) serves the same key. There, pass
+   * `WireGuardKeyReplica` as `privateKey`. Needs `privateKeySecretName`.
+   *
+   * @default - no replicas
+   */
+  readonly privateKeyReplicaRegions?: string[];
+
+  /**
+   * Name of the secret the generated WireGuard private key is kept in (WireGuard Listeners only,
+   * not with `privateKey`). The replicas carry the same name, which is how the other regions find
+   * them (`WireGuardKeyReplica`).
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly privateKeySecretName?: string;
 }
 
 /** Properties of a {@link Listener}. */

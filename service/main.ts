@@ -19,6 +19,7 @@ import { handleProcessErrors } from './process-errors';
 import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
+import { parsePeerDeliveryQueues } from '../lib/private/global-forwarding';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -114,6 +115,9 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     ...(!local && env[ServiceEnvironment.PublicAddresses] ? { publicAddresses: env[ServiceEnvironment.PublicAddresses] } : {}),
     ...(!local && env[ServiceEnvironment.Account] ? { account: env[ServiceEnvironment.Account], partition: env[ServiceEnvironment.Partition] ?? 'aws' } : {}),
     ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
+    ...(!local && env[ServiceEnvironment.PeerDeliveryQueues]
+      ? { peerDeliveryQueueArns: parsePeerDeliveryQueues(env[ServiceEnvironment.PeerDeliveryQueues]) }
+      : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined
       : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),

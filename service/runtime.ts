@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { hotPathClientConfig } from './aws-clients';
+import { configuredQueueEndpoints, hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
@@ -18,6 +18,7 @@ import type { MetricsRecorder } from './contracts';
 import { FlowTable } from './egress/flow-table';
 import { Fleet } from './fleet/fleet';
 import { MemberIdentity, resolveMemberIdentity } from './fleet/member';
+import { RegionForwarder } from './fleet/region-forwarder';
 import { Gateway, GatewayStatus } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
@@ -34,7 +35,7 @@ import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
-import { logGroupArnOf } from '../lib/private/arn';
+import { logGroupArnOf, queueLocationFromArn } from '../lib/private/arn';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -104,6 +105,11 @@ export interface ServiceOptions {
   readonly relayPort?: number;
   /** AWS mode with a relay port (required then): the fleet's directory table (flow, peer and member items). */
   readonly directoryTableName?: string;
+  /**
+   * AWS mode with a relay port: delivery queue ARNs of the peer regions, where entries whose flow
+   * is owned in that region are forwarded (docs/FLEET.md "Global"). @default - none: such entries wait for an owner here
+   */
+  readonly peerDeliveryQueueArns?: readonly string[];
   /** Address the relay binds. @default `host` */
   readonly relayBindAddress?: string;
   /**
@@ -236,6 +242,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       relayBindAddress: options.relayBindAddress ?? options.host,
       documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
       directoryTableName: options.directoryTableName!,
+      region: options.region,
+      ...(options.peerDeliveryQueueArns && options.peerDeliveryQueueArns.length > 0
+        ? { forwarder: regionForwarder(options.region, options.peerDeliveryQueueArns, metrics, own) }
+        : {}),
       listeners: gateway,
       flows: gateway.flows,
       metrics,
@@ -410,4 +420,29 @@ async function settledWithin(ms: number, work: ReadonlyArray<Promise<void> | und
   });
   await Promise.race([Promise.allSettled(work), deadline]);
   clearTimeout(timer);
+}
+
+/** Forwards entries to the peers' delivery queues, each through a client of the queue's region on the configured SQS endpoint. */
+function regionForwarder(
+  region: string, queueArns: readonly string[], metrics: MetricsRecorder, own: <T extends { destroy(): void }>(client: T) => T,
+): RegionForwarder {
+  const endpoint = configuredQueueEndpoints(process.env)[0];
+  const queueUrls = new Map(queueArns.map((arn) => {
+    const location = queueLocationFromArn(arn, endpoint);
+    return [location.region, location.queueUrl] as const;
+  }));
+  const clients = new Map<string, SQSClient>();
+  return new RegionForwarder({
+    region,
+    queueUrls,
+    metrics,
+    sqs: (peer) => {
+      let client = clients.get(peer);
+      if (!client) {
+        client = own(new SQSClient({ region: peer }));
+        clients.set(peer, client);
+      }
+      return client;
+    },
+  });
 }

@@ -108,6 +108,12 @@ export const WIREGUARD_KEY: TextPattern = { pattern: /^[A-Za-z0-9+/]{42}[AEIMQUY
 /** An AWS region name. */
 export const REGION: TextPattern = { pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, allowed: 'a region name such as us-east-1' };
 
+/** A DynamoDB table name. */
+export const DYNAMODB_TABLE_NAME: TextPattern = { pattern: /^[A-Za-z0-9_.-]{3,255}$/, allowed: '3–255 characters of A-Z a-z 0-9 _ . -' };
+
+/** A Secrets Manager secret name. */
+export const SECRET_NAME: TextPattern = { pattern: /^[A-Za-z0-9/_+=.@-]{1,512}$/, allowed: '1–512 characters of A-Z a-z 0-9 / _ + = . @ -' };
+
 /** A 12-digit AWS account id. */
 export const ACCOUNT: TextPattern = { pattern: /^\d{12}$/, allowed: 'a 12-digit AWS account id' };
 

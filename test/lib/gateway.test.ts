@@ -472,6 +472,27 @@ describe('registration provider', () => {
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:dynamodb:eu-central-1:${ACCOUNT}:table/peer-table`]] },
     }));
   });
+
+  test('peers: the fleet may forward to their delivery queues only, and learns them from its environment', () => {
+    const peer = { region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table' };
+    const { template } = gateway({ peers: [peer] });
+    const t = template();
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access).toContainEqual(expect.objectContaining({ Sid: 'ForwardToPeerRegions', Action: 'sqs:SendMessage', Resource: peer.deliveryQueueArn }));
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({
+        Environment: Match.arrayWith([{ Name: 'PACKET_GATEWAY_PEER_DELIVERY_QUEUES', Value: peer.deliveryQueueArn }]),
+      })],
+    });
+  });
+
+  test('without peers the fleet forwards nowhere', () => {
+    const { template } = gateway();
+    const t = template();
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access.find((s) => actionsOf(s).includes('sqs:SendMessage'))).toBeUndefined();
+    expect(JSON.stringify(t.findResources('AWS::ECS::TaskDefinition'))).not.toContain('PACKET_GATEWAY_PEER_DELIVERY_QUEUES');
+  });
 });
 
 describe('peer principals', () => {
