@@ -82,6 +82,8 @@ export interface GatewayOptions {
   readonly listenerFactory?: ListenerConstructor;
   /** @default - a new FlowTable with the load balancer's 120 s idle timeout */
   readonly flows?: FlowTable;
+  /** Listener sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
+  readonly reusePort?: boolean;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -161,6 +163,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       deniedNetworks: options.deniedNetworks ?? [],
       defaultBindAddress: options.defaultBindAddress ?? (options.local ? '127.0.0.1' : '0.0.0.0'),
       local: options.local,
+      reusePort: options.reusePort,
     };
     this.destinationContext = {
       region: options.region,

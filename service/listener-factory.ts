@@ -29,6 +29,8 @@ export interface ListenerDependencies {
   readonly defaultBindAddress: string;
   /** Local mode (WireGuard uses it to accept unknown peers by default, for instance). */
   readonly local: boolean;
+  /** Sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
+  readonly reusePort?: boolean;
 }
 
 export type ListenerConstructor = (record: ListenerRecord, deps: ListenerDependencies) => ManagedListener;
@@ -56,6 +58,7 @@ function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencie
     flows: deps.flows,
     requireActiveFlow: deps.requireActiveFlow,
     defaultMaxPayloadBytes: defaultPayloadLimit(record, deps),
+    reusePort: deps.reusePort,
   };
 }
 

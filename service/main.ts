@@ -19,6 +19,8 @@ import { handleProcessErrors } from './process-errors';
 import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
+import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from './workers/data-plane-worker';
+import { parseWorkerCount, vcpuWorkerCount } from './workers/worker-count';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -48,7 +50,9 @@ local SNS/SQS server; refused for a delivery queue on AWS), ${ServiceEnvironment
 limit, default 25; keep it below the container's stop timeout), ${ServiceEnvironment.RelayPort} (fleet relay port:
 sourced packets are sent by the task owning the client's flow; needs ${ServiceEnvironment.DirectoryTable}, the fleet's
 directory table), ${ServiceEnvironment.MemberAddress} /
-${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS).
+${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS), ${ServiceEnvironment.Workers}
+(data-plane worker threads, 1–16, default: the task's vCPUs in AWS mode, 1 in local mode; one where
+Node.js has no dgram reusePort, before 22.12).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -113,7 +117,20 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined
       : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),
+    workers: workers(env[ServiceEnvironment.Workers], local),
   };
+}
+
+/** Data-plane workers: the variable, else the task's vCPUs in AWS mode and one in local mode. */
+function workers(text: string | undefined, local: boolean): number {
+  if (text !== undefined && text.trim() !== '') {
+    try {
+      return parseWorkerCount(text);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return local ? 1 : vcpuWorkerCount();
 }
 
 /** The embedded default configuration, found from the source tree or from the bundle's location. */
@@ -233,4 +250,6 @@ async function main(): Promise<void> {
   handleProcessErrors({ logger: service.logger, stop: stopRequest });
 }
 
-if (require.main === module) void main();
+// the bundle is also the entry of each data-plane worker thread (service/workers/worker-pool.ts)
+if (isDataPlaneWorkerThread()) runDataPlaneWorkerThread();
+else if (require.main === module) void main();
