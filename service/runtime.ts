@@ -32,7 +32,7 @@ import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
 import { resolveWorkerCount } from './workers/worker-count';
-import { WorkerPool } from './workers/worker-pool';
+import { WorkerPool, WorkerPoolOptions } from './workers/worker-pool';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -110,7 +110,7 @@ export interface ServiceOptions {
   /**
    * Data-plane workers (ServiceEnvironment.Workers): the main thread and N-1 worker threads, each
    * with its own socket per Listener on the same port (SO_REUSEPORT). One, with a log line saying
-   * why, where dgram has no `reusePort` (Node.js < 22.12) or with the fleet relay on.
+   * why, where dgram has no `reusePort` (Node.js < 22.12).
    * @default 1 (main.ts: the task's vCPUs)
    */
   readonly workers?: number;
@@ -164,7 +164,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   }
   const dynamo = local ? undefined : options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region }));
   let fleet: Fleet | undefined;
-  const workers = dataPlaneWorkers(options, fleetOn, logger);
+  const workers = dataPlaneWorkers(options, logger, {
+    // the main thread's own clients: through the fleet when it is on
+    mainRouter: { send: (listener, datagram, entry, done) => (fleet ? fleet.send(listener, datagram, entry, done) : listener.send(datagram, done)) },
+    onWorkerFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port),
+    draining: () => fleet?.isDraining === true,
+  });
 
   let config: ConfigSource;
   if (local) {
@@ -192,10 +197,16 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     tagSecret: options.tagSecret,
     sqsClient: sqs,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
-    // a datagram that starts a flow makes this member its owner in the fleet directory
-    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port) }) } : {}),
-    // with workers, the main thread is worker 0: the flows its datagrams start are its own
-    ...(workers ? { flows: new FlowTable({ onNewFlow: (listener, address, port) => workers.noteFlow(0, listener, address, port) }) } : {}),
+    // a datagram that starts a flow makes this member its owner in the fleet directory, and the
+    // main thread (worker 0) its owner among the workers
+    ...(fleetOn || workers ? {
+      flows: new FlowTable({
+        onNewFlow: (listener, address, port) => {
+          workers?.noteFlow(0, listener, address, port);
+          fleet?.claimFlow(listener, address, port);
+        },
+      }),
+    } : {}),
     ...(workers ? { reusePort: true } : {}),
   });
   if (fleetOn) {
@@ -207,8 +218,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       relayBindAddress: options.relayBindAddress ?? options.host,
       documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
       directoryTableName: options.directoryTableName!,
-      listeners: gateway,
-      flows: gateway.flows,
+      // with workers, this member holds a flow any of its workers holds, and sends through that worker
+      listeners: workers ? workers.listenersOf(gateway) : gateway,
+      flows: workers
+        ? { isActive: (listener, address, port) => gateway.flows.isActive(listener, address, port) || workers.holds(listener, address, port) }
+        : gateway.flows,
       metrics,
       logger,
       retryBudgetMs: options.fleetRetryBudgetMs,
@@ -312,16 +326,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 }
 
 /** The worker threads of the data plane, when it runs more than one worker (the main thread is one). */
-function dataPlaneWorkers(options: ServiceOptions, fleetOn: boolean, logger: Logger): WorkerPool | undefined {
-  const decided = resolveWorkerCount({
-    requested: options.workers ?? 1,
-    singleWorkerReason: fleetOn ? 'the fleet relay serves the main thread\'s Listeners only' : undefined,
-  });
+function dataPlaneWorkers(options: ServiceOptions, logger: Logger, routing: Pick<WorkerPoolOptions, 'mainRouter' | 'onWorkerFlow' | 'draining'>): WorkerPool | undefined {
+  const decided = resolveWorkerCount({ requested: options.workers ?? 1 });
   if (decided.limitedBy !== undefined) {
     logger.warn(`the data plane runs one worker, not ${decided.requested}: ${decided.limitedBy}`, { workers: 1, requested: decided.requested });
   }
   if (decided.count === 1) return undefined;
   return new WorkerPool({
+    ...routing,
     count: decided.count,
     logger,
     workerData: {

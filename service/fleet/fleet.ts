@@ -49,7 +49,8 @@ export interface FleetOptions {
   /** The fleet's directory table (directory and member items). */
   readonly directoryTableName: string;
   readonly listeners: ListenerRegistry;
-  readonly flows: FlowTable;
+  /** Whether this member holds a client's flow (with data-plane workers: any of its workers). */
+  readonly flows: Pick<FlowTable, 'isActive'>;
   readonly metrics: MetricsRecorder;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** Longest wait of an entry for an owner. @default 20000 */

@@ -7,13 +7,14 @@
  */
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, MainToWorker, SendRequest, WorkerToMain } from './worker-messages';
+import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker, SendRequest, WorkerToMain } from './worker-messages';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { ConfigSource } from '../config/config-source';
 import { DynamoDbConfigSource } from '../config/dynamodb-config-source';
 import { FileConfigSource } from '../config/file-config-source';
 import type { Failure, MetricsRecorder } from '../contracts';
 import { FlowTable } from '../egress/flow-table';
+import { ClaimRefresh } from '../fleet/claim-refresh';
 import { Gateway } from '../gateway';
 import { LOCAL_DESTINATION_FACTORIES } from '../local/local-destination-factories';
 import { EmfMetricsRecorder } from '../observability/emf-metrics';
@@ -59,6 +60,19 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
     dynamo = new DynamoDBClient({ region: data.region });
     config = new DynamoDbConfigSource({ client: dynamo, tableName: data.tableName!, reloadIntervalSeconds: data.reloadIntervalSeconds, logger });
   }
+  // the main thread learns each new flow, and hears again every FLOW_RENEW_MS of each one that lives on
+  const renewals: ClaimRefresh = new ClaimRefresh({
+    holds: (listener, address, remotePort) => flows.isActive(listener, address, remotePort),
+    reclaim: (listener, address, remotePort) => post(port, { kind: 'flow', listener, address, port: remotePort, renewed: true }),
+    refreshAfterMs: FLOW_RENEW_MS,
+    tickMs: FLOW_RENEW_TICK_MS,
+  });
+  const flows = new FlowTable({
+    onNewFlow: (listener, address, remotePort) => {
+      post(port, { kind: 'flow', listener, address, port: remotePort });
+      renewals.claim(listener, address, remotePort);
+    },
+  });
   const gateway = new Gateway({
     config,
     region: data.region,
@@ -71,11 +85,12 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
     tagSecret: data.tagSecret ? Buffer.from(data.tagSecret) : undefined,
     reusePort: true,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
-    flows: new FlowTable({ onNewFlow: (listener, address, remotePort) => post(port, { kind: 'flow', listener, address, port: remotePort }) }),
+    flows,
   });
   port.on('message', (message: MainToWorker) => {
     if (message.kind === 'send') {send(gateway, port, message);} else if (message.kind === 'stop') {
       void (async () => {
+        renewals.stop();
         await gateway.stop(message.deadlineMs).catch(() => undefined);
         metrics.stop();
         dynamo?.destroy();
@@ -86,6 +101,7 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
   });
   metrics.start();
   await gateway.start();
+  renewals.start();
   post(port, { kind: 'ready' });
 }
 

@@ -5,6 +5,15 @@
 import type { InnerAddressing } from '../contracts';
 import type { TransportAeadPreference } from '../wireguard/transport-aead';
 
+/** A worker says again, this often, that each flow it still holds is its own. */
+export const FLOW_RENEW_MS = 30_000;
+
+/** Milliseconds between a worker's checks of which flows to renew. */
+export const FLOW_RENEW_TICK_MS = 10_000;
+
+/** A worker's flow counts as held this long after the worker last named it (renewal, check and margin). */
+export const FLOW_HELD_MS = FLOW_RENEW_MS + FLOW_RENEW_TICK_MS + 5_000;
+
 /** `workerData.role` of a data-plane worker thread. */
 export const DATA_PLANE_WORKER_ROLE = 'packet-gateway-data-plane';
 
@@ -52,7 +61,10 @@ export type MainToWorker = SendRequest | StopRequest;
 export type WorkerToMain =
   | { readonly kind: 'ready' }
   | { readonly kind: 'start-failed'; readonly error: string }
-  /** A datagram started a flow on this worker: it owns the flow now. */
-  | { readonly kind: 'flow'; readonly listener: string; readonly address: string; readonly port: number }
+  /**
+   * A datagram started a flow on this worker: it owns the flow now; `renewed`: the flow is still
+   * this worker's (sent every {@link FLOW_RENEW_MS} while it lives).
+   */
+  | { readonly kind: 'flow'; readonly listener: string; readonly address: string; readonly port: number; readonly renewed?: boolean }
   | { readonly kind: 'sent'; readonly id: number; readonly code?: string; readonly reason?: string; readonly target?: string }
   | { readonly kind: 'stopped' };

@@ -9,8 +9,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, MainToWorker, WorkerToMain } from './worker-messages';
-import type { EgressDatagram, FailureCode, ListenerHandle, SendCallback } from '../contracts';
+import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, WorkerToMain } from './worker-messages';
+import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
 import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
 
 /** Failures that mean "not this worker's client": the next worker is tried. */
@@ -28,9 +28,28 @@ export interface WorkerPoolOptions {
   /** What each worker is started with, but its role and index. */
   readonly workerData: Omit<DataPlaneWorkerData, 'role' | 'index'>;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  /** How the main thread sends its own clients' datagrams. @default - the Listener's own send */
+  /** How the main thread sends its own clients' datagrams (the fleet, when on). @default - the Listener's own send */
   readonly mainRouter?: EntryRouter;
+  /**
+   * Whether this member drains (docs/FLEET.md): every datagram then goes to the main router (the
+   * fleet), which sends for no flow of this member's. @default - never
+   */
+  readonly draining?: () => boolean;
+  /** A worker thread's datagram started a flow (the fleet claims it for this member). */
+  readonly onWorkerFlow?: (listener: string, address: string, port: number) => void;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
 }
+
+/** Who owns a client, and when it last said so. */
+interface Owner {
+  readonly worker: number;
+  /** Epoch ms of the worker's latest report (0 for peers learned from a send). */
+  at: number;
+}
+
+/** Entry of a send that did not come from a message (a relay from another fleet member). */
+const RELAYED_ENTRY: RoutedEntry = Object.freeze({ messageId: '', index: 0, deadline: 0 });
 
 interface PendingSend {
   readonly listener: ListenerHandle;
@@ -47,14 +66,44 @@ interface PendingSend {
 
 export class WorkerPool implements EntryRouter {
   private readonly workers: Worker[] = [];
-  /** Owner worker by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
-  private readonly owners = new Map<string, number>();
+  /** Owner by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
+  private readonly owners = new Map<string, Owner>();
+  private readonly now: () => number;
   private readonly pending = new Map<number, PendingSend>();
   private nextId = 1;
   private stopping = false;
 
   public constructor(private readonly options: WorkerPoolOptions) {
     if (!Number.isInteger(options.count) || options.count < 2) throw new Error(`a worker pool needs at least 2 workers, got ${String(options.count)}`);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Whether a worker thread (not the main thread) holds the client's flow, by its latest reports. */
+  public holds(listener: string, address: string, port: number): boolean {
+    const owner = this.owners.get(flowKey(listener, address, port));
+    return owner !== undefined && owner.worker !== 0 && this.now() - owner.at <= FLOW_HELD_MS;
+  }
+
+  /**
+   * `registry`'s Listeners, each sending through the worker that owns the client: what the fleet
+   * relay serves other members with.
+   */
+  public listenersOf(registry: ListenerRegistry): ListenerRegistry {
+    const through = (listener: ListenerHandle): ListenerHandle => ({
+      name: listener.name,
+      protocol: listener.protocol,
+      address: listener.address,
+      port: listener.port,
+      publicKey: listener.publicKey,
+      send: (datagram, done) => this.send(listener, datagram, RELAYED_ENTRY, done ?? ignore),
+    });
+    return {
+      get: (name) => {
+        const listener = registry.get(name);
+        return listener ? through(listener) : undefined;
+      },
+      list: () => registry.list().map(through),
+    };
   }
 
   /** Workers in all, the main thread included. */
@@ -88,13 +137,17 @@ export class WorkerPool implements EntryRouter {
 
   /** The main thread's Gateway (worker 0) started a flow: it owns it now. */
   public noteFlow(worker: number, listener: string, address: string, port: number): void {
-    this.own(flowKey(listener, address, port), worker);
+    this.own(flowKey(listener, address, port), worker, this.now());
   }
 
   /** {@link EntryRouter}: sends `datagram` from the worker that owns its client. */
   public send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
-    const owner = (datagram.peerKey !== undefined ? this.owners.get(peerKey(listener.name, datagram.peerKey)) : undefined)
-      ?? this.owners.get(flowKey(listener.name, datagram.address, datagram.port))
+    if (this.options.draining?.() === true) {
+      this.attempt({ listener, datagram, entry, done, owner: 0, tries: this.options.count, at: 0 });
+      return;
+    }
+    const owner = ((datagram.peerKey !== undefined ? this.owners.get(peerKey(listener.name, datagram.peerKey)) : undefined)
+      ?? this.owners.get(flowKey(listener.name, datagram.address, datagram.port)))?.worker
       ?? 0;
     this.attempt({ listener, datagram, entry, done, owner, tries: 1, at: owner });
   }
@@ -137,7 +190,7 @@ export class WorkerPool implements EntryRouter {
 
   private completed(p: PendingSend, code: string | undefined, reason: string | undefined, target: string | undefined): void {
     if (code === undefined) {
-      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at);
+      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0);
       p.done(undefined);
       return;
     }
@@ -153,9 +206,14 @@ export class WorkerPool implements EntryRouter {
     p.done({ code: code as FailureCode, reason: reason ?? code, ...(target !== undefined ? { target } : {}) });
   }
 
-  private own(key: string, worker: number): void {
+  private own(key: string, worker: number, at: number): void {
+    const owner = this.owners.get(key);
+    if (owner !== undefined && owner.worker === worker) {
+      owner.at = at;
+      return;
+    }
     this.owners.delete(key);
-    this.owners.set(key, worker);
+    this.owners.set(key, { worker, at });
     if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
   }
 
@@ -174,7 +232,8 @@ export class WorkerPool implements EntryRouter {
             reject(new Error(`data-plane worker ${index} could not start: ${message.error}`));
             break;
           case 'flow':
-            this.own(flowKey(message.listener, message.address, message.port), index);
+            this.own(flowKey(message.listener, message.address, message.port), index, this.now());
+            if (message.renewed !== true) this.options.onWorkerFlow?.(message.listener, message.address, message.port);
             break;
           case 'sent': {
             const p = this.pending.get(message.id);
@@ -208,6 +267,10 @@ export class WorkerPool implements EntryRouter {
       this.completed(p, 'NoActiveFlow', `data-plane worker ${index} exited`, undefined);
     }
   }
+}
+
+function ignore(): void {
+  // a send nobody waits for
 }
 
 function flowKey(listener: string, address: string, port: number): string {
