@@ -164,6 +164,16 @@ export interface PacketGatewayProps {
   readonly memoryLimitMiB?: number;
 
   /**
+   * Data-plane workers per task (1-16): worker threads of the service, each with its own socket
+   * per Listener on the same port, so the kernel spreads clients over the task's vCPUs. A worker
+   * owns the flows and WireGuard sessions of the clients hashed to it; sourced packets reach it in
+   * the task. More workers than vCPUs only adds context switches.
+   *
+   * @default - the task's vCPUs (`cpu` / 1024, at least 1)
+   */
+  readonly workers?: number;
+
+  /**
    * Tasks of the fleet (0-1000). Each client flow belongs to one task and sourced packets are
    * relayed to it (docs/FLEET.md), so the fleet loses nothing when a task dies, is replaced by a
    * deployment, or the fleet scales. Set 1 for a development gateway (cheapest, but a task

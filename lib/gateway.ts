@@ -305,6 +305,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
         [ServiceEnvironment.GatewayName]: this.gatewayName,
         // the service's graceful stop ends before ECS sends SIGKILL at the stop timeout
         [ServiceEnvironment.StopDeadlineSeconds]: String(Math.max(1, stopTimeout.toSeconds() - STOP_DEADLINE_MARGIN_SECONDS)),
+        ...workersEnvironment(props.workers, props.cpu ?? 512),
         ...this.vpcCidrEnvironment(),
       },
       secrets: {
@@ -727,4 +728,14 @@ export class PacketGateway extends Construct implements IPacketGateway {
       ]);
     }
   }
+}
+
+/**
+ * The data-plane workers of a task: `workers`, else one per vCPU of the task. Unset for a token
+ * `cpu`: the service then takes the vCPUs it sees.
+ */
+function workersEnvironment(workers: number | undefined, cpu: number): Record<string, string> {
+  if (workers !== undefined) return { [ServiceEnvironment.Workers]: Token.isUnresolved(workers) ? Token.asString(workers) : String(workers) };
+  if (Token.isUnresolved(cpu)) return {};
+  return { [ServiceEnvironment.Workers]: String(Math.max(1, Math.floor(cpu / 1024))) };
 }

@@ -108,6 +108,8 @@ export interface GatewayOptions {
   readonly destinationErrorLogs?: DestinationErrorLogs;
   /** In a fleet: where WireGuard Listeners record their sessions and find peers by endpoint. @default - none */
   readonly peerDirectory?: PeerDirectory;
+  /** Listener sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
+  readonly reusePort?: boolean;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -194,6 +196,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       defaultBindAddress: options.defaultBindAddress ?? (options.local ? '127.0.0.1' : '0.0.0.0'),
       local: options.local,
       peerDirectory: options.peerDirectory,
+      reusePort: options.reusePort,
     };
     this.destinationContext = {
       region: options.region,

@@ -88,6 +88,9 @@ export const MAX_QUEUED_PACKETS = integerRange(1, 1_000_000);
 /** A destination's `MaxInFlightBatches`. */
 export const MAX_IN_FLIGHT_BATCHES = integerRange(1, 1000);
 
+/** Data-plane worker threads per task (a Fargate task has at most 16 vCPUs). */
+export const WORKERS_PER_TASK = integerRange(1, 16);
+
 // ---- names and identifiers -------------------------------------------------------------------
 
 /** A Listener name (also the Listener's key in the configuration table). */

@@ -59,7 +59,8 @@ export interface FleetOptions {
    */
   readonly region?: string;
   readonly listeners: ListenerRegistry;
-  readonly flows: FlowTable;
+  /** Whether this member holds a client's flow (with data-plane workers: any of its workers). */
+  readonly flows: Pick<FlowTable, 'isActive'>;
   readonly metrics: MetricsRecorder;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** Longest wait of an entry for an owner. @default 20000 */
