@@ -2,20 +2,29 @@ import { Duration, Size } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigatewayv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Formatter } from './formatter';
 import { bindApiRoute, ExecuteApiArnSource } from './private/destination-api-gateway';
 import { bindDynamoDbDestination } from './private/destination-dynamodb';
+import { EventBridgeDestinationTarget } from './private/destination-eventbridge';
+import { FirehoseDestinationTarget } from './private/destination-firehose';
+import { KinesisDestinationTarget } from './private/destination-kinesis';
 import { bindCloudWatchLogsDestination } from './private/destination-logs';
 import { bindS3Destination } from './private/destination-s3';
+import { SnsDestinationTarget } from './private/destination-sns';
 import { sqsDestinationArguments } from './private/destination-sqs';
 import { bindStepFunctions } from './private/destination-step-functions';
+import type { DestinationTarget } from './private/destination-target';
 import { fail } from './private/validation';
 
 /** Options every destination accepts: its name, the encoding of `Data`, batching and queueing. */
@@ -187,6 +196,42 @@ export interface ApiGatewayDestinationOptions extends DestinationOptions {
   readonly stageName?: string;
 }
 
+/** Options of a Kinesis Data Streams destination. */
+export interface KinesisDestinationOptions extends DestinationOptions {
+  /**
+   * Binary range expression over the payload whose bytes make each record's partition key, such
+   * as `[0:4]` (Proxylity's `PartitionKeyExpression`). An expression that gives no bytes for a
+   * packet gives it a random key.
+   *
+   * @default - a random partition key per record (records spread evenly over the shards)
+   */
+  readonly partitionKeyExpression?: string;
+
+  /**
+   * Encoding of the expression's bytes in the partition key (Proxylity's `PartitionKeyFormatter`).
+   *
+   * @default Formatter.HEX
+   */
+  readonly partitionKeyFormatter?: Formatter;
+}
+
+/** Options of an EventBridge destination. */
+export interface EventBridgeDestinationOptions extends DestinationOptions {
+  /**
+   * `source` of the events (1-256 characters, not starting with `aws.`).
+   *
+   * @default 'proxylity' - what Proxylity sends, so rules written for it match
+   */
+  readonly source?: string;
+
+  /**
+   * `detail-type` of the events (1-128 characters).
+   *
+   * @default 'udp-gateway-packet-ingress' - what Proxylity sends
+   */
+  readonly detailType?: string;
+}
+
 /** What a destination needs when its Listener is created. */
 export interface DestinationBindOptions {
   /** The identity the gateway fleet runs as; the destination grants it exactly what delivery needs. */
@@ -214,6 +259,34 @@ export interface DestinationConfig {
    * @default - none
    */
   readonly queueUrl?: string;
+
+  /**
+   * Partition key expression (Kinesis).
+   *
+   * @default - a random key per record
+   */
+  readonly partitionKeyExpression?: string;
+
+  /**
+   * Encoding of the partition key expression's bytes (Kinesis).
+   *
+   * @default - hex
+   */
+  readonly partitionKeyFormatter?: string;
+
+  /**
+   * `source` of the events (EventBridge).
+   *
+   * @default - proxylity
+   */
+  readonly eventSource?: string;
+
+  /**
+   * `detail-type` of the events (EventBridge).
+   *
+   * @default - udp-gateway-packet-ingress
+   */
+  readonly eventDetailType?: string;
 
   /**
    * Workflow type of the target state machine (Step Functions): `EXPRESS` or `STANDARD`.
@@ -452,6 +525,45 @@ export abstract class Destination {
     return new ApiGatewayDestination(api, options, () => '$default');
   }
 
+  /**
+   * Write-only delivery to an SNS topic: one message per packet (`PublishBatch`), the packet JSON
+   * as the message. FIFO topics get the client's address and port as message group and the
+   * packet's Tag as deduplication id. Grants the fleet `sns:Publish` on the topic and, when the
+   * topic is encrypted with a KMS key, use of that key.
+   */
+  public static sns(topic: sns.ITopic, options: DestinationOptions = {}): Destination {
+    return new TargetDestination(new SnsDestinationTarget(topic), options);
+  }
+
+  /**
+   * Write-only delivery to a Kinesis data stream: one record per packet (`PutRecords`), the packet
+   * JSON as the data. The stream must be in the gateway's account and region. Grants the fleet
+   * `kinesis:PutRecords` on the stream and, when it is encrypted with a customer-managed KMS key,
+   * `kms:GenerateDataKey` on that key.
+   */
+  public static kinesis(stream: kinesis.IStream, options: KinesisDestinationOptions = {}): Destination {
+    return new TargetDestination(new KinesisDestinationTarget(stream, options.partitionKeyExpression, options.partitionKeyFormatter), options);
+  }
+
+  /**
+   * Write-only delivery to a Firehose delivery stream: one record per packet (`PutRecordBatch`),
+   * the packet JSON followed by a newline, so what Firehose writes is newline-delimited JSON. The
+   * delivery stream must be in the gateway's account and region. Grants the fleet
+   * `firehose:PutRecordBatch` on it.
+   */
+  public static firehose(deliveryStream: firehose.IDeliveryStream, options: DestinationOptions = {}): Destination {
+    return new TargetDestination(new FirehoseDestinationTarget(deliveryStream), options);
+  }
+
+  /**
+   * Write-only delivery to an EventBridge event bus: one event per packet (`PutEvents`), the packet
+   * as the event's `detail`, with `source` `proxylity` and `detail-type`
+   * `udp-gateway-packet-ingress` unless set. Grants the fleet `events:PutEvents` on the bus.
+   */
+  public static eventBridge(bus: events.IEventBus, options: EventBridgeDestinationOptions = {}): Destination {
+    return new TargetDestination(new EventBridgeDestinationTarget(bus, options.source, options.detailType), options);
+  }
+
   /** Name, formatter, batching and queueing of this destination. */
   public readonly options: DestinationOptions;
 
@@ -548,5 +660,25 @@ class ApiGatewayDestination extends Destination {
     if (stageName === undefined) fail(scope, 'API Gateway destination: the REST API has no deployment stage; set stageName');
     const method = (this.props.method ?? 'POST').toUpperCase();
     return bindApiRoute(scope, this.api, { stageName, method, path: this.props.path }, options.grantee);
+  }
+}
+
+/** A destination whose target (lib/private/destination-<type>.ts) grants and describes itself. */
+class TargetDestination extends Destination {
+  constructor(private readonly target: DestinationTarget, options: DestinationOptions) {
+    super(options);
+  }
+
+  public bind(_scope: Construct, options: DestinationBindOptions): DestinationConfig {
+    const r = this.target.bind(options.grantee);
+    return {
+      type: r.Type,
+      arn: typeof r.Arn === 'string' ? r.Arn : undefined,
+      queueUrl: r.QueueUrl,
+      partitionKeyExpression: r.PartitionKeyExpression,
+      partitionKeyFormatter: r.PartitionKeyFormatter,
+      eventSource: r.EventSource,
+      eventDetailType: r.EventDetailType,
+    };
   }
 }

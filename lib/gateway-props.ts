@@ -2,6 +2,7 @@
  * Public types of a PacketGateway's configuration: its props and the choices they offer.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -163,6 +164,16 @@ export interface PacketGatewayProps {
   readonly memoryLimitMiB?: number;
 
   /**
+   * Data-plane workers per task (1-16): worker threads of the service, each with its own socket
+   * per Listener on the same port, so the kernel spreads clients over the task's vCPUs. A worker
+   * owns the flows and WireGuard sessions of the clients hashed to it; sourced packets reach it in
+   * the task. More workers than vCPUs only adds context switches.
+   *
+   * @default - the task's vCPUs (`cpu` / 1024, at least 1)
+   */
+  readonly workers?: number;
+
+  /**
    * Tasks of the fleet (0-1000). Each client flow belongs to one task and sourced packets are
    * relayed to it (docs/FLEET.md), so the fleet loses nothing when a task dies, is replaced by a
    * deployment, or the fleet scales. Set 1 for a development gateway (cheapest, but a task
@@ -266,6 +277,31 @@ export interface PacketGatewayProps {
    * @default - this region only
    */
   readonly peers?: GatewayPeer[];
+
+  /**
+   * Regions the fleet directory is replicated to: the directory becomes a DynamoDB global table
+   * with a replica in each, so gateways of those regions (behind one `GlobalFront`) see which
+   * region owns each client's flow and forward sourced packets there (docs/FLEET.md "Global").
+   * Needs `directoryTableName`; in the replica regions pass the replica as `directoryTable`.
+   *
+   * @default - the directory is a table of this region only
+   */
+  readonly directoryReplicaRegions?: string[];
+
+  /**
+   * Name of the fleet directory table this gateway creates (the name its replicas carry).
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly directoryTableName?: string;
+
+  /**
+   * The fleet directory table, instead of a new one: in a replica region of another gateway's
+   * global directory, `dynamodb.TableV2.fromTableName(this, 'Directory', name)`.
+   *
+   * @default - a new table (a global table with `directoryReplicaRegions`)
+   */
+  readonly directoryTable?: dynamodb.ITable;
 
   /**
    * Secret whose value signs reply Tags, shared by all tasks: base64 of at least 16 bytes.

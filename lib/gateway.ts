@@ -22,6 +22,7 @@ import { createGatewayAlarms } from './private/gateway-alarms';
 import { createGatewayDashboard } from './private/gateway-dashboard';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
+import { formatPeerDeliveryQueues } from './private/global-forwarding';
 import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
 import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
@@ -304,6 +305,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
         [ServiceEnvironment.GatewayName]: this.gatewayName,
         // the service's graceful stop ends before ECS sends SIGKILL at the stop timeout
         [ServiceEnvironment.StopDeadlineSeconds]: String(Math.max(1, stopTimeout.toSeconds() - STOP_DEADLINE_MARGIN_SECONDS)),
+        ...workersEnvironment(props.workers, props.cpu ?? 512),
         ...this.vpcCidrEnvironment(),
       },
       secrets: {
@@ -338,7 +340,24 @@ export class PacketGateway extends Construct implements IPacketGateway {
       targetDatagramsPerTaskPerSecond: props.targetDatagramsPerTaskPerSecond,
       targetRelayedPerTaskPerSecond: props.targetRelayedPerTaskPerSecond,
     }, this.metricRelayed());
-    this.directoryTable = enableFleetRelay(this, { service: this.service, container: this.container, taskRole: accessRole, removalPolicy });
+    this.directoryTable = enableFleetRelay(this, {
+      service: this.service,
+      container: this.container,
+      taskRole: accessRole,
+      removalPolicy,
+      table: props.directoryTable,
+      replicaRegions: props.directoryReplicaRegions,
+      tableName: props.directoryTableName,
+    });
+    if (peers.length > 0) {
+      // A member forwards entries whose flow another region owns to that region's delivery queue (docs/FLEET.md "Global").
+      this.container.addEnvironment(ServiceEnvironment.PeerDeliveryQueues, formatPeerDeliveryQueues(peers.map((p) => p.deliveryQueueArn)));
+      accessRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ForwardToPeerRegions',
+        actions: ['sqs:SendMessage'],
+        resources: peers.map((p) => p.deliveryQueueArn),
+      }));
+    }
 
     // Load balancer with static addresses.
     const { loadBalancer, elasticIpAddresses, elasticIpZones } = createGatewayLoadBalancer(this, {
@@ -709,4 +728,14 @@ export class PacketGateway extends Construct implements IPacketGateway {
       ]);
     }
   }
+}
+
+/**
+ * The data-plane workers of a task: `workers`, else one per vCPU of the task. Unset for a token
+ * `cpu`: the service then takes the vCPUs it sees.
+ */
+function workersEnvironment(workers: number | undefined, cpu: number): Record<string, string> {
+  if (workers !== undefined) return { [ServiceEnvironment.Workers]: Token.isUnresolved(workers) ? Token.asString(workers) : String(workers) };
+  if (Token.isUnresolved(cpu)) return {};
+  return { [ServiceEnvironment.Workers]: String(Math.max(1, Math.floor(cpu / 1024))) };
 }

@@ -7,3 +7,5 @@ export * from './gateway-operations';
 export * from './gateway-interface';
 export * from './gateway';
 export * from './packet-source';
+export * from './global-front';
+export * from './global-wireguard-key';

@@ -215,6 +215,25 @@ export interface ListenerOptions {
    * @default 1
    */
   readonly privateKeyGeneration?: number;
+
+  /**
+   * Regions the generated WireGuard private key is replicated to (WireGuard Listeners only, not
+   * with `privateKey`): the secret gets a Secrets Manager replica in each, so the same Listener in
+   * those regions' gateways (behind one `GlobalFront`) serves the same key. There, pass
+   * `WireGuardKeyReplica` as `privateKey`. Needs `privateKeySecretName`.
+   *
+   * @default - no replicas
+   */
+  readonly privateKeyReplicaRegions?: string[];
+
+  /**
+   * Name of the secret the generated WireGuard private key is kept in (WireGuard Listeners only,
+   * not with `privateKey`). The replicas carry the same name, which is how the other regions find
+   * them (`WireGuardKeyReplica`).
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly privateKeySecretName?: string;
 }
 
 /** Properties of a {@link Listener}. */
@@ -452,6 +471,10 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(config.queueUrl !== undefined ? { QueueUrl: config.queueUrl } : {}),
         ...(config.arguments !== undefined ? { Arguments: config.arguments } : {}),
         ...(config.stateMachineType !== undefined ? { StateMachineType: config.stateMachineType as DestinationRecord['StateMachineType'] } : {}),
+        ...(config.partitionKeyExpression !== undefined ? { PartitionKeyExpression: config.partitionKeyExpression } : {}),
+        ...(config.partitionKeyFormatter !== undefined ? { PartitionKeyFormatter: config.partitionKeyFormatter as DestinationRecord['PartitionKeyFormatter'] } : {}),
+        ...(config.eventSource !== undefined ? { EventSource: config.eventSource } : {}),
+        ...(config.eventDetailType !== undefined ? { EventDetailType: config.eventDetailType } : {}),
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),

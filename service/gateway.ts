@@ -10,9 +10,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -80,6 +84,11 @@ export interface GatewayOptions {
    * credentials the SDK resolves for the fleet, sent to each API's execute-api host
    */
   readonly apiGatewayInvoker?: ApiGatewayInvoker;
+  /** Clients of SNS, Kinesis, Firehose and EventBridge destinations. @default - each created on first use in `region` */
+  readonly snsClient?: SNSClient;
+  readonly kinesisClient?: KinesisClient;
+  readonly firehoseClient?: FirehoseClient;
+  readonly eventBridgeClient?: EventBridgeClient;
   /** Directory that relative local handler paths resolve against. @default process.cwd() */
   readonly baseDirectory?: string;
   /** Time limit of one local handler invocation. @default 30000 */
@@ -99,6 +108,8 @@ export interface GatewayOptions {
   readonly destinationErrorLogs?: DestinationErrorLogs;
   /** In a fleet: where WireGuard Listeners record their sessions and find peers by endpoint. @default - none */
   readonly peerDirectory?: PeerDirectory;
+  /** Listener sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
+  readonly reusePort?: boolean;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -161,6 +172,10 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private readonly dynamoDb = new Map<string, DynamoDBClient>();
   private sfn?: SFNClient;
   private apiGateway?: ApiGatewayInvoker;
+  private sns?: SNSClient;
+  private kinesis?: KinesisClient;
+  private firehose?: FirehoseClient;
+  private eventBridge?: EventBridgeClient;
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -181,6 +196,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       defaultBindAddress: options.defaultBindAddress ?? (options.local ? '127.0.0.1' : '0.0.0.0'),
       local: options.local,
       peerDirectory: options.peerDirectory,
+      reusePort: options.reusePort,
     };
     this.destinationContext = {
       region: options.region,
@@ -200,6 +216,11 @@ export class Gateway implements ListenerRegistry, BindingLookup {
         () => options.dynamoDbClient?.(region) ?? this.own(new DynamoDBClient(hotPathClientConfig(region)))),
       sfnClient: () => (this.sfn ??= options.sfnClient ?? this.own(new SFNClient(stepFunctionsClientConfig(options.region, process.env)))),
       apiGatewayInvoker: () => (this.apiGateway ??= options.apiGatewayInvoker ?? this.createApiGatewayInvoker()),
+      snsClient: () => (this.sns ??= options.snsClient ?? this.own(new SNSClient(hotPathClientConfig(options.region)))),
+      kinesisClient: () => (this.kinesis ??= options.kinesisClient ?? this.own(new KinesisClient(hotPathClientConfig(options.region)))),
+      firehoseClient: () => (this.firehose ??= options.firehoseClient ?? this.own(new FirehoseClient(hotPathClientConfig(options.region)))),
+      eventBridgeClient: () => (this.eventBridge ??= options.eventBridgeClient
+        ?? this.own(new EventBridgeClient(hotPathClientConfig(options.region)))),
     };
   }
 

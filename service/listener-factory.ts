@@ -32,6 +32,8 @@ export interface ListenerDependencies {
   readonly local: boolean;
   /** In a fleet: where WireGuard Listeners record their sessions and find peers by endpoint. @default - none */
   readonly peerDirectory?: PeerDirectory;
+  /** Sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
+  readonly reusePort?: boolean;
 }
 
 export type ListenerConstructor = (record: ListenerRecord, deps: ListenerDependencies) => ManagedListener;
@@ -59,6 +61,7 @@ function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencie
     flows: deps.flows,
     requireActiveFlow: deps.requireActiveFlow,
     defaultMaxPayloadBytes: defaultPayloadLimit(record, deps),
+    reusePort: deps.reusePort,
   };
 }
 

@@ -19,6 +19,9 @@ import { handleProcessErrors } from './process-errors';
 import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
+import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from './workers/data-plane-worker';
+import { parseWorkerCount, vcpuWorkerCount } from './workers/worker-count';
+import { parsePeerDeliveryQueues } from '../lib/private/global-forwarding';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -50,7 +53,9 @@ sourced packets are sent by the task owning the client's flow; needs ${ServiceEn
 directory table), ${ServiceEnvironment.MemberAddress} /
 ${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS), ${ServiceEnvironment.PublicAddresses}
 (zone=address,…: the task reports its zone's as Local.IpAddress), ${ServiceEnvironment.Account} / ${ServiceEnvironment.Partition}
-(where destinations' LogGroupName log groups are).
+(where destinations' LogGroupName log groups are), ${ServiceEnvironment.Workers}
+(data-plane worker threads, 1–16, default: the task's vCPUs in AWS mode, 1 in local mode; one where
+Node.js has no dgram reusePort, before 22.12).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -114,10 +119,26 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     ...(!local && env[ServiceEnvironment.PublicAddresses] ? { publicAddresses: env[ServiceEnvironment.PublicAddresses] } : {}),
     ...(!local && env[ServiceEnvironment.Account] ? { account: env[ServiceEnvironment.Account], partition: env[ServiceEnvironment.Partition] ?? 'aws' } : {}),
     ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
+    ...(!local && env[ServiceEnvironment.PeerDeliveryQueues]
+      ? { peerDeliveryQueueArns: parsePeerDeliveryQueues(env[ServiceEnvironment.PeerDeliveryQueues]) }
+      : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined
       : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),
+    workers: workers(env[ServiceEnvironment.Workers], local),
   };
+}
+
+/** Data-plane workers: the variable, else the task's vCPUs in AWS mode and one in local mode. */
+function workers(text: string | undefined, local: boolean): number {
+  if (text !== undefined && text.trim() !== '') {
+    try {
+      return parseWorkerCount(text);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return local ? 1 : vcpuWorkerCount();
 }
 
 /** The embedded default configuration, found from the source tree or from the bundle's location. */
@@ -237,4 +258,6 @@ async function main(): Promise<void> {
   handleProcessErrors({ logger: service.logger, stop: stopRequest });
 }
 
-if (require.main === module) void main();
+// the bundle is also the entry of each data-plane worker thread (service/workers/worker-pool.ts)
+if (isDataPlaneWorkerThread()) runDataPlaneWorkerThread();
+else if (require.main === module) void main();

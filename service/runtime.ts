@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { hotPathClientConfig } from './aws-clients';
+import { configuredQueueEndpoints, hotPathClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { DynamoDbConfigSource } from './config/dynamodb-config-source';
 import { FileConfigSource } from './config/file-config-source';
@@ -18,6 +18,7 @@ import type { MetricsRecorder } from './contracts';
 import { FlowTable } from './egress/flow-table';
 import { Fleet } from './fleet/fleet';
 import { MemberIdentity, resolveMemberIdentity } from './fleet/member';
+import { RegionForwarder } from './fleet/region-forwarder';
 import { Gateway, GatewayStatus } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
@@ -34,7 +35,9 @@ import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
-import { logGroupArnOf } from '../lib/private/arn';
+import { logGroupArnOf, queueLocationFromArn } from '../lib/private/arn';
+import { resolveWorkerCount } from './workers/worker-count';
+import { WorkerPool, WorkerPoolOptions } from './workers/worker-pool';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -104,6 +107,11 @@ export interface ServiceOptions {
   readonly relayPort?: number;
   /** AWS mode with a relay port (required then): the fleet's directory table (flow, peer and member items). */
   readonly directoryTableName?: string;
+  /**
+   * AWS mode with a relay port: delivery queue ARNs of the peer regions, where entries whose flow
+   * is owned in that region are forwarded (docs/FLEET.md "Global"). @default - none: such entries wait for an owner here
+   */
+  readonly peerDeliveryQueueArns?: readonly string[];
   /** Address the relay binds. @default `host` */
   readonly relayBindAddress?: string;
   /**
@@ -120,6 +128,13 @@ export interface ServiceOptions {
   readonly fleetRetryBudgetMs?: number;
   /** ChaCha20-Poly1305 of WireGuard transport data (ServiceEnvironment.WireGuardCrypto). @default auto */
   readonly wireGuardCrypto?: TransportAeadPreference;
+  /**
+   * Data-plane workers (ServiceEnvironment.Workers): the main thread and N-1 worker threads, each
+   * with its own socket per Listener on the same port (SO_REUSEPORT). One, with a log line saying
+   * why, where dgram has no `reusePort` (Node.js < 22.12).
+   * @default 1 (main.ts: the task's vCPUs)
+   */
+  readonly workers?: number;
 }
 
 export interface RunningService {
@@ -134,6 +149,8 @@ export interface RunningService {
   readonly snsUrl?: string;
   /** The graceful stop's limit, milliseconds. */
   readonly stopDeadlineMs: number;
+  /** Data-plane workers running, the main thread included. */
+  readonly workers: number;
   /**
    * Graceful stop within {@link stopDeadlineMs}: sourcing, then Listeners (flushing batches; what
    * is not delivered in time gets a failure record), then dead letters and delivery logs, metrics,
@@ -168,6 +185,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   }
   const dynamo = local ? undefined : options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region }));
   let fleet: Fleet | undefined;
+  const workers = dataPlaneWorkers(options, logger, {
+    // the main thread's own clients: through the fleet when it is on
+    mainRouter: { send: (listener, datagram, entry, done) => (fleet ? fleet.send(listener, datagram, entry, done) : listener.send(datagram, done)) },
+    onWorkerFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port),
+    draining: () => fleet?.isDraining === true,
+  });
 
   let config: ConfigSource;
   if (local) {
@@ -223,8 +246,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     destinationErrorLogs,
     publicAddress,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
-    // a datagram that starts a flow makes this member its owner in the fleet directory
-    ...(fleetOn ? { flows: new FlowTable({ onNewFlow: (...flow) => fleet?.claimFlow(...flow) }) } : {}),
+    // a datagram that starts a flow makes this member its owner in the fleet directory, and the
+    // main thread (worker 0) its owner among the workers
+    ...(fleetOn || workers ? {
+      flows: new FlowTable({
+        onNewFlow: (listener, address, port, peerKey) => {
+          workers?.noteFlow(0, listener, address, port);
+          fleet?.claimFlow(listener, address, port, peerKey);
+        },
+      }),
+    } : {}),
+    ...(workers ? { reusePort: true } : {}),
     peerDirectory,
   });
   if (fleetOn) {
@@ -236,8 +268,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       relayBindAddress: options.relayBindAddress ?? options.host,
       documents: DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } }),
       directoryTableName: options.directoryTableName!,
-      listeners: gateway,
-      flows: gateway.flows,
+      region: options.region,
+      ...(options.peerDeliveryQueueArns && options.peerDeliveryQueueArns.length > 0
+        ? { forwarder: regionForwarder(options.region, options.peerDeliveryQueueArns, metrics, own) }
+        : {}),
+      // with workers, this member holds a flow any of its workers holds, and sends through that worker
+      listeners: workers ? workers.listenersOf(gateway) : gateway,
+      flows: workers
+        ? { isActive: (listener, address, port) => gateway.flows.isActive(listener, address, port) || workers.holds(listener, address, port) }
+        : gateway.flows,
       metrics,
       logger,
       retryBudgetMs: options.fleetRetryBudgetMs,
@@ -253,7 +292,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     deliveryLog,
     region: options.region,
     failureLog: { logger },
-    router: fleet,
+    router: workers ?? fleet,
   });
 
   const kernelDrops = new KernelDropMonitor({ metrics, listeners: () => gateway.list() });
@@ -274,7 +313,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       // the fleet member owns no flow from now on (service/fleet/fleet.ts, draining); its entries go to the new owners
       await fleet?.drain();
       await consumer?.stop(Math.max(0, drainUntil - Date.now()));
-      await gateway.stop(Math.max(0, drainUntil - Date.now()));
+      await Promise.all([gateway.stop(Math.max(0, drainUntil - Date.now())), workers?.stop(Math.max(0, drainUntil - Date.now()))]);
       await fleet?.stop();
       // an unreachable queue or log group must not hold the rest up
       await settledWithin(Math.max(0, stopAt - Date.now()), [deadLetters?.flush(), deliveryLog?.flush()]);
@@ -289,6 +328,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   try {
     metrics.start();
     await gateway.start();
+    await workers?.start();
     await fleet?.start();
     // Health is served only once the Listeners are bound: a load balancer never sees a task that has not tried to bind them.
     const status = (): GatewayStatus => drainingStatus(gateway.status(), draining);
@@ -324,12 +364,41 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     throw err;
   }
 
-  return { gateway, logger, failures, processor, fleet, healthUrl: health.url, snsUrl: sns?.url, stop, stopDeadlineMs };
+  return { gateway, logger, failures, processor, fleet, healthUrl: health.url, snsUrl: sns?.url, stop, stopDeadlineMs, workers: workers?.count ?? 1 };
 
   function own<T extends { destroy(): void }>(client: T): T {
     owned.push(client);
     return client;
   }
+}
+
+/** The worker threads of the data plane, when it runs more than one worker (the main thread is one). */
+function dataPlaneWorkers(options: ServiceOptions, logger: Logger, routing: Pick<WorkerPoolOptions, 'mainRouter' | 'onWorkerFlow' | 'draining'>): WorkerPool | undefined {
+  const decided = resolveWorkerCount({ requested: options.workers ?? 1 });
+  if (decided.limitedBy !== undefined) {
+    logger.warn(`the data plane runs one worker, not ${decided.requested}: ${decided.limitedBy}`, { workers: 1, requested: decided.requested });
+  }
+  if (decided.count === 1) return undefined;
+  return new WorkerPool({
+    ...routing,
+    count: decided.count,
+    logger,
+    workerData: {
+      mode: options.mode,
+      region: options.region,
+      host: options.host,
+      configPath: options.configPath,
+      watchConfig: options.watchConfig,
+      tableName: options.tableName,
+      reloadIntervalSeconds: options.reloadIntervalSeconds,
+      deniedNetworks: options.deniedNetworks,
+      tagSecret: options.tagSecret,
+      logLevel: options.logLevel,
+      metricsIntervalSeconds: options.metricsIntervalSeconds,
+      gatewayName: options.gatewayName,
+      wireGuardCrypto: options.wireGuardCrypto,
+    },
+  });
 }
 
 /** The gateway's status, unhealthy and stopping once the service drains. */
@@ -410,4 +479,29 @@ async function settledWithin(ms: number, work: ReadonlyArray<Promise<void> | und
   });
   await Promise.race([Promise.allSettled(work), deadline]);
   clearTimeout(timer);
+}
+
+/** Forwards entries to the peers' delivery queues, each through a client of the queue's region on the configured SQS endpoint. */
+function regionForwarder(
+  region: string, queueArns: readonly string[], metrics: MetricsRecorder, own: <T extends { destroy(): void }>(client: T) => T,
+): RegionForwarder {
+  const endpoint = configuredQueueEndpoints(process.env)[0];
+  const queueUrls = new Map(queueArns.map((arn) => {
+    const location = queueLocationFromArn(arn, endpoint);
+    return [location.region, location.queueUrl] as const;
+  }));
+  const clients = new Map<string, SQSClient>();
+  return new RegionForwarder({
+    region,
+    queueUrls,
+    metrics,
+    sqs: (peer) => {
+      let client = clients.get(peer);
+      if (!client) {
+        client = own(new SQSClient({ region: peer }));
+        clients.set(peer, client);
+      }
+      return client;
+    },
+  });
 }

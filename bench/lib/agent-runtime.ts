@@ -35,6 +35,12 @@ export function serve(handlers: Readonly<Record<string, Handler>>, onExit?: () =
       void exit();
       return;
     }
+    if (command === 'cpu') {
+      // every agent: its process's CPU time so far (user + system, µs), for CPU per packet
+      const usage = process.cpuUsage();
+      reply({ id, ok: true, result: { us: usage.user + usage.system } });
+      return;
+    }
     const handler = handlers[command];
     if (!handler) {
       reply({ id, ok: false, error: `unknown command ${command}` });

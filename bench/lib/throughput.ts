@@ -37,6 +37,20 @@ export interface Trial {
   /** 1 − received/sent. */
   readonly loss: number;
   readonly spanMs: number;
+  /** CPU time of the measured process per packet it handled, µs (when a trial names the process). */
+  readonly cpuUsPerPacket?: number;
+}
+
+/** The process whose CPU time a trial measures, and which count its packets are. */
+export interface CpuMeasure {
+  readonly agent: Agent;
+  /** `sent`: the producer's count (a sending process); `received`: the counter's (a receiving one). */
+  readonly per: 'sent' | 'received';
+}
+
+/** CPU time of an agent's process so far, µs. */
+export async function cpuTimeUs(agent: Agent): Promise<number> {
+  return (await agent.request<{ us: number }>('cpu')).us;
 }
 
 /** Waits until the counter has not moved for `quietMs` (at most `maxMs`), returns its stats. */
@@ -57,12 +71,17 @@ export async function trial(
   produce: () => Promise<{ sent: number; elapsedMs: number }>,
   statsCommand = 'stats',
   resetCommand = 'reset',
+  cpu?: CpuMeasure,
 ): Promise<Trial> {
   await counter.request(resetCommand);
+  const cpuBefore = cpu ? await cpuTimeUs(cpu.agent) : 0;
   const produced = await produce();
   const stats = await drain(counter, 150, 3000, statsCommand);
+  const cpuUs = cpu ? (await cpuTimeUs(cpu.agent)) - cpuBefore : NaN;
+  const packets = cpu?.per === 'received' ? stats.count : produced.sent;
   const rate = stats.count > 1 && stats.spanMs > 0 ? ((stats.count - 1) * 1000) / stats.spanMs : NaN;
   return {
+    ...(cpu && packets > 0 ? { cpuUsPerPacket: cpuUs / packets } : {}),
     sent: produced.sent,
     received: stats.count,
     rate,
@@ -140,4 +159,37 @@ export function floorFigures(prefix: string, size: number, gatewayRate: number, 
     },
     cells: [`${fmtRate(floor)} (${floors.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(ratio(floor, loopRate)), fmtRatio(ratio(gatewayRate, floor))],
   };
+}
+
+/**
+ * CPU per packet of a gateway, its floor loop and the raw dgram loop at one payload size (medians
+ * of the trials that measured it): `<prefix>CpuUs<size>`, `<prefix>FloorCpuUs<size>`,
+ * `<prefix>LoopCpuUs<size>`, and `<prefix>CpuVsFloor<size>` (floor ÷ gateway: the gateway's share
+ * of the floor's packets per CPU-second, the per-core form of `<prefix>VsFloor`).
+ */
+export function cpuFigures(
+  prefix: string,
+  size: number,
+  runs: { gateway: readonly Trial[]; loop: readonly Trial[]; floor: readonly Trial[] },
+): Record<string, number> {
+  const of = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN).filter(Number.isFinite));
+  const gateway = of(runs.gateway);
+  const floor = of(runs.floor);
+  return {
+    [`${prefix}CpuUs${size}`]: gateway,
+    [`${prefix}FloorCpuUs${size}`]: floor,
+    [`${prefix}LoopCpuUs${size}`]: of(runs.loop),
+    [`${prefix}CpuVsFloor${size}`]: ratio(floor, gateway),
+  };
+}
+
+/** Table cells of {@link cpuFigures}: gateway, floor loop, dgram loop (µs per packet), floor ÷ gateway. */
+export function cpuCells(prefix: string, size: number, figures: Readonly<Record<string, number>>): string[] {
+  const us = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—');
+  return [
+    us(figures[`${prefix}CpuUs${size}`]),
+    us(figures[`${prefix}FloorCpuUs${size}`]),
+    us(figures[`${prefix}LoopCpuUs${size}`]),
+    fmtRatio(figures[`${prefix}CpuVsFloor${size}`]),
+  ];
 }

@@ -9,7 +9,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
+import { cpuCells, cpuFigures, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
 
 /** Fraction of the receive-loop rate at which ingress must lose nothing. */
 export const ZERO_LOSS_FRACTION = 0.7;
@@ -45,6 +45,7 @@ export const ingress: Scenario = {
     const figures: Record<string, number> = {};
     const rows: Array<Array<string | number>> = [];
     const floorRows: Array<Array<string | number>> = [];
+    const cpuRows: Array<Array<string | number>> = [];
     const raw: Record<string, unknown> = {};
     const ratios: number[] = [];
     const losses: number[] = [];
@@ -55,15 +56,15 @@ export const ingress: Scenario = {
       await sender.request('open');
       for (const size of PAYLOAD_SIZES) {
         const loopTrial = (durationMs: number): Promise<Trial> =>
-          trial(loop, () => sender.request('run', { host: '127.0.0.1', port: loopPort, size, rate: 0, durationMs }));
+          trial(loop, () => sender.request('run', { host: '127.0.0.1', port: loopPort, size, rate: 0, durationMs }), undefined, undefined, { agent: loop, per: 'received' });
         const details: IngressStats[] = [];
         const run = async (rate: number, durationMs: number): Promise<Trial> => {
-          const t = await trial(gateway, () => sender.request('run', { host: '127.0.0.1', port, size, rate, durationMs }));
+          const t = await trial(gateway, () => sender.request('run', { host: '127.0.0.1', port, size, rate, durationMs }), undefined, undefined, { agent: gateway, per: 'received' });
           details.push(await gateway.request<IngressStats>('stats'));
           return t;
         };
         const floorTrial = (durationMs: number): Promise<Trial> =>
-          trial(floorLoop, () => sender.request('run', { host: '127.0.0.1', port: floorPort, size, rate: 0, durationMs }));
+          trial(floorLoop, () => sender.request('run', { host: '127.0.0.1', port: floorPort, size, rate: 0, durationMs }), undefined, undefined, { agent: floorLoop, per: 'received' });
         const { gateway: flood, loop: loops, reference: floors } = await pairedTrials(
           context.runs, context.trialMs, (ms) => run(0, ms), loopTrial, floorTrial);
         const floodDetails = details.splice(0).slice(1); // the first is the warm-up's
@@ -89,6 +90,10 @@ export const ingress: Scenario = {
         const floor = floorFigures('ingress', size, rate, baseline, floors);
         Object.assign(figures, floor.figures);
         floorRows.push([`${size} B`, ...floor.cells]);
+        const cpu = cpuFigures('ingress', size, { gateway: flood, loop: loops, floor: floors });
+        Object.assign(figures, cpu);
+        figures[`ingressPacedCpuUs${size}`] = median(paced.map((t) => t.cpuUsPerPacket ?? NaN));
+        cpuRows.push([`${size} B`, ...cpuCells('ingress', size, figures), Number.isFinite(figures[`ingressPacedCpuUs${size}`]) ? `${figures[`ingressPacedCpuUs${size}`].toFixed(2)} µs` : '—']);
         raw[`paced${size}`] = paced.map((t, i) => ({ ...t, pacedAt: paceAt, gateway: pacedDetails[i] }));
         rows.push([
           `${size} B`,
@@ -118,6 +123,8 @@ export const ingress: Scenario = {
       '—',
     ]);
     figures.ingressVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;
+    figures.ingressVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`ingressVsFloor${size}`] ?? NaN));
+    figures.ingressCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`ingressCpuVsFloor${size}`] ?? NaN));
     figures.ingressLossAtTarget = losses.every(Number.isFinite) ? Math.max(...losses) : NaN;
     return {
       status: 'ok',
@@ -131,6 +138,9 @@ export const ingress: Scenario = {
       }, {
         caption: 'floor: the least work per inbound packet before an Invoke, as a bare receive loop',
         table: { columns: ['payload', 'ingress floor loop (runs)', 'floor ÷ dgram receive loop', 'gateway ÷ floor'], rows: floorRows },
+      }, {
+        caption: 'CPU time per packet of each receiving process (its CPU time ÷ packets it received; flood trials, and the gateway paced at 0.7 × the loop)',
+        table: { columns: ['payload', 'gateway (flood)', 'ingress floor loop', 'dgram receive loop', 'floor ÷ gateway', 'gateway (paced)'], rows: cpuRows },
       }],
       notes: [
         'Gateway trials alternate with trials of the same sender flooding the raw receive loop (same payload, same core; ABBA order); each ratio divides the two medians, and the paced rate is 0.7 × that loop median.',

@@ -193,6 +193,7 @@ export const memory: Scenario = {
       bytesPerSession: median(sessions.map((s) => s.heap)),
       bytesPerSessionRss: median(sessions.map((s) => s.rss)),
       bytesPerSessionExternal: median(sessions.map((s) => s.external)),
+      bytesPerSessionTotal: median(sessions.map((s) => s.heap + s.external)),
       bytesPerSessionAllClients: sessionResult.overall.heap,
       sessionsHeld: sessionResult.overall.clients,
     };

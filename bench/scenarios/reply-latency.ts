@@ -101,6 +101,10 @@ export const replyLatency: Scenario = {
           ]);
           figures[`replyAddedP50Ms_${c}`] = added50;
           figures[`replyAddedP99Ms_${c}`] = added99;
+          if (config.batching === undefined) {
+            figures.replyDefaultBatchingP50Ms = added50;
+            figures.replyDefaultBatchingP99Ms = added99;
+          }
           if (config.headline) {
             figures.replyP50Ms = added50;
             figures.replyP99Ms = added99;

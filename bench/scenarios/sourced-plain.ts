@@ -8,7 +8,7 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
+import { cpuCells, cpuFigures, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
 
 /** Packets per SNS message in the headline figures. */
 export const HEADLINE_PACKETS_PER_MESSAGE = 10;
@@ -60,10 +60,13 @@ async function sourcedFlood(
       let floorTrial: ((durationMs: number) => Promise<Trial>) | undefined;
       if (c.floor) {
         await floorLoop.request('load', { address: '127.0.0.1', port: counterPort, size: c.size, packets: c.packets });
-        floorTrial = (durationMs) => trial(counter, () => floorLoop.request('run', { durationMs }));
+        floorTrial = (durationMs) => trial(counter, () => floorLoop.request('run', { durationMs }), undefined, undefined, { agent: floorLoop, per: 'sent' });
       }
       const { gateway: trials, loop: baseline, reference: floor } = await pairedTrials(
-        context.runs, context.trialMs, (ms) => trial(counter, () => produce(ms)), (ms) => trial(counter, () => loop(ms)), floorTrial);
+        context.runs, context.trialMs,
+        (ms) => trial(counter, () => produce(ms), undefined, undefined, { agent: gateway, per: 'sent' }),
+        (ms) => trial(counter, () => loop(ms), undefined, undefined, { agent: sender, per: 'sent' }),
+        floorTrial);
       out.set(`${c.size}/${c.packets}`, { trials, baseline, floor, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
       context.log(
         `   ${c.size} B × ${c.packets}/message: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}` +
@@ -97,6 +100,7 @@ export const sourcedPlain: Scenario = {
     const rows: Array<Array<string | number>> = [];
     const ratios: number[] = [];
     const floorRows: Array<Array<string | number>> = [];
+    const cpuRows: Array<Array<string | number>> = [];
     for (const c of configs) {
       const r = results.get(`${c.size}/${c.packets}`)!;
       const rate = median(r.trials.map((t) => t.rate));
@@ -122,9 +126,13 @@ export const sourcedPlain: Scenario = {
         const floor = floorFigures('sourcedPlain', c.size, rate, baseline, r.floor);
         Object.assign(figures, floor.figures);
         floorRows.push([`${c.size} B`, c.packets, ...floor.cells]);
+        Object.assign(figures, cpuFigures('sourcedPlain', c.size, { gateway: r.trials, loop: r.baseline, floor: r.floor }));
+        cpuRows.push([`${c.size} B`, c.packets, ...cpuCells('sourcedPlain', c.size, figures)]);
       }
     }
     figures.sourcedPlainVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;
+    figures.sourcedPlainVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedPlainVsFloor${size}`] ?? NaN));
+    figures.sourcedPlainCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedPlainCpuVsFloor${size}`] ?? NaN));
     return {
       status: 'ok',
       figures,
@@ -140,6 +148,9 @@ export const sourcedPlain: Scenario = {
           columns: ['payload', 'packets / message', 'envelope floor loop (runs)', 'floor ÷ dgram sender loop', 'gateway ÷ floor'],
           rows: floorRows,
         },
+      }, {
+        caption: 'CPU time per packet of each sending process (its CPU time ÷ datagrams it sent, flood trials)',
+        table: { columns: ['payload', 'packets / message', 'gateway', 'envelope floor loop', 'dgram sender loop', 'floor ÷ gateway'], rows: cpuRows },
       }],
       notes: [
         `The headline ratio (\`sourcedPlainVsDgram\`) is the lower of the 64 B and 1200 B ratios at ${HEADLINE_PACKETS_PER_MESSAGE} packets per message.`,

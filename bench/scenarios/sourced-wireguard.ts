@@ -19,7 +19,7 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
+import { cpuCells, cpuFigures, floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from '../lib/wg-lab';
 
 /** Gateway tunnel address and the receiver's, for variant B (loopback). */
@@ -130,7 +130,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
       });
       const produce = (durationMs: number): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs }, durationMs + 30_000);
       const loop = (durationMs: number): Promise<Trial> =>
-        trial(counter, () => sender.request('run', { host: '127.0.0.1', port: counterPort, size, durationMs }));
+        trial(counter, () => sender.request('run', { host: '127.0.0.1', port: counterPort, size, durationMs }), undefined, undefined, { agent: sender, per: 'sent' });
       // the floor loop seals with its own random key: its datagrams are counted on arrival, not decrypted
       await floorLoop.request('load', {
         address: '127.0.0.1',
@@ -141,9 +141,9 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         inner: { SourceAddress: GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
         wireguard: true,
       });
-      const floor = (durationMs: number): Promise<Trial> => trial(counter, () => floorLoop.request('run', { durationMs }));
+      const floor = (durationMs: number): Promise<Trial> => trial(counter, () => floorLoop.request('run', { durationMs }), undefined, undefined, { agent: floorLoop, per: 'sent' });
       const { gateway: trials, loop: loops, reference: floors } = await pairedTrials(
-        context.runs, context.trialMs, (ms) => trial(receiver, () => produce(ms)), loop, floor);
+        context.runs, context.trialMs, (ms) => trial(receiver, () => produce(ms), undefined, undefined, { agent: gateway, per: 'sent' }), loop, floor);
       out.set(size, { trials, loops, floors });
       context.log(
         `   gateway → decrypting receiver ${size} B: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${loops.map((t) => fmtRate(t.rate)).join(', ')}; ` +
@@ -178,6 +178,7 @@ export const sourcedWireGuard: Scenario = {
     raw.decryptingReceiver = Object.fromEntries(b);
     const ratiosB: number[] = [];
     const floorRows: Array<Array<string | number>> = [];
+    const cpuRows: Array<Array<string | number>> = [];
     for (const size of PAYLOAD_SIZES) {
       const { trials, loops, floors } = b.get(size)!;
       const rate = median(trials.map((t) => t.rate));
@@ -194,8 +195,12 @@ export const sourcedWireGuard: Scenario = {
       const floor = floorFigures('sourcedWg', size, rate, baseline, floors);
       Object.assign(figures, floor.figures);
       floorRows.push([`${size} B`, ...floor.cells]);
+      Object.assign(figures, cpuFigures('sourcedWg', size, { gateway: trials, loop: loops, floor: floors }));
+      figures[`sourcedWgCpuVsDgram${size}`] = ratio(figures[`sourcedWgLoopCpuUs${size}`], figures[`sourcedWgCpuUs${size}`]);
+      cpuRows.push([`${size} B`, ...cpuCells('sourcedWg', size, figures), fmtRatio(figures[`sourcedWgCpuVsDgram${size}`])]);
     }
     figures.sourcedWgVsDgram = ratiosB.every(Number.isFinite) ? Math.min(...ratiosB) : NaN;
+    figures.sourcedWgCpuVsDgram = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedWgCpuVsDgram${size}`] ?? NaN));
 
     if (!context.wireguardGo.available) {
       notes.push(`Variant A skipped: ${context.wireguardGo.reason}.`);
@@ -238,6 +243,10 @@ export const sourcedWireGuard: Scenario = {
         {
           caption: '(B) floor: the least work per sourced WireGuard packet, as a bare loop.',
           table: { columns: ['payload', 'envelope floor loop, sealing (runs)', 'floor ÷ dgram sender loop', 'gateway ÷ floor'], rows: floorRows },
+        },
+        {
+          caption: '(B) CPU time per packet of each sending process (its CPU time ÷ datagrams it sent, flood trials).',
+          table: { columns: ['payload', 'gateway', 'envelope floor loop', 'dgram sender loop', 'floor ÷ gateway', 'dgram ÷ gateway'], rows: cpuRows },
         },
       ],
       notes: [

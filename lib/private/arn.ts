@@ -52,6 +52,31 @@ export const SNS_TOPIC_ARN: TextPattern = {
   allowed: 'arn:<partition>:sns:<region>:<account>:<topic>',
 };
 
+/** A Kinesis data stream ARN. */
+export const KINESIS_STREAM_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.-]{1,128}$/,
+  allowed: 'arn:<partition>:kinesis:<region>:<account>:stream/<name>',
+};
+
+/** A Firehose delivery stream ARN. */
+export const FIREHOSE_DELIVERY_STREAM_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:firehose:[a-z0-9-]+:\d{12}:deliverystream\/[A-Za-z0-9_.-]{1,64}$/,
+  allowed: 'arn:<partition>:firehose:<region>:<account>:deliverystream/<name>',
+};
+
+/** An EventBridge event bus ARN (partner buses have `/` in their names). */
+export const EVENT_BUS_ARN: TextPattern = {
+  pattern: /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9/._-]{1,256}$/,
+  allowed: 'arn:<partition>:events:<region>:<account>:event-bus/<name>',
+};
+
+/** Name of the resource an ARN of the form `…:<type>/<name>` names (stream, delivery stream, event bus); undefined when it has no `/`. */
+export function resourceNameOfArn(arn: string): string | undefined {
+  const resource = parseArn(arn)?.resource;
+  const slash = resource?.indexOf('/') ?? -1;
+  return resource !== undefined && slash >= 0 ? resource.slice(slash + 1) : undefined;
+}
+
 /** A CloudWatch Logs log group ARN (with or without the trailing `:*`). */
 export const LOG_GROUP_ARN: TextPattern = {
   pattern: /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[A-Za-z0-9._/#-]{1,512}(:\*)?$/,

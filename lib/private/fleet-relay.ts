@@ -26,24 +26,21 @@ export interface FleetRelayOptions {
   readonly removalPolicy: RemovalPolicy;
   /** @default DEFAULT_RELAY_PORT */
   readonly relayPort?: number;
+  /** The directory table, instead of a new one (a replica of another region's global directory). @default - a new table */
+  readonly table?: dynamodb.ITable;
+  /** Regions of the new directory's replicas (a global table). @default - none: a table of this region */
+  readonly replicaRegions?: string[];
+  /** Name of the new directory table. @default - generated */
+  readonly tableName?: string;
 }
 
 /**
  * Opens the relay between the service's tasks and creates the fleet directory's table (in `scope`,
  * id {@link DIRECTORY_TABLE_ID}), which the tasks keep. Returns the table.
  */
-export function enableFleetRelay(scope: Construct, options: FleetRelayOptions): dynamodb.Table {
+export function enableFleetRelay(scope: Construct, options: FleetRelayOptions): dynamodb.ITable {
   const port = options.relayPort ?? DEFAULT_RELAY_PORT;
-  // Items expire on their own: a member that dies leaves nothing behind for long. Encryption,
-  // recovery and removal as the configuration table.
-  const table = new dynamodb.Table(scope, DIRECTORY_TABLE_ID, {
-    partitionKey: { name: DIRECTORY_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-    encryption: dynamodb.TableEncryption.AWS_MANAGED,
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
-    removalPolicy: options.removalPolicy,
-  });
+  const table = options.table ?? createDirectoryTable(scope, options);
   options.service.connections.allowInternally(ec2.Port.udp(port), 'fleet relay between gateway tasks');
   options.container.addEnvironment(ServiceEnvironment.RelayPort, String(port));
   options.container.addEnvironment(ServiceEnvironment.DirectoryTable, table.tableName);
@@ -59,4 +56,34 @@ export function enableFleetRelay(scope: Construct, options: FleetRelayOptions): 
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': DIRECTORY_KEY_PREFIXES.map((p) => `${p}*`) } },
   }));
   return table;
+}
+
+/**
+ * The directory table: items expire on their own (a member that dies leaves nothing behind for
+ * long); encryption, recovery and removal as the configuration table. With replica regions, a
+ * DynamoDB global table (same id) whose replicas carry the same name in every region.
+ */
+function createDirectoryTable(scope: Construct, options: FleetRelayOptions): dynamodb.ITable {
+  const replicas = options.replicaRegions ?? [];
+  if (replicas.length === 0) {
+    return new dynamodb.Table(scope, DIRECTORY_TABLE_ID, {
+      tableName: options.tableName,
+      partitionKey: { name: DIRECTORY_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
+      removalPolicy: options.removalPolicy,
+    });
+  }
+  return new dynamodb.TableV2(scope, DIRECTORY_TABLE_ID, {
+    tableName: options.tableName,
+    partitionKey: { name: DIRECTORY_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+    billing: dynamodb.Billing.onDemand(),
+    encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
+    removalPolicy: options.removalPolicy,
+    replicas: replicas.map((region) => ({ region })),
+  });
 }

@@ -22,6 +22,12 @@ export const DIRECTORY_KEY_PREFIXES: readonly string[] = [FLOW_KEY_PREFIX, PEER_
 
 /** Attribute of directory items holding the owner's memberId. */
 export const OWNER_MEMBER_ATTRIBUTE = 'member';
+/**
+ * Attribute of flow and peer items holding the region of the owner (written when the directory
+ * table is a global table shared by several regions' fleets: docs/FLEET.md "Global"). A member
+ * relays only to owners of its own region.
+ */
+export const OWNER_REGION_ATTRIBUTE = 'region';
 /** Attribute of member items holding `address:relayPort`. */
 export const RELAY_ENDPOINT_ATTRIBUTE = 'relay';
 /** Attribute holding the epoch seconds after which DynamoDB deletes the item (the table's TTL attribute). */

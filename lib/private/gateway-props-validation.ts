@@ -5,7 +5,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { IAM_ROLE_ARN, SQS_QUEUE_ARN } from './arn';
-import { ELASTIC_IP_ALLOCATION_ID, PORT } from './limits';
+import { DYNAMODB_TABLE_NAME, ELASTIC_IP_ALLOCATION_ID, PORT, WORKERS_PER_TASK } from './limits';
 import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validatePattern, validateRange, validateRegion } from './validation';
 import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
 
@@ -45,11 +45,42 @@ export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProp
   validateRange(scope, 'targetRelayedPerTaskPerSecond', props.targetRelayedPerTaskPerSecond, 1, 1_000_000);
   validateInteger(scope, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
   validateIntegerRange(scope, 'healthPort', props.healthPort, PORT);
+  validateIntegerRange(scope, 'workers', props.workers, WORKERS_PER_TASK);
   if (props.stopTimeout) validateRange(scope, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');
   validateTaskSize(scope, props.cpu ?? 512, props.memoryLimitMiB ?? 1024);
   for (const account of props.allowedAccounts ?? []) validateAccount(scope, 'allowedAccounts', account);
   validatePeers(scope, props);
   validateElasticIps(scope, props);
+  validateGlobalDirectory(scope, props);
+}
+
+/**
+ * A given directory table takes no name or replicas; replicas need the name the replica regions
+ * find them by, and each is another region than the gateway's, named once.
+ */
+function validateGlobalDirectory(scope: IConstruct, props: PacketGatewayProps): void {
+  const regions = props.directoryReplicaRegions;
+  const name = props.directoryTableName;
+  if (props.directoryTable && (regions !== undefined || name !== undefined)) {
+    fail(scope, `${regions !== undefined ? 'directoryReplicaRegions' : 'directoryTableName'} applies only to the directory table the gateway creates, not with directoryTable`);
+  }
+  if (name !== undefined && !Token.isUnresolved(name) && !DYNAMODB_TABLE_NAME.pattern.test(name)) {
+    fail(scope, `directoryTableName must be ${DYNAMODB_TABLE_NAME.allowed}, got ${JSON.stringify(name)}`);
+  }
+  if (regions === undefined || Token.isUnresolved(regions)) return;
+  if (regions.length > 0 && name === undefined) {
+    fail(scope, 'directoryReplicaRegions needs directoryTableName: the gateways of the replica regions find the replica by that name');
+  }
+  const own = Stack.of(scope).region;
+  regions.forEach((region, i) => {
+    if (Token.isUnresolved(region)) return;
+    validateRegion(scope, `directoryReplicaRegions[${i}]`, region);
+    if (!Token.isUnresolved(own) && region === own) {
+      fail(scope, `directoryReplicaRegions[${i}] ${JSON.stringify(region)} is the gateway's own region; list only the other regions`);
+    }
+    const first = regions.indexOf(region);
+    if (first !== i) fail(scope, `directoryReplicaRegions[${i}] ${JSON.stringify(region)} is already directoryReplicaRegions[${first}]; name each region once`);
+  });
 }
 
 function validateElasticIps(scope: IConstruct, props: PacketGatewayProps): void {

@@ -88,6 +88,9 @@ export const MAX_QUEUED_PACKETS = integerRange(1, 1_000_000);
 /** A destination's `MaxInFlightBatches`. */
 export const MAX_IN_FLIGHT_BATCHES = integerRange(1, 1000);
 
+/** Data-plane worker threads per task (a Fargate task has at most 16 vCPUs). */
+export const WORKERS_PER_TASK = integerRange(1, 16);
+
 // ---- names and identifiers -------------------------------------------------------------------
 
 /** A Listener name (also the Listener's key in the configuration table). */
@@ -108,6 +111,12 @@ export const WIREGUARD_KEY: TextPattern = { pattern: /^[A-Za-z0-9+/]{42}[AEIMQUY
 /** An AWS region name. */
 export const REGION: TextPattern = { pattern: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, allowed: 'a region name such as us-east-1' };
 
+/** A DynamoDB table name. */
+export const DYNAMODB_TABLE_NAME: TextPattern = { pattern: /^[A-Za-z0-9_.-]{3,255}$/, allowed: '3–255 characters of A-Z a-z 0-9 _ . -' };
+
+/** A Secrets Manager secret name. */
+export const SECRET_NAME: TextPattern = { pattern: /^[A-Za-z0-9/_+=.@-]{1,512}$/, allowed: '1–512 characters of A-Z a-z 0-9 / _ + = . @ -' };
+
 /** A 12-digit AWS account id. */
 export const ACCOUNT: TextPattern = { pattern: /^\d{12}$/, allowed: 'a 12-digit AWS account id' };
 
@@ -116,6 +125,12 @@ export const EXTERNAL_ID: TextPattern = { pattern: /^[A-Za-z0-9+=,.@:/_-]{2,1224
 
 /** An environment variable name. */
 export const ENVIRONMENT_VARIABLE_NAME: TextPattern = { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, allowed: 'A-Z a-z 0-9 _, not starting with a digit' };
+
+/** `source` of an EventBridge event sent by a destination: PutEvents allows 1–256 characters; `aws.` sources are reserved for AWS services. */
+export const EVENT_SOURCE: TextPattern = { pattern: /^(?!aws\.)[^\u0000-\u001f]{1,256}$/, allowed: '1–256 printable characters, not starting with aws.' };
+
+/** `detail-type` of an EventBridge event sent by a destination: PutEvents allows 1–128 characters. */
+export const EVENT_DETAIL_TYPE: TextPattern = { pattern: /^[^\u0000-\u001f]{1,128}$/, allowed: '1–128 printable characters' };
 
 /** A JavaScript identifier (the export name of a local handler). */
 export const IDENTIFIER: TextPattern = { pattern: /^[A-Za-z_$][A-Za-z0-9_$]*$/, allowed: 'a JavaScript identifier' };

@@ -5,11 +5,11 @@
  * and the `WireGuard` part of the Listener record. Key material never appears in the template:
  * the record and the task definition only name environment variables and secret versions.
  */
-import { CustomResource, Names, Token } from 'aws-cdk-lib';
+import { CustomResource, Names, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { WIREGUARD_KEY } from './limits';
+import { SECRET_NAME, WIREGUARD_KEY } from './limits';
 import { ListenerHost } from './listener-host';
 import { acknowledgeNagFindings } from './nag';
 import { cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
@@ -18,7 +18,7 @@ import {
   WIREGUARD_KEY_ENVIRONMENT_PREFIX, WIREGUARD_KEY_RESOURCE_TYPE, WIREGUARD_PRESHARED_KEY_ENVIRONMENT_PREFIX,
   WireGuardKeyAttribute, WireGuardKeyProperty, WireGuardKeySource,
 } from './resource-properties';
-import { fail, validateInteger } from './validation';
+import { fail, validateInteger, validateRegion } from './validation';
 import type { WireGuardPeer } from '../wireguard-peer';
 
 /** The WireGuard options of a Listener (the `ListenerOptions` fields of the same names). */
@@ -28,11 +28,14 @@ export interface WireGuardOptions {
   readonly decapsulatedDelivery?: boolean;
   readonly privateKey?: secretsmanager.ISecret;
   readonly privateKeyGeneration?: number;
+  readonly privateKeyReplicaRegions?: string[];
+  readonly privateKeySecretName?: string;
 }
 
 /** Names of the options that only WireGuard Listeners take. */
 const WIREGUARD_OPTIONS: ReadonlyArray<keyof WireGuardOptions> = [
   'wireGuardPeers', 'allowUnknownPeers', 'decapsulatedDelivery', 'privateKey', 'privateKeyGeneration',
+  'privateKeyReplicaRegions', 'privateKeySecretName',
 ];
 
 /** Fails when a plain UDP Listener is given an option that only WireGuard Listeners take. */
@@ -73,6 +76,7 @@ export class ListenerWireGuard {
       fail(listener, 'privateKey must be a secret with a complete ARN (the fleet reads a pinned version of it, which ECS addresses by complete ARN): '
         + 'create the secret in a stack or import it with Secret.fromSecretCompleteArn(), not by name or partial ARN');
     }
+    validateKeyReplication(listener, options);
     this.variableStem = environmentStem(listener);
 
     const registrationRole = host.registrationGrantee;
@@ -88,6 +92,8 @@ export class ListenerWireGuard {
         description: `Packet Gateway: WireGuard private key of Listener ${listener.listenerName}, written by the gateway's registration function`,
         generateSecretString: { passwordLength: 32, excludePunctuation: true },
         removalPolicy: host.keyRemovalPolicy,
+        secretName: options.privateKeySecretName,
+        replicaRegions: options.privateKeyReplicaRegions?.map((region) => ({ region })),
       });
       this.privateKeySecret = secret;
       grant = iam.Grant.addToPrincipal({
@@ -174,6 +180,37 @@ export class ListenerWireGuard {
 function environmentStem(listener: WireGuardListenerScope): string {
   const name = Token.isUnresolved(listener.listenerName) ? Names.uniqueId(listener) : listener.listenerName;
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/**
+ * Replicas and a secret name apply only to a generated key (a given `privateKey` is replicated by
+ * its owner), replicas need the name the other regions find them by, and each replica region is a
+ * region other than the Listener's own, named once.
+ */
+function validateKeyReplication(scope: IConstruct, options: WireGuardOptions): void {
+  const regions = options.privateKeyReplicaRegions;
+  const name = options.privateKeySecretName;
+  if (options.privateKey && (regions !== undefined || name !== undefined)) {
+    fail(scope, `${regions !== undefined ? 'privateKeyReplicaRegions' : 'privateKeySecretName'} applies only to a generated key, not with privateKey: `
+      + 'replicate your own secret with its replicaRegions and pass each region its replica');
+  }
+  if (name !== undefined && !Token.isUnresolved(name) && !SECRET_NAME.pattern.test(name)) {
+    fail(scope, `privateKeySecretName must be ${SECRET_NAME.allowed}, got ${JSON.stringify(name)}`);
+  }
+  if (regions === undefined || Token.isUnresolved(regions)) return;
+  if (name === undefined) {
+    fail(scope, 'privateKeyReplicaRegions needs privateKeySecretName: the gateways of the replica regions find the key by that name (WireGuardKeyReplica)');
+  }
+  const own = Stack.of(scope).region;
+  regions.forEach((region, i) => {
+    if (Token.isUnresolved(region)) return;
+    validateRegion(scope, `privateKeyReplicaRegions[${i}]`, region);
+    if (!Token.isUnresolved(own) && region === own) {
+      fail(scope, `privateKeyReplicaRegions[${i}] ${JSON.stringify(region)} is the Listener's own region; list only the other regions`);
+    }
+    const first = regions.indexOf(region);
+    if (first !== i) fail(scope, `privateKeyReplicaRegions[${i}] ${JSON.stringify(region)} is already privateKeyReplicaRegions[${first}]; name each region once`);
+  });
 }
 
 function validatePeer(scope: IConstruct, path: string, peer: WireGuardPeer): void {

@@ -94,5 +94,7 @@ export const MetricName = {
   RelayLatencyMs: 'RelayLatencyMs',
   /** Relay requests this member answered for other members. */
   RelayServed: 'RelayServed',
+  /** Sourced packets forwarded to the delivery queue of the region that owns their flow (docs/FLEET.md "Global"). */
+  ForwardedToRegion: 'ForwardedToRegion',
 } as const;
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

@@ -35,8 +35,8 @@ export const DESTINATION_TYPES = [
   'lambda', 'sqs', 'local', 'log',
   // request/response: Step Functions (EXPRESS; STANDARD is write-only), API Gateway
   'stepfunctions', 'apigateway',
-  // write-only: CloudWatch Logs, S3, DynamoDB
-  'logs', 's3', 'dynamodb',
+  // write-only: CloudWatch Logs, S3, DynamoDB, SNS, Kinesis, Firehose, EventBridge
+  'logs', 's3', 'dynamodb', 'sns', 'kinesis', 'firehose', 'eventbridge',
 ] as const;
 export type DestinationTypeName = (typeof DESTINATION_TYPES)[number];
 
@@ -61,7 +61,8 @@ export interface DestinationRecord {
   /**
    * Lambda function ARN (lambda), queue ARN (sqs), state machine ARN (stepfunctions), execute-api
    * ARN of a stage, method and path (apigateway), log group ARN (logs), bucket ARN (s3), table
-   * ARN (dynamodb). Lambda also takes a map of region → function
+   * ARN (dynamodb), topic ARN (sns), stream ARN (kinesis), delivery stream ARN (firehose), event
+   * bus ARN (eventbridge). Lambda also takes a map of region → function
    * ARN with `*` as the fallback key: a gateway uses its own region's ARN, then `*`'s, then the
    * nearest region's (region-map.ts).
    */
@@ -111,6 +112,15 @@ export interface DestinationRecord {
   readonly Arguments?: DestinationArgumentsRecord;
   /** Workflow type of the state machine (stepfunctions). @default - detected once with DescribeStateMachine */
   readonly StateMachineType?: StateMachineTypeName;
+  // sns: Arn is the topic ARN; kinesis: the stream ARN; firehose: the delivery stream ARN; eventbridge: the event bus ARN.
+  /** Kinesis: binary range expression over the payload whose bytes are the record's partition key (Proxylity's argument). @default - a random key per record */
+  readonly PartitionKeyExpression?: string;
+  /** Kinesis: encoding of the PartitionKeyExpression bytes in the partition key. @default hex */
+  readonly PartitionKeyFormatter?: ArgumentFormatterName;
+  /** EventBridge: `source` of each event (`Source` of PutEvents). @default proxylity */
+  readonly EventSource?: string;
+  /** EventBridge: `detail-type` of each event (`DetailType` of PutEvents). @default udp-gateway-packet-ingress */
+  readonly EventDetailType?: string;
 }
 
 /**

@@ -51,6 +51,18 @@ export const ServiceEnvironment = {
    * {@link ServiceEnvironment.RelayPort} it turns the fleet on. Set by the construct.
    */
   DirectoryTable: 'PACKET_GATEWAY_DIRECTORY_TABLE',
+  /**
+   * Comma-separated ARNs of the peer regions' delivery queues: a member forwards a sourced
+   * notification there when the client's flow is owned in that region (docs/FLEET.md "Global").
+   * Set by the construct when the gateway has peers.
+   */
+  PeerDeliveryQueues: 'PACKET_GATEWAY_PEER_DELIVERY_QUEUES',
+  /**
+   * Data-plane worker threads, each with its own socket per Listener (SO_REUSEPORT: the kernel
+   * hashes each client to one of them). Set by the construct from `workers`.
+   * @default - the task's vCPUs (`os.availableParallelism()`); 1 where dgram has no `reusePort` (Node < 22.12)
+   */
+  Workers: 'PACKET_GATEWAY_WORKERS',
   /** This member's private address, outside ECS (inside ECS it comes from the task metadata endpoint). */
   MemberAddress: 'PACKET_GATEWAY_MEMBER_ADDRESS',
   /** This member's id, outside ECS. @default - the ECS task id, else a random id */

@@ -9,9 +9,11 @@ import {
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
   LAMBDA_FUNCTION_ARN, parseArn,
   EXECUTE_API_ARN, STATE_MACHINE_ARN,
+  EVENT_BUS_ARN, FIREHOSE_DELIVERY_STREAM_ARN, KINESIS_STREAM_ARN,
 } from './arn';
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
+  EVENT_DETAIL_TYPE, EVENT_SOURCE,
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, LOG_GROUP_NAME, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
   NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
@@ -105,6 +107,10 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   MetricsEnabled: true,
   LogGroupName: true,
   StateMachineType: true,
+  PartitionKeyExpression: true,
+  PartitionKeyFormatter: true,
+  EventSource: true,
+  EventDetailType: true,
 });
 const ROLE_FIELDS = recordFields<DestinationRoleRecord>({ Arn: true, ExternalId: true });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
@@ -145,7 +151,7 @@ const DOCUMENT_FIELDS = recordFields<GatewayConfigDocument & { readonly $schema?
 
 /** Fields that only some destination types use. */
 const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  Arn: ['lambda', 'sqs', 'stepfunctions', 'apigateway', 'logs', 's3', 'dynamodb'],
+  Arn: ['lambda', 'sqs', 'stepfunctions', 'apigateway', 'logs', 's3', 'dynamodb', 'sns', 'kinesis', 'firehose', 'eventbridge'],
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
@@ -155,6 +161,10 @@ const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   TenantId: ['lambda'],
   TenantIdExpression: ['lambda'],
   TenantIdFormatter: ['lambda'],
+  PartitionKeyExpression: ['kinesis'],
+  PartitionKeyFormatter: ['kinesis'],
+  EventSource: ['eventbridge'],
+  EventDetailType: ['eventbridge'],
 };
 
 /** Destination types whose `Arn` may be a region map, with the ARN each value must be. */
@@ -376,6 +386,17 @@ class Validator {
       this.oneOf(r.StateMachineType, `${path}.StateMachineType`, STATE_MACHINE_TYPES, 'is not a state machine type', false);
     } else if (type === 'apigateway') {
       this.pattern(r.Arn, `${path}.Arn`, EXECUTE_API_ARN, 'is not the execute-api ARN of a stage, method and path', true);
+    } else if (type === 'sns') {
+      this.pattern(r.Arn, `${path}.Arn`, SNS_TOPIC_ARN, 'is not an SNS topic ARN', true);
+    } else if (type === 'kinesis') {
+      this.pattern(r.Arn, `${path}.Arn`, KINESIS_STREAM_ARN, 'is not a Kinesis stream ARN', true);
+      this.packetArgument(r, 'PartitionKey', path);
+    } else if (type === 'firehose') {
+      this.pattern(r.Arn, `${path}.Arn`, FIREHOSE_DELIVERY_STREAM_ARN, 'is not a Firehose delivery stream ARN', true);
+    } else if (type === 'eventbridge') {
+      this.pattern(r.Arn, `${path}.Arn`, EVENT_BUS_ARN, 'is not an EventBridge event bus ARN', true);
+      this.pattern(r.EventSource, `${path}.EventSource`, EVENT_SOURCE, 'is not an event source', false);
+      this.pattern(r.EventDetailType, `${path}.EventDetailType`, EVENT_DETAIL_TYPE, 'is not an event detail-type', false);
     } else if (type !== undefined) {
       const arnProblem = writeOnlyDestinationArnProblem(type, r.Arn);
       if (arnProblem !== undefined) this.errors.push(`${path}.Arn: ${arnProblem}`);

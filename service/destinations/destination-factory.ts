@@ -8,8 +8,12 @@ import { createApiGatewayDestination } from './api-gateway-destination';
 import { createCloudWatchLogsDestination } from './cloudwatch-logs-destination';
 import type { Destination, DestinationConstructor, DestinationContext } from './destination';
 import { createDynamoDbDestination } from './dynamodb-destination';
+import { createEventBridgeDestination } from './eventbridge-destination';
+import { createFirehoseDestination } from './firehose-destination';
+import { createKinesisDestination } from './kinesis-destination';
 import { createLambdaDestination } from './lambda-destination';
 import { createS3Destination } from './s3-destination';
+import { createSnsDestination } from './sns-destination';
 import { createSqsDestination } from './sqs-destination';
 import { createStepFunctionsDestination } from './step-functions-destination';
 import type { DestinationRecord, DestinationTypeName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
@@ -27,6 +31,10 @@ export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
   logs: createCloudWatchLogsDestination,
   s3: createS3Destination,
   dynamodb: createDynamoDbDestination,
+  sns: createSnsDestination,
+  kinesis: createKinesisDestination,
+  firehose: createFirehoseDestination,
+  eventbridge: createEventBridgeDestination,
 });
 
 /**

@@ -5,9 +5,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ApiGatewayInvoker } from './api-gateway-invoker';
 import type { LambdaInvoker } from './lambda-invoker';
@@ -102,6 +106,10 @@ export interface DestinationContext {
   sfnClient(): SFNClient;
   /** SigV4-signed (`execute-api`) requests to API Gateway stages. */
   apiGatewayInvoker(): ApiGatewayInvoker;
+  snsClient(): SNSClient;
+  kinesisClient(): KinesisClient;
+  firehoseClient(): FirehoseClient;
+  eventBridgeClient(): EventBridgeClient;
 }
 
 /** Where a Lambda client sends and as whom. */

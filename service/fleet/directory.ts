@@ -22,6 +22,7 @@ import {
   flowItemKey,
   OWNER_MEMBER_ATTRIBUTE,
   PEER_KEY_ATTRIBUTE,
+  OWNER_REGION_ATTRIBUTE,
   peerItemKey,
   SINCE_ATTRIBUTE,
 } from '../../lib/private/fleet';
@@ -34,6 +35,12 @@ export interface FleetDirectoryOptions {
   readonly tableName: string;
   /** This member: the owner its claims name. */
   readonly memberId: string;
+  /**
+   * This member's region, written into its claims and compared with the region of the owners it
+   * reads (a directory shared by several regions' fleets).
+   * @default - claims name no region, and every owner read is taken as this region's
+   */
+  readonly region?: string;
   readonly metrics: MetricsRecorder;
   readonly logger?: Pick<Logger, 'warn'>;
   /** Epoch milliseconds. @default Date.now */
@@ -47,6 +54,16 @@ export interface FleetDirectoryOptions {
   /** Claims waiting to be written; beyond this the oldest is dropped (the next datagram claims it again). @default 100000 */
   readonly maxPendingClaims?: number;
 }
+
+/** The owner of a flow or peer, as the directory records it. */
+export interface DirectoryOwner {
+  readonly member: string;
+  /** The owner's region; undefined when the item names none (a directory of one region). */
+  readonly region?: string;
+}
+
+/** Receives the owner of a key: undefined when none is recorded; `region` set only for an owner of another region. */
+export type OwnerCallback = (owner: string | undefined, region?: string) => void;
 
 interface Claim {
   readonly key: string;
@@ -65,10 +82,10 @@ export class FleetDirectory {
   private readonly ttlSeconds: number;
   private readonly maxPending: number;
   private readonly claims = new Map<string, Claim>();
-  private readonly cache = new Map<string, string>();
+  private readonly cache = new Map<string, DirectoryOwner>();
   private flushTimer?: NodeJS.Timeout;
   private readonly writing = new Set<Promise<void>>();
-  private lookups = new Map<string, Array<(owner: string | undefined) => void>>();
+  private lookups = new Map<string, OwnerCallback[]>();
   private lookupScheduled = false;
   private writesCount = 0;
 
@@ -125,15 +142,18 @@ export class FleetDirectory {
     );
   }
 
-  /** The owner of a directory key (cache, then a batched read); undefined when none is recorded. */
-  lookup(key: string, done: (owner: string | undefined) => void): void {
+  /**
+   * The owner of a directory key (cache, then a batched read); undefined when none is recorded.
+   * An owner in another region comes with that region (`done(member, region)`).
+   */
+  lookup(key: string, done: OwnerCallback): void {
     this.options.metrics.increment(MetricName.OwnerLookups);
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.options.metrics.increment(MetricName.OwnerCacheHits);
       this.cache.delete(key);
       this.cache.set(key, cached);
-      done(cached);
+      this.answer(done, cached);
       return;
     }
     const waiting = this.lookups.get(key);
@@ -156,7 +176,7 @@ export class FleetDirectory {
       const out = await this.documents.send(get);
       const owner = ownerOf(out.Item);
       if (owner) this.remember(key, owner);
-      return owner;
+      return owner?.member;
     } catch (err) {
       this.options.logger?.warn('fleet directory read failed', { error: (err as Error).message });
       return undefined;
@@ -214,6 +234,7 @@ export class FleetDirectory {
         Item: {
           [DIRECTORY_PARTITION_KEY]: c.key,
           [OWNER_MEMBER_ATTRIBUTE]: memberId,
+          ...(this.options.region !== undefined ? { [OWNER_REGION_ATTRIBUTE]: this.options.region } : {}),
           [SINCE_ATTRIBUTE]: c.since,
           [EXPIRES_AT_ATTRIBUTE]: Math.floor(c.since / 1000) + this.ttlSeconds,
           ...c.extra,
@@ -247,19 +268,25 @@ export class FleetDirectory {
       for (const key of chunk) {
         const owner = owners.get(key);
         if (owner) this.remember(key, owner);
-        for (const done of lookups.get(key) ?? []) done(owner);
+        for (const done of lookups.get(key) ?? []) this.answer(done, owner);
       }
     }
   }
 
-  private async read(keys: readonly string[]): Promise<Map<string, string>> {
+  private async read(keys: readonly string[]): Promise<Map<string, DirectoryOwner>> {
     const { tableName } = this.options;
-    const owners = new Map<string, string>();
+    const owners = new Map<string, DirectoryOwner>();
     let wanted: Array<Record<string, unknown>> = keys.map((k) => ({ [DIRECTORY_PARTITION_KEY]: k }));
     for (let attempt = 0; attempt < 3 && wanted.length > 0; attempt++) {
       try {
         const out = await this.documents.send(new BatchGetCommand({
-          RequestItems: { [tableName]: { Keys: wanted, ProjectionExpression: '#k, #o', ExpressionAttributeNames: { '#k': DIRECTORY_PARTITION_KEY, '#o': OWNER_MEMBER_ATTRIBUTE } } },
+          RequestItems: {
+            [tableName]: {
+              Keys: wanted,
+              ProjectionExpression: '#k, #o, #r',
+              ExpressionAttributeNames: { '#k': DIRECTORY_PARTITION_KEY, '#o': OWNER_MEMBER_ATTRIBUTE, '#r': OWNER_REGION_ATTRIBUTE },
+            },
+          },
         }));
         for (const item of out.Responses?.[tableName] ?? []) {
           const owner = ownerOf(item);
@@ -274,17 +301,29 @@ export class FleetDirectory {
     return owners;
   }
 
-  private remember(key: string, owner: string): void {
+  /** Calls `done` with the member, and the region when it is another region than this member's. */
+  private answer(done: OwnerCallback, owner: DirectoryOwner | undefined): void {
+    if (owner === undefined) {
+      done(undefined);
+      return;
+    }
+    const foreign = owner.region !== undefined && this.options.region !== undefined && owner.region !== this.options.region;
+    if (foreign) done(owner.member, owner.region);
+    else done(owner.member);
+  }
+
+  private remember(key: string, owner: DirectoryOwner): void {
     this.cache.delete(key);
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(key, owner);
   }
 }
 
-function ownerOf(item: Record<string, unknown> | undefined): string | undefined {
-  const owner = item?.[OWNER_MEMBER_ATTRIBUTE];
-  if (typeof owner !== 'string') return undefined;
+function ownerOf(item: Record<string, unknown> | undefined): DirectoryOwner | undefined {
+  const member = item?.[OWNER_MEMBER_ATTRIBUTE];
+  if (typeof member !== 'string') return undefined;
   const expiresAt = item?.[EXPIRES_AT_ATTRIBUTE];
   if (typeof expiresAt === 'number' && expiresAt * 1000 < Date.now()) return undefined;
-  return owner;
+  const region = item?.[OWNER_REGION_ATTRIBUTE];
+  return typeof region === 'string' ? { member, region } : { member };
 }

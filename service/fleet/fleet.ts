@@ -35,6 +35,7 @@ import { ClaimRefresh } from './claim-refresh';
 import { FleetDirectory } from './directory';
 import type { MemberIdentity } from './member';
 import { FleetMembership } from './membership';
+import type { RegionForwarder } from './region-forwarder';
 import { RelayEndpoint, RelayResult } from './relay';
 import { RelayAnswer, RelayOutcome, RelayRequest } from './relay-codec';
 import type { FlowTable } from '../egress/flow-table';
@@ -51,8 +52,15 @@ export interface FleetOptions {
   readonly documents: DynamoDBDocumentClient;
   /** The fleet's directory table (directory and member items). */
   readonly directoryTableName: string;
+  /**
+   * This member's region: written into its claims, and an owner the directory names in another
+   * region is never relayed to (its address is in another VPC).
+   * @default - claims name no region
+   */
+  readonly region?: string;
   readonly listeners: ListenerRegistry;
-  readonly flows: FlowTable;
+  /** Whether this member holds a client's flow (with data-plane workers: any of its workers). */
+  readonly flows: Pick<FlowTable, 'isActive'>;
   readonly metrics: MetricsRecorder;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** Longest wait of an entry for an owner. @default 20000 */
@@ -61,6 +69,11 @@ export interface FleetOptions {
   readonly maxWaiting?: number;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Forwards entries whose flow is owned in a peer region to that region's delivery queue.
+   * @default - such entries wait for an owner in this region
+   */
+  readonly forwarder?: RegionForwarder;
   /** Directory claim coalescing. @default 100 */
   readonly directoryFlushMs?: number;
 }
@@ -112,7 +125,7 @@ export class Fleet implements EntryRouter {
       refused: (reason, from) => logger.debug('relay datagram refused', { reason, from }),
     });
     this.directory = new FleetDirectory({
-      documents, tableName, memberId: identity.memberId, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
+      documents, tableName, memberId: identity.memberId, region: options.region, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
     });
     this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
     this.claims = new ClaimRefresh({
@@ -252,7 +265,23 @@ export class Fleet implements EntryRouter {
       r.listener.send(r.datagram, r.done);
       return;
     }
-    this.directory.lookup(r.key, (owner) => {
+    this.directory.lookup(r.key, (owner, region) => {
+      if (region !== undefined) {
+        // the flow's owner is in another region, out of the relay's reach: the entry goes to that
+        // region's delivery queue when it may (a peer region, a message without EgressRegion not
+        // forwarded before), else it waits for a datagram that makes a member of this region the
+        // owner (docs/FLEET.md "Global")
+        this.options.logger.debug('flow owned in another region', { region, owner, messageId: r.entry.messageId, index: r.entry.index });
+        this.directory.forget(r.key);
+        const forwarder = this.options.forwarder;
+        const notification = r.entry.notification;
+        if (forwarder && notification && forwarder.reaches(region)) {
+          forwarder.forward(region, notification, r.entry.index, (failure) => (failure ? this.later(r) : r.done(undefined)));
+          return;
+        }
+        this.later(r);
+        return;
+      }
       if (owner === undefined || owner === this.memberId) {
         // this member no longer holds the flow (expired, or draining): read the directory again next time
         if (owner !== undefined) this.directory.forget(r.key);

@@ -3,7 +3,7 @@
  * the dgram socket with clear bind errors, tracking sends in progress so a Listener closes only
  * after they settle, closing, and the sink-error guard of the receive path.
  */
-import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { createSocket, RemoteInfo, Socket, SocketOptions } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -46,6 +46,11 @@ export interface ListenerSocketOptions {
   readonly logger: Pick<Logger, 'error'>;
   /** Called with the socket once it is created, before binding (so `close` can reach it). */
   readonly created?: (socket: Socket) => void;
+  /**
+   * Share the port with the other data-plane workers' sockets (SO_REUSEPORT; the kernel hashes
+   * each client to one socket). Needs dgram's `reusePort` (Node.js 22.12 or later). @default false
+   */
+  readonly reusePort?: boolean;
 }
 
 /** A bound socket and the address it got. */
@@ -56,7 +61,7 @@ export interface BoundSocket {
 }
 
 /**
- * Creates the Listener's socket and binds it exclusively. Rejects with a message naming the
+ * Creates the Listener's socket and binds it exclusively (shared only with the other workers' sockets, with `reusePort`). Rejects with a message naming the
  * Listener, the address and what went wrong (port in use, address not local, privileges); the
  * socket is closed then. Once bound, socket errors are logged and never crash the process.
  */
@@ -65,7 +70,9 @@ export function bindListenerSocket(options: ListenerSocketOptions): Promise<Boun
     type: options.ipv6 ? 'udp6' : 'udp4',
     recvBufferSize: receiveBufferBytes(),
     sendBufferSize: SOCKET_BUFFER_BYTES,
-  });
+    // a dgram option since Node.js 22.12, not yet in the Node.js 20 typings
+    ...(options.reusePort ? { reusePort: true } : {}),
+  } as SocketOptions);
   options.created?.(socket);
   return new Promise((resolve, reject) => {
     const onBindError = (err: NodeJS.ErrnoException): void => {

@@ -36,6 +36,8 @@ export interface SocketListenerOptions {
   readonly failureLogsPerSecond?: number;
   /** Payload limit of records without MaxPayloadBytes. @default DEFAULT_MAX_PAYLOAD_BYTES */
   readonly defaultMaxPayloadBytes?: number;
+  /** Share the port with the other data-plane workers' sockets (SO_REUSEPORT). @default false */
+  readonly reusePort?: boolean;
 }
 
 /** Base of the Listener kinds: socket lifecycle and state; the kinds add receive and send. */
@@ -110,6 +112,7 @@ export abstract class SocketListener {
       port: this.record.Port,
       ipv6: this.ipv6,
       logger: this.base.logger,
+      reusePort: this.base.reusePort,
       created: (socket) => (this.socket = socket),
     }).then(
       (bound) => {

@@ -15,6 +15,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { topicRegion } from '../../lib/private/arn';
+import { FORWARDED_ENTRIES_ATTRIBUTE, FORWARDED_FROM_ATTRIBUTE } from '../../lib/private/global-forwarding';
 import type { BindingLookup, FailureReporter } from '../contracts';
 import { SnsMessageVerifier } from './sns-message-verifier';
 import type { SignedSnsEnvelope } from './sns-signature';
@@ -202,6 +203,7 @@ export class DeliveryQueueConsumer {
             QueueUrl: this.queueUrl,
             WaitTimeSeconds: this.waitTimeSeconds,
             MaxNumberOfMessages: room,
+            MessageAttributeNames: [FORWARDED_ENTRIES_ATTRIBUTE, FORWARDED_FROM_ATTRIBUTE],
           }),
           { abortSignal: this.abort.signal },
         );
@@ -284,7 +286,8 @@ export class DeliveryQueueConsumer {
       }
       switch (envelope.Type) {
         case 'Notification': {
-          const result = await this.processor.handle(envelope as SnsNotification);
+          const forwarded = m.MessageAttributes?.[FORWARDED_ENTRIES_ATTRIBUTE]?.StringValue;
+          const result = await this.processor.handle(envelope as SnsNotification, forwarded);
           if (result.unrecorded) {
             this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {
               messageId: m.MessageId,

@@ -30,6 +30,11 @@ export interface RoutedEntry {
   readonly index: number;
   /** Epoch ms at which the entry's TtlSeconds elapses; 0 without TtlSeconds. */
   readonly deadline: number;
+  /**
+   * The SNS notification the entry came in, when it may be forwarded to the region that owns the
+   * client's flow (no `EgressRegion`, not forwarded before).
+   */
+  readonly notification?: object;
 }
 
 /**
@@ -54,6 +59,8 @@ export interface SourcedDeliveryOptions {
   readonly router?: EntryRouter;
   /** The message's id, for the router. @default '' */
   readonly messageId?: string;
+  /** The notification, for a router that may forward entries to another region. @default - entries are not forwarded */
+  readonly notification?: object;
 }
 
 export class SourcedDelivery {
@@ -95,7 +102,7 @@ export class SourcedDelivery {
     const done = (failure: Failure | undefined): void => this.completed(index, failure);
     try {
       const router = this.options.router;
-      if (router) router.send(listener, datagram, { messageId: this.options.messageId ?? '', index, deadline }, done);
+      if (router) router.send(listener, datagram, { messageId: this.options.messageId ?? '', index, deadline, notification: this.options.notification }, done);
       else listener.send(datagram, done);
     } catch (err) {
       done({ code: 'SendFailed', reason: `Listener '${listener.name}' could not send: ${(err as Error)?.message ?? typeof err}` });

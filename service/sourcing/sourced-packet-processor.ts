@@ -12,6 +12,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { recordedEntry, recordedMessage } from './failure-records';
 import { EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
+import { FORWARDED_ENTRIES_ATTRIBUTE, parseForwardedEntries } from '../../lib/private/global-forwarding';
 import { MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
 import type { PacketSourceRecord } from '../../lib/private/records';
@@ -136,13 +137,16 @@ export class SourcedPacketProcessor {
 
   /**
    * Validates and sends every entry of `n`. Resolves, never rejects, once each entry has been sent
-   * or reported as failed.
+   * or reported as failed. `forwardedEntries` (the delivery-queue message's
+   * `PacketGatewayForwardedEntries` attribute) marks a notification another region forwarded here
+   * because this region owns the clients' flows: only the entries it lists are sent, whatever the
+   * routing of the original message, and none is forwarded again.
    */
-  handle(n: SnsNotification): Promise<SourcedResult> {
+  handle(n: SnsNotification, forwardedEntries?: string): Promise<SourcedResult> {
     const records: Array<Promise<boolean>> = [];
     let outcome: Promise<SourcedResult>;
     try {
-      outcome = this.process(n, records);
+      outcome = this.process(n, records, forwardedEntries);
     } catch (err) {
       // Defensive: a malformed envelope that slipped past the caller's checks must not crash anything.
       this.report(
@@ -154,10 +158,11 @@ export class SourcedPacketProcessor {
     return outcome.then((result) => (records.length === 0 ? result : withRecordOutcome(result, records)));
   }
 
-  private process(n: SnsNotification, records: Array<Promise<boolean>>): Promise<SourcedResult> {
+  private process(n: SnsNotification, records: Array<Promise<boolean>>, forwardedEntries?: string): Promise<SourcedResult> {
     const topicArn = n.TopicArn;
     const egress = n.MessageAttributes?.EgressRegion;
-    if (egress !== undefined && egress !== null && egress.Value !== this.region) {
+    const forwarded = forwardedEntries !== undefined;
+    if (!forwarded && egress !== undefined && egress !== null && egress.Value !== this.region) {
       if (typeof egress.Value !== 'string') {
         return this.rejectNotification(n, undefined, records, 'InvalidMessage', `MessageAttributes.EgressRegion must be a String attribute naming a region, got ${describe(egress.Value)}`);
       }
@@ -175,7 +180,7 @@ export class SourcedPacketProcessor {
     if (!binding) {
       return this.rejectNotification(n, undefined, records, 'UnknownTopic', `topic ${describe(topicArn)} is not bound to any Listener (no PacketSource for it)`);
     }
-    if (egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
+    if (!forwarded && egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
       this.metrics.increment(MetricName.SourcedSkipped);
       return Promise.resolve(NOTHING);
     }
@@ -187,6 +192,11 @@ export class SourcedPacketProcessor {
     if ('code' in parsed) return this.rejectNotification(n, binding, records, parsed.code, parsed.reason);
     const entries = parsed.entries;
     if (entries.length === 0) return Promise.resolve(NOTHING);
+    const only = forwarded ? parseForwardedEntries(forwardedEntries, entries.length) : undefined;
+    if (forwarded && !only) {
+      return this.rejectNotification(n, binding, records, 'InvalidMessage', `message attribute ${FORWARDED_ENTRIES_ATTRIBUTE} must list entry indexes `
+        + `below ${entries.length} separated by commas, got ${describe(forwardedEntries)}`);
+    }
 
     const run = new SourcedDelivery({
       entryCount: entries.length,
@@ -195,11 +205,14 @@ export class SourcedPacketProcessor {
       finished: (result) => this.countSent(result.sent),
       router: this.router,
       messageId: n.MessageId,
+      // entries of a message without EgressRegion may go on to the region that owns their flow, once
+      ...(egress === undefined && !forwarded ? { notification: n } : {}),
     });
     const listener = this.listeners.get(binding.ListenerName);
     const publishedAt = Date.parse(n.Timestamp);
     const now = this.now();
     for (let i = 0; i < entries.length; i++) {
+      if (only && !only.has(i)) continue; // sent or reported by the region that forwarded the rest
       let datagram: ReturnType<typeof parseSourcedEntry>;
       try {
         datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);

@@ -60,6 +60,8 @@ describe('fleet', () => {
           { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
           { Name: 'PACKET_GATEWAY_NAME', Value: 'Stack/Gateway' },
           { Name: 'PACKET_GATEWAY_STOP_DEADLINE_SECONDS', Value: '40' },
+          // 512 CPU units: half a vCPU, one worker
+          { Name: 'PACKET_GATEWAY_WORKERS', Value: '1' },
           { Name: 'PACKET_GATEWAY_VPC_CIDRS', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewayVpc'), 'CidrBlock'] } },
           { Name: 'PACKET_GATEWAY_RELAY_PORT', Value: '7470' },
           { Name: 'PACKET_GATEWAY_DIRECTORY_TABLE', Value: { Ref: Match.stringLikeRegexp('GatewayDirectoryTable') } },
@@ -109,6 +111,21 @@ describe('fleet', () => {
       expect((options as ServiceOptions).tagSecret?.length).toBe(48);
     }
     expect(() => optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TAG_SECRET: 'c2hvcnQ=' })).toThrow(/at least 16 bytes/);
+  });
+
+  test('data-plane workers: one per vCPU of the task by default, or the workers prop; the service reads the count', () => {
+    const workersOf = (props: PacketGatewayProps): string | undefined => {
+      const { gw, template } = gateway(props);
+      withListener(gw);
+      const [definition] = Object.values(template().findResources('AWS::ECS::TaskDefinition'));
+      const env = definition.Properties.ContainerDefinitions[0].Environment as Array<{ Name: string; Value: string }>;
+      return env.find((e) => e.Name === 'PACKET_GATEWAY_WORKERS')?.Value;
+    };
+    expect(workersOf({ cpu: 256, memoryLimitMiB: 512 })).toBe('1');
+    expect(workersOf({ cpu: 4096, memoryLimitMiB: 8192 })).toBe('4');
+    expect(workersOf({ cpu: 4096, memoryLimitMiB: 8192, workers: 2 })).toBe('2');
+    const options = optionsFromCommandLine([], { AWS_REGION: REGION, PACKET_GATEWAY_TABLE: 't', PACKET_GATEWAY_WORKERS: workersOf({ cpu: 2048, memoryLimitMiB: 4096 }) });
+    expect((options as ServiceOptions).workers).toBe(2);
   });
 
   test('a Listener below port 1024 lets the unprivileged service bind it', () => {
@@ -472,6 +489,27 @@ describe('registration provider', () => {
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:dynamodb:eu-central-1:${ACCOUNT}:table/peer-table`]] },
     }));
   });
+
+  test('peers: the fleet may forward to their delivery queues only, and learns them from its environment', () => {
+    const peer = { region: 'eu-central-1', deliveryQueueArn: `arn:aws:sqs:eu-central-1:${ACCOUNT}:peer-queue`, tableName: 'peer-table' };
+    const { template } = gateway({ peers: [peer] });
+    const t = template();
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access).toContainEqual(expect.objectContaining({ Sid: 'ForwardToPeerRegions', Action: 'sqs:SendMessage', Resource: peer.deliveryQueueArn }));
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({
+        Environment: Match.arrayWith([{ Name: 'PACKET_GATEWAY_PEER_DELIVERY_QUEUES', Value: peer.deliveryQueueArn }]),
+      })],
+    });
+  });
+
+  test('without peers the fleet forwards nowhere', () => {
+    const { template } = gateway();
+    const t = template();
+    const access = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
+    expect(access.find((s) => actionsOf(s).includes('sqs:SendMessage'))).toBeUndefined();
+    expect(JSON.stringify(t.findResources('AWS::ECS::TaskDefinition'))).not.toContain('PACKET_GATEWAY_PEER_DELIVERY_QUEUES');
+  });
 });
 
 describe('peer principals', () => {
@@ -531,6 +569,8 @@ describe('fails if …', () => {
     ['targetCpuUtilizationPercent comes without maxCapacity', () => ({ targetCpuUtilizationPercent: 50 }), /targetCpuUtilizationPercent applies only with maxCapacity/],
     ['targetCpuUtilizationPercent is above 100', () => ({ maxCapacity: 2, targetCpuUtilizationPercent: 120 }), /targetCpuUtilizationPercent must be an integer from 1 to 100, got 120/],
     ['healthPort is out of range', () => ({ healthPort: 70000 }), /healthPort must be an integer from 1 to 65535, got 70000/],
+    ['workers is 0', () => ({ workers: 0 }), /workers must be an integer from 1 to 16, got 0/],
+    ['workers is above 16', () => ({ workers: 17 }), /workers must be an integer from 1 to 16, got 17/],
     ['stopTimeout exceeds 120 s', () => ({ stopTimeout: Duration.minutes(5) }), /stopTimeout must be from 2 s to 120 s, got 300 s/],
     ['cpu is not a Fargate size', () => ({ cpu: 300 }), /cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 \(Fargate\), got 300/],
     ['memory does not fit the cpu', () => ({ cpu: 256, memoryLimitMiB: 4096 }), /memoryLimitMiB 4096 does not fit cpu 256: Fargate allows 512-2048 MiB in steps of 512/],

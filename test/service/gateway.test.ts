@@ -161,7 +161,7 @@ describe('Gateway configuration changes', () => {
       expect(gateway.status().listeners[0]).toMatchObject({
         name: 'aws',
         bound: false,
-        error: 'Listener aws, destination print: Type "log" is not supported (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb)',
+        error: 'Listener aws, destination print: Type "log" is not supported (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb, sns, kinesis, firehose, eventbridge)',
       });
     } finally {
       await gateway.stop();

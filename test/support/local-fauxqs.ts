@@ -55,6 +55,16 @@ export class LocalFauxqs {
     this.s3 = this.s3Client();
   }
 
+  /** The server's URL (same as {@link endpoint}). */
+  public get url(): string {
+    return this.endpoint;
+  }
+
+  /** Client settings for an AWS SDK client of this server. */
+  public clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } } {
+    return { endpoint: this.endpoint, region: 'us-east-1', credentials: { ...CREDENTIALS } };
+  }
+
   /** A new SQS client of this server (the caller destroys it). */
   public sqsClient(): SQSClient {
     return new SQSClient({ endpoint: this.endpoint, region: 'us-east-1', credentials: CREDENTIALS });

@@ -276,7 +276,7 @@ describe('fails with a reason naming the problem', () => {
   ])('a destination of Type %s (local mode only) is refused, naming the types allowed', async (type, destination) => {
     const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: [destination] });
     await expect(handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: configuration }), ctx))
-      .rejects.toThrow(`Invalid Listener properties: Configuration.Destinations[0].Type: "${type}" exists only in local mode (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb)`);
+      .rejects.toThrow(`Invalid Listener properties: Configuration.Destinations[0].Type: "${type}" exists only in local mode (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb, sns, kinesis, firehose, eventbridge)`);
     expect(await item('telemetry')).toBeUndefined();
   });
 

@@ -127,7 +127,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
       expect(loaded.Listeners.map((l) => l.Name)).toEqual(['demo']);
       const records = logged.filter((r) => r.message === 'configuration record ignored');
       expect(records.map((r) => r.attributes.errors)).toEqual([
-        ['LISTENER#other record.Destinations[1].Type: "log" exists only in local mode (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb)'],
+        ['LISTENER#other record.Destinations[1].Type: "log" exists only in local mode (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb, sns, kinesis, firehose, eventbridge)'],
       ]);
     } finally {
       await config.stop();

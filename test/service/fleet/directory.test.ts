@@ -41,6 +41,22 @@ describe('fleet directory and membership on dynalite', () => {
     expect(peer).toMatchObject({ member: 'a', endpoint: '198.51.100.3:51000' });
   });
 
+  test('claims carry the owner\'s region; an owner of another region is answered with its region, one of this region without', async () => {
+    const tableName = await dynamo.createTable();
+    const east = new FleetDirectory({ documents: dynamo.documents, tableName, memberId: 'east-1', region: 'us-east-1', metrics: new CountingMetrics(), flushMs: 5 });
+    east.claimFlow('udp-main', '198.51.100.2', 1);
+    await east.flush();
+    const item = (await dynamo.documents.send(new GetCommand({ TableName: tableName, Key: { pk: 'flow#udp-main#198.51.100.2#1' } }))).Item;
+    expect(item).toMatchObject({ member: 'east-1', region: 'us-east-1' });
+    const answers = (directory: FleetDirectory): Promise<[string | undefined, string | undefined]> =>
+      new Promise((resolve) => directory.lookup('flow#udp-main#198.51.100.2#1', (owner, region) => resolve([owner, region])));
+    const europe = new FleetDirectory({ documents: dynamo.documents, tableName, memberId: 'eu-1', region: 'eu-west-1', metrics: new CountingMetrics() });
+    await expect(answers(europe)).resolves.toEqual(['east-1', 'us-east-1']);
+    await expect(answers(europe)).resolves.toEqual(['east-1', 'us-east-1']); // from the cache
+    const sameRegion = new FleetDirectory({ documents: dynamo.documents, tableName, memberId: 'east-2', region: 'us-east-1', metrics: new CountingMetrics() });
+    await expect(answers(sameRegion)).resolves.toEqual(['east-1', undefined]);
+  });
+
   test('lookups read missed keys together and then answer from the cache', async () => {
     const tableName = await dynamo.createTable();
     const writer = new FleetDirectory({ documents: dynamo.documents, tableName, memberId: 'b', metrics: new CountingMetrics(), flushMs: 5 });

@@ -1,6 +1,7 @@
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { Fleet } from '../../../service/fleet/fleet';
+import { RegionForwarder } from '../../../service/fleet/region-forwarder';
 import { RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
 import { startService } from '../../../service/runtime';
 import { LocalDynamo } from '../../support/local-dynamo';
@@ -37,7 +38,7 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await Promise.all(members.splice(0).map((m) => m.fleet.stop()));
   });
 
-  async function member(memberId: string, retryBudgetMs = 3_000): Promise<TestMember> {
+  async function member(memberId: string, retryBudgetMs = 3_000, region?: string, forwarder?: RegionForwarder): Promise<TestMember> {
     const sent: EgressDatagram[] = [];
     const listener: ListenerHandle = {
       name: 'udp-main',
@@ -58,6 +59,8 @@ describe('fleet: entries leave from the member owning their flow', () => {
       relayBindAddress: '127.0.0.1',
       documents: dynamo.documents,
       directoryTableName: tableName,
+      region,
+      forwarder,
       listeners: { get: (name) => (name === 'udp-main' ? listener : undefined), list: () => [listener] },
       flows,
       metrics: NO_METRICS,
@@ -97,6 +100,57 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await expect(result).resolves.toBeUndefined();
     expect(b.sent.map((d) => d.port)).toEqual([40002]);
     expect(a.sent).toEqual([]);
+  });
+
+  test('a flow owned in another region is never relayed there; it waits for an owner in this region', async () => {
+    const a = await member('a', 3_000, 'us-east-1');
+    const b = await member('b', 3_000, 'eu-west-1');
+    const c = await member('c', 3_000, 'us-east-1');
+    b.flows.touch('udp-main', '198.51.100.2', 40010);
+    await b.fleet.directory.flush();
+    const result = send(a, 40010);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(b.sent).toEqual([]);
+    c.flows.touch('udp-main', '198.51.100.2', 40010); // the client moved to this region: c owns the flow now
+    await expect(result).resolves.toBeUndefined();
+    expect(c.sent.map((d) => d.port)).toEqual([40010]);
+    expect(b.sent).toEqual([]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('an entry of a message without EgressRegion whose flow another region owns goes to that region\'s delivery queue', async () => {
+    const commands: Array<{ region: string; input: any }> = [];
+    const forwarder = new RegionForwarder({
+      region: 'us-east-1',
+      queueUrls: new Map([['eu-west-1', 'https://sqs.eu-west-1.amazonaws.com/123456789012/delivery']]),
+      sqs: (region) => ({ send: async (command) => { commands.push({ region, input: command.input }); } }),
+      metrics: NO_METRICS,
+    });
+    const a = await member('a', 3_000, 'us-east-1', forwarder);
+    const b = await member('b', 3_000, 'eu-west-1');
+    b.flows.touch('udp-main', '198.51.100.2', 40012);
+    await b.fleet.directory.flush();
+    const notification = { Type: 'Notification', MessageId: 'm', Message: '{}' };
+    const failure = await new Promise((resolve) => a.fleet.send(
+      a.listener, { data: Buffer.from('x'), address: '198.51.100.2', port: 40012 }, { messageId: 'm', index: 3, deadline: 0, notification }, resolve,
+    ));
+    expect(failure).toBeUndefined();
+    expect(commands).toEqual([{
+      region: 'eu-west-1',
+      input: expect.objectContaining({ QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/delivery', MessageBody: JSON.stringify(notification) }),
+    }]);
+    expect(commands[0].input.MessageAttributes.PacketGatewayForwardedEntries.StringValue).toBe('3');
+    expect(a.sent).toEqual([]);
+    expect(b.sent).toEqual([]);
+  });
+
+  test('members of one region relay to each other as before', async () => {
+    const a = await member('a', 3_000, 'us-east-1');
+    const b = await member('b', 3_000, 'us-east-1');
+    b.flows.touch('udp-main', '198.51.100.2', 40011);
+    await b.fleet.directory.flush();
+    await expect(send(a, 40011)).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.port)).toEqual([40011]);
   });
 
   test('an entry without an owner within the budget fails NoActiveFlow; one past its TTL fails Expired', async () => {

@@ -20,6 +20,10 @@ const context: DestinationContext = {
   dynamoDbClient: () => { throw new Error('no DynamoDB in local tests'); },
   sfnClient: () => { throw new Error('no Step Functions in local tests'); },
   apiGatewayInvoker: () => { throw new Error('no API Gateway in local tests'); },
+  snsClient: () => { throw new Error('no SNS in local tests'); },
+  kinesisClient: () => { throw new Error('no Kinesis in local tests'); },
+  firehoseClient: () => { throw new Error('no Firehose in local tests'); },
+  eventBridgeClient: () => { throw new Error('no EventBridge in local tests'); },
 };
 const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Destinations: [] };
 /** Destinations created by a test, closed after it (their handler threads end). */
@@ -90,7 +94,7 @@ describe('local handler destination', () => {
 describe('local destination types outside local mode', () => {
   test.each(['local', 'log'] as const)('the AWS destination table cannot build a %s destination', async (type) => {
     await expect(createAnyDestination({ Name: 'd', Type: type, Module: 'echo-handler.ts' }, listener, context))
-      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb)`);
+      .rejects.toThrow(`Listener demo, destination d: Type "${type}" is not supported (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb, sns, kinesis, firehose, eventbridge)`);
   });
 });
 

@@ -342,6 +342,48 @@ describe('only notifications signed by SNS for their topic are acted on', () => 
   });
 });
 
+describe('a notification forwarded by another region', () => {
+  test('keeps its SNS signature; only the entries its attribute lists are sent, though its home region is another', async () => {
+    sources[0] = { ...sources[0], HomeRegion: 'eu-west-1' };
+    const other = await Receiver.open();
+    try {
+      const body = envelope({
+        Messages: [
+          { Data: 'AQID', Remote: { Address: '127.0.0.1', Port: other.port } },
+          { Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } },
+        ],
+      });
+      const m: Message = {
+        ...sqsMessage(JSON.stringify(JSON.parse(JSON.stringify(body)))),
+        MessageAttributes: {
+          PacketGatewayForwardedEntries: { DataType: 'String', StringValue: '1' },
+          PacketGatewayForwardedFrom: { DataType: 'String', StringValue: 'eu-west-1' },
+        },
+      };
+      inbox.push([m]);
+      start();
+      const [got] = await receiver.waitFor(1);
+      expect(got.data.toString()).toBe('hi');
+      await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete');
+      expect(other.received).toEqual([]);
+      expect(failures.records).toEqual([]);
+      expect(sqsMock.commandCalls(ReceiveMessageCommand)[0].args[0].input.MessageAttributeNames)
+        .toEqual(['PacketGatewayForwardedEntries', 'PacketGatewayForwardedFrom']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('without the attribute the same notification is left to its home region', async () => {
+    sources[0] = { ...sources[0], HomeRegion: 'eu-west-1' };
+    const m = sqsMessage(envelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }));
+    inbox.push([m]);
+    start();
+    await until(() => deletedHandles().includes(m.ReceiptHandle!), 'delete');
+    expect(receiver.received).toEqual([]);
+  });
+});
+
 describe('a subscription confirmation that arrives before its binding is loaded', () => {
   const NEW_TOPIC = 'arn:aws:sns:us-east-1:444455556666:cross-account';
 

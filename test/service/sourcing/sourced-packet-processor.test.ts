@@ -545,3 +545,52 @@ describe('failure logs are rate-limited, counts and dead letters are not', () =>
     expect(warnings).toEqual([['packet failure records suppressed (rate limit)', { listener: 'demo', suppressed: 980, byCode: { InvalidPort: 980 } }]]);
   });
 });
+
+describe('notifications forwarded from another region', () => {
+  test('only the listed entries are sent, though the message names another home region', async () => {
+    sources[0] = { ...sources[0], HomeRegion: 'eu-west-1' };
+    const other = await Receiver.open();
+    try {
+      const n = notification({ Messages: [to(other.port, 'AQID'), to(receiver.port, 'aGk='), to(other.port, 'BAUG')] });
+      const result = await processor().handle(n, '1');
+      expect(result).toEqual({ sent: 1, failed: 0 });
+      const [a] = await receiver.waitFor(1);
+      expect(a.data.toString()).toBe('hi');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(other.received).toEqual([]);
+      expect(metrics.get('SourcedSkipped') ?? 0).toBe(0);
+      expect(failures.records).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a forwarded notification reaches the router without its envelope: it is never forwarded again', async () => {
+    const routed: Array<{ index: number; notification?: object }> = [];
+    const router = {
+      send: (l: ListenerHandle, d: EgressDatagram, entry: { index: number; notification?: object }, done: SendCallback) => {
+        routed.push({ index: entry.index, notification: entry.notification });
+        l.send(d, done);
+      },
+    };
+    const n = notification({ Messages: [to(receiver.port), to(receiver.port)] });
+    await processor({ router }).handle(n, '0,1');
+    expect(routed).toEqual([{ index: 0, notification: undefined }, { index: 1, notification: undefined }]);
+    routed.length = 0;
+    await processor({ router }).handle(n);
+    expect(routed.map((r) => r.notification)).toEqual([n, n]);
+    routed.length = 0;
+    await processor({ router }).handle(notification({ Messages: [to(receiver.port)] }, { MessageAttributes: { EgressRegion: { Type: 'String', Value: REGION } } }));
+    expect(routed).toEqual([{ index: 0, notification: undefined }]);
+  });
+
+  test('a malformed list of entries is InvalidMessage naming it, and nothing is sent', async () => {
+    const n = notification({ Messages: [to(receiver.port)] });
+    for (const bad of ['', '1', 'a,b', '0,-1']) {
+      failures.records.length = 0;
+      expect(await processor().handle(n, bad)).toEqual({ sent: 0, failed: 1 });
+      expect(failures.records[0]).toMatchObject({ code: 'InvalidMessage', reason: expect.stringMatching(/PacketGatewayForwardedEntries must list entry indexes below 1/) });
+    }
+    expect(listener.sent).toEqual([]);
+  });
+});

@@ -1,0 +1,314 @@
+/**
+ * The main thread's side of the data-plane workers: starts workers 1..N-1 (the main thread's own
+ * Gateway is worker 0), learns which worker owns each flow (a worker reports the flows its
+ * datagrams start) and hands each sourced datagram to its owner over the worker's MessagePort,
+ * bytes transferred. An owner that turns out not to hold the client (NoActiveFlow, NoSession,
+ * UnknownPeer) passes the datagram to the next worker, so no entry fails while another worker
+ * could send it. A worker is an owner in the fleet's sense (docs/FLEET.md), one process down.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, WorkerToMain } from './worker-messages';
+import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
+import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
+
+/** Failures that mean "not this worker's client": the next worker is tried. */
+const NOT_OWNED: ReadonlySet<FailureCode> = new Set<FailureCode>(['NoActiveFlow', 'NoSession', 'UnknownPeer']);
+
+/** Owners remembered at most; the oldest are forgotten first (a forgotten owner costs a try, not a packet). */
+const MAX_OWNERS = 262_144;
+
+/** Longest wait for a worker to bind its Listeners. */
+const START_TIMEOUT_MS = 30_000;
+
+export interface WorkerPoolOptions {
+  /** Workers in all, the main thread included (≥ 2). */
+  readonly count: number;
+  /** What each worker is started with, but its role and index. */
+  readonly workerData: Omit<DataPlaneWorkerData, 'role' | 'index'>;
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** How the main thread sends its own clients' datagrams (the fleet, when on). @default - the Listener's own send */
+  readonly mainRouter?: EntryRouter;
+  /**
+   * Whether this member drains (docs/FLEET.md): every datagram then goes to the main router (the
+   * fleet), which sends for no flow of this member's. @default - never
+   */
+  readonly draining?: () => boolean;
+  /** A worker thread's datagram started a flow (the fleet claims it for this member). */
+  readonly onWorkerFlow?: (listener: string, address: string, port: number) => void;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Who owns a client, and when it last said so. */
+interface Owner {
+  readonly worker: number;
+  /** Epoch ms of the worker's latest report (0 for peers learned from a send). */
+  at: number;
+}
+
+/** Entry of a send that did not come from a message (a relay from another fleet member). */
+const RELAYED_ENTRY: RoutedEntry = Object.freeze({ messageId: '', index: 0, deadline: 0 });
+
+interface PendingSend {
+  readonly listener: ListenerHandle;
+  readonly datagram: EgressDatagram;
+  readonly entry: RoutedEntry;
+  readonly done: SendCallback;
+  /** The worker thought to own the client, tried first. */
+  readonly owner: number;
+  /** Workers tried so far: the owner, then the others in index order. */
+  tries: number;
+  /** Worker trying now. */
+  at: number;
+}
+
+export class WorkerPool implements EntryRouter {
+  private readonly workers: Worker[] = [];
+  /** Owner by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
+  private readonly owners = new Map<string, Owner>();
+  private readonly now: () => number;
+  private readonly pending = new Map<number, PendingSend>();
+  private nextId = 1;
+  private stopping = false;
+
+  public constructor(private readonly options: WorkerPoolOptions) {
+    if (!Number.isInteger(options.count) || options.count < 2) throw new Error(`a worker pool needs at least 2 workers, got ${String(options.count)}`);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Whether a worker thread (not the main thread) holds the client's flow, by its latest reports. */
+  public holds(listener: string, address: string, port: number): boolean {
+    const owner = this.owners.get(flowKey(listener, address, port));
+    return owner !== undefined && owner.worker !== 0 && this.now() - owner.at <= FLOW_HELD_MS;
+  }
+
+  /**
+   * `registry`'s Listeners, each sending through the worker that owns the client: what the fleet
+   * relay serves other members with.
+   */
+  public listenersOf(registry: ListenerRegistry): ListenerRegistry {
+    const through = (listener: ListenerHandle): ListenerHandle => ({
+      name: listener.name,
+      protocol: listener.protocol,
+      address: listener.address,
+      port: listener.port,
+      publicKey: listener.publicKey,
+      send: (datagram, done) => this.send(listener, datagram, RELAYED_ENTRY, done ?? ignore),
+    });
+    return {
+      get: (name) => {
+        const listener = registry.get(name);
+        return listener ? through(listener) : undefined;
+      },
+      list: () => registry.list().map(through),
+    };
+  }
+
+  /** Workers in all, the main thread included. */
+  public get count(): number {
+    return this.options.count;
+  }
+
+  /** Flows and peers whose owner is known. */
+  public get knownOwners(): number {
+    return this.owners.size;
+  }
+
+  /** Starts workers 1..N-1 and waits until each has bound its Listeners; on a failure stops the others and rejects. */
+  public async start(): Promise<void> {
+    const { file, execArgv } = workerEntry();
+    const starts: Array<Promise<void>> = [];
+    for (let index = 1; index < this.options.count; index++) {
+      const data: DataPlaneWorkerData = { ...this.options.workerData, role: DATA_PLANE_WORKER_ROLE, index };
+      const worker = new Worker(file, { workerData: data, ...(execArgv ? { execArgv } : {}) });
+      this.workers.push(worker);
+      starts.push(this.started(worker, index));
+    }
+    try {
+      await Promise.all(starts);
+    } catch (err) {
+      await this.stop(1_000);
+      throw err;
+    }
+    this.options.logger.info('data-plane workers started', { workers: this.options.count });
+  }
+
+  /** The main thread's Gateway (worker 0) started a flow: it owns it now. */
+  public noteFlow(worker: number, listener: string, address: string, port: number): void {
+    this.own(flowKey(listener, address, port), worker, this.now());
+  }
+
+  /** {@link EntryRouter}: sends `datagram` from the worker that owns its client. */
+  public send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
+    if (this.options.draining?.() === true) {
+      this.attempt({ listener, datagram, entry, done, owner: 0, tries: this.options.count, at: 0 });
+      return;
+    }
+    const owner = ((datagram.peerKey !== undefined ? this.owners.get(peerKey(listener.name, datagram.peerKey)) : undefined)
+      ?? this.owners.get(flowKey(listener.name, datagram.address, datagram.port)))?.worker
+      ?? 0;
+    this.attempt({ listener, datagram, entry, done, owner, tries: 1, at: owner });
+  }
+
+  /** Stops every worker's data plane within `deadlineMs` (then ends the threads). */
+  public async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.workers.map((worker) => stopWorker(worker, deadlineMs)));
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.done({ code: 'SendFailed', reason: 'the data-plane worker owning the client stopped before sending' });
+    }
+  }
+
+  private attempt(p: PendingSend): void {
+    if (p.at === 0) {
+      const router = this.options.mainRouter;
+      const done: SendCallback = (failure) => this.completed(p, failure?.code, failure?.reason, failure?.target);
+      if (router) router.send(p.listener, p.datagram, p.entry, done);
+      else p.listener.send(p.datagram, done);
+      return;
+    }
+    const worker = this.workers[p.at - 1];
+    const id = this.nextId++;
+    this.pending.set(id, p);
+    // a copy the worker owns: the caller may reuse its buffer once send returns
+    const data = new Uint8Array(p.datagram.data);
+    const request: MainToWorker = {
+      kind: 'send',
+      id,
+      listener: p.listener.name,
+      data,
+      address: p.datagram.address,
+      port: p.datagram.port,
+      ...(p.datagram.peerKey !== undefined ? { peerKey: p.datagram.peerKey } : {}),
+      ...(p.datagram.inner !== undefined ? { inner: p.datagram.inner } : {}),
+    };
+    worker.postMessage(request, [data.buffer]);
+  }
+
+  private completed(p: PendingSend, code: string | undefined, reason: string | undefined, target: string | undefined): void {
+    if (code === undefined) {
+      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0);
+      p.done(undefined);
+      return;
+    }
+    if (NOT_OWNED.has(code as FailureCode) && !this.stopping) {
+      if (p.tries < this.options.count) {
+        // after the owner, the others in index order, skipping the owner
+        p.at = p.tries - 1 < p.owner ? p.tries - 1 : p.tries;
+        p.tries++;
+        this.attempt(p);
+        return;
+      }
+    }
+    p.done({ code: code as FailureCode, reason: reason ?? code, ...(target !== undefined ? { target } : {}) });
+  }
+
+  private own(key: string, worker: number, at: number): void {
+    const owner = this.owners.get(key);
+    if (owner !== undefined && owner.worker === worker) {
+      owner.at = at;
+      return;
+    }
+    this.owners.delete(key);
+    this.owners.set(key, { worker, at });
+    if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
+  }
+
+  private started(worker: Worker, index: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`data-plane worker ${index} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      timer.unref();
+      worker.on('message', (message: WorkerToMain) => {
+        switch (message.kind) {
+          case 'ready':
+            clearTimeout(timer);
+            resolve();
+            break;
+          case 'start-failed':
+            clearTimeout(timer);
+            reject(new Error(`data-plane worker ${index} could not start: ${message.error}`));
+            break;
+          case 'flow':
+            this.own(flowKey(message.listener, message.address, message.port), index, this.now());
+            if (message.renewed !== true) this.options.onWorkerFlow?.(message.listener, message.address, message.port);
+            break;
+          case 'sent': {
+            const p = this.pending.get(message.id);
+            if (!p) break;
+            this.pending.delete(message.id);
+            this.completed(p, message.code, message.reason, message.target);
+            break;
+          }
+          default:
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        clearTimeout(timer);
+        this.options.logger.error('data-plane worker failed', { worker: index, error: err.message });
+        reject(new Error(`data-plane worker ${index} failed: ${err.message}`));
+      });
+      worker.on('exit', (code) => {
+        clearTimeout(timer);
+        if (!this.stopping) this.options.logger.error('data-plane worker exited', { worker: index, code });
+        reject(new Error(`data-plane worker ${index} exited with code ${code}`));
+        this.failPendingOf(index);
+      });
+    });
+  }
+
+  private failPendingOf(index: number): void {
+    for (const [id, p] of this.pending) {
+      if (p.at !== index) continue;
+      this.pending.delete(id);
+      this.completed(p, 'NoActiveFlow', `data-plane worker ${index} exited`, undefined);
+    }
+  }
+}
+
+function ignore(): void {
+  // a send nobody waits for
+}
+
+function flowKey(listener: string, address: string, port: number): string {
+  return `${listener}\0${address}\0${port}`;
+}
+
+function peerKey(listener: string, key: string): string {
+  return `${listener}\0${key}`;
+}
+
+/** Asks a worker to stop and waits for it (at most `deadlineMs` and a margin), then ends the thread. */
+function stopWorker(worker: Worker, deadlineMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      void worker.terminate().then(() => resolve(), () => resolve());
+    };
+    const timer = setTimeout(finish, deadlineMs + 1_000);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.on('message', (message: WorkerToMain) => {
+      if (message.kind === 'stopped') finish();
+    });
+    try {
+      worker.postMessage({ kind: 'stop', deadlineMs } satisfies MainToWorker);
+    } catch {
+      finish();
+    }
+  });
+}
+
+/**
+ * The file a worker thread runs: from the TypeScript sources, worker-entry.ts under tsx; from the
+ * bundle (assets/service/index.js), the bundle itself, whose main.ts starts a worker's data plane.
+ */
+function workerEntry(): { file: string; execArgv?: string[] } {
+  if (__filename.endsWith('.ts')) return { file: join(__dirname, 'worker-entry.ts'), execArgv: ['--import', 'tsx'] };
+  return { file: __filename };
+}

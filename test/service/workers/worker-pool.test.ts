@@ -1,0 +1,93 @@
+/**
+ * The worker pool as the fleet relay uses it (Node.js 22.12 or later: run
+ * `npx -y -p node@22 node node_modules/jest/bin/jest.js test/service/workers`): a client whose
+ * datagrams land on a worker thread is held by the pool, and a datagram sent through the pool's
+ * view of the Listeners leaves from that worker's socket, on the Listener's port.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
+import { dgramHasReusePort } from '../../../service/workers/worker-count';
+import { WorkerPool } from '../../../service/workers/worker-pool';
+import { capturingLogger, eventually, freePort, UdpClient } from '../helpers';
+
+const HANDLER = resolve(__dirname, '..', 'fixtures', 'thread-echo-handler.cjs');
+
+const withReusePort = dgramHasReusePort() ? describe : describe.skip;
+
+withReusePort('worker pool', () => {
+  let dir: string;
+  let port: number;
+  let pool: WorkerPool;
+  const claimed: string[] = [];
+  const mainSent: EgressDatagram[] = [];
+  // the main thread holds no client here: its Listener answers NoActiveFlow
+  const mainListener: ListenerHandle = {
+    name: 'relay',
+    protocol: 'udp',
+    address: '127.0.0.1',
+    port: 0,
+    send: (datagram, done) => {
+      mainSent.push(datagram);
+      done?.({ code: 'NoActiveFlow', reason: 'not the main thread\'s client' });
+    },
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pg-pool-'));
+    port = await freePort();
+    const configPath = join(dir, 'gateway.json');
+    writeFileSync(configPath, JSON.stringify({
+      Listeners: [{
+        Name: 'relay',
+        Protocol: 'udp',
+        Port: port,
+        BindAddress: '127.0.0.1',
+        Destinations: [{ Name: 'echo', Type: 'local', Module: HANDLER, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }],
+      }],
+    }));
+    pool = new WorkerPool({
+      count: 2,
+      logger: capturingLogger().logger,
+      onWorkerFlow: (listener, address, remotePort) => claimed.push(`${listener} ${address}:${remotePort}`),
+      workerData: { mode: 'local', region: 'us-east-1', host: '127.0.0.1', configPath, watchConfig: false, metricsIntervalSeconds: 0, logLevel: 'SILENT' },
+    });
+    await pool.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await pool?.stop(2_000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a worker\'s new flow is claimed once and held by the pool; a relayed datagram leaves from that worker', async () => {
+    const client = await UdpClient.open();
+    try {
+      expect(pool.holds('relay', '127.0.0.1', client.port)).toBe(false);
+      await client.send('first', port);
+      await client.waitFor(1, 10_000);
+      await eventually(() => pool.holds('relay', '127.0.0.1', client.port), 5_000, 'the pool to hear of the flow');
+      expect(claimed).toEqual([`relay 127.0.0.1:${client.port}`]);
+
+      const relayed = pool.listenersOf({ get: (name) => (name === 'relay' ? mainListener : undefined), list: () => [mainListener] });
+      const failure = await new Promise<Failure | undefined>((done) => relayed.get('relay')!.send({ data: Buffer.from('pushed'), address: '127.0.0.1', port: client.port }, done));
+      expect(failure).toBeUndefined();
+      await client.waitFor(2, 5_000);
+      expect(client.received[1].data.toString()).toBe('pushed');
+      expect(client.received[1].from).toMatchObject({ address: '127.0.0.1', port });
+      // the owner was known: the main thread was not tried
+      expect(mainSent).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a client whose owner is unknown goes to the main thread first, then to the next worker', async () => {
+    const relayed = pool.listenersOf({ get: () => mainListener, list: () => [mainListener] });
+    const failure = await new Promise<Failure | undefined>((done) => relayed.get('relay')!.send({ data: Buffer.from('x'), address: '127.0.0.1', port: 9 }, done));
+    // local mode sends without a flow: worker 1 sent it after the main thread's NoActiveFlow
+    expect(failure).toBeUndefined();
+    expect(mainSent.map((d) => d.port)).toEqual([9]);
+  });
+});
