@@ -129,7 +129,10 @@ const STATE_MACHINE: ResourceKind = { factory: 'stepFunctions', importCode: (id,
 const LOG_GROUP: ResourceKind = { factory: 'cloudWatchLogs', importCode: (id, arn) => `logs.LogGroup.fromLogGroupArn(this, '${id}', ${arn})` };
 const BUCKET: ResourceKind = { factory: 's3', importCode: (id, arn) => `s3.Bucket.fromBucketArn(this, '${id}', ${arn})` };
 const ROLE: ResourceKind = { importCode: (id, arn) => `iam.Role.fromRoleArn(this, '${id}', ${arn})` };
-const TOPIC: ResourceKind = { importCode: (id, arn) => `sns.Topic.fromTopicArn(this, '${id}', ${arn})` };
+const TOPIC: ResourceKind = { factory: 'sns', importCode: (id, arn) => `sns.Topic.fromTopicArn(this, '${id}', ${arn})` };
+const STREAM: ResourceKind = { factory: 'kinesis', importCode: (id, arn) => `kinesis.Stream.fromStreamArn(this, '${id}', ${arn})` };
+const DELIVERY_STREAM: ResourceKind = { factory: 'firehose', importCode: (id, arn) => `firehose.DeliveryStream.fromDeliveryStreamArn(this, '${id}', ${arn})` };
+const EVENT_BUS: ResourceKind = { factory: 'eventBridge', importCode: (id, arn) => `events.EventBus.fromEventBusArn(this, '${id}', ${arn})` };
 
 const KIND_BY_RESOURCE_TYPE: Record<string, ResourceKind> = {
   'AWS::Lambda::Function': LAMBDA,
@@ -141,9 +144,12 @@ const KIND_BY_RESOURCE_TYPE: Record<string, ResourceKind> = {
   'AWS::S3::Bucket': BUCKET,
   'AWS::IAM::Role': ROLE,
   'AWS::SNS::Topic': TOPIC,
+  'AWS::Kinesis::Stream': STREAM,
+  'AWS::KinesisFirehose::DeliveryStream': DELIVERY_STREAM,
+  'AWS::Events::EventBus': EVENT_BUS,
 };
 const KIND_BY_ARN_SERVICE: Record<string, ResourceKind> = {
-  lambda: LAMBDA, sqs: SQS, states: STATE_MACHINE, logs: LOG_GROUP, s3: BUCKET, iam: ROLE, sns: TOPIC,
+  lambda: LAMBDA, sqs: SQS, states: STATE_MACHINE, logs: LOG_GROUP, s3: BUCKET, iam: ROLE, sns: TOPIC, kinesis: STREAM, firehose: DELIVERY_STREAM, events: EVENT_BUS,
 };
 
 const SQS_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
@@ -159,6 +165,17 @@ const LAMBDA_ARGUMENTS: Record<string, { readonly option: string; readonly kind:
   TenantIdExpression: { option: 'tenantIdExpression', kind: 'string' },
   TenantIdFormatter: { option: 'tenantIdFormatter', kind: 'formatter' },
   UseResponseStreaming: { option: 'responseStreaming', kind: 'boolean' },
+};
+const KINESIS_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
+  PartitionKeyExpression: { option: 'partitionKeyExpression', kind: 'string' },
+  PartitionKeyFormatter: { option: 'partitionKeyFormatter', kind: 'formatter' },
+};
+const EVENT_BRIDGE_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
+  EventSource: { option: 'source', kind: 'string' },
+  EventDetailType: { option: 'detailType', kind: 'string' },
+};
+const ARGUMENTS_BY_FACTORY: Record<string, Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }>> = {
+  sqs: SQS_ARGUMENTS, lambda: LAMBDA_ARGUMENTS, lambdaRegionMap: LAMBDA_ARGUMENTS, kinesis: KINESIS_ARGUMENTS, eventBridge: EVENT_BRIDGE_ARGUMENTS,
 };
 const FORMATTERS: Record<string, string> = { base64: 'BASE64', hex: 'HEX', ascii: 'ASCII', utf8: 'UTF8', coap: 'COAP' };
 const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
@@ -473,7 +490,7 @@ class Converter {
       this.leave(id, `${path}.Arguments`, `${describe(value)} is not an object`);
       return;
     }
-    const known = factory === 'sqs' ? SQS_ARGUMENTS : factory === 'lambda' || factory === 'lambdaRegionMap' ? LAMBDA_ARGUMENTS : {};
+    const known = ARGUMENTS_BY_FACTORY[factory] ?? {};
     for (const [key, v] of Object.entries(value)) {
       const argument = known[key];
       if (argument === undefined) {
@@ -523,7 +540,7 @@ class Converter {
     }
     const kind = this.kindOf(value);
     if (kind?.factory === undefined) {
-      this.leave(id, path, `${describe(value)} names no destination type available here (Lambda, SQS, Step Functions, CloudWatch Logs, S3): the destination is left out`);
+      this.leave(id, path, `${describe(value)} names no destination type the conversion knows (Lambda, SQS, SNS, Kinesis, Firehose, EventBridge, Step Functions, CloudWatch Logs, S3): the destination is left out`);
       return undefined;
     }
     const target = this.imported(id, path, value, kind);
@@ -724,6 +741,7 @@ class Converter {
     const modules: Array<[string, string, RegExp]> = [
       ['iam', 'aws-iam', /\biam\./], ['lambda', 'aws-lambda', /\blambda\.Function/], ['logs', 'aws-logs', /\blogs\./],
       ['s3', 'aws-s3', /\bs3\.Bucket/], ['sns', 'aws-sns', /\bsns\./], ['sqs', 'aws-sqs', /\bsqs\./], ['sfn', 'aws-stepfunctions', /\bsfn\./],
+      ['kinesis', 'aws-kinesis', /\bkinesis\.Stream/], ['firehose', 'aws-kinesisfirehose', /\bfirehose\.DeliveryStream/], ['events', 'aws-events', /\bevents\.EventBus/],
     ];
     const libraryImports = ['PacketGateway'];
     if (uses(/Destination\./)) libraryImports.unshift('Destination');

@@ -10,7 +10,7 @@ import { ensureAssets, REGION, ACCOUNT } from '../../lib/support';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'proxylity');
-const TEMPLATES = ['echo-lambda', 'queues', 'wireguard', 'multi-region-source', 'bindings', 'terraform'] as const;
+const TEMPLATES = ['echo-lambda', 'queues', 'wireguard', 'multi-region-source', 'bindings', 'terraform', 'streams'] as const;
 type Fixture = (typeof TEMPLATES)[number];
 
 function convert(name: string, libraryImport = 'cdk-packet-gateway'): ProxylityImport {
@@ -36,10 +36,6 @@ const EXPECTED_LEFTOVERS: Record<Fixture, Array<{ path: string; reason: string }
     { path: 'SensorListener.ServiceToken', reason: PROXYLITY_ACCOUNT },
     { path: 'SensorListener.ClientRestrictions.Domains', reason: 'restricting clients by domain name is not supported: list their networks in ClientRestrictions.Networks' },
     { path: 'SensorListener.Destinations[1].Arguments.Compression', reason: 'not an argument of the sqs destination here' },
-    {
-      path: 'SensorListener.Destinations[3].DestinationArn',
-      reason: '"arn:aws:kinesis:us-west-2:111111111111:stream/sensor-stream" names no destination type available here (Lambda, SQS, Step Functions, CloudWatch Logs, S3): the destination is left out',
-    },
   ],
   'wireguard': [
     port('Tunnel'),
@@ -60,6 +56,14 @@ const EXPECTED_LEFTOVERS: Record<Fixture, Array<{ path: string; reason: string }
     port('ControlListener'),
     { path: 'ControlListener.Destinations[3]', reason: 'has no DestinationArn (and no DestinationArn resource binds its Name): the destination is left out' },
     { path: 'Orphan.Destination', reason: '"elsewhere" is not a destination of a Listener of the template that lacks a DestinationArn: the binding is left out' },
+  ],
+  'streams': [
+    port('StreamListener'),
+    {
+      path: 'StreamListener.Destinations[4].DestinationArn',
+      reason: '{"Fn::GetAtt":["Devices","Arn"]} names no destination type the conversion knows (Lambda, SQS, SNS, Kinesis, Firehose, EventBridge, Step Functions, CloudWatch Logs, S3): the destination is left out',
+    },
+    { path: 'StreamListener.Destinations[5].Batching.SizeInMb', reason: '10 is outside the batch size here (integer 1024–6291456 bytes, i.e. 1 KiB–6 MiB)' },
   ],
   'terraform': [
     port('GameServer'),
@@ -164,6 +168,14 @@ describe('generated CDK code', () => {
     expect(configuration).not.toContain('unbound');
   });
 
+  test('streams: Kinesis, Firehose, SNS and EventBridge destinations', () => {
+    const configuration = listenerConfiguration(synth('streams'));
+    for (const fragment of ['\\"Type\\":\\"kinesis\\"', '\\"PartitionKeyExpression\\":\\"[0:4]\\"', '\\"Type\\":\\"firehose\\"', '\\"Type\\":\\"sns\\"', '\\"Type\\":\\"eventbridge\\"', 'arn:aws:events:us-west-2:444444444444:event-bus/default', '\\"SizeInBytes\\":4194304']) {
+      expect(configuration).toContain(fragment);
+    }
+    expect(configuration).not.toContain('devices');
+  });
+
   test('terraform: the module inputs become a Listener with its destinations', () => {
     const configuration = listenerConfiguration(synth('terraform'));
     for (const fragment of ['game-server', '192.0.2.0/24', '\\"Count\\":25', '\\"TimeoutInSeconds\\":0.2', '\\"Formatter\\":\\"ascii\\"', 'arn:aws:iam::333333333333:role/game-delivery', '\\"eu-central-1\\"']) {
@@ -205,8 +217,8 @@ describe('packet-gateway import-proxylity', () => {
     expect(code).toBe(0);
     expect(readFileSync(join(tmp, 'gateway-stack.ts'), 'utf8')).toContain('Destination.sqs(orderedReadings');
     expect(JSON.parse(readFileSync(join(tmp, 'gateway.json'), 'utf8')).Listeners[0].Port).toBe(6000);
-    expect(JSON.parse(readFileSync(join(tmp, 'leftovers.json'), 'utf8'))).toHaveLength(5);
-    expect(c.out).toContain('5 properties not carried over:');
+    expect(JSON.parse(readFileSync(join(tmp, 'leftovers.json'), 'utf8'))).toHaveLength(4);
+    expect(c.out).toContain('4 properties not carried over:');
     expect(c.out).toContain('  SensorListener.ClientRestrictions.Domains: restricting clients by domain name is not supported: list their networks in ClientRestrictions.Networks');
   });
 
