@@ -149,8 +149,16 @@ const KIND_BY_RESOURCE_TYPE: Record<string, ResourceKind> = {
   'AWS::Events::EventBus': EVENT_BUS,
 };
 const KIND_BY_ARN_SERVICE: Record<string, ResourceKind> = {
-  lambda: LAMBDA, sqs: SQS, states: STATE_MACHINE, logs: LOG_GROUP, s3: BUCKET, iam: ROLE,
-  sns: TOPIC, kinesis: STREAM, firehose: DELIVERY_STREAM, events: EVENT_BUS,
+  lambda: LAMBDA,
+  sqs: SQS,
+  states: STATE_MACHINE,
+  logs: LOG_GROUP,
+  s3: BUCKET,
+  iam: ROLE,
+  sns: TOPIC,
+  kinesis: STREAM,
+  firehose: DELIVERY_STREAM,
+  events: EVENT_BUS,
 };
 
 const SQS_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
