@@ -190,6 +190,8 @@ const FORMATTERS: Record<string, string> = { base64: 'BASE64', hex: 'HEX', ascii
 const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
 const DESTINATION_PROPERTIES = new Set(['Name', 'Description', 'DestinationArn', 'Role', 'Batching', 'Formatter', 'MetricsEnabled', 'LogGroupName', 'Arguments']);
 const PACKET_SOURCE_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'SnsTopicSource', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'Enabled', 'Description']);
+/** Networks local mode always allows, so a restricted Listener can be tried from this machine. */
+const LOCAL_CLIENT_NETWORKS: readonly string[] = ['127.0.0.0/8', '::1/128'];
 const PROXYLITY_ACCOUNT_REASON = "Proxylity's own account setting: the gateway in your account replaces it";
 
 /** Converts a parsed Proxylity template. Throws `ProxylityTemplateError` when it holds no Listener. */
@@ -357,7 +359,8 @@ class Converter {
       if (localValue !== undefined) locals.push(localValue);
     });
     if (codes.length > 0) lines.push(`clientRestrictions: [${codes.join(', ')}]`);
-    if (locals.length > 0) local.ClientRestrictions = { Networks: locals };
+    // Local mode is tried from this machine: loopback stays allowed beside the template's networks.
+    if (locals.length > 0) local.ClientRestrictions = { Networks: [...locals, ...LOCAL_CLIENT_NETWORKS] };
   }
 
   private peers(id: string, value: unknown, wireGuard: boolean, lines: string[], wg: Record<string, unknown>): void {

@@ -184,6 +184,11 @@ describe('generated CDK code', () => {
   });
 });
 
+test('the local configuration keeps client restrictions and allows loopback, to be tried from this machine', () => {
+  expect(convert('queues').localConfig.Listeners[0]!.ClientRestrictions).toEqual({ Networks: ['198.51.100.0/24', '2001:db8::/32', '127.0.0.0/8', '::1/128'] });
+  expect(convert('wireguard').localConfig.Listeners[0]!.ClientRestrictions).toBeUndefined();
+});
+
 describe('unreadable templates', () => {
   test.each([
     ['not JSON', '{"Resources": ', /^t\.json is not valid JSON: /],
