@@ -131,7 +131,7 @@ const MAIN_USAGE = [
   '  listen <port>              print the datagrams that arrive on a port (e.g. sourced packets)',
   "  publish --message '<json>' publish a sourced packet to the gateway's SNS endpoint",
   '  listeners                  list the running Listeners of a gateway',
-  '  import-proxylity <template> convert a Proxylity template to a CDK stack and local config',
+  '  import-proxylity <file>    convert a Proxylity template to a CDK stack and local config',
   '',
   'Run `packet-gateway <command> --help` for the options of a command.',
 ].join('\n');

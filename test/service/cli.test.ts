@@ -170,7 +170,7 @@ describe('command-line errors name the argument and what is allowed (exit 2)', (
     [['publish', '--message', '{}', '--topic-arn', 'packet-source'], /--topic-arn "packet-source" is not an SNS topic ARN/],
     [['publish', '--message', '{}', '--endpoint', 'localhost:4576'], /--endpoint "localhost:4576" is not an http\(s\) URL/],
     [['listeners', '--health', 'nowhere'], /--health "nowhere" is not a URL/],
-    [['teleport'], /unknown command "teleport" \(allowed: send, listen, publish, listeners\)/],
+    [['teleport'], /unknown command "teleport" \(allowed: send, listen, publish, listeners, import-proxylity\)/],
   ])('%j', async (argv, message) => {
     const c = capture();
     expect(await runCli(argv, c.io)).toBe(2);
