@@ -190,6 +190,9 @@ const FORMATTERS: Record<string, string> = { base64: 'BASE64', hex: 'HEX', ascii
 const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
 const DESTINATION_PROPERTIES = new Set(['Name', 'Description', 'DestinationArn', 'Role', 'Batching', 'Formatter', 'MetricsEnabled', 'LogGroupName', 'Arguments']);
 const PACKET_SOURCE_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'SnsTopicSource', 'DeadLetterQueueArn', 'DeliveryLogGroupArn', 'Enabled', 'Description']);
+/** CloudFormation logical ids: the generated code uses them as construct ids and in names. */
+const LOGICAL_ID = /^[A-Za-z0-9]{1,255}$/;
+
 /** Networks local mode always allows, so a restricted Listener can be tried from this machine. */
 const LOCAL_CLIENT_NETWORKS: readonly string[] = ['127.0.0.0/8', '::1/128'];
 const PROXYLITY_ACCOUNT_REASON = "Proxylity's own account setting: the gateway in your account replaces it";
@@ -220,6 +223,10 @@ class Converter {
   }
 
   convert(): ProxylityImport {
+    for (const [what, ids] of [['resource', Object.keys(this.resources)], ['parameter', [...this.parameterNames]]] as const) {
+      const bad = ids.find((id) => !LOGICAL_ID.test(id));
+      if (bad !== undefined) throw new ProxylityTemplateError(`${what} ${JSON.stringify(bad)} is not a CloudFormation logical id (allowed: 1–255 characters of A-Z a-z 0-9)`);
+    }
     const listeners = Object.entries(this.resources).filter(([, r]) => isObject(r) && r.Type === PROXYLITY_LISTENER_TYPE);
     if (listeners.length === 0) throw new ProxylityTemplateError(`the template has no ${PROXYLITY_LISTENER_TYPE} resource: nothing to convert`);
     for (const [id, resource] of Object.entries(this.resources)) {

@@ -200,6 +200,13 @@ describe('unreadable templates', () => {
     expect(() => parseProxylityTemplate(text, 't.json')).toThrow(message);
   });
 
+  test('a resource or parameter name that is not a logical id', () => {
+    expect(() => convertProxylityTemplate({ Resources: { "Bad'Id": { Type: 'Custom::ProxylityUdpGatewayListener' } } }))
+      .toThrow('resource "Bad\'Id" is not a CloudFormation logical id (allowed: 1–255 characters of A-Z a-z 0-9)');
+    expect(() => convertProxylityTemplate({ Parameters: { 'a-b': {} }, Resources: {} }))
+      .toThrow('parameter "a-b" is not a CloudFormation logical id (allowed: 1–255 characters of A-Z a-z 0-9)');
+  });
+
   test('a template without a Listener', () => {
     expect(() => convertProxylityTemplate({ Resources: { Q: { Type: 'AWS::SQS::Queue' } } }))
       .toThrow('the template has no Custom::ProxylityUdpGatewayListener resource: nothing to convert');
