@@ -35,9 +35,9 @@ import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
-import { logGroupArnOf, queueLocationFromArn } from '../lib/private/arn';
 import { resolveWorkerCount } from './workers/worker-count';
 import { WorkerPool, WorkerPoolOptions } from './workers/worker-pool';
+import { logGroupArnOf, queueLocationFromArn } from '../lib/private/arn';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 

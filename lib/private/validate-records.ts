@@ -28,10 +28,10 @@ import {
   DestinationRoleRecord, LAMBDA_INVOCATION_TYPES,
   STATE_MACHINE_TYPES,
 } from './records';
+import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 import {
   DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
 } from './validate-destination-arguments';
-import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 
 export interface RecordValidationOptions {
   /**

@@ -140,7 +140,9 @@ function rejectedEvents(events: readonly PendingEvent[], info: RejectedLogEvents
 }
 
 /** Creates a CloudWatch Logs destination with the client of the log group's region. */
-export function createCloudWatchLogsDestination(record: ResolvedDestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
+export function createCloudWatchLogsDestination(
+  record: ResolvedDestinationRecord, listener: ListenerRecord, context: DestinationContext,
+): Destination {
   const group = record.Arn === undefined ? undefined : logGroupLocationFromArn(record.Arn);
   if (!group) throw new Error(`Arn ${JSON.stringify(record.Arn)} is not a log group ARN (allowed: ${LOG_GROUP_ARN.allowed})`);
   return new CloudWatchLogsDestination(record, listener.Name, context.cloudWatchLogsClient(group.region));

@@ -25,7 +25,9 @@ export class SnsDestination implements Destination {
   private readonly fifo: boolean;
 
   /** `region`: the region `client` sends to; the topic must be in it. */
-  public constructor(record: ResolvedDestinationRecord, private readonly client: SNSClient, region: string, private readonly retry: BatchRetryOptions = {}) {
+  public constructor(
+    record: ResolvedDestinationRecord, private readonly client: SNSClient, region: string, private readonly retry: BatchRetryOptions = {},
+  ) {
     this.name = record.Name;
     this.topicArn = destinationArn(record, SNS_TOPIC_ARN, 'an SNS topic ARN', region).arn;
     this.fifo = isFifoTopicArn(this.topicArn);

@@ -16,7 +16,7 @@ const HANDLER = resolve(__dirname, '..', 'fixtures', 'thread-echo-handler.cjs');
 
 const withReusePort = dgramHasReusePort() ? describe : describe.skip;
 
-withReusePort('worker pool', () => {
+withReusePort(`worker pool${dgramHasReusePort() ? '' : ' (skipped: dgram has no reusePort on this Node.js, before 22.12; CI runs it on Node 22)'}`, () => {
   let dir: string;
   let port: number;
   let pool: WorkerPool;

@@ -50,7 +50,7 @@ async function start(dir: string, workers: number, logger = capturingLogger().lo
 const withReusePort = dgramHasReusePort() ? describe : describe.skip;
 const withoutReusePort = dgramHasReusePort() ? describe.skip : describe;
 
-withReusePort('two data-plane workers', () => {
+withReusePort(`two data-plane workers${dgramHasReusePort() ? '' : ' (skipped: dgram has no reusePort on this Node.js, before 22.12; CI runs it on Node 22)'}`, () => {
   let dir: string;
   let service: RunningService;
   let clients: UdpClient[];
@@ -114,7 +114,7 @@ withReusePort('two data-plane workers', () => {
   });
 });
 
-withoutReusePort('workers on a Node.js without dgram reusePort', () => {
+withoutReusePort(`workers on a Node.js without dgram reusePort${dgramHasReusePort() ? ' (skipped: this Node.js has reusePort)' : ''}`, () => {
   test('the service starts with one worker and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pg-workers-'));
     const { logger, records } = capturingLogger();
