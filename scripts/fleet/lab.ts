@@ -81,6 +81,8 @@ export interface FleetOptions {
   readonly region?: string;
   /** `PACKET_GATEWAY_LOG_LEVEL` of the tasks. @default INFO */
   readonly logLevel?: string;
+  /** `PACKET_GATEWAY_WORKERS` of the tasks: data-plane workers per task. @default 1 (what the construct sets for its default 512-unit task) */
+  readonly workers?: number;
   /** Directory that receives each task's output (`t<i>.log`) and the API servers' (`api.log`). @default - not written */
   readonly logDirectory?: string;
   /** Keep the tasks' JSON log records in memory for `logs()` (a long-running lab writes them to `logDirectory` instead). @default true */
@@ -335,6 +337,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       [ServiceEnvironment.VpcCidrs]: network.taskNetwork,
       [ServiceEnvironment.RelayPort]: String(DEFAULT_RELAY_PORT),
       [ServiceEnvironment.DirectoryTable]: directoryTableName,
+      [ServiceEnvironment.Workers]: String(options.workers ?? 1),
       [wgKeyVariable]: wgPrivateKey,
       // what ECS and the task role give it
       AWS_REGION: region,
