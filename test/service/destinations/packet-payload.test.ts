@@ -26,6 +26,6 @@ test.each<[FormatterName, Buffer]>([
   expect(payloadOfPacket(queued(data, formatter, true), formatter)).toEqual(data);
 });
 
-test('a packet whose JSON has no Data gives undefined', () => {
-  expect(payloadOfPacket({ json: '{"Tag":"t"}', bytes: 11, tag: 't', remoteAddress: '203.0.113.5', remotePort: 1, data: '', receivedAt: 0 }, 'base64')).toBeUndefined();
+test('a packet whose Data cannot be decoded gives undefined', () => {
+  expect(payloadOfPacket({ json: '{"Tag":"t","Data":"zz"}', bytes: 23, tag: 't', remoteAddress: '203.0.113.5', remotePort: 1, data: 'zz', receivedAt: 0 }, 'hex')).toBeUndefined();
 });
