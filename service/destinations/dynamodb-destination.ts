@@ -8,7 +8,8 @@
  * - partition key (`Arguments.PartitionKeyAttribute`, default `pk`): the client and the Listener,
  *   `<Remote.IpAddress>:<Remote.Port>|<Local.Domain>:<Local.Port>` (IPv6 addresses in brackets);
  * - sort key (`Arguments.SortKeyAttribute`, default `sk`): `<ReceivedAt>#<Tag>`, so items of one
- *   client sort by arrival, and two packets of one millisecond never overwrite each other.
+ *   client sort by arrival (to the millisecond; packets of one millisecond sort by Tag), and two
+ *   packets of one millisecond never overwrite each other.
  *
  * Items DynamoDB returns as `UnprocessedItems` (throttling) are written again, with exponential
  * backoff and jitter, a bounded number of times; those still unprocessed are failed packets. A
