@@ -185,10 +185,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   }
   const dynamo = local ? undefined : options.dynamoDbClient ?? own(new DynamoDBClient({ region: options.region }));
   let fleet: Fleet | undefined;
+  // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
+  const fleetPeers: PeerDirectory | undefined = fleetOn ? {
+    claimPeer: (listener, peerKey, address, port) => fleet?.directory.claimPeer(listener, peerKey, address, port),
+    claimFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
+    peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
+  } : undefined;
   const workers = dataPlaneWorkers(options, logger, {
     // the main thread's own clients: through the fleet when it is on
     mainRouter: { send: (listener, datagram, entry, done) => (fleet ? fleet.send(listener, datagram, entry, done) : listener.send(datagram, done)) },
-    onWorkerFlow: (listener, address, port) => fleet?.claimFlow(listener, address, port),
+    onWorkerFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
+    peerDirectory: fleetPeers,
     draining: () => fleet?.isDraining === true,
   });
 
@@ -226,12 +233,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const publicAddress = local || !options.publicAddresses
     ? undefined
     : await resolvePublicAddress(options.publicAddresses, options.availabilityZone, logger);
-  // WireGuard sessions are recorded in the fleet directory, and peers found there by endpoint
-  const peerDirectory: PeerDirectory | undefined = fleetOn ? {
-    claimPeer: (listener, peerKey, address, port) => fleet?.directory.claimPeer(listener, peerKey, address, port),
-    claimFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
-    peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
-  } : undefined;
+  // with workers, the main thread's sessions are noted too: a peer that moved here from a worker thread is pushed to here
+  const peerDirectory: PeerDirectory | undefined = workers ? {
+    claimPeer: (listener, peerKey, address, port) => {
+      workers.notePeer(0, listener, peerKey);
+      fleetPeers?.claimPeer(listener, peerKey, address, port);
+    },
+    claimFlow: (listener, address, port, peerKey) => fleetPeers?.claimFlow(listener, address, port, peerKey),
+    peerAt: (listener, address, port, done) => (fleetPeers ? fleetPeers.peerAt(listener, address, port, done) : done(undefined)),
+  } : fleetPeers;
   const gateway = new Gateway({
     config,
     region: options.region,
@@ -251,7 +261,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     ...(fleetOn || workers ? {
       flows: new FlowTable({
         onNewFlow: (listener, address, port, peerKey) => {
-          workers?.noteFlow(0, listener, address, port);
+          workers?.noteFlow(0, listener, address, port, peerKey);
           fleet?.claimFlow(listener, address, port, peerKey);
         },
       }),
@@ -373,7 +383,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 }
 
 /** The worker threads of the data plane, when it runs more than one worker (the main thread is one). */
-function dataPlaneWorkers(options: ServiceOptions, logger: Logger, routing: Pick<WorkerPoolOptions, 'mainRouter' | 'onWorkerFlow' | 'draining'>): WorkerPool | undefined {
+function dataPlaneWorkers(
+  options: ServiceOptions, logger: Logger, routing: Pick<WorkerPoolOptions, 'mainRouter' | 'onWorkerFlow' | 'peerDirectory' | 'draining'>,
+): WorkerPool | undefined {
   const decided = resolveWorkerCount({ requested: options.workers ?? 1 });
   if (decided.limitedBy !== undefined) {
     logger.warn(`the data plane runs one worker, not ${decided.requested}: ${decided.limitedBy}`, { workers: 1, requested: decided.requested });
@@ -397,6 +409,7 @@ function dataPlaneWorkers(options: ServiceOptions, logger: Logger, routing: Pick
       metricsIntervalSeconds: options.metricsIntervalSeconds,
       gatewayName: options.gatewayName,
       wireGuardCrypto: options.wireGuardCrypto,
+      peerLookups: routing.peerDirectory !== undefined,
     },
   });
 }

@@ -2,12 +2,15 @@
  * The data plane of one worker thread: its own Gateway (Listeners on sockets sharing their ports
  * with the other workers' through SO_REUSEPORT, pipelines, destinations), owning the flows and
  * WireGuard sessions of the clients the kernel hashes to it. It tells the main thread of each new
- * flow and sends the sourced datagrams the main thread hands it for the clients it owns. Replies
- * need nothing from the main thread: the worker that received a packet delivers it and sends its reply.
+ * flow and of each WireGuard session established here (the fleet directory's claims go through
+ * the main thread, and so do its lookups of a peer by endpoint: worker-peer-directory.ts), and
+ * sends the sourced datagrams the main thread hands it for the clients it owns. Replies need
+ * nothing from the main thread: the worker that received a packet delivers it and sends its reply.
  */
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker, SendRequest, WorkerToMain } from './worker-messages';
+import { WorkerPeerDirectory } from './worker-peer-directory';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { ConfigSource } from '../config/config-source';
 import { DynamoDbConfigSource } from '../config/dynamodb-config-source';
@@ -63,15 +66,23 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
   // the main thread learns each new flow, and hears again every FLOW_RENEW_MS of each one that lives on
   const renewals: ClaimRefresh = new ClaimRefresh({
     holds: (listener, address, remotePort) => flows.isActive(listener, address, remotePort),
-    reclaim: (listener, address, remotePort) => post(port, { kind: 'flow', listener, address, port: remotePort, renewed: true }),
+    reclaim: (listener, address, remotePort, peerKey) => post(port, {
+      kind: 'flow', listener, address, port: remotePort, renewed: true, ...(peerKey !== undefined ? { peerKey } : {}),
+    }),
     refreshAfterMs: FLOW_RENEW_MS,
     tickMs: FLOW_RENEW_TICK_MS,
   });
   const flows = new FlowTable({
-    onNewFlow: (listener, address, remotePort) => {
-      post(port, { kind: 'flow', listener, address, port: remotePort });
-      renewals.claim(listener, address, remotePort);
+    onNewFlow: (listener, address, remotePort, peerKey) => {
+      post(port, { kind: 'flow', listener, address, port: remotePort, ...(peerKey !== undefined ? { peerKey } : {}) });
+      renewals.claim(listener, address, remotePort, peerKey);
     },
+  });
+  // the WireGuard sessions established here are reported, and peers looked up, through the main thread
+  const peers = new WorkerPeerDirectory({
+    post: (message) => post(port, message),
+    lookups: data.peerLookups === true,
+    flowClaimed: (listener, address, remotePort, peerKey) => renewals.claim(listener, address, remotePort, peerKey),
   });
   const gateway = new Gateway({
     config,
@@ -86,12 +97,14 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
     reusePort: true,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
     flows,
+    peerDirectory: peers,
   });
   port.on('message', (message: MainToWorker) => {
-    if (message.kind === 'send') {send(gateway, port, message);} else if (message.kind === 'stop') {
+    if (message.kind === 'send') {send(gateway, port, message);} else if (message.kind === 'peer-at') {peers.answered(message);} else if (message.kind === 'stop') {
       void (async () => {
         renewals.stop();
         await gateway.stop(message.deadlineMs).catch(() => undefined);
+        peers.close();
         metrics.stop();
         dynamo?.destroy();
         post(port, { kind: 'stopped' });

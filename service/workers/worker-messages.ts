@@ -14,6 +14,9 @@ export const FLOW_RENEW_TICK_MS = 10_000;
 /** A worker's flow counts as held this long after the worker last named it (renewal, check and margin). */
 export const FLOW_HELD_MS = FLOW_RENEW_MS + FLOW_RENEW_TICK_MS + 5_000;
 
+/** Longest wait of a worker for the main thread's answer to a `peer-at` request; then it takes "no peer known". */
+export const PEER_AT_TIMEOUT_MS = 5_000;
+
 /** `workerData.role` of a data-plane worker thread. */
 export const DATA_PLANE_WORKER_ROLE = 'packet-gateway-data-plane';
 
@@ -36,6 +39,11 @@ export interface DataPlaneWorkerData {
   readonly metricsIntervalSeconds?: number;
   readonly gatewayName?: string;
   readonly wireGuardCrypto?: TransportAeadPreference;
+  /**
+   * The main thread keeps the fleet's directory: the worker's WireGuard Listeners find the peer of
+   * an endpoint through it (`peer-at`) to re-establish sessions. @default false
+   */
+  readonly peerLookups?: boolean;
 }
 
 /** Main thread → worker: send a datagram from the worker's Listener socket. */
@@ -56,15 +64,44 @@ export interface StopRequest {
   readonly deadlineMs: number;
 }
 
-export type MainToWorker = SendRequest | StopRequest;
+/** Main thread → worker: the answer to a worker's `peer-at` request with the same `id`. */
+export interface PeerAtAnswer {
+  readonly kind: 'peer-at';
+  readonly id: number;
+  /** The peer last recorded at the endpoint; absent when none is (or the directory could not be read). */
+  readonly peerKey?: string;
+}
+
+export type MainToWorker = SendRequest | StopRequest | PeerAtAnswer;
+
+/** Worker → main thread: this worker holds the WireGuard session of `peerKey`, reached at `address:port` (a fleet `claimPeer`). */
+export interface PeerClaim {
+  readonly kind: 'peer';
+  readonly listener: string;
+  readonly peerKey: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Worker → main thread: which peer was last recorded at `address:port` on `listener`? Answered by a {@link PeerAtAnswer}. */
+export interface PeerAtRequest {
+  readonly kind: 'peer-at';
+  readonly id: number;
+  readonly listener: string;
+  readonly address: string;
+  readonly port: number;
+}
 
 export type WorkerToMain =
   | { readonly kind: 'ready' }
   | { readonly kind: 'start-failed'; readonly error: string }
   /**
    * A datagram started a flow on this worker: it owns the flow now; `renewed`: the flow is still
-   * this worker's (sent every {@link FLOW_RENEW_MS} while it lives).
+   * this worker's (sent every {@link FLOW_RENEW_MS} while it lives); `peerKey`: the WireGuard peer
+   * that speaks from the flow, when the worker knows it.
    */
-  | { readonly kind: 'flow'; readonly listener: string; readonly address: string; readonly port: number; readonly renewed?: boolean }
+  | { readonly kind: 'flow'; readonly listener: string; readonly address: string; readonly port: number; readonly renewed?: boolean; readonly peerKey?: string }
+  | PeerClaim
+  | PeerAtRequest
   | { readonly kind: 'sent'; readonly id: number; readonly code?: string; readonly reason?: string; readonly target?: string }
   | { readonly kind: 'stopped' };

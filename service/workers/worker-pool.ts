@@ -4,14 +4,25 @@
  * datagrams start) and hands each sourced datagram to its owner over the worker's MessagePort,
  * bytes transferred. An owner that turns out not to hold the client (NoActiveFlow, NoSession,
  * UnknownPeer) passes the datagram to the next worker, so no entry fails while another worker
- * could send it. A worker is an owner in the fleet's sense (docs/FLEET.md), one process down.
+ * could send it. A worker is an owner in the fleet's sense (docs/FLEET.md), one process down:
+ * the WireGuard sessions a worker establishes are claimed in the fleet directory through the main
+ * thread, and its lookups of a peer by endpoint are answered from the main thread's directory.
+ *
+ * Who owns a client: the main thread's own clients are in its Gateway's FlowTable and its
+ * Listeners' sessions; this pool remembers only the clients of worker threads 1..N-1 (flows and
+ * WireGuard peers, from the workers' reports), and forgets one as soon as the main thread reports
+ * it. A client the pool does not name is the main thread's (or nobody's).
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, WorkerToMain } from './worker-messages';
+import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, WorkerToMain } from './worker-messages';
 import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
 import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
+import type { PeerDirectory } from '../wireguard/fleet-sessions';
+
+/** What the pool uses of a worker thread. */
+export type WorkerThread = Pick<Worker, 'postMessage' | 'on' | 'once' | 'terminate'>;
 
 /** Failures that mean "not this worker's client": the next worker is tried. */
 const NOT_OWNED: ReadonlySet<FailureCode> = new Set<FailureCode>(['NoActiveFlow', 'NoSession', 'UnknownPeer']);
@@ -35,8 +46,18 @@ export interface WorkerPoolOptions {
    * fleet), which sends for no flow of this member's. @default - never
    */
   readonly draining?: () => boolean;
-  /** A worker thread's datagram started a flow (the fleet claims it for this member). */
-  readonly onWorkerFlow?: (listener: string, address: string, port: number) => void;
+  /**
+   * A worker thread's datagram started a flow, or a worker's WireGuard session claimed the flow of
+   * its endpoint (`peerKey`): the fleet claims it for this member.
+   */
+  readonly onWorkerFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
+  /**
+   * The main thread's fleet directory: the workers' WireGuard sessions are claimed in it and their
+   * lookups of a peer by endpoint answered from it. @default - none: lookups are answered "no peer known"
+   */
+  readonly peerDirectory?: Pick<PeerDirectory, 'claimPeer' | 'peerAt'>;
+  /** Starts a worker thread. @default - a `node:worker_threads` Worker running the data plane */
+  readonly startThread?: (workerData: DataPlaneWorkerData) => WorkerThread;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
 }
@@ -46,6 +67,9 @@ interface Owner {
   readonly worker: number;
   /** Epoch ms of the worker's latest report (0 for peers learned from a send). */
   at: number;
+  /** A WireGuard peer's endpoint, when reported: the session is held while the worker holds its flow. */
+  address?: string;
+  port?: number;
 }
 
 /** Entry of a send that did not come from a message (a relay from another fleet member). */
@@ -65,8 +89,10 @@ interface PendingSend {
 }
 
 export class WorkerPool implements EntryRouter {
-  private readonly workers: Worker[] = [];
-  /** Owner by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
+  private readonly workers: WorkerThread[] = [];
+  /** Worker threads that exited (by index). */
+  private readonly exited = new Set<number>();
+  /** Worker thread (1..N-1) owning a client, by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
   private readonly pending = new Map<number, PendingSend>();
@@ -85,6 +111,25 @@ export class WorkerPool implements EntryRouter {
   }
 
   /**
+   * Whether a worker thread (not the main thread) holds the WireGuard session of `key`, by its
+   * latest reports: of the session, or of the flow of the session's endpoint.
+   */
+  public holdsPeer(listener: string, key: string): boolean {
+    const owner = this.owners.get(peerKey(listener, key));
+    if (owner === undefined) return false;
+    const now = this.now();
+    if (now - owner.at <= FLOW_HELD_MS) return true;
+    if (owner.address === undefined || owner.port === undefined) return false;
+    const flow = this.owners.get(flowKey(listener, owner.address, owner.port));
+    return flow !== undefined && flow.worker === owner.worker && now - flow.at <= FLOW_HELD_MS;
+  }
+
+  /** The worker thread a push by `key` goes to first (undefined: the main thread's Listener). */
+  public workerOfPeer(listener: string, key: string): number | undefined {
+    return this.owners.get(peerKey(listener, key))?.worker;
+  }
+
+  /**
    * `registry`'s Listeners, each sending through the worker that owns the client: what the fleet
    * relay serves other members with.
    */
@@ -96,6 +141,10 @@ export class WorkerPool implements EntryRouter {
       port: listener.port,
       publicKey: listener.publicKey,
       send: (datagram, done) => this.send(listener, datagram, RELAYED_ENTRY, done ?? ignore),
+      // a session any worker holds is this member's
+      ...(listener.holdsSession !== undefined
+        ? { holdsSession: (key: string) => listener.holdsSession!(key) || this.holdsPeer(listener.name, key) }
+        : {}),
     });
     return {
       get: (name) => {
@@ -118,11 +167,11 @@ export class WorkerPool implements EntryRouter {
 
   /** Starts workers 1..N-1 and waits until each has bound its Listeners; on a failure stops the others and rejects. */
   public async start(): Promise<void> {
-    const { file, execArgv } = workerEntry();
+    const startThread = this.options.startThread ?? startDataPlaneThread;
     const starts: Array<Promise<void>> = [];
     for (let index = 1; index < this.options.count; index++) {
       const data: DataPlaneWorkerData = { ...this.options.workerData, role: DATA_PLANE_WORKER_ROLE, index };
-      const worker = new Worker(file, { workerData: data, ...(execArgv ? { execArgv } : {}) });
+      const worker = startThread(data);
       this.workers.push(worker);
       starts.push(this.started(worker, index));
     }
@@ -135,9 +184,22 @@ export class WorkerPool implements EntryRouter {
     this.options.logger.info('data-plane workers started', { workers: this.options.count });
   }
 
-  /** The main thread's Gateway (worker 0) started a flow: it owns it now. */
-  public noteFlow(worker: number, listener: string, address: string, port: number): void {
-    this.own(flowKey(listener, address, port), worker, this.now());
+  /**
+   * `worker` started a flow (`peerKey`: the WireGuard peer speaking from it): it owns it now. The
+   * main thread (0) reports its own so that the pool forgets a worker thread that held it before.
+   */
+  public noteFlow(worker: number, listener: string, address: string, port: number, key?: string): void {
+    const at = this.now();
+    this.own(flowKey(listener, address, port), worker, at);
+    if (key !== undefined) this.own(peerKey(listener, key), worker, at, address, port);
+  }
+
+  /**
+   * `worker` established a session of the WireGuard peer `key` (reached at `address:port`): pushes
+   * by its PeerKey go there.
+   */
+  public notePeer(worker: number, listener: string, key: string, address?: string, port?: number): void {
+    this.own(peerKey(listener, key), worker, this.now(), address, port);
   }
 
   /** {@link EntryRouter}: sends `datagram` from the worker that owns its client. */
@@ -168,6 +230,10 @@ export class WorkerPool implements EntryRouter {
       const done: SendCallback = (failure) => this.completed(p, failure?.code, failure?.reason, failure?.target);
       if (router) router.send(p.listener, p.datagram, p.entry, done);
       else p.listener.send(p.datagram, done);
+      return;
+    }
+    if (this.exited.has(p.at)) {
+      this.completed(p, 'NoActiveFlow', `data-plane worker ${p.at} exited`, undefined);
       return;
     }
     const worker = this.workers[p.at - 1];
@@ -206,18 +272,27 @@ export class WorkerPool implements EntryRouter {
     p.done({ code: code as FailureCode, reason: reason ?? code, ...(target !== undefined ? { target } : {}) });
   }
 
-  private own(key: string, worker: number, at: number): void {
+  /** Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes. */
+  private own(key: string, worker: number, at: number, address?: string, port?: number): void {
+    if (worker === 0) {
+      this.owners.delete(key);
+      return;
+    }
     const owner = this.owners.get(key);
     if (owner !== undefined && owner.worker === worker) {
-      owner.at = at;
+      if (at > owner.at) owner.at = at;
+      if (address !== undefined) {
+        owner.address = address;
+        owner.port = port;
+      }
       return;
     }
     this.owners.delete(key);
-    this.owners.set(key, { worker, at });
+    this.owners.set(key, address === undefined ? { worker, at } : { worker, at, address, port });
     if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
   }
 
-  private started(worker: Worker, index: number): Promise<void> {
+  private started(worker: WorkerThread, index: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`data-plane worker ${index} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       timer.unref();
@@ -232,8 +307,15 @@ export class WorkerPool implements EntryRouter {
             reject(new Error(`data-plane worker ${index} could not start: ${message.error}`));
             break;
           case 'flow':
-            this.own(flowKey(message.listener, message.address, message.port), index, this.now());
-            if (message.renewed !== true) this.options.onWorkerFlow?.(message.listener, message.address, message.port);
+            this.noteFlow(index, message.listener, message.address, message.port, message.peerKey);
+            if (message.renewed !== true) this.options.onWorkerFlow?.(message.listener, message.address, message.port, message.peerKey);
+            break;
+          case 'peer':
+            this.notePeer(index, message.listener, message.peerKey, message.address, message.port);
+            this.options.peerDirectory?.claimPeer(message.listener, message.peerKey, message.address, message.port);
+            break;
+          case 'peer-at':
+            this.answerPeerAt(worker, index, message);
             break;
           case 'sent': {
             const p = this.pending.get(message.id);
@@ -255,9 +337,27 @@ export class WorkerPool implements EntryRouter {
         clearTimeout(timer);
         if (!this.stopping) this.options.logger.error('data-plane worker exited', { worker: index, code });
         reject(new Error(`data-plane worker ${index} exited with code ${code}`));
+        this.exited.add(index);
+        this.forgetOwnersOf(index);
         this.failPendingOf(index);
       });
     });
+  }
+
+  /** A worker's lookup of the peer at an endpoint, answered from the main thread's directory (unless the worker exited meanwhile). */
+  private answerPeerAt(worker: WorkerThread, index: number, request: PeerAtRequest): void {
+    const answer = (key: string | undefined): void => {
+      if (this.exited.has(index)) return;
+      worker.postMessage({ kind: 'peer-at', id: request.id, ...(key !== undefined ? { peerKey: key } : {}) } satisfies MainToWorker);
+    };
+    const directory = this.options.peerDirectory;
+    if (directory) directory.peerAt(request.listener, request.address, request.port, answer);
+    else answer(undefined);
+  }
+
+  /** An exited worker holds no client any more. */
+  private forgetOwnersOf(index: number): void {
+    for (const [key, owner] of this.owners) if (owner.worker === index) this.owners.delete(key);
   }
 
   private failPendingOf(index: number): void {
@@ -282,7 +382,7 @@ function peerKey(listener: string, key: string): string {
 }
 
 /** Asks a worker to stop and waits for it (at most `deadlineMs` and a margin), then ends the thread. */
-function stopWorker(worker: Worker, deadlineMs: number): Promise<void> {
+function stopWorker(worker: WorkerThread, deadlineMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const finish = (): void => {
       clearTimeout(timer);
@@ -302,6 +402,12 @@ function stopWorker(worker: Worker, deadlineMs: number): Promise<void> {
       finish();
     }
   });
+}
+
+/** Starts a data-plane worker thread. */
+function startDataPlaneThread(workerData: DataPlaneWorkerData): WorkerThread {
+  const { file, execArgv } = workerEntry();
+  return new Worker(file, { workerData, ...(execArgv ? { execArgv } : {}) });
 }
 
 /**
