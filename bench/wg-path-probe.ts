@@ -82,7 +82,7 @@ function vethRxPackets(ns: string): number {
 
 /** The sending side of the path under test: `run` sends paced for a trial, `pid`/`cpuUs` measure it. */
 interface Sender {
-  run(rate: number, durationMs: number): Promise<{ sent: number; elapsedMs: number }>;
+  run(rate: number, durationMs: number): Promise<{ sent: number; elapsedMs: number; failures?: number }>;
   cpuUs(): Promise<number>;
 }
 
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     const sender = o.raw ? await rawSender(bed, o, agents) : o.tunnel ? await tunnelSender(bed, o, agents) : await gatewaySender(bed, o, agents);
     console.log(`${o.raw ? 'raw dgram sender (sealed-packet size)' : o.tunnel ? 'wireguard-go tunnel' : 'gateway Listener'} → wireguard-go B, ${o.size} B${o.tunnel ? '' : `, ${o.packets} packets per message`}, ${o.trialMs} ms trials`);
     console.log('CPU µs per packet sent: "send" = the sending side (gateway, or dgram sender + wireguard-go A); "wgB" and "ctr" per packet counted');
-    console.log('paced   sent/s   send µs  wgB µs  ctr µs  vethB     wgIn      wgDrops  ctrDrops  counted   loss');
+    console.log('paced   sent/s   send µs  wgB µs  ctr µs  vethB     wgIn      wgDrops  ctrDrops  counted   loss     gateway failures');
     for (const rate of o.rates) {
       const counter = bed.counter;
       await counter.request('reset');
@@ -186,7 +186,8 @@ async function main(): Promise<void> {
         String(wgDrops).padEnd(8),
         String(drops(INNER_PORT)).padEnd(9),
         String(stats.count).padEnd(9),
-        `${((1 - stats.count / r.sent) * 100).toFixed(2)} %`,
+        `${((1 - stats.count / r.sent) * 100).toFixed(2)} %`.padEnd(8),
+        String(r.failures ?? '-'),
       ].join(' '));
     }
   } finally {
