@@ -74,6 +74,12 @@ function processCpuUs(pid: number): number {
   return (ticks * 1_000_000) / 100;
 }
 
+/** `ss` memory line (rb = receive buffer, tb = send buffer, d = drops) of the UDP socket bound to `port` in `ns`. */
+function socketMemory(ns: string, port: number): string {
+  const text = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-uamnH', 'sport', `= :${port}`], { encoding: 'utf8' });
+  return text.match(/skmem:\([^)]*\)/)?.[0] ?? 'not found';
+}
+
 /** Packets received by every veth of a namespace. */
 function vethRxPackets(ns: string): number {
   const links = JSON.parse(execFileSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' })) as Array<{ stats64: { rx: { packets: number } } }>;
@@ -155,6 +161,7 @@ async function main(): Promise<void> {
     bed = await createBed(generateKeyPair());
     const sender = o.raw ? await rawSender(bed, o, agents) : o.tunnel ? await tunnelSender(bed, o, agents) : await gatewaySender(bed, o, agents);
     console.log(`${o.raw ? 'raw dgram sender (sealed-packet size)' : o.tunnel ? 'wireguard-go tunnel' : 'gateway Listener'} → wireguard-go B, ${o.size} B${o.tunnel ? '' : `, ${o.packets} packets per message`}, ${o.trialMs} ms trials`);
+    console.log(`socket buffers: wireguard-go B :${WG_PORT_B} ${socketMemory(bed.nsB, WG_PORT_B)}; sender side :${WG_PORT_A} ${o.tunnel || !o.raw ? socketMemory(bed.nsA, WG_PORT_A) : '-'}`);
     console.log('CPU µs per packet sent: "send" = the sending side (gateway, or dgram sender + wireguard-go A); "wgB" and "ctr" per packet counted');
     console.log('paced   sent/s   send µs  wgB µs  ctr µs  vethB     wgIn      wgDrops  ctrDrops  counted   loss     gateway failures');
     for (const rate of o.rates) {
