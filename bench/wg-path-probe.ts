@@ -8,12 +8,12 @@
  * dropped for want of receive buffer (`/proc/net/udp` drops column), datagrams the counting
  * receiver's socket dropped, and datagrams counted. Prints only; writes nothing.
  */
-import { execFileSync } from 'node:child_process';
 import { Agent, useAgentBundles } from './lib/agent';
 import { bundleAgents, removeAgentBundles } from './lib/bundle';
 import { generateKeyPair } from './lib/netns';
 import { cpuTimeUs, drain, sleep } from './lib/throughput';
 import { addWireguardGoA, createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from './lib/wg-lab';
+import { processCpuUs, socketMemory, udpSocketDrops, vethRxPackets } from './lib/wg-path';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './scenarios/sourced-plain';
 
 interface Options {
@@ -52,38 +52,6 @@ function parseArgs(argv: readonly string[]): Options {
     i++;
   }
   return o;
-}
-
-/** Per-socket counters of one namespace's `/proc/net/udp`, by local port: [rx queue bytes, drops]. */
-function udpSockets(ns: string): Map<number, { drops: number }> {
-  const text = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/udp'], { encoding: 'utf8' });
-  const out = new Map<number, { drops: number }>();
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13) continue;
-    const port = parseInt(f[1].split(':')[1], 16);
-    out.set(port, { drops: Number(f[f.length - 1]) });
-  }
-  return out;
-}
-
-/** CPU time (user + system) of a process so far, µs. */
-function processCpuUs(pid: number): number {
-  const fields = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / 100;
-}
-
-/** `ss` memory line (rb = receive buffer, tb = send buffer, d = drops) of the UDP socket bound to `port` in `ns`. */
-function socketMemory(ns: string, port: number): string {
-  const text = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-uamnH', 'sport', `= :${port}`], { encoding: 'utf8' });
-  return text.match(/skmem:\([^)]*\)/)?.[0] ?? 'not found';
-}
-
-/** Packets received by every veth of a namespace. */
-function vethRxPackets(ns: string): number {
-  const links = JSON.parse(execFileSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' })) as Array<{ stats64: { rx: { packets: number } } }>;
-  return links.reduce((n, l) => n + l.stats64.rx.packets, 0);
 }
 
 /** The sending side of the path under test: `run` sends paced for a trial, `pid`/`cpuUs` measure it. */
@@ -167,8 +135,8 @@ async function main(): Promise<void> {
     for (const rate of o.rates) {
       const counter = bed.counter;
       await counter.request('reset');
-      const snapshot = async (): Promise<{ sockets: Map<number, { drops: number }>; veth: number; cpu: number; wgB: number; ctr: number }> => ({
-        sockets: udpSockets(bed!.nsB),
+      const snapshot = async (): Promise<{ sockets: Map<number, number>; veth: number; cpu: number; wgB: number; ctr: number }> => ({
+        sockets: udpSocketDrops(bed!.nsB),
         veth: vethRxPackets(bed!.nsB),
         cpu: await sender.cpuUs(),
         wgB: processCpuUs(bed!.wgB.pid),
@@ -178,7 +146,7 @@ async function main(): Promise<void> {
       const r = await sender.run(rate, o.trialMs);
       const stats = await drain(counter);
       const after = await snapshot();
-      const drops = (port: number): number => (after.sockets.get(port)?.drops ?? 0) - (before.sockets.get(port)?.drops ?? 0);
+      const drops = (port: number): number => (after.sockets.get(port) ?? 0) - (before.sockets.get(port) ?? 0);
       const veth = after.veth - before.veth;
       const wgDrops = drops(WG_PORT_B);
       const perCounted = (us: number): string => (us / Math.max(1, stats.count)).toFixed(2);
