@@ -11,7 +11,7 @@
  *    held against the raw dgram sender loop.
  */
 import { PAYLOAD_SIZES } from './baseline-dgram';
-import { repeatedSearch, searchTrialMs, wireguardGoKey } from './baseline-wireguard-go';
+import { PATH_TRIAL_FACTOR, repeatedSearch, searchTrialMs, wireguardGoCpuKey, wireguardGoKey } from './baseline-wireguard-go';
 import { missingModules } from './modules';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
 import { Agent } from '../lib/agent';
@@ -47,9 +47,6 @@ interface PathTrial {
   /** wireguard-go B's socket receive buffer, bytes. */
   readonly peerReceiveBufferBytes: number;
 }
-
-/** Multiple of the found rate at which the path trial runs (above it, where loss appears). */
-const PATH_TRIAL_FACTOR = 1.25;
 
 interface GatewayRun {
   sent: number;
@@ -292,9 +289,14 @@ export const sourcedWireGuard: Scenario = {
         figures[`sourcedWgViaWireguardGoCpuUs${size}`] = p.gatewayCpuUs;
         figures[`sourcedWgViaWireguardGoPeerCpuUs${size}`] = p.peerCpuUs;
         figures[`sourcedWgViaWireguardGoPeerDropShare${size}`] = lost > 0 ? Math.min(1, p.peerSocketDrops / lost) : NaN;
+        // both paths CPU-bound on the same cores: the ratio their CPU per packet allows, and with a gateway that cost nothing
+        const tunnelCpu = context.figures[wireguardGoCpuKey(size)];
+        figures[`sourcedWgVsWireguardGoCpuBound${size}`] = ratio(tunnelCpu, p.gatewayCpuUs + p.peerCpuUs + p.counterCpuUs);
+        figures[`sourcedWgVsWireguardGoCpuCeiling${size}`] = ratio(tunnelCpu, p.peerCpuUs + p.counterCpuUs);
         pathRows.push([
           `${size} B`, fmtRate(p.pacedAt), fmtPct(lost / Math.max(1, p.sent)), lost > 0 ? fmtPct(Math.min(1, p.peerSocketDrops / lost)) : '—',
           `${Math.round(p.peerReceiveBufferBytes / 1024)} KiB`, `${p.gatewayCpuUs.toFixed(1)} µs`, `${p.peerCpuUs.toFixed(1)} µs`, `${p.counterCpuUs.toFixed(1)} µs`,
+          `${fmtRatio(figures[`sourcedWgVsWireguardGoCpuBound${size}`])} / ${fmtRatio(figures[`sourcedWgVsWireguardGoCpuCeiling${size}`])}`,
         ]);
       }
       if (a.failures.length > 0) notes.push(`Some paced trials reported gateway failures (see raw.viaWireguardGoFailures): ${JSON.stringify(a.failures.slice(0, 3))}`);
@@ -317,7 +319,10 @@ export const sourcedWireGuard: Scenario = {
           caption: `(A) where the packets go, one trial at ${PATH_TRIAL_FACTOR} × the rate found: loss, the share of it dropped by wireguard-go's socket ` +
             '(full receive buffer, /proc/net/udp), and CPU time per packet of each process on the path (all share the machine\'s cores).',
           table: {
-            columns: ['payload', 'paced at', 'loss', 'dropped at wireguard-go\'s socket', 'its receive buffer', 'gateway CPU / sent', 'wireguard-go CPU / counted', 'counter CPU / counted'],
+            columns: [
+              'payload', 'paced at', 'loss', 'dropped at wireguard-go\'s socket', 'its receive buffer',
+              'gateway CPU / sent', 'wireguard-go CPU / counted', 'counter CPU / counted', 'CPU-bound ratio: this gateway / a free one',
+            ],
             rows: pathRows,
           },
         }] : []),
@@ -342,6 +347,9 @@ export const sourcedWireGuard: Scenario = {
           '"floor ÷ dgram sender loop" is the ceiling this loop reaches on one core; "gateway ÷ floor" the share of it the gateway keeps (the gateway\'s ' +
           'datagrams are counted by the decrypting receiver, the floor\'s by the counting receiver, each on the other core).',
         'In (A) nothing is pinned (wireguard-go uses every core, as in the baseline); in (B) the gateway and the receiver each have their own core.',
+        'CPU-bound ratio (A): when both paths are bound by the same cores, the tunnel\'s CPU per delivered packet (every process, baseline table) ÷ ' +
+          'this path\'s (gateway + wireguard-go B + counter); "a free one" leaves the gateway out: the most `sourcedWgVsWireguardGo` can be on this ' +
+          'machine with this peer, whatever the gateway does.',
         ...notes,
       ],
     };
