@@ -8,11 +8,18 @@ import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { searchMaxRate, SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, median } from '../lib/stats';
-import { trial } from '../lib/throughput';
+import { cpuTimeUs, drain, trial } from '../lib/throughput';
 import { addWireguardGoA, createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, WgBed } from '../lib/wg-lab';
+import { processCpuUs } from '../lib/wg-path';
 
 /** Figure name of the tunnel baseline for a payload size. */
 export const wireguardGoKey = (size: number): string => `wireguardGoTunnel${size}`;
+
+/** Figure name of the tunnel's CPU time per delivered packet, every process on the path (µs). */
+export const wireguardGoCpuKey = (size: number): string => `wireguardGoTunnelCpuUs${size}`;
+
+/** Multiple of the rate a search found at which the path trials of the WireGuard scenarios run. */
+export const PATH_TRIAL_FACTOR = 1.25;
 
 /** Milliseconds per paced trial in a rate search (shorter than flood trials: a search runs many). */
 export const searchTrialMs = (context: ScenarioContext): number => Math.max(500, Math.round(context.trialMs * 0.6));
@@ -49,7 +56,7 @@ export const baselineWireguardGo: Scenario = {
     let sender: Agent | undefined;
     try {
       bed = await createBed();
-      await addWireguardGoA(bed);
+      const wgA = await addWireguardGoA(bed);
       sender = await Agent.start('udp-sender', { netns: bed.nsA });
       await sender.request('open', { address: TUNNEL_A });
       // handshake: the first datagram is queued by wireguard-go until the session exists
@@ -67,21 +74,32 @@ export const baselineWireguardGo: Scenario = {
         const results = await repeatedSearch(context, `wireguard-go tunnel ${size} B`, runTrial, 20_000);
         raw[`tunnel${size}`] = results;
         figures[wireguardGoKey(size)] = median(results.map((r) => r.rate));
+        // CPU per delivered packet of every process on the path, in one paced trial above the rate found
+        const b = bed;
+        const cpu = async (): Promise<number> => (await cpuTimeUs(s)) + processCpuUs(wgA.pid) + processCpuUs(b.wgB.pid) + (await cpuTimeUs(counter));
+        const pacedAt = Math.round(PATH_TRIAL_FACTOR * (median(results.map((r) => r.pacedAt)) || 10_000));
+        await counter.request('reset');
+        const before = await cpu();
+        await s.request('run', { host: TUNNEL_B, port: INNER_PORT, size, rate: pacedAt, durationMs: searchTrialMs(context) });
+        const delivered = (await drain(counter)).count;
+        figures[wireguardGoCpuKey(size)] = ((await cpu()) - before) / Math.max(1, delivered);
         rows.push([
           `${size} B`,
           fmtRate(figures[wireguardGoKey(size)]),
           results.map((r) => fmtRate(r.rate)).join(', '),
           results.map((r) => fmtPct(r.loss)).join(', '),
+          `${figures[wireguardGoCpuKey(size)].toFixed(1)} µs`,
         ]);
       }
       return {
         status: 'ok',
         figures,
         raw,
-        tables: [{ table: { columns: ['payload', 'median (< 1 % loss)', 'runs', 'loss per run'], rows } }],
+        tables: [{ table: { columns: ['payload', 'median (< 1 % loss)', 'runs', 'loss per run', `CPU per delivered packet, every process (at ${PATH_TRIAL_FACTOR} × the rate)`], rows } }],
         notes: [
           'Processes in this scenario are not pinned: wireguard-go is multi-threaded and uses every core, as does the gateway scenario it is compared with.',
           'wireguard-go does not enlarge its socket buffers, so bursts cost it packets; the sender paces on a 1 ms schedule.',
+          'CPU per delivered packet: the dgram sender, both wireguard-go processes (every thread) and the counting receiver, over one paced trial.',
         ],
       };
     } finally {

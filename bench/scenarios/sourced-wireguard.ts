@@ -11,7 +11,7 @@
  *    held against the raw dgram sender loop.
  */
 import { PAYLOAD_SIZES } from './baseline-dgram';
-import { repeatedSearch, searchTrialMs, wireguardGoKey } from './baseline-wireguard-go';
+import { PATH_TRIAL_FACTOR, repeatedSearch, searchTrialMs, wireguardGoCpuKey, wireguardGoKey } from './baseline-wireguard-go';
 import { missingModules } from './modules';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
 import { Agent } from '../lib/agent';
@@ -19,12 +19,34 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { cpuCells, cpuFigures, floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
+import { cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from '../lib/wg-lab';
+import { processCpuUs, receiveBufferOf, udpSocketDrops } from '../lib/wg-path';
 
 /** Gateway tunnel address and the receiver's, for variant B (loopback). */
 const GATEWAY_TUNNEL = '10.99.0.1';
 const RECEIVER_TUNNEL = '10.98.0.2';
+
+/**
+ * One paced trial of variant A, above the rate the search found, with the path taken apart: CPU
+ * per packet of each process on it, and how much of the loss wireguard-go B's socket dropped for
+ * want of receive buffer.
+ */
+interface PathTrial {
+  readonly pacedAt: number;
+  readonly sent: number;
+  readonly counted: number;
+  /** Gateway CPU time per packet it sent, µs. */
+  readonly gatewayCpuUs: number;
+  /** wireguard-go B's CPU time (every thread) per packet counted behind it, µs. */
+  readonly peerCpuUs: number;
+  /** The counting receiver's CPU time per packet counted, µs. */
+  readonly counterCpuUs: number;
+  /** Datagrams wireguard-go B's socket dropped (full receive buffer). */
+  readonly peerSocketDrops: number;
+  /** wireguard-go B's socket receive buffer, bytes. */
+  readonly peerReceiveBufferBytes: number;
+}
 
 interface GatewayRun {
   sent: number;
@@ -34,10 +56,13 @@ interface GatewayRun {
 }
 
 /** Variant A: gateway Listener in namespace A → wireguard-go in B → counting receiver. */
-async function viaWireguardGo(context: ScenarioContext): Promise<{ results: Map<number, SearchResult[]>; failures: unknown[] }> {
+async function viaWireguardGo(
+  context: ScenarioContext,
+): Promise<{ results: Map<number, SearchResult[]>; failures: unknown[]; paths: Map<number, PathTrial> }> {
   let bed: WgBed | undefined;
   let gateway: Agent | undefined;
   const results = new Map<number, SearchResult[]>();
+  const paths = new Map<number, PathTrial>();
   const failures: unknown[] = [];
   try {
     const keyA = generateKeyPair();
@@ -75,12 +100,47 @@ async function viaWireguardGo(context: ScenarioContext): Promise<{ results: Map<
           return r;
         });
       await runTrial(5000); // warm-up (and the handshake, if the first one is still in flight)
-      results.set(size, await repeatedSearch(context, `gateway → wireguard-go ${size} B`, runTrial, 20_000));
+      const found = await repeatedSearch(context, `gateway → wireguard-go ${size} B`, runTrial, 20_000);
+      results.set(size, found);
+      const pacedAt = Math.round(PATH_TRIAL_FACTOR * (median(found.map((r) => r.pacedAt)) || 10_000));
+      const path = await pathTrial(bed, g, pacedAt, searchTrialMs(context));
+      paths.set(size, path);
+      context.log(
+        `   gateway → wireguard-go ${size} B at ${fmtRate(pacedAt)}: ${fmtPct(1 - path.counted / path.sent)} lost, ` +
+        `${path.peerSocketDrops} of ${path.sent - path.counted} at wireguard-go's socket (rb ${path.peerReceiveBufferBytes} B); CPU per packet: ` +
+        `gateway ${path.gatewayCpuUs.toFixed(1)} µs, wireguard-go ${path.peerCpuUs.toFixed(1)} µs, counter ${path.counterCpuUs.toFixed(1)} µs`);
     }
-    return { results, failures };
+    return { results, failures, paths };
   } finally {
     await destroyBed(bed, [gateway]);
   }
+}
+
+/** Runs one paced trial of variant A at `pacedAt` and takes the path apart (see {@link PathTrial}). */
+async function pathTrial(bed: WgBed, gateway: Agent, pacedAt: number, durationMs: number): Promise<PathTrial> {
+  const counter = bed.counter;
+  await counter.request('reset');
+  const snapshot = async (): Promise<{ gateway: number; peer: number; counter: number; drops: number }> => ({
+    gateway: await cpuTimeUs(gateway),
+    peer: processCpuUs(bed.wgB.pid),
+    counter: await cpuTimeUs(counter),
+    drops: udpSocketDrops(bed.nsB).get(WG_PORT_B) ?? 0,
+  });
+  const before = await snapshot();
+  const run = await gateway.request<GatewayRun>('run', { rate: pacedAt, durationMs }, 60_000);
+  const stats = await drain(counter);
+  const after = await snapshot();
+  const counted = Math.max(1, stats.count);
+  return {
+    pacedAt,
+    sent: run.sent,
+    counted: stats.count,
+    gatewayCpuUs: (after.gateway - before.gateway) / Math.max(1, run.sent),
+    peerCpuUs: (after.peer - before.peer) / counted,
+    counterCpuUs: (after.counter - before.counter) / counted,
+    peerSocketDrops: after.drops - before.drops,
+    peerReceiveBufferBytes: receiveBufferOf(bed.nsB, WG_PORT_B),
+  };
 }
 
 /**
@@ -172,6 +232,7 @@ export const sourcedWireGuard: Scenario = {
     const raw: Record<string, unknown> = {};
     const rowsA: Array<Array<string | number>> = [];
     const rowsB: Array<Array<string | number>> = [];
+    const pathRows: Array<Array<string | number>> = [];
     const notes: string[] = [];
 
     const b = await toDecryptingReceiver(context);
@@ -220,6 +281,24 @@ export const sourcedWireGuard: Scenario = {
         rowsA.push([`${size} B`, fmtRate(rate), results.map((r) => fmtRate(r.rate)).join(', '), results.map((r) => fmtPct(r.loss)).join(', '), fmtRate(tunnel), fmtRatio(rel)]);
       }
       figures.sourcedWgVsWireguardGo = ratiosA.every(Number.isFinite) ? Math.min(...ratiosA) : NaN;
+      raw.viaWireguardGoPath = Object.fromEntries(a.paths);
+      for (const size of PAYLOAD_SIZES) {
+        const p = a.paths.get(size);
+        if (!p) continue;
+        const lost = Math.max(0, p.sent - p.counted);
+        figures[`sourcedWgViaWireguardGoCpuUs${size}`] = p.gatewayCpuUs;
+        figures[`sourcedWgViaWireguardGoPeerCpuUs${size}`] = p.peerCpuUs;
+        figures[`sourcedWgViaWireguardGoPeerDropShare${size}`] = lost > 0 ? Math.min(1, p.peerSocketDrops / lost) : NaN;
+        // both paths CPU-bound on the same cores: the ratio their CPU per packet allows, and with a gateway that cost nothing
+        const tunnelCpu = context.figures[wireguardGoCpuKey(size)];
+        figures[`sourcedWgVsWireguardGoCpuBound${size}`] = ratio(tunnelCpu, p.gatewayCpuUs + p.peerCpuUs + p.counterCpuUs);
+        figures[`sourcedWgVsWireguardGoCpuCeiling${size}`] = ratio(tunnelCpu, p.peerCpuUs + p.counterCpuUs);
+        pathRows.push([
+          `${size} B`, fmtRate(p.pacedAt), fmtPct(lost / Math.max(1, p.sent)), lost > 0 ? fmtPct(Math.min(1, p.peerSocketDrops / lost)) : '—',
+          `${Math.round(p.peerReceiveBufferBytes / 1024)} KiB`, `${p.gatewayCpuUs.toFixed(1)} µs`, `${p.peerCpuUs.toFixed(1)} µs`, `${p.counterCpuUs.toFixed(1)} µs`,
+          `${fmtRatio(figures[`sourcedWgVsWireguardGoCpuBound${size}`])} / ${fmtRatio(figures[`sourcedWgVsWireguardGoCpuCeiling${size}`])}`,
+        ]);
+      }
       if (a.failures.length > 0) notes.push(`Some paced trials reported gateway failures (see raw.viaWireguardGoFailures): ${JSON.stringify(a.failures.slice(0, 3))}`);
       const bOverTunnel = PAYLOAD_SIZES.map((size) => ratio(figures[`sourcedWg${size}`], context.figures[wireguardGoKey(size)]));
       notes.push(
@@ -235,6 +314,17 @@ export const sourcedWireGuard: Scenario = {
         ...(rowsA.length > 0 ? [{
           caption: '(A) Listener → wireguard-go → counting receiver (namespaces), highest paced rate with < 1 % loss.',
           table: { columns: ['payload', 'median', 'runs', 'loss per run', 'wireguard-go tunnel', 'ratio'], rows: rowsA },
+        }] : []),
+        ...(pathRows.length > 0 ? [{
+          caption: `(A) where the packets go, one trial at ${PATH_TRIAL_FACTOR} × the rate found: loss, the share of it dropped by wireguard-go's socket ` +
+            '(full receive buffer, /proc/net/udp), and CPU time per packet of each process on the path (all share the machine\'s cores).',
+          table: {
+            columns: [
+              'payload', 'paced at', 'loss', 'dropped at wireguard-go\'s socket', 'its receive buffer',
+              'gateway CPU / sent', 'wireguard-go CPU / counted', 'counter CPU / counted', 'CPU-bound ratio: this gateway / a free one',
+            ],
+            rows: pathRows,
+          },
         }] : []),
         {
           caption: '(B) Listener → decrypting receiver process (loopback), flood.',
@@ -257,6 +347,9 @@ export const sourcedWireGuard: Scenario = {
           '"floor ÷ dgram sender loop" is the ceiling this loop reaches on one core; "gateway ÷ floor" the share of it the gateway keeps (the gateway\'s ' +
           'datagrams are counted by the decrypting receiver, the floor\'s by the counting receiver, each on the other core).',
         'In (A) nothing is pinned (wireguard-go uses every core, as in the baseline); in (B) the gateway and the receiver each have their own core.',
+        'CPU-bound ratio (A): when both paths are bound by the same cores, the tunnel\'s CPU per delivered packet (every process, baseline table) ÷ ' +
+          'this path\'s (gateway + wireguard-go B + counter); "a free one" leaves the gateway out: the most `sourcedWgVsWireguardGo` can be on this ' +
+          'machine with this peer, whatever the gateway does.',
         ...notes,
       ],
     };

@@ -1,5 +1,6 @@
 /* eslint-disable no-bitwise -- tests flip bits */
 import { isIPv6 } from 'node:net';
+import * as fc from 'fast-check';
 import { formatIpAddress, formatIPv6, parseIpAddress } from '../../../lib/private/network';
 import {
   internetChecksum,
@@ -161,6 +162,55 @@ describe('checksum helpers', () => {
     expect(internetChecksum(Buffer.from('0001f203f4f5f6f7', 'hex'))).toBe(0x220d);
     // Odd length is padded with a zero byte.
     expect(internetChecksum(Buffer.from('01', 'hex'))).toBe(0xfeff);
+  });
+
+  /** RFC 1071 one 16-bit big-endian word at a time: the reference the word-at-a-time sum must match. */
+  function referenceChecksum(data: Uint8Array, start: number, end: number): number {
+    let sum = 0;
+    let i = start;
+    for (; i + 1 < end; i += 2) sum += (data[i] << 8) | data[i + 1];
+    if (i < end) sum += data[i] << 8;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    return ~sum & 0xffff;
+  }
+
+  test('long runs (summed as 32-bit words from aligned starts) give the checksum of the word-by-word sum, at every alignment and length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1600, size: 'max' }), fc.nat(7), fc.nat(7), (bytes, head, tail) => {
+        const start = Math.min(head, bytes.length);
+        const end = Math.max(start, bytes.length - tail);
+        // a buffer of its own, so alignment follows `start`
+        const data = new Uint8Array(bytes);
+        expect(internetChecksum(data, start, end)).toBe(referenceChecksum(data, start, end));
+        // the same bytes inside a larger buffer at an offset of 1, 2, 3 bytes
+        for (const shift of [1, 2, 3]) {
+          const shifted = new Uint8Array(data.length + shift);
+          shifted.set(data, shift);
+          expect(internetChecksum(shifted, start + shift, end + shift)).toBe(referenceChecksum(data, start, end));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('sums of all-ones and all-zero runs keep their one\'s complement form (0xffff words, carries folded)', () => {
+    for (const length of [64, 65, 1200, 1500, 65535]) {
+      expect(internetChecksum(new Uint8Array(length).fill(0xff))).toBe(referenceChecksum(new Uint8Array(length).fill(0xff), 0, length));
+      expect(internetChecksum(new Uint8Array(length))).toBe(0xffff);
+    }
+  });
+
+  test('a 1200-byte inner packet built at offset 0 carries the UDP checksum of the reference sum', () => {
+    const payload = Buffer.alloc(1200);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 131 + 7) & 0xff;
+    const out = Buffer.alloc(udpPacketLength(4, payload.length));
+    writeUdpPacket(out, 0, { source: ip('10.99.0.1'), destination: ip('10.99.0.2'), sourcePort: 40000, destinationPort: 9000 }, payload);
+    expect(internetChecksum(out, 0, 20)).toBe(0);
+    expect(udpChecksumValid(out.subarray(12, 16), out.subarray(16, 20), out, 20, out.length)).toBe(true);
+    // the pseudo-header and the datagram, summed word by word, verify to zero too
+    const udpLength = out.length - 20;
+    const pseudo = Buffer.concat([out.subarray(12, 20), Buffer.from([0, 17, udpLength >> 8, udpLength & 0xff]), out.subarray(20)]);
+    expect(referenceChecksum(pseudo, 0, pseudo.length)).toBe(0);
   });
 
   test('a computed UDP checksum of zero is sent as 0xffff', () => {
