@@ -34,6 +34,8 @@ export const NAT_ADDRESS = '198.51.100.99';
 /** The tasks' subnet (the "VPC"): task i (1-based) is 10.20.0.(10+i). */
 export const TASK_NETWORK = '10.20.0.0/24';
 const TASK_GATEWAY = '10.20.0.1';
+/** Where the lab's API addresses are taken from (a /30 each, in the root namespace). */
+const API_NETWORK = '100.64.0.0/10';
 /** Longest prefix: interface names are limited to 15 characters, and `<prefix>l<task>` must fit. */
 const MAX_PREFIX_LENGTH = 8;
 const MAX_TASKS = 99;
@@ -225,6 +227,8 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
     run('ip', ['link', 'set', `${p}a`, 'up']);
     run('ip', ['-n', lb, 'addr', 'add', `${api.balancer}/30`, 'dev', `${p}la`]);
     run('ip', ['-n', lb, 'link', 'set', `${p}la`, 'up']);
+    // every API address of the lab lives in the root namespace (another region's too: scripts/fleet/global-lab.ts)
+    run('ip', ['-n', lb, 'route', 'add', API_NETWORK, 'via', api.root]);
     // the tasks' subnet: a bridge in the load balancer namespace
     run('ip', ['-n', lb, 'link', 'add', 'br0', 'type', 'bridge']);
     run('ip', ['-n', lb, 'addr', 'add', `${TASK_GATEWAY}/24`, 'dev', 'br0']);
