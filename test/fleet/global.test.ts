@@ -93,6 +93,14 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
     const ports = new Set(clients.ports);
     expect(fleetA.owners().filter((f) => f.clientAddress === lab.clientAddress(A) && ports.has(f.clientPort))).toHaveLength(CLIENTS);
     expect(fleetB.owners().filter((f) => f.clientAddress === lab.clientAddress(A))).toHaveLength(0);
+    // region A delivered the datagrams with the client's own address (preserved through both
+    // stand-ins) and names itself the ingress region
+    const ingress = await fleetA.drainIngress((got) => got.length >= CLIENTS, 30_000);
+    expect(ingress).toHaveLength(CLIENTS);
+    for (const p of ingress) {
+      expect(p.Remote.IpAddress).toBe(lab.clientAddress(A));
+      expect(p.IngressRegion).toBe(A);
+    }
     // the directory of region B names region A as the owner (the replication stand-in)
     await waitOwnedIn(B, A);
 
@@ -132,6 +140,12 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
     const ports = new Set(clients.ports);
     expect(fleetB.owners().filter((f) => f.clientAddress === lab.clientAddress(A) && ports.has(f.clientPort))).toHaveLength(CLIENTS);
     await waitOwnedIn(B, B);
+    const ingress = await fleetB.drainIngress((got) => got.length >= CLIENTS, 30_000);
+    expect(ingress).toHaveLength(CLIENTS);
+    for (const p of ingress) {
+      expect(p.Remote.IpAddress).toBe(lab.clientAddress(A));
+      expect(p.IngressRegion).toBe(B);
+    }
 
     for (let i = 0; i < CLIENTS; i++) await fleetB.publish([push('resumed', i)]);
     await clients.waitFor(() => sockets('resumed').size === CLIENTS, 30_000, `the push after the failover at each of the ${CLIENTS} clients`);
