@@ -486,7 +486,10 @@ async function settledWithin(ms: number, work: ReadonlyArray<Promise<void> | und
   clearTimeout(timer);
 }
 
-/** Forwards entries to the peers' delivery queues, each through a client of the queue's region on the configured SQS endpoint. */
+/**
+ * Forwards entries to the peers' delivery queues, each through a client of the queue's region: on
+ * that region's endpoint in `peerEndpoints` when named, else on the configured SQS endpoint.
+ */
 function regionForwarder(
   region: string,
   queueArns: readonly string[],
