@@ -21,7 +21,7 @@ import { handleStopSignals } from './stop-signals';
 import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
 import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from './workers/data-plane-worker';
 import { parseWorkerCount, vcpuWorkerCount } from './workers/worker-count';
-import { parsePeerDeliveryQueues } from '../lib/private/global-forwarding';
+import { parsePeerDeliveryQueues, parsePeerSqsEndpoints } from '../lib/private/global-forwarding';
 import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
@@ -121,6 +121,9 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     ...(!local && env[ServiceEnvironment.DirectoryTable] ? { directoryTableName: env[ServiceEnvironment.DirectoryTable] } : {}),
     ...(!local && env[ServiceEnvironment.PeerDeliveryQueues]
       ? { peerDeliveryQueueArns: parsePeerDeliveryQueues(env[ServiceEnvironment.PeerDeliveryQueues]) }
+      : {}),
+    ...(!local && env[ServiceEnvironment.PeerSqsEndpoints]
+      ? { peerSqsEndpoints: parsePeerSqsEndpoints(env[ServiceEnvironment.PeerSqsEndpoints]) }
       : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined

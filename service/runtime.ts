@@ -112,6 +112,11 @@ export interface ServiceOptions {
    * is owned in that region are forwarded (docs/FLEET.md "Global"). @default - none: such entries wait for an owner here
    */
   readonly peerDeliveryQueueArns?: readonly string[];
+  /**
+   * SQS endpoint per peer region (ServiceEnvironment.PeerSqsEndpoints), where the gateway's own
+   * endpoint is configured and cannot reach that region's queues. @default - none
+   */
+  readonly peerSqsEndpoints?: ReadonlyMap<string, string>;
   /** Address the relay binds. @default `host` */
   readonly relayBindAddress?: string;
   /**
@@ -280,7 +285,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       directoryTableName: options.directoryTableName!,
       region: options.region,
       ...(options.peerDeliveryQueueArns && options.peerDeliveryQueueArns.length > 0
-        ? { forwarder: regionForwarder(options.region, options.peerDeliveryQueueArns, metrics, own) }
+        ? { forwarder: regionForwarder(options.region, options.peerDeliveryQueueArns, options.peerSqsEndpoints ?? new Map(), metrics, own) }
         : {}),
       // with workers, this member holds a flow any of its workers holds, and sends through that worker
       listeners: workers ? workers.listenersOf(gateway) : gateway,
@@ -494,13 +499,22 @@ async function settledWithin(ms: number, work: ReadonlyArray<Promise<void> | und
   clearTimeout(timer);
 }
 
-/** Forwards entries to the peers' delivery queues, each through a client of the queue's region on the configured SQS endpoint. */
+/**
+ * Forwards entries to the peers' delivery queues, each through a client of the queue's region: on
+ * that region's endpoint in `peerEndpoints` when named, else on the configured SQS endpoint.
+ */
 function regionForwarder(
-  region: string, queueArns: readonly string[], metrics: MetricsRecorder, own: <T extends { destroy(): void }>(client: T) => T,
+  region: string,
+  queueArns: readonly string[],
+  peerEndpoints: ReadonlyMap<string, string>,
+  metrics: MetricsRecorder,
+  own: <T extends { destroy(): void }>(client: T) => T,
 ): RegionForwarder {
   const endpoint = configuredQueueEndpoints(process.env)[0];
+  // a peer region's own endpoint where one is named, else the endpoint this gateway's SQS requests use
   const queueUrls = new Map(queueArns.map((arn) => {
-    const location = queueLocationFromArn(arn, endpoint);
+    const peer = queueLocationFromArn(arn).region;
+    const location = queueLocationFromArn(arn, peerEndpoints.get(peer) ?? endpoint);
     return [location.region, location.queueUrl] as const;
   }));
   const clients = new Map<string, SQSClient>();
@@ -511,7 +525,8 @@ function regionForwarder(
     sqs: (peer) => {
       let client = clients.get(peer);
       if (!client) {
-        client = own(new SQSClient({ region: peer }));
+        const peerEndpoint = peerEndpoints.get(peer);
+        client = own(new SQSClient({ region: peer, ...(peerEndpoint !== undefined ? { endpoint: peerEndpoint } : {}) }));
         clients.set(peer, client);
       }
       return client;

@@ -41,3 +41,27 @@ export function formatPeerDeliveryQueues(queueArns: readonly string[]): string {
 export function parsePeerDeliveryQueues(value: string | undefined): string[] {
   return (value ?? '').split(',').map((v) => v.trim()).filter((v) => v.length > 0);
 }
+
+/** What {@link parsePeerSqsEndpoints} accepts, for error messages. */
+export const PEER_SQS_ENDPOINTS_ALLOWED = 'comma-separated <region>=<http or https URL>, each region once';
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** `"eu-west-1=http://10.0.0.1:4566,…"` → region → endpoint URL (no trailing slash); empty for an unset or empty value. */
+export function parsePeerSqsEndpoints(value: string | undefined): Map<string, string> {
+  const endpoints = new Map<string, string>();
+  for (const part of (value ?? '').split(',').map((v) => v.trim()).filter((v) => v.length > 0)) {
+    const at = part.indexOf('=');
+    const region = at > 0 ? part.slice(0, at) : '';
+    const url = at > 0 ? part.slice(at + 1) : '';
+    let valid = REGION.test(region) && !endpoints.has(region);
+    try {
+      valid &&= ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw new Error(`peer SQS endpoint ${JSON.stringify(part)} is not valid (allowed: ${PEER_SQS_ENDPOINTS_ALLOWED})`);
+    endpoints.set(region, url.replace(/\/+$/, ''));
+  }
+  return endpoints;
+}

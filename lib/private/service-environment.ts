@@ -58,6 +58,14 @@ export const ServiceEnvironment = {
    */
   PeerDeliveryQueues: 'PACKET_GATEWAY_PEER_DELIVERY_QUEUES',
   /**
+   * Comma-separated `<region>=<url>`: the SQS endpoint for a peer region's delivery queue where the
+   * gateway's own SQS endpoint is configured (`AWS_ENDPOINT_URL_SQS`: an interface VPC endpoint of
+   * its own region, or the API servers of a lab) and cannot reach that region's queues. Not set by
+   * the construct.
+   * @default - the gateway's own configured SQS endpoint, else the peer region's public endpoint
+   */
+  PeerSqsEndpoints: 'PACKET_GATEWAY_PEER_SQS_ENDPOINTS',
+  /**
    * Data-plane worker threads, each with its own socket per Listener (SO_REUSEPORT: the kernel
    * hashes each client to one of them). Set by the construct from `workers`.
    * @default - the task's vCPUs (`os.availableParallelism()`); 1 where dgram has no `reusePort` (Node < 22.12)

@@ -33,7 +33,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Balancer, TargetState } from './balancer';
 import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
-import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, randomPrefix } from './network';
+import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, NetworkAddresses, randomPrefix } from './network';
 import { startWireGuardPeer, WireGuardPeer } from './wireguard-peers';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
@@ -97,6 +97,30 @@ export interface FleetOptions {
   readonly healthCheckIntervalMs?: number;
   /** Told each change of a task's state with the load balancer. */
   readonly onTargetChange?: (task: number, state: TargetState) => void;
+  /** The load balancer's front-link addresses (network.ts); fleets reached from one upstream namespace need different ones. @default - network.ts DEFAULT_ADDRESSES */
+  readonly addresses?: Partial<NetworkAddresses>;
+  /** A namespace in front of the load balancer instead of the fleet's own client namespace (network.ts; global-lab.ts's accelerator). */
+  readonly upstreamNamespace?: string;
+  /** `EgressRegions` of the fleet's PacketSources: the regions with a gateway. @default - [region] */
+  readonly egressRegions?: readonly string[];
+  /**
+   * Called once the fleet's tables, queues and topics exist, before its tasks start: may bind more
+   * topics and resolves with more environment for the tasks (global-lab.ts: the peer region's
+   * delivery queue). @default - nothing more
+   */
+  readonly beforeTasks?: (resources: FleetResources) => Promise<Readonly<Record<string, string>>>;
+}
+
+/** What a fleet has before its tasks start ({@link FleetOptions.beforeTasks}). */
+export interface FleetResources {
+  readonly region: string;
+  readonly endpoints: Fleet['endpoints'];
+  readonly deliveryQueueUrl: string;
+  readonly deliveryQueueArn: string;
+  /** The topic bound to `fleet` (home: this region). */
+  readonly topicArn: string;
+  /** Binds one more topic (e.g. another region's, home there) to the Listener `fleet`, as the registration function writes it. */
+  bindTopic(topicArn: string, homeRegion: string): Promise<void>;
 }
 
 /** A JSON log record of a task (Powertools Logger format), with the task that wrote it. */
@@ -221,6 +245,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       tasks: options.tasks,
       ports: [UDP_LISTENER.port, WG_LISTENER.port],
       udpTimeoutSeconds: options.udpTimeoutSeconds,
+      addresses: options.addresses,
+      upstreamNamespace: options.upstreamNamespace,
     });
     cleanups.push(() => destroyNetwork(prefix));
 
@@ -306,7 +332,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       SubscriptionArns: [subscriptionArn],
       RoleArn: `arn:aws:iam::${ACCOUNT}:role/packet-gateway/${prefix}-push`,
       ExternalId: randomBytes(8).toString('hex'),
-      EgressRegions: [region],
+      EgressRegions: [...(options.egressRegions ?? [region])],
     };
     await writeRecords(dynamo, { Region: region, TableName: tableName }, stackId, listenerRecords, sourceRecord);
     // the WireGuard Listener's PacketSource: its own topic, subscribed to the same delivery queue
@@ -325,6 +351,21 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       SubscriptionArns: [wireGuardSubscriptionArn],
       RoleArn: `arn:aws:iam::${ACCOUNT}:role/packet-gateway/${prefix}-push-wg`,
     });
+
+    const moreEnvironment = await options.beforeTasks?.({
+      region,
+      endpoints,
+      deliveryQueueUrl,
+      deliveryQueueArn,
+      topicArn,
+      bindTopic: (boundTopicArn, homeRegion) => writeSourceRecord(dynamo, { Region: region, TableName: tableName }, stackId, {
+        ...sourceRecord,
+        TopicArn: boundTopicArn,
+        HomeRegion: homeRegion,
+        BindingId: randomBytes(8).toString('hex'),
+        SubscriptionArns: [],
+      }),
+    }) ?? {};
 
     const tagSecret = randomBytes(32).toString('base64');
     const taskEnvironment = (task: number): Record<string, string> => ({
@@ -356,6 +397,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       [ServiceEnvironment.MemberAddress]: network.taskAddresses[task - 1],
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       NODE_ENV: 'production',
+      ...moreEnvironment,
     });
 
     const tasks: RunningTask[] = [];

@@ -26,6 +26,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 
 export const VIP = '198.51.100.1';
 export const CLIENT_ADDRESS = '198.51.100.2';
@@ -33,9 +34,23 @@ export const NAT_ADDRESS = '198.51.100.99';
 /** The tasks' subnet (the "VPC"): task i (1-based) is 10.20.0.(10+i). */
 export const TASK_NETWORK = '10.20.0.0/24';
 const TASK_GATEWAY = '10.20.0.1';
+/** Where the lab's API addresses are taken from (a /30 each, in the root namespace). */
+const API_NETWORK = '100.64.0.0/10';
 /** Longest prefix: interface names are limited to 15 characters, and `<prefix>l<task>` must fit. */
 const MAX_PREFIX_LENGTH = 8;
 const MAX_TASKS = 99;
+
+/** The addresses of one lab network's front link (a /24 shared by the VIP and the client side). */
+export interface NetworkAddresses {
+  /** The load balancer's address (the Listeners' public address). @default 198.51.100.1 */
+  readonly vip: string;
+  /** The client namespace's address, or the upstream namespace's end of the front link. @default 198.51.100.2 */
+  readonly clientAddress: string;
+  /** What a task's send outside a tracked flow leaves from (the "NAT gateway"). @default 198.51.100.99 */
+  readonly natAddress: string;
+}
+
+export const DEFAULT_ADDRESSES: NetworkAddresses = { vip: VIP, clientAddress: CLIENT_ADDRESS, natAddress: NAT_ADDRESS };
 
 export interface NetworkOptions {
   /** Prefix of every namespace and interface name (1–8 of a-z, 0-9). */
@@ -46,6 +61,18 @@ export interface NetworkOptions {
   readonly ports: readonly number[];
   /** Seconds of silence after which a flow is forgotten. @default 120 (as on an NLB) */
   readonly udpTimeoutSeconds?: number;
+  /**
+   * The front link's addresses; several networks up at once need different ones when an upstream
+   * namespace reaches more than one of them. @default DEFAULT_ADDRESSES
+   */
+  readonly addresses?: Partial<NetworkAddresses>;
+  /**
+   * An existing namespace that takes the place of the client namespace (e.g. an accelerator
+   * stand-in in front of several networks): the front link's far end is put there with
+   * `clientAddress`, and the load balancer routes everything not its own through it (clients of
+   * any address). No client namespace is created. @default - a client namespace `<prefix>cli`
+   */
+  readonly upstreamNamespace?: string;
 }
 
 /** Names and addresses of a lab network that is up. */
@@ -54,7 +81,10 @@ export interface LabNetwork {
   readonly vip: string;
   readonly natAddress: string;
   readonly clientAddress: string;
+  /** The client namespace, or the upstream namespace when the network has one. */
   readonly clientNamespace: string;
+  /** Whether `clientNamespace` is an upstream namespace (not the lab's own, not deleted with it). */
+  readonly upstream: boolean;
   readonly balancerNamespace: string;
   /** Namespace of task i at index i - 1. */
   readonly taskNamespaces: readonly string[];
@@ -155,14 +185,20 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
     throw new Error(`ports ${JSON.stringify(options.ports)} are not valid (allowed: one or more integers 1–65535)`);
   }
   const timeout = options.udpTimeoutSeconds ?? 120;
+  const addresses = checkAddresses({ ...DEFAULT_ADDRESSES, ...options.addresses });
+  const upstream = options.upstreamNamespace;
+  if (upstream !== undefined && !run('ip', ['netns', 'list']).split('\n').some((line) => line.split(' ')[0] === upstream)) {
+    throw new Error(`upstream namespace ${JSON.stringify(upstream)} does not exist (allowed: a namespace that is up)`);
+  }
   if (labNamespaces(p).length > 0) throw new Error(`namespaces of prefix ${p} exist already (another run, or a crashed one: npm run fleet -- --down ${p})`);
   const api = freeApiSubnet();
   const network: LabNetwork = {
     prefix: p,
-    vip: VIP,
-    natAddress: NAT_ADDRESS,
-    clientAddress: CLIENT_ADDRESS,
-    clientNamespace: `${p}cli`,
+    vip: addresses.vip,
+    natAddress: addresses.natAddress,
+    clientAddress: addresses.clientAddress,
+    clientNamespace: upstream ?? `${p}cli`,
+    upstream: upstream !== undefined,
     balancerNamespace: `${p}lb`,
     taskNamespaces: Array.from({ length: options.tasks }, (_, i) => `${p}t${i + 1}`),
     taskAddresses: Array.from({ length: options.tasks }, (_, i) => `10.20.0.${11 + i}`),
@@ -173,22 +209,26 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
   const cli = network.clientNamespace;
   const lb = network.balancerNamespace;
   try {
-    for (const ns of [cli, lb]) {
+    for (const ns of upstream === undefined ? [cli, lb] : [lb]) {
       run('ip', ['netns', 'add', ns]);
       run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
-    // client ⇄ load balancer
+    // client (or upstream) ⇄ load balancer: the front link
     run('ip', ['link', 'add', `${p}c`, 'netns', cli, 'type', 'veth', 'peer', 'name', `${p}lc`, 'netns', lb]);
-    run('ip', ['-n', cli, 'addr', 'add', `${CLIENT_ADDRESS}/24`, 'dev', `${p}c`]);
+    run('ip', ['-n', cli, 'addr', 'add', `${addresses.clientAddress}/24`, 'dev', `${p}c`]);
     run('ip', ['-n', cli, 'link', 'set', `${p}c`, 'up']);
-    run('ip', ['-n', lb, 'addr', 'add', `${VIP}/24`, 'dev', `${p}lc`]);
+    run('ip', ['-n', lb, 'addr', 'add', `${addresses.vip}/24`, 'dev', `${p}lc`]);
     run('ip', ['-n', lb, 'link', 'set', `${p}lc`, 'up']);
+    // clients beyond the upstream namespace: replies and sourced packets go back through it
+    if (upstream !== undefined) run('ip', ['-n', lb, 'route', 'add', 'default', 'via', addresses.clientAddress]);
     // load balancer ⇄ root namespace (the AWS API stand-ins)
     run('ip', ['link', 'add', `${p}a`, 'type', 'veth', 'peer', 'name', `${p}la`, 'netns', lb]);
     run('ip', ['addr', 'add', `${api.root}/30`, 'dev', `${p}a`]);
     run('ip', ['link', 'set', `${p}a`, 'up']);
     run('ip', ['-n', lb, 'addr', 'add', `${api.balancer}/30`, 'dev', `${p}la`]);
     run('ip', ['-n', lb, 'link', 'set', `${p}la`, 'up']);
+    // every API address of the lab lives in the root namespace (another region's too: scripts/fleet/global-lab.ts)
+    run('ip', ['-n', lb, 'route', 'add', API_NETWORK, 'via', api.root]);
     // the tasks' subnet: a bridge in the load balancer namespace
     run('ip', ['-n', lb, 'link', 'add', 'br0', 'type', 'bridge']);
     run('ip', ['-n', lb, 'addr', 'add', `${TASK_GATEWAY}/24`, 'dev', 'br0']);
@@ -203,6 +243,22 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
     throw err;
   }
   return network;
+}
+
+/** Checks the front link's addresses: IPv4, distinct, the VIP and the client side in one /24. */
+export function checkAddresses(addresses: NetworkAddresses): NetworkAddresses {
+  for (const [name, value] of Object.entries(addresses)) {
+    if (!isIPv4(value)) throw new Error(`${name} ${JSON.stringify(value)} is not valid (allowed: an IPv4 address)`);
+  }
+  const { vip, clientAddress, natAddress } = addresses;
+  if (new Set([vip, clientAddress, natAddress]).size !== 3) {
+    throw new Error(`addresses ${JSON.stringify(addresses)} are not valid (allowed: three different addresses)`);
+  }
+  const subnet = (address: string): string => address.split('.').slice(0, 3).join('.');
+  if (subnet(vip) !== subnet(clientAddress)) {
+    throw new Error(`clientAddress ${JSON.stringify(clientAddress)} is not valid (allowed: an address of the VIP's /24, ${subnet(vip)}.0/24)`);
+  }
+  return addresses;
 }
 
 /**

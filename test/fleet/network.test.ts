@@ -1,5 +1,5 @@
 /** The load-balancer stand-in's pure parts: names, the nftables ruleset, reading owners from conntrack. */
-import { balancerRules, checkPrefix, dnatRules, LabNetwork, parseConntrackLine } from '../../scripts/fleet/network';
+import { balancerRules, checkAddresses, checkPrefix, DEFAULT_ADDRESSES, dnatRules, LabNetwork, parseConntrackLine } from '../../scripts/fleet/network';
 
 const network: LabNetwork = {
   prefix: 'pfab12',
@@ -7,6 +7,7 @@ const network: LabNetwork = {
   natAddress: '198.51.100.99',
   clientAddress: '198.51.100.2',
   clientNamespace: 'pfab12cli',
+  upstream: false,
   balancerNamespace: 'pfab12lb',
   taskNamespaces: ['pfab12t1', 'pfab12t2', 'pfab12t3'],
   taskAddresses: ['10.20.0.11', '10.20.0.12', '10.20.0.13'],
@@ -65,5 +66,32 @@ describe('checkPrefix', () => {
 
   test.each(['', 'PF', '1pf', 'pf-1', 'pfab12345', 'pf.*'])('refuses %j, naming what is allowed', (prefix) => {
     expect(() => checkPrefix(prefix)).toThrow(`prefix ${JSON.stringify(prefix)} is not valid (allowed: 1–8 of a-z and 0-9, starting with a letter)`);
+  });
+});
+
+describe('checkAddresses', () => {
+  test('the defaults are the addresses every fleet test uses', () => {
+    expect(checkAddresses(DEFAULT_ADDRESSES)).toEqual({ vip: '198.51.100.1', clientAddress: '198.51.100.2', natAddress: '198.51.100.99' });
+  });
+
+  test('accepts another /24 for a second network', () => {
+    expect(() => checkAddresses({ vip: '198.51.101.1', clientAddress: '198.51.101.2', natAddress: '198.51.101.99' })).not.toThrow();
+  });
+
+  test('refuses what is not IPv4, repeated addresses, and a client side outside the VIP\'s /24, naming what is allowed', () => {
+    expect(() => checkAddresses({ ...DEFAULT_ADDRESSES, vip: '198.51.100' })).toThrow('vip "198.51.100" is not valid (allowed: an IPv4 address)');
+    expect(() => checkAddresses({ ...DEFAULT_ADDRESSES, natAddress: '198.51.100.1' })).toThrow('(allowed: three different addresses)');
+    expect(() => checkAddresses({ ...DEFAULT_ADDRESSES, clientAddress: '198.51.101.2' }))
+      .toThrow('clientAddress "198.51.101.2" is not valid (allowed: an address of the VIP\'s /24, 198.51.100.0/24)');
+  });
+});
+
+describe('balancerRules of a second network', () => {
+  test('DNATs its own VIP and SNATs to its own NAT address', () => {
+    const second: LabNetwork = { ...network, prefix: 'pfab12b', vip: '198.51.101.1', natAddress: '198.51.101.99', clientAddress: '198.51.101.2', taskNamespaces: ['pfab12bt1'], taskAddresses: ['10.20.0.11'] };
+    const rules = balancerRules(second);
+    expect(rules).toContain('table ip pfab12bnlb {');
+    expect(rules).toContain('ip daddr 198.51.101.1 udp dport { 5555, 51820 } dnat to jhash ip saddr . udp sport mod 1 map { 0 : 10.20.0.11 }');
+    expect(rules).toContain('iifname "br0" oifname "pfab12blc" snat to 198.51.101.99');
   });
 });

@@ -50,6 +50,20 @@ describe('ServiceEnvironment', () => {
     expect(without.relayPort).toBeUndefined();
   });
 
+  test('the peer regions\' delivery queues and SQS endpoints reach the service options; a bad endpoint is refused', () => {
+    const env = {
+      [ServiceEnvironment.Region]: 'eu-west-1',
+      [ServiceEnvironment.Table]: 'config-table',
+      [ServiceEnvironment.PeerDeliveryQueues]: 'arn:aws:sqs:us-east-1:123456789012:delivery',
+      [ServiceEnvironment.PeerSqsEndpoints]: 'us-east-1=http://100.64.0.1:4566',
+    };
+    const options = optionsFromCommandLine([], env) as ServiceOptions;
+    expect(options.peerDeliveryQueueArns).toEqual(['arn:aws:sqs:us-east-1:123456789012:delivery']);
+    expect(options.peerSqsEndpoints).toEqual(new Map([['us-east-1', 'http://100.64.0.1:4566']]));
+    expect(() => optionsFromCommandLine([], { ...env, [ServiceEnvironment.PeerSqsEndpoints]: 'us-east-1' }))
+      .toThrow('peer SQS endpoint "us-east-1" is not valid');
+  });
+
   test('names are distinct and prefixed', () => {
     const names = Object.values(ServiceEnvironment);
     expect(new Set(names).size).toBe(names.length);

@@ -1,5 +1,5 @@
 import type { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { formatForwardedEntries, formatPeerDeliveryQueues, parseForwardedEntries, parsePeerDeliveryQueues } from '../../../lib/private/global-forwarding';
+import { formatForwardedEntries, formatPeerDeliveryQueues, parseForwardedEntries, parsePeerDeliveryQueues, parsePeerSqsEndpoints } from '../../../lib/private/global-forwarding';
 import type { Failure } from '../../../service/contracts';
 import { RegionForwarder } from '../../../service/fleet/region-forwarder';
 
@@ -89,4 +89,18 @@ describe('forwarding contract', () => {
     expect(parsePeerDeliveryQueues(undefined)).toEqual([]);
     expect(parsePeerDeliveryQueues('')).toEqual([]);
   });
+
+  test('peer SQS endpoints are read per region, trailing slashes dropped; unset is none', () => {
+    expect(parsePeerSqsEndpoints(' eu-west-1=http://100.64.0.1:4566/ , us-gov-west-1=https://sqs.example')).toEqual(new Map([
+      ['eu-west-1', 'http://100.64.0.1:4566'],
+      ['us-gov-west-1', 'https://sqs.example'],
+    ]));
+    expect(parsePeerSqsEndpoints(undefined)).toEqual(new Map());
+    expect(parsePeerSqsEndpoints('')).toEqual(new Map());
+  });
+
+  test.each(['eu-west-1', '=http://a', 'EU-1=http://a', 'eu-west-1=ftp://a', 'eu-west-1=not a url', 'eu-west-1=http://a,eu-west-1=http://b'])(
+    'peer SQS endpoints %j are refused, naming what is allowed', (value) => {
+      expect(() => parsePeerSqsEndpoints(value)).toThrow('is not valid (allowed: comma-separated <region>=<http or https URL>, each region once)');
+    });
 });

@@ -1,0 +1,298 @@
+/**
+ * The global lab: two "regions" on one machine behind an accelerator stand-in (docs/FLEET.md
+ * "Global", the lab). Each region is a fleet of lab.ts (its load-balancer stand-in, its gateway
+ * tasks, its own DynamoDB and SNS/SQS API servers) whose load balancer is reached through the
+ * accelerator namespace (accelerator.ts) instead of a client namespace of its own:
+ *
+ *   clients of A (203.0.113.2) ─┐                       ┌─▶ region A (us-east-1): VIP 198.51.100.1, tasks, API servers
+ *                               ├─▶ anycast 192.0.2.1 ──┤
+ *   clients of B (198.18.0.2) ──┘   nearest healthy     └─▶ region B (eu-west-1): VIP 198.51.101.1, tasks, API servers
+ *
+ * What connects the regions, as in AWS:
+ *   - the directory: each region's table, copied both ways by replicator.ts (global-table stand-in);
+ *   - forwarding: each region's tasks get `PACKET_GATEWAY_PEER_DELIVERY_QUEUES` (the other region's
+ *     delivery queue ARN, as the construct sets it from `peers`) and `PACKET_GATEWAY_PEER_SQS_ENDPOINTS`
+ *     (the other region's SQS API server: their own SQS endpoint is their region's server);
+ *   - the topics: each region's topic (home there) is bound in both regions' configuration tables
+ *     (`EgressRegions` both), and delivers to the other region's delivery queue for messages whose
+ *     `EgressRegion` names it (sns-bridge.ts, the cross-region subscription stand-in);
+ *   - health: the accelerator takes a region out while its load balancer has no healthy target
+ *     (polled every 250 ms), and ends that region's flows.
+ */
+import { ScanCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Accelerator, AcceleratorRegion, acceleratorNamespaces, createAccelerator, destroyNamespaces } from './accelerator';
+import { ClientGroup, startClients } from './clients';
+import { Fleet, FleetOptions, FleetResources, startFleet, UDP_LISTENER, WG_LISTENER } from './lab';
+import { checkPrefix, destroyNetwork, randomPrefix } from './network';
+import { Replicator, startReplicator } from './replicator';
+import { SnsBridge, startSnsBridge } from './sns-bridge';
+import { DIRECTORY_PARTITION_KEY, FLOW_KEY_PREFIX, OWNER_REGION_ATTRIBUTE } from '../../lib/private/fleet';
+import { formatPeerDeliveryQueues } from '../../lib/private/global-forwarding';
+import { MetricName } from '../../lib/private/metrics';
+import { ServiceEnvironment } from '../../lib/private/service-environment';
+
+/** The two regions of the lab: their names, front-link addresses and nearest clients. */
+export const GLOBAL_REGIONS = [
+  { name: 'us-east-1', letter: 'a', clientAddress: '203.0.113.2', addresses: { vip: '198.51.100.1', clientAddress: '198.51.100.2', natAddress: '198.51.100.99' } },
+  { name: 'eu-west-1', letter: 'b', clientAddress: '198.18.0.2', addresses: { vip: '198.51.101.1', clientAddress: '198.51.101.2', natAddress: '198.51.101.99' } },
+] as const;
+/** Longest global prefix: each fleet's prefix adds its region's letter (network.ts allows 8). */
+const MAX_GLOBAL_PREFIX_LENGTH = 7;
+const HEALTH_POLL_MS = 250;
+const PEERING_TIMEOUT_MS = 60_000;
+
+export interface GlobalLabOptions {
+  /** Prefix of every namespace and interface (1–7 of a-z, 0-9). @default - `pf` and 4 random hex digits */
+  readonly prefix?: string;
+  /** Gateway tasks per region. @default 2 */
+  readonly tasksPerRegion?: number;
+  /** Passed to each fleet (lab.ts): how tasks run, logs, timings. */
+  readonly fleet?: Pick<FleetOptions, 'service' | 'logLevel' | 'retainLogs' | 'healthCheckIntervalMs' | 'udpTimeoutSeconds'>;
+  /** Directory of the runs' logs: one folder per region. @default - not written */
+  readonly logDirectory?: string;
+  /** Milliseconds between the directory replicator's rounds. @default 200 */
+  readonly replicationIntervalMs?: number;
+}
+
+export interface GlobalLab {
+  readonly prefix: string;
+  readonly anycastAddress: string;
+  /** The regions, in the accelerator's failover order. */
+  readonly regions: readonly string[];
+  readonly accelerator: Accelerator;
+  /** The fleet of a region. */
+  fleet(region: string): Fleet;
+  /** The address of the clients nearest to a region. */
+  clientAddress(region: string): string;
+  /** Opens `count` client sockets (each its own flow) among the clients nearest to `region`. */
+  clients(region: string, count: number): Promise<ClientGroup>;
+  /** Sum of the ForwardedToRegion metric of a region's tasks so far (their EMF output, every second). */
+  forwardedToRegion(region: string): number;
+  /** Owner region of each flow item in `region`'s directory table: `flow#<listener>#<address>#<port>` → region. */
+  flowOwnerRegions(region: string): Promise<Map<string, string | undefined>>;
+  /** Resolves once every directory write made before the call has been replicated. */
+  replicated(): Promise<void>;
+  /** Stops every task of a region (SIGTERM, as ECS stops them); its load balancer then has no healthy target. */
+  stopRegion(region: string): Promise<void>;
+  /** Waits until the accelerator sees `region` as healthy or not, or rejects after `timeoutMs`. */
+  waitRegionHealth(region: string, healthy: boolean, timeoutMs: number): Promise<void>;
+  /** Stops everything and deletes the run's namespaces. Idempotent. */
+  stop(): Promise<void>;
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Checks a global prefix: 1–7 of a-z and 0-9, starting with a letter. */
+export function checkGlobalPrefix(prefix: string): void {
+  if (prefix.length > MAX_GLOBAL_PREFIX_LENGTH) {
+    throw new Error(`prefix ${JSON.stringify(prefix)} is not valid (allowed: 1–${MAX_GLOBAL_PREFIX_LENGTH} of a-z and 0-9, starting with a letter)`);
+  }
+  checkPrefix(prefix);
+}
+
+/** Removes whatever a run of `prefix` left behind (fleets, accelerator, clients). Idempotent. */
+export function destroyGlobalLab(prefix: string): void {
+  checkGlobalPrefix(prefix);
+  for (const region of GLOBAL_REGIONS) destroyNetwork(`${prefix}${region.letter}`);
+  destroyNamespaces(acceleratorNamespaces(prefix, GLOBAL_REGIONS.map((r) => r.letter)));
+}
+
+/** The sum of `metric` in one line of a task's output, when it is an EMF record carrying it. */
+export function metricInLine(line: string, metric: string): number {
+  if (!line.startsWith('{"_aws"') || !line.includes(`"${metric}"`)) return 0;
+  try {
+    const value = (JSON.parse(line) as Record<string, unknown>)[metric];
+    return typeof value === 'number' ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Brings the global lab up; on any failure tears down what it started and rejects. */
+export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<GlobalLab> {
+  const prefix = options.prefix ?? randomPrefix();
+  checkGlobalPrefix(prefix);
+  const tasks = options.tasksPerRegion ?? 2;
+  const ports = [UDP_LISTENER.port, WG_LISTENER.port];
+  const regionNames = GLOBAL_REGIONS.map((r) => r.name);
+  const regionOf = (name: string): (typeof GLOBAL_REGIONS)[number] => {
+    const region = GLOBAL_REGIONS.find((r) => r.name === name);
+    if (!region) throw new Error(`region ${JSON.stringify(name)} is not in the lab (allowed: ${regionNames.join(', ')})`);
+    return region;
+  };
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep tearing down the rest
+      }
+    }
+  };
+  try {
+    const accelerator = createAccelerator({
+      prefix,
+      ports,
+      regions: GLOBAL_REGIONS.map((r): AcceleratorRegion => ({ name: r.name, letter: r.letter, clientAddress: r.clientAddress })),
+    });
+    cleanups.push(() => accelerator.destroy());
+
+    // each fleet's tasks start once both regions' queues and topics exist: they name each other's
+    const resources = new Map(GLOBAL_REGIONS.map((r) => [r.name, deferred<FleetResources>()]));
+    const forwarded = new Map(GLOBAL_REGIONS.map((r) => [r.name, 0]));
+    const startRegion = async (region: (typeof GLOBAL_REGIONS)[number]): Promise<Fleet> => {
+      const own = resources.get(region.name)!;
+      try {
+        return await startFleet({
+          ...options.fleet,
+          tasks,
+          prefix: `${prefix}${region.letter}`,
+          region: region.name,
+          addresses: region.addresses,
+          upstreamNamespace: accelerator.namespace,
+          egressRegions: regionNames,
+          ...(options.logDirectory ? { logDirectory: `${options.logDirectory}/${region.name}` } : {}),
+          onTaskOutput: (_task, line) => {
+            const count = metricInLine(line, MetricName.ForwardedToRegion);
+            if (count > 0) forwarded.set(region.name, forwarded.get(region.name)! + count);
+          },
+          beforeTasks: async (mine) => {
+            own.resolve(mine);
+            const peers = await Promise.race([
+              Promise.all(GLOBAL_REGIONS.filter((r) => r !== region).map((r) => resources.get(r.name)!.promise)),
+              new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the other region did not come up')), PEERING_TIMEOUT_MS).unref()),
+            ]);
+            for (const peer of peers) await mine.bindTopic(peer.topicArn, peer.region);
+            return {
+              [ServiceEnvironment.PeerDeliveryQueues]: formatPeerDeliveryQueues(peers.map((peer) => peer.deliveryQueueArn)),
+              [ServiceEnvironment.PeerSqsEndpoints]: peers.map((peer) => `${peer.region}=${peer.endpoints.sqs}`).join(','),
+              // ForwardedToRegion is read from the tasks' metrics: emit them every second
+              [ServiceEnvironment.MetricsIntervalSeconds]: '1',
+            };
+          },
+        });
+      } catch (err) {
+        own.reject(err);
+        throw err;
+      }
+    };
+    const started = await Promise.allSettled(GLOBAL_REGIONS.map((r) => startRegion(r)));
+    const fleets = new Map<string, Fleet>();
+    started.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') {
+        fleets.set(GLOBAL_REGIONS[i].name, outcome.value);
+        cleanups.push(() => outcome.value.stop());
+      }
+    });
+    const failed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    for (const region of GLOBAL_REGIONS) accelerator.setEndpoint(region.name, region.addresses.vip);
+    const health = setInterval(() => {
+      for (const [name, fleet] of fleets) {
+        try {
+          accelerator.setHealthy(name, fleet.serving(UDP_LISTENER.port).length > 0);
+        } catch {
+          // the run is stopping
+        }
+      }
+    }, HEALTH_POLL_MS);
+    cleanups.push(() => clearInterval(health));
+
+    const replicator: Replicator = startReplicator({
+      tables: GLOBAL_REGIONS.map((r) => {
+        const fleet = fleets.get(r.name)!;
+        return { region: r.name, endpoint: fleet.endpoints.dynamodb, tableName: fleet.directoryTableName };
+      }),
+      intervalMs: options.replicationIntervalMs,
+    });
+    cleanups.push(() => replicator.stop());
+
+    const bridges: SnsBridge[] = [];
+    cleanups.push(async () => {
+      await Promise.all(bridges.splice(0).map((b) => b.stop()));
+    });
+    for (const from of GLOBAL_REGIONS) {
+      for (const to of GLOBAL_REGIONS) {
+        if (from === to) continue;
+        const source = fleets.get(from.name)!;
+        const target = fleets.get(to.name)!;
+        bridges.push(await startSnsBridge({
+          from: { region: from.name, sns: source.endpoints.sns, sqs: source.endpoints.sqs },
+          topicArn: source.topicArn,
+          to: { region: to.name, sqs: target.endpoints.sqs, deliveryQueueUrl: target.deliveryQueueUrl },
+          queueName: `${source.prefix}-to-${to.name}`,
+        }));
+      }
+    }
+
+    const clientGroups: ClientGroup[] = [];
+    cleanups.push(async () => {
+      await Promise.all(clientGroups.splice(0).map((g) => g.close()));
+    });
+    const fleetOf = (name: string): Fleet => fleets.get(regionOf(name).name)!;
+    let stopped: Promise<void> | undefined;
+    return {
+      prefix,
+      anycastAddress: accelerator.anycastAddress,
+      regions: regionNames,
+      accelerator,
+      fleet: fleetOf,
+      clientAddress: (name) => regionOf(name).clientAddress,
+      async clients(name, count) {
+        const group = await startClients({ namespace: accelerator.clientNamespace(name), address: regionOf(name).clientAddress, count });
+        clientGroups.push(group);
+        return group;
+      },
+      forwardedToRegion: (name) => forwarded.get(regionOf(name).name)!,
+      async flowOwnerRegions(name) {
+        const fleet = fleetOf(name);
+        const dynamo = new DynamoDBClient({ region: fleet.region, endpoint: fleet.endpoints.dynamodb, credentials: { accessKeyId: 'fleet', secretAccessKey: 'fleet' } });
+        try {
+          const owners = new Map<string, string | undefined>();
+          const out = await dynamo.send(new ScanCommand({ TableName: fleet.directoryTableName, ConsistentRead: true }));
+          for (const item of out.Items ?? []) {
+            const key = item[DIRECTORY_PARTITION_KEY]?.S;
+            if (key?.startsWith(FLOW_KEY_PREFIX)) owners.set(key, item[OWNER_REGION_ATTRIBUTE]?.S);
+          }
+          return owners;
+        } finally {
+          dynamo.destroy();
+        }
+      },
+      replicated: () => replicator.settled(),
+      async stopRegion(name) {
+        const fleet = fleetOf(name);
+        await Promise.all(fleet.network.taskNamespaces.map((_, i) => fleet.stopTask(i + 1)));
+      },
+      async waitRegionHealth(name, healthy, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (accelerator.isHealthy(name) !== healthy) {
+          if (Date.now() > deadline) throw new Error(`region ${name} did not turn ${healthy ? 'healthy' : 'unhealthy'} within ${timeoutMs} ms`);
+          await new Promise((done) => setTimeout(done, 100));
+        }
+      },
+      stop: () => (stopped ??= cleanUp()),
+    };
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}
