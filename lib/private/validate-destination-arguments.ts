@@ -27,7 +27,13 @@ function argumentNames<T>(fields: { readonly [K in keyof Required<T>]: true }): 
 
 /** The arguments each destination type takes; a type listed with none takes no `Arguments`. */
 export const DESTINATION_ARGUMENTS: Readonly<Record<DestinationTypeName, readonly string[]>> = {
-  lambda: argumentNames<LambdaArgumentsRecord>({ InvocationType: true, UseResponseStreaming: true, TenantId: true, TenantIdExpression: true, TenantIdFormatter: true }),
+  lambda: argumentNames<LambdaArgumentsRecord>({
+    InvocationType: true,
+    UseResponseStreaming: true,
+    TenantId: true,
+    TenantIdExpression: true,
+    TenantIdFormatter: true,
+  }),
   sqs: argumentNames<SqsArgumentsRecord>({
     SendRaw: true,
     UseMessageAttributes: true,
@@ -143,7 +149,8 @@ function allowedArguments(type: DestinationTypeName): string {
 }
 
 /** The value checks of each type's arguments (types without arguments have none). */
-const ARGUMENT_CHECKS: Partial<Record<DestinationTypeName, (check: ArgumentCheck, args: Record<string, unknown>, record: Record<string, unknown>) => void>> = {
+type ArgumentValueCheck = (check: ArgumentCheck, args: Record<string, unknown>, record: Record<string, unknown>) => void;
+const ARGUMENT_CHECKS: Partial<Record<DestinationTypeName, ArgumentValueCheck>> = {
   lambda: (check, args, record) => {
     const invocationType = check.oneOf(args, 'InvocationType', LAMBDA_INVOCATION_TYPES, 'is not a Lambda invocation type');
     check.boolean(args, 'UseResponseStreaming');

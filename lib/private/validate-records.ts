@@ -239,7 +239,9 @@ class Validator {
   }
 
   /** `value` as an object of `fields`; keys in `reported` are left to the caller (no "unknown field"). */
-  public object(value: unknown, path: string, fields: readonly string[], required: boolean, reported: readonly string[] = []): Record<string, unknown> | undefined {
+  public object(
+    value: unknown, path: string, fields: readonly string[], required: boolean, reported: readonly string[] = [],
+  ): Record<string, unknown> | undefined {
     if (value === undefined) {
       if (required) this.missing(path || '(document)', 'an object');
       return undefined;
