@@ -196,6 +196,8 @@ const ARGUMENT_OPTIONS: Readonly<Record<string, { readonly option: string; reado
   EventSource: { option: 'source', kind: 'string' },
   EventDetailType: { option: 'detailType', kind: 'string' },
 };
+/** Other spellings of an argument in Proxylity's published templates (its Kinesis example names the Formatter `PartitionKeyExpressionFormatter`). */
+const ARGUMENT_SYNONYMS: Readonly<Record<string, string>> = { PartitionKeyExpressionFormatter: 'PartitionKeyFormatter' };
 const FORMATTERS: Record<string, string> = { base64: 'BASE64', hex: 'HEX', ascii: 'ASCII', utf8: 'UTF8', coap: 'COAP' };
 const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
 const DESTINATION_PROPERTIES = new Set(['Name', 'Description', 'DestinationArn', 'Role', 'Batching', 'Formatter', 'MetricsEnabled', 'LogGroupName', 'Arguments']);
@@ -526,7 +528,8 @@ class Converter {
     }
     const taken = DESTINATION_ARGUMENTS[destination.type];
     const args: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
+    for (const [given, v] of Object.entries(value)) {
+      const key = ARGUMENT_SYNONYMS[given] ?? given;
       const argument = ARGUMENT_OPTIONS[key];
       if (argument === undefined || !taken.includes(key)) {
         this.leave(id, `${path}.Arguments.${key}`, `not an argument of the ${destination.name} destination here`);

@@ -196,6 +196,8 @@ test('Arguments are checked as the gateway checks them: a value it would refuse 
           Destinations: [
             { Name: 'fn', DestinationArn: { 'Fn::GetAtt': ['Fn', 'Arn'] }, Arguments: { TenantIdExpression: '[0:', UseResponseStreaming: 'true' } },
             { Name: 'stream', DestinationArn: { 'Fn::GetAtt': ['Stream', 'Arn'] }, Arguments: { PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'coap', SendRaw: true } },
+            // the spelling of Proxylity's Kinesis example template
+            { Name: 'example', DestinationArn: { 'Fn::GetAtt': ['Stream', 'Arn'] }, Arguments: { PartitionKeyExpression: '[0:2]', PartitionKeyExpressionFormatter: 'base64' } },
           ],
         },
       },
@@ -210,7 +212,8 @@ test('Arguments are checked as the gateway checks them: a value it would refuse 
   expect(result.cdkCode).toContain('responseStreaming: true');
   expect(result.cdkCode).toContain('partitionKeyExpression: "[0:4]"');
   expect(result.cdkCode).not.toContain('tenantIdExpression');
-  expect(result.cdkCode).not.toContain('partitionKeyFormatter');
+  expect(result.cdkCode).toContain('partitionKeyFormatter: Formatter.BASE64');
+  expect(result.cdkCode.match(/partitionKeyFormatter/g)).toHaveLength(1);
 });
 
 test('the local configuration keeps client restrictions and allows loopback, to be tried from this machine', () => {
