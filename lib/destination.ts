@@ -25,6 +25,7 @@ import { SnsDestinationTarget } from './private/destination-sns';
 import { sqsDestinationArguments } from './private/destination-sqs';
 import { bindStepFunctions } from './private/destination-step-functions';
 import type { DestinationTarget } from './private/destination-target';
+import type { ArgumentFormatterName, LambdaArgumentsRecord } from './private/records';
 import { fail } from './private/validation';
 
 /** Options every destination accepts: its name, the encoding of `Data`, batching and queueing. */
@@ -261,41 +262,6 @@ export interface DestinationConfig {
   readonly queueUrl?: string;
 
   /**
-   * Partition key expression (Kinesis).
-   *
-   * @default - a random key per record
-   */
-  readonly partitionKeyExpression?: string;
-
-  /**
-   * Encoding of the partition key expression's bytes (Kinesis).
-   *
-   * @default - hex
-   */
-  readonly partitionKeyFormatter?: string;
-
-  /**
-   * `source` of the events (EventBridge).
-   *
-   * @default - proxylity
-   */
-  readonly eventSource?: string;
-
-  /**
-   * `detail-type` of the events (EventBridge).
-   *
-   * @default - udp-gateway-packet-ingress
-   */
-  readonly eventDetailType?: string;
-
-  /**
-   * Workflow type of the target state machine (Step Functions): `EXPRESS` or `STANDARD`.
-   *
-   * @default - detected by the gateway with `states:DescribeStateMachine`
-   */
-  readonly stateMachineType?: string;
-
-  /**
    * Target ARN per region, `*` for every other region (instead of `arn`).
    *
    * @default - `arn`
@@ -303,45 +269,11 @@ export interface DestinationConfig {
   readonly arnByRegion?: { [region: string]: string };
 
   /**
-   * Lambda: `RequestResponse` or `Event`.
+   * Options of the target's service, stored as the destination's `Arguments`: the arguments of
+   * its type, named as the record names them (Proxylity's names where Proxylity has the option,
+   * such as `SendRaw`, `TenantIdExpression` or `PartitionKeyExpression`).
    *
-   * @default RequestResponse
-   */
-  readonly invocationType?: string;
-
-  /**
-   * Lambda: invoke with response streaming.
-   *
-   * @default false
-   */
-  readonly useResponseStreaming?: boolean;
-
-  /**
-   * Lambda: tenant id of every invocation.
-   *
-   * @default - none
-   */
-  readonly tenantId?: string;
-
-  /**
-   * Lambda: expression of each packet's tenant id.
-   *
-   * @default - none
-   */
-  readonly tenantIdExpression?: string;
-
-  /**
-   * Lambda: encoding of the tenant id expression's bytes.
-   *
-   * @default hex
-   */
-  readonly tenantIdFormatter?: string;
-
-  /**
-   * Options of the target's service, stored as the destination's `Arguments` (field names as in
-   * Proxylity's `Arguments`, such as `SendRaw` or `KeyPrefix`).
-   *
-   * @default - none
+   * @default - none: every option keeps its default
    */
   readonly arguments?: { [key: string]: any };
 }
@@ -598,16 +530,16 @@ class RegionMapLambdaDestination extends Destination {
   }
 }
 
-/** The Lambda-specific fields of a destination's configuration. */
-function lambdaArguments(options: LambdaDestinationOptions): Partial<DestinationConfig> {
-  const responseStreaming = options.responseStreaming;
-  return {
-    ...(options.invocationType !== undefined ? { invocationType: options.invocationType } : {}),
-    ...(responseStreaming !== undefined ? { useResponseStreaming: responseStreaming } : {}),
-    ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
-    ...(options.tenantIdExpression !== undefined ? { tenantIdExpression: options.tenantIdExpression } : {}),
-    ...(options.tenantIdFormatter !== undefined ? { tenantIdFormatter: options.tenantIdFormatter } : {}),
+/** The `Arguments` of a Lambda destination's configuration, when any option is set. */
+function lambdaArguments(options: LambdaDestinationOptions): Pick<DestinationConfig, 'arguments'> {
+  const args: LambdaArgumentsRecord = {
+    ...(options.invocationType !== undefined ? { InvocationType: options.invocationType as string as LambdaArgumentsRecord['InvocationType'] } : {}),
+    ...(options.responseStreaming !== undefined ? { UseResponseStreaming: options.responseStreaming } : {}),
+    ...(options.tenantId !== undefined ? { TenantId: options.tenantId } : {}),
+    ...(options.tenantIdExpression !== undefined ? { TenantIdExpression: options.tenantIdExpression } : {}),
+    ...(options.tenantIdFormatter !== undefined ? { TenantIdFormatter: options.tenantIdFormatter as string as ArgumentFormatterName } : {}),
   };
+  return Object.keys(args).length > 0 ? { arguments: args } : {};
 }
 
 class SqsDestination extends Destination {
@@ -675,10 +607,7 @@ class TargetDestination extends Destination {
       type: r.Type,
       arn: typeof r.Arn === 'string' ? r.Arn : undefined,
       queueUrl: r.QueueUrl,
-      partitionKeyExpression: r.PartitionKeyExpression,
-      partitionKeyFormatter: r.PartitionKeyFormatter,
-      eventSource: r.EventSource,
-      eventDetailType: r.EventDetailType,
+      ...(r.Arguments !== undefined ? { arguments: r.Arguments } : {}),
     };
   }
 }

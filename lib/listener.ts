@@ -470,11 +470,6 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(config.arn !== undefined ? { Arn: config.arn } : {}),
         ...(config.queueUrl !== undefined ? { QueueUrl: config.queueUrl } : {}),
         ...(config.arguments !== undefined ? { Arguments: config.arguments } : {}),
-        ...(config.stateMachineType !== undefined ? { StateMachineType: config.stateMachineType as DestinationRecord['StateMachineType'] } : {}),
-        ...(config.partitionKeyExpression !== undefined ? { PartitionKeyExpression: config.partitionKeyExpression } : {}),
-        ...(config.partitionKeyFormatter !== undefined ? { PartitionKeyFormatter: config.partitionKeyFormatter as DestinationRecord['PartitionKeyFormatter'] } : {}),
-        ...(config.eventSource !== undefined ? { EventSource: config.eventSource } : {}),
-        ...(config.eventDetailType !== undefined ? { EventDetailType: config.eventDetailType } : {}),
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),
@@ -521,15 +516,10 @@ class ImportedListener extends Construct implements IListener {
   }
 }
 
-/** Region-map ARN, Role and Lambda fields of a destination record. */
+/** Region-map ARN and Role of a destination record. */
 function destinationArguments(config: DestinationConfig, role: iam.IRole | undefined): Partial<DestinationRecord> {
   return {
     ...(config.arnByRegion !== undefined ? { Arn: config.arnByRegion } : {}),
     ...(role ? { Role: { Arn: role.roleArn } } : {}),
-    ...(config.invocationType !== undefined ? { InvocationType: config.invocationType as DestinationRecord['InvocationType'] } : {}),
-    ...(config.useResponseStreaming !== undefined ? { UseResponseStreaming: config.useResponseStreaming } : {}),
-    ...(config.tenantId !== undefined ? { TenantId: config.tenantId } : {}),
-    ...(config.tenantIdExpression !== undefined ? { TenantIdExpression: config.tenantIdExpression } : {}),
-    ...(config.tenantIdFormatter !== undefined ? { TenantIdFormatter: config.tenantIdFormatter as DestinationRecord['TenantIdFormatter'] } : {}),
   };
 }

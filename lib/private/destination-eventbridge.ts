@@ -2,6 +2,7 @@
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { DestinationTarget, DestinationTargetFields } from './destination-target';
+import type { EventBridgeArgumentsRecord } from './records';
 
 /**
  * Puts one event per packet on an event bus. A bus encrypted with a customer-managed key uses it
@@ -17,11 +18,10 @@ export class EventBridgeDestinationTarget implements DestinationTarget {
   /** Grants `events:PutEvents` on the bus. */
   public bind(grantee: iam.IGrantable): DestinationTargetFields {
     this.bus.grantPutEventsTo(grantee);
-    return {
-      Type: 'eventbridge',
-      Arn: this.bus.eventBusArn,
+    const args: EventBridgeArgumentsRecord = {
       ...(this.source !== undefined ? { EventSource: this.source } : {}),
       ...(this.detailType !== undefined ? { EventDetailType: this.detailType } : {}),
     };
+    return { Type: 'eventbridge', Arn: this.bus.eventBusArn, ...(Object.keys(args).length > 0 ? { Arguments: args } : {}) };
   }
 }

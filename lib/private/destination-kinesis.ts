@@ -2,7 +2,7 @@
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type { DestinationTarget, DestinationTargetFields } from './destination-target';
-import type { ArgumentFormatterName } from './records';
+import type { ArgumentFormatterName, KinesisArgumentsRecord } from './records';
 import type { Formatter } from '../formatter';
 
 /** Puts packets into a Kinesis data stream, one record per packet. */
@@ -17,11 +17,14 @@ export class KinesisDestinationTarget implements DestinationTarget {
   public bind(grantee: iam.IGrantable): DestinationTargetFields {
     this.stream.grant(grantee, 'kinesis:PutRecords');
     this.stream.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
+    const args: KinesisArgumentsRecord = {
+      ...(this.partitionKeyExpression !== undefined ? { PartitionKeyExpression: this.partitionKeyExpression } : {}),
+      ...(this.partitionKeyFormatter !== undefined ? { PartitionKeyFormatter: this.partitionKeyFormatter as string as ArgumentFormatterName } : {}),
+    };
     return {
       Type: 'kinesis',
       Arn: this.stream.streamArn,
-      ...(this.partitionKeyExpression !== undefined ? { PartitionKeyExpression: this.partitionKeyExpression } : {}),
-      ...(this.partitionKeyFormatter !== undefined ? { PartitionKeyFormatter: this.partitionKeyFormatter as string as ArgumentFormatterName } : {}),
+      ...(Object.keys(args).length > 0 ? { Arguments: args } : {}),
     };
   }
 }

@@ -7,13 +7,14 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type { StateMachineTypeName } from './records';
+import type { StateMachineTypeName, StepFunctionsArgumentsRecord } from './records';
 
 /** The record target of a Step Functions destination (lib/destination.ts `DestinationConfig` fields). */
 export interface StepFunctionsTarget {
   readonly type: 'stepfunctions';
   readonly arn: string;
-  readonly stateMachineType?: StateMachineTypeName;
+  /** The workflow type, when known at synth. */
+  readonly arguments?: StepFunctionsArgumentsRecord;
 }
 
 /**
@@ -40,5 +41,5 @@ export function bindStepFunctions(
 ): StepFunctionsTarget {
   const stateMachineType = stateMachineTypeOf(stateMachine, declared);
   iam.Grant.addToPrincipal({ grantee, actions: stepFunctionsActions(stateMachineType), resourceArns: [stateMachine.stateMachineArn] });
-  return { type: 'stepfunctions', arn: stateMachine.stateMachineArn, ...(stateMachineType !== undefined ? { stateMachineType } : {}) };
+  return { type: 'stepfunctions', arn: stateMachine.stateMachineArn, ...(stateMachineType !== undefined ? { arguments: { StateMachineType: stateMachineType } } : {}) };
 }

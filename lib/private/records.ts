@@ -97,58 +97,88 @@ export interface DestinationRecord {
    * @default - the gateway fleet's own role
    */
   readonly Role?: DestinationRoleRecord;
-  // Lambda (Proxylity's Lambda destination arguments, plus InvocationType)
-  /** Lambda: `RequestResponse` (replies) or `Event` (asynchronous, write-only). @default RequestResponse */
-  readonly InvocationType?: LambdaInvocationTypeName;
-  /** Lambda: invoke with InvokeWithResponseStream; each streamed reply is sent as soon as it arrives. @default false */
-  readonly UseResponseStreaming?: boolean;
-  /** Lambda: tenant id of every invocation (functions in tenant isolation mode). @default - none */
-  readonly TenantId?: string;
-  /** Lambda: binary range expression over the payload whose bytes are each packet's tenant id; batches are split by tenant. @default - none */
-  readonly TenantIdExpression?: string;
-  /** Lambda: encoding of the TenantIdExpression bytes in the tenant id. @default hex */
-  readonly TenantIdFormatter?: ArgumentFormatterName;
-  /** Options of the destination's service, as Proxylity's `Arguments` (each applies to some Types only). */
+  /**
+   * Options of the destination's service, as Proxylity's `Arguments`: each Type takes the fields
+   * of its own `<Type>ArgumentsRecord` below and no other (validate-destination-arguments.ts).
+   */
   readonly Arguments?: DestinationArgumentsRecord;
-  /** Workflow type of the state machine (stepfunctions). @default - detected once with DescribeStateMachine */
+}
+
+/** Arguments of a Lambda destination (Proxylity's, plus `InvocationType`). */
+export interface LambdaArgumentsRecord {
+  /** `RequestResponse` (replies) or `Event` (asynchronous, write-only). Packet Gateway's own argument. @default RequestResponse */
+  readonly InvocationType?: LambdaInvocationTypeName;
+  /** Invoke with InvokeWithResponseStream; each streamed reply is sent as soon as it arrives. @default false */
+  readonly UseResponseStreaming?: boolean;
+  /** Tenant id of every invocation (functions in tenant isolation mode). @default - none */
+  readonly TenantId?: string;
+  /** Binary range expression over the payload whose bytes are each packet's tenant id; batches are split by tenant. @default - none */
+  readonly TenantIdExpression?: string;
+  /** Encoding of the TenantIdExpression bytes in the tenant id. @default hex */
+  readonly TenantIdFormatter?: ArgumentFormatterName;
+}
+
+/** Arguments of an SQS destination (Proxylity's). */
+export interface SqsArgumentsRecord {
+  /** The message body is the packet's `Data` (in the destination's Formatter) instead of the packet's JSON. @default false */
+  readonly SendRaw?: boolean;
+  /** Adds message attributes `LocalDomain`, `LocalPort`, `RemoteAddress`, `RemotePort`. @default false */
+  readonly UseMessageAttributes?: boolean;
+  /** Binary range expression over the payload whose value is the message group id. @default - FIFO queues: the client endpoint; standard queues: none */
+  readonly MessageGroupIdExpression?: string;
+  /** Encoding of the MessageGroupIdExpression value. @default hex */
+  readonly MessageGroupIdFormatter?: ArgumentFormatterName;
+  /** FIFO queues: binary range expression over the payload whose value is the deduplication id. @default - the packet's Tag */
+  readonly MessageDeduplicationIdExpression?: string;
+  /** Encoding of the MessageDeduplicationIdExpression value. @default hex */
+  readonly MessageDeduplicationIdFormatter?: ArgumentFormatterName;
+}
+
+/** Arguments of a Step Functions destination (Packet Gateway's own). */
+export interface StepFunctionsArgumentsRecord {
+  /** Workflow type of the state machine. @default - detected once with DescribeStateMachine */
   readonly StateMachineType?: StateMachineTypeName;
-  // sns: Arn is the topic ARN; kinesis: the stream ARN; firehose: the delivery stream ARN; eventbridge: the event bus ARN.
-  /** Kinesis: binary range expression over the payload whose bytes are the record's partition key (Proxylity's argument). @default - a random key per record */
+}
+
+/** Arguments of a Kinesis destination (Proxylity's). */
+export interface KinesisArgumentsRecord {
+  /** Binary range expression over the payload whose bytes are the record's partition key. @default - a random key per record */
   readonly PartitionKeyExpression?: string;
-  /** Kinesis: encoding of the PartitionKeyExpression bytes in the partition key. @default hex */
+  /** Encoding of the PartitionKeyExpression bytes in the partition key. @default hex */
   readonly PartitionKeyFormatter?: ArgumentFormatterName;
-  /** EventBridge: `source` of each event (`Source` of PutEvents). @default proxylity */
+}
+
+/** Arguments of an EventBridge destination (Packet Gateway's own). */
+export interface EventBridgeArgumentsRecord {
+  /** `source` of each event (`Source` of PutEvents). @default proxylity */
   readonly EventSource?: string;
-  /** EventBridge: `detail-type` of each event (`DetailType` of PutEvents). @default udp-gateway-packet-ingress */
+  /** `detail-type` of each event (`DetailType` of PutEvents). @default udp-gateway-packet-ingress */
   readonly EventDetailType?: string;
 }
 
-/**
- * Options of a destination's service (Proxylity's `Arguments`). Each field applies to the Types
- * validate-records.ts lists for it.
- */
-export interface DestinationArgumentsRecord {
-  /** sqs: the message body is the packet's `Data` (in the destination's Formatter) instead of the packet's JSON. @default false */
-  readonly SendRaw?: boolean;
-  /** sqs: adds message attributes `LocalDomain`, `LocalPort`, `RemoteAddress`, `RemotePort`. @default false */
-  readonly UseMessageAttributes?: boolean;
-  /** sqs: binary range expression over the payload whose value is the message group id. @default - FIFO queues: the client endpoint; standard queues: none */
-  readonly MessageGroupIdExpression?: string;
-  /** sqs: encoding of the MessageGroupIdExpression value. @default hex */
-  readonly MessageGroupIdFormatter?: ArgumentFormatterName;
-  /** sqs (FIFO queues): binary range expression over the payload whose value is the deduplication id. @default - the packet's Tag */
-  readonly MessageDeduplicationIdExpression?: string;
-  /** sqs: encoding of the MessageDeduplicationIdExpression value. @default hex */
-  readonly MessageDeduplicationIdFormatter?: ArgumentFormatterName;
-  /** s3: text put before every object key (s3-object-key.ts). @default - none */
+/** Arguments of an S3 destination (Packet Gateway's own). */
+export interface S3ArgumentsRecord {
+  /** Text put before every object key (s3-object-key.ts). @default - none */
   readonly KeyPrefix?: string;
-  /** s3: layout of object keys after KeyPrefix, with placeholders (s3-object-key.ts). @default S3_DEFAULT_KEY_FORMAT */
+  /** Layout of object keys after KeyPrefix, with placeholders (s3-object-key.ts). @default S3_DEFAULT_KEY_FORMAT */
   readonly KeyFormat?: string;
-  /** dynamodb: name of the table's partition key attribute (type S). @default pk */
+}
+
+/** Arguments of a DynamoDB destination (Packet Gateway's own). */
+export interface DynamoDbArgumentsRecord {
+  /** Name of the table's partition key attribute (type S). @default pk */
   readonly PartitionKeyAttribute?: string;
-  /** dynamodb: name of the table's sort key attribute (type S). @default sk */
+  /** Name of the table's sort key attribute (type S). @default sk */
   readonly SortKeyAttribute?: string;
 }
+
+/**
+ * A destination's `Arguments` as destination modules read them: the fields of every Type's
+ * arguments record, of which a valid record holds only its own Type's
+ * (validate-destination-arguments.ts `DESTINATION_ARGUMENTS`).
+ */
+export type DestinationArgumentsRecord = LambdaArgumentsRecord & SqsArgumentsRecord & StepFunctionsArgumentsRecord & KinesisArgumentsRecord
+& EventBridgeArgumentsRecord & S3ArgumentsRecord & DynamoDbArgumentsRecord;
 
 /** Invocation types of a Lambda destination. */
 export const LAMBDA_INVOCATION_TYPES = ['RequestResponse', 'Event'] as const;

@@ -11,27 +11,24 @@ import {
   EXECUTE_API_ARN, STATE_MACHINE_ARN,
   EVENT_BUS_ARN, FIREHOSE_DELIVERY_STREAM_ARN, KINESIS_STREAM_ARN,
 } from './arn';
-import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import {
-  EVENT_DETAIL_TYPE, EVENT_SOURCE,
   BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, DOMAIN, ENVIRONMENT_VARIABLE_NAME, EXTERNAL_ID, IDENTIFIER,
   inIntegerRange, inNumberRange, LOG_GROUP_NAME, MAX_IN_FLIGHT_BATCHES, MAX_LISTENER_RECORD_BYTES, MAX_QUEUED_PACKETS, MAX_WIREGUARD_PEERS,
   NAME, NumericRange, PAYLOAD_BYTES, PORT, REGION,
   REPLY_TAG_TTL_SECONDS, TextPattern, WIREGUARD_KEY,
-  LAMBDA_ASYNC_MAX_PAYLOAD_BYTES, LAMBDA_TENANT_ID,
 } from './limits';
 import { CIDR_ALLOWED, cidrProblem, ENDPOINT_ALLOWED, isEndpoint } from './network';
 import {
   BatchingRecord, DESTINATION_TYPES, DestinationRecord, FORMATTERS, GatewayConfigDocument, LISTENER_PROTOCOLS, ListenerRecord, PacketSourceRecord,
   WireGuardPeerRecord, WireGuardRecord,
-  ARGUMENT_FORMATTERS, PacketArgumentName,
-  DestinationRoleRecord, LAMBDA_INVOCATION_TYPES,
-  STATE_MACHINE_TYPES,
+  DestinationRoleRecord,
 } from './records';
 import { isRegionalArnMap, regionMapKeyProblems } from './region-map';
 import {
-  DESTINATION_ARGUMENT_FIELDS, DESTINATION_ARGUMENT_TYPES, destinationArgumentErrors, writeOnlyDestinationArnProblem,
+  DESTINATION_ARGUMENT_NAMES, destinationArgumentErrors, flatArgumentErrors, writeOnlyDestinationArnProblem,
 } from './validate-destination-arguments';
+
+export { validatePacketArgument } from './validate-destination-arguments';
 
 export interface RecordValidationOptions {
   /**
@@ -99,18 +96,8 @@ const DESTINATION_FIELDS = recordFields<DestinationRecord>({
   MaxInFlightBatches: true,
   Arguments: true,
   Role: true,
-  InvocationType: true,
-  UseResponseStreaming: true,
-  TenantId: true,
-  TenantIdExpression: true,
-  TenantIdFormatter: true,
   MetricsEnabled: true,
   LogGroupName: true,
-  StateMachineType: true,
-  PartitionKeyExpression: true,
-  PartitionKeyFormatter: true,
-  EventSource: true,
-  EventDetailType: true,
 });
 const ROLE_FIELDS = recordFields<DestinationRoleRecord>({ Arn: true, ExternalId: true });
 const BATCHING_FIELDS = recordFields<BatchingRecord>({ Count: true, TimeoutInSeconds: true, SizeInBytes: true });
@@ -155,16 +142,6 @@ const DESTINATION_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   QueueUrl: ['sqs'],
   Module: ['local'],
   Handler: ['local'],
-  StateMachineType: ['stepfunctions'],
-  InvocationType: ['lambda'],
-  UseResponseStreaming: ['lambda'],
-  TenantId: ['lambda'],
-  TenantIdExpression: ['lambda'],
-  TenantIdFormatter: ['lambda'],
-  PartitionKeyExpression: ['kinesis'],
-  PartitionKeyFormatter: ['kinesis'],
-  EventSource: ['eventbridge'],
-  EventDetailType: ['eventbridge'],
 };
 
 /** Destination types whose `Arn` may be a region map, with the ARN each value must be. */
@@ -243,18 +220,6 @@ export function assertValidConfigDocument(
   if (errors.length > 0) throw new ConfigValidationError(errors, source);
 }
 
-/**
- * Errors of one packet argument in a destination's arguments `args` at `path`:
- * `<name>Expression` must parse as a binary range expression (the message names the column and
- * what was expected) and `<name>Formatter` must be one of {@link ARGUMENT_FORMATTERS}. Both are
- * optional.
- */
-export function validatePacketArgument(args: Record<string, unknown>, name: PacketArgumentName, path: string): string[] {
-  const v = new Validator({});
-  v.packetArgument(args, name, path);
-  return v.errors;
-}
-
 class Validator {
   public readonly errors: string[] = [];
   private readonly rejectUnknown: boolean;
@@ -273,7 +238,10 @@ class Validator {
     this.errors.push(`${path}: missing (required; allowed: ${allowed})`);
   }
 
-  public object(value: unknown, path: string, fields: readonly string[], required: boolean): Record<string, unknown> | undefined {
+  /** `value` as an object of `fields`; keys in `reported` are left to the caller (no "unknown field"). */
+  public object(
+    value: unknown, path: string, fields: readonly string[], required: boolean, reported: readonly string[] = [],
+  ): Record<string, unknown> | undefined {
     if (value === undefined) {
       if (required) this.missing(path || '(document)', 'an object');
       return undefined;
@@ -284,7 +252,7 @@ class Validator {
     }
     if (this.rejectUnknown) {
       for (const key of Object.keys(value)) {
-        if (!fields.includes(key)) this.errors.push(`${join(path, key)}: unknown field (allowed: ${fields.filter((f) => f !== '$schema').join(', ')})`);
+        if (!fields.includes(key) && !reported.includes(key)) this.errors.push(`${join(path, key)}: unknown field (allowed: ${fields.filter((f) => f !== '$schema').join(', ')})`);
       }
     }
     return value;
@@ -357,10 +325,11 @@ class Validator {
   }
 
   public destination(value: unknown, path: string): void {
-    const r = this.object(value, path, DESTINATION_FIELDS, true);
+    const r = this.object(value, path, DESTINATION_FIELDS, true, DESTINATION_ARGUMENT_NAMES);
     if (r === undefined) return;
     this.pattern(r.Name, `${path}.Name`, DESTINATION_NAME, 'is not a valid name', true);
     const type = this.oneOf(r.Type, `${path}.Type`, DESTINATION_TYPES, 'is not a destination type', true);
+    this.errors.push(...flatArgumentErrors(r, path, type));
     if (type !== undefined) {
       for (const [field, types] of Object.entries(DESTINATION_TYPE_FIELDS)) {
         if (r[field] !== undefined && !types.includes(type)) {
@@ -383,37 +352,21 @@ class Validator {
       this.pattern(r.Handler, `${path}.Handler`, IDENTIFIER, 'is not an export name', false);
     } else if (type === 'stepfunctions') {
       this.pattern(r.Arn, `${path}.Arn`, STATE_MACHINE_ARN, 'is not a state machine ARN', true);
-      this.oneOf(r.StateMachineType, `${path}.StateMachineType`, STATE_MACHINE_TYPES, 'is not a state machine type', false);
     } else if (type === 'apigateway') {
       this.pattern(r.Arn, `${path}.Arn`, EXECUTE_API_ARN, 'is not the execute-api ARN of a stage, method and path', true);
     } else if (type === 'sns') {
       this.pattern(r.Arn, `${path}.Arn`, SNS_TOPIC_ARN, 'is not an SNS topic ARN', true);
     } else if (type === 'kinesis') {
       this.pattern(r.Arn, `${path}.Arn`, KINESIS_STREAM_ARN, 'is not a Kinesis stream ARN', true);
-      this.packetArgument(r, 'PartitionKey', path);
     } else if (type === 'firehose') {
       this.pattern(r.Arn, `${path}.Arn`, FIREHOSE_DELIVERY_STREAM_ARN, 'is not a Firehose delivery stream ARN', true);
     } else if (type === 'eventbridge') {
       this.pattern(r.Arn, `${path}.Arn`, EVENT_BUS_ARN, 'is not an EventBridge event bus ARN', true);
-      this.pattern(r.EventSource, `${path}.EventSource`, EVENT_SOURCE, 'is not an event source', false);
-      this.pattern(r.EventDetailType, `${path}.EventDetailType`, EVENT_DETAIL_TYPE, 'is not an event detail-type', false);
     } else if (type !== undefined) {
       const arnProblem = writeOnlyDestinationArnProblem(type, r.Arn);
       if (arnProblem !== undefined) this.errors.push(`${path}.Arn: ${arnProblem}`);
     }
-    const args = this.object(r.Arguments, `${path}.Arguments`, DESTINATION_ARGUMENT_FIELDS, false);
-    if (args !== undefined) {
-      if (type !== undefined) {
-        for (const [field, types] of Object.entries(DESTINATION_ARGUMENT_TYPES)) {
-          if (args[field] !== undefined && !types.includes(type)) {
-            this.error(`${path}.Arguments.${field}`, args[field], `is set on a destination of Type ${type}`, `${field} only for Type ${types.join(' or ')}`);
-          }
-        }
-      }
-      this.errors.push(...destinationArgumentErrors(args, `${path}.Arguments`, r.Arn));
-      this.packetArgument(args, 'MessageGroupId', `${path}.Arguments`);
-      this.packetArgument(args, 'MessageDeduplicationId', `${path}.Arguments`);
-    }
+    this.errors.push(...destinationArgumentErrors(r, path, type, { rejectUnknownArguments: this.rejectUnknown }));
     this.oneOf(r.Formatter, `${path}.Formatter`, FORMATTERS, 'is not a Formatter', false);
     const batching = this.object(r.Batching, `${path}.Batching`, BATCHING_FIELDS, false);
     if (batching !== undefined) {
@@ -426,7 +379,6 @@ class Validator {
     this.boolean(r.MetricsEnabled, `${path}.MetricsEnabled`);
     this.pattern(r.LogGroupName, `${path}.LogGroupName`, LOG_GROUP_NAME, 'is not a log group name', false);
     this.destinationRole(r.Role, `${path}.Role`);
-    if (type === 'lambda') this.lambdaOptions(r, path);
   }
 
   /** A region map: keys are region names or `*`, values ARNs of `arn`'s service, in the key's region. */
@@ -445,27 +397,6 @@ class Validator {
     if (role === undefined) return;
     this.pattern(role.Arn, `${path}.Arn`, IAM_ROLE_ARN, 'is not an IAM role ARN', true);
     this.pattern(role.ExternalId, `${path}.ExternalId`, EXTERNAL_ID, 'is not a valid external id', false);
-  }
-
-  /** Lambda's invocation type, response streaming and tenant arguments. */
-  public lambdaOptions(r: Record<string, unknown>, path: string): void {
-    const invocationType = this.oneOf(r.InvocationType, `${path}.InvocationType`, LAMBDA_INVOCATION_TYPES, 'is not a Lambda invocation type', false);
-    this.boolean(r.UseResponseStreaming, `${path}.UseResponseStreaming`);
-    if (invocationType === 'Event' && r.UseResponseStreaming === true) {
-      this.error(`${path}.UseResponseStreaming`, true, 'is set with InvocationType Event', 'UseResponseStreaming only with InvocationType RequestResponse (asynchronous invocations have no response)');
-    }
-    const size = isRecord(r.Batching) ? r.Batching.SizeInBytes : undefined;
-    if (invocationType === 'Event' && typeof size === 'number' && size > LAMBDA_ASYNC_MAX_PAYLOAD_BYTES) {
-      this.error(`${path}.Batching.SizeInBytes`, size, 'is more than an asynchronous invocation takes', `at most ${LAMBDA_ASYNC_MAX_PAYLOAD_BYTES} with InvocationType Event`);
-    }
-    this.pattern(r.TenantId, `${path}.TenantId`, LAMBDA_TENANT_ID, 'is not a Lambda tenant id', false);
-    this.packetArgument(r, 'TenantId', path);
-    if (r.TenantIdExpression !== undefined && r.TenantId !== undefined) {
-      this.error(`${path}.TenantIdExpression`, r.TenantIdExpression, 'is set with TenantId', 'TenantId (one tenant) or TenantIdExpression (a tenant per packet), not both');
-    }
-    if (r.TenantIdFormatter !== undefined && r.TenantIdExpression === undefined) {
-      this.error(`${path}.TenantIdFormatter`, r.TenantIdFormatter, 'is set without TenantIdExpression', 'TenantIdFormatter only with TenantIdExpression');
-    }
   }
 
   /** A queue URL names the host the request (with the sender's credentials) goes to: only the SQS endpoint of the ARN's queue. */
@@ -517,21 +448,6 @@ class Validator {
         this.error(`${pPath}.Endpoint`, peer.Endpoint, 'is not an endpoint', ENDPOINT_ALLOWED);
       }
     });
-  }
-
-  /** `<name>Expression` and `<name>Formatter` of a destination's arguments (see {@link validatePacketArgument}). */
-  public packetArgument(args: Record<string, unknown>, name: PacketArgumentName, path: string): void {
-    const expressionPath = `${path}.${name}Expression`;
-    const expression = args[`${name}Expression`];
-    if (expression !== undefined) {
-      if (typeof expression !== 'string') {
-        this.error(expressionPath, expression, 'is not a string', BINARY_EXPRESSION_ALLOWED);
-      } else {
-        const problem = binaryExpressionProblem(expression);
-        if (problem !== undefined) this.errors.push(`${expressionPath}: ${problem} (allowed: ${BINARY_EXPRESSION_ALLOWED})`);
-      }
-    }
-    this.oneOf(args[`${name}Formatter`], `${path}.${name}Formatter`, ARGUMENT_FORMATTERS, 'is not a Formatter for an argument', false);
   }
 
   public packetSource(value: unknown, path: string): void {

@@ -1,7 +1,7 @@
 /**
  * Amazon EventBridge: one event per packet, the packet object as the event's `detail`, with
  * `source` `proxylity` and `detail-type` `udp-gateway-packet-ingress` unless the destination sets
- * `EventSource` / `EventDetailType` (Proxylity's values, so rules written for it match).
+ * `Arguments.EventSource` / `EventDetailType` (Proxylity's values, so rules written for it match).
  * `PutEvents` with up to 10 entries and 256 KiB per call (entry sizes as EventBridge counts them);
  * entries EventBridge reports as failed for throttling or an internal error are put again, alone,
  * a bounded number of times; what still fails is reported per packet.
@@ -47,8 +47,8 @@ export class EventBridgeDestination implements Destination {
   ) {
     this.name = record.Name;
     this.busArn = destinationArn(record, EVENT_BUS_ARN, 'an EventBridge event bus ARN', region).arn;
-    this.source = record.EventSource ?? DEFAULT_EVENT_SOURCE;
-    this.detailType = record.EventDetailType ?? DEFAULT_EVENT_DETAIL_TYPE;
+    this.source = record.Arguments?.EventSource ?? DEFAULT_EVENT_SOURCE;
+    this.detailType = record.Arguments?.EventDetailType ?? DEFAULT_EVENT_DETAIL_TYPE;
     this.fixedEntryBytes = ENTRY_TIME_BYTES + Buffer.byteLength(this.source) + Buffer.byteLength(this.detailType);
   }
 

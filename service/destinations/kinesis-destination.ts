@@ -4,7 +4,7 @@
  * Records Kinesis reports as failed (throughput exceeded, internal failure) are put again, alone,
  * a bounded number of times; what still fails is reported per packet.
  *
- * The partition key is the destination's `PartitionKeyExpression` evaluated over the payload and
+ * The partition key is the destination's `Arguments.PartitionKeyExpression` evaluated over the payload and
  * rendered with `PartitionKeyFormatter` (hex by default, like Proxylity); without an expression,
  * or when it gives an empty key, each record gets a random key (records spread over all shards).
  * Keys longer than Kinesis's 256 characters are cut to 256.
@@ -17,7 +17,7 @@ import { BatchRetryOptions, describeError, EntryFailure, writeBatch } from './ba
 import type { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import { destinationArn } from './destination-arn';
 import type { QueuedPacket } from './packet';
-import { compilePacketArgument, PacketArgument } from './packet-argument';
+import { PacketArgument, packetArgumentOf } from './packet-argument';
 import { packetBytes } from './packet-bytes';
 import { payloadOfPacket } from './packet-payload';
 import { KINESIS_STREAM_ARN, resourceNameOfArn } from '../../lib/private/arn';
@@ -116,9 +116,7 @@ export class KinesisDestination implements Destination {
 
 /** Creates a Kinesis destination using the shared client. */
 export function createKinesisDestination(record: ResolvedDestinationRecord, listener: ListenerRecord, context: DestinationContext): Destination {
-  const partitionKey = record.PartitionKeyExpression !== undefined
-    ? compilePacketArgument({ expression: record.PartitionKeyExpression, formatter: record.PartitionKeyFormatter }, 'PartitionKeyExpression')
-    : undefined;
+  const partitionKey = packetArgumentOf(record.Arguments, 'PartitionKey');
   return new KinesisDestination(record, context.kinesisClient(), context.region, {
     partitionKey,
     formatter: record.Formatter ?? listener.Formatter ?? DEFAULT_FORMATTER,

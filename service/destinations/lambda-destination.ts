@@ -1,5 +1,5 @@
 /**
- * AWS Lambda: `{"Messages":[…]}` in.
+ * AWS Lambda: `{"Messages":[…]}` in. The destination's `Arguments` choose how it is invoked:
  * - `RequestResponse` (default): `{"Replies":[…]}` out, routed when the invocation returns.
  * - `UseResponseStreaming`: InvokeWithResponseStream; each streamed reply is routed as soon as it
  *   arrives (reply-stream.ts says which stream shapes are read).
@@ -12,7 +12,7 @@
 import { Destination, DestinationContext, DestinationError, DeliveryResult, PacketDeliveryFailure, ReplySink } from './destination';
 import type { InvokeOutcome, InvokeOptions, LambdaInvoker } from './lambda-invoker';
 import { messagesPayloadBuffer, QueuedPacket } from './packet';
-import { compilePacketArgument } from './packet-argument';
+import { packetArgumentOf } from './packet-argument';
 import { ReplyStreamParser } from './reply-stream';
 import { parseArn } from '../../lib/private/arn';
 import { LAMBDA_TENANT_ID } from '../../lib/private/limits';
@@ -38,9 +38,10 @@ export class LambdaDestination implements Destination {
     if (!record.Arn) throw new Error(`destination ${record.Name}: Arn is required for Type lambda`);
     this.name = record.Name;
     this.functionName = record.Arn;
-    this.invocationType = record.InvocationType ?? 'RequestResponse';
-    this.streaming = record.UseResponseStreaming === true;
-    this.tenantId = record.TenantId;
+    const args = record.Arguments;
+    this.invocationType = args?.InvocationType ?? 'RequestResponse';
+    this.streaming = args?.UseResponseStreaming === true;
+    this.tenantId = args?.TenantId;
     this.packetKey = tenantIdOf;
     if (this.streaming && this.invocationType === 'Event') {
       throw new Error(`destination ${record.Name}: UseResponseStreaming is not allowed with InvocationType Event (allowed: one of them)`);
@@ -160,10 +161,10 @@ export function createLambdaDestination(record: ResolvedDestinationRecord, _list
   return new LambdaDestination(record, context.lambdaInvoker(Object.keys(target).length > 0 ? target : undefined), tenantIdOfRecord(record));
 }
 
-/** TenantIdExpression and TenantIdFormatter as a per-packet function; undefined without an expression. */
+/** `Arguments.TenantIdExpression` and `TenantIdFormatter` as a per-packet function; undefined without an expression. */
 export function tenantIdOfRecord(record: ResolvedDestinationRecord): TenantIdOf | undefined {
-  if (record.TenantIdExpression === undefined) return undefined;
-  const argument = compilePacketArgument({ expression: record.TenantIdExpression, formatter: record.TenantIdFormatter }, 'TenantIdExpression');
+  const argument = packetArgumentOf(record.Arguments, 'TenantId');
+  if (argument === undefined) return undefined;
   return (payload) => {
     const id = argument(payload);
     return typeof id === 'string' ? id : undefined;

@@ -1,14 +1,15 @@
 /**
- * Destination arguments computed per packet (`PartitionKeyExpression` + `PartitionKeyFormatter`,
- * `MessageGroupIdExpression`, `MessageDeduplicationIdExpression`, `TenantIdExpression`, each with
- * its Formatter): the bytes a binary range expression selects from the payload, rendered as text.
+ * Destination arguments computed per packet (`Arguments.PartitionKeyExpression` +
+ * `PartitionKeyFormatter`, `MessageGroupIdExpression`, `MessageDeduplicationIdExpression`,
+ * `TenantIdExpression`, each with its Formatter): the bytes a binary range expression selects from
+ * the payload, rendered as text.
  *
  * The expression is parsed once, when the destination is configured; rendering a payload
  * allocates only the resulting string and never throws. Bytes the Formatter cannot represent
  * (ascii, utf8) give an `InvalidData` failure naming the argument, as the packet's own `Data` does.
  */
 import { parseBinaryExpression } from '../../lib/private/binary-expression';
-import type { ArgumentFormatterName } from '../../lib/private/records';
+import type { ArgumentFormatterName, DestinationArgumentsRecord, PacketArgumentName } from '../../lib/private/records';
 import type { Failure } from '../contracts';
 import { encodeData } from '../formatter';
 
@@ -35,4 +36,15 @@ export function compilePacketArgument(config: PacketArgumentConfig, what: string
   const expression = parseBinaryExpression(config.expression, what);
   const formatter = config.formatter ?? DEFAULT_ARGUMENT_FORMATTER;
   return (payload) => encodeData(expression.evaluate(payload), formatter, what);
+}
+
+/**
+ * The packet argument `name` of a destination's `Arguments` (`<name>Expression` with
+ * `<name>Formatter`), compiled; undefined when the destination sets no expression.
+ */
+export function packetArgumentOf(args: DestinationArgumentsRecord | undefined, name: PacketArgumentName): PacketArgument | undefined {
+  const fields = args as Readonly<Record<string, unknown>> | undefined;
+  const expression = fields?.[`${name}Expression`];
+  if (typeof expression !== 'string') return undefined;
+  return compilePacketArgument({ expression, formatter: fields?.[`${name}Formatter`] as ArgumentFormatterName | undefined }, `${name}Expression`);
 }

@@ -21,7 +21,7 @@
 import { MessageAttributeValue, SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { Destination, DestinationContext, DeliveryResult, PacketDeliveryFailure } from './destination';
 import type { QueuedPacket } from './packet';
-import { compilePacketArgument, PacketArgument } from './packet-argument';
+import { PacketArgument, packetArgumentOf } from './packet-argument';
 import { awsSqsEndpointRegion, queueLocationFromArn, queueOfUrl, SQS_QUEUE_URL_ALLOWED } from '../../lib/private/arn';
 import { formatEndpoint } from '../../lib/private/network';
 import type { FormatterName, ListenerRecord, ResolvedDestinationRecord } from '../../lib/private/records';
@@ -101,13 +101,8 @@ export class SqsDestination implements Destination {
         bytes: attributeBytes('LocalDomain', 'String', domain) + attributeBytes('LocalPort', 'Number', port),
       };
     }
-    if (args.MessageGroupIdExpression !== undefined) {
-      this.groupId = compilePacketArgument({ expression: args.MessageGroupIdExpression, formatter: args.MessageGroupIdFormatter }, 'MessageGroupIdExpression');
-    }
-    if (args.MessageDeduplicationIdExpression !== undefined) {
-      this.deduplicationId = compilePacketArgument(
-        { expression: args.MessageDeduplicationIdExpression, formatter: args.MessageDeduplicationIdFormatter }, 'MessageDeduplicationIdExpression');
-    }
+    this.groupId = packetArgumentOf(args, 'MessageGroupId');
+    this.deduplicationId = packetArgumentOf(args, 'MessageDeduplicationId');
   }
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {

@@ -5,7 +5,7 @@
  * TIMED_OUT execution fails its packets, with the status, error and cause in the reason.
  * STANDARD state machines are started (`StartExecution`) and never reply.
  *
- * The workflow type is the record's `StateMachineType`, or else asked once of
+ * The workflow type is the record's `Arguments.StateMachineType`, or else asked once of
  * `DescribeStateMachine` (on the state machine without its version or alias qualifier) and kept
  * for the destination's life; a failed lookup is tried again with the next batch.
  *
@@ -48,7 +48,7 @@ export class StepFunctionsDestination implements Destination {
     this.name = record.Name;
     this.stateMachineArn = arn;
     this.describeArn = describeArn;
-    this.declaredType = record.StateMachineType;
+    this.declaredType = record.Arguments?.StateMachineType;
   }
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
@@ -78,7 +78,7 @@ export class StepFunctionsDestination implements Destination {
       type = (await this.client.send(new DescribeStateMachineCommand({ stateMachineArn: this.describeArn }))).type;
     } catch (err) {
       throw new DestinationError(`Step Functions DescribeStateMachine of ${this.describeArn} failed (${errorName(err)}): ${errorMessage(err)} `
-        + '(the workflow type is detected with states:DescribeStateMachine unless the destination declares StateMachineType)');
+        + '(the workflow type is detected with states:DescribeStateMachine unless the destination declares Arguments.StateMachineType)');
     }
     if (type !== 'EXPRESS' && type !== 'STANDARD') {
       throw new DestinationError(`Step Functions DescribeStateMachine of ${this.describeArn} reported type ${JSON.stringify(type)} (allowed: EXPRESS, STANDARD)`);

@@ -4,6 +4,8 @@
  * Pure: no file system, no aws-cdk-lib. See docs/MIGRATING.md.
  */
 import { BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, DESTINATION_NAME, inIntegerRange, inNumberRange, matches, NAME } from '../../lib/private/limits';
+import type { DestinationTypeName } from '../../lib/private/records';
+import { DESTINATION_ARGUMENTS, destinationArgumentErrors } from '../../lib/private/validate-destination-arguments';
 
 export const PROXYLITY_LISTENER_TYPE = 'Custom::ProxylityUdpGatewayListener';
 export const PROXYLITY_PACKET_SOURCE_TYPE = 'Custom::ProxylityUdpGatewayPacketSource';
@@ -105,15 +107,25 @@ type Operand =
   | { readonly kind: 'pseudo'; readonly name: string }
   | { readonly kind: 'resource'; readonly name: string; readonly attribute: string };
 
+/** A destination's factory (`Destination.<name>`), its record Type and the code of the factory's first argument. */
+interface DestinationTarget {
+  readonly name: string;
+  readonly type: DestinationTypeName;
+  readonly target: string;
+}
+
 /** What a template resource type becomes in CDK. */
 interface ResourceKind {
   readonly factory?: string;
+  /** The destination record's Type. */
+  readonly type?: DestinationTypeName;
   /** `inTemplate`: a resource of the template itself, deployed in the account and region of the stack. */
   readonly importCode: (id: string, arnOrName: string, props: Json, inTemplate: boolean) => string;
 }
 
 const LAMBDA: ResourceKind = {
   factory: 'lambda',
+  type: 'lambda',
 
   // A function of the template lives in the account and region the stack deploys to: IAM grants suffice.
   importCode: (id, arn, _props, inTemplate) => (inTemplate
@@ -122,17 +134,18 @@ const LAMBDA: ResourceKind = {
 };
 const SQS: ResourceKind = {
   factory: 'sqs',
+  type: 'sqs',
 
   importCode: (id, arn, props) => `sqs.Queue.fromQueueAttributes(this, '${id}', { queueArn: ${arn}${props.FifoQueue === true || props.FifoQueue === 'true' ? ', fifo: true' : ''} })`,
 };
-const STATE_MACHINE: ResourceKind = { factory: 'stepFunctions', importCode: (id, arn) => `sfn.StateMachine.fromStateMachineArn(this, '${id}', ${arn})` };
-const LOG_GROUP: ResourceKind = { factory: 'cloudWatchLogs', importCode: (id, arn) => `logs.LogGroup.fromLogGroupArn(this, '${id}', ${arn})` };
-const BUCKET: ResourceKind = { factory: 's3', importCode: (id, arn) => `s3.Bucket.fromBucketArn(this, '${id}', ${arn})` };
+const STATE_MACHINE: ResourceKind = { factory: 'stepFunctions', type: 'stepfunctions', importCode: (id, arn) => `sfn.StateMachine.fromStateMachineArn(this, '${id}', ${arn})` };
+const LOG_GROUP: ResourceKind = { factory: 'cloudWatchLogs', type: 'logs', importCode: (id, arn) => `logs.LogGroup.fromLogGroupArn(this, '${id}', ${arn})` };
+const BUCKET: ResourceKind = { factory: 's3', type: 's3', importCode: (id, arn) => `s3.Bucket.fromBucketArn(this, '${id}', ${arn})` };
 const ROLE: ResourceKind = { importCode: (id, arn) => `iam.Role.fromRoleArn(this, '${id}', ${arn})` };
-const TOPIC: ResourceKind = { factory: 'sns', importCode: (id, arn) => `sns.Topic.fromTopicArn(this, '${id}', ${arn})` };
-const STREAM: ResourceKind = { factory: 'kinesis', importCode: (id, arn) => `kinesis.Stream.fromStreamArn(this, '${id}', ${arn})` };
-const DELIVERY_STREAM: ResourceKind = { factory: 'firehose', importCode: (id, arn) => `firehose.DeliveryStream.fromDeliveryStreamArn(this, '${id}', ${arn})` };
-const EVENT_BUS: ResourceKind = { factory: 'eventBridge', importCode: (id, arn) => `events.EventBus.fromEventBusArn(this, '${id}', ${arn})` };
+const TOPIC: ResourceKind = { factory: 'sns', type: 'sns', importCode: (id, arn) => `sns.Topic.fromTopicArn(this, '${id}', ${arn})` };
+const STREAM: ResourceKind = { factory: 'kinesis', type: 'kinesis', importCode: (id, arn) => `kinesis.Stream.fromStreamArn(this, '${id}', ${arn})` };
+const DELIVERY_STREAM: ResourceKind = { factory: 'firehose', type: 'firehose', importCode: (id, arn) => `firehose.DeliveryStream.fromDeliveryStreamArn(this, '${id}', ${arn})` };
+const EVENT_BUS: ResourceKind = { factory: 'eventBridge', type: 'eventbridge', importCode: (id, arn) => `events.EventBus.fromEventBusArn(this, '${id}', ${arn})` };
 
 const KIND_BY_RESOURCE_TYPE: Record<string, ResourceKind> = {
   'AWS::Lambda::Function': LAMBDA,
@@ -161,31 +174,30 @@ const KIND_BY_ARN_SERVICE: Record<string, ResourceKind> = {
   events: EVENT_BUS,
 };
 
-const SQS_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
+/**
+ * The construct option of each destination argument a Proxylity template can hold, and how its
+ * value is written in code. Which arguments a destination takes is validate-destination-arguments.ts
+ * `DESTINATION_ARGUMENTS` of its Type; Packet Gateway's own arguments with enum values
+ * (`InvocationType`, `StateMachineType`) are not in Proxylity templates.
+ */
+const ARGUMENT_OPTIONS: Readonly<Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }>> = {
   SendRaw: { option: 'sendRaw', kind: 'boolean' },
   UseMessageAttributes: { option: 'useMessageAttributes', kind: 'boolean' },
   MessageGroupIdExpression: { option: 'messageGroupIdExpression', kind: 'string' },
   MessageGroupIdFormatter: { option: 'messageGroupIdFormatter', kind: 'formatter' },
   MessageDeduplicationIdExpression: { option: 'messageDeduplicationIdExpression', kind: 'string' },
   MessageDeduplicationIdFormatter: { option: 'messageDeduplicationIdFormatter', kind: 'formatter' },
-};
-const LAMBDA_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
   TenantId: { option: 'tenantId', kind: 'string' },
   TenantIdExpression: { option: 'tenantIdExpression', kind: 'string' },
   TenantIdFormatter: { option: 'tenantIdFormatter', kind: 'formatter' },
   UseResponseStreaming: { option: 'responseStreaming', kind: 'boolean' },
-};
-const KINESIS_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
   PartitionKeyExpression: { option: 'partitionKeyExpression', kind: 'string' },
   PartitionKeyFormatter: { option: 'partitionKeyFormatter', kind: 'formatter' },
-};
-const EVENT_BRIDGE_ARGUMENTS: Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }> = {
   EventSource: { option: 'source', kind: 'string' },
   EventDetailType: { option: 'detailType', kind: 'string' },
 };
-const ARGUMENTS_BY_FACTORY: Record<string, Record<string, { readonly option: string; readonly kind: 'boolean' | 'string' | 'formatter' }>> = {
-  sqs: SQS_ARGUMENTS, lambda: LAMBDA_ARGUMENTS, lambdaRegionMap: LAMBDA_ARGUMENTS, kinesis: KINESIS_ARGUMENTS, eventBridge: EVENT_BRIDGE_ARGUMENTS,
-};
+/** Other spellings of an argument in Proxylity's published templates (its Kinesis example names the Formatter `PartitionKeyExpressionFormatter`). */
+const ARGUMENT_SYNONYMS: Readonly<Record<string, string>> = { PartitionKeyExpressionFormatter: 'PartitionKeyFormatter' };
 const FORMATTERS: Record<string, string> = { base64: 'BASE64', hex: 'HEX', ascii: 'ASCII', utf8: 'UTF8', coap: 'COAP' };
 const LISTENER_PROPERTIES = new Set(['ServiceToken', 'ApiKey', 'ListenerName', 'Protocols', 'ClientRestrictions', 'Destinations', 'Peers', 'AllowUnknownPeers', 'DecapsulatedDelivery']);
 const DESTINATION_PROPERTIES = new Set(['Name', 'Description', 'DestinationArn', 'Role', 'Batching', 'Formatter', 'MetricsEnabled', 'LogGroupName', 'Arguments']);
@@ -459,7 +471,7 @@ class Converter {
     }
     const factory = this.destinationTarget(listenerId, `${path}.DestinationArn`, value.DestinationArn ?? this.boundArn(value.Name));
     if (factory === undefined) return;
-    this.arguments(listenerId, path, factory.name, value.Arguments, options);
+    this.arguments(listenerId, path, factory, value.Arguments, options);
     const comment = typeof value.Description === 'string' ? `// ${value.Description.replace(/\s+/g, ' ').slice(0, 200)}\n        ` : '';
     out.push(`${comment}Destination.${factory.name}(${factory.target}${options.length > 0 ? `, {\n${options.map((o) => `          ${o},`).join('\n')}\n        }` : ''})`);
     localOut.push(local);
@@ -503,37 +515,50 @@ class Converter {
     if (Object.keys(batching).length > 0) local.Batching = batching;
   }
 
-  private arguments(id: string, path: string, factory: string, value: unknown, options: string[]): void {
+  /**
+   * A destination's `Arguments`, as they are: each argument its destination type takes becomes
+   * its construct option, after the shared argument check (validate-destination-arguments.ts) of
+   * its value; anything else is listed as not carried over, with the reason.
+   */
+  private arguments(id: string, path: string, destination: DestinationTarget, value: unknown, options: string[]): void {
     if (value === undefined) return;
     if (!isObject(value)) {
       this.leave(id, `${path}.Arguments`, `${describe(value)} is not an object`);
       return;
     }
-    const known = ARGUMENTS_BY_FACTORY[factory] ?? {};
-    for (const [key, v] of Object.entries(value)) {
-      const argument = known[key];
-      if (argument === undefined) {
-        this.leave(id, `${path}.Arguments.${key}`, `not an argument of the ${factory} destination here`);
-        continue;
-      }
-      if (argument.kind === 'boolean') {
+    const taken = DESTINATION_ARGUMENTS[destination.type];
+    const args: Record<string, unknown> = {};
+    for (const [given, v] of Object.entries(value)) {
+      const key = ARGUMENT_SYNONYMS[given] ?? given;
+      const argument = ARGUMENT_OPTIONS[key];
+      if (argument === undefined || !taken.includes(key)) {
+        this.leave(id, `${path}.Arguments.${key}`, `not an argument of the ${destination.name} destination here`);
+      } else if (argument.kind === 'boolean') {
         const flag = booleanValue(v);
         if (flag === undefined) this.leave(id, `${path}.Arguments.${key}`, `${JSON.stringify(v)} is not true or false`);
-        else options.push(`${argument.option}: ${flag}`);
-      } else if (argument.kind === 'formatter') {
-        const f = typeof v === 'string' ? FORMATTERS[v] : undefined;
-        if (f === undefined) this.leave(id, `${path}.Arguments.${key}`, `${JSON.stringify(v)} is not a Formatter (base64, hex, ascii, utf8, coap)`);
-        else options.push(`${argument.option}: Formatter.${f}`);
+        else args[key] = flag;
       } else if (typeof v === 'string') {
-        options.push(`${argument.option}: ${JSON.stringify(v)}`);
+        args[key] = v;
       } else {
         this.leave(id, `${path}.Arguments.${key}`, `${describe(v)} is not a string`);
       }
     }
+    const refused = new Set<string>();
+    for (const error of destinationArgumentErrors({ Type: destination.type, Arguments: args }, path, destination.type)) {
+      const key = Object.keys(args).find((k) => error.startsWith(`${path}.Arguments.${k}:`));
+      if (key !== undefined) refused.add(key);
+      this.leave(id, key === undefined ? `${path}.Arguments` : `${path}.Arguments.${key}`, error.slice(error.indexOf(': ') + 2));
+    }
+    for (const [key, v] of Object.entries(args)) {
+      if (refused.has(key)) continue;
+      const argument = ARGUMENT_OPTIONS[key]!;
+      if (argument.kind === 'formatter') options.push(`${argument.option}: Formatter.${FORMATTERS[v as string]}`);
+      else options.push(`${argument.option}: ${JSON.stringify(v)}`);
+    }
   }
 
   /** The factory and its first argument for a DestinationArn (a reference, an ARN, or a region map). */
-  private destinationTarget(id: string, path: string, value: unknown): { readonly name: string; readonly target: string } | undefined {
+  private destinationTarget(id: string, path: string, value: unknown): DestinationTarget | undefined {
     if (value === undefined) {
       this.leave(id, path.replace(/\.DestinationArn$/, ''), 'has no DestinationArn (and no DestinationArn resource binds its Name): the destination is left out');
       return undefined;
@@ -551,19 +576,19 @@ class Converter {
         if (code === undefined) return undefined;
         codes.push(`${JSON.stringify(region)}: ${code}`);
       }
-      return { name: 'lambdaRegionMap', target: `{ ${codes.join(', ')} }` };
+      return { name: 'lambdaRegionMap', type: 'lambda', target: `{ ${codes.join(', ')} }` };
     }
     if (operandOf(value, this.parameterNames) === undefined) {
       this.leave(id, path, `${describe(value)} uses an intrinsic function this conversion cannot carry over (only literals, Ref and Fn::GetAtt): the destination is left out`);
       return undefined;
     }
     const kind = this.kindOf(value);
-    if (kind?.factory === undefined) {
+    if (kind?.factory === undefined || kind.type === undefined) {
       this.leave(id, path, `${describe(value)} names no destination type the conversion knows (Lambda, SQS, SNS, Kinesis, Firehose, EventBridge, Step Functions, CloudWatch Logs, S3): the destination is left out`);
       return undefined;
     }
     const target = this.imported(id, path, value, kind);
-    return target === undefined ? undefined : { name: kind.factory, target };
+    return target === undefined ? undefined : { name: kind.factory, type: kind.type, target };
   }
 
   private kindOf(value: unknown): ResourceKind | undefined {

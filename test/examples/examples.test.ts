@@ -199,7 +199,7 @@ describe('packet-counter-sfn', () => {
     const [listener] = Object.values(t.findResources('Custom::PacketGatewayListener'));
     const configuration = JSON.stringify(listener.Properties.Configuration);
     expect(configuration).toContain('\\"Type\\":\\"stepfunctions\\"');
-    expect(configuration).toContain('\\"StateMachineType\\":\\"EXPRESS\\"');
+    expect(configuration).toContain('\\"Arguments\\":{\\"StateMachineType\\":\\"EXPRESS\\"}');
     const fleet = policyStatements(t, logicalId(t, 'AWS::IAM::Role', 'GatewayAccessRole'));
     expect(fleet.flatMap(actionsOf).filter((a) => a.startsWith('states:'))).toEqual(['states:StartSyncExecution']);
   });

@@ -38,7 +38,7 @@ describe('Destination.stepFunctions', () => {
     const ref = { Ref: logicalId(t, 'AWS::StepFunctions::StateMachine', 'Counter') };
     expect(fleetStatements(t, 'states')).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'states:StartSyncExecution', Resource: ref })]);
     expect(destinationsOf(t)).toEqual([{
-      Name: 'stepfunctions-0', Type: 'stepfunctions', Arn: `<Ref:${ref.Ref}>`, StateMachineType: 'EXPRESS', Batching: { Count: 1000 },
+      Name: 'stepfunctions-0', Type: 'stepfunctions', Arn: `<Ref:${ref.Ref}>`, Arguments: { StateMachineType: 'EXPRESS' }, Batching: { Count: 1000 },
     }]);
   });
 
@@ -47,7 +47,7 @@ describe('Destination.stepFunctions', () => {
     gw.addListener('Counter', { port: 5555, destinations: [Destination.stepFunctions(stateMachine(stack))] });
     const t = Template.fromStack(stack);
     expect(fleetStatements(t, 'states').map((s) => s.Action)).toEqual(['states:StartExecution']);
-    expect(destinationsOf(t)[0].StateMachineType).toBe('STANDARD');
+    expect(destinationsOf(t)[0].Arguments).toEqual({ StateMachineType: 'STANDARD' });
   });
 
   test('an imported state machine: DescribeStateMachine to detect the type, and both start actions, on that ARN only; no type in the record', () => {
@@ -68,7 +68,7 @@ describe('Destination.stepFunctions', () => {
     gw.addListener('Counter', { port: 5555, destinations: [Destination.stepFunctions(imported, { stateMachineType: sfn.StateMachineType.EXPRESS })] });
     const t = Template.fromStack(stack);
     expect(fleetStatements(t, 'states').map((s) => s.Action)).toEqual(['states:StartSyncExecution']);
-    expect(destinationsOf(t)[0]).toMatchObject({ StateMachineType: 'EXPRESS' });
+    expect(destinationsOf(t)[0]).toMatchObject({ Arguments: { StateMachineType: 'EXPRESS' } });
   });
 
   test('fails if the ARN is not a state machine\'s (checked with the data plane\'s validator at synth)', () => {

@@ -32,8 +32,8 @@ describe('Lambda destination options', () => {
     const t = Template.fromStack(stack);
     const records = Object.values(t.findResources('Custom::PacketGatewayListener')).map((r) => joinedJson(r.Properties.Configuration).Destinations[0]);
     expect(records).toEqual([
-      { Name: 'lambda-0', Type: 'lambda', Arn: expect.stringMatching(/^<GetAtt:Ingest\w+\.Arn>$/), UseResponseStreaming: true, TenantIdExpression: '[0:8]', TenantIdFormatter: 'hex' },
-      { Name: 'lambda-0', Type: 'lambda', Arn: expect.stringMatching(/^<GetAtt:Ingest\w+\.Arn>$/), InvocationType: 'Event', TenantId: 'customer-123' },
+      { Name: 'lambda-0', Type: 'lambda', Arn: expect.stringMatching(/^<GetAtt:Ingest\w+\.Arn>$/), Arguments: { UseResponseStreaming: true, TenantIdExpression: '[0:8]', TenantIdFormatter: 'hex' } },
+      { Name: 'lambda-0', Type: 'lambda', Arn: expect.stringMatching(/^<GetAtt:Ingest\w+\.Arn>$/), Arguments: { InvocationType: 'Event', TenantId: 'customer-123' } },
     ]);
   });
 
@@ -105,7 +105,7 @@ describe('Destination.lambdaRegionMap', () => {
     const { gw, stack } = fixture();
     gw.addListener('Telemetry', { port: 5555, destinations: [Destination.lambdaRegionMap(arns, { responseStreaming: true })] });
     const t = Template.fromStack(stack);
-    expect(destinationRecord(t)).toEqual({ Name: 'lambda-0', Type: 'lambda', Arn: arns, UseResponseStreaming: true });
+    expect(destinationRecord(t)).toEqual({ Name: 'lambda-0', Type: 'lambda', Arn: arns, Arguments: { UseResponseStreaming: true } });
     expect(fleetStatements(t).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'))).toEqual([
       expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: Object.values(arns) }),
     ]);

@@ -56,8 +56,7 @@ test('Destination.kinesis: kinesis:PutRecords on the stream and kms:GenerateData
     Name: 'readings',
     Type: 'kinesis',
     Arn: `<GetAtt:${logicalId(t, 'AWS::Kinesis::Stream', 'Readings')}.Arn>`,
-    PartitionKeyExpression: '[0:4]',
-    PartitionKeyFormatter: 'base64',
+    Arguments: { PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'base64' },
   }]);
 });
 
@@ -97,7 +96,7 @@ test('Destination.eventBridge: events:PutEvents on the bus; source and detail-ty
   ]);
   const [own, named] = destinations(t);
   expect(own).toEqual({ Name: 'eventbridge-0', Type: 'eventbridge', Arn: `<GetAtt:${logicalId(t, 'AWS::Events::EventBus', 'Bus')}.Arn>` });
-  expect(named).toMatchObject({ Name: 'eventbridge-1', Type: 'eventbridge', EventSource: 'com.example.telemetry', EventDetailType: 'reading' });
+  expect(named).toMatchObject({ Name: 'eventbridge-1', Type: 'eventbridge', Arguments: { EventSource: 'com.example.telemetry', EventDetailType: 'reading' } });
 });
 
 describe('fails at synth', () => {
@@ -105,14 +104,14 @@ describe('fails at synth', () => {
     const { stack, gw } = fixture();
     const bus = new events.EventBus(stack, 'Bus');
     expect(() => gw.addListener('Telemetry', { port: 5555, destinations: [Destination.eventBridge(bus, { source: 'aws.s3' })] }))
-      .toThrow('Listener.Destinations[0].EventSource: "aws.s3" is not an event source (allowed: 1–256 printable characters, not starting with aws.)');
+      .toThrow('Listener.Destinations[0].Arguments.EventSource: "aws.s3" is not an event source (allowed: 1–256 printable characters, not starting with aws.)');
   });
 
   test('with a partition key expression that does not parse, naming the column', () => {
     const { stack, gw } = fixture();
     const stream = new kinesis.Stream(stack, 'Readings');
     expect(() => gw.addListener('Telemetry', { port: 5555, destinations: [Destination.kinesis(stream, { partitionKeyExpression: '[0:4' })] }))
-      .toThrow('Listener.Destinations[0].PartitionKeyExpression: "[0:4" at column 5: expected');
+      .toThrow('Listener.Destinations[0].Arguments.PartitionKeyExpression: "[0:4" at column 5: expected');
   });
 
   test('with a stream ARN that is not a Kinesis stream', () => {

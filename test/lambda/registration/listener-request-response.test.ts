@@ -29,7 +29,7 @@ function create(destinations: unknown[]): Promise<unknown> {
 
 test('a Listener with stepfunctions and apigateway destinations is stored as given', async () => {
   const destinations = [
-    { Name: 'counter', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'EXPRESS' },
+    { Name: 'counter', Type: 'stepfunctions', Arn: SFN, Arguments: { StateMachineType: 'EXPRESS' } },
     { Name: 'detected', Type: 'stepfunctions', Arn: `${SFN}:live` },
     { Name: 'adafruit', Type: 'apigateway', Arn: API, Formatter: 'utf8' },
   ];
@@ -41,8 +41,13 @@ test('a Listener with stepfunctions and apigateway destinations is stored as giv
 test.each([
   // values longer than 80 characters are shortened in messages
   [{ Name: 'c', Type: 'stepfunctions', Arn: API }, /Configuration\.Destinations\[0\]\.Arn: "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5\/adafruit\/POST\/measure\S*… is not a state machine ARN/],
-  [{ Name: 'c', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'SYNC' }, 'Configuration.Destinations[0].StateMachineType: "SYNC" is not a state machine type (allowed: EXPRESS, STANDARD)'],
+  [{ Name: 'c', Type: 'stepfunctions', Arn: SFN, Arguments: { StateMachineType: 'SYNC' } }, 'Configuration.Destinations[0].Arguments.StateMachineType: "SYNC" is not a state machine type (allowed: EXPRESS, STANDARD)'],
   [{ Name: 'a', Type: 'apigateway', Arn: SFN }, 'Configuration.Destinations[0].Arn: "arn:aws:states:eu-west-1:123456789012:stateMachine:packet-counter" is not the execute-api ARN of a stage, method and path'],
+  // an option beside Type instead of under Arguments
+  [{ Name: 'c', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'EXPRESS' },
+    'Configuration.Destinations[0].StateMachineType: StateMachineType is an argument now: put it under Arguments.StateMachineType'],
+  [{ Name: 'c', Type: 'stepfunctions', Arn: SFN, Arguments: { InvocationType: 'Event' } },
+    'Configuration.Destinations[0].Arguments.InvocationType: "Event" is not an argument of Type stepfunctions, but of Type lambda (allowed: the arguments of Type stepfunctions: StateMachineType)'],
 ])('a malformed destination is refused with the field, the value and what is allowed (%j)', async (destination, message) => {
   await expect(create([destination])).rejects.toThrow(message);
   const stored = await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: 'LISTENER#telemetry' }, ConsistentRead: true }));

@@ -329,13 +329,11 @@ describe('destination Roles', () => {
       Name: 'fn',
       Type: 'lambda',
       Arn: { [REGION]: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ingest`, '*': `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:ingest` },
-      UseResponseStreaming: true,
-      TenantIdExpression: '[0:4]',
-      TenantIdFormatter: 'hex',
+      Arguments: { UseResponseStreaming: true, TenantIdExpression: '[0:4]', TenantIdFormatter: 'hex' },
     };
     await handleEvent(event('Create', { ListenerName: 'telemetry', Configuration: JSON.stringify(configuration) }), ctx);
-    expect((await item('telemetry'))?.record.Destinations[0]).toMatchObject({ UseResponseStreaming: true, TenantIdExpression: '[0:4]' });
-    configuration.Destinations[0].InvocationType = 'Event';
+    expect((await item('telemetry'))?.record.Destinations[0]).toMatchObject({ Arguments: { UseResponseStreaming: true, TenantIdExpression: '[0:4]' } });
+    configuration.Destinations[0].Arguments.InvocationType = 'Event';
     await expect(handleEvent(event('Update', { ListenerName: 'telemetry', Configuration: JSON.stringify(configuration) }, { PhysicalResourceId: 'telemetry' }), ctx))
       .rejects.toThrow('UseResponseStreaming: true is set with InvocationType Event');
   });

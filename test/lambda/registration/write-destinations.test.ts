@@ -24,9 +24,9 @@ function props(destinations: unknown[]): Record<string, unknown> {
 test('a Listener with SNS, Kinesis, Firehose and EventBridge destinations is registered with their fields', async () => {
   const destinations = [
     { Name: 'topic', Type: 'sns', Arn: `arn:aws:sns:${REGION}:${ACCOUNT}:telemetry` },
-    { Name: 'stream', Type: 'kinesis', Arn: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/packets`, PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'hex' },
+    { Name: 'stream', Type: 'kinesis', Arn: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/packets`, Arguments: { PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'hex' } },
     { Name: 'firehose', Type: 'firehose', Arn: `arn:aws:firehose:${REGION}:${ACCOUNT}:deliverystream/packets` },
-    { Name: 'bus', Type: 'eventbridge', Arn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, EventSource: 'com.example', EventDetailType: 'reading' },
+    { Name: 'bus', Type: 'eventbridge', Arn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, Arguments: { EventSource: 'com.example', EventDetailType: 'reading' } },
   ];
   await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, props(destinations), { LogicalResourceId: 'Writes' }), ctx);
   const item = (await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: 'LISTENER#writes' }, ConsistentRead: true }))).Item;

@@ -53,9 +53,10 @@ describe('write-only destination records', () => {
       { Name: 'b', Type: 'lambda', Arn: 'fn', Arguments: { KeyPrefix: 'x/' } },
       { Name: 'c', Type: 's3', Arn: BUCKET, Arguments: { Prefix: 'x/' } },
     ))).toEqual([
-      'Listener.Destinations[0].Arguments.SendRaw: true is set on a destination of Type logs (allowed: SendRaw only for Type sqs)',
-      'Listener.Destinations[1].Arguments.KeyPrefix: "x/" is set on a destination of Type lambda (allowed: KeyPrefix only for Type s3)',
-      expect.stringMatching(/^Listener\.Destinations\[2\]\.Arguments\.Prefix: unknown field \(allowed: SendRaw, UseMessageAttributes, .*KeyPrefix, KeyFormat, PartitionKeyAttribute, SortKeyAttribute\)$/),
+      'Listener.Destinations[0].Arguments.SendRaw: true is not an argument of Type logs, but of Type sqs (allowed: no Arguments for Type logs)',
+      'Listener.Destinations[1].Arguments.KeyPrefix: "x/" is not an argument of Type lambda, but of Type s3 '
+        + '(allowed: the arguments of Type lambda: InvocationType, UseResponseStreaming, TenantId, TenantIdExpression, TenantIdFormatter)',
+      'Listener.Destinations[2].Arguments.Prefix: unknown argument of Type s3 (allowed: the arguments of Type s3: KeyPrefix, KeyFormat)',
     ]);
   });
 
@@ -104,5 +105,74 @@ describe('S3 object keys', () => {
     expect(parseS3KeyFormat('a}{unique}')).toEqual({ problem: expect.stringMatching(/^has an unmatched \} at column 2 /) });
     expect(parseS3KeyFormat('a\n{unique}')).toEqual({ problem: expect.stringMatching(/^has a control character at column 2 /) });
     expect(parseS3KeyFormat('')).toEqual({ problem: expect.stringMatching(/^is not a key format /) });
+  });
+});
+
+describe('every option of a destination is an argument, under Arguments', () => {
+  const targets: Record<string, object> = {
+    lambda: { Type: 'lambda', Arn: 'arn:aws:lambda:eu-west-1:123456789012:function:f' },
+    stepfunctions: { Type: 'stepfunctions', Arn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:m' },
+    kinesis: { Type: 'kinesis', Arn: 'arn:aws:kinesis:eu-west-1:123456789012:stream/s' },
+    eventbridge: { Type: 'eventbridge', Arn: 'arn:aws:events:eu-west-1:123456789012:event-bus/default' },
+    sqs: { Type: 'sqs', Arn: FIFO },
+    s3: { Type: 's3', Arn: BUCKET },
+    dynamodb: { Type: 'dynamodb', Arn: TABLE },
+  };
+
+  test.each<[string, string, unknown]>([
+    ['lambda', 'InvocationType', 'Event'],
+    ['lambda', 'UseResponseStreaming', true],
+    ['lambda', 'TenantId', 'customer-123'],
+    ['lambda', 'TenantIdExpression', '[0:8]'],
+    ['stepfunctions', 'StateMachineType', 'EXPRESS'],
+    ['kinesis', 'PartitionKeyExpression', '[0:4]'],
+    ['kinesis', 'PartitionKeyFormatter', 'hex'],
+    ['eventbridge', 'EventSource', 'com.example'],
+    ['eventbridge', 'EventDetailType', 'reading'],
+    ['sqs', 'SendRaw', true],
+    ['s3', 'KeyPrefix', 'udp/'],
+    ['dynamodb', 'SortKeyAttribute', 'Arrival'],
+  ])('a %s destination takes %s under Arguments, and refuses it beside Type naming its new place', (type, name, value) => {
+    expect(validateListenerRecord(listener({ Name: 'd', ...targets[type], Arguments: { [name]: value } }))).toEqual([]);
+    const flat = listener({ Name: 'd', ...targets[type], [name]: value });
+    const message = `Listener.Destinations[0].${name}: ${name} is an argument now: put it under Arguments.${name}`;
+    expect(validateListenerRecord(flat)).toEqual([message]);
+    // also when unknown fields are tolerated: a flat argument would otherwise be ignored, silently
+    expect(validateListenerRecord(flat, 'Listener', { rejectUnknownFields: false })).toEqual([message]);
+  });
+
+  test('a flat argument of another type names the type that takes it', () => {
+    expect(validateListenerRecord(listener({ Name: 'q', Type: 'sqs', Arn: QUEUE, TenantIdExpression: '[0:4]' }))).toEqual([
+      'Listener.Destinations[0].TenantIdExpression: "[0:4]" is set on a destination of Type sqs (allowed: TenantIdExpression only for Type lambda, under Arguments.TenantIdExpression)',
+    ]);
+  });
+
+  test.each<[string, object, string]>([
+    ['lambda', targets.lambda, 'the arguments of Type lambda: InvocationType, UseResponseStreaming, TenantId, TenantIdExpression, TenantIdFormatter'],
+    ['sqs', targets.sqs, 'the arguments of Type sqs: SendRaw, UseMessageAttributes, MessageGroupIdExpression, MessageGroupIdFormatter, '
+      + 'MessageDeduplicationIdExpression, MessageDeduplicationIdFormatter'],
+    ['stepfunctions', targets.stepfunctions, 'the arguments of Type stepfunctions: StateMachineType'],
+    ['kinesis', targets.kinesis, 'the arguments of Type kinesis: PartitionKeyExpression, PartitionKeyFormatter'],
+    ['eventbridge', targets.eventbridge, 'the arguments of Type eventbridge: EventSource, EventDetailType'],
+    ['s3', targets.s3, 'the arguments of Type s3: KeyPrefix, KeyFormat'],
+    ['dynamodb', targets.dynamodb, 'the arguments of Type dynamodb: PartitionKeyAttribute, SortKeyAttribute'],
+    ['sns', { Type: 'sns', Arn: 'arn:aws:sns:eu-west-1:123456789012:t' }, 'no Arguments for Type sns'],
+    ['firehose', { Type: 'firehose', Arn: 'arn:aws:firehose:eu-west-1:123456789012:deliverystream/d' }, 'no Arguments for Type firehose'],
+    ['logs', { Type: 'logs', Arn: LOG_GROUP }, 'no Arguments for Type logs'],
+    ['apigateway', { Type: 'apigateway', Arn: 'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/udp' }, 'no Arguments for Type apigateway'],
+    ['log', { Type: 'log' }, 'no Arguments for Type log'],
+  ])('an unknown argument of a %s destination is refused with the arguments of its type', (type, target, allowed) => {
+    const record = listener({ Name: 'd', ...target, Arguments: { Compression: 'gzip' } });
+    expect(validateListenerRecord(record)).toEqual([`Listener.Destinations[0].Arguments.Compression: unknown argument of Type ${type} (allowed: ${allowed})`]);
+    expect(validateListenerRecord(record, 'Listener', { rejectUnknownFields: false })).toEqual([]);
+  });
+
+  test('an argument of another type is refused even when unknown fields are tolerated; Arguments must be an object', () => {
+    expect(validateListenerRecord(listener({ Name: 'k', ...targets.kinesis, Arguments: { SendRaw: true } }), 'Listener', { rejectUnknownFields: false })).toEqual([
+      'Listener.Destinations[0].Arguments.SendRaw: true is not an argument of Type kinesis, but of Type sqs (allowed: the arguments of Type kinesis: PartitionKeyExpression, PartitionKeyFormatter)',
+    ]);
+    expect(validateListenerRecord(listener({ Name: 'k', ...targets.kinesis, Arguments: '[0:4]' }))).toEqual([
+      'Listener.Destinations[0].Arguments: "[0:4]" is not an object (allowed: an object with the arguments of Type kinesis: PartitionKeyExpression, PartitionKeyFormatter)',
+    ]);
   });
 });

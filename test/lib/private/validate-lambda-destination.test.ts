@@ -13,45 +13,42 @@ describe('Lambda destination records: invocation type, streaming, tenants, Role,
       Name: 'fn',
       Type: 'lambda',
       Arn: { 'us-east-1': ARN, '*': 'arn:aws:lambda:eu-west-1:123456789012:function:counter:live' },
-      InvocationType: 'RequestResponse',
-      UseResponseStreaming: true,
-      TenantIdExpression: '[0:8]',
-      TenantIdFormatter: 'hex',
+      Arguments: { InvocationType: 'RequestResponse', UseResponseStreaming: true, TenantIdExpression: '[0:8]', TenantIdFormatter: 'hex' },
       Role: { Arn: 'arn:aws:iam::210987654321:role/gateway-delivery', ExternalId: '123456789012' },
     };
     expect(validateListenerRecord({ Name: 'demo', Protocol: 'udp', Port: 5555, Destinations: [record] })).toEqual([]);
-    expect(errors({ Arn: ARN, InvocationType: 'Event', TenantId: 'customer-123' })).toEqual([]);
+    expect(errors({ Arn: ARN, Arguments: { InvocationType: 'Event', TenantId: 'customer-123' } })).toEqual([]);
   });
 
   test('InvocationType is RequestResponse or Event', () => {
-    expect(errors({ Arn: ARN, InvocationType: 'DryRun' })).toEqual([
-      'Listener.Destinations[0].InvocationType: "DryRun" is not a Lambda invocation type (allowed: RequestResponse, Event)',
+    expect(errors({ Arn: ARN, Arguments: { InvocationType: 'DryRun' } })).toEqual([
+      'Listener.Destinations[0].Arguments.InvocationType: "DryRun" is not a Lambda invocation type (allowed: RequestResponse, Event)',
     ]);
   });
 
   test('Event has no response to stream, and a smaller payload limit', () => {
-    expect(errors({ Arn: ARN, InvocationType: 'Event', UseResponseStreaming: true })).toEqual([
-      'Listener.Destinations[0].UseResponseStreaming: true is set with InvocationType Event (allowed: UseResponseStreaming only with InvocationType RequestResponse (asynchronous invocations have no response))',
+    expect(errors({ Arn: ARN, Arguments: { InvocationType: 'Event', UseResponseStreaming: true } })).toEqual([
+      'Listener.Destinations[0].Arguments.UseResponseStreaming: true is set with InvocationType Event (allowed: UseResponseStreaming only with InvocationType RequestResponse (asynchronous invocations have no response))',
     ]);
-    expect(errors({ Arn: ARN, InvocationType: 'Event', Batching: { SizeInBytes: 2 * 1024 * 1024 } })).toEqual([
+    expect(errors({ Arn: ARN, Arguments: { InvocationType: 'Event' }, Batching: { SizeInBytes: 2 * 1024 * 1024 } })).toEqual([
       'Listener.Destinations[0].Batching.SizeInBytes: 2097152 is more than an asynchronous invocation takes (allowed: at most 1048576 with InvocationType Event)',
     ]);
-    expect(errors({ Arn: ARN, UseResponseStreaming: 'yes' })).toEqual(['Listener.Destinations[0].UseResponseStreaming: "yes" is not a boolean (allowed: true or false)']);
+    expect(errors({ Arn: ARN, Arguments: { UseResponseStreaming: 'yes' } })).toEqual(['Listener.Destinations[0].Arguments.UseResponseStreaming: "yes" is not a boolean (allowed: true or false)']);
   });
 
   test('tenant ids: Lambda\'s characters, one of TenantId and TenantIdExpression, a formatter only with an expression', () => {
-    expect(errors({ Arn: ARN, TenantId: 'tenant#1' })).toEqual([
-      'Listener.Destinations[0].TenantId: "tenant#1" is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)',
+    expect(errors({ Arn: ARN, Arguments: { TenantId: 'tenant#1' } })).toEqual([
+      'Listener.Destinations[0].Arguments.TenantId: "tenant#1" is not a Lambda tenant id (allowed: 1–256 characters of A-Z a-z 0-9 . _ : / = + - @ and space)',
     ]);
-    expect(errors({ Arn: ARN, TenantId: 'a', TenantIdExpression: '[0:2]' })).toEqual([
-      'Listener.Destinations[0].TenantIdExpression: "[0:2]" is set with TenantId (allowed: TenantId (one tenant) or TenantIdExpression (a tenant per packet), not both)',
+    expect(errors({ Arn: ARN, Arguments: { TenantId: 'a', TenantIdExpression: '[0:2]' } })).toEqual([
+      'Listener.Destinations[0].Arguments.TenantIdExpression: "[0:2]" is set with TenantId (allowed: TenantId (one tenant) or TenantIdExpression (a tenant per packet), not both)',
     ]);
-    expect(errors({ Arn: ARN, TenantIdFormatter: 'hex' })).toEqual([
-      'Listener.Destinations[0].TenantIdFormatter: "hex" is set without TenantIdExpression (allowed: TenantIdFormatter only with TenantIdExpression)',
+    expect(errors({ Arn: ARN, Arguments: { TenantIdFormatter: 'hex' } })).toEqual([
+      'Listener.Destinations[0].Arguments.TenantIdFormatter: "hex" is set without TenantIdExpression (allowed: TenantIdFormatter only with TenantIdExpression)',
     ]);
-    expect(errors({ Arn: ARN, TenantIdExpression: '[0:' })).toEqual([expect.stringMatching(/^Listener\.Destinations\[0\]\.TenantIdExpression: .*column/)]);
-    expect(errors({ Arn: ARN, TenantIdExpression: '[0:4]', TenantIdFormatter: 'base32' })).toEqual([
-      expect.stringMatching(/^Listener\.Destinations\[0\]\.TenantIdFormatter: "base32" is not a Formatter/),
+    expect(errors({ Arn: ARN, Arguments: { TenantIdExpression: '[0:' } })).toEqual([expect.stringMatching(/^Listener\.Destinations\[0\]\.Arguments\.TenantIdExpression: .*column/)]);
+    expect(errors({ Arn: ARN, Arguments: { TenantIdExpression: '[0:4]', TenantIdFormatter: 'base32' } })).toEqual([
+      expect.stringMatching(/^Listener\.Destinations\[0\]\.Arguments\.TenantIdFormatter: "base32" is not a Formatter/),
     ]);
   });
 
@@ -60,8 +57,11 @@ describe('Lambda destination records: invocation type, streaming, tenants, Role,
       Name: 'demo',
       Protocol: 'udp',
       Port: 5555,
-      Destinations: [{ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:us-east-1:123456789012:q', TenantId: 'a' }],
-    })).toEqual(['Listener.Destinations[0].TenantId: "a" is set on a destination of Type sqs (allowed: TenantId only for Type lambda)']);
+      Destinations: [{ Name: 'q', Type: 'sqs', Arn: 'arn:aws:sqs:us-east-1:123456789012:q', Arguments: { TenantId: 'a' } }],
+    })).toEqual([
+      'Listener.Destinations[0].Arguments.TenantId: "a" is not an argument of Type sqs, but of Type lambda (allowed: the arguments of Type sqs: '
+        + 'SendRaw, UseMessageAttributes, MessageGroupIdExpression, MessageGroupIdFormatter, MessageDeduplicationIdExpression, MessageDeduplicationIdFormatter)',
+    ]);
   });
 
   test('Role names an IAM role; its ExternalId follows STS\'s rules', () => {

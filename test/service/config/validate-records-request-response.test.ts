@@ -13,8 +13,8 @@ describe('stepfunctions destinations', () => {
   test('accept a state machine ARN, qualified or not, with or without a declared type', () => {
     expect(validateListenerRecord(listenerWith(
       { Name: 'a', Type: 'stepfunctions', Arn: SFN },
-      { Name: 'b', Type: 'stepfunctions', Arn: `${SFN}:live`, StateMachineType: 'EXPRESS' },
-      { Name: 'c', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'STANDARD', Batching: { Count: 1000, TimeoutInSeconds: 1 } },
+      { Name: 'b', Type: 'stepfunctions', Arn: `${SFN}:live`, Arguments: { StateMachineType: 'EXPRESS' } },
+      { Name: 'c', Type: 'stepfunctions', Arn: SFN, Arguments: { StateMachineType: 'STANDARD' }, Batching: { Count: 1000, TimeoutInSeconds: 1 } },
     ))).toEqual([]);
   });
 
@@ -22,10 +22,10 @@ describe('stepfunctions destinations', () => {
     ['the ARN is missing', { Name: 'a', Type: 'stepfunctions' }, 'Listener.Destinations[0].Arn: missing (required; allowed: arn:<partition>:states:<region>:<account>:stateMachine:<name>, optionally followed by :<version> or :<alias>)'],
     ['the ARN is a Lambda function', { Name: 'a', Type: 'stepfunctions', Arn: 'arn:aws:lambda:us-west-2:123456789012:function:f' },
       'Listener.Destinations[0].Arn: "arn:aws:lambda:us-west-2:123456789012:function:f" is not a state machine ARN (allowed: arn:<partition>:states:'],
-    ['the type is unknown', { Name: 'a', Type: 'stepfunctions', Arn: SFN, StateMachineType: 'express' },
-      'Listener.Destinations[0].StateMachineType: "express" is not a state machine type (allowed: EXPRESS, STANDARD)'],
-    ['a type is declared on another destination type', { Name: 'a', Type: 'lambda', Arn: 'f', StateMachineType: 'EXPRESS' },
-      'Listener.Destinations[0].StateMachineType: "EXPRESS" is set on a destination of Type lambda (allowed: StateMachineType only for Type stepfunctions)'],
+    ['the type is unknown', { Name: 'a', Type: 'stepfunctions', Arn: SFN, Arguments: { StateMachineType: 'express' } },
+      'Listener.Destinations[0].Arguments.StateMachineType: "express" is not a state machine type (allowed: EXPRESS, STANDARD)'],
+    ['a type is declared on another destination type', { Name: 'a', Type: 'lambda', Arn: 'f', Arguments: { StateMachineType: 'EXPRESS' } },
+      'Listener.Destinations[0].Arguments.StateMachineType: "EXPRESS" is not an argument of Type lambda, but of Type stepfunctions (allowed: the arguments of Type lambda: '],
   ])('fail when %s', (_, destination, message) => {
     const errors = validateListenerRecord(listenerWith(destination));
     expect(errors).toHaveLength(1);

@@ -28,7 +28,7 @@ describe('EventBridgeDestination', () => {
 
   test('EventSource and EventDetailType replace the source and detail-type', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
-    await new EventBridgeDestination({ Name: 'e', Type: 'eventbridge', Arn: BUS, EventSource: 'com.example.telemetry', EventDetailType: 'reading' }, client(), 'us-east-1')
+    await new EventBridgeDestination({ Name: 'e', Type: 'eventbridge', Arn: BUS, Arguments: { EventSource: 'com.example.telemetry', EventDetailType: 'reading' } }, client(), 'us-east-1')
       .deliver(packets(1));
     expect(events.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0]).toMatchObject({ Source: 'com.example.telemetry', DetailType: 'reading' });
   });

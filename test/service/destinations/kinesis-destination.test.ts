@@ -94,12 +94,12 @@ describe('KinesisDestination against kinesalite', () => {
     const context = { region: REGION, kinesisClient: () => client } as unknown as DestinationContext;
     const listener = { Name: 'demo', Protocol: 'udp' as const, Port: 5555, Formatter: 'base64' as const, Destinations: [] };
     const arn = `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${name}`;
-    const dest = await createDestination({ Name: 'k', Type: 'kinesis', Arn: arn, PartitionKeyExpression: '[1:3]' }, listener, context);
+    const dest = await createDestination({ Name: 'k', Type: 'kinesis', Arn: arn, Arguments: { PartitionKeyExpression: '[1:3]' } }, listener, context);
     const batch = packets(3, (i) => Buffer.from([0xff, i, 0xab, 0x10]));
     expect(await dest.deliver(batch)).toEqual({});
     const expected = [[0x00, 0xab], [0x01, 0xab], [0x02, 0xab]].map((bytes) => encodeData(Buffer.from(bytes), 'hex'));
     expect((await readAll(name)).map((r) => r.key).sort()).toEqual(expected);
-    await expect(createDestination({ Name: 'k', Type: 'kinesis', Arn: arn, PartitionKeyExpression: '[1:' }, listener, context))
+    await expect(createDestination({ Name: 'k', Type: 'kinesis', Arn: arn, Arguments: { PartitionKeyExpression: '[1:' } }, listener, context))
       .rejects.toThrow('Listener demo, destination k: PartitionKeyExpression: "[1:" at column 4: expected');
   });
 

@@ -70,20 +70,20 @@ describe('LambdaDestination: asynchronous invocation and tenants', () => {
 
   test('InvocationType Event invokes asynchronously and routes nothing', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 202, Payload: payload({ Replies: [{ Tag: 'a', Data: 'b2s=' }] }) as never });
-    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, InvocationType: 'Event' }, invoker());
+    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, Arguments: { InvocationType: 'Event' } }, invoker());
     expect(await destination.deliver([packet('a')])).toEqual({});
     expect(lambda.commandCalls(InvokeCommand)[0].args[0].input).toMatchObject({ FunctionName: ARN, InvocationType: 'Event' });
   });
 
   test('TenantId goes with every invocation', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
-    await new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, TenantId: 'customer-123' }, invoker()).deliver([packet('a')]);
+    await new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, Arguments: { TenantId: 'customer-123' } }, invoker()).deliver([packet('a')]);
     expect(lambda.commandCalls(InvokeCommand)[0].args[0].input).toMatchObject({ TenantId: 'customer-123', InvocationType: 'RequestResponse' });
   });
 
   test('a per-packet tenant id: the key is computed from the payload, and a batch is invoked once per tenant', async () => {
     const tenantOf = (data: Uint8Array): string => Buffer.from(data.subarray(0, 2)).toString('hex').toUpperCase();
-    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]' }, invoker(), tenantOf);
+    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, Arguments: { TenantIdExpression: '[0:2]' } }, invoker(), tenantOf);
     expect(destination.packetKey?.(Buffer.from([0xab, 0xcd, 0xef]))).toBe('ABCD');
     lambda.on(InvokeCommand).callsFake(async (input: { TenantId?: string; Payload: Uint8Array }) => {
       const tags = (JSON.parse(Buffer.from(input.Payload).toString()) as { Messages: Array<{ Tag: string }> }).Messages.map((m) => m.Tag);
@@ -107,15 +107,15 @@ describe('LambdaDestination: asynchronous invocation and tenants', () => {
 
   test('a batch of one tenant is one plain invocation', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ Replies: [] }) as never });
-    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]' }, invoker(), () => 'T');
+    const destination = new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, Arguments: { TenantIdExpression: '[0:2]' } }, invoker(), () => 'T');
     expect(await destination.deliver([keyed('a', 'T'), keyed('b', 'T')])).toEqual({ response: { Replies: [] } });
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 
   test('streaming with Event, or with an invoker that cannot stream, is refused when the destination is built', () => {
-    expect(() => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, InvocationType: 'Event', UseResponseStreaming: true }, invoker()))
+    expect(() => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, Arguments: { InvocationType: 'Event', UseResponseStreaming: true } }, invoker()))
       .toThrow('destination fn: UseResponseStreaming is not allowed with InvocationType Event (allowed: one of them)');
-    expect(() => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, UseResponseStreaming: true }, { invoke: async () => ({}) }))
+    expect(() => new LambdaDestination({ Name: 'fn', Type: 'lambda', Arn: ARN, Arguments: { UseResponseStreaming: true } }, { invoke: async () => ({}) }))
       .toThrow('destination fn: UseResponseStreaming needs a Lambda invoker that streams');
   });
 
@@ -137,11 +137,11 @@ describe('LambdaDestination: asynchronous invocation and tenants', () => {
 describe('createLambdaDestination: TenantIdExpression', () => {
   test('is compiled once with its Formatter into the destination\'s packet key', () => {
     const context = { region: 'us-east-1', lambdaInvoker: () => ({ invoke: async () => ({}) }) } as never;
-    const utf8 = createLambdaDestination({ Name: 'a', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:6]', TenantIdFormatter: 'utf8' }, undefined, context);
+    const utf8 = createLambdaDestination({ Name: 'a', Type: 'lambda', Arn: ARN, Arguments: { TenantIdExpression: '[0:6]', TenantIdFormatter: 'utf8' } }, undefined, context);
     expect(utf8.packetKey?.(Buffer.from('cust-1|reading=21.5'))).toBe('cust-1');
-    const hex = createLambdaDestination({ Name: 'b', Type: 'lambda', Arn: ARN, TenantIdExpression: '[1:3]' }, undefined, context);
+    const hex = createLambdaDestination({ Name: 'b', Type: 'lambda', Arn: ARN, Arguments: { TenantIdExpression: '[1:3]' } }, undefined, context);
     expect(hex.packetKey?.(Buffer.from([0x00, 0xab, 0xcd, 0xef]))?.toLowerCase()).toBe('abcd');
-    const ascii = createLambdaDestination({ Name: 'c', Type: 'lambda', Arn: ARN, TenantIdExpression: '[0:2]', TenantIdFormatter: 'ascii' }, undefined, context);
+    const ascii = createLambdaDestination({ Name: 'c', Type: 'lambda', Arn: ARN, Arguments: { TenantIdExpression: '[0:2]', TenantIdFormatter: 'ascii' } }, undefined, context);
     expect(ascii.packetKey?.(Buffer.from([0xff, 0xfe]))).toBeUndefined();
     expect(createLambdaDestination({ Name: 'd', Type: 'lambda', Arn: ARN }, undefined, context).packetKey).toBeUndefined();
   });

@@ -118,7 +118,7 @@ describe('Lambda response streaming', () => {
       chunkEvent('{"Tag": broken}\n{"Tag":"c","Data":"dGhyZWU="}'),
       completeEvent(),
     ];
-    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, UseResponseStreaming: true, TenantId: 'blue' }, new DirectLambdaInvoker(client()));
+    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, Arguments: { UseResponseStreaming: true, TenantId: 'blue' } }, new DirectLambdaInvoker(client()));
     const result = await destination.deliver([packet('a'), packet('b')], { reply: (entry) => replies.push(entry), invalid: (reason) => invalid.push(reason) });
 
     expect(firstBeforeRest).toBe(true);
@@ -137,7 +137,7 @@ describe('Lambda response streaming', () => {
   test('a buffered {"Replies":[…]} answer, split across chunks, is routed entry by entry', async () => {
     const replies: unknown[] = [];
     lambda.steps = [chunkEvent('{"Replies":[{"Tag":"a","Da'), chunkEvent('ta":"b2s="},null,{"Tag":"b","Data":"b2s="}]}'), completeEvent()];
-    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, UseResponseStreaming: true }, new DirectLambdaInvoker(client()));
+    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, Arguments: { UseResponseStreaming: true } }, new DirectLambdaInvoker(client()));
     await destination.deliver([packet('a')], { reply: (entry) => replies.push(entry), invalid: () => undefined });
     expect(replies).toEqual([{ Tag: 'a', Data: 'b2s=' }, null, { Tag: 'b', Data: 'b2s=' }]);
     expect(lambda.received[0].headers['x-amz-tenant-id']).toBeUndefined();
@@ -145,14 +145,14 @@ describe('Lambda response streaming', () => {
 
   test('without a sink, the streamed replies come back as the response', async () => {
     lambda.steps = [chunkEvent('{"Tag":"a","Data":"b2s="}'), completeEvent()];
-    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, UseResponseStreaming: true }, new DirectLambdaInvoker(client()));
+    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, Arguments: { UseResponseStreaming: true } }, new DirectLambdaInvoker(client()));
     expect(await destination.deliver([packet('a')])).toEqual({ response: { Replies: [{ Tag: 'a', Data: 'b2s=' }] } });
   });
 
   test('a function error in InvokeComplete fails the batch after the replies already sent', async () => {
     const replies: unknown[] = [];
     lambda.steps = [chunkEvent('{"Tag":"a","Data":"b2s="}\n'), completeEvent({ ErrorCode: 'Unhandled', ErrorDetails: 'TypeError: x is undefined' })];
-    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, UseResponseStreaming: true }, new DirectLambdaInvoker(client()));
+    const destination = new LambdaDestination({ Name: 'stream', Type: 'lambda', Arn: ARN, Arguments: { UseResponseStreaming: true } }, new DirectLambdaInvoker(client()));
     await expect(destination.deliver([packet('a')], { reply: (entry) => replies.push(entry), invalid: () => undefined }))
       .rejects.toThrow('Lambda function error (Unhandled) in its response stream: TypeError: x is undefined');
     expect(replies).toEqual([{ Tag: 'a', Data: 'b2s=' }]);

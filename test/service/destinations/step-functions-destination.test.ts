@@ -117,7 +117,7 @@ describe('StepFunctionsDestination through the SDK client, against a Step Functi
 
   test('the signature check can fail: a changed input or host no longer matches', async () => {
     server.answers.set('StartSyncExecution', { status: 'SUCCEEDED', output: 'null' });
-    await new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver([packet('a')]);
+    await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver([packet('a')]);
     const sent = server.received[0];
     const expectation = { region: 'eu-west-1', service: 'states', credentials: CREDENTIALS };
     expect(await signatureMatches(sent, expectation)).toBe(true);
@@ -127,7 +127,7 @@ describe('StepFunctionsDestination through the SDK client, against a Step Functi
 
   test('a STANDARD state machine is started with StartExecution (no reply), on the states host', async () => {
     server.answers.set('StartExecution', { executionArn: `${ARN.replace('stateMachine', 'execution')}:e2`, startDate: 1_700_000_000 });
-    const result = await new StepFunctionsDestination(record({ StateMachineType: 'STANDARD' }), client).deliver([packet('a')]);
+    const result = await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'STANDARD' } }), client).deliver([packet('a')]);
     expect(result).toEqual({});
     expect(server.received).toHaveLength(1);
     expect(server.received[0].headers['x-amz-target']).toBe('AWSStepFunctions.StartExecution');
@@ -166,7 +166,7 @@ describe('StartSyncExecution on AWS\'s endpoint', () => {
         },
       } as never,
     });
-    const result = await new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver([packet('a')]);
+    const result = await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver([packet('a')]);
     expect(result).toEqual({ response: { Replies: [] } });
     expect(sent).toHaveLength(1);
     expect(sent[0].headers.host).toBe('sync-states.eu-west-1.amazonaws.com');
@@ -191,7 +191,7 @@ describe('StepFunctionsDestination delivery', () => {
 
   test('a declared type is not asked for', async () => {
     sfn.on(StartExecutionCommand).resolves({} as never);
-    await new StepFunctionsDestination(record({ StateMachineType: 'STANDARD' }), client).deliver([packet('a')]);
+    await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'STANDARD' } }), client).deliver([packet('a')]);
     expect(sfn.commandCalls(DescribeStateMachineCommand)).toHaveLength(0);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
@@ -212,7 +212,7 @@ describe('StepFunctionsDestination delivery', () => {
     const destination = new StepFunctionsDestination(record(), client);
     await expect(destination.deliver([packet('a')])).rejects.toThrow(
       `Step Functions DescribeStateMachine of ${ARN} failed (AccessDeniedException): User is not authorized to perform: states:DescribeStateMachine `
-      + '(the workflow type is detected with states:DescribeStateMachine unless the destination declares StateMachineType)',
+      + '(the workflow type is detected with states:DescribeStateMachine unless the destination declares Arguments.StateMachineType)',
     );
     expect(await destination.deliver([packet('a')])).toEqual({ response: null });
     expect(sfn.commandCalls(DescribeStateMachineCommand)).toHaveLength(2);
@@ -223,31 +223,31 @@ describe('StepFunctionsDestination delivery', () => {
     ['TIMED_OUT', { error: 'States.Timeout', cause: '' }, 'ended TIMED_OUT: error "States.Timeout", cause ""'],
   ])('a %s execution fails the whole batch with its status, error and cause', async (status, details, text) => {
     sfn.on(StartSyncExecutionCommand).resolves({ status, executionArn: 'arn:aws:states:eu-west-1:123456789012:express:packet-counter:e:1', ...details } as never);
-    await expect(new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver([packet('a'), packet('b')]))
+    await expect(new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver([packet('a'), packet('b')]))
       .rejects.toThrow(`Step Functions execution arn:aws:states:eu-west-1:123456789012:express:packet-counter:e:1 ${text}`);
   });
 
   test('a long cause is cut', async () => {
     sfn.on(StartSyncExecutionCommand).resolves({ status: 'FAILED', error: 'E', cause: 'x'.repeat(5000) } as never);
-    const error = await new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver([packet('a')]).catch((e: Error) => e);
+    const error = await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver([packet('a')]).catch((e: Error) => e);
     expect((error as Error).message.length).toBeLessThan(500);
     expect((error as Error).message).toContain('…');
   });
 
   test('an SDK error fails the batch naming it; EXPRESS declared for a STANDARD machine says so', async () => {
     sfn.on(StartSyncExecutionCommand).rejects(Object.assign(new Error('This operation is not supported by this type of state machine'), { name: 'StateMachineTypeNotSupported' }));
-    await expect(new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver([packet('a')])).rejects.toThrow(
+    await expect(new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver([packet('a')])).rejects.toThrow(
       'Step Functions StartSyncExecution failed (StateMachineTypeNotSupported): This operation is not supported by this type of state machine '
       + '(StateMachineType EXPRESS is declared, but the state machine is STANDARD)',
     );
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    await expect(new StepFunctionsDestination(record({ StateMachineType: 'STANDARD' }), client).deliver([packet('a')]))
+    await expect(new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'STANDARD' } }), client).deliver([packet('a')]))
       .rejects.toThrow('Step Functions StartExecution failed (ThrottlingException): Rate exceeded');
   });
 
   test('an output that is not JSON is a response error; an empty one is no reply', async () => {
     sfn.on(StartSyncExecutionCommand).resolvesOnce({ status: 'SUCCEEDED', output: '<html>' } as never).resolvesOnce({ status: 'SUCCEEDED' } as never);
-    const destination = new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client);
+    const destination = new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client);
     expect(await destination.deliver([packet('a')])).toEqual({ responseError: 'Step Functions output of 6 characters is not JSON (allowed: {"Replies":[…]} or null)' });
     expect(await destination.deliver([packet('a')])).toEqual({});
   });
@@ -259,7 +259,7 @@ describe('StepFunctionsDestination delivery', () => {
       const messages = (JSON.parse(input.input) as { Messages: Array<{ Tag: string }> }).Messages;
       return { status: 'SUCCEEDED', output: JSON.stringify({ Replies: messages.map((m) => ({ Tag: m.Tag, Data: 'b2s=' })) }) };
     });
-    const result = await new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver(batch);
+    const result = await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver(batch);
     const calls = sfn.commandCalls(StartSyncExecutionCommand);
     expect(calls.length).toBe(2);
     for (const call of calls) expect(Buffer.byteLength(call.args[0].input.input!)).toBeLessThanOrEqual(STEP_FUNCTIONS_MAX_INPUT_BYTES);
@@ -273,7 +273,7 @@ describe('StepFunctionsDestination delivery', () => {
       .resolvesOnce({ status: 'SUCCEEDED', output: '{"Replies":[{"Tag":"t0","Data":"b2s="}]}' } as never)
       .resolvesOnce({ status: 'FAILED', executionArn: 'e2', error: 'States.TaskFailed', cause: 'boom' } as never)
       .resolvesOnce({ status: 'SUCCEEDED', output: '"text"' } as never);
-    const result = await new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver(batch);
+    const result = await new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver(batch);
     expect(inputRanges(batch)).toEqual([[0, 2], [2, 4], [4, 6]]);
     expect(result.response).toEqual({ Replies: [{ Tag: 't0', Data: 'b2s=' }] });
     expect(result.failed).toEqual([
@@ -286,7 +286,7 @@ describe('StepFunctionsDestination delivery', () => {
   test('when every execution of a split batch fails, the batch fails', async () => {
     const batch = [0, 1, 2].map((i) => packet(`t${i}`, 'A'.repeat(100_000)));
     sfn.on(StartSyncExecutionCommand).resolves({ status: 'TIMED_OUT', executionArn: 'e', error: 'States.Timeout' } as never);
-    await expect(new StepFunctionsDestination(record({ StateMachineType: 'EXPRESS' }), client).deliver(batch))
+    await expect(new StepFunctionsDestination(record({ Arguments: { StateMachineType: 'EXPRESS' } }), client).deliver(batch))
       .rejects.toThrow('all 2 executions of the batch failed; the first: Step Functions execution e ended TIMED_OUT');
   });
 

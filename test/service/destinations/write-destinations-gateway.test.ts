@@ -57,7 +57,7 @@ describe('a Listener with SNS and Kinesis destinations', () => {
               Name: 'stream',
               Type: 'kinesis',
               Arn: 'arn:aws:kinesis:us-east-1:000000000000:stream/ingress',
-              PartitionKeyExpression: '[0:2]',
+              Arguments: { PartitionKeyExpression: '[0:2]' },
               Batching: { Count: 10, TimeoutInSeconds: 0.02 },
             },
           ],

@@ -147,7 +147,7 @@ describe('generated CDK code', () => {
   test('multi-region-source: a region-map Lambda destination and a PacketSource on the imported topic', () => {
     const t = synth('multi-region-source');
     expect(listenerConfiguration(t)).toContain('arn:aws:lambda:eu-west-1:111111111111:function:counter');
-    expect(listenerConfiguration(t)).toContain('\\"TenantIdExpression\\":\\"[0:4]\\"');
+    expect(listenerConfiguration(t)).toContain('\\"Arguments\\":{\\"TenantIdExpression\\":\\"[0:4]\\"}');
     expect(Object.keys(t.findResources('Custom::PacketGatewayPacketSource'))).toHaveLength(1);
     t.hasParameter('PushTopicArn', { Type: 'String' });
   });
@@ -170,7 +170,7 @@ describe('generated CDK code', () => {
 
   test('streams: Kinesis, Firehose, SNS and EventBridge destinations', () => {
     const configuration = listenerConfiguration(synth('streams'));
-    for (const fragment of ['\\"Type\\":\\"kinesis\\"', '\\"PartitionKeyExpression\\":\\"[0:4]\\"', '\\"Type\\":\\"firehose\\"', '\\"Type\\":\\"sns\\"', '\\"Type\\":\\"eventbridge\\"', 'arn:aws:events:us-west-2:444444444444:event-bus/default', '\\"SizeInBytes\\":4194304']) {
+    for (const fragment of ['\\"Type\\":\\"kinesis\\"', '\\"Arguments\\":{\\"PartitionKeyExpression\\":\\"[0:4]\\",\\"PartitionKeyFormatter\\":\\"hex\\"}', '\\"Type\\":\\"firehose\\"', '\\"Type\\":\\"sns\\"', '\\"Type\\":\\"eventbridge\\"', 'arn:aws:events:us-west-2:444444444444:event-bus/default', '\\"SizeInBytes\\":4194304']) {
       expect(configuration).toContain(fragment);
     }
     expect(configuration).not.toContain('devices');
@@ -182,6 +182,38 @@ describe('generated CDK code', () => {
       expect(configuration).toContain(fragment);
     }
   });
+});
+
+test('Arguments are checked as the gateway checks them: a value it would refuse is listed, the other arguments are carried over', () => {
+  const template = {
+    Resources: {
+      Fn: { Type: 'AWS::Lambda::Function', Properties: {} },
+      Stream: { Type: 'AWS::Kinesis::Stream', Properties: {} },
+      L: {
+        Type: 'Custom::ProxylityUdpGatewayListener',
+        Properties: {
+          Protocols: ['udp'],
+          Destinations: [
+            { Name: 'fn', DestinationArn: { 'Fn::GetAtt': ['Fn', 'Arn'] }, Arguments: { TenantIdExpression: '[0:', UseResponseStreaming: 'true' } },
+            { Name: 'stream', DestinationArn: { 'Fn::GetAtt': ['Stream', 'Arn'] }, Arguments: { PartitionKeyExpression: '[0:4]', PartitionKeyFormatter: 'coap', SendRaw: true } },
+            // the spelling of Proxylity's Kinesis example template
+            { Name: 'example', DestinationArn: { 'Fn::GetAtt': ['Stream', 'Arn'] }, Arguments: { PartitionKeyExpression: '[0:2]', PartitionKeyExpressionFormatter: 'base64' } },
+          ],
+        },
+      },
+    },
+  };
+  const result = convertProxylityTemplate(template);
+  expect(result.leftovers.filter((l) => l.path.includes('Arguments'))).toEqual([
+    { path: 'L.Destinations[0].Arguments.TenantIdExpression', reason: expect.stringMatching(/^"\[0:" at column 4: expected .* \(allowed: a binary range expression/) },
+    { path: 'L.Destinations[1].Arguments.SendRaw', reason: 'not an argument of the kinesis destination here' },
+    { path: 'L.Destinations[1].Arguments.PartitionKeyFormatter', reason: '"coap" is not a Formatter for an argument (allowed: base64, hex, ascii, utf8)' },
+  ]);
+  expect(result.cdkCode).toContain('responseStreaming: true');
+  expect(result.cdkCode).toContain('partitionKeyExpression: "[0:4]"');
+  expect(result.cdkCode).not.toContain('tenantIdExpression');
+  expect(result.cdkCode).toContain('partitionKeyFormatter: Formatter.BASE64');
+  expect(result.cdkCode.match(/partitionKeyFormatter/g)).toHaveLength(1);
 });
 
 test('the local configuration keeps client restrictions and allows loopback, to be tried from this machine', () => {
