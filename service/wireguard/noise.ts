@@ -19,6 +19,7 @@ import {
   x25519PublicKey,
 } from './crypto';
 import { encodeInitiation, encodeResponse, InitiationMessage, ResponseMessage } from './messages';
+import { sessionBlock } from './session-arena';
 
 const CONSTRUCTION = Buffer.from('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s', 'ascii');
 const IDENTIFIER = Buffer.from('WireGuard v1 zx2c4 Jason@zx2c4.com', 'ascii');
@@ -237,9 +238,11 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   }
   const staticShared = dh(local.privateKey, publicKeyObject);
   if (!staticShared) return undefined;
-  // Copied next to the public key's copy: both are small Buffer.from copies, slices of the same
-  // chunk of Node's shared pool with the peer's lifetime, rather than buffers owning their memory.
-  const pooledShared = Buffer.from(staticShared);
+  // Both copied into one block of the session arena: a slice of Node's shared pool would keep the
+  // whole pool chunk, full of the handshake's short-lived buffers, alive as long as the peer.
+  const block = sessionBlock(2 * KEY_LENGTH);
+  block.set(publicKey, 0);
+  block.set(staticShared, KEY_LENGTH);
   staticShared.fill(0);
-  return new StoredRemoteIdentity(Buffer.from(publicKey), presharedKey ?? NO_PRESHARED_KEY, pooledShared);
+  return new StoredRemoteIdentity(block.subarray(0, KEY_LENGTH), presharedKey ?? NO_PRESHARED_KEY, block.subarray(KEY_LENGTH));
 }
