@@ -49,7 +49,7 @@ export interface RemoteIdentity {
   readonly publicKeyObject: KeyObject;
   /** 32 bytes; {@link NO_PRESHARED_KEY} when none is configured. */
   readonly presharedKey: Buffer;
-  /** DH(local static private, remote static public), computed once per peer. */
+  /** DH(local static private, remote static public), computed once per peer (a view of where it is kept). */
   readonly staticShared: Buffer;
 }
 
@@ -217,14 +217,19 @@ export function consumeResponse(
 
 /** A {@link RemoteIdentity} whose KeyObject is imported on demand (its key was validated once). */
 class StoredRemoteIdentity implements RemoteIdentity {
+  /** @param publicKey the first half of an arena block whose second half is the static shared secret */
   constructor(
     readonly publicKey: Buffer,
     readonly presharedKey: Buffer,
-    readonly staticShared: Buffer,
   ) {}
 
   get publicKeyObject(): KeyObject {
     return x25519PublicKey(this.publicKey);
+  }
+
+  /** A view made on each access (only handshakes use it), so a peer holds one Buffer object for both keys. */
+  get staticShared(): Buffer {
+    return Buffer.from(this.publicKey.buffer, this.publicKey.byteOffset + KEY_LENGTH, KEY_LENGTH);
   }
 }
 
@@ -244,5 +249,5 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   block.set(publicKey, 0);
   block.set(staticShared, KEY_LENGTH);
   staticShared.fill(0);
-  return new StoredRemoteIdentity(block.subarray(0, KEY_LENGTH), presharedKey ?? NO_PRESHARED_KEY, block.subarray(KEY_LENGTH));
+  return new StoredRemoteIdentity(block.subarray(0, KEY_LENGTH), presharedKey ?? NO_PRESHARED_KEY);
 }
