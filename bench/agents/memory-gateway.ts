@@ -82,6 +82,12 @@ serve({
       handshakeLoadThreshold: 1_000_000_000,
       sourceHandshakesPerSecond: 1_000_000_000,
       sourceHandshakeBurst: 1_000_000_000,
+      // On a busy machine a client's confirming keepalive can come more than the default 15 s after
+      // its handshake, and the setup can outlast 3 × Reject-After-Time (9 min, when idle sessions
+      // are erased): sessions are held until the last reading, as long as the setup takes. Neither
+      // limit changes what a session holds.
+      halfOpenPeerTimeoutMs: 3_600_000,
+      timers: { rekeyAfterTimeMs: 3_500_000, rejectAfterTimeMs: 3_600_000 },
       output: {
         transmit: (datagram, address, port, done) => {
           outbox.push({ index: current, data: datagram.toString('base64'), address, port });
