@@ -13,7 +13,10 @@ import { median } from '../lib/stats';
 /** Flows and sessions held at the end. */
 export const MEMORY_CLIENTS = Number(process.env.PGB_MEMORY_CLIENTS ?? 100_000);
 const WARM_UP = 2000;
-const BATCH = 1000;
+/** Handshakes per request: small enough that a client's keepalive follows its handshake within seconds even on a busy machine. */
+const BATCH = 500;
+/** Rounds of extra clients a step may add when some of its clients did not arrive (datagrams or handshakes lost on a busy machine). */
+const TOP_UP_ROUNDS = 3;
 /** A batch normally takes a second or two; a process that takes this long has stopped. */
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -66,10 +69,17 @@ export async function flowSteps(context: ScenarioContext, total: number, steps: 
     let first = 0;
     const out: PerClient[] = [];
     for (const size of stepSizes(total, steps)) {
-      const sent = await generator.request<{ sent: number; elapsedMs: number }>('open', { port, first, count: size, timeoutMs: 120_000 }, 150_000);
-      first += size;
-      datagrams += sent.sent;
-      const now = await gateway.request<Settled>('flowsSettle', { datagrams }, 300_000);
+      // A datagram lost in a full socket buffer opens no flow: the step adds clients until it holds `size` more.
+      let now = previous;
+      let sent = 0;
+      for (let round = 0; round <= TOP_UP_ROUNDS && now.flows - previous.flows < size; round++) {
+        const count = size - (now.flows - previous.flows);
+        const opened = await generator.request<{ sent: number; elapsedMs: number }>('open', { port, first, count, timeoutMs: 120_000 }, 150_000);
+        first += count;
+        sent += opened.sent;
+        datagrams += opened.sent;
+        now = await gateway.request<Settled>('flowsSettle', { datagrams }, 300_000);
+      }
       const detail = { flows: now.flows, handled: now.handled, datagramsIn: now.datagramsIn, sent };
       out.push(perClient(previous.memory, now.memory, now.flows - previous.flows, detail));
       context.log(`   flows: ${now.flows - start.flows} held, ${bytes(out[out.length - 1].heap)} heap per flow in this step`);
@@ -141,17 +151,24 @@ export async function sessionSteps(
     const out: PerClient[] = [];
     let failure: string | undefined;
     for (const size of stepSizes(total, steps)) {
+      // A handshake lost on the way (a client process that fell behind) leaves no session: the
+      // step adds clients until it holds `size` more.
+      let peers = previousPeers;
       try {
-        await handshake(first, size);
+        for (let round = 0; round <= TOP_UP_ROUNDS && peers.peers - previousPeers.peers < size; round++) {
+          const count = size - (peers.peers - previousPeers.peers);
+          await handshake(first, count);
+          first += count;
+          peers = await gateway.request<Peers>('wgPeers');
+        }
       } catch (error) {
         // A process that stops answering is reported, with the steps measured before it.
         failure = `after ${previousPeers.peers - startPeers.peers} sessions: ${(error as Error).message}`;
         context.log(`   sessions: setup stopped ${failure}`);
         break;
       }
-      first += size;
       const memory = await gateway.request<MemoryReading>('memory');
-      const peers = await gateway.request<Peers>('wgPeers');
+      peers = await gateway.request<Peers>('wgPeers');
       out.push(perClient(previousMemory, memory, peers.peers - previousPeers.peers, { peers }));
       context.log(`   sessions: ${peers.peers - startPeers.peers} held, ${bytes(out[out.length - 1].heap)} heap per session in this step`);
       previousMemory = memory;
@@ -176,8 +193,9 @@ export const memory: Scenario = {
     `${MEMORY_CLIENTS / 1000}k WireGuard clients (each its own key and endpoint, played by another process with the service's own ` +
     'handshake functions) complete a handshake with the gateway\'s WireGuard device and confirm it with a keepalive. ' +
     'Clients arrive in as many equal steps as there are runs, in one gateway process per kind; heap and RSS are read after ' +
-    'garbage collection after each step; per-client cost = difference ÷ clients of the step. Targets: ≤ 1 KiB per idle flow, ' +
-    '≤ 2 KiB per session (heap).',
+    'garbage collection after each step; per-client cost = difference ÷ clients of the step; a step adds clients until it holds its share ' +
+    '(a datagram or handshake lost on a busy machine opens nothing). Targets: ≤ 256 B heap per idle flow, ≤ 1.5 KiB heap and ' +
+    '≤ 3 KiB heap + external per session.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/gateway.ts', 'service/egress/flow-table.ts', 'service/wireguard/device.ts']);
     if (missing) return { status: 'pending', reason: missing };
@@ -213,10 +231,10 @@ export const memory: Scenario = {
       raw: { flows: flowResult, sessions: sessionResult },
       tables: [{
         table: {
-          columns: ['per', 'held (per step)', 'heap (median of steps)', 'heap per step', 'heap, all held', 'RSS (median)', 'external (median)', 'target (heap)'],
+          columns: ['per', 'held (per step)', 'heap (median of steps)', 'heap per step', 'heap, all held', 'RSS (median)', 'external (median)', 'target'],
           rows: [
-            row('client flow', flows, flowResult.overall, '≤ 1024 B'),
-            row('WireGuard session', sessions, sessionResult.overall, '≤ 2048 B'),
+            row('client flow', flows, flowResult.overall, '≤ 256 B heap'),
+            row('WireGuard session', sessions, sessionResult.overall, '≤ 1536 B heap, ≤ 3072 B heap + external'),
           ],
         },
       }],
@@ -224,7 +242,8 @@ export const memory: Scenario = {
         'Heap is V8\'s heapUsed after repeated full collections; RSS also counts memory the allocator keeps, so it is noisier (it can even shrink).',
         'External is memory outside the V8 heap (Buffers, KeyObjects); WireGuard keys and session keys live there.',
         'The session figure covers the WireGuard device\'s state per peer (static key, keypairs, replay window, cookie state, indices, timers). ' +
-          'The device\'s handshake-load limits are raised for the setup, which completes the handshakes as fast as it can; they hold no per-peer state.',
+          'The device\'s handshake-load limits are raised for the setup, which completes the handshakes as fast as it can; they hold no per-peer state. ' +
+          'So are the half-open timeout and Reject-After-Time, so that every session is still held at the last reading however long the setup takes.',
         'A flow that did not reach the gateway (socket buffer full while clients arrive) is not counted: the divisor is the number of flows the gateway holds.',
         ...(sessionResult.failure
           ? [`**The session setup stopped ${sessionResult.failure}.** The figures are from the steps completed before; a process that stops ` +

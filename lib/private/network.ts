@@ -265,3 +265,37 @@ export function isEndpoint(value: unknown): boolean {
   if (m[1] !== undefined) return isIP(m[1]) === 6;
   return isIP(m[2]) === 4 || DOMAIN.pattern.test(m[2]);
 }
+
+/**
+ * A canonical dotted-quad IPv4 address (`a.b.c.d`, each 0–255 without leading zeros) as the
+ * number a × 2^24 + b × 2^16 + c × 2^8 + d; -1 for anything else (IPv6, IPv4-mapped, leading
+ * zeros). Distinct canonical addresses give distinct numbers. No allocation: made for per-datagram
+ * lookups.
+ */
+export function ipv4Number(address: string): number {
+  const length = address.length;
+  if (length < 7 || length > 15) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1;
+      part = part * 10 + (c - 48);
+      digits++;
+      if (part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
+}

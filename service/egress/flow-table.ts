@@ -11,10 +11,16 @@
  * at most `maxNewFlowsPerPrefix` new flows, evicting its own oldest beyond that. So a flood of
  * fresh sources churns the new flows among themselves and never pushes out a live client.
  *
- * Memory: one Map entry per flow (a short string key and a number), well under 1 KiB, plus one
- * counter per source prefix with new flows. Entries are kept in refresh order, so expiry sweeps
- * only touch expired entries. A datagram of a confirmed flow costs one Map lookup.
+ * Memory: one Map entry per flow, plus one counter per source prefix with new flows. A flow from
+ * a dotted-quad IPv4 address on one of the first {@link NUMBERED_LISTENERS} Listeners has a
+ * numeric key (Listener number, address and port packed into one safe integer: no string per
+ * flow); other flows (IPv6, IPv4-mapped) keep a string key. Times are stored relative to the
+ * table's first datagram, so they stay small integers held in the entry rather than a boxed
+ * number each. Entries are kept in refresh order, so expiry sweeps only touch expired entries. A
+ * datagram of a confirmed flow costs one Map lookup.
  */
+import { ipv4Number } from '../../lib/private/network';
+
 
 /** Flow idle timeout of the AWS Network Load Balancer for UDP. */
 export const DEFAULT_FLOW_IDLE_SECONDS = 120;
@@ -45,6 +51,16 @@ export interface FlowTableOptions {
 /** Refreshing an entry moves it to the end of the map only when it is older than this, to keep per-packet work small. */
 const REORDER_AFTER_MS = 1000;
 
+/** Listeners (in order of their first flow) whose IPv4 flows get numeric keys: 2^5 × 2^32 addresses × 2^16 ports = 2^53. */
+export const NUMBERED_LISTENERS = 32;
+const PORTS = 2 ** 16;
+const PORTS_AND_ADDRESSES = 2 ** 48;
+
+/** A flow's key: a packed number (IPv4 flows) or `listener|address|port`. */
+type FlowKey = number | string;
+/** A source prefix: the /24 as a number (packed IPv4 keys) or its text form (see {@link sourcePrefix}). */
+type PrefixKey = number | string;
+
 export class FlowTable {
   private readonly idleMs: number;
   private readonly maxFlows: number;
@@ -52,12 +68,16 @@ export class FlowTable {
   private readonly sweepMs: number;
   private readonly now: () => number;
   private readonly onNewFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
-  /** Confirmed flows: key → last seen, in refresh order. */
-  private readonly confirmed = new Map<string, number>();
-  /** New flows: key → first seen (they are confirmed by a datagram CONFIRM_AFTER_MS later), in arrival order. */
-  private readonly fresh = new Map<string, number>();
+  /** Confirmed flows: key → last seen (relative to `origin`), in refresh order. */
+  private readonly confirmed = new Map<FlowKey, number>();
+  /** New flows: key → first seen (relative to `origin`; they are confirmed by a datagram CONFIRM_AFTER_MS later), in arrival order. */
+  private readonly fresh = new Map<FlowKey, number>();
   /** New flows per source prefix. */
-  private readonly freshPerPrefix = new Map<string, PrefixFlows>();
+  private readonly freshPerPrefix = new Map<PrefixKey, PrefixFlows>();
+  /** Number of each Listener with numeric flow keys. */
+  private readonly listenerNumbers = new Map<string, number>();
+  /** Epoch ms that stored times count from: the first datagram's time. */
+  private origin: number | undefined;
   /** Where eviction continues in each map (see {@link OldestFirst}). */
   private readonly freshCursor = new OldestFirst();
   private readonly confirmedCursor = new OldestFirst();
@@ -68,7 +88,7 @@ export class FlowTable {
   private lastListener = '';
   private lastAddress = '';
   private lastPort = -1;
-  private lastKey = '';
+  private lastKey: FlowKey = '';
 
   public constructor(options: FlowTableOptions = {}) {
     this.idleMs = (options.idleSeconds ?? DEFAULT_FLOW_IDLE_SECONDS) * 1000;
@@ -95,10 +115,11 @@ export class FlowTable {
   }
 
   /**
-   * Records a datagram from `address:port` on `listener` at `at` (epoch ms, default now);
+   * Records a datagram from `address:port` on `listener` at `time` (epoch ms, default now);
    * `peerKey` (WireGuard: the authenticated sender) goes to `onNewFlow` when the flow is new.
    */
-  public touch(listener: string, address: string, port: number, at: number = this.now(), peerKey?: string): void {
+  public touch(listener: string, address: string, port: number, time: number = this.now(), peerKey?: string): void {
+    const at = time - (this.origin ??= time);
     const key = this.keyOf(listener, address, port);
     const seen = this.confirmed.get(key);
     if (seen !== undefined) {
@@ -115,12 +136,12 @@ export class FlowTable {
     if (first !== undefined) {
       if (at - first < CONFIRM_AFTER_MS) return;
       if (at - first >= this.idleMs) this.onNewFlow?.(listener, address, port, peerKey);
-      this.forgetFresh(key, address);
+      this.forgetFresh(key);
       this.confirmed.set(key, at);
       return;
     }
     this.onNewFlow?.(listener, address, port, peerKey);
-    const prefix = sourcePrefix(address);
+    const prefix = prefixOfKey(key, address);
     let flows = this.freshPerPrefix.get(prefix);
     if (flows !== undefined && flows.count >= this.maxNewPerPrefix) {
       this.evictOldestOf(flows);
@@ -137,17 +158,18 @@ export class FlowTable {
   }
 
   /** True when `address:port` sent to `listener` within the idle timeout. */
-  public isActive(listener: string, address: string, port: number, at: number = this.now()): boolean {
+  public isActive(listener: string, address: string, port: number, time: number = this.now()): boolean {
+    if (this.origin === undefined) return false;
     const key = this.keyOf(listener, address, port);
     const seen = this.confirmed.get(key) ?? this.fresh.get(key);
-    return seen !== undefined && at - seen < this.idleMs;
+    return seen !== undefined && time - this.origin - seen < this.idleMs;
   }
 
   /** Makes room for one flow: the oldest new flow, else the least recently refreshed confirmed one. */
   private evictOne(): void {
     const oldestFresh = this.freshCursor.next(this.fresh);
     if (oldestFresh !== undefined) {
-      this.forgetFresh(oldestFresh, addressOfKey(oldestFresh));
+      this.forgetFresh(oldestFresh);
       this.evictedCount++;
       return;
     }
@@ -168,18 +190,18 @@ export class FlowTable {
     this.evictedCount++;
   }
 
-  private forgetFresh(key: string, address: string): void {
+  private forgetFresh(key: FlowKey): void {
     this.fresh.delete(key);
-    const prefix = sourcePrefix(address);
+    const prefix = prefixOfKey(key);
     const flows = this.freshPerPrefix.get(prefix);
     if (flows === undefined) return;
     flows.count--;
     if (flows.count <= 0) this.freshPerPrefix.delete(prefix);
   }
 
-  private keyOf(listener: string, address: string, port: number): string {
+  private keyOf(listener: string, address: string, port: number): FlowKey {
     if (port !== this.lastPort || address !== this.lastAddress || listener !== this.lastListener) {
-      this.lastKey = flowKey(listener, address, port);
+      this.lastKey = this.flowKey(listener, address, port);
       this.lastListener = listener;
       this.lastAddress = address;
       this.lastPort = port;
@@ -187,8 +209,24 @@ export class FlowTable {
     return this.lastKey;
   }
 
+  /** A packed number for an IPv4 flow of a numbered Listener, else `listener|address|port`. */
+  private flowKey(listener: string, address: string, port: number): FlowKey {
+    const ipv4 = Number.isInteger(port) && port >= 0 && port < PORTS ? ipv4Number(address) : -1;
+    if (ipv4 >= 0) {
+      let n = this.listenerNumbers.get(listener);
+      if (n === undefined && this.listenerNumbers.size < NUMBERED_LISTENERS) {
+        n = this.listenerNumbers.size;
+        this.listenerNumbers.set(listener, n);
+      }
+      if (n !== undefined) return n * PORTS_AND_ADDRESSES + ipv4 * PORTS + port;
+    }
+    return listener + '|' + address + '|' + port;
+  }
+
   /** Removes expired flows; returns how many. */
-  public sweep(at: number = this.now()): number {
+  public sweep(time: number = this.now()): number {
+    if (this.origin === undefined) return 0;
+    const at = time - this.origin;
     let removed = 0;
     for (const [key, seen] of this.confirmed) {
       // Entries are in refresh order, give or take REORDER_AFTER_MS.
@@ -201,7 +239,7 @@ export class FlowTable {
     for (const [key, first] of this.fresh) {
       // New flows are in arrival order.
       if (at - first < this.idleMs) break;
-      this.forgetFresh(key, addressOfKey(key));
+      this.forgetFresh(key);
       removed++;
     }
     return removed;
@@ -210,8 +248,10 @@ export class FlowTable {
   /** Forgets every flow of a Listener (it was removed from the configuration). */
   public forgetListener(listener: string): void {
     const prefix = listener + '|';
-    for (const key of this.confirmed.keys()) if (key.startsWith(prefix)) this.confirmed.delete(key);
-    for (const key of this.fresh.keys()) if (key.startsWith(prefix)) this.forgetFresh(key, addressOfKey(key));
+    const n = this.listenerNumbers.get(listener);
+    const ofListener = (key: FlowKey): boolean => (typeof key === 'number' ? Math.floor(key / PORTS_AND_ADDRESSES) === n : key.startsWith(prefix));
+    for (const key of this.confirmed.keys()) if (ofListener(key)) this.confirmed.delete(key);
+    for (const key of this.fresh.keys()) if (ofListener(key)) this.forgetFresh(key);
   }
 
   /** Starts periodic sweeps (the timer does not keep the process alive). */
@@ -227,10 +267,6 @@ export class FlowTable {
   }
 }
 
-function flowKey(listener: string, address: string, port: number): string {
-  return listener + '|' + address + '|' + port;
-}
-
 /**
  * The oldest key of a Map, found in amortized O(1). A Map keeps deleted entries as holes until it
  * rehashes, so `map.keys().next()` after many deletions at the head scans every hole (quadratic
@@ -238,9 +274,9 @@ function flowKey(listener: string, address: string, port: number): string {
  * deletes; it is renewed once exhausted.
  */
 class OldestFirst {
-  private iterator: Iterator<string> | undefined;
+  private iterator: Iterator<FlowKey> | undefined;
 
-  public next(map: Map<string, number>): string | undefined {
+  public next(map: Map<FlowKey, number>): FlowKey | undefined {
     if (this.iterator) {
       const step = this.iterator.next();
       if (!step.done) return step.value;
@@ -257,17 +293,17 @@ class OldestFirst {
  */
 class PrefixFlows {
   public count = 0;
-  private keys: string[] = [];
+  private keys: FlowKey[] = [];
   private head = 0;
 
-  public add(key: string, fresh: Map<string, number>): void {
+  public add(key: FlowKey, fresh: Map<FlowKey, number>): void {
     this.count++;
     this.keys.push(key);
     if (this.keys.length - this.head > 2 * this.count + 16) this.compact(fresh);
   }
 
   /** Removes and returns the oldest key still among `fresh`. */
-  public oldest(fresh: Map<string, number>): string | undefined {
+  public oldest(fresh: Map<FlowKey, number>): FlowKey | undefined {
     while (this.head < this.keys.length) {
       const key = this.keys[this.head++];
       if (fresh.has(key)) {
@@ -279,17 +315,22 @@ class PrefixFlows {
   }
 
   /** Drops the keys before the head and those no longer among `fresh`. */
-  private compact(fresh: Map<string, number>): void {
-    const kept: string[] = [];
+  private compact(fresh: Map<FlowKey, number>): void {
+    const kept: FlowKey[] = [];
     for (let i = this.head; i < this.keys.length; i++) if (fresh.has(this.keys[i])) kept.push(this.keys[i]);
     this.keys = kept;
     this.head = 0;
   }
 }
 
-/** The address part of a flow key (Listener names contain no '|'). */
-function addressOfKey(key: string): string {
-  return key.slice(key.indexOf('|') + 1, key.lastIndexOf('|'));
+/**
+ * The source prefix of a flow key: the /24 of a packed IPv4 key as a number, else
+ * {@link sourcePrefix} of the key's address (`address` when the caller has it at hand; Listener
+ * names contain no '|').
+ */
+function prefixOfKey(key: FlowKey, address?: string): PrefixKey {
+  if (typeof key === 'number') return Math.floor((key % PORTS_AND_ADDRESSES) / (PORTS * 256));
+  return sourcePrefix(address ?? key.slice(key.indexOf('|') + 1, key.lastIndexOf('|')));
 }
 
 /**

@@ -93,8 +93,14 @@ export class CookieJar {
   private cookie: Buffer | undefined;
   /** Clock time the cookie was received; meaningful only while `cookie` is set. */
   private cookieSetAt = 0;
-  /** mac1 of our last handshake message (reused slot, allocated on first use). */
-  private lastMac1: Buffer | undefined;
+  /**
+   * mac1 of our last handshake message, as four 32-bit words read signed (small integers held in
+   * the object, not a Buffer per peer); meaningful only while `awaitingReply`.
+   */
+  private mac1Word0 = 0;
+  private mac1Word1 = 0;
+  private mac1Word2 = 0;
+  private mac1Word3 = 0;
   /** True while that message may still be answered by a cookie reply. */
   private awaitingReply = false;
 
@@ -105,7 +111,10 @@ export class CookieJar {
   addMacs(message: Buffer, mac1Offset: number, mac2Offset: number): void {
     const mac1 = mac(mac1Key(this.peerPublicKey), message.subarray(0, mac1Offset));
     message.set(mac1, mac1Offset);
-    (this.lastMac1 ??= Buffer.allocUnsafe(MAC_LENGTH)).set(mac1);
+    this.mac1Word0 = mac1.readInt32LE(0);
+    this.mac1Word1 = mac1.readInt32LE(4);
+    this.mac1Word2 = mac1.readInt32LE(8);
+    this.mac1Word3 = mac1.readInt32LE(12);
     this.awaitingReply = true;
     const fresh = this.cookie && this.now() - this.cookieSetAt < COOKIE_REFRESH_TIME_MS;
     message.set(fresh ? mac(this.cookie!, message.subarray(0, mac2Offset)) : ZERO_MAC, mac2Offset);
@@ -116,8 +125,13 @@ export class CookieJar {
    * not decrypt (forged, stale or not answering a message of ours).
    */
   consumeReply(reply: CookieReplyMessage): string | undefined {
-    if (!this.awaitingReply || !this.lastMac1) return 'cookie reply without a handshake message to answer';
-    const cookie = xaeadOpen(cookieKey(this.peerPublicKey), reply.nonce, reply.encryptedCookie, this.lastMac1);
+    if (!this.awaitingReply) return 'cookie reply without a handshake message to answer';
+    const lastMac1 = Buffer.allocUnsafe(MAC_LENGTH);
+    lastMac1.writeInt32LE(this.mac1Word0, 0);
+    lastMac1.writeInt32LE(this.mac1Word1, 4);
+    lastMac1.writeInt32LE(this.mac1Word2, 8);
+    lastMac1.writeInt32LE(this.mac1Word3, 12);
+    const cookie = xaeadOpen(cookieKey(this.peerPublicKey), reply.nonce, reply.encryptedCookie, lastMac1);
     if (!cookie) return 'cookie reply does not decrypt (forged or not answering our last handshake message)';
     this.cookie = cookie;
     this.cookieSetAt = this.now();

@@ -198,7 +198,7 @@ export class Handshakes {
     if (typeof finished === 'string') return drop('HandshakeInvalid', finished, address, port, peerKey);
     const now = this.settings.clock.now();
     if (peer) {
-      if (peer.lastTimestamp && Buffer.compare(finished.timestamp, peer.lastTimestamp) <= 0) {
+      if (!peer.isNewerTimestamp(finished.timestamp)) {
         return drop('Replay', `handshake initiation from ${peerKey} is not newer than the last one (replayed)`, address, port, peerKey);
       }
       const minInterval = this.settings.limits.initiationMinIntervalMs;
@@ -209,7 +209,7 @@ export class Handshakes {
       peer = peers.addUnknown(peerKey, identity!, address);
     }
     // One slot per peer, overwritten by each accepted initiation.
-    (peer.lastTimestamp ??= Buffer.allocUnsafe(finished.timestamp.length)).set(finished.timestamp);
+    peer.recordTimestamp(finished.timestamp);
     peer.lastInitiationConsumedAt = now;
 
     const localIndex = indices.allocate();

@@ -19,6 +19,7 @@ import {
   x25519PublicKey,
 } from './crypto';
 import { encodeInitiation, encodeResponse, InitiationMessage, ResponseMessage } from './messages';
+import { sessionBlock } from './session-arena';
 
 const CONSTRUCTION = Buffer.from('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s', 'ascii');
 const IDENTIFIER = Buffer.from('WireGuard v1 zx2c4 Jason@zx2c4.com', 'ascii');
@@ -48,7 +49,7 @@ export interface RemoteIdentity {
   readonly publicKeyObject: KeyObject;
   /** 32 bytes; {@link NO_PRESHARED_KEY} when none is configured. */
   readonly presharedKey: Buffer;
-  /** DH(local static private, remote static public), computed once per peer. */
+  /** DH(local static private, remote static public), computed once per peer (a view of where it is kept). */
   readonly staticShared: Buffer;
 }
 
@@ -216,14 +217,19 @@ export function consumeResponse(
 
 /** A {@link RemoteIdentity} whose KeyObject is imported on demand (its key was validated once). */
 class StoredRemoteIdentity implements RemoteIdentity {
+  /** @param publicKey the first half of an arena block whose second half is the static shared secret */
   constructor(
     readonly publicKey: Buffer,
     readonly presharedKey: Buffer,
-    readonly staticShared: Buffer,
   ) {}
 
   get publicKeyObject(): KeyObject {
     return x25519PublicKey(this.publicKey);
+  }
+
+  /** A view made on each access (only handshakes use it), so a peer holds one Buffer object for both keys. */
+  get staticShared(): Buffer {
+    return Buffer.from(this.publicKey.buffer, this.publicKey.byteOffset + KEY_LENGTH, KEY_LENGTH);
   }
 }
 
@@ -237,9 +243,11 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   }
   const staticShared = dh(local.privateKey, publicKeyObject);
   if (!staticShared) return undefined;
-  // Copied next to the public key's copy: both are small Buffer.from copies, slices of the same
-  // chunk of Node's shared pool with the peer's lifetime, rather than buffers owning their memory.
-  const pooledShared = Buffer.from(staticShared);
+  // Both copied into one block of the session arena: a slice of Node's shared pool would keep the
+  // whole pool chunk, full of the handshake's short-lived buffers, alive as long as the peer.
+  const block = sessionBlock(2 * KEY_LENGTH);
+  block.set(publicKey, 0);
+  block.set(staticShared, KEY_LENGTH);
   staticShared.fill(0);
-  return new StoredRemoteIdentity(Buffer.from(publicKey), presharedKey ?? NO_PRESHARED_KEY, pooledShared);
+  return new StoredRemoteIdentity(block.subarray(0, KEY_LENGTH), presharedKey ?? NO_PRESHARED_KEY);
 }

@@ -82,8 +82,14 @@ export class Peer {
   next: Keypair | undefined;
 
   initiation: PendingInitiation | undefined;
-  /** TAI64N of the newest initiation accepted from the peer (replayed initiations are older or equal). */
-  lastTimestamp: Buffer | undefined;
+  /**
+   * TAI64N of the newest initiation accepted from the peer (replayed initiations are older or
+   * equal), as its three big-endian 32-bit words read signed, so they are small integers held in
+   * the object rather than a Buffer of 12 bytes; undefined before the first.
+   */
+  private timestampHigh: number | undefined;
+  private timestampLow = 0;
+  private timestampNanos = 0;
   lastInitiationConsumedAt = -Infinity;
   lastInitiationSentAt = -Infinity;
   /** Start of the current round of handshake attempts (give-up after Rekey-Attempt-Time). */
@@ -120,6 +126,25 @@ export class Peer {
     /** Accepted through AllowUnknownPeers rather than configured; forgotten once its keys expire. */
     readonly dynamic: boolean,
   ) {}
+
+  /** True when `timestamp` (12-byte TAI64N) is later than that of every initiation accepted so far. */
+  isNewerTimestamp(timestamp: Buffer): boolean {
+    if (this.timestampHigh === undefined) return true;
+    /* eslint-disable no-bitwise -- the words compare as unsigned */
+    const high = timestamp.readInt32BE(0) >>> 0;
+    if (high !== this.timestampHigh >>> 0) return high > this.timestampHigh >>> 0;
+    const low = timestamp.readInt32BE(4) >>> 0;
+    if (low !== this.timestampLow >>> 0) return low > this.timestampLow >>> 0;
+    return timestamp.readInt32BE(8) >>> 0 > this.timestampNanos >>> 0;
+    /* eslint-enable no-bitwise */
+  }
+
+  /** Records the TAI64N of an accepted initiation as the newest. */
+  recordTimestamp(timestamp: Buffer): void {
+    this.timestampHigh = timestamp.readInt32BE(0);
+    this.timestampLow = timestamp.readInt32BE(4);
+    this.timestampNanos = timestamp.readInt32BE(8);
+  }
 
   /** Follows the peer to the address its latest authenticated message came from (roaming). */
   roamTo(address: string, port: number): void {

@@ -2,7 +2,7 @@ import { BlockList } from 'node:net';
 import {
   addressFamily, blockListOf, canonicalAddress, cidrProblem, embeddedIpv4, embeddedIpv4Addresses, formatEndpoint, isCidr, isEndpoint, listContains,
   parseCidr,
-  parseCidrOrThrow, parseIpAddress,
+  ipv4Number, parseCidrOrThrow, parseIpAddress,
 } from '../../../lib/private/network';
 
 describe('parseCidr and canonicalAddress', () => {
@@ -96,5 +96,31 @@ describe('embeddedIpv4Addresses', () => {
 
   test('IPv4 input carries nothing', () => {
     expect(embeddedIpv4Addresses(parseIpAddress('10.1.2.3')!)).toEqual([]);
+  });
+});
+
+describe('ipv4Number', () => {
+  test.each([
+    ['0.0.0.0', 0],
+    ['127.0.0.1', 0x7f000001],
+    ['203.0.113.5', 0xcb007105],
+    ['255.255.255.255', 0xffffffff],
+  ])('%s is %d', (address, value) => {
+    expect(ipv4Number(address)).toBe(value);
+  });
+
+  test.each(['', '1.2.3', '1.2.3.4.5', '256.0.0.1', '01.2.3.4', '1.2.3.04', '1..3.4', '.1.2.3', '1.2.3.', '::ffff:1.2.3.4', '2001:db8::1', '1.2.3.4 ', 'a.b.c.d', '1.2.3.4444'])(
+    '%j is not a canonical dotted quad',
+    (address) => {
+      expect(ipv4Number(address)).toBe(-1);
+    },
+  );
+
+  test('agrees with parseIpAddress on every canonical address of a sample', () => {
+    for (let i = 0; i < 2000; i++) {
+      const n = (i * 2654435761) % 2 ** 32;
+      const text = [Math.floor(n / 2 ** 24), Math.floor(n / 2 ** 16) % 256, Math.floor(n / 256) % 256, n % 256].join('.');
+      expect(ipv4Number(text)).toBe(parseIpAddress(text)!.readUInt32BE(0));
+    }
   });
 });

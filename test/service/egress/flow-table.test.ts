@@ -1,4 +1,4 @@
-import { FlowTable, sourcePrefix } from '../../../service/egress/flow-table';
+import { FlowTable, NUMBERED_LISTENERS, sourcePrefix } from '../../../service/egress/flow-table';
 
 describe('FlowTable', () => {
   test('a flow is active for 120 s after the last datagram, per Listener and client', () => {
@@ -135,6 +135,79 @@ describe('FlowTable under a flood of fresh sources', () => {
     flows.touch('l', '198.51.100.7', 4, 10_000);
     expect(flows.isActive('l', '198.51.100.7', 3, 10_001)).toBe(true);
     expect(flows.evicted).toBe(0);
+  });
+});
+
+describe('FlowTable keys', () => {
+  test('IPv4, IPv4-mapped and IPv6 flows of several Listeners are told apart, and forgetListener finds each kind', () => {
+    const flows = new FlowTable();
+    const clients: Array<[string, string, number]> = [
+      ['a', '203.0.113.5', 4000],
+      ['a', '203.0.113.5', 4001],
+      ['a', '203.0.113.6', 4000],
+      ['a', '::ffff:203.0.113.5', 4000],
+      ['a', '2001:db8::5', 4000],
+      ['b', '203.0.113.5', 4000],
+      ['b', '2001:db8::5', 4000],
+      ['a', '0.0.0.0', 0],
+      ['a', '255.255.255.255', 65535],
+    ];
+    for (const [listener, address, port] of clients) flows.touch(listener, address, port, 1_000);
+    expect(flows.size).toBe(clients.length);
+    for (const [listener, address, port] of clients) expect(flows.isActive(listener, address, port, 2_000)).toBe(true);
+    expect(flows.isActive('a', '203.0.113.7', 4000, 2_000)).toBe(false);
+    expect(flows.isActive('c', '203.0.113.5', 4000, 2_000)).toBe(false);
+    flows.forgetListener('a');
+    expect(flows.size).toBe(2);
+    expect(flows.isActive('b', '203.0.113.5', 4000, 2_000)).toBe(true);
+    expect(flows.isActive('b', '2001:db8::5', 4000, 2_000)).toBe(true);
+    expect(flows.isActive('a', '203.0.113.5', 4000, 2_000)).toBe(false);
+    expect(flows.isActive('a', '::ffff:203.0.113.5', 4000, 2_000)).toBe(false);
+  });
+
+  test('a non-canonical IPv4 text is not the canonical address', () => {
+    const flows = new FlowTable();
+    flows.touch('a', '203.0.113.5', 4000, 1_000);
+    expect(flows.isActive('a', '203.0.113.05', 4000, 1_001)).toBe(false);
+    flows.touch('a', '203.0.113.05', 4000, 1_000);
+    expect(flows.size).toBe(2);
+  });
+
+  test(`Listeners beyond the first ${NUMBERED_LISTENERS} keep working, with their own flows`, () => {
+    const flows = new FlowTable();
+    const listeners = Array.from({ length: NUMBERED_LISTENERS + 8 }, (_, i) => `listener-${i}`);
+    for (const l of listeners) flows.touch(l, '198.51.100.9', 7000, 5_000);
+    expect(flows.size).toBe(listeners.length);
+    for (const l of listeners) expect(flows.isActive(l, '198.51.100.9', 7000, 5_001)).toBe(true);
+    flows.forgetListener(listeners[NUMBERED_LISTENERS + 1]);
+    flows.forgetListener(listeners[1]);
+    expect(flows.size).toBe(listeners.length - 2);
+    expect(flows.isActive(listeners[NUMBERED_LISTENERS + 1], '198.51.100.9', 7000, 5_001)).toBe(false);
+    expect(flows.isActive(listeners[1], '198.51.100.9', 7000, 5_001)).toBe(false);
+    expect(flows.isActive(listeners[0], '198.51.100.9', 7000, 5_001)).toBe(true);
+    expect(flows.isActive(listeners[NUMBERED_LISTENERS + 2], '198.51.100.9', 7000, 5_001)).toBe(true);
+  });
+
+  test('the /24 cap on new flows counts IPv4 flows of every Listener of one prefix together', () => {
+    const flows = new FlowTable({ maxNewFlowsPerPrefix: 4 });
+    for (let i = 0; i < 6; i++) flows.touch(i % 2 === 0 ? 'a' : 'b', `198.51.100.${i + 1}`, 9, 100 + i);
+    flows.touch('a', '198.51.101.1', 9, 200);
+    // 4 of 198.51.100/24 (the two oldest evicted) + 1 of 198.51.101/24
+    expect(flows.size).toBe(5);
+    expect(flows.evicted).toBe(2);
+    expect(flows.isActive('a', '198.51.100.1', 9, 300)).toBe(false);
+    expect(flows.isActive('b', '198.51.100.6', 9, 300)).toBe(true);
+  });
+
+  test('times far from the first datagram (before it, or years after) are compared exactly', () => {
+    const flows = new FlowTable({ idleSeconds: 10 });
+    flows.touch('a', '192.0.2.1', 1, 1_800_000_000_000);
+    flows.touch('a', '192.0.2.2', 1, 1_000);
+    expect(flows.isActive('a', '192.0.2.2', 1, 10_999)).toBe(true);
+    expect(flows.isActive('a', '192.0.2.2', 1, 11_000)).toBe(false);
+    flows.touch('a', '192.0.2.3', 1, 1_800_000_000_000 + 3e10 + 0.5);
+    expect(flows.isActive('a', '192.0.2.3', 1, 1_800_000_000_000 + 3e10 + 10_000.4)).toBe(true);
+    expect(flows.isActive('a', '192.0.2.3', 1, 1_800_000_000_000 + 3e10 + 10_000.5)).toBe(false);
   });
 });
 

@@ -77,4 +77,81 @@ describe('ReplayWindow', () => {
     w.accept(100_000, LIMIT);
     expect(w.mayAccept(2, LIMIT)).toBe(false);
   });
+
+  test('the window is exactly 2048 counters: the oldest counter inside it is accepted, one older is not', () => {
+    expect(REPLAY_WINDOW_SIZE).toBe(2048);
+    const w = new ReplayWindow();
+    expect(w.accept(5000, LIMIT)).toBe(true);
+    expect(w.mayAccept(5000 - 2048, LIMIT)).toBe(true);
+    expect(w.mayAccept(5000 - 2049, LIMIT)).toBe(false);
+    expect(w.accept(5000 - 2049, LIMIT)).toBe(false);
+    expect(w.accept(5000 - 2048, LIMIT)).toBe(true);
+    expect(w.accept(5000 - 2048, LIMIT)).toBe(false);
+  });
+
+  test('just behind the highest counter: accepted once, then a duplicate', () => {
+    const w = new ReplayWindow();
+    expect(w.accept(31, LIMIT)).toBe(true);
+    expect(w.accept(32, LIMIT)).toBe(true);
+    expect(w.accept(30, LIMIT)).toBe(true);
+    expect(w.accept(30, LIMIT)).toBe(false);
+    expect(w.accept(31, LIMIT)).toBe(false);
+    expect(w.accept(32, LIMIT)).toBe(false);
+    expect(w.mayAccept(29, LIMIT)).toBe(true);
+  });
+
+  test('counter 0 first, then duplicates of it, are told apart from a fresh window', () => {
+    const w = new ReplayWindow();
+    expect(w.mayAccept(0, LIMIT)).toBe(true);
+    expect(w.accept(0, LIMIT)).toBe(true);
+    expect(w.mayAccept(0, LIMIT)).toBe(false);
+    expect(w.accept(0, LIMIT)).toBe(false);
+  });
+
+  test('the ring wraps: a slide of exactly the ring length reuses every slot, and none keeps a stale bit', () => {
+    // 65 blocks of 32 counters: counter c and c + 65 × 32 share a ring slot and bit.
+    const ring = 65 * 32;
+    const w = new ReplayWindow();
+    for (let i = 0; i < 200; i++) expect(w.accept(i, LIMIT)).toBe(true);
+    expect(w.accept(ring + 199, LIMIT)).toBe(true);
+    // Same slots as 0..198, which were seen: the bits were cleared by the slide.
+    for (let i = ring + 150; i < ring + 199; i++) expect(w.accept(i, LIMIT)).toBe(true);
+    expect(w.accept(ring + 150, LIMIT)).toBe(false);
+    // Sliding one block at a time across several wraps keeps every counter inside the window once.
+    for (let c = ring + 200; c < 5 * ring; c++) expect(w.accept(c, LIMIT)).toBe(true);
+    for (let c = 5 * ring - 1; c >= 5 * ring - REPLAY_WINDOW_SIZE; c -= 97) expect(w.accept(c, LIMIT)).toBe(false);
+  });
+
+  test('far ahead: a jump beyond the whole ring forgets everything older, accepts the newer once', () => {
+    const w = new ReplayWindow();
+    for (let i = 0; i < 3000; i++) w.accept(i, LIMIT);
+    const far = 2 ** 40 + 17;
+    expect(w.accept(far, LIMIT)).toBe(true);
+    expect(w.accept(far, LIMIT)).toBe(false);
+    expect(w.accept(2999, LIMIT)).toBe(false);
+    for (let c = far - REPLAY_WINDOW_SIZE; c < far; c += 31) expect(w.accept(c, LIMIT)).toBe(true);
+    expect(w.accept(far - REPLAY_WINDOW_SIZE - 1, LIMIT)).toBe(false);
+  });
+
+  test('windows created one after another share a slab without sharing bits', () => {
+    const windows = Array.from({ length: 300 }, () => new ReplayWindow());
+    windows.forEach((w, i) => {
+      expect(w.accept(i, LIMIT)).toBe(true);
+      expect(w.accept(i + 2000, LIMIT)).toBe(true);
+    });
+    windows.forEach((w, i) => {
+      expect(w.mayAccept(i, LIMIT)).toBe(false);
+      expect(w.mayAccept(i + 2000, LIMIT)).toBe(false);
+      // the counters the other windows accepted are still unseen in this one
+      expect(w.mayAccept(i + 1, LIMIT)).toBe(true);
+      expect(w.mayAccept(i + 1999, LIMIT)).toBe(true);
+    });
+  });
+
+  test('negative and fractional counters are rejected', () => {
+    const w = new ReplayWindow();
+    expect(w.accept(-1, LIMIT)).toBe(false);
+    expect(w.accept(1.5, LIMIT)).toBe(false);
+    expect(w.mayAccept(-1, LIMIT)).toBe(false);
+  });
 });
