@@ -136,7 +136,8 @@ export class LocalHandlerWorker {
 
   private running(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, exportName: this.exportName, esm: this.esm, context: this.context } });
+    const workerData = { file: this.file, exportName: this.exportName, esm: this.esm, context: this.context };
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.unref();
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (err) => {
