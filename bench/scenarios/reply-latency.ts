@@ -68,7 +68,7 @@ export const replyLatency: Scenario = {
     `A client process sends 64 B datagrams at ${LATENCY_RATE / 1000}k/s to a UDP Listener; a local handler replies to every ` +
     'packet with its Data; the reply leaves from the Listener socket, routed by its Tag. The client times each round trip. ' +
     'Baseline: the same client against a raw dgram echo process, in runs alternating with the gateway\'s. Added latency = ' +
-    'gateway percentile − baseline percentile − mean handler time per call. Target: p99 < 2 ms.',
+    'gateway percentile − baseline percentile − mean handler time per call. Target: p99 < 0.5 ms.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/gateway.ts', 'service/replies/reply-router.ts', 'service/local/local-destination.ts']);
     if (missing) return { status: 'pending', reason: missing };

@@ -47,6 +47,9 @@ export const PORT = integerRange(1, 65_535);
 /** A port to bind or listen on, where 0 asks the system for a free one. */
 export const BIND_PORT = integerRange(0, 65_535);
 
+/** Receive buffer a Listener socket may ask for (`PACKET_GATEWAY_RECEIVE_BUFFER_BYTES`): 64 KiB to 1 GiB. */
+export const RECEIVE_BUFFER_BYTES = integerRange(65_536, 1_073_741_824);
+
 /** Largest UDP payload over IPv4 (65535 − 20 bytes IP header − 8 bytes UDP header). */
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 

@@ -39,6 +39,11 @@ export const ServiceEnvironment = {
   /** Seconds between metric flushes; 0 turns metrics off. */
   MetricsIntervalSeconds: 'PACKET_GATEWAY_METRICS_INTERVAL_SECONDS',
   /**
+   * Receive buffer of each Listener socket, in bytes (the kernel caps it at `net.core.rmem_max`).
+   * @default - the larger of 4 MiB and `net.core.rmem_max`, at most 64 MiB
+   */
+  ReceiveBufferBytes: 'PACKET_GATEWAY_RECEIVE_BUFFER_BYTES',
+  /**
    * `1` or `true`: act on delivery-queue notifications that carry no valid SNS signature (labs and
    * tests with a local SNS/SQS server, which does not sign). Refused when the delivery queue is on
    * an AWS endpoint; a WARN is logged at start and every minute while it is on. Never set by the construct.

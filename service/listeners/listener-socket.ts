@@ -7,22 +7,24 @@ import { createSocket, RemoteInfo, Socket, SocketOptions } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MAX_UDP_PAYLOAD_BYTES } from '../../lib/private/limits';
+import { inIntegerRange, MAX_UDP_PAYLOAD_BYTES, RECEIVE_BUFFER_BYTES } from '../../lib/private/limits';
+import { ServiceEnvironment } from '../../lib/private/service-environment';
 
 /** Largest UDP payload over IPv4. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = MAX_UDP_PAYLOAD_BYTES;
 /** Socket buffer sizes asked for at least (the kernel caps them at net.core.rmem_max / wmem_max). */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Largest receive buffer asked for by default, however high the kernel's cap (memory a full buffer holds). */
+export const MAX_DEFAULT_RECEIVE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** The kernel's cap on socket receive buffers, read once; undefined where it cannot be read. */
 let kernelReceiveBufferMax: number | undefined | null = null;
 
-/**
- * Receive buffer size to ask for: the kernel's cap (`/proc/sys/net/core/rmem_max`) when it is
- * larger than {@link SOCKET_BUFFER_BYTES}, so a burst waits in the buffer rather than being
- * dropped (drops are counted as `ReceiveBufferDrops`).
- */
-export function receiveBufferBytes(readMax: () => string = () => readFileSync('/proc/sys/net/core/rmem_max', 'utf8')): number {
+/** Reads `/proc/sys/net/core/rmem_max`. */
+const readRmemMax = (): string => readFileSync('/proc/sys/net/core/rmem_max', 'utf8');
+
+/** The kernel's cap on socket receive buffers (`net.core.rmem_max`), read once; undefined where it cannot be read. */
+export function kernelReceiveBufferCap(readMax: () => string = readRmemMax): number | undefined {
   if (kernelReceiveBufferMax === null) {
     try {
       const max = Number(readMax().trim());
@@ -31,8 +33,47 @@ export function receiveBufferBytes(readMax: () => string = () => readFileSync('/
       kernelReceiveBufferMax = undefined;
     }
   }
-  return Math.max(SOCKET_BUFFER_BYTES, Math.min(kernelReceiveBufferMax ?? 0, 2 ** 30));
+  return kernelReceiveBufferMax;
 }
+
+/**
+ * Receive buffer size to ask for: `configured` (`PACKET_GATEWAY_RECEIVE_BUFFER_BYTES`) when set;
+ * otherwise the kernel's cap (`/proc/sys/net/core/rmem_max`) when it is larger than
+ * {@link SOCKET_BUFFER_BYTES}, at most {@link MAX_DEFAULT_RECEIVE_BUFFER_BYTES}, so a burst or an
+ * event-loop pause waits in the buffer rather than being dropped (drops are counted as
+ * `ReceiveBufferDrops`). The kernel grants at most `net.core.rmem_max` whatever is asked.
+ */
+export function receiveBufferBytes(readMax: () => string = readRmemMax, configured?: number): number {
+  if (configured !== undefined) return configured;
+  return Math.max(SOCKET_BUFFER_BYTES, Math.min(kernelReceiveBufferCap(readMax) ?? 0, MAX_DEFAULT_RECEIVE_BUFFER_BYTES));
+}
+
+/**
+ * The receive buffer size set by `PACKET_GATEWAY_RECEIVE_BUFFER_BYTES`, or undefined when unset.
+ * Throws when it is not an integer number of bytes within {@link RECEIVE_BUFFER_BYTES}.
+ */
+export function configuredReceiveBufferBytes(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env[ServiceEnvironment.ReceiveBufferBytes];
+  if (text === undefined || text.trim() === '') return undefined;
+  const value = Number(text.trim());
+  if (!inIntegerRange(value, RECEIVE_BUFFER_BYTES)) {
+    throw new Error(`${ServiceEnvironment.ReceiveBufferBytes}=${JSON.stringify(text)} is not valid (allowed: ${RECEIVE_BUFFER_BYTES.allowed} bytes)`);
+  }
+  return value;
+}
+
+/**
+ * Receive buffer the kernel granted, in the bytes asked for: Linux reports twice the size it
+ * grants (the other half is its bookkeeping), so half of `SO_RCVBUF` as read back.
+ */
+export function grantedReceiveBufferBytes(socket: Pick<Socket, 'getRecvBufferSize'>): number | undefined {
+  try {
+    return Math.floor(socket.getRecvBufferSize() / 2);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Sink errors logged per Listener; later ones are only counted. */
 const SINK_ERRORS_LOGGED = 10;
 
@@ -43,7 +84,10 @@ export interface ListenerSocketOptions {
   readonly bindAddress: string;
   readonly port: number;
   readonly ipv6: boolean;
-  readonly logger: Pick<Logger, 'error'>;
+  /** Socket errors go to `error`; a receive buffer smaller than asked for (capped by the kernel) to `warn`, once per process. */
+  readonly logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'warn'>>;
+  /** Receive buffer to ask for, in bytes. @default - {@link receiveBufferBytes} with `PACKET_GATEWAY_RECEIVE_BUFFER_BYTES` */
+  readonly receiveBufferBytes?: number;
   /** Called with the socket once it is created, before binding (so `close` can reach it). */
   readonly created?: (socket: Socket) => void;
   /**
@@ -58,7 +102,14 @@ export interface BoundSocket {
   readonly socket: Socket;
   readonly address: string;
   readonly port: number;
+  /** Receive buffer asked for, in bytes. */
+  readonly receiveBufferBytes: number;
+  /** Receive buffer the kernel granted (at most `net.core.rmem_max`); undefined where it cannot be read. */
+  readonly grantedReceiveBufferBytes?: number;
 }
+
+/** Set once a capped receive buffer was logged: one line per process, not one per Listener. */
+let cappedBufferLogged = false;
 
 /**
  * Creates the Listener's socket and binds it exclusively (shared only with the other workers' sockets, with `reusePort`). Rejects with a message naming the
@@ -66,9 +117,15 @@ export interface BoundSocket {
  * socket is closed then. Once bound, socket errors are logged and never crash the process.
  */
 export function bindListenerSocket(options: ListenerSocketOptions): Promise<BoundSocket> {
+  let recvBufferSize: number;
+  try {
+    recvBufferSize = options.receiveBufferBytes ?? receiveBufferBytes(undefined, configuredReceiveBufferBytes());
+  } catch (err) {
+    return Promise.reject(new Error(`Listener ${options.name}: ${(err as Error).message}`));
+  }
   const socket = createSocket({
     type: options.ipv6 ? 'udp6' : 'udp4',
-    recvBufferSize: receiveBufferBytes(),
+    recvBufferSize,
     sendBufferSize: SOCKET_BUFFER_BYTES,
     // a dgram option since Node.js 22.12, not yet in the Node.js 20 typings
     ...(options.reusePort ? { reusePort: true } : {}),
@@ -84,7 +141,17 @@ export function bindListenerSocket(options: ListenerSocketOptions): Promise<Boun
       socket.off('error', onBindError);
       socket.on('error', (err) => options.logger.error('listener socket error', { listener: options.name, error: err.message }));
       const bound = socket.address();
-      resolve({ socket, address: bound.address, port: bound.port });
+      const granted = grantedReceiveBufferBytes(socket);
+      if (granted !== undefined && granted < recvBufferSize && !cappedBufferLogged && options.logger.warn) {
+        cappedBufferLogged = true;
+        options.logger.warn('listener receive buffer capped by the kernel', {
+          listener: options.name,
+          receiveBufferBytes: recvBufferSize,
+          grantedReceiveBufferBytes: granted,
+          reason: 'net.core.rmem_max is lower than the buffer asked for: bursts and event-loop pauses longer than the buffer holds are dropped (ReceiveBufferDrops)',
+        });
+      }
+      resolve({ socket, address: bound.address, port: bound.port, receiveBufferBytes: recvBufferSize, grantedReceiveBufferBytes: granted });
     });
   });
 }

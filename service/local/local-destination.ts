@@ -9,7 +9,7 @@
  * characters of the handler's error text, since that text may quote the payload.
  */
 import { randomUUID } from 'node:crypto';
-import { LocalHandlerWorker, WorkerContextFields } from './local-handler-worker';
+import { FixedContextFields, LocalHandlerWorker } from './local-handler-worker';
 import { loadHandlerModule } from './local-module-loader';
 import type { DestinationRecord } from '../../lib/private/records';
 import { Destination, DestinationContext, DestinationError, DeliveryResult } from '../destinations/destination';
@@ -26,14 +26,12 @@ export class LocalDestination implements Destination {
     public readonly name: string,
     private readonly worker: LocalHandlerWorker,
     private readonly description: string,
-    private readonly region: string,
     private readonly timeoutMs: number,
     private readonly dispose: () => void = () => undefined,
   ) {}
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
-    const event = JSON.parse(messagesPayload(batch)) as unknown;
-    const outcome = await this.worker.invoke(event, this.context(), this.timeoutMs);
+    const outcome = await this.worker.invoke(messagesPayload(batch), randomUUID(), this.timeoutMs);
     if (outcome.kind === 'failed') {
       throw new DestinationError(`local handler ${this.description} failed: ${truncate(outcome.error)}`);
     }
@@ -49,18 +47,18 @@ export class LocalDestination implements Destination {
     this.dispose();
   }
 
-  private context(): WorkerContextFields {
-    const name = this.name;
-    return {
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${this.region}:000000000000:function:${name}`,
-      memoryLimitInMB: '128',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${name}`,
-      logStreamName: 'local',
-    };
-  }
+}
+
+/** The Lambda context fields of a local handler that do not change between invocations. */
+export function localHandlerContext(name: string, region: string): FixedContextFields {
+  return {
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${name}`,
+    memoryLimitInMB: '128',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+  };
 }
 
 /** Loads (and checks) the handler module and creates the destination with its worker thread. */
@@ -68,12 +66,11 @@ export async function createLocalDestination(record: DestinationRecord, _listene
   if (!record.Module) throw new Error(`destination ${record.Name}: Module is required for Type local`);
   const exportName = record.Handler ?? 'handler';
   const loaded = await loadHandlerModule(record.Module, exportName, context.baseDirectory ?? process.cwd());
-  const worker = new LocalHandlerWorker(loaded.file, exportName, loaded.esm);
+  const worker = new LocalHandlerWorker(loaded.file, exportName, loaded.esm, localHandlerContext(record.Name, context.region));
   return new LocalDestination(
     record.Name,
     worker,
     `${record.Module}#${exportName}`,
-    context.region,
     context.localHandlerTimeoutMs ?? DEFAULT_LOCAL_HANDLER_TIMEOUT_MS,
     () => loaded.dispose(),
   );

@@ -1,6 +1,9 @@
 /**
  * A worker thread that runs one local handler with the Lambda contract over messages: the
- * gateway posts `{id, event, context}`, the worker answers `{id, text | error | serializeError}`.
+ * gateway posts `{id, event, requestId, deadline}` with the event as its JSON text (a string
+ * crosses threads far cheaper than an object graph, and the worker parses it, off the Listeners'
+ * thread), the worker answers `{id, text | error | serializeError}`. The context fields that do
+ * not change between invocations cross once, when the worker starts.
  * A handler that blocks its event loop blocks only its worker: every Listener, the health server
  * and the other handlers keep running, and an invocation past its timeout ends the worker (a new
  * one starts for the next batch).
@@ -20,6 +23,9 @@ export interface WorkerContextFields {
   readonly logGroupName: string;
   readonly logStreamName: string;
 }
+
+/** The context fields that are the same for every invocation of a handler. */
+export type FixedContextFields = Omit<WorkerContextFields, 'awsRequestId'>;
 
 /** What one invocation gave: the JSON text of the return value (undefined: none), or why not. */
 export type WorkerOutcome =
@@ -57,7 +63,7 @@ const describe = (err) => {
   if (typeof err === 'string') return err;
   try { const t = JSON.stringify(err); return t === undefined ? String(err) : t; } catch { return String(err); }
 };
-parentPort.on('message', async ({ id, event, context, deadline }) => {
+parentPort.on('message', async ({ id, event: eventText, requestId, deadline }) => {
   let settled = false;
   const finish = (err, value) => {
     if (settled) return;
@@ -69,7 +75,9 @@ parentPort.on('message', async ({ id, event, context, deadline }) => {
   };
   try {
     const handler = await handlerPromise;
-    const ctx = Object.assign({}, context, {
+    const event = JSON.parse(eventText);
+    const ctx = Object.assign({}, workerData.context, {
+      awsRequestId: requestId,
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       done: () => undefined, fail: () => undefined, succeed: () => undefined,
@@ -95,10 +103,14 @@ export class LocalHandlerWorker {
     private readonly file: string,
     private readonly exportName: string,
     private readonly esm: boolean,
+    private readonly context: FixedContextFields,
   ) {}
 
-  /** Invokes the handler with `event`; settles by `timeoutMs` at the latest (never rejects). */
-  public invoke(event: unknown, context: WorkerContextFields, timeoutMs: number): Promise<WorkerOutcome> {
+  /**
+   * Invokes the handler with the event whose JSON text is `eventJson` (parsed in the worker) and
+   * the context's `awsRequestId`; settles by `timeoutMs` at the latest (never rejects).
+   */
+  public invoke(eventJson: string, requestId: string, timeoutMs: number): Promise<WorkerOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'failed', error: 'Error: the destination is closed' });
     const worker = this.running();
     const id = this.nextId++;
@@ -110,7 +122,7 @@ export class LocalHandlerWorker {
         this.restart(`Error: another invocation of the handler timed out after ${timeoutMs / 1000} s`);
       }, timeoutMs);
       this.pending.set(id, { resolve, timer });
-      worker.postMessage({ id, event, context, deadline: Date.now() + timeoutMs });
+      worker.postMessage({ id, event: eventJson, requestId, deadline: Date.now() + timeoutMs });
     });
   }
 
@@ -124,7 +136,8 @@ export class LocalHandlerWorker {
 
   private running(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.file, exportName: this.exportName, esm: this.esm } });
+    const workerData = { file: this.file, exportName: this.exportName, esm: this.esm, context: this.context };
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.unref();
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (err) => {

@@ -114,6 +114,20 @@ describe('messagesPayloadBuffer', () => {
     expect(JSON.parse(buf.toString('utf8')).Messages).toHaveLength(count);
   });
 
+  test.each([
+    ['short packets (joined, one copy)', 64, 100],
+    ['long packets (copied one by one)', 1200, 100],
+    ['a mix around the threshold', 300, 7],
+  ])('gives the same bytes for %s', (_label, size, count) => {
+    const template = packetTemplate(local, 'us-east-1', 'base64');
+    const batch = Array.from({ length: count }, (_, i) => queueDatagram(
+      { data: Buffer.alloc(i % 2 === 0 ? size : Math.floor(size / 4), i), remoteAddress: '203.0.113.5', remotePort: 4000 + i, receivedAt: 1_700_000_000_000 + i },
+      `tag${i}`, template));
+    const buf = messagesPayloadBuffer(batch);
+    expect(buf.equals(Buffer.from(messagesPayload(batch), 'utf8'))).toBe(true);
+    expect(JSON.parse(buf.toString('utf8')).Messages.map((m: InboundPacket) => m.Tag)).toEqual(batch.map((p) => p.tag));
+  });
+
   test('encodes non-ASCII utf8 Data as UTF-8', () => {
     const template = packetTemplate(local, 'us-east-1', 'utf8');
     const batch = [queueDatagram(datagram('plain', 1), 'a', template), queueDatagram(datagram('é ✓ 😀', 2), 'b', template)];

@@ -78,3 +78,78 @@ describe('receive buffer size', () => {
     });
   });
 });
+
+describe('configured receive buffer', () => {
+  const freshModule = (): typeof import('../../../service/listeners/listener-socket') => {
+    let m: typeof import('../../../service/listeners/listener-socket') | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      m = require('../../../service/listeners/listener-socket') as typeof import('../../../service/listeners/listener-socket');
+    });
+    return m!;
+  };
+
+  test('PACKET_GATEWAY_RECEIVE_BUFFER_BYTES sets the size asked for; unset or empty leaves the default', () => {
+    const m = freshModule();
+    expect(m.configuredReceiveBufferBytes({})).toBeUndefined();
+    expect(m.configuredReceiveBufferBytes({ PACKET_GATEWAY_RECEIVE_BUFFER_BYTES: ' ' })).toBeUndefined();
+    expect(m.configuredReceiveBufferBytes({ PACKET_GATEWAY_RECEIVE_BUFFER_BYTES: '8388608' })).toBe(8 * 1024 * 1024);
+    expect(m.receiveBufferBytes(() => '212992', 8 * 1024 * 1024)).toBe(8 * 1024 * 1024);
+  });
+
+  test.each(['lots', '1000', '2147483648', '4194304.5'])('fails if PACKET_GATEWAY_RECEIVE_BUFFER_BYTES is %s, naming the value and what is allowed', (value) => {
+    const m = freshModule();
+    expect(() => m.configuredReceiveBufferBytes({ PACKET_GATEWAY_RECEIVE_BUFFER_BYTES: value }))
+      .toThrow(`PACKET_GATEWAY_RECEIVE_BUFFER_BYTES=${JSON.stringify(value)} is not valid (allowed: integer 65536–1073741824 bytes)`);
+  });
+
+  test('the default asks for at most 64 MiB however high the kernel\'s cap', () => {
+    const m = freshModule();
+    expect(m.receiveBufferBytes(() => String(2 ** 30))).toBe(m.MAX_DEFAULT_RECEIVE_BUFFER_BYTES);
+  });
+
+  test('a Listener reports the buffer it asked for and the one the kernel granted, and says once when the kernel capped it', async () => {
+    const m = freshModule();
+    const cap = m.kernelReceiveBufferCap() ?? 212_992;
+    const warn = jest.fn();
+    const asked = Math.min(cap * 2, 2 ** 30);
+    const first = await m.bindListenerSocket({ name: 'big', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger: { error: jest.fn(), warn }, receiveBufferBytes: asked });
+    const second = await m.bindListenerSocket({ name: 'big2', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger: { error: jest.fn(), warn }, receiveBufferBytes: asked });
+    try {
+      expect(first.receiveBufferBytes).toBe(asked);
+      expect(first.grantedReceiveBufferBytes).toBeLessThan(asked);
+      expect(first.grantedReceiveBufferBytes).toBeGreaterThan(0);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith('listener receive buffer capped by the kernel', expect.objectContaining({
+        listener: 'big', receiveBufferBytes: asked, grantedReceiveBufferBytes: first.grantedReceiveBufferBytes,
+      }));
+    } finally {
+      await Promise.all([m.closeListenerSocket(first.socket, () => undefined), m.closeListenerSocket(second.socket, () => undefined)]);
+    }
+  });
+
+  test('a buffer the kernel grants in full is not logged', async () => {
+    const m = freshModule();
+    const warn = jest.fn();
+    const bound = await m.bindListenerSocket({ name: 'small', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger: { error: jest.fn(), warn }, receiveBufferBytes: 65_536 });
+    try {
+      expect(bound.grantedReceiveBufferBytes).toBe(65_536);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      await m.closeListenerSocket(bound.socket, () => undefined);
+    }
+  });
+
+  test('an invalid PACKET_GATEWAY_RECEIVE_BUFFER_BYTES fails the bind with the Listener\'s name', async () => {
+    const m = freshModule();
+    const saved = process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES;
+    process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES = '12';
+    try {
+      await expect(m.bindListenerSocket({ name: 'l9', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger: { error: jest.fn() } }))
+        .rejects.toThrow('Listener l9: PACKET_GATEWAY_RECEIVE_BUFFER_BYTES="12" is not valid (allowed: integer 65536–1073741824 bytes)');
+    } finally {
+      if (saved === undefined) delete process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES;
+      else process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES = saved;
+    }
+  });
+});
