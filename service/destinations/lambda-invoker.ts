@@ -8,8 +8,7 @@
  * the same request with the same client's parts: the endpoint the SDK resolves for Invoke
  * (configured endpoints such as `AWS_ENDPOINT_URL_LAMBDA`, FIPS and dual-stack included), its
  * credential provider, clock offset (sampled from each answer as the SDK does), HTTP handler with
- * its keep-alive connections and stream collector; the request is signed by {@link SigV4Signer},
- * which gives the SDK signer's headers for a fraction of its CPU. Everything but a
+ * its keep-alive connections and stream collector, and the SDK's SigV4 signer. Everything but a
  * plain answer goes back to the SDK: when the request gets no 2xx answer (throttle, service error,
  * network failure, credentials not available), the batch is sent again through `client.send`,
  * whose retry strategy, clock-skew correction and error parsing then apply exactly as they would
@@ -21,7 +20,7 @@
  */
 import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
-import { SigV4Signer } from './sigv4-signer';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 /** What a synchronous invocation answered. */
 export interface InvokeOutcome {
@@ -105,7 +104,7 @@ interface Route {
   readonly query: Record<string, string>;
   /** Headers the endpoint asks for (custom endpoints may carry some). */
   readonly headers: Record<string, string>;
-  readonly signer: SigV4Signer;
+  readonly signer: SignatureV4;
   /** Sign with the client's clock offset and sample it from answers (unless the client disables skew correction). */
   readonly sampleClock: boolean;
 }
@@ -160,7 +159,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     let response: HandlerResponse;
     let sentAt: number;
     try {
-      const signed = await route.signer.sign(request, new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)));
+      const signed = await route.signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
       sentAt = Date.now();
       const handled = await config.requestHandler.handle(signed as Parameters<typeof config.requestHandler.handle>[0]);
       response = (handled as { response: HandlerResponse }).response;
@@ -219,11 +218,12 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         basePath: url.pathname.replace(/\/+$/, ''),
         query: Object.fromEntries(url.searchParams),
         headers,
-        signer: new SigV4Signer({
+        signer: new SignatureV4({
           // read on every signing, as the SDK does, so a replaced provider is used too
           credentials: () => this.client.config.credentials(),
           region: scheme?.signingRegion ?? (await config.region()),
           service: scheme?.signingName ?? 'lambda',
+          sha256: config.sha256,
         }),
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };
