@@ -35,6 +35,7 @@ import { replyLatency } from './scenarios/reply-latency';
 import { scaleUp } from './scenarios/scale-up';
 import { sourcedPlain } from './scenarios/sourced-plain';
 import { sourcedWireGuard } from './scenarios/sourced-wireguard';
+import { workerScaling } from './scenarios/worker-scaling';
 
 const ROOT = REPO_ROOT;
 
@@ -48,6 +49,7 @@ const SCENARIOS: readonly Scenario[] = [
   replyLatency,
   memory,
   scaleUp,
+  workerScaling,
 ];
 
 /** Baselines a scenario needs (added to `--only` selections). */
@@ -81,6 +83,8 @@ const TARGETS: readonly Target[] = [
   { key: 'bytesPerSession', label: 'memory per WireGuard session at 100 k sessions (heap)', op: '<=', bound: 1536, unit: 'B' },
   { key: 'bytesPerSessionTotal', label: 'memory per WireGuard session at 100 k sessions (heap + external buffers)', op: '<=', bound: 3072, unit: 'B' },
   { key: 'coreScaling', label: 'scale-up factor 1 → N gateway processes, one per core (sourced egress plain)' },
+  { key: 'workerScaling', label: 'ingress throughput, 2 data-plane workers ÷ 1 (worker threads, Node.js 22; a floor on a 2-core machine)', op: '>=', bound: 1.8 },
+  { key: 'workerScalingPerCpu', label: 'ingress packets per CPU-second, 2 data-plane workers ÷ 1 (flood; constant within 10 %)', op: '>=', bound: 0.9 },
 ];
 
 interface Options {

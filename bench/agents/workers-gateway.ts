@@ -1,0 +1,137 @@
+/**
+ * The whole data-plane service in local mode, started the way service/main.ts starts it
+ * (`startService`), with as many data-plane workers as PACKET_GATEWAY_WORKERS asks (worker
+ * threads need Node.js 22.12 or later: the scenario runs this agent on such a Node.js). One UDP
+ * Listener on a fixed port, shared by the workers' sockets (SO_REUSEPORT), delivering to the
+ * thread-counting local handler. Answers `reset`/`stats` like the counting receiver, summing the
+ * handler threads' counts (from their count files); `stats` also lists them per thread, which shows how the kernel spread
+ * the clients over the workers.
+ *
+ * This file is also the entry of the service's worker threads when it runs bundled (the worker
+ * pool starts its threads from the running bundle).
+ */
+import * as dgram from 'node:dgram';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServiceEnvironment } from '../../lib/private/service-environment';
+import { createLogger } from '../../service/observability/logger';
+import { RunningService, startService } from '../../service/runtime';
+import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from '../../service/workers/data-plane-worker';
+import { parseWorkerCount } from '../../service/workers/worker-count';
+import { THREAD_COUNT_FIELDS, THREAD_COUNTS_DIR_VARIABLE } from '../fixtures/thread-counting-handler';
+import { serve } from '../lib/agent-runtime';
+import { FIXTURES_DIR } from '../lib/paths';
+
+/** One handler thread's counts, as its file holds them. */
+interface ThreadCounts {
+  readonly file: string;
+  readonly packets: number;
+  readonly batches: number;
+  readonly lastAt: number;
+  readonly burstAt: number;
+  readonly packetsAtBurst: number;
+}
+
+let service: RunningService | undefined;
+let dir: string | undefined;
+/** Each thread's counts at the latest reset. */
+let atReset = new Map<string, ThreadCounts>();
+
+/** Every handler thread's counts so far. */
+function readCounts(): ThreadCounts[] {
+  if (!dir) return [];
+  const out: ThreadCounts[] = [];
+  const values = new Float64Array(THREAD_COUNT_FIELDS);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.counts'))) {
+    const data = readFileSync(join(dir, file));
+    if (data.length < values.byteLength) continue;
+    new Uint8Array(values.buffer).set(data.subarray(0, values.byteLength));
+    out.push({ file, packets: values[0], batches: values[1], lastAt: values[2], burstAt: values[3], packetsAtBurst: values[4] });
+  }
+  return out;
+}
+
+/** A UDP port free on 127.0.0.1 now (the workers' sockets must all bind the same one). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+if (isDataPlaneWorkerThread()) {
+  runDataPlaneWorkerThread();
+} else {
+  serve({
+    /** Starts the service; resolves with the Listener's port and the workers running. */
+    start: async () => {
+      const workers = parseWorkerCount(process.env[ServiceEnvironment.Workers] ?? '1');
+      const port = await freePort();
+      dir = mkdtempSync(join(tmpdir(), 'pgb-workers-'));
+      // the handler threads (worker threads of this process) see this process's environment
+      process.env[THREAD_COUNTS_DIR_VARIABLE] = dir;
+      const configPath = join(dir, 'gateway.json');
+      writeFileSync(configPath, JSON.stringify({
+        Listeners: [{
+          Name: 'bench',
+          Protocol: 'udp',
+          Port: port,
+          BindAddress: '127.0.0.1',
+          Formatter: 'base64',
+          Destinations: [{ Name: 'counter', Type: 'local', Module: join(FIXTURES_DIR, 'thread-counting-handler.ts'), Batching: { Count: 100, TimeoutInSeconds: 0.02 } }],
+        }],
+      }));
+      service = await startService({
+        mode: 'local',
+        region: 'us-east-1',
+        host: '127.0.0.1',
+        healthPort: 0,
+        snsPort: 0,
+        configPath,
+        watchConfig: false,
+        logger: createLogger({ level: 'SILENT', local: true }),
+        logLevel: 'SILENT',
+        metricsIntervalSeconds: 0,
+        workers,
+      });
+      const listener = service.gateway.get('bench');
+      if (!listener) throw new Error('the benchmark Listener did not start');
+      return { port: listener.port, workers: service.workers, node: process.version };
+    },
+    reset: () => {
+      atReset = new Map(readCounts().map((t) => [t.file, t]));
+      return {};
+    },
+    /**
+     * Packets since the reset, summed over the handler threads; the span runs from the earliest
+     * burst start after the reset (a trial follows a quiet spell) to the latest batch.
+     */
+    stats: () => {
+      const threads = readCounts().map((t) => {
+        const before = atReset.get(t.file);
+        const packets = t.packets - (before?.packets ?? 0);
+        const burstAt = before === undefined || t.burstAt > before.lastAt ? t.burstAt : NaN;
+        return { packets, batches: t.batches - (before?.batches ?? 0), lastAt: t.lastAt, burstAt };
+      }).filter((t) => t.packets > 0).sort((a, b) => b.packets - a.packets);
+      const count = threads.reduce((sum, t) => sum + t.packets, 0);
+      const starts = threads.map((t) => t.burstAt).filter(Number.isFinite);
+      const firstAt = starts.length > 0 ? Math.min(...starts) : NaN;
+      const lastAt = threads.length > 0 ? Math.max(...threads.map((t) => t.lastAt)) : NaN;
+      return {
+        count,
+        bytes: 0,
+        spanMs: Number.isFinite(firstAt) && Number.isFinite(lastAt) ? lastAt - firstAt : 0,
+        perThread: threads.map((t) => t.packets),
+        batchesPerThread: threads.map((t) => t.batches),
+      };
+    },
+  }, async () => {
+    await service?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+}
