@@ -127,7 +127,10 @@ export const workerScaling: Scenario = {
           table: {
             columns: ['throughput 2 ÷ 1 workers (flood)', 'packets per CPU-second 2 ÷ 1 workers (flood)', 'the same, paced', 'smaller worker\'s share (2 workers)'],
             rows: [[
-              fmtRatio(figures.workerScaling), fmtRatio(figures.workerScalingPerCpu), fmtRatio(figures.workerScalingPerCpuPaced), fmtPct(figures.workerScalingSpread),
+              fmtRatio(figures.workerScaling),
+              fmtRatio(figures.workerScalingPerCpu),
+              fmtRatio(figures.workerScalingPerCpuPaced),
+              fmtPct(figures.workerScalingSpread),
             ]],
           },
         }],
