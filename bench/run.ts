@@ -31,6 +31,7 @@ import { baselineDgram } from './scenarios/baseline-dgram';
 import { baselineWireguardGo } from './scenarios/baseline-wireguard-go';
 import { ingress } from './scenarios/ingress';
 import { memory } from './scenarios/memory';
+import { relayHop } from './scenarios/relay-hop';
 import { replyLatency } from './scenarios/reply-latency';
 import { scaleUp } from './scenarios/scale-up';
 import { sourcedPlain } from './scenarios/sourced-plain';
@@ -50,6 +51,7 @@ const SCENARIOS: readonly Scenario[] = [
   memory,
   scaleUp,
   workerScaling,
+  relayHop,
 ];
 
 /** Baselines a scenario needs (added to `--only` selections). */
@@ -84,6 +86,9 @@ const TARGETS: readonly Target[] = [
   { key: 'bytesPerSessionTotal', label: 'memory per WireGuard session at 100 k sessions (heap + external buffers)', op: '<=', bound: 3072, unit: 'B' },
   { key: 'coreScaling', label: 'scale-up factor 1 → N gateway processes, one per core (sourced egress plain)' },
   { key: 'workerScaling', label: 'ingress throughput, 2 data-plane workers ÷ 1 (worker threads, Node.js 22; a floor on a 2-core machine)', op: '>=', bound: 1.8 },
+  { key: 'relayP50Ms', label: 'fleet relay hop round trip, p50 (loopback, one request at a time)', unit: 'ms' },
+  { key: 'relayP99Ms', label: 'fleet relay hop round trip, p99 (loopback, one request at a time)', unit: 'ms' },
+  { key: 'relayCpuUsPerPacket', label: 'fleet relay hop, CPU per relayed packet (holder + owner, paced)', unit: 'µs' },
   { key: 'workerScalingPerCpu', label: 'ingress packets per CPU-second, 2 data-plane workers ÷ 1 (flood; constant within 10 %)', op: '>=', bound: 0.9 },
 ];
 
