@@ -4,8 +4,7 @@
  * completion callback (a gateway has to learn whether each send failed). In WireGuard mode each
  * payload is also wrapped in an IPv4/UDP packet, padded and sealed with ChaCha20-Poly1305 behind a
  * transport header, with the service's own packet writer and the same AEAD the gateway's devices
- * use (service/wireguard/transport-aead.ts: libsodium through sodium-native when it loads, else
- * node:crypto), as any Node.js WireGuard sender must. No validation, egress rules, flow or
+ * use (bench/lib/wireguard-floor.ts), as any Node.js WireGuard sender must. No validation, egress rules, flow or
  * session bookkeeping, queue, metrics.
  *
  * It reads the same message bodies as the gateway under test (bench/lib/memory-queue.ts
@@ -13,16 +12,12 @@
  * floor the gateway keeps, and "this loop ÷ dgram sender loop" the ceiling the message format and
  * the runtime's crypto leave such a loop on one core.
  */
-import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { TAG_LENGTH, writeCounterNonce } from '../../service/wireguard/crypto';
-import { writeUdpPacket } from '../../service/wireguard/inner-packet';
-import { TRANSPORT_HEADER_LENGTH, writeTransportHeader } from '../../service/wireguard/messages';
-import { defaultTransportAead, TransportAead } from '../../service/wireguard/transport-aead';
 import { num, serve } from '../lib/agent-runtime';
 import { BENCH_TOPIC_ARN } from '../lib/gateway-kit';
 import { runSendLoop } from '../lib/load';
 import { sourcedBodies, sourcedBodiesFromArgs } from '../lib/memory-queue';
+import { floorSealer } from '../lib/wireguard-floor';
 
 interface Entry {
   Data: string;
@@ -41,24 +36,6 @@ let seal: ((payload: Buffer) => Buffer) | undefined;
 function onSent(err: Error | null): void {
   if (err) errors++;
   else completed++;
-}
-
-function sealer(aead: TransportAead): (payload: Buffer) => Buffer {
-  const key = randomBytes(32);
-  const nonce = Buffer.alloc(12);
-  const scratch = Buffer.alloc(65536);
-  const addressing = { source: Buffer.from([10, 99, 0, 1]), destination: Buffer.from([10, 98, 0, 2]), sourcePort: 40000, destinationPort: 5201 };
-  let counter = 0;
-  return (payload) => {
-    const length = writeUdpPacket(scratch, 0, addressing, payload);
-    const padded = length % 16 === 0 ? length : length + 16 - (length % 16);
-    scratch.fill(0, length, padded);
-    const n = counter++;
-    const out = Buffer.allocUnsafe(TRANSPORT_HEADER_LENGTH + padded + TAG_LENGTH);
-    writeTransportHeader(out, 1, n);
-    aead.sealInto(key, writeCounterNonce(nonce, n), scratch.subarray(0, padded), out, TRANSPORT_HEADER_LENGTH);
-    return out;
-  };
 }
 
 serve({
@@ -83,9 +60,9 @@ serve({
     const options = sourcedBodiesFromArgs(BENCH_TOPIC_ARN, args);
     packetsPerMessage = options.packets;
     bodies = sourcedBodies(options);
-    const aead = args.wireguard === true ? defaultTransportAead().aead : undefined;
-    seal = aead ? sealer(aead) : undefined;
-    return { bodyBytes: bodies[0].length, ...(aead ? { aead: aead.implementation } : {}) };
+    const sealer = args.wireguard === true ? floorSealer() : undefined;
+    seal = sealer?.seal;
+    return { bodyBytes: bodies[0].length, ...(sealer ? { aead: sealer.aead.implementation } : {}) };
   },
   /** Floods for `durationMs`: one message body per step, every entry sent. Reports completed sends. */
   run: async (args) => {

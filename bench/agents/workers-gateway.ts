@@ -11,7 +11,7 @@
  * pool starts its threads from the running bundle).
  */
 import * as dgram from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceEnvironment } from '../../lib/private/service-environment';
@@ -19,38 +19,14 @@ import { createLogger } from '../../service/observability/logger';
 import { RunningService, startService } from '../../service/runtime';
 import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from '../../service/workers/data-plane-worker';
 import { parseWorkerCount } from '../../service/workers/worker-count';
-import { THREAD_COUNT_FIELDS, THREAD_COUNTS_DIR_VARIABLE } from '../fixtures/thread-counting-handler';
 import { serve } from '../lib/agent-runtime';
 import { FIXTURES_DIR } from '../lib/paths';
-
-/** One handler thread's counts, as its file holds them. */
-interface ThreadCounts {
-  readonly file: string;
-  readonly packets: number;
-  readonly batches: number;
-  readonly lastAt: number;
-  readonly burstAt: number;
-  readonly packetsAtBurst: number;
-}
+import { countsOf, readThreadCounts, startGeneration, THREAD_COUNTS_DIR_VARIABLE } from '../lib/thread-counts';
 
 let service: RunningService | undefined;
 let dir: string | undefined;
-/** Each thread's counts at the latest reset. */
-let atReset = new Map<string, ThreadCounts>();
-
-/** Every handler thread's counts so far. */
-function readCounts(): ThreadCounts[] {
-  if (!dir) return [];
-  const out: ThreadCounts[] = [];
-  const values = new Float64Array(THREAD_COUNT_FIELDS);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.counts'))) {
-    const data = readFileSync(join(dir, file));
-    if (data.length < values.byteLength) continue;
-    new Uint8Array(values.buffer).set(data.subarray(0, values.byteLength));
-    out.push({ file, packets: values[0], batches: values[1], lastAt: values[2], burstAt: values[3], packetsAtBurst: values[4] });
-  }
-  return out;
-}
+/** The generation of the count files, one per reset (bench/lib/thread-counts.ts). */
+let generation = 0;
 
 /** A UDP port free on 127.0.0.1 now (the workers' sockets must all bind the same one). */
 function freePort(): Promise<number> {
@@ -75,6 +51,7 @@ if (isDataPlaneWorkerThread()) {
       dir = mkdtempSync(join(tmpdir(), 'pgb-workers-'));
       // the handler threads (worker threads of this process) see this process's environment
       process.env[THREAD_COUNTS_DIR_VARIABLE] = dir;
+      startGeneration(dir, generation);
       const configPath = join(dir, 'gateway.json');
       writeFileSync(configPath, JSON.stringify({
         Listeners: [{
@@ -104,32 +81,11 @@ if (isDataPlaneWorkerThread()) {
       return { port: listener.port, workers: service.workers, node: process.version };
     },
     reset: () => {
-      atReset = new Map(readCounts().map((t) => [t.file, t]));
+      if (dir) startGeneration(dir, ++generation);
       return {};
     },
-    /**
-     * Packets since the reset, summed over the handler threads; the span runs from the earliest
-     * burst start after the reset (a trial follows a quiet spell) to the latest batch.
-     */
-    stats: () => {
-      const threads = readCounts().map((t) => {
-        const before = atReset.get(t.file);
-        const packets = t.packets - (before?.packets ?? 0);
-        const burstAt = before === undefined || t.burstAt > before.lastAt ? t.burstAt : NaN;
-        return { packets, batches: t.batches - (before?.batches ?? 0), lastAt: t.lastAt, burstAt };
-      }).filter((t) => t.packets > 0).sort((a, b) => b.packets - a.packets);
-      const count = threads.reduce((sum, t) => sum + t.packets, 0);
-      const starts = threads.map((t) => t.burstAt).filter(Number.isFinite);
-      const firstAt = starts.length > 0 ? Math.min(...starts) : NaN;
-      const lastAt = threads.length > 0 ? Math.max(...threads.map((t) => t.lastAt)) : NaN;
-      return {
-        count,
-        bytes: 0,
-        spanMs: Number.isFinite(firstAt) && Number.isFinite(lastAt) ? lastAt - firstAt : 0,
-        perThread: threads.map((t) => t.packets),
-        batchesPerThread: threads.map((t) => t.batches),
-      };
-    },
+    /** Packets since the reset, summed over the handler threads, with the packets of each. */
+    stats: () => ({ bytes: 0, ...countsOf(dir ? readThreadCounts(dir) : [], generation) }),
   }, async () => {
     await service?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
