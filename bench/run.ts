@@ -7,12 +7,14 @@
  *   --trial-ms N     length of one throughput trial (default 1500)
  *   --only a,b       run only these scenario ids (baselines are added when a scenario needs them)
  *   --no-pin         do not pin processes to cores
- *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone
+ *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone (e.g. to measure
+ *                    a subset: `npx tsx bench/run.ts --only relay-hop --no-write`)
  *   --tsx            run agents from their TypeScript sources through tsx instead of bundles
  *
  * Environment:
  *   PGB_PROFILE=a,b   V8 CPU profile of these agents into bench/out/profiles (bench/profile-summary.ts reads one)
- *   PGB_NODE=path     run the agents on this Node.js binary (e.g. Node.js 22 from `npx -p node@22`)
+ *   PGB_NODE=path     run the agents on this Node.js binary (e.g. Node.js 22 from `npx -p node@22`); the
+ *                     worker-scaling gateway runs on it when it is 22.12 or later, else on `npx -y -p node@22`
  *   PGB_NODE_FLAGS=…  extra Node.js flags for every agent (e.g. --trace-gc)
  *   PGB_MEMORY_CLIENTS=N  flows and sessions held by the memory scenario (default 100000)
  */
@@ -110,7 +112,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--runs') {o.runs = positiveInt(a, next());} else if (a === '--trial-ms') {o.trialMs = positiveInt(a, next());} else if (a === '--only') {o.only = new Set(next().split(',').map((s) => s.trim()).filter(Boolean));} else if (a === '--no-pin') {o.pin = false;} else if (a === '--no-write') {o.write = false;} else if (a === '--help' || a === '-h') {
+    if (a === '--runs') {o.runs = positiveInt(a, next());} else if (a === '--trial-ms') {o.trialMs = positiveInt(a, next());} else if (a === '--only') {o.only = new Set(next().split(',').map((s) => s.trim()).filter(Boolean));} else if (a === '--no-pin') {o.pin = false;} else if (a === '--no-write') {o.write = false;} else if (a === '--tsx') {o.bundle = false;} else if (a === '--help' || a === '-h') {
       process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
       process.exit(0);
     } else {throw new Error(`unknown option ${a}; allowed: --runs N, --trial-ms N, --only ids, --no-pin, --no-write, --tsx`);}
