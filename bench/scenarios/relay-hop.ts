@@ -1,5 +1,5 @@
 /**
- * Scenario 9: the fleet relay hop (docs/FLEET.md). A member holding a sourced entry for a client
+ * Scenario 8: the fleet relay hop (docs/FLEET.md). A member holding a sourced entry for a client
  * whose flow another member owns relays it over the relay protocol (service/fleet/relay.ts:
  * authenticated datagrams, retries, an in-flight window); the owner sends it and answers. Two
  * relay endpoints, each in its own process on loopback: latency of one request at a time, the
@@ -37,7 +37,7 @@ interface CpuRun extends RelayRun {
 
 export const relayHop: Scenario = {
   id: 'relay-hop',
-  title: 'Scenario 9: fleet relay hop',
+  title: 'Scenario 8: fleet relay hop',
   description:
     `Two fleet members' relay endpoints (service/fleet/relay.ts), each in its own process on loopback, ${SIZE} B entries; the owner ` +
     'answers Sent without sending (its Listener\'s send is what the other scenarios measure). Latency: one request at a time, ' +

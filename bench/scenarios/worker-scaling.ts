@@ -1,5 +1,5 @@
 /**
- * Scenario 8: data-plane workers. The whole service (startService, as service/main.ts runs it) in
+ * Scenario 7: data-plane workers. The whole service (startService, as service/main.ts runs it) in
  * local mode with PACKET_GATEWAY_WORKERS=1 and =2, on a Node.js with dgram `reusePort` (22.12 or
  * later); ingress from many client ports, so the kernel spreads the clients over both workers'
  * sockets; every datagram goes through a worker's IngressPipeline to the thread-counting local
@@ -34,7 +34,7 @@ interface Stats {
 
 export const workerScaling: Scenario = {
   id: 'worker-scaling',
-  title: 'Scenario 8: data-plane workers',
+  title: 'Scenario 7: data-plane workers',
   description:
     'The service in local mode (startService, as `npm start` runs it) with PACKET_GATEWAY_WORKERS=1, then =2, on Node.js 22 ' +
     `(worker threads need dgram reusePort). A load generator sends ${SIZE} B datagrams from ${CLIENTS} client ports to one UDP ` +
