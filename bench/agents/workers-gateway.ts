@@ -4,8 +4,8 @@
  * threads need Node.js 22.12 or later: the scenario runs this agent on such a Node.js). One UDP
  * Listener on a fixed port, shared by the workers' sockets (SO_REUSEPORT), delivering to the
  * thread-counting local handler. Answers `reset`/`stats` like the counting receiver, summing the
- * handler threads' counts (from their count files); `stats` also lists them per thread, which shows how the kernel spread
- * the clients over the workers.
+ * handler threads' count files; `stats` also lists the packets of each thread, which shows how
+ * the kernel spread the clients over the workers.
  *
  * This file is also the entry of the service's worker threads when it runs bundled (the worker
  * pool starts its threads from the running bundle).
