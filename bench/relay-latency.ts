@@ -2,6 +2,8 @@
  * Relay round trip between two fleet members on loopback (docs/BENCHMARKS.md "Fleet relay"):
  * `npx tsx bench/relay-latency.ts`. One request at a time for latency, then 50,000 pipelined
  * (the in-flight window of 1,024) for throughput; 64-byte payloads, the owner answers Sent.
+ * `npm run bench` measures the hop across two processes, with CPU per relayed packet (scenario
+ * `relay-hop`, bench/scenarios/relay-hop.ts); this script is the quick one-process look.
  */
 import { RelayEndpoint } from '../service/fleet/relay';
 import { RelayOutcome } from '../service/fleet/relay-codec';

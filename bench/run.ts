@@ -7,12 +7,14 @@
  *   --trial-ms N     length of one throughput trial (default 1500)
  *   --only a,b       run only these scenario ids (baselines are added when a scenario needs them)
  *   --no-pin         do not pin processes to cores
- *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone
+ *   --no-write       print only; leave docs/BENCHMARKS.md and bench/results.json alone (e.g. to measure
+ *                    a subset: `npx tsx bench/run.ts --only relay-hop --no-write`)
  *   --tsx            run agents from their TypeScript sources through tsx instead of bundles
  *
  * Environment:
  *   PGB_PROFILE=a,b   V8 CPU profile of these agents into bench/out/profiles (bench/profile-summary.ts reads one)
- *   PGB_NODE=path     run the agents on this Node.js binary (e.g. Node.js 22 from `npx -p node@22`)
+ *   PGB_NODE=path     run the agents on this Node.js binary (e.g. Node.js 22 from `npx -p node@22`); the
+ *                     worker-scaling gateway runs on it when it is 22.12 or later, else on `npx -y -p node@22`
  *   PGB_NODE_FLAGS=…  extra Node.js flags for every agent (e.g. --trace-gc)
  *   PGB_MEMORY_CLIENTS=N  flows and sessions held by the memory scenario (default 100000)
  */
@@ -31,10 +33,12 @@ import { baselineDgram } from './scenarios/baseline-dgram';
 import { baselineWireguardGo } from './scenarios/baseline-wireguard-go';
 import { ingress } from './scenarios/ingress';
 import { memory } from './scenarios/memory';
+import { relayHop } from './scenarios/relay-hop';
 import { replyLatency } from './scenarios/reply-latency';
 import { scaleUp } from './scenarios/scale-up';
 import { sourcedPlain } from './scenarios/sourced-plain';
 import { sourcedWireGuard } from './scenarios/sourced-wireguard';
+import { workerScaling } from './scenarios/worker-scaling';
 
 const ROOT = REPO_ROOT;
 
@@ -48,6 +52,8 @@ const SCENARIOS: readonly Scenario[] = [
   replyLatency,
   memory,
   scaleUp,
+  workerScaling,
+  relayHop,
 ];
 
 /** Baselines a scenario needs (added to `--only` selections). */
@@ -81,6 +87,11 @@ const TARGETS: readonly Target[] = [
   { key: 'bytesPerSession', label: 'memory per WireGuard session at 100 k sessions (heap)', op: '<=', bound: 1536, unit: 'B' },
   { key: 'bytesPerSessionTotal', label: 'memory per WireGuard session at 100 k sessions (heap + external buffers)', op: '<=', bound: 3072, unit: 'B' },
   { key: 'coreScaling', label: 'scale-up factor 1 → N gateway processes, one per core (sourced egress plain)' },
+  { key: 'workerScaling', label: 'ingress throughput, 2 data-plane workers ÷ 1 (worker threads, Node.js 22; a floor on a 2-core machine)', op: '>=', bound: 1.8 },
+  { key: 'relayP50Ms', label: 'fleet relay hop round trip, p50 (loopback, one request at a time)', unit: 'ms' },
+  { key: 'relayP99Ms', label: 'fleet relay hop round trip, p99 (loopback, one request at a time)', unit: 'ms' },
+  { key: 'relayCpuUsPerPacket', label: 'fleet relay hop, CPU per relayed packet (holder + owner, paced)', unit: 'µs' },
+  { key: 'workerScalingPerCpu', label: 'ingress packets per CPU-second, 2 data-plane workers ÷ 1 (flood; constant within 10 %)', op: '>=', bound: 0.9 },
 ];
 
 interface Options {
@@ -101,7 +112,7 @@ function parseArgs(argv: readonly string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--runs') {o.runs = positiveInt(a, next());} else if (a === '--trial-ms') {o.trialMs = positiveInt(a, next());} else if (a === '--only') {o.only = new Set(next().split(',').map((s) => s.trim()).filter(Boolean));} else if (a === '--no-pin') {o.pin = false;} else if (a === '--no-write') {o.write = false;} else if (a === '--help' || a === '-h') {
+    if (a === '--runs') {o.runs = positiveInt(a, next());} else if (a === '--trial-ms') {o.trialMs = positiveInt(a, next());} else if (a === '--only') {o.only = new Set(next().split(',').map((s) => s.trim()).filter(Boolean));} else if (a === '--no-pin') {o.pin = false;} else if (a === '--no-write') {o.write = false;} else if (a === '--tsx') {o.bundle = false;} else if (a === '--help' || a === '-h') {
       process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
       process.exit(0);
     } else {throw new Error(`unknown option ${a}; allowed: --runs N, --trial-ms N, --only ids, --no-pin, --no-write, --tsx`);}

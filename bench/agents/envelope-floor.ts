@@ -3,25 +3,21 @@
  * the SNS envelope, parse its `Message`, decode each entry's base64 `Data` and send it with a
  * completion callback (a gateway has to learn whether each send failed). In WireGuard mode each
  * payload is also wrapped in an IPv4/UDP packet, padded and sealed with ChaCha20-Poly1305 behind a
- * transport header, with the service's own packet writer and node:crypto, as any Node.js
- * WireGuard sender must. No validation, egress rules, flow or session bookkeeping, queue, metrics.
+ * transport header, with the service's own packet writer and the same AEAD the gateway's devices
+ * use (bench/lib/wireguard-floor.ts), as any Node.js WireGuard sender must. No validation, egress rules, flow or
+ * session bookkeeping, queue, metrics.
  *
  * It reads the same message bodies as the gateway under test (bench/lib/memory-queue.ts
  * `sourcedBodies`) and sends to a counting receiver, so "gateway ÷ this loop" is the share of the
  * floor the gateway keeps, and "this loop ÷ dgram sender loop" the ceiling the message format and
  * the runtime's crypto leave such a loop on one core.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { writeCounterNonce } from '../../service/wireguard/crypto';
-import { writeUdpPacket } from '../../service/wireguard/inner-packet';
-import { TRANSPORT_HEADER_LENGTH, writeTransportHeader } from '../../service/wireguard/messages';
 import { num, serve } from '../lib/agent-runtime';
 import { BENCH_TOPIC_ARN } from '../lib/gateway-kit';
 import { runSendLoop } from '../lib/load';
 import { sourcedBodies, sourcedBodiesFromArgs } from '../lib/memory-queue';
-
-const TAG_LENGTH = 16;
+import { floorSealer } from '../lib/wireguard-floor';
 
 interface Entry {
   Data: string;
@@ -42,27 +38,6 @@ function onSent(err: Error | null): void {
   else completed++;
 }
 
-function sealer(): (payload: Buffer) => Buffer {
-  const key = randomBytes(32);
-  const nonce = Buffer.alloc(12);
-  const scratch = Buffer.alloc(65536);
-  const addressing = { source: Buffer.from([10, 99, 0, 1]), destination: Buffer.from([10, 98, 0, 2]), sourcePort: 40000, destinationPort: 5201 };
-  let counter = 0;
-  return (payload) => {
-    const length = writeUdpPacket(scratch, 0, addressing, payload);
-    const padded = length % 16 === 0 ? length : length + 16 - (length % 16);
-    scratch.fill(0, length, padded);
-    const n = counter++;
-    const out = Buffer.allocUnsafe(TRANSPORT_HEADER_LENGTH + padded + TAG_LENGTH);
-    writeTransportHeader(out, 1, n);
-    const cipher = createCipheriv('chacha20-poly1305', key, writeCounterNonce(nonce, n), { authTagLength: TAG_LENGTH });
-    cipher.update(scratch.subarray(0, padded)).copy(out, TRANSPORT_HEADER_LENGTH);
-    cipher.final();
-    cipher.getAuthTag().copy(out, TRANSPORT_HEADER_LENGTH + padded);
-    return out;
-  };
-}
-
 serve({
   open: () =>
     new Promise((resolve, reject) => {
@@ -77,13 +52,17 @@ serve({
         resolve({ port: s.address().port });
       });
     }),
-  /** The bodies the gateway gets (same arguments as the sourced gateway's `load`); `wireguard` seals each payload. */
+  /**
+   * The bodies the gateway gets (same arguments as the sourced gateway's `load`); `wireguard` seals
+   * each payload, and the answer names the AEAD that seals (`native` or `node`).
+   */
   load: (args) => {
     const options = sourcedBodiesFromArgs(BENCH_TOPIC_ARN, args);
     packetsPerMessage = options.packets;
     bodies = sourcedBodies(options);
-    seal = args.wireguard === true ? sealer() : undefined;
-    return { bodyBytes: bodies[0].length };
+    const sealer = args.wireguard === true ? floorSealer() : undefined;
+    seal = sealer?.seal;
+    return { bodyBytes: bodies[0].length, ...(sealer ? { aead: sealer.aead.implementation } : {}) };
   },
   /** Floods for `durationMs`: one message body per step, every entry sent. Reports completed sends. */
   run: async (args) => {

@@ -2,6 +2,7 @@
  * Child side of a benchmark agent: dispatches requests from the parent to named handlers and
  * answers each one. The agent exits when asked, or when the parent goes away.
  */
+import { defaultTransportAead } from '../../service/wireguard/transport-aead';
 
 /** A request handler: receives the request's arguments, returns the result (JSON-serializable). */
 export type Handler = (args: Record<string, unknown>) => unknown;
@@ -39,6 +40,12 @@ export function serve(handlers: Readonly<Record<string, Handler>>, onExit?: () =
       // every agent: its process's CPU time so far (user + system, µs), for CPU per packet
       const usage = process.cpuUsage();
       reply({ id, ok: true, result: { us: usage.user + usage.system } });
+      return;
+    }
+    if (command === 'aead') {
+      // every agent: the ChaCha20-Poly1305 its WireGuard devices seal and open with by default
+      const selection = defaultTransportAead();
+      reply({ id, ok: true, result: { implementation: selection.aead.implementation, fallbackReason: selection.fallbackReason } });
       return;
     }
     const handler = handlers[command];

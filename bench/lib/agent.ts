@@ -18,6 +18,8 @@ export interface AgentOptions {
   readonly nodeFlags?: readonly string[];
   /** Extra environment variables. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The Node.js binary to run the agent on. @default - PGB_NODE, else the one running the bench */
+  readonly node?: string;
   /** Longest time to wait for the agent's `ready` message, ms. @default 20000 */
   readonly startTimeoutMs?: number;
 }
@@ -69,7 +71,7 @@ export class Agent {
     const nodeArgs = bundled
       ? [...flags, '--enable-source-maps', bundled]
       : [...flags, '--import', TSX_LOADER, path.join(AGENT_DIR, `${name}.ts`)];
-    let command = agentNode ?? process.execPath;
+    let command = options.node ?? agentNode ?? process.execPath;
     let args = nodeArgs;
     if (options.cpus && options.cpus.length > 0) {
       args = ['-c', options.cpus.join(','), command, ...args];

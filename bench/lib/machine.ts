@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { benchAead } from './aead';
 
 /** The machine description written into docs/BENCHMARKS.md and bench/results.json. */
 export interface MachineDescription {
@@ -15,6 +16,8 @@ export interface MachineDescription {
   readonly loadAverageAtStart: readonly number[];
   readonly loadAverageAtEnd?: readonly number[];
   readonly wireguardGo?: string;
+  /** ChaCha20-Poly1305 of WireGuard transport data in agents on this Node.js (service/wireguard/transport-aead.ts). */
+  readonly wireguardAead?: string;
 }
 
 /** Collects the machine description. */
@@ -29,6 +32,7 @@ export function describeMachine(): MachineDescription {
     platform: `${os.platform()} ${os.arch()}`,
     loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
     wireguardGo: wireguardGoVersion(),
+    wireguardAead: benchAead(),
   };
 }
 

@@ -126,6 +126,7 @@ export function renderMarkdown(input: MarkdownInput): string {
       ['kernel', m.kernel],
       ['platform', m.platform],
       ['wireguard-go', m.wireguardGo ?? 'not installed'],
+      ['WireGuard ChaCha20-Poly1305', m.wireguardAead ?? 'not reported'],
       ['load average at start / end', `${m.loadAverageAtStart.join(' ')} / ${(m.loadAverageAtEnd ?? []).join(' ')}`],
       ['generated', input.generatedAt],
       ['trial length', `${input.trialMs} ms per throughput trial`],

@@ -1,8 +1,8 @@
 /**
  * Scenario 6: scale-up. The sourced egress path of scenario 1, spread over 1 … N cores.
  *
- * Node.js 20 has no `reusePort` for dgram, and the Listener binds its port exclusively, so the
- * data plane scales out as the fleet does: one gateway process per core, each with its own
+ * Here the data plane scales out as the fleet does (data-plane workers within one process are
+ * scenario 7, worker-scaling.ts): one gateway process per core, each with its own
  * Listener socket and its own share of the delivery queue (as each Fargate task has). Each
  * process is pinned to its own core; each counts the sends its Listener completed, because a
  * counting receiver would occupy one of the cores being scaled.
@@ -100,7 +100,7 @@ export const scaleUp: Scenario = {
       tables: [{ table: { columns: ['processes (cores)', 'median', 'runs', 'scaling', 'efficiency'], rows } }],
       notes: [
         `Mode used: one process per core. dgram reusePort ${reusePort ? 'is' : 'is not'} available on this Node.js (${process.version}); ` +
-          'the Listener binds its port exclusively either way, so worker threads sharing one port are not an option without a change to the Listener.',
+          'data-plane workers sharing a Listener\'s port (worker threads, SO_REUSEPORT, Node.js 22.12 or later) are measured by scenario 7 (worker-scaling).',
         `The machine has ${os.cpus().length} cores; the kernel's loopback delivery runs on the sending core, so it is part of each process's cost.`,
       ],
     };

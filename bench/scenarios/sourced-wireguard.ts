@@ -14,6 +14,7 @@ import { PAYLOAD_SIZES } from './baseline-dgram';
 import { PATH_TRIAL_FACTOR, repeatedSearch, searchTrialMs, wireguardGoCpuKey, wireguardGoKey } from './baseline-wireguard-go';
 import { missingModules } from './modules';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
+import { AeadUsed, aeadNote, aeadsOf } from '../lib/aead';
 import { Agent } from '../lib/agent';
 import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
@@ -142,6 +143,8 @@ async function pathTrial(bed: WgBed, gateway: Agent, pacedAt: number, durationMs
     peerReceiveBufferBytes: receiveBufferOf(bed.nsB, WG_PORT_B),
   };
 }
+/** The AEAD of each side of variant B, as its processes reported it. */
+let aeadOfB: Record<string, AeadUsed> | undefined;
 
 /**
  * Variant B: gateway Listener → decrypting receiver process (loopback), flood; each trial follows
@@ -160,6 +163,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
     const { port: counterPort } = await counter.request<{ port: number }>('bind');
     await sender.request('open');
     await floorLoop.request('open');
+    aeadOfB = await aeadsOf({ 'gateway': gateway, 'floor loop': floorLoop, 'decrypting receiver': receiver });
     const { port } = await gateway.request<{ port: number }>('start', {
       listener: {
         Name: 'bench',
@@ -237,6 +241,8 @@ export const sourcedWireGuard: Scenario = {
 
     const b = await toDecryptingReceiver(context);
     raw.decryptingReceiver = Object.fromEntries(b);
+    raw.aead = aeadOfB;
+    if (aeadOfB) notes.push(aeadNote(aeadOfB));
     const ratiosB: number[] = [];
     const floorRows: Array<Array<string | number>> = [];
     const cpuRows: Array<Array<string | number>> = [];
@@ -342,7 +348,8 @@ export const sourcedWireGuard: Scenario = {
       notes: [
         '`sourcedWgVsWireguardGo` is the lower of the two sizes in (A); `sourcedWgVsDgram` the lower in (B).',
         'The floor loop of (B) (bench/agents/envelope-floor.ts) reads the same message bodies and does only what any Node.js WireGuard sender must: ' +
-          'parse the envelope and its Message, decode each base64 Data, write the inner IPv4/UDP packet, pad it, seal it with node:crypto ChaCha20-Poly1305 ' +
+          'parse the envelope and its Message, decode each base64 Data, write the inner IPv4/UDP packet, pad it, seal it with the ChaCha20-Poly1305 the gateway uses ' +
+          '(service/wireguard/transport-aead.ts: libsodium when it loads, else node:crypto; the note below names each side\'s) ' +
           'behind a transport header and send it with a completion callback (to a counting receiver: it uses its own random key). ' +
           '"floor ÷ dgram sender loop" is the ceiling this loop reaches on one core; "gateway ÷ floor" the share of it the gateway keeps (the gateway\'s ' +
           'datagrams are counted by the decrypting receiver, the floor\'s by the counting receiver, each on the other core).',

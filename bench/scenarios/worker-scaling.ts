@@ -1,0 +1,168 @@
+/**
+ * Scenario 7: data-plane workers. The whole service (startService, as service/main.ts runs it) in
+ * local mode with PACKET_GATEWAY_WORKERS=1 and =2, on a Node.js with dgram `reusePort` (22.12 or
+ * later); ingress from many client ports, so the kernel spreads the clients over both workers'
+ * sockets; every datagram goes through a worker's IngressPipeline to the thread-counting local
+ * handler. Flood trials give the throughput from 1 to 2 workers and the CPU time per packet of
+ * each, whose ratio does not depend on how much CPU the load generator takes from the gateway;
+ * paced trials (the same rate for both, below what one worker carries) give it below saturation.
+ */
+import { missingModules } from './modules';
+import { Agent } from '../lib/agent';
+import { reusePortNode } from '../lib/reuse-port-node';
+import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
+import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
+import { GATEWAY_WARMUP_MS, pairedTrials, Trial, trial } from '../lib/throughput';
+
+/** Payload of every datagram. */
+const SIZE = 64;
+/** Client sockets (source ports) of the load generator. */
+const CLIENTS = 64;
+/** The paced trials run at this fraction of one worker's flood rate, so both configurations carry every packet. */
+export const PACED_FRACTION = 0.5;
+/** The worker counts compared. */
+const WORKERS = [1, 2] as const;
+
+/** A trial with how the packets spread over the handler threads (one per worker). */
+interface SpreadTrial extends Trial {
+  readonly perThread: readonly number[];
+}
+
+interface Stats {
+  readonly perThread: readonly number[];
+}
+
+export const workerScaling: Scenario = {
+  id: 'worker-scaling',
+  title: 'Scenario 7: data-plane workers',
+  description:
+    'The service in local mode (startService, as `npm start` runs it) with PACKET_GATEWAY_WORKERS=1, then =2, on Node.js 22 ' +
+    `(worker threads need dgram reusePort). A load generator sends ${SIZE} B datagrams from ${CLIENTS} client ports to one UDP ` +
+    'Listener, whose sockets (one per worker, SO_REUSEPORT) the kernel hashes the clients over; each worker\'s IngressPipeline ' +
+    'batches (100 packets or 20 ms) to a local handler that counts packets in its own thread. Rate = packets the handlers counted ' +
+    'per second. Flood trials of 1 and 2 workers alternate (ABBA), each with the CPU time per packet of the whole gateway process; then both ' +
+    `are paced at ${PACED_FRACTION} × the 1-worker flood rate and their CPU time per packet compared again. ` +
+    'Targets: throughput 2 workers ÷ 1 ≥ 1.8, packets per CPU-second (flood) constant within 10 %.',
+  async run(context: ScenarioContext): Promise<ScenarioResult> {
+    const missing = missingModules(['service/workers/worker-pool.ts', 'service/workers/data-plane-worker.ts', 'service/runtime.ts']);
+    if (missing) return { status: 'pending', reason: missing };
+    const node = reusePortNode();
+    if (node.path === undefined) return { status: 'skipped', reason: node.reason };
+    context.log(`   gateway on Node.js ${node.version} (${node.path})`);
+    const gateways = new Map<number, { agent: Agent; port: number }>();
+    const sender = await Agent.start('port-spread-sender', { cpus: context.cpus.partner });
+    try {
+      for (const workers of WORKERS) {
+        const agent = await Agent.start('workers-gateway', { node: node.path, env: { PACKET_GATEWAY_WORKERS: String(workers) }, startTimeoutMs: 60_000 });
+        const started = await agent.request<{ port: number; workers: number }>('start', {}, 60_000);
+        if (started.workers !== workers) {
+          return { status: 'failed', reason: `PACKET_GATEWAY_WORKERS=${workers} started ${started.workers} worker(s) on Node.js ${node.version}` };
+        }
+        gateways.set(workers, { agent, port: started.port });
+      }
+      await sender.request('open', { clients: CLIENTS });
+      const one = gateways.get(1)!;
+      const two = gateways.get(2)!;
+      const run = async (g: { agent: Agent; port: number }, rate: number, durationMs: number): Promise<SpreadTrial> => {
+        const t = await trial(g.agent, () => sender.request('run', { host: '127.0.0.1', port: g.port, size: SIZE, rate, durationMs }),
+          undefined, undefined, { agent: g.agent, per: 'received' });
+        const { perThread } = await g.agent.request<Stats>('stats');
+        return { ...t, perThread };
+      };
+      // both gateways warm up as long as a gateway does; pairedTrials then adds its own short warm-up of the 1-worker side
+      await run(one, 0, GATEWAY_WARMUP_MS);
+      const flood = await pairedTrials(context.runs, context.trialMs, (ms) => run(two, 0, ms), (ms) => run(one, 0, ms));
+      const flood1 = flood.loop as SpreadTrial[];
+      const flood2 = flood.gateway as SpreadTrial[];
+      const rate1 = median(flood1.map((t) => t.rate));
+      const rate2 = median(flood2.map((t) => t.rate));
+      context.log(`   flood: 1 worker ${flood1.map((t) => fmtRate(t.rate)).join(', ')}; 2 workers ${flood2.map((t) => fmtRate(t.rate)).join(', ')}`);
+      const pacedAt = Math.round(PACED_FRACTION * rate1);
+      const paced1: SpreadTrial[] = [];
+      const paced2: SpreadTrial[] = [];
+      if (Number.isFinite(pacedAt) && pacedAt > 0) {
+        for (let i = 0; i < context.runs; i++) {
+          // ABBA again: neither side always runs first
+          if (i % 2 === 0) paced1.push(await run(one, pacedAt, context.trialMs));
+          paced2.push(await run(two, pacedAt, context.trialMs));
+          if (i % 2 === 1) paced1.push(await run(one, pacedAt, context.trialMs));
+        }
+      }
+      const cpu = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
+      const figures: Record<string, number> = {
+        workerScaling: ratio(rate2, rate1),
+        workerScalingRate1: rate1,
+        workerScalingRate2: rate2,
+        workerScalingFloodCpuUs1: cpu(flood1),
+        workerScalingFloodCpuUs2: cpu(flood2),
+        workerScalingPacedRate: pacedAt,
+        workerScalingCpuUs1: cpu(paced1),
+        workerScalingCpuUs2: cpu(paced2),
+        // packets per CPU-second with 2 workers ÷ with 1: each worker saturated (flood), and both paced at one rate
+        workerScalingPerCpu: ratio(cpu(flood1), cpu(flood2)),
+        workerScalingPerCpuPaced: ratio(cpu(paced1), cpu(paced2)),
+        workerScalingPacedLoss2: Math.max(...paced2.map((t) => t.loss)),
+        workerScalingSpread: median(flood2.map(spread)),
+      };
+      context.log(`   paced at ${fmtRate(pacedAt)}: CPU per packet 1 worker ${fmtUs(figures.workerScalingCpuUs1)}, 2 workers ${fmtUs(figures.workerScalingCpuUs2)}`);
+      const row = (workers: number, floods: readonly SpreadTrial[], paced: readonly SpreadTrial[]): Array<string | number> => [
+        workers,
+        fmtRate(median(floods.map((t) => t.rate))),
+        floods.map((t) => fmtRate(t.rate)).join(', '),
+        fmtPct(median(floods.map((t) => t.loss))),
+        fmtUs(cpu(floods)),
+        `${fmtUs(cpu(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
+        floods.length > 0 ? floods[floods.length - 1].perThread.join(' / ') : '—',
+      ];
+      return {
+        status: 'ok',
+        figures,
+        raw: { node: node.version, clients: CLIENTS, size: SIZE, pacedAt, flood1, flood2, paced1, paced2 },
+        tables: [{
+          table: {
+            columns: ['workers', 'median (flood)', 'runs', 'loss under flood', 'CPU per packet (flood)', `CPU per packet (paced at ${fmtRate(pacedAt)})`, 'packets per handler thread (last flood)'],
+            rows: [row(1, flood1, paced1), row(2, flood2, paced2)],
+          },
+        }, {
+          table: {
+            columns: ['throughput 2 ÷ 1 workers (flood)', 'packets per CPU-second 2 ÷ 1 workers (flood)', 'the same, paced', 'smaller worker\'s share (2 workers)'],
+            rows: [[
+              fmtRatio(figures.workerScaling),
+              fmtRatio(figures.workerScalingPerCpu),
+              fmtRatio(figures.workerScalingPerCpuPaced),
+              fmtPct(figures.workerScalingSpread),
+            ]],
+          },
+        }],
+        notes: [
+          `The gateway ran on Node.js ${node.version} (the bench and the load generator on ${process.version}); nothing of the gateway is pinned, ` +
+            `the load generator is pinned to CPU ${context.cpus.partner?.join(',') ?? '(not pinned)'}.`,
+          'How to read `workerScaling` (throughput 2 ÷ 1 workers, flood): it reaches 2 only when each worker has a core of its own and the load ' +
+            'generator a third. On a 2-core machine the load generator and the kernel\'s loopback delivery (which runs on the sending core) take ' +
+            'most of a core, so the second worker mostly gets what the first left idle: the figure there is a floor, not the data plane\'s scaling.',
+          '`workerScalingPerCpu` (packets per CPU-second of the whole gateway process, all threads, 2 workers ÷ 1, in the flood trials) does not ' +
+            'depend on how many cores the load generator takes: 1.0 means a second worker adds no work per packet, so throughput scales with the ' +
+            'cores the task has; the target is within 10 % of 1. It is taken under flood because a saturated worker is where scaling matters: ' +
+            `paced at one rate (${PACED_FRACTION} × one worker's flood rate, \`workerScalingPerCpuPaced\`), each of two workers sees half the ` +
+            'datagrams per second of one, so each wake-up of its event loop finds fewer datagrams waiting and the fixed cost of a wake-up is shared ' +
+            'by fewer packets; that figure is reported, not held to the target.',
+          '`workerScalingSpread` is the median share of the packets the less busy of the two workers handled (50 % = even); ' +
+            `the ${CLIENTS} client ports are hashed by the kernel, so it is near but rarely exactly 50 %.`,
+          'Each worker runs the local handler in a thread of its own (local mode); its work (a structured clone of each batch) is in the CPU figures of both configurations.',
+        ],
+      };
+    } finally {
+      await Promise.all([sender.stop(), ...[...gateways.values()].map((g) => g.agent.stop())]);
+    }
+  },
+};
+
+/** The smaller thread's share of a trial's packets. */
+function spread(t: SpreadTrial): number {
+  const total = t.perThread.reduce((a, b) => a + b, 0);
+  return total > 0 && t.perThread.length > 1 ? Math.min(...t.perThread) / total : 0;
+}
+
+function fmtUs(v: number): string {
+  return Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—';
+}
