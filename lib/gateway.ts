@@ -23,7 +23,7 @@ import { createGatewayDashboard } from './private/gateway-dashboard';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
 import { formatPeerDeliveryQueues } from './private/global-forwarding';
-import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
+import { DEFAULT_ELASTIC_IP_QUOTA, DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from './private/limits';
 import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
 import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
@@ -205,7 +205,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(1),
-      visibilityTimeout: Duration.seconds(30),
+      visibilityTimeout: Duration.seconds(DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS),
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.deliveryDeadLetterQueue, maxReceiveCount: 5 },
     });

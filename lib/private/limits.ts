@@ -73,6 +73,14 @@ export const DEFAULT_DECAPSULATED_DELIVERY = false;
  */
 export const DEFAULT_REPLY_TAG_TTL_SECONDS = 900;
 
+/**
+ * Visibility timeout of the regional delivery queue, seconds: set on the queue by the construct
+ * and on every ReceiveMessage by the data plane, which extends it for messages still in progress
+ * past half of it (service/sourcing/visibility-extender.ts). Equal to the default sourced send
+ * timeout, the longest an entry waits for its send.
+ */
+export const DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS = 30;
+
 /** `Batching.Count`: packets per batch. */
 export const BATCH_COUNT = integerRange(1, 10_000);
 
