@@ -5,8 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { testApp } from '../support/cdk-app';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '210987654321';
@@ -22,7 +23,7 @@ export function ensureAssets(): void {
 }
 
 /** A stack in account 123456789012, eu-west-1. */
-export function testStack(id = 'Stack', app = new App()): Stack {
+export function testStack(id = 'Stack', app = testApp()): Stack {
   return new Stack(app, id, { env: { account: ACCOUNT, region: REGION } });
 }
 
