@@ -17,7 +17,7 @@ const ROOT = join(__dirname, '..', '..');
 
 /** Builds assets/ (service image context, Lambda bundles) when a fresh checkout has none yet. */
 export function ensureAssets(): void {
-  const needed = [join(ROOT, 'assets', 'service', 'Dockerfile'), join(ROOT, 'assets', 'lambda', 'registration', 'index.js')];
+  const needed = [join(ROOT, 'assets', 'service', 'Dockerfile'), join(ROOT, 'assets', 'lambda', 'registration', 'index.js'), join(ROOT, 'assets', 'cli', 'sources.json')];
   if (needed.every((path) => existsSync(path))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'scripts', 'bundle.ts')], { cwd: ROOT, stdio: 'inherit' });
 }
