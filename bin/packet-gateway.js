@@ -1,19 +1,34 @@
 #!/usr/bin/env node
 'use strict';
-// The packet-gateway client CLI. Runs the bundled build (assets/cli/index.js) when it is present
-// and not older than its source; in a source checkout without a current bundle it runs
-// service/cli.ts through tsx.
-const { existsSync, statSync } = require('node:fs');
+// The packet-gateway client CLI. An installed package (no service/ sources) runs the bundled build,
+// assets/cli/index.js. A source checkout runs the bundle only while it is current: scripts/bundle.ts
+// records in assets/cli/sources.json every repository file the bundle was built from and when; once
+// one of them has changed since (or is gone, or the record is missing), service/cli.ts runs through
+// tsx, so a change in any module the CLI imports takes effect without a new bundle.
+const { existsSync, readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const bundled = join(root, 'assets', 'cli', 'index.js');
+const sourcesRecord = join(root, 'assets', 'cli', 'sources.json');
 const source = join(root, 'service', 'cli.ts');
 
+/** True when the bundle was built from the sources as they are now. */
 function bundleIsCurrent() {
   if (!existsSync(bundled)) return false;
   if (!existsSync(source)) return true;
-  return statSync(bundled).mtimeMs >= statSync(source).mtimeMs;
+  let record;
+  try {
+    record = JSON.parse(readFileSync(sourcesRecord, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (typeof record.builtFrom !== 'number' || !Array.isArray(record.inputs) || !record.inputs.includes('service/cli.ts')) return false;
+  for (const input of record.inputs) {
+    const file = join(root, String(input));
+    if (!existsSync(file) || statSync(file).mtimeMs > record.builtFrom) return false;
+  }
+  return true;
 }
 
 let cli;

@@ -23,7 +23,7 @@ import { createGatewayDashboard } from './private/gateway-dashboard';
 import { addApiEndpoints, createGatewayLoadBalancer, createGatewayVpc, defaultTaskSubnetType, newElasticIpCount } from './private/gateway-network';
 import { validateGatewayProps } from './private/gateway-props-validation';
 import { formatPeerDeliveryQueues } from './private/global-forwarding';
-import { DEFAULT_ELASTIC_IP_QUOTA } from './private/limits';
+import { DEFAULT_ELASTIC_IP_QUOTA, DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from './private/limits';
 import { ListenerAttachments } from './private/listener-attachment';
 import { registerListenerHost } from './private/listener-host';
 import { METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from './private/metrics';
@@ -205,7 +205,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(1),
-      visibilityTimeout: Duration.seconds(30),
+      visibilityTimeout: Duration.seconds(DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS),
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.deliveryDeadLetterQueue, maxReceiveCount: 5 },
     });
@@ -532,6 +532,55 @@ export class PacketGateway extends Construct implements IPacketGateway {
     return this.metric(MetricName.ReceiveBufferDrops, props);
   }
 
+  /** Sourced messages a task skipped because they are for another region's gateway. Sum over 1 minute by default. */
+  public metricSourcedSkipped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.SourcedSkipped, props);
+  }
+
+  /** Sourced packets forwarded to the delivery queue of the region that owns their flow. Sum over 1 minute by default. */
+  public metricForwardedToRegion(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.ForwardedToRegion, props);
+  }
+
+  /** Relay requests the fleet's members answered for one another. Sum over 1 minute by default. */
+  public metricRelayServed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.RelayServed, props);
+  }
+
+  /** Completed WireGuard handshakes of every Listener of the gateway (a Metrics Insights query, last 3 hours). Sum over 1 minute by default. */
+  public metricWireGuardHandshakes(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.WireGuardHandshakes, 'SUM', props);
+  }
+
+  /**
+   * Handshakes a task initiated for a WireGuard peer that spoke to it without a session there
+   * (after a restart, a deploy, a move), over every Listener of the gateway (a Metrics Insights
+   * query, last 3 hours). Sum over 1 minute by default.
+   */
+  public metricWireGuardSessionsResumed(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.WireGuardSessionsResumed, 'SUM', props);
+  }
+
+  /** Tasks sealing WireGuard data with node:crypto because libsodium could not load (1 per task at start). Maximum over 1 minute by default. */
+  public metricWireGuardCryptoFallback(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.WireGuardCryptoFallback, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Average packets per delivered batch, over every Listener and destination (a Metrics Insights query, last 3 hours). */
+  public metricBatchSize(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.BatchSize, 'AVG', props);
+  }
+
+  /** Packets dropped because a destination's queue was full, over every Listener and destination (a Metrics Insights query, last 3 hours). Sum over 1 minute by default. */
+  public metricPacketsDropped(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metricOfEverySeries(MetricName.PacketsDropped, 'SUM', props);
+  }
+
+  /** Metric series the tasks left out of an interval because their series limit was reached. Sum over 1 minute by default. */
+  public metricMetricSeriesDropped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.MetricSeriesDropped, props);
+  }
+
   /** Healthy tasks in `listener`'s target group (namespace AWS/NetworkELB, dimensions TargetGroup and LoadBalancer). Minimum over 1 minute by default. */
   public metricHealthyHostCount(listener: Listener, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return listener.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1), ...props });
@@ -555,7 +604,10 @@ export class PacketGateway extends Construct implements IPacketGateway {
   /**
    * Adds a CloudWatch dashboard (construct id `Dashboard`) of the fleet: healthy tasks per Listener,
    * UDP flows, datagrams in and replies out, sourced packets sent and relayed, failures by code,
-   * destination latency and relay latency p50/p99. PacketSources' dead-letter queues live in their
+   * destination latency and relay latency p50/p99, WireGuard handshakes and resumed sessions,
+   * batch sizes and dropped packets, skipped and region-forwarded sourced messages, owner lookups,
+   * cache hits and relays served, WireGuard crypto fallbacks and dropped metric series (every metric
+   * name the fleet emits but the per-destination ones). PacketSources' dead-letter queues live in their
    * own stacks: the dashboard shows the gateway's `Failures` instead. Add the Listeners first.
    */
   public addDashboard(props?: GatewayDashboardProps): cloudwatch.Dashboard {

@@ -437,6 +437,19 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
     return this.metric(MetricName.RepliesOut, props);
   }
 
+  /** Completed WireGuard handshakes of this Listener. Sum over 1 minute by default. */
+  public metricWireGuardHandshakes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.WireGuardHandshakes, props);
+  }
+
+  /**
+   * Handshakes a task initiated for a WireGuard peer of this Listener that spoke to it without a
+   * session there (after a restart, a deploy, a move). Sum over 1 minute by default.
+   */
+  public metricWireGuardSessionsResumed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.WireGuardSessionsResumed, props);
+  }
+
   /**
    * A metric of one destination of this Listener (dimension `Destination` added), such as
    * `PacketsIn`, `BytesIn`, `PacketsOut` and `BytesOut`, which the fleet emits for destinations

@@ -2,11 +2,13 @@
  * Bundles the runtime code with esbuild into assets/:
  *   assets/service/index.js (+ Dockerfile, package.json)  the data-plane service (Fargate image)
  *   assets/cli/index.js                     the packet-gateway client CLI
+ *   assets/cli/sources.json                 the repository files the CLI bundle was built from, and when
+ *                                           (bin/packet-gateway.js runs the sources instead once one is newer)
  *   assets/lambda/<name>/index.js           one folder per Lambda handler in lambda/<name>/index.ts
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { build, BuildOptions } from 'esbuild';
+import { join, relative, sep } from 'node:path';
+import { build, BuildOptions, Metafile } from 'esbuild';
 
 const root = join(__dirname, '..');
 const common: BuildOptions = {
@@ -35,6 +37,25 @@ function imagePackageJson(): string {
   return JSON.stringify({ name: 'packet-gateway-service', private: true, dependencies }, null, 2) + '\n';
 }
 
+/**
+ * What bin/packet-gateway.js compares the CLI bundle with: the repository files it was built from
+ * (paths relative to the repository, `/`-separated; dependencies in node_modules left out), and
+ * the time, in epoch milliseconds, before the build read them.
+ */
+export interface BundleSources {
+  readonly builtFrom: number;
+  readonly inputs: readonly string[];
+}
+
+/** The sources of a build whose esbuild `metafile` is given, started at `builtFrom`. */
+export function bundleSources(metafile: Metafile, builtFrom: number, cwd = process.cwd()): BundleSources {
+  const inputs = Object.keys(metafile.inputs)
+    .map((input) => relative(root, join(cwd, input)).split(sep).join('/'))
+    .filter((input) => !input.startsWith('..') && !input.split('/').includes('node_modules'))
+    .sort();
+  return { builtFrom, inputs };
+}
+
 async function main(): Promise<void> {
   const jobs: Promise<unknown>[] = [];
   const service = join(root, 'service', 'main.ts');
@@ -47,7 +68,10 @@ async function main(): Promise<void> {
   }
   const cli = join(root, 'service', 'cli.ts');
   if (existsSync(cli)) {
-    jobs.push(build({ ...common, entryPoints: [cli], outfile: join(root, 'assets', 'cli', 'index.js') }));
+    const builtFrom = Date.now();
+    jobs.push(build({ ...common, entryPoints: [cli], outfile: join(root, 'assets', 'cli', 'index.js'), metafile: true }).then((out) => {
+      writeFileSync(join(root, 'assets', 'cli', 'sources.json'), JSON.stringify(bundleSources(out.metafile, builtFrom), null, 2) + '\n');
+    }));
   }
   const lambdaDir = join(root, 'lambda');
   for (const name of existsSync(lambdaDir) ? readdirSync(lambdaDir) : []) {
@@ -58,7 +82,9 @@ async function main(): Promise<void> {
   await Promise.all(jobs);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

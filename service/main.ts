@@ -22,7 +22,7 @@ import { parseTransportAeadPreference, TransportAeadPreference } from './wiregua
 import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from './workers/data-plane-worker';
 import { parseWorkerCount, vcpuWorkerCount } from './workers/worker-count';
 import { parsePeerDeliveryQueues, parsePeerSqsEndpoints } from '../lib/private/global-forwarding';
-import { BIND_PORT, inIntegerRange } from '../lib/private/limits';
+import { BIND_PORT, inIntegerRange, inNumberRange, STOP_DEADLINE_SECONDS } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 const HELP = `Packet Gateway data plane
@@ -180,7 +180,6 @@ function seconds(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-/** The graceful stop's limit from its environment variable, in milliseconds (1–3600 s). */
 function wireGuardCrypto(value: string | undefined): TransportAeadPreference | undefined {
   try {
     return parseTransportAeadPreference(value);
@@ -189,10 +188,13 @@ function wireGuardCrypto(value: string | undefined): TransportAeadPreference | u
   }
 }
 
+/** The graceful stop's limit from its environment variable, in milliseconds (limits.ts `STOP_DEADLINE_SECONDS`). */
 function stopDeadlineMs(value: string | undefined): number | undefined {
   const n = seconds(value, ServiceEnvironment.StopDeadlineSeconds);
   if (n === undefined) return undefined;
-  if (n < 1 || n > 3600) throw new UsageError(`${ServiceEnvironment.StopDeadlineSeconds} ${JSON.stringify(value)} is not valid (allowed: 1–3600 seconds)`);
+  if (!inNumberRange(n, STOP_DEADLINE_SECONDS)) {
+    throw new UsageError(`${ServiceEnvironment.StopDeadlineSeconds} ${JSON.stringify(value)} is not valid (allowed: ${STOP_DEADLINE_SECONDS.allowed})`);
+  }
   return n * 1000;
 }
 

@@ -7,7 +7,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { RecordStore } from './record-store';
-import { parseArn } from '../../lib/private/arn';
+import { IAM_ROLE_ARN, parseArn } from '../../lib/private/arn';
+import { matches } from '../../lib/private/limits';
 import { DeliveryTarget, REGISTRATION_RESOURCE_TYPES, RegistrationEnvironment } from '../../lib/private/resource-properties';
 
 /** Structured logger (Powertools Logger satisfies it). */
@@ -72,9 +73,9 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): RegistrationSet
     throw new Error(`environment variable ${RegistrationEnvironment.ConfirmationTimeoutSeconds} must be a positive number of seconds`);
   }
   const accessRoleArn = read(RegistrationEnvironment.AccessRoleArn);
-  const accessRole = parseArn(accessRoleArn);
-  if (!accessRole || accessRole.service !== 'iam' || !accessRole.resource.startsWith('role/') || !/^\d{12}$/.test(accessRole.account)) {
-    throw new Error(`environment variable ${RegistrationEnvironment.AccessRoleArn} must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got ${JSON.stringify(accessRoleArn)}`);
+  const accessRole = matches(accessRoleArn, IAM_ROLE_ARN) ? parseArn(accessRoleArn) : undefined;
+  if (!accessRole) {
+    throw new Error(`environment variable ${RegistrationEnvironment.AccessRoleArn} must be an IAM role ARN (${IAM_ROLE_ARN.allowed}), got ${JSON.stringify(accessRoleArn)}`);
   }
   return {
     targets: targets as DeliveryTarget[],

@@ -5,8 +5,8 @@
  * are parsed leniently, so a request carrying an older or partial shape still completes.
  */
 import { RegistrationError } from './errors';
-import { isFifoTopicArn, parseArn } from '../../lib/private/arn';
-import { EXTERNAL_ID, NAME } from '../../lib/private/limits';
+import { IAM_ROLE_ARN, isFifoTopicArn, LOG_GROUP_ARN, parseArn, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from '../../lib/private/arn';
+import { EXTERNAL_ID, matches, NAME, TextPattern } from '../../lib/private/limits';
 import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
 
 /** Properties of `Custom::PacketGatewayPacketSource`, parsed. */
@@ -57,9 +57,9 @@ export function parsePacketSourceProperties(
     topicArn = s[SnsTopicSourceProperty.TopicArn];
     roleArn = s[SnsTopicSourceProperty.Role];
     externalId = s[SnsTopicSourceProperty.ExternalId];
-    const topic = typeof topicArn === 'string' ? parseArn(topicArn) : undefined;
-    if (!topic || topic.service !== 'sns' || !topic.resource || topic.resource.includes(':')) {
-      problems.push(`SnsTopicSource.TopicArn must be an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>), got ${describe(topicArn)}`);
+    const topic = matches(topicArn, SNS_TOPIC_ARN) ? parseArn(topicArn) : undefined;
+    if (!topic) {
+      problems.push(`SnsTopicSource.TopicArn must be an SNS topic ARN (${SNS_TOPIC_ARN.allowed}), got ${describe(topicArn)}`);
     } else {
       if (topic.region !== stack.region) {
         problems.push(`SnsTopicSource.TopicArn ${topicArn} is in region ${topic.region}, but the stack is in ${stack.region}: the topic must be in the stack's region`);
@@ -71,9 +71,9 @@ export function parsePacketSourceProperties(
         problems.push(`SnsTopicSource.TopicArn ${topicArn} is a FIFO topic, which can deliver to FIFO queues only; the gateway's delivery queue is a standard queue: use a standard topic`);
       }
     }
-    const role = typeof roleArn === 'string' ? parseArn(roleArn) : undefined;
-    if (!role || role.service !== 'iam' || !role.resource.startsWith('role/')) {
-      problems.push(`SnsTopicSource.Role must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got ${describe(roleArn)}`);
+    const role = matches(roleArn, IAM_ROLE_ARN) ? parseArn(roleArn) : undefined;
+    if (!role) {
+      problems.push(`SnsTopicSource.Role must be an IAM role ARN (${IAM_ROLE_ARN.allowed}), got ${describe(roleArn)}`);
     } else if (role.account !== stack.account) {
       problems.push(`SnsTopicSource.Role ${roleArn} belongs to account ${role.account}, but the stack is in account ${stack.account}: the role must be in the stack's account`);
     }
@@ -81,13 +81,13 @@ export function parsePacketSourceProperties(
       problems.push(`SnsTopicSource.ExternalId must be ${EXTERNAL_ID.allowed}, got ${describe(externalId)}`);
     }
   }
-  const deadLetterQueueArn = optionalArn(props, PacketSourceProperty.DeadLetterQueueArn, 'sqs', 'an SQS queue ARN', problems);
+  const deadLetterQueueArn = optionalArn(props, PacketSourceProperty.DeadLetterQueueArn, SQS_QUEUE_ARN, 'an SQS queue ARN', problems);
   const deadLetterQueueAccount = deadLetterQueueArn !== undefined ? parseArn(deadLetterQueueArn)?.account : undefined;
   if (deadLetterQueueAccount !== undefined && deadLetterQueueAccount !== stack.account) {
     problems.push(`DeadLetterQueueArn ${deadLetterQueueArn} belongs to account ${deadLetterQueueAccount}, but the stack is in account ${stack.account}: `
       + "the dead-letter queue must be in the stack's account");
   }
-  const deliveryLogGroupArn = optionalArn(props, PacketSourceProperty.DeliveryLogGroupArn, 'logs', 'a CloudWatch Logs log group ARN', problems, 'log-group:');
+  const deliveryLogGroupArn = optionalArn(props, PacketSourceProperty.DeliveryLogGroupArn, LOG_GROUP_ARN, 'a CloudWatch Logs log group ARN', problems);
   const enabled = parseBoolean(props[PacketSourceProperty.Enabled], 'Enabled', problems) ?? true;
   const description = props[PacketSourceProperty.Description];
   if (description !== undefined && (typeof description !== 'string' || description.length > 1024)) {
@@ -138,17 +138,14 @@ export function parseBoolean(value: unknown, name: string, problems: string[]): 
   return undefined;
 }
 
-function optionalArn(
-  props: Record<string, unknown>, name: string, service: string, what: string, problems: string[], resourcePrefix = '',
-): string | undefined {
+function optionalArn(props: Record<string, unknown>, name: string, arn: TextPattern, what: string, problems: string[]): string | undefined {
   const value = props[name];
   if (value === undefined || value === '') return undefined;
-  const arn = typeof value === 'string' ? parseArn(value) : undefined;
-  if (!arn || arn.service !== service || !arn.resource.startsWith(resourcePrefix)) {
-    problems.push(`${name} must be ${what}, got ${describe(value)}`);
+  if (!matches(value, arn)) {
+    problems.push(`${name} must be ${what} (${arn.allowed}), got ${describe(value)}`);
     return undefined;
   }
-  return value as string;
+  return value;
 }
 
 function strip<T extends object>(value: T): Partial<T> {

@@ -7,7 +7,10 @@ import { METRICS_NAMESPACE, MetricDimension, MetricName } from './metrics';
 const WIDTH = 12;
 const HEIGHT = 6;
 
-/** The gateway's operations dashboard: health, traffic, relay, failures and latency of the fleet. */
+/**
+ * The gateway's operations dashboard: health, traffic, relay, failures and latency of the fleet,
+ * then WireGuard sessions, destination batches, sourced routing, the fleet directory and task warnings.
+ */
 export function createGatewayDashboard(gateway: GatewayMetricSource, id: string, props: GatewayDashboardProps = {}): cloudwatch.Dashboard {
   const dashboard = new cloudwatch.Dashboard(gateway, id, { dashboardName: props.dashboardName, defaultInterval: Duration.hours(3) });
   const healthy = gateway.listeners.map((l) => gateway.metricHealthyHostCount(l, { label: `${l.listenerName} healthy tasks` }));
@@ -38,6 +41,17 @@ export function createGatewayDashboard(gateway: GatewayMetricSource, id: string,
       width: WIDTH,
       height: HEIGHT,
     }),
+  );
+  dashboard.addWidgets(
+    graph('WireGuard: handshakes, sessions resumed', [gateway.metricWireGuardHandshakes(), gateway.metricWireGuardSessionsResumed()]),
+    graph('Destination batches: size, packets dropped', [gateway.metricBatchSize()], [gateway.metricPacketsDropped()]),
+  );
+  dashboard.addWidgets(
+    graph('Sourced packets: skipped, forwarded to region', [gateway.metricSourcedSkipped(), gateway.metricForwardedToRegion()]),
+    graph('Fleet directory: owner lookups, cache hits, relays served', [gateway.metricOwnerLookups(), gateway.metricOwnerCacheHits(), gateway.metricRelayServed()]),
+  );
+  dashboard.addWidgets(
+    graph('Task warnings: WireGuard crypto fallback, metric series dropped', [gateway.metricWireGuardCryptoFallback()], [gateway.metricMetricSeriesDropped()]),
   );
   return dashboard;
 }

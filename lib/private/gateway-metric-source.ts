@@ -19,4 +19,15 @@ export interface GatewayMetricSource extends IConstruct {
   metricActiveFlowCount(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   metricDeliveryDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricOwnerLookups(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricOwnerCacheHits(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricRelayServed(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricSourcedSkipped(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricForwardedToRegion(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricWireGuardHandshakes(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricWireGuardSessionsResumed(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricWireGuardCryptoFallback(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricBatchSize(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricPacketsDropped(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricMetricSeriesDropped(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
 }

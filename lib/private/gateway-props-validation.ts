@@ -5,7 +5,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { IAM_ROLE_ARN, SQS_QUEUE_ARN } from './arn';
-import { DYNAMODB_TABLE_NAME, ELASTIC_IP_ALLOCATION_ID, PORT, WORKERS_PER_TASK } from './limits';
+import { DYNAMODB_TABLE_NAME, ELASTIC_IP_ALLOCATION_ID, PORT, STOP_TIMEOUT_SECONDS, WORKERS_PER_TASK } from './limits';
 import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validatePattern, validateRange, validateRegion } from './validation';
 import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
 
@@ -46,7 +46,7 @@ export function validateGatewayProps(scope: IConstruct, props: PacketGatewayProp
   validateInteger(scope, 'targetCpuUtilizationPercent', props.targetCpuUtilizationPercent, 1, 100);
   validateIntegerRange(scope, 'healthPort', props.healthPort, PORT);
   validateIntegerRange(scope, 'workers', props.workers, WORKERS_PER_TASK);
-  if (props.stopTimeout) validateRange(scope, 'stopTimeout', props.stopTimeout.toSeconds(), 2, 120, ' s');
+  if (props.stopTimeout) validateRange(scope, 'stopTimeout', props.stopTimeout.toSeconds(), STOP_TIMEOUT_SECONDS.min, STOP_TIMEOUT_SECONDS.max, ' s');
   validateTaskSize(scope, props.cpu ?? 512, props.memoryLimitMiB ?? 1024);
   for (const account of props.allowedAccounts ?? []) validateAccount(scope, 'allowedAccounts', account);
   validatePeers(scope, props);

@@ -5,6 +5,7 @@
  * notification keeps its SNS signature: the receiving region verifies it like any other, so the
  * envelope needs no secret of its own. Pure: no CDK import.
  */
+import { REGION } from './limits';
 
 /** SQS message attribute (String): the indexes of the entries the receiving region sends, `"0,3,4"`. */
 export const FORWARDED_ENTRIES_ATTRIBUTE = 'PacketGatewayForwardedEntries';
@@ -45,7 +46,6 @@ export function parsePeerDeliveryQueues(value: string | undefined): string[] {
 /** What {@link parsePeerSqsEndpoints} accepts, for error messages. */
 export const PEER_SQS_ENDPOINTS_ALLOWED = 'comma-separated <region>=<http or https URL>, each region once';
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** `"eu-west-1=http://10.0.0.1:4566,…"` → region → endpoint URL (no trailing slash); empty for an unset or empty value. */
 export function parsePeerSqsEndpoints(value: string | undefined): Map<string, string> {
@@ -54,7 +54,7 @@ export function parsePeerSqsEndpoints(value: string | undefined): Map<string, st
     const at = part.indexOf('=');
     const region = at > 0 ? part.slice(0, at) : '';
     const url = at > 0 ? part.slice(at + 1) : '';
-    let valid = REGION.test(region) && !endpoints.has(region);
+    let valid = REGION.pattern.test(region) && !endpoints.has(region);
     try {
       valid &&= ['http:', 'https:'].includes(new URL(url).protocol);
     } catch {

@@ -76,6 +76,27 @@ export const DEFAULT_DECAPSULATED_DELIVERY = false;
  */
 export const DEFAULT_REPLY_TAG_TTL_SECONDS = 900;
 
+/**
+ * Visibility timeout of the regional delivery queue, seconds: set on the queue by the construct
+ * and on every ReceiveMessage by the data plane, which extends it for messages still in progress
+ * past half of it (service/sourcing/visibility-extender.ts). Equal to the default sourced send
+ * timeout, the longest an entry waits for its send.
+ */
+export const DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+/** A task's `stopTimeout`: seconds between SIGTERM and SIGKILL (the ECS container limit). */
+export const STOP_TIMEOUT_SECONDS: NumericRange = { min: 2, max: 120, allowed: 'number of seconds 2–120' };
+
+/** The service's graceful-stop deadline (`PACKET_GATEWAY_STOP_DEADLINE_SECONDS`), fractions allowed. */
+export const STOP_DEADLINE_SECONDS: NumericRange = { min: 1, max: 3600, allowed: '1–3600 seconds' };
+
+/**
+ * A region name as AWS host names spell it, in every partition (`us-east-1`, `cn-north-1`,
+ * `eusc-de-east-1`): the source of a regular expression, to be embedded in host-name patterns.
+ * Wider than {@link REGION}, which validates the regions a gateway is deployed to.
+ */
+export const HOST_REGION_SOURCE = '[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}';
+
 /** `Batching.Count`: packets per batch. */
 export const BATCH_COUNT = integerRange(1, 10_000);
 

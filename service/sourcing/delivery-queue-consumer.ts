@@ -10,17 +10,25 @@
  * again as soon as there is room, so one slow message never holds the others. A message is deleted
  * only once every entry was sent or its dead-letter record accepted; otherwise it stays in the
  * queue and is received again.
+ *
+ * Messages are received with an explicit visibility timeout (the queue's, see
+ * DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS). A notification whose entries are still waiting (a
+ * relay to the flow's owner, a worker hand-off, region forwarding, a slow send) past half of it is
+ * kept invisible by a {@link VisibilityExtender} until its entries' deadline (the processor's send
+ * timeout from the start of its handling), so the queue does not deliver it again meanwhile.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { topicRegion } from '../../lib/private/arn';
 import { FORWARDED_ENTRIES_ATTRIBUTE, FORWARDED_FROM_ATTRIBUTE } from '../../lib/private/global-forwarding';
+import { DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS } from '../../lib/private/limits';
 import type { BindingLookup, FailureReporter } from '../contracts';
 import { SnsMessageVerifier } from './sns-message-verifier';
 import type { SignedSnsEnvelope } from './sns-signature';
 import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
 import { UNSIGNED_SNS_WARNING, unsignedSnsRefusal } from './unsigned-sns';
+import { VisibilityExtender } from './visibility-extender';
 
 /** The logger methods the consumer uses (a Powertools Logger). */
 export type ConsumerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -65,6 +73,14 @@ export interface DeliveryQueueConsumerOptions {
   maxBackoffMs?: number;
   /** Longest time a handled message waits for its DeleteMessageBatch, milliseconds. @default 50 */
   deleteFlushMs?: number;
+  /**
+   * Visibility timeout messages are received with, seconds (1–43200); notifications still in
+   * progress past `visibilityExtendAfter` of it are made invisible for another timeout, until
+   * their entries' deadline. @default DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS
+   */
+  visibilityTimeoutSeconds?: number;
+  /** Fraction of the visibility timeout after which a message in progress is extended. @default 0.5 */
+  visibilityExtendAfter?: number;
 }
 
 interface PendingDelete {
@@ -97,6 +113,8 @@ export class DeliveryQueueConsumer {
   private readonly acceptUnsignedSns: boolean;
   private readonly unsignedWarningIntervalMs: number;
   private readonly unknownConfirmationRetrySeconds: number;
+  private readonly visibilityTimeoutSeconds: number;
+  private readonly visibility: VisibilityExtender;
 
   private unsignedWarning?: NodeJS.Timeout;
   private running = false;
@@ -132,6 +150,14 @@ export class DeliveryQueueConsumer {
     this.acceptUnsignedSns = opts.acceptUnsignedSns === true;
     this.unsignedWarningIntervalMs = opts.unsignedWarningIntervalMs ?? 60_000;
     this.unknownConfirmationRetrySeconds = clamp(opts.unknownConfirmationRetrySeconds ?? 15, 0, 43_200);
+    this.visibilityTimeoutSeconds = opts.visibilityTimeoutSeconds ?? DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS;
+    this.visibility = new VisibilityExtender({
+      sqs: this.sqs,
+      queueUrl: this.queueUrl,
+      visibilityTimeoutSeconds: this.visibilityTimeoutSeconds,
+      extendAfter: opts.visibilityExtendAfter,
+      logger: this.logger,
+    });
   }
 
   /** Starts the pollers. Calling it while running does nothing. */
@@ -188,6 +214,8 @@ export class DeliveryQueueConsumer {
         break;
       }
     }
+    // Messages left in progress are no longer extended: the queue hands them to another task.
+    await this.visibility.stop();
     await this.flushDeletes();
   }
 
@@ -197,17 +225,20 @@ export class DeliveryQueueConsumer {
       const room = await this.reserveRoom();
       if (room === 0) break;
       let messages: Message[] | undefined;
+      let receivedAt = 0;
       try {
         const receive = this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.queueUrl,
             WaitTimeSeconds: this.waitTimeSeconds,
             MaxNumberOfMessages: room,
+            VisibilityTimeout: this.visibilityTimeoutSeconds,
             MessageAttributeNames: [FORWARDED_ENTRIES_ATTRIBUTE, FORWARDED_FROM_ATTRIBUTE],
           }),
           { abortSignal: this.abort.signal },
         );
         const out = await Promise.race([receive, this.stopped.then(() => undefined)]);
+        receivedAt = Date.now();
         if (!out) {
           receive.catch(() => undefined); // aborted by stop()
           this.reserved -= room;
@@ -225,14 +256,15 @@ export class DeliveryQueueConsumer {
         continue;
       }
       this.reserved -= room;
-      for (const m of messages ?? []) this.startHandling(m);
+      for (const m of messages ?? []) this.startHandling(m, receivedAt);
       this.wakeRoomWaiters();
     }
   }
 
-  /** Handles `m` alongside the messages already in progress. */
-  private startHandling(m: Message): void {
-    const handled: Promise<void> = this.handleMessage(m).finally(() => {
+  /** Handles `m`, received at `receivedAt` (epoch ms), alongside the messages already in progress. */
+  private startHandling(m: Message, receivedAt: number): void {
+    const handled: Promise<void> = this.handleMessage(m, receivedAt).finally(() => {
+      this.visibility.release(m.ReceiptHandle);
       this.inFlight.delete(handled);
       this.wakeRoomWaiters();
     });
@@ -260,7 +292,7 @@ export class DeliveryQueueConsumer {
   }
 
   /** Handles one queue message; never rejects. */
-  private async handleMessage(m: Message): Promise<void> {
+  private async handleMessage(m: Message, receivedAt: number): Promise<void> {
     try {
       const envelope = parseEnvelope(m.Body, this.acceptUnsignedSns);
       if (typeof envelope === 'string') {
@@ -287,6 +319,8 @@ export class DeliveryQueueConsumer {
       switch (envelope.Type) {
         case 'Notification': {
           const forwarded = m.MessageAttributes?.[FORWARDED_ENTRIES_ATTRIBUTE]?.StringValue;
+          // Every entry is sent or failed within the send timeout of this moment: its deadline.
+          this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, Date.now() + this.processor.sendTimeoutMs);
           const result = await this.processor.handle(envelope as SnsNotification, forwarded);
           if (result.unrecorded) {
             this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {

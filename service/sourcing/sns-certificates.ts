@@ -6,6 +6,7 @@
  * never decides which hosts are trusted.
  */
 import { KeyObject, X509Certificate } from 'node:crypto';
+import { HOST_REGION_SOURCE } from '../../lib/private/limits';
 
 /** Fetches a certificate's PEM text: resolves with the HTTP status and body, rejects on network errors and timeouts. */
 export type CertificateFetcher = (url: string, signal: AbortSignal) => Promise<{ readonly status: number; readonly body: string }>;
@@ -150,14 +151,14 @@ export class SnsCertificateStore {
   }
 }
 
-const REGION = '[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}';
 /**
  * Subject common names of SNS signing certificates, on the domain of the URL they were fetched
  * from: `sns.amazonaws.com` (most regions), `sns-<region>.<domain>` (China, GovCloud),
  * `sns-signing.<region>.<domain>` (opt-in regions, European Sovereign Cloud), `sns.<region>.<domain>`.
  */
 function snsCertificateCn(domain: string): RegExp {
-  return new RegExp(`^(?:sns|sns-${REGION}|sns-signing\\.${REGION}|sns\\.${REGION})\\.${domain.replace(/\./g, '\\.')}$`);
+  const region = HOST_REGION_SOURCE;
+  return new RegExp(`^(?:sns|sns-${region}|sns-signing\\.${region}|sns\\.${region})\\.${domain.replace(/\./g, '\\.')}$`);
 }
 
 /** The domain of an SNS certificate URL's host (`sns.<region>.<domain>`). */

@@ -5,6 +5,7 @@
  * own region). Pure: no I/O.
  */
 import { parseArn, topicRegion } from '../../lib/private/arn';
+import { HOST_REGION_SOURCE } from '../../lib/private/limits';
 
 /** The fields of an SNS envelope that take part in its signature (all optional here: checked by {@link stringToSign}). */
 export interface SignedSnsEnvelope {
@@ -68,7 +69,9 @@ export function signatureDigest(version: unknown): { readonly digest: string } |
 }
 
 /** `https://sns.<region>.<domain>/SimpleNotificationService-<id>.pem`, nothing else (no port, query, fragment or user). */
-const SIGNING_CERT_URL = /^https:\/\/sns\.([a-z]{2,4}(?:-[a-z]+)+-\d{1,2})\.(amazonaws\.com(?:\.cn)?|amazonaws\.eu)\/SimpleNotificationService-[A-Za-z0-9_-]{1,128}\.pem$/;
+const SIGNING_CERT_URL = new RegExp(
+  `^https://sns\\.(${HOST_REGION_SOURCE})\\.(amazonaws\\.com(?:\\.cn)?|amazonaws\\.eu)/SimpleNotificationService-[A-Za-z0-9_-]{1,128}\\.pem$`,
+);
 
 /** The SNS certificate host domain of a partition; undefined for partitions whose SNS host the gateway does not know. */
 function snsDomainOf(partition: string): string | undefined {

@@ -103,7 +103,8 @@ export class SourcedPacketProcessor {
   private readonly now: () => number;
   private readonly limits: SourcedEntryLimits;
   private readonly maxEntries: number;
-  private readonly sendTimeoutMs: number;
+  /** Every entry of a message is sent or failed within this many milliseconds of its handling's start. */
+  public readonly sendTimeoutMs: number;
   private readonly failureLog?: SourcedFailureLogOptions;
   /** One limiter per Listener name (bounded by the configuration). */
   private readonly limiters = new Map<string, FailureLogLimiter>();

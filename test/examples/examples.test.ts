@@ -13,6 +13,7 @@ import { GameFanoutStack } from '../../examples/game-fanout/app';
 import { IotPushStack, PUSH_TO_DEVICES_SEEN_WITHIN } from '../../examples/iot-push/app';
 import { COUNT_BY_ADDRESS, PacketCounterStack } from '../../examples/packet-counter-sfn/app';
 import { actionsOf, ensureAssets, logicalId, policyStatements } from '../lib/support';
+import { testApp } from '../support/cdk-app';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -30,7 +31,7 @@ const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 describe('iot-push', () => {
   test('a gateway, a telemetry Listener with a Lambda destination, a PacketSource and a scheduled notifier', () => {
-    const stack = new IotPushStack(new App(), 'IotPush', { env: ENV });
+    const stack = new IotPushStack(testApp(), 'IotPush', { env: ENV });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 5555, Protocol: 'UDP' });
     t.hasResourceProperties('Custom::PacketGatewayListener', { ListenerName: 'telemetry' });
@@ -43,7 +44,7 @@ describe('iot-push', () => {
   });
 
   test('the notifier pushes only to devices seen within 110 s, below the load balancer\'s 120 s flow idle timeout', async () => {
-    const t = Template.fromStack(new IotPushStack(new App(), 'IotPush', { env: ENV }));
+    const t = Template.fromStack(new IotPushStack(testApp(), 'IotPush', { env: ENV }));
     t.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Pushes WAKE to recently seen devices',
       Environment: { Variables: Match.objectLike({ SEEN_WITHIN_SECONDS: '110' }) },
@@ -72,7 +73,7 @@ describe('iot-push', () => {
   });
 
   test('a WireGuard Listener for the same telemetry: generated key, device peers, its own PacketSource, the public key as an output', () => {
-    const stack = new IotPushStack(new App(), 'IotPush', { env: ENV });
+    const stack = new IotPushStack(testApp(), 'IotPush', { env: ENV });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 51820, Protocol: 'UDP' });
     t.hasResourceProperties('Custom::PacketGatewayWireGuardKey', { ListenerName: 'telemetry-wg', KeySource: 'Generated' });
@@ -91,7 +92,7 @@ describe('iot-push', () => {
 
   test('device peers come from the devicePeers context', () => {
     const peers = [{ publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=', allowedIps: ['10.10.0.7/32'] }];
-    const app = new App({ context: { devicePeers: JSON.stringify(peers) } });
+    const app = testApp({ context: { devicePeers: JSON.stringify(peers) } });
     const [listener] = Object.values(Template.fromStack(new IotPushStack(app, 'IotPush', { env: ENV }))
       .findResources('Custom::PacketGatewayListener', { Properties: { ListenerName: 'telemetry-wg' } }));
     expect(JSON.stringify(listener.Properties.Configuration)).toContain('xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=');
@@ -99,7 +100,7 @@ describe('iot-push', () => {
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
-    const app = new App();
+    const app = testApp();
     expect(nagFindings(app, new IotPushStack(app, 'IotPush', { env: ENV }))).toEqual([]);
   });
 
@@ -124,7 +125,7 @@ describe('iot-push', () => {
 
 describe('cross-account', () => {
   test('the application stack binds its topic through the platform outputs; the platform allows the application account', () => {
-    const app = new App({ context: { platformAccount: '111111111111', applicationAccount: '222222222222', region: 'eu-west-1' } });
+    const app = testApp({ context: { platformAccount: '111111111111', applicationAccount: '222222222222', region: 'eu-west-1' } });
     const { platform, application } = crossAccountApp(app);
     const p = Template.fromStack(platform);
     p.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: '222222222222' });
@@ -145,13 +146,13 @@ describe('cross-account', () => {
   });
 
   test('context values replace the placeholders', () => {
-    const app = new App({ context: { gatewayServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:real', gatewayPrincipalArn: 'arn:aws:iam::111111111111:role/real' } });
+    const app = testApp({ context: { gatewayServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:real', gatewayPrincipalArn: 'arn:aws:iam::111111111111:role/real' } });
     const { application } = crossAccountApp(app);
     Template.fromStack(application).hasResourceProperties('Custom::PacketGatewayPacketSource', { ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:real' });
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding in either stack', () => {
-    const app = new App();
+    const app = testApp();
     const { platform, application } = crossAccountApp(app);
     Aspects.of(platform).add(new AwsSolutionsChecks());
     expect(nagFindings(app, application)).toEqual([]);
@@ -161,7 +162,7 @@ describe('cross-account', () => {
 });
 
 test('no example needs a context lookup, so `cdk synth` needs no AWS credentials', () => {
-  const apps = [new App(), new App(), new App()];
+  const apps = [testApp(), testApp(), testApp()];
   new IotPushStack(apps[0], 'IotPush');
   new GameFanoutStack(apps[1], 'Game');
   crossAccountApp(apps[2]);
@@ -170,7 +171,7 @@ test('no example needs a context lookup, so `cdk synth` needs no AWS credentials
 
 describe('game-fanout', () => {
   test('a utf8 game Listener, a PacketSource and a broadcast function that may publish to it', () => {
-    const stack = new GameFanoutStack(new App(), 'Game', { env: ENV });
+    const stack = new GameFanoutStack(testApp(), 'Game', { env: ENV });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 7777, Protocol: 'UDP' });
     t.hasResourceProperties('Custom::PacketGatewayPacketSource', { ListenerName: 'game' });
@@ -180,14 +181,14 @@ describe('game-fanout', () => {
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
-    const app = new App();
+    const app = testApp();
     expect(nagFindings(app, new GameFanoutStack(app, 'Game', { env: ENV }))).toEqual([]);
   });
 });
 
 describe('packet-counter-sfn', () => {
   test('an EXPRESS JSONata state machine behind a Listener; the fleet may only run it synchronously', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new PacketCounterStack(app, 'PacketCounter', { env: ENV });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 5555, Protocol: 'UDP' });
@@ -205,13 +206,13 @@ describe('packet-counter-sfn', () => {
   });
 
   test('synthesizes without a context lookup', () => {
-    const app = new App();
+    const app = testApp();
     new PacketCounterStack(app, 'PacketCounter');
     expect(app.synth().manifest.missing ?? []).toEqual([]);
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
-    const app = new App();
+    const app = testApp();
     expect(nagFindings(app, new PacketCounterStack(app, 'PacketCounter', { env: ENV }))).toEqual([]);
   });
 });

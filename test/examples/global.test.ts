@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DIRECTORY_TABLE, globalApp, LOAD_BALANCER_PARAMETER, TUNNEL_KEY_SECRET } from '../../examples/global/app';
 import { ensureAssets } from '../lib/support';
+import { testApp } from '../support/cdk-app';
 
 beforeAll(ensureAssets);
 
@@ -15,7 +16,7 @@ function nagFindings(app: App, stack: Stack): string[] {
 
 describe('global', () => {
   test('two regions behind one accelerator: one key, one directory, forwarding to each other', () => {
-    const { east, europe, front } = globalApp(new App());
+    const { east, europe, front } = globalApp(testApp());
     const f = Template.fromStack(front);
     f.hasResourceProperties('AWS::GlobalAccelerator::Listener', { Protocol: 'UDP', PortRanges: [{ FromPort: 51820, ToPort: 51820 }] });
     f.resourceCountIs('AWS::GlobalAccelerator::EndpointGroup', 2);
@@ -40,7 +41,7 @@ describe('global', () => {
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding in the front stack', () => {
-    const app = new App();
+    const app = testApp();
     const { front } = globalApp(app);
     Aspects.of(front).add(new AwsSolutionsChecks());
     expect(nagFindings(app, front)).toEqual([]);

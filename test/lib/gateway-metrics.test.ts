@@ -22,6 +22,10 @@ describe('metrics of the fleet', () => {
     ['metricOwnerCacheHits', 'OwnerCacheHits'],
     ['metricReceiveBufferDrops', 'ReceiveBufferDrops'],
     ['metricSourcedSent', 'SourcedSent'],
+    ['metricSourcedSkipped', 'SourcedSkipped'],
+    ['metricForwardedToRegion', 'ForwardedToRegion'],
+    ['metricRelayServed', 'RelayServed'],
+    ['metricMetricSeriesDropped', 'MetricSeriesDropped'],
   ] as const)('%s sums %s of this gateway per minute', (method, metricName) => {
     const { gw } = gatewayWithListener();
     const metric = gw[method]();
@@ -61,6 +65,36 @@ describe('metrics of the fleet', () => {
     expect((gw.metricRepliesOut({ period: Duration.minutes(5) }) as cloudwatch.MathExpression).period.toSeconds()).toBe(300);
     expect((gw.metricDestinationLatency() as cloudwatch.MathExpression).expression)
       .toBe("SELECT AVG(DestinationLatencyMs) FROM PacketGateway WHERE Gateway = 'Stack/Gateway'");
+  });
+
+  test('WireGuard handshakes and resumed sessions, batch sizes and dropped packets are queries over every Listener of the gateway', () => {
+    const { gw } = gatewayWithListener();
+    expect((gw.metricWireGuardHandshakes() as cloudwatch.MathExpression).expression)
+      .toBe("SELECT SUM(WireGuardHandshakes) FROM PacketGateway WHERE Gateway = 'Stack/Gateway'");
+    expect((gw.metricWireGuardSessionsResumed() as cloudwatch.MathExpression).expression)
+      .toBe("SELECT SUM(WireGuardSessionsResumed) FROM PacketGateway WHERE Gateway = 'Stack/Gateway'");
+    expect((gw.metricBatchSize() as cloudwatch.MathExpression).expression).toBe("SELECT AVG(BatchSize) FROM PacketGateway WHERE Gateway = 'Stack/Gateway'");
+    expect((gw.metricPacketsDropped({ period: Duration.minutes(5) }) as cloudwatch.MathExpression).expression)
+      .toBe("SELECT SUM(PacketsDropped) FROM PacketGateway WHERE Gateway = 'Stack/Gateway'");
+    expect((gw.metricPacketsDropped({ period: Duration.minutes(5) }) as cloudwatch.MathExpression).period.toSeconds()).toBe(300);
+  });
+
+  test('the WireGuard crypto fallback is a per-task flag: its maximum per minute', () => {
+    const { gw } = gatewayWithListener();
+    const metric = gw.metricWireGuardCryptoFallback();
+    expect(metric.metricName).toBe('WireGuardCryptoFallback');
+    expect(metric.dimensions).toEqual(FLEET);
+    expect(metric.statistic).toBe('Maximum');
+  });
+
+  test('a Listener\'s WireGuard handshakes and resumed sessions carry its Listener dimension', () => {
+    const { listener } = gatewayWithListener();
+    for (const [metric, name] of [[listener.metricWireGuardHandshakes(), 'WireGuardHandshakes'], [listener.metricWireGuardSessionsResumed(), 'WireGuardSessionsResumed']] as const) {
+      expect(metric.namespace).toBe('PacketGateway');
+      expect(metric.metricName).toBe(name);
+      expect(metric.dimensions).toEqual({ ...FLEET, Listener: 'Ingest' });
+      expect(metric.statistic).toBe('Sum');
+    }
   });
 
   test.each(["Send'Failed", '', 'a b'])('fails if a failure code or reason is not letters: %p', (value) => {

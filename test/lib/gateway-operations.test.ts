@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ACCOUNT, ensureAssets, REGION, testStack } from './support';
 import { Destination, PacketGateway, PacketGatewayProps } from '../../lib';
+import { MetricName } from '../../lib/private/metrics';
 
 beforeAll(ensureAssets);
 
@@ -46,6 +47,32 @@ describe('addDashboard', () => {
       '\\"RelayLatencyMs\\"', '\\"stat\\":\\"p50\\"', '\\"stat\\":\\"p99\\"',
       '\\"ReceiveBufferDrops\\"', 'CPUUtilization',
     ]) expect(body).toContain(expected);
+  });
+});
+
+describe('addDashboard: every metric the fleet emits', () => {
+  /** Emitted per destination only with its MetricsEnabled: read with Listener.metricDestination. */
+  const PER_DESTINATION: readonly string[] = [MetricName.PacketsIn, MetricName.BytesIn, MetricName.PacketsOut, MetricName.BytesOut];
+
+  test.each(Object.values(MetricName).filter((name) => !PER_DESTINATION.includes(name)))('%s has a widget', (name) => {
+    const { stack, gw } = gatewayWithListeners();
+    gw.addDashboard();
+    const body = dashboardBody(stack);
+    expect(body.includes(`\\"${name}\\"`) || body.includes(`(${name})`)).toBe(true);
+  });
+
+  test('WireGuard sessions, batches, sourced routing, the fleet directory and task warnings have widgets of their own', () => {
+    const { stack, gw } = gatewayWithListeners();
+    gw.addDashboard();
+    const body = dashboardBody(stack);
+    for (const title of [
+      'WireGuard: handshakes, sessions resumed',
+      'Destination batches: size, packets dropped',
+      'Sourced packets: skipped, forwarded to region',
+      'Fleet directory: owner lookups, cache hits, relays served',
+      'Task warnings: WireGuard crypto fallback, metric series dropped',
+    ]) expect(body).toContain(title);
+    expect(body).toContain("SELECT SUM(WireGuardSessionsResumed) FROM PacketGateway WHERE Gateway = 'Stack/Gateway'");
   });
 });
 

@@ -7,6 +7,7 @@ import { ACCOUNT, ensureAssets } from './support';
 import {
   Destination, GlobalFront, GlobalFrontIpAddressType, GlobalFrontProps, ListenerProtocol, PacketGateway, WireGuardKeyReplica,
 } from '../../lib';
+import { testApp } from '../support/cdk-app';
 
 beforeAll(ensureAssets);
 
@@ -59,7 +60,7 @@ function frontStack(app: App, props: Partial<GlobalFrontProps> = {}, region = 'u
 }
 
 describe('a two-region app behind one accelerator', () => {
-  const app = new App();
+  const app = testApp();
   const east = regionStack(app, EAST, 'primary');
   const europe = regionStack(app, EUROPE, 'replica');
   europe.stack.addDependency(east.stack);
@@ -151,7 +152,7 @@ describe('a two-region app behind one accelerator', () => {
 
 describe('GlobalFront options', () => {
   test('DUAL_STACK gives the accelerator IPv6 addresses too', () => {
-    const { stack } = frontStack(new App(), { ipAddressType: GlobalFrontIpAddressType.DUAL_STACK });
+    const { stack } = frontStack(testApp(), { ipAddressType: GlobalFrontIpAddressType.DUAL_STACK });
     Template.fromStack(stack).hasResourceProperties('AWS::GlobalAccelerator::Accelerator', { IpAddressType: 'DUAL_STACK' });
   });
 });
@@ -180,12 +181,12 @@ describe('GlobalFront validation', () => {
       /regions\[0\]\.trafficDialPercentage must be from 0% to 100%, got 120%/],
   ];
   test.each(cases.map((c) => [c[0], c[1], c[2], c[3] ?? 'us-west-2'] as const))('fails for %s', (_name, props, message, region) => {
-    expect(() => frontStack(new App(), props, region)).toThrow(message);
+    expect(() => frontStack(testApp(), props, region)).toThrow(message);
   });
 });
 
 describe('WireGuard key replication validation', () => {
-  function tunnel(options: Record<string, unknown>, app = new App()): void {
+  function tunnel(options: Record<string, unknown>, app = testApp()): void {
     const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: EAST } });
     const gateway = new PacketGateway(stack, 'Gateway');
     const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${EAST}:${ACCOUNT}:function:ingest`);
@@ -212,17 +213,17 @@ describe('WireGuard key replication validation', () => {
   });
   test('a bad secret name is named', () => {
     expect(() => tunnel({ privateKeySecretName: 'has space' })).toThrow(/privateKeySecretName must be 1–512 characters .*got "has space"/);
-    expect(() => new WireGuardKeyReplica(new Stack(), 'Replica', { secretName: 'a b' })).toThrow(/secretName must be .*got "a b"/);
+    expect(() => new WireGuardKeyReplica(new Stack(testApp()), 'Replica', { secretName: 'a b' })).toThrow(/secretName must be .*got "a b"/);
   });
   test('replication applies to a generated key only', () => {
-    const app = new App();
+    const app = testApp();
     const other = new Stack(app, 'Other', { env: { account: ACCOUNT, region: EAST } });
     const key = new WireGuardKeyReplica(other, 'Key', { secretName: KEY_NAME }).secret;
     expect(() => tunnel({ privateKey: key, privateKeyReplicaRegions: [EUROPE] }, app))
       .toThrow(/privateKeyReplicaRegions applies only to a generated key, not with privateKey/);
   });
   test('only WireGuard Listeners take the replication options', () => {
-    const stack = new Stack(new App(), 'Stack', { env: { account: ACCOUNT, region: EAST } });
+    const stack = new Stack(testApp(), 'Stack', { env: { account: ACCOUNT, region: EAST } });
     const gateway = new PacketGateway(stack, 'Gateway');
     const fn = lambda.Function.fromFunctionArn(stack, 'Ingest', `arn:aws:lambda:${EAST}:${ACCOUNT}:function:ingest`);
     expect(() => gateway.addListener('Plain', { port: 5555, destinations: [Destination.lambda(fn)], privateKeyReplicaRegions: [EUROPE] }))
@@ -241,13 +242,13 @@ describe('cdk-nag', () => {
   }
 
   test('a GlobalFront reading a parameter has no unacknowledged AwsSolutions finding', () => {
-    const app = new App();
+    const app = testApp();
     const { stack } = frontStack(app);
     expect(findings(app, stack)).toEqual([]);
   });
 
   test('a WireGuardKeyReplica has no unacknowledged AwsSolutions finding', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'Replica', { env: { account: ACCOUNT, region: EUROPE } });
     new WireGuardKeyReplica(stack, 'Key', { secretName: KEY_NAME });
     expect(findings(app, stack)).toEqual([]);
@@ -263,7 +264,7 @@ describe('a directory shared by the regions (DynamoDB global table)', () => {
   }
 
   test('the first region creates a global table with a replica per other region; the task role is scoped as before', () => {
-    const { stack } = gatewayStack(new App(), EAST, { directoryTableName: DIRECTORY, directoryReplicaRegions: [EUROPE] });
+    const { stack } = gatewayStack(testApp(), EAST, { directoryTableName: DIRECTORY, directoryReplicaRegions: [EUROPE] });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::DynamoDB::Table', 1); // the configuration table
     t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
@@ -284,7 +285,7 @@ describe('a directory shared by the regions (DynamoDB global table)', () => {
   });
 
   test('a replica region uses the replica by name: no table of its own, the same grants on it', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'Replica', { env: { account: ACCOUNT, region: EUROPE } });
     const directory = dynamodb.TableV2.fromTableName(stack, 'Directory', DIRECTORY);
     new PacketGateway(stack, 'Gateway', { directoryTable: directory });
@@ -312,11 +313,11 @@ describe('a directory shared by the regions (DynamoDB global table)', () => {
     ['a bad replica region', { directoryTableName: DIRECTORY, directoryReplicaRegions: ['Europe'] }, /directoryReplicaRegions\[0\] must be an AWS region name .*got "Europe"/],
     ['a bad table name', { directoryTableName: 'a b' }, /directoryTableName must be 3–255 characters .*got "a b"/],
   ])('fails for %s', (_name, props, message) => {
-    expect(() => gatewayStack(new App(), EAST, props as never)).toThrow(message);
+    expect(() => gatewayStack(testApp(), EAST, props as never)).toThrow(message);
   });
 
   test('a given directory table takes no name or replicas', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'Given', { env: { account: ACCOUNT, region: EAST } });
     const directory = dynamodb.TableV2.fromTableName(stack, 'Directory', DIRECTORY);
     expect(() => new PacketGateway(stack, 'Gateway', { directoryTable: directory, directoryReplicaRegions: [EUROPE] }))

@@ -13,6 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ACCOUNT, ensureAssets, OTHER_ACCOUNT, REGION } from './support';
 import { AwsApiAccess, Destination, Listener, ListenerProtocol, PacketGateway, PacketGatewayProps, PacketSource } from '../../lib';
+import { testApp } from '../support/cdk-app';
 
 beforeAll(ensureAssets);
 
@@ -88,14 +89,14 @@ const modes: Array<[string, (stack: Stack) => PacketGatewayProps]> = [
 ];
 
 test.each(modes)('cdk-nag AwsSolutions: no unacknowledged finding with %s', (_name, props) => {
-  const app = new App();
+  const app = testApp();
   const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
   everything(props(stack), stack);
   expect(findings(app, stack)).toEqual([]);
 });
 
 test('the library acknowledges findings by rule id with a reason, never wholesale', () => {
-  const app = new App();
+  const app = testApp();
   const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
   everything({}, stack);
   const template = app.synth().getStackByName('Stack').template as { Resources: Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string }> } } }> };
@@ -109,7 +110,7 @@ test('the library acknowledges findings by rule id with a reason, never wholesal
 
 test('without the acknowledgements cdk-nag would report the library\'s known findings', () => {
   // Guards the test above against passing because nothing was checked.
-  const app = new App();
+  const app = testApp();
   const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
   everything({}, stack);
   for (const construct of stack.node.findAll()) {

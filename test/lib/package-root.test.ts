@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/private/package-root';
@@ -15,7 +15,11 @@ test('skips package.json files of other packages on the way up', () => {
   const nested = join(dir, 'node_modules', 'other', 'lib');
   mkdirSync(nested, { recursive: true });
   writeFileSync(join(dir, 'node_modules', 'other', 'package.json'), JSON.stringify({ name: 'other' }));
-  expect(packageRoot(nested)).toBe(dir);
+  try {
+    expect(packageRoot(nested)).toBe(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('fails with a clear message outside the package', () => {

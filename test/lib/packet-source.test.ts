@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ACCOUNT, actionsOf, ensureAssets, logicalId, OTHER_ACCOUNT, policyStatements, REGION, testStack } from './support';
 import { Destination, IListener, Listener, PacketGateway, PacketSource, PacketSourceProps } from '../../lib';
+import { testApp } from '../support/cdk-app';
 
 beforeAll(ensureAssets);
 
@@ -328,7 +329,7 @@ describe('fails if …', () => {
   });
 
   test('the gateway is in another region', () => {
-    const stack = new Stack(new App(), 'Application', { env: { account: ACCOUNT, region: 'us-east-1' } });
+    const stack = new Stack(testApp(), 'Application', { env: { account: ACCOUNT, region: 'us-east-1' } });
     expect(() => new PacketSource(stack, 'Push', { listener: remoteListener(stack) }))
       .toThrow(/listener belongs to a gateway in eu-west-1, but this stack is in us-east-1/);
   });

@@ -5,8 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { testApp } from '../support/cdk-app';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '210987654321';
@@ -16,13 +17,13 @@ const ROOT = join(__dirname, '..', '..');
 
 /** Builds assets/ (service image context, Lambda bundles) when a fresh checkout has none yet. */
 export function ensureAssets(): void {
-  const needed = [join(ROOT, 'assets', 'service', 'Dockerfile'), join(ROOT, 'assets', 'lambda', 'registration', 'index.js')];
+  const needed = [join(ROOT, 'assets', 'service', 'Dockerfile'), join(ROOT, 'assets', 'lambda', 'registration', 'index.js'), join(ROOT, 'assets', 'cli', 'sources.json')];
   if (needed.every((path) => existsSync(path))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'scripts', 'bundle.ts')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 /** A stack in account 123456789012, eu-west-1. */
-export function testStack(id = 'Stack', app = new App()): Stack {
+export function testStack(id = 'Stack', app = testApp()): Stack {
   return new Stack(app, id, { env: { account: ACCOUNT, region: REGION } });
 }
 

@@ -1,10 +1,11 @@
-import { App, CfnParameter, Fn, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ACCOUNT, actionsOf, ensureAssets, joinedJson, logicalId, policyStatements, REGION, resourcesOf, testStack } from './support';
 import { Destination, Listener, ListenerOptions, ListenerProtocol, PacketGateway, WireGuardPeer } from '../../lib';
+import { testApp } from '../support/cdk-app';
 
 beforeAll(ensureAssets);
 
@@ -317,7 +318,7 @@ describe('fails if …', () => {
   });
 
   test('a WireGuard Listener accepts no peer', () => {
-    const app = new App();
+    const app = testApp();
     const f = fixture(testStack('Stack', app));
     tunnel(f, { wireGuardPeers: [] });
     expect(() => app.synth()).toThrow(/WireGuard Listener Tunnel accepts no peer: pass wireGuardPeers, call addWireGuardPeer\(\), or set allowUnknownPeers: true/);

@@ -3,7 +3,7 @@
  * way CloudFormation resolves them (every scalar a string), are accepted by the handler and
  * produce the records the data plane reads.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -15,6 +15,7 @@ import { parseWireGuardKeyProperties } from '../../../lambda/registration/wiregu
 import { Destination, ListenerProtocol, PacketGateway, PacketSource } from '../../../lib';
 import { validateListenerRecord, validatePacketSourceRecord } from '../../../lib/private/validate-records';
 import { ensureAssets } from '../../lib/support';
+import { testApp } from '../../support/cdk-app';
 
 beforeAll(ensureAssets);
 
@@ -71,7 +72,7 @@ function resolver(resources: Resources): (value: unknown) => unknown {
 }
 
 test('what the constructs synthesize is what the handler accepts', () => {
-  const stack = new Stack(new App(), 'Stack', { env: { account: ACCOUNT, region: REGION } });
+  const stack = new Stack(testApp(), 'Stack', { env: { account: ACCOUNT, region: REGION } });
   const gateway = new PacketGateway(stack, 'Gateway');
   const fn = new lambda.Function(stack, 'Ingest', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
   const queue = new sqs.Queue(stack, 'Archive');
@@ -108,7 +109,7 @@ test('what the constructs synthesize is what the handler accepts', () => {
 });
 
 test('a WireGuard Listener: the key resource\'s properties and the record are what the handler accepts', () => {
-  const stack = new Stack(new App(), 'Stack', { env: { account: ACCOUNT, region: REGION } });
+  const stack = new Stack(testApp(), 'Stack', { env: { account: ACCOUNT, region: REGION } });
   const gateway = new PacketGateway(stack, 'Gateway');
   const fn = new lambda.Function(stack, 'Ingest', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
   gateway.addListener('Tunnel', {

@@ -293,6 +293,14 @@ describe('validation: fails with a reason naming the property', () => {
       /SnsTopicSource.TopicArn arn:aws:sns:eu-west-1:123456789012:push.fifo is a FIFO topic, which can deliver to FIFO queues only; the gateway's delivery queue is a standard queue/],
     ['the log group ARN is not a log group', { DeliveryLogGroupArn: DLQ_ARN }, {}, /DeliveryLogGroupArn must be a CloudWatch Logs log group ARN/],
     ['the ListenerName is invalid', { ListenerName: 'no spaces' }, {}, /ListenerName must be a Listener name .*got "no spaces"/],
+    // The same ARN patterns as the constructs (lib/private/arn.ts), not only the service and resource type.
+    ['the topic name is not a topic name', {}, { TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:no spaces` },
+      /SnsTopicSource.TopicArn must be an SNS topic ARN \(arn:<partition>:sns:<region>:<account>:<topic>\), got "arn:aws:sns:eu-west-1:123456789012:no spaces"/],
+    ['the role ARN has no 12-digit account', {}, { Role: 'arn:aws:iam::1234:role/packet-gateway/x' }, /SnsTopicSource.Role must be an IAM role ARN \(arn:<partition>:iam::<account>:role\/<name>\)/],
+    ['the dead-letter queue ARN has no region', { DeadLetterQueueArn: `arn:aws:sqs::${ACCOUNT}:dlq` }, {},
+      /DeadLetterQueueArn must be an SQS queue ARN \(arn:<partition>:sqs:<region>:<account>:<queue>\), got "arn:aws:sqs::123456789012:dlq"/],
+    ['the log group name is not a log group name', { DeliveryLogGroupArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:a b` }, {},
+      /DeliveryLogGroupArn must be a CloudWatch Logs log group ARN \(arn:<partition>:logs:<region>:<account>:log-group:<name>\)/],
     ['a property is unknown', { Listener: 'telemetry' }, {}, /unknown property Listener \(allowed: ServiceToken, ListenerName, SnsTopicSource/],
     ['the description is too long', { Description: 'x'.repeat(1025) }, {}, /Description must be text of at most 1024 characters, got 1025 characters/],
   ];

@@ -83,6 +83,8 @@ test('settings come from the environment and a bad variable is named', () => {
     .toThrow('environment variable PACKET_GATEWAY_ACCESS_ROLE_ARN is not set');
   expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.AccessRoleArn]: 'arn:aws:iam::123456789012:user/access' }))
     .toThrow('environment variable PACKET_GATEWAY_ACCESS_ROLE_ARN must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "arn:aws:iam::123456789012:user/access"');
+  expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.AccessRoleArn]: 'arn:aws:iam::123456789012:role/' }))
+    .toThrow('must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got "arn:aws:iam::123456789012:role/"');
 });
 
 test('the resource types a function instance serves come from the environment', () => {

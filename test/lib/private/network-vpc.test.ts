@@ -1,10 +1,11 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { vpcCidrsValue } from '../../../lib/private/network-vpc';
+import { testApp } from '../../support/cdk-app';
 
 function setup(): { stack: Stack; consumer: Construct } {
-  const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+  const stack = new Stack(testApp(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
   return { stack, consumer: new Construct(stack, 'Consumer') };
 }
 

@@ -1,9 +1,10 @@
-import { App, Lazy, Stack } from 'aws-cdk-lib';
+import { Lazy, Stack } from 'aws-cdk-lib';
 import { PORT } from '../../../lib/private/limits';
 import { validateArn, validateBinaryExpression, validateCidrs, validateIntegerRange, validateName, validateRegion } from '../../../lib/private/validation';
+import { testApp } from '../../support/cdk-app';
 
 describe('construct-side validation delegates to the shared contracts', () => {
-  const scope = new Stack(new App(), 'S');
+  const scope = new Stack(testApp(), 'S');
 
   test('a region ends in one or two digits, as in the record validator', () => {
     expect(() => validateRegion(scope, 'region', 'eu-west-1')).not.toThrow();
@@ -26,7 +27,7 @@ describe('construct-side validation delegates to the shared contracts', () => {
 });
 
 describe('binary range expressions at synth', () => {
-  const scope = new Stack(new App(), 'S');
+  const scope = new Stack(testApp(), 'S');
 
   test('a bad expression fails naming the property and the column; tokens and valid expressions pass', () => {
     expect(() => validateBinaryExpression(scope, 'partitionKeyExpression', '[0:4]')).not.toThrow();

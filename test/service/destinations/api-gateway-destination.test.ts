@@ -3,12 +3,12 @@
  * request's SigV4 signature (recomputed with the same credentials, service execute-api) and
  * answers Replies or errors as a stage would.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedDestinationRecord } from '../../../lib/private/records';
 import { ApiGatewayDestination } from '../../../service/destinations/api-gateway-destination';
 import { SignedApiGatewayInvoker } from '../../../service/destinations/api-gateway-invoker';
 import type { QueuedPacket } from '../../../service/destinations/packet';
+import { LoopbackAwsEndpoint } from '../../support/loopback-aws-endpoint';
 import { ReceivedRequest, Sha256, signatureMatches } from '../../support/sigv4';
 
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
@@ -18,32 +18,13 @@ const HTTP_ARN = 'arn:aws:execute-api:us-east-2:123456789012:f6g7h8i9j0/$default
 type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'huge' | 'reset-reused';
 
 /** A stage: checks the signature like API Gateway's AWS_IAM authorization (403 when it does not match), then answers. */
-class FakeStage {
-  readonly received: ReceivedRequest[] = [];
+class FakeStage extends LoopbackAwsEndpoint {
   answer: Answer = { status: 200, body: '' };
   region = 'eu-west-1';
-  private server?: Server;
   /** Connections that have carried a request. */
   private readonly used = new WeakSet<object>();
 
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    const received = { method: req.method!, path: req.url!, headers, body: Buffer.concat(chunks) };
-    this.received.push(received);
+  protected async respond(received: ReceivedRequest, res: ServerResponse, req: IncomingMessage): Promise<void> {
     if (!(await signatureMatches(received, { region: this.region, service: 'execute-api', credentials: CREDENTIALS }))) {
       res.writeHead(403, { 'x-amzn-ErrorType': 'InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/', 'content-type': 'application/json' });
       res.end('{"message":"The request signature we calculated does not match the signature you provided."}');

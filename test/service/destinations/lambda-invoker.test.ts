@@ -3,48 +3,22 @@
  * the SDK's request (method, path, headers that matter, body), correctly signed with SigV4, and
  * every answer but a 2xx goes through the SDK client, whose errors and retries then apply.
  */
-import { createHash, createHmac } from 'node:crypto';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { DirectLambdaInvoker, SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
 import { RoleCredentials } from '../../../service/destinations/role-credentials';
+import { LoopbackAwsEndpoint } from '../../support/loopback-aws-endpoint';
+import { ReceivedRequest, signatureMatches as signedAs } from '../../support/sigv4';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:telemetry:live';
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
 
-interface Received {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
 type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang-up';
 
-class FakeLambda {
-  readonly received: Received[] = [];
+class FakeLambda extends LoopbackAwsEndpoint {
   answers: Answer[] = [];
-  private server?: Server;
 
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    this.received.push({ method: req.method!, path: req.url!, headers, body: Buffer.concat(chunks) });
+  protected respond(_request: ReceivedRequest, res: ServerResponse, req: IncomingMessage): void {
     const answer = this.answers.length > 1 ? this.answers.shift()! : this.answers[0] ?? { status: 200, body: '' };
     if (answer === 'hang-up') {
       req.socket.destroy();
@@ -55,42 +29,9 @@ class FakeLambda {
   }
 }
 
-function binary(data: string | ArrayBuffer | ArrayBufferView): string | Buffer {
-  if (typeof data === 'string') return data;
-  return data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/**
- * Recomputes the request's signature from what arrived on the wire (the headers it names as
- * signed), and checks the body against its signed hash.
- */
-async function signatureMatches(r: Received, region: string, credentials: typeof CREDENTIALS = CREDENTIALS): Promise<boolean> {
-  if (createHash('sha256').update(r.body).digest('hex') !== r.headers['x-amz-content-sha256']) return false;
-  const auth = r.headers.authorization ?? '';
-  const signedNames = /SignedHeaders=([^,]+)/.exec(auth)?.[1].split(';') ?? [];
-  const headers: Record<string, string> = {};
-  for (const name of signedNames) headers[name] = r.headers[name];
-  const [host, port] = r.headers.host.split(':');
-  const amzDate = r.headers['x-amz-date'];
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13)}`);
-  class Sha256 {
-    private readonly h;
-    constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-      this.h = secret ? createHmac('sha256', binary(secret)) : createHash('sha256');
-    }
-    update(data: string | ArrayBuffer | ArrayBufferView): void {
-      this.h.update(binary(data));
-    }
-    async digest(): Promise<Uint8Array> {
-      return new Uint8Array(this.h.digest());
-    }
-  }
-  const signer = new SignatureV4({ credentials, region, service: 'lambda', sha256: Sha256 });
-  const expected = await signer.sign(
-    { method: r.method, protocol: 'http:', hostname: host, port: Number(port), path: r.path, query: {}, headers, body: r.body },
-    { signingDate },
-  );
-  return expected.headers.authorization === auth;
+/** The request's SigV4 signature, recomputed from what arrived on the wire, is the one it carries (and its body the signed one). */
+function signatureMatches(r: ReceivedRequest, region: string, credentials: typeof CREDENTIALS = CREDENTIALS): Promise<boolean> {
+  return signedAs(r, { region, service: 'lambda', credentials });
 }
 
 describe('DirectLambdaInvoker', () => {

@@ -5,13 +5,14 @@
  * rest of the stream back until the first reply has reached the destination's sink: replies are
  * routed as they arrive, not when the invocation ends.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { LambdaDestination } from '../../../service/destinations/lambda-destination';
 import { DirectLambdaInvoker } from '../../../service/destinations/lambda-invoker';
 import type { QueuedPacket } from '../../../service/destinations/packet';
+import { LoopbackAwsEndpoint } from '../../support/loopback-aws-endpoint';
+import type { ReceivedRequest } from '../../support/sigv4';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:streamer';
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
@@ -39,35 +40,13 @@ function completeEvent(fields: Record<string, string> = {}): Uint8Array {
   });
 }
 
-interface Received {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
 /** One step of the answer: frames to write, or a wait for the test's signal. */
 type Step = Uint8Array | (() => Promise<void>);
 
-class StreamingLambda {
-  readonly received: Received[] = [];
+class StreamingLambda extends LoopbackAwsEndpoint {
   steps: Step[] = [];
-  private server?: Server;
 
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    this.received.push({ path: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
+  protected async respond(_request: ReceivedRequest, res: ServerResponse): Promise<void> {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amz-executed-version': '$LATEST' });
     for (const step of this.steps) {
       if (step instanceof Uint8Array) res.write(step);
@@ -131,7 +110,7 @@ describe('Lambda response streaming', () => {
     expect(request.headers['x-amz-invocation-type']).toBe('RequestResponse');
     expect(request.headers['x-amz-tenant-id']).toBe('blue');
     expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/lambda\/aws4_request, SignedHeaders=[^,]*x-amz-tenant-id/);
-    expect(JSON.parse(request.body)).toEqual({ Messages: [{ Tag: 'a', Data: 'aGk=' }, { Tag: 'b', Data: 'aGk=' }] });
+    expect(JSON.parse(request.body.toString())).toEqual({ Messages: [{ Tag: 'a', Data: 'aGk=' }, { Tag: 'b', Data: 'aGk=' }] });
   });
 
   test('a buffered {"Replies":[…]} answer, split across chunks, is routed entry by entry', async () => {

@@ -4,8 +4,8 @@
  * delivery logic (type detection, replies, failures, batches larger than an execution's input)
  * with aws-sdk-client-mock.
  */
-import { Agent, createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, LookupFunction } from 'node:net';
+import { Agent, ServerResponse } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   DescribeStateMachineCommand, SFNClient, StartExecutionCommand, StartSyncExecutionCommand,
@@ -14,6 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { ResolvedDestinationRecord } from '../../../lib/private/records';
 import type { QueuedPacket } from '../../../service/destinations/packet';
 import { inputRanges, STEP_FUNCTIONS_MAX_INPUT_BYTES, StepFunctionsDestination } from '../../../service/destinations/step-functions-destination';
+import { LoopbackAwsEndpoint } from '../../support/loopback-aws-endpoint';
 import { ReceivedRequest, signatureMatches } from '../../support/sigv4';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:packet-counter';
@@ -29,28 +30,10 @@ function record(extra: Partial<ResolvedDestinationRecord> = {}): ResolvedDestina
 }
 
 /** Answers Step Functions' JSON protocol by X-Amz-Target. */
-class FakeStepFunctions {
-  readonly received: ReceivedRequest[] = [];
+class FakeStepFunctions extends LoopbackAwsEndpoint {
   readonly answers = new Map<string, unknown>();
-  private server?: Server;
 
-  async start(): Promise<number> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    this.received.push({ method: req.method!, path: req.url!, headers, body: Buffer.concat(chunks) });
+  protected respond({ headers }: ReceivedRequest, res: ServerResponse): void {
     const operation = headers['x-amz-target']?.replace('AWSStepFunctions.', '') ?? '';
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
     res.end(JSON.stringify(this.answers.get(operation) ?? {}));
@@ -62,7 +45,8 @@ describe('StepFunctionsDestination through the SDK client, against a Step Functi
   let client: SFNClient;
 
   beforeAll(async () => {
-    const port = await server.start();
+    await server.start();
+    const port = server.port;
     // every name resolves to loopback, so the SDK's own host (with its sync- prefix) reaches the server
     const lookup: LookupFunction = (_host, options, callback) => {
       if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }]);

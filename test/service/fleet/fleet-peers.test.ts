@@ -7,11 +7,9 @@ import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/c
 import { FlowTable } from '../../../service/egress/flow-table';
 import { Fleet } from '../../../service/fleet/fleet';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
-import { LocalDynamo } from '../../support/local-dynamo';
+import { fleetMembers } from '../../support/fleet-members';
 
 const SECRET = Buffer.alloc(32, 5);
-const NO_METRICS = { increment: () => undefined, observe: () => undefined };
-const QUIET = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const LISTENER = 'wg-main';
 
 interface WgMember {
@@ -24,21 +22,8 @@ interface WgMember {
 }
 
 describe('fleet: pushes by PeerKey go to the member holding the peer session', () => {
-  let dynamo: LocalDynamo;
-  let tableName: string;
-  const members: WgMember[] = [];
+  const members = fleetMembers(SECRET);
   const peer = publicKeyOf(generatePrivateKey());
-
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-  });
-  afterAll(() => dynamo.stop());
-  beforeEach(async () => {
-    tableName = await dynamo.createTable();
-  });
-  afterEach(async () => {
-    await Promise.all(members.splice(0).map((m) => m.fleet.stop()));
-  });
 
   async function member(memberId: string, retryBudgetMs = 3_000): Promise<WgMember> {
     const sent: EgressDatagram[] = [];
@@ -54,26 +39,8 @@ describe('fleet: pushes by PeerKey go to the member holding the peer session', (
       },
       holdsSession: (peerKey) => sessions.has(peerKey),
     };
-    let fleet: Fleet | undefined = undefined;
-    const flows = new FlowTable({ onNewFlow: (l, a, p, k) => fleet?.claimFlow(l, a, p, k) });
-    fleet = new Fleet({
-      identity: { memberId, address: '127.0.0.1' },
-      secret: SECRET,
-      relayPort: 0,
-      relayBindAddress: '127.0.0.1',
-      documents: dynamo.documents,
-      directoryTableName: tableName,
-      listeners: { get: (name) => (name === LISTENER ? listener : undefined), list: () => [listener] },
-      flows,
-      metrics: NO_METRICS,
-      logger: QUIET,
-      retryBudgetMs,
-      directoryFlushMs: 5,
-    });
-    await fleet.start();
-    const m = { fleet, flows, sent, sessions, listener };
-    members.push(m);
-    return m;
+    const { fleet, flows } = await members.start({ memberId, listener, retryBudgetMs });
+    return { fleet, flows, sent, sessions, listener };
   }
 
   const push = (m: WgMember, text: string, address = '198.51.100.2', port = 40000): Promise<Failure | undefined> =>
@@ -124,7 +91,7 @@ describe('fleet: pushes by PeerKey go to the member holding the peer session', (
     a.flows.touch(LISTENER, '198.51.100.2', 40001, undefined, peer);
     a.flows.touch(LISTENER, '198.51.100.2', 40001, undefined, peer); // a refresh writes nothing
     await a.fleet.directory.flush();
-    const item = (await dynamo.documents.send(new GetCommand({ TableName: tableName, Key: { pk: `flow#${LISTENER}#198.51.100.2#40001` } }))).Item;
+    const item = (await members.dynamo.documents.send(new GetCommand({ TableName: members.tableName, Key: { pk: `flow#${LISTENER}#198.51.100.2#40001` } }))).Item;
     expect(item).toMatchObject({ member: 'a', peerKey: peer });
     expect(a.fleet.directory.writes).toBe(1);
     const found = await new Promise((resolve) => a.fleet.directory.peerAt(LISTENER, '198.51.100.2', 40001, resolve));

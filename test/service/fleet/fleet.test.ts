@@ -4,7 +4,7 @@ import { Fleet } from '../../../service/fleet/fleet';
 import { RegionForwarder } from '../../../service/fleet/region-forwarder';
 import { RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
 import { startService } from '../../../service/runtime';
-import { LocalDynamo } from '../../support/local-dynamo';
+import { fleetMembers } from '../../support/fleet-members';
 
 const SECRET = Buffer.alloc(32, 3);
 const NO_METRICS = { increment: () => undefined, observe: () => undefined };
@@ -23,20 +23,7 @@ function send(member: TestMember, port: number, deadline = 0): Promise<Failure |
 }
 
 describe('fleet: entries leave from the member owning their flow', () => {
-  let dynamo: LocalDynamo;
-  let tableName: string;
-  const members: TestMember[] = [];
-
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-  });
-  afterAll(() => dynamo.stop());
-  beforeEach(async () => {
-    tableName = await dynamo.createTable();
-  });
-  afterEach(async () => {
-    await Promise.all(members.splice(0).map((m) => m.fleet.stop()));
-  });
+  const members = fleetMembers(SECRET);
 
   async function member(memberId: string, retryBudgetMs = 3_000, region?: string, forwarder?: RegionForwarder): Promise<TestMember> {
     const sent: EgressDatagram[] = [];
@@ -50,28 +37,8 @@ describe('fleet: entries leave from the member owning their flow', () => {
         done?.(undefined);
       },
     };
-    let fleet: Fleet | undefined = undefined;
-    const flows = new FlowTable({ onNewFlow: (l, a, p) => fleet?.claimFlow(l, a, p) });
-    fleet = new Fleet({
-      identity: { memberId, address: '127.0.0.1' },
-      secret: SECRET,
-      relayPort: 0,
-      relayBindAddress: '127.0.0.1',
-      documents: dynamo.documents,
-      directoryTableName: tableName,
-      region,
-      forwarder,
-      listeners: { get: (name) => (name === 'udp-main' ? listener : undefined), list: () => [listener] },
-      flows,
-      metrics: NO_METRICS,
-      logger: QUIET,
-      retryBudgetMs,
-      directoryFlushMs: 5,
-    });
-    await fleet.start();
-    const m = { fleet, flows, sent, listener };
-    members.push(m);
-    return m;
+    const { fleet, flows } = await members.start({ memberId, listener, retryBudgetMs, region, forwarder });
+    return { fleet, flows, sent, listener };
   }
 
   test('an own flow is sent from the local Listener without a directory read', async () => {

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ts from 'typescript';
 import { validateConfigDocument } from '../../../lib/private/validate-records';
 import { runCli } from '../../../service/cli';
 import { convertProxylityTemplate, parseProxylityTemplate, ProxylityImport, ProxylityTemplateError } from '../../../service/migration/proxylity-import';
 import { ensureAssets, REGION, ACCOUNT } from '../../lib/support';
+import { testApp } from '../../support/cdk-app';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'proxylity');
@@ -108,7 +108,7 @@ describe('generated CDK code', () => {
   function synth(name: Fixture): Template {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { MigratedStack } = require(files.get(name)!);
-    const app = new App();
+    const app = testApp();
     return Template.fromStack(new MigratedStack(app, 'Migrated', { env: { account: ACCOUNT, region: REGION } }));
   }
 
