@@ -300,6 +300,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
       environment: {
         [ServiceEnvironment.Table]: table.tableName,
         [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueue.queueUrl,
+        [ServiceEnvironment.DeliveryQueueVisibilityTimeoutSeconds]: String(DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS),
         [ServiceEnvironment.HealthPort]: String(healthPort),
         [ServiceEnvironment.LogLevel]: props.logLevel ?? ServiceLogLevel.INFO,
         [ServiceEnvironment.GatewayName]: this.gatewayName,

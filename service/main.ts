@@ -22,7 +22,7 @@ import { parseTransportAeadPreference, TransportAeadPreference } from './wiregua
 import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from './workers/data-plane-worker';
 import { parseWorkerCount, vcpuWorkerCount } from './workers/worker-count';
 import { parsePeerDeliveryQueues, parsePeerSqsEndpoints } from '../lib/private/global-forwarding';
-import { BIND_PORT, inIntegerRange, inNumberRange, STOP_DEADLINE_SECONDS } from '../lib/private/limits';
+import { BIND_PORT, inIntegerRange, inNumberRange, SQS_VISIBILITY_TIMEOUT_SECONDS, STOP_DEADLINE_SECONDS } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 const HELP = `Packet Gateway data plane
@@ -110,6 +110,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
     reloadIntervalSeconds: seconds(env[ServiceEnvironment.ConfigReloadSeconds], ServiceEnvironment.ConfigReloadSeconds),
     metricsIntervalSeconds: seconds(env[ServiceEnvironment.MetricsIntervalSeconds], ServiceEnvironment.MetricsIntervalSeconds),
     stopDeadlineMs: stopDeadlineMs(env[ServiceEnvironment.StopDeadlineSeconds]),
+    deliveryQueueVisibilityTimeoutSeconds: visibilityTimeoutSeconds(env[ServiceEnvironment.DeliveryQueueVisibilityTimeoutSeconds]),
     deniedNetworks: env[ServiceEnvironment.VpcCidrs]?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     tagSecret,
     logLevel,
@@ -123,7 +124,7 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
       ? { peerDeliveryQueueArns: parsePeerDeliveryQueues(env[ServiceEnvironment.PeerDeliveryQueues]) }
       : {}),
     ...(!local && env[ServiceEnvironment.PeerSqsEndpoints]
-      ? { peerSqsEndpoints: parsePeerSqsEndpoints(env[ServiceEnvironment.PeerSqsEndpoints]) }
+      ? { peerSqsEndpoints: peerSqsEndpoints(env[ServiceEnvironment.PeerSqsEndpoints]) }
       : {}),
     relayPort: local || env[ServiceEnvironment.RelayPort] === undefined
       ? undefined
@@ -180,12 +181,30 @@ function seconds(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+function peerSqsEndpoints(value: string | undefined): Map<string, string> {
+  try {
+    return parsePeerSqsEndpoints(value);
+  } catch (err) {
+    throw new UsageError(`${ServiceEnvironment.PeerSqsEndpoints}: ${(err as Error).message}`);
+  }
+}
+
 function wireGuardCrypto(value: string | undefined): TransportAeadPreference | undefined {
   try {
     return parseTransportAeadPreference(value);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** The delivery queue's visibility timeout from its environment variable (1–43200 whole seconds). */
+function visibilityTimeoutSeconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || !inIntegerRange(n, SQS_VISIBILITY_TIMEOUT_SECONDS)) {
+    throw new UsageError(`${ServiceEnvironment.DeliveryQueueVisibilityTimeoutSeconds} ${JSON.stringify(value)} is not valid (allowed: whole seconds 1–${SQS_VISIBILITY_TIMEOUT_SECONDS.max})`);
+  }
+  return n;
 }
 
 /** The graceful stop's limit from its environment variable, in milliseconds (limits.ts `STOP_DEADLINE_SECONDS`). */

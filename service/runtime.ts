@@ -84,6 +84,8 @@ export interface ServiceOptions {
    * stop timeout. @default DEFAULT_STOP_DEADLINE_MS
    */
   readonly stopDeadlineMs?: number;
+  /** Visibility timeout of the delivery queue, seconds. @default DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS */
+  readonly deliveryQueueVisibilityTimeoutSeconds?: number;
   /** Seconds between EMF metric flushes; 0 turns metrics off. @default 60 */
   readonly metricsIntervalSeconds?: number;
   /** Receives EMF lines. @default - stdout */
@@ -369,6 +371,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         failures,
         logger,
         acceptUnsignedSns: options.acceptUnsignedSns,
+        ...(options.deliveryQueueVisibilityTimeoutSeconds !== undefined
+          ? { visibilityTimeoutSeconds: options.deliveryQueueVisibilityTimeoutSeconds }
+          : {}),
       });
       consumer.start();
     } else {

@@ -84,6 +84,9 @@ export const DEFAULT_REPLY_TAG_TTL_SECONDS = 900;
  */
 export const DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS = 30;
 
+/** An SQS visibility timeout, seconds (SQS's own limits). */
+export const SQS_VISIBILITY_TIMEOUT_SECONDS = integerRange(0, 43_200);
+
 /** A task's `stopTimeout`: seconds between SIGTERM and SIGKILL (the ECS container limit). */
 export const STOP_TIMEOUT_SECONDS: NumericRange = { min: 2, max: 120, allowed: 'number of seconds 2–120' };
 

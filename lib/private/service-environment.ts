@@ -9,6 +9,12 @@ export const ServiceEnvironment = {
   Table: 'PACKET_GATEWAY_TABLE',
   /** URL of the regional delivery queue of sourced packets. Set by the construct. */
   DeliveryQueueUrl: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL',
+  /**
+   * Visibility timeout of the delivery queue, seconds: what each ReceiveMessage asks for and each
+   * extension sets (limits.ts `SQS_VISIBILITY_TIMEOUT_SECONDS`, at least 1). Set by the construct to
+   * the queue's own. @default DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS
+   */
+  DeliveryQueueVisibilityTimeoutSeconds: 'PACKET_GATEWAY_DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS',
   /** Port of the health server (NLB health checks, `GET /listeners`). Set by the construct. */
   HealthPort: 'PACKET_GATEWAY_HEALTH_PORT',
   /** The reply-tag key, base64 of at least 16 bytes: an ECS secret from Secrets Manager, never plain text. Set by the construct. */

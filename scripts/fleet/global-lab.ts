@@ -179,7 +179,11 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
               Promise.all(GLOBAL_REGIONS.filter((r) => r !== region).map((r) => resources.get(r.name)!.promise)),
               new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the other region did not come up')), PEERING_TIMEOUT_MS).unref()),
             ]);
-            for (const peer of peers) await mine.bindTopic(peer.topicArn, peer.region);
+            for (const peer of peers) {
+              await mine.bindTopic(peer.topicArn, peer.region);
+              // forwarding reaches the other region's delivery queue on its own API servers
+              mine.reachApi(new URL(peer.endpoints.sqs).hostname);
+            }
             return {
               [ServiceEnvironment.PeerDeliveryQueues]: formatPeerDeliveryQueues(peers.map((peer) => peer.deliveryQueueArn)),
               [ServiceEnvironment.PeerSqsEndpoints]: peers.map((peer) => `${peer.region}=${peer.endpoints.sqs}`).join(','),

@@ -33,7 +33,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Balancer, TargetState } from './balancer';
 import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
-import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, NetworkAddresses, randomPrefix } from './network';
+import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, NetworkAddresses, randomPrefix, routeToApiAddress } from './network';
 import { startWireGuardPeer, WireGuardPeer } from './wireguard-peers';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
@@ -121,6 +121,8 @@ export interface FleetResources {
   readonly topicArn: string;
   /** Binds one more topic (e.g. another region's, home there) to the Listener `fleet`, as the registration function writes it. */
   bindTopic(topicArn: string, homeRegion: string): Promise<void>;
+  /** Lets this fleet's tasks reach another lab's API servers at `address` (their root-namespace address), and nothing else beyond its own. */
+  reachApi(address: string): void;
 }
 
 /** A JSON log record of a task (Powertools Logger format), with the task that wrote it. */
@@ -358,6 +360,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       deliveryQueueUrl,
       deliveryQueueArn,
       topicArn,
+      reachApi: (address) => routeToApiAddress(network, address),
       bindTopic: (boundTopicArn, homeRegion) => writeSourceRecord(dynamo, { Region: region, TableName: tableName }, stackId, {
         ...sourceRecord,
         TopicArn: boundTopicArn,
@@ -372,6 +375,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       // what the construct gives the container (lib/gateway.ts)
       [ServiceEnvironment.Table]: tableName,
       [ServiceEnvironment.DeliveryQueueUrl]: deliveryQueueUrl,
+      [ServiceEnvironment.DeliveryQueueVisibilityTimeoutSeconds]: String(options.deliveryVisibilityTimeoutSeconds ?? 30),
       [ServiceEnvironment.HealthPort]: String(TASK_HEALTH_PORT),
       [ServiceEnvironment.LogLevel]: options.logLevel ?? 'INFO',
       [ServiceEnvironment.TagSecret]: tagSecret,

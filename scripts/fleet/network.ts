@@ -227,8 +227,6 @@ export function createNetwork(options: NetworkOptions): LabNetwork {
     run('ip', ['link', 'set', `${p}a`, 'up']);
     run('ip', ['-n', lb, 'addr', 'add', `${api.balancer}/30`, 'dev', `${p}la`]);
     run('ip', ['-n', lb, 'link', 'set', `${p}la`, 'up']);
-    // every API address of the lab lives in the root namespace (another region's too: scripts/fleet/global-lab.ts)
-    run('ip', ['-n', lb, 'route', 'add', API_NETWORK, 'via', api.root]);
     // the tasks' subnet: a bridge in the load balancer namespace
     run('ip', ['-n', lb, 'link', 'add', 'br0', 'type', 'bridge']);
     run('ip', ['-n', lb, 'addr', 'add', `${TASK_GATEWAY}/24`, 'dev', 'br0']);
@@ -265,6 +263,18 @@ export function checkAddresses(addresses: NetworkAddresses): NetworkAddresses {
  * The load balancer's nftables ruleset: DNAT by flow hash, the NAT address for untracked sends,
  * masquerade towards the APIs. New flows go to every task, or per port to the tasks `targets` names.
  */
+/**
+ * Routes `address` (another lab's API address in the root namespace: the other region of the
+ * global lab, scripts/fleet/global-lab.ts) from the load balancer namespace, and so from its tasks.
+ * Only that /32: nothing else of 100.64.0.0/10 is reachable from the lab.
+ */
+export function routeToApiAddress(network: LabNetwork, address: string): void {
+  if (!/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d{1,3}\.\d{1,3}$/.test(address)) {
+    throw new Error(`API address ${JSON.stringify(address)} is not a lab API address (allowed: an IPv4 address in ${API_NETWORK})`);
+  }
+  run('ip', ['-n', network.balancerNamespace, 'route', 'replace', `${address}/32`, 'via', network.apiAddress]);
+}
+
 export function balancerRules(network: LabNetwork, targets?: ReadonlyMap<number, readonly number[]>): string {
   const p = network.prefix;
   return `table ip ${p}nlb {

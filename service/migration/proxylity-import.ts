@@ -532,15 +532,15 @@ class Converter {
       const key = ARGUMENT_SYNONYMS[given] ?? given;
       const argument = ARGUMENT_OPTIONS[key];
       if (argument === undefined || !taken.includes(key)) {
-        this.leave(id, `${path}.Arguments.${key}`, `not an argument of the ${destination.name} destination here`);
+        this.leave(id, `${path}.Arguments.${given}`, `not an argument of the ${destination.name} destination here`);
       } else if (argument.kind === 'boolean') {
         const flag = booleanValue(v);
-        if (flag === undefined) this.leave(id, `${path}.Arguments.${key}`, `${JSON.stringify(v)} is not true or false`);
+        if (flag === undefined) this.leave(id, `${path}.Arguments.${given}`, `${JSON.stringify(v)} is not true or false`);
         else args[key] = flag;
       } else if (typeof v === 'string') {
         args[key] = v;
       } else {
-        this.leave(id, `${path}.Arguments.${key}`, `${describe(v)} is not a string`);
+        this.leave(id, `${path}.Arguments.${given}`, `${describe(v)} is not a string`);
       }
     }
     const refused = new Set<string>();

@@ -12,6 +12,7 @@
  */
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ConsumerLogger } from './delivery-queue-consumer';
+import { inIntegerRange, SQS_VISIBILITY_TIMEOUT_SECONDS } from '../../lib/private/limits';
 
 export interface VisibilityExtenderOptions {
   readonly sqs: SQSClient;
@@ -53,6 +54,8 @@ export class VisibilityExtender {
   private readonly now: () => number;
   /** Held messages by receipt handle. */
   private readonly held = new Map<string, HeldMessage>();
+  /** Stopped: messages handed to {@link hold} afterwards are not extended. */
+  private stopped = false;
   /** Messages due for an extension, sent together on the next turn of the event loop. */
   private due: HeldMessage[] = [];
   private flushing?: NodeJS.Immediate;
@@ -60,8 +63,8 @@ export class VisibilityExtender {
 
   /** Throws when visibilityTimeoutSeconds or extendAfter is out of range. */
   constructor(opts: VisibilityExtenderOptions) {
-    if (!Number.isInteger(opts.visibilityTimeoutSeconds) || opts.visibilityTimeoutSeconds < 1 || opts.visibilityTimeoutSeconds > 43_200) {
-      throw new Error(`visibilityTimeoutSeconds ${opts.visibilityTimeoutSeconds} is not a visibility timeout (allowed: integer 1–43200)`);
+    if (opts.visibilityTimeoutSeconds < 1 || !inIntegerRange(opts.visibilityTimeoutSeconds, SQS_VISIBILITY_TIMEOUT_SECONDS)) {
+      throw new Error(`visibilityTimeoutSeconds ${opts.visibilityTimeoutSeconds} is not a visibility timeout (allowed: integer 1–${SQS_VISIBILITY_TIMEOUT_SECONDS.max})`);
     }
     const extendAfter = opts.extendAfter ?? 0.5;
     if (!(extendAfter > 0 && extendAfter < 1)) throw new Error(`extendAfter ${extendAfter} is not a fraction of the visibility timeout (allowed: greater than 0, less than 1)`);
@@ -83,7 +86,7 @@ export class VisibilityExtender {
    * `receivedAt`, invisible until {@link release} or until `holdUntil` (epoch ms) has passed.
    */
   hold(receiptHandle: string | undefined, messageId: string | undefined, receivedAt: number, holdUntil: number): void {
-    if (!receiptHandle || this.held.has(receiptHandle)) return;
+    if (!receiptHandle || this.stopped || this.held.has(receiptHandle)) return;
     const message: HeldMessage = { receiptHandle, messageId, holdUntil };
     this.held.set(receiptHandle, message);
     this.schedule(message, receivedAt + this.extendAfterMs - this.now());
@@ -98,8 +101,9 @@ export class VisibilityExtender {
     this.held.delete(receiptHandle);
   }
 
-  /** Releases every message and waits for the extensions already sent. */
+  /** Releases every message, holds no new one, and waits for the extensions already sent. */
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const handle of [...this.held.keys()]) this.release(handle);
     this.due = [];
     if (this.flushing) clearImmediate(this.flushing);

@@ -131,7 +131,7 @@ describeFleet(`WireGuard peers on a fleet of ${TASKS} tasks${skipReason ? ` (ski
     expect(peers.reduce((n, p) => n + pushes(p, 'first').length, 0)).toBe(peers.length);
   }, 60_000);
 
-  test('a task restarted: its peers get a handshake from it within a few keepalives, and pushes by PeerKey reach every peer again', async () => {
+  test('a task restarted: its peers get a handshake from a task within a few keepalives, and pushes by PeerKey reach every peer again', async () => {
     const counts = new Map<number, number>();
     for (const task of taskOf.values()) counts.set(task, (counts.get(task) ?? 0) + 1);
     const task = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];

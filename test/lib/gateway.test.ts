@@ -56,6 +56,7 @@ describe('fleet', () => {
         Environment: [
           { Name: 'PACKET_GATEWAY_TABLE', Value: { Ref: Match.stringLikeRegexp('GatewayTable') } },
           { Name: 'PACKET_GATEWAY_DELIVERY_QUEUE_URL', Value: { Ref: Match.stringLikeRegexp('GatewayDeliveryQueue') } },
+          { Name: 'PACKET_GATEWAY_DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS', Value: '30' },
           { Name: 'PACKET_GATEWAY_HEALTH_PORT', Value: '8080' },
           { Name: 'PACKET_GATEWAY_LOG_LEVEL', Value: 'DEBUG' },
           { Name: 'PACKET_GATEWAY_NAME', Value: 'Stack/Gateway' },

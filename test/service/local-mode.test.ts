@@ -137,6 +137,20 @@ describe('command line and environment', () => {
     expect(optionsFromCommandLine(['--local'], {})).toMatchObject({ stopDeadlineMs: undefined });
   });
 
+  test('the delivery queue visibility timeout comes from the environment, in whole seconds; a bad one is refused naming what is allowed', () => {
+    expect(optionsFromCommandLine(['--local'], { PACKET_GATEWAY_DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS: '5' })).toMatchObject({ deliveryQueueVisibilityTimeoutSeconds: 5 });
+    expect(optionsFromCommandLine(['--local'], {})).toMatchObject({ deliveryQueueVisibilityTimeoutSeconds: undefined });
+    for (const bad of ['0', '2.5', '43201', 'x']) {
+      expect(() => optionsFromCommandLine(['--local'], { PACKET_GATEWAY_DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS: bad }))
+        .toThrow(`PACKET_GATEWAY_DELIVERY_QUEUE_VISIBILITY_TIMEOUT_SECONDS "${bad}" is not valid (allowed: whole seconds 1–43200)`);
+    }
+  });
+
+  test('a bad peer SQS endpoint is refused naming its environment variable', () => {
+    expect(() => optionsFromCommandLine([], { AWS_REGION: 'us-west-2', PACKET_GATEWAY_TABLE: 'cfg', PACKET_GATEWAY_PEER_SQS_ENDPOINTS: 'nowhere' }))
+      .toThrow(/^PACKET_GATEWAY_PEER_SQS_ENDPOINTS: peer SQS endpoint "nowhere" is not valid/);
+  });
+
   test('the WireGuard crypto preference is read from the environment; an unknown one is refused naming what is allowed', () => {
     expect(optionsFromCommandLine(['--local'], { PACKET_GATEWAY_WIREGUARD_CRYPTO: 'node' })).toMatchObject({ wireGuardCrypto: 'node' });
     expect(optionsFromCommandLine(['--local'], { PACKET_GATEWAY_WIREGUARD_CRYPTO: 'native' })).toMatchObject({ wireGuardCrypto: 'native' });

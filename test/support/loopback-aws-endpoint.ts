@@ -27,8 +27,10 @@ export abstract class LoopbackAwsEndpoint {
 
   /** Closes every connection and the server. */
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 
   /** Answers `request` (already recorded); `req` gives the socket, for answers that hang up. */

@@ -105,6 +105,8 @@ function consume(queueUrl: string, listener: ListenerHandle, processorOptions: P
     waitTimeSeconds: 1,
     concurrency: 2,
     visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+    // extended a quarter into its timeout: 1.5 s of slack for a busy machine before SQS would give it out again
+    visibilityExtendAfter: 0.25,
   });
   consumer.start();
   consumers.push(consumer);
@@ -174,5 +176,16 @@ test('the extender refuses a visibility timeout or fraction out of range, naming
   const sqs = new SQSClient({ region: 'us-east-1' });
   expect(() => new VisibilityExtender({ sqs, queueUrl: 'q', visibilityTimeoutSeconds: 0, logger })).toThrow('visibilityTimeoutSeconds 0 is not a visibility timeout (allowed: integer 1–43200)');
   expect(() => new VisibilityExtender({ sqs, queueUrl: 'q', visibilityTimeoutSeconds: 30, extendAfter: 1, logger })).toThrow('extendAfter 1 is not a fraction');
+  sqs.destroy();
+});
+
+test('a stopped extender holds no message handed to it afterwards (a message still being verified at stop returns to the queue)', async () => {
+  const sqs = new SQSClient({ region: 'us-east-1' });
+  const extender = new VisibilityExtender({ sqs, queueUrl: 'q', visibilityTimeoutSeconds: 30, logger });
+  extender.hold('before', 'm1', Date.now(), Date.now() + 60_000);
+  expect(extender.holding).toBe(1);
+  await extender.stop();
+  extender.hold('after', 'm2', Date.now(), Date.now() + 60_000);
+  expect(extender.holding).toBe(0);
   sqs.destroy();
 });

@@ -23,7 +23,7 @@ function directory(options: { lookups?: boolean; timeoutMs?: number } = {}): { p
 describe('WorkerPeerDirectory', () => {
   afterEach(() => jest.useRealTimers());
 
-  test('a session\'s claims are posted to the main thread, and the flow claim is followed by the renewals', () => {
+  test('a session\'s claims are posted to the main thread, and the flow claim is handed to the worker\'s flow renewals', () => {
     const { peers, posted, flows } = directory();
     peers.claimPeer('wg', KEY, '192.0.2.7', 40000);
     peers.claimFlow('wg', '192.0.2.7', 40000, KEY);

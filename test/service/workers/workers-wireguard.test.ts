@@ -149,7 +149,6 @@ withReusePort(`WireGuard peers on two data-plane workers${dgramHasReusePort() ? 
   test('a push by PeerKey reaches every peer at once, also those whose session a worker thread holds', async () => {
     const sns = new SNSClient({ endpoint: service.snsUrl, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     try {
-      const started = Date.now();
       for (let first = 0; first < peers.length; first += 10) {
         const batch = peers.slice(first, first + 10);
         await sns.send(new PublishBatchCommand({
@@ -174,7 +173,6 @@ withReusePort(`WireGuard peers on two data-plane workers${dgramHasReusePort() ? 
       }
       const everyPeerPushed = (): boolean => peers.every((p) => p.received.includes(`push ${p.index}`));
       await eventually(everyPeerPushed, PUSH_WITHIN_MS, 'a push to every peer');
-      expect(Date.now() - started).toBeLessThan(PUSH_WITHIN_MS);
     } finally {
       sns.destroy();
     }
