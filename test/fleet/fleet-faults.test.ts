@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientGroup, Fleet, SourcedEntry, startFleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
+import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 3;
 const CLIENTS = 30;
@@ -26,13 +27,7 @@ const DEREGISTRATION_DELAY_SECONDS = 3;
 /** Longest wait for the pushes of one test: a message a dead task held comes back after the visibility timeout, its entries then wait up to the retry budget. */
 const ARRIVAL_TIMEOUT_MS = 35_000;
 
-const skipReason = labUnavailable();
-// CI sets PACKET_GATEWAY_REQUIRE_FLEET=1: there a missing prerequisite is a failure, not a skip.
-if (skipReason && process.env.PACKET_GATEWAY_REQUIRE_FLEET === '1') {
-  throw new Error(`fleet fault tests cannot run but PACKET_GATEWAY_REQUIRE_FLEET=1: ${skipReason}`);
-}
-if (skipReason) console.warn(`fleet fault tests skipped: ${skipReason}`);
-const describeFleet = skipReason ? describe.skip : describe;
+const { describe: describeFleet, skipReason } = labSuite('fleet fault tests', labUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET']);
 
 /** A push's payload: `<tag>#<group>.<socket>`. */
 const payload = (tag: string, group: number, socket: number): string => `${tag}#${group}.${socket}`;

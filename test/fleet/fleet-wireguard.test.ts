@@ -16,6 +16,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Fleet, startFleet, TaskLogRecord, WG_LISTENER, WireGuardPeer } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
 import { GATEWAY_TUNNEL_ADDRESS, wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
+import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 3;
 /** Peers started first; more are added (up to MAX_PEERS) until every task holds one. */
@@ -25,13 +26,7 @@ const KEEPALIVE_SECONDS = 2;
 const FAILURE_MESSAGE = 'packet not delivered';
 const INITIATED_MESSAGE = 'WireGuard handshake initiated to a peer without a session here';
 
-const skipReason = labUnavailable() ?? wireGuardPeersUnavailable();
-// CI sets these: there a missing prerequisite is a failure, not a skip.
-if (skipReason && (process.env.PACKET_GATEWAY_REQUIRE_FLEET === '1' || process.env.PACKET_GATEWAY_REQUIRE_INTEROP === '1')) {
-  throw new Error(`fleet WireGuard test cannot run but PACKET_GATEWAY_REQUIRE_FLEET/PACKET_GATEWAY_REQUIRE_INTEROP is 1: ${skipReason}`);
-}
-if (skipReason) console.warn(`fleet WireGuard test skipped: ${skipReason}`);
-const describeFleet = skipReason ? describe.skip : describe;
+const { describe: describeFleet, skipReason } = labSuite('fleet WireGuard test', labUnavailable() ?? wireGuardPeersUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET', 'PACKET_GATEWAY_REQUIRE_INTEROP']);
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -16,6 +16,7 @@ import { Fleet, startFleet, TaskLogRecord, WG_LISTENER, WireGuardPeer } from '..
 import { labUnavailable } from '../../scripts/fleet/network';
 import { wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
 import { dgramHasReusePort } from '../../service/workers/worker-count';
+import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 2;
 const WORKERS = 2;
@@ -26,14 +27,10 @@ const KEEPALIVE_SECONDS = 2;
 const FAILURE_MESSAGE = 'packet not delivered';
 const HANDSHAKE_MESSAGE = 'WireGuard handshake completed';
 
-const labSkipReason = labUnavailable() ?? wireGuardPeersUnavailable();
-// CI sets these: there a missing prerequisite is a failure, not a skip.
-if (labSkipReason && (process.env.PACKET_GATEWAY_REQUIRE_FLEET === '1' || process.env.PACKET_GATEWAY_REQUIRE_INTEROP === '1')) {
-  throw new Error(`fleet workers test cannot run but PACKET_GATEWAY_REQUIRE_FLEET/PACKET_GATEWAY_REQUIRE_INTEROP is 1: ${labSkipReason}`);
-}
-const skipReason = labSkipReason ?? (dgramHasReusePort() ? undefined : `dgram has no reusePort on Node.js ${process.versions.node} (before 22.12): a task runs one worker; CI runs it on Node 22`);
-if (skipReason) console.warn(`fleet workers test skipped: ${skipReason}`);
-const describeFleet = skipReason ? describe.skip : describe;
+const { describe: describeFleet, skipReason } = labSuite(
+  'fleet workers test', labUnavailable() ?? wireGuardPeersUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET', 'PACKET_GATEWAY_REQUIRE_INTEROP'],
+  dgramHasReusePort() ? undefined : `dgram has no reusePort on Node.js ${process.versions.node} (before 22.12): a task runs one worker; CI runs it on Node 22`,
+);
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

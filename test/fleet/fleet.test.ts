@@ -13,17 +13,12 @@ import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ClientGroup, Fleet, startFleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labNamespaces, labUnavailable } from '../../scripts/fleet/network';
+import { labSuite } from '../support/lab-requirement';
 
 const CLIENTS = 300;
 const TASKS = 3;
 
-const skipReason = labUnavailable();
-// CI sets PACKET_GATEWAY_REQUIRE_FLEET=1: there a missing prerequisite is a failure, not a skip.
-if (skipReason && process.env.PACKET_GATEWAY_REQUIRE_FLEET === '1') {
-  throw new Error(`fleet test cannot run but PACKET_GATEWAY_REQUIRE_FLEET=1: ${skipReason}`);
-}
-if (skipReason) console.warn(`fleet test skipped: ${skipReason}`);
-const describeFleet = skipReason ? describe.skip : describe;
+const { describe: describeFleet, skipReason } = labSuite('fleet test', labUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET']);
 
 const FAILURE_MESSAGE = 'packet not delivered';
 

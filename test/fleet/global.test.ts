@@ -14,18 +14,13 @@ import { acceleratorNamespaces } from '../../scripts/fleet/accelerator';
 import { GLOBAL_REGIONS, GlobalLab, startGlobalLab } from '../../scripts/fleet/global-lab';
 import { ClientDatagram, ClientGroup, Fleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labNamespaces, labUnavailable, randomPrefix, run } from '../../scripts/fleet/network';
+import { labSuite } from '../support/lab-requirement';
 
 const CLIENTS = 20;
 const A = GLOBAL_REGIONS[0].name;
 const B = GLOBAL_REGIONS[1].name;
 
-const skipReason = labUnavailable();
-// CI sets PACKET_GATEWAY_REQUIRE_FLEET=1: there a missing prerequisite is a failure, not a skip.
-if (skipReason && process.env.PACKET_GATEWAY_REQUIRE_FLEET === '1') {
-  throw new Error(`global lab test cannot run but PACKET_GATEWAY_REQUIRE_FLEET=1: ${skipReason}`);
-}
-if (skipReason) console.warn(`global lab test skipped: ${skipReason}`);
-const describeGlobal = skipReason ? describe.skip : describe;
+const { describe: describeGlobal, skipReason } = labSuite('global lab test', labUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET']);
 
 const FAILURE_MESSAGE = 'packet not delivered';
 const text = (data: Buffer): string => data.toString('utf8');

@@ -25,6 +25,7 @@ import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys
 import { WireGuardListener } from '../../../service/wireguard/wg-listener';
 import { CapturingFailureReporter, eventually, silentLogger } from '../helpers';
 import fixture from './fixtures/handshake-initiation.json';
+import { labSuite } from '../../support/lab-requirement';
 
 const ID = randomBytes(2).toString('hex');
 const N = randomInt(100, 250);
@@ -67,13 +68,7 @@ function unavailable(): string | undefined {
   return undefined;
 }
 
-const skipReason = unavailable();
-// CI sets PACKET_GATEWAY_REQUIRE_INTEROP=1: there a missing prerequisite is a failure, not a skip.
-if (skipReason && process.env.PACKET_GATEWAY_REQUIRE_INTEROP === '1') {
-  throw new Error(`WireGuard interop test cannot run but PACKET_GATEWAY_REQUIRE_INTEROP=1: ${skipReason}`);
-}
-if (skipReason) console.warn(`WireGuard interop test skipped: ${skipReason}`);
-const describeInterop = skipReason ? describe.skip : describe;
+const { describe: describeInterop, skipReason } = labSuite('WireGuard interop test', unavailable(), ['PACKET_GATEWAY_REQUIRE_INTEROP']);
 
 /** The UDP agent inside the peer namespace. */
 class Agent {

@@ -15,18 +15,13 @@ import { join } from 'node:path';
 import { Fleet, startFleet, WireGuardPeer } from '../../../scripts/fleet/lab';
 import { labUnavailable } from '../../../scripts/fleet/network';
 import { wireGuardPeersUnavailable } from '../../../scripts/fleet/wireguard-peers';
+import { labSuite } from '../../support/lab-requirement';
 
 const KEEPALIVE_SECONDS = 2;
 const FAILURE_MESSAGE = 'packet not delivered';
 const INITIATED_MESSAGE = 'WireGuard handshake initiated to a peer without a session here';
 
-const skipReason = labUnavailable() ?? wireGuardPeersUnavailable();
-// CI sets these: there a missing prerequisite is a failure, not a skip.
-if (skipReason && (process.env.PACKET_GATEWAY_REQUIRE_INTEROP === '1' || process.env.PACKET_GATEWAY_REQUIRE_FLEET === '1')) {
-  throw new Error(`WireGuard restart interop test cannot run but PACKET_GATEWAY_REQUIRE_INTEROP/PACKET_GATEWAY_REQUIRE_FLEET is 1: ${skipReason}`);
-}
-if (skipReason) console.warn(`WireGuard restart interop test skipped: ${skipReason}`);
-const describeInterop = skipReason ? describe.skip : describe;
+const { describe: describeInterop, skipReason } = labSuite('WireGuard restart interop test', labUnavailable() ?? wireGuardPeersUnavailable(), ['PACKET_GATEWAY_REQUIRE_INTEROP', 'PACKET_GATEWAY_REQUIRE_FLEET']);
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
