@@ -11,8 +11,8 @@
 import { Agent, useAgentBundles } from './lib/agent';
 import { bundleAgents, removeAgentBundles } from './lib/bundle';
 import { generateKeyPair } from './lib/netns';
-import { cpuTimeUs, drain, sleep } from './lib/throughput';
-import { addWireguardGoA, createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from './lib/wg-lab';
+import { cpuTimeUs, drain } from './lib/throughput';
+import { addWireguardGoA, createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from './lib/wg-lab';
 import { processCpuUs, socketMemory, udpSocketDrops, vethRxPackets } from './lib/wg-path';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './scenarios/sourced-plain';
 
@@ -61,22 +61,7 @@ interface Sender {
 }
 
 async function gatewaySender(bed: WgBed, o: Options, agents: Agent[]): Promise<Sender> {
-  const keyA = bed.keyA;
-  const gateway = await Agent.start('sourced-gateway', { netns: bed.nsA });
-  agents.push(gateway);
-  await gateway.request('start', {
-    local: false,
-    listener: {
-      Name: 'bench',
-      Protocol: 'wg',
-      Port: WG_PORT_A,
-      BindAddress: UNDERLAY_A,
-      Destinations: [],
-      WireGuard: { PrivateKey: keyA.privateKey, Peers: [{ PublicKey: bed.keyB.publicKey, AllowedIPs: [`${TUNNEL_B}/32`], Endpoint: `${UNDERLAY_B}:${WG_PORT_B}` }], DecapsulatedDelivery: true },
-    },
-  });
-  await bed.counter.request('ping', { host: TUNNEL_A, port: 9 });
-  await sleep(1000);
+  const gateway = await startGatewayListener(bed, (g) => agents.push(g));
   await gateway.request('load', {
     address: UNDERLAY_B,
     port: WG_PORT_B,

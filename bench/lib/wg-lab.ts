@@ -62,6 +62,31 @@ export async function createBed(keyA: KeyPair = generateKeyPair()): Promise<WgBe
 }
 
 /** Adds wireguard-go in namespace A (the tunnel baseline's sending side). */
+/**
+ * Starts the gateway's WireGuard Listener (a `sourced-gateway` agent in namespace A, key
+ * `bed.keyA`) with wireguard-go B as its peer, and opens the session and the flow: wireguard-go B
+ * initiates when a packet is routed into its tunnel. `started` gets the agent as soon as it runs,
+ * so a caller can stop it when a later step fails.
+ */
+export async function startGatewayListener(bed: WgBed, started: (gateway: Agent) => void): Promise<Agent> {
+  const gateway = await Agent.start('sourced-gateway', { netns: bed.nsA });
+  started(gateway);
+  await gateway.request('start', {
+    local: false,
+    listener: {
+      Name: 'bench',
+      Protocol: 'wg',
+      Port: WG_PORT_A,
+      BindAddress: UNDERLAY_A,
+      Destinations: [],
+      WireGuard: { PrivateKey: bed.keyA.privateKey, Peers: [{ PublicKey: bed.keyB.publicKey, AllowedIPs: [`${TUNNEL_B}/32`], Endpoint: `${UNDERLAY_B}:${WG_PORT_B}` }], DecapsulatedDelivery: true },
+    },
+  });
+  await bed.counter.request('ping', { host: TUNNEL_A, port: 9 });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return gateway;
+}
+
 export async function addWireguardGoA(bed: WgBed): Promise<WireguardGoInterface> {
   const wgA = await startWireguardGo(bed.nsA, 'wa');
   configureWireguardGo(wgA, {

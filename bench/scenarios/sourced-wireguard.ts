@@ -21,7 +21,7 @@ import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
 import { cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
-import { createBed, destroyBed, INNER_PORT, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from '../lib/wg-lab';
+import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
 import { processCpuUs, receiveBufferOf, udpSocketDrops } from '../lib/wg-path';
 
 /** Gateway tunnel address and the receiver's, for variant B (loopback). */
@@ -68,22 +68,9 @@ async function viaWireguardGo(
   try {
     const keyA = generateKeyPair();
     bed = await createBed(keyA);
-    gateway = await Agent.start('sourced-gateway', { netns: bed.nsA });
-    await gateway.request('start', {
-      local: false,
-      listener: {
-        Name: 'bench',
-        Protocol: 'wg',
-        Port: WG_PORT_A,
-        BindAddress: UNDERLAY_A,
-        Destinations: [],
-        WireGuard: { PrivateKey: keyA.privateKey, Peers: [{ PublicKey: bed.keyB.publicKey, AllowedIPs: [`${TUNNEL_B}/32`], Endpoint: `${UNDERLAY_B}:${WG_PORT_B}` }], DecapsulatedDelivery: true },
-      },
+    const g = await startGatewayListener(bed, (started) => {
+      gateway = started;
     });
-    // wireguard-go B initiates when a packet is routed into its tunnel: that opens the session and the flow
-    await bed.counter.request('ping', { host: TUNNEL_A, port: 9 });
-    await sleep(1000);
-    const g = gateway;
     const counter = bed.counter;
     for (const size of PAYLOAD_SIZES) {
       await g.request('load', {
