@@ -26,6 +26,7 @@ import { Fleet, FleetOptions, FleetResources, startFleet, UDP_LISTENER, WG_LISTE
 import { checkPrefix, destroyNetwork, randomPrefix } from './network';
 import { Replicator, startReplicator } from './replicator';
 import { SnsBridge, startSnsBridge } from './sns-bridge';
+import { teardown } from './teardown';
 import { DIRECTORY_PARTITION_KEY, FLOW_KEY_PREFIX, OWNER_REGION_ATTRIBUTE } from '../../lib/private/fleet';
 import { formatPeerDeliveryQueues } from '../../lib/private/global-forwarding';
 import { MetricName } from '../../lib/private/metrics';
@@ -136,16 +137,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
     return region;
   };
 
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const cleanUp = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch {
-        // keep tearing down the rest
-      }
-    }
-  };
+  const { cleanups, cleanUp } = teardown();
   try {
     const accelerator = createAccelerator({
       prefix,

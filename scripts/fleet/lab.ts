@@ -34,6 +34,7 @@ import { Balancer, TargetState } from './balancer';
 import { ClientGroup, startClients } from './clients';
 import { ECHO_FUNCTION } from './echo-handler';
 import { addTaskNamespace, createNetwork, destroyNetwork, flowOwners, FlowOwner, LabNetwork, NetworkAddresses, randomPrefix, routeToApiAddress } from './network';
+import { teardown } from './teardown';
 import { startWireGuardPeer, WireGuardPeer } from './wireguard-peers';
 import { RecordStore } from '../../lambda/registration/record-store';
 import { filterPolicyFor } from '../../lambda/registration/subscriptions';
@@ -231,16 +232,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const serviceCommand = taskCommand(options.service ?? 'bundle');
   if (options.logDirectory) mkdirSync(options.logDirectory, { recursive: true });
 
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const cleanUp = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch {
-        // keep tearing down the rest
-      }
-    }
-  };
+  const { cleanups, cleanUp } = teardown();
   try {
     const network = createNetwork({
       prefix,
