@@ -146,12 +146,17 @@ export class VisibilityExtender {
   /** Gives each message of `batch` another visibility timeout, and schedules its next extension. */
   private async extend(batch: readonly HeldMessage[]): Promise<void> {
     const failed = new Map<string, string>();
+    /** Entries SQS refused for the message itself (e.g. a receipt handle no longer valid): retrying cannot help. */
+    const refused = new Set<string>();
     try {
       const out = await this.sqs.send(new ChangeMessageVisibilityBatchCommand({
         QueueUrl: this.queueUrl,
         Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle, VisibilityTimeout: this.timeoutSeconds })),
       }));
-      for (const f of out.Failed ?? []) failed.set(f.Id ?? '', `${f.Code}: ${f.Message}`);
+      for (const f of out.Failed ?? []) {
+        failed.set(f.Id ?? '', `${f.Code}: ${f.Message}`);
+        if (f.SenderFault) refused.add(f.Id ?? '');
+      }
     } catch (err) {
       const e = err as Error;
       for (let i = 0; i < batch.length; i++) failed.set(String(i), `${e.name}: ${e.message}`);
@@ -159,12 +164,17 @@ export class VisibilityExtender {
     for (let i = 0; i < batch.length; i++) {
       const message = batch[i];
       const error = failed.get(String(i));
+      if (refused.has(String(i))) {
+        this.logger.warn('ChangeMessageVisibility refused; the message is no longer extended and may be received again while in progress', { messageId: message.messageId, error });
+        this.release(message.receiptHandle);
+        continue;
+      }
       if (error) {
         this.logger.warn('ChangeMessageVisibility failed; the message may be received again while in progress', { messageId: message.messageId, error });
       } else {
         this.logger.debug('delivery queue message visibility extended', { messageId: message.messageId, visibilityTimeoutSeconds: this.timeoutSeconds });
       }
-      // Extended again one extension period later (a failed extension: tried again within a second), while still held.
+      // Extended again one extension period later (a failed call: tried again within a second), while still held.
       if (this.held.get(message.receiptHandle) !== message) continue;
       this.schedule(message, error ? Math.min(this.extendAfterMs, RETRY_MS) : this.extendAfterMs);
     }

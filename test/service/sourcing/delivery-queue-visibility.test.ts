@@ -189,3 +189,23 @@ test('a stopped extender holds no message handed to it afterwards (a message sti
   expect(extender.holding).toBe(0);
   sqs.destroy();
 });
+
+test('a message SQS refuses to extend (its receipt handle no longer valid) is released, not tried again every second', async () => {
+  const sqsMock = mockClient(SQSClient);
+  try {
+    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({
+      Successful: [{ Id: '1' }],
+      Failed: [{ Id: '0', SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'The input receipt handle is invalid.' }],
+    });
+    const extender = new VisibilityExtender({ sqs: new SQSClient({ region: 'us-east-1' }), queueUrl: 'http://127.0.0.1:1/000000000000/q', visibilityTimeoutSeconds: 1, logger });
+    const receivedAt = Date.now();
+    extender.hold('gone', 'm-0', receivedAt, receivedAt + 60_000);
+    extender.hold('kept', 'm-1', receivedAt, receivedAt + 60_000);
+    await until(() => sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).length === 1, 'one batch call', 3_000);
+    await until(() => extender.holding === 1, 'the refused message released', 3_000);
+    expect(logs.some(([level, msg]) => level === 'warn' && msg.startsWith('ChangeMessageVisibility refused'))).toBe(true);
+    await extender.stop();
+  } finally {
+    sqsMock.restore();
+  }
+});
