@@ -110,6 +110,8 @@ export interface GatewayOptions {
   readonly peerDirectory?: PeerDirectory;
   /** Listener sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
   readonly reusePort?: boolean;
+  /** Receive buffer of each Listener socket, in bytes. @default - the kernel's cap, 4–64 MiB (listener-socket.ts) */
+  readonly receiveBufferBytes?: number;
 }
 
 /** A Listener as /listeners and health checks report it. */
@@ -197,6 +199,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       local: options.local,
       peerDirectory: options.peerDirectory,
       reusePort: options.reusePort,
+      receiveBufferBytes: options.receiveBufferBytes,
     };
     this.destinationContext = {
       region: options.region,

@@ -34,6 +34,8 @@ export interface ListenerDependencies {
   readonly peerDirectory?: PeerDirectory;
   /** Sockets share their port with the other data-plane workers' (SO_REUSEPORT). @default false */
   readonly reusePort?: boolean;
+  /** Receive buffer of each Listener socket, in bytes (ServiceEnvironment.ReceiveBufferBytes, read once at start). @default - the kernel's cap, 4–64 MiB */
+  readonly receiveBufferBytes?: number;
 }
 
 export type ListenerConstructor = (record: ListenerRecord, deps: ListenerDependencies) => ManagedListener;
@@ -62,6 +64,7 @@ function commonListenerOptions(record: ListenerRecord, deps: ListenerDependencie
     requireActiveFlow: deps.requireActiveFlow,
     defaultMaxPayloadBytes: defaultPayloadLimit(record, deps),
     reusePort: deps.reusePort,
+    receiveBufferBytes: deps.receiveBufferBytes,
   };
 }
 

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HEALTH_PORT } from './health-server';
+import { configuredReceiveBufferBytes } from './listeners/listener-socket';
 import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
 import { handleProcessErrors } from './process-errors';
@@ -22,7 +23,7 @@ import { parseTransportAeadPreference, TransportAeadPreference } from './wiregua
 import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from './workers/data-plane-worker';
 import { parseWorkerCount, vcpuWorkerCount } from './workers/worker-count';
 import { parsePeerDeliveryQueues, parsePeerSqsEndpoints } from '../lib/private/global-forwarding';
-import { BIND_PORT, inIntegerRange, inNumberRange, SQS_VISIBILITY_TIMEOUT_SECONDS, STOP_DEADLINE_SECONDS } from '../lib/private/limits';
+import { BIND_PORT, inIntegerRange, inNumberRange, RECEIVE_BUFFER_BYTES, SQS_VISIBILITY_TIMEOUT_SECONDS, STOP_DEADLINE_SECONDS } from '../lib/private/limits';
 import { ServiceEnvironment } from '../lib/private/service-environment';
 
 const HELP = `Packet Gateway data plane
@@ -55,7 +56,9 @@ ${ServiceEnvironment.MemberId} (this task's private address and id, outside ECS)
 (zone=address,…: the task reports its zone's as Local.IpAddress), ${ServiceEnvironment.Account} / ${ServiceEnvironment.Partition}
 (where destinations' LogGroupName log groups are), ${ServiceEnvironment.Workers}
 (data-plane worker threads, 1–16, default: the task's vCPUs in AWS mode, 1 in local mode; one where
-Node.js has no dgram reusePort, before 22.12).
+Node.js has no dgram reusePort, before 22.12), ${ServiceEnvironment.ReceiveBufferBytes} (receive
+buffer of each Listener socket, ${RECEIVE_BUFFER_BYTES.allowed} bytes, default: the kernel's
+net.core.rmem_max, 4–64 MiB; also read in local mode).
 `;
 
 /** Configuration errors worth a one-line message rather than a stack trace. */
@@ -130,7 +133,17 @@ export function optionsFromCommandLine(argv: readonly string[], env: NodeJS.Proc
       ? undefined
       : port(env[ServiceEnvironment.RelayPort], 0, ServiceEnvironment.RelayPort),
     workers: workers(env[ServiceEnvironment.Workers], local),
+    receiveBufferBytes: receiveBuffer(env),
   };
+}
+
+/** Receive buffer of the Listener sockets (ServiceEnvironment.ReceiveBufferBytes), undefined when unset. */
+function receiveBuffer(env: NodeJS.ProcessEnv): number | undefined {
+  try {
+    return configuredReceiveBufferBytes(env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** Data-plane workers: the variable, else the task's vCPUs in AWS mode and one in local mode. */

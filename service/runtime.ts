@@ -21,6 +21,7 @@ import { MemberIdentity, resolveMemberIdentity } from './fleet/member';
 import { RegionForwarder } from './fleet/region-forwarder';
 import { Gateway, GatewayStatus } from './gateway';
 import { HealthServer, startHealthServer } from './health-server';
+import { receiveBufferBytes, validReceiveBufferBytes } from './listeners/listener-socket';
 import { LOCAL_DESTINATION_FACTORIES } from './local/local-destination-factories';
 import { LocalSnsEndpoint, startLocalSnsEndpoint } from './local/sns-endpoint';
 import { DestinationErrorLogs } from './observability/destination-error-log';
@@ -142,6 +143,12 @@ export interface ServiceOptions {
    * @default 1 (main.ts: the task's vCPUs)
    */
   readonly workers?: number;
+  /**
+   * Receive buffer of each Listener socket, in bytes (ServiceEnvironment.ReceiveBufferBytes,
+   * limits.ts `RECEIVE_BUFFER_BYTES`): checked once here, so a bad value fails the start rather
+   * than each Listener's bind. @default - the kernel's cap (`net.core.rmem_max`), 4–64 MiB
+   */
+  readonly receiveBufferBytes?: number;
 }
 
 export interface RunningService {
@@ -169,6 +176,9 @@ export interface RunningService {
 /** Starts everything; rejects (after undoing what was started) when a part cannot start. */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const local = options.mode === 'local';
+  // decided once for every Listener socket of every worker, before anything starts
+  const listenerReceiveBufferBytes = receiveBufferBytes(undefined,
+    options.receiveBufferBytes === undefined ? undefined : validReceiveBufferBytes(options.receiveBufferBytes));
   const logger = options.logger ?? createLogger({ level: options.logLevel, local });
   const metrics = (options.metricsIntervalSeconds ?? DEFAULT_METRICS_INTERVAL_SECONDS) > 0
     ? new EmfMetricsRecorder({
@@ -198,7 +208,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     claimFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
     peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
   } : undefined;
-  const workers = dataPlaneWorkers(options, logger, {
+  const workers = dataPlaneWorkers({ ...options, receiveBufferBytes: listenerReceiveBufferBytes }, logger, {
     // the main thread's own clients: through the fleet when it is on
     mainRouter: { send: (listener, datagram, entry, done) => (fleet ? fleet.send(listener, datagram, entry, done) : listener.send(datagram, done)) },
     onWorkerFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
@@ -274,6 +284,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       }),
     } : {}),
     ...(workers ? { reusePort: true } : {}),
+    receiveBufferBytes: listenerReceiveBufferBytes,
     peerDirectory,
   });
   if (fleetOn) {
@@ -419,6 +430,7 @@ function dataPlaneWorkers(
       metricsIntervalSeconds: options.metricsIntervalSeconds,
       gatewayName: options.gatewayName,
       wireGuardCrypto: options.wireGuardCrypto,
+      receiveBufferBytes: options.receiveBufferBytes,
       peerLookups: routing.peerDirectory !== undefined,
     },
   });

@@ -55,7 +55,15 @@ export function receiveBufferBytes(readMax: () => string = readRmemMax, configur
 export function configuredReceiveBufferBytes(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = env[ServiceEnvironment.ReceiveBufferBytes];
   if (text === undefined || text.trim() === '') return undefined;
-  const value = Number(text.trim());
+  return validReceiveBufferBytes(Number(text.trim()), text);
+}
+
+/**
+ * `value` when it is an integer number of bytes within {@link RECEIVE_BUFFER_BYTES}; otherwise
+ * throws, naming `PACKET_GATEWAY_RECEIVE_BUFFER_BYTES`, the value (as `text`, when it was read
+ * from there) and what is allowed.
+ */
+export function validReceiveBufferBytes(value: number, text: string = String(value)): number {
   if (!inIntegerRange(value, RECEIVE_BUFFER_BYTES)) {
     throw new Error(`${ServiceEnvironment.ReceiveBufferBytes}=${JSON.stringify(text)} is not valid (allowed: ${RECEIVE_BUFFER_BYTES.allowed} bytes)`);
   }
@@ -86,7 +94,10 @@ export interface ListenerSocketOptions {
   readonly ipv6: boolean;
   /** Socket errors go to `error`; a receive buffer smaller than asked for (capped by the kernel) to `warn`, once per process. */
   readonly logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'warn'>>;
-  /** Receive buffer to ask for, in bytes. @default - {@link receiveBufferBytes} with `PACKET_GATEWAY_RECEIVE_BUFFER_BYTES` */
+  /**
+   * Receive buffer to ask for, in bytes: the service reads `PACKET_GATEWAY_RECEIVE_BUFFER_BYTES`
+   * once at start and passes it down. @default - {@link receiveBufferBytes}: the kernel's cap, 4–64 MiB
+   */
   readonly receiveBufferBytes?: number;
   /** Called with the socket once it is created, before binding (so `close` can reach it). */
   readonly created?: (socket: Socket) => void;
@@ -117,12 +128,7 @@ let cappedBufferLogged = false;
  * socket is closed then. Once bound, socket errors are logged and never crash the process.
  */
 export function bindListenerSocket(options: ListenerSocketOptions): Promise<BoundSocket> {
-  let recvBufferSize: number;
-  try {
-    recvBufferSize = options.receiveBufferBytes ?? receiveBufferBytes(undefined, configuredReceiveBufferBytes());
-  } catch (err) {
-    return Promise.reject(new Error(`Listener ${options.name}: ${(err as Error).message}`));
-  }
+  const recvBufferSize = options.receiveBufferBytes ?? receiveBufferBytes();
   const socket = createSocket({
     type: options.ipv6 ? 'udp6' : 'udp4',
     recvBufferSize,

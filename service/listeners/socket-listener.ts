@@ -38,6 +38,8 @@ export interface SocketListenerOptions {
   readonly defaultMaxPayloadBytes?: number;
   /** Share the port with the other data-plane workers' sockets (SO_REUSEPORT). @default false */
   readonly reusePort?: boolean;
+  /** Receive buffer of the socket, in bytes. @default - listener-socket.ts `receiveBufferBytes()` */
+  readonly receiveBufferBytes?: number;
 }
 
 /** Base of the Listener kinds: socket lifecycle and state; the kinds add receive and send. */
@@ -113,6 +115,7 @@ export abstract class SocketListener {
       ipv6: this.ipv6,
       logger: this.base.logger,
       reusePort: this.base.reusePort,
+      receiveBufferBytes: this.base.receiveBufferBytes,
       created: (socket) => (this.socket = socket),
     }).then(
       (bound) => {

@@ -95,6 +95,7 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
     defaultBindAddress: data.host,
     tagSecret: data.tagSecret ? Buffer.from(data.tagSecret) : undefined,
     reusePort: true,
+    receiveBufferBytes: data.receiveBufferBytes,
     ...(local ? { destinationFactories: LOCAL_DESTINATION_FACTORIES } : {}),
     flows,
     peerDirectory: peers,

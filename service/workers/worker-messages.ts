@@ -39,6 +39,8 @@ export interface DataPlaneWorkerData {
   readonly metricsIntervalSeconds?: number;
   readonly gatewayName?: string;
   readonly wireGuardCrypto?: TransportAeadPreference;
+  /** Receive buffer of each Listener socket, in bytes, as the main thread decided it at start. */
+  readonly receiveBufferBytes?: number;
   /**
    * The main thread keeps the fleet's directory: the worker's WireGuard Listeners find the peer of
    * an endpoint through it (`peer-at`) to re-establish sessions. @default false

@@ -140,13 +140,21 @@ describe('configured receive buffer', () => {
     }
   });
 
-  test('an invalid PACKET_GATEWAY_RECEIVE_BUFFER_BYTES fails the bind with the Listener\'s name', async () => {
+  test.each([12, 2 ** 31, 65_536.5, Number.NaN])('a receive buffer of %s given to the service is refused naming the variable, the value and what is allowed', (value) => {
+    const m = freshModule();
+    expect(() => m.validReceiveBufferBytes(value))
+      .toThrow(`PACKET_GATEWAY_RECEIVE_BUFFER_BYTES=${JSON.stringify(String(value))} is not valid (allowed: integer 65536–1073741824 bytes)`);
+    expect(m.validReceiveBufferBytes(65_536)).toBe(65_536);
+  });
+
+  test('a bind does not read PACKET_GATEWAY_RECEIVE_BUFFER_BYTES: the service reads it once at start and passes it down', async () => {
     const m = freshModule();
     const saved = process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES;
     process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES = '12';
     try {
-      await expect(m.bindListenerSocket({ name: 'l9', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger: { error: jest.fn() } }))
-        .rejects.toThrow('Listener l9: PACKET_GATEWAY_RECEIVE_BUFFER_BYTES="12" is not valid (allowed: integer 65536–1073741824 bytes)');
+      const bound = await m.bindListenerSocket({ name: 'l9', bindAddress: '127.0.0.1', port: 0, ipv6: false, logger: { error: jest.fn() } });
+      await m.closeListenerSocket(bound.socket, () => undefined);
+      expect(bound.receiveBufferBytes).toBe(m.receiveBufferBytes());
     } finally {
       if (saved === undefined) delete process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES;
       else process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES = saved;
