@@ -3,7 +3,7 @@ import * as globalaccelerator from 'aws-cdk-lib/aws-globalaccelerator';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { PacketGateway } from './gateway';
-import { parseArn } from './private/arn';
+import { NETWORK_LOAD_BALANCER_ARN, parseArn } from './private/arn';
 import { PORT } from './private/limits';
 import { sdkLookup } from './private/sdk-lookup';
 import { fail, validateArn, validateIntegerRange, validateRange, validateRegion } from './private/validation';
@@ -24,7 +24,8 @@ export interface GlobalFrontRegion {
   /**
    * ARN of the gateway's Network Load Balancer (`gateway.loadBalancer.loadBalancerArn`, as a
    * literal: a token of a stack in another region cannot cross regions). Give this or
-   * `loadBalancerArnParameterName`.
+   * `loadBalancerArnParameterName`. A literal is checked at synth: a Network Load Balancer ARN
+   * (`arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/net/<name>/<id>`) of `region`.
    *
    * @default - read from `loadBalancerArnParameterName`
    */
@@ -194,7 +195,7 @@ function validateRegions(scope: Construct, regions: GlobalFrontRegion[]): void {
       fail(scope, `${path} must give exactly one of loadBalancerArn and loadBalancerArnParameterName, got ${given === 0 ? 'neither' : 'both'}`);
     }
     if (entry.loadBalancerArn !== undefined && !Token.isUnresolved(entry.loadBalancerArn)) {
-      validateArn(scope, `${path}.loadBalancerArn`, entry.loadBalancerArn, 'elasticloadbalancing', 'loadbalancer/net/');
+      validateArn(scope, `${path}.loadBalancerArn`, entry.loadBalancerArn, NETWORK_LOAD_BALANCER_ARN);
       const arnRegion = parseArn(entry.loadBalancerArn)?.region;
       if (!Token.isUnresolved(entry.region) && arnRegion !== entry.region) {
         fail(scope, `${path}.loadBalancerArn is a load balancer in ${arnRegion}, not in ${path}.region ${entry.region}`);

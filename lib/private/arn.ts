@@ -17,6 +17,17 @@ export interface ParsedArn {
   readonly resource: string;
 }
 
+/**
+ * The pattern of one kind of resource's ARN (partition, region, account and resource shape), with
+ * the service and resource-type prefix that name the kind in messages.
+ */
+export interface ArnPattern extends TextPattern {
+  /** The ARN's service field, e.g. `sqs`. */
+  readonly service: string;
+  /** How the resource part starts for this kind, e.g. `role/`. @default - any resource of the service */
+  readonly resourcePrefix?: string;
+}
+
 const PARTITION = /^aws[a-z-]*$/;
 const SERVICE = /^[a-z0-9-]+$/;
 
@@ -41,9 +52,10 @@ export const LAMBDA_FUNCTION_ARN: TextPattern = {
 };
 
 /** An SQS queue ARN. */
-export const SQS_QUEUE_ARN: TextPattern = {
+export const SQS_QUEUE_ARN: ArnPattern = {
   pattern: /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/,
   allowed: 'arn:<partition>:sqs:<region>:<account>:<queue>',
+  service: 'sqs',
 };
 
 /** An SNS topic ARN. */
@@ -90,9 +102,22 @@ export const SECRET_ARN: TextPattern = {
 };
 
 /** An IAM role ARN. */
-export const IAM_ROLE_ARN: TextPattern = {
+export const IAM_ROLE_ARN: ArnPattern = {
   pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/,
   allowed: 'arn:<partition>:iam::<account>:role/<name>',
+  service: 'iam',
+  resourcePrefix: 'role/',
+};
+
+/**
+ * A Network Load Balancer ARN: a name of 1–32 letters, digits and hyphens (no hyphen first or
+ * last) and the 16-hex-digit id Elastic Load Balancing assigns.
+ */
+export const NETWORK_LOAD_BALANCER_ARN: ArnPattern = {
+  pattern: /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/(?!-)[A-Za-z0-9-]{1,32}(?<!-)\/[0-9a-f]{16}$/,
+  allowed: 'arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/net/<name>/<16 hex digits id>',
+  service: 'elasticloadbalancing',
+  resourcePrefix: 'loadbalancer/net/',
 };
 
 /** Region and account of a CloudFormation stack, from its id (`arn:…:cloudformation:<region>:<account>:stack/<name>/<id>`). */

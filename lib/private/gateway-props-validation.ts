@@ -6,7 +6,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { IAM_ROLE_ARN, SQS_QUEUE_ARN } from './arn';
 import { DYNAMODB_TABLE_NAME, ELASTIC_IP_ALLOCATION_ID, PORT, STOP_TIMEOUT_SECONDS, WORKERS_PER_TASK } from './limits';
-import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validatePattern, validateRange, validateRegion } from './validation';
+import { fail, validateAccount, validateArn, validateInteger, validateIntegerRange, validateRange, validateRegion } from './validation';
 import { AwsApiAccess, PacketGatewayProps } from '../gateway-props';
 
 /** Fargate task sizes: memory range (MiB) and step for each vCPU setting. */
@@ -114,11 +114,9 @@ function validatePeers(scope: IConstruct, props: PacketGatewayProps): void {
   const regions = new Set<string>();
   for (const peer of props.peers ?? []) {
     validateRegion(scope, 'peers[].region', peer.region);
-    validateArn(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, 'sqs');
-    validatePattern(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, SQS_QUEUE_ARN);
+    validateArn(scope, 'peers[].deliveryQueueArn', peer.deliveryQueueArn, SQS_QUEUE_ARN);
     if (peer.registrationPrincipalArn !== undefined) {
-      validateArn(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, 'iam', 'role/');
-      validatePattern(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, IAM_ROLE_ARN);
+      validateArn(scope, 'peers[].registrationPrincipalArn', peer.registrationPrincipalArn, IAM_ROLE_ARN);
     }
     const own = Stack.of(scope).region;
     if (!Token.isUnresolved(own) && peer.region === own) fail(scope, `peers must be in other regions than the gateway (${own}), got ${peer.region}`);

@@ -5,7 +5,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { parseArn } from './arn';
+import type { ArnPattern } from './arn';
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import { ACCOUNT, matches, NAME, NumericRange, REGION, TextPattern } from './limits';
 import { cidrProblem } from './network';
@@ -61,12 +61,15 @@ export function validateRegion(scope: IConstruct, prop: string, value: string): 
   if (!REGION.pattern.test(value)) fail(scope, `${prop} must be an AWS region name such as "eu-west-1", got ${JSON.stringify(value)}`);
 }
 
-/** An ARN of `service` (and, when given, of a resource starting with `resourcePrefix`); tokens are skipped. */
-export function validateArn(scope: IConstruct, prop: string, value: string, service: string, resourcePrefix = ''): void {
+/**
+ * An ARN of the kind `arn` describes (arn.ts: partition, region, account and resource shape), as
+ * the registration function requires; tokens are skipped.
+ */
+export function validateArn(scope: IConstruct, prop: string, value: string, arn: ArnPattern): void {
   if (Token.isUnresolved(value)) return;
-  const arn = parseArn(value);
-  if (arn === undefined || arn.service !== service || !arn.resource.startsWith(resourcePrefix)) {
-    fail(scope, `${prop} must be an ARN of ${service}${resourcePrefix ? ` (${resourcePrefix}…)` : ''}, got ${JSON.stringify(value)}`);
+  if (!matches(value, arn)) {
+    const prefix = arn.resourcePrefix ? ` (${arn.resourcePrefix}…)` : '';
+    fail(scope, `${prop} must be an ARN of ${arn.service}${prefix}, got ${JSON.stringify(value)} (allowed: ${arn.allowed})`);
   }
 }
 

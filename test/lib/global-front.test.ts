@@ -175,6 +175,15 @@ describe('GlobalFront validation', () => {
     ['an ARN that is not a network load balancer', {
       regions: [{ region: EUROPE, loadBalancerArn: `arn:aws:elasticloadbalancing:${EUROPE}:${ACCOUNT}:loadbalancer/app/web/0123` }],
     }, /regions\[0\]\.loadBalancerArn must be an ARN of elasticloadbalancing \(loadbalancer\/net\/…\), got ".*app\/web/],
+    ['a network load balancer ARN without its id', {
+      regions: [{ region: EUROPE, loadBalancerArn: `arn:aws:elasticloadbalancing:${EUROPE}:${ACCOUNT}:loadbalancer/net/gateway` }],
+    }, /regions\[0\]\.loadBalancerArn must be an ARN of elasticloadbalancing \(loadbalancer\/net\/…\), got ".*net\/gateway" \(allowed: arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer\/net\/<name>\/<16 hex digits id>\)/],
+    ['a network load balancer ARN with a short account', {
+      regions: [{ region: EUROPE, loadBalancerArn: `arn:aws:elasticloadbalancing:${EUROPE}:1234:loadbalancer/net/gateway/0123456789abcdef` }],
+    }, /regions\[0\]\.loadBalancerArn must be an ARN of elasticloadbalancing .*got ".*:1234:loadbalancer/],
+    ['a network load balancer name with an underscore', {
+      regions: [{ region: EUROPE, loadBalancerArn: `arn:aws:elasticloadbalancing:${EUROPE}:${ACCOUNT}:loadbalancer/net/gate_way/0123456789abcdef` }],
+    }, /regions\[0\]\.loadBalancerArn must be an ARN of elasticloadbalancing .*got ".*net\/gate_way\//],
     ['an ARN of another region', { regions: [{ region: EUROPE, loadBalancerArn: nlbArn(EAST) }] },
       /regions\[0\]\.loadBalancerArn is a load balancer in us-east-1, not in regions\[0\]\.region eu-west-1/],
     ['a traffic dial above 100', { regions: [{ region: EUROPE, loadBalancerArn: nlbArn(EUROPE), trafficDialPercentage: 120 }] },
