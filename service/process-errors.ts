@@ -22,15 +22,20 @@ export interface ProcessErrorOptions {
   readonly process?: ErrorProcess;
 }
 
+/** Log message (ERROR) of an uncaught exception or unhandled rejection (`kind`), which stops the service. */
+export function processErrorLogMessage(kind: 'uncaughtException' | 'unhandledRejection'): string {
+  return `${kind}: draining and stopping`;
+}
+
 /** Longest error text logged (a message may carry whatever a peer sent). */
 const MAX_ERROR_CHARS = 2_000;
 
 /** Logs uncaught exceptions and unhandled rejections, and stops the service gracefully once. */
 export function handleProcessErrors(options: ProcessErrorOptions): void {
   const proc = options.process ?? process;
-  const fail = (kind: string, err: unknown, origin?: string): void => {
+  const fail = (kind: 'uncaughtException' | 'unhandledRejection', err: unknown, origin?: string): void => {
     try {
-      options.logger.error(`${kind}: draining and stopping`, { kind, ...(origin ? { origin } : {}), ...describeError(err) });
+      options.logger.error(processErrorLogMessage(kind), { kind, ...(origin ? { origin } : {}), ...describeError(err) });
     } catch {
       // the logger itself failed; stopping still matters more
     }

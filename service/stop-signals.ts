@@ -37,6 +37,9 @@ export const STOP_DEADLINE_MS = 20_000;
 /** Default window in which repeated signals are one stop request, ms. */
 export const SIGNAL_REPEAT_WINDOW_MS = 2_000;
 
+/** Log message (INFO) once the graceful stop has finished, just before the process exits. */
+export const STOPPED_LOG_MESSAGE = 'stopped';
+
 /** The stop request of a running service: the first call starts the graceful stop, later ones join it. */
 export interface StopRequest {
   /**
@@ -79,7 +82,7 @@ export function handleStopSignals(options: StopSignalOptions): StopRequest {
     options.stop().then(
       () => {
         clearTimeout(deadline);
-        logger.info('stopped');
+        logger.info(STOPPED_LOG_MESSAGE);
         proc.exit(successCode);
       },
       (err: unknown) => {

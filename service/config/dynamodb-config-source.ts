@@ -26,6 +26,12 @@ import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/pr
 
 export const DEFAULT_RELOAD_INTERVAL_SECONDS = 10;
 
+/** Log message (ERROR) of an invalid record with no earlier valid version: it is not applied. */
+export const RECORD_IGNORED_LOG_MESSAGE = 'configuration record ignored';
+
+/** Log message (ERROR) of a record that became invalid: its last valid version stays in force. */
+export const RECORD_KEPT_LOG_MESSAGE = 'configuration record invalid; its last valid version stays in force';
+
 export interface DynamoDbConfigSourceOptions {
   readonly client: DynamoDBClient | DynamoDBDocumentClient;
   readonly tableName: string;
@@ -187,9 +193,9 @@ export class DynamoDbConfigSource implements ConfigSource {
     if (this.reported.get(key) !== signature) {
       this.reported.set(key, signature);
       if (this.lastGood.has(key)) {
-        this.options.logger?.error('configuration record invalid; its last valid version stays in force', { source: this.description, item: key, errors });
+        this.options.logger?.error(RECORD_KEPT_LOG_MESSAGE, { source: this.description, item: key, errors });
       } else {
-        this.options.logger?.error('configuration record ignored', { source: this.description, item: key, errors });
+        this.options.logger?.error(RECORD_IGNORED_LOG_MESSAGE, { source: this.description, item: key, errors });
       }
     }
     return false;

@@ -19,6 +19,15 @@ export const DEFAULT_BATCH_SIZE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_QUEUED_PACKETS = 10_000;
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
 
+/** Log message (WARN) of a failed batch, once per batch, with its error; each packet's failure record names the batch. */
+export const BATCH_FAILED_LOG_MESSAGE = 'destination batch failed';
+
+/** Log message (WARN) of packets dropped because the destination's queue was full, at most one per interval. */
+export const QUEUE_FULL_LOG_MESSAGE = 'packets dropped: destination queue full';
+
+/** Log message (WARN) of the packets a stopping gateway could not deliver by its stop deadline. */
+export const STOP_DEADLINE_LOG_MESSAGE = 'packets not delivered before the stop deadline';
+
 /** Seconds between two log records about packets dropped on a full queue. */
 const DROP_LOG_INTERVAL_MS = 5000;
 
@@ -128,7 +137,7 @@ export class DestinationLane {
     for (const packet of waiting) this.reportAbandoned(notSent, packet);
     for (const packet of delivering) this.reportAbandoned(unknown, packet);
     if (waiting.length + delivering.length > 0) {
-      this.options.logger.warn('packets not delivered before the stop deadline', {
+      this.options.logger.warn(STOP_DEADLINE_LOG_MESSAGE, {
         listener: this.options.listener,
         destination: name,
         waiting: waiting.length,
@@ -161,7 +170,7 @@ export class DestinationLane {
       // The error text may quote payloads (a handler's exception): logged once per batch, truncated;
       // each packet's failure record names the batch instead of repeating it.
       const batchNumber = ++this.failedBatches;
-      this.options.logger.warn('destination batch failed', {
+      this.options.logger.warn(BATCH_FAILED_LOG_MESSAGE, {
         listener,
         destination: destination.name,
         batch: batchNumber,
@@ -169,7 +178,7 @@ export class DestinationLane {
         error: truncated(errorText(err)),
       });
       const reason = `${destination.type} destination ${destination.name}: batch ${batchNumber} of ${batch.length} packet${batch.length === 1 ? '' : 's'} failed `
-        + '(its error is logged once, as "destination batch failed")';
+        + `(its error is logged once, as "${BATCH_FAILED_LOG_MESSAGE}")`;
       for (const packet of batch) {
         failures.report({ code: 'DestinationFailed', reason }, { listener, destination: destination.name, remote: formatEndpoint(packet.remoteAddress, packet.remotePort), tag: packet.tag });
       }
@@ -253,7 +262,7 @@ export class DestinationLane {
       clearTimeout(this.dropLogTimer);
       this.dropLogTimer = undefined;
     }
-    this.options.logger.warn('packets dropped: destination queue full', {
+    this.options.logger.warn(QUEUE_FULL_LOG_MESSAGE, {
       code: 'RateLimited',
       listener: this.options.listener,
       destination: this.options.record.Name,

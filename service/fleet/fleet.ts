@@ -78,6 +78,9 @@ export interface FleetOptions {
   readonly directoryFlushMs?: number;
 }
 
+/** Log message (INFO) when this member starts to drain: the other members own its flows from then on. */
+export const DRAINING_LOG_MESSAGE = 'fleet member draining: its flows belong to other members now';
+
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2_000;
 
@@ -164,7 +167,7 @@ export class Fleet implements EntryRouter {
   async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    this.options.logger.info('fleet member draining: its flows belong to other members now', { member: this.memberId, waiting: this.timers.size });
+    this.options.logger.info(DRAINING_LOG_MESSAGE, { member: this.memberId, waiting: this.timers.size });
     await this.membership.drain();
   }
 

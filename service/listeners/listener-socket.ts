@@ -119,6 +119,9 @@ export interface BoundSocket {
   readonly grantedReceiveBufferBytes?: number;
 }
 
+/** Log message (WARN) when the kernel granted a smaller receive buffer than asked for, once per process. */
+export const RECEIVE_BUFFER_CAPPED_LOG_MESSAGE = 'listener receive buffer capped by the kernel';
+
 /** Set once a capped receive buffer was logged: one line per process, not one per Listener. */
 let cappedBufferLogged = false;
 
@@ -150,7 +153,7 @@ export function bindListenerSocket(options: ListenerSocketOptions): Promise<Boun
       const granted = grantedReceiveBufferBytes(socket);
       if (granted !== undefined && granted < recvBufferSize && !cappedBufferLogged && options.logger.warn) {
         cappedBufferLogged = true;
-        options.logger.warn('listener receive buffer capped by the kernel', {
+        options.logger.warn(RECEIVE_BUFFER_CAPPED_LOG_MESSAGE, {
           listener: options.name,
           receiveBufferBytes: recvBufferSize,
           grantedReceiveBufferBytes: granted,

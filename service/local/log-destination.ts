@@ -13,6 +13,9 @@ import { decodeData, isFailure } from '../formatter';
 
 export const LOG_DATA_MAX_CHARS = 200;
 
+/** Log message (INFO) of each packet the `log` destination prints. */
+export const PACKET_LOG_MESSAGE = 'packet';
+
 export class LogDestination implements Destination {
   public readonly type = 'log' as const;
 
@@ -23,7 +26,7 @@ export class LogDestination implements Destination {
       const packet = JSON.parse(queued.json) as InboundPacket;
       const bytes = decodeData(packet.Data, packet.Formatter);
       const text = isFailure(bytes) ? undefined : printable(bytes);
-      this.logger.info('packet', {
+      this.logger.info(PACKET_LOG_MESSAGE, {
         listener: this.listener,
         destination: this.name,
         remote: formatEndpoint(packet.Remote.IpAddress, packet.Remote.Port),

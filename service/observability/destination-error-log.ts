@@ -12,6 +12,9 @@ import type { DeliveryLogSink, DeliveryLogTarget, Failure, FailureContext, Failu
 /** Records written per destination and second by default; the rest are counted in a summary. */
 export const DEFAULT_DESTINATION_LOG_RECORDS_PER_SECOND = 20;
 
+/** Log message (WARN, once per log group) when a destination's `LogGroupName` cannot be written: the gateway's account is not known. */
+export const ACCOUNT_UNKNOWN_LOG_MESSAGE = 'destination log group not written: the gateway account is not known';
+
 export interface DestinationErrorLogsOptions {
   /** Writes the records (batched, bounded). */
   readonly sink: DeliveryLogSink;
@@ -39,7 +42,7 @@ export class DestinationErrorLogs {
     if (arn === undefined) {
       if (!this.unknown.has(name)) {
         this.unknown.add(name);
-        this.options.warn?.('destination log group not written: the gateway account is not known', {
+        this.options.warn?.(ACCOUNT_UNKNOWN_LOG_MESSAGE, {
           listener, destination: record.Name, logGroupName: name,
         });
       }

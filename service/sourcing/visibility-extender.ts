@@ -38,6 +38,9 @@ interface HeldMessage {
   timer?: NodeJS.Timeout;
 }
 
+/** Log message (WARN) of a message still in progress past its entries' deadline: its visibility is no longer extended. */
+export const PAST_DEADLINE_LOG_MESSAGE = 'delivery queue message still in progress past its entries\' deadline: its visibility is not extended any more';
+
 /** Most entries of one ChangeMessageVisibilityBatch call. */
 const BATCH_SIZE = 10;
 
@@ -121,7 +124,7 @@ export class VisibilityExtender {
     if (this.held.get(message.receiptHandle) !== message) return;
     if (this.now() >= message.holdUntil) {
       this.held.delete(message.receiptHandle);
-      this.logger.warn('delivery queue message still in progress past its entries\' deadline: its visibility is not extended any more', {
+      this.logger.warn(PAST_DEADLINE_LOG_MESSAGE, {
         messageId: message.messageId,
         holdUntil: new Date(message.holdUntil).toISOString(),
       });

@@ -40,6 +40,12 @@ import { SocketListener, SocketListenerOptions } from '../listeners/socket-liste
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:/;
 
+/** Log message (DEBUG) of each completed WireGuard handshake, with `listener`, `peerKey` and `initiator`. */
+export const HANDSHAKE_COMPLETED_LOG_MESSAGE = 'WireGuard handshake completed';
+
+/** Log message (DEBUG) of a handshake this Listener initiated to a fleet peer it holds no session with, with `peerKey`, `address` and `port`. */
+export const HANDSHAKE_INITIATED_LOG_MESSAGE = 'WireGuard handshake initiated to a peer without a session here';
+
 /** Settings of a {@link WireGuardListener}. */
 export interface WireGuardListenerOptions extends SocketListenerOptions {
   /**
@@ -86,7 +92,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
         refused: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
         initiated: (peerKey, address, port) => {
           this.options.metrics?.increment(MetricName.WireGuardSessionsResumed, 1, { [MetricDimension.Listener]: this.name });
-          this.options.logger.debug('WireGuard handshake initiated to a peer without a session here', { listener: this.name, peerKey, address, port });
+          this.options.logger.debug(HANDSHAKE_INITIATED_LOG_MESSAGE, { listener: this.name, peerKey, address, port });
         },
       });
     }
@@ -331,7 +337,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       reportFailure: (failure, address, port, peerKey) => this.failureLog.report(failure, address, port, peerKey),
       handshakeCompleted: (peerKey, initiator, fresh) => {
         this.options.metrics?.increment(MetricName.WireGuardHandshakes, 1, { [MetricDimension.Listener]: this.name });
-        this.options.logger.debug('WireGuard handshake completed', { listener: this.name, peerKey, initiator });
+        this.options.logger.debug(HANDSHAKE_COMPLETED_LOG_MESSAGE, { listener: this.name, peerKey, initiator });
         this.sessions?.sessionAt(peerKey, fresh);
       },
       endpointChanged: (peerKey) => {

@@ -15,6 +15,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientGroup, Fleet, SourcedEntry, startFleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
+import { DRAINING_LOG_MESSAGE } from '../../service/fleet/fleet';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
+import { STOPPED_LOG_MESSAGE } from '../../service/stop-signals';
 import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 3;
@@ -141,7 +144,7 @@ describeFleet(`a fleet of ${TASKS} tasks under faults, deployments and scaling${
   /** Every datagram any client received from the NAT address. */
   const fromNat = (): string[] => groups.flatMap((group) =>
     group.received.filter((d) => d.fromAddress === fleet.natAddress).map((d) => text(d.data)));
-  const failures = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === 'packet not delivered');
+  const failures = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === FAILURE_LOG_MESSAGE);
 
   /** The published, delivered and lost counts: everything published arrived, from the VIP. */
   function expectNothingLost(counted: Count): void {
@@ -186,7 +189,7 @@ describeFleet(`a fleet of ${TASKS} tasks under faults, deployments and scaling${
     const counted = await count(await pushes.stop());
     expectNothingLost(counted);
     expect(flowOwners().has(drained)).toBe(false);
-    expect(fleet.logs(drained).map((r) => r.message)).toEqual(expect.arrayContaining(['fleet member draining: its flows belong to other members now', 'stopped']));
+    expect(fleet.logs(drained).map((r) => r.message)).toEqual(expect.arrayContaining([DRAINING_LOG_MESSAGE, STOPPED_LOG_MESSAGE]));
     live.push(await fleet.addTask());
   }, 120_000);
 

@@ -16,6 +16,8 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Fleet, startFleet, TaskLogRecord, WG_LISTENER, WireGuardPeer } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
 import { GATEWAY_TUNNEL_ADDRESS, wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
+import { HANDSHAKE_INITIATED_LOG_MESSAGE } from '../../service/wireguard/wg-listener';
 import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 3;
@@ -23,8 +25,6 @@ const TASKS = 3;
 const FIRST_PEERS = 6;
 const MAX_PEERS = 14;
 const KEEPALIVE_SECONDS = 2;
-const FAILURE_MESSAGE = 'packet not delivered';
-const INITIATED_MESSAGE = 'WireGuard handshake initiated to a peer without a session here';
 
 const { describe: describeFleet, skipReason } = labSuite('fleet WireGuard test', labUnavailable() ?? wireGuardPeersUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET', 'PACKET_GATEWAY_REQUIRE_INTEROP']);
 
@@ -44,7 +44,7 @@ describeFleet(`WireGuard peers on a fleet of ${TASKS} tasks${skipReason ? ` (ski
 
   const pushes = (peer: WireGuardPeer, tag: string): string[] =>
     peer.received.filter((d) => d.data.toString().startsWith(`${tag}#`)).map((d) => d.data.toString());
-  const failures = (task?: number): TaskLogRecord[] => fleet.logs(task).filter((r) => r.message === FAILURE_MESSAGE);
+  const failures = (task?: number): TaskLogRecord[] => fleet.logs(task).filter((r) => r.message === FAILURE_LOG_MESSAGE);
   const pushToEveryPeer = async (tag: string): Promise<void> => {
     for (const peer of peers) {
       await fleet.publish([{
@@ -147,7 +147,7 @@ describeFleet(`WireGuard peers on a fleet of ${TASKS} tasks${skipReason ? ` (ski
     // the task's log lines reach this process through a pipe, maybe after wg shows the handshakes.
     // The restarted task initiates; on a slow machine a peer's keepalive may first reach another
     // task (the balancer moved the flow while the task was down), and that task initiates instead.
-    const initiated = (): unknown[] => fleet.logs().filter((r) => r.message === INITIATED_MESSAGE).map((r) => r.peerKey);
+    const initiated = (): unknown[] => fleet.logs().filter((r) => r.message === HANDSHAKE_INITIATED_LOG_MESSAGE).map((r) => r.peerKey);
     await waitFor(() => initiated().length >= moved.length, 5_000, 'the log lines of the initiations');
     expect(new Set(initiated())).toEqual(new Set(moved.map((p) => p.publicKey)));
     // the other tasks' peers kept their sessions

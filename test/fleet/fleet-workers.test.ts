@@ -15,6 +15,8 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Fleet, startFleet, TaskLogRecord, WG_LISTENER, WireGuardPeer } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
 import { wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
+import { HANDSHAKE_COMPLETED_LOG_MESSAGE } from '../../service/wireguard/wg-listener';
 import { dgramHasReusePort } from '../../service/workers/worker-count';
 import { labSuite } from '../support/lab-requirement';
 
@@ -24,8 +26,6 @@ const WORKERS = 2;
 const FIRST_PEERS = 6;
 const MAX_PEERS = 14;
 const KEEPALIVE_SECONDS = 2;
-const FAILURE_MESSAGE = 'packet not delivered';
-const HANDSHAKE_MESSAGE = 'WireGuard handshake completed';
 
 const { describe: describeFleet, skipReason } = labSuite(
   'fleet workers test', labUnavailable() ?? wireGuardPeersUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET', 'PACKET_GATEWAY_REQUIRE_INTEROP'],
@@ -46,10 +46,10 @@ describeFleet(`WireGuard peers on ${TASKS} tasks of ${WORKERS} workers${skipReas
 
   /** The thread each peer's latest handshake completed on: `t<task>/w<worker>` (w0: the main thread). */
   const threadOf = (peer: WireGuardPeer): string | undefined => {
-    const record = fleet.logs().filter((r) => r.message === HANDSHAKE_MESSAGE && r.peerKey === peer.publicKey).pop();
+    const record = fleet.logs().filter((r) => r.message === HANDSHAKE_COMPLETED_LOG_MESSAGE && r.peerKey === peer.publicKey).pop();
     return record && `t${record.task}/w${typeof record.worker === 'number' ? record.worker : 0}`;
   };
-  const failures = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === FAILURE_MESSAGE);
+  const failures = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === FAILURE_LOG_MESSAGE);
   const pushes = (peer: WireGuardPeer, tag: string): string[] =>
     peer.received.filter((d) => d.data.toString().startsWith(`${tag}#`)).map((d) => d.data.toString());
 

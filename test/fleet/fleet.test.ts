@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ClientGroup, Fleet, startFleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labNamespaces, labUnavailable } from '../../scripts/fleet/network';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
 import { labSuite } from '../support/lab-requirement';
 
 const CLIENTS = 300;
@@ -20,7 +21,6 @@ const TASKS = 3;
 
 const { describe: describeFleet, skipReason } = labSuite('fleet test', labUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET']);
 
-const FAILURE_MESSAGE = 'packet not delivered';
 
 describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let fleet: Fleet;
@@ -72,7 +72,7 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
     for (const owned of perTask) expect(owned).toBeGreaterThan(0);
 
     // and no task logged a failure
-    const failures = fleet.logs().filter((r) => r.message === FAILURE_MESSAGE);
+    const failures = fleet.logs().filter((r) => r.message === FAILURE_LOG_MESSAGE);
     expect(failures).toEqual([]);
   }, 120_000);
 
@@ -82,7 +82,7 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
       await fleet.publish([{ Data: Buffer.from(`push#${i}`).toString('base64'), Remote: { Address: fleet.clientAddress, Port: clients.ports[i] } }]);
     }
     const pushes = (): typeof clients.received => clients.received.slice(before);
-    const failed = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === FAILURE_MESSAGE);
+    const failed = (): TaskLogRecord[] => fleet.logs().filter((r) => r.message === FAILURE_LOG_MESSAGE);
     await clients.waitFor(() => pushes().length + failed().length >= CLIENTS, 60_000, `${CLIENTS} sourced packets sent or failed`);
     // every message is deleted from the delivery queue once its entry is sent
     const deadline = Date.now() + 15_000;
@@ -157,7 +157,7 @@ describeFleet(`a fleet of ${TASKS} tasks behind the load-balancer stand-in${skip
     expect(new Set(after().map((d) => d.socket))).toEqual(new Set(owned));
     for (const d of after()) expect(`${d.fromAddress}:${d.fromPort}`).toBe(`${fleet.vip}:${UDP_LISTENER.port}`);
     expect(clients.received.filter((d) => d.fromAddress === fleet.natAddress)).toEqual([]);
-    expect(fleet.logs().filter((r) => r.message === FAILURE_MESSAGE)).toEqual([]);
+    expect(fleet.logs().filter((r) => r.message === FAILURE_LOG_MESSAGE)).toEqual([]);
   }, 120_000);
 
   test('stopping the fleet removes every namespace of its prefix', async () => {

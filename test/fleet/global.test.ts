@@ -14,6 +14,7 @@ import { acceleratorNamespaces } from '../../scripts/fleet/accelerator';
 import { GLOBAL_REGIONS, GlobalLab, startGlobalLab } from '../../scripts/fleet/global-lab';
 import { ClientDatagram, ClientGroup, Fleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labNamespaces, labUnavailable, randomPrefix, run } from '../../scripts/fleet/network';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
 import { labSuite } from '../support/lab-requirement';
 
 const CLIENTS = 20;
@@ -22,7 +23,6 @@ const B = GLOBAL_REGIONS[1].name;
 
 const { describe: describeGlobal, skipReason } = labSuite('global lab test', labUnavailable(), ['PACKET_GATEWAY_REQUIRE_FLEET']);
 
-const FAILURE_MESSAGE = 'packet not delivered';
 const text = (data: Buffer): string => data.toString('utf8');
 
 describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
@@ -51,7 +51,7 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
   /** Datagrams of `tag` (`<tag>#<socket>`) received so far, one per socket at most counted. */
   const received = (tag: string): ClientDatagram[] => clients.received.filter((d) => text(d.data).startsWith(`${tag}#`));
   const sockets = (tag: string): Set<number> => new Set(received(tag).map((d) => d.socket));
-  const failures = (): TaskLogRecord[] => [...fleetA.logs(), ...fleetB.logs()].filter((r) => r.message === FAILURE_MESSAGE);
+  const failures = (): TaskLogRecord[] => [...fleetA.logs(), ...fleetB.logs()].filter((r) => r.message === FAILURE_LOG_MESSAGE);
   const push = (tag: string, i: number): { Data: string; Remote: { Address: string; Port: number } } => ({
     Data: Buffer.from(`${tag}#${i}`).toString('base64'),
     Remote: { Address: lab.clientAddress(A), Port: clients.ports[i] },
@@ -150,6 +150,6 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
     await new Promise((done) => setTimeout(done, 1_000));
     expect(received('resumed')).toHaveLength(CLIENTS);
     expectFromAnycast(received('resumed'));
-    expect(fleetB.logs().filter((r) => r.message === FAILURE_MESSAGE)).toEqual([]);
+    expect(fleetB.logs().filter((r) => r.message === FAILURE_LOG_MESSAGE)).toEqual([]);
   }, 90_000);
 });

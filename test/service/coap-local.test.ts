@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { capturingLogger, eventually, freePort, UdpClient } from './helpers';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
 import { RunningService, startService } from '../../service/runtime';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:coap-source';
@@ -65,8 +66,8 @@ describe('coap Formatter over a real socket, local mode', () => {
       expect(client.received[0].data).toEqual(Buffer.from([0x63, 0x45, 0x12, 0x67, 0x01, 0x02, 0x03, 0xc0, 0xff, ...payload]));
       // Token length 9 is reserved.
       await client.send(Buffer.from([0x49, 0x01, 0x00, 0x01]), port);
-      await eventually(() => records.some((r) => r.message === 'packet not delivered' && r.attributes.code === 'InvalidData'), 5000, 'the InvalidData record');
-      const failure = records.find((r) => r.message === 'packet not delivered' && r.attributes.code === 'InvalidData');
+      await eventually(() => records.some((r) => r.message === FAILURE_LOG_MESSAGE && r.attributes.code === 'InvalidData'), 5000, 'the InvalidData record');
+      const failure = records.find((r) => r.message === FAILURE_LOG_MESSAGE && r.attributes.code === 'InvalidData');
       expect(String(failure?.attributes.reason)).toContain('payload is not valid CoAP: token length 9');
       expect(client.received).toHaveLength(1);
     } finally {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { capturingLogger, freePort, UdpClient } from './helpers';
 import { loadConfigFile } from '../../service/config/file-config-source';
+import { PACKET_LOG_MESSAGE } from '../../service/local/log-destination';
 import { optionsFromCommandLine } from '../../service/main';
 import { RunningService, startService } from '../../service/runtime';
 
@@ -56,7 +57,7 @@ describe('local mode, end to end', () => {
       expect(alice.received.map((r) => r.data.toString())).toEqual(['count=3', 'count=3', 'count=3']);
       expect(bob.received.map((r) => r.data.toString())).toEqual(['count=1']);
       // The log destination printed each packet, readable.
-      const logged = records.filter((r) => r.message === 'packet' && r.attributes.remote === `127.0.0.1:${bob.port}`);
+      const logged = records.filter((r) => r.message === PACKET_LOG_MESSAGE && r.attributes.remote === `127.0.0.1:${bob.port}`);
       expect(logged.map((r) => r.attributes)).toEqual([expect.objectContaining({ listener: 'demo', destination: 'log', text: 'b1', bytes: 2, formatter: 'base64' })]);
     } finally {
       await alice.close();

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { processErrorLogMessage } from '../../service/process-errors';
+import { STOPPED_LOG_MESSAGE } from '../../service/stop-signals';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -50,10 +52,10 @@ test('an exception thrown from a timer is logged with context, the service drain
   const { out, code } = await run("setTimeout(() => { throw new RangeError('Maximum call stack size exceeded'); }, 50);");
   const records = lines(out);
   const crash = records.find((r) => r.kind === 'uncaughtException');
-  expect(crash).toMatchObject({ level: 'error', message: 'uncaughtException: draining and stopping', error: 'RangeError: Maximum call stack size exceeded' });
+  expect(crash).toMatchObject({ level: 'error', message: processErrorLogMessage('uncaughtException'), error: 'RangeError: Maximum call stack size exceeded' });
   expect(String(crash!.stack)).toContain('RangeError');
   expect(records.filter((r) => r.message === 'drained')).toEqual([{ message: 'drained', drained: 1 }]);
-  expect(records.some((r) => r.message === 'stopped')).toBe(true);
+  expect(records.some((r) => r.message === STOPPED_LOG_MESSAGE)).toBe(true);
   expect(code).toBe(1);
 }, 40_000);
 

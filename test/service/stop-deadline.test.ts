@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capturingLogger, freePort, UdpClient } from './helpers';
+import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
 import { startService } from '../../service/runtime';
 
 let dir: string;
@@ -43,7 +44,7 @@ test('a slow handler: the graceful stop ends at its deadline and every accepted 
     await service.stop();
     const took = Date.now() - started;
     expect(took).toBeLessThan(2_000);
-    const failed = records.filter((r) => r.message === 'packet not delivered');
+    const failed = records.filter((r) => r.message === FAILURE_LOG_MESSAGE);
     expect(failed).toHaveLength(10);
     expect(failed.every((r) => r.attributes.code === 'DestinationFailed' && r.attributes.listener === 'slow')).toBe(true);
     expect(failed.filter((r) => String(r.attributes.reason).includes('outcome unknown'))).toHaveLength(2);

@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ListenerRecord, PacketSourceRecord } from '../../../lib/private/records';
-import { DynamoDbConfigSource } from '../../../service/config/dynamodb-config-source';
+import { DynamoDbConfigSource, RECORD_IGNORED_LOG_MESSAGE, RECORD_KEPT_LOG_MESSAGE } from '../../../service/config/dynamodb-config-source';
 import { LocalDynamo } from '../../support/local-dynamo';
 import { capturingLogger } from '../helpers';
 
@@ -78,7 +78,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
       const loaded = await config.start();
       await config.reload();
       expect(loaded.Listeners.map((l) => l.Name)).toEqual(['demo']);
-      const records = logged.filter((r) => r.message === 'configuration record ignored');
+      const records = logged.filter((r) => r.message === RECORD_IGNORED_LOG_MESSAGE);
       expect(records).toHaveLength(2);
       expect(records.map((r) => (r.attributes.errors as string[])[0])).toEqual([
         'LISTENER#broken record.Port: 99999 is not a valid port (allowed: integer 1–65535)',
@@ -102,7 +102,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
       await put(`SOURCE#${source.TopicArn}`, 'PacketSource', { ...source, ListenerName: 42 });
       expect(await config.reload()).toBe(false);
       expect(config.current()).toEqual({ Listeners: [demo], PacketSources: [source] });
-      const kept = logged.filter((r) => r.message === 'configuration record invalid; its last valid version stays in force');
+      const kept = logged.filter((r) => r.message === RECORD_KEPT_LOG_MESSAGE);
       expect(kept.map((r) => r.attributes.item).sort()).toEqual(['LISTENER#demo', `SOURCE#${source.TopicArn}`]);
       expect((kept.find((r) => r.attributes.item === 'LISTENER#demo')!.attributes.errors as string[])[0]).toContain('99999');
       await put('LISTENER#demo', 'Listener', { ...demo, Port: 6000 });
@@ -125,7 +125,7 @@ describe('DynamoDbConfigSource against a real DynamoDB API', () => {
     try {
       const loaded = await config.start();
       expect(loaded.Listeners.map((l) => l.Name)).toEqual(['demo']);
-      const records = logged.filter((r) => r.message === 'configuration record ignored');
+      const records = logged.filter((r) => r.message === RECORD_IGNORED_LOG_MESSAGE);
       expect(records.map((r) => r.attributes.errors)).toEqual([
         ['LISTENER#other record.Destinations[1].Type: "log" exists only in local mode (allowed: lambda, sqs, stepfunctions, apigateway, logs, s3, dynamodb, sns, kinesis, firehose, eventbridge)'],
       ]);

@@ -1,5 +1,5 @@
 import type { Destination, DeliveryResult } from '../../../service/destinations/destination';
-import { DestinationLane } from '../../../service/destinations/destination-lane';
+import { BATCH_FAILED_LOG_MESSAGE, DestinationLane, QUEUE_FULL_LOG_MESSAGE, STOP_DEADLINE_LOG_MESSAGE } from '../../../service/destinations/destination-lane';
 import type { QueuedPacket } from '../../../service/destinations/packet';
 import { ReplyRouter } from '../../../service/replies/reply-router';
 import { ReplyTagCodec } from '../../../service/replies/reply-tags';
@@ -37,7 +37,7 @@ describe('DestinationLane', () => {
     await l.drain();
     expect(failures.records).toHaveLength(3);
     for (const r of failures.records) expect(r.failure.reason).not.toContain('payload:');
-    const logged = records.filter((r) => r.message === 'destination batch failed');
+    const logged = records.filter((r) => r.message === BATCH_FAILED_LOG_MESSAGE);
     expect(logged).toHaveLength(1);
     expect(logged[0].attributes).toMatchObject({ destination: 'd', batch: 1, packets: 3 });
     const error = String(logged[0].attributes.error);
@@ -91,7 +91,7 @@ describe('DestinationLane', () => {
     expect(metrics.count('PacketsDropped')).toBe(50 - 3 - 3);
     release();
     await l.drain();
-    const drops = records.filter((r) => r.message === 'packets dropped: destination queue full');
+    const drops = records.filter((r) => r.message === QUEUE_FULL_LOG_MESSAGE);
     expect(drops.length).toBeLessThanOrEqual(2);
     expect(drops.reduce((n, r) => n + (r.attributes.dropped as number), 0)).toBe(44);
     expect(drops[0].attributes).toMatchObject({ code: 'RateLimited', listener: 'demo', destination: 'd', maxQueuedPackets: 3 });
@@ -114,7 +114,7 @@ describe('DestinationLane stop deadline', () => {
     expect(reasons.filter(([, reason]) => String(reason).includes('outcome unknown')).map(([tag]) => tag)).toEqual(['t0', 't1', 't2']);
     expect(reasons.filter(([, reason]) => String(reason).includes('not delivered: the gateway stopped (stop deadline 100 ms)'))).toHaveLength(5);
     expect(failures.records.every((r) => r.failure.code === 'DestinationFailed' && r.context.destination === 'd' && r.context.listener === 'demo')).toBe(true);
-    expect(records.some((r) => r.message === 'packets not delivered before the stop deadline')).toBe(true);
+    expect(records.some((r) => r.message === STOP_DEADLINE_LOG_MESSAGE)).toBe(true);
     // the late outcome of the abandoned delivery adds no second record
     pending[0]();
     await new Promise((r) => setTimeout(r, 10));

@@ -120,7 +120,7 @@ describe('configured receive buffer', () => {
       expect(first.grantedReceiveBufferBytes).toBeLessThan(asked);
       expect(first.grantedReceiveBufferBytes).toBeGreaterThan(0);
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(warn).toHaveBeenCalledWith('listener receive buffer capped by the kernel', expect.objectContaining({
+      expect(warn).toHaveBeenCalledWith(m.RECEIVE_BUFFER_CAPPED_LOG_MESSAGE, expect.objectContaining({
         listener: 'big', receiveBufferBytes: asked, grantedReceiveBufferBytes: first.grantedReceiveBufferBytes,
       }));
     } finally {

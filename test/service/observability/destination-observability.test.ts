@@ -14,7 +14,7 @@ import type { InboundPacket, QueuedPacket } from '../../../service/destinations/
 import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { IngressPipeline } from '../../../service/ingress/ingress-pipeline';
 import { UdpListener } from '../../../service/listeners/udp-listener';
-import { DestinationErrorLogs } from '../../../service/observability/destination-error-log';
+import { ACCOUNT_UNKNOWN_LOG_MESSAGE, DestinationErrorLogs } from '../../../service/observability/destination-error-log';
 import { ReplyRouter } from '../../../service/replies/reply-router';
 import { ReplyTagCodec } from '../../../service/replies/reply-tags';
 import { CloudWatchDeliveryLogSink } from '../../../service/sourcing/delivery-log-sink';
@@ -146,7 +146,7 @@ describe('LogGroupName', () => {
     const inner = new CapturingFailureReporter();
     expect(logs.reporterFor('telemetry', withLog, inner)).toBe(inner);
     logs.reporterFor('telemetry', withLog, inner);
-    expect(warnings).toEqual([{ message: 'destination log group not written: the gateway account is not known', listener: 'telemetry', destination: 'fn', logGroupName: '/udp/fn-errors' }]);
+    expect(warnings).toEqual([{ message: ACCOUNT_UNKNOWN_LOG_MESSAGE, listener: 'telemetry', destination: 'fn', logGroupName: '/udp/fn-errors' }]);
   });
 
   test('the records reach CloudWatch Logs as PutLogEvents to the named group, in a stream of the task', async () => {

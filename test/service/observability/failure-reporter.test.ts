@@ -1,4 +1,4 @@
-import { LoggingFailureReporter } from '../../../service/observability/failure-reporter';
+import { FAILURE_LOG_MESSAGE, LoggingFailureReporter } from '../../../service/observability/failure-reporter';
 import { capturingLogger, CapturingMetrics } from '../helpers';
 
 describe('LoggingFailureReporter', () => {
@@ -11,7 +11,7 @@ describe('LoggingFailureReporter', () => {
     reporter.report({ code: 'NoActiveFlow', reason: 'no flow' }, { listener: 'demo' });
     expect(records[0]).toEqual({
       level: 'WARN',
-      message: 'packet not delivered',
+      message: FAILURE_LOG_MESSAGE,
       attributes: { code: 'InvalidData', reason: 'Messages[0].Data: not valid base64', topicArn: 'arn:aws:sns:us-east-1:1:t', messageId: 'm-1', index: 0, remote: '203.0.113.5:4000' },
     });
     expect(records).toHaveLength(3);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { FAILURE_LOG_MESSAGE } from '../../../service/observability/failure-reporter';
 import { createLogger } from '../../../service/observability/logger';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -17,7 +18,7 @@ describe('service logger', () => {
       const { LoggingFailureReporter } = require('./service/observability/failure-reporter');
       new LoggingFailureReporter(createLogger()).report({ code: 'ReplyUnknownTag', reason: 'Tag expired' }, { listener: 'demo', destination: 'fn' });
     `);
-    expect(record).toMatchObject({ level: 'WARN', message: 'packet not delivered', service: 'packet-gateway', code: 'ReplyUnknownTag', reason: 'Tag expired', listener: 'demo', destination: 'fn' });
+    expect(record).toMatchObject({ level: 'WARN', message: FAILURE_LOG_MESSAGE, service: 'packet-gateway', code: 'ReplyUnknownTag', reason: 'Tag expired', listener: 'demo', destination: 'fn' });
     expect(Date.parse(record.timestamp as string)).not.toBeNaN();
   });
 

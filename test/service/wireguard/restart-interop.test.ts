@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import { Fleet, startFleet, WireGuardPeer } from '../../../scripts/fleet/lab';
 import { labUnavailable } from '../../../scripts/fleet/network';
 import { wireGuardPeersUnavailable } from '../../../scripts/fleet/wireguard-peers';
+import { FAILURE_LOG_MESSAGE } from '../../../service/observability/failure-reporter';
+import { HANDSHAKE_INITIATED_LOG_MESSAGE } from '../../../service/wireguard/wg-listener';
 import { labSuite } from '../../support/lab-requirement';
 
 const KEEPALIVE_SECONDS = 2;
-const FAILURE_MESSAGE = 'packet not delivered';
-const INITIATED_MESSAGE = 'WireGuard handshake initiated to a peer without a session here';
 
 const { describe: describeInterop, skipReason } = labSuite('WireGuard restart interop test', labUnavailable() ?? wireGuardPeersUnavailable(), ['PACKET_GATEWAY_REQUIRE_INTEROP', 'PACKET_GATEWAY_REQUIRE_FLEET']);
 
@@ -69,7 +69,7 @@ describeInterop(`a keepalive-only wireguard-go peer and a restarted gateway proc
     // a keepalive reaches the new process within KEEPALIVE_SECONDS; the handshake takes one round trip
     expect(tookMs).toBeLessThan(3 * KEEPALIVE_SECONDS * 1000 + 1_000);
     // the process's log lines reach this one through a pipe, maybe after wg shows the handshake
-    const initiated = (): unknown[] => fleet.logs(1).filter((r) => r.message === INITIATED_MESSAGE).map((r) => r.peerKey);
+    const initiated = (): unknown[] => fleet.logs(1).filter((r) => r.message === HANDSHAKE_INITIATED_LOG_MESSAGE).map((r) => r.peerKey);
     await waitFor(() => initiated().length > 0, 5_000, 'the log line of the initiation');
     expect(initiated()).toEqual([peer.publicKey]);
 
@@ -79,7 +79,7 @@ describeInterop(`a keepalive-only wireguard-go peer and a restarted gateway proc
     await waitFor(() => texts().includes('after'), 45_000, 'the push after the restart at the peer');
     expect(texts()).toEqual(['before', 'after']);
     // the only refusals are the keepalives that arrived before the new session
-    const failures = fleet.logs(1).filter((r) => r.message === FAILURE_MESSAGE);
+    const failures = fleet.logs(1).filter((r) => r.message === FAILURE_LOG_MESSAGE);
     expect(new Set(failures.map((r) => r.code))).toEqual(new Set(failures.length > 0 ? ['NoSession'] : []));
   }, 90_000);
 });
