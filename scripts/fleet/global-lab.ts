@@ -40,6 +40,9 @@ export const GLOBAL_REGIONS = [
 /** Longest global prefix: each fleet's prefix adds its region's letter (network.ts allows 8). */
 const MAX_GLOBAL_PREFIX_LENGTH = 7;
 const HEALTH_POLL_MS = 250;
+/** Metrics of the tasks' EMF output the lab sums per region ({@link GlobalLab.metricTotal}). */
+export const COUNTED_METRICS = [MetricName.ForwardedToRegion, MetricName.SourcedSkipped] as const;
+export type CountedMetric = (typeof COUNTED_METRICS)[number];
 const PEERING_TIMEOUT_MS = 60_000;
 
 export interface GlobalLabOptions {
@@ -69,6 +72,11 @@ export interface GlobalLab {
   clients(region: string, count: number): Promise<ClientGroup>;
   /** Sum of the ForwardedToRegion metric of a region's tasks so far (their EMF output, every second). */
   forwardedToRegion(region: string): number;
+  /**
+   * Sum of a counted metric of a region's tasks so far, as flushed (their EMF output, every
+   * second): a value here is evidence that the work it counts was done and its metrics written.
+   */
+  metricTotal(region: string, metric: CountedMetric): number;
   /** Owner region of each flow item in `region`'s directory table: `flow#<listener>#<address>#<port>` → region. */
   flowOwnerRegions(region: string): Promise<Map<string, string | undefined>>;
   /** Resolves once every directory write made before the call has been replicated. */
@@ -148,7 +156,8 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
 
     // each fleet's tasks start once both regions' queues and topics exist: they name each other's
     const resources = new Map(GLOBAL_REGIONS.map((r) => [r.name, deferred<FleetResources>()]));
-    const forwarded = new Map(GLOBAL_REGIONS.map((r) => [r.name, 0]));
+    const totals = new Map(GLOBAL_REGIONS.map((r) => [r.name, new Map<CountedMetric, number>(COUNTED_METRICS.map((m) => [m, 0]))]));
+    const metricTotal = (name: string, metric: CountedMetric): number => totals.get(regionOf(name).name)!.get(metric)!;
     const startRegion = async (region: (typeof GLOBAL_REGIONS)[number]): Promise<Fleet> => {
       const own = resources.get(region.name)!;
       try {
@@ -162,8 +171,11 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
           egressRegions: regionNames,
           ...(options.logDirectory ? { logDirectory: `${options.logDirectory}/${region.name}` } : {}),
           onTaskOutput: (_task, line) => {
-            const count = metricInLine(line, MetricName.ForwardedToRegion);
-            if (count > 0) forwarded.set(region.name, forwarded.get(region.name)! + count);
+            const counted = totals.get(region.name)!;
+            for (const metric of COUNTED_METRICS) {
+              const count = metricInLine(line, metric);
+              if (count > 0) counted.set(metric, counted.get(metric)! + count);
+            }
           },
           beforeTasks: async (mine) => {
             own.resolve(mine);
@@ -179,7 +191,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
             return {
               [ServiceEnvironment.PeerDeliveryQueues]: formatPeerDeliveryQueues(peers.map((peer) => peer.deliveryQueueArn)),
               [ServiceEnvironment.PeerSqsEndpoints]: peers.map((peer) => `${peer.region}=${peer.endpoints.sqs}`).join(','),
-              // ForwardedToRegion is read from the tasks' metrics: emit them every second
+              // ForwardedToRegion and SourcedSkipped are read from the tasks' metrics: emit them every second
               [ServiceEnvironment.MetricsIntervalSeconds]: '1',
             };
           },
@@ -257,7 +269,8 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
         clientGroups.push(group);
         return group;
       },
-      forwardedToRegion: (name) => forwarded.get(regionOf(name).name)!,
+      forwardedToRegion: (name) => metricTotal(name, MetricName.ForwardedToRegion),
+      metricTotal,
       async flowOwnerRegions(name) {
         const fleet = fleetOf(name);
         const dynamo = new DynamoDBClient({ region: fleet.region, endpoint: fleet.endpoints.dynamodb, credentials: { accessKeyId: 'fleet', secretAccessKey: 'fleet' } });

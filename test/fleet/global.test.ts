@@ -10,8 +10,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { MetricName } from '../../lib/private/metrics';
 import { acceleratorNamespaces } from '../../scripts/fleet/accelerator';
-import { GLOBAL_REGIONS, GlobalLab, startGlobalLab } from '../../scripts/fleet/global-lab';
+import { CountedMetric, GLOBAL_REGIONS, GlobalLab, startGlobalLab } from '../../scripts/fleet/global-lab';
 import { ClientDatagram, ClientGroup, Fleet, TaskLogRecord, UDP_LISTENER } from '../../scripts/fleet/lab';
 import { labNamespaces, labUnavailable, randomPrefix, run } from '../../scripts/fleet/network';
 import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
@@ -76,6 +77,17 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
       await new Promise((done) => setTimeout(done, 200));
     }
   };
+  /**
+   * Waits until `region`'s tasks have flushed `metric` with a total of at least `total`; fails
+   * naming `what` otherwise.
+   */
+  const waitMetric = async (region: string, metric: CountedMetric, total: number, what: string): Promise<void> => {
+    const deadline = Date.now() + 15_000;
+    while (lab.metricTotal(region, metric) < total) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${region}'s ${metric} is ${lab.metricTotal(region, metric)} after 15 s, expected at least ${total}`);
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  };
   const waitForwarded = async (region: string, count: number): Promise<void> => {
     const deadline = Date.now() + 10_000;
     while (lab.forwardedToRegion(region) < count && Date.now() < deadline) await new Promise((done) => setTimeout(done, 200));
@@ -115,14 +127,18 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
 
   test('a push published in region B with EgressRegion naming A goes straight to A and arrives from the anycast address', async () => {
     const forwardedBefore = lab.forwardedToRegion(B);
+    const skippedBefore = lab.metricTotal(B, MetricName.SourcedSkipped);
     const egressA = { EgressRegion: { DataType: 'String', StringValue: A } };
     for (let i = 0; i < CLIENTS; i++) await fleetB.publish([push('straight', i)], egressA);
     await clients.waitFor(() => sockets('straight').size === CLIENTS, 30_000, `the push naming ${A} at each of the ${CLIENTS} clients`);
     await new Promise((done) => setTimeout(done, 1_000));
     expect(received('straight')).toHaveLength(CLIENTS);
     expectFromAnycast(received('straight'));
-    // not forwarded by a member: region A's gateway took it from its own subscription
-    await new Promise((done) => setTimeout(done, 1_500));
+    // not forwarded by a member: region A's gateway took it from its own subscription. Region B
+    // (the topic's home, subscribed without a filter) got every push too, and skips a message that
+    // names another region instead of forwarding it: once B's flushed metrics count a skip for
+    // every push, B has handled them all, so a forward would have replaced one of those skips.
+    await waitMetric(B, MetricName.SourcedSkipped, skippedBefore + CLIENTS, `region B's handling of the ${CLIENTS} pushes naming ${A}`);
     expect(lab.forwardedToRegion(B)).toBe(forwardedBefore);
     expect(failures()).toEqual([]);
   }, 60_000);
