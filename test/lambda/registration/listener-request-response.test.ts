@@ -1,30 +1,16 @@
 /** The registration function accepts Step Functions and API Gateway destinations, and refuses malformed ones. */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalDynamo, REGION, request, target, testContext, TestContext } from './support';
+import { homeRegionTables, request } from './support';
 import { handleEvent } from '../../../lambda/registration/index';
 import { LISTENER_RESOURCE_TYPE } from '../../../lib/private/resource-properties';
 
 const SFN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:packet-counter';
 const API = 'arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/adafruit/POST/measurements';
 
-let dynamo: LocalDynamo;
-let ctx: TestContext;
-let table: string;
-
-beforeAll(async () => {
-  dynamo = await LocalDynamo.start();
-});
-afterAll(async () => {
-  await dynamo.stop();
-});
-beforeEach(async () => {
-  table = await dynamo.createTable();
-  ctx = testContext(dynamo, [target(REGION, table)]);
-});
+const tables = homeRegionTables();
 
 function create(destinations: unknown[]): Promise<unknown> {
   const configuration = JSON.stringify({ Name: 'telemetry', Protocol: 'udp', Port: 5555, Destinations: destinations });
-  return handleEvent(request('Create', LISTENER_RESOURCE_TYPE, { ListenerName: 'telemetry', Configuration: configuration }, { LogicalResourceId: 'Telemetry' }), ctx);
+  return handleEvent(request('Create', LISTENER_RESOURCE_TYPE, { ListenerName: 'telemetry', Configuration: configuration }, { LogicalResourceId: 'Telemetry' }), tables.ctx);
 }
 
 test('a Listener with stepfunctions and apigateway destinations is stored as given', async () => {
@@ -34,8 +20,8 @@ test('a Listener with stepfunctions and apigateway destinations is stored as giv
     { Name: 'adafruit', Type: 'apigateway', Arn: API, Formatter: 'utf8' },
   ];
   await create(destinations);
-  const stored = await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: 'LISTENER#telemetry' }, ConsistentRead: true }));
-  expect(stored.Item?.record.Destinations).toEqual(destinations);
+  const stored = await tables.item('LISTENER#telemetry');
+  expect(stored?.record.Destinations).toEqual(destinations);
 });
 
 test.each([
@@ -50,6 +36,6 @@ test.each([
     'Configuration.Destinations[0].Arguments.InvocationType: "Event" is not an argument of Type stepfunctions, but of Type lambda (allowed: the arguments of Type stepfunctions: StateMachineType)'],
 ])('a malformed destination is refused with the field, the value and what is allowed (%j)', async (destination, message) => {
   await expect(create([destination])).rejects.toThrow(message);
-  const stored = await dynamo.documents.send(new GetCommand({ TableName: table, Key: { pk: 'LISTENER#telemetry' }, ConsistentRead: true }));
-  expect(stored.Item).toBeUndefined();
+  const stored = await tables.item('LISTENER#telemetry');
+  expect(stored).toBeUndefined();
 });

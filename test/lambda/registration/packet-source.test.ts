@@ -1,9 +1,8 @@
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  ACCESS_ROLE_ARN, ACCOUNT, DLQ_ARN, EXTERNAL_ID, FakeSns, FakeSts, listenerProps, LocalDynamo, OTHER_STACK_ID, OTHER_TOPIC_ARN,
-  REGION, request, ROLE_ARN, sourceProps, STACK_ID, target, TENANT_ACCOUNT, testContext, TestContext, TOPIC_ARN,
+  ACCESS_ROLE_ARN, ACCOUNT, DLQ_ARN, EXTERNAL_ID, FakeSns, FakeSts, homeRegionTables, listenerProps, OTHER_STACK_ID, OTHER_TOPIC_ARN,
+  REGION, request, ROLE_ARN, sourceProps, STACK_ID, target, TENANT_ACCOUNT, testContext, TOPIC_ARN,
 } from './support';
 import { ASSUME_RETRY_DELAYS_MS } from '../../../lambda/registration/credentials';
 import { CREATE_FAILED_PHYSICAL_ID, ResourceEvent, ResourceResponse } from '../../../lambda/registration/events';
@@ -14,27 +13,15 @@ import { LISTENER_RESOURCE_TYPE, PACKET_SOURCE_RESOURCE_TYPE } from '../../../li
 
 const PEER_REGION = 'eu-central-1';
 
-let dynamo: LocalDynamo;
+const tables = homeRegionTables();
 let sns: FakeSns;
 let sts: FakeSts;
-let ctx: TestContext;
-let table: string;
-
-beforeAll(async () => {
-  dynamo = await LocalDynamo.start();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
 
 beforeEach(async () => {
   sns = new FakeSns();
   sts = new FakeSts();
-  table = await dynamo.createTable();
-  ctx = testContext(dynamo, [target(REGION, table)]);
-  await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }), ctx);
-  await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('control', 5556), { LogicalResourceId: 'Control' }), ctx);
+  await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }), tables.ctx);
+  await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('control', 5556), { LogicalResourceId: 'Control' }), tables.ctx);
 });
 
 afterEach(() => {
@@ -42,19 +29,18 @@ afterEach(() => {
   sts.restore();
 });
 
-async function item(topicArn = TOPIC_ARN, tableName = table): Promise<Record<string, any> | undefined> {
-  const out = await dynamo.documents.send(new GetCommand({ TableName: tableName, Key: { pk: `SOURCE#${topicArn}` }, ConsistentRead: true }));
-  return out.Item;
+function item(topicArn = TOPIC_ARN, tableName = tables.table): Promise<Record<string, any> | undefined> {
+  return tables.item(`SOURCE#${topicArn}`, tableName);
 }
 
-async function record(topicArn = TOPIC_ARN, tableName = table): Promise<PacketSourceRecord | undefined> {
+async function record(topicArn = TOPIC_ARN, tableName = tables.table): Promise<PacketSourceRecord | undefined> {
   return (await item(topicArn, tableName))?.record as PacketSourceRecord | undefined;
 }
 
 /** onEvent, then isComplete as the provider framework would call it (once). */
 async function deploy(event: ResourceEvent): Promise<ResourceResponse & { complete: boolean }> {
-  const response = await handleEvent(event, ctx);
-  const completion = await handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, ctx);
+  const response = await handleEvent(event, tables.ctx);
+  const completion = await handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, tables.ctx);
   return { ...response, Data: { ...response.Data, ...completion.Data }, complete: completion.IsComplete };
 }
 
@@ -72,7 +58,7 @@ function remove(physicalId: string, props = sourceProps(), extra: Partial<Resour
 
 describe('Create', () => {
   test('writes a pending binding, subscribes the delivery queue as the PacketSource role, then confirms', async () => {
-    const response = await handleEvent(create(), ctx);
+    const response = await handleEvent(create(), tables.ctx);
 
     expect(response.PhysicalResourceId).toMatch(/^pgw-[0-9a-f]{24}$/);
     expect(response.Data).toEqual({ BindingId: response.PhysicalResourceId, SubscriptionArns: `${TOPIC_ARN}:sub-1` });
@@ -114,7 +100,7 @@ describe('Create', () => {
     const credentials = await (subscribe[0].thisValue as { config: { credentials: () => Promise<{ accessKeyId: string }> } }).config.credentials();
     expect(credentials.accessKeyId).toMatch(/SOURCE$/);
 
-    const completion = await handleCompletion({ ...create(), PhysicalResourceId: response.PhysicalResourceId }, ctx);
+    const completion = await handleCompletion({ ...create(), PhysicalResourceId: response.PhysicalResourceId }, tables.ctx);
     expect(completion).toEqual({ IsComplete: true, Data: { BindingId: response.PhysicalResourceId, SubscriptionArns: `${TOPIC_ARN}:sub-1` } });
     expect((await record())?.SubscriptionState).toBe('Confirmed');
     expect((await item())?.pendingSince).toBeUndefined();
@@ -139,72 +125,72 @@ describe('Create', () => {
   test('waits while the subscription is pending confirmation and completes once the fleet confirms it', async () => {
     sns.autoConfirm = false;
     const event = create();
-    const response = await handleEvent(event, ctx);
+    const response = await handleEvent(event, tables.ctx);
     const waiting = { ...event, PhysicalResourceId: response.PhysicalResourceId };
 
-    expect(await handleCompletion(waiting, ctx)).toEqual({ IsComplete: false });
+    expect(await handleCompletion(waiting, tables.ctx)).toEqual({ IsComplete: false });
     expect((await record())?.SubscriptionState).toBe('PendingConfirmation');
 
     sns.confirmAll();
-    const completion = await handleCompletion(waiting, ctx);
+    const completion = await handleCompletion(waiting, tables.ctx);
     expect(completion.IsComplete).toBe(true);
     expect((await record())?.SubscriptionState).toBe('Confirmed');
   });
 
   test('sends Subscribe again for the subscriptions still pending after a while, so a lost confirmation is asked for again', async () => {
-    const peerTable = await dynamo.createTable('peer');
+    const peerTable = await tables.dynamo.createTable('peer');
     await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }),
-      testContext(dynamo, [target(PEER_REGION, peerTable)]));
-    ctx = testContext(dynamo, [target(REGION, table), target(PEER_REGION, peerTable)]);
+      testContext(tables.dynamo, [target(PEER_REGION, peerTable)]));
+    tables.ctx = testContext(tables.dynamo, [target(REGION, tables.table), target(PEER_REGION, peerTable)]);
     sns.autoConfirm = false;
     const event = create();
-    const response = await handleEvent(event, ctx);
+    const response = await handleEvent(event, tables.ctx);
     const waiting = { ...event, PhysicalResourceId: response.PhysicalResourceId };
     const [home, peer] = sns.mock.commandCalls(SubscribeCommand).map((c) => c.args[0].input);
     sns.of(TOPIC_ARN).find((s) => s.endpoint === home.Endpoint)!.confirmed = true;
 
     // Early polls only wait: the first confirmation is probably on its way.
-    ctx.advance(RESEND_CONFIRMATION_AFTER_MS - 1);
-    expect(await handleCompletion(waiting, ctx)).toEqual({ IsComplete: false });
+    tables.ctx.advance(RESEND_CONFIRMATION_AFTER_MS - 1);
+    expect(await handleCompletion(waiting, tables.ctx)).toEqual({ IsComplete: false });
     expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(2);
 
-    ctx.advance(1);
-    expect(await handleCompletion(waiting, ctx)).toEqual({ IsComplete: false });
+    tables.ctx.advance(1);
+    expect(await handleCompletion(waiting, tables.ctx)).toEqual({ IsComplete: false });
     const calls = sns.mock.commandCalls(SubscribeCommand).map((c) => c.args[0].input);
     expect(calls).toHaveLength(3);
     expect(calls[2]).toEqual(peer);
     expect(sns.of(TOPIC_ARN)).toHaveLength(2);
 
     sns.confirmAll();
-    expect((await handleCompletion(waiting, ctx)).IsComplete).toBe(true);
+    expect((await handleCompletion(waiting, tables.ctx)).IsComplete).toBe(true);
   });
 
   test('keeps waiting when sending Subscribe again fails, with a warning', async () => {
     sns.autoConfirm = false;
     const event = create();
-    const response = await handleEvent(event, ctx);
+    const response = await handleEvent(event, tables.ctx);
     sns.mock.on(SubscribeCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottledException' }));
-    ctx.advance(RESEND_CONFIRMATION_AFTER_MS);
+    tables.ctx.advance(RESEND_CONFIRMATION_AFTER_MS);
 
-    expect(await handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, ctx)).toEqual({ IsComplete: false });
-    expect(ctx.warnings.map((w) => w.message)).toContain('Could not send Subscribe again for pending subscriptions; still waiting');
+    expect(await handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, tables.ctx)).toEqual({ IsComplete: false });
+    expect(tables.ctx.warnings.map((w) => w.message)).toContain('Could not send Subscribe again for pending subscriptions; still waiting');
   });
 
   test('fails with a reason when the subscription stays pending beyond the confirmation timeout', async () => {
     sns.autoConfirm = false;
     const event = create();
-    const response = await handleEvent(event, ctx);
-    ctx.advance(ctx.confirmationTimeoutMs + 1000);
+    const response = await handleEvent(event, tables.ctx);
+    tables.ctx.advance(tables.ctx.confirmationTimeoutMs + 1000);
 
-    await expect(handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, ctx))
+    await expect(handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, tables.ctx))
       .rejects.toThrow(/still pending confirmation after 601 s.*fleet of that region is running.*allowedAccounts/);
   });
 
   test('subscribes every gateway region: peers filter on EgressRegion, the home region takes everything', async () => {
-    const peerTable = await dynamo.createTable('peer');
-    ctx = testContext(dynamo, [target(REGION, table), target(PEER_REGION, peerTable)]);
+    const peerTable = await tables.dynamo.createTable('peer');
+    tables.ctx = testContext(tables.dynamo, [target(REGION, tables.table), target(PEER_REGION, peerTable)]);
     await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }),
-      testContext(dynamo, [target(PEER_REGION, peerTable)]));
+      testContext(tables.dynamo, [target(PEER_REGION, peerTable)]));
 
     const response = await deploy(create());
 
@@ -215,7 +201,7 @@ describe('Create', () => {
       Endpoint: `arn:aws:sqs:${PEER_REGION}:${ACCOUNT}:gateway-DeliveryQueue`,
       Attributes: { FilterPolicy: JSON.stringify({ EgressRegion: [PEER_REGION] }) },
     });
-    for (const tableName of [table, peerTable]) {
+    for (const tableName of [tables.table, peerTable]) {
       expect(await record(TOPIC_ARN, tableName)).toMatchObject({
         BindingId: response.PhysicalResourceId,
         HomeRegion: REGION,
@@ -227,16 +213,16 @@ describe('Create', () => {
   });
 
   test('fails if a peer region has no Listener of that name, and leaves nothing behind', async () => {
-    const peerTable = await dynamo.createTable('peer');
-    ctx = testContext(dynamo, [target(REGION, table), target(PEER_REGION, peerTable)]);
+    const peerTable = await tables.dynamo.createTable('peer');
+    tables.ctx = testContext(tables.dynamo, [target(REGION, tables.table), target(PEER_REGION, peerTable)]);
 
-    await expect(handleEvent(create(), ctx)).rejects.toThrow(`Listener telemetry does not exist in the gateway of ${PEER_REGION}`);
+    await expect(handleEvent(create(), tables.ctx)).rejects.toThrow(`Listener telemetry does not exist in the gateway of ${PEER_REGION}`);
     expect(await item()).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
   });
 
   test('fails if the Listener does not exist, naming it', async () => {
-    await expect(handleEvent(create(sourceProps({ ListenerName: 'missing' })), ctx))
+    await expect(handleEvent(create(sourceProps({ ListenerName: 'missing' })), tables.ctx))
       .rejects.toThrow(/Listener missing does not exist in the gateway of eu-west-1.*Check ListenerName/);
     expect(await item()).toBeUndefined();
     expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(0);
@@ -247,7 +233,7 @@ describe('Create', () => {
     const before = await item();
     sns.mock.resetHistory();
 
-    const failure = handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx);
+    const failure = handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), tables.ctx);
     await expect(failure).rejects.toThrow(`Topic ${TOPIC_ARN} is already bound by another stack. A topic can be bound by one stack only`);
     const reason = await failure.catch((err: Error) => err.message);
     for (const secret of [STACK_ID, 'stack/app', 'Push', owner.PhysicalResourceId]) expect(reason).not.toContain(secret);
@@ -258,21 +244,21 @@ describe('Create', () => {
   test('undoes its claim when subscribing fails, and says what the role lacks', async () => {
     sns.mock.on(SubscribeCommand).rejects(Object.assign(new Error('User is not authorized to perform: SNS:Subscribe'), { name: 'AuthorizationErrorException' }));
 
-    await expect(handleEvent(create(), ctx)).rejects.toThrow(/SnsTopicSource.Role may not subscribe the gateway delivery queue .* needs sns:Subscribe/);
+    await expect(handleEvent(create(), tables.ctx)).rejects.toThrow(/SnsTopicSource.Role may not subscribe the gateway delivery queue .* needs sns:Subscribe/);
     expect(await item()).toBeUndefined();
   });
 
   test('fails if the topic does not exist', async () => {
     sns.topics.delete(TOPIC_ARN);
-    await expect(handleEvent(create(), ctx)).rejects.toThrow(`Topic ${TOPIC_ARN} does not exist`);
+    await expect(handleEvent(create(), tables.ctx)).rejects.toThrow(`Topic ${TOPIC_ARN} does not exist`);
     expect(await item()).toBeUndefined();
   });
 
   test('retries AccessDenied while IAM propagates a new role, then explains the trust policy', async () => {
     sts.mock.on(AssumeRoleCommand, { RoleArn: ROLE_ARN }).rejects(Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }));
 
-    await expect(handleEvent(create(), ctx)).rejects.toThrow(/could not assume SnsTopicSource.Role .*trust policy must allow sts:AssumeRole to the gateway's registration principal.*sts:ExternalId/);
-    expect(ctx.slept).toEqual(ASSUME_RETRY_DELAYS_MS);
+    await expect(handleEvent(create(), tables.ctx)).rejects.toThrow(/could not assume SnsTopicSource.Role .*trust policy must allow sts:AssumeRole to the gateway's registration principal.*sts:ExternalId/);
+    expect(tables.ctx.slept).toEqual(ASSUME_RETRY_DELAYS_MS);
     expect(await item()).toBeUndefined();
   });
 });
@@ -305,14 +291,14 @@ describe('validation: fails with a reason naming the property', () => {
     ['the description is too long', { Description: 'x'.repeat(1025) }, {}, /Description must be text of at most 1024 characters, got 1025 characters/],
   ];
   test.each(cases)('fails if %s', async (_name, overrides, topic, reason) => {
-    await expect(handleEvent(create(sourceProps(overrides, topic)), ctx)).rejects.toThrow(reason);
+    await expect(handleEvent(create(sourceProps(overrides, topic)), tables.ctx)).rejects.toThrow(reason);
     expect(await item()).toBeUndefined();
     expect(sns.mock.commandCalls(SubscribeCommand)).toHaveLength(0);
   });
 
   test('fails if the stack is in another region than the gateway', async () => {
     const stackId = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/app/1`;
-    await expect(handleEvent(create(sourceProps({}, { TopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:push` }), { StackId: stackId }), ctx))
+    await expect(handleEvent(create(sourceProps({}, { TopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:push` }), { StackId: stackId }), tables.ctx))
       .rejects.toThrow('The stack is in us-east-1 but this gateway is in eu-west-1');
   });
 });
@@ -351,7 +337,7 @@ describe('Update', () => {
     expect(during?.previous.record.BindingId).toBe(created.PhysicalResourceId);
 
     // CloudFormation's cleanup phase deletes the old resource with its old properties.
-    await handleEvent(remove(created.PhysicalResourceId, sourceProps()), ctx);
+    await handleEvent(remove(created.PhysicalResourceId, sourceProps()), tables.ctx);
 
     const after = await item();
     expect(after?.record).toMatchObject({ BindingId: replaced.PhysicalResourceId, ListenerName: 'control', SubscriptionState: 'Confirmed' });
@@ -365,7 +351,7 @@ describe('Update', () => {
     const replaced = await deploy(update(created.PhysicalResourceId, sourceProps({ ListenerName: 'control' }), sourceProps()));
 
     // Another resource failed: CloudFormation deletes the replacement, the old resource stays.
-    await handleEvent(remove(replaced.PhysicalResourceId, sourceProps({ ListenerName: 'control' })), ctx);
+    await handleEvent(remove(replaced.PhysicalResourceId, sourceProps({ ListenerName: 'control' })), tables.ctx);
 
     const after = await item();
     expect(after?.record).toMatchObject({ BindingId: created.PhysicalResourceId, ListenerName: 'telemetry' });
@@ -406,7 +392,7 @@ describe('Update', () => {
     const before = await item();
     const forged = sourceProps({ Enabled: 'false' }, { ExternalId: 'guessed-external-id' });
 
-    await expect(handleEvent(update(created.PhysicalResourceId, forged, forged), ctx))
+    await expect(handleEvent(update(created.PhysicalResourceId, forged, forged), tables.ctx))
       .rejects.toThrow('SnsTopicSource.ExternalId of this request is not the ExternalId');
     expect(await item()).toEqual(before);
   });
@@ -416,7 +402,7 @@ describe('Update', () => {
     const before = await item();
     sns.mock.resetHistory();
 
-    const failure = handleEvent(update(owner.PhysicalResourceId, sourceProps({ Enabled: 'false' }), sourceProps(), { StackId: OTHER_STACK_ID }), ctx);
+    const failure = handleEvent(update(owner.PhysicalResourceId, sourceProps({ Enabled: 'false' }), sourceProps(), { StackId: OTHER_STACK_ID }), tables.ctx);
     await expect(failure).rejects.toThrow(`Topic ${TOPIC_ARN} is already bound by another stack`);
     const reason = await failure.catch((err: Error) => err.message);
     for (const secret of [STACK_ID, 'stack/app', 'Push', owner.PhysicalResourceId]) expect(reason).not.toContain(secret);
@@ -431,7 +417,7 @@ describe('Update', () => {
 
     // "Moving" from the victim's topic to the intruder's own releases the victim's binding unless ownership is proven.
     const moved = update(owner.PhysicalResourceId, sourceProps({}, { TopicArn: OTHER_TOPIC_ARN }), sourceProps(), { StackId: OTHER_STACK_ID });
-    await expect(handleEvent(moved, ctx)).rejects.toThrow(`The binding of topic ${TOPIC_ARN} that this request names belongs to another stack`);
+    await expect(handleEvent(moved, tables.ctx)).rejects.toThrow(`The binding of topic ${TOPIC_ARN} that this request names belongs to another stack`);
 
     expect(await item()).toEqual(before);
     expect(await item(OTHER_TOPIC_ARN)).toBeUndefined();
@@ -456,11 +442,11 @@ describe('Update', () => {
 describe('Delete', () => {
   test('unsubscribes and deletes the binding; deleting again succeeds', async () => {
     const created = await deploy(create());
-    await expect(handleEvent(remove(created.PhysicalResourceId), ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
+    await expect(handleEvent(remove(created.PhysicalResourceId), tables.ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
 
     expect(await item()).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
-    await expect(handleEvent(remove(created.PhysicalResourceId), ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
+    await expect(handleEvent(remove(created.PhysicalResourceId), tables.ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
   });
 
   test('refuses a Delete without the ExternalId of the binding, never falling back to the stored one', async () => {
@@ -468,9 +454,9 @@ describe('Delete', () => {
     const before = await item();
     sts.mock.resetHistory();
 
-    await expect(handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN } }), ctx))
+    await expect(handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN } }), tables.ctx))
       .rejects.toThrow(`SnsTopicSource.ExternalId of this request is not the ExternalId the binding of topic ${TOPIC_ARN} was registered with`);
-    await expect(handleEvent(remove(created.PhysicalResourceId, sourceProps({}, { ExternalId: 'guessed-external-id' })), ctx))
+    await expect(handleEvent(remove(created.PhysicalResourceId, sourceProps({}, { ExternalId: 'guessed-external-id' })), tables.ctx))
       .rejects.toThrow('SnsTopicSource.ExternalId of this request is not the ExternalId');
 
     expect(await item()).toEqual(before);
@@ -480,7 +466,7 @@ describe('Delete', () => {
 
   test('uses the role stored with its own binding when the properties name none', async () => {
     const created = await deploy(create());
-    await handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN, ExternalId: EXTERNAL_ID } }), ctx);
+    await handleEvent(remove(created.PhysicalResourceId, { SnsTopicSource: { TopicArn: TOPIC_ARN, ExternalId: EXTERNAL_ID } }), tables.ctx);
 
     expect(await item()).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
@@ -492,7 +478,7 @@ describe('Delete', () => {
     const before = await item();
     sts.mock.resetHistory();
 
-    const failure = handleEvent(remove(owner.PhysicalResourceId, sourceProps(), { StackId: OTHER_STACK_ID, LogicalResourceId: 'Intruder' }), ctx);
+    const failure = handleEvent(remove(owner.PhysicalResourceId, sourceProps(), { StackId: OTHER_STACK_ID, LogicalResourceId: 'Intruder' }), tables.ctx);
     await expect(failure).rejects.toThrow(`The binding of topic ${TOPIC_ARN} that this request names belongs to another stack`);
     const reason = await failure.catch((err: Error) => err.message);
     for (const secret of [STACK_ID, 'stack/app', 'Push', owner.PhysicalResourceId]) expect(reason).not.toContain(secret);
@@ -506,9 +492,9 @@ describe('Delete', () => {
     const owner = await deploy(create());
     const before = await item();
     // Another stack's Create of the same topic failed; CloudFormation's rollback deletes it with the marker, and its own properties.
-    await expect(handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx)).rejects.toThrow(/already bound/);
+    await expect(handleEvent(create(sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), tables.ctx)).rejects.toThrow(/already bound/);
     for (const physicalId of [CREATE_FAILED_PHYSICAL_ID, 'not-a-binding-id']) {
-      await expect(handleEvent(remove(physicalId, sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), ctx))
+      await expect(handleEvent(remove(physicalId, sourceProps({ ListenerName: 'control' }), { StackId: OTHER_STACK_ID }), tables.ctx))
         .resolves.toEqual({ PhysicalResourceId: physicalId });
     }
 
@@ -521,12 +507,12 @@ describe('Delete', () => {
   test('the Delete after a Create that failed while waiting for confirmation releases that binding', async () => {
     sns.autoConfirm = false;
     const event = create();
-    const response = await handleEvent(event, ctx);
-    ctx.advance(ctx.confirmationTimeoutMs + 1000);
-    await expect(handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, ctx)).rejects.toThrow(/still pending confirmation/);
+    const response = await handleEvent(event, tables.ctx);
+    tables.ctx.advance(tables.ctx.confirmationTimeoutMs + 1000);
+    await expect(handleCompletion({ ...event, PhysicalResourceId: response.PhysicalResourceId }, tables.ctx)).rejects.toThrow(/still pending confirmation/);
 
     // The provider reports the failure with the physical id onEvent returned: the BindingId.
-    await handleEvent(remove(response.PhysicalResourceId), ctx);
+    await handleEvent(remove(response.PhysicalResourceId), tables.ctx);
 
     expect(await item()).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
@@ -534,7 +520,7 @@ describe('Delete', () => {
 
   test('never touches a binding held by another stack', async () => {
     const owner = await deploy(create());
-    await handleEvent(remove('pgw-000000000000000000000000', sourceProps(), { StackId: OTHER_STACK_ID }), ctx);
+    await handleEvent(remove('pgw-000000000000000000000000', sourceProps(), { StackId: OTHER_STACK_ID }), tables.ctx);
 
     expect((await record())?.BindingId).toBe(owner.PhysicalResourceId);
     expect(sns.of(TOPIC_ARN)).toHaveLength(1);
@@ -544,22 +530,22 @@ describe('Delete', () => {
     const created = await deploy(create());
     sns.mock.on(UnsubscribeCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' }));
 
-    await handleEvent(remove(created.PhysicalResourceId), ctx);
+    await handleEvent(remove(created.PhysicalResourceId), tables.ctx);
 
     expect(await item()).toBeUndefined();
-    expect(ctx.warnings.map((w) => w.message)).toContain('Could not unsubscribe the delivery queues; delete the subscriptions or the topic by hand');
+    expect(tables.ctx.warnings.map((w) => w.message)).toContain('Could not unsubscribe the delivery queues; delete the subscriptions or the topic by hand');
   });
 
   test('removes the binding from peer regions too', async () => {
-    const peerTable = await dynamo.createTable('peer');
+    const peerTable = await tables.dynamo.createTable('peer');
     await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }),
-      testContext(dynamo, [target(PEER_REGION, peerTable)]));
-    ctx = testContext(dynamo, [target(REGION, table), target(PEER_REGION, peerTable)]);
+      testContext(tables.dynamo, [target(PEER_REGION, peerTable)]));
+    tables.ctx = testContext(tables.dynamo, [target(REGION, tables.table), target(PEER_REGION, peerTable)]);
     const created = await deploy(create());
 
-    await handleEvent(remove(created.PhysicalResourceId), ctx);
+    await handleEvent(remove(created.PhysicalResourceId), tables.ctx);
 
-    expect(await item(TOPIC_ARN, table)).toBeUndefined();
+    expect(await item(TOPIC_ARN, tables.table)).toBeUndefined();
     expect(await item(TOPIC_ARN, peerTable)).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
   });
@@ -570,7 +556,7 @@ test('a failed Create of another resource of the same stack restores the binding
   sns.mock.on(SubscribeCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottledException' }));
   sns.of(TOPIC_ARN).forEach((s) => sns.subscriptions.delete(s.arn));
 
-  await expect(handleEvent(create(sourceProps(), { LogicalResourceId: 'PushV2' }), ctx)).rejects.toThrow('throttled');
+  await expect(handleEvent(create(sourceProps(), { LogicalResourceId: 'PushV2' }), tables.ctx)).rejects.toThrow('throttled');
 
   const after = await item();
   expect(after?.record.BindingId).toBe(created.PhysicalResourceId);

@@ -19,6 +19,7 @@ import type { ResourceEvent } from '../../../lambda/registration/events';
 import { RecordStore } from '../../../lambda/registration/record-store';
 import type { DeliveryTarget } from '../../../lib/private/resource-properties';
 import { LocalDynamo } from '../../support/local-dynamo';
+import { registrationTables, RegistrationTables } from '../../support/registration-tables';
 
 /** A DynamoDB API on loopback (shared with the data plane's tests). */
 export { LocalDynamo };
@@ -182,6 +183,14 @@ export function testContext(
       clock += ms;
     },
   };
+}
+
+/**
+ * The hooks of a registration test file (test/support/registration-tables.ts): dynalite per file,
+ * and per test a fresh home-region table with a {@link testContext} over it.
+ */
+export function homeRegionTables(): RegistrationTables<TestContext> {
+  return registrationTables((dynamo, table) => testContext(dynamo, [target(REGION, table)]));
 }
 
 /** A delivery target of `region` over table `tableName`. */
