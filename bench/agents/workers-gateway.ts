@@ -1,6 +1,6 @@
 /**
  * The whole data-plane service in local mode, started the way service/main.ts starts it
- * (`startService`), with as many data-plane workers as PACKET_GATEWAY_WORKERS asks (worker
+ * (`startService`, through service/local-service.ts), with as many data-plane workers as PACKET_GATEWAY_WORKERS asks (worker
  * threads need Node.js 22.12 or later: the scenario runs this agent on such a Node.js). One UDP
  * Listener on a fixed port, shared by the workers' sockets (SO_REUSEPORT), delivering to the
  * thread-counting local handler. Answers `reset`/`stats` like the counting receiver, summing the
@@ -11,12 +11,13 @@
  * pool starts its threads from the running bundle).
  */
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceEnvironment } from '../../lib/private/service-environment';
+import { startLocalService } from '../../service/local-service';
 import { createLogger } from '../../service/observability/logger';
-import { RunningService, startService } from '../../service/runtime';
+import type { RunningService } from '../../service/runtime';
 import { isDataPlaneWorkerThread, runDataPlaneWorkerThread } from '../../service/workers/data-plane-worker';
 import { parseWorkerCount } from '../../service/workers/worker-count';
 import { serve } from '../lib/agent-runtime';
@@ -52,25 +53,17 @@ if (isDataPlaneWorkerThread()) {
       // the handler threads (worker threads of this process) see this process's environment
       process.env[THREAD_COUNTS_DIR_VARIABLE] = dir;
       startGeneration(dir, generation);
-      const configPath = join(dir, 'gateway.json');
-      writeFileSync(configPath, JSON.stringify({
-        Listeners: [{
-          Name: 'bench',
-          Protocol: 'udp',
-          Port: port,
-          BindAddress: '127.0.0.1',
-          Formatter: 'base64',
-          Destinations: [{ Name: 'counter', Type: 'local', Module: join(FIXTURES_DIR, 'thread-counting-handler.ts'), Batching: { Count: 100, TimeoutInSeconds: 0.02 } }],
-        }],
-      }));
-      service = await startService({
-        mode: 'local',
-        region: 'us-east-1',
-        host: '127.0.0.1',
-        healthPort: 0,
-        snsPort: 0,
-        configPath,
-        watchConfig: false,
+      service = await startLocalService({
+        document: {
+          Listeners: [{
+            Name: 'bench',
+            Protocol: 'udp',
+            Port: port,
+            BindAddress: '127.0.0.1',
+            Formatter: 'base64',
+            Destinations: [{ Name: 'counter', Type: 'local', Module: join(FIXTURES_DIR, 'thread-counting-handler.ts'), Batching: { Count: 100, TimeoutInSeconds: 0.02 } }],
+          }],
+        },
         logger: createLogger({ level: 'SILENT', local: true }),
         logLevel: 'SILENT',
         metricsIntervalSeconds: 0,

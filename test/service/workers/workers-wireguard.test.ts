@@ -6,12 +6,11 @@
  * names no flow of the peer's (the worker reported the session to the main thread).
  */
 import { createSocket, Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { InnerAddressing } from '../../../service/contracts';
-import { RunningService, startService } from '../../../service/runtime';
+import { startLocalService } from '../../../service/local-service';
+import type { RunningService } from '../../../service/runtime';
 import { WireGuardDevice } from '../../../service/wireguard/device';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import type { WireGuardListener } from '../../../service/wireguard/wg-listener';
@@ -81,7 +80,6 @@ class Peer {
 const withReusePort = dgramHasReusePort() ? describe : describe.skip;
 
 withReusePort(`WireGuard peers on two data-plane workers${dgramHasReusePort() ? '' : ' (skipped: dgram has no reusePort on this Node.js, before 22.12; CI runs it on Node 22)'}`, () => {
-  let dir: string;
   let service: RunningService;
   let listener: WireGuardListener;
   const peers: Peer[] = [];
@@ -89,33 +87,24 @@ withReusePort(`WireGuard peers on two data-plane workers${dgramHasReusePort() ? 
   const peerKeys = Array.from({ length: PEERS }, () => generatePrivateKey());
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pg-workers-wg-'));
     const port = await freePort();
-    const configPath = join(dir, 'gateway.json');
-    writeFileSync(configPath, JSON.stringify({
-      Listeners: [{
-        Name: 'spread-wg',
-        Protocol: 'wg',
-        Port: port,
-        BindAddress: '127.0.0.1',
-        Formatter: 'base64',
-        WireGuard: {
-          PrivateKey: gatewayPrivate,
-          DecapsulatedDelivery: true,
-          Peers: peerKeys.map((key, i) => ({ PublicKey: publicKeyOf(key), AllowedIPs: [`10.99.0.${10 + i}/32`] })),
-        },
-        Destinations: [{ Name: 'echo', Type: 'local', Module: HANDLER, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }],
-      }],
-      PacketSources: [{ TopicArn: TOPIC, ListenerName: 'spread-wg' }],
-    }));
-    service = await startService({
-      mode: 'local',
-      region: 'us-east-1',
-      host: '127.0.0.1',
-      healthPort: 0,
-      snsPort: 0,
-      configPath,
-      watchConfig: false,
+    service = await startLocalService({
+      document: {
+        Listeners: [{
+          Name: 'spread-wg',
+          Protocol: 'wg',
+          Port: port,
+          BindAddress: '127.0.0.1',
+          Formatter: 'base64',
+          WireGuard: {
+            PrivateKey: gatewayPrivate,
+            DecapsulatedDelivery: true,
+            Peers: peerKeys.map((key, i) => ({ PublicKey: publicKeyOf(key), AllowedIPs: [`10.99.0.${10 + i}/32`] })),
+          },
+          Destinations: [{ Name: 'echo', Type: 'local', Module: HANDLER, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }],
+        }],
+        PacketSources: [{ TopicArn: TOPIC, ListenerName: 'spread-wg' }],
+      },
       logger: capturingLogger().logger,
       metricsIntervalSeconds: 0,
       workers: 2,
@@ -127,7 +116,6 @@ withReusePort(`WireGuard peers on two data-plane workers${dgramHasReusePort() ? 
   afterAll(async () => {
     await Promise.all(peers.map((p) => p.close()));
     await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('peers land on both workers, and each reply comes back through its own session', async () => {

@@ -4,11 +4,10 @@
  * both workers' sockets and replies and sourced packets reach every client from the Listener's
  * port; on an older Node.js the service runs one worker and says why.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
-import { RunningService, startService } from '../../../service/runtime';
+import { startLocalService } from '../../../service/local-service';
+import type { RunningService } from '../../../service/runtime';
 import { dgramHasReusePort } from '../../../service/workers/worker-count';
 import { capturingLogger, freePort, UdpClient } from '../helpers';
 
@@ -16,31 +15,19 @@ const HANDLER = resolve(__dirname, '..', 'fixtures', 'thread-echo-handler.cjs');
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:workers';
 const CLIENTS = 24;
 
-function writeConfig(dir: string, port: number): string {
-  const path = join(dir, 'gateway.json');
-  writeFileSync(path, JSON.stringify({
-    Listeners: [{
-      Name: 'spread',
-      Protocol: 'udp',
-      Port: port,
-      BindAddress: '127.0.0.1',
-      Formatter: 'base64',
-      Destinations: [{ Name: 'echo', Type: 'local', Module: HANDLER, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }],
-    }],
-    PacketSources: [{ TopicArn: TOPIC, ListenerName: 'spread' }],
-  }));
-  return path;
-}
-
-async function start(dir: string, workers: number, logger = capturingLogger().logger): Promise<RunningService> {
-  return startService({
-    mode: 'local',
-    region: 'us-east-1',
-    host: '127.0.0.1',
-    healthPort: 0,
-    snsPort: 0,
-    configPath: writeConfig(dir, await freePort()),
-    watchConfig: false,
+async function start(workers: number, logger = capturingLogger().logger): Promise<RunningService> {
+  return startLocalService({
+    document: {
+      Listeners: [{
+        Name: 'spread',
+        Protocol: 'udp',
+        Port: await freePort(),
+        BindAddress: '127.0.0.1',
+        Formatter: 'base64',
+        Destinations: [{ Name: 'echo', Type: 'local', Module: HANDLER, Batching: { Count: 1, TimeoutInSeconds: 0.01 } }],
+      }],
+      PacketSources: [{ TopicArn: TOPIC, ListenerName: 'spread' }],
+    },
     logger,
     metricsIntervalSeconds: 0,
     workers,
@@ -51,14 +38,12 @@ const withReusePort = dgramHasReusePort() ? describe : describe.skip;
 const withoutReusePort = dgramHasReusePort() ? describe.skip : describe;
 
 withReusePort(`two data-plane workers${dgramHasReusePort() ? '' : ' (skipped: dgram has no reusePort on this Node.js, before 22.12; CI runs it on Node 22)'}`, () => {
-  let dir: string;
   let service: RunningService;
   let clients: UdpClient[];
   let port: number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pg-workers-'));
-    service = await start(dir, 2);
+    service = await start(2);
     port = service.gateway.get('spread')!.port;
     clients = await Promise.all(Array.from({ length: CLIENTS }, () => UdpClient.open()));
   }, 60_000);
@@ -66,7 +51,6 @@ withReusePort(`two data-plane workers${dgramHasReusePort() ? '' : ' (skipped: dg
   afterAll(async () => {
     await Promise.all((clients ?? []).map((c) => c.close()));
     await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the service runs two workers', () => {
@@ -116,9 +100,8 @@ withReusePort(`two data-plane workers${dgramHasReusePort() ? '' : ' (skipped: dg
 
 withoutReusePort(`workers on a Node.js without dgram reusePort${dgramHasReusePort() ? ' (skipped: this Node.js has reusePort)' : ''}`, () => {
   test('the service starts with one worker and says so', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pg-workers-'));
     const { logger, records } = capturingLogger();
-    const service = await start(dir, 2, logger);
+    const service = await start(2, logger);
     try {
       expect(service.workers).toBe(1);
       expect(records).toContainEqual(expect.objectContaining({
@@ -127,7 +110,6 @@ withoutReusePort(`workers on a Node.js without dgram reusePort${dgramHasReusePor
       }));
     } finally {
       await service.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
