@@ -36,7 +36,7 @@ import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
-import { resolveWorkerCount } from './workers/worker-count';
+import { oneWorkerLogMessage, resolveWorkerCount } from './workers/worker-count';
 import { WorkerPool, WorkerPoolOptions } from './workers/worker-pool';
 import { logGroupArnOf, queueLocationFromArn } from '../lib/private/arn';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
@@ -409,7 +409,7 @@ function dataPlaneWorkers(
 ): WorkerPool | undefined {
   const decided = resolveWorkerCount({ requested: options.workers ?? 1 });
   if (decided.limitedBy !== undefined) {
-    logger.warn(`the data plane runs one worker, not ${decided.requested}: ${decided.limitedBy}`, { workers: 1, requested: decided.requested });
+    logger.warn(oneWorkerLogMessage(decided), { workers: 1, requested: decided.requested });
   }
   if (decided.count === 1) return undefined;
   return new WorkerPool({

@@ -34,6 +34,11 @@ export interface WorkerCountInputs {
   readonly singleWorkerReason?: string;
 }
 
+/** Log message (WARN) of a data plane held to one worker (`count` 1), naming what was asked and why. */
+export function oneWorkerLogMessage(decided: Pick<WorkerCount, 'requested' | 'limitedBy'>): string {
+  return `the data plane runs one worker, not ${decided.requested}: ${decided.limitedBy}`;
+}
+
 /** Parses a worker count; throws naming the value and the allowed range. */
 export function parseWorkerCount(text: string, source: string = ServiceEnvironment.Workers): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;

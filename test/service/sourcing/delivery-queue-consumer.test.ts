@@ -10,6 +10,7 @@ import { ConsumerLogger, DeliveryQueueConsumer } from '../../../service/sourcing
 import { CertificateFetcher, SnsCertificateStore } from '../../../service/sourcing/sns-certificates';
 import { SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../../service/sourcing/sourced-packet-processor';
+import { UNSIGNED_SNS_WARNING } from '../../../service/sourcing/unsigned-sns';
 
 const sqsMock = mockClient(SQSClient);
 const snsMock = mockClient(SNSClient);
@@ -432,7 +433,7 @@ describe(`unsigned notifications (${ServiceEnvironment.AcceptUnsignedSns})`, () 
   test('are accepted from a local queue, with a WARN at start and periodically until stopped', async () => {
     const m = sqsMessage(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }));
     inbox.push([m]);
-    const warnings = (): number => logs.filter(([level, msg]) => level === 'warn' && msg.includes(`${ServiceEnvironment.AcceptUnsignedSns} is on`)).length;
+    const warnings = (): number => logs.filter(([level, msg]) => level === 'warn' && msg === UNSIGNED_SNS_WARNING).length;
     const c = start(registry, { acceptUnsignedSns: true, queueUrl: LOCAL_QUEUE_URL, unsignedWarningIntervalMs: 20 });
     expect(warnings()).toBe(1);
     await receiver.waitFor(1);
