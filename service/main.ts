@@ -61,6 +61,9 @@ buffer of each Listener socket, ${RECEIVE_BUFFER_BYTES.allowed} bytes, default: 
 net.core.rmem_max, 4–64 MiB; also read in local mode).
 `;
 
+/** Log message (INFO, AWS mode) once the service has started: Listeners bound, health served. */
+export const STARTED_LOG_MESSAGE = 'packet gateway started';
+
 /** Configuration errors worth a one-line message rather than a stack trace. */
 class UsageError extends Error {}
 
@@ -281,8 +284,9 @@ async function main(): Promise<void> {
     await service.stop();
     process.exit(1);
   }
+  const started = { region: options.region, listeners: service.gateway.status().listeners.length, health: service.healthUrl };
   if (options.mode === 'local') process.stderr.write(banner(service));
-  else service.logger.info('packet gateway started', { region: options.region, listeners: service.gateway.status().listeners.length, health: service.healthUrl });
+  else service.logger.info(STARTED_LOG_MESSAGE, started);
 
   // The service keeps its own deadline (drain, then failure records); this one only ends a stop that still hangs.
   const exitDeadlineMs = service.stopDeadlineMs + STOP_EXIT_MARGIN_MS;

@@ -53,6 +53,7 @@ import { WIREGUARD_KEY_ENVIRONMENT_PREFIX } from '../../lib/private/resource-pro
 import { ServiceEnvironment } from '../../lib/private/service-environment';
 import { validateListenerRecord, validatePacketSourceRecord } from '../../lib/private/validate-records';
 import type { InnerAddressing } from '../../service/contracts';
+import { STARTED_LOG_MESSAGE } from '../../service/main';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 export type { FlowOwner } from './network';
@@ -453,7 +454,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           const record = JSON.parse(line) as Record<string, unknown>;
           if (record._aws) return; // EMF metrics
           if (options.retainLogs !== false) records[task - 1].push({ ...record, task });
-          if (record.message === 'packet gateway started') started();
+          if (record.message === STARTED_LOG_MESSAGE) started();
         } catch {
           // not a log record
         }
