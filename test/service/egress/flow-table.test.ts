@@ -224,8 +224,6 @@ describe('FlowTable keys', () => {
 });
 
 describe('FlowTable over a long life', () => {
-  const DAY_MS = 86_400_000;
-
   test('Listeners replaced one after another keep numeric flow keys: a forgotten Listener frees its number', () => {
     const flows = new FlowTable();
     for (let i = 0; i < 3 * NUMBERED_LISTENERS; i++) {
