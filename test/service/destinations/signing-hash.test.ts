@@ -39,8 +39,12 @@ describe('SigningSha256', () => {
 
   test('the SDK\'s signer writes the same signature with it as with the SDK\'s own SHA-256, across credentials and days', async () => {
     const request = {
-      method: 'POST', protocol: 'https:', hostname: 'lambda.eu-west-1.amazonaws.com', path: '/2015-03-31/functions/my%20fn/invocations',
-      query: {}, headers: { 'host': 'lambda.eu-west-1.amazonaws.com', 'content-type': 'application/octet-stream', 'x-amz-invocation-type': 'RequestResponse' },
+      method: 'POST',
+      protocol: 'https:',
+      hostname: 'lambda.eu-west-1.amazonaws.com',
+      path: '/2015-03-31/functions/my%20fn/invocations',
+      query: {},
+      headers: { 'host': 'lambda.eu-west-1.amazonaws.com', 'content-type': 'application/octet-stream', 'x-amz-invocation-type': 'RequestResponse' },
       body: Buffer.from('{"Messages":[' + '{"Tag":"abc","Data":"AAAA"},'.repeat(99) + '{"Tag":"abc","Data":"AAAA"}]}'),
     };
     const credentials = [
