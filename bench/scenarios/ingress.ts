@@ -29,7 +29,8 @@ export const ingress: Scenario = {
     'A dgram sender process floods a UDP Listener. Each datagram passes the IngressPipeline (flow table refresh, ' +
     'HMAC reply tag, packet JSON) and is batched (default batching: 100 packets or 50 ms) to a Lambda destination: the ' +
     'real `LambdaClient` (serialization, SigV4 signing of every Invoke, retry middleware) with an in-memory HTTP handler ' +
-    'that answers 200 and counts the packets of each payload, so the figure is the gateway\'s own work per packet in AWS ' +
+    'that answers 200 and counts the packets of each payload (its count costs ≈ 0.13 µs per packet at 64 B, measured after each trial and ' +
+    'left out of the gateway\'s CPU per packet), so the figure is the gateway\'s own work per packet in AWS ' +
     'mode except the HTTPS request itself (no TLS or HTTP framing, no network: in AWS those add CPU per Invoke that this ' +
     'figure leaves out), and without the function parsing its event. Rate = packets counted per second. ' +
     'Compared with the same sender flooding a plain dgram receive loop, in trials alternating with the gateway\'s; then the sender is paced at ' +
