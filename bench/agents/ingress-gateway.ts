@@ -8,7 +8,7 @@ import type { BatchingRecord, ListenerRecord } from '../../lib/private/records';
 import { DirectLambdaInvoker } from '../../service/destinations/lambda-invoker';
 import { handlerStats } from '../fixtures/handler-stats';
 import { serve, str } from '../lib/agent-runtime';
-import { countingLambdaClient } from '../lib/counting-lambda';
+import { countingCpuUsPerPacket, countingLambdaClient } from '../lib/counting-lambda';
 import { BENCH_REGION, buildKit, Kit } from '../lib/gateway-kit';
 import { FIXTURES_DIR } from '../lib/paths';
 
@@ -45,6 +45,8 @@ serve({
     failuresAtReset = kit?.failures.total ?? 0;
     return {};
   },
+  /** CPU time per packet of the Lambda stand-in's count (bench/lib/counting-lambda.ts), measured now on the last payload. */
+  standIn: () => ({ cpuUsPerPacket: countingCpuUsPerPacket() }),
   stats: () => {
     const s = handlerStats();
     return {

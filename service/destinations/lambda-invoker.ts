@@ -8,7 +8,8 @@
  * the same request with the same client's parts: the endpoint the SDK resolves for Invoke
  * (configured endpoints such as `AWS_ENDPOINT_URL_LAMBDA`, FIPS and dual-stack included), its
  * credential provider, clock offset (sampled from each answer as the SDK does), HTTP handler with
- * its keep-alive connections and stream collector, and the SDK's SigV4 signer. Everything but a
+ * its keep-alive connections and stream collector, and the SDK's SigV4 signer (hashing with
+ * {@link SigningSha256}: the same digests with fewer node:crypto objects). Everything but a
  * plain answer goes back to the SDK: when the request gets no 2xx answer (throttle, service error,
  * network failure, credentials not available), the batch is sent again through `client.send`,
  * whose retry strategy, clock-skew correction and error parsing then apply exactly as they would
@@ -21,6 +22,7 @@
 import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { SigningSha256 } from './signing-hash';
 
 /** What a synchronous invocation answered. */
 export interface InvokeOutcome {
@@ -223,7 +225,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
           credentials: () => this.client.config.credentials(),
           region: scheme?.signingRegion ?? (await config.region()),
           service: scheme?.signingName ?? 'lambda',
-          sha256: config.sha256,
+          sha256: SigningSha256,
         }),
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };

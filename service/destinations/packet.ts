@@ -42,22 +42,68 @@ export function isoTime(ms: number): string {
 
 /**
  * The parts of a packet's JSON that are the same for every packet of a Listener and destination
- * Formatter, serialized once (see {@link queueDatagram}).
+ * Formatter, serialized once (see {@link queueDatagram}), and the text of the last client and
+ * receive millisecond it served: datagrams arrive in runs from one client within one millisecond,
+ * so most packets reuse both and their JSON is a handful of concatenations.
  */
-export interface PacketTemplate {
-  readonly formatter: FormatterName;
+export class PacketTemplate {
   /** The fixed fields are ASCII (a region or address from the environment might not be). */
-  readonly ascii: boolean;
-  /** `","Local":{…},"ReceivedAt":"` is split around the receive time; these are the pieces. */
-  readonly afterRemote: string;
-  readonly afterReceivedAt: string;
+  public readonly ascii: boolean;
+  /** `Data` is base64 or hex text, written without escaping. */
+  private readonly plainData: boolean;
+  private remoteAddress = '';
+  private remotePort = -1;
+  private remotePeerKey?: string;
+  /** `","Remote":{…},"Local":{…},"ReceivedAt":"` of the last client. */
+  private remoteText = '';
+  private receivedAt = Number.NaN;
+  /** `<ReceivedAt>","IngressRegion":…,"Formatter":…` of the last receive millisecond. */
+  private receivedText = '';
+  /** The same followed by `,"Data":"` (base64 and hex Data, no Inner). */
+  private receivedDataText = '';
+
+  /**
+   * @param afterRemote `},"Local":{…},"ReceivedAt":"`, the text between the client and the receive time
+   * @param afterReceivedAt `","IngressRegion":…,"Formatter":…`, the text after the receive time
+   */
+  public constructor(
+    public readonly formatter: FormatterName,
+    public readonly afterRemote: string,
+    public readonly afterReceivedAt: string,
+  ) {
+    this.ascii = isAscii(afterRemote) && isAscii(afterReceivedAt);
+    this.plainData = formatter === 'base64' || formatter === 'hex';
+  }
+
+  /** `","Remote":{…}` (address escaped when it has a zone) up to the opening quote of `ReceivedAt`. */
+  public remote(address: string, port: number, peerKey: string | undefined, zoned: boolean): string {
+    if (port !== this.remotePort || address !== this.remoteAddress || peerKey !== this.remotePeerKey) {
+      let text = '","Remote":{"IpAddress":' + (zoned ? JSON.stringify(address) : '"' + address + '"') + ',"Port":' + port;
+      if (peerKey !== undefined) text += ',"PeerKey":"' + peerKey + '"';
+      this.remoteText = text + this.afterRemote;
+      this.remoteAddress = address;
+      this.remotePort = port;
+      this.remotePeerKey = peerKey;
+    }
+    return this.remoteText;
+  }
+
+  /** The receive time and the fields after it, up to `Formatter`; with `data`, also `,"Data":"` (base64 and hex only). */
+  public received(receivedAt: number, data: boolean): string {
+    if (receivedAt !== this.receivedAt) {
+      this.receivedText = isoTime(receivedAt) + this.afterReceivedAt;
+      this.receivedDataText = this.receivedText + ',"Data":"';
+      this.receivedAt = receivedAt;
+    }
+    return data && this.plainData ? this.receivedDataText : this.receivedText;
+  }
 }
 
 /** Serializes the fixed fields of a Listener's packets once. */
 export function packetTemplate(local: PacketLocal, region: string, formatter: FormatterName): PacketTemplate {
   const afterRemote = '},"Local":' + JSON.stringify(local) + ',"ReceivedAt":"';
   const afterReceivedAt = '","IngressRegion":' + JSON.stringify(region) + ',"Formatter":' + JSON.stringify(formatter);
-  return { formatter, ascii: isAscii(afterRemote) && isAscii(afterReceivedAt), afterRemote, afterReceivedAt };
+  return new PacketTemplate(formatter, afterRemote, afterReceivedAt);
 }
 
 function isAscii(text: string): boolean {
@@ -78,12 +124,16 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
   const data = encodeData(datagram.data, formatter);
   if (typeof data !== 'string') return data;
   const zoned = datagram.remoteAddress.includes('%');
-  const address = zoned ? JSON.stringify(datagram.remoteAddress) : '"' + datagram.remoteAddress + '"';
-  let json = '{"Tag":"' + tag + '","Remote":{"IpAddress":' + address + ',"Port":' + datagram.remotePort;
-  if (datagram.peerKey !== undefined) json += ',"PeerKey":"' + datagram.peerKey + '"';
-  json += template.afterRemote + isoTime(datagram.receivedAt) + template.afterReceivedAt;
-  if (datagram.inner !== undefined) json += ',"Inner":' + JSON.stringify(datagram.inner);
-  json += formatter === 'base64' || formatter === 'hex' ? ',"Data":"' + data + '"}' : ',"Data":' + JSON.stringify(data) + '}';
+  const head = '{"Tag":"' + tag + template.remote(datagram.remoteAddress, datagram.remotePort, datagram.peerKey, zoned);
+  let json: string;
+  if (formatter !== 'base64' && formatter !== 'hex') {
+    json = head + template.received(datagram.receivedAt, false) + (datagram.inner !== undefined ? ',"Inner":' + JSON.stringify(datagram.inner) : '')
+      + ',"Data":' + JSON.stringify(data) + '}';
+  } else if (datagram.inner !== undefined) {
+    json = head + template.received(datagram.receivedAt, false) + ',"Inner":' + JSON.stringify(datagram.inner) + ',"Data":"' + data + '"}';
+  } else {
+    json = head + template.received(datagram.receivedAt, true) + data + '"}';
+  }
   return {
     json,
     bytes: formatter === 'utf8' || zoned || !template.ascii ? Buffer.byteLength(json) : json.length,

@@ -14,10 +14,13 @@
  * Memory: one Map entry per flow, plus one counter per source prefix with new flows. A flow from
  * a dotted-quad IPv4 address on one of the first {@link NUMBERED_LISTENERS} Listeners has a
  * numeric key (Listener number, address and port packed into one safe integer: no string per
- * flow); other flows (IPv6, IPv4-mapped) keep a string key. Times are stored relative to the
- * table's first datagram, so they stay small integers held in the entry rather than a boxed
- * number each. Entries are kept in refresh order, so expiry sweeps only touch expired entries. A
- * datagram of a confirmed flow costs one Map lookup.
+ * flow); other flows (IPv6, IPv4-mapped) keep a string key. A Listener's number is freed when
+ * the Listener is forgotten and reused by the next one, so Listeners replaced over a process's
+ * life keep numeric keys. Times are stored relative to an origin (the first datagram's time), so
+ * they stay small integers held in the entry rather than a boxed number each; once they would
+ * outgrow V8's small-integer range (after {@link REBASE_AFTER_MS}), the origin moves to the
+ * present and every stored time with it. Entries are kept in refresh order, so expiry sweeps only
+ * touch expired entries. A datagram of a confirmed flow costs one Map lookup.
  */
 import { ipv4Number } from '../../lib/private/network';
 
@@ -56,6 +59,14 @@ export const NUMBERED_LISTENERS = 32;
 const PORTS = 2 ** 16;
 const PORTS_AND_ADDRESSES = 2 ** 48;
 
+/**
+ * Stored times (ms from the origin) at most this far from the origin on either side (≈ 6.2 days):
+ * half of V8's 31-bit small-integer range, so they are never boxed. A datagram this far from the
+ * origin moves the origin to its own time; stored times further than this from the new origin are
+ * held at this distance (a flow that old is expired under any idle timeout the table is given).
+ */
+export const REBASE_AFTER_MS = 2 ** 29;
+
 /** A flow's key: a packed number (IPv4 flows) or `listener|address|port`. */
 type FlowKey = number | string;
 /** A source prefix: the /24 as a number (packed IPv4 keys) or its text form (see {@link sourcePrefix}). */
@@ -76,7 +87,13 @@ export class FlowTable {
   private readonly freshPerPrefix = new Map<PrefixKey, PrefixFlows>();
   /** Number of each Listener with numeric flow keys. */
   private readonly listenerNumbers = new Map<string, number>();
-  /** Epoch ms that stored times count from: the first datagram's time. */
+  /** Numbers of forgotten Listeners, reused before new ones. */
+  private readonly freeNumbers: number[] = [];
+  /** Numbers handed out so far (at most NUMBERED_LISTENERS). */
+  private numbersUsed = 0;
+  /** Listeners that found no number free: their flows keep string keys until they are forgotten. */
+  private readonly unnumbered = new Set<string>();
+  /** Epoch ms that stored times count from: the first datagram's time, moved by {@link rebase}. */
   private origin: number | undefined;
   /** Where eviction continues in each map (see {@link OldestFirst}). */
   private readonly freshCursor = new OldestFirst();
@@ -92,6 +109,9 @@ export class FlowTable {
 
   public constructor(options: FlowTableOptions = {}) {
     this.idleMs = (options.idleSeconds ?? DEFAULT_FLOW_IDLE_SECONDS) * 1000;
+    if (!(this.idleMs > 0 && this.idleMs < REBASE_AFTER_MS)) {
+      throw new Error(`flow idleSeconds ${options.idleSeconds} is not valid (allowed: above 0 and below ${REBASE_AFTER_MS / 1000})`);
+    }
     this.maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.maxNewPerPrefix = Math.max(1, options.maxNewFlowsPerPrefix ?? DEFAULT_MAX_NEW_FLOWS_PER_PREFIX);
     this.sweepMs = (options.sweepIntervalSeconds ?? 10) * 1000;
@@ -119,7 +139,8 @@ export class FlowTable {
    * `peerKey` (WireGuard: the authenticated sender) goes to `onNewFlow` when the flow is new.
    */
   public touch(listener: string, address: string, port: number, time: number = this.now(), peerKey?: string): void {
-    const at = time - (this.origin ??= time);
+    let at = time - (this.origin ??= time);
+    if (at >= REBASE_AFTER_MS || at <= -REBASE_AFTER_MS) at = this.rebase(time);
     const key = this.keyOf(listener, address, port);
     const seen = this.confirmed.get(key);
     if (seen !== undefined) {
@@ -163,6 +184,19 @@ export class FlowTable {
     const key = this.keyOf(listener, address, port);
     const seen = this.confirmed.get(key) ?? this.fresh.get(key);
     return seen !== undefined && time - this.origin - seen < this.idleMs;
+  }
+
+  /**
+   * Moves the origin to `time` and every stored time with it (kept within
+   * ±{@link REBASE_AFTER_MS}, which keeps their order); returns `time` relative to the new origin.
+   */
+  private rebase(time: number): number {
+    const shift = time - this.origin!;
+    this.origin = time;
+    for (const times of [this.confirmed, this.fresh]) {
+      for (const [key, at] of times) times.set(key, Math.min(REBASE_AFTER_MS, Math.max(-REBASE_AFTER_MS, at - shift)));
+    }
+    return 0;
   }
 
   /** Makes room for one flow: the oldest new flow, else the least recently refreshed confirmed one. */
@@ -213,14 +247,24 @@ export class FlowTable {
   private flowKey(listener: string, address: string, port: number): FlowKey {
     const ipv4 = Number.isInteger(port) && port >= 0 && port < PORTS ? ipv4Number(address) : -1;
     if (ipv4 >= 0) {
-      let n = this.listenerNumbers.get(listener);
-      if (n === undefined && this.listenerNumbers.size < NUMBERED_LISTENERS) {
-        n = this.listenerNumbers.size;
-        this.listenerNumbers.set(listener, n);
-      }
+      const n = this.listenerNumbers.get(listener) ?? this.numberListener(listener);
       if (n !== undefined) return n * PORTS_AND_ADDRESSES + ipv4 * PORTS + port;
     }
     return listener + '|' + address + '|' + port;
+  }
+
+  /**
+   * A number for a Listener that has none: a forgotten Listener's, else the next unused one;
+   * undefined when all are taken, and from then on for this Listener (its flows have string keys,
+   * which a number given later would not find) until it is forgotten.
+   */
+  private numberListener(listener: string): number | undefined {
+    if (this.unnumbered.has(listener)) return undefined;
+    let n = this.freeNumbers.pop();
+    if (n === undefined && this.numbersUsed < NUMBERED_LISTENERS) n = this.numbersUsed++;
+    if (n === undefined) this.unnumbered.add(listener);
+    else this.listenerNumbers.set(listener, n);
+    return n;
   }
 
   /** Removes expired flows; returns how many. */
@@ -252,6 +296,16 @@ export class FlowTable {
     const ofListener = (key: FlowKey): boolean => (typeof key === 'number' ? Math.floor(key / PORTS_AND_ADDRESSES) === n : key.startsWith(prefix));
     for (const key of this.confirmed.keys()) if (ofListener(key)) this.confirmed.delete(key);
     for (const key of this.fresh.keys()) if (ofListener(key)) this.forgetFresh(key);
+    this.unnumbered.delete(listener);
+    if (n !== undefined) {
+      this.listenerNumbers.delete(listener);
+      this.freeNumbers.push(n);
+    }
+    // the last key built may carry the freed number
+    this.lastListener = '';
+    this.lastAddress = '';
+    this.lastPort = -1;
+    this.lastKey = '';
   }
 
   /** Starts periodic sweeps (the timer does not keep the process alive). */

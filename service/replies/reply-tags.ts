@@ -82,6 +82,13 @@ export class ReplyTagCodec {
   private lastPeerKey?: string;
   private lastInner?: InnerAddressing;
   private lastPart?: SignedPart;
+  /**
+   * The tag text before its last character: a signed part and the counter's first 7 characters,
+   * the same for 64 counter values in a row (the last character is one of 64 interned strings).
+   */
+  private prefixText = '';
+  private prefixPart?: SignedPart;
+  private prefixBlock = -1;
 
   public constructor(options: ReplyTagCodecOptions = {}) {
     if (options.secret !== undefined && options.secret.length < 16) {
@@ -102,7 +109,7 @@ export class ReplyTagCodec {
     const last = this.lastPart;
     if (last !== undefined && last.expiry === expiry && port === this.lastPort && address === this.lastAddress
       && listener === this.lastListener && peerKey === this.lastPeerKey && inner === this.lastInner) {
-      return last.text + this.nextCounter();
+      return this.tagOf(last);
     }
     let flow = listener + '|' + address + '|' + port;
     if (peerKey !== undefined) flow += '|' + peerKey;
@@ -121,13 +128,21 @@ export class ReplyTagCodec {
     this.lastPort = port;
     this.lastPeerKey = peerKey;
     this.lastInner = inner;
-    return part.text + this.nextCounter();
+    return this.tagOf(part);
   }
 
-  private nextCounter(): string {
+  /** The signed part followed by the next counter value's text. */
+  private tagOf(part: SignedPart): string {
     const counter = this.counter;
     this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
-    return counterText(counter);
+    const last = counter % 64;
+    const block = counter - last;
+    if (block !== this.prefixBlock || part !== this.prefixPart) {
+      this.prefixText = part.text + counterText(counter).slice(0, COUNTER_CHARS - 1);
+      this.prefixBlock = block;
+      this.prefixPart = part;
+    }
+    return this.prefixText + BASE64URL_DIGITS[last];
   }
 
   /** The base64url text of the routing part, its pad and its MAC. */

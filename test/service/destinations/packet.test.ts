@@ -80,6 +80,28 @@ describe('queueDatagram', () => {
       expect(queued).toMatchObject({ data: (JSON.parse(expected) as InboundPacket).Data, receivedAt: d.receivedAt });
     }
   });
+
+  test.each(['base64', 'hex', 'utf8'] as const)('one template serves runs and interleavings of clients, peer keys, Inner and times (%s)', (formatter) => {
+    const template = packetTemplate(local, 'eu-west-1', formatter);
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const variants: InboundDatagram[] = [];
+    for (const remoteAddress of ['203.0.113.5', '203.0.113.6', 'fe80::1%eth"0']) {
+      for (const remotePort of [4000, 4001]) {
+        for (const peerKey of [undefined, key]) {
+          for (const receivedAt of [1_700_000_000_123, 1_700_000_000_124]) {
+            variants.push({ data: Buffer.from('run'), remoteAddress, remotePort, receivedAt, ...(peerKey ? { peerKey } : {}) });
+            variants.push({ data: Buffer.from('run'), remoteAddress, remotePort, receivedAt, ...(peerKey ? { peerKey, inner } : {}) });
+          }
+        }
+      }
+    }
+    // each variant twice in a row (a run), then in a shuffled order (interleaved clients and times)
+    const order = [...variants.flatMap((d) => [d, d]), ...variants.map((_, i) => variants[(i * 7) % variants.length])];
+    for (const d of order) {
+      const queued = queueDatagram(d, 'AQID-_', template);
+      expect(queued.json).toBe(JSON.stringify(buildPacket(d, 'AQID-_', local, 'eu-west-1', formatter)));
+    }
+  });
 });
 
 describe('payloads the Formatter cannot represent', () => {

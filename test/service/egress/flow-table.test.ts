@@ -1,4 +1,16 @@
-import { FlowTable, NUMBERED_LISTENERS, sourcePrefix } from '../../../service/egress/flow-table';
+import { FlowTable, NUMBERED_LISTENERS, REBASE_AFTER_MS, sourcePrefix } from '../../../service/egress/flow-table';
+
+/** The keys of every flow the table holds (numbers for numbered Listeners' IPv4 flows, else text). */
+function flowKeys(flows: FlowTable): Array<number | string> {
+  const maps = flows as unknown as { confirmed: Map<number | string, number>; fresh: Map<number | string, number> };
+  return [...maps.confirmed.keys(), ...maps.fresh.keys()];
+}
+
+/** The times the table stores for its flows (ms from its origin). */
+function storedTimes(flows: FlowTable): number[] {
+  const maps = flows as unknown as { confirmed: Map<number | string, number>; fresh: Map<number | string, number> };
+  return [...maps.confirmed.values(), ...maps.fresh.values()];
+}
 
 describe('FlowTable', () => {
   test('a flow is active for 120 s after the last datagram, per Listener and client', () => {
@@ -208,6 +220,95 @@ describe('FlowTable keys', () => {
     flows.touch('a', '192.0.2.3', 1, 1_800_000_000_000 + 3e10 + 0.5);
     expect(flows.isActive('a', '192.0.2.3', 1, 1_800_000_000_000 + 3e10 + 10_000.4)).toBe(true);
     expect(flows.isActive('a', '192.0.2.3', 1, 1_800_000_000_000 + 3e10 + 10_000.5)).toBe(false);
+  });
+});
+
+describe('FlowTable over a long life', () => {
+  test('Listeners replaced one after another keep numeric flow keys: a forgotten Listener frees its number', () => {
+    const flows = new FlowTable();
+    for (let i = 0; i < 3 * NUMBERED_LISTENERS; i++) {
+      flows.touch(`generation-${i}`, '198.51.100.9', 7000, 1_000 + i);
+      expect(flowKeys(flows).map((key) => typeof key)).toEqual(['number']);
+      flows.forgetListener(`generation-${i}`);
+      expect(flows.size).toBe(0);
+    }
+    const live = Array.from({ length: NUMBERED_LISTENERS }, (_, i) => `live-${i}`);
+    for (const l of live) flows.touch(l, '198.51.100.9', 7000, 5_000);
+    expect(flowKeys(flows).every((key) => typeof key === 'number')).toBe(true);
+    for (const l of live) expect(flows.isActive(l, '198.51.100.9', 7000, 5_001)).toBe(true);
+  });
+
+  test('a number freed and reused is never shared by two Listeners, whatever was looked up last', () => {
+    const flows = new FlowTable();
+    flows.touch('x', '198.51.100.9', 7000, 1_000);
+    flows.forgetListener('x');
+    flows.touch('x', '198.51.100.9', 7000, 2_000); // the same client right after: the last key built is the forgotten one's
+    flows.touch('y', '198.51.100.9', 7000, 2_000);
+    expect(flows.size).toBe(2);
+    flows.forgetListener('y');
+    expect(flows.isActive('x', '198.51.100.9', 7000, 2_001)).toBe(true);
+    expect(flows.isActive('y', '198.51.100.9', 7000, 2_001)).toBe(false);
+  });
+
+  test('a Listener that found no number keeps finding its flows after numbers are freed', () => {
+    const flows = new FlowTable();
+    const numbered = Array.from({ length: NUMBERED_LISTENERS }, (_, i) => `numbered-${i}`);
+    for (const l of numbered) flows.touch(l, '198.51.100.9', 7000, 1_000);
+    flows.touch('late', '198.51.100.9', 7000, 1_000);
+    flows.forgetListener(numbered[0]);
+    expect(flows.isActive('late', '198.51.100.9', 7000, 1_001)).toBe(true);
+    flows.touch('late', '198.51.100.9', 7000, 1_500);
+    expect(flows.size).toBe(NUMBERED_LISTENERS);
+    flows.forgetListener('late');
+    flows.touch('late', '198.51.100.9', 7000, 2_000);
+    expect(flowKeys(flows).every((key) => typeof key === 'number')).toBe(true);
+  });
+
+  test('stored times stay small integers through months of uptime, and flows live and expire as before', () => {
+    let now = 1_800_000_000_000;
+    const newFlows: string[] = [];
+    const flows = new FlowTable({ now: () => now, onNewFlow: (_l, address) => newFlows.push(address) });
+    const steps = 90 * 4;
+    for (let step = 0; step < steps; step++) {
+      now += 6 * 3_600_000;
+      flows.touch('a', '203.0.113.1', 4000); // back after hours away: a new flow
+      flows.touch('a', '203.0.113.1', 4000, now + 1_500); // confirmed
+      flows.touch('a', '203.0.113.1', 4000, now + 1_700); // a refresh
+      flows.touch('a', `198.51.100.${step % 250}`, 5000); // a stranger, left to expire
+      expect(flows.isActive('a', '203.0.113.1', 4000, now + 1_700 + 119_999)).toBe(true);
+      expect(flows.isActive('a', '203.0.113.1', 4000, now + 1_700 + 120_000)).toBe(false);
+      expect(flows.isActive('a', `198.51.100.${step % 250}`, 5000, now + 119_999)).toBe(true);
+      expect(Math.max(...storedTimes(flows).map(Math.abs))).toBeLessThanOrEqual(REBASE_AFTER_MS);
+    }
+    expect(now - 1_800_000_000_000).toBeGreaterThan(3 * 2 ** 30);
+    expect(storedTimes(flows).every(Number.isInteger)).toBe(true);
+    expect(newFlows.length).toBe(2 * steps);
+    expect(newFlows.filter((a) => a === '203.0.113.1').length).toBe(steps);
+    flows.sweep(now + 200_000);
+    expect(flows.size).toBe(0);
+  });
+
+  test('a flow touched just before the origin moves stays alive, confirms and expires at the same times', () => {
+    const start = 1_800_000_000_000;
+    const flows = new FlowTable({ idleSeconds: 120 });
+    flows.touch('a', '203.0.113.1', 4000, start);
+    const beforeMove = start + REBASE_AFTER_MS - 10;
+    flows.touch('a', '203.0.113.2', 4000, beforeMove - 5_000); // new, not confirmed yet
+    flows.touch('a', '203.0.113.3', 4000, beforeMove - 60_000);
+    flows.touch('a', '203.0.113.3', 4000, beforeMove - 30_000); // confirmed
+    flows.touch('a', '203.0.113.9', 4000, start + REBASE_AFTER_MS + 1); // moves the origin
+    expect(flows.isActive('a', '203.0.113.1', 4000, beforeMove)).toBe(false);
+    expect(flows.isActive('a', '203.0.113.2', 4000, beforeMove - 5_000 + 119_999)).toBe(true);
+    expect(flows.isActive('a', '203.0.113.2', 4000, beforeMove - 5_000 + 120_000)).toBe(false);
+    expect(flows.isActive('a', '203.0.113.3', 4000, beforeMove - 30_000 + 119_999)).toBe(true);
+    expect(flows.isActive('a', '203.0.113.3', 4000, beforeMove - 30_000 + 120_000)).toBe(false);
+    expect(flows.sweep(beforeMove - 5_000 + 120_000)).toBe(3);
+    expect(storedTimes(flows)).toEqual([0]);
+  });
+
+  test('an idle timeout the stored times cannot hold is refused', () => {
+    expect(() => new FlowTable({ idleSeconds: REBASE_AFTER_MS / 1000 })).toThrow(/idleSeconds 536870.912 is not valid \(allowed: above 0 and below 536870.912\)/);
+    expect(() => new FlowTable({ idleSeconds: 0 })).toThrow(/not valid/);
   });
 });
 

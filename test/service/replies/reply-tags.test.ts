@@ -44,6 +44,20 @@ describe('ReplyTagCodec', () => {
     for (const tag of tags) expect(tag).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
+  test('each tag ends with the next counter value, across runs of one flow and interleaved flows', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const flows: Array<[string, number]> = [['203.0.113.5', 4000], ['203.0.113.6', 4000], ['203.0.113.5', 4001]];
+    const counters: number[] = [];
+    for (let i = 0; i < 600; i++) {
+      // runs of 1 to 97 datagrams per flow, so runs cross the counter's 64-value blocks at every offset
+      const [address, port] = flows[Math.floor(i / (1 + (i % 97))) % flows.length];
+      const tag = codec.mint('demo', address, port, 300);
+      counters.push(Buffer.from(tag.slice(-8), 'base64url').readUIntBE(0, 6));
+      expect(codec.decode(tag)).toMatchObject({ address, port });
+    }
+    for (let i = 1; i < counters.length; i++) expect(counters[i]).toBe((counters[i - 1] + 1) % 2 ** 48);
+  });
+
   test('the counter makes tags unique but routes nothing: changing it changes no target', () => {
     const codec = new ReplyTagCodec({ now: clock });
     const tag = codec.mint('demo', '203.0.113.5', 4000, 300);
