@@ -15,6 +15,9 @@ export type UdpListenerOptions = SocketListenerOptions;
 
 export class UdpListener extends SocketListener implements ManagedListener {
   public readonly protocol = 'udp' as const;
+  /** The last destination text sent to and its canonical form: senders repeat their remote. */
+  private lastAddress = '';
+  private lastCanonical = '';
 
   public constructor(private readonly options: UdpListenerOptions) {
     super(options);
@@ -60,11 +63,23 @@ export class UdpListener extends SocketListener implements ManagedListener {
     if (!inIntegerRange(port, PORT)) {
       return { code: 'InvalidPort', reason: `port ${JSON.stringify(port)} is not valid (allowed: ${PORT.allowed})` };
     }
-    const address = typeof datagram.address === 'string' ? canonicalAddress(datagram.address) : undefined;
+    const address = this.canonical(datagram.address);
     if (address === undefined) {
       return { code: 'InvalidAddress', reason: `${JSON.stringify(datagram.address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
     }
     return this.egressGuard.checkPayload(datagram.data.length) ?? this.egressGuard.checkDestination(address, port) ?? address;
+  }
+
+  /** `address` in canonical text, or undefined when it is not an IP address; the last one is remembered. */
+  private canonical(address: unknown): string | undefined {
+    if (typeof address !== 'string') return undefined;
+    if (address === this.lastAddress) return this.lastCanonical;
+    const canonical = canonicalAddress(address);
+    if (canonical !== undefined) {
+      this.lastAddress = address;
+      this.lastCanonical = canonical;
+    }
+    return canonical;
   }
 
   protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {

@@ -1,7 +1,9 @@
 /**
  * Parsing of a message published to a PacketSource topic (DESIGN.md "Sourced packet"): the
  * message body into its entries, each entry into the datagram to send or the failure that stops
- * it. Pure: no I/O, no clock (the caller passes the times), no state.
+ * it. Pure: no I/O, no clock (the caller passes the times); the only state is a memo of the last
+ * few texts found valid (addresses, a peer key, field names), which a sender repeats entry after
+ * entry, so a repeated one is compared rather than validated again.
  *
  * Validation codes: a missing field, or a container of the wrong shape, is `InvalidMessage`
  * naming the field; a present but unacceptable remote address, port or Data is `InvalidAddress`,
@@ -82,7 +84,7 @@ export function parseSourcedEntry(
   if (address === undefined) {
     return fail('InvalidMessage', `${field}Remote.Address is missing (Remote.IP is accepted as a synonym); expected an IPv4 or IPv6 address`);
   }
-  if (typeof address !== 'string' || !isIpAddress(address)) {
+  if (typeof address !== 'string' || ipVersionOf(address) === 0) {
     return fail('InvalidAddress', `${field}Remote.${addressField}: ${describe(address)} is not an IP address (allowed: IPv4 or IPv6, without zone)`);
   }
   const port = remote.Port;
@@ -100,7 +102,7 @@ export function parseSourcedEntry(
   // "" names no peer (Proxylity's plain Listeners ignore it): a plain Listener sends the packet, a
   // WireGuard Listener refuses it as UnknownPeer (it needs the peer to encrypt for)
   if (peer !== undefined && peer !== null && peer !== '') {
-    if (typeof peer !== 'string' || !WIREGUARD_KEY.pattern.test(peer)) {
+    if (typeof peer !== 'string' || !isWireGuardKey(peer)) {
       return fail('InvalidMessage', `${field}Remote.PeerKey: ${describe(peer)} is not a WireGuard public key (allowed: ${WIREGUARD_KEY.allowed})`, formatEndpoint(address, port));
     }
     peerKey = peer;
@@ -135,8 +137,13 @@ export function parseSourcedEntry(
   return { data, address, port, peerKey, inner };
 }
 
+/** Field prefixes of the first entries, built once (one string per entry and message otherwise). */
+const ARRAY_FIELDS: string[] = [];
+const CACHED_ARRAY_FIELDS = 1024;
+
 function arrayField(index: number): string {
-  return `Messages[${index}].`;
+  if (index >= CACHED_ARRAY_FIELDS) return `Messages[${index}].`;
+  return (ARRAY_FIELDS[index] ??= `Messages[${index}].`);
 }
 
 function singleField(): string {
@@ -153,21 +160,15 @@ function parseInner(value: unknown, field: string): InnerAddressing | Failure {
   }
   const src = value.SourceAddress;
   const dst = value.DestinationAddress;
-  for (const [name, v] of [['SourceAddress', src], ['DestinationAddress', dst]] as const) {
-    if (v === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an IPv4 or IPv6 address` };
-    if (typeof v !== 'string' || !isIpAddress(v)) return { code: 'InvalidAddress', reason: `${field}.${name}: ${describe(v)} is not an IP address (allowed: IPv4 or IPv6)` };
-  }
-  const family = isIP(src as string);
-  if (isIP(dst as string) !== family) {
+  const family = innerAddressVersion(src, field, 'SourceAddress');
+  if (typeof family !== 'number') return family;
+  const dstFamily = innerAddressVersion(dst, field, 'DestinationAddress');
+  if (typeof dstFamily !== 'number') return dstFamily;
+  if (dstFamily !== family) {
     return { code: 'InvalidAddress', reason: `${field}: SourceAddress and DestinationAddress must be of the same IP version` };
   }
-  for (const name of ['SourcePort', 'DestinationPort'] as const) {
-    const v = value[name];
-    if (v === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an ${PORT.allowed}` };
-    if (!inIntegerRange(v, PORT)) {
-      return { code: 'InvalidPort', reason: `${field}.${name}: ${describe(v)} is not a port (allowed: ${PORT.allowed})` };
-    }
-  }
+  const badPort = innerPortFailure(value.SourcePort, field, 'SourcePort') ?? innerPortFailure(value.DestinationPort, field, 'DestinationPort');
+  if (badPort) return badPort;
   if (value.Version !== undefined && value.Version !== family) {
     return { code: 'InvalidMessage', reason: `${field}.Version: ${describe(value.Version)} does not match the addresses (IPv${family}); allowed: ${family} or absent` };
   }
@@ -179,14 +180,58 @@ function parseInner(value: unknown, field: string): InnerAddressing | Failure {
     SourcePort: value.SourcePort as number,
     DestinationAddress: dst as string,
     DestinationPort: value.DestinationPort as number,
-    Version: family as 4 | 6,
+    Version: family,
     Protocol: 17,
   };
 }
 
-/** An IPv4 or IPv6 address without a zone index (`fe80::1%eth0` names a local interface, never a remote). */
-function isIpAddress(value: string): boolean {
-  return isIP(value) !== 0 && !value.includes('%');
+/** The IP version of `Inner.<name>`, or why it is not an address. */
+function innerAddressVersion(value: unknown, field: string, name: string): 4 | 6 | Failure {
+  if (value === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an IPv4 or IPv6 address` };
+  const version = typeof value === 'string' ? ipVersionOf(value) : 0;
+  if (version === 0) return { code: 'InvalidAddress', reason: `${field}.${name}: ${describe(value)} is not an IP address (allowed: IPv4 or IPv6)` };
+  return version;
+}
+
+/** Why `Inner.<name>` is not a port, or undefined when it is one. */
+function innerPortFailure(value: unknown, field: string, name: string): Failure | undefined {
+  if (value === undefined) return { code: 'InvalidMessage', reason: `${field}.${name} is missing; expected an ${PORT.allowed}` };
+  if (!inIntegerRange(value, PORT)) return { code: 'InvalidPort', reason: `${field}.${name}: ${describe(value)} is not a port (allowed: ${PORT.allowed})` };
+  return undefined;
+}
+
+/** Texts recently found to be IP addresses, with their versions (a few slots, reused in turn). */
+const RECENT_ADDRESS_SLOTS = 4;
+const recentAddresses: string[] = [];
+const recentVersions: Array<4 | 6> = [];
+let nextAddressSlot = 0;
+
+/**
+ * 4 or 6 for an IPv4 or IPv6 address without a zone index (`fe80::1%eth0` names a local
+ * interface, never a remote), else 0. A text equal to one of the last few valid ones is not
+ * parsed again.
+ */
+function ipVersionOf(value: string): 0 | 4 | 6 {
+  for (let i = 0; i < recentAddresses.length; i++) {
+    if (recentAddresses[i] === value) return recentVersions[i];
+  }
+  const version = isIP(value);
+  if (version === 0 || value.includes('%')) return 0;
+  recentAddresses[nextAddressSlot] = value;
+  recentVersions[nextAddressSlot] = version as 4 | 6;
+  nextAddressSlot = (nextAddressSlot + 1) % RECENT_ADDRESS_SLOTS;
+  return version as 4 | 6;
+}
+
+/** The last text found to be a WireGuard public key. */
+let lastValidKey = '';
+
+/** True for a WireGuard public key (limits.ts `WIREGUARD_KEY`); the last valid one is compared, not matched again. */
+function isWireGuardKey(value: string): boolean {
+  if (value === lastValidKey) return true;
+  if (!WIREGUARD_KEY.pattern.test(value)) return false;
+  lastValidKey = value;
+  return true;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -133,14 +133,19 @@ const WORD_SUM_MIN_BYTES = 64;
 const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * The 32-bit word view of the memory last summed: the device builds every inner packet in the
- * same scratch buffer, so the view is made once, not per packet.
+ * 32-bit word views of the memory summed, per ArrayBuffer: the device builds every inner packet in
+ * the same scratch buffer and receives into a few pooled ones, so a view is made once per buffer,
+ * not per packet. Weakly held: a buffer that is gone takes its view with it.
  */
-let wordView: Uint32Array = new Uint32Array(0);
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
 
 function wordsOf(buffer: ArrayBufferLike): Uint32Array {
-  if (wordView.buffer !== buffer) wordView = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
-  return wordView;
+  let view = wordViews.get(buffer);
+  if (view === undefined) {
+    view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    wordViews.set(buffer, view);
+  }
+  return view;
 }
 
 /** Adds the big-endian 16-bit words of `data[start, end)` to `sum` (odd tail padded with zero). */

@@ -61,6 +61,27 @@ describe('UdpListener.send', () => {
     }
   });
 
+  test('a remote sent to before is remembered in canonical form; other texts are still judged', async () => {
+    const flows = new FlowTable();
+    const listener = await start({ flows, requireActiveFlow: true });
+    const client = await UdpClient.open();
+    try {
+      flows.touch('l', '127.0.0.1', client.port);
+      for (let i = 0; i < 3; i++) {
+        expect(await send(listener, { data: Buffer.from('x'), address: '::ffff:127.0.0.1', port: client.port })).toBeUndefined();
+      }
+      await client.waitFor(3);
+      expect((await send(listener, { data: Buffer.from('x'), address: '127.0.0.01', port: client.port }))?.code).toBe('InvalidAddress');
+      expect((await send(listener, { data: Buffer.from('x'), address: '::ffff:169.254.169.254', port: client.port }))?.code).toBe('DestinationDenied');
+      expect(await send(listener, { data: Buffer.from('x'), address: '::ffff:127.0.0.1', port: client.port })).toBeUndefined();
+      expect(await send(listener, { data: Buffer.from('x'), address: 7 as unknown as string, port: client.port })).toMatchObject({ code: 'InvalidAddress' });
+      await client.waitFor(4);
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
   test('with requireActiveFlow, only clients that sent recently can be reached', async () => {
     const flows = new FlowTable();
     const listener = await start({ flows, requireActiveFlow: true });

@@ -40,6 +40,27 @@ describe('parseSourcedMessage', () => {
 });
 
 describe('parseSourcedEntry', () => {
+  test('texts found valid before are remembered, but never one that only resembles them', () => {
+    const inner = { SourceAddress: '10.0.0.1', SourcePort: 1, DestinationAddress: '10.0.0.2', DestinationPort: 2 };
+    const valid = { Data: 'aGk=', Remote: { Address: 'fe80::1', Port: 9, PeerKey: PEER }, Inner: inner };
+    for (let i = 0; i < 3; i++) expect(parse(valid)).toMatchObject({ address: 'fe80::1', peerKey: PEER, inner: { Version: 4 } });
+    // a zone index, a changed key character and a mixed-version Inner after the valid ones
+    expect(parse({ ...valid, Remote: { Address: 'fe80::1%eth0', Port: 9 } })).toMatchObject({ code: 'InvalidAddress' });
+    expect(parse({ ...valid, Remote: { Address: 'fe80::1', Port: 9, PeerKey: `${PEER.slice(0, 42)}B=` } })).toMatchObject({ code: 'InvalidMessage' });
+    expect(parse({ ...valid, Inner: { ...inner, DestinationAddress: 'fe80::1' } })).toMatchObject({ code: 'InvalidAddress' });
+    expect(parse({ ...valid, Inner: { ...inner, SourceAddress: '10.0.0.256' } })).toMatchObject({ code: 'InvalidAddress' });
+    // more distinct addresses than the memo holds are each judged
+    const addresses = ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4', '203.0.113.5', '2001:db8::7'];
+    for (const address of addresses) expect(parse({ Data: 'aGk=', Remote: { Address: address, Port: 9 } })).toMatchObject({ address });
+    expect(parse({ Data: 'aGk=', Remote: { Address: '203.0.113.01', Port: 9 } })).toMatchObject({ code: 'InvalidAddress' });
+  });
+
+  test('field prefixes name the entry index, beyond the prebuilt ones too', () => {
+    const parsed = parseSourcedMessage('{"Messages":[{},{},{}]}', 10) as SourcedEntries;
+    expect(parsed.fieldOf(2)).toBe('Messages[2].');
+    expect(parsed.fieldOf(1500)).toBe('Messages[1500].');
+  });
+
   test('a valid entry becomes the datagram to send', () => {
     expect(parse({ Data: 'aGk=', Remote: { Address: '203.0.113.5', Port: 4567 } })).toEqual({
       data: Buffer.from('hi'), address: '203.0.113.5', port: 4567, peerKey: undefined, inner: undefined,

@@ -1,5 +1,7 @@
 /* eslint-disable no-bitwise -- tests flip bits */
 import { isIPv6 } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as fc from 'fast-check';
 import { formatIpAddress, formatIPv6, parseIpAddress } from '../../../lib/private/network';
 import {
@@ -211,6 +213,25 @@ describe('checksum helpers', () => {
     const udpLength = out.length - 20;
     const pseudo = Buffer.concat([out.subarray(12, 20), Buffer.from([0, 17, udpLength >> 8, udpLength & 0xff]), out.subarray(20)]);
     expect(referenceChecksum(pseudo, 0, pseudo.length)).toBe(0);
+  });
+
+  test('summing a buffer keeps no reference to it once the buffer is gone', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const summed = (): WeakRef<ArrayBuffer> => {
+      const data = new Uint8Array(new ArrayBuffer(4096)).fill(0x5a);
+      // long and aligned: summed 32 bits at a time through a word view of the buffer
+      expect(internetChecksum(data, 0, data.length)).toBe(referenceChecksum(data, 0, data.length));
+      return new WeakRef(data.buffer);
+    };
+    const ref = summed();
+    // a WeakRef holds its target until the current job ends
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(ref.deref()).toBeUndefined();
+    // a buffer summed again after another one still sums right (its view is its own)
+    const other = new Uint8Array(256).fill(0xa5);
+    expect(internetChecksum(other)).toBe(referenceChecksum(other, 0, other.length));
   });
 
   test('a computed UDP checksum of zero is sent as 0xffff', () => {
