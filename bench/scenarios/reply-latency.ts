@@ -29,9 +29,9 @@ interface RoundTrips {
  * Batching configurations measured, the headline first. The headline stays batches of up to 10
  * packets or 1 ms: with the local handler's invocations of one event-loop turn crossing to its
  * thread in one message, one handler call per packet (Count 1, the configuration a latency-sensitive
- * user picks) now keeps up with 10k/s on one core, but it still costs ≈ 1.5 × the CPU per round trip
- * and measured the higher latency at 10k/s on the shared benchmark machine (bench/OPTIMIZATIONS.md,
- * "Reply latency: the local handler's thread hand-off"). `key` names the row's figures.
+ * user picks) now keeps up with 10k/s on one core, with the lowest p50, but it still costs
+ * ≈ 1.5 × the CPU per round trip and its p99 stays far higher (bench/OPTIMIZATIONS.md, "Reply
+ * latency: the local handler's thread hand-off"). `key` names the row's figures.
  */
 const CONFIGS = [
   { label: 'Count 10, TimeoutInSeconds 0.001', key: 'Count10', batching: { Count: 10, TimeoutInSeconds: 0.001 }, headline: true },
