@@ -81,6 +81,8 @@ const TARGETS: readonly Target[] = [
   { key: 'ingressLossAtTarget', label: 'ingress loss when paced at 0.7 × the receive loop', op: '<=', bound: 0, unit: '' },
   { key: 'replyP50Ms', label: 'reply latency added by the gateway at 10 k/s, p50 (batches of 10 / 1 ms)', unit: 'ms' },
   { key: 'replyP99Ms', label: 'reply latency added by the gateway at 10 k/s, p99 (batches of 10 / 1 ms)', op: '<', bound: 0.5, unit: 'ms' },
+  { key: 'replyCount1P50Ms', label: 'reply latency added with one handler call per packet (Count 1) at 10 k/s, p50', unit: 'ms' },
+  { key: 'replyCount1P99Ms', label: 'reply latency added with one handler call per packet (Count 1) at 10 k/s, p99', unit: 'ms' },
   { key: 'replyDefaultBatchingP50Ms', label: 'reply latency added with the default batching (Count 100 / 50 ms), p50', unit: 'ms' },
   { key: 'replyDefaultBatchingP99Ms', label: 'reply latency added with the default batching (Count 100 / 50 ms), p99', unit: 'ms' },
   { key: 'bytesPerFlow', label: 'memory per idle client flow at 100 k flows (heap)', op: '<=', bound: 256, unit: 'B' },

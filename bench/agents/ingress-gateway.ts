@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { BatchingRecord, ListenerRecord } from '../../lib/private/records';
 import { DirectLambdaInvoker } from '../../service/destinations/lambda-invoker';
-import { handlerStats } from '../fixtures/handler-stats';
+import { collectHandlerStats, resetHandlerStats } from '../fixtures/handler-stats';
 import { serve, str } from '../lib/agent-runtime';
 import { countingCpuUsPerPacket, countingLambdaClient } from '../lib/counting-lambda';
 import { BENCH_REGION, buildKit, Kit } from '../lib/gateway-kit';
@@ -16,6 +16,8 @@ let kit: Kit | undefined;
 let datagramsAtReset = 0;
 let droppedAtReset = 0;
 let failuresAtReset = 0;
+/** Whether the destination is a local handler, whose counters live in its own thread. */
+let localHandler = false;
 
 serve({
   /**
@@ -25,6 +27,7 @@ serve({
   start: async (args) => {
     const batching = args.batching ? { Batching: args.batching as BatchingRecord } : {};
     const lambda = str(args, 'destination', 'local') === 'lambda';
+    localHandler = !lambda;
     const handler = str(args, 'handler', 'counting-handler');
     const record: ListenerRecord = {
       Name: 'bench',
@@ -38,8 +41,8 @@ serve({
     kit = await buildKit({ listener: record, lambdaInvoker: lambda ? new DirectLambdaInvoker(countingLambdaClient(BENCH_REGION)) : undefined });
     return { port: kit.listener.port };
   },
-  reset: () => {
-    handlerStats().reset();
+  reset: async () => {
+    await resetHandlerStats(localHandler);
     datagramsAtReset = kit?.metrics.total('DatagramsIn') ?? 0;
     droppedAtReset = kit?.metrics.total('PacketsDropped') ?? 0;
     failuresAtReset = kit?.failures.total ?? 0;
@@ -47,12 +50,12 @@ serve({
   },
   /** CPU time per packet of the Lambda stand-in's count (bench/lib/counting-lambda.ts), measured now on the last payload. */
   standIn: () => ({ cpuUsPerPacket: countingCpuUsPerPacket() }),
-  stats: () => {
-    const s = handlerStats();
+  stats: async () => {
+    const s = await collectHandlerStats(localHandler);
     return {
       count: s.packets,
       bytes: 0,
-      spanMs: s.lastAt - s.firstAt,
+      spanMs: s.spanMs,
       batches: s.batches,
       handlerMs: s.handlerMs,
       datagramsIn: (kit?.metrics.total('DatagramsIn') ?? 0) - datagramsAtReset,
