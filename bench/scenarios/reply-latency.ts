@@ -37,7 +37,18 @@ const CONFIGS = [
   { label: 'Count 10, TimeoutInSeconds 0.001', key: 'Count10', batching: { Count: 10, TimeoutInSeconds: 0.001 }, headline: true },
   { label: 'Count 1 (one handler call per packet)', key: 'Count1', batching: { Count: 1 }, headline: false },
   { label: 'defaults (Count 100, TimeoutInSeconds 0.05)', key: 'DefaultBatching', batching: undefined, headline: false },
+  { label: 'Count 1, AWS-mode Lambda destination (in-memory echoing function)', key: 'LambdaCount1', batching: { Count: 1 }, headline: false, destination: 'echo-lambda' },
+  {
+    label: 'Count 10, TimeoutInSeconds 0.001, AWS-mode Lambda destination (in-memory echoing function)',
+    key: 'LambdaCount10',
+    batching: { Count: 10, TimeoutInSeconds: 0.001 },
+    headline: false,
+    destination: 'echo-lambda',
+  },
 ] as const;
+
+/** The destination of a configuration: the local echo handler unless it names the in-memory Lambda function. */
+const destinationOf = (config: (typeof CONFIGS)[number]): string => ('destination' in config ? config.destination : 'local');
 
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 const us = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
@@ -102,7 +113,7 @@ export const replyLatency: Scenario = {
         const config = CONFIGS[c];
         const gateway = await Agent.start('ingress-gateway', { cpus: context.cpus.measured });
         try {
-          const { port } = await gateway.request<{ port: number }>('start', { handler: 'echo-handler', batching: config.batching });
+          const { port } = await gateway.request<{ port: number }>('start', { handler: 'echo-handler', destination: destinationOf(config), batching: config.batching });
           await gateway.request('reset');
           const { baseline, gateway: runs, cpuUsPerRoundTrip } = await measurePairs(context, echoPort, gateway, port);
           const cpuPerTrip = median(cpuUsPerRoundTrip);
