@@ -53,6 +53,10 @@ describe('InvokeSigner', () => {
       invokeRequest({ path: '/' }),
       invokeRequest({ body: new Uint8Array(0) }),
       invokeRequest({ headers: { 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } }),
+      // the same names as a request above with other values, then a name without a value (not signed)
+      invokeRequest({ headers: { 'x-amz-tenant-id': 'tenant-8', 'X-Custom': 'plain', 'proxy-authorization': 'x', 'sec-fetch': 'y', 'x-amzn-trace-id': 'z' } }),
+      invokeRequest({ headers: { 'x-amz-tenant-id': undefined as unknown as string, 'X-Custom': 'plain', 'proxy-authorization': 'x', 'sec-fetch': 'y', 'x-amzn-trace-id': 'z' } }),
+      invokeRequest({ headers: { 'x-custom': 'lower', 'X-Custom': 'upper' } }),
     ];
     for (const request of requests) {
       const { expected, actual } = await signBoth(request, { ...KEYS, sessionToken: 'tok' }, date);
