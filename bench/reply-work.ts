@@ -7,12 +7,15 @@
  * `--count`, Invoke (request, SigV4 signing, answer), the answer's parse, the reply's routing
  * and its send on the Listener's socket (to a socket of this process). The stand-in's own time
  * (parsing the event, writing the answer) is measured as it runs and left out of `gateway…`.
+ * `roundTrip…`: from handing a datagram to the Listener to its reply arriving at this process's
+ * socket, per round (the gateway's whole path in one process, no other load on its event loop).
  *
  *   npx tsx bench/reply-work.ts [--count 1] [--rounds 5] [--packets 20000]
  *
  * A/B comparisons: run it in each tree back to back, alternating, in the same minute.
  */
 import * as dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import { handlerStats } from './fixtures/handler-stats';
 import { echoLambdaClient } from './lib/echo-lambda';
 import { BENCH_REGION, buildKit } from './lib/gateway-kit';
@@ -33,7 +36,14 @@ async function main(): Promise<void> {
   const packets = option('packets', 20_000);
   const client = dgram.createSocket('udp4');
   let replies = 0;
-  client.on('message', () => replies++);
+  /** When each datagram of the round was handed to the Listener, and how long its reply took to arrive (ms). */
+  const handedAt = new Float64Array(packets);
+  const roundTrip = new Float64Array(packets);
+  client.on('message', (msg: Buffer) => {
+    replies++;
+    const seq = msg.readUInt32BE(0);
+    if (seq < packets) roundTrip[seq] = performance.now() - handedAt[seq];
+  });
   await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
   const record: ListenerRecord = {
     Name: 'bench',
@@ -54,6 +64,8 @@ async function main(): Promise<void> {
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const perTrip: number[] = [];
   const gateway: number[] = [];
+  const p50: number[] = [];
+  const p99: number[] = [];
   for (let round = 0; round <= rounds; round++) {
     stats.reset();
     replies = 0;
@@ -61,6 +73,7 @@ async function main(): Promise<void> {
     for (let sent = 0; sent < packets; sent++) {
       const payload = Buffer.alloc(64, 0x41);
       payload.writeUInt32BE(sent, 0);
+      handedAt[sent] = performance.now();
       receive(payload, rinfo);
       await turn();
     }
@@ -71,6 +84,9 @@ async function main(): Promise<void> {
       const us = (used.user + used.system) / packets;
       perTrip.push(us);
       gateway.push(us - (stats.handlerMs * 1000) / packets);
+      const sorted = [...roundTrip].sort((a, b) => a - b);
+      p50.push(sorted[Math.floor(packets / 2)]);
+      p99.push(sorted[Math.floor(packets * 0.99)]);
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -80,6 +96,8 @@ async function main(): Promise<void> {
     gatewayBestUs: +Math.min(...gateway).toFixed(2),
     gatewayMedianUs: +median(gateway).toFixed(2),
     roundsUs: perTrip.map((v) => +v.toFixed(2)),
+    roundTripP50Ms: p50.map((v) => +v.toFixed(3)),
+    roundTripP99Ms: p99.map((v) => +v.toFixed(3)),
     replies,
     failures: kit.failures.total,
     failuresByCode: kit.failures.countsByCode(),
