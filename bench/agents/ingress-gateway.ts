@@ -9,6 +9,7 @@ import { DirectLambdaInvoker } from '../../service/destinations/lambda-invoker';
 import { collectHandlerStats, resetHandlerStats } from '../fixtures/handler-stats';
 import { serve, str } from '../lib/agent-runtime';
 import { countingCpuUsPerPacket, countingLambdaClient } from '../lib/counting-lambda';
+import { echoLambdaClient, echoLambdaHttpClient } from '../lib/echo-lambda';
 import { BENCH_REGION, buildKit, Kit } from '../lib/gateway-kit';
 import { FIXTURES_DIR } from '../lib/paths';
 
@@ -18,15 +19,20 @@ let droppedAtReset = 0;
 let failuresAtReset = 0;
 /** Whether the destination is a local handler, whose counters live in its own thread. */
 let localHandler = false;
+/** Stops the Lambda stand-in's HTTP server, when it has one. */
+let closeStandIn: (() => Promise<void>) | undefined;
 
 serve({
   /**
    * `destination: 'lambda'` delivers to a Lambda destination whose client counts in memory (see
-   * counting-lambda.ts); otherwise to the local handler module `handler`.
+   * counting-lambda.ts), `destination: 'echo-lambda'` to one whose function answers every packet
+   * with its Data (echo-lambda.ts; `echo-lambda-http`: the same function behind an HTTP server on
+   * loopback, reached through the SDK's HTTP handler); otherwise to the local handler module `handler`.
    */
   start: async (args) => {
     const batching = args.batching ? { Batching: args.batching as BatchingRecord } : {};
-    const lambda = str(args, 'destination', 'local') === 'lambda';
+    const kind = str(args, 'destination', 'local');
+    const lambda = kind === 'lambda' || kind === 'echo-lambda' || kind === 'echo-lambda-http';
     localHandler = !lambda;
     const handler = str(args, 'handler', 'counting-handler');
     const record: ListenerRecord = {
@@ -38,7 +44,15 @@ serve({
         ? { Name: 'counting-lambda', Type: 'lambda', Arn: `arn:aws:lambda:${BENCH_REGION}:000000000000:function:bench-counter`, ...batching }
         : { Name: handler, Type: 'local', Module: path.join(FIXTURES_DIR, `${handler}.ts`), ...batching }],
     };
-    kit = await buildKit({ listener: record, lambdaInvoker: lambda ? new DirectLambdaInvoker(countingLambdaClient(BENCH_REGION)) : undefined });
+    let client;
+    if (kind === 'echo-lambda-http') {
+      const standIn = await echoLambdaHttpClient(BENCH_REGION);
+      closeStandIn = standIn.close;
+      client = standIn.client;
+    } else {
+      client = kind === 'echo-lambda' ? echoLambdaClient(BENCH_REGION) : countingLambdaClient(BENCH_REGION);
+    }
+    kit = await buildKit({ listener: record, lambdaInvoker: lambda ? new DirectLambdaInvoker(client) : undefined });
     return { port: kit.listener.port };
   },
   reset: async () => {
@@ -67,4 +81,5 @@ serve({
   },
 }, async () => {
   await kit?.close();
+  await closeStandIn?.();
 });
