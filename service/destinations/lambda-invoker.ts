@@ -8,8 +8,8 @@
  * the same request with the same client's parts: the endpoint the SDK resolves for Invoke
  * (configured endpoints such as `AWS_ENDPOINT_URL_LAMBDA`, FIPS and dual-stack included), its
  * credential provider, clock offset (sampled from each answer as the SDK does), HTTP handler with
- * its keep-alive connections and stream collector, and SigV4 as the SDK's signer writes it
- * ({@link InvokeSigner}: the same headers and signature with less work per request). Everything but a
+ * its keep-alive connections and stream collector, and the SDK's SigV4 signer (hashing with
+ * {@link SigningSha256}: the same digests with fewer node:crypto objects). Everything but a
  * plain answer goes back to the SDK: when the request gets no 2xx answer (throttle, service error,
  * network failure, credentials not available), the batch is sent again through `client.send`,
  * whose retry strategy, clock-skew correction and error parsing then apply exactly as they would
@@ -22,7 +22,6 @@
 import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { InvokeSigner } from './invoke-signer';
 import { SigningSha256 } from './signing-hash';
 
 /** What a synchronous invocation answered. */
@@ -107,8 +106,7 @@ interface Route {
   readonly query: Record<string, string>;
   /** Headers the endpoint asks for (custom endpoints may carry some). */
   readonly headers: Record<string, string>;
-  /** {@link InvokeSigner}, or the SDK's signer for an endpoint with a query string. */
-  readonly signer: Pick<SignatureV4, 'sign'> | InvokeSigner;
+  readonly signer: SignatureV4;
   /** Sign with the client's clock offset and sample it from answers (unless the client disables skew correction). */
   readonly sampleClock: boolean;
 }
@@ -163,8 +161,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     let response: HandlerResponse;
     let sentAt: number;
     try {
-      const signingDate = new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0));
-      const signed = await (route.signer as InvokeSigner).sign(request, { signingDate });
+      const signed = await route.signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
       sentAt = Date.now();
       const handled = await config.requestHandler.handle(signed as Parameters<typeof config.requestHandler.handle>[0]);
       response = (handled as { response: HandlerResponse }).response;
@@ -214,8 +211,6 @@ export class DirectLambdaInvoker implements LambdaInvoker {
       const scheme = (endpoint.properties?.authSchemes as Array<{ name?: string; signingRegion?: string; signingName?: string }> | undefined)?.[0];
       if (scheme?.name !== undefined && scheme.name !== 'sigv4') return this.noRoute(`the endpoint asks for auth scheme ${scheme.name}`);
       const url = endpoint.url;
-      const signingRegion = scheme?.signingRegion ?? (await config.region());
-      const signingService = scheme?.signingName ?? 'lambda';
       const headers: Record<string, string> = {};
       for (const [name, values] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = values.join(',');
       return {
@@ -225,15 +220,13 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         basePath: url.pathname.replace(/\/+$/, ''),
         query: Object.fromEntries(url.searchParams),
         headers,
-        signer: InvokeSigner.signs(Object.fromEntries(url.searchParams))
-          ? new InvokeSigner({ credentials: () => this.client.config.credentials(), region: signingRegion, service: signingService })
-          : new SignatureV4({
-            // read on every signing, as the SDK does, so a replaced provider is used too
-            credentials: () => this.client.config.credentials(),
-            region: signingRegion,
-            service: signingService,
-            sha256: SigningSha256,
-          }),
+        signer: new SignatureV4({
+          // read on every signing, as the SDK does, so a replaced provider is used too
+          credentials: () => this.client.config.credentials(),
+          region: scheme?.signingRegion ?? (await config.region()),
+          service: scheme?.signingName ?? 'lambda',
+          sha256: SigningSha256,
+        }),
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };
     } catch (err) {
