@@ -1,8 +1,8 @@
 /**
  * The sends of one published message: hands each valid entry's datagram to the Listener, counts
- * completions, and resolves a single promise when every entry has been sent or reported. Entries
- * still unsent after the send timeout fail with SendFailed. Every failure goes, once per entry, to
- * the callback the delivery was given.
+ * completions, and calls back once (or resolves a single promise) when every entry has been sent
+ * or reported. Entries still unsent after the send timeout fail with SendFailed. Every failure
+ * goes, once per entry, to the callback the delivery was given.
  *
  * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
  * gets one small completion closure, honoured once.
