@@ -102,7 +102,10 @@ export class DeliveryQueueConsumer {
   private readonly maxMessages: number;
   private readonly concurrency: number;
   private readonly maxInFlight: number;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Messages being handled now. */
+  private inFlight = 0;
+  /** Called when the last message in progress is finished (stop() waits with them). */
+  private idleWaiters: Array<() => void> = [];
   /** Slots taken by receives in progress (their messages are not in flight yet). */
   private reserved = 0;
   private roomWaiters: Array<() => void> = [];
@@ -179,7 +182,7 @@ export class DeliveryQueueConsumer {
 
   /** Messages being handled now. */
   get handling(): number {
-    return this.inFlight.size;
+    return this.inFlight;
   }
 
   /**
@@ -199,8 +202,8 @@ export class DeliveryQueueConsumer {
       await Promise.all(this.pollers);
       this.pollers = [];
     }
-    while (this.inFlight.size > 0) {
-      const all = Promise.all([...this.inFlight]);
+    while (this.inFlight > 0) {
+      const all = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       if (stopAt === undefined) {
         await all;
         continue;
@@ -210,7 +213,7 @@ export class DeliveryQueueConsumer {
       const timedOut = await Promise.race([all.then(() => false), late]);
       clearTimeout(timer);
       if (timedOut) {
-        this.logger.warn('delivery queue messages still in progress at the stop deadline are left for redelivery', { messages: this.inFlight.size, deadlineMs });
+        this.logger.warn('delivery queue messages still in progress at the stop deadline are left for redelivery', { messages: this.inFlight, deadlineMs });
         break;
       }
     }
@@ -261,14 +264,38 @@ export class DeliveryQueueConsumer {
     }
   }
 
-  /** Handles `m`, received at `receivedAt` (epoch ms), alongside the messages already in progress. */
+  /**
+   * Handles `m`, received at `receivedAt` (epoch ms), alongside the messages already in progress.
+   * A notification with nothing to verify (unsigned SNS accepted) is handed to the processor at
+   * once and finished from its callback, without a promise of its own; everything else goes
+   * through {@link handleMessage}.
+   */
   private startHandling(m: Message, receivedAt: number): void {
-    const handled: Promise<void> = this.handleMessage(m, receivedAt).finally(() => {
-      this.visibility.release(m.ReceiptHandle);
-      this.inFlight.delete(handled);
-      this.wakeRoomWaiters();
-    });
-    this.inFlight.add(handled);
+    this.inFlight++;
+    const finished = (): void => this.finishHandling(m);
+    try {
+      const envelope = parseEnvelope(m.Body, this.acceptUnsignedSns);
+      if (this.acceptUnsignedSns && typeof envelope !== 'string' && envelope.Type === 'Notification') {
+        this.handleNotification(m, envelope, receivedAt, finished);
+        return;
+      }
+      void this.handleMessage(m, receivedAt, envelope).finally(finished);
+    } catch (err) {
+      this.handlingFailed(m, err);
+      finished();
+    }
+  }
+
+  /** The end of a message's handling: its visibility is no longer extended, and its slot is free. */
+  private finishHandling(m: Message): void {
+    this.visibility.release(m.ReceiptHandle);
+    this.inFlight--;
+    this.wakeRoomWaiters();
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
   }
 
   /**
@@ -276,11 +303,11 @@ export class DeliveryQueueConsumer {
    * at most a receive's worth), or 0 once stopping. The caller gives them back after the receive.
    */
   private async reserveRoom(): Promise<number> {
-    while (this.running && this.inFlight.size + this.reserved >= this.maxInFlight) {
+    while (this.running && this.inFlight + this.reserved >= this.maxInFlight) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
     if (!this.running) return 0;
-    const room = Math.min(this.maxMessages, this.maxInFlight - this.inFlight.size - this.reserved);
+    const room = Math.min(this.maxMessages, this.maxInFlight - this.inFlight - this.reserved);
     this.reserved += room;
     return room;
   }
@@ -291,10 +318,12 @@ export class DeliveryQueueConsumer {
     for (const wake of waiters) wake();
   }
 
-  /** Handles one queue message; never rejects. */
-  private async handleMessage(m: Message, receivedAt: number): Promise<void> {
+  /**
+   * Handles one queue message received at `receivedAt` (epoch ms), its body parsed into `envelope`
+   * (or why it is not one); never rejects.
+   */
+  private async handleMessage(m: Message, receivedAt: number, envelope: Envelope | string): Promise<void> {
     try {
-      const envelope = parseEnvelope(m.Body, this.acceptUnsignedSns);
       if (typeof envelope === 'string') {
         this.failures.report({ code: envelope === NOT_JSON ? 'InvalidJson' : 'InvalidMessage', reason: envelope }, { messageId: m.MessageId });
         this.delete(m);
@@ -317,22 +346,9 @@ export class DeliveryQueueConsumer {
         }
       }
       switch (envelope.Type) {
-        case 'Notification': {
-          const forwarded = m.MessageAttributes?.[FORWARDED_ENTRIES_ATTRIBUTE]?.StringValue;
-          // Every entry is sent or failed within the send timeout of this moment: its deadline.
-          this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, Date.now() + this.processor.sendTimeoutMs);
-          const result = await this.processor.handle(envelope as SnsNotification, forwarded);
-          if (result.unrecorded) {
-            this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {
-              messageId: m.MessageId,
-              topicArn: envelope.TopicArn,
-              unrecorded: result.unrecorded,
-            });
-            return;
-          }
-          this.delete(m);
+        case 'Notification':
+          await new Promise<void>((resolve) => this.handleNotification(m, envelope, receivedAt, resolve));
           return;
-        }
         case 'SubscriptionConfirmation':
           if (await this.confirm(envelope, m)) this.delete(m);
           return;
@@ -345,10 +361,42 @@ export class DeliveryQueueConsumer {
           this.delete(m);
       }
     } catch (err) {
-      // The processor resolves for every input; anything else here is a defect, logged and not retried.
-      this.logger.error('delivery queue message could not be handled', { messageId: m.MessageId, error: (err as Error).message });
-      this.delete(m);
+      this.handlingFailed(m, err);
     }
+  }
+
+  /**
+   * Hands a notification's entries to the processor (visible to the {@link VisibilityExtender}
+   * until its entries' deadline) and calls `finished` once its outcome is known and acted on: the
+   * message deleted, or kept for redelivery when some failure records were not accepted.
+   */
+  private handleNotification(m: Message, envelope: Envelope, receivedAt: number, finished: () => void): void {
+    const forwarded = m.MessageAttributes?.[FORWARDED_ENTRIES_ATTRIBUTE]?.StringValue;
+    // Every entry is sent or failed within the send timeout of this moment: its deadline.
+    this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, Date.now() + this.processor.sendTimeoutMs);
+    this.processor.handleThen(envelope as SnsNotification, forwarded, (result) => {
+      try {
+        if (result.unrecorded) {
+          this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {
+            messageId: m.MessageId,
+            topicArn: envelope.TopicArn,
+            unrecorded: result.unrecorded,
+          });
+          return;
+        }
+        this.delete(m);
+      } catch (err) {
+        this.handlingFailed(m, err);
+      } finally {
+        finished();
+      }
+    });
+  }
+
+  /** The processor resolves for every input; anything else is a defect, logged, and the message deleted (not retried). */
+  private handlingFailed(m: Message, err: unknown): void {
+    this.logger.error('delivery queue message could not be handled', { messageId: m.MessageId, error: (err as Error)?.message });
+    this.delete(m);
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * The sends of one published message: hands each valid entry's datagram to the Listener, counts
- * completions, and resolves a single promise when every entry has been sent or reported. Entries
- * still unsent after the send timeout fail with SendFailed. Every failure goes, once per entry, to
- * the callback the delivery was given.
+ * completions, and calls back once (or resolves a single promise) when every entry has been sent
+ * or reported. Entries still unsent after the send timeout fail with SendFailed. Every failure
+ * goes, once per entry, to the callback the delivery was given.
  *
  * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
  * gets one small completion closure, honoured once.
@@ -111,17 +111,24 @@ export class SourcedDelivery {
 
   /** Called after the last entry was handed over; resolves when every send has completed. */
   finish(): Promise<SourcedResult> {
+    return new Promise((resolve) => this.finishThen(resolve));
+  }
+
+  /**
+   * Called after the last entry was handed over, like {@link finish}, without a promise: `done`
+   * is called once, when every send has completed (at once when none is pending).
+   */
+  finishThen(done: (result: SourcedResult) => void): void {
     this.looping = false;
     if (this.pending === 0) {
       const result = { sent: this.sent, failed: this.failed };
       this.notifyFinished(result);
-      return Promise.resolve(result);
+      deliverResult(done, result);
+      return;
     }
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-      this.timer = setTimeout(() => this.expire(), this.options.sendTimeoutMs);
-      this.timer.unref();
-    });
+    this.resolve = done;
+    this.timer = setTimeout(() => this.expire(), this.options.sendTimeoutMs);
+    this.timer.unref();
   }
 
   /** The Listener's completion of entry `index`; later calls for the same entry are ignored. */
@@ -159,6 +166,15 @@ export class SourcedDelivery {
     this.timer = undefined;
     const result = { sent: this.sent, failed: this.failed };
     this.notifyFinished(result);
-    this.resolve?.(result);
+    if (this.resolve) deliverResult(this.resolve, result);
+  }
+}
+
+/** Hands the outcome to its receiver; a receiver that throws must not escape a socket or timer callback. */
+export function deliverResult(done: (result: SourcedResult) => void, result: SourcedResult): void {
+  try {
+    done(result);
+  } catch {
+    // the receiver's own problem
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { recordedEntry, recordedMessage } from './failure-records';
-import { EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
+import { deliverResult, EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { FORWARDED_ENTRIES_ATTRIBUTE, parseForwardedEntries } from '../../lib/private/global-forwarding';
 import { MetricName } from '../../lib/private/metrics';
@@ -144,22 +144,44 @@ export class SourcedPacketProcessor {
    * routing of the original message, and none is forwarded again.
    */
   handle(n: SnsNotification, forwardedEntries?: string): Promise<SourcedResult> {
+    return new Promise((resolve) => this.handleThen(n, forwardedEntries, resolve));
+  }
+
+  /**
+   * {@link handle} without a promise: `done` is called once, with the outcome, when each entry has
+   * been sent or reported as failed and its dead-letter records answered (synchronously, before
+   * this returns, when nothing was left pending). A `done` that throws is ignored.
+   */
+  handleThen(n: SnsNotification, forwardedEntries: string | undefined, done: (result: SourcedResult) => void): void {
     const records: Array<Promise<boolean>> = [];
-    let outcome: Promise<SourcedResult>;
+    const finished = (result: SourcedResult): void => {
+      if (records.length === 0) deliverResult(done, result);
+      else void withRecordOutcome(result, records).then((r) => deliverResult(done, r));
+    };
+    let result: SourcedResult | undefined;
     try {
-      outcome = this.process(n, records, forwardedEntries);
+      result = this.process(n, records, finished, forwardedEntries);
     } catch (err) {
       // Defensive: a malformed envelope that slipped past the caller's checks must not crash anything.
       this.report(
         { code: 'InvalidMessage', reason: `notification could not be processed: ${errorText(err)}` },
         { topicArn: typeof n?.TopicArn === 'string' ? n.TopicArn : undefined, messageId: typeof n?.MessageId === 'string' ? n.MessageId : undefined },
       );
-      outcome = Promise.resolve({ sent: 0, failed: 1 });
+      result = { sent: 0, failed: 1 };
     }
-    return outcome.then((result) => (records.length === 0 ? result : withRecordOutcome(result, records)));
+    if (result) finished(result);
   }
 
-  private process(n: SnsNotification, records: Array<Promise<boolean>>, forwardedEntries?: string): Promise<SourcedResult> {
+  /**
+   * Routes, validates and hands over the entries of `n`. Returns the outcome when it is known at
+   * once; otherwise the delivery calls `finished` when its sends have completed.
+   */
+  private process(
+    n: SnsNotification,
+    records: Array<Promise<boolean>>,
+    finished: (result: SourcedResult) => void,
+    forwardedEntries?: string,
+  ): SourcedResult | undefined {
     const topicArn = n.TopicArn;
     const egress = n.MessageAttributes?.EgressRegion;
     const forwarded = forwardedEntries !== undefined;
@@ -175,7 +197,7 @@ export class SourcedPacketProcessor {
           + `for this PacketSource (allowed: ${regions.join(', ')})`);
       }
       this.metrics.increment(MetricName.SourcedSkipped);
-      return Promise.resolve(NOTHING);
+      return NOTHING;
     }
     const binding = this.bindings.getPacketSource(topicArn);
     if (!binding) {
@@ -183,7 +205,7 @@ export class SourcedPacketProcessor {
     }
     if (!forwarded && egress === undefined && (binding.HomeRegion ?? this.region) !== this.region) {
       this.metrics.increment(MetricName.SourcedSkipped);
-      return Promise.resolve(NOTHING);
+      return NOTHING;
     }
     if (binding.Enabled === false) {
       return this.rejectNotification(n, binding, records, 'SourceDisabled', `PacketSource for ${topicArn} is disabled (Enabled: false); its packets are not sent`);
@@ -192,7 +214,7 @@ export class SourcedPacketProcessor {
     const parsed = parseSourcedMessage(n.Message, this.maxEntries);
     if ('code' in parsed) return this.rejectNotification(n, binding, records, parsed.code, parsed.reason);
     const entries = parsed.entries;
-    if (entries.length === 0) return Promise.resolve(NOTHING);
+    if (entries.length === 0) return NOTHING;
     const only = forwarded ? parseForwardedEntries(forwardedEntries, entries.length) : undefined;
     if (forwarded && !only) {
       return this.rejectNotification(n, binding, records, 'InvalidMessage', `message attribute ${FORWARDED_ENTRIES_ATTRIBUTE} must list entry indexes `
@@ -231,7 +253,8 @@ export class SourcedPacketProcessor {
       }
       run.send(listener, i, datagram, this.router ? entryDeadline(entries[i], publishedAt) : 0);
     }
-    return run.finish();
+    run.finishThen(finished);
+    return undefined;
   }
 
   private rejectNotification(
@@ -240,7 +263,7 @@ export class SourcedPacketProcessor {
     records: Array<Promise<boolean>>,
     code: FailureCode,
     reason: string,
-  ): Promise<SourcedResult> {
+  ): SourcedResult {
     this.report({ code, reason }, { listener: binding?.ListenerName, topicArn: n.TopicArn, messageId: n.MessageId });
     if (binding) {
       this.record(binding, records, {
@@ -253,7 +276,7 @@ export class SourcedPacketProcessor {
         message: recordedMessage(n.Message),
       });
     }
-    return Promise.resolve({ sent: 0, failed: 1 });
+    return { sent: 0, failed: 1 };
   }
 
   /** Reports one failed entry (log record, dead-letter and delivery-log records). */

@@ -447,6 +447,46 @@ describe(`unsigned notifications (${ServiceEnvironment.AcceptUnsignedSns})`, () 
     expect(certificates.requests).toEqual([]);
   });
 
+  test('a send still in progress holds its slot until it completes; stop() waits for it, then deletes the message', async () => {
+    const held: SendCallback[] = [];
+    const holding: ListenerHandle = { name: 'demo', protocol: 'udp', address: '127.0.0.1', port: 1, send: (_d, done) => void held.push(done!) };
+    const m = sqsMessage(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: 4000 } }] }));
+    inbox.push([m]);
+    const c = start(new Registry().add(holding), { acceptUnsignedSns: true, queueUrl: LOCAL_QUEUE_URL });
+    await until(() => held.length === 1, 'the send handed to the Listener');
+    expect(c.handling).toBe(1);
+    let stopped = false;
+    const stopping = c.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(stopped).toBe(false);
+    expect(deletedHandles()).toEqual([]);
+    held[0]({ code: 'SendFailed', reason: 'send to 127.0.0.1:4000 failed: EPERM' });
+    await stopping;
+    expect(c.handling).toBe(0);
+    expect(deletedHandles()).toEqual([m.ReceiptHandle]);
+    expect(failures.records).toEqual([expect.objectContaining({ code: 'SendFailed', index: 0, remote: '127.0.0.1:4000', reason: 'send to 127.0.0.1:4000 failed: EPERM' })]);
+  });
+
+  test('a completion that throws (the log of a refused dead-letter record) is handled as a defect: logged, the message deleted, its slot freed', async () => {
+    sources[0] = { ...sources[0], DeadLetterQueueArn: 'arn:aws:sqs:us-east-1:111122223333:push-dlq' };
+    deadLetters.enqueue = async () => false;
+    let warned = 0;
+    logger.warn = ((message: string) => {
+      if (message.startsWith('delivery queue message kept for redelivery')) {
+        warned++;
+        throw new Error('log stream closed');
+      }
+    }) as ConsumerLogger['warn'];
+    const m = sqsMessage(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: 0 } }] }));
+    inbox.push([m]);
+    const c = start(registry, { acceptUnsignedSns: true, queueUrl: LOCAL_QUEUE_URL });
+    await until(() => warned === 1 && c.handling === 0, 'the message finished');
+    await c.stop();
+    expect(failures.codes()).toEqual(['InvalidPort']);
+    expect(deletedHandles()).toEqual([m.ReceiptHandle]);
+    expect(logs.filter(([level]) => level === 'error').map(([, msg]) => msg)).toEqual(['delivery queue message could not be handled']);
+  });
+
   test('without the setting, the same unsigned notification is refused', async () => {
     const m = sqsMessage(unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: { Address: '127.0.0.1', Port: receiver.port } }] }));
     inbox.push([m]);

@@ -76,3 +76,48 @@ describe('SourcedDelivery', () => {
     expect(failed).toHaveLength(1);
   });
 });
+
+describe('SourcedDelivery.finishThen', () => {
+  test('calls back at once when nothing is pending, otherwise once when the last send completes', () => {
+    const none = delivery(1);
+    none.run.fail(0, undefined, { code: 'InvalidMessage', reason: 'bad' });
+    const atOnce: SourcedResult[] = [];
+    none.run.finishThen((r) => atOnce.push(r));
+    expect(atOnce).toEqual([{ sent: 0, failed: 1 }]);
+
+    const { run, failed } = delivery(2);
+    const listener = new HeldListener();
+    run.send(listener, 0, datagram(1));
+    run.send(listener, 1, datagram(2));
+    const later: SourcedResult[] = [];
+    run.finishThen((r) => later.push(r));
+    listener.callbacks[1]({ code: 'SendFailed', reason: 'send to 203.0.113.5:2 failed: EPERM' });
+    expect(later).toEqual([]);
+    listener.callbacks[0](undefined);
+    listener.callbacks[0](undefined);
+    expect(later).toEqual([{ sent: 1, failed: 1 }]);
+    expect(failed).toEqual([[1, '203.0.113.5:2', { code: 'SendFailed', reason: 'send to 203.0.113.5:2 failed: EPERM' }]]);
+  });
+
+  test('a callback that throws does not escape the Listener\'s completion', () => {
+    const { run } = delivery(1);
+    const listener = new HeldListener();
+    run.send(listener, 0, datagram(1));
+    run.finishThen(() => {
+      throw new Error('receiver broke');
+    });
+    expect(() => listener.callbacks[0](undefined)).not.toThrow();
+  });
+
+  test('sends still pending at the send timeout fail with SendFailed, and the callback comes once', async () => {
+    const { run, failed } = delivery(1, 20);
+    const listener = new HeldListener();
+    run.send(listener, 0, datagram(3));
+    const outcomes: SourcedResult[] = [];
+    run.finishThen((r) => outcomes.push(r));
+    await new Promise((r) => setTimeout(r, 60));
+    listener.callbacks[0](undefined);
+    expect(outcomes).toEqual([{ sent: 0, failed: 1 }]);
+    expect(failed).toEqual([[0, '203.0.113.5:3', { code: 'SendFailed', reason: 'send did not complete within 20 ms' }]]);
+  });
+});

@@ -594,3 +594,59 @@ describe('notifications forwarded from another region', () => {
     expect(listener.sent).toEqual([]);
   });
 });
+
+describe('handleThen: the outcome without a promise', () => {
+  /** A Listener whose every send fails on the socket, completed later, like a dgram send error. */
+  class FailingListener implements ListenerHandle {
+    public readonly name = 'demo';
+    public readonly protocol = 'udp' as const;
+    public readonly address = '127.0.0.1';
+    public readonly port = 5555;
+    public send(d: EgressDatagram, done?: SendCallback): void {
+      setImmediate(() => done?.({ code: 'SendFailed', reason: `send to ${d.address}:${d.port} failed: EPERM` }));
+    }
+  }
+
+  test('a notification refused whole calls back at once, before handleThen returns, when no record is awaited', async () => {
+    sources = [{ TopicArn: TOPIC, ListenerName: 'demo' }];
+    const outcomes: unknown[] = [];
+    processor().handleThen(notification('not json'), undefined, (r) => outcomes.push(r));
+    expect(outcomes).toEqual([{ sent: 0, failed: 1 }]);
+    expect(failures.records.map((r) => r.code)).toEqual(['InvalidJson']);
+    // with a dead-letter queue, the outcome waits for the queue's answer
+    sources = [{ TopicArn: TOPIC, ListenerName: 'demo', DeadLetterQueueArn: DLQ }];
+    const answered = new Promise((resolve) => processor().handleThen(notification('not json'), undefined, resolve));
+    expect(deadLetters.records).toHaveLength(1);
+    expect(await answered).toEqual({ sent: 0, failed: 1 });
+  });
+
+  test('sends that fail after handing over still produce their SendFailed record, and the outcome comes once, after the records', async () => {
+    const failing = new FailingListener();
+    const outcomes: unknown[] = [];
+    const done = new Promise<void>((resolve) => {
+      processor({ listeners: new Registry().add(failing) }).handleThen(notification({ Messages: [to(7001), to(7002)] }), undefined, (r) => {
+        outcomes.push(r);
+        resolve();
+      });
+    });
+    expect(outcomes).toEqual([]);
+    await done;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(outcomes).toEqual([{ sent: 0, failed: 2 }]);
+    expect(failures.records.map((r) => [r.code, r.index, r.remote])).toEqual([['SendFailed', 0, '127.0.0.1:7001'], ['SendFailed', 1, '127.0.0.1:7002']]);
+    expect(deadLetters.records.map((r) => [r.record.code, r.record.index])).toEqual([['SendFailed', 0], ['SendFailed', 1]]);
+    expect(metrics.get('SourcedSent')).toBe(0);
+  });
+
+  test('a dead-letter queue that does not accept a record shows in the outcome (the message stays for redelivery)', async () => {
+    deadLetters.enqueue = () => Promise.resolve(false);
+    const outcome = await new Promise((resolve) => processor().handleThen(notification({ Messages: [to(receiver.port, 'b2s=', { Remote: 'nope' })] }), undefined, resolve));
+    expect(outcome).toEqual({ sent: 0, failed: 1, unrecorded: 1 });
+  });
+
+  test('a callback that throws does not escape, and the other messages go on', async () => {
+    const p = processor();
+    expect(() => p.handleThen(notification('not json'), undefined, () => { throw new Error('receiver broke'); })).not.toThrow();
+    expect(await p.handle(notification({ Messages: [to(receiver.port)] }))).toEqual({ sent: 1, failed: 0 });
+  });
+});
