@@ -15,24 +15,17 @@
 import type { RemoteInfo } from 'node:dgram';
 import { handlerStats } from './fixtures/handler-stats';
 import { countingCpuUsPerPacket, countingLambdaClient } from './lib/counting-lambda';
+import { positiveIntegerOption } from './lib/cli-option';
 import { BENCH_REGION, buildKit } from './lib/gateway-kit';
 import type { ListenerRecord } from '../lib/private/records';
 import { DirectLambdaInvoker } from '../service/destinations/lambda-invoker';
 
 const BURST = 64;
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} ${process.argv[at + 1]} is not valid (allowed: a positive integer)`);
-  return value;
-}
-
 async function main(): Promise<void> {
-  const size = option('size', 64);
-  const rounds = option('rounds', 5);
-  const packets = option('packets', 120_000);
+  const size = positiveIntegerOption('size', 64);
+  const rounds = positiveIntegerOption('rounds', 5);
+  const packets = positiveIntegerOption('packets', 120_000);
   const record: ListenerRecord = {
     Name: 'bench',
     Protocol: 'udp',

@@ -18,22 +18,15 @@ import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { handlerStats } from './fixtures/handler-stats';
 import { echoLambdaClient } from './lib/echo-lambda';
+import { positiveIntegerOption } from './lib/cli-option';
 import { BENCH_REGION, buildKit } from './lib/gateway-kit';
 import type { ListenerRecord } from '../lib/private/records';
 import { DirectLambdaInvoker } from '../service/destinations/lambda-invoker';
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} ${process.argv[at + 1]} is not valid (allowed: a positive integer)`);
-  return value;
-}
-
 async function main(): Promise<void> {
-  const count = option('count', 1);
-  const rounds = option('rounds', 5);
-  const packets = option('packets', 20_000);
+  const count = positiveIntegerOption('count', 1);
+  const rounds = positiveIntegerOption('rounds', 5);
+  const packets = positiveIntegerOption('packets', 20_000);
   const client = dgram.createSocket('udp4');
   let replies = 0;
   /** When each datagram of the round was handed to the Listener, and how long its reply took to arrive (ms). */

@@ -17,7 +17,8 @@ import { Agent, useAgentBundles } from './lib/agent';
 import { bundleAgents, removeAgentBundles } from './lib/bundle';
 import { generateKeyPair } from './lib/netns';
 import { median } from './lib/stats';
-import { sleep, Trial, trial } from './lib/throughput';
+import { Trial, trial } from './lib/throughput';
+import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from './lib/wg-loopback-receiver';
 
 interface Options {
   base: string;
@@ -66,9 +67,7 @@ function bundleTree(root: string): string {
   return out;
 }
 
-const GATEWAY_TUNNEL = '10.99.0.1';
-const RECEIVER_TUNNEL = '10.98.0.2';
-const INNER = { SourceAddress: GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: RECEIVER_TUNNEL, DestinationPort: 5201 };
+const INNER = { SourceAddress: LOOPBACK_GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: LOOPBACK_RECEIVER_TUNNEL, DestinationPort: 5201 };
 
 interface Side {
   readonly label: string;
@@ -108,25 +107,7 @@ async function main(): Promise<void> {
       const gatewayKey = generateKeyPair();
       const receiverKey = generateKeyPair();
       const receiver = await start('wg-receiver', [1]);
-      const { port } = await gateway.request<{ port: number }>('start', {
-        listener: {
-          Name: 'bench',
-          Protocol: 'wg',
-          Port: 0,
-          BindAddress: '127.0.0.1',
-          Destinations: [],
-          WireGuard: { PrivateKey: gatewayKey.privateKey, Peers: [{ PublicKey: receiverKey.publicKey, AllowedIPs: [`${RECEIVER_TUNNEL}/32`] }], DecapsulatedDelivery: true },
-        },
-      });
-      const { port: receiverPort } = await receiver.request<{ port: number }>('start', {
-        privateKey: receiverKey.privateKey,
-        peerPublicKey: gatewayKey.publicKey,
-        peerTunnelAddress: GATEWAY_TUNNEL,
-        peerEndpoint: `127.0.0.1:${port}`,
-        tunnelAddress: RECEIVER_TUNNEL,
-      });
-      await receiver.request('ping', { peerPublicKey: gatewayKey.publicKey, tunnelAddress: RECEIVER_TUNNEL, peerTunnelAddress: GATEWAY_TUNNEL });
-      await sleep(300);
+      const { receiverPort } = await connectLoopbackReceiver(gateway, receiver, gatewayKey, receiverKey);
       await gateway.request('load', { address: '127.0.0.1', port: receiverPort, peerKey: receiverKey.publicKey, size: o.size, packets: o.packets, inner: INNER });
       sides.push({ label, gateway, counter: receiver });
     }

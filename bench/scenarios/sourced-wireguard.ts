@@ -20,13 +20,10 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, pairedTrials, sleep, Trial, trial } from '../lib/throughput';
+import { cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
+import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from '../lib/wg-loopback-receiver';
 import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
 import { processCpuUs, receiveBufferOf, udpSocketDrops } from '../lib/wg-path';
-
-/** Gateway tunnel address and the receiver's, for variant B (loopback). */
-const GATEWAY_TUNNEL = '10.99.0.1';
-const RECEIVER_TUNNEL = '10.98.0.2';
 
 /**
  * One paced trial of variant A, above the rate the search found, with the path taken apart: CPU
@@ -151,25 +148,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
     await sender.request('open');
     await floorLoop.request('open');
     aeadOfB = await aeadsOf({ 'gateway': gateway, 'floor loop': floorLoop, 'decrypting receiver': receiver });
-    const { port } = await gateway.request<{ port: number }>('start', {
-      listener: {
-        Name: 'bench',
-        Protocol: 'wg',
-        Port: 0,
-        BindAddress: '127.0.0.1',
-        Destinations: [],
-        WireGuard: { PrivateKey: gatewayKey.privateKey, Peers: [{ PublicKey: receiverKey.publicKey, AllowedIPs: [`${RECEIVER_TUNNEL}/32`] }], DecapsulatedDelivery: true },
-      },
-    });
-    const { port: receiverPort } = await receiver.request<{ port: number }>('start', {
-      privateKey: receiverKey.privateKey,
-      peerPublicKey: gatewayKey.publicKey,
-      peerTunnelAddress: GATEWAY_TUNNEL,
-      peerEndpoint: `127.0.0.1:${port}`,
-      tunnelAddress: RECEIVER_TUNNEL,
-    });
-    await receiver.request('ping', { peerPublicKey: gatewayKey.publicKey, tunnelAddress: RECEIVER_TUNNEL, peerTunnelAddress: GATEWAY_TUNNEL });
-    await sleep(300);
+    const { receiverPort } = await connectLoopbackReceiver(gateway, receiver, gatewayKey, receiverKey);
     for (const size of PAYLOAD_SIZES) {
       await gateway.request('load', {
         address: '127.0.0.1',
@@ -177,7 +156,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         peerKey: receiverKey.publicKey,
         size,
         packets: HEADLINE_PACKETS_PER_MESSAGE,
-        inner: { SourceAddress: GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
+        inner: { SourceAddress: LOOPBACK_GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: LOOPBACK_RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
       });
       const produce = (durationMs: number): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs }, durationMs + 30_000);
       const loop = (durationMs: number): Promise<Trial> =>
@@ -189,7 +168,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         peerKey: receiverKey.publicKey,
         size,
         packets: HEADLINE_PACKETS_PER_MESSAGE,
-        inner: { SourceAddress: GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
+        inner: { SourceAddress: LOOPBACK_GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: LOOPBACK_RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
         wireguard: true,
       });
       const floor = (durationMs: number): Promise<Trial> => trial(counter, () => floorLoop.request('run', { durationMs }), undefined, undefined, { agent: floorLoop, per: 'sent' });
