@@ -12,12 +12,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Fleet, startFleet, TaskLogRecord, WG_LISTENER, WireGuardPeer } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
 import { GATEWAY_TUNNEL_ADDRESS, wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
 import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
 import { HANDSHAKE_INITIATED_LOG_MESSAGE } from '../../service/wireguard/wg-listener';
+import { directoryWithPeers } from '../support/fleet-directory';
 import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 3;
@@ -87,31 +87,18 @@ describeFleet(`WireGuard peers on a fleet of ${TASKS} tasks${skipReason ? ` (ski
     // NAT keeps each peer's port, so the load balancer sees one flow per peer
     expect(fleet.owners().filter((o) => o.port === WG_LISTENER.port)).toHaveLength(peers.length);
 
-    const dynamo = new DynamoDBClient({ region: fleet.region, endpoint: fleet.endpoints.dynamodb, credentials: { accessKeyId: 'fleet', secretAccessKey: 'fleet' } });
-    try {
-      const scan = async (): Promise<Array<Record<string, { S?: string }>>> =>
-        (await dynamo.send(new ScanCommand({ TableName: fleet.directoryTableName }))).Items ?? [];
-      let items = await scan();
-      const peerItems = (): typeof items => items.filter((i) => i.pk.S!.startsWith(`peer#${WG_LISTENER.name}#`));
-      const deadline = Date.now() + 5_000;
-      while (peerItems().length < peers.length && Date.now() < deadline) {
-        await new Promise((done) => setTimeout(done, 200));
-        items = await scan();
-      }
-      expect(peerItems().map((i) => i.pk.S).sort()).toEqual(peers.map((p) => `peer#${WG_LISTENER.name}#${p.publicKey}`).sort());
-      for (const peer of peers) {
-        const item = peerItems().find((i) => i.pk.S === `peer#${WG_LISTENER.name}#${peer.publicKey}`)!;
-        expect(item.endpoint.S).toBe(`${fleet.clientAddress}:${peer.listenPort}`);
-        const flow = items.find((i) => i.pk.S === `flow#${WG_LISTENER.name}#${fleet.clientAddress}#${peer.listenPort}`);
-        expect(flow?.peerKey.S).toBe(peer.publicKey);
-      }
-      // one member item per task; the peer items name members of the fleet
-      const members = new Set(items.filter((i) => i.pk.S!.startsWith('member#')).map((i) => i.pk.S!.slice('member#'.length)));
-      expect(members.size).toBe(TASKS);
-      for (const item of peerItems()) expect(members.has(item.member.S!)).toBe(true);
-    } finally {
-      dynamo.destroy();
+    const { items, peerItems } = await directoryWithPeers(fleet, WG_LISTENER.name, peers.length);
+    expect(peerItems.map((i) => i.pk.S).sort()).toEqual(peers.map((p) => `peer#${WG_LISTENER.name}#${p.publicKey}`).sort());
+    for (const peer of peers) {
+      const item = peerItems.find((i) => i.pk.S === `peer#${WG_LISTENER.name}#${peer.publicKey}`)!;
+      expect(item.endpoint.S).toBe(`${fleet.clientAddress}:${peer.listenPort}`);
+      const flow = items.find((i) => i.pk.S === `flow#${WG_LISTENER.name}#${fleet.clientAddress}#${peer.listenPort}`);
+      expect(flow?.peerKey.S).toBe(peer.publicKey);
     }
+    // one member item per task; the peer items name members of the fleet
+    const members = new Set(items.filter((i) => i.pk.S!.startsWith('member#')).map((i) => i.pk.S!.slice('member#'.length)));
+    expect(members.size).toBe(TASKS);
+    for (const item of peerItems) expect(members.has(item.member.S!)).toBe(true);
   });
 
   test('a push by PeerKey to every peer arrives inside its tunnel, from the gateway\'s tunnel address, once', async () => {

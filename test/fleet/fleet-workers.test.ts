@@ -11,13 +11,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Fleet, startFleet, TaskLogRecord, WG_LISTENER, WireGuardPeer } from '../../scripts/fleet/lab';
 import { labUnavailable } from '../../scripts/fleet/network';
 import { wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
 import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
 import { HANDSHAKE_COMPLETED_LOG_MESSAGE } from '../../service/wireguard/wg-listener';
 import { dgramHasReusePort } from '../../service/workers/worker-count';
+import { directoryWithPeers } from '../support/fleet-directory';
 import { labSuite } from '../support/lab-requirement';
 
 const TASKS = 2;
@@ -77,29 +77,16 @@ describeFleet(`WireGuard peers on ${TASKS} tasks of ${WORKERS} workers${skipReas
     expect(threads.some((t) => t!.endsWith('/w0'))).toBe(true);
     expect(threads.some((t) => !t!.endsWith('/w0'))).toBe(true);
 
-    const dynamo = new DynamoDBClient({ region: fleet.region, endpoint: fleet.endpoints.dynamodb, credentials: { accessKeyId: 'fleet', secretAccessKey: 'fleet' } });
-    try {
-      const scan = async (): Promise<Array<Record<string, { S?: string }>>> =>
-        (await dynamo.send(new ScanCommand({ TableName: fleet.directoryTableName }))).Items ?? [];
-      let items = await scan();
-      const peerItems = (): typeof items => items.filter((i) => i.pk.S!.startsWith(`peer#${WG_LISTENER.name}#`));
-      const deadline = Date.now() + 5_000;
-      while (peerItems().length < peers.length && Date.now() < deadline) {
-        await new Promise((done) => setTimeout(done, 200));
-        items = await scan();
-      }
-      expect(peerItems().map((i) => i.pk.S).sort()).toEqual(peers.map((p) => `peer#${WG_LISTENER.name}#${p.publicKey}`).sort());
-      const members = new Map(items.filter((i) => i.pk.S!.startsWith('member#')).map((i) => [i.pk.S!.slice('member#'.length), i]));
-      expect(members.size).toBe(TASKS);
-      for (const peer of peers) {
-        const item = peerItems().find((i) => i.pk.S === `peer#${WG_LISTENER.name}#${peer.publicKey}`)!;
-        expect(item.endpoint.S).toBe(`${fleet.clientAddress}:${peer.listenPort}`);
-        expect(members.has(item.member.S!)).toBe(true);
-        const flow = items.find((i) => i.pk.S === `flow#${WG_LISTENER.name}#${fleet.clientAddress}#${peer.listenPort}`);
-        expect(flow?.peerKey.S).toBe(peer.publicKey);
-      }
-    } finally {
-      dynamo.destroy();
+    const { items, peerItems } = await directoryWithPeers(fleet, WG_LISTENER.name, peers.length);
+    expect(peerItems.map((i) => i.pk.S).sort()).toEqual(peers.map((p) => `peer#${WG_LISTENER.name}#${p.publicKey}`).sort());
+    const members = new Map(items.filter((i) => i.pk.S!.startsWith('member#')).map((i) => [i.pk.S!.slice('member#'.length), i]));
+    expect(members.size).toBe(TASKS);
+    for (const peer of peers) {
+      const item = peerItems.find((i) => i.pk.S === `peer#${WG_LISTENER.name}#${peer.publicKey}`)!;
+      expect(item.endpoint.S).toBe(`${fleet.clientAddress}:${peer.listenPort}`);
+      expect(members.has(item.member.S!)).toBe(true);
+      const flow = items.find((i) => i.pk.S === `flow#${WG_LISTENER.name}#${fleet.clientAddress}#${peer.listenPort}`);
+      expect(flow?.peerKey.S).toBe(peer.publicKey);
     }
   });
 
