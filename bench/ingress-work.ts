@@ -14,8 +14,8 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import { handlerStats } from './fixtures/handler-stats';
-import { countingCpuUsPerPacket, countingLambdaClient } from './lib/counting-lambda';
 import { positiveIntegerOption } from './lib/cli-option';
+import { countingCpuUsPerPacket, countingLambdaClient } from './lib/counting-lambda';
 import { BENCH_REGION, buildKit } from './lib/gateway-kit';
 import type { ListenerRecord } from '../lib/private/records';
 import { DirectLambdaInvoker } from '../service/destinations/lambda-invoker';

@@ -17,8 +17,8 @@
 import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { handlerStats } from './fixtures/handler-stats';
-import { echoLambdaClient } from './lib/echo-lambda';
 import { positiveIntegerOption } from './lib/cli-option';
+import { echoLambdaClient } from './lib/echo-lambda';
 import { BENCH_REGION, buildKit } from './lib/gateway-kit';
 import type { ListenerRecord } from '../lib/private/records';
 import { DirectLambdaInvoker } from '../service/destinations/lambda-invoker';

@@ -24,7 +24,9 @@ export interface LoopbackReceiverPorts {
  * receiver with the Listener as its peer, completes a handshake (the receiver pings through the
  * tunnel) and waits for it to settle.
  */
-export async function connectLoopbackReceiver(gateway: Agent, receiver: Agent, gatewayKey: KeyPair, receiverKey: KeyPair): Promise<LoopbackReceiverPorts> {
+export async function connectLoopbackReceiver(
+  gateway: Agent, receiver: Agent, gatewayKey: KeyPair, receiverKey: KeyPair,
+): Promise<LoopbackReceiverPorts> {
   const { port } = await gateway.request<{ port: number }>('start', {
     listener: {
       Name: 'bench',

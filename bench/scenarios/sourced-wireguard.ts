@@ -21,9 +21,14 @@ import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
 import { cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
-import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from '../lib/wg-loopback-receiver';
 import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
+import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from '../lib/wg-loopback-receiver';
 import { processCpuUs, receiveBufferOf, udpSocketDrops } from '../lib/wg-path';
+
+/** Inner addressing of what the gateway sends to the loopback receiver (variant B). */
+const LOOPBACK_INNER = {
+  SourceAddress: LOOPBACK_GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: LOOPBACK_RECEIVER_TUNNEL, DestinationPort: INNER_PORT,
+};
 
 /**
  * One paced trial of variant A, above the rate the search found, with the path taken apart: CPU
@@ -156,7 +161,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         peerKey: receiverKey.publicKey,
         size,
         packets: HEADLINE_PACKETS_PER_MESSAGE,
-        inner: { SourceAddress: LOOPBACK_GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: LOOPBACK_RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
+        inner: LOOPBACK_INNER,
       });
       const produce = (durationMs: number): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs }, durationMs + 30_000);
       const loop = (durationMs: number): Promise<Trial> =>
@@ -168,7 +173,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         peerKey: receiverKey.publicKey,
         size,
         packets: HEADLINE_PACKETS_PER_MESSAGE,
-        inner: { SourceAddress: LOOPBACK_GATEWAY_TUNNEL, SourcePort: 40000, DestinationAddress: LOOPBACK_RECEIVER_TUNNEL, DestinationPort: INNER_PORT },
+        inner: LOOPBACK_INNER,
         wireguard: true,
       });
       const floor = (durationMs: number): Promise<Trial> => trial(counter, () => floorLoop.request('run', { durationMs }), undefined, undefined, { agent: floorLoop, per: 'sent' });
