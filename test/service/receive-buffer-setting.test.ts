@@ -4,38 +4,24 @@
  * Listener socket.
  */
 import { createSocket, Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort, silentLogger } from './helpers';
 import { grantedReceiveBufferBytes } from '../../service/listeners/listener-socket';
+import { startLocalService } from '../../service/local-service';
 import { optionsFromCommandLine } from '../../service/main';
-import { startService } from '../../service/runtime';
 
 const NOT_VALID = (value: string) => `PACKET_GATEWAY_RECEIVE_BUFFER_BYTES=${JSON.stringify(value)} is not valid (allowed: integer 65536–1073741824 bytes)`;
 
 describe('the receive buffer setting', () => {
-  let dir: string;
   let port: number;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pg-rcvbuf-'));
     port = await freePort();
-    writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
-      Listeners: [{ Name: 'demo', Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Destinations: [{ Name: 'log', Type: 'log' }] }],
-    }));
   });
 
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
   const localOptions = () => ({
-    mode: 'local' as const,
-    region: 'us-east-1',
-    host: '127.0.0.1',
-    healthPort: 0,
-    snsPort: 0,
-    configPath: join(dir, 'gateway.json'),
-    watchConfig: false,
+    document: {
+      Listeners: [{ Name: 'demo', Protocol: 'udp' as const, Port: port, BindAddress: '127.0.0.1', Destinations: [{ Name: 'log', Type: 'log' as const }] }],
+    },
     logger: silentLogger,
     metricsIntervalSeconds: 0,
   });
@@ -50,7 +36,7 @@ describe('the receive buffer setting', () => {
   });
 
   test('a bad value given to startService fails it before any Listener binds', async () => {
-    await expect(startService({ ...localOptions(), receiveBufferBytes: 12 })).rejects.toThrow(NOT_VALID('12'));
+    await expect(startLocalService({ ...localOptions(), receiveBufferBytes: 12 })).rejects.toThrow(NOT_VALID('12'));
     // the Listener's port was never taken
     const probe = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
@@ -63,7 +49,7 @@ describe('the receive buffer setting', () => {
   test('reaches the Listener sockets; the environment is not read again when they bind', async () => {
     const saved = process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES;
     process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES = '12';
-    const service = await startService({ ...localOptions(), receiveBufferBytes: 65_536 }).finally(() => {
+    const service = await startLocalService({ ...localOptions(), receiveBufferBytes: 65_536 }).finally(() => {
       if (saved === undefined) delete process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES;
       else process.env.PACKET_GATEWAY_RECEIVE_BUFFER_BYTES = saved;
     });
