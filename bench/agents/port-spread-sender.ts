@@ -4,8 +4,8 @@
  * spreads the clients over every worker's socket of a Listener. Flooding or paced.
  */
 import * as dgram from 'node:dgram';
-import { num, serve, str } from '../lib/agent-runtime';
-import { runSendLoop } from '../lib/load';
+import { num, serve } from '../lib/agent-runtime';
+import { runPayloadSends } from '../lib/load';
 
 let sockets: dgram.Socket[] = [];
 let errors = 0;
@@ -34,19 +34,9 @@ serve({
   },
   run: async (args) => {
     if (sockets.length === 0) throw new Error('open the sockets first');
-    const size = num(args, 'size');
-    const host = str(args, 'host');
-    const port = num(args, 'port');
-    const payload = Buffer.alloc(size, 0x5a);
     const clients = sockets;
     errors = 0;
-    const result = await runSendLoop((i) => clients[i % clients.length].send(payload, port, host), {
-      rate: num(args, 'rate', 0),
-      durationMs: num(args, 'durationMs'),
-      maxCount: num(args, 'maxCount', 10_000_000),
-    });
-    // let queued sends complete before reporting
-    await new Promise((r) => setTimeout(r, 20));
+    const result = await runPayloadSends(args, (payload, port, host, i) => clients[i % clients.length].send(payload, port, host));
     return { ...result, errors };
   },
 }, () => {

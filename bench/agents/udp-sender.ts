@@ -5,7 +5,7 @@
  */
 import * as dgram from 'node:dgram';
 import { num, serve, str } from '../lib/agent-runtime';
-import { runSendLoop } from '../lib/load';
+import { runPayloadSends } from '../lib/load';
 
 let socket: dgram.Socket | undefined;
 let errors = 0;
@@ -28,18 +28,8 @@ serve({
   run: async (args) => {
     const s = socket;
     if (!s) throw new Error('open the socket first');
-    const size = num(args, 'size');
-    const host = str(args, 'host');
-    const port = num(args, 'port');
-    const payload = Buffer.alloc(size, 0x5a);
     errors = 0;
-    const result = await runSendLoop(() => s.send(payload, port, host), {
-      rate: num(args, 'rate', 0),
-      durationMs: num(args, 'durationMs'),
-      maxCount: num(args, 'maxCount', 10_000_000),
-    });
-    // let queued sends complete before reporting
-    await new Promise((r) => setTimeout(r, 20));
+    const result = await runPayloadSends(args, (payload, port, host) => s.send(payload, port, host));
     return { ...result, errors };
   },
 }, () => {

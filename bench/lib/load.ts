@@ -4,6 +4,7 @@
  * whichever comes first.
  */
 import { performance } from 'node:perf_hooks';
+import { num, str } from './agent-runtime';
 
 /** Limits and pacing of one send loop. */
 export interface SendLoopOptions {
@@ -57,4 +58,26 @@ export function runSendLoop(sendOne: (i: number) => void, options: SendLoopOptio
     };
     setTimeout(tick, 1);
   });
+}
+
+/**
+ * A sender agent's `run`: one payload of `args.size` bytes sent to `args.host`:`args.port` by
+ * `send` (the i-th datagram), flooding or paced at `args.rate`, for `args.durationMs` or
+ * `args.maxCount` datagrams; resolves once queued sends have had 20 ms to complete.
+ */
+export async function runPayloadSends(
+  args: Record<string, unknown>,
+  send: (payload: Buffer, port: number, host: string, i: number) => void,
+): Promise<SendLoopResult> {
+  const host = str(args, 'host');
+  const port = num(args, 'port');
+  const payload = Buffer.alloc(num(args, 'size'), 0x5a);
+  const result = await runSendLoop((i) => send(payload, port, host, i), {
+    rate: num(args, 'rate', 0),
+    durationMs: num(args, 'durationMs'),
+    maxCount: num(args, 'maxCount', 10_000_000),
+  });
+  // let queued sends complete before reporting
+  await new Promise((r) => setTimeout(r, 20));
+  return result;
 }
