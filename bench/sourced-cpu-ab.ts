@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Agent, useAgentBundles } from './lib/agent';
 import { bundleAgents, removeAgentBundles } from './lib/bundle';
+import { positiveInteger } from './lib/cli-option';
 import { generateKeyPair } from './lib/netns';
 import { median } from './lib/stats';
 import { Trial, trial } from './lib/throughput';
@@ -36,10 +37,10 @@ function parse(argv: readonly string[]): Options {
     const next = (): string => argv[++i];
     if (a === '--base') o.base = path.resolve(next());
     else if (a === '--wireguard') o.wireguard = true;
-    else if (a === '--size') o.size = Number(next());
-    else if (a === '--packets') o.packets = Number(next());
-    else if (a === '--runs') o.runs = Number(next());
-    else if (a === '--trial-ms') o.trialMs = Number(next());
+    else if (a === '--size') o.size = positiveInteger('size', next());
+    else if (a === '--packets') o.packets = positiveInteger('packets', next());
+    else if (a === '--runs') o.runs = positiveInteger('runs', next());
+    else if (a === '--trial-ms') o.trialMs = positiveInteger('trial-ms', next());
     else throw new Error(`unknown option ${a}; allowed: --base dir, --wireguard, --size N, --packets N, --runs N, --trial-ms N`);
   }
   if (!o.base || !fs.existsSync(path.join(o.base, 'bench', 'agents', 'sourced-gateway.ts'))) {
