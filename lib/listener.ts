@@ -10,8 +10,8 @@ import { Destination, DestinationConfig } from './destination';
 import { Formatter } from './formatter';
 import { IPacketGateway } from './gateway-interface';
 import {
-  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, defaultMaxPayloadBytes, DOMAIN, MAX_QUEUED_PACKETS, PAYLOAD_BYTES, PORT,
-  REPLY_TAG_TTL_SECONDS,
+  BATCH_COUNT, BATCH_SIZE_BYTES, BATCH_TIMEOUT_SECONDS, defaultMaxPayloadBytes, DOMAIN, MAX_IN_FLIGHT_BATCHES, MAX_QUEUED_PACKETS, PAYLOAD_BYTES,
+  PORT, REPLY_TAG_TTL_SECONDS,
 } from './private/limits';
 import { ListenerHost, listenerHostOf } from './private/listener-host';
 import { ListenerWireGuard, validateNoWireGuardOptions } from './private/listener-wireguard';
@@ -391,6 +391,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
       validateIntegerRange(this, `destination ${name}: maxBatchPayloadSize (bytes)`, options.maxBatchPayloadSize.toBytes(), BATCH_SIZE_BYTES);
     }
     validateIntegerRange(this, `destination ${name}: maxQueuedPackets`, options.maxQueuedPackets, MAX_QUEUED_PACKETS);
+    validateIntegerRange(this, `destination ${name}: maxInFlightBatches`, options.maxInFlightBatches, MAX_IN_FLIGHT_BATCHES);
     const errorLogGroup = this.deliveryErrorLogGroup(name, options);
     this.destinations.push({ destination, config, name, errorLogGroup });
     checkListenerRecord(this, this.renderRecord());
@@ -486,6 +487,7 @@ export class Listener extends Construct implements IListener, ec2.IConnectable {
         ...(o.formatter ? { Formatter: o.formatter } : {}),
         ...(Object.keys(batching).length > 0 ? { Batching: batching } : {}),
         ...(o.maxQueuedPackets !== undefined ? { MaxQueuedPackets: o.maxQueuedPackets } : {}),
+        ...(o.maxInFlightBatches !== undefined ? { MaxInFlightBatches: o.maxInFlightBatches } : {}),
         ...destinationArguments(config, o.role),
         ...(o.metricsEnabled !== undefined ? { MetricsEnabled: o.metricsEnabled } : {}),
         ...(errorLogGroup ? { LogGroupName: errorLogGroup.logGroupName } : {}),

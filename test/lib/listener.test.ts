@@ -82,7 +82,7 @@ test('the Listener record: a Custom::PacketGatewayListener carrying the configur
     domain: 'telemetry.example.com',
     destinations: [
       Destination.lambda(fn, { destinationName: 'decoder', batchSize: 50, maxBatchingWindow: Duration.millis(20), maxBatchPayloadSize: Size.kibibytes(256), formatter: Formatter.BASE64 }),
-      Destination.sqs(queue, { maxQueuedPackets: 5000 }),
+      Destination.sqs(queue, { maxQueuedPackets: 5000, maxInFlightBatches: 16 }),
     ],
   });
   const t = Template.fromStack(stack);
@@ -115,6 +115,7 @@ test('the Listener record: a Custom::PacketGatewayListener carrying the configur
         Arn: `<GetAtt:${logicalId(t, 'AWS::SQS::Queue', 'Archive')}.Arn>`,
         QueueUrl: `<Ref:${logicalId(t, 'AWS::SQS::Queue', 'Archive')}>`,
         MaxQueuedPackets: 5000,
+        MaxInFlightBatches: 16,
       },
     ],
   });
@@ -276,6 +277,10 @@ describe('fails if …', () => {
       .toThrow(/maxBatchPayloadSize \(bytes\) must be an integer from 1024 to 6291456, got 7340032/);
     expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxQueuedPackets: 0 })] }, 'D')).toThrow(/maxQueuedPackets must be an integer from 1 to 1000000, got 0/);
     expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { destinationName: 'a/b' })] }, 'E')).toThrow(/destinationName must be 1–64 characters/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxInFlightBatches: 0 })] }, 'F'))
+      .toThrow(/destination lambda-0: maxInFlightBatches must be an integer from 1 to 1000, got 0/);
+    expect(() => addTo(gw, fn, { destinations: [Destination.lambda(fn, { maxInFlightBatches: 2.5 })] }, 'G'))
+      .toThrow(/maxInFlightBatches must be an integer from 1 to 1000, got 2\.5/);
   });
 
   test('a delivery-error log group is given while logDeliveryErrors is false', () => {
