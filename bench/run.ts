@@ -83,6 +83,8 @@ const TARGETS: readonly Target[] = [
   { key: 'replyP99Ms', label: 'reply latency added by the gateway at 10 k/s, p99 (batches of 10 / 1 ms)', op: '<', bound: 0.5, unit: 'ms' },
   { key: 'replyCount1P50Ms', label: 'reply latency added with one handler call per packet (Count 1) at 10 k/s, p50', unit: 'ms' },
   { key: 'replyCount1P99Ms', label: 'reply latency added with one handler call per packet (Count 1) at 10 k/s, p99', unit: 'ms' },
+  { key: 'replyWindow0P50Ms', label: 'reply latency added with batches of up to 10 and a window of 0 (what arrived together) at 10 k/s, p50', unit: 'ms' },
+  { key: 'replyWindow0P99Ms', label: 'reply latency added with batches of up to 10 and a window of 0 (what arrived together) at 10 k/s, p99', unit: 'ms' },
   { key: 'replyDefaultBatchingP50Ms', label: 'reply latency added with the default batching (Count 100 / 50 ms), p50', unit: 'ms' },
   { key: 'replyDefaultBatchingP99Ms', label: 'reply latency added with the default batching (Count 100 / 50 ms), p99', unit: 'ms' },
   { key: 'replyLambdaCount1P50Ms', label: 'reply latency added through an AWS-mode Lambda destination (in-memory function), Count 1 at 2 k/s, p50', unit: 'ms' },

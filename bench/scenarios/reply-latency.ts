@@ -43,6 +43,7 @@ export const LAMBDA_COUNT1_RATE = 2_000;
 const CONFIGS = [
   { label: 'Count 10, TimeoutInSeconds 0.001', key: 'Count10', batching: { Count: 10, TimeoutInSeconds: 0.001 }, headline: true },
   { label: 'Count 1 (one handler call per packet)', key: 'Count1', batching: { Count: 1 }, headline: false },
+  { label: 'Count 10, TimeoutInSeconds 0 (the packets read together, no wait)', key: 'Window0', batching: { Count: 10, TimeoutInSeconds: 0 }, headline: false },
   { label: 'defaults (Count 100, TimeoutInSeconds 0.05)', key: 'DefaultBatching', batching: undefined, headline: false },
   {
     label: `Count 1, AWS-mode Lambda destination (in-memory echoing function), at ${LAMBDA_COUNT1_RATE / 1000}k/s`,
@@ -185,6 +186,8 @@ export const replyLatency: Scenario = {
           'One handler call per packet (Count 1, `replyCount1P50Ms` / `replyCount1P99Ms`) never waits for a batch and keeps up with ' +
           `${LATENCY_RATE / 1000}k/s on one core, since the invocations of one event-loop turn cross to the handler's thread in one message ` +
           '(and their answers back in one), but it costs more CPU per round trip (see that column), so it queues first on a busy core. ' +
+          'A window of 0 (`replyWindow0P50Ms` / `replyWindow0P99Ms`) closes a batch at the end of the event-loop turn that read its ' +
+          'packets: what arrived together shares one handler call and nothing waits for a timer. ' +
           'With the default batching the 50 ms batch timeout dominates by design.',
         'Gateway CPU per round trip: the gateway process\'s CPU time (its thread and the handler\'s thread; both pinned to one core) during a ' +
           'gateway run, divided by the datagrams sent in it.',
