@@ -125,6 +125,13 @@ project.addTask('fleet', {
   receiveArgs: true,
 });
 
+// `npm run fleet:global -- --tasks 2`: two regions' fleets behind an accelerator stand-in (root, Linux; docs/FLEET.md "Global").
+project.addTask('fleet:global', {
+  description: 'Run two regions of gateway tasks behind an anycast accelerator stand-in, each with local AWS APIs (root, Linux)',
+  exec: 'tsx scripts/fleet/global-main.ts',
+  receiveArgs: true,
+});
+
 project.addTask('bench', {
   description: 'Run the benchmarks and write docs/BENCHMARKS.md and bench/results.json',
   exec: 'tsx bench/run.ts',

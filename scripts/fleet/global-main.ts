@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/fleet/global-main.ts`: the global lab (global-lab.ts) on this machine (root,
+ * `npm run fleet:global` (`npx tsx scripts/fleet/global-main.ts`): the global lab (global-lab.ts) on this machine (root,
  * Linux; iproute2, nftables, conntrack): two regions of gateway tasks behind the accelerator
  * stand-in. Prints where everything is, and tears it all down on Ctrl-C / SIGTERM.
  *
@@ -93,7 +93,7 @@ function describe(lab: GlobalLab): string {
       `  fail it: for ns in ${fleet.network.taskNamespaces.join(' ')}; do ip netns pids $ns | xargs -r kill; done`,
     );
   }
-  lines.push('', `Stop with Ctrl-C (if this process is killed: npx tsx scripts/fleet/global-main.ts --down ${lab.prefix}).`, '');
+  lines.push('', `Stop with Ctrl-C (if this process is killed: npm run fleet:global -- --down ${lab.prefix}).`, '');
   return lines.join('\n');
 }
 
