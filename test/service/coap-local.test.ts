@@ -1,59 +1,40 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { capturingLogger, eventually, freePort, UdpClient } from './helpers';
+import { LocalService, startLocalService } from '../../service/local-service';
 import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
-import { RunningService, startService } from '../../service/runtime';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:coap-source';
 
 /** A CoAP handler as a Proxylity user writes it: parse Data, reply with a piggybacked 2.05 ACK. */
-const HANDLER = `
-exports.handler = async (event) => ({
-  Replies: event.Messages.map((m) => {
-    const coap = JSON.parse(m.Data);
-    return {
-      Tag: m.Tag,
-      Data: JSON.stringify({
-        Type: 2, Code: '2.05', MessageId: coap.MessageId, Token: coap.Token,
-        Options: [{ Number: 12 }],
-        Payload: Buffer.from(coap.Method + ' ' + coap.Path).toString('base64'),
-      }),
-    };
-  }),
-});
-`;
+const HANDLER = join(__dirname, 'fixtures', 'coap-handler.cjs');
 
 describe('coap Formatter over a real socket, local mode', () => {
-  let dir: string;
-  let service: RunningService;
+  let service: LocalService;
   let port: number;
   const { logger, records } = capturingLogger();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pg-coap-'));
     port = await freePort();
-    writeFileSync(join(dir, 'coap-handler.cjs'), HANDLER);
-    writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
-      Listeners: [{
-        Name: 'coap',
-        Protocol: 'udp',
-        Port: port,
-        BindAddress: '127.0.0.1',
-        Formatter: 'coap',
-        Destinations: [{ Name: 'handler', Type: 'local', Module: './coap-handler.cjs', Batching: { Count: 10, TimeoutInSeconds: 0.02 } }],
-      }],
-      PacketSources: [{ TopicArn: TOPIC, ListenerName: 'coap' }],
-    }));
-    service = await startService({
-      mode: 'local', region: 'us-east-1', host: '127.0.0.1', healthPort: 0, snsPort: 0, configPath: join(dir, 'gateway.json'), watchConfig: false, logger, metricsIntervalSeconds: 0,
+    service = await startLocalService({
+      document: {
+        Listeners: [{
+          Name: 'coap',
+          Protocol: 'udp',
+          Port: port,
+          BindAddress: '127.0.0.1',
+          Formatter: 'coap',
+          Destinations: [{ Name: 'handler', Type: 'local', Module: HANDLER, Batching: { Count: 10, TimeoutInSeconds: 0.02 } }],
+        }],
+        PacketSources: [{ TopicArn: TOPIC, ListenerName: 'coap' }],
+      },
+      logger,
+      metricsIntervalSeconds: 0,
     });
   });
 
   afterAll(async () => {
     await service.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a CoAP GET gets the handler\'s CoAP response; a malformed datagram is InvalidData and gets none', async () => {

@@ -1,41 +1,30 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { capturingLogger, freePort, UdpClient } from './helpers';
 import { loadConfigFile } from '../../service/config/file-config-source';
 import { PACKET_LOG_MESSAGE } from '../../service/local/log-destination';
+import { LocalService, startLocalService } from '../../service/local-service';
 import { optionsFromCommandLine } from '../../service/main';
-import { RunningService, startService } from '../../service/runtime';
 
 const ROOT = resolve(__dirname, '..', '..');
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:packet-source';
 
 describe('local mode, end to end', () => {
-  let dir: string;
-  let service: RunningService;
+  let service: LocalService;
   let port: number;
   const { logger, records } = capturingLogger();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pg-local-'));
     port = await freePort();
     // The shipped demo configuration, reduced to its plain UDP Listener on a free port.
     const shipped = await loadConfigFile(join(ROOT, 'examples', 'local', 'gateway.json'));
-    const config = JSON.parse(JSON.stringify({
-      Listeners: shipped.Listeners.filter((l) => l.Name === 'demo'),
-      PacketSources: shipped.PacketSources?.filter((s) => s.ListenerName === 'demo'),
-    }));
-    config.Listeners[0].Port = port;
-    config.Listeners[0].Destinations[0].Batching = { Count: 100, TimeoutInSeconds: 0.2 };
-    writeFileSync(join(dir, 'gateway.json'), JSON.stringify(config));
-    service = await startService({
-      mode: 'local',
-      region: 'us-east-1',
-      host: '127.0.0.1',
-      healthPort: 0,
-      snsPort: 0,
-      configPath: join(dir, 'gateway.json'),
+    const demo = shipped.Listeners.find((l) => l.Name === 'demo')!;
+    const [handler, ...others] = demo.Destinations;
+    service = await startLocalService({
+      document: {
+        Listeners: [{ ...demo, Port: port, Destinations: [{ ...handler, Batching: { Count: 100, TimeoutInSeconds: 0.2 } }, ...others] }],
+        PacketSources: shipped.PacketSources?.filter((s) => s.ListenerName === 'demo'),
+      },
       logger,
       metricsIntervalSeconds: 0,
     });
@@ -43,7 +32,6 @@ describe('local mode, end to end', () => {
 
   afterAll(async () => {
     await service.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('datagrams get the counter handler\'s replies, from the Listener address and port', async () => {

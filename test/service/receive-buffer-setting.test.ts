@@ -1,7 +1,8 @@
 /**
  * PACKET_GATEWAY_RECEIVE_BUFFER_BYTES is read once, at start: a bad value stops the service from
  * starting (naming the variable, the value and what is allowed), and a good one reaches every
- * Listener socket.
+ * Listener socket (the main thread's here; the worker threads', on Node.js 22, in
+ * workers/worker-receive-buffer.test.ts).
  */
 import { createSocket, Socket } from 'node:dgram';
 import { freePort, silentLogger } from './helpers';

@@ -1,37 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capturingLogger, freePort, UdpClient } from './helpers';
+import { startLocalService } from '../../service/local-service';
 import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
-import { startService } from '../../service/runtime';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pg-stop-deadline-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const SLOW_HANDLER = join(__dirname, 'fixtures', 'slow-handler.cjs');
 
 test('a slow handler: the graceful stop ends at its deadline and every accepted packet not delivered gets a failure record', async () => {
   // A handler that takes 10 s per batch, one batch of 2 at a time.
-  writeFileSync(join(dir, 'slow.cjs'), 'exports.handler = () => new Promise((resolve) => setTimeout(() => resolve(undefined), 10_000).unref());\n');
   const port = await freePort();
-  writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
-    Listeners: [{
-      Name: 'slow',
-      Protocol: 'udp',
-      Port: port,
-      Destinations: [{ Name: 'handler', Type: 'local', Module: join(dir, 'slow.cjs'), Batching: { Count: 2, TimeoutInSeconds: 0.01 }, MaxInFlightBatches: 1 }],
-    }],
-  }));
   const { logger, records } = capturingLogger();
-  const service = await startService({
-    mode: 'local',
-    region: 'us-east-1',
-    host: '127.0.0.1',
-    healthPort: 0,
-    snsPort: 0,
-    configPath: join(dir, 'gateway.json'),
-    watchConfig: false,
+  const service = await startLocalService({
+    document: {
+      Listeners: [{
+        Name: 'slow',
+        Protocol: 'udp',
+        Port: port,
+        Destinations: [{ Name: 'handler', Type: 'local', Module: SLOW_HANDLER, Batching: { Count: 2, TimeoutInSeconds: 0.01 }, MaxInFlightBatches: 1 }],
+      }],
+    },
     logger,
     metricsIntervalSeconds: 0,
     stopDeadlineMs: 1_000,
