@@ -68,6 +68,13 @@ test('the coap Formatter reaches the Listener and destination records', () => {
   expect(record.Destinations[0].Formatter).toBe('coap');
 });
 
+test('a batching window of 0 reaches the record as TimeoutInSeconds 0 (close with what was read together), not as the default', () => {
+  const { gw, fn } = fixture();
+  gw.addListener('Rpc', { listenerName: 'rpc', port: 5684, destinations: [Destination.lambda(fn, { batchSize: 10, maxBatchingWindow: Duration.millis(0) })] });
+  const record = configuration(Template.fromStack(Stack.of(gw)), 'rpc');
+  expect(record.Destinations[0].Batching).toEqual({ Count: 10, TimeoutInSeconds: 0 });
+});
+
 test('the Listener record: a Custom::PacketGatewayListener carrying the configuration as JSON', () => {
   const { gw, fn, stack } = fixture();
   const queue = new sqs.Queue(stack, 'Archive');
