@@ -95,6 +95,16 @@ const TARGETS: readonly Target[] = [
   { key: 'replyDefaultBatchingP99Ms', label: 'reply latency added with the default batching (Count 100 / 50 ms), p99', unit: 'ms' },
   { key: 'replyLambdaCount1P50Ms', label: 'reply latency added through an AWS-mode Lambda destination (in-memory function), Count 1 at 2 k/s, p50', unit: 'ms' },
   { key: 'replyLambdaCount1P99Ms', label: 'reply latency added through an AWS-mode Lambda destination (in-memory function), Count 1 at 2 k/s, p99', unit: 'ms' },
+  {
+    key: 'replyLambdaWindow0P50Ms',
+    label: 'reply latency added through an AWS-mode Lambda destination (in-memory function), batches of up to 10, window 0, at 10 k/s, p50',
+    unit: 'ms',
+  },
+  {
+    key: 'replyLambdaWindow0P99Ms',
+    label: 'reply latency added through an AWS-mode Lambda destination (in-memory function), batches of up to 10, window 0, at 10 k/s, p99',
+    unit: 'ms',
+  },
   { key: 'replyLambdaCount1CpuUsPerRoundTrip', label: 'gateway CPU per round trip, AWS-mode Lambda destination (in-memory function), Count 1', unit: 'µs' },
   { key: 'bytesPerFlow', label: 'memory per idle client flow at 100 k flows (heap)', op: '<=', bound: 256, unit: 'B' },
   { key: 'bytesPerSession', label: 'memory per WireGuard session at 100 k sessions (heap)', op: '<=', bound: 1536, unit: 'B' },
