@@ -83,8 +83,9 @@ export interface DestinationOptions {
    * executions or API calls in progress together. While that many are in progress, closed batches
    * wait (and count toward `maxQueuedPackets`). Raise it when the destination is slow and the rate
    * high: each worker delivers at most `maxInFlightBatches` × `batchSize` packets per destination
-   * response time (4 × 100 packets per 50 ms Invoke is 8 k packets/s). Every in-flight batch may
-   * use one concurrent Lambda execution, per worker and task.
+   * response time (4 × 100 packets per 50 ms Invoke is 8 k packets/s). A batch in flight to a
+   * Lambda function (RequestResponse) holds one of its concurrent executions until it answers (one
+   * per tenant id of the batch in tenant isolation mode), in each worker of each task.
    *
    * @default 4
    */
