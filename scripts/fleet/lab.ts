@@ -106,6 +106,11 @@ export interface FleetOptions {
   /** `EgressRegions` of the fleet's PacketSources: the regions with a gateway. @default - [region] */
   readonly egressRegions?: readonly string[];
   /**
+   * The WireGuard Listener's private key (base64), as a key replicated to every region gives each
+   * region's Listener the same one (global-lab.ts). @default - a key generated for the fleet
+   */
+  readonly wireGuardPrivateKey?: string;
+  /**
    * Called once the fleet's tables, queues and topics exist, before its tasks start: may bind more
    * topics and resolves with more environment for the tasks (global-lab.ts: the peer region's
    * delivery queue). @default - nothing more
@@ -121,8 +126,13 @@ export interface FleetResources {
   readonly deliveryQueueArn: string;
   /** The topic bound to `fleet` (home: this region). */
   readonly topicArn: string;
-  /** Binds one more topic (e.g. another region's, home there) to the Listener `fleet`, as the registration function writes it. */
-  bindTopic(topicArn: string, homeRegion: string): Promise<void>;
+  /** The topic bound to `fleet-wg` (home: this region). */
+  readonly wireGuardTopicArn: string;
+  /**
+   * Binds one more topic (e.g. another region's, home there) to a Listener of the fleet (`fleet`
+   * unless named), as the registration function writes it.
+   */
+  bindTopic(topicArn: string, homeRegion: string, listenerName?: string): Promise<void>;
   /** Lets this fleet's tasks reach another lab's API servers at `address` (their root-namespace address), and nothing else beyond its own. */
   reachApi(address: string): void;
 }
@@ -292,7 +302,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ...(filterPolicy ? { Attributes: { FilterPolicy: filterPolicy } } : {}),
     }))).SubscriptionArn!;
 
-    const wgPrivateKey = generatePrivateKey();
+    const wgPrivateKey = options.wireGuardPrivateKey ?? generatePrivateKey();
     const wgKeyVariable = `${WIREGUARD_KEY_ENVIRONMENT_PREFIX}FLEET_WG`;
     const destinations: ListenerRecord['Destinations'] = [
       { Name: 'ingress', Type: 'sqs', Arn: ingressQueueArn, Batching: { Count: 10, TimeoutInSeconds: 0.05 } },
@@ -353,14 +363,17 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       deliveryQueueUrl,
       deliveryQueueArn,
       topicArn,
+      wireGuardTopicArn,
       reachApi: (address) => routeToApiAddress(network, address),
-      bindTopic: (boundTopicArn, homeRegion) => writeSourceRecord(dynamo, { Region: region, TableName: tableName }, stackId, {
-        ...sourceRecord,
-        TopicArn: boundTopicArn,
-        HomeRegion: homeRegion,
-        BindingId: randomBytes(8).toString('hex'),
-        SubscriptionArns: [],
-      }),
+      bindTopic: (boundTopicArn, homeRegion, listenerName = UDP_LISTENER.name) =>
+        writeSourceRecord(dynamo, { Region: region, TableName: tableName }, stackId, {
+          ...sourceRecord,
+          TopicArn: boundTopicArn,
+          ListenerName: listenerName,
+          HomeRegion: homeRegion,
+          BindingId: randomBytes(8).toString('hex'),
+          SubscriptionArns: [],
+        }),
     }) ?? {};
 
     const tagSecret = randomBytes(32).toString('base64');
@@ -606,7 +619,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
       async wireGuardPeer(index, peerOptions = {}) {
         const gatewayPublicKey = publicKeyOf(wgPrivateKey);
-        const peer = await startWireGuardPeer(network, index, { gatewayPublicKey, port: WG_LISTENER.port, ...peerOptions });
+        const site = { prefix, clientNamespace: network.clientNamespace, clientAddress: network.clientAddress, gatewayAddress: network.vip };
+        const peer = await startWireGuardPeer(site, index, { gatewayPublicKey, port: WG_LISTENER.port, ...peerOptions });
         wireGuardPeers.push(peer);
         return peer;
       },

@@ -1,22 +1,26 @@
 /**
- * WireGuard clients of the fleet lab: real wireguard-go peers, each in a network namespace of its
- * own behind the client namespace, which NATs them (masquerade) to the lab's client address, as a
- * home router would. Each peer keeps its tunnel up with persistent keepalives only, and runs a UDP
+ * WireGuard clients of the fleet labs: real wireguard-go peers, each in a network namespace of its
+ * own behind a client namespace, which NATs them (masquerade) to its client address, as a home
+ * router would. Each peer keeps its tunnel up with persistent keepalives only, and runs a UDP
  * agent on its tunnel address that reports every datagram arriving through the tunnel.
  *
  *   peer ns <p>w<i>: wireguard-go <p>g<i>, tunnel 10.99.1.<i>/32 ⇄ gateway 10.99.0.1, agent :7000
- *        10.30.<i>.2 ──veth──▶ client ns <p>cli 10.30.<i>.1, masquerade to 198.51.100.2 ──▶ VIP:51820
+ *        10.30.<i>.2 ──veth──▶ client ns 10.30.<i>.1, masquerade to its client address ──▶ endpoint:51820
+ *
+ * The fleet lab (lab.ts) places peers in its client namespace `<p>cli` with the VIP as endpoint;
+ * the global lab (global-lab.ts) in the client namespace of a region's nearest clients with the
+ * accelerator's anycast address as endpoint ({@link WireGuardPeerSite}).
  *
  * Needs wireguard-go, wg and /dev/net/tun besides the lab's own prerequisites. Names carry the
- * lab's prefix; `destroyNetwork` of the lab removes the peer namespaces with the rest.
+ * site's prefix; `destroyNetwork` of the fleet lab removes its peer namespaces with the rest,
+ * {@link wireGuardPeerNamespaces} lists them for other labs.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { LabNetwork } from './network';
-import { run } from './network';
+import { checkPrefix, run } from './network';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 /** The gateway's own tunnel address (the WireGuard device's default). */
@@ -56,19 +60,43 @@ export interface WireGuardPeer {
   readonly tunnelAddress: string;
   /** UDP port wireguard-go listens on inside the peer namespace (the NAT keeps it when it can). */
   readonly listenPort: number;
+  /** The address the gateway sees the peer's datagrams from (its client namespace's, after the NAT). */
+  readonly clientAddress: string;
   /** Datagrams the agent received through the tunnel, oldest first. */
   readonly received: readonly TunnelDatagram[];
   /** Epoch ms of the latest completed handshake as wg reports it; 0 before the first. */
   latestHandshake(): number;
+  /**
+   * The gateway's endpoint as wg reports it (`address:port`): wireguard-go takes it from the outer
+   * source of the latest authenticated datagram it received, so after a push it says where that came from.
+   */
+  gatewayEndpoint(): string;
+  /**
+   * Sets wireguard-go's persistent-keepalive interval; 0 turns keepalives off (the peer then sends
+   * nothing while it has nothing to send), and turning them on again sends one at once.
+   */
+  setKeepalive(seconds: number): void;
   /** The Inner addressing of a sourced packet from the gateway to this peer's agent. */
   innerFromGateway(sourcePort?: number): InnerFromGateway;
   stop(): Promise<void>;
 }
 
+/** Where a peer runs: the client namespace that NATs it, and the gateway address it is configured with. */
+export interface WireGuardPeerSite {
+  /** Prefix of the peer's namespace `<prefix>w<i>` and interfaces (1–8 of a-z, 0-9). */
+  readonly prefix: string;
+  /** The namespace that NATs the peer to `clientAddress` (its home router); its default route leads to the gateway. */
+  readonly clientNamespace: string;
+  /** The client namespace's own address: what the peer's datagrams leave it from. */
+  readonly clientAddress: string;
+  /** The address the peer's endpoint names: the Listener's public address (a VIP, an anycast address). */
+  readonly gatewayAddress: string;
+}
+
 export interface WireGuardPeerOptions {
   /** The gateway Listener's public key (base64). */
   readonly gatewayPublicKey: string;
-  /** The Listener's port on the VIP. */
+  /** The Listener's port on the site's gateway address. */
   readonly port: number;
   /** wireguard-go's persistent-keepalive interval. @default 25 */
   readonly keepaliveSeconds?: number;
@@ -92,14 +120,22 @@ const AGENT = [
   "process.stdin.on('end', () => process.exit(0)); process.stdin.resume();",
 ].join(' ');
 
+/** The namespaces of WireGuard peers of `prefix` that exist now. */
+export function wireGuardPeerNamespaces(prefix: string): string[] {
+  checkPrefix(prefix);
+  const pattern = new RegExp(`^${prefix}w[0-9]+$`);
+  return run('ip', ['netns', 'list']).split('\n').map((line) => line.split(' ')[0]).filter((name) => pattern.test(name));
+}
+
 /**
- * Starts WireGuard peer `index` (1-based, unique within the lab) behind the lab's client NAT,
- * configured for the gateway Listener at VIP:`options.port`. Its persistent keepalive starts the
- * first handshake at once. On failure removes what it created and throws.
+ * Starts WireGuard peer `index` (1-based, unique within the site's prefix) behind the site's client
+ * NAT, configured for the gateway Listener at the site's gateway address and `options.port`. Its
+ * persistent keepalive starts the first handshake at once. On failure removes what it created and throws.
  */
-export async function startWireGuardPeer(network: LabNetwork, index: number, options: WireGuardPeerOptions): Promise<WireGuardPeer> {
+export async function startWireGuardPeer(site: WireGuardPeerSite, index: number, options: WireGuardPeerOptions): Promise<WireGuardPeer> {
   if (!Number.isInteger(index) || index < 1 || index > MAX_PEERS) throw new Error(`WireGuard peer ${index} is not valid (allowed: integer 1–${MAX_PEERS})`);
-  const p = network.prefix;
+  const p = site.prefix;
+  checkPrefix(p);
   const ns = `${p}w${index}`;
   const wgIf = `${p}g${index}`;
   const cliIf = `${p}v${index}`;
@@ -120,17 +156,17 @@ export async function startWireGuardPeer(network: LabNetwork, index: number, opt
         clearTimeout(killer);
       }
     }
-    spawnSync('ip', ['-n', network.clientNamespace, 'link', 'del', cliIf], { stdio: 'ignore' });
+    spawnSync('ip', ['-n', site.clientNamespace, 'link', 'del', cliIf], { stdio: 'ignore' });
     spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    ensureClientNat(network);
+    ensureClientNat(site);
     run('ip', ['netns', 'add', ns]);
     run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    run('ip', ['link', 'add', peerIf, 'netns', ns, 'type', 'veth', 'peer', 'name', cliIf, 'netns', network.clientNamespace]);
-    run('ip', ['-n', network.clientNamespace, 'addr', 'add', `10.30.${index}.1/24`, 'dev', cliIf]);
-    run('ip', ['-n', network.clientNamespace, 'link', 'set', cliIf, 'up']);
+    run('ip', ['link', 'add', peerIf, 'netns', ns, 'type', 'veth', 'peer', 'name', cliIf, 'netns', site.clientNamespace]);
+    run('ip', ['-n', site.clientNamespace, 'addr', 'add', `10.30.${index}.1/24`, 'dev', cliIf]);
+    run('ip', ['-n', site.clientNamespace, 'link', 'set', cliIf, 'up']);
     run('ip', ['-n', ns, 'addr', 'add', `10.30.${index}.2/24`, 'dev', peerIf]);
     run('ip', ['-n', ns, 'link', 'set', peerIf, 'up']);
     run('ip', ['-n', ns, 'route', 'add', 'default', 'via', `10.30.${index}.1`]);
@@ -160,7 +196,7 @@ export async function startWireGuardPeer(network: LabNetwork, index: number, opt
     await until(() => ready, `the tunnel agent of peer ${index}`);
     // configured last: the persistent keepalive starts the handshake at once
     run('wg', ['set', wgIf, 'listen-port', String(listenPort), 'private-key', keyFile,
-      'peer', options.gatewayPublicKey, 'allowed-ips', `${GATEWAY_TUNNEL_ADDRESS}/32`, 'endpoint', `${network.vip}:${options.port}`,
+      'peer', options.gatewayPublicKey, 'allowed-ips', `${GATEWAY_TUNNEL_ADDRESS}/32`, 'endpoint', `${site.gatewayAddress}:${options.port}`,
       'persistent-keepalive', String(options.keepaliveSeconds ?? 25)]);
 
     return {
@@ -169,12 +205,18 @@ export async function startWireGuardPeer(network: LabNetwork, index: number, opt
       publicKey: publicKeyOf(privateKey),
       tunnelAddress,
       listenPort,
+      clientAddress: site.clientAddress,
       received,
       latestHandshake: () => {
         const out = spawnSync('wg', ['show', wgIf, 'latest-handshakes'], { encoding: 'utf8' }).stdout ?? '';
         const seconds = Number(out.trim().split(/\s+/)[1] ?? 0);
         return Number.isFinite(seconds) ? seconds * 1000 : 0;
       },
+      setKeepalive: (seconds) => {
+        if (!Number.isInteger(seconds) || seconds < 0 || seconds > 65535) throw new Error(`keepalive ${seconds} s is not valid (allowed: integer 0–65535)`);
+        run('wg', ['set', wgIf, 'peer', options.gatewayPublicKey, 'persistent-keepalive', String(seconds)]);
+      },
+      gatewayEndpoint: () => (spawnSync('wg', ['show', wgIf, 'endpoints'], { encoding: 'utf8' }).stdout ?? '').trim().split(/\s+/)[1] ?? '',
       innerFromGateway: (sourcePort = 9999) => ({
         SourceAddress: GATEWAY_TUNNEL_ADDRESS,
         SourcePort: sourcePort,
@@ -191,16 +233,19 @@ export async function startWireGuardPeer(network: LabNetwork, index: number, opt
   }
 }
 
-/** The client namespace as the peers' home router: forwarding on, their subnets masqueraded to the client address. Idempotent. */
-function ensureClientNat(network: LabNetwork): void {
-  const table = `${network.prefix}cnat`;
-  const listed = spawnSync('ip', ['netns', 'exec', network.clientNamespace, 'nft', 'list', 'table', 'ip', table], { stdio: 'ignore' });
+/**
+ * The client namespace as the peers' home router: forwarding on, their subnets masqueraded to the
+ * client address on the way to anything outside them. Idempotent.
+ */
+function ensureClientNat(site: WireGuardPeerSite): void {
+  const table = `${site.prefix}cnat`;
+  const listed = spawnSync('ip', ['netns', 'exec', site.clientNamespace, 'nft', 'list', 'table', 'ip', table], { stdio: 'ignore' });
   if (listed.status === 0) return;
-  run('ip', ['netns', 'exec', network.clientNamespace, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  run('ip', ['netns', 'exec', network.clientNamespace, 'nft', '-f', '-'], `table ip ${table} {
+  run('ip', ['netns', 'exec', site.clientNamespace, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  run('ip', ['netns', 'exec', site.clientNamespace, 'nft', '-f', '-'], `table ip ${table} {
   chain post {
     type nat hook postrouting priority srcnat;
-    ip saddr 10.30.0.0/16 oifname "${network.prefix}c" masquerade
+    ip saddr 10.30.0.0/16 ip daddr != 10.30.0.0/16 masquerade
   }
 }
 `);
