@@ -17,7 +17,11 @@
  *     (`EgressRegions` both), and delivers to the other region's delivery queue for messages whose
  *     `EgressRegion` names it (sns-bridge.ts, the cross-region subscription stand-in);
  *   - health: the accelerator takes a region out while its load balancer has no healthy target
- *     (polled every 250 ms), and ends that region's flows.
+ *     (polled every 250 ms), and ends that region's flows;
+ *   - WireGuard: both regions' Listener `fleet-wg` have the same private key (a key replicated to
+ *     every region), and each region's WireGuard topic is bound and bridged as its UDP topic is.
+ *     `wireGuardPeer(region)` starts a real wireguard-go peer (wireguard-peers.ts) among the
+ *     clients nearest a region, its endpoint the anycast address.
  */
 import { ScanCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Accelerator, AcceleratorRegion, acceleratorNamespaces, createAccelerator, destroyNamespaces } from './accelerator';
@@ -27,10 +31,12 @@ import { checkPrefix, destroyNetwork, randomPrefix } from './network';
 import { Replicator, startReplicator } from './replicator';
 import { SnsBridge, startSnsBridge } from './sns-bridge';
 import { teardown } from './teardown';
+import { startWireGuardPeer, WireGuardPeer, wireGuardPeerNamespaces } from './wireguard-peers';
 import { DIRECTORY_PARTITION_KEY, FLOW_KEY_PREFIX, OWNER_REGION_ATTRIBUTE } from '../../lib/private/fleet';
 import { formatPeerDeliveryQueues } from '../../lib/private/global-forwarding';
 import { MetricName } from '../../lib/private/metrics';
 import { ServiceEnvironment } from '../../lib/private/service-environment';
+import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 /** The two regions of the lab: their names, front-link addresses and nearest clients. */
 export const GLOBAL_REGIONS = [
@@ -64,12 +70,21 @@ export interface GlobalLab {
   /** The regions, in the accelerator's failover order. */
   readonly regions: readonly string[];
   readonly accelerator: Accelerator;
+  /** The public key of the WireGuard Listener `fleet-wg`, the same in every region. */
+  readonly wireGuardPublicKey: string;
   /** The fleet of a region. */
   fleet(region: string): Fleet;
   /** The address of the clients nearest to a region. */
   clientAddress(region: string): string;
   /** Opens `count` client sockets (each its own flow) among the clients nearest to `region`. */
   clients(region: string, count: number): Promise<ClientGroup>;
+  /**
+   * Starts a WireGuard peer among the clients nearest to `region`: wireguard-go in a namespace of
+   * its own (`<prefix>w<i>`, numbered in start order) behind that client namespace's NAT, its
+   * endpoint the anycast address and the port of `fleet-wg`, keeping its tunnel up with persistent
+   * keepalives only. Stopped with the lab.
+   */
+  wireGuardPeer(region: string, options?: { readonly keepaliveSeconds?: number }): Promise<WireGuardPeer>;
   /** Sum of the ForwardedToRegion metric of a region's tasks so far (their EMF output, every second). */
   forwardedToRegion(region: string): number;
   /**
@@ -114,9 +129,10 @@ export function checkGlobalPrefix(prefix: string): void {
   checkPrefix(prefix);
 }
 
-/** Removes whatever a run of `prefix` left behind (fleets, accelerator, clients). Idempotent. */
+/** Removes whatever a run of `prefix` left behind (WireGuard peers, fleets, accelerator, clients). Idempotent. */
 export function destroyGlobalLab(prefix: string): void {
   checkGlobalPrefix(prefix);
+  destroyNamespaces(wireGuardPeerNamespaces(prefix));
   for (const region of GLOBAL_REGIONS) destroyNetwork(`${prefix}${region.letter}`);
   destroyNamespaces(acceleratorNamespaces(prefix, GLOBAL_REGIONS.map((r) => r.letter)));
 }
@@ -158,6 +174,8 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
     const resources = new Map(GLOBAL_REGIONS.map((r) => [r.name, deferred<FleetResources>()]));
     const totals = new Map(GLOBAL_REGIONS.map((r) => [r.name, new Map<CountedMetric, number>(COUNTED_METRICS.map((m) => [m, 0]))]));
     const metricTotal = (name: string, metric: CountedMetric): number => totals.get(regionOf(name).name)!.get(metric)!;
+    // one key for every region's WireGuard Listener, as the replicated secret gives them
+    const wireGuardPrivateKey = generatePrivateKey();
     const startRegion = async (region: (typeof GLOBAL_REGIONS)[number]): Promise<Fleet> => {
       const own = resources.get(region.name)!;
       try {
@@ -169,6 +187,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
           addresses: region.addresses,
           upstreamNamespace: accelerator.namespace,
           egressRegions: regionNames,
+          wireGuardPrivateKey,
           ...(options.logDirectory ? { logDirectory: `${options.logDirectory}/${region.name}` } : {}),
           onTaskOutput: (_task, line) => {
             const counted = totals.get(region.name)!;
@@ -185,6 +204,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
             ]);
             for (const peer of peers) {
               await mine.bindTopic(peer.topicArn, peer.region);
+              await mine.bindTopic(peer.wireGuardTopicArn, peer.region, WG_LISTENER.name);
               // forwarding reaches the other region's delivery queue on its own API servers
               mine.reachApi(new URL(peer.endpoints.sqs).hostname);
             }
@@ -242,12 +262,14 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
         if (from === to) continue;
         const source = fleets.get(from.name)!;
         const target = fleets.get(to.name)!;
-        bridges.push(await startSnsBridge({
-          from: { region: from.name, sns: source.endpoints.sns, sqs: source.endpoints.sqs },
-          topicArn: source.topicArn,
-          to: { region: to.name, sqs: target.endpoints.sqs, deliveryQueueUrl: target.deliveryQueueUrl },
-          queueName: `${source.prefix}-to-${to.name}`,
-        }));
+        for (const [topicArn, queueName] of [[source.topicArn, `${source.prefix}-to-${to.name}`], [source.wireGuardTopicArn, `${source.prefix}-wg-to-${to.name}`]]) {
+          bridges.push(await startSnsBridge({
+            from: { region: from.name, sns: source.endpoints.sns, sqs: source.endpoints.sqs },
+            topicArn,
+            to: { region: to.name, sqs: target.endpoints.sqs, deliveryQueueUrl: target.deliveryQueueUrl },
+            queueName,
+          }));
+        }
       }
     }
 
@@ -256,6 +278,11 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
       await Promise.all(clientGroups.splice(0).map((g) => g.close()));
     });
     const fleetOf = (name: string): Fleet => fleets.get(regionOf(name).name)!;
+    const wireGuardPeers: WireGuardPeer[] = [];
+    let peersStarted = 0;
+    cleanups.push(async () => {
+      await Promise.all(wireGuardPeers.splice(0).map((peer) => peer.stop()));
+    });
     let stopped: Promise<void> | undefined;
     return {
       prefix,
@@ -268,6 +295,19 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
         const group = await startClients({ namespace: accelerator.clientNamespace(name), address: regionOf(name).clientAddress, count });
         clientGroups.push(group);
         return group;
+      },
+      wireGuardPublicKey: publicKeyOf(wireGuardPrivateKey),
+      async wireGuardPeer(name, peerOptions = {}) {
+        const site = {
+          prefix,
+          clientNamespace: accelerator.clientNamespace(name),
+          clientAddress: regionOf(name).clientAddress,
+          gatewayAddress: accelerator.anycastAddress,
+        };
+        const gatewayPublicKey = publicKeyOf(wireGuardPrivateKey);
+        const peer = await startWireGuardPeer(site, ++peersStarted, { gatewayPublicKey, port: WG_LISTENER.port, ...peerOptions });
+        wireGuardPeers.push(peer);
+        return peer;
       },
       forwardedToRegion: (name) => metricTotal(name, MetricName.ForwardedToRegion),
       metricTotal,
