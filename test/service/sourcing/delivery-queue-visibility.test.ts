@@ -194,17 +194,28 @@ test('a stopped extender holds no message handed to it afterwards (a message sti
 test('a message SQS refuses to extend (its receipt handle no longer valid) is released, not tried again every second', async () => {
   const sqsMock = mockClient(SQSClient);
   try {
-    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({
-      Successful: [{ Id: '1' }],
-      Failed: [{ Id: '0', SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'The input receipt handle is invalid.' }],
+    // SQS refuses the entry of receipt handle `gone` (whatever its Id in the batch) and extends the others
+    sqsMock.on(ChangeMessageVisibilityBatchCommand).callsFake((input: { Entries?: Array<{ Id?: string; ReceiptHandle?: string }> }) => {
+      const entries = input.Entries ?? [];
+      return {
+        Successful: entries.filter((e) => e.ReceiptHandle !== 'gone').map((e) => ({ Id: e.Id })),
+        Failed: entries.filter((e) => e.ReceiptHandle === 'gone')
+          .map((e) => ({ Id: e.Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'The input receipt handle is invalid.' })),
+      };
     });
     const extender = new VisibilityExtender({ sqs: new SQSClient({ region: 'us-east-1' }), queueUrl: 'http://127.0.0.1:1/000000000000/q', visibilityTimeoutSeconds: 1, logger });
     const receivedAt = Date.now();
     extender.hold('gone', 'm-0', receivedAt, receivedAt + 60_000);
     extender.hold('kept', 'm-1', receivedAt, receivedAt + 60_000);
-    await until(() => sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).length === 1, 'one batch call', 3_000);
-    await until(() => extender.holding === 1, 'the refused message released', 3_000);
+    /** Batch calls so far that carried the receipt handle `handle` (the two may share a call or not). */
+    const callsWith = (handle: string): number => sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand)
+      .filter((call) => (call.args[0].input.Entries ?? []).some((e) => e.ReceiptHandle === handle)).length;
+    await until(() => extender.holding === 1, 'the refused message released', 5_000);
     expect(logs.some(([level, msg]) => level === 'warn' && msg.startsWith('ChangeMessageVisibility refused'))).toBe(true);
+    // the kept message is extended again (every half timeout); the refused one is not tried again
+    await until(() => callsWith('kept') >= 3, 'the kept message extended three times', 5_000);
+    expect(callsWith('gone')).toBe(1);
+    expect(extender.holding).toBe(1);
     await extender.stop();
   } finally {
     sqsMock.restore();
