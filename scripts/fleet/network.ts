@@ -145,7 +145,11 @@ export function randomPrefix(): string {
 /** Names of the lab's namespaces for `prefix` that exist now. */
 export function labNamespaces(prefix: string): string[] {
   checkPrefix(prefix);
-  const pattern = new RegExp(`^${prefix}(cli|lb|t[0-9]+|w[0-9]+)$`);
+  return namespacesMatching(new RegExp(`^${prefix}(cli|lb|t[0-9]+|w[0-9]+)$`));
+}
+
+/** The network namespaces that exist now whose names match `pattern`. */
+export function namespacesMatching(pattern: RegExp): string[] {
   return run('ip', ['netns', 'list']).split('\n').map((line) => line.split(' ')[0]).filter((name) => pattern.test(name));
 }
 

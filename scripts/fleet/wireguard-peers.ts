@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { checkPrefix, run } from './network';
+import { checkPrefix, namespacesMatching, run } from './network';
 import { generatePrivateKey, publicKeyOf } from '../../service/wireguard/keys';
 
 /** The gateway's own tunnel address (the WireGuard device's default). */
@@ -123,8 +123,7 @@ const AGENT = [
 /** The namespaces of WireGuard peers of `prefix` that exist now. */
 export function wireGuardPeerNamespaces(prefix: string): string[] {
   checkPrefix(prefix);
-  const pattern = new RegExp(`^${prefix}w[0-9]+$`);
-  return run('ip', ['netns', 'list']).split('\n').map((line) => line.split(' ')[0]).filter((name) => pattern.test(name));
+  return namespacesMatching(new RegExp(`^${prefix}w[0-9]+$`));
 }
 
 /**
