@@ -176,6 +176,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
     const metricTotal = (name: string, metric: CountedMetric): number => totals.get(regionOf(name).name)!.get(metric)!;
     // one key for every region's WireGuard Listener, as the replicated secret gives them
     const wireGuardPrivateKey = generatePrivateKey();
+    const wireGuardPublicKey = publicKeyOf(wireGuardPrivateKey);
     const startRegion = async (region: (typeof GLOBAL_REGIONS)[number]): Promise<Fleet> => {
       const own = resources.get(region.name)!;
       try {
@@ -296,7 +297,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
         clientGroups.push(group);
         return group;
       },
-      wireGuardPublicKey: publicKeyOf(wireGuardPrivateKey),
+      wireGuardPublicKey,
       async wireGuardPeer(name, peerOptions = {}) {
         const site = {
           prefix,
@@ -304,8 +305,7 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
           clientAddress: regionOf(name).clientAddress,
           gatewayAddress: accelerator.anycastAddress,
         };
-        const gatewayPublicKey = publicKeyOf(wireGuardPrivateKey);
-        const peer = await startWireGuardPeer(site, ++peersStarted, { gatewayPublicKey, port: WG_LISTENER.port, ...peerOptions });
+        const peer = await startWireGuardPeer(site, ++peersStarted, { gatewayPublicKey: wireGuardPublicKey, port: WG_LISTENER.port, ...peerOptions });
         wireGuardPeers.push(peer);
         return peer;
       },
