@@ -20,6 +20,7 @@ import { ClientDatagram, ClientGroup, Fleet, SourcedEntry, TaskLogRecord, UDP_LI
 import { labNamespaces, labUnavailable, randomPrefix, run } from '../../scripts/fleet/network';
 import { GATEWAY_TUNNEL_ADDRESS, wireGuardPeerNamespaces, wireGuardPeersUnavailable } from '../../scripts/fleet/wireguard-peers';
 import { FAILURE_LOG_MESSAGE } from '../../service/observability/failure-reporter';
+import { eventually } from '../service/helpers';
 import { directoryWithPeers } from '../support/fleet-directory';
 import { labSuite } from '../support/lab-requirement';
 
@@ -106,13 +107,8 @@ describeGlobal(`two regions behind the accelerator stand-in${skipReason ? ` (ski
     const deadline = Date.now() + 10_000;
     while (lab.forwardedToRegion(region) < count && Date.now() < deadline) await new Promise((done) => setTimeout(done, 200));
   };
-  const waitFor = async (condition: () => boolean, timeoutMs: number, what: string): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await new Promise((done) => setTimeout(done, 100));
-    }
-  };
+  /** Waits for `condition`, polled every 100 ms (a peer's state is read by running wg). */
+  const waitFor = (condition: () => boolean, timeoutMs: number, what: string): Promise<void> => eventually(condition, timeoutMs, what, 100);
   /** A push by the peer's key, with its Inner addressing, as the fleet WireGuard tests publish them. */
   const pushToPeer = (tag: string): SourcedEntry => ({
     Data: Buffer.from(tag).toString('base64'),

@@ -106,12 +106,12 @@ export class UdpClient {
   }
 }
 
-/** Resolves when `predicate` holds, polling every 10 ms. */
-export async function eventually(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/** Resolves when `predicate` holds, polling every `intervalMs` (longer where the predicate runs a command). */
+export async function eventually(predicate: () => boolean, timeoutMs = 5000, what = 'condition', intervalMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
