@@ -7,9 +7,13 @@
  */
 import { Agent, useAgentBundles } from './lib/agent';
 import { bundleAgents, removeAgentBundles } from './lib/bundle';
+import { nonNegativeInteger, oneOf, positiveInteger } from './lib/cli-option';
+
+/** Destinations of the ingress gateway agent this probe can measure (see bench/agents/ingress-gateway.ts). */
+const DESTINATIONS = ['local', 'echo-lambda', 'echo-lambda-http'] as const;
 
 interface Options {
-  destination: string;
+  destination: (typeof DESTINATIONS)[number];
   count: number;
   timeoutMs?: number;
   rate: number;
@@ -28,12 +32,12 @@ function parseArgs(argv: readonly string[]): Options {
   const o: Options = { destination: 'echo-lambda', count: 1, rate: 2000, trialMs: 2000, runs: 3 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
-    if (argv[i] === '--destination') o.destination = v;
-    else if (argv[i] === '--count') o.count = Number(v);
-    else if (argv[i] === '--timeout-ms') o.timeoutMs = Number(v);
-    else if (argv[i] === '--rate') o.rate = Number(v);
-    else if (argv[i] === '--trial-ms') o.trialMs = Number(v);
-    else if (argv[i] === '--runs') o.runs = Number(v);
+    if (argv[i] === '--destination') o.destination = oneOf('destination', v, DESTINATIONS);
+    else if (argv[i] === '--count') o.count = positiveInteger('count', v);
+    else if (argv[i] === '--timeout-ms') o.timeoutMs = nonNegativeInteger('timeout-ms', v);
+    else if (argv[i] === '--rate') o.rate = positiveInteger('rate', v);
+    else if (argv[i] === '--trial-ms') o.trialMs = positiveInteger('trial-ms', v);
+    else if (argv[i] === '--runs') o.runs = positiveInteger('runs', v);
     else throw new Error(`unknown option ${argv[i]}; allowed: --destination, --count, --timeout-ms, --rate, --trial-ms, --runs`);
   }
   return o;
