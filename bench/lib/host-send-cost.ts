@@ -12,11 +12,16 @@ import { cpuTimeUs } from './throughput';
 
 /** Payload of every probe send. */
 export const SEND_COST_PAYLOAD_BYTES = 1200;
-/** Recorded rounds (the median is reported) and sends per round; one unrecorded round warms up first. */
+/** Recorded rounds (the median is reported) and sends per round. */
 export const SEND_COST_ROUNDS = 5;
 export const SEND_COST_SENDS_PER_ROUND = 10_000;
 /** Longest time one round may send, ms (a round normally takes under 0.1 s). */
 const ROUND_LIMIT_MS = 2000;
+/**
+ * Unrecorded sends before the first round (JIT, young generation, socket buffers): after 10k the
+ * first recorded round still ran 10–40 % above the others, after 30k it no longer stood out.
+ */
+const WARMUP_SENDS = 30_000;
 
 /** What one probe measured. */
 export interface SendCost {
@@ -38,20 +43,20 @@ export async function measureSendCost(cpus: CpuPlan): Promise<SendCost> {
     const [counter, sender] = agents;
     const { port } = await counter.request<{ port: number }>('bind', {});
     await sender.request('open');
-    const round = async (): Promise<number> => {
+    const round = async (sends: number): Promise<number> => {
       const before = await cpuTimeUs(sender);
       const { sent } = await sender.request<{ sent: number }>('run', {
         host: '127.0.0.1',
         port,
         size: SEND_COST_PAYLOAD_BYTES,
-        maxCount: SEND_COST_SENDS_PER_ROUND,
+        maxCount: sends,
         durationMs: ROUND_LIMIT_MS,
       });
       return sent > 0 ? ((await cpuTimeUs(sender)) - before) / sent : NaN;
     };
-    await round(); // JIT and socket buffers, not recorded
+    await round(WARMUP_SENDS);
     const rounds: number[] = [];
-    for (let i = 0; i < SEND_COST_ROUNDS; i++) rounds.push(await round());
+    for (let i = 0; i < SEND_COST_ROUNDS; i++) rounds.push(await round(SEND_COST_SENDS_PER_ROUND));
     return { usPerSend: median(rounds), rounds };
   } catch (error) {
     return { usPerSend: NaN, rounds: [], reason: error instanceof Error ? error.message : String(error) };
