@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark scenario, prints a table, writes docs/BENCHMARKS.md and
- * bench/results.json.
+ * bench/results.json. It also records how contended the host was (bench/lib/host-contention.ts):
+ * the CPU time of a raw dgram send at the start and at the end, and CPU steal over the run and per
+ * scenario; printed as "Host contention" after the summary, also with --no-write.
  *
  * Options:
  *   --runs N         repetitions per measurement (default 5; the median is reported; at least 3 for published figures)
