@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark scenario, prints a table, writes docs/BENCHMARKS.md and
- * bench/results.json.
+ * bench/results.json. It also records how contended the host was (bench/lib/host-contention.ts):
+ * the CPU time of a raw dgram send at the start and at the end, and CPU steal over the run and per
+ * scenario; printed as "Host contention" after the summary, also with --no-write.
  *
  * Options:
  *   --runs N         repetitions per measurement (default 5; the median is reported; at least 3 for published figures)
@@ -23,6 +25,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Agent, useAgentBundles } from './lib/agent';
 import { bundleAgents, removeAgentBundles } from './lib/bundle';
+import { HostContention, hostContentionRows } from './lib/host-contention';
+import { formatSendCost, measureSendCost } from './lib/host-send-cost';
+import { formatSteal, readCpuTimes, stealBetween, StealInterval, ticksPerSecond } from './lib/host-steal';
 import { describeMachine, wireguardGoAvailability } from './lib/machine';
 import { cleanupNamespaces } from './lib/netns';
 import { REPO_ROOT } from './lib/paths';
@@ -170,6 +175,8 @@ function pinningText(plan: CpuPlan): string {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  const hz = ticksPerSecond();
+  const cpuTimesAtStart = readCpuTimes();
   const machine = describeMachine();
   const cpus = cpuPlan(options.pin);
   const wireguardGo = wireguardGoAvailability();
@@ -185,13 +192,16 @@ async function main(): Promise<void> {
     log('bundling the agents (bench/out/agents)');
     useAgentBundles(bundleAgents());
   }
+  const sendCostAtStart = await measureSendCost(cpus);
+  log(`host: raw dgram send CPU ${formatSendCost(sendCostAtStart)} per send at the start`);
   const context: ScenarioContext = { runs: options.runs, trialMs: options.trialMs, cpus, figures, wireguardGo, log };
-  const done: Array<{ scenario: Scenario; result: ScenarioResult; seconds: number }> = [];
+  const done: Array<{ scenario: Scenario; result: ScenarioResult; seconds: number; steal: StealInterval | null }> = [];
   const started = Date.now();
   for (const scenario of SCENARIOS) {
     if (options.only && !options.only.has(scenario.id)) continue;
     log(`== ${scenario.title}`);
     const t0 = Date.now();
+    const cpuTimesBefore = readCpuTimes();
     let result: ScenarioResult;
     try {
       result = await scenario.run(context);
@@ -201,9 +211,10 @@ async function main(): Promise<void> {
       await Agent.stopAll();
     }
     const seconds = (Date.now() - t0) / 1000;
+    const steal = stealBetween(cpuTimesBefore, readCpuTimes(), hz) ?? null;
     for (const [k, v] of Object.entries(result.figures ?? {})) figures[k] = v;
-    done.push({ scenario, result, seconds });
-    log(`   ${result.status}${result.reason ? `: ${result.reason}` : ''} (${seconds.toFixed(1)} s)`);
+    done.push({ scenario, result, seconds, steal });
+    log(`   ${result.status}${result.reason ? `: ${result.reason}` : ''} (${seconds.toFixed(1)} s; CPU steal ${formatSteal(steal)})`);
     for (const t of result.tables ?? []) process.stdout.write(`\n${scenario.title}${t.caption ? ` — ${t.caption}` : ''}\n${textTable(t.table)}\n`);
   }
   const totalSeconds = (Date.now() - started) / 1000;
@@ -211,7 +222,14 @@ async function main(): Promise<void> {
   for (const t of TARGETS) headline[t.key] = Number.isFinite(figures[t.key]) ? round(figures[t.key]) : null;
   process.stdout.write(`\nSummary (${totalSeconds.toFixed(0)} s)\n${textTable(summaryTable(TARGETS, headline, figures))}\n`);
 
-  const endMachine = { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+  const sendCostAtEnd = await measureSendCost(cpus);
+  const hostContention: HostContention = {
+    sendCostAtStart,
+    sendCostAtEnd,
+    steal: stealBetween(cpuTimesAtStart, readCpuTimes(), hz) ?? null,
+  };
+  process.stdout.write(`\nHost contention\n${textTable({ columns: ['measurement', 'value'], rows: hostContentionRows(hostContention) })}\n`);
+  const endMachine = { ...machine, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), hostContention };
   if (!options.write) return;
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
   const generatedAt = new Date().toISOString();
@@ -228,11 +246,13 @@ async function main(): Promise<void> {
       return floor === undefined ? [] : [[t.key, round(floor)]];
     })),
     figures: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isFinite(v) ? round(v) : null])),
-    scenarios: Object.fromEntries(done.map(({ scenario, result, seconds }) => [scenario.id, {
+    scenarios: Object.fromEntries(done.map(({ scenario, result, seconds, steal }) => [scenario.id, {
       title: scenario.title,
       status: result.status,
       reason: result.reason,
       seconds: round(seconds),
+      // CPU steal while it ran (null: /proc/stat not available)
+      steal,
       figures: result.figures,
       raw: result.raw,
     }])),
@@ -271,6 +291,7 @@ const METHOD: readonly string[] = [
   'Throughput ratios against Node\'s dgram loops use baseline trials that alternate with the gateway\'s (ABBA order: loop, gateway, gateway, loop…; same core, same receiver): a shared machine\'s speed can drift by tens of percent within minutes, and a baseline measured once at the start would carry that drift into every ratio. The separate baseline section at the start is reported for reference; the wireguard-go tunnel is measured once, in its own section.',
   'Gateway scenarios use the data plane\'s own public classes (listeners, SourcedPacketProcessor, IngressPipeline, WireGuard); nothing of the gateway is re-implemented under bench/.',
   'WireGuard scenarios run inside network namespaces created for the run (unique names, removed at the end, also on failure).',
+  'Host contention (Machine table, and each scenario\'s CPU steal): the CPU time of a raw dgram send of 1200 B on loopback, measured at the start and at the end of the run, and the virtual machine\'s CPU steal time (/proc/stat) say how much the host\'s other load took from the run; a steal share of more than a few percent, or a send cost that moved between start and end, means the host was contended, and the ratios may be affected too.',
 ];
 
 let interrupted = false;

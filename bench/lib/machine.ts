@@ -4,6 +4,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { benchAead } from './aead';
+import { HostContention } from './host-contention';
 
 /** The machine description written into docs/BENCHMARKS.md and bench/results.json. */
 export interface MachineDescription {
@@ -18,6 +19,8 @@ export interface MachineDescription {
   readonly wireguardGo?: string;
   /** ChaCha20-Poly1305 of WireGuard transport data in agents on this Node.js (service/wireguard/transport-aead.ts). */
   readonly wireguardAead?: string;
+  /** How contended the host was during the run (send cost at start and end, CPU steal); set at the end of a run. */
+  readonly hostContention?: HostContention;
 }
 
 /** Collects the machine description. */

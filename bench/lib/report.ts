@@ -1,4 +1,6 @@
 /** Renders benchmark results as a console table and as Markdown. */
+import { hostContentionRows, scenarioStealLine } from './host-contention';
+import { StealInterval } from './host-steal';
 import { MachineDescription } from './machine';
 import { Scenario, ScenarioResult, Table } from './scenario';
 
@@ -96,7 +98,13 @@ export interface MarkdownInput {
   readonly headline: Readonly<Record<string, number | null>>;
   /** Every figure of the run (floor columns of the summary). */
   readonly figures: Readonly<Record<string, number>>;
-  readonly scenarios: ReadonlyArray<{ readonly scenario: Scenario; readonly result: ScenarioResult; readonly seconds: number }>;
+  readonly scenarios: ReadonlyArray<{
+    readonly scenario: Scenario;
+    readonly result: ScenarioResult;
+    readonly seconds: number;
+    /** CPU steal while the scenario ran; null or absent where /proc/stat is not available. */
+    readonly steal?: StealInterval | null;
+  }>;
   readonly methodology: readonly string[];
   /** Hand-written sections kept across regenerations (optimizations with before/after figures). */
   readonly appendix?: string;
@@ -128,6 +136,7 @@ export function renderMarkdown(input: MarkdownInput): string {
       ['wireguard-go', m.wireguardGo ?? 'not installed'],
       ['WireGuard ChaCha20-Poly1305', m.wireguardAead ?? 'not reported'],
       ['load average at start / end', `${m.loadAverageAtStart.join(' ')} / ${(m.loadAverageAtEnd ?? []).join(' ')}`],
+      ...hostContentionRows(m.hostContention),
       ['generated', input.generatedAt],
       ['trial length', `${input.trialMs} ms per throughput trial`],
       ['CPU placement', input.pinning],
@@ -145,7 +154,7 @@ export function renderMarkdown(input: MarkdownInput): string {
   out.push('');
   for (const line of input.methodology) out.push(`- ${line}`);
   out.push('');
-  for (const { scenario, result, seconds } of input.scenarios) {
+  for (const { scenario, result, seconds, steal } of input.scenarios) {
     out.push(`## ${scenario.title}`);
     out.push('');
     out.push(scenario.description);
@@ -164,7 +173,7 @@ export function renderMarkdown(input: MarkdownInput): string {
     }
     for (const n of result.notes ?? []) out.push(`- ${n}`);
     if ((result.notes ?? []).length > 0) out.push('');
-    out.push(`_Scenario time: ${seconds.toFixed(1)} s._`);
+    out.push(`_Scenario time: ${seconds.toFixed(1)} s. ${scenarioStealLine(steal)}_`);
     out.push('');
   }
   if (input.appendix) {

@@ -21,8 +21,10 @@
  *   - WireGuard: both regions' Listener `fleet-wg` have the same private key (a key replicated to
  *     every region), and each region's WireGuard topic is bound and bridged as its UDP topic is.
  *     `wireGuardPeer(region)` starts a real wireguard-go peer (wireguard-peers.ts) among the
- *     clients nearest a region, its endpoint the anycast address.
+ *     clients nearest a region, its endpoint the anycast address; `handPeer(region)` says where a
+ *     peer started by hand runs (global-banner.ts prints the commands).
  */
+import { rmSync } from 'node:fs';
 import { ScanCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Accelerator, AcceleratorRegion, acceleratorNamespaces, createAccelerator, destroyNamespaces } from './accelerator';
 import { ClientGroup, startClients } from './clients';
@@ -50,6 +52,38 @@ const HEALTH_POLL_MS = 250;
 export const COUNTED_METRICS = [MetricName.ForwardedToRegion, MetricName.SourcedSkipped] as const;
 export type CountedMetric = (typeof COUNTED_METRICS)[number];
 const PEERING_TIMEOUT_MS = 60_000;
+/** wireguard-go's UDP port of a WireGuard peer started by hand ({@link HandPeerSite}). */
+const HAND_PEER_LISTEN_PORT = 51821;
+
+/**
+ * Where a WireGuard peer started by hand among the clients nearest a region runs (global-main.ts
+ * prints the commands): wireguard-go in that region's client namespace, so the gateway sees it
+ * from the region's client address. The lab's stop, and `destroyGlobalLab`, end it with the
+ * namespace and remove its control socket.
+ */
+export interface HandPeerSite {
+  readonly region: string;
+  /** The region's client namespace. */
+  readonly namespace: string;
+  /** The peer's WireGuard interface (wireguard-go's control socket is /var/run/wireguard/<name>.sock). */
+  readonly interfaceName: string;
+  /** The peer's address inside the tunnel (the gateway's is 10.99.0.1). */
+  readonly tunnelAddress: string;
+  /** UDP port wireguard-go listens on. */
+  readonly listenPort: number;
+  /** The address the gateway sees the peer's datagrams from. */
+  readonly clientAddress: string;
+}
+
+/** The WireGuard interface of the peer started by hand nearest the region with `letter`. */
+function handPeerInterface(prefix: string, letter: string): string {
+  return `${prefix}wg${letter}`;
+}
+
+/** Removes the control sockets wireguard-go leaves behind when the hand-started peers are killed with their namespaces. */
+function removeHandPeerSockets(prefix: string): void {
+  for (const region of GLOBAL_REGIONS) rmSync(`/var/run/wireguard/${handPeerInterface(prefix, region.letter)}.sock`, { force: true });
+}
 
 export interface GlobalLabOptions {
   /** Prefix of every namespace and interface (1–7 of a-z, 0-9). @default - `pf` and 4 random hex digits */
@@ -72,6 +106,8 @@ export interface GlobalLab {
   readonly accelerator: Accelerator;
   /** The public key of the WireGuard Listener `fleet-wg`, the same in every region. */
   readonly wireGuardPublicKey: string;
+  /** Where a WireGuard peer started by hand among the clients nearest `region` runs. */
+  handPeer(region: string): HandPeerSite;
   /** The fleet of a region. */
   fleet(region: string): Fleet;
   /** The address of the clients nearest to a region. */
@@ -135,6 +171,7 @@ export function destroyGlobalLab(prefix: string): void {
   destroyNamespaces(wireGuardPeerNamespaces(prefix));
   for (const region of GLOBAL_REGIONS) destroyNetwork(`${prefix}${region.letter}`);
   destroyNamespaces(acceleratorNamespaces(prefix, GLOBAL_REGIONS.map((r) => r.letter)));
+  removeHandPeerSockets(prefix);
 }
 
 /** The sum of `metric` in one line of a task's output, when it is an EMF record carrying it. */
@@ -162,6 +199,8 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
   };
 
   const { cleanups, cleanUp } = teardown();
+  // last: once the client namespaces, and any peer started by hand in them, are gone
+  cleanups.push(() => removeHandPeerSockets(prefix));
   try {
     const accelerator = createAccelerator({
       prefix,
@@ -298,6 +337,17 @@ export async function startGlobalLab(options: GlobalLabOptions = {}): Promise<Gl
         return group;
       },
       wireGuardPublicKey,
+      handPeer(name) {
+        const region = regionOf(name);
+        return {
+          region: region.name,
+          namespace: accelerator.clientNamespace(region.name),
+          interfaceName: handPeerInterface(prefix, region.letter),
+          tunnelAddress: `10.99.2.${GLOBAL_REGIONS.indexOf(region) + 1}`,
+          listenPort: HAND_PEER_LISTEN_PORT,
+          clientAddress: region.clientAddress,
+        };
+      },
       async wireGuardPeer(name, peerOptions = {}) {
         const site = {
           prefix,

@@ -1,7 +1,8 @@
 /**
  * `npm run fleet:global` (`npx tsx scripts/fleet/global-main.ts`): the global lab (global-lab.ts) on this machine (root,
  * Linux; iproute2, nftables, conntrack): two regions of gateway tasks behind the accelerator
- * stand-in. Prints where everything is, and tears it all down on Ctrl-C / SIGTERM.
+ * stand-in. Prints where everything is (global-banner.ts: also the WireGuard Listener's public key, its
+ * anycast endpoint and how to connect a peer by hand), and tears it all down on Ctrl-C / SIGTERM.
  *
  *   --tasks <n>     gateway tasks per region (default 2)
  *   --prefix <p>    prefix of the run's namespaces and interfaces (1–7 of a-z 0-9; default: random)
@@ -11,8 +12,8 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeGlobalLab } from './global-banner';
 import { destroyGlobalLab, GlobalLab, startGlobalLab } from './global-lab';
-import { UDP_LISTENER } from './lab';
 import { labUnavailable, randomPrefix } from './network';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -71,30 +72,9 @@ async function main(): Promise<number> {
     await stop(pendingSignal);
     return 0;
   }
-  process.stdout.write(describe(lab));
+  process.stdout.write(describeGlobalLab(lab));
   await new Promise(() => undefined); // until a signal
   return 0;
-}
-
-/** The banner: where the regions are and how to use them. */
-function describe(lab: GlobalLab): string {
-  const lines = ['', `Packet Gateway global lab ${lab.prefix}: ${lab.regions.length} regions behind the accelerator stand-in`, ''];
-  lines.push(`Anycast address: ${lab.anycastAddress}:${UDP_LISTENER.port} (Listener ${UDP_LISTENER.name})   accelerator namespace ${lab.accelerator.namespace}`);
-  for (const region of lab.regions) {
-    const fleet = lab.fleet(region);
-    const env = Object.entries(fleet.publishEnvironment).map(([k, v]) => `${k}=${v}`).join(' ');
-    lines.push(
-      '',
-      `${region}: VIP ${fleet.vip}, tasks ${fleet.network.taskNamespaces.join(' ')}`,
-      `  clients nearest it: namespace ${lab.accelerator.clientNamespace(region)}, address ${lab.clientAddress(region)}`,
-      `  ip netns exec ${lab.accelerator.clientNamespace(region)} npx packet-gateway send ${lab.anycastAddress}:${UDP_LISTENER.port} hello --wait 60000`,
-      `  publish here: ${env} npx packet-gateway publish --endpoint ${fleet.endpoints.sns} --topic-arn ${fleet.topicArn} \\`,
-      '    [--egress-region <region>] --message \'{"Messages":[{"Data":"aGk=","Remote":{"Address":"<client address>","Port":<port>}}]}\'',
-      `  fail it: for ns in ${fleet.network.taskNamespaces.join(' ')}; do ip netns pids $ns | xargs -r kill; done`,
-    );
-  }
-  lines.push('', `Stop with Ctrl-C (if this process is killed: npm run fleet:global -- --down ${lab.prefix}).`, '');
-  return lines.join('\n');
 }
 
 main().then(
