@@ -22,7 +22,7 @@
 import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { SigningSha256 } from './signing-hash';
+import { sha256Hex, SigningSha256 } from './signing-hash';
 
 /** What a synchronous invocation answered. */
 export interface InvokeOutcome {
@@ -101,14 +101,31 @@ interface Route {
   readonly protocol: string;
   readonly hostname: string;
   readonly port?: number;
+  /** The `host` header. */
+  readonly host: string;
   /** Path prefix of the endpoint (empty for AWS's own endpoints). */
   readonly basePath: string;
   readonly query: Record<string, string>;
   /** Headers the endpoint asks for (custom endpoints may carry some). */
   readonly headers: Record<string, string>;
+  /** True when the endpoint asks for no headers of its own. */
+  readonly noEndpointHeaders: boolean;
+  /** The SDK's signer as the SDK configures it: it canonicalizes the request path itself. */
   readonly signer: SignatureV4;
+  /**
+   * The same signer with `uriEscapePath: false`, handed the path in the canonical form `signer`
+   * gives it (see {@link pathOf}), or undefined when that form cannot be had from `signer`.
+   */
+  readonly canonicalPathSigner?: SignatureV4;
   /** Sign with the client's clock offset and sample it from answers (unless the client disables skew correction). */
   readonly sampleClock: boolean;
+}
+
+/** A function's Invoke path as sent, and as SigV4 canonicalizes it. */
+interface InvokePath {
+  readonly path: string;
+  /** undefined: the signer canonicalizes `path` at every signing. */
+  readonly canonical?: string;
 }
 
 /** The response as the client's HTTP handler returns it. */
@@ -119,6 +136,8 @@ interface HandlerResponse {
 }
 
 const USER_AGENT = 'packet-gateway lambda-invoke';
+/** Functions whose Invoke path is remembered (the map is emptied when full). */
+const MAX_REMEMBERED_PATHS = 1000;
 /** The SDK does not sample the clock from answers that took longer than this (`getUpdatedSystemClockOffset`). */
 const MAX_SAMPLE_MS = 900_000;
 
@@ -128,6 +147,8 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   private route?: Promise<Route | undefined>;
   /** Per function name: until when its Invokes go through the SDK. */
   private readonly sdkUntil = new Map<string, number>();
+  /** Per function name: its Invoke path. */
+  private readonly paths = new Map<string, InvokePath>();
 
   /** @param onFallback told why an Invoke went to the SDK (for a log line or metric). */
   public constructor(private readonly client: LambdaClient, private readonly onFallback?: (reason: string) => void) {
@@ -140,28 +161,32 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     if (!route) return this.sdk.invoke(functionName, payload, options);
     const config = this.client.config;
     const sampleClock = route.sampleClock;
+    const invokePath = this.pathOf(route, functionName);
+    const headers: Record<string, string> = route.noEndpointHeaders ? {} : { ...route.headers };
+    headers.host = route.host;
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = String(payload.byteLength);
+    headers['x-amz-invocation-type'] = options.invocationType ?? 'RequestResponse';
+    if (options.tenantId !== undefined) headers['x-amz-tenant-id'] = options.tenantId;
+    headers['user-agent'] = USER_AGENT;
+    // the header the signer would add with this value: given, it is not hashed again through the SDK's Checksum
+    headers['x-amz-content-sha256'] = sha256Hex(payload);
+    const signer = invokePath.canonical !== undefined ? route.canonicalPathSigner! : route.signer;
     const request = {
       method: 'POST',
       protocol: route.protocol,
       hostname: route.hostname,
       port: route.port,
-      path: `${route.basePath}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
+      path: invokePath.canonical ?? invokePath.path,
       query: route.query,
-      headers: {
-        ...route.headers,
-        'host': route.port === undefined ? route.hostname : `${route.hostname}:${route.port}`,
-        'content-type': 'application/octet-stream',
-        'content-length': String(payload.byteLength),
-        'x-amz-invocation-type': options.invocationType ?? 'RequestResponse',
-        ...(options.tenantId !== undefined ? { 'x-amz-tenant-id': options.tenantId } : {}),
-        'user-agent': USER_AGENT,
-      },
+      headers,
       body: payload,
     };
     let response: HandlerResponse;
     let sentAt: number;
     try {
-      const signed = await route.signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
+      const signed = await signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
+      signed.path = invokePath.path;
       sentAt = Date.now();
       const handled = await config.requestHandler.handle(signed as Parameters<typeof config.requestHandler.handle>[0]);
       response = (handled as { response: HandlerResponse }).response;
@@ -184,6 +209,18 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions,
   ): Promise<StreamOutcome> {
     return this.sdk.invokeWithResponseStream(functionName, payload, onChunk, options);
+  }
+
+  /** The Invoke path of `functionName` as sent and, when the route's signer gives it, as signed. */
+  private pathOf(route: Route, functionName: string): InvokePath {
+    let known = this.paths.get(functionName);
+    if (known === undefined) {
+      const path = `${route.basePath}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+      known = { path, canonical: route.canonicalPathSigner !== undefined ? canonicalPathOf(route.signer, path) : undefined };
+      if (this.paths.size >= MAX_REMEMBERED_PATHS) this.paths.clear();
+      this.paths.set(functionName, known);
+    }
+    return known;
   }
 
   private fallBack(functionName: string, payload: Uint8Array, options: InvokeOptions, reason: string): Promise<InvokeOutcome> {
@@ -213,20 +250,26 @@ export class DirectLambdaInvoker implements LambdaInvoker {
       const url = endpoint.url;
       const headers: Record<string, string> = {};
       for (const [name, values] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = values.join(',');
+      const port = url.port === '' ? undefined : Number(url.port);
+      const signing = {
+        // read on every signing, as the SDK does, so a replaced provider is used too
+        credentials: () => this.client.config.credentials(),
+        region: scheme?.signingRegion ?? (await config.region()),
+        service: scheme?.signingName ?? 'lambda',
+        sha256: SigningSha256,
+      };
+      const signer = new SignatureV4(signing);
       return {
         protocol: url.protocol,
         hostname: url.hostname,
-        port: url.port === '' ? undefined : Number(url.port),
+        port,
+        host: port === undefined ? url.hostname : `${url.hostname}:${port}`,
         basePath: url.pathname.replace(/\/+$/, ''),
         query: Object.fromEntries(url.searchParams),
         headers,
-        signer: new SignatureV4({
-          // read on every signing, as the SDK does, so a replaced provider is used too
-          credentials: () => this.client.config.credentials(),
-          region: scheme?.signingRegion ?? (await config.region()),
-          service: scheme?.signingName ?? 'lambda',
-          sha256: SigningSha256,
-        }),
+        noEndpointHeaders: Object.keys(headers).length === 0,
+        signer,
+        canonicalPathSigner: canonicalPathOf(signer, '/') !== undefined ? new SignatureV4({ ...signing, uriEscapePath: false }) : undefined,
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };
     } catch (err) {
@@ -239,6 +282,20 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     this.onFallback?.(`direct Invoke path not used: ${reason}`);
     return undefined;
   }
+}
+
+/**
+ * The canonical form SigV4 gives `path`, computed by `signer` itself (its `getCanonicalPath`: dot
+ * segments resolved, each segment escaped again), or undefined when this version of the SDK's
+ * signer has no such method. A request signed with `uriEscapePath: false` over this form carries
+ * the signature `signer` would write for `path`: the signer's canonicalization is then done once
+ * per function rather than at every Invoke.
+ */
+function canonicalPathOf(signer: SignatureV4, path: string): string | undefined {
+  const canonicalize = (signer as unknown as { getCanonicalPath?: (request: { path: string }) => unknown }).getCanonicalPath;
+  if (typeof canonicalize !== 'function') return undefined;
+  const canonical = canonicalize.call(signer, { path });
+  return typeof canonical === 'string' ? canonical : undefined;
 }
 
 /** The whole response body (handlers answer with a stream, or with bytes already read). */
