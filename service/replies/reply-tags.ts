@@ -102,10 +102,14 @@ export class ReplyTagCodec {
   /**
    * A new tag routing a reply to `address:port` through `listener` for `ttlSeconds`.
    * `peerKey` (base64 of 32 bytes) selects the WireGuard peer to encrypt the reply for; `inner`,
-   * the packet's inner UDP flow, is carried so the reply goes back to that flow.
+   * the packet's inner UDP flow, is carried so the reply goes back to that flow. `atMs`, the
+   * datagram's receive time (epoch ms), is when the tag's lifetime starts (the ingress path has
+   * read the clock already).
    */
-  public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing): string {
-    const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
+  public mint(
+    listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing, atMs: number = this.now(),
+  ): string {
+    const expiry = Math.floor(atMs / 1000) + Math.max(1, Math.ceil(ttlSeconds));
     const last = this.lastPart;
     if (last !== undefined && last.expiry === expiry && port === this.lastPort && address === this.lastAddress
       && listener === this.lastListener && peerKey === this.lastPeerKey && inner === this.lastInner) {
