@@ -9,7 +9,9 @@
  * (configured endpoints such as `AWS_ENDPOINT_URL_LAMBDA`, FIPS and dual-stack included), its
  * credential provider, clock offset (sampled from each answer as the SDK does), HTTP handler with
  * its keep-alive connections and stream collector, and the SDK's SigV4 signer (hashing with
- * {@link SigningSha256}: the same digests with fewer node:crypto objects). Everything but a
+ * {@link SigningSha256}: the same digests with fewer node:crypto objects; given the payload hash,
+ * and, through {@link InvokeSigner}, the function's canonical path and the date's SigV4 forms,
+ * each computed once rather than per request). Everything but a
  * plain answer goes back to the SDK: when the request gets no 2xx answer (throttle, service error,
  * network failure, credentials not available), the batch is sent again through `client.send`,
  * whose retry strategy, clock-skew correction and error parsing then apply exactly as they would
@@ -22,6 +24,7 @@
 import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { canonicalPathOf, InvokeSigner } from './invoke-signer';
 import { sha256Hex, SigningSha256 } from './signing-hash';
 
 /** What a synchronous invocation answered. */
@@ -258,7 +261,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         service: scheme?.signingName ?? 'lambda',
         sha256: SigningSha256,
       };
-      const signer = new SignatureV4(signing);
+      const signer = new InvokeSigner(signing);
       return {
         protocol: url.protocol,
         hostname: url.hostname,
@@ -269,7 +272,7 @@ export class DirectLambdaInvoker implements LambdaInvoker {
         headers,
         noEndpointHeaders: Object.keys(headers).length === 0,
         signer,
-        canonicalPathSigner: canonicalPathOf(signer, '/') !== undefined ? new SignatureV4({ ...signing, uriEscapePath: false }) : undefined,
+        canonicalPathSigner: canonicalPathOf(signer, '/') !== undefined ? new InvokeSigner({ ...signing, uriEscapePath: false }) : undefined,
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };
     } catch (err) {
@@ -282,20 +285,6 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     this.onFallback?.(`direct Invoke path not used: ${reason}`);
     return undefined;
   }
-}
-
-/**
- * The canonical form SigV4 gives `path`, computed by `signer` itself (its `getCanonicalPath`: dot
- * segments resolved, each segment escaped again), or undefined when this version of the SDK's
- * signer has no such method. A request signed with `uriEscapePath: false` over this form carries
- * the signature `signer` would write for `path`: the signer's canonicalization is then done once
- * per function rather than at every Invoke.
- */
-function canonicalPathOf(signer: SignatureV4, path: string): string | undefined {
-  const canonicalize = (signer as unknown as { getCanonicalPath?: (request: { path: string }) => unknown }).getCanonicalPath;
-  if (typeof canonicalize !== 'function') return undefined;
-  const canonical = canonicalize.call(signer, { path });
-  return typeof canonical === 'string' ? canonical : undefined;
 }
 
 /** The whole response body (handlers answer with a stream, or with bytes already read). */

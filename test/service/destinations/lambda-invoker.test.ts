@@ -37,7 +37,7 @@ function signatureMatches(r: ReceivedRequest, region: string, credentials: typeo
 }
 
 /** The Invoke path of `functionName` as sent. */
-function ours(functionName: string): string {
+function invokePath(functionName: string): string {
   return `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
 }
 
@@ -171,14 +171,14 @@ describe('DirectLambdaInvoker', () => {
         .filter((_, i) => (canonicalize.mock.contexts[i] as { uriEscapePath?: boolean }).uriEscapePath !== false)
         .map(([request]) => request.path);
       // one call to find the signer has it, then one per function name, none per request
-      expect(escaped()).toEqual(['/', ours(ARN), ours('telemetry')]);
+      expect(escaped()).toEqual(['/', invokePath(ARN), invokePath('telemetry')]);
       canonicalize.mockClear();
       await new SdkLambdaInvoker(c).invoke(ARN, Buffer.from('{"Messages":[0]}'));
-      expect(escaped()).toEqual([ours(ARN)]); // the SDK's own path canonicalizes at every request
+      expect(escaped()).toEqual([invokePath(ARN)]); // the SDK's own path canonicalizes at every request
       const direct = lambda.received.slice(0, 4);
       const sdk = lambda.received[4];
       expect(direct[0].path).toBe(sdk.path);
-      expect(direct[3].path).toBe(ours('telemetry'));
+      expect(direct[3].path).toBe(invokePath('telemetry'));
       for (const sent of direct) expect(await signatureMatches(sent, 'eu-west-1')).toBe(true);
       expect(direct.map((r) => r.headers['x-amz-content-sha256'])).toEqual(direct.map((r) => createHash('sha256').update(r.body).digest('hex')));
       expect(direct[0].headers['x-amz-content-sha256']).toBe(sdk.headers['x-amz-content-sha256']);
@@ -199,7 +199,7 @@ describe('DirectLambdaInvoker', () => {
       const invoker = new DirectLambdaInvoker(client());
       await invoker.invoke(ARN, Buffer.from('{}'));
       await invoker.invoke(ARN, Buffer.from('{}'));
-      expect(canonicalize.mock.calls.map(([request]) => request.path)).toEqual(['/', ours(ARN), ours(ARN)]);
+      expect(canonicalize.mock.calls.map(([request]) => request.path)).toEqual(['/', invokePath(ARN), invokePath(ARN)]);
     } finally {
       canonicalize.mockRestore();
     }
