@@ -3,8 +3,12 @@
  * a packet would pass `sizeBytes`, or `timeoutMs` after its first packet, whichever comes first.
  * Closed batches are delivered with at most `maxInFlight` deliveries at a time. Packets waiting
  * (in the open batch and in closed batches not yet delivered) are capped at `maxQueued`; beyond
- * that new packets are dropped and handed to `onDrop`. One timer per open batch, none per packet.
+ * that new packets are dropped and handed to `onDrop`. No timer per packet, nor per batch: a
+ * batch closed by count or size leaves its timer armed, and when it fires for a later batch it
+ * is armed again for the rest of that batch's wait.
  */
+/** A batch whose wait has less than this left when its timer fires is closed then (timers count whole milliseconds). */
+const TIMER_SLACK_MS = 1;
 
 /** Anything with a size can be batched. */
 export interface Sized {
@@ -37,6 +41,9 @@ export class Batcher<T extends Sized> {
   private queuedCount = 0;
   private inFlightCount = 0;
   private timer?: NodeJS.Timeout;
+  /** When the open batch got its first packet (`performance.now()`, the global one that fake timers replace too), for its timeout. */
+  private openedAt = 0;
+  private readonly onTimer: () => void;
   private immediate?: NodeJS.Immediate;
   private idleWaiters: Array<() => void> = [];
   private readonly closeOpenBatch: () => void;
@@ -48,6 +55,7 @@ export class Batcher<T extends Sized> {
       throw new Error('batcher limits must be positive (count, maxQueued, maxInFlight ≥ 1; timeoutMs ≥ 0)');
     }
     this.closeOpenBatch = () => this.closeCurrent();
+    this.onTimer = () => this.timerFired();
   }
 
   /** Packets waiting for delivery (open batch plus closed batches not yet handed over). */
@@ -79,8 +87,13 @@ export class Batcher<T extends Sized> {
     if (n >= this.options.count || this.currentBytes + (overhead ? overhead(n) : 0) >= this.options.sizeBytes) {
       this.closeCurrent();
     } else if (n === 1) {
-      if (this.options.timeoutMs > 0) this.timer = setTimeout(this.closeOpenBatch, this.options.timeoutMs);
-      else this.immediate = setImmediate(this.closeOpenBatch);
+      if (this.options.timeoutMs > 0) {
+        this.openedAt = performance.now();
+        // a timer still armed for an earlier batch fires first and is armed again for this one
+        this.timer ??= setTimeout(this.onTimer, this.options.timeoutMs);
+      } else {
+        this.immediate = setImmediate(this.closeOpenBatch);
+      }
     }
     return true;
   }
@@ -93,6 +106,7 @@ export class Batcher<T extends Sized> {
   /** Flushes, then resolves once nothing is queued or in flight. */
   public drain(): Promise<void> {
     this.closeCurrent();
+    this.disarm();
     if (this.queuedCount === 0 && this.inFlightCount === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
@@ -104,6 +118,7 @@ export class Batcher<T extends Sized> {
    */
   public abandon(): { waiting: T[]; delivering: T[] } {
     this.closeCurrent();
+    this.disarm();
     const waiting = this.ready.splice(0).flat();
     const delivering = [...this.delivering].flat();
     this.delivering.clear();
@@ -113,11 +128,25 @@ export class Batcher<T extends Sized> {
     return { waiting, delivering };
   }
 
-  private closeCurrent(): void {
+  /** The open batch's timeout: closes it when its wait is over, else waits for the rest. */
+  private timerFired(): void {
+    this.timer = undefined;
+    if (this.current.length === 0) return;
+    const left = this.openedAt + this.options.timeoutMs - performance.now();
+    if (left >= TIMER_SLACK_MS) this.timer = setTimeout(this.onTimer, left);
+    else this.closeCurrent();
+  }
+
+  /** No timer left armed (nothing waits after a drain, so none keeps the process alive). */
+  private disarm(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /** Closes the open batch; its timer, if any, stays armed for the next batch (see the module comment). */
+  private closeCurrent(): void {
     if (this.immediate) {
       clearImmediate(this.immediate);
       this.immediate = undefined;

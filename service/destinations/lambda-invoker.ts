@@ -9,7 +9,9 @@
  * (configured endpoints such as `AWS_ENDPOINT_URL_LAMBDA`, FIPS and dual-stack included), its
  * credential provider, clock offset (sampled from each answer as the SDK does), HTTP handler with
  * its keep-alive connections and stream collector, and the SDK's SigV4 signer (hashing with
- * {@link SigningSha256}: the same digests with fewer node:crypto objects). Everything but a
+ * {@link SigningSha256}: the same digests with fewer node:crypto objects; given the payload hash,
+ * and, through {@link InvokeSigner}, the function's canonical path and the date's SigV4 forms,
+ * each computed once rather than per request). Everything but a
  * plain answer goes back to the SDK: when the request gets no 2xx answer (throttle, service error,
  * network failure, credentials not available), the batch is sent again through `client.send`,
  * whose retry strategy, clock-skew correction and error parsing then apply exactly as they would
@@ -22,7 +24,8 @@
 import { InvokeCommand, InvokeWithResponseStreamCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { SigningSha256 } from './signing-hash';
+import { canonicalPathOf, InvokeSigner } from './invoke-signer';
+import { sha256Hex, SigningSha256 } from './signing-hash';
 
 /** What a synchronous invocation answered. */
 export interface InvokeOutcome {
@@ -101,14 +104,31 @@ interface Route {
   readonly protocol: string;
   readonly hostname: string;
   readonly port?: number;
+  /** The `host` header. */
+  readonly host: string;
   /** Path prefix of the endpoint (empty for AWS's own endpoints). */
   readonly basePath: string;
   readonly query: Record<string, string>;
   /** Headers the endpoint asks for (custom endpoints may carry some). */
   readonly headers: Record<string, string>;
+  /** True when the endpoint asks for no headers of its own. */
+  readonly noEndpointHeaders: boolean;
+  /** The SDK's signer as the SDK configures it: it canonicalizes the request path itself. */
   readonly signer: SignatureV4;
+  /**
+   * The same signer with `uriEscapePath: false`, handed the path in the canonical form `signer`
+   * gives it (see {@link pathOf}), or undefined when that form cannot be had from `signer`.
+   */
+  readonly canonicalPathSigner?: SignatureV4;
   /** Sign with the client's clock offset and sample it from answers (unless the client disables skew correction). */
   readonly sampleClock: boolean;
+}
+
+/** A function's Invoke path as sent, and as SigV4 canonicalizes it. */
+interface InvokePath {
+  readonly path: string;
+  /** undefined: the signer canonicalizes `path` at every signing. */
+  readonly canonical?: string;
 }
 
 /** The response as the client's HTTP handler returns it. */
@@ -119,6 +139,8 @@ interface HandlerResponse {
 }
 
 const USER_AGENT = 'packet-gateway lambda-invoke';
+/** Functions whose Invoke path is remembered (the map is emptied when full). */
+const MAX_REMEMBERED_PATHS = 1000;
 /** The SDK does not sample the clock from answers that took longer than this (`getUpdatedSystemClockOffset`). */
 const MAX_SAMPLE_MS = 900_000;
 
@@ -128,6 +150,8 @@ export class DirectLambdaInvoker implements LambdaInvoker {
   private route?: Promise<Route | undefined>;
   /** Per function name: until when its Invokes go through the SDK. */
   private readonly sdkUntil = new Map<string, number>();
+  /** Per function name: its Invoke path. */
+  private readonly paths = new Map<string, InvokePath>();
 
   /** @param onFallback told why an Invoke went to the SDK (for a log line or metric). */
   public constructor(private readonly client: LambdaClient, private readonly onFallback?: (reason: string) => void) {
@@ -140,28 +164,32 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     if (!route) return this.sdk.invoke(functionName, payload, options);
     const config = this.client.config;
     const sampleClock = route.sampleClock;
+    const invokePath = this.pathOf(route, functionName);
+    const headers: Record<string, string> = route.noEndpointHeaders ? {} : { ...route.headers };
+    headers.host = route.host;
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = String(payload.byteLength);
+    headers['x-amz-invocation-type'] = options.invocationType ?? 'RequestResponse';
+    if (options.tenantId !== undefined) headers['x-amz-tenant-id'] = options.tenantId;
+    headers['user-agent'] = USER_AGENT;
+    // the header the signer would add with this value: given, it is not hashed again through the SDK's Checksum
+    headers['x-amz-content-sha256'] = sha256Hex(payload);
+    const signer = invokePath.canonical !== undefined ? route.canonicalPathSigner! : route.signer;
     const request = {
       method: 'POST',
       protocol: route.protocol,
       hostname: route.hostname,
       port: route.port,
-      path: `${route.basePath}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
+      path: invokePath.canonical ?? invokePath.path,
       query: route.query,
-      headers: {
-        ...route.headers,
-        'host': route.port === undefined ? route.hostname : `${route.hostname}:${route.port}`,
-        'content-type': 'application/octet-stream',
-        'content-length': String(payload.byteLength),
-        'x-amz-invocation-type': options.invocationType ?? 'RequestResponse',
-        ...(options.tenantId !== undefined ? { 'x-amz-tenant-id': options.tenantId } : {}),
-        'user-agent': USER_AGENT,
-      },
+      headers,
       body: payload,
     };
     let response: HandlerResponse;
     let sentAt: number;
     try {
-      const signed = await route.signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
+      const signed = await signer.sign(request, { signingDate: new Date(Date.now() + (sampleClock ? config.systemClockOffset ?? 0 : 0)) });
+      signed.path = invokePath.path;
       sentAt = Date.now();
       const handled = await config.requestHandler.handle(signed as Parameters<typeof config.requestHandler.handle>[0]);
       response = (handled as { response: HandlerResponse }).response;
@@ -184,6 +212,18 @@ export class DirectLambdaInvoker implements LambdaInvoker {
     functionName: string, payload: Uint8Array, onChunk: (chunk: Uint8Array) => void, options?: InvokeOptions,
   ): Promise<StreamOutcome> {
     return this.sdk.invokeWithResponseStream(functionName, payload, onChunk, options);
+  }
+
+  /** The Invoke path of `functionName` as sent and, when the route's signer gives it, as signed. */
+  private pathOf(route: Route, functionName: string): InvokePath {
+    let known = this.paths.get(functionName);
+    if (known === undefined) {
+      const path = `${route.basePath}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+      known = { path, canonical: route.canonicalPathSigner !== undefined ? canonicalPathOf(route.signer, path) : undefined };
+      if (this.paths.size >= MAX_REMEMBERED_PATHS) this.paths.clear();
+      this.paths.set(functionName, known);
+    }
+    return known;
   }
 
   private fallBack(functionName: string, payload: Uint8Array, options: InvokeOptions, reason: string): Promise<InvokeOutcome> {
@@ -213,20 +253,26 @@ export class DirectLambdaInvoker implements LambdaInvoker {
       const url = endpoint.url;
       const headers: Record<string, string> = {};
       for (const [name, values] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = values.join(',');
+      const port = url.port === '' ? undefined : Number(url.port);
+      const signing = {
+        // read on every signing, as the SDK does, so a replaced provider is used too
+        credentials: () => this.client.config.credentials(),
+        region: scheme?.signingRegion ?? (await config.region()),
+        service: scheme?.signingName ?? 'lambda',
+        sha256: SigningSha256,
+      };
+      const signer = new InvokeSigner(signing);
       return {
         protocol: url.protocol,
         hostname: url.hostname,
-        port: url.port === '' ? undefined : Number(url.port),
+        port,
+        host: port === undefined ? url.hostname : `${url.hostname}:${port}`,
         basePath: url.pathname.replace(/\/+$/, ''),
         query: Object.fromEntries(url.searchParams),
         headers,
-        signer: new SignatureV4({
-          // read on every signing, as the SDK does, so a replaced provider is used too
-          credentials: () => this.client.config.credentials(),
-          region: scheme?.signingRegion ?? (await config.region()),
-          service: scheme?.signingName ?? 'lambda',
-          sha256: SigningSha256,
-        }),
+        noEndpointHeaders: Object.keys(headers).length === 0,
+        signer,
+        canonicalPathSigner: canonicalPathOf(signer, '/') !== undefined ? new InvokeSigner({ ...signing, uriEscapePath: false }) : undefined,
         sampleClock: !(await config.disableClockSkewCorrection?.()),
       };
     } catch (err) {

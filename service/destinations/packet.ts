@@ -54,6 +54,8 @@ export class PacketTemplate {
   private remoteAddress = '';
   private remotePort = -1;
   private remotePeerKey?: string;
+  /** The last client's address has a zone (`fe80::1%eth0`): its text is escaped, and the packet's UTF-8 length counted. */
+  public remoteZoned = false;
   /** `","Remote":{…},"Local":{…},"ReceivedAt":"` of the last client. */
   private remoteText = '';
   private receivedAt = Number.NaN;
@@ -75,9 +77,11 @@ export class PacketTemplate {
     this.plainData = formatter === 'base64' || formatter === 'hex';
   }
 
-  /** `","Remote":{…}` (address escaped when it has a zone) up to the opening quote of `ReceivedAt`. */
-  public remote(address: string, port: number, peerKey: string | undefined, zoned: boolean): string {
+  /** `","Remote":{…}` (address escaped when it has a zone, see {@link remoteZoned}) up to the opening quote of `ReceivedAt`. */
+  public remote(address: string, port: number, peerKey: string | undefined): string {
     if (port !== this.remotePort || address !== this.remoteAddress || peerKey !== this.remotePeerKey) {
+      const zoned = address.includes('%');
+      this.remoteZoned = zoned;
       let text = '","Remote":{"IpAddress":' + (zoned ? JSON.stringify(address) : '"' + address + '"') + ',"Port":' + port;
       if (peerKey !== undefined) text += ',"PeerKey":"' + peerKey + '"';
       this.remoteText = text + this.afterRemote;
@@ -123,8 +127,7 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
   const formatter = template.formatter;
   const data = encodeData(datagram.data, formatter);
   if (typeof data !== 'string') return data;
-  const zoned = datagram.remoteAddress.includes('%');
-  const head = '{"Tag":"' + tag + template.remote(datagram.remoteAddress, datagram.remotePort, datagram.peerKey, zoned);
+  const head = '{"Tag":"' + tag + template.remote(datagram.remoteAddress, datagram.remotePort, datagram.peerKey);
   let json: string;
   if (formatter !== 'base64' && formatter !== 'hex') {
     json = head + template.received(datagram.receivedAt, false) + (datagram.inner !== undefined ? ',"Inner":' + JSON.stringify(datagram.inner) : '')
@@ -136,7 +139,7 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
   }
   return {
     json,
-    bytes: formatter === 'utf8' || zoned || !template.ascii ? Buffer.byteLength(json) : json.length,
+    bytes: formatter === 'utf8' || template.remoteZoned || !template.ascii ? Buffer.byteLength(json) : json.length,
     dataBytes: datagram.data.length,
     tag,
     remoteAddress: datagram.remoteAddress,

@@ -22,6 +22,15 @@ export const REMEMBERED_DATA_BYTES = 128;
 
 /** `crypto.hash` (Node.js 20.12 and later), else undefined. */
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+const oneShotHex = oneShotHash as ((algorithm: string, data: Uint8Array, encoding: 'hex') => string) | undefined;
+
+/**
+ * SHA-256 of `data` in lower-case hex: a request's payload hash as SigV4 writes it (the
+ * `x-amz-content-sha256` header, which the SDK's signer takes as the payload hash when present).
+ */
+export function sha256Hex(data: Uint8Array): string {
+  return oneShotHex !== undefined ? oneShotHex('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+}
 
 /** The last remembered HMAC: its text key, its data and its digest. */
 let rememberedKey: string | undefined;

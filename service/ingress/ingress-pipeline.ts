@@ -79,7 +79,7 @@ export class IngressPipeline implements IngressSink {
     }
     flows?.touch(name, datagram.remoteAddress, datagram.remotePort, datagram.receivedAt);
     if (this.groups.length === 0) return;
-    const tag = tags.mint(name, datagram.remoteAddress, datagram.remotePort, this.ttlSeconds, datagram.peerKey, datagram.inner);
+    const tag = tags.mint(name, datagram.remoteAddress, datagram.remotePort, this.ttlSeconds, datagram.peerKey, datagram.inner, datagram.receivedAt);
     const templates = this.templatesOf(listener);
     for (let g = 0; g < this.groups.length; g++) {
       const queued = queueDatagram(datagram, tag, templates[g]);

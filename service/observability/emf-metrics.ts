@@ -53,6 +53,10 @@ export class EmfMetricsRecorder implements MetricsRecorder {
    */
   private byDimensions = new Map<object, Map<string, Series>>();
   private readonly dimensionKeys = new WeakMap<object, string>();
+  /** The series of the last lookup: per-datagram counters repeat the same metric and dimensions. */
+  private lastMetric = '';
+  private lastDimensions?: object;
+  private lastSeries?: Series;
   private droppedSeries = 0;
   private timer?: NodeJS.Timeout;
 
@@ -107,6 +111,7 @@ export class EmfMetricsRecorder implements MetricsRecorder {
     const current = this.series;
     this.series = new Map();
     this.byDimensions = new Map();
+    this.lastSeries = undefined;
     const dropped = this.droppedSeries;
     this.droppedSeries = 0;
     if (dropped > 0) {
@@ -155,9 +160,10 @@ export class EmfMetricsRecorder implements MetricsRecorder {
 
   private lookup(metric: string, dimensions: Readonly<Record<string, string>> | undefined, counter: boolean): Series | undefined {
     const dims = dimensions ?? NO_DIMENSIONS;
+    if (dims === this.lastDimensions && metric === this.lastMetric && this.lastSeries !== undefined) return this.lastSeries;
     let byMetric = this.byDimensions.get(dims);
     const known = byMetric?.get(metric);
-    if (known !== undefined) return known;
+    if (known !== undefined) return this.remember(metric, dims, known);
     const key = this.keyOf(metric, dims);
     let s = this.series.get(key);
     if (s === undefined) {
@@ -175,6 +181,13 @@ export class EmfMetricsRecorder implements MetricsRecorder {
       this.byDimensions.set(dims, byMetric);
     }
     byMetric.set(metric, s);
+    return this.remember(metric, dims, s);
+  }
+
+  private remember(metric: string, dims: object, s: Series): Series {
+    this.lastMetric = metric;
+    this.lastDimensions = dims;
+    this.lastSeries = s;
     return s;
   }
 

@@ -71,6 +71,8 @@ export class ReplyTagCodec {
   private readonly secret: Buffer;
   private readonly now: () => number;
   private counter: number;
+  /** `counter % 64`, kept beside it: the counter passes 2^31, where `%` is a floating-point call. */
+  private counterLow: number;
   /** The routing part signed for each flow, reused while its expiry second is current. */
   private readonly signed = new Map<string, SignedPart>();
   /** Routing part texts that verified, with the target they route to. */
@@ -97,15 +99,20 @@ export class ReplyTagCodec {
     this.secret = options.secret ?? randomBytes(32);
     this.now = options.now ?? Date.now;
     this.counter = randomInt(0, 2 ** 47);
+    this.counterLow = this.counter % 64;
   }
 
   /**
    * A new tag routing a reply to `address:port` through `listener` for `ttlSeconds`.
    * `peerKey` (base64 of 32 bytes) selects the WireGuard peer to encrypt the reply for; `inner`,
-   * the packet's inner UDP flow, is carried so the reply goes back to that flow.
+   * the packet's inner UDP flow, is carried so the reply goes back to that flow. `atMs`, the
+   * datagram's receive time (epoch ms), is when the tag's lifetime starts (the ingress path has
+   * read the clock already).
    */
-  public mint(listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing): string {
-    const expiry = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
+  public mint(
+    listener: string, address: string, port: number, ttlSeconds: number, peerKey?: string, inner?: InnerAddressing, atMs: number = this.now(),
+  ): string {
+    const expiry = Math.floor(atMs / 1000) + Math.max(1, Math.ceil(ttlSeconds));
     const last = this.lastPart;
     if (last !== undefined && last.expiry === expiry && port === this.lastPort && address === this.lastAddress
       && listener === this.lastListener && peerKey === this.lastPeerKey && inner === this.lastInner) {
@@ -134,8 +141,10 @@ export class ReplyTagCodec {
   /** The signed part followed by the next counter value's text. */
   private tagOf(part: SignedPart): string {
     const counter = this.counter;
+    const last = this.counterLow;
+    // COUNTER_LIMIT is a multiple of 64: the low part wraps with the counter
     this.counter = counter + 1 >= COUNTER_LIMIT ? 0 : counter + 1;
-    const last = counter % 64;
+    this.counterLow = last === 63 ? 0 : last + 1;
     const block = counter - last;
     if (block !== this.prefixBlock || part !== this.prefixPart) {
       this.prefixText = part.text + counterText(counter).slice(0, COUNTER_CHARS - 1);

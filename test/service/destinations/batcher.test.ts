@@ -54,6 +54,28 @@ describe('Batcher', () => {
     }
   });
 
+  test('batches closed by Count arm no timer each; a later batch still waits its own full timeout', async () => {
+    jest.useFakeTimers();
+    const setTimer = jest.spyOn(global, 'setTimeout');
+    try {
+      const { batcher, batches } = setup({ count: 2, timeoutMs: 50, maxInFlight: 100 });
+      for (let i = 1; i <= 20; i++) batcher.enqueue(item(i));
+      expect(batches).toHaveLength(10);
+      expect(setTimer).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(20);
+      batcher.enqueue(item(21)); // opened at 20 ms: closes at 70 ms, not when the first timer fires at 50 ms
+      jest.advanceTimersByTime(49);
+      expect(batches).toHaveLength(10);
+      jest.advanceTimersByTime(1);
+      expect(batches[10]).toEqual([21]);
+      await batcher.drain();
+      expect(jest.getTimerCount()).toBe(0); // nothing left armed after a drain
+    } finally {
+      setTimer.mockRestore();
+      jest.useRealTimers();
+    }
+  });
+
   test('timeout 0 batches what arrives in the same event-loop turn', async () => {
     const { batcher, batches } = setup({ count: 100, timeoutMs: 0 });
     batcher.enqueue(item(1));

@@ -3,8 +3,10 @@
  * the SDK's request (method, path, headers that matter, body), correctly signed with SigV4, and
  * every answer but a 2xx goes through the SDK client, whose errors and retries then apply.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { DirectLambdaInvoker, SdkLambdaInvoker } from '../../../service/destinations/lambda-invoker';
 import { RoleCredentials } from '../../../service/destinations/role-credentials';
 import { LoopbackAwsEndpoint } from '../../support/loopback-aws-endpoint';
@@ -32,6 +34,11 @@ class FakeLambda extends LoopbackAwsEndpoint {
 /** The request's SigV4 signature, recomputed from what arrived on the wire, is the one it carries (and its body the signed one). */
 function signatureMatches(r: ReceivedRequest, region: string, credentials: typeof CREDENTIALS = CREDENTIALS): Promise<boolean> {
   return signedAs(r, { region, service: 'lambda', credentials });
+}
+
+/** The Invoke path of `functionName` as sent. */
+function invokePath(functionName: string): string {
+  return `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
 }
 
 describe('DirectLambdaInvoker', () => {
@@ -150,6 +157,53 @@ describe('DirectLambdaInvoker', () => {
       expect(lambda.received[0].path).toBe(lambda.received[1].path);
       expect(await signatureMatches(lambda.received[0], 'eu-west-1')).toBe(true);
     }
+  });
+
+  test('the SDK\'s signer canonicalizes a function\'s path once, and the requests still carry the path and signature the SDK writes', async () => {
+    const canonicalize = jest.spyOn(SignatureV4.prototype as unknown as { getCanonicalPath: (request: { path: string }) => string }, 'getCanonicalPath');
+    try {
+      const c = client();
+      const invoker = new DirectLambdaInvoker(c);
+      for (let i = 0; i < 3; i++) await invoker.invoke(ARN, Buffer.from(`{"Messages":[${i}]}`));
+      await invoker.invoke('telemetry', Buffer.from('{}'));
+      /** Paths canonicalized with escaping (the signer handed the canonical form does not escape it again). */
+      const escaped = (): string[] => canonicalize.mock.calls
+        .filter((_, i) => (canonicalize.mock.contexts[i] as { uriEscapePath?: boolean }).uriEscapePath !== false)
+        .map(([request]) => request.path);
+      // one call to find the signer has it, then one per function name, none per request
+      expect(escaped()).toEqual(['/', invokePath(ARN), invokePath('telemetry')]);
+      canonicalize.mockClear();
+      await new SdkLambdaInvoker(c).invoke(ARN, Buffer.from('{"Messages":[0]}'));
+      expect(escaped()).toEqual([invokePath(ARN)]); // the SDK's own path canonicalizes at every request
+      const direct = lambda.received.slice(0, 4);
+      const sdk = lambda.received[4];
+      expect(direct[0].path).toBe(sdk.path);
+      expect(direct[3].path).toBe(invokePath('telemetry'));
+      for (const sent of direct) expect(await signatureMatches(sent, 'eu-west-1')).toBe(true);
+      expect(direct.map((r) => r.headers['x-amz-content-sha256'])).toEqual(direct.map((r) => createHash('sha256').update(r.body).digest('hex')));
+      expect(direct[0].headers['x-amz-content-sha256']).toBe(sdk.headers['x-amz-content-sha256']);
+    } finally {
+      canonicalize.mockRestore();
+    }
+  });
+
+  test('when the SDK\'s signer does not give its canonical path, it canonicalizes at every request, as in the SDK', async () => {
+    type Canonicalizing = { getCanonicalPath: (request: { path: string }) => unknown };
+    const prototype = SignatureV4.prototype as unknown as Canonicalizing;
+    const original = prototype.getCanonicalPath;
+    // the probe made once per route gets no answer; the signer's own calls are answered
+    const canonicalize = jest.spyOn(prototype, 'getCanonicalPath').mockImplementation(function (this: unknown, request: { path: string }) {
+      return request.path === '/' ? undefined : original.call(this, request);
+    });
+    try {
+      const invoker = new DirectLambdaInvoker(client());
+      await invoker.invoke(ARN, Buffer.from('{}'));
+      await invoker.invoke(ARN, Buffer.from('{}'));
+      expect(canonicalize.mock.calls.map(([request]) => request.path)).toEqual(['/', invokePath(ARN), invokePath(ARN)]);
+    } finally {
+      canonicalize.mockRestore();
+    }
+    for (const sent of lambda.received) expect(await signatureMatches(sent, 'eu-west-1')).toBe(true);
   });
 
   test('an endpoint with a path prefix keeps it, as the SDK does', async () => {

@@ -85,7 +85,7 @@ describe('queueDatagram', () => {
     const template = packetTemplate(local, 'eu-west-1', formatter);
     const key = Buffer.alloc(32, 9).toString('base64');
     const variants: InboundDatagram[] = [];
-    for (const remoteAddress of ['203.0.113.5', '203.0.113.6', 'fe80::1%eth"0']) {
+    for (const remoteAddress of ['203.0.113.5', '203.0.113.6', 'fe80::1%eth"0', 'fe80::2%é']) {
       for (const remotePort of [4000, 4001]) {
         for (const peerKey of [undefined, key]) {
           for (const receivedAt of [1_700_000_000_123, 1_700_000_000_124]) {
@@ -100,6 +100,7 @@ describe('queueDatagram', () => {
     for (const d of order) {
       const queued = queueDatagram(d, 'AQID-_', template);
       expect(queued.json).toBe(JSON.stringify(buildPacket(d, 'AQID-_', local, 'eu-west-1', formatter)));
+      expect(queued.bytes).toBe(Buffer.byteLength(queued.json));
     }
   });
 });

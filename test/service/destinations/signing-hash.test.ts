@@ -1,12 +1,21 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { REMEMBERED_DATA_BYTES, SigningSha256 } from '../../../service/destinations/signing-hash';
+import { REMEMBERED_DATA_BYTES, sha256Hex, SigningSha256 } from '../../../service/destinations/signing-hash';
 
 async function digestOf(hash: { update(data: Uint8Array): void; digest(): Promise<Uint8Array> }, ...chunks: string[]): Promise<string> {
   for (const chunk of chunks) hash.update(Buffer.from(chunk));
   return Buffer.from(await hash.digest()).toString('hex');
 }
+
+describe('sha256Hex', () => {
+  test('is node:crypto\'s SHA-256 in lower-case hex, for empty, short and long data and views into larger buffers', () => {
+    const large = Buffer.alloc(40_000, 9);
+    for (const data of [Buffer.alloc(0), Buffer.from('{"Messages":[]}'), large, large.subarray(3, 1003), new Uint8Array([0, 255, 7])]) {
+      expect(sha256Hex(data)).toBe(createHash('sha256').update(data).digest('hex'));
+    }
+  });
+});
 
 describe('SigningSha256', () => {
   test('plain SHA-256 and HMAC-SHA256 give node:crypto\'s digests, over one chunk or several, after a reset', async () => {

@@ -103,6 +103,24 @@ describe('IngressPipeline over a real UDP socket', () => {
     }
   });
 
+  test('a reply Tag\'s lifetime starts at the datagram\'s receive time, the time its packet carries', async () => {
+    const dest = new RecordingDestination('rec');
+    const record: ListenerRecord = { Name: 'received', Protocol: 'udp', Port: 0, ReplyTagTtlSeconds: 60, Destinations: [{ Name: 'rec', Type: 'log', Batching: fast }] };
+    const { listener, pipeline, tags } = await startListener(record, [dest]);
+    try {
+      // a receive time an hour ahead of the clock: the tag's expiry follows it, not the clock
+      const receivedAt = Date.now() + 3_600_000;
+      pipeline.accept(listener, { data: Buffer.from('x'), remoteAddress: '127.0.0.1', remotePort: 40000, receivedAt });
+      await eventually(() => dest.batches.length === 1, 5000, 'a batch');
+      const packet = dest.batches[0][0];
+      expect(Date.parse(packet.ReceivedAt)).toBe(receivedAt);
+      expect((tags.decode(packet.Tag) as { expiresAt: number }).expiresAt).toBe((Math.floor(receivedAt / 1000) + 60) * 1000);
+    } finally {
+      await pipeline.close();
+      await listener.close();
+    }
+  });
+
   test('a payload a destination\'s Formatter cannot represent is an InvalidData failure there, delivered elsewhere', async () => {
     const ascii = new RecordingDestination('ascii');
     const raw = new RecordingDestination('raw');

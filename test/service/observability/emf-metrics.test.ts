@@ -37,6 +37,21 @@ describe('EmfMetricsRecorder', () => {
     expect(lines).toHaveLength(2);
   });
 
+  test('a series repeated call after call counts in the interval it was recorded in, across flushes and interleaved series', () => {
+    const { metrics, lines } = recorder();
+    const demo = { Listener: 'demo' };
+    const other = { Listener: 'other' };
+    metrics.increment('DatagramsIn', 1, demo);
+    metrics.increment('DatagramsIn', 1, demo);
+    metrics.flush();
+    metrics.increment('DatagramsIn', 5, demo);
+    metrics.increment('DatagramsIn', 1, other);
+    metrics.increment('RepliesOut', 1, demo);
+    metrics.increment('DatagramsIn', 5, demo);
+    metrics.flush();
+    expect(lines.map((line) => [line.Listener, line.DatagramsIn, line.RepliesOut])).toEqual([['demo', 2, undefined], ['demo', 10, 1], ['other', 1, undefined]]);
+  });
+
   test('observations keep at most 100 values per interval, with units from the name', () => {
     const { metrics, lines } = recorder();
     for (let i = 0; i < 5000; i++) metrics.observe('DestinationLatencyMs', i % 7);

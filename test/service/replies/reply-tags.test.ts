@@ -15,6 +15,15 @@ describe('ReplyTagCodec', () => {
     expect(v6).toMatchObject({ listener: 'demo-wg', address: '2001:db8::42', port: 1, peerKey: PEER });
   });
 
+  test('a tag minted for a given time expires its TTL after that time, not after the codec\'s clock', () => {
+    const codec = new ReplyTagCodec({ now: clock });
+    const at = now + 7_250;
+    expect(codec.decode(codec.mint('demo', '203.0.113.5', 51234, 300, undefined, undefined, at))).toMatchObject({ expiresAt: (Math.floor(at / 1000) + 300) * 1000 });
+    // the same flow at the codec's own time, then at the given time again: each keeps its own expiry
+    expect(codec.decode(codec.mint('demo', '203.0.113.5', 51234, 300))).toMatchObject({ expiresAt: (Math.floor(now / 1000) + 300) * 1000 });
+    expect(codec.decode(codec.mint('demo', '203.0.113.5', 51234, 300, undefined, undefined, at))).toMatchObject({ expiresAt: (Math.floor(at / 1000) + 300) * 1000 });
+  });
+
   test('a WireGuard tag carries the inner UDP flow (IPv4 and IPv6), and only a UDP one', () => {
     const codec = new ReplyTagCodec({ now: clock });
     const inner4 = { SourceAddress: '10.99.0.2', SourcePort: 41000, DestinationAddress: '10.99.0.1', DestinationPort: 5683, Version: 4 as const, Protocol: 17 };
