@@ -5,10 +5,12 @@
  * goes, once per entry, to the callback the delivery was given.
  *
  * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
- * gets one small completion closure, honoured once.
+ * gets one small completion closure, honoured once. The send timeout is a deadline in a
+ * {@link SendDeadlines} list, shared by the deliveries of one processor (one timer for all).
  */
 import { formatEndpoint } from '../../lib/private/network';
 import type { EgressDatagram, Failure, ListenerHandle, SendCallback } from '../contracts';
+import { DeadlineWaiter, SendDeadline, SendDeadlines } from './send-deadlines';
 
 /** Outcome of one notification: datagrams sent, and entries that failed (each reported once). */
 export interface SourcedResult {
@@ -51,6 +53,11 @@ export interface SourcedDeliveryOptions {
   readonly entryCount: number;
   /** Sends not completed within this many milliseconds fail with SendFailed. */
   readonly sendTimeoutMs: number;
+  /**
+   * The deadline list the send timeout waits in; its timeout is the one applied.
+   * @default - a list of this delivery's own, of `sendTimeoutMs`
+   */
+  readonly deadlines?: SendDeadlines;
   /** One call per entry that is not sent. */
   readonly entryFailed: EntryFailureCallback;
   /** Called once, with the outcome, when every entry has been sent or reported. */
@@ -63,13 +70,15 @@ export interface SourcedDeliveryOptions {
   readonly notification?: object;
 }
 
-export class SourcedDelivery {
+export class SourcedDelivery implements DeadlineWaiter {
   private sent = 0;
   private failed = 0;
   private pending = 0;
   private looping = true;
   private resolve?: (r: SourcedResult) => void;
-  private timer?: NodeJS.Timeout;
+  private deadline?: SendDeadline;
+  /** The deadline list of a delivery given none. */
+  private ownDeadlines?: SendDeadlines;
   /** 1 once an entry has been sent or reported. */
   private readonly settled: Uint8Array;
   /** The datagram of each entry handed to the Listener. */
@@ -127,8 +136,16 @@ export class SourcedDelivery {
       return;
     }
     this.resolve = done;
-    this.timer = setTimeout(() => this.expire(), this.options.sendTimeoutMs);
-    this.timer.unref();
+    this.deadline = this.deadlines().start(this);
+  }
+
+  /** The send timeout passed: every send still pending fails with SendFailed (called by the deadline list). */
+  deadlinePassed(): void {
+    this.deadline = undefined;
+    const reason = `send did not complete within ${this.deadlines().timeoutMs} ms`;
+    for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
+      if (this.settled[i] === 0 && this.handed[i] !== undefined) this.completed(i, { code: 'SendFailed', reason });
+    }
   }
 
   /** The Listener's completion of entry `index`; later calls for the same entry are ignored. */
@@ -145,12 +162,8 @@ export class SourcedDelivery {
     if (this.pending === 0 && !this.looping) this.settle();
   }
 
-  private expire(): void {
-    this.timer = undefined;
-    const reason = `send did not complete within ${this.options.sendTimeoutMs} ms`;
-    for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
-      if (this.settled[i] === 0 && this.handed[i] !== undefined) this.completed(i, { code: 'SendFailed', reason });
-    }
+  private deadlines(): SendDeadlines {
+    return this.options.deadlines ?? (this.ownDeadlines ??= new SendDeadlines(this.options.sendTimeoutMs));
   }
 
   private notifyFinished(result: SourcedResult): void {
@@ -162,8 +175,8 @@ export class SourcedDelivery {
   }
 
   private settle(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.deadline) this.deadlines().cancel(this.deadline);
+    this.deadline = undefined;
     const result = { sent: this.sent, failed: this.failed };
     this.notifyFinished(result);
     if (this.resolve) deliverResult(this.resolve, result);
