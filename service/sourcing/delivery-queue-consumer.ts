@@ -29,6 +29,7 @@ import type { SignedSnsEnvelope } from './sns-signature';
 import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
 import { UNSIGNED_SNS_WARNING, unsignedSnsRefusal } from './unsigned-sns';
 import { VisibilityExtender } from './visibility-extender';
+import { wallClockOfJob } from '../job-clock';
 
 /** The logger methods the consumer uses (a Powertools Logger). */
 export type ConsumerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -373,7 +374,7 @@ export class DeliveryQueueConsumer {
   private handleNotification(m: Message, envelope: Envelope, receivedAt: number, finished: () => void): void {
     const forwarded = m.MessageAttributes?.[FORWARDED_ENTRIES_ATTRIBUTE]?.StringValue;
     // Every entry is sent or failed within the send timeout of this moment: its deadline.
-    const hold = this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, Date.now() + this.processor.sendTimeoutMs);
+    const hold = this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, wallClockOfJob.now() + this.processor.sendTimeoutMs);
     try {
       this.processor.handleThen(envelope as SnsNotification, forwarded, (result) => {
         try {

@@ -6,8 +6,10 @@
  * at the tail in O(1) and nothing is armed per delivery while the timer is set; a delivery that
  * completes cancels its deadline, which unlinks it at once, so a finished delivery (and its
  * datagrams) is never kept until the deadline it no longer needs. Time is monotonic
- * (the global `performance.now`), unaffected by changes of the wall clock.
+ * (`performance.now`, read once per job: the deliveries handled together start together),
+ * unaffected by changes of the wall clock.
  */
+import { monotonicClockOfJob } from '../job-clock';
 
 /** What waits for a deadline: told once when it passes, unless cancelled first. */
 export interface DeadlineWaiter {
@@ -41,7 +43,7 @@ export class SendDeadlines {
   /** Throws when `timeoutMs` is not a positive number of milliseconds. */
   constructor(public readonly timeoutMs: number, now?: () => number) {
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new Error(`send timeout ${timeoutMs} ms is not a timeout (allowed: a positive number of milliseconds)`);
-    this.now = now ?? (() => performance.now());
+    this.now = now ?? (() => monotonicClockOfJob.now());
   }
 
   /** Deadlines waiting now. */

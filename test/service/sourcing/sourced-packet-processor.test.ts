@@ -451,7 +451,7 @@ describe('send outcomes', () => {
       const started = performance.now();
       for (let i = 0; i < 5; i++) {
         p.handleThen(notification({ Messages: [to(1), to(2)] }), undefined, () => void settledAt.push(Math.round(performance.now() - started)));
-        jest.advanceTimersByTime(100);
+        await jest.advanceTimersByTimeAsync(100);
       }
       expect(jest.getTimerCount() - timersBefore).toBe(1);
       jest.advanceTimersByTime(399);
