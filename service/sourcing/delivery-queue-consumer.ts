@@ -574,8 +574,11 @@ function parseEnvelope(body: string | undefined, unsigned: boolean): Envelope | 
   if (attrs !== undefined && (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs))) {
     return `${NOT_SIGNED}: SNS envelope field MessageAttributes must be an object of {Type, Value}`;
   }
-  // Signed envelopes are verified as received: a missing Timestamp is a verification failure, not ''.
-  return { ...(v as unknown as Envelope), Type: type, ...(unsigned && v.Timestamp === undefined ? { Timestamp: '' } : {}) };
+  // The parsed object is the consumer's own: completed in place rather than copied. Signed envelopes
+  // are verified as received: a missing Timestamp is a verification failure, not ''.
+  if (v.Type !== type) v.Type = type;
+  if (unsigned && v.Timestamp === undefined) v.Timestamp = '';
+  return v as unknown as Envelope;
 }
 
 function clamp(value: number, min: number, max: number): number {

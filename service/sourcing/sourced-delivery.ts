@@ -4,8 +4,8 @@
  * or reported. Entries still unsent after the send timeout fail with SendFailed. Every failure
  * goes, once per entry, to the callback the delivery was given.
  *
- * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
- * gets one small completion closure, honoured once. The send timeout is a deadline in a
+ * Per entry it keeps one slot: the datagram handed to the Listener until the entry is settled (sent
+ * or reported), then a marker; each send gets one small completion closure, honoured once. The send timeout is a deadline in a
  * {@link SendDeadlines} list, shared by the deliveries of one processor (one timer for all).
  */
 import { formatEndpoint } from '../../lib/private/network';
@@ -70,6 +70,9 @@ export interface SourcedDeliveryOptions {
   readonly notification?: object;
 }
 
+/** An entry sent or reported. */
+const SETTLED = 1;
+
 export class SourcedDelivery implements DeadlineWaiter {
   private sent = 0;
   private failed = 0;
@@ -79,19 +82,16 @@ export class SourcedDelivery implements DeadlineWaiter {
   private deadline?: SendDeadline;
   /** The deadline list of a delivery given none. */
   private ownDeadlines?: SendDeadlines;
-  /** 1 once an entry has been sent or reported. */
-  private readonly settled: Uint8Array;
-  /** The datagram of each entry handed to the Listener. */
-  private readonly handed: Array<EgressDatagram | undefined>;
+  /** Per entry: undefined before anything happened to it, its datagram while its send is pending, then {@link SETTLED}. */
+  private readonly entries: Array<EgressDatagram | typeof SETTLED | undefined>;
 
   constructor(private readonly options: SourcedDeliveryOptions) {
-    this.settled = new Uint8Array(options.entryCount);
-    this.handed = new Array<EgressDatagram | undefined>(options.entryCount);
+    this.entries = new Array<EgressDatagram | typeof SETTLED | undefined>(options.entryCount);
   }
 
   /** Entry `index` is not sent: reported once. */
   fail(index: number, remote: string | undefined, failure: Failure): void {
-    this.settled[index] = 1;
+    this.entries[index] = SETTLED;
     this.failed++;
     try {
       this.options.entryFailed(index, remote, { code: failure.code, reason: failure.reason });
@@ -107,7 +107,7 @@ export class SourcedDelivery implements DeadlineWaiter {
    */
   send(listener: ListenerHandle, index: number, datagram: EgressDatagram, deadline = 0): void {
     this.pending++;
-    this.handed[index] = datagram;
+    this.entries[index] = datagram;
     const done = (failure: Failure | undefined): void => this.completed(index, failure);
     try {
       const router = this.options.router;
@@ -144,19 +144,20 @@ export class SourcedDelivery implements DeadlineWaiter {
     this.deadline = undefined;
     const reason = `send did not complete within ${this.deadlines().timeoutMs} ms`;
     for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
-      if (this.settled[i] === 0 && this.handed[i] !== undefined) this.completed(i, { code: 'SendFailed', reason });
+      const entry = this.entries[i];
+      if (entry !== undefined && entry !== SETTLED) this.completed(i, { code: 'SendFailed', reason });
     }
   }
 
   /** The Listener's completion of entry `index`; later calls for the same entry are ignored. */
   private completed(index: number, failure: Failure | undefined): void {
-    if (this.settled[index] === 1) return;
+    const datagram = this.entries[index];
+    if (datagram === SETTLED || datagram === undefined) return;
     this.pending--;
     if (failure) {
-      const datagram = this.handed[index]!;
       this.fail(index, failure.target ?? formatEndpoint(datagram.address, datagram.port), failure);
     } else {
-      this.settled[index] = 1;
+      this.entries[index] = SETTLED;
       this.sent++;
     }
     if (this.pending === 0 && !this.looping) this.settle();

@@ -237,12 +237,19 @@ export class SourcedPacketProcessor {
       ...(egress === undefined && !forwarded ? { notification: n } : {}),
     });
     const listener = this.listeners.get(binding.ListenerName);
-    const publishedAt = Date.parse(n.Timestamp);
-    const now = this.now();
+    // the publish time and the clock matter only to entries with TtlSeconds: read at the first one
+    let timed = false;
+    let publishedAt = Number.NaN;
+    let now = 0;
     for (let i = 0; i < entries.length; i++) {
       if (only && !only.has(i)) continue; // sent or reported by the region that forwarded the rest
       let datagram: ReturnType<typeof parseSourcedEntry>;
       try {
+        if (!timed && hasTtl(entries[i])) {
+          timed = true;
+          publishedAt = Date.parse(n.Timestamp);
+          now = this.now();
+        }
         datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);
       } catch (err) {
         run.fail(i, undefined, { code: 'InvalidMessage', reason: `${parsed.fieldOf(i) || 'message'} could not be read: ${errorText(err)}` });
@@ -369,6 +376,13 @@ function errorText(err: unknown): string {
   } catch {
     return 'unknown error';
   }
+}
+
+/** True when `entry` is an object whose TtlSeconds is set (not undefined or null), as parseSourcedEntry judges it. */
+function hasTtl(entry: unknown): boolean {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const ttl = (entry as { TtlSeconds?: unknown }).TtlSeconds;
+  return ttl !== undefined && ttl !== null;
 }
 
 /** Epoch ms at which a valid entry's TtlSeconds elapses; 0 when it has none. */
