@@ -5,8 +5,9 @@
  * goes, once per entry, to the callback the delivery was given.
  *
  * Per entry it keeps one slot: the datagram handed to the Listener until the entry is settled (sent
- * or reported), then a marker; each send gets one small completion closure, honoured once. The send timeout is a deadline in a
- * {@link SendDeadlines} list, shared by the deliveries of one processor (one timer for all).
+ * or reported), then a marker; each send gets one small completion closure, honoured once. The
+ * send timeout is a deadline in a {@link SendDeadlines} list, shared by the deliveries of one
+ * processor (one timer for all).
  */
 import { formatEndpoint } from '../../lib/private/network';
 import type { EgressDatagram, Failure, ListenerHandle, SendCallback } from '../contracts';
