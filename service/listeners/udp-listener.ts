@@ -10,6 +10,7 @@ import { unmappedAddress } from './listener-socket';
 import { SocketListener, SocketListenerOptions } from './socket-listener';
 import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { canonicalAddress } from '../../lib/private/network';
+import { wallClockOfJob } from '../job-clock';
 
 export type UdpListenerOptions = SocketListenerOptions;
 
@@ -67,7 +68,10 @@ export class UdpListener extends SocketListener implements ManagedListener {
     if (address === undefined) {
       return { code: 'InvalidAddress', reason: `${JSON.stringify(datagram.address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
     }
-    return this.egressGuard.checkPayload(datagram.data.length) ?? this.egressGuard.checkDestination(address, port) ?? address;
+    // a message's datagrams are sent in one job: their flow checks share one reading of the clock
+    return this.egressGuard.checkPayload(datagram.data.length)
+      ?? this.egressGuard.checkDestination(address, port, undefined, wallClockOfJob)
+      ?? address;
   }
 
   /** `address` in canonical text, or undefined when it is not an IP address; the last one is remembered. */

@@ -29,6 +29,7 @@ import type { SignedSnsEnvelope } from './sns-signature';
 import type { SnsNotification, SourcedPacketProcessor } from './sourced-packet-processor';
 import { UNSIGNED_SNS_WARNING, unsignedSnsRefusal } from './unsigned-sns';
 import { VisibilityExtender } from './visibility-extender';
+import { wallClockOfJob } from '../job-clock';
 
 /** The logger methods the consumer uses (a Powertools Logger). */
 export type ConsumerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -272,7 +273,7 @@ export class DeliveryQueueConsumer {
    */
   private startHandling(m: Message, receivedAt: number): void {
     this.inFlight++;
-    const finished = (): void => this.finishHandling(m);
+    const finished = (): void => this.finishHandling();
     try {
       const envelope = parseEnvelope(m.Body, this.acceptUnsignedSns);
       if (this.acceptUnsignedSns && typeof envelope !== 'string' && envelope.Type === 'Notification') {
@@ -286,9 +287,8 @@ export class DeliveryQueueConsumer {
     }
   }
 
-  /** The end of a message's handling: its visibility is no longer extended, and its slot is free. */
-  private finishHandling(m: Message): void {
-    this.visibility.release(m.ReceiptHandle);
+  /** The end of a message's handling: its slot is free (a notification's visibility hold was released first). */
+  private finishHandling(): void {
     this.inFlight--;
     this.wakeRoomWaiters();
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
@@ -368,29 +368,36 @@ export class DeliveryQueueConsumer {
   /**
    * Hands a notification's entries to the processor (visible to the {@link VisibilityExtender}
    * until its entries' deadline) and calls `finished` once its outcome is known and acted on: the
-   * message deleted, or kept for redelivery when some failure records were not accepted.
+   * message deleted, or kept for redelivery when some failure records were not accepted, and its
+   * visibility no longer extended.
    */
   private handleNotification(m: Message, envelope: Envelope, receivedAt: number, finished: () => void): void {
     const forwarded = m.MessageAttributes?.[FORWARDED_ENTRIES_ATTRIBUTE]?.StringValue;
     // Every entry is sent or failed within the send timeout of this moment: its deadline.
-    this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, Date.now() + this.processor.sendTimeoutMs);
-    this.processor.handleThen(envelope as SnsNotification, forwarded, (result) => {
-      try {
-        if (result.unrecorded) {
-          this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {
-            messageId: m.MessageId,
-            topicArn: envelope.TopicArn,
-            unrecorded: result.unrecorded,
-          });
-          return;
+    const hold = this.visibility.hold(m.ReceiptHandle, m.MessageId, receivedAt, wallClockOfJob.now() + this.processor.sendTimeoutMs);
+    try {
+      this.processor.handleThen(envelope as SnsNotification, forwarded, (result) => {
+        try {
+          if (result.unrecorded) {
+            this.logger.warn('delivery queue message kept for redelivery: failure records of some entries were not accepted by their dead-letter queue', {
+              messageId: m.MessageId,
+              topicArn: envelope.TopicArn,
+              unrecorded: result.unrecorded,
+            });
+            return;
+          }
+          this.delete(m);
+        } catch (err) {
+          this.handlingFailed(m, err);
+        } finally {
+          this.visibility.release(hold);
+          finished();
         }
-        this.delete(m);
-      } catch (err) {
-        this.handlingFailed(m, err);
-      } finally {
-        finished();
-      }
-    });
+      });
+    } catch (err) {
+      this.visibility.release(hold); // a defect: the caller logs it and deletes the message
+      throw err;
+    }
   }
 
   /** The processor resolves for every input; anything else is a defect, logged, and the message deleted (not retried). */
@@ -567,8 +574,11 @@ function parseEnvelope(body: string | undefined, unsigned: boolean): Envelope | 
   if (attrs !== undefined && (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs))) {
     return `${NOT_SIGNED}: SNS envelope field MessageAttributes must be an object of {Type, Value}`;
   }
-  // Signed envelopes are verified as received: a missing Timestamp is a verification failure, not ''.
-  return { ...(v as unknown as Envelope), Type: type, ...(unsigned && v.Timestamp === undefined ? { Timestamp: '' } : {}) };
+  // The parsed object is the consumer's own: completed in place rather than copied. Signed envelopes
+  // are verified as received: a missing Timestamp is a verification failure, not ''.
+  if (v.Type !== type) v.Type = type;
+  if (unsigned && v.Timestamp === undefined) v.Timestamp = '';
+  return v as unknown as Envelope;
 }
 
 function clamp(value: number, min: number, max: number): number {

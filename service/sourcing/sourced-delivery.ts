@@ -4,11 +4,14 @@
  * or reported. Entries still unsent after the send timeout fail with SendFailed. Every failure
  * goes, once per entry, to the callback the delivery was given.
  *
- * Per entry it keeps one byte (settled or not) and the datagram handed to the Listener; each send
- * gets one small completion closure, honoured once.
+ * Per entry it keeps one slot: the datagram handed to the Listener until the entry is settled (sent
+ * or reported), then a marker; each send gets one small completion closure, honoured once. The
+ * send timeout is a deadline in a {@link SendDeadlines} list, shared by the deliveries of one
+ * processor (one timer for all).
  */
 import { formatEndpoint } from '../../lib/private/network';
 import type { EgressDatagram, Failure, ListenerHandle, SendCallback } from '../contracts';
+import { DeadlineWaiter, SendDeadline, SendDeadlines } from './send-deadlines';
 
 /** Outcome of one notification: datagrams sent, and entries that failed (each reported once). */
 export interface SourcedResult {
@@ -51,6 +54,11 @@ export interface SourcedDeliveryOptions {
   readonly entryCount: number;
   /** Sends not completed within this many milliseconds fail with SendFailed. */
   readonly sendTimeoutMs: number;
+  /**
+   * The deadline list the send timeout waits in; its timeout is the one applied.
+   * @default - a list of this delivery's own, of `sendTimeoutMs`
+   */
+  readonly deadlines?: SendDeadlines;
   /** One call per entry that is not sent. */
   readonly entryFailed: EntryFailureCallback;
   /** Called once, with the outcome, when every entry has been sent or reported. */
@@ -63,26 +71,28 @@ export interface SourcedDeliveryOptions {
   readonly notification?: object;
 }
 
-export class SourcedDelivery {
+/** An entry sent or reported. */
+const SETTLED = 1;
+
+export class SourcedDelivery implements DeadlineWaiter {
   private sent = 0;
   private failed = 0;
   private pending = 0;
   private looping = true;
   private resolve?: (r: SourcedResult) => void;
-  private timer?: NodeJS.Timeout;
-  /** 1 once an entry has been sent or reported. */
-  private readonly settled: Uint8Array;
-  /** The datagram of each entry handed to the Listener. */
-  private readonly handed: Array<EgressDatagram | undefined>;
+  private deadline?: SendDeadline;
+  /** The deadline list of a delivery given none. */
+  private ownDeadlines?: SendDeadlines;
+  /** Per entry: undefined before anything happened to it, its datagram while its send is pending, then {@link SETTLED}. */
+  private readonly entries: Array<EgressDatagram | typeof SETTLED | undefined>;
 
   constructor(private readonly options: SourcedDeliveryOptions) {
-    this.settled = new Uint8Array(options.entryCount);
-    this.handed = new Array<EgressDatagram | undefined>(options.entryCount);
+    this.entries = new Array<EgressDatagram | typeof SETTLED | undefined>(options.entryCount);
   }
 
   /** Entry `index` is not sent: reported once. */
   fail(index: number, remote: string | undefined, failure: Failure): void {
-    this.settled[index] = 1;
+    this.entries[index] = SETTLED;
     this.failed++;
     try {
       this.options.entryFailed(index, remote, { code: failure.code, reason: failure.reason });
@@ -98,7 +108,7 @@ export class SourcedDelivery {
    */
   send(listener: ListenerHandle, index: number, datagram: EgressDatagram, deadline = 0): void {
     this.pending++;
-    this.handed[index] = datagram;
+    this.entries[index] = datagram;
     const done = (failure: Failure | undefined): void => this.completed(index, failure);
     try {
       const router = this.options.router;
@@ -127,30 +137,35 @@ export class SourcedDelivery {
       return;
     }
     this.resolve = done;
-    this.timer = setTimeout(() => this.expire(), this.options.sendTimeoutMs);
-    this.timer.unref();
+    this.deadline = this.deadlines().start(this);
+  }
+
+  /** The send timeout passed: every send still pending fails with SendFailed (called by the deadline list). */
+  deadlinePassed(): void {
+    this.deadline = undefined;
+    const reason = `send did not complete within ${this.deadlines().timeoutMs} ms`;
+    for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
+      const entry = this.entries[i];
+      if (entry !== undefined && entry !== SETTLED) this.completed(i, { code: 'SendFailed', reason });
+    }
   }
 
   /** The Listener's completion of entry `index`; later calls for the same entry are ignored. */
   private completed(index: number, failure: Failure | undefined): void {
-    if (this.settled[index] === 1) return;
+    const datagram = this.entries[index];
+    if (datagram === SETTLED || datagram === undefined) return;
     this.pending--;
     if (failure) {
-      const datagram = this.handed[index]!;
       this.fail(index, failure.target ?? formatEndpoint(datagram.address, datagram.port), failure);
     } else {
-      this.settled[index] = 1;
+      this.entries[index] = SETTLED;
       this.sent++;
     }
     if (this.pending === 0 && !this.looping) this.settle();
   }
 
-  private expire(): void {
-    this.timer = undefined;
-    const reason = `send did not complete within ${this.options.sendTimeoutMs} ms`;
-    for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
-      if (this.settled[i] === 0 && this.handed[i] !== undefined) this.completed(i, { code: 'SendFailed', reason });
-    }
+  private deadlines(): SendDeadlines {
+    return this.options.deadlines ?? (this.ownDeadlines ??= new SendDeadlines(this.options.sendTimeoutMs));
   }
 
   private notifyFinished(result: SourcedResult): void {
@@ -162,8 +177,8 @@ export class SourcedDelivery {
   }
 
   private settle(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.deadline) this.deadlines().cancel(this.deadline);
+    this.deadline = undefined;
     const result = { sent: this.sent, failed: this.failed };
     this.notifyFinished(result);
     if (this.resolve) deliverResult(this.resolve, result);

@@ -10,6 +10,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { recordedEntry, recordedMessage } from './failure-records';
+import { SendDeadlines } from './send-deadlines';
 import { deliverResult, EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
 import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { FORWARDED_ENTRIES_ATTRIBUTE, parseForwardedEntries } from '../../lib/private/global-forwarding';
@@ -105,6 +106,8 @@ export class SourcedPacketProcessor {
   private readonly maxEntries: number;
   /** Every entry of a message is sent or failed within this many milliseconds of its handling's start. */
   public readonly sendTimeoutMs: number;
+  /** The send timeouts of every delivery in progress, under one timer. */
+  private readonly deadlines: SendDeadlines;
   private readonly failureLog?: SourcedFailureLogOptions;
   /** One limiter per Listener name (bounded by the configuration). */
   private readonly limiters = new Map<string, FailureLogLimiter>();
@@ -122,6 +125,7 @@ export class SourcedPacketProcessor {
     this.limits = { maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES };
     this.maxEntries = opts.maxEntriesPerMessage ?? 1000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 30_000;
+    this.deadlines = new SendDeadlines(this.sendTimeoutMs);
     this.failureLog = opts.failureLog;
     this.router = opts.router;
   }
@@ -224,6 +228,7 @@ export class SourcedPacketProcessor {
     const run = new SourcedDelivery({
       entryCount: entries.length,
       sendTimeoutMs: this.sendTimeoutMs,
+      deadlines: this.deadlines,
       entryFailed: (index, remote, failure) => this.reportEntry(n, binding, records, index, entries[index], remote, failure),
       finished: (result) => this.countSent(result.sent),
       router: this.router,
@@ -232,12 +237,19 @@ export class SourcedPacketProcessor {
       ...(egress === undefined && !forwarded ? { notification: n } : {}),
     });
     const listener = this.listeners.get(binding.ListenerName);
-    const publishedAt = Date.parse(n.Timestamp);
-    const now = this.now();
+    // the publish time and the clock matter only to entries with TtlSeconds: read at the first one
+    let timed = false;
+    let publishedAt = Number.NaN;
+    let now = 0;
     for (let i = 0; i < entries.length; i++) {
       if (only && !only.has(i)) continue; // sent or reported by the region that forwarded the rest
       let datagram: ReturnType<typeof parseSourcedEntry>;
       try {
+        if (!timed && hasTtl(entries[i])) {
+          timed = true;
+          publishedAt = Date.parse(n.Timestamp);
+          now = this.now();
+        }
         datagram = parseSourcedEntry(entries[i], parsed.fieldOf(i), publishedAt, now, this.limits);
       } catch (err) {
         run.fail(i, undefined, { code: 'InvalidMessage', reason: `${parsed.fieldOf(i) || 'message'} could not be read: ${errorText(err)}` });
@@ -364,6 +376,13 @@ function errorText(err: unknown): string {
   } catch {
     return 'unknown error';
   }
+}
+
+/** True when `entry` is an object whose TtlSeconds is set (not undefined or null), as parseSourcedEntry judges it. */
+function hasTtl(entry: unknown): boolean {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const ttl = (entry as { TtlSeconds?: unknown }).TtlSeconds;
+  return ttl !== undefined && ttl !== null;
 }
 
 /** Epoch ms at which a valid entry's TtlSeconds elapses; 0 when it has none. */

@@ -3,12 +3,23 @@
  * flow's owner, a worker hand-off, forwarding to another region, a slow send). A message held past
  * `extendAfter` of its visibility timeout gets another full timeout (ChangeMessageVisibilityBatch,
  * up to 10 messages a call), so the queue does not deliver it again — to this task or another one —
- * while it is in flight, which would send its entries twice.
+ * while it is in flight, which would send its entries twice. Each extension is followed by the
+ * next one period later while the message is still held; a failed call is tried again within a
+ * second; an entry SQS refuses (a receipt handle no longer valid) is released.
  *
  * Extension is bounded: a message is extended only until its hold deadline (the moment by which
  * every entry of the message is sent or failed), so it stays invisible at most one visibility
- * timeout past that deadline (time for its failure records), never for ever. One timer per held
- * message; nothing here runs per packet.
+ * timeout past that deadline (time for its failure records), never for ever; one still held then
+ * is dropped with a warning.
+ *
+ * Held messages wait in one list ordered by the time their next extension is due, under one timer
+ * armed for the earliest of them. Messages are held in about the order they are received, and an
+ * extension is due one period after the previous one, so a message joins at the tail in O(1); a
+ * rare earlier one (a retry after a failed call, a message held late after its signature check)
+ * is inserted in order, walking from the nearer end. Releasing a message unlinks it at once, so a
+ * released message keeps no memory for an extension period, and nothing is allocated or armed per
+ * message while the timer is already set for an earlier time: a hold and its release cost a few
+ * field writes. Nothing here runs per packet.
  */
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ConsumerLogger } from './delivery-queue-consumer';
@@ -29,13 +40,27 @@ export interface VisibilityExtenderOptions {
   readonly now?: () => number;
 }
 
-/** One message kept invisible. */
-interface HeldMessage {
+/**
+ * A message kept invisible, as {@link VisibilityExtender.hold} returns it: the caller hands it
+ * back to {@link VisibilityExtender.release}.
+ */
+export interface VisibilityHold {
   readonly receiptHandle: string;
   readonly messageId?: string;
+}
+
+/** One message kept invisible, and its place in the list of held messages by due time. */
+interface HeldMessage extends VisibilityHold {
   /** Epoch ms after which the message is no longer extended. */
   readonly holdUntil: number;
-  timer?: NodeJS.Timeout;
+  /** Epoch ms at which its next extension is due. */
+  dueAt: number;
+  /** False once released (by the caller, a refusal, its deadline or stop). */
+  held: boolean;
+  /** True while in the list by due time (not while its extension is being sent). */
+  listed: boolean;
+  prev?: HeldMessage;
+  next?: HeldMessage;
 }
 
 /** Log message (WARN) of a message still in progress past its entries' deadline: its visibility is no longer extended. */
@@ -55,14 +80,19 @@ export class VisibilityExtender {
   private readonly extendAfterMs: number;
   private readonly logger: Pick<ConsumerLogger, 'debug' | 'warn'>;
   private readonly now: () => number;
-  /** Held messages by receipt handle. */
-  private readonly held = new Map<string, HeldMessage>();
+  /** Messages held now (listed or being extended). */
+  private heldCount = 0;
+  /** The listed message due first, and the one due last. */
+  private head?: HeldMessage;
+  private tail?: HeldMessage;
+  /** The one timer, and the epoch ms it is armed for. */
+  private timer?: NodeJS.Timeout;
+  private timerAt = 0;
   /** Stopped: messages handed to {@link hold} afterwards are not extended. */
   private stopped = false;
-  /** Messages due for an extension, sent together on the next turn of the event loop. */
-  private due: HeldMessage[] = [];
-  private flushing?: NodeJS.Immediate;
   private readonly sending = new Set<Promise<void>>();
+  /** The messages of the extension calls in progress (unlisted until their answer). */
+  private readonly extending = new Set<readonly HeldMessage[]>();
 
   /** Throws when visibilityTimeoutSeconds or extendAfter is out of range. */
   constructor(opts: VisibilityExtenderOptions) {
@@ -79,74 +109,144 @@ export class VisibilityExtender {
     this.now = opts.now ?? Date.now;
   }
 
+  /** The timer's callback. */
+  private readonly onTimer = (): void => this.wake();
+
   /** Messages being kept invisible now. */
   get holding(): number {
-    return this.held.size;
+    return this.heldCount;
   }
 
   /**
    * Keeps the message of `receiptHandle`, received (made invisible for the visibility timeout) at
    * `receivedAt`, invisible until {@link release} or until `holdUntil` (epoch ms) has passed.
+   * Returns what to release, or undefined when nothing is held (no receipt handle, or stopped).
    */
-  hold(receiptHandle: string | undefined, messageId: string | undefined, receivedAt: number, holdUntil: number): void {
-    if (!receiptHandle || this.stopped || this.held.has(receiptHandle)) return;
-    const message: HeldMessage = { receiptHandle, messageId, holdUntil };
-    this.held.set(receiptHandle, message);
-    this.schedule(message, receivedAt + this.extendAfterMs - this.now());
+  hold(receiptHandle: string | undefined, messageId: string | undefined, receivedAt: number, holdUntil: number): VisibilityHold | undefined {
+    if (!receiptHandle || this.stopped) return undefined;
+    const dueAt = receivedAt + this.extendAfterMs;
+    const message: HeldMessage = { receiptHandle, messageId, holdUntil, dueAt, held: true, listed: false, prev: undefined, next: undefined };
+    this.heldCount++;
+    this.list(message);
+    return message;
   }
 
-  /** Stops extending the message of `receiptHandle` (it was deleted, or is left for redelivery). */
-  release(receiptHandle: string | undefined): void {
-    if (!receiptHandle) return;
-    const message = this.held.get(receiptHandle);
-    if (!message) return;
-    clearTimeout(message.timer);
-    this.held.delete(receiptHandle);
+  /** Stops extending a held message (it was deleted, or is left for redelivery); releasing it again does nothing. */
+  release(hold: VisibilityHold | undefined): void {
+    const message = hold as HeldMessage | undefined;
+    if (!message?.held) return;
+    message.held = false;
+    this.heldCount--;
+    if (message.listed) this.unlist(message);
   }
 
   /** Releases every message, holds no new one, and waits for the extensions already sent. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const handle of [...this.held.keys()]) this.release(handle);
-    this.due = [];
-    if (this.flushing) clearImmediate(this.flushing);
-    this.flushing = undefined;
+    while (this.head) this.release(this.head);
+    for (const batch of this.extending) for (const message of batch) this.release(message);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     while (this.sending.size > 0) await Promise.all([...this.sending]);
   }
 
-  private schedule(message: HeldMessage, inMs: number): void {
-    message.timer = setTimeout(() => this.dueNow(message), Math.max(0, inMs));
-    message.timer.unref();
-  }
-
-  private dueNow(message: HeldMessage): void {
-    message.timer = undefined;
-    if (this.held.get(message.receiptHandle) !== message) return;
-    if (this.now() >= message.holdUntil) {
-      this.held.delete(message.receiptHandle);
-      this.logger.warn(PAST_DEADLINE_LOG_MESSAGE, {
-        messageId: message.messageId,
-        holdUntil: new Date(message.holdUntil).toISOString(),
-      });
-      return;
+  /** Puts `message` in the list by its due time, and makes sure the timer wakes for it. */
+  private list(message: HeldMessage): void {
+    const dueAt = message.dueAt;
+    message.listed = true;
+    const tail = this.tail;
+    if (!tail || tail.dueAt <= dueAt) {
+      // the common case: due no sooner than every listed message
+      message.prev = tail;
+      if (tail) tail.next = message;
+      else this.head = message;
+      this.tail = message;
+    } else if (dueAt < this.head!.dueAt) {
+      message.next = this.head;
+      this.head!.prev = message;
+      this.head = message;
+    } else if (dueAt - this.head!.dueAt < tail.dueAt - dueAt) {
+      // nearer the head (a retry within a second): after the last listed message due no later
+      let before = this.head!;
+      while (before.next!.dueAt <= dueAt) before = before.next!;
+      this.linkAfter(before, message);
+    } else {
+      let before = tail.prev!;
+      while (before.dueAt > dueAt) before = before.prev!;
+      this.linkAfter(before, message);
     }
-    this.due.push(message);
-    if (this.due.length >= BATCH_SIZE) this.sendDue();
-    else if (!this.flushing) this.flushing = setImmediate(() => this.sendDue());
+    if (!this.timer || dueAt < this.timerAt) this.arm(dueAt);
   }
 
-  private sendDue(): void {
-    if (this.flushing) clearImmediate(this.flushing);
-    this.flushing = undefined;
-    while (this.due.length > 0) {
-      const batch = this.due.splice(0, BATCH_SIZE).filter((m) => this.held.get(m.receiptHandle) === m);
-      if (batch.length === 0) continue;
-      const sent: Promise<void> = this.extend(batch).finally(() => this.sending.delete(sent));
-      this.sending.add(sent);
+  /** Links `message` between `before` and its successor (both listed). */
+  private linkAfter(before: HeldMessage, message: HeldMessage): void {
+    const after = before.next!;
+    message.prev = before;
+    message.next = after;
+    before.next = message;
+    after.prev = message;
+  }
+
+  private unlist(message: HeldMessage): void {
+    const { prev, next } = message;
+    if (prev) prev.next = next;
+    else this.head = next;
+    if (next) next.prev = prev;
+    else this.tail = prev;
+    message.prev = undefined;
+    message.next = undefined;
+    message.listed = false;
+  }
+
+  /** Arms the one timer for `at` (epoch ms), replacing a later one. */
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - this.now()));
+    this.timer.unref();
+  }
+
+  /**
+   * The timer: every listed message now due is extended (in calls of up to {@link BATCH_SIZE}) or,
+   * past its hold deadline, dropped; the timer is armed again for the next one. A timer that finds
+   * the list empty stays off until the next hold.
+   */
+  private wake(): void {
+    this.timer = undefined;
+    const now = this.now();
+    let batch: HeldMessage[] | undefined;
+    while (this.head && this.head.dueAt <= now) {
+      const message = this.head;
+      this.unlist(message);
+      if (now >= message.holdUntil) {
+        message.held = false;
+        this.heldCount--;
+        this.logger.warn(PAST_DEADLINE_LOG_MESSAGE, {
+          messageId: message.messageId,
+          holdUntil: new Date(message.holdUntil).toISOString(),
+        });
+        continue;
+      }
+      (batch ??= []).push(message);
+      if (batch.length === BATCH_SIZE) {
+        this.send(batch);
+        batch = undefined;
+      }
     }
+    if (batch) this.send(batch);
+    if (this.head && !this.timer) this.arm(this.head.dueAt);
   }
 
-  /** Gives each message of `batch` another visibility timeout, and schedules its next extension. */
+  private send(batch: readonly HeldMessage[]): void {
+    this.extending.add(batch);
+    const sent: Promise<void> = this.extend(batch).finally(() => {
+      this.extending.delete(batch);
+      this.sending.delete(sent);
+    });
+    this.sending.add(sent);
+  }
+
+  /** Gives each message of `batch` another visibility timeout, and lists it again for its next extension. */
   private async extend(batch: readonly HeldMessage[]): Promise<void> {
     const failed = new Map<string, string>();
     /** Entries SQS refused for the message itself (e.g. a receipt handle no longer valid): retrying cannot help. */
@@ -169,7 +269,7 @@ export class VisibilityExtender {
       const error = failed.get(String(i));
       if (refused.has(String(i))) {
         this.logger.warn('ChangeMessageVisibility refused; the message is no longer extended and may be received again while in progress', { messageId: message.messageId, error });
-        this.release(message.receiptHandle);
+        this.release(message);
         continue;
       }
       if (error) {
@@ -178,8 +278,9 @@ export class VisibilityExtender {
         this.logger.debug('delivery queue message visibility extended', { messageId: message.messageId, visibilityTimeoutSeconds: this.timeoutSeconds });
       }
       // Extended again one extension period later (a failed call: tried again within a second), while still held.
-      if (this.held.get(message.receiptHandle) !== message) continue;
-      this.schedule(message, error ? Math.min(this.extendAfterMs, RETRY_MS) : this.extendAfterMs);
+      if (!message.held) continue;
+      message.dueAt = this.now() + (error ? Math.min(this.extendAfterMs, RETRY_MS) : this.extendAfterMs);
+      this.list(message);
     }
   }
 }

@@ -82,6 +82,29 @@ describe('UdpListener.send', () => {
     }
   });
 
+  test('with requireActiveFlow, the datagrams sent in one job check their flow against the job\'s clock, not a reading each', async () => {
+    let reads = 0;
+    const flows = new FlowTable({ now: () => (reads++, Date.now()) });
+    const listener = await start({ flows, requireActiveFlow: true });
+    const client = await UdpClient.open();
+    try {
+      flows.touch('l', '127.0.0.1', client.port, Date.now());
+      const failures: Array<Failure | undefined> = [];
+      await Promise.resolve();
+      const before = reads;
+      for (let i = 0; i < 10; i++) listener.send({ data: Buffer.from('x'), address: '127.0.0.1', port: client.port }, (f) => failures.push(f));
+      // the Listener's flow checks use the job's clock, not a reading per datagram
+      expect(reads - before).toBe(0);
+      await client.waitFor(10);
+      expect(failures).toEqual(new Array(10).fill(undefined));
+      // a client without a flow is still refused
+      expect((await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: client.port + 1 }))?.code).toBe('NoActiveFlow');
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
   test('with requireActiveFlow, only clients that sent recently can be reached', async () => {
     const flows = new FlowTable();
     const listener = await start({ flows, requireActiveFlow: true });

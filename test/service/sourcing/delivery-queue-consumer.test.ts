@@ -447,6 +447,21 @@ describe(`unsigned notifications (${ServiceEnvironment.AcceptUnsignedSns})`, () 
     expect(certificates.requests).toEqual([]);
   });
 
+  test('without Type (or with Type null) they are notifications, and without Timestamp a TtlSeconds cannot be applied', async () => {
+    const to = { Address: '127.0.0.1', Port: receiver.port };
+    const noType = sqsMessage({ ...unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: to }] }), Type: undefined });
+    const nullType = sqsMessage({ ...unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: to }] }), Type: null });
+    const noTimestamp = sqsMessage({ ...unsignedEnvelope({ Messages: [{ Data: 'aGk=', Remote: to }, { Data: 'aGk=', Remote: to, TtlSeconds: 5 }] }), Timestamp: undefined });
+    inbox.push([noType, nullType, noTimestamp]);
+    const c = start(registry, { acceptUnsignedSns: true, queueUrl: LOCAL_QUEUE_URL });
+    await receiver.waitFor(3);
+    await until(() => [noType, nullType, noTimestamp].every((m) => deletedHandles().includes(m.ReceiptHandle!)), 'deletes');
+    await c.stop();
+    expect(failures.records.map((r) => [r.code, r.index, r.reason])).toEqual([
+      ['InvalidMessage', 1, 'Messages[1].TtlSeconds cannot be applied: the notification has no valid publish Timestamp'],
+    ]);
+  });
+
   test('a send still in progress holds its slot until it completes; stop() waits for it, then deletes the message', async () => {
     const held: SendCallback[] = [];
     const holding: ListenerHandle = { name: 'demo', protocol: 'udp', address: '127.0.0.1', port: 1, send: (_d, done) => void held.push(done!) };

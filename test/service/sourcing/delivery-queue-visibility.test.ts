@@ -3,6 +3,8 @@
  * (fauxqs): a message held longer than its visibility timeout is not received again while in
  * progress, and a message still in progress past its entries' deadline is no longer extended.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ChangeMessageVisibilityBatchCommand, CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CapturingFailures, CapturingMetrics, Registry, StaticBindings } from './support';
@@ -10,7 +12,7 @@ import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../serv
 import { ConsumerLogger, DeliveryQueueConsumer } from '../../../service/sourcing/delivery-queue-consumer';
 import { SourcedPacketProcessor } from '../../../service/sourcing/sourced-packet-processor';
 import { UNSIGNED_SNS_WARNING } from '../../../service/sourcing/unsigned-sns';
-import { PAST_DEADLINE_LOG_MESSAGE, VisibilityExtender } from '../../../service/sourcing/visibility-extender';
+import { PAST_DEADLINE_LOG_MESSAGE, VisibilityExtender, VisibilityHold } from '../../../service/sourcing/visibility-extender';
 import { LocalFauxqs } from '../../support/local-fauxqs';
 
 jest.setTimeout(30_000);
@@ -158,8 +160,8 @@ test('messages due together are extended in batches of at most ten', async () =>
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
     const extender = new VisibilityExtender({ sqs: new SQSClient({ region: 'us-east-1' }), queueUrl: 'http://127.0.0.1:1/000000000000/q', visibilityTimeoutSeconds: 1, logger });
     const receivedAt = Date.now();
-    for (let i = 0; i < 12; i++) extender.hold(`rh-${i}`, `m-${i}`, receivedAt, receivedAt + 60_000);
-    extender.release('rh-11');
+    const holds = Array.from({ length: 12 }, (_, i) => extender.hold(`rh-${i}`, `m-${i}`, receivedAt, receivedAt + 60_000));
+    extender.release(holds[11]);
     // The first round of extensions is two calls; on a slow machine a second round (every 0.5 s here) may follow before the check.
     await until(() => sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).length >= 2, 'two batch calls', 3_000);
     const batches = sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).slice(0, 2).map((c) => c.args[0].input.Entries!);
@@ -220,4 +222,128 @@ test('a message SQS refuses to extend (its receipt handle no longer valid) is re
   } finally {
     sqsMock.restore();
   }
+});
+
+describe('the extender\'s one timer over the held messages by due time', () => {
+  /** Epoch ms the fake clock starts at. */
+  const T0 = 1_800_000_000_000;
+
+  /** An SQS client that records each ChangeMessageVisibilityBatch call (ms after T0, receipt handles) and fails the calls `fail` picks. */
+  function recordingSqs(fail: (call: number) => boolean = () => false): { sqs: SQSClient; calls: Array<[number, string[]]> } {
+    const calls: Array<[number, string[]]> = [];
+    const send = async (command: ChangeMessageVisibilityBatchCommand): Promise<object> => {
+      calls.push([Date.now() - T0, (command.input.Entries ?? []).map((e) => e.ReceiptHandle!)]);
+      if (fail(calls.length)) throw Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable' });
+      return { Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+    };
+    return { sqs: { send } as unknown as SQSClient, calls };
+  }
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T0 });
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  test('messages held at different times, one of them late after its signature check, are each extended when due and again one period later', async () => {
+    const { sqs, calls } = recordingSqs();
+    const extender = new VisibilityExtender({ sqs, queueUrl: 'q', visibilityTimeoutSeconds: 30, logger });
+    extender.hold('a', 'm-a', T0, T0 + 120_000);
+    await jest.advanceTimersByTimeAsync(4_000);
+    extender.hold('b', 'm-b', T0 + 4_000, T0 + 120_000);
+    // received at 2 s, held only now: due before b
+    extender.hold('c', 'm-c', T0 + 2_000, T0 + 120_000);
+    await jest.advanceTimersByTimeAsync(3_000);
+    extender.hold('d', 'm-d', T0 + 7_000, T0 + 120_000);
+    const released = extender.hold('e', 'm-e', T0 + 7_000, T0 + 120_000);
+    await jest.advanceTimersByTimeAsync(1_000);
+    extender.release(released);
+    await jest.advanceTimersByTimeAsync(38_000 - 8_000);
+    expect(calls).toEqual([
+      [15_000, ['a']], [17_000, ['c']], [19_000, ['b']], [22_000, ['d']],
+      [30_000, ['a']], [32_000, ['c']], [34_000, ['b']], [37_000, ['d']],
+    ]);
+    expect(extender.holding).toBe(4);
+    await extender.stop();
+    expect(extender.holding).toBe(0);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(calls).toHaveLength(8);
+  });
+
+  test('a failed extension is tried again a second later, ahead of messages due sooner than its next period; past its deadline a message is dropped', async () => {
+    const { sqs, calls } = recordingSqs((call) => call === 1);
+    const extender = new VisibilityExtender({ sqs, queueUrl: 'q', visibilityTimeoutSeconds: 30, logger });
+    extender.hold('a', 'm-a', T0, T0 + 120_000);
+    // its entries' deadline is 20 s after receipt: extended once, then dropped
+    extender.hold('e', 'm-e', T0 + 800, T0 + 20_000);
+    extender.hold('b', 'm-b', T0 + 10_000, T0 + 120_000);
+    await jest.advanceTimersByTimeAsync(32_000);
+    expect(calls).toEqual([
+      [15_000, ['a']], [15_800, ['e']], [16_000, ['a']], [25_000, ['b']], [31_000, ['a']],
+    ]);
+    expect(logs.filter(([level, msg]) => level === 'warn' && msg.startsWith('ChangeMessageVisibility failed'))).toHaveLength(1);
+    expect(logs.filter(([level, msg]) => level === 'warn' && msg === PAST_DEADLINE_LOG_MESSAGE).map(([, , extra]) => extra))
+      .toEqual([{ messageId: 'm-e', holdUntil: new Date(T0 + 20_000).toISOString() }]);
+    expect(extender.holding).toBe(2);
+    await extender.stop();
+  });
+
+  test('messages released while their extension call is in progress are not listed again, and stop() releases them', async () => {
+    let answer: (() => void) | undefined;
+    const calls: string[][] = [];
+    const send = (command: ChangeMessageVisibilityBatchCommand): Promise<object> => {
+      calls.push((command.input.Entries ?? []).map((e) => e.ReceiptHandle!));
+      return new Promise((resolve) => (answer = () => resolve({ Successful: [], Failed: [] })));
+    };
+    const extender = new VisibilityExtender({ sqs: { send } as unknown as SQSClient, queueUrl: 'q', visibilityTimeoutSeconds: 2, logger });
+    const a = extender.hold('a', 'm-a', T0, T0 + 60_000);
+    extender.hold('b', 'm-b', T0, T0 + 60_000);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual([['a', 'b']]);
+    extender.release(a);
+    expect(extender.holding).toBe(1);
+    answer!();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual([['a', 'b'], ['b']]);
+    const stopped = extender.stop();
+    expect(extender.holding).toBe(0);
+    answer!();
+    await stopped;
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(calls).toHaveLength(2);
+  });
+});
+
+test('a released message is not kept by the extender: of many held and released, only the one still held remains', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const sqs = new SQSClient({ region: 'us-east-1' });
+  const extender = new VisibilityExtender({ sqs, queueUrl: 'q', visibilityTimeoutSeconds: 30, logger });
+  const receivedAt = Date.now();
+  const kept = extender.hold('kept', 'm-kept', receivedAt, receivedAt + 60_000);
+  const released: Array<WeakRef<object>> = [];
+  (() => {
+    const later: Array<VisibilityHold | undefined> = [];
+    for (let i = 0; i < 1_000; i++) {
+      // received out of order (due times interleave), some released at once, the others later from the middle and the tail
+      const hold = extender.hold(`rh-${i}`, `m-${i}`, receivedAt + (i % 7) * 10, receivedAt + 60_000);
+      released.push(new WeakRef(hold!));
+      if (i % 3 === 0) extender.release(hold);
+      else later.push(hold);
+    }
+    expect(extender.holding).toBe(1 + later.length);
+    for (let i = later.length - 1; i >= 0; i -= 2) extender.release(later[i]);
+    for (const hold of later) extender.release(hold);
+  })();
+  expect(extender.holding).toBe(1);
+  // a WeakRef holds its target until the current job ends
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  expect(released.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+  extender.release(kept);
+  expect(extender.holding).toBe(0);
+  await extender.stop();
+  sqs.destroy();
 });

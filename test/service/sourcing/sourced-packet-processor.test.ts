@@ -441,6 +441,31 @@ describe('send outcomes', () => {
     expect(failures.records[0]).toMatchObject({ code: 'SendFailed', index: 1 });
   });
 
+  test('the send timeouts of many messages in progress share one timer; each message fails its pending sends one timeout after its own start', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      registry.add(new ScriptedListener('demo', (d, done) => (d.port === 2 ? undefined : done?.(undefined))));
+      const p = processor({ sendTimeoutMs: 1_000 });
+      const settledAt: number[] = [];
+      const timersBefore = jest.getTimerCount();
+      const started = performance.now();
+      for (let i = 0; i < 5; i++) {
+        p.handleThen(notification({ Messages: [to(1), to(2)] }), undefined, () => void settledAt.push(Math.round(performance.now() - started)));
+        await jest.advanceTimersByTimeAsync(100);
+      }
+      expect(jest.getTimerCount() - timersBefore).toBe(1);
+      jest.advanceTimersByTime(399);
+      expect(settledAt).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(settledAt).toEqual([1_000, 1_100, 1_200, 1_300, 1_400]);
+      expect(failures.codes()).toEqual(['SendFailed', 'SendFailed', 'SendFailed', 'SendFailed', 'SendFailed']);
+      expect(failures.records.map((r) => r.index)).toEqual([1, 1, 1, 1, 1]);
+      expect(failures.records[0].reason).toBe('send did not complete within 1000 ms');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   test('a Listener that is not running: SendFailed per valid entry, validation codes for the others', async () => {
     sources[0] = { ...sources[0], ListenerName: 'gone' };
     expect(await processor().handle(notification({ Messages: [to(1), to(0)] }))).toEqual({ sent: 0, failed: 2 });
