@@ -5,7 +5,6 @@
  * a refusal.
  */
 import type { Failure } from '../contracts';
-import type { JobClock } from '../job-clock';
 import type { EgressPolicy } from './egress-policy';
 import type { FlowTable } from './flow-table';
 
@@ -50,9 +49,10 @@ export class EgressGuard {
    * The first rule that refuses `address:port` (address in canonical text): an IPv6 destination
    * of an IPv4 socket (`InvalidAddress`), the egress policy (`DestinationDenied`), a missing flow
    * (`NoActiveFlow`). `peerKey` names the WireGuard peer behind the address, for messages;
-   * `clock` tells the flow's age (default: the flow table's own clock).
+   * `clockOncePerJob`: the flow's age is told by the flow table's clock as read once per job
+   * (its {@link FlowTable.clockOfJob}), not by a reading of its own.
    */
-  public checkDestination(address: string, port: number, peerKey?: string, clock?: JobClock): Failure | undefined {
+  public checkDestination(address: string, port: number, peerKey?: string, clockOncePerJob = false): Failure | undefined {
     const { listener, ipv6 } = this.options;
     // canonical IPv6 text contains ':'; IPv4-mapped IPv6 is IPv4
     if (!ipv6 && address.includes(':') && !address.startsWith('::ffff:')) {
@@ -65,7 +65,8 @@ export class EgressGuard {
     }
     const denied = this.egress.check(address);
     if (denied) return denied;
-    if (this.options.requireActiveFlow && !this.options.flows?.isActive(listener, address, port, clock?.now())) {
+    const flows = this.options.flows;
+    if (this.options.requireActiveFlow && !flows?.isActive(listener, address, port, clockOncePerJob ? flows.clockOfJob.now() : undefined)) {
       return {
         code: 'NoActiveFlow',
         reason: peerKey === undefined

@@ -23,6 +23,7 @@
  * touch expired entries. A datagram of a confirmed flow costs one Map lookup.
  */
 import { ipv4Number } from '../../lib/private/network';
+import { JobClock } from '../job-clock';
 
 
 /** Flow idle timeout of the AWS Network Load Balancer for UDP. */
@@ -78,6 +79,11 @@ export class FlowTable {
   private readonly maxNewPerPrefix: number;
   private readonly sweepMs: number;
   private readonly now: () => number;
+  /**
+   * This table's clock read at most once per synchronous job (see service/job-clock.ts): for
+   * callers that check many flows in one job, such as the sends of one sourced message.
+   */
+  public readonly clockOfJob: JobClock;
   private readonly onNewFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
   /** Confirmed flows: key → last seen (relative to `origin`), in refresh order. */
   private readonly confirmed = new Map<FlowKey, number>();
@@ -116,6 +122,7 @@ export class FlowTable {
     this.maxNewPerPrefix = Math.max(1, options.maxNewFlowsPerPrefix ?? DEFAULT_MAX_NEW_FLOWS_PER_PREFIX);
     this.sweepMs = (options.sweepIntervalSeconds ?? 10) * 1000;
     this.now = options.now ?? Date.now;
+    this.clockOfJob = new JobClock(this.now);
     this.onNewFlow = options.onNewFlow;
   }
 

@@ -10,7 +10,6 @@ import { unmappedAddress } from './listener-socket';
 import { SocketListener, SocketListenerOptions } from './socket-listener';
 import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { canonicalAddress } from '../../lib/private/network';
-import { wallClockOfJob } from '../job-clock';
 
 export type UdpListenerOptions = SocketListenerOptions;
 
@@ -70,7 +69,7 @@ export class UdpListener extends SocketListener implements ManagedListener {
     }
     // a message's datagrams are sent in one job: their flow checks share one reading of the clock
     return this.egressGuard.checkPayload(datagram.data.length)
-      ?? this.egressGuard.checkDestination(address, port, undefined, wallClockOfJob)
+      ?? this.egressGuard.checkDestination(address, port, undefined, true)
       ?? address;
   }
 

@@ -82,7 +82,7 @@ describe('UdpListener.send', () => {
     }
   });
 
-  test('with requireActiveFlow, the datagrams sent in one job check their flow against the job\'s clock, not a reading each', async () => {
+  test('with requireActiveFlow, the datagrams sent in one job check their flow against one reading of the flow table\'s clock', async () => {
     let reads = 0;
     const flows = new FlowTable({ now: () => (reads++, Date.now()) });
     const listener = await start({ flows, requireActiveFlow: true });
@@ -93,12 +93,29 @@ describe('UdpListener.send', () => {
       await Promise.resolve();
       const before = reads;
       for (let i = 0; i < 10; i++) listener.send({ data: Buffer.from('x'), address: '127.0.0.1', port: client.port }, (f) => failures.push(f));
-      // the Listener's flow checks use the job's clock, not a reading per datagram
-      expect(reads - before).toBe(0);
+      // the Listener's flow checks read the flow table's own clock once for the job, not once per datagram
+      expect(reads - before).toBe(1);
       await client.waitFor(10);
       expect(failures).toEqual(new Array(10).fill(undefined));
       // a client without a flow is still refused
       expect((await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: client.port + 1 }))?.code).toBe('NoActiveFlow');
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
+  test('with requireActiveFlow, a flow\'s age is told by the flow table\'s own clock', async () => {
+    let now = Date.now();
+    const flows = new FlowTable({ now: () => now, idleSeconds: 30 });
+    const listener = await start({ flows, requireActiveFlow: true });
+    const client = await UdpClient.open();
+    try {
+      flows.touch('l', '127.0.0.1', client.port);
+      expect(await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: client.port })).toBeUndefined();
+      // 31 s later by the table's clock (the wall clock has hardly moved): the flow is idle
+      now += 31_000;
+      expect((await send(listener, { data: Buffer.from('x'), address: '127.0.0.1', port: client.port }))?.code).toBe('NoActiveFlow');
     } finally {
       await client.close();
       await listener.close();
