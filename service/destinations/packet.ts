@@ -54,8 +54,7 @@ export class PacketTemplate {
   private remoteAddress = '';
   private remotePort = -1;
   private remotePeerKey?: string;
-  /** The last client's address has a zone (`fe80::1%eth0`): its text is escaped, and the packet's UTF-8 length counted. */
-  public remoteZoned = false;
+  private zoned = false;
   /** `","Remote":{…},"Local":{…},"ReceivedAt":"` of the last client. */
   private remoteText = '';
   private receivedAt = Number.NaN;
@@ -77,11 +76,16 @@ export class PacketTemplate {
     this.plainData = formatter === 'base64' || formatter === 'hex';
   }
 
+  /** The last client's address has a zone (`fe80::1%eth0`): its text is escaped, and the packet's UTF-8 length counted. */
+  public get remoteZoned(): boolean {
+    return this.zoned;
+  }
+
   /** `","Remote":{…}` (address escaped when it has a zone, see {@link remoteZoned}) up to the opening quote of `ReceivedAt`. */
   public remote(address: string, port: number, peerKey: string | undefined): string {
     if (port !== this.remotePort || address !== this.remoteAddress || peerKey !== this.remotePeerKey) {
       const zoned = address.includes('%');
-      this.remoteZoned = zoned;
+      this.zoned = zoned;
       let text = '","Remote":{"IpAddress":' + (zoned ? JSON.stringify(address) : '"' + address + '"') + ',"Port":' + port;
       if (peerKey !== undefined) text += ',"PeerKey":"' + peerKey + '"';
       this.remoteText = text + this.afterRemote;
