@@ -9,56 +9,29 @@
  *
  *   npx tsx bench/ingress-work.ts [--size 64] [--rounds 5] [--packets 120000]
  *
- * A/B comparisons: bundle this script (esbuild, as the bench bundles its agents) in each tree and
- * run the two back to back, alternating, in the same minute (bench/OPTIMIZATIONS.md).
+ * A/B comparisons of two trees: bench/ingress-cpu-ab.ts (both in one process, alternating).
  */
-import type { RemoteInfo } from 'node:dgram';
-import { handlerStats } from './fixtures/handler-stats';
 import { positiveIntegerOption } from './lib/cli-option';
-import { countingCpuUsPerPacket, countingLambdaClient } from './lib/counting-lambda';
-import { BENCH_REGION, buildKit } from './lib/gateway-kit';
-import type { ListenerRecord } from '../lib/private/records';
-import { DirectLambdaInvoker } from '../service/destinations/lambda-invoker';
-
-const BURST = 64;
+import { startIngressWork } from './lib/ingress-work-kit';
 
 async function main(): Promise<void> {
   const size = positiveIntegerOption('size', 64);
   const rounds = positiveIntegerOption('rounds', 5);
   const packets = positiveIntegerOption('packets', 120_000);
-  const record: ListenerRecord = {
-    Name: 'bench',
-    Protocol: 'udp',
-    Port: 0,
-    BindAddress: '127.0.0.1',
-    Destinations: [{ Name: 'counting-lambda', Type: 'lambda', Arn: `arn:aws:lambda:${BENCH_REGION}:000000000000:function:bench-counter` }],
-  };
-  const kit = await buildKit({ listener: record, lambdaInvoker: new DirectLambdaInvoker(countingLambdaClient(BENCH_REGION)) });
-  const receive = (kit.listener as unknown as { onMessage: (msg: Buffer, rinfo: RemoteInfo) => void }).onMessage;
-  const rinfo: RemoteInfo = { address: '127.0.0.1', port: 40000, family: 'IPv4', size };
-  const stats = handlerStats();
-  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const work = await startIngressWork(size);
   const perPacket: number[] = [];
   /** CPU time the counting stand-in recorded for itself, per packet. */
   const standIn: number[] = [];
   for (let round = 0; round <= rounds; round++) {
-    stats.reset();
-    const before = process.cpuUsage();
-    for (let sent = 0; sent < packets; sent += BURST) {
-      // a fresh buffer per datagram, as the socket hands over
-      for (let i = 0; i < BURST; i++) receive(Buffer.allocUnsafeSlow(size), rinfo);
-      await turn();
-    }
-    const sent = Math.ceil(packets / BURST) * BURST;
-    while (stats.packets < sent) await new Promise((resolve) => setTimeout(resolve, 1));
-    const used = process.cpuUsage(before);
+    const r = await work.round(packets);
     if (round > 0) { // round 0 warms up
-      perPacket.push((used.user + used.system) / sent);
-      standIn.push(countingCpuUsPerPacket());
+      perPacket.push(r.cpuUs);
+      standIn.push(r.standInUs);
     }
   }
   const sorted = [...perPacket].sort((a, b) => a - b);
   const gateway = perPacket.map((v, i) => v - standIn[i]).sort((a, b) => a - b);
+  const { metrics, failures } = work.kit;
   console.log(JSON.stringify({
     size,
     bestUs: +sorted[0].toFixed(3),
@@ -67,11 +40,11 @@ async function main(): Promise<void> {
     gatewayMedianUs: +gateway[Math.floor(gateway.length / 2)].toFixed(3),
     standInMedianUs: +[...standIn].sort((a, b) => a - b)[Math.floor(standIn.length / 2)].toFixed(3),
     roundsUs: perPacket.map((v) => +v.toFixed(3)),
-    datagramsIn: kit.metrics.total('DatagramsIn'),
-    dropped: kit.metrics.total('PacketsDropped'),
-    failures: kit.failures.total,
+    datagramsIn: metrics.total('DatagramsIn'),
+    dropped: metrics.total('PacketsDropped'),
+    failures: failures.total,
   }));
-  await kit.close();
+  await work.close();
 }
 
 main().catch((err) => {

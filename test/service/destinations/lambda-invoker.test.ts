@@ -79,6 +79,15 @@ describe('DirectLambdaInvoker', () => {
     expect(await signatureMatches(sdk, 'eu-west-1')).toBe(true);
   });
 
+  test('signs the SDK\'s signable headers, content-type and content-length included; user-agent is sent unsigned, as SigV4 leaves it', async () => {
+    await new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{"Messages":[]}'));
+    const sent = lambda.received[0];
+    expect(sent.headers['user-agent']).toBe('packet-gateway lambda-invoke');
+    expect(/SignedHeaders=([^,]*),/.exec(sent.headers.authorization)?.[1])
+      .toBe('content-length;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-invocation-type;x-amz-security-token');
+    expect(await signatureMatches(sent, 'eu-west-1')).toBe(true);
+  });
+
   test('a tampered body no longer matches its signature (the check above can fail)', async () => {
     await new DirectLambdaInvoker(client()).invoke(ARN, Buffer.from('{"Messages":[]}'));
     const sent = lambda.received[0];

@@ -312,6 +312,86 @@ describe('FlowTable over a long life', () => {
   });
 });
 
+describe('FlowTable refreshes within one millisecond', () => {
+  /** Counts the lookups of the confirmed flows' map. */
+  function countConfirmedLookups(flows: FlowTable): { readonly count: number } {
+    const confirmed = (flows as unknown as { confirmed: Map<number | string, number> }).confirmed;
+    const counter = { count: 0 };
+    const get = confirmed.get.bind(confirmed);
+    confirmed.get = (key) => {
+      counter.count++;
+      return get(key);
+    };
+    return counter;
+  }
+
+  test('datagrams of the flow refreshed last, in the same millisecond, need no lookup; another millisecond or a new client does', () => {
+    const flows = new FlowTable();
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000); // confirmed
+    const lookups = countConfirmedLookups(flows);
+    for (let i = 0; i < 10; i++) flows.touch('l', '192.0.2.1', 1, 1_000);
+    expect(lookups.count).toBe(0);
+    flows.touch('l', '192.0.2.1', 1, 1_001);
+    flows.touch('l', '192.0.2.1', 1, 1_001);
+    expect(lookups.count).toBe(1);
+    flows.touch('l', '192.0.2.1', 2, 1_001); // a new client: looked up
+    expect(lookups.count).toBe(2);
+    flows.touch('l', '192.0.2.1', 1, 1_001); // still the confirmed flow refreshed last
+    expect(lookups.count).toBe(2);
+    flows.touch('l', '192.0.2.1', 2, 1_001);
+    expect(lookups.count).toBe(3);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_001 + 119_999)).toBe(true);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_001 + 120_000)).toBe(false);
+  });
+
+  test('a datagram stamped before its flow\'s stored time leaves that time, and later ones in that millisecond are no-ops', () => {
+    const flows = new FlowTable();
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_500);
+    flows.touch('l', '192.0.2.1', 1, 1_400);
+    flows.touch('l', '192.0.2.1', 1, 1_500);
+    expect(storedTimes(flows)).toEqual([1_500]);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_500 + 119_999)).toBe(true);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_500 + 120_000)).toBe(false);
+  });
+
+  test('a confirmed flow evicted at capacity and touched again in the same millisecond is held again', () => {
+    const flows = new FlowTable({ maxFlows: 1 });
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000); // confirmed
+    flows.touch('l', '192.0.2.2', 1, 1_000); // evicts it
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_000)).toBe(false);
+    flows.touch('l', '192.0.2.1', 1, 1_000);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_000)).toBe(true);
+  });
+
+  test('a flow swept, or whose Listener was forgotten, and touched again with the same time is held again', () => {
+    const news: string[] = [];
+    const flows = new FlowTable({ idleSeconds: 10, onNewFlow: (_l, address) => news.push(address) });
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000); // confirmed
+    expect(flows.sweep(11_000)).toBe(1);
+    flows.touch('l', '192.0.2.1', 1, 1_000);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_000)).toBe(true);
+    flows.touch('l', '192.0.2.1', 1, 2_000); // confirmed again
+    flows.forgetListener('l');
+    flows.touch('l', '192.0.2.1', 1, 2_000);
+    expect(flows.isActive('l', '192.0.2.1', 1, 2_000)).toBe(true);
+    expect(news).toEqual(['192.0.2.1', '192.0.2.1', '192.0.2.1']);
+  });
+
+  test('after the origin moves, a datagram of the flow refreshed last is compared with its re-based time', () => {
+    const flows = new FlowTable();
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000); // confirmed, stored at 1000
+    flows.touch('l', '192.0.2.2', 1, REBASE_AFTER_MS + 1_000); // the origin moves here; 192.0.2.1 is held at -2^29
+    flows.touch('l', '192.0.2.1', 1, 1_000 + REBASE_AFTER_MS + 1_000); // stored time 1000 again, now relative to the new origin
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_000 + REBASE_AFTER_MS + 1_000 + 119_999)).toBe(true);
+    expect(flows.isActive('l', '192.0.2.1', 1, 1_000 + REBASE_AFTER_MS + 1_000 + 120_000)).toBe(false);
+  });
+});
+
 describe('sourcePrefix', () => {
   test.each([
     ['203.0.113.5', '203.0.113'],
