@@ -112,14 +112,6 @@ export class FlowTable {
   private lastAddress = '';
   private lastPort = -1;
   private lastKey: FlowKey = '';
-  /**
-   * The confirmed flow refreshed last and the time stored for it: a datagram of that flow within
-   * the same millisecond finds its entry already current without a lookup. Cleared whenever an
-   * entry may leave the table or its stored time may change otherwise (sweep, eviction, rebase,
-   * forgetting a Listener).
-   */
-  private touchedKey: FlowKey | undefined;
-  private touchedAt = Number.NaN;
 
   public constructor(options: FlowTableOptions = {}) {
     this.idleMs = (options.idleSeconds ?? DEFAULT_FLOW_IDLE_SECONDS) * 1000;
@@ -157,20 +149,15 @@ export class FlowTable {
     let at = time - (this.origin ??= time);
     if (at >= REBASE_AFTER_MS || at <= -REBASE_AFTER_MS) at = this.rebase(time);
     const key = this.keyOf(listener, address, port);
-    if (key === this.touchedKey && at === this.touchedAt) return;
     const seen = this.confirmed.get(key);
     if (seen !== undefined) {
-      this.touchedKey = key;
       if (at - seen < REORDER_AFTER_MS) {
         if (at > seen) this.confirmed.set(key, at);
-        // a datagram stamped before the stored time leaves it as it is
-        this.touchedAt = at > seen ? at : seen;
         return;
       }
       if (at - seen >= this.idleMs) this.onNewFlow?.(listener, address, port, peerKey);
       this.confirmed.delete(key);
       this.confirmed.set(key, at);
-      this.touchedAt = at;
       return;
     }
     const first = this.fresh.get(key);
@@ -179,8 +166,6 @@ export class FlowTable {
       if (at - first >= this.idleMs) this.onNewFlow?.(listener, address, port, peerKey);
       this.forgetFresh(key);
       this.confirmed.set(key, at);
-      this.touchedKey = key;
-      this.touchedAt = at;
       return;
     }
     this.onNewFlow?.(listener, address, port, peerKey);
@@ -215,7 +200,6 @@ export class FlowTable {
   private rebase(time: number): number {
     const shift = time - this.origin!;
     this.origin = time;
-    this.touchedKey = undefined;
     for (const times of [this.confirmed, this.fresh]) {
       for (const [key, at] of times) times.set(key, Math.min(REBASE_AFTER_MS, Math.max(-REBASE_AFTER_MS, at - shift)));
     }
@@ -233,7 +217,6 @@ export class FlowTable {
     const oldest = this.confirmedCursor.next(this.confirmed);
     if (oldest !== undefined) {
       this.confirmed.delete(oldest);
-      if (oldest === this.touchedKey) this.touchedKey = undefined;
       this.evictedCount++;
       this.evictedConfirmedCount++;
     }
@@ -301,7 +284,6 @@ export class FlowTable {
       if (at - seen < this.idleMs - REORDER_AFTER_MS) break;
       if (at - seen >= this.idleMs) {
         this.confirmed.delete(key);
-        if (key === this.touchedKey) this.touchedKey = undefined;
         removed++;
       }
     }
@@ -327,7 +309,6 @@ export class FlowTable {
       this.freeNumbers.push(n);
     }
     // the last key built may carry the freed number
-    this.touchedKey = undefined;
     this.lastListener = '';
     this.lastAddress = '';
     this.lastPort = -1;
