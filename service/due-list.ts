@@ -18,7 +18,10 @@
  * each.
  */
 
-/** What an entry of a {@link DueList} carries; the owner's entries add their own fields. */
+/**
+ * What an entry of a {@link DueList} carries; the owner's entries add their own fields after these,
+ * in this order, so the list's code finds them at the same place in the entries of every owner.
+ */
 export interface DueEntry {
   /** When the entry falls due, on the list's clock; set before {@link DueList.insert}, not changed while listed. */
   dueAt: number;

@@ -46,7 +46,7 @@ export class SendDeadlines {
   /** Tells `waiter` when {@link timeoutMs} from now has passed, unless {@link cancel} is called first. */
   start(waiter: DeadlineWaiter): SendDeadline {
     // deadlines start in time order: each joins at the tail unless the clock answered out of order
-    const deadline: Listed = { waiter, dueAt: this.now() + this.timeoutMs, listed: false, previousDue: undefined, nextDue: undefined };
+    const deadline: Listed = { dueAt: this.now() + this.timeoutMs, listed: false, previousDue: undefined, nextDue: undefined, waiter };
     this.deadlines.insert(deadline);
     return deadline;
   }

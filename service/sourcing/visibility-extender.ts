@@ -118,7 +118,7 @@ export class VisibilityExtender {
     if (!receiptHandle || this.stopped) return undefined;
     const dueAt = receivedAt + this.extendAfterMs;
     const message: HeldMessage = {
-      receiptHandle, messageId, holdUntil, dueAt, held: true, listed: false, previousDue: undefined, nextDue: undefined,
+      dueAt, listed: false, previousDue: undefined, nextDue: undefined, receiptHandle, messageId, holdUntil, held: true,
     };
     this.heldCount++;
     this.due.insert(message);
