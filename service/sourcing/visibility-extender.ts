@@ -13,17 +13,18 @@
  * is dropped with a warning.
  *
  * Held messages wait in one list ordered by the time their next extension is due, under one timer
- * armed for the earliest of them. Messages are held in about the order they are received, and an
- * extension is due one period after the previous one, so a message joins at the tail in O(1); a
- * rare earlier one (a retry after a failed call, a message held late after its signature check)
- * is inserted in order, walking from the nearer end. Releasing a message unlinks it at once, so a
- * released message keeps no memory for an extension period, and nothing is allocated or armed per
- * message while the timer is already set for an earlier time: a hold and its release cost a few
- * field writes. Nothing here runs per packet.
+ * armed for the earliest of them (service/due-list.ts). Messages are held in about the order they
+ * are received, and an extension is due one period after the previous one, so a message joins at
+ * the tail in O(1); a rare earlier one (a retry after a failed call, a message held late after its
+ * signature check) is inserted in order, walking from the nearer end. Releasing a message unlinks
+ * it at once, so a released message keeps no memory for an extension period, and nothing is
+ * allocated or armed per message while the timer is already set for an earlier time: a hold and
+ * its release cost a few field writes. Nothing here runs per packet.
  */
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ConsumerLogger } from './delivery-queue-consumer';
 import { inIntegerRange, SQS_VISIBILITY_TIMEOUT_SECONDS } from '../../lib/private/limits';
+import { DueEntry, DueList } from '../due-list';
 
 export interface VisibilityExtenderOptions {
   readonly sqs: SQSClient;
@@ -49,18 +50,15 @@ export interface VisibilityHold {
   readonly messageId?: string;
 }
 
-/** One message kept invisible, and its place in the list of held messages by due time. */
-interface HeldMessage extends VisibilityHold {
+/**
+ * One message kept invisible, and its place in the list of held messages by the epoch ms its next
+ * extension is due (listed while waiting, not while its extension is being sent).
+ */
+interface HeldMessage extends VisibilityHold, DueEntry {
   /** Epoch ms after which the message is no longer extended. */
   readonly holdUntil: number;
-  /** Epoch ms at which its next extension is due. */
-  dueAt: number;
   /** False once released (by the caller, a refusal, its deadline or stop). */
   held: boolean;
-  /** True while in the list by due time (not while its extension is being sent). */
-  listed: boolean;
-  prev?: HeldMessage;
-  next?: HeldMessage;
 }
 
 /** Log message (WARN) of a message still in progress past its entries' deadline: its visibility is no longer extended. */
@@ -82,12 +80,8 @@ export class VisibilityExtender {
   private readonly now: () => number;
   /** Messages held now (listed or being extended). */
   private heldCount = 0;
-  /** The listed message due first, and the one due last. */
-  private head?: HeldMessage;
-  private tail?: HeldMessage;
-  /** The one timer, and the epoch ms it is armed for. */
-  private timer?: NodeJS.Timeout;
-  private timerAt = 0;
+  /** The held messages waiting for their next extension, by due time, under the one timer. */
+  private readonly due: DueList<HeldMessage>;
   /** Stopped: messages handed to {@link hold} afterwards are not extended. */
   private stopped = false;
   private readonly sending = new Set<Promise<void>>();
@@ -107,10 +101,8 @@ export class VisibilityExtender {
     this.extendAfterMs = Math.floor(extendAfter * opts.visibilityTimeoutSeconds * 1000);
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.due = new DueList((now) => this.wake(now), this.now);
   }
-
-  /** The timer's callback. */
-  private readonly onTimer = (): void => this.wake();
 
   /** Messages being kept invisible now. */
   get holding(): number {
@@ -125,9 +117,11 @@ export class VisibilityExtender {
   hold(receiptHandle: string | undefined, messageId: string | undefined, receivedAt: number, holdUntil: number): VisibilityHold | undefined {
     if (!receiptHandle || this.stopped) return undefined;
     const dueAt = receivedAt + this.extendAfterMs;
-    const message: HeldMessage = { receiptHandle, messageId, holdUntil, dueAt, held: true, listed: false, prev: undefined, next: undefined };
+    const message: HeldMessage = {
+      dueAt, listed: false, previousDue: undefined, nextDue: undefined, receiptHandle, messageId, holdUntil, held: true,
+    };
     this.heldCount++;
-    this.list(message);
+    this.due.insert(message);
     return message;
   }
 
@@ -137,87 +131,26 @@ export class VisibilityExtender {
     if (!message?.held) return;
     message.held = false;
     this.heldCount--;
-    if (message.listed) this.unlist(message);
+    this.due.remove(message);
   }
 
   /** Releases every message, holds no new one, and waits for the extensions already sent. */
   async stop(): Promise<void> {
     this.stopped = true;
-    while (this.head) this.release(this.head);
+    for (let first = this.due.first; first; first = this.due.first) this.release(first);
     for (const batch of this.extending) for (const message of batch) this.release(message);
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.due.stopTimer();
     while (this.sending.size > 0) await Promise.all([...this.sending]);
   }
 
-  /** Puts `message` in the list by its due time, and makes sure the timer wakes for it. */
-  private list(message: HeldMessage): void {
-    const dueAt = message.dueAt;
-    message.listed = true;
-    const tail = this.tail;
-    if (!tail || tail.dueAt <= dueAt) {
-      // the common case: due no sooner than every listed message
-      message.prev = tail;
-      if (tail) tail.next = message;
-      else this.head = message;
-      this.tail = message;
-    } else if (dueAt < this.head!.dueAt) {
-      message.next = this.head;
-      this.head!.prev = message;
-      this.head = message;
-    } else if (dueAt - this.head!.dueAt < tail.dueAt - dueAt) {
-      // nearer the head (a retry within a second): after the last listed message due no later
-      let before = this.head!;
-      while (before.next!.dueAt <= dueAt) before = before.next!;
-      this.linkAfter(before, message);
-    } else {
-      let before = tail.prev!;
-      while (before.dueAt > dueAt) before = before.prev!;
-      this.linkAfter(before, message);
-    }
-    if (!this.timer || dueAt < this.timerAt) this.arm(dueAt);
-  }
-
-  /** Links `message` between `before` and its successor (both listed). */
-  private linkAfter(before: HeldMessage, message: HeldMessage): void {
-    const after = before.next!;
-    message.prev = before;
-    message.next = after;
-    before.next = message;
-    after.prev = message;
-  }
-
-  private unlist(message: HeldMessage): void {
-    const { prev, next } = message;
-    if (prev) prev.next = next;
-    else this.head = next;
-    if (next) next.prev = prev;
-    else this.tail = prev;
-    message.prev = undefined;
-    message.next = undefined;
-    message.listed = false;
-  }
-
-  /** Arms the one timer for `at` (epoch ms), replacing a later one. */
-  private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - this.now()));
-    this.timer.unref();
-  }
-
   /**
-   * The timer: every listed message now due is extended (in calls of up to {@link BATCH_SIZE}) or,
-   * past its hold deadline, dropped; the timer is armed again for the next one. A timer that finds
-   * the list empty stays off until the next hold.
+   * The timer, at `now`: every listed message due is extended (in calls of up to
+   * {@link BATCH_SIZE}) or, past its hold deadline, dropped; the list arms the timer again for the
+   * next one, and leaves it off while none is listed.
    */
-  private wake(): void {
-    this.timer = undefined;
-    const now = this.now();
+  private wake(now: number): void {
     let batch: HeldMessage[] | undefined;
-    while (this.head && this.head.dueAt <= now) {
-      const message = this.head;
-      this.unlist(message);
+    for (let message = this.due.takeDue(now); message; message = this.due.takeDue(now)) {
       if (now >= message.holdUntil) {
         message.held = false;
         this.heldCount--;
@@ -234,7 +167,6 @@ export class VisibilityExtender {
       }
     }
     if (batch) this.send(batch);
-    if (this.head && !this.timer) this.arm(this.head.dueAt);
   }
 
   private send(batch: readonly HeldMessage[]): void {
@@ -280,7 +212,7 @@ export class VisibilityExtender {
       // Extended again one extension period later (a failed call: tried again within a second), while still held.
       if (!message.held) continue;
       message.dueAt = this.now() + (error ? Math.min(this.extendAfterMs, RETRY_MS) : this.extendAfterMs);
-      this.list(message);
+      this.due.insert(message);
     }
   }
 }

@@ -211,7 +211,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     }
     if (endpointAddress !== undefined) {
       const endpointPort = device.peerEndpointPort(peerKey);
-      const refused = this.egressGuard.checkDestination(endpointAddress, endpointPort, peerKey);
+      // a message's datagrams are sent in one job: their flow checks share one reading of the clock
+      const refused = this.egressGuard.checkDestination(endpointAddress, endpointPort, peerKey, true);
       if (refused) {
         this.sendFailed(refused, done, endpointAddress, endpointPort, peerKey);
         return;

@@ -77,6 +77,37 @@ describe('encodeData / decodeData round trips', () => {
     expect(decodeData('', 'base64')).toEqual(Buffer.alloc(0));
   });
 
+  test('padded base64 is decoded whole, and a padded text with a character outside the alphabet is refused where it stands', () => {
+    expect(decodeData('QUJDRA==', 'base64')).toEqual(Buffer.from('ABCD'));
+    expect(decodeData('QUJDREU=', 'base64')).toEqual(Buffer.from('ABCDE'));
+    const refused: Array<[string, string]> = [
+      // base64url's characters, which Node's decoder takes as + and /
+      ['QU-DQQ==', "character '-' (U+002D) at index 2"],
+      ['QU_DQUI=', "character '_' (U+005F) at index 2"],
+      // an inner '=' (Node's decoder stops there) before the padding
+      ['QU=DQQ==', "character '=' (U+003D) at index 2"],
+      // a wide character whose low byte is a letter (U+0144: 'D'; U+0141: 'A'), which Node's decoder would read as that letter
+      ['QUJ\u0144QQ==', 'character U+0144 at index 3'],
+      ['\u0141UJDRA==', 'character U+0141 at index 0'],
+      // a Latin-1 character and white space, which Node's decoder skips
+      ['QUJ\u00c4QQ==', 'character U+00C4 at index 3'],
+      ['QUJ DQQ==', "character ' ' (U+0020) at index 3"],
+      ['QUJ\nQQ==', 'character U+000A at index 3'],
+      // more than two '=' at the end
+      ['QUJDR===', "character '=' (U+003D) at index 5"],
+    ];
+    for (const [text, what] of refused) {
+      expect(decodeData(text, 'base64')).toEqual({ code: 'InvalidData', reason: `Data: not valid base64: ${what} (allowed: A-Z a-z 0-9 + / and up to two = at the end)` });
+    }
+    // lengths 4n+1, and padding that does not complete a group of 4
+    for (const [text, padding] of [['QUJDR', 0], ['QUJDRQ=', 1], ['QUJDRA=', 1]] as const) {
+      expect(decodeData(text, 'base64')).toEqual({
+        code: 'InvalidData',
+        reason: `Data: not valid base64: length ${text.length} with ${padding} padding character(s) cannot be decoded (allowed: groups of 4 characters, the last one padded with = or unpadded)`,
+      });
+    }
+  });
+
   test('hex accepts upper case', () => {
     expect(decodeData('FFfe', 'hex')).toEqual(Buffer.from([0xff, 0xfe]));
     expect(decodeData('00017f80feff', 'hex')).toEqual(bytes);

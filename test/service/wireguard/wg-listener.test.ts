@@ -195,6 +195,37 @@ describe('WireGuardListener on loopback', () => {
     expect(await result({ data: Buffer.from('x'), address: '127.0.0.1', port: 9, peerKey: clientKey })).toMatchObject({ code: 'NoActiveFlow' });
   });
 
+  test('with requireActiveFlow, the datagrams sent to peers in one job check their flow against one reading of the flow table\'s clock', async () => {
+    let reads = 0;
+    const counted = new FlowTable({ now: () => (reads++, Date.now()) });
+    await start({ flows: counted, requireActiveFlow: true });
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('request');
+    await eventually(() => sink.datagrams.length === 1);
+    const sent: Array<Failure | undefined> = [];
+    await Promise.resolve();
+    const before = reads;
+    for (let i = 0; i < 10; i++) listener.send({ data: Buffer.from(`pushed ${i}`), address: '127.0.0.1', port: client.port, peerKey: clientKey }, (f) => sent.push(f));
+    // the Listener's flow checks read the flow table's own clock once for the job, not once per datagram
+    expect(reads - before).toBe(1);
+    await eventually(() => client!.delivered.length === 10, 5000, 'the pushed packets');
+    expect(sent).toEqual(new Array(10).fill(undefined));
+  });
+
+  test('with requireActiveFlow, a peer\'s flow age is told by the flow table\'s own clock', async () => {
+    let now = Date.now();
+    const ownClock = new FlowTable({ now: () => now, idleSeconds: 30 });
+    await start({ flows: ownClock, requireActiveFlow: true });
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('request');
+    await eventually(() => sink.datagrams.length === 1);
+    const result = (): Promise<Failure | undefined> => new Promise((resolve) => listener.send({ data: Buffer.from('x'), address: '127.0.0.1', port: client!.port, peerKey: clientKey }, resolve));
+    expect(await result()).toBeUndefined();
+    // 31 s later by the table's clock (the wall clock has hardly moved): the peer's flow is idle
+    now += 31_000;
+    expect(await result()).toMatchObject({ code: 'NoActiveFlow' });
+  });
+
   test('garbage sent to the socket is dropped and counted; the peer keeps working', async () => {
     await start();
     client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
