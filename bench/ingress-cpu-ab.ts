@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { bundleForNode } from './lib/bundle';
 import { positiveIntegerOption } from './lib/cli-option';
 import type { IngressWork } from './lib/ingress-work-kit';
 import { median, percentileSorted } from './lib/stats';
@@ -21,24 +22,13 @@ const KIT = path.join('bench', 'lib', 'ingress-work-kit.ts');
 
 /** Bundles the kit from `root`'s sources (this tree's kit copied in when the tree has none). */
 function bundleTree(root: string, label: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
   const own = path.resolve(__dirname, '..');
   const entry = path.join(root, KIT);
   if (path.resolve(root) !== own && (!fs.existsSync(entry) || fs.readFileSync(entry, 'utf8') !== fs.readFileSync(path.join(own, KIT), 'utf8'))) {
     fs.copyFileSync(path.join(own, KIT), entry);
   }
   const outfile = path.join(root, 'bench', 'out', `ingress-ab-${process.pid}`, `${label}.js`);
-  esbuild.buildSync({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: `node${process.versions.node.split('.')[0]}`,
-    packages: 'external',
-    logLevel: 'error',
-  });
+  bundleForNode([entry], { outfile });
   return outfile;
 }
 

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Agent, useAgentBundles } from './lib/agent';
-import { bundleAgents, removeAgentBundles } from './lib/bundle';
+import { bundleAgents, bundleForNode, removeAgentBundles } from './lib/bundle';
 import { positiveInteger } from './lib/cli-option';
 import { generateKeyPair } from './lib/netns';
 import { median } from './lib/stats';
@@ -51,20 +51,9 @@ function parse(argv: readonly string[]): Options {
 
 /** Bundles the other tree's agents inside that tree (its node_modules resolve from there). */
 function bundleTree(root: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
   const out = path.join(root, 'bench', 'out', `ab-${process.pid}`);
   fs.rmSync(out, { recursive: true, force: true });
-  esbuild.buildSync({
-    entryPoints: [path.join(root, 'bench', 'agents', 'sourced-gateway.ts')],
-    outdir: out,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: `node${process.versions.node.split('.')[0]}`,
-    packages: 'external',
-    logLevel: 'error',
-  });
+  bundleForNode([path.join(root, 'bench', 'agents', 'sourced-gateway.ts')], { outdir: out });
   return out;
 }
 
