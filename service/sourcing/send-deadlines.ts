@@ -2,10 +2,10 @@
  * The send timeouts of the deliveries in progress (sourced-delivery.ts), under one timer: each
  * delivery still waiting for its sends gets a deadline one timeout after it started waiting, in
  * a list ordered by deadline (service/due-list.ts); the timer is armed for the earliest and calls
- * each waiter whose deadline has passed. Every deadline is the same timeout after its start, so a new one joins
- * at the tail in O(1) and nothing is armed per delivery while the timer is set; a delivery that
- * completes cancels its deadline, which unlinks it at once, so a finished delivery (and its
- * datagrams) is never kept until the deadline it no longer needs. Time is monotonic
+ * each waiter whose deadline has passed. Every deadline is the same timeout after its start, so a
+ * new one joins at the tail in O(1) and nothing is armed per delivery while the timer is set; a
+ * delivery that completes cancels its deadline, which unlinks it at once, so a finished delivery
+ * (and its datagrams) is never kept until the deadline it no longer needs. Time is monotonic
  * (`performance.now`, read once per job: the deliveries handled together start together),
  * unaffected by changes of the wall clock.
  */
