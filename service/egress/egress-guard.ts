@@ -48,11 +48,11 @@ export class EgressGuard {
   /**
    * The first rule that refuses `address:port` (address in canonical text): an IPv6 destination
    * of an IPv4 socket (`InvalidAddress`), the egress policy (`DestinationDenied`), a missing flow
-   * (`NoActiveFlow`). `peerKey` names the WireGuard peer behind the address, for messages;
-   * `clockOncePerJob`: the flow's age is told by the flow table's clock as read once per job
-   * (its {@link FlowTable.clockOfJob}), not by a reading of its own.
+   * (`NoActiveFlow`). `peerKey` names the WireGuard peer behind the address, for messages.
+   * A flow's age is told by the flow table's clock as read once per synchronous job (its
+   * {@link FlowTable.clockOfJob}): a message's datagrams are sent in one job and share one reading.
    */
-  public checkDestination(address: string, port: number, peerKey?: string, clockOncePerJob = false): Failure | undefined {
+  public checkDestination(address: string, port: number, peerKey?: string): Failure | undefined {
     const { listener, ipv6 } = this.options;
     // canonical IPv6 text contains ':'; IPv4-mapped IPv6 is IPv4
     if (!ipv6 && address.includes(':') && !address.startsWith('::ffff:')) {
@@ -66,7 +66,7 @@ export class EgressGuard {
     const denied = this.egress.check(address);
     if (denied) return denied;
     const flows = this.options.flows;
-    if (this.options.requireActiveFlow && !flows?.isActive(listener, address, port, clockOncePerJob ? flows.clockOfJob.now() : undefined)) {
+    if (this.options.requireActiveFlow && !flows?.isActive(listener, address, port, flows.clockOfJob.now())) {
       return {
         code: 'NoActiveFlow',
         reason: peerKey === undefined

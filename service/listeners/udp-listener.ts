@@ -67,10 +67,7 @@ export class UdpListener extends SocketListener implements ManagedListener {
     if (address === undefined) {
       return { code: 'InvalidAddress', reason: `${JSON.stringify(datagram.address)} is not an IP address (allowed: IPv4 dotted quad or IPv6 without zone)` };
     }
-    // a message's datagrams are sent in one job: their flow checks share one reading of the clock
-    return this.egressGuard.checkPayload(datagram.data.length)
-      ?? this.egressGuard.checkDestination(address, port, undefined, true)
-      ?? address;
+    return this.egressGuard.checkPayload(datagram.data.length) ?? this.egressGuard.checkDestination(address, port) ?? address;
   }
 
   /** `address` in canonical text, or undefined when it is not an IP address; the last one is remembered. */

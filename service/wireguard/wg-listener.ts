@@ -211,8 +211,7 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     }
     if (endpointAddress !== undefined) {
       const endpointPort = device.peerEndpointPort(peerKey);
-      // a message's datagrams are sent in one job: their flow checks share one reading of the clock
-      const refused = this.egressGuard.checkDestination(endpointAddress, endpointPort, peerKey, true);
+      const refused = this.egressGuard.checkDestination(endpointAddress, endpointPort, peerKey);
       if (refused) {
         this.sendFailed(refused, done, endpointAddress, endpointPort, peerKey);
         return;
