@@ -52,13 +52,11 @@ export interface EntryRouter {
 export interface SourcedDeliveryOptions {
   /** Entries of the message. */
   readonly entryCount: number;
-  /** Sends not completed within this many milliseconds fail with SendFailed. */
-  readonly sendTimeoutMs: number;
   /**
-   * The deadline list the send timeout waits in; its timeout is the one applied.
-   * @default - a list of this delivery's own, of `sendTimeoutMs`
+   * The deadline list the send timeout waits in (shared by the deliveries of one processor): sends
+   * not completed within its `timeoutMs` fail with SendFailed.
    */
-  readonly deadlines?: SendDeadlines;
+  readonly deadlines: SendDeadlines;
   /** One call per entry that is not sent. */
   readonly entryFailed: EntryFailureCallback;
   /** Called once, with the outcome, when every entry has been sent or reported. */
@@ -81,8 +79,6 @@ export class SourcedDelivery implements DeadlineWaiter {
   private looping = true;
   private resolve?: (r: SourcedResult) => void;
   private deadline?: SendDeadline;
-  /** The deadline list of a delivery given none. */
-  private ownDeadlines?: SendDeadlines;
   /** Per entry: undefined before anything happened to it, its datagram while its send is pending, then {@link SETTLED}. */
   private readonly entries: Array<EgressDatagram | typeof SETTLED | undefined>;
 
@@ -137,13 +133,13 @@ export class SourcedDelivery implements DeadlineWaiter {
       return;
     }
     this.resolve = done;
-    this.deadline = this.deadlines().start(this);
+    this.deadline = this.options.deadlines.start(this);
   }
 
   /** The send timeout passed: every send still pending fails with SendFailed (called by the deadline list). */
   deadlinePassed(): void {
     this.deadline = undefined;
-    const reason = `send did not complete within ${this.deadlines().timeoutMs} ms`;
+    const reason = `send did not complete within ${this.options.deadlines.timeoutMs} ms`;
     for (let i = 0; i < this.options.entryCount && this.pending > 0; i++) {
       const entry = this.entries[i];
       if (entry !== undefined && entry !== SETTLED) this.completed(i, { code: 'SendFailed', reason });
@@ -164,10 +160,6 @@ export class SourcedDelivery implements DeadlineWaiter {
     if (this.pending === 0 && !this.looping) this.settle();
   }
 
-  private deadlines(): SendDeadlines {
-    return this.options.deadlines ?? (this.ownDeadlines ??= new SendDeadlines(this.options.sendTimeoutMs));
-  }
-
   private notifyFinished(result: SourcedResult): void {
     try {
       this.options.finished?.(result);
@@ -177,7 +169,7 @@ export class SourcedDelivery implements DeadlineWaiter {
   }
 
   private settle(): void {
-    if (this.deadline) this.deadlines().cancel(this.deadline);
+    if (this.deadline) this.options.deadlines.cancel(this.deadline);
     this.deadline = undefined;
     const result = { sent: this.sent, failed: this.failed };
     this.notifyFinished(result);

@@ -227,7 +227,6 @@ export class SourcedPacketProcessor {
 
     const run = new SourcedDelivery({
       entryCount: entries.length,
-      sendTimeoutMs: this.sendTimeoutMs,
       deadlines: this.deadlines,
       entryFailed: (index, remote, failure) => this.reportEntry(n, binding, records, index, entries[index], remote, failure),
       finished: (result) => this.countSent(result.sent),

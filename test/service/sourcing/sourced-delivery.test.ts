@@ -1,4 +1,5 @@
 import type { EgressDatagram, Failure, ListenerHandle, SendCallback } from '../../../service/contracts';
+import { SendDeadlines } from '../../../service/sourcing/send-deadlines';
 import { SourcedDelivery, SourcedResult } from '../../../service/sourcing/sourced-delivery';
 
 /** A Listener that keeps each send's callback for the test to complete. */
@@ -20,7 +21,7 @@ function delivery(entryCount: number, sendTimeoutMs = 1000) {
   const finished: SourcedResult[] = [];
   const run = new SourcedDelivery({
     entryCount,
-    sendTimeoutMs,
+    deadlines: new SendDeadlines(sendTimeoutMs),
     entryFailed: (index, remote, failure) => failed.push([index, remote, failure]),
     finished: (result) => finished.push(result),
   });
