@@ -113,8 +113,8 @@ export function parseSourcedEntry(
     if ('code' in parsed) return { ...parsed, remote: formatEndpoint(address, port) };
     inner = parsed;
   }
-  const ttl = entry.TtlSeconds;
-  if (ttl !== undefined && ttl !== null) {
+  if (hasTimeToLive(entry)) {
+    const ttl = entry.TtlSeconds;
     if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
       return fail('InvalidMessage', `${field}TtlSeconds: ${describe(ttl)} is not a time to live (allowed: a number of seconds greater than 0)`, formatEndpoint(address, port));
     }
@@ -140,6 +140,16 @@ export function parseSourcedEntry(
 /** Field prefixes of the first entries, built once (one string per entry and message otherwise). */
 const ARRAY_FIELDS: string[] = [];
 const CACHED_ARRAY_FIELDS = 1024;
+
+/**
+ * True when `entry` is an object whose TtlSeconds is set (not undefined or null): the entries for
+ * which {@link parseSourcedEntry} reads the publish time and the clock.
+ */
+export function hasTimeToLive(entry: unknown): boolean {
+  if (!isObject(entry)) return false;
+  const ttl = entry.TtlSeconds;
+  return ttl !== undefined && ttl !== null;
+}
 
 function arrayField(index: number): string {
   if (index >= CACHED_ARRAY_FIELDS) return `Messages[${index}].`;

@@ -12,7 +12,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { recordedEntry, recordedMessage } from './failure-records';
 import { SendDeadlines } from './send-deadlines';
 import { deliverResult, EntryRouter, SourcedDelivery, SourcedResult } from './sourced-delivery';
-import { describe, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
+import { describe, hasTimeToLive, parseSourcedEntry, parseSourcedMessage, SourcedEntryLimits } from './sourced-entry';
 import { FORWARDED_ENTRIES_ATTRIBUTE, parseForwardedEntries } from '../../lib/private/global-forwarding';
 import { MetricName } from '../../lib/private/metrics';
 import { formatEndpoint } from '../../lib/private/network';
@@ -244,7 +244,7 @@ export class SourcedPacketProcessor {
       if (only && !only.has(i)) continue; // sent or reported by the region that forwarded the rest
       let datagram: ReturnType<typeof parseSourcedEntry>;
       try {
-        if (!timed && hasTtl(entries[i])) {
+        if (!timed && hasTimeToLive(entries[i])) {
           timed = true;
           publishedAt = Date.parse(n.Timestamp);
           now = this.now();
@@ -375,13 +375,6 @@ function errorText(err: unknown): string {
   } catch {
     return 'unknown error';
   }
-}
-
-/** True when `entry` is an object whose TtlSeconds is set (not undefined or null), as parseSourcedEntry judges it. */
-function hasTtl(entry: unknown): boolean {
-  if (typeof entry !== 'object' || entry === null) return false;
-  const ttl = (entry as { TtlSeconds?: unknown }).TtlSeconds;
-  return ttl !== undefined && ttl !== null;
 }
 
 /** Epoch ms at which a valid entry's TtlSeconds elapses; 0 when it has none. */
