@@ -4,8 +4,9 @@
  * `git archive <commit> | tar -x -C <dir>` with a `node_modules` link) and this tree, each bundled
  * with esbuild from its own sources, rounds run A B B A …, so the machine's other load moves both
  * alike. Reports each side's best and median CPU per packet (counting stand-in subtracted) and the
- * median and quartiles of the paired differences (this tree − base). Writes nothing but bundles
- * under each tree's bench/out/.
+ * median and quartiles of the paired differences (this tree − base). Writes the bundles under
+ * each tree's bench/out/, and this tree's kit into the base tree's bench/lib/ where that tree has
+ * none or another version, so both sides run the same harness around their own service code.
  *
  *   npx tsx bench/ingress-cpu-ab.ts --base /tmp/base [--size 64] [--pairs 20] [--packets 64000]
  *
