@@ -49,6 +49,11 @@ export function isoTime(ms: number): string {
 export class PacketTemplate {
   /** The fixed fields are ASCII (a region or address from the environment might not be). */
   public readonly ascii: boolean;
+  /**
+   * `Data` may hold characters beyond ASCII (utf8 text; coap, whose Uri-Path is UTF-8): a packet's
+   * UTF-8 length is counted rather than taken from its text's length.
+   */
+  public readonly wideData: boolean;
   /** `Data` is base64 or hex text, written without escaping. */
   private readonly plainData: boolean;
   private remoteAddress = '';
@@ -74,6 +79,7 @@ export class PacketTemplate {
   ) {
     this.ascii = isAscii(afterRemote) && isAscii(afterReceivedAt);
     this.plainData = formatter === 'base64' || formatter === 'hex';
+    this.wideData = formatter === 'utf8' || formatter === 'coap';
   }
 
   /** The last client's address has a zone (`fe80::1%eth0`): its text is escaped, and the packet's UTF-8 length counted. */
@@ -143,7 +149,7 @@ export function queueDatagram(datagram: InboundDatagram, tag: string, template: 
   }
   return {
     json,
-    bytes: formatter === 'utf8' || template.remoteZoned || !template.ascii ? Buffer.byteLength(json) : json.length,
+    bytes: template.wideData || template.remoteZoned || !template.ascii ? Buffer.byteLength(json) : json.length,
     dataBytes: datagram.data.length,
     tag,
     remoteAddress: datagram.remoteAddress,
@@ -176,8 +182,8 @@ export function messagesPayload(batch: readonly QueuedPacket[]): string {
 const JOIN_UP_TO_AVERAGE_BYTES = 512;
 
 /**
- * `messagesPayload(batch)` as UTF-8 bytes. When every packet's JSON is ASCII (every Formatter but
- * utf8 guarantees it), short packets are joined and copied at once, longer ones copied into one
+ * `messagesPayload(batch)` as UTF-8 bytes. When every packet's JSON is ASCII (base64, hex and ascii
+ * Data guarantee it; utf8 and coap Data need not be), short packets are joined and copied at once, longer ones copied into one
  * buffer one by one, without building and re-encoding the joined text.
  */
 export function messagesPayloadBuffer(batch: readonly QueuedPacket[]): Buffer {

@@ -4,6 +4,7 @@ import {
   InboundPacket, isoTime, isQueuedPacket, messagesPayload, messagesPayloadBuffer, PacketLocal, packetTemplate, PacketTemplate, QueuedPacket,
   queueDatagram as queueOrFail,
 } from '../../../service/destinations/packet';
+import { packetBytes } from '../../../service/destinations/packet-bytes';
 import { encodeData } from '../../../service/formatter';
 
 /** queueDatagram for payloads the Formatter can represent. */
@@ -169,6 +170,18 @@ describe('queueDatagram with unusual fields', () => {
     expect(queued.json).toBe(JSON.stringify(buildPacket(d, 't', local, 'us-east-1', 'base64')));
     expect(queued.bytes).toBe(Buffer.byteLength(queued.json));
     expect(messagesPayloadBuffer([queued]).toString('utf8')).toBe(messagesPayload([queued]));
+  });
+
+  test('coap Data with a non-ASCII Uri-Path is counted in UTF-8 bytes and written as UTF-8', () => {
+    // CON GET, message id 1, Uri-Path "café" (5 UTF-8 bytes)
+    const d = { data: Buffer.from('40010001b5636166c3a9', 'hex'), remoteAddress: '203.0.113.5', remotePort: 1, receivedAt: 0 };
+    const queued = queueDatagram(d, 't', packetTemplate(local, 'us-east-1', 'coap'));
+    expect(queued.json).toBe(JSON.stringify(buildPacket(d, 't', local, 'us-east-1', 'coap')));
+    expect(queued.json).toContain('café');
+    expect(queued.bytes).toBe(Buffer.byteLength(queued.json));
+    const payload = messagesPayloadBuffer([queued, queueDatagram(d, 'u', packetTemplate(local, 'us-east-1', 'coap'))]);
+    expect(payload.equals(Buffer.from(messagesPayload([queued, queueDatagram(d, 'u', packetTemplate(local, 'us-east-1', 'coap'))]), 'utf8'))).toBe(true);
+    expect(Buffer.from(packetBytes([queued], '\n')[0]).toString('utf8')).toBe(queued.json + '\n');
   });
 
   test('a non-ASCII region is counted in UTF-8 bytes and written as UTF-8', () => {
