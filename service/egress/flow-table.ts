@@ -52,7 +52,13 @@ export interface FlowTableOptions {
   readonly onNewFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
 }
 
-/** Refreshing an entry moves it to the end of the map only when it is older than this, to keep per-packet work small. */
+/**
+ * A refresh moves its entry to the end of the map only when it falls in a later slot of this
+ * length than the entry's stored time, to keep per-packet work small: refreshes within one slot
+ * update the time in place. An entry's stored time is then never this much later than the time it
+ * was last moved, however often its client sends, so the map stays in refresh order give or take
+ * this much.
+ */
 const REORDER_AFTER_MS = 1000;
 
 /** Listeners (in order of their first flow) whose IPv4 flows get numeric keys: 2^5 × 2^32 addresses × 2^16 ports = 2^53. */
@@ -152,7 +158,10 @@ export class FlowTable {
     const seen = this.confirmed.get(key);
     if (seen !== undefined) {
       if (at - seen < REORDER_AFTER_MS) {
-        if (at > seen) this.confirmed.set(key, at);
+        if (at <= seen) return;
+        // a later slot: moved to the end, so that a client that never pauses still moves on
+        if (Math.floor(at / REORDER_AFTER_MS) !== Math.floor(seen / REORDER_AFTER_MS)) this.confirmed.delete(key);
+        this.confirmed.set(key, at);
         return;
       }
       if (at - seen >= this.idleMs) this.onNewFlow?.(listener, address, port, peerKey);

@@ -112,6 +112,45 @@ describe('FlowTable under a flood of fresh sources', () => {
     expect(flows.isActive('l', '192.0.2.3', 1, 3_000)).toBe(true);
   });
 
+  test('a client that never pauses a second still moves on: the sweep reaches idle flows behind it', () => {
+    const flows = new FlowTable({ idleSeconds: 10 });
+    // A: confirmed at 1 s, then a datagram every 500 ms for ever
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000);
+    // B: confirmed after A, then silent
+    flows.touch('l', '198.51.100.1', 1, 1_000);
+    flows.touch('l', '198.51.100.1', 1, 2_000);
+    for (let t = 1_500; t <= 30_000; t += 500) flows.touch('l', '192.0.2.1', 1, t);
+    expect(flows.sweep(30_000)).toBe(1);
+    expect(flows.size).toBe(1);
+    expect(flows.isActive('l', '192.0.2.1', 1, 30_000)).toBe(true);
+    expect(flows.isActive('l', '198.51.100.1', 1, 30_000)).toBe(false);
+  });
+
+  test('at capacity, a client refreshed every half second is kept over one that paused', () => {
+    const flows = new FlowTable({ maxFlows: 2 });
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000);
+    for (let t = 1_500; t <= 10_000; t += 500) {
+      flows.touch('l', '192.0.2.1', 1, t);
+      if (t === 2_000 || t === 3_000 || t === 9_000) flows.touch('l', '198.51.100.1', 1, t);
+    }
+    flows.touch('l', '203.0.113.1', 1, 10_000);
+    expect(flows.evictedConfirmed).toBe(1);
+    expect(flows.isActive('l', '192.0.2.1', 1, 10_000)).toBe(true);
+    expect(flows.isActive('l', '198.51.100.1', 1, 10_000)).toBe(false);
+  });
+
+  test('refreshes within a second keep the exact time of the last datagram for expiry', () => {
+    const flows = new FlowTable({ idleSeconds: 10 });
+    flows.touch('l', '192.0.2.1', 1, 0);
+    flows.touch('l', '192.0.2.1', 1, 1_000);
+    flows.touch('l', '192.0.2.1', 1, 1_999);
+    flows.touch('l', '192.0.2.1', 1, 1_400); // out of order: changes nothing
+    expect(flows.isActive('l', '192.0.2.1', 1, 11_998)).toBe(true);
+    expect(flows.isActive('l', '192.0.2.1', 1, 11_999)).toBe(false);
+  });
+
   test('at capacity with only confirmed flows, the least recently refreshed one goes', () => {
     const flows = new FlowTable({ maxFlows: 2 });
     for (const address of ['192.0.2.1', '192.0.2.2']) {
