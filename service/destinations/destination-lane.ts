@@ -204,14 +204,14 @@ export class DestinationLane {
       this.options.replies.route(result.response, this.replySource);
     }
     for (const response of result.responses ?? []) {
-      this.options.replies.route(response, { listener, destination: destination.name, formatter: this.formatter });
+      this.options.replies.route(response, this.replySource);
     }
   }
 
   /** Routes each reply of a streaming destination as it arrives; numbered in stream order for failure records. */
   private replySink(): ReplySink {
     const { replies, failures, listener, destination } = this.options;
-    const source = { listener, destination: destination.name, formatter: this.formatter };
+    const source = this.replySource;
     let index = 0;
     return {
       reply: (entry) => {

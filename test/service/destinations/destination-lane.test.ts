@@ -136,7 +136,7 @@ describe('DestinationLane stop deadline', () => {
 });
 
 describe('DestinationLane: keyed packets, streamed replies, responses in parts', () => {
-  function streamingLane(destination: Destination) {
+  function streamingLane(destination: Destination, metricsEnabled = false) {
     const failures = new CapturingFailureReporter();
     const metrics = new CapturingMetrics();
     const { logger } = capturingLogger();
@@ -155,7 +155,7 @@ describe('DestinationLane: keyed packets, streamed replies, responses in parts',
     const replies = new ReplyRouter({ listeners: { get: () => handle, list: () => [handle] }, tags, failures, metrics });
     const l = new DestinationLane({
       listener: 'demo',
-      record: { Name: destination.name, Type: 'lambda', Batching: { Count: 2, TimeoutInSeconds: 0 } },
+      record: { Name: destination.name, Type: 'lambda', Batching: { Count: 2, TimeoutInSeconds: 0 }, ...(metricsEnabled ? { MetricsEnabled: true } : {}) },
       formatter: 'utf8',
       destination,
       replies,
@@ -163,7 +163,7 @@ describe('DestinationLane: keyed packets, streamed replies, responses in parts',
       metrics,
       logger,
     });
-    return { lane: l, failures, sent, tags };
+    return { lane: l, failures, sent, tags, metrics };
   }
 
   test('a destination with a packet key gets each packet keyed from its payload; others get the packet as queued', async () => {
@@ -225,5 +225,32 @@ describe('DestinationLane: keyed packets, streamed replies, responses in parts',
     setup.lane.enqueue(packet(1));
     await setup.lane.drain();
     expect(setup.sent.map((s) => s.data)).toEqual(['one', 'two']);
+  });
+
+  test('with MetricsEnabled, streamed replies and the responses of a batch in parts count as the destination\'s PacketsOut and BytesOut', async () => {
+    let tags!: ReplyTagCodec;
+    const reply = (data: string) => ({ Replies: [{ Tag: tags.mint('demo', '198.51.100.7', 4000, 60), Data: data }] });
+    const streamed = streamingLane({
+      name: 'fn',
+      type: 'lambda',
+      deliver: async (_batch, sink) => {
+        sink!.reply({ Tag: tags.mint('demo', '198.51.100.7', 4000, 60), Data: 'first' });
+        return {};
+      },
+    }, true);
+    tags = streamed.tags;
+    streamed.lane.enqueue(packet(1));
+    await streamed.lane.drain();
+    expect(streamed.sent.map((s) => s.data)).toEqual(['first']);
+    expect(streamed.metrics.count('PacketsOut')).toBe(1);
+    expect(streamed.metrics.count('BytesOut')).toBe(5);
+
+    const parts = streamingLane({ name: 'fn', type: 'lambda', deliver: async () => ({ responses: [reply('one'), reply('three')] }) }, true);
+    tags = parts.tags;
+    parts.lane.enqueue(packet(1));
+    await parts.lane.drain();
+    expect(parts.sent.map((s) => s.data)).toEqual(['one', 'three']);
+    expect(parts.metrics.count('PacketsOut')).toBe(2);
+    expect(parts.metrics.count('BytesOut')).toBe(8);
   });
 });
