@@ -145,8 +145,9 @@ export class DueList<E extends DueEntry> {
       const now = this.now();
       if (head.dueAt <= now) this.onDue(now);
     } finally {
-      // an owner that throws still finds its later entries timed
-      if (this.head && !this.timer) this.arm(this.head.dueAt);
+      // an owner that throws still finds its later entries timed; one that listed an entry while
+      // taking its due ones may have armed the timer for that entry, later than the first
+      if (this.head && (!this.timer || this.head.dueAt < this.timerAt)) this.arm(this.head.dueAt);
     }
   };
 }

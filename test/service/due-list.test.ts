@@ -189,6 +189,25 @@ describe('DueList', () => {
     expect(list.length).toBe(0);
   });
 
+  test('an owner that lists a later entry while it takes its due ones leaves the timer armed for the first entry', async () => {
+    const woken: Array<[number, string[]]> = [];
+    const list: DueList<Item> = new DueList((at) => {
+      const taken: string[] = [];
+      for (let e = list.takeDue(at); e; e = list.takeDue(at)) taken.push(e.name);
+      if (taken.includes('a')) list.insert(item('late', 100));
+      woken.push([at, taken]);
+    }, () => Date.now());
+    list.insert(item('a', 10));
+    list.insert(item('b', 20));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(woken).toEqual([[10, ['a']]]);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(woken).toEqual([[10, ['a']], [20, ['b']]]);
+    await jest.advanceTimersByTimeAsync(80);
+    expect(woken).toEqual([[10, ['a']], [20, ['b']], [100, ['late']]]);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   test('stopTimer turns the timer off and keeps the entries; the next entry arms it again', async () => {
     const { list, woken } = recordingList();
     list.insert(item('a', 100));
