@@ -13,6 +13,7 @@
  */
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
+import { isThrottlingError } from '@smithy/core/retry';
 import { queueLocationFromArn } from '../../lib/private/arn';
 import { sqsEndpointUrl } from '../aws-clients';
 import type { DeadLetterSink, FailureContext, FailureReporter } from '../contracts';
@@ -57,6 +58,11 @@ const PERMANENT_ERRORS = new Set([
   'InvalidClientTokenId',
   'UnrecognizedClientException',
 ]);
+
+/** Throttling, which passes: the SDK's own classification, and SQS's throttling by KMS (a client fault the SDK does not list). */
+function isThrottling(err: Error): boolean {
+  return err.name === 'KmsThrottled' || isThrottlingError(err as Parameters<typeof isThrottlingError>[0]);
+}
 
 interface QueuedRecord {
   readonly body: string;
@@ -218,7 +224,8 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     } catch (err) {
       const e = err as Error & { $fault?: string };
       const why = `SendMessageBatch failed (${e?.name}: ${e?.message})`;
-      const permanent = e?.$fault === 'client' || PERMANENT_ERRORS.has(e?.name);
+      // SQS models its throttling errors (RequestThrottled, KmsThrottled) as client faults: they pass
+      const permanent = PERMANENT_ERRORS.has(e?.name) || (e?.$fault === 'client' && !isThrottling(e));
       for (const r of batch) {
         if (permanent) this.lose(queueArn, r, why);
         else this.retryOrLose(queueArn, sender, r, why);

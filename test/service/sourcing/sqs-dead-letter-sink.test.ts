@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { KmsThrottled, RequestThrottled, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { captureReports, failureRecord } from './support';
@@ -199,6 +199,33 @@ describe('SqsDeadLetterSink', () => {
     const calls = sqsMock.commandCalls(SendMessageBatchCommand);
     expect(calls).toHaveLength(3);
     expect(JSON.parse(calls[2].args[0].input.Entries![0].MessageBody!)).toEqual(failureRecord(0));
+  });
+
+  test.each([
+    ['SQS RequestThrottled', () => new RequestThrottled({ message: 'Rate exceeded', $metadata: {} })],
+    ['SQS KmsThrottled', () => new KmsThrottled({ message: 'KMS rate exceeded', $metadata: {} })],
+    ['a 429 answer', () => Object.assign(new Error('slow down'), { name: 'Unknown', $fault: 'client', $metadata: { httpStatusCode: 429 } })],
+    ['STS Throttling (assuming the role)', () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $fault: 'client' })],
+  ])('throttling (%s), a client fault in the SDK\'s model, is retried, not lost', async (_what, error) => {
+    sqsMock.on(SendMessageBatchCommand).rejectsOnce(error()).resolves({ Successful: [], Failed: [] });
+    const reports = captureReports();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures: reports, retryDelaysMs: [5, 5] });
+    const accepted = sink.enqueue(DLQ, failureRecord(0));
+    await sink.flush();
+    expect(await accepted).toBe(true);
+    expect(reports.failures).toEqual([]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
+  });
+
+  test('any other client fault is not retried: the record is reported once and not accepted', async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(Object.assign(new Error('bad parameter'), { name: 'InvalidParameterValue', $fault: 'client' }));
+    const reports = captureReports();
+    const sink = new SqsDeadLetterSink({ sqs: new SQSClient({ region: 'us-east-1' }), failures: reports, retryDelaysMs: [5, 5] });
+    const accepted = sink.enqueue(DLQ, failureRecord(0));
+    await sink.flush();
+    expect(await accepted).toBe(false);
+    expect(reports.failures).toHaveLength(1);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
   });
 
   test('retries are bounded: after the last one the record is reported once and not accepted', async () => {
