@@ -5,47 +5,15 @@
  * answered from the main thread's directory under the request's id; a worker that exits is not
  * answered, holds no client, and its sends pass on to the next worker.
  */
-import { EventEmitter } from 'node:events';
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import type { PeerDirectory } from '../../../service/wireguard/fleet-sessions';
-import { DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, WorkerToMain } from '../../../service/workers/worker-messages';
+import { FLOW_HELD_MS } from '../../../service/workers/worker-messages';
 import { WorkerPool, WorkerThread } from '../../../service/workers/worker-pool';
 import { capturingLogger } from '../helpers';
+import { StandInThread } from './stand-in-thread';
 
 const KEY = 'hR1Cw6bzGNHWyuPZGuu8/QZfbt7bCDlKOYmVVVK2DTw=';
 const OTHER = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
-
-/** A worker thread stand-in: records what the main thread posts, and says what the test makes it say. */
-class StandInThread extends EventEmitter {
-  readonly received: MainToWorker[] = [];
-
-  constructor(readonly data: DataPlaneWorkerData) {
-    super();
-    setImmediate(() => this.say({ kind: 'ready' }));
-  }
-
-  postMessage(message: MainToWorker): void {
-    this.received.push(message);
-    if (message.kind === 'stop') setImmediate(() => this.say({ kind: 'stopped' }));
-  }
-
-  say(message: WorkerToMain): void {
-    this.emit('message', message);
-  }
-
-  exit(code: number): void {
-    this.emit('exit', code);
-  }
-
-  terminate(): Promise<number> {
-    setImmediate(() => this.emit('exit', 1));
-    return Promise.resolve(1);
-  }
-
-  sends(): Array<Extract<MainToWorker, { kind: 'send' }>> {
-    return this.received.filter((m): m is Extract<MainToWorker, { kind: 'send' }> => m.kind === 'send');
-  }
-}
 
 interface Setup {
   readonly pool: WorkerPool;
