@@ -27,7 +27,10 @@ export type WorkerThread = Pick<Worker, 'postMessage' | 'on' | 'once' | 'termina
 /** Failures that mean "not this worker's client": the next worker is tried. */
 const NOT_OWNED: ReadonlySet<FailureCode> = new Set<FailureCode>(['NoActiveFlow', 'NoSession', 'UnknownPeer']);
 
-/** Owners remembered at most; the oldest are forgotten first (a forgotten owner costs a try, not a packet). */
+/**
+ * Owners remembered at most, by default; the least recently reported are forgotten first (a
+ * forgotten owner costs a try, not a packet).
+ */
 const MAX_OWNERS = 262_144;
 
 /** Longest wait for a worker to bind its Listeners. */
@@ -56,6 +59,8 @@ export interface WorkerPoolOptions {
    * lookups of a peer by endpoint answered from it. @default - none: lookups are answered "no peer known"
    */
   readonly peerDirectory?: Pick<PeerDirectory, 'claimPeer' | 'peerAt'>;
+  /** Owners (flows and peers) remembered at most; the least recently reported go first. @default 262144 */
+  readonly maxOwners?: number;
   /** Starts a worker thread. @default - a `node:worker_threads` Worker running the data plane */
   readonly startThread?: (workerData: DataPlaneWorkerData) => WorkerThread;
   /** Epoch milliseconds. @default Date.now */
@@ -71,6 +76,9 @@ interface Owner {
   address?: string;
   port?: number;
 }
+
+/** How a worker names itself a client's owner (see `own`). */
+type Claim = 'report' | 'renewal' | 'sent';
 
 /** Entry of a send that did not come from a message (a relay from another fleet member). */
 const RELAYED_ENTRY: RoutedEntry = Object.freeze({ messageId: '', index: 0, deadline: 0 });
@@ -95,6 +103,7 @@ export class WorkerPool implements EntryRouter {
   /** Worker thread (1..N-1) owning a client, by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
+  private readonly maxOwners: number;
   private readonly pending = new Map<number, PendingSend>();
   private nextId = 1;
   private stopping = false;
@@ -102,6 +111,10 @@ export class WorkerPool implements EntryRouter {
   public constructor(private readonly options: WorkerPoolOptions) {
     if (!Number.isInteger(options.count) || options.count < 2) throw new Error(`a worker pool needs at least 2 workers, got ${String(options.count)}`);
     this.now = options.now ?? Date.now;
+    this.maxOwners = options.maxOwners ?? MAX_OWNERS;
+    if (!Number.isInteger(this.maxOwners) || this.maxOwners < 1) {
+      throw new Error(`maxOwners must be a whole number ≥ 1, got ${String(options.maxOwners)}`);
+    }
   }
 
   /** Whether a worker thread (not the main thread) holds the client's flow, by its latest reports. */
@@ -187,11 +200,15 @@ export class WorkerPool implements EntryRouter {
   /**
    * `worker` started a flow (`peerKey`: the WireGuard peer speaking from it): it owns it now. The
    * main thread (0) reports its own so that the pool forgets a worker thread that held it before.
+   * `renewed`: the worker says again that a flow it started lives on; that confirms the worker as
+   * the owner (or records it when none is known) but never takes the flow or the peer from another
+   * worker that reported it since (a peer that roamed to another worker's socket).
    */
-  public noteFlow(worker: number, listener: string, address: string, port: number, key?: string): void {
+  public noteFlow(worker: number, listener: string, address: string, port: number, key?: string, renewed = false): void {
     const at = this.now();
-    this.own(flowKey(listener, address, port), worker, at);
-    if (key !== undefined) this.own(peerKey(listener, key), worker, at, address, port);
+    const claim: Claim = renewed ? 'renewal' : 'report';
+    this.own(flowKey(listener, address, port), worker, at, claim);
+    if (key !== undefined) this.own(peerKey(listener, key), worker, at, claim, address, port);
   }
 
   /**
@@ -199,7 +216,7 @@ export class WorkerPool implements EntryRouter {
    * by its PeerKey go there.
    */
   public notePeer(worker: number, listener: string, key: string, address?: string, port?: number): void {
-    this.own(peerKey(listener, key), worker, this.now(), address, port);
+    this.own(peerKey(listener, key), worker, this.now(), 'report', address, port);
   }
 
   /** {@link EntryRouter}: sends `datagram` from the worker that owns its client. */
@@ -256,7 +273,7 @@ export class WorkerPool implements EntryRouter {
 
   private completed(p: PendingSend, code: string | undefined, reason: string | undefined, target: string | undefined): void {
     if (code === undefined) {
-      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0);
+      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0, 'sent');
       p.done(undefined);
       return;
     }
@@ -272,8 +289,15 @@ export class WorkerPool implements EntryRouter {
     p.done({ code: code as FailureCode, reason: reason ?? code, ...(target !== undefined ? { target } : {}) });
   }
 
-  /** Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes. */
-  private own(key: string, worker: number, at: number, address?: string, port?: number): void {
+  /**
+   * Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes.
+   * `claim`: a `report` (a new flow or session) makes `worker` the owner; a `renewal` confirms the
+   * owner it names, or records it where none is known, but never displaces another worker; a
+   * `sent` (the worker sent to the peer) makes it the owner without reordering an entry it holds
+   * (the send path stays a lookup). A report or renewal moves the entry to the end, so the
+   * least recently reported owner is the one forgotten at {@link WorkerPoolOptions.maxOwners}.
+   */
+  private own(key: string, worker: number, at: number, claim: Claim, address?: string, port?: number): void {
     if (worker === 0) {
       this.owners.delete(key);
       return;
@@ -281,15 +305,21 @@ export class WorkerPool implements EntryRouter {
     const owner = this.owners.get(key);
     if (owner !== undefined && owner.worker === worker) {
       if (at > owner.at) owner.at = at;
-      if (address !== undefined) {
+      // a renewal names the flow it renews, which is the peer's endpoint only when none is known
+      if (address !== undefined && (claim === 'report' || owner.address === undefined)) {
         owner.address = address;
         owner.port = port;
       }
+      if (claim !== 'sent') {
+        this.owners.delete(key);
+        this.owners.set(key, owner);
+      }
       return;
     }
+    if (owner !== undefined && claim === 'renewal') return;
     this.owners.delete(key);
     this.owners.set(key, address === undefined ? { worker, at } : { worker, at, address, port });
-    if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
+    if (this.owners.size > this.maxOwners) this.owners.delete(this.owners.keys().next().value!);
   }
 
   private started(worker: WorkerThread, index: number): Promise<void> {
@@ -307,7 +337,7 @@ export class WorkerPool implements EntryRouter {
             reject(new Error(`data-plane worker ${index} could not start: ${message.error}`));
             break;
           case 'flow':
-            this.noteFlow(index, message.listener, message.address, message.port, message.peerKey);
+            this.noteFlow(index, message.listener, message.address, message.port, message.peerKey, message.renewed === true);
             if (message.renewed !== true) this.options.onWorkerFlow?.(message.listener, message.address, message.port, message.peerKey);
             break;
           case 'peer':

@@ -198,4 +198,28 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     await expect(later).resolves.toMatchObject({ code: 'NoSession' });
     await s.pool.stop(100);
   });
+
+  test('a stale renewal from the worker a peer roamed away from does not take the peer back; a renewal nobody contests records its worker', async () => {
+    const s = await setup({ count: 3 });
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.7', port: 40000, peerKey: KEY });
+    // the peer roams to an endpoint the kernel hashes to worker 2
+    s.threads[1].say({ kind: 'peer', listener: 'wg', peerKey: KEY, address: '192.0.2.8', port: 40001 });
+    s.threads[1].say({ kind: 'flow', listener: 'wg', address: '192.0.2.8', port: 40001, peerKey: KEY });
+    // worker 1's old flow still lives for its idle time and is renewed
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.7', port: 40000, peerKey: KEY, renewed: true });
+    expect(s.pool.workerOfPeer('wg', KEY)).toBe(2);
+
+    const result = push(s);
+    expect(s.threads[0].sends()).toEqual([]);
+    const [send] = s.threads[1].sends();
+    expect(send).toMatchObject({ peerKey: KEY });
+    s.threads[1].say({ kind: 'sent', id: send.id });
+    await expect(result).resolves.toBeUndefined();
+
+    // a renewal of a flow and peer no report names (forgotten) makes its worker their owner again
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.9', port: 40002, peerKey: OTHER, renewed: true });
+    expect(s.pool.workerOfPeer('wg', OTHER)).toBe(1);
+    expect(s.pool.holds('wg', '192.0.2.9', 40002)).toBe(true);
+    await s.pool.stop(100);
+  });
 });
