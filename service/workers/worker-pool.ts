@@ -80,7 +80,10 @@ interface Owner {
 /** How a worker names itself a client's owner (see `own`). */
 type Claim = 'report' | 'renewal' | 'sent';
 
-/** Entry of a send that did not come from a message (a relay from another fleet member). */
+/**
+ * Entry of a send that did not come from a message (a relay this member serves for another fleet
+ * member): sent from the Listener, never routed by the fleet again.
+ */
 const RELAYED_ENTRY: RoutedEntry = Object.freeze({ messageId: '', index: 0, deadline: 0 });
 
 interface PendingSend {
@@ -243,7 +246,8 @@ export class WorkerPool implements EntryRouter {
 
   private attempt(p: PendingSend): void {
     if (p.at === 0) {
-      const router = this.options.mainRouter;
+      // a relay this member serves is sent from its Listener (or answered), never routed again
+      const router = p.entry === RELAYED_ENTRY ? undefined : this.options.mainRouter;
       const done: SendCallback = (failure) => this.completed(p, failure?.code, failure?.reason, failure?.target);
       if (router) router.send(p.listener, p.datagram, p.entry, done);
       else p.listener.send(p.datagram, done);

@@ -1,12 +1,16 @@
 /**
  * Which worker the pool sends from, with stand-in threads (no Node.js 22 needed): the owners it
- * remembers are bounded, and the one forgotten is the least recently reported.
+ * remembers are bounded, and the one forgotten is the least recently reported; an entry this
+ * member serves for another fleet member (a relay) is sent from the main thread's Listener when
+ * the main thread is tried, never handed back to the fleet's router.
  */
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import type { EntryRouter } from '../../../service/sourcing/sourced-delivery';
 import { WorkerPool, WorkerPoolOptions, WorkerThread } from '../../../service/workers/worker-pool';
 import { capturingLogger } from '../helpers';
 import { StandInThread } from './stand-in-thread';
+
+const KEY = 'hR1Cw6bzGNHWyuPZGuu8/QZfbt7bCDlKOYmVVVK2DTw=';
 
 interface Setup {
   readonly pool: WorkerPool;
@@ -90,5 +94,39 @@ describe('worker pool: owners remembered', () => {
     expect(() => new WorkerPool({
       count: 2, maxOwners: 0, logger: capturingLogger().logger, workerData: { mode: 'local', region: 'us-east-1', host: '127.0.0.1' },
     })).toThrow('maxOwners must be a whole number ≥ 1, got 0');
+  });
+});
+
+describe('worker pool: relays this member serves', () => {
+  test('a relayed entry whose owner is the main thread is sent from the main thread\'s Listener, not routed by the fleet again', async () => {
+    const s = await setup(2);
+    const relayed = s.pool.listenersOf({ get: () => s.listener, list: () => [s.listener] }).get('l')!;
+    const failure = await new Promise<Failure | undefined>((done) => relayed.send({ data: Buffer.from('r'), address: '192.0.2.9', port: 9 }, done));
+    expect(failure).toBeUndefined();
+    expect(s.mainSent.map((d) => d.port)).toEqual([9]);
+    expect(s.routed).toEqual([]);
+
+    // a sourced entry of this member's own is still the fleet's to route
+    const own = new Promise<Failure | undefined>((done) => s.pool.send(s.listener, { data: Buffer.from('o'), address: '192.0.2.9', port: 10 }, { messageId: 'm', index: 0, deadline: 0 }, done));
+    expect(s.routed.map((d) => d.port)).toEqual([10]);
+    // the fleet found no owner: worker 1 is tried next
+    const [send] = s.threads[0].sends();
+    s.threads[0].say({ kind: 'sent', id: send.id });
+    await expect(own).resolves.toBeUndefined();
+    expect(s.mainSent.map((d) => d.port)).toEqual([9]);
+    await s.pool.stop(100);
+  });
+
+  test('a relayed push whose worker answers NoSession goes on to the main thread\'s Listener, not to the fleet', async () => {
+    const s = await setup(2);
+    s.threads[0].say({ kind: 'peer', listener: 'l', peerKey: KEY, address: '192.0.2.7', port: 40000 });
+    const relayed = s.pool.listenersOf({ get: () => s.listener, list: () => [s.listener] }).get('l')!;
+    const result = new Promise<Failure | undefined>((done) => relayed.send({ data: Buffer.from('r'), address: '192.0.2.7', port: 40000, peerKey: KEY }, done));
+    const [send] = s.threads[0].sends();
+    s.threads[0].say({ kind: 'sent', id: send.id, code: 'NoSession', reason: 'no session here' });
+    await expect(result).resolves.toBeUndefined();
+    expect(s.mainSent.map((d) => d.peerKey)).toEqual([KEY]);
+    expect(s.routed).toEqual([]);
+    await s.pool.stop(100);
   });
 });
