@@ -234,10 +234,12 @@ export class WorkerPool implements EntryRouter {
     this.attempt({ listener, datagram, entry, done, owner, tries: 1, at: owner });
   }
 
-  /** Stops every worker's data plane within `deadlineMs` (then ends the threads). */
+  /** Stops every worker's data plane within `deadlineMs` (then ends the threads); one that exited already is not waited for. */
   public async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.workers.map((worker) => stopWorker(worker, deadlineMs)));
+    await Promise.all(this.workers
+      .filter((_worker, i) => !this.exited.has(i + 1))
+      .map((worker) => stopWorker(worker, deadlineMs)));
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.done({ code: 'SendFailed', reason: 'the data-plane worker owning the client stopped before sending' });
