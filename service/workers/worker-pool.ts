@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, WorkerToMain } from './worker-messages';
 import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
+import { describeError } from '../process-errors';
 import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
 import type { PeerDirectory } from '../wireguard/fleet-sessions';
 
@@ -54,6 +55,13 @@ export interface WorkerPoolOptions {
    * its endpoint (`peerKey`): the fleet claims it for this member.
    */
   readonly onWorkerFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
+  /**
+   * A worker thread failed, once per worker: an exception or rejection escaped in it (the thread
+   * runs on until the pool stops it), or it ended (or emitted `error`) after it started while the
+   * pool was not stopping. The task should stop (docs/DESIGN.md "Data-plane workers").
+   * @default - the failure is logged only
+   */
+  readonly onWorkerFailed?: (worker: number, reason: string) => void;
   /**
    * The main thread's fleet directory: the workers' WireGuard sessions are claimed in it and their
    * lookups of a peer by endpoint answered from it. @default - none: lookups are answered "no peer known"
@@ -103,6 +111,8 @@ export class WorkerPool implements EntryRouter {
   private readonly workers: WorkerThread[] = [];
   /** Worker threads that exited (by index). */
   private readonly exited = new Set<number>();
+  /** Worker threads reported failed (by index): each is reported once. */
+  private readonly failed = new Set<number>();
   /** Worker thread (1..N-1) owning a client, by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
@@ -328,7 +338,19 @@ export class WorkerPool implements EntryRouter {
     if (this.owners.size > this.maxOwners) this.owners.delete(this.owners.keys().next().value!);
   }
 
+  /** Reports `worker`'s failure, once. */
+  private fail(worker: number, reason: string): void {
+    if (this.failed.has(worker)) return;
+    this.failed.add(worker);
+    this.options.onWorkerFailed?.(worker, reason);
+  }
+
+  /**
+   * Handles `worker`'s messages and end; resolves once it is ready. After that, its end (or
+   * `error`) while the pool is not stopping, and its report of an escaped error, are its failure.
+   */
   private started(worker: WorkerThread, index: number): Promise<void> {
+    let ready = false;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`data-plane worker ${index} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       timer.unref();
@@ -336,6 +358,7 @@ export class WorkerPool implements EntryRouter {
         switch (message.kind) {
           case 'ready':
             clearTimeout(timer);
+            ready = true;
             resolve();
             break;
           case 'start-failed':
@@ -353,6 +376,14 @@ export class WorkerPool implements EntryRouter {
           case 'peer-at':
             this.answerPeerAt(worker, index, message);
             break;
+          case 'failed':
+            if (ready) {
+              this.fail(index, `${message.origin}: ${message.error}`);
+            } else {
+              clearTimeout(timer);
+              reject(new Error(`data-plane worker ${index} failed while starting: ${message.origin}: ${message.error}`));
+            }
+            break;
           case 'sent': {
             const p = this.pending.get(message.id);
             if (!p) break;
@@ -364,10 +395,12 @@ export class WorkerPool implements EntryRouter {
             break;
         }
       });
-      worker.on('error', (err) => {
+      worker.on('error', (err: unknown) => {
         clearTimeout(timer);
-        this.options.logger.error('data-plane worker failed', { worker: index, error: err.message });
-        reject(new Error(`data-plane worker ${index} failed: ${err.message}`));
+        const { error } = describeError(err);
+        this.options.logger.error('data-plane worker failed', { worker: index, error });
+        reject(new Error(`data-plane worker ${index} failed: ${error}`));
+        if (ready && !this.stopping) this.fail(index, `error: ${error}`);
       });
       worker.on('exit', (code) => {
         clearTimeout(timer);
@@ -376,6 +409,7 @@ export class WorkerPool implements EntryRouter {
         this.exited.add(index);
         this.forgetOwnersOf(index);
         this.failPendingOf(index);
+        if (ready && !this.stopping) this.fail(index, `exited with code ${code}`);
       });
     });
   }
@@ -440,8 +474,8 @@ function stopWorker(worker: WorkerThread, deadlineMs: number): Promise<void> {
   });
 }
 
-/** Starts a data-plane worker thread. */
-function startDataPlaneThread(workerData: DataPlaneWorkerData): WorkerThread {
+/** Starts a data-plane worker thread (what {@link WorkerPoolOptions.startThread} defaults to). */
+export function startDataPlaneThread(workerData: DataPlaneWorkerData): WorkerThread {
   const { file, execArgv } = workerEntry();
   return new Worker(file, { workerData, ...(execArgv ? { execArgv } : {}) });
 }
