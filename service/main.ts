@@ -16,7 +16,7 @@ import { DEFAULT_HEALTH_PORT } from './health-server';
 import { configuredReceiveBufferBytes } from './listeners/listener-socket';
 import { LOG_LEVELS } from './observability/logger';
 import { watchParent } from './parent-watch';
-import { handleProcessErrors } from './process-errors';
+import { handleProcessErrors, handleWorkerFailures } from './process-errors';
 import { RunningService, ServiceOptions, startService, STOP_EXIT_MARGIN_MS } from './runtime';
 import { handleStopSignals } from './stop-signals';
 import { parseTransportAeadPreference, TransportAeadPreference } from './wireguard/transport-aead';
@@ -297,6 +297,8 @@ async function main(): Promise<void> {
     watchParent({ onParentExit: (detail) => stopRequest.request(`parent-exit: ${detail}`) });
   }
   handleProcessErrors({ logger: service.logger, stop: stopRequest });
+  // a data-plane worker thread's failure is the task's: the same graceful stop, exit 1
+  handleWorkerFailures({ logger: service.logger, stop: stopRequest, workers: service });
 }
 
 // the bundle is also the entry of each data-plane worker thread (service/workers/worker-pool.ts)

@@ -37,6 +37,7 @@ import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import type { PeerDirectory } from './wireguard/fleet-sessions';
 import { selectTransportAead, TransportAeadPreference, useTransportAead } from './wireguard/transport-aead';
 import { oneWorkerLogMessage, resolveWorkerCount } from './workers/worker-count';
+import { WorkerFailures } from './workers/worker-failures';
 import { WorkerPool, WorkerPoolOptions } from './workers/worker-pool';
 import { logGroupArnOf, queueLocationFromArn } from '../lib/private/arn';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../lib/private/metrics';
@@ -166,6 +167,12 @@ export interface RunningService {
   /** Data-plane workers running, the main thread included. */
   readonly workers: number;
   /**
+   * Registers what a data-plane worker thread's failure does (an escaped exception or rejection
+   * in it, or its end while the service runs: worker-pool.ts); main.ts stops the service, exit 1.
+   * A failure reported before the registration is handed to it at once.
+   */
+  onWorkerFailed(handler: (worker: number, reason: string) => void): void;
+  /**
    * Graceful stop within {@link stopDeadlineMs}: sourcing, then Listeners (flushing batches; what
    * is not delivered in time gets a failure record), then dead letters and delivery logs, metrics,
    * health. Idempotent.
@@ -208,12 +215,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     claimFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
     peerAt: (listener, address, port, done) => (fleet ? fleet.directory.peerAt(listener, address, port, done) : done(undefined)),
   } : undefined;
+  const workerFailures = new WorkerFailures();
   const workers = dataPlaneWorkers({ ...options, receiveBufferBytes: listenerReceiveBufferBytes }, logger, {
     // the main thread's own clients: through the fleet when it is on
     mainRouter: { send: (listener, datagram, entry, done) => (fleet ? fleet.send(listener, datagram, entry, done) : listener.send(datagram, done)) },
     onWorkerFlow: (listener, address, port, peerKey) => fleet?.claimFlow(listener, address, port, peerKey),
     peerDirectory: fleetPeers,
     draining: () => fleet?.isDraining === true,
+    onWorkerFailed: (worker, reason) => workerFailures.report(worker, reason),
   });
 
   let config: ConfigSource;
@@ -395,7 +404,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     throw err;
   }
 
-  return { gateway, logger, failures, processor, fleet, healthUrl: health.url, snsUrl: sns?.url, stop, stopDeadlineMs, workers: workers?.count ?? 1 };
+  return {
+    gateway,
+    logger,
+    failures,
+    processor,
+    fleet,
+    healthUrl: health.url,
+    snsUrl: sns?.url,
+    stop,
+    stopDeadlineMs,
+    workers: workers?.count ?? 1,
+    onWorkerFailed: (handler) => workerFailures.onWorkerFailed(handler),
+  };
 
   function own<T extends { destroy(): void }>(client: T): T {
     owned.push(client);
@@ -405,7 +426,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
 /** The worker threads of the data plane, when it runs more than one worker (the main thread is one). */
 function dataPlaneWorkers(
-  options: ServiceOptions, logger: Logger, routing: Pick<WorkerPoolOptions, 'mainRouter' | 'onWorkerFlow' | 'peerDirectory' | 'draining'>,
+  options: ServiceOptions, logger: Logger,
+  routing: Pick<WorkerPoolOptions, 'mainRouter' | 'onWorkerFlow' | 'peerDirectory' | 'draining' | 'onWorkerFailed'>,
 ): WorkerPool | undefined {
   const decided = resolveWorkerCount({ requested: options.workers ?? 1 });
   if (decided.limitedBy !== undefined) {

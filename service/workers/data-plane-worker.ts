@@ -8,9 +8,11 @@
  * nothing from the main thread: the worker that received a packet delivers it and sends its reply.
  */
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker, SendRequest, WorkerToMain } from './worker-messages';
 import { WorkerPeerDirectory } from './worker-peer-directory';
+import { reportWorkerThreadErrors } from './worker-thread-errors';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../../lib/private/metrics';
 import type { ConfigSource } from '../config/config-source';
 import { DynamoDbConfigSource } from '../config/dynamodb-config-source';
@@ -30,18 +32,24 @@ export function isDataPlaneWorkerThread(): boolean {
   return parentPort !== null && (workerData as Partial<DataPlaneWorkerData> | undefined)?.role === DATA_PLANE_WORKER_ROLE;
 }
 
-/** Runs this thread's data plane until the main thread asks it to stop. */
+/**
+ * Runs this thread's data plane until the main thread asks it to stop. An exception or rejection
+ * that escapes in the thread is logged and reported to the main thread, which stops the task
+ * (worker-thread-errors.ts); the thread runs on until that stop drains it.
+ */
 export function runDataPlaneWorkerThread(): void {
   const port = parentPort!;
-  startDataPlaneWorker(workerData as DataPlaneWorkerData, port).catch((err: Error) => {
+  const data = workerData as DataPlaneWorkerData;
+  const logger = createLogger({ level: data.logLevel, local: data.mode === 'local' });
+  logger.appendKeys({ worker: data.index });
+  reportWorkerThreadErrors({ logger, report: (failure) => post(port, failure) });
+  startDataPlaneWorker(data, port, logger).catch((err: Error) => {
     post(port, { kind: 'start-failed', error: err?.message ?? String(err) });
   });
 }
 
-async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort): Promise<void> {
+async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort, logger: Logger): Promise<void> {
   const local = data.mode === 'local';
-  const logger = createLogger({ level: data.logLevel, local });
-  logger.appendKeys({ worker: data.index });
   const metrics: MetricsRecorder & { start(): void; stop(): void } = (data.metricsIntervalSeconds ?? DEFAULT_METRICS_INTERVAL_SECONDS) > 0
     ? new EmfMetricsRecorder({
       flushIntervalSeconds: data.metricsIntervalSeconds,

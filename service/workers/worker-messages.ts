@@ -106,4 +106,16 @@ export type WorkerToMain =
   | PeerClaim
   | PeerAtRequest
   | { readonly kind: 'sent'; readonly id: number; readonly code?: string; readonly reason?: string; readonly target?: string }
+  | WorkerFailed
   | { readonly kind: 'stopped' };
+
+/**
+ * Worker → main thread, once: an exception nothing caught or a rejection nothing handled escaped
+ * in the worker (`origin`), described by `error` (bounded). The worker keeps running until the main
+ * thread's stop drains it; the main thread stops the task, exit 1.
+ */
+export interface WorkerFailed {
+  readonly kind: 'failed';
+  readonly origin: 'uncaughtException' | 'unhandledRejection';
+  readonly error: string;
+}

@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, WorkerToMain } from './worker-messages';
 import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
+import { describeError } from '../process-errors';
 import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
 import type { PeerDirectory } from '../wireguard/fleet-sessions';
 
@@ -27,7 +28,10 @@ export type WorkerThread = Pick<Worker, 'postMessage' | 'on' | 'once' | 'termina
 /** Failures that mean "not this worker's client": the next worker is tried. */
 const NOT_OWNED: ReadonlySet<FailureCode> = new Set<FailureCode>(['NoActiveFlow', 'NoSession', 'UnknownPeer']);
 
-/** Owners remembered at most; the oldest are forgotten first (a forgotten owner costs a try, not a packet). */
+/**
+ * Owners remembered at most, by default; the least recently reported are forgotten first (a
+ * forgotten owner costs a try, not a packet).
+ */
 const MAX_OWNERS = 262_144;
 
 /** Longest wait for a worker to bind its Listeners. */
@@ -52,10 +56,19 @@ export interface WorkerPoolOptions {
    */
   readonly onWorkerFlow?: (listener: string, address: string, port: number, peerKey?: string) => void;
   /**
+   * A worker thread failed, once per worker: an exception or rejection escaped in it (the thread
+   * runs on until the pool stops it), or it ended (or emitted `error`) after it started while the
+   * pool was not stopping. The task should stop (docs/DESIGN.md "Data-plane workers").
+   * @default - the failure is logged only
+   */
+  readonly onWorkerFailed?: (worker: number, reason: string) => void;
+  /**
    * The main thread's fleet directory: the workers' WireGuard sessions are claimed in it and their
    * lookups of a peer by endpoint answered from it. @default - none: lookups are answered "no peer known"
    */
   readonly peerDirectory?: Pick<PeerDirectory, 'claimPeer' | 'peerAt'>;
+  /** Owners (flows and peers) remembered at most; the least recently reported go first. @default 262144 */
+  readonly maxOwners?: number;
   /** Starts a worker thread. @default - a `node:worker_threads` Worker running the data plane */
   readonly startThread?: (workerData: DataPlaneWorkerData) => WorkerThread;
   /** Epoch milliseconds. @default Date.now */
@@ -72,7 +85,13 @@ interface Owner {
   port?: number;
 }
 
-/** Entry of a send that did not come from a message (a relay from another fleet member). */
+/** How a worker names itself a client's owner (see `own`). */
+type Claim = 'report' | 'renewal' | 'sent';
+
+/**
+ * Entry of a send that did not come from a message (a relay this member serves for another fleet
+ * member): sent from the Listener, never routed by the fleet again.
+ */
 const RELAYED_ENTRY: RoutedEntry = Object.freeze({ messageId: '', index: 0, deadline: 0 });
 
 interface PendingSend {
@@ -92,9 +111,12 @@ export class WorkerPool implements EntryRouter {
   private readonly workers: WorkerThread[] = [];
   /** Worker threads that exited (by index). */
   private readonly exited = new Set<number>();
+  /** Worker threads reported failed (by index): each is reported once. */
+  private readonly failed = new Set<number>();
   /** Worker thread (1..N-1) owning a client, by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
+  private readonly maxOwners: number;
   private readonly pending = new Map<number, PendingSend>();
   private nextId = 1;
   private stopping = false;
@@ -102,6 +124,10 @@ export class WorkerPool implements EntryRouter {
   public constructor(private readonly options: WorkerPoolOptions) {
     if (!Number.isInteger(options.count) || options.count < 2) throw new Error(`a worker pool needs at least 2 workers, got ${String(options.count)}`);
     this.now = options.now ?? Date.now;
+    this.maxOwners = options.maxOwners ?? MAX_OWNERS;
+    if (!Number.isInteger(this.maxOwners) || this.maxOwners < 1) {
+      throw new Error(`maxOwners must be a whole number ≥ 1, got ${String(options.maxOwners)}`);
+    }
   }
 
   /** Whether a worker thread (not the main thread) holds the client's flow, by its latest reports. */
@@ -187,11 +213,15 @@ export class WorkerPool implements EntryRouter {
   /**
    * `worker` started a flow (`peerKey`: the WireGuard peer speaking from it): it owns it now. The
    * main thread (0) reports its own so that the pool forgets a worker thread that held it before.
+   * `renewed`: the worker says again that a flow it started lives on; that confirms the worker as
+   * the owner (or records it when none is known) but never takes the flow or the peer from another
+   * worker that reported it since (a peer that roamed to another worker's socket).
    */
-  public noteFlow(worker: number, listener: string, address: string, port: number, key?: string): void {
+  public noteFlow(worker: number, listener: string, address: string, port: number, key?: string, renewed = false): void {
     const at = this.now();
-    this.own(flowKey(listener, address, port), worker, at);
-    if (key !== undefined) this.own(peerKey(listener, key), worker, at, address, port);
+    const claim: Claim = renewed ? 'renewal' : 'report';
+    this.own(flowKey(listener, address, port), worker, at, claim);
+    if (key !== undefined) this.own(peerKey(listener, key), worker, at, claim, address, port);
   }
 
   /**
@@ -199,7 +229,7 @@ export class WorkerPool implements EntryRouter {
    * by its PeerKey go there.
    */
   public notePeer(worker: number, listener: string, key: string, address?: string, port?: number): void {
-    this.own(peerKey(listener, key), worker, this.now(), address, port);
+    this.own(peerKey(listener, key), worker, this.now(), 'report', address, port);
   }
 
   /** {@link EntryRouter}: sends `datagram` from the worker that owns its client. */
@@ -214,10 +244,12 @@ export class WorkerPool implements EntryRouter {
     this.attempt({ listener, datagram, entry, done, owner, tries: 1, at: owner });
   }
 
-  /** Stops every worker's data plane within `deadlineMs` (then ends the threads). */
+  /** Stops every worker's data plane within `deadlineMs` (then ends the threads); one that exited already is not waited for. */
   public async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.workers.map((worker) => stopWorker(worker, deadlineMs)));
+    await Promise.all(this.workers
+      .filter((_worker, i) => !this.exited.has(i + 1))
+      .map((worker) => stopWorker(worker, deadlineMs)));
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.done({ code: 'SendFailed', reason: 'the data-plane worker owning the client stopped before sending' });
@@ -226,7 +258,8 @@ export class WorkerPool implements EntryRouter {
 
   private attempt(p: PendingSend): void {
     if (p.at === 0) {
-      const router = this.options.mainRouter;
+      // a relay this member serves is sent from its Listener (or answered), never routed again
+      const router = p.entry === RELAYED_ENTRY ? undefined : this.options.mainRouter;
       const done: SendCallback = (failure) => this.completed(p, failure?.code, failure?.reason, failure?.target);
       if (router) router.send(p.listener, p.datagram, p.entry, done);
       else p.listener.send(p.datagram, done);
@@ -256,7 +289,7 @@ export class WorkerPool implements EntryRouter {
 
   private completed(p: PendingSend, code: string | undefined, reason: string | undefined, target: string | undefined): void {
     if (code === undefined) {
-      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0);
+      if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0, 'sent');
       p.done(undefined);
       return;
     }
@@ -272,8 +305,15 @@ export class WorkerPool implements EntryRouter {
     p.done({ code: code as FailureCode, reason: reason ?? code, ...(target !== undefined ? { target } : {}) });
   }
 
-  /** Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes. */
-  private own(key: string, worker: number, at: number, address?: string, port?: number): void {
+  /**
+   * Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes.
+   * `claim`: a `report` (a new flow or session) makes `worker` the owner; a `renewal` confirms the
+   * owner it names, or records it where none is known, but never displaces another worker; a
+   * `sent` (the worker sent to the peer) makes it the owner without reordering an entry it holds
+   * (the send path stays a lookup). A report or renewal moves the entry to the end, so the
+   * least recently reported owner is the one forgotten at {@link WorkerPoolOptions.maxOwners}.
+   */
+  private own(key: string, worker: number, at: number, claim: Claim, address?: string, port?: number): void {
     if (worker === 0) {
       this.owners.delete(key);
       return;
@@ -281,18 +321,36 @@ export class WorkerPool implements EntryRouter {
     const owner = this.owners.get(key);
     if (owner !== undefined && owner.worker === worker) {
       if (at > owner.at) owner.at = at;
-      if (address !== undefined) {
+      // a renewal names the flow it renews, which is the peer's endpoint only when none is known
+      if (address !== undefined && (claim === 'report' || owner.address === undefined)) {
         owner.address = address;
         owner.port = port;
       }
+      if (claim !== 'sent') {
+        this.owners.delete(key);
+        this.owners.set(key, owner);
+      }
       return;
     }
+    if (owner !== undefined && claim === 'renewal') return;
     this.owners.delete(key);
     this.owners.set(key, address === undefined ? { worker, at } : { worker, at, address, port });
-    if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
+    if (this.owners.size > this.maxOwners) this.owners.delete(this.owners.keys().next().value!);
   }
 
+  /** Reports `worker`'s failure, once. */
+  private fail(worker: number, reason: string): void {
+    if (this.failed.has(worker)) return;
+    this.failed.add(worker);
+    this.options.onWorkerFailed?.(worker, reason);
+  }
+
+  /**
+   * Handles `worker`'s messages and end; resolves once it is ready. After that, its end (or
+   * `error`) while the pool is not stopping, and its report of an escaped error, are its failure.
+   */
   private started(worker: WorkerThread, index: number): Promise<void> {
+    let ready = false;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`data-plane worker ${index} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       timer.unref();
@@ -300,6 +358,7 @@ export class WorkerPool implements EntryRouter {
         switch (message.kind) {
           case 'ready':
             clearTimeout(timer);
+            ready = true;
             resolve();
             break;
           case 'start-failed':
@@ -307,7 +366,7 @@ export class WorkerPool implements EntryRouter {
             reject(new Error(`data-plane worker ${index} could not start: ${message.error}`));
             break;
           case 'flow':
-            this.noteFlow(index, message.listener, message.address, message.port, message.peerKey);
+            this.noteFlow(index, message.listener, message.address, message.port, message.peerKey, message.renewed === true);
             if (message.renewed !== true) this.options.onWorkerFlow?.(message.listener, message.address, message.port, message.peerKey);
             break;
           case 'peer':
@@ -316,6 +375,14 @@ export class WorkerPool implements EntryRouter {
             break;
           case 'peer-at':
             this.answerPeerAt(worker, index, message);
+            break;
+          case 'failed':
+            if (ready) {
+              this.fail(index, `${message.origin}: ${message.error}`);
+            } else {
+              clearTimeout(timer);
+              reject(new Error(`data-plane worker ${index} failed while starting: ${message.origin}: ${message.error}`));
+            }
             break;
           case 'sent': {
             const p = this.pending.get(message.id);
@@ -328,10 +395,12 @@ export class WorkerPool implements EntryRouter {
             break;
         }
       });
-      worker.on('error', (err) => {
+      worker.on('error', (err: unknown) => {
         clearTimeout(timer);
-        this.options.logger.error('data-plane worker failed', { worker: index, error: err.message });
-        reject(new Error(`data-plane worker ${index} failed: ${err.message}`));
+        const { error } = describeError(err);
+        this.options.logger.error('data-plane worker failed', { worker: index, error });
+        reject(new Error(`data-plane worker ${index} failed: ${error}`));
+        if (ready && !this.stopping) this.fail(index, `error: ${error}`);
       });
       worker.on('exit', (code) => {
         clearTimeout(timer);
@@ -340,6 +409,7 @@ export class WorkerPool implements EntryRouter {
         this.exited.add(index);
         this.forgetOwnersOf(index);
         this.failPendingOf(index);
+        if (ready && !this.stopping) this.fail(index, `exited with code ${code}`);
       });
     });
   }
@@ -404,8 +474,8 @@ function stopWorker(worker: WorkerThread, deadlineMs: number): Promise<void> {
   });
 }
 
-/** Starts a data-plane worker thread. */
-function startDataPlaneThread(workerData: DataPlaneWorkerData): WorkerThread {
+/** Starts a data-plane worker thread (what {@link WorkerPoolOptions.startThread} defaults to). */
+export function startDataPlaneThread(workerData: DataPlaneWorkerData): WorkerThread {
   const { file, execArgv } = workerEntry();
   return new Worker(file, { workerData, ...(execArgv ? { execArgv } : {}) });
 }

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { processErrorLogMessage } from '../../service/process-errors';
-import { STOPPED_LOG_MESSAGE } from '../../service/stop-signals';
+import { capturingLogger } from './helpers';
+import { handleWorkerFailures, processErrorLogMessage, WORKER_FAILED_LOG_MESSAGE } from '../../service/process-errors';
+import { handleStopSignals, STOPPED_LOG_MESSAGE, StopProcess } from '../../service/stop-signals';
+import { WorkerFailures } from '../../service/workers/worker-failures';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -66,3 +68,43 @@ test('an unhandled rejection drains the same way; a second one joins the stop in
   expect(records.filter((r) => r.message === 'drained')).toHaveLength(1);
   expect(code).toBe(1);
 }, 40_000);
+
+describe('a data-plane worker thread\'s failure', () => {
+  /** The stop path of main.ts over a stand-in process: resolves with the exit code. */
+  function stopPath(): { exited: Promise<number>; drains: () => number; failures: WorkerFailures; records: ReturnType<typeof capturingLogger>['records'] } {
+    const { logger, records } = capturingLogger();
+    let drained = 0;
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((done) => (exit = done));
+    const proc: StopProcess = { on: () => undefined, exit: (code) => exit(code) };
+    const stop = handleStopSignals({ stop: async () => { drained++; }, logger, process: proc, deadlineMs: 5_000 });
+    const failures = new WorkerFailures();
+    handleWorkerFailures({ logger, stop, workers: failures });
+    return { exited, drains: () => drained, failures, records };
+  }
+
+  test('is logged naming the worker and why, drains the service once, and exits 1', async () => {
+    const s = stopPath();
+    s.failures.report(2, 'uncaughtException: TypeError: boom');
+    s.failures.report(1, 'exited with code 1');
+    await expect(s.exited).resolves.toBe(1);
+    expect(s.drains()).toBe(1);
+    expect(s.records.filter((r) => r.level === 'ERROR').map((r) => [r.message, r.attributes])).toEqual([
+      [WORKER_FAILED_LOG_MESSAGE, { worker: 2, reason: 'uncaughtException: TypeError: boom' }],
+      [WORKER_FAILED_LOG_MESSAGE, { worker: 1, reason: 'exited with code 1' }],
+    ]);
+  });
+
+  test('a failure reported before the stop path was wired (while the service started) is not lost', async () => {
+    const { logger, records } = capturingLogger();
+    const failures = new WorkerFailures();
+    failures.report(1, 'exited with code 134');
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((done) => (exit = done));
+    const proc: StopProcess = { on: () => undefined, exit: (code) => exit(code) };
+    const stop = handleStopSignals({ stop: async () => undefined, logger, process: proc, deadlineMs: 5_000 });
+    handleWorkerFailures({ logger, stop, workers: failures });
+    await expect(exited).resolves.toBe(1);
+    expect(records.find((r) => r.message === WORKER_FAILED_LOG_MESSAGE)?.attributes).toEqual({ worker: 1, reason: 'exited with code 134' });
+  });
+});

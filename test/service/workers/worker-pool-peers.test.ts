@@ -5,47 +5,15 @@
  * answered from the main thread's directory under the request's id; a worker that exits is not
  * answered, holds no client, and its sends pass on to the next worker.
  */
-import { EventEmitter } from 'node:events';
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
 import type { PeerDirectory } from '../../../service/wireguard/fleet-sessions';
-import { DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, WorkerToMain } from '../../../service/workers/worker-messages';
+import { FLOW_HELD_MS } from '../../../service/workers/worker-messages';
 import { WorkerPool, WorkerThread } from '../../../service/workers/worker-pool';
 import { capturingLogger } from '../helpers';
+import { StandInThread } from './stand-in-thread';
 
 const KEY = 'hR1Cw6bzGNHWyuPZGuu8/QZfbt7bCDlKOYmVVVK2DTw=';
 const OTHER = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
-
-/** A worker thread stand-in: records what the main thread posts, and says what the test makes it say. */
-class StandInThread extends EventEmitter {
-  readonly received: MainToWorker[] = [];
-
-  constructor(readonly data: DataPlaneWorkerData) {
-    super();
-    setImmediate(() => this.say({ kind: 'ready' }));
-  }
-
-  postMessage(message: MainToWorker): void {
-    this.received.push(message);
-    if (message.kind === 'stop') setImmediate(() => this.say({ kind: 'stopped' }));
-  }
-
-  say(message: WorkerToMain): void {
-    this.emit('message', message);
-  }
-
-  exit(code: number): void {
-    this.emit('exit', code);
-  }
-
-  terminate(): Promise<number> {
-    setImmediate(() => this.emit('exit', 1));
-    return Promise.resolve(1);
-  }
-
-  sends(): Array<Extract<MainToWorker, { kind: 'send' }>> {
-    return this.received.filter((m): m is Extract<MainToWorker, { kind: 'send' }> => m.kind === 'send');
-  }
-}
 
 interface Setup {
   readonly pool: WorkerPool;
@@ -228,6 +196,30 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     const second = s.threads[1].sends()[1];
     s.threads[1].say({ kind: 'sent', id: second.id, code: 'NoSession', reason: 'no session here' });
     await expect(later).resolves.toMatchObject({ code: 'NoSession' });
+    await s.pool.stop(100);
+  });
+
+  test('a stale renewal from the worker a peer roamed away from does not take the peer back; a renewal nobody contests records its worker', async () => {
+    const s = await setup({ count: 3 });
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.7', port: 40000, peerKey: KEY });
+    // the peer roams to an endpoint the kernel hashes to worker 2
+    s.threads[1].say({ kind: 'peer', listener: 'wg', peerKey: KEY, address: '192.0.2.8', port: 40001 });
+    s.threads[1].say({ kind: 'flow', listener: 'wg', address: '192.0.2.8', port: 40001, peerKey: KEY });
+    // worker 1's old flow still lives for its idle time and is renewed
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.7', port: 40000, peerKey: KEY, renewed: true });
+    expect(s.pool.workerOfPeer('wg', KEY)).toBe(2);
+
+    const result = push(s);
+    expect(s.threads[0].sends()).toEqual([]);
+    const [send] = s.threads[1].sends();
+    expect(send).toMatchObject({ peerKey: KEY });
+    s.threads[1].say({ kind: 'sent', id: send.id });
+    await expect(result).resolves.toBeUndefined();
+
+    // a renewal of a flow and peer no report names (forgotten) makes its worker their owner again
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.9', port: 40002, peerKey: OTHER, renewed: true });
+    expect(s.pool.workerOfPeer('wg', OTHER)).toBe(1);
+    expect(s.pool.holds('wg', '192.0.2.9', 40002)).toBe(true);
     await s.pool.stop(100);
   });
 });

@@ -1,0 +1,48 @@
+/**
+ * A data-plane worker thread stand-in for the worker pool's tests (no Node.js 22 needed): records
+ * what the main thread posts, says what the test makes it say, and ends like a real Worker (after
+ * `exit` it answers nothing and emits `exit` no more).
+ */
+import { EventEmitter } from 'node:events';
+import type { DataPlaneWorkerData, MainToWorker, WorkerToMain } from '../../../service/workers/worker-messages';
+
+export class StandInThread extends EventEmitter {
+  readonly received: MainToWorker[] = [];
+  private exited = false;
+
+  /** `ready`: says `ready` on the next turn (false: the test says it). */
+  constructor(readonly data: DataPlaneWorkerData, ready = true) {
+    super();
+    if (ready) setImmediate(() => this.say({ kind: 'ready' }));
+  }
+
+  postMessage(message: MainToWorker): void {
+    this.received.push(message);
+    if (message.kind === 'stop' && !this.exited) setImmediate(() => this.say({ kind: 'stopped' }));
+  }
+
+  say(message: WorkerToMain): void {
+    this.emit('message', message);
+  }
+
+  /** Whether the thread has ended. */
+  get hasExited(): boolean {
+    return this.exited;
+  }
+
+  /** The thread ends with `code` (once). */
+  exit(code: number): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.emit('exit', code);
+  }
+
+  terminate(): Promise<number> {
+    if (!this.exited) setImmediate(() => this.exit(1));
+    return Promise.resolve(1);
+  }
+
+  sends(): Array<Extract<MainToWorker, { kind: 'send' }>> {
+    return this.received.filter((m): m is Extract<MainToWorker, { kind: 'send' }> => m.kind === 'send');
+  }
+}
