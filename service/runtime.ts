@@ -319,7 +319,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       retryBudgetMs: options.fleetRetryBudgetMs,
     });
   }
-  const deadLetters = sqs ? new SqsDeadLetterSink({ sqs, failures }) : undefined;
+  // records for other regions and through PacketSource roles: bounded attempts and time, as the delivery log's
+  const deadLetters = sqs ? new SqsDeadLetterSink({
+    sqs,
+    failures,
+    clientForRegion: (region) => own(new SQSClient({ region, ...FAILURE_RECORD_CLIENT })),
+    clientAs: (region, credentials) => own(new SQSClient({ region, credentials, ...FAILURE_RECORD_CLIENT })),
+    sts: own(new STSClient({ region: options.region, ...FAILURE_RECORD_CLIENT })),
+  }) : undefined;
   const processor = new SourcedPacketProcessor({
     listeners: gateway,
     bindings: gateway,
