@@ -17,6 +17,7 @@ import {
   PacketSourceProperty,
   SnsTopicSourceProperty,
 } from './private/resource-properties';
+import { bindTopicOnce } from './private/topic-binding';
 import { fail } from './private/validation';
 
 /** Properties of a {@link PacketSource}. */
@@ -137,6 +138,7 @@ export class PacketSource extends Construct {
       });
       this.topic = new sns.Topic(this, 'Topic', { masterKey, enforceSSL: true });
     }
+    bindTopicOnce(this, this.topic);
 
     if (props.logGroup) {
       this.logGroup = props.logGroup;

@@ -20,7 +20,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { configuredApiGatewayEndpoint, hotPathClientConfig, s3ClientConfig, stepFunctionsClientConfig } from './aws-clients';
+import { configuredApiGatewayEndpoint, dynamoDbClientConfig, hotPathClientConfig, s3ClientConfig, stepFunctionsClientConfig } from './aws-clients';
 import type { ConfigSource } from './config/config-source';
 import { deepEqual } from './config/deep-equal';
 import type { BindingLookup, FailureReporter, ListenerHandle, ListenerRegistry, ManagedListener, MetricsRecorder } from './contracts';
@@ -167,6 +167,8 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   private roles?: RoleCredentials;
   /** AWS clients signing with destination Roles, by service and role. */
   private readonly roleClients = new Map<string, { destroy(): void }>();
+  /** Destination contexts of destination Roles, by role and ExternalId. */
+  private readonly roleContexts = new Map<string, DestinationContext>();
   private sts?: STSClient;
   private sqs?: SQSClient;
   private readonly logs = new Map<string, CloudWatchLogsClient>();
@@ -201,11 +203,18 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       reusePort: options.reusePort,
       receiveBufferBytes: options.receiveBufferBytes,
     };
-    this.destinationContext = {
+    this.destinationContext = this.ownDestinationContext();
+  }
+
+  /** The destination context of the fleet's own credentials (clients given in the options, else created on first use). */
+  private ownDestinationContext(): DestinationContext {
+    const options = this.options;
+    return {
       region: options.region,
       logger: options.logger,
       baseDirectory: options.baseDirectory,
       localHandlerTimeoutMs: options.localHandlerTimeoutMs,
+      forRole: (role) => this.roleDestinationContext(role),
       lambdaInvoker: (target) => this.lambdaInvokerFor(target),
       roleCredentials: (role) => (role ? this.roleCredentials().provider(role) : undefined),
       sqsClient: (role) => (role
@@ -216,9 +225,9 @@ export class Gateway implements ListenerRegistry, BindingLookup {
       s3Client: () => (this.s3 ??= options.s3Client
         ?? this.own(new S3Client(s3ClientConfig(options.region, process.env)))),
       dynamoDbClient: (region) => this.regionalClient(this.dynamoDb, region,
-        () => options.dynamoDbClient?.(region) ?? this.own(new DynamoDBClient(hotPathClientConfig(region)))),
+        () => options.dynamoDbClient?.(region) ?? this.own(new DynamoDBClient(dynamoDbClientConfig(region)))),
       sfnClient: () => (this.sfn ??= options.sfnClient ?? this.own(new SFNClient(stepFunctionsClientConfig(options.region, process.env)))),
-      apiGatewayInvoker: () => (this.apiGateway ??= options.apiGatewayInvoker ?? this.createApiGatewayInvoker()),
+      apiGatewayInvoker: () => (this.apiGateway ??= options.apiGatewayInvoker ?? this.own(this.createApiGatewayInvoker())),
       snsClient: () => (this.sns ??= options.snsClient ?? this.own(new SNSClient(hotPathClientConfig(options.region)))),
       kinesisClient: () => (this.kinesis ??= options.kinesisClient ?? this.own(new KinesisClient(hotPathClientConfig(options.region)))),
       firehoseClient: () => (this.firehose ??= options.firehoseClient ?? this.own(new FirehoseClient(hotPathClientConfig(options.region)))),
@@ -228,16 +237,53 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   }
 
   /**
-   * Signs with the credentials the SDK resolves for the fleet (those of an STS client, whose own
-   * requests it never sends), and sends to each API's host or `AWS_ENDPOINT_URL_EXECUTE_API`.
+   * The destination context of `role`: every client it gives signs with the role's assumed
+   * credentials (one client per service, region and role, created on first use; clients given in
+   * the options sign as the fleet and are not used). One context per role and ExternalId.
    */
-  private createApiGatewayInvoker(): ApiGatewayInvoker {
+  private roleDestinationContext(role: DestinationRoleRecord): DestinationContext {
+    const key = `${role.Arn}\n${role.ExternalId ?? ''}`;
+    const known = this.roleContexts.get(key);
+    if (known) return known;
+    const { region, logger, baseDirectory, localHandlerTimeoutMs } = this.options;
+    const own = this.destinationContext;
+    const context: DestinationContext = {
+      region,
+      logger,
+      baseDirectory,
+      localHandlerTimeoutMs,
+      forRole: (other) => this.roleDestinationContext(other),
+      lambdaInvoker: (target) => own.lambdaInvoker({ ...target, role: target?.role ?? role }),
+      roleCredentials: (other) => own.roleCredentials(other ?? role),
+      sqsClient: (other) => own.sqsClient(other ?? role),
+      cloudWatchLogsClient: (logsRegion) => this.roleClient(`logs\n${logsRegion}`, role,
+        (credentials) => new CloudWatchLogsClient({ ...hotPathClientConfig(logsRegion), credentials })),
+      s3Client: () => this.roleClient('s3', role, (credentials) => new S3Client({ ...s3ClientConfig(region, process.env), credentials })),
+      dynamoDbClient: (tableRegion) => this.roleClient(`dynamodb\n${tableRegion}`, role,
+        (credentials) => new DynamoDBClient({ ...dynamoDbClientConfig(tableRegion), credentials })),
+      sfnClient: () => this.roleClient('states', role, (credentials) => new SFNClient({ ...stepFunctionsClientConfig(region, process.env), credentials })),
+      apiGatewayInvoker: () => this.roleClient('execute-api', role, (credentials) => this.createApiGatewayInvoker(credentials)),
+      snsClient: () => this.roleClient('sns', role, (credentials) => new SNSClient({ ...hotPathClientConfig(region), credentials })),
+      kinesisClient: () => this.roleClient('kinesis', role, (credentials) => new KinesisClient({ ...hotPathClientConfig(region), credentials })),
+      firehoseClient: () => this.roleClient('firehose', role, (credentials) => new FirehoseClient({ ...hotPathClientConfig(region), credentials })),
+      eventBridgeClient: () => this.roleClient('events', role, (credentials) => new EventBridgeClient({ ...hotPathClientConfig(region), credentials })),
+    };
+    this.roleContexts.set(key, context);
+    return context;
+  }
+
+  /**
+   * Signs with `credentials`, by default those the SDK resolves for the fleet (those of an STS
+   * client, whose own requests it never sends), and sends to each API's host or
+   * `AWS_ENDPOINT_URL_EXECUTE_API`.
+   */
+  private createApiGatewayInvoker(credentials?: AwsCredentialIdentityProvider): SignedApiGatewayInvoker {
     const credentialSource = this.own(new STSClient({ region: this.options.region }));
-    return this.own(new SignedApiGatewayInvoker({
-      credentials: () => credentialSource.config.credentials(),
+    return new SignedApiGatewayInvoker({
+      credentials: credentials ?? (() => credentialSource.config.credentials()),
       sha256: credentialSource.config.sha256,
       endpoint: configuredApiGatewayEndpoint(process.env),
-    }));
+    });
   }
 
   /** The client of `region` in `clients`, made by `create` on first use. */
@@ -253,7 +299,7 @@ export class Gateway implements ListenerRegistry, BindingLookup {
   /**
    * A client of `service` that signs with `role`'s assumed credentials: one per service and role,
    * created on first use and destroyed with the gateway. Destination modules reach it through
-   * their client getter with the record's Role.
+   * the context of the record's Role ({@link roleDestinationContext}).
    */
   private roleClient<T extends { destroy(): void }>(
     service: string, role: DestinationRoleRecord, create: (credentials: AwsCredentialIdentityProvider) => T,

@@ -13,6 +13,7 @@ import { ownerOf, ResourceEvent, ResourceResponse } from './events';
 import { describe } from './properties';
 import type { Mutation, Owner, StoredItem, TableRef } from './record-store';
 import { stackEnvironment } from '../../lib/private/arn';
+import { deployedWireGuardKeyErrors } from '../../lib/private/deployed-wireguard-keys';
 import { withListenerProtocol } from '../../lib/private/listener-protocol';
 import { localOnlyDestinationErrors } from '../../lib/private/local-only-destinations';
 import { LISTENER_KEY_PREFIX, LISTENER_KIND, ListenerRecord } from '../../lib/private/records';
@@ -34,7 +35,11 @@ export function sameOwner(a: Owner | undefined, b: Owner): boolean {
   return a !== undefined && a.StackId === b.StackId && a.LogicalResourceId === b.LogicalResourceId;
 }
 
-/** Parses and validates the Listener record of a Create or Update request. */
+/**
+ * Parses and validates the Listener record of a Create or Update request: a valid record that a
+ * deployed gateway can run (no local-only destination types, no WireGuard key in plain text, a
+ * private key source the fleet loads).
+ */
 export function parseListenerProperties(props: Record<string, unknown>): ListenerRecord {
   const name = props[ListenerProperty.ListenerName];
   const configuration = props[ListenerProperty.Configuration];
@@ -47,7 +52,10 @@ export function parseListenerProperties(props: Record<string, unknown>): Listene
     }
   }
   const errors = validateListenerRecord(record, 'Configuration');
-  if (errors.length === 0) errors.push(...localOnlyDestinationErrors(record as ListenerRecord, 'Configuration'));
+  if (errors.length === 0) {
+    errors.push(...localOnlyDestinationErrors(record as ListenerRecord, 'Configuration'));
+    errors.push(...deployedWireGuardKeyErrors(record as ListenerRecord, 'Configuration'));
+  }
   if (typeof name !== 'string' || name.length === 0) {errors.unshift(`ListenerName must be the Listener name, got ${describe(name)}`);} else if (errors.length === 0 && (record as ListenerRecord).Name !== name) {
     errors.push(`Configuration.Name ${describe((record as ListenerRecord).Name)} differs from ListenerName ${describe(name)}`);
   }

@@ -96,7 +96,12 @@ export async function deletePacketSource(event: ResourceEvent, ctx: Registration
   } else if (props.TopicArn === undefined) {
     ctx.logger.warn('PacketSource delete without SnsTopicSource.TopicArn: nothing to release', { bindingId: physicalId });
   } else {
-    await release(event, props, props.TopicArn, physicalId, [props.ExternalId], ctx);
+    // A region whose gateway (and table) was deleted took this binding's record with it: nothing is left to release there.
+    const store = ctx.store.missingTablesAsEmpty((table) => ctx.logger.warn(
+      'PacketSource delete: the table of a gateway no longer exists; its copy of the binding went with it',
+      { topicArn: props.TopicArn, bindingId: physicalId, region: table.Region, tableName: table.TableName },
+    ));
+    await release(event, props, props.TopicArn, physicalId, [props.ExternalId], { ...ctx, store });
   }
   return { PhysicalResourceId: physicalId };
 }

@@ -3,7 +3,7 @@
  * conditional on the version it read, so two registrations never overwrite each other blindly:
  * a lost race re-reads and re-decides.
  */
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, PutCommandInput, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, GetCommandOutput, PutCommand, PutCommandInput, ScanCommand, ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName, RegistrationError } from './errors';
 import {
   KIND_ATTRIBUTE,
@@ -56,13 +56,47 @@ export interface TableRef {
 
 const MAX_ATTEMPTS = 5;
 
+/** A gateway table that does not exist (DynamoDB's ResourceNotFoundException): its gateway's stack was deleted, or never deployed. */
+export class TableNotFoundError extends RegistrationError {
+  constructor(public readonly table: TableRef) {
+    super(`Table ${table.TableName} of the gateway in ${table.Region} does not exist (ResourceNotFoundException): `
+      + 'deploy that gateway, or remove its region from the peers of this gateway.');
+    this.name = 'TableNotFoundError';
+  }
+}
+
 /** Reads and writes items of one or more gateway tables (one per region). */
 export class RecordStore {
-  constructor(private readonly clientFor: (region: string) => DynamoDBDocumentClient) {}
+  /**
+   * `onMissingTable`: when given, a table that does not exist reads as empty (get: undefined,
+   * list: none, mutate: nothing written, `decide` not called) after `onMissingTable` is told;
+   * else every call on it throws a {@link TableNotFoundError}.
+   */
+  constructor(
+    private readonly clientFor: (region: string) => DynamoDBDocumentClient,
+    private readonly onMissingTable?: (table: TableRef) => void,
+  ) {}
+
+  /**
+   * The same tables, where a table that no longer exists reads as empty and takes no writes
+   * (`onMissingTable` is told each time): for deletions, whose records went with their table.
+   */
+  public missingTablesAsEmpty(onMissingTable: (table: TableRef) => void): RecordStore {
+    return new RecordStore(this.clientFor, onMissingTable);
+  }
 
   /** The item with partition key `pk`, read consistently; undefined when absent. */
   public async get<R>(table: TableRef, pk: string): Promise<StoredItem<R> | undefined> {
-    const out = await this.clientFor(table.Region).send(new GetCommand({
+    try {
+      return await this.read<R>(table, pk);
+    } catch (err) {
+      if (this.readsAsEmpty(err, table)) return undefined;
+      throw err;
+    }
+  }
+
+  private async read<R>(table: TableRef, pk: string): Promise<StoredItem<R> | undefined> {
+    const out = await this.send<GetCommandOutput>(table, new GetCommand({
       TableName: table.TableName,
       Key: { [TABLE_PARTITION_KEY]: pk },
       ConsistentRead: true,
@@ -70,20 +104,42 @@ export class RecordStore {
     return out.Item ? storedItem<R>(out.Item) : undefined;
   }
 
+  /** True when `err` says `table` does not exist and this store reads such tables as empty (`onMissingTable` is told). */
+  private readsAsEmpty(err: unknown, table: TableRef): boolean {
+    if (!(err instanceof TableNotFoundError) || !this.onMissingTable) return false;
+    this.onMissingTable(table);
+    return true;
+  }
+
+  /** Sends `command` to `table`'s region; a table that does not exist throws a {@link TableNotFoundError}. */
+  private async send<O>(table: TableRef, command: { readonly input: unknown }): Promise<O> {
+    try {
+      return await this.clientFor(table.Region).send(command as never) as O;
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceNotFoundException') throw new TableNotFoundError(table);
+      throw err;
+    }
+  }
+
   /** Every item of `kind`, read consistently (a scan: the table holds the configuration of one gateway). */
   public async list<R>(table: TableRef, kind: string): Promise<Array<StoredItem<R>>> {
-    const client = this.clientFor(table.Region);
     const items: Array<StoredItem<R>> = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const out = await client.send(new ScanCommand({
-        TableName: table.TableName,
-        ConsistentRead: true,
-        FilterExpression: '#kind = :kind',
-        ExpressionAttributeNames: { '#kind': KIND_ATTRIBUTE },
-        ExpressionAttributeValues: { ':kind': kind },
-        ExclusiveStartKey: startKey,
-      }));
+      let out: ScanCommandOutput;
+      try {
+        out = await this.send<ScanCommandOutput>(table, new ScanCommand({
+          TableName: table.TableName,
+          ConsistentRead: true,
+          FilterExpression: '#kind = :kind',
+          ExpressionAttributeNames: { '#kind': KIND_ATTRIBUTE },
+          ExpressionAttributeValues: { ':kind': kind },
+          ExclusiveStartKey: startKey,
+        }));
+      } catch (err) {
+        if (this.readsAsEmpty(err, table)) return [];
+        throw err;
+      }
       for (const item of out.Items ?? []) items.push(storedItem<R>(item));
       startKey = out.LastEvaluatedKey;
     } while (startKey);
@@ -98,9 +154,14 @@ export class RecordStore {
   public async mutate<R>(
     table: TableRef, pk: string, kind: string, decide: (current: StoredItem<R> | undefined) => Mutation<R>,
   ): Promise<StoredItem<R> | undefined> {
-    const client = this.clientFor(table.Region);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get<R>(table, pk);
+      let current: StoredItem<R> | undefined;
+      try {
+        current = await this.read<R>(table, pk);
+      } catch (err) {
+        if (this.readsAsEmpty(err, table)) return undefined;
+        throw err;
+      }
       const decision = decide(current);
       if ('keep' in decision) return current;
       const condition: Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> = current
@@ -109,12 +170,12 @@ export class RecordStore {
       try {
         if ('delete' in decision) {
           if (!current) return undefined;
-          await client.send(new DeleteCommand({ TableName: table.TableName, Key: { [TABLE_PARTITION_KEY]: pk }, ...condition }));
+          await this.send(table, new DeleteCommand({ TableName: table.TableName, Key: { [TABLE_PARTITION_KEY]: pk }, ...condition }));
           return undefined;
         }
         const content = decision.put;
         const written: StoredItem<R> = { kind, ...content, version: (current?.version ?? 0) + 1 };
-        await client.send(new PutCommand({
+        await this.send(table, new PutCommand({
           TableName: table.TableName,
           Item: {
             [TABLE_PARTITION_KEY]: pk,
@@ -129,6 +190,7 @@ export class RecordStore {
         }));
         return written;
       } catch (err) {
+        if (this.readsAsEmpty(err, table)) return undefined;
         if (awsErrorName(err) !== 'ConditionalCheckFailedException') throw err;
         if (attempt >= MAX_ATTEMPTS) {
           throw new RegistrationError(`Item ${pk} of table ${table.TableName} (${table.Region}) kept changing during ${MAX_ATTEMPTS} attempts; another deployment is writing it. Retry once it has finished.`);

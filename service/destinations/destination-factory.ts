@@ -38,8 +38,9 @@ export const AWS_DESTINATION_FACTORIES: DestinationFactories = Object.freeze({
 });
 
 /**
- * Creates the destination for `record` of `listener` from `factories`. Rejects with a message
- * naming both (and the types `factories` allows) when it cannot.
+ * Creates the destination for `record` of `listener` from `factories`; a record with a `Role` is
+ * built in the role's context, so every client it uses signs with the role's credentials. Rejects
+ * with a message naming both (and the types `factories` allows) when it cannot.
  */
 export async function createDestination(
   record: DestinationRecord,
@@ -52,7 +53,8 @@ export async function createDestination(
     throw new Error(`Listener ${listener.Name}, destination ${record.Name}: Type ${JSON.stringify(record.Type)} is not supported (allowed: ${Object.keys(factories).join(', ')})`);
   }
   try {
-    return await factory(resolveDestinationArn(record, context.region), listener, context);
+    const scoped = record.Role ? context.forRole(record.Role) : context;
+    return await factory(resolveDestinationArn(record, context.region), listener, scoped);
   } catch (err) {
     const message = (err as Error)?.message ?? String(err);
     throw new Error(`Listener ${listener.Name}, destination ${record.Name}: ${message}`);

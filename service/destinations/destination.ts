@@ -94,13 +94,18 @@ export interface DestinationContext {
    */
   lambdaInvoker(target?: LambdaTarget): LambdaInvoker;
   /**
+   * The context of a destination with a `Role`: every client and invoker it gives signs with the
+   * role's credentials (assumed with its ExternalId, cached, renewed before expiry). The factory
+   * (destination-factory.ts) hands it to every destination whose record has a Role, so a
+   * destination module supports `Role` without naming it.
+   */
+  forRole(role: DestinationRoleRecord): DestinationContext;
+  /**
    * Credentials of a destination's Role (assumed with its ExternalId, cached, renewed before
-   * expiry); undefined without a Role. A service's client getter takes the record's Role and
-   * returns a client signing with these (see `sqsClient`), so a destination module supports
-   * `Role` by passing `record.Role` to its getter.
+   * expiry); undefined without a Role (in a Role's context: that role's).
    */
   roleCredentials(role: DestinationRoleRecord | undefined): AwsCredentialIdentityProvider | undefined;
-  /** The SQS client; with a destination Role, one that signs with the role's assumed credentials. */
+  /** The SQS client; with a destination Role (or in a Role's context), one that signs with the role's assumed credentials. */
   sqsClient(role?: DestinationRoleRecord): SQSClient;
   /** Step Functions (StartSyncExecution, StartExecution, DescribeStateMachine). */
   sfnClient(): SFNClient;

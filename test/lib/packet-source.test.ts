@@ -299,6 +299,16 @@ describe('another account', () => {
   });
 });
 
+test('one PacketSource per topic: several PacketSources of an app, each on its own topic, synthesize', () => {
+  const { stack, listener } = sameStack();
+  const alerts = new sns.Topic(stack, 'Alerts');
+  new PacketSource(stack, 'Push', { listener });
+  new PacketSource(stack, 'PushMore', { listener });
+  new PacketSource(stack, 'Alarms', { listener, topic: alerts });
+  new PacketSource(stack, 'Imported', { listener, topic: sns.Topic.fromTopicArn(stack, 'Other', `arn:aws:sns:${REGION}:${ACCOUNT}:other`) });
+  Template.fromStack(stack).resourceCountIs('Custom::PacketGatewayPacketSource', 4);
+});
+
 describe('fails if …', () => {
   const cases: Array<[string, (stack: Stack) => Partial<PacketSourceProps>, RegExp]> = [
     ['logRetention comes with a logGroup', (stack) => ({ logGroup: logs.LogGroup.fromLogGroupName(stack, 'L', 'x'), logRetention: logs.RetentionDays.ONE_DAY }),
@@ -325,6 +335,27 @@ describe('fails if …', () => {
     const deadLetterQueue = sqs.Queue.fromQueueArn(other, 'Q', `arn:aws:sqs:${REGION}:${ACCOUNT}:failures.v2`);
     expect(() => new PacketSource(other, 'Push', { listener: remoteListener(other), deadLetterQueue })).toThrow(
       `Application/Push: PacketSource.DeadLetterQueueArn: "arn:aws:sqs:${REGION}:${ACCOUNT}:failures.v2" is not an SQS queue ARN`,
+    );
+  });
+
+  test('a second PacketSource of the app binds the same topic (it would take the binding over)', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Application', { env: { account: ACCOUNT, region: REGION } });
+    const topic = new sns.Topic(stack, 'Alerts');
+    const listener = remoteListener(stack);
+    new PacketSource(stack, 'Push', { listener, topic });
+    expect(() => new PacketSource(stack, 'PushAgain', { listener, topic })).toThrow(
+      'Application/PushAgain: topic Application/Alerts is already bound by PacketSource Application/Push; a topic is bound by one PacketSource '
+      + '(the second would take the binding over from the first): use another topic, or remove one of them',
+    );
+
+    // the same topic imported by ARN in another stack of the app
+    const arn = `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`;
+    const first = new Stack(app, 'First', { env: { account: ACCOUNT, region: REGION } });
+    new PacketSource(first, 'Push', { listener: remoteListener(first), topic: sns.Topic.fromTopicArn(first, 'T', arn) });
+    const second = new Stack(app, 'Second', { env: { account: ACCOUNT, region: REGION } });
+    expect(() => new PacketSource(second, 'Push', { listener: remoteListener(second), topic: sns.Topic.fromTopicArn(second, 'T', arn) })).toThrow(
+      `Second/Push: topic ${arn} is already bound by PacketSource First/Push`,
     );
   });
 

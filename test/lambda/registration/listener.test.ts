@@ -216,6 +216,7 @@ function wireGuardProps(peer: Record<string, unknown>): Record<string, unknown> 
 }
 
 const PEER_KEY = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+const PRIVATE_KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
 
 test('a WireGuard record names the environment variables of its keys, never the keys', async () => {
   await handleEvent(event('Create', wireGuardProps({ PresharedKeyEnvironmentVariable: 'PACKET_GATEWAY_WG_PSK_TUNNEL_0' })), tables.ctx);
@@ -232,6 +233,54 @@ describe('fails with a reason naming the problem', () => {
     await expect(handleEvent(event('Create', wireGuardProps({ PresharedKeyEnvironmentVariable: '0-psk' })), tables.ctx))
       .rejects.toThrow(/Configuration.WireGuard.Peers\[0\].PresharedKeyEnvironmentVariable: "0-psk" is not an environment variable name/);
     expect(await item('tunnel')).toBeUndefined();
+  });
+
+  /** The properties of Listener `tunnel` with `wireGuard` as its WireGuard settings. */
+  function withWireGuard(wireGuard: Record<string, unknown>): Record<string, unknown> {
+    const props = wireGuardProps({});
+    const record = JSON.parse(props.Configuration as string) as Record<string, unknown>;
+    return { ...props, Configuration: JSON.stringify({ ...record, WireGuard: wireGuard }) };
+  }
+
+  const allowedSources = 'allowed: PrivateKeyEnvironmentVariable (an ECS secret of the fleet, as the constructs pass it) or PrivateKeySecretArn';
+
+  test('a WireGuard private key in plain text (local configuration files only), and nothing is stored', async () => {
+    const props = withWireGuard({ PrivateKey: PRIVATE_KEY, Peers: [{ PublicKey: PEER_KEY }] });
+    await expect(handleEvent(event('Create', props), tables.ctx)).rejects.toThrow(
+      'Invalid Listener properties: Configuration.WireGuard.PrivateKey: a private key in plain text is for local configuration files only; '
+      + `a deployed gateway refuses it (${allowedSources})`);
+    expect(await item('tunnel')).toBeUndefined();
+
+    await handleEvent(event('Create', wireGuardProps({})), tables.ctx);
+    const before = await item('tunnel');
+    await expect(handleEvent(event('Update', props, { PhysicalResourceId: 'tunnel', OldResourceProperties: wireGuardProps({}) }), tables.ctx))
+      .rejects.toThrow('Configuration.WireGuard.PrivateKey: a private key in plain text is for local configuration files only');
+    expect(await item('tunnel')).toEqual(before);
+  });
+
+  test('a WireGuard Listener without a private key source, which could never start in the fleet', async () => {
+    await expect(handleEvent(event('Create', withWireGuard({})), tables.ctx)).rejects.toThrow(
+      `Invalid Listener properties: Configuration.WireGuard: no private key source, so the Listener could never start in the fleet (${allowedSources})`);
+    await expect(handleEvent(event('Create', withWireGuard({ PublicKey: PEER_KEY, Peers: [{ PublicKey: PEER_KEY }] })), tables.ctx))
+      .rejects.toThrow('Configuration.WireGuard: no private key source');
+    expect(await item('tunnel')).toBeUndefined();
+  });
+
+  test('a peer\'s preshared key in plain text; its environment variable or a secret ARN registers', async () => {
+    await expect(handleEvent(event('Create', wireGuardProps({ PresharedKey: PEER_KEY })), tables.ctx)).rejects.toThrow(
+      'Configuration.WireGuard.Peers[0].PresharedKey: a preshared key in plain text is for local configuration files only; a deployed gateway refuses it '
+      + '(allowed: PresharedKeyEnvironmentVariable, or PresharedKey as the ARN of a Secrets Manager secret)');
+    expect(await item('tunnel')).toBeUndefined();
+
+    const secretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tunnel-psk-AbCdEf`;
+    await handleEvent(event('Create', wireGuardProps({ PresharedKey: secretArn })), tables.ctx);
+    expect((await item('tunnel'))?.record.WireGuard.Peers[0].PresharedKey).toBe(secretArn);
+  });
+
+  test('a private key in a Secrets Manager secret registers', async () => {
+    const secretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tunnel-key-AbCdEf`;
+    await handleEvent(event('Create', withWireGuard({ PrivateKeySecretArn: secretArn, Peers: [{ PublicKey: PEER_KEY }] })), tables.ctx);
+    expect((await item('tunnel'))?.record.WireGuard).toEqual({ PrivateKeySecretArn: secretArn, Peers: [{ PublicKey: PEER_KEY }] });
   });
 
   test('an SQS destination whose QueueUrl names a host other than the SQS endpoint of its queue', async () => {

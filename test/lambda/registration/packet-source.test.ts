@@ -1,3 +1,4 @@
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import {
@@ -548,6 +549,41 @@ describe('Delete', () => {
     expect(await item(TOPIC_ARN, tables.table)).toBeUndefined();
     expect(await item(TOPIC_ARN, peerTable)).toBeUndefined();
     expect(sns.of(TOPIC_ARN)).toHaveLength(0);
+  });
+
+  /** A PacketSource bound in the home region and a peer region, whose peer table (its gateway's stack) is then deleted. */
+  async function boundWithDeletedPeer(): Promise<{ created: ResourceResponse; peerTable: string }> {
+    const peerTable = await tables.dynamo.createTable('peer');
+    await handleEvent(request('Create', LISTENER_RESOURCE_TYPE, listenerProps('telemetry'), { LogicalResourceId: 'Telemetry' }),
+      testContext(tables.dynamo, [target(PEER_REGION, peerTable)]));
+    tables.ctx = testContext(tables.dynamo, [target(REGION, tables.table), target(PEER_REGION, peerTable)]);
+    const created = await deploy(create());
+    expect(await item(TOPIC_ARN, peerTable)).toBeDefined();
+    await tables.dynamo.raw.send(new DeleteTableCommand({ TableName: peerTable }));
+    return { created, peerTable };
+  }
+
+  test('succeeds once a peer region\'s table is gone, with a warning, and removes the binding everywhere else', async () => {
+    const { created, peerTable } = await boundWithDeletedPeer();
+
+    await expect(handleEvent(remove(created.PhysicalResourceId), tables.ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
+
+    expect(await item(TOPIC_ARN, tables.table)).toBeUndefined();
+    expect(sns.of(TOPIC_ARN)).toHaveLength(0);
+    const warning = tables.ctx.warnings.find((w) => w.message.startsWith('PacketSource delete: the table of a gateway no longer exists'));
+    expect(warning?.extra).toEqual([expect.objectContaining({ region: PEER_REGION, tableName: peerTable })]);
+    // a retry (CloudFormation's, or a second delete) succeeds as well
+    await expect(handleEvent(remove(created.PhysicalResourceId), tables.ctx)).resolves.toEqual({ PhysicalResourceId: created.PhysicalResourceId });
+  });
+
+  test('a Create or an Update while a peer region\'s table is gone fails naming the table and its region', async () => {
+    const { created, peerTable } = await boundWithDeletedPeer();
+    const reason = `Table ${peerTable} of the gateway in ${PEER_REGION} does not exist (ResourceNotFoundException): `
+      + 'deploy that gateway, or remove its region from the peers of this gateway.';
+
+    await expect(handleEvent(update(created.PhysicalResourceId, sourceProps({ Description: 'changed' }), sourceProps()), tables.ctx)).rejects.toThrow(reason);
+    await expect(handleEvent(create(sourceProps({}, { TopicArn: OTHER_TOPIC_ARN }), { LogicalResourceId: 'Other' }), tables.ctx)).rejects.toThrow(reason);
+    expect(await item(OTHER_TOPIC_ARN, tables.table)).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalDynamo, REGION } from './support';
 import { settingsFromEnvironment } from '../../../lambda/registration/context';
-import { RecordStore } from '../../../lambda/registration/record-store';
+import { RecordStore, TableNotFoundError } from '../../../lambda/registration/record-store';
 import { RegistrationEnvironment } from '../../../lib/private/resource-properties';
 
 let dynamo: LocalDynamo;
@@ -98,4 +98,27 @@ test('the resource types a function instance serves come from the environment', 
   expect(() => settingsFromEnvironment({ ...env, [RegistrationEnvironment.ServedResourceTypes]: '["Custom::Other"]' }))
     .toThrow('environment variable PACKET_GATEWAY_SERVED_RESOURCE_TYPES must be a non-empty JSON array of resource types '
       + '(allowed: Custom::PacketGatewayListener, Custom::PacketGatewayPacketSource, Custom::PacketGatewayWireGuardKey), got ["Custom::Other"]');
+});
+
+describe('a table that does not exist', () => {
+  const missing = { Region: 'eu-central-1', TableName: 'gateway-deleted' };
+
+  test('fails every call with an error naming the table and its region', async () => {
+    const reason = 'Table gateway-deleted of the gateway in eu-central-1 does not exist (ResourceNotFoundException)';
+    await expect(store.get(missing, 'SOURCE#t')).rejects.toThrow(reason);
+    await expect(store.list(missing, 'PacketSource')).rejects.toThrow(reason);
+    await expect(store.mutate(missing, 'SOURCE#t', 'PacketSource', () => ({ put: { record: {}, owner } }))).rejects.toThrow(TableNotFoundError);
+  });
+
+  test('reads as empty and takes no writes in a store for deletions, which is told of it', async () => {
+    const told: string[] = [];
+    const deleting = store.missingTablesAsEmpty((table) => told.push(`${table.Region}/${table.TableName}`));
+    const decide = jest.fn(() => ({ delete: true as const }));
+
+    expect(await deleting.get(missing, 'SOURCE#t')).toBeUndefined();
+    expect(await deleting.list(missing, 'PacketSource')).toEqual([]);
+    expect(await deleting.mutate(missing, 'SOURCE#t', 'PacketSource', decide)).toBeUndefined();
+    expect(decide).not.toHaveBeenCalled();
+    expect(told).toEqual(['eu-central-1/gateway-deleted', 'eu-central-1/gateway-deleted', 'eu-central-1/gateway-deleted']);
+  });
 });

@@ -13,6 +13,7 @@ const context: DestinationContext = {
   baseDirectory: fixtures,
   localHandlerTimeoutMs: 500,
   lambdaInvoker: () => { throw new Error('no Lambda in local tests'); },
+  forRole: () => { throw new Error('no destination roles in local tests'); },
   roleCredentials: () => undefined,
   sqsClient: () => { throw new Error('no SQS in local tests'); },
   cloudWatchLogsClient: () => { throw new Error('no CloudWatch Logs in local tests'); },
