@@ -75,6 +75,11 @@ export class Peer {
   /** Where the peer was last seen (authenticated), or its configured endpoint. */
   endpointAddress: string | undefined;
   endpointPort = 0;
+  /**
+   * The endpoint the latest configuration gives the peer (`address:port`, as `formatEndpoint`
+   * writes it); undefined without one. A reconfiguration moves the peer only when it changes.
+   */
+  configuredEndpoint: string | undefined;
 
   previous: Keypair | undefined;
   current: Keypair | undefined;
