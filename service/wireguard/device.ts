@@ -476,6 +476,11 @@ export class WireGuardDevice {
     };
   }
 
+  /** Peers with a pending protocol timer: the entries of the timer heap, at most one per peer. */
+  get pendingTimers(): number {
+    return this.timers.pending;
+  }
+
   /** Public keys of all known peers. */
   peerKeys(): string[] {
     return [...this.peers.keys()];
