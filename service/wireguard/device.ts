@@ -315,9 +315,11 @@ export class WireGuardDevice {
 
   /**
    * Replaces the configured peers: new ones are added, missing ones removed (their sessions
-   * end and their queued packets fail with UnknownPeer), existing ones get the new AllowedIPs,
-   * preshared key and endpoint while keeping their sessions. Peers accepted through
-   * AllowUnknownPeers are kept. Throws (changing nothing) when a peer entry is invalid.
+   * end and their queued packets fail with UnknownPeer), existing ones get the new AllowedIPs and
+   * preshared key while keeping their sessions. A peer's endpoint becomes its configured one when
+   * the peer is new or that configured endpoint changed; an unchanged one leaves the peer at the
+   * endpoint it last spoke from (roaming). Peers accepted through AllowUnknownPeers are kept.
+   * Throws (changing nothing) when a peer entry is invalid.
    */
   setPeers(configs: readonly WireGuardPeerConfig[]): void {
     const parsed = new Map<string, { identity: RemoteIdentity; allowed: AllowedIps; endpoint?: { address: string; port: number } }>();
@@ -343,6 +345,7 @@ export class WireGuardDevice {
         this.removePeer(peer, 'UnknownPeer', `peer ${key} was reconfigured`);
         peer = undefined;
       }
+      const configured = entry.endpoint === undefined ? undefined : formatEndpoint(entry.endpoint.address, entry.endpoint.port);
       if (!peer) {
         peer = new Peer(key, entry.identity, entry.allowed, new CookieJar(entry.identity.publicKey, this.now), false);
         this.peers.set(key, peer);
@@ -350,10 +353,12 @@ export class WireGuardDevice {
         peer.identity = entry.identity;
         peer.allowedIps = entry.allowed;
       }
-      if (entry.endpoint) {
+      // An unchanged configured endpoint leaves the peer where it last spoke from (roaming).
+      if (entry.endpoint && configured !== peer.configuredEndpoint) {
         peer.endpointAddress = entry.endpoint.address;
         peer.endpointPort = entry.endpoint.port;
       }
+      peer.configuredEndpoint = configured;
     }
   }
 
@@ -469,6 +474,11 @@ export class WireGuardDevice {
       queued: peer.queue.length,
       dynamic: peer.dynamic,
     };
+  }
+
+  /** Peers with a pending protocol timer: the entries of the timer heap, at most one per peer. */
+  get pendingTimers(): number {
+    return this.timers.pending;
   }
 
   /** Public keys of all known peers. */

@@ -28,7 +28,10 @@ export interface InnerPacket {
   /** UDP ports; 0 for other protocols and fragments. */
   readonly sourcePort: number;
   readonly destinationPort: number;
-  /** True for a fragment (IPv4 MF/offset, IPv6 fragment header): ports and payload are not complete. */
+  /**
+   * True for a fragment (IPv4 MF/offset, IPv6 fragment header with an offset or M set): ports and
+   * payload are not complete. An IPv6 atomic fragment (offset 0, M 0; RFC 6946) is a whole packet.
+   */
   readonly fragment: boolean;
   /** The whole IP packet without WireGuard padding. */
   readonly packet: Buffer;
@@ -70,6 +73,8 @@ const HOP_BY_HOP = 0;
 const ROUTING = 43;
 const FRAGMENT = 44;
 const DESTINATION_OPTIONS = 60;
+/** Fragment offset (13 bits) and M flag in the third and fourth bytes of a fragment header. */
+const FRAGMENT_OFFSET_AND_MORE = 0xfff9;
 
 function parseIPv6(data: Buffer): InnerPacket | string {
   if (data.length < IPV6_HEADER_LENGTH) return `inner IPv6 header is truncated (${data.length} bytes, at least ${IPV6_HEADER_LENGTH} needed)`;
@@ -82,9 +87,13 @@ function parseIPv6(data: Buffer): InnerPacket | string {
   while (next === HOP_BY_HOP || next === ROUTING || next === DESTINATION_OPTIONS || next === FRAGMENT) {
     if (offset + 8 > totalLength) return `inner IPv6 extension header ${next} is truncated`;
     if (next === FRAGMENT) {
-      fragment = true;
+      // Offset 0 and no More Fragments: an atomic fragment (RFC 6946), a whole packet whose
+      // headers go on after this one; any other fragment ends the walk.
+      const atomic = (packet.readUInt16BE(offset + 2) & FRAGMENT_OFFSET_AND_MORE) === 0;
       next = packet[offset];
       offset += 8;
+      if (atomic) continue;
+      fragment = true;
       break;
     }
     const length = (packet[offset + 1] + 1) * 8;

@@ -19,7 +19,6 @@ import {
   x25519PublicKey,
 } from './crypto';
 import { encodeInitiation, encodeResponse, InitiationMessage, ResponseMessage } from './messages';
-import { sessionBlock } from './session-arena';
 
 const CONSTRUCTION = Buffer.from('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s', 'ascii');
 const IDENTIFIER = Buffer.from('WireGuard v1 zx2c4 Jason@zx2c4.com', 'ascii');
@@ -217,7 +216,7 @@ export function consumeResponse(
 
 /** A {@link RemoteIdentity} whose KeyObject is imported on demand (its key was validated once). */
 class StoredRemoteIdentity implements RemoteIdentity {
-  /** @param publicKey the first half of an arena block whose second half is the static shared secret */
+  /** @param publicKey the first 32 bytes of the identity's buffer, whose next 32 are the static shared secret */
   constructor(
     readonly publicKey: Buffer,
     readonly presharedKey: Buffer,
@@ -243,11 +242,18 @@ export function remoteIdentity(local: LocalIdentity, publicKey: Buffer, preshare
   }
   const staticShared = dh(local.privateKey, publicKeyObject);
   if (!staticShared) return undefined;
-  // Both copied into one block of the session arena: a slice of Node's shared pool would keep the
-  // whole pool chunk, full of the handshake's short-lived buffers, alive as long as the peer.
-  const block = sessionBlock(2 * KEY_LENGTH);
+  // Copied, with the preshared key, into one buffer of the identity's own, which lives as long as
+  // the peer: not a slice of Node's shared pool (it would keep the whole pool chunk, full of the
+  // handshake's short-lived buffers, alive) nor a block of the session arena (whose slabs hold only
+  // short-lived session data, so that one long-lived block cannot keep a whole slab alive).
+  const block = Buffer.alloc((presharedKey === undefined ? 2 : 3) * KEY_LENGTH);
   block.set(publicKey, 0);
   block.set(staticShared, KEY_LENGTH);
   staticShared.fill(0);
-  return new StoredRemoteIdentity(block.subarray(0, KEY_LENGTH), presharedKey ?? NO_PRESHARED_KEY);
+  let psk = NO_PRESHARED_KEY;
+  if (presharedKey !== undefined) {
+    block.set(presharedKey, 2 * KEY_LENGTH);
+    psk = block.subarray(2 * KEY_LENGTH);
+  }
+  return new StoredRemoteIdentity(block.subarray(0, KEY_LENGTH), psk);
 }

@@ -5,8 +5,12 @@
  * {@link PeerTimerActions} handler.
  *
  * One clock timer serves all peers: every peer's earliest deadline sits in a min-heap and the
- * clock timer is set for the top of the heap. No event allocates unless it moves the peer's
- * earliest deadline earlier (one heap entry).
+ * clock timer is set for the top of the heap. The heap holds one entry per peer with a pending
+ * deadline: a deadline moved earlier moves its entry in place, and a peer that leaves takes its
+ * entry out at once, so the heap (and the peers it refers to) never outgrows the live peers, however
+ * many peers come and go. Timer events come with handshakes, idle gaps and timer wakes, not with
+ * every data packet; none allocates unless it gives a peer without a pending deadline one (one
+ * heap entry).
  */
 import type { Clock, TimerHandle } from './clock';
 import type { Peer, PeerDeadline } from './peer';
@@ -32,7 +36,7 @@ export interface PeerTimerActions {
 
 /** The timers of all peers of one device. */
 export class PeerTimers {
-  /** Every peer's next deadline (plus stale ones, skipped when due), earliest first. */
+  /** Every peer's next deadline (one entry per peer with one), earliest first. */
   private readonly deadlines = new DeadlineHeap();
   /** The one clock timer, set for the earliest deadline. */
   private wakeTimer: TimerHandle | undefined;
@@ -97,10 +101,17 @@ export class PeerTimers {
     this.arm(peer, expiresAt);
   }
 
-  /** The peer leaves the device: its pending deadline never fires. */
+  /** The peer leaves the device: its pending deadline never fires, and the heap lets go of it. */
   stop(peer: Peer): void {
+    const entry = peer.timer;
+    if (entry !== undefined && entry.heapIndex >= 0) this.deadlines.remove(entry);
     peer.timer = undefined;
     peer.timerAt = Infinity;
+  }
+
+  /** Peers with a pending deadline: the entries of the deadline heap. */
+  get pending(): number {
+    return this.deadlines.size;
   }
 
   /** Stops the clock timer and forgets every deadline. Idempotent. */
@@ -126,11 +137,17 @@ export class PeerTimers {
   /** Makes sure the peer's timer fires no later than `at`. */
   private arm(peer: Peer, at: number): void {
     if (this.closed || at >= peer.timerAt) return;
-    // The peer's previous deadline entry, if any, becomes stale: only `peer.timer` counts.
-    const entry: PeerDeadline = { at, peer };
-    peer.timer = entry;
+    const entry = peer.timer;
+    if (entry !== undefined && entry.heapIndex >= 0) {
+      this.deadlines.moveEarlier(entry, at);
+    } else {
+      // A first deadline, or one set while the peer's entry waits among the due ones of a wake
+      // (that entry is then stale: only `peer.timer` counts).
+      const armed: PeerDeadline = { at, peer, heapIndex: -1 };
+      peer.timer = armed;
+      this.deadlines.push(armed);
+    }
     peer.timerAt = at;
-    this.deadlines.push(entry);
     if (at < this.wakeAt) this.scheduleWake(at);
   }
 
@@ -155,7 +172,7 @@ export class PeerTimers {
       for (; i < due.length; i++) this.onDeadline(due[i], now);
     } finally {
       // Should one peer's timers throw, the peers after it keep their deadlines.
-      for (i++; i < due.length; i++) this.deadlines.push(due[i]);
+      for (i++; i < due.length; i++) if (due[i].peer.timer === due[i]) this.deadlines.push(due[i]);
       if (!this.closed && this.deadlines.size > 0) this.scheduleWake(this.deadlines.peek()!.at);
     }
   }
@@ -222,7 +239,10 @@ export class PeerTimers {
   }
 }
 
-/** Binary min-heap of deadlines by time. */
+/**
+ * Binary min-heap of deadlines by time. Each entry knows its position, so an entry moves earlier
+ * or leaves the heap in O(log n) without a search.
+ */
 class DeadlineHeap {
   private readonly items: PeerDeadline[] = [];
 
@@ -235,38 +255,74 @@ class DeadlineHeap {
   }
 
   push(entry: PeerDeadline): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(entry);
-    while (i > 0) {
-      const parent = Math.floor((i - 1) / 2);
-      if (items[parent].at <= entry.at) break;
-      items[i] = items[parent];
-      i = parent;
-    }
-    items[i] = entry;
+    this.items.push(entry);
+    this.siftUp(entry, this.items.length - 1);
   }
 
   pop(): PeerDeadline | undefined {
     const items = this.items;
     const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= items.length) break;
-      const right = left + 1;
-      const child = right < items.length && items[right].at < items[left].at ? right : left;
-      if (items[child].at >= last.at) break;
-      items[i] = items[child];
-      i = child;
-    }
-    items[i] = last;
+    if (top === undefined) return undefined;
+    top.heapIndex = -1;
+    const last = items.pop()!;
+    if (last !== top) this.siftDown(last, 0);
     return top;
   }
 
+  /** Moves `entry` (in the heap) to the earlier time `at`. */
+  moveEarlier(entry: PeerDeadline, at: number): void {
+    entry.at = at;
+    this.siftUp(entry, entry.heapIndex);
+  }
+
+  /** Takes `entry` (in the heap) out. */
+  remove(entry: PeerDeadline): void {
+    const items = this.items;
+    const i = entry.heapIndex;
+    entry.heapIndex = -1;
+    const last = items.pop()!;
+    if (last === entry) return;
+    // The last entry fills the hole, then moves whichever way restores the order.
+    if (i > 0 && items[Math.floor((i - 1) / 2)].at > last.at) this.siftUp(last, i);
+    else this.siftDown(last, i);
+  }
+
   clear(): void {
+    for (const entry of this.items) entry.heapIndex = -1;
     this.items.length = 0;
+  }
+
+  /** Places `entry` at position `i` or above, moving later parents down. */
+  private siftUp(entry: PeerDeadline, i: number): void {
+    const items = this.items;
+    while (i > 0) {
+      const parent = Math.floor((i - 1) / 2);
+      const above = items[parent];
+      if (above.at <= entry.at) break;
+      items[i] = above;
+      above.heapIndex = i;
+      i = parent;
+    }
+    items[i] = entry;
+    entry.heapIndex = i;
+  }
+
+  /** Places `entry` at position `i` or below, moving earlier children up. */
+  private siftDown(entry: PeerDeadline, i: number): void {
+    const items = this.items;
+    const length = items.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      const child = right < length && items[right].at < items[left].at ? right : left;
+      const below = items[child];
+      if (below.at >= entry.at) break;
+      items[i] = below;
+      below.heapIndex = i;
+      i = child;
+    }
+    items[i] = entry;
+    entry.heapIndex = i;
   }
 }

@@ -62,12 +62,16 @@ export interface QueuedPacket {
 }
 
 /**
- * A peer's entry in the deadline heap: the typed timer handle a {@link Peer} holds (set by PeerTimers). An entry is
- * stale (skipped when due) once the peer's `timer` is another entry.
+ * A peer's entry in the deadline heap: the typed timer handle a {@link Peer} holds (set by
+ * PeerTimers). The heap holds at most one entry per peer; an entry taken out as due is stale
+ * (skipped) once the peer's `timer` is another entry.
  */
 export interface PeerDeadline {
-  readonly at: number;
+  /** Clock time (ms) it falls due; only ever moved earlier, in place, while in the heap. */
+  at: number;
   readonly peer: Peer;
+  /** Position in the heap; -1 once out of it (taken out as due, removed, or the heap cleared). */
+  heapIndex: number;
 }
 
 /** Everything the device knows about one peer. */
@@ -75,6 +79,11 @@ export class Peer {
   /** Where the peer was last seen (authenticated), or its configured endpoint. */
   endpointAddress: string | undefined;
   endpointPort = 0;
+  /**
+   * The endpoint the latest configuration gives the peer (`address:port`, as `formatEndpoint`
+   * writes it); undefined without one. A reconfiguration moves the peer only when it changes.
+   */
+  configuredEndpoint: string | undefined;
 
   previous: Keypair | undefined;
   current: Keypair | undefined;

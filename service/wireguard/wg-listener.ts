@@ -16,11 +16,10 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { DEFAULT_ALLOWED_IPS, DEFAULT_DECAPSULATED_DELIVERY } from '../../lib/private/limits';
+import { DEFAULT_ALLOWED_IPS, DEFAULT_DECAPSULATED_DELIVERY, inIntegerRange, PORT } from '../../lib/private/limits';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
-import { formatEndpoint } from '../../lib/private/network';
+import { formatEndpoint, formatIpAddress, parseIpAddress } from '../../lib/private/network';
 import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../../lib/private/records';
 import type {
   EgressDatagram,
@@ -203,19 +202,24 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       this.refuse(datagram, done, tooLarge);
       return;
     }
-    // The peer's own endpoint wins; the datagram's address only helps a peer with none yet.
+    // The peer's own endpoint wins; the datagram's address only helps a peer with none yet, and
+    // becomes its endpoint only once the egress rules allow it: a refused address must not stay
+    // behind as the peer's endpoint, where it would refuse every later send (and hide a host-name
+    // endpoint resolved later).
     let endpointAddress = device.peerEndpointAddress(peerKey);
-    if (endpointAddress === undefined && isIP(datagram.address) !== 0 && Number.isInteger(datagram.port)) {
-      device.setPeerEndpointIfUnknown(peerKey, unmapped(datagram.address), datagram.port);
-      endpointAddress = device.peerEndpointAddress(peerKey);
+    let endpointPort = device.peerEndpointPort(peerKey);
+    const proposed = endpointAddress === undefined;
+    if (proposed) {
+      endpointAddress = proposedEndpointAddress(datagram);
+      endpointPort = datagram.port;
     }
     if (endpointAddress !== undefined) {
-      const endpointPort = device.peerEndpointPort(peerKey);
       const refused = this.egressGuard.checkDestination(endpointAddress, endpointPort, peerKey);
       if (refused) {
         this.sendFailed(refused, done, endpointAddress, endpointPort, peerKey);
         return;
       }
+      if (proposed) device.setPeerEndpointIfUnknown(peerKey, endpointAddress, endpointPort);
     }
     // without decapsulated delivery the device sends the payload as it is and ignores `inner`
     device.send(peerKey, datagram.data, datagram.inner, done);
@@ -413,6 +417,16 @@ interface HostEndpoint {
 interface PeerList {
   readonly configs: WireGuardPeerConfig[];
   readonly hostEndpoints: HostEndpoint[];
+}
+
+/**
+ * The datagram's address in canonical text (IPv4-mapped IPv6 as IPv4), the endpoint it proposes
+ * for a peer without one; undefined when its address is not an IP literal or its port not a port.
+ */
+function proposedEndpointAddress(datagram: EgressDatagram): string | undefined {
+  if (typeof datagram.address !== 'string' || !inIntegerRange(datagram.port, PORT)) return undefined;
+  const bytes = parseIpAddress(unmapped(datagram.address));
+  return bytes === undefined ? undefined : formatIpAddress(bytes);
 }
 
 /** `a.b.c.d:port` / `[v6]:port` stay literal; `host:port` needs resolving. */

@@ -195,6 +195,31 @@ describe('peer configuration changes', () => {
     pair.b.close();
   });
 
+  test('an unchanged configured endpoint leaves a peer where it roamed to; a changed one moves it', () => {
+    const pair = devicePair({ aKnowsEndpoint: true });
+    const config = (endpoint: string): Parameters<WireGuardDevice['setPeers']>[0] => [{ publicKey: pair.bKey, allowedIps: ['10.99.0.2/32', 'fd99::2/128'], endpoint }];
+    clientSends(pair, 'first');
+    pair.link.bToA = false;
+    pair.b.send(pair.aKey, Buffer.from('roamed'), CLIENT_TO_GATEWAY);
+    expect(pair.a.receive(pair.bOut.sent[pair.bOut.sent.length - 1].data, '203.0.113.77', 6000)).toBe('data');
+    expect(pair.a.peerStatus(pair.bKey)?.endpoint).toEqual({ address: '203.0.113.77', port: 6000 });
+
+    pair.a.setPeers(config(`${B_ADDRESS}:${B_PORT}`));
+    expect(pair.a.peerStatus(pair.bKey)).toMatchObject({ endpoint: { address: '203.0.113.77', port: 6000 }, hasSession: true });
+    pair.a.send(pair.bKey, Buffer.from('to the roamed endpoint'));
+    expect(pair.aOut.sent[pair.aOut.sent.length - 1]).toMatchObject({ address: '203.0.113.77', port: 6000 });
+
+    pair.a.setPeers(config('198.51.100.3:40001'));
+    expect(pair.a.peerStatus(pair.bKey)).toMatchObject({ endpoint: { address: '198.51.100.3', port: 40001 }, hasSession: true });
+    // the same configured endpoint again, after the peer roamed once more: it stays
+    pair.b.send(pair.aKey, Buffer.from('again'), CLIENT_TO_GATEWAY);
+    expect(pair.a.receive(pair.bOut.sent[pair.bOut.sent.length - 1].data, '203.0.113.78', 6001)).toBe('data');
+    pair.a.setPeers(config('198.51.100.3:40001'));
+    expect(pair.a.peerStatus(pair.bKey)?.endpoint).toEqual({ address: '203.0.113.78', port: 6001 });
+    pair.a.close();
+    pair.b.close();
+  });
+
   test('unknown peers are accepted only while AllowUnknownPeers is on', () => {
     const pair = devicePair({ aOptions: { allowUnknownPeers: true, peers: [] } });
     clientSends(pair, 'from anyone');

@@ -117,6 +117,35 @@ describe('inner IPv6/UDP packets', () => {
     expect((parseInnerPacket(withFrag) as InnerPacket).fragment).toBe(true);
   });
 
+  test('an atomic fragment (offset 0, M 0) is a whole packet; M 1 or an offset > 0 is a fragment', () => {
+    const packet = Buffer.from(expected, 'hex');
+    const withFragmentHeader = (offsetAndMore: number): Buffer => {
+      const frag = Buffer.from([17, 0, 0, 0, 0, 0, 0, 1]);
+      frag.writeUInt16BE(offsetAndMore, 2);
+      const out = Buffer.concat([packet.subarray(0, 40), frag, packet.subarray(40)]);
+      out[6] = 44;
+      out.writeUInt16BE(packet.length - 40 + 8, 4);
+      return out;
+    };
+    const atomic = parseInnerPacket(withFragmentHeader(0)) as InnerPacket;
+    expect(atomic).toMatchObject({ version: 6, protocol: 17, fragment: false, sourcePort: 9000, destinationPort: 5683 });
+    expect(atomic.payload.toString()).toBe('hello v6!');
+    // the reserved bits do not make a fragment
+    expect((parseInnerPacket(withFragmentHeader(0x0006)) as InnerPacket).fragment).toBe(false);
+    expect((parseInnerPacket(withFragmentHeader(0x0001)) as InnerPacket)).toMatchObject({ fragment: true, sourcePort: 0 });
+    expect((parseInnerPacket(withFragmentHeader(0x0008)) as InnerPacket)).toMatchObject({ fragment: true, sourcePort: 0 });
+    expect((parseInnerPacket(withFragmentHeader(0xfff8)) as InnerPacket).fragment).toBe(true);
+    // headers after an atomic fragment header are walked too
+    const hop = Buffer.from([17, 0, 1, 4, 0, 0, 0, 0]);
+    const chained = withFragmentHeader(0);
+    chained[40] = 60; // the fragment header is followed by destination options
+    const withOptions = Buffer.concat([chained.subarray(0, 48), hop, chained.subarray(48)]);
+    withOptions.writeUInt16BE(chained.length - 40 + 8, 4);
+    const parsed = parseInnerPacket(withOptions) as InnerPacket;
+    expect(parsed).toMatchObject({ fragment: false, protocol: 17 });
+    expect(parsed.payload.toString()).toBe('hello v6!');
+  });
+
   test('a truncated extension header chain is reported', () => {
     const packet = Buffer.from(expected, 'hex').subarray(0, 44);
     packet[6] = 0;

@@ -197,6 +197,45 @@ describe('PeerTimers scheduling', () => {
     timers.close();
   });
 
+  test('the heap holds one entry per peer with a pending deadline: deadlines moved earlier reuse it, a stopped peer takes it out', () => {
+    const { clock, timers, calls, active } = recordingTimers();
+    const peers = [standalonePeer(), standalonePeer(), standalonePeer()];
+    for (const peer of peers) {
+      active.add(peer);
+      timers.sessionDerived(peer, clock.now());
+      timers.dataSent(peer, clock.now());
+      timers.dataReceived(peer, clock.now());
+      timers.handshakeInitiated(peer, clock.now(), false);
+    }
+    expect(timers.pending).toBe(3);
+    timers.stop(peers[1]);
+    expect(timers.pending).toBe(2);
+    // the earliest deadlines (retries at 5 s + jitter) still come, for the peers left
+    clock.advance(6_000);
+    expect(calls).toEqual([`retry:${tag(peers[0])}@5167`, `retry:${tag(peers[2])}@5167`]);
+    expect(timers.pending).toBe(2);
+    for (const peer of [peers[0], peers[2]]) timers.stop(peer);
+    expect(timers.pending).toBe(0);
+    timers.close();
+  });
+
+  test('a peer stopped in the middle of the heap leaves the others in deadline order', () => {
+    const { clock, timers, calls, active } = recordingTimers();
+    const peers = Array.from({ length: 12 }, () => standalonePeer());
+    // keepalives owed at 10 s + 1..12 s, armed in a scrambled order
+    for (const i of [5, 0, 11, 3, 8, 1, 10, 6, 2, 9, 4, 7]) {
+      active.add(peers[i]);
+      timers.dataReceived(peers[i], clock.now() + (i + 1) * 1_000);
+    }
+    for (const i of [4, 0, 9]) timers.stop(peers[i]);
+    expect(timers.pending).toBe(9);
+    clock.advance(30_000);
+    const expected = peers.map((p, i) => [p, i] as const).filter(([, i]) => ![4, 0, 9].includes(i)).map(([p, i]) => `keepalive:${tag(p)}@${11_000 + i * 1_000}`);
+    expect(calls).toEqual(expected);
+    expect(timers.pending).toBe(0);
+    timers.close();
+  });
+
   test('when one peer\'s action throws, the other peers due at the same time keep their deadlines', () => {
     let thrown = false;
     const setup = recordingTimers({

@@ -70,6 +70,18 @@ describe('unknown peers under a flood of fresh keys', () => {
     close();
   });
 
+  test('strangers pushed out at the cap take their timers with them: the timer heap stays near the cap', () => {
+    // a load threshold above the flood, so that every initiation is answered rather than met with a cookie
+    const { gateway, client, close } = setup({ maxUnknownPeers: 10, handshakeLoadThreshold: 10_000 });
+    for (let i = 0; i < 1000; i++) initiate(client(`198.18.${Math.floor(i / 256)}.${i % 256}`, 1000, false), gateway.publicKey);
+    expect(gateway.peerKeys()).toHaveLength(10);
+    expect(gateway.counters.responsesSent).toBe(1000);
+    // each stranger's handshake armed a deadline (its keys' erasure, 540 s on); the evicted ones are gone from the heap
+    expect(gateway.pendingTimers).toBeLessThanOrEqual(10);
+    expect(gateway.pendingTimers).toBeGreaterThan(0);
+    close();
+  });
+
   test('a peer that sent transport data is never pushed out by strangers', () => {
     const { gateway, out, client, clock, close } = setup({ maxUnknownPeers: 3 });
     const real = client('198.51.100.9', 40_000, true);

@@ -195,6 +195,43 @@ describe('WireGuardListener on loopback', () => {
     expect(await result({ data: Buffer.from('x'), address: '127.0.0.1', port: 9, peerKey: clientKey })).toMatchObject({ code: 'NoActiveFlow' });
   });
 
+  test('a refused send does not leave its address as the endpoint of a peer that has none: a later send to an allowed address gets through', async () => {
+    await start();
+    const device = listener.wireGuard!;
+    const result = (d: Parameters<WireGuardListener['send']>[0]): Promise<Failure | undefined> => new Promise((resolve) => listener.send(d, resolve));
+    expect(await result({ data: Buffer.from('x'), address: '169.254.169.254', port: 80, peerKey: clientKey })).toMatchObject({ code: 'DestinationDenied', target: '169.254.169.254:80' });
+    expect(device.peerEndpointAddress(clientKey)).toBeUndefined();
+    expect(await result({ data: Buffer.from('x'), address: '2001:db8::1', port: 9, peerKey: clientKey })).toMatchObject({ code: 'InvalidAddress' });
+    expect(device.peerEndpointAddress(clientKey)).toBeUndefined();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    expect(await result({ data: Buffer.from('pushed'), address: '127.0.0.1', port: client.port, peerKey: clientKey })).toBeUndefined();
+    await eventually(() => client!.delivered.length === 1, 5000, 'the pushed packet');
+    expect(client.delivered[0].data.toString()).toBe('pushed');
+    expect(device.peerStatus(clientKey)?.endpoint).toEqual({ address: '127.0.0.1', port: client.port });
+  });
+
+  test('a send refused for want of a flow leaves the peer without an endpoint', async () => {
+    await start({ requireActiveFlow: true });
+    const refused = await new Promise<Failure | undefined>((resolve) => listener.send({ data: Buffer.from('x'), address: '127.0.0.1', port: 9, peerKey: clientKey }, resolve));
+    expect(refused).toMatchObject({ code: 'NoActiveFlow' });
+    expect(listener.wireGuard!.peerEndpointAddress(clientKey)).toBeUndefined();
+  });
+
+  test('a send refused while a host-name endpoint resolves does not hide the resolved endpoint', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    const wg = { PrivateKey: gatewayPrivate, Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'], Endpoint: `localhost:${client.port}` }] };
+    expect(listener.update(record(wg))).toBe(true);
+    // sent before the host name resolves: refused, and forgotten
+    const refused = await new Promise<Failure | undefined>((resolve) => listener.send({ data: Buffer.from('x'), address: '169.254.169.254', port: 80, peerKey: clientKey }, resolve));
+    expect(refused).toMatchObject({ code: 'DestinationDenied' });
+    await eventually(() => listener.wireGuard!.peerEndpointAddress(clientKey) === '127.0.0.1', 5000, 'the resolved endpoint');
+    const done = jest.fn();
+    listener.send({ data: Buffer.from('pushed'), address: '169.254.169.254', port: 80, peerKey: clientKey }, done);
+    await eventually(() => client!.delivered.length === 1, 5000, 'the pushed packet at the resolved endpoint');
+    expect(done).toHaveBeenCalledWith(undefined);
+  });
+
   test('with requireActiveFlow, the datagrams sent to peers in one job check their flow against one reading of the flow table\'s clock', async () => {
     let reads = 0;
     const counted = new FlowTable({ now: () => (reads++, Date.now()) });
