@@ -86,6 +86,8 @@ export const DRAINING_LOG_MESSAGE = 'fleet member draining: its flows belong to 
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2_000;
+/** Socket errors that say an owner's host cannot be reached: it is suspect, as one that does not answer. */
+const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ECONNREFUSED']);
 /** Owners keep their relay answers this much longer than an entry is retried (transit, late first tries). */
 const ANSWER_MEMORY_MARGIN_MS = 10_000;
 
@@ -343,6 +345,14 @@ export class Fleet implements EntryRouter {
         return;
       case 'Timeout':
         this.membership.suspect(owner);
+        this.directory.forget(r.key);
+        this.later(r);
+        return;
+      case 'SendError':
+        // this member could not send the request: the owner is suspect only when its host is
+        // unreachable; after a local error (ENOBUFS, …) it is tried again like any owner
+        this.options.logger.debug('relay request not sent', { owner, code: result.code, reason: result.failure.reason, messageId: r.entry.messageId, index: r.entry.index });
+        if (UNREACHABLE_ERRORS.has(result.code)) this.membership.suspect(owner);
         this.directory.forget(r.key);
         this.later(r);
         return;

@@ -8,7 +8,7 @@
  * `maxQueued` more wait behind them, and a request beyond that is answered `Busy` at once (the
  * caller retries later; nothing is dropped silently). A request whose datagram would exceed the
  * largest UDP datagram fails `PayloadTooLarge` before anything is sent, and a local send error
- * fails it `SendFailed`: neither is an owner that does not answer. One timer serves every request.
+ * ends it at once (`SendError`) instead of waiting for answers that cannot come. One timer serves every request.
  *
  * Receiving: datagrams that fail the MAC, are older or newer than `maxSkewMs`, or repeat a
  * (sender, boot, sequence) already seen are refused without an answer. A retried request (same
@@ -17,7 +17,7 @@
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
-import type { MetricsRecorder } from '../contracts';
+import type { Failure, MetricsRecorder } from '../contracts';
 import { RelayAnswers } from './relay-answers';
 import {
   DecodedRelay, deriveRelayKey, extendSequence, MAX_RELAY_DATAGRAM_BYTES, RelayAnswer, RelayCodec, RelayOutcome, RelayRequest,
@@ -36,7 +36,12 @@ export interface RelayPeer {
 export type RelayResult =
   | { readonly outcome: RelayOutcome.Sent | RelayOutcome.NotOwner | RelayOutcome.Busy }
   | { readonly outcome: RelayOutcome.Failed; readonly failure: NonNullable<RelayAnswer['failure']> }
-  | { readonly outcome: 'Timeout' };
+  | { readonly outcome: 'Timeout' }
+  /**
+   * This member's socket could not send the request (`code`: the system error, e.g. EHOSTUNREACH
+   * for an owner whose host is gone, ENOBUFS): the owner never saw it.
+   */
+  | { readonly outcome: 'SendError'; readonly code: string; readonly failure: Failure };
 
 /** A request to serve, and how to answer it (exactly once). */
 export type RelayServer = (request: RelayRequest, sender: string, answer: (answer: Omit<RelayAnswer, 'requestId'>) => void) => void;
@@ -198,7 +203,7 @@ export class RelayEndpoint {
 
   /**
    * Sends `request` to `to`; `done` is called exactly once with the owner's answer, `Busy`,
-   * `Timeout`, or a failure found before any answer (`PayloadTooLarge`, `SendFailed`).
+   * `Timeout`, a failure found before any answer (`PayloadTooLarge`), or `SendError`.
    * `requestId`: the one of an earlier try of the same entry (the owner answers it from the answer
    * it gave), at most one request in flight at a time with it; a new one by default.
    */
@@ -261,7 +266,12 @@ export class RelayEndpoint {
     const failed = (err: Error | null): void => {
       if (!err || this.lanes.get(p.to.memberId)?.inFlight.get(p.requestId) !== p) return;
       this.options.metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'SendFailed' });
-      this.finish(p, { outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `relay request to fleet member ${p.to.memberId} at ${p.to.address}:${p.to.port} could not be sent: ${err.message}` } });
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+      this.finish(p, {
+        outcome: 'SendError',
+        code,
+        failure: { code: 'SendFailed', reason: `relay request to fleet member ${p.to.memberId} at ${p.to.address}:${p.to.port} could not be sent: ${err.message}` },
+      });
     };
     try {
       this.socket?.send(datagram, p.to.port, p.to.address, failed);

@@ -238,12 +238,14 @@ describe('relay between two members on loopback', () => {
     expect(served).toBe(1);
   });
 
-  test('a local send error fails the request SendFailed, not Timeout', async () => {
+  test('a local send error ends the request at once with the error, not Timeout', async () => {
     const holder = await member('a', () => undefined);
     const since = Date.now();
     const unreachable: RelayPeer = { memberId: 'b', address: '::1', port: 7470 }; // an IPv6 address on the IPv4 relay socket
     await expect(result(holder.endpoint, unreachable)).resolves.toEqual({
-      outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: expect.stringMatching(/^relay request to fleet member b at ::1:7470 could not be sent: .*EINVAL/) },
+      outcome: 'SendError',
+      code: 'EINVAL',
+      failure: { code: 'SendFailed', reason: expect.stringMatching(/^relay request to fleet member b at ::1:7470 could not be sent: .*EINVAL/) },
     });
     expect(Date.now() - since).toBeLessThan(100);
     expect(holder.metrics.counts.get('RelayFailures:Timeout')).toBeUndefined();
