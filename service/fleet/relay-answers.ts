@@ -49,6 +49,12 @@ export class RelayAnswers {
     else if (this.previous.has(requestId)) this.previous.set(requestId, answer);
   }
 
+  /** Forgets `requestId`: nothing was sent for it, a later try is served afresh. */
+  forget(requestId: number): void {
+    this.current.delete(requestId);
+    this.previous.delete(requestId);
+  }
+
   /** Requests remembered. */
   get size(): number {
     return this.current.size + this.previous.size;

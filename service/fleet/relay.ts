@@ -360,19 +360,22 @@ export class RelayEndpoint {
       if (given) this.reply(rinfo, requestId, given);
       return;
     }
-    answers.begin(requestId, now);
     if (request.to !== this.options.memberId) {
-      // meant for an earlier member at this address (a task replaced in place): not ours to send
-      answers.settle(requestId, { outcome: RelayOutcome.NotOwner });
+      // meant for an earlier member at this address (a task replaced in place): not ours to send,
+      // and not remembered: the sender's next try of the entry may be meant for this member
       this.reply(rinfo, requestId, { outcome: RelayOutcome.NotOwner });
       return;
     }
+    answers.begin(requestId, now);
     this.options.metrics.increment(MetricName.RelayServed);
     let answered = false;
     const answer = (a: Omit<RelayAnswer, 'requestId'>): void => {
       if (answered) return;
       answered = true;
-      answers.settle(requestId, a);
+      // nothing was sent on NotOwner or Busy: a later try of the entry (the flow has come here
+      // meanwhile) is served afresh
+      if (a.outcome === RelayOutcome.NotOwner || a.outcome === RelayOutcome.Busy) answers.forget(requestId);
+      else answers.settle(requestId, a);
       this.reply(rinfo, requestId, a);
     };
     try {

@@ -204,6 +204,19 @@ describe('fleet: entries leave from the member owning their flow', () => {
     expect(a.sent).toEqual([]);
   });
 
+  test('an entry its owner answered NotOwner is sent there once the flow is there again', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40025, Date.now() - 200_000); // expired: b answers NotOwner
+    await b.fleet.directory.flush();
+    const result = send(a, 40025);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(b.sent).toEqual([]);
+    b.flows.touch('udp-main', '198.51.100.2', 40025); // the client's next datagram lands on b again
+    await expect(result).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.port)).toEqual([40025]);
+  });
+
   test('a payload too large for the relay fails PayloadTooLarge at once and its owner stays a relay target', async () => {
     // ECS task ids and an SNS MessageId: the lengths the relay datagram carries in a deployment
     const a = await member('0123456789abcdef0123456789abcdef');

@@ -216,6 +216,35 @@ describe('relay between two members on loopback', () => {
     expect(served).toBe(2); // a new requestId is a new entry
   });
 
+  test('a try answered NotOwner is not remembered: a later try of the entry with its requestId is served', async () => {
+    let owns = false;
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: owns ? RelayOutcome.Sent : RelayOutcome.NotOwner });
+    });
+    const holder = await member('a', () => undefined);
+    const requestId = holder.endpoint.newRequestId();
+    await expect(new Promise((resolve) => holder.endpoint.request(owner.peer, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    owns = true; // the client's next datagram landed on b
+    await expect(new Promise((resolve) => holder.endpoint.request(owner.peer, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(2);
+  });
+
+  test('a try meant for an earlier member at the address is not remembered: the same requestId for this member is served', async () => {
+    let served = 0;
+    const replacement = await member('b2', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const holder = await member('a', () => undefined);
+    const requestId = holder.endpoint.newRequestId();
+    const stale = { ...replacement.peer, memberId: 'b1' };
+    await expect(new Promise((resolve) => holder.endpoint.request(stale, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    await expect(new Promise((resolve) => holder.endpoint.request(replacement.peer, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(1);
+  });
+
   test('a request too large for one datagram fails PayloadTooLarge at once, nothing sent', async () => {
     let served = 0;
     const owner = await member('b', (_r, _s, answer) => {
