@@ -33,6 +33,11 @@ function result(endpoint: RelayEndpoint, to: RelayPeer, request = REQUEST): Prom
   return new Promise((resolve) => endpoint.request(to, request, resolve));
 }
 
+/** A try of the entry whose requestId is `requestId`. */
+function tryWith(endpoint: RelayEndpoint, to: RelayPeer, requestId: number): Promise<RelayResult> {
+  return new Promise((resolve) => endpoint.request(to, REQUEST, resolve, requestId));
+}
+
 describe('relay between two members on loopback', () => {
   const started: RelayEndpoint[] = [];
   afterEach(async () => {
@@ -207,8 +212,8 @@ describe('relay between two members on loopback', () => {
     });
     const holder = await member('a', () => undefined);
     const requestId = holder.endpoint.newRequestId();
-    const first = await new Promise<RelayResult>((resolve) => holder.endpoint.request(owner.peer, REQUEST, resolve, requestId));
-    const again = await new Promise<RelayResult>((resolve) => holder.endpoint.request(owner.peer, REQUEST, resolve, requestId));
+    const first = await tryWith(holder.endpoint, owner.peer, requestId);
+    const again = await tryWith(holder.endpoint, owner.peer, requestId);
     expect(first).toEqual({ outcome: RelayOutcome.Failed, failure: { code: 'DestinationDenied', reason: 'denied' } });
     expect(again).toEqual(first);
     expect(served).toBe(1);
@@ -225,9 +230,9 @@ describe('relay between two members on loopback', () => {
     });
     const holder = await member('a', () => undefined);
     const requestId = holder.endpoint.newRequestId();
-    await expect(new Promise((resolve) => holder.endpoint.request(owner.peer, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    await expect(tryWith(holder.endpoint, owner.peer, requestId)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
     owns = true; // the client's next datagram landed on b
-    await expect(new Promise((resolve) => holder.endpoint.request(owner.peer, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    await expect(tryWith(holder.endpoint, owner.peer, requestId)).resolves.toEqual({ outcome: RelayOutcome.Sent });
     expect(served).toBe(2);
   });
 
@@ -240,8 +245,8 @@ describe('relay between two members on loopback', () => {
     const holder = await member('a', () => undefined);
     const requestId = holder.endpoint.newRequestId();
     const stale = { ...replacement.peer, memberId: 'b1' };
-    await expect(new Promise((resolve) => holder.endpoint.request(stale, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
-    await expect(new Promise((resolve) => holder.endpoint.request(replacement.peer, REQUEST, resolve, requestId))).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    await expect(tryWith(holder.endpoint, stale, requestId)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    await expect(tryWith(holder.endpoint, replacement.peer, requestId)).resolves.toEqual({ outcome: RelayOutcome.Sent });
     expect(served).toBe(1);
   });
 
