@@ -30,6 +30,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { flowItemKey, peerItemKey } from '../../lib/private/fleet';
+import { canonicalAddress } from '../../lib/private/network';
 import type { EgressDatagram, Failure, ListenerHandle, ListenerRegistry, MetricsRecorder, SendCallback } from '../contracts';
 import { ClaimRefresh } from './claim-refresh';
 import { FleetDirectory } from './directory';
@@ -76,6 +77,8 @@ export interface FleetOptions {
   readonly forwarder?: RegionForwarder;
   /** Directory claim coalescing. @default 100 */
   readonly directoryFlushMs?: number;
+  /** How long a member whose relay did not answer is treated as gone. @default 10000 */
+  readonly suspectMs?: number;
 }
 
 /** Log message (INFO) when this member starts to drain: the other members own its flows from then on. */
@@ -83,6 +86,10 @@ export const DRAINING_LOG_MESSAGE = 'fleet member draining: its flows belong to 
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2_000;
+/** Socket errors that say an owner's host cannot be reached: it is suspect, as one that does not answer. */
+const UNREACHABLE_ERRORS: ReadonlySet<string> = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ECONNREFUSED']);
+/** Owners keep their relay answers this much longer than an entry is retried (transit, late first tries). */
+const ANSWER_MEMORY_MARGIN_MS = 10_000;
 
 /** One entry on its way to its owner. */
 interface Routing {
@@ -97,6 +104,12 @@ interface Routing {
   readonly done: SendCallback;
   delayMs: number;
   waiting: boolean;
+  /**
+   * The relay requestId of every try of this entry, whichever owner it goes to: an owner that
+   * already sent it (its answer lost, or late) answers a later try from its answers, never sends
+   * twice. Owners keep answers longer than an entry is retried (`answerMemoryMs`).
+   */
+  requestId: number | undefined;
 }
 
 export class Fleet implements EntryRouter {
@@ -123,6 +136,9 @@ export class Fleet implements EntryRouter {
       port: options.relayPort,
       bindAddress: options.relayBindAddress,
       serve: (request, sender, answer) => this.serve(request, sender, answer),
+      // the other members retry an entry for at most their retry budget (the fleet's members share
+      // it), counted from before this member first received it: its answers outlast those retries
+      answerMemoryMs: Math.max(30_000, this.budgetMs + ANSWER_MEMORY_MARGIN_MS),
       metrics,
       now: this.now,
       refused: (reason, from) => logger.debug('relay datagram refused', { reason, from }),
@@ -130,7 +146,9 @@ export class Fleet implements EntryRouter {
     this.directory = new FleetDirectory({
       documents, tableName, memberId: identity.memberId, region: options.region, metrics, logger, now: this.now, flushMs: options.directoryFlushMs,
     });
-    this.membership = new FleetMembership({ documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now });
+    this.membership = new FleetMembership({
+      documents, tableName, self: identity, relayPort: () => this.relay.port, logger, now: this.now, suspectMs: options.suspectMs,
+    });
     this.claims = new ClaimRefresh({
       holds: (listener, address, port) => !this.draining && options.flows.isActive(listener, address, port),
       reclaim: (listener, address, port, peerKey) => this.directory.claimFlow(listener, address, port, peerKey),
@@ -204,7 +222,8 @@ export class Fleet implements EntryRouter {
   }
 
   /** {@link EntryRouter}: sends `datagram` from its flow's owner. */
-  send(listener: ListenerHandle, datagram: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
+  send(listener: ListenerHandle, given: EgressDatagram, entry: RoutedEntry, done: SendCallback): void {
+    const datagram = canonical(given);
     const peerKey = bySession(listener, datagram);
     if (this.isOwner(listener, datagram, peerKey)) {
       listener.send(datagram, done);
@@ -221,6 +240,7 @@ export class Fleet implements EntryRouter {
       done,
       delayMs: FIRST_RETRY_MS,
       waiting: false,
+      requestId: undefined,
     };
     this.route(routing);
   }
@@ -241,7 +261,7 @@ export class Fleet implements EntryRouter {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(request.deadline).toISOString()} before the entry reached its flow's owner; not sent` } });
       return;
     }
-    const datagram = { data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner };
+    const datagram = canonical({ data: request.data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner });
     if (!this.isOwner(listener, datagram, bySession(listener, datagram))) {
       answer({ outcome: RelayOutcome.NotOwner });
       return;
@@ -299,6 +319,7 @@ export class Fleet implements EntryRouter {
           return;
         }
         const { datagram, entry } = r;
+        r.requestId ??= this.relay.newRequestId();
         this.relay.request(peer, {
           deadline: entry.deadline,
           listener: r.listener.name,
@@ -309,7 +330,7 @@ export class Fleet implements EntryRouter {
           messageId: entry.messageId,
           index: entry.index,
           data: datagram.data,
-        }, (result) => this.relayed(r, owner, result));
+        }, (result) => this.relayed(r, owner, result), r.requestId);
       });
     });
   }
@@ -324,6 +345,14 @@ export class Fleet implements EntryRouter {
         return;
       case 'Timeout':
         this.membership.suspect(owner);
+        this.directory.forget(r.key);
+        this.later(r);
+        return;
+      case 'SendError':
+        // this member could not send the request: the owner is suspect only when its host is
+        // unreachable; after a local error (ENOBUFS, …) it is tried again like any owner
+        this.options.logger.debug('relay request not sent', { owner, code: result.code, reason: result.failure.reason, messageId: r.entry.messageId, index: r.entry.index });
+        if (UNREACHABLE_ERRORS.has(result.code)) this.membership.suspect(owner);
         this.directory.forget(r.key);
         this.later(r);
         return;
@@ -370,6 +399,17 @@ export class Fleet implements EntryRouter {
         + (this.stopping ? ' (this member is stopping)' : ` (waited ${Math.round(this.budgetMs / 1000)} s): the client must have sent to the Listener recently (keepalive ≤ 25 s)`),
     };
   }
+}
+
+/**
+ * `datagram` with its address in canonical text (lib/private/network.ts), the spelling flows and
+ * directory claims are keyed by: `::ffff:203.0.113.5`, a written-out or upper-case IPv6 address
+ * find their flow's owner like the address a client's datagram came from. A text that is no
+ * address is left as it is (the Listener refuses it).
+ */
+function canonical(datagram: EgressDatagram): EgressDatagram {
+  const address = typeof datagram.address === 'string' ? canonicalAddress(datagram.address) : undefined;
+  return address === undefined || address === datagram.address ? datagram : { ...datagram, address };
 }
 
 /** The PeerKey an entry is routed by (a WireGuard Listener's entry naming its peer), or undefined: routed by its flow. */

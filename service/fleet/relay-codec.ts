@@ -10,15 +10,27 @@
  *   mac      16 bytes over everything before it
  *
  * `boot` is the sender's start time (epoch ms) and `sequence` counts its datagrams from 0, so
- * (sender, boot, sequence) never repeats; `requestId` stays the same across retries of one
- * request so the owner answers a retry without sending twice. Pure: no I/O, no clock.
+ * (sender, boot, sequence) never repeats; the wire carries the counter's low 32 bits and the
+ * receiver restores the rest ({@link extendSequence}). `requestId` stays the same across retries
+ * of one entry so the owner answers a retry without sending twice. Pure: no I/O, no clock.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { MAX_UDP_PAYLOAD_BYTES } from '../../lib/private/limits';
 import type { Failure, FailureCode, InnerAddressing } from '../contracts';
 import { FAILURE_CODES } from '../contracts';
 
 export const RELAY_VERSION = 1;
 export const MAC_BYTES = 16;
+
+/** Largest relay datagram: the relay socket is IPv4 (one UDP datagram, 65,507 bytes of payload). */
+export const MAX_RELAY_DATAGRAM_BYTES = MAX_UDP_PAYLOAD_BYTES;
+
+/** Bytes of a request besides its variable-length fields: header, fixed fields, length prefixes, MAC. */
+export const RELAY_REQUEST_FIXED_BYTES = 19 + 25 + MAC_BYTES;
+
+/** Sequence numbers on the wire are 32 bits: the counter modulo this. */
+export const SEQUENCE_MODULUS = 0x1_0000_0000;
+const HALF_SEQUENCE = SEQUENCE_MODULUS / 2;
 
 export enum RelayKind {
   Request = 1,
@@ -81,6 +93,30 @@ export function deriveRelayKey(secret: Buffer): Buffer {
 }
 
 const FAILURE_CODE_SET: ReadonlySet<string> = new Set(FAILURE_CODES);
+
+/** Size in bytes of the datagram {@link RelayCodec.encodeRequest} makes of `r` sent by `sender` to `to`. */
+export function relayRequestBytes(sender: string, to: string, r: Omit<RelayRequest, 'requestId' | 'to'>): number {
+  return RELAY_REQUEST_FIXED_BYTES
+    + Buffer.byteLength(sender) + Buffer.byteLength(to) + Buffer.byteLength(r.listener) + Buffer.byteLength(r.address)
+    + (r.peerKey === undefined ? 0 : Buffer.byteLength(r.peerKey)) + (r.inner ? Buffer.byteLength(JSON.stringify(r.inner)) : 0)
+    + Buffer.byteLength(r.messageId.slice(0, 100)) + r.data.length;
+}
+
+/**
+ * The sender's full sequence counter from the 32 bits on the wire (extended sequence numbers as in
+ * IPsec ESP, RFC 4303 §3.3.3): the value of the form `k·2^32 + wire` nearest to `highest`, the
+ * highest counter accepted from that sender and boot (-1 before the first). A sender thus passes
+ * 2^32 datagrams without a new boot. A datagram 2^31 counters away from the highest is never
+ * genuine: the receiver refuses datagrams sent more than its skew limit ago, and no member sends
+ * 2^31 relay datagrams within it.
+ */
+export function extendSequence(highest: number, wire: number): number {
+  if (highest < 0) return wire;
+  const candidate = highest - (highest % SEQUENCE_MODULUS) + wire;
+  if (candidate + HALF_SEQUENCE < highest) return candidate + SEQUENCE_MODULUS;
+  if (candidate > highest + HALF_SEQUENCE && candidate >= SEQUENCE_MODULUS) return candidate - SEQUENCE_MODULUS;
+  return candidate;
+}
 
 /** Encodes and authenticates relay datagrams under one key; decoding verifies before parsing. */
 export class RelayCodec {

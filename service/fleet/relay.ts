@@ -6,16 +6,23 @@
  * Sending: each request is retried every `retryMs` until `tries` datagrams went unanswered
  * (`Timeout`); at most `maxInFlight` requests per member are unanswered at a time, up to
  * `maxQueued` more wait behind them, and a request beyond that is answered `Busy` at once (the
- * caller retries later; nothing is dropped silently). One timer serves every request.
+ * caller retries later; nothing is dropped silently). A request whose datagram would exceed the
+ * largest UDP datagram fails `PayloadTooLarge` before anything is sent, and a local send error
+ * ends it at once (`SendError`) instead of waiting for answers that cannot come. One timer serves every request.
  *
  * Receiving: datagrams that fail the MAC, are older or newer than `maxSkewMs`, or repeat a
  * (sender, boot, sequence) already seen are refused without an answer. A retried request (same
- * requestId) is answered from the answers already given, never served twice.
+ * requestId) is answered from the answers already given (not at all while it is still being
+ * sent), never served twice; the answers are kept `answerMemoryMs` (relay-answers.ts).
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { MetricDimension, MetricName } from '../../lib/private/metrics';
-import type { MetricsRecorder } from '../contracts';
-import { DecodedRelay, deriveRelayKey, RelayAnswer, RelayCodec, RelayOutcome, RelayRequest } from './relay-codec';
+import type { Failure, MetricsRecorder } from '../contracts';
+import { RelayAnswers } from './relay-answers';
+import {
+  DecodedRelay, deriveRelayKey, extendSequence, MAX_RELAY_DATAGRAM_BYTES, RelayAnswer, RelayCodec, RelayOutcome, RelayRequest,
+  relayRequestBytes, SEQUENCE_MODULUS,
+} from './relay-codec';
 import { ReplayWindow } from '../wireguard/replay-window';
 
 /** Where another member's relay listens. */
@@ -29,7 +36,12 @@ export interface RelayPeer {
 export type RelayResult =
   | { readonly outcome: RelayOutcome.Sent | RelayOutcome.NotOwner | RelayOutcome.Busy }
   | { readonly outcome: RelayOutcome.Failed; readonly failure: NonNullable<RelayAnswer['failure']> }
-  | { readonly outcome: 'Timeout' };
+  | { readonly outcome: 'Timeout' }
+  /**
+   * This member's socket could not send the request (`code`: the system error, e.g. EHOSTUNREACH
+   * for an owner whose host is gone, ENOBUFS): the owner never saw it.
+   */
+  | { readonly outcome: 'SendError'; readonly code: string; readonly failure: Failure };
 
 /** A request to serve, and how to answer it (exactly once). */
 export type RelayServer = (request: RelayRequest, sender: string, answer: (answer: Omit<RelayAnswer, 'requestId'>) => void) => void;
@@ -57,6 +69,14 @@ export interface RelayEndpointOptions {
   readonly maxQueued?: number;
   /** Largest clock difference accepted between members. @default 30000 */
   readonly maxSkewMs?: number;
+  /**
+   * How long the answers given to another member's requests are kept at least, to answer its
+   * retries of the same requestId: longer than that member retries an entry.
+   * @default 30000
+   */
+  readonly answerMemoryMs?: number;
+  /** First sequence number this endpoint sends (tests start near the 32-bit wrap). @default 0 */
+  readonly firstSequence?: number;
   /** Called with every refused datagram's reason (logs, tests). */
   readonly refused?: (reason: string, from: string) => void;
 }
@@ -77,13 +97,18 @@ interface Lane {
 }
 
 interface SenderState {
-  boot: number;
-  window: ReplayWindow;
+  readonly boot: number;
+  readonly window: ReplayWindow;
+  /** Highest sequence number accepted (extended past 32 bits); -1 before the first. */
+  highest: number;
+  /** Answers given to its requests, by requestId. */
+  readonly answers: RelayAnswers;
 }
 
 /** Distinct senders remembered for replay protection and served answers. */
 const MAX_SENDERS = 4096;
-const MAX_SERVED = 16_384;
+/** Answers per generation of one sender's {@link RelayAnswers}: ≈ 4,300 requests/s kept 30 s. */
+const MAX_ANSWERS = 131_072;
 const TICK_MS = 25;
 const SEQUENCE_LIMIT = Number.MAX_SAFE_INTEGER;
 
@@ -95,8 +120,10 @@ export class RelayEndpoint {
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
   private readonly maxSkewMs: number;
+  private readonly answerMemoryMs: number;
   private readonly boot: number;
-  private sequence = 0;
+  /** Datagrams sent: the next one's sequence number (its low 32 bits on the wire). */
+  private sequence: number;
   private nextRequestId = 1;
   private socket?: Socket;
   private timer?: NodeJS.Timeout;
@@ -104,8 +131,6 @@ export class RelayEndpoint {
   /** Every in-flight request by requestId: an answer is matched by its id, whoever answers it. */
   private readonly inFlight = new Map<number, Pending>();
   private readonly senders = new Map<string, SenderState>();
-  /** Answers given, by `sender|boot|requestId`; undefined while the send is in progress. */
-  private readonly served = new Map<string, Omit<RelayAnswer, 'requestId'> | undefined>();
   private inFlightTotal = 0;
 
   constructor(private readonly options: RelayEndpointOptions) {
@@ -116,6 +141,8 @@ export class RelayEndpoint {
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1024);
     this.maxQueued = Math.max(0, options.maxQueued ?? 4096);
     this.maxSkewMs = options.maxSkewMs ?? 30_000;
+    this.answerMemoryMs = options.answerMemoryMs ?? 30_000;
+    this.sequence = options.firstSequence ?? 0;
     this.boot = this.now();
   }
 
@@ -167,16 +194,41 @@ export class RelayEndpoint {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
-  /** Sends `request` to `to`; `done` is called exactly once with the owner's answer, `Busy` or `Timeout`. */
-  request(to: RelayPeer, request: Omit<RelayRequest, 'requestId' | 'to'>, done: (result: RelayResult) => void): void {
+  /** A requestId for {@link request}: give it to every retry of one entry, so its owner serves it once. */
+  newRequestId(): number {
+    const id = this.nextRequestId;
+    this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
+    return id;
+  }
+
+  /**
+   * Sends `request` to `to`; `done` is called exactly once with the owner's answer, `Busy`,
+   * `Timeout`, a failure found before any answer (`PayloadTooLarge`), or `SendError`.
+   * `requestId`: the one of an earlier try of the same entry (the owner answers it from the answer
+   * it gave), at most one request in flight at a time with it; a new one by default.
+   */
+  request(to: RelayPeer, request: Omit<RelayRequest, 'requestId' | 'to'>, done: (result: RelayResult) => void, requestId = this.newRequestId()): void {
     const now = this.now();
+    const bytes = relayRequestBytes(this.options.memberId, to.memberId, request);
+    if (bytes > MAX_RELAY_DATAGRAM_BYTES) {
+      const overhead = bytes - request.data.length;
+      this.options.metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'PayloadTooLarge' });
+      done({
+        outcome: RelayOutcome.Failed,
+        failure: {
+          code: 'PayloadTooLarge',
+          reason: `payload of ${request.data.length} bytes cannot be relayed to fleet member ${to.memberId}, which owns the flow: `
+            + `the relay datagram would be ${bytes} bytes, above ${MAX_RELAY_DATAGRAM_BYTES} (largest relayable payload of this entry: ${MAX_RELAY_DATAGRAM_BYTES - overhead} bytes)`,
+        },
+      });
+      return;
+    }
     let lane = this.lanes.get(to.memberId);
     if (!lane) {
       lane = { inFlight: new Map(), queued: [] };
       this.lanes.set(to.memberId, lane);
     }
-    const pending: Pending = { requestId: this.nextRequestId, to, request, done, startedAt: now, tries: 0, nextAt: now };
-    this.nextRequestId = this.nextRequestId >= 0xffffffff ? 1 : this.nextRequestId + 1;
+    const pending: Pending = { requestId, to, request, done, startedAt: now, tries: 0, nextAt: now };
     if (lane.inFlight.size < this.maxInFlight) {
       this.launch(lane, pending);
     } else if (lane.queued.length < this.maxQueued) {
@@ -209,7 +261,23 @@ export class RelayEndpoint {
       this.finish(p, { outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `relay request cannot be encoded: ${(err as Error).message}` } });
       return;
     }
-    this.socket?.send(datagram, p.to.port, p.to.address);
+    // an error of this member's socket (EMSGSIZE, ENOBUFS, a bad address, …) fails the request:
+    // the owner never saw it, so it is no owner that does not answer
+    const failed = (err: Error | null): void => {
+      if (!err || this.lanes.get(p.to.memberId)?.inFlight.get(p.requestId) !== p) return;
+      this.options.metrics.increment(MetricName.RelayFailures, 1, { [MetricDimension.Reason]: 'SendFailed' });
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+      this.finish(p, {
+        outcome: 'SendError',
+        code,
+        failure: { code: 'SendFailed', reason: `relay request to fleet member ${p.to.memberId} at ${p.to.address}:${p.to.port} could not be sent: ${err.message}` },
+      });
+    };
+    try {
+      this.socket?.send(datagram, p.to.port, p.to.address, failed);
+    } catch (err) {
+      failed(err as Error);
+    }
   }
 
   private tick(): void {
@@ -234,7 +302,9 @@ export class RelayEndpoint {
   /** Ends an in-flight request and lets the next queued one of its member go. */
   private finish(p: Pending, result: RelayResult): void {
     const lane = this.lanes.get(p.to.memberId);
-    if (!lane || !lane.inFlight.delete(p.requestId)) return;
+    // only while `p` itself is in flight (a later try of the same entry may carry its requestId)
+    if (!lane || lane.inFlight.get(p.requestId) !== p) return;
+    lane.inFlight.delete(p.requestId);
     this.inFlight.delete(p.requestId);
     this.inFlightTotal--;
     const next = lane.queued.shift();
@@ -243,8 +313,9 @@ export class RelayEndpoint {
   }
 
   private header(now: number): { boot: number; sequence: number; sentAt: number; sender: string } {
-    const sequence = this.sequence;
-    this.sequence = this.sequence >= 0xffffffff ? 0 : this.sequence + 1;
+    // the counter goes on past 2^32; receivers restore it from its low 32 bits (extendSequence)
+    const sequence = this.sequence % SEQUENCE_MODULUS;
+    this.sequence++;
     return { boot: this.boot, sequence, sentAt: now, sender: this.options.memberId };
   }
 
@@ -255,51 +326,60 @@ export class RelayEndpoint {
     const { header } = decoded;
     const now = this.now();
     if (Math.abs(now - header.sentAt) > this.maxSkewMs) return this.refuse(`stale: sent ${now - header.sentAt} ms ago`, from);
-    if (!this.fresh(header.sender, header.boot, header.sequence)) return this.refuse('replayed', from);
-    if (decoded.request) this.serveRequest(decoded, rinfo);
+    const state = this.fresh(header.sender, header.boot, header.sequence, now);
+    if (!state) return this.refuse('replayed', from);
+    if (decoded.request) this.serveRequest(decoded, state.answers, rinfo, now);
     else this.answered(decoded.answer!, now);
   }
 
-  /** Records (sender, boot, sequence); false when seen before or from an older boot of the sender. */
-  private fresh(sender: string, boot: number, sequence: number): boolean {
+  /**
+   * Records (sender, boot, sequence) and returns the sender's state; undefined when seen before or
+   * from an older boot of the sender. A sender's new boot replaces its state (one per sender).
+   */
+  private fresh(sender: string, boot: number, wireSequence: number, now: number): SenderState | undefined {
     let state = this.senders.get(sender);
     if (!state || boot > state.boot) {
       if (!state && this.senders.size >= MAX_SENDERS) this.senders.delete(this.senders.keys().next().value as string);
-      state = { boot, window: new ReplayWindow() };
+      state = { boot, window: new ReplayWindow(), highest: -1, answers: new RelayAnswers(this.answerMemoryMs, MAX_ANSWERS, now) };
       this.senders.set(sender, state);
     } else if (boot < state.boot) {
-      return false;
+      return undefined;
     }
-    return state.window.accept(sequence, SEQUENCE_LIMIT);
+    const sequence = extendSequence(state.highest, wireSequence);
+    if (!state.window.accept(sequence, SEQUENCE_LIMIT)) return undefined;
+    if (sequence > state.highest) state.highest = sequence;
+    return state;
   }
 
-  private serveRequest(decoded: DecodedRelay, rinfo: RemoteInfo): void {
-    const { header } = decoded;
+  private serveRequest(decoded: DecodedRelay, answers: RelayAnswers, rinfo: RemoteInfo, now: number): void {
     const request = decoded.request!;
-    const key = `${header.sender}|${header.boot}|${request.requestId}`;
-    if (this.served.has(key)) {
-      const given = this.served.get(key);
-      if (given) this.reply(rinfo, request.requestId, given);
+    const { requestId } = request;
+    if (answers.has(requestId)) {
+      // a retry: the answer given, none while the first try is still being sent
+      const given = answers.get(requestId);
+      if (given) this.reply(rinfo, requestId, given);
       return;
     }
-    if (this.served.size >= MAX_SERVED) this.served.delete(this.served.keys().next().value as string);
-    this.served.set(key, undefined);
     if (request.to !== this.options.memberId) {
-      // meant for an earlier member at this address (a task replaced in place): not ours to send
-      this.served.set(key, { outcome: RelayOutcome.NotOwner });
-      this.reply(rinfo, request.requestId, { outcome: RelayOutcome.NotOwner });
+      // meant for an earlier member at this address (a task replaced in place): not ours to send,
+      // and not remembered: the sender's next try of the entry may be meant for this member
+      this.reply(rinfo, requestId, { outcome: RelayOutcome.NotOwner });
       return;
     }
+    answers.begin(requestId, now);
     this.options.metrics.increment(MetricName.RelayServed);
     let answered = false;
     const answer = (a: Omit<RelayAnswer, 'requestId'>): void => {
       if (answered) return;
       answered = true;
-      if (this.served.has(key)) this.served.set(key, a);
-      this.reply(rinfo, request.requestId, a);
+      // nothing was sent on NotOwner or Busy: a later try of the entry (the flow has come here
+      // meanwhile) is served afresh
+      if (a.outcome === RelayOutcome.NotOwner || a.outcome === RelayOutcome.Busy) answers.forget(requestId);
+      else answers.settle(requestId, a);
+      this.reply(rinfo, requestId, a);
     };
     try {
-      this.options.serve(request, header.sender, answer);
+      this.options.serve(request, decoded.header.sender, answer);
     } catch (err) {
       answer({ outcome: RelayOutcome.Failed, failure: { code: 'SendFailed', reason: `relay request could not be served: ${(err as Error).message}` } });
     }

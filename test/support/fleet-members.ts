@@ -27,6 +27,8 @@ export interface FleetMemberOptions {
   readonly retryBudgetMs?: number;
   readonly region?: FleetOptions['region'];
   readonly forwarder?: FleetOptions['forwarder'];
+  /** @default 10000 */
+  readonly suspectMs?: number;
 }
 
 /** The members of one `describe` block, and the directory they share in the current test. */
@@ -82,6 +84,7 @@ export function fleetMembers(secret: Buffer): FleetMembers {
         logger: QUIET,
         retryBudgetMs: options.retryBudgetMs ?? 3_000,
         directoryFlushMs: 5,
+        suspectMs: options.suspectMs,
       });
       await fleet.start();
       running.push(fleet);

@@ -25,7 +25,14 @@ function send(member: TestMember, port: number, deadline = 0): Promise<Failure |
 describe('fleet: entries leave from the member owning their flow', () => {
   const members = fleetMembers(SECRET);
 
-  async function member(memberId: string, retryBudgetMs = 3_000, region?: string, forwarder?: RegionForwarder): Promise<TestMember> {
+  /** `sendMs`: how long the Listener takes to complete a send (its callback is called then). */
+  async function member(
+    memberId: string,
+    retryBudgetMs = 3_000,
+    region?: string,
+    forwarder?: RegionForwarder,
+    { suspectMs, sendMs }: { suspectMs?: number; sendMs?: number } = {},
+  ): Promise<TestMember> {
     const sent: EgressDatagram[] = [];
     const listener: ListenerHandle = {
       name: 'udp-main',
@@ -34,10 +41,11 @@ describe('fleet: entries leave from the member owning their flow', () => {
       port: 5555,
       send: (d, done) => {
         sent.push(d);
-        done?.(undefined);
+        if (sendMs === undefined) done?.(undefined);
+        else setTimeout(() => done?.(undefined), sendMs);
       },
     };
-    const { fleet, flows } = await members.start({ memberId, listener, retryBudgetMs, region, forwarder });
+    const { fleet, flows } = await members.start({ memberId, listener, retryBudgetMs, region, forwarder, suspectMs });
     return { fleet, flows, sent, listener };
   }
 
@@ -46,6 +54,47 @@ describe('fleet: entries leave from the member owning their flow', () => {
     a.flows.touch('udp-main', '198.51.100.2', 40000);
     await expect(send(a, 40000)).resolves.toBeUndefined();
     expect(a.sent.map((d) => d.port)).toEqual([40000]);
+  });
+
+  test('an entry whose Remote.Address is written another way finds its own flow and is sent at once', async () => {
+    const a = await member('a');
+    a.flows.touch('udp-main', '198.51.100.2', 40000);
+    const started = Date.now();
+    const failure = await new Promise((resolve) => a.fleet.send(a.listener, { data: Buffer.from('x'), address: '::ffff:198.51.100.2', port: 40000 }, { messageId: 'm', index: 0, deadline: 0 }, resolve));
+    expect(failure).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(200); // no wait for an owner
+    expect(a.sent.map((d) => [d.address, d.port])).toEqual([['198.51.100.2', 40000]]);
+  });
+
+  test('an IPv6 Remote.Address written out in full and in upper case is relayed to the member owning its flow', async () => {
+    const a = await member('a');
+    const b = await member('b');
+    b.flows.touch('udp-main', '2001:db8::5', 40020);
+    await b.fleet.directory.flush();
+    const failure = await new Promise((resolve) => a.fleet.send(
+      a.listener, { data: Buffer.from('x'), address: '2001:0DB8:0000:0000:0000:0000:0000:0005', port: 40020 }, { messageId: 'm', index: 0, deadline: 0 }, resolve,
+    ));
+    expect(failure).toBeUndefined();
+    expect(a.sent).toEqual([]);
+    expect(b.sent.map((d) => [d.address, d.port])).toEqual([['2001:db8::5', 40020]]);
+  });
+
+  test('a relayed entry whose address is written another way is served by the member owning its flow', async () => {
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40021);
+    const answers: unknown[] = [];
+    const request: RelayRequest = { requestId: 1, to: 'b', deadline: 0, listener: 'udp-main', address: '::FFFF:198.51.100.2', port: 40021, messageId: 'm', index: 0, data: Buffer.from('x') };
+    b.fleet.serve(request, 'a', (answer) => answers.push(answer));
+    expect(answers).toEqual([{ outcome: RelayOutcome.Sent }]);
+    expect(b.sent.map((d) => [d.address, d.port])).toEqual([['198.51.100.2', 40021]]);
+  });
+
+  test('a Remote.Address that is no IP address still waits for an owner and fails NoActiveFlow', async () => {
+    const a = await member('a', 600);
+    a.flows.touch('udp-main', '198.51.100.2', 40022);
+    const failure = await new Promise<Failure | undefined>((resolve) => a.fleet.send(a.listener, { data: Buffer.from('x'), address: 'not-an-address', port: 40022 }, { messageId: 'm', index: 0, deadline: 0 }, resolve));
+    expect(failure?.code).toBe('NoActiveFlow');
+    expect(a.sent).toEqual([]);
   });
 
   test('a flow owned by another member is relayed and sent there', async () => {
@@ -143,6 +192,49 @@ describe('fleet: entries leave from the member owning their flow', () => {
     await expect(result).resolves.toBeUndefined();
     expect(c.sent.map((d) => d.port)).toEqual([40005]);
     expect(b.sent).toEqual([]);
+  });
+
+  test('an entry retried after its owner\'s answer came late is sent by the owner once', async () => {
+    const a = await member('a', 5_000, undefined, undefined, { suspectMs: 300 });
+    const b = await member('b', 3_000, undefined, undefined, { sendMs: 1_000 }); // answers after 1000 ms: a's relay times out first
+    b.flows.touch('udp-main', '198.51.100.2', 40023);
+    await b.fleet.directory.flush();
+    await expect(send(a, 40023)).resolves.toBeUndefined(); // the retry after the suspect time is answered from b's answers
+    expect(b.sent.map((d) => d.port)).toEqual([40023]);
+    expect(a.sent).toEqual([]);
+  });
+
+  test('an entry its owner answered NotOwner is sent there once the flow is there again', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40025, Date.now() - 200_000); // expired: b answers NotOwner
+    await b.fleet.directory.flush();
+    const result = send(a, 40025);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(b.sent).toEqual([]);
+    b.flows.touch('udp-main', '198.51.100.2', 40025); // the client's next datagram lands on b again
+    await expect(result).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.port)).toEqual([40025]);
+  });
+
+  test('a payload too large for the relay fails PayloadTooLarge at once and its owner stays a relay target', async () => {
+    // ECS task ids and an SNS MessageId: the lengths the relay datagram carries in a deployment
+    const a = await member('0123456789abcdef0123456789abcdef');
+    const b = await member('fedcba9876543210fedcba9876543210');
+    b.flows.touch('udp-main', '198.51.100.2', 40024);
+    await b.fleet.directory.flush();
+    const started = Date.now();
+    const failure = await new Promise<Failure | undefined>((resolve) => a.fleet.send(
+      a.listener, { data: Buffer.alloc(65_400, 1), address: '198.51.100.2', port: 40024 }, { messageId: '5b0e6b5e-8c2f-5e2b-9f1a-2c9d4b7e1a3f', index: 0, deadline: 0 }, resolve,
+    ));
+    expect(failure?.code).toBe('PayloadTooLarge');
+    expect(failure?.reason).toMatch(/^payload of 65400 bytes cannot be relayed to fleet member fedcba9876543210fedcba9876543210, which owns the flow: the relay datagram would be 65580 bytes, above 65507 \(largest relayable payload of this entry: 65327 bytes\)$/);
+    expect(Date.now() - started).toBeLessThan(200); // no relay tries, no Timeout
+    expect(b.sent).toEqual([]);
+    const peer = await new Promise((resolve) => a.fleet.membership.peer(b.fleet.memberId, resolve));
+    expect(peer).toMatchObject({ memberId: b.fleet.memberId }); // not suspect
+    await expect(send(a, 40024)).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.data.length)).toEqual([8]);
   });
 
   test('a relayed entry the owner no longer holds is answered NotOwner and not sent there', async () => {

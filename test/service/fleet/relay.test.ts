@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { RelayEndpoint, RelayPeer, RelayResult, RelayServer } from '../../../service/fleet/relay';
-import { RelayCodec, deriveRelayKey, RelayOutcome, RelayRequest } from '../../../service/fleet/relay-codec';
+import { RelayAnswers } from '../../../service/fleet/relay-answers';
+import { RelayCodec, deriveRelayKey, extendSequence, MAX_RELAY_DATAGRAM_BYTES, RelayOutcome, RelayRequest, relayRequestBytes } from '../../../service/fleet/relay-codec';
 
 const SECRET = Buffer.alloc(32, 7);
 
@@ -30,6 +31,11 @@ const REQUEST: Omit<RelayRequest, 'requestId' | 'to'> = {
 
 function result(endpoint: RelayEndpoint, to: RelayPeer, request = REQUEST): Promise<RelayResult> {
   return new Promise((resolve) => endpoint.request(to, request, resolve));
+}
+
+/** A try of the entry whose requestId is `requestId`. */
+function tryWith(endpoint: RelayEndpoint, to: RelayPeer, requestId: number): Promise<RelayResult> {
+  return new Promise((resolve) => endpoint.request(to, REQUEST, resolve, requestId));
 }
 
 describe('relay between two members on loopback', () => {
@@ -160,6 +166,127 @@ describe('relay between two members on loopback', () => {
     expect(served).toBe(1);
   });
 
+  test('sequence numbers go on past 2^32: requests across the wrap are served, both ways', async () => {
+    let served = 0;
+    const nearWrap = 0xffffffff - 3;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    }, { firstSequence: nearWrap });
+    const holder = await member('a', () => undefined, { firstSequence: nearWrap });
+    for (let i = 0; i < 8; i++) await expect(result(holder.endpoint, owner.peer)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(8);
+    expect(owner.refused).toEqual([]);
+    expect(holder.refused).toEqual([]);
+  });
+
+  test('a datagram replayed after the sequence wrap is still refused', async () => {
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const codec = new RelayCodec(deriveRelayKey(SECRET));
+    const now = Date.now();
+    const beforeWrap = codec.encodeRequest({ boot: now, sequence: 0xffffffff, sentAt: now, sender: 'x' }, { ...REQUEST, requestId: 1, to: 'b' });
+    const afterWrap = codec.encodeRequest({ boot: now, sequence: 1, sentAt: now, sender: 'x' }, { ...REQUEST, requestId: 2, to: 'b' });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    socket.send(beforeWrap, owner.peer.port, '127.0.0.1');
+    await waitFor(() => served === 1);
+    socket.send(afterWrap, owner.peer.port, '127.0.0.1');
+    await waitFor(() => served === 2);
+    socket.send(afterWrap, owner.peer.port, '127.0.0.1');
+    socket.send(beforeWrap, owner.peer.port, '127.0.0.1');
+    await waitFor(() => owner.refused.length === 2);
+    socket.close();
+    expect(owner.refused).toEqual(['replayed', 'replayed']);
+    expect(served).toBe(2);
+  });
+
+  test('a later try of an entry with the requestId of an answered one is answered from it, not served again', async () => {
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Failed, failure: { code: 'DestinationDenied', reason: 'denied' } });
+    });
+    const holder = await member('a', () => undefined);
+    const requestId = holder.endpoint.newRequestId();
+    const first = await tryWith(holder.endpoint, owner.peer, requestId);
+    const again = await tryWith(holder.endpoint, owner.peer, requestId);
+    expect(first).toEqual({ outcome: RelayOutcome.Failed, failure: { code: 'DestinationDenied', reason: 'denied' } });
+    expect(again).toEqual(first);
+    expect(served).toBe(1);
+    await expect(result(holder.endpoint, owner.peer)).resolves.toMatchObject({ outcome: RelayOutcome.Failed });
+    expect(served).toBe(2); // a new requestId is a new entry
+  });
+
+  test('a try answered NotOwner is not remembered: a later try of the entry with its requestId is served', async () => {
+    let owns = false;
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: owns ? RelayOutcome.Sent : RelayOutcome.NotOwner });
+    });
+    const holder = await member('a', () => undefined);
+    const requestId = holder.endpoint.newRequestId();
+    await expect(tryWith(holder.endpoint, owner.peer, requestId)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    owns = true; // the client's next datagram landed on b
+    await expect(tryWith(holder.endpoint, owner.peer, requestId)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(2);
+  });
+
+  test('a try meant for an earlier member at the address is not remembered: the same requestId for this member is served', async () => {
+    let served = 0;
+    const replacement = await member('b2', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const holder = await member('a', () => undefined);
+    const requestId = holder.endpoint.newRequestId();
+    const stale = { ...replacement.peer, memberId: 'b1' };
+    await expect(tryWith(holder.endpoint, stale, requestId)).resolves.toEqual({ outcome: RelayOutcome.NotOwner });
+    await expect(tryWith(holder.endpoint, replacement.peer, requestId)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(1);
+  });
+
+  test('a request too large for one datagram fails PayloadTooLarge at once, nothing sent', async () => {
+    let served = 0;
+    const owner = await member('b', (_r, _s, answer) => {
+      served++;
+      answer({ outcome: RelayOutcome.Sent });
+    });
+    const holder = await member('a', () => undefined);
+    const overhead = relayRequestBytes('a', 'b', { ...REQUEST, data: Buffer.alloc(0) });
+    const largest = { ...REQUEST, data: Buffer.alloc(MAX_RELAY_DATAGRAM_BYTES - overhead, 2) };
+    const tooLarge = { ...REQUEST, data: Buffer.alloc(MAX_RELAY_DATAGRAM_BYTES - overhead + 1, 2) };
+    const results: RelayResult[] = [];
+    holder.endpoint.request(owner.peer, tooLarge, (r) => results.push(r));
+    expect(results).toEqual([{
+      outcome: RelayOutcome.Failed,
+      failure: { code: 'PayloadTooLarge', reason: expect.stringContaining(`largest relayable payload of this entry: ${MAX_RELAY_DATAGRAM_BYTES - overhead} bytes`) },
+    }]);
+    expect(holder.metrics.counts.get('RelayFailures:PayloadTooLarge')).toBe(1);
+    expect(holder.endpoint.pending).toBe(0);
+    await expect(result(holder.endpoint, owner.peer, largest)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    expect(served).toBe(1);
+  });
+
+  test('a local send error ends the request at once with the error, not Timeout', async () => {
+    const holder = await member('a', () => undefined);
+    const since = Date.now();
+    const unreachable: RelayPeer = { memberId: 'b', address: '::1', port: 7470 }; // an IPv6 address on the IPv4 relay socket
+    await expect(result(holder.endpoint, unreachable)).resolves.toEqual({
+      outcome: 'SendError',
+      code: 'EINVAL',
+      failure: { code: 'SendFailed', reason: expect.stringMatching(/^relay request to fleet member b at ::1:7470 could not be sent: .*EINVAL/) },
+    });
+    expect(Date.now() - since).toBeLessThan(100);
+    expect(holder.metrics.counts.get('RelayFailures:Timeout')).toBeUndefined();
+    expect(holder.metrics.counts.get('RelayFailures:SendFailed')).toBe(1);
+    expect(holder.endpoint.pending).toBe(0);
+  });
+
   test('a full window queues, a full queue answers Busy at once, and the queue drains', async () => {
     const answers: Array<() => void> = [];
     const owner = await member('b', (_r, _s, answer) => answers.push(() => answer({ outcome: RelayOutcome.Sent })));
@@ -184,3 +311,52 @@ async function waitFor(condition: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('relay codec sizes and sequence numbers', () => {
+  test('relayRequestBytes is the size of the encoded request', () => {
+    const codec = new RelayCodec(deriveRelayKey(SECRET));
+    for (const r of [REQUEST, { ...REQUEST, peerKey: undefined, inner: undefined, messageId: 'é'.repeat(150), data: Buffer.alloc(1000) }]) {
+      const encoded = codec.encodeRequest({ boot: 1, sequence: 2, sentAt: 3, sender: 'member-ä' }, { ...r, requestId: 9, to: 'member-b' });
+      expect(relayRequestBytes('member-ä', 'member-b', r)).toBe(encoded.length);
+    }
+  });
+
+  test('extendSequence restores the counter past 2^32 from its low 32 bits', () => {
+    const wrap = 0x1_0000_0000;
+    expect(extendSequence(-1, 5)).toBe(5);
+    expect(extendSequence(10, 11)).toBe(11);
+    expect(extendSequence(10, 3)).toBe(3); // reordered, below the highest
+    expect(extendSequence(wrap - 2, 1)).toBe(wrap + 1); // across the wrap
+    expect(extendSequence(wrap + 1, 0xffffffff)).toBe(wrap - 1); // reordered across the wrap
+    expect(extendSequence(3 * wrap + 7, 8)).toBe(3 * wrap + 8);
+    expect(extendSequence(5, 0xfffffff0)).toBe(0xfffffff0); // never below 0
+  });
+});
+
+describe('relay answers kept for retries', () => {
+  test('an answer is kept at least the memory time and dropped within twice it', () => {
+    const answers = new RelayAnswers(1_000, 100, 0);
+    answers.begin(1, 0);
+    expect(answers.has(1)).toBe(true);
+    expect(answers.get(1)).toBeUndefined(); // still sending
+    answers.settle(1, { outcome: RelayOutcome.Sent });
+    answers.begin(2, 999);
+    expect(answers.get(1)).toEqual({ outcome: RelayOutcome.Sent });
+    answers.begin(3, 1_000); // a new generation: 1 and 2 are the previous one
+    expect(answers.get(1)).toEqual({ outcome: RelayOutcome.Sent });
+    answers.settle(2, { outcome: RelayOutcome.NotOwner });
+    expect(answers.get(2)).toEqual({ outcome: RelayOutcome.NotOwner });
+    answers.begin(4, 2_000);
+    expect(answers.has(1)).toBe(false);
+    expect(answers.has(2)).toBe(false);
+    expect(answers.has(3)).toBe(true);
+  });
+
+  test('at most twice maxEntries answers are held', () => {
+    const answers = new RelayAnswers(60_000, 10, 0);
+    for (let id = 1; id <= 100; id++) answers.begin(id, 0);
+    expect(answers.size).toBeLessThanOrEqual(20);
+    expect(answers.has(100)).toBe(true);
+    expect(answers.has(1)).toBe(false);
+  });
+});
