@@ -478,7 +478,7 @@ export class PacketGateway extends Construct implements IPacketGateway {
 
   /**
    * Relay requests without a `Sent` answer, of one `reason` (`Timeout`, `NotOwner`, `QueueFull`,
-   * `Busy`, `Refused`) or, without one, of every reason (a CloudWatch Metrics Insights query, which
+   * `Busy`, `Refused`, `PayloadTooLarge`, `SendFailed`) or, without one, of every reason (a CloudWatch Metrics Insights query, which
    * covers the last 3 hours). Sum over 1 minute by default.
    */
   public metricRelayFailures(reason?: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {

@@ -76,7 +76,7 @@ export const MetricName = {
   MetricSeriesDropped: 'MetricSeriesDropped',
   /** Sourced packets handed to their flow's owner in another fleet member and sent there. */
   Relayed: 'Relayed',
-  /** Relay requests without a `Sent` answer (dimension Reason: Timeout, NotOwner, QueueFull, Busy, Refused). */
+  /** Relay requests without a `Sent` answer (dimension Reason: Timeout, NotOwner, QueueFull, Busy, Refused, PayloadTooLarge, SendFailed). */
   RelayFailures: 'RelayFailures',
   /** Owner lookups of flows this member does not own. */
   OwnerLookups: 'OwnerLookups',
