@@ -110,6 +110,14 @@ interface Routing {
    * twice. Owners keep answers longer than an entry is retried (`answerMemoryMs`).
    */
   requestId: number | undefined;
+  /**
+   * A try of this entry timed out: an owner may have sent it, so its requestId is kept for every
+   * later try. Until then a definite answer that nothing was sent (NotOwner, Busy, …) lets the
+   * next try take a new one, which owners that remember such answers serve afresh.
+   */
+  uncertain: boolean;
+  /** The last try's request could not leave this member: the failure the entry ends with if no later try gets through. */
+  sendFailure: Failure | undefined;
 }
 
 export class Fleet implements EntryRouter {
@@ -241,6 +249,8 @@ export class Fleet implements EntryRouter {
       delayMs: FIRST_RETRY_MS,
       waiting: false,
       requestId: undefined,
+      uncertain: false,
+      sendFailure: undefined,
     };
     this.route(routing);
   }
@@ -344,6 +354,8 @@ export class Fleet implements EntryRouter {
         r.done(result.failure);
         return;
       case 'Timeout':
+        r.uncertain = true;
+        r.sendFailure = undefined;
         this.membership.suspect(owner);
         this.directory.forget(r.key);
         this.later(r);
@@ -353,16 +365,25 @@ export class Fleet implements EntryRouter {
         // unreachable; after a local error (ENOBUFS, …) it is tried again like any owner
         this.options.logger.debug('relay request not sent', { owner, code: result.code, reason: result.failure.reason, messageId: r.entry.messageId, index: r.entry.index });
         if (UNREACHABLE_ERRORS.has(result.code)) this.membership.suspect(owner);
+        r.sendFailure = result.failure;
         this.directory.forget(r.key);
         this.later(r);
         return;
       case RelayOutcome.NotOwner:
+        this.notSent(r);
         this.directory.forget(r.key);
         this.later(r);
         return;
       default:
+        this.notSent(r);
         this.later(r);
     }
+  }
+
+  /** An owner answered that it sent nothing: unless a try timed out, the next try takes a new requestId. */
+  private notSent(r: Routing): void {
+    r.sendFailure = undefined;
+    if (!r.uncertain) r.requestId = undefined;
   }
 
   /** Tries `r` again after its back-off, or ends it when its time is up. */
@@ -383,6 +404,7 @@ export class Fleet implements EntryRouter {
 
   private noOwner(r: Routing, now: number): Failure {
     const { datagram, listener, entry } = r;
+    if (r.sendFailure !== undefined) return r.sendFailure;
     if (entry.deadline > 0 && now + r.delayMs > entry.deadline) {
       return { code: 'Expired', reason: `TtlSeconds elapsed at ${new Date(entry.deadline).toISOString()} while no fleet member owned the flow from ${datagram.address}:${datagram.port} to Listener ${listener.name}; not sent` };
     }

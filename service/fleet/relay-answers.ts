@@ -6,8 +6,8 @@
  * Two generations of one Map each: the current one takes new requests, and every `memoryMs` (or
  * when it holds `maxEntries`) it becomes the previous one and the older previous one is dropped.
  * So an answer is kept at least `memoryMs` unless more than `maxEntries` requests of the sender
- * arrive within that time, and at most 2 × `maxEntries` are held: no per-entry timestamp, no
- * sweep, one Map entry per request.
+ * arrive within that time, and at most 2 × `maxEntries` are held: no per-entry timestamp, one
+ * Map entry per request. A sender that stops sending has its answers aged by {@link RelayAnswers.expire}.
  */
 import type { RelayAnswer } from './relay-codec';
 
@@ -35,12 +35,23 @@ export class RelayAnswers {
 
   /** Records that `requestId` is being served. */
   begin(requestId: number, now: number): void {
-    if (now - this.currentSince >= this.memoryMs || this.current.size >= this.maxEntries) {
-      this.previous = this.current;
-      this.current = new Map();
-      this.currentSince = now;
-    }
+    if (now - this.currentSince >= this.memoryMs || this.current.size >= this.maxEntries) this.rotate(now);
     this.current.set(requestId, undefined);
+  }
+
+  /**
+   * Ages the answers of a sender that may have stopped sending (a member that left): the current
+   * generation becomes the previous one once it is `memoryMs` old, as at {@link begin}, so the
+   * answers of a silent sender are gone after two calls `memoryMs` apart.
+   */
+  expire(now: number): void {
+    if (now - this.currentSince >= this.memoryMs) this.rotate(now);
+  }
+
+  private rotate(now: number): void {
+    this.previous = this.current;
+    this.current = new Map();
+    this.currentSince = now;
   }
 
   /** Records the answer given to `requestId`, while it is still remembered. */

@@ -121,6 +121,8 @@ export class RelayEndpoint {
   private readonly maxQueued: number;
   private readonly maxSkewMs: number;
   private readonly answerMemoryMs: number;
+  /** When every sender's answers were last aged ({@link ageAnswers}). */
+  private answersAgedAt: number;
   private readonly boot: number;
   /** Datagrams sent: the next one's sequence number (its low 32 bits on the wire). */
   private sequence: number;
@@ -142,6 +144,7 @@ export class RelayEndpoint {
     this.maxQueued = Math.max(0, options.maxQueued ?? 4096);
     this.maxSkewMs = options.maxSkewMs ?? 30_000;
     this.answerMemoryMs = options.answerMemoryMs ?? 30_000;
+    this.answersAgedAt = this.now();
     this.sequence = options.firstSequence ?? 0;
     this.boot = this.now();
   }
@@ -328,8 +331,19 @@ export class RelayEndpoint {
     if (Math.abs(now - header.sentAt) > this.maxSkewMs) return this.refuse(`stale: sent ${now - header.sentAt} ms ago`, from);
     const state = this.fresh(header.sender, header.boot, header.sequence, now);
     if (!state) return this.refuse('replayed', from);
+    if (now - this.answersAgedAt >= this.answerMemoryMs) this.ageAnswers(now);
     if (decoded.request) this.serveRequest(decoded, state.answers, rinfo, now);
     else this.answered(decoded.answer!, now);
+  }
+
+  /**
+   * Ages every sender's answers, at most once per `answerMemoryMs`: those of a member that left
+   * (a replaced task is a new sender) are dropped within about three times that, instead of
+   * staying until {@link MAX_SENDERS} other senders push its state out.
+   */
+  private ageAnswers(now: number): void {
+    this.answersAgedAt = now;
+    for (const state of this.senders.values()) state.answers.expire(now);
   }
 
   /**

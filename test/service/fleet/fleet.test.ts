@@ -217,6 +217,37 @@ describe('fleet: entries leave from the member owning their flow', () => {
     expect(b.sent.map((d) => d.port)).toEqual([40025]);
   });
 
+  test('a try answered NotOwner sent nothing: unless a try timed out, the next try takes a new requestId', async () => {
+    const a = await member('a', 5_000);
+    const b = await member('b');
+    const requestIds: number[] = [];
+    const serve = b.fleet.serve.bind(b.fleet);
+    jest.spyOn(b.fleet, 'serve').mockImplementation((request: RelayRequest, sender, answer) => {
+      requestIds.push(request.requestId);
+      serve(request, sender, answer);
+    });
+    b.flows.touch('udp-main', '198.51.100.2', 40026, Date.now() - 200_000); // expired: b answers NotOwner
+    await b.fleet.directory.flush();
+    const result = send(a, 40026);
+    await new Promise((r) => setTimeout(r, 400));
+    b.flows.touch('udp-main', '198.51.100.2', 40026);
+    await expect(result).resolves.toBeUndefined();
+    expect(b.sent.map((d) => d.port)).toEqual([40026]);
+    expect(requestIds.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(requestIds).size).toBe(requestIds.length); // a member that remembers NotOwner answers still serves the next try
+  });
+
+  test('an entry whose relay requests never leave this member ends SendFailed with the socket\'s error, not NoActiveFlow', async () => {
+    const a = await member('a', 600);
+    const b = await member('b');
+    b.flows.touch('udp-main', '198.51.100.2', 40027);
+    await b.fleet.directory.flush();
+    const failure = { code: 'SendFailed' as const, reason: 'relay request to fleet member b could not be sent: send EINVAL' };
+    jest.spyOn(a.fleet.relay, 'request').mockImplementation((_to, _request, done) => done({ outcome: 'SendError', code: 'EINVAL', failure }));
+    await expect(send(a, 40027)).resolves.toEqual(failure);
+    expect(b.sent).toEqual([]);
+  });
+
   test('a payload too large for the relay fails PayloadTooLarge at once and its owner stays a relay target', async () => {
     // ECS task ids and an SNS MessageId: the lengths the relay datagram carries in a deployment
     const a = await member('0123456789abcdef0123456789abcdef');

@@ -221,6 +221,23 @@ describe('relay between two members on loopback', () => {
     expect(served).toBe(2); // a new requestId is a new entry
   });
 
+  test('the answers given to a member that stopped sending are dropped while other members send', async () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const owner = await member('b', (_r, _s, answer) => answer({ outcome: RelayOutcome.Sent }), { now, answerMemoryMs: 1_000 });
+    const gone = await member('a1', () => undefined, { now });
+    const other = await member('a2', () => undefined, { now });
+    for (let i = 0; i < 20; i++) await expect(result(gone.endpoint, owner.peer)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    const senders = (owner.endpoint as unknown as { senders: Map<string, { answers: RelayAnswers }> }).senders;
+    expect(senders.get('a1')!.answers.size).toBe(20);
+    for (const step of [1_000, 1_000]) {
+      clock += step;
+      await expect(result(other.endpoint, owner.peer)).resolves.toEqual({ outcome: RelayOutcome.Sent });
+    }
+    expect(senders.get('a1')!.answers.size).toBe(0);
+    expect(senders.get('a2')!.answers.size).toBeGreaterThan(0);
+  });
+
   test('a try answered NotOwner is not remembered: a later try of the entry with its requestId is served', async () => {
     let owns = false;
     let served = 0;
@@ -350,6 +367,21 @@ describe('relay answers kept for retries', () => {
     expect(answers.has(1)).toBe(false);
     expect(answers.has(2)).toBe(false);
     expect(answers.has(3)).toBe(true);
+  });
+
+  test('the answers of a sender that stopped sending are aged by expire and gone after two calls a memory time apart', () => {
+    const answers = new RelayAnswers(1_000, 100, 0);
+    answers.begin(1, 0);
+    answers.settle(1, { outcome: RelayOutcome.Sent });
+    answers.expire(999);
+    expect(answers.has(1)).toBe(true);
+    answers.expire(1_000); // kept the memory time: now in the previous generation
+    expect(answers.get(1)).toEqual({ outcome: RelayOutcome.Sent });
+    answers.expire(1_999);
+    expect(answers.has(1)).toBe(true);
+    answers.expire(2_000);
+    expect(answers.has(1)).toBe(false);
+    expect(answers.size).toBe(0);
   });
 
   test('at most twice maxEntries answers are held', () => {
