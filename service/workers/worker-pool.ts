@@ -115,6 +115,12 @@ export class WorkerPool implements EntryRouter {
   private readonly failed = new Set<number>();
   /** Worker thread (1..N-1) owning a client, by flow key (`listener\0address\0port`) or peer key (`listener\0peerKey`). */
   private readonly owners = new Map<string, Owner>();
+  /**
+   * Clients the main thread took from a worker thread (a peer that roamed to the main thread's
+   * socket), by the same keys, in report order, at most `maxOwners`: a renewal from the worker that
+   * held one (its old flow still active there) is stale and does not take it back.
+   */
+  private readonly takenByMain = new Map<string, number>();
   private readonly now: () => number;
   private readonly maxOwners: number;
   private readonly pending = new Map<number, PendingSend>();
@@ -306,19 +312,25 @@ export class WorkerPool implements EntryRouter {
   }
 
   /**
-   * Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes.
-   * `claim`: a `report` (a new flow or session) makes `worker` the owner; a `renewal` confirms the
-   * owner it names, or records it where none is known, but never displaces another worker; a
+   * Records `worker` as a client's owner; the main thread (0) is never recorded: its entry goes
+   * (remembered in {@link takenByMain}). `claim`: a `report` (a new flow or session) makes `worker`
+   * the owner; a `renewal` confirms the owner it names, or records it where none is known, but never
+   * displaces another worker, the main thread included; a
    * `sent` (the worker sent to the peer) makes it the owner without reordering an entry it holds
    * (the send path stays a lookup). A report or renewal moves the entry to the end, so the
    * least recently reported owner is the one forgotten at {@link WorkerPoolOptions.maxOwners}.
    */
   private own(key: string, worker: number, at: number, claim: Claim, address?: string, port?: number): void {
     if (worker === 0) {
-      this.owners.delete(key);
+      // taken from a worker thread: that worker's later renewal of it is stale
+      if (this.owners.delete(key) || this.takenByMain.delete(key)) {
+        this.takenByMain.set(key, at);
+        if (this.takenByMain.size > this.maxOwners) this.takenByMain.delete(this.takenByMain.keys().next().value!);
+      }
       return;
     }
     const owner = this.owners.get(key);
+    if (owner === undefined && claim === 'renewal' && this.takenByMain.has(key)) return;
     if (owner !== undefined && owner.worker === worker) {
       if (at > owner.at) owner.at = at;
       // a renewal names the flow it renews, which is the peer's endpoint only when none is known
@@ -334,6 +346,7 @@ export class WorkerPool implements EntryRouter {
     }
     if (owner !== undefined && claim === 'renewal') return;
     this.owners.delete(key);
+    this.takenByMain.delete(key);
     this.owners.set(key, address === undefined ? { worker, at } : { worker, at, address, port });
     if (this.owners.size > this.maxOwners) this.owners.delete(this.owners.keys().next().value!);
   }

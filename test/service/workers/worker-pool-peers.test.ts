@@ -222,4 +222,30 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     expect(s.pool.holds('wg', '192.0.2.9', 40002)).toBe(true);
     await s.pool.stop(100);
   });
+
+  test('a stale renewal from the worker a peer roamed away from does not take the peer back from the main thread', async () => {
+    const s = await setup({ count: 3 });
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.7', port: 40000, peerKey: KEY });
+    // the peer roams to an endpoint the kernel hashes to the main thread
+    s.pool.notePeer(0, 'wg', KEY);
+    s.pool.noteFlow(0, 'wg', '192.0.2.8', 40001, KEY);
+    // worker 1's old flow still lives for its idle time and is renewed
+    s.threads[0].say({ kind: 'flow', listener: 'wg', address: '192.0.2.7', port: 40000, peerKey: KEY, renewed: true });
+    expect(s.pool.workerOfPeer('wg', KEY)).toBeUndefined();
+    expect(s.pool.holdsPeer('wg', KEY)).toBe(false);
+    // the main thread holds the peer's session now: a push is sent there, by no worker
+    (s.listener as { send: ListenerHandle['send'] }).send = (datagram, done) => {
+      s.mainSent.push(datagram);
+      done?.(undefined);
+    };
+    await expect(push(s)).resolves.toBeUndefined();
+    expect(s.mainSent).toHaveLength(1);
+    expect(s.threads[0].sends()).toEqual([]);
+    expect(s.threads[1].sends()).toEqual([]);
+
+    // a new report from a worker (the peer roamed there again) makes it the owner once more
+    s.threads[1].say({ kind: 'peer', listener: 'wg', peerKey: KEY, address: '192.0.2.10', port: 40003 });
+    expect(s.pool.workerOfPeer('wg', KEY)).toBe(2);
+    await s.pool.stop(100);
+  });
 });
