@@ -61,16 +61,12 @@ export function s3ClientConfig(region: string, env: NodeJS.ProcessEnv): S3Client
   return { ...hotPathClientConfig(region), followRegionRedirects: true, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) };
 }
 
-/** Settings of the DynamoDB destinations' client of a table's region. */
-export interface DynamoDbClientConfig {
-  readonly region: string;
-}
-
 /**
- * DynamoDB client settings for `region`: without `cacheMiddleware`, which the document client that
- * DynamoDB destinations write through refuses (it adds its own middleware to every command).
+ * DynamoDB client settings for `region`: the hot path's without `cacheMiddleware`, which the
+ * document client that DynamoDB destinations write through refuses (it adds its own middleware to
+ * every command).
  */
-export function dynamoDbClientConfig(region: string): DynamoDbClientConfig {
+export function dynamoDbClientConfig(region: string): Omit<HotPathClientConfig, 'cacheMiddleware'> {
   return { region };
 }
 
