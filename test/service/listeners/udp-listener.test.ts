@@ -236,6 +236,88 @@ describe('UdpListener.send', () => {
   });
 });
 
+describe('UdpListener receive', () => {
+  /** Hands the Listener a datagram as its socket does, without a network round trip. */
+  function read(listener: UdpListener, data: string, port = 40000): void {
+    (listener as unknown as { onMessage: (msg: Buffer, rinfo: { address: string; port: number; family: string; size: number }) => void })
+      .onMessage(Buffer.from(data), { address: '127.0.0.1', port, family: 'IPv4', size: data.length });
+  }
+
+  test('a burst of datagrams reaches the sink whole and in order, each with the time it was read', async () => {
+    const sink = new RecordingSink();
+    const listener = await start({ sink });
+    const client = await UdpClient.open();
+    try {
+      const before = Date.now();
+      for (let i = 0; i < 50; i++) await client.send(`d${i}`, listener.port);
+      for (let waited = 0; sink.datagrams.length < 50 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      expect(sink.datagrams.map((d) => d.data.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `d${i}`));
+      for (const d of sink.datagrams) {
+        expect(d).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: client.port });
+        expect(d.receivedAt).toBeGreaterThanOrEqual(before);
+        expect(d.receivedAt).toBeLessThanOrEqual(Date.now());
+      }
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  });
+
+  test('datagrams read before stopReceiving are accepted; none after it', async () => {
+    const sink = new RecordingSink();
+    const listener = await start({ sink });
+    try {
+      read(listener, 'a');
+      read(listener, 'b');
+      listener.stopReceiving();
+      expect(sink.datagrams.map((d) => d.data.toString())).toEqual(['a', 'b']);
+      read(listener, 'c');
+      await new Promise((r) => setImmediate(r));
+      expect(sink.datagrams.map((d) => d.data.toString())).toEqual(['a', 'b']);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  test('datagrams read before a new sink is set go to the sink of their time', async () => {
+    const first = new RecordingSink();
+    const second = new RecordingSink();
+    const listener = await start({ sink: first });
+    try {
+      read(listener, 'old');
+      listener.setSink(second);
+      read(listener, 'new');
+      await new Promise((r) => setImmediate(r));
+      expect(first.datagrams.map((d) => d.data.toString())).toEqual(['old']);
+      expect(second.datagrams.map((d) => d.data.toString())).toEqual(['new']);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  test('datagrams read before close are accepted before the socket closes', async () => {
+    const sink = new RecordingSink();
+    const listener = await start({ sink });
+    read(listener, 'last');
+    await listener.close();
+    expect(sink.datagrams.map((d) => d.data.toString())).toEqual(['last']);
+  });
+
+  test('a sink that throws on one datagram of a turn does not lose the others', async () => {
+    const accepted: string[] = [];
+    const listener = await start({ sink: { accept: (_l, d) => { if (d.data.toString() === 'bad') throw new Error('bug'); accepted.push(d.data.toString()); } } });
+    try {
+      read(listener, 'a');
+      read(listener, 'bad');
+      read(listener, 'b');
+      await new Promise((r) => setImmediate(r));
+      expect(accepted).toEqual(['a', 'b']);
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
 describe('createListener', () => {
   test('builds plain UDP Listeners and names the Listener for unknown protocols', () => {
     const deps = {
