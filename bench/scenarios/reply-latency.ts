@@ -34,9 +34,9 @@ export const LAMBDA_COUNT1_RATE = 2_000;
 
 /**
  * Batching configurations measured, the headline first. The headline is batches of up to 10 with a
- * window of 0, the configuration for clients that wait for replies: a batch closes at the end of
- * the event-loop turn that read its packets, so what arrived together shares one handler call and
- * no packet waits for a timer. Batches of up to 10 or 1 ms (the headline until 2026-12-07) make a
+ * window of 0, the configuration for clients that wait for replies: a batch closes as soon as the
+ * packets read together have been taken in (the event loop's next turn), so what arrived together
+ * shares one handler call and no packet waits for a timer. Batches of up to 10 or 1 ms (the headline until 2026-12-07) make a
  * packet left over from a burst wait for the next burst or the window; one handler call per packet
  * (Count 1) costs ≈ 1.5 × the CPU per round trip and queues at the tail (bench/OPTIMIZATIONS.md,
  * "Reply latency: the local handler's thread hand-off", "Reply latency: a window of 0").
@@ -184,8 +184,8 @@ export const replyLatency: Scenario = {
         },
       }],
       notes: [
-        '`replyP50Ms` / `replyP99Ms` come from the headline row: batches of up to 10 packets with a window of 0, which close at the end ' +
-          'of the event-loop turn that read their packets, so what arrived together shares one handler call and nothing waits for a timer. ' +
+        '`replyP50Ms` / `replyP99Ms` come from the headline row: batches of up to 10 packets with a window of 0, which close as soon as ' +
+          'the packets read together have been taken in (the event loop\'s next turn), so what arrived together shares one handler call and nothing waits for a timer. ' +
           'The client sends in bursts of about 10 per millisecond: with a 1 ms window (`replyCount10P50Ms` / `replyCount10P99Ms`) a ' +
           'packet left over from a burst waits for the next burst or the window. ' +
           'One handler call per packet (Count 1, `replyCount1P50Ms` / `replyCount1P99Ms`) never waits for a batch and keeps up with ' +

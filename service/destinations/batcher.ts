@@ -18,7 +18,7 @@ export interface Sized {
 export interface BatcherOptions<T extends Sized> {
   /** Packets per batch, at least 1. */
   readonly count: number;
-  /** Longest wait of the first packet of a batch, in ms; 0 closes the batch at the end of the current event-loop turn. */
+  /** Longest wait of the first packet of a batch, in ms; 0 closes the batch in the event loop's next check phase (`setImmediate`), after the packets read with it. */
   readonly timeoutMs: number;
   /** Largest batch in bytes; a single larger packet travels alone. */
   readonly sizeBytes: number;
