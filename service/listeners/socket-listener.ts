@@ -10,7 +10,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ListenerRecord } from '../../lib/private/records';
 import type { Failure, FailureReporter, InboundDatagram, IngressSink, ListenerHandle, MetricsRecorder, SendCallback } from '../contracts';
 import { DEFAULT_FAILURE_LOGS_PER_SECOND, FailureLogLimiter } from './failure-log-limiter';
-import { bindListenerSocket, closeListenerSocket, DEFAULT_MAX_PAYLOAD_BYTES, SendTracker, SinkErrorLog, socketTarget } from './listener-socket';
+import { bindListenerSocket, closeListenerSocket, DEFAULT_MAX_PAYLOAD_BYTES, SendTracker, SinkErrorLog, socketTarget, unmappedAddress } from './listener-socket';
+import { TurnQueue } from './turn-queue';
 import { EgressGuard } from '../egress/egress-guard';
 import type { EgressPolicy } from '../egress/egress-policy';
 import type { FlowTable } from '../egress/flow-table';
@@ -61,8 +62,13 @@ export abstract class SocketListener {
   protected boundPort = 0;
   protected readonly sends = new SendTracker();
   private readonly sinkErrors: SinkErrorLog;
-  /** Receives every datagram once the socket is bound. */
-  protected abstract readonly onMessage: (msg: Buffer, rinfo: RemoteInfo) => void;
+  /** Datagrams read in this event-loop turn, taken in together at its end (turn-queue.ts). */
+  private readonly received = new TurnQueue<InboundDatagram>((read) => this.takeIn(read));
+  /**
+   * Receives every datagram once the socket is bound: records it with the time it was read; the
+   * kind's ingress path ({@link takeIn}) runs once per event-loop turn over all it read.
+   */
+  protected readonly onMessage: (msg: Buffer, rinfo: RemoteInfo) => void;
 
   /** Throws when the bind address is not an IP address. */
   protected constructor(private readonly base: SocketListenerOptions) {
@@ -84,6 +90,11 @@ export abstract class SocketListener {
       requireActiveFlow: base.requireActiveFlow,
     });
     this.failureLog = new FailureLogLimiter(this.name, base, base.failureLogsPerSecond ?? DEFAULT_FAILURE_LOGS_PER_SECOND);
+    this.onMessage = (msg, rinfo) => {
+      if (!this.receiving) return;
+      const remoteAddress = this.ipv6 ? unmappedAddress(rinfo.address) : rinfo.address;
+      this.received.add({ data: msg, remoteAddress, remotePort: rinfo.port, receivedAt: Date.now() });
+    };
   }
 
   public get address(): string {
@@ -99,11 +110,22 @@ export abstract class SocketListener {
   }
 
   public setSink(sink: IngressSink): void {
+    // what was read before goes where it would have gone at once
+    this.takeInWaiting();
     this.sink = sink;
   }
 
   public stopReceiving(): void {
+    this.takeInWaiting();
     this.receiving = false;
+  }
+
+  /** Takes in one datagram read from the socket (address unmapped, `receivedAt` the time it was read). */
+  protected abstract takeIn(read: InboundDatagram): void;
+
+  /** Takes in now what was read and waits for the end of the turn (before the Listener stops or changes). */
+  protected takeInWaiting(): void {
+    this.received.flush();
   }
 
   /** Binds the socket and starts receiving; on failure marks the Listener closed, runs `onFailure`, rejects. */
@@ -139,6 +161,7 @@ export abstract class SocketListener {
    */
   protected closeSocket(beforeClose?: () => void): Promise<void> {
     if (this.closing) return this.closing;
+    this.takeInWaiting();
     this.receiving = false;
     this.closing = this.sends.whenIdle().then(() => {
       this.closed = true;

@@ -3,23 +3,25 @@
  * socket reads are done.
  *
  * A busy socket is read up to 32 datagrams per wake-up, each one a separate call into JavaScript
- * with a system call between them. Running the whole ingress path (tag, flow, packet text, lane,
- * batcher) inside each of those calls runs it with cold caches every time; queueing the datagram
- * there and running the path for all of the turn's datagrams in one pass (the check phase, right
- * after the poll phase that read them) keeps it warm. Order is kept, nothing is dropped, and an
- * item waits only until the end of the turn it arrived in. docs/BENCHMARKS.md ("Ingress: one pass
- * per event-loop turn") has the measurements.
+ * with a system call between them. Running the whole ingress path (WireGuard's decryption; tag,
+ * flow, packet text, lane, batcher) inside each of those calls runs it with cold caches every
+ * time; queueing the datagram there and running the path for all of the turn's datagrams in one
+ * pass (the check phase, right after the poll phase that read them) keeps it warm. Order is kept,
+ * nothing is dropped, and an item waits only until the end of the turn it arrived in.
+ * docs/BENCHMARKS.md ("Ingress: one pass per event-loop turn") has the measurements.
  */
 export class TurnQueue<T> {
   private items: T[] = [];
   private scheduled?: NodeJS.Immediate;
-  private readonly onTurnEnd = (): void => {
-    this.scheduled = undefined;
-    this.flush();
-  };
+  private readonly onTurnEnd: () => void;
 
-  /** `consume` receives every item once, in the order added; a throw is its own to handle. */
-  public constructor(private readonly consume: (item: T) => void) {}
+  /** `consume` receives every item once, in the order added (a throw: see {@link flush}). */
+  public constructor(private readonly consume: (item: T) => void) {
+    this.onTurnEnd = () => {
+      this.scheduled = undefined;
+      this.flush();
+    };
+  }
 
   /** Items waiting for the end of the turn. */
   public get size(): number {

@@ -3,12 +3,9 @@
  * to the current IngressSink; `send` applies the egress rules (address, port, payload limit,
  * egress safety, flow ownership) before the datagram reaches the socket.
  */
-import type { RemoteInfo } from 'node:dgram';
 import type { ListenerRecord } from '../../lib/private/records';
-import type { EgressDatagram, Failure, InboundDatagram, IngressSink, ManagedListener, SendCallback } from '../contracts';
-import { unmappedAddress } from './listener-socket';
+import type { EgressDatagram, Failure, InboundDatagram, ManagedListener, SendCallback } from '../contracts';
 import { SocketListener, SocketListenerOptions } from './socket-listener';
-import { TurnQueue } from './turn-queue';
 import { inIntegerRange, PORT } from '../../lib/private/limits';
 import { canonicalAddress } from '../../lib/private/network';
 
@@ -20,22 +17,8 @@ export class UdpListener extends SocketListener implements ManagedListener {
   private lastAddress = '';
   private lastCanonical = '';
 
-  /** Datagrams read in this event-loop turn, accepted together at its end. */
-  private readonly received = new TurnQueue<InboundDatagram>((datagram) => this.accept(this, datagram));
-
   public constructor(private readonly options: UdpListenerOptions) {
     super(options);
-  }
-
-  public setSink(sink: IngressSink): void {
-    // what was read before goes where it would have gone at once
-    this.received.flush();
-    super.setSink(sink);
-  }
-
-  public stopReceiving(): void {
-    this.received.flush();
-    super.stopReceiving();
   }
 
   public start(): Promise<void> {
@@ -67,7 +50,6 @@ export class UdpListener extends SocketListener implements ManagedListener {
   }
 
   public close(): Promise<void> {
-    this.received.flush();
     return this.closeSocket();
   }
 
@@ -98,10 +80,8 @@ export class UdpListener extends SocketListener implements ManagedListener {
     return canonical;
   }
 
-  /** Reads the socket's datagrams one by one; the pipeline runs once per event-loop turn for all of them (turn-queue.ts). */
-  protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    if (!this.receiving) return;
-    const address = this.ipv6 ? unmappedAddress(rinfo.address) : rinfo.address;
-    this.received.add({ data: msg, remoteAddress: address, remotePort: rinfo.port, receivedAt: Date.now() });
-  };
+  /** A datagram read from the socket goes to the ingress pipeline as it is. */
+  protected takeIn(read: InboundDatagram): void {
+    this.accept(this, read);
+  }
 }

@@ -14,7 +14,6 @@
  * can initiate the handshake there. The egress policy and flow rules apply to the endpoint the
  * datagram actually goes to.
  */
-import type { RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { DEFAULT_ALLOWED_IPS, DEFAULT_DECAPSULATED_DELIVERY, inIntegerRange, PORT } from '../../lib/private/limits';
@@ -24,6 +23,7 @@ import type { ListenerRecord, WireGuardPeerRecord, WireGuardRecord } from '../..
 import type {
   EgressDatagram,
   Failure,
+  InboundDatagram,
   InnerAddressing,
   ManagedListener,
   SendCallback,
@@ -78,6 +78,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   private privateKey?: string;
   private derivedPublicKey?: string;
   private readonly sessions?: FleetSessions;
+  /** When the datagram the device is receiving was read: the `ReceivedAt` of what it decrypts. */
+  private readAt = 0;
 
   public constructor(private readonly options: WireGuardListenerOptions) {
     super(options);
@@ -248,8 +250,11 @@ export class WireGuardListener extends SocketListener implements ManagedListener
   }
 
   public close(): Promise<void> {
-    // Queued packets fail now (NoSession) rather than wait for a handshake that cannot finish.
-    if (!this.closing) this.device?.close();
+    if (!this.closing) {
+      this.takeInWaiting();
+      // Queued packets fail now (NoSession) rather than wait for a handshake that cannot finish.
+      this.device?.close();
+    }
     return this.closeSocket();
   }
 
@@ -381,21 +386,22 @@ export class WireGuardListener extends SocketListener implements ManagedListener
     }
   }
 
-  protected readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    if (!this.receiving) return;
-    const address = this.ipv6 ? unmapped(rinfo.address) : rinfo.address;
+  /** A datagram read from the socket goes through the device; what it decrypts is delivered with the time it was read. */
+  protected takeIn(read: InboundDatagram): void {
     const device = this.device!;
-    const outcome = device.receive(msg, address, rinfo.port);
+    this.readAt = read.receivedAt;
+    const outcome = device.receive(read.data, read.remoteAddress, read.remotePort);
     // Authenticated traffic of any kind (handshakes, keepalives) keeps the client's flow alive; a
     // new flow is recorded with the peer that spoke from it.
-    if (outcome !== 'dropped' && outcome !== 'cookie') this.options.flows?.touch(this.name, address, rinfo.port, undefined, device.lastReceivedPeerKey);
-  };
+    if (outcome !== 'dropped' && outcome !== 'cookie') this.options.flows?.touch(this.name, read.remoteAddress, read.remotePort, undefined, device.lastReceivedPeerKey);
+  }
 
   private deliver(peerKey: string, data: Buffer, inner: InnerAddressing | undefined, remoteAddress: string, remotePort: number): void {
     if (!this.receiving) return;
+    const receivedAt = this.readAt;
     this.accept(this, inner === undefined
-      ? { data, remoteAddress, remotePort, peerKey, receivedAt: Date.now() }
-      : { data, remoteAddress, remotePort, peerKey, inner, receivedAt: Date.now() });
+      ? { data, remoteAddress, remotePort, peerKey, receivedAt }
+      : { data, remoteAddress, remotePort, peerKey, inner, receivedAt });
   }
 
   private transmit(data: Buffer, address: string, port: number, done?: SendCallback): void {

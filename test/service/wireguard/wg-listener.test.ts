@@ -123,6 +123,34 @@ describe('WireGuardListener on loopback', () => {
     expect(flows.isActive('wg-test', '127.0.0.1', client.port)).toBe(true);
   });
 
+  test('datagrams read before the Listener stops receiving or closes are decrypted and delivered, each with the time it was read', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('hello');
+    await eventually(() => sink.datagrams.length === 1, 5000, 'the session');
+    // the client's next transport messages, kept off the wire and handed to the Listener as its socket would
+    const wires: Buffer[] = [];
+    client.output.onTransmit = (wire) => wires.push(wire.data);
+    client.send('first');
+    client.send('second');
+    const read = (wire: Buffer): void => (listener as unknown as { onMessage: (msg: Buffer, rinfo: object) => void })
+      .onMessage(wire, { address: '127.0.0.1', port: client!.port, family: 'IPv4', size: wire.length });
+    const readAt = Date.now() - 5000;
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(readAt);
+    try {
+      read(wires[0]);
+      read(wires[1]);
+    } finally {
+      clock.mockRestore();
+    }
+    listener.stopReceiving();
+    expect(sink.datagrams.slice(1).map((d) => [d.data.toString(), d.receivedAt])).toEqual([['first', readAt], ['second', readAt]]);
+    client.send('third');
+    read(wires[2]);
+    await listener.close();
+    expect(sink.datagrams).toHaveLength(3);
+  });
+
   test('a reply to the peer is encrypted and reaches the client (inner flow answered)', async () => {
     await start();
     client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
