@@ -164,6 +164,8 @@ export class WireGuardListener extends SocketListener implements ManagedListener
       .filter((p) => p.PresharedKey !== undefined && SECRET_ARN.test(p.PresharedKey))
       .map((p) => [p.PublicKey, p.PresharedKey]));
     if (secretPsks(before) !== secretPsks(after)) return false;
+    // what was read before the update is received under the peers it was read under
+    this.takeInWaiting();
     const device = this.device;
     let hostEndpoints: HostEndpoint[];
     try {

@@ -334,6 +334,21 @@ describe('WireGuardListener on loopback', () => {
     expect(listener.update({ ...record({ PrivateKey: gatewayPrivate }), Port: 1 })).toBe(false);
   });
 
+  test('a datagram read before an update that removes its peer is received under the peers it was read under', async () => {
+    await start();
+    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
+    client.send('hello');
+    await eventually(() => sink.datagrams.length === 1, 5000, 'the session');
+    const wires: Buffer[] = [];
+    client.output.onTransmit = (wire) => wires.push(wire.data);
+    client.send('just before');
+    (listener as unknown as { onMessage: (msg: Buffer, rinfo: object) => void })
+      .onMessage(wires[0], { address: '127.0.0.1', port: client.port, family: 'IPv4', size: wires[0].length });
+    expect(listener.update(record({ PrivateKey: gatewayPrivate, Peers: [] }))).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.datagrams.map((d) => d.data.toString())).toEqual(['hello', 'just before']);
+  });
+
   test('without DecapsulatedDelivery the sink gets the whole inner IP packet', async () => {
     await start({}, { PrivateKey: gatewayPrivate, DecapsulatedDelivery: false, Peers: [{ PublicKey: clientKey, AllowedIPs: ['10.99.0.2/32'] }] });
     client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
