@@ -123,18 +123,27 @@ describe('WireGuardListener on loopback', () => {
     expect(flows.isActive('wg-test', '127.0.0.1', client.port)).toBe(true);
   });
 
-  test('datagrams read before the Listener stops receiving or closes are decrypted and delivered, each with the time it was read', async () => {
-    await start();
+  /**
+   * A client with a session whose next transport messages are kept off the wire (`wires`) and
+   * handed to the Listener by `read`, as its socket would hand them over.
+   */
+  async function clientOffTheWire(): Promise<{ wires: Buffer[]; read: (wire: Buffer) => void }> {
     client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
     client.send('hello');
     await eventually(() => sink.datagrams.length === 1, 5000, 'the session');
-    // the client's next transport messages, kept off the wire and handed to the Listener as its socket would
     const wires: Buffer[] = [];
     client.output.onTransmit = (wire) => wires.push(wire.data);
-    client.send('first');
-    client.send('second');
+    const port = client.port;
     const read = (wire: Buffer): void => (listener as unknown as { onMessage: (msg: Buffer, rinfo: object) => void })
-      .onMessage(wire, { address: '127.0.0.1', port: client!.port, family: 'IPv4', size: wire.length });
+      .onMessage(wire, { address: '127.0.0.1', port, family: 'IPv4', size: wire.length });
+    return { wires, read };
+  }
+
+  test('datagrams read before the Listener stops receiving or closes are decrypted and delivered, each with the time it was read', async () => {
+    await start();
+    const { wires, read } = await clientOffTheWire();
+    client!.send('first');
+    client!.send('second');
     const readAt = Date.now() - 5000;
     const clock = jest.spyOn(Date, 'now').mockReturnValue(readAt);
     try {
@@ -145,7 +154,7 @@ describe('WireGuardListener on loopback', () => {
     }
     listener.stopReceiving();
     expect(sink.datagrams.slice(1).map((d) => [d.data.toString(), d.receivedAt])).toEqual([['first', readAt], ['second', readAt]]);
-    client.send('third');
+    client!.send('third');
     read(wires[2]);
     await listener.close();
     expect(sink.datagrams).toHaveLength(3);
@@ -336,14 +345,9 @@ describe('WireGuardListener on loopback', () => {
 
   test('a datagram read before an update that removes its peer is received under the peers it was read under', async () => {
     await start();
-    client = await Client.open(listener.publicKey!, listener.port, clientPrivate);
-    client.send('hello');
-    await eventually(() => sink.datagrams.length === 1, 5000, 'the session');
-    const wires: Buffer[] = [];
-    client.output.onTransmit = (wire) => wires.push(wire.data);
-    client.send('just before');
-    (listener as unknown as { onMessage: (msg: Buffer, rinfo: object) => void })
-      .onMessage(wires[0], { address: '127.0.0.1', port: client.port, family: 'IPv4', size: wires[0].length });
+    const { wires, read } = await clientOffTheWire();
+    client!.send('just before');
+    read(wires[0]);
     expect(listener.update(record({ PrivateKey: gatewayPrivate, Peers: [] }))).toBe(true);
     await new Promise((resolve) => setImmediate(resolve));
     expect(sink.datagrams.map((d) => d.data.toString())).toEqual(['hello', 'just before']);
