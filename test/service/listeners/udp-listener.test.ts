@@ -295,12 +295,14 @@ describe('UdpListener receive', () => {
     }
   });
 
-  test('datagrams read before close are accepted before the socket closes', async () => {
+  test('datagrams read before close are accepted when close is called, before the socket closes', async () => {
     const sink = new RecordingSink();
     const listener = await start({ sink });
     read(listener, 'last');
-    await listener.close();
+    const closed = listener.close();
     expect(sink.datagrams.map((d) => d.data.toString())).toEqual(['last']);
+    await closed;
+    expect(sink.datagrams).toHaveLength(1);
   });
 
   test('a sink that throws on one datagram of a turn does not lose the others', async () => {
