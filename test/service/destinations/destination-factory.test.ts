@@ -1,9 +1,7 @@
-import { STSClient } from '@aws-sdk/client-sts';
+import { AwsModeGateway, awsModeGateway } from './aws-mode-gateway';
 import type { ListenerRecord } from '../../../lib/private/records';
 import type { DestinationContext, LambdaTarget } from '../../../service/destinations/destination';
 import { createDestination, resolveDestinationArn } from '../../../service/destinations/destination-factory';
-import { Gateway } from '../../../service/gateway';
-import { capturingLogger, CapturingFailureReporter, CapturingMetrics } from '../helpers';
 
 const fn = (region: string): string => `arn:aws:lambda:${region}:123456789012:function:counter`;
 const listener: ListenerRecord = { Name: 'demo', Protocol: 'udp', Port: 5555, Destinations: [] };
@@ -40,26 +38,7 @@ describe('region-map destination ARNs in the data plane', () => {
 });
 
 describe('the gateway\'s destination context', () => {
-  function gateway(extra: Record<string, unknown> = {}): { context: DestinationContext; sts: unknown[] } {
-    const sts: unknown[] = [];
-    const stsClient = {
-      send: async (command: { input: unknown }) => {
-        sts.push(command.input);
-        return { Credentials: { AccessKeyId: 'ASIA1', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3_600_000) } };
-      },
-    } as unknown as STSClient;
-    const g = new Gateway({
-      config: { start: async () => ({ Listeners: [] }), onChange: () => () => undefined, stop: async () => undefined } as never,
-      region: 'us-east-1',
-      logger: capturingLogger().logger,
-      metrics: new CapturingMetrics(),
-      failures: new CapturingFailureReporter(),
-      local: false,
-      stsClient,
-      ...extra,
-    });
-    return { context: (g as unknown as { destinationContext: DestinationContext }).destinationContext, sts };
-  }
+  const gateway = (extra: Record<string, unknown> = {}): AwsModeGateway => awsModeGateway('ASIA1', extra);
 
   test('one invoker per region and Role; the gateway\'s own for its region without a Role', () => {
     const { context } = gateway();

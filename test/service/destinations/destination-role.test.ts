@@ -5,13 +5,11 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { createServer as createHttp2Server, Http2ServerRequest, Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { STSClient } from '@aws-sdk/client-sts';
+import { AwsModeGateway, awsModeGateway } from './aws-mode-gateway';
 import type { DestinationRecord, ListenerRecord } from '../../../lib/private/records';
 import type { DestinationContext } from '../../../service/destinations/destination';
 import { createDestination } from '../../../service/destinations/destination-factory';
 import type { QueuedPacket } from '../../../service/destinations/packet';
-import { Gateway } from '../../../service/gateway';
-import { capturingLogger, CapturingFailureReporter, CapturingMetrics } from '../helpers';
 
 const ROLE = { Arn: 'arn:aws:iam::210987654321:role/delivery', ExternalId: '123456789012' };
 const ROLE_KEY = 'ASIAROLEDELIVERY';
@@ -89,25 +87,7 @@ describe('destinations with a Role sign with the role\'s credentials', () => {
     await new Promise<void>((resolve) => http2Server.close(() => resolve()));
   });
 
-  function gateway(): { gateway: Gateway; context: DestinationContext; sts: unknown[] } {
-    const sts: unknown[] = [];
-    const stsClient = {
-      send: async (command: { input: unknown }) => {
-        sts.push(command.input);
-        return { Credentials: { AccessKeyId: ROLE_KEY, SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3_600_000) } };
-      },
-    } as unknown as STSClient;
-    const g = new Gateway({
-      config: { start: async () => ({ Listeners: [] }), onChange: () => () => undefined, stop: async () => undefined } as never,
-      region: 'us-east-1',
-      logger: capturingLogger().logger,
-      metrics: new CapturingMetrics(),
-      failures: new CapturingFailureReporter(),
-      local: false,
-      stsClient,
-    });
-    return { gateway: g, context: (g as unknown as { destinationContext: DestinationContext }).destinationContext, sts };
-  }
+  const gateway = (): AwsModeGateway => awsModeGateway(ROLE_KEY);
 
   async function signerOf(record: DestinationRecord, context: DestinationContext): Promise<string[]> {
     keys.length = 0;
