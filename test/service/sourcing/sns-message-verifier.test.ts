@@ -104,6 +104,16 @@ describe('SnsMessageVerifier', () => {
     expect(await v.verify(signEnvelope(notification(), sns, URL_EU, version))).toEqual({ verdict: 'authentic' });
   });
 
+  test.each(['1', '2'] as const)('SignatureVersion %s: a Message of 16 KB with characters outside ASCII is verified over its UTF-8 bytes', async (version) => {
+    const v = verifier();
+    const text = JSON.stringify({ Messages: Array.from({ length: 10 }, (_, i) => ({ Data: `Grüße ${i} ✓ ${'x'.repeat(1600)}`, Remote: { Address: '198.51.100.9', Port: 53 } })) });
+    const signed = signEnvelope(notification({ Message: text }), sns, URL_EU, version);
+    expect(await v.verify(signed)).toEqual({ verdict: 'authentic' });
+    // the same characters' Latin-1 bytes, or one character changed, are not what SNS signed
+    expect(await v.verify({ ...signed, Message: text.replace('✓', '✔') })).toMatchObject({ verdict: 'forged' });
+    expect(await v.verify({ ...signed, Message: Buffer.from(text, 'utf8').toString('latin1') })).toMatchObject({ verdict: 'forged' });
+  });
+
   test.each(['SubscriptionConfirmation', 'UnsubscribeConfirmation'] as const)('a signed %s is authentic, and its Token and SubscribeURL are signed', async (type) => {
     const v = verifier();
     const signed = signEnvelope(confirmation(type), sns, URL_EU, '2');
