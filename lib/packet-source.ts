@@ -33,7 +33,8 @@ export interface PacketSourceProps {
    * The topic application code publishes `{"Messages":[…]}` to. Must be in this stack's account
    * and region.
    *
-   * @default - a new topic encrypted with a new KMS key
+   * @default - a new topic encrypted with a new KMS key, whose notifications SNS signs with
+   * SHA256withRSA (SignatureVersion 2)
    */
   readonly topic?: sns.ITopic;
 
@@ -136,7 +137,9 @@ export class PacketSource extends Construct {
         enableKeyRotation: true,
         removalPolicy,
       });
-      this.topic = new sns.Topic(this, 'Topic', { masterKey, enforceSSL: true });
+      // SignatureVersion 2: SNS signs with SHA256withRSA instead of its default SHA1withRSA, and the
+      // gateway checks every notification's signature (service/sourcing/sns-message-verifier.ts).
+      this.topic = new sns.Topic(this, 'Topic', { masterKey, enforceSSL: true, signatureVersion: '2' });
     }
     bindTopicOnce(this, this.topic);
 

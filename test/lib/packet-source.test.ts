@@ -58,11 +58,14 @@ describe('same account', () => {
     ]));
   });
 
-  test('a new topic encrypted with a rotating KMS key that requires TLS to publish', () => {
+  test('a new topic encrypted with a rotating KMS key, signed with SHA256withRSA, that requires TLS to publish', () => {
     const { stack, listener } = sameStack();
     new PacketSource(stack, 'Push', { listener });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'PushTopicKey'), 'Arn'] } });
+    t.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'PushTopicKey'), 'Arn'] },
+      SignatureVersion: '2',
+    });
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
