@@ -6,7 +6,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { MemoryDeliveryQueue } from './memory-queue';
+import { BENCH_SIGNING_CERT_URL, MemoryDeliveryQueue } from './memory-queue';
 import type { GatewayConfigDocument, ListenerRecord, PacketSourceRecord } from '../../lib/private/records';
 import type { ConfigListener, ConfigSource } from '../../service/config/config-source';
 import type { ManagedListener, MetricsRecorder } from '../../service/contracts';
@@ -17,6 +17,8 @@ import { EmfMetricsRecorder } from '../../service/observability/emf-metrics';
 import { LoggingFailureReporter } from '../../service/observability/failure-reporter';
 import { createLogger } from '../../service/observability/logger';
 import { DeliveryQueueConsumer } from '../../service/sourcing/delivery-queue-consumer';
+import { SnsCertificateStore } from '../../service/sourcing/sns-certificates';
+import { SnsMessageVerifier } from '../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../service/sourcing/sourced-packet-processor';
 
 /** Topic bound to the benchmark Listener. */
@@ -95,7 +97,14 @@ export interface Kit {
   readonly listener: ManagedListener;
   readonly queue?: MemoryDeliveryQueue;
   readonly processor?: SourcedPacketProcessor;
+  /** Takes unsigned notifications (the headline trials: the figure leaves the signature check out). */
   readonly consumer?: DeliveryQueueConsumer;
+  /**
+   * A consumer of the same queue and processor that checks every notification's SNS signature, as
+   * the gateway does in AWS: with `certificatePem` served from memory at BENCH_SIGNING_CERT_URL
+   * (fetched once, then cached, as in AWS). Made on the first call; sourced kits only.
+   */
+  verifyingConsumer(certificatePem: string): DeliveryQueueConsumer;
   close(): Promise<void>;
 }
 
@@ -143,6 +152,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
       acceptUnsignedSns: true,
     });
   }
+  let verifying: DeliveryQueueConsumer | undefined;
   return {
     logger,
     metrics,
@@ -152,8 +162,24 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     queue,
     processor,
     consumer,
+    verifyingConsumer(certificatePem: string): DeliveryQueueConsumer {
+      if (!queue || !processor) throw new Error('a verifying consumer needs a sourced kit');
+      verifying ??= new DeliveryQueueConsumer({
+        sqs: queue as unknown as SQSClient,
+        queueUrl: 'http://127.0.0.1:9324/000000000000/bench-delivery',
+        processor,
+        bindings: gateway,
+        failures,
+        logger,
+        verifier: new SnsMessageVerifier(new SnsCertificateStore({
+          fetcher: async (url) => (url === BENCH_SIGNING_CERT_URL ? { status: 200, body: certificatePem } : { status: 404, body: '' }),
+        })),
+      });
+      return verifying;
+    },
     async close(): Promise<void> {
       await consumer?.stop();
+      await verifying?.stop();
       await gateway.stop();
     },
   };

@@ -10,6 +10,9 @@ import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from '@aws-
 import { num, str } from './agent-runtime';
 import type { SourcedEntry, SourcedInner, SourcedMessage, SourcedRemote } from '../../lib/handler';
 
+/** The signing certificate URL of every envelope: the shape SNS uses in the benchmark topic's region. */
+export const BENCH_SIGNING_CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem';
+
 /** One SNS notification as SNS writes it into an SQS message body (raw message delivery off). */
 export function snsEnvelope(
   topicArn: string,
@@ -27,7 +30,7 @@ export function snsEnvelope(
     SignatureVersion: '1',
     // shaped like a real signature, but not one: the bench consumer accepts unsigned notifications
     Signature: Buffer.alloc(256, sequence % 251).toString('base64'),
-    SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
+    SigningCertURL: BENCH_SIGNING_CERT_URL,
     UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:${id}`,
     ...(attributes ? { MessageAttributes: attributes } : {}),
   });

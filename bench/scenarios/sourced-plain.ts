@@ -13,6 +13,18 @@ import { cpuCells, cpuFigures, floorFigures, pairedTrials, Trial, trial } from '
 /** Packets per SNS message in the headline figures. */
 export const HEADLINE_PACKETS_PER_MESSAGE = 10;
 
+/** One configuration of the flood: payload size, packets per message, whether the floor loop runs beside it and whether notifications are signed. */
+interface SourcedConfig {
+  readonly size: number;
+  readonly packets: number;
+  readonly floor?: boolean;
+  /** Signed as SNS signs them, and checked by the gateway as in AWS (SignatureVersion 2). */
+  readonly signed?: boolean;
+}
+
+/** Key of a configuration's results. */
+const configKey = (c: SourcedConfig): string => `${c.size}/${c.packets}${c.signed ? '/signed' : ''}`;
+
 /** Trials of one configuration: the gateway's, and the raw sender loop's run alternately with them. */
 export interface PairedTrials {
   readonly trials: Trial[];
@@ -31,7 +43,7 @@ export interface PairedTrials {
  */
 async function sourcedFlood(
   context: ScenarioContext,
-  configs: ReadonlyArray<{ size: number; packets: number; floor?: boolean }>,
+  configs: ReadonlyArray<SourcedConfig>,
 ): Promise<Map<string, PairedTrials>> {
   const out = new Map<string, PairedTrials>();
   const counter = await Agent.start('udp-counter', { cpus: context.cpus.partner });
@@ -48,7 +60,7 @@ async function sourcedFlood(
     // the client opens its flow (egress requires one, as behind the load balancer)
     await counter.request('ping', { host: '127.0.0.1', port });
     for (const c of configs) {
-      await gateway.request('load', { address: '127.0.0.1', port: counterPort, size: c.size, packets: c.packets });
+      await gateway.request('load', { address: '127.0.0.1', port: counterPort, size: c.size, packets: c.packets, signed: c.signed === true });
       const gatewayRuns: unknown[] = [];
       const produce = async (durationMs: number): Promise<{ sent: number; elapsedMs: number }> => {
         const r = await gateway.request<{ sent: number; elapsedMs: number; failures: number }>('run', { durationMs }, durationMs + 30_000);
@@ -67,9 +79,9 @@ async function sourcedFlood(
         (ms) => trial(counter, () => produce(ms), undefined, undefined, { agent: gateway, per: 'sent' }),
         (ms) => trial(counter, () => loop(ms), undefined, undefined, { agent: sender, per: 'sent' }),
         floorTrial);
-      out.set(`${c.size}/${c.packets}`, { trials, baseline, floor, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
+      out.set(configKey(c), { trials, baseline, floor, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
       context.log(
-        `   ${c.size} B × ${c.packets}/message: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}` +
+        `   ${c.size} B × ${c.packets}/message${c.signed ? ', signed' : ''}: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}` +
         (floor.length > 0 ? `; floor loop ${floor.map((t) => fmtRate(t.rate)).join(', ')}` : ''));
     }
     return out;
@@ -82,18 +94,19 @@ export const sourcedPlain: Scenario = {
   id: 'sourced-plain',
   title: 'Scenario 1: sourced egress, plain UDP',
   description:
-    'SNS notifications (the envelope SNS writes into the delivery queue, with a signature and message ' +
-    `attributes) carrying \`{"Messages":[…]}\` bodies of ${HEADLINE_PACKETS_PER_MESSAGE} packets are received by the gateway's ` +
+    'SNS notifications (the envelope SNS writes into the delivery queue, with signature fields and message ' +
+    `attributes; the signature is checked only in the "signed" rows) carrying \`{"Messages":[…]}\` bodies of ${HEADLINE_PACKETS_PER_MESSAGE} packets are received by the gateway's ` +
     'DeliveryQueueConsumer from an in-memory queue (no network; deletes batched as in AWS), decoded and validated by the ' +
     'SourcedPacketProcessor, and sent from a UDP Listener socket (AWS mode: egress rules and flow ownership checked per ' +
     'packet). A separate process counts the datagrams. Target: ≥ 0.8 × the raw dgram sender loop at the same payload size, whose trials alternate with the gateway\'s.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/sourcing/sourced-packet-processor.ts', 'service/sourcing/delivery-queue-consumer.ts', 'service/listeners/udp-listener.ts']);
     if (missing) return { status: 'pending', reason: missing };
-    const configs = [
+    const configs: SourcedConfig[] = [
       ...PAYLOAD_SIZES.map((size) => ({ size, packets: HEADLINE_PACKETS_PER_MESSAGE, floor: true })),
       { size: 64, packets: 1 },
       { size: 64, packets: 100 },
+      ...PAYLOAD_SIZES.map((size) => ({ size, packets: HEADLINE_PACKETS_PER_MESSAGE, signed: true })),
     ];
     const results = await sourcedFlood(context, configs);
     const figures: Record<string, number> = {};
@@ -101,11 +114,25 @@ export const sourcedPlain: Scenario = {
     const ratios: number[] = [];
     const floorRows: Array<Array<string | number>> = [];
     const cpuRows: Array<Array<string | number>> = [];
+    const signedRows: Array<Array<string | number>> = [];
     for (const c of configs) {
-      const r = results.get(`${c.size}/${c.packets}`)!;
+      const r = results.get(configKey(c))!;
       const rate = median(r.trials.map((t) => t.rate));
       const baseline = median(r.baseline.map((t) => t.rate));
       const rel = ratio(rate, baseline);
+      if (c.signed) {
+        rows.push([`${c.size} B, signed`, c.packets, fmtRate(rate), r.trials.map((t) => fmtRate(t.rate)).join(', '),
+          fmtPct(median(r.trials.map((t) => t.loss))), `${fmtRate(baseline)} (${r.baseline.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(rel)]);
+        const signedCpu = median(r.trials.map((t) => t.cpuUsPerPacket ?? NaN).filter(Number.isFinite));
+        const unsignedCpu = figures[`sourcedPlainCpuUs${c.size}`];
+        const perMessage = (signedCpu - unsignedCpu) * c.packets;
+        figures[`sourcedPlainSigned${c.size}`] = rate;
+        figures[`sourcedPlainSignedCpuUs${c.size}`] = signedCpu;
+        figures[`sourcedPlainSignatureCheckUs${c.size}`] = perMessage;
+        const us = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—');
+        signedRows.push([`${c.size} B`, c.packets, us(unsignedCpu), us(signedCpu), Number.isFinite(perMessage) ? `${perMessage.toFixed(1)} µs` : '—']);
+        continue;
+      }
       figures[`sourcedPlain${c.size}x${c.packets}`] = rate;
       figures[`sourcedPlainLoop${c.size}x${c.packets}`] = baseline;
       if (c.packets === HEADLINE_PACKETS_PER_MESSAGE) {
@@ -151,6 +178,9 @@ export const sourcedPlain: Scenario = {
       }, {
         caption: 'CPU time per packet of each sending process (its CPU time ÷ datagrams it sent, flood trials)',
         table: { columns: ['payload', 'packets / message', 'gateway', 'envelope floor loop', 'dgram sender loop', 'floor ÷ gateway'], rows: cpuRows },
+      }, {
+        caption: 'as in AWS: every notification\'s SNS signature checked (SignatureVersion 2, RSA-2048, certificate cached), gateway CPU time per packet, same run',
+        table: { columns: ['payload', 'packets / message', 'unsigned (the rows above)', 'signed, checked', 'the check, per notification'], rows: signedRows },
       }],
       notes: [
         `The headline ratio (\`sourcedPlainVsDgram\`) is the lower of the 64 B and 1200 B ratios at ${HEADLINE_PACKETS_PER_MESSAGE} packets per message.`,
@@ -161,6 +191,10 @@ export const sourcedPlain: Scenario = {
           'dgram loop\'s and the gateway\'s. "floor ÷ dgram sender loop" is what the message format leaves this loop (JSON.parse, Buffer base64, dgram) ' +
           'on one core; "gateway ÷ floor" is how much of it the gateway keeps (validation, egress rules, flow check, queue and bookkeeping cost the rest).',
         'The in-memory queue answers instantly: the figure is the gateway\'s CPU cost per packet, not SQS latency. In AWS several pollers hide the receive latency.',
+        'The headline rows take unsigned notifications (the gateway\'s local-lab setting), as the floor loop does. In AWS the gateway checks every notification\'s SNS signature ' +
+          '(docs/DESIGN.md "Notification authenticity"): the "signed" rows sign each body as SNS does (a certificate made for the run, served from memory and cached) and ' +
+          'have the verifying consumer take them. Their extra CPU per packet times the packets per message is the check\'s cost per notification: one RSA public-key ' +
+          'operation and a SHA-256 of the signed text, whatever the number of packets, so more packets per message spread it.',
       ],
     };
   },
