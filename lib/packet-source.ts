@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IListener } from './listener';
-import { parseArn } from './private/arn';
+import { DEAD_LETTER_QUEUE_ALLOWED, parseArn } from './private/arn';
 import { acknowledgeNagFindings, nagFindingName } from './private/nag';
 import { checkPacketSourceRecord } from './private/record-check';
 import {
@@ -60,6 +60,9 @@ export interface PacketSourceProps {
    * has a customer-managed KMS key this construct knows of (`encryptionMasterKey`),
    * `kms:GenerateDataKey` and `kms:Decrypt` on that key. Its queue policy must let SNS send to it,
    * and, with a KMS key, the key policy must let SNS use the key.
+   *
+   * A standard queue: a FIFO queue is refused (the topic's subscription takes only a standard
+   * dead-letter queue, and failure records carry no message group).
    *
    * @default - a new queue (SQS-managed encryption, 14-day retention) whose policy lets the topic send to it
    */
@@ -287,6 +290,9 @@ export class PacketSource extends Construct {
   }
 
   private validateProps(props: PacketSourceProps): void {
+    if (props.deadLetterQueue?.fifo) {
+      fail(this, `deadLetterQueue ${props.deadLetterQueue.node.path} is a FIFO queue (allowed: ${DEAD_LETTER_QUEUE_ALLOWED})`);
+    }
     if (props.logGroup && props.logRetention !== undefined) {
       fail(this, 'logRetention applies only to the log group this construct creates; remove it or do not pass logGroup');
     }

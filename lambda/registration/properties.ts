@@ -5,7 +5,7 @@
  * are parsed leniently, so a request carrying an older or partial shape still completes.
  */
 import { RegistrationError } from './errors';
-import { IAM_ROLE_ARN, isFifoTopicArn, LOG_GROUP_ARN, parseArn, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from '../../lib/private/arn';
+import { DEAD_LETTER_QUEUE_ALLOWED, deadLetterQueueProblem, IAM_ROLE_ARN, isFifoTopicArn, LOG_GROUP_ARN, parseArn, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from '../../lib/private/arn';
 import { EXTERNAL_ID, matches, NAME, TextPattern } from '../../lib/private/limits';
 import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
 
@@ -82,6 +82,8 @@ export function parsePacketSourceProperties(
     }
   }
   const deadLetterQueueArn = optionalArn(props, PacketSourceProperty.DeadLetterQueueArn, SQS_QUEUE_ARN, 'an SQS queue ARN', problems);
+  const deadLetterProblem = deadLetterQueueArn !== undefined ? deadLetterQueueProblem(deadLetterQueueArn) : undefined;
+  if (deadLetterProblem) problems.push(`DeadLetterQueueArn ${deadLetterQueueArn} ${deadLetterProblem} (allowed: ${DEAD_LETTER_QUEUE_ALLOWED})`);
   const deadLetterQueueAccount = deadLetterQueueArn !== undefined ? parseArn(deadLetterQueueArn)?.account : undefined;
   if (deadLetterQueueAccount !== undefined && deadLetterQueueAccount !== stack.account) {
     problems.push(`DeadLetterQueueArn ${deadLetterQueueArn} belongs to account ${deadLetterQueueAccount}, but the stack is in account ${stack.account}: `

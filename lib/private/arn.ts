@@ -255,6 +255,19 @@ export function isFifoTopicArn(topicArn: string): boolean {
   return parseArn(topicArn)?.resource.endsWith('.fifo') ?? false;
 }
 
+/** What a PacketSource's dead-letter queue may be. */
+export const DEAD_LETTER_QUEUE_ALLOWED = 'a standard queue: SNS moves a standard topic\'s undeliverable messages only to a standard queue, and failure records carry no message group';
+
+/**
+ * Why the SQS queue `queueArn` cannot be a PacketSource's dead-letter queue, or undefined. Every
+ * PacketSource topic is a standard topic (FIFO topics are refused: the delivery queue is a
+ * standard queue), whose subscriptions take only a standard dead-letter queue; and the gateway's
+ * failure records carry no message group, which a FIFO queue requires of every message.
+ */
+export function deadLetterQueueProblem(queueArn: string): string | undefined {
+  return parseArn(queueArn)?.resource.endsWith('.fifo') ? 'is a FIFO queue' : undefined;
+}
+
 // ---- write-only destinations: S3 buckets and DynamoDB tables --------------------------------------
 
 /** An S3 bucket ARN (general purpose bucket names: 3–63 of a-z 0-9 . -, starting and ending with a letter or digit). */

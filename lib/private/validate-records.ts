@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import {
+  DEAD_LETTER_QUEUE_ALLOWED, deadLetterQueueProblem,
   IAM_ROLE_ARN, LAMBDA_FUNCTION, LOG_GROUP_ARN, queueOfUrl, queueUrlMismatch, SECRET_ARN, SNS_TOPIC_ARN, SQS_QUEUE_ARN, SQS_QUEUE_URL_ALLOWED,
   LAMBDA_FUNCTION_ARN, parseArn,
   EXECUTE_API_ARN, STATE_MACHINE_ARN,
@@ -457,6 +458,8 @@ class Validator {
     this.pattern(r.ListenerName, `${path}.ListenerName`, NAME, 'is not a valid Listener name', true);
     this.boolean(r.Enabled, `${path}.Enabled`);
     this.pattern(r.DeadLetterQueueArn, `${path}.DeadLetterQueueArn`, SQS_QUEUE_ARN, 'is not an SQS queue ARN', false);
+    const deadLetterProblem = typeof r.DeadLetterQueueArn === 'string' && SQS_QUEUE_ARN.pattern.test(r.DeadLetterQueueArn) ? deadLetterQueueProblem(r.DeadLetterQueueArn) : undefined;
+    if (deadLetterProblem) this.error(`${path}.DeadLetterQueueArn`, r.DeadLetterQueueArn, deadLetterProblem, DEAD_LETTER_QUEUE_ALLOWED);
     this.pattern(r.DeliveryLogGroupArn, `${path}.DeliveryLogGroupArn`, LOG_GROUP_ARN, 'is not a log group ARN', false);
     this.pattern(r.HomeRegion, `${path}.HomeRegion`, REGION, 'is not a region', false);
     this.text(r.BindingId, `${path}.BindingId`, 256);

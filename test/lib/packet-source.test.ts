@@ -341,6 +341,20 @@ describe('fails if …', () => {
     );
   });
 
+  test('a FIFO dead-letter queue (the subscription of a standard topic takes only a standard one)', () => {
+    const stack = testStack('Application');
+    const deadLetterQueue = new sqs.Queue(stack, 'Failures', { fifo: true });
+    expect(() => new PacketSource(stack, 'Push', { listener: remoteListener(stack), deadLetterQueue })).toThrow(
+      'Application/Push: deadLetterQueue Application/Failures is a FIFO queue (allowed: a standard queue: SNS moves a standard topic\'s undeliverable messages '
+      + 'only to a standard queue, and failure records carry no message group)',
+    );
+    const other = testStack('Application');
+    const imported = sqs.Queue.fromQueueArn(other, 'Q', `arn:aws:sqs:${REGION}:${ACCOUNT}:failures.fifo`);
+    expect(() => new PacketSource(other, 'Push', { listener: remoteListener(other), deadLetterQueue: imported })).toThrow(
+      'Application/Push: deadLetterQueue Application/Q is a FIFO queue',
+    );
+  });
+
   test('a second PacketSource of the app binds the same topic (it would take the binding over)', () => {
     const app = testApp();
     const stack = new Stack(app, 'Application', { env: { account: ACCOUNT, region: REGION } });

@@ -276,6 +276,8 @@ describe('validation: fails with a reason naming the property', () => {
     ['the dead-letter queue is not an SQS ARN', { DeadLetterQueueArn: TOPIC_ARN }, {}, /DeadLetterQueueArn must be an SQS queue ARN/],
     ['the dead-letter queue is in another account', { DeadLetterQueueArn: `arn:aws:sqs:${REGION}:${TENANT_ACCOUNT}:their-dlq` }, {},
       /DeadLetterQueueArn arn:aws:sqs:eu-west-1:210987654321:their-dlq belongs to account 210987654321, but the stack is in account 123456789012: the dead-letter queue must be in the stack's account/],
+    ['the dead-letter queue is a FIFO queue', { DeadLetterQueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:failures.fifo` }, {},
+      /DeadLetterQueueArn arn:aws:sqs:eu-west-1:123456789012:failures.fifo is a FIFO queue \(allowed: a standard queue: SNS moves a standard topic's undeliverable messages only to a standard queue/],
     ['the topic is a FIFO topic', {}, { TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:push.fifo` },
       /SnsTopicSource.TopicArn arn:aws:sns:eu-west-1:123456789012:push.fifo is a FIFO topic, which can deliver to FIFO queues only; the gateway's delivery queue is a standard queue/],
     ['the log group ARN is not a log group', { DeliveryLogGroupArn: DLQ_ARN }, {}, /DeliveryLogGroupArn must be a CloudWatch Logs log group ARN/],

@@ -243,6 +243,15 @@ describe('single-record validation (registration and table records)', () => {
       'PacketSource.SubscriptionState: "Done" is not a subscription state (allowed: PendingConfirmation, Confirmed)',
     ]);
   });
+
+  test('a FIFO dead-letter queue is refused: a standard topic\'s subscription and the failure records need a standard queue', () => {
+    const record = { TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', ListenerName: 'demo' };
+    expect(validatePacketSourceRecord({ ...record, DeadLetterQueueArn: 'arn:aws:sqs:us-east-1:123456789012:failures.fifo' }, 'PacketSource')).toEqual([
+      'PacketSource.DeadLetterQueueArn: "arn:aws:sqs:us-east-1:123456789012:failures.fifo" is a FIFO queue (allowed: a standard queue: SNS moves a standard topic\'s ' +
+        'undeliverable messages only to a standard queue, and failure records carry no message group)',
+    ]);
+    expect(validatePacketSourceRecord({ ...record, DeadLetterQueueArn: 'arn:aws:sqs:us-east-1:123456789012:failures-fifo' }, 'PacketSource')).toEqual([]);
+  });
 });
 
 describe('a Listener record stays under DynamoDB\'s 400 KB item limit', () => {
