@@ -3,13 +3,13 @@
  * SourcedPacketProcessor and DeliveryQueueConsumer, fed SNS-envelope messages by an in-memory
  * delivery queue. Every datagram it sends is counted by a separate receiver process.
  *
- * Bodies are unsigned unless `load` asks for `signed`: then each envelope is signed as SNS signs
- * it (SignatureVersion 2, RSA-2048, a certificate made for the run by the openssl CLI, as the
- * tests make theirs) and a consumer that checks every signature takes them, as in AWS.
+ * Bodies are unsigned. A `load` with `signed` also signs a copy of each envelope as SNS signs it
+ * (SignatureVersion 2, RSA-2048, a certificate made for the run by the openssl CLI, as the tests
+ * make theirs), and a `run` with `signed` hands out those through a consumer that checks every
+ * signature, as in AWS.
  */
 import { performance } from 'node:perf_hooks';
 import type { ListenerRecord } from '../../lib/private/records';
-import type { DeliveryQueueConsumer } from '../../service/sourcing/delivery-queue-consumer';
 import { makeSigningIdentity, signEnvelope, SigningIdentity } from '../../test/service/sourcing/sns-signing';
 import { num, serve } from '../lib/agent-runtime';
 import { BENCH_TOPIC_ARN, buildKit, Kit } from '../lib/gateway-kit';
@@ -17,8 +17,9 @@ import { BENCH_SIGNING_CERT_URL, sourcedBodies, sourcedBodiesFromArgs } from '..
 
 let kit: Kit | undefined;
 let packetsPerMessage = 1;
-/** The consumer of the loaded bodies: the unsigned one, or the verifying one for signed bodies. */
-let consumer: DeliveryQueueConsumer | undefined;
+/** The loaded bodies, and (after a `load` with `signed`) the same bodies signed. */
+let bodies: string[] = [];
+let signedBodies: string[] | undefined;
 let signing: SigningIdentity | undefined;
 
 serve({
@@ -35,31 +36,32 @@ serve({
   },
   /**
    * Builds the pool of SNS envelopes: `packets` entries each, Data of `size` bytes, all to one
-   * remote; `signed: true` signs them and has the verifying consumer take them.
+   * remote; `signed: true` also signs a copy of each, for the runs that ask for `signed`.
    */
   load: (args) => {
     if (!kit?.queue) throw new Error('start first');
     const options = sourcedBodiesFromArgs(BENCH_TOPIC_ARN, args);
     packetsPerMessage = options.packets;
-    let bodies = sourcedBodies(options);
+    bodies = sourcedBodies(options);
+    signedBodies = undefined;
     if (args.signed === true) {
       const identity = (signing ??= makeSigningIdentity());
-      bodies = bodies.map((body) => JSON.stringify(signEnvelope(JSON.parse(body) as Record<string, unknown>, identity, BENCH_SIGNING_CERT_URL, '2')));
-      consumer = kit.verifyingConsumer(identity.certificatePem);
-    } else {
-      consumer = kit.consumer;
+      signedBodies = bodies.map((body) => JSON.stringify(signEnvelope(JSON.parse(body) as Record<string, unknown>, identity, BENCH_SIGNING_CERT_URL, '2')));
     }
-    kit.queue.load(bodies);
     return { bodyBytes: bodies[0].length };
   },
   /**
-   * One trial: hands out messages (paced at `rate` packets/s, or as fast as the consumer takes
+   * One trial (`signed`: of the signed bodies, through the consumer that checks each signature, as
+   * in AWS; else of the unsigned ones): hands out messages (paced at `rate` packets/s, or as fast as the consumer takes
    * them) for `durationMs`, waits until the gateway has handled every one, reports the counts.
    */
   run: async (args) => {
     const k = kit;
-    const c = consumer;
-    if (!k?.queue || !c) throw new Error('start and load first');
+    if (!k?.queue || !k.consumer || bodies.length === 0) throw new Error('start and load first');
+    const signed = args.signed === true;
+    if (signed && !signedBodies) throw new Error('load with signed first');
+    const c = signed ? k.verifyingConsumer(signing!.certificatePem) : k.consumer;
+    k.queue.load(signed ? signedBodies! : bodies);
     const packetRate = num(args, 'rate', 0);
     const durationMs = num(args, 'durationMs');
     const maxPackets = num(args, 'maxPackets', 50_000_000);
