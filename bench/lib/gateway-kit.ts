@@ -16,7 +16,7 @@ import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destinati
 import { EmfMetricsRecorder } from '../../service/observability/emf-metrics';
 import { LoggingFailureReporter } from '../../service/observability/failure-reporter';
 import { createLogger } from '../../service/observability/logger';
-import { DeliveryQueueConsumer } from '../../service/sourcing/delivery-queue-consumer';
+import { DeliveryQueueConsumer, DeliveryQueueConsumerOptions } from '../../service/sourcing/delivery-queue-consumer';
 import { SnsCertificateStore } from '../../service/sourcing/sns-certificates';
 import { SnsMessageVerifier } from '../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../service/sourcing/sourced-packet-processor';
@@ -138,19 +138,21 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
   let queue: MemoryDeliveryQueue | undefined;
   let processor: SourcedPacketProcessor | undefined;
   let consumer: DeliveryQueueConsumer | undefined;
+  /** Options both consumers share: the same queue, processor and bindings. */
+  let shared: DeliveryQueueConsumerOptions | undefined;
   if (options.sourced) {
     processor = new SourcedPacketProcessor({ listeners: gateway, bindings: gateway, failures, metrics, region: BENCH_REGION });
     queue = new MemoryDeliveryQueue();
-    consumer = new DeliveryQueueConsumer({
+    shared = {
       sqs: queue as unknown as SQSClient,
-      // an in-memory queue of unsigned envelopes (memory-queue.ts), named like a local SQS server's
+      // an in-memory queue of envelopes (memory-queue.ts), named like a local SQS server's
       queueUrl: 'http://127.0.0.1:9324/000000000000/bench-delivery',
       processor,
       bindings: gateway,
       failures,
       logger,
-      acceptUnsignedSns: true,
-    });
+    };
+    consumer = new DeliveryQueueConsumer({ ...shared, acceptUnsignedSns: true });
   }
   let verifying: DeliveryQueueConsumer | undefined;
   return {
@@ -163,14 +165,9 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     processor,
     consumer,
     verifyingConsumer(certificatePem: string): DeliveryQueueConsumer {
-      if (!queue || !processor) throw new Error('a verifying consumer needs a sourced kit');
+      if (!shared) throw new Error('a verifying consumer needs a sourced kit');
       verifying ??= new DeliveryQueueConsumer({
-        sqs: queue as unknown as SQSClient,
-        queueUrl: 'http://127.0.0.1:9324/000000000000/bench-delivery',
-        processor,
-        bindings: gateway,
-        failures,
-        logger,
+        ...shared,
         verifier: new SnsMessageVerifier(new SnsCertificateStore({
           fetcher: async (url) => (url === BENCH_SIGNING_CERT_URL ? { status: 200, body: certificatePem } : { status: 404, body: '' }),
         })),
