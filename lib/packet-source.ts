@@ -31,7 +31,9 @@ export interface PacketSourceProps {
 
   /**
    * The topic application code publishes `{"Messages":[…]}` to. Must be in this stack's account
-   * and region.
+   * and region. The gateway checks the SNS signature of every notification, SHA1withRSA or
+   * SHA256withRSA; set your topic's `signatureVersion` to `'2'` for SHA256withRSA (SNS signs
+   * with SHA1withRSA by default).
    *
    * @default - a new topic encrypted with a new KMS key, whose notifications SNS signs with
    * SHA256withRSA (SignatureVersion 2)
