@@ -5,7 +5,7 @@
  * are parsed leniently, so a request carrying an older or partial shape still completes.
  */
 import { RegistrationError } from './errors';
-import { DEAD_LETTER_QUEUE_ALLOWED, deadLetterQueueProblem, IAM_ROLE_ARN, isFifoTopicArn, LOG_GROUP_ARN, parseArn, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from '../../lib/private/arn';
+import { DEAD_LETTER_QUEUE_ALLOWED, deadLetterQueueProblem, IAM_ROLE_ARN, isFifoArn, LOG_GROUP_ARN, parseArn, SNS_TOPIC_ARN, SQS_QUEUE_ARN } from '../../lib/private/arn';
 import { EXTERNAL_ID, matches, NAME, TextPattern } from '../../lib/private/limits';
 import { PacketSourceProperty, SnsTopicSourceProperty } from '../../lib/private/resource-properties';
 
@@ -67,7 +67,7 @@ export function parsePacketSourceProperties(
       if (topic.account !== stack.account) {
         problems.push(`SnsTopicSource.TopicArn ${topicArn} belongs to account ${topic.account}, but the stack is in account ${stack.account}: the topic must be in the stack's account`);
       }
-      if (isFifoTopicArn(topicArn as string)) {
+      if (isFifoArn(topicArn as string)) {
         problems.push(`SnsTopicSource.TopicArn ${topicArn} is a FIFO topic, which can deliver to FIFO queues only; the gateway's delivery queue is a standard queue: use a standard topic`);
       }
     }

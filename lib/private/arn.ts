@@ -250,9 +250,9 @@ export function topicRegion(topicArn: string): string | undefined {
   return typeof topicArn === 'string' && SNS_TOPIC_ARN.pattern.test(topicArn) ? topicArn.split(':')[3] : undefined;
 }
 
-/** True when `topicArn` names an SNS FIFO topic (the topic name ends in `.fifo`). */
-export function isFifoTopicArn(topicArn: string): boolean {
-  return parseArn(topicArn)?.resource.endsWith('.fifo') ?? false;
+/** True when `arn` names an SNS FIFO topic or an SQS FIFO queue (the name ends in `.fifo`). */
+export function isFifoArn(arn: string): boolean {
+  return parseArn(arn)?.resource.endsWith('.fifo') ?? false;
 }
 
 /** What a PacketSource's dead-letter queue may be. */
@@ -265,7 +265,7 @@ export const DEAD_LETTER_QUEUE_ALLOWED = 'a standard queue: SNS moves a standard
  * failure records carry no message group, which a FIFO queue requires of every message.
  */
 export function deadLetterQueueProblem(queueArn: string): string | undefined {
-  return parseArn(queueArn)?.resource.endsWith('.fifo') ? 'is a FIFO queue' : undefined;
+  return isFifoArn(queueArn) ? 'is a FIFO queue' : undefined;
 }
 
 // ---- write-only destinations: S3 buckets and DynamoDB tables --------------------------------------

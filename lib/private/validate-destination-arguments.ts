@@ -6,7 +6,7 @@
  * path, the value and what is allowed. Also the target ARN of the write-only destinations
  * CloudWatch Logs, S3 and DynamoDB.
  */
-import { DYNAMODB_TABLE_ARN, LOG_GROUP_ARN, S3_BUCKET_ARN, SQS_QUEUE_ARN } from './arn';
+import { DYNAMODB_TABLE_ARN, isFifoArn, LOG_GROUP_ARN, S3_BUCKET_ARN, SQS_QUEUE_ARN } from './arn';
 import { BINARY_EXPRESSION_ALLOWED, binaryExpressionProblem } from './binary-expression';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE, LAMBDA_ASYNC_MAX_PAYLOAD_BYTES, LAMBDA_TENANT_ID, type TextPattern } from './limits';
 import {
@@ -177,7 +177,7 @@ const ARGUMENT_CHECKS: Partial<Record<DestinationTypeName, ArgumentValueCheck>> 
     check.boolean(args, 'SendRaw');
     check.boolean(args, 'UseMessageAttributes');
     const arn = record.Arn;
-    if (args.MessageDeduplicationIdExpression !== undefined && typeof arn === 'string' && SQS_QUEUE_ARN.pattern.test(arn) && !arn.endsWith('.fifo')) {
+    if (args.MessageDeduplicationIdExpression !== undefined && typeof arn === 'string' && SQS_QUEUE_ARN.pattern.test(arn) && !isFifoArn(arn)) {
       check.errors.push(`${check.path}.MessageDeduplicationIdExpression: is set for the standard queue ${arn} (allowed: only for FIFO queues, whose names end in .fifo)`);
     }
     check.packetArgument(args, 'MessageGroupId');

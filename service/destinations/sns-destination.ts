@@ -10,7 +10,7 @@ import { BatchRetryOptions, describeError, EntryFailure, writeBatch } from './ba
 import type { Destination, DestinationContext, DeliveryResult } from './destination';
 import { destinationArn } from './destination-arn';
 import type { QueuedPacket } from './packet';
-import { isFifoTopicArn, SNS_TOPIC_ARN } from '../../lib/private/arn';
+import { isFifoArn, SNS_TOPIC_ARN } from '../../lib/private/arn';
 import { formatEndpoint } from '../../lib/private/network';
 import type { ResolvedDestinationRecord } from '../../lib/private/records';
 
@@ -30,7 +30,7 @@ export class SnsDestination implements Destination {
   ) {
     this.name = record.Name;
     this.topicArn = destinationArn(record, SNS_TOPIC_ARN, 'an SNS topic ARN', region).arn;
-    this.fifo = isFifoTopicArn(this.topicArn);
+    this.fifo = isFifoArn(this.topicArn);
   }
 
   public async deliver(batch: readonly QueuedPacket[]): Promise<DeliveryResult> {
