@@ -4,13 +4,14 @@
  * WireGuard sessions of the clients the kernel hashes to it. It tells the main thread of each new
  * flow and of each WireGuard session established here (the fleet directory's claims go through
  * the main thread, and so do its lookups of a peer by endpoint: worker-peer-directory.ts), and
- * sends the sourced datagrams the main thread hands it for the clients it owns. Replies need
+ * sends the sourced datagrams the main thread hands it for the clients it owns (in batches, one
+ * per turn of the main thread's event loop; their outcomes go back in batches too). Replies need
  * nothing from the main thread: the worker that received a packet delivers it and sends its reply.
  */
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker, SendRequest, WorkerToMain } from './worker-messages';
+import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker, SendRequest, SendResult, WorkerToMain } from './worker-messages';
 import { WorkerPeerDirectory } from './worker-peer-directory';
 import { reportWorkerThreadErrors } from './worker-thread-errors';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../../lib/private/metrics';
@@ -108,14 +109,16 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
     flows,
     peerDirectory: peers,
   });
+  const results = new SendResults(port);
   port.on('message', (message: MainToWorker) => {
-    if (message.kind === 'send') {send(gateway, port, message);} else if (message.kind === 'peer-at') {peers.answered(message);} else if (message.kind === 'stop') {
+    if (message.kind === 'send') {sendAll(gateway, message.requests, results);} else if (message.kind === 'peer-at') {peers.answered(message);} else if (message.kind === 'stop') {
       void (async () => {
         renewals.stop();
         await gateway.stop(message.deadlineMs).catch(() => undefined);
         peers.close();
         metrics.stop();
         dynamo?.destroy();
+        results.flush(); // the outcomes of the drained sends reach the main thread before the end
         post(port, { kind: 'stopped' });
         port.close();
       })();
@@ -127,18 +130,64 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
   post(port, { kind: 'ready' });
 }
 
-function send(gateway: Gateway, port: MessagePort, request: SendRequest): void {
+/**
+ * The outcomes of this worker's sends, posted to the main thread together: one message per turn of
+ * the event loop (the turn's send completions arrive together), not one per datagram.
+ */
+class SendResults {
+  private results: SendResult[] = [];
+  private scheduled = false;
+
+  constructor(private readonly port: MessagePort) {}
+
+  report(result: SendResult): void {
+    this.results.push(result);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Posts the outcomes gathered so far. */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.results.length === 0) return;
+    const results = this.results;
+    this.results = [];
+    post(this.port, { kind: 'sent', results });
+  };
+}
+
+/**
+ * Sends each request of a batch, in order. A request that cannot even be handed to its Listener
+ * (a defect) fails alone: the others are still sent, and its exception escapes afterwards (the
+ * main thread stops the task, worker-thread-errors.ts).
+ */
+function sendAll(gateway: Gateway, requests: readonly SendRequest[], results: SendResults): void {
+  let defect: unknown;
+  for (const request of requests) {
+    try {
+      send(gateway, request, results);
+    } catch (err) {
+      defect ??= err;
+      results.report({ id: request.id, code: 'SendFailed', reason: `the data-plane worker could not send: ${(err as Error)?.message ?? String(err)}` });
+    }
+  }
+  if (defect !== undefined) throw defect;
+}
+
+function send(gateway: Gateway, request: SendRequest, results: SendResults): void {
   const listener = gateway.get(request.listener);
   if (!listener) {
-    post(port, { kind: 'sent', id: request.id, code: 'SendFailed', reason: `Listener '${request.listener}' is not running on this worker` });
+    results.report({ id: request.id, code: 'SendFailed', reason: `Listener '${request.listener}' is not running on this worker` });
     return;
   }
   const data = Buffer.from(request.data.buffer, request.data.byteOffset, request.data.byteLength);
   const datagram = { data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner };
   listener.send(datagram, (failure: Failure | undefined) => {
-    post(port, failure
-      ? { kind: 'sent', id: request.id, code: failure.code, reason: failure.reason, ...(failure.target !== undefined ? { target: failure.target } : {}) }
-      : { kind: 'sent', id: request.id });
+    results.report(failure
+      ? { id: request.id, code: failure.code, reason: failure.reason, ...(failure.target !== undefined ? { target: failure.target } : {}) }
+      : { id: request.id });
   });
 }
 

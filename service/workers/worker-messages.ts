@@ -1,6 +1,7 @@
 /**
  * Messages between the main thread and a data-plane worker (over the worker's MessagePort).
- * Datagram bytes travel as transferred ArrayBuffers, never copied twice.
+ * Datagram bytes travel as transferred ArrayBuffers, never copied twice. Sends and their outcomes
+ * travel in batches, one message per event-loop turn of the side that posts them.
  */
 import type { InnerAddressing } from '../contracts';
 import type { TransportAeadPreference } from '../wireguard/transport-aead';
@@ -48,9 +49,8 @@ export interface DataPlaneWorkerData {
   readonly peerLookups?: boolean;
 }
 
-/** Main thread → worker: send a datagram from the worker's Listener socket. */
+/** One datagram to send from the worker's Listener socket (in a {@link SendBatch}). */
 export interface SendRequest {
-  readonly kind: 'send';
   readonly id: number;
   readonly listener: string;
   readonly data: Uint8Array;
@@ -58,6 +58,24 @@ export interface SendRequest {
   readonly port: number;
   readonly peerKey?: string;
   readonly inner?: InnerAddressing;
+}
+
+/**
+ * Main thread → worker: the datagrams routed to this worker in one turn of the main thread's event
+ * loop, in the order they were routed (one message per turn, not per datagram: posting a message
+ * costs the main thread several times what a datagram's own share of a batch does).
+ */
+export interface SendBatch {
+  readonly kind: 'send';
+  readonly requests: readonly SendRequest[];
+}
+
+/** The outcome of the {@link SendRequest} with the same `id`: sent when `code` is absent. */
+export interface SendResult {
+  readonly id: number;
+  readonly code?: string;
+  readonly reason?: string;
+  readonly target?: string;
 }
 
 /** Main thread → worker: stop within `deadlineMs`. */
@@ -74,7 +92,7 @@ export interface PeerAtAnswer {
   readonly peerKey?: string;
 }
 
-export type MainToWorker = SendRequest | StopRequest | PeerAtAnswer;
+export type MainToWorker = SendBatch | StopRequest | PeerAtAnswer;
 
 /** Worker → main thread: this worker holds the WireGuard session of `peerKey`, reached at `address:port` (a fleet `claimPeer`). */
 export interface PeerClaim {
@@ -105,7 +123,8 @@ export type WorkerToMain =
   | { readonly kind: 'flow'; readonly listener: string; readonly address: string; readonly port: number; readonly renewed?: boolean; readonly peerKey?: string }
   | PeerClaim
   | PeerAtRequest
-  | { readonly kind: 'sent'; readonly id: number; readonly code?: string; readonly reason?: string; readonly target?: string }
+  /** The outcomes of the sends that completed in one turn of the worker's event loop. */
+  | { readonly kind: 'sent'; readonly results: readonly SendResult[] }
   | WorkerFailed
   | { readonly kind: 'stopped' };
 

@@ -2,7 +2,7 @@
  * The main thread's side of the data-plane workers: starts workers 1..N-1 (the main thread's own
  * Gateway is worker 0), learns which worker owns each flow (a worker reports the flows its
  * datagrams start) and hands each sourced datagram to its owner over the worker's MessagePort,
- * bytes transferred. An owner that turns out not to hold the client (NoActiveFlow, NoSession,
+ * bytes transferred (the datagrams of one event-loop turn in one message per worker). An owner that turns out not to hold the client (NoActiveFlow, NoSession,
  * UnknownPeer) passes the datagram to the next worker, so no entry fails while another worker
  * could send it. A worker is an owner in the fleet's sense (docs/FLEET.md), one process down:
  * the WireGuard sessions a worker establishes are claimed in the fleet directory through the main
@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, WorkerToMain } from './worker-messages';
+import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, SendRequest, WorkerToMain } from './worker-messages';
 import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
 import { describeError } from '../process-errors';
 import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
@@ -124,6 +124,13 @@ export class WorkerPool implements EntryRouter {
   private readonly now: () => number;
   private readonly maxOwners: number;
   private readonly pending = new Map<number, PendingSend>();
+  /**
+   * Sends routed to each worker thread (by index − 1) in this turn of the event loop, posted in one
+   * message per worker at its end (the check phase): a message per datagram cost the main thread
+   * about three times as much per datagram as a batch of ten (bench/OPTIMIZATIONS.md).
+   */
+  private readonly outbox: Array<OutgoingSends | undefined> = [];
+  private postScheduled = false;
   private nextId = 1;
   private stopping = false;
 
@@ -253,6 +260,7 @@ export class WorkerPool implements EntryRouter {
   /** Stops every worker's data plane within `deadlineMs` (then ends the threads); one that exited already is not waited for. */
   public async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    this.postBatches(); // the sends routed so far reach their workers before the stop
     await Promise.all(this.workers
       .filter((_worker, i) => !this.exited.has(i + 1))
       .map((worker) => stopWorker(worker, deadlineMs)));
@@ -275,23 +283,37 @@ export class WorkerPool implements EntryRouter {
       this.completed(p, 'NoActiveFlow', `data-plane worker ${p.at} exited`, undefined);
       return;
     }
-    const worker = this.workers[p.at - 1];
     const id = this.nextId++;
     this.pending.set(id, p);
-    // a copy the worker owns: the caller may reuse its buffer once send returns
-    const data = new Uint8Array(p.datagram.data);
-    const request: MainToWorker = {
-      kind: 'send',
+    let batch = this.outbox[p.at - 1];
+    if (batch === undefined) this.outbox[p.at - 1] = batch = new OutgoingSends();
+    batch.requests.push({
       id,
       listener: p.listener.name,
-      data,
+      // a copy the worker owns: the caller may reuse its buffer once send returns
+      data: batch.copy(p.datagram.data),
       address: p.datagram.address,
       port: p.datagram.port,
       ...(p.datagram.peerKey !== undefined ? { peerKey: p.datagram.peerKey } : {}),
       ...(p.datagram.inner !== undefined ? { inner: p.datagram.inner } : {}),
-    };
-    worker.postMessage(request, [data.buffer]);
+    });
+    if (!this.postScheduled) {
+      this.postScheduled = true;
+      setImmediate(this.postBatches);
+    }
   }
+
+  /** Posts each worker's batch of sends, one message per worker (a worker that exited meanwhile has had its sends failed). */
+  private readonly postBatches = (): void => {
+    this.postScheduled = false;
+    for (let i = 0; i < this.outbox.length; i++) {
+      const batch = this.outbox[i];
+      if (batch === undefined) continue;
+      this.outbox[i] = undefined;
+      if (this.exited.has(i + 1)) continue;
+      this.workers[i].postMessage({ kind: 'send', requests: batch.requests } satisfies MainToWorker, batch.chunks);
+    }
+  };
 
   private completed(p: PendingSend, code: string | undefined, reason: string | undefined, target: string | undefined): void {
     if (code === undefined) {
@@ -397,13 +419,14 @@ export class WorkerPool implements EntryRouter {
               reject(new Error(`data-plane worker ${index} failed while starting: ${message.origin}: ${message.error}`));
             }
             break;
-          case 'sent': {
-            const p = this.pending.get(message.id);
-            if (!p) break;
-            this.pending.delete(message.id);
-            this.completed(p, message.code, message.reason, message.target);
+          case 'sent':
+            for (const result of message.results) {
+              const p = this.pending.get(result.id);
+              if (!p) continue;
+              this.pending.delete(result.id);
+              this.completed(p, result.code, result.reason, result.target);
+            }
             break;
-          }
           default:
             break;
         }
@@ -449,6 +472,43 @@ export class WorkerPool implements EntryRouter {
       this.pending.delete(id);
       this.completed(p, 'NoActiveFlow', `data-plane worker ${index} exited`, undefined);
     }
+  }
+}
+
+/**
+ * Datagram bytes of a batch are copied into shared chunks: the first holds four datagrams of the
+ * first one's size (at least {@link FIRST_CHUNK_BYTES}), each next one is twice the last, up to
+ * {@link LAST_CHUNK_BYTES} (a larger datagram gets a chunk of its own size). A batch of one
+ * datagram allocates little more than its bytes; a batch of many, a few chunks.
+ */
+const FIRST_CHUNK_BYTES = 256;
+const LAST_CHUNK_BYTES = 65_536;
+
+/**
+ * The sends routed to one worker thread in one turn: their requests, and their bytes copied into
+ * a few chunks that the message transfers (one ArrayBuffer per chunk, not one per datagram; each
+ * request's `data` is a view into a chunk, which arrives as a view into the same transferred
+ * memory).
+ */
+class OutgoingSends {
+  readonly requests: SendRequest[] = [];
+  readonly chunks: ArrayBuffer[] = [];
+  private chunk?: ArrayBuffer;
+  private used = 0;
+
+  /** A copy of `bytes` in this batch's chunks. */
+  copy(bytes: Uint8Array): Uint8Array {
+    const length = bytes.byteLength;
+    if (this.chunk === undefined || this.used + length > this.chunk.byteLength) {
+      const next = this.chunk === undefined ? Math.max(FIRST_CHUNK_BYTES, 4 * length) : Math.min(LAST_CHUNK_BYTES, this.chunk.byteLength * 2);
+      this.chunk = new ArrayBuffer(Math.max(next, length));
+      this.chunks.push(this.chunk);
+      this.used = 0;
+    }
+    const copy = new Uint8Array(this.chunk, this.used, length);
+    copy.set(bytes);
+    this.used += length;
+    return copy;
   }
 }
 

@@ -4,7 +4,7 @@
  * `exit` it answers nothing and emits `exit` no more).
  */
 import { EventEmitter } from 'node:events';
-import type { DataPlaneWorkerData, MainToWorker, WorkerToMain } from '../../../service/workers/worker-messages';
+import type { DataPlaneWorkerData, MainToWorker, SendRequest, WorkerToMain } from '../../../service/workers/worker-messages';
 
 export class StandInThread extends EventEmitter {
   readonly received: MainToWorker[] = [];
@@ -42,7 +42,17 @@ export class StandInThread extends EventEmitter {
     return Promise.resolve(1);
   }
 
-  sends(): Array<Extract<MainToWorker, { kind: 'send' }>> {
-    return this.received.filter((m): m is Extract<MainToWorker, { kind: 'send' }> => m.kind === 'send');
+  /**
+   * The send requests posted to this thread so far, in order, once the pool has posted the batches
+   * of the current turn (it posts them at the turn's end).
+   */
+  async sends(): Promise<SendRequest[]> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.received.flatMap((m) => (m.kind === 'send' ? [...m.requests] : []));
+  }
+
+  /** Says that the send `id` was sent, or failed with `code` and `reason`. */
+  sent(id: number, code?: string, reason?: string): void {
+    this.say({ kind: 'sent', results: [code === undefined ? { id } : { id, code, reason }] });
   }
 }

@@ -1,8 +1,9 @@
 /**
  * A real data-plane worker thread whose code throws (Node.js 22.12 or later: run
  * `npx -y -p node@22 node node_modules/jest/bin/jest.js test/service/workers`): the escaped
- * exception is caught in the thread and reported to the pool as the worker's failure, the thread
- * runs on (it still sends for its clients), and the pool's stop drains it: the batch it had queued
+ * exception is caught in the thread and reported to the pool as the worker's failure, the other
+ * sends of the batch that threw still leave, the thread runs on (it still sends for its clients),
+ * and the pool's stop drains it: the batch it had queued
  * is delivered and its reply sent.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,22 +74,29 @@ withReusePort(`a data-plane worker thread that fails${dgramHasReusePort() ? '' :
     await client.send('queued', port);
     await eventually(() => pool!.holds('relay', '127.0.0.1', client!.port), 10_000, 'the pool to hear of the flow');
 
-    // a send request the worker's code cannot handle: its message handler throws
-    threads[0].postMessage({ kind: 'send', id: 1, listener: 'relay', data: null, address: '127.0.0.1', port: 9 } as unknown as MainToWorker);
+    // a batch with a send request the worker's code cannot handle: its message handler throws,
+    // after sending the batch's other datagram
+    const beside = new Uint8Array(Buffer.from('beside the defect'));
+    threads[0].postMessage({
+      kind: 'send',
+      requests: [{ id: 1, listener: 'relay', data: null, address: '127.0.0.1', port: 9 }, { id: 2, listener: 'relay', data: beside, address: '127.0.0.1', port: client.port }],
+    } as unknown as MainToWorker);
     await eventually(() => failures.length > 0, 10_000, 'the worker\'s failure');
     expect(failures).toEqual([expect.stringMatching(/^1 uncaughtException: TypeError: /)]);
+    await client.waitFor(1, 5_000);
+    expect(client.received.map((r) => r.data.toString())).toEqual(['beside the defect']);
 
     // the thread runs on: a relayed datagram leaves from it
     const relayed = pool!.listenersOf({ get: () => mainListener, list: () => [mainListener] });
     const sent = await new Promise<Failure | undefined>((done) => relayed.get('relay')!.send({ data: Buffer.from('pushed'), address: '127.0.0.1', port: client!.port }, done));
     expect(sent).toBeUndefined();
-    await client.waitFor(1, 5_000);
-    expect(client.received.map((r) => r.data.toString())).toEqual(['pushed']);
+    await client.waitFor(2, 5_000);
+    expect(client.received.map((r) => r.data.toString())).toEqual(['beside the defect', 'pushed']);
 
     // the stop drains it: the queued batch is delivered and its reply sent
     await pool!.stop(5_000);
-    await client.waitFor(2, 5_000);
-    expect(client.received[1].data.toString()).toMatch(/^\d+:queued$/);
+    await client.waitFor(3, 5_000);
+    expect(client.received[2].data.toString()).toMatch(/^\d+:queued$/);
     expect(failures).toHaveLength(1);
   }, 30_000);
 });

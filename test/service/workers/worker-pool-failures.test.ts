@@ -62,8 +62,8 @@ describe('worker pool: a failed worker thread', () => {
     // the failed worker still owns its client and sends for it until the stop drains it
     s.threads[1].say({ kind: 'flow', listener: 'l', address: '192.0.2.7', port: 40000 });
     const sent = new Promise<Failure | undefined>((done) => s.pool.send(listener, { data: Buffer.from('x'), address: '192.0.2.7', port: 40000 }, { messageId: 'm', index: 0, deadline: 0 }, done));
-    const [send] = s.threads[1].sends();
-    s.threads[1].say({ kind: 'sent', id: send.id });
+    const [send] = await s.threads[1].sends();
+    s.threads[1].sent(send.id);
     await expect(sent).resolves.toBeUndefined();
 
     await s.pool.stop(100);

@@ -94,11 +94,11 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
 
     // the Remote names no flow any worker holds: the peer's worker is still the one asked
     const result = push(s);
-    expect(s.threads[0].sends()).toEqual([]);
+    expect(await s.threads[0].sends()).toEqual([]);
     expect(s.mainSent).toEqual([]);
-    const [send] = s.threads[1].sends();
+    const [send] = await s.threads[1].sends();
     expect(send).toMatchObject({ listener: 'wg', peerKey: KEY, address: '198.51.100.9', port: 9 });
-    s.threads[1].say({ kind: 'sent', id: send.id });
+    s.threads[1].sent(send.id);
     await expect(result).resolves.toBeUndefined();
     await s.pool.stop(100);
   });
@@ -175,7 +175,7 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     s.threads[0].say({ kind: 'peer', listener: 'wg', peerKey: KEY, address: '192.0.2.7', port: 40000 });
     s.threads[0].say({ kind: 'peer-at', id: 3, listener: 'wg', address: '192.0.2.7', port: 40000 });
     const inFlight = push(s);
-    expect(s.threads[0].sends()).toHaveLength(1);
+    expect(await s.threads[0].sends()).toHaveLength(1);
 
     s.threads[0].exit(1);
     await turn();
@@ -186,15 +186,15 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
 
     // the send in flight went on: the main thread's Listener (NoSession), then worker 2
     expect(s.mainSent).toHaveLength(1);
-    const [send] = s.threads[1].sends();
-    s.threads[1].say({ kind: 'sent', id: send.id });
+    const [send] = await s.threads[1].sends();
+    s.threads[1].sent(send.id);
     await expect(inFlight).resolves.toBeUndefined();
 
     // a later push tries worker 1 no more: main thread, worker 2, never the exited thread
     const later = push(s, { peerKey: OTHER });
-    expect(s.threads[0].sends()).toHaveLength(1);
-    const second = s.threads[1].sends()[1];
-    s.threads[1].say({ kind: 'sent', id: second.id, code: 'NoSession', reason: 'no session here' });
+    expect(await s.threads[0].sends()).toHaveLength(1);
+    const second = (await s.threads[1].sends())[1];
+    s.threads[1].sent(second.id, 'NoSession', 'no session here');
     await expect(later).resolves.toMatchObject({ code: 'NoSession' });
     await s.pool.stop(100);
   });
@@ -210,10 +210,10 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     expect(s.pool.workerOfPeer('wg', KEY)).toBe(2);
 
     const result = push(s);
-    expect(s.threads[0].sends()).toEqual([]);
-    const [send] = s.threads[1].sends();
+    expect(await s.threads[0].sends()).toEqual([]);
+    const [send] = await s.threads[1].sends();
     expect(send).toMatchObject({ peerKey: KEY });
-    s.threads[1].say({ kind: 'sent', id: send.id });
+    s.threads[1].sent(send.id);
     await expect(result).resolves.toBeUndefined();
 
     // a renewal of a flow and peer no report names (forgotten) makes its worker their owner again
@@ -240,8 +240,8 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     };
     await expect(push(s)).resolves.toBeUndefined();
     expect(s.mainSent).toHaveLength(1);
-    expect(s.threads[0].sends()).toEqual([]);
-    expect(s.threads[1].sends()).toEqual([]);
+    expect(await s.threads[0].sends()).toEqual([]);
+    expect(await s.threads[1].sends()).toEqual([]);
 
     // a new report from a worker (the peer roamed there again) makes it the owner once more
     s.threads[1].say({ kind: 'peer', listener: 'wg', peerKey: KEY, address: '192.0.2.10', port: 40003 });

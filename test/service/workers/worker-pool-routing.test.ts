@@ -82,9 +82,9 @@ describe('worker pool: owners remembered', () => {
 
     // still worker 1's: a send for it goes there first, not to the main thread
     const sent = new Promise<Failure | undefined>((done) => s.pool.send(s.listener, { data: Buffer.from('x'), address: '192.0.2.7', port: 1000 }, { messageId: 'm', index: 0, deadline: 0 }, done));
-    const [send] = s.threads[0].sends();
+    const [send] = await s.threads[0].sends();
     expect(send).toMatchObject({ address: '192.0.2.7', port: 1000 });
-    s.threads[0].say({ kind: 'sent', id: send.id });
+    s.threads[0].sent(send.id);
     await expect(sent).resolves.toBeUndefined();
     expect(s.routed).toEqual([]);
     await s.pool.stop(100);
@@ -110,8 +110,8 @@ describe('worker pool: relays this member serves', () => {
     const own = new Promise<Failure | undefined>((done) => s.pool.send(s.listener, { data: Buffer.from('o'), address: '192.0.2.9', port: 10 }, { messageId: 'm', index: 0, deadline: 0 }, done));
     expect(s.routed.map((d) => d.port)).toEqual([10]);
     // the fleet found no owner: worker 1 is tried next
-    const [send] = s.threads[0].sends();
-    s.threads[0].say({ kind: 'sent', id: send.id });
+    const [send] = await s.threads[0].sends();
+    s.threads[0].sent(send.id);
     await expect(own).resolves.toBeUndefined();
     expect(s.mainSent.map((d) => d.port)).toEqual([9]);
     await s.pool.stop(100);
@@ -122,11 +122,65 @@ describe('worker pool: relays this member serves', () => {
     s.threads[0].say({ kind: 'peer', listener: 'l', peerKey: KEY, address: '192.0.2.7', port: 40000 });
     const relayed = s.pool.listenersOf({ get: () => s.listener, list: () => [s.listener] }).get('l')!;
     const result = new Promise<Failure | undefined>((done) => relayed.send({ data: Buffer.from('r'), address: '192.0.2.7', port: 40000, peerKey: KEY }, done));
-    const [send] = s.threads[0].sends();
-    s.threads[0].say({ kind: 'sent', id: send.id, code: 'NoSession', reason: 'no session here' });
+    const [send] = await s.threads[0].sends();
+    s.threads[0].sent(send.id, 'NoSession', 'no session here');
     await expect(result).resolves.toBeUndefined();
     expect(s.mainSent.map((d) => d.peerKey)).toEqual([KEY]);
     expect(s.routed).toEqual([]);
+    await s.pool.stop(100);
+  });
+});
+
+describe('worker pool: sends of one turn travel together', () => {
+  function route(s: Setup, port: number): Promise<Failure | undefined> {
+    return new Promise((done) => s.pool.send(s.listener, { data: Buffer.from(`d${port}`), address: '192.0.2.7', port }, { messageId: 'm', index: 0, deadline: 0 }, done));
+  }
+
+  test('the datagrams routed to a worker in one turn reach it in one message, in order; the outcomes come back in one too', async () => {
+    const s = await setup(3);
+    for (const port of [1, 2, 3]) flow(s, port);
+    s.threads[1].say({ kind: 'flow', listener: 'l', address: '192.0.2.7', port: 4 });
+    const sends = [1, 4, 2, 3].map((port) => route(s, port));
+    const [first, second] = [await s.threads[0].sends(), await s.threads[1].sends()];
+    expect(s.threads[0].received.filter((m) => m.kind === 'send')).toHaveLength(1);
+    expect(first.map((r) => [r.port, Buffer.from(r.data).toString()])).toEqual([[1, 'd1'], [2, 'd2'], [3, 'd3']]);
+    expect(second.map((r) => r.port)).toEqual([4]);
+
+    // one batch of outcomes: the first sent, the second not this worker's (tried elsewhere), the third failed
+    s.threads[0].say({ kind: 'sent', results: [{ id: first[0].id }, { id: first[1].id, code: 'NoActiveFlow', reason: 'gone' }, { id: first[2].id, code: 'SendFailed', reason: 'EPERM' }] });
+    s.threads[1].sent(second[0].id);
+    await expect(sends[0]).resolves.toBeUndefined();
+    await expect(sends[1]).resolves.toBeUndefined();
+    await expect(sends[3]).resolves.toEqual({ code: 'SendFailed', reason: 'EPERM' });
+    // the main thread (the fleet: no owner), then worker 2, for the entry worker 1 did not hold
+    expect(s.routed.map((d) => d.port)).toEqual([2]);
+    const retried = (await s.threads[1].sends()).slice(1);
+    expect(retried.map((r) => r.port)).toEqual([2]);
+    s.threads[1].sent(retried[0].id);
+    await expect(sends[2]).resolves.toBeUndefined();
+    await s.pool.stop(100);
+  });
+
+  test('a stop posts the sends routed in its turn before asking the workers to stop', async () => {
+    const s = await setup(2);
+    flow(s, 5);
+    const sent = route(s, 5);
+    const stopped = s.pool.stop(100);
+    expect(s.threads[0].received.map((m) => m.kind)).toEqual(['send', 'stop']);
+    await stopped;
+    await expect(sent).resolves.toEqual({ code: 'SendFailed', reason: 'the data-plane worker owning the client stopped before sending' });
+  });
+
+  test('the sends of a worker that exits before its batch is posted go on to the next worker, and nothing is posted to it', async () => {
+    const s = await setup(3);
+    flow(s, 6);
+    const sent = route(s, 6);
+    s.threads[0].exit(1);
+    expect(await s.threads[0].sends()).toEqual([]);
+    const [send] = await s.threads[1].sends();
+    expect(send.port).toBe(6);
+    s.threads[1].sent(send.id);
+    await expect(sent).resolves.toBeUndefined();
     await s.pool.stop(100);
   });
 });

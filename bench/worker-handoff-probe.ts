@@ -1,0 +1,146 @@
+/**
+ * The main thread's cost of handing sourced datagrams to the data-plane worker that owns their
+ * client: a WorkerPool with one real worker thread (service/workers/data-plane-worker.ts, its own
+ * UDP Listener on a SO_REUSEPORT socket, local mode) that owns the flows of a few client sockets;
+ * the main thread routes datagrams to them through the pool (`send`, as the SourcedPacketProcessor
+ * does), `--per-turn` datagrams per event-loop turn (as a notification's entries arrive), at most
+ * 2,000 in flight. Measured per datagram: the main thread's CPU time (its own thread only, from
+ * /proc/self/task), the process's, and the rate the worker completed them at. The clients are
+ * sockets of this process, read by the kernel only (nothing reads them; their receive buffers
+ * overflow, which costs the sender nothing). Node.js 22.12 or later (dgram `reusePort`):
+ *
+ *   npx -y -p node@22 node --import tsx bench/worker-handoff-probe.ts [--datagrams 200000] [--size 64] [--per-turn 10] [--rounds 5]
+ */
+import * as dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Failure, ListenerHandle } from '../service/contracts';
+import { positiveIntegerOption } from './lib/cli-option';
+import { median } from './lib/stats';
+import { createLogger } from '../service/observability/logger';
+import { dgramHasReusePort } from '../service/workers/worker-count';
+import { WorkerPool } from '../service/workers/worker-pool';
+
+const CLIENTS = 8;
+const IN_FLIGHT = 2_000;
+
+/** CPU time of the calling process's main thread, µs (Linux: utime + stime of its task, in clock ticks of 10 ms). */
+function mainThreadCpuUs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+function processCpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function main(): Promise<void> {
+  if (!dgramHasReusePort()) throw new Error(`Node.js ${process.version} has no dgram reusePort: run this probe on Node.js 22.12 or later`);
+  const datagrams = positiveIntegerOption('datagrams', 200_000);
+  const perTurn = positiveIntegerOption('per-turn', 10);
+  const rounds = positiveIntegerOption('rounds', 5);
+  const size = positiveIntegerOption('size', 64);
+  const dir = mkdtempSync(join(tmpdir(), 'pgb-handoff-'));
+  const port = await freeUdpPort();
+  const configPath = join(dir, 'gateway.json');
+  writeFileSync(configPath, JSON.stringify({ Listeners: [{ Name: 'probe', Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Destinations: [] }] }));
+  const pool = new WorkerPool({
+    count: 2,
+    logger: createLogger({ level: 'SILENT' }),
+    workerData: { mode: 'local', region: 'us-east-1', host: '127.0.0.1', configPath, watchConfig: false, metricsIntervalSeconds: 0, logLevel: 'SILENT' },
+  });
+  const clients: dgram.Socket[] = [];
+  try {
+    await pool.start();
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => c.bind(0, '127.0.0.1', resolve));
+      clients.push(c);
+      c.send('hello', port, '127.0.0.1'); // opens the client's flow on the worker
+    }
+    const deadline = performance.now() + 10_000;
+    while (!clients.every((c) => pool.holds('probe', '127.0.0.1', c.address().port))) {
+      if (performance.now() > deadline) throw new Error('the worker did not report the clients\' flows within 10 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // the main thread holds no client: the pool routes every datagram to the worker
+    const mainListener: ListenerHandle = {
+      name: 'probe',
+      protocol: 'udp',
+      address: '127.0.0.1',
+      port,
+      send: (_d, done) => done?.({ code: 'NoActiveFlow', reason: 'not the main thread\'s client' }),
+    };
+    const payload = Buffer.alloc(size, 7);
+    const clientPorts = clients.map((c) => c.address().port);
+
+    const round = async (): Promise<{ mainUs: number; processUs: number; rate: number }> => {
+      let routed = 0;
+      let completed = 0;
+      let failed: Failure | undefined;
+      let wake: (() => void) | undefined;
+      const done = (failure: Failure | undefined): void => {
+        completed++;
+        if (failure) failed ??= failure;
+        if (wake && (routed - completed < IN_FLIGHT / 2 || completed === datagrams)) {
+          const w = wake;
+          wake = undefined;
+          w();
+        }
+      };
+      const mainBefore = mainThreadCpuUs();
+      const processBefore = processCpuUs();
+      const started = performance.now();
+      while (routed < datagrams) {
+        for (let k = 0; k < perTurn && routed < datagrams; k++, routed++) {
+          pool.send(mainListener, { data: payload, address: '127.0.0.1', port: clientPorts[routed % CLIENTS] }, { messageId: 'm', index: k, deadline: 0 }, done);
+        }
+        if (routed - completed >= IN_FLIGHT) await new Promise<void>((resolve) => (wake = resolve));
+        else await new Promise((r) => setImmediate(r));
+      }
+      while (completed < datagrams) await new Promise<void>((resolve) => (wake = resolve));
+      const elapsed = performance.now() - started;
+      if (failed) throw new Error(`a routed datagram failed: ${failed.code}: ${failed.reason}`);
+      return {
+        mainUs: (mainThreadCpuUs() - mainBefore) / datagrams,
+        processUs: (processCpuUs() - processBefore) / datagrams,
+        rate: datagrams / (elapsed / 1000),
+      };
+    };
+
+    await round(); // warm-up
+    const results = [];
+    for (let i = 0; i < rounds; i++) results.push(await round());
+    console.log(JSON.stringify({
+      node: process.version,
+      datagrams,
+      size,
+      perTurn,
+      mainThreadUsPerDatagram: Number(median(results.map((r) => r.mainUs)).toFixed(2)),
+      processUsPerDatagram: Number(median(results.map((r) => r.processUs)).toFixed(2)),
+      datagramsPerSecond: Math.round(median(results.map((r) => r.rate))),
+      rounds: results.map((r) => ({ main: Number(r.mainUs.toFixed(2)), process: Number(r.processUs.toFixed(2)), rate: Math.round(r.rate) })),
+    }));
+  } finally {
+    for (const c of clients) c.close();
+    await pool.stop(2_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
