@@ -12,31 +12,20 @@
  *   npx -y -p node@22 node --import tsx bench/worker-handoff-probe.ts [--datagrams 200000] [--size 64] [--per-turn 10] [--rounds 5]
  */
 import * as dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Failure, ListenerHandle } from '../service/contracts';
 import { positiveIntegerOption } from './lib/cli-option';
 import { median } from './lib/stats';
+import { mainThreadCpuUs, processCpuUs } from './lib/thread-cpu';
 import { createLogger } from '../service/observability/logger';
 import { dgramHasReusePort } from '../service/workers/worker-count';
 import { WorkerPool } from '../service/workers/worker-pool';
 
 const CLIENTS = 8;
 const IN_FLIGHT = 2_000;
-
-/** CPU time of the calling process's main thread, µs (Linux: utime + stime of its task, in clock ticks of 10 ms). */
-function mainThreadCpuUs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-function processCpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
 
 async function freeUdpPort(): Promise<number> {
   const s = dgram.createSocket('udp4');

@@ -32,6 +32,7 @@ import { createLogger } from './observability/logger';
 import { parsePublicAddresses, publicAddressOfZone, taskAvailabilityZone } from './public-address';
 import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './sourcing/delivery-log-sink';
 import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
+import { SnsMessageVerifier } from './sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
 import type { PeerDirectory } from './wireguard/fleet-sessions';
@@ -398,6 +399,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         failures,
         logger,
         acceptUnsignedSns: options.acceptUnsignedSns,
+        // with workers, the RSA operation of each signature check is made on the worker threads
+        ...(workers ? { verifier: new SnsMessageVerifier(undefined, { check: workers.checkSignature }) } : {}),
         ...(options.deliveryQueueVisibilityTimeoutSeconds !== undefined
           ? { visibilityTimeoutSeconds: options.deliveryQueueVisibilityTimeoutSeconds }
           : {}),

@@ -5,7 +5,7 @@
  * match the string SNS signs (sns-signature.ts). With the certificate cached, a verification is
  * one RSA public-key operation and no I/O.
  */
-import { createVerify } from 'node:crypto';
+import { createVerify, KeyObject } from 'node:crypto';
 import { SnsCertificateStore } from './sns-certificates';
 import { SignedSnsEnvelope, signatureDigest, signingCertUrlProblem, stringToSign } from './sns-signature';
 
@@ -17,11 +17,44 @@ export type SnsVerdict =
   /** The signing certificate could not be fetched now: verify the message again later. */
   | { readonly verdict: 'unverifiable'; readonly reason: string };
 
+/**
+ * The RSA operation of a check: whether `signature` (base64) is `key`'s PKCS#1 v1.5 signature of
+ * `text`'s UTF-8 bytes under `digest` (`sha1`, `sha256`). Throws (or rejects) when the inputs
+ * cannot be checked (forged), or with a {@link SignatureCheckUnavailable} when the check could not
+ * be made now (unverifiable: the message is received again later).
+ */
+export type SignatureCheck = (digest: string, text: string, key: KeyObject, signature: string) => boolean | Promise<boolean>;
+
+/**
+ * The check on the calling thread. A Verify hashes the text as it is encoded: about half the CPU of
+ * `crypto.verify` on a Buffer of it at 16 KB (bench/OPTIMIZATIONS.md, "SNS signature checks").
+ */
+export function checkSignature(digest: string, text: string, key: KeyObject, signature: string): boolean {
+  return createVerify(digest).update(text, 'utf8').verify(key, signature, 'base64');
+}
+
+/** The check could not be made now (the thread making it stopped): neither verdict. */
+export class SignatureCheckUnavailable extends Error {
+  override readonly name = 'SignatureCheckUnavailable';
+}
+
+export interface SnsMessageVerifierOptions {
+  /**
+   * Makes the RSA operation of each check, everything else staying with the verifier (data-plane
+   * workers make it on their threads). @default - {@link checkSignature}, on the calling thread
+   */
+  readonly check?: SignatureCheck;
+}
+
 const AUTHENTIC: SnsVerdict = Object.freeze({ verdict: 'authentic' });
 
 /** Verifies SNS message signatures (SignatureVersion 1 and 2). */
 export class SnsMessageVerifier {
-  constructor(private readonly certificates: SnsCertificateStore = new SnsCertificateStore()) {}
+  private readonly check: SignatureCheck;
+
+  constructor(private readonly certificates: SnsCertificateStore = new SnsCertificateStore(), options: SnsMessageVerifierOptions = {}) {
+    this.check = options.check ?? checkSignature;
+  }
 
   /** The verdict on `envelope`; resolves without I/O when its certificate is cached. Never rejects. */
   async verify(envelope: SignedSnsEnvelope): Promise<SnsVerdict> {
@@ -41,11 +74,11 @@ export class SnsMessageVerifier {
     if (found.kind === 'refused') return forged(found.reason);
     let valid: boolean;
     try {
-      // A Verify hashes the text as it is encoded: about half the CPU of `crypto.verify` on a
-      // Buffer of it at 16 KB (bench/OPTIMIZATIONS.md, "SNS signature checks").
-      valid = createVerify(digest.digest).update(signed.text, 'utf8').verify(found.key, envelope.Signature, 'base64');
+      const checked = this.check(digest.digest, signed.text, found.key, envelope.Signature);
+      valid = typeof checked === 'boolean' ? checked : await checked;
     } catch (err) {
-      return forged(`SNS signature could not be checked: ${(err as Error).message}`);
+      const reason = `SNS signature could not be checked: ${(err as Error)?.message ?? String(err)}`;
+      return err instanceof SignatureCheckUnavailable ? { verdict: 'unverifiable', reason } : forged(reason);
     }
     return valid ? AUTHENTIC : forged(`SNS signature (SignatureVersion ${envelope.SignatureVersion as string}) does not match the signed fields of this ${envelope.Type as string} message`);
   }

@@ -5,13 +5,18 @@
  * flow and of each WireGuard session established here (the fleet directory's claims go through
  * the main thread, and so do its lookups of a peer by endpoint: worker-peer-directory.ts), and
  * sends the sourced datagrams the main thread hands it for the clients it owns (in batches, one
- * per turn of the main thread's event loop; their outcomes go back in batches too). Replies need
+ * per turn of the main thread's event loop; their outcomes go back in batches too). It also makes
+ * the RSA operation of the SNS signature checks the main thread gives it (the main thread consumes
+ * the delivery queue for the task; the checks are spread over the workers). Replies need
  * nothing from the main thread: the worker that received a packet delivers it and sends its reply.
  */
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker, SendRequest, SendResult, WorkerToMain } from './worker-messages';
+import {
+  CheckBatch, DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker,
+  SendRequest, SendResult, SignatureCheckResult, WorkerToMain,
+} from './worker-messages';
 import { WorkerPeerDirectory } from './worker-peer-directory';
 import { reportWorkerThreadErrors } from './worker-thread-errors';
 import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDimension, MetricName } from '../../lib/private/metrics';
@@ -26,6 +31,7 @@ import { LOCAL_DESTINATION_FACTORIES } from '../local/local-destination-factorie
 import { EmfMetricsRecorder } from '../observability/emf-metrics';
 import { LoggingFailureReporter } from '../observability/failure-reporter';
 import { createLogger } from '../observability/logger';
+import { checkSignature } from '../sourcing/sns-message-verifier';
 import { selectTransportAead, useTransportAead } from '../wireguard/transport-aead';
 
 /** Whether this thread was started as a data-plane worker. */
@@ -111,7 +117,7 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
   });
   const results = new SendResults(port);
   port.on('message', (message: MainToWorker) => {
-    if (message.kind === 'send') {sendAll(gateway, message.requests, results);} else if (message.kind === 'peer-at') {peers.answered(message);} else if (message.kind === 'stop') {
+    if (message.kind === 'send') {sendAll(gateway, message.requests, results);} else if (message.kind === 'check') {post(port, { kind: 'checked', results: checkAll(message) });} else if (message.kind === 'peer-at') {peers.answered(message);} else if (message.kind === 'stop') {
       void (async () => {
         renewals.stop();
         await gateway.stop(message.deadlineMs).catch(() => undefined);
@@ -174,6 +180,17 @@ function sendAll(gateway: Gateway, requests: readonly SendRequest[], results: Se
     }
   }
   if (defect !== undefined) throw defect;
+}
+
+/** The RSA operations of a batch of SNS signature checks the main thread gives this worker. */
+function checkAll(batch: CheckBatch): SignatureCheckResult[] {
+  return batch.checks.map((check) => {
+    try {
+      return { id: check.id, valid: checkSignature(check.digest, check.text, batch.keys[check.key], check.signature) };
+    } catch (err) {
+      return { id: check.id, error: (err as Error)?.message ?? String(err) };
+    }
+  });
 }
 
 function send(gateway: Gateway, request: SendRequest, results: SendResults): void {

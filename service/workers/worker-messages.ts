@@ -3,6 +3,7 @@
  * Datagram bytes travel as transferred ArrayBuffers, never copied twice. Sends and their outcomes
  * travel in batches, one message per event-loop turn of the side that posts them.
  */
+import type { KeyObject } from 'node:crypto';
 import type { InnerAddressing } from '../contracts';
 import type { TransportAeadPreference } from '../wireguard/transport-aead';
 
@@ -78,6 +79,32 @@ export interface SendResult {
   readonly target?: string;
 }
 
+/** One SNS signature's RSA operation (in a {@link CheckBatch}); see SignatureCheck (sns-message-verifier.ts). */
+export interface SignatureCheckRequest {
+  readonly id: number;
+  /** `sha1` or `sha256`. */
+  readonly digest: string;
+  /** The string SNS signs. */
+  readonly text: string;
+  /** Base64. */
+  readonly signature: string;
+  /** Index of the certificate's public key in the batch's `keys`. */
+  readonly key: number;
+}
+
+/**
+ * Main thread → worker: the signature checks given to this worker in one turn of the main thread's
+ * event loop, with the public keys they use (cloned KeyObjects, usually one).
+ */
+export interface CheckBatch {
+  readonly kind: 'check';
+  readonly keys: readonly KeyObject[];
+  readonly checks: readonly SignatureCheckRequest[];
+}
+
+/** The outcome of the {@link SignatureCheckRequest} with the same `id`: `valid`, or why its inputs could not be checked. */
+export type SignatureCheckResult = { readonly id: number; readonly valid: boolean } | { readonly id: number; readonly error: string };
+
 /** Main thread → worker: stop within `deadlineMs`. */
 export interface StopRequest {
   readonly kind: 'stop';
@@ -92,7 +119,7 @@ export interface PeerAtAnswer {
   readonly peerKey?: string;
 }
 
-export type MainToWorker = SendBatch | StopRequest | PeerAtAnswer;
+export type MainToWorker = SendBatch | CheckBatch | StopRequest | PeerAtAnswer;
 
 /** Worker → main thread: this worker holds the WireGuard session of `peerKey`, reached at `address:port` (a fleet `claimPeer`). */
 export interface PeerClaim {
@@ -123,6 +150,8 @@ export type WorkerToMain =
   | { readonly kind: 'flow'; readonly listener: string; readonly address: string; readonly port: number; readonly renewed?: boolean; readonly peerKey?: string }
   | PeerClaim
   | PeerAtRequest
+  /** The outcomes of a {@link CheckBatch}, in one message. */
+  | { readonly kind: 'checked'; readonly results: readonly SignatureCheckResult[] }
   /** The outcomes of the sends that completed in one turn of the worker's event loop. */
   | { readonly kind: 'sent'; readonly results: readonly SendResult[] }
   | WorkerFailed

@@ -13,12 +13,16 @@
  * WireGuard peers, from the workers' reports), and forgets one as soon as the main thread reports
  * it. A client the pool does not name is the main thread's (or nobody's).
  */
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, SendRequest, WorkerToMain } from './worker-messages';
+import {
+  DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, SendRequest, SignatureCheckRequest, WorkerToMain,
+} from './worker-messages';
 import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
 import { describeError } from '../process-errors';
+import { checkSignature, SignatureCheck, SignatureCheckUnavailable } from '../sourcing/sns-message-verifier';
 import type { EntryRouter, RoutedEntry } from '../sourcing/sourced-delivery';
 import type { PeerDirectory } from '../wireguard/fleet-sessions';
 
@@ -132,6 +136,12 @@ export class WorkerPool implements EntryRouter {
   private readonly outbox: Array<OutgoingSends | undefined> = [];
   private postScheduled = false;
   private nextId = 1;
+  /** Signature checks given to each worker thread (by index − 1) in this turn, posted with its sends. */
+  private readonly checkOutbox: Array<OutgoingChecks | undefined> = [];
+  /** Signature checks a worker thread is making, by id. */
+  private readonly checking = new Map<number, PendingCheck>();
+  /** The worker thread the next signature check goes to (round robin over 1..N-1). */
+  private nextChecker = 0;
   private stopping = false;
 
   public constructor(private readonly options: WorkerPoolOptions) {
@@ -257,6 +267,26 @@ export class WorkerPool implements EntryRouter {
     this.attempt({ listener, datagram, entry, done, owner, tries: 1, at: owner });
   }
 
+  /**
+   * A {@link SignatureCheck} made on the worker threads, in turn, so that the SNS signature checks
+   * of the delivery queue the main thread consumes are spread over the task's cores (the checks of
+   * one turn go to a worker in one message, with its sends). Made on the calling thread when no
+   * worker thread runs; a check whose worker exits or stops first is unavailable (the message is
+   * received again later).
+   */
+  public readonly checkSignature: SignatureCheck = (digest, text, key, signature) => {
+    const worker = this.checker();
+    if (worker === undefined) return checkSignature(digest, text, key, signature);
+    return new Promise<boolean>((resolve, reject) => {
+      const id = this.nextId++;
+      this.checking.set(id, { worker, resolve, reject });
+      let batch = this.checkOutbox[worker - 1];
+      if (batch === undefined) this.checkOutbox[worker - 1] = batch = new OutgoingChecks();
+      batch.add({ id, digest, text, signature }, key);
+      this.schedulePost();
+    });
+  };
+
   /** Stops every worker's data plane within `deadlineMs` (then ends the threads); one that exited already is not waited for. */
   public async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
@@ -267,6 +297,27 @@ export class WorkerPool implements EntryRouter {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.done({ code: 'SendFailed', reason: 'the data-plane worker owning the client stopped before sending' });
+    }
+    this.checksUnavailable(undefined, 'the data-plane workers stopped before checking');
+  }
+
+  /** The worker thread that makes the next signature check, in turn; none once stopping or when none runs. */
+  private checker(): number | undefined {
+    if (this.stopping) return undefined;
+    const threads = this.workers.length;
+    for (let tried = 0; tried < threads; tried++) {
+      const worker = (this.nextChecker++ % threads) + 1;
+      if (!this.exited.has(worker)) return worker;
+    }
+    return undefined;
+  }
+
+  /** The checks `worker` (every worker: undefined) was making will not be answered. */
+  private checksUnavailable(worker: number | undefined, reason: string): void {
+    for (const [id, check] of this.checking) {
+      if (worker !== undefined && check.worker !== worker) continue;
+      this.checking.delete(id);
+      check.reject(new SignatureCheckUnavailable(reason));
     }
   }
 
@@ -297,13 +348,21 @@ export class WorkerPool implements EntryRouter {
       ...(p.datagram.peerKey !== undefined ? { peerKey: p.datagram.peerKey } : {}),
       ...(p.datagram.inner !== undefined ? { inner: p.datagram.inner } : {}),
     });
+    this.schedulePost();
+  }
+
+  /** Posts the turn's batches at its end. */
+  private schedulePost(): void {
     if (!this.postScheduled) {
       this.postScheduled = true;
       setImmediate(this.postBatches);
     }
   }
 
-  /** Posts each worker's batch of sends, one message per worker (a worker that exited meanwhile has had its sends failed). */
+  /**
+   * Posts each worker's batch of sends, then of signature checks, one message each (a worker that
+   * exited meanwhile has had its sends failed and its checks made unavailable).
+   */
   private readonly postBatches = (): void => {
     this.postScheduled = false;
     for (let i = 0; i < this.outbox.length; i++) {
@@ -312,6 +371,13 @@ export class WorkerPool implements EntryRouter {
       this.outbox[i] = undefined;
       if (this.exited.has(i + 1)) continue;
       this.workers[i].postMessage({ kind: 'send', requests: batch.requests } satisfies MainToWorker, batch.chunks);
+    }
+    for (let i = 0; i < this.checkOutbox.length; i++) {
+      const batch = this.checkOutbox[i];
+      if (batch === undefined) continue;
+      this.checkOutbox[i] = undefined;
+      if (this.exited.has(i + 1)) continue;
+      this.workers[i].postMessage({ kind: 'check', keys: batch.keys, checks: batch.checks } satisfies MainToWorker);
     }
   };
 
@@ -419,6 +485,15 @@ export class WorkerPool implements EntryRouter {
               reject(new Error(`data-plane worker ${index} failed while starting: ${message.origin}: ${message.error}`));
             }
             break;
+          case 'checked':
+            for (const result of message.results) {
+              const check = this.checking.get(result.id);
+              if (!check) continue;
+              this.checking.delete(result.id);
+              if ('valid' in result) check.resolve(result.valid);
+              else check.reject(new Error(result.error));
+            }
+            break;
           case 'sent':
             for (const result of message.results) {
               const p = this.pending.get(result.id);
@@ -445,6 +520,7 @@ export class WorkerPool implements EntryRouter {
         this.exited.add(index);
         this.forgetOwnersOf(index);
         this.failPendingOf(index);
+        this.checksUnavailable(index, `data-plane worker ${index} exited before checking`);
         if (ready && !this.stopping) this.fail(index, `exited with code ${code}`);
       });
     });
@@ -509,6 +585,25 @@ class OutgoingSends {
     copy.set(bytes);
     this.used += length;
     return copy;
+  }
+}
+
+/** A signature check a worker thread is making. */
+interface PendingCheck {
+  readonly worker: number;
+  readonly resolve: (valid: boolean) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** The signature checks given to one worker thread in one turn, and the distinct keys they use. */
+class OutgoingChecks {
+  readonly checks: SignatureCheckRequest[] = [];
+  readonly keys: KeyObject[] = [];
+
+  add(check: Omit<SignatureCheckRequest, 'key'>, key: KeyObject): void {
+    let at = this.keys.indexOf(key);
+    if (at < 0) at = this.keys.push(key) - 1;
+    this.checks.push({ ...check, key: at });
   }
 }
 

@@ -1,6 +1,6 @@
 import { certUrl, documentedStringToSign, FakeCertificateHost, makeSigningIdentity, signEnvelope, SigningIdentity } from './sns-signing';
 import { SnsCertificateStore } from '../../../service/sourcing/sns-certificates';
-import { SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifier';
+import { checkSignature, SignatureCheck, SignatureCheckUnavailable, SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifier';
 import { signingCertUrlProblem, stringToSign } from '../../../service/sourcing/sns-signature';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:push';
@@ -222,6 +222,35 @@ describe('SnsMessageVerifier', () => {
   test('a body that is not a certificate is refused', async () => {
     host.serve(URL_EU, '<html>hello</html>');
     expect(await verifier().verify(signEnvelope(notification(), sns, URL_EU))).toEqual({ verdict: 'forged', reason: expect.stringContaining('is not a PEM certificate') });
+  });
+});
+
+describe('where the RSA operation is made', () => {
+  function verifierWith(check: SignatureCheck): SnsMessageVerifier {
+    return new SnsMessageVerifier(new SnsCertificateStore({ fetcher: host.fetcher, now: () => now }), { check });
+  }
+
+  test('a check made elsewhere (asynchronously) gets the digest, the string SNS signs, the certificate\'s key and the signature, and its answer is the verdict', async () => {
+    const calls: Array<{ digest: string; text: string; keyType?: string; signature: string }> = [];
+    const v = verifierWith(async (digest, text, key, signature) => {
+      calls.push({ digest, text, keyType: key.asymmetricKeyType, signature });
+      await new Promise((resolve) => setImmediate(resolve));
+      return checkSignature(digest, text, key, signature);
+    });
+    const signed = signEnvelope(notification(), sns, URL_EU, '2');
+    expect(await v.verify(signed)).toEqual({ verdict: 'authentic' });
+    expect(calls).toEqual([{ digest: 'sha256', text: documentedStringToSign(signed), keyType: 'rsa', signature: signed.Signature }]);
+    expect(await v.verify({ ...signed, MessageId: 'another' })).toMatchObject({ verdict: 'forged', reason: expect.stringContaining('does not match the signed fields') });
+  });
+
+  test('a check that could not be made now leaves the message unverifiable (received again later); one that fails on its inputs makes it forged', async () => {
+    const signed = signEnvelope(notification(), sns, URL_EU, '2');
+    const stopped = verifierWith(() => Promise.reject(new SignatureCheckUnavailable('data-plane worker 1 stopped before checking')));
+    expect(await stopped.verify(signed)).toEqual({ verdict: 'unverifiable', reason: 'SNS signature could not be checked: data-plane worker 1 stopped before checking' });
+    const broken = verifierWith(() => {
+      throw new Error('unsupported key type');
+    });
+    expect(await broken.verify(signed)).toEqual({ verdict: 'forged', reason: 'SNS signature could not be checked: unsupported key type' });
   });
 });
 

@@ -2,15 +2,19 @@
  * The worker pool as the fleet relay uses it (Node.js 22.12 or later: run
  * `npx -y -p node@22 node node_modules/jest/bin/jest.js test/service/workers`): a client whose
  * datagrams land on a worker thread is held by the pool, and a datagram sent through the pool's
- * view of the Listeners leaves from that worker's socket, on the Listener's port.
+ * view of the Listeners leaves from that worker's socket, on the Listener's port; SNS signature
+ * checks given to the pool are made on the worker thread.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
+import { SnsCertificateStore } from '../../../service/sourcing/sns-certificates';
+import { SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifier';
 import { dgramHasReusePort } from '../../../service/workers/worker-count';
 import { WorkerPool } from '../../../service/workers/worker-pool';
 import { capturingLogger, eventually, freePort, UdpClient } from '../helpers';
+import { certUrl, FakeCertificateHost, makeSigningIdentity, signEnvelope } from '../sourcing/sns-signing';
 
 const HANDLER = resolve(__dirname, '..', 'fixtures', 'thread-echo-handler.cjs');
 
@@ -89,5 +93,24 @@ withReusePort(`worker pool${dgramHasReusePort() ? '' : ' (skipped: dgram has no 
     // local mode sends without a flow: worker 1 sent it after the main thread's NoActiveFlow
     expect(failure).toBeUndefined();
     expect(mainSent.map((d) => d.port)).toEqual([9]);
+  });
+
+  test('SNS signature checks made on the worker thread give the verifier\'s verdicts: authentic, and forged once a signed field changes', async () => {
+    const sns = makeSigningIdentity();
+    const url = certUrl('eu-west-1');
+    const verifier = new SnsMessageVerifier(
+      new SnsCertificateStore({ fetcher: new FakeCertificateHost().serve(url, sns.certificatePem).fetcher }),
+      { check: pool.checkSignature },
+    );
+    const envelope = {
+      Type: 'Notification',
+      MessageId: 'm-1',
+      TopicArn: 'arn:aws:sns:eu-west-1:111122223333:push',
+      Message: JSON.stringify({ Messages: [{ Data: 'aGk=', Remote: { Address: '192.0.2.7', Port: 4000 } }] }),
+      Timestamp: '2026-12-07T18:00:00.000Z',
+    };
+    const signed = [signEnvelope(envelope, sns, url, '1'), signEnvelope({ ...envelope, MessageId: 'm-2' }, sns, url, '2')];
+    const verdicts = await Promise.all([...signed, { ...signed[1], Message: '{"Messages":[]}' }].map((e) => verifier.verify(e)));
+    expect(verdicts.map((v) => v.verdict)).toEqual(['authentic', 'authentic', 'forged']);
   });
 });
