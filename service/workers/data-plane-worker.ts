@@ -117,7 +117,13 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
   });
   const results = new SendResults(port);
   port.on('message', (message: MainToWorker) => {
-    if (message.kind === 'send') {sendAll(gateway, message.requests, results);} else if (message.kind === 'check') {post(port, { kind: 'checked', results: checkAll(message) });} else if (message.kind === 'peer-at') {peers.answered(message);} else if (message.kind === 'stop') {
+    if (message.kind === 'send') {
+      sendAll(gateway, message.requests, results);
+    } else if (message.kind === 'check') {
+      post(port, { kind: 'checked', results: checkAll(message) });
+    } else if (message.kind === 'peer-at') {
+      peers.answered(message);
+    } else if (message.kind === 'stop') {
       void (async () => {
         renewals.stop();
         await gateway.stop(message.deadlineMs).catch(() => undefined);

@@ -2,9 +2,10 @@
  * The main thread's side of the data-plane workers: starts workers 1..N-1 (the main thread's own
  * Gateway is worker 0), learns which worker owns each flow (a worker reports the flows its
  * datagrams start) and hands each sourced datagram to its owner over the worker's MessagePort,
- * bytes transferred (the datagrams of one event-loop turn in one message per worker). An owner that turns out not to hold the client (NoActiveFlow, NoSession,
- * UnknownPeer) passes the datagram to the next worker, so no entry fails while another worker
- * could send it. A worker is an owner in the fleet's sense (docs/FLEET.md), one process down:
+ * bytes transferred (the datagrams of one event-loop turn in one message per worker). An owner
+ * that turns out not to hold the client (NoActiveFlow, NoSession, UnknownPeer) passes the datagram
+ * to the next worker, so no entry fails while another worker could send it. The RSA operations of
+ * the delivery queue's SNS signature checks are made on the worker threads the same way. A worker is an owner in the fleet's sense (docs/FLEET.md), one process down:
  * the WireGuard sessions a worker establishes are claimed in the fleet directory through the main
  * thread, and its lookups of a peer by endpoint are answered from the main thread's directory.
  *
@@ -131,7 +132,8 @@ export class WorkerPool implements EntryRouter {
   /**
    * Sends routed to each worker thread (by index − 1) in this turn of the event loop, posted in one
    * message per worker at its end (the check phase): a message per datagram cost the main thread
-   * about three times as much per datagram as a batch of ten (bench/OPTIMIZATIONS.md).
+   * about 1.5 times as much per datagram, at ten a turn (bench/OPTIMIZATIONS.md, "Worker hand-offs
+   * in batches").
    */
   private readonly outbox: Array<OutgoingSends | undefined> = [];
   private postScheduled = false;
