@@ -17,6 +17,7 @@ import { positiveIntegerOption } from './lib/cli-option';
 import { BENCH_TOPIC_ARN, buildKit } from './lib/gateway-kit';
 import { sourcedBodies } from './lib/memory-queue';
 import { median } from './lib/stats';
+import { processCpuUs } from './lib/thread-cpu';
 
 type SendCallback = (err: Error | null, bytes?: number) => void;
 
@@ -26,11 +27,6 @@ function stubSend(counter: { sent: number }): (data: Buffer, port: number, addre
     counter.sent++;
     if (done) process.nextTick(done, null, data.length);
   };
-}
-
-function cpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
 }
 
 async function main(): Promise<void> {
@@ -56,10 +52,10 @@ async function main(): Promise<void> {
   const gatewayRound = async (): Promise<number> => {
     const sentBefore = counter.sent;
     queue.begin({ rate: 0, maxMessages: messages, durationMs: 600_000 });
-    const before = cpuUs();
+    const before = processCpuUs();
     consumer.start();
     while (!(queue.exhausted && queue.messagesDeleted >= queue.messagesHandedOut)) await new Promise((r) => setTimeout(r, 2));
-    const used = cpuUs() - before;
+    const used = processCpuUs() - before;
     await consumer.stop();
     // the queue may hand out a few more than asked (receives overlap)
     const expected = queue.messagesHandedOut * packets;
@@ -74,7 +70,7 @@ async function main(): Promise<void> {
   };
   const floorRound = async (): Promise<number> => {
     completed = 0;
-    const before = cpuUs();
+    const before = processCpuUs();
     for (let m = 0; m < messages;) {
       // a few messages per event-loop turn, as the consumer gets them from a receive
       for (const end = Math.min(messages, m + 10); m < end; m++) {
@@ -88,7 +84,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setImmediate(r));
     }
     while (completed < messages * packets) await new Promise((r) => setImmediate(r));
-    return (cpuUs() - before) / (messages * packets);
+    return (processCpuUs() - before) / (messages * packets);
   };
 
   await gatewayRound();

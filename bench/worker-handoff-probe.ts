@@ -12,17 +12,12 @@
  *   npx -y -p node@22 node --import tsx bench/worker-handoff-probe.ts [--datagrams 200000] [--size 64] [--per-turn 10] [--rounds 5]
  */
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Failure, ListenerHandle } from '../service/contracts';
 import { positiveIntegerOption } from './lib/cli-option';
+import { startProbeWorkerPool } from './lib/probe-worker-pool';
 import { median } from './lib/stats';
 import { mainThreadCpuUs, processCpuUs } from './lib/thread-cpu';
-import { createLogger } from '../service/observability/logger';
-import { dgramHasReusePort } from '../service/workers/worker-count';
-import { WorkerPool } from '../service/workers/worker-pool';
 
 const CLIENTS = 8;
 const IN_FLIGHT = 2_000;
@@ -36,23 +31,14 @@ async function freeUdpPort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (!dgramHasReusePort()) throw new Error(`Node.js ${process.version} has no dgram reusePort: run this probe on Node.js 22.12 or later`);
   const datagrams = positiveIntegerOption('datagrams', 200_000);
   const perTurn = positiveIntegerOption('per-turn', 10);
   const rounds = positiveIntegerOption('rounds', 5);
   const size = positiveIntegerOption('size', 64);
-  const dir = mkdtempSync(join(tmpdir(), 'pgb-handoff-'));
   const port = await freeUdpPort();
-  const configPath = join(dir, 'gateway.json');
-  writeFileSync(configPath, JSON.stringify({ Listeners: [{ Name: 'probe', Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Destinations: [] }] }));
-  const pool = new WorkerPool({
-    count: 2,
-    logger: createLogger({ level: 'SILENT' }),
-    workerData: { mode: 'local', region: 'us-east-1', host: '127.0.0.1', configPath, watchConfig: false, metricsIntervalSeconds: 0, logLevel: 'SILENT' },
-  });
+  const { pool, close } = await startProbeWorkerPool(2, [{ Name: 'probe', Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Destinations: [] }]);
   const clients: dgram.Socket[] = [];
   try {
-    await pool.start();
     for (let i = 0; i < CLIENTS; i++) {
       const c = dgram.createSocket('udp4');
       await new Promise<void>((resolve) => c.bind(0, '127.0.0.1', resolve));
@@ -124,8 +110,7 @@ async function main(): Promise<void> {
     }));
   } finally {
     for (const c of clients) c.close();
-    await pool.stop(2_000);
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

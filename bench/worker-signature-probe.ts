@@ -10,28 +10,22 @@
  *
  *   npx -y -p node@22 node --import tsx bench/worker-signature-probe.ts [--entries 10] [--size 64] [--workers 2] [--notifications 20000] [--rounds 4]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { positiveIntegerOption } from './lib/cli-option';
 import { BENCH_TOPIC_ARN } from './lib/gateway-kit';
 import { BENCH_SIGNING_CERT_URL, sourcedBodies } from './lib/memory-queue';
+import { startProbeWorkerPool } from './lib/probe-worker-pool';
 import { median } from './lib/stats';
 import { mainThreadCpuUs, processCpuUs } from './lib/thread-cpu';
-import { createLogger } from '../service/observability/logger';
 import { SnsCertificateStore } from '../service/sourcing/sns-certificates';
 import { SnsMessageVerifier } from '../service/sourcing/sns-message-verifier';
 import type { SignedSnsEnvelope } from '../service/sourcing/sns-signature';
-import { dgramHasReusePort } from '../service/workers/worker-count';
-import { WorkerPool } from '../service/workers/worker-pool';
-import { makeSigningIdentity, signEnvelope } from '../test/service/sourcing/sns-signing';
+import { FakeCertificateHost, makeSigningIdentity, signEnvelope } from '../test/service/sourcing/sns-signing';
 
 const PER_TURN = 10;
 const OUTSTANDING = 30;
 
 async function main(): Promise<void> {
-  if (!dgramHasReusePort()) throw new Error(`Node.js ${process.version} has no dgram reusePort: run this probe on Node.js 22.12 or later`);
   const entries = positiveIntegerOption('entries', 10);
   const size = positiveIntegerOption('size', 64);
   const workers = positiveIntegerOption('workers', 2);
@@ -40,18 +34,10 @@ async function main(): Promise<void> {
   const identity = makeSigningIdentity();
   const envelopes = sourcedBodies({ topicArn: BENCH_TOPIC_ARN, size, packets: entries, address: '192.0.2.7', port: 4000 })
     .map((body) => signEnvelope(JSON.parse(body) as Record<string, unknown>, identity, BENCH_SIGNING_CERT_URL, '2') as SignedSnsEnvelope);
-  const dir = mkdtempSync(join(tmpdir(), 'pgb-checks-'));
-  const configPath = join(dir, 'gateway.json');
-  writeFileSync(configPath, JSON.stringify({ Listeners: [] }));
-  const pool = new WorkerPool({
-    count: workers,
-    logger: createLogger({ level: 'SILENT' }),
-    workerData: { mode: 'local', region: 'us-east-1', host: '127.0.0.1', configPath, watchConfig: false, metricsIntervalSeconds: 0, logLevel: 'SILENT' },
-  });
+  const { pool, close } = await startProbeWorkerPool(workers, []);
   try {
-    await pool.start();
     const certificates = (): SnsCertificateStore => new SnsCertificateStore({
-      fetcher: async (url) => (url === BENCH_SIGNING_CERT_URL ? { status: 200, body: identity.certificatePem } : { status: 404, body: '' }),
+      fetcher: new FakeCertificateHost().serve(BENCH_SIGNING_CERT_URL, identity.certificatePem).fetcher,
     });
     const verifiers = {
       inline: new SnsMessageVerifier(certificates()),
@@ -119,8 +105,7 @@ async function main(): Promise<void> {
       onWorkers: summary(results.workers),
     }));
   } finally {
-    await pool.stop(2_000);
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -20,6 +20,7 @@ import { DeliveryQueueConsumer, DeliveryQueueConsumerOptions } from '../../servi
 import { SnsCertificateStore } from '../../service/sourcing/sns-certificates';
 import { SnsMessageVerifier } from '../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../service/sourcing/sourced-packet-processor';
+import { FakeCertificateHost } from '../../test/service/sourcing/sns-signing';
 
 /** Topic bound to the benchmark Listener. */
 export const BENCH_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:bench-packet-source';
@@ -169,7 +170,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
       verifying ??= new DeliveryQueueConsumer({
         ...shared,
         verifier: new SnsMessageVerifier(new SnsCertificateStore({
-          fetcher: async (url) => (url === BENCH_SIGNING_CERT_URL ? { status: 200, body: certificatePem } : { status: 404, body: '' }),
+          fetcher: new FakeCertificateHost().serve(BENCH_SIGNING_CERT_URL, certificatePem).fetcher,
         })),
       });
       return verifying;
