@@ -272,7 +272,7 @@ export class WorkerPool implements EntryRouter {
   /**
    * A {@link SignatureCheck} made on the worker threads, in turn, so that the SNS signature checks
    * of the delivery queue the main thread consumes are spread over the task's cores (the checks of
-   * one turn go to a worker in one message, with its sends). Made on the calling thread when no
+   * one turn go to a worker in one message, posted at the turn's end after its sends). Made on the calling thread when no
    * worker thread runs; a check whose worker exits or stops first is unavailable (the message is
    * received again later).
    */
@@ -284,7 +284,7 @@ export class WorkerPool implements EntryRouter {
       this.checking.set(id, { worker, resolve, reject });
       let batch = this.checkOutbox[worker - 1];
       if (batch === undefined) this.checkOutbox[worker - 1] = batch = new OutgoingChecks();
-      batch.add({ id, digest, text, signature }, key);
+      batch.add(id, digest, text, signature, key);
       this.schedulePost();
     });
   };
@@ -367,19 +367,14 @@ export class WorkerPool implements EntryRouter {
    */
   private readonly postBatches = (): void => {
     this.postScheduled = false;
-    for (let i = 0; i < this.outbox.length; i++) {
-      const batch = this.outbox[i];
-      if (batch === undefined) continue;
+    for (let i = 0; i < this.workers.length; i++) {
+      const sends = this.outbox[i];
+      const checks = this.checkOutbox[i];
       this.outbox[i] = undefined;
-      if (this.exited.has(i + 1)) continue;
-      this.workers[i].postMessage({ kind: 'send', requests: batch.requests } satisfies MainToWorker, batch.chunks);
-    }
-    for (let i = 0; i < this.checkOutbox.length; i++) {
-      const batch = this.checkOutbox[i];
-      if (batch === undefined) continue;
       this.checkOutbox[i] = undefined;
       if (this.exited.has(i + 1)) continue;
-      this.workers[i].postMessage({ kind: 'check', keys: batch.keys, checks: batch.checks } satisfies MainToWorker);
+      if (sends) this.workers[i].postMessage({ kind: 'send', requests: sends.requests } satisfies MainToWorker, sends.chunks);
+      if (checks) this.workers[i].postMessage({ kind: 'check', keys: checks.keys, checks: checks.checks } satisfies MainToWorker);
     }
   };
 
@@ -602,10 +597,10 @@ class OutgoingChecks {
   readonly checks: SignatureCheckRequest[] = [];
   readonly keys: KeyObject[] = [];
 
-  add(check: Omit<SignatureCheckRequest, 'key'>, key: KeyObject): void {
+  add(id: number, digest: string, text: string, signature: string, key: KeyObject): void {
     let at = this.keys.indexOf(key);
     if (at < 0) at = this.keys.push(key) - 1;
-    this.checks.push({ ...check, key: at });
+    this.checks.push({ id, digest, text, signature, key: at });
   }
 }
 
