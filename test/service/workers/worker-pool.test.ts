@@ -14,7 +14,7 @@ import { SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifi
 import { dgramHasReusePort } from '../../../service/workers/worker-count';
 import { WorkerPool } from '../../../service/workers/worker-pool';
 import { capturingLogger, eventually, freePort, UdpClient } from '../helpers';
-import { certUrl, FakeCertificateHost, makeSigningIdentity, signEnvelope } from '../sourcing/sns-signing';
+import { certUrl, documentedStringToSign, FakeCertificateHost, makeSigningIdentity, signEnvelope } from '../sourcing/sns-signing';
 
 const HANDLER = resolve(__dirname, '..', 'fixtures', 'thread-echo-handler.cjs');
 
@@ -110,6 +110,12 @@ withReusePort(`worker pool${dgramHasReusePort() ? '' : ' (skipped: dgram has no 
       Timestamp: '2026-12-07T18:00:00.000Z',
     };
     const signed = [signEnvelope(envelope, sns, url, '1'), signEnvelope({ ...envelope, MessageId: 'm-2' }, sns, url, '2')];
+    // with a worker thread running, a check is a message to it (a promise), not made here (a boolean)
+    const key = (await new SnsCertificateStore({ fetcher: new FakeCertificateHost().serve(url, sns.certificatePem).fetcher }).keyFor(url));
+    if (key.kind !== 'key') throw new Error(`the test certificate was refused: ${JSON.stringify(key)}`);
+    const onWorker = pool.checkSignature('sha1', documentedStringToSign(signed[0]), key.key, signed[0].Signature as string);
+    expect(onWorker).toBeInstanceOf(Promise);
+    await expect(onWorker).resolves.toBe(true);
     const verdicts = await Promise.all([...signed, { ...signed[1], Message: '{"Messages":[]}' }].map((e) => verifier.verify(e)));
     expect(verdicts.map((v) => v.verdict)).toEqual(['authentic', 'authentic', 'forged']);
   });
