@@ -6,11 +6,13 @@
  * does), `--per-turn` datagrams per event-loop turn (as a notification's entries arrive), at most
  * 2,000 in flight. Measured per datagram: the main thread's CPU time (its own thread only, from
  * /proc/self/task), the process's, and the rate the worker completed them at. The clients are
- * sockets of this process, read by the kernel only (nothing reads them; their receive buffers
- * overflow, which costs the sender nothing). Node.js 22.12 or later (dgram `reusePort`):
+ * sockets of a child process whose event loop is blocked once they are bound: nothing reads them
+ * (their receive buffers overflow, which costs the sender nothing), so neither this process nor
+ * its main thread pays a receive per datagram. Node.js 22.12 or later (dgram `reusePort`):
  *
  *   npx -y -p node@22 node --import tsx bench/worker-handoff-probe.ts [--datagrams 200000] [--size 64] [--per-turn 10] [--rounds 5]
  */
+import { ChildProcess, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Failure, ListenerHandle } from '../service/contracts';
@@ -30,6 +32,39 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Client sockets in a child process: each binds a port on 127.0.0.1 and sends one datagram to
+ * `port` (which opens its flow), then the child blocks its event loop for good, so no datagram to
+ * the clients is ever read. Resolves with the clients' ports once all have sent.
+ */
+async function startUnreadClients(count: number, port: number): Promise<{ ports: number[]; child: ChildProcess }> {
+  const script = `
+    const dgram = require('node:dgram');
+    const ports = [];
+    for (let i = 0; i < ${count}; i++) {
+      const c = dgram.createSocket('udp4');
+      c.bind(0, '127.0.0.1', () => {
+        c.send('hello', ${port}, '127.0.0.1', () => {
+          ports.push(c.address().port);
+          if (ports.length === ${count}) {
+            process.stdout.write(JSON.stringify(ports) + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+          }
+        });
+      });
+    }`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    let text = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the client process exited (${code}) before binding its sockets`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('\n')) resolve(JSON.parse(text) as number[]);
+    });
+  });
+  return { ports, child };
+}
+
 async function main(): Promise<void> {
   const datagrams = positiveIntegerOption('datagrams', 200_000);
   const perTurn = positiveIntegerOption('per-turn', 10);
@@ -37,16 +72,13 @@ async function main(): Promise<void> {
   const size = positiveIntegerOption('size', 64);
   const port = await freeUdpPort();
   const { pool, close } = await startProbeWorkerPool(2, [{ Name: 'probe', Protocol: 'udp', Port: port, BindAddress: '127.0.0.1', Destinations: [] }]);
-  const clients: dgram.Socket[] = [];
+  let child: ChildProcess | undefined;
   try {
-    for (let i = 0; i < CLIENTS; i++) {
-      const c = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => c.bind(0, '127.0.0.1', resolve));
-      clients.push(c);
-      c.send('hello', port, '127.0.0.1'); // opens the client's flow on the worker
-    }
+    const clients = await startUnreadClients(CLIENTS, port);
+    child = clients.child;
+    const clientPorts = clients.ports;
     const deadline = performance.now() + 10_000;
-    while (!clients.every((c) => pool.holds('probe', '127.0.0.1', c.address().port))) {
+    while (!clientPorts.every((p) => pool.holds('probe', '127.0.0.1', p))) {
       if (performance.now() > deadline) throw new Error('the worker did not report the clients\' flows within 10 s');
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -59,7 +91,6 @@ async function main(): Promise<void> {
       send: (_d, done) => done?.({ code: 'NoActiveFlow', reason: 'not the main thread\'s client' }),
     };
     const payload = Buffer.alloc(size, 7);
-    const clientPorts = clients.map((c) => c.address().port);
 
     const round = async (): Promise<{ mainUs: number; processUs: number; rate: number }> => {
       let routed = 0;
@@ -109,7 +140,7 @@ async function main(): Promise<void> {
       rounds: results.map((r) => ({ main: Number(r.mainUs.toFixed(2)), process: Number(r.processUs.toFixed(2)), rate: Math.round(r.rate) })),
     }));
   } finally {
-    for (const c of clients) c.close();
+    child?.kill('SIGKILL');
     await close();
   }
 }
