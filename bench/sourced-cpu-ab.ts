@@ -5,7 +5,9 @@
  * core, with the envelope floor loop between them. Every figure is the sending process's CPU time
  * ÷ the datagrams it sent, so the machine's other load moves both sides alike.
  *
- *   npx tsx bench/sourced-cpu-ab.ts --base /tmp/base [--wireguard] [--size 64] [--runs 6] [--trial-ms 1500]
+ *   npx tsx bench/sourced-cpu-ab.ts --base /tmp/base [--wireguard] [--size 64] [--runs 6] [--trial-ms 1500] [--rate 0]
+ *
+ * `--rate N` paces every side at N packets per second (below saturation) instead of flooding.
  *
  * Plain: every sender floods one counting receiver. WireGuard: each gateway has its own decrypting
  * receiver (bench/agents/wg-receiver.ts) and the floor loop seals to the counting receiver, as in
@@ -28,10 +30,12 @@ interface Options {
   packets: number;
   runs: number;
   trialMs: number;
+  /** Packets per second offered to every side; 0 floods. */
+  rate: number;
 }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { base: '', wireguard: false, size: 64, packets: 10, runs: 6, trialMs: 1500 };
+  const o: Options = { base: '', wireguard: false, size: 64, packets: 10, runs: 6, trialMs: 1500, rate: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => argv[++i];
@@ -41,7 +45,8 @@ function parse(argv: readonly string[]): Options {
     else if (a === '--packets') o.packets = positiveInteger('packets', next());
     else if (a === '--runs') o.runs = positiveInteger('runs', next());
     else if (a === '--trial-ms') o.trialMs = positiveInteger('trial-ms', next());
-    else throw new Error(`unknown option ${a}; allowed: --base dir, --wireguard, --size N, --packets N, --runs N, --trial-ms N`);
+    else if (a === '--rate') o.rate = positiveInteger('rate', next());
+    else throw new Error(`unknown option ${a}; allowed: --base dir, --wireguard, --size N, --packets N, --runs N, --trial-ms N, --rate N`);
   }
   if (!o.base || !fs.existsSync(path.join(o.base, 'bench', 'agents', 'sourced-gateway.ts'))) {
     throw new Error(`--base ${JSON.stringify(o.base)} is not a checkout with bench/agents/sourced-gateway.ts`);
@@ -110,9 +115,9 @@ async function main(): Promise<void> {
     });
 
     const gatewayTrial = (side: Side, ms: number): Promise<Trial> =>
-      trial(side.counter, () => side.gateway.request('run', { durationMs: ms }, ms + 30_000), undefined, undefined, { agent: side.gateway, per: 'sent' });
+      trial(side.counter, () => side.gateway.request('run', { durationMs: ms, rate: o.rate }, ms + 30_000), undefined, undefined, { agent: side.gateway, per: 'sent' });
     const floorTrial = (ms: number): Promise<Trial> =>
-      trial(counter, () => floor.request('run', { durationMs: ms }), undefined, undefined, { agent: floor, per: 'sent' });
+      trial(counter, () => floor.request('run', { durationMs: ms, rate: o.rate }), undefined, undefined, { agent: floor, per: 'sent' });
 
     for (const side of sides) await gatewayTrial(side, 2000);
     await floorTrial(300);
@@ -124,7 +129,7 @@ async function main(): Promise<void> {
       results.get(order[1].label)!.push(await gatewayTrial(order[1], o.trialMs));
     }
     const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(`${o.wireguard ? 'WireGuard' : 'plain'} ${o.size} B × ${o.packets}, ${o.runs} runs of ${o.trialMs} ms, load ${load}`);
+    console.log(`${o.wireguard ? 'WireGuard' : 'plain'} ${o.size} B × ${o.packets}, ${o.rate > 0 ? `paced at ${o.rate}/s` : 'flood'}, ${o.runs} runs of ${o.trialMs} ms, load ${load}`);
     for (const [label, trials] of results) {
       const cpu = trials.map((t) => t.cpuUsPerPacket ?? NaN);
       console.log(`  ${label.padEnd(10)} CPU/packet median ${median(cpu).toFixed(2)} µs (${cpu.map((c) => c.toFixed(2)).join(', ')}); `

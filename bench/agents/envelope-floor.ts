@@ -64,7 +64,7 @@ serve({
     seal = sealer?.seal;
     return { bodyBytes: bodies[0].length, ...(sealer ? { aead: sealer.aead.implementation } : {}) };
   },
-  /** Floods for `durationMs`: one message body per step, every entry sent. Reports completed sends. */
+  /** Floods (or sends at `rate` packets/s) for `durationMs`: one message body per step, every entry sent. Reports completed sends. */
   run: async (args) => {
     const s = socket;
     if (!s || bodies.length === 0) throw new Error('open and load first');
@@ -80,7 +80,8 @@ serve({
         s.send(wrap ? wrap(data) : data, entry.Remote.Port, entry.Remote.Address, onSent);
       }
     }, {
-      rate: 0,
+      // paced at `rate` packets per second (one message per step), or flooding
+      rate: num(args, 'rate', 0) / packetsPerMessage,
       durationMs: num(args, 'durationMs'),
       maxCount: num(args, 'maxMessages', 10_000_000),
       burst: Math.max(1, Math.round(64 / packetsPerMessage)),

@@ -3,7 +3,7 @@
  * has drained, and turn the counts into a delivered rate and a loss fraction.
  */
 import { Agent } from './agent';
-import { fmtRate, fmtRatio, median, ratio } from './stats';
+import { fmtPct, fmtRate, fmtRatio, median, ratio } from './stats';
 
 /**
  * Unrecorded flood before the first recorded trial of a freshly started gateway: its first second
@@ -110,6 +110,7 @@ export interface PairedRuns {
  * gateway, loop, …), so that neither side always runs first and all see the same minutes of a
  * machine whose speed drifts. A reference loop, when given, runs between the two (loop,
  * reference, gateway, gateway, reference, loop, …). Each function runs one trial of the given length.
+ * `warmUp: false` leaves the warm-ups out, for trials that follow others of the same processes.
  */
 export async function pairedTrials(
   runs: number,
@@ -117,10 +118,13 @@ export async function pairedTrials(
   gatewayTrial: (durationMs: number) => Promise<Trial>,
   loopTrial: (durationMs: number) => Promise<Trial>,
   referenceTrial?: (durationMs: number) => Promise<Trial>,
+  warmUp = true,
 ): Promise<PairedRuns> {
-  await loopTrial(LOOP_WARMUP_MS);
-  if (referenceTrial) await referenceTrial(LOOP_WARMUP_MS);
-  await gatewayTrial(GATEWAY_WARMUP_MS);
+  if (warmUp) {
+    await loopTrial(LOOP_WARMUP_MS);
+    if (referenceTrial) await referenceTrial(LOOP_WARMUP_MS);
+    await gatewayTrial(GATEWAY_WARMUP_MS);
+  }
   const gateway: Trial[] = [];
   const loop: Trial[] = [];
   const reference: Trial[] = [];
@@ -193,3 +197,79 @@ export function cpuCells(prefix: string, size: number, figures: Readonly<Record<
     fmtRatio(figures[`${prefix}CpuVsFloor${size}`]),
   ];
 }
+
+/**
+ * Fraction of the slowest side's median flood rate at which {@link pacedCpuTrials} runs every
+ * side: below what each carries, so none is saturated and each packet's CPU time is measured as at
+ * an ordinary load rather than under a flood (where a busy process reads or sends more packets per
+ * wake-up of its event loop).
+ */
+export const PACED_CPU_FRACTION = 0.5;
+
+/** Trials of a gateway, its floor loop and the raw dgram loop, all paced at one rate. */
+export interface PacedCpuRuns {
+  /** Packets per second offered to every side. */
+  readonly rate: number;
+  readonly gateway: Trial[];
+  readonly loop: Trial[];
+  readonly floor: Trial[];
+}
+
+/**
+ * CPU time per packet below saturation: after the flood trials of a gateway, its floor loop and
+ * the raw dgram loop (the `floods`, whose lowest median rate sets the pace), `runs` trials of each
+ * paced at {@link PACED_CPU_FRACTION} × that rate, in the order of {@link pairedTrials} and
+ * without its warm-ups (the processes are warm). Each side's function runs one trial of the given
+ * length at the given rate (packets per second). Undefined when the floods give no rate.
+ */
+export async function pacedCpuTrials(
+  runs: number,
+  trialMs: number,
+  floods: { readonly gateway: readonly Trial[]; readonly loop: readonly Trial[]; readonly floor: readonly Trial[] },
+  sides: {
+    readonly gateway: (durationMs: number, rate: number) => Promise<Trial>;
+    readonly loop: (durationMs: number, rate: number) => Promise<Trial>;
+    readonly floor: (durationMs: number, rate: number) => Promise<Trial>;
+  },
+): Promise<PacedCpuRuns | undefined> {
+  const slowest = Math.min(...[floods.gateway, floods.loop, floods.floor].map((trials) => median(trials.map((t) => t.rate))));
+  const rate = Math.round(PACED_CPU_FRACTION * slowest);
+  if (!Number.isFinite(rate) || rate <= 0) return undefined;
+  const paired = await pairedTrials(
+    runs, trialMs, (ms) => sides.gateway(ms, rate), (ms) => sides.loop(ms, rate), (ms) => sides.floor(ms, rate), false);
+  return { rate, gateway: paired.gateway, loop: paired.loop, floor: paired.reference };
+}
+
+/**
+ * The figures of {@link pacedCpuTrials} at one payload size: those of {@link cpuFigures} under
+ * `<prefix>Paced` (`<prefix>PacedCpuUs<size>`, `<prefix>PacedFloorCpuUs<size>`,
+ * `<prefix>PacedLoopCpuUs<size>`, `<prefix>PacedCpuVsFloor<size>`), `<prefix>PacedCpuVsDgram<size>`
+ * (dgram loop ÷ gateway), the rate (`<prefix>PacedRate<size>`) and the highest loss of any paced
+ * trial (`<prefix>PacedLoss<size>`: near 0 when no side was saturated).
+ */
+export function pacedCpuFigures(prefix: string, size: number, paced: PacedCpuRuns | undefined): Record<string, number> {
+  if (!paced) return {};
+  const figures = cpuFigures(`${prefix}Paced`, size, paced);
+  return {
+    ...figures,
+    [`${prefix}PacedCpuVsDgram${size}`]: ratio(figures[`${prefix}PacedLoopCpuUs${size}`], figures[`${prefix}PacedCpuUs${size}`]),
+    [`${prefix}PacedRate${size}`]: paced.rate,
+    [`${prefix}PacedLoss${size}`]: Math.max(...[...paced.gateway, ...paced.loop, ...paced.floor].map((t) => t.loss)),
+  };
+}
+
+/** Table cells of {@link pacedCpuFigures}: rate, gateway, floor loop, dgram loop (µs per packet), floor ÷ gateway, dgram ÷ gateway, highest loss. */
+export function pacedCpuCells(prefix: string, size: number, figures: Readonly<Record<string, number>>): string[] {
+  const rate = figures[`${prefix}PacedRate${size}`];
+  if (!Number.isFinite(rate)) return ['—', '—', '—', '—', '—', '—', '—'];
+  const loss = figures[`${prefix}PacedLoss${size}`];
+  return [
+    fmtRate(rate),
+    ...cpuCells(`${prefix}Paced`, size, figures),
+    fmtRatio(figures[`${prefix}PacedCpuVsDgram${size}`]),
+    fmtPct(loss),
+  ];
+}
+
+/** Column names of {@link pacedCpuCells}, after the payload's. */
+export const PACED_CPU_COLUMNS: readonly string[] = ['paced at', 'gateway', 'floor loop', 'dgram loop', 'floor ÷ gateway', 'dgram ÷ gateway', 'highest loss'];

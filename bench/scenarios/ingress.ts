@@ -9,7 +9,10 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { cpuCells, cpuFigures, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
+import {
+  cpuCells, cpuFigures, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, pacedCpuTrials, pairedTrials,
+  Trial, trial,
+} from '../lib/throughput';
 
 /** Fraction of the receive-loop rate at which ingress must lose nothing. */
 export const ZERO_LOSS_FRACTION = 0.7;
@@ -47,6 +50,7 @@ export const ingress: Scenario = {
     const rows: Array<Array<string | number>> = [];
     const floorRows: Array<Array<string | number>> = [];
     const cpuRows: Array<Array<string | number>> = [];
+    const pacedRows: Array<Array<string | number>> = [];
     const raw: Record<string, unknown> = {};
     const ratios: number[] = [];
     const losses: number[] = [];
@@ -56,8 +60,8 @@ export const ingress: Scenario = {
       const { port: floorPort } = await floorLoop.request<{ port: number }>('bind');
       await sender.request('open');
       for (const size of PAYLOAD_SIZES) {
-        const loopTrial = (durationMs: number): Promise<Trial> =>
-          trial(loop, () => sender.request('run', { host: '127.0.0.1', port: loopPort, size, rate: 0, durationMs }), undefined, undefined, { agent: loop, per: 'received' });
+        const loopTrial = (durationMs: number, rate = 0): Promise<Trial> =>
+          trial(loop, () => sender.request('run', { host: '127.0.0.1', port: loopPort, size, rate, durationMs }), undefined, undefined, { agent: loop, per: 'received' });
         const details: IngressStats[] = [];
         const standIn: number[] = [];
         const run = async (rate: number, durationMs: number): Promise<Trial> => {
@@ -68,10 +72,10 @@ export const ingress: Scenario = {
           standIn.push(countUs);
           return t.cpuUsPerPacket !== undefined && Number.isFinite(countUs) ? { ...t, cpuUsPerPacket: t.cpuUsPerPacket - countUs } : t;
         };
-        const floorTrial = (durationMs: number): Promise<Trial> =>
-          trial(floorLoop, () => sender.request('run', { host: '127.0.0.1', port: floorPort, size, rate: 0, durationMs }), undefined, undefined, { agent: floorLoop, per: 'received' });
+        const floorTrial = (durationMs: number, rate = 0): Promise<Trial> =>
+          trial(floorLoop, () => sender.request('run', { host: '127.0.0.1', port: floorPort, size, rate, durationMs }), undefined, undefined, { agent: floorLoop, per: 'received' });
         const { gateway: flood, loop: loops, reference: floors } = await pairedTrials(
-          context.runs, context.trialMs, (ms) => run(0, ms), loopTrial, floorTrial);
+          context.runs, context.trialMs, (ms) => run(0, ms), (ms) => loopTrial(ms), (ms) => floorTrial(ms));
         const floodDetails = details.splice(0).slice(1); // the first is the warm-up's
         const standInUs = median(standIn.splice(0).slice(1));
         figures[`ingressStandInCpuUs${size}`] = standInUs;
@@ -82,6 +86,16 @@ export const ingress: Scenario = {
           for (let i = 0; i < context.runs; i++) paced.push(await run(paceAt, context.trialMs));
         }
         const pacedDetails = details.splice(0);
+        const belowSaturation = await pacedCpuTrials(context.runs, context.trialMs, { gateway: flood, loop: loops, floor: floors }, {
+          gateway: (ms, r) => run(r, ms),
+          loop: loopTrial,
+          floor: floorTrial,
+        });
+        details.splice(0);
+        standIn.splice(0);
+        Object.assign(figures, pacedCpuFigures('ingress', size, belowSaturation));
+        pacedRows.push([`${size} B`, ...pacedCpuCells('ingress', size, figures)]);
+        raw[`belowSaturation${size}`] = belowSaturation;
         const rate = median(flood.map((t) => t.rate));
         const rel = ratio(rate, baseline);
         const pacedLoss = paced.length > 0 ? Math.max(...paced.map((t) => t.loss)) : NaN;
@@ -99,11 +113,11 @@ export const ingress: Scenario = {
         floorRows.push([`${size} B`, ...floor.cells]);
         const cpu = cpuFigures('ingress', size, { gateway: flood, loop: loops, floor: floors });
         Object.assign(figures, cpu);
-        figures[`ingressPacedCpuUs${size}`] = median(paced.map((t) => t.cpuUsPerPacket ?? NaN));
+        figures[`ingressAtTargetCpuUs${size}`] = median(paced.map((t) => t.cpuUsPerPacket ?? NaN));
         cpuRows.push([
           `${size} B`,
           ...cpuCells('ingress', size, figures),
-          Number.isFinite(figures[`ingressPacedCpuUs${size}`]) ? `${figures[`ingressPacedCpuUs${size}`].toFixed(2)} µs` : '—',
+          Number.isFinite(figures[`ingressAtTargetCpuUs${size}`]) ? `${figures[`ingressAtTargetCpuUs${size}`].toFixed(2)} µs` : '—',
           Number.isFinite(standInUs) ? `${standInUs.toFixed(2)} µs` : '—',
         ]);
         raw[`paced${size}`] = paced.map((t, i) => ({ ...t, pacedAt: paceAt, gateway: pacedDetails[i] }));
@@ -137,6 +151,8 @@ export const ingress: Scenario = {
     figures.ingressVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;
     figures.ingressVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`ingressVsFloor${size}`] ?? NaN));
     figures.ingressCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`ingressCpuVsFloor${size}`] ?? NaN));
+    figures.ingressPacedCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`ingressPacedCpuVsFloor${size}`] ?? NaN));
+    figures.ingressPacedCpuVsDgram = Math.min(...PAYLOAD_SIZES.map((size) => figures[`ingressPacedCpuVsDgram${size}`] ?? NaN));
     figures.ingressLossAtTarget = losses.every(Number.isFinite) ? Math.max(...losses) : NaN;
     return {
       status: 'ok',
@@ -151,9 +167,13 @@ export const ingress: Scenario = {
         caption: 'floor: the least work per inbound packet before an Invoke, as a bare receive loop',
         table: { columns: ['payload', 'ingress floor loop (runs)', 'floor ÷ dgram receive loop', 'gateway ÷ floor'], rows: floorRows },
       }, {
-        caption: 'CPU time per packet of each receiving process (its CPU time ÷ packets it received; flood trials, and the gateway paced at 0.7 × the loop; '
+        caption: `CPU time per packet of each receiving process (its CPU time ÷ packets it received; flood trials, and the gateway paced at ${ZERO_LOSS_FRACTION} × the loop; `
           + 'the gateway\'s without the counting stand-in\'s, which is the last column)',
-        table: { columns: ['payload', 'gateway (flood)', 'ingress floor loop', 'dgram receive loop', 'floor ÷ gateway', 'gateway (paced)', 'counting stand-in (left out)'], rows: cpuRows },
+        table: { columns: ['payload', 'gateway (flood)', 'ingress floor loop', 'dgram receive loop', 'floor ÷ gateway', `gateway (paced at ${ZERO_LOSS_FRACTION} × loop)`, 'counting stand-in (left out)'], rows: cpuRows },
+      }, {
+        caption: `CPU time per packet below saturation: the sender paced at ${PACED_CPU_FRACTION} × the lowest of the three flood rates above into each receiving process in turn `
+          + '(same order as the flood trials; the gateway\'s without the counting stand-in\'s)',
+        table: { columns: ['payload', ...PACED_CPU_COLUMNS], rows: pacedRows },
       }],
       notes: [
         'Gateway trials alternate with trials of the same sender flooding the raw receive loop (same payload, same core; ABBA order); each ratio divides the two medians, and the paced rate is 0.7 × that loop median.',

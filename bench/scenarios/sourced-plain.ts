@@ -8,7 +8,10 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { cpuCells, cpuFigures, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
+import {
+  cpuCells, cpuFigures, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, PacedCpuRuns, pacedCpuTrials,
+  pairedTrials, Trial, trial,
+} from '../lib/throughput';
 
 /** Packets per SNS message in the headline figures. */
 export const HEADLINE_PACKETS_PER_MESSAGE = 10;
@@ -20,6 +23,12 @@ interface SourcedConfig {
   readonly floor?: boolean;
   /** Signed as SNS signs them, and checked by the gateway as in AWS (SignatureVersion 2). */
   readonly signed?: boolean;
+}
+
+/** Median CPU time per packet of paced trials: gateway / floor loop / sender loop. */
+function cpuSummary(paced: PacedCpuRuns): string {
+  const us = (trials: readonly Trial[]): string => `${median(trials.map((t) => t.cpuUsPerPacket ?? NaN)).toFixed(2)} µs`;
+  return `gateway ${us(paced.gateway)}, floor loop ${us(paced.floor)}, sender loop ${us(paced.loop)}`;
 }
 
 /** Key of a configuration's results. */
@@ -34,6 +43,8 @@ export interface PairedTrials {
   readonly floor: Trial[];
   /** Signed configurations: the same gateway's trials with the bodies unsigned, alternating with the signed ones. */
   readonly unsigned: Trial[];
+  /** Configurations with the floor loop: the gateway, the sender loop and the floor loop paced at one rate below saturation. */
+  readonly paced?: PacedCpuRuns;
   readonly gateway: unknown[];
 }
 
@@ -65,13 +76,13 @@ async function sourcedFlood(
       await counter.request('ping', { host: '127.0.0.1', port });
       await gateway.request('load', { address: '127.0.0.1', port: counterPort, size: c.size, packets: c.packets, signed: c.signed === true });
       const gatewayRuns: unknown[] = [];
-      const produce = async (durationMs: number, signed = c.signed === true): Promise<{ sent: number; elapsedMs: number }> => {
-        const r = await gateway.request<{ sent: number; elapsedMs: number; failures: number }>('run', { durationMs, signed }, durationMs + 30_000);
-        if (signed === (c.signed === true)) gatewayRuns.push(r);
+      const produce = async (durationMs: number, signed = c.signed === true, rate = 0): Promise<{ sent: number; elapsedMs: number }> => {
+        const r = await gateway.request<{ sent: number; elapsedMs: number; failures: number }>('run', { durationMs, signed, rate }, durationMs + 30_000);
+        if (signed === (c.signed === true) && rate === 0) gatewayRuns.push(r);
         return r;
       };
-      const loop = (durationMs: number): Promise<{ sent: number; elapsedMs: number }> =>
-        sender.request('run', { host: '127.0.0.1', port: counterPort, size: c.size, durationMs });
+      const loop = (durationMs: number, rate = 0): Promise<{ sent: number; elapsedMs: number }> =>
+        sender.request('run', { host: '127.0.0.1', port: counterPort, size: c.size, durationMs, rate });
       // The third trial of each round: the floor loop, or for a signed configuration the same
       // gateway with the bodies unsigned, so the check's cost is a difference of the same minutes.
       let referenceTrial: ((durationMs: number) => Promise<Trial>) | undefined;
@@ -88,11 +99,19 @@ async function sourcedFlood(
         referenceTrial);
       const floor = c.floor ? reference : [];
       const unsigned = c.signed ? reference : [];
-      out.set(configKey(c), { trials, baseline, floor, unsigned, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
+      const paced = c.floor
+        ? await pacedCpuTrials(context.runs, context.trialMs, { gateway: trials, loop: baseline, floor }, {
+          gateway: (ms, rate) => trial(counter, () => produce(ms, false, rate), undefined, undefined, { agent: gateway, per: 'sent' }),
+          loop: (ms, rate) => trial(counter, () => loop(ms, rate), undefined, undefined, { agent: sender, per: 'sent' }),
+          floor: (ms, rate) => trial(counter, () => floorLoop.request('run', { durationMs: ms, rate }), undefined, undefined, { agent: floorLoop, per: 'sent' }),
+        })
+        : undefined;
+      out.set(configKey(c), { trials, baseline, floor, unsigned, paced, gateway: gatewayRuns.slice(1) }); // the first run is the warm-up's
       context.log(
         `   ${c.size} B × ${c.packets}/message${c.signed ? ', signed' : ''}: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${baseline.map((t) => fmtRate(t.rate)).join(', ')}` +
         (floor.length > 0 ? `; floor loop ${floor.map((t) => fmtRate(t.rate)).join(', ')}` : '') +
-        (unsigned.length > 0 ? `; unsigned ${unsigned.map((t) => fmtRate(t.rate)).join(', ')}` : ''));
+        (unsigned.length > 0 ? `; unsigned ${unsigned.map((t) => fmtRate(t.rate)).join(', ')}` : '') +
+        (paced ? `; paced at ${fmtRate(paced.rate)}: CPU per packet ${cpuSummary(paced)}` : ''));
     }
     return out;
   } finally {
@@ -124,6 +143,7 @@ export const sourcedPlain: Scenario = {
     const ratios: number[] = [];
     const floorRows: Array<Array<string | number>> = [];
     const cpuRows: Array<Array<string | number>> = [];
+    const pacedRows: Array<Array<string | number>> = [];
     const signedRows: Array<Array<string | number>> = [];
     for (const c of configs) {
       const r = results.get(configKey(c))!;
@@ -166,11 +186,15 @@ export const sourcedPlain: Scenario = {
         floorRows.push([`${c.size} B`, c.packets, ...floor.cells]);
         Object.assign(figures, cpuFigures('sourcedPlain', c.size, { gateway: r.trials, loop: r.baseline, floor: r.floor }));
         cpuRows.push([`${c.size} B`, c.packets, ...cpuCells('sourcedPlain', c.size, figures)]);
+        Object.assign(figures, pacedCpuFigures('sourcedPlain', c.size, r.paced));
+        pacedRows.push([`${c.size} B`, c.packets, ...pacedCpuCells('sourcedPlain', c.size, figures)]);
       }
     }
     figures.sourcedPlainVsDgram = ratios.every(Number.isFinite) ? Math.min(...ratios) : NaN;
     figures.sourcedPlainVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedPlainVsFloor${size}`] ?? NaN));
     figures.sourcedPlainCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedPlainCpuVsFloor${size}`] ?? NaN));
+    figures.sourcedPlainPacedCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedPlainPacedCpuVsFloor${size}`] ?? NaN));
+    figures.sourcedPlainPacedCpuVsDgram = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedPlainPacedCpuVsDgram${size}`] ?? NaN));
     return {
       status: 'ok',
       figures,
@@ -189,6 +213,9 @@ export const sourcedPlain: Scenario = {
       }, {
         caption: 'CPU time per packet of each sending process (its CPU time ÷ datagrams it sent, flood trials)',
         table: { columns: ['payload', 'packets / message', 'gateway', 'envelope floor loop', 'dgram sender loop', 'floor ÷ gateway'], rows: cpuRows },
+      }, {
+        caption: `CPU time per packet below saturation: each sending process paced at ${PACED_CPU_FRACTION} × the lowest of the three flood rates above (same trials' order, same receiver)`,
+        table: { columns: ['payload', 'packets / message', ...PACED_CPU_COLUMNS], rows: pacedRows },
       }, {
         caption: 'as in AWS: every notification\'s SNS signature checked (SignatureVersion 2, RSA-2048, certificate cached), gateway CPU time per packet, same run',
         table: { columns: ['payload', 'packets / message', 'unsigned (alternating trials)', 'signed, checked', 'the check, per notification'], rows: signedRows },

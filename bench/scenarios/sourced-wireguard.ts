@@ -20,7 +20,10 @@ import { generateKeyPair } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, pairedTrials, Trial, trial } from '../lib/throughput';
+import {
+  cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, PacedCpuRuns,
+  pacedCpuTrials, pairedTrials, Trial, trial,
+} from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
 import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from '../lib/wg-loopback-receiver';
 import { processCpuUs, receiveBufferOf, udpSocketDrops } from '../lib/wg-path';
@@ -135,11 +138,21 @@ async function pathTrial(bed: WgBed, gateway: Agent, pacedAt: number, durationMs
 /** The AEAD of each side of variant B, as its processes reported it. */
 let aeadOfB: Record<string, AeadUsed> | undefined;
 
+/** Variant B's trials at one payload size: flood (gateway, sender loop, floor loop) and paced below saturation. */
+interface DecryptingReceiverTrials {
+  readonly trials: Trial[];
+  readonly loops: Trial[];
+  readonly floors: Trial[];
+  readonly paced?: PacedCpuRuns;
+}
+
 /**
  * Variant B: gateway Listener → decrypting receiver process (loopback), flood; each trial follows
- * a trial of the raw dgram sender loop (same core, same payload) into a counting receiver.
+ * a trial of the raw dgram sender loop (same core, same payload) into a counting receiver; then
+ * all three paced at one rate below saturation.
  */
-async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<number, { trials: Trial[]; loops: Trial[]; floors: Trial[] }>> {
+
+async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<number, DecryptingReceiverTrials>> {
   const gatewayKey = generateKeyPair();
   const receiverKey = generateKeyPair();
   const gateway = await Agent.start('sourced-gateway', { cpus: context.cpus.measured });
@@ -147,7 +160,7 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
   const sender = await Agent.start('udp-sender', { cpus: context.cpus.measured });
   const counter = await Agent.start('udp-counter', { cpus: context.cpus.partner });
   const floorLoop = await Agent.start('envelope-floor', { cpus: context.cpus.measured });
-  const out = new Map<number, { trials: Trial[]; loops: Trial[]; floors: Trial[] }>();
+  const out = new Map<number, DecryptingReceiverTrials>();
   try {
     const { port: counterPort } = await counter.request<{ port: number }>('bind');
     await sender.request('open');
@@ -163,9 +176,9 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         packets: HEADLINE_PACKETS_PER_MESSAGE,
         inner: LOOPBACK_INNER,
       });
-      const produce = (durationMs: number): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs }, durationMs + 30_000);
-      const loop = (durationMs: number): Promise<Trial> =>
-        trial(counter, () => sender.request('run', { host: '127.0.0.1', port: counterPort, size, durationMs }), undefined, undefined, { agent: sender, per: 'sent' });
+      const produce = (durationMs: number, rate = 0): Promise<GatewayRun> => gateway.request<GatewayRun>('run', { durationMs, rate }, durationMs + 30_000);
+      const loop = (durationMs: number, rate = 0): Promise<Trial> =>
+        trial(counter, () => sender.request('run', { host: '127.0.0.1', port: counterPort, size, durationMs, rate }), undefined, undefined, { agent: sender, per: 'sent' });
       // the floor loop seals with its own random key: its datagrams are counted on arrival, not decrypted
       await floorLoop.request('load', {
         address: '127.0.0.1',
@@ -176,10 +189,14 @@ async function toDecryptingReceiver(context: ScenarioContext): Promise<Map<numbe
         inner: LOOPBACK_INNER,
         wireguard: true,
       });
-      const floor = (durationMs: number): Promise<Trial> => trial(counter, () => floorLoop.request('run', { durationMs }), undefined, undefined, { agent: floorLoop, per: 'sent' });
-      const { gateway: trials, loop: loops, reference: floors } = await pairedTrials(
-        context.runs, context.trialMs, (ms) => trial(receiver, () => produce(ms), undefined, undefined, { agent: gateway, per: 'sent' }), loop, floor);
-      out.set(size, { trials, loops, floors });
+      const floor = (durationMs: number, rate = 0): Promise<Trial> =>
+        trial(counter, () => floorLoop.request('run', { durationMs, rate }), undefined, undefined, { agent: floorLoop, per: 'sent' });
+      const gatewayTrial = (durationMs: number, rate = 0): Promise<Trial> =>
+        trial(receiver, () => produce(durationMs, rate), undefined, undefined, { agent: gateway, per: 'sent' });
+      const { gateway: trials, loop: loops, reference: floors } = await pairedTrials(context.runs, context.trialMs, gatewayTrial, loop, floor);
+      const paced = await pacedCpuTrials(
+        context.runs, context.trialMs, { gateway: trials, loop: loops, floor: floors }, { gateway: gatewayTrial, loop, floor });
+      out.set(size, { trials, loops, floors, paced });
       context.log(
         `   gateway → decrypting receiver ${size} B: ${trials.map((t) => fmtRate(t.rate)).join(', ')}; sender loop ${loops.map((t) => fmtRate(t.rate)).join(', ')}; ` +
         `floor loop ${floors.map((t) => fmtRate(t.rate)).join(', ')}`);
@@ -217,8 +234,9 @@ export const sourcedWireGuard: Scenario = {
     const ratiosB: number[] = [];
     const floorRows: Array<Array<string | number>> = [];
     const cpuRows: Array<Array<string | number>> = [];
+    const pacedRows: Array<Array<string | number>> = [];
     for (const size of PAYLOAD_SIZES) {
-      const { trials, loops, floors } = b.get(size)!;
+      const { trials, loops, floors, paced } = b.get(size)!;
       const rate = median(trials.map((t) => t.rate));
       const baseline = median(loops.map((t) => t.rate));
       const rel = ratio(rate, baseline);
@@ -236,7 +254,11 @@ export const sourcedWireGuard: Scenario = {
       Object.assign(figures, cpuFigures('sourcedWg', size, { gateway: trials, loop: loops, floor: floors }));
       figures[`sourcedWgCpuVsDgram${size}`] = ratio(figures[`sourcedWgLoopCpuUs${size}`], figures[`sourcedWgCpuUs${size}`]);
       cpuRows.push([`${size} B`, ...cpuCells('sourcedWg', size, figures), fmtRatio(figures[`sourcedWgCpuVsDgram${size}`])]);
+      Object.assign(figures, pacedCpuFigures('sourcedWg', size, paced));
+      pacedRows.push([`${size} B`, ...pacedCpuCells('sourcedWg', size, figures)]);
     }
+    figures.sourcedWgPacedCpuVsDgram = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedWgPacedCpuVsDgram${size}`] ?? NaN));
+    figures.sourcedWgPacedCpuVsFloor = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedWgPacedCpuVsFloor${size}`] ?? NaN));
     figures.sourcedWgVsDgram = ratiosB.every(Number.isFinite) ? Math.min(...ratiosB) : NaN;
     figures.sourcedWgCpuVsDgram = Math.min(...PAYLOAD_SIZES.map((size) => figures[`sourcedWgCpuVsDgram${size}`] ?? NaN));
 
@@ -314,6 +336,10 @@ export const sourcedWireGuard: Scenario = {
         {
           caption: '(B) CPU time per packet of each sending process (its CPU time ÷ datagrams it sent, flood trials).',
           table: { columns: ['payload', 'gateway', 'envelope floor loop', 'dgram sender loop', 'floor ÷ gateway', 'dgram ÷ gateway'], rows: cpuRows },
+        }, {
+          caption: `(B) CPU time per packet below saturation: each sending process paced at ${PACED_CPU_FRACTION} × the lowest of the three flood rates above `
+            + '(same trials\' order and receivers as the flood).',
+          table: { columns: ['payload', ...PACED_CPU_COLUMNS], rows: pacedRows },
         },
       ],
       notes: [
