@@ -3,7 +3,10 @@
  * DeliveryQueueConsumer makes (ReceiveMessage, DeleteMessageBatch) without a network. It hands
  * out SNS-envelope bodies from a small pool (so memory stays flat however long a trial runs),
  * each message with its own MessageId and ReceiptHandle, either as fast as they are asked for
- * or on a paced schedule, and stops at a count or a deadline.
+ * or on a paced schedule, and stops at a count or a deadline. A receive with nothing due waits,
+ * as an SQS long poll does, until a message is due for it (waiting receives are served oldest
+ * first, each due message to one of them) or the run is over: pollers are not woken empty-handed
+ * every millisecond, which SQS would not do either.
  */
 import { performance } from 'node:perf_hooks';
 import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -85,6 +88,14 @@ export function sourcedBodiesFromArgs(topicArn: string, args: Record<string, unk
   };
 }
 
+/** A receive waiting for messages (long poll). */
+interface Waiter {
+  readonly max: number;
+  readonly resolve: (answer: { Messages: Message[] }) => void;
+  readonly abort?: AbortSignal;
+  readonly onAbort: () => void;
+}
+
 /** Limits of one run of the queue. */
 export interface QueueRun {
   /** Messages per second; 0 hands them out as fast as they are received. */
@@ -106,6 +117,9 @@ export class MemoryDeliveryQueue {
   private receiveCalls = 0;
   private emptyReceives = 0;
   private lastHandOutAt = 0;
+  /** Receives waiting for messages, oldest first. */
+  private readonly waiting: Waiter[] = [];
+  private pumpTimer: NodeJS.Timeout | undefined;
 
   /** Messages handed out in the current run. */
   get messagesHandedOut(): number {
@@ -169,23 +183,58 @@ export class MemoryDeliveryQueue {
 
   private receive(max: number, abort?: AbortSignal): Promise<unknown> {
     this.receiveCalls++;
-    const take = this.available(max);
+    const take = this.waiting.length === 0 ? this.available(max) : 0;
     // answered on the next event-loop turn, as a network response would be: the gateway's
     // pollers must not monopolise the loop just because this queue needs no network
     if (take > 0) return new Promise((resolve) => setImmediate(() => resolve({ Messages: this.take(take) })));
-    this.emptyReceives++;
-    // long poll: answer when messages are due, or empty after a short wait (bounded), or on abort
+    // long poll, as SQS does it: the receive waits, in the order received, until messages are due
+    // (each due message goes to one waiting receive: the others keep waiting, as they would on
+    // SQS), or answers empty once the run is over, or on abort
+    if (abort?.aborted) {
+      this.emptyReceives++;
+      return Promise.resolve({ Messages: [] });
+    }
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        if (timer) clearTimeout(timer);
-        abort?.removeEventListener('abort', finish);
-        const n = this.available(max);
-        resolve({ Messages: n > 0 ? this.take(n) : [] });
+      const waiter: Waiter = {
+        max,
+        resolve,
+        abort,
+        onAbort: () => this.answer(waiter, []),
       };
-      abort?.addEventListener('abort', finish);
-      timer = setTimeout(finish, this.exhausted ? 50 : 1);
+      abort?.addEventListener('abort', waiter.onAbort);
+      this.waiting.push(waiter);
+      this.armPump();
     });
+  }
+
+  /** One timer for every waiting receive: each millisecond, or 50 ms once the run is over. */
+  private armPump(): void {
+    if (this.pumpTimer || this.waiting.length === 0) return;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, this.exhausted ? 50 : 1);
+  }
+
+  /** Hands the messages due to the waiting receives in order; once the run is over, answers every one empty. */
+  private pump(): void {
+    const over = this.exhausted;
+    while (this.waiting.length > 0) {
+      const waiter = this.waiting[0];
+      const n = over ? 0 : this.available(waiter.max);
+      if (n === 0 && !over) break;
+      this.answer(waiter, n > 0 ? this.take(n) : []);
+    }
+    this.armPump();
+  }
+
+  private answer(waiter: Waiter, messages: Message[]): void {
+    const at = this.waiting.indexOf(waiter);
+    if (at < 0) return;
+    this.waiting.splice(at, 1);
+    waiter.abort?.removeEventListener('abort', waiter.onAbort);
+    if (messages.length === 0) this.emptyReceives++;
+    waiter.resolve({ Messages: messages });
   }
 
   private available(max: number): number {
