@@ -43,6 +43,7 @@ import { replyLatency } from './scenarios/reply-latency';
 import { scaleUp } from './scenarios/scale-up';
 import { sourcedPlain } from './scenarios/sourced-plain';
 import { sourcedWireGuard } from './scenarios/sourced-wireguard';
+import { sourcedWorkers } from './scenarios/sourced-workers';
 import { workerScaling } from './scenarios/worker-scaling';
 
 const ROOT = REPO_ROOT;
@@ -59,6 +60,7 @@ const SCENARIOS: readonly Scenario[] = [
   scaleUp,
   workerScaling,
   relayHop,
+  sourcedWorkers,
 ];
 
 /** Baselines a scenario needs (added to `--only` selections). */
@@ -126,6 +128,8 @@ const TARGETS: readonly Target[] = [
   { key: 'relayP99Ms', label: 'fleet relay hop round trip, p99 (loopback, one request at a time)', unit: 'ms' },
   { key: 'relayCpuUsPerPacket', label: 'fleet relay hop, CPU per relayed packet (holder + owner, paced)', unit: 'µs' },
   { key: 'workerScalingPerCpu', label: 'ingress packets per CPU-second, 2 data-plane workers ÷ 1 (flood; constant within 10 %)', op: '>=', bound: 0.9 },
+  { key: 'sourcedWorkerScaling', label: 'sourced egress throughput, 2 data-plane workers ÷ 1 (worker threads, Node.js 22; a floor on a 2-core machine)' },
+  { key: 'sourcedWorkerScalingPerCpu', label: 'sourced egress packets per CPU-second, 2 data-plane workers ÷ 1 (flood)' },
 ];
 
 interface Options {

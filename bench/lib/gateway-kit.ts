@@ -7,10 +7,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { BENCH_SIGNING_CERT_URL, MemoryDeliveryQueue } from './memory-queue';
+import { ProbeWorkerPool, startProbeWorkerPool } from './probe-worker-pool';
 import type { GatewayConfigDocument, ListenerRecord, PacketSourceRecord } from '../../lib/private/records';
 import type { ConfigListener, ConfigSource } from '../../service/config/config-source';
 import type { ManagedListener, MetricsRecorder } from '../../service/contracts';
 import type { LambdaInvoker } from '../../service/destinations/lambda-invoker';
+import { FlowTable } from '../../service/egress/flow-table';
 import { Gateway } from '../../service/gateway';
 import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destination-factories';
 import { EmfMetricsRecorder } from '../../service/observability/emf-metrics';
@@ -87,6 +89,13 @@ export interface KitOptions {
   /** Client for Lambda destinations. @default - the gateway's own */
   /** How Lambda destinations invoke (bench/lib/counting-lambda.ts). */
   readonly lambdaInvoker?: LambdaInvoker;
+  /**
+   * Data-plane workers in all, the main thread included (Node.js 22.12 or later above 1): worker
+   * threads with their own socket on the Listener's port (SO_REUSEPORT), the kernel spreading the
+   * clients over them, and the sourced path routing each entry to the thread that owns its client,
+   * as the service runtime wires them. @default 1
+   */
+  readonly workers?: number;
 }
 
 /** The running pieces. */
@@ -98,6 +107,8 @@ export interface Kit {
   readonly listener: ManagedListener;
   readonly queue?: MemoryDeliveryQueue;
   readonly processor?: SourcedPacketProcessor;
+  /** With more than one worker: the pool of worker threads. */
+  readonly workers?: ProbeWorkerPool;
   /** Takes unsigned notifications (the headline trials: the figure leaves the signature check out). */
   readonly consumer?: DeliveryQueueConsumer;
   /**
@@ -127,7 +138,12 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     requireActiveFlow: options.requireActiveFlow ?? true,
     deniedNetworks: options.deniedNetworks ?? ['10.0.0.0/16'],
     lambdaInvoker: options.lambdaInvoker,
+    // with workers, the main thread (worker 0) owns the flows its socket receives, as in the service runtime
+    ...(options.workers !== undefined && options.workers > 1
+      ? { reusePort: true, flows: new FlowTable({ onNewFlow: (name, address, port, key) => workers?.pool.noteFlow(0, name, address, port, key) }) }
+      : {}),
   });
+  let workers: ProbeWorkerPool | undefined;
   await gateway.start();
   const status = gateway.status().listeners.find((l) => l.name === record.Name);
   if (!status?.bound) {
@@ -135,6 +151,14 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     throw new Error(`the gateway did not start Listener ${record.Name}: ${status?.error ?? 'unknown reason'}`);
   }
   const listener = gateway.get(record.Name) as ManagedListener;
+  if (options.workers !== undefined && options.workers > 1) {
+    try {
+      workers = await startProbeWorkerPool(options.workers, [{ ...record, Port: listener.port }]);
+    } catch (err) {
+      await gateway.stop();
+      throw err;
+    }
+  }
 
   let queue: MemoryDeliveryQueue | undefined;
   let processor: SourcedPacketProcessor | undefined;
@@ -142,7 +166,9 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
   /** Options both consumers share: the same queue, processor and bindings. */
   let shared: DeliveryQueueConsumerOptions | undefined;
   if (options.sourced) {
-    processor = new SourcedPacketProcessor({ listeners: gateway, bindings: gateway, failures, metrics, region: BENCH_REGION });
+    processor = new SourcedPacketProcessor({
+      listeners: gateway, bindings: gateway, failures, metrics, region: BENCH_REGION, ...(workers ? { router: workers.pool } : {}),
+    });
     queue = new MemoryDeliveryQueue();
     shared = {
       sqs: queue as unknown as SQSClient,
@@ -164,6 +190,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     listener,
     queue,
     processor,
+    workers,
     consumer,
     verifyingConsumer(certificatePem: string): DeliveryQueueConsumer {
       if (!shared) throw new Error('a verifying consumer needs a sourced kit');
@@ -178,6 +205,7 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
     async close(): Promise<void> {
       await consumer?.stop();
       await verifying?.stop();
+      await workers?.close();
       await gateway.stop();
     },
   };

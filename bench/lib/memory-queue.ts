@@ -39,13 +39,15 @@ export function snsEnvelope(
   });
 }
 
-/** What {@link sourcedBodies} builds: `packets` entries per message, Data of `size` bytes, all to one remote. */
+/** What {@link sourcedBodies} builds: `packets` entries per message, Data of `size` bytes, to one remote (or to `ports` in turn). */
 export interface SourcedBodiesOptions {
   readonly topicArn: string;
   readonly size: number;
   readonly packets: number;
   readonly address: string;
   readonly port: number;
+  /** Remote ports the entries go to in turn, instead of `port` alone (clients spread over data-plane workers). */
+  readonly ports?: readonly number[];
   /** `Remote.PeerKey` (WireGuard Listeners). */
   readonly peerKey?: string;
   /** `Inner` of every entry (WireGuard Listeners). */
@@ -59,13 +61,15 @@ export interface SourcedBodiesOptions {
  * delivery queue holds them. Each body's payloads differ (so no two bodies are equal).
  */
 export function sourcedBodies(o: SourcedBodiesOptions): string[] {
-  const remote: SourcedRemote = o.peerKey === undefined
-    ? { Address: o.address, Port: o.port }
-    : { Address: o.address, Port: o.port, PeerKey: o.peerKey };
+  const ports = o.ports !== undefined && o.ports.length > 0 ? o.ports : [o.port];
+  const remotes: SourcedRemote[] = ports.map((port) => (o.peerKey === undefined
+    ? { Address: o.address, Port: port }
+    : { Address: o.address, Port: port, PeerKey: o.peerKey }));
   const bodies: string[] = [];
   for (let b = 0; b < (o.pool ?? 16); b++) {
     const messages: SourcedEntry[] = [];
     for (let i = 0; i < o.packets; i++) {
+      const remote = remotes[(b * o.packets + i) % remotes.length];
       const data = Buffer.alloc(o.size, (b * 31 + i) % 256).toString('base64');
       messages.push(o.inner ? { Data: data, Remote: remote, Inner: o.inner } : { Data: data, Remote: remote });
     }
@@ -75,7 +79,7 @@ export function sourcedBodies(o: SourcedBodiesOptions): string[] {
   return bodies;
 }
 
-/** {@link SourcedBodiesOptions} from an agent's `load` arguments (`size`, `packets`, `address`, `port`, `peerKey`, `inner`). */
+/** {@link SourcedBodiesOptions} from an agent's `load` arguments (`size`, `packets`, `address`, `port`, `ports`, `peerKey`, `inner`). */
 export function sourcedBodiesFromArgs(topicArn: string, args: Record<string, unknown>): SourcedBodiesOptions {
   return {
     topicArn,
@@ -83,6 +87,7 @@ export function sourcedBodiesFromArgs(topicArn: string, args: Record<string, unk
     packets: num(args, 'packets'),
     address: str(args, 'address'),
     port: num(args, 'port'),
+    ...(Array.isArray(args.ports) ? { ports: (args.ports as unknown[]).map(Number) } : {}),
     peerKey: typeof args.peerKey === 'string' ? args.peerKey : undefined,
     inner: args.inner as SourcedInner | undefined,
   };

@@ -1,0 +1,177 @@
+/**
+ * Scenario 9: sourced egress over data-plane workers. The sourced gateway of scenario 1 (the real
+ * DeliveryQueueConsumer, SourcedPacketProcessor and UDP Listener, the in-memory delivery queue)
+ * with one data-plane worker, and with two: the main thread consumes the queue, and each entry
+ * leaves from the thread whose socket the kernel hashed its client to (the main thread sends its
+ * own; the others go through the WorkerPool, one message per worker per event-loop turn). The
+ * clients are many sockets of one counting process, each of which opened its flow first.
+ * Node.js 22.12 or later (dgram `reusePort`).
+ */
+import { missingModules } from './modules';
+import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
+import { Agent } from '../lib/agent';
+import { reusePortNode } from '../lib/reuse-port-node';
+import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
+import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
+import { pairedTrials, sleep, Trial, trial } from '../lib/throughput';
+
+/** Payload of every datagram. */
+const SIZE = 64;
+/** Client sockets (source ports) of the counting receiver. */
+const CLIENTS = 16;
+/** The paced trials run at this fraction of the 1-worker flood rate. */
+const PACED_FRACTION = 0.5;
+/** The worker counts compared. */
+const WORKERS = [1, 2] as const;
+
+interface Owners {
+  readonly main: number;
+  readonly workerThreads: number;
+}
+
+interface RunningGateway {
+  readonly agent: Agent;
+  readonly owners: Owners;
+}
+
+export const sourcedWorkers: Scenario = {
+  id: 'sourced-workers',
+  title: 'Scenario 9: sourced egress over data-plane workers',
+  description:
+    `Scenario 1's sourced path (SNS-envelope messages of ${HEADLINE_PACKETS_PER_MESSAGE} packets of ${SIZE} B from the in-memory delivery queue, the real ` +
+    'DeliveryQueueConsumer, SourcedPacketProcessor and UDP Listener) with one data-plane worker, then two (worker threads, Node.js 22: ' +
+    'dgram reusePort). The packets go to ' + `${CLIENTS} client sockets of one counting process, each of which opened its flow first, so the kernel hashed ` +
+    'each client to one worker\'s socket. The main thread consumes the queue and parses every message; it sends the entries of the ' +
+    'clients it holds, and hands the others to the worker thread that holds them (the WorkerPool: one message per worker per event-loop ' +
+    'turn). Rate = datagrams counted per second. Flood trials of 1 and 2 workers alternate (ABBA), each with the CPU time per packet of ' +
+    `the whole gateway process (every thread); then both are paced at ${PACED_FRACTION} × the 1-worker flood rate. Reported, no target.`,
+  async run(context: ScenarioContext): Promise<ScenarioResult> {
+    const missing = missingModules(['service/workers/worker-pool.ts', 'service/sourcing/sourced-packet-processor.ts', 'service/sourcing/delivery-queue-consumer.ts']);
+    if (missing) return { status: 'pending', reason: missing };
+    const node = reusePortNode();
+    if (node.path === undefined) return { status: 'skipped', reason: node.reason };
+    context.log(`   gateway on Node.js ${node.version} (${node.path})`);
+    const counter = await Agent.start('port-spread-counter', { cpus: context.cpus.partner });
+    const gateways = new Map<number, RunningGateway>();
+    try {
+      const { ports } = await counter.request<{ ports: number[] }>('bind', { clients: CLIENTS });
+      for (const workers of WORKERS) {
+        const agent = await Agent.start('sourced-gateway', { node: node.path, startTimeoutMs: 60_000 });
+        gateways.set(workers, { agent, owners: { main: 0, workerThreads: 0 } });
+        const started = await agent.request<{ port: number; workers: number }>('start', {
+          listener: { Name: 'bench', Protocol: 'udp', Port: 0, BindAddress: '127.0.0.1', Destinations: [] },
+          workers,
+        }, 60_000);
+        if (started.workers !== workers) {
+          return { status: 'failed', reason: `${workers} data-plane worker(s) asked, ${started.workers} started on Node.js ${node.version}` };
+        }
+        await counter.request('ping', { host: '127.0.0.1', port: started.port });
+        const owners = await waitForOwners(agent, ports);
+        if (owners.main + owners.workerThreads < CLIENTS) {
+          return { status: 'failed', reason: `after 10 s the gateway with ${workers} worker(s) held ${owners.main + owners.workerThreads} of the ${CLIENTS} clients' flows` };
+        }
+        await agent.request('load', { address: '127.0.0.1', port: ports[0], ports, size: SIZE, packets: HEADLINE_PACKETS_PER_MESSAGE });
+        gateways.set(workers, { agent, owners });
+      }
+      const one = gateways.get(1)!;
+      const two = gateways.get(2)!;
+      const run = (g: RunningGateway, durationMs: number, rate = 0): Promise<Trial> =>
+        trial(counter, () => g.agent.request('run', { durationMs, rate }, durationMs + 30_000), undefined, undefined, { agent: g.agent, per: 'sent' });
+      const flood = await pairedTrials(context.runs, context.trialMs, (ms) => run(two, ms), (ms) => run(one, ms));
+      const flood1 = flood.loop;
+      const flood2 = flood.gateway;
+      const rate1 = median(flood1.map((t) => t.rate));
+      const rate2 = median(flood2.map((t) => t.rate));
+      context.log(`   flood: 1 worker ${flood1.map((t) => fmtRate(t.rate)).join(', ')}; 2 workers ${flood2.map((t) => fmtRate(t.rate)).join(', ')}`);
+      const pacedAt = Math.round(PACED_FRACTION * rate1);
+      const paced1: Trial[] = [];
+      const paced2: Trial[] = [];
+      if (Number.isFinite(pacedAt) && pacedAt > 0) {
+        for (let i = 0; i < context.runs; i++) {
+          if (i % 2 === 0) paced1.push(await run(one, context.trialMs, pacedAt));
+          paced2.push(await run(two, context.trialMs, pacedAt));
+          if (i % 2 === 1) paced1.push(await run(one, context.trialMs, pacedAt));
+        }
+      }
+      const cpu = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
+      const figures: Record<string, number> = {
+        sourcedWorkerScaling: ratio(rate2, rate1),
+        sourcedWorkersRate1: rate1,
+        sourcedWorkersRate2: rate2,
+        sourcedWorkersFloodCpuUs1: cpu(flood1),
+        sourcedWorkersFloodCpuUs2: cpu(flood2),
+        sourcedWorkerScalingPerCpu: ratio(cpu(flood1), cpu(flood2)),
+        sourcedWorkersPacedRate: pacedAt,
+        sourcedWorkersPacedCpuUs1: cpu(paced1),
+        sourcedWorkersPacedCpuUs2: cpu(paced2),
+        sourcedWorkerScalingPerCpuPaced: ratio(cpu(paced1), cpu(paced2)),
+        sourcedWorkersClientsOnWorkerThread: two.owners.workerThreads / CLIENTS,
+      };
+      context.log(`   paced at ${fmtRate(pacedAt)}: CPU per packet 1 worker ${fmtUs(figures.sourcedWorkersPacedCpuUs1)}, 2 workers ${fmtUs(figures.sourcedWorkersPacedCpuUs2)}`);
+      const row = (workers: number, g: RunningGateway, floods: readonly Trial[], paced: readonly Trial[]): Array<string | number> => [
+        workers,
+        `${g.owners.main} / ${g.owners.workerThreads}`,
+        fmtRate(median(floods.map((t) => t.rate))),
+        floods.map((t) => fmtRate(t.rate)).join(', '),
+        fmtPct(median(floods.map((t) => t.loss))),
+        fmtUs(cpu(floods)),
+        `${fmtUs(cpu(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
+      ];
+      return {
+        status: 'ok',
+        figures,
+        raw: {
+          node: node.version,
+          clients: CLIENTS,
+          size: SIZE,
+          owners: Object.fromEntries([...gateways].map(([w, g]) => [w, g.owners])),
+          pacedAt,
+          flood1,
+          flood2,
+          paced1,
+          paced2,
+        },
+        tables: [{
+          table: {
+            columns: ['workers', 'clients held: main thread / worker thread', 'median (flood)', 'runs', 'loss (median)', 'CPU per packet (flood)', `CPU per packet (paced at ${fmtRate(pacedAt)})`],
+            rows: [row(1, one, flood1, paced1), row(2, two, flood2, paced2)],
+          },
+        }, {
+          table: {
+            columns: ['throughput 2 ÷ 1 workers (flood)', 'packets per CPU-second 2 ÷ 1 workers (flood)', 'the same, paced'],
+            rows: [[
+              fmtRatio(figures.sourcedWorkerScaling), fmtRatio(figures.sourcedWorkerScalingPerCpu), fmtRatio(figures.sourcedWorkerScalingPerCpuPaced),
+            ]],
+          },
+        }],
+        notes: [
+          `The gateway ran on Node.js ${node.version} in both configurations (the bench and the counting receiver on ${process.version}); nothing of the gateway is pinned, ` +
+            `the counting receiver is pinned to CPU ${context.cpus.partner?.join(',') ?? '(not pinned)'}.`,
+          'With one worker the main thread sends every entry itself, as in scenario 1 (which pins it to one core). With two, it still consumes the ' +
+            'queue and parses every message (the signature check, off in these trials, would go to the worker thread), sends the entries of the ' +
+            'clients its own socket received, and hands the rest to the worker thread.',
+          'How to read the throughput ratio: it reaches 2 only when each worker has a core of its own and the receiver a third. On a 2-core ' +
+            'machine the counting receiver (and the kernel\'s loopback delivery, which runs on the sending core) takes most of a core, so the ' +
+            'figure there is a floor, not the data plane\'s scaling. Packets per CPU-second (every thread of the gateway process) does not ' +
+            'depend on the cores the receiver takes: below 1 it is what the hand-offs to the worker thread cost.',
+        ],
+      };
+    } finally {
+      await Promise.all([counter.stop(), ...[...gateways.values()].map((g) => g.agent.stop())]);
+    }
+  },
+};
+
+/** Waits (at most 10 s) until the gateway holds every client's flow; answers who holds them. */
+async function waitForOwners(agent: Agent, ports: readonly number[]): Promise<Owners> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const owners = await agent.request<Owners>('owners', { address: '127.0.0.1', ports });
+    if (owners.main + owners.workerThreads >= ports.length || Date.now() > deadline) return owners;
+    await sleep(20);
+  }
+}
+
+function fmtUs(v: number): string {
+  return Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—';
+}
