@@ -167,7 +167,10 @@ export interface PacketGatewayProps {
    * Data-plane workers per task (1-16): worker threads of the service, each with its own socket
    * per Listener on the same port, so the kernel spreads clients over the task's vCPUs. A worker
    * owns the flows and WireGuard sessions of the clients hashed to it; sourced packets reach it in
-   * the task. More workers than vCPUs only adds context switches.
+   * the task. More workers than vCPUs only adds context switches. The main thread reads the
+   * delivery queue for the whole task and hands each sourced entry to the worker holding its
+   * client, which costs more CPU than sending it: a task whose traffic is mostly PacketSource may
+   * carry more with 1 (README, "Every vCPU of a task").
    *
    * @default - the task's vCPUs (`cpu` / 1024, at least 1)
    */
