@@ -84,14 +84,14 @@ export const sourcedWorkers: Scenario = {
       const rate2 = median(flood2.map((t) => t.rate));
       context.log(`   flood: 1 worker ${flood1.map((t) => fmtRate(t.rate)).join(', ')}; 2 workers ${flood2.map((t) => fmtRate(t.rate)).join(', ')}`);
       const pacedAt = Math.round(PACED_FRACTION * rate1);
-      const paced1: Trial[] = [];
-      const paced2: Trial[] = [];
+      let paced1: Trial[] = [];
+      let paced2: Trial[] = [];
       if (Number.isFinite(pacedAt) && pacedAt > 0) {
-        for (let i = 0; i < context.runs; i++) {
-          if (i % 2 === 0) paced1.push(await run(one, context.trialMs, pacedAt));
-          paced2.push(await run(two, context.trialMs, pacedAt));
-          if (i % 2 === 1) paced1.push(await run(one, context.trialMs, pacedAt));
-        }
+        // ABBA again, without warm-ups (both are warm): neither side always runs first
+        const paced = await pairedTrials(
+          context.runs, context.trialMs, (ms) => run(two, ms, pacedAt), (ms) => run(one, ms, pacedAt), undefined, false);
+        paced1 = paced.loop as Trial[];
+        paced2 = paced.gateway as Trial[];
       }
       const cpu = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
       const figures: Record<string, number> = {

@@ -78,15 +78,14 @@ export const workerScaling: Scenario = {
       const rate2 = median(flood2.map((t) => t.rate));
       context.log(`   flood: 1 worker ${flood1.map((t) => fmtRate(t.rate)).join(', ')}; 2 workers ${flood2.map((t) => fmtRate(t.rate)).join(', ')}`);
       const pacedAt = Math.round(PACED_FRACTION * rate1);
-      const paced1: SpreadTrial[] = [];
-      const paced2: SpreadTrial[] = [];
+      let paced1: SpreadTrial[] = [];
+      let paced2: SpreadTrial[] = [];
       if (Number.isFinite(pacedAt) && pacedAt > 0) {
-        for (let i = 0; i < context.runs; i++) {
-          // ABBA again: neither side always runs first
-          if (i % 2 === 0) paced1.push(await run(one, pacedAt, context.trialMs));
-          paced2.push(await run(two, pacedAt, context.trialMs));
-          if (i % 2 === 1) paced1.push(await run(one, pacedAt, context.trialMs));
-        }
+        // ABBA again, without warm-ups (both are warm): neither side always runs first
+        const paced = await pairedTrials(
+          context.runs, context.trialMs, (ms) => run(two, pacedAt, ms), (ms) => run(one, pacedAt, ms), undefined, false);
+        paced1 = paced.loop as SpreadTrial[];
+        paced2 = paced.gateway as SpreadTrial[];
       }
       const cpu = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
       const figures: Record<string, number> = {
