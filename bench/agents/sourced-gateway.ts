@@ -56,7 +56,7 @@ if (isDataPlaneWorkerThread()) {
     },
     /**
      * Builds the pool of SNS envelopes: `packets` entries each, Data of `size` bytes, all to one
-     * remote; `signed: true` also signs a copy of each, for the runs that ask for `signed`.
+     * remote (or to `ports` in turn); `signed: true` also signs a copy of each, for the runs that ask for `signed`.
      */
     load: (args) => {
       if (!kit?.queue) throw new Error('start first');

@@ -1,5 +1,6 @@
 /**
- * A WorkerPool of real data-plane worker threads for the in-process probes (bench/worker-*.ts):
+ * A WorkerPool of real data-plane worker threads for the in-process probes (bench/worker-*.ts) and
+ * the gateway kit's workers (bench/lib/gateway-kit.ts):
  * local mode, the Listeners given written to a configuration file made for the run, metrics and
  * logs off. Node.js 22.12 or later (the workers' sockets use dgram `reusePort`).
  */
