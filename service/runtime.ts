@@ -31,7 +31,7 @@ import { KernelDropMonitor } from './observability/kernel-drops';
 import { createLogger } from './observability/logger';
 import { parsePublicAddresses, publicAddressOfZone, taskAvailabilityZone } from './public-address';
 import { CloudWatchDeliveryLogSink, CloudWatchDeliveryLogSinkOptions } from './sourcing/delivery-log-sink';
-import { DeliveryQueueConsumer } from './sourcing/delivery-queue-consumer';
+import { DeliveryQueueConsumer, inFlightMessagesFor } from './sourcing/delivery-queue-consumer';
 import { SnsMessageVerifier } from './sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from './sourcing/sourced-packet-processor';
 import { SqsDeadLetterSink } from './sourcing/sqs-dead-letter-sink';
@@ -399,8 +399,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         failures,
         logger,
         acceptUnsignedSns: options.acceptUnsignedSns,
-        // with workers, the RSA operation of each signature check is made on the worker threads
-        ...(workers ? { verifier: new SnsMessageVerifier(undefined, { check: workers.checkSignature }) } : {}),
+        // with workers, the RSA operation of each signature check is made on the worker threads, and
+        // the in-flight window is one per worker (a routed entry holds its message until its worker answers)
+        ...(workers
+          ? {
+            verifier: new SnsMessageVerifier(undefined, { check: workers.checkSignature }),
+            maxInFlightMessages: inFlightMessagesFor(workers.count),
+          }
+          : {}),
         ...(options.deliveryQueueVisibilityTimeoutSeconds !== undefined
           ? { visibilityTimeoutSeconds: options.deliveryQueueVisibilityTimeoutSeconds }
           : {}),

@@ -18,7 +18,7 @@ import { LOCAL_DESTINATION_FACTORIES } from '../../service/local/local-destinati
 import { EmfMetricsRecorder } from '../../service/observability/emf-metrics';
 import { LoggingFailureReporter } from '../../service/observability/failure-reporter';
 import { createLogger } from '../../service/observability/logger';
-import { DeliveryQueueConsumer, DeliveryQueueConsumerOptions } from '../../service/sourcing/delivery-queue-consumer';
+import { DeliveryQueueConsumer, DeliveryQueueConsumerOptions, inFlightMessagesFor } from '../../service/sourcing/delivery-queue-consumer';
 import { SnsCertificateStore } from '../../service/sourcing/sns-certificates';
 import { SnsMessageVerifier } from '../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../service/sourcing/sourced-packet-processor';
@@ -178,6 +178,8 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
       bindings: gateway,
       failures,
       logger,
+      // with workers, a window of messages in flight per worker, as the service runtime gives its consumer
+      ...(workers ? { maxInFlightMessages: inFlightMessagesFor(workers.pool.count) } : {}),
     };
     consumer = new DeliveryQueueConsumer({ ...shared, acceptUnsignedSns: true });
   }

@@ -66,7 +66,10 @@ export interface DeliveryQueueConsumerOptions {
   maxMessages?: number;
   /** Concurrent pollers. @default 3 */
   concurrency?: number;
-  /** Messages handled at the same time at most, over all pollers. @default concurrency × maxMessages */
+  /**
+   * Messages handled at the same time at most, over all pollers.
+   * @default concurrency × maxMessages (with data-plane workers, the service passes {@link inFlightMessagesFor})
+   */
   maxInFlightMessages?: number;
   /** First back-off after a failed ReceiveMessage, doubling up to maxBackoffMs. @default 500 */
   initialBackoffMs?: number;
@@ -82,6 +85,23 @@ export interface DeliveryQueueConsumerOptions {
   visibilityTimeoutSeconds?: number;
   /** Fraction of the visibility timeout after which a message in progress is extended. @default 0.5 */
   visibilityExtendAfter?: number;
+}
+
+/** Pollers of a consumer by default. */
+const DEFAULT_CONCURRENCY = 3;
+/** Messages per ReceiveMessage by default (SQS's most). */
+const DEFAULT_MAX_MESSAGES = 10;
+
+/**
+ * The in-flight window of a task with `workers` data-plane workers: the default window
+ * (pollers × messages per receive) for each. The main thread consumes the queue for the whole
+ * task, and a message stays in flight until every entry is sent, so an entry handed to another
+ * worker holds its message until that worker answers. One window for the task fills with
+ * messages waiting on the workers while the main thread has nothing left to parse, so the threads
+ * take turns instead of working together (bench/OPTIMIZATIONS.md, "sourced egress over workers").
+ */
+export function inFlightMessagesFor(workers: number): number {
+  return DEFAULT_CONCURRENCY * DEFAULT_MAX_MESSAGES * Math.max(1, Math.floor(workers));
 }
 
 interface PendingDelete {
@@ -144,8 +164,8 @@ export class DeliveryQueueConsumer {
     this.logger = opts.logger;
     this.snsFor = opts.sns ?? ((region) => new SNSClient({ region }));
     this.waitTimeSeconds = clamp(opts.waitTimeSeconds ?? 20, 0, 20);
-    this.maxMessages = clamp(opts.maxMessages ?? 10, 1, 10);
-    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 3));
+    this.maxMessages = clamp(opts.maxMessages ?? DEFAULT_MAX_MESSAGES, 1, 10);
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_CONCURRENCY));
     this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlightMessages ?? this.concurrency * this.maxMessages));
     this.initialBackoffMs = opts.initialBackoffMs ?? 500;
     this.maxBackoffMs = opts.maxBackoffMs ?? 20_000;

@@ -6,7 +6,7 @@ import { CapturingDeadLetters, CapturingFailures, CapturingMetrics, LoopbackList
 import type { PacketSourceRecord } from '../../../lib/private/records';
 import { ServiceEnvironment } from '../../../lib/private/service-environment';
 import type { EgressDatagram, ListenerHandle, SendCallback } from '../../../service/contracts';
-import { ConsumerLogger, DeliveryQueueConsumer } from '../../../service/sourcing/delivery-queue-consumer';
+import { ConsumerLogger, DeliveryQueueConsumer, inFlightMessagesFor } from '../../../service/sourcing/delivery-queue-consumer';
 import { CertificateFetcher, SnsCertificateStore } from '../../../service/sourcing/sns-certificates';
 import { SnsMessageVerifier } from '../../../service/sourcing/sns-message-verifier';
 import { SourcedPacketProcessor } from '../../../service/sourcing/sourced-packet-processor';
@@ -552,6 +552,24 @@ test('messages in progress are bounded: at the limit no further message is recei
   await until(() => held.length === 3, 'the third message received once there was room');
   held[1](undefined);
   held[2](undefined);
+});
+
+test('with data-plane workers the window is one per worker: 30 messages each, 60 in progress for two', async () => {
+  expect([inFlightMessagesFor(1), inFlightMessagesFor(2), inFlightMessagesFor(16), inFlightMessagesFor(0)]).toEqual([30, 60, 480, 30]);
+  const held: SendCallback[] = [];
+  const holding: ListenerHandle = { name: 'demo', protocol: 'udp', address: '127.0.0.1', port: 1, send: (_d, done) => void held.push(done!) };
+  for (let r = 0; r < 7; r++) {
+    inbox.push(Array.from({ length: 10 }, (_, i) => sqsMessage(envelope({ Data: 'aGk=', Remote: { IP: '127.0.0.1', Port: 4000 + r * 10 + i } }))));
+  }
+  start(new Registry().add(holding), { maxInFlightMessages: inFlightMessagesFor(2) });
+  await until(() => held.length === 60, 'sixty sends held');
+  await new Promise((r) => setTimeout(r, 30));
+  expect(held).toHaveLength(60);
+  expect(inbox).toHaveLength(1);
+  for (const done of held.splice(0, 10)) done(undefined);
+  await until(() => held.length === 60, 'the seventh receive once there was room');
+  expect(inbox).toHaveLength(0);
+  for (const done of held.splice(0)) done(undefined);
 });
 
 test('a message whose dead-letter record was not accepted stays in the queue; one whose records were is deleted', async () => {
