@@ -12,7 +12,7 @@
  *
  *   npx -y -p node@22 node --import tsx bench/worker-handoff-probe.ts [--datagrams 200000] [--size 64] [--per-turn 10] [--rounds 5]
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Failure, ListenerHandle } from '../service/contracts';
@@ -20,6 +20,7 @@ import { positiveIntegerOption } from './lib/cli-option';
 import { startProbeWorkerPool } from './lib/probe-worker-pool';
 import { median } from './lib/stats';
 import { mainThreadCpuUs, processCpuUs } from './lib/thread-cpu';
+import { startUnreadClients } from './lib/unread-clients';
 
 const CLIENTS = 8;
 const IN_FLIGHT = 2_000;
@@ -30,39 +31,6 @@ async function freeUdpPort(): Promise<number> {
   const { port } = s.address();
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
-}
-
-/**
- * Client sockets in a child process: each binds a port on 127.0.0.1 and sends one datagram to
- * `port` (which opens its flow), then the child blocks its event loop for good, so no datagram to
- * the clients is ever read. Resolves with the clients' ports once all have sent.
- */
-async function startUnreadClients(count: number, port: number): Promise<{ ports: number[]; child: ChildProcess }> {
-  const script = `
-    const dgram = require('node:dgram');
-    const ports = [];
-    for (let i = 0; i < ${count}; i++) {
-      const c = dgram.createSocket('udp4');
-      c.bind(0, '127.0.0.1', () => {
-        c.send('hello', ${port}, '127.0.0.1', () => {
-          ports.push(c.address().port);
-          if (ports.length === ${count}) {
-            process.stdout.write(JSON.stringify(ports) + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
-          }
-        });
-      });
-    }`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ports = await new Promise<number[]>((resolve, reject) => {
-    let text = '';
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the client process exited (${code}) before binding its sockets`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('\n')) resolve(JSON.parse(text) as number[]);
-    });
-  });
-  return { ports, child };
 }
 
 async function main(): Promise<void> {
