@@ -170,7 +170,7 @@ export interface PacketGatewayProps {
    * the task. More workers than vCPUs only adds context switches. The main thread reads the
    * delivery queue for the whole task and hands each sourced entry to the worker holding its
    * client, which costs more CPU than sending it: a task whose traffic is mostly PacketSource may
-   * carry more with 1 (README, "Every vCPU of a task").
+   * carry as much with 1, for less CPU (README, "Every vCPU of a task").
    *
    * @default - the task's vCPUs (`cpu` / 1024, at least 1)
    */
