@@ -15,13 +15,12 @@
  * queue in packets per second (0 floods).
  */
 import { performance } from 'node:perf_hooks';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { positiveInteger, positiveIntegerOption } from './lib/cli-option';
+import { nonNegativeInteger, positiveInteger, positiveIntegerOption } from './lib/cli-option';
 import { BENCH_TOPIC_ARN, buildKit } from './lib/gateway-kit';
 import { sourcedBodies } from './lib/memory-queue';
 import { mainThreadCpuUs, processCpuUs } from './lib/thread-cpu';
 import { startUnreadClients } from './lib/unread-clients';
-import { DeliveryQueueConsumer, inFlightMessagesFor } from '../service/sourcing/delivery-queue-consumer';
+import { inFlightMessagesFor } from '../service/sourcing/delivery-queue-consumer';
 
 const CLIENTS = 16;
 const PACKETS_PER_MESSAGE = 10;
@@ -34,8 +33,9 @@ interface PostingThread {
 async function main(): Promise<void> {
   const workers = positiveIntegerOption('workers', 2);
   const at = process.argv.indexOf('--in-flight');
-  const windows = at < 0 ? [inFlightMessagesFor(workers)] : process.argv[at + 1].split(',').map((w) => positiveInteger('in-flight', w));
-  const rate = process.argv.includes('--rate') ? Number(process.argv[process.argv.indexOf('--rate') + 1]) : 0;
+  const windows = at < 0 ? [inFlightMessagesFor(workers)] : (process.argv[at + 1] ?? '').split(',').map((w) => positiveInteger('in-flight', w));
+  const rateAt = process.argv.indexOf('--rate');
+  const rate = rateAt < 0 ? 0 : nonNegativeInteger('rate', process.argv[rateAt + 1]);
   const rounds = positiveIntegerOption('rounds', 4);
   const seconds = positiveIntegerOption('seconds', 2);
   const kit = await buildKit({ listener: { Name: 'probe', Protocol: 'udp', Port: 0, BindAddress: '127.0.0.1', Destinations: [] }, sourced: true, workers });
@@ -60,16 +60,7 @@ async function main(): Promise<void> {
         post(message, transfer);
       };
     }
-    const consumers = windows.map((maxInFlightMessages) => new DeliveryQueueConsumer({
-      sqs: kit.queue as unknown as SQSClient,
-      queueUrl: 'http://127.0.0.1:9324/000000000000/probe-delivery',
-      processor: kit.processor!,
-      bindings: kit.gateway,
-      failures: kit.failures,
-      logger: kit.logger,
-      acceptUnsignedSns: true,
-      maxInFlightMessages,
-    }));
+    const consumers = windows.map((window) => kit.consumerWithWindow(window));
     kit.queue!.load(sourcedBodies({ topicArn: BENCH_TOPIC_ARN, size: 64, packets: PACKETS_PER_MESSAGE, address: '127.0.0.1', port: clients.ports[0], ports: clients.ports }));
     console.log(JSON.stringify({
       node: process.version,
@@ -83,8 +74,6 @@ async function main(): Promise<void> {
       // each round in the other order than the last: neither window always runs first
       const which = round % 2 === 0 ? trial % consumers.length : consumers.length - 1 - (trial % consumers.length);
       const consumer = consumers[which];
-      // a receive answered while the last round's consumer stopped must not take this round's messages
-      await new Promise((r) => setTimeout(r, 100));
       handOffs = 0;
       routed = 0;
       const main0 = mainThreadCpuUs();

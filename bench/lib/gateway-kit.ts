@@ -117,6 +117,12 @@ export interface Kit {
    * (fetched once, then cached, as in AWS). Made on the first call; sourced kits only.
    */
   verifyingConsumer(certificatePem: string): DeliveryQueueConsumer;
+  /**
+   * Another consumer like `consumer` (the same queue, processor and bindings, unsigned
+   * notifications) with a window of `maxInFlightMessages`; sourced kits only. Stopped by the
+   * caller.
+   */
+  consumerWithWindow(maxInFlightMessages: number): DeliveryQueueConsumer;
   close(): Promise<void>;
 }
 
@@ -203,6 +209,10 @@ export async function buildKit(options: KitOptions): Promise<Kit> {
         })),
       });
       return verifying;
+    },
+    consumerWithWindow(maxInFlightMessages: number): DeliveryQueueConsumer {
+      if (!shared) throw new Error('a consumer needs a sourced kit');
+      return new DeliveryQueueConsumer({ ...shared, acceptUnsignedSns: true, maxInFlightMessages });
     },
     async close(): Promise<void> {
       await consumer?.stop();

@@ -189,9 +189,13 @@ export class MemoryDeliveryQueue {
   private receive(max: number, abort?: AbortSignal): Promise<unknown> {
     this.receiveCalls++;
     const take = this.waiting.length === 0 ? this.available(max) : 0;
-    // answered on the next event-loop turn, as a network response would be: the gateway's
-    // pollers must not monopolise the loop just because this queue needs no network
-    if (take > 0) return new Promise((resolve) => setImmediate(() => resolve({ Messages: this.take(take) })));
+    if (take > 0) {
+      // taken now, from the run the receive was made in; answered on the next event-loop turn, as
+      // a network response would be: the gateway's pollers must not monopolise the loop just
+      // because this queue needs no network
+      const messages = this.take(take);
+      return new Promise((resolve) => setImmediate(() => resolve({ Messages: messages })));
+    }
     // long poll, as SQS does it: the receive waits, in the order received, until messages are due
     // (each due message goes to one waiting receive: the others keep waiting, as they would on
     // SQS), or answers empty once the run is over, or on abort

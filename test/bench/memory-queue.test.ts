@@ -16,6 +16,17 @@ describe('MemoryDeliveryQueue long polling', () => {
     expect(queue.requests).toEqual({ receive: 2, emptyReceive: 0, deleteBatch: 0 });
   });
 
+  it('hands a receive the messages of the run it was made in, even when the next run begins before the answer', async () => {
+    const queue = new MemoryDeliveryQueue();
+    queue.load(['x']);
+    queue.begin({ rate: 0, maxMessages: 5, durationMs: 10_000 });
+    const answer = receive(queue, 10);
+    queue.begin({ rate: 0, maxMessages: 5, durationMs: 10_000 });
+    expect((await answer).map((m) => m.MessageId)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
+    expect(queue.messagesHandedOut).toBe(0);
+    expect((await receive(queue, 10)).map((m) => m.MessageId)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
+  });
+
   it('keeps waiting receives waiting until messages are due, each message going to one of them, oldest first', async () => {
     const queue = new MemoryDeliveryQueue();
     queue.load(['x']);
