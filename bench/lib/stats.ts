@@ -38,6 +38,11 @@ export function fmtRatio(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a';
 }
 
+/** Formats a time in microseconds, e.g. `7.83 µs` (— when there is none). */
+export function fmtUs(x: number): string {
+  return Number.isFinite(x) ? `${x.toFixed(2)} µs` : '—';
+}
+
 /** Formats a loss fraction as a percentage. */
 export function fmtPct(x: number): string {
   return Number.isFinite(x) ? `${(x * 100).toFixed(2)} %` : 'n/a';

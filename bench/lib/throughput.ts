@@ -3,7 +3,7 @@
  * has drained, and turn the counts into a delivered rate and a loss fraction.
  */
 import { Agent } from './agent';
-import { fmtPct, fmtRate, fmtRatio, median, ratio } from './stats';
+import { fmtPct, fmtRate, fmtRatio, fmtUs, median, ratio } from './stats';
 
 /**
  * Unrecorded flood before the first recorded trial of a freshly started gateway: its first second
@@ -165,6 +165,11 @@ export function floorFigures(prefix: string, size: number, gatewayRate: number, 
   };
 }
 
+/** The median CPU time per packet of the trials that measured it, µs (NaN when none did). */
+export function medianCpuUs(trials: readonly Trial[]): number {
+  return median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
+}
+
 /**
  * CPU per packet of a gateway, its floor loop and the raw dgram loop at one payload size (medians
  * of the trials that measured it): `<prefix>CpuUs<size>`, `<prefix>FloorCpuUs<size>`,
@@ -176,24 +181,22 @@ export function cpuFigures(
   size: number,
   runs: { gateway: readonly Trial[]; loop: readonly Trial[]; floor: readonly Trial[] },
 ): Record<string, number> {
-  const of = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN).filter(Number.isFinite));
-  const gateway = of(runs.gateway);
-  const floor = of(runs.floor);
+  const gateway = medianCpuUs(runs.gateway);
+  const floor = medianCpuUs(runs.floor);
   return {
     [`${prefix}CpuUs${size}`]: gateway,
     [`${prefix}FloorCpuUs${size}`]: floor,
-    [`${prefix}LoopCpuUs${size}`]: of(runs.loop),
+    [`${prefix}LoopCpuUs${size}`]: medianCpuUs(runs.loop),
     [`${prefix}CpuVsFloor${size}`]: ratio(floor, gateway),
   };
 }
 
 /** Table cells of {@link cpuFigures}: gateway, floor loop, dgram loop (µs per packet), floor ÷ gateway. */
 export function cpuCells(prefix: string, size: number, figures: Readonly<Record<string, number>>): string[] {
-  const us = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—');
   return [
-    us(figures[`${prefix}CpuUs${size}`]),
-    us(figures[`${prefix}FloorCpuUs${size}`]),
-    us(figures[`${prefix}LoopCpuUs${size}`]),
+    fmtUs(figures[`${prefix}CpuUs${size}`]),
+    fmtUs(figures[`${prefix}FloorCpuUs${size}`]),
+    fmtUs(figures[`${prefix}LoopCpuUs${size}`]),
     fmtRatio(figures[`${prefix}CpuVsFloor${size}`]),
   ];
 }

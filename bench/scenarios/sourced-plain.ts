@@ -7,10 +7,10 @@ import { PAYLOAD_SIZES } from './baseline-dgram';
 import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
-import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
+import { fmtPct, fmtRate, fmtRatio, fmtUs, median, ratio } from '../lib/stats';
 import {
-  cpuCells, cpuFigures, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, PacedCpuRuns, pacedCpuTrials,
-  pairedTrials, Trial, trial,
+  cpuCells, cpuFigures, floorFigures, medianCpuUs, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, PacedCpuRuns,
+  pacedCpuTrials, pairedTrials, Trial, trial,
 } from '../lib/throughput';
 
 /** Packets per SNS message in the headline figures. */
@@ -27,8 +27,7 @@ interface SourcedConfig {
 
 /** Median CPU time per packet of paced trials: gateway / floor loop / sender loop. */
 function cpuSummary(paced: PacedCpuRuns): string {
-  const us = (trials: readonly Trial[]): string => `${median(trials.map((t) => t.cpuUsPerPacket ?? NaN)).toFixed(2)} µs`;
-  return `gateway ${us(paced.gateway)}, floor loop ${us(paced.floor)}, sender loop ${us(paced.loop)}`;
+  return `gateway ${fmtUs(medianCpuUs(paced.gateway))}, floor loop ${fmtUs(medianCpuUs(paced.floor))}, sender loop ${fmtUs(medianCpuUs(paced.loop))}`;
 }
 
 /** Key of a configuration's results. */
@@ -153,15 +152,13 @@ export const sourcedPlain: Scenario = {
       if (c.signed) {
         rows.push([`${c.size} B, signed`, c.packets, fmtRate(rate), r.trials.map((t) => fmtRate(t.rate)).join(', '),
           fmtPct(median(r.trials.map((t) => t.loss))), `${fmtRate(baseline)} (${r.baseline.map((t) => fmtRate(t.rate)).join(', ')})`, fmtRatio(rel)]);
-        const cpuOf = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN).filter(Number.isFinite));
-        const signedCpu = cpuOf(r.trials);
-        const unsignedCpu = cpuOf(r.unsigned);
+        const signedCpu = medianCpuUs(r.trials);
+        const unsignedCpu = medianCpuUs(r.unsigned);
         const perMessage = (signedCpu - unsignedCpu) * c.packets;
         figures[`sourcedPlainSigned${c.size}`] = rate;
         figures[`sourcedPlainSignedCpuUs${c.size}`] = signedCpu;
         figures[`sourcedPlainSignatureCheckUs${c.size}`] = perMessage;
-        const us = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—');
-        signedRows.push([`${c.size} B`, c.packets, us(unsignedCpu), us(signedCpu), Number.isFinite(perMessage) ? `${perMessage.toFixed(1)} µs` : '—']);
+        signedRows.push([`${c.size} B`, c.packets, fmtUs(unsignedCpu), fmtUs(signedCpu), Number.isFinite(perMessage) ? `${perMessage.toFixed(1)} µs` : '—']);
         continue;
       }
       figures[`sourcedPlain${c.size}x${c.packets}`] = rate;

@@ -12,15 +12,14 @@ import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
 import { Agent } from '../lib/agent';
 import { reusePortNode } from '../lib/reuse-port-node';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
-import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { pairedTrials, sleep, Trial, trial } from '../lib/throughput';
+import { fmtPct, fmtRate, fmtRatio, fmtUs, median, ratio } from '../lib/stats';
+import { medianCpuUs, sleep, Trial, trial } from '../lib/throughput';
+import { compareWorkerCounts, WORKER_PACED_FRACTION } from '../lib/worker-comparison';
 
 /** Payload of every datagram. */
 const SIZE = 64;
 /** Client sockets (source ports) of the counting receiver. */
 const CLIENTS = 16;
-/** The paced trials run at this fraction of the 1-worker flood rate. */
-const PACED_FRACTION = 0.5;
 /** The worker counts compared. */
 const WORKERS = [1, 2] as const;
 
@@ -44,7 +43,7 @@ export const sourcedWorkers: Scenario = {
     'each client to one worker\'s socket. The main thread consumes the queue and parses every message; it sends the entries of the ' +
     'clients it holds, and hands the others to the worker thread that holds them (the WorkerPool: one message per worker per event-loop ' +
     'turn). Rate = datagrams counted per second. Flood trials of 1 and 2 workers alternate (ABBA), each with the CPU time per packet of ' +
-    `the whole gateway process (every thread); then both are paced at ${PACED_FRACTION} × the 1-worker flood rate. Reported, no target.`,
+    `the whole gateway process (every thread); then both are paced at ${WORKER_PACED_FRACTION} × the 1-worker flood rate. Reported, no target.`,
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/workers/worker-pool.ts', 'service/sourcing/sourced-packet-processor.ts', 'service/sourcing/delivery-queue-consumer.ts']);
     if (missing) return { status: 'pending', reason: missing };
@@ -75,47 +74,31 @@ export const sourcedWorkers: Scenario = {
       }
       const one = gateways.get(1)!;
       const two = gateways.get(2)!;
-      const run = (g: RunningGateway, durationMs: number, rate = 0): Promise<Trial> =>
+      const run = (g: RunningGateway, durationMs: number, rate: number): Promise<Trial> =>
         trial(counter, () => g.agent.request('run', { durationMs, rate }, durationMs + 30_000), undefined, undefined, { agent: g.agent, per: 'sent' });
-      const flood = await pairedTrials(context.runs, context.trialMs, (ms) => run(two, ms), (ms) => run(one, ms));
-      const flood1 = flood.loop;
-      const flood2 = flood.gateway;
-      const rate1 = median(flood1.map((t) => t.rate));
-      const rate2 = median(flood2.map((t) => t.rate));
-      context.log(`   flood: 1 worker ${flood1.map((t) => fmtRate(t.rate)).join(', ')}; 2 workers ${flood2.map((t) => fmtRate(t.rate)).join(', ')}`);
-      const pacedAt = Math.round(PACED_FRACTION * rate1);
-      let paced1: Trial[] = [];
-      let paced2: Trial[] = [];
-      if (Number.isFinite(pacedAt) && pacedAt > 0) {
-        // ABBA again, without warm-ups (both are warm): neither side always runs first
-        const paced = await pairedTrials(
-          context.runs, context.trialMs, (ms) => run(two, ms, pacedAt), (ms) => run(one, ms, pacedAt), undefined, false);
-        paced1 = paced.loop as Trial[];
-        paced2 = paced.gateway as Trial[];
-      }
-      const cpu = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
+      const { flood1, flood2, paced1, paced2, rate1, rate2, pacedAt } = await compareWorkerCounts(
+        context, (ms, rate) => run(one, ms, rate), (ms, rate) => run(two, ms, rate));
       const figures: Record<string, number> = {
         sourcedWorkerScaling: ratio(rate2, rate1),
         sourcedWorkersRate1: rate1,
         sourcedWorkersRate2: rate2,
-        sourcedWorkersFloodCpuUs1: cpu(flood1),
-        sourcedWorkersFloodCpuUs2: cpu(flood2),
-        sourcedWorkerScalingPerCpu: ratio(cpu(flood1), cpu(flood2)),
+        sourcedWorkersFloodCpuUs1: medianCpuUs(flood1),
+        sourcedWorkersFloodCpuUs2: medianCpuUs(flood2),
+        sourcedWorkerScalingPerCpu: ratio(medianCpuUs(flood1), medianCpuUs(flood2)),
         sourcedWorkersPacedRate: pacedAt,
-        sourcedWorkersPacedCpuUs1: cpu(paced1),
-        sourcedWorkersPacedCpuUs2: cpu(paced2),
-        sourcedWorkerScalingPerCpuPaced: ratio(cpu(paced1), cpu(paced2)),
+        sourcedWorkersPacedCpuUs1: medianCpuUs(paced1),
+        sourcedWorkersPacedCpuUs2: medianCpuUs(paced2),
+        sourcedWorkerScalingPerCpuPaced: ratio(medianCpuUs(paced1), medianCpuUs(paced2)),
         sourcedWorkersClientsOnWorkerThread: two.owners.workerThreads / CLIENTS,
       };
-      context.log(`   paced at ${fmtRate(pacedAt)}: CPU per packet 1 worker ${fmtUs(figures.sourcedWorkersPacedCpuUs1)}, 2 workers ${fmtUs(figures.sourcedWorkersPacedCpuUs2)}`);
       const row = (workers: number, g: RunningGateway, floods: readonly Trial[], paced: readonly Trial[]): Array<string | number> => [
         workers,
         `${g.owners.main} / ${g.owners.workerThreads}`,
         fmtRate(median(floods.map((t) => t.rate))),
         floods.map((t) => fmtRate(t.rate)).join(', '),
         fmtPct(median(floods.map((t) => t.loss))),
-        fmtUs(cpu(floods)),
-        `${fmtUs(cpu(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
+        fmtUs(medianCpuUs(floods)),
+        `${fmtUs(medianCpuUs(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
       ];
       return {
         status: 'ok',
@@ -170,8 +153,4 @@ async function waitForOwners(agent: Agent, ports: readonly number[]): Promise<Ow
     if (owners.main + owners.workerThreads >= ports.length || Date.now() > deadline) return owners;
     await sleep(20);
   }
-}
-
-function fmtUs(v: number): string {
-  return Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—';
 }

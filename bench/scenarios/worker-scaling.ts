@@ -11,15 +11,14 @@ import { missingModules } from './modules';
 import { Agent } from '../lib/agent';
 import { reusePortNode } from '../lib/reuse-port-node';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
-import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
-import { GATEWAY_WARMUP_MS, pairedTrials, Trial, trial } from '../lib/throughput';
+import { fmtPct, fmtRate, fmtRatio, fmtUs, median, ratio } from '../lib/stats';
+import { GATEWAY_WARMUP_MS, medianCpuUs, Trial, trial } from '../lib/throughput';
+import { compareWorkerCounts, WORKER_PACED_FRACTION } from '../lib/worker-comparison';
 
 /** Payload of every datagram. */
 const SIZE = 64;
 /** Client sockets (source ports) of the load generator. */
 const CLIENTS = 64;
-/** The paced trials run at this fraction of one worker's flood rate, so both configurations carry every packet. */
-export const PACED_FRACTION = 0.5;
 /** The worker counts compared. */
 const WORKERS = [1, 2] as const;
 
@@ -41,7 +40,7 @@ export const workerScaling: Scenario = {
     'Listener, whose sockets (one per worker, SO_REUSEPORT) the kernel hashes the clients over; each worker\'s IngressPipeline ' +
     'batches (100 packets or 20 ms) to a local handler that counts packets in its own thread. Rate = packets the handlers counted ' +
     'per second. Flood trials of 1 and 2 workers alternate (ABBA), each with the CPU time per packet of the whole gateway process; then both ' +
-    `are paced at ${PACED_FRACTION} × the 1-worker flood rate and their CPU time per packet compared again. ` +
+    `are paced at ${WORKER_PACED_FRACTION} × the 1-worker flood rate and their CPU time per packet compared again. ` +
     'Targets: throughput 2 workers ÷ 1 ≥ 1.8, packets per CPU-second (flood) constant within 10 %.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/workers/worker-pool.ts', 'service/workers/data-plane-worker.ts', 'service/runtime.ts']);
@@ -69,48 +68,32 @@ export const workerScaling: Scenario = {
         const { perThread } = await g.agent.request<Stats>('stats');
         return { ...t, perThread };
       };
-      // both gateways warm up as long as a gateway does; pairedTrials then adds its own short warm-up of the 1-worker side
+      // both gateways warm up as long as a gateway does; the comparison then adds its own short warm-up of the 1-worker side
       await run(one, 0, GATEWAY_WARMUP_MS);
-      const flood = await pairedTrials(context.runs, context.trialMs, (ms) => run(two, 0, ms), (ms) => run(one, 0, ms));
-      const flood1 = flood.loop as SpreadTrial[];
-      const flood2 = flood.gateway as SpreadTrial[];
-      const rate1 = median(flood1.map((t) => t.rate));
-      const rate2 = median(flood2.map((t) => t.rate));
-      context.log(`   flood: 1 worker ${flood1.map((t) => fmtRate(t.rate)).join(', ')}; 2 workers ${flood2.map((t) => fmtRate(t.rate)).join(', ')}`);
-      const pacedAt = Math.round(PACED_FRACTION * rate1);
-      let paced1: SpreadTrial[] = [];
-      let paced2: SpreadTrial[] = [];
-      if (Number.isFinite(pacedAt) && pacedAt > 0) {
-        // ABBA again, without warm-ups (both are warm): neither side always runs first
-        const paced = await pairedTrials(
-          context.runs, context.trialMs, (ms) => run(two, pacedAt, ms), (ms) => run(one, pacedAt, ms), undefined, false);
-        paced1 = paced.loop as SpreadTrial[];
-        paced2 = paced.gateway as SpreadTrial[];
-      }
-      const cpu = (trials: readonly Trial[]): number => median(trials.map((t) => t.cpuUsPerPacket ?? NaN));
+      const { flood1, flood2, paced1, paced2, rate1, rate2, pacedAt } = await compareWorkerCounts(
+        context, (ms, rate) => run(one, rate, ms), (ms, rate) => run(two, rate, ms));
       const figures: Record<string, number> = {
         workerScaling: ratio(rate2, rate1),
         workerScalingRate1: rate1,
         workerScalingRate2: rate2,
-        workerScalingFloodCpuUs1: cpu(flood1),
-        workerScalingFloodCpuUs2: cpu(flood2),
+        workerScalingFloodCpuUs1: medianCpuUs(flood1),
+        workerScalingFloodCpuUs2: medianCpuUs(flood2),
         workerScalingPacedRate: pacedAt,
-        workerScalingCpuUs1: cpu(paced1),
-        workerScalingCpuUs2: cpu(paced2),
+        workerScalingCpuUs1: medianCpuUs(paced1),
+        workerScalingCpuUs2: medianCpuUs(paced2),
         // packets per CPU-second with 2 workers ÷ with 1: each worker saturated (flood), and both paced at one rate
-        workerScalingPerCpu: ratio(cpu(flood1), cpu(flood2)),
-        workerScalingPerCpuPaced: ratio(cpu(paced1), cpu(paced2)),
+        workerScalingPerCpu: ratio(medianCpuUs(flood1), medianCpuUs(flood2)),
+        workerScalingPerCpuPaced: ratio(medianCpuUs(paced1), medianCpuUs(paced2)),
         workerScalingPacedLoss2: Math.max(...paced2.map((t) => t.loss)),
         workerScalingSpread: median(flood2.map(spread)),
       };
-      context.log(`   paced at ${fmtRate(pacedAt)}: CPU per packet 1 worker ${fmtUs(figures.workerScalingCpuUs1)}, 2 workers ${fmtUs(figures.workerScalingCpuUs2)}`);
       const row = (workers: number, floods: readonly SpreadTrial[], paced: readonly SpreadTrial[]): Array<string | number> => [
         workers,
         fmtRate(median(floods.map((t) => t.rate))),
         floods.map((t) => fmtRate(t.rate)).join(', '),
         fmtPct(median(floods.map((t) => t.loss))),
-        fmtUs(cpu(floods)),
-        `${fmtUs(cpu(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
+        fmtUs(medianCpuUs(floods)),
+        `${fmtUs(medianCpuUs(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
         floods.length > 0 ? floods[floods.length - 1].perThread.join(' / ') : '—',
       ];
       return {
@@ -142,7 +125,7 @@ export const workerScaling: Scenario = {
           '`workerScalingPerCpu` (packets per CPU-second of the whole gateway process, all threads, 2 workers ÷ 1, in the flood trials) does not ' +
             'depend on how many cores the load generator takes: 1.0 means a second worker adds no work per packet, so throughput scales with the ' +
             'cores the task has; the target is within 10 % of 1. It is taken under flood because a saturated worker is where scaling matters: ' +
-            `paced at one rate (${PACED_FRACTION} × one worker's flood rate, \`workerScalingPerCpuPaced\`), each of two workers sees half the ` +
+            `paced at one rate (${WORKER_PACED_FRACTION} × one worker's flood rate, \`workerScalingPerCpuPaced\`), each of two workers sees half the ` +
             'datagrams per second of one, so each wake-up of its event loop finds fewer datagrams waiting and the fixed cost of a wake-up is shared ' +
             'by fewer packets; that figure is reported, not held to the target.',
           '`workerScalingSpread` is the median share of the packets the less busy of the two workers handled (50 % = even); ' +
@@ -160,8 +143,4 @@ export const workerScaling: Scenario = {
 function spread(t: SpreadTrial): number {
   const total = t.perThread.reduce((a, b) => a + b, 0);
   return total > 0 && t.perThread.length > 1 ? Math.min(...t.perThread) / total : 0;
-}
-
-function fmtUs(v: number): string {
-  return Number.isFinite(v) ? `${v.toFixed(2)} µs` : '—';
 }
