@@ -5,28 +5,17 @@
  * counted. Answers `reset`/`stats` like the single-socket counter (bench/agents/udp-counter.ts).
  */
 import * as dgram from 'node:dgram';
-import { performance } from 'node:perf_hooks';
 import { num, serve, str } from '../lib/agent-runtime';
+import { arrivalTally } from '../lib/arrival-tally';
 
 const sockets: dgram.Socket[] = [];
-let count = 0;
-let bytes = 0;
-let firstAt = 0;
-let lastAt = 0;
-
-function onMessage(msg: Buffer): void {
-  const now = performance.now();
-  if (count === 0) firstAt = now;
-  lastAt = now;
-  count++;
-  bytes += msg.length;
-}
+const tally = arrivalTally();
 
 function bindOne(address: string): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     s.once('error', reject);
-    s.on('message', onMessage);
+    s.on('message', tally.onMessage);
     s.bind(0, address, () => {
       s.removeListener('error', reject);
       s.on('error', () => undefined);
@@ -43,14 +32,8 @@ serve({
     for (let i = 0; i < clients; i++) sockets.push(await bindOne(address));
     return { ports: sockets.map((s) => s.address().port) };
   },
-  reset: () => {
-    count = 0;
-    bytes = 0;
-    firstAt = 0;
-    lastAt = 0;
-    return {};
-  },
-  stats: () => ({ count, bytes, spanMs: lastAt - firstAt, firstAt, lastAt, now: performance.now() }),
+  reset: tally.reset,
+  stats: tally.stats,
   /** One datagram from every socket to `host`:`port` (opens each client's flow at a gateway Listener). */
   ping: async (args) => {
     const host = str(args, 'host');

@@ -6,20 +6,10 @@
 import * as dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { num, serve, str } from '../lib/agent-runtime';
+import { arrivalTally } from '../lib/arrival-tally';
 
 let socket: dgram.Socket | undefined;
-let count = 0;
-let bytes = 0;
-let firstAt = 0;
-let lastAt = 0;
-
-function onMessage(msg: Buffer): void {
-  const now = performance.now();
-  if (count === 0) firstAt = now;
-  lastAt = now;
-  count++;
-  bytes += msg.length;
-}
+const tally = arrivalTally();
 
 serve({
   bind: (args) =>
@@ -29,7 +19,7 @@ serve({
       const recvBufferSize = num(args, 'recvBufferSize', 4 * 1024 * 1024);
       const s = dgram.createSocket(recvBufferSize > 0 ? { type: family, recvBufferSize } : { type: family });
       s.once('error', reject);
-      s.on('message', onMessage);
+      s.on('message', tally.onMessage);
       s.bind(num(args, 'port', 0), str(args, 'address', family === 'udp4' ? '127.0.0.1' : '::1'), () => {
         s.removeListener('error', reject);
         s.on('error', () => undefined);
@@ -37,14 +27,8 @@ serve({
         resolve({ port: s.address().port, recvBufferSize: s.getRecvBufferSize() });
       });
     }),
-  reset: () => {
-    count = 0;
-    bytes = 0;
-    firstAt = 0;
-    lastAt = 0;
-    return {};
-  },
-  stats: () => ({ count, bytes, spanMs: lastAt - firstAt, firstAt, lastAt, now: performance.now() }),
+  reset: tally.reset,
+  stats: tally.stats,
   /** Sends one datagram from the counting socket (opens the client's flow at a gateway Listener). */
   ping: (args) =>
     new Promise((resolve, reject) => {
@@ -56,7 +40,7 @@ serve({
       const target = num(args, 'count');
       const deadline = performance.now() + num(args, 'timeoutMs', 5000);
       const check = (): void => {
-        if (count >= target || performance.now() >= deadline) resolve({ count });
+        if (tally.count() >= target || performance.now() >= deadline) resolve({ count: tally.count() });
         else setTimeout(check, 10);
       };
       check();
