@@ -13,7 +13,7 @@ import { bundleAgents, removeAgentBundles } from './lib/bundle';
 import { generateKeyPair } from './lib/netns';
 import { cpuTimeUs, drain } from './lib/throughput';
 import { addWireguardGoA, createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_A, WG_PORT_B, WgBed } from './lib/wg-lab';
-import { processCpuUs, socketMemory, udpSocketDrops, vethRxPackets } from './lib/wg-path';
+import { processCpuUs, sealedDatagramBytes, socketMemory, udpSocketDrops, vethRxPackets } from './lib/wg-path';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './scenarios/sourced-plain';
 
 interface Options {
@@ -97,8 +97,7 @@ async function rawSender(bed: WgBed, o: Options, agents: Agent[]): Promise<Sende
   const udp = await Agent.start('udp-sender', { netns: bed.nsA });
   agents.push(udp);
   await udp.request('open', { address: UNDERLAY_A });
-  // transport header + inner IPv4/UDP headers + payload padded to 16 + tag
-  const sealed = 16 + Math.ceil((28 + o.size) / 16) * 16 + 16;
+  const sealed = sealedDatagramBytes(o.size);
   return {
     run: (rate, durationMs) => udp.request('run', { host: UNDERLAY_B, port: WG_PORT_B, size: sealed, rate, durationMs }, 60_000),
     cpuUs: () => cpuTimeUs(udp),

@@ -17,13 +17,29 @@ export interface Target {
    * measured in the same trials) on the same scale as `key`; the summary shows the lowest.
    */
   readonly floorKeys?: readonly string[];
+  /**
+   * The most `key` can be on the machine of the run, computed from figures of the same run (for
+   * example, every core busy at the CPU per packet the processes measured): the figures, on the
+   * same scale as `key` (the summary shows the lowest), and what the ceiling assumes.
+   */
+  readonly ceiling?: { readonly keys: readonly string[]; readonly text: string };
+}
+
+/** The lowest of the figures `keys` names, or undefined (none named, or one not measured). */
+function lowestOf(keys: readonly string[] | undefined, figures: Readonly<Record<string, number>>): number | undefined {
+  if (!keys) return undefined;
+  const values = keys.map((k) => figures[k]);
+  return values.every((v) => Number.isFinite(v)) ? Math.min(...values) : undefined;
 }
 
 /** The lowest of a target's floor figures, or undefined (no floor, or not measured). */
 export function floorOf(target: Target, figures: Readonly<Record<string, number>>): number | undefined {
-  if (!target.floorKeys) return undefined;
-  const values = target.floorKeys.map((k) => figures[k]);
-  return values.every((v) => Number.isFinite(v)) ? Math.min(...values) : undefined;
+  return lowestOf(target.floorKeys, figures);
+}
+
+/** The lowest of a target's ceiling figures, or undefined (no ceiling, or not measured). */
+export function ceilingOf(target: Target, figures: Readonly<Record<string, number>>): number | undefined {
+  return lowestOf(target.ceiling?.keys, figures);
 }
 
 /** Whether `value` meets `target` (undefined when there is no target or no value). */
@@ -70,17 +86,19 @@ export function summaryTable(
   figures: Readonly<Record<string, number>> = {},
 ): Table {
   return {
-    columns: ['figure', 'value', 'target', 'met', 'floor loop, same trials (one core)'],
+    columns: ['figure', 'value', 'target', 'met', 'floor loop, same trials (one core)', 'ceiling on this machine, same run'],
     rows: targets.map((t) => {
       const v = headline[t.key];
       const m = meets(t, v);
       const floor = floorOf(t, figures);
+      const ceiling = ceilingOf(t, figures);
       return [
         `${t.label} (\`${t.key}\`)`,
         formatValue(v, t.unit),
         t.op ? `${t.op} ${t.bound}${t.unit ? ` ${t.unit}` : ''}` : 'reported',
         m === undefined ? (t.op ? 'n/a' : '—') : m ? 'yes' : 'NO',
         floor === undefined ? '—' : formatValue(floor, t.unit),
+        ceiling === undefined ? '—' : formatValue(ceiling, t.unit),
       ];
     }),
   };
@@ -149,6 +167,14 @@ export function renderMarkdown(input: MarkdownInput): string {
   out.push('');
   out.push('The floor column is the same ratio for a bare loop doing only the work any Node.js implementation must do for the same ' +
     'input (see each scenario\'s floor table), measured in the same trials: where it is below the target, that bare loop does not reach the target on one core either.');
+  const ceilings = input.targets.filter((t) => t.ceiling !== undefined);
+  if (ceilings.length > 0) {
+    out.push('');
+    out.push('The ceiling column is the most the figure can be on the machine of this run, computed from the same run\'s measurements; ' +
+      'where it is below the target, no gateway reaches the target on this machine:');
+    out.push('');
+    for (const t of ceilings) out.push(`- \`${t.key}\`: ${t.ceiling!.text}`);
+  }
   out.push('');
   out.push('## Method');
   out.push('');

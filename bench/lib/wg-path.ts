@@ -46,3 +46,11 @@ export function processCpuUs(pid: number): number {
   const fields = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
 }
+
+/**
+ * Bytes of the UDP payload that carries a `size`-byte payload sealed for a WireGuard peer: the
+ * transport header, the inner IPv4/UDP headers and payload padded to 16 bytes, and the tag.
+ */
+export function sealedDatagramBytes(size: number): number {
+  return 16 + Math.ceil((28 + size) / 16) * 16 + 16;
+}

@@ -2,7 +2,7 @@
  * One data-plane worker against two, as scenarios 7 and 9 compare them: flood trials of both in
  * ABBA order, then both paced at {@link WORKER_PACED_FRACTION} × the 1-worker flood rate (ABBA
  * again, without warm-ups: both are warm), so that their CPU time per packet is also compared below
- * saturation.
+ * saturation; then at an even load per worker ({@link WORKER_EVEN_FRACTION}).
  */
 import { ScenarioContext } from './scenario';
 import { fmtRate, fmtUs, median } from './stats';
@@ -10,6 +10,12 @@ import { medianCpuUs, pairedTrials, Trial } from './throughput';
 
 /** The paced trials run at this fraction of one worker's flood rate. */
 export const WORKER_PACED_FRACTION = 0.5;
+
+/**
+ * The trials at an even load per worker pace one worker at this fraction of its flood rate, and
+ * two workers at twice that rate: each of the two sees as many datagrams per second as the one.
+ */
+export const WORKER_EVEN_FRACTION = 0.3;
 
 /** The trials of both worker counts, and the rates they were run at and gave. */
 export interface WorkerComparison<T extends Trial> {
@@ -22,6 +28,11 @@ export interface WorkerComparison<T extends Trial> {
   readonly rate2: number;
   /** The paced trials' rate (packets per second). */
   readonly pacedAt: number;
+  /** Trials at an even load per worker: one worker paced at `evenAt`, two at twice that. */
+  readonly even1: T[];
+  readonly even2: T[];
+  /** One worker's rate in the trials at an even load per worker (packets per second). */
+  readonly evenAt: number;
 }
 
 /** Runs and logs the trials; each function runs one trial of the given length at the given rate (0 floods). */
@@ -45,5 +56,15 @@ export async function compareWorkerCounts<T extends Trial>(
     paced2 = paced.gateway as T[];
   }
   context.log(`   paced at ${fmtRate(pacedAt)}: CPU per packet 1 worker ${fmtUs(medianCpuUs(paced1))}, 2 workers ${fmtUs(medianCpuUs(paced2))}`);
-  return { flood1, flood2, paced1, paced2, rate1, rate2, pacedAt };
+  const evenAt = Math.round(WORKER_EVEN_FRACTION * rate1);
+  let even1: T[] = [];
+  let even2: T[] = [];
+  if (Number.isFinite(evenAt) && evenAt > 0) {
+    const even = await pairedTrials(context.runs, context.trialMs, (ms) => two(ms, 2 * evenAt), (ms) => one(ms, evenAt), undefined, false);
+    even1 = even.loop as T[];
+    even2 = even.gateway as T[];
+  }
+  context.log(
+    `   ${fmtRate(evenAt)} per worker: CPU per packet 1 worker ${fmtUs(medianCpuUs(even1))}, 2 workers (at ${fmtRate(2 * evenAt)}) ${fmtUs(medianCpuUs(even2))}`);
+  return { flood1, flood2, paced1, paced2, rate1, rate2, pacedAt, even1, even2, evenAt };
 }

@@ -14,7 +14,7 @@ import { reusePortNode } from '../lib/reuse-port-node';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, fmtUs, median, ratio } from '../lib/stats';
 import { medianCpuUs, sleep, Trial, trial } from '../lib/throughput';
-import { compareWorkerCounts, WORKER_PACED_FRACTION } from '../lib/worker-comparison';
+import { compareWorkerCounts, WORKER_EVEN_FRACTION, WORKER_PACED_FRACTION } from '../lib/worker-comparison';
 
 /** Payload of every datagram. */
 const SIZE = 64;
@@ -43,7 +43,8 @@ export const sourcedWorkers: Scenario = {
     'each client to one worker\'s socket. The main thread consumes the queue and parses every message; it sends the entries of the ' +
     'clients it holds, and hands the others to the worker thread that holds them (the WorkerPool: one message per worker per event-loop ' +
     'turn). Rate = datagrams counted per second. Flood trials of 1 and 2 workers alternate (ABBA), each with the CPU time per packet of ' +
-    `the whole gateway process (every thread); then both are paced at ${WORKER_PACED_FRACTION} × the 1-worker flood rate. Reported, no target.`,
+    `the whole gateway process (every thread); then both are paced at ${WORKER_PACED_FRACTION} × the 1-worker flood rate, and at an even load per worker ` +
+    `(1 worker at ${WORKER_EVEN_FRACTION} × its flood rate, 2 workers at twice that). Reported, no target.`,
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/workers/worker-pool.ts', 'service/sourcing/sourced-packet-processor.ts', 'service/sourcing/delivery-queue-consumer.ts']);
     if (missing) return { status: 'pending', reason: missing };
@@ -76,7 +77,7 @@ export const sourcedWorkers: Scenario = {
       const two = gateways.get(2)!;
       const run = (g: RunningGateway, durationMs: number, rate: number): Promise<Trial> =>
         trial(counter, () => g.agent.request('run', { durationMs, rate }, durationMs + 30_000), undefined, undefined, { agent: g.agent, per: 'sent' });
-      const { flood1, flood2, paced1, paced2, rate1, rate2, pacedAt } = await compareWorkerCounts(
+      const { flood1, flood2, paced1, paced2, rate1, rate2, pacedAt, even1, even2, evenAt } = await compareWorkerCounts(
         context, (ms, rate) => run(one, ms, rate), (ms, rate) => run(two, ms, rate));
       const figures: Record<string, number> = {
         sourcedWorkerScaling: ratio(rate2, rate1),
@@ -89,9 +90,13 @@ export const sourcedWorkers: Scenario = {
         sourcedWorkersPacedCpuUs1: medianCpuUs(paced1),
         sourcedWorkersPacedCpuUs2: medianCpuUs(paced2),
         sourcedWorkerScalingPerCpuPaced: ratio(medianCpuUs(paced1), medianCpuUs(paced2)),
+        sourcedWorkersEvenRate: evenAt,
+        sourcedWorkersEvenCpuUs1: medianCpuUs(even1),
+        sourcedWorkersEvenCpuUs2: medianCpuUs(even2),
+        sourcedWorkerScalingPerCpuEven: ratio(medianCpuUs(even1), medianCpuUs(even2)),
         sourcedWorkersClientsOnWorkerThread: two.owners.workerThreads / CLIENTS,
       };
-      const row = (workers: number, g: RunningGateway, floods: readonly Trial[], paced: readonly Trial[]): Array<string | number> => [
+      const row = (workers: number, g: RunningGateway, floods: readonly Trial[], paced: readonly Trial[], even: readonly Trial[]): Array<string | number> => [
         workers,
         `${g.owners.main} / ${g.owners.workerThreads}`,
         fmtRate(median(floods.map((t) => t.rate))),
@@ -99,6 +104,7 @@ export const sourcedWorkers: Scenario = {
         fmtPct(median(floods.map((t) => t.loss))),
         fmtUs(medianCpuUs(floods)),
         `${fmtUs(medianCpuUs(paced))} (${fmtPct(Math.max(...paced.map((t) => t.loss)))} loss)`,
+        `${fmtUs(medianCpuUs(even))} at ${fmtRate(workers * evenAt)} (${fmtPct(Math.max(...even.map((t) => t.loss)))} loss)`,
       ];
       return {
         status: 'ok',
@@ -113,17 +119,24 @@ export const sourcedWorkers: Scenario = {
           flood2,
           paced1,
           paced2,
+          evenAt,
+          even1,
+          even2,
         },
         tables: [{
           table: {
-            columns: ['workers', 'clients held: main thread / worker thread', 'median (flood)', 'runs', 'loss (median)', 'CPU per packet (flood)', `CPU per packet (paced at ${fmtRate(pacedAt)})`],
-            rows: [row(1, one, flood1, paced1), row(2, two, flood2, paced2)],
+            columns: [
+              'workers', 'clients held: main thread / worker thread', 'median (flood)', 'runs', 'loss (median)', 'CPU per packet (flood)',
+              `CPU per packet (paced at ${fmtRate(pacedAt)})`, `CPU per packet (paced at ${fmtRate(evenAt)} per worker)`,
+            ],
+            rows: [row(1, one, flood1, paced1, even1), row(2, two, flood2, paced2, even2)],
           },
         }, {
           table: {
-            columns: ['throughput 2 ÷ 1 workers (flood)', 'packets per CPU-second 2 ÷ 1 workers (flood)', 'the same, paced'],
+            columns: ['throughput 2 ÷ 1 workers (flood)', 'packets per CPU-second 2 ÷ 1 workers (flood)', 'the same, paced at one rate', 'the same, at an even load per worker'],
             rows: [[
               fmtRatio(figures.sourcedWorkerScaling), fmtRatio(figures.sourcedWorkerScalingPerCpu), fmtRatio(figures.sourcedWorkerScalingPerCpuPaced),
+              fmtRatio(figures.sourcedWorkerScalingPerCpuEven),
             ]],
           },
         }],
