@@ -96,7 +96,9 @@ export const sourcedWorkers: Scenario = {
         sourcedWorkerScalingPerCpuEven: ratio(medianCpuUs(even1), medianCpuUs(even2)),
         sourcedWorkersClientsOnWorkerThread: two.owners.workerThreads / CLIENTS,
       };
-      const row = (workers: number, g: RunningGateway, floods: readonly Trial[], paced: readonly Trial[], even: readonly Trial[]): Array<string | number> => [
+      const row = (
+        workers: number, g: RunningGateway, floods: readonly Trial[], paced: readonly Trial[], even: readonly Trial[],
+      ): Array<string | number> => [
         workers,
         `${g.owners.main} / ${g.owners.workerThreads}`,
         fmtRate(median(floods.map((t) => t.rate))),

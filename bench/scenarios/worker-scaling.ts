@@ -102,7 +102,9 @@ export const workerScaling: Scenario = {
         workerScalingPacedLoss2: Math.max(...paced2.map((t) => t.loss)),
         workerScalingSpread: median(flood2.map(spread)),
       };
-      const row = (workers: number, floods: readonly SpreadTrial[], paced: readonly SpreadTrial[], even: readonly SpreadTrial[]): Array<string | number> => [
+      const row = (
+        workers: number, floods: readonly SpreadTrial[], paced: readonly SpreadTrial[], even: readonly SpreadTrial[],
+      ): Array<string | number> => [
         workers,
         fmtRate(median(floods.map((t) => t.rate))),
         floods.map((t) => fmtRate(t.rate)).join(', '),
