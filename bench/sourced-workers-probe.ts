@@ -27,7 +27,7 @@ const PACKETS_PER_MESSAGE = 10;
 
 /** The pool's first worker thread, as far as this probe looks at it. */
 interface PostingThread {
-  postMessage(message: { kind: string; requests?: unknown[] }, transfer?: unknown): void;
+  postMessage(message: { kind: string; count?: number }, transfer?: unknown): void;
 }
 
 async function main(): Promise<void> {
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       thread.postMessage = (message, transfer) => {
         if (message.kind === 'send') {
           handOffs++;
-          routed += message.requests?.length ?? 0;
+          routed += message.count ?? 0;
         }
         post(message, transfer);
       };

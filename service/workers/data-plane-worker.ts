@@ -13,9 +13,10 @@
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { forEachSend, SendBatch } from './send-batch';
 import {
   CheckBatch, DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_RENEW_MS, FLOW_RENEW_TICK_MS, MainToWorker,
-  SendRequest, SendResult, SignatureCheckResult, WorkerToMain,
+  SendFailure, SignatureCheckResult, WorkerToMain,
 } from './worker-messages';
 import { WorkerPeerDirectory } from './worker-peer-directory';
 import { reportWorkerThreadErrors } from './worker-thread-errors';
@@ -23,7 +24,7 @@ import { DEFAULT_METRICS_INTERVAL_SECONDS, METRICS_SERVICE_DIMENSION, MetricDime
 import type { ConfigSource } from '../config/config-source';
 import { DynamoDbConfigSource } from '../config/dynamodb-config-source';
 import { FileConfigSource } from '../config/file-config-source';
-import type { Failure, MetricsRecorder } from '../contracts';
+import type { EgressDatagram, Failure, MetricsRecorder } from '../contracts';
 import { FlowTable } from '../egress/flow-table';
 import { ClaimRefresh } from '../fleet/claim-refresh';
 import { Gateway } from '../gateway';
@@ -118,7 +119,7 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
   const results = new SendResults(port);
   port.on('message', (message: MainToWorker) => {
     if (message.kind === 'send') {
-      sendAll(gateway, message.requests, results);
+      sendAll(gateway, message, results);
     } else if (message.kind === 'check') {
       post(port, { kind: 'checked', results: checkAll(message) });
     } else if (message.kind === 'peer-at') {
@@ -144,16 +145,27 @@ async function startDataPlaneWorker(data: DataPlaneWorkerData, port: MessagePort
 
 /**
  * The outcomes of this worker's sends, posted to the main thread together: one message per turn of
- * the event loop (the turn's send completions arrive together), not one per datagram.
+ * the event loop (the turn's send completions arrive together), not one per datagram; the ids of
+ * the sends that succeeded travel as one transferred array.
  */
 class SendResults {
-  private results: SendResult[] = [];
+  private sent: number[] = [];
+  private failures: SendFailure[] = [];
   private scheduled = false;
 
   constructor(private readonly port: MessagePort) {}
 
-  report(result: SendResult): void {
-    this.results.push(result);
+  succeeded(id: number): void {
+    this.sent.push(id);
+    this.schedule();
+  }
+
+  failed(failure: SendFailure): void {
+    this.failures.push(failure);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -163,28 +175,30 @@ class SendResults {
   /** Posts the outcomes gathered so far. */
   readonly flush = (): void => {
     this.scheduled = false;
-    if (this.results.length === 0) return;
-    const results = this.results;
-    this.results = [];
-    post(this.port, { kind: 'sent', results });
+    if (this.sent.length === 0 && this.failures.length === 0) return;
+    const sent = Float64Array.from(this.sent);
+    const failures = this.failures;
+    this.sent = [];
+    this.failures = [];
+    this.port.postMessage({ kind: 'sent', sent, failures } satisfies WorkerToMain, [sent.buffer]);
   };
 }
 
 /**
- * Sends each request of a batch, in order. A request that cannot even be handed to its Listener
+ * Sends each datagram of a batch, in order. A datagram that cannot even be handed to its Listener
  * (a defect) fails alone: the others are still sent, and its exception escapes afterwards (the
  * main thread stops the task, worker-thread-errors.ts).
  */
-function sendAll(gateway: Gateway, requests: readonly SendRequest[], results: SendResults): void {
+function sendAll(gateway: Gateway, batch: SendBatch, results: SendResults): void {
   let defect: unknown;
-  for (const request of requests) {
+  forEachSend(batch, (id, listenerName, datagram) => {
     try {
-      send(gateway, request, results);
+      send(gateway, id, listenerName, datagram, results);
     } catch (err) {
       defect ??= err;
-      results.report({ id: request.id, code: 'SendFailed', reason: `the data-plane worker could not send: ${(err as Error)?.message ?? String(err)}` });
+      results.failed({ id, code: 'SendFailed', reason: `the data-plane worker could not send: ${(err as Error)?.message ?? String(err)}` });
     }
-  }
+  });
   if (defect !== undefined) throw defect;
 }
 
@@ -199,18 +213,15 @@ function checkAll(batch: CheckBatch): SignatureCheckResult[] {
   });
 }
 
-function send(gateway: Gateway, request: SendRequest, results: SendResults): void {
-  const listener = gateway.get(request.listener);
+function send(gateway: Gateway, id: number, listenerName: string, datagram: EgressDatagram, results: SendResults): void {
+  const listener = gateway.get(listenerName);
   if (!listener) {
-    results.report({ id: request.id, code: 'SendFailed', reason: `Listener '${request.listener}' is not running on this worker` });
+    results.failed({ id, code: 'SendFailed', reason: `Listener '${listenerName}' is not running on this worker` });
     return;
   }
-  const data = Buffer.from(request.data.buffer, request.data.byteOffset, request.data.byteLength);
-  const datagram = { data, address: request.address, port: request.port, peerKey: request.peerKey, inner: request.inner };
   listener.send(datagram, (failure: Failure | undefined) => {
-    results.report(failure
-      ? { id: request.id, code: failure.code, reason: failure.reason, ...(failure.target !== undefined ? { target: failure.target } : {}) }
-      : { id: request.id });
+    if (failure === undefined) results.succeeded(id);
+    else results.failed({ id, code: failure.code, reason: failure.reason, ...(failure.target !== undefined ? { target: failure.target } : {}) });
   });
 }
 

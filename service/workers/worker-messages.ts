@@ -4,7 +4,7 @@
  * travel in batches, one message per event-loop turn of the side that posts them.
  */
 import type { KeyObject } from 'node:crypto';
-import type { InnerAddressing } from '../contracts';
+import type { SendBatch } from './send-batch';
 import type { TransportAeadPreference } from '../wireguard/transport-aead';
 
 /** A worker says again, this often, that each flow it still holds is its own. */
@@ -50,31 +50,18 @@ export interface DataPlaneWorkerData {
   readonly peerLookups?: boolean;
 }
 
-/** One datagram to send from the worker's Listener socket (in a {@link SendBatch}). */
-export interface SendRequest {
-  readonly id: number;
-  readonly listener: string;
-  readonly data: Uint8Array;
-  readonly address: string;
-  readonly port: number;
-  readonly peerKey?: string;
-  readonly inner?: InnerAddressing;
-}
-
 /**
  * Main thread → worker: the datagrams routed to this worker in one turn of the main thread's event
  * loop, in the order they were routed (one message per turn, not per datagram: posting a message
- * costs the main thread several times what a datagram's own share of a batch does).
+ * costs the main thread several times what a datagram's own share of a batch does), written into
+ * transferable chunks (send-batch.ts).
  */
-export interface SendBatch {
-  readonly kind: 'send';
-  readonly requests: readonly SendRequest[];
-}
+export type { SendBatch };
 
-/** The outcome of the {@link SendRequest} with the same `id`: sent when `code` is absent. */
-export interface SendResult {
+/** The failure of the send with id `id` (a send that succeeded is only listed in `sent`). */
+export interface SendFailure {
   readonly id: number;
-  readonly code?: string;
+  readonly code: string;
   readonly reason?: string;
   readonly target?: string;
 }
@@ -152,8 +139,11 @@ export type WorkerToMain =
   | PeerAtRequest
   /** The outcomes of a {@link CheckBatch}, in one message. */
   | { readonly kind: 'checked'; readonly results: readonly SignatureCheckResult[] }
-  /** The outcomes of the sends that completed in one turn of the worker's event loop. */
-  | { readonly kind: 'sent'; readonly results: readonly SendResult[] }
+  /**
+   * The outcomes of the sends that completed in one turn of the worker's event loop: the ids of
+   * those that were sent (one transferred array, no object per send), and the failures.
+   */
+  | { readonly kind: 'sent'; readonly sent: Float64Array; readonly failures: readonly SendFailure[] }
   | WorkerFailed
   | { readonly kind: 'stopped' };
 

@@ -18,8 +18,9 @@ import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { SendBatchWriter } from './send-batch';
 import {
-  DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, SendRequest, SignatureCheckRequest, WorkerToMain,
+  DATA_PLANE_WORKER_ROLE, DataPlaneWorkerData, FLOW_HELD_MS, MainToWorker, PeerAtRequest, SignatureCheckRequest, WorkerToMain,
 } from './worker-messages';
 import type { EgressDatagram, FailureCode, ListenerHandle, ListenerRegistry, SendCallback } from '../contracts';
 import { describeError } from '../process-errors';
@@ -135,7 +136,7 @@ export class WorkerPool implements EntryRouter {
    * about 1.5 times as much per datagram, at ten a turn (bench/OPTIMIZATIONS.md, "Worker hand-offs
    * in batches").
    */
-  private readonly outbox: Array<OutgoingSends | undefined> = [];
+  private readonly outbox: Array<SendBatchWriter | undefined> = [];
   private postScheduled = false;
   private nextId = 1;
   /** Signature checks given to each worker thread (by index − 1) in this turn, posted with its sends. */
@@ -337,19 +338,16 @@ export class WorkerPool implements EntryRouter {
       return;
     }
     const id = this.nextId++;
-    this.pending.set(id, p);
     let batch = this.outbox[p.at - 1];
-    if (batch === undefined) this.outbox[p.at - 1] = batch = new OutgoingSends();
-    batch.requests.push({
-      id,
-      listener: p.listener.name,
-      // a copy the worker owns: the caller may reuse its buffer once send returns
-      data: batch.copy(p.datagram.data),
-      address: p.datagram.address,
-      port: p.datagram.port,
-      ...(p.datagram.peerKey !== undefined ? { peerKey: p.datagram.peerKey } : {}),
-      ...(p.datagram.inner !== undefined ? { inner: p.datagram.inner } : {}),
-    });
+    if (batch === undefined) this.outbox[p.at - 1] = batch = new SendBatchWriter();
+    try {
+      // the bytes are copied: the caller may reuse its buffer once send returns
+      batch.add(id, p.listener.name, p.datagram);
+    } catch (err) {
+      p.done({ code: 'SendFailed', reason: `the datagram could not be handed to data-plane worker ${p.at}: ${(err as Error).message}` });
+      return;
+    }
+    this.pending.set(id, p);
     this.schedulePost();
   }
 
@@ -373,7 +371,10 @@ export class WorkerPool implements EntryRouter {
       this.outbox[i] = undefined;
       this.checkOutbox[i] = undefined;
       if (this.exited.has(i + 1)) continue;
-      if (sends) this.workers[i].postMessage({ kind: 'send', requests: sends.requests } satisfies MainToWorker, sends.chunks);
+      if (sends) {
+        const { batch, transfer } = sends.finish();
+        this.workers[i].postMessage(batch satisfies MainToWorker, transfer);
+      }
       if (checks) this.workers[i].postMessage({ kind: 'check', keys: checks.keys, checks: checks.checks } satisfies MainToWorker);
     }
   };
@@ -492,11 +493,17 @@ export class WorkerPool implements EntryRouter {
             }
             break;
           case 'sent':
-            for (const result of message.results) {
-              const p = this.pending.get(result.id);
+            for (const id of message.sent) {
+              const p = this.pending.get(id);
               if (!p) continue;
-              this.pending.delete(result.id);
-              this.completed(p, result.code, result.reason, result.target);
+              this.pending.delete(id);
+              this.completed(p, undefined, undefined, undefined);
+            }
+            for (const failure of message.failures) {
+              const p = this.pending.get(failure.id);
+              if (!p) continue;
+              this.pending.delete(failure.id);
+              this.completed(p, failure.code, failure.reason, failure.target);
             }
             break;
           default:
@@ -545,43 +552,6 @@ export class WorkerPool implements EntryRouter {
       this.pending.delete(id);
       this.completed(p, 'NoActiveFlow', `data-plane worker ${index} exited`, undefined);
     }
-  }
-}
-
-/**
- * Datagram bytes of a batch are copied into shared chunks: the first holds four datagrams of the
- * first one's size (at least {@link FIRST_CHUNK_BYTES}), each next one is twice the last, up to
- * {@link LAST_CHUNK_BYTES} (a larger datagram gets a chunk of its own size). A batch of one
- * datagram allocates little more than its bytes; a batch of many, a few chunks.
- */
-const FIRST_CHUNK_BYTES = 256;
-const LAST_CHUNK_BYTES = 65_536;
-
-/**
- * The sends routed to one worker thread in one turn: their requests, and their bytes copied into
- * a few chunks that the message transfers (one ArrayBuffer per chunk, not one per datagram; each
- * request's `data` is a view into a chunk, which arrives as a view into the same transferred
- * memory).
- */
-class OutgoingSends {
-  readonly requests: SendRequest[] = [];
-  readonly chunks: ArrayBuffer[] = [];
-  private chunk?: ArrayBuffer;
-  private used = 0;
-
-  /** A copy of `bytes` in this batch's chunks. */
-  copy(bytes: Uint8Array): Uint8Array {
-    const length = bytes.byteLength;
-    if (this.chunk === undefined || this.used + length > this.chunk.byteLength) {
-      const next = this.chunk === undefined ? Math.max(FIRST_CHUNK_BYTES, 4 * length) : Math.min(LAST_CHUNK_BYTES, this.chunk.byteLength * 2);
-      this.chunk = new ArrayBuffer(Math.max(next, length));
-      this.chunks.push(this.chunk);
-      this.used = 0;
-    }
-    const copy = new Uint8Array(this.chunk, this.used, length);
-    copy.set(bytes);
-    this.used += length;
-    return copy;
   }
 }
 

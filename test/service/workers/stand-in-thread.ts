@@ -4,7 +4,15 @@
  * `exit` it answers nothing and emits `exit` no more).
  */
 import { EventEmitter } from 'node:events';
-import type { DataPlaneWorkerData, MainToWorker, SendRequest, WorkerToMain } from '../../../service/workers/worker-messages';
+import type { EgressDatagram } from '../../../service/contracts';
+import { forEachSend } from '../../../service/workers/send-batch';
+import type { DataPlaneWorkerData, MainToWorker, WorkerToMain } from '../../../service/workers/worker-messages';
+
+/** A send the main thread posted, as the worker reads it. */
+export interface PostedSend extends EgressDatagram {
+  readonly id: number;
+  readonly listener: string;
+}
 
 export class StandInThread extends EventEmitter {
   readonly received: MainToWorker[] = [];
@@ -46,13 +54,23 @@ export class StandInThread extends EventEmitter {
    * The send requests posted to this thread so far, in order, once the pool has posted the batches
    * of the current turn (it posts them at the turn's end).
    */
-  async sends(): Promise<SendRequest[]> {
+  async sends(): Promise<PostedSend[]> {
     await new Promise((resolve) => setImmediate(resolve));
-    return this.received.flatMap((m) => (m.kind === 'send' ? [...m.requests] : []));
+    const sends: PostedSend[] = [];
+    for (const m of this.received) {
+      if (m.kind === 'send') forEachSend(m, (id, listener, datagram) => sends.push({ id, listener, ...datagram }));
+    }
+    return sends;
   }
 
   /** Says that the send `id` was sent, or failed with `code` and `reason`. */
   sent(id: number, code?: string, reason?: string): void {
-    this.say({ kind: 'sent', results: [code === undefined ? { id } : { id, code, reason }] });
+    if (code === undefined) this.outcomes([id]);
+    else this.outcomes([], [{ id, code, reason }]);
+  }
+
+  /** Says, in one message, that the sends `sent` were sent and those of `failures` failed. */
+  outcomes(sent: readonly number[], failures: ReadonlyArray<{ id: number; code: string; reason?: string }> = []): void {
+    this.say({ kind: 'sent', sent: Float64Array.from(sent), failures });
   }
 }

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Failure, ListenerHandle } from '../../../service/contracts';
+import { SendBatchWriter } from '../../../service/workers/send-batch';
 import { dgramHasReusePort } from '../../../service/workers/worker-count';
 import type { MainToWorker } from '../../../service/workers/worker-messages';
 import { startDataPlaneThread, WorkerPool, WorkerThread } from '../../../service/workers/worker-pool';
@@ -74,15 +75,14 @@ withReusePort(`a data-plane worker thread that fails${dgramHasReusePort() ? '' :
     await client.send('queued', port);
     await eventually(() => pool!.holds('relay', '127.0.0.1', client!.port), 10_000, 'the pool to hear of the flow');
 
-    // a batch with a send request the worker's code cannot handle: its message handler throws,
-    // after sending the batch's other datagram
-    const beside = new Uint8Array(Buffer.from('beside the defect'));
-    threads[0].postMessage({
-      kind: 'send',
-      requests: [{ id: 1, listener: 'relay', data: null, address: '127.0.0.1', port: 9 }, { id: 2, listener: 'relay', data: beside, address: '127.0.0.1', port: client.port }],
-    } as unknown as MainToWorker);
+    // a batch the worker's code cannot read past its first datagram: its message handler throws,
+    // after sending that datagram
+    const writer = new SendBatchWriter();
+    writer.add(2, 'relay', { data: Buffer.from('beside the defect'), address: '127.0.0.1', port: client.port });
+    const { batch, transfer } = writer.finish();
+    threads[0].postMessage({ ...batch, ends: [batch.ends[0] + 3] } satisfies MainToWorker, transfer);
     await eventually(() => failures.length > 0, 10_000, 'the worker\'s failure');
-    expect(failures).toEqual([expect.stringMatching(/^1 uncaughtException: TypeError: /)]);
+    expect(failures).toEqual([expect.stringMatching(/^1 uncaughtException: Error: malformed send batch/)]);
     await client.waitFor(1, 5_000);
     expect(client.received.map((r) => r.data.toString())).toEqual(['beside the defect']);
 

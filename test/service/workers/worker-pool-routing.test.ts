@@ -147,7 +147,7 @@ describe('worker pool: sends of one turn travel together', () => {
     expect(second.map((r) => r.port)).toEqual([4]);
 
     // one batch of outcomes: the first sent, the second not this worker's (tried elsewhere), the third failed
-    s.threads[0].say({ kind: 'sent', results: [{ id: first[0].id }, { id: first[1].id, code: 'NoActiveFlow', reason: 'gone' }, { id: first[2].id, code: 'SendFailed', reason: 'EPERM' }] });
+    s.threads[0].outcomes([first[0].id], [{ id: first[1].id, code: 'NoActiveFlow', reason: 'gone' }, { id: first[2].id, code: 'SendFailed', reason: 'EPERM' }]);
     s.threads[1].sent(second[0].id);
     await expect(sends[0]).resolves.toBeUndefined();
     await expect(sends[1]).resolves.toBeUndefined();
