@@ -77,9 +77,9 @@ const TARGETS: readonly Target[] = [
     bound: 2,
     ceiling: {
       keys: ['sourcedWgVsWireguardGoCpuCeiling64', 'sourcedWgVsWireguardGoCpuCeiling1200'],
-      text: 'what path (A) of scenario 2 carries with every core busy and, as its sending side, a raw dgram sender that only sends datagrams of ' +
-        'the sealed size (its CPU per send, wireguard-go B\'s and the counter\'s CPU per packet measured in the same path trials), ÷ the ' +
-        'wireguard-go tunnel\'s rate; lower of 64 B / 1200 B.',
+      text: 'what path (A) of scenario 2 carries with every core busy and a sender that costs nothing (wireguard-go B\'s and the counter\'s CPU ' +
+        'per packet from the path trials), ÷ the wireguard-go tunnel\'s rate; lower of 64 B / 1200 B. Every real sender also pays its sends, ' +
+        'so the true bound is lower.',
     },
   },
   { key: 'sourcedWgVsDgram', label: 'sourced egress WireGuard ÷ dgram sender loop, one core each', op: '>=', bound: 0.5, floorKeys: ['sourcedWgFloorVsDgram64', 'sourcedWgFloorVsDgram1200'] },

@@ -24,9 +24,9 @@ import {
   cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, PacedCpuRuns,
   pacedCpuTrials, pairedTrials, Trial, trial,
 } from '../lib/throughput';
-import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_A, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
+import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
 import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from '../lib/wg-loopback-receiver';
-import { processCpuUs, receiveBufferOf, sealedDatagramBytes, udpSocketDrops } from '../lib/wg-path';
+import { processCpuUs, receiveBufferOf, udpSocketDrops } from '../lib/wg-path';
 
 /** Inner addressing of what the gateway sends to the loopback receiver (variant B). */
 const LOOPBACK_INNER = {
@@ -52,12 +52,6 @@ interface PathTrial {
   readonly peerSocketDrops: number;
   /** wireguard-go B's socket receive buffer, bytes. */
   readonly peerReceiveBufferBytes: number;
-  /**
-   * CPU time per datagram of a raw dgram sender in namespace A sending datagrams of the sealed
-   * size to wireguard-go B's port at the same rate, µs: what any sender on this path pays for the
-   * send alone (the veth and the peer namespace's receive path run on the sending core).
-   */
-  readonly sendOnlyCpuUs: number;
 }
 
 interface GatewayRun {
@@ -73,7 +67,6 @@ async function viaWireguardGo(
 ): Promise<{ results: Map<number, SearchResult[]>; failures: unknown[]; paths: Map<number, PathTrial> }> {
   let bed: WgBed | undefined;
   let gateway: Agent | undefined;
-  let rawSender: Agent | undefined;
   const results = new Map<number, SearchResult[]>();
   const paths = new Map<number, PathTrial>();
   const failures: unknown[] = [];
@@ -83,8 +76,6 @@ async function viaWireguardGo(
     const g = await startGatewayListener(bed, (started) => {
       gateway = started;
     });
-    rawSender = await Agent.start('udp-sender', { netns: bed.nsA });
-    await rawSender.request('open', { address: UNDERLAY_A });
     const counter = bed.counter;
     for (const size of PAYLOAD_SIZES) {
       await g.request('load', {
@@ -105,26 +96,21 @@ async function viaWireguardGo(
       const found = await repeatedSearch(context, `gateway → wireguard-go ${size} B`, runTrial, 20_000);
       results.set(size, found);
       const pacedAt = Math.round(PATH_TRIAL_FACTOR * (median(found.map((r) => r.pacedAt)) || 10_000));
-      const path = await pathTrial(bed, g, rawSender, size, pacedAt, searchTrialMs(context));
+      const path = await pathTrial(bed, g, pacedAt, searchTrialMs(context));
       paths.set(size, path);
       context.log(
         `   gateway → wireguard-go ${size} B at ${fmtRate(pacedAt)}: ${fmtPct(1 - path.counted / path.sent)} lost, ` +
         `${path.peerSocketDrops} of ${path.sent - path.counted} at wireguard-go's socket (rb ${path.peerReceiveBufferBytes} B); CPU per packet: ` +
-        `gateway ${path.gatewayCpuUs.toFixed(1)} µs, wireguard-go ${path.peerCpuUs.toFixed(1)} µs, counter ${path.counterCpuUs.toFixed(1)} µs; ` +
-        `a raw sender's send alone ${path.sendOnlyCpuUs.toFixed(1)} µs`);
+        `gateway ${path.gatewayCpuUs.toFixed(1)} µs, wireguard-go ${path.peerCpuUs.toFixed(1)} µs, counter ${path.counterCpuUs.toFixed(1)} µs`);
     }
     return { results, failures, paths };
   } finally {
-    await destroyBed(bed, [gateway, rawSender]);
+    await destroyBed(bed, [gateway]);
   }
 }
 
-/**
- * Runs one paced trial of variant A at `pacedAt` and takes the path apart (see {@link PathTrial});
- * then the raw sender sends datagrams of the sealed size of `size` to wireguard-go B's port at the
- * same rate (wireguard-go drops them: they are not WireGuard messages).
- */
-async function pathTrial(bed: WgBed, gateway: Agent, rawSender: Agent, size: number, pacedAt: number, durationMs: number): Promise<PathTrial> {
+/** Runs one paced trial of variant A at `pacedAt` and takes the path apart (see {@link PathTrial}). */
+async function pathTrial(bed: WgBed, gateway: Agent, pacedAt: number, durationMs: number): Promise<PathTrial> {
   const counter = bed.counter;
   await counter.request('reset');
   const snapshot = async (): Promise<{ gateway: number; peer: number; counter: number; drops: number }> => ({
@@ -138,11 +124,7 @@ async function pathTrial(bed: WgBed, gateway: Agent, rawSender: Agent, size: num
   const stats = await drain(counter);
   const after = await snapshot();
   const counted = Math.max(1, stats.count);
-  const senderBefore = await cpuTimeUs(rawSender);
-  const raw = await rawSender.request<{ sent: number }>('run', { host: UNDERLAY_B, port: WG_PORT_B, size: sealedDatagramBytes(size), rate: pacedAt, durationMs }, 60_000);
-  const sendOnlyCpuUs = ((await cpuTimeUs(rawSender)) - senderBefore) / Math.max(1, raw.sent);
   return {
-    sendOnlyCpuUs,
     pacedAt,
     sent: run.sent,
     counted: stats.count,
@@ -306,16 +288,14 @@ export const sourcedWireGuard: Scenario = {
         figures[`sourcedWgViaWireguardGoCpuUs${size}`] = p.gatewayCpuUs;
         figures[`sourcedWgViaWireguardGoPeerCpuUs${size}`] = p.peerCpuUs;
         figures[`sourcedWgViaWireguardGoPeerDropShare${size}`] = lost > 0 ? Math.min(1, p.peerSocketDrops / lost) : NaN;
-        // the most this path carries with every core busy, ÷ the tunnel's rate: with this gateway, and with a sender that only sends
+        // the most this path carries with every core busy, ÷ the tunnel's rate: with this gateway, and with a sender that costs nothing
         const tunnel = context.figures[wireguardGoKey(size)];
         const cores = context.cpus.all.length;
-        figures[`sourcedWgViaWireguardGoSendOnlyCpuUs${size}`] = p.sendOnlyCpuUs;
         figures[`sourcedWgVsWireguardGoCpuBound${size}`] = ratio(cpuBoundRate(cores, p.gatewayCpuUs + p.peerCpuUs + p.counterCpuUs), tunnel);
-        figures[`sourcedWgVsWireguardGoCpuCeiling${size}`] = ratio(cpuBoundRate(cores, p.sendOnlyCpuUs + p.peerCpuUs + p.counterCpuUs), tunnel);
+        figures[`sourcedWgVsWireguardGoCpuCeiling${size}`] = ratio(cpuBoundRate(cores, p.peerCpuUs + p.counterCpuUs), tunnel);
         pathRows.push([
           `${size} B`, fmtRate(p.pacedAt), fmtPct(lost / Math.max(1, p.sent)), lost > 0 ? fmtPct(Math.min(1, p.peerSocketDrops / lost)) : '—',
           `${Math.round(p.peerReceiveBufferBytes / 1024)} KiB`, `${p.gatewayCpuUs.toFixed(1)} µs`, `${p.peerCpuUs.toFixed(1)} µs`, `${p.counterCpuUs.toFixed(1)} µs`,
-          `${p.sendOnlyCpuUs.toFixed(1)} µs`,
           `${fmtRatio(figures[`sourcedWgVsWireguardGoCpuBound${size}`])} / ${fmtRatio(figures[`sourcedWgVsWireguardGoCpuCeiling${size}`])}`,
         ]);
       }
@@ -341,8 +321,8 @@ export const sourcedWireGuard: Scenario = {
           table: {
             columns: [
               'payload', 'paced at', 'loss', 'dropped at wireguard-go\'s socket', 'its receive buffer',
-              'gateway CPU / sent', 'wireguard-go CPU / counted', 'counter CPU / counted', 'raw sender CPU / sent (the send alone)',
-              'most this path carries on every core ÷ tunnel: this gateway / a sender that only sends',
+              'gateway CPU / sent', 'wireguard-go CPU / counted', 'counter CPU / counted',
+              'most this path carries on every core ÷ tunnel: this gateway / a sender that costs nothing',
             ],
             rows: pathRows,
           },
@@ -374,11 +354,10 @@ export const sourcedWireGuard: Scenario = {
           'datagrams are counted by the decrypting receiver, the floor\'s by the counting receiver, each on the other core).',
         'In (A) nothing is pinned (wireguard-go uses every core, as in the baseline); in (B) the gateway and the receiver each have their own core.',
         'The most path (A) carries on every core: the machine\'s cores (one CPU-second per second each) ÷ the CPU time per delivered packet of ' +
-          'the sending side, wireguard-go B (every thread) and the counter, ÷ the tunnel\'s rate. With this gateway as the sending side, and with a ' +
-          'raw dgram sender in namespace A that sends datagrams of the sealed size to wireguard-go B\'s port at the same rate and does nothing else ' +
-          '(its send runs the veth and the peer namespace\'s receive path on its core, as the gateway\'s does): that second figure is the most ' +
-          '`sourcedWgVsWireguardGo` can be on this machine with this peer, whatever the gateway does (CPU time no process is charged for, such ' +
-          'as interrupts accounted apart, would lower it further).',
+          'the sending side, wireguard-go B (every thread) and the counter in the path trial, ÷ the tunnel\'s rate; with this gateway as the ' +
+          'sending side, and with a sender that costs nothing. The second is the most `sourcedWgVsWireguardGo` can be on this machine with this ' +
+          'peer and receiver, whatever the sender: every real sender also pays its sends (the veth and the peer namespace\'s receive path run ' +
+          'on the sending core), so the true bound is lower. Both assume wireguard-go B\'s CPU per packet stays what it was at the path trial\'s rate.',
         ...notes,
       ],
     };
