@@ -142,7 +142,9 @@ const TARGETS: readonly Target[] = [
     ceiling: {
       keys: ['workerScalingCeiling'],
       text: 'the machine\'s cores ÷ the CPU time per delivered packet of the 2-worker gateway and of the load generator that shares the machine ' +
-        'with it (scenario 7\'s flood trials), ÷ one worker\'s flood rate.',
+        'with it (scenario 7\'s flood trials), ÷ one worker\'s flood rate. With one worker saturating a core, that is about 2 × the gateway\'s ' +
+        'CPU per packet ÷ (the gateway\'s + the load generator\'s) on two cores: below 1.8 for any gateway whenever the load generator costs ' +
+        'more than a ninth of what the gateway does per packet.',
     },
   },
   { key: 'relayP50Ms', label: 'fleet relay hop round trip, p50 (loopback, one request at a time)', unit: 'ms' },

@@ -171,7 +171,7 @@ export function renderMarkdown(input: MarkdownInput): string {
   if (ceilings.length > 0) {
     out.push('');
     out.push('The ceiling column is the most the figure can be on the machine of this run, computed from the same run\'s measurements; ' +
-      'where it is below the target, no gateway reaches the target on this machine:');
+      'where it is below the target, the target is out of reach on this machine for the reason each says:');
     out.push('');
     for (const t of ceilings) out.push(`- \`${t.key}\`: ${t.ceiling!.text}`);
   }
