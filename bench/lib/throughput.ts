@@ -165,6 +165,11 @@ export function floorFigures(prefix: string, size: number, gatewayRate: number, 
   };
 }
 
+/** Packets per second that `cores` cores carry at `cpuUsPerPacket` µs of CPU time per packet (NaN without a cost). */
+export function cpuBoundRate(cores: number, cpuUsPerPacket: number): number {
+  return cpuUsPerPacket > 0 ? (cores * 1_000_000) / cpuUsPerPacket : NaN;
+}
+
 /** The median CPU time per packet of the trials that measured it, µs (NaN when none did). */
 export function medianCpuUs(trials: readonly Trial[]): number {
   return median(trials.map((t) => t.cpuUsPerPacket ?? NaN));

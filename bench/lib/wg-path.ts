@@ -4,6 +4,8 @@
  * processes that are not agents (wireguard-go).
  */
 import { execFileSync } from 'node:child_process';
+import { IPV4_HEADER_LENGTH, UDP_HEADER_LENGTH } from '../../service/wireguard/inner-packet';
+import { TRANSPORT_MIN_LENGTH } from '../../service/wireguard/messages';
 
 /** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
@@ -52,5 +54,5 @@ export function processCpuUs(pid: number): number {
  * transport header, the inner IPv4/UDP headers and payload padded to 16 bytes, and the tag.
  */
 export function sealedDatagramBytes(size: number): number {
-  return 16 + Math.ceil((28 + size) / 16) * 16 + 16;
+  return TRANSPORT_MIN_LENGTH + Math.ceil((IPV4_HEADER_LENGTH + UDP_HEADER_LENGTH + size) / 16) * 16;
 }

@@ -21,8 +21,8 @@ import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, fmtRatio, median, ratio } from '../lib/stats';
 import {
-  cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells, pacedCpuFigures, PacedCpuRuns,
-  pacedCpuTrials, pairedTrials, Trial, trial,
+  cpuBoundRate, cpuCells, cpuFigures, cpuTimeUs, drain, floorFigures, PACED_CPU_COLUMNS, PACED_CPU_FRACTION, pacedCpuCells,
+  pacedCpuFigures, PacedCpuRuns, pacedCpuTrials, pairedTrials, Trial, trial,
 } from '../lib/throughput';
 import { createBed, destroyBed, INNER_PORT, startGatewayListener, TUNNEL_A, TUNNEL_B, UNDERLAY_B, WG_PORT_B, WgBed } from '../lib/wg-lab';
 import { connectLoopbackReceiver, LOOPBACK_GATEWAY_TUNNEL, LOOPBACK_RECEIVER_TUNNEL } from '../lib/wg-loopback-receiver';
@@ -363,8 +363,3 @@ export const sourcedWireGuard: Scenario = {
     };
   },
 };
-
-/** Packets per second that `cores` cores carry at `cpuUsPerPacket` µs of CPU time per packet. */
-function cpuBoundRate(cores: number, cpuUsPerPacket: number): number {
-  return cpuUsPerPacket > 0 ? (cores * 1_000_000) / cpuUsPerPacket : NaN;
-}

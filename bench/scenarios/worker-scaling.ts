@@ -12,7 +12,7 @@ import { Agent } from '../lib/agent';
 import { reusePortNode } from '../lib/reuse-port-node';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { fmtPct, fmtRate, fmtRatio, fmtUs, median, ratio } from '../lib/stats';
-import { cpuTimeUs, GATEWAY_WARMUP_MS, medianCpuUs, Trial, trial } from '../lib/throughput';
+import { cpuBoundRate, cpuTimeUs, GATEWAY_WARMUP_MS, medianCpuUs, Trial, trial } from '../lib/throughput';
 import { compareWorkerCounts, WORKER_EVEN_FRACTION, WORKER_PACED_FRACTION } from '../lib/worker-comparison';
 
 /** Payload of every datagram. */
@@ -83,7 +83,7 @@ export const workerScaling: Scenario = {
       const figures: Record<string, number> = {
         workerScaling: ratio(rate2, rate1),
         workerScalingSenderCpuUs: senderCpuUs,
-        workerScalingCeiling: ratio((cores * 1_000_000) / (medianCpuUs(flood2) + senderCpuUs), rate1),
+        workerScalingCeiling: ratio(cpuBoundRate(cores, medianCpuUs(flood2) + senderCpuUs), rate1),
         workerScalingRate1: rate1,
         workerScalingRate2: rate2,
         workerScalingFloodCpuUs1: medianCpuUs(flood1),

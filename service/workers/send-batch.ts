@@ -160,7 +160,7 @@ export function forEachSend(batch: SendBatch, visit: (id: number, listener: stri
       o += HEADER_BYTES;
       const address = b.toString('latin1', o, (o += addressLength));
       let peerKey: string | undefined;
-      if (flags === FLAG_PEER_KEY || flags === FLAG_PEER_KEY + FLAG_INNER) {
+      if (flags % 2 === FLAG_PEER_KEY) {
         const keyLength = b[o++];
         peerKey = b.toString('latin1', o, (o += keyLength));
       }

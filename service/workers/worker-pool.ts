@@ -379,6 +379,14 @@ export class WorkerPool implements EntryRouter {
     }
   };
 
+  /** Completes the pending send `id` with a worker's outcome (an id no longer pending is ignored). */
+  private settle(id: number, code: string | undefined, reason: string | undefined, target: string | undefined): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    this.completed(p, code, reason, target);
+  }
+
   private completed(p: PendingSend, code: string | undefined, reason: string | undefined, target: string | undefined): void {
     if (code === undefined) {
       if (p.at !== 0 && p.datagram.peerKey !== undefined) this.own(peerKey(p.listener.name, p.datagram.peerKey), p.at, 0, 'sent');
@@ -493,18 +501,8 @@ export class WorkerPool implements EntryRouter {
             }
             break;
           case 'sent':
-            for (const id of message.sent) {
-              const p = this.pending.get(id);
-              if (!p) continue;
-              this.pending.delete(id);
-              this.completed(p, undefined, undefined, undefined);
-            }
-            for (const failure of message.failures) {
-              const p = this.pending.get(failure.id);
-              if (!p) continue;
-              this.pending.delete(failure.id);
-              this.completed(p, failure.code, failure.reason, failure.target);
-            }
+            for (const id of message.sent) this.settle(id, undefined, undefined, undefined);
+            for (const failure of message.failures) this.settle(failure.id, failure.code, failure.reason, failure.target);
             break;
           default:
             break;
