@@ -28,6 +28,7 @@ import {
 } from '../../lib/private/fleet';
 import { MetricName } from '../../lib/private/metrics';
 import type { MetricsRecorder } from '../contracts';
+import type { PeerAtCallback } from '../wireguard/fleet-sessions';
 
 export interface FleetDirectoryOptions {
   readonly documents: DynamoDBDocumentClient;
@@ -118,10 +119,11 @@ export class FleetDirectory {
 
   /**
    * The WireGuard peer last recorded at `address:port` on `listener` (the `peerKey` of the flow
-   * item), or undefined. One eventually consistent GetItem per call, never cached: callers bound
-   * how often they ask (service/wireguard/session-recovery.ts).
+   * item), or undefined; `failed` when the read failed (logged), which says nothing about the
+   * endpoint. One eventually consistent GetItem per call, never cached: callers bound how often
+   * they ask (service/wireguard/fleet-sessions.ts).
    */
-  peerAt(listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void {
+  peerAt(listener: string, address: string, port: number, done: PeerAtCallback): void {
     const get = new GetCommand({
       TableName: this.options.tableName,
       Key: { [DIRECTORY_PARTITION_KEY]: flowItemKey(listener, address, port) },
@@ -137,7 +139,7 @@ export class FleetDirectory {
       },
       (err: Error) => {
         this.options.logger?.warn('fleet directory read failed', { error: err.message });
-        done(undefined);
+        done(undefined, true);
       },
     );
   }

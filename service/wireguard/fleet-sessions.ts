@@ -19,7 +19,9 @@
  * for the peer's own rekey (up to 120 s). Bounded work for forged or garbage datagrams: one lookup
  * per source endpoint per `endpointIntervalMs`, an unknown endpoint or a refused peer is not asked
  * about again for `negativeTtlMs`, and at most `lookupsPerSecond` lookups per Listener; the device
- * itself sends at most one initiation per peer per Rekey-Timeout (5 s).
+ * itself sends at most one initiation per peer per Rekey-Timeout (5 s). A lookup the directory could
+ * not answer (a read error, no answer in time) says nothing about the endpoint: it is asked again
+ * after `endpointIntervalMs`, not `negativeTtlMs`.
  */
 import type { Failure } from '../contracts';
 import type { InitiationOutcome } from './device';
@@ -30,9 +32,16 @@ export interface PeerDirectory {
   claimPeer(listener: string, peerKey: string, address: string, port: number): void;
   /** This member owns the flow from `address:port`, from which `peerKey` speaks; never awaited. */
   claimFlow(listener: string, address: string, port: number, peerKey: string): void;
-  /** The peer last recorded at `address:port` on `listener`, or undefined. */
-  peerAt(listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void;
+  /**
+   * The peer last recorded at `address:port` on `listener`, or undefined when none is. Called once;
+   * `failed` is true when the directory could not be asked (a read error, no answer in time), which
+   * is not an answer about the endpoint.
+   */
+  peerAt(listener: string, address: string, port: number, done: PeerAtCallback): void;
 }
+
+/** The answer to {@link PeerDirectory.peerAt}: the peer's key, or undefined (none recorded, or `failed`: no answer). */
+export type PeerAtCallback = (peerKey: string | undefined, failed?: boolean) => void;
 
 export interface FleetSessionsOptions {
   /** The Listener's name (directory keys). */
@@ -52,7 +61,10 @@ export interface FleetSessionsOptions {
   readonly lookupsPerSecond?: number;
   /** Shortest time between two lookups for one source endpoint. @default 5000 */
   readonly endpointIntervalMs?: number;
-  /** How long an endpoint without a known, accepted peer is not looked up again. @default 30000 */
+  /**
+   * How long an endpoint without a known, accepted peer is not looked up again (a lookup that
+   * failed waits `endpointIntervalMs` instead). @default 30000
+   */
   readonly negativeTtlMs?: number;
   /** Source endpoints remembered at once (oldest forgotten first). @default 100000 */
   readonly maxEndpoints?: number;
@@ -68,10 +80,12 @@ export interface FleetSessionsCounters {
   lookupsSkipped: number;
   initiations: number;
   refusals: number;
+  /** Lookups the directory could not answer (read error, no answer in time): asked again after `endpointIntervalMs`. */
+  lookupFailures: number;
 }
 
 export class FleetSessions {
-  readonly counters: FleetSessionsCounters = { claims: 0, lookups: 0, lookupsSkipped: 0, initiations: 0, refusals: 0 };
+  readonly counters: FleetSessionsCounters = { claims: 0, lookups: 0, lookupsSkipped: 0, initiations: 0, refusals: 0, lookupFailures: 0 };
   private readonly now: () => number;
   private readonly rate: number;
   private readonly endpointIntervalMs: number;
@@ -129,7 +143,12 @@ export class FleetSessions {
     }
     this.quietFor(key, now + this.endpointIntervalMs);
     this.counters.lookups++;
-    this.options.directory.peerAt(this.options.listener, address, port, (peerKey) => {
+    this.options.directory.peerAt(this.options.listener, address, port, (peerKey, failed) => {
+      if (failed === true) {
+        // not an answer about the endpoint: the quiet interval set above lets its next datagram ask again
+        this.counters.lookupFailures++;
+        return;
+      }
       if (peerKey === undefined) {
         this.quietFor(key, this.now() + this.negativeTtlMs);
         return;

@@ -16,7 +16,7 @@ export const FLOW_RENEW_TICK_MS = 10_000;
 /** A worker's flow counts as held this long after the worker last named it (renewal, check and margin). */
 export const FLOW_HELD_MS = FLOW_RENEW_MS + FLOW_RENEW_TICK_MS + 5_000;
 
-/** Longest wait of a worker for the main thread's answer to a `peer-at` request; then it takes "no peer known". */
+/** Longest wait of a worker for the main thread's answer to a `peer-at` request; then the lookup failed. */
 export const PEER_AT_TIMEOUT_MS = 5_000;
 
 /** `workerData.role` of a data-plane worker thread. */
@@ -102,8 +102,10 @@ export interface StopRequest {
 export interface PeerAtAnswer {
   readonly kind: 'peer-at';
   readonly id: number;
-  /** The peer last recorded at the endpoint; absent when none is (or the directory could not be read). */
+  /** The peer last recorded at the endpoint; absent when none is, or when `failed`. */
   readonly peerKey?: string;
+  /** The main thread's directory could not be read: no answer about the endpoint. */
+  readonly failed?: true;
 }
 
 export type MainToWorker = SendBatch | CheckBatch | StopRequest | PeerAtAnswer;

@@ -2,7 +2,7 @@
  * A worker thread's {@link PeerDirectory}: the main thread's fleet directory, over the worker's
  * MessagePort. Claims are posted and never answered (the main thread records the worker as the
  * peer's owner among its workers and writes the fleet's items); a lookup by endpoint (`peerAt`) is
- * a request with an id, answered by the main thread, or by "no peer known" after
+ * a request with an id, answered by the main thread, or failed (no answer about the endpoint) after
  * {@link PEER_AT_TIMEOUT_MS} or when the worker stops. Every callback is called exactly once.
  *
  * Claims are posted with or without a fleet: they are how the main thread learns which worker
@@ -10,7 +10,7 @@
  * worker only when the main thread has a directory to ask (`lookups`).
  */
 import { PEER_AT_TIMEOUT_MS, PeerAtAnswer, WorkerToMain } from './worker-messages';
-import type { PeerDirectory } from '../wireguard/fleet-sessions';
+import type { PeerAtCallback, PeerDirectory } from '../wireguard/fleet-sessions';
 
 export interface WorkerPeerDirectoryOptions {
   /** Posts a message to the main thread. */
@@ -24,7 +24,7 @@ export interface WorkerPeerDirectoryOptions {
 }
 
 interface Waiting {
-  readonly done: (peerKey: string | undefined) => void;
+  readonly done: PeerAtCallback;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -57,13 +57,13 @@ export class WorkerPeerDirectory implements PeerDirectory {
     this.options.flowClaimed?.(listener, address, port, peerKey);
   }
 
-  peerAt(listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void {
+  peerAt(listener: string, address: string, port: number, done: PeerAtCallback): void {
     if (!this.options.lookups || this.closed) {
       done(undefined);
       return;
     }
     const id = this.nextId++;
-    const timer = setTimeout(() => this.settle(id, undefined), this.timeoutMs);
+    const timer = setTimeout(() => this.settle(id, undefined, true), this.timeoutMs);
     timer.unref();
     this.waiting.set(id, { done, timer });
     this.options.post({ kind: 'peer-at', id, listener, address, port });
@@ -71,20 +71,21 @@ export class WorkerPeerDirectory implements PeerDirectory {
 
   /** The main thread's answer to a lookup; one that timed out already, or is unknown, is ignored. */
   answered(answer: PeerAtAnswer): void {
-    this.settle(answer.id, answer.peerKey);
+    this.settle(answer.id, answer.peerKey, answer.failed === true);
   }
 
-  /** The worker stops: waiting lookups get "no peer known", and nothing more is posted. */
+  /** The worker stops: waiting lookups fail, and nothing more is posted. */
   close(): void {
     this.closed = true;
-    for (const id of [...this.waiting.keys()]) this.settle(id, undefined);
+    for (const id of [...this.waiting.keys()]) this.settle(id, undefined, true);
   }
 
-  private settle(id: number, peerKey: string | undefined): void {
+  private settle(id: number, peerKey: string | undefined, failed: boolean): void {
     const waiting = this.waiting.get(id);
     if (!waiting) return;
     this.waiting.delete(id);
     clearTimeout(waiting.timer);
-    waiting.done(peerKey);
+    if (failed) waiting.done(undefined, true);
+    else waiting.done(peerKey);
   }
 }

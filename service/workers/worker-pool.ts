@@ -530,9 +530,10 @@ export class WorkerPool implements EntryRouter {
 
   /** A worker's lookup of the peer at an endpoint, answered from the main thread's directory (unless the worker exited meanwhile). */
   private answerPeerAt(worker: WorkerThread, index: number, request: PeerAtRequest): void {
-    const answer = (key: string | undefined): void => {
+    const answer = (key: string | undefined, failed?: boolean): void => {
       if (this.exited.has(index)) return;
-      worker.postMessage({ kind: 'peer-at', id: request.id, ...(key !== undefined ? { peerKey: key } : {}) } satisfies MainToWorker);
+      const found = failed === true ? { failed: true as const } : key !== undefined ? { peerKey: key } : {};
+      worker.postMessage({ kind: 'peer-at', id: request.id, ...found } satisfies MainToWorker);
     };
     const directory = this.options.peerDirectory;
     if (directory) directory.peerAt(request.listener, request.address, request.port, answer);

@@ -92,6 +92,18 @@ describe('fleet directory and membership on dynalite', () => {
     }
   });
 
+  test('a peer lookup by endpoint that cannot read the table fails and is logged: it is no answer about the endpoint', async () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (...args: unknown[]) => warnings.push(args) };
+    const directory = new FleetDirectory({
+      documents: dynamo.documents, tableName: 'no-such-table', memberId: 'a', metrics: new CountingMetrics(), logger: logger as never,
+    });
+    const answer = await new Promise((resolve) => directory.peerAt('wg', '198.51.100.2', 40000, (key, failed) => resolve([key, failed])));
+    expect(answer).toEqual([undefined, true]);
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0])).toContain('fleet directory read failed');
+  });
+
   test('the configuration source ignores directory and member items', async () => {
     const tableName = await dynamo.createTable();
     await dynamo.documents.send(new PutCommand({

@@ -12,7 +12,7 @@ import { EgressPolicy } from '../../../service/egress/egress-policy';
 import { FlowTable } from '../../../service/egress/flow-table';
 import { FleetDirectory } from '../../../service/fleet/directory';
 import { InitiationOutcome, WireGuardDevice } from '../../../service/wireguard/device';
-import { FleetSessions, PeerDirectory } from '../../../service/wireguard/fleet-sessions';
+import { FleetSessions, PeerAtCallback, PeerDirectory } from '../../../service/wireguard/fleet-sessions';
 import { generatePrivateKey, publicKeyOf } from '../../../service/wireguard/keys';
 import { WireGuardListener } from '../../../service/wireguard/wg-listener';
 import { LocalDynamo } from '../../support/local-dynamo';
@@ -40,15 +40,18 @@ class MemoryDirectory implements PeerDirectory {
   readonly asked: string[] = [];
   readonly peers = new Map<string, string>();
   readonly flows: string[] = [];
+  /** Endpoints whose lookup fails (the directory cannot be read). */
+  readonly failing = new Set<string>();
   claimPeer(listener: string, peerKey: string, address: string, port: number): void {
     this.claims.push(`${listener} ${peerKey} ${address}:${port}`);
   }
   claimFlow(listener: string, address: string, port: number, peerKey: string): void {
     this.flows.push(`${listener} ${address}:${port} ${peerKey}`);
   }
-  peerAt(_listener: string, address: string, port: number, done: (peerKey: string | undefined) => void): void {
+  peerAt(_listener: string, address: string, port: number, done: PeerAtCallback): void {
     this.asked.push(`${address}:${port}`);
-    done(this.peers.get(`${address}:${port}`));
+    if (this.failing.has(`${address}:${port}`)) done(undefined, true);
+    else done(this.peers.get(`${address}:${port}`));
   }
 }
 
@@ -141,6 +144,25 @@ describe('FleetSessions', () => {
     t.s.sessionUnknown('203.0.113.2', 2);
     expect(t.directory.asked.filter((a) => a === '203.0.113.2:2')).toHaveLength(1);
     expect(t.s.counters.refusals).toBe(1);
+  });
+
+  test('a lookup the directory could not answer is asked again after 5 s, not 30 s: a read error is no answer about the endpoint', () => {
+    const t = sessions();
+    t.directory.peers.set('198.51.100.7:40000', PEER);
+    t.directory.failing.add('198.51.100.7:40000');
+    t.s.sessionUnknown('198.51.100.7', 40000);
+    expect(t.initiated).toEqual([]);
+    expect(t.s.counters).toMatchObject({ lookups: 1, lookupFailures: 1, initiations: 0 });
+    t.advance(4_999);
+    t.s.sessionUnknown('198.51.100.7', 40000);
+    expect(t.directory.asked).toHaveLength(1);
+    // the directory reads again: the peer's next datagram after the endpoint interval finds it
+    t.directory.failing.clear();
+    t.advance(1);
+    t.s.sessionUnknown('198.51.100.7', 40000);
+    expect(t.directory.asked).toHaveLength(2);
+    expect(t.initiated).toEqual([`${PEER} 198.51.100.7:40000`]);
+    expect(t.s.counters).toMatchObject({ lookups: 2, lookupFailures: 1, initiations: 1 });
   });
 
   test('forged datagrams from ever new sources cost at most lookupsPerSecond directory reads per second', () => {

@@ -53,27 +53,42 @@ describe('WorkerPeerDirectory', () => {
     expect(peers.waitingLookups).toBe(0);
   });
 
-  test('a lookup the main thread does not answer in time is "no peer known", and the late answer is ignored', () => {
+  test('a lookup the main thread\'s directory could not read fails: no answer about the endpoint', () => {
+    const { peers } = directory();
+    const answers: Array<[string | undefined, boolean | undefined]> = [];
+    peers.peerAt('wg', '192.0.2.7', 40000, (key, failed) => answers.push([key, failed]));
+    peers.peerAt('wg', '192.0.2.8', 40001, (key, failed) => answers.push([key, failed]));
+    peers.answered({ kind: 'peer-at', id: 1, failed: true });
+    peers.answered({ kind: 'peer-at', id: 2 });
+    expect(answers).toEqual([[undefined, true], [undefined, undefined]]);
+  });
+
+  test('a lookup the main thread does not answer in time fails, and the late answer is ignored', () => {
     jest.useFakeTimers();
     const { peers } = directory({ timeoutMs: 1_000 });
-    const answers: Array<string | undefined> = [];
-    peers.peerAt('wg', '192.0.2.7', 40000, (key) => answers.push(key));
+    const answers: Array<[string | undefined, boolean | undefined]> = [];
+    peers.peerAt('wg', '192.0.2.7', 40000, (key, failed) => answers.push([key, failed]));
     jest.advanceTimersByTime(999);
     expect(answers).toEqual([]);
     jest.advanceTimersByTime(1);
-    expect(answers).toEqual([undefined]);
+    expect(answers).toEqual([[undefined, true]]);
     peers.answered({ kind: 'peer-at', id: 1, peerKey: KEY });
-    expect(answers).toEqual([undefined]);
+    expect(answers).toEqual([[undefined, true]]);
     expect(peers.waitingLookups).toBe(0);
   });
 
-  test('a worker that stops answers its waiting lookups "no peer known" and posts nothing more', () => {
+  test('a worker that stops fails its waiting lookups and posts nothing more', () => {
     jest.useFakeTimers();
     const { peers, posted } = directory();
     const answers: Array<string | undefined> = [];
-    peers.peerAt('wg', '192.0.2.7', 40000, (key) => answers.push(key));
+    const failures: Array<boolean | undefined> = [];
+    peers.peerAt('wg', '192.0.2.7', 40000, (key, failed) => {
+      answers.push(key);
+      failures.push(failed);
+    });
     peers.close();
     expect(answers).toEqual([undefined]);
+    expect(failures).toEqual([true]);
     expect(jest.getTimerCount()).toBe(0);
     peers.claimPeer('wg', KEY, '192.0.2.7', 40000);
     peers.claimFlow('wg', '192.0.2.7', 40000, KEY);

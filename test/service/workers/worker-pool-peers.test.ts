@@ -6,7 +6,7 @@
  * answered, holds no client, and its sends pass on to the next worker.
  */
 import type { EgressDatagram, Failure, ListenerHandle } from '../../../service/contracts';
-import type { PeerDirectory } from '../../../service/wireguard/fleet-sessions';
+import type { PeerAtCallback, PeerDirectory } from '../../../service/wireguard/fleet-sessions';
 import { FLOW_HELD_MS } from '../../../service/workers/worker-messages';
 import { WorkerPool, WorkerThread } from '../../../service/workers/worker-pool';
 import { capturingLogger } from '../helpers';
@@ -20,7 +20,7 @@ interface Setup {
   readonly threads: StandInThread[];
   readonly claims: string[];
   readonly flows: string[];
-  readonly lookups: Array<{ address: string; port: number; done: (peerKey: string | undefined) => void }>;
+  readonly lookups: Array<{ address: string; port: number; done: PeerAtCallback }>;
   readonly mainSent: EgressDatagram[];
   readonly listener: ListenerHandle;
   clock: number;
@@ -160,6 +160,14 @@ describe('worker pool: WireGuard sessions of worker threads', () => {
     s.lookups[0].done(undefined);
     expect(s.threads[0].received).toEqual([{ kind: 'peer-at', id: 7 }]);
     expect(s.threads[1].received).toEqual([{ kind: 'peer-at', id: 7, peerKey: OTHER }]);
+    await s.pool.stop(100);
+  });
+
+  test('a lookup the main thread\'s directory could not read is answered as failed, not as "no peer known"', async () => {
+    const s = await setup();
+    s.threads[0].say({ kind: 'peer-at', id: 3, listener: 'wg', address: '192.0.2.7', port: 40000 });
+    s.lookups[0].done(undefined, true);
+    expect(s.threads[0].received).toEqual([{ kind: 'peer-at', id: 3, failed: true }]);
     await s.pool.stop(100);
   });
 
