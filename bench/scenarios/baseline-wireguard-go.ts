@@ -5,6 +5,7 @@
  */
 import { PAYLOAD_SIZES } from './baseline-dgram';
 import { Agent } from '../lib/agent';
+import type { WireguardGoInterface } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { searchMaxRate, SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, median } from '../lib/stats';
@@ -24,6 +25,23 @@ export const PATH_TRIAL_FACTOR = 1.25;
 /** Milliseconds per paced trial in a rate search (shorter than flood trials: a search runs many). */
 export const searchTrialMs = (context: ScenarioContext): number => Math.max(500, Math.round(context.trialMs * 0.6));
 
+/** One side of a rate search: what it is called, its trial, and where its first search starts. */
+export interface SearchSide {
+  readonly label: string;
+  readonly runTrial: (rate: number) => ReturnType<typeof trial>;
+  readonly firstStart: number;
+}
+
+/** The next rate search of `side`: the first one wide, the next ones around the median of `done`. */
+async function nextSearch(context: ScenarioContext, side: SearchSide, done: readonly SearchResult[]): Promise<SearchResult> {
+  const prior = done.length > 0 ? median(done.map((r) => r.pacedAt)) : NaN;
+  const r = Number.isFinite(prior)
+    ? await searchMaxRate(side.runTrial, { start: prior * 0.9, factor: 1.12, maxRamp: 4, bisect: 1 })
+    : await searchMaxRate(side.runTrial, { start: side.firstStart, factor: 1.6, maxRamp: 7, bisect: 2 });
+  context.log(`   ${side.label} run ${done.length + 1}: ${fmtRate(r.rate)} at ${fmtPct(r.loss)} loss (${r.trials.length} trials)`);
+  return r;
+}
+
 /** Runs `context.runs` rate searches; the first one wide, the next ones around the first result. */
 export async function repeatedSearch(
   context: ScenarioContext,
@@ -32,15 +50,62 @@ export async function repeatedSearch(
   firstStart: number,
 ): Promise<SearchResult[]> {
   const results: SearchResult[] = [];
+  for (let i = 0; i < context.runs; i++) results.push(await nextSearch(context, { label, runTrial, firstStart }, results));
+  return results;
+}
+
+/**
+ * `context.runs` rate searches of each side, alternating in ABBA order (a, b, b, a, a, b, …), so
+ * that a machine whose speed drifts during the scenario moves both sides alike.
+ */
+export async function alternatingSearches(context: ScenarioContext, a: SearchSide, b: SearchSide): Promise<[SearchResult[], SearchResult[]]> {
+  const results: [SearchResult[], SearchResult[]] = [[], []];
+  const sides = [a, b];
   for (let i = 0; i < context.runs; i++) {
-    const prior = results.length > 0 ? median(results.map((r) => r.pacedAt)) : NaN;
-    const r = Number.isFinite(prior)
-      ? await searchMaxRate(runTrial, { start: prior * 0.9, factor: 1.12, maxRamp: 4, bisect: 1 })
-      : await searchMaxRate(runTrial, { start: firstStart, factor: 1.6, maxRamp: 7, bisect: 2 });
-    context.log(`   ${label} run ${i + 1}: ${fmtRate(r.rate)} at ${fmtPct(r.loss)} loss (${r.trials.length} trials)`);
-    results.push(r);
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) results[k].push(await nextSearch(context, sides[k], results[k]));
   }
   return results;
+}
+
+/** A wireguard-go ⇄ wireguard-go tunnel on a bed: wireguard-go A, a dgram sender in namespace A, the session up. */
+export interface Tunnel {
+  readonly wgA: WireguardGoInterface;
+  readonly sender: Agent;
+  /** One paced trial of `size`-byte datagrams through the tunnel, counted by the bed's counter. */
+  trial(size: number, rate: number, durationMs: number): ReturnType<typeof trial>;
+  /** CPU time per delivered packet of every process on the path (sender, both wireguard-go, counter), over one paced trial. */
+  cpuPerDelivered(size: number, rate: number, durationMs: number): Promise<number>;
+}
+
+/**
+ * Adds wireguard-go A and a sender in namespace A to `bed` and opens the session (the first
+ * datagram waits in wireguard-go until the handshake is done). `started` gets the sender as soon
+ * as it runs, so a caller can stop it when a later step fails.
+ */
+export async function openTunnel(bed: WgBed, started: (sender: Agent) => void): Promise<Tunnel> {
+  const wgA = await addWireguardGoA(bed);
+  const sender = await Agent.start('udp-sender', { netns: bed.nsA });
+  started(sender);
+  await sender.request('open', { address: TUNNEL_A });
+  await sender.request('run', { host: TUNNEL_B, port: INNER_PORT, size: 64, rate: 100, durationMs: 200 });
+  const hs = await bed.counter.request<{ count: number }>('waitFor', { count: 1, timeoutMs: 8000 }, 15_000);
+  if (hs.count === 0) throw new Error('no datagram crossed the wireguard-go tunnel (handshake failed)');
+  const counter = bed.counter;
+  const send = (size: number, rate: number, durationMs: number): Promise<{ sent: number; elapsedMs: number }> =>
+    sender.request('run', { host: TUNNEL_B, port: INNER_PORT, size, rate, durationMs });
+  const cpu = async (): Promise<number> => (await cpuTimeUs(sender)) + processCpuUs(wgA.pid) + processCpuUs(bed.wgB.pid) + (await cpuTimeUs(counter));
+  return {
+    wgA,
+    sender,
+    trial: (size, rate, durationMs) => trial(counter, () => send(size, rate, durationMs)),
+    cpuPerDelivered: async (size, rate, durationMs) => {
+      await counter.request('reset');
+      const before = await cpu();
+      await send(size, rate, durationMs);
+      const delivered = (await drain(counter)).count;
+      return ((await cpu()) - before) / Math.max(1, delivered);
+    },
+  };
 }
 
 export const baselineWireguardGo: Scenario = {
@@ -56,33 +121,20 @@ export const baselineWireguardGo: Scenario = {
     let sender: Agent | undefined;
     try {
       bed = await createBed();
-      const wgA = await addWireguardGoA(bed);
-      sender = await Agent.start('udp-sender', { netns: bed.nsA });
-      await sender.request('open', { address: TUNNEL_A });
-      // handshake: the first datagram is queued by wireguard-go until the session exists
-      await sender.request('run', { host: TUNNEL_B, port: INNER_PORT, size: 64, rate: 100, durationMs: 200 });
-      const hs = await bed.counter.request<{ count: number }>('waitFor', { count: 1, timeoutMs: 8000 }, 15_000);
-      if (hs.count === 0) throw new Error('no datagram crossed the wireguard-go tunnel (handshake failed)');
+      const tunnel = await openTunnel(bed, (started) => {
+        sender = started;
+      });
       const figures: Record<string, number> = {};
       const raw: Record<string, SearchResult[]> = {};
       const rows: Array<Array<string | number>> = [];
       for (const size of PAYLOAD_SIZES) {
-        const s = sender;
-        const counter = bed.counter;
-        const runTrial = (rate: number): ReturnType<typeof trial> =>
-          trial(counter, () => s.request('run', { host: TUNNEL_B, port: INNER_PORT, size, rate, durationMs: searchTrialMs(context) }));
+        const runTrial = (rate: number): ReturnType<typeof trial> => tunnel.trial(size, rate, searchTrialMs(context));
         const results = await repeatedSearch(context, `wireguard-go tunnel ${size} B`, runTrial, 20_000);
         raw[`tunnel${size}`] = results;
         figures[wireguardGoKey(size)] = median(results.map((r) => r.rate));
         // CPU per delivered packet of every process on the path, in one paced trial above the rate found
-        const b = bed;
-        const cpu = async (): Promise<number> => (await cpuTimeUs(s)) + processCpuUs(wgA.pid) + processCpuUs(b.wgB.pid) + (await cpuTimeUs(counter));
         const pacedAt = Math.round(PATH_TRIAL_FACTOR * (median(results.map((r) => r.pacedAt)) || 10_000));
-        await counter.request('reset');
-        const before = await cpu();
-        await s.request('run', { host: TUNNEL_B, port: INNER_PORT, size, rate: pacedAt, durationMs: searchTrialMs(context) });
-        const delivered = (await drain(counter)).count;
-        figures[wireguardGoCpuKey(size)] = ((await cpu()) - before) / Math.max(1, delivered);
+        figures[wireguardGoCpuKey(size)] = await tunnel.cpuPerDelivered(size, pacedAt, searchTrialMs(context));
         rows.push([
           `${size} B`,
           fmtRate(figures[wireguardGoKey(size)]),

@@ -4,6 +4,8 @@
  * A. Like with like against the wireguard-go tunnel baseline: the gateway's WireGuard Listener
  *    (in namespace A, in place of wireguard-go A) sends to wireguard-go in namespace B, which
  *    decrypts into the same counting receiver the baseline uses; paced rate search, < 1 % loss.
+ *    The tunnel is measured again on a bed of its own, in searches alternating with the
+ *    gateway's (ABBA), so the ratio divides rates taken on the same machine at the same time.
  *    Both figures are "datagrams delivered through a wireguard-go peer", so the ratio compares
  *    the sending sides. When wireguard-go's own receive side is the limit, this ratio shows it.
  * B. The gateway's own WireGuard sending capacity: the same Listener, flooding a decrypting
@@ -11,7 +13,7 @@
  *    held against the raw dgram sender loop.
  */
 import { PAYLOAD_SIZES } from './baseline-dgram';
-import { PATH_TRIAL_FACTOR, repeatedSearch, searchTrialMs, wireguardGoKey } from './baseline-wireguard-go';
+import { alternatingSearches, openTunnel, PATH_TRIAL_FACTOR, searchTrialMs } from './baseline-wireguard-go';
 import { missingModules } from './modules';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
 import { AeadUsed, aeadNote, aeadsOf } from '../lib/aead';
@@ -61,13 +63,28 @@ interface GatewayRun {
   failuresByCode: Record<string, number>;
 }
 
-/** Variant A: gateway Listener in namespace A → wireguard-go in B → counting receiver. */
-async function viaWireguardGo(
-  context: ScenarioContext,
-): Promise<{ results: Map<number, SearchResult[]>; failures: unknown[]; paths: Map<number, PathTrial> }> {
+/** What variant A measured at each payload size. */
+interface ViaWireguardGo {
+  /** The gateway's rate searches (Listener → wireguard-go B). */
+  readonly results: Map<number, SearchResult[]>;
+  /** The wireguard-go tunnel's rate searches, alternating with the gateway's. */
+  readonly tunnel: Map<number, SearchResult[]>;
+  readonly failures: unknown[];
+  readonly paths: Map<number, PathTrial>;
+}
+
+/**
+ * Variant A: gateway Listener in namespace A → wireguard-go in B → counting receiver, its rate
+ * searches alternating (ABBA) with those of a wireguard-go ⇄ wireguard-go tunnel on a bed of its
+ * own, so both see the same machine.
+ */
+async function viaWireguardGo(context: ScenarioContext): Promise<ViaWireguardGo> {
   let bed: WgBed | undefined;
+  let tunnelBed: WgBed | undefined;
   let gateway: Agent | undefined;
+  let sender: Agent | undefined;
   const results = new Map<number, SearchResult[]>();
+  const tunnelResults = new Map<number, SearchResult[]>();
   const paths = new Map<number, PathTrial>();
   const failures: unknown[] = [];
   try {
@@ -75,6 +92,10 @@ async function viaWireguardGo(
     bed = await createBed(keyA);
     const g = await startGatewayListener(bed, (started) => {
       gateway = started;
+    });
+    tunnelBed = await createBed();
+    const tunnel = await openTunnel(tunnelBed, (started) => {
+      sender = started;
     });
     const counter = bed.counter;
     for (const size of PAYLOAD_SIZES) {
@@ -93,8 +114,13 @@ async function viaWireguardGo(
           return r;
         });
       await runTrial(5000); // warm-up (and the handshake, if the first one is still in flight)
-      const found = await repeatedSearch(context, `gateway → wireguard-go ${size} B`, runTrial, 20_000);
+      const [found, tunnelFound] = await alternatingSearches(
+        context,
+        { label: `gateway → wireguard-go ${size} B`, runTrial, firstStart: 20_000 },
+        { label: `wireguard-go tunnel ${size} B`, runTrial: (rate) => tunnel.trial(size, rate, searchTrialMs(context)), firstStart: 20_000 },
+      );
       results.set(size, found);
+      tunnelResults.set(size, tunnelFound);
       const pacedAt = Math.round(PATH_TRIAL_FACTOR * (median(found.map((r) => r.pacedAt)) || 10_000));
       const path = await pathTrial(bed, g, pacedAt, searchTrialMs(context));
       paths.set(size, path);
@@ -103,9 +129,10 @@ async function viaWireguardGo(
         `${path.peerSocketDrops} of ${path.sent - path.counted} at wireguard-go's socket (rb ${path.peerReceiveBufferBytes} B); CPU per packet: ` +
         `gateway ${path.gatewayCpuUs.toFixed(1)} µs, wireguard-go ${path.peerCpuUs.toFixed(1)} µs, counter ${path.counterCpuUs.toFixed(1)} µs`);
     }
-    return { results, failures, paths };
+    return { results, tunnel: tunnelResults, failures, paths };
   } finally {
-    await destroyBed(bed, [gateway]);
+    // destroyBed removes every namespace and daemon of this run: both beds
+    await destroyBed(bed, [gateway, sender, tunnelBed?.counter]);
   }
 }
 
@@ -215,7 +242,7 @@ export const sourcedWireGuard: Scenario = {
     'consumer and SourcedPacketProcessor to a WireGuard Listener, which builds the inner IPv4/UDP packet, encrypts it ' +
     '(ChaCha20-Poly1305) and sends it to the peer. (A) like with like against the tunnel baseline: the Listener replaces ' +
     'wireguard-go on side A of the same namespaces, wireguard-go B decrypts into the same counting receiver; highest paced rate ' +
-    'with < 1 % loss. (B) the Listener floods a decrypting receiver process built on the service\'s WireGuard device (loopback). ' +
+    'with < 1 % loss, in searches alternating (ABBA) with those of the wireguard-go tunnel on a second pair of namespaces. (B) the Listener floods a decrypting receiver process built on the service\'s WireGuard device (loopback). ' +
     'Targets: (A) ≥ 2 × the wireguard-go tunnel; (B) ≥ 0.4 × the raw dgram sender loop, measured in trials alternating with the gateway\'s.',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const missing = missingModules(['service/wireguard/wg-listener.ts', 'service/wireguard/device.ts', 'service/sourcing/delivery-queue-consumer.ts']);
@@ -267,17 +294,23 @@ export const sourcedWireGuard: Scenario = {
     } else {
       const a = await viaWireguardGo(context);
       raw.viaWireguardGo = Object.fromEntries(a.results);
+      raw.viaWireguardGoTunnel = Object.fromEntries(a.tunnel);
       raw.viaWireguardGoFailures = a.failures;
       const ratiosA: number[] = [];
       for (const size of PAYLOAD_SIZES) {
         const results = a.results.get(size)!;
+        const tunnelResults = a.tunnel.get(size)!;
         const rate = median(results.map((r) => r.rate));
-        const tunnel = context.figures[wireguardGoKey(size)];
+        const tunnel = median(tunnelResults.map((r) => r.rate));
         const rel = ratio(rate, tunnel);
         figures[`sourcedWgViaWireguardGo${size}`] = rate;
+        figures[`sourcedWgTunnelAlternating${size}`] = tunnel;
         figures[`sourcedWgVsWireguardGo${size}`] = rel;
         ratiosA.push(rel);
-        rowsA.push([`${size} B`, fmtRate(rate), results.map((r) => fmtRate(r.rate)).join(', '), results.map((r) => fmtPct(r.loss)).join(', '), fmtRate(tunnel), fmtRatio(rel)]);
+        rowsA.push([
+          `${size} B`, fmtRate(rate), results.map((r) => fmtRate(r.rate)).join(', '), results.map((r) => fmtPct(r.loss)).join(', '),
+          `${fmtRate(tunnel)} (${tunnelResults.map((r) => fmtRate(r.rate)).join(', ')})`, fmtRatio(rel),
+        ]);
       }
       figures.sourcedWgVsWireguardGo = ratiosA.every(Number.isFinite) ? Math.min(...ratiosA) : NaN;
       raw.viaWireguardGoPath = Object.fromEntries(a.paths);
@@ -289,7 +322,7 @@ export const sourcedWireGuard: Scenario = {
         figures[`sourcedWgViaWireguardGoPeerCpuUs${size}`] = p.peerCpuUs;
         figures[`sourcedWgViaWireguardGoPeerDropShare${size}`] = lost > 0 ? Math.min(1, p.peerSocketDrops / lost) : NaN;
         // the most this path carries with every core busy, ÷ the tunnel's rate: with this gateway, and with a sender that costs nothing
-        const tunnel = context.figures[wireguardGoKey(size)];
+        const tunnel = figures[`sourcedWgTunnelAlternating${size}`];
         const cores = context.cpus.all.length;
         figures[`sourcedWgVsWireguardGoCpuBound${size}`] = ratio(cpuBoundRate(cores, p.gatewayCpuUs + p.peerCpuUs + p.counterCpuUs), tunnel);
         figures[`sourcedWgVsWireguardGoCpuCeiling${size}`] = ratio(cpuBoundRate(cores, p.peerCpuUs + p.counterCpuUs), tunnel);
@@ -300,7 +333,7 @@ export const sourcedWireGuard: Scenario = {
         ]);
       }
       if (a.failures.length > 0) notes.push(`Some paced trials reported gateway failures (see raw.viaWireguardGoFailures): ${JSON.stringify(a.failures.slice(0, 3))}`);
-      const bOverTunnel = PAYLOAD_SIZES.map((size) => ratio(figures[`sourcedWg${size}`], context.figures[wireguardGoKey(size)]));
+      const bOverTunnel = PAYLOAD_SIZES.map((size) => ratio(figures[`sourcedWg${size}`], figures[`sourcedWgTunnelAlternating${size}`]));
       notes.push(
         'If (A) sits near the tunnel rate while (B) is well above it, wireguard-go B\'s receive path (TUN writes, no enlarged socket buffer) is the limit of both, ' +
           `not the gateway: (B) ÷ tunnel is ${bOverTunnel.map(fmtRatio).join(' / ')} (64 B / 1200 B), but that ratio compares different receivers and is not the target figure.`,
@@ -313,7 +346,7 @@ export const sourcedWireGuard: Scenario = {
       tables: [
         ...(rowsA.length > 0 ? [{
           caption: '(A) Listener → wireguard-go → counting receiver (namespaces), highest paced rate with < 1 % loss.',
-          table: { columns: ['payload', 'median', 'runs', 'loss per run', 'wireguard-go tunnel', 'ratio'], rows: rowsA },
+          table: { columns: ['payload', 'median', 'runs', 'loss per run', 'wireguard-go tunnel, alternating searches (runs)', 'ratio'], rows: rowsA },
         }] : []),
         ...(pathRows.length > 0 ? [{
           caption: `(A) where the packets go, one trial at ${PATH_TRIAL_FACTOR} × the rate found: loss, the share of it dropped by wireguard-go's socket ` +
