@@ -42,7 +42,7 @@ async function nextSearch(context: ScenarioContext, side: SearchSide, done: read
   return r;
 }
 
-/** Runs `context.runs` rate searches; the first one wide, the next ones around the first result. */
+/** Runs `context.runs` rate searches; the first one wide, the next ones around the median of the earlier ones. */
 export async function repeatedSearch(
   context: ScenarioContext,
   label: string,
