@@ -114,6 +114,7 @@ async function viaWireguardGo(context: ScenarioContext): Promise<ViaWireguardGo>
           return r;
         });
       await runTrial(5000); // warm-up (and the handshake, if the first one is still in flight)
+      await tunnel.warmUp(size);
       const [found, tunnelFound] = await alternatingSearches(
         context,
         { label: `gateway → wireguard-go ${size} B`, runTrial, firstStart: 20_000 },
