@@ -5,7 +5,6 @@
  */
 import { PAYLOAD_SIZES } from './baseline-dgram';
 import { Agent } from '../lib/agent';
-import type { WireguardGoInterface } from '../lib/netns';
 import { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { searchMaxRate, SearchResult } from '../lib/search';
 import { fmtPct, fmtRate, median } from '../lib/stats';
@@ -67,14 +66,16 @@ export async function alternatingSearches(context: ScenarioContext, a: SearchSid
   return results;
 }
 
-/** Rate and length of the warm-up trial before the first search of each payload size (as the gateway's path gets one). */
-const WARM_UP_RATE = 5000;
+/** Rate of the warm-up trial before the first search of each payload size, tunnel and gateway alike. */
+export const WARM_UP_RATE = 5000;
+/** Length of the tunnel's warm-up trial, ms. */
 const WARM_UP_MS = 500;
+
+/** Where the first rate search of a size starts, datagrams/s (tunnel and gateway alike). */
+export const FIRST_SEARCH_START = 20_000;
 
 /** A wireguard-go ⇄ wireguard-go tunnel on a bed: wireguard-go A, a dgram sender in namespace A, the session up. */
 export interface Tunnel {
-  readonly wgA: WireguardGoInterface;
-  readonly sender: Agent;
   /** One paced trial of `size`-byte datagrams through the tunnel, counted by the bed's counter. */
   trial(size: number, rate: number, durationMs: number): ReturnType<typeof trial>;
   /**
@@ -105,8 +106,6 @@ export async function openTunnel(bed: WgBed, started: (sender: Agent) => void): 
     sender.request('run', { host: TUNNEL_B, port: INNER_PORT, size, rate, durationMs });
   const cpu = async (): Promise<number> => (await cpuTimeUs(sender)) + processCpuUs(wgA.pid) + processCpuUs(bed.wgB.pid) + (await cpuTimeUs(counter));
   return {
-    wgA,
-    sender,
     trial: (size, rate, durationMs) => trial(counter, () => send(size, rate, durationMs)),
     warmUp: async (size) => {
       await trial(counter, () => send(size, WARM_UP_RATE, WARM_UP_MS));
@@ -143,7 +142,7 @@ export const baselineWireguardGo: Scenario = {
       for (const size of PAYLOAD_SIZES) {
         const runTrial = (rate: number): ReturnType<typeof trial> => tunnel.trial(size, rate, searchTrialMs(context));
         await tunnel.warmUp(size);
-        const results = await repeatedSearch(context, `wireguard-go tunnel ${size} B`, runTrial, 20_000);
+        const results = await repeatedSearch(context, `wireguard-go tunnel ${size} B`, runTrial, FIRST_SEARCH_START);
         raw[`tunnel${size}`] = results;
         figures[wireguardGoKey(size)] = median(results.map((r) => r.rate));
         // CPU per delivered packet of every process on the path, in one paced trial above the rate found

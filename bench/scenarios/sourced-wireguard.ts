@@ -13,7 +13,7 @@
  *    held against the raw dgram sender loop.
  */
 import { PAYLOAD_SIZES } from './baseline-dgram';
-import { alternatingSearches, openTunnel, PATH_TRIAL_FACTOR, searchTrialMs } from './baseline-wireguard-go';
+import { alternatingSearches, FIRST_SEARCH_START, openTunnel, PATH_TRIAL_FACTOR, searchTrialMs, WARM_UP_RATE } from './baseline-wireguard-go';
 import { missingModules } from './modules';
 import { HEADLINE_PACKETS_PER_MESSAGE } from './sourced-plain';
 import { AeadUsed, aeadNote, aeadsOf } from '../lib/aead';
@@ -113,12 +113,12 @@ async function viaWireguardGo(context: ScenarioContext): Promise<ViaWireguardGo>
           if (r.failures > 0) failures.push({ size, rate, byCode: r.failuresByCode });
           return r;
         });
-      await runTrial(5000); // warm-up (and the handshake, if the first one is still in flight)
+      await runTrial(WARM_UP_RATE); // warm-up (and the handshake, if the first one is still in flight)
       await tunnel.warmUp(size);
       const [found, tunnelFound] = await alternatingSearches(
         context,
-        { label: `gateway → wireguard-go ${size} B`, runTrial, firstStart: 20_000 },
-        { label: `wireguard-go tunnel ${size} B`, runTrial: (rate) => tunnel.trial(size, rate, searchTrialMs(context)), firstStart: 20_000 },
+        { label: `gateway → wireguard-go ${size} B`, runTrial, firstStart: FIRST_SEARCH_START },
+        { label: `wireguard-go tunnel ${size} B`, runTrial: (rate) => tunnel.trial(size, rate, searchTrialMs(context)), firstStart: FIRST_SEARCH_START },
       );
       results.set(size, found);
       tunnelResults.set(size, tunnelFound);
