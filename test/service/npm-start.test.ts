@@ -31,8 +31,25 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** `npm start` on free ports, in its own process group (as a shell job is); resolves once the banner is printed. */
+/** Tries of {@link npmStart}: a free port picked here can be taken by another process before the gateway binds it. */
+const START_TRIES = 3;
+/** In the gateway's start-up error for a port another process holds (health server, Listeners, the SNS endpoint's EADDRINUSE). */
+const PORT_TAKEN = 'already in use';
+
+/**
+ * `npm start` on free ports, in its own process group (as a shell job is); resolves once the banner
+ * is printed. When the gateway exits at start because a port it was given has been taken since it
+ * was picked (another test's ephemeral port), it starts again on new ports.
+ */
 async function npmStart(): Promise<Started> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await npmStartOnce();
+    if (started !== 'port taken') return started;
+    if (attempt === START_TRIES) throw new Error(`npm start found a port taken ${START_TRIES} times`);
+  }
+}
+
+async function npmStartOnce(): Promise<Started | 'port taken'> {
   const ports = { udp: await freePort(), health: await freePort(), sns: await freePort() };
   const config = join(dir, `gateway-${ports.udp}.json`);
   writeFileSync(
@@ -48,16 +65,21 @@ async function npmStart(): Promise<Started> {
     env: { ...process.env, NO_COLOR: '1' },
   });
   let text = '';
+  let exited = false;
   proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  proc.once('exit', () => (exited = true));
   const started: Started = { proc, ports, output: () => text };
   try {
-    await until(() => text.includes('Stop with Ctrl-C.'), 60_000, () => `npm start never printed its banner:\n${text}`);
+    await until(() => text.includes('Stop with Ctrl-C.') || exited, 60_000, () => `npm start never printed its banner:\n${text}`);
   } catch (err) {
     killGroup(proc.pid!);
     throw err;
   }
-  return started;
+  if (text.includes('Stop with Ctrl-C.')) return started;
+  killGroup(proc.pid!);
+  if (text.includes(PORT_TAKEN)) return 'port taken';
+  throw new Error(`npm start exited before its banner:\n${text}`);
 }
 
 async function until(check: () => boolean | Promise<boolean>, ms: number, what: () => string): Promise<void> {
